@@ -1,0 +1,104 @@
+"""Exception hierarchy of sanxian_yidan.
+
+Every error the toolkit raises on bad input derives from :class:`SanxianError`
+and also from the matching builtin, so ``except ValueError`` keeps working for
+callers who do not know this package.  Messages are bilingual: a Chinese line
+for the planner, an English line for the consultant, and a ``Fix`` line that
+says what to do.  Use :func:`problem` to build them so they read the same
+everywhere.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class SanxianError(Exception):
+    """Root of every error raised by sanxian_yidan."""
+
+
+class InputFileError(SanxianError, ValueError):
+    """A user's input file cannot be used as it is (format, content, geometry)."""
+
+
+class MissingFileError(SanxianError, FileNotFoundError):
+    """An input file does not exist."""
+
+
+class EmptyLayerError(InputFileError):
+    """An input layer has no usable features."""
+
+
+class EncodingDetectionError(InputFileError):
+    """The text encoding of an attribute table cannot be determined."""
+
+
+class CRSError(SanxianError, ValueError):
+    """A coordinate reference system is missing, wrong or cannot be inferred."""
+
+
+class BoundaryTxtError(InputFileError):
+    """A land-boundary coordinate exchange TXT file is malformed."""
+
+
+class CatalogError(SanxianError, ValueError):
+    """A layer catalog entry is malformed or refers to something that does not exist."""
+
+
+class UnknownLayerError(CatalogError, KeyError):
+    """A role or layer id is not in the catalog."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataFileError(SanxianError, ValueError):
+    """A packaged or user-supplied TOML data file (rules, factors, settings) is invalid."""
+
+
+def problem(
+    zh: str,
+    en: str,
+    *,
+    file: str | PathLike[str] | None = None,
+    layer: str | None = None,
+    feature: object | None = None,
+    fix: str | None = None,
+) -> str:
+    """Format a bilingual error message naming the file, layer, feature and fix.
+
+    Parameters
+    ----------
+    zh, en : str
+        What went wrong, in Chinese and in English.
+    file : path-like, optional
+        The file concerned.
+    layer : str, optional
+        Layer name inside the file.
+    feature : object, optional
+        Feature id, row number or parcel number concerned.
+    fix : str, optional
+        What the user should do (English, may contain Chinese terms).
+
+    Returns
+    -------
+    str
+        A multi-line message.
+    """
+    where = []
+    if file is not None:
+        where.append(f"file '{file}'")
+    if layer is not None:
+        where.append(f"layer '{layer}'")
+    if feature is not None:
+        where.append(f"feature {feature}")
+    lines = [f"{zh}", f"{en}"]
+    if where:
+        lines.append("位置 / Where: " + ", ".join(where))
+    if fix:
+        lines.append("解决办法 / Fix: " + fix)
+    return "\n".join(lines)
+
+
+class SanxianWarning(UserWarning):
+    """Something was assumed or repaired; the result is usable but the user should know."""

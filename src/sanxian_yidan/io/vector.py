@@ -1,0 +1,256 @@
+"""``read_vector``: one entry point for every vector format a planner may hand over.
+
+The reader decides the format from the file, the text encoding from the bytes,
+and the coordinate reference system from the file, the caller or (only when
+unambiguous) the coordinates themselves.  It returns the data in its source
+CRS; reprojection to the working CRS and geometry repair happen once, in
+:mod:`sanxian_yidan.normalize`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from .. import crs as crsmod
+from ..errors import (CRSError, EmptyLayerError, InputFileError, MissingFileError,
+                      SanxianWarning, problem)
+from .encoding import detect_bytes_encoding, detect_shapefile_encoding
+from .tabular import table_to_points
+
+#: Pseudo-CRS names for coordinates copied from Chinese web maps (not EPSG codes).
+WEB_MAP_CRS = {"GCJ02": "gcj02", "GCJ-02": "gcj02", "AMAP": "gcj02", "GAODE": "gcj02",
+               "TENCENT": "gcj02", "BD09": "bd09", "BD-09": "bd09", "BAIDU": "bd09"}
+_TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
+#: How many vertices are enough to judge the CRS of a layer (speed on big layers).
+_SAMPLE_VERTICES = 2000
+
+
+def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
+                encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file into a GeoDataFrame that always has a CRS.
+
+    Parameters
+    ----------
+    path : str or Path
+        Shapefile, GeoPackage, GeoJSON, KML, CSV/XLSX with coordinate columns
+        (``lon``/``lat``, ``经度``/``纬度``, ``X``/``Y``), or a land-boundary
+        coordinate exchange TXT (``[地块坐标]``).
+    layer : str, optional
+        Layer of a multi-layer file (GeoPackage, KML) or sheet of a workbook.
+    crs : str, int or pyproj.CRS, optional
+        CRS of the data when the file does not say, or to override a wrong
+        one.  ``"GCJ-02"`` (Amap, Tencent) and ``"BD-09"`` (Baidu) mark
+        web-map coordinates, which are converted to WGS84.
+    encoding : str, optional
+        Text encoding of the attributes; detected (UTF-8 vs GBK/GB18030) when
+        omitted.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Data in the source CRS (WGS84 for web-map input).  ``gdf.attrs["sanxian"]``
+        records the path, layer, encoding used and why, CRS and why, and warnings.
+
+    Raises
+    ------
+    MissingFileError, EmptyLayerError, EncodingDetectionError, CRSError, InputFileError
+        With a message naming the file, the problem and the fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingFileError(problem("文件不存在。", "File not found.", file=path,
+                                       fix="check the path and the working directory"))
+    info: dict[str, Any] = {"source_path": str(path), "layer": layer, "warnings": []}
+    gdf = _read_any(path, layer, encoding, info)
+    if len(gdf) == 0:
+        raise EmptyLayerError(problem("图层没有要素。", "The layer has no features.", file=path, layer=layer,
+                                      fix="check that the right file and layer were exported"))
+    gdf = _resolve_crs(gdf, crs, path, layer, info)
+    for message in info["warnings"]:
+        warnings.warn(f"{path}: {message}", SanxianWarning, stacklevel=2)
+    gdf.attrs["sanxian"] = info
+    return gdf
+
+
+def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any]) -> gpd.GeoDataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".txt" and _is_boundary_txt(path):
+        from .boundary_txt import read_boundary_txt
+        gdf = read_boundary_txt(path, encoding=encoding)
+        meta = gdf.attrs.get("sanxian", {})
+        info.update(encoding=meta.get("encoding"), encoding_reason="land-boundary TXT",
+                    format="land-boundary TXT")
+        info["warnings"].extend(meta.get("warnings", []))
+        return gdf
+    if suffix in _TABLE_SUFFIXES or suffix == ".txt":
+        gdf, used = table_to_points(path, layer=layer, encoding=encoding)
+        info.update(encoding=used, encoding_reason="given" if encoding else "detected", format="table")
+        return gdf
+    return _read_ogr(path, layer, encoding, info)
+
+
+def _is_boundary_txt(path: Path) -> bool:
+    head = path.read_bytes()[:4096]
+    return "[地块坐标]".encode("gb18030") in head or "[地块坐标]".encode("utf-8") in head \
+        or "[属性描述]".encode("gb18030") in head or "[属性描述]".encode("utf-8") in head
+
+
+def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any]) -> gpd.GeoDataFrame:
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
+        raise InputFileError(problem("无法打开该文件（格式无法识别或文件损坏）。",
+                                     f"Cannot open the file as vector data: {exc}", file=path,
+                                     fix="check the file is complete; supported: .shp (with .shx/.dbf), "
+                                         ".gpkg, .geojson, .kml, .csv/.xlsx, land-boundary .txt")) from exc
+    names = [str(n) for n in layers[:, 0]] if len(layers) else []
+    if not names:
+        raise EmptyLayerError(problem("文件中没有图层。", "The file contains no layers.", file=path,
+                                      fix="re-export the data"))
+    if layer is None and len(names) > 1:
+        raise InputFileError(problem("文件含有多个图层，请指定一个。",
+                                     f"The file has {len(names)} layers: {names}.", file=path,
+                                     fix="pass layer='<name>' (or set `layer` in the catalog entry)"))
+    if layer is not None and layer not in names:
+        raise InputFileError(problem(f"找不到图层 '{layer}'。", f"Layer '{layer}' not found; layers: {names}.",
+                                     file=path, fix=f"use one of {names}"))
+    kwargs: dict[str, Any] = {}
+    if path.suffix.lower() == ".shp":
+        if encoding is None:
+            guess = detect_shapefile_encoding(path)
+            encoding, info["encoding_reason"] = guess.encoding, guess.reason
+        else:
+            info["encoding_reason"] = "given"
+        kwargs["encoding"] = "utf-8" if encoding == "utf-8-sig" else encoding
+    elif encoding is not None:
+        kwargs["encoding"] = encoding
+        info["encoding_reason"] = "given"
+    else:
+        info["encoding_reason"] = "format is UTF-8 by specification"
+    info["encoding"] = encoding or "utf-8"
+    info["format"] = path.suffix.lower().lstrip(".")
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, **kwargs)
+    except Exception as exc:
+        raise InputFileError(problem("读取图层失败。", f"Reading failed: {exc}", file=path, layer=layer,
+                                     fix="open the file in QGIS to check it; re-export if it is damaged")) from exc
+
+
+def _resolve_crs(gdf: gpd.GeoDataFrame, stated: Any, path: Path, layer: str | None,
+                 info: dict[str, Any]) -> gpd.GeoDataFrame:
+    source = gdf.crs
+    info["source_crs"] = source.to_string() if source is not None else None
+    if stated is not None and str(stated).strip().upper() in WEB_MAP_CRS:
+        return _from_web_map(gdf, WEB_MAP_CRS[str(stated).strip().upper()], path, layer, info)
+    if stated is not None:
+        stated_crs = _parse_crs(stated, path)
+        if source is not None and not source.equals(stated_crs):
+            info["warnings"].append(f"file declares {source.to_string()} but {stated_crs.to_string()} was stated; "
+                                    "using the stated CRS / 文件自带坐标系与指定的不同，已按指定坐标系处理")
+        gdf = gdf.set_crs(stated_crs, allow_override=True)
+        info["crs_reason"] = "stated by the caller or the catalog"
+    elif source is None:
+        gdf = _infer(gdf, path, layer, info)
+    else:
+        info["crs_reason"] = "declared in the file"
+    gdf = _fix_swapped(gdf, info)
+    legacy = crsmod.legacy_datum_warning(gdf.crs)
+    if legacy:
+        info["warnings"].append(legacy)
+    info["crs"] = gdf.crs.to_string()
+    return gdf
+
+
+def _parse_crs(value: Any, path: Path) -> CRS:
+    try:
+        return CRS.from_user_input(value)
+    except PyprojCRSError as exc:
+        raise CRSError(problem(f"无法识别坐标系 {value!r}。", f"Unknown CRS {value!r}: {exc}", file=path,
+                               fix="use an EPSG code such as 'EPSG:4547' (CGCS2000 GK CM 114E), 'EPSG:4490', "
+                                   "'EPSG:4326', or 'GCJ-02' / 'BD-09' for web-map coordinates")) from exc
+
+
+def _sample_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    coords = shapely.get_coordinates(gdf.geometry.values[~gdf.geometry.isna().to_numpy()])
+    if len(coords) > _SAMPLE_VERTICES:
+        step = len(coords) // _SAMPLE_VERTICES
+        coords = coords[::step]
+    return coords[:, 0], coords[:, 1]
+
+
+def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str, Any]) -> gpd.GeoDataFrame:
+    x, y = _sample_xy(gdf)
+    if x.size == 0:
+        raise EmptyLayerError(problem("图层没有坐标。", "The layer has no coordinates (all geometries empty).",
+                                      file=path, layer=layer, fix="re-export the data with geometries"))
+    try:
+        guess = crsmod.infer_crs(x, y)
+    except CRSError as exc:
+        raise CRSError(problem("文件没有坐标系信息，且无法从坐标判断。",
+                               f"The file has no CRS and the coordinates do not identify one. {exc}",
+                               file=path, layer=layer,
+                               fix="pass crs='EPSG:....' (or set `crs` in the catalog entry); for a shapefile "
+                                   "add the .prj exported by your GIS")) from exc
+    if not guess.certain:
+        raise CRSError(problem("文件没有坐标系信息，坐标判断不唯一。",
+                               f"The file has no CRS; a guess would be {guess.crs.to_string()} "
+                               f"({guess.reason}) but that is not certain enough to use silently.",
+                               file=path, layer=layer, fix=f"pass crs='{guess.crs.to_string()}' if that is right"))
+    info["crs_reason"] = f"inferred from the coordinates: {guess.reason}"
+    info["warnings"].append(f"no CRS in the file; inferred {guess.crs.to_string()} from the coordinates "
+                            f"({guess.reason}) / 文件无坐标系，已根据坐标推断")
+    gdf = gdf.set_crs(guess.crs)
+    if guess.swapped:
+        gdf = _swap(gdf)
+        info["warnings"].append("X and Y were swapped in the file (northing first); swapped back / 坐标 X、Y 颠倒，已纠正")
+        info["swapped_xy"] = True
+    return gdf
+
+
+def _fix_swapped(gdf: gpd.GeoDataFrame, info: dict[str, Any]) -> gpd.GeoDataFrame:
+    if info.get("swapped_xy"):
+        return gdf
+    x, y = _sample_xy(gdf)
+    if x.size and crsmod.detect_swapped_xy(x, y, gdf.crs):
+        info["warnings"].append("X and Y are swapped for the declared CRS (they only land in Suizhou the other "
+                                "way round); swapped back / 坐标 X、Y 颠倒，已纠正")
+        info["swapped_xy"] = True
+        return _swap(gdf)
+    info["swapped_xy"] = False
+    return gdf
+
+
+def _swap(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out.geometry = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1])
+    return out
+
+
+def _from_web_map(gdf: gpd.GeoDataFrame, system: str, path: Path, layer: str | None,
+                  info: dict[str, Any]) -> gpd.GeoDataFrame:
+    source = gdf.crs
+    if source is not None and not source.is_geographic:
+        raise CRSError(problem("GCJ-02/BD-09 只适用于经纬度坐标。",
+                               f"{system.upper()} applies to longitude/latitude, but the file is in "
+                               f"{source.to_string()}.", file=path, layer=layer,
+                               fix="omit crs= or state the file's projected CRS"))
+    to_wgs = crsmod.gcj02_to_wgs84 if system == "gcj02" else crsmod.bd09_to_wgs84
+
+    def convert(coords: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    out = gdf.set_crs("EPSG:4326", allow_override=True)
+    out.geometry = shapely.transform(gdf.geometry.values, convert)
+    info["crs_reason"] = f"{system.upper()} web-map coordinates converted to WGS84"
+    info["web_map_system"] = system
+    return out

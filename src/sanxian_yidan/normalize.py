@@ -1,0 +1,216 @@
+"""Normalise a layer once on the way in: one working CRS, valid 2-D geometries, no empties.
+
+Everything downstream (screening, PV siting, maps) assumes this contract, so
+repairs are made here and recorded: a planner must be able to see that feature
+17 of the red-line file was self-intersecting and was repaired, and how.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .errors import InputFileError, problem
+
+GeometryFamily = Literal["polygon", "line", "point"]
+
+_FAMILY_OF_TYPE = {
+    "Polygon": "polygon", "MultiPolygon": "polygon",
+    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
+    "Point": "point", "MultiPoint": "point",
+}
+#: shapely type ids of the parts to keep from a GeometryCollection, per family.
+_PART_TYPES = {"polygon": (3, 6), "line": (1, 5), "point": (0, 4)}
+#: How many feature ids a repair record lists before it only counts.
+MAX_IDS_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One kind of repair applied to some features of a layer.
+
+    Attributes
+    ----------
+    kind : str
+        ``"invalid_geometry"``, ``"empty_geometry"``, ``"z_dropped"``,
+        ``"collection_parts_dropped"`` or ``"reprojected"``.
+    count : int
+        Number of features affected.
+    feature_ids : tuple
+        Source row ids (first :data:`MAX_IDS_LISTED`).
+    detail : str
+        Human-readable explanation (e.g. GEOS's reason for invalidity).
+    """
+
+    kind: str
+    count: int
+    feature_ids: tuple[Any, ...]
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly dict."""
+        d = asdict(self)
+        d["feature_ids"] = [int(i) if isinstance(i, (int, np.integer)) else str(i) for i in self.feature_ids]
+        return d
+
+    def __str__(self) -> str:
+        ids = ", ".join(str(i) for i in self.feature_ids)
+        more = "" if self.count <= len(self.feature_ids) else f" (+{self.count - len(self.feature_ids)} more)"
+        return f"{self.kind}: {self.count} feature(s) [{ids}{more}] — {self.detail}"
+
+
+def geometry_family(gdf: gpd.GeoDataFrame) -> set[str]:
+    """Return the geometry families (polygon/line/point) present in a layer."""
+    types = gdf.geometry.geom_type.dropna().unique()
+    return {_FAMILY_OF_TYPE.get(t, "collection") for t in types}
+
+
+def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
+              expected: GeometryFamily | tuple[GeometryFamily, ...] | None = None,
+              file: str | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Return a copy in ``target_crs`` with valid, non-empty, 2-D geometries.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Layer as read (must have a CRS).
+    target_crs : str, int or pyproj.CRS
+        Working CRS, e.g. ``"EPSG:4547"``.
+    expected : {"polygon", "line", "point"} or tuple of them, optional
+        Geometry family (or families) the layer may have.  Parts of other families that
+        ``make_valid`` produces (e.g. a collapsed sliver line) are dropped and
+        recorded; features of another family in the input are an error.
+    file, layer : str, optional
+        For messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        New frame with a ``src_fid`` column (row position in the source) and
+        ``attrs["sanxian"]["repairs"]``: a list of :class:`Repair`.
+
+    Raises
+    ------
+    InputFileError
+        Mixed geometry families, or a family other than ``expected``.
+    """
+    out = gdf.copy()
+    out.attrs = {k: (dict(v) if isinstance(v, dict) else v) for k, v in gdf.attrs.items()}
+    if "src_fid" not in out.columns:
+        out["src_fid"] = np.arange(len(out))
+    repairs: list[Repair] = []
+    out = _drop_empty(out, repairs)
+    allowed = (expected,) if isinstance(expected, str) else expected
+    _check_families(out, allowed, file, layer)
+    out = _drop_z(out, repairs)
+    out = _make_valid(out, repairs)
+    out = _drop_empty(out, repairs, after_repair=True)
+    if out.crs is not None and not out.crs.equals(target_crs):
+        source = out.crs.to_string()
+        out = out.to_crs(target_crs)
+        repairs.append(Repair("reprojected", len(out), (), f"{source} → {out.crs.to_string()}"))
+    out = out.reset_index(drop=True)
+    meta = dict(out.attrs.get("sanxian", {}))
+    meta["repairs"] = list(meta.get("repairs", [])) + repairs
+    out.attrs["sanxian"] = meta
+    return out
+
+
+def _ids(frame: gpd.GeoDataFrame, mask: np.ndarray) -> tuple[Any, ...]:
+    return tuple(frame["src_fid"].to_numpy()[mask][:MAX_IDS_LISTED].tolist())
+
+
+def _drop_empty(gdf: gpd.GeoDataFrame, repairs: list[Repair], *, after_repair: bool = False) -> gpd.GeoDataFrame:
+    geoms = gdf.geometry.values
+    bad = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if bad.any():
+        detail = ("geometry became empty after repair (degenerate); feature dropped" if after_repair
+                  else "null or empty geometry; feature dropped")
+        repairs.append(Repair("empty_geometry", int(bad.sum()), _ids(gdf, bad), detail))
+        gdf = gdf[~bad]
+    return gdf
+
+
+def _check_families(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...] | None, file: str | None,
+                    layer: str | None) -> None:
+    fam = np.array([_FAMILY_OF_TYPE.get(t, "collection") for t in gdf.geometry.geom_type.to_numpy()])
+    present = sorted(set(fam.tolist()) - {"collection"})
+    if len(present) > 1:
+        counts = {f: int((fam == f).sum()) for f in present}
+        minority = min(counts, key=counts.get)
+        raise InputFileError(problem(
+            "图层混合了不同的几何类型。",
+            f"The layer mixes geometry types {counts}; e.g. {minority} features at rows "
+            f"{gdf['src_fid'].to_numpy()[fam == minority][:10].tolist()}.",
+            file=file, layer=layer, fix="split the layer by geometry type (one layer per type) and re-export"))
+    if allowed and present and present[0] not in allowed:
+        raise InputFileError(problem(
+            f"几何类型应为 {'/'.join(allowed)}，实际为 {present[0]}。",
+            f"Expected {' or '.join(allowed)} geometries for this layer's role, found {present[0]}.",
+            file=file, layer=layer, fix="check the catalog role or the file"))
+
+
+def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
+    has_z = np.asarray(shapely.has_z(gdf.geometry.values))
+    if has_z.any():
+        repairs.append(Repair("z_dropped", int(has_z.sum()), _ids(gdf, has_z), "Z coordinates removed (2-D analysis)"))
+        gdf = gdf.copy()
+        gdf.geometry = shapely.force_2d(gdf.geometry.values)
+    return gdf
+
+
+def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
+    geoms = gdf.geometry.values
+    invalid = ~np.asarray(shapely.is_valid(geoms))
+    if not invalid.any():
+        return gdf
+    reasons = shapely.is_valid_reason(geoms[invalid])
+    sample = "; ".join(sorted(set(str(r) for r in reasons[:MAX_IDS_LISTED])))
+    fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+    # Repair keeps the layer's own family: a polygon collapsing to a line is a sliver, not data.
+    family = _dominant_family(gdf)
+    fixed, dropped = _keep_family(fixed, family)
+    new = np.array(geoms, dtype=object)
+    new[invalid] = fixed
+    gdf = gdf.copy()
+    gdf.geometry = gpd.GeoSeries(new, index=gdf.index, crs=gdf.crs)
+    repairs.append(Repair("invalid_geometry", int(invalid.sum()), _ids(gdf, invalid),
+                          f"repaired with GEOS make_valid (structure method); reasons: {sample}"))
+    if dropped.any():
+        where = np.flatnonzero(invalid)[dropped]
+        mask = np.zeros(len(gdf), dtype=bool)
+        mask[where] = True
+        repairs.append(Repair("collection_parts_dropped", int(dropped.sum()), _ids(gdf, mask),
+                              f"parts that are not {family} (collapsed slivers) removed after repair"))
+    return gdf
+
+
+def _dominant_family(gdf: gpd.GeoDataFrame) -> str:
+    fams = [_FAMILY_OF_TYPE.get(t, "collection") for t in gdf.geometry.geom_type.to_numpy()]
+    fams = [f for f in fams if f != "collection"] or ["polygon"]
+    return max(set(fams), key=fams.count)
+
+
+def _keep_family(geoms: np.ndarray, family: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keep only parts of ``family`` from GeometryCollections; flag where parts were dropped."""
+    is_coll = np.asarray(shapely.get_type_id(geoms) == 7)
+    dropped = np.zeros(len(geoms), dtype=bool)
+    if not is_coll.any():
+        return geoms, dropped
+    out = np.array(geoms, dtype=object)
+    parts, index = shapely.get_parts(geoms[is_coll], return_index=True)
+    keep = np.isin(shapely.get_type_id(parts), _PART_TYPES[family])
+    coll_positions = np.flatnonzero(is_coll)
+    make_multi = {"polygon": shapely.multipolygons, "line": shapely.multilinestrings, "point": shapely.multipoints}
+    # A collection with no part of the family becomes empty and is dropped later as such.
+    result = np.full(is_coll.sum(), shapely.from_wkt("GEOMETRYCOLLECTION EMPTY"), dtype=object)
+    if keep.any():
+        make_multi[family](parts[keep], indices=index[keep], out=result)
+    out[coll_positions] = result
+    dropped_groups = np.unique(index[~keep])
+    dropped[coll_positions[dropped_groups]] = True
+    return out, dropped

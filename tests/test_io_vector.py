@@ -1,0 +1,217 @@
+"""read_vector: formats, encodings, CRS decisions and bad input (inputs are never modified)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+from shapely.geometry import Point, box
+
+from sanxian_yidan import crs as crsmod
+from sanxian_yidan import read_vector
+from sanxian_yidan.errors import (CRSError, EmptyLayerError, EncodingDetectionError, InputFileError,
+                                  MissingFileError, SanxianWarning)
+from conftest import SUIZHOU_LAT, SUIZHOU_LON, sha256_tree
+
+NAMES = ["随县吴山镇一般管控单元", "广水市城区重点管控单元", "曾都区淅河镇"]
+
+
+def _gdf(crs: str | None = "EPSG:4326") -> gpd.GeoDataFrame:
+    pts = [Point(SUIZHOU_LON + 0.01 * i, SUIZHOU_LAT + 0.01 * i) for i in range(3)]
+    return gpd.GeoDataFrame({"name": NAMES, "code": ["a", "b", "c"]}, geometry=pts, crs=crs)
+
+
+def _write_shp(gdf: gpd.GeoDataFrame, path: Path, encoding: str, *, keep_cpg: bool = False,
+               keep_prj: bool = True) -> Path:
+    gdf.to_file(path, driver="ESRI Shapefile", encoding=encoding)
+    if not keep_cpg:
+        path.with_suffix(".cpg").unlink(missing_ok=True)
+    if not keep_prj:
+        path.with_suffix(".prj").unlink()
+    return path
+
+
+def test_gbk_shapefile_without_cpg_reads_chinese(tmp_path: Path) -> None:
+    shp = _write_shp(_gdf(), tmp_path / "units.shp", "GBK")
+    raw = shp.with_suffix(".dbf").read_bytes()
+    assert NAMES[0].encode("gbk") in raw and not shp.with_suffix(".cpg").exists()
+    before = sha256_tree(tmp_path)
+    out = read_vector(shp)
+    assert out["name"].tolist() == NAMES
+    assert out.attrs["sanxian"]["encoding"] == "gb18030"
+    assert "no .cpg" in out.attrs["sanxian"]["encoding_reason"]
+    assert sha256_tree(tmp_path) == before
+
+
+def test_utf8_shapefile_without_cpg(tmp_path: Path) -> None:
+    shp = _write_shp(_gdf(), tmp_path / "u.shp", "UTF-8")
+    out = read_vector(shp)
+    assert out["name"].tolist() == NAMES
+    assert out.attrs["sanxian"]["encoding"] == "utf-8"
+
+
+def test_wrong_cpg_is_overruled_by_the_bytes(tmp_path: Path) -> None:
+    shp = _write_shp(_gdf(), tmp_path / "w.shp", "GBK")
+    shp.with_suffix(".cpg").write_text("UTF-8")
+    out = read_vector(shp)
+    assert out["name"].tolist() == NAMES
+    assert ".cpg does not match" in out.attrs["sanxian"]["encoding_reason"]
+
+
+def test_undecodable_attributes_raise_and_explicit_encoding_reads(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame({"name": ["abc"]}, geometry=[Point(SUIZHOU_LON, SUIZHOU_LAT)], crs="EPSG:4326")
+    shp = _write_shp(gdf, tmp_path / "bad.shp", "latin-1")
+    dbf = shp.with_suffix(".dbf")
+    data = dbf.read_bytes()
+    # 0xFF is invalid in UTF-8 and as a GB18030 lead byte: neither codec can decode it.
+    dbf.write_bytes(data.replace(b"abc", b"\xff\xff\xff"))
+    with pytest.raises(EncodingDetectionError, match="neither UTF-8 nor GBK"):
+        read_vector(shp)
+    assert read_vector(shp, encoding="latin-1")["name"].iloc[0] == "ÿÿÿ"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(MissingFileError, match="File not found"):
+        read_vector(tmp_path / "nope.shp")
+
+
+def test_empty_layer(tmp_path: Path) -> None:
+    path = tmp_path / "empty.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.raises(EmptyLayerError, match="no features"):
+        read_vector(path)
+
+
+def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.gpkg"
+    path.write_bytes(b"this is not a geopackage")
+    with pytest.raises(InputFileError, match="broken.gpkg"):
+        read_vector(path)
+
+
+def test_multilayer_file_requires_a_layer(tmp_path: Path) -> None:
+    path = tmp_path / "two.gpkg"
+    _gdf().to_file(path, layer="a")
+    _gdf().to_file(path, layer="b")
+    with pytest.raises(InputFileError, match="pass layer="):
+        read_vector(path)
+    assert len(read_vector(path, layer="b")) == 3
+
+
+def test_no_crs_but_unambiguous_lonlat_is_inferred_with_warning(tmp_path: Path) -> None:
+    shp = _write_shp(_gdf(), tmp_path / "noprj.shp", "UTF-8", keep_prj=False)
+    with pytest.warns(SanxianWarning, match="inferred"):
+        out = read_vector(shp)
+    assert out.crs.to_epsg() == 4490
+
+
+def test_no_crs_prefixed_gauss_kruger_is_inferred(tmp_path: Path) -> None:
+    gk = _gdf().to_crs("EPSG:4526")
+    assert gk.geometry.x.min() > 38_000_000
+    shp = _write_shp(gk.set_crs(None, allow_override=True), tmp_path / "gk.shp", "UTF-8", keep_prj=False)
+    with pytest.warns(SanxianWarning):
+        out = read_vector(shp)
+    assert out.crs.to_epsg() == 4526
+    np.testing.assert_allclose(out.geometry.x, gk.geometry.x, atol=1e-6)
+
+
+def test_no_crs_outside_study_area_is_refused(tmp_path: Path) -> None:
+    beijing = gpd.GeoDataFrame({"n": [1]}, geometry=[Point(116.40, 39.90)], crs=None)
+    shp = _write_shp(beijing, tmp_path / "bj.shp", "UTF-8", keep_prj=False)
+    with pytest.raises(CRSError, match="no CRS"):
+        read_vector(shp)
+    out = read_vector(shp, crs="EPSG:4326")
+    assert out.crs.to_epsg() == 4326
+
+
+def test_coordinates_fitting_no_crs_are_refused(tmp_path: Path) -> None:
+    odd = gpd.GeoDataFrame({"n": [1]}, geometry=[Point(5.0, 1e9)], crs=None)
+    shp = _write_shp(odd, tmp_path / "odd.shp", "UTF-8", keep_prj=False)
+    with pytest.raises(CRSError, match="crs="):
+        read_vector(shp)
+
+
+def test_swapped_xy_with_declared_crs_is_corrected(tmp_path: Path) -> None:
+    swapped = _gdf("EPSG:4490")
+    swapped.geometry = shapely.transform(swapped.geometry.values, lambda c: c[:, ::-1])
+    path = tmp_path / "swapped.gpkg"
+    swapped.to_file(path)
+    with pytest.warns(SanxianWarning, match="swapped"):
+        out = read_vector(path)
+    np.testing.assert_allclose(out.geometry.x, _gdf().geometry.x)
+    assert out.attrs["sanxian"]["swapped_xy"] is True
+
+
+def test_csv_gbk_with_chinese_columns_and_dms(tmp_path: Path) -> None:
+    text = "名称,经度,纬度\n随县项目甲,113°22'12\",31°41'24\"\n广水项目乙,113.8264,31.6174\n"
+    path = tmp_path / "projects.csv"
+    path.write_bytes(text.encode("gbk"))
+    with pytest.warns(SanxianWarning):
+        out = read_vector(path)
+    assert out["名称"].tolist() == ["随县项目甲", "广水项目乙"]
+    assert out.geometry.x.iloc[0] == pytest.approx(113 + 22 / 60 + 12 / 3600, abs=1e-12)
+    assert out.geometry.y.iloc[0] == pytest.approx(31 + 41 / 60 + 24 / 3600, abs=1e-12)
+    assert out.attrs["sanxian"]["encoding"] == "gb18030"
+
+
+def test_csv_bad_coordinate_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("name,lon,lat\na,113.3,31.7\nb,abc,31.7\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="row 3"):
+        read_vector(path, crs="EPSG:4326")
+
+
+def test_csv_without_coordinate_columns(tmp_path: Path) -> None:
+    path = tmp_path / "nocoords.csv"
+    path.write_text("name,value\na,1\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="No coordinate columns"):
+        read_vector(path)
+
+
+def test_gcj02_csv_is_converted_to_wgs84(tmp_path: Path) -> None:
+    glon, glat = crsmod.wgs84_to_gcj02(SUIZHOU_LON, SUIZHOU_LAT)
+    path = tmp_path / "amap.csv"
+    path.write_text(f"name,lng,lat\n高德点,{glon:.8f},{glat:.8f}\n", encoding="utf-8")
+    out = read_vector(path, crs="GCJ-02")
+    assert out.crs.to_epsg() == 4326
+    assert out.geometry.x.iloc[0] == pytest.approx(SUIZHOU_LON, abs=1e-6)
+    assert out.geometry.y.iloc[0] == pytest.approx(SUIZHOU_LAT, abs=1e-6)
+
+
+def test_bd09_csv_is_converted_to_wgs84(tmp_path: Path) -> None:
+    blon, blat = crsmod.wgs84_to_bd09(SUIZHOU_LON, SUIZHOU_LAT)
+    path = tmp_path / "baidu.csv"
+    path.write_text(f"name,lng,lat\n百度点,{blon:.8f},{blat:.8f}\n", encoding="utf-8")
+    out = read_vector(path, crs="BD-09")
+    assert out.geometry.x.iloc[0] == pytest.approx(SUIZHOU_LON, abs=1e-6)
+
+
+def test_xlsx_with_lon_lat(tmp_path: Path) -> None:
+    path = tmp_path / "list.xlsx"
+    pd.DataFrame({"项目": ["甲"], "lon": [113.5], "lat": [31.8]}).to_excel(path, index=False)
+    out = read_vector(path, crs="EPSG:4490")
+    assert out.geometry.iloc[0].equals(Point(113.5, 31.8))
+
+
+def test_kml_reads_in_wgs84(tmp_path: Path) -> None:
+    path = tmp_path / "p.kml"
+    gpd.GeoDataFrame({"Name": ["厉山"]}, geometry=[box(113.3, 31.8, 113.31, 31.81)],
+                     crs="EPSG:4326").to_file(path, driver="KML")
+    out = read_vector(path)
+    assert out.crs.to_epsg() == 4326
+    assert out["Name"].iloc[0] == "厉山"
+    assert out.geometry.iloc[0].bounds == pytest.approx((113.3, 31.8, 113.31, 31.81))
+
+
+def test_legacy_datum_warns_about_seven_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "xian80.gpkg"
+    _gdf().to_crs("EPSG:2385").to_file(path)  # Xian 1980 / 3-degree GK CM 114E
+    with pytest.warns(SanxianWarning, match="7-parameter"):
+        read_vector(path)
