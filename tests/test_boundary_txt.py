@@ -1,0 +1,511 @@
+"""Land-boundary coordinate exchange TXT (界址点坐标交换文件): reading, writing, round trips and bad input.
+
+Every file is written into tmp_path by the test itself (GBK or UTF-8 bytes).  Reference values are computed
+independently: areas by hand from rectangle sides, projected coordinates and CRS names with pyproj/the EPSG
+registry, distances with pyproj.Geod.  Input files are hashed before and after each read to prove they are
+never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import SUIZHOU_LAT, SUIZHOU_LON
+from pyproj import CRS, Geod, Transformer
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+
+from sanxian_yidan.datafiles import packaged
+from sanxian_yidan.errors import (
+    BoundaryTxtError,
+    CRSError,
+    EncodingDetectionError,
+    InputFileError,
+    SanxianWarning,
+)
+from sanxian_yidan.io.boundary_txt import (
+    PARCEL_COLUMNS,
+    read_boundary_txt,
+    write_boundary_txt,
+)
+
+HEADER = """[属性描述]
+格式版本号=
+数据产生单位=随州市自然资源和规划局
+数据产生日期=2024-05-01
+坐标系={datum}
+几度分带=3
+投影类型=高斯克吕格
+计量单位=米
+带号={zone}
+精度=0.001
+转换参数=,,,,,,
+[地块坐标]
+"""
+
+# Parcel 1: 100 m (east) x 200 m (north) rectangle with a 20 m x 30 m hole -> 20000 - 600 = 19400 m2 = 1.94 ha.
+# Parcel 2: 50 m x 50 m square -> 2500 m2 = 0.25 ha.  Eastings carry the zone-38 prefix.
+PARCELS = """10,1.9400,DK01,随州光伏项目地块,面,,建设用地,0602,@
+J1,1,3500200.000,38500000.000
+J2,1,3500200.000,38500100.000
+J3,1,3500000.000,38500100.000
+J4,1,3500000.000,38500000.000
+J1,1,3500200.000,38500000.000
+J5,2,3500050.000,38500040.000
+J6,2,3500080.000,38500040.000
+J7,2,3500080.000,38500060.000
+J8,2,3500050.000,38500060.000
+J5,2,3500050.000,38500040.000
+5,0.2500,DK02,曾都区淅河镇地块,面,,农用地,0101,@
+J1,1,3501000.000,38501000.000
+J2,1,3501050.000,38501000.000
+J3,1,3501050.000,38501050.000
+J4,1,3501000.000,38501050.000
+J1,1,3501000.000,38501000.000
+"""
+HAND_AREA_M2 = (100.0 * 200.0 - 20.0 * 30.0, 50.0 * 50.0)
+
+# One 100 m x 200 m parcel = 2.0000 ha, for the bad-input variants.  Line numbers in the comments.
+SINGLE = """[属性描述]
+坐标系=2000国家大地坐标系
+几度分带=3
+投影类型=高斯克吕格
+计量单位=米
+带号=38
+[地块坐标]
+5,2.0000,DK01,测试地块,面,,,,@
+J1,1,3500200.000,38500000.000
+J2,1,3500200.000,38500100.000
+J3,1,3500000.000,38500100.000
+J4,1,3500000.000,38500000.000
+J1,1,3500200.000,38500000.000
+"""
+#                                                   line 1 [属性描述], 2 坐标系, 6 带号, 7 [地块坐标],
+#                                                   8 parcel header, 9-13 points
+
+GEOD = Geod(ellps="GRS80")  # CGCS2000 uses the GRS80-equivalent ellipsoid; sub-mm difference for distances
+
+
+def _write(path: Path, text: str, encoding: str = "gbk", *, crlf: bool = False) -> Path:
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _coords(geom) -> np.ndarray:
+    """Coordinates of a geometry in canonical ring order and orientation (start vertex, direction)."""
+    return shapely.get_coordinates(shapely.normalize(geom))
+
+
+# ------------------------------------------------------------------------------------------ reading
+def test_two_parcel_gbk_file_with_hole(tmp_path):
+    path = _write(tmp_path / "parcels.txt", HEADER.format(datum="2000国家大地坐标系", zone=38) + PARCELS)
+    before = _sha(path)
+    gdf = read_boundary_txt(path)
+    assert _sha(path) == before
+    assert len(gdf) == 2
+    assert list(gdf.columns[:-1]) == list(PARCEL_COLUMNS)
+    assert gdf["name"].tolist() == ["随州光伏项目地块", "曾都区淅河镇地块"]
+    assert gdf["parcel_id"].tolist() == ["DK01", "DK02"]
+    assert gdf["use"].tolist() == ["建设用地", "农用地"]
+    assert gdf["land_class_code"].tolist() == ["0602", "0101"]
+    assert gdf["geom_kind"].tolist() == ["面", "面"]
+    assert gdf["point_count"].tolist() == [10, 5]
+    assert gdf["area_ha"].tolist() == [1.94, 0.25]
+    assert gdf.crs.to_epsg() == 4526
+    assert gdf.crs.name == "CGCS2000 / 3-degree Gauss-Kruger zone 38"
+    np.testing.assert_allclose(gdf.area.to_numpy(), HAND_AREA_M2, rtol=0, atol=1e-6)
+    first = gdf.geometry.iloc[0]
+    assert first.geom_type == "Polygon" and len(first.interiors) == 1
+    assert shapely.Polygon(first.interiors[0]).area == pytest.approx(600.0, abs=1e-9)
+    # x = easting (with prefix), y = northing: J1 is (38500000, 3500200).
+    assert first.exterior.coords[0] == (38500000.0, 3500200.0)
+    meta = gdf.attrs["sanxian"]
+    assert meta["encoding"] == "gbk"
+    assert meta["source_path"] == str(path)
+    assert meta["header"]["坐标系"] == "2000国家大地坐标系"
+    assert meta["header"]["数据产生单位"] == "随州市自然资源和规划局"
+    assert meta["header"]["转换参数"] == ",,,,,,"
+    assert meta["warnings"] == []
+
+
+def test_zone_38_prefixed_txt_lands_inside_suizhou(tmp_path):
+    to_gk = Transformer.from_crs("EPSG:4490", "EPSG:4526", always_xy=True)
+    east, north = to_gk.transform(SUIZHOU_LON, SUIZHOU_LAT)
+    assert 38_000_000 < east < 39_000_000 and 3_000_000 < north < 4_000_000
+    e0, n0 = round(east, 3), round(north, 3)
+    corners = [(n0, e0), (n0, e0 + 50), (n0 - 50, e0 + 50), (n0 - 50, e0), (n0, e0)]
+    lines = "".join(f"J{i % 4 + 1},1,{n:.3f},{e:.3f}\n" for i, (n, e) in enumerate(corners))
+    path = _write(tmp_path / "suizhou.txt", HEADER.format(datum="2000国家大地坐标系", zone=38)
+                  + "5,0.2500,DK01,随州地块,面,,,,@\n" + lines)
+    gdf = read_boundary_txt(path)
+    assert gdf.crs.to_epsg() == 4526
+    lonlat = gdf.to_crs("EPSG:4326")
+    west, south, east_, north_ = lonlat.total_bounds
+    assert 112.7 <= west and east_ <= 114.2 and 31.3 <= south and north_ <= 32.5
+    lon, lat = lonlat.geometry.iloc[0].exterior.coords[0]
+    assert GEOD.inv(lon, lat, SUIZHOU_LON, SUIZHOU_LAT)[2] < 1.0
+
+
+def test_unprefixed_eastings_with_zone_38_header_give_cm_114(tmp_path):
+    text = HEADER.format(datum="CGCS2000", zone=38) + PARCELS.replace(",38500", ",500").replace(",38501", ",501")
+    gdf = read_boundary_txt(_write(tmp_path / "cm114.txt", text))
+    assert gdf.crs.to_epsg() == 4547
+    assert gdf.crs.name == "CGCS2000 / 3-degree Gauss-Kruger CM 114E"
+    assert gdf.geometry.iloc[0].exterior.coords[0] == (500000.0, 3500200.0)
+    np.testing.assert_allclose(gdf.area.to_numpy(), HAND_AREA_M2, rtol=0, atol=1e-6)
+
+
+def test_zone_field_holding_the_central_meridian(tmp_path):
+    text = HEADER.format(datum="CGCS2000", zone=114) + PARCELS.replace(",38500", ",500").replace(",38501", ",501")
+    gdf = read_boundary_txt(_write(tmp_path / "cm.txt", text))
+    assert gdf.crs.to_epsg() == 4547
+    assert any("central meridian 114E" in w for w in gdf.attrs["sanxian"]["warnings"])
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_utf8_with_crlf_reads_and_records_encoding(tmp_path, bom):
+    encoding = "utf-8-sig" if bom else "utf-8"
+    path = _write(tmp_path / "utf8.txt", HEADER.format(datum="2000国家大地坐标系", zone=38) + PARCELS,
+                  encoding, crlf=True)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf") is bom
+    assert b"\r\n" in path.read_bytes()
+    gdf = read_boundary_txt(path)
+    assert gdf.attrs["sanxian"]["encoding"] == encoding
+    assert gdf["name"].tolist() == ["随州光伏项目地块", "曾都区淅河镇地块"]
+    assert gdf.attrs["sanxian"]["header"]["坐标系"] == "2000国家大地坐标系"
+    np.testing.assert_allclose(gdf.area.to_numpy(), HAND_AREA_M2, rtol=0, atol=1e-6)
+
+
+def test_explicit_encoding_is_used_and_a_wrong_one_is_refused(tmp_path):
+    path = _write(tmp_path / "gbk.txt", HEADER.format(datum="2000国家大地坐标系", zone=38) + PARCELS)
+    assert read_boundary_txt(path, encoding="gbk").attrs["sanxian"]["encoding"] == "gbk"
+    with pytest.raises(EncodingDetectionError, match="does not decode as 'utf-8'"):
+        read_boundary_txt(path, encoding="utf-8")
+
+
+def test_undecodable_bytes_name_the_file(tmp_path):
+    path = tmp_path / "garbage.txt"
+    path.write_bytes(b"[\xff\xfe\xff]\n\xff\xff,1,2,3\n")
+    before = _sha(path)
+    with pytest.raises(EncodingDetectionError, match="garbage.txt"):
+        read_boundary_txt(path)
+    assert _sha(path) == before
+
+
+# EPSG codes checked against the registry names below (Xian 1980 zone 38 is EPSG:2362, not 2364 = zone 40).
+@pytest.mark.parametrize("datum_text, epsg, name", [
+    ("80西安坐标系", 2362, "Xian 1980 / 3-degree Gauss-Kruger zone 38"),
+    ("西安80", 2362, "Xian 1980 / 3-degree Gauss-Kruger zone 38"),
+    ("1980西安坐标系", 2362, "Xian 1980 / 3-degree Gauss-Kruger zone 38"),
+    ("54北京坐标系", 2414, "Beijing 1954 / 3-degree Gauss-Kruger zone 38"),
+    ("北京54", 2414, "Beijing 1954 / 3-degree Gauss-Kruger zone 38"),
+    ("1954北京坐标系", 2414, "Beijing 1954 / 3-degree Gauss-Kruger zone 38"),
+])
+def test_legacy_datums_give_their_crs_and_a_warning(tmp_path, datum_text, epsg, name):
+    assert CRS.from_epsg(epsg).name == name
+    gdf = read_boundary_txt(_write(tmp_path / "legacy.txt", HEADER.format(datum=datum_text, zone=38) + PARCELS))
+    assert gdf.crs.to_epsg() == epsg
+    legacy = "Xian 1980" if "Xian" in name else "Beijing 1954"
+    warns = gdf.attrs["sanxian"]["warnings"]
+    assert len(warns) == 1 and f"legacy {legacy} datum" in warns[0] and "7-parameter" in warns[0]
+
+
+def test_missing_datum_is_taken_as_cgcs2000_with_a_warning(tmp_path):
+    gdf = read_boundary_txt(_write(tmp_path / "nodatum.txt", HEADER.format(datum="", zone=38) + PARCELS))
+    assert gdf.crs.to_epsg() == 4526
+    assert any("taken as CGCS2000" in w for w in gdf.attrs["sanxian"]["warnings"])
+
+
+def test_easting_first_is_recognised_by_magnitude(tmp_path):
+    swapped = re.sub(r"^(J\d+,\d),(\d+\.\d+),(\d+\.\d+)$", r"\1,\3,\2", PARCELS, flags=re.MULTILINE)
+    assert "J1,1,38500000.000,3500200.000" in swapped
+    gdf = read_boundary_txt(_write(tmp_path / "swapped.txt", HEADER.format(datum="CGCS2000", zone=38) + swapped))
+    assert gdf.geometry.iloc[0].exterior.coords[0] == (38500000.0, 3500200.0)
+    np.testing.assert_allclose(gdf.area.to_numpy(), HAND_AREA_M2, rtol=0, atol=1e-6)
+    assert any("easting before the northing" in w for w in gdf.attrs["sanxian"]["warnings"])
+
+
+def test_declared_area_far_from_the_coordinates_is_noted(tmp_path):
+    # 29.1 is the 1.94 ha parcel declared in mu (1.94 * 15); 0.2501 is within the 1 m2 rounding tolerance.
+    text = PARCELS.replace("10,1.9400,DK01", "10,29.1,DK01").replace("5,0.2500,DK02", "5,0.2501,DK02")
+    gdf = read_boundary_txt(_write(tmp_path / "area.txt", HEADER.format(datum="CGCS2000", zone=38) + text))
+    assert gdf["area_ha"].tolist() == [29.1, 0.2501]
+    warns = gdf.attrs["sanxian"]["warnings"]
+    assert len(warns) == 1 and "'DK01'" in warns[0] and "1.9400 ha" in warns[0]
+
+
+def test_outer_rings_become_parts_and_ring_order_does_not_matter(tmp_path):
+    # Ring 1 is the hole, ring 2 the exterior (anticlockwise), ring 3 a separate square: 2 parts, 1 hole.
+    text = HEADER.format(datum="CGCS2000", zone=38) + """15,,DK09,多部件地块,面,,,,@
+J1,1,3500050.000,38500040.000
+J2,1,3500080.000,38500040.000
+J3,1,3500080.000,38500060.000
+J4,1,3500050.000,38500060.000
+J1,1,3500050.000,38500040.000
+J5,2,3500000.000,38500000.000
+J6,2,3500000.000,38500100.000
+J7,2,3500200.000,38500100.000
+J8,2,3500200.000,38500000.000
+J5,2,3500000.000,38500000.000
+J9,3,3500300.000,38500000.000
+J10,3,3500300.000,38500010.000
+J11,3,3500310.000,38500010.000
+J12,3,3500310.000,38500000.000
+J9,3,3500300.000,38500000.000
+"""
+    geom = read_boundary_txt(_write(tmp_path / "multi.txt", text)).geometry.iloc[0]
+    assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
+    assert sorted(len(p.interiors) for p in geom.geoms) == [0, 1]
+    assert geom.area == pytest.approx(19400.0 + 100.0, abs=1e-6)
+
+
+def test_line_and_point_parcels(tmp_path):
+    text = HEADER.format(datum="CGCS2000", zone=38) + """4,,XL1,线路,线,,,,@
+J1,1,3500000.000,38500000.000
+J2,1,3500000.000,38500030.000
+J3,2,3500100.000,38500000.000
+J4,2,3500100.000,38500040.000
+1,,DW1,测量点,点,,,,@
+J1,1,3500500.000,38500500.000
+"""
+    gdf = read_boundary_txt(_write(tmp_path / "lines.txt", text))
+    assert gdf["geom_kind"].tolist() == ["线", "点"]
+    assert gdf.geometry.iloc[0].geom_type == "MultiLineString"
+    assert gdf.geometry.iloc[0].length == pytest.approx(30.0 + 40.0)
+    assert gdf.geometry.iloc[1].equals(Point(38500500.0, 3500500.0))
+
+
+# ------------------------------------------------------------------------------------------ bad input
+def _variant(old: str, new: str) -> str:
+    assert old in SINGLE
+    return SINGLE.replace(old, new, 1)
+
+
+BAD = [
+    ("no_section", _variant("[地块坐标]\n", ""), r"has no \[地块坐标\] section"),
+    ("not_closed", SINGLE[:SINGLE.rindex("J1,1")] + "J5,1,3500100.000,38500000.000\n",
+     (r"Ring 1 of parcel 'DK01' is not closed: its first point J1 \(line 9\) differs from its last point J5 "
+      r"\(line 13\)")),
+    ("non_numeric", _variant("J3,1,3500000.000", "J3,1,35OO000.000"),
+     r"Coordinate '35OO000.000' on line 11 is not a number"),
+    ("point_count", _variant("5,2.0000,DK01", "6,2.0000,DK01"),
+     r"'DK01' \(line 8\) declares 点数=6 but has 5 point lines \(lines 9-13\)"),
+    ("point_before_parcel", _variant("[地块坐标]\n", "[地块坐标]\nJ0,1,3500200.000,38500000.000\n"),
+     r"Point line 8 comes before any parcel header line"),
+    ("short_ring", SINGLE[:SINGLE.index("5,2.0000")] + "3,,DK01,测试地块,面,,,,@\n"
+     "J1,1,3500200.000,38500000.000\nJ2,1,3500200.000,38500100.000\nJ1,1,3500200.000,38500000.000\n",
+     r"Ring 1 of parcel 'DK01' \(lines 9-11\) has only 3 point lines; a polygon ring needs 3 corners"),
+    ("unknown_datum", _variant("坐标系=2000国家大地坐标系", "坐标系=WGS84坐标系"),
+     r"Unknown 坐标系 'WGS84坐标系' on line 2"),
+    ("zone_disagrees", _variant("带号=38", "带号=37"),
+     r"带号=37 on line 6 disagrees with the zone prefix 38 of the eastings"),
+    ("no_zone", _variant("带号=38", "带号=").replace(",38500", ",500"),
+     r"no zone prefix \(e.g. 500000.000 on line 9\) and \[属性描述\] gives no 带号"),
+    ("mixed_prefix", _variant("J3,1,3500000.000,38500100.000", "J3,1,3500000.000,500100.000"),
+     r"easting on line 11 lacks the zone prefix"),
+    ("degrees", _variant("J2,1,3500200.000,38500100.000", "J2,1,31.69,113.37"),
+     r"Line 10: coordinates 31.69, 113.37 are not a Gauss-Kruger northing"),
+    ("zone_width", _variant("几度分带=3", "几度分带=5"), r"几度分带 \(zone width\) '5' on line 3 is not one of"),
+    ("bad_prefix", SINGLE.replace("带号=38", "带号=").replace(",38500", ",12500"),
+     r"zone prefix of the eastings \(e.g. 12500000.000 on line 9\) is not valid"),
+]
+
+
+@pytest.mark.parametrize("text, pattern", [(t, p) for _, t, p in BAD], ids=[n for n, _, _ in BAD])
+def test_bad_input_raises_with_line_numbers_and_leaves_the_file_alone(tmp_path, text, pattern):
+    path = _write(tmp_path / "bad.txt", text)
+    before = _sha(path)
+    with pytest.raises(BoundaryTxtError, match=pattern) as info:
+        read_boundary_txt(path)
+    message = str(info.value)
+    assert str(path) in message and "Fix:" in message
+    assert _sha(path) == before
+
+
+def test_bad_parcel_errors_name_the_parcel(tmp_path):
+    path = _write(tmp_path / "bad.txt", _variant("5,2.0000,DK01", "6,2.0000,DK01"))
+    with pytest.raises(BoundaryTxtError, match=r"feature parcel 编号 'DK01' \(line 8\)"):
+        read_boundary_txt(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"  \r\n\r\n\t\n"], ids=["zero_bytes", "blank_lines"])
+def test_empty_file(tmp_path, content):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    with pytest.raises(BoundaryTxtError, match="The file is empty"):
+        read_boundary_txt(path)
+    assert path.read_bytes() == content
+
+
+def test_all_problems_are_reported_together(tmp_path):
+    text = _variant("带号=38", "带号=37").replace("J3,1,3500000.000", "J3,1,35OO000.000")
+    with pytest.raises(BoundaryTxtError, match="has 2 problems") as info:
+        read_boundary_txt(_write(tmp_path / "two.txt", text))
+    message = str(info.value)
+    assert "带号=37 on line 6" in message and "'35OO000.000' on line 11" in message
+    assert message.index("line 6") < message.index("line 11")
+
+
+# ------------------------------------------------------------------------------------------ writing
+def _suizhou_frame(rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """A polygon with a hole and a two-part multipolygon (one part with a hole) at Suizhou, mm coordinates."""
+    e0, n0 = Transformer.from_crs("EPSG:4490", "EPSG:4526", always_xy=True).transform(SUIZHOU_LON, SUIZHOU_LAT)
+
+    def square(e: float, n: float, size: float) -> list[tuple[float, float]]:
+        jitter = rng.uniform(-1.0, 1.0, size=(4, 2))
+        pts = np.array([(e, n), (e + size, n), (e + size, n + size), (e, n + size)]) + jitter
+        return [tuple(p) for p in np.round(pts, 3)]
+
+    holed = Polygon(square(e0, n0, 200), [square(e0 + 50, n0 + 50, 40)])
+    multi = MultiPolygon([Polygon(square(e0 + 500, n0, 100), [square(e0 + 530, n0 + 30, 20)]),
+                          Polygon(square(e0 + 800, n0 + 300, 60))])
+    return gpd.GeoDataFrame({"parcel_id": ["A-1", "B-2"], "name": ["光伏地块一", "光伏地块二"],
+                             "use": ["建设用地", None]}, geometry=[holed, multi], crs="EPSG:4526")
+
+
+@pytest.mark.parametrize("prefixed, epsg", [(True, 4526), (False, 4547)])
+def test_round_trip_is_exact_to_the_millimetre(tmp_path, prefixed, epsg):
+    original = _suizhou_frame(np.random.default_rng(20240501))
+    kept = original.copy()
+    out = write_boundary_txt(original, tmp_path / "out.txt", prefixed=prefixed)
+    pd.testing.assert_frame_equal(original, kept)  # the caller's frame is untouched
+    back = read_boundary_txt(out)
+    assert back.crs.to_epsg() == epsg
+    assert back["parcel_id"].tolist() == ["A-1", "B-2"]
+    assert back["name"].tolist() == ["光伏地块一", "光伏地块二"]
+    assert back["use"].tolist() == ["建设用地", ""]
+    assert back.attrs["sanxian"]["encoding"] == "gbk"
+    assert back.attrs["sanxian"]["warnings"] == []
+    assert back.geometry.iloc[1].geom_type == "MultiPolygon"
+    shift = 0.0 if prefixed else 38_000_000.0
+    for got, want in zip(back.geometry, original.geometry):
+        assert got.geom_type == want.geom_type
+        got_xy = _coords(shapely.transform(got, lambda c: c + [shift, 0.0]))
+        want_xy = _coords(want)
+        assert got_xy.shape == want_xy.shape
+        assert np.abs(got_xy - want_xy).max() <= 0.001
+    np.testing.assert_allclose(back["area_ha"], np.round(original.area / 1e4, 4), rtol=0, atol=1e-12)
+
+
+def test_read_write_read_round_trip_of_a_file(tmp_path):
+    first = read_boundary_txt(_write(tmp_path / "in.txt", HEADER.format(datum="2000国家大地坐标系", zone=38)
+                                     + PARCELS))
+    second = read_boundary_txt(write_boundary_txt(first, tmp_path / "again.txt"))
+    assert second.crs == first.crs
+    for got, want in zip(second.geometry, first.geometry):
+        assert np.abs(_coords(got) - _coords(want)).max() <= 0.001
+    assert second[list(PARCEL_COLUMNS)].equals(first[list(PARCEL_COLUMNS)])
+
+
+def test_written_layout_numbering_and_orientation(tmp_path):
+    # The hand file's exterior is clockwise already; its hole (J5-J8) is clockwise too and must be reversed.
+    gdf = read_boundary_txt(_write(tmp_path / "in.txt", HEADER.format(datum="CGCS2000", zone=38) + PARCELS))
+    multi = MultiPolygon([Polygon([(38502000, 3502000), (38502010, 3502000), (38502010, 3502010),
+                                   (38502000, 3502010)]),
+                          Polygon([(38503000, 3503000), (38503000, 3503020), (38503020, 3503020),
+                                   (38503020, 3503000)])])
+    frame = pd.concat([gdf, gpd.GeoDataFrame({"parcel_id": [None]}, geometry=[multi], crs=gdf.crs)],
+                      ignore_index=True)
+    out = write_boundary_txt(frame, tmp_path / "out.txt")
+    lines = out.read_bytes().decode("gbk").split("\r\n")
+    assert lines[0] == "[属性描述]" and "[地块坐标]" in lines
+    header = dict(line.split("=", 1) for line in lines[1:lines.index("[地块坐标]")])
+    assert header["坐标系"] == "2000国家大地坐标系"
+    assert header["带号"] == "38" and header["几度分带"] == "3" and header["精度"] == "0.001"
+    body = lines[lines.index("[地块坐标]") + 1:-1]
+    assert body[0] == "10,1.9400,DK01,随州光伏项目地块,面,,建设用地,0602,@"
+    assert [ln.split(",")[0] for ln in body[1:11]] == ["J1", "J2", "J3", "J4", "J1", "J5", "J6", "J7", "J8", "J5"]
+    assert [ln.split(",")[1] for ln in body[1:11]] == ["1"] * 5 + ["2"] * 5
+    assert body[1] == "J1,1,3500200.000,38500000.000"
+    # The third parcel: missing parcel_id -> DK3, area 100 + 400 m2, rings 1 and 2 for the two parts.
+    third = body[body.index(next(ln for ln in body if ",DK3," in ln)):]
+    assert third[0] == "10,0.0500,DK3,,面,,,,@"
+    assert [ln.split(",")[1] for ln in third[1:]] == ["1"] * 5 + ["2"] * 5
+    assert [ln.split(",")[0] for ln in third[1:]] == ["J1", "J2", "J3", "J4", "J1", "J5", "J6", "J7", "J8", "J5"]
+    back = read_boundary_txt(out)
+    for geom in back.geometry:
+        for poly in getattr(geom, "geoms", [geom]):
+            assert not poly.exterior.is_ccw
+            assert all(ring.is_ccw for ring in poly.interiors)
+
+
+def test_lonlat_input_is_projected_to_the_zone_of_its_longitude(tmp_path):
+    lon0, lat0 = SUIZHOU_LON, SUIZHOU_LAT
+    square = box(lon0, lat0, lon0 + 0.002, lat0 + 0.002)
+    gdf = gpd.GeoDataFrame({"name": ["经纬度地块"]}, geometry=[square], crs="EPSG:4490")
+    back = read_boundary_txt(write_boundary_txt(gdf, tmp_path / "ll.txt"))
+    assert back.crs.to_epsg() == 4526  # round(113.37 / 3) = 38
+    assert back["parcel_id"].tolist() == ["DK1"]
+    x, y = Transformer.from_crs("EPSG:4490", "EPSG:4526", always_xy=True).transform(
+        *np.asarray(square.exterior.coords).T)
+    want = _coords(Polygon(np.column_stack([x, y])))
+    assert np.abs(_coords(back.geometry.iloc[0]) - want).max() <= 0.0005 + 1e-9  # rounding to mm only
+
+    other = read_boundary_txt(write_boundary_txt(gdf, tmp_path / "z37.txt", zone=37, prefixed=True))
+    assert other.crs.to_epsg() == 4525
+    assert other.attrs["sanxian"]["header"]["带号"] == "37"
+
+
+def test_writing_xian_data_as_cgcs2000_warns(tmp_path):
+    gdf = read_boundary_txt(_write(tmp_path / "xian.txt", HEADER.format(datum="西安80", zone=38) + PARCELS))
+    with pytest.warns(SanxianWarning, match="legacy Xian 1980 datum"):
+        write_boundary_txt(gdf, tmp_path / "cgcs.txt")
+    kept = read_boundary_txt(write_boundary_txt(gdf, tmp_path / "xian_out.txt", datum="Xian1980"))
+    assert kept.crs.to_epsg() == 2362
+    assert kept.attrs["sanxian"]["header"]["坐标系"] == "1980西安坐标系"
+    assert np.abs(_coords(kept.geometry.iloc[0]) - _coords(gdf.geometry.iloc[0])).max() <= 0.001
+
+
+def test_write_refuses_to_overwrite_without_permission(tmp_path):
+    gdf = _suizhou_frame(np.random.default_rng(1))
+    path = write_boundary_txt(gdf, tmp_path / "out.txt")
+    before = _sha(path)
+    with pytest.raises(InputFileError, match="already exists"):
+        write_boundary_txt(gdf.iloc[:1], path)
+    assert _sha(path) == before
+    write_boundary_txt(gdf.iloc[:1], path, overwrite=True)
+    assert len(read_boundary_txt(path)) == 1
+
+
+def test_write_refuses_non_polygons(tmp_path):
+    gdf = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1), LineString([(0, 0), (1, 1)]), Point(0, 0)],
+                           crs="EPSG:4547")
+    with pytest.raises(InputFileError, match=r"2 row\(s\) are LineString, Point"):
+        write_boundary_txt(gdf, tmp_path / "x.txt")
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_write_refuses_missing_crs_and_bad_text(tmp_path):
+    gdf = _suizhou_frame(np.random.default_rng(2))
+    with pytest.raises(CRSError, match="has no CRS"):
+        write_boundary_txt(gdf.set_crs(None, allow_override=True), tmp_path / "a.txt")
+    with pytest.raises(InputFileError, match=r"Column 'name' holds a comma"):
+        write_boundary_txt(gdf.assign(name=["甲,乙", "丙"]), tmp_path / "b.txt")
+    emoji = gdf.assign(name=["光伏☀️地块", "丙"])
+    with pytest.raises(InputFileError, match="cannot be written in gbk"):
+        write_boundary_txt(emoji, tmp_path / "c.txt")
+    assert read_boundary_txt(write_boundary_txt(emoji, tmp_path / "c.txt", encoding="utf-8"))["name"][0] \
+        == "光伏☀️地块"
+
+
+def test_every_table_of_the_data_file_has_a_source():
+    def walk(table: dict, where: str) -> list[str]:
+        missing = [] if "source" in table else [where]
+        for key, value in table.items():
+            if isinstance(value, dict):
+                missing += walk(value, f"{where}.{key}")
+        return missing
+
+    assert walk(packaged("boundary_txt.toml"), "boundary_txt.toml") == []
