@@ -34,7 +34,7 @@ def _write_shp(gdf: gpd.GeoDataFrame, path: Path, encoding: str, *, keep_cpg: bo
     if not keep_cpg:
         path.with_suffix(".cpg").unlink(missing_ok=True)
     if not keep_prj:
-        path.with_suffix(".prj").unlink()
+        path.with_suffix(".prj").unlink(missing_ok=True)
     return path
 
 
@@ -67,7 +67,7 @@ def test_wrong_cpg_is_overruled_by_the_bytes(tmp_path: Path) -> None:
 
 def test_undecodable_attributes_raise_and_explicit_encoding_reads(tmp_path: Path) -> None:
     gdf = gpd.GeoDataFrame({"name": ["abc"]}, geometry=[Point(SUIZHOU_LON, SUIZHOU_LAT)], crs="EPSG:4326")
-    shp = _write_shp(gdf, tmp_path / "bad.shp", "latin-1")
+    shp = _write_shp(gdf, tmp_path / "bad.shp", "UTF-8")
     dbf = shp.with_suffix(".dbf")
     data = dbf.read_bytes()
     # 0xFF is invalid in UTF-8 and as a GB18030 lead byte: neither codec can decode it.

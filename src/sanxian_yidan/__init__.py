@@ -34,6 +34,23 @@ _EXPORTS = {
     "Catalog": "sanxian_yidan.catalog",
     "normalise": "sanxian_yidan.normalize",
     "SanxianError": "sanxian_yidan.errors",
+    # screening (三线一单 access screening)
+    "screen": "sanxian_yidan.screening",
+    "load_rules": "sanxian_yidan.rules",
+    # solar resource, co-benefits, rooftop PV
+    "specific_yield": "sanxian_yidan.solar",
+    "co_benefits": "sanxian_yidan.benefits",
+    "rooftop_potential": "sanxian_yidan.rooftop",
+    # terrain, brownfields, decision analysis, mines
+    "slope_aspect": "sanxian_yidan.terrain",
+    "ahp_weights": "sanxian_yidan.mcda",
+    "topsis": "sanxian_yidan.mcda",
+    "ground_capacity_mw": "sanxian_yidan.brownfield",
+    "brownfield_ranking": "sanxian_yidan.brownfield",
+    "mine_priorities": "sanxian_yidan.mines",
+    # maps, reports, studies
+    "make_map": "sanxian_yidan.maps",
+    "run_study": "sanxian_yidan.study",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

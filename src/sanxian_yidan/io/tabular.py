@@ -73,7 +73,7 @@ def parse_coordinates(values: pd.Series, *, column: str, file: Path) -> np.ndarr
     InputFileError
         Naming the first row whose value is neither.
     """
-    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float).copy()
     bad = np.isnan(numeric)
     if bad.any():
         numeric[bad] = [_parse_dms(v) for v in values[bad]]

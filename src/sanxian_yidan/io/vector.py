@@ -9,6 +9,8 @@ CRS; reprojection to the working CRS and geometry repair happen once, in
 
 from __future__ import annotations
 
+import codecs
+
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from .. import crs as crsmod
 from ..errors import (CRSError, EmptyLayerError, InputFileError, MissingFileError,
                       SanxianWarning, problem)
-from .encoding import detect_bytes_encoding, detect_shapefile_encoding
+from .encoding import detect_shapefile_encoding
 from .tabular import table_to_points
 
 #: Pseudo-CRS names for coordinates copied from Chinese web maps (not EPSG codes).
@@ -104,6 +106,16 @@ def _is_boundary_txt(path: Path) -> bool:
         or "[属性描述]".encode("gb18030") in head or "[属性描述]".encode("utf-8") in head
 
 
+def _gdal_codec(encoding: str) -> str:
+    """Spell a Python codec name the way GDAL's iconv accepts it ('latin-1' is not understood)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputFileError(problem(f"未知的文字编码 '{encoding}'。", f"Unknown text encoding '{encoding}'.",
+                                     fix="use a Python codec name such as 'gb18030', 'utf-8', 'big5'")) from exc
+    return "utf-8" if name == "utf-8-sig" else name
+
+
 def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any]) -> gpd.GeoDataFrame:
     try:
         layers = pyogrio.list_layers(path)
@@ -130,7 +142,7 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
             encoding, info["encoding_reason"] = guess.encoding, guess.reason
         else:
             info["encoding_reason"] = "given"
-        kwargs["encoding"] = "utf-8" if encoding == "utf-8-sig" else encoding
+        kwargs["encoding"] = _gdal_codec(encoding)
     elif encoding is not None:
         kwargs["encoding"] = encoding
         info["encoding_reason"] = "given"

@@ -1,0 +1,41 @@
+"""Command-line interface ``sanxian``: a thin layer over the Python API.
+
+Each command family lives in its own module of this package and registers
+itself on :data:`app` when imported; every public submodule is imported here.
+Heavy imports (geopandas, rasterio) happen inside the commands so that
+``sanxian --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+import sys
+from importlib import import_module
+
+import typer
+
+from ..errors import SanxianError
+from ._common import app, err_console
+
+__all__ = ["app", "main"]
+
+
+@app.callback()
+def _main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv for debug)."),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors.")) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")):
+    import_module(f"{__name__}.{_mod}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SanxianError as exc:  # pragma: no cover - commands catch their own
+        err_console.print(str(exc))
+        sys.exit(2)

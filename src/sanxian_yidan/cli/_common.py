@@ -1,0 +1,39 @@
+"""Shared pieces of the ``sanxian`` command line: the app, consoles, error exit, output guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="三线一单 screening and PV siting toolkit for Suizhou / 随州三线一单与光伏选址工具",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err_console = Console(stderr=True)
+DEFAULT_CATALOG = Path("layers/catalog.toml")
+
+
+def fail(exc: Exception) -> None:
+    """Print a bilingual error for ``exc`` and exit with code 2."""
+    err_console.print(f"[bold red]错误 / Error[/bold red] ({type(exc).__name__}):\n{exc}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def guard_output_dir(out: Path, overwrite: bool, names: list[str]) -> None:
+    """Refuse to replace existing outputs unless ``--overwrite`` was given.
+
+    Parameters
+    ----------
+    out : Path
+        Output folder (created if missing).
+    overwrite : bool
+        Whether existing files may be replaced.
+    names : list of str
+        File names the command is about to write into ``out``.
+    """
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not overwrite:
+        fail(FileExistsError(f"{out} already holds {existing}; pass --overwrite to replace them "
+                             f"/ 输出目录已有同名文件，如需覆盖请加 --overwrite"))
+    out.mkdir(parents=True, exist_ok=True)

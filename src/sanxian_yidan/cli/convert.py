@@ -1,0 +1,77 @@
+"""``sanxian convert`` and ``sanxian coords``: file and coordinate conversion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import SanxianError
+from ._common import app, console, fail
+
+coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_is_help=True)
+app.add_typer(coords_app, name="coords")
+
+
+@app.command("convert")
+def convert(source: Path = typer.Argument(..., help="Any supported input (shp, gpkg, geojson, kml, csv/xlsx, TXT)."),
+            target: Path = typer.Argument(..., help="Output .gpkg, .geojson, .csv or land-boundary .txt."),
+            layer: Optional[str] = typer.Option(None, help="Layer or sheet of the input."),
+            crs: Optional[str] = typer.Option(None, help="CRS of the input if it has none, or GCJ-02 / BD-09."),
+            encoding: Optional[str] = typer.Option(None, help="Attribute encoding of the input (default: detect)."),
+            to_crs: str = typer.Option("EPSG:4547", help="CRS of the output (TXT output is always GK)."),
+            overwrite: bool = typer.Option(False, help="Replace an existing output file.")) -> None:
+    """Read any supported input, repair and reproject it, and write an open format."""
+    from ..normalize import normalise
+    from ..io.vector import read_vector
+
+    if target.exists() and not overwrite:
+        fail(FileExistsError(f"{target} exists; pass --overwrite to replace it / 输出文件已存在"))
+    try:
+        gdf = read_vector(source, layer=layer, crs=crs, encoding=encoding)
+        meta = gdf.attrs.get("sanxian", {})
+        gdf = normalise(gdf, to_crs, file=str(source), layer=layer)
+        repairs = gdf.attrs["sanxian"]["repairs"]
+        _write(gdf.drop(columns=["src_fid"]), target, overwrite)
+    except SanxianError as exc:
+        fail(exc)
+    console.print(f"read {source} (encoding {meta.get('encoding')}, CRS {meta.get('crs')}: {meta.get('crs_reason')})")
+    for rep in repairs:
+        console.print(f"  {rep}")
+    console.print(f"wrote {len(gdf):,} features to {target}")
+
+
+def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
+    suffix = target.suffix.lower()
+    if suffix == ".txt":
+        from ..io.boundary_txt import write_boundary_txt
+        write_boundary_txt(gdf, target, overwrite=overwrite)
+    elif suffix == ".csv":
+        frame = gdf.drop(columns=gdf.geometry.name).assign(wkt=gdf.geometry.to_wkt())
+        frame.to_csv(target, index=False, encoding="utf-8-sig")  # BOM so Excel shows Chinese correctly
+    else:
+        driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}.get(suffix)
+        if driver is None:
+            raise typer.BadParameter(f"unsupported output {suffix}; use .gpkg, .geojson, .csv or .txt")
+        if target.exists():
+            target.unlink()
+        gdf.to_file(target, driver=driver)
+
+
+@coords_app.command("convert")
+def coords_convert(lon: float = typer.Argument(..., help="Longitude / 经度"),
+                   lat: float = typer.Argument(..., help="Latitude / 纬度"),
+                   source: str = typer.Option(..., "--from", help="wgs84, gcj02 or bd09"),
+                   target: str = typer.Option("wgs84", "--to", help="wgs84, gcj02 or bd09")) -> None:
+    """Convert one point between WGS84, GCJ-02 (Amap/Tencent) and BD-09 (Baidu)."""
+    from .. import crs as crsmod
+
+    funcs = {("gcj02", "wgs84"): crsmod.gcj02_to_wgs84, ("wgs84", "gcj02"): crsmod.wgs84_to_gcj02,
+             ("bd09", "wgs84"): crsmod.bd09_to_wgs84, ("wgs84", "bd09"): crsmod.wgs84_to_bd09,
+             ("gcj02", "bd09"): crsmod.gcj02_to_bd09, ("bd09", "gcj02"): crsmod.bd09_to_gcj02}
+    key = (source.lower().replace("-", ""), target.lower().replace("-", ""))
+    if key not in funcs:
+        raise typer.BadParameter(f"cannot convert {source} → {target}; use wgs84, gcj02, bd09")
+    x, y = funcs[key](lon, lat)
+    console.print(f"{x:.7f} {y:.7f}")
