@@ -1,0 +1,538 @@
+"""Tests of sanxian_yidan.terrain: slope/aspect/hillshade (gdaldem Horn), zonal statistics, visibility.
+
+Reference values are computed by hand (planes, hand-built rasters and polygons, a synthetic ridge)
+or by independent implementations written differently from the module: a per-cell loop that
+follows gdaldem_lib.cpp's formulas literally (GDAL itself — gdaldem / osgeo — is not installed
+here), GDAL's own rasteriser (rasterio.features.rasterize) for the cell-centre rule, and a scalar
+line-of-sight loop for the viewshed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.features import rasterize
+from shapely.geometry import LineString, Point, box
+
+from sanxian_yidan import terrain
+from sanxian_yidan.errors import CRSError, InputFileError, MissingFileError, SanxianWarning
+from sanxian_yidan.terrain import Dem, TerrainError
+
+from conftest import SAMPLE_CATALOG
+
+CRS = "EPSG:4547"
+
+
+def plane_dem(a: float, b: float, *, rows: int = 7, cols: int = 8, xres: float = 10.0, yres: float = 10.0) -> Dem:
+    """z = a*x + b*y with x east and y north (metres), cell centres of a north-up grid."""
+    x = (np.arange(cols) + 0.5) * xres
+    y = -(np.arange(rows) + 0.5) * yres
+    z = a * x[None, :] + b * y[:, None]
+    return Dem(z, Affine(xres, 0, 0, 0, -yres, 0), CRS)
+
+
+# ---------------------------------------------------------------------------------------------
+# slope and aspect on planes: exact values
+# ---------------------------------------------------------------------------------------------
+# (dz/dx east, dz/dy north) -> aspect of the downslope direction, clockwise from north
+EIGHT_DIRECTIONS = [((0.0, 1.0), 180.0), ((1.0, 1.0), 225.0), ((1.0, 0.0), 270.0), ((1.0, -1.0), 315.0),
+                    ((0.0, -1.0), 0.0), ((-1.0, -1.0), 45.0), ((-1.0, 0.0), 90.0), ((-1.0, 1.0), 135.0)]
+
+
+@pytest.mark.parametrize(("gradient", "expected_aspect"), EIGHT_DIRECTIONS)
+@pytest.mark.parametrize("steepness", [0.05, 0.3, 2.0])
+def test_plane_slope_and_aspect_exact(gradient, expected_aspect, steepness):
+    a, b = gradient[0] * steepness, gradient[1] * steepness
+    slope, aspect = terrain.slope_aspect(plane_dem(a, b))
+    inner = (slice(1, -1), slice(1, -1))
+    np.testing.assert_allclose(slope[inner], math.degrees(math.atan(math.hypot(a, b))), rtol=0, atol=1e-9)
+    got = aspect[inner]
+    # 0 and 360 are the same direction
+    np.testing.assert_allclose(np.minimum(np.abs(got - expected_aspect), 360 - np.abs(got - expected_aspect)), 0,
+                               atol=1e-9)
+    assert np.all((got >= 0) & (got < 360))
+
+
+def test_plane_on_rectangular_cells_exact():
+    a, b = 0.12, -0.07
+    slope, aspect = terrain.slope_aspect(plane_dem(a, b, xres=10.0, yres=25.0))
+    inner = (slice(1, -1), slice(1, -1))
+    np.testing.assert_allclose(slope[inner], math.degrees(math.atan(math.hypot(a, b))), atol=1e-9)
+    np.testing.assert_allclose(aspect[inner], math.degrees(math.atan2(-a, -b)) % 360, atol=1e-9)
+
+
+def test_edges_are_empty_and_flat_cells_have_no_aspect():
+    slope, aspect = terrain.slope_aspect(plane_dem(0.0, 0.0))
+    assert np.isnan(slope[0]).all() and np.isnan(slope[-1]).all()
+    assert np.isnan(slope[:, 0]).all() and np.isnan(slope[:, -1]).all()
+    assert (slope[1:-1, 1:-1] == 0).all()
+    assert np.isnan(aspect).all()           # flat: gdaldem writes -9999, we write NaN
+
+
+def test_plain_array_needs_res_and_dem_refuses_res():
+    z = np.zeros((5, 5))
+    with pytest.raises(TerrainError, match="needs res="):
+        terrain.slope_aspect(z)
+    with pytest.raises(TerrainError, match="res is only for plain arrays"):
+        terrain.slope_aspect(plane_dem(0.1, 0.1), res=10.0)
+    slope, _ = terrain.slope_aspect(np.arange(25.0).reshape(5, 5), res=1.0)
+    # rows increase by 5 southwards, columns by 1 eastwards: dz/dx = 1, dz/dy(south) = 5
+    np.testing.assert_allclose(slope[2, 2], math.degrees(math.atan(math.hypot(1, 5))), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# agreement with gdaldem's algorithm (independent per-cell loop over gdaldem_lib.cpp formulas)
+# ---------------------------------------------------------------------------------------------
+def gdaldem_reference(z: np.ndarray, gt: tuple[float, ...], azimuth: float = 315.0, altitude: float = 45.0):
+    """Slope, aspect (-9999 -> NaN) and hillshade as gdaldem_lib.cpp computes them, one window at a time.
+
+    GDALSlopeHornAlg, GDALAspectAlg (bAngleAsAzimuth) and GDALHillshadeAlg, with ewres = gt[1],
+    nsres = gt[5] (negative for north-up), scale 1, z factor 1, no -compute_edges.
+    """
+    ewres, nsres = gt[1], gt[5]
+    rows, cols = z.shape
+    slope = np.full(z.shape, np.nan)
+    aspect = np.full(z.shape, np.nan)
+    shade = np.full(z.shape, np.nan)
+    d2r = math.pi / 180.0
+    sin_alt = math.sin(altitude * d2r)
+    zsf = 1.0 / 8.0
+    cos_alt_zsf = math.cos(altitude * d2r) * zsf
+    az = azimuth * d2r
+    for i in range(1, rows - 1):
+        for j in range(1, cols - 1):
+            w = [z[i - 1, j - 1], z[i - 1, j], z[i - 1, j + 1],
+                 z[i, j - 1], z[i, j], z[i, j + 1],
+                 z[i + 1, j - 1], z[i + 1, j], z[i + 1, j + 1]]
+            if any(math.isnan(v) for v in w):
+                continue
+            # GDALSlopeHornAlg
+            dx = ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) / ewres
+            dy = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) / nsres
+            slope[i, j] = math.atan(math.sqrt(dx * dx + dy * dy) / 8.0) / d2r
+            # GDALAspectAlg
+            adx = (w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6])
+            ady = (w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])
+            a = math.atan2(ady, -adx) / d2r
+            if adx == 0 and ady == 0:
+                a = math.nan
+            elif a > 90.0:
+                a = 450.0 - a
+            else:
+                a = 90.0 - a
+            if a == 360.0:
+                a = 0.0
+            aspect[i, j] = a
+            # GDALHillshadeAlg
+            x, y = dx, dy
+            xx_yy = x * x + y * y
+            cang = (sin_alt - cos_alt_zsf * math.sqrt(xx_yy) * math.sin(math.atan2(y, x) - az)) / \
+                math.sqrt(1 + zsf * zsf * xx_yy)
+            shade[i, j] = 1.0 if cang <= 0.0 else 1.0 + 254.0 * cang
+    return slope, aspect, shade
+
+
+def random_dem(seed: int, rows: int = 23, cols: int = 29) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.cumsum(np.cumsum(rng.normal(0, 3, (rows, cols)), axis=0), axis=1) + 200.0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matches_gdaldem_formulas_on_random_dem(seed):
+    z = random_dem(seed)
+    z[11, 7] = np.nan                                   # a nodata cell
+    gt = (377100.0, 30.0, 0.0, 3592080.0, 0.0, -30.0)
+    dem = Dem(z, Affine.from_gdal(*gt), CRS)
+    ref_slope, ref_aspect, ref_shade = gdaldem_reference(z, gt, azimuth=300.0, altitude=40.0)
+    slope, aspect = terrain.slope_aspect(dem)
+    shade = terrain.hillshade(dem, azimuth=300.0, altitude=40.0)
+    for got, ref in ((slope, ref_slope), (aspect, ref_aspect), (shade, ref_shade)):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_allclose(got[~np.isnan(got)], ref[~np.isnan(ref)], rtol=0, atol=1e-6)
+    assert np.isnan(slope[10:13, 6:9]).all()            # every window touching the nodata cell
+
+
+def test_hillshade_matches_textbook_formula():
+    z = random_dem(7)
+    dem = Dem(z, Affine(20.0, 0, 0, 0, -20.0, 0), CRS)
+    slope, aspect = terrain.slope_aspect(dem)
+    azimuth, altitude = 315.0, 45.0
+    zenith = math.radians(90 - altitude)
+    s, asp = np.radians(slope), np.radians(aspect)
+    cang = math.cos(zenith) * np.cos(s) + math.sin(zenith) * np.sin(s) * np.cos(math.radians(azimuth) - asp)
+    expected = np.where(cang <= 0, 1.0, 1.0 + 254.0 * cang)
+    got = terrain.hillshade(dem, azimuth=azimuth, altitude=altitude)
+    inner = (slice(1, -1), slice(1, -1))
+    np.testing.assert_allclose(got[inner], expected[inner], atol=1e-9)
+
+
+def test_hillshade_of_a_slope_facing_the_sun_is_white():
+    # slope 45° facing north-west (aspect 315) under a sun at azimuth 315, altitude 45: normal points at the sun
+    k = 1 / math.sqrt(2)
+    shade = terrain.hillshade(plane_dem(k, -k), azimuth=315.0, altitude=45.0)
+    np.testing.assert_allclose(shade[1:-1, 1:-1], 255.0, atol=1e-9)
+    # the opposite slope (facing south-east) is in shadow: gdaldem's minimum 1
+    np.testing.assert_allclose(terrain.hillshade(plane_dem(-k, k))[1:-1, 1:-1], 1.0, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading DEMs
+# ---------------------------------------------------------------------------------------------
+def write_tif(path, data, *, crs=CRS, nodata=None):
+    transform = Affine(10, 0, 0, 0, -10, 100)
+    profile = dict(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype=data.dtype.name,
+                   transform=transform, nodata=nodata)
+    if crs is not None:
+        profile["crs"] = crs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")              # rasterio warns about a missing CRS
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data, 1)
+    return path
+
+
+def test_read_dem_nodata_becomes_nan(tmp_path):
+    data = np.arange(20, dtype=np.int16).reshape(4, 5)
+    data[1, 2] = -9999
+    dem = terrain.read_dem(write_tif(tmp_path / "d.tif", data, nodata=-9999))
+    assert dem.elevation.dtype == np.float64
+    assert np.isnan(dem.elevation[1, 2]) and np.isnan(dem.elevation).sum() == 1
+    assert dem.elevation[3, 4] == 19.0
+    assert dem.res == (10.0, 10.0) and dem.bounds == (0.0, 60.0, 50.0, 100.0)
+    assert dem.source.endswith("d.tif")
+
+
+def test_read_dem_without_crs_is_refused_unless_stated(tmp_path):
+    path = write_tif(tmp_path / "nocrs.tif", np.ones((4, 4), np.float32), crs=None, nodata=-1)
+    with pytest.raises(CRSError, match="no CRS") as info:
+        terrain.read_dem(path)
+    assert "nocrs.tif" in str(info.value) and "crs='EPSG:4547'" in str(info.value)
+    assert terrain.read_dem(path, crs="EPSG:4547").crs.to_epsg() == 4547
+
+
+def test_read_dem_without_nodata_warns(tmp_path):
+    path = write_tif(tmp_path / "nonodata.tif", np.ones((4, 4), np.float32))
+    with pytest.warns(SanxianWarning, match="no nodata value"):
+        dem = terrain.read_dem(path)
+    assert np.isfinite(dem.elevation).all()
+
+
+def test_read_dem_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(MissingFileError, match="DEM file not found"):
+        terrain.read_dem(tmp_path / "absent.tif")
+    bad = tmp_path / "notaraster.tif"
+    bad.write_text("hello")
+    with pytest.raises(InputFileError, match="cannot read the file as a raster"):
+        terrain.read_dem(bad)
+
+
+def test_geographic_dem_refused_for_slope(tmp_path):
+    dem = Dem(np.ones((4, 4)), Affine(0.001, 0, 113.0, 0, -0.001, 32.0), "EPSG:4490")
+    with pytest.raises(CRSError, match="projected CRS in metres"):
+        terrain.slope_aspect(dem)
+
+
+def test_rotated_grid_and_missing_crs_refused():
+    with pytest.raises(InputFileError, match="north-up"):
+        Dem(np.ones((3, 3)), Affine(10, 2, 0, 0, -10, 0), CRS)
+    with pytest.raises(CRSError, match="no coordinate reference system"):
+        Dem(np.ones((3, 3)), Affine(10, 0, 0, 0, -10, 0), None)
+
+
+def test_dem_copies_and_protects_the_array():
+    z = np.zeros((3, 3))
+    dem = Dem(z, Affine(10, 0, 0, 0, -10, 0), CRS)
+    z[0, 0] = 5.0
+    assert dem.elevation[0, 0] == 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        dem.elevation[0, 0] = 1.0
+
+
+def test_sample_dem_reads_in_working_crs():
+    from sanxian_yidan.catalog import Catalog
+
+    cat = Catalog.load(SAMPLE_CATALOG)
+    dem = terrain.read_dem(cat.raster_path("dem"), synthetic=cat.is_synthetic("dem"))
+    assert dem.crs.to_epsg() == 4547 and dem.res == (90.0, 90.0) and dem.synthetic
+    with rasterio.open(cat.raster_path("dem")) as src:          # independent read
+        raw = src.read(1)
+        assert np.array_equal(np.isnan(dem.elevation), raw == src.nodata)
+    assert np.nanmax(dem.elevation) == raw.max() and np.nanmin(dem.elevation) == raw.min()
+
+
+# ---------------------------------------------------------------------------------------------
+# zonal statistics: hand-built raster and polygons
+# ---------------------------------------------------------------------------------------------
+def grid_dem(values: np.ndarray) -> Dem:
+    """10 m cells, north-west corner at (0, 100)."""
+    return Dem(values, Affine(10, 0, 0, 0, -10, 100), CRS)
+
+
+def sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": ["P1", "P2", "tiny", "outside", "edge"]},
+        geometry=[box(20, 50, 50, 80),          # cells rows 2-4, cols 2-4 (9)
+                  box(40, 40, 70, 60),          # rows 4-5, cols 4-6 (6), overlaps P1 in cell (4, 4)
+                  box(71, 21, 73, 23),          # inside cell (7, 7), contains no cell centre
+                  box(500, 500, 520, 520),      # outside the DEM (4 cells)
+                  box(-20, 80, 20, 100)],       # rows 0-1, cols -2..1: 8 cells, 4 inside the DEM
+        index=pd.Index([11, 12, 13, 14, 15], name="site_id"), crs=CRS)
+
+
+def test_zonal_elevation_mean_exact_with_overlap_tiny_and_outside_sites():
+    rows, cols = np.mgrid[0:10, 0:10]
+    dem = grid_dem(rows * 10.0 + cols)           # z = 10 r + c
+    with pytest.warns(SanxianWarning) as record:
+        stats = terrain.zonal_terrain_stats(sites(), dem)
+    messages = [str(w.message) for w in record]
+    assert any("1 site(s) lie outside the DEM" in m and m.endswith(": 14") for m in messages)
+    assert any("1 site(s) are only partly covered" in m and m.endswith(": 15") for m in messages)
+    assert list(stats.index) == [11, 12, 13, 14, 15]
+    assert list(stats.columns) == list(terrain.ZONAL_COLUMNS)
+    expected_mean = {11: 33.0, 12: 50.0, 13: 77.0, 15: 5.5}  # hand-averaged cell values
+    for site, mean in expected_mean.items():
+        assert stats.loc[site, "elevation_mean_m"] == pytest.approx(mean, abs=1e-12)
+    assert stats["cell_count"].tolist() == [9, 6, 1, 4, 8]
+    assert stats["dem_coverage"].tolist() == [1.0, 1.0, 1.0, 0.0, 0.5]
+    assert stats.loc[14, ["slope_mean_deg", "slope_max_deg", "flat_share", "south_share",
+                          "elevation_mean_m"]].isna().all()
+
+
+def test_zonal_slope_statistics_on_a_plane():
+    rows, cols = np.mgrid[0:10, 0:10]
+    dem = grid_dem(-rows * 2.0)                  # rises 2 m per 10 m northwards: slope atan(0.2), faces south
+    with pytest.warns(SanxianWarning):
+        stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=15.0)
+    slope = math.degrees(math.atan(0.2))
+    assert stats.loc[11, "slope_mean_deg"] == pytest.approx(slope, abs=1e-9)
+    assert stats.loc[11, "slope_max_deg"] == pytest.approx(slope, abs=1e-9)
+    assert stats.loc[11, "flat_share"] == 1.0 and stats.loc[11, "south_share"] == 1.0
+    # the edge site has slope only at cell (1, 1): rows/columns 0 are DEM edges
+    assert stats.loc[15, "slope_mean_deg"] == pytest.approx(slope, abs=1e-9)
+    with pytest.warns(SanxianWarning):
+        steep = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=10.0, south_range=(315, 45))
+    assert steep.loc[11, "flat_share"] == 0.0 and steep.loc[11, "south_share"] == 0.0
+
+
+def test_zonal_mixed_slopes_exact_shares():
+    # west half flat, east half a plane: P1 (cols 2-4) is flat, P2 (cols 4-6) mixes
+    z = np.zeros((10, 10))
+    z[:, 5:] = np.arange(5)[None, :] * 5.0      # from column 5 eastwards: +5 m per cell
+    dem = grid_dem(z)
+    slope, aspect = terrain.slope_aspect(dem)
+    with pytest.warns(SanxianWarning):
+        stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=5.0)
+    cells_p2 = [(r, c) for r in (4, 5) for c in (4, 5, 6)]
+    values = np.array([slope[r, c] for r, c in cells_p2])
+    assert stats.loc[12, "slope_mean_deg"] == pytest.approx(values.mean(), abs=1e-12)
+    assert stats.loc[12, "slope_max_deg"] == pytest.approx(values.max(), abs=1e-12)
+    assert stats.loc[12, "flat_share"] == pytest.approx((values <= 5.0).mean(), abs=1e-12)
+    facing = np.array([aspect[r, c] for r, c in cells_p2])
+    assert stats.loc[12, "south_share"] == pytest.approx(np.mean((facing >= 135) & (facing <= 225)), abs=1e-12)
+    assert stats.loc[11, "slope_max_deg"] == 0.0 and stats.loc[11, "south_share"] == 0.0  # flat: no aspect
+
+
+def test_zonal_stats_do_not_depend_on_row_order_and_do_not_mutate():
+    rows, cols = np.mgrid[0:10, 0:10]
+    dem = grid_dem(np.sin(rows / 2.0) * 30 + cols * 3.0)
+    frame = sites()
+    before = frame.copy()
+    with pytest.warns(SanxianWarning):
+        stats = terrain.zonal_terrain_stats(frame, dem)
+        shuffled = terrain.zonal_terrain_stats(frame.iloc[[3, 0, 4, 2, 1]], dem)
+    pd.testing.assert_frame_equal(shuffled.loc[stats.index], stats)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_zonal_reprojects_sites_given_in_lonlat():
+    rows, cols = np.mgrid[0:10, 0:10]
+    dem = Dem(rows * 10.0 + cols, Affine(10, 0, 500000, 0, -10, 3500100), CRS)
+    site = gpd.GeoDataFrame(geometry=[box(500020, 3500050, 500050, 3500080)], crs=CRS)
+    stats = terrain.zonal_terrain_stats(site.to_crs("EPSG:4490"), dem)
+    assert stats["cell_count"].iloc[0] == 9
+    assert stats["elevation_mean_m"].iloc[0] == pytest.approx(33.0, abs=1e-9)
+
+
+def test_sites_without_crs_refused():
+    dem = grid_dem(np.zeros((5, 5)))
+    with pytest.raises(CRSError, match="have no CRS"):
+        terrain.zonal_terrain_stats(gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)]), dem)
+
+
+def test_cell_rule_matches_gdal_rasterize():
+    """Independent check of the cell-centre rule against GDAL's rasteriser, polygon by polygon."""
+    rng = np.random.default_rng(42)
+    dem = Dem(np.zeros((60, 80)), Affine(10, 0, 0, 0, -10, 600), CRS)
+    centres = rng.uniform([50, 50], [750, 550], size=(40, 2))
+    polys = [Point(x, y).buffer(r, quad_segs=3) for (x, y), r in zip(centres, rng.uniform(8, 60, 40))]
+    frame = gpd.GeoDataFrame(geometry=polys, crs=CRS)
+    cells = terrain.polygon_cells(frame, dem)
+    for i, poly in enumerate(polys):
+        burnt = rasterize([(poly, 1)], out_shape=dem.shape, transform=dem.transform, fill=0, all_touched=False)
+        expected = set(zip(*np.nonzero(burnt)))
+        mine = {(r, c) for p, r, c in zip(cells.polygon, cells.row, cells.col) if p == i}
+        if expected:
+            assert mine == expected, i
+        else:                                     # smaller than a cell: the representative-point cell
+            assert cells.fallback[i] and len(mine) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# visibility
+# ---------------------------------------------------------------------------------------------
+def ridge_dem() -> Dem:
+    """21 x 40 cells of 10 m; ground 0 m; a ridge 10 m high in columns 10-12; a ramp facing west in
+    columns 25-29 rising 40, 50, 60, 70, 80 m; ground 0 m again from column 30."""
+    z = np.zeros((21, 40))
+    z[:, 10:13] = 10.0
+    z[:, 25:30] = [40.0, 50.0, 60.0, 70.0, 80.0]
+    return Dem(z, Affine(10, 0, 0, 0, -10, 210), CRS)
+
+
+def observer_line() -> gpd.GeoDataFrame:
+    # a short road inside cell (row 10, col 2), whose centre is (25, 105)
+    return gpd.GeoDataFrame(geometry=[LineString([(24, 105), (26, 105)])], crs=CRS)
+
+
+def test_visibility_over_a_ridge_matches_hand_computation():
+    """Observer eye 2 m above cell (10, 2).  Along row 10 (angles = rise / run):
+
+    * columns 0-9: flat ground, visible (angle -2/d grows towards 0 with distance);
+    * column 10: front edge of the ridge, 8/80 = 0.100 above the steepest sample (3/75), visible;
+    * columns 11-12: ridge top behind its front edge (8/90 < 8/80), hidden;
+    * columns 13-24: ground behind the ridge (negative angle < 0.1), hidden — in every row, because any
+      line of sight to them crosses two full ridge columns;
+    * columns 25-29: the ramp, angles 38/230 = 0.165 > 0.1 and increasing (48/240, 58/250, ...), visible;
+    * columns 30-39: ground behind the ramp, hidden.
+    """
+    dem = ridge_dem()
+    vis = terrain.visibility_from_lines(observer_line(), dem, max_distance_m=1000, spacing_m=100, eye_height_m=2)
+    row = vis[10]
+    expected = np.zeros(40, dtype=bool)
+    expected[0:11] = True
+    expected[25:30] = True
+    np.testing.assert_array_equal(row, expected)
+    assert vis[:, 0:10].all()                    # the open ground in front of the ridge, every row
+    assert not vis[:, 13:25].any()               # the valley behind the ridge, every row
+
+
+def test_visibility_respects_distance_and_target_height():
+    dem = ridge_dem()
+    near = terrain.visibility_from_lines(observer_line(), dem, max_distance_m=150, spacing_m=100, eye_height_m=2)
+    rr, cc = np.mgrid[0:21, 0:40]
+    dist = np.hypot((rr - 10) * 10.0, (cc - 2) * 10.0)
+    assert not near[dist > 150].any()
+    assert near[10, 10] and not near[10, 25]
+    tall = terrain.visibility_from_lines(observer_line(), dem, max_distance_m=1000, spacing_m=100,
+                                         eye_height_m=2, target_height_m=50)
+    # a 50 m mast 130 m away: (50 - 2)/130 = 0.37 > 8/80 = 0.1, seen over the ridge
+    assert tall[10, 15]
+
+
+def scalar_viewshed(z: np.ndarray, res: float, obs: tuple[int, int], eye: float, target: float,
+                    max_distance: float, step_cells: float, k: float, radius: float) -> np.ndarray:
+    """Straightforward per-target line-of-sight loop (the documented definition, written independently)."""
+    rows, cols = z.shape
+    out = np.zeros(z.shape, dtype=bool)
+    r0, c0 = obs
+    z0 = z[r0, c0] + eye
+    out[r0, c0] = True
+
+    def height(fr: float, fc: float) -> float:
+        i, j = math.floor(fr), math.floor(fc)
+        u, v = fr - i, fc - j
+        total = 0.0
+        for di, wi in ((0, 1 - u), (1, u)):
+            for dj, wj in ((0, 1 - v), (1, v)):
+                if wi * wj > 0:
+                    total += wi * wj * z[i + di, j + dj]
+        return total
+
+    for r in range(rows):
+        for c in range(cols):
+            d = math.hypot((r - r0) * res, (c - c0) * res)
+            if d == 0 or d > max_distance:
+                continue
+            n = max(1, math.ceil(d / (step_cells * res)))
+            horizon = -math.inf
+            for s in range(1, n):
+                t = s / n
+                ds = d * t
+                h = height(r0 + (r - r0) * t, c0 + (c - c0) * t) - (1 - k) * ds * ds / (2 * radius)
+                horizon = max(horizon, (h - z0) / ds)
+            angle = (z[r, c] + target - (1 - k) * d * d / (2 * radius) - z0) / d
+            out[r, c] = angle >= horizon
+    return out
+
+
+def test_visibility_matches_scalar_line_of_sight_on_random_terrain():
+    z = random_dem(5, rows=17, cols=19) * 0.5
+    dem = Dem(z, Affine(30, 0, 0, 0, -30, 17 * 30), CRS)
+    # observer in cell (8, 9): centre (285, 255)
+    line = gpd.GeoDataFrame(geometry=[Point(285, 255)], crs=CRS)
+    s = terrain.default_settings()
+    vis = terrain.visibility_from_lines(line, dem, max_distance_m=200, spacing_m=50, eye_height_m=1.5,
+                                        target_height_m=0.5)
+    expected = scalar_viewshed(z, 30.0, (8, 9), 1.5, 0.5, 200.0, s.sample_step_cells, s.refraction_coefficient,
+                               s.earth_radius_m)
+    np.testing.assert_array_equal(vis, expected)
+    assert 0 < vis.sum() < (np.hypot(*np.mgrid[-8:9, -9:10]) * 30 <= 200).sum()   # some cells hidden
+
+
+def test_observers_along_lines_and_progress():
+    dem = ridge_dem()
+    road = gpd.GeoDataFrame(geometry=[LineString([(5, 105), (395, 105)])], crs=CRS)  # along row 10
+    cells = terrain.observer_cells(road, dem, spacing_m=10)
+    assert np.array_equal(cells, 10 * 40 + np.arange(40))          # every cell of row 10, once
+    calls = []
+    terrain.visibility_from_lines(road, dem, max_distance_m=50, spacing_m=10, eye_height_m=1.2,
+                                  progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (40, 40)
+    far = gpd.GeoDataFrame(geometry=[LineString([(5000, 5000), (6000, 5000)])], crs=CRS)
+    with pytest.warns(SanxianWarning, match="no observer lies on a DEM cell"):
+        assert not terrain.visibility_from_lines(far, dem, max_distance_m=100).any()
+
+
+def test_visible_share_per_site():
+    dem = ridge_dem()
+    vis = terrain.visibility_from_lines(observer_line(), dem, max_distance_m=1000, spacing_m=100, eye_height_m=2)
+    frame = gpd.GeoDataFrame(
+        {"name": ["front", "valley", "ramp_and_valley", "outside"]},
+        geometry=[box(0, 0, 100, 210),          # columns 0-9: all visible
+                  box(130, 0, 250, 210),        # columns 13-24: all hidden
+                  box(200, 100, 300, 110),      # row 10, columns 20-29: 5 hidden, 5 visible
+                  box(1000, 0, 1100, 50)], crs=CRS)
+    share = terrain.visible_share(frame, vis, dem)
+    assert share.name == "visible_share"
+    assert share.iloc[0] == 1.0 and share.iloc[1] == 0.0 and share.iloc[2] == 0.5
+    assert np.isnan(share.iloc[3])
+    with pytest.raises(TerrainError, match="boolean array"):
+        terrain.visible_share(frame, vis.astype(int), dem)
+
+
+def test_write_raster_refuses_overwrite(tmp_path):
+    dem = ridge_dem()
+    path = terrain.write_raster(np.ones(dem.shape, dtype=bool), dem, tmp_path / "v.tif")
+    with rasterio.open(path) as src:
+        assert src.read(1).sum() == dem.shape[0] * dem.shape[1] and src.crs.to_epsg() == 4547
+    with pytest.raises(TerrainError, match="output file exists"):
+        terrain.write_raster(np.ones(dem.shape, dtype=bool), dem, path)
+
+
+def test_settings_file_needs_sources(tmp_path):
+    user = tmp_path / "t.toml"
+    user.write_text('[visibility]\nmax_distance_m = 500.0\nmax_distance_source = ""\n', encoding="utf-8")
+    from sanxian_yidan.errors import DataFileError
+
+    with pytest.raises(DataFileError, match="max_distance_source"):
+        terrain.load_settings(user)
+    user.write_text('[visibility]\nmax_distance_m = 500.0\nmax_distance_source = "local rule"\n', encoding="utf-8")
+    assert terrain.load_settings(user).max_distance_m == 500.0
+    assert terrain.default_settings().max_distance_m == 1000.0
