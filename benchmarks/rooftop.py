@@ -1,0 +1,164 @@
+"""Benchmark: rooftop PV potential for 1,000,000 generated footprints, end to end.
+
+Measures, each in a fresh Python process (so that peak memory is per stage):
+
+* baseline — merely reading the footprint GeoPackage with ``pyogrio.read_dataframe(use_arrow=True)``
+  (falls back to ``use_arrow=False`` when pyarrow is not installed, and says so);
+* pipeline — ``read_vector`` + ``rooftop_potential`` (normalise, use/roof mapping, exclusions from the
+  sample catalog, orientation, yield per class, capacity, co-benefits, township assignment,
+  aggregation) + ``write_outputs`` (GeoPackage + CSV),
+
+and prints the times, the ratio pipeline / baseline (target: within 2x) and the peak resident memory
+of each process (``resource.getrusage(...).ru_maxrss``).  The footprints are generated into /tmp
+(never into the repository), seeded, inside the sample's townships.
+
+Usage::
+
+    python benchmarks/rooftop.py                # 1,000,000 footprints
+    python benchmarks/rooftop.py --n 100000     # smaller run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = REPO / "layers" / "catalog.toml"
+USES = ["住宅", "农村住宅", "工业厂房", "商业", "学校", "医院", "党政机关", "村委会", None, "加油站"]
+USE_P = [0.40, 0.35, 0.08, 0.05, 0.03, 0.01, 0.01, 0.02, 0.04, 0.01]
+
+
+def generate(path: Path, n: int, seed: int = 20261124) -> None:
+    """Write ``n`` rectangular footprints (random size and rotation) inside the sample townships."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from sanxian_yidan.catalog import Catalog
+
+    rng = np.random.default_rng(seed)
+    towns = Catalog.load(CATALOG).read("township")
+    x0, y0, x1, y1 = towns.total_bounds
+    union = shapely.union_all(towns.geometry.values)
+    shapely.prepare(union)
+    xs, ys = [], []
+    while sum(len(a) for a in xs) < n:  # rejection sampling in vectorised batches
+        x = rng.uniform(x0, x1, n)
+        y = rng.uniform(y0, y1, n)
+        keep = shapely.contains_xy(union, x, y)
+        xs.append(x[keep])
+        ys.append(y[keep])
+    x = np.concatenate(xs)[:n]
+    y = np.concatenate(ys)[:n]
+    w = rng.uniform(8.0, 40.0, n)
+    h = w * rng.uniform(0.4, 0.9, n)
+    theta = np.radians(rng.uniform(-45.0, 45.0, n))
+    dx = np.array([-0.5, 0.5, 0.5, -0.5, -0.5])
+    dy = np.array([-0.5, -0.5, 0.5, 0.5, -0.5])
+    px = x[:, None] + (w[:, None] * dx) * np.cos(theta)[:, None] - (h[:, None] * dy) * np.sin(theta)[:, None]
+    py = y[:, None] + (w[:, None] * dx) * np.sin(theta)[:, None] + (h[:, None] * dy) * np.cos(theta)[:, None]
+    geoms = shapely.polygons(np.stack([px, py], axis=-1))
+    use = rng.choice(np.array(USES, dtype=object), size=n, p=USE_P)
+    roof = np.where(np.isin(use, ["农村住宅"]), "坡屋顶", rng.choice(np.array(["平屋顶", "坡屋顶", None], dtype=object),
+                                                                  size=n, p=[0.6, 0.3, 0.1]))
+    gdf = gpd.GeoDataFrame({"use": use, "roof_type": roof, "floors": rng.integers(1, 20, n)},
+                           geometry=geoms, crs="EPSG:4547")
+    gdf.to_file(path, layer="buildings", driver="GPKG")
+
+
+def stage_baseline(path: Path) -> dict:
+    import pyogrio
+
+    note = "use_arrow=True"
+    t0 = time.perf_counter()
+    try:
+        df = pyogrio.read_dataframe(path, use_arrow=True)
+    except Exception as exc:  # pyarrow missing
+        note = f"use_arrow=False (arrow unavailable: {type(exc).__name__}: {str(exc)[:80]})"
+        t0 = time.perf_counter()
+        df = pyogrio.read_dataframe(path, use_arrow=False)
+    return {"seconds": time.perf_counter() - t0, "rows": len(df), "note": note}
+
+
+def stage_pipeline(path: Path, out: Path) -> dict:
+    import warnings
+
+    from sanxian_yidan.catalog import Catalog
+    from sanxian_yidan.io.vector import read_vector
+    from sanxian_yidan.rooftop import rooftop_potential, write_outputs
+
+    warnings.simplefilter("ignore")
+    cat = Catalog.load(CATALOG)
+    for role in ("township", "heritage_zone", "scenic_area", "nature_reserve"):
+        cat.read(role)  # catalog layers are small; read them outside the timed part like any cached input
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    gdf = read_vector(path, layer="buildings")
+    times["read"] = time.perf_counter() - t0
+    marks: dict[str, float] = {}
+    t1 = time.perf_counter()
+    result = rooftop_potential(gdf, catalog=cat,
+                               progress=lambda step, frac: marks.setdefault(step, time.perf_counter()))
+    times["analyse"] = time.perf_counter() - t1
+    steps = list(marks.items())
+    times.update({f"  {a}": marks[b] - marks[a] for (a, _), (b, _) in zip(steps, steps[1:])})
+    t2 = time.perf_counter()
+    write_outputs(result, out)
+    times["write"] = time.perf_counter() - t2
+    return {"seconds": time.perf_counter() - t0, "times": times, "rows": len(result.buildings),
+            "yield_classes": result.summary["yield_classes"], "included": result.summary["included"],
+            "capacity_mwp": result.summary["totals"]["capacity_kwp"] / 1000.0}
+
+
+def _run_stage(stage: str, path: Path, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--stage", stage, "--file", str(path), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"stage {stage} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--stage", choices=["baseline", "pipeline"])
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the generated file in /tmp")
+    args = parser.parse_args()
+    if args.stage:  # child process: run one stage, print JSON with its peak memory
+        result = stage_baseline(args.file) if args.stage == "baseline" else stage_pipeline(args.file, args.out)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="sanxian_rooftop_bench_", dir="/tmp"))
+    path = tmp / f"footprints_{args.n}.gpkg"
+    t0 = time.perf_counter()
+    generate(path, args.n)
+    print(f"generated {args.n:,} footprints in {time.perf_counter() - t0:.1f} s -> {path} "
+          f"({path.stat().st_size / 1e6:.0f} MB)")
+    base = _run_stage("baseline", path, tmp / "out")
+    pipe = _run_stage("pipeline", path, tmp / "out")
+    print(f"baseline  read only ({base['note']}): {base['seconds']:.2f} s, peak RSS {base['peak_rss_mb']:.0f} MB")
+    print(f"pipeline  end to end: {pipe['seconds']:.2f} s, peak RSS {pipe['peak_rss_mb']:.0f} MB "
+          f"({pipe['rows']:,} buildings, {pipe['included']:,} included, {pipe['yield_classes']} yield classes, "
+          f"{pipe['capacity_mwp']:,.0f} MWp)")
+    for name, seconds in pipe["times"].items():
+        print(f"    {name:<14} {seconds:7.2f} s")
+    ratio = pipe["seconds"] / base["seconds"]
+    print(f"ratio pipeline / read = {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
+    if not args.keep:
+        for p in sorted(tmp.rglob("*"), reverse=True):
+            p.unlink() if p.is_file() else p.rmdir()
+        tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Pollution-and-carbon co-benefits of PV electricity: avoided CO2, SO2, NOx, PM and standard coal.
+
+Suizhou's synergy plan (减污降碳协同增效实施方案) asks every PV result to report carbon and
+pollutant reductions together.  This module turns annual PV energy [kWh] into those quantities
+with published factors kept in ``data/benefits.toml`` (each with value, unit, year, publisher,
+source and a ``confirmed`` flag):
+
+* CO2 from the grid emission factor (生态环境部/国家统计局; national or Central China 华中 grid);
+* standard coal saved from the CEC's coal consumption of power supply (gce/kWh);
+* SO2, NOx and particulate matter from the CEC's emissions per kWh of thermal power.
+
+Other modules (rooftop, brownfield PV, studies) call :func:`co_benefits` with their energy.
+
+Example
+-------
+>>> from sanxian_yidan import co_benefits
+>>> co_benefits(1_000_000)[["co2_t", "coal_tce"]]      # doctest: +SKIP
+   co2_t  coal_tce
+0  527.1    300.7
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .datafiles import load_toml, packaged, packaged_path
+from .errors import DataFileError, InputFileError, problem
+
+logger = logging.getLogger(__name__)
+
+_DATA_FILE = "benefits.toml"
+#: Quantity kind → (required unit, output column, divisor turning kWh × factor into the output unit).
+KINDS: dict[str, tuple[str, str, float]] = {
+    "co2": ("kgCO2/kWh", "co2_t", 1_000.0),       # kg → t
+    "so2": ("g/kWh", "so2_kg", 1_000.0),          # g → kg
+    "nox": ("g/kWh", "nox_kg", 1_000.0),
+    "pm": ("g/kWh", "pm_kg", 1_000.0),
+    "coal": ("gce/kWh", "coal_tce", 1_000_000.0),  # gce → tce
+}
+#: Plausible upper bounds of each factor (a typo guard, not a rule).
+_UPPER = {"co2": 1.5, "so2": 20.0, "nox": 20.0, "pm": 20.0, "coal": 500.0}
+#: Output columns in order.
+BENEFIT_COLUMNS = ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One published emission or consumption factor.
+
+    Attributes
+    ----------
+    id : str
+        Key in the data file, e.g. ``"grid_co2_central_china_2023"``.
+    kind : str
+        ``"co2"``, ``"coal"``, ``"so2"``, ``"nox"`` or ``"pm"``.
+    value : float
+        Factor in ``unit``.
+    unit : str
+        ``kgCO2/kWh`` (co2), ``gce/kWh`` (coal) or ``g/kWh`` (pollutants).
+    year : int
+        Year the factor describes.
+    publisher : str
+        Who published it.
+    source : str
+        Document and where it was read.
+    confirmed : bool
+        False when the value could not be checked against the publisher's own text.
+    grid : str or None
+        Grid a CO2 factor belongs to (``"national"``, ``"central_china"``).
+    """
+
+    id: str
+    kind: str
+    value: float
+    unit: str
+    year: int
+    publisher: str
+    source: str
+    confirmed: bool = True
+    grid: str | None = None
+
+
+def _merged_doc(path: str | Path | None,
+                overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in packaged(_DATA_FILE).items()}
+    file = str(packaged_path(_DATA_FILE))
+    layers: list[tuple[Mapping[str, Any], str]] = []
+    if path is not None:
+        layers.append((load_toml(path), str(path)))
+    if overrides:
+        layers.append((overrides, "overrides"))
+    for user, name in layers:
+        for key in ("factors", "defaults"):
+            if isinstance(user.get(key), dict):
+                base = dict(doc.get(key, {}))
+                for fid, entry in user[key].items():
+                    if key == "factors" and isinstance(entry, Mapping) and isinstance(base.get(fid), dict):
+                        merged = {**base[fid], **entry}  # a partial table overrides single keys
+                        if "source" not in entry:
+                            # Never leave the packaged source describing a value it no longer holds.
+                            changed = ", ".join(f"{k} = {v!r}" for k, v in entry.items())
+                            merged["source"] = f"{changed} set by {name}; packaged entry: {base[fid]['source']}"
+                        base[fid] = merged
+                    else:
+                        base[fid] = entry
+                doc[key] = base
+        file = f"{file} + {name}"
+    return doc, file
+
+
+def load_factors(path: str | Path | None = None, *,
+                 overrides: Mapping[str, Any] | None = None) -> dict[str, Factor]:
+    """Load the co-benefit factors (packaged, optionally overridden by a user TOML).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        User TOML with ``[factors.<id>]`` tables (same keys as ``data/benefits.toml``); a table
+        with an existing id replaces the keys it gives, a new id adds a factor.
+    overrides : mapping, optional
+        Same structure as the TOML (``{"factors": {...}, "defaults": {...}}``), applied last.
+
+    Returns
+    -------
+    dict of str to Factor
+        Factors by id.
+
+    Raises
+    ------
+    DataFileError
+        Listing every problem (missing keys, wrong unit for the kind, implausible value).
+    """
+    doc, file = _merged_doc(path, overrides)
+    return _parse_factors(doc.get("factors", {}), file)
+
+
+def _parse_factors(table: Mapping[str, Any], file: str) -> dict[str, Factor]:
+    problems: list[str] = []
+    out: dict[str, Factor] = {}
+    if not isinstance(table, Mapping) or not table:
+        problems.append("no [factors.<id>] tables")
+        table = {}
+    for fid, entry in table.items():
+        where = f"[factors.{fid}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where} must be a table")
+            continue
+        missing = [k for k in ("kind", "value", "unit", "year", "publisher", "source") if k not in entry]
+        if missing:
+            problems.append(f"{where} missing {missing}")
+            continue
+        kind, value, unit = entry["kind"], entry["value"], entry["unit"]
+        if kind not in KINDS:
+            problems.append(f"{where} kind {kind!r} is not one of {sorted(KINDS)}")
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= _UPPER[kind]:
+            problems.append(f"{where} value {value!r} must be a number in 0-{_UPPER[kind]} {KINDS[kind][0]}")
+            continue
+        if unit != KINDS[kind][0]:
+            problems.append(f"{where} unit {unit!r} must be {KINDS[kind][0]!r} for kind {kind!r}")
+            continue
+        if not isinstance(entry["year"], int) or not str(entry["source"]).strip() \
+                or not str(entry["publisher"]).strip():
+            problems.append(f"{where} needs an integer year and non-empty publisher and source")
+            continue
+        confirmed = entry.get("confirmed", True)
+        if not isinstance(confirmed, bool):
+            problems.append(f"{where} confirmed must be true or false")
+            continue
+        grid = entry.get("grid")
+        if kind == "co2" and not isinstance(grid, str):
+            problems.append(f"{where} a co2 factor needs grid = \"national\" or a regional grid name")
+            continue
+        out[fid] = Factor(id=fid, kind=kind, value=float(value), unit=unit, year=entry["year"],
+                          publisher=str(entry["publisher"]), source=str(entry["source"]),
+                          confirmed=confirmed, grid=grid)
+    if problems:
+        raise DataFileError(problem(f"减污降碳系数文件有 {len(problems)} 处错误。",
+                                    "The co-benefit factor file has problem(s):\n  - " + "\n  - ".join(problems),
+                                    file=file, fix="correct the tables listed; see sanxian_yidan/data/benefits.toml"))
+    return out
+
+
+def load_defaults(path: str | Path | None = None, *,
+                  overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Default factor id per kind and the default grid (``[defaults]`` of the data file)."""
+    doc, _ = _merged_doc(path, overrides)
+    return {k: str(v) for k, v in doc.get("defaults", {}).items() if k != "source"}
+
+
+def select_factors(factors: str | Path | Mapping[str, Factor] | None = None,
+                   grid: str = "central_china", *, overrides: Mapping[str, Any] | None = None) -> dict[str, Factor]:
+    """Resolve the factor of each kind that :func:`co_benefits` will use.
+
+    Parameters
+    ----------
+    factors : path, mapping or None
+        ``None``: packaged factors; a path: a user TOML merged over them; a mapping of
+        ``kind → Factor`` (``"co2"``, ``"coal"``, ...): those factors for those kinds; a mapping of
+        ``id → Factor``: a factor table replacing the packaged one.
+    grid : str, default "central_china"
+        Grid of the CO2 factor (the latest year is taken), or the id of a co2 factor.
+    overrides : mapping, optional
+        ``{"factors": {...}, "defaults": {...}}`` tables merged over the file(s).
+
+    Returns
+    -------
+    dict of str to Factor
+        One factor per kind in :data:`KINDS`.
+    """
+    path = factors if isinstance(factors, (str, Path)) else None
+    table = load_factors(path, overrides=overrides)
+    defaults = load_defaults(path, overrides=overrides)
+    chosen: dict[str, Factor] = {}
+    if isinstance(factors, Mapping):
+        if set(factors) <= set(KINDS):
+            chosen.update({k: _check_factor(k, f) for k, f in factors.items()})
+        else:
+            table = {fid: _check_factor(f.kind, f) for fid, f in factors.items()}
+    if "co2" not in chosen:
+        chosen["co2"] = _grid_factor(table, grid)
+    for kind in ("coal", "so2", "nox", "pm"):
+        if kind in chosen:
+            continue
+        fid = defaults.get(kind)
+        if fid in table and table[fid].kind == kind:
+            chosen[kind] = table[fid]
+            continue
+        candidates = sorted((f for f in table.values() if f.kind == kind), key=lambda f: f.year)
+        if not candidates:
+            raise DataFileError(problem(f"缺少 {kind} 系数。", f"No factor of kind {kind!r} is available.",
+                                        fix=f"add a [factors.<id>] table with kind = \"{kind}\""))
+        chosen[kind] = candidates[-1]
+    return chosen
+
+
+def _check_factor(kind: str, factor: Any) -> Factor:
+    if not isinstance(factor, Factor) or factor.kind != kind or factor.unit != KINDS[kind][0]:
+        raise DataFileError(problem("系数类型或单位不符。",
+                                    f"Expected a Factor of kind {kind!r} in {KINDS[kind][0]}, got {factor!r}.",
+                                    fix="build factors with load_factors() or sanxian_yidan.benefits.Factor"))
+    return factor
+
+
+def _grid_factor(table: Mapping[str, Factor], grid: str) -> Factor:
+    if grid in table and table[grid].kind == "co2":
+        return table[grid]
+    matches = sorted((f for f in table.values() if f.kind == "co2" and f.grid == grid), key=lambda f: f.year)
+    if not matches:
+        grids = sorted({f.grid for f in table.values() if f.kind == "co2" and f.grid})
+        raise DataFileError(problem(f"未知电网 '{grid}'。", f"No CO2 factor for grid {grid!r}; grids known: {grids}.",
+                                    fix=f"use grid= one of {grids}, a co2 factor id, or add a factor for that grid"))
+    return matches[-1]
+
+
+def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
+                factors: str | Path | Mapping[str, Factor] | None = None,
+                grid: str = "central_china") -> pd.DataFrame:
+    """Avoided CO2, SO2, NOx, particulate matter and standard coal for PV energy.
+
+    Each quantity is ``annual_kwh × factor`` converted to the output unit; nothing else is
+    assumed (the PV energy displaces grid / coal-power energy one to one).
+
+    Parameters
+    ----------
+    annual_kwh : float, array-like or Series
+        PV energy per year [kWh/yr]; must be >= 0 (NaN propagates).
+    factors : path, mapping or None
+        See :func:`select_factors`.
+    grid : str, default "central_china"
+        Grid of the CO2 factor: ``"central_china"`` (华中, Suizhou's grid) or ``"national"``,
+        or a co2 factor id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``co2_t`` [t/yr], ``so2_kg``, ``nox_kg``, ``pm_kg`` [kg/yr], ``coal_tce`` [tce/yr]
+        and ``factor_ids`` (the factor ids used, one categorical value); one row per input value
+        (the Series' index is kept).  ``attrs["sanxian"]["factors"]`` maps kind → :class:`Factor`;
+        ``attrs["sanxian"]["unconfirmed"]`` lists factor ids whose value is not confirmed.
+
+    Raises
+    ------
+    InputFileError
+        A negative energy value.
+    DataFileError
+        An invalid factor file or an unknown grid.
+    """
+    index = annual_kwh.index if isinstance(annual_kwh, pd.Series) else None
+    kwh = np.atleast_1d(np.asarray(annual_kwh, dtype=float))
+    if kwh.ndim != 1:
+        kwh = kwh.ravel()
+    negative = np.flatnonzero(kwh < 0)
+    if negative.size:
+        raise InputFileError(problem("发电量不能为负。",
+                                     f"annual_kwh must be >= 0; {negative.size} negative value(s), first "
+                                     f"{kwh[negative[0]]!r} at position {int(negative[0])}.",
+                                     feature=int(negative[0]), fix="pass annual PV energy in kWh/yr"))
+    chosen = select_factors(factors, grid)
+    data: dict[str, Any] = {}
+    for kind, factor in chosen.items():
+        _, column, divisor = KINDS[kind]
+        data[column] = kwh * factor.value / divisor
+    ids = ";".join(chosen[k].id for k in ("co2", "so2", "nox", "pm", "coal"))
+    out = pd.DataFrame({c: data[c] for c in BENEFIT_COLUMNS}, index=index)
+    out["factor_ids"] = pd.Categorical([ids] * len(out)) if len(out) else pd.Categorical([])
+    out.attrs["sanxian"] = {"factors": dict(chosen),
+                            "unconfirmed": [f.id for f in chosen.values() if not f.confirmed],
+                            "grid": grid}
+    return out
+
+
+def factor_notes(frame: pd.DataFrame) -> list[str]:
+    """Human-readable provenance lines for the factors behind a :func:`co_benefits` result."""
+    factors: Mapping[str, Factor] = frame.attrs.get("sanxian", {}).get("factors", {})
+    lines = []
+    for kind in ("co2", "so2", "nox", "pm", "coal"):
+        f = factors.get(kind)
+        if f is None:
+            continue
+        flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
+        lines.append(f"{KINDS[kind][1]}: {f.value} {f.unit} ({f.year}, {f.publisher}){flag} — {f.id}")
+    return lines
+
+
+__all__ = ["BENEFIT_COLUMNS", "Factor", "KINDS", "co_benefits", "factor_notes", "load_defaults", "load_factors",
+           "select_factors"]

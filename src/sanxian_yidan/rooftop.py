@@ -1,0 +1,835 @@
+"""Rooftop PV potential: capacity, yield, co-benefits, 整县推进 policy targets and ranking.
+
+Serves clauses (三) (整县推进 rooftop PV, rural distributed PV in 随县 and 广水) and (七) (PV on new
+factories and public buildings) of Suizhou's synergy plan.  From building footprints with optional
+attributes (use, roof type) it computes, per building,
+
+* the usable roof area (roof-type share of the footprint) and the installable DC capacity
+  (module power density; flat roofs with rack-mounted rows at the site's optimal tilt and the
+  ground coverage ratio, pitched roofs flush on the sun-facing slope);
+* the annual energy from the specific yield of its orientation class (computed once per distinct
+  tilt/azimuth class with :func:`sanxian_yidan.solar.yield_table`, never per building);
+* avoided CO2, SO2, NOx, PM and standard coal (:func:`sanxian_yidan.benefits.co_benefits`);
+* the policy-target capacity from the 2021 whole-county pilot's minimum shares (党政机关 50 %,
+  公共建筑 40 %, 工商业厂房 30 %, 农村居民 20 %),
+
+and aggregates technical potential, policy target and the gap per township and county.  Every
+parameter lives in ``data/rooftop.toml`` with its source; a user TOML overrides any of them.
+
+Everything is vectorised (shapely 2 arrays, STRtree, numpy, pandas groupby): there is no Python
+loop over buildings.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import benefits as benefits_mod
+from . import solar as solar_mod
+from .datafiles import load_toml, packaged, packaged_path
+from .errors import DataFileError, EmptyLayerError, InputFileError, SanxianWarning, problem
+
+logger = logging.getLogger(__name__)
+
+_DATA_FILE = "rooftop.toml"
+#: Label used for buildings outside every township polygon.
+UNASSIGNED = "（未落入乡镇）/ unassigned"
+#: Output columns of the per-building layer (in order; input attributes follow).
+BUILDING_COLUMNS = (
+    "rank", "capacity_kwp", "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
+    "policy_target_kwp", "pilot_share", "use_category", "use_value", "use_defaulted", "roof_type",
+    "roof_defaulted", "area_m2", "usable_area_m2", "tilt_deg", "azimuth_deg", "specific_yield_kwh_kwp",
+    "excluded_reason", "township", "county", "synthetic",
+)
+#: Aggregated quantities (sums) of the township / county tables.
+AGGREGATE_SUMS = ("roof_area_m2", "usable_area_m2", "capacity_kwp", "policy_target_kwp", "gap_kwp",
+                  "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
+
+Progress = Callable[[str, float], None]
+
+
+# ------------------------------------------------------------------------------------------------
+# parameters
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Category:
+    """A use category with its 2021 pilot minimum share (see ``data/rooftop.toml``)."""
+
+    id: str
+    zh: str
+    en: str
+    pilot_share: float
+    default_roof_type: str
+    source: str
+
+
+@dataclass(frozen=True)
+class RoofType:
+    """A roof type: usable share of the footprint and how modules are mounted."""
+
+    id: str
+    zh: str
+    en: str
+    usable_share: float
+    mount: str          # "rack" (rows at tilt, gcr) or "flush" (in the roof plane)
+    gcr: float
+    tilt_deg: float | None  # None = the site's optimal fixed tilt
+    source: str
+
+
+@dataclass(frozen=True)
+class RooftopParams:
+    """Validated rooftop parameters (``data/rooftop.toml`` merged with user overrides)."""
+
+    categories: Mapping[str, Category]
+    use_columns: tuple[str, ...]
+    default_category: str
+    missing_values: frozenset[str]
+    use_map: Mapping[str, str]
+    roof_types: Mapping[str, RoofType]
+    roof_columns: tuple[str, ...]
+    roof_azimuth_columns: tuple[str, ...]
+    roof_map: Mapping[str, str]
+    azimuth_class_deg: float
+    power_density_w_m2: float
+    exclusion_roles: tuple[str, ...]
+    min_footprint_area_m2: float
+    solar_overrides: Mapping[str, Any] = field(default_factory=dict)
+    factor_overrides: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    file: str = ""
+
+    def kwp_per_m2(self, roof: RoofType, tilt_deg: float | np.ndarray) -> float | np.ndarray:
+        """DC capacity per m^2 of usable roof (footprint) area [kWp/m^2]."""
+        density = self.power_density_w_m2 / 1000.0
+        if roof.mount == "rack":
+            return density * roof.gcr
+        # Flush modules lie in the slope: the slope area is the footprint area / cos(tilt).
+        return density / np.cos(np.radians(tilt_deg))
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> RooftopParams:
+    """Load ``data/rooftop.toml``, optionally overridden by a user TOML and/or a dict.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        User TOML with any of the tables of ``data/rooftop.toml`` (only the keys given change);
+        it may also hold ``[solar]`` (same tables as ``data/solar.toml``) and ``[factors]``
+        (same tables as ``data/benefits.toml``) to override those for the run.
+    overrides : mapping, optional
+        Same structure, applied last.
+
+    Raises
+    ------
+    DataFileError
+        Listing every problem found.
+    """
+    doc: dict[str, Any] = dict(packaged(_DATA_FILE))
+    file = str(packaged_path(_DATA_FILE))
+    if path is not None:
+        doc = _deep_merge(doc, load_toml(path))
+        file = f"{file} + {path}"
+    if overrides:
+        doc = _deep_merge(doc, overrides)
+        file = f"{file} + overrides"
+    return _parse(doc, file)
+
+
+def _parse(doc: Mapping[str, Any], file: str) -> RooftopParams:
+    problems: list[str] = []
+
+    def table(name: str) -> Mapping[str, Any]:
+        value = doc.get(name)
+        if not isinstance(value, Mapping):
+            problems.append(f"missing table [{name}]")
+            return {}
+        if "source" in value or name in ("use", "roof", "modules", "exclusions"):
+            if not str(value.get("source", "")).strip():
+                problems.append(f"[{name}] needs a non-empty 'source'")
+        return value
+
+    def number(tab: Mapping[str, Any], key: str, where: str, lo: float, hi: float) -> float:
+        value = tab.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
+            problems.append(f"[{where}] '{key}' must be a number in {lo}-{hi}, got {value!r}")
+            return float("nan")
+        return float(value)
+
+    def strings(tab: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = tab.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"[{where}] '{key}' must be a list of strings")
+            return ()
+        return tuple(value)
+
+    categories: dict[str, Category] = {}
+    for cid, spec in table("categories").items():
+        where = f"categories.{cid}"
+        if not isinstance(spec, Mapping):
+            problems.append(f"[{where}] must be a table")
+            continue
+        for key in ("zh", "en", "source", "default_roof_type"):
+            if not isinstance(spec.get(key), str) or not spec.get(key, "").strip():
+                problems.append(f"[{where}] '{key}' is required (non-empty string)")
+        categories[cid] = Category(cid, str(spec.get("zh", "")), str(spec.get("en", "")),
+                                   number(spec, "pilot_share", where, 0.0, 1.0),
+                                   str(spec.get("default_roof_type", "")), str(spec.get("source", "")))
+    roof_types: dict[str, RoofType] = {}
+    for rid, spec in table("roof_types").items():
+        where = f"roof_types.{rid}"
+        if not isinstance(spec, Mapping):
+            problems.append(f"[{where}] must be a table")
+            continue
+        mount = spec.get("mount")
+        if mount not in ("rack", "flush"):
+            problems.append(f"[{where}] mount must be \"rack\" or \"flush\", got {mount!r}")
+        tilt = spec.get("tilt_deg")
+        if tilt == "optimal":
+            tilt_value = None
+            if mount == "flush":
+                problems.append(f"[{where}] a flush mount needs a numeric tilt_deg (the roof pitch)")
+        elif isinstance(tilt, (int, float)) and not isinstance(tilt, bool) and 0 <= tilt < 90:
+            tilt_value = float(tilt)
+        else:
+            problems.append(f"[{where}] tilt_deg must be \"optimal\" or a number in 0-90, got {tilt!r}")
+            tilt_value = None
+        if not str(spec.get("source", "")).strip():
+            problems.append(f"[{where}] needs a non-empty 'source'")
+        roof_types[rid] = RoofType(rid, str(spec.get("zh", rid)), str(spec.get("en", rid)),
+                                   number(spec, "usable_share", where, 0.0, 1.0), str(mount),
+                                   number(spec, "gcr", where, 0.01, 1.0), tilt_value, str(spec.get("source", "")))
+    use = table("use")
+    roof = table("roof")
+    modules = table("modules")
+    excl = table("exclusions")
+    use_map = {str(k).strip().lower(): v for k, v in dict(use.get("map", {})).items()}
+    roof_map = {str(k).strip().lower(): v for k, v in dict(roof.get("map", {})).items()}
+    for key, target in use_map.items():
+        if target not in categories:
+            problems.append(f"[use.map] '{key}' -> unknown category {target!r} (known: {sorted(categories)})")
+    for key, target in roof_map.items():
+        if target not in roof_types:
+            problems.append(f"[roof.map] '{key}' -> unknown roof type {target!r} (known: {sorted(roof_types)})")
+    default_category = str(use.get("default_category", ""))
+    if default_category not in categories:
+        problems.append(f"[use] default_category {default_category!r} is not a category ({sorted(categories)})")
+    for cat in categories.values():
+        if cat.default_roof_type not in roof_types:
+            problems.append(f"[categories.{cat.id}] default_roof_type {cat.default_roof_type!r} is not a roof "
+                            f"type ({sorted(roof_types)})")
+    from .catalog import role_vocabulary
+    roles = strings(excl, "roles", "exclusions")
+    unknown_roles = sorted(set(roles) - set(role_vocabulary()))
+    if unknown_roles:
+        problems.append(f"[exclusions] roles {unknown_roles} are not layer roles")
+    solar_over = doc.get("solar", {})
+    factor_over = doc.get("factors", {})
+    if not isinstance(solar_over, Mapping) or not isinstance(factor_over, Mapping):
+        problems.append("[solar] and [factors] must be tables when given")
+        solar_over, factor_over = {}, {}
+    params = RooftopParams(
+        categories=categories, use_columns=strings(use, "columns", "use"), default_category=default_category,
+        missing_values=frozenset(v.strip().lower() for v in strings(use, "missing_values", "use")),
+        use_map=use_map, roof_types=roof_types, roof_columns=strings(roof, "columns", "roof"),
+        roof_azimuth_columns=strings(roof, "azimuth_columns", "roof"), roof_map=roof_map,
+        azimuth_class_deg=number(roof, "azimuth_class_deg", "roof", 1.0, 90.0),
+        power_density_w_m2=number(modules, "power_density_w_m2", "modules", 50.0, 300.0),
+        exclusion_roles=roles, min_footprint_area_m2=number(excl, "min_footprint_area_m2", "exclusions", 0.0, 1e4),
+        solar_overrides=dict(solar_over), factor_overrides={"factors": dict(factor_over)} if factor_over else {},
+        sources={name: str(doc[name].get("source", "")) for name in ("use", "roof", "modules", "exclusions")
+                 if isinstance(doc.get(name), Mapping)},
+        file=file)
+    if problems:
+        raise DataFileError(problem(f"屋顶光伏参数有 {len(problems)} 处错误。",
+                                    "The rooftop parameters have problem(s):\n  - " + "\n  - ".join(problems),
+                                    file=file, fix="correct the keys listed; see sanxian_yidan/data/rooftop.toml"))
+    return params
+
+
+def _resolve_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:
+    if params is None:
+        return load_params()
+    if isinstance(params, RooftopParams):
+        return params
+    if isinstance(params, Mapping):
+        return load_params(overrides=params)
+    return load_params(params)
+
+
+# ------------------------------------------------------------------------------------------------
+# result
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class RooftopResult:
+    """Outcome of :func:`rooftop_potential`.
+
+    Attributes
+    ----------
+    buildings : geopandas.GeoDataFrame
+        One row per building kept (see :data:`BUILDING_COLUMNS`), input attributes after them.
+    townships : pandas.DataFrame
+        One row per (county, township): counts and the sums of :data:`AGGREGATE_SUMS`, ``rank``.
+    counties : pandas.DataFrame
+        One row per county and a total row (``county == "合计 / total"``).
+    categories : pandas.DataFrame
+        Per county and use category: roof area, technical and policy-target capacity, pilot share.
+    yield_classes : pandas.DataFrame
+        The distinct orientation classes and their specific yield (computed once each).
+    summary : dict
+        Counts (input, kept, dropped, repaired, excluded by reason, use defaulted / unmapped values,
+        roof defaulted), site used for the yield, weather source, factor provenance, synthetic flag.
+    """
+
+    buildings: gpd.GeoDataFrame
+    townships: pd.DataFrame
+    counties: pd.DataFrame
+    categories: pd.DataFrame
+    yield_classes: pd.DataFrame
+    summary: dict[str, Any]
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any input layer was synthetic (reports must say so)."""
+        return bool(self.summary.get("synthetic"))
+
+    def area_table(self) -> pd.DataFrame:
+        """Townships then county and total rows, with a ``level`` column (what the CSV holds)."""
+        towns = self.townships.assign(level="township")
+        counties = self.counties.assign(level=np.where(self.counties["county"] == TOTAL, "total", "county"),
+                                        township="")
+        cols = ["level", "county", "township"] + [c for c in towns.columns if c not in ("level", "county",
+                                                                                         "township")]
+        return pd.concat([towns[cols], counties.reindex(columns=cols)], ignore_index=True)
+
+
+TOTAL = "合计 / total"
+
+
+# ------------------------------------------------------------------------------------------------
+# main entry
+# ------------------------------------------------------------------------------------------------
+def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
+                      params: RooftopParams | str | Path | Mapping[str, Any] | None = None,
+                      exclusions: Mapping[str, gpd.GeoDataFrame] | None = None,
+                      townships: gpd.GeoDataFrame | None = None, lon: float | None = None,
+                      lat: float | None = None, weather: Any = None,
+                      progress: Progress | None = None) -> RooftopResult:
+    """Rooftop PV technical potential, policy target and ranking for building footprints.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        Footprint polygons with a CRS; optional attributes for the use (``use``/``用途``/``use_en``/
+        OSM ``building``), the roof type (``roof_type``/``屋顶类型``/OSM ``roof:shape``) and the roof
+        azimuth.  Normalised here (reprojected to the working CRS, invalid geometries repaired);
+        the input is not modified.
+    catalog : Catalog or path, optional
+        Supplies the exclusion layers (roles in ``[exclusions] roles``), townships (role
+        ``township``, else counties from ``admin_boundary``) and the working CRS.
+    params : RooftopParams, path or mapping, optional
+        Overrides of ``data/rooftop.toml`` (and ``[solar]`` / ``[factors]`` tables).
+    exclusions : mapping of str to GeoDataFrame, optional
+        Extra exclusion polygons by reason (e.g. ``{"flood_zone": gdf}``).
+    townships : GeoDataFrame, optional
+        Township polygons with ``name`` (and ``name_zh``) and ``county``; overrides the catalog's.
+    lon, lat : float, optional
+        Site of the yield computation [deg]; default the centre of the buildings' extent.
+    weather : optional
+        Weather file or data for :mod:`sanxian_yidan.solar` (default: the offline climatology).
+    progress : callable, optional
+        Called as ``progress(step, fraction_done)``.
+
+    Returns
+    -------
+    RooftopResult
+
+    Raises
+    ------
+    EmptyLayerError
+        No building with a usable footprint.
+    InputFileError, DataFileError
+        Bad geometries that cannot be used, bad parameters.
+
+    References
+    ----------
+    .. [1] 国家能源局综合司 (2021-06-20) 关于报送整县（市、区）屋顶分布式光伏开发试点方案的通知.
+    .. [2] 随州市减污降碳协同增效实施方案, clauses (三) and (七).
+    """
+    report = progress or (lambda step, frac: None)
+    p = _resolve_params(params)
+    cat = _load_catalog(catalog)
+    working_crs = cat.working_crs if cat is not None else _default_crs()
+    n_input = len(buildings)
+    report("prepare", 0.0)
+    gdf, repairs, n_dropped = _prepare(buildings, working_crs)
+    if len(gdf) == 0:
+        raise EmptyLayerError(problem("没有可用的建筑轮廓。",
+                                      f"No usable building footprint among {n_input} feature(s) "
+                                      f"({n_dropped} empty or zero-area).",
+                                      fix="check the footprint layer (polygons with area > 0)"))
+    geoms = np.asarray(gdf.geometry.array)
+    area = shapely.area(geoms)
+    report("attributes", 0.15)
+    use_codes, use_value, use_status, use_stats = _classify(gdf, p.use_columns, p.use_map, p.missing_values,
+                                                            list(p.categories), p.default_category)
+    cat_ids = list(p.categories)
+    cat_default_roof = np.array([list(p.roof_types).index(p.categories[c].default_roof_type) for c in cat_ids])
+    roof_codes, _, roof_status, roof_stats = _classify(gdf, p.roof_columns, p.roof_map, p.missing_values,
+                                                       list(p.roof_types), None)
+    roof_defaulted = roof_codes < 0
+    roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof_codes)
+    report("exclusions", 0.3)
+    excluded_reason, excl_stats = _exclusions(gdf, geoms, area, p, cat, exclusions)
+    report("orientation", 0.45)
+    tilt_class, azimuth = _orientation(gdf, geoms, roof_codes, p)
+    report("yield", 0.55)
+    site = _site(gdf, lon, lat)
+    solar_params = solar_mod.load_params(overrides=p.solar_overrides) if p.solar_overrides else None
+    classes, class_index = _yield_classes(site, tilt_class, azimuth, solar_params, weather)
+    tilt_used = classes["tilt_deg"].to_numpy()[class_index]
+    spec_yield = classes["specific_yield_kwh_kwp"].to_numpy()[class_index]
+    report("capacity", 0.65)
+    roof_list = list(p.roof_types.values())
+    usable_share = np.array([r.usable_share for r in roof_list])[roof_codes]
+    kwp_per_m2 = np.empty(len(gdf))
+    for i, roof in enumerate(roof_list):  # one pass per roof type (a handful), vectorised inside
+        mask = roof_codes == i
+        kwp_per_m2[mask] = p.kwp_per_m2(roof, tilt_used[mask])
+    included = excluded_reason == ""
+    usable_area = np.where(included, area * usable_share, 0.0)
+    capacity = usable_area * kwp_per_m2
+    pilot_share = np.array([p.categories[c].pilot_share for c in cat_ids])[use_codes]
+    target = np.where(included, area * pilot_share * kwp_per_m2, 0.0)
+    annual_kwh = capacity * spec_yield
+    factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
+    cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
+    report("areas", 0.75)
+    township, county, area_source = _assign_areas(gdf, geoms, cat, townships, working_crs)
+    rank = _rank(annual_kwh, capacity, included)
+    out = _assemble(gdf, {
+        "rank": rank, "capacity_kwp": capacity, "annual_kwh": annual_kwh,
+        **{c: cob[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS},
+        "policy_target_kwp": target, "pilot_share": pilot_share,
+        "use_category": pd.Categorical.from_codes(use_codes, categories=cat_ids),
+        "use_value": use_value, "use_defaulted": use_status != "mapped",
+        "roof_type": pd.Categorical.from_codes(roof_codes, categories=list(p.roof_types)),
+        "roof_defaulted": roof_defaulted, "area_m2": area, "usable_area_m2": usable_area,
+        "tilt_deg": tilt_used, "azimuth_deg": azimuth, "specific_yield_kwh_kwp": spec_yield,
+        "excluded_reason": excluded_reason, "township": township, "county": county,
+    })
+    report("aggregate", 0.85)
+    towns_table, county_table, category_table = _aggregate(out, p)
+    synthetic = bool(out["synthetic"].any()) or bool(buildings.attrs.get("sanxian", {}).get("synthetic", False))
+    summary = {
+        "input_features": n_input, "buildings": len(out), "dropped_empty_or_zero_area": n_dropped,
+        "repairs": [r for r in repairs if r.kind != "reprojected"],
+        "invalid_repaired": sum(r.count for r in repairs if r.kind == "invalid_geometry"),
+        "excluded": excl_stats, "included": int(included.sum()),
+        "use_columns": use_stats["columns"], "use_defaulted": int((use_status != "mapped").sum()),
+        "use_missing": int((use_status == "missing").sum()), "use_unmapped": int((use_status == "unmapped").sum()),
+        "use_unmapped_values": use_stats["unmapped_values"], "default_category": p.default_category,
+        "roof_columns": roof_stats["columns"], "roof_defaulted": int(roof_defaulted.sum()),
+        "roof_unmapped_values": roof_stats["unmapped_values"],
+        "site_lon_lat": site, "weather_source": classes.attrs.get("sanxian", {}).get("weather_source", ""),
+        "yield_classes": len(classes), "area_source": area_source,
+        "factors": cob.attrs["sanxian"]["factors"], "unconfirmed_factors": cob.attrs["sanxian"]["unconfirmed"],
+        "params_file": p.file, "synthetic": synthetic,
+        "totals": {k: float(county_table.loc[county_table["county"] == TOTAL, k].iloc[0])
+                   for k in ("capacity_kwp", "policy_target_kwp", "gap_kwp", "annual_kwh", "co2_t")},
+    }
+    report("done", 1.0)
+    logger.info("rooftop potential: %d buildings, %d included, %.0f kWp", len(out), int(included.sum()),
+                float(capacity.sum()))
+    return RooftopResult(out, towns_table, county_table, category_table, classes, summary)
+
+
+# ------------------------------------------------------------------------------------------------
+# steps
+# ------------------------------------------------------------------------------------------------
+def _default_crs() -> str:
+    from . import crs as crsmod
+
+    return crsmod.WORKING_CRS
+
+
+def _load_catalog(catalog: Any) -> Any:
+    if catalog is None:
+        return None
+    from .catalog import Catalog
+
+    if isinstance(catalog, Catalog):
+        return catalog
+    return Catalog.load(catalog)
+
+
+def _prepare(buildings: gpd.GeoDataFrame, working_crs: Any) -> tuple[gpd.GeoDataFrame, list[Any], int]:
+    """Normalise (reproject, repair) and drop footprints that are empty or of zero area."""
+    from .normalize import normalise
+
+    if not isinstance(buildings, gpd.GeoDataFrame):
+        raise InputFileError(problem("建筑轮廓须为 GeoDataFrame。",
+                                     f"buildings must be a GeoDataFrame, got {type(buildings).__name__}.",
+                                     fix="read the file with sanxian_yidan.read_vector(...)"))
+    if buildings.crs is None:
+        raise InputFileError(problem("建筑轮廓没有坐标系。", "The building layer has no CRS.",
+                                     fix="read it with read_vector(path, crs='EPSG:....')"))
+    meta = buildings.attrs.get("sanxian", {})
+    norm = normalise(buildings, working_crs, expected="polygon", file=meta.get("source_path"),
+                     layer=meta.get("layer"))
+    repairs = list(norm.attrs["sanxian"]["repairs"])
+    geoms = norm.geometry.values
+    zero = np.asarray(shapely.area(np.asarray(geoms)) <= 0.0)
+    if zero.any():
+        norm = norm[~zero].reset_index(drop=True)
+    return norm, repairs, len(buildings) - len(norm)
+
+
+def _normalise_text(values: np.ndarray) -> np.ndarray:
+    return np.array([str(v).strip().lower() for v in values], dtype=object)
+
+
+def _classify(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, str], missing: frozenset[str],
+              targets: list[str], default: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Map attribute values of the first present columns to category codes (vectorised by unique value).
+
+    Returns codes (index into ``targets``; ``-1`` when no value maps and ``default`` is None),
+    the original value used (object array), a status array ("mapped" / "unmapped" / "missing") and
+    statistics (columns used, unmapped values with counts).
+    """
+    n = len(gdf)
+    present = [c for c in columns if c in gdf.columns]
+    target_index = {t: i for i, t in enumerate(targets)}
+    codes = np.full(n, -1, dtype=np.int64)
+    raw = np.full(n, None, dtype=object)
+    status = np.full(n, "missing", dtype=object)
+    for col in present:
+        values, uniques = pd.factorize(gdf[col], use_na_sentinel=True)
+        if len(uniques) == 0:
+            continue
+        norm = _normalise_text(np.asarray(uniques, dtype=object))
+        u_code = np.array([target_index.get(mapping.get(v, ""), -1) for v in norm], dtype=np.int64)
+        u_missing = np.array([v in missing for v in norm], dtype=bool)
+        has = values >= 0
+        row_code = np.where(has, u_code[np.where(has, values, 0)], -1)
+        row_missing = ~has | u_missing[np.where(has, values, 0)]
+        take = (codes < 0) & (row_code >= 0)
+        codes[take] = row_code[take]
+        status[take] = "mapped"
+        first_raw = pd.isna(raw) & ~row_missing
+        raw[first_raw | take] = np.asarray(uniques, dtype=object)[values[first_raw | take]]
+        status[(status != "mapped") & ~row_missing & (row_code < 0)] = "unmapped"
+    # A value unmapped in one column but mapped in a later one counts as mapped.
+    final_unmapped = {}
+    if (status == "unmapped").any():
+        vals, counts = np.unique(raw[status == "unmapped"].astype(str), return_counts=True)
+        final_unmapped = {str(v): int(c) for v, c in zip(vals, counts)}
+    if default is not None:
+        codes[codes < 0] = target_index[default]
+    stats = {"columns": present, "unmapped_values": dict(sorted(final_unmapped.items(), key=lambda kv: -kv[1]))}
+    return codes, raw, status, stats
+
+
+def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
+                extra: Mapping[str, gpd.GeoDataFrame] | None) -> tuple[np.ndarray, dict[str, int]]:
+    """Reason each building is excluded ("" = included); first matching layer wins, then min area."""
+    reason = np.full(len(gdf), "", dtype=object)
+    layers: list[tuple[str, gpd.GeoDataFrame]] = []
+    if cat is not None:
+        for role in p.exclusion_roles:
+            if cat.has(role):
+                layers.append((role, cat.read(role)))
+    for name, layer in (extra or {}).items():
+        layers.append((name, layer))
+    stats: dict[str, int] = {}
+    for name, layer in layers:
+        if layer is None or len(layer) == 0:
+            stats[name] = 0
+            continue
+        polys = layer.to_crs(gdf.crs) if layer.crs is not None and not layer.crs.equals(gdf.crs) else layer
+        tree = shapely.STRtree(np.asarray(polys.geometry.values))
+        hit_idx = tree.query(geoms, predicate="intersects")[0]
+        hit = np.zeros(len(gdf), dtype=bool)
+        hit[hit_idx] = True
+        new = hit & (reason == "")
+        reason[new] = name
+        stats[name] = int(new.sum())
+    small = (area < p.min_footprint_area_m2) & (reason == "")
+    reason[small] = "min_area"
+    stats["min_area"] = int(small.sum())
+    return reason, stats
+
+
+def _orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.ndarray,
+                 p: RooftopParams) -> tuple[np.ndarray, np.ndarray]:
+    """Tilt class (NaN = optimal) and azimuth [deg] of each building's modules."""
+    n = len(gdf)
+    roofs = list(p.roof_types.values())
+    tilt = np.full(n, np.nan)
+    azimuth = np.full(n, 180.0)
+    flush = np.zeros(n, dtype=bool)
+    for i, roof in enumerate(roofs):
+        mask = roof_codes == i
+        tilt[mask] = np.nan if roof.tilt_deg is None else roof.tilt_deg
+        if roof.mount == "flush":
+            flush |= mask
+    if flush.any():
+        az = _slope_azimuth(geoms[flush])
+        given = _given_azimuth(gdf, p.roof_azimuth_columns)
+        if given is not None:
+            g = given[flush]
+            az = np.where(np.isfinite(g), g % 360.0, az)
+        step = p.azimuth_class_deg
+        azimuth[flush] = (np.round(az / step) * step) % 360.0
+    return tilt, azimuth
+
+
+def _given_azimuth(gdf: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
+    for col in columns:
+        if col in gdf.columns:
+            return pd.to_numeric(gdf[col], errors="coerce").to_numpy(dtype=float)
+    return None
+
+
+def _slope_azimuth(geoms: np.ndarray) -> np.ndarray:
+    """Azimuth [deg, clockwise from grid north] of the roof slope facing nearest to south.
+
+    The ridge is taken along the long side of the footprint's minimum rotated rectangle (a gable
+    roof); its two slopes face the ridge direction ± 90 degrees.  Grid north of the working CRS
+    differs from true north by the meridian convergence (under 1 degree across Suizhou).
+    """
+    env = shapely.oriented_envelope(geoms)
+    coords, idx = shapely.get_coordinates(env, return_index=True)
+    n = len(geoms)
+    counts = np.bincount(idx, minlength=n)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ok = counts >= 4
+    s = np.where(ok, start, 0)
+    p0, p1, p2 = coords[s], coords[np.minimum(s + 1, len(coords) - 1)], coords[np.minimum(s + 2, len(coords) - 1)]
+    e1, e2 = p1 - p0, p2 - p1
+    long_edge = np.where((np.hypot(*e1.T) >= np.hypot(*e2.T))[:, None], e1, e2)
+    ridge = np.degrees(np.arctan2(long_edge[:, 0], long_edge[:, 1])) % 180.0  # bearing of the ridge line
+    face_a = (ridge + 90.0) % 360.0
+    face_b = (ridge + 270.0) % 360.0
+    dist_a = np.abs(((face_a - 180.0) + 180.0) % 360.0 - 180.0)
+    dist_b = np.abs(((face_b - 180.0) + 180.0) % 360.0 - 180.0)
+    az = np.where(dist_a <= dist_b, face_a, face_b)
+    return np.where(ok, az, 180.0)
+
+
+def _site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None) -> tuple[float, float]:
+    if lon is not None and lat is not None:
+        return float(lon), float(lat)
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = gdf.total_bounds
+    to_geo = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+    clon, clat = to_geo.transform((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+    return round(float(clon), 4), round(float(clat), 4)
+
+
+def _yield_classes(site: tuple[float, float], tilt_class: np.ndarray, azimuth: np.ndarray,
+                   solar_params: Any, weather: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct (tilt, azimuth) classes, their yield (computed once each) and each building's class."""
+    # One 1-D key per (tilt, azimuth) pair (azimuth < 360 < 1000): far faster than a row-wise unique.
+    key_tilt = np.where(np.isnan(tilt_class), -1.0, tilt_class)
+    uniq, inverse = np.unique(key_tilt * 1000.0 + azimuth, return_inverse=True)
+    tilt_u = np.floor((uniq + 1000.0) / 1000.0) - 1.0
+    az_u = np.round(uniq - tilt_u * 1000.0, 9)
+    tilts = np.where(tilt_u < 0, np.nan, tilt_u)
+    table = solar_mod.yield_table(site[0], site[1], tilts, az_u, weather=weather, params=solar_params)
+    # yield_table sorts its rows; align them with np.unique's order.
+    merged = pd.DataFrame({"tilt_class_deg": tilts, "azimuth_deg": az_u}).merge(
+        table, on=["tilt_class_deg", "azimuth_deg"], how="left")
+    merged.attrs = table.attrs
+    return merged, inverse.ravel()
+
+
+def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
+                  working_crs: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    """Township and county of each building (by its bounding-box centre), vectorised per township."""
+    n = len(gdf)
+    layer, source = townships, "townships given"
+    if layer is None and cat is not None and cat.has("township"):
+        layer, source = cat.read("township"), "catalog role 'township'"
+    county_only = False
+    if layer is None and cat is not None and cat.has("admin_boundary"):
+        layer, source, county_only = cat.read("admin_boundary"), "catalog role 'admin_boundary' (counties)", True
+    if layer is None or len(layer) == 0:
+        return np.full(n, UNASSIGNED, dtype=object), np.full(n, UNASSIGNED, dtype=object), "none"
+    if layer.crs is not None and not layer.crs.equals(gdf.crs):
+        layer = layer.to_crs(gdf.crs)
+    names = _area_names(layer)
+    counties = (names if county_only else
+                layer["county"].astype(str).to_numpy(dtype=object) if "county" in layer.columns
+                else np.full(len(layer), UNASSIGNED, dtype=object))
+    towns = np.full(len(layer), "", dtype=object) if county_only else names
+    # Bounding-box centre of each footprint (cheaper than the centroid, inside any compact footprint);
+    # one vectorised point-in-polygon test per township, restricted to the points in its bounding box.
+    bounds = shapely.bounds(geoms)
+    x = (bounds[:, 0] + bounds[:, 2]) / 2.0
+    y = (bounds[:, 1] + bounds[:, 3]) / 2.0
+    polys = np.asarray(layer.geometry.array)
+    pbounds = shapely.bounds(polys)
+    first = np.full(n, -1, dtype=np.int64)
+    for i, poly in enumerate(polys):  # one pass per township polygon (tens), vectorised over buildings
+        candidates = np.flatnonzero((x >= pbounds[i, 0]) & (x <= pbounds[i, 2]) & (y >= pbounds[i, 1])
+                                    & (y <= pbounds[i, 3]) & (first < 0))
+        if candidates.size:
+            inside = shapely.contains_xy(poly, x[candidates], y[candidates])
+            # On a shared border the first polygon (lowest index) keeps the building.
+            first[candidates[inside]] = i
+    found = first >= 0
+    town = np.full(n, UNASSIGNED, dtype=object)
+    county = np.full(n, UNASSIGNED, dtype=object)
+    town[found] = towns[first[found]]
+    county[found] = counties[first[found]]
+    return town, county, source
+
+
+def _area_names(layer: gpd.GeoDataFrame) -> np.ndarray:
+    name = layer["name"].astype(str) if "name" in layer.columns else pd.Series([""] * len(layer), index=layer.index)
+    if "name_zh" in layer.columns:
+        zh = layer["name_zh"].astype("string").fillna("").str.strip()
+        name = zh.where(zh != "", name).astype(str)
+    return name.to_numpy(dtype=object)
+
+
+def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
+    """1 = largest annual energy among included roofs with capacity; 0 for the others."""
+    eligible = included & (capacity > 0)
+    order = np.lexsort((np.arange(len(annual_kwh)), -capacity, -annual_kwh))
+    order = order[eligible[order]]
+    rank = np.zeros(len(annual_kwh), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
+def _assemble(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
+    extra = [c for c in gdf.columns if c not in columns and c != gdf.geometry.name]
+    data = {name: columns[name] for name in BUILDING_COLUMNS if name in columns}
+    data["synthetic"] = (gdf["synthetic"].to_numpy(dtype=bool) if "synthetic" in gdf.columns
+                         else np.zeros(len(gdf), dtype=bool))
+    frame = pd.DataFrame(data, index=gdf.index)
+    for c in extra:
+        frame[c] = gdf[c].to_numpy()
+    out = gpd.GeoDataFrame(frame, geometry=gdf.geometry.values, crs=gdf.crs)
+    out.attrs = {"sanxian": dict(gdf.attrs.get("sanxian", {}))}
+    return out
+
+
+def _aggregate(out: gpd.GeoDataFrame, p: RooftopParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per township, per county (+ total) and per county x category sums."""
+    included = out["excluded_reason"].to_numpy() == ""
+    base = pd.DataFrame({
+        "county": out["county"].to_numpy(), "township": out["township"].to_numpy(),
+        "use_category": out["use_category"].to_numpy(),
+        "n_buildings": 1, "n_included": included.astype(np.int64),
+        "roof_area_m2": out["area_m2"].to_numpy(), "usable_area_m2": out["usable_area_m2"].to_numpy(),
+        "capacity_kwp": out["capacity_kwp"].to_numpy(), "policy_target_kwp": out["policy_target_kwp"].to_numpy(),
+        "annual_kwh": out["annual_kwh"].to_numpy(),
+        **{c: out[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS},
+        "synthetic": out["synthetic"].to_numpy(dtype=bool),
+    })
+    base["gap_kwp"] = base["capacity_kwp"] - base["policy_target_kwp"]
+    sums = ["n_buildings", "n_included", *AGGREGATE_SUMS]
+
+    def group(keys: list[str]) -> pd.DataFrame:
+        agg = base.groupby(keys, sort=True, observed=True)[sums].sum()
+        agg["synthetic"] = base.groupby(keys, sort=True, observed=True)["synthetic"].any()
+        return agg.reset_index()
+
+    towns = group(["county", "township"])
+    towns["rank"] = towns["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
+    counties = group(["county"])
+    counties["rank"] = counties["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
+    total = pd.DataFrame({"county": [TOTAL], **{c: [base[c].sum()] for c in sums},
+                          "synthetic": [bool(base["synthetic"].any())], "rank": [0]})
+    counties = pd.concat([counties, total.astype(counties.dtypes.to_dict())], ignore_index=True)
+    cats = group(["county", "use_category"])
+    cats["pilot_share"] = cats["use_category"].map({c.id: c.pilot_share for c in p.categories.values()})
+    cats["category_zh"] = cats["use_category"].map({c.id: c.zh for c in p.categories.values()})
+    return towns, counties, cats
+
+
+# ------------------------------------------------------------------------------------------------
+# output
+# ------------------------------------------------------------------------------------------------
+GPKG_NAME = "rooftops.gpkg"
+CSV_NAME = "rooftops_by_township.csv"
+
+
+def write_outputs(result: RooftopResult, out: str | Path) -> dict[str, Path]:
+    """Write ``rooftops.gpkg`` (one row per building) and ``rooftops_by_township.csv``.
+
+    The CSV is UTF-8 with a byte-order mark (so Excel shows Chinese) and has bilingual headers
+    from the column registry (``中文 / English [unit]``).  Existing files are replaced: callers
+    (the CLI) decide whether that is allowed.
+
+    Parameters
+    ----------
+    result : RooftopResult
+        From :func:`rooftop_potential`.
+    out : str or Path
+        Output folder (created if missing).
+
+    Returns
+    -------
+    dict
+        ``{"gpkg": path, "csv": path}``.
+    """
+    import pyogrio
+
+    from .columns import label
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    gpkg, csv = folder / GPKG_NAME, folder / CSV_NAME
+    if gpkg.exists():
+        gpkg.unlink()
+    # Per-layer provenance strings (source, layer_id) are the same on every row: they go to the layer
+    # metadata instead of one copy per building (they dominate the write time of large layers).
+    buildings = result.buildings
+    drop = [c for c in ("source", "layer_id") if c in buildings.columns and buildings[c].nunique() <= 16]
+    # use_value repeats the input's own use column (kept as an attribute): not written twice.
+    layer = buildings.drop(columns=drop + ["use_value"])
+    for col in layer.columns:
+        if isinstance(layer[col].dtype, pd.CategoricalDtype):
+            layer[col] = layer[col].astype(str)
+    metadata = {"DESCRIPTION": "sanxian_yidan rooftop PV potential (one row per building); "
+                               + ("SYNTHETIC input - not for decisions; " if result.synthetic else "")
+                               + "; ".join(f"{c}: {' | '.join(map(str, buildings[c].unique()))}" for c in drop)}
+    pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG", layer_metadata=metadata)
+    table = result.area_table()
+    try:
+        headers = {c: label(c) for c in table.columns}
+    except DataFileError as exc:
+        # A broken column file of another module must not block the rooftop outputs: plain names instead.
+        warnings.warn(f"column labels unavailable, CSV headers are plain column names / 列标签不可用: {exc}",
+                      SanxianWarning, stacklevel=2)
+        headers = {}
+    table.rename(columns=headers).to_csv(csv, index=False, encoding="utf-8-sig", float_format="%.3f")
+    return {"gpkg": gpkg, "csv": csv}
+
+
+__all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "GPKG_NAME", "RoofType", "RooftopParams",
+           "RooftopResult", "TOTAL", "UNASSIGNED", "load_params", "rooftop_potential", "write_outputs"]

@@ -1,0 +1,783 @@
+"""Solar resource and PV specific yield for any site, tilt and azimuth (pvlib).
+
+Two kinds of input:
+
+* **default, fully offline** — pvlib's Ineichen clear-sky irradiance (with pvlib's bundled Linke
+  turbidity climatology) for an hourly reference year, scaled month by month to Suizhou's cited
+  sunshine climatology with the sunshine formula ``H = H_clear * (a + b*S)`` (``data/solar.toml``);
+  the scaled global irradiance is split into beam and diffuse with the Erbs model;
+* **a user weather file** — EPW, TMY3, PVGIS TMY or a CSV with a ``ghi`` column (plus optionally
+  ``dni``, ``dhi``, ``temp_air``, ``wind_speed``), read with :mod:`pvlib.iotools`.
+
+The PV chain is PVWatts v5: Hay-Davies transposition, physical IAM on beam, SAPM cell temperature,
+``pvwatts_dc`` with the 14.08 % loss stack, PVWatts inverter.  Every factor lives in
+``data/solar.toml`` with its source; a user TOML (or a dict) overrides any of them.
+
+Example
+-------
+>>> import sanxian_yidan as sx
+>>> sx.specific_yield(113.37, 31.69)                 # doctest: +SKIP
+1066.0                                              # kWh/kWp/yr at the optimal fixed tilt
+
+References
+----------
+.. [1] Ineichen, P. and Perez, R. (2002) A new airmass independent formulation for the Linke
+   turbidity coefficient. Solar Energy 73(3), 151-157.
+.. [2] Erbs, D.G., Klein, S.A., Duffie, J.A. (1982) Estimation of the diffuse radiation fraction for
+   hourly, daily and monthly-average global radiation. Solar Energy 28(4), 293-302.
+.. [3] Dobos, A.P. (2014) PVWatts Version 5 Manual. NREL/TP-6A20-62641.
+.. [4] Zuo Dakang et al. (1963) 中国地区太阳总辐射的空间分布特征. 气象学报 33(1) (coefficients as
+   commonly quoted; see the source string in ``data/solar.toml``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .datafiles import load_toml, packaged, packaged_path
+from .errors import DataFileError, InputFileError, MissingFileError, SanxianWarning, problem
+
+logger = logging.getLogger(__name__)
+
+_DATA_FILE = "solar.toml"
+#: Distance [km] between the site and a weather file's own location above which we warn.
+_FAR_WEATHER_KM = 50.0
+_WEATHER_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+
+
+# ------------------------------------------------------------------------------------------------
+# parameters
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SolarParams:
+    """Validated settings of ``data/solar.toml`` (see that file for every source).
+
+    Frozen and hashable, so that the expensive clear-sky year is computed once per
+    (site, parameters) and cached.
+    """
+
+    timezone: str
+    reference_year: int
+    clear_sky_model: str
+    annual_sunshine_h: float
+    monthly_sunshine_h: tuple[float, ...]
+    monthly_ghi_kwh_m2: tuple[float, ...]
+    ap_a: float
+    ap_b: float
+    monthly_air_temp_c: tuple[float, ...]
+    wind_speed_m_s: float
+    system_losses_pct: float
+    inverter_efficiency: float
+    dc_ac_ratio: float
+    gamma_pdc_per_c: float
+    albedo: float
+    transposition_model: str
+    temperature_model: str
+    tilt_min_deg: float
+    tilt_max_deg: float
+    tilt_step_deg: float
+    tilt_tolerance_deg: float
+    sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    file: str = field(default="", compare=False)
+
+    def source(self, table: str) -> str:
+        """Source string of a table of the data file (e.g. ``"climatology"``)."""
+        return dict(self.sources).get(table, "")
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> SolarParams:
+    """Load ``data/solar.toml``, optionally overridden by a user TOML and/or a dict.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        User TOML with the same tables as ``data/solar.toml``; only the keys given replace the
+        packaged values (e.g. ``[climatology] monthly_sunshine_h = [...]``).
+    overrides : mapping, optional
+        Same structure as the TOML, applied last.
+
+    Raises
+    ------
+    DataFileError
+        Listing every problem found (missing keys, wrong types, out-of-range values).
+    """
+    doc = dict(packaged(_DATA_FILE))
+    file = str(packaged_path(_DATA_FILE))
+    if path is not None:
+        doc = _deep_merge(doc, load_toml(path))
+        file = f"{file} + {path}"
+    if overrides:
+        doc = _deep_merge(doc, overrides)
+    return _parse_params(doc, file)
+
+
+def _parse_params(doc: Mapping[str, Any], file: str) -> SolarParams:
+    problems: list[str] = []
+
+    def get(table: str, key: str, kind: type | tuple[type, ...]) -> Any:
+        tab = doc.get(table)
+        if not isinstance(tab, Mapping):
+            problems.append(f"missing table [{table}]")
+            return None
+        if key not in tab:
+            problems.append(f"[{table}] missing key '{key}'")
+            return None
+        value = tab[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            problems.append(f"[{table}] '{key}' must be {getattr(kind, '__name__', kind)}, got {value!r}")
+            return None
+        return value
+
+    def floats(table: str, key: str, allowed_lengths: tuple[int, ...]) -> tuple[float, ...]:
+        value = get(table, key, list)
+        if value is None:
+            return ()
+        if len(value) not in allowed_lengths or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         for v in value):
+            problems.append(f"[{table}] '{key}' must be a list of {' or '.join(map(str, allowed_lengths))} numbers, "
+                            f"got {value!r}")
+            return ()
+        return tuple(float(v) for v in value)
+
+    coeff = doc.get("climatology", {}).get("coefficients", {}) if isinstance(doc.get("climatology"), Mapping) else {}
+    a, b = coeff.get("a"), coeff.get("b")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+        problems.append(f"[climatology.coefficients] a and b must be numbers, got a={a!r}, b={b!r}")
+        a = b = 0.0
+    params = dict(
+        timezone=get("site", "timezone", str), reference_year=get("site", "reference_year", int),
+        clear_sky_model=get("clear_sky", "model", str),
+        annual_sunshine_h=get("climatology", "annual_sunshine_h", float),
+        monthly_sunshine_h=floats("climatology", "monthly_sunshine_h", (0, 12)),
+        monthly_ghi_kwh_m2=floats("climatology", "monthly_ghi_kwh_m2", (0, 12)),
+        ap_a=float(a), ap_b=float(b),
+        monthly_air_temp_c=floats("air_temperature", "monthly_mean_c", (12,)),
+        wind_speed_m_s=get("air_temperature", "wind_speed_m_s", float),
+        system_losses_pct=get("performance", "system_losses_pct", float),
+        inverter_efficiency=get("performance", "inverter_efficiency", float),
+        dc_ac_ratio=get("performance", "dc_ac_ratio", float),
+        gamma_pdc_per_c=get("performance", "gamma_pdc_per_c", float),
+        albedo=get("performance", "albedo", float),
+        transposition_model=get("performance", "transposition_model", str),
+        temperature_model=get("performance", "temperature_model", str),
+        tilt_min_deg=get("optimal_tilt", "min_deg", float), tilt_max_deg=get("optimal_tilt", "max_deg", float),
+        tilt_step_deg=get("optimal_tilt", "step_deg", float),
+        tilt_tolerance_deg=get("optimal_tilt", "tolerance_deg", float),
+    )
+    for table in ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt"):
+        tab = doc.get(table)
+        if isinstance(tab, Mapping) and not str(tab.get("source", "")).strip():
+            problems.append(f"[{table}] needs a non-empty 'source'")
+    if isinstance(coeff, Mapping) and not str(coeff.get("source", "")).strip():
+        problems.append("[climatology.coefficients] needs a non-empty 'source'")
+    _check_ranges(params, problems)
+    if problems:
+        raise DataFileError(problem(
+            f"光伏资源参数文件有 {len(problems)} 处错误。",
+            "The solar settings have problem(s):\n  - " + "\n  - ".join(problems), file=file,
+            fix="correct the keys listed; see sanxian_yidan/data/solar.toml for the format and sources"))
+    sources = tuple((t, str(doc[t].get("source", ""))) for t in doc if isinstance(doc[t], Mapping))
+    sources += (("climatology.coefficients", str(coeff.get("source", ""))),)
+    return SolarParams(**params, sources=sources, file=file)
+
+
+def _check_ranges(p: dict[str, Any], problems: list[str]) -> None:
+    def check(name: str, ok: bool, allowed: str) -> None:
+        if p.get(name) is not None and not ok:
+            problems.append(f"'{name}' = {p[name]!r} is out of range ({allowed})")
+
+    if any(v is None for v in p.values()):
+        return
+    check("annual_sunshine_h", 0 < p["annual_sunshine_h"] < 4500, "0-4,500 h")
+    check("ap_a", 0 <= p["ap_a"] <= 1 and 0 < p["ap_a"] + p["ap_b"] <= 1.2, "0 <= a <= 1, 0 < a+b <= 1.2")
+    check("monthly_sunshine_h", all(0 <= v <= 450 for v in p["monthly_sunshine_h"]), "0-450 h per month")
+    check("monthly_ghi_kwh_m2", all(0 <= v <= 350 for v in p["monthly_ghi_kwh_m2"]), "0-350 kWh/m2 per month")
+    check("system_losses_pct", 0 <= p["system_losses_pct"] < 100, "0-100 %")
+    check("inverter_efficiency", 0 < p["inverter_efficiency"] <= 1, "0-1")
+    check("dc_ac_ratio", 0.5 <= p["dc_ac_ratio"] <= 3, "0.5-3")
+    check("gamma_pdc_per_c", -0.02 < p["gamma_pdc_per_c"] <= 0, "-0.02-0 per degC")
+    check("albedo", 0 <= p["albedo"] <= 1, "0-1")
+    check("transposition_model", p["transposition_model"] in {"isotropic", "haydavies", "reindl", "klucher"},
+          "isotropic, haydavies, reindl, klucher")
+    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+    check("temperature_model", p["temperature_model"] in TEMPERATURE_MODEL_PARAMETERS["sapm"],
+          ", ".join(TEMPERATURE_MODEL_PARAMETERS["sapm"]))
+    check("clear_sky_model", p["clear_sky_model"] in {"ineichen", "haurwitz", "simplified_solis"},
+          "ineichen, haurwitz, simplified_solis")
+    check("tilt_max_deg", 0 <= p["tilt_min_deg"] < p["tilt_max_deg"] <= 90, "0 <= min < max <= 90")
+    check("tilt_step_deg", 0 < p["tilt_step_deg"] <= 10, "0-10 degrees")
+
+
+@lru_cache(maxsize=1)
+def default_params() -> SolarParams:
+    """The packaged settings (parsed once)."""
+    return load_params()
+
+
+def _resolve_params(params: SolarParams | str | Path | Mapping[str, Any] | None) -> SolarParams:
+    if params is None:
+        return default_params()
+    if isinstance(params, SolarParams):
+        return params
+    if isinstance(params, Mapping):
+        return load_params(overrides=params)
+    return load_params(params)
+
+
+# ------------------------------------------------------------------------------------------------
+# weather
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Weather:
+    """One year (or more) of irradiance and temperature at a site, with its provenance.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Tz-aware index; columns ``ghi``, ``dni``, ``dhi`` [W/m^2], ``temp_air`` [degC],
+        ``wind_speed`` [m/s].
+    lat, lon : float or None
+        Location stated by the file (None if it has none).
+    source : str
+        Where the data came from (file name, or the default climatology and its sources).
+    """
+
+    data: pd.DataFrame = field(compare=False)
+    lat: float | None
+    lon: float | None
+    source: str
+    key: str = ""
+
+    @property
+    def step_hours(self) -> float:
+        """Time step of the series [h]."""
+        idx = self.data.index
+        return float(np.median(np.diff(idx.asi8)) / 3.6e12) if len(idx) > 1 else 1.0
+
+    @property
+    def years(self) -> float:
+        """Length of the series in years (8,760 h = 1)."""
+        return len(self.data) * self.step_hours / 8760.0
+
+
+def read_weather(path: str | Path, *, timezone: str | None = None) -> Weather:
+    """Read a weather file with :mod:`pvlib.iotools`.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.epw`` (EnergyPlus), TMY3 ``.csv`` (first line holds station metadata), PVGIS TMY
+        (``.json``/``.csv``/``.epw`` from PVGIS), or any ``.csv`` with a time column
+        (``time``/``timestamp``/``datetime``/``date``) and at least ``ghi`` [W/m^2].
+    timezone : str, optional
+        Time zone of naive timestamps in a plain CSV (default ``Asia/Shanghai``).
+
+    Raises
+    ------
+    MissingFileError, InputFileError
+        The file is missing, cannot be parsed or lacks GHI.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingFileError(problem("气象数据文件不存在。", "Weather file not found.", file=path,
+                                       fix="give the path of an EPW, TMY3 or CSV file"))
+    import pvlib
+
+    lat = lon = None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".epw":
+            data, meta = pvlib.iotools.read_epw(path)
+            lat, lon = meta.get("latitude"), meta.get("longitude")
+        elif suffix == ".json" or _looks_like_pvgis(path):
+            out = pvlib.iotools.read_pvgis_tmy(path, map_variables=True)
+            data, meta = out[0], out[-1]
+            inputs = meta.get("inputs", meta) if isinstance(meta, dict) else {}
+            loc = inputs.get("location", inputs) if isinstance(inputs, dict) else {}
+            lat, lon = loc.get("latitude"), loc.get("longitude")
+        elif suffix == ".csv" and _looks_like_tmy3(path):
+            data, meta = pvlib.iotools.read_tmy3(path, coerce_year=default_params().reference_year,
+                                                 map_variables=True)
+            lat, lon = meta.get("latitude"), meta.get("longitude")
+        else:
+            data = _read_plain_csv(path, timezone or default_params().timezone)
+    except (InputFileError, MissingFileError):
+        raise
+    except Exception as exc:  # pvlib raises ValueError/KeyError/IndexError on malformed files
+        raise InputFileError(problem("无法读取气象数据文件。", f"Cannot read the weather file: {exc}", file=path,
+                                     fix="use an EPW, TMY3, PVGIS TMY or a CSV with columns time, ghi "
+                                         "(optional dni, dhi, temp_air, wind_speed)")) from exc
+    data = _complete_weather(data, path)
+    return Weather(data=data, lat=None if lat is None else float(lat), lon=None if lon is None else float(lon),
+                   source=f"weather file {path.name}", key=f"file:{path.resolve()}:{path.stat().st_mtime_ns}")
+
+
+def _looks_like_tmy3(path: Path) -> bool:
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    parts = first.split(",")
+    return len(parts) >= 7 and parts[0].strip().isdigit() and not any(c.isalpha() for c in parts[0])
+
+
+def _looks_like_pvgis(path: Path) -> bool:
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        head = fh.read(400)
+    return "Latitude (decimal degrees)" in head or "PVGIS" in head
+
+
+def _read_plain_csv(path: Path, timezone: str) -> pd.DataFrame:
+    from .io.encoding import detect_bytes_encoding
+
+    enc = detect_bytes_encoding(path.read_bytes()[:200_000], file=path).encoding
+    frame = pd.read_csv(path, encoding=enc)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    time_col = next((c for c in ("time", "timestamp", "datetime", "date", "时间") if c in frame.columns), None)
+    if time_col is None or "ghi" not in frame.columns:
+        raise InputFileError(problem(
+            "气象 CSV 需要时间列和 ghi 列。",
+            f"The CSV needs a time column (time/timestamp/datetime) and 'ghi'; columns found: {list(frame.columns)}.",
+            file=path, fix="rename the columns to time, ghi (W/m2) and optionally dni, dhi, temp_air, wind_speed"))
+    index = pd.DatetimeIndex(pd.to_datetime(frame[time_col], errors="coerce"))
+    if index.isna().any():
+        bad = int(np.flatnonzero(index.isna())[0]) + 2
+        raise InputFileError(problem("时间列有无法解析的值。", f"Unparseable time value on line {bad}.",
+                                     file=path, fix="use ISO timestamps such as 2021-06-01 12:30"))
+    if index.tz is None:
+        index = index.tz_localize(timezone)
+    return frame.drop(columns=[time_col]).set_index(index)
+
+
+def _complete_weather(data: pd.DataFrame, path: Path | str) -> pd.DataFrame:
+    """Keep the standard columns; derive beam and diffuse from GHI (Erbs) where the file lacks them."""
+    if "ghi" not in data.columns:
+        raise InputFileError(problem("气象数据缺少 GHI。", "The weather data has no 'ghi' column.", file=path,
+                                     fix="provide global horizontal irradiance in W/m2"))
+    data = data.sort_index()
+    out = pd.DataFrame(index=data.index)
+    for col in _WEATHER_COLUMNS:
+        if col in data.columns:
+            out[col] = pd.to_numeric(data[col], errors="coerce").astype(float)
+    out["ghi"] = out["ghi"].fillna(0.0).clip(lower=0.0)
+    if "dni" not in out or "dhi" not in out:
+        # GHI only: beam and diffuse are derived later with the Erbs correlation at the site (see _sky).
+        out.attrs["needs_split"] = True
+    out.attrs["source_columns"] = [c for c in _WEATHER_COLUMNS if c in data.columns]
+    if "temp_air" not in out:
+        out["temp_air"] = np.nan
+    if "wind_speed" not in out:
+        out["wind_speed"] = np.nan
+    return out
+
+
+@lru_cache(maxsize=32)
+def _default_weather(lon: float, lat: float, params: SolarParams) -> Weather:
+    """Clear-sky reference year scaled to the sunshine climatology (cached per site and settings)."""
+    import pvlib
+
+    times = pd.date_range(f"{params.reference_year}-01-01 00:30", periods=8760, freq="h", tz=params.timezone)
+    altitude = float(pvlib.location.lookup_altitude(lat, lon))
+    loc = pvlib.location.Location(lat, lon, tz=params.timezone, altitude=altitude)
+    solpos = loc.get_solarposition(times)
+    clear = loc.get_clearsky(times, model=params.clear_sky_model, solar_position=solpos)
+    month = times.month.to_numpy() - 1
+    zenith = solpos["apparent_zenith"].to_numpy()
+    factor, sunshine = _monthly_factor(clear["ghi"], lon, lat, params)
+    ghi = clear["ghi"].to_numpy() * factor[month]
+    if sunshine is not None:
+        # Two-state sky implied by the sunshine formula: for a fraction S of the daylight the sky is
+        # clear (clear-sky beam and diffuse), otherwise overcast (diffuse only).  With a + b = 1 the
+        # mean is exactly H_clear*(a + b*S) and the overcast sky gives a*H_clear; the expected beam
+        # is therefore S * DNI_clear, and the diffuse part is what remains of the target GHI.
+        cos_z = np.clip(np.cos(np.radians(zenith)), 0.0, None)
+        dni = clear["dni"].to_numpy() * sunshine[month]
+        dhi = np.clip(ghi - dni * cos_z, 0.0, None)
+    else:
+        # Monthly GHI only: split the scaled GHI into beam and diffuse with the Erbs correlation.
+        split = pvlib.irradiance.erbs(ghi, zenith, times.day_of_year.to_numpy())
+        dni, dhi = np.asarray(split["dni"], float), np.asarray(split["dhi"], float)
+    data = pd.DataFrame({"ghi": ghi, "dni": dni, "dhi": dhi,
+                         "temp_air": np.asarray(params.monthly_air_temp_c)[month],
+                         "wind_speed": params.wind_speed_m_s}, index=times)
+    source = (f"default climatology: pvlib {params.clear_sky_model} clear sky scaled monthly by a + b*S "
+              f"(a={params.ap_a}, b={params.ap_b}); {params.source('climatology')}; "
+              f"coefficients: {params.source('climatology.coefficients')}")
+    logger.debug("default weather for (%.4f, %.4f): annual GHI %.0f kWh/m2", lon, lat, ghi.sum() / 1000)
+    return Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
+
+
+def _monthly_factor(clear_ghi: pd.Series, lon: float, lat: float,
+                    params: SolarParams) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ratio of actual to clear-sky GHI per month, and the relative sunshine S per month (or None).
+
+    Returns
+    -------
+    factor : ndarray, shape (12,)
+        ``a + b*S`` (or monthly target GHI / clear-sky GHI when monthly GHI is given).
+    sunshine : ndarray, shape (12,), or None
+        Relative sunshine duration S (None when the climatology is given as monthly GHI).
+    """
+    clear_month = clear_ghi.groupby(clear_ghi.index.month).sum().to_numpy() / 1000.0  # kWh/m2
+    if params.monthly_ghi_kwh_m2:
+        return np.asarray(params.monthly_ghi_kwh_m2) / clear_month, None
+    possible = _possible_sunshine_hours(lon, lat, params)
+    if params.monthly_sunshine_h:
+        relative = np.asarray(params.monthly_sunshine_h) / possible
+    else:
+        relative = np.full(12, params.annual_sunshine_h / possible.sum())
+    relative = np.clip(relative, 0.0, 1.0)
+    return params.ap_a + params.ap_b * relative, relative
+
+
+def _possible_sunshine_hours(lon: float, lat: float, params: SolarParams) -> np.ndarray:
+    """Astronomically possible sunshine hours per month (sunrise to sunset, SPA) [h]."""
+    import pvlib
+
+    days = pd.date_range(f"{params.reference_year}-01-01", periods=365, freq="D", tz=params.timezone)
+    rst = pvlib.solarposition.sun_rise_set_transit_spa(days, lat, lon)
+    hours = (rst["sunset"] - rst["sunrise"]).dt.total_seconds().to_numpy() / 3600.0
+    return pd.Series(hours, index=days).groupby(days.month).sum().to_numpy()
+
+
+def _weather_for(lon: float, lat: float, weather: Weather | str | Path | pd.DataFrame | None,
+                 params: SolarParams) -> Weather:
+    _check_site(lon, lat)
+    if weather is None:
+        return _default_weather(round(float(lon), 4), round(float(lat), 4), params)
+    if isinstance(weather, (str, Path)):
+        weather = read_weather(weather, timezone=params.timezone)
+    elif isinstance(weather, pd.DataFrame):
+        # No cache key: an in-memory frame may change between calls.
+        weather = Weather(data=_complete_weather(weather, "<DataFrame>"), lat=None, lon=None,
+                          source="weather DataFrame", key="")
+    if weather.lat is not None and weather.lon is not None:
+        km = _distance_km(lon, lat, weather.lon, weather.lat)
+        if km > _FAR_WEATHER_KM:
+            warnings.warn(f"{weather.source} is for ({weather.lon:.2f}, {weather.lat:.2f}), {km:.0f} km from the "
+                          f"site ({lon:.2f}, {lat:.2f}) / 气象数据地点距场址较远", SanxianWarning, stacklevel=3)
+    return weather
+
+
+def _check_site(lon: float, lat: float) -> None:
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputFileError(problem("经纬度无效。", f"Invalid site longitude/latitude ({lon}, {lat}).",
+                                     fix="give decimal degrees, e.g. lon=113.37, lat=31.69 (Suizhou)"))
+
+
+def _distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    from pyproj import Geod
+
+    return abs(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2]) / 1000.0
+
+
+@dataclass(frozen=True)
+class _Sky:
+    """Weather plus the solar geometry at a site (what every plane computation shares)."""
+
+    times: pd.DatetimeIndex
+    ghi: np.ndarray
+    dni: np.ndarray
+    dhi: np.ndarray
+    temp_air: np.ndarray
+    wind: np.ndarray
+    zenith: np.ndarray
+    azimuth: np.ndarray
+    dni_extra: np.ndarray
+    airmass: np.ndarray
+    step_h: float
+    per_year: float
+    source: str
+    key: tuple[Any, ...] | None = None  # None: not cacheable (in-memory weather)
+
+
+_SKY_CACHE: dict[tuple[Any, ...], _Sky] = {}
+
+
+def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
+    wx = _weather_for(lon, lat, weather, params)
+    key = (round(float(lon), 4), round(float(lat), 4), wx.key, hash(params))
+    if wx.key and key in _SKY_CACHE:
+        return _SKY_CACHE[key]
+    import pvlib
+
+    data = wx.data
+    times = pd.DatetimeIndex(data.index)
+    solpos = pvlib.solarposition.get_solarposition(times, lat, lon)
+    zenith = solpos["apparent_zenith"].to_numpy()
+    ghi = data["ghi"].to_numpy(float)
+    if data.attrs.get("needs_split") or "dni" not in data or "dhi" not in data:
+        split = pvlib.irradiance.erbs(ghi, zenith, times.day_of_year.to_numpy())
+        dni, dhi = np.asarray(split["dni"], float), np.asarray(split["dhi"], float)
+    else:
+        dni, dhi = data["dni"].to_numpy(float), data["dhi"].to_numpy(float)
+    month = times.month.to_numpy() - 1
+    temp = data["temp_air"].to_numpy(float)
+    temp = np.where(np.isnan(temp), np.asarray(params.monthly_air_temp_c)[month], temp)
+    wind = data["wind_speed"].to_numpy(float)
+    wind = np.where(np.isnan(wind), params.wind_speed_m_s, wind)
+    step = wx.step_hours
+    sky = _Sky(times=times, ghi=ghi, dni=np.nan_to_num(dni), dhi=np.nan_to_num(dhi), temp_air=temp, wind=wind,
+               zenith=zenith, azimuth=solpos["azimuth"].to_numpy(),
+               dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(times), float),
+               airmass=np.asarray(pvlib.atmosphere.get_relative_airmass(zenith), float),
+               step_h=step, per_year=1.0 / max(wx.years, 1e-9), source=wx.source,
+               key=key if wx.key else None)
+    if wx.key:
+        if len(_SKY_CACHE) > 64:
+            _SKY_CACHE.clear()
+        _SKY_CACHE[key] = sky
+    return sky
+
+
+# ------------------------------------------------------------------------------------------------
+# plane-of-array and yield
+# ------------------------------------------------------------------------------------------------
+def _plane(sky: _Sky, tilt: float, azimuth: float, params: SolarParams) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly POA global and effective (IAM-corrected) irradiance [W/m^2] on one plane."""
+    import pvlib
+
+    poa = pvlib.irradiance.get_total_irradiance(
+        tilt, azimuth, sky.zenith, sky.azimuth, sky.dni, sky.ghi, sky.dhi, dni_extra=sky.dni_extra,
+        airmass=sky.airmass, albedo=params.albedo, model=params.transposition_model)
+    direct = np.nan_to_num(np.asarray(poa["poa_direct"], float))
+    diffuse = np.nan_to_num(np.asarray(poa["poa_diffuse"], float))
+    aoi = pvlib.irradiance.aoi(tilt, azimuth, sky.zenith, sky.azimuth)
+    # Reflection losses on the beam only (PVWatts applies its IAM to beam); diffuse IAM is neglected.
+    iam = np.nan_to_num(np.asarray(pvlib.iam.physical(aoi), float))
+    return direct + diffuse, direct * iam + diffuse
+
+
+def _yield_from_plane(sky: _Sky, poa_global: np.ndarray, poa_eff: np.ndarray, params: SolarParams) -> float:
+    """Annual AC energy per kWp DC [kWh/kWp/yr] for one plane (PVWatts v5 chain)."""
+    import pvlib
+
+    t_params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][params.temperature_model]
+    t_cell = pvlib.temperature.sapm_cell(poa_global, sky.temp_air, sky.wind, **t_params)
+    pdc = pvlib.pvsystem.pvwatts_dc(poa_eff, t_cell, pdc0=1000.0, gamma_pdc=params.gamma_pdc_per_c)
+    pdc = np.asarray(pdc, float) * (1.0 - params.system_losses_pct / 100.0)
+    inverter_dc_limit = 1000.0 / params.dc_ac_ratio / params.inverter_efficiency
+    pac = np.asarray(pvlib.inverter.pvwatts(pdc, inverter_dc_limit, eta_inv_nom=params.inverter_efficiency), float)
+    return float(np.clip(pac, 0.0, None).sum() * sky.step_h / 1000.0 * sky.per_year)
+
+
+def annual_ghi(lon: float, lat: float, *, weather: Weather | str | Path | pd.DataFrame | None = None,
+               params: SolarParams | str | Path | Mapping[str, Any] | None = None) -> float:
+    """Annual global horizontal irradiation [kWh/m^2/yr].
+
+    Parameters
+    ----------
+    lon, lat : float
+        Site in decimal degrees (WGS84/CGCS2000).
+    weather : Weather, path or DataFrame, optional
+        Weather file or data; default is the offline sunshine-scaled clear-sky climatology.
+    params : SolarParams, path, mapping, optional
+        Settings overriding ``data/solar.toml``.
+    """
+    p = _resolve_params(params)
+    sky = _sky(lon, lat, weather, p)
+    return float(sky.ghi.sum() * sky.step_h / 1000.0 * sky.per_year)
+
+
+def annual_poa_irradiation(lon: float, lat: float, tilt: float, azimuth: float, *,
+                           weather: Weather | str | Path | pd.DataFrame | None = None,
+                           params: SolarParams | str | Path | Mapping[str, Any] | None = None) -> float:
+    """Annual plane-of-array irradiation [kWh/m^2/yr] on a fixed plane.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Site [deg].
+    tilt : float
+        Plane tilt from horizontal [deg].
+    azimuth : float
+        Plane azimuth, clockwise from north [deg] (180 = facing south).
+    weather, params
+        See :func:`annual_ghi`.
+    """
+    p = _resolve_params(params)
+    _check_plane(tilt, azimuth)
+    sky = _sky(lon, lat, weather, p)
+    poa, _ = _plane(sky, float(tilt), float(azimuth), p)
+    return float(poa.sum() * sky.step_h / 1000.0 * sky.per_year)
+
+
+def _check_plane(tilt: float, azimuth: float) -> None:
+    if not (np.isfinite(tilt) and 0 <= tilt <= 90):
+        raise InputFileError(problem("倾角无效。", f"Tilt {tilt!r} is outside 0-90 degrees.",
+                                     fix="give the module tilt from horizontal in degrees"))
+    if not (np.isfinite(azimuth) and 0 <= azimuth <= 360):
+        raise InputFileError(problem("方位角无效。", f"Azimuth {azimuth!r} is outside 0-360 degrees.",
+                                     fix="give the azimuth clockwise from north (180 = south)"))
+
+
+def _yield_at(sky: _Sky, tilt: float, azimuth: float, params: SolarParams) -> float:
+    poa, eff = _plane(sky, tilt, azimuth, params)
+    return _yield_from_plane(sky, poa, eff, params)
+
+
+def optimal_tilt(lon: float, lat: float, *, azimuth: float = 180.0,
+                 weather: Weather | str | Path | pd.DataFrame | None = None,
+                 params: SolarParams | str | Path | Mapping[str, Any] | None = None) -> float:
+    """Fixed tilt that maximises the annual specific yield [deg].
+
+    A grid search over ``[optimal_tilt] min_deg..max_deg`` followed by a bounded scalar
+    refinement to ``tolerance_deg``.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Site [deg].
+    azimuth : float, default 180
+        Plane azimuth [deg], clockwise from north.
+    weather, params
+        See :func:`annual_ghi`.
+    """
+    p = _resolve_params(params)
+    _check_plane(0.0, azimuth)
+    sky = _sky(lon, lat, weather, p)
+    return _optimal_tilt_cached(sky, float(azimuth), p)
+
+
+_TILT_CACHE: dict[tuple[Any, ...], float] = {}
+
+
+def _optimal_tilt_cached(sky: _Sky, azimuth: float, params: SolarParams) -> float:
+    key = (sky.key, azimuth, params)
+    if sky.key is not None and key in _TILT_CACHE:
+        return _TILT_CACHE[key]
+    from scipy.optimize import minimize_scalar
+
+    grid = np.arange(params.tilt_min_deg, params.tilt_max_deg + 1e-9, params.tilt_step_deg)
+    values = np.array([_yield_at(sky, float(t), azimuth, params) for t in grid])
+    best = int(np.argmax(values))
+    lo = max(params.tilt_min_deg, grid[best] - params.tilt_step_deg)
+    hi = min(params.tilt_max_deg, grid[best] + params.tilt_step_deg)
+    res = minimize_scalar(lambda t: -_yield_at(sky, float(t), azimuth, params), bounds=(lo, hi), method="bounded",
+                          options={"xatol": params.tilt_tolerance_deg})
+    tilt = float(res.x) if -res.fun >= values[best] else float(grid[best])
+    if sky.key is not None:
+        if len(_TILT_CACHE) > 256:
+            _TILT_CACHE.clear()
+        _TILT_CACHE[key] = tilt
+    return tilt
+
+
+def specific_yield(lon: float, lat: float, tilt: float | None = None, azimuth: float = 180.0, *,
+                   weather: Weather | str | Path | pd.DataFrame | None = None,
+                   params: SolarParams | str | Path | Mapping[str, Any] | None = None) -> float:
+    """Annual AC energy per installed DC kilowatt-peak [kWh/kWp/yr].
+
+    Parameters
+    ----------
+    lon, lat : float
+        Site in decimal degrees.
+    tilt : float, optional
+        Module tilt from horizontal [deg]; ``None`` uses the site's optimal fixed tilt for
+        ``azimuth`` (see :func:`optimal_tilt`).
+    azimuth : float, default 180
+        Module azimuth clockwise from north [deg] (180 = south).
+    weather : Weather, path or DataFrame, optional
+        Weather file (EPW/TMY3/PVGIS/CSV) or data; default is the offline Suizhou climatology.
+    params : SolarParams, path or mapping, optional
+        Overrides of ``data/solar.toml`` (losses, inverter, temperature model, climatology).
+
+    Returns
+    -------
+    float
+        kWh/kWp/yr (AC energy at the inverter output per kWp of modules).
+
+    References
+    ----------
+    .. [1] Dobos, A.P. (2014) PVWatts Version 5 Manual. NREL/TP-6A20-62641.
+    """
+    p = _resolve_params(params)
+    sky = _sky(lon, lat, weather, p)
+    if tilt is None:
+        tilt = _optimal_tilt_cached(sky, float(azimuth), p)
+    _check_plane(float(tilt), float(azimuth))
+    return _yield_at(sky, float(tilt), float(azimuth), p)
+
+
+def yield_table(lon: float, lat: float, tilts: Sequence[float] | np.ndarray, azimuths: Sequence[float] | np.ndarray,
+                *, weather: Weather | str | Path | pd.DataFrame | None = None,
+                params: SolarParams | str | Path | Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Specific yield and POA irradiation for each distinct (tilt, azimuth) class.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Site [deg].
+    tilts, azimuths : array-like of equal length
+        Plane pairs [deg]; a NaN tilt means "optimal tilt for that azimuth".  Duplicates are
+        computed once.
+    weather, params
+        See :func:`specific_yield`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct pair, sorted, with ``tilt_class_deg`` (as given, NaN for optimal),
+        ``azimuth_deg``, ``tilt_deg`` (the tilt used), ``poa_kwh_m2`` and
+        ``specific_yield_kwh_kwp``.  ``attrs["sanxian"]`` holds the weather source.
+    """
+    p = _resolve_params(params)
+    t = np.asarray(tilts, dtype=float).ravel()
+    a = np.asarray(azimuths, dtype=float).ravel()
+    if t.shape != a.shape:
+        raise InputFileError(problem("倾角与方位角数量不一致。",
+                                     f"tilts ({t.size}) and azimuths ({a.size}) must have the same length.",
+                                     fix="pass one azimuth per tilt"))
+    pairs = pd.DataFrame({"tilt_class_deg": t, "azimuth_deg": a}).drop_duplicates().sort_values(
+        ["azimuth_deg", "tilt_class_deg"], na_position="first").reset_index(drop=True)
+    sky = _sky(lon, lat, weather, p)
+    used, poa_sum, yields = [], [], []
+    for tilt_class, azimuth in pairs.itertuples(index=False):  # one iteration per distinct class
+        tilt = _optimal_tilt_cached(sky, float(azimuth), p) if np.isnan(tilt_class) else float(tilt_class)
+        _check_plane(tilt, float(azimuth))
+        poa, eff = _plane(sky, tilt, float(azimuth), p)
+        used.append(tilt)
+        poa_sum.append(float(poa.sum() * sky.step_h / 1000.0 * sky.per_year))
+        yields.append(_yield_from_plane(sky, poa, eff, p))
+    out = pairs.assign(tilt_deg=used, poa_kwh_m2=poa_sum, specific_yield_kwh_kwp=yields)
+    out.attrs["sanxian"] = {"weather_source": sky.source, "site": (float(lon), float(lat)), "settings": p.file}
+    logger.info("yield table: %d distinct plane classes at (%.3f, %.3f)", len(out), lon, lat)
+    return out
+
+
+def clear_caches() -> None:
+    """Forget cached weather years and optimal tilts (e.g. after editing a weather file)."""
+    _default_weather.cache_clear()
+    _SKY_CACHE.clear()
+    _TILT_CACHE.clear()
+
+
+def describe_default(lon: float, lat: float) -> dict[str, Any]:
+    """Monthly clear-sky and scaled GHI of the default climatology (for reports) [kWh/m^2]."""
+    p = default_params()
+    wx = _default_weather(round(float(lon), 4), round(float(lat), 4), p)
+    monthly = wx.data["ghi"].groupby(wx.data.index.month).sum() / 1000.0
+    return {"monthly_ghi_kwh_m2": monthly.round(1).tolist(), "annual_ghi_kwh_m2": round(float(monthly.sum()), 1),
+            "source": wx.source}
+
+
+__all__ = ["SolarParams", "Weather", "annual_ghi", "annual_poa_irradiation", "clear_caches", "default_params",
+           "describe_default", "load_params", "optimal_tilt", "read_weather", "specific_yield", "yield_table"]

@@ -1,0 +1,229 @@
+"""Rooftop PV potential (sanxian_yidan.rooftop) on hand-built footprints with hand-computable answers.
+
+Packaged parameters used below (src/sanxian_yidan/data/rooftop.toml): module power density 210 W/m²;
+flat roofs: usable share 0.70, rack rows with ground coverage ratio 0.4 (PVWatts default GCR) ->
+0.21 x 0.4 = 0.084 kWp per m² of usable roof; pitched roofs: usable share 0.40, flush at 25° ->
+0.21 / cos(25°) kWp per m²; pilot shares 党政机关 0.5, 公共建筑 0.4, 工商业 0.3, 农村居民 0.2.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Polygon, box
+
+from sanxian_yidan import rooftop_potential, solar
+from sanxian_yidan.catalog import Catalog
+from sanxian_yidan.errors import DataFileError, EmptyLayerError, InputFileError
+from sanxian_yidan.rooftop import TOTAL, load_params
+
+X0, Y0 = 440_000.0, 3_509_000.0  # Suizhou city centre in EPSG:4547 (CGCS2000 GK CM 114E)
+LON, LAT = 113.37, 31.69
+FLAT = 0.21 * 0.4                              # kWp per m² of usable flat roof
+PITCHED = 0.21 / math.cos(math.radians(25.0))  # kWp per m² of usable pitched roof (flush, 25°)
+
+
+def _buildings() -> gpd.GeoDataFrame:
+    rows = [
+        ("b0", box(X0, Y0, X0 + 10, Y0 + 10), "厂房", "平屋顶"),            # 100 m² flat industrial
+        ("b1", box(X0 + 20, Y0, X0 + 40, Y0 + 10), "学校", None),            # 200 m² school, roof -> flat
+        ("b2", box(X0 + 50, Y0, X0 + 62, Y0 + 8), "农房", "坡屋顶"),          # 96 m², ridge E-W
+        ("b3", box(X0 + 70, Y0, X0 + 80, Y0 + 10), None, None),              # use missing
+        ("b4", box(X0 + 90, Y0, X0 + 100, Y0 + 10), "加油站", "flat"),        # use not recognised
+        ("b5", Polygon([(X0 + 110, Y0), (X0 + 120, Y0 + 10), (X0 + 120, Y0), (X0 + 110, Y0 + 10)]),
+         "government", "flat"),                                              # bow-tie: 2 triangles, 50 m²
+        ("b6", Polygon([(X0 + 130, Y0), (X0 + 140, Y0), (X0 + 150, Y0), (X0 + 130, Y0)]), "住宅", "flat"),  # zero area
+        ("b7", box(X0 + 160, Y0, X0 + 165, Y0 + 5), "住宅", "平屋顶"),         # 25 m² < 30 m² minimum
+        ("b8", box(X0 + 600, Y0, X0 + 610, Y0 + 10), "厂房", "平屋顶"),        # inside the heritage zone
+        ("b9", box(X0 + 200, Y0, X0 + 208, Y0 + 12), "农房", "坡屋顶"),        # 96 m², ridge N-S
+    ]
+    return gpd.GeoDataFrame({"bid": [r[0] for r in rows], "用途": [r[2] for r in rows],
+                             "屋顶类型": [r[3] for r in rows]}, geometry=[r[1] for r in rows], crs="EPSG:4547")
+
+
+def _townships() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": ["Fuhe", "Hedian"], "name_zh": ["府河镇", ""], "county": ["曾都区", "曾都区"]},
+                            geometry=[box(X0 - 1000, Y0 - 1000, X0 + 500, Y0 + 1000),
+                                      box(X0 + 500, Y0 - 1000, X0 + 2000, Y0 + 1000)], crs="EPSG:4547")
+
+
+def _heritage() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": ["测试墓群"]}, geometry=[box(X0 + 590, Y0 - 10, X0 + 700, Y0 + 50)],
+                            crs="EPSG:4547")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return rooftop_potential(_buildings(), townships=_townships(), exclusions={"heritage_zone": _heritage()},
+                             lon=LON, lat=LAT)
+
+
+def _row(result, bid: str) -> pd.Series:
+    b = result.buildings
+    return b[b["bid"] == bid].iloc[0]
+
+
+def test_hand_computed_capacities(result) -> None:
+    b0 = _row(result, "b0")
+    assert b0["use_category"] == "industrial_commercial" and b0["roof_type"] == "flat"
+    assert b0["usable_area_m2"] == pytest.approx(70.0)
+    assert b0["capacity_kwp"] == pytest.approx(100 * 0.70 * FLAT)          # 5.88 kWp
+    assert b0["capacity_kwp"] == pytest.approx(5.88)
+    assert b0["policy_target_kwp"] == pytest.approx(100 * 0.30 * FLAT)     # 2.52 kWp
+    b1 = _row(result, "b1")                                                # school: public, roof defaulted flat
+    assert (b1["use_category"], b1["roof_type"], bool(b1["roof_defaulted"])) == ("public", "flat", True)
+    assert b1["capacity_kwp"] == pytest.approx(11.76)
+    assert b1["policy_target_kwp"] == pytest.approx(200 * 0.40 * FLAT)     # 6.72 kWp
+    b2 = _row(result, "b2")
+    assert (b2["use_category"], b2["roof_type"]) == ("rural_residential", "pitched")
+    assert b2["capacity_kwp"] == pytest.approx(96 * 0.40 * PITCHED)
+    assert b2["policy_target_kwp"] == pytest.approx(96 * 0.20 * PITCHED)
+    assert (b2["tilt_deg"], b2["azimuth_deg"]) == (25.0, 180.0)            # ridge E-W: slope faces south
+    assert _row(result, "b9")["azimuth_deg"] in (90.0, 270.0)              # ridge N-S: east or west slope
+
+
+def test_yield_per_orientation_class(result) -> None:
+    flat_yield = solar.specific_yield(LON, LAT)                   # optimal tilt, south
+    pitched_yield = solar.specific_yield(LON, LAT, 25.0, 180.0)
+    b0, b2 = _row(result, "b0"), _row(result, "b2")
+    assert b0["annual_kwh"] == pytest.approx(b0["capacity_kwp"] * flat_yield, rel=1e-12)
+    assert b2["annual_kwh"] == pytest.approx(b2["capacity_kwp"] * pitched_yield, rel=1e-12)
+    assert b0["co2_t"] == pytest.approx(b0["annual_kwh"] * 0.5271 / 1000, rel=1e-12)
+    # one yield computation per class: flat (optimal, 180), pitched 180, pitched 90 or 270
+    classes = result.yield_classes
+    assert len(classes) == 3 == result.summary["yield_classes"]
+    assert len(result.buildings[["tilt_deg", "azimuth_deg"]].drop_duplicates()) == 3
+
+
+def test_bad_geometries_and_missing_use_are_counted(result) -> None:
+    s = result.summary
+    assert s["input_features"] == 10
+    assert s["dropped_empty_or_zero_area"] == 1                   # b6
+    assert "b6" not in set(result.buildings["bid"])
+    assert s["invalid_repaired"] >= 1                             # the bow-tie b5 (and b6 before it vanished)
+    b5 = _row(result, "b5")
+    assert b5["area_m2"] == pytest.approx(50.0) and b5["use_category"] == "government"
+    assert b5["capacity_kwp"] == pytest.approx(50 * 0.70 * FLAT)
+    assert s["use_missing"] == 1 and s["use_unmapped"] == 1 and s["use_defaulted"] == 2
+    assert s["use_unmapped_values"] == {"加油站": 1}
+    assert _row(result, "b3")["use_category"] == "other" and bool(_row(result, "b3")["use_defaulted"])
+    assert _row(result, "b4")["policy_target_kwp"] == 0.0        # 'other' has no pilot minimum
+    assert s["use_columns"] == ["用途"] and s["roof_columns"] == ["屋顶类型"]
+
+
+def test_exclusions(result) -> None:
+    b7, b8 = _row(result, "b7"), _row(result, "b8")
+    assert b7["excluded_reason"] == "min_area" and b7["capacity_kwp"] == 0 and b7["rank"] == 0
+    assert b8["excluded_reason"] == "heritage_zone" and b8["capacity_kwp"] == 0 and b8["policy_target_kwp"] == 0
+    assert result.summary["excluded"] == {"heritage_zone": 1, "min_area": 1}
+
+
+def test_ranking(result) -> None:
+    b = result.buildings
+    ranked = b[b["rank"] > 0].sort_values("rank")
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    assert ranked["annual_kwh"].is_monotonic_decreasing
+    assert ranked.iloc[0]["bid"] == "b1"                          # 11.76 kWp, the largest roof
+
+
+def test_aggregation_totals_equal_sum_of_parts(result) -> None:
+    b, towns, counties = result.buildings, result.townships, result.counties
+    assert set(towns["township"]) == {"府河镇", "Hedian"}         # Chinese name where given, else pinyin
+    for col in ("capacity_kwp", "policy_target_kwp", "annual_kwh", "co2_t", "so2_kg", "roof_area_m2"):
+        src = "area_m2" if col == "roof_area_m2" else col
+        assert towns[col].sum() == pytest.approx(b[src].sum(), rel=1e-12)
+        total = counties.loc[counties["county"] == TOTAL, col].iloc[0]
+        assert total == pytest.approx(b[src].sum(), rel=1e-12)
+        assert counties.loc[counties["county"] != TOTAL, col].sum() == pytest.approx(total, rel=1e-12)
+    fuhe = towns[towns["township"] == "府河镇"].iloc[0]
+    assert fuhe["n_buildings"] == 8 and fuhe["n_included"] == 7     # b7 is excluded (min area)
+    np.testing.assert_allclose(towns["gap_kwp"], towns["capacity_kwp"] - towns["policy_target_kwp"], rtol=1e-12)
+    table = result.area_table()
+    assert list(table["level"]) == ["township", "township", "county", "total"]
+    cats = result.categories
+    assert cats.loc[cats["use_category"] == "public", "pilot_share"].iloc[0] == 0.4
+
+
+def test_input_not_modified_and_english_osm_values() -> None:
+    gdf = gpd.GeoDataFrame({"building": ["school", "industrial", "house", "yes"]},
+                           geometry=[box(X0 + i * 50, Y0, X0 + i * 50 + 20, Y0 + 20) for i in range(4)],
+                           crs="EPSG:4547")
+    before = gdf.copy()
+    res = rooftop_potential(gdf, lon=LON, lat=LAT)
+    pd.testing.assert_frame_equal(gdf, before)
+    assert list(res.buildings["use_category"]) == ["public", "industrial_commercial", "residential", "other"]
+    assert res.summary["use_missing"] == 1                       # OSM building=yes means unknown
+    assert (res.buildings["township"] == res.buildings["county"]).all()   # no township layer: unassigned
+
+
+def test_user_toml_overrides_density(tmp_path: Path) -> None:
+    user = tmp_path / "roof.toml"
+    user.write_text("[modules]\npower_density_w_m2 = 200.0\nsource = \"test\"\n"
+                    "[categories.industrial_commercial]\npilot_share = 0.5\n", encoding="utf-8")
+    res = rooftop_potential(_buildings().iloc[:1], params=user, lon=LON, lat=LAT)
+    assert res.buildings["capacity_kwp"].iloc[0] == pytest.approx(100 * 0.70 * 0.200 * 0.4)
+    assert res.buildings["policy_target_kwp"].iloc[0] == pytest.approx(100 * 0.5 * 0.200 * 0.4)
+
+
+def test_catalog_supplies_exclusions_and_townships(tmp_path: Path) -> None:
+    gpkg = tmp_path / "layers.gpkg"
+    _heritage().to_file(gpkg, layer="heritage")
+    _townships().to_file(gpkg, layer="townships")
+    (tmp_path / "catalog.toml").write_text(
+        '[catalog]\ntitle_zh = "测试"\ntitle_en = "Test"\nworking_crs = "EPSG:4547"\n'
+        '[[layers]]\nid = "heritage"\nrole = "heritage_zone"\npath = "layers.gpkg"\nlayer = "heritage"\n'
+        'title_zh = "文保"\ntitle_en = "Heritage"\nsource = "test"\nlicence = "CC0"\nsynthetic = true\n'
+        '[[layers]]\nid = "towns"\nrole = "township"\npath = "layers.gpkg"\nlayer = "townships"\n'
+        'title_zh = "乡镇"\ntitle_en = "Townships"\nsource = "test"\nlicence = "CC0"\nsynthetic = true\n'
+        '[layers.fields]\nname = "name"\ncounty = "county"\n', encoding="utf-8")
+    res = rooftop_potential(_buildings(), catalog=tmp_path / "catalog.toml", lon=LON, lat=LAT)
+    assert res.summary["excluded"]["heritage_zone"] == 1
+    assert res.summary["area_source"] == "catalog role 'township'"
+    assert set(res.townships["township"]) == {"府河镇", "Hedian"}
+
+
+def test_sample_buildings_end_to_end() -> None:
+    cat = Catalog.load(Path(__file__).resolve().parents[1] / "layers" / "catalog.toml")
+    sample = cat.read("building").iloc[:3000]
+    res = rooftop_potential(sample, catalog=cat)
+    assert res.synthetic
+    assert res.summary["use_defaulted"] == 0                     # every sample use is one of the pilot's
+    assert res.counties.loc[res.counties["county"] == TOTAL, "capacity_kwp"].iloc[0] == pytest.approx(
+        res.buildings["capacity_kwp"].sum())
+    assert res.summary["yield_classes"] <= 1 + 360 // 15
+
+
+def test_bad_input() -> None:
+    with pytest.raises(InputFileError, match="GeoDataFrame"):
+        rooftop_potential(pd.DataFrame({"a": [1]}))
+    nocrs = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)])
+    with pytest.raises(InputFileError, match="no CRS"):
+        rooftop_potential(nocrs)
+    degenerate = gpd.GeoDataFrame(geometry=[Polygon([(X0, Y0), (X0 + 5, Y0), (X0 + 10, Y0), (X0, Y0)])],
+                                  crs="EPSG:4547")
+    with pytest.raises(EmptyLayerError, match="No usable building footprint"):
+        rooftop_potential(degenerate, lon=LON, lat=LAT)
+    with pytest.raises(DataFileError, match="unknown category"):
+        load_params(overrides={"use": {"map": {"学校": "schools"}}})
+    with pytest.raises(DataFileError, match="pilot_share"):
+        load_params(overrides={"categories": {"public": {"pilot_share": 1.5}}})
+
+
+def test_no_per_building_python_loop_on_many_footprints() -> None:
+    rng = np.random.default_rng(20261124)
+    n = 20_000
+    x = X0 + rng.uniform(0, 5000, n)
+    y = Y0 + rng.uniform(0, 5000, n)
+    w = rng.uniform(8, 40, n)
+    geoms = shapely.box(x, y, x + w, y + w * 0.6)  # vectorised construction
+    gdf = gpd.GeoDataFrame({"use": rng.choice(["住宅", "农房", "厂房", "学校"], n),
+                            "roof_type": rng.choice(["平屋顶", "坡屋顶"], n)}, geometry=geoms, crs="EPSG:4547")
+    res = rooftop_potential(gdf, lon=LON, lat=LAT)
+    assert len(res.buildings) == n
+    assert res.summary["yield_classes"] <= 1 + 360 // 15          # classes, not buildings
