@@ -1,0 +1,154 @@
+"""``sanxian brownfields``: rank brownfield land (mines, subsidence land, landfills, contaminated plots) for PV."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import SanxianError
+from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+
+#: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.
+SITE_COLUMNS = (
+    "rank", "site_id", "site_type", "site_type_zh", "name", "status", "remediation_status", "risk_class",
+    "county", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share", "capacity_mw",
+    "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
+    "slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage",
+    "dist_substation_m", "required_kv", "substation_kv", "substation_name", "dist_any_substation_m",
+    "dist_road_m", "dist_setback_m", "readiness", "eligible", "prescreen_pass", "prescreen_failed",
+    "score", "p_top_k", "reasons", "synthetic", "source", "layer_id")
+OUTPUTS = ["brownfields.gpkg", "brownfields.csv"]
+
+
+def write_table_csv(frame: Any, path: Path, columns: tuple[str, ...] | list[str]) -> None:
+    """Write ``columns`` of ``frame`` as UTF-8 CSV with BOM (Excel) and bilingual labelled headers."""
+    from ..columns import label
+
+    cols = [c for c in columns if c in frame.columns]
+    table = frame[cols].copy()
+    table.columns = [label(c) for c in cols]
+    table.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def write_layers(path: Path, layers: dict[str, Any]) -> None:
+    """Write GeoDataFrames as layers of one GeoPackage (replacing the file)."""
+    if path.exists():
+        path.unlink()
+    for name, gdf in layers.items():
+        # promote_to_multi: net areas may be multipart, so the layer type is MultiPolygon
+        gdf.to_file(path, layer=name, driver="GPKG", promote_to_multi=True)
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    """Number with thousands separators and ``digits`` decimals; "–" for missing values."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    try:
+        return f"{float(value):,.{digits}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _div(value: Any, divisor: float) -> Any:
+    import pandas as pd
+
+    return value if value is None or pd.isna(value) else float(value) / divisor
+
+
+@app.command("brownfields")
+def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer catalog TOML."),
+                parcels: Optional[Path] = typer.Option(None, "--parcels",
+                                                       help="Extra candidate parcels (any supported vector file)."),
+                params: Optional[Path] = typer.Option(None, "--params",
+                                                      help="TOML overriding data/brownfield.toml."),
+                out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+                overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+                top: int = typer.Option(15, "--top", help="Rows of the ranking shown on screen.")) -> None:
+    """Rank brownfield land for ground-mounted PV (synergy plan (十二)).
+
+    Writes OUT/brownfields.gpkg (layers `sites`: net developable area per site with capacity_mw,
+    annual_mwh, co2_t, score, rank, p_top_k; `excluded`: the parts cut away, with the reason) and
+    OUT/brownfields.csv.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..brownfield import brownfield_ranking
+    from ..catalog import Catalog
+
+    guard_output_dir(out, overwrite, OUTPUTS)
+    started = time.perf_counter()
+    try:
+        cat = Catalog.load(catalog)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("棕地光伏 / brownfield PV", total=7)
+
+            def step(label: str, done: int, total: int) -> None:
+                bar.update(task, description=label, completed=done, total=total)
+
+            result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
+        sites, excluded = result.sites, result.excluded
+        write_layers(out / "brownfields.gpkg",
+                     {"sites": sites[[c for c in SITE_COLUMNS if c in sites.columns] + ["geometry"]],
+                      "excluded": excluded})
+        write_table_csv(sites, out / "brownfields.csv", SITE_COLUMNS)
+    except SanxianError as exc:
+        fail(exc)
+    elapsed = time.perf_counter() - started
+    _print_summary(result, top)
+    console.print(f"wrote {out / 'brownfields.gpkg'} (layers sites, excluded) and {out / 'brownfields.csv'} "
+                  f"in {elapsed:.1f} s")
+
+
+def _print_summary(result: Any, top: int) -> None:
+    sites = result.sites
+    s = result.summary()
+    if result.synthetic:
+        console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
+                      "not official zoning, not for decisions[/bold magenta]")
+    table = Table(title=f"棕地光伏排序（前 {top}）/ Brownfield PV ranking (top {top})")
+    # short headers on screen; the CSV carries the full bilingual labels of the column registry
+    cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("site_type_zh", "类型", None, 1),
+            ("net_area_m2", "净面积 ha", 1, 1e4), ("capacity_mw", "MW", 2, 1), ("annual_mwh", "MWh/yr", 0, 1),
+            ("co2_t", "CO₂ t/yr", 0, 1), ("dist_substation_m", "变电站 km", 1, 1e3), ("score", "评分", 3, 1),
+            ("p_top_k", f"p_top{result.params.mcda.top_k}", 2, 1)]
+    for _, head, _, _ in cols:
+        table.add_column(head, overflow="fold")
+    for _, row in sites[sites["rank"].notna()].head(top).iterrows():
+        table.add_row(*[str(row[c]) if d is None else _fmt(_div(row[c], div), d) for c, _, d, div in cols])
+    console.print(table)
+
+    by_type = sites.assign(is_ranked=sites["rank"].notna()).groupby("site_type_zh").agg(
+        sites=("site_id", "size"), ranked=("is_ranked", "sum"),
+        gross=("gross_area_m2", "sum"), net=("net_area_m2", "sum"), mw=("capacity_mw", "sum"),
+        mwh=("annual_mwh", "sum"), co2=("co2_t", "sum"))
+    t2 = Table(title="按类型汇总 / Totals by site type")
+    for c in ("类型 / type", "地块 / sites", "参与排序 / ranked", "总面积 / gross [ha]", "净面积 / net [ha]",
+              "容量 / MW", "年发电 / MWh", "CO₂ t/yr"):
+        t2.add_column(c)
+    for name, r in by_type.iterrows():
+        t2.add_row(str(name), str(int(r["sites"])), str(int(r["ranked"])), _fmt(r["gross"] / 1e4, 1), _fmt(r["net"] / 1e4, 1),
+                   _fmt(r["mw"], 1), _fmt(r["mwh"], 0), _fmt(r["co2"], 0))
+    t2.add_row("合计 / total", str(s["sites"]), str(s["ranked"]), _fmt(s["gross_area_m2"] / 1e4, 1),
+               _fmt(s["net_area_m2"] / 1e4, 1), _fmt(s["capacity_mw"], 1), _fmt(s["annual_mwh"], 0),
+               _fmt(s["co2_t"], 0))
+    console.print(t2)
+    if len(result.excluded):
+        ex = result.excluded.groupby("reason_zh")["excluded_area_m2"].agg(["size", "sum"])
+        t3 = Table(title="硬约束扣除 / Hard exclusions cut away")
+        for c in ("原因 / reason", "地块部分 / parts", "面积 / area [ha]"):
+            t3.add_column(c)
+        for name, r in ex.iterrows():
+            t3.add_row(str(name), str(int(r["size"])), _fmt(r["sum"] / 1e4, 1))
+        console.print(t3)
+    console.print(f"ranked sites 参与排序: {s['ranked']} — {s['ranked_capacity_mw']:,.1f} MW, "
+                  f"{s['ranked_annual_mwh']:,.0f} MWh/yr, {s['ranked_co2_t']:,.0f} t CO₂/yr; "
+                  f"density {result.params.density.name} ({result.params.density.mw_per_ha:g} MW/ha)")
+    for note in result.notes:
+        console.print(f"[yellow]note[/yellow] {note}", highlight=False)

@@ -1,0 +1,115 @@
+"""``sanxian mines``: rehabilitation priority and recommended mode per mine site (三区两线)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import SanxianError
+from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from .brownfields import _div, _fmt, write_layers, write_table_csv
+
+#: Columns of mines.gpkg layer `mines` and of mines.csv, in this order.
+MINE_COLUMNS = (
+    "rank", "site_id", "name", "mineral", "status", "county", "cluster", "township", "focus_area", "focus_basis",
+    "gross_area_m2", "slope_mean_deg", "slope_max_deg", "elevation_mean_m", "dem_coverage",
+    "visible_share", "dist_line_m", "nearest_line", "dist_nature_reserve_m", "dist_scenic_area_m",
+    "dist_urban_m", "dist_sanqu_m", "in_sanqu", "eco_overlap_share", "protected_share",
+    "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
+    "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
+    "reasons", "synthetic", "source", "layer_id")
+OUTPUTS = ["mines.gpkg", "mines.csv", "mines_focus_areas.csv"]
+#: Headers of mines_focus_areas.csv (the focus-area summary of clause (九)).
+FOCUS_HEADERS = {"area": "区域 / Area", "mines": "矿山数 / Mines", "abandoned_or_closed": "废弃+闭坑 / Abandoned or closed",
+                 "gross_area_m2": "矿山面积 / Mine area [m²]", "visible_mines": "两线可视矿山 / Mines visible from lines",
+                 "in_sanqu": "三区周边矿山 / Mines around 三区", "mean_priority": "平均优先度 / Mean priority",
+                 "top10": "前10名矿山 / Mines in top 10", "source": "依据 / Source"}
+
+
+@app.command("mines")
+def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer catalog TOML."),
+          params: Optional[Path] = typer.Option(None, "--params", help="TOML overriding data/mines.toml."),
+          out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+          overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+          top: int = typer.Option(15, "--top", help="Rows of the ranking shown on screen.")) -> None:
+    """Mine rehabilitation priorities (三区两线) and recommended mode (synergy plan (九)(十二)).
+
+    Writes OUT/mines.gpkg (layer `mines`: priority, rank, p_top_k, visible_share, mode, ...),
+    OUT/mines.csv and OUT/mines_focus_areas.csv (吴山镇, 万和镇 and the other mines, clause (九)).
+    """
+    import pandas as pd
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..catalog import Catalog
+    from ..mines import mine_priorities
+
+    guard_output_dir(out, overwrite, OUTPUTS)
+    started = time.perf_counter()
+    try:
+        cat = Catalog.load(catalog)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("矿山修复 / mine rehabilitation", total=7)
+
+            def step(label: str, done: int, total: int) -> None:
+                bar.update(task, description=label, completed=done, total=total)
+
+            result = mine_priorities(cat, params=params, progress=step)
+        cols = [c for c in MINE_COLUMNS if c in result.columns]
+        write_layers(out / "mines.gpkg", {"mines": result[cols + ["geometry"]]})
+        write_table_csv(result, out / "mines.csv", MINE_COLUMNS)
+        focus = pd.DataFrame(result.attrs["sanxian"]["focus_summary"])
+        focus.rename(columns=lambda c: FOCUS_HEADERS.get(c, c.replace("mode_", "模式 / mode: "))).to_csv(
+            out / "mines_focus_areas.csv", index=False, encoding="utf-8-sig")
+    except SanxianError as exc:
+        fail(exc)
+    elapsed = time.perf_counter() - started
+    _print_summary(result, top)
+    console.print(f"wrote {out / 'mines.gpkg'} (layer mines), {out / 'mines.csv'} and "
+                  f"{out / 'mines_focus_areas.csv'} in {elapsed:.1f} s")
+
+
+def _print_summary(result: Any, top: int) -> None:
+    meta = result.attrs.get("sanxian", {})
+    if meta.get("synthetic_layers") or bool(result["synthetic"].any()):
+        console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
+                      "not official zoning, not for decisions[/bold magenta]")
+    table = Table(title=f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})")
+    # short headers on screen; the CSV carries the full bilingual labels of the column registry
+    cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("township", "乡镇", None, 1),
+            ("status", "状态", None, 1), ("gross_area_m2", "面积 ha", 1, 1e4), ("visible_share", "两线可视", 2, 1),
+            ("dist_sanqu_m", "距三区 km", 1, 1e3), ("priority", "优先度", 3, 1), ("p_top_k", "p_topk", 2, 1),
+            ("mode_zh", "建议模式", None, 1)]
+    for _, head, _, _ in cols:
+        table.add_column(head, overflow="fold")
+    for _, row in result[result["rank"].notna()].head(top).iterrows():
+        table.add_row(*[str(row[c]) if d is None else _fmt(_div(row[c], div), d) for c, _, d, div in cols])
+    console.print(table)
+
+    import pandas as pd
+
+    focus = pd.DataFrame(meta.get("focus_summary") or [])
+    if len(focus):
+        mode_cols = [c for c in focus.columns if c.startswith("mode_")]
+        t2 = Table(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
+        for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", "前10"] + \
+                [c.removeprefix("mode_") for c in mode_cols]:
+            t2.add_column(c, overflow="fold")
+        for _, r in focus.iterrows():
+            t2.add_row(str(r["area"]), str(r["mines"]), str(r["abandoned_or_closed"]), _fmt(r["gross_area_m2"] / 1e4, 1),
+                       str(r["visible_mines"]), str(r["in_sanqu"]), _fmt(r["mean_priority"], 3), str(r["top10"]),
+                       *[str(r[c]) for c in mode_cols])
+        console.print(t2)
+    modes = result.groupby(["mode", "mode_zh"]).agg(mines=("site_id", "size"), area=("gross_area_m2", "sum"))
+    t3 = Table(title="建议修复模式 / Recommended modes")
+    for c in ("mode", "模式", "矿山 / mines", "面积 / area [ha]"):
+        t3.add_column(c)
+    for (mid, mzh), r in modes.iterrows():
+        t3.add_row(str(mid), str(mzh), str(int(r["mines"])), _fmt(r["area"] / 1e4, 1))
+    console.print(t3)
+    for note in meta.get("notes", []):
+        console.print(f"[yellow]note[/yellow] {note}", highlight=False)

@@ -1,0 +1,111 @@
+"""Tests of the `sanxian brownfields` and `sanxian mines` commands (typer CliRunner, outputs opened again)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from sanxian_yidan.cli import app
+from sanxian_yidan.columns import label
+
+SAMPLE = Path(__file__).resolve().parents[1] / "layers" / "catalog.toml"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def brownfield_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bf")
+    result = runner.invoke(app, ["brownfields", "--catalog", str(SAMPLE), "--out", str(out), "--top", "5"])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_brownfields_writes_gpkg_layers_and_csv(brownfield_out):
+    out, text = brownfield_out
+    layers = dict(pyogrio.list_layers(out / "brownfields.gpkg"))
+    assert set(layers) == {"sites", "excluded"}
+    sites = gpd.read_file(out / "brownfields.gpkg", layer="sites")
+    excluded = gpd.read_file(out / "brownfields.gpkg", layer="excluded")
+    for col in ("net_area_m2", "capacity_mw", "annual_mwh", "co2_t", "score", "rank", "p_top_k", "prescreen_pass",
+                "reasons", "synthetic"):
+        assert col in sites.columns
+    assert len(sites) == 82
+    assert (sites["net_area_m2"] <= sites["gross_area_m2"] + 1e-6).all()
+    assert sites["gross_area_m2"].sum() == pytest.approx(sites["net_area_m2"].sum() + excluded["excluded_area_m2"].sum(),
+                                                         rel=1e-9)
+    assert sites["capacity_mw"].sum() == pytest.approx(sites["net_area_m2"].sum() * 0.36 / 10_000, rel=1e-9)
+    assert set(excluded["reason_role"]) <= {"eco_redline", "basic_farmland", "water_source_zone", "nature_reserve",
+                                            "heritage_zone"}
+    # excluded parts lie inside their sites
+    gross = sites.set_index("site_id")
+    assert excluded["excluded_area_m2"].to_numpy() == pytest.approx(shapely.area(excluded.geometry.values), rel=1e-9)
+    assert excluded["site_id"].isin(gross.index).all()
+    csv = pd.read_csv(out / "brownfields.csv", encoding="utf-8-sig")
+    assert len(csv) == 82
+    assert label("net_area_m2") in csv.columns and label("rank") in csv.columns
+    assert csv[label("net_area_m2")].sum() == pytest.approx(sites["net_area_m2"].sum(), rel=1e-9)
+    assert "SYNTHETIC" in text and "Brownfield PV ranking" in text
+
+
+def test_brownfields_refuses_to_overwrite(brownfield_out):
+    out, _ = brownfield_out
+    result = runner.invoke(app, ["brownfields", "--catalog", str(SAMPLE), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "--overwrite" in result.output
+
+
+def test_brownfields_params_parcels_and_overwrite(brownfield_out, tmp_path):
+    out, _ = brownfield_out
+    params = tmp_path / "epa.toml"
+    params.write_text('[capacity]\ndefault = "epa_repowering"\nsource = "test: EPA 5 acres per MW"\n', encoding="utf-8")
+    parcels = tmp_path / "parcels.geojson"
+    gpd.GeoDataFrame({"name": ["试验地块A"]}, geometry=[shapely.box(440_000, 3_507_000, 440_300, 3_507_300)],
+                     crs="EPSG:4547").to_crs("EPSG:4326").to_file(parcels, driver="GeoJSON")
+    result = runner.invoke(app, ["brownfields", "--catalog", str(SAMPLE), "--params", str(params), "--parcels",
+                                 str(parcels), "--out", str(out), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    sites = gpd.read_file(out / "brownfields.gpkg", layer="sites")
+    assert len(sites) == 83
+    parcel = sites[sites["site_type"] == "parcel"].iloc[0]
+    assert parcel["name"] == "试验地块A"
+    assert parcel["gross_area_m2"] == pytest.approx(90_000.0, rel=1e-4)   # through WGS84 and back
+    mw_per_ha = 10_000 / (5 * 4046.8564224)
+    assert sites["capacity_mw"].to_numpy() == pytest.approx(sites["net_area_m2"].to_numpy() / 10_000 * mw_per_ha,
+                                                            rel=1e-12)
+
+
+def test_brownfields_bad_params_file_is_a_bilingual_error(tmp_path):
+    params = tmp_path / "bad.toml"
+    params.write_text('[[criteria]]\ncolumn = "net_area_m2"\ntransform = "linear"\nlo = 0\nhi = 1\nweight = -1\n'
+                      'source = "t"\n', encoding="utf-8")
+    result = runner.invoke(app, ["brownfields", "--catalog", str(SAMPLE), "--params", str(params),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "negative" in result.output and "错误" in result.output
+
+
+def test_mines_writes_priorities_and_modes(tmp_path):
+    result = runner.invoke(app, ["mines", "--catalog", str(SAMPLE), "--out", str(tmp_path), "--top", "5"])
+    assert result.exit_code == 0, result.output
+    assert [name for name, _ in pyogrio.list_layers(tmp_path / "mines.gpkg")] == ["mines"]
+    mines = gpd.read_file(tmp_path / "mines.gpkg", layer="mines")
+    for col in ("priority", "rank", "p_top_k", "visible_share", "mode", "mode_zh", "mode_source", "township",
+                "focus_area", "in_sanqu", "reasons"):
+        assert col in mines.columns
+    assert len(mines) == 58
+    assert mines["visible_share"].between(0, 1).all()
+    assert set(mines["focus_area"].dropna()) >= {"吴山镇", "万和镇"}
+    csv = pd.read_csv(tmp_path / "mines.csv", encoding="utf-8-sig")
+    assert label("priority") in csv.columns and len(csv) == 58
+    assert "吴山镇" in result.output and "万和镇" in result.output
+    focus = pd.read_csv(tmp_path / "mines_focus_areas.csv", encoding="utf-8-sig").set_index("区域 / Area")
+    assert focus.loc["吴山镇", "矿山数 / Mines"] == 24 and focus.loc["万和镇", "矿山数 / Mines"] == 20
+    assert focus["矿山数 / Mines"].sum() == 58
+    again = runner.invoke(app, ["mines", "--catalog", str(SAMPLE), "--out", str(tmp_path)])
+    assert again.exit_code == 2 and "--overwrite" in again.output

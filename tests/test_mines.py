@@ -1,0 +1,221 @@
+"""Tests of sanxian_yidan.mines: overlaps, 两线 visibility, mode rules, focus areas, sample run."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from affine import Affine
+
+import sanxian_yidan as sx
+from sanxian_yidan import mines as mn
+from sanxian_yidan import terrain
+from sanxian_yidan.catalog import Catalog, canonical_fields
+from sanxian_yidan.errors import DataFileError, SanxianWarning
+
+X0, Y0 = 440_000.0, 3_507_000.0
+CRS = "EPSG:4547"
+SAMPLE = Path(__file__).resolve().parents[1] / "layers" / "catalog.toml"
+
+
+def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
+    return shapely.box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + h)
+
+
+def gdf(geoms: list, **cols) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs=CRS)
+
+
+def write_catalog(tmp: Path, layers: dict[str, tuple[str, gpd.GeoDataFrame]], *, dem: Path | None = None) -> Catalog:
+    gpkg = tmp / "fixture.gpkg"
+    lines = ["[catalog]", 'title_zh = "测试"', 'title_en = "test"', f'working_crs = "{CRS}"', ""]
+    for lid, (role, frame) in layers.items():
+        frame.to_file(gpkg, layer=lid, driver="GPKG")
+        lines += ["[[layers]]", f'id = "{lid}"', f'role = "{role}"', 'path = "fixture.gpkg"', f'layer = "{lid}"',
+                  'title_zh = "测试"', 'title_en = "test"', 'source = "hand-built test fixture"', 'licence = "CC0"',
+                  "synthetic = true", "[layers.fields]"]
+        lines += [f'{c} = "{c}"' for c in frame.columns if c in canonical_fields()]
+        lines.append("")
+    if dem is not None:
+        lines += ["[[layers]]", 'id = "dem"', 'role = "dem"', f'path = "{dem.name}"', 'title_zh = "测试"',
+                  'title_en = "test"', 'source = "synthetic test DEM"', 'licence = "CC0"', "synthetic = true", ""]
+    (tmp / "catalog.toml").write_text("\n".join(lines), encoding="utf-8")
+    return Catalog.load(tmp / "catalog.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+# ---------------------------------------------------------------------------------------------
+def test_overlap_share_exact_and_counted_once():
+    geoms = np.array([box(0, 0, 100, 100), box(500, 0, 100, 100)], dtype=object)
+    targets = np.array([box(0, -10, 30, 200), box(20, -10, 30, 200)], dtype=object)   # union x 0-50
+    share = mn.overlap_share(geoms, targets)
+    assert share.tolist() == pytest.approx([0.5, 0.0], abs=1e-12)
+
+
+def _mode_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "status": ["在采", "废弃", "废弃", "闭坑", "废弃", "废弃"],
+        "protected_share": [1.0, 0.8, 0.0, 0.0, 0.0, 0.0],
+        "visible_share": [0.9, 0.9, 0.3, 0.0, 0.0, 0.0],
+        "in_sanqu": [True, False, False, True, False, False],
+        "pv_prescreen_pass": [True, True, True, True, True, False]})
+
+
+def test_mode_rules_first_match_wins():
+    modes = mn.recommend_mode(_mode_frame(), mn.load_params().modes)
+    assert modes["mode"].tolist() == ["restore_while_mining", "natural_recovery", "regreening", "regreening",
+                                      "pv_restoration", "natural_recovery"]
+    assert modes["mode_rule"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert "(九)" in modes["mode_source"].iloc[1] and "(十二)" in modes["mode_source"].iloc[4]
+    assert modes["mode_zh"].iloc[4] == "光伏+生态修复"
+
+
+def test_mode_rules_without_default_or_with_bad_operator_are_refused():
+    rules = [{"id": "a", "when": [{"column": "visible_share", "op": "~", "value": 1}], "source": "t"},
+             {"id": "b", "when": [{"column": "visible_share", "op": ">", "value": 0.5}], "source": "t"}]
+    with pytest.raises(DataFileError, match="last mode rule must have") as info:
+        mn.load_params({"modes": rules})
+    assert "op '~'" in str(info.value)
+
+
+def test_focus_area_by_township_then_name_then_cluster():
+    frame = pd.DataFrame({"township": ["吴山镇", "Fujia", "Wanhe", "Fujia", "Fujia"],
+                          "name": ["矿1", "吴山镇花岗岩矿点21", "矿3", "矿4", "Wushan quarry"],
+                          "cluster": ["", "", "", "万和镇", ""]})
+    out = mn.assign_focus_areas(frame, mn.load_params().focus_areas)
+    assert out["focus_area"].tolist() == ["吴山镇", "吴山镇", "万和镇", "万和镇", ""]
+    assert out["focus_basis"].tolist() == ["township", "name", "township", "cluster", ""]
+
+
+# ---------------------------------------------------------------------------------------------
+# Visibility on a synthetic ridge
+# ---------------------------------------------------------------------------------------------
+CELL = 30.0
+N = 80   # 2,400 m × 2,400 m
+
+
+def _ridge_catalog(tmp: Path) -> Catalog:
+    # flat plain at 100 m with a 60 m high wall at x 1500-1560 m; a road runs north-south at x = 1200 m
+    import rasterio
+
+    elev = np.full((N, N), 100.0)
+    xc = (np.arange(N) + 0.5) * CELL
+    elev[:, (xc >= 1500) & (xc <= 1560)] = 160.0
+    with rasterio.open(tmp / "dem.tif", "w", driver="GTiff", height=N, width=N, count=1, dtype="float32", crs=CRS,
+                       transform=Affine(CELL, 0, X0, 0, -CELL, Y0 + N * CELL), nodata=-9999.0) as dst:
+        dst.write(elev.astype("float32"), 1)
+    road = shapely.LineString([(X0 + 1200, Y0 + 100), (X0 + 1200, Y0 + 2300)])
+    return write_catalog(tmp, {
+        "mines": ("mine_site", gdf([box(1260, 1000, 180, 180), box(1680, 1000, 180, 180)],
+                                   name=["路边矿", "岭后矿"], status=["废弃", "废弃"])),
+        "roads": ("road", gdf([road], name=["示意公路"], category=["provincial"])),
+    }, dem=tmp / "dem.tif")
+
+
+@pytest.fixture(scope="module")
+def ridge(tmp_path_factory):
+    cat = _ridge_catalog(tmp_path_factory.mktemp("ridge"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        return cat, mn.mine_priorities(cat)
+
+
+def test_ridge_hides_the_mine_behind_it(ridge):
+    _, res = ridge
+    s = res.set_index("name")
+    assert s.loc["路边矿", "visible_share"] == pytest.approx(1.0)
+    assert s.loc["岭后矿", "visible_share"] == pytest.approx(0.0)
+    assert s.loc["路边矿", "dist_line_m"] == pytest.approx(60.0)
+    assert s.loc["路边矿", "nearest_line"] == "示意公路"
+    # visible → regreening (三区两线); hidden, flat, but no substation → not PV: natural recovery
+    assert s.loc["路边矿", "mode"] == "regreening"
+    assert s.loc["岭后矿", "mode"] == "natural_recovery"
+    assert s.loc["路边矿", "priority"] > s.loc["岭后矿", "priority"]
+    assert s.loc["路边矿", "rank"] == 1
+
+
+def test_window_clipping_gives_the_same_share_as_the_whole_lines(ridge):
+    cat, _ = ridge
+    dem = terrain.read_dem(cat.raster_path("dem"))
+    full = terrain.visibility_from_lines(cat.read("road"), dem)
+    mines = cat.read("mine_site")
+    whole = terrain.visible_share(mines, full, dem).to_numpy()
+    clipped, _ = mn.mine_visibility(mines, mn.line_features(cat, mn.load_params().lines)[0], dem, mn.load_params())
+    assert clipped.tolist() == whole.tolist()
+
+
+def test_precomputed_visibility_is_used(ridge):
+    cat, _ = ridge
+    dem = terrain.read_dem(cat.raster_path("dem"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        res = mn.mine_priorities(cat, dem=dem, visibility=np.zeros(dem.shape, dtype=bool))
+    assert res["visible_share"].tolist() == [0.0, 0.0]
+
+
+def test_without_dem_visibility_and_slope_are_reported_missing(tmp_path):
+    cat = write_catalog(tmp_path, {
+        "mines": ("mine_site", gdf([box(0, 0, 200, 200)], name=["矿"], status=["废弃"])),
+        "roads": ("road", gdf([shapely.LineString([(X0 - 50, Y0), (X0 - 50, Y0 + 300)])], name=["路"],
+                              category=["national"])),
+    })
+    res = mn.mine_priorities(cat)
+    assert math.isnan(res["visible_share"].iloc[0])
+    assert math.isnan(res["slope_mean_deg"].iloc[0])
+    assert "no DEM" in res["reasons"].iloc[0]
+    assert any("no DEM" in n for n in res.attrs["sanxian"]["notes"])
+    assert res["mode"].iloc[0] in {"natural_recovery", "regreening", "pv_restoration"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample catalog: 吴山镇 and 万和镇 (clause (九)) must come out meaningful
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        return sx.mine_priorities(Catalog.load(SAMPLE))
+
+
+def test_sample_rows_and_ranges(sample):
+    assert len(sample) == 58
+    assert sample["visible_share"].between(0, 1).all()
+    assert sample["priority"].between(0, 1).all()
+    assert set(sample["mode"]) <= {"restore_while_mining", "natural_recovery", "regreening", "pv_restoration"}
+    ranked = sample[sample["rank"].notna()]
+    assert sorted(ranked["rank"].astype(int)) == list(range(1, len(ranked) + 1))
+    assert set(ranked["status"]) <= {"废弃", "闭坑"}
+    operating = sample[sample["status"] == "在采"]
+    assert len(operating) == 19 and operating["rank"].isna().all()
+    assert (operating["mode"] == "restore_while_mining").all()
+    # mines mostly inside the red line / reserves are never recommended for PV
+    assert not ((sample["protected_share"] >= 0.5) & (sample["mode"] == "pv_restoration")).any()
+    assert sample["synthetic"].all()
+
+
+def test_sample_focus_areas_wushan_and_wanhe(sample):
+    focus = pd.DataFrame(sample.attrs["sanxian"]["focus_summary"]).set_index("area")
+    # the sample's quarry clusters: 24 around 吴山镇 and 20 around 万和镇 (layers/README.md)
+    assert focus.loc["吴山镇", "mines"] == (sample["cluster"] == "吴山镇").sum() == 24
+    assert focus.loc["万和镇", "mines"] == (sample["cluster"] == "万和镇").sum() == 20
+    for town in ("吴山镇", "万和镇"):
+        sub = sample[sample["focus_area"] == town]
+        assert focus.loc[town, "abandoned_or_closed"] == sub["status"].isin(["废弃", "闭坑"]).sum() > 0
+        assert focus.loc[town, "gross_area_m2"] == pytest.approx(sub["gross_area_m2"].sum())
+        assert "(九)" in focus.loc[town, "source"]
+        modes = sum(focus.loc[town, c] for c in focus.columns if c.startswith("mode_"))
+        assert modes == focus.loc[town, "mines"]
+    assert focus.loc["万和镇", "visible_mines"] >= 1
+
+
+def test_visible_mines_near_lines(sample):
+    seen = sample[sample["visible_share"] > 0]
+    assert len(seen) >= 3
+    assert (seen["dist_line_m"] <= 1000.0 + 1e-6).all()
