@@ -179,3 +179,17 @@ def test_sample_layers_read_in_the_working_crs_with_flags() -> None:
     assert not counties["synthetic"].any()
     # The three counties tile Suizhou: 9,636 km² land area (figure in issue 2), ± 3 %; GK scale error < 0.05 %.
     assert counties.area.sum() / 1e6 == pytest.approx(9636, rel=0.03)
+
+
+def test_region_view_keeps_features_touching_the_county_and_only_its_boundary() -> None:
+    cat = Catalog.load(Path(__file__).resolve().parents[1] / "layers" / "catalog.toml")
+    view = cat.restricted_to("随县")
+    county = cat.read("admin_boundary").set_index("name").geometry["随县"]
+    assert view.read("admin_boundary")["name"].tolist() == ["随县"]
+    units_all, units = cat.read("control_unit"), view.read("control_unit")
+    expected = units_all.geometry.intersects(county)
+    assert len(units) == int(expected.sum()) and 0 < len(units) < len(units_all)
+    assert units.geometry.area.sum() == pytest.approx(units_all.geometry[expected].area.sum())  # not clipped
+    assert cat.restricted_to("421321").region.equals(view.region)
+    with pytest.raises(UnknownLayerError, match=r"Region '枣阳市' is not a feature"):
+        cat.restricted_to("枣阳市")

@@ -145,6 +145,8 @@ class Catalog:
         self.working_crs = working_crs or crsmod.WORKING_CRS
         self.meta = dict(meta or {})
         self._cache: dict[str, gpd.GeoDataFrame] = {}
+        self.region: Any = None
+        self.region_name: str | None = None
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -254,6 +256,40 @@ class Catalog:
         _require_file(entry, self.path)
         return entry.path
 
+    def restricted_to(self, region: str) -> Catalog:
+        """A view of this catalog limited to one county (or other admin_boundary feature).
+
+        Every vector layer read through the view keeps only the features that
+        intersect the region (they are not clipped, so site areas stay whole);
+        the admin_boundary layer keeps only the region itself, so anything
+        outside it is "outside coverage".  Rasters are unaffected.
+
+        Parameters
+        ----------
+        region : str
+            The ``name`` (e.g. ``"随县"``) or ``code`` (e.g. ``"421321"``) of an admin_boundary feature.
+
+        Raises
+        ------
+        UnknownLayerError
+            If no admin_boundary feature has that name or code (the message lists them).
+        """
+        bounds = self.read("admin_boundary")
+        keys = [c for c in ("name", "code") if c in bounds.columns]
+        match = np.zeros(len(bounds), dtype=bool)
+        for key in keys:
+            match |= bounds[key].astype(str).to_numpy() == str(region)
+        if not match.any():
+            known = sorted(set(bounds[keys[0]].astype(str))) if keys else []
+            raise UnknownLayerError(problem(f"行政区 '{region}' 不在图层目录的行政区界中。",
+                                            f"Region '{region}' is not a feature of the admin_boundary layer.",
+                                            file=self.path, fix=f"use one of {known}"))
+        view = Catalog(list(self.entries), path=self.path, working_crs=self.working_crs, meta=self.meta)
+        view._cache = self._cache  # the files are read once, whichever view asks first
+        view.region = bounds.geometry[match].union_all()
+        view.region_name = str(region)
+        return view
+
     # -- reading --------------------------------------------------------------------------------
     def read(self, role_or_id: str) -> gpd.GeoDataFrame:
         """Read a layer (or all layers of a role) normalised into the working CRS.
@@ -273,7 +309,7 @@ class Catalog:
             ``synthetic`` (bool).
         """
         entries = self.entries_for(role_or_id)
-        frames = [self._read_entry(e) for e in entries]
+        frames = [self._in_region(self._read_entry(e), e) for e in entries]
         if len(frames) == 1:
             out = frames[0].copy()
             out.attrs = {"sanxian": dict(frames[0].attrs["sanxian"])}
@@ -284,6 +320,17 @@ class Catalog:
             "synthetic": any(e.synthetic for e in entries) or bool(out["synthetic"].any()),
             "repairs": [r for f in frames for r in f.attrs["sanxian"]["repairs"]],
         }
+        return out
+
+    def _in_region(self, gdf: gpd.GeoDataFrame, entry: LayerEntry) -> gpd.GeoDataFrame:
+        if self.region is None:
+            return gdf
+        if entry.role == "admin_boundary":
+            keep = gdf.geometry.intersection(self.region).area > 0.5 * gdf.geometry.area
+        else:
+            keep = gdf.geometry.intersects(self.region)
+        out = gdf[keep.to_numpy()]
+        out.attrs = {"sanxian": dict(gdf.attrs["sanxian"], region=self.region_name)}
         return out
 
     def _read_entry(self, entry: LayerEntry) -> gpd.GeoDataFrame:
