@@ -1614,3 +1614,31 @@ __all__ = ["BrownfieldParams", "BrownfieldResult", "Condition", "CriterionSpec",
            "evaluate_condition", "exclusion_layers", "ground_capacity_mw", "load_params", "nearest",
            "parse_voltage_kv", "polygonal", "prescreen", "score_and_rank", "site_readiness", "site_specific_yield",
            "substation_distances", "terrain_table"]
+
+
+#: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.
+SITE_COLUMNS = (
+    "rank", "site_id", "site_type", "site_type_zh", "name", "status", "remediation_status", "risk_class",
+    "county", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share", "capacity_mw",
+    "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
+    "slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage",
+    "dist_substation_m", "required_kv", "substation_kv", "substation_name", "dist_any_substation_m",
+    "dist_road_m", "dist_setback_m", "readiness", "eligible", "prescreen_pass", "prescreen_failed",
+    "score", "p_top_k", "reasons", "synthetic", "source", "layer_id")
+
+
+def write_outputs(result: BrownfieldResult, out: str | Path) -> dict[str, Path]:
+    """Write ``brownfields.gpkg`` (layers ``sites`` and ``excluded``) and ``brownfields.csv`` into ``out``.
+
+    Existing files are replaced: callers (the CLI, studies) decide whether that is allowed.
+    """
+    from .outputs import write_layers, write_table_csv
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    sites = result.sites
+    gpkg = write_layers(folder / "brownfields.gpkg",
+                        {"sites": sites[[c for c in SITE_COLUMNS if c in sites.columns] + ["geometry"]],
+                         "excluded": result.excluded})
+    csv = write_table_csv(sites, folder / "brownfields.csv", SITE_COLUMNS)
+    return {"gpkg": gpkg, "csv": csv}

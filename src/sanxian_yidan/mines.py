@@ -661,3 +661,38 @@ def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:
 __all__ = ["FocusArea", "LineSource", "MineStatus", "MinesParams", "ModeRule", "Overlap", "Zone",
            "assign_focus_areas", "focus_summary", "line_features", "load_params", "mine_priorities", "mine_visibility",
            "overlap_share", "pv_prescreen", "recommend_mode", "township_names"]
+
+
+#: Columns of mines.gpkg layer `mines` and of mines.csv, in this order.
+MINE_COLUMNS = (
+    "rank", "site_id", "name", "mineral", "status", "county", "cluster", "township", "focus_area", "focus_basis",
+    "gross_area_m2", "slope_mean_deg", "slope_max_deg", "elevation_mean_m", "dem_coverage",
+    "visible_share", "dist_line_m", "nearest_line", "dist_nature_reserve_m", "dist_scenic_area_m",
+    "dist_urban_m", "dist_sanqu_m", "in_sanqu", "eco_overlap_share", "protected_share",
+    "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
+    "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
+    "reasons", "synthetic", "source", "layer_id")
+#: Headers of mines_focus_areas.csv (the focus-area summary of clause (九)).
+FOCUS_HEADERS = {"area": "区域 / Area", "mines": "矿山数 / Mines", "abandoned_or_closed": "废弃+闭坑 / Abandoned or closed",
+                 "gross_area_m2": "矿山面积 / Mine area [m²]", "visible_mines": "两线可视矿山 / Mines visible from lines",
+                 "in_sanqu": "三区周边矿山 / Mines around 三区", "mean_priority": "平均优先度 / Mean priority",
+                 "top10": "前10名矿山 / Mines in top 10", "source": "依据 / Source"}
+
+
+def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
+    """Write ``mines.gpkg`` (layer ``mines``), ``mines.csv`` and ``mines_focus_areas.csv`` into ``out``.
+
+    Existing files are replaced: callers (the CLI, studies) decide whether that is allowed.
+    """
+    from .outputs import write_layers, write_table_csv
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    cols = [c for c in MINE_COLUMNS if c in result.columns]
+    gpkg = write_layers(folder / "mines.gpkg", {"mines": result[cols + ["geometry"]]})
+    csv = write_table_csv(result, folder / "mines.csv", MINE_COLUMNS)
+    focus = pd.DataFrame(result.attrs["sanxian"]["focus_summary"])
+    focus_csv = folder / "mines_focus_areas.csv"
+    focus.rename(columns=lambda c: FOCUS_HEADERS.get(c, c.replace("mode_", "模式 / mode: "))).to_csv(
+        focus_csv, index=False, encoding="utf-8-sig")
+    return {"gpkg": gpkg, "csv": csv, "focus_csv": focus_csv}

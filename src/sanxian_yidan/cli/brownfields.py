@@ -12,35 +12,7 @@ from rich.table import Table
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
 
-#: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.
-SITE_COLUMNS = (
-    "rank", "site_id", "site_type", "site_type_zh", "name", "status", "remediation_status", "risk_class",
-    "county", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share", "capacity_mw",
-    "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
-    "slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage",
-    "dist_substation_m", "required_kv", "substation_kv", "substation_name", "dist_any_substation_m",
-    "dist_road_m", "dist_setback_m", "readiness", "eligible", "prescreen_pass", "prescreen_failed",
-    "score", "p_top_k", "reasons", "synthetic", "source", "layer_id")
 OUTPUTS = ["brownfields.gpkg", "brownfields.csv"]
-
-
-def write_table_csv(frame: Any, path: Path, columns: tuple[str, ...] | list[str]) -> None:
-    """Write ``columns`` of ``frame`` as UTF-8 CSV with BOM (Excel) and bilingual labelled headers."""
-    from ..columns import label
-
-    cols = [c for c in columns if c in frame.columns]
-    table = frame[cols].copy()
-    table.columns = [label(c) for c in cols]
-    table.to_csv(path, index=False, encoding="utf-8-sig")
-
-
-def write_layers(path: Path, layers: dict[str, Any]) -> None:
-    """Write GeoDataFrames as layers of one GeoPackage (replacing the file)."""
-    if path.exists():
-        path.unlink()
-    for name, gdf in layers.items():
-        # promote_to_multi: net areas may be multipart, so the layer type is MultiPolygon
-        gdf.to_file(path, layer=name, driver="GPKG", promote_to_multi=True)
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -78,7 +50,7 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..brownfield import brownfield_ranking
+    from ..brownfield import brownfield_ranking, write_outputs
     from ..catalog import Catalog
 
     guard_output_dir(out, overwrite, OUTPUTS)
@@ -93,11 +65,7 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                 bar.update(task, description=label, completed=done, total=total)
 
             result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
-        sites, excluded = result.sites, result.excluded
-        write_layers(out / "brownfields.gpkg",
-                     {"sites": sites[[c for c in SITE_COLUMNS if c in sites.columns] + ["geometry"]],
-                      "excluded": excluded})
-        write_table_csv(sites, out / "brownfields.csv", SITE_COLUMNS)
+        write_outputs(result, out)
     except SanxianError as exc:
         fail(exc)
     elapsed = time.perf_counter() - started

@@ -11,23 +11,9 @@ from rich.table import Table
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
-from .brownfields import _div, _fmt, write_layers, write_table_csv
+from .brownfields import _div, _fmt
 
-#: Columns of mines.gpkg layer `mines` and of mines.csv, in this order.
-MINE_COLUMNS = (
-    "rank", "site_id", "name", "mineral", "status", "county", "cluster", "township", "focus_area", "focus_basis",
-    "gross_area_m2", "slope_mean_deg", "slope_max_deg", "elevation_mean_m", "dem_coverage",
-    "visible_share", "dist_line_m", "nearest_line", "dist_nature_reserve_m", "dist_scenic_area_m",
-    "dist_urban_m", "dist_sanqu_m", "in_sanqu", "eco_overlap_share", "protected_share",
-    "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
-    "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
-    "reasons", "synthetic", "source", "layer_id")
 OUTPUTS = ["mines.gpkg", "mines.csv", "mines_focus_areas.csv"]
-#: Headers of mines_focus_areas.csv (the focus-area summary of clause (九)).
-FOCUS_HEADERS = {"area": "区域 / Area", "mines": "矿山数 / Mines", "abandoned_or_closed": "废弃+闭坑 / Abandoned or closed",
-                 "gross_area_m2": "矿山面积 / Mine area [m²]", "visible_mines": "两线可视矿山 / Mines visible from lines",
-                 "in_sanqu": "三区周边矿山 / Mines around 三区", "mean_priority": "平均优先度 / Mean priority",
-                 "top10": "前10名矿山 / Mines in top 10", "source": "依据 / Source"}
 
 
 @app.command("mines")
@@ -41,11 +27,10 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
     Writes OUT/mines.gpkg (layer `mines`: priority, rank, p_top_k, visible_share, mode, ...),
     OUT/mines.csv and OUT/mines_focus_areas.csv (吴山镇, 万和镇 and the other mines, clause (九)).
     """
-    import pandas as pd
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..catalog import Catalog
-    from ..mines import mine_priorities
+    from ..mines import mine_priorities, write_outputs
 
     guard_output_dir(out, overwrite, OUTPUTS)
     started = time.perf_counter()
@@ -59,12 +44,7 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
                 bar.update(task, description=label, completed=done, total=total)
 
             result = mine_priorities(cat, params=params, progress=step)
-        cols = [c for c in MINE_COLUMNS if c in result.columns]
-        write_layers(out / "mines.gpkg", {"mines": result[cols + ["geometry"]]})
-        write_table_csv(result, out / "mines.csv", MINE_COLUMNS)
-        focus = pd.DataFrame(result.attrs["sanxian"]["focus_summary"])
-        focus.rename(columns=lambda c: FOCUS_HEADERS.get(c, c.replace("mode_", "模式 / mode: "))).to_csv(
-            out / "mines_focus_areas.csv", index=False, encoding="utf-8-sig")
+        write_outputs(result, out)
     except SanxianError as exc:
         fail(exc)
     elapsed = time.perf_counter() - started
