@@ -46,6 +46,13 @@ def _largest(gdf: gpd.GeoDataFrame) -> shapely.Geometry:
     return gdf.geometry.iloc[int(gdf.geometry.area.argmax())]
 
 
+def _clear(sites: gpd.GeoDataFrame, avoid: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """The sites that touch none of the ``avoid`` layers (falls back to all sites)."""
+    blocked = shapely.union_all([g.geometry.union_all() for g in avoid if len(g)])
+    keep = sites[~sites.geometry.intersects(blocked)]
+    return keep if len(keep) else sites
+
+
 def _inside(geom: shapely.Geometry, radius: float) -> shapely.Geometry:
     """A disc of ``radius`` around a point well inside ``geom``."""
     core = geom.buffer(-radius)
@@ -87,9 +94,10 @@ def suixian() -> list[dict]:
                  _layer("built_up_areas"), mines, _layer("scenic_areas"), _layer("heritage_zones")]
     return [
         dict(id="SX-01", name="吴山镇废弃石材矿山光伏电站", industry="4416", project_type="pv",
-             note="PV on an abandoned stone mine (synergy plan (十二))",
-             geometry=_inside(_largest(mines[mines["cluster"].str.contains("吴山", na=False)]
-                                       if mines["cluster"].str.contains("吴山", na=False).any() else mines), 150)),
+             note="PV on an abandoned stone mine clear of the red line and farmland (synergy plan (十二))",
+             geometry=_inside(_largest(_clear(mines[mines["cluster"].str.contains("吴山", na=False)],
+                                              [redline, farmland, _layer("water_source_zones"),
+                                               _layer("nature_reserves")])), 120)),
         dict(id="SX-02", name="大洪山红线内光伏项目", industry="4416", project_type="pv",
              note="inside the ecological red line", geometry=_inside(_largest(redline), 400)),
         dict(id="SX-03", name="基本农田上的农光项目", industry="4416", project_type="pv",

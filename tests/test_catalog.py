@@ -186,10 +186,11 @@ def test_region_view_keeps_features_touching_the_county_and_only_its_boundary() 
     view = cat.restricted_to("随县")
     county = cat.read("admin_boundary").set_index("name").geometry["随县"]
     assert view.read("admin_boundary")["name"].tolist() == ["随县"]
-    units_all, units = cat.read("control_unit"), view.read("control_unit")
-    expected = units_all.geometry.intersects(county)
-    assert len(units) == int(expected.sum()) and 0 < len(units) < len(units_all)
-    assert units.geometry.area.sum() == pytest.approx(units_all.geometry[expected].area.sum())  # not clipped
+    mines_all, mines = cat.read("mine_site"), view.read("mine_site")
+    expected = mines_all.geometry.intersects(county)
+    assert len(mines) == int(expected.sum()) and 0 < len(mines) < len(mines_all)
+    assert mines.geometry.area.sum() == pytest.approx(mines_all.geometry[expected].area.sum())  # not clipped
+    assert len(view.read("substation")) == len(cat.read("substation"))  # infrastructure stays whole
     assert cat.restricted_to("421321").region.equals(view.region)
     with pytest.raises(UnknownLayerError, match=r"Region '枣阳市' is not a feature"):
         cat.restricted_to("枣阳市")

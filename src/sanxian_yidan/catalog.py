@@ -35,6 +35,11 @@ _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENTRY_KEYS = {"id", "role", "path", "layer", "title_zh", "title_en", "source", "licence", "synthetic",
                "crs", "encoding", "fields", "notes"}
 _CATALOG_KEYS = {"title_zh", "title_en", "region_zh", "region_en", "working_crs", "notes"}
+#: Roles a region view (:meth:`Catalog.restricted_to`) limits to the region: the things a study
+#: assesses.  Zoning, infrastructure and terrain stay whole, because a site near the county line is
+#: still constrained by a red line, or served by a substation, across it.
+REGION_ROLES = frozenset({"admin_boundary", "township", "township_seat", "building", "mine_site", "landfill",
+                          "contaminated_site", "subsidence_area", "project"})
 #: Columns every layer read through the catalog carries (beyond its own).
 PROVENANCE_COLUMNS = ("layer_id", "synthetic", "source", "src_fid")
 
@@ -259,10 +264,12 @@ class Catalog:
     def restricted_to(self, region: str) -> Catalog:
         """A view of this catalog limited to one county (or other admin_boundary feature).
 
-        Every vector layer read through the view keeps only the features that
-        intersect the region (they are not clipped, so site areas stay whole);
-        the admin_boundary layer keeps only the region itself, so anything
-        outside it is "outside coverage".  Rasters are unaffected.
+        The layers a study assesses (roles in :data:`REGION_ROLES`: townships,
+        buildings, mines, landfills, contaminated and subsidence land) keep only
+        the features that intersect the region (not clipped, so site areas stay
+        whole); the admin_boundary layer keeps only the region itself, so
+        anything outside it is "outside coverage".  Zoning and infrastructure
+        layers and rasters stay whole.
 
         Parameters
         ----------
@@ -323,7 +330,7 @@ class Catalog:
         return out
 
     def _in_region(self, gdf: gpd.GeoDataFrame, entry: LayerEntry) -> gpd.GeoDataFrame:
-        if self.region is None:
+        if self.region is None or entry.role not in REGION_ROLES:
             return gdf
         if entry.role == "admin_boundary":
             keep = gdf.geometry.intersection(self.region).area > 0.5 * gdf.geometry.area

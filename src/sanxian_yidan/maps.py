@@ -1660,3 +1660,20 @@ def save_map(m: folium.Map, path: str | Path, *, offline: bool | None = None) ->
     logger.info("map written to %s (%.0f kB%s)", path, len(page.encode("utf-8")) / 1024,
                 ", self-contained" if (offline or getattr(m, "sanxian", {}).get("offline")) else "")
     return path
+
+
+_ELEMENT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
+def stable_element_ids(page: str) -> str:
+    """Replace folium's random 32-hex element ids by ``000…001``-style counters in order of appearance.
+
+    folium names every map element with a random id, so two renders of the same map differ; studies
+    promise identical outputs for identical inputs.  Longer hex strings (SHA-256 digests) are untouched.
+    """
+    mapping: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        return mapping.setdefault(match.group(0), f"{len(mapping) + 1:032x}")
+
+    return _ELEMENT_ID.sub(replace, page)

@@ -1,0 +1,91 @@
+"""``sanxian study run`` and ``sanxian demo``: scripted siting studies."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import SanxianError
+from ._common import app, console, fail
+
+study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True)
+app.add_typer(study_app, name="study")
+
+#: The study ``sanxian demo`` runs, relative to the repository root.
+DEMO_STUDY = Path("studies/suixian.toml")
+
+
+@study_app.command("run")
+def study_run(study: Path = typer.Argument(..., help="Study file, e.g. studies/suixian.toml."),
+              safe_paths: bool = typer.Option(False, "--safe-paths",
+                                              help="Refuse paths that leave the project folder.")) -> None:
+    """Run a study: screening, rooftop and brownfield ranking, mine priorities, map, report, manifest.
+
+    Outputs go to the study's `output` folder (e.g. maps/suixian/), which belongs to the study:
+    files from an earlier run are replaced.
+    """
+    _run(study, safe_paths)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the Suixian study on the embedded sample layers and print where the outputs are."""
+    study = DEMO_STUDY if DEMO_STUDY.exists() else Path(__file__).resolve().parents[3] / DEMO_STUDY
+    if not study.exists():
+        fail(FileNotFoundError(f"{DEMO_STUDY} not found; run `sanxian demo` from the repository root "
+                               "/ 请在仓库根目录运行"))
+    _run(study, True)
+
+
+def _run(study: Path, safe_paths: bool) -> None:
+    from ..study import run_study
+
+    started = time.perf_counter()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("研究 / study", total=6)
+            run = run_study(study, safe_paths=safe_paths,
+                            progress=lambda label, done, total: bar.update(task, description=label,
+                                                                           completed=done, total=total))
+    except SanxianError as exc:
+        fail(exc)
+    _print_summary(run, time.perf_counter() - started)
+
+
+def _print_summary(run, elapsed: float) -> None:  # type: ignore[no-untyped-def]
+    cfg = run.config
+    table = Table(title=f"{cfg.title_zh}\n{cfg.title_en}")
+    table.add_column("分析 / analysis")
+    table.add_column("结果 / result")
+    for name in ("screening", "rooftops", "brownfields", "mines"):
+        table.add_row(name, _describe(name, run))
+    console.print(table)
+    if run.synthetic_layers:
+        console.print("[bold white on red] 示例数据 SAMPLE DATA — synthetic layers, not official zoning [/]")
+    console.print(f"outputs 输出: {cfg.output}")
+    for key in ("report", "map"):
+        for path in run.outputs.get(key, []):
+            console.print(f"  {key}: {path}")
+    console.print(f"  {len(run.files)} files, {elapsed:.1f} s")
+
+
+def _describe(name: str, run) -> str:  # type: ignore[no-untyped-def]
+    if name in run.skipped:
+        return f"[yellow]skipped 未运行[/yellow]: {run.skipped[name]}"
+    result = run.results[name]
+    if name == "screening":
+        return ", ".join(f"{k} {v}" for k, v in result.verdict_counts().items() if v)
+    if name == "rooftops":
+        total = result.counties.iloc[-1]
+        return (f"{total['capacity_kwp'] / 1000:,.1f} MWp technical, "
+                f"{total['policy_target_kwp'] / 1000:,.1f} MWp policy target")
+    if name == "brownfields":
+        s = result.summary()
+        return f"{s['ranked']} of {s['sites']} sites ranked, {s['ranked_capacity_mw']:,.1f} MW"
+    return f"{len(result)} mines, modes: " + ", ".join(f"{k} {v}" for k, v in
+                                                    result["mode_zh"].value_counts().sort_index().items())

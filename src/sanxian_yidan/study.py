@@ -1,0 +1,284 @@
+"""Scripted siting studies: one run screens projects, ranks rooftops and brownfields, prioritises mines.
+
+A study file (see :mod:`sanxian_yidan.studyconfig`) names a county, a layer
+catalog and the analyses to run.  :func:`run_study` restricts the catalog to
+the county, runs each analysis through the same public functions the CLI
+uses, and writes everything a review meeting needs under the study's output
+folder (``maps/<study>/``):
+
+- ``screening/`` — screening.json, .gpkg, .csv, report.html, report.md
+- ``rooftops/`` — rooftops.gpkg, rooftops_by_township.csv
+- ``brownfields/`` — brownfields.gpkg, brownfields.csv
+- ``mines/`` — mines.gpkg, mines.csv, mines_focus_areas.csv
+- ``map.html`` — one map with every result as a layer (offline by default)
+- ``report.html`` — the study report (figures, charts, tables, sources, provenance)
+- ``manifest.json`` — inputs and outputs with SHA-256, package versions, parameters
+
+An analysis whose layers the catalog lacks is reported as skipped, with the
+reason, instead of stopping the study.  Two runs with the same inputs give
+identical files apart from the timestamps in ``report.html``, ``report.md`` and
+``manifest.json`` (folium's random element ids are replaced by stable ones, and
+GeoPackage timestamps are pinned to the run time).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .catalog import Catalog
+from .errors import CatalogError, EmptyLayerError, UnknownLayerError
+from .studyconfig import StudyConfig, load_study
+
+log = logging.getLogger(__name__)
+
+#: Analyses in run order, with the roles each needs at least one of.
+ANALYSES: dict[str, tuple[str, ...]] = {
+    "screening": ("admin_boundary",),
+    "rooftops": ("building",),
+    "brownfields": ("mine_site", "landfill", "contaminated_site", "subsidence_area"),
+    "mines": ("mine_site",),
+}
+#: Exceptions meaning "the catalog cannot support this analysis": reported as skipped, not raised.
+_SKIPPABLE = (UnknownLayerError, EmptyLayerError, CatalogError)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class StudyRun:
+    """What a study run produced.
+
+    Attributes
+    ----------
+    config : StudyConfig
+        The validated study file.
+    results : dict
+        Result object per analysis that ran (``ScreeningResult``, ``RooftopResult``,
+        ``BrownfieldResult``, mine GeoDataFrame).
+    outputs : dict
+        Output files per analysis (``{"screening": [paths], ...}``) plus ``map``, ``report``, ``manifest``.
+    skipped : dict
+        Reason per analysis that did not run.
+    synthetic_layers : list of str
+        Catalog layer ids that are synthetic (the banner lists them).
+    generated : datetime
+        Run time (UTC) written into reports and the manifest.
+    """
+
+    config: StudyConfig
+    results: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, list[Path]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    synthetic_layers: list[str] = field(default_factory=list)
+    generated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file written, sorted."""
+        return sorted({p for paths in self.outputs.values() for p in paths})
+
+
+def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, generated: datetime | None = None,
+              progress: Progress | None = None) -> StudyRun:
+    """Run every analysis of a study and write its outputs.
+
+    Parameters
+    ----------
+    study : str, Path or StudyConfig
+        Study file (e.g. ``studies/suixian.toml``) or an already loaded config.
+    safe_paths : bool
+        Refuse paths in the study file that leave the project folder.
+    generated : datetime, optional
+        Run time written into reports and the manifest (UTC now by default); pass a fixed
+        value to reproduce a run byte for byte.
+    progress : callable, optional
+        ``progress(label, done, total)`` after each step (the CLI draws a bar with it).
+
+    Returns
+    -------
+    StudyRun
+
+    Notes
+    -----
+    Existing outputs in the study's folder are replaced: the folder belongs to the study.
+    """
+    config = study if isinstance(study, StudyConfig) else load_study(study, safe_paths=safe_paths)
+    run = StudyRun(config=config, generated=(generated or datetime.now(timezone.utc)).replace(microsecond=0))
+    catalog = Catalog.load(config.catalog)
+    view = catalog if config.region in ("", "all") else catalog.restricted_to(config.region)
+    run.synthetic_layers = [e.id for e in catalog.synthetic_entries()]
+    config.output.mkdir(parents=True, exist_ok=True)
+    steps = [name for name in ANALYSES] + ["map", "report"]
+    with _pinned_gpkg_time(run.generated):
+        for i, name in enumerate(steps[:-2]):
+            _tick(progress, f"{name}", i, len(steps))
+            _run_analysis(name, run, view)
+        _tick(progress, "map", len(steps) - 2, len(steps))
+        _write_map(run, view)
+    _tick(progress, "report", len(steps) - 1, len(steps))
+    from .study_report import write_study_report
+
+    run.outputs["report"] = write_study_report(run, view)
+    run.outputs["manifest"] = [_write_manifest(run, catalog)]
+    _tick(progress, "done", len(steps), len(steps))
+    return run
+
+
+def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(label, done, total)
+
+
+@contextmanager
+def _pinned_gpkg_time(when: datetime) -> Iterator[None]:
+    """Make GDAL stamp GeoPackages with the run time instead of the wall clock (reproducible files)."""
+    previous = os.environ.get("OGR_CURRENT_DATE")
+    os.environ["OGR_CURRENT_DATE"] = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("OGR_CURRENT_DATE", None)
+        else:
+            os.environ["OGR_CURRENT_DATE"] = previous
+
+
+def _run_analysis(name: str, run: StudyRun, view: Catalog) -> None:
+    if name not in run.config.analyses:
+        run.skipped[name] = "not requested in the study file / 研究配置未要求"
+        return
+    needed = ANALYSES[name]
+    if not any(view.has(role) for role in needed):
+        run.skipped[name] = (f"catalog has no layer with role {' / '.join(needed)} "
+                             f"/ 图层目录缺少所需图层")
+        return
+    options = run.config.analyses[name]
+    folder = run.config.output / name
+    try:
+        run.results[name], run.outputs[name] = _ANALYSIS_RUNNERS[name](view, options, folder, run)
+    except _SKIPPABLE as exc:
+        run.skipped[name] = f"layer missing or empty / 图层缺失或为空: {str(exc).splitlines()[0]}"
+        log.warning("study %s: %s skipped: %s", run.config.id, name, exc)
+
+
+def _screening(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
+    from .report import write_screening_reports
+    from .screening import screen
+
+    result = screen(options["projects"], view, rules=run.config.rules, industry=options.get("industry"),
+                    project_type=options.get("project_type"), radius_m=options.get("radius_m"),
+                    crs=options.get("crs"), layer=options.get("layer"))
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [result.to_json(folder / "screening.json"), result.to_gpkg(folder / "screening.gpkg"),
+             result.to_csv(folder / "screening.csv")]
+    paths += write_screening_reports(result, folder, generated=run.generated)
+    return result, [Path(p) for p in paths]
+
+
+def _rooftops(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
+    from .rooftop import rooftop_potential, write_outputs
+
+    result = rooftop_potential(view.read("building"), catalog=view, params=options.get("params"))
+    return result, list(write_outputs(result, folder).values())
+
+
+def _brownfields(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
+    from .brownfield import brownfield_ranking, write_outputs
+
+    result = brownfield_ranking(view, parcels=options.get("parcels"), params=options.get("params"))
+    return result, list(write_outputs(result, folder).values())
+
+
+def _mines(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
+    from .mines import mine_priorities, write_outputs
+
+    result = mine_priorities(view, params=options.get("params"))
+    return result, list(write_outputs(result, folder).values())
+
+
+_ANALYSIS_RUNNERS: dict[str, Callable[[Catalog, dict[str, Any], Path, StudyRun], tuple[Any, list[Path]]]] = {
+    "screening": _screening, "rooftops": _rooftops, "brownfields": _brownfields, "mines": _mines,
+}
+
+
+def study_map_layers(run: StudyRun, view: Catalog) -> list[Any]:
+    """The map layers of a study: context zoning first, then each result (styled by verdict or score)."""
+    from .maps import CategoryStyle, NumericStyle
+    from .maps import MapLayer as _MapLayer
+
+    def MapLayer(gdf: Any, zh: str, en: str, *, popup: list[str], **kw: Any) -> Any:  # noqa: N802
+        # Popups list the columns the result has; optional ones (e.g. rule_ids) may be absent.
+        return _MapLayer(gdf, zh, en, popup=[c for c in popup if c in gdf.columns], **kw)
+
+    layers: list[Any] = []
+    if view.has("control_unit"):
+        layers.append(MapLayer(view.read("control_unit"), "环境管控单元", "Control units",
+                               style=CategoryStyle("category", palette="control_unit_category"),
+                               popup=["code", "name", "category"], tooltip="name", show=False))
+    if view.has("eco_redline"):
+        layers.append(MapLayer(view.read("eco_redline"), "生态保护红线", "Ecological red line",
+                               popup=["code", "name"], tooltip="name", show=False))
+    results = run.results
+    if "mines" in results:
+        layers.append(MapLayer(results["mines"], "矿山修复优先度", "Mine rehabilitation priority",
+                               style=NumericStyle("priority", ramp="priority"),
+                               popup=["rank", "name", "priority", "visible_share", "mode_zh", "mode_en",
+                                      "mode_source", "reasons"], tooltip="name", show=False))
+    if "brownfields" in results:
+        sites = results["brownfields"].sites
+        sites = sites[~sites.geometry.is_empty]
+        layers.append(MapLayer(sites, "棕地光伏（净可开发面积）", "Brownfield PV (net developable area)",
+                               style=NumericStyle("score", ramp="score"),
+                               popup=["rank", "name", "site_type_zh", "net_area_m2", "capacity_mw", "annual_mwh",
+                                      "co2_t", "score", "p_top_k", "reasons"], tooltip="name"))
+    if "rooftops" in results:
+        buildings = results["rooftops"].buildings
+        layers.append(MapLayer(buildings, "屋顶光伏潜力", "Rooftop PV potential",
+                               style=NumericStyle("capacity_kwp", ramp="capacity"),
+                               popup=["rank", "use_category", "capacity_kwp", "annual_kwh", "co2_t"],
+                               tooltip="use_category", show=False))
+    if "screening" in results:
+        layers.append(MapLayer(results["screening"].projects, "拟建项目研判结论", "Screening verdicts",
+                               style=CategoryStyle("verdict", palette="verdict"),
+                               popup=["project_id", "project_name", "industry", "project_type", "verdict_zh",
+                                      "verdict", "n_findings", "rule_ids", "counties"], tooltip="project_name"))
+    return layers
+
+
+def _write_map(run: StudyRun, view: Catalog) -> None:
+    from .maps import make_map, save_map, stable_element_ids
+
+    options = run.config.map
+    offline = bool(options.get("offline", True))
+    m = make_map(study_map_layers(run, view), basemap=options.get("basemap", "none"), offline=offline,
+                 title_zh=run.config.title_zh, title_en=run.config.title_en, catalog=view)
+    path = save_map(m, run.config.output / "map.html", offline=offline)
+    path.write_text(stable_element_ids(path.read_text(encoding="utf-8")), encoding="utf-8")
+    run.outputs["map"] = [path]
+
+
+def _write_manifest(run: StudyRun, catalog: Catalog) -> Path:
+    from .datafiles import packaged_path
+    from .provenance import build_manifest, write_manifest
+
+    cfg = run.config
+    inputs = [cfg.path, cfg.catalog] + [e.path for e in catalog.entries]
+    inputs += [v for opts in cfg.analyses.values() for v in opts.values() if isinstance(v, Path)]
+    data_files = [packaged_path(n) for n in ("rules.toml", "industries.toml", "screening.toml", "solar.toml",
+                                             "benefits.toml", "rooftop.toml", "brownfield.toml", "mines.toml",
+                                             "terrain.toml", "mcda.toml")]
+    if cfg.rules:
+        data_files.append(cfg.rules)
+    parameters = {"study": cfg.raw, "region": cfg.region, "skipped": run.skipped,
+                  "synthetic_layers": run.synthetic_layers}
+    manifest = build_manifest(inputs=[p for p in inputs if Path(p).is_file()], outputs=run.files,
+                              parameters=parameters, data_files=[p for p in data_files if p.is_file()],
+                              base=cfg.path.parent.parent, created=run.generated)
+    return write_manifest(manifest, cfg.output / "manifest.json")
+
