@@ -1,0 +1,117 @@
+"""``sanxian screen``: screen proposed projects against the 三线一单 zoning and write JSON/GPKG/CSV/reports."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape as rich_escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import SanxianError
+from ._common import DEFAULT_CATALOG, app, console, err_console, fail, guard_output_dir
+
+#: Files ``sanxian screen --out DIR`` writes (names scripts rely on).
+OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md"]
+#: Rows of the summary table printed to the terminal (the CSV and the report list every project).
+SUMMARY_ROWS = 50
+_VERDICT_STYLE = {"prohibited": "bold red", "restricted": "dark_orange", "needs_assessment": "yellow",
+                  "outside_coverage": "magenta", "notice": "blue", "compliant": "green"}
+
+
+def extra_output_names(options: dict[str, Any]) -> list[str]:
+    """Names of additional outputs requested by options (extension point, see :func:`write_extra_outputs`)."""
+    return []
+
+
+def write_extra_outputs(result: Any, out: Path, options: dict[str, Any]) -> list[Path]:
+    """EXTENSION POINT for further outputs of ``sanxian screen`` (e.g. ``--map`` → ``DIR/map.html``).
+
+    A later task adds its options to :func:`screen_command`, passes them in ``options``, lists the file
+    names in :func:`extra_output_names` (so ``--overwrite`` guards them) and writes them here.  Returns the
+    paths written.
+    """
+    return []
+
+
+@app.command("screen")
+def screen_command(
+    projects: Path = typer.Argument(..., help="Projects: Shapefile, GPKG, GeoJSON, KML, CSV/XLSX or land-boundary "
+                                              "TXT / 项目文件"),
+    industry: Optional[str] = typer.Option(None, "--industry", help="GB/T 4754-2017 industry code for projects "
+                                                                     "without one, e.g. C2614 / 行业代码"),
+    project_type: Optional[str] = typer.Option(None, "--type", help="Project type for projects without one: pv, wind, "
+                                                                      "industrial, mining, livestock, ... / 项目类型"),
+    catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer catalog / 图层目录"),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule file that extends or amends the packaged "
+                                                               "rules / 规则文件"),
+    radius: Optional[float] = typer.Option(None, "--radius", help="Footprint radius of point projects and "
+                                                                  "half-width of line projects, in metres (default 100)"),
+    crs: Optional[str] = typer.Option(None, "--crs", help="CRS of the project coordinates if the file has none: "
+                                                          "EPSG:4326, EPSG:4547, GCJ-02 (Amap), BD-09 (Baidu)"),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer project file"),
+    out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
+) -> None:
+    """Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
+
+    Writes DIR/screening.json, screening.gpkg, screening.csv, report.html and report.md.
+    """
+    from ..report import write_screening_reports
+    from ..screening import screen
+
+    options: dict[str, Any] = {}
+    guard_output_dir(out, overwrite, OUTPUT_NAMES + extra_output_names(options))
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught, Progress(
+                TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                console=err_console, transient=True) as bar:
+            warnings.simplefilter("always")
+            task = bar.add_task("研判 / screening", total=1.0)
+
+            def progress(message: str, fraction: float) -> None:
+                bar.update(task, completed=fraction, description=message)
+
+            result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
+                            radius_m=radius, progress=progress, crs=crs, layer=layer)
+            bar.update(task, description="写出结果 / writing outputs")
+            result.to_json(out / "screening.json")
+            result.to_gpkg(out / "screening.gpkg")
+            result.to_csv(out / "screening.csv")
+            write_screening_reports(result, out)
+            write_extra_outputs(result, out, options)
+    except SanxianError as exc:
+        fail(exc)
+    for w in caught:
+        err_console.print(f"[yellow]warning[/yellow] {w.message}", highlight=False)
+    _print_summary(result, out)
+
+
+def _print_summary(result: Any, out: Path) -> None:
+    table = Table(title="环境准入研判 / Screening", show_lines=False)
+    for col in ("编号 id", "名称 name", "结论 verdict", "规则 rules", "县 counties", "完整 complete"):
+        table.add_column(col, overflow="fold")
+    summary = result.summary_table()
+    for row in summary.head(SUMMARY_ROWS).itertuples(index=False):
+        style = _VERDICT_STYLE.get(row.verdict, "")
+        name = "" if row.project_name is None else str(row.project_name)
+        table.add_row(rich_escape(str(row.project_id)), rich_escape(name),
+                      f"[{style}]{row.verdict_zh} {row.verdict}[/{style}]" if style else row.verdict,
+                      rich_escape(row.rule_ids), rich_escape(row.counties), "yes" if row.complete else "[yellow]no[/yellow]")
+    console.print(table, markup=True, highlight=False)
+    if len(summary) > SUMMARY_ROWS:
+        console.print(f"… {len(summary) - SUMMARY_ROWS} more / 另有 {len(summary) - SUMMARY_ROWS} 个项目 "
+                      f"(see {out / 'screening.csv'})")
+    counts = ", ".join(f"{v} {n}" for v, n in result.verdict_counts().items() if n)
+    console.print(f"{len(summary)} projects: {counts}")
+    if result.missing_roles:
+        console.print(f"[yellow]roles missing from the catalog / 目录缺少的图层: {', '.join(result.missing_roles)}"
+                      "[/yellow]")
+    if result.synthetic:
+        console.print("[magenta]示例数据 SAMPLE DATA — synthetic layers, not official zoning: "
+                      f"{', '.join(result.synthetic_layers)}[/magenta]")
+    console.print(f"outputs / 输出: {out}/ " + ", ".join(OUTPUT_NAMES))

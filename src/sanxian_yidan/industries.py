@@ -1,0 +1,400 @@
+"""Industry codes of GB/T 4754-2017 (国民经济行业分类), the 两高 flag, industry groups and project types.
+
+Screening rules apply to industries ("chemical projects within 1 km of a river") and to project types
+("PV arrays may not occupy basic farmland").  This module resolves what a planner types — ``"2614"``,
+``"C2614"``, ``"c26"``, ``"有机化学原料制造"`` — to one canonical code with its names and its 两高 flag,
+and tells whether a code belongs to a rule's list of prefixes or named groups.
+
+Codes are written with the section letter in front (``C``, ``C26``, ``C261``, ``C2614``).  The packaged
+table (``data/industries.toml``) holds all 20 sections, all 97 divisions and the groups/classes that the
+rules need.  A 4-digit class that is not in the table but whose division exists is accepted and treated as
+that division (with a :class:`~sanxian_yidan.errors.SanxianWarning`), because the subset cannot list every
+class; anything else is an :class:`UnknownIndustryCodeError` listing the nearest valid codes.
+
+References
+----------
+.. [1] GB/T 4754-2017 国民经济行业分类, 国家统计局 (2017).
+.. [2] 生态环境部, 关于加强高耗能、高排放建设项目生态环境源头防控的指导意见, 环环评〔2021〕45号 (2021):
+   两高 projects are counted by six categories — 煤电、石化、化工、钢铁、有色金属冶炼、建材.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .datafiles import packaged, packaged_path
+from .errors import DataFileError, InputFileError, SanxianWarning, problem
+
+__all__ = [
+    "TWO_HIGH_SOURCE",
+    "Industry",
+    "IndustryGroup",
+    "ProjectType",
+    "UnknownIndustryCodeError",
+    "UnknownProjectTypeError",
+    "expand_prefixes",
+    "industry_groups",
+    "industry_table",
+    "is_two_high",
+    "lookup",
+    "matches",
+    "nearest_codes",
+    "normalise_code",
+    "project_types",
+    "resolve",
+    "type_for_industry",
+]
+
+logger = logging.getLogger(__name__)
+_DATA = "industries.toml"
+_CODE = re.compile(r"^([A-T])?(\d{2}|\d{3}|\d{4})?$")
+#: How many near matches an unknown-code error lists.
+_NEAREST = 5
+
+
+class UnknownIndustryCodeError(InputFileError):
+    """An industry code is not a GB/T 4754-2017 code (the message lists the nearest valid codes)."""
+
+
+class UnknownProjectTypeError(InputFileError):
+    """A project type is not in the vocabulary (the message lists the allowed types)."""
+
+
+@dataclass(frozen=True)
+class Industry:
+    """One GB/T 4754-2017 code.
+
+    Attributes
+    ----------
+    code : str
+        Canonical code with the section letter (``"C2614"``).
+    level : str
+        ``"section"``, ``"division"`` (2 digits), ``"group"`` (3) or ``"class"`` (4).
+    zh, en : str
+        Names (English is a translation).
+    two_high : str or None
+        两高 category id (``"chemical"``, ``"steel"``, ...) of the code or of its nearest flagged parent.
+    listed : bool
+        False when a class was not in the packaged subset and was resolved to its division.
+    """
+
+    code: str
+    level: str
+    zh: str
+    en: str
+    two_high: str | None = None
+    listed: bool = True
+
+    @property
+    def is_two_high(self) -> bool:
+        """True for 两高 industries (环环评〔2021〕45号)."""
+        return self.two_high is not None
+
+    @property
+    def section(self) -> str:
+        """Section letter (``"C"``)."""
+        return self.code[0]
+
+
+@dataclass(frozen=True)
+class ProjectType:
+    """A project type of the screening vocabulary (``pv``, ``wind``, ``industrial``, ...)."""
+
+    id: str
+    zh: str
+    en: str
+    industry: str | None
+    industries: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class IndustryGroup:
+    """A named list of code prefixes used by rules as ``"@name"``."""
+
+    id: str
+    zh: str
+    en: str
+    codes: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    codes: dict[str, Industry]
+    sections: dict[str, tuple[int, int]]
+    two_high: dict[str, dict[str, str]]
+    two_high_source: str
+    groups: dict[str, IndustryGroup]
+    types: dict[str, ProjectType]
+    names: dict[str, str]
+
+
+def _section_of(division: int, sections: dict[str, tuple[int, int]]) -> str | None:
+    for letter, (lo, hi) in sections.items():
+        if lo <= division <= hi:
+            return letter
+    return None
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    path = packaged_path(_DATA)
+    doc = packaged(_DATA)
+    problems: list[str] = []
+    sections: dict[str, tuple[int, int]] = {}
+    codes: dict[str, Industry] = {}
+    for letter, spec in doc.get("sections", {}).items():
+        lo, hi = spec["divisions"]
+        sections[letter] = (int(lo), int(hi))
+        codes[letter] = Industry(letter, "section", spec["zh"], spec["en"])
+    categories = doc["two_high"]["categories"]
+    for code, spec in doc.get("codes", {}).items():
+        m = _CODE.match(code)
+        if not m or not m.group(1) or not m.group(2):
+            problems.append(f"[codes] {code}: not a letter + 2-4 digits code")
+            continue
+        digits = m.group(2)
+        if _section_of(int(digits[:2]), sections) != m.group(1):
+            problems.append(f"[codes] {code}: division {digits[:2]} is not in section {m.group(1)}")
+        category = spec.get("two_high")
+        if category is not None and category not in categories:
+            problems.append(f"[codes] {code}: unknown two_high category '{category}' (allowed: {sorted(categories)})")
+        level = {2: "division", 3: "group", 4: "class"}[len(digits)]
+        codes[code] = Industry(code, level, spec["zh"], spec["en"], category)
+    groups = {gid: IndustryGroup(gid, g["zh"], g["en"], tuple(g["codes"]), g["source"])
+              for gid, g in doc.get("groups", {}).items()}
+    types = {tid: ProjectType(tid, t["zh"], t["en"], t.get("industry"), tuple(t.get("industries", ())), t["source"])
+             for tid, t in doc.get("project_types", {}).items()}
+    for gid, group in groups.items():
+        problems += [f"[groups.{gid}] code '{c}' is not in [codes]" for c in group.codes if c not in codes]
+    for tid, ptype in types.items():
+        problems += [f"[project_types.{tid}] code '{c}' is not in [codes]"
+                     for c in (*ptype.industries, *([ptype.industry] if ptype.industry else [])) if c not in codes]
+    if problems:
+        raise DataFileError(problem("行业分类数据文件有错误。", "The industry table is invalid:\n  - " + "\n  - ".join(problems),
+                                    file=path, fix="correct the entries listed"))
+    names = {ind.zh: ind.code for ind in codes.values()}
+    return _Table(codes, sections, {k: dict(v) for k, v in categories.items()}, doc["two_high"]["source"],
+                  groups, types, names)
+
+
+def industry_table() -> dict[str, Industry]:
+    """All listed codes (sections, divisions, groups, classes) by canonical code."""
+    return dict(_table().codes)
+
+
+def project_types() -> dict[str, ProjectType]:
+    """The project-type vocabulary by id."""
+    return dict(_table().types)
+
+
+def industry_groups() -> dict[str, IndustryGroup]:
+    """Named industry groups (``@chemical``, ``@heavy_polluting``, ...) by id."""
+    return dict(_table().groups)
+
+
+def two_high_categories() -> dict[str, dict[str, str]]:
+    """两高 categories (``zh``, ``en``, ``caveat``) by id."""
+    return {k: dict(v) for k, v in _table().two_high.items()}
+
+
+#: Source of the 两高 flag (环环评〔2021〕45号), as given in the data file.
+TWO_HIGH_SOURCE: str = _table().two_high_source
+
+
+def _fail(value: object, why: str, *, feature: object | None = None, file: str | Path | None = None) -> None:
+    near = nearest_codes(str(value))
+    shown = ", ".join(f"{c} {_table().codes[c].zh}" for c in near) or "—"
+    raise UnknownIndustryCodeError(problem(
+        f"未知的国民经济行业代码 {value!r}（GB/T 4754-2017）。最接近的有效代码：{shown}",
+        f"Unknown GB/T 4754-2017 industry code {value!r}: {why}. Nearest valid codes: {shown}.",
+        file=file, feature=feature,
+        fix="give a section letter and/or 2-4 digits, e.g. 'C2614' (有机化学原料制造), 'C26', '2614', 'D4416' "
+            "(太阳能发电); the list is in sanxian_yidan/data/industries.toml"))
+
+
+def normalise_code(value: object, *, feature: object | None = None, file: str | Path | None = None) -> str:
+    """Return the canonical form (section letter + digits) of an industry code or listed Chinese name.
+
+    Parameters
+    ----------
+    value : str or int
+        ``"2614"``, ``"C2614"``, ``" c26 "``, ``2614``, ``"C"`` or an exact Chinese name from the table.
+    feature, file : optional
+        Named in the error message (which project, which file).
+
+    Raises
+    ------
+    UnknownIndustryCodeError
+        If the value is not a well-formed code, its division does not exist or the letter contradicts
+        the digits.
+    """
+    table = _table()
+    text = str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if text in table.names:
+        return table.names[text]
+    text = text.upper().replace(" ", "")
+    m = _CODE.match(text)
+    if not text or not m or (m.group(1) is None and m.group(2) is None):
+        _fail(value, "expected a section letter A-T and/or 2-4 digits", feature=feature, file=file)
+    letter, digits = m.group(1), m.group(2)
+    if digits is None:
+        return letter
+    section = _section_of(int(digits[:2]), table.sections)
+    if section is None:
+        _fail(value, f"division {digits[:2]} does not exist (divisions run 01-97)", feature=feature, file=file)
+    if letter is not None and letter != section:
+        _fail(value, f"division {digits[:2]} belongs to section {section}, not {letter}", feature=feature, file=file)
+    return f"{section}{digits}"
+
+
+def lookup(value: object, *, feature: object | None = None, file: str | Path | None = None,
+           warn: bool = True) -> Industry:
+    """Return the :class:`Industry` for a code (see :func:`normalise_code` for accepted spellings).
+
+    A well-formed group or class that is not in the packaged subset resolves to its nearest listed parent
+    (normally the division) with ``listed=False`` and a warning; its 两高 flag is the parent's.
+
+    Raises
+    ------
+    UnknownIndustryCodeError
+        If the code is malformed or its division does not exist.
+    """
+    code = normalise_code(value, feature=feature, file=file)
+    table = _table().codes
+    if code in table:
+        ind = table[code]
+        return Industry(ind.code, ind.level, ind.zh, ind.en, _two_high_of(code), True)
+    parent = next(code[:n] for n in range(len(code) - 1, 0, -1) if code[:n] in table)
+    if warn:
+        warnings.warn(f"industry code {code} is not in sanxian_yidan's subset of GB/T 4754-2017; treated as "
+                      f"{parent} {table[parent].zh} / 行业代码 {code} 不在内置子集中，按 {parent} 处理",
+                      SanxianWarning, stacklevel=2)
+    level = {1: "section", 3: "division", 4: "group", 5: "class"}[len(code)]
+    return Industry(code, level, f"{table[parent].zh}（{code}）", f"{table[parent].en} ({code})",
+                    _two_high_of(code), False)
+
+
+def resolve(value: object, **kwargs: Any) -> Industry:
+    """Alias of :func:`lookup` (reads better in rule code)."""
+    return lookup(value, **kwargs)
+
+
+def _two_high_of(code: str) -> str | None:
+    table = _table().codes
+    for n in range(len(code), 0, -1):
+        ind = table.get(code[:n])
+        if ind is not None and ind.two_high is not None:
+            return ind.two_high
+    return None
+
+
+def is_two_high(value: object) -> bool:
+    """True if the code (or a parent) is flagged 两高 (环环评〔2021〕45号)."""
+    return _two_high_of(normalise_code(value)) is not None
+
+
+def nearest_codes(value: str, n: int = _NEAREST) -> list[str]:
+    """The ``n`` listed codes closest to ``value`` (difflib ratio on the canonical spelling)."""
+    table = _table().codes
+    text = str(value).strip().upper()
+    candidates = [c for c in table if len(c) > 1]
+    # Compare against both spellings ("C2614" and "2614") so a code typed without its letter finds its kin.
+    scored = {}
+    for c in candidates:
+        ratio = max(difflib.SequenceMatcher(None, text, c).ratio(), difflib.SequenceMatcher(None, text, c[1:]).ratio())
+        scored[c] = ratio
+    best = sorted(scored, key=lambda c: (-scored[c], c))
+    close = set(difflib.get_close_matches(text, candidates, n=n, cutoff=0.5))
+    ordered = [c for c in best if c in close] + [c for c in best if c not in close]
+    return ordered[:n]
+
+
+def expand_prefixes(items: Iterable[str], *, where: str = "", problems: list[str] | None = None) -> tuple[str, ...]:
+    """Turn a rule's industry list (codes or ``"@group"`` names) into canonical code prefixes.
+
+    Parameters
+    ----------
+    items : iterable of str
+        E.g. ``["@chemical", "C3041", "2211"]``.
+    where : str
+        Location for messages (``"rule 'YZ-01' applies_to.industries"``).
+    problems : list of str, optional
+        If given, problems are appended here instead of raised (so a rule file reports all at once).
+    """
+    out: list[str] = []
+    groups = _table().groups
+    for item in items:
+        text = str(item).strip()
+        if text.startswith("@"):
+            group = groups.get(text[1:])
+            if group is None:
+                msg = f"{where}: unknown industry group '{text}' (allowed: {['@' + g for g in sorted(groups)]})"
+                if problems is None:
+                    raise UnknownIndustryCodeError(problem("未知的行业组。", msg, fix="use a group from industries.toml"))
+                problems.append(msg)
+                continue
+            out.extend(group.codes)
+            continue
+        try:
+            out.append(normalise_code(text))
+        except UnknownIndustryCodeError as exc:
+            if problems is None:
+                raise
+            near = ", ".join(nearest_codes(text))
+            problems.append(f"{where}: unknown industry code '{text}' (nearest valid codes: {near}) — "
+                            f"{str(exc).splitlines()[1]}")
+    return tuple(dict.fromkeys(out))
+
+
+def matches(code: str | None, prefixes: Iterable[str]) -> bool:
+    """True if canonical ``code`` starts with any canonical prefix (``"C2614"`` matches ``"C26"``)."""
+    if code is None:
+        return False
+    return any(code.startswith(p) for p in prefixes)
+
+
+def type_for_industry(code: str | None) -> str | None:
+    """Project type implied by an industry code (longest matching prefix), or None."""
+    if code is None:
+        return None
+    best: tuple[int, str | None] = (0, None)
+    for ptype in _table().types.values():
+        for prefix in ptype.industries:
+            if code.startswith(prefix) and len(prefix) > best[0]:
+                best = (len(prefix), ptype.id)
+    return best[1]
+
+
+def check_project_type(value: object, *, feature: object | None = None, file: str | Path | None = None) -> str:
+    """Return the project-type id for ``value`` (id or exact Chinese name) or raise.
+
+    Raises
+    ------
+    UnknownProjectTypeError
+        Listing the allowed types.
+    """
+    types = _table().types
+    text = str(value).strip()
+    if text.lower() in types:
+        return text.lower()
+    for ptype in types.values():
+        if text == ptype.zh:
+            return ptype.id
+    near = difflib.get_close_matches(text.lower(), list(types), n=3, cutoff=0.6)
+    allowed = ", ".join(f"{t.id} ({t.zh})" for t in types.values())
+    raise UnknownProjectTypeError(problem(
+        f"未知的项目类型 {value!r}。", f"Unknown project type {value!r}"
+        + (f"; did you mean {near}?" if near else "."), file=file, feature=feature,
+        fix=f"use one of: {allowed}"))

@@ -1,0 +1,458 @@
+"""Readable reports (HTML and Markdown): Chinese first, English alongside.
+
+The screening report has one section per project — verdict, findings with citations, overlap table, the
+four-part access list (准入清单) of every overlapped control unit, distances and notes — plus a sources
+section (every rule cited and every layer used) and, whenever any layer used is synthetic, a prominent
+"示例数据 SAMPLE DATA" banner.
+
+The generic helpers (:func:`escape`, :func:`md_escape`, :func:`banner_html`, :func:`table_html`,
+:func:`md_table`, :func:`sources_html`, :func:`page_html`) are meant to be reused by other report types
+of this module.  **Every piece of user-supplied or data-supplied text goes through** :func:`escape` (HTML) or
+:func:`md_escape` (Markdown): a project named ``<script>alert(1)</script>`` renders as text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .columns import describe
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .screening import ScreeningResult
+
+__all__ = [
+    "SAMPLE_BANNER_EN",
+    "SAMPLE_BANNER_ZH",
+    "VERDICT_COLOURS",
+    "Column",
+    "banner_html",
+    "banner_markdown",
+    "escape",
+    "md_escape",
+    "md_table",
+    "page_html",
+    "screening_report_html",
+    "screening_report_markdown",
+    "sources_html",
+    "sources_markdown",
+    "table_html",
+    "write_screening_reports",
+]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_BANNER_ZH = "示例数据 — 合成图层，非官方管控成果，不得用于决策"
+SAMPLE_BANNER_EN = "SAMPLE DATA — synthetic layers, not official zoning; not for decisions"
+#: Colours of the verdict badges (colour-blind-safe enough with the text label always shown).
+VERDICT_COLOURS = {"prohibited": "#b71c1c", "restricted": "#e65100", "needs_assessment": "#8d6e00",
+                   "outside_coverage": "#6a1b9a", "notice": "#1565c0", "compliant": "#2e7d32",
+                   "note": "#616161", "not_evaluated": "#616161"}
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1100px;
+color:#212121;line-height:1.5;padding:0 1em}
+h1{font-size:1.6em;border-bottom:2px solid #37474f}h2{margin-top:2em;border-bottom:1px solid #90a4ae}
+table{border-collapse:collapse;margin:.6em 0;width:100%;font-size:.9em}
+th,td{border:1px solid #cfd8dc;padding:.3em .5em;vertical-align:top;text-align:left}
+th{background:#eceff1}td.num{text-align:right;white-space:nowrap}
+.banner{background:#b71c1c;color:#fff;font-weight:bold;font-size:1.2em;padding:.8em 1em;margin:1em 0;
+border:4px solid #7f0000}
+.banner small{display:block;font-weight:normal;font-size:.75em}
+.badge{display:inline-block;color:#fff;padding:.15em .6em;border-radius:.3em;font-weight:bold}
+.warn{background:#fff3e0;border-left:4px solid #e65100;padding:.5em 1em}
+.en{color:#546e7a}.src{font-size:.85em;color:#455a64}
+.list dt{font-weight:bold;margin-top:.4em}.list dd{margin-left:1em}
+"""
+
+
+# ================================================================================================ helpers
+def escape(value: Any) -> str:
+    """HTML-escape any value (None → empty string); quotes are escaped too, so it is safe in attributes."""
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def md_escape(value: Any) -> str:
+    """Make text safe for a Markdown table cell: HTML entities for ``& < >``, backslash before Markdown
+    punctuation, line breaks folded into spaces."""
+    if value is None:
+        return ""
+    text = html.escape(str(value), quote=False)
+    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "!"):
+        text = text.replace(ch, "\\" + ch)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Column:
+    """A report table column: the key in the row mappings and its header (bilingual label)."""
+
+    key: str
+    header: str
+    numeric: bool = False
+    digits: int = 0
+
+    @classmethod
+    def registered(cls, key: str, *, numeric: bool = False, digits: int = 0, header: str | None = None) -> Column:
+        """Column whose header comes from the column registry (``中文 / English [unit]``)."""
+        col = describe(key)
+        text = header or (col.label if col else key)
+        return cls(key, text, numeric, digits)
+
+
+def _cell(value: Any, column: Column) -> str:
+    if column.numeric and value is not None and value != "":
+        try:
+            return f"{float(value):,.{column.digits}f}"
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, bool):
+        return "是 yes" if value else "否 no"
+    return "" if value is None else str(value)
+
+
+_NUM = ' class="num"'
+
+
+def table_html(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, empty: str = "—") -> str:
+    """An HTML table; every cell escaped.  ``empty`` is shown when there are no rows."""
+    rows = list(rows)
+    if not rows:
+        return f"<p>{escape(empty)}</p>"
+    head = "".join(f"<th>{escape(c.header)}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td{_NUM if c.numeric else ''}>{escape(_cell(row.get(c.key), c))}</td>"
+                        for c in columns)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def md_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, empty: str = "—") -> str:
+    """A Markdown (GFM) table; every cell escaped."""
+    rows = list(rows)
+    if not rows:
+        return md_escape(empty)
+    lines = ["| " + " | ".join(md_escape(c.header) for c in columns) + " |",
+             "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(md_escape(_cell(row.get(c.key), c)) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def banner_html(synthetic_layers: Sequence[str]) -> str:
+    """The SAMPLE DATA banner (empty string when no synthetic layer was used)."""
+    if not synthetic_layers:
+        return ""
+    layers = ", ".join(synthetic_layers)
+    return (f'<div class="banner" role="alert">⚠ {escape(SAMPLE_BANNER_ZH)}<br>{escape(SAMPLE_BANNER_EN)}'
+            f'<small>合成图层 / synthetic layers: {escape(layers)}</small></div>')
+
+
+def banner_markdown(synthetic_layers: Sequence[str]) -> str:
+    """The SAMPLE DATA banner as a Markdown block quote."""
+    if not synthetic_layers:
+        return ""
+    return (f"> **⚠ {md_escape(SAMPLE_BANNER_ZH)}**  \n> **{md_escape(SAMPLE_BANNER_EN)}**  \n"
+            f"> 合成图层 / synthetic layers: {md_escape(', '.join(synthetic_layers))}\n")
+
+
+def sources_html(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
+    """Sources section: rules cited (id, title, source) and layers used (id, role, synthetic, source)."""
+    rule_cols = [Column("rule_id", "规则 / Rule"), Column("title", "标题 / Title"),
+                 Column("source", "依据 / Source"), Column("assumption", "含假定值 / Assumption")]
+    layer_cols = [Column("layer_id", "图层 / Layer"), Column("role", "角色 / Role"),
+                  Column("title", "名称 / Title"), Column("synthetic", "合成 / Synthetic"),
+                  Column("source", "来源 / Source")]
+    return ("<h2>依据与数据来源 / Sources</h2><h3>引用的规则 / Rules cited</h3>" + table_html(rules, rule_cols)
+            + "<h3>使用的图层 / Layers used</h3>" + table_html(layers, layer_cols))
+
+
+def sources_markdown(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
+    """Sources section in Markdown."""
+    rule_cols = [Column("rule_id", "规则 / Rule"), Column("title", "标题 / Title"),
+                 Column("source", "依据 / Source"), Column("assumption", "含假定值 / Assumption")]
+    layer_cols = [Column("layer_id", "图层 / Layer"), Column("role", "角色 / Role"),
+                  Column("title", "名称 / Title"), Column("synthetic", "合成 / Synthetic"),
+                  Column("source", "来源 / Source")]
+    return ("## 依据与数据来源 / Sources\n\n### 引用的规则 / Rules cited\n\n" + md_table(rules, rule_cols)
+            + "\n\n### 使用的图层 / Layers used\n\n" + md_table(layers, layer_cols) + "\n")
+
+
+def page_html(title: str, body: str, *, lang: str = "zh-CN") -> str:
+    """A complete, self-contained HTML page (inline CSS, no external requests).  ``title`` is escaped;
+    ``body`` must already be safe HTML built with these helpers."""
+    return (f'<!DOCTYPE html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _badge(verdict: str, text: str) -> str:
+    colour = VERDICT_COLOURS.get(verdict, "#616161")
+    return f'<span class="badge" style="background:{colour}">{escape(text)}</span>'
+
+
+# ====================================================================================== screening report
+_VERDICT_LINE = {"prohibited": "禁止 prohibited", "restricted": "限制 restricted",
+                 "needs_assessment": "需论证 needs assessment", "outside_coverage": "超出数据覆盖范围 outside coverage",
+                 "notice": "提示 notice", "compliant": "未发现限制 compliant (no restriction found)"}
+
+
+def _finding_cols() -> list[Column]:
+    return [Column("severity_label", "结论 / Severity"), Column("rule_id", "规则 / Rule"),
+            Column("title", "标题 / Title"), Column("message", "说明 / Finding"),
+            Column("source", "依据 / Source")]
+
+
+def _overlap_cols() -> list[Column]:
+    return [Column("role_label", "图层 / Layer"), Column("code", "编码 / Code"), Column("name", "名称 / Name"),
+            Column("class", "类别或级别 / Category or level"),
+            Column("area_m2", "重叠面积 / Overlap [m²]", numeric=True, digits=0),
+            Column("share_pct", "占项目 / Share [%]", numeric=True, digits=1),
+            Column("synthetic", "合成 / Synthetic")]
+
+
+def _distance_cols() -> list[Column]:
+    return [Column("role_label", "图层 / Layer"), Column("name", "最近要素 / Nearest feature"),
+            Column("distance_m", "距离 / Distance [m]", numeric=True, digits=0),
+            Column("synthetic", "合成 / Synthetic")]
+
+
+def _role_label(role: str) -> str:
+    from .catalog import role_vocabulary
+
+    vocab = role_vocabulary()
+    return f"{vocab[role].zh} / {vocab[role].en}" if role in vocab else role
+
+
+def _prepare(result: ScreeningResult) -> dict[str, Any]:
+    records = result.to_records()
+    for rec in records:
+        for f in rec["findings"]:
+            f["severity_label"] = f"{f['severity_zh']} {f['severity']}"
+            f["title"] = f"{f['title_zh']} / {f['title_en']}"
+            f["message"] = f"{f['message_zh']} / {f['message_en']}"
+        for o in rec["overlaps"] + rec["distances"]:
+            o["role_label"] = _role_label(o["role"])
+        for o in rec["overlaps"]:
+            o["class"] = " ".join(str(v) for v in (o.get("category"), o.get("level")) if v not in (None, ""))
+            o["share_pct"] = None if o["share"] is None else 100 * o["share"]
+    cited = {}
+    for rec in records:
+        for f in rec["findings"]:
+            if f["rule_id"] not in cited:
+                cited[f["rule_id"]] = {"rule_id": f["rule_id"], "title": f"{f['title_zh']} / {f['title_en']}",
+                                       "source": f["source"], "assumption": f["assumption"]}
+    layers = [{"layer_id": u.layer_id, "role": u.role, "title": f"{u.title_zh} / {u.title_en}",
+               "synthetic": u.synthetic, "source": u.source} for u in result.layers_used]
+    return {"records": records, "cited": list(cited.values()), "layers": layers}
+
+
+def _parameters(result: ScreeningResult) -> list[dict[str, Any]]:
+    p = result.parameters
+    rows = [
+        ("项目文件 / Projects", p.get("projects")), ("图层目录 / Catalog", p.get("catalog")),
+        ("工作坐标系 / Working CRS", p.get("working_crs")),
+        ("规则文件 / Rule files", "; ".join(p.get("rules_files", []))), ("规则数 / Rules", p.get("n_rules")),
+        ("点、线项目缓冲半径 / Footprint radius [m]", p.get("radius_m")),
+        ("细小碎片容差 / Sliver tolerance", f"{p.get('sliver_m2')} m², {p.get('sliver_width_m')} m"),
+        ("默认行业 / Default industry", p.get("industry")), ("默认类型 / Default type", p.get("project_type")),
+        ("坐标系声明 / Stated CRS", p.get("crs")),
+        ("缺少的图层角色 / Roles missing from the catalog", ", ".join(result.missing_roles) or "—"),
+    ]
+    return [{"k": k, "v": v} for k, v in rows]
+
+
+def screening_report_html(result: ScreeningResult, *, title: str | None = None,
+                          generated: _dt.datetime | None = None) -> str:
+    """Render a screening result as one self-contained HTML page (Chinese first, English alongside).
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        From :func:`sanxian_yidan.screen`.
+    title : str, optional
+        Page title (escaped).
+    generated : datetime, optional
+        Timestamp shown in the header (default now).
+    """
+    data = _prepare(result)
+    title = title or "建设项目环境准入研判报告 / Project screening report (三线一单)"
+    when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    parts = [f"<h1>{escape(title)}</h1>", banner_html(result.synthetic_layers),
+             f"<p class=\"src\">生成时间 / generated {escape(when)} · sanxian_yidan</p>"]
+    counts = result.verdict_counts()
+    parts.append("<h2>汇总 / Summary</h2>")
+    parts.append(table_html([{"v": _badge_text(v), "n": n} for v, n in counts.items()],
+                            [Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)]))
+    parts.append(table_html(
+        [{"id": r["id"], "name": r["name"], "verdict": _VERDICT_LINE[r["verdict"]],
+          "complete": r["complete"], "counties": "; ".join(c["name"] or "" for c in r["counties"]),
+          "industry": " ".join(x for x in (r["industry"], r["industry_name_zh"]) if x),
+          "type": r["project_type"]} for r in data["records"]],
+        [Column("id", "编号 / Id"), Column("name", "名称 / Name"), Column("verdict", "结论 / Verdict"),
+         Column("complete", "完整 / Complete"), Column("counties", "县（市、区）/ Counties"),
+         Column("industry", "行业 / Industry"), Column("type", "类型 / Type")]))
+    parts.append("<h3>参数 / Parameters</h3>")
+    parts.append(table_html(_parameters(result), [Column("k", "项 / Item"), Column("v", "值 / Value")]))
+    for rec in data["records"]:
+        parts.append(_project_html(rec))
+    parts.append(sources_html(data["cited"], data["layers"]))
+    parts.append(_method_html(result))
+    return page_html(title, "\n".join(p for p in parts if p))
+
+
+def _badge_text(verdict: str) -> str:
+    return _VERDICT_LINE[verdict]
+
+
+def _project_html(rec: Mapping[str, Any]) -> str:
+    out = [f'<section id="project-{escape(rec["id"])}">',
+           f"<h2>项目 / Project {escape(rec['id'])}{' · ' + escape(rec['name']) if rec['name'] else ''}</h2>",
+           f"<p>研判结论 / Verdict: {_badge(rec['verdict'], _VERDICT_LINE[rec['verdict']])}</p>"]
+    if not rec["complete"]:
+        out.append(f'<p class="warn">研判不完整：{len(rec["not_evaluated"])} 条规则未能评估（见下表“未评估”）。'
+                   f'<br><span class="en">Incomplete: {len(rec["not_evaluated"])} rule(s) could not be evaluated '
+                   f'(see "not evaluated" below): {escape(", ".join(rec["not_evaluated"]))}</span></p>')
+    if rec["synthetic_data"]:
+        out.append('<p class="warn">本项目结论使用了合成示例数据，非官方管控成果。<br><span class="en">This result '
+                   "uses synthetic sample data, not official zoning.</span></p>")
+    info = [("行业 / Industry", " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 unknown"),
+            ("两高 / 两高 project", {True: "是 yes", False: "否 no", None: "未知 unknown"}[rec["two_high"]]),
+            ("类型 / Type", rec["project_type"] or "未知 unknown"), ("研判范围 / Footprint", rec["footprint"]),
+            ("面积 / Area [m²]", f"{rec['area_m2']:,.0f}"),
+            ("县（市、区）/ Counties", "; ".join(f"{c['name']} ({c['code']}) {c['area_m2']:,.0f} m² "
+                                             f"{100 * c['share']:.1f}%" for c in rec["counties"]) or "—")]
+    out.append(table_html([{"k": k, "v": v} for k, v in info], [Column("k", "项 / Item"), Column("v", "值 / Value")]))
+    findings = [f for f in rec["findings"] if f["kind"] == "finding"]
+    not_eval = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
+    notes = [f for f in rec["findings"] if f["kind"] == "note"]
+    out.append("<h3>研判发现 / Findings</h3>")
+    out.append(table_html(findings, _finding_cols(), empty="未发现适用规则的限制 / no rule finding"))
+    if not_eval:
+        out.append("<h3>未评估的规则 / Rules not evaluated</h3>")
+        out.append(table_html(not_eval, _finding_cols()))
+    out.append("<h3>叠加分析 / Overlaps</h3>")
+    out.append(table_html(rec["overlaps"], _overlap_cols(), empty="无重叠 / no overlap"))
+    out.append("<h3>环境管控单元准入清单 / Access lists of the control units</h3>")
+    if rec["access_lists"]:
+        for unit in rec["access_lists"]:
+            syn = " （合成示例 / synthetic sample）" if unit["synthetic"] else ""
+            out.append(f"<h4>{escape(unit['code'])} {escape(unit['name'])}{escape(syn)}</h4><dl class=\"list\">")
+            for key, zh, en in (("space", "空间布局约束", "Spatial layout constraints"),
+                                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
+                                ("risk", "环境风险防控", "Environmental risk prevention"),
+                                ("resource", "资源开发效率要求", "Resource-use efficiency")):
+                out.append(f"<dt>{zh} / {en}</dt><dd>{escape(unit.get(key) or '—')}</dd>")
+            out.append("</dl>")
+    else:
+        out.append("<p>—</p>")
+    out.append("<h3>距离 / Distances</h3>")
+    out.append(table_html(rec["distances"], _distance_cols(), empty="5 km 内无 / none within the search radius"))
+    if notes or rec["notes"]:
+        out.append("<h3>备注 / Notes</h3><ul>")
+        for f in notes:
+            out.append(f"<li>{escape(f['rule_id'])}: {escape(f['message_zh'])} / {escape(f['message_en'])}</li>")
+        for nte in rec["notes"]:
+            out.append(f"<li>{escape(nte['message_zh'])} / {escape(nte['message_en'])} "
+                       f"({escape(nte['code'] or nte['name'] or '')})</li>")
+        out.append("</ul>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _method_html(result: ScreeningResult) -> str:
+    p = result.parameters
+    return ("<h2>方法说明 / Method</h2><ul>"
+            "<li>结论取最严重的发现：禁止 &gt; 限制 &gt; 需论证 &gt; 超出数据覆盖范围 &gt; 提示 &gt; 未发现限制。"
+            "<br><span class=\"en\">The verdict is the most severe finding: prohibited &gt; restricted &gt; needs "
+            "assessment &gt; outside coverage &gt; notice &gt; compliant.</span></li>"
+            "<li>仅接触边界（重叠面积为零）不算重叠；面积小于 "
+            f"{escape(p.get('sliver_m2'))} m² 或平均宽度小于 {escape(p.get('sliver_width_m'))} m 的细小碎片记为备注。"
+            "<br><span class=\"en\">Touching a boundary (zero area) is not an overlap; pieces below "
+            f"{escape(p.get('sliver_m2'))} m² or {escape(p.get('sliver_width_m'))} m mean width are notes.</span></li>"
+            "<li>数据覆盖范围为图层目录中行政区界图层的并集；范围外部分不作“未发现限制”结论。<br><span class=\"en\">"
+            "Coverage is the union of the catalog's admin_boundary layer; nothing outside it is called compliant."
+            "</span></li>"
+            "<li>面积与距离在 CGCS2000 高斯-克吕格 114°E 投影下计算（与椭球面面积相差 &lt; 0.04 %）。<br><span "
+            "class=\"en\">Areas and distances are planar in CGCS2000 GK CM 114E (within 0.04 % of geodesic).</span>"
+            "</li><li>标注“含假定值”的规则中的距离无官方出处，须由使用者确认。<br><span class=\"en\">Distances of "
+            "rules marked 'assumption' have no verified official source; confirm them.</span></li></ul>")
+
+
+# ------------------------------------------------------------------------------------------- markdown
+def screening_report_markdown(result: ScreeningResult, *, title: str | None = None,
+                              generated: _dt.datetime | None = None) -> str:
+    """Render a screening result as Markdown (same content as the HTML report)."""
+    data = _prepare(result)
+    title = title or "建设项目环境准入研判报告 / Project screening report (三线一单)"
+    when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    out = [f"# {md_escape(title)}\n", banner_markdown(result.synthetic_layers),
+           f"生成时间 / generated {when} · sanxian_yidan\n", "## 汇总 / Summary\n"]
+    out.append(md_table([{"v": _badge_text(v), "n": n} for v, n in result.verdict_counts().items()],
+                        [Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)]) + "\n")
+    out.append("### 参数 / Parameters\n")
+    out.append(md_table(_parameters(result), [Column("k", "项 / Item"), Column("v", "值 / Value")]) + "\n")
+    for rec in data["records"]:
+        name = f" · {md_escape(rec['name'])}" if rec["name"] else ""
+        out.append(f"## 项目 / Project {md_escape(rec['id'])}{name}\n")
+        out.append(f"**研判结论 / Verdict: {md_escape(_VERDICT_LINE[rec['verdict']])}**\n")
+        if not rec["complete"]:
+            out.append(f"> 研判不完整 / Incomplete: {len(rec['not_evaluated'])} 条规则未评估 / rule(s) not evaluated: "
+                       f"{md_escape(', '.join(rec['not_evaluated']))}\n")
+        if rec["synthetic_data"]:
+            out.append("> 本项目结论使用了合成示例数据 / this result uses synthetic sample data\n")
+        counties = "; ".join(f"{c['name']} ({c['code']}) {100 * c['share']:.1f}%" for c in rec["counties"]) or "—"
+        out.append(f"- 行业 / Industry: {md_escape(' '.join(x for x in (rec['industry'], rec['industry_name_zh']) if x) or '未知 unknown')}\n"
+                   f"- 类型 / Type: {md_escape(rec['project_type'] or '未知 unknown')}\n"
+                   f"- 研判范围 / Footprint: {md_escape(rec['footprint'])}, {rec['area_m2']:,.0f} m²\n"
+                   f"- 县（市、区）/ Counties: {md_escape(counties)}\n")
+        findings = [f for f in rec["findings"] if f["kind"] == "finding"]
+        not_eval = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
+        out.append("### 研判发现 / Findings\n")
+        out.append(md_table(findings, _finding_cols(), empty="未发现适用规则的限制 / no rule finding") + "\n")
+        if not_eval:
+            out.append("### 未评估的规则 / Rules not evaluated\n")
+            out.append(md_table(not_eval, _finding_cols()) + "\n")
+        out.append("### 叠加分析 / Overlaps\n")
+        out.append(md_table(rec["overlaps"], _overlap_cols(), empty="无重叠 / no overlap") + "\n")
+        out.append("### 环境管控单元准入清单 / Access lists of the control units\n")
+        for unit in rec["access_lists"] or []:
+            syn = "（合成示例 / synthetic sample）" if unit["synthetic"] else ""
+            out.append(f"**{md_escape(unit['code'])} {md_escape(unit['name'])}{md_escape(syn)}**\n")
+            for key, zh, en in (("space", "空间布局约束", "Spatial layout constraints"),
+                                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
+                                ("risk", "环境风险防控", "Environmental risk prevention"),
+                                ("resource", "资源开发效率要求", "Resource-use efficiency")):
+                out.append(f"- {zh} / {en}: {md_escape(unit.get(key) or '—')}")
+            out.append("")
+        if not rec["access_lists"]:
+            out.append("—\n")
+        out.append("### 距离 / Distances\n")
+        out.append(md_table(rec["distances"], _distance_cols(), empty="5 km 内无 / none within the search radius") + "\n")
+        notes = [f for f in rec["findings"] if f["kind"] == "note"]
+        if notes or rec["notes"]:
+            out.append("### 备注 / Notes\n")
+            out.extend(f"- {md_escape(f['rule_id'])}: {md_escape(f['message_zh'])} / {md_escape(f['message_en'])}"
+                       for f in notes)
+            out.extend(f"- {md_escape(n['message_zh'])} / {md_escape(n['message_en'])}" for n in rec["notes"])
+            out.append("")
+    out.append(sources_markdown(data["cited"], data["layers"]))
+    return "\n".join(x for x in out if x is not None) + "\n"
+
+
+def write_screening_reports(result: ScreeningResult, out_dir: str | Path, *,
+                            generated: _dt.datetime | None = None) -> list[Path]:
+    """Write ``report.html`` and ``report.md`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    html_path = out / "report.html"
+    md_path = out / "report.md"
+    html_path.write_text(screening_report_html(result, generated=generated), encoding="utf-8")
+    md_path.write_text(screening_report_markdown(result, generated=generated), encoding="utf-8")
+    return [html_path, md_path]
