@@ -209,45 +209,14 @@ _ANALYSIS_RUNNERS: dict[str, Callable[[Catalog, dict[str, Any], Path, StudyRun],
 
 def study_map_layers(run: StudyRun, view: Catalog) -> list[Any]:
     """The map layers of a study: context zoning first, then each result (styled by verdict or score)."""
-    from .maps import CategoryStyle, NumericStyle
-    from .maps import MapLayer as _MapLayer
+    from . import resultmaps
 
-    def MapLayer(gdf: Any, zh: str, en: str, *, popup: list[str], **kw: Any) -> Any:  # noqa: N802
-        # Popups list the columns the result has; optional ones (e.g. rule_ids) may be absent.
-        return _MapLayer(gdf, zh, en, popup=[c for c in popup if c in gdf.columns], **kw)
-
-    layers: list[Any] = []
-    if view.has("control_unit"):
-        layers.append(MapLayer(view.read("control_unit"), "环境管控单元", "Control units",
-                               style=CategoryStyle("category", palette="control_unit_category"),
-                               popup=["code", "name", "category"], tooltip="name", show=False))
-    if view.has("eco_redline"):
-        layers.append(MapLayer(view.read("eco_redline"), "生态保护红线", "Ecological red line",
-                               popup=["code", "name"], tooltip="name", show=False))
-    results = run.results
-    if "mines" in results:
-        layers.append(MapLayer(results["mines"], "矿山修复优先度", "Mine rehabilitation priority",
-                               style=NumericStyle("priority", ramp="priority"),
-                               popup=["rank", "name", "priority", "visible_share", "mode_zh", "mode_en",
-                                      "mode_source", "reasons"], tooltip="name", show=False))
-    if "brownfields" in results:
-        sites = results["brownfields"].sites
-        sites = sites[~sites.geometry.is_empty]
-        layers.append(MapLayer(sites, "棕地光伏（净可开发面积）", "Brownfield PV (net developable area)",
-                               style=NumericStyle("score", ramp="score"),
-                               popup=["rank", "name", "site_type_zh", "net_area_m2", "capacity_mw", "annual_mwh",
-                                      "co2_t", "score", "p_top_k", "reasons"], tooltip="name"))
-    if "rooftops" in results:
-        buildings = results["rooftops"].buildings
-        layers.append(MapLayer(buildings, "屋顶光伏潜力", "Rooftop PV potential",
-                               style=NumericStyle("capacity_kwp", ramp="capacity"),
-                               popup=["rank", "use_category", "capacity_kwp", "annual_kwh", "co2_t"],
-                               tooltip="use_category", show=False))
-    if "screening" in results:
-        layers.append(MapLayer(results["screening"].projects, "拟建项目研判结论", "Screening verdicts",
-                               style=CategoryStyle("verdict", palette="verdict"),
-                               popup=["project_id", "project_name", "industry", "project_type", "verdict_zh",
-                                      "verdict", "n_findings", "rule_ids", "counties"], tooltip="project_name"))
+    layers = resultmaps.context_layers(view)
+    builders = [("mines", resultmaps.mine_layers), ("brownfields", resultmaps.brownfield_layers),
+                ("rooftops", resultmaps.rooftop_layers), ("screening", resultmaps.screening_layers)]
+    for name, build in builders:
+        if name in run.results:
+            layers += build(run.results[name])
     return layers
 
 

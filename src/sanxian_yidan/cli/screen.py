@@ -23,18 +23,23 @@ _VERDICT_STYLE = {"prohibited": "bold red", "restricted": "dark_orange", "needs_
 
 
 def extra_output_names(options: dict[str, Any]) -> list[str]:
-    """Names of additional outputs requested by options (extension point, see :func:`write_extra_outputs`)."""
-    return []
+    """Names of additional outputs requested by options (``--map`` → ``map.html``)."""
+    return ["map.html"] if options.get("map") else []
 
 
 def write_extra_outputs(result: Any, out: Path, options: dict[str, Any]) -> list[Path]:
-    """EXTENSION POINT for further outputs of ``sanxian screen`` (e.g. ``--map`` → ``DIR/map.html``).
+    """Write the outputs named by :func:`extra_output_names`; return their paths."""
+    if not options.get("map"):
+        return []
+    from ..catalog import Catalog
+    from ..maps import make_map, save_map
+    from ..resultmaps import context_layers, screening_layers
 
-    A later task adds its options to :func:`screen_command`, passes them in ``options``, lists the file
-    names in :func:`extra_output_names` (so ``--overwrite`` guards them) and writes them here.  Returns the
-    paths written.
-    """
-    return []
+    cat = Catalog.load(options["catalog"])
+    m = make_map(context_layers(cat) + screening_layers(result), basemap=options["basemap"],
+                 offline=options["offline"], title_zh="环境准入研判", title_en="Access screening", catalog=cat,
+                 tianditu_key=options.get("tianditu_key"))
+    return [save_map(m, out / "map.html")]
 
 
 @app.command("screen")
@@ -55,15 +60,20 @@ def screen_command(
     layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer project file"),
     out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
+    map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),
+    offline: bool = typer.Option(False, "--offline", help="Self-contained map for networks without internet "
+                                                          "(basemap none) / 离线地图"),
+    basemap: str = typer.Option("none", "--basemap", help="none | osm | tianditu (key: TIANDITU_KEY) | amap"),
 ) -> None:
     """Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
 
-    Writes DIR/screening.json, screening.gpkg, screening.csv, report.html and report.md.
+    Writes DIR/screening.json, screening.gpkg, screening.csv, report.html and report.md, and with --map
+    DIR/map.html (verdict colours, findings and sources in the popups).
     """
     from ..report import write_screening_reports
     from ..screening import screen
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog}
     guard_output_dir(out, overwrite, OUTPUT_NAMES + extra_output_names(options))
     caught: list[warnings.WarningMessage] = []
     try:
@@ -114,4 +124,5 @@ def _print_summary(result: Any, out: Path) -> None:
     if result.synthetic:
         console.print("[magenta]示例数据 SAMPLE DATA — synthetic layers, not official zoning: "
                       f"{', '.join(result.synthetic_layers)}[/magenta]")
-    console.print(f"outputs / 输出: {out}/ " + ", ".join(OUTPUT_NAMES))
+    written = OUTPUT_NAMES + [n for n in ("map.html",) if (out / n).exists()]
+    console.print(f"outputs / 输出: {out}/ " + ", ".join(written))
