@@ -107,7 +107,7 @@ class Column:
 
 
 def _cell(value: Any, column: Column) -> str:
-    if column.numeric and value is not None and value != "":
+    if column.numeric and value is not None and value != "" and not isinstance(value, str):
         try:
             return f"{float(value):,.{column.digits}f}"
         except (TypeError, ValueError):

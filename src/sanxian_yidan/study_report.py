@@ -82,7 +82,10 @@ def _summary_section(run: StudyRun) -> str:
         visible = int((mines["visible_share"].fillna(0) > 0).sum()) if "visible_share" in mines else 0
         rows.append({"item": "矿山 / Mine sites", "value": len(mines),
                      "note": f"visible from main lines 两线可视 {visible}"})
-    cols = [Column("item", "指标 / Figure"), Column("value", "数值 / Value", numeric=True, digits=1),
+    for row in rows:
+        value = row["value"]
+        row["value"] = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+    cols = [Column("item", "指标 / Figure"), Column("value", "数值 / Value", numeric=True),
             Column("note", "说明 / Note")]
     return "<h2>摘要 / Summary</h2>" + table_html(rows, cols)
 
@@ -108,7 +111,7 @@ def _screening_section(run: StudyRun) -> str:
     result = run.results["screening"]
     counts = {k: v for k, v in result.verdict_counts().items() if v}
     chart = _chart(list(counts), list(counts.values()), "研判结论 / Verdicts", "项目数 / projects")
-    rows = result.projects.drop(columns=result.projects.geometry.name).to_dict("records")
+    rows = result.summary_table().to_dict("records")
     cols = [Column.registered("project_id"), Column.registered("project_name"), Column.registered("industry"),
             Column.registered("verdict_zh"), Column.registered("verdict"), Column.registered("n_findings"),
             Column.registered("rule_ids"), Column.registered("counties")]
