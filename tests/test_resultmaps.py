@@ -29,7 +29,11 @@ def test_screen_map_is_offline_escaped_and_coloured_by_verdict(tmp_path: Path) -
     assert external_references(page) == []
     assert "<script>alert('x')</script>" not in page  # only ever present as escaped data
     assert "SAMPLE DATA" in page
-    verdicts = {p["verdict"] for p in json.loads((out / "screening.json").read_text(encoding="utf-8"))}
+    records = json.loads((out / "screening.json").read_text(encoding="utf-8"))
+    verdicts = {p["verdict"] for p in records}
+    # Popups carry every finding with its source (JSON-encoded in the page, so compare the encoded text).
+    finding = next(f for p in records for f in p["findings"] if f["severity"] == "prohibited")
+    assert json.dumps(finding["source"])[1:-1] in page or finding["source"] in page
     assert "prohibited" in verdicts
     # Every verdict present appears in the legend with its colour from maps.toml.
     from sanxian_yidan.maps import load_map_settings

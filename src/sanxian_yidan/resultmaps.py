@@ -33,11 +33,23 @@ def context_layers(catalog: Any) -> list[MapLayer]:
     return layers
 
 
+def finding_lines(result: Any) -> list[list[str]]:
+    """Per project (in ``result.projects`` order), one line per finding: rule, severity, message, source."""
+    f = result.findings
+    f = f[f["kind"] != "note"] if "kind" in f.columns else f
+    lines = (f["rule_id"].astype(str) + " [" + f["severity"].astype(str) + "] " + f["message_zh"].astype(str)
+             + " / " + f["message_en"].astype(str) + " — 依据 source: " + f["rule_source"].astype(str))
+    grouped = lines.groupby(f["project_id"].to_numpy()).agg(list)
+    return [grouped.get(pid, []) for pid in result.projects["project_id"]]
+
+
 def screening_layers(result: Any) -> list[MapLayer]:
-    """Project footprints coloured by verdict, and the overlap pieces (hidden)."""
-    layers = [_layer(result.projects, "拟建项目研判结论", "Screening verdicts",
+    """Project footprints coloured by verdict (popups list every finding with its source), and the overlap
+    pieces (hidden)."""
+    projects = result.projects.assign(findings=finding_lines(result))
+    layers = [_layer(projects, "拟建项目研判结论", "Screening verdicts",
                      ["project_id", "project_name", "industry", "industry_name", "project_type", "verdict_zh",
-                      "verdict", "n_findings", "rule_ids", "counties", "complete"],
+                      "verdict", "counties", "complete", "findings"],
                      style=CategoryStyle("verdict", palette="verdict"), tooltip="project_name")]
     if len(result.overlaps):
         layers.insert(0, _layer(result.overlaps, "叠加部分", "Overlap pieces",
