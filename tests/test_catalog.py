@@ -91,7 +91,7 @@ synthetic = false
 colour = "blue"
 """
     (tmp_path / "catalog.toml").write_text(bad, encoding="utf-8")
-    with pytest.raises(CatalogError) as info:
+    with pytest.raises(CatalogError, match="unknown role 'red_line'") as info:
         Catalog.load(tmp_path / "catalog.toml")
     msg = str(info.value)
     assert "unknown role 'red_line'" in msg and "eco_redline" in msg

@@ -116,7 +116,7 @@ def test_no_crs_prefixed_gauss_kruger_is_inferred(tmp_path: Path) -> None:
     gk = _gdf().to_crs("EPSG:4526")
     assert gk.geometry.x.min() > 38_000_000
     shp = _write_shp(gk.set_crs(None, allow_override=True), tmp_path / "gk.shp", "UTF-8", keep_prj=False)
-    with pytest.warns(SanxianWarning):
+    with pytest.warns(SanxianWarning, match="inferred"):
         out = read_vector(shp)
     assert out.crs.to_epsg() == 4526
     np.testing.assert_allclose(out.geometry.x, gk.geometry.x, atol=1e-6)
@@ -153,7 +153,7 @@ def test_csv_gbk_with_chinese_columns_and_dms(tmp_path: Path) -> None:
     text = "名称,经度,纬度\n随县项目甲,113°22'12\",31°41'24\"\n广水项目乙,113.8264,31.6174\n"
     path = tmp_path / "projects.csv"
     path.write_bytes(text.encode("gbk"))
-    with pytest.warns(SanxianWarning):
+    with pytest.warns(SanxianWarning, match="inferred"):
         out = read_vector(path)
     assert out["名称"].tolist() == ["随县项目甲", "广水项目乙"]
     assert out.geometry.x.iloc[0] == pytest.approx(113 + 22 / 60 + 12 / 3600, abs=1e-12)

@@ -192,7 +192,7 @@ severity = "outside_coverage"
 source = "v"
 """
     path = _write(tmp_path, text)
-    with pytest.raises(DataFileError) as info:
+    with pytest.raises(DataFileError, match="规则文件有") as info:
         load_rules(path)
     msg = str(info.value)
     assert "规则文件有" in msg and str(path) in msg and "Fix" in msg

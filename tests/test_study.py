@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sanxian_yidan.cli import app
-from sanxian_yidan.study import run_study
+from sanxian_yidan.study import OutputExistsError, run_study
 
 REPO = Path(__file__).resolve().parents[1]
 T1 = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
@@ -68,6 +68,16 @@ def test_full_run_writes_every_output_and_marks_sample_data(suixian_run) -> None
     assert {k.split("out/", 1)[1]: v for k, v in recorded.items()} == {k: v for k, v in digests.items()
                                                                         if k != "manifest.json"}
     assert manifest["created_utc"] == "2026-11-25T09:30:00+00:00"
+    # The report lists the inputs with the same SHA-256 as the manifest.
+    for record in manifest["inputs"]:
+        assert record["sha256"] in report
+
+
+def test_rerun_without_overwrite_is_refused_and_changes_nothing(suixian_run) -> None:
+    tmp, _, first = suixian_run
+    with pytest.raises(OutputExistsError, match="already holds"):
+        run_study(_study(tmp), generated=T2)
+    assert _digests(tmp / "out") == first
 
 
 def test_results_are_limited_to_the_county(suixian_run) -> None:
@@ -82,11 +92,11 @@ def test_results_are_limited_to_the_county(suixian_run) -> None:
 def test_same_inputs_same_bytes_and_only_timestamps_change(suixian_run, tmp_path: Path) -> None:
     tmp, _, first = suixian_run
     out = tmp / "out"
-    run_study(_study(tmp), generated=T1)
+    run_study(_study(tmp), generated=T1, overwrite=True)
     assert _digests(out) == first
     texts = {n: (out / n).read_text(encoding="utf-8") for n in first if n.endswith((".html", ".md", ".json"))}
     gpkgs = {n: pyogrio.read_dataframe(out / n) for n in first if n.endswith(".gpkg")}
-    run_study(_study(tmp), generated=T2)
+    run_study(_study(tmp), generated=T2, overwrite=True)
     second = _digests(out)
     changed = {k for k in first if first[k] != second[k]}
     assert changed <= set(texts) | set(gpkgs)

@@ -56,7 +56,7 @@ def test_unknown_key_is_named_with_the_valid_keys(tmp_path: Path) -> None:
 
 def test_unknown_table_and_missing_keys_are_reported_together(tmp_path: Path) -> None:
     text = MINIMAL.replace('id = "t"\n', "") + "\n[rooftop]\ntop = 3\n[screening]\nlayer = 'a'\n"
-    with pytest.raises(DataFileError) as info:
+    with pytest.raises(DataFileError, match=r"unknown table \[rooftop\]") as info:
         load_study(_write(tmp_path, text))
     message = str(info.value)
     assert "unknown table [rooftop]; valid tables: " + ", ".join(STUDY_KEYS) in message

@@ -289,7 +289,7 @@ def sites() -> gpd.GeoDataFrame:
 def test_zonal_elevation_mean_exact_with_overlap_tiny_and_outside_sites():
     rows, cols = np.mgrid[0:10, 0:10]
     dem = grid_dem(rows * 10.0 + cols)           # z = 10 r + c
-    with pytest.warns(SanxianWarning) as record:
+    with pytest.warns(SanxianWarning, match="outside the DEM") as record:
         stats = terrain.zonal_terrain_stats(sites(), dem)
     messages = [str(w.message) for w in record]
     assert any("1 site(s) lie outside the DEM" in m and m.endswith(": 14") for m in messages)
@@ -308,7 +308,7 @@ def test_zonal_elevation_mean_exact_with_overlap_tiny_and_outside_sites():
 def test_zonal_slope_statistics_on_a_plane():
     rows, cols = np.mgrid[0:10, 0:10]
     dem = grid_dem(-rows * 2.0)                  # rises 2 m per 10 m northwards: slope atan(0.2), faces south
-    with pytest.warns(SanxianWarning):
+    with pytest.warns(SanxianWarning, match="outside the DEM"):
         stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=15.0)
     slope = math.degrees(math.atan(0.2))
     assert stats.loc[11, "slope_mean_deg"] == pytest.approx(slope, abs=1e-9)
@@ -316,7 +316,7 @@ def test_zonal_slope_statistics_on_a_plane():
     assert stats.loc[11, "flat_share"] == 1.0 and stats.loc[11, "south_share"] == 1.0
     # the edge site has slope only at cell (1, 1): rows/columns 0 are DEM edges
     assert stats.loc[15, "slope_mean_deg"] == pytest.approx(slope, abs=1e-9)
-    with pytest.warns(SanxianWarning):
+    with pytest.warns(SanxianWarning, match="outside the DEM"):
         steep = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=10.0, south_range=(315, 45))
     assert steep.loc[11, "flat_share"] == 0.0 and steep.loc[11, "south_share"] == 0.0
 
@@ -327,7 +327,7 @@ def test_zonal_mixed_slopes_exact_shares():
     z[:, 5:] = np.arange(5)[None, :] * 5.0      # from column 5 eastwards: +5 m per cell
     dem = grid_dem(z)
     slope, aspect = terrain.slope_aspect(dem)
-    with pytest.warns(SanxianWarning):
+    with pytest.warns(SanxianWarning, match="outside the DEM"):
         stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=5.0)
     cells_p2 = [(r, c) for r in (4, 5) for c in (4, 5, 6)]
     values = np.array([slope[r, c] for r, c in cells_p2])
@@ -344,7 +344,7 @@ def test_zonal_stats_do_not_depend_on_row_order_and_do_not_mutate():
     dem = grid_dem(np.sin(rows / 2.0) * 30 + cols * 3.0)
     frame = sites()
     before = frame.copy()
-    with pytest.warns(SanxianWarning):
+    with pytest.warns(SanxianWarning, match="outside the DEM"):
         stats = terrain.zonal_terrain_stats(frame, dem)
         shuffled = terrain.zonal_terrain_stats(frame.iloc[[3, 0, 4, 2, 1]], dem)
     pd.testing.assert_frame_equal(shuffled.loc[stats.index], stats)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .catalog import Catalog
-from .errors import CatalogError, EmptyLayerError, UnknownLayerError
+from .errors import UnknownLayerError, problem
 from .studyconfig import StudyConfig, load_study
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ ANALYSES: dict[str, tuple[str, ...]] = {
     "brownfields": ("mine_site", "landfill", "contaminated_site", "subsidence_area"),
     "mines": ("mine_site",),
 }
-#: Exceptions meaning "the catalog cannot support this analysis": reported as skipped, not raised.
-_SKIPPABLE = (UnknownLayerError, EmptyLayerError, CatalogError)
+#: A role the catalog lacks means "this analysis cannot run here": reported as skipped, not raised.
+#: Broken or empty inputs are errors, never a skip.
+_SKIPPABLE = (UnknownLayerError,)
 
 Progress = Callable[[str, int, int], None]
 
@@ -69,6 +70,8 @@ class StudyRun:
         Catalog layer ids that are synthetic (the banner lists them).
     generated : datetime
         Run time (UTC) written into reports and the manifest.
+    inputs, data_files : list of Path
+        Input files and the rule/parameter files in force (listed with SHA-256 in report and manifest).
     """
 
     config: StudyConfig
@@ -77,6 +80,8 @@ class StudyRun:
     skipped: dict[str, str] = field(default_factory=dict)
     synthetic_layers: list[str] = field(default_factory=list)
     generated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    inputs: list[Path] = field(default_factory=list)
+    data_files: list[Path] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
@@ -84,8 +89,12 @@ class StudyRun:
         return sorted({p for paths in self.outputs.values() for p in paths})
 
 
+class OutputExistsError(FileExistsError):
+    """The study's output folder already holds files and replacing them was not allowed."""
+
+
 def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, generated: datetime | None = None,
-              progress: Progress | None = None) -> StudyRun:
+              progress: Progress | None = None, overwrite: bool = False) -> StudyRun:
     """Run every analysis of a study and write its outputs.
 
     Parameters
@@ -99,16 +108,25 @@ def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, gene
         value to reproduce a run byte for byte.
     progress : callable, optional
         ``progress(label, done, total)`` after each step (the CLI draws a bar with it).
+    overwrite : bool
+        Replace the outputs of an earlier run in the study's output folder.
 
     Returns
     -------
     StudyRun
 
-    Notes
-    -----
-    Existing outputs in the study's folder are replaced: the folder belongs to the study.
+    Raises
+    ------
+    OutputExistsError
+        If the output folder already holds files and ``overwrite`` is false.
     """
     config = study if isinstance(study, StudyConfig) else load_study(study, safe_paths=safe_paths)
+    existing = sorted(p.name for p in config.output.glob("*")) if config.output.is_dir() else []
+    if existing and not overwrite:
+        raise OutputExistsError(problem("研究输出目录已有文件。",
+                                        f"The study's output folder already holds {existing}.",
+                                        file=config.output, fix="pass overwrite=True (CLI: --overwrite) to "
+                                        "replace them, or set another `output` in the study file"))
     run = StudyRun(config=config, generated=(generated or datetime.now(timezone.utc)).replace(microsecond=0))
     catalog = Catalog.load(config.catalog)
     view = catalog if config.region in ("", "all") else catalog.restricted_to(config.region)
@@ -124,8 +142,9 @@ def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, gene
     _tick(progress, "report", len(steps) - 1, len(steps))
     from .study_report import write_study_report
 
+    run.inputs, run.data_files = _inputs(run, catalog)
     run.outputs["report"] = write_study_report(run, view)
-    run.outputs["manifest"] = [_write_manifest(run, catalog)]
+    run.outputs["manifest"] = [_write_manifest(run)]
     _tick(progress, "done", len(steps), len(steps))
     return run
 
@@ -226,15 +245,16 @@ def _write_map(run: StudyRun, view: Catalog) -> None:
     options = run.config.map
     offline = bool(options.get("offline", True))
     m = make_map(study_map_layers(run, view), basemap=options.get("basemap", "none"), offline=offline,
-                 title_zh=run.config.title_zh, title_en=run.config.title_en, catalog=view)
+                 title_zh=run.config.title_zh, title_en=run.config.title_en, catalog=view,
+                 tianditu_key=options.get("tianditu_key"))
     path = save_map(m, run.config.output / "map.html", offline=offline)
     path.write_text(stable_element_ids(path.read_text(encoding="utf-8")), encoding="utf-8")
     run.outputs["map"] = [path]
 
 
-def _write_manifest(run: StudyRun, catalog: Catalog) -> Path:
+def _inputs(run: StudyRun, catalog: Catalog) -> tuple[list[Path], list[Path]]:
+    """Input files (study, catalog, layers, projects, parameter files) and the data files in force."""
     from .datafiles import packaged_path
-    from .provenance import build_manifest, write_manifest
 
     cfg = run.config
     inputs = [cfg.path, cfg.catalog] + [e.path for e in catalog.entries]
@@ -244,10 +264,20 @@ def _write_manifest(run: StudyRun, catalog: Catalog) -> Path:
                                              "terrain.toml", "mcda.toml")]
     if cfg.rules:
         data_files.append(cfg.rules)
-    parameters = {"study": cfg.raw, "region": cfg.region, "skipped": run.skipped,
-                  "synthetic_layers": run.synthetic_layers}
-    manifest = build_manifest(inputs=[p for p in inputs if Path(p).is_file()], outputs=run.files,
-                              parameters=parameters, data_files=[p for p in data_files if p.is_file()],
-                              base=cfg.path.parent.parent, created=run.generated)
-    return write_manifest(manifest, cfg.output / "manifest.json")
+    keep = lambda paths: sorted({Path(p).resolve() for p in paths if Path(p).is_file()})  # noqa: E731
+    return keep(inputs), keep(data_files)
 
+
+def study_parameters(run: StudyRun) -> dict[str, Any]:
+    """The parameters of a run as recorded in the manifest and the report."""
+    return {"study": run.config.raw, "region": run.config.region, "skipped": run.skipped,
+            "synthetic_layers": run.synthetic_layers}
+
+
+def _write_manifest(run: StudyRun) -> Path:
+    from .provenance import build_manifest, write_manifest
+
+    manifest = build_manifest(inputs=run.inputs, outputs=run.files, parameters=study_parameters(run),
+                              data_files=run.data_files, base=run.config.path.parent.parent,
+                              created=run.generated)
+    return write_manifest(manifest, run.config.output / "manifest.json")

@@ -230,12 +230,23 @@ def _fmt(value: Any) -> str:
 
 
 def _provenance_section(run: StudyRun) -> str:
-    from .provenance import package_versions
+    import json
 
+    from .provenance import file_record, package_versions
+    from .study import study_parameters
+
+    base = run.config.path.parent.parent
+    files = [dict(file_record(p, relative_to=base), kind="input 输入") for p in run.inputs]
+    files += [dict(file_record(p, relative_to=base), kind="rules/parameters 规则参数") for p in run.data_files]
+    file_cols = [Column("kind", "类别 / Kind"), Column("path", "文件 / File"),
+                 Column("bytes", "大小 / Size [bytes]", numeric=True), Column("sha256", "SHA-256")]
     versions = [{"package": k, "version": v} for k, v in package_versions().items()]
-    return ("<h2>数据溯源 / Provenance</h2><p>输入文件、输出文件的 SHA-256 与参数见 manifest.json / "
-            "Inputs and outputs with SHA-256 and the parameters in force: <a href='manifest.json'>manifest.json</a>"
-            "</p>" + table_html(versions, [Column("package", "软件包 / Package"), Column("version", "版本 / Version")]))
+    params = json.dumps(study_parameters(run), ensure_ascii=False, indent=1, sort_keys=True, default=str)
+    return ("<h2>数据溯源 / Provenance</h2><h3>输入文件 / Inputs</h3>" + table_html(files, file_cols)
+            + "<h3>软件版本 / Package versions</h3>"
+            + table_html(versions, [Column("package", "软件包 / Package"), Column("version", "版本 / Version")])
+            + f"<h3>参数 / Parameters</h3><pre>{escape(params)}</pre>"
+            + "<p>输出文件的 SHA-256 见 / SHA-256 of every output: <a href='manifest.json'>manifest.json</a></p>")
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -55,7 +55,8 @@ STUDY_KEYS: dict[str, dict[str, str]] = {
     "brownfields": {"params": "brownfield parameter TOML overriding the defaults",
                     "parcels": "extra candidate parcels (vector file)", "top": "rows in the report table"},
     "mines": {"params": "mine-priority parameter TOML overriding the defaults", "top": "rows in the report table"},
-    "map": {"basemap": "none | osm | tianditu | amap", "offline": "self-contained HTML (true/false)"},
+    "map": {"basemap": "none | osm | tianditu | amap", "offline": "self-contained HTML (true/false)",
+            "tianditu_key": "天地图 key (default: environment variable TIANDITU_KEY)"},
 }
 _OPTIONAL_ANALYSES = ("screening", "rooftops", "brownfields", "mines")
 _PATH_KEYS = {("study", "catalog"), ("study", "output"), ("study", "rules"), ("screening", "projects"),

@@ -63,7 +63,9 @@ def screen_command(
     map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),
     offline: bool = typer.Option(False, "--offline", help="Self-contained map for networks without internet "
                                                           "(basemap none) / 离线地图"),
-    basemap: str = typer.Option("none", "--basemap", help="none | osm | tianditu (key: TIANDITU_KEY) | amap"),
+    basemap: str = typer.Option("none", "--basemap", help="none | osm | tianditu | amap"),
+    tianditu_key: Optional[str] = typer.Option(None, "--tianditu-key", envvar="TIANDITU_KEY",
+                                               help="天地图 key for --basemap tianditu (or set TIANDITU_KEY)"),
 ) -> None:
     """Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
 
@@ -73,7 +75,8 @@ def screen_command(
     from ..report import write_screening_reports
     from ..screening import screen
 
-    options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog}
+    options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog,
+                               "tianditu_key": tianditu_key}
     guard_output_dir(out, overwrite, OUTPUT_NAMES + extra_output_names(options))
     caught: list[warnings.WarningMessage] = []
     try:

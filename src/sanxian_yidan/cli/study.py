@@ -22,37 +22,41 @@ DEMO_STUDY = Path("studies/suixian.toml")
 @study_app.command("run")
 def study_run(study: Path = typer.Argument(..., help="Study file, e.g. studies/suixian.toml."),
               safe_paths: bool = typer.Option(False, "--safe-paths",
-                                              help="Refuse paths that leave the project folder.")) -> None:
+                                              help="Refuse paths that leave the project folder."),
+              overwrite: bool = typer.Option(False, "--overwrite",
+                                             help="Replace the outputs of an earlier run.")) -> None:
     """Run a study: screening, rooftop and brownfield ranking, mine priorities, map, report, manifest.
 
-    Outputs go to the study's `output` folder (e.g. maps/suixian/), which belongs to the study:
-    files from an earlier run are replaced.
+    Outputs go to the study's `output` folder (e.g. maps/suixian/).
     """
-    _run(study, safe_paths)
+    _run(study, safe_paths, overwrite)
 
 
 @app.command("demo")
 def demo() -> None:
-    """Run the Suixian study on the embedded sample layers and print where the outputs are."""
+    """Run the Suixian study on the embedded sample layers and print where the outputs are.
+
+    The demo's own output folder (maps/suixian/) is replaced on every run.
+    """
     study = DEMO_STUDY if DEMO_STUDY.exists() else Path(__file__).resolve().parents[3] / DEMO_STUDY
     if not study.exists():
         fail(FileNotFoundError(f"{DEMO_STUDY} not found; run `sanxian demo` from the repository root "
                                "/ 请在仓库根目录运行"))
-    _run(study, True)
+    _run(study, True, True)
 
 
-def _run(study: Path, safe_paths: bool) -> None:
-    from ..study import run_study
+def _run(study: Path, safe_paths: bool, overwrite: bool) -> None:
+    from ..study import OutputExistsError, run_study
 
     started = time.perf_counter()
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
                       transient=True) as bar:
             task = bar.add_task("研究 / study", total=6)
-            run = run_study(study, safe_paths=safe_paths,
+            run = run_study(study, safe_paths=safe_paths, overwrite=overwrite,
                             progress=lambda label, done, total: bar.update(task, description=label,
                                                                            completed=done, total=total))
-    except SanxianError as exc:
+    except (SanxianError, OutputExistsError) as exc:
         fail(exc)
     _print_summary(run, time.perf_counter() - started)
 
@@ -81,7 +85,9 @@ def _describe(name: str, run) -> str:  # type: ignore[no-untyped-def]
     if name == "screening":
         return ", ".join(f"{k} {v}" for k, v in result.verdict_counts().items() if v)
     if name == "rooftops":
-        total = result.counties.iloc[-1]
+        from ..rooftop import TOTAL
+
+        total = result.counties.set_index("county").loc[TOTAL]
         return (f"{total['capacity_kwp'] / 1000:,.1f} MWp technical, "
                 f"{total['policy_target_kwp'] / 1000:,.1f} MWp policy target")
     if name == "brownfields":
