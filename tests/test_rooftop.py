@@ -227,3 +227,64 @@ def test_no_per_building_python_loop_on_many_footprints() -> None:
     res = rooftop_potential(gdf, lon=LON, lat=LAT)
     assert len(res.buildings) == n
     assert res.summary["yield_classes"] <= 1 + 360 // 15          # classes, not buildings
+
+
+def test_ridge_bearing_from_numpy_rectangle_matches_hand_angle_and_geos() -> None:
+    from sanxian_yidan.rooftop import _ridge_bearing, _ridge_bearing_geos
+
+    rng = np.random.default_rng(7)
+    n = 500
+    theta = rng.uniform(0.0, 180.0, n)                  # direction of the long side, deg from the x axis
+    long_side = rng.uniform(10.0, 40.0, n)
+    short_side = long_side * rng.uniform(0.3, 0.9, n)   # never square: the long side is defined
+    t = np.radians(theta)
+    ux, uy = np.cos(t), np.sin(t)
+    # corners: centre +- half the long side along (ux, uy) +- half the short side along (-uy, ux)
+    corners = np.stack([np.stack([X0 + a * ux * long_side / 2 - b * uy * short_side / 2,
+                                  Y0 + a * uy * long_side / 2 + b * ux * short_side / 2], axis=-1)
+                        for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1))], axis=1)
+    rects = shapely.polygons(corners)
+    got = _ridge_bearing(rects)
+    expected = (90.0 - theta) % 180.0                   # bearing: clockwise from grid north
+    diff = np.abs(((got - expected) + 90.0) % 180.0 - 90.0)
+    assert diff.max() < 1e-6                            # float rounding of metre coordinates near 4e5
+    # concave, holed and multipart footprints take the GEOS path; convex ones agree with GEOS
+    ell = Polygon([(X0, Y0), (X0 + 20, Y0), (X0 + 20, Y0 + 6), (X0 + 6, Y0 + 6), (X0 + 6, Y0 + 15), (X0, Y0 + 15)])
+    holed = box(X0, Y0, X0 + 30, Y0 + 10).difference(box(X0 + 5, Y0 + 2, X0 + 8, Y0 + 5))
+    multi = shapely.MultiPolygon([box(X0, Y0, X0 + 10, Y0 + 4), box(X0 + 20, Y0, X0 + 30, Y0 + 4)])
+    others = np.array([ell, holed, multi, rects[0]], dtype=object)
+    # GEOS builds its rectangle corners with some rounding (1e-4 deg here); numpy matched the exact angle
+    np.testing.assert_allclose(_ridge_bearing(others), _ridge_bearing_geos(others), atol=1e-3)
+    assert _ridge_bearing(others)[1] == pytest.approx(90.0)    # 30 x 10 m box: ridge runs east-west
+
+
+def test_text_columns_keep_pandas_string_dtype(result) -> None:
+    b = result.buildings
+    text = pd.Series(["a"]).dtype                       # pandas' default string dtype in this environment
+    for col in ("township", "county", "excluded_reason", "use_value"):
+        assert b[col].dtype == text, col
+    assert set(b["excluded_reason"]) == {"", "min_area", "heritage_zone"}
+    assert b.loc[b["bid"] == "b3", "use_value"].isna().all()    # use missing: no original value
+
+
+def test_gpkg_with_and_without_spatial_index(result, tmp_path: Path) -> None:
+    import sqlite3
+
+    import pyogrio
+
+    from sanxian_yidan.rooftop import write_outputs
+
+    with_index = write_outputs(result, tmp_path / "a")["gpkg"]
+    without = write_outputs(result, tmp_path / "b", spatial_index=False)["gpkg"]
+
+    def tables(path: Path) -> set[str]:
+        with sqlite3.connect(path) as con:
+            return {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
+
+    assert "rtree_rooftops_geom" in tables(with_index)
+    assert not any(t.startswith("rtree_") for t in tables(without))
+    a, b = pyogrio.read_dataframe(with_index), pyogrio.read_dataframe(without)
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    assert a.geometry.geom_equals_exact(b.geometry, 0.0).all() and len(a) == len(result.buildings)
+    assert "no spatial index" in pyogrio.read_info(without)["layer_metadata"]["DESCRIPTION"]
+    assert a["capacity_kwp"].sum() == pytest.approx(result.buildings["capacity_kwp"].sum(), rel=1e-12)

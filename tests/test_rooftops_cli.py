@@ -87,3 +87,34 @@ def test_bad_params_file(tmp_path: Path) -> None:
                               "--params", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "power_density_w_m2" in res.output
+
+
+def test_no_spatial_index_option(tmp_path: Path) -> None:
+    import sqlite3
+
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--catalog", str(SAMPLE_CATALOG),
+                              "--out", str(out), "--no-spatial-index"])
+    assert res.exit_code == 0, res.output
+    assert "no spatial index" in res.output.replace("\n", " ")
+    with sqlite3.connect(out / "rooftops.gpkg") as con:
+        names = {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
+    assert not any(n.startswith("rtree_") for n in names)
+    assert len(pyogrio.read_dataframe(out / "rooftops.gpkg")) == 3
+
+
+def test_footprints_read_through_arrow_equal_plain_read(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from sanxian_yidan.cli.rooftops import read_footprints
+    from sanxian_yidan.io.vector import read_vector
+
+    monkeypatch.delenv("PYOGRIO_USE_ARROW", raising=False)
+    path = _footprints(tmp_path)
+    fast = read_footprints(path, None, None)
+    assert "PYOGRIO_USE_ARROW" not in os.environ              # the switch is restored after the read
+    plain = read_vector(path)
+    pd.testing.assert_frame_equal(pd.DataFrame(fast.drop(columns="geometry")),
+                                  pd.DataFrame(plain.drop(columns="geometry")))
+    assert fast.geometry.geom_equals_exact(plain.geometry, 0.0).all() and fast.crs == plain.crs
+    assert list(fast["用途"]) == ["厂房", "学校", "农房"]

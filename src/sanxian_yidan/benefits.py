@@ -309,7 +309,8 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
         data[column] = kwh * factor.value / divisor
     ids = ";".join(chosen[k].id for k in ("co2", "so2", "nox", "pm", "coal"))
     out = pd.DataFrame({c: data[c] for c in BENEFIT_COLUMNS}, index=index)
-    out["factor_ids"] = pd.Categorical([ids] * len(out)) if len(out) else pd.Categorical([])
+    # One category, integer codes: no list of a million identical strings.
+    out["factor_ids"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[ids])
     out.attrs["sanxian"] = {"factors": dict(chosen),
                             "unconfirmed": [f.id for f in chosen.values() if not f.confirmed],
                             "grid": grid}

@@ -7,12 +7,19 @@ BUILDINGS is, in this order of precedence:
 2. the word ``sample``: the ``building`` role of the embedded sample catalog (``layers/catalog.toml``,
    synthetic footprints);
 3. a layer id or role of ``--catalog`` (e.g. ``building``).
+
+Files in UTF-8 formats (GeoPackage, GeoJSON, FlatGeobuf) are read through Arrow when pyarrow is
+installed (same data, about half the read time of a million footprints); Shapefiles, whose text
+may be GBK, are read the classic way.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,6 +30,8 @@ from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
 
 OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv"]
+#: Formats whose text is UTF-8 by specification: safe to read through Arrow (which cannot recode).
+_ARROW_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb"}
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -42,9 +51,7 @@ def resolve_buildings(spec: str, catalog: Path, layer: Optional[str], crs: Optio
     path = Path(spec)
     cat = Catalog.load(catalog) if catalog.exists() else None
     if path.exists():
-        from ..io.vector import read_vector
-
-        return read_vector(path, layer=layer, crs=crs), cat
+        return read_footprints(path, layer, crs), cat
     if spec == "sample":
         # The sample catalog is --catalog when that is the embedded sample (or any catalog with buildings).
         sample = cat if cat is not None and cat.has("building") else Catalog.load(DEFAULT_CATALOG)
@@ -55,6 +62,47 @@ def resolve_buildings(spec: str, catalog: Path, layer: Optional[str], crs: Optio
         f"找不到建筑数据 '{spec}'。",
         f"'{spec}' is neither an existing file, nor 'sample', nor a layer id/role of the catalog {catalog}.",
         fix="give a footprint file (e.g. buildings.shp), the word sample, or a catalog role such as building"))
+
+
+def read_footprints(path: Path, layer: Optional[str], crs: Optional[str]) -> Any:
+    """``read_vector`` through Arrow where that is safe and faster (see the module docstring)."""
+    from ..errors import InputFileError
+    from ..io.vector import read_vector
+
+    if path.suffix.lower() not in _ARROW_SUFFIXES or not _has_pyarrow():
+        return read_vector(path, layer=layer, crs=crs)
+    try:
+        with _pyogrio_arrow():
+            return read_vector(path, layer=layer, crs=crs)
+    except InputFileError as exc:
+        if "use_arrow=False" not in str(exc):  # pyogrio's advice for text that is not UTF-8
+            raise
+    return read_vector(path, layer=layer, crs=crs)
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@contextmanager
+def _pyogrio_arrow() -> Iterator[None]:
+    """Make pyogrio read through Arrow for the duration (its documented ``PYOGRIO_USE_ARROW`` switch).
+
+    ``read_vector`` does not pass ``use_arrow`` itself; the previous setting is restored afterwards.
+    """
+    before = os.environ.get("PYOGRIO_USE_ARROW")
+    os.environ["PYOGRIO_USE_ARROW"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYOGRIO_USE_ARROW", None)
+        else:
+            os.environ["PYOGRIO_USE_ARROW"] = before
 
 
 @app.command("rooftops")
@@ -71,12 +119,19 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
              weather: Optional[Path] = typer.Option(None, "--weather",
                                                     help="Weather file (EPW/TMY3/CSV) instead of the default "
                                                          "climatology."),
-             top: int = typer.Option(15, "--top", help="Roofs of the ranking shown on screen.")) -> None:
+             top: int = typer.Option(15, "--top", help="Roofs of the ranking shown on screen."),
+             no_spatial_index: bool = typer.Option(
+                 False, "--no-spatial-index",
+                 help="Write rooftops.gpkg without its R-tree spatial index: about 2 s faster per million "
+                      "buildings, but QGIS pans/zooms the layer more slowly until you create one (Layer "
+                      "Properties > Source > Create Spatial Index). 不建空间索引（写出更快，QGIS 浏览较慢）。")
+             ) -> None:
     """Rooftop PV potential per building and per township (synergy plan (三), (七)).
 
     Writes OUT/rooftops.gpkg (one row per building: capacity_kwp, annual_kwh, co2_t, so2_kg, nox_kg,
-    rank, policy_target_kwp, ...) and OUT/rooftops_by_township.csv (technical and policy-target
-    capacity per township and county, UTF-8 with BOM for Excel).
+    rank, policy_target_kwp, ...; with a spatial index unless --no-spatial-index) and
+    OUT/rooftops_by_township.csv (technical and policy-target capacity per township and county,
+    UTF-8 with BOM for Excel).
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -94,11 +149,14 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
                 bar.update(task, description=f"屋顶光伏 / rooftop PV: {label}", completed=fraction)
 
             result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
-        paths = write_outputs(result, out)
+        paths = write_outputs(result, out, spatial_index=not no_spatial_index)
     except SanxianError as exc:
         fail(exc)
     _print_summary(result, top)
     console.print(f"wrote {paths['gpkg']} and {paths['csv']} in {time.perf_counter() - started:.1f} s")
+    if no_spatial_index:
+        console.print("[yellow]note[/yellow] rooftops.gpkg has no spatial index 无空间索引 (--no-spatial-index): "
+                      "create one in QGIS if panning is slow", highlight=False)
 
 
 def _label(name: str) -> str:
