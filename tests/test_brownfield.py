@@ -147,6 +147,50 @@ def test_exclusion_layers_filter_level1_and_buffer(tmp_path):
     assert shapely.area(net[0]) == pytest.approx(6000.0, rel=1e-9)
 
 
+def test_exclusion_filter_field_missing_excludes_the_whole_layer_with_a_note(tmp_path):
+    # the water-source layer has no `level` field, so its level-1 zones cannot be selected: both
+    # zones (strip x 40-60 and block x 0-40) must be cut (conservative), leaving x 60-100 = 4,000 m²
+    cat = write_catalog(tmp_path, {
+        "mines": ("mine_site", gdf([box(0, 0, 100, 100)], name=["矿A"], status=["废弃"])),
+        "wsz": ("water_source_zone", gdf([box(40, -100, 20, 300), box(0, 0, 40, 100)], name=["甲", "乙"])),
+    })
+    params = bf.load_params({"exclusions": [
+        {"role": "water_source_zone", "where": {"level": ["1", "一级"]}, "reason_zh": "一级", "reason_en": "level 1",
+         "source": "test"}]})
+    layers, notes = bf.exclusion_layers(cat, params.exclusions)
+    assert len(layers) == 2
+    assert len(notes) == 1
+    assert "'level'" in notes[0] and "wsz" in notes[0] and "water_source_zone" in notes[0]
+    assert "whole layer is excluded" in notes[0] and "整层扣除" in notes[0]
+    assert "map the field in the catalog" in notes[0]
+    sites = bf.candidate_sites(cat, params)
+    net, excluded = bf.cut_exclusions(sites, layers)
+    assert excluded["excluded_area_m2"].sum() == pytest.approx(6000.0, rel=1e-12)
+    assert shapely.area(net[0]) == pytest.approx(4000.0, rel=1e-12)
+    assert "whole layer" in excluded["reason_en"].iloc[0]
+    # the run notes of the full ranking carry it too
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        res = bf.brownfield_ranking(cat, params=params)
+    assert any("'level'" in n and "whole layer" in n for n in res.notes)
+    assert res.sites["net_area_m2"].iloc[0] == pytest.approx(4000.0, rel=1e-12)
+
+
+def test_exclusion_other_filter_fields_still_apply_when_one_is_missing(tmp_path):
+    # `level` is missing (taken as matching), `name` is present: only the zone named 甲 is cut
+    cat = write_catalog(tmp_path, {
+        "mines": ("mine_site", gdf([box(0, 0, 100, 100)], name=["矿A"], status=["废弃"])),
+        "wsz": ("water_source_zone", gdf([box(40, -100, 20, 300), box(0, 0, 40, 100)], name=["甲", "乙"])),
+    })
+    params = bf.load_params({"exclusions": [
+        {"role": "water_source_zone", "where": {"level": ["1"], "name": ["甲"]}, "reason_zh": "一级",
+         "reason_en": "level 1", "source": "test"}]})
+    layers, notes = bf.exclusion_layers(cat, params.exclusions)
+    assert len(layers) == 1 and len(notes) == 1
+    _, excluded = bf.cut_exclusions(bf.candidate_sites(cat, params), layers)
+    assert excluded["excluded_area_m2"].sum() == pytest.approx(2000.0, rel=1e-12)
+
+
 def test_missing_exclusion_layer_is_reported_not_skipped_silently(tmp_path):
     cat = write_catalog(tmp_path, {"mines": ("mine_site", gdf([box(0, 0, 100, 100)], name=["矿A"], status=["废弃"]))})
     layers, notes = bf.exclusion_layers(cat, bf.load_params().exclusions)
@@ -251,6 +295,35 @@ def test_user_params_file_overrides_packaged_defaults(tmp_path):
     assert len(p.exclusions) == 5   # untouched tables stay
 
 
+@pytest.mark.parametrize(("table", "key"), [
+    ("mcda", "method"), ("mcda", "top_k"), ("mcda", "n_samples"), ("mcda", "seed"),
+    ("status_default", "readiness"), ("yield", "location_round_deg"), ("yield", "azimuth_deg"), ("yield", "grid"),
+    ("capacity", "default"), ("grid", "unknown_voltage"), ("terrain", "slope_threshold_deg"),
+    ("terrain", "south_min_deg"), ("terrain", "south_max_deg"), ("terrain", "min_dem_coverage")])
+def test_parameters_without_a_value_in_the_data_file_are_refused_not_defaulted(monkeypatch, table, key):
+    # a user file merges over the packaged one and cannot delete keys; a packaged file edited to
+    # drop one must fail by name, never fall back to a number hidden in the code
+    doc, files = bf.read_params_document(bf.DATA_FILE, None)
+    del doc[table][key]
+    monkeypatch.setattr(bf, "read_params_document", lambda name, params: (doc, files))
+    with pytest.raises(DataFileError, match=f"\\[{table}\\]: missing required key '{key}'"):
+        bf.load_params()
+
+
+def test_deep_merge_merges_tables_replaces_arrays_and_copies():
+    from sanxian_yidan.datafiles import deep_merge
+
+    base = {"mcda": {"top_k": 5, "seed": 1, "ahp": {"force": False}}, "criteria": [{"a": 1}], "x": 1}
+    over = {"mcda": {"top_k": 3, "ahp": {"force": True}}, "criteria": [{"b": 2}], "new": {"k": 1}}
+    out = deep_merge(base, over)
+    assert out == {"mcda": {"top_k": 3, "seed": 1, "ahp": {"force": True}}, "criteria": [{"b": 2}], "x": 1,
+                   "new": {"k": 1}}
+    assert base["mcda"] == {"top_k": 5, "seed": 1, "ahp": {"force": False}}    # inputs untouched
+    out["mcda"]["seed"] = 99
+    out["new"]["k"] = 2
+    assert base["mcda"]["seed"] == 1 and over["new"]["k"] == 1                  # no shared tables
+
+
 # ---------------------------------------------------------------------------------------------
 # Whole ranking on hand-built fixtures
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +372,29 @@ def test_fixture_ranking_values(fixture_result):
     assert s.loc["矿A", "co2_t"] == pytest.approx(s.loc["矿A", "annual_mwh"] * 1000 * 0.5271 / 1000, rel=1e-9)
     assert set(res.excluded["reason_role"]) == {"eco_redline"}
     assert res.sites["synthetic"].all()
+
+
+def test_totals_by_site_type_and_by_exclusion_reason(fixture_result):
+    _, res = fixture_result
+    by = res.by_type()
+    assert list(by.index) == ["mine_site", "landfill"]                  # order of the data file's roles
+    mine, fill = by.loc["mine_site"], by.loc["landfill"]
+    assert mine["site_type_zh"] == "废弃矿山" and mine["sites"] == 4
+    # 300² + 200² + 400² + 300² gross; 矿A loses its 100 × 300 m red-line strip
+    assert mine["gross_area_m2"] == pytest.approx(380_000.0)
+    assert mine["net_area_m2"] == pytest.approx(350_000.0)
+    assert mine["capacity_mw"] == pytest.approx(35 * 0.36)
+    assert fill["sites"] == 1 and fill["gross_area_m2"] == pytest.approx(62_500.0)
+    assert fill["capacity_mw"] == pytest.approx(6.25 * 0.36)
+    ranked = res.sites[res.sites["rank"].notna()]
+    assert by["ranked"].sum() == len(ranked)
+    assert mine["ranked"] == (ranked["site_type"] == "mine_site").sum()
+    assert by["annual_mwh"].sum() == pytest.approx(res.sites["annual_mwh"].sum())
+    assert by["co2_t"].sum() == pytest.approx(res.summary()["co2_t"])
+    ex = res.excluded_by_reason()
+    assert list(ex.index) == ["eco_redline"]
+    assert ex.loc["eco_redline", "parts"] == 1
+    assert ex.loc["eco_redline", "excluded_area_m2"] == pytest.approx(30_000.0)
 
 
 def test_dem_not_covering_a_site_is_reported_per_site(fixture_result):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -51,6 +52,11 @@ def test_brownfields_writes_gpkg_layers_and_csv(brownfield_out):
     assert label("net_area_m2") in csv.columns and label("rank") in csv.columns
     assert csv[label("net_area_m2")].sum() == pytest.approx(sites["net_area_m2"].sum(), rel=1e-9)
     assert "SYNTHETIC" in text and "Brownfield PV ranking" in text
+    # totals by type (BrownfieldResult.by_type): one row per candidate role of the sample (the
+    # narrow test terminal cuts the names after three characters)
+    assert "Totals by site type" in text
+    for zh in ("废弃矿", "采矿沉", "已封场", "污染地"):
+        assert zh in text
 
 
 def test_brownfields_refuses_to_overwrite(brownfield_out):
@@ -107,5 +113,23 @@ def test_mines_writes_priorities_and_modes(tmp_path):
     focus = pd.read_csv(tmp_path / "mines_focus_areas.csv", encoding="utf-8-sig").set_index("区域 / Area")
     assert focus.loc["吴山镇", "矿山数 / Mines"] == 24 and focus.loc["万和镇", "矿山数 / Mines"] == 20
     assert focus["矿山数 / Mines"].sum() == 58
+    assert "前10名矿山 / Mines in top 10" in focus.columns          # k from data/mines.toml [mcda] top_k
+    # the 三区两线 raster on the sample DEM's grid, flagged synthetic, listed among the outputs
+    import rasterio
+
+    assert "visibility.tif" in " ".join(result.output.split())
+    with rasterio.open(SAMPLE.parent / "suizhou_dem.tif") as dem, rasterio.open(tmp_path / "visibility.tif") as vis:
+        assert (vis.width, vis.height, vis.transform, vis.crs) == (dem.width, dem.height, dem.transform, dem.crs)
+        assert vis.dtypes[0] == "uint8" and vis.nodata == 255
+        values = set(np.unique(vis.read(1)).tolist())
+        assert vis.tags()["SYNTHETIC"].startswith("SYNTHETIC")
+    assert {0, 1} <= values <= {0, 1, 255}
     again = runner.invoke(app, ["mines", "--catalog", str(SAMPLE), "--out", str(tmp_path)])
     assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_mines_refuses_to_replace_a_visibility_raster(tmp_path):
+    (tmp_path / "visibility.tif").write_bytes(b"an earlier raster")
+    result = runner.invoke(app, ["mines", "--catalog", str(SAMPLE), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "visibility.tif" in result.output and "--overwrite" in result.output
+    assert (tmp_path / "visibility.tif").read_bytes() == b"an earlier raster"

@@ -219,3 +219,139 @@ def test_visible_mines_near_lines(sample):
     seen = sample[sample["visible_share"] > 0]
     assert len(seen) >= 3
     assert (seen["dist_line_m"] <= 1000.0 + 1e-6).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Visibility raster kept with the result and written as visibility.tif
+# ---------------------------------------------------------------------------------------------
+def test_visibility_raster_is_kept_and_equals_the_viewshed_of_the_whole_lines(ridge):
+    import copy
+
+    cat, res = ridge
+    raster = res.attrs["sanxian"]["visibility"]
+    assert isinstance(raster, mn.VisibilityRaster)
+    dem = terrain.read_dem(cat.raster_path("dem"))
+    expected = terrain.visibility_from_lines(cat.read("road"), dem)
+    assert np.array_equal(raster.visible, expected)
+    # the wall (x 1500-1560 m) hides everything east of it; the road side is seen within 1 km
+    row = N // 2
+    assert raster.visible[row, int(1290 // CELL)] and not raster.visible[row, int(1750 // CELL)]
+    assert raster.synthetic and raster.lines == ("roads",)
+    assert raster.settings["max_distance_m"][0] == 1000.0 and "terrain.toml" in raster.settings["max_distance_m"][1]
+    # copies of the result share the (read-only) raster instead of copying the grid
+    assert copy.deepcopy(res).attrs["sanxian"]["visibility"] is raster
+    assert res[["site_id", "geometry"]].attrs["sanxian"]["visibility"] is raster
+    assert not raster.visible.flags.writeable
+
+
+def test_write_outputs_writes_visibility_tif_on_the_dem_grid(ridge, tmp_path):
+    import rasterio
+
+    cat, res = ridge
+    paths = mn.write_outputs(res, tmp_path)
+    assert paths["visibility"] == tmp_path / "visibility.tif"
+    dem = terrain.read_dem(cat.raster_path("dem"))
+    with rasterio.open(paths["visibility"]) as src:
+        data = src.read(1)
+        assert src.dtypes[0] == "uint8" and src.nodata == 255
+        assert src.crs == dem.crs and src.transform == dem.transform and data.shape == dem.shape
+        tags = src.tags()
+    assert np.array_equal(data, res.attrs["sanxian"]["visibility"].visible.astype(np.uint8))   # no nodata cell
+    assert tags["SYNTHETIC"].startswith("SYNTHETIC")
+    assert tags["MAX_DISTANCE_M"] == "1000" and tags["SPACING_M"] == "100" and tags["EYE_HEIGHT_M"] == "1.2"
+    assert "JTG D20" in tags["EYE_HEIGHT_M_SOURCE"] and "RULES_REFERENCE" in tags["MAX_DISTANCE_M_SOURCE"]
+    assert tags["LINES"] == "roads" and "dem.tif" in tags["DEM"]
+
+
+def test_visibility_tif_marks_cells_outside_the_dem_as_nodata(tmp_path):
+    import rasterio
+
+    elev = np.array([[100.0, np.nan], [100.0, 100.0]])
+    dem = terrain.Dem(elev, Affine(30.0, 0, X0, 0, -30.0, Y0 + 60), CRS, source="hand-made", synthetic=False)
+    visible = np.array([[True, False], [False, True]])
+    raster = mn.VisibilityRaster(visible, dem, {"max_distance_m": (500.0, "test")}, ("roads",), False, "test")
+    with rasterio.open(raster.write(tmp_path / "v.tif")) as src:
+        assert src.read(1).tolist() == [[1, 255], [0, 1]]
+        tags = src.tags()
+    assert tags["SYNTHETIC"] == "no" and tags["MAX_DISTANCE_M"] == "500" and tags["MAX_DISTANCE_M_SOURCE"] == "test"
+
+
+def test_visibility_settings_from_mines_toml_carry_its_source():
+    p = mn.load_params({"visibility": {"max_distance_m": 500.0, "source": "test: 500 m local rule"}})
+    s = mn.visibility_settings(p)
+    assert s["max_distance_m"] == (500.0, "data/mines.toml [visibility]: test: 500 m local rule")
+    assert s["eye_height_m"][0] == 1.2 and "terrain.toml" in s["eye_height_m"][1]
+
+
+def test_without_dem_no_raster_is_kept_or_written(tmp_path):
+    cat = write_catalog(tmp_path, {
+        "mines": ("mine_site", gdf([box(0, 0, 200, 200)], name=["矿"], status=["废弃"])),
+        "roads": ("road", gdf([shapely.LineString([(X0 - 50, Y0), (X0 - 50, Y0 + 300)])], name=["路"],
+                              category=["national"])),
+    })
+    res = mn.mine_priorities(cat)
+    assert res.attrs["sanxian"]["visibility"] is None
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "visibility.tif").write_bytes(b"stale raster of an earlier run")
+    paths = mn.write_outputs(res, out)
+    assert "visibility" not in paths and not (out / "visibility.tif").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# top k from the parameters; pre-screen tests mines cannot evaluate
+# ---------------------------------------------------------------------------------------------
+def test_focus_summary_and_csv_header_use_the_configured_top_k(ridge, tmp_path):
+    cat, res = ridge
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        one = mn.mine_priorities(cat, params={"mcda": {"top_k": 1}})
+    assert one.attrs["sanxian"]["top_k"] == 1
+    assert pd.DataFrame(one.attrs["sanxian"]["focus_summary"])["top_k"].sum() == 1   # ranks 1 and 2, top 1
+    assert pd.DataFrame(res.attrs["sanxian"]["focus_summary"])["top_k"].sum() == 2   # default top 10
+    mn.write_outputs(one, tmp_path)
+    header = pd.read_csv(tmp_path / "mines_focus_areas.csv", encoding="utf-8-sig").columns
+    assert "前1名矿山 / Mines in top 1" in header and not any("10" in h for h in header)
+
+
+def test_pv_prescreen_notes_tests_on_columns_mines_do_not_have(ridge):
+    from sanxian_yidan import brownfield as bf
+
+    cat, _ = ridge
+    base = bf.load_params()
+    tests = [{"id": t.id, "column": t.column, "op": t.op, "value": t.value, "on_missing": t.on_missing,
+              "source": t.source} for t in base.prescreen]
+    tests.append({"id": "ready", "column": "readiness", "op": ">=", "value": 0.5, "source": "test"})
+    bp = bf.load_params({"prescreen": tests})
+    mines = cat.read("mine_site")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        frame, notes = mn.pv_prescreen(mines, cat, bp, terrain.read_dem(cat.raster_path("dem")))
+    dropped = [n for n in notes if "not applied" in n and "'ready'" in n]
+    assert len(dropped) == 1 and "'readiness'" in dropped[0]
+    assert not any("'min_area'" in n for n in notes)
+    assert len(frame) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        res = mn.mine_priorities(cat, brownfield_params={"prescreen": tests})
+    assert any("'ready'" in n for n in res.attrs["sanxian"]["notes"])
+
+
+@pytest.mark.parametrize(("table", "key"), [("visibility", "window_margin_m"), ("mcda", "top_k"),
+                                            ("mcda", "n_samples"), ("mcda", "seed")])
+def test_mine_parameters_without_a_value_are_refused_not_defaulted(monkeypatch, table, key):
+    from sanxian_yidan import brownfield as bf
+
+    doc, files = bf.read_params_document(mn.DATA_FILE, None)
+    del doc[table][key]
+    monkeypatch.setattr(bf, "read_params_document", lambda name, params: (doc, files))
+    with pytest.raises(DataFileError, match=f"\\[{table}\\]: missing required key '{key}'"):
+        mn.load_params()
+
+
+def test_mode_summary_counts_every_mine_once(ridge):
+    _, res = ridge
+    modes = mn.mode_summary(res)
+    assert modes["mines"].sum() == len(res) == 2
+    assert modes.loc["regreening", "mode_zh"] == "复绿（三区两线）"
+    assert modes["gross_area_m2"].sum() == pytest.approx(2 * 180 * 180)

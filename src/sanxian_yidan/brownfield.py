@@ -47,7 +47,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from .datafiles import load_toml, packaged_path
+from .datafiles import deep_merge, load_toml, packaged_path
 from .errors import CRSError, DataFileError, EmptyLayerError, InputFileError, SanxianWarning, problem
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ M2_PER_HA = 10_000.0
 #: Comparison operators allowed in pre-screening tests and mode rules.
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in")
 DATA_FILE = "brownfield.toml"
+#: Number of progress steps :func:`brownfield_ranking` reports (for progress bars).
+RANKING_STEPS = 7
 
 #: A progress callback: ``progress(step_label, steps_done, steps_total)``.
 Progress = Callable[[str, int, int], None]
@@ -212,31 +214,13 @@ class BrownfieldParams:
         return self.densities[self.default_density]
 
 
-def merge_tables(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Recursively merge ``override`` into ``base`` (tables merge, arrays and values replace).
-
-    Parameters
-    ----------
-    base, override : mapping
-        Parsed TOML documents.
-
-    Returns
-    -------
-    dict
-        A new document; neither input is modified.
-    """
-    out: dict[str, Any] = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge_tables(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def read_params_document(default_name: str, params: str | Path | Mapping[str, Any] | None
                          ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Packaged data file ``default_name`` merged with a user TOML file or mapping.
+
+    The user document is merged over the packaged one with
+    :func:`sanxian_yidan.datafiles.deep_merge` (tables merge, arrays of tables are replaced
+    whole), so keys are required of the merged result.
 
     Returns
     -------
@@ -250,24 +234,44 @@ def read_params_document(default_name: str, params: str | Path | Mapping[str, An
         return doc, tuple(files)
     if isinstance(params, Mapping):
         files.append("<parameters given as a mapping>")
-        return merge_tables(doc, params), tuple(files)
+        return deep_merge(doc, params), tuple(files)
     user = Path(params)
     files.append(str(user.resolve()))
-    return merge_tables(doc, load_toml(user)), tuple(files)
+    return deep_merge(doc, load_toml(user)), tuple(files)
 
 
-class _Problems:
-    """Collects every problem of a data file so that they are reported together."""
+class Problems:
+    """Collects every problem of a parameter file so that they are reported together.
+
+    Validators call :meth:`get`, :meth:`number` and :meth:`source` for each key (which record a
+    problem and return ``None`` instead of raising), then :meth:`raise_if_any` once at the end:
+    the planner sees every mistake of the file in one message.
+
+    Parameters
+    ----------
+    file : str
+        The file named in the error message (the user file when there is one).
+    """
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.items: list[str] = []
 
     def add(self, where: str, text: str) -> None:
+        """Record one problem at ``where`` (a dotted location such as ``"[mcda]"``)."""
         self.items.append(f"{where}: {text}")
 
     def get(self, table: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], where: str,
             default: Any = ..., *, required: bool = True) -> Any:
+        """``table[key]`` checked against ``kinds`` (ints accepted where floats are).
+
+        A missing key returns ``default`` when one is given, else records "missing required
+        key" (if ``required``) and returns ``None``; a value of the wrong type is recorded and
+        ``None`` returned.
+        """
+        if not isinstance(table, Mapping):
+            self.add(where, "must be a table")
+            return None
         if key not in table:
             if default is not ...:
                 return default
@@ -286,6 +290,7 @@ class _Problems:
 
     def number(self, table: Mapping[str, Any], key: str, where: str, *, lo: float | None = None,
                hi: float | None = None, default: Any = ..., allow_inf: bool = False) -> float | None:
+        """A finite number in ``[lo, hi]`` (infinity only if ``allow_inf``), else a recorded problem."""
         value = self.get(table, key, (int, float), where, default)
         if value is None or value is ...:
             return value
@@ -302,7 +307,8 @@ class _Problems:
         return value
 
     def source(self, table: Mapping[str, Any], where: str) -> str:
-        src = table.get("source")
+        """The entry's non-empty ``source`` text, else a recorded problem and ``""``."""
+        src = table.get("source") if isinstance(table, Mapping) else None
         if not isinstance(src, str) or not src.strip():
             self.add(where, "every entry needs a non-empty 'source' (document and clause, dataset, or "
                             "'assumption (labelled)' with the reasoning)")
@@ -310,6 +316,13 @@ class _Problems:
         return src
 
     def raise_if_any(self, what: str) -> None:
+        """Raise one :class:`DataFileError` listing every recorded problem (if any).
+
+        Parameters
+        ----------
+        what : str
+            Bilingual name of the parameter set, e.g. ``"棕地光伏 / brownfield"``.
+        """
         if self.items:
             raise DataFileError(problem(
                 f"{what}参数文件有 {len(self.items)} 处错误。",
@@ -317,7 +330,7 @@ class _Problems:
                 file=self.file, fix="correct each key listed (see the packaged file for the format)"))
 
 
-def parse_condition(raw: Any, where: str, probs: _Problems, *, prescreen: bool = False) -> Condition | None:
+def parse_condition(raw: Any, where: str, probs: Problems, *, prescreen: bool = False) -> Condition | None:
     """Validate one ``{column, op, value}`` table (pre-screen test or mode-rule condition)."""
     if not isinstance(raw, Mapping):
         probs.add(where, "must be a table with column, op and value")
@@ -348,7 +361,7 @@ def parse_condition(raw: Any, where: str, probs: _Problems, *, prescreen: bool =
                      on_missing=on_missing, source=src)
 
 
-def parse_criteria(raw_list: Any, where: str, probs: _Problems) -> tuple[CriterionSpec, ...]:
+def parse_criteria(raw_list: Any, where: str, probs: Problems) -> tuple[CriterionSpec, ...]:
     """Validate ``[[criteria]]``: column, transform, benefit, weight (>= 0) and source."""
     if not isinstance(raw_list, list) or not raw_list:
         probs.add(where, "at least one [[criteria]] entry is needed")
@@ -380,24 +393,37 @@ def parse_criteria(raw_list: Any, where: str, probs: _Problems) -> tuple[Criteri
     return tuple(out)
 
 
-def parse_mcda(doc: Mapping[str, Any], probs: _Problems, *, criteria_key: str = "criteria") -> McdaSpec:
-    """Validate ``[mcda]`` (+ optional ``[mcda.ahp]``) and the criteria list."""
+def parse_mcda(doc: Mapping[str, Any], probs: Problems, *, criteria_key: str = "criteria") -> McdaSpec | None:
+    """Validate ``[mcda]`` (+ optional ``[mcda.ahp]``) and the criteria list.
+
+    ``method``, ``top_k``, ``n_samples``, ``seed`` and ``source`` are required in ``[mcda]`` (the
+    packaged data files give them; a user file only overrides them).
+
+    Returns
+    -------
+    McdaSpec or None
+        ``None`` when a required value is missing or invalid (the problem is recorded in
+        ``probs``, which the caller raises).
+    """
     raw = doc.get("mcda", {})
     where = "[mcda]"
     if not isinstance(raw, Mapping):
         probs.add(where, "must be a table")
         raw = {}
-    method = probs.get(raw, "method", str, where, "weighted_sum")
-    if method not in ("weighted_sum", "topsis"):
+    method = probs.get(raw, "method", str, where)
+    if method is not None and method not in ("weighted_sum", "topsis"):
         probs.add(where, f"method must be 'weighted_sum' or 'topsis', got {method!r}")
-    top_k = probs.get(raw, "top_k", int, where, 5)
-    n_samples = probs.get(raw, "n_samples", int, where, 1000)
-    seed = probs.get(raw, "seed", int, where, 0)
+        method = None
+    top_k = probs.get(raw, "top_k", int, where)
+    n_samples = probs.get(raw, "n_samples", int, where)
+    seed = probs.get(raw, "seed", int, where)
     if isinstance(top_k, int) and top_k < 1:
         probs.add(where, f"top_k must be >= 1, got {top_k}")
+        top_k = None
     if isinstance(n_samples, int) and n_samples < 0:
         probs.add(where, f"n_samples must be >= 0, got {n_samples}")
-    src = probs.source(raw, where) if raw else "defaults"
+        n_samples = None
+    src = probs.source(raw, where)
     criteria = parse_criteria(doc.get(criteria_key), f"[[{criteria_key}]]", probs)
     ahp = None
     raw_ahp = raw.get("ahp")
@@ -422,8 +448,10 @@ def parse_mcda(doc: Mapping[str, Any], probs: _Problems, *, criteria_key: str = 
             isinstance(c, Mapping) and "weight" not in c for c in doc[criteria_key]):
         probs.add(f"[[{criteria_key}]]", "every criterion needs a 'weight' unless [mcda.ahp] gives the weights")
     options = {k: v for k, v in raw.items() if k not in ("method", "top_k", "n_samples", "seed", "source", "ahp")}
-    return McdaSpec(method=method or "weighted_sum", top_k=int(top_k or 5), n_samples=int(n_samples or 0),
-                    seed=int(seed or 0), criteria=criteria, ahp=ahp, source=src, options=options)
+    if method is None or top_k is None or n_samples is None or seed is None:
+        return None
+    return McdaSpec(method=method, top_k=int(top_k), n_samples=int(n_samples), seed=int(seed), criteria=criteria,
+                    ahp=ahp, source=src, options=options)
 
 
 def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None) -> BrownfieldParams:
@@ -442,12 +470,16 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
     Raises
     ------
     DataFileError
-        Listing every problem found (missing ``source``, negative weight, unknown operator, …).
+        Listing every problem found (missing ``source``, negative weight, unknown operator, a
+        required key missing from the merged document, …).  Every number the ranking uses is
+        required: the code holds no fallback values (``[status_default] readiness``,
+        ``[yield] location_round_deg`` / ``azimuth_deg`` / ``grid``, ``[terrain]`` thresholds,
+        ``[mcda] method`` / ``top_k`` / ``n_samples`` / ``seed``, …).
     """
     if isinstance(params, BrownfieldParams):
         return params
     doc, files = read_params_document(DATA_FILE, params)
-    probs = _Problems(files[-1])
+    probs = Problems(files[-1])
 
     candidates = []
     for role, raw in (doc.get("candidates") or {}).items():
@@ -472,9 +504,8 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
             status.append(StatusRule(role, fld, tuple(str(v) for v in values), readiness, bool(eligible),
                                      str(raw.get("reason_zh", "")), str(raw.get("reason_en", "")), src))
     sd = doc.get("status_default", {})
-    default_readiness = probs.number(sd, "readiness", "[status_default]", lo=0.0, hi=1.0, default=0.5)
-    if sd:
-        probs.source(sd, "[status_default]")
+    default_readiness = probs.number(sd, "readiness", "[status_default]", lo=0.0, hi=1.0)
+    probs.source(sd, "[status_default]")
 
     exclusions = [parse_exclusion(raw, f"[[exclusions]][{i}]", probs)
                   for i, raw in enumerate(doc.get("exclusions", []))]
@@ -497,19 +528,21 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
         src = probs.source(raw, w)
         if mw_per_ha is not None:
             densities[name] = Density(name, float(mw_per_ha), str(raw.get("basis", "")), src)
-    default_density = probs.get(cap, "default", str, "[capacity]", "nrel_rev")
-    if default_density not in densities:
+    default_density = probs.get(cap, "default", str, "[capacity]")
+    if default_density is not None and default_density not in densities:
         probs.add("[capacity]", f"default density '{default_density}' is not among {sorted(densities)}")
 
     yl = doc.get("yield", {})
-    round_deg = probs.number(yl, "location_round_deg", "[yield]", lo=0.0, default=0.05)
-    azimuth = probs.number(yl, "azimuth_deg", "[yield]", lo=0.0, hi=360.0, default=180.0)
+    round_deg = probs.number(yl, "location_round_deg", "[yield]", lo=0.0)
+    azimuth = probs.number(yl, "azimuth_deg", "[yield]", lo=0.0, hi=360.0)
+    # no tilt_deg means "the optimal fixed tilt" (solar.optimal_tilt), not a hidden number
     tilt = probs.number(yl, "tilt_deg", "[yield]", lo=0.0, hi=90.0, default=None)
-    grid_region = probs.get(yl, "grid", str, "[yield]", "central_china")
+    grid_region = probs.get(yl, "grid", str, "[yield]")
 
     grid = doc.get("grid", {})
-    unknown_voltage = probs.get(grid, "unknown_voltage", str, "[grid]", "exclude")
-    if unknown_voltage not in ("exclude", "include"):
+    substation_role = probs.get(grid, "role", str, "[grid]")
+    unknown_voltage = probs.get(grid, "unknown_voltage", str, "[grid]")
+    if unknown_voltage is not None and unknown_voltage not in ("exclude", "include"):
         probs.add("[grid]", f"unknown_voltage must be 'exclude' or 'include', got {unknown_voltage!r}")
     classes = []
     for i, raw in enumerate(grid.get("classes", [])):
@@ -523,11 +556,14 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
     if not classes:
         probs.add("[grid]", "at least one [[grid.classes]] entry is needed")
 
+    road_roles = probs.get(doc.get("access", {}), "road_roles", list, "[access]")
+    setback_roles = probs.get(doc.get("setback", {}), "roles", list, "[setback]")
+
     terr = doc.get("terrain", {})
-    slope_thr = probs.number(terr, "slope_threshold_deg", "[terrain]", lo=0.0, hi=90.0, default=15.0)
-    s_min = probs.number(terr, "south_min_deg", "[terrain]", lo=0.0, hi=360.0, default=135.0)
-    s_max = probs.number(terr, "south_max_deg", "[terrain]", lo=0.0, hi=360.0, default=225.0)
-    min_cov = probs.number(terr, "min_dem_coverage", "[terrain]", lo=0.0, hi=1.0, default=0.5)
+    slope_thr = probs.number(terr, "slope_threshold_deg", "[terrain]", lo=0.0, hi=90.0)
+    s_min = probs.number(terr, "south_min_deg", "[terrain]", lo=0.0, hi=360.0)
+    s_max = probs.number(terr, "south_max_deg", "[terrain]", lo=0.0, hi=360.0)
+    min_cov = probs.number(terr, "min_dem_coverage", "[terrain]", lo=0.0, hi=1.0)
 
     prescreen = [parse_condition(raw, f"[[prescreen]][{i}]", probs, prescreen=True)
                  for i, raw in enumerate(doc.get("prescreen", []))]
@@ -537,21 +573,21 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
         candidates=tuple(candidates), status=tuple(status), status_default_readiness=float(default_readiness),
         exclusions=tuple(e for e in exclusions if e is not None), densities=densities,
         default_density=str(default_density), yield_round_deg=float(round_deg), yield_azimuth_deg=float(azimuth),
-        yield_tilt_deg=tilt, grid_region=str(grid_region), substation_role=str(grid.get("role", "substation")),
+        yield_tilt_deg=tilt, grid_region=str(grid_region), substation_role=str(substation_role),
         unknown_voltage=str(unknown_voltage), grid_classes=tuple(classes),
-        road_roles=tuple(doc.get("access", {}).get("road_roles", ["road"])),
-        setback_roles=tuple(doc.get("setback", {}).get("roles", ["built_up_area"])),
+        road_roles=tuple(map(str, road_roles)), setback_roles=tuple(map(str, setback_roles)),
         slope_threshold_deg=float(slope_thr), south_range_deg=(float(s_min), float(s_max)),
         min_dem_coverage=float(min_cov), prescreen=tuple(c for c in prescreen if c is not None), mcda=mcda,
         files=files)
 
 
-def parse_exclusion(raw: Any, where: str, probs: _Problems) -> Exclusion | None:
+def parse_exclusion(raw: Any, where: str, probs: Problems) -> Exclusion | None:
     """Validate one ``[[exclusions]]`` entry."""
     if not isinstance(raw, Mapping):
         probs.add(where, "must be a table")
         return None
     role = probs.get(raw, "role", str, where)
+    # an exclusion without buffer_m cuts the zone itself (0 m is "no buffer", not a tuned value)
     buffer_m = probs.number(raw, "buffer_m", where, lo=0.0, default=0.0)
     src = probs.source(raw, where)
     where_tbl = raw.get("where", {})
@@ -710,8 +746,24 @@ def ground_capacity_mw(polygons: gpd.GeoSeries | gpd.GeoDataFrame, *, mw_per_ha:
 CARRIED_FIELDS = ("name", "status", "remediation_status", "risk_class", "mineral", "closed_year", "county")
 
 
-def _canonical_order(gdf: gpd.GeoDataFrame, keys: Sequence[str]) -> np.ndarray:
-    """Row order that depends only on content (keys + normalised geometry), not on input order."""
+def canonical_order(gdf: gpd.GeoDataFrame, keys: Sequence[str]) -> np.ndarray:
+    """Row order that depends only on content, not on the order of the input features.
+
+    Rows are sorted by the ``keys`` columns (as text), then by the WKB of the normalised
+    geometry, so that a ranking (whose ties are broken by row id) is the same whatever order the
+    source file lists its features in.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    keys : sequence of str
+        Columns to sort by first (may be empty: geometry only).
+
+    Returns
+    -------
+    numpy.ndarray
+        Positions (for ``gdf.iloc``) in canonical order.
+    """
     wkb = shapely.to_wkb(shapely.normalize(gdf.geometry.values), hex=True)
     frame = pd.DataFrame({k: gdf[k].astype(str).to_numpy() for k in keys})
     frame["__wkb"] = wkb
@@ -773,7 +825,7 @@ def candidate_sites(catalog: Any, params: BrownfieldParams, *,
         gdf = catalog.read(cand.role)
         if len(gdf) == 0:
             continue
-        frames.append(_site_frame(gdf, cand, ids=gdf["layer_id"].astype(str) + "-" + gdf["src_fid"].astype(str)))
+        frames.append(site_frame(gdf, cand, ids=gdf["layer_id"].astype(str) + "-" + gdf["src_fid"].astype(str)))
     if parcels is not None:
         cand = next((c for c in params.candidates if c.role == "parcel"),
                     CandidateRole("parcel", "用户提供地块", "User parcel", "user input"))
@@ -789,11 +841,11 @@ def candidate_sites(catalog: Any, params: BrownfieldParams, *,
         if ident is not None:
             ids = "parcel-" + gdf[ident].astype(str)
         else:
-            order = _canonical_order(gdf, [])
+            order = canonical_order(gdf, [])
             rank = np.empty(len(gdf), dtype=int)
             rank[order] = np.arange(len(gdf))
             ids = pd.Series([f"parcel-{r:04d}" for r in rank], index=gdf.index)
-        frames.append(_site_frame(gdf, cand, ids=ids))
+        frames.append(site_frame(gdf, cand, ids=ids))
     if not frames:
         raise EmptyLayerError(problem(
             "没有候选地块：图层目录中没有矿山、沉陷区、填埋场或污染地块图层，也未提供地块。",
@@ -805,11 +857,29 @@ def candidate_sites(catalog: Any, params: BrownfieldParams, *,
         dup = sites.loc[sites["site_id"].duplicated(), "site_id"].tolist()[:5]
         raise InputFileError(problem("地块编号重复。", f"Duplicate site ids {dup}.",
                                      fix="give each parcel a unique 'id' or 'name'"))
-    order = _canonical_order(sites, ["site_type", "site_id"])
+    order = canonical_order(sites, ["site_type", "site_id"])
     return sites.iloc[order].reset_index(drop=True)
 
 
-def _site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) -> gpd.GeoDataFrame:
+def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) -> gpd.GeoDataFrame:
+    """Candidate features of one role as the common site table.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Normalised catalog layer (or user parcels) in the working CRS.
+    cand : CandidateRole
+        The role, with its Chinese name for ``site_type_zh``.
+    ids : pandas.Series
+        Stable site id per feature (from the layer id and source feature id, never the row order).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id``, ``site_type``, ``site_type_zh``, the :data:`CARRIED_FIELDS` (``None`` where the
+        layer lacks them), ``synthetic``, ``source``, ``layer_id``, ``gross_area_m2`` [m²] and the
+        polygonal part of each geometry.
+    """
     data: dict[str, Any] = {"site_id": ids.to_numpy(), "site_type": cand.role, "site_type_zh": cand.zh}
     for col in CARRIED_FIELDS:
         data[col] = gdf[col].to_numpy() if col in gdf.columns else None
@@ -871,8 +941,16 @@ def exclusion_layers(catalog: Any, exclusions: Iterable[Exclusion]) -> tuple[gpd
     -------
     (GeoDataFrame, list of str)
         Exclusion polygons with ``reason_role``, ``reason_zh``, ``reason_en``, ``rule_source``,
-        ``synthetic``; and notes on exclusions that could not be applied (role missing in the
-        catalog, filter field missing) — those are reported, never silently skipped.
+        ``synthetic``; and notes on exclusions that could not be applied as written (role
+        missing in the catalog, filter field missing) — those are reported, never silently skipped.
+
+    Notes
+    -----
+    A filter (``where = { field = [values] }``) whose field the layer does not have cannot tell
+    which features match, so every feature is taken as matching that field (the other filter
+    fields still apply): for a hard exclusion the conservative error is to exclude too much,
+    never to let a site into a protected zone.  E.g. a water-source layer without ``level``
+    is excluded whole, level-2 zones included, and a run note names the layer and the field.
     """
     frames, notes = [], []
     for ex in exclusions:
@@ -880,18 +958,25 @@ def exclusion_layers(catalog: Any, exclusions: Iterable[Exclusion]) -> tuple[gpd
             notes.append(f"排除图层缺失 / exclusion layer missing: {ex.role} ({ex.reason_en}) — not applied")
             continue
         gdf = catalog.read(ex.role)
+        reason_zh, reason_en = ex.reason_zh, ex.reason_en
         for fld, values in ex.where:
             if fld not in gdf.columns:
-                notes.append(f"排除条件字段缺失 / exclusion filter field '{fld}' missing in {ex.role} — "
-                             "no feature of that layer excluded")
-                gdf = gdf.iloc[0:0]
+                layers = ", ".join(sorted(set(gdf["layer_id"].astype(str)))) if "layer_id" in gdf.columns else ex.role
+                notes.append(
+                    f"排除条件字段缺失：图层 {layers}（{ex.role}）没有字段 '{fld}'，无法筛选 {list(values)}，"
+                    f"为保守起见整层扣除 / exclusion filter field '{fld}' is missing in layer {layers} "
+                    f"(role {ex.role}): features with {fld} in {list(values)} cannot be selected, so the whole "
+                    f"layer is excluded (conservative) — fix: map the field in the catalog "
+                    f"([layers.fields] {fld} = \"<column of the source file>\")")
+                reason_zh = f"{reason_zh}（缺字段 {fld}，整层扣除）"
+                reason_en = f"{reason_en} (field '{fld}' missing: whole layer)"
                 continue
             gdf = gdf[gdf[fld].astype(str).str.strip().isin(values).to_numpy()]
         geoms = polygonal(gdf.geometry.values)
         if ex.buffer_m > 0:
             geoms = polygonal(shapely.buffer(geoms, ex.buffer_m))
         frames.append(gpd.GeoDataFrame({
-            "reason_role": ex.role, "reason_zh": ex.reason_zh, "reason_en": ex.reason_en,
+            "reason_role": ex.role, "reason_zh": reason_zh, "reason_en": reason_en,
             "rule_source": ex.source,
             "synthetic": gdf["synthetic"].astype(bool).to_numpy() if "synthetic" in gdf.columns else False,
         }, geometry=geoms, crs=catalog.working_crs))
@@ -1159,7 +1244,7 @@ def prescreen(frame: pd.DataFrame, tests: Sequence[Condition]) -> tuple[np.ndarr
 # =============================================================================================
 # Yield and co-benefits
 # =============================================================================================
-def site_specific_yield(geoms: np.ndarray, crs: Any, *, round_deg: float, azimuth_deg: float = 180.0,
+def site_specific_yield(geoms: np.ndarray, crs: Any, *, round_deg: float, azimuth_deg: float,
                         tilt_deg: float | None = None) -> tuple[np.ndarray, int, float | None]:
     """Specific yield [kWh/kWp/yr] at each site's centroid, computed once per rounded location.
 
@@ -1321,14 +1406,66 @@ class BrownfieldResult:
             "ranked_co2_t": float(s.loc[ranked, "co2_t"].sum(skipna=True)),
         }
 
+    def by_type(self) -> pd.DataFrame:
+        """Totals per site type (mine, subsidence land, landfill, contaminated plot, parcel).
 
-def _load_catalog(catalog: Any) -> Any:
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``site_type`` (order of the data file's candidate roles), with
+            ``site_type_zh``, ``sites``, ``ranked`` (sites that passed and got a rank),
+            ``gross_area_m2``, ``net_area_m2`` [m²], ``capacity_mw`` [MW], ``annual_mwh``
+            [MWh/yr] and ``co2_t`` [t/yr] (missing yields count as 0 in the sums).
+        """
+        s = self.sites
+        grouped = s.assign(ranked=s["rank"].notna()).groupby("site_type", sort=False).agg(
+            site_type_zh=("site_type_zh", "first"), sites=("site_id", "size"), ranked=("ranked", "sum"),
+            gross_area_m2=("gross_area_m2", "sum"), net_area_m2=("net_area_m2", "sum"),
+            capacity_mw=("capacity_mw", "sum"), annual_mwh=("annual_mwh", "sum"), co2_t=("co2_t", "sum"))
+        grouped["sites"] = grouped["sites"].astype(int)
+        grouped["ranked"] = grouped["ranked"].astype(int)
+        order = [c.role for c in self.params.candidates if c.role in grouped.index]
+        return grouped.loc[order + [t for t in grouped.index if t not in order]]
+
+    def excluded_by_reason(self) -> pd.DataFrame:
+        """Excluded parts per hard-exclusion reason.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``reason_role`` (order of first appearance), with ``reason_zh``,
+            ``reason_en``, ``parts`` (site parts cut away) and ``excluded_area_m2`` [m²].
+        """
+        ex = self.excluded
+        if len(ex) == 0:
+            return pd.DataFrame({"reason_zh": [], "reason_en": [], "parts": [], "excluded_area_m2": []},
+                                index=pd.Index([], name="reason_role"))
+        out = ex.groupby("reason_role", sort=False).agg(
+            reason_zh=("reason_zh", "first"), reason_en=("reason_en", "first"), parts=("site_id", "size"),
+            excluded_area_m2=("excluded_area_m2", "sum"))
+        out["parts"] = out["parts"].astype(int)
+        return out
+
+
+def load_catalog(catalog: Any) -> Any:
+    """A :class:`sanxian_yidan.catalog.Catalog`: loaded from ``catalog`` if it is a path, else as given."""
     from .catalog import Catalog
 
     return Catalog.load(catalog) if isinstance(catalog, (str, Path)) else catalog
 
 
-def _step(progress: Progress | None, label: str, done: int, total: int) -> None:
+def report_step(progress: Progress | None, label: str, done: int, total: int) -> None:
+    """Log a step of a long analysis and pass it to the ``progress`` callback, if any.
+
+    Parameters
+    ----------
+    progress : callable or None
+        ``progress(label, done, total)`` (e.g. a CLI progress bar).
+    label : str
+        Bilingual name of the step starting now.
+    done, total : int
+        Steps finished so far and the number of steps.
+    """
     log.info("%s (%d/%d)", label, done, total)
     if progress is not None:
         progress(label, done, total)
@@ -1366,17 +1503,17 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     .. [2] 自然资办发〔2023〕12号 (land PV arrays may not use).
     .. [3] U.S. EPA RE-Powering America's Land, Pre-Screening.
     """
-    total = 7
+    total = RANKING_STEPS
     p = load_params(params)
-    cat = _load_catalog(catalog)
+    cat = load_catalog(catalog)
     crs = cat.working_crs
     notes: list[str] = []
 
-    _step(progress, "候选地块 / candidate sites", 0, total)
+    report_step(progress, "候选地块 / candidate sites", 0, total)
     sites = candidate_sites(cat, p, parcels=parcels)
     ready = site_readiness(sites, p)
 
-    _step(progress, "硬约束扣除 / cutting hard exclusions", 1, total)
+    report_step(progress, "硬约束扣除 / cutting hard exclusions", 1, total)
     ex_layers, ex_notes = exclusion_layers(cat, p.exclusions)
     notes.extend(ex_notes)
     net, excluded = cut_exclusions(sites, ex_layers)
@@ -1388,7 +1525,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     cap = ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=p.density.mw_per_ha)
     frame["capacity_mw"] = cap.to_numpy()
 
-    _step(progress, "地形 / terrain (slope, aspect)", 2, total)
+    report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
     dem_obj = resolve_dem(cat, dem)
     terr, terr_notes = terrain_table(net, crs, dem_obj, slope_threshold_deg=p.slope_threshold_deg,
                                      south_range_deg=p.south_range_deg, min_dem_coverage=p.min_dem_coverage)
@@ -1397,16 +1534,16 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     if dem_obj is None:
         notes.append("无 DEM / no DEM: slope and aspect not assessed")
 
-    _step(progress, "电网与道路距离 / grid, road and setback distances", 3, total)
+    report_step(progress, "电网与道路距离 / grid, road and setback distances", 3, total)
     # distances are measured from the net developable area (where the array would stand); a
     # fully excluded site falls back to its outline so that it still shows a distance
     dist_geoms = np.where(shapely.is_empty(net), sites.geometry.values, net)
     notes.extend(_grid_and_access(frame, cat, p, dist_geoms))
 
-    _step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
+    report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
     n_runs, tilt_used = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
 
-    _step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
+    report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
     frame["readiness"] = ready["readiness"].to_numpy()
     frame["eligible"] = ready["eligible"].to_numpy()
     ok, failed, pre_notes = prescreen(frame, p.prescreen)
@@ -1414,7 +1551,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     frame["prescreen_failed"] = [";".join(f) for f in failed]
     rankable = frame["prescreen_pass"].to_numpy()
 
-    _step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
+    report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
     scores, weights, score_notes = score_and_rank(frame, p.mcda, rankable, ids=frame["site_id"].to_numpy())
     frame["score"] = scores["score"].to_numpy()
     frame["rank"] = scores["rank"].astype("Int64").to_numpy()
@@ -1437,7 +1574,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     if syn_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
                      + ", ".join(syn_layers))
-    _step(progress, "完成 / done", total, total)
+    report_step(progress, "完成 / done", total, total)
     return BrownfieldResult(sites=out, excluded=excluded, params=p, weights=weights, notes=notes,
                             synthetic_layers=syn_layers)
 
@@ -1609,11 +1746,46 @@ def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *,
     return out, weights, notes
 
 
-__all__ = ["BrownfieldParams", "BrownfieldResult", "Condition", "CriterionSpec", "Density", "Exclusion", "GridClass",
-           "McdaSpec", "StatusRule", "brownfield_ranking", "candidate_sites", "criterion_weights", "cut_exclusions",
-           "evaluate_condition", "exclusion_layers", "ground_capacity_mw", "load_params", "nearest",
-           "parse_voltage_kv", "polygonal", "prescreen", "score_and_rank", "site_readiness", "site_specific_yield",
-           "substation_distances", "terrain_table"]
+__all__ = [
+    "RANKING_STEPS",
+    "BrownfieldParams",
+    "BrownfieldResult",
+    "CandidateRole",
+    "Condition",
+    "CriterionSpec",
+    "Density",
+    "Exclusion",
+    "GridClass",
+    "McdaSpec",
+    "Problems",
+    "Progress",
+    "StatusRule",
+    "brownfield_ranking",
+    "candidate_sites",
+    "canonical_order",
+    "criterion_weights",
+    "cut_exclusions",
+    "evaluate_condition",
+    "exclusion_layers",
+    "ground_capacity_mw",
+    "load_catalog",
+    "load_params",
+    "nearest",
+    "parse_condition",
+    "parse_mcda",
+    "parse_voltage_kv",
+    "polygonal",
+    "prescreen",
+    "read_params_document",
+    "report_step",
+    "score_and_rank",
+    "site_frame",
+    "site_readiness",
+    "site_specific_yield",
+    "substation_distances",
+    "terrain_table",
+    "write_outputs",
+]
 
 
 #: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.

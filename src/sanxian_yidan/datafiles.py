@@ -9,6 +9,7 @@ consumer validates the structure it needs and raises
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -92,3 +93,41 @@ def require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
             f"Key '{key}' in {where} must be {names}, got {type(value).__name__} {value!r}.",
             file=file, fix=f"write {key} as a {names}"))
     return value
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge a user document over a packaged one, table by table.
+
+    Tables (mappings) present in both are merged recursively; any other value in
+    ``override`` (numbers, strings, arrays, arrays of tables) replaces the one in
+    ``base`` whole.  This is how a user TOML overrides the packaged defaults: it
+    can change any key but cannot delete one, so the keys a consumer requires are
+    checked on the merged result.
+
+    Parameters
+    ----------
+    base : mapping
+        Parsed packaged document.
+    override : mapping
+        Parsed user document (or a mapping given in Python).
+
+    Returns
+    -------
+    dict
+        A new document; neither input is modified (nested tables are new dicts,
+        leaf values are shared).
+
+    Examples
+    --------
+    >>> deep_merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [4, 5]})
+    {'a': {'x': 1, 'y': 3}, 'b': [4, 5]}
+    """
+    out: dict[str, Any] = {k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        elif isinstance(value, Mapping):
+            out[key] = deep_merge(value, {})
+        else:
+            out[key] = value
+    return out

@@ -8,7 +8,8 @@ For each mine site (catalog role ``mine_site``):
 
 * **两线** — the share of the mine visible from main roads, railways and rivers within the viewing
   distance (DEM line-of-sight, :func:`sanxian_yidan.terrain.visibility_from_lines`, computed once
-  for all lines inside a window around the mines);
+  for all lines over the whole DEM); the visibility raster itself is kept with the result
+  (:class:`VisibilityRaster`) and written as ``visibility.tif`` by :func:`write_outputs`;
 * **三区** — distance to nature reserves, scenic areas and built-up / residential areas;
 * overlap with ecological function areas, with the red line / nature reserves; size; slope;
 * the brownfield PV pre-screen (net area after hard exclusions, grid distance, slope);
@@ -39,11 +40,17 @@ import shapely
 from shapely import STRtree
 
 from . import brownfield as bf
-from .brownfield import Condition, McdaSpec, Progress, _Problems
+from .brownfield import Condition, McdaSpec, Problems, Progress
 from .errors import EmptyLayerError, problem
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
+#: Number of progress steps :func:`mine_priorities` reports (for progress bars).
+PRIORITY_STEPS = 7
+#: Visibility settings that ``[visibility]`` of data/mines.toml may set (else data/terrain.toml's apply).
+VISIBILITY_KEYS = ("max_distance_m", "spacing_m", "eye_height_m", "target_height_m")
+#: Cell value of visibility.tif outside the DEM (GeoTIFF nodata; 0 and 1 are data).
+VISIBILITY_NODATA = 255
 
 
 # =============================================================================================
@@ -129,6 +136,7 @@ class MinesParams:
     focus_areas: tuple[FocusArea, ...]
     visibility: Mapping[str, float]
     window_margin_m: float
+    visibility_source: str = ""
     files: tuple[str, ...] = ()
 
 
@@ -138,23 +146,25 @@ def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = No
     Raises
     ------
     DataFileError
-        Listing every problem (missing source, unknown operator, negative weight, …).
+        Listing every problem (missing source, unknown operator, negative weight, a required key
+        such as ``[visibility] window_margin_m`` or ``[mcda] top_k`` missing from the merged
+        document, …).
     """
     if isinstance(params, MinesParams):
         return params
     doc, files = bf.read_params_document(DATA_FILE, params)
-    probs = _Problems(files[-1])
+    probs = Problems(files[-1])
 
     vis_raw = doc.get("visibility", {})
     vis: dict[str, float] = {}
-    for key, lo in (("max_distance_m", 0.0), ("spacing_m", 0.0), ("eye_height_m", 0.0)):
-        if key in vis_raw:
-            v = probs.number(vis_raw, key, "[visibility]", lo=lo)
+    # optional: without them the settings of data/terrain.toml [visibility] apply (with their sources)
+    for key in VISIBILITY_KEYS:
+        if isinstance(vis_raw, Mapping) and key in vis_raw:
+            v = probs.number(vis_raw, key, "[visibility]", lo=0.0)
             if v is not None:
                 vis[key] = v
-    margin = probs.number(vis_raw, "window_margin_m", "[visibility]", lo=0.0, default=1000.0)
-    if vis_raw:
-        probs.source(vis_raw, "[visibility]")
+    margin = probs.number(vis_raw, "window_margin_m", "[visibility]", lo=0.0)
+    vis_source = probs.source(vis_raw, "[visibility]")
 
     lines = []
     for i, raw in enumerate(doc.get("lines", [])):
@@ -225,7 +235,7 @@ def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = No
     probs.raise_if_any("矿山修复 / mine rehabilitation")
     return MinesParams(lines=tuple(lines), zones=tuple(zones), overlaps=tuple(overlaps), status=tuple(status),
                        mcda=mcda, modes=tuple(modes), focus_areas=tuple(focus), visibility=vis,
-                       window_margin_m=float(margin), files=files)
+                       window_margin_m=float(margin), visibility_source=vis_source, files=files)
 
 
 # =============================================================================================
@@ -260,7 +270,8 @@ def _read_roles(catalog: Any, roles: Sequence[str]) -> gpd.GeoDataFrame | None:
 
 
 def line_features(catalog: Any, sources: Sequence[LineSource]) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The 两线 lines (filtered by category) as one frame with ``line_role`` and ``name``."""
+    """The 两线 lines (filtered by category) as one frame with ``line_role``, ``name``, ``synthetic``
+    and ``layer_id``, and notes on line layers missing from the catalog."""
     frames, notes = [], []
     for src in sources:
         if not catalog.has(src.role):
@@ -276,9 +287,10 @@ def line_features(catalog: Any, sources: Sequence[LineSource]) -> tuple[gpd.GeoD
             "line_role": src.role,
             "name": gdf["name"].astype(str).to_numpy() if "name" in gdf.columns else "",
             "synthetic": gdf["synthetic"].astype(bool).to_numpy() if "synthetic" in gdf.columns else False,
+            "layer_id": gdf["layer_id"].astype(str).to_numpy() if "layer_id" in gdf.columns else src.role,
         }, geometry=gdf.geometry.values, crs=catalog.working_crs))
     if not frames:
-        return gpd.GeoDataFrame({"line_role": [], "name": [], "synthetic": []}, geometry=[],
+        return gpd.GeoDataFrame({"line_role": [], "name": [], "synthetic": [], "layer_id": []}, geometry=[],
                                 crs=catalog.working_crs), notes
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=catalog.working_crs), notes
 
@@ -339,11 +351,14 @@ def assign_focus_areas(frame: pd.DataFrame, areas: Sequence[FocusArea]) -> pd.Da
 
 def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, params: MinesParams,
                     visibility: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
-    """Share of each mine visible from the 两线 lines (one viewshed for all lines).
+    """Share of each mine visible from the 两线 lines (one viewshed for all lines), shares only.
 
     Lines are clipped to the mines grown by ``window_margin_m`` (>= the viewing distance): an
     observer farther than the viewing distance from every mine cannot see any of them, so the
-    result equals the viewshed of the whole lines on the mines' cells, at a fraction of the cost.
+    shares equal those of the viewshed of the whole lines (up to where observers fall along the
+    clipped lines), at a fraction of the cost.  The raster computed here is valid on the mines
+    only, so it is not returned; :func:`mine_priorities` uses :func:`lines_visibility` (whole
+    lines, whole DEM) instead, because it keeps and writes the raster.
 
     Returns
     -------
@@ -367,11 +382,140 @@ def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, 
         win_lines = gpd.GeoDataFrame(lines[keep].drop(columns="geometry"), geometry=clipped[keep], crs=lines.crs)
         if len(win_lines) == 0:
             return np.zeros(len(geoms)), notes
-        kwargs = {k: params.visibility[k] for k in ("max_distance_m", "spacing_m", "eye_height_m")
-                  if k in params.visibility}
+        kwargs = {k: v for k, (v, _) in visibility_settings(params).items()}
         visibility = terrain.visibility_from_lines(win_lines, dem, **kwargs)
     share = terrain.visible_share(gpd.GeoSeries(geoms, crs=mines.crs), visibility, dem)
     return np.asarray(share, dtype=float), notes
+
+
+def visibility_settings(params: MinesParams) -> dict[str, tuple[float, str]]:
+    """The viewshed settings in force, each with its source.
+
+    ``[visibility]`` of data/mines.toml may set any of :data:`VISIBILITY_KEYS`; the others come
+    from ``[visibility]`` of data/terrain.toml (:func:`sanxian_yidan.terrain.default_settings`).
+
+    Returns
+    -------
+    dict
+        ``{key: (value, source)}`` for ``max_distance_m``, ``spacing_m``, ``eye_height_m`` and
+        ``target_height_m`` [m].
+    """
+    from . import terrain
+
+    ts = terrain.default_settings()
+    out: dict[str, tuple[float, str]] = {}
+    for key in VISIBILITY_KEYS:
+        if key in params.visibility:
+            out[key] = (float(params.visibility[key]), f"data/mines.toml [visibility]: {params.visibility_source}")
+        else:
+            out[key] = (float(getattr(ts, key)), f"data/terrain.toml [visibility]: {ts.sources[key]}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class VisibilityRaster:
+    """The 三区两线 visibility raster of a run, on the DEM's grid, with its provenance.
+
+    Kept in ``mine_priorities(...).attrs["sanxian"]["visibility"]`` and written as
+    ``visibility.tif`` by :func:`write_outputs`.  Immutable: the array is a read-only copy, and
+    copies of the result frame (pandas deep-copies ``attrs``) share this object instead of
+    copying the grid.
+
+    Attributes
+    ----------
+    visible : numpy.ndarray of bool
+        True where the cell is seen from at least one observer on the lines (DEM shape).
+    dem : sanxian_yidan.terrain.Dem
+        The DEM the raster was computed on (grid, CRS, source, synthetic flag).
+    settings : mapping
+        ``{key: (value, source)}`` of the viewshed settings (:func:`visibility_settings`);
+        empty when the raster was given by the caller.
+    lines : tuple of str
+        Catalog layer ids of the 两线 lines used.
+    synthetic : bool
+        True if the DEM or any line feature is synthetic.
+    origin : str
+        How the raster was obtained.
+    """
+
+    visible: np.ndarray
+    dem: Any
+    settings: Mapping[str, tuple[float, str]]
+    lines: tuple[str, ...]
+    synthetic: bool
+    origin: str
+
+    def __post_init__(self) -> None:
+        grid = np.array(self.visible, dtype=bool, copy=True)
+        grid.setflags(write=False)
+        object.__setattr__(self, "visible", grid)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VisibilityRaster:
+        return self          # immutable: share it, never copy the grid
+
+    def tags(self) -> dict[str, str]:
+        """GeoTIFF metadata: meaning of the values, SYNTHETIC flag, settings and their sources."""
+        tags = {
+            "TITLE": "三区两线可视范围 / Area visible from the main lines (三区两线)",
+            "VALUES": f"1 = 可见 / visible; 0 = 不可见 / not visible; {VISIBILITY_NODATA} = 无数据 / no data "
+                      "(outside the DEM)",
+            "SYNTHETIC": ("SYNTHETIC - 合成示例数据，非官方成果，不得用于决策 / synthetic sample data (DEM or lines), "
+                          "not official, not for decisions") if self.synthetic else "no",
+            "DEM": f"{self.dem.source}{' (synthetic)' if self.dem.synthetic else ''}",
+            "LINES": ", ".join(self.lines) or "-",
+            "ORIGIN": self.origin,
+            "ALGORITHM": "sanxian_yidan.terrain.visibility_from_lines: line of sight over the bare-earth DEM from "
+                         "observers placed along the lines (R3, Franklin and Ray 1994); see its docstring for the "
+                         "approximations",
+        }
+        for key, (value, source) in self.settings.items():
+            tags[key.upper()] = f"{value:g}"
+            tags[f"{key.upper()}_SOURCE"] = source
+        return tags
+
+    def write(self, path: str | Path) -> Path:
+        """Write the raster as a GeoTIFF (uint8 0/1, nodata 255 outside the DEM, the DEM's grid and CRS).
+
+        An existing file is replaced (callers decide whether that is allowed).
+        """
+        import rasterio
+
+        path = Path(path)
+        data = self.visible.astype(np.uint8)
+        data[np.isnan(self.dem.elevation)] = VISIBILITY_NODATA
+        rows, cols = self.dem.shape
+        if path.exists():
+            path.unlink()
+        with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="uint8",
+                           crs=self.dem.crs, transform=self.dem.transform, nodata=VISIBILITY_NODATA,
+                           compress="deflate") as dst:
+            dst.write(data, 1)
+            dst.update_tags(**self.tags())
+        return path
+
+
+def lines_visibility(lines: gpd.GeoDataFrame, dem: Any, params: MinesParams) -> VisibilityRaster:
+    """Viewshed of all the 两线 lines over the whole DEM (:func:`sanxian_yidan.terrain.visibility_from_lines`).
+
+    Unlike :func:`mine_visibility` the lines are not clipped to a window around the mines, so the
+    raster is complete everywhere on the DEM and can be shown as the 直观可视范围 of the lines.
+
+    Parameters
+    ----------
+    lines : GeoDataFrame
+        Output of :func:`line_features` (``synthetic`` and ``layer_id`` columns are used).
+    dem : sanxian_yidan.terrain.Dem
+    params : MinesParams
+        Viewshed settings (:func:`visibility_settings`).
+    """
+    from . import terrain
+
+    settings = visibility_settings(params)
+    visible = terrain.visibility_from_lines(lines, dem, **{k: v for k, (v, _) in settings.items()})
+    syn_lines = bool(lines["synthetic"].astype(bool).any()) if "synthetic" in lines.columns else False
+    ids = tuple(dict.fromkeys(lines["layer_id"].astype(str))) if "layer_id" in lines.columns else ()
+    return VisibilityRaster(visible, dem, settings, ids, bool(dem.synthetic) or syn_lines,
+                            "computed from the lines over the whole DEM")
 
 
 def recommend_mode(frame: pd.DataFrame, rules: Sequence[ModeRule]) -> pd.DataFrame:
@@ -419,6 +563,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
         DEM for slope and visibility (default the catalog's ``dem``).
     visibility : ndarray of bool, optional
         A visibility raster on the DEM grid computed earlier (e.g. by a study); skips the viewshed.
+        It becomes the run's raster (``attrs["sanxian"]["visibility"]``), tagged as given by the caller.
     progress : callable, optional
         ``progress(step_label, steps_done, steps_total)``.
     brownfield_params : optional
@@ -430,27 +575,29 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
         One row per mine (geometry = mine outline) with ``visible_share``, distances to the 三区,
         overlaps, ``priority``, ``rank``, ``p_top_k``, ``mode`` (+ ``mode_zh``, ``mode_source``),
         ``township``, ``focus_area``, ``reasons`` and ``synthetic``; sorted by rank, then priority,
-        then ``site_id``.  ``attrs["sanxian"]`` holds run notes, weights (dict) and the focus-area
-        summary (list of records, see :func:`focus_summary`).
+        then ``site_id``.  ``attrs["sanxian"]`` holds run notes, weights (dict), ``top_k``, the
+        focus-area summary (list of records, see :func:`focus_summary`) and ``visibility``: the
+        :class:`VisibilityRaster` of the 两线 lines over the whole DEM (``None`` without a DEM or
+        without line layers), which :func:`write_outputs` writes as ``visibility.tif``.
     """
-    total = 7
+    total = PRIORITY_STEPS
     p = load_params(params)
     bp = bf.load_params(brownfield_params)
-    cat = bf._load_catalog(catalog)
+    cat = bf.load_catalog(catalog)
     crs = cat.working_crs
     notes: list[str] = []
 
-    bf._step(progress, "矿山 / mine sites", 0, total)
+    bf.report_step(progress, "矿山 / mine sites", 0, total)
     if not cat.has("mine_site"):
         raise EmptyLayerError(problem("图层目录中没有矿山图层。", "The catalog has no layer with role 'mine_site'.",
                                       file=getattr(cat, "path", None), fix="add the mine layer to the catalog"))
     raw = cat.read("mine_site")
     cand = next((c for c in bp.candidates if c.role == "mine_site"),
                 bf.CandidateRole("mine_site", "矿山", "Mine", "catalog"))
-    mines = bf._site_frame(raw, cand, ids=raw["layer_id"].astype(str) + "-" + raw["src_fid"].astype(str))
+    mines = bf.site_frame(raw, cand, ids=raw["layer_id"].astype(str) + "-" + raw["src_fid"].astype(str))
     if "cluster" in raw.columns:
         mines["cluster"] = raw["cluster"].to_numpy()
-    mines = mines.iloc[bf._canonical_order(mines, ["site_id"])].reset_index(drop=True)
+    mines = mines.iloc[bf.canonical_order(mines, ["site_id"])].reset_index(drop=True)
     if len(mines) == 0:
         raise EmptyLayerError(problem("矿山图层为空。", "The mine layer has no features.", fix="check the layer"))
     geoms = np.asarray(mines.geometry.values, dtype=object)
@@ -460,33 +607,34 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     frame["focus_area"] = focus["focus_area"].to_numpy()
     frame["focus_basis"] = focus["focus_basis"].to_numpy()
 
-    bf._step(progress, "地形 / terrain", 1, total)
+    bf.report_step(progress, "地形 / terrain", 1, total)
     dem_obj = bf.resolve_dem(cat, dem)
     terr, terr_notes = bf.terrain_table(geoms, crs, dem_obj, slope_threshold_deg=bp.slope_threshold_deg,
                                         south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
     for c in bf.TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
 
-    bf._step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
+    bf.report_step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
     zone_cols = _sanqu_and_overlaps(frame, cat, p, geoms, notes)
 
-    bf._step(progress, "两线可视性 / visibility from main lines (三区两线)", 3, total)
+    bf.report_step(progress, "两线可视性 / visibility from main lines (三区两线)", 3, total)
     lines, line_notes = line_features(cat, p.lines)
     notes.extend(line_notes)
     d_line, j_line = bf.nearest(geoms, np.asarray(lines.geometry.values, dtype=object))
     frame["dist_line_m"] = d_line
     frame["nearest_line"] = np.where(j_line >= 0, lines["name"].to_numpy()[np.maximum(j_line, 0)]
                                      if len(lines) else "", "")
-    share, vis_notes = mine_visibility(mines, lines, dem_obj, p, visibility)
+    share, vis_raster, vis_notes = _visibility(mines, lines, dem_obj, p, visibility)
     notes.extend(vis_notes)
     frame["visible_share"] = share
 
-    bf._step(progress, "光伏预筛 / PV pre-screen", 4, total)
-    pv = pv_prescreen(mines, cat, bp, dem_obj)
+    bf.report_step(progress, "光伏预筛 / PV pre-screen", 4, total)
+    pv, pv_notes = pv_prescreen(mines, cat, bp, dem_obj)
+    notes.extend(pv_notes)
     for c in pv.columns:
         frame[c] = pv[c].to_numpy()
 
-    bf._step(progress, "优先度评分 / priority scoring", 5, total)
+    bf.report_step(progress, "优先度评分 / priority scoring", 5, total)
     eligible, status_notes = _status_eligibility(frame, p)
     frame["eligible"] = eligible
     scores, weights, score_notes = bf.score_and_rank(frame, p.mcda, eligible, ids=frame["site_id"].to_numpy())
@@ -495,7 +643,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
     notes.extend(score_notes)
 
-    bf._step(progress, "修复模式 / recommended mode", 6, total)
+    bf.report_step(progress, "修复模式 / recommended mode", 6, total)
     modes = recommend_mode(frame, p.modes)
     for c in modes.columns:
         frame[c] = modes[c].to_numpy()
@@ -510,13 +658,36 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     if syn_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
                      + ", ".join(syn_layers))
-    # attrs hold plain Python values only (pandas compares attrs when concatenating frames)
+    # attrs hold plain Python values (pandas compares attrs when concatenating frames), and the
+    # immutable VisibilityRaster, which compares by identity and is shared, not copied
     out.attrs["sanxian"] = {"notes": notes, "weights": {k: float(v) for k, v in weights.items()},
-                            "synthetic_layers": syn_layers,
+                            "synthetic_layers": syn_layers, "top_k": p.mcda.top_k,
                             "focus_summary": focus_summary(out, p).to_dict(orient="records"),
-                            "params_files": list(p.files)}
-    bf._step(progress, "完成 / done", total, total)
+                            "visibility": vis_raster, "params_files": list(p.files)}
+    bf.report_step(progress, "完成 / done", total, total)
     return out
+
+
+def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, p: MinesParams,
+                given: np.ndarray | None) -> tuple[np.ndarray, VisibilityRaster | None, list[str]]:
+    """Visible share per mine and the raster it came from (given by the caller or computed)."""
+    from . import terrain
+
+    n = len(mines)
+    if dem is None:
+        return np.full(n, np.nan), None, ["无 DEM，两线可视性未评价 / no DEM: visibility not assessed"]
+    if given is not None:
+        share = terrain.visible_share(mines, given, dem)       # validates shape and dtype first
+        # the caller's lines are not known: flag it synthetic if the DEM or the catalog's lines are
+        syn_lines = bool(lines["synthetic"].astype(bool).any()) if len(lines) else False
+        raster = VisibilityRaster(given, dem, {}, (), bool(dem.synthetic) or syn_lines,
+                                  "precomputed raster given by the caller (its lines and settings are not known here)")
+        return share.to_numpy(dtype=float), raster, []
+    if len(lines) == 0:
+        return np.zeros(n), None, ["无两线图层，可视比例按 0 计 / no line layers: visible share set to 0"]
+    raster = lines_visibility(lines, dem, p)
+    share = terrain.visible_share(mines, raster.visible, dem)
+    return share.to_numpy(dtype=float), raster, []
 
 
 #: Candidate-site columns that mean nothing for mines (dropped from the mine table).
@@ -590,16 +761,24 @@ def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status
     return reasons
 
 
-def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams, dem: Any) -> pd.DataFrame:
+def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams, dem: Any
+                 ) -> tuple[pd.DataFrame, list[str]]:
     """The brownfield PV pre-screen applied to the mines (net area, capacity, grid distance, slope).
+
+    Only the columns listed under Returns are computed for mines.  A ``[[prescreen]]`` test of
+    the brownfield parameters on another column (e.g. ``readiness`` or ``dist_road_m``) cannot
+    be evaluated here: it is not applied and a note names its id.  It is not refused, because
+    the same brownfield file is valid for ``sanxian brownfields``, where that column exists.
 
     Returns
     -------
-    pandas.DataFrame
+    (pandas.DataFrame, list of str)
         ``pv_net_area_m2``, ``pv_capacity_mw``, ``dist_substation_m``, ``pv_prescreen_pass`` and
-        ``pv_failed`` (ids of failed tests).
+        ``pv_failed`` (ids of failed tests); and notes (tests not applied, exclusion layers
+        missing or applied whole).
     """
-    ex_layers, _ = bf.exclusion_layers(catalog, bp.exclusions)
+    ex_layers, ex_notes = bf.exclusion_layers(catalog, bp.exclusions)
+    notes = [f"光伏预筛 / PV pre-screen: {n}" for n in ex_notes]
     net, _ = bf.cut_exclusions(mines, ex_layers)
     crs = catalog.working_crs
     frame = pd.DataFrame(index=range(len(mines)))
@@ -615,11 +794,17 @@ def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams,
     terr, _ = bf.terrain_table(net, crs, dem, slope_threshold_deg=bp.slope_threshold_deg,
                                south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
     frame["slope_mean_deg"] = terr["slope_mean_deg"].to_numpy()
-    ok, failed, _ = bf.prescreen(frame, [t for t in bp.prescreen if t.column in frame.columns])
+    tests = [t for t in bp.prescreen if t.column in frame.columns]
+    for t in bp.prescreen:
+        if t.column not in frame.columns:
+            notes.append(f"光伏预筛条件 '{t.id}'（列 {t.column}）不适用于矿山，未采用 / PV pre-screen test '{t.id}' "
+                         f"on column '{t.column}' is not computed for mines and was not applied "
+                         f"(mines compute {', '.join(frame.columns)})")
+    ok, failed, _ = bf.prescreen(frame, tests)
     return pd.DataFrame({"pv_net_area_m2": frame["net_area_m2"].to_numpy(),
                          "pv_capacity_mw": frame["capacity_mw"].to_numpy(),
                          "dist_substation_m": frame["dist_substation_m"].to_numpy(),
-                         "pv_prescreen_pass": ok, "pv_failed": [";".join(f) for f in failed]})
+                         "pv_prescreen_pass": ok, "pv_failed": [";".join(f) for f in failed]}), notes
 
 
 def _sort(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -634,8 +819,10 @@ def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:
 
     Columns: ``area``, ``mines``, ``abandoned_or_closed`` (eligible), ``gross_area_m2``,
     ``visible_mines`` (visible_share > 0), ``in_sanqu``, ``mean_priority`` (eligible mines),
-    ``top10`` (eligible mines ranked in the top 10), one count per mode, and ``source``.
+    ``top_k`` (eligible mines ranked in the top k, k = ``[mcda] top_k`` of the parameters; the
+    CSV header names k, see :func:`focus_headers`), one count per mode, and ``source``.
     """
+    top_k = params.mcda.top_k
     rows = []
     groups = [(f.township, mines["focus_area"] == f.township, f.source) for f in params.focus_areas]
     others = ~mines["focus_area"].astype(bool) if len(params.focus_areas) else pd.Series(True, index=mines.index)
@@ -650,7 +837,7 @@ def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:
             "visible_mines": int((sub["visible_share"].fillna(0) > 0).sum()),
             "in_sanqu": int(sub["in_sanqu"].astype(bool).sum()),
             "mean_priority": float(elig["priority"].mean()) if len(elig) else float("nan"),
-            "top10": int((elig["rank"].astype("float") <= 10).sum())}
+            "top_k": int((elig["rank"].astype("float") <= top_k).sum())}
         for m in mode_ids:
             row[f"mode_{m}"] = int((sub["mode"] == m).sum())
         row["source"] = src
@@ -658,9 +845,32 @@ def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["FocusArea", "LineSource", "MineStatus", "MinesParams", "ModeRule", "Overlap", "Zone",
-           "assign_focus_areas", "focus_summary", "line_features", "load_params", "mine_priorities", "mine_visibility",
-           "overlap_share", "pv_prescreen", "recommend_mode", "township_names"]
+__all__ = [
+    "PRIORITY_STEPS",
+    "FocusArea",
+    "LineSource",
+    "MineStatus",
+    "MinesParams",
+    "ModeRule",
+    "Overlap",
+    "VisibilityRaster",
+    "Zone",
+    "assign_focus_areas",
+    "focus_headers",
+    "focus_summary",
+    "line_features",
+    "lines_visibility",
+    "load_params",
+    "mine_priorities",
+    "mine_visibility",
+    "mode_summary",
+    "overlap_share",
+    "pv_prescreen",
+    "recommend_mode",
+    "township_names",
+    "visibility_settings",
+    "write_outputs",
+]
 
 
 #: Columns of mines.gpkg layer `mines` and of mines.csv, in this order.
@@ -672,17 +882,46 @@ MINE_COLUMNS = (
     "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
     "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
     "reasons", "synthetic", "source", "layer_id")
-#: Headers of mines_focus_areas.csv (the focus-area summary of clause (九)).
-FOCUS_HEADERS = {"area": "区域 / Area", "mines": "矿山数 / Mines", "abandoned_or_closed": "废弃+闭坑 / Abandoned or closed",
-                 "gross_area_m2": "矿山面积 / Mine area [m²]", "visible_mines": "两线可视矿山 / Mines visible from lines",
-                 "in_sanqu": "三区周边矿山 / Mines around 三区", "mean_priority": "平均优先度 / Mean priority",
-                 "top10": "前10名矿山 / Mines in top 10", "source": "依据 / Source"}
+
+
+def focus_headers(top_k: int) -> dict[str, str]:
+    """Headers of mines_focus_areas.csv (the focus-area summary of clause (九)) for a given top k."""
+    return {"area": "区域 / Area", "mines": "矿山数 / Mines", "abandoned_or_closed": "废弃+闭坑 / Abandoned or closed",
+            "gross_area_m2": "矿山面积 / Mine area [m²]", "visible_mines": "两线可视矿山 / Mines visible from lines",
+            "in_sanqu": "三区周边矿山 / Mines around 三区", "mean_priority": "平均优先度 / Mean priority",
+            "top_k": f"前{top_k}名矿山 / Mines in top {top_k}", "source": "依据 / Source"}
+
+
+def mode_summary(mines: pd.DataFrame) -> pd.DataFrame:
+    """Mines and their area per recommended mode.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``mode`` (order of first appearance in ``mines``), with ``mode_zh``, ``mines``
+        and ``gross_area_m2`` [m²].
+    """
+    out = mines.groupby("mode", sort=False).agg(mode_zh=("mode_zh", "first"), mines=("site_id", "size"),
+                                                gross_area_m2=("gross_area_m2", "sum"))
+    out["mines"] = out["mines"].astype(int)
+    return out
 
 
 def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
-    """Write ``mines.gpkg`` (layer ``mines``), ``mines.csv`` and ``mines_focus_areas.csv`` into ``out``.
+    """Write ``mines.gpkg`` (layer ``mines``), ``mines.csv``, ``mines_focus_areas.csv`` and
+    ``visibility.tif`` into ``out``.
+
+    ``visibility.tif`` is the 三区两线 visibility raster of the run (:class:`VisibilityRaster`:
+    uint8, 1 visible, 0 not visible, 255 nodata outside the DEM, on the DEM's grid and CRS, with
+    tags giving the SYNTHETIC flag, the settings and their sources); it is written only when the
+    run had one (not without a DEM or without line layers).
 
     Existing files are replaced: callers (the CLI, studies) decide whether that is allowed.
+
+    Returns
+    -------
+    dict of str to Path
+        ``gpkg``, ``csv``, ``focus_csv`` and, when written, ``visibility``.
     """
     from .outputs import write_layers, write_table_csv
 
@@ -691,8 +930,17 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
     cols = [c for c in MINE_COLUMNS if c in result.columns]
     gpkg = write_layers(folder / "mines.gpkg", {"mines": result[cols + ["geometry"]]})
     csv = write_table_csv(result, folder / "mines.csv", MINE_COLUMNS)
-    focus = pd.DataFrame(result.attrs["sanxian"]["focus_summary"])
+    meta = result.attrs["sanxian"]
+    focus = pd.DataFrame(meta["focus_summary"])
     focus_csv = folder / "mines_focus_areas.csv"
-    focus.rename(columns=lambda c: FOCUS_HEADERS.get(c, c.replace("mode_", "模式 / mode: "))).to_csv(
+    headers = focus_headers(meta["top_k"])
+    focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))).to_csv(
         focus_csv, index=False, encoding="utf-8-sig")
-    return {"gpkg": gpkg, "csv": csv, "focus_csv": focus_csv}
+    paths = {"gpkg": gpkg, "csv": csv, "focus_csv": focus_csv}
+    raster = meta.get("visibility")
+    tif = folder / "visibility.tif"
+    if raster is not None:
+        paths["visibility"] = raster.write(tif)
+    elif tif.exists():
+        tif.unlink()          # a raster of an earlier run must not pass for this run's
+    return paths

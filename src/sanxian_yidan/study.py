@@ -9,7 +9,7 @@ folder (``maps/<study>/``):
 - ``screening/`` — screening.json, .gpkg, .csv, report.html, report.md
 - ``rooftops/`` — rooftops.gpkg, rooftops_by_township.csv
 - ``brownfields/`` — brownfields.gpkg, brownfields.csv
-- ``mines/`` — mines.gpkg, mines.csv, mines_focus_areas.csv
+- ``mines/`` — mines.gpkg, mines.csv, mines_focus_areas.csv, visibility.tif (三区两线 viewshed)
 - ``map.html`` — one map with every result as a layer (offline by default)
 - ``report.html`` — the study report (figures, charts, tables, sources, provenance)
 - ``manifest.json`` — inputs and outputs with SHA-256, package versions, parameters

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._progress import progress_bar
 
 OUTPUTS = ["brownfields.gpkg", "brownfields.csv"]
 
@@ -48,22 +49,14 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     annual_mwh, co2_t, score, rank, p_top_k; `excluded`: the parts cut away, with the reason) and
     OUT/brownfields.csv.
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..brownfield import brownfield_ranking, write_outputs
+    from ..brownfield import RANKING_STEPS, brownfield_ranking, write_outputs
     from ..catalog import Catalog
 
     guard_output_dir(out, overwrite, OUTPUTS)
     started = time.perf_counter()
     try:
         cat = Catalog.load(catalog)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
-            task = bar.add_task("棕地光伏 / brownfield PV", total=7)
-
-            def step(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total)
-
+        with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
             result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
         write_outputs(result, out)
     except SanxianError as exc:
@@ -92,28 +85,25 @@ def _print_summary(result: Any, top: int) -> None:
         table.add_row(*[str(row[c]) if d is None else _fmt(_div(row[c], div), d) for c, _, d, div in cols])
     console.print(table)
 
-    by_type = sites.assign(is_ranked=sites["rank"].notna()).groupby("site_type_zh").agg(
-        sites=("site_id", "size"), ranked=("is_ranked", "sum"),
-        gross=("gross_area_m2", "sum"), net=("net_area_m2", "sum"), mw=("capacity_mw", "sum"),
-        mwh=("annual_mwh", "sum"), co2=("co2_t", "sum"))
     t2 = Table(title="按类型汇总 / Totals by site type")
     for c in ("类型 / type", "地块 / sites", "参与排序 / ranked", "总面积 / gross [ha]", "净面积 / net [ha]",
               "容量 / MW", "年发电 / MWh", "CO₂ t/yr"):
         t2.add_column(c)
-    for name, r in by_type.iterrows():
-        t2.add_row(str(name), str(int(r["sites"])), str(int(r["ranked"])), _fmt(r["gross"] / 1e4, 1), _fmt(r["net"] / 1e4, 1),
-                   _fmt(r["mw"], 1), _fmt(r["mwh"], 0), _fmt(r["co2"], 0))
+    for _, r in result.by_type().iterrows():
+        t2.add_row(str(r["site_type_zh"]), str(r["sites"]), str(r["ranked"]), _fmt(r["gross_area_m2"] / 1e4, 1),
+                   _fmt(r["net_area_m2"] / 1e4, 1), _fmt(r["capacity_mw"], 1), _fmt(r["annual_mwh"], 0),
+                   _fmt(r["co2_t"], 0))
     t2.add_row("合计 / total", str(s["sites"]), str(s["ranked"]), _fmt(s["gross_area_m2"] / 1e4, 1),
                _fmt(s["net_area_m2"] / 1e4, 1), _fmt(s["capacity_mw"], 1), _fmt(s["annual_mwh"], 0),
                _fmt(s["co2_t"], 0))
     console.print(t2)
-    if len(result.excluded):
-        ex = result.excluded.groupby("reason_zh")["excluded_area_m2"].agg(["size", "sum"])
+    ex = result.excluded_by_reason()
+    if len(ex):
         t3 = Table(title="硬约束扣除 / Hard exclusions cut away")
         for c in ("原因 / reason", "地块部分 / parts", "面积 / area [ha]"):
             t3.add_column(c)
-        for name, r in ex.iterrows():
-            t3.add_row(str(name), str(int(r["size"])), _fmt(r["sum"] / 1e4, 1))
+        for _, r in ex.iterrows():
+            t3.add_row(str(r["reason_zh"]), str(r["parts"]), _fmt(r["excluded_area_m2"] / 1e4, 1))
         console.print(t3)
     console.print(f"ranked sites 参与排序: {s['ranked']} — {s['ranked_capacity_mw']:,.1f} MW, "
                   f"{s['ranked_annual_mwh']:,.0f} MWh/yr, {s['ranked_co2_t']:,.0f} t CO₂/yr; "

@@ -11,9 +11,10 @@ from rich.table import Table
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._progress import progress_bar
 from .brownfields import _div, _fmt
 
-OUTPUTS = ["mines.gpkg", "mines.csv", "mines_focus_areas.csv"]
+OUTPUTS = ["mines.gpkg", "mines.csv", "mines_focus_areas.csv", "visibility.tif"]
 
 
 @app.command("mines")
@@ -25,32 +26,24 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
     """Mine rehabilitation priorities (三区两线) and recommended mode (synergy plan (九)(十二)).
 
     Writes OUT/mines.gpkg (layer `mines`: priority, rank, p_top_k, visible_share, mode, ...),
-    OUT/mines.csv and OUT/mines_focus_areas.csv (吴山镇, 万和镇 and the other mines, clause (九)).
+    OUT/mines.csv, OUT/mines_focus_areas.csv (吴山镇, 万和镇 and the other mines, clause (九)) and
+    OUT/visibility.tif (三区两线 visibility raster: 1 visible, 0 not, 255 outside the DEM).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ..catalog import Catalog
-    from ..mines import mine_priorities, write_outputs
+    from ..mines import PRIORITY_STEPS, mine_priorities, write_outputs
 
     guard_output_dir(out, overwrite, OUTPUTS)
     started = time.perf_counter()
     try:
         cat = Catalog.load(catalog)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
-            task = bar.add_task("矿山修复 / mine rehabilitation", total=7)
-
-            def step(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total)
-
+        with progress_bar("矿山修复 / mine rehabilitation", PRIORITY_STEPS) as step:
             result = mine_priorities(cat, params=params, progress=step)
-        write_outputs(result, out)
+        paths = write_outputs(result, out)
     except SanxianError as exc:
         fail(exc)
     elapsed = time.perf_counter() - started
     _print_summary(result, top)
-    console.print(f"wrote {out / 'mines.gpkg'} (layer mines), {out / 'mines.csv'} and "
-                  f"{out / 'mines_focus_areas.csv'} in {elapsed:.1f} s")
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())} in {elapsed:.1f} s")
 
 
 def _print_summary(result: Any, top: int) -> None:
@@ -62,7 +55,7 @@ def _print_summary(result: Any, top: int) -> None:
     # short headers on screen; the CSV carries the full bilingual labels of the column registry
     cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("township", "乡镇", None, 1),
             ("status", "状态", None, 1), ("gross_area_m2", "面积 ha", 1, 1e4), ("visible_share", "两线可视", 2, 1),
-            ("dist_sanqu_m", "距三区 km", 1, 1e3), ("priority", "优先度", 3, 1), ("p_top_k", "p_topk", 2, 1),
+            ("dist_sanqu_m", "距三区 km", 1, 1e3), ("priority", "优先度", 3, 1), ("p_top_k", f"p_top{meta.get('top_k', 'k')}", 2, 1),
             ("mode_zh", "建议模式", None, 1)]
     for _, head, _, _ in cols:
         table.add_column(head, overflow="fold")
@@ -72,24 +65,25 @@ def _print_summary(result: Any, top: int) -> None:
 
     import pandas as pd
 
+    from ..mines import mode_summary
+
     focus = pd.DataFrame(meta.get("focus_summary") or [])
     if len(focus):
         mode_cols = [c for c in focus.columns if c.startswith("mode_")]
         t2 = Table(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
-        for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", "前10"] + \
+        for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", f"前{meta['top_k']}"] + \
                 [c.removeprefix("mode_") for c in mode_cols]:
             t2.add_column(c, overflow="fold")
         for _, r in focus.iterrows():
             t2.add_row(str(r["area"]), str(r["mines"]), str(r["abandoned_or_closed"]), _fmt(r["gross_area_m2"] / 1e4, 1),
-                       str(r["visible_mines"]), str(r["in_sanqu"]), _fmt(r["mean_priority"], 3), str(r["top10"]),
+                       str(r["visible_mines"]), str(r["in_sanqu"]), _fmt(r["mean_priority"], 3), str(r["top_k"]),
                        *[str(r[c]) for c in mode_cols])
         console.print(t2)
-    modes = result.groupby(["mode", "mode_zh"]).agg(mines=("site_id", "size"), area=("gross_area_m2", "sum"))
     t3 = Table(title="建议修复模式 / Recommended modes")
     for c in ("mode", "模式", "矿山 / mines", "面积 / area [ha]"):
         t3.add_column(c)
-    for (mid, mzh), r in modes.iterrows():
-        t3.add_row(str(mid), str(mzh), str(int(r["mines"])), _fmt(r["area"] / 1e4, 1))
+    for mid, r in mode_summary(result).iterrows():
+        t3.add_row(str(mid), str(r["mode_zh"]), str(r["mines"]), _fmt(r["gross_area_m2"] / 1e4, 1))
     console.print(t3)
     for note in meta.get("notes", []):
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)
