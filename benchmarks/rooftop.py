@@ -4,10 +4,11 @@ Measures, each in a fresh Python process (so that peak memory is per stage):
 
 * baseline — merely reading the footprint GeoPackage with ``pyogrio.read_dataframe(use_arrow=True)``
   (falls back to ``use_arrow=False`` when pyarrow is not installed, and says so);
-* pipeline — what ``sanxian rooftops FILE`` does: read (``read_vector`` through Arrow, as the CLI
-  reads a GeoPackage) + ``rooftop_potential`` (normalise, use/roof mapping, exclusions from the
+* pipeline — what ``sanxian rooftops FILE`` does: read (``read_vector``, which reads a GeoPackage
+  through Arrow when pyarrow is installed) + ``rooftop_potential`` (normalise, use/roof mapping, exclusions from the
   sample catalog, orientation, yield per class, capacity, co-benefits, township assignment,
-  aggregation) + ``write_outputs`` (GeoPackage with its spatial index + CSV), stage by stage;
+  aggregation) + ``write_outputs`` (GeoPackage with its spatial index + township CSV + factor
+  CSV), stage by stage;
   then, outside the pipeline total, the same write without the GeoPackage spatial index
   (``--no-spatial-index``), to show what skipping the index saves,
 
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "layers" / "catalog.toml"
 USES = ["住宅", "农村住宅", "工业厂房", "商业", "学校", "医院", "党政机关", "村委会", None, "加油站"]
 USE_P = [0.40, 0.35, 0.08, 0.05, 0.03, 0.01, 0.01, 0.02, 0.04, 0.01]
+WRITE = "write (gpkg with spatial index + csvs)"
 
 
 def generate(path: Path, n: int, seed: int = 20261124) -> None:
@@ -99,7 +101,7 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     import pvlib  # noqa: F401  imported before the clock, like pyogrio in the baseline
 
     from sanxian_yidan.catalog import Catalog
-    from sanxian_yidan.cli.rooftops import read_footprints
+    from sanxian_yidan.io.vector import read_vector
     from sanxian_yidan.rooftop import rooftop_potential, write_outputs
 
     warnings.simplefilter("ignore")
@@ -108,8 +110,9 @@ def stage_pipeline(path: Path, out: Path) -> dict:
         cat.read(role)  # catalog layers are small; read them outside the timed part like any cached input
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    gdf = read_footprints(path, "buildings", None)
-    times["read"] = time.perf_counter() - t0
+    gdf = read_vector(path, layer="buildings")
+    times["read" + (" (arrow)" if gdf.attrs["sanxian"].get("arrow") else " (classic, no arrow)")] = \
+        time.perf_counter() - t0
     marks: dict[str, float] = {}
     t1 = time.perf_counter()
     result = rooftop_potential(gdf, catalog=cat,
@@ -118,11 +121,11 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     steps = list(marks.items())
     times.update({f"  {a}": marks[b] - marks[a] for (a, _), (b, _) in zip(steps, steps[1:])})
     t2 = time.perf_counter()
-    write_outputs(result, out)
-    times["write (gpkg with spatial index + csv)"] = time.perf_counter() - t2
+    write_outputs(result, out, factors_csv=True)
+    times[WRITE] = time.perf_counter() - t2
     total = time.perf_counter() - t0
     t3 = time.perf_counter()
-    write_outputs(result, out.with_name(out.name + "_noindex"), spatial_index=False)
+    write_outputs(result, out.with_name(out.name + "_noindex"), spatial_index=False, factors_csv=True)
     no_index = time.perf_counter() - t3
     return {"seconds": total, "times": times, "write_no_index": no_index, "rows": len(result.buildings),
             "yield_classes": result.summary["yield_classes"], "included": result.summary["included"],
@@ -146,7 +149,7 @@ def _report(run: int, base: dict, pipe: dict) -> tuple[float, float]:
     for name, seconds in pipe["times"].items():
         print(f"      {name:<40} {seconds:7.2f} s")
     ratio = pipe["seconds"] / base["seconds"]
-    write = pipe["times"]["write (gpkg with spatial index + csv)"]
+    write = pipe["times"][WRITE]
     ratio_no_index = (pipe["seconds"] - write + pipe["write_no_index"]) / base["seconds"]
     print(f"  ratio pipeline / read = {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
     print(f"  without the GeoPackage spatial index (--no-spatial-index; QGIS can build it later): write "

@@ -215,3 +215,71 @@ def test_legacy_datum_warns_about_seven_parameters(tmp_path: Path) -> None:
     _gdf().to_crs("EPSG:2385").to_file(path)  # Xian 1980 / 3-degree GK CM 114E
     with pytest.warns(SanxianWarning, match="7-parameter"):
         read_vector(path)
+
+
+def _typed_frame() -> gpd.GeoDataFrame:
+    """Field types where the Arrow and classic readers could differ (dates, nulls, booleans)."""
+    import datetime
+
+    pts = [Point(SUIZHOU_LON + 0.01 * i, SUIZHOU_LAT) for i in range(3)]
+    return gpd.GeoDataFrame({"name": NAMES, "n": [1, 2, 3], "x": [1.5, None, 2.0],
+                             "day": [datetime.date(2020, 1, 1), None, datetime.date(2021, 2, 3)],
+                             "empty_text": pd.Series([None, None, None], dtype=object),
+                             "flag": pd.array([True, None, False], dtype="boolean")},
+                            geometry=pts, crs="EPSG:4326")
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".fgb", ".shp"])
+def test_utf8_formats_are_read_through_arrow_with_the_classic_table(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"typed{suffix}"
+    _typed_frame().to_file(path, encoding="UTF-8") if suffix == ".shp" else _typed_frame().to_file(path)
+    fast = read_vector(path)
+    plain = read_vector(path, use_arrow=False)
+    assert fast.attrs["sanxian"]["arrow"] is True and plain.attrs["sanxian"]["arrow"] is False
+    pd.testing.assert_frame_equal(pd.DataFrame(fast.drop(columns="geometry")),
+                                  pd.DataFrame(plain.drop(columns="geometry")))
+    assert fast.geometry.geom_equals_exact(plain.geometry, 0.0).all() and fast.crs == plain.crs
+    assert sorted(fast["name"]) == sorted(NAMES)             # FlatGeobuf's spatial index reorders features
+
+
+def test_gbk_shapefile_is_not_read_through_arrow(tmp_path: Path, monkeypatch) -> None:
+    import pyogrio
+
+    shp = _write_shp(_gdf(), tmp_path / "units.shp", "GBK")
+    calls: list[object] = []
+    real = pyogrio.read_dataframe
+    monkeypatch.setattr(pyogrio, "read_dataframe", lambda *a, **k: calls.append(k.get("use_arrow")) or real(*a, **k))
+    out = read_vector(shp)
+    assert calls == [False] and out.attrs["sanxian"]["arrow"] is False
+    assert out["name"].tolist() == NAMES and out.attrs["sanxian"]["encoding"] == "gb18030"
+
+
+def test_arrow_refusal_falls_back_silently_unless_arrow_was_required(tmp_path: Path, monkeypatch) -> None:
+    import pyogrio
+
+    path = tmp_path / "pts.gpkg"
+    _gdf().to_file(path)
+    real = pyogrio.read_dataframe
+
+    def refuse_arrow(*args, **kwargs):
+        if kwargs.get("use_arrow"):
+            raise pyogrio.errors.DataSourceError("The file being read is not encoded in UTF-8; please use_arrow=False")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "read_dataframe", refuse_arrow)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # silently: no warning either
+        out = read_vector(path)
+    assert out["name"].tolist() == NAMES and out.attrs["sanxian"]["arrow"] is False
+    with pytest.raises(InputFileError, match="use_arrow=False"):
+        read_vector(path, use_arrow=True)
+
+
+def test_without_pyarrow_the_classic_reader_is_used(tmp_path: Path, monkeypatch) -> None:
+    from sanxian_yidan.io import vector
+
+    path = tmp_path / "pts.geojson"
+    _gdf().to_file(path)
+    monkeypatch.setattr(vector, "has_pyarrow", lambda: False)
+    out = read_vector(path)
+    assert out.attrs["sanxian"]["arrow"] is False and out["name"].tolist() == NAMES

@@ -68,3 +68,42 @@ def test_sliver_parts_from_repair_are_dropped() -> None:
     out = normalise(_frame([spiky]), "EPSG:4547", expected="polygon")
     assert out.geometry.iloc[0].geom_type in ("Polygon", "MultiPolygon")
     assert out.geometry.iloc[0].area == pytest.approx(16.0)
+
+
+def _string_families(gdf: gpd.GeoDataFrame) -> list[str]:
+    """The former per-feature classification (geometry type strings through a dict), as the oracle."""
+    from sanxian_yidan.normalize import _FAMILY_OF_TYPE
+
+    return [_FAMILY_OF_TYPE.get(t, "collection") for t in gdf.geometry.geom_type.to_numpy()]
+
+
+def _mixed_geometries(rng: np.random.Generator, n: int) -> list:
+    from shapely.geometry import GeometryCollection, LinearRing, MultiLineString, MultiPoint, MultiPolygon
+
+    kinds = [Point(0, 0), LineString([(0, 0), (1, 1)]), LinearRing([(0, 0), (1, 0), (1, 1)]), box(0, 0, 1, 1),
+             MultiPoint([(0, 0), (1, 1)]), MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
+             MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]), GeometryCollection([Point(0, 0), box(0, 0, 1, 1)]),
+             None]
+    return [kinds[i] for i in rng.integers(0, len(kinds), n)]
+
+
+def test_vectorised_family_classification_matches_the_type_names() -> None:
+    from sanxian_yidan.normalize import _FAMILIES, _dominant_family, _family_codes
+
+    rng = np.random.default_rng(20261124)
+    frame = _frame(_mixed_geometries(rng, 2000))
+    codes = _family_codes(frame)
+    assert [_FAMILIES[c] for c in codes] == _string_families(frame)
+    # the most frequent family wins; collections and missing geometries do not count
+    for geoms, expected in (([box(0, 0, 1, 1)] * 3 + [Point(0, 0)], "polygon"),
+                            ([LineString([(0, 0), (1, 1)])] * 2 + [box(0, 0, 1, 1), None], "line"),
+                            ([shapely.GeometryCollection([Point(0, 0)]), None], "polygon")):
+        assert _dominant_family(_frame(geoms)) == expected
+
+
+def test_mixed_families_message_counts_and_rows_unchanged() -> None:
+    geoms = [box(0, 0, 1, 1), Point(0, 0), box(2, 2, 3, 3), LineString([(0, 0), (1, 1)]), Point(5, 5), Point(6, 6),
+             shapely.GeometryCollection([Point(0, 0)])]
+    with pytest.raises(InputFileError, match=r"mixes geometry types \{'line': 1, 'point': 3, 'polygon': 2\}; "
+                                             r"e\.g\. line features at rows \[3\]"):
+        normalise(_frame(geoms), "EPSG:4547", file="x.shp")

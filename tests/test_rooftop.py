@@ -184,6 +184,9 @@ def test_catalog_supplies_exclusions_and_townships(tmp_path: Path) -> None:
         '[layers.fields]\nname = "name"\ncounty = "county"\n', encoding="utf-8")
     res = rooftop_potential(_buildings(), catalog=tmp_path / "catalog.toml", lon=LON, lat=LAT)
     assert res.summary["excluded"]["heritage_zone"] == 1
+    # the catalog has no scenic_area or nature_reserve layer: recorded, not silently skipped
+    assert res.summary["exclusions_not_applied"] == {"scenic_area": "layer missing from the catalog",
+                                                     "nature_reserve": "layer missing from the catalog"}
     assert res.summary["area_source"] == "catalog role 'township'"
     assert set(res.townships["township"]) == {"府河镇", "Hedian"}
 
@@ -288,3 +291,109 @@ def test_gpkg_with_and_without_spatial_index(result, tmp_path: Path) -> None:
     assert a.geometry.geom_equals_exact(b.geometry, 0.0).all() and len(a) == len(result.buildings)
     assert "no spatial index" in pyogrio.read_info(without)["layer_metadata"]["DESCRIPTION"]
     assert a["capacity_kwp"].sum() == pytest.approx(result.buildings["capacity_kwp"].sum(), rel=1e-12)
+
+
+def test_exclusion_roles_not_applied_are_recorded(result) -> None:
+    # no catalog; heritage_zone given as an extra layer stands in for that role
+    assert result.summary["exclusions_not_applied"] == {"scenic_area": "no catalog given",
+                                                        "nature_reserve": "no catalog given"}
+    assert result.summary["area_source"] == "townships given"
+    bare = rooftop_potential(_buildings().iloc[:1], lon=LON, lat=LAT)
+    assert list(bare.summary["exclusions_not_applied"]) == ["heritage_zone", "scenic_area", "nature_reserve"]
+    assert bare.summary["area_source"] == "none"
+
+
+def test_extra_exclusion_layer_without_crs_is_refused() -> None:
+    nocrs = gpd.GeoDataFrame({"name": ["x"]}, geometry=[box(X0 + 590, Y0 - 10, X0 + 700, Y0 + 50)])
+    with pytest.raises(InputFileError, match=r"(?s)排除图层 'flood_zone' 没有坐标系.*'flood_zone' has no CRS"):
+        rooftop_potential(_buildings(), exclusions={"flood_zone": nocrs}, lon=LON, lat=LAT)
+    with pytest.raises(InputFileError, match="must be a GeoDataFrame"):
+        rooftop_potential(_buildings(), exclusions={"flood_zone": [box(0, 0, 1, 1)]}, lon=LON, lat=LAT)
+    # with a CRS (even another one) it is used: reprojected onto the buildings
+    wgs = _heritage().to_crs("EPSG:4326")
+    res = rooftop_potential(_buildings(), exclusions={"flood_zone": wgs}, lon=LON, lat=LAT)
+    assert _row(res, "b8")["excluded_reason"] == "flood_zone"
+
+
+def test_catalog_argument_types() -> None:
+    from sanxian_yidan.errors import CatalogError
+    from sanxian_yidan.rooftop import _load_catalog
+
+    cat = Catalog.load(Path(__file__).resolve().parents[1] / "layers" / "catalog.toml")
+    assert _load_catalog(None) is None and _load_catalog(cat) is cat
+    assert _load_catalog(str(cat.path)).path == cat.path
+    with pytest.raises(CatalogError, match="Catalog file not found"):
+        _load_catalog(Path("/nonexistent/catalog.toml"))
+    with pytest.raises(InputFileError, match="catalog must be a Catalog, a path or None"):
+        _load_catalog(42)
+
+
+def test_factor_ids_column_and_provenance_in_outputs(result, tmp_path: Path) -> None:
+    import json
+
+    import pyogrio
+
+    from sanxian_yidan.benefits import select_factors
+    from sanxian_yidan.columns import label
+    from sanxian_yidan.rooftop import write_outputs
+
+    chosen = select_factors()
+    order = ("co2", "so2", "nox", "pm", "coal")
+    ids = ";".join(chosen[k].id for k in order)
+    b = result.buildings
+    assert isinstance(b["factor_ids"].dtype, pd.CategoricalDtype) and list(b["factor_ids"].cat.categories) == [ids]
+    paths = write_outputs(result, tmp_path / "a")
+    assert set(paths) == {"gpkg", "csv"} and not (tmp_path / "a" / "rooftops_factors.csv").exists()
+    layer = pyogrio.read_dataframe(paths["gpkg"])
+    assert set(layer["factor_ids"]) == {ids}
+    meta = pyogrio.read_info(paths["gpkg"])["layer_metadata"]
+    assert [r["factor_id"] for r in json.loads(meta["FACTORS"])] == [chosen[k].id for k in order]
+    assert meta["UNCONFIRMED_FACTORS"] == ";".join(chosen[k].id for k in order if not chosen[k].confirmed)
+    assert "scenic_area: not applied, no catalog given" in meta["EXCLUSIONS"]
+    assert "heritage_zone: applied, 1 building(s) excluded" in meta["EXCLUSIONS"]
+    table = pd.read_csv(paths["csv"], encoding="utf-8-sig")
+    assert set(table[label("factor_ids")]) == {ids}
+    assert set(table[label("exclusions_not_applied")]) == {
+        "scenic_area: not applied, no catalog given; nature_reserve: not applied, no catalog given"}
+    with_factors = write_outputs(result, tmp_path / "b", factors_csv=True)
+    factors = pd.read_csv(with_factors["factors"], encoding="utf-8-sig")
+    assert list(factors[label("factor_value")]) == [chosen[k].value for k in order]
+    assert list(factors[label("factor_year")]) == [chosen[k].year for k in order]
+
+
+def test_gpkg_without_pyarrow_writes_the_same_table(result, tmp_path: Path, monkeypatch) -> None:
+    import pyogrio
+
+    from sanxian_yidan import rooftop
+    from sanxian_yidan.rooftop import write_outputs
+
+    with_arrow = write_outputs(result, tmp_path / "a")["gpkg"]
+    monkeypatch.setattr(rooftop, "has_pyarrow", lambda: False)
+    without = write_outputs(result, tmp_path / "b")["gpkg"]
+    a, b = pyogrio.read_dataframe(with_arrow), pyogrio.read_dataframe(without)
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    assert isinstance(result.buildings["factor_ids"].dtype, pd.CategoricalDtype)   # the result is not modified
+
+
+def test_every_written_column_is_declared(result) -> None:
+    from sanxian_yidan.columns import describe
+    from sanxian_yidan.rooftop import BUILDING_COLUMNS, FACTOR_COLUMNS, NOTE_COLUMNS, declared_labels
+
+    written = [*BUILDING_COLUMNS, *result.area_table().columns, *NOTE_COLUMNS, *FACTOR_COLUMNS]
+    assert [c for c in written if describe(c) is None] == []
+    with pytest.raises(DataFileError, match=r"not declared in the column registry"):
+        declared_labels(["capacity_kwp", "no_such_column_xyz"])
+
+
+def test_parameter_merging_and_pyarrow_check_live_in_one_place() -> None:
+    from sanxian_yidan import datafiles, rooftop
+    from sanxian_yidan.cli import rooftops as cli_rooftops
+    from sanxian_yidan.io import vector
+
+    assert rooftop.deep_merge is datafiles.deep_merge and solar.deep_merge is datafiles.deep_merge
+    assert not hasattr(rooftop, "_deep_merge") and not hasattr(solar, "_deep_merge")
+    assert rooftop.has_pyarrow is vector.has_pyarrow
+    assert not hasattr(rooftop, "_has_pyarrow") and not hasattr(cli_rooftops, "_has_pyarrow")
+    # a nested override changes one key and keeps its siblings
+    p = load_params(overrides={"categories": {"public": {"pilot_share": 0.45}}})
+    assert p.categories["public"].pilot_share == 0.45 and p.categories["public"].zh == "公共建筑（学校、医院、村委会等）"

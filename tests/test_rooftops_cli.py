@@ -103,18 +103,143 @@ def test_no_spatial_index_option(tmp_path: Path) -> None:
     assert len(pyogrio.read_dataframe(out / "rooftops.gpkg")) == 3
 
 
-def test_footprints_read_through_arrow_equal_plain_read(tmp_path: Path, monkeypatch) -> None:
+def test_footprints_are_read_through_arrow_by_read_vector_not_an_env_switch(tmp_path: Path, monkeypatch) -> None:
     import os
 
-    from sanxian_yidan.cli.rooftops import read_footprints
-    from sanxian_yidan.io.vector import read_vector
+    calls: list[object] = []
+    real = pyogrio.read_dataframe
 
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("use_arrow"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "read_dataframe", spy)
     monkeypatch.delenv("PYOGRIO_USE_ARROW", raising=False)
-    path = _footprints(tmp_path)
-    fast = read_footprints(path, None, None)
-    assert "PYOGRIO_USE_ARROW" not in os.environ              # the switch is restored after the read
-    plain = read_vector(path)
-    pd.testing.assert_frame_equal(pd.DataFrame(fast.drop(columns="geometry")),
-                                  pd.DataFrame(plain.drop(columns="geometry")))
-    assert fast.geometry.geom_equals_exact(plain.geometry, 0.0).all() and fast.crs == plain.crs
-    assert list(fast["用途"]) == ["厂房", "学校", "农房"]
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--no-catalog", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert calls == [True]                                     # the footprints, through Arrow, asked explicitly
+    assert "PYOGRIO_USE_ARROW" not in os.environ
+    layer = pyogrio.read_dataframe(tmp_path / "o" / "rooftops.gpkg")
+    assert list(layer["用途"]) == ["厂房", "学校", "农房"]
+
+
+def test_missing_catalog_is_an_error_naming_the_path(tmp_path: Path, monkeypatch) -> None:
+    footprints = _footprints(tmp_path)
+    missing = tmp_path / "nowhere" / "catalog.toml"
+    res = runner.invoke(app, ["rooftops", str(footprints), "--catalog", str(missing), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 2
+    text = res.output.replace("\n", "")
+    assert "MissingFileError" in text and "图层目录文件不存在" in text and "Catalog file not found" in text
+    assert str(missing) in text and "--no-catalog" in text
+    assert not (tmp_path / "a" / "rooftops.gpkg").exists()
+    # the default catalog path is relative: from another folder it is missing too, and said so
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = runner.invoke(app, ["rooftops", str(footprints), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 2
+    text = res.output.replace("\n", "")
+    assert "MissingFileError" in text and "layers/catalog.toml" in text and str(elsewhere) in text
+
+
+def test_no_catalog_runs_and_says_what_was_not_applied(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--no-catalog", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "no exclusion layers applied" in text and "heritage_zone, scenic_area, nature_reserve" in text
+    assert "no township aggregation" in text
+    table = pd.read_csv(out / "rooftops_by_township.csv", encoding="utf-8-sig")
+    notes = set(table[label("exclusions_not_applied")])
+    assert notes == {("heritage_zone: not applied, no catalog given; scenic_area: not applied, no catalog given; "
+                      "nature_reserve: not applied, no catalog given")}
+    assert set(table[label("township")].dropna()) == {"（未落入乡镇）/ unassigned"}
+    meta = pyogrio.read_info(out / "rooftops.gpkg", layer="rooftops")["layer_metadata"]
+    assert "scenic_area: not applied, no catalog given" in meta["EXCLUSIONS"]
+    assert "no township aggregation" in meta["TOWNSHIPS"]
+    both = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--no-catalog", "--catalog",
+                               str(SAMPLE_CATALOG), "--out", str(tmp_path / "x")])
+    assert both.exit_code == 2 and "contradict" in both.output
+
+
+def test_catalog_lacking_exclusion_roles_is_reported(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[catalog]\ntitle_zh = "测试"\ntitle_en = "Test"\nworking_crs = "EPSG:4547"\n'
+        f'[[layers]]\nid = "towns"\nrole = "township"\npath = "{(REPO / "layers" / "suizhou_sample.gpkg").as_posix()}"\n'
+        'layer = "townships"\ntitle_zh = "乡镇"\ntitle_en = "Townships"\nsource = "test"\nlicence = "CC0"\n'
+        'synthetic = true\n', encoding="utf-8")
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--catalog", str(catalog), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    for role in ("heritage_zone", "scenic_area", "nature_reserve"):
+        assert f"exclusion '{role}' not applied 未执行排除: layer missing from the catalog" in text
+    table = pd.read_csv(out / "rooftops_by_township.csv", encoding="utf-8-sig")
+    assert (table[label("exclusions_not_applied")].str.count("layer missing from the catalog") == 3).all()
+    description = pyogrio.read_info(out / "rooftops.gpkg", layer="rooftops")["layer_metadata"]["DESCRIPTION"]
+    assert "exclusions not applied: heritage_zone: not applied, layer missing from the catalog" in description
+
+
+def test_factor_provenance_travels_with_every_output(tmp_path: Path) -> None:
+    import json
+
+    from sanxian_yidan.benefits import select_factors
+
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--catalog", str(SAMPLE_CATALOG),
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    chosen = select_factors()
+    order = ("co2", "so2", "nox", "pm", "coal")
+    ids = ";".join(chosen[k].id for k in order)
+    unconfirmed = [chosen[k].id for k in order if not chosen[k].confirmed]
+    assert unconfirmed                                            # the packaged SO2/NOx/PM factors are unconfirmed
+    # GeoPackage: factor_ids column, full provenance in the metadata
+    layer = pyogrio.read_dataframe(out / "rooftops.gpkg", layer="rooftops")
+    assert set(layer["factor_ids"]) == {ids}
+    meta = pyogrio.read_info(out / "rooftops.gpkg", layer="rooftops")["layer_metadata"]
+    records = {r["factor_kind"]: r for r in json.loads(meta["FACTORS"])}
+    for kind in order:
+        f = chosen[kind]
+        assert records[kind]["factor_id"] == f.id and records[kind]["factor_value"] == f.value
+        assert (records[kind]["factor_unit"], records[kind]["factor_year"]) == (f.unit, f.year)
+        assert (records[kind]["factor_publisher"], records[kind]["factor_source"]) == (f.publisher, f.source)
+        assert records[kind]["factor_confirmed"] is f.confirmed
+    assert meta["UNCONFIRMED_FACTORS"] == ";".join(unconfirmed)
+    assert "NOT CONFIRMED" in meta["DESCRIPTION"]
+    # township CSV: the notes on every row
+    table = pd.read_csv(out / "rooftops_by_township.csv", encoding="utf-8-sig")
+    assert set(table[label("factor_ids")]) == {ids}
+    assert set(table[label("unconfirmed_factor_ids")]) == {";".join(unconfirmed)}
+    # companion CSV: one row per factor, bilingual headers
+    factors = pd.read_csv(out / "rooftops_factors.csv", encoding="utf-8-sig")
+    assert list(factors[label("quantity")]) == ["co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce"]
+    assert list(factors[label("factor_id")]) == [chosen[k].id for k in order]
+    assert list(factors[label("factor_confirmed")]) == [chosen[k].confirmed for k in order]
+    assert "系数待核实" in res.output and "rooftops_factors.csv" in res.output.replace("\n", "")
+
+
+def test_overwrite_guard_covers_the_factor_csv(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "rooftops_factors.csv").write_text("keep me", encoding="utf-8")
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--catalog", str(SAMPLE_CATALOG),
+                              "--out", str(out)])
+    assert res.exit_code == 2 and "rooftops_factors.csv" in res.output.replace("\n", "")
+    assert (out / "rooftops_factors.csv").read_text(encoding="utf-8") == "keep me"
+    help_text = " ".join(runner.invoke(app, ["rooftops", "--help"]).output.split())
+    assert "rooftops_factors.csv" in help_text and "--no-catalog" in help_text
+
+
+def test_undeclared_column_fails_instead_of_bare_headers(tmp_path: Path, monkeypatch) -> None:
+    from sanxian_yidan import columns
+
+    full = columns.registry()
+    monkeypatch.setattr(columns, "registry", lambda: {k: v for k, v in full.items() if k != "gap_kwp"})
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--catalog", str(SAMPLE_CATALOG),
+                              "--out", str(out)])
+    assert res.exit_code == 2
+    assert "DataFileError" in res.output and "gap_kwp" in res.output
+    assert not (out / "rooftops_by_township.csv").exists()

@@ -148,3 +148,27 @@ def test_user_toml_overrides_losses(tmp_path: Path) -> None:
     default = solar.specific_yield(LON, LAT, 25.0)
     # PVWatts DC scales linearly with (1 - losses); clipping does not occur at DC/AC 1.2 in this climate
     assert default / lossless == pytest.approx(1 - 0.1408, rel=2e-3)
+
+
+def test_far_weather_threshold_is_data_with_a_source() -> None:
+    import warnings
+
+    from pyproj import Geod
+
+    table = packaged("solar.toml")["weather"]
+    assert table["far_warning_km"] == 50.0 and "assumption" in table["source"]
+    assert solar.default_params().far_weather_km == 50.0
+    _, meta = pvlib.iotools.read_tmy3(TMY3, map_variables=True)
+    lon, lat = meta["longitude"] + 0.3, meta["latitude"]           # ~28 km east of the TMY3 station
+    km = Geod(ellps="WGS84").inv(lon, lat, meta["longitude"], meta["latitude"])[2] / 1000.0
+    assert 20.0 < km < 50.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SanxianWarning)              # within the packaged 50 km: silent
+        solar.annual_ghi(lon, lat, weather=TMY3)
+    near = solar.load_params(overrides={"weather": {"far_warning_km": 10.0}})
+    with pytest.warns(SanxianWarning, match=f"{km:.0f} km from the site"):
+        solar.annual_ghi(lon, lat, weather=TMY3, params=near)
+    with pytest.raises(DataFileError, match="far_weather_km"):
+        solar.load_params(overrides={"weather": {"far_warning_km": -5.0}})
+    with pytest.raises(DataFileError, match=r"\[weather\] needs a non-empty 'source'"):
+        solar.load_params(overrides={"weather": {"source": ""}})

@@ -51,7 +51,7 @@ def test_full_run_writes_every_output_and_marks_sample_data(suixian_run) -> None
     assert run.skipped == {}
     expected = {"report.html", "map.html", "manifest.json", "screening/screening.json", "screening/screening.gpkg",
                 "screening/screening.csv", "screening/report.html", "screening/report.md",
-                "rooftops/rooftops.gpkg", "rooftops/rooftops_by_township.csv", "brownfields/brownfields.gpkg",
+                "rooftops/rooftops.gpkg", "rooftops/rooftops_by_township.csv", "rooftops/rooftops_factors.csv", "brownfields/brownfields.gpkg",
                 "brownfields/brownfields.csv", "mines/mines.gpkg", "mines/mines.csv", "mines/mines_focus_areas.csv",
                 "mines/visibility.tif"}
     assert set(digests) == expected

@@ -23,6 +23,14 @@ _FAMILY_OF_TYPE = {
     "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
     "Point": "point", "MultiPoint": "point",
 }
+#: Family of each shapely type id, indexed by ``type_id + 1`` (-1 = missing geometry, 7 =
+#: GeometryCollection: both "collection", i.e. not counted as a family).  Same mapping as
+#: :data:`_FAMILY_OF_TYPE`, as an array so that a layer is classified without a Python loop.
+_FAMILIES = ("polygon", "line", "point", "collection")
+_FAMILY_CODE_OF_TYPE_ID = np.array([3,             # missing
+                                    2, 1, 1, 0,    # Point, LineString, LinearRing, Polygon
+                                    2, 1, 0,       # MultiPoint, MultiLineString, MultiPolygon
+                                    3], dtype=np.int8)  # GeometryCollection
 #: shapely type ids of the parts to keep from a GeometryCollection, per family.
 _PART_TYPES = {"polygon": (3, 6), "line": (1, 5), "point": (0, 4)}
 #: How many feature ids a repair record lists before it only counts.
@@ -135,17 +143,28 @@ def _drop_empty(gdf: gpd.GeoDataFrame, repairs: list[Repair], *, after_repair: b
     return gdf
 
 
+def _family_codes(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Index into :data:`_FAMILIES` of each feature (vectorised ``shapely.get_type_id``)."""
+    return _FAMILY_CODE_OF_TYPE_ID[shapely.get_type_id(np.asarray(gdf.geometry.values)) + 1]
+
+
+def _family_counts(codes: np.ndarray) -> dict[str, int]:
+    """Features per family present (collections and missing geometries not counted), by name."""
+    counts = np.bincount(codes, minlength=len(_FAMILIES))
+    return {_FAMILIES[i]: int(counts[i]) for i in range(len(_FAMILIES) - 1) if counts[i]}
+
+
 def _check_families(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...] | None, file: str | None,
                     layer: str | None) -> None:
-    fam = np.array([_FAMILY_OF_TYPE.get(t, "collection") for t in gdf.geometry.geom_type.to_numpy()])
-    present = sorted(set(fam.tolist()) - {"collection"})
+    codes = _family_codes(gdf)
+    counts = dict(sorted(_family_counts(codes).items()))
+    present = list(counts)
     if len(present) > 1:
-        counts = {f: int((fam == f).sum()) for f in present}
         minority = min(counts, key=counts.get)
+        rows = gdf["src_fid"].to_numpy()[codes == _FAMILIES.index(minority)][:10].tolist()
         raise InputFileError(problem(
             "图层混合了不同的几何类型。",
-            f"The layer mixes geometry types {counts}; e.g. {minority} features at rows "
-            f"{gdf['src_fid'].to_numpy()[fam == minority][:10].tolist()}.",
+            f"The layer mixes geometry types {counts}; e.g. {minority} features at rows {rows}.",
             file=file, layer=layer, fix="split the layer by geometry type (one layer per type) and re-export"))
     if allowed and present and present[0] not in allowed:
         raise InputFileError(problem(
@@ -190,9 +209,11 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFram
 
 
 def _dominant_family(gdf: gpd.GeoDataFrame) -> str:
-    fams = [_FAMILY_OF_TYPE.get(t, "collection") for t in gdf.geometry.geom_type.to_numpy()]
-    fams = [f for f in fams if f != "collection"] or ["polygon"]
-    return max(set(fams), key=fams.count)
+    """The most frequent family (polygon when there is none; ties: polygon, line, point)."""
+    counts = _family_counts(_family_codes(gdf))
+    if not counts:
+        return "polygon"
+    return max(counts, key=lambda f: (counts[f], -_FAMILIES.index(f)))
 
 
 def _keep_family(geoms: np.ndarray, family: str) -> tuple[np.ndarray, np.ndarray]:

@@ -16,17 +16,35 @@ attributes (use, roof type) it computes, per building,
 and aggregates technical potential, policy target and the gap per township and county.  Every
 parameter lives in ``data/rooftop.toml`` with its source; a user TOML overrides any of them.
 
+Outputs (:func:`write_outputs`):
+
+* ``rooftops.gpkg`` — layer ``rooftops``, one row per building (stable columns ``capacity_kwp``,
+  ``annual_kwh``, ``co2_t``, ``so2_kg``, ``nox_kg``, ``rank``, ...; ``factor_ids`` names the
+  co-benefit factors used).  The layer metadata holds the factor provenance (id, value, unit,
+  year, publisher, source, confirmed), the exclusion layers applied or not applied, and the
+  synthetic-data flag;
+* ``rooftops_by_township.csv`` — technical and policy-target capacity per township, county and
+  total (UTF-8 with BOM, bilingual headers); the columns ``factor_ids``,
+  ``unconfirmed_factor_ids`` and ``exclusions_not_applied`` repeat the run's provenance notes on
+  every row so the table cannot travel without them;
+* ``rooftops_factors.csv`` (``factors_csv=True``; always written by ``sanxian rooftops``) — one
+  row per co-benefit factor: quantity, id, value, unit, year, publisher, source, confirmed.
+
+Exclusion roles of ``[exclusions] roles`` that the catalog lacks are not silently skipped: the
+result's ``summary["exclusions_not_applied"]`` names each with the reason, and every output
+repeats it.
+
 Everything is vectorised (shapely 2 arrays, STRtree, numpy, pandas groupby): there is no Python
 loop over buildings.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -35,8 +53,12 @@ import shapely
 
 from . import benefits as benefits_mod
 from . import solar as solar_mod
-from .datafiles import load_toml, packaged, packaged_path
-from .errors import DataFileError, EmptyLayerError, InputFileError, SanxianWarning, problem
+from .datafiles import deep_merge, load_toml, packaged, packaged_path
+from .errors import DataFileError, EmptyLayerError, InputFileError, problem
+from .io.vector import has_pyarrow
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +67,7 @@ _DATA_FILE = "rooftop.toml"
 UNASSIGNED = "（未落入乡镇）/ unassigned"
 #: Output columns of the per-building layer (in order; input attributes follow).
 BUILDING_COLUMNS = (
-    "rank", "capacity_kwp", "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
+    "rank", "capacity_kwp", "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce", "factor_ids",
     "policy_target_kwp", "pilot_share", "use_category", "use_value", "use_defaulted", "roof_type",
     "roof_defaulted", "area_m2", "usable_area_m2", "tilt_deg", "azimuth_deg", "specific_yield_kwh_kwp",
     "excluded_reason", "township", "county", "synthetic",
@@ -117,16 +139,6 @@ class RooftopParams:
         return density / np.cos(np.radians(tilt_deg))
 
 
-def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> RooftopParams:
     """Load ``data/rooftop.toml``, optionally overridden by a user TOML and/or a dict.
 
@@ -147,10 +159,10 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     doc: dict[str, Any] = dict(packaged(_DATA_FILE))
     file = str(packaged_path(_DATA_FILE))
     if path is not None:
-        doc = _deep_merge(doc, load_toml(path))
+        doc = deep_merge(doc, load_toml(path))
         file = f"{file} + {path}"
     if overrides:
-        doc = _deep_merge(doc, overrides)
+        doc = deep_merge(doc, overrides)
         file = f"{file} + overrides"
     return _parse(doc, file)
 
@@ -297,7 +309,10 @@ class RooftopResult:
         The distinct orientation classes and their specific yield (computed once each).
     summary : dict
         Counts (input, kept, dropped, repaired, excluded by reason, use defaulted / unmapped values,
-        roof defaulted), site used for the yield, weather source, factor provenance, synthetic flag.
+        roof defaulted), ``exclusions_not_applied`` (exclusion role -> why it was not applied, e.g.
+        ``"layer missing from the catalog"``), ``area_source`` (``"none"`` = no township
+        aggregation), site used for the yield, weather source, factor provenance (``factors``:
+        kind -> :class:`~sanxian_yidan.benefits.Factor`; ``unconfirmed_factors``: ids), synthetic flag.
     """
 
     buildings: gpd.GeoDataFrame
@@ -328,7 +343,7 @@ TOTAL = "合计 / total"
 # ------------------------------------------------------------------------------------------------
 # main entry
 # ------------------------------------------------------------------------------------------------
-def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
+def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | Path | None = None,
                       params: RooftopParams | str | Path | Mapping[str, Any] | None = None,
                       exclusions: Mapping[str, gpd.GeoDataFrame] | None = None,
                       townships: gpd.GeoDataFrame | None = None, lon: float | None = None,
@@ -343,13 +358,18 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
         OSM ``building``), the roof type (``roof_type``/``屋顶类型``/OSM ``roof:shape``) and the roof
         azimuth.  Normalised here (reprojected to the working CRS, invalid geometries repaired);
         the input is not modified.
-    catalog : Catalog or path, optional
-        Supplies the exclusion layers (roles in ``[exclusions] roles``), townships (role
-        ``township``, else counties from ``admin_boundary``) and the working CRS.
+    catalog : Catalog, str or Path, optional
+        A loaded :class:`~sanxian_yidan.catalog.Catalog` or the path of a catalog TOML.  Supplies
+        the exclusion layers (roles in ``[exclusions] roles``), townships (role ``township``, else
+        counties from ``admin_boundary``) and the working CRS.  ``None``: no catalog — the
+        exclusion roles are recorded as not applied and, without ``townships``, every building is
+        "unassigned" (no township aggregation).
     params : RooftopParams, path or mapping, optional
         Overrides of ``data/rooftop.toml`` (and ``[solar]`` / ``[factors]`` tables).
     exclusions : mapping of str to GeoDataFrame, optional
-        Extra exclusion polygons by reason (e.g. ``{"flood_zone": gdf}``).
+        Extra exclusion polygons by reason (e.g. ``{"flood_zone": gdf}``); each must have a CRS.
+        A name that is also an exclusion role stands in for the catalog's layer of that role
+        when the catalog has none.
     townships : GeoDataFrame, optional
         Township polygons with ``name`` (and ``name_zh``) and ``county``; overrides the catalog's.
     lon, lat : float, optional
@@ -368,7 +388,9 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
     EmptyLayerError
         No building with a usable footprint.
     InputFileError, DataFileError
-        Bad geometries that cannot be used, bad parameters.
+        Bad geometries that cannot be used, an extra exclusion layer without a CRS, bad parameters.
+    CatalogError
+        ``catalog`` is a path that is not a valid catalog file.
 
     References
     ----------
@@ -397,7 +419,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
     report("exclusions", 0.3)
-    excl_codes, excl_names, excl_stats = _exclusions(gdf, geoms, area, p, cat, exclusions)
+    excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, cat, exclusions)
     report("orientation", 0.45)
     tilt_class, azimuth = _orientation(gdf, geoms, roof_codes, p)
     report("yield", 0.55)
@@ -428,6 +450,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
     use_defaulted = use.status != _MAPPED
     out = _assemble(gdf, {
         "rank": rank, "capacity_kwp": capacity, "annual_kwh": annual_kwh, **benefit_arrays,
+        "factor_ids": cob["factor_ids"].array,  # one category: integer codes, no per-building strings
         "policy_target_kwp": target, "pilot_share": pilot_share,
         "use_category": pd.Categorical.from_codes(use_codes, categories=cat_ids),
         "use_value": _labels(use.raw_codes, use.raw_values), "use_defaulted": use_defaulted,
@@ -452,7 +475,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Any = None,
         "input_features": n_input, "buildings": len(out), "dropped_empty_or_zero_area": n_dropped,
         "repairs": [r for r in repairs if r.kind != "reprojected"],
         "invalid_repaired": sum(r.count for r in repairs if r.kind == "invalid_geometry"),
-        "excluded": excl_stats, "included": int(included.sum()),
+        "excluded": excl_stats, "exclusions_not_applied": not_applied, "included": int(included.sum()),
         "use_columns": use.columns, "use_defaulted": int(use_defaulted.sum()),
         "use_missing": int((use.status == _MISSING).sum()), "use_unmapped": int((use.status == _UNMAPPED).sum()),
         "use_unmapped_values": use.unmapped_values, "default_category": p.default_category,
@@ -480,14 +503,25 @@ def _default_crs() -> str:
     return crsmod.WORKING_CRS
 
 
-def _load_catalog(catalog: Any) -> Any:
-    if catalog is None:
-        return None
+def _load_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
+    """The catalog to use: a :class:`Catalog` as given, a path loaded, ``None`` kept (no catalog).
+
+    Raises
+    ------
+    CatalogError
+        ``catalog`` is a path but not a valid catalog file (e.g. it does not exist).
+    InputFileError
+        ``catalog`` is of another type.
+    """
     from .catalog import Catalog
 
-    if isinstance(catalog, Catalog):
+    if catalog is None or isinstance(catalog, Catalog):
         return catalog
-    return Catalog.load(catalog)
+    if isinstance(catalog, (str, Path)):
+        return Catalog.load(catalog)
+    raise InputFileError(problem("catalog 参数类型错误。",
+                                 f"catalog must be a Catalog, a path or None, got {type(catalog).__name__}.",
+                                 fix="pass Catalog.load('layers/catalog.toml') or its path"))
 
 
 def _prepare(buildings: gpd.GeoDataFrame,
@@ -610,34 +644,46 @@ def _labels(codes: np.ndarray, names: Sequence[Any]) -> Any:
     return lookup[np.where(codes < 0, len(names), codes)]
 
 
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _arrow_strings() -> bool:
     """True when pandas' default string dtype is stored in pyarrow (pyarrow installed)."""
     dtype = pd.Series(["a"]).dtype
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
+#: Why an exclusion role of ``[exclusions] roles`` was not applied (``summary["exclusions_not_applied"]``).
+NOT_APPLIED_MISSING = "layer missing from the catalog"
+NOT_APPLIED_NO_CATALOG = "no catalog given"
+
+
 def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
-                extra: Mapping[str, gpd.GeoDataFrame] | None) -> tuple[np.ndarray, list[str], dict[str, int]]:
+                extra: Mapping[str, gpd.GeoDataFrame] | None
+                ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
     """Reason each building is excluded: codes into the returned names (0 = "" = included).
 
-    The first matching layer wins, then the minimum footprint area.
+    The first matching layer wins, then the minimum footprint area.  Also returns the count per
+    reason and, for each exclusion role that could not be applied, why (never silently skipped).
+
+    Raises
+    ------
+    InputFileError
+        An extra exclusion layer that is not a GeoDataFrame or has no CRS (its coordinates
+        cannot be related to the buildings').
     """
+    extra = dict(extra or {})
+    for name, layer in extra.items():
+        _check_extra_exclusion(name, layer)
     reason = np.zeros(len(gdf), dtype=np.int16)
     names: list[str] = [""]
     layers: list[tuple[str, gpd.GeoDataFrame]] = []
-    if cat is not None:
-        for role in p.exclusion_roles:
-            if cat.has(role):
-                layers.append((role, cat.read(role)))
-    for name, layer in (extra or {}).items():
+    not_applied: dict[str, str] = {}
+    for role in p.exclusion_roles:
+        if cat is not None and cat.has(role):
+            layers.append((role, cat.read(role)))
+        elif role not in extra:
+            not_applied[role] = NOT_APPLIED_MISSING if cat is not None else NOT_APPLIED_NO_CATALOG
+    if not_applied:
+        logger.warning("exclusion layers not applied: %s", not_applied)
+    for name, layer in extra.items():
         layers.append((name, layer))
     stats: dict[str, int] = {}
 
@@ -648,20 +694,37 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
 
     for name, layer in layers:
         if layer is None or len(layer) == 0:
-            stats[name] = 0
+            stats.setdefault(name, 0)
             continue
-        polys = layer.to_crs(gdf.crs) if layer.crs is not None and not layer.crs.equals(gdf.crs) else layer
+        polys = layer.to_crs(gdf.crs) if not layer.crs.equals(gdf.crs) else layer
         tree = shapely.STRtree(np.asarray(polys.geometry.values))
         hit_idx = tree.query(geoms, predicate="intersects")[0]
         hit = np.zeros(len(gdf), dtype=bool)
         hit[hit_idx] = True
         new = hit & (reason == 0)
         reason[new] = code_of(name)
-        stats[name] = int(new.sum())
+        # A catalog layer and an extra layer may share a name (role): their counts add up.
+        stats[name] = stats.get(name, 0) + int(new.sum())
     small = (area < p.min_footprint_area_m2) & (reason == 0)
     reason[small] = code_of("min_area")
     stats["min_area"] = int(small.sum())
-    return reason, names, stats
+    return reason, names, stats, not_applied
+
+
+def _check_extra_exclusion(name: str, layer: Any) -> None:
+    if layer is None:
+        return
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise InputFileError(problem(f"排除图层 '{name}' 须为 GeoDataFrame。",
+                                     f"Exclusion layer '{name}' must be a GeoDataFrame, got {type(layer).__name__}.",
+                                     layer=name, fix="read it with sanxian_yidan.read_vector(path)"))
+    if layer.crs is None:
+        raise InputFileError(problem(f"排除图层 '{name}' 没有坐标系，无法与建筑轮廓叠加。",
+                                     f"Exclusion layer '{name}' has no CRS, so it cannot be overlaid on the "
+                                     "buildings (its coordinates would be taken as the buildings' CRS).",
+                                     layer=name, fix=f"set its CRS first, e.g. exclusions={{'{name}': "
+                                                     "gdf.set_crs('EPSG:4547')}, or read it with "
+                                                     "read_vector(path, crs='EPSG:....')"))
 
 
 def _orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.ndarray,
@@ -979,15 +1042,111 @@ def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarr
 # ------------------------------------------------------------------------------------------------
 GPKG_NAME = "rooftops.gpkg"
 CSV_NAME = "rooftops_by_township.csv"
+FACTORS_CSV_NAME = "rooftops_factors.csv"
+#: Columns of ``rooftops_factors.csv`` (declared in ``data/columns/rooftop.toml``).
+FACTOR_COLUMNS = ("quantity", "factor_kind", "factor_id", "factor_value", "factor_unit", "factor_year",
+                  "factor_publisher", "factor_source", "factor_confirmed")
+#: Columns appended to every row of ``rooftops_by_township.csv``: the run's provenance notes.
+NOTE_COLUMNS = ("factor_ids", "unconfirmed_factor_ids", "exclusions_not_applied")
+_NONE = "none"
 
 
-def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool = True) -> dict[str, Path]:
+def factor_table(result: RooftopResult) -> pd.DataFrame:
+    """Provenance of the co-benefit factors behind ``co2_t`` ... ``coal_tce`` (one row per factor).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FACTOR_COLUMNS`: output column, kind, id, value, unit, year, publisher,
+        source and whether the value was confirmed against the publisher's own text.
+    """
+    factors = result.summary["factors"]
+    rows = []
+    for kind, (_, column, _) in benefits_mod.KINDS.items():
+        f = factors.get(kind)
+        if f is not None:
+            rows.append((column, kind, f.id, f.value, f.unit, f.year, f.publisher, f.source, bool(f.confirmed)))
+    return pd.DataFrame(rows, columns=list(FACTOR_COLUMNS))
+
+
+def provenance_notes(result: RooftopResult) -> dict[str, str]:
+    """The run's provenance notes as text: factor ids used, unconfirmed ones, exclusions not applied.
+
+    Keys are :data:`NOTE_COLUMNS`; a value is ``"none"`` when there is nothing to report.
+    """
+    s = result.summary
+    # Same order as co_benefits' factor_ids column (co2, so2, nox, pm, coal).
+    ids = ";".join(s["factors"][kind].id for kind in benefits_mod.KINDS if kind in s["factors"])
+    not_applied = s.get("exclusions_not_applied", {})
+    return {"factor_ids": ids or _NONE,
+            "unconfirmed_factor_ids": ";".join(s["unconfirmed_factors"]) or _NONE,
+            "exclusions_not_applied": "; ".join(f"{role}: not applied, {why}" for role, why in not_applied.items())
+                                      or _NONE}
+
+
+def _layer_metadata(result: RooftopResult, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
+    """GeoPackage layer metadata: a readable DESCRIPTION plus structured provenance items."""
+    s = result.summary
+    notes = provenance_notes(result)
+    factors = factor_table(result)
+    excluded = s["excluded"]
+    applied = [f"{name}: applied, {n} building(s) excluded" for name, n in excluded.items()]
+    exclusions = applied + [f"{role}: not applied, {why}" for role, why in s.get("exclusions_not_applied", {}).items()]
+    townships = ("not assigned (no township layer): no township aggregation" if s["area_source"] == "none"
+                 else s["area_source"])
+    description = ("sanxian_yidan rooftop PV potential (one row per building); "
+                   + ("SYNTHETIC input - not for decisions; " if result.synthetic else "")
+                   + ("no spatial index (create one in QGIS if panning is slow); " if not spatial_index else "")
+                   + (f"co-benefit factors NOT CONFIRMED against the publisher: {notes['unconfirmed_factor_ids']}; "
+                      if s["unconfirmed_factors"] else "")
+                   + (f"exclusions not applied: {notes['exclusions_not_applied']}; "
+                      if s.get("exclusions_not_applied") else "")
+                   + f"factor_ids: {notes['factor_ids']} (see FACTORS); townships: {townships}"
+                   + "".join(f"; {c}: {v}" for c, v in dropped.items()))
+    return {
+        "DESCRIPTION": description,
+        "FACTORS": json.dumps(factors.to_dict(orient="records"), ensure_ascii=False),
+        "UNCONFIRMED_FACTORS": notes["unconfirmed_factor_ids"],
+        "EXCLUSIONS": "; ".join(exclusions),
+        "TOWNSHIPS": townships,
+        "SYNTHETIC": "YES" if result.synthetic else "NO",
+    }
+
+
+def declared_labels(names: Sequence[str]) -> dict[str, str]:
+    """Bilingual labels of output columns, each of which must be declared in the column registry.
+
+    Raises
+    ------
+    DataFileError
+        A name is not declared (``data/columns/*.toml``), or the registry itself is broken (a
+        column declared twice with different text).  Outputs are never written with bare names.
+    """
+    from .columns import describe
+
+    missing = [str(n) for n in names if describe(str(n)) is None]
+    if missing:
+        raise DataFileError(problem("输出列未在列注册表中声明。",
+                                    f"Output column(s) {missing} are not declared in the column registry.",
+                                    file="sanxian_yidan/data/columns/rooftop.toml",
+                                    fix="declare each as [name] with zh, en, unit and description"))
+    return {str(n): describe(str(n)).label for n in names}
+
+
+def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool = True,
+                  factors_csv: bool = False) -> dict[str, Path]:
     """Write ``rooftops.gpkg`` (one row per building) and ``rooftops_by_township.csv``.
 
-    The CSV is UTF-8 with a byte-order mark (so Excel shows Chinese) and has bilingual headers
+    The CSVs are UTF-8 with a byte-order mark (so Excel shows Chinese) and have bilingual headers
     from the column registry (``中文 / English [unit]``).  Existing files are replaced: callers
     (the CLI) decide whether that is allowed.  The GeoPackage is written through Arrow when
     pyarrow is installed (about twice as fast for large layers; same table and field types).
+
+    Provenance travels with the files: the GeoPackage layer keeps a ``factor_ids`` column and
+    its metadata holds ``FACTORS`` (JSON: id, value, unit, year, publisher, source, confirmed
+    of each co-benefit factor), ``UNCONFIRMED_FACTORS``, ``EXCLUSIONS`` (applied / not applied
+    and why), ``TOWNSHIPS`` and ``SYNTHETIC``; the township CSV repeats :data:`NOTE_COLUMNS` on
+    every row.
 
     Parameters
     ----------
@@ -999,51 +1158,58 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
         Build the GeoPackage R-tree spatial index.  ``False`` saves about a fifth of the write
         time of a large layer; QGIS still opens the file but pans and zooms more slowly on it
         (it offers to create the index: Layer Properties > Source > Create Spatial Index).
+    factors_csv : bool, default False
+        Also write ``rooftops_factors.csv`` (:func:`factor_table`, one row per factor).
+        ``sanxian rooftops`` always does.
 
     Returns
     -------
     dict
-        ``{"gpkg": path, "csv": path}``.
+        ``{"gpkg": path, "csv": path}`` plus ``"factors": path`` when ``factors_csv``.
+
+    Raises
+    ------
+    DataFileError
+        A column written is not declared in the column registry (or declared twice differently).
     """
     import pyogrio
-
-    from .columns import label
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     gpkg, csv = folder / GPKG_NAME, folder / CSV_NAME
+    table = result.area_table().assign(**provenance_notes(result))
+    # Labels first: an undeclared or clashing column fails before any file is touched.
+    headers = declared_labels(table.columns)
+    declared_labels([c for c in BUILDING_COLUMNS if c in result.buildings.columns])
+    factors = factor_table(result) if factors_csv else None
+    factor_headers = declared_labels(FACTOR_COLUMNS) if factors_csv else {}
     if gpkg.exists():
         gpkg.unlink()
     # Per-layer provenance strings (source, layer_id) are the same on every row: they go to the layer
     # metadata instead of one copy per building (they dominate the write time of large layers).
     buildings = result.buildings
     drop = [c for c in ("source", "layer_id") if c in buildings.columns and buildings[c].nunique() <= 16]
+    dropped = {c: " | ".join(map(str, buildings[c].unique())) for c in drop}
     # use_value repeats the input's own use column (kept as an attribute): not written twice.
     layer = buildings.drop(columns=drop + ["use_value"])
-    use_arrow = _has_pyarrow()
+    use_arrow = has_pyarrow()
     if not use_arrow:
         # Without Arrow, pyogrio needs plain strings; with it, categoricals are written as TEXT fields.
         for col in layer.columns:
             if isinstance(layer[col].dtype, pd.CategoricalDtype):
                 layer[col] = layer[col].astype(str)
-    metadata = {"DESCRIPTION": "sanxian_yidan rooftop PV potential (one row per building); "
-                               + ("SYNTHETIC input - not for decisions; " if result.synthetic else "")
-                               + ("no spatial index (create one in QGIS if panning is slow); "
-                                  if not spatial_index else "")
-                               + "; ".join(f"{c}: {' | '.join(map(str, buildings[c].unique()))}" for c in drop)}
-    pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG", layer_metadata=metadata,
-                            use_arrow=use_arrow, layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
-    table = result.area_table()
-    try:
-        headers = {c: label(c) for c in table.columns}
-    except DataFileError as exc:
-        # A broken column file of another module must not block the rooftop outputs: plain names instead.
-        warnings.warn(f"column labels unavailable, CSV headers are plain column names / 列标签不可用: {exc}",
-                      SanxianWarning, stacklevel=2)
-        headers = {}
+    pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG",
+                            layer_metadata=_layer_metadata(result, dropped, spatial_index), use_arrow=use_arrow,
+                            layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
     table.rename(columns=headers).to_csv(csv, index=False, encoding="utf-8-sig", float_format="%.3f")
-    return {"gpkg": gpkg, "csv": csv}
+    paths = {"gpkg": gpkg, "csv": csv}
+    if factors is not None:
+        paths["factors"] = folder / FACTORS_CSV_NAME
+        factors.rename(columns=factor_headers).to_csv(paths["factors"], index=False, encoding="utf-8-sig")
+    return paths
 
 
-__all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "GPKG_NAME", "RoofType", "RooftopParams",
-           "RooftopResult", "TOTAL", "UNASSIGNED", "load_params", "rooftop_potential", "write_outputs"]
+__all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME", "FACTOR_COLUMNS",
+           "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG", "RoofType", "RooftopParams",
+           "RooftopResult", "TOTAL", "UNASSIGNED", "declared_labels", "factor_table", "load_params", "provenance_notes",
+           "rooftop_potential", "write_outputs"]

@@ -42,14 +42,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .datafiles import load_toml, packaged, packaged_path
+from .datafiles import deep_merge, load_toml, packaged, packaged_path
 from .errors import DataFileError, InputFileError, MissingFileError, SanxianWarning, problem
 
 logger = logging.getLogger(__name__)
 
 _DATA_FILE = "solar.toml"
-#: Distance [km] between the site and a weather file's own location above which we warn.
-_FAR_WEATHER_KM = 50.0
 _WEATHER_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
 
@@ -85,22 +83,13 @@ class SolarParams:
     tilt_max_deg: float
     tilt_step_deg: float
     tilt_tolerance_deg: float
+    far_weather_km: float
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     file: str = field(default="", compare=False)
 
     def source(self, table: str) -> str:
         """Source string of a table of the data file (e.g. ``"climatology"``)."""
         return dict(self.sources).get(table, "")
-
-
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> SolarParams:
@@ -122,10 +111,10 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     doc = dict(packaged(_DATA_FILE))
     file = str(packaged_path(_DATA_FILE))
     if path is not None:
-        doc = _deep_merge(doc, load_toml(path))
+        doc = deep_merge(doc, load_toml(path))
         file = f"{file} + {path}"
     if overrides:
-        doc = _deep_merge(doc, overrides)
+        doc = deep_merge(doc, overrides)
     return _parse_params(doc, file)
 
 
@@ -183,8 +172,9 @@ def _parse_params(doc: Mapping[str, Any], file: str) -> SolarParams:
         tilt_min_deg=get("optimal_tilt", "min_deg", float), tilt_max_deg=get("optimal_tilt", "max_deg", float),
         tilt_step_deg=get("optimal_tilt", "step_deg", float),
         tilt_tolerance_deg=get("optimal_tilt", "tolerance_deg", float),
+        far_weather_km=get("weather", "far_warning_km", float),
     )
-    for table in ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt"):
+    for table in ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt", "weather"):
         tab = doc.get(table)
         if isinstance(tab, Mapping) and not str(tab.get("source", "")).strip():
             problems.append(f"[{table}] needs a non-empty 'source'")
@@ -226,6 +216,7 @@ def _check_ranges(p: dict[str, Any], problems: list[str]) -> None:
           "ineichen, haurwitz, simplified_solis")
     check("tilt_max_deg", 0 <= p["tilt_min_deg"] < p["tilt_max_deg"] <= 90, "0 <= min < max <= 90")
     check("tilt_step_deg", 0 < p["tilt_step_deg"] <= 10, "0-10 degrees")
+    check("far_weather_km", 0 < p["far_weather_km"] <= 20_000, "0-20,000 km")
 
 
 @lru_cache(maxsize=1)
@@ -471,7 +462,7 @@ def _weather_for(lon: float, lat: float, weather: Weather | str | Path | pd.Data
                           source="weather DataFrame", key="")
     if weather.lat is not None and weather.lon is not None:
         km = _distance_km(lon, lat, weather.lon, weather.lat)
-        if km > _FAR_WEATHER_KM:
+        if km > params.far_weather_km:
             warnings.warn(f"{weather.source} is for ({weather.lon:.2f}, {weather.lat:.2f}), {km:.0f} km from the "
                           f"site ({lon:.2f}, {lat:.2f}) / 气象数据地点距场址较远", SanxianWarning, stacklevel=3)
     return weather
@@ -591,6 +582,17 @@ def annual_ghi(lon: float, lat: float, *, weather: Weather | str | Path | pd.Dat
         Weather file or data; default is the offline sunshine-scaled clear-sky climatology.
     params : SolarParams, path, mapping, optional
         Settings overriding ``data/solar.toml``.
+
+    Returns
+    -------
+    float
+        Global horizontal irradiation summed over the year [kWh/m^2/yr]; a weather series
+        longer or shorter than a year is scaled to one year (8,760 h).
+
+    Raises
+    ------
+    InputFileError, MissingFileError
+        Invalid site, or a weather file that is missing or cannot be read.
     """
     p = _resolve_params(params)
     sky = _sky(lon, lat, weather, p)
@@ -612,6 +614,17 @@ def annual_poa_irradiation(lon: float, lat: float, tilt: float, azimuth: float, 
         Plane azimuth, clockwise from north [deg] (180 = facing south).
     weather, params
         See :func:`annual_ghi`.
+
+    Returns
+    -------
+    float
+        Plane-of-array global irradiation (beam + sky diffuse + ground-reflected, before
+        reflection losses) summed over the year [kWh/m^2/yr], scaled to one year (8,760 h).
+
+    Raises
+    ------
+    InputFileError, MissingFileError
+        Tilt outside 0-90 deg, azimuth outside 0-360 deg, invalid site, unreadable weather file.
     """
     p = _resolve_params(params)
     _check_plane(tilt, azimuth)

@@ -7,7 +7,7 @@ uses, and writes everything a review meeting needs under the study's output
 folder (``maps/<study>/``):
 
 - ``screening/`` — screening.json, .gpkg, .csv, report.html, report.md
-- ``rooftops/`` — rooftops.gpkg, rooftops_by_township.csv
+- ``rooftops/`` — rooftops.gpkg, rooftops_by_township.csv, rooftops_factors.csv
 - ``brownfields/`` — brownfields.gpkg, brownfields.csv
 - ``mines/`` — mines.gpkg, mines.csv, mines_focus_areas.csv, visibility.tif (三区两线 viewshed)
 - ``map.html`` — one map with every result as a layer (offline by default)
@@ -204,7 +204,7 @@ def _rooftops(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRu
     from .rooftop import rooftop_potential, write_outputs
 
     result = rooftop_potential(view.read("building"), catalog=view, params=options.get("params"))
-    return result, list(write_outputs(result, folder).values())
+    return result, list(write_outputs(result, folder, factors_csv=True).values())
 
 
 def _brownfields(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:

@@ -4,22 +4,25 @@ BUILDINGS is, in this order of precedence:
 
 1. a path to an existing vector file (Shapefile, GeoPackage, GeoJSON, CSV, ...), read with
    ``read_vector`` (``--layer``, ``--crs``) and normalised;
-2. the word ``sample``: the ``building`` role of the embedded sample catalog (``layers/catalog.toml``,
-   synthetic footprints);
+2. the word ``sample``: the ``building`` role of ``--catalog`` if it has one, else of the embedded
+   sample catalog (``layers/catalog.toml``, synthetic footprints);
 3. a layer id or role of ``--catalog`` (e.g. ``building``).
 
-Files in UTF-8 formats (GeoPackage, GeoJSON, FlatGeobuf) are read through Arrow when pyarrow is
-installed (same data, about half the read time of a million footprints); Shapefiles, whose text
-may be GBK, are read the classic way.
+The catalog (``--catalog``, default ``layers/catalog.toml`` relative to the current folder)
+supplies the exclusion layers and the townships.  A catalog path that does not exist is an
+error; ``--no-catalog`` runs without one, and the summary then says that no exclusion layer and
+no township aggregation were applied.
+
+Outputs in ``--out``: ``rooftops.gpkg``, ``rooftops_by_township.csv`` and
+``rooftops_factors.csv`` (provenance of the co-benefit factors); see
+:func:`sanxian_yidan.rooftop.write_outputs`.  ``read_vector`` reads UTF-8 files through Arrow
+when pyarrow is installed (GBK Shapefiles the classic way).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,9 +32,7 @@ from rich.table import Table
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
 
-OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv"]
-#: Formats whose text is UTF-8 by specification: safe to read through Arrow (which cannot recode).
-_ARROW_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb"}
+OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv"]
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -43,72 +44,76 @@ def _fmt(value: Any, digits: int = 0) -> str:
         return str(value)
 
 
-def resolve_buildings(spec: str, catalog: Path, layer: Optional[str], crs: Optional[str]) -> tuple[Any, Any]:
+def load_catalog(catalog: Optional[Path], no_catalog: bool) -> Any:
+    """The catalog for the run, or None with ``--no-catalog``.
+
+    Raises
+    ------
+    InputFileError
+        ``--catalog`` and ``--no-catalog`` given together.
+    MissingFileError
+        The catalog file does not exist (a relative default is looked up in the current folder).
+    CatalogError
+        The file is not a valid catalog.
+    """
+    from ..catalog import Catalog
+    from ..errors import InputFileError, MissingFileError, problem
+
+    if no_catalog:
+        if catalog is not None:
+            raise InputFileError(problem("--catalog 与 --no-catalog 不能同时使用。",
+                                         "--catalog and --no-catalog contradict each other.",
+                                         fix="keep one of them"))
+        return None
+    path = catalog if catalog is not None else DEFAULT_CATALOG
+    if not path.exists():
+        raise MissingFileError(problem(
+            "图层目录文件不存在，无法执行排除图层和乡镇汇总。",
+            f"Catalog file not found: {path} (resolved from the current folder: {path.resolve()}). Without it "
+            "no exclusion layer (heritage, scenic, nature reserve) and no township aggregation could be applied.",
+            file=path, fix="run from the repository folder (the default is layers/catalog.toml), pass "
+                           "--catalog /path/to/catalog.toml, or pass --no-catalog to run knowingly without "
+                           "exclusions and townships"))
+    return Catalog.load(path)
+
+
+def resolve_buildings(spec: str, cat: Any, layer: Optional[str], crs: Optional[str]) -> tuple[Any, Any]:
     """Return (buildings GeoDataFrame, catalog or None) for the BUILDINGS argument (see module doc)."""
     from ..catalog import Catalog
-    from ..errors import UnknownLayerError, problem
-
-    path = Path(spec)
-    cat = Catalog.load(catalog) if catalog.exists() else None
-    if path.exists():
-        return read_footprints(path, layer, crs), cat
-    if spec == "sample":
-        # The sample catalog is --catalog when that is the embedded sample (or any catalog with buildings).
-        sample = cat if cat is not None and cat.has("building") else Catalog.load(DEFAULT_CATALOG)
-        return sample.read("building"), (cat or sample)
-    if cat is not None and cat.has(spec):
-        return cat.read(spec), cat
-    raise UnknownLayerError(problem(
-        f"找不到建筑数据 '{spec}'。",
-        f"'{spec}' is neither an existing file, nor 'sample', nor a layer id/role of the catalog {catalog}.",
-        fix="give a footprint file (e.g. buildings.shp), the word sample, or a catalog role such as building"))
-
-
-def read_footprints(path: Path, layer: Optional[str], crs: Optional[str]) -> Any:
-    """``read_vector`` through Arrow where that is safe and faster (see the module docstring)."""
-    from ..errors import InputFileError
+    from ..errors import MissingFileError, UnknownLayerError, problem
     from ..io.vector import read_vector
 
-    if path.suffix.lower() not in _ARROW_SUFFIXES or not _has_pyarrow():
-        return read_vector(path, layer=layer, crs=crs)
-    try:
-        with _pyogrio_arrow():
-            return read_vector(path, layer=layer, crs=crs)
-    except InputFileError as exc:
-        if "use_arrow=False" not in str(exc):  # pyogrio's advice for text that is not UTF-8
-            raise
-    return read_vector(path, layer=layer, crs=crs)
-
-
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@contextmanager
-def _pyogrio_arrow() -> Iterator[None]:
-    """Make pyogrio read through Arrow for the duration (its documented ``PYOGRIO_USE_ARROW`` switch).
-
-    ``read_vector`` does not pass ``use_arrow`` itself; the previous setting is restored afterwards.
-    """
-    before = os.environ.get("PYOGRIO_USE_ARROW")
-    os.environ["PYOGRIO_USE_ARROW"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PYOGRIO_USE_ARROW", None)
-        else:
-            os.environ["PYOGRIO_USE_ARROW"] = before
+    path = Path(spec)
+    if path.exists():
+        return read_vector(path, layer=layer, crs=crs), cat
+    if spec == "sample":
+        if cat is not None and cat.has("building"):
+            return cat.read("building"), cat
+        if not DEFAULT_CATALOG.exists():
+            raise MissingFileError(problem(
+                "找不到示例图层目录。", f"'sample' reads the building role of the sample catalog {DEFAULT_CATALOG}, "
+                f"which is not in the current folder ({DEFAULT_CATALOG.resolve()}).", file=DEFAULT_CATALOG,
+                fix="run from the repository folder or pass --catalog /path/to/layers/catalog.toml"))
+        sample = Catalog.load(DEFAULT_CATALOG)
+        return sample.read("building"), cat  # with --no-catalog the sample's layers are not used either
+    if cat is not None and cat.has(spec):
+        return cat.read(spec), cat
+    where = f"a layer id/role of the catalog {cat.path}" if cat is not None else "a catalog layer (--no-catalog)"
+    raise UnknownLayerError(problem(
+        f"找不到建筑数据 '{spec}'。", f"'{spec}' is neither an existing file, nor 'sample', nor {where}.",
+        fix="give a footprint file (e.g. buildings.shp), the word sample, or a catalog role such as building"))
 
 
 @app.command("rooftops")
 def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample', or a catalog layer id/role."),
-             catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog",
-                                          help="Layer catalog (exclusion layers, townships, working CRS)."),
+             catalog: Optional[Path] = typer.Option(
+                 None, "--catalog",
+                 help=f"Layer catalog (exclusion layers, townships, working CRS); default {DEFAULT_CATALOG} "
+                      "in the current folder. A missing file is an error. 图层目录（不存在则报错）。"),
+             no_catalog: bool = typer.Option(
+                 False, "--no-catalog",
+                 help="Run without a catalog: no exclusion layer (heritage, scenic, nature reserve) and no "
+                      "township aggregation are applied, and the summary says so. 不使用图层目录（不做排除和乡镇汇总）。"),
              params: Optional[Path] = typer.Option(None, "--params",
                                                    help="TOML overriding data/rooftop.toml (may hold [solar], "
                                                         "[factors])."),
@@ -129,9 +134,12 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     """Rooftop PV potential per building and per township (synergy plan (三), (七)).
 
     Writes OUT/rooftops.gpkg (one row per building: capacity_kwp, annual_kwh, co2_t, so2_kg, nox_kg,
-    rank, policy_target_kwp, ...; with a spatial index unless --no-spatial-index) and
+    rank, policy_target_kwp, factor_ids, ...; factor provenance and exclusions applied / not applied
+    in the layer metadata; with a spatial index unless --no-spatial-index),
     OUT/rooftops_by_township.csv (technical and policy-target capacity per township and county,
-    UTF-8 with BOM for Excel).
+    UTF-8 with BOM for Excel; factor ids, unconfirmed factors and exclusions not applied on every
+    row) and OUT/rooftops_factors.csv (one row per co-benefit factor: id, value, unit, year,
+    publisher, source, confirmed).
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -140,7 +148,8 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     guard_output_dir(out, overwrite, OUTPUTS)
     started = time.perf_counter()
     try:
-        gdf, cat = resolve_buildings(buildings, catalog, layer, crs)
+        cat = load_catalog(catalog, no_catalog)
+        gdf, cat = resolve_buildings(buildings, cat, layer, crs)
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
                       transient=True) as bar:
             task = bar.add_task("屋顶光伏 / rooftop PV", total=1.0)
@@ -149,28 +158,23 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
                 bar.update(task, description=f"屋顶光伏 / rooftop PV: {label}", completed=fraction)
 
             result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
-        paths = write_outputs(result, out, spatial_index=not no_spatial_index)
+        paths = write_outputs(result, out, spatial_index=not no_spatial_index, factors_csv=True)
+        _print_summary(result, top)
     except SanxianError as exc:
         fail(exc)
-    _print_summary(result, top)
-    console.print(f"wrote {paths['gpkg']} and {paths['csv']} in {time.perf_counter() - started:.1f} s")
+    console.print(f"wrote {paths['gpkg']}, {paths['csv']} and {paths['factors']} in "
+                  f"{time.perf_counter() - started:.1f} s", highlight=False)
     if no_spatial_index:
         console.print("[yellow]note[/yellow] rooftops.gpkg has no spatial index 无空间索引 (--no-spatial-index): "
                       "create one in QGIS if panning is slow", highlight=False)
 
 
-def _label(name: str) -> str:
-    from ..columns import label
-    from ..errors import DataFileError
-
-    try:
-        return label(name)
-    except DataFileError:  # another module's broken column file must not hide the results
-        return name
-
-
 def _print_summary(result: Any, top: int) -> None:
-    label = _label
+    from ..rooftop import declared_labels
+
+    def label(name: str) -> str:  # every column shown must be declared (DataFileError otherwise)
+        return declared_labels([name])[name]
+
     s = result.summary
     if result.synthetic:
         console.print("[bold magenta]⚠ 含合成示例数据，非官方成果，不得用于决策 / includes SYNTHETIC sample data — "
@@ -204,7 +208,9 @@ def _print_summary(result: Any, top: int) -> None:
                   + (f": {dict(list(s['use_unmapped_values'].items())[:8])}" if s["use_unmapped_values"] else "")
                   + f"); roof type defaulted 屋顶类型缺省: {s['roof_defaulted']}", highlight=False)
     console.print(f"yield 发电量: {s['yield_classes']} orientation classes at lon {s['site_lon_lat'][0]}, "
-                  f"lat {s['site_lon_lat'][1]}; townships from {s['area_source']}", highlight=False)
+                  f"lat {s['site_lon_lat'][1]}", highlight=False)
+    for line in _exclusion_lines(s):
+        console.print(line, highlight=False)
     for line in _factor_lines(s):
         console.print(f"[dim]{line}[/dim]", highlight=False)
     if s["unconfirmed_factors"]:
@@ -212,8 +218,29 @@ def _print_summary(result: Any, top: int) -> None:
                       f"{', '.join(s['unconfirmed_factors'])}", highlight=False)
 
 
+def _exclusion_lines(summary: dict[str, Any]) -> list[str]:
+    """What was not applied (exclusion layers, township aggregation), said plainly."""
+    from ..rooftop import NOT_APPLIED_NO_CATALOG
+
+    lines = []
+    not_applied = summary.get("exclusions_not_applied", {})
+    if not_applied and set(not_applied.values()) == {NOT_APPLIED_NO_CATALOG}:
+        lines.append(f"[yellow]note[/yellow] no catalog (--no-catalog): no exclusion layers applied 未执行排除图层 "
+                     f"({', '.join(not_applied)}); only the minimum footprint area was applied")
+    else:
+        lines.extend(f"[yellow]note[/yellow] exclusion '{role}' not applied 未执行排除: {why}"
+                     for role, why in not_applied.items())
+    if summary["area_source"] == "none":
+        lines.append("[yellow]note[/yellow] no township aggregation 未按乡镇汇总: no township or county layer, every "
+                     "building is 'unassigned'")
+    else:
+        lines.append(f"townships 乡镇 from {summary['area_source']}")
+    return lines
+
+
 def _factor_lines(summary: dict[str, Any]) -> list[str]:
     lines = []
     for kind, f in summary["factors"].items():
-        lines.append(f"{kind}: {f.value} {f.unit} ({f.year}, {f.publisher}) — {f.id}")
+        flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
+        lines.append(f"{kind}: {f.value} {f.unit} ({f.year}, {f.publisher}){flag} — {f.id}")
     return lines
