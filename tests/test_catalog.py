@@ -6,7 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
 
 from sanxian_yidan import Catalog

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from sanxian_yidan import crs as crsmod
