@@ -517,3 +517,68 @@ def test_threaded_bulk_calls_give_identical_results(world: Path, monkeypatch: py
     bounds = scr._chunk_bounds(len(groups), 4, 1, groups)
     assert bounds[0][0] == 0 and bounds[-1][1] == len(groups)
     assert all(groups[b - 1] != groups[b] for _, b in bounds[:-1])
+
+
+# ------------------------------------------------------------------- equivalences the fast paths rely on
+def test_both_query_directions_give_the_same_pairs_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sanxian_yidan.screening as scr
+
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 1000, size=(400, 2))
+    footprints = np.array([box(x, y, x + w, y + h) for (x, y), (w, h) in zip(xy, rng.uniform(5, 60, (400, 2)))],
+                          dtype=object)
+    # a few large features, one of which contains many footprints outright
+    features = np.array([box(0, 0, 500, 500), Polygon([(400, 0), (1000, 0), (1000, 700), (600, 300)]),
+                         box(450, 450, 1000, 1000), box(100, 600, 300, 900)], dtype=object)
+    tree = shapely.STRtree(features)
+    pi_ref, fi_ref = tree.query(footprints, predicate="intersects")
+    inside_ref = shapely.within(footprints[pi_ref], features[fi_ref])
+    for share in (0.0, 1.0):                 # 0: features' tree queried by footprints; 1: the reverse
+        monkeypatch.setattr(scr, "_FEW_FEATURES", share)
+        pi, fi, inside = scr._intersecting_pairs(footprints, features, 1, 5000)
+        assert pi.tolist() == pi_ref.tolist() and fi.tolist() == fi_ref.tolist()
+        assert inside.tolist() == inside_ref.tolist() and inside.sum() > 50
+
+
+def test_piece_order_is_the_lexsort_order_including_ties() -> None:
+    from sanxian_yidan.screening import _piece_order
+
+    rng = np.random.default_rng(5)
+    pi = np.sort(rng.integers(0, 300, 3000))
+    fi = rng.permutation(3000)                                   # each (project, feature) pair once
+    area = rng.choice([1.0, 2.5, 2.5000000001, 10.0, 1e6 / 3], size=3000) * rng.choice([1, 1, 7], size=3000)
+    expected = np.lexsort((fi, -np.round(area, 6), pi))
+    assert _piece_order(pi, area, fi).tolist() == expected.tolist()
+
+
+def test_feature_names_per_project_are_distinct_ordered_and_truncated() -> None:
+    import sanxian_yidan.screening as scr
+
+    names = ["甲", "乙", "甲", "丙", "丁", "戊", "己", "庚"]
+    frame = gpd.GeoDataFrame({"name": names}, geometry=[box(i, 0, i + 1, 1) for i in range(8)], crs=CRS)
+    layer = scr._Layer("eco_redline", frame, np.asarray(frame.geometry.values, dtype=object), True,
+                       np.zeros(8, bool), [])
+    # project 0: 甲 乙 甲 (a name twice); project 1: eight pieces, seven distinct names, first five listed;
+    # project 2: one piece; project 3: pieces but not reported
+    pi = np.array([1, 0, 1, 0, 1, 1, 0, 1, 2, 1, 1, 1, 3])
+    fi = np.array([0, 0, 1, 1, 3, 2, 2, 4, 7, 5, 6, 7, 3])
+    only = np.array([True, True, True, False])
+    out = scr._names_per_project(4, pi, fi, layer, only=only)
+    assert out.tolist() == ["甲; 乙", "甲; 乙; 丙; 丁; 戊; … (+2)", "庚", ""]
+
+
+def test_where_filters_give_the_condition_results_for_every_column_type() -> None:
+    from sanxian_yidan.rules import Condition
+    from sanxian_yidan.screening import _evaluate_on_column
+
+    columns = [pd.Series([1, 2, 3, 1, 2, 2, 1]),
+               pd.Series([1.0, 2.5, np.nan, 1.0, -0.0, 0.0, 2.5]),
+               pd.Series(["一级", "二级", None, "一级", " 一级 ", "", "二级"], dtype="str"),
+               pd.Series([1, "1", True, None, 1.0, "x", float("nan")], dtype=object),
+               pd.Series([None] * 7, dtype=object)]
+    conditions = [Condition("f", "==", 1), Condition("f", "!=", 1), Condition("f", "in", (1, "一级")),
+                  Condition("f", "not_in", (2, "二级")), Condition("f", "<", 2), Condition("f", ">=", 1),
+                  Condition("f", "startswith", ("一", "1")), Condition("f", "==", "true")]
+    for column in columns:
+        for cond in conditions:
+            assert _evaluate_on_column(cond, column).tolist() == cond.evaluate(column).tolist(), (column, cond)

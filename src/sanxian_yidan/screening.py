@@ -15,18 +15,23 @@ How it is computed (vectorised; no per-project loop over layers)
 1. Projects are read with :func:`~sanxian_yidan.io.read_vector`, normalised into the catalog's working CRS
    (EPSG:4547, metres) and turned into footprints: polygons as drawn, points buffered by ``radius_m``,
    lines buffered by ``radius_m`` on each side.
-2. For each polygon role needed, one bulk ``STRtree.query(footprints, predicate="intersects")`` gives all
-   (project, feature) pairs; ``shapely.intersection``/``area`` on the pair arrays give the overlap pieces.
+2. For each polygon role needed, one bulk ``STRtree`` query with ``predicate="intersects"`` gives all
+   (project, feature) pairs — the features' tree queried with the footprints, or, for layers of few large
+   features (a county, red-line patches), the footprints' tree queried with each (prepared) feature, in the
+   same pair order; ``shapely.intersection``/``area`` on the pair arrays give the overlap pieces, except for
+   footprints lying within their feature, which are their own piece.
 3. For each distance role, one bulk ``query(..., predicate="dwithin")`` (rules) or ``query_nearest``
    (report) gives the distances.
-4. Each rule is evaluated for all projects at once with numpy on these arrays; per-project results are
-   aggregated with ``bincount``/``groupby``.
+4. Each rule is evaluated at once for all the projects it applies to (or may apply to), with numpy on these
+   arrays; per-project results are aggregated with ``bincount``; the applicability of a rule is decided once
+   per distinct (industry, project type).  Finding rows are built column-wise per rule, and only their
+   message texts are formatted row by row.
 5. The bulk GEOS calls (query, intersection, difference, distance) are split into chunks on threads — GEOS
    releases Python's GIL — one chunk per core by default (``data/screening.toml`` [performance]).  Chunks
    never split one project's pairs, and the results do not depend on the number of threads.
 
-The only Python loops over projects format text (feature names, messages, JSON records) after the geometry
-work; ``benchmarks/screening.py`` measures the whole against ``geopandas.overlay`` and a bare STRtree +
+The only Python loops over projects format text (messages, JSON records) after the geometry work;
+``benchmarks/screening.py`` measures the whole against ``geopandas.overlay`` and a bare STRtree +
 intersection floor.
 
 Decisions on edge cases
@@ -69,7 +74,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +105,7 @@ from .rules import (
     VERDICT_RANK,
     VERDICT_ZH,
     VERDICTS,
+    Condition,
     Rule,
     RuleSet,
     load_rules,
@@ -527,10 +533,12 @@ def _query(tree: shapely.STRtree, geoms: np.ndarray, threads: int, min_pairs: in
 
 
 def overlay_pieces(footprints: np.ndarray, features: np.ndarray, *, threads: int = 1,
-                   min_parallel_pairs: int = 5000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                   min_parallel_pairs: int = 5000, footprint_tree: shapely.STRtree | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Bulk polygon overlay: every (footprint, feature) pair sharing area, with its piece.
 
-    One ``STRtree`` over ``features`` and one bulk ``query(..., predicate="intersects")``; the pieces are
+    One bulk ``STRtree`` query with ``predicate="intersects"`` finds the pairs (see
+    :func:`_intersecting_pairs`); a footprint inside its feature is its own piece, the other pieces are
     computed with array ``shapely.intersection``.  Pairs that only touch (zero area) are dropped.
 
     Parameters
@@ -541,30 +549,81 @@ def overlay_pieces(footprints: np.ndarray, features: np.ndarray, *, threads: int
         Threads for the query and the intersections (results do not depend on it).
     min_parallel_pairs : int
         Fewer pairs than this run on one thread.
+    footprint_tree : shapely.STRtree, optional
+        An index already built over ``footprints`` (reused when the layer is queried feature by feature).
 
     Returns
     -------
     project_index, feature_index : numpy.ndarray of int
+        Pairs ordered by project, then in the spatial index's order of the features.
     pieces : numpy.ndarray of geometries (polygonal)
     area : numpy.ndarray of float [CRS units²]
     """
-    tree = shapely.STRtree(features)
-    pi, fi = _query(tree, footprints, threads, min_parallel_pairs, predicate="intersects")
+    pi, fi, inside = _intersecting_pairs(footprints, features, threads, min_parallel_pairs, footprint_tree)
     if len(pi) == 0:
         return pi, fi, np.empty(0, dtype=object), np.empty(0)
     a = footprints[pi]
-    b = features[fi]
-    # A footprint inside its feature *is* the piece: skip the overlay for those pairs (common case).
-    inside = _chunked(shapely.within, (a, b), threads, min_parallel_pairs, groups=pi)
     pieces = np.empty(len(pi), dtype=object)
     pieces[inside] = a[inside]
     rest = ~inside
     if rest.any():
-        pieces[rest] = _polygonal(_chunked(shapely.intersection, (a[rest], b[rest]), threads, min_parallel_pairs,
-                                           groups=pi[rest]))
+        pieces[rest] = _polygonal(_chunked(shapely.intersection, (a[rest], features[fi[rest]]), threads,
+                                           min_parallel_pairs, groups=pi[rest]))
     area = shapely.area(pieces)
     keep = area > 0
     return pi[keep], fi[keep], pieces[keep], area[keep]
+
+
+#: A layer with at most this share of features per footprint is queried feature by feature (see below).
+_FEW_FEATURES = 0.25
+
+
+def _intersecting_pairs(footprints: np.ndarray, features: np.ndarray, threads: int, min_pairs: int,
+                        footprint_tree: shapely.STRtree | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(footprint, feature) pairs that intersect, and whether the footprint lies within the feature.
+
+    Both ways of asking give the same pairs in the same order — by footprint, then in the order the features'
+    ``STRtree`` visits them — but differ in which side GEOS prepares (indexes) for the tests:
+
+    * many features (control units): query the features' tree with each footprint; a footprint is within a
+      feature only if its bounding box is, so ``within`` runs on those few pairs only;
+    * few features (a county, the red-line patches): query a tree of the footprints with each feature, so
+      that each large, detailed feature is prepared once instead of being tested raw against every footprint
+      (``contains`` of a prepared county is far cheaper than ``within`` against the raw county).
+    """
+    tree = shapely.STRtree(features)
+    if len(features) > _FEW_FEATURES * len(footprints):
+        pi, fi = _query(tree, footprints, threads, min_pairs, predicate="intersects")
+        inside = np.zeros(len(pi), dtype=bool)
+        if len(pi):
+            fb, pb = shapely.bounds(features), shapely.bounds(footprints)
+            maybe = np.flatnonzero(np.all(fb[fi, :2] <= pb[pi, :2], axis=1) & np.all(pb[pi, 2:] <= fb[fi, 2:], axis=1))
+            inside[maybe] = _chunked(shapely.within, (footprints[pi[maybe]], features[fi[maybe]]), threads,
+                                     min_pairs, groups=pi[maybe])
+        return pi, fi, inside
+    fp_tree = footprint_tree if footprint_tree is not None else shapely.STRtree(footprints)
+    fj, pj = fp_tree.query(features, predicate="intersects")
+    order = np.lexsort((_visit_rank(tree, features)[fj], pj))   # the order of tree.query(footprints)
+    pi, fi = pj[order], fj[order]
+    cj, cp = fp_tree.query(features, predicate="contains")
+    n = len(features)
+    inside = np.isin(pi.astype(np.int64) * n + fi, cp.astype(np.int64) * n + cj)
+    return pi, fi, inside
+
+
+def _visit_rank(tree: shapely.STRtree, geoms: np.ndarray) -> np.ndarray:
+    """Position of each geometry in the depth-first order in which ``tree`` reports query results.
+
+    Every query returns its hits as a subsequence of this order, so sorting hits by rank reproduces the
+    order of ``tree.query``.
+    """
+    rank = np.zeros(len(geoms), dtype=np.int64)
+    if len(geoms):
+        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+        visited = tree.query(shapely.box(xmin - 1.0, ymin - 1.0, xmax + 1.0, ymax + 1.0))
+        rank[visited] = np.arange(len(visited))
+    return rank
 
 
 def _uncovered(footprints: np.ndarray, pi: np.ndarray, pieces: np.ndarray, areas: np.ndarray,
@@ -619,9 +678,32 @@ class _Projects:
     project_type: list[str | None]
     two_high: list[bool | None]
     footprint_kind: np.ndarray
-    attrs: pd.DataFrame                # attributes for attribute_test
     repairs: list[Any]
     source: str
+    id_text: pd.Series                 # ids as text: taking from it is cheaper than converting ids[...] each time
+    group: np.ndarray                  # index of the project's distinct (industry, type) pair
+    group_attributes: tuple[list[Any], list[Any], list[Any]]   # industry, type, 两高 of each pair
+
+    @cached_property
+    def attrs(self) -> pd.DataFrame:
+        """Project attributes for ``attribute_test`` rules: the input columns plus the resolved ``industry``,
+        ``project_type``, ``two_high`` and ``area_m2`` (built on first use: most rule sets test none)."""
+        attrs = pd.DataFrame(self.frame.drop(columns=[self.frame.geometry.name, "_row"]))
+        attrs["industry"] = self.industry
+        attrs["project_type"] = self.project_type
+        attrs["two_high"] = self.two_high
+        attrs["area_m2"] = self.area
+        return attrs.reset_index(drop=True)
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """Spatial index of the footprints, shared by the layers queried feature by feature."""
+        return shapely.STRtree(self.footprints)
+
+    def applicability(self, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+        """``rule.applies_to.evaluate`` over the projects, evaluated once per distinct (industry, type)."""
+        applies, undetermined = rule.applies_to.evaluate(*self.group_attributes)
+        return applies[self.group], undetermined[self.group]
 
 
 def _find_column(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
@@ -702,10 +784,10 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     if len(raw) == 0:
         raise EmptyLayerError(problem("项目图层没有要素。", "The project layer has no features.", file=file,
                                       fix="give at least one project"))
-    labels = _feature_labels(raw, settings)
     geoms = raw.geometry.values
     empty = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if empty.any():
+        labels = _feature_labels(raw, settings)           # texts for the error only
         bad = [labels[i] for i in np.flatnonzero(empty)]
         raise InputFileError(problem(
             f"{len(bad)} 个项目的几何为空，无法研判。",
@@ -715,8 +797,10 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     frame = raw.copy()
     frame["_row"] = np.arange(len(frame))
     norm, repairs = _normalise_by_family(frame, working_crs, file=file, layer=layer)
+    norm = _without_attrs(norm)                       # the repairs are taken; the metadata is not needed
     if len(norm) < len(raw):
         lost = sorted(set(range(len(raw))) - set(norm["_row"].tolist()))
+        labels = _feature_labels(raw, settings)
         bad = [labels[i] for i in lost]
         raise InputFileError(problem(
             f"{len(bad)} 个项目的几何退化（面积为零），修复后为空。",
@@ -726,11 +810,12 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     # -- ids and names
     id_col = _find_column(norm, settings.columns["id"])
     if id_col is not None:
-        ids = np.array([str(v).strip() if _clean(v) is not None and str(v).strip() else f"P{r + 1}"
-                        for v, r in zip(norm[id_col].tolist(), norm["_row"].tolist())], dtype=object)
+        ids = np.array([v or f"P{r + 1}" for v, r in zip(_stripped_texts(norm[id_col]), norm["_row"].tolist())],
+                       dtype=object)
     else:
         ids = np.array([f"P{r + 1}" for r in norm["_row"].tolist()], dtype=object)
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    id_text = pd.Series(ids)
+    dup = id_text.duplicated(keep=False).to_numpy()
     if dup.any():
         raise InputFileError(problem(
             "项目编号重复。", f"Project ids must be unique; repeated: {sorted(set(ids[dup].tolist()))[:10]}.",
@@ -756,40 +841,38 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     type_col = _find_column(norm, settings.columns["project_type"])
     ind_vals = norm[ind_col].tolist() if ind_col else [None] * len(norm)
     type_vals = norm[type_col].tolist() if type_col else [None] * len(norm)
+    ind_keys, ind_codes = _attribute_keys(norm[ind_col] if ind_col else None, len(norm))
+    type_keys, type_codes = _attribute_keys(norm[type_col] if type_col else None, len(norm))
     types_vocab = project_types()
     default_type = check_project_type(project_type) if project_type is not None else None
     default_ind = lookup(industry, warn=True) if industry is not None else None
-    industries: list[str | None] = []
-    industry_names: list[str | None] = []
-    ptypes: list[str | None] = []
-    two_high: list[bool | None] = []
-    # Each distinct (industry, type) pair is resolved once; errors name the first project that has it.
+    # Each distinct (industry, type) pair is resolved once, in order of first appearance, so that an error
+    # names the first project that has it.
+    pair = ind_codes.astype(np.int64) * len(type_keys) + type_codes
+    _, first, group = np.unique(pair, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    group_values = np.empty((len(first), 4), dtype=object)     # industry code, name, type, 两高 per pair
     resolved: dict[tuple[str, str], tuple[str | None, str | None, str | None, bool | None]] = {}
-    for pid, iv, tv in zip(ids.tolist(), ind_vals, type_vals):
-        key = (str(iv) if _present(iv) else "", str(tv) if _present(tv) else "")
+    for g in np.argsort(first, kind="stable").tolist():
+        i = int(first[g])
+        key = (ind_keys[ind_codes[i]], type_keys[type_codes[i]])
         if key not in resolved:
-            ptype = check_project_type(tv, feature=pid, file=file) if key[1] else default_type
-            ind = lookup(iv, feature=pid, file=file) if key[0] else default_ind
+            pid = ids[i]
+            ptype = check_project_type(type_vals[i], feature=pid, file=file) if key[1] else default_type
+            ind = lookup(ind_vals[i], feature=pid, file=file) if key[0] else default_ind
             if ind is None and ptype is not None and types_vocab[ptype].industry:
                 ind = lookup(types_vocab[ptype].industry, warn=False)
             if ptype is None and ind is not None:
                 ptype = type_for_industry(ind.code)
             resolved[key] = (ind.code if ind else None, ind.zh if ind else None, ptype,
                              ind.is_two_high if ind else None)
-        code, zh, ptype, th = resolved[key]
-        industries.append(code)
-        industry_names.append(zh)
-        ptypes.append(ptype)
-        two_high.append(th)
-    attrs = pd.DataFrame(norm.drop(columns=[norm.geometry.name, "_row"]))
-    attrs["industry"] = industries
-    attrs["project_type"] = ptypes
-    attrs["two_high"] = two_high
-    attrs["area_m2"] = area
-    attrs = attrs.reset_index(drop=True)
+        group_values[g] = resolved[key]
+    industries, industry_names, ptypes, two_high = (group_values[group, j].tolist() for j in range(4))
     return _Projects(frame=norm, footprints=footprints, area=area, ids=ids, names=names, industry=industries,
                      industry_name=industry_names, project_type=ptypes, two_high=two_high, footprint_kind=kind,
-                     attrs=attrs, repairs=repairs, source=source)
+                     repairs=repairs, source=source, id_text=id_text, group=group,
+                     group_attributes=(group_values[:, 0].tolist(), group_values[:, 2].tolist(),
+                                       group_values[:, 3].tolist()))
 
 
 def _normalise_by_family(frame: gpd.GeoDataFrame, working_crs: str, *, file: str | None,
@@ -797,17 +880,41 @@ def _normalise_by_family(frame: gpd.GeoDataFrame, working_crs: str, *, file: str
     """Normalise points, lines and polygons separately (a project list may mix them; a layer may not)."""
     tid = shapely.get_type_id(frame.geometry.values)
     family = np.where(np.isin(tid, (0, 4)), "point", np.where(np.isin(tid, (1, 2, 5)), "line", "polygon"))
+    families = [fam for fam in ("polygon", "line", "point") if (family == fam).any()]
     parts, repairs = [], []
-    for fam in ("polygon", "line", "point"):
-        sub = frame[family == fam]
-        if len(sub):
-            part = normalise(sub, working_crs, expected=fam, file=file, layer=layer)
-            repairs.extend(part.attrs.get("sanxian", {}).get("repairs", []))
-            parts.append(part)
+    for fam in families:
+        sub = frame if len(families) == 1 else frame[family == fam]
+        part = normalise(sub, working_crs, expected=fam, file=file, layer=layer)
+        repairs.extend(part.attrs.get("sanxian", {}).get("repairs", []))
+        parts.append(part)
     out = pd.concat(parts) if len(parts) > 1 else parts[0]
     out = gpd.GeoDataFrame(out, geometry=parts[0].geometry.name, crs=parts[0].crs)
-    out = out.sort_values("_row", kind="stable").reset_index(drop=True)
-    return out, repairs
+    if not out["_row"].is_monotonic_increasing:          # one family keeps the input order
+        out = out.sort_values("_row", kind="stable")
+    return out.reset_index(drop=True), repairs
+
+
+def _attribute_keys(values: pd.Series | None, n: int) -> tuple[list[str], np.ndarray]:
+    """Distinct texts of a project attribute ('' when absent) and the index of each project's text.
+
+    Text columns are factorised directly; other columns are converted value by value first, so that e.g.
+    ``1`` and ``1.0`` (equal as numbers) stay distinct texts, as they are when written out.
+    """
+    if values is None:
+        return [""], np.zeros(n, dtype=np.int64)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        keys = [str(u) if _present(u) else "" for u in uniques] + [""]
+        return keys, np.where(codes < 0, len(keys) - 1, codes)
+    codes, uniques = pd.factorize(np.array([str(v) if _present(v) else "" for v in values.tolist()], dtype=object))
+    return list(uniques), codes
+
+
+def _stripped_texts(values: pd.Series) -> list[str]:
+    """``str(v).strip()`` of each value, '' where absent (text columns without a per-value ``_clean``)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
+    return [str(v).strip() if _clean(v) is not None else "" for v in values.tolist()]
 
 
 def _present(value: Any) -> bool:
@@ -823,37 +930,82 @@ class _Layer:
     geoms: np.ndarray
     polygonal: bool
     synthetic: np.ndarray
-    labels: np.ndarray
     entries: list[LayerEntry]
     masks: dict[Any, tuple[np.ndarray | None, str | None]] = field(default_factory=dict)
+    decoded: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def objects_at(self, name: str, fi: np.ndarray) -> np.ndarray:
+        """Values of text column ``name`` at rows ``fi`` as Python objects (NaN where missing).
+
+        Decoded from the column's distinct texts: access lists repeat a few texts over many units, and taking
+        codes is far cheaper than converting every value.
+        """
+        if name not in self.decoded:
+            codes, uniques = pd.factorize(self.frame[name], use_na_sentinel=True)
+            self.decoded[name] = (codes, np.append(np.asarray(uniques, dtype=object), np.nan))
+        codes, table = self.decoded[name]
+        return table[codes[fi]]                      # code -1 (missing) picks the NaN at the end
+
+    @cached_property
+    def label_text(self) -> pd.Series:
+        """Label of each feature for messages, as text (computed on first use; see :func:`_feature_labels_text`)."""
+        return _feature_labels_text(self.frame)
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """Label of each feature for messages."""
+        return self.label_text.to_numpy(dtype=object)
+
+    @cached_property
+    def labels_missing(self) -> bool:
+        """True if some label is missing (NA)."""
+        return bool(self.label_text.isna().any())
+
+    @cached_property
+    def label_codes(self) -> tuple[np.ndarray, int]:
+        """Code of each feature's label (equal labels, equal codes) and the number of distinct labels."""
+        codes, uniques = pd.factorize(self.label_text, use_na_sentinel=False)
+        return codes, len(uniques)
 
 
-def _feature_label_array(frame: pd.DataFrame) -> np.ndarray:
+def _without_attrs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Shallow copy of ``frame`` without its ``attrs`` metadata.
+
+    pandas deep-copies ``attrs`` into every derived object (each column access, take, copy), which costs more
+    than the operation itself on the many small steps of a screening; the results never carry it.
+    """
+    out = frame.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
+def _feature_labels_text(frame: pd.DataFrame) -> pd.Series:
     """Label of each feature for messages: its name, else its code, else ``layer_id#src_fid``."""
     def col(name: str) -> pd.Series:
         if name in frame.columns:
             return frame[name].astype("string").str.strip().fillna("")
         return pd.Series([""] * len(frame), index=frame.index, dtype="string")
 
-    name, code = col("name"), col("code")
+    name = col("name")
+    if (name != "").all():                                # every feature has a name: nothing to fall back on
+        return name
+    code = col("code")
     if "layer_id" in frame.columns and "src_fid" in frame.columns:
         fallback = frame["layer_id"].astype("string") + "#" + frame["src_fid"].astype("string")
     else:
         fallback = pd.Series([f"#{i}" for i in range(len(frame))], index=frame.index, dtype="string")
-    label_ = name.where(name != "", code.where(code != "", fallback))
-    return label_.to_numpy(dtype=object)
+    return name.where(name != "", code.where(code != "", fallback))
 
 
 def _load_layer(catalog: Catalog, role: str) -> _Layer:
-    frame = catalog.read(role)
+    frame = _without_attrs(catalog.read(role))
     geoms = frame.geometry.values
     tid = shapely.get_type_id(np.asarray(geoms))
     polygonal = bool(len(tid)) and bool(np.isin(tid, (3, 6)).all())
     entries = catalog.entries_for(role)
     synthetic = frame["synthetic"].to_numpy(dtype=bool) if "synthetic" in frame.columns \
         else np.full(len(frame), any(e.synthetic for e in entries))
-    return _Layer(role, frame, np.asarray(geoms, dtype=object), polygonal, synthetic,
-                  _feature_label_array(frame), entries)
+    return _Layer(role, frame, np.asarray(geoms, dtype=object), polygonal, synthetic, entries)
 
 
 @dataclass
@@ -867,12 +1019,14 @@ class _Pieces:
 
 
 def _pieces_for(layer: _Layer, projects: _Projects, settings: ScreeningSettings, sliver_m2: float) -> _Pieces:
+    few = len(layer.geoms) <= _FEW_FEATURES * len(projects.footprints)     # then the footprints' tree is used
     pi, fi, geoms, area = overlay_pieces(projects.footprints, layer.geoms, threads=settings.threads,
+                                         footprint_tree=projects.tree if few else None,
                                          min_parallel_pairs=settings.min_parallel_pairs)
     perim = shapely.length(geoms) if len(geoms) else np.empty(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.where(perim > 0, area / (perim / 2.0), 0.0)
-    sliver = _is_sliver(area, perim, sliver_m2, settings.sliver_width_m)
+    sliver = (area < sliver_m2) | (width < settings.sliver_width_m)        # as _is_sliver, width computed once
     return _Pieces(pi, fi, geoms, area, sliver, width)
 
 
@@ -887,39 +1041,53 @@ class _Hits:
     share: np.ndarray | None = None
     distance: np.ndarray | None = None
     value: list[Any] | None = None
-    names: list[str] | None = None
+    names: np.ndarray | list[str] | None = None
     synthetic: np.ndarray | None = None
     missing_reason: str | None = None
 
 
-def _names_per_project(n: int, pi: np.ndarray, labels: np.ndarray, only: np.ndarray | None = None) -> np.ndarray:
-    """Distinct feature labels per project joined with '; ' (only for projects where ``only`` is True).
+def _names_per_project(n: int, pi: np.ndarray, fi: np.ndarray, layer: _Layer,
+                       only: np.ndarray | None = None) -> np.ndarray:
+    """Distinct labels of the features ``fi`` per project ``pi``, joined with '; ' (for projects where
+    ``only`` is True).
 
-    The loop runs over the projects to be reported, and only formats text: the geometry work is done.
+    Labels keep the order of the pairs; after ``_MAX_NAMES`` names only the count of the others is given.
+    Vectorised: duplicates are found on the layer's label codes, and the text is joined in one pass per name
+    position (at most ``_MAX_NAMES``), not one per project.
     """
     out = np.full(n, "", dtype=object)
-    if len(pi) == 0:
-        return out
     if only is not None:
         keep = only[pi]
-        pi, labels = pi[keep], labels[keep]
-        if len(pi) == 0:
-            return out
+        pi, fi = pi[keep], fi[keep]
+    if len(pi) == 0:
+        return out
     order = np.argsort(pi, kind="stable")
-    p, lab = pi[order], labels[order]
+    p, f = pi[order], fi[order]
+    out[p] = layer.labels[f]                              # projects with one piece: the label as it is
+    multi = np.bincount(p, minlength=n)[p] > 1
+    if not multi.any():
+        return out
+    # projects with several pieces: distinct labels (first appearance first), joined as text
+    p, f = p[multi], f[multi]
+    codes, n_codes = layer.label_codes
+    first = ~pd.Series(p.astype(np.int64) * n_codes + codes[f]).duplicated().to_numpy()
+    p, lab = p[first], layer.labels[f[first]]
+    if layer.labels_missing:                              # e.g. pd.NA: joined as its text, like str.join would
+        missing = pd.isna(lab)
+        lab = lab.copy()
+        lab[missing] = [str(x) for x in lab[missing]]
     starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    ends = np.r_[starts[1:], len(p)]
-    single = (ends - starts) == 1
-    out[p[starts[single]]] = lab[starts[single]]          # most projects: one feature, no joining needed
-    for s_, e in zip(starts[~single].tolist(), ends[~single].tolist()):
-        out[p[s_]] = _join_names(dict.fromkeys(lab[s_:e].tolist()))
+    counts = np.diff(np.r_[starts, len(p)])
+    rank = np.arange(len(p)) - np.repeat(starts, counts)
+    out[p[starts]] = lab[starts]
+    later = rank > 0
+    p_later, rank, sep_lab = p[later], rank[later], "; " + lab[later]
+    for r in range(1, min(_MAX_NAMES, int(counts.max()))):
+        at = rank == r
+        out[p_later[at]] += sep_lab[at]
+    for start, count in zip(starts[counts > _MAX_NAMES].tolist(), counts[counts > _MAX_NAMES].tolist()):
+        out[p[start]] += f"; … (+{count - _MAX_NAMES})"
     return out
-
-
-def _join_names(names: Iterable[str]) -> str:
-    names = [str(n) for n in names]
-    more = len(names) - _MAX_NAMES
-    return "; ".join(names[:_MAX_NAMES]) + (f"; … (+{more})" if more > 0 else "")
 
 
 def _where_mask(rule: Rule, layer: _Layer) -> tuple[np.ndarray | None, str | None]:
@@ -932,18 +1100,32 @@ def _where_mask(rule: Rule, layer: _Layer) -> tuple[np.ndarray | None, str | Non
         if cond.field not in layer.frame.columns:
             result = (None, f"field '{cond.field}' missing in layer(s) {[e.id for e in layer.entries]}")
             break
-        mask &= cond.evaluate(layer.frame[cond.field])
+        mask &= _evaluate_on_column(cond, layer.frame[cond.field])
     layer.masks[key] = result
     return result
 
 
+def _evaluate_on_column(cond: Condition, column: pd.Series) -> np.ndarray:
+    """``cond.evaluate(column)``, with the column's distinct values found in its own dtype.
+
+    ``Condition.evaluate`` tests each distinct value once too, but first converts the whole column to Python
+    objects; factorising the column as it is stored (integers, Arrow text) is several times cheaper on large
+    layers.  Missing values never match, as in ``Condition.evaluate``.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    if len(uniques) == len(column):
+        return cond.evaluate(column)
+    distinct = cond.evaluate(uniques.tolist())
+    return np.where(codes >= 0, distinct[np.maximum(codes, 0)], False) if len(distinct) else np.zeros(len(codes), bool)
+
+
 def _eval_overlap(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Projects,
-                  settings: ScreeningSettings) -> _Hits:
+                  settings: ScreeningSettings, needed: np.ndarray) -> _Hits:
     n = len(projects.ids)
     mask, missing = _where_mask(rule, layer)
     if mask is None:
         return _Hits(np.zeros(n, bool), np.zeros(n, bool), missing_reason=missing)
-    sel = mask[pieces.fi]
+    sel = mask[pieces.fi] & needed[pieces.pi]
     pi, fi, area, sliver = pieces.pi[sel], pieces.fi[sel], pieces.area[sel], pieces.sliver[sel]
     real = ~sliver
     area_sum = np.bincount(pi[real], weights=area[real], minlength=n)
@@ -962,8 +1144,8 @@ def _eval_overlap(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Project
         fired = has_real & (share > rule.share)
         area_sum = covered
     note = has_sliver & ~has_real
-    real_names = _names_per_project(n, pi[real], layer.labels[fi[real]], only=fired)
-    sliver_names = _names_per_project(n, pi[sliver], layer.labels[fi[sliver]], only=note)
+    real_names = _names_per_project(n, pi[real], fi[real], layer, only=fired)
+    sliver_names = _names_per_project(n, pi[sliver], fi[sliver], layer, only=note)
     names = np.where(has_real, real_names, sliver_names)
     sliver_area = np.bincount(pi[sliver], weights=area[sliver], minlength=n)
     area_sum = np.where(note, sliver_area, area_sum)
@@ -971,7 +1153,7 @@ def _eval_overlap(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Project
     return _Hits(fired, note, area=area_sum, share=share, names=names, synthetic=synthetic)
 
 
-def _eval_line_intersects(rule: Rule, layer: _Layer, projects: _Projects) -> _Hits:
+def _eval_line_intersects(rule: Rule, layer: _Layer, projects: _Projects, needed: np.ndarray) -> _Hits:
     n = len(projects.ids)
     mask, missing = _where_mask(rule, layer)
     if mask is None:
@@ -979,17 +1161,20 @@ def _eval_line_intersects(rule: Rule, layer: _Layer, projects: _Projects) -> _Hi
     feats = layer.geoms[mask]
     fidx = np.flatnonzero(mask)
     tree = shapely.STRtree(feats)
-    pi, fi = tree.query(projects.footprints, predicate="intersects")
+    at = np.flatnonzero(needed)
+    pi, fi = tree.query(projects.footprints[at], predicate="intersects")
+    pi = at[pi]
     crossing = ~shapely.touches(projects.footprints[pi], feats[fi])
     pi, fi = pi[crossing], fi[crossing]
     length = shapely.length(shapely.intersection(projects.footprints[pi], feats[fi]))
     fired = np.bincount(pi, minlength=n) > 0
     synthetic = np.bincount(pi, weights=layer.synthetic[fidx[fi]].astype(float), minlength=n) > 0
     return _Hits(fired, np.zeros(n, bool), area=np.bincount(pi, weights=length, minlength=n),
-                 names=_names_per_project(n, pi, layer.labels[fidx[fi]], only=fired), synthetic=synthetic)
+                 names=_names_per_project(n, pi, fidx[fi], layer, only=fired), synthetic=synthetic)
 
 
-def _eval_distance(rule: Rule, layer: _Layer, projects: _Projects, settings: ScreeningSettings) -> _Hits:
+def _eval_distance(rule: Rule, layer: _Layer, projects: _Projects, settings: ScreeningSettings,
+                   needed: np.ndarray) -> _Hits:
     n = len(projects.ids)
     mask, missing = _where_mask(rule, layer)
     if mask is None:
@@ -1000,8 +1185,10 @@ def _eval_distance(rule: Rule, layer: _Layer, projects: _Projects, settings: Scr
     nearest = np.full(n, -1)
     if len(feats):
         tree = shapely.STRtree(feats)
-        pi, fi = _query(tree, projects.footprints, settings.threads, settings.min_parallel_pairs,
+        at = np.flatnonzero(needed)
+        pi, fi = _query(tree, projects.footprints[at], settings.threads, settings.min_parallel_pairs,
                         predicate="dwithin", distance=rule.distance_m)
+        pi = at[pi]
         if len(pi):
             d = _chunked(shapely.distance, (projects.footprints[pi], feats[fi]), settings.threads,
                          settings.min_parallel_pairs, groups=pi)
@@ -1011,19 +1198,23 @@ def _eval_distance(rule: Rule, layer: _Layer, projects: _Projects, settings: Scr
             dist[pi_o[first]] = d_o[first]
             nearest[pi_o[first]] = fidx[fi_o[first]]
     fired = dist <= rule.distance_m
-    names = [layer.labels[j] if j >= 0 else "" for j in nearest]
-    synthetic = np.array([bool(layer.synthetic[j]) if j >= 0 else False for j in nearest], dtype=bool)
+    found = nearest >= 0
+    names = np.full(n, "", dtype=object)
+    if found.any():
+        names[found] = layer.labels[nearest[found]]
+    synthetic = np.zeros(n, dtype=bool)
+    synthetic[found] = layer.synthetic[nearest[found]]
     return _Hits(fired, np.zeros(n, bool), distance=np.where(np.isfinite(dist), dist, np.nan), names=names,
                  synthetic=synthetic)
 
 
 def _eval_outside(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Projects, sliver_m2: float,
-                  settings: ScreeningSettings) -> _Hits:
+                  settings: ScreeningSettings, needed: np.ndarray) -> _Hits:
     n = len(projects.ids)
     mask, missing = _where_mask(rule, layer)
     if mask is None:
         return _Hits(np.zeros(n, bool), np.zeros(n, bool), missing_reason=missing)
-    sel = mask[pieces.fi]
+    sel = mask[pieces.fi] & needed[pieces.pi]
     uncovered = _uncovered(projects.footprints, pieces.pi[sel], pieces.geoms[sel], pieces.area[sel], projects.area,
                            settings.threads, settings.min_parallel_pairs)
     out_area = shapely.area(uncovered)
@@ -1066,51 +1257,98 @@ def _fmt_area(a: float) -> str:
     return f"{a:,.0f} m²" if a >= 10 else f"{a:,.2f} m²"
 
 
-def _messages(rule: Rule, kind: str, area: float | None, share: float | None, dist: float | None,
-              value: Any, names: str, reason: str | None) -> tuple[str, str]:
+def _message_columns(rule: Rule, kind: str, reason: str | None, area: list[float | None],
+                     share: list[float | None], dist: list[float | None], value: list[Any],
+                     names: list[str]) -> tuple[list[str], list[str]]:
+    """Chinese and English message of each row (see :func:`_message_formatter` for the texts).
+
+    The common case — an overlap finding with its area and share — is formatted column-wise in list
+    comprehensions; the other cases call the rule's formatter once per row.
+    """
+    if (kind == "finding" and rule.predicate in ("intersects", "overlap_share_above")
+            and None not in area and None not in share):
+        rz, re_ = _role_zh(rule.role), _role_en(rule.role).lower()
+        a_txt = [f"{a:,.0f} m²" if a >= 10 else f"{a:,.2f} m²" for a in area]     # _fmt_area
+        pct = [f"{s:.1%}" for s in share]
+        zh = [f"与{rz}重叠 {a}（占项目 {p}）：{nm}" if nm else f"与{rz}重叠 {a}（占项目 {p}）"
+              for a, p, nm in zip(a_txt, pct, names)]
+        en = [f"Overlaps the {re_} by {a} ({p} of the project): {nm}." if nm
+              else f"Overlaps the {re_} by {a} ({p} of the project)." for a, p, nm in zip(a_txt, pct, names)]
+        return zh, en
+    fmt = _message_formatter(rule, kind, reason)
+    msgs = [fmt(a, s, d, v, nm) for a, s, d, v, nm in zip(area, share, dist, value, names)]
+    return [zh for zh, _ in msgs], [en for _, en in msgs]
+
+
+MessageFormatter = Callable[[float | None, float | None, float | None, Any, str], tuple[str, str]]
+
+
+def _message_formatter(rule: Rule, kind: str, reason: str | None) -> MessageFormatter:
+    """Formatter ``fmt(area, share, dist, value, names) -> (message_zh, message_en)`` for one rule and kind.
+
+    Everything that does not depend on the project (role names, severity, thresholds, the branch taken) is
+    resolved once here, so that formatting thousands of rows costs one call and one f-string per row.
+    """
     rz, re_ = _role_zh(rule.role), _role_en(rule.role).lower()
     sev_zh, sev_en = SEVERITY_ZH[rule.severity], SEVERITY_EN[rule.severity]
-    named_zh = f"：{names}" if names else ""
-    named_en = f": {names}" if names else ""
+
+    def constant(zh: str, en: str) -> MessageFormatter:
+        return lambda _a, _s, _d, _v, _n: (zh, en)
+
     if kind == "not_evaluated":
         if reason == "layer_missing":
-            return (f"未评估：图层目录中没有“{rz}”图层（{rule.role}）；规则未能检验。",
-                    f"Not evaluated: layer missing — the catalog has no '{rule.role}' layer ({re_}).")
+            return constant(f"未评估：图层目录中没有“{rz}”图层（{rule.role}）；规则未能检验。",
+                            f"Not evaluated: layer missing — the catalog has no '{rule.role}' layer ({re_}).")
         if reason and reason.startswith("field"):
-            return (f"未评估：图层缺少所需字段（{reason}）。", f"Not evaluated: {reason}.")
+            return constant(f"未评估：图层缺少所需字段（{reason}）。", f"Not evaluated: {reason}.")
         if reason == "attribute_unknown":
-            return (f"未评估：项目缺少属性“{rule.test.field if rule.test else ''}”，无法判断。",
-                    f"Not evaluated: the project has no value for '{rule.test.field if rule.test else ''}'.")
-        return ((f"未评估：项目行业代码或类型未知，无法判断本规则是否适用；若适用（{rule.applies_to.describe()}），"
-                 f"结论为“{sev_zh}”。位置条件已满足{named_zh}"),
-                (f"Not evaluated: the project's industry or type is unknown, so it cannot be said whether the rule "
-                 f"applies ({rule.applies_to.describe()}); if it does, the finding is '{sev_en}'. The location "
-                 f"test is met{named_en}."))
+            fld = rule.test.field if rule.test else ""
+            return constant(f"未评估：项目缺少属性“{fld}”，无法判断。",
+                            f"Not evaluated: the project has no value for '{fld}'.")
+        applies = rule.applies_to.describe()
+        zh0 = f"未评估：项目行业代码或类型未知，无法判断本规则是否适用；若适用（{applies}），结论为“{sev_zh}”。位置条件已满足"
+        en0 = (f"Not evaluated: the project's industry or type is unknown, so it cannot be said whether the rule "
+               f"applies ({applies}); if it does, the finding is '{sev_en}'. The location test is met")
+        return lambda _a, _s, _d, _v, names: (zh0 + (f"：{names}" if names else ""),
+                                              en0 + (f": {names}" if names else "") + ".")
     if kind == "note":
         if rule.predicate == "outside_coverage":
-            return (f"仅有细小部分（{_fmt_area(area or 0)}）位于{rz}范围之外，低于细小碎片容差，不计。",
-                    (f"Only a sliver ({_fmt_area(area or 0)}) lies outside the {re_}; below the sliver tolerance, "
-                     "not counted."))
-        return (f"与{rz}仅有细小碎片重叠（低于容差），不计为重叠{named_zh}",
-                f"Only sliver overlap with the {re_} (below the tolerance), not counted as an overlap{named_en}.")
+            return lambda area, _s, _d, _v, _n: (
+                f"仅有细小部分（{_fmt_area(area or 0)}）位于{rz}范围之外，低于细小碎片容差，不计。",
+                (f"Only a sliver ({_fmt_area(area or 0)}) lies outside the {re_}; below the sliver tolerance, "
+                 "not counted."))
+        return lambda _a, _s, _d, _v, names: (
+            f"与{rz}仅有细小碎片重叠（低于容差），不计为重叠" + (f"：{names}" if names else ""),
+            f"Only sliver overlap with the {re_} (below the tolerance), not counted as an overlap"
+            + (f": {names}" if names else "") + ".")
     if rule.predicate in ("intersects", "overlap_share_above"):
-        if area is not None and share is not None:
-            return (f"与{rz}重叠 {_fmt_area(area)}（占项目 {share:.1%}）{named_zh}",
-                    f"Overlaps the {re_} by {_fmt_area(area)} ({share:.1%} of the project){named_en}.")
-        return (f"与{rz}相交{named_zh}", f"Crosses the {re_}{named_en}.")
+        def overlap(area: float | None, share: float | None, _d: Any, _v: Any, names: str) -> tuple[str, str]:
+            if area is not None and share is not None:
+                a, pct = _fmt_area(area), f"{share:.1%}"
+                if names:
+                    return (f"与{rz}重叠 {a}（占项目 {pct}）：{names}",
+                            f"Overlaps the {re_} by {a} ({pct} of the project): {names}.")
+                return f"与{rz}重叠 {a}（占项目 {pct}）", f"Overlaps the {re_} by {a} ({pct} of the project)."
+            return (f"与{rz}相交" + (f"：{names}" if names else ""),
+                    f"Crosses the {re_}" + (f": {names}" if names else "") + ".")
+        return overlap
     if rule.predicate == "within_distance":
-        return (f"距{rz}“{names}” {dist:,.0f} m（规则阈值 ≤ {rule.distance_m:,.0f} m）",
-                f"{dist:,.0f} m from the {re_} '{names}' (rule threshold ≤ {rule.distance_m:,.0f} m).")
+        limit = f"{rule.distance_m:,.0f}"
+        return lambda _a, _s, dist, _v, names: (f"距{rz}“{names}” {dist:,.0f} m（规则阈值 ≤ {limit} m）",
+                                                f"{dist:,.0f} m from the {re_} '{names}' (rule threshold ≤ {limit} m).")
     if rule.predicate == "outside_coverage":
         if rule.is_coverage:
-            return (f"项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）位于分区管控数据覆盖范围（{rz}）之外，该部分无法研判。",
-                    (f"{_fmt_area(area or 0)} ({(share or 0):.1%}) of the project lies outside the coverage of the "
-                     f"zoning data ({re_}); that part cannot be screened."))
-        return (f"项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）位于{rz}之外。",
-                f"{_fmt_area(area or 0)} ({(share or 0):.1%}) of the project lies outside the {re_}.")
+            return lambda area, share, _d, _v, _n: (
+                f"项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）位于分区管控数据覆盖范围（{rz}）之外，该部分无法研判。",
+                (f"{_fmt_area(area or 0)} ({(share or 0):.1%}) of the project lies outside the coverage of the "
+                 f"zoning data ({re_}); that part cannot be screened."))
+        return lambda area, share, _d, _v, _n: (
+            f"项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）位于{rz}之外。",
+            f"{_fmt_area(area or 0)} ({(share or 0):.1%}) of the project lies outside the {re_}.")
     assert rule.test is not None
-    return (f"项目属性 {rule.test.field} = {value!r} 满足条件 {rule.test.describe()}。",
-            f"Project attribute {rule.test.field} = {value!r} meets {rule.test.describe()}.")
+    field_, test = rule.test.field, rule.test.describe()
+    return lambda _a, _s, _d, value, _n: (f"项目属性 {field_} = {value!r} 满足条件 {test}。",
+                                          f"Project attribute {field_} = {value!r} meets {test}.")
 
 
 # ================================================================================================ screen
@@ -1219,17 +1457,17 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
             pieces[role] = _pieces_for(lay, proj, settings, sliver)
 
     # -- rules -----------------------------------------------------------------------------------------
-    rows: list[pd.DataFrame] = []
+    rows: list[_RowBlock] = []
     for rule in ruleset:
         done += 1
         report(f"规则 / rule {rule.id}", done / steps)
-        applies, undetermined = rule.applies_to.evaluate(proj.industry, proj.project_type, proj.two_high)
+        applies, undetermined = proj.applicability(rule)
         if not (applies | undetermined).any():
             continue
         if rule.predicate != "attribute_test" and rule.role not in layers:
             rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason="layer_missing"))
             continue
-        hits = _evaluate(rule, layers, pieces, proj, sliver, settings)
+        hits = _evaluate(rule, layers, pieces, proj, sliver, settings, applies | undetermined)
         if hits.missing_reason is not None:
             rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason=hits.missing_reason))
             continue
@@ -1243,14 +1481,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
         rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
         rows.append(_rows(rule, hits.note & (applies | undetermined), "note", n, hits=hits))
-    findings = pd.concat([r for r in rows if len(r)], ignore_index=True) if any(len(r) for r in rows) \
-        else _empty_findings()
-    findings["project_id"] = proj.ids[findings["_p"].to_numpy(dtype=int)] if len(findings) else []
-    order_key = findings["kind"].map({"finding": 0, "not_evaluated": 1, "note": 2}) if len(findings) else None
-    if len(findings):
-        sev_rank = findings["severity"].map(lambda s: -VERDICT_RANK.get(s, 0))
-        findings = findings.assign(_k=order_key, _s=sev_rank).sort_values(["_p", "_k", "_s"], kind="stable") \
-            .drop(columns=["_k", "_s"]).reset_index(drop=True)
+    findings = _assemble_findings(rows, proj.id_text)
 
     report("汇总 / assembling", (steps - 1) / steps)
     projects_out = _project_table(proj, findings, pieces, layers)
@@ -1274,23 +1505,27 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
 
 
 def _evaluate(rule: Rule, layers: dict[str, _Layer], pieces: dict[str, _Pieces], proj: _Projects,
-              sliver: float, settings: ScreeningSettings) -> _Hits:
+              sliver: float, settings: ScreeningSettings, needed: np.ndarray) -> _Hits:
+    """Test one rule for the projects where ``needed`` is True (those it applies to, or may apply to).
+
+    The values for the other projects are not meaningful: no finding row is made for them.
+    """
     if rule.predicate == "attribute_test":
         return _eval_attribute(rule, proj)
     layer = layers[rule.role]
     if rule.predicate == "within_distance":
-        return _eval_distance(rule, layer, proj, settings)
+        return _eval_distance(rule, layer, proj, settings, needed)
     if not layer.polygonal:
         if rule.predicate == "intersects":
-            return _eval_line_intersects(rule, layer, proj)
+            return _eval_line_intersects(rule, layer, proj, needed)
         n = len(proj.ids)
         return _Hits(np.zeros(n, bool), np.zeros(n, bool),
                      missing_reason=f"layer '{rule.role}' is not polygonal; '{rule.predicate}' needs polygons")
     if rule.role not in pieces:
         pieces[rule.role] = _pieces_for(layer, proj, settings, sliver)
     if rule.predicate == "outside_coverage":
-        return _eval_outside(rule, layer, pieces[rule.role], proj, sliver, settings)
-    return _eval_overlap(rule, layer, pieces[rule.role], proj, settings)
+        return _eval_outside(rule, layer, pieces[rule.role], proj, sliver, settings, needed)
+    return _eval_overlap(rule, layer, pieces[rule.role], proj, settings, needed)
 
 
 _FINDING_COLUMNS = ["project_id", "rule_id", "kind", "severity", "severity_zh", "rule_severity", "title_zh",
@@ -1303,41 +1538,110 @@ def _empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in ["_p"] + _FINDING_COLUMNS})
 
 
+#: Order of the kinds of finding rows within a project.
+_KIND_ORDER = {"finding": 0, "not_evaluated": 1, "note": 2}
+
+
+def _assemble_findings(blocks: list[_RowBlock], ids: pd.Series) -> pd.DataFrame:
+    """Join the per-rule rows and sort them: by project, findings before not-evaluated rules before notes,
+    most severe first; ties keep the rule order.
+
+    The sort keys and the rule's own columns are constant within a block, so they are repeated per block
+    rather than looked up per row, and the constant columns are built once, already in sorted order.
+    """
+    blocks = [b for b in blocks if len(b.frame)]
+    if not blocks:
+        findings = _empty_findings()
+        findings["project_id"] = []
+        return findings
+    findings = pd.concat([b.frame for b in blocks], ignore_index=True)
+    sizes = [len(b.frame) for b in blocks]
+    kind_key = np.repeat([_KIND_ORDER[b.constants["kind"]] for b in blocks], sizes)
+    severity_key = np.repeat([-VERDICT_RANK.get(b.constants["severity"], 0) for b in blocks], sizes)
+    p = findings["_p"].to_numpy(dtype=int)
+    order = np.lexsort((severity_key, kind_key, p))          # stable: ties keep the rule order
+    findings = findings.take(order).reset_index(drop=True)
+    block_of_row = np.repeat(np.arange(len(blocks)), sizes)[order]
+    for name in blocks[0].constants:
+        findings[name] = pd.Series([b.constants[name] for b in blocks]).take(block_of_row).reset_index(drop=True)
+    findings["project_id"] = ids.take(p[order]).reset_index(drop=True)
+    return findings
+
+
+@dataclass
+class _RowBlock:
+    """Finding rows of one rule and one kind: the per-row columns, and the columns constant in the block."""
+
+    frame: pd.DataFrame
+    constants: dict[str, Any]
+
+
 def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None = None,
-          reason: str | None = None) -> pd.DataFrame:
+          reason: str | None = None) -> _RowBlock:
+    """Finding rows of one rule and kind for the projects where ``mask`` is True.
+
+    The columns are taken from the per-project arrays of ``hits`` at once; only the two message texts are
+    formatted row by row.  The rule's own fields (id, titles, severity, source, ...) are kept once per block
+    and spread over the rows by :func:`_assemble_findings`, after sorting.
+    """
     idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return pd.DataFrame()
-
-    def take(arr: Any) -> list[Any]:
-        if arr is None:
-            return [None] * len(idx)
-        return [arr[i] for i in idx]
-
-    area = take(hits.area if hits else None)
-    share = take(hits.share if hits else None)
-    dist = take(hits.distance if hits else None)
-    value = take(hits.value if hits else None)
-    names = take(hits.names if hits else None)
-    synthetic = take(hits.synthetic if hits else None)
-    if kind == "finding":
-        severity = rule.severity
-    else:
-        severity = kind
+    m = len(idx)
+    if m == 0:
+        return _RowBlock(pd.DataFrame(), {})
+    severity = rule.severity if kind == "finding" else kind
     sev_zh = SEVERITY_ZH.get(severity, {"note": "备注", "not_evaluated": "未评估"}.get(severity, severity))
-    msgs = [_messages(rule, kind, _f(a), _f(s), _f(d), v, nm or "", reason)
-            for a, s, d, v, nm in zip(area, share, dist, value, names)]
-    return pd.DataFrame({
-        "_p": idx, "rule_id": rule.id, "kind": kind, "severity": severity, "severity_zh": sev_zh,
-        "rule_severity": rule.severity, "title_zh": rule.title_zh, "title_en": rule.title_en, "role": rule.role,
-        "predicate": rule.predicate, "test": rule.describe_test(),
-        "overlap_area_m2": [_f(a) for a in area] if rule.predicate != "within_distance" else [None] * len(idx),
-        "overlap_share": [_f(s) for s in share], "distance_m": [_f(d) for d in dist],
+    constants = {"rule_id": rule.id, "kind": kind, "severity": severity, "severity_zh": sev_zh,
+                 "rule_severity": rule.severity, "title_zh": rule.title_zh, "title_en": rule.title_en,
+                 "role": rule.role, "predicate": rule.predicate, "test": rule.describe_test(),
+                 "rule_source": rule.source, "assumption": rule.assumption}
+    area = _numbers(hits.area if hits else None, idx)
+    share = _numbers(hits.share if hits else None, idx)
+    dist = _numbers(hits.distance if hits else None, idx)
+    value = _pick(hits.value if hits else None, idx)
+    names = [nm or "" for nm in _pick(hits.names if hits else None, idx)]
+    synthetic = _flags(hits.synthetic if hits else None, idx)
+    message_zh, message_en = _message_columns(rule, kind, reason, area, share, dist, value, names)
+    return _RowBlock(pd.DataFrame({
+        "_p": idx, "overlap_area_m2": area if rule.predicate != "within_distance" else [None] * m,
+        "overlap_share": share, "distance_m": dist,
         "value": [None if v is None else str(v) for v in value], "features": [nm or None for nm in names],
-        "message_zh": [m[0] for m in msgs], "message_en": [m[1] for m in msgs], "rule_source": rule.source,
-        "assumption": rule.assumption,
-        "feature_synthetic": [bool(s) if s is not None else False for s in synthetic],
-    })
+        "message_zh": message_zh, "message_en": message_en, "feature_synthetic": synthetic,
+    }), constants)
+
+
+def _pick(values: Any, idx: np.ndarray) -> list[Any]:
+    """``values[idx]`` as a list (``None`` for each row when ``values`` is None)."""
+    if values is None:
+        return [None] * len(idx)
+    if isinstance(values, np.ndarray):
+        return values[idx].tolist()
+    return [values[i] for i in idx.tolist()]
+
+
+def _numbers(values: Any, idx: np.ndarray) -> list[float | None]:
+    """``values[idx]`` as Python floats, None where absent or not finite (:func:`_f` of each, vectorised)."""
+    if values is None:
+        return [None] * len(idx)
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiub":
+        return [_f(v) for v in arr[idx].tolist()]
+    x = arr[idx].astype(float)
+    finite = np.isfinite(x)
+    if finite.all():
+        return x.tolist()
+    out = x.astype(object)
+    out[~finite] = None
+    return out.tolist()
+
+
+def _flags(values: Any, idx: np.ndarray) -> list[bool]:
+    """``values[idx]`` as bools (False where absent)."""
+    if values is None:
+        return [False] * len(idx)
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return arr[idx].tolist()
+    return [bool(s) if s is not None else False for s in arr[idx].tolist()]
 
 
 def _f(value: Any) -> float | None:
@@ -1361,7 +1665,8 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
     if len(findings):
         p = findings["_p"].to_numpy(dtype=int)
         hit = findings["kind"].to_numpy() == "finding"
-        ranks = findings["severity"].map(lambda s: VERDICT_RANK.get(s, 0)).to_numpy(dtype=int)
+        codes, severities = pd.factorize(findings["severity"])
+        ranks = np.array([VERDICT_RANK.get(s, 0) for s in severities], dtype=int)[codes]
         np.maximum.at(rank, p[hit], ranks[hit])
         n_find = np.bincount(p[hit], minlength=n)
         incomplete[p[findings["kind"].to_numpy() == "not_evaluated"]] = True
@@ -1369,17 +1674,20 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
     for role, pc in pieces.items():
         syn[pc.pi[layers[role].synthetic[pc.fi]]] = True
     by_rank = {r: v for v, r in VERDICT_RANK.items()}
-    verdict = np.array([by_rank.get(r, "compliant") if r > 0 else "compliant" for r in rank], dtype=object)
+    ranks_seen, at = np.unique(rank, return_inverse=True)
+    verdicts_seen = [by_rank.get(r, "compliant") if r > 0 else "compliant" for r in ranks_seen.tolist()]
+    verdict = np.array(verdicts_seen, dtype=object)[at.reshape(-1)]
+    verdict_zh = np.array([VERDICT_ZH[v] for v in verdicts_seen], dtype=object)[at.reshape(-1)]
     counties = [""] * n
     if "admin_boundary" in pieces:
         pc = pieces["admin_boundary"]
         real = ~pc.sliver
-        counties = _names_per_project(n, pc.pi[real], layers["admin_boundary"].labels[pc.fi[real]])
+        counties = _names_per_project(n, pc.pi[real], pc.fi[real], layers["admin_boundary"])
     return gpd.GeoDataFrame({
-        "project_id": proj.ids, "project_name": proj.names, "industry": proj.industry,
+        "project_id": proj.id_text, "project_name": proj.names, "industry": proj.industry,
         "industry_name": proj.industry_name, "two_high": pd.array(proj.two_high, dtype="boolean"),
         "project_type": proj.project_type, "footprint": proj.footprint_kind, "footprint_area_m2": proj.area,
-        "verdict": verdict, "verdict_zh": [VERDICT_ZH[v] for v in verdict], "complete": ~incomplete,
+        "verdict": verdict, "verdict_zh": verdict_zh, "complete": ~incomplete,
         "n_findings": n_find, "counties": counties, "synthetic_data": syn,
     }, geometry=gpd.GeoSeries(proj.footprints, crs=proj.frame.crs), crs=proj.frame.crs)
 
@@ -1404,35 +1712,94 @@ def _overlap_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str,
 
     Order: role (alphabetical), then project (input order), then largest piece first; equal areas (to the
     mm²) in layer order, so outputs are deterministic.  Sorting uses numeric keys only and text columns are
-    taken once, in their (Arrow) storage.
+    taken once, in their (Arrow) storage.  A text column that joining the roles turns into Python objects
+    anyway (e.g. the access lists, which only control units have) is decoded from the layer's distinct texts
+    instead (:meth:`_Layer.objects_at`): the same values, without converting each one.
     """
+    roles = [role for role in sorted(pieces) if not pieces[role].sliver.all()]
+    columns = ["project_id", "role", "layer_id", *[f"feature_{f}" for f in _FEATURE_FIELDS], "overlap_area_m2",
+               "overlap_share", "feature_synthetic", "feature_source", *ACCESS_LIST_FIELDS, "geometry"]
+    if not roles:
+        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns[:-1]},
+                                geometry=gpd.GeoSeries([], crs=proj.frame.crs), crs=proj.frame.crs)
+    as_objects = _joined_object_texts([layers[role] for role in roles])
     frames = []
-    for role in sorted(pieces):
+    for role in roles:
         pc = pieces[role]
         real = np.flatnonzero(~pc.sliver)
-        if len(real) == 0:
-            continue
-        order = real[np.lexsort((pc.fi[real], -np.round(pc.area[real], 6), pc.pi[real]))]
-        lay = layers[role]
+        order = real[_piece_order(pc.pi[real], pc.area[real], pc.fi[real])]
+        lay, objects = layers[role], as_objects[role]
         fi, pi, area = pc.fi[order], pc.pi[order], pc.area[order]
-        cols: dict[str, Any] = {"_p": pi, "project_id": proj.ids[pi], "role": role,
-                                "layer_id": _take(lay.frame, "layer_id", fi) if "layer_id" in lay.frame.columns
-                                else role}
-        cols.update(_feature_columns(lay.frame, fi))
+        cols: dict[str, Any] = {"_p": pi, "project_id": proj.id_text.take(pi).reset_index(drop=True),
+                                "role": role, "layer_id": _text_at(lay, "layer_id", fi, objects)
+                                if "layer_id" in lay.frame.columns else role}
+        cols.update({f"feature_{name}": _text_at(lay, name, fi, objects) for name in _FEATURE_FIELDS})
         cols["overlap_area_m2"] = area
         cols["overlap_share"] = area / proj.area[pi]
         cols["feature_synthetic"] = lay.synthetic[fi]
-        cols["feature_source"] = _take(lay.frame, "source", fi)
+        cols["feature_source"] = _text_at(lay, "source", fi, objects)
         for name in ACCESS_LIST_FIELDS:
-            cols[name] = _take(lay.frame, name, fi)
+            cols[name] = _text_at(lay, name, fi, objects)
         frames.append(gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(pc.geoms[order], crs=proj.frame.crs)))
-    columns = ["project_id", "role", "layer_id", *[f"feature_{f}" for f in _FEATURE_FIELDS], "overlap_area_m2",
-               "overlap_share", "feature_synthetic", "feature_source", *ACCESS_LIST_FIELDS, "geometry"]
-    if not frames:
-        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns[:-1]},
-                                geometry=gpd.GeoSeries([], crs=proj.frame.crs), crs=proj.frame.crs)
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return gpd.GeoDataFrame(out[columns], geometry="geometry", crs=proj.frame.crs)
+
+
+def _piece_order(pi: np.ndarray, area: np.ndarray, fi: np.ndarray) -> np.ndarray:
+    """Order of pieces by project, then largest first (areas rounded to the mm²), then feature index.
+
+    The same order as ``np.lexsort((fi, -np.round(area, 6), pi))``, computed as one unstable sort of a
+    combined integer key (project, dense rank of the rounded area, feature): each (project, feature) pair
+    occurs once, so the key is unique.  Stable sorts of floats are several times slower.
+    """
+    neg_area = -np.round(area, 6)
+    if len(pi) == 0:
+        return np.empty(0, dtype=np.int64)
+    by_area = np.argsort(neg_area)
+    ranked = neg_area[by_area]
+    dense = np.empty(len(pi), dtype=np.int64)
+    dense[by_area] = np.cumsum(np.r_[False, ranked[1:] != ranked[:-1]])
+    n_rank, n_feat = int(dense.max()) + 1, int(fi.max()) + 1
+    if (int(pi.max()) + 1) * n_rank * n_feat >= 2**62:            # key would overflow int64
+        return np.lexsort((fi, neg_area, pi))
+    return np.argsort((pi.astype(np.int64) * n_rank + dense) * n_feat + fi)
+
+
+def _text_at(layer: _Layer, name: str, fi: np.ndarray, as_objects: set[str]) -> pd.Series | np.ndarray:
+    """Column ``name`` of ``layer`` at rows ``fi``: decoded to Python objects if it is in ``as_objects``,
+    else taken in its own dtype (:func:`_take`)."""
+    if name in as_objects:
+        return pd.Series(layer.objects_at(name, fi), dtype=object)
+    return _take(layer.frame, name, fi)
+
+
+#: Layer columns behind the text columns of the overlap table.
+_OVERLAP_TEXTS = ("layer_id", "source", *_FEATURE_FIELDS, *ACCESS_LIST_FIELDS)
+
+
+def _joined_object_texts(layers: list[_Layer]) -> dict[str, set[str]]:
+    """Per role, the text columns (of Arrow string dtype) that ``pd.concat`` of the roles' overlap rows turns
+    into Python objects.
+
+    The joined dtype is that of the concatenated first rows (it does not depend on the length), built as
+    :func:`_overlap_table` builds its columns: the layer's column, or None where the layer lacks it (the
+    role's name for a missing ``layer_id``).
+    """
+    out: dict[str, set[str]] = {lay.role: set() for lay in layers}
+    if len(layers) < 2:
+        return out
+    for name in _OVERLAP_TEXTS:
+        heads = [lay.frame[name].iloc[:1].reset_index(drop=True) if name in lay.frame.columns
+                 else pd.Series([lay.role] if name == "layer_id" else np.full(1, None, dtype=object))
+                 for lay in layers]
+        texts = [pd.api.types.is_string_dtype(h.dtype) and h.dtype != object for h in heads]
+        if not any(texts) or len({h.dtype for h in heads}) == 1:
+            continue
+        if pd.concat(heads, ignore_index=True).dtype == object:
+            for lay, is_text in zip(layers, texts):
+                if is_text:
+                    out[lay.role].add(name)
+    return out
 
 
 def _sliver_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, _Pieces]) -> pd.DataFrame:
