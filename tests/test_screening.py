@@ -55,7 +55,9 @@ PROJECTS = [
 EXPECTED_VERDICT = {
     "P1": "prohibited", "P2": "needs_assessment", "P3": "prohibited", "P3w": "needs_assessment",
     "P4": "compliant", "P5": "outside_coverage", "P6": "outside_coverage", "P7": "prohibited",
-    "P8": "needs_assessment", "P9": "prohibited", "P10": "prohibited", "P11": "prohibited", "P12": "compliant",
+    "P8": "needs_assessment", "P9": "prohibited", "P10": "prohibited", "P11": "prohibited",
+    # P12: no finding, but the chemical 1 km river rule could not be evaluated (industry unknown)
+    "P12": "needs_assessment",
     "P13": "prohibited", "P14": "prohibited",
 }
 
@@ -207,6 +209,8 @@ def test_unknown_industry_or_type_is_reported_not_guessed(result) -> None:
     assert yz["distance_m"] == pytest.approx(100.0) and yz["rule_severity"] == "prohibited"
     table = result.projects.set_index("project_id")
     assert not table.loc["P11", "complete"] and not table.loc["P12", "complete"] and table.loc["P1", "complete"]
+    # An incomplete screening is never "compliant": P12 has no finding but needs assessment.
+    assert table.loc["P12", "n_findings"] == 0 and table.loc["P12", "verdict"] == "needs_assessment"
 
 
 def test_industry_type_and_two_high_resolution(result) -> None:
@@ -582,3 +586,13 @@ def test_where_filters_give_the_condition_results_for_every_column_type() -> Non
     for column in columns:
         for cond in conditions:
             assert _evaluate_on_column(cond, column).tolist() == cond.evaluate(column).tolist(), (column, cond)
+
+
+def test_synthetic_data_flags_every_project_screened_on_synthetic_inputs() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    res = screen(repo / "studies" / "suixian_projects.geojson", repo / "layers" / "catalog.toml")
+    table = res.projects.set_index("project_id")
+    # SX-06 lies wholly outside the data (no overlap with any synthetic feature), yet it is a hypothetical
+    # project screened with synthetic layers: its record must say so.
+    assert table.loc["SX-06", "verdict"] == "outside_coverage"
+    assert table["synthetic_data"].all()

@@ -1673,6 +1673,17 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
         syn[p[findings["feature_synthetic"].to_numpy(dtype=bool)]] = True
     for role, pc in pieces.items():
         syn[pc.pi[layers[role].synthetic[pc.fi]]] = True
+    # A verdict rests on every layer consulted — "no overlap with the red line" is only as good as the red
+    # line — and on the project data itself, so any synthetic input marks every project.
+    if any(bool(np.any(layer.synthetic)) for layer in layers.values()):
+        syn[:] = True
+    if "synthetic" in proj.frame.columns:
+        syn |= proj.frame["synthetic"].fillna(False).astype(bool).to_numpy()
+    # An applicable rule that could not be evaluated (layer or attribute missing) means the project still
+    # needs assessment: an incomplete screening is never reported as compliant or as a mere notice.
+    floor = VERDICT_RANK["needs_assessment"]
+    rank = np.where(incomplete & (rank < floor) & (rank != VERDICT_RANK.get("outside_coverage", -1)),
+                    floor, rank)
     by_rank = {r: v for v, r in VERDICT_RANK.items()}
     ranks_seen, at = np.unique(rank, return_inverse=True)
     verdicts_seen = [by_rank.get(r, "compliant") if r > 0 else "compliant" for r in ranks_seen.tolist()]
