@@ -49,6 +49,7 @@ from shapely import STRtree
 
 from .datafiles import deep_merge, load_toml, packaged_path
 from .errors import CRSError, DataFileError, EmptyLayerError, InputFileError, SanxianWarning, problem
+from .geomutil import nearest_features, polygonal_parts
 
 log = logging.getLogger(__name__)
 
@@ -607,35 +608,6 @@ def parse_exclusion(raw: Any, where: str, probs: Problems) -> Exclusion | None:
 # =============================================================================================
 # Geometry helpers
 # =============================================================================================
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal parts of each geometry (drop lines/points left by overlay).
-
-    Parameters
-    ----------
-    geoms : ndarray of shapely geometries
-
-    Returns
-    -------
-    ndarray
-        Same length; each entry a (Multi)Polygon, possibly empty.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    out = np.array([shapely.MultiPolygon()] * len(geoms), dtype=object)
-    if len(geoms) == 0:
-        return out
-    types = shapely.get_type_id(geoms)
-    simple = (types == 3) | (types == 6)
-    out[simple] = geoms[simple]
-    other = np.flatnonzero(~simple & ~shapely.is_missing(geoms))
-    if len(other):
-        parts, idx = shapely.get_parts(geoms[other], return_index=True)
-        keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-        if keep.any():
-            uniq, inv = np.unique(idx[keep], return_inverse=True)
-            out[other[uniq]] = shapely.multipolygons(parts[keep], indices=inv)
-    return out
-
-
 def grouped_union(geoms: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union geometries that share a group id.
 
@@ -886,7 +858,7 @@ def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) ->
     data["synthetic"] = gdf["synthetic"].astype(bool).to_numpy() if "synthetic" in gdf.columns else False
     data["source"] = gdf["source"].astype(str).to_numpy() if "source" in gdf.columns else ""
     data["layer_id"] = gdf["layer_id"].astype(str).to_numpy() if "layer_id" in gdf.columns else cand.role
-    geoms = polygonal(gdf.geometry.values)
+    geoms = polygonal_parts(gdf.geometry.values)
     out = gpd.GeoDataFrame(data, geometry=geoms, crs=gdf.crs)
     out["gross_area_m2"] = shapely.area(geoms)
     return out
@@ -972,9 +944,9 @@ def exclusion_layers(catalog: Any, exclusions: Iterable[Exclusion]) -> tuple[gpd
                 reason_en = f"{reason_en} (field '{fld}' missing: whole layer)"
                 continue
             gdf = gdf[gdf[fld].astype(str).str.strip().isin(values).to_numpy()]
-        geoms = polygonal(gdf.geometry.values)
+        geoms = polygonal_parts(gdf.geometry.values)
         if ex.buffer_m > 0:
-            geoms = polygonal(shapely.buffer(geoms, ex.buffer_m))
+            geoms = polygonal_parts(shapely.buffer(geoms, ex.buffer_m))
         frames.append(gpd.GeoDataFrame({
             "reason_role": ex.role, "reason_zh": reason_zh, "reason_en": reason_en,
             "rule_source": ex.source,
@@ -1026,14 +998,14 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
             si, ei = tree.query(site_geoms, predicate="intersects")
             if len(si) == 0:
                 continue
-            pieces = polygonal(shapely.intersection(site_geoms[si], ex_geoms[ei]))
+            pieces = polygonal_parts(shapely.intersection(site_geoms[si], ex_geoms[ei]))
             keep = shapely.area(pieces) > 0
             if not keep.any():
                 continue
             ids, unions = grouped_union(pieces[keep], si[keep])
-            unions = polygonal(unions)
-            new_part = polygonal(shapely.difference(unions, covered[ids]))
-            covered[ids] = polygonal(shapely.union(covered[ids], unions))
+            unions = polygonal_parts(unions)
+            new_part = polygonal_parts(shapely.difference(unions, covered[ids]))
+            covered[ids] = polygonal_parts(shapely.union(covered[ids], unions))
             area = shapely.area(new_part)
             ok = area > 0
             if not ok.any():
@@ -1047,7 +1019,7 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
                 "rule_source": first["rule_source"], "excluded_area_m2": area[ok],
                 "synthetic": syn_by_site.reindex(ids[ok]).to_numpy(dtype=bool)}))
             part_geoms.append(new_part[ok])
-    net = polygonal(shapely.difference(site_geoms, covered)) if n else site_geoms
+    net = polygonal_parts(shapely.difference(site_geoms, covered)) if n else site_geoms
     if rows:
         excluded = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True),
                                     geometry=np.concatenate(part_geoms), crs=sites.crs)
@@ -1061,24 +1033,6 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
 # =============================================================================================
 # Distances
 # =============================================================================================
-def nearest(geoms: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance [m] from each geometry to the nearest target, and the target's index.
-
-    Empty or missing geometries, or an empty target set, give ``nan`` and index ``-1``.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    dist = np.full(len(geoms), np.nan)
-    idx = np.full(len(geoms), -1, dtype=int)
-    targets = np.asarray(targets, dtype=object)
-    if len(targets) == 0 or len(geoms) == 0:
-        return dist, idx
-    tree = STRtree(targets)
-    pairs, d = tree.query_nearest(geoms, return_distance=True, all_matches=False)
-    dist[pairs[0]] = d
-    idx[pairs[0]] = pairs[1]
-    return dist, idx
-
-
 def parse_voltage_kv(values: pd.Series | Sequence[Any]) -> np.ndarray:
     """Voltages as kV from numbers or text (``110``, ``"110kV"``, ``"110000"``, ``"110000;35000"``).
 
@@ -1123,13 +1077,13 @@ def substation_distances(geoms: np.ndarray, substations: gpd.GeoDataFrame, class
              if "name" in substations.columns else np.full(len(substations), "", dtype=object))
     sub_geoms = np.asarray(substations.geometry.values, dtype=object)
     out = pd.DataFrame(index=range(n))
-    d_any, _ = nearest(geoms, sub_geoms)
+    _, d_any = nearest_features(geoms, sub_geoms)
     out["dist_any_substation_m"] = d_any
     per_class = {}
     for cls in classes:
         ok = (kv >= cls.min_voltage_kv) | (np.isnan(kv) & (unknown_voltage == "include"))
         sel = np.flatnonzero(ok)
-        d, j = nearest(geoms, sub_geoms[sel])
+        j, d = nearest_features(geoms, sub_geoms[sel])
         j_full = np.where(j >= 0, sel[np.maximum(j, 0)] if len(sel) else -1, -1)
         per_class[cls.min_voltage_kv] = (d, j_full)
         out[f"dist_substation_{cls.min_voltage_kv:g}kv_m"] = d
@@ -1166,7 +1120,7 @@ def layer_distance(catalog: Any, roles: Iterable[str], geoms: np.ndarray) -> tup
         return np.full(len(geoms), np.nan), used, False
     targets = np.concatenate([np.asarray(f.geometry.values, dtype=object) for f in frames])
     syn = any(bool(f["synthetic"].any()) for f in frames if "synthetic" in f.columns)
-    return nearest(geoms, targets)[0], used, syn
+    return nearest_features(geoms, targets)[1], used, syn
 
 
 # =============================================================================================
@@ -1770,11 +1724,9 @@ __all__ = [
     "ground_capacity_mw",
     "load_catalog",
     "load_params",
-    "nearest",
     "parse_condition",
     "parse_mcda",
     "parse_voltage_kv",
-    "polygonal",
     "prescreen",
     "read_params_document",
     "report_step",

@@ -42,6 +42,7 @@ from shapely import STRtree
 from . import brownfield as bf
 from .brownfield import Condition, McdaSpec, Problems, Progress
 from .errors import EmptyLayerError, problem
+from .geomutil import nearest_features, polygonal_parts
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -254,7 +255,7 @@ def overlap_share(geoms: np.ndarray, targets: np.ndarray) -> np.ndarray:
     si, ti = STRtree(targets).query(geoms, predicate="intersects")
     if len(si) == 0:
         return out
-    pieces = bf.polygonal(shapely.intersection(geoms[si], targets[ti]))
+    pieces = polygonal_parts(shapely.intersection(geoms[si], targets[ti]))
     ids, unions = bf.grouped_union(pieces, si)
     area = shapely.area(geoms)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -620,7 +621,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     bf.report_step(progress, "两线可视性 / visibility from main lines (三区两线)", 3, total)
     lines, line_notes = line_features(cat, p.lines)
     notes.extend(line_notes)
-    d_line, j_line = bf.nearest(geoms, np.asarray(lines.geometry.values, dtype=object))
+    j_line, d_line = nearest_features(geoms, np.asarray(lines.geometry.values, dtype=object))
     frame["dist_line_m"] = d_line
     frame["nearest_line"] = np.where(j_line >= 0, lines["name"].to_numpy()[np.maximum(j_line, 0)]
                                      if len(lines) else "", "")

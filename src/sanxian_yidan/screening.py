@@ -94,6 +94,7 @@ from .errors import (
     InputFileError,
     problem,
 )
+from .geomutil import nearest_features, polygonal_parts
 from .industries import check_project_type, lookup, project_types, type_for_industry
 from .io.vector import WEB_MAP_CRS, read_vector
 from .normalize import normalise
@@ -475,25 +476,6 @@ def _sliver_record(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ============================================================================================ geometry core
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygon parts of overlay results (intersections can add boundary lines or points)."""
-    tid = shapely.get_type_id(geoms)
-    coll = tid == 7
-    if not coll.any():
-        return geoms
-    parts, idx = shapely.get_parts(geoms[coll], return_index=True)
-    flat, idx2 = shapely.get_parts(parts, return_index=True)
-    owner = idx[idx2]
-    keep = shapely.get_type_id(flat) == 3
-    result = np.empty(int(coll.sum()), dtype=object)
-    result[:] = shapely.from_wkt("MULTIPOLYGON EMPTY")
-    if keep.any():
-        shapely.multipolygons(flat[keep], indices=owner[keep], out=result)
-    out = np.array(geoms, dtype=object)
-    out[coll] = result
-    return out
-
-
 def _chunk_bounds(n: int, threads: int, min_pairs: int, groups: np.ndarray | None = None) -> list[tuple[int, int]]:
     """Split ``range(n)`` into at most ``threads`` chunks; with ``groups`` (sorted project indices of pairs),
     never split a project across chunks, so that no geometry is used by two threads at once."""
@@ -567,8 +549,8 @@ def overlay_pieces(footprints: np.ndarray, features: np.ndarray, *, threads: int
     pieces[inside] = a[inside]
     rest = ~inside
     if rest.any():
-        pieces[rest] = _polygonal(_chunked(shapely.intersection, (a[rest], features[fi[rest]]), threads,
-                                           min_parallel_pairs, groups=pi[rest]))
+        pieces[rest] = polygonal_parts(_chunked(shapely.intersection, (a[rest], features[fi[rest]]), threads,
+                                                min_parallel_pairs, groups=pi[rest]))
     area = shapely.area(pieces)
     keep = area > 0
     return pi[keep], fi[keep], pieces[keep], area[keep]
@@ -655,7 +637,8 @@ def _uncovered(footprints: np.ndarray, pi: np.ndarray, pieces: np.ndarray, areas
     for r in range(int(rank.max()) + 1):
         at = rank == r
         idx = pi_s[at]
-        remaining[idx] = _polygonal(_chunked(shapely.difference, (remaining[idx], pieces_s[at]), threads, min_pairs))
+        remaining[idx] = polygonal_parts(_chunked(shapely.difference, (remaining[idx], pieces_s[at]), threads,
+                                                  min_pairs))
     return remaining
 
 
@@ -1849,9 +1832,9 @@ def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: Screen
         if role not in layers or len(layers[role].geoms) == 0:
             continue
         lay = layers[role]
-        tree = shapely.STRtree(lay.geoms)
-        (pi, fi), d = tree.query_nearest(proj.footprints, max_distance=settings.search_m, return_distance=True,
-                                         all_matches=False)
+        nearest, dist = nearest_features(proj.footprints, lay.geoms, max_distance=settings.search_m)
+        pi = np.flatnonzero(nearest >= 0)
+        fi, d = nearest[pi], dist[pi]
         frames.append(pd.DataFrame({"_p": pi, "project_id": proj.ids[pi], "role": role,
                                     "feature_name": lay.labels[fi], "distance_m": d,
                                     "feature_synthetic": lay.synthetic[fi]}))
