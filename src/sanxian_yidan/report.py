@@ -163,26 +163,22 @@ def banner_markdown(synthetic_layers: Sequence[str]) -> str:
             f"> 合成图层 / synthetic layers: {md_escape(', '.join(synthetic_layers))}\n")
 
 
+_RULE_COLS = (Column("rule_id", "规则 / Rule"), Column("title", "标题 / Title"),
+              Column("source", "依据 / Source"), Column("assumption", "含假定值 / Assumption"))
+_LAYER_COLS = (Column("layer_id", "图层 / Layer"), Column("role", "角色 / Role"), Column("title", "名称 / Title"),
+               Column("synthetic", "合成 / Synthetic"), Column("source", "来源 / Source"))
+
+
 def sources_html(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
     """Sources section: rules cited (id, title, source) and layers used (id, role, synthetic, source)."""
-    rule_cols = [Column("rule_id", "规则 / Rule"), Column("title", "标题 / Title"),
-                 Column("source", "依据 / Source"), Column("assumption", "含假定值 / Assumption")]
-    layer_cols = [Column("layer_id", "图层 / Layer"), Column("role", "角色 / Role"),
-                  Column("title", "名称 / Title"), Column("synthetic", "合成 / Synthetic"),
-                  Column("source", "来源 / Source")]
-    return ("<h2>依据与数据来源 / Sources</h2><h3>引用的规则 / Rules cited</h3>" + table_html(rules, rule_cols)
-            + "<h3>使用的图层 / Layers used</h3>" + table_html(layers, layer_cols))
+    return ("<h2>依据与数据来源 / Sources</h2><h3>引用的规则 / Rules cited</h3>" + table_html(rules, _RULE_COLS)
+            + "<h3>使用的图层 / Layers used</h3>" + table_html(layers, _LAYER_COLS))
 
 
 def sources_markdown(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
     """Sources section in Markdown."""
-    rule_cols = [Column("rule_id", "规则 / Rule"), Column("title", "标题 / Title"),
-                 Column("source", "依据 / Source"), Column("assumption", "含假定值 / Assumption")]
-    layer_cols = [Column("layer_id", "图层 / Layer"), Column("role", "角色 / Role"),
-                  Column("title", "名称 / Title"), Column("synthetic", "合成 / Synthetic"),
-                  Column("source", "来源 / Source")]
-    return ("## 依据与数据来源 / Sources\n\n### 引用的规则 / Rules cited\n\n" + md_table(rules, rule_cols)
-            + "\n\n### 使用的图层 / Layers used\n\n" + md_table(layers, layer_cols) + "\n")
+    return ("## 依据与数据来源 / Sources\n\n### 引用的规则 / Rules cited\n\n" + md_table(rules, _RULE_COLS)
+            + "\n\n### 使用的图层 / Layers used\n\n" + md_table(layers, _LAYER_COLS) + "\n")
 
 
 def page_html(title: str, body: str, *, lang: str = "zh-CN") -> str:
