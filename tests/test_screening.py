@@ -516,11 +516,7 @@ def test_threaded_bulk_calls_give_identical_results(world: Path, monkeypatch: py
     pd.testing.assert_frame_equal(serial.findings, threaded.findings)
     pd.testing.assert_frame_equal(pd.DataFrame(serial.overlaps.drop(columns="geometry")),
                                   pd.DataFrame(threaded.overlaps.drop(columns="geometry")))
-    # chunks never split one project's pairs between threads
-    groups = np.repeat(np.arange(10), [1, 5, 2, 8, 3, 1, 1, 6, 2, 4])
-    bounds = scr._chunk_bounds(len(groups), 4, 1, groups)
-    assert bounds[0][0] == 0 and bounds[-1][1] == len(groups)
-    assert all(groups[b - 1] != groups[b] for _, b in bounds[:-1])
+
 
 
 # ------------------------------------------------------------------- equivalences the fast paths rely on

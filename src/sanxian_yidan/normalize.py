@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from .errors import InputFileError, problem
+from .parallel import chunked
 
 GeometryFamily = Literal["polygon", "line", "point"]
 
@@ -184,7 +185,8 @@ def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
 
 def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
     geoms = gdf.geometry.values
-    invalid = ~np.asarray(shapely.is_valid(geoms))
+    # The validity check is the costliest step of normalising a large layer; GEOS runs it without the GIL.
+    invalid = ~np.asarray(chunked(shapely.is_valid, (np.asarray(geoms),)))
     if not invalid.any():
         return gdf
     reasons = shapely.is_valid_reason(geoms[invalid])

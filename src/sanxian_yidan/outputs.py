@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .columns import label
+from .io.gpkg import write_settings
 
 
 def write_table_csv(frame: Any, path: str | Path, columns: Sequence[str]) -> Path:
@@ -30,6 +31,7 @@ def write_layers(path: str | Path, layers: Mapping[str, Any]) -> Path:
     path = Path(path)
     if path.exists():
         path.unlink()
-    for name, gdf in layers.items():
-        gdf.to_file(path, layer=name, driver="GPKG", promote_to_multi=True)
+    with write_settings():
+        for name, gdf in layers.items():
+            gdf.to_file(path, layer=name, driver="GPKG", promote_to_multi=True)
     return path

@@ -55,6 +55,7 @@ from . import benefits as benefits_mod
 from . import solar as solar_mod
 from .datafiles import deep_merge, load_toml, packaged, packaged_path
 from .errors import DataFileError, EmptyLayerError, InputFileError, problem
+from .io.gpkg import write_settings
 from .io.vector import has_pyarrow
 
 if TYPE_CHECKING:
@@ -1198,9 +1199,10 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
         for col in layer.columns:
             if isinstance(layer[col].dtype, pd.CategoricalDtype):
                 layer[col] = layer[col].astype(str)
-    pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG",
-                            layer_metadata=_layer_metadata(result, dropped, spatial_index), use_arrow=use_arrow,
-                            layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
+    with write_settings():
+        pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG",
+                                layer_metadata=_layer_metadata(result, dropped, spatial_index), use_arrow=use_arrow,
+                                layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
     table.rename(columns=headers).to_csv(csv, index=False, encoding="utf-8-sig", float_format="%.3f")
     paths = {"gpkg": gpkg, "csv": csv}
     if factors is not None:

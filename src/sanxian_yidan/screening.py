@@ -69,7 +69,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -96,8 +95,10 @@ from .errors import (
 )
 from .geomutil import nearest_features, polygonal_parts
 from .industries import check_project_type, lookup, project_types, type_for_industry
+from .io.gpkg import write_settings
 from .io.vector import WEB_MAP_CRS, read_vector
 from .normalize import normalise
+from .parallel import chunk_bounds, chunked, resolve_threads
 from .rules import (
     PROJECT_ROLE,
     SEVERITY_EN,
@@ -237,14 +238,9 @@ def screening_settings(path: str | None = None) -> ScreeningSettings:
         default_radius_m=float(numbers["footprint.default_radius_m"]), quad_segs=quad,
         sliver_m2=float(numbers["sliver.area_m2"]), sliver_width_m=float(numbers["sliver.width_m"]),
         overlap_roles=roles["overlap"], distance_roles=roles["distance"], search_m=float(numbers["distance.search_m"]),
-        columns=columns, threads=_resolve_threads(threads), min_parallel_pairs=min_pairs,
+        columns=columns, threads=resolve_threads(threads), min_parallel_pairs=min_pairs,
         sources={n: doc[n]["source"] for n in ("footprint", "sliver", "overlap", "distance", "columns",
                                               "performance")})
-
-
-def _resolve_threads(value: int) -> int:
-    """0 means one thread per CPU core (at most 8)."""
-    return max(1, min(os.cpu_count() or 1, 8)) if value == 0 else value
 
 
 # ================================================================================================== result
@@ -399,11 +395,13 @@ class ScreeningResult:
         path = Path(path)
         if path.exists():
             path.unlink()
-        pyogrio.write_dataframe(self.projects, path, layer="projects", driver="GPKG", promote_to_multi=True)
-        pyogrio.write_dataframe(self.overlaps, path, layer="overlaps", driver="GPKG", promote_to_multi=True,
-                                geometry_type="MultiPolygon")
-        for name, frame in (("findings", self.findings), ("distances", self.distances), ("notes", self.slivers)):
-            pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=name, driver="GPKG")
+        with write_settings():
+            pyogrio.write_dataframe(self.projects, path, layer="projects", driver="GPKG", promote_to_multi=True)
+            pyogrio.write_dataframe(self.overlaps, path, layer="overlaps", driver="GPKG", promote_to_multi=True,
+                                    geometry_type="MultiPolygon")
+            for name, frame in (("findings", self.findings), ("distances", self.distances),
+                                ("notes", self.slivers)):
+                pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=name, driver="GPKG")
         return path
 
 
@@ -476,35 +474,17 @@ def _sliver_record(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ============================================================================================ geometry core
-def _chunk_bounds(n: int, threads: int, min_pairs: int, groups: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """Split ``range(n)`` into at most ``threads`` chunks; with ``groups`` (sorted project indices of pairs),
-    never split a project across chunks, so that no geometry is used by two threads at once."""
-    if threads <= 1 or n < min_pairs:
-        return [(0, n)]
-    cuts = np.linspace(0, n, threads + 1).astype(int)
-    if groups is not None and n:
-        cuts = np.searchsorted(groups, groups[np.minimum(cuts, n - 1)], side="left")
-        cuts[0], cuts[-1] = 0, n
-    cuts = np.unique(cuts)
-    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
-
-
 def _chunked(fn: Callable[..., np.ndarray], arrays: tuple[np.ndarray, ...], threads: int, min_pairs: int,
              groups: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
     """Run a vectorised shapely function over chunks of its input arrays on threads (GEOS releases the GIL)."""
-    bounds = _chunk_bounds(len(arrays[0]), threads, min_pairs, groups)
-    if len(bounds) == 1:
-        return fn(*arrays, **kwargs)
-    with ThreadPoolExecutor(len(bounds)) as pool:
-        parts = list(pool.map(lambda b: fn(*(a[b[0]:b[1]] for a in arrays), **kwargs), bounds))
-    return np.concatenate(parts)
+    return chunked(fn, arrays, threads=threads, min_items=min_pairs, groups=groups, **kwargs)
 
 
 def _query(tree: shapely.STRtree, geoms: np.ndarray, threads: int, min_pairs: int,
            **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
     """Bulk ``tree.query(geoms, ...)`` split by query geometry over threads; pairs sorted by query index."""
     # A query tests every candidate pair: split once there are enough query geometries to matter.
-    bounds = _chunk_bounds(len(geoms), threads, max(1, min_pairs // 4))
+    bounds = chunk_bounds(len(geoms), threads, max(1, min_pairs // 4))
     if len(bounds) == 1:
         return tree.query(geoms, **kwargs)
     with ThreadPoolExecutor(len(bounds)) as pool:
@@ -1405,7 +1385,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         if threads < 0:
             raise InputFileError(problem("线程数不能为负。", f"threads must be >= 0, got {threads}.",
                                          fix="pass threads=0 (one per core) or a positive number"))
-        settings = dataclasses.replace(settings, threads=_resolve_threads(threads))
+        settings = dataclasses.replace(settings, threads=resolve_threads(threads))
     cat = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     radius = settings.default_radius_m if radius_m is None else float(radius_m)

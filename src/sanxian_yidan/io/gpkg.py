@@ -1,0 +1,51 @@
+"""GeoPackage writing settings shared by every writer of the package.
+
+A GeoPackage is an SQLite database.  GDAL opens it with SQLite's default 2 MB page cache, which is too
+small to build the R-tree spatial index of a layer with a million features without reading pages back
+again and again.  :func:`write_settings` raises the cache and the page size (``data/performance.toml``
+``[gpkg_write]``, with the measurements behind them) for the duration of a write only, then restores
+whatever the user had configured.  The written data are the same; only the time changes.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
+
+import pyogrio
+
+from ..datafiles import packaged, require
+
+__all__ = ["write_settings"]
+
+_DATA_FILE = "performance.toml"
+
+
+@lru_cache(maxsize=1)
+def _options() -> dict[str, str]:
+    table = packaged(_DATA_FILE)["gpkg_write"]
+    cache = require(table, "sqlite_cache_mb", int, file=_DATA_FILE, where="[gpkg_write]")
+    page = require(table, "page_size_bytes", int, file=_DATA_FILE, where="[gpkg_write]")
+    return {"OGR_SQLITE_CACHE": str(cache), "OGR_SQLITE_PRAGMA": f"page_size={page}"}
+
+
+@contextmanager
+def write_settings() -> Iterator[None]:
+    """Use the tuned SQLite cache and page size while the ``with`` block writes GeoPackages.
+
+    GDAL configuration options the user has set (environment or ``pyogrio.set_gdal_config_options``)
+    win over these and are left untouched.
+
+    References
+    ----------
+    .. [1] GDAL, SQLite/SpatiaLite and GeoPackage driver documentation: configuration options
+       ``OGR_SQLITE_CACHE`` (page cache in MB) and ``OGR_SQLITE_PRAGMA``.
+    .. [2] SQLite, PRAGMA page_size and cache_size (sqlite.org/pragma.html).
+    """
+    wanted = {k: v for k, v in _options().items() if pyogrio.get_gdal_config_option(k) is None}
+    pyogrio.set_gdal_config_options(wanted)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({k: None for k in wanted})

@@ -1,0 +1,86 @@
+"""Thread splitting (parallel) and GeoPackage write settings (io.gpkg): same results, settings restored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+from sanxian_yidan import parallel
+from sanxian_yidan.io.gpkg import write_settings
+from sanxian_yidan.normalize import normalise
+
+
+def test_chunks_cover_the_range_in_order_and_never_split_a_group() -> None:
+    groups = np.repeat(np.arange(10), [1, 5, 2, 8, 3, 1, 1, 6, 2, 4])
+    bounds = parallel.chunk_bounds(len(groups), 4, 1, groups)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(groups)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))   # contiguous, no gap, no overlap
+    assert all(groups[b - 1] != groups[b] for _, b in bounds[:-1])
+    assert len(bounds) > 1
+    assert parallel.chunk_bounds(33, 4, 34) == [(0, 33)]           # under the floor: one chunk
+    assert parallel.chunk_bounds(33, 1, 1) == [(0, 33)]            # one thread: one chunk
+
+
+def test_chunked_equals_one_call() -> None:
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 100, size=(5000, 2))
+    polys = shapely.buffer(shapely.points(xy), rng.uniform(0.5, 5, 5000))
+    # every 7th polygon is a bow-tie (invalid)
+    bow = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+    polys[::7] = bow
+    one = shapely.is_valid(polys)
+    split = parallel.chunked(shapely.is_valid, (polys,), threads=3, min_items=1)
+    np.testing.assert_array_equal(one, split)
+    assert (~split).sum() == len(polys[::7])
+    inter = parallel.chunked(shapely.intersection, (polys, polys[::-1]), threads=4, min_items=1)
+    assert shapely.equals(inter, shapely.intersection(polys, polys[::-1])).all()
+
+
+def test_resolve_threads() -> None:
+    assert parallel.resolve_threads(3) == 3
+    assert 1 <= parallel.resolve_threads(0) <= 8
+    assert parallel.default_threads() >= 1
+
+
+def test_normalise_repairs_the_same_features_whatever_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    squares = [shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(200)]
+    squares[17] = shapely.Polygon([(170, 0), (175, 5), (175, 0), (170, 5), (170, 0)])
+    squares[140] = shapely.Polygon([(1400, 0), (1405, 5), (1405, 0), (1400, 5), (1400, 0)])
+    gdf = gpd.GeoDataFrame({"id": range(200)}, geometry=squares, crs="EPSG:4547")
+    serial = normalise(gdf, "EPSG:4547")
+    monkeypatch.setattr(parallel, "_settings", lambda: (4, 8, 1))  # force 4 chunks of 50
+    threaded = normalise(gdf, "EPSG:4547")
+    repairs = [r for r in threaded.attrs["sanxian"]["repairs"] if r.kind == "invalid_geometry"]
+    assert repairs[0].count == 2 and set(repairs[0].feature_ids) == {17, 140}
+    assert shapely.equals(serial.geometry.values, threaded.geometry.values).all()
+
+
+def test_gpkg_write_settings_apply_during_the_write_and_are_restored(tmp_path: Path) -> None:
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE") is None
+    with write_settings():
+        assert str(pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")) == "64"
+        gdf = gpd.GeoDataFrame({"v": [1, 2]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)],
+                               crs="EPSG:4547")
+        gdf.to_file(tmp_path / "a.gpkg", driver="GPKG")
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE") is None
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_PRAGMA") is None
+    back = gpd.read_file(tmp_path / "a.gpkg")
+    assert back["v"].tolist() == [1, 2]
+    # SQLite page size of the new file (bytes 16-17 of the header, big-endian)
+    header = (tmp_path / "a.gpkg").read_bytes()[:100]
+    assert int.from_bytes(header[16:18], "big") == 16384
+
+
+def test_gpkg_write_settings_leave_a_users_own_setting_alone() -> None:
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "7"})
+    try:
+        with write_settings():
+            assert str(pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")) == "7"
+        assert str(pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")) == "7"
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
