@@ -10,7 +10,11 @@ Measures, each in a fresh Python process (so that peak memory is per stage):
   aggregation) + ``write_outputs`` (GeoPackage with its spatial index + township CSV + factor
   CSV), stage by stage;
   then, outside the pipeline total, the same write without the GeoPackage spatial index
-  (``--no-spatial-index``), to show what skipping the index saves,
+  (``--no-spatial-index``), to show what skipping the index saves;
+* floor — what any implementation of the stable output must at least do: the same read, then a
+  GeoPackage holding only the geometry and the six stable columns of the issue (``capacity_kwp``,
+  ``annual_kwh``, ``co2_t``, ``so2_kg``, ``nox_kg``, ``rank``) with its spatial index, written with
+  the package's GeoPackage settings and no analysis at all (the values are placeholders),
 
 and prints the times, the ratio pipeline / baseline (target: within 2x), whether the target is met,
 and the peak resident memory of each process (``resource.getrusage(...).ru_maxrss``).  Module
@@ -132,6 +136,31 @@ def stage_pipeline(path: Path, out: Path) -> dict:
             "capacity_mwp": result.summary["totals"]["capacity_kwp"] / 1000.0}
 
 
+def stage_floor(path: Path, out: Path) -> dict:
+    """Read, then write geometry + the six stable columns (no analysis): the least the output costs."""
+    import numpy as np
+    import pyogrio
+
+    from sanxian_yidan.io.gpkg import write_settings
+    from sanxian_yidan.io.vector import read_vector
+
+    pyogrio.read_info(path)
+    t0 = time.perf_counter()
+    gdf = read_vector(path, layer="buildings")
+    read = time.perf_counter() - t0
+    n = len(gdf)
+    stable = {c: np.zeros(n) for c in ("capacity_kwp", "annual_kwh", "co2_t", "so2_kg", "nox_kg")}
+    table = gdf[[gdf.geometry.name]].assign(**stable, rank=np.arange(1, n + 1))
+    target = out.with_name(out.name + "_floor.gpkg")
+    if target.exists():
+        target.unlink()
+    t1 = time.perf_counter()
+    with write_settings():
+        pyogrio.write_dataframe(table, target, layer="rooftops", driver="GPKG", use_arrow=True)
+    write = time.perf_counter() - t1
+    return {"seconds": read + write, "read": read, "write": write}
+
+
 def _run_stage(stage: str, path: Path, out: Path) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--stage", stage, "--file", str(path), "--out", str(out)],
                           capture_output=True, text=True, check=False)
@@ -140,7 +169,7 @@ def _run_stage(stage: str, path: Path, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _report(run: int, base: dict, pipe: dict) -> tuple[float, float]:
+def _report(run: int, base: dict, pipe: dict, floor: dict) -> tuple[float, float]:
     print(f"run {run}")
     print(f"  baseline  read only ({base['note']}): {base['seconds']:.2f} s, peak RSS {base['peak_rss_mb']:.0f} MB")
     print(f"  pipeline  end to end: {pipe['seconds']:.2f} s, peak RSS {pipe['peak_rss_mb']:.0f} MB "
@@ -152,6 +181,9 @@ def _report(run: int, base: dict, pipe: dict) -> tuple[float, float]:
     write = pipe["times"][WRITE]
     ratio_no_index = (pipe["seconds"] - write + pipe["write_no_index"]) / base["seconds"]
     print(f"  ratio pipeline / read = {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
+    print(f"  floor     read + write geometry and the six stable columns only, with spatial index, no analysis: "
+          f"{floor['seconds']:.2f} s (read {floor['read']:.2f} s, write {floor['write']:.2f} s) = "
+          f"{floor['seconds'] / base['seconds']:.2f}x the read; pipeline / floor = {pipe['seconds'] / floor['seconds']:.2f}x")
     print(f"  without the GeoPackage spatial index (--no-spatial-index; QGIS can build it later): write "
           f"{pipe['write_no_index']:.2f} s, ratio {ratio_no_index:.2f}x "
           f"(target: {'met' if ratio_no_index <= 2 else 'NOT met'})")
@@ -162,13 +194,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="baseline/pipeline pairs on the same file")
-    parser.add_argument("--stage", choices=["baseline", "pipeline"])
+    parser.add_argument("--stage", choices=["baseline", "pipeline", "floor"])
     parser.add_argument("--file", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the generated file in /tmp")
     args = parser.parse_args()
     if args.stage:  # child process: run one stage, print JSON with its peak memory
-        result = stage_baseline(args.file) if args.stage == "baseline" else stage_pipeline(args.file, args.out)
+        stages = {"baseline": lambda: stage_baseline(args.file), "pipeline": lambda: stage_pipeline(args.file, args.out),
+                  "floor": lambda: stage_floor(args.file, args.out)}
+        result = stages[args.stage]()
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         print(json.dumps(result, ensure_ascii=False))
         return
@@ -182,7 +216,8 @@ def main() -> None:
     for run in range(1, args.repeat + 1):
         base = _run_stage("baseline", path, tmp / "out")
         pipe = _run_stage("pipeline", path, tmp / "out")
-        ratios.append(_report(run, base, pipe))
+        floor = _run_stage("floor", path, tmp / "out")
+        ratios.append(_report(run, base, pipe, floor))
     if args.repeat > 1:
         print(f"ratios with spatial index: {', '.join(f'{r:.2f}x' for r, _ in ratios)}; "
               f"without: {', '.join(f'{r:.2f}x' for _, r in ratios)}")
