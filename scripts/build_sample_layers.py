@@ -478,6 +478,19 @@ def region_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array(names, dtype=object)[d.argmin(axis=-1)]
 
 
+def region_territories(city_m: shapely.Geometry) -> dict[str, shapely.Geometry]:
+    """The part of the plane nearest to each mountain region's point (Voronoi cells; same rule as region_of)."""
+    names = list(REGIONS)
+    pts = shapely.points(np.array([xy(*REGIONS[n][0]) for n in names]))
+    box = shapely.box(*shapely.buffer(city_m.envelope, 50_000).bounds)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box))
+    out = {}
+    for name, pt in zip(names, pts):
+        cell = next(c for c in cells if c.contains(pt))
+        out[name] = shapely.intersection(cell, box)
+    return out
+
+
 def peak_near(dem: np.ndarray, grid: Grid, inside: np.ndarray, lon: float, lat: float,
               radius: float) -> tuple[float, float]:
     """Location [m] of the highest DEM cell inside the city within `radius` [m] of a point."""
@@ -952,14 +965,17 @@ def make_units(cov_geoms: np.ndarray, cov_vals: np.ndarray, counties_m: gpd.GeoD
 
     # Red line: the red cells, kept only inside the priority units (so it never sticks out of them).
     rows, geoms = [], []
+    territories = region_territories(shapely.union_all(counties_m.geometry.values))
     for red_here, cname, code in reds:
-        for part in parts_of(shapely.intersection(red_here, pri_union)):
-            if part.area < 0.5e6:
-                continue
-            p = part.representative_point()
-            region = region_of(np.array([p.x]), np.array([p.y]))[0]
-            rows.append(dict(county=cname, county_code=code, region=region, category=REGIONS[region][1], _y=-p.y))
-            geoms.append(part)
+        # Cut by mountain-region territory as the eco function areas are, so each part lies in the area it names.
+        in_units = shapely.intersection(red_here, pri_union)
+        for region, territory in territories.items():
+            for part in parts_of(shapely.intersection(in_units, territory)):
+                if part.area < 0.5e6:
+                    continue
+                p = part.representative_point()
+                rows.append(dict(county=cname, county_code=code, region=region, category=REGIONS[region][1], _y=-p.y))
+                geoms.append(part)
     red = frame(rows, clean(geoms)).sort_values(["county_code", "_y"]).reset_index(drop=True).drop(columns="_y")
     red.insert(0, "code", [f"SZHX{i + 1:04d}" for i in range(len(red))])
     red.insert(1, "name", [f"{c}{r}{cat}生态保护红线{i + 1:02d}（示例）" for i, (c, r, cat) in
@@ -973,12 +989,11 @@ def make_units(cov_geoms: np.ndarray, cov_vals: np.ndarray, counties_m: gpd.GeoD
 def make_eco_function(cov_geoms: np.ndarray, cov_vals: np.ndarray, city_m: shapely.Geometry) -> gpd.GeoDataFrame:
     """Priority-protection land dissolved per mountain region, with the region's function."""
     g = shapely.intersection(shapely.union_all(cov_geoms[cov_vals // 10 == 1]), city_m)
-    parts = [p for p in parts_of(g) if p.area > 5e6]
-    rp = shapely.point_on_surface(np.array(parts, dtype=object))
-    reg = region_of(shapely.get_x(rp), shapely.get_y(rp))
     rows, geoms = [], []
-    for name in REGIONS:
-        sel = [p for p, r in zip(parts, reg) if r == name]
+    for name, territory in region_territories(city_m).items():
+        # Cut by the region's territory (not by whole connected parts): the red line names its parts with
+        # region_of(), so every red-line part then lies in the function area of the same name.
+        sel = [p for p in parts_of(shapely.intersection(g, territory)) if p.area > 5e6]
         if not sel:
             continue
         cat = REGIONS[name][1]

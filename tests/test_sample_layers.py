@@ -183,6 +183,17 @@ def test_control_unit_class_shares_near_hubei_and_red_line_inside_priority_units
 
 
 # -- other synthetic layers ----------------------------------------------------------------------
+def test_each_red_line_part_lies_in_the_eco_function_area_of_its_mountain_region():
+    red = gpd.read_file(SAMPLE, layer="eco_redline")
+    efa = gpd.read_file(SAMPLE, layer="eco_function_areas")
+    regions = ("大洪山", "桐柏山", "大别山")
+    for name, geom in zip(red["name"], red.geometry):
+        region = next(r for r in regions if r in name)
+        home = efa.geometry[efa["name"].str.startswith(region)].iloc[0]
+        # all of the part's area, up to slivers of the shared region border (< 1 m2 per km2)
+        assert shapely.area(shapely.difference(geom, home)) <= 1e-6 * geom.area, name
+
+
 def test_water_source_level1_inside_level2(counties):
     zones = gpd.read_file(SAMPLE, layer="water_source_zones")
     city = shapely.union_all(counties.to_crs(zones.crs).geometry.to_numpy())
