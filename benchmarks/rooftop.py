@@ -120,7 +120,7 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     marks: dict[str, float] = {}
     t1 = time.perf_counter()
     result = rooftop_potential(gdf, catalog=cat,
-                               progress=lambda step, frac: marks.setdefault(step, time.perf_counter()))
+                               progress=lambda step, done, total: marks.setdefault(step, time.perf_counter()))
     times["analyse"] = time.perf_counter() - t1
     steps = list(marks.items())
     times.update({f"  {a}": marks[b] - marks[a] for (a, _), (b, _) in zip(steps, steps[1:])})

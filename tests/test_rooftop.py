@@ -397,3 +397,14 @@ def test_parameter_merging_and_pyarrow_check_live_in_one_place() -> None:
     # a nested override changes one key and keeps its siblings
     p = load_params(overrides={"categories": {"public": {"pilot_share": 0.45}}})
     assert p.categories["public"].pilot_share == 0.45 and p.categories["public"].zh == "公共建筑（学校、医院、村委会等）"
+
+
+def test_progress_reports_every_step_from_zero_to_the_total():
+    from sanxian_yidan.rooftop import ROOFTOP_STEPS
+
+    calls = []
+    rooftop_potential(_buildings(), townships=_townships(), exclusions={"heritage_zone": _heritage()},
+                      progress=lambda label, done, total: calls.append((label, done, total)))
+    assert [d for _, d, _ in calls] == list(range(ROOFTOP_STEPS + 1))
+    assert {t for _, _, t in calls} == {ROOFTOP_STEPS}
+    assert calls[0][0] == "prepare" and calls[-1][0] == "done"

@@ -477,12 +477,13 @@ def test_end_to_end_on_the_embedded_sample() -> None:
     assert "SAMPLE DATA" in html and "【示例文本，非官方】" in html
 
 
-def test_progress_is_reported_and_ends_at_one(world: Path) -> None:
-    calls: list[tuple[str, float]] = []
-    screen(_projects(PROJECTS[:2]), world, progress=lambda msg, frac: calls.append((msg, frac)))
-    fractions = [f for _, f in calls]
-    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
-    assert any("ECO-01" in msg for msg, _ in calls)
+def test_progress_steps_start_at_zero_and_end_at_the_total(world: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    screen(_projects(PROJECTS[:2]), world, progress=lambda msg, done, total: calls.append((msg, done, total)))
+    done = [d for _, d, _ in calls]
+    totals = {t for _, _, t in calls}
+    assert len(totals) == 1 and done[0] == 0 and done[-1] == totals.pop() and done == sorted(done)
+    assert any("ECO-01" in msg for msg, _, _ in calls)
 
 
 def test_overlay_pieces_drops_pairs_that_only_touch() -> None:

@@ -493,8 +493,8 @@ def test_observers_along_lines_and_progress():
     assert np.array_equal(cells, 10 * 40 + np.arange(40))          # every cell of row 10, once
     calls = []
     terrain.visibility_from_lines(road, dem, max_distance_m=50, spacing_m=10, eye_height_m=1.2,
-                                  progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (40, 40)
+                                  progress=lambda label, done, total: calls.append((label, done, total)))
+    assert calls[0] == (terrain.VISIBILITY_LABEL, 0, 40) and calls[-1] == (terrain.VISIBILITY_LABEL, 40, 40)
     far = gpd.GeoDataFrame(geometry=[LineString([(5000, 5000), (6000, 5000)])], crs=CRS)
     with pytest.warns(SanxianWarning, match="no observer lies on a DEM cell"):
         assert not terrain.visibility_from_lines(far, dem, max_distance_m=100).any()

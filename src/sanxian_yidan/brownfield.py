@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from shapely import STRtree
 from .datafiles import deep_merge, load_toml, packaged_path
 from .errors import CRSError, DataFileError, EmptyLayerError, InputFileError, SanxianWarning, problem
 from .geomutil import nearest_features, polygonal_parts
+from .progress import Progress, report_step
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ DATA_FILE = "brownfield.toml"
 #: Number of progress steps :func:`brownfield_ranking` reports (for progress bars).
 RANKING_STEPS = 7
 
-#: A progress callback: ``progress(step_label, steps_done, steps_total)``.
-Progress = Callable[[str, int, int], None]
 
 
 # =============================================================================================
@@ -1406,23 +1405,6 @@ def load_catalog(catalog: Any) -> Any:
     from .catalog import Catalog
 
     return Catalog.load(catalog) if isinstance(catalog, (str, Path)) else catalog
-
-
-def report_step(progress: Progress | None, label: str, done: int, total: int) -> None:
-    """Log a step of a long analysis and pass it to the ``progress`` callback, if any.
-
-    Parameters
-    ----------
-    progress : callable or None
-        ``progress(label, done, total)`` (e.g. a CLI progress bar).
-    label : str
-        Bilingual name of the step starting now.
-    done, total : int
-        Steps finished so far and the number of steps.
-    """
-    log.info("%s (%d/%d)", label, done, total)
-    if progress is not None:
-        progress(label, done, total)
 
 
 def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame | None = None,

@@ -40,7 +40,8 @@ import shapely
 from shapely import STRtree
 
 from . import brownfield as bf
-from .brownfield import Condition, McdaSpec, Problems, Progress
+from .brownfield import Condition, McdaSpec, Problems
+from .progress import Progress, report_step
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
 
@@ -588,7 +589,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     crs = cat.working_crs
     notes: list[str] = []
 
-    bf.report_step(progress, "矿山 / mine sites", 0, total)
+    report_step(progress, "矿山 / mine sites", 0, total)
     if not cat.has("mine_site"):
         raise EmptyLayerError(problem("图层目录中没有矿山图层。", "The catalog has no layer with role 'mine_site'.",
                                       file=getattr(cat, "path", None), fix="add the mine layer to the catalog"))
@@ -608,17 +609,17 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     frame["focus_area"] = focus["focus_area"].to_numpy()
     frame["focus_basis"] = focus["focus_basis"].to_numpy()
 
-    bf.report_step(progress, "地形 / terrain", 1, total)
+    report_step(progress, "地形 / terrain", 1, total)
     dem_obj = bf.resolve_dem(cat, dem)
     terr, terr_notes = bf.terrain_table(geoms, crs, dem_obj, slope_threshold_deg=bp.slope_threshold_deg,
                                         south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
     for c in bf.TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
 
-    bf.report_step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
+    report_step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
     zone_cols = _sanqu_and_overlaps(frame, cat, p, geoms, notes)
 
-    bf.report_step(progress, "两线可视性 / visibility from main lines (三区两线)", 3, total)
+    report_step(progress, "两线可视性 / visibility from main lines (三区两线)", 3, total)
     lines, line_notes = line_features(cat, p.lines)
     notes.extend(line_notes)
     j_line, d_line = nearest_features(geoms, np.asarray(lines.geometry.values, dtype=object))
@@ -629,13 +630,13 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     notes.extend(vis_notes)
     frame["visible_share"] = share
 
-    bf.report_step(progress, "光伏预筛 / PV pre-screen", 4, total)
+    report_step(progress, "光伏预筛 / PV pre-screen", 4, total)
     pv, pv_notes = pv_prescreen(mines, cat, bp, dem_obj)
     notes.extend(pv_notes)
     for c in pv.columns:
         frame[c] = pv[c].to_numpy()
 
-    bf.report_step(progress, "优先度评分 / priority scoring", 5, total)
+    report_step(progress, "优先度评分 / priority scoring", 5, total)
     eligible, status_notes = _status_eligibility(frame, p)
     frame["eligible"] = eligible
     scores, weights, score_notes = bf.score_and_rank(frame, p.mcda, eligible, ids=frame["site_id"].to_numpy())
@@ -644,7 +645,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
     notes.extend(score_notes)
 
-    bf.report_step(progress, "修复模式 / recommended mode", 6, total)
+    report_step(progress, "修复模式 / recommended mode", 6, total)
     modes = recommend_mode(frame, p.modes)
     for c in modes.columns:
         frame[c] = modes[c].to_numpy()
@@ -665,7 +666,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
                             "synthetic_layers": syn_layers, "top_k": p.mcda.top_k,
                             "focus_summary": focus_summary(out, p).to_dict(orient="records"),
                             "visibility": vis_raster, "params_files": list(p.files)}
-    bf.report_step(progress, "完成 / done", total, total)
+    report_step(progress, "完成 / done", total, total)
     return out
 
 

@@ -44,7 +44,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -57,6 +57,7 @@ from .datafiles import deep_merge, load_toml, packaged, packaged_path
 from .errors import DataFileError, EmptyLayerError, InputFileError, problem
 from .io.gpkg import write_settings
 from .io.vector import has_pyarrow
+from .progress import Progress, report_step
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -77,7 +78,8 @@ BUILDING_COLUMNS = (
 AGGREGATE_SUMS = ("roof_area_m2", "usable_area_m2", "capacity_kwp", "policy_target_kwp", "gap_kwp",
                   "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
 
-Progress = Callable[[str, float], None]
+#: Steps :func:`rooftop_potential` reports (for progress bars).
+ROOFTOP_STEPS = 8
 
 
 # ------------------------------------------------------------------------------------------------
@@ -378,7 +380,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     weather : optional
         Weather file or data for :mod:`sanxian_yidan.solar` (default: the offline climatology).
     progress : callable, optional
-        Called as ``progress(step, fraction_done)``.
+        Called as ``progress(step, steps_done, ROOFTOP_STEPS)`` (:mod:`sanxian_yidan.progress`).
 
     Returns
     -------
@@ -398,12 +400,11 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     .. [1] 国家能源局综合司 (2021-06-20) 关于报送整县（市、区）屋顶分布式光伏开发试点方案的通知.
     .. [2] 随州市减污降碳协同增效实施方案, clauses (三) and (七).
     """
-    report = progress or (lambda step, frac: None)
     p = _resolve_params(params)
     cat = _load_catalog(catalog)
     working_crs = cat.working_crs if cat is not None else _default_crs()
     n_input = len(buildings)
-    report("prepare", 0.0)
+    report_step(progress, "prepare", 0, ROOFTOP_STEPS)
     gdf, area, repairs, n_dropped = _prepare(buildings, working_crs)
     if len(gdf) == 0:
         raise EmptyLayerError(problem("没有可用的建筑轮廓。",
@@ -411,7 +412,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
                                       f"({n_dropped} empty or zero-area).",
                                       fix="check the footprint layer (polygons with area > 0)"))
     geoms = np.asarray(gdf.geometry.array)
-    report("attributes", 0.15)
+    report_step(progress, "attributes", 1, ROOFTOP_STEPS)
     use = _classify(gdf, p.use_columns, p.use_map, p.missing_values, list(p.categories), p.default_category)
     use_codes = use.codes
     cat_ids = list(p.categories)
@@ -419,17 +420,17 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     roof = _classify(gdf, p.roof_columns, p.roof_map, p.missing_values, list(p.roof_types), None)
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
-    report("exclusions", 0.3)
+    report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
     excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, cat, exclusions)
-    report("orientation", 0.45)
+    report_step(progress, "orientation", 3, ROOFTOP_STEPS)
     tilt_class, azimuth = _orientation(gdf, geoms, roof_codes, p)
-    report("yield", 0.55)
+    report_step(progress, "yield", 4, ROOFTOP_STEPS)
     site = _site(gdf, lon, lat)
     solar_params = solar_mod.load_params(overrides=p.solar_overrides) if p.solar_overrides else None
     classes, class_index = _yield_classes(site, tilt_class, azimuth, solar_params, weather)
     tilt_used = classes["tilt_deg"].to_numpy()[class_index]
     spec_yield = classes["specific_yield_kwh_kwp"].to_numpy()[class_index]
-    report("capacity", 0.65)
+    report_step(progress, "capacity", 5, ROOFTOP_STEPS)
     roof_list = list(p.roof_types.values())
     usable_share = np.array([r.usable_share for r in roof_list])[roof_codes]
     kwp_per_m2 = np.empty(len(gdf))
@@ -444,7 +445,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     annual_kwh = capacity * spec_yield
     factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
     cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
-    report("areas", 0.75)
+    report_step(progress, "areas", 6, ROOFTOP_STEPS)
     areas = _assign_areas(gdf, geoms, cat, townships, working_crs)
     rank = _rank(annual_kwh, capacity, included)
     benefit_arrays = {c: cob[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS}
@@ -462,7 +463,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "township": _labels(areas.town_codes, areas.town_names),
         "county": _labels(areas.county_codes, areas.county_names),
     })
-    report("aggregate", 0.85)
+    report_step(progress, "aggregate", 7, ROOFTOP_STEPS)
     # Aggregation works on the integer codes (categoricals), not on the per-building strings.
     keys = {"county": pd.Categorical.from_codes(areas.county_codes, categories=areas.county_names),
             "township": pd.Categorical.from_codes(areas.town_codes, categories=areas.town_names),
@@ -489,7 +490,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "totals": {k: float(county_table.loc[county_table["county"] == TOTAL, k].iloc[0])
                    for k in ("capacity_kwp", "policy_target_kwp", "gap_kwp", "annual_kwh", "co2_t")},
     }
-    report("done", 1.0)
+    report_step(progress, "done", ROOFTOP_STEPS, ROOFTOP_STEPS)
     logger.info("rooftop potential: %d buildings, %d included, %.0f kWp", len(out), int(included.sum()),
                 float(capacity.sum()))
     return RooftopResult(out, towns_table, county_table, category_table, classes, summary)
@@ -1212,7 +1213,7 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
     return paths
 
 
-__all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME", "FACTOR_COLUMNS",
+__all__ = ["AGGREGATE_SUMS", "ROOFTOP_STEPS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME", "FACTOR_COLUMNS",
            "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG", "RoofType", "RooftopParams",
            "RooftopResult", "TOTAL", "UNASSIGNED", "declared_labels", "factor_table", "load_params", "provenance_notes",
            "rooftop_potential", "write_outputs"]

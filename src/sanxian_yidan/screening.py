@@ -99,6 +99,7 @@ from .io.gpkg import write_settings
 from .io.vector import WEB_MAP_CRS, read_vector
 from .normalize import normalise
 from .parallel import chunk_bounds, chunked, resolve_threads
+from .progress import Progress, report_step
 from .rules import (
     PROJECT_ROLE,
     SEVERITY_EN,
@@ -136,7 +137,8 @@ ACCESS_LIST_FIELDS = ("list_space", "list_pollution", "list_risk", "list_resourc
 #: Attributes copied from overlapped features into the overlap table (when the layer has them).
 _FEATURE_FIELDS = ("code", "name", "category", "level", "county")
 
-ProgressCallback = Callable[[str, float], None]
+#: Kept for scripts written against the first API; the same as :data:`sanxian_yidan.progress.Progress`.
+ProgressCallback = Progress
 
 
 # ================================================================================================ settings
@@ -1346,7 +1348,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     sliver_m2 : float, optional
         Sliver area tolerance [m²]; default from ``data/screening.toml``.
     progress : callable, optional
-        Called as ``progress(description, fraction_done)``.
+        Called as ``progress(label, steps_done, steps_total)`` (:mod:`sanxian_yidan.progress`).
     crs : optional
         CRS of the project coordinates when the file has none (or to override it): an EPSG code, or
         ``"GCJ-02"`` / ``"BD-09"`` for web-map coordinates (converted to WGS84).
@@ -1379,7 +1381,6 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     >>> result.projects[["project_id", "verdict", "verdict_zh"]]                        # doctest: +SKIP
     >>> result.to_json("out/screening.json")                                            # doctest: +SKIP
     """
-    report = progress or (lambda _msg, _frac: None)
     settings = screening_settings()
     if threads is not None:
         if threads < 0:
@@ -1393,11 +1394,6 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     if not math.isfinite(sliver) or sliver < 0:
         raise InputFileError(problem("细小碎片容差必须为非负数。", f"sliver_m2 must be >= 0 [m²], got {sliver_m2!r}.",
                                      fix="pass e.g. sliver_m2=1.0"))
-    report("读取项目 / reading projects", 0.0)
-    proj = _prepare_projects(projects, cat.working_crs, settings, crs=crs, layer=layer, radius_m=radius,
-                             industry=industry, project_type=project_type)
-    n = len(proj.ids)
-
     vocab = role_vocabulary()
     overlap_rule_roles = {r.role for r in ruleset if r.predicate in ("intersects", "overlap_share_above",
                                                                         "outside_coverage")}
@@ -1410,10 +1406,14 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     layers: dict[str, _Layer] = {}
     pieces: dict[str, _Pieces] = {}
     steps = len(present) + len(ruleset) + 2
+    report_step(progress, "读取项目 / reading projects", 0, steps)
+    proj = _prepare_projects(projects, cat.working_crs, settings, crs=crs, layer=layer, radius_m=radius,
+                             industry=industry, project_type=project_type)
+    n = len(proj.ids)
     done = 0
     for role in present:
         done += 1
-        report(f"叠加分析 / overlay: {role}", done / steps)
+        report_step(progress, f"叠加分析 / overlay: {role}", done, steps)
         lay = _load_layer(cat, role)
         layers[role] = lay
         if lay.polygonal and (role in settings.overlap_roles or role in overlap_rule_roles):
@@ -1423,7 +1423,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     rows: list[_RowBlock] = []
     for rule in ruleset:
         done += 1
-        report(f"规则 / rule {rule.id}", done / steps)
+        report_step(progress, f"规则 / rule {rule.id}", done, steps)
         applies, undetermined = proj.applicability(rule)
         if not (applies | undetermined).any():
             continue
@@ -1446,7 +1446,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         rows.append(_rows(rule, hits.note & (applies | undetermined), "note", n, hits=hits))
     findings = _assemble_findings(rows, proj.id_text)
 
-    report("汇总 / assembling", (steps - 1) / steps)
+    report_step(progress, "汇总 / assembling", steps - 1, steps)
     projects_out = _project_table(proj, findings, pieces, layers)
     overlaps_out = _overlap_table(proj, layers, pieces)
     slivers_out = _sliver_table(proj, layers, pieces)
@@ -1460,7 +1460,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
               "working_crs": cat.working_crs, "rules_files": list(ruleset.files), "n_rules": len(ruleset),
               "crs": None if crs is None else str(crs), "threads": settings.threads,
               "settings_sources": dict(settings.sources)}
-    report("完成 / done", 1.0)
+    report_step(progress, "完成 / done", steps, steps)
     return ScreeningResult(projects=projects_out, overlaps=overlaps_out, findings=findings,
                            distances=distances_out, slivers=slivers_out, layers_used=used,
                            missing_roles=missing_roles, rules=ruleset, parameters=params,

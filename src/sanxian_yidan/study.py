@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator
 
 from .catalog import Catalog
 from .errors import UnknownLayerError, problem
+from .progress import Progress, report_step
 from .studyconfig import StudyConfig, load_study
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ ANALYSES: dict[str, tuple[str, ...]] = {
 #: Broken or empty inputs are errors, never a skip.
 _SKIPPABLE = (UnknownLayerError,)
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -135,23 +135,20 @@ def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, gene
     steps = [name for name in ANALYSES] + ["map", "report"]
     with _pinned_gpkg_time(run.generated):
         for i, name in enumerate(steps[:-2]):
-            _tick(progress, f"{name}", i, len(steps))
+            report_step(progress, f"{name}", i, len(steps))
             _run_analysis(name, run, view)
-        _tick(progress, "map", len(steps) - 2, len(steps))
+        report_step(progress, "map", len(steps) - 2, len(steps))
         _write_map(run, view)
-    _tick(progress, "report", len(steps) - 1, len(steps))
+    report_step(progress, "report", len(steps) - 1, len(steps))
     from .study_report import write_study_report
 
     run.inputs, run.data_files = _inputs(run, catalog)
     run.outputs["report"] = write_study_report(run, view)
     run.outputs["manifest"] = [_write_manifest(run)]
-    _tick(progress, "done", len(steps), len(steps))
+    report_step(progress, "done", len(steps), len(steps))
     return run
 
 
-def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
-    if progress is not None:
-        progress(label, done, total)
 
 
 @contextmanager

@@ -54,7 +54,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -65,10 +65,14 @@ from .datafiles import load_toml, packaged_path
 from .errors import (CRSError, DataFileError, EmptyLayerError, InputFileError, MissingFileError, SanxianError,
                      SanxianWarning, problem)
 
+from .progress import Progress
+
 log = logging.getLogger(__name__)
 
 #: Packaged settings file (``sanxian_yidan/data/terrain.toml``).
 DATA_FILE = "terrain.toml"
+#: Step label :func:`visibility_from_lines` passes to its ``progress`` callback.
+VISIBILITY_LABEL = "视域 / visibility"
 
 #: Output columns of :func:`zonal_terrain_stats` (declared in ``data/columns/brownfield.toml`` and ``terrain.toml``).
 ZONAL_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m",
@@ -1041,7 +1045,7 @@ def _los_template(dem: Dem, pad: int, padded_cols: int, max_distance_m: float, s
 def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None = None,
                           spacing_m: float | None = None, eye_height_m: float | None = None,
                           target_height_m: float | None = None,
-                          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                          progress: Progress | None = None) -> np.ndarray:
     """Cells visible from at least one observer on the lines (the 直观可视范围 of 三区两线).
 
     Parameters
@@ -1060,7 +1064,8 @@ def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None 
     target_height_m : float, optional
         Height above the ground that must be seen in each cell [m]; default 0.
     progress : callable, optional
-        Called as ``progress(done, total)`` (observers) after every batch.
+        Called as ``progress(label, observers_done, observers_total)`` (:mod:`sanxian_yidan.progress`)
+        before the first batch and after every batch.
 
     Returns
     -------
@@ -1131,6 +1136,8 @@ def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None 
     batch = max(1, settings.batch_samples // max(1, template.sample_dist.size))
     o00, o01, o10, o11 = template.sample_offsets
     w00, w01, w10, w11 = template.sample_weights
+    if progress is not None:
+        progress(VISIBILITY_LABEL, 0, total)
     for lo in range(0, total, batch):
         base = obs_flat[lo:lo + batch, None]
         eye = elev_flat[base] + eye_height_m
@@ -1149,7 +1156,7 @@ def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None 
             visible = target_angle >= horizon        # NaN target (nodata / outside) -> False
         seen_flat[targets[visible]] = True
         if progress is not None:
-            progress(min(lo + batch, total), total)
+            progress(VISIBILITY_LABEL, min(lo + batch, total), total)
     out = seen[pad:pad + rows, pad:pad + cols].copy()
     out &= ~np.isnan(dem.elevation)
     log.info("visibility: %d observers, %d target cells each, %.1f s, %.1f%% of cells visible",

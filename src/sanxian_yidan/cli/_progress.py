@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ._common import console
+from rich.console import Console
+
+from ._common import console as default_console
 
 #: The callback the analyses accept: ``step(label, steps_done, steps_total)``.
 Step = Callable[[str, int, int], None]
 
 
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Step]:
+def progress_bar(description: str, total: int, *, console: Console | None = None,
+                 prefix: str = "") -> Iterator[Step]:
     """Show a transient rich progress bar while the block runs; yield its ``step`` callback.
 
     Parameters
@@ -20,7 +23,13 @@ def progress_bar(description: str, total: int) -> Iterator[Step]:
     description : str
         Text shown before the first step (bilingual, e.g. ``"矿山修复 / mine rehabilitation"``).
     total : int
-        Number of steps the analysis reports (e.g. ``brownfield.RANKING_STEPS``).
+        Number of steps the analysis reports (e.g. ``brownfield.RANKING_STEPS``); an analysis that
+        states its own total in each call (screening) overrides it.
+    console : rich.console.Console, optional
+        Where to draw (default: the commands' standard-output console; the screening command
+        draws on standard error).
+    prefix : str, optional
+        Put before every step label (e.g. the analysis name when the labels are short ids).
 
     Yields
     ------
@@ -32,11 +41,11 @@ def progress_bar(description: str, total: int) -> Iterator[Step]:
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console or default_console, transient=True) as bar:
         task = bar.add_task(description, total=total)
 
         def step(label: str, done: int, steps: int) -> None:
-            bar.update(task, description=label, completed=done, total=steps)
+            bar.update(task, description=prefix + label, completed=done, total=steps)
 
         yield step

@@ -31,6 +31,7 @@ from rich.table import Table
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._progress import progress_bar
 
 OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv"]
 
@@ -141,22 +142,14 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     row) and OUT/rooftops_factors.csv (one row per co-benefit factor: id, value, unit, year,
     publisher, source, confirmed).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..rooftop import rooftop_potential, write_outputs
+    from ..rooftop import ROOFTOP_STEPS, rooftop_potential, write_outputs
 
     guard_output_dir(out, overwrite, OUTPUTS)
     started = time.perf_counter()
     try:
         cat = load_catalog(catalog, no_catalog)
         gdf, cat = resolve_buildings(buildings, cat, layer, crs)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
-            task = bar.add_task("屋顶光伏 / rooftop PV", total=1.0)
-
-            def step(label: str, fraction: float) -> None:
-                bar.update(task, description=f"屋顶光伏 / rooftop PV: {label}", completed=fraction)
-
+        with progress_bar("屋顶光伏 / rooftop PV", ROOFTOP_STEPS, prefix="屋顶光伏 / rooftop PV: ") as step:
             result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
         paths = write_outputs(result, out, spatial_index=not no_spatial_index, factors_csv=True)
         _print_summary(result, top)

@@ -8,11 +8,11 @@ from typing import Any, Optional
 
 import typer
 from rich.markup import escape as rich_escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, err_console, fail, guard_output_dir
+from ._progress import progress_bar
 
 #: Files ``sanxian screen --out DIR`` writes (names scripts rely on).
 OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md"]
@@ -80,18 +80,12 @@ def screen_command(
     guard_output_dir(out, overwrite, OUTPUT_NAMES + extra_output_names(options))
     caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught, Progress(
-                TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
-                console=err_console, transient=True) as bar:
+        with warnings.catch_warnings(record=True) as caught, \
+                progress_bar("研判 / screening", 1, console=err_console) as step:
             warnings.simplefilter("always")
-            task = bar.add_task("研判 / screening", total=1.0)
-
-            def progress(message: str, fraction: float) -> None:
-                bar.update(task, completed=fraction, description=message)
-
             result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
-                            radius_m=radius, progress=progress, crs=crs, layer=layer)
-            bar.update(task, description="写出结果 / writing outputs")
+                            radius_m=radius, progress=step, crs=crs, layer=layer)
+            step("写出结果 / writing outputs", 1, 1)
             result.to_json(out / "screening.json")
             result.to_gpkg(out / "screening.gpkg")
             result.to_csv(out / "screening.csv")

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import SanxianError
 from ._common import app, console, fail
+from ._progress import progress_bar
 
 study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True)
 app.add_typer(study_app, name="study")
@@ -50,12 +50,8 @@ def _run(study: Path, safe_paths: bool, overwrite: bool) -> None:
 
     started = time.perf_counter()
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
-            task = bar.add_task("研究 / study", total=6)
-            run = run_study(study, safe_paths=safe_paths, overwrite=overwrite,
-                            progress=lambda label, done, total: bar.update(task, description=label,
-                                                                           completed=done, total=total))
+        with progress_bar("研究 / study", 6) as step:
+            run = run_study(study, safe_paths=safe_paths, overwrite=overwrite, progress=step)
     except (SanxianError, OutputExistsError) as exc:
         fail(exc)
     _print_summary(run, time.perf_counter() - started)
