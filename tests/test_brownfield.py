@@ -271,6 +271,21 @@ def test_condition_on_unknown_column_is_refused():
         bf.evaluate_condition(pd.DataFrame({"a": [1]}), bf.Condition("slope_deg", "<=", 15.0))
 
 
+def test_conditions_hand_checked_values_and_undetermined_rows():
+    frame = pd.DataFrame({"slope": [3.0, 15.0, 16.0, None, "steep"],
+                          "status": [" 在采", "闭坑", None, "在采", "停产"],
+                          "flag": [True, False, None, np.True_, False]})
+    res, undecided = bf.evaluate_condition(frame, bf.Condition("slope", "<=", 15))
+    assert res.tolist() == [True, True, False, False, False]
+    assert undecided.tolist() == [False, False, False, True, True]      # missing and non-numeric
+    res, undecided = bf.evaluate_condition(frame, bf.Condition("status", "not_in", ("在采",)))
+    assert res.tolist() == [False, True, False, False, True]            # trimmed text; missing never matches
+    assert undecided.tolist() == [False, False, True, False, False]
+    res, undecided = bf.evaluate_condition(frame, bf.Condition("flag", "==", True))
+    assert res.tolist() == [True, False, False, True, False]
+    assert undecided.tolist() == [False, False, True, False, False]
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameter validation
 # ---------------------------------------------------------------------------------------------

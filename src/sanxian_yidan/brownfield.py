@@ -49,6 +49,7 @@ from shapely import STRtree
 
 from .datafiles import deep_merge, load_toml, packaged_path
 from .errors import CRSError, DataFileError, EmptyLayerError, InputFileError, SanxianWarning, problem
+from . import rules
 from .geomutil import nearest_features, polygonal_parts
 from .progress import Progress, report_step
 
@@ -59,7 +60,7 @@ M2_PER_ACRE = 4046.8564224
 #: Square metres per hectare.
 M2_PER_HA = 10_000.0
 #: Comparison operators allowed in pre-screening tests and mode rules.
-OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in")
+OPERATORS = tuple(op for op in rules.OPS if op != "startswith")
 DATA_FILE = "brownfield.toml"
 #: Number of progress steps :func:`brownfield_ranking` reports (for progress bars).
 RANKING_STEPS = 7
@@ -141,6 +142,11 @@ class Condition:
         """Short bilingual text of the test (for reasons and reports)."""
         text = " / ".join(t for t in (self.zh, self.en) if t)
         return text or f"{self.column} {self.op} {self.value!r}"
+
+    @property
+    def test(self) -> rules.Condition:
+        """The same test in the screening rules' engine, which evaluates it (one set of semantics)."""
+        return rules.Condition(self.column, self.op, self.value)
 
 
 @dataclass(frozen=True)
@@ -1126,12 +1132,16 @@ def layer_distance(catalog: Any, roles: Iterable[str], geoms: np.ndarray) -> tup
 # Conditions (pre-screen tests, mode rules)
 # =============================================================================================
 def evaluate_condition(frame: pd.DataFrame, cond: Condition) -> tuple[np.ndarray, np.ndarray]:
-    """Evaluate ``column op value`` row by row.
+    """Evaluate ``column op value`` over the rows, with the screening rules' engine (:class:`rules.Condition`).
+
+    Text is compared after trimming, numbers by value (``1`` equals ``1.0``), booleans as true/false;
+    ``!=`` and ``not_in`` never match a missing value.
 
     Returns
     -------
     (ndarray of bool, ndarray of bool)
-        The test result (False where the value is missing) and the "value missing" mask.
+        The test result (False where undetermined) and the "undetermined" mask (value missing, or not a
+        number for an order comparison).
 
     Raises
     ------
@@ -1144,26 +1154,8 @@ def evaluate_condition(frame: pd.DataFrame, cond: Condition) -> tuple[np.ndarray
             f"A rule refers to column '{cond.column}', which the result does not have.",
             fix=f"use one of {sorted(map(str, frame.columns))}"))
     col = frame[cond.column]
-    missing = col.isna().to_numpy()
-    if cond.op in ("in", "not_in"):
-        values = {str(v) for v in cond.value}
-        hit = col.astype(str).str.strip().isin(values).to_numpy()
-        res = hit if cond.op == "in" else ~hit
-    elif cond.op in ("==", "!="):
-        if isinstance(cond.value, bool):
-            eq = col.fillna(False).astype(bool).to_numpy() == cond.value
-        elif isinstance(cond.value, (int, float)):
-            eq = pd.to_numeric(col, errors="coerce").to_numpy() == float(cond.value)
-        else:
-            eq = col.astype(str).str.strip().to_numpy() == str(cond.value)
-        res = eq if cond.op == "==" else ~eq
-    else:
-        x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        missing = missing | np.isnan(x)
-        v = float(cond.value)
-        with np.errstate(invalid="ignore"):
-            res = {"<": x < v, "<=": x <= v, ">": x > v, ">=": x >= v}[cond.op]
-    return np.asarray(res, dtype=bool) & ~missing, missing
+    test = cond.test
+    return test.evaluate(col), test.undetermined(col)
 
 
 def prescreen(frame: pd.DataFrame, tests: Sequence[Condition]) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:

@@ -206,6 +206,17 @@ class Condition:
         out[valid] = empty[codes[valid]]
         return out
 
+    def undetermined(self, values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
+        """True where the test cannot be decided: the value is absent, or not a number for ``<``, ``>``, ...
+
+        (:meth:`evaluate` is False there.)
+        """
+        absent = self.missing(values)
+        if self.op not in _ORDER_OPS:
+            return absent
+        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+        return absent | np.isnan(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float))
+
     def describe(self) -> str:
         """Readable form, e.g. ``level in [1, '一级']``."""
         value = list(self.value) if isinstance(self.value, tuple) else self.value
