@@ -320,7 +320,7 @@ def test_parameters_without_a_value_in_the_data_file_are_refused_not_defaulted(m
     # drop one must fail by name, never fall back to a number hidden in the code
     doc, files = bf.read_params_document(bf.DATA_FILE, None)
     del doc[table][key]
-    monkeypatch.setattr(bf, "read_params_document", lambda name, params: (doc, files))
+    monkeypatch.setattr(bf.params, "read_params_document", lambda name, params: (doc, files))
     with pytest.raises(DataFileError, match=f"\\[{table}\\]: missing required key '{key}'"):
         bf.load_params()
 

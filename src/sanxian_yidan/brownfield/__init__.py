@@ -1,0 +1,90 @@
+"""Brownfield PV land: candidate sites, hard exclusions, net area, capacity, yield and a defended ranking.
+
+Serves clause (十二) of Suizhou's pollution-and-carbon synergy plan ("探索利用废弃矿山、采煤沉陷区受损土地、
+已封场垃圾填埋场、污染地块等因地制宜规划建设光伏发电") and issue 5 of the toolkit.
+
+Steps (:func:`brownfield_ranking`)
+---------------------------------
+1. **Candidates** from the catalog roles ``mine_site``, ``subsidence_area``, ``landfill``,
+   ``contaminated_site`` (and user parcels), each with a readiness score and eligibility from its
+   status (``[[status]]`` of ``data/brownfield.toml``).
+2. **Hard exclusions** (red line, basic farmland, level-1 water-source zones, nature reserves,
+   heritage ranges, …) are cut away by polygon difference: the **net developable area** per site,
+   and the excluded parts as their own layer with the reason.
+3. **Criteria**: net area, slope and south-facing share (DEM), specific yield, distance to the
+   nearest substation of the voltage class the plant needs, distance to roads, setback from
+   built-up land, status.
+4. **Capacity** from a cited power density, **yield** and **co-benefits**.
+5. **Pre-screening** in the style of EPA RE-Powering (minimum area, distance to grid, slope).
+6. **MCDA** score (weighted sum or TOPSIS, weights direct or AHP), rank of the sites that pass,
+   and the Monte-Carlo probability ``p_top_k`` that each stays in the top k when the weights vary.
+
+Every number comes from the data file with its source; results carry ``synthetic`` per site.
+
+References
+----------
+.. [1] 随州市减污降碳协同增效实施方案, clauses (九) and (十二) (``../shared/docs/suizhou_synergy_plan.txt``).
+.. [2] 自然资源部办公厅 国家林业和草原局办公室 国家能源局综合司《关于支持光伏发电产业发展规范用地管理有关
+       工作的通知》自然资办发〔2023〕12号 (2023-03-20).
+.. [3] NREL, reV (Renewable Energy Potential model): default PV power density 36 MW/km² (DC).
+.. [4] U.S. EPA, RE-Powering America's Land: Pre-Screening (about five acres per megawatt; sites of at
+       least five acres of developable area).
+"""
+
+from __future__ import annotations
+
+from ..progress import Progress, report_step  # noqa: F401
+from .params import (  # noqa: F401  (every public name, as before the split)
+    DATA_FILE, M2_PER_ACRE, M2_PER_HA, OPERATORS, AhpSpec, BrownfieldParams, CandidateRole, Condition,
+    CriterionSpec, Density, Exclusion, GridClass, load_params, McdaSpec, parse_condition, parse_criteria,
+    parse_exclusion, parse_mcda, Problems, read_params_document, StatusRule,
+)
+from .sites import (  # noqa: F401  (every public name, as before the split)
+    CARRIED_FIELDS, TERRAIN_COLUMNS, candidate_sites, canonical_order, cut_exclusions, evaluate_condition,
+    exclusion_layers, ground_capacity_mw, grouped_union, layer_distance, parse_voltage_kv, prescreen,
+    read_parcels, resolve_dem, site_frame, site_readiness, site_specific_yield, substation_distances,
+    terrain_table,
+)
+from .ranking import (  # noqa: F401  (every public name, as before the split)
+    RANKING_STEPS, SITE_COLUMNS, brownfield_ranking, BrownfieldResult, criterion_objects, criterion_weights,
+    load_catalog, score_and_rank, write_outputs,
+)
+
+__all__ = [
+    "RANKING_STEPS",
+    "BrownfieldParams",
+    "BrownfieldResult",
+    "CandidateRole",
+    "Condition",
+    "CriterionSpec",
+    "Density",
+    "Exclusion",
+    "GridClass",
+    "McdaSpec",
+    "Problems",
+    "Progress",
+    "StatusRule",
+    "brownfield_ranking",
+    "candidate_sites",
+    "canonical_order",
+    "criterion_weights",
+    "cut_exclusions",
+    "evaluate_condition",
+    "exclusion_layers",
+    "ground_capacity_mw",
+    "load_catalog",
+    "load_params",
+    "parse_condition",
+    "parse_mcda",
+    "parse_voltage_kv",
+    "prescreen",
+    "read_params_document",
+    "report_step",
+    "score_and_rank",
+    "site_frame",
+    "site_readiness",
+    "site_specific_yield",
+    "substation_distances",
+    "terrain_table",
+    "write_outputs",
+]

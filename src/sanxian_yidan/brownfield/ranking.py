@@ -1,0 +1,439 @@
+"""Brownfield ranking: the pipeline :func:`brownfield_ranking`, MCDA scoring and the outputs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..progress import Progress, report_step
+from .params import BrownfieldParams, McdaSpec, load_params
+from .sites import (
+    TERRAIN_COLUMNS,
+    candidate_sites,
+    cut_exclusions,
+    exclusion_layers,
+    ground_capacity_mw,
+    layer_distance,
+    prescreen,
+    resolve_dem,
+    site_readiness,
+    site_specific_yield,
+    substation_distances,
+    terrain_table,
+)
+
+log = logging.getLogger(__name__)
+
+#: Number of progress steps :func:`brownfield_ranking` reports (for progress bars).
+RANKING_STEPS = 7
+
+# =============================================================================================
+# Main entry point
+# =============================================================================================
+@dataclass
+class BrownfieldResult:
+    """Outcome of :func:`brownfield_ranking`.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame
+        One row per candidate site, geometry = **net developable area** (empty where everything
+        was excluded), sorted by rank (ranked sites first), then score, then ``site_id``.
+    excluded : GeoDataFrame
+        The excluded parts: one row per site and exclusion reason, with ``excluded_area_m2``.
+    params : BrownfieldParams
+        Parameters in force (every number with its source).
+    weights : pandas.Series
+        Criterion weights used (normalised to sum 1), indexed by criterion column.
+    notes : list of str
+        Run-level notes: layers missing, factors unconfirmed, synthetic inputs.
+    synthetic_layers : list of str
+        Catalog layer ids that are synthetic (the report banner lists them).
+    """
+
+    sites: gpd.GeoDataFrame
+    excluded: gpd.GeoDataFrame
+    params: BrownfieldParams
+    weights: pd.Series
+    notes: list[str] = field(default_factory=list)
+    synthetic_layers: list[str] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        """True if any input layer is synthetic (results are then not for decisions)."""
+        return bool(self.synthetic_layers) or bool(self.sites["synthetic"].any())
+
+    def summary(self) -> dict[str, float]:
+        """Totals: sites, ranked sites, gross / net area [m²], capacity [MW], energy [MWh/yr], CO₂ [t/yr]."""
+        s = self.sites
+        ranked = s["rank"].notna()
+        return {
+            "sites": len(s), "ranked": int(ranked.sum()),
+            "gross_area_m2": float(s["gross_area_m2"].sum()), "net_area_m2": float(s["net_area_m2"].sum()),
+            "excluded_area_m2": float(s["excluded_area_m2"].sum()),
+            "capacity_mw": float(s["capacity_mw"].sum()), "annual_mwh": float(s["annual_mwh"].sum(skipna=True)),
+            "co2_t": float(s["co2_t"].sum(skipna=True)),
+            "ranked_capacity_mw": float(s.loc[ranked, "capacity_mw"].sum()),
+            "ranked_annual_mwh": float(s.loc[ranked, "annual_mwh"].sum(skipna=True)),
+            "ranked_co2_t": float(s.loc[ranked, "co2_t"].sum(skipna=True)),
+        }
+
+    def by_type(self) -> pd.DataFrame:
+        """Totals per site type (mine, subsidence land, landfill, contaminated plot, parcel).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``site_type`` (order of the data file's candidate roles), with
+            ``site_type_zh``, ``sites``, ``ranked`` (sites that passed and got a rank),
+            ``gross_area_m2``, ``net_area_m2`` [m²], ``capacity_mw`` [MW], ``annual_mwh``
+            [MWh/yr] and ``co2_t`` [t/yr] (missing yields count as 0 in the sums).
+        """
+        s = self.sites
+        grouped = s.assign(ranked=s["rank"].notna()).groupby("site_type", sort=False).agg(
+            site_type_zh=("site_type_zh", "first"), sites=("site_id", "size"), ranked=("ranked", "sum"),
+            gross_area_m2=("gross_area_m2", "sum"), net_area_m2=("net_area_m2", "sum"),
+            capacity_mw=("capacity_mw", "sum"), annual_mwh=("annual_mwh", "sum"), co2_t=("co2_t", "sum"))
+        grouped["sites"] = grouped["sites"].astype(int)
+        grouped["ranked"] = grouped["ranked"].astype(int)
+        order = [c.role for c in self.params.candidates if c.role in grouped.index]
+        return grouped.loc[order + [t for t in grouped.index if t not in order]]
+
+    def excluded_by_reason(self) -> pd.DataFrame:
+        """Excluded parts per hard-exclusion reason.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``reason_role`` (order of first appearance), with ``reason_zh``,
+            ``reason_en``, ``parts`` (site parts cut away) and ``excluded_area_m2`` [m²].
+        """
+        ex = self.excluded
+        if len(ex) == 0:
+            return pd.DataFrame({"reason_zh": [], "reason_en": [], "parts": [], "excluded_area_m2": []},
+                                index=pd.Index([], name="reason_role"))
+        out = ex.groupby("reason_role", sort=False).agg(
+            reason_zh=("reason_zh", "first"), reason_en=("reason_en", "first"), parts=("site_id", "size"),
+            excluded_area_m2=("excluded_area_m2", "sum"))
+        out["parts"] = out["parts"].astype(int)
+        return out
+
+
+def load_catalog(catalog: Any) -> Any:
+    """A :class:`sanxian_yidan.catalog.Catalog`: loaded from ``catalog`` if it is a path, else as given."""
+    from ..catalog import Catalog
+
+    return Catalog.load(catalog) if isinstance(catalog, (str, Path)) else catalog
+
+
+def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
+                       params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
+                       dem: Any = None, progress: Progress | None = None) -> BrownfieldResult:
+    """Rank brownfield land for ground-mounted PV: net area, capacity, yield, co-benefits, score, rank.
+
+    Parameters
+    ----------
+    catalog : Catalog or path
+        Layer catalog with the candidate roles (mine_site, subsidence_area, landfill,
+        contaminated_site), the exclusion roles and substation / road / built-up layers.
+    parcels : path or GeoDataFrame, optional
+        Extra candidate parcels (any format :func:`sanxian_yidan.read_vector` reads).
+    params : path, mapping or BrownfieldParams, optional
+        Overrides of ``data/brownfield.toml``.
+    dem : terrain Dem or path, optional
+        DEM for slope and aspect; default the catalog's ``dem`` layer.  Sites the DEM does not
+        cover get empty terrain values and a note in ``reasons``.
+    progress : callable, optional
+        ``progress(step_label, steps_done, steps_total)`` after each step.
+
+    Returns
+    -------
+    BrownfieldResult
+        ``.sites`` (one row per site, net geometry) and ``.excluded`` (excluded parts).
+        The ranking does not depend on the order of the input features.
+
+    References
+    ----------
+    .. [1] 随州市减污降碳协同增效实施方案 (十二).
+    .. [2] 自然资办发〔2023〕12号 (land PV arrays may not use).
+    .. [3] U.S. EPA RE-Powering America's Land, Pre-Screening.
+    """
+    total = RANKING_STEPS
+    p = load_params(params)
+    cat = load_catalog(catalog)
+    crs = cat.working_crs
+    notes: list[str] = []
+
+    report_step(progress, "候选地块 / candidate sites", 0, total)
+    sites = candidate_sites(cat, p, parcels=parcels)
+    ready = site_readiness(sites, p)
+
+    report_step(progress, "硬约束扣除 / cutting hard exclusions", 1, total)
+    ex_layers, ex_notes = exclusion_layers(cat, p.exclusions)
+    notes.extend(ex_notes)
+    net, excluded = cut_exclusions(sites, ex_layers)
+    frame = sites.drop(columns="geometry").copy()
+    frame["net_area_m2"] = shapely.area(net)
+    frame["excluded_area_m2"] = np.maximum(frame["gross_area_m2"].to_numpy() - frame["net_area_m2"].to_numpy(), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["net_share"] = np.where(frame["gross_area_m2"] > 0, frame["net_area_m2"] / frame["gross_area_m2"], 0.0)
+    cap = ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=p.density.mw_per_ha)
+    frame["capacity_mw"] = cap.to_numpy()
+
+    report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
+    dem_obj = resolve_dem(cat, dem)
+    terr, terr_notes = terrain_table(net, crs, dem_obj, slope_threshold_deg=p.slope_threshold_deg,
+                                     south_range_deg=p.south_range_deg, min_dem_coverage=p.min_dem_coverage)
+    for c in TERRAIN_COLUMNS:
+        frame[c] = terr[c].to_numpy()
+    if dem_obj is None:
+        notes.append("无 DEM / no DEM: slope and aspect not assessed")
+
+    report_step(progress, "电网与道路距离 / grid, road and setback distances", 3, total)
+    # distances are measured from the net developable area (where the array would stand); a
+    # fully excluded site falls back to its outline so that it still shows a distance
+    dist_geoms = np.where(shapely.is_empty(net), sites.geometry.values, net)
+    notes.extend(_grid_and_access(frame, cat, p, dist_geoms))
+
+    report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
+    n_runs, tilt_used = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
+
+    report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
+    frame["readiness"] = ready["readiness"].to_numpy()
+    frame["eligible"] = ready["eligible"].to_numpy()
+    ok, failed, pre_notes = prescreen(frame, p.prescreen)
+    frame["prescreen_pass"] = ok & frame["eligible"].to_numpy()
+    frame["prescreen_failed"] = [";".join(f) for f in failed]
+    rankable = frame["prescreen_pass"].to_numpy()
+
+    report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
+    scores, weights, score_notes = score_and_rank(frame, p.mcda, rankable, ids=frame["site_id"].to_numpy())
+    frame["score"] = scores["score"].to_numpy()
+    frame["rank"] = scores["rank"].astype("Int64").to_numpy()
+    frame["p_top_k"] = scores["p_top_k"].to_numpy()
+    notes.extend(score_notes)
+
+    reasons = _site_reasons(frame, excluded, ready["status_notes"], pre_notes, terr_notes, rankable)
+    frame["reasons"] = reasons
+    ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
+    cut_by_synthetic = frame["site_id"].map(ex_syn).fillna(False).astype(bool).to_numpy()
+    frame["synthetic"] = frame["synthetic"].astype(bool).to_numpy() | cut_by_synthetic
+
+    out = gpd.GeoDataFrame(frame, geometry=net, crs=crs)
+    out = _sort_result(out)
+    out.attrs["sanxian"] = {"density": p.density.name, "density_source": p.density.source,
+                            "yield_locations": n_runs, "tilt_deg": tilt_used, "azimuth_deg": p.yield_azimuth_deg,
+                            "params_files": list(p.files)}
+    excluded = _decorate_excluded(excluded, out)
+    syn_layers = [e.id for e in cat.synthetic_entries()]
+    if syn_layers:
+        notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
+                     + ", ".join(syn_layers))
+    report_step(progress, "完成 / done", total, total)
+    return BrownfieldResult(sites=out, excluded=excluded, params=p, weights=weights, notes=notes,
+                            synthetic_layers=syn_layers)
+
+
+def _grid_and_access(frame: pd.DataFrame, cat: Any, p: BrownfieldParams, geoms: np.ndarray) -> list[str]:
+    """Add grid (by voltage class), road and setback distances to ``frame``; return notes."""
+    notes = []
+    if cat.has(p.substation_role):
+        sd = substation_distances(geoms, cat.read(p.substation_role), p.grid_classes, frame["capacity_mw"].to_numpy(),
+                                  unknown_voltage=p.unknown_voltage)
+        for c in sd.columns:
+            frame[c] = sd[c].to_numpy()
+    else:
+        notes.append(f"无变电站图层 / no '{p.substation_role}' layer: grid distance unknown")
+        for c in ("dist_substation_m", "dist_any_substation_m", "required_kv", "substation_kv"):
+            frame[c] = np.nan
+        frame["substation_name"] = ""
+    frame["dist_road_m"], used_roads, _ = layer_distance(cat, p.road_roles, geoms)
+    if not used_roads:
+        notes.append(f"无道路图层 / no road layer ({', '.join(p.road_roles)}): road distance unknown")
+    frame["dist_setback_m"], used_setback, _ = layer_distance(cat, p.setback_roles, geoms)
+    if not used_setback:
+        notes.append(f"无建成区/居住区图层 / no layer of {', '.join(p.setback_roles)}: setback unknown")
+    return notes
+
+
+def _yield_and_benefits(frame: pd.DataFrame, geoms: np.ndarray, crs: Any, p: BrownfieldParams,
+                        notes: list[str]) -> tuple[int, float | None]:
+    """Add specific yield, annual energy and co-benefits to ``frame``; return (model runs, tilt)."""
+    from ..benefits import co_benefits, factor_notes
+
+    sy, n_runs, tilt = site_specific_yield(geoms, crs, round_deg=p.yield_round_deg, azimuth_deg=p.yield_azimuth_deg,
+                                           tilt_deg=p.yield_tilt_deg)
+    log.info("specific yield computed at %d distinct locations for %d sites (tilt %s°)", n_runs, len(frame), tilt)
+    frame["specific_yield_kwh_kwp"] = sy
+    frame["annual_mwh"] = frame["capacity_mw"].to_numpy() * sy  # MW × kWh/kWp = MWh
+    cb = co_benefits(np.nan_to_num(frame["annual_mwh"].to_numpy(), nan=0.0) * 1000.0, grid=p.grid_region)
+    for c in ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce"):
+        frame[c] = np.where(np.isnan(sy), np.nan, cb[c].to_numpy())
+    notes.extend(f"协同效益因子 / co-benefit factor: {line}" for line in factor_notes(cb))
+    return n_runs, tilt
+
+
+def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.Series, pre_notes: list[list[str]],
+                  terr_notes: list[list[str]], rankable: np.ndarray) -> list[str]:
+    """One text per site: exclusions cut away, status notes, pre-screen results, DEM gaps."""
+    ex_by_site: dict[str, list[str]] = {}
+    for sid, zh, en, a in excluded[["site_id", "reason_zh", "reason_en", "excluded_area_m2"]].itertuples(index=False):
+        ex_by_site.setdefault(sid, []).append(f"扣除 / excluded: {zh} / {en} {a:,.0f} m²")
+    no_score = rankable & frame["score"].isna().to_numpy()
+    eligible = frame["eligible"].to_numpy()
+    reasons = []
+    for i, sid in enumerate(frame["site_id"].to_numpy()):
+        parts = ex_by_site.get(sid, []) + list(status_notes.iloc[i]) + pre_notes[i] + terr_notes[i]
+        if not eligible[i]:
+            parts.append("不参与排序（状态）/ not ranked (status)")
+        if no_score[i]:
+            parts.append("缺少准则值，无综合评分，排在最后 / a criterion value is missing: no score, ranked last")
+        reasons.append("; ".join(dict.fromkeys(parts)))
+    return reasons
+
+
+def _sort_result(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    key = pd.DataFrame({"r": gdf["rank"].astype("float").fillna(np.inf).to_numpy(),
+                        "s": -gdf["score"].fillna(-np.inf).to_numpy(), "id": gdf["site_id"].astype(str).to_numpy()})
+    order = np.lexsort([key["id"].to_numpy(), key["s"].to_numpy(), key["r"].to_numpy()])
+    return gdf.iloc[order].reset_index(drop=True)
+
+
+def _decorate_excluded(excluded: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    info = sites.set_index("site_id")[["site_type", "name"]]
+    out = excluded.join(info, on="site_id")
+    cols = ["site_id", "site_type", "name", "reason_role", "reason_zh", "reason_en", "excluded_area_m2",
+            "rule_source", "synthetic", "geometry"]
+    out = out[cols]
+    order = np.lexsort([out["reason_role"].astype(str).to_numpy(), out["site_id"].astype(str).to_numpy()])
+    return gpd.GeoDataFrame(out.iloc[order].reset_index(drop=True), geometry="geometry", crs=excluded.crs)
+
+
+def criterion_objects(spec: McdaSpec) -> list[Any]:
+    """The data-file criteria as :class:`sanxian_yidan.mcda.Criterion` objects."""
+    from .. import mcda
+
+    out = []
+    for c in spec.criteria:
+        params = {k: v for k, v in c.options.items() if k not in ("missing", "name")}
+        out.append(mcda.Criterion(column=c.column, transform=c.transform, weight=c.weight, benefit=c.benefit,
+                                  params=params, name=c.options.get("name"), source=c.source,
+                                  missing=c.options.get("missing")))
+    return out
+
+
+def criterion_weights(spec: McdaSpec) -> pd.Series:
+    """Weights per criterion column, summing to 1: direct (normalised with a warning) or from AHP.
+
+    Raises
+    ------
+    McdaError
+        Negative weights, an AHP matrix that is not reciprocal, or CR >= 0.1 without ``force``.
+    """
+    from .. import mcda
+
+    labels = [c.options.get("name") or c.column for c in spec.criteria]
+    if spec.ahp is not None:
+        w, cr = mcda.ahp_weights(np.array(spec.ahp.matrix))
+        mcda.check_consistency(cr, spec.ahp.force, matrix=np.array(spec.ahp.matrix), names=list(spec.ahp.order))
+        by_name = dict(zip(spec.ahp.order, w))
+        out = pd.Series([by_name[c.column] for c in spec.criteria], index=labels, name="weight")
+        out.attrs["consistency_ratio"] = float(cr)
+        return out
+    return pd.Series(mcda.normalise_weights([c.weight for c in spec.criteria]), index=labels, name="weight")
+
+
+def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *, ids: np.ndarray
+                   ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Score every row, rank the ``rankable`` ones, and estimate ``p_top_k`` by Monte Carlo.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Raw criterion values (columns named by the criteria).
+    spec : McdaSpec
+        Method, criteria, weights, top_k, n_samples, seed (and optional ``spread`` in ``[mcda]``).
+    rankable : ndarray of bool
+        Rows that take part in the ranking (others get a score for information but no rank).
+    ids : ndarray
+        Unique row ids; ties are broken by id, so the result does not depend on row order.
+
+    Returns
+    -------
+    (DataFrame, Series, list of str)
+        ``score``, ``rank`` (float, NaN if not ranked) and ``p_top_k`` per row; the weights used
+        (summing to 1, by criterion); notes for the report.
+    """
+    from .. import mcda
+
+    n = len(frame)
+    weights = criterion_weights(spec)
+    crit = criterion_objects(spec)
+    notes = []
+    out = pd.DataFrame({"score": np.full(n, np.nan), "rank": np.full(n, np.nan), "p_top_k": np.full(n, np.nan)},
+                       index=frame.index)
+    idx = np.flatnonzero(rankable)
+    if spec.method == "weighted_sum":
+        scores = mcda.apply_criteria(frame, crit)
+        out["score"] = mcda.weighted_sum(scores, weights.to_numpy())
+        matrix = scores.iloc[idx]
+        benefit = None
+    else:
+        matrix = frame[[c.column for c in spec.criteria]].iloc[idx].astype(float)
+        benefit = np.array([c.benefit for c in spec.criteria])
+        if len(idx):
+            out.iloc[idx, out.columns.get_loc("score")] = mcda.topsis(matrix, weights.to_numpy(), benefit)
+    if len(idx):
+        sub_ids = np.asarray(ids)[idx]
+        out.iloc[idx, out.columns.get_loc("rank")] = mcda.rank_scores(out["score"].to_numpy()[idx], sub_ids)
+        if spec.n_samples > 0:
+            spread = spec.options.get("spread")
+            sens = mcda.weight_sensitivity(matrix, weights.to_numpy(), method=spec.method, k=spec.top_k,
+                                           n=spec.n_samples, seed=spec.seed, ids=sub_ids, benefit=benefit,
+                                           spread=None if spread is None else float(spread))
+            out.iloc[idx, out.columns.get_loc("p_top_k")] = sens["p_top_k"].to_numpy()
+            notes.append(f"权重敏感性 / weight sensitivity: {spec.n_samples} Dirichlet draws (spread "
+                         f"{sens.attrs['sanxian']['spread']}, seed {spec.seed}), p_top_k = share of draws in the "
+                         f"top {spec.top_k}")
+    missing = out["score"].isna().to_numpy() & rankable
+    if missing.any():
+        notes.append(f"{int(missing.sum())} ranked row(s) lack a criterion value and rank last (score empty)")
+    return out, weights, notes
+
+
+
+
+#: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.
+SITE_COLUMNS = (
+    "rank", "site_id", "site_type", "site_type_zh", "name", "status", "remediation_status", "risk_class",
+    "county", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share", "capacity_mw",
+    "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
+    "slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage",
+    "dist_substation_m", "required_kv", "substation_kv", "substation_name", "dist_any_substation_m",
+    "dist_road_m", "dist_setback_m", "readiness", "eligible", "prescreen_pass", "prescreen_failed",
+    "score", "p_top_k", "reasons", "synthetic", "source", "layer_id")
+
+
+def write_outputs(result: BrownfieldResult, out: str | Path) -> dict[str, Path]:
+    """Write ``brownfields.gpkg`` (layers ``sites`` and ``excluded``) and ``brownfields.csv`` into ``out``.
+
+    Existing files are replaced: callers (the CLI, studies) decide whether that is allowed.
+    """
+    from ..outputs import write_layers, write_table_csv
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    sites = result.sites
+    gpkg = write_layers(folder / "brownfields.gpkg",
+                        {"sites": sites[[c for c in SITE_COLUMNS if c in sites.columns] + ["geometry"]],
+                         "excluded": result.excluded})
+    csv = write_table_csv(sites, folder / "brownfields.csv", SITE_COLUMNS)
+    return {"gpkg": gpkg, "csv": csv}
