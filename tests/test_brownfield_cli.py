@@ -110,6 +110,7 @@ def test_mines_writes_priorities_and_modes(tmp_path):
     csv = pd.read_csv(tmp_path / "mines.csv", encoding="utf-8-sig")
     assert label("priority") in csv.columns and len(csv) == 58
     assert "吴山镇" in result.output and "万和镇" in result.output
+    assert "[ha]" in result.output                               # unit in a header, shown literally
     focus = pd.read_csv(tmp_path / "mines_focus_areas.csv", encoding="utf-8-sig").set_index("区域 / Area")
     assert focus.loc["吴山镇", "矿山数 / Mines"] == 24 and focus.loc["万和镇", "矿山数 / Mines"] == 20
     assert focus["矿山数 / Mines"].sum() == 58

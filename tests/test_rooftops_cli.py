@@ -49,6 +49,7 @@ def test_writes_gpkg_and_csv_with_bom(tmp_path: Path) -> None:
     total = table.loc[table[label("level")] == "total", label("capacity_kwp")].iloc[0]
     assert total == pytest.approx(layer["capacity_kwp"].sum(), abs=1e-3)
     assert "wrote" in res.output.replace("\n", "")
+    assert "[m²]" in res.output and "[kWp]" in res.output   # units in the headers are shown, not eaten as markup
 
 
 def test_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -243,3 +244,19 @@ def test_undeclared_column_fails_instead_of_bare_headers(tmp_path: Path, monkeyp
     assert res.exit_code == 2
     assert "DataFileError" in res.output and "gap_kwp" in res.output
     assert not (out / "rooftops_by_township.csv").exists()
+
+
+def test_data_table_shows_brackets_literally_and_keeps_styled_cells() -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from sanxian_yidan.cli._common import DataTable
+
+    console = Console(width=120, record=True, color_system=None)
+    table = DataTable()
+    table.add_column("面积 / area [ha]")
+    table.add_column("status")
+    table.add_row("乙 [示例] [b]", Text.from_markup("[red]ERROR[/red]"))
+    console.print(table)
+    text = console.export_text()
+    assert "面积 / area [ha]" in text and "乙 [示例] [b]" in text and "ERROR" in text and "[red]" not in text

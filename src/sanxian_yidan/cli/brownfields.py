@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
 from ._progress import progress_bar
 
 OUTPUTS = ["brownfields.gpkg", "brownfields.csv"]
@@ -73,7 +72,7 @@ def _print_summary(result: Any, top: int) -> None:
     if result.synthetic:
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
-    table = Table(title=f"棕地光伏排序（前 {top}）/ Brownfield PV ranking (top {top})")
+    table = DataTable(title=f"棕地光伏排序（前 {top}）/ Brownfield PV ranking (top {top})")
     # short headers on screen; the CSV carries the full bilingual labels of the column registry
     cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("site_type_zh", "类型", None, 1),
             ("net_area_m2", "净面积 ha", 1, 1e4), ("capacity_mw", "MW", 2, 1), ("annual_mwh", "MWh/yr", 0, 1),
@@ -85,7 +84,7 @@ def _print_summary(result: Any, top: int) -> None:
         table.add_row(*[str(row[c]) if d is None else _fmt(_div(row[c], div), d) for c, _, d, div in cols])
     console.print(table)
 
-    t2 = Table(title="按类型汇总 / Totals by site type")
+    t2 = DataTable(title="按类型汇总 / Totals by site type")
     for c in ("类型 / type", "地块 / sites", "参与排序 / ranked", "总面积 / gross [ha]", "净面积 / net [ha]",
               "容量 / MW", "年发电 / MWh", "CO₂ t/yr"):
         t2.add_column(c)
@@ -99,7 +98,7 @@ def _print_summary(result: Any, top: int) -> None:
     console.print(t2)
     ex = result.excluded_by_reason()
     if len(ex):
-        t3 = Table(title="硬约束扣除 / Hard exclusions cut away")
+        t3 = DataTable(title="硬约束扣除 / Hard exclusions cut away")
         for c in ("原因 / reason", "地块部分 / parts", "面积 / area [ha]"):
             t3.add_column(c)
         for _, r in ex.iterrows():

@@ -23,8 +23,8 @@ def convert(source: Path = typer.Argument(..., help="Any supported input (shp, g
             to_crs: str = typer.Option("EPSG:4547", help="CRS of the output (TXT output is always GK)."),
             overwrite: bool = typer.Option(False, help="Replace an existing output file.")) -> None:
     """Read any supported input, repair and reproject it, and write an open format."""
-    from ..normalize import normalise
     from ..io.vector import read_vector
+    from ..normalize import normalise
 
     if target.exists() and not overwrite:
         fail(FileExistsError(f"{target} exists; pass --overwrite to replace it / 输出文件已存在"))

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, err_console, fail
+from ._common import DEFAULT_CATALOG, DataTable, app, console, err_console, fail
 
 layers_app = typer.Typer(help="Layer catalog: check and list layers / 图层目录", no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
@@ -33,18 +33,19 @@ def layers_check(catalog: Path = typer.Argument(DEFAULT_CATALOG, help="Catalog T
         warnings.simplefilter("ignore")  # warnings are shown in the table instead
         with console.status("Reading layers / 正在读取图层…"):
             results = cat.check()
-    table = Table(title=f"{cat.meta.get('title_zh', '')} / {cat.meta.get('title_en', '')}\n"
+    table = DataTable(title=f"{cat.meta.get('title_zh', '')} / {cat.meta.get('title_en', '')}\n"
                         f"working CRS 工作坐标系 {cat.working_crs}", show_lines=False)
     for col in ("id", "role", "features", "source CRS", "encoding", "repairs", "bbox (working CRS, m)",
                 "synthetic", "status"):
         table.add_column(col, overflow="fold")
     for r in results:
         bbox = "" if r.bbox is None else " ".join(f"{v:.0f}" for v in r.bbox)
-        status = "[red]ERROR[/red]" if r.errors else ("[yellow]warn[/yellow]" if r.warnings else "[green]ok[/green]")
+        status = Text.from_markup("[red]ERROR[/red]" if r.errors else
+                                  ("[yellow]warn[/yellow]" if r.warnings else "[green]ok[/green]"))
         repairs = str(sum(rep.count for rep in r.repairs)) if r.repairs else "0"
         table.add_row(r.entry.id, r.entry.role, "" if r.features is None else f"{r.features:,}",
                       r.source_crs or "", r.encoding or "", repairs, bbox,
-                      "[magenta]SYNTHETIC 合成[/magenta]" if r.entry.synthetic else "real 真实", status)
+                      Text("SYNTHETIC 合成", style="magenta") if r.entry.synthetic else "real 真实", status)
     console.print(table)
     for r in results:
         for rep in r.repairs:
@@ -66,7 +67,7 @@ def layers_roles() -> None:
     """List the layer-role vocabulary a catalog entry may use."""
     from ..catalog import role_vocabulary
 
-    table = Table(title="Layer roles / 图层角色")
+    table = DataTable(title="Layer roles / 图层角色")
     for col in ("role", "中文", "English", "geometry", "canonical fields"):
         table.add_column(col)
     for role in role_vocabulary().values():

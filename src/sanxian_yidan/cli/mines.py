@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
 from ._progress import progress_bar
 from .brownfields import _div, _fmt
 
@@ -51,7 +50,7 @@ def _print_summary(result: Any, top: int) -> None:
     if meta.get("synthetic_layers") or bool(result["synthetic"].any()):
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
-    table = Table(title=f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})")
+    table = DataTable(title=f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})")
     # short headers on screen; the CSV carries the full bilingual labels of the column registry
     cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("township", "乡镇", None, 1),
             ("status", "状态", None, 1), ("gross_area_m2", "面积 ha", 1, 1e4), ("visible_share", "两线可视", 2, 1),
@@ -70,7 +69,7 @@ def _print_summary(result: Any, top: int) -> None:
     focus = pd.DataFrame(meta.get("focus_summary") or [])
     if len(focus):
         mode_cols = [c for c in focus.columns if c.startswith("mode_")]
-        t2 = Table(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
+        t2 = DataTable(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
         for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", f"前{meta['top_k']}"] + \
                 [c.removeprefix("mode_") for c in mode_cols]:
             t2.add_column(c, overflow="fold")
@@ -79,7 +78,7 @@ def _print_summary(result: Any, top: int) -> None:
                        str(r["visible_mines"]), str(r["in_sanqu"]), _fmt(r["mean_priority"], 3), str(r["top_k"]),
                        *[str(r[c]) for c in mode_cols])
         console.print(t2)
-    t3 = Table(title="建议修复模式 / Recommended modes")
+    t3 = DataTable(title="建议修复模式 / Recommended modes")
     for c in ("mode", "模式", "矿山 / mines", "面积 / area [ha]"):
         t3.add_column(c)
     for mid, r in mode_summary(result).iterrows():

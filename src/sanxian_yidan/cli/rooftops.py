@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
 from ._progress import progress_bar
 
 OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv"]
@@ -174,7 +173,7 @@ def _print_summary(result: Any, top: int) -> None:
                       "not for decisions[/bold magenta]")
     b = result.buildings
     ranked = b[b["rank"] > 0].sort_values("rank").head(top)
-    t1 = Table(title=f"屋顶排序（前 {top}）/ Roof ranking (top {top})")
+    t1 = DataTable(title=f"屋顶排序（前 {top}）/ Roof ranking (top {top})")
     cols = [("rank", 0), ("township", None), ("use_category", None), ("roof_type", None), ("area_m2", 0),
             ("capacity_kwp", 1), ("annual_kwh", 0), ("co2_t", 1), ("so2_kg", 1), ("nox_kg", 1)]
     for c, _ in cols:
@@ -183,7 +182,7 @@ def _print_summary(result: Any, top: int) -> None:
         t1.add_row(*[str(v) if d is None else _fmt(v, d) for v, (_, d) in zip(row, cols)])
     console.print(t1)
 
-    t2 = Table(title="按县汇总 / Totals by county")
+    t2 = DataTable(title="按县汇总 / Totals by county")
     cols2 = [("county", None), ("n_buildings", 0), ("n_included", 0), ("capacity_kwp", 0),
              ("policy_target_kwp", 0), ("gap_kwp", 0), ("annual_kwh", 0), ("co2_t", 0), ("coal_tce", 0)]
     for c, _ in cols2:

@@ -7,11 +7,18 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape as rich_escape
-from rich.table import Table
+from rich.text import Text
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, err_console, fail, guard_output_dir
+from ._common import (
+    DEFAULT_CATALOG,
+    DataTable,
+    app,
+    console,
+    err_console,
+    fail,
+    guard_output_dir,
+)
 from ._progress import progress_bar
 
 #: Files ``sanxian screen --out DIR`` writes (names scripts rely on).
@@ -99,16 +106,15 @@ def screen_command(
 
 
 def _print_summary(result: Any, out: Path) -> None:
-    table = Table(title="环境准入研判 / Screening", show_lines=False)
+    table = DataTable(title="环境准入研判 / Screening", show_lines=False)
     for col in ("编号 id", "名称 name", "结论 verdict", "规则 rules", "县 counties", "完整 complete"):
         table.add_column(col, overflow="fold")
     summary = result.summary_table()
     for row in summary.head(SUMMARY_ROWS).itertuples(index=False):
         style = _VERDICT_STYLE.get(row.verdict, "")
         name = "" if row.project_name is None else str(row.project_name)
-        table.add_row(rich_escape(str(row.project_id)), rich_escape(name),
-                      f"[{style}]{row.verdict_zh} {row.verdict}[/{style}]" if style else row.verdict,
-                      rich_escape(row.rule_ids), rich_escape(row.counties), "yes" if row.complete else "[yellow]no[/yellow]")
+        table.add_row(str(row.project_id), name, Text(f"{row.verdict_zh} {row.verdict}", style=style),
+                      row.rule_ids, row.counties, "yes" if row.complete else Text("no", style="yellow"))
     console.print(table, markup=True, highlight=False)
     if len(summary) > SUMMARY_ROWS:
         console.print(f"… {len(summary) - SUMMARY_ROWS} more / 另有 {len(summary) - SUMMARY_ROWS} 个项目 "

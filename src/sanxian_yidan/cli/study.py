@@ -6,10 +6,9 @@ import time
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..errors import SanxianError
-from ._common import app, console, fail
+from ._common import DataTable, app, console, fail
 from ._progress import progress_bar
 
 study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True)
@@ -59,7 +58,7 @@ def _run(study: Path, safe_paths: bool, overwrite: bool) -> None:
 
 def _print_summary(run, elapsed: float) -> None:  # type: ignore[no-untyped-def]
     cfg = run.config
-    table = Table(title=f"{cfg.title_zh}\n{cfg.title_en}")
+    table = DataTable(title=f"{cfg.title_zh}\n{cfg.title_en}")
     table.add_column("分析 / analysis")
     table.add_column("结果 / result")
     for name in ("screening", "rooftops", "brownfields", "mines"):
