@@ -991,8 +991,8 @@ def make_eco_function(cov_geoms: np.ndarray, cov_vals: np.ndarray, city_m: shape
     g = shapely.intersection(shapely.union_all(cov_geoms[cov_vals // 10 == 1]), city_m)
     rows, geoms = [], []
     for name, territory in region_territories(city_m).items():
-        # Cut by the region's territory (not by whole connected parts): the red line names its parts with
-        # region_of(), so every red-line part then lies in the function area of the same name.
+        # Cut by the region's territory (not by whole connected parts): make_units cuts and names the red
+        # line by the same territories, so every red-line part lies in the function area of the same name.
         sel = [p for p in parts_of(shapely.intersection(g, territory)) if p.area > 5e6]
         if not sel:
             continue

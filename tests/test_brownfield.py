@@ -284,6 +284,17 @@ def test_conditions_hand_checked_values_and_undetermined_rows():
     res, undecided = bf.evaluate_condition(frame, bf.Condition("flag", "==", True))
     assert res.tolist() == [True, False, False, True, False]
     assert undecided.tolist() == [False, False, True, False, False]
+    # yes/no fields as shapefiles and CSVs write them (no boolean type there)
+    coded = pd.DataFrame({"flag": [1, 0, "是", "否", "T", "maybe"], "code": ["15.0", "15", 15, " 16 ", "x", None]})
+    res, undecided = bf.evaluate_condition(coded, bf.Condition("flag", "==", True))
+    assert res.tolist() == [True, False, True, False, True, False]
+    assert undecided.tolist() == [False, False, False, False, False, True]
+    res, undecided = bf.evaluate_condition(coded, bf.Condition("flag", "!=", True))
+    assert res.tolist() == [False, True, False, True, False, False]   # "maybe" is undecided, not "not true"
+    res, _ = bf.evaluate_condition(coded, bf.Condition("code", "==", 15))
+    assert res.tolist() == [True, True, True, False, False, False]
+    res, _ = bf.evaluate_condition(coded, bf.Condition("code", "not_in", (15, 16)))
+    assert res.tolist() == [False, False, False, False, True, False]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,9 +375,19 @@ def _fixture_catalog(tmp_path: Path, *, dem_cols: int = 60) -> Catalog:
 def fixture_result(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bf")
     cat = _fixture_catalog(tmp)
+    steps: list[tuple[str, int, int]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        return cat, bf.brownfield_ranking(cat)
+        result = bf.brownfield_ranking(cat, progress=lambda label, done, total: steps.append((label, done, total)))
+    result.steps_reported = steps  # for the progress test
+    return cat, result
+
+
+def test_progress_steps_run_from_zero_to_the_announced_total(fixture_result):
+    steps = fixture_result[1].steps_reported
+    assert [d for _, d, _ in steps] == list(range(bf.RANKING_STEPS + 1))
+    assert {t for _, _, t in steps} == {bf.RANKING_STEPS}
+    assert steps[-1][0] == "完成 / done"
 
 
 def test_fixture_ranking_values(fixture_result):

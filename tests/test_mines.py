@@ -122,9 +122,18 @@ def _ridge_catalog(tmp: Path) -> Catalog:
 @pytest.fixture(scope="module")
 def ridge(tmp_path_factory):
     cat = _ridge_catalog(tmp_path_factory.mktemp("ridge"))
+    steps: list[tuple[str, int, int]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        return cat, mn.mine_priorities(cat)
+        result = mn.mine_priorities(cat, progress=lambda label, done, total: steps.append((label, done, total)))
+    result.attrs["steps_reported"] = steps  # for the progress test
+    return cat, result
+
+
+def test_progress_steps_run_from_zero_to_the_announced_total(ridge):
+    steps = ridge[1].attrs["steps_reported"]
+    assert [d for _, d, _ in steps] == list(range(mn.PRIORITY_STEPS + 1))
+    assert {t for _, _, t in steps} == {mn.PRIORITY_STEPS}
 
 
 def test_ridge_hides_the_mine_behind_it(ridge):

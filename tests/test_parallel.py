@@ -54,13 +54,35 @@ def test_normalise_repairs_the_same_features_whatever_the_thread_count(monkeypat
     gdf = gpd.GeoDataFrame({"id": range(200)}, geometry=squares, crs="EPSG:4547")
     serial = normalise(gdf, "EPSG:4547")
     monkeypatch.setattr(parallel, "_settings", lambda: (4, 8, 1))  # force 4 chunks of 50
+    import sanxian_yidan.normalize as norm_mod
+
+    chunks: list[int] = []
+    real_chunk_bounds = parallel.chunk_bounds
+    monkeypatch.setattr(parallel, "chunk_bounds",
+                        lambda *a, **k: chunks.append(len(b := real_chunk_bounds(*a, **k))) or b)
+    assert norm_mod.chunked is parallel.chunked      # normalise goes through the thread splitter
     threaded = normalise(gdf, "EPSG:4547")
+    assert chunks and chunks[0] == 4
     repairs = [r for r in threaded.attrs["sanxian"]["repairs"] if r.kind == "invalid_geometry"]
     assert repairs[0].count == 2 and set(repairs[0].feature_ids) == {17, 140}
     assert shapely.equals(serial.geometry.values, threaded.geometry.values).all()
 
 
-def test_gpkg_write_settings_apply_during_the_write_and_are_restored(tmp_path: Path) -> None:
+@pytest.fixture()
+def no_user_sqlite_options(monkeypatch: pytest.MonkeyPatch):
+    """Run without OGR_SQLITE_* set by the environment (the tests assert what the package sets)."""
+    for key in ("OGR_SQLITE_CACHE", "OGR_SQLITE_PRAGMA"):
+        monkeypatch.delenv(key, raising=False)
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None, "OGR_SQLITE_PRAGMA": None})
+    yield
+
+
+def _page_size(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[16:18], "big")   # SQLite header, big-endian
+
+
+def test_gpkg_write_settings_apply_during_the_write_and_are_restored(tmp_path: Path,
+                                                                     no_user_sqlite_options: None) -> None:
     assert pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE") is None
     with write_settings():
         assert str(pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")) == "64"
@@ -71,12 +93,41 @@ def test_gpkg_write_settings_apply_during_the_write_and_are_restored(tmp_path: P
     assert pyogrio.get_gdal_config_option("OGR_SQLITE_PRAGMA") is None
     back = gpd.read_file(tmp_path / "a.gpkg")
     assert back["v"].tolist() == [1, 2]
-    # SQLite page size of the new file (bytes 16-17 of the header, big-endian)
-    header = (tmp_path / "a.gpkg").read_bytes()[:100]
-    assert int.from_bytes(header[16:18], "big") == 16384
+    assert _page_size(tmp_path / "a.gpkg") == 16384
 
 
-def test_gpkg_write_settings_leave_a_users_own_setting_alone() -> None:
+def test_gpkg_write_settings_nested_and_concurrent_blocks_share_one_setting(tmp_path: Path,
+                                                                           no_user_sqlite_options: None) -> None:
+    import threading
+
+    gdf = gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4547")
+    inside, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with write_settings():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(10)
+    with write_settings():
+        release.set()
+        thread.join(10)           # the first block has closed; the second is still open
+        gdf.to_file(tmp_path / "b.gpkg", driver="GPKG")
+    assert _page_size(tmp_path / "b.gpkg") == 16384
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_PRAGMA") is None
+    # a value the user sets inside a block survives its end
+    with write_settings():
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "7"})
+    try:
+        assert str(pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")) == "7"
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_PRAGMA") is None
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
+
+
+def test_gpkg_write_settings_leave_a_users_own_setting_alone(no_user_sqlite_options: None) -> None:
     pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "7"})
     try:
         with write_settings():

@@ -242,6 +242,12 @@ def test_ops_and_verdict_order_are_fixed() -> None:
      [True, True, False, False]),
     (Condition("two_high", "==", True), [True, False, None], [True, False, False]),
     (Condition("level", "not_in", (1,)), [1, 2, None], [False, True, False]),
+    # numeric targets match numbers written as text; booleans match yes/no encodings
+    (Condition("level", "==", 1), ["1.0", "01", 1.0, "一级", ""], [True, True, True, False, False]),
+    (Condition("two_high", "==", True), [1, 0, "是", "否", "yes", "?"], [True, False, True, False, True, False]),
+    # a column mixing True with 1 (equal hashes) is not merged by the distinct-value shortcut
+    (Condition("flag", "in", (True,)), [True, 1, 2, 1, "x", True], [True, True, False, True, False, True]),
+    (Condition("n", "==", 1), [True, 1, 2, 1], [False, True, False, True]),
 ])
 def test_condition_evaluation(cond: Condition, values: list, expected: list) -> None:
     assert cond.evaluate(values).tolist() == expected

@@ -42,8 +42,17 @@ def _digests(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def suixian_run(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("suixian")
-    run = run_study(_study(tmp), generated=T1)
+    steps: list[tuple[str, int, int]] = []
+    run = run_study(_study(tmp), generated=T1, progress=lambda label, done, total: steps.append((label, done, total)))
+    run.steps_reported = steps  # for the progress test
     return tmp, run, _digests(tmp / "out")
+
+
+def test_progress_steps_run_from_zero_to_the_announced_total(suixian_run) -> None:
+    steps = suixian_run[1].steps_reported
+    total = steps[0][2]
+    assert [d for _, d, _ in steps] == list(range(total + 1)) and {t for _, _, t in steps} == {total}
+    assert [label for label, _, _ in steps][-3:] == ["map", "report", "done"]
 
 
 def test_full_run_writes_every_output_and_marks_sample_data(suixian_run) -> None:

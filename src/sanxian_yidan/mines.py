@@ -40,10 +40,11 @@ import shapely
 from shapely import STRtree
 
 from . import brownfield as bf
+from . import rules
 from .brownfield import Condition, McdaSpec, Problems
-from .progress import Progress, report_step
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
+from .progress import Progress, report_step
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -734,7 +735,7 @@ def _status_eligibility(frame: pd.DataFrame, p: MinesParams) -> tuple[np.ndarray
     for st in p.status:
         if st.field not in frame.columns:
             continue
-        hit = frame[st.field].astype(str).str.strip().isin(st.values).to_numpy()
+        hit = rules.Condition(st.field, "in", tuple(st.values)).evaluate(frame[st.field])
         if not st.eligible:
             eligible &= ~hit
         if st.reason_zh or st.reason_en:

@@ -7,6 +7,9 @@ Every long analysis (:func:`~sanxian_yidan.screening.screen`,
 ``progress(label, done, total)`` called when a step starts: ``label`` names the step (bilingual where it
 is shown to planners), ``done`` steps of ``total`` are finished.  The first call has ``done == 0``, the
 last ``done == total``.  The CLI draws a progress bar with it; a script may log or ignore it.
+
+Changed from the first API: ``screen`` and ``rooftop_potential`` called ``progress(label, fraction)`` and
+``visibility_from_lines`` called ``progress(done, total)``; all now use the three-argument form.
 """
 
 from __future__ import annotations
@@ -34,6 +37,6 @@ def report_step(progress: Progress | None, label: str, done: int, total: int) ->
     done, total : int
         Steps finished so far and the number of steps.
     """
-    log.info("%s (%d/%d)", label, done, total)
+    log.debug("%s (%d/%d)", label, done, total)
     if progress is not None:
         progress(label, done, total)

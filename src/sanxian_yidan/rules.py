@@ -139,6 +139,27 @@ def _norm_text(value: Any) -> str:
     return str(value).strip()
 
 
+#: How yes/no fields are written in the files planners receive (shapefiles and CSVs have no boolean type).
+_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是"})
+_FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否"})
+
+
+def _as_bool(value: Any) -> bool | None:
+    """``True``/``False`` for a yes/no value (bool, 1/0, true/false, yes/no, 是/否), ``None`` otherwise."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    text = _norm_text(value).lower()
+    if text in _TRUE_WORDS:
+        return True
+    if text in _FALSE_WORDS:
+        return False
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 @dataclass(frozen=True)
 class Condition:
     """One attribute test ``field op value`` (used by ``where`` filters and ``attribute_test``).
@@ -160,11 +181,18 @@ class Condition:
     def evaluate(self, values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
         """Vectorised test over ``values``; missing values never match (``!=``/``not_in`` included).
 
+        Text is compared after trimming; a numeric target also matches the same number written as text
+        (``15`` matches ``"15.0"``); a boolean target matches yes/no values written as booleans, 1/0,
+        true/false, yes/no or 是/否 (anything else is undetermined, see :meth:`undetermined`).
+
         Returns
         -------
         numpy.ndarray of bool
         """
         series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+        if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
+            # factorize would merge True with 1 and False with 0 (equal hashes): test every value.
+            return self._evaluate_distinct(series)
         # Test each distinct value once (layers repeat a few category/level values many times).
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if len(uniques) < len(series):
@@ -184,16 +212,35 @@ class Condition:
                 out = {"<": numbers < target, "<=": numbers <= target, ">": numbers > target,
                        ">=": numbers >= target}[self.op]
             return np.asarray(out & ~np.isnan(numbers), dtype=bool)
-        text = series.map(_norm_text)
-        targets = self.value if isinstance(self.value, tuple) else (self.value,)
-        norm_targets = [_norm_text(t) for t in targets]
-        if self.op in ("==", "in"):
-            out = text.isin(norm_targets).to_numpy()
-        elif self.op in ("!=", "not_in"):
-            out = ~text.isin(norm_targets).to_numpy()
-        else:  # startswith
-            out = text.map(lambda s: s.startswith(tuple(norm_targets))).to_numpy(dtype=bool)
-        return np.asarray(out & ~missing, dtype=bool)
+        targets = self.targets
+        if self.op == "startswith":
+            prefixes = tuple(_norm_text(t) for t in targets)
+            out = series.map(_norm_text).map(lambda s: s.startswith(prefixes)).to_numpy(dtype=bool)
+            return np.asarray(out & ~missing, dtype=bool)
+        if self._boolean:
+            flags = series.map(_as_bool)
+            hit = flags.isin([bool(t) for t in targets]).to_numpy(dtype=bool)
+            known = flags.notna().to_numpy(dtype=bool)
+        else:
+            hit = series.map(_norm_text).isin([_norm_text(t) for t in targets]).to_numpy(dtype=bool)
+            numbers = [float(t) for t in targets if _is_number(t)]
+            if numbers:  # "15.0" in a text column equals 15; a boolean is not the number 1 or 0
+                not_bool = ~series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+                as_number = pd.to_numeric(series.where(not_bool), errors="coerce").to_numpy(dtype=float)
+                hit = hit | np.isin(as_number, numbers)
+            known = ~missing
+        out = hit if self.op in ("==", "in") else ~hit
+        return np.asarray(out & known & ~missing, dtype=bool)
+
+    @property
+    def targets(self) -> tuple[Any, ...]:
+        """The comparison value(s) as a tuple."""
+        return self.value if isinstance(self.value, tuple) else (self.value,)
+
+    @property
+    def _boolean(self) -> bool:
+        """A yes/no test: every target is a boolean (``== true``, ``in [false]``)."""
+        return self.op in ("==", "!=", "in", "not_in") and all(isinstance(t, (bool, np.bool_)) for t in self.targets)
 
     @staticmethod
     def missing(values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
@@ -207,14 +254,17 @@ class Condition:
         return out
 
     def undetermined(self, values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
-        """True where the test cannot be decided: the value is absent, or not a number for ``<``, ``>``, ...
+        """True where the test cannot be decided: the value is absent, not a number for ``<``, ``>``, ..., or
+        not a yes/no value for a test against ``true``/``false``.
 
         (:meth:`evaluate` is False there.)
         """
         absent = self.missing(values)
-        if self.op not in _ORDER_OPS:
+        if self.op not in _ORDER_OPS and not self._boolean:
             return absent
         series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+        if self._boolean:  # a yes/no test on a value that is neither
+            return absent | series.map(_as_bool).isna().to_numpy(dtype=bool)
         return absent | np.isnan(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float))
 
     def describe(self) -> str:

@@ -137,7 +137,8 @@ ACCESS_LIST_FIELDS = ("list_space", "list_pollution", "list_risk", "list_resourc
 #: Attributes copied from overlapped features into the overlap table (when the layer has them).
 _FEATURE_FIELDS = ("code", "name", "category", "level", "county")
 
-#: Kept for scripts written against the first API; the same as :data:`sanxian_yidan.progress.Progress`.
+#: The callback type of ``screen(progress=...)``: an alias of :data:`sanxian_yidan.progress.Progress`.
+#: Changed in this version: it receives ``(label, steps_done, steps_total)``, no longer ``(label, fraction)``.
 ProgressCallback = Progress
 
 
@@ -1077,6 +1078,8 @@ def _evaluate_on_column(cond: Condition, column: pd.Series) -> np.ndarray:
     objects; factorising the column as it is stored (integers, Arrow text) is several times cheaper on large
     layers.  Missing values never match, as in ``Condition.evaluate``.
     """
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True).startswith("mixed"):
+        return cond.evaluate(column)  # factorize would merge True with 1 (equal hashes)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     if len(uniques) == len(column):
         return cond.evaluate(column)

@@ -107,7 +107,8 @@ def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, gene
         Run time written into reports and the manifest (UTC now by default); pass a fixed
         value to reproduce a run byte for byte.
     progress : callable, optional
-        ``progress(label, done, total)`` after each step (the CLI draws a bar with it).
+        ``progress(label, done, total)`` when each step starts and once at the end (the CLI draws a bar
+        with it; :mod:`sanxian_yidan.progress`).
     overwrite : bool
         Replace the outputs of an earlier run in the study's output folder.
 

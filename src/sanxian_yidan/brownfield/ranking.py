@@ -152,7 +152,8 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
         DEM for slope and aspect; default the catalog's ``dem`` layer.  Sites the DEM does not
         cover get empty terrain values and a note in ``reasons``.
     progress : callable, optional
-        ``progress(step_label, steps_done, steps_total)`` after each step.
+        ``progress(step_label, steps_done, steps_total)`` when each step starts, and once at the end
+        (:mod:`sanxian_yidan.progress`).
 
     Returns
     -------

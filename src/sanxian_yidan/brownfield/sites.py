@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from .. import rules
 from ..errors import (
     CRSError,
     DataFileError,
@@ -318,8 +319,8 @@ def site_readiness(sites: pd.DataFrame, params: BrownfieldParams) -> pd.DataFram
     for rule in params.status:
         if rule.field not in sites.columns:
             continue
-        vals = sites[rule.field].astype(str).str.strip().to_numpy()
-        hit = (stype == rule.role) & np.isin(vals, rule.values)
+        # Same comparison semantics as every other condition (rules.Condition): trimmed text, 1 == "1.0".
+        hit = (stype == rule.role) & rules.Condition(rule.field, "in", tuple(rule.values)).evaluate(sites[rule.field])
         if not hit.any():
             continue
         matched |= hit

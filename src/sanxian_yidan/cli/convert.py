@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import SanxianError
+from ..io.gpkg import write_settings
 from ._common import app, console, fail
 
 coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_is_help=True)
@@ -56,7 +57,8 @@ def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyp
             raise typer.BadParameter(f"unsupported output {suffix}; use .gpkg, .geojson, .csv or .txt")
         if target.exists():
             target.unlink()
-        gdf.to_file(target, driver=driver)
+        with write_settings():
+            gdf.to_file(target, driver=driver)
 
 
 @coords_app.command("convert")

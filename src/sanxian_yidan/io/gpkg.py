@@ -1,4 +1,4 @@
-"""GeoPackage writing settings shared by every writer of the package.
+"""GeoPackage writing settings shared by the package's GeoPackage writers.
 
 A GeoPackage is an SQLite database.  GDAL opens it with SQLite's default 2 MB page cache, which is too
 small to build the R-tree spatial index of a layer with a million features without reading pages back
@@ -9,6 +9,7 @@ whatever the user had configured.  The written data are the same; only the time 
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
@@ -30,12 +31,22 @@ def _options() -> dict[str, str]:
     return {"OGR_SQLITE_CACHE": str(cache), "OGR_SQLITE_PRAGMA": f"page_size={page}"}
 
 
+# GDAL configuration options belong to the whole process: nested or concurrent blocks (threads) share
+# one setting, made by the first block to enter and undone by the last to leave.
+_lock = threading.Lock()
+_users = 0
+_applied: dict[str, str] = {}
+
+
 @contextmanager
 def write_settings() -> Iterator[None]:
     """Use the tuned SQLite cache and page size while the ``with`` block writes GeoPackages.
 
-    GDAL configuration options the user has set (environment or ``pyogrio.set_gdal_config_options``)
-    win over these and are left untouched.
+    GDAL configuration options are process-wide: while any block is open (in any thread) every new
+    GeoPackage written by the process gets these settings.  Options the user has set before the first
+    block opens (environment or ``pyogrio.set_gdal_config_options``) win and are left untouched; an option
+    the user changes while a block is open is not reset when it closes.  Data written are the same either
+    way; only the time changes.
 
     References
     ----------
@@ -43,9 +54,20 @@ def write_settings() -> Iterator[None]:
        ``OGR_SQLITE_CACHE`` (page cache in MB) and ``OGR_SQLITE_PRAGMA``.
     .. [2] SQLite, PRAGMA page_size and cache_size (sqlite.org/pragma.html).
     """
-    wanted = {k: v for k, v in _options().items() if pyogrio.get_gdal_config_option(k) is None}
-    pyogrio.set_gdal_config_options(wanted)
+    global _users
+    with _lock:
+        if _users == 0:
+            _applied.clear()
+            _applied.update({k: v for k, v in _options().items() if pyogrio.get_gdal_config_option(k) is None})
+            pyogrio.set_gdal_config_options(dict(_applied))
+        _users += 1
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options({k: None for k in wanted})
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                # Undo only what is still ours: a value the user set meanwhile stays.
+                ours = {k: None for k, v in _applied.items() if str(pyogrio.get_gdal_config_option(k)) == v}
+                pyogrio.set_gdal_config_options(ours)
+                _applied.clear()
