@@ -41,7 +41,8 @@ from shapely import STRtree
 
 from . import brownfield as bf
 from . import rules
-from .brownfield import Condition, McdaSpec, Problems
+from .brownfield import Condition, McdaSpec
+from .datafiles import Problems
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
 from .progress import Progress, report_step

@@ -53,7 +53,7 @@ import shapely
 
 from . import benefits as benefits_mod
 from . import solar as solar_mod
-from .datafiles import deep_merge, load_toml, packaged, packaged_path
+from .datafiles import Problems, deep_merge, load_toml, packaged, packaged_path
 from .errors import DataFileError, EmptyLayerError, InputFileError, problem
 from .io.gpkg import write_settings
 from .io.vector import has_pyarrow
@@ -170,115 +170,118 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     return _parse(doc, file)
 
 
+_WHAT = "屋顶光伏 / rooftop"
+
+
 def _parse(doc: Mapping[str, Any], file: str) -> RooftopParams:
-    problems: list[str] = []
-
-    def table(name: str) -> Mapping[str, Any]:
-        value = doc.get(name)
-        if not isinstance(value, Mapping):
-            problems.append(f"missing table [{name}]")
-            return {}
-        if "source" in value or name in ("use", "roof", "modules", "exclusions"):
-            if not str(value.get("source", "")).strip():
-                problems.append(f"[{name}] needs a non-empty 'source'")
-        return value
-
-    def number(tab: Mapping[str, Any], key: str, where: str, lo: float, hi: float) -> float:
-        value = tab.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
-            problems.append(f"[{where}] '{key}' must be a number in {lo}-{hi}, got {value!r}")
-            return float("nan")
-        return float(value)
-
-    def strings(tab: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-        value = tab.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"[{where}] '{key}' must be a list of strings")
-            return ()
-        return tuple(value)
-
-    categories: dict[str, Category] = {}
-    for cid, spec in table("categories").items():
-        where = f"categories.{cid}"
-        if not isinstance(spec, Mapping):
-            problems.append(f"[{where}] must be a table")
-            continue
-        for key in ("zh", "en", "source", "default_roof_type"):
-            if not isinstance(spec.get(key), str) or not spec.get(key, "").strip():
-                problems.append(f"[{where}] '{key}' is required (non-empty string)")
-        categories[cid] = Category(cid, str(spec.get("zh", "")), str(spec.get("en", "")),
-                                   number(spec, "pilot_share", where, 0.0, 1.0),
-                                   str(spec.get("default_roof_type", "")), str(spec.get("source", "")))
-    roof_types: dict[str, RoofType] = {}
-    for rid, spec in table("roof_types").items():
-        where = f"roof_types.{rid}"
-        if not isinstance(spec, Mapping):
-            problems.append(f"[{where}] must be a table")
-            continue
-        mount = spec.get("mount")
-        if mount not in ("rack", "flush"):
-            problems.append(f"[{where}] mount must be \"rack\" or \"flush\", got {mount!r}")
-        tilt = spec.get("tilt_deg")
-        if tilt == "optimal":
-            tilt_value = None
-            if mount == "flush":
-                problems.append(f"[{where}] a flush mount needs a numeric tilt_deg (the roof pitch)")
-        elif isinstance(tilt, (int, float)) and not isinstance(tilt, bool) and 0 <= tilt < 90:
-            tilt_value = float(tilt)
-        else:
-            problems.append(f"[{where}] tilt_deg must be \"optimal\" or a number in 0-90, got {tilt!r}")
-            tilt_value = None
-        if not str(spec.get("source", "")).strip():
-            problems.append(f"[{where}] needs a non-empty 'source'")
-        roof_types[rid] = RoofType(rid, str(spec.get("zh", rid)), str(spec.get("en", rid)),
-                                   number(spec, "usable_share", where, 0.0, 1.0), str(mount),
-                                   number(spec, "gcr", where, 0.01, 1.0), tilt_value, str(spec.get("source", "")))
-    use = table("use")
-    roof = table("roof")
-    modules = table("modules")
-    excl = table("exclusions")
-    use_map = {str(k).strip().lower(): v for k, v in dict(use.get("map", {})).items()}
-    roof_map = {str(k).strip().lower(): v for k, v in dict(roof.get("map", {})).items()}
-    for key, target in use_map.items():
-        if target not in categories:
-            problems.append(f"[use.map] '{key}' -> unknown category {target!r} (known: {sorted(categories)})")
-    for key, target in roof_map.items():
-        if target not in roof_types:
-            problems.append(f"[roof.map] '{key}' -> unknown roof type {target!r} (known: {sorted(roof_types)})")
+    """Validate the merged rooftop document; every problem is reported at once (:class:`Problems`)."""
+    probs = Problems(file)
+    categories = _parse_categories(probs.table(doc, "categories"), probs)
+    roof_types = _parse_roof_types(probs.table(doc, "roof_types"), probs)
+    use, roof, modules, excl = (_sourced_table(doc, name, probs) for name in ("use", "roof", "modules", "exclusions"))
+    use_map = _parse_map(use, "use", categories, "category", probs)
+    roof_map = _parse_map(roof, "roof", roof_types, "roof type", probs)
     default_category = str(use.get("default_category", ""))
     if default_category not in categories:
-        problems.append(f"[use] default_category {default_category!r} is not a category ({sorted(categories)})")
+        probs.add("[use]", f"default_category {default_category!r} is not a category ({sorted(categories)})")
     for cat in categories.values():
         if cat.default_roof_type not in roof_types:
-            problems.append(f"[categories.{cat.id}] default_roof_type {cat.default_roof_type!r} is not a roof "
-                            f"type ({sorted(roof_types)})")
+            probs.add(f"[categories.{cat.id}]", f"default_roof_type {cat.default_roof_type!r} is not a roof type "
+                                                f"({sorted(roof_types)})")
     from .catalog import role_vocabulary
-    roles = strings(excl, "roles", "exclusions")
+    roles = probs.strings(excl, "roles", "[exclusions]")
     unknown_roles = sorted(set(roles) - set(role_vocabulary()))
     if unknown_roles:
-        problems.append(f"[exclusions] roles {unknown_roles} are not layer roles")
-    solar_over = doc.get("solar", {})
-    factor_over = doc.get("factors", {})
+        probs.add("[exclusions]", f"roles {unknown_roles} are not layer roles")
+    solar_over, factor_over = doc.get("solar", {}), doc.get("factors", {})
     if not isinstance(solar_over, Mapping) or not isinstance(factor_over, Mapping):
-        problems.append("[solar] and [factors] must be tables when given")
+        probs.add("[solar] / [factors]", "must be tables when given")
         solar_over, factor_over = {}, {}
     params = RooftopParams(
-        categories=categories, use_columns=strings(use, "columns", "use"), default_category=default_category,
-        missing_values=frozenset(v.strip().lower() for v in strings(use, "missing_values", "use")),
-        use_map=use_map, roof_types=roof_types, roof_columns=strings(roof, "columns", "roof"),
-        roof_azimuth_columns=strings(roof, "azimuth_columns", "roof"), roof_map=roof_map,
-        azimuth_class_deg=number(roof, "azimuth_class_deg", "roof", 1.0, 90.0),
-        power_density_w_m2=number(modules, "power_density_w_m2", "modules", 50.0, 300.0),
-        exclusion_roles=roles, min_footprint_area_m2=number(excl, "min_footprint_area_m2", "exclusions", 0.0, 1e4),
+        categories=categories, use_columns=probs.strings(use, "columns", "[use]"), default_category=default_category,
+        missing_values=frozenset(v.strip().lower() for v in probs.strings(use, "missing_values", "[use]")),
+        use_map=use_map, roof_types=roof_types, roof_columns=probs.strings(roof, "columns", "[roof]"),
+        roof_azimuth_columns=probs.strings(roof, "azimuth_columns", "[roof]"), roof_map=roof_map,
+        azimuth_class_deg=_number(probs, roof, "azimuth_class_deg", "[roof]", 1.0, 90.0),
+        power_density_w_m2=_number(probs, modules, "power_density_w_m2", "[modules]", 50.0, 300.0),
+        exclusion_roles=roles,
+        min_footprint_area_m2=_number(probs, excl, "min_footprint_area_m2", "[exclusions]", 0.0, 1e4),
         solar_overrides=dict(solar_over), factor_overrides={"factors": dict(factor_over)} if factor_over else {},
         sources={name: str(doc[name].get("source", "")) for name in ("use", "roof", "modules", "exclusions")
                  if isinstance(doc.get(name), Mapping)},
         file=file)
-    if problems:
-        raise DataFileError(problem(f"屋顶光伏参数有 {len(problems)} 处错误。",
-                                    "The rooftop parameters have problem(s):\n  - " + "\n  - ".join(problems),
-                                    file=file, fix="correct the keys listed; see sanxian_yidan/data/rooftop.toml"))
+    probs.raise_if_any(_WHAT)
     return params
+
+
+def _number(probs: Problems, table: Mapping[str, Any], key: str, where: str, lo: float, hi: float) -> float:
+    """A number in ``[lo, hi]``; NaN (with a recorded problem) otherwise, so parsing can go on."""
+    value = probs.number(table, key, where, lo=lo, hi=hi)
+    return float("nan") if value is None else value
+
+
+def _sourced_table(doc: Mapping[str, Any], name: str, probs: Problems) -> Mapping[str, Any]:
+    table = probs.table(doc, name)
+    if table:
+        probs.source(table, f"[{name}]")
+    return table
+
+
+def _parse_categories(tables: Mapping[str, Any], probs: Problems) -> dict[str, Category]:
+    categories: dict[str, Category] = {}
+    for cid, spec in tables.items():
+        where = f"[categories.{cid}]"
+        if not isinstance(spec, Mapping):
+            probs.add(where, "must be a table")
+            continue
+        texts = {key: spec.get(key) for key in ("zh", "en", "default_roof_type")}
+        for key, value in texts.items():
+            if not isinstance(value, str) or not value.strip():
+                probs.add(where, f"'{key}' is required (non-empty string)")
+                texts[key] = ""
+        categories[cid] = Category(cid, texts["zh"], texts["en"], _number(probs, spec, "pilot_share", where, 0.0, 1.0),
+                                   texts["default_roof_type"], probs.source(spec, where))
+    return categories
+
+
+def _parse_roof_types(tables: Mapping[str, Any], probs: Problems) -> dict[str, RoofType]:
+    roof_types: dict[str, RoofType] = {}
+    for rid, spec in tables.items():
+        where = f"[roof_types.{rid}]"
+        if not isinstance(spec, Mapping):
+            probs.add(where, "must be a table")
+            continue
+        mount = spec.get("mount")
+        if mount not in ("rack", "flush"):
+            probs.add(where, f"mount must be \"rack\" or \"flush\", got {mount!r}")
+        roof_types[rid] = RoofType(rid, str(spec.get("zh", rid)), str(spec.get("en", rid)),
+                                   _number(probs, spec, "usable_share", where, 0.0, 1.0), str(mount),
+                                   _number(probs, spec, "gcr", where, 0.01, 1.0), _roof_tilt(spec, mount, where, probs),
+                                   probs.source(spec, where))
+    return roof_types
+
+
+def _roof_tilt(spec: Mapping[str, Any], mount: Any, where: str, probs: Problems) -> float | None:
+    """The roof's module tilt: ``None`` for "optimal" (rack mounts only), else a number in 0-90 degrees."""
+    tilt = spec.get("tilt_deg")
+    if tilt == "optimal":
+        if mount == "flush":
+            probs.add(where, "a flush mount needs a numeric tilt_deg (the roof pitch)")
+        return None
+    if isinstance(tilt, (int, float)) and not isinstance(tilt, bool) and 0 <= tilt < 90:
+        return float(tilt)
+    probs.add(where, f"tilt_deg must be \"optimal\" or a number in 0-90, got {tilt!r}")
+    return None
+
+
+def _parse_map(table: Mapping[str, Any], name: str, targets: Mapping[str, Any], kind: str,
+               probs: Problems) -> dict[str, str]:
+    """``[<name>.map]``: attribute value (case-folded, trimmed) -> a known target id."""
+    mapping = {str(k).strip().lower(): v for k, v in dict(table.get("map", {})).items()}
+    for key, target in mapping.items():
+        if target not in targets:
+            probs.add(f"[{name}.map]", f"'{key}' -> unknown {kind} {target!r} (known: {sorted(targets)})")
+    return mapping
 
 
 def _resolve_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:
