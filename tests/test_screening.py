@@ -522,7 +522,7 @@ def test_threaded_bulk_calls_give_identical_results(world: Path, monkeypatch: py
 
 # ------------------------------------------------------------------- equivalences the fast paths rely on
 def test_both_query_directions_give_the_same_pairs_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sanxian_yidan.screening as scr
+    import sanxian_yidan.screening.overlay as scr_overlay
 
     rng = np.random.default_rng(11)
     xy = rng.uniform(0, 1000, size=(400, 2))
@@ -535,14 +535,14 @@ def test_both_query_directions_give_the_same_pairs_in_the_same_order(monkeypatch
     pi_ref, fi_ref = tree.query(footprints, predicate="intersects")
     inside_ref = shapely.within(footprints[pi_ref], features[fi_ref])
     for share in (0.0, 1.0):                 # 0: features' tree queried by footprints; 1: the reverse
-        monkeypatch.setattr(scr, "_FEW_FEATURES", share)
-        pi, fi, inside = scr._intersecting_pairs(footprints, features, 1, 5000)
+        monkeypatch.setattr(scr_overlay, "_FEW_FEATURES", share)
+        pi, fi, inside = scr_overlay._intersecting_pairs(footprints, features, 1, 5000)
         assert pi.tolist() == pi_ref.tolist() and fi.tolist() == fi_ref.tolist()
         assert inside.tolist() == inside_ref.tolist() and inside.sum() > 50
 
 
 def test_piece_order_is_the_lexsort_order_including_ties() -> None:
-    from sanxian_yidan.screening import _piece_order
+    from sanxian_yidan.screening.tables import _piece_order
 
     rng = np.random.default_rng(5)
     pi = np.sort(rng.integers(0, 300, 3000))
@@ -553,24 +553,25 @@ def test_piece_order_is_the_lexsort_order_including_ties() -> None:
 
 
 def test_feature_names_per_project_are_distinct_ordered_and_truncated() -> None:
-    import sanxian_yidan.screening as scr
+    import sanxian_yidan.screening.evaluate as scr_evaluate
+    import sanxian_yidan.screening.inputs as scr_inputs
 
     names = ["甲", "乙", "甲", "丙", "丁", "戊", "己", "庚"]
     frame = gpd.GeoDataFrame({"name": names}, geometry=[box(i, 0, i + 1, 1) for i in range(8)], crs=CRS)
-    layer = scr._Layer("eco_redline", frame, np.asarray(frame.geometry.values, dtype=object), True,
+    layer = scr_inputs._Layer("eco_redline", frame, np.asarray(frame.geometry.values, dtype=object), True,
                        np.zeros(8, bool), [])
     # project 0: 甲 乙 甲 (a name twice); project 1: eight pieces, seven distinct names, first five listed;
     # project 2: one piece; project 3: pieces but not reported
     pi = np.array([1, 0, 1, 0, 1, 1, 0, 1, 2, 1, 1, 1, 3])
     fi = np.array([0, 0, 1, 1, 3, 2, 2, 4, 7, 5, 6, 7, 3])
     only = np.array([True, True, True, False])
-    out = scr._names_per_project(4, pi, fi, layer, only=only)
+    out = scr_evaluate._names_per_project(4, pi, fi, layer, only=only)
     assert out.tolist() == ["甲; 乙", "甲; 乙; 丙; 丁; 戊; … (+2)", "庚", ""]
 
 
 def test_where_filters_give_the_condition_results_for_every_column_type() -> None:
     from sanxian_yidan.rules import Condition
-    from sanxian_yidan.screening import _evaluate_on_column
+    from sanxian_yidan.screening.evaluate import _evaluate_on_column
 
     columns = [pd.Series([1, 2, 3, 1, 2, 2, 1]),
                pd.Series([1.0, 2.5, np.nan, 1.0, -0.0, 0.0, 2.5]),

@@ -1,0 +1,433 @@
+"""Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
+
+``screen(projects, catalog)`` answers a planner's first question about a proposed project: where does it
+fall, which rules apply to it, and what is the verdict?  For every project it reports
+
+* the environmental control units it overlaps (code, name, category, overlap area, share of the project)
+  and the four-part access list (准入清单) of each;
+* its overlaps with the ecological red line, ecological function areas, permanent basic farmland,
+  drinking-water source zones (by level), nature reserves and the other polygon roles a rule tests;
+* its distance to rivers, reservoirs, built-up areas and every role a distance rule needs;
+* every rule finding with the rule id, severity and source, and the verdict (the most severe finding).
+
+How it is computed (vectorised; no per-project loop over layers)
+----------------------------------------------------------------
+1. Projects are read with :func:`~sanxian_yidan.io.read_vector`, normalised into the catalog's working CRS
+   (EPSG:4547, metres) and turned into footprints: polygons as drawn, points buffered by ``radius_m``,
+   lines buffered by ``radius_m`` on each side.
+2. For each polygon role needed, one bulk ``STRtree`` query with ``predicate="intersects"`` gives all
+   (project, feature) pairs — the features' tree queried with the footprints, or, for layers of few large
+   features (a county, red-line patches), the footprints' tree queried with each (prepared) feature, in the
+   same pair order; ``shapely.intersection``/``area`` on the pair arrays give the overlap pieces, except for
+   footprints lying within their feature, which are their own piece.
+3. For each distance role, one bulk ``query(..., predicate="dwithin")`` (rules) or ``query_nearest``
+   (report) gives the distances.
+4. Each rule is evaluated at once for all the projects it applies to (or may apply to), with numpy on these
+   arrays; per-project results are aggregated with ``bincount``; the applicability of a rule is decided once
+   per distinct (industry, project type).  Finding rows are built column-wise per rule, and only their
+   message texts are formatted row by row.
+5. The bulk GEOS calls (query, intersection, difference, distance) are split into chunks on threads — GEOS
+   releases Python's GIL — one chunk per core by default (``data/screening.toml`` [performance]).  Chunks
+   never split one project's pairs, and the results do not depend on the number of threads.
+
+The only Python loops over projects format text (messages, JSON records) after the geometry work;
+``benchmarks/screening.py`` measures the whole against ``geopandas.overlay`` and a bare STRtree +
+intersection floor.
+
+Decisions on edge cases
+-----------------------
+* A footprint that only touches a feature's boundary (intersection of zero area) does **not** overlap it.
+* An overlap piece whose area is below ``sliver_m2`` or whose mean width (area / half perimeter) is below
+  ``sliver_width_m`` is a **sliver**: it is listed under ``notes`` (and as a ``note`` finding for a rule it
+  would have triggered), never as an overlap.  Defaults in ``data/screening.toml``.
+* The catalog's coverage is the union of its ``admin_boundary`` layer.  A project partly or wholly outside
+  it gets the ``COV-01`` finding and, unless a more severe finding exists, the verdict
+  ``outside_coverage`` — never a silent pass.
+* A project crossing county lines lists every county it overlaps (with area and share).
+* A rule whose role the catalog lacks, or whose ``where`` field the layer lacks, is reported for every
+  project it applies to as ``not_evaluated`` with the reason ("layer missing"); the project's ``complete``
+  flag is then false.  The same holds when a rule's spatial test fires but the project's industry or type
+  is unknown, so that it cannot be said whether the rule applies.
+* An empty or degenerate project geometry is an error naming the feature.
+* Project files without a CRS are refused unless the CRS is stated (``crs=``): the coordinates of a
+  Suizhou project could be WGS84, CGCS2000 or GCJ-02 (Amap) — 600 m apart — and a screening verdict must not
+  rest on a guess.  ``crs="GCJ-02"`` / ``"BD-09"`` convert web-map coordinates.
+
+Areas are planar in the working CRS.  Gauss-Kruger areas near the central meridian 114°E differ from
+geodesic areas by less than 0.04 % over Suizhou (scale factor 1 + y²/2R², y ≤ 125 km); the tests check
+this against ``pyproj.Geod``.
+
+References
+----------
+.. [1] Issue "Screen proposed projects against the three lines, one list zoning"; ``docs/screening_schema.md``.
+.. [2] ``data/rules.toml`` (rule sources), ``data/screening.toml`` (settings with rationale).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..catalog import Catalog, role_vocabulary
+from ..errors import (
+    InputFileError,
+    problem,
+)
+from ..parallel import resolve_threads
+from ..progress import Progress, report_step
+from ..rules import (
+    PROJECT_ROLE,
+    SEVERITY_ZH,
+    VERDICT_RANK,
+    Rule,
+    RuleSet,
+    load_rules,
+)
+from .evaluate import (
+    _eval_attribute,
+    _eval_distance,
+    _eval_line_intersects,
+    _eval_outside,
+    _eval_overlap,
+    _Hits,
+    _message_columns,
+)
+from .inputs import (
+    _Layer,
+    _load_layer,
+    _Pieces,
+    _pieces_for,
+    _prepare_projects,
+    _Projects,
+)
+from .overlay import overlay_pieces
+from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
+from .settings import ScreeningSettings, screening_settings
+from .tables import _distance_table, _overlap_table, _project_table, _sliver_table
+
+__all__ = [
+    "ACCESS_LIST_FIELDS",
+    "SCHEMA_VERSION",
+    "ProgressCallback",
+    "ScreeningResult",
+    "ScreeningSettings",
+    "overlay_pieces",
+    "screen",
+    "screening_settings",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The callback type of ``screen(progress=...)``: an alias of :data:`sanxian_yidan.progress.Progress`.
+#: Changed in this version: it receives ``(label, steps_done, steps_total)``, no longer ``(label, fraction)``.
+ProgressCallback = Progress
+
+# ================================================================================================ screen
+def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Path,
+           rules: RuleSet | str | Path | None = None, *, industry: str | None = None,
+           project_type: str | None = None, radius_m: float | None = None, sliver_m2: float | None = None,
+           progress: ProgressCallback | None = None, crs: Any = None, layer: str | None = None,
+           threads: int | None = None) -> ScreeningResult:
+    """Screen proposed projects against the zoning layers of a catalog and a rule set.
+
+    Parameters
+    ----------
+    projects : GeoDataFrame or path
+        Any input :func:`~sanxian_yidan.io.read_vector` reads (Shapefile, GeoPackage, GeoJSON, KML,
+        CSV/XLSX with coordinates, land-boundary TXT).  Points, lines and polygons are accepted.
+        Recognised attribute columns (``data/screening.toml`` ``[columns]``): ``id``, ``name``,
+        ``industry`` (GB/T 4754-2017 code) and ``project_type``.
+    catalog : Catalog or path
+        Layer catalog (e.g. ``layers/catalog.toml``).  Its ``admin_boundary`` layer defines the coverage.
+    rules : RuleSet or path, optional
+        Rule set; default the packaged ``data/rules.toml``; a path is loaded with :func:`load_rules`
+        (packaged rules amended/extended by the file).
+    industry : str, optional
+        Industry code for projects whose own ``industry`` attribute is empty.
+    project_type : str, optional
+        Project type (``pv``, ``wind``, ``industrial``, ...) for projects without their own.  When a
+        project has a type but no industry, the type's default industry is used (pv → D4416); when it has
+        an industry but no type, the type is derived from the industry.
+    radius_m : float, optional
+        Footprint radius of point projects / half-width of line projects [m]; default from
+        ``data/screening.toml`` (100 m).
+    sliver_m2 : float, optional
+        Sliver area tolerance [m²]; default from ``data/screening.toml``.
+    progress : callable, optional
+        Called as ``progress(label, steps_done, steps_total)`` (:mod:`sanxian_yidan.progress`).
+    crs : optional
+        CRS of the project coordinates when the file has none (or to override it): an EPSG code, or
+        ``"GCJ-02"`` / ``"BD-09"`` for web-map coordinates (converted to WGS84).
+    layer : str, optional
+        Layer of a multi-layer project file.
+    threads : int, optional
+        Threads for the bulk GEOS calls (0 = one per core); default from ``data/screening.toml``.  The
+        results do not depend on it.
+
+    Returns
+    -------
+    ScreeningResult
+        Per-project table, overlap pieces, findings, distances, slivers and provenance; ``to_json``,
+        ``to_gpkg``, ``to_csv``, ``to_records``.
+
+    Raises
+    ------
+    CRSError
+        Project file without a CRS and none stated.
+    InputFileError
+        Empty project geometry (naming the feature), duplicate ids, bad radius; unknown industry code
+        (:class:`~sanxian_yidan.industries.UnknownIndustryCodeError`, listing the nearest valid codes);
+        unknown project type.
+    DataFileError
+        Malformed rule file.
+
+    Examples
+    --------
+    >>> result = screen("projects.geojson", "layers/catalog.toml", project_type="pv")  # doctest: +SKIP
+    >>> result.projects[["project_id", "verdict", "verdict_zh"]]                        # doctest: +SKIP
+    >>> result.to_json("out/screening.json")                                            # doctest: +SKIP
+    """
+    settings = screening_settings()
+    if threads is not None:
+        if threads < 0:
+            raise InputFileError(problem("线程数不能为负。", f"threads must be >= 0, got {threads}.",
+                                         fix="pass threads=0 (one per core) or a positive number"))
+        settings = dataclasses.replace(settings, threads=resolve_threads(threads))
+    cat = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
+    ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    radius = settings.default_radius_m if radius_m is None else float(radius_m)
+    sliver = settings.sliver_m2 if sliver_m2 is None else float(sliver_m2)
+    if not math.isfinite(sliver) or sliver < 0:
+        raise InputFileError(problem("细小碎片容差必须为非负数。", f"sliver_m2 must be >= 0 [m²], got {sliver_m2!r}.",
+                                     fix="pass e.g. sliver_m2=1.0"))
+    vocab = role_vocabulary()
+    overlap_rule_roles = {r.role for r in ruleset if r.predicate in ("intersects", "overlap_share_above",
+                                                                        "outside_coverage")}
+    distance_rule_roles = {r.role for r in ruleset if r.predicate == "within_distance"}
+    wanted = (set(settings.overlap_roles) | set(settings.distance_roles) | overlap_rule_roles
+              | distance_rule_roles | {"admin_boundary"}) - {PROJECT_ROLE}
+    wanted = {r for r in wanted if r in vocab and not vocab[r].is_raster}
+    present = sorted(r for r in wanted if cat.has(r))
+    missing_roles = sorted(wanted - set(present))
+    layers: dict[str, _Layer] = {}
+    pieces: dict[str, _Pieces] = {}
+    steps = len(present) + len(ruleset) + 2
+    report_step(progress, "读取项目 / reading projects", 0, steps)
+    proj = _prepare_projects(projects, cat.working_crs, settings, crs=crs, layer=layer, radius_m=radius,
+                             industry=industry, project_type=project_type)
+    n = len(proj.ids)
+    done = 0
+    for role in present:
+        done += 1
+        report_step(progress, f"叠加分析 / overlay: {role}", done, steps)
+        lay = _load_layer(cat, role)
+        layers[role] = lay
+        if lay.polygonal and (role in settings.overlap_roles or role in overlap_rule_roles):
+            pieces[role] = _pieces_for(lay, proj, settings, sliver)
+
+    # -- rules -----------------------------------------------------------------------------------------
+    rows: list[_RowBlock] = []
+    for rule in ruleset:
+        done += 1
+        report_step(progress, f"规则 / rule {rule.id}", done, steps)
+        applies, undetermined = proj.applicability(rule)
+        if not (applies | undetermined).any():
+            continue
+        if rule.predicate != "attribute_test" and rule.role not in layers:
+            rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason="layer_missing"))
+            continue
+        hits = _evaluate(rule, layers, pieces, proj, sliver, settings, applies | undetermined)
+        if hits.missing_reason is not None:
+            rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason=hits.missing_reason))
+            continue
+        if rule.predicate == "attribute_test":
+            unknown = hits.note
+            rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
+            rows.append(_rows(rule, unknown & (applies | undetermined), "not_evaluated", n, hits=hits,
+                              reason="attribute_unknown"))
+            rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
+            continue
+        rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
+        rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
+        rows.append(_rows(rule, hits.note & (applies | undetermined), "note", n, hits=hits))
+    findings = _assemble_findings(rows, proj.id_text)
+
+    report_step(progress, "汇总 / assembling", steps - 1, steps)
+    projects_out = _project_table(proj, findings, pieces, layers)
+    overlaps_out = _overlap_table(proj, layers, pieces)
+    slivers_out = _sliver_table(proj, layers, pieces)
+    distances_out = _distance_table(proj, layers, settings, ruleset)
+    findings = findings.drop(columns=["_p"]).reindex(columns=_FINDING_COLUMNS)
+    used = [LayerUse(role, e.id, e.title_zh, e.title_en, bool(e.synthetic), e.source)
+            for role in present for e in cat.entries_for(role)]
+    params = {"radius_m": radius, "sliver_m2": sliver, "sliver_width_m": settings.sliver_width_m,
+              "search_m": settings.search_m, "industry": industry, "project_type": project_type,
+              "projects": proj.source, "catalog": str(cat.path) if cat.path else None,
+              "working_crs": cat.working_crs, "rules_files": list(ruleset.files), "n_rules": len(ruleset),
+              "crs": None if crs is None else str(crs), "threads": settings.threads,
+              "settings_sources": dict(settings.sources)}
+    report_step(progress, "完成 / done", steps, steps)
+    return ScreeningResult(projects=projects_out, overlaps=overlaps_out, findings=findings,
+                           distances=distances_out, slivers=slivers_out, layers_used=used,
+                           missing_roles=missing_roles, rules=ruleset, parameters=params,
+                           repairs=proj.repairs)
+
+
+def _evaluate(rule: Rule, layers: dict[str, _Layer], pieces: dict[str, _Pieces], proj: _Projects,
+              sliver: float, settings: ScreeningSettings, needed: np.ndarray) -> _Hits:
+    """Test one rule for the projects where ``needed`` is True (those it applies to, or may apply to).
+
+    The values for the other projects are not meaningful: no finding row is made for them.
+    """
+    if rule.predicate == "attribute_test":
+        return _eval_attribute(rule, proj)
+    layer = layers[rule.role]
+    if rule.predicate == "within_distance":
+        return _eval_distance(rule, layer, proj, settings, needed)
+    if not layer.polygonal:
+        if rule.predicate == "intersects":
+            return _eval_line_intersects(rule, layer, proj, needed)
+        n = len(proj.ids)
+        return _Hits(np.zeros(n, bool), np.zeros(n, bool),
+                     missing_reason=f"layer '{rule.role}' is not polygonal; '{rule.predicate}' needs polygons")
+    if rule.role not in pieces:
+        pieces[rule.role] = _pieces_for(layer, proj, settings, sliver)
+    if rule.predicate == "outside_coverage":
+        return _eval_outside(rule, layer, pieces[rule.role], proj, sliver, settings, needed)
+    return _eval_overlap(rule, layer, pieces[rule.role], proj, settings, needed)
+
+
+_FINDING_COLUMNS = ["project_id", "rule_id", "kind", "severity", "severity_zh", "rule_severity", "title_zh",
+                    "title_en", "role", "predicate", "test", "overlap_area_m2", "overlap_share", "distance_m",
+                    "value", "features", "message_zh", "message_en", "rule_source", "assumption",
+                    "feature_synthetic"]
+
+
+def _empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ["_p"] + _FINDING_COLUMNS})
+
+
+#: Order of the kinds of finding rows within a project.
+_KIND_ORDER = {"finding": 0, "not_evaluated": 1, "note": 2}
+
+
+def _assemble_findings(blocks: list[_RowBlock], ids: pd.Series) -> pd.DataFrame:
+    """Join the per-rule rows and sort them: by project, findings before not-evaluated rules before notes,
+    most severe first; ties keep the rule order.
+
+    The sort keys and the rule's own columns are constant within a block, so they are repeated per block
+    rather than looked up per row, and the constant columns are built once, already in sorted order.
+    """
+    blocks = [b for b in blocks if len(b.frame)]
+    if not blocks:
+        findings = _empty_findings()
+        findings["project_id"] = []
+        return findings
+    findings = pd.concat([b.frame for b in blocks], ignore_index=True)
+    sizes = [len(b.frame) for b in blocks]
+    kind_key = np.repeat([_KIND_ORDER[b.constants["kind"]] for b in blocks], sizes)
+    severity_key = np.repeat([-VERDICT_RANK.get(b.constants["severity"], 0) for b in blocks], sizes)
+    p = findings["_p"].to_numpy(dtype=int)
+    order = np.lexsort((severity_key, kind_key, p))          # stable: ties keep the rule order
+    findings = findings.take(order).reset_index(drop=True)
+    block_of_row = np.repeat(np.arange(len(blocks)), sizes)[order]
+    for name in blocks[0].constants:
+        findings[name] = pd.Series([b.constants[name] for b in blocks]).take(block_of_row).reset_index(drop=True)
+    findings["project_id"] = ids.take(p[order]).reset_index(drop=True)
+    return findings
+
+
+@dataclass
+class _RowBlock:
+    """Finding rows of one rule and one kind: the per-row columns, and the columns constant in the block."""
+
+    frame: pd.DataFrame
+    constants: dict[str, Any]
+
+
+def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None = None,
+          reason: str | None = None) -> _RowBlock:
+    """Finding rows of one rule and kind for the projects where ``mask`` is True.
+
+    The columns are taken from the per-project arrays of ``hits`` at once; only the two message texts are
+    formatted row by row.  The rule's own fields (id, titles, severity, source, ...) are kept once per block
+    and spread over the rows by :func:`_assemble_findings`, after sorting.
+    """
+    idx = np.flatnonzero(mask)
+    m = len(idx)
+    if m == 0:
+        return _RowBlock(pd.DataFrame(), {})
+    severity = rule.severity if kind == "finding" else kind
+    sev_zh = SEVERITY_ZH.get(severity, {"note": "备注", "not_evaluated": "未评估"}.get(severity, severity))
+    constants = {"rule_id": rule.id, "kind": kind, "severity": severity, "severity_zh": sev_zh,
+                 "rule_severity": rule.severity, "title_zh": rule.title_zh, "title_en": rule.title_en,
+                 "role": rule.role, "predicate": rule.predicate, "test": rule.describe_test(),
+                 "rule_source": rule.source, "assumption": rule.assumption}
+    area = _numbers(hits.area if hits else None, idx)
+    share = _numbers(hits.share if hits else None, idx)
+    dist = _numbers(hits.distance if hits else None, idx)
+    value = _pick(hits.value if hits else None, idx)
+    names = [nm or "" for nm in _pick(hits.names if hits else None, idx)]
+    synthetic = _flags(hits.synthetic if hits else None, idx)
+    message_zh, message_en = _message_columns(rule, kind, reason, area, share, dist, value, names)
+    return _RowBlock(pd.DataFrame({
+        "_p": idx, "overlap_area_m2": area if rule.predicate != "within_distance" else [None] * m,
+        "overlap_share": share, "distance_m": dist,
+        "value": [None if v is None else str(v) for v in value], "features": [nm or None for nm in names],
+        "message_zh": message_zh, "message_en": message_en, "feature_synthetic": synthetic,
+    }), constants)
+
+
+def _pick(values: Any, idx: np.ndarray) -> list[Any]:
+    """``values[idx]`` as a list (``None`` for each row when ``values`` is None)."""
+    if values is None:
+        return [None] * len(idx)
+    if isinstance(values, np.ndarray):
+        return values[idx].tolist()
+    return [values[i] for i in idx.tolist()]
+
+
+def _numbers(values: Any, idx: np.ndarray) -> list[float | None]:
+    """``values[idx]`` as Python floats, None where absent or not finite (:func:`_f` of each, vectorised)."""
+    if values is None:
+        return [None] * len(idx)
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiub":
+        return [_f(v) for v in arr[idx].tolist()]
+    x = arr[idx].astype(float)
+    finite = np.isfinite(x)
+    if finite.all():
+        return x.tolist()
+    out = x.astype(object)
+    out[~finite] = None
+    return out.tolist()
+
+
+def _flags(values: Any, idx: np.ndarray) -> list[bool]:
+    """``values[idx]`` as bools (False where absent)."""
+    if values is None:
+        return [False] * len(idx)
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return arr[idx].tolist()
+    return [bool(s) if s is not None else False for s in arr[idx].tolist()]
+
+
+def _f(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) or math.isinf(v) else v
+
+

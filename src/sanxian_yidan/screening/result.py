@@ -1,0 +1,260 @@
+"""The screening result: project verdicts, findings, overlaps and distances, and their JSON/GPKG/CSV forms."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ..columns import label
+from ..io.gpkg import write_settings
+from ..rules import (
+    VERDICT_EN,
+    VERDICTS,
+    RuleSet,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Version of the JSON output schema (docs/screening_schema.md).
+SCHEMA_VERSION = 1
+#: Canonical attributes of the access list (准入清单) of a control unit, in report order.
+ACCESS_LIST_FIELDS = ("list_space", "list_pollution", "list_risk", "list_resource")
+
+# ================================================================================================== result
+@dataclass(frozen=True)
+class LayerUse:
+    """A catalog layer used by a screening run (for provenance and the synthetic-data banner)."""
+
+    role: str
+    layer_id: str
+    title_zh: str
+    title_en: str
+    synthetic: bool
+    source: str
+
+
+@dataclass
+class ScreeningResult:
+    """Everything a screening run produced.
+
+    Attributes
+    ----------
+    projects : geopandas.GeoDataFrame
+        One row per project (footprint geometry): ``project_id``, ``project_name``, ``industry``,
+        ``industry_name``, ``two_high``, ``project_type``, ``footprint``, ``footprint_area_m2``, ``verdict``,
+        ``verdict_zh``, ``complete``, ``n_findings``, ``counties``, ``synthetic_data``.
+    overlaps : geopandas.GeoDataFrame
+        Overlap pieces (not slivers) with the overlapped feature's attributes: ``project_id``, ``role``,
+        ``layer_id``, ``feature_code``, ``feature_name``, ``feature_category``, ``feature_level``,
+        ``feature_county``, ``overlap_area_m2``, ``overlap_share``, ``feature_synthetic``,
+        ``feature_source`` and, for control units, the access-list texts ``list_space`` ... ``list_resource``.
+    findings : pandas.DataFrame
+        One row per finding, note or not-evaluated rule (see ``docs/screening_schema.md``).
+    distances : pandas.DataFrame
+        Nearest feature per project and reported role: ``project_id``, ``role``, ``feature_name``,
+        ``distance_m``, ``feature_synthetic``.
+    slivers : pandas.DataFrame
+        Overlap pieces below the sliver tolerance (``notes`` in the JSON).
+    layers_used : list of LayerUse
+        Catalog layers read.
+    missing_roles : list of str
+        Roles needed by rules or reports that the catalog lacks.
+    rules : RuleSet
+        The rules applied.
+    parameters : dict
+        Radius, sliver tolerance, input and catalog paths, defaults for industry and type.
+    repairs : list
+        Geometry repairs made to the project input (``normalize.Repair``).
+    """
+
+    projects: gpd.GeoDataFrame
+    overlaps: gpd.GeoDataFrame
+    findings: pd.DataFrame
+    distances: pd.DataFrame
+    slivers: pd.DataFrame
+    layers_used: list[LayerUse]
+    missing_roles: list[str]
+    rules: RuleSet
+    parameters: dict[str, Any]
+    repairs: list[Any] = field(default_factory=list)
+
+    # -- summaries ------------------------------------------------------------------------------------
+    @property
+    def synthetic(self) -> bool:
+        """True if any layer used is synthetic (reports must show the SAMPLE DATA banner)."""
+        return any(layer.synthetic for layer in self.layers_used)
+
+    @property
+    def synthetic_layers(self) -> list[str]:
+        """Ids of the synthetic layers used."""
+        return [layer.layer_id for layer in self.layers_used if layer.synthetic]
+
+    def verdict_counts(self) -> dict[str, int]:
+        """Number of projects per verdict, most severe first."""
+        counts = self.projects["verdict"].value_counts()
+        return {v: int(counts.get(v, 0)) for v in VERDICTS}
+
+    # -- records ---------------------------------------------------------------------------------------
+    def to_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per project, in input order (schema: ``docs/screening_schema.md``)."""
+        findings = _group_records(self.findings, _finding_record)
+        overlaps = _group_records(pd.DataFrame(self.overlaps.drop(columns="geometry")), _overlap_record)
+        access = _group_records(pd.DataFrame(self.overlaps.drop(columns="geometry"))
+                                .query("role == 'control_unit'"), _access_record) if len(self.overlaps) else {}
+        distances = _group_records(self.distances, _distance_record)
+        notes = _group_records(self.slivers, _sliver_record)
+        counties = _group_records(pd.DataFrame(self.overlaps.drop(columns="geometry"))
+                                  .query("role == 'admin_boundary'"), _county_record) if len(self.overlaps) else {}
+        out = []
+        for row in self.projects.drop(columns="geometry").itertuples(index=False):
+            pid = row.project_id
+            f = findings.get(pid, [])
+            out.append({
+                "schema_version": SCHEMA_VERSION,
+                "id": pid,
+                "name": _clean(row.project_name),
+                "verdict": row.verdict,
+                "verdict_zh": row.verdict_zh,
+                "verdict_en": VERDICT_EN[row.verdict],
+                "complete": bool(row.complete),
+                "industry": _clean(row.industry),
+                "industry_name_zh": _clean(row.industry_name),
+                "two_high": None if row.two_high is None or pd.isna(row.two_high) else bool(row.two_high),
+                "project_type": _clean(row.project_type),
+                "footprint": row.footprint,
+                "area_m2": _num(row.footprint_area_m2),
+                "counties": counties.get(pid, []),
+                "findings": f,
+                "not_evaluated": [x["rule_id"] for x in f if x["kind"] == "not_evaluated"],
+                "overlaps": [o for o in overlaps.get(pid, []) if o["role"] != "admin_boundary"],
+                "access_lists": access.get(pid, []),
+                "distances": distances.get(pid, []),
+                "notes": notes.get(pid, []),
+                "synthetic_data": bool(row.synthetic_data),
+            })
+        return out
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the records as a JSON list (UTF-8, Chinese kept readable)."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_records(), ensure_ascii=False, indent=2, allow_nan=False) + "\n",
+                        encoding="utf-8")
+        return path
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the per-project summary as CSV (UTF-8 with BOM for Excel; bilingual headers with units)."""
+        path = Path(path)
+        table = self.summary_table()
+        table.rename(columns={c: label(c) for c in table.columns}).to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+
+    def summary_table(self) -> pd.DataFrame:
+        """Per-project summary (the CSV content, machine column names)."""
+        p = pd.DataFrame(self.projects.drop(columns="geometry"))
+        f = self.findings
+        hits = f[f["kind"] == "finding"]
+        rule_ids = hits.groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
+        not_eval = f[f["kind"] == "not_evaluated"].groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
+        cols = ["project_id", "project_name", "verdict", "verdict_zh", "complete", "industry", "industry_name",
+                "two_high", "project_type", "footprint", "footprint_area_m2", "counties", "n_findings"]
+        out = p[cols].copy()
+        rule_ids, not_eval = rule_ids.to_dict(), not_eval.to_dict()
+        out["rule_ids"] = [rule_ids.get(p, "") for p in out["project_id"]]
+        out["rules_not_evaluated"] = [not_eval.get(p, "") for p in out["project_id"]]
+        out["synthetic_data"] = p["synthetic_data"].to_numpy()
+        return out
+
+    def to_gpkg(self, path: str | Path) -> Path:
+        """Write layers ``projects`` and ``overlaps`` (geometries) and ``findings``, ``distances``,
+        ``notes`` (tables) to a GeoPackage, replacing the file."""
+        import pyogrio
+
+        path = Path(path)
+        if path.exists():
+            path.unlink()
+        with write_settings():
+            pyogrio.write_dataframe(self.projects, path, layer="projects", driver="GPKG", promote_to_multi=True)
+            pyogrio.write_dataframe(self.overlaps, path, layer="overlaps", driver="GPKG", promote_to_multi=True,
+                                    geometry_type="MultiPolygon")
+            for name, frame in (("findings", self.findings), ("distances", self.distances),
+                                ("notes", self.slivers)):
+                pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=name, driver="GPKG")
+        return path
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _num(value: Any, digits: int = 2) -> float | None:
+    value = _clean(value)
+    if value is None:
+        return None
+    return round(float(value), digits)
+
+
+def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    if frame is None or len(frame) == 0:
+        return out
+    for rec in frame.to_dict("records"):
+        out.setdefault(rec["project_id"], []).append(make(rec))
+    return out
+
+
+def _finding_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "rule_id": r["rule_id"], "kind": r["kind"], "severity": r["severity"], "severity_zh": r["severity_zh"],
+        "rule_severity": r["rule_severity"], "title_zh": r["title_zh"], "title_en": r["title_en"],
+        "role": r["role"], "predicate": r["predicate"], "test": r["test"],
+        "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6),
+        "distance_m": _num(r["distance_m"], 1), "value": _clean(r["value"]), "features": _clean(r["features"]),
+        "message_zh": r["message_zh"], "message_en": r["message_en"], "source": r["rule_source"],
+        "assumption": bool(r["assumption"]), "synthetic": bool(r["feature_synthetic"]),
+    }
+
+
+def _overlap_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"role": r["role"], "layer_id": r["layer_id"], "code": _clean(r["feature_code"]),
+            "name": _clean(r["feature_name"]), "category": _clean(r["feature_category"]),
+            "level": _clean(r["feature_level"]), "area_m2": _num(r["overlap_area_m2"]),
+            "share": _num(r["overlap_share"], 6), "synthetic": bool(r["feature_synthetic"])}
+
+
+def _access_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"code": _clean(r["feature_code"]), "name": _clean(r["feature_name"]),
+            "category": _clean(r["feature_category"]),
+            **{k.removeprefix("list_"): _clean(r.get(k)) for k in ACCESS_LIST_FIELDS},
+            "synthetic": bool(r["feature_synthetic"])}
+
+
+def _county_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"code": _clean(r["feature_code"]), "name": _clean(r["feature_name"]),
+            "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6)}
+
+
+def _distance_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"role": r["role"], "name": _clean(r["feature_name"]), "distance_m": _num(r["distance_m"], 1),
+            "synthetic": bool(r["feature_synthetic"])}
+
+
+def _sliver_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"role": r["role"], "code": _clean(r["feature_code"]), "name": _clean(r["feature_name"]),
+            "area_m2": _num(r["overlap_area_m2"], 4), "mean_width_m": _num(r["mean_width_m"], 4),
+            "message_zh": r["message_zh"], "message_en": r["message_en"]}
+
+
