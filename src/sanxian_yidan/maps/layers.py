@@ -1,0 +1,463 @@
+"""Map layers and their styles: categorical and numeric classification, legend entries, popups and tooltips."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .. import columns as columns_registry
+from ..errors import problem
+from .settings import _COLOUR, MapError, MapSettings, PaletteClass, _default_settings
+
+logger = logging.getLogger(__name__)
+
+# Columns never listed in a popup by default: internal bookkeeping of the catalog and of this module.
+_HIDDEN_COLUMNS = ("src_fid",)
+# Columns tried, in order, for the hover tooltip when the layer does not name one.
+_TOOLTIP_CANDIDATES = ("name_zh", "name", "id", "code", "project_id")
+
+# ---------------------------------------------------------------------------------------------------
+# Styles and layers
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryStyle:
+    """Colour features by the values of a categorical column.
+
+    Parameters
+    ----------
+    column : str
+        Column to style by (e.g. ``verdict``, ``mode``, ``category``).
+    palette : str or mapping, optional
+        Name of a palette in ``maps.toml`` (e.g. ``"control_unit_category"``), or a mapping
+        value → colour.  Default: the palette that lists ``column`` (``verdict`` → ``verdict``), else
+        colours are given in turn from ``[overlay].category_colours``.
+    labels : mapping, optional
+        Value → legend label, overriding the palette's bilingual labels.
+    """
+
+    column: str
+    palette: str | Mapping[Any, str] | None = None
+    labels: Mapping[Any, str] | None = None
+
+
+@dataclass(frozen=True)
+class NumericStyle:
+    """Colour features by classes of a numeric column (score, rank, capacity, priority).
+
+    Parameters
+    ----------
+    column : str
+        Numeric column.
+    ramp : str or sequence of str, optional
+        Name of a ramp in ``maps.toml`` or a list of colours, low value first.  Default: the ramp that
+        lists ``column`` (``score``, ``rank``, ``priority``, ``capacity_kwp`` …), else ``sequential``.
+    classes : int, optional
+        Number of classes (default ``[map].numeric_classes``).
+    method : {"quantile", "equal"}, optional
+        Class breaks at quantiles of the values or at equal intervals (default ``[map].numeric_method``).
+    breaks : sequence of float, optional
+        Explicit class edges, ascending, including the lowest and highest (overrides ``classes``).
+    reverse : bool, optional
+        Darkest colour for the lowest value (default: the ramp's ``reverse``; ``rank`` is reversed).
+    """
+
+    column: str
+    ramp: str | Sequence[str] | None = None
+    classes: int | None = None
+    method: str | None = None
+    breaks: Sequence[float] | None = None
+    reverse: bool | None = None
+
+
+@dataclass(frozen=True)
+class SingleStyle:
+    """One colour for every feature (default: the next of ``[overlay].layer_colours``)."""
+
+    colour: str | None = None
+
+
+Style = CategoryStyle | NumericStyle | SingleStyle
+
+
+@dataclass
+class MapLayer:
+    """A GeoDataFrame to draw, with its bilingual name, style, popup and tooltip.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Features in any CRS (results are in EPSG:4547); not modified.
+    name_zh, name_en : str
+        Layer name in Chinese and English (layer control and legend).
+    style : CategoryStyle, NumericStyle or SingleStyle, optional
+        How to colour the features (default: one colour).
+    popup : sequence of str, optional
+        Columns listed in the popup, labelled from the column registry
+        (:func:`sanxian_yidan.columns.label`).  Default: every attribute column.
+    tooltip : str, optional
+        Column shown on hover (default: the first of ``name_zh``, ``name``, ``id``, ``code``,
+        ``project_id`` present, else none; ``""`` for none).
+    show : bool
+        Whether the layer is switched on when the map opens.
+    synthetic : bool, optional
+        ``True`` marks the layer synthetic.  Without it the layer counts as synthetic when its
+        ``synthetic`` column has any true value or ``gdf.attrs["sanxian"]["synthetic"]`` is true;
+        ``False`` cannot hide a ``synthetic`` column that says otherwise.
+    """
+
+    gdf: gpd.GeoDataFrame
+    name_zh: str
+    name_en: str
+    style: Style | None = None
+    popup: Sequence[str] | None = None
+    tooltip: str | None = None
+    show: bool = True
+    synthetic: bool | None = None
+
+    @property
+    def name(self) -> str:
+        """``"中文 / English"`` (not escaped)."""
+        return f"{self.name_zh} / {self.name_en}" if self.name_en and self.name_en != self.name_zh else self.name_zh
+
+    @property
+    def is_synthetic(self) -> bool:
+        """True if the layer is flagged synthetic by the flag, its ``synthetic`` column or its attrs."""
+        if self.synthetic:
+            return True
+        if "synthetic" in self.gdf.columns:
+            # read from a file the flag may be text ("true", "1", "是"); compare as text, not truthiness
+            keys = {_category_key(v) for v in self.gdf["synthetic"].unique()}
+            if keys & {"true", "True", "TRUE", "1", "yes", "是"}:
+                return True
+        return bool(self.gdf.attrs.get("sanxian", {}).get("synthetic", False))
+
+
+def style_for_column(gdf: gpd.GeoDataFrame, column: str | None, *, palette: str | None = None,
+                     settings: MapSettings | None = None) -> Style:
+    """Choose a style for ``column``: categorical for text or a palette's column, else numeric classes.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The layer (to look at the column's type).
+    column : str or None
+        Column to style by; ``None`` gives :class:`SingleStyle`.
+    palette : str, optional
+        Palette name in ``maps.toml``; forces a categorical style.
+    settings : MapSettings, optional
+        Default: the packaged ``maps.toml``.
+
+    Raises
+    ------
+    MapError
+        If ``column`` is not a column of ``gdf``.
+    """
+    settings = settings or _default_settings()
+    if column is None:
+        return SingleStyle()
+    _require_column(gdf, column, "style")
+    series = gdf[column]
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if palette is not None or settings.palette_for(column) is not None or not numeric:
+        return CategoryStyle(column, palette=palette)
+    return NumericStyle(column)
+
+
+def _require_column(gdf: gpd.GeoDataFrame, column: str, what: str, layer: str | None = None) -> None:
+    if column not in gdf.columns:
+        available = [c for c in gdf.columns if c != gdf.geometry.name]
+        raise MapError(problem(f"图层中没有 {what} 所需的列 '{column}'。",
+                               f"Column '{column}' (for the {what}) is not in the layer.", layer=layer,
+                               fix=f"use one of the columns {available}"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Classification: every feature gets a class index; every class a colour, label and count
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LegendEntry:
+    """One swatch of the legend."""
+
+    label: str
+    colour: str
+    count: int
+    dash: str = ""
+
+
+@dataclass(frozen=True)
+class _Classes:
+    index: np.ndarray            # class of each feature (into entries)
+    entries: tuple[LegendEntry, ...]
+    heading: str                 # what the classes are (column label), "" for a single style
+
+
+def _category_key(value: Any) -> str | None:
+    """Text key of a category value: 1, 1.0 and "1" match; True → "true"; missing → None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _category_keys(series: pd.Series) -> pd.Series:
+    """:func:`_category_key` of every value, computed once per distinct value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([_category_key(v) for v in uniques] + [None], dtype=object)  # code -1 → None
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
+
+
+def _valid_colour(colour: str, where: str) -> str:
+    if not isinstance(colour, str) or not _COLOUR.match(colour):
+        raise MapError(problem("颜色无效。", f"{where}: {colour!r} is not a colour.",
+                               fix="give colours as #rrggbb (or a CSS colour name)"))
+    return colour
+
+
+def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) -> _Classes:
+    keys = _category_keys(series)
+    known: list[PaletteClass] = []
+    if isinstance(style.palette, str):
+        if style.palette not in s.palettes:
+            raise MapError(problem(f"没有名为 '{style.palette}' 的配色表。", f"No palette '{style.palette}'.",
+                                   file=s.path, fix=f"use one of {sorted(s.palettes)}"))
+        known = list(s.palettes[style.palette].classes)
+    elif isinstance(style.palette, Mapping):
+        known = [PaletteClass(_category_key(v) or "", str(v), str(v), _valid_colour(c, f"palette[{v!r}]"))
+                 for v, c in style.palette.items()]
+    elif (p := s.palette_for(style.column)) is not None:
+        known = list(p.classes)
+    labels = {(_category_key(k) or ""): str(v) for k, v in (style.labels or {}).items()}
+    counts = keys.value_counts(dropna=True)
+    by_value = {c.value: c for c in known}
+    # Legend order: the palette's order, then other values from the most frequent.
+    ordered = [c.value for c in known if c.value in counts.index]
+    ordered += [v for v in counts.index if v not in by_value]
+    limit = max(s.max_legend_classes, 1)
+    shown, other = ordered[:limit], ordered[limit:]
+    entries: list[LegendEntry] = []
+    auto = iter(s.category_colours * (limit // len(s.category_colours) + 1))
+    code_of: dict[str, int] = {}
+    for value in shown:
+        cls = by_value.get(value)
+        colour = cls.colour if cls else next(auto)
+        label = labels.get(value) or (cls.label if cls else value)
+        code_of[value] = len(entries)
+        entries.append(LegendEntry(label, colour, int(counts[value])))
+    index = keys.map(code_of).to_numpy(dtype=object)
+    extra: list[tuple[np.ndarray, LegendEntry]] = []
+    if other:
+        mask = keys.isin(other).to_numpy()
+        extra.append((mask, LegendEntry(f"其他（{len(other)} 类）/ Other ({len(other)} classes)",
+                                        s.no_data_colour, int(mask.sum()))))
+    missing = keys.isna().to_numpy()
+    if missing.any():
+        extra.append((missing, LegendEntry("无数据 / No data", s.no_data_colour, int(missing.sum()))))
+    for mask, entry in extra:
+        index[mask] = len(entries)
+        entries.append(entry)
+    return _Classes(index.astype(int), tuple(entries), _column_label(style.column, s))
+
+
+def _ramp_colours(colours: Sequence[str], n: int) -> list[str]:
+    """``n`` colours along a ramp (linear interpolation in RGB between the given stops)."""
+    from matplotlib.colors import LinearSegmentedColormap, to_hex
+
+    if n == len(colours):
+        return list(colours)
+    cmap = LinearSegmentedColormap.from_list("ramp", list(colours))
+    return [to_hex(cmap(x)) for x in np.linspace(0.0, 1.0, n)] if n > 1 else [to_hex(cmap(1.0))]
+
+
+def _format_number(value: float) -> str:
+    if not np.isfinite(value):
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
+def _classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) -> _Classes:
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    ramp = s.ramp_for(style.column)
+    colours_in: Sequence[str] = ramp.colours
+    reverse = ramp.reverse
+    if isinstance(style.ramp, str):
+        if style.ramp not in s.ramps:
+            raise MapError(problem(f"没有名为 '{style.ramp}' 的色带。", f"No colour ramp '{style.ramp}'.",
+                                   file=s.path, fix=f"use one of {sorted(s.ramps)}"))
+        colours_in, reverse = s.ramps[style.ramp].colours, s.ramps[style.ramp].reverse
+    elif style.ramp is not None:
+        colours_in = [_valid_colour(c, "ramp") for c in style.ramp]
+    if style.reverse is not None:
+        reverse = style.reverse
+    if style.breaks is not None:
+        edges = np.asarray(sorted(float(b) for b in style.breaks))
+        if len(edges) < 2:
+            raise MapError(problem("分级断点至少需要两个值。", "Class breaks need at least two values.",
+                                   fix="give the lowest and highest edge and any edges between"))
+    elif finite.any():
+        n = max(int(style.classes or s.numeric_classes), 1)
+        low, high = float(values[finite].min()), float(values[finite].max())
+        if (style.method or s.numeric_method) == "quantile":
+            edges = np.unique(np.quantile(values[finite], np.linspace(0.0, 1.0, n + 1)))
+        else:
+            edges = np.unique(np.linspace(low, high, n + 1))
+        if len(edges) == 1:
+            edges = np.array([low, high])
+    else:
+        edges = np.array([0.0, 0.0])
+    n_classes = max(len(edges) - 1, 1)
+    palette = _ramp_colours(colours_in, n_classes)
+    if reverse:
+        palette = palette[::-1]
+    # Right-closed classes except the first, which includes its lower edge: [e0, e1], (e1, e2], ...
+    index = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, n_classes - 1)
+    outside = finite & ((values < edges[0]) | (values > edges[-1]))
+    entries = []
+    for k in range(n_classes):
+        members = finite & ~outside & (index == k)
+        label = (_format_number(edges[k]) if edges[k] == edges[k + 1] or len(edges) == 1
+                 else f"{_format_number(edges[k])} – {_format_number(edges[k + 1])}")
+        entries.append(LegendEntry(label, palette[k], int(members.sum())))
+    index = index.astype(int)
+    extra = [(finite & outside, "超出分级范围 / Outside the class breaks"), (~finite, "无数据 / No data")]
+    for mask, label in extra:
+        if mask.any():
+            index[mask] = len(entries)
+            entries.append(LegendEntry(label, s.no_data_colour, int(mask.sum())))
+    return _Classes(index, tuple(entries), _column_label(style.column, s))
+
+
+def _classify(layer: MapLayer, colour_slot: int, s: MapSettings) -> _Classes:
+    style = layer.style or SingleStyle()
+    if isinstance(style, SingleStyle):
+        colour = _valid_colour(style.colour, "SingleStyle.colour") if style.colour else \
+            s.layer_colours[colour_slot % len(s.layer_colours)]
+        return _Classes(np.zeros(len(layer.gdf), dtype=int), (LegendEntry(layer.name, colour, len(layer.gdf)),), "")
+    _require_column(layer.gdf, style.column, "style", layer.name)
+    if isinstance(style, CategoryStyle):
+        return _classify_category(layer.gdf[style.column], style, s)
+    if isinstance(style, NumericStyle):
+        return _classify_numeric(layer.gdf[style.column], style, s)
+    raise MapError(problem("未知的样式类型。", f"Unknown style {style!r}.",
+                           fix="use CategoryStyle, NumericStyle or SingleStyle"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Popups and tooltips: plain text per feature, put into the page by the browser with textContent
+# ---------------------------------------------------------------------------------------------------
+def _column_label(name: str, s: MapSettings) -> str:
+    registered = columns_registry.label(name)
+    if registered != name:
+        return registered
+    return s.field_labels.get(name, name)
+
+
+PopupValue = str | list[str]
+
+
+def _format_scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "是 / yes" if value else "否 / no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return _format_number(float(value))
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_format_scalar(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ", ".join(_format_scalar(v) for v in value)
+    return str(value)
+
+
+def _format_value(value: Any) -> PopupValue:
+    """Text of one attribute value; a list (e.g. findings, also as JSON text) becomes a list of lines."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] == "[" and text[-1:] == "]":
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return value
+        else:
+            return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_format_scalar(v) for v in value]
+    return _format_scalar(value)
+
+
+def _default_popup_columns(gdf: gpd.GeoDataFrame) -> list[str]:
+    return [c for c in gdf.columns if c != gdf.geometry.name and c not in _HIDDEN_COLUMNS
+            and not isinstance(gdf[c].dtype, gpd.array.GeometryDtype)]
+
+
+def popup_content(gdf: gpd.GeoDataFrame, columns: Sequence[str] | None = None, *,
+                  settings: MapSettings | None = None) -> tuple[list[str], list[list[PopupValue]]]:
+    """Labels and per-feature values of a popup table, as plain text.
+
+    The map puts them into the page with ``textContent`` (never as HTML), so a value such as
+    ``<script>alert(1)</script>`` is shown as those characters and nothing runs.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Features.
+    columns : sequence of str, optional
+        Columns to list (default: all attribute columns but ``src_fid``).  Labels come from the column
+        registry (:func:`sanxian_yidan.columns.label`), then ``[field_labels]`` of ``maps.toml``, else
+        the bare name.
+    settings : MapSettings, optional
+        Default: the packaged ``maps.toml``.
+
+    Returns
+    -------
+    labels : list of str
+        One bilingual label per column.
+    values : list of list
+        Per feature, one text per column; lists (e.g. ``findings``, also given as JSON text) are lists
+        of lines, a dict item as ``"key: value; ..."``.
+    """
+    s = settings or _default_settings()
+    names = list(columns) if columns is not None else _default_popup_columns(gdf)
+    for name in names:
+        _require_column(gdf, name, "popup")
+    labels = [_column_label(name, s) for name in names]
+    cells = [gdf[name].map(_format_value).tolist() for name in names]
+    return labels, [list(row) for row in zip(*cells)] if names else [[] for _ in range(len(gdf))]
+
+
+def _tooltips(layer: MapLayer) -> list[str] | None:
+    gdf = layer.gdf
+    column = layer.tooltip
+    if column == "":
+        return None
+    if column is None:
+        column = next((c for c in _TOOLTIP_CANDIDATES if c in gdf.columns), None)
+        if column is None:
+            return None  # the popup names the layer; a tooltip repeating it on every feature adds nothing
+    _require_column(gdf, column, "tooltip", layer.name)
+    return gdf[column].map(lambda v: "" if _category_key(v) is None else _format_scalar(v)).tolist()
+
+

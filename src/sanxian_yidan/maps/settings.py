@@ -1,0 +1,341 @@
+"""Map settings: basemaps, palettes, ramps and layout from ``data/maps.toml``, validated."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..datafiles import load_toml, packaged_path
+from ..errors import DataFileError, SanxianError, problem
+
+logger = logging.getLogger(__name__)
+
+#: Basemap choices of :func:`make_map` (the tile sources are in ``data/maps.toml``).
+BASEMAPS = ("none", "osm", "tianditu", "amap")
+_SETTINGS_FILE = "maps.toml"
+_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,20})$")
+
+class MapError(SanxianError, ValueError):
+    """A map cannot be built as asked (unknown basemap, missing column or key, external references)."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Settings (data/maps.toml)
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TileSource:
+    """One tile layer of a basemap: Leaflet URL template and HTML attribution."""
+
+    url: str
+    attribution: str
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A tile basemap (``[basemaps.<id>]`` in ``maps.toml``).
+
+    Attributes
+    ----------
+    crs : {"wgs84", "gcj02"}
+        Coordinates the tiles are drawn in; ``"gcj02"`` shifts every overlay.
+    key_env : str
+        Environment variable holding the access key (``""`` if none is needed).
+    tiles : tuple of TileSource
+        First = base layer, further = overlays (e.g. Tianditu labels).
+    """
+
+    id: str
+    zh: str
+    en: str
+    crs: str
+    max_zoom: int
+    subdomains: str
+    key_env: str
+    tiles: tuple[TileSource, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class PaletteClass:
+    """One class of a categorical colour table: value (as text), bilingual label, colour."""
+
+    value: str
+    zh: str
+    en: str
+    colour: str
+
+    @property
+    def label(self) -> str:
+        """``"中文 / English"``."""
+        return f"{self.zh} / {self.en}"
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Colour table for a categorical column (``[palettes.<id>]``)."""
+
+    id: str
+    columns: tuple[str, ...]
+    classes: tuple[PaletteClass, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """Colour ramp for a numeric column, low value first (``[ramps.<id>]``)."""
+
+    id: str
+    colours: tuple[str, ...]
+    columns: tuple[str, ...]
+    reverse: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class BoundaryStyle:
+    """How the catalog's boundary layer of one role is drawn (``[boundaries.<id>]``)."""
+
+    id: str
+    role: str
+    colour: str
+    weight: float
+    dash: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Validated content of ``maps.toml`` (see that file for the meaning and source of each value)."""
+
+    path: Path
+    background: str
+    coordinate_decimals: int
+    popup_max_width_px: int
+    popup_max_height_px: int
+    max_legend_classes: int
+    numeric_classes: int
+    numeric_method: str
+    no_data_colour: str
+    font_family: str
+    fill_opacity: float
+    polygon_weight: float
+    line_weight: float
+    point_radius: float
+    point_stroke: str
+    point_weight: float
+    layer_colours: tuple[str, ...]
+    category_colours: tuple[str, ...]
+    boundaries: tuple[BoundaryStyle, ...]
+    banner_text: str
+    banner_background: str
+    banner_colour: str
+    offline_drop: tuple[str, ...]
+    offline_drop_reason: str
+    basemaps: Mapping[str, Basemap]
+    palettes: Mapping[str, Palette]
+    ramps: Mapping[str, Ramp]
+    field_labels: Mapping[str, str]
+
+    def palette_for(self, column: str) -> Palette | None:
+        """The palette whose ``columns`` list ``column``, if any."""
+        return next((p for p in self.palettes.values() if column in p.columns), None)
+
+    def ramp_for(self, column: str) -> Ramp:
+        """The ramp whose ``columns`` list ``column``, else the ``sequential`` ramp."""
+        found = next((r for r in self.ramps.values() if column in r.columns), None)
+        return found or self.ramps["sequential"]
+
+
+class _Reader:
+    """Collects every problem of a settings file so they are reported together."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def get(self, table: Any, key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+        if not isinstance(table, dict):
+            self.problems.append(f"{where} must be a table")
+            return default
+        if key not in table:
+            self.problems.append(f"{where}: missing key '{key}'")
+            return default
+        value = table[key]
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            self.problems.append(f"{where}.{key} must be a number, got {value!r}")
+            return default
+        if not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.problems.append(f"{where}.{key} must be {names}, got {type(value).__name__} {value!r}")
+            return default
+        return value
+
+    def colour(self, table: Any, key: str, where: str) -> str:
+        value = self.get(table, key, str, where, "#000000")
+        if not _COLOUR.match(value):
+            self.problems.append(f"{where}.{key} = {value!r} is not a colour (#rrggbb or a CSS name)")
+            return "#000000"
+        return value
+
+    def colours(self, table: Any, key: str, where: str) -> tuple[str, ...]:
+        values = self.get(table, key, list, where, [])
+        bad = [v for v in values if not (isinstance(v, str) and _COLOUR.match(v))]
+        if bad:
+            self.problems.append(f"{where}.{key}: not colours: {bad}")
+        if not values:
+            self.problems.append(f"{where}.{key} must list at least one colour")
+        return tuple(v for v in values if isinstance(v, str) and _COLOUR.match(v)) or ("#000000",)
+
+    def strings(self, table: Any, key: str, where: str) -> tuple[str, ...]:
+        values = self.get(table, key, list, where, [])
+        if any(not isinstance(v, str) for v in values):
+            self.problems.append(f"{where}.{key} must be a list of strings")
+        return tuple(str(v) for v in values)
+
+    def source(self, table: Any, where: str) -> str:
+        value = self.get(table, "source", str, where, "")
+        if isinstance(table, dict) and "source" in table and not str(value).strip():
+            self.problems.append(f"{where}.source is empty")
+        return value
+
+
+def _parse_basemaps(r: _Reader, doc: dict[str, Any]) -> dict[str, Basemap]:
+    out = {}
+    table = r.get(doc, "basemaps", dict, "maps.toml", {})
+    for bid in ("osm", "tianditu", "amap"):
+        if bid not in table:
+            r.problems.append(f"[basemaps.{bid}] is missing (make_map offers basemap='{bid}')")
+    for bid, spec in table.items():
+        where = f"[basemaps.{bid}]"
+        tiles = []
+        for i, tile in enumerate(r.get(spec, "tiles", list, where, [])):
+            tiles.append(TileSource(r.get(tile, "url", str, f"{where}.tiles[{i}]", ""),
+                                    r.get(tile, "attribution", str, f"{where}.tiles[{i}]", "")))
+        if not tiles:
+            r.problems.append(f"{where}: needs at least one [[basemaps.{bid}.tiles]] entry")
+        crs = r.get(spec, "crs", str, where, "wgs84")
+        if crs not in ("wgs84", "gcj02"):
+            r.problems.append(f"{where}.crs = {crs!r}; allowed: 'wgs84', 'gcj02'")
+        out[bid] = Basemap(bid, r.get(spec, "zh", str, where, bid), r.get(spec, "en", str, where, bid), crs,
+                           r.get(spec, "max_zoom", int, where, 18), r.get(spec, "subdomains", str, where, ""),
+                           r.get(spec, "key_env", str, where, ""), tuple(tiles), r.source(spec, where))
+    return out
+
+
+def _parse_palettes(r: _Reader, doc: dict[str, Any]) -> dict[str, Palette]:
+    out = {}
+    for pid, spec in r.get(doc, "palettes", dict, "maps.toml", {}).items():
+        where = f"[palettes.{pid}]"
+        classes = []
+        for value, cls in r.get(spec, "classes", dict, where, {}).items():
+            cwhere = f"{where}.classes.{value}"
+            classes.append(PaletteClass(str(value), r.get(cls, "zh", str, cwhere, value),
+                                        r.get(cls, "en", str, cwhere, value), r.colour(cls, "colour", cwhere)))
+        out[pid] = Palette(pid, r.strings(spec, "columns", where), tuple(classes), r.source(spec, where))
+    return out
+
+
+def _parse_ramps(r: _Reader, doc: dict[str, Any]) -> dict[str, Ramp]:
+    out = {}
+    for rid, spec in r.get(doc, "ramps", dict, "maps.toml", {}).items():
+        where = f"[ramps.{rid}]"
+        colours = r.colours(spec, "colours", where)
+        if len(colours) < 2:
+            r.problems.append(f"{where}.colours needs at least two colours to make a ramp")
+        out[rid] = Ramp(rid, colours, r.strings(spec, "columns", where), r.get(spec, "reverse", bool, where, False),
+                        r.source(spec, where))
+    if "sequential" not in out:
+        r.problems.append("[ramps.sequential] is missing (the default ramp for numeric columns)")
+    return out
+
+
+def load_map_settings(path: str | Path | None = None) -> MapSettings:
+    """Read and validate map settings (default: the packaged ``data/maps.toml``).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A user file with the structure of ``data/maps.toml`` (e.g. other colours or a company tile
+        server).  It replaces the packaged file as a whole.
+
+    Returns
+    -------
+    MapSettings
+
+    Raises
+    ------
+    DataFileError
+        Listing every problem of the file (missing key, wrong type, bad colour, missing ``source``).
+    """
+    file = Path(path) if path is not None else packaged_path(_SETTINGS_FILE)
+    doc = load_toml(file)
+    r = _Reader(file)
+    r.source(doc, "top level")
+    mp = r.get(doc, "map", dict, "[map]", {})
+    ov = r.get(doc, "overlay", dict, "[overlay]", {})
+    bn = r.get(doc, "banner", dict, "[banner]", {})
+    off = r.get(doc, "offline", dict, "[offline]", {})
+    for table, where in ((mp, "[map]"), (ov, "[overlay]"), (bn, "[banner]"), (off, "[offline]")):
+        r.source(table, where)
+    boundaries = []
+    for bid, spec in r.get(doc, "boundaries", dict, "maps.toml", {}).items():
+        where = f"[boundaries.{bid}]"
+        boundaries.append(BoundaryStyle(bid, r.get(spec, "role", str, where, ""), r.colour(spec, "colour", where),
+                                        float(r.get(spec, "weight", (int, float), where, 1.0)),
+                                        r.get(spec, "dash", str, where, ""), r.source(spec, where)))
+    labels_table = r.get(doc, "field_labels", dict, "maps.toml", {})
+    r.source(labels_table, "[field_labels]")
+    labels = r.get(labels_table, "names", dict, "[field_labels]", {})
+    method = r.get(mp, "numeric_method", str, "[map]", "quantile")
+    if method not in ("quantile", "equal"):
+        r.problems.append(f"[map].numeric_method = {method!r}; allowed: 'quantile', 'equal'")
+    settings = MapSettings(
+        path=file,
+        background=r.colour(mp, "background", "[map]"),
+        coordinate_decimals=r.get(mp, "coordinate_decimals", int, "[map]", 6),
+        popup_max_width_px=r.get(mp, "popup_max_width_px", int, "[map]", 440),
+        popup_max_height_px=r.get(mp, "popup_max_height_px", int, "[map]", 320),
+        max_legend_classes=r.get(mp, "max_legend_classes", int, "[map]", 12),
+        numeric_classes=r.get(mp, "numeric_classes", int, "[map]", 5),
+        numeric_method=method,
+        no_data_colour=r.colour(mp, "no_data_colour", "[map]"),
+        font_family=r.get(mp, "font_family", str, "[map]", "sans-serif"),
+        fill_opacity=float(r.get(ov, "fill_opacity", (int, float), "[overlay]", 0.5)),
+        polygon_weight=float(r.get(ov, "polygon_weight", (int, float), "[overlay]", 1.0)),
+        line_weight=float(r.get(ov, "line_weight", (int, float), "[overlay]", 3.0)),
+        point_radius=float(r.get(ov, "point_radius", (int, float), "[overlay]", 6.0)),
+        point_stroke=r.colour(ov, "point_stroke", "[overlay]"),
+        point_weight=float(r.get(ov, "point_weight", (int, float), "[overlay]", 1.0)),
+        layer_colours=r.colours(ov, "layer_colours", "[overlay]"),
+        category_colours=r.colours(ov, "category_colours", "[overlay]"),
+        boundaries=tuple(boundaries),
+        banner_text=r.get(bn, "text", str, "[banner]", ""),
+        banner_background=r.colour(bn, "background", "[banner]"),
+        banner_colour=r.colour(bn, "colour", "[banner]"),
+        offline_drop=r.strings(off, "drop", "[offline]"),
+        offline_drop_reason=r.get(off, "drop_reason", str, "[offline]", ""),
+        basemaps=_parse_basemaps(r, doc),
+        palettes=_parse_palettes(r, doc),
+        ramps=_parse_ramps(r, doc),
+        field_labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+    )
+    if "SAMPLE DATA" not in settings.banner_text:
+        r.problems.append("[banner].text must contain 'SAMPLE DATA' (the banner says the layers are synthetic)")
+    if r.problems:
+        raise DataFileError(problem(
+            f"地图设置文件有 {len(r.problems)} 处错误。",
+            f"The map settings file has {len(r.problems)} problem(s):\n  - " + "\n  - ".join(r.problems),
+            file=file, fix="correct each entry listed; compare with the packaged sanxian_yidan/data/maps.toml"))
+    return settings
+
+
+@lru_cache(maxsize=1)
+def _default_settings() -> MapSettings:
+    return load_map_settings()
+
+
