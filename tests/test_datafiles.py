@@ -29,5 +29,16 @@ def test_problems_collects_everything_then_raises_once() -> None:
     assert "user.toml" in text
 
 
+def test_huge_integers_and_non_table_maps_are_reported_not_crashed() -> None:
+    from sanxian_yidan.rooftop import load_params
+
+    with pytest.raises(DataFileError, match="'gcr' = 1000+ is too large a number"):
+        load_params(overrides={"roof_types": {"flat": {"gcr": 10**400}}})
+    with pytest.raises(DataFileError, match=r"\[use.map\]: must be a table"):
+        load_params(overrides={"use": {"map": "abc"}})
+    with pytest.raises(DataFileError, match=r"'a' -> unknown category \['x'\]"):
+        load_params(overrides={"use": {"map": {"a": ["x"]}}})
+
+
 def test_no_problem_no_error() -> None:
     Problems("f.toml").raise_if_any("x / x")

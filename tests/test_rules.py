@@ -248,6 +248,7 @@ def test_ops_and_verdict_order_are_fixed() -> None:
     # a column mixing True with 1 (equal hashes) is not merged by the distinct-value shortcut
     (Condition("flag", "in", (True,)), [True, 1, 2, 1, "x", True], [True, True, False, True, False, True]),
     (Condition("n", "==", 1), [True, 1, 2, 1], [False, True, False, True]),
+    (Condition("n", ">=", 1), [True, 1, "2", False], [False, True, True, False]),   # a yes/no is not a number
 ])
 def test_condition_evaluation(cond: Condition, values: list, expected: list) -> None:
     assert cond.evaluate(values).tolist() == expected

@@ -175,7 +175,11 @@ class Problems:
         value = table[key]
         kinds_t = kinds if isinstance(kinds, tuple) else (kinds,)
         if float in kinds_t and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                self.add(where, f"'{key}' = {value} is too large a number")
+                return None
         if not isinstance(value, kinds_t) or (isinstance(value, bool) and bool not in kinds_t):
             names = " or ".join(k.__name__ for k in kinds_t)
             self.add(where, f"'{key}' must be {names}, got {type(value).__name__} {value!r}")

@@ -222,7 +222,7 @@ def _number(probs: Problems, table: Mapping[str, Any], key: str, where: str, lo:
 
 def _sourced_table(doc: Mapping[str, Any], name: str, probs: Problems) -> Mapping[str, Any]:
     table = probs.table(doc, name)
-    if table:
+    if isinstance(doc.get(name), Mapping):  # present (even empty): it must say where its values come from
         probs.source(table, f"[{name}]")
     return table
 
@@ -270,16 +270,17 @@ def _roof_tilt(spec: Mapping[str, Any], mount: Any, where: str, probs: Problems)
         return None
     if isinstance(tilt, (int, float)) and not isinstance(tilt, bool) and 0 <= tilt < 90:
         return float(tilt)
-    probs.add(where, f"tilt_deg must be \"optimal\" or a number in 0-90, got {tilt!r}")
+    probs.add(where, f"tilt_deg must be \"optimal\" or a number from 0 up to (not including) 90, got {tilt!r}")
     return None
 
 
 def _parse_map(table: Mapping[str, Any], name: str, targets: Mapping[str, Any], kind: str,
                probs: Problems) -> dict[str, str]:
     """``[<name>.map]``: attribute value (case-folded, trimmed) -> a known target id."""
-    mapping = {str(k).strip().lower(): v for k, v in dict(table.get("map", {})).items()}
+    raw = probs.table(table, "map", f"[{name}.map]") if "map" in table else {}
+    mapping = {str(k).strip().lower(): v for k, v in raw.items()}
     for key, target in mapping.items():
-        if target not in targets:
+        if not isinstance(target, str) or target not in targets:
             probs.add(f"[{name}.map]", f"'{key}' -> unknown {kind} {target!r} (known: {sorted(targets)})")
     return mapping
 

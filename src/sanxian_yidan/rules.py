@@ -156,6 +156,12 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
+def _numbers_not_booleans(series: pd.Series) -> np.ndarray:
+    """Values as floats (numbers and numeric text); NaN for booleans, which are yes/no, not 1/0."""
+    is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    return pd.to_numeric(series.where(~is_bool), errors="coerce").to_numpy(dtype=float)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
@@ -206,7 +212,7 @@ class Condition:
     def _evaluate_distinct(self, series: pd.Series) -> np.ndarray:
         missing = self.missing(series)
         if self.op in _ORDER_OPS:
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            numbers = _numbers_not_booleans(series)
             target = float(self.value)
             with np.errstate(invalid="ignore"):
                 out = {"<": numbers < target, "<=": numbers <= target, ">": numbers > target,
@@ -225,9 +231,7 @@ class Condition:
             hit = series.map(_norm_text).isin([_norm_text(t) for t in targets]).to_numpy(dtype=bool)
             numbers = [float(t) for t in targets if _is_number(t)]
             if numbers:  # "15.0" in a text column equals 15; a boolean is not the number 1 or 0
-                not_bool = ~series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
-                as_number = pd.to_numeric(series.where(not_bool), errors="coerce").to_numpy(dtype=float)
-                hit = hit | np.isin(as_number, numbers)
+                hit = hit | np.isin(_numbers_not_booleans(series), numbers)
             known = ~missing
         out = hit if self.op in ("==", "in") else ~hit
         return np.asarray(out & known & ~missing, dtype=bool)
@@ -265,7 +269,7 @@ class Condition:
         series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
         if self._boolean:  # a yes/no test on a value that is neither
             return absent | series.map(_as_bool).isna().to_numpy(dtype=bool)
-        return absent | np.isnan(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float))
+        return absent | np.isnan(_numbers_not_booleans(series))
 
     def describe(self) -> str:
         """Readable form, e.g. ``level in [1, '一级']``."""

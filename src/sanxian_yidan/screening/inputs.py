@@ -30,7 +30,8 @@ from ..normalize import normalise
 from ..rules import (
     Rule,
 )
-from .overlay import _FEW_FEATURES, overlay_pieces
+from . import overlay
+from .overlay import overlay_pieces
 from .result import _clean
 from .settings import ScreeningSettings
 
@@ -391,7 +392,7 @@ class _Pieces:
 
 
 def _pieces_for(layer: _Layer, projects: _Projects, settings: ScreeningSettings, sliver_m2: float) -> _Pieces:
-    few = len(layer.geoms) <= _FEW_FEATURES * len(projects.footprints)     # then the footprints' tree is used
+    few = len(layer.geoms) <= overlay._FEW_FEATURES * len(projects.footprints)     # then the footprints' tree is used
     pi, fi, geoms, area = overlay_pieces(projects.footprints, layer.geoms, threads=settings.threads,
                                          footprint_tree=projects.tree if few else None,
                                          min_parallel_pairs=settings.min_parallel_pairs)
