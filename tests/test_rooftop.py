@@ -233,7 +233,7 @@ def test_no_per_building_python_loop_on_many_footprints() -> None:
 
 
 def test_ridge_bearing_from_numpy_rectangle_matches_hand_angle_and_geos() -> None:
-    from sanxian_yidan.rooftop import _ridge_bearing, _ridge_bearing_geos
+    from sanxian_yidan.rooftop.orientation import _ridge_bearing, _ridge_bearing_geos
 
     rng = np.random.default_rng(7)
     n = 500
@@ -364,11 +364,10 @@ def test_factor_ids_column_and_provenance_in_outputs(result, tmp_path: Path) -> 
 def test_gpkg_without_pyarrow_writes_the_same_table(result, tmp_path: Path, monkeypatch) -> None:
     import pyogrio
 
-    from sanxian_yidan import rooftop
-    from sanxian_yidan.rooftop import write_outputs
+    from sanxian_yidan.rooftop import output, write_outputs
 
     with_arrow = write_outputs(result, tmp_path / "a")["gpkg"]
-    monkeypatch.setattr(rooftop, "has_pyarrow", lambda: False)
+    monkeypatch.setattr(output, "has_pyarrow", lambda: False)
     without = write_outputs(result, tmp_path / "b")["gpkg"]
     a, b = pyogrio.read_dataframe(with_arrow), pyogrio.read_dataframe(without)
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
@@ -389,10 +388,11 @@ def test_parameter_merging_and_pyarrow_check_live_in_one_place() -> None:
     from sanxian_yidan import datafiles, rooftop
     from sanxian_yidan.cli import rooftops as cli_rooftops
     from sanxian_yidan.io import vector
+    from sanxian_yidan.rooftop import output, params
 
-    assert rooftop.deep_merge is datafiles.deep_merge and solar.deep_merge is datafiles.deep_merge
+    assert params.deep_merge is datafiles.deep_merge and solar.deep_merge is datafiles.deep_merge
     assert not hasattr(rooftop, "_deep_merge") and not hasattr(solar, "_deep_merge")
-    assert rooftop.has_pyarrow is vector.has_pyarrow
+    assert output.has_pyarrow is vector.has_pyarrow
     assert not hasattr(rooftop, "_has_pyarrow") and not hasattr(cli_rooftops, "_has_pyarrow")
     # a nested override changes one key and keeps its siblings
     p = load_params(overrides={"categories": {"public": {"pilot_share": 0.45}}})

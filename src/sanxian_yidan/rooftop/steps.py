@@ -1,0 +1,420 @@
+"""The steps of :func:`sanxian_yidan.rooftop.rooftop_potential` on arrays: footprints, attribute classes,
+exclusions, yield classes, township assignment, ranking and aggregation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import solar as solar_mod
+from ..errors import InputFileError, problem
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+from .params import RooftopParams
+from .result import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED
+
+logger = logging.getLogger(__name__)
+
+# ------------------------------------------------------------------------------------------------
+# steps
+# ------------------------------------------------------------------------------------------------
+def _default_crs() -> str:
+    from .. import crs as crsmod
+
+    return crsmod.WORKING_CRS
+
+
+def _load_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
+    """The catalog to use: a :class:`Catalog` as given, a path loaded, ``None`` kept (no catalog).
+
+    Raises
+    ------
+    CatalogError
+        ``catalog`` is a path but not a valid catalog file (e.g. it does not exist).
+    InputFileError
+        ``catalog`` is of another type.
+    """
+    from ..catalog import Catalog
+
+    if catalog is None or isinstance(catalog, Catalog):
+        return catalog
+    if isinstance(catalog, (str, Path)):
+        return Catalog.load(catalog)
+    raise InputFileError(problem("catalog 参数类型错误。",
+                                 f"catalog must be a Catalog, a path or None, got {type(catalog).__name__}.",
+                                 fix="pass Catalog.load('layers/catalog.toml') or its path"))
+
+
+def _prepare(buildings: gpd.GeoDataFrame,
+             working_crs: Any) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Any], int]:
+    """Normalise (reproject, repair) and drop footprints that are empty or of zero area.
+
+    Returns the kept footprints, their area [m^2] (computed once, reused by every later step),
+    the repairs made and the number of features dropped.
+    """
+    from ..normalize import normalise
+
+    if not isinstance(buildings, gpd.GeoDataFrame):
+        raise InputFileError(problem("建筑轮廓须为 GeoDataFrame。",
+                                     f"buildings must be a GeoDataFrame, got {type(buildings).__name__}.",
+                                     fix="read the file with sanxian_yidan.read_vector(...)"))
+    if buildings.crs is None:
+        raise InputFileError(problem("建筑轮廓没有坐标系。", "The building layer has no CRS.",
+                                     fix="read it with read_vector(path, crs='EPSG:....')"))
+    meta = buildings.attrs.get("sanxian", {})
+    norm = normalise(buildings, working_crs, expected="polygon", file=meta.get("source_path"),
+                     layer=meta.get("layer"))
+    repairs = list(norm.attrs["sanxian"]["repairs"])
+    area = shapely.area(np.asarray(norm.geometry.array))
+    zero = area <= 0.0
+    if zero.any():
+        norm = norm[~zero].reset_index(drop=True)
+        area = area[~zero]
+    return norm, area, repairs, len(buildings) - len(norm)
+
+
+def _normalise_text(values: np.ndarray) -> np.ndarray:
+    return np.array([str(v).strip().lower() for v in values], dtype=object)
+
+
+# Status of a building's attribute after :func:`_classify` (int8 codes, not per-row strings).
+_MISSING, _UNMAPPED, _MAPPED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class _Classified:
+    """Result of :func:`_classify`.
+
+    ``codes`` index the targets (-1 = none and no default); ``raw_codes`` index ``raw_values``
+    (the original attribute value used, -1 = none); ``status`` holds _MISSING/_UNMAPPED/_MAPPED.
+    """
+
+    codes: np.ndarray
+    raw_codes: np.ndarray
+    raw_values: list[Any]
+    status: np.ndarray
+    columns: list[str]
+    unmapped_values: dict[str, int]
+
+
+def _classify(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, str], missing: frozenset[str],
+              targets: list[str], default: str | None) -> _Classified:
+    """Map attribute values of the first present columns to category codes (vectorised by unique value).
+
+    Only the distinct values of each column are looked at in Python (``pd.factorize``); every
+    per-building array is an integer code.  The first column with a mapped value wins; the original
+    value kept is the first non-missing one, or the mapped one.
+    """
+    n = len(gdf)
+    present = [c for c in columns if c in gdf.columns]
+    target_index = {t: i for i, t in enumerate(targets)}
+    codes = np.full(n, -1, dtype=np.int64)
+    raw_codes = np.full(n, -1, dtype=np.int64)
+    raw_lookup: dict[Any, int] = {}
+    status = np.full(n, _MISSING, dtype=np.int8)
+    for col in present:
+        values, uniques = pd.factorize(gdf[col], use_na_sentinel=True)
+        if len(uniques) == 0:
+            continue
+        originals = np.asarray(uniques, dtype=object)
+        norm = _normalise_text(originals)
+        u_code = np.array([target_index.get(mapping.get(v, ""), -1) for v in norm], dtype=np.int64)
+        u_missing = np.array([v in missing for v in norm], dtype=bool)
+        u_raw = np.array([raw_lookup.setdefault(v, len(raw_lookup)) for v in originals], dtype=np.int64)
+        has = values >= 0
+        safe = np.where(has, values, 0)
+        row_code = np.where(has, u_code[safe], -1)
+        row_missing = ~has | u_missing[safe]
+        take = (codes < 0) & (row_code >= 0)
+        codes[take] = row_code[take]
+        status[take] = _MAPPED
+        keep_raw = ((raw_codes < 0) & ~row_missing) | take
+        raw_codes[keep_raw] = u_raw[values[keep_raw]]
+        status[(status != _MAPPED) & ~row_missing & (row_code < 0)] = _UNMAPPED
+    raw_values = list(raw_lookup)
+    # A value unmapped in one column but mapped in a later one counts as mapped.
+    unmapped: dict[str, int] = {}
+    is_unmapped = status == _UNMAPPED
+    if is_unmapped.any():
+        counts = np.bincount(raw_codes[is_unmapped], minlength=len(raw_values))
+        for value, count in zip(raw_values, counts):
+            if count:
+                unmapped[str(value)] = unmapped.get(str(value), 0) + int(count)
+    if default is not None:
+        codes[codes < 0] = target_index[default]
+    by_count = dict(sorted(sorted(unmapped.items()), key=lambda kv: -kv[1]))  # most frequent first, then by name
+    return _Classified(codes, raw_codes, raw_values, status, present, by_count)
+
+
+def _labels(codes: np.ndarray, names: Sequence[Any]) -> Any:
+    """``names[codes]`` per row (-1 = missing) as an array pandas stores without re-parsing strings.
+
+    With pyarrow (pandas' default string storage) the strings are gathered by ``pyarrow.take``,
+    which is far cheaper than building a million Python strings and converting them again.
+    Non-string names (e.g. numeric use codes) give an object array, as before.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if all(isinstance(v, str) for v in names) and _arrow_strings():
+        import pyarrow as pa
+
+        taken = pa.array(list(names), type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
+        return pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    lookup = np.empty(len(names) + 1, dtype=object)
+    lookup[:-1] = list(names)
+    lookup[-1] = None
+    return lookup[np.where(codes < 0, len(names), codes)]
+
+
+def _arrow_strings() -> bool:
+    """True when pandas' default string dtype is stored in pyarrow (pyarrow installed)."""
+    dtype = pd.Series(["a"]).dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+#: Why an exclusion role of ``[exclusions] roles`` was not applied (``summary["exclusions_not_applied"]``).
+NOT_APPLIED_MISSING = "layer missing from the catalog"
+NOT_APPLIED_NO_CATALOG = "no catalog given"
+
+
+def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
+                extra: Mapping[str, gpd.GeoDataFrame] | None
+                ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
+    """Reason each building is excluded: codes into the returned names (0 = "" = included).
+
+    The first matching layer wins, then the minimum footprint area.  Also returns the count per
+    reason and, for each exclusion role that could not be applied, why (never silently skipped).
+
+    Raises
+    ------
+    InputFileError
+        An extra exclusion layer that is not a GeoDataFrame or has no CRS (its coordinates
+        cannot be related to the buildings').
+    """
+    extra = dict(extra or {})
+    for name, layer in extra.items():
+        _check_extra_exclusion(name, layer)
+    reason = np.zeros(len(gdf), dtype=np.int16)
+    names: list[str] = [""]
+    layers: list[tuple[str, gpd.GeoDataFrame]] = []
+    not_applied: dict[str, str] = {}
+    for role in p.exclusion_roles:
+        if cat is not None and cat.has(role):
+            layers.append((role, cat.read(role)))
+        elif role not in extra:
+            not_applied[role] = NOT_APPLIED_MISSING if cat is not None else NOT_APPLIED_NO_CATALOG
+    if not_applied:
+        logger.warning("exclusion layers not applied: %s", not_applied)
+    for name, layer in extra.items():
+        layers.append((name, layer))
+    stats: dict[str, int] = {}
+
+    def code_of(name: str) -> int:
+        if name not in names:
+            names.append(name)
+        return names.index(name)
+
+    for name, layer in layers:
+        if layer is None or len(layer) == 0:
+            stats.setdefault(name, 0)
+            continue
+        polys = layer.to_crs(gdf.crs) if not layer.crs.equals(gdf.crs) else layer
+        tree = shapely.STRtree(np.asarray(polys.geometry.values))
+        hit_idx = tree.query(geoms, predicate="intersects")[0]
+        hit = np.zeros(len(gdf), dtype=bool)
+        hit[hit_idx] = True
+        new = hit & (reason == 0)
+        reason[new] = code_of(name)
+        # A catalog layer and an extra layer may share a name (role): their counts add up.
+        stats[name] = stats.get(name, 0) + int(new.sum())
+    small = (area < p.min_footprint_area_m2) & (reason == 0)
+    reason[small] = code_of("min_area")
+    stats["min_area"] = int(small.sum())
+    return reason, names, stats, not_applied
+
+
+def _check_extra_exclusion(name: str, layer: Any) -> None:
+    if layer is None:
+        return
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise InputFileError(problem(f"排除图层 '{name}' 须为 GeoDataFrame。",
+                                     f"Exclusion layer '{name}' must be a GeoDataFrame, got {type(layer).__name__}.",
+                                     layer=name, fix="read it with sanxian_yidan.read_vector(path)"))
+    if layer.crs is None:
+        raise InputFileError(problem(f"排除图层 '{name}' 没有坐标系，无法与建筑轮廓叠加。",
+                                     f"Exclusion layer '{name}' has no CRS, so it cannot be overlaid on the "
+                                     "buildings (its coordinates would be taken as the buildings' CRS).",
+                                     layer=name, fix=f"set its CRS first, e.g. exclusions={{'{name}': "
+                                                     "gdf.set_crs('EPSG:4547')}, or read it with "
+                                                     "read_vector(path, crs='EPSG:....')"))
+
+
+def _site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None) -> tuple[float, float]:
+    if lon is not None and lat is not None:
+        return float(lon), float(lat)
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = gdf.total_bounds
+    to_geo = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+    clon, clat = to_geo.transform((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+    return round(float(clon), 4), round(float(clat), 4)
+
+
+def _yield_classes(site: tuple[float, float], tilt_class: np.ndarray, azimuth: np.ndarray,
+                   solar_params: Any, weather: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct (tilt, azimuth) classes, their yield (computed once each) and each building's class."""
+    # One 1-D key per (tilt, azimuth) pair (azimuth < 360 < 1000): far faster than a row-wise unique.
+    key_tilt = np.where(np.isnan(tilt_class), -1.0, tilt_class)
+    uniq, inverse = np.unique(key_tilt * 1000.0 + azimuth, return_inverse=True)
+    tilt_u = np.floor((uniq + 1000.0) / 1000.0) - 1.0
+    az_u = np.round(uniq - tilt_u * 1000.0, 9)
+    tilts = np.where(tilt_u < 0, np.nan, tilt_u)
+    table = solar_mod.yield_table(site[0], site[1], tilts, az_u, weather=weather, params=solar_params)
+    # yield_table sorts its rows; align them with np.unique's order.
+    merged = pd.DataFrame({"tilt_class_deg": tilts, "azimuth_deg": az_u}).merge(
+        table, on=["tilt_class_deg", "azimuth_deg"], how="left")
+    merged.attrs = table.attrs
+    return merged, inverse.ravel()
+
+
+
+@dataclass(frozen=True)
+class _Areas:
+    """Township and county of each building as codes into sorted name lists (:func:`_assign_areas`)."""
+
+    town_codes: np.ndarray
+    town_names: list[str]
+    county_codes: np.ndarray
+    county_names: list[str]
+    source: str
+
+
+def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
+                  working_crs: Any) -> _Areas:
+    """Township and county of each building (by its bounding-box centre), vectorised per township.
+
+    Names are returned once (sorted, so that grouping on the codes orders rows like grouping on
+    the names) with one integer code per building.
+    """
+    n = len(gdf)
+    layer, source = townships, "townships given"
+    if layer is None and cat is not None and cat.has("township"):
+        layer, source = cat.read("township"), "catalog role 'township'"
+    county_only = False
+    if layer is None and cat is not None and cat.has("admin_boundary"):
+        layer, source, county_only = cat.read("admin_boundary"), "catalog role 'admin_boundary' (counties)", True
+    if layer is None or len(layer) == 0:
+        return _Areas(np.zeros(n, dtype=np.int64), [UNASSIGNED], np.zeros(n, dtype=np.int64), [UNASSIGNED], "none")
+    if layer.crs is not None and not layer.crs.equals(gdf.crs):
+        layer = layer.to_crs(gdf.crs)
+    names = _area_names(layer)
+    counties = (names if county_only else
+                layer["county"].astype(str).to_numpy(dtype=object) if "county" in layer.columns
+                else np.full(len(layer), UNASSIGNED, dtype=object))
+    towns = np.full(len(layer), "", dtype=object) if county_only else names
+    # Bounding-box centre of each footprint (cheaper than the centroid, inside any compact footprint);
+    # one vectorised point-in-polygon test per township, restricted to the points in its bounding box.
+    bounds = shapely.bounds(geoms)
+    x = (bounds[:, 0] + bounds[:, 2]) / 2.0
+    y = (bounds[:, 1] + bounds[:, 3]) / 2.0
+    polys = np.asarray(layer.geometry.array)
+    pbounds = shapely.bounds(polys)
+    first = np.full(n, -1, dtype=np.int64)
+    for i, poly in enumerate(polys):  # one pass per township polygon (tens), vectorised over buildings
+        candidates = np.flatnonzero((x >= pbounds[i, 0]) & (x <= pbounds[i, 2]) & (y >= pbounds[i, 1])
+                                    & (y <= pbounds[i, 3]) & (first < 0))
+        if candidates.size:
+            inside = shapely.contains_xy(poly, x[candidates], y[candidates])
+            # On a shared border the first polygon (lowest index) keeps the building.
+            first[candidates[inside]] = i
+    # Polygon index -> name code; the extra last slot is "unassigned".
+    polygon = np.where(first >= 0, first, len(layer))
+    town_codes, town_names = _codes_for(np.append(towns, UNASSIGNED), polygon)
+    county_codes, county_names = _codes_for(np.append(counties, UNASSIGNED), polygon)
+    return _Areas(town_codes, town_names, county_codes, county_names, source)
+
+
+def _codes_for(labels_per_polygon: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Codes into the sorted distinct labels, per building, from each building's polygon index."""
+    used = np.unique(polygon)
+    names = sorted({str(labels_per_polygon[i]) for i in used})
+    lookup = {name: j for j, name in enumerate(names)}
+    polygon_code = np.array([lookup.get(str(v), -1) for v in labels_per_polygon], dtype=np.int64)  # tens of polygons
+    return polygon_code[polygon], names
+
+
+def _area_names(layer: gpd.GeoDataFrame) -> np.ndarray:
+    name = layer["name"].astype(str) if "name" in layer.columns else pd.Series([""] * len(layer), index=layer.index)
+    if "name_zh" in layer.columns:
+        zh = layer["name_zh"].astype("string").fillna("").str.strip()
+        name = zh.where(zh != "", name).astype(str)
+    return name.to_numpy(dtype=object)
+
+
+def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
+    """1 = largest annual energy among included roofs with capacity; 0 for the others."""
+    eligible = included & (capacity > 0)
+    order = np.lexsort((np.arange(len(annual_kwh)), -capacity, -annual_kwh))
+    order = order[eligible[order]]
+    rank = np.zeros(len(annual_kwh), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
+
+def _assemble(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
+    extra = [c for c in gdf.columns if c not in columns and c != gdf.geometry.name]
+    data = {name: columns[name] for name in BUILDING_COLUMNS if name in columns}
+    data["synthetic"] = (gdf["synthetic"].to_numpy(dtype=bool) if "synthetic" in gdf.columns
+                         else np.zeros(len(gdf), dtype=bool))
+    # Input attributes keep their own arrays (no round trip through Python objects), and the columns
+    # are not consolidated into one block (copy=False, geometry passed by name): a million-row frame
+    # is built without copying its data.
+    data.update({c: gdf[c].array for c in extra})
+    data["geometry"] = gdf.geometry.values
+    frame = pd.DataFrame(data, index=gdf.index, copy=False)
+    out = gpd.GeoDataFrame(frame, geometry="geometry", crs=gdf.crs, copy=False)
+    out.attrs = {"sanxian": dict(gdf.attrs.get("sanxian", {}))}
+    return out
+
+
+def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarray],
+               p: RooftopParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per township, per county (+ total) and per county x category sums.
+
+    Groups on categorical codes; the (small) result tables get plain string keys, sorted by name.
+    """
+    base = pd.DataFrame({**keys, "n_buildings": np.ones(len(values["capacity_kwp"]), dtype=np.int64),
+                         **values}, copy=False)
+    base["gap_kwp"] = base["capacity_kwp"] - base["policy_target_kwp"]
+    sums = ["n_buildings", "n_included", *AGGREGATE_SUMS]
+
+    def group(by: list[str]) -> pd.DataFrame:
+        grouped = base.groupby(by, sort=False, observed=True)
+        agg = grouped[sums].sum()
+        agg["synthetic"] = grouped["synthetic"].any()
+        agg = agg.reset_index()
+        for key in by:
+            agg[key] = agg[key].astype(object).astype(str)
+        return agg.sort_values(by, kind="stable").reset_index(drop=True)
+
+    towns = group(["county", "township"])
+    towns["rank"] = towns["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
+    counties = group(["county"])
+    counties["rank"] = counties["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
+    total = pd.DataFrame({"county": [TOTAL], **{c: [base[c].sum()] for c in sums},
+                          "synthetic": [bool(base["synthetic"].any())], "rank": [0]})
+    counties = pd.concat([counties, total.astype(counties.dtypes.to_dict())], ignore_index=True)
+    cats = group(["county", "use_category"])
+    cats["pilot_share"] = cats["use_category"].map({c.id: c.pilot_share for c in p.categories.values()})
+    cats["category_zh"] = cats["use_category"].map({c.id: c.zh for c in p.categories.values()})
+    return towns, counties, cats
+
+
