@@ -14,17 +14,31 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import SUIZHOU_LAT, SUIZHOU_LON
 from pyproj import CRS, Geod, Transformer
 
 from sanxian_yidan import crs as crsmod
 from sanxian_yidan.crs import (
-    WORKING_CRS, CRSGuess, bd09_to_gcj02, bd09_to_wgs84, detect_swapped_xy, gcj02_to_bd09, gcj02_to_wgs84,
-    gk_crs, infer_crs, is_legacy_datum, legacy_datum_warning, points_in_study_area, strip_zone_prefix,
-    study_area_bounds, wgs84_to_bd09, wgs84_to_gcj02, zone_from_easting)
+    WORKING_CRS,
+    CRSGuess,
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    detect_swapped_xy,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    gk_crs,
+    infer_crs,
+    is_legacy_datum,
+    legacy_datum_warning,
+    points_in_study_area,
+    strip_zone_prefix,
+    study_area_bounds,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+    zone_from_easting,
+)
 from sanxian_yidan.datafiles import packaged
 from sanxian_yidan.errors import CRSError, SanxianWarning
-
-from conftest import SUIZHOU_LAT, SUIZHOU_LON
 
 GEOD = Geod(ellps="WGS84")
 #: Requirement of the foundation issue for GCJ-02/BD-09 inverses [m], as recorded in data/crs.toml.

@@ -11,13 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import SUIZHOU_LAT, SUIZHOU_LON, sha256_tree
 from shapely.geometry import Point, box
 
 from sanxian_yidan import crs as crsmod
 from sanxian_yidan import read_vector
-from sanxian_yidan.errors import (CRSError, EmptyLayerError, EncodingDetectionError, InputFileError,
-                                  MissingFileError, SanxianWarning)
-from conftest import SUIZHOU_LAT, SUIZHOU_LON, sha256_tree
+from sanxian_yidan.errors import (
+    CRSError,
+    EmptyLayerError,
+    EncodingDetectionError,
+    InputFileError,
+    MissingFileError,
+    SanxianWarning,
+)
 
 NAMES = ["随县吴山镇一般管控单元", "广水市城区重点管控单元", "曾都区淅河镇"]
 

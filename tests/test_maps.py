@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from conftest import SAMPLE_CATALOG, SUIZHOU_LAT, SUIZHOU_LON
 from pyproj import Geod
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
@@ -32,8 +33,6 @@ from sanxian_yidan.maps import (
     style_for_column,
     to_gcj02,
 )
-
-from conftest import SAMPLE_CATALOG, SUIZHOU_LAT, SUIZHOU_LON
 
 GEOD = Geod(ellps="WGS84")
 SCRIPT_NAME = "<script>alert(1)</script>"

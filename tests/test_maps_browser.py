@@ -20,14 +20,19 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from conftest import REPO, SAMPLE_CATALOG
 from matplotlib.image import imread
 from shapely.geometry import Point
 
 from sanxian_yidan import Catalog
-from sanxian_yidan.maps import (CategoryStyle, MapLayer, external_references, load_map_settings, make_map,
-                                save_map)
-
-from conftest import REPO, SAMPLE_CATALOG
+from sanxian_yidan.maps import (
+    CategoryStyle,
+    MapLayer,
+    external_references,
+    load_map_settings,
+    make_map,
+    save_map,
+)
 
 INSTALL_HINT = ("headless Chromium is required for this test: install the Debian package chromium "
                 "(apt-get install -y chromium chromium-driver), or set SANXIAN_CHROMIUM to a Chromium binary")

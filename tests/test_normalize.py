@@ -78,7 +78,13 @@ def _string_families(gdf: gpd.GeoDataFrame) -> list[str]:
 
 
 def _mixed_geometries(rng: np.random.Generator, n: int) -> list:
-    from shapely.geometry import GeometryCollection, LinearRing, MultiLineString, MultiPoint, MultiPolygon
+    from shapely.geometry import (
+        GeometryCollection,
+        LinearRing,
+        MultiLineString,
+        MultiPoint,
+        MultiPolygon,
+    )
 
     kinds = [Point(0, 0), LineString([(0, 0), (1, 1)]), LinearRing([(0, 0), (1, 0), (1, 1)]), box(0, 0, 1, 1),
              MultiPoint([(0, 0), (1, 1)]), MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),

@@ -7,7 +7,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sanxian_yidan.provenance import build_manifest, package_versions, sha256_file, write_manifest
+from sanxian_yidan.provenance import (
+    build_manifest,
+    package_versions,
+    sha256_file,
+    write_manifest,
+)
 
 
 def test_sha256_matches_hashlib_on_a_multi_chunk_file(tmp_path: Path) -> None:

@@ -376,7 +376,12 @@ def test_gpkg_without_pyarrow_writes_the_same_table(result, tmp_path: Path, monk
 
 def test_every_written_column_is_declared(result) -> None:
     from sanxian_yidan.columns import describe
-    from sanxian_yidan.rooftop import BUILDING_COLUMNS, FACTOR_COLUMNS, NOTE_COLUMNS, declared_labels
+    from sanxian_yidan.rooftop import (
+        BUILDING_COLUMNS,
+        FACTOR_COLUMNS,
+        NOTE_COLUMNS,
+        declared_labels,
+    )
 
     written = [*BUILDING_COLUMNS, *result.area_table().columns, *NOTE_COLUMNS, *FACTOR_COLUMNS]
     assert [c for c in written if describe(c) is None] == []

@@ -25,7 +25,12 @@ import pytest
 
 from sanxian_yidan import solar
 from sanxian_yidan.datafiles import packaged
-from sanxian_yidan.errors import DataFileError, InputFileError, MissingFileError, SanxianWarning
+from sanxian_yidan.errors import (
+    DataFileError,
+    InputFileError,
+    MissingFileError,
+    SanxianWarning,
+)
 
 LON, LAT = 113.37, 31.69  # Suizhou city
 REF = packaged("solar.toml")["reference"]

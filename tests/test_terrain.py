@@ -18,14 +18,18 @@ import pandas as pd
 import pytest
 import rasterio
 from affine import Affine
+from conftest import SAMPLE_CATALOG
 from rasterio.features import rasterize
 from shapely.geometry import LineString, Point, box
 
 from sanxian_yidan import terrain
-from sanxian_yidan.errors import CRSError, InputFileError, MissingFileError, SanxianWarning
+from sanxian_yidan.errors import (
+    CRSError,
+    InputFileError,
+    MissingFileError,
+    SanxianWarning,
+)
 from sanxian_yidan.terrain import Dem, TerrainError
-
-from conftest import SAMPLE_CATALOG
 
 CRS = "EPSG:4547"
 

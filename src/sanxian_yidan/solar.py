@@ -43,7 +43,13 @@ import numpy as np
 import pandas as pd
 
 from .datafiles import deep_merge, load_toml, packaged, packaged_path
-from .errors import DataFileError, InputFileError, MissingFileError, SanxianWarning, problem
+from .errors import (
+    DataFileError,
+    InputFileError,
+    MissingFileError,
+    SanxianWarning,
+    problem,
+)
 
 logger = logging.getLogger(__name__)
 

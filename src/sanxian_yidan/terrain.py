@@ -62,9 +62,16 @@ import shapely
 from affine import Affine
 
 from .datafiles import load_toml, packaged_path
-from .errors import (CRSError, DataFileError, EmptyLayerError, InputFileError, MissingFileError, SanxianError,
-                     SanxianWarning, problem)
-
+from .errors import (
+    CRSError,
+    DataFileError,
+    EmptyLayerError,
+    InputFileError,
+    MissingFileError,
+    SanxianError,
+    SanxianWarning,
+    problem,
+)
 from .progress import Progress
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,14 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from .. import crs as crsmod
-from ..errors import (CRSError, EmptyLayerError, InputFileError, MissingFileError,
-                      SanxianWarning, problem)
+from ..errors import (
+    CRSError,
+    EmptyLayerError,
+    InputFileError,
+    MissingFileError,
+    SanxianWarning,
+    problem,
+)
 from .encoding import detect_shapefile_encoding
 from .tabular import table_to_points
 
