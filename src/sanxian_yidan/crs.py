@@ -43,7 +43,7 @@ __all__ = [
     "WORKING_CRS", "DATUMS", "CRSGuess", "study_area_bounds", "points_in_study_area",
     "gcj02_to_wgs84", "wgs84_to_gcj02", "bd09_to_wgs84", "wgs84_to_bd09", "gcj02_to_bd09", "bd09_to_gcj02",
     "gk_crs", "zone_from_easting", "strip_zone_prefix", "infer_crs", "detect_swapped_xy",
-    "is_legacy_datum", "legacy_datum_warning",
+    "is_legacy_datum", "legacy_datum_warning", "outside_mainland_china",
 ]
 
 #: A coordinate value as returned by the conversions: ``float`` for scalar input, array otherwise.
@@ -222,6 +222,21 @@ def _outputs(lon: NDArray[np.float64], lat: NDArray[np.float64], scalar: bool) -
     if scalar:
         return float(lon), float(lat)
     return lon, lat
+
+
+def outside_mainland_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """True where a point lies outside the mainland-China box in which GCJ-02 and BD-09 differ from WGS84.
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        Longitude and latitude [deg].
+
+    References
+    ----------
+    .. [1] ``data/crs.toml`` ``[gcj02] mainland_bbox``.
+    """
+    return _outside_mainland(np.atleast_1d(np.asarray(lon, dtype=float)), np.atleast_1d(np.asarray(lat, dtype=float)))
 
 
 def _outside_mainland(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:

@@ -67,9 +67,11 @@ class Repair:
         return d
 
     def __str__(self) -> str:
+        if not self.feature_ids:  # a repair of the whole layer (e.g. reprojection) lists no features
+            return f"{self.kind}: {self.count} feature(s) — {self.detail}"
         ids = ", ".join(str(i) for i in self.feature_ids)
         more = "" if self.count <= len(self.feature_ids) else f" (+{self.count - len(self.feature_ids)} more)"
-        return f"{self.kind}: {self.count} feature(s) [{ids}{more}] — {self.detail}"
+        return f"{self.kind}: {self.count} feature(s) [rows {ids}{more}] — {self.detail}"
 
 
 def geometry_family(gdf: gpd.GeoDataFrame) -> set[str]:

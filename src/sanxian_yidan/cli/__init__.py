@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import pkgutil
 import sys
+import warnings
 from importlib import import_module
 
 import typer
 
 from ..errors import SanxianError
-from ._common import app, err_console
+from ._common import app, console, err_console, show_warning
 
 __all__ = ["app", "main"]
 
@@ -26,6 +27,8 @@ def _main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Mo
           quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors.")) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    console.quiet = quiet  # -q: tables, notes and warnings are not printed; errors (on stderr) still are
+    warnings.showwarning = show_warning
 
 
 for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")):
@@ -37,5 +40,5 @@ def main() -> None:
     try:
         app()
     except SanxianError as exc:  # pragma: no cover - commands catch their own
-        err_console.print(str(exc))
+        err_console.print(str(exc), markup=False)
         sys.exit(2)

@@ -33,9 +33,23 @@ class DataTable(Table):
 
 
 def fail(exc: Exception) -> None:
-    """Print a bilingual error for ``exc`` and exit with code 2."""
-    err_console.print(f"[bold red]错误 / Error[/bold red] ({type(exc).__name__}):\n{exc}", highlight=False)
+    """Print a bilingual error for ``exc`` and exit with code 2.
+
+    The message is printed literally: ``[name]`` in a fix hint is TOML syntax, not Rich markup.
+    """
+    err_console.print(f"[bold red]错误 / Error[/bold red] ({type(exc).__name__}):\n{escape(str(exc))}", highlight=False)
     raise typer.Exit(code=2)
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` for the command line: the message only, no source file or code line.
+
+    Silent under ``-q`` (which quiets :data:`console`).
+    """
+    if console.quiet:
+        return
+    err_console.print(f"[yellow]警告 / warning[/yellow] {escape(str(message))}", highlight=False)
 
 
 def guard_output_dir(out: Path, overwrite: bool, names: list[str]) -> None:
@@ -52,6 +66,6 @@ def guard_output_dir(out: Path, overwrite: bool, names: list[str]) -> None:
     """
     existing = [n for n in names if (out / n).exists()]
     if existing and not overwrite:
-        fail(FileExistsError(f"{out} already holds {existing}; pass --overwrite to replace them "
-                             f"/ 输出目录已有同名文件，如需覆盖请加 --overwrite"))
+        fail(FileExistsError(f"输出目录已有同名文件，如需覆盖请加 --overwrite / {out} already holds "
+                             f"{', '.join(existing)}; pass --overwrite to replace them"))
     out.mkdir(parents=True, exist_ok=True)

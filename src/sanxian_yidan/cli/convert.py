@@ -75,5 +75,11 @@ def coords_convert(lon: float = typer.Argument(..., help="Longitude / 经度"),
     key = (source.lower().replace("-", ""), target.lower().replace("-", ""))
     if key not in funcs:
         raise typer.BadParameter(f"cannot convert {source} → {target}; use wgs84, gcj02, bd09")
+    if crsmod.outside_mainland_china(lon, lat)[0] and not crsmod.outside_mainland_china(lat, lon)[0]:
+        # GCJ-02 and BD-09 are defined only over mainland China: a swapped pair would come back unchanged.
+        fail(ValueError(f"经纬度顺序可能颠倒：{lon} {lat} 不在中国境内，而 {lat} {lon} 在。 / The point {lon} {lat} "
+                        f"lies outside mainland China but {lat} {lon} lies inside: longitude and latitude look "
+                        f"swapped. Fix: give the longitude first, e.g. sanxian coords convert {lat} {lon} "
+                        f"--from {source} --to {target}"))
     x, y = funcs[key](lon, lat)
     console.print(f"{x:.7f} {y:.7f}")

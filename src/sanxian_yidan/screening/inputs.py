@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from .. import crs as crsmod
 from ..catalog import Catalog, LayerEntry
@@ -107,6 +108,27 @@ def _web_map_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     return out
 
 
+def _guessed_crs_problem(meta: Mapping[str, Any], reason: str, path: Any, layer: str | None) -> str:
+    """Why a project file without a CRS is refused, worded for degrees or for metres."""
+    guess = str(meta.get("crs"))
+    try:
+        geographic = CRS.from_user_input(guess).is_geographic
+    except Exception:  # noqa: BLE001 - an unparsable guess is treated like degrees
+        geographic = True
+    if geographic:
+        why = ("WGS84, CGCS2000 and GCJ-02 (Amap) coordinates of Suizhou look alike and lie up to 600 m apart")
+        fix = ("state the CRS: sanxian screen --crs EPSG:4326 (screen(..., crs='EPSG:4326')) for GPS or 天地图 "
+               "coordinates, --crs GCJ-02 for Amap/Tencent, --crs BD-09 for Baidu; or export the file with its .prj")
+    else:
+        why = ("the same Gauss-Krüger numbers are used on several datums (CGCS2000, Xi'an 1980, Beijing 1954) and by "
+               "other projections, and only the file's producer knows which one")
+        fix = (f"state the CRS: sanxian screen --crs {guess} (screen(..., crs='{guess}')) if the data are CGCS2000, "
+               "or the EPSG code of their datum and zone; or export the file with its .prj")
+    return problem("项目文件没有坐标系信息；研判结论不能建立在推测的坐标系上。",
+                   f"The project file has no CRS. The coordinates look like {guess} ({reason}), but {why}, "
+                   "so screening refuses to guess.", file=path, layer=layer, fix=fix)
+
+
 def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
     if isinstance(projects, (str, Path)):
         path = Path(projects)
@@ -114,14 +136,7 @@ def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoD
         meta = raw.attrs.get("sanxian", {})
         reason = str(meta.get("crs_reason", ""))
         if reason.startswith("inferred"):
-            raise CRSError(problem(
-                "项目文件没有坐标系信息；研判结论不能建立在推测的坐标系上。",
-                f"The project file has no CRS. The coordinates look like {meta.get('crs')} ({reason}), but "
-                "WGS84, CGCS2000 and GCJ-02 (Amap) coordinates of Suizhou look alike and lie up to 600 m apart, "
-                "so screening refuses to guess.", file=path, layer=layer,
-                fix="state the CRS: screen(..., crs='EPSG:4326') / sanxian screen --crs EPSG:4326 for GPS or "
-                    "天地图 coordinates, crs='GCJ-02' for Amap/Tencent, 'BD-09' for Baidu, 'EPSG:4547' for "
-                    "CGCS2000 GK CM 114E metres; or export the file with its .prj"))
+            raise CRSError(_guessed_crs_problem(meta, reason, path, layer))
         return raw, str(path)
     if isinstance(projects, gpd.GeoDataFrame):
         raw = projects

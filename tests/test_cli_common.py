@@ -1,0 +1,65 @@
+"""Shared command-line behaviour: literal error text, -q, clean warnings, swapped coordinates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+from typer.testing import CliRunner
+
+from sanxian_yidan.cli import app
+from sanxian_yidan.normalize import Repair
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_error_text_with_square_brackets_is_printed_literally(tmp_path: Path) -> None:
+    study = tmp_path / "bad.toml"
+    study.write_text('[study]\nid = "x"\n[mapp]\nzoom = 3\n', encoding="utf-8")
+    res = runner.invoke(app, ["study", "run", str(study)])
+    assert res.exit_code == 2
+    assert "[mapp]" in res.output            # the unknown TOML table is named, not eaten as markup
+
+
+def test_quiet_prints_no_tables_but_still_writes(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["-q", "rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == ""
+    assert (tmp_path / "rooftops.gpkg").exists()
+    loud = runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path), "--overwrite"])
+    assert "rooftops.gpkg" in loud.output                # -q does not stick to the next run
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_warnings_are_shown_as_one_clean_line(tmp_path: Path) -> None:
+    src = tmp_path / "parcels.shp"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(498000, 3505000, 498100, 3505100)]).to_file(src)  # no .prj
+    res = runner.invoke(app, ["convert", str(src), str(tmp_path / "out.gpkg")])
+    assert res.exit_code == 0, res.output
+    assert "警告 / warning" in res.output
+    assert "SanxianWarning" not in res.output and ".py:" not in res.output
+
+
+def test_swapped_longitude_and_latitude_are_refused_with_the_fix() -> None:
+    res = runner.invoke(app, ["coords", "convert", "31.688", "113.3745", "--from", "gcj02", "--to", "wgs84"])
+    assert res.exit_code == 2
+    assert "swapped" in res.output and "sanxian coords convert 113.3745 31.688" in res.output
+    ok = runner.invoke(app, ["coords", "convert", "113.3745", "31.688", "--from", "gcj02", "--to", "wgs84"])
+    assert ok.exit_code == 0 and ok.output.split()[0].startswith("113.368")
+
+
+def test_existing_outputs_are_listed_plainly(tmp_path: Path) -> None:
+    runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])
+    res = runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "rooftops.gpkg, rooftops_by_township.csv" in res.output.replace("\n", "")
+    assert "['" not in res.output
+
+
+def test_repair_without_feature_ids_says_no_empty_list() -> None:
+    whole = Repair("reprojected", 6, (), "EPSG:4326 → EPSG:4547")
+    assert str(whole) == "reprojected: 6 feature(s) — EPSG:4326 → EPSG:4547"
+    some = Repair("invalid_geometry", 3, (4, 9), "make_valid")
+    assert str(some) == "invalid_geometry: 3 feature(s) [rows 4, 9 (+1 more)] — make_valid"
