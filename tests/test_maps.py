@@ -344,3 +344,14 @@ def test_cli_maps_a_result_file_offline(tmp_path: Path) -> None:
     wrong = runner.invoke(app, ["map", str(src), "--column", "verdikt", "--no-boundaries", "--out",
                                 str(tmp_path / "w.html")])
     assert wrong.exit_code == 2 and "No layer has the column 'verdikt'" in wrong.output
+
+
+def test_features_without_geometry_are_counted_in_a_note_and_synthetic_data_flags_the_layer() -> None:
+    gdf = _projects().drop(columns="synthetic")
+    gdf.loc[1, "geometry"] = None                          # e.g. a site cut away entirely by exclusions
+    gdf["synthetic_data"] = [False, False, True, False]    # screening results flag synthetic inputs this way
+    m = make_map([MapLayer(gdf, "项目", "Projects")])
+    assert any("1 feature(s) without geometry" in note and "项目" in note for note in m.sanxian["notes"])
+    assert m.sanxian["synthetic"] is True
+    plain = make_map([MapLayer(_projects(), "项目", "Projects")])
+    assert not any("without geometry" in note for note in plain.sanxian["notes"])

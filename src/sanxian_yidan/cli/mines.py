@@ -67,11 +67,12 @@ def _print_summary(result: Any, top: int) -> None:
     from ..mines import mode_summary
 
     focus = pd.DataFrame(meta.get("focus_summary") or [])
+    mode_zh = mode_summary(result)["mode_zh"].to_dict()   # mode id -> Chinese name, for the headers
     if len(focus):
         mode_cols = [c for c in focus.columns if c.startswith("mode_")]
         t2 = DataTable(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
         for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", f"前{meta['top_k']}"] + \
-                [c.removeprefix("mode_") for c in mode_cols]:
+                [mode_zh.get(c.removeprefix("mode_"), c.removeprefix("mode_")) for c in mode_cols]:
             t2.add_column(c, overflow="fold")
         for _, r in focus.iterrows():
             t2.add_row(str(r["area"]), str(r["mines"]), str(r["abandoned_or_closed"]), _fmt(r["gross_area_m2"] / 1e4, 1),

@@ -173,6 +173,8 @@ def _print_summary(result: Any, top: int) -> None:
                       "not for decisions[/bold magenta]")
     b = result.buildings
     ranked = b[b["rank"] > 0].sort_values("rank").head(top)
+    zh = dict(zip(result.categories["use_category"], result.categories["category_zh"]))
+    ranked = ranked.assign(use_category=[zh.get(str(c), str(c)) for c in ranked["use_category"]])  # `top` rows
     t1 = DataTable(title=f"屋顶排序（前 {top}）/ Roof ranking (top {top})")
     cols = [("rank", 0), ("township", None), ("use_category", None), ("roof_type", None), ("area_m2", 0),
             ("capacity_kwp", 1), ("annual_kwh", 0), ("co2_t", 1), ("so2_kg", 1), ("nox_kg", 1)]

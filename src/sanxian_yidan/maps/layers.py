@@ -129,14 +129,16 @@ class MapLayer:
 
     @property
     def is_synthetic(self) -> bool:
-        """True if the layer is flagged synthetic by the flag, its ``synthetic`` column or its attrs."""
+        """True if the layer is flagged synthetic by the flag, its ``synthetic`` column (``synthetic_data``
+        in screening results) or its attrs."""
         if self.synthetic:
             return True
-        if "synthetic" in self.gdf.columns:
-            # read from a file the flag may be text ("true", "1", "是"); compare as text, not truthiness
-            keys = {_category_key(v) for v in self.gdf["synthetic"].unique()}
-            if keys & {"true", "True", "TRUE", "1", "yes", "是"}:
-                return True
+        for column in ("synthetic", "synthetic_data"):
+            if column in self.gdf.columns:
+                # read from a file the flag may be text ("true", "1", "是"); compare as text, not truthiness
+                keys = {_category_key(v) for v in self.gdf[column].unique()}
+                if keys & {"true", "True", "TRUE", "1", "yes", "是"}:
+                    return True
         return bool(self.gdf.attrs.get("sanxian", {}).get("synthetic", False))
 
 

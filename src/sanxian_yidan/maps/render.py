@@ -524,6 +524,10 @@ def make_map(layers: Sequence[MapLayer], *, basemap: str = "none", offline: bool
         geoms = _display_geometries(layer.gdf, gcj02=gcj02, decimals=s.coordinate_decimals, layer=layer.name)
         prepared.append(_Prepared(layer, geoms, _kind(geoms), _geometry_rank(geoms),
                                   synthetic=layer.is_synthetic))
+        undrawn = int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())
+        if undrawn:  # e.g. brownfield sites cut away entirely by exclusions: say so instead of dropping silently
+            notes.append(f"{layer.name_zh}：{undrawn} 个要素无几何（如被硬约束全部扣除），未绘制 / {layer.name_en}: "
+                         f"{undrawn} feature(s) without geometry (e.g. wholly excluded) are not drawn")
     if cat is not None:
         for layer, bstyle in _boundary_layers(cat, s):
             geoms = _display_geometries(layer.gdf, gcj02=gcj02, decimals=s.coordinate_decimals, layer=layer.name)
