@@ -42,3 +42,14 @@ def test_huge_integers_and_non_table_maps_are_reported_not_crashed() -> None:
 
 def test_no_problem_no_error() -> None:
     Problems("f.toml").raise_if_any("x / x")
+
+
+def test_csv_ranks_are_whole_numbers_with_empty_cells_for_unranked(tmp_path) -> None:
+    import pandas as pd
+
+    from sanxian_yidan.outputs import write_table_csv
+
+    path = write_table_csv(pd.DataFrame({"rank": [1.0, 2.0, None], "score": [0.9, 0.5, 0.1]}), tmp_path / "t.csv",
+                           ["rank", "score"])
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", ""]

@@ -26,7 +26,11 @@ from shapely import GeometryType
 
 log = logging.getLogger(__name__)
 
-__all__ = ["nearest_features", "polygonal_parts"]
+__all__ = ["OVERLAY_NOISE_M2", "nearest_features", "polygonal_parts"]
+
+#: Areas below this are floating-point noise of a GEOS overlay (e.g. two polygons that only share an edge
+#: leave a sliver of 1e-10 m²), not land [m² in the working CRS].  A numerical tolerance, not a planning rule.
+OVERLAY_NOISE_M2 = 1e-3
 
 #: Geometry types made of parts, flattened by :func:`_atomic_parts`.
 _MULTI = (GeometryType.MULTIPOINT, GeometryType.MULTILINESTRING, GeometryType.MULTIPOLYGON,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import pandas as pd
+
 from .columns import label
 from .io.gpkg import write_settings
 
@@ -17,6 +19,12 @@ def write_table_csv(frame: Any, path: str | Path, columns: Sequence[str]) -> Pat
     """
     cols = [c for c in columns if c in frame.columns]
     table = frame[cols].copy()
+    for col in cols:
+        # A rank with gaps (unranked rows) is stored as float; write 1, 2, 3 and an empty cell, not 1.0.
+        if col == "rank" and pd.api.types.is_float_dtype(table[col]):
+            whole = table[col].dropna()
+            if (whole == whole.round()).all():
+                table[col] = table[col].astype("Int64")
     table.columns = [label(c) for c in cols]
     table.to_csv(path, index=False, encoding="utf-8-sig")
     return Path(path)

@@ -26,7 +26,7 @@ from ..errors import (
     SanxianWarning,
     problem,
 )
-from ..geomutil import nearest_features, polygonal_parts
+from ..geomutil import OVERLAY_NOISE_M2, nearest_features, polygonal_parts
 from .params import (
     M2_PER_HA,
     BrownfieldParams,
@@ -441,7 +441,7 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
             new_part = polygonal_parts(shapely.difference(unions, covered[ids]))
             covered[ids] = polygonal_parts(shapely.union(covered[ids], unions))
             area = shapely.area(new_part)
-            ok = area > 0
+            ok = area > OVERLAY_NOISE_M2  # a site touching an exclusion along an edge loses no land
             if not ok.any():
                 continue
             first = exclusions.iloc[sel[0]]

@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from ..catalog import role_vocabulary
+from ..geomutil import OVERLAY_NOISE_M2
 from ..rules import (
     SEVERITY_EN,
     SEVERITY_ZH,
@@ -25,8 +26,6 @@ from .settings import ScreeningSettings
 
 logger = logging.getLogger(__name__)
 
-#: Residual areas below this are floating-point noise of the overlay, not land outside a layer [m²].
-_NOISE_M2 = 1e-3
 #: How many feature names a finding lists before it only counts them.
 _MAX_NAMES = 5
 
@@ -141,7 +140,7 @@ def _eval_overlap(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Project
         uncovered = _uncovered(projects.footprints, pi, pieces.geoms[sel], area, projects.area, settings.threads,
                                settings.min_parallel_pairs)
         out_area = shapely.area(uncovered)
-        covered = np.clip(projects.area - np.where(out_area < _NOISE_M2, 0.0, out_area), 0.0, None)
+        covered = np.clip(projects.area - np.where(out_area < OVERLAY_NOISE_M2, 0.0, out_area), 0.0, None)
         share = covered / projects.area
         fired = has_real & (share > rule.share)
         area_sum = covered
@@ -220,7 +219,7 @@ def _eval_outside(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Project
     uncovered = _uncovered(projects.footprints, pieces.pi[sel], pieces.geoms[sel], pieces.area[sel], projects.area,
                            settings.threads, settings.min_parallel_pairs)
     out_area = shapely.area(uncovered)
-    out_area = np.where(out_area < _NOISE_M2, 0.0, out_area)
+    out_area = np.where(out_area < OVERLAY_NOISE_M2, 0.0, out_area)
     perim = shapely.length(uncovered)
     sliver = _is_sliver(out_area, perim, sliver_m2, settings.sliver_width_m)
     outside = out_area > 0
