@@ -949,8 +949,8 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
         f"The coordinates fit no known CRS: x from {x_a.min():.6g} to {x_a.max():.6g}, y from {y_a.min():.6g} to "
         f"{y_a.max():.6g}. Tried longitude/latitude, Gauss-Kruger with an 8-digit zone-prefixed or a 6-digit "
         "easting (CGCS2000 / Xian 1980 / Beijing 1954) and Web Mercator.",
-        fix=f"state the CRS with crs='EPSG:....' (e.g. crs='{WORKING_CRS}' for CGCS2000 GK CM 114E, "
-            "crs='EPSG:4490' for CGCS2000 longitude/latitude) or set `crs` in the catalog entry"))
+        fix=f"state the CRS: crs='EPSG:....' in Python or --crs EPSG:.... on the command line (e.g. {WORKING_CRS} "
+            "for CGCS2000 GK CM 114E, EPSG:4490 for CGCS2000 longitude/latitude), or `crs` in the catalog entry"))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -49,8 +49,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
         raise DataFileError(
-            problem("数据文件不存在。", "Data file not found.", file=path,
-                    fix="check the path; packaged defaults live in sanxian_yidan/data/")
+            problem("文件不存在。", "File not found.", file=path,
+                    fix=(f"check the path (a relative path is read from the current folder, {Path.cwd()})"
+                         if not path.is_absolute() else "check the path"))
         ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(

@@ -299,13 +299,16 @@ def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str,
         raise CRSError(problem("文件没有坐标系信息，且无法从坐标判断。",
                                f"The file has no CRS and the coordinates do not identify one. {exc}",
                                file=path, layer=layer,
-                               fix="pass crs='EPSG:....' (or set `crs` in the catalog entry); for a shapefile "
-                                   "add the .prj exported by your GIS")) from exc
+                               fix="state the CRS: crs='EPSG:....' in Python, --crs EPSG:.... on the command line, "
+                                   "or `crs` in the catalog entry; for a shapefile add the .prj exported by your "
+                                   "GIS")) from exc
     if not guess.certain:
         raise CRSError(problem("文件没有坐标系信息，坐标判断不唯一。",
                                f"The file has no CRS; a guess would be {guess.crs.to_string()} "
                                f"({guess.reason}) but that is not certain enough to use silently.",
-                               file=path, layer=layer, fix=f"pass crs='{guess.crs.to_string()}' if that is right"))
+                               file=path, layer=layer,
+                               fix=f"if that is right, state it: crs='{guess.crs.to_string()}' in Python, "
+                                   f"--crs {guess.crs.to_string()} on the command line"))
     info["crs_reason"] = f"inferred from the coordinates: {guess.reason}"
     info["warnings"].append(f"no CRS in the file; inferred {guess.crs.to_string()} from the coordinates "
                             f"({guess.reason}) / 文件无坐标系，已根据坐标推断")
