@@ -1,0 +1,187 @@
+"""Slope, aspect and hillshade (Horn's method, as gdaldem computes them)."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from ..errors import (
+    CRSError,
+    problem,
+)
+from .dem import Dem
+from .settings import TerrainError
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------------------------
+# Slope, aspect, hillshade (gdaldem, Horn)
+# ----------------------------------------------------------------------------------------------
+def _require_metric(dem: Dem) -> None:
+    """Slopes need horizontal metres: refuse geographic or non-metre CRSs."""
+    import pyproj
+
+    crs = pyproj.CRS.from_user_input(dem.crs)
+    units = {axis.unit_name for axis in crs.axis_info[:2]}
+    if not crs.is_projected or not units <= {"metre", "meter"}:
+        raise CRSError(problem("坡度计算需要以米为单位的投影坐标系。",
+                               f"Slopes need a projected CRS in metres; the DEM is in {crs.name} ({sorted(units)}).",
+                               file=dem.source, fix="reproject the DEM, e.g. gdalwarp -t_srs EPSG:4547 in.tif out.tif"))
+
+
+def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] | None
+                       ) -> tuple[np.ndarray, float, float]:
+    if isinstance(dem, Dem):
+        if res is not None:
+            raise TerrainError(problem("Dem 已含分辨率，不能再给 res。",
+                                       "res is only for plain arrays; a Dem carries its own cell size.",
+                                       file=dem.source, fix="drop res= or pass dem.elevation"))
+        _require_metric(dem)
+        xres, yres = dem.res
+        return dem.elevation, xres, yres
+    if res is None:
+        raise TerrainError(problem("数组输入需要给出分辨率 res。", "A plain array needs res= (cell size in metres).",
+                                   fix="pass res=90.0 or res=(xres, yres), or wrap it in a Dem"))
+    xres, yres = (float(res), float(res)) if np.isscalar(res) else (float(res[0]), float(res[1]))  # type: ignore[index]
+    if not (xres > 0 and yres > 0 and math.isfinite(xres) and math.isfinite(yres)):
+        raise TerrainError(problem("分辨率必须为正数。", f"res must be positive, got {res!r}.", fix="pass res=90.0"))
+    z = np.asarray(dem, dtype=np.float64)
+    if z.ndim != 2:
+        raise TerrainError(problem("高程数据必须是二维数组。", f"Elevations must be 2-D, got shape {z.shape}.",
+                                   fix="pass one band as a 2-D array"))
+    return z, xres, yres
+
+
+def _window(z: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The nine neighbours a..i of every interior cell (gdaldem's afWin[0..8], north row first)."""
+    return (z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:],
+            z[1:-1, :-2], z[1:-1, 1:-1], z[1:-1, 2:],
+            z[2:, :-2], z[2:, 1:-1], z[2:, 2:])
+
+
+def _horn_gradient(z: np.ndarray, xres: float, yres: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horn's gradient of the interior cells: (dz/dx eastwards, dz/dy southwards) [m/m]."""
+    a, b, c, d, _, f, g, h, i = _window(z)
+    dz_east = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * xres)
+    dz_south = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * yres)
+    return dz_east, dz_south
+
+
+def slope_aspect(dem: Dem | np.ndarray, *, res: float | tuple[float, float] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and aspect by Horn's method, as ``gdaldem slope`` / ``gdaldem aspect`` compute them.
+
+    Parameters
+    ----------
+    dem : Dem or numpy.ndarray
+        The DEM, or a 2-D array of elevations [m] (north row first) with ``res``.
+    res : float or (float, float), optional
+        Cell size (x, y) [m]; only for a plain array.
+
+    Returns
+    -------
+    slope : numpy.ndarray
+        Slope [deg], 0 = flat.
+    aspect : numpy.ndarray
+        Direction the slope faces (downslope), degrees clockwise from north in
+        [0, 360): 0 north, 90 east, 180 south, 270 west.  ``NaN`` on flat cells
+        (where ``gdaldem aspect`` writes -9999).
+
+    Notes
+    -----
+    With ``a b c / d e f / g h i`` the 3×3 window (north row first)::
+
+        dz/dx = ((c + 2f + i) - (a + 2d + g)) / (8 xres)
+        dz/dy = ((g + 2h + i) - (a + 2b + c)) / (8 yres)      (southwards)
+        slope  = atan(hypot(dz/dx, dz/dy))
+        aspect = atan2(-dz/dx, dz/dy) mod 360
+
+    which is ``gdaldem``'s ``atan2(dy, -dx)`` turned into an azimuth.  The
+    first and last rows and columns are ``NaN`` (``gdaldem`` without
+    ``-compute_edges``), and so is any nodata cell or cell whose window touches one.
+    For square cells the aspect equals ``gdaldem``'s exactly; for non-square
+    cells this function scales the gradient by the cell size (``gdaldem``'s
+    aspect ignores the cell size and is then slightly off).
+
+    References
+    ----------
+    .. [1] Horn (1981), see the module references.
+    .. [2] GDAL, ``gdaldem`` slope and aspect (Horn algorithm).
+    """
+    z, xres, yres = _elevation_and_res(dem, res)
+    slope = np.full(z.shape, np.nan)
+    aspect = np.full(z.shape, np.nan)
+    if min(z.shape) < 3:
+        return slope, aspect
+    dz_east, dz_south = _horn_gradient(z, xres, yres)
+    inner = (slice(1, -1), slice(1, -1))
+    slope[inner] = np.degrees(np.arctan(np.hypot(dz_east, dz_south)))
+    with np.errstate(invalid="ignore"):
+        azimuth = np.mod(np.degrees(np.arctan2(-dz_east, dz_south)), 360.0)
+    azimuth[azimuth == 360.0] = 0.0          # rounding of tiny negative angles, as gdaldem does
+    azimuth[(dz_east == 0) & (dz_south == 0)] = np.nan
+    aspect[inner] = azimuth
+    # the window formula does not use the centre cell: a nodata centre is nodata (as gdaldem)
+    slope[np.isnan(z)] = np.nan
+    aspect[np.isnan(z)] = np.nan
+    return slope, aspect
+
+
+def hillshade(dem: Dem | np.ndarray, *, azimuth: float = 315.0, altitude: float = 45.0, z_factor: float = 1.0,
+              res: float | tuple[float, float] | None = None) -> np.ndarray:
+    """Hillshade as ``gdaldem hillshade`` computes it (Horn gradient, not combined).
+
+    Parameters
+    ----------
+    dem : Dem or numpy.ndarray
+        The DEM, or a 2-D array with ``res``.
+    azimuth : float, default 315
+        Direction the light comes from, degrees clockwise from north.
+    altitude : float, default 45
+        Sun elevation above the horizon [deg].
+    z_factor : float, default 1
+        Vertical exaggeration.
+    res : float or (float, float), optional
+        Cell size [m] for a plain array.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shade values in [1, 255] as floats (``gdaldem`` rounds them into a Byte
+        band); ``NaN`` at the edges and next to nodata (``gdaldem`` writes 0).
+
+    Notes
+    -----
+    ``cang = (sin(alt) - cos(alt) * zf * r * sin(θ - az)) / sqrt(1 + zf² r²)``
+    with ``zf = z_factor / 8``, ``r = hypot(x, y)``, ``θ = atan2(y, x)``,
+    ``x = ((a + 2d + g) - (c + 2f + i)) / xres`` and
+    ``y = ((g + 2h + i) - (a + 2b + c)) / -yres``; the value is ``1`` where
+    ``cang <= 0`` and ``1 + 254 cang`` elsewhere.  This equals the textbook
+    ``cos(zenith) cos(slope) + sin(zenith) sin(slope) cos(az - aspect)``.
+
+    References
+    ----------
+    .. [1] GDAL, ``gdaldem hillshade`` (``GDALHillshadeAlg``).
+    """
+    z, xres, yres = _elevation_and_res(dem, res)
+    out = np.full(z.shape, np.nan)
+    if min(z.shape) < 3:
+        return out
+    a, b, c, d, _, f, g, h, i = _window(z)
+    x = ((a + 2 * d + g) - (c + 2 * f + i)) / xres
+    y = ((g + 2 * h + i) - (a + 2 * b + c)) / -yres
+    zf = z_factor / 8.0
+    alt, az = math.radians(altitude), math.radians(azimuth)
+    r2 = x * x + y * y
+    cang = ((math.sin(alt) - math.cos(alt) * zf * np.sqrt(r2) * np.sin(np.arctan2(y, x) - az))
+            / np.sqrt(1 + zf * zf * r2))
+    with np.errstate(invalid="ignore"):
+        out[1:-1, 1:-1] = np.where(cang <= 0.0, 1.0, 1.0 + 254.0 * cang)
+    out[1:-1, 1:-1][np.isnan(cang)] = np.nan
+    out[np.isnan(z)] = np.nan                 # nodata centre (the window formula skips it)
+    return out
+
+
