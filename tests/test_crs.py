@@ -114,8 +114,10 @@ def test_required_accuracy_is_the_issue_requirement():
 
 
 def test_non_convergence_is_reported(monkeypatch):
-    capped = dataclasses.replace(crsmod._settings(), gcj_max_iterations=1)
-    monkeypatch.setattr(crsmod, "_settings", lambda: capped)
+    from sanxian_yidan.crs import webmap
+
+    capped = dataclasses.replace(webmap._settings(), gcj_max_iterations=1)
+    monkeypatch.setattr(webmap, "_settings", lambda: capped)
     with pytest.warns(SanxianWarning, match=r"did not converge for 2 point\(s\) within 1 iterations"):
         gcj02_to_wgs84([113.0, 114.0], [31.5, 32.0])
 

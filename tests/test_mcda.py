@@ -26,6 +26,7 @@ import pytest
 from sanxian_yidan import mcda
 from sanxian_yidan.errors import DataFileError, SanxianWarning
 from sanxian_yidan.mcda import Criterion, McdaError
+from sanxian_yidan.mcda import ranking as mcda_ranking
 
 # ---------------------------------------------------------------------------------------------
 # published examples
@@ -282,7 +283,7 @@ def test_weight_sensitivity_topsis_matches_topsis():
 
 def test_dirichlet_draws_centred_on_weights_with_stated_spread():
     w = np.array([0.5, 0.3, 0.2, 0.0])
-    draws = mcda._dirichlet_draws(w, 20000, 0.1, np.random.default_rng(0))
+    draws = mcda_ranking._dirichlet_draws(w, 20000, 0.1, np.random.default_rng(0))
     np.testing.assert_allclose(draws.sum(axis=1), 1.0, atol=1e-12)
     assert (draws[:, 3] == 0).all()
     np.testing.assert_allclose(draws.mean(axis=0), w, atol=3e-3)

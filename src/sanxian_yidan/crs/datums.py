@@ -1,0 +1,84 @@
+"""Legacy datums (Xi'an 1980, Beijing 1954): recognising them and the warning that a local transformation is needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyproj import CRS
+
+from .inference import _to_crs
+from .settings import _settings
+
+
+# --------------------------------------------------------------------------------------------------
+# legacy datums
+# --------------------------------------------------------------------------------------------------
+def _datum_names(crs: CRS) -> list[str]:
+    parts = [crs]
+    if crs.is_compound:
+        parts = list(crs.sub_crs_list)
+    names = []
+    for part in parts:
+        geodetic = part.geodetic_crs
+        if geodetic is not None and geodetic.datum is not None:
+            names.append(geodetic.datum.name)
+    return names
+
+
+def _legacy_match(crs: Any) -> str | None:
+    if crs is None:
+        return None
+    target = _to_crs(crs)
+    for name in _datum_names(target):
+        # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
+        norm = name.lower().replace("_", " ").strip()
+        if norm.startswith("d "):
+            norm = norm[2:]
+        for legacy in _settings().legacy_datums:
+            if norm == legacy.lower():
+                return legacy
+    return None
+
+
+def is_legacy_datum(crs: Any) -> bool:
+    """Tell whether a CRS is based on a legacy Chinese datum.
+
+    Parameters
+    ----------
+    crs : str, int, pyproj.CRS or None
+        Any CRS pyproj understands (geographic, projected or compound).
+
+    Returns
+    -------
+    bool
+        True for Xian 1980, Beijing 1954 and New Beijing (list in
+        ``legacy_datums.datums`` of ``data/crs.toml``); False for ``None``.
+    """
+    return _legacy_match(crs) is not None
+
+
+def legacy_datum_warning(crs: Any) -> str | None:
+    """Return the warning for data on a legacy datum, or None.
+
+    Parameters
+    ----------
+    crs : str, int, pyproj.CRS or None
+        The data's CRS.
+
+    Returns
+    -------
+    str or None
+        Bilingual text saying that sub-metre work needs the local
+        7-parameter transformation (``legacy_datums.message``), or ``None``
+        for CGCS2000, WGS84 and other datums.
+
+    References
+    ----------
+    .. [1] ``data/crs.toml`` ``[legacy_datums]``.
+    """
+    legacy = _legacy_match(crs)
+    if legacy is None:
+        return None
+    s = _settings()
+    zh = dict(s.legacy_zh).get(legacy, legacy)
+    return s.legacy_message.format(name=_to_crs(crs).name, datum=legacy, datum_zh=zh)
