@@ -4,15 +4,13 @@ minimum-area rectangle (pitched roofs), vectorised over all footprints."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-if TYPE_CHECKING:
-    pass
 from .params import RooftopParams
 
 logger = logging.getLogger(__name__)

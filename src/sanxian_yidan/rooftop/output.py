@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -14,9 +14,6 @@ from .. import benefits as benefits_mod
 from ..errors import DataFileError, problem
 from ..io.gpkg import write_settings
 from ..io.vector import has_pyarrow
-
-if TYPE_CHECKING:
-    pass
 from .result import BUILDING_COLUMNS, RooftopResult
 
 logger = logging.getLogger(__name__)

@@ -6,14 +6,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from ..datafiles import Problems, deep_merge, load_toml, packaged, packaged_path
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 

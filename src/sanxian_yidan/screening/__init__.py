@@ -92,6 +92,7 @@ from ..rules import (
     load_rules,
 )
 from .evaluate import (
+    MessageFormatter,  # noqa: F401  (public type alias, as before the split)
     _eval_attribute,
     _eval_distance,
     _eval_line_intersects,
