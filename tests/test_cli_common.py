@@ -63,3 +63,14 @@ def test_repair_without_feature_ids_says_no_empty_list() -> None:
     assert str(whole) == "reprojected: 6 feature(s) — EPSG:4326 → EPSG:4547"
     some = Repair("invalid_geometry", 3, (4, 9), "make_valid")
     assert str(some) == "invalid_geometry: 3 feature(s) [rows 4, 9 (+1 more)] — make_valid"
+
+
+def test_repairs_with_row_lists_are_printed_literally(tmp_path: Path) -> None:
+    from shapely.geometry import Polygon
+
+    bow = Polygon([(498000, 3505000), (498100, 3505100), (498100, 3505000), (498000, 3505100)])
+    src = tmp_path / "bow.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[bow], crs="EPSG:4547").to_file(src)
+    res = runner.invoke(app, ["convert", str(src), str(tmp_path / "fixed.gpkg")])
+    assert res.exit_code == 0, res.output
+    assert "invalid_geometry: 1 feature(s) [rows 0]" in res.output.replace("\n", "")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
@@ -108,4 +109,4 @@ def _print_summary(result: Any, top: int) -> None:
                   f"{s['ranked_annual_mwh']:,.0f} MWh/yr, {s['ranked_co2_t']:,.0f} t CO₂/yr; "
                   f"density {result.params.density.name} ({result.params.density.mw_per_ha:g} MW/ha)")
     for note in result.notes:
-        console.print(f"[yellow]note[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]note[/yellow] {escape(str(note))}", highlight=False)

@@ -39,7 +39,7 @@ def convert(source: Path = typer.Argument(..., help="Any supported input (shp, g
         fail(exc)
     console.print(f"read {source} (encoding {meta.get('encoding')}, CRS {meta.get('crs')}: {meta.get('crs_reason')})")
     for rep in repairs:
-        console.print(f"  {rep}")
+        console.print(f"  {rep}", markup=False)
     console.print(f"wrote {len(gdf):,} features to {target}")
 
 

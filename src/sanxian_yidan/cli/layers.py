@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from ..errors import SanxianError
@@ -49,12 +50,13 @@ def layers_check(catalog: Path = typer.Argument(DEFAULT_CATALOG, help="Catalog T
     console.print(table)
     for r in results:
         for rep in r.repairs:
-            console.print(f"[yellow]repair[/yellow] {r.entry.id}: {rep}")
+            console.print(f"[yellow]repair[/yellow] {escape(f'{r.entry.id}: {rep}')}")
         for w in r.warnings:
-            console.print(f"[yellow]warning[/yellow] {r.entry.id}: {w}")
+            console.print(f"[yellow]warning[/yellow] {escape(f'{r.entry.id}: {w}')}")
     bad = [r for r in results if r.errors]
     for r in bad:
-        err_console.print(f"[bold red]ERROR[/bold red] {r.entry.id}:\n" + "\n".join(r.errors), highlight=False)
+        err_console.print(f"[bold red]ERROR[/bold red] {escape(r.entry.id)}:\n" + escape("\n".join(r.errors)),
+                          highlight=False)
     n_syn = sum(r.entry.synthetic for r in results)
     console.print(f"{len(results)} layers, {len(bad)} with errors, {n_syn} synthetic "
                   f"(合成数据，非官方管控成果 / synthetic, not official zoning).")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
@@ -47,13 +48,14 @@ def map_command(
     except SanxianError as exc:
         fail(exc)
     for w in caught:
-        console.print(f"[yellow]warning[/yellow] {w.message}", highlight=False)
+        console.print(f"[yellow]warning[/yellow] {escape(str(w.message))}", highlight=False)
     info = m.sanxian
     for name, entries in info["legend"].items():
         if len(entries) == 1 and entries[0].label == name:
-            console.print(f"  {name}: {entries[0].count} features / 个要素", highlight=False)
+            console.print(escape(f"  {name}: {entries[0].count} features / 个要素"), highlight=False)
         else:
-            console.print(f"  {name}: " + ", ".join(f"{e.label} ({e.count})" for e in entries), highlight=False)
+            console.print(escape(f"  {name}: " + ", ".join(f"{e.label} ({e.count})" for e in entries)),
+                          highlight=False)
     if info["synthetic"]:
         console.print("[magenta]示例数据 SAMPLE DATA[/magenta] — synthetic layers / 合成图层: "
                       + "; ".join(info["synthetic_layers"]), highlight=False)

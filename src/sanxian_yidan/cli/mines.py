@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
@@ -86,4 +87,4 @@ def _print_summary(result: Any, top: int) -> None:
         t3.add_row(str(mid), str(r["mode_zh"]), str(r["mines"]), _fmt(r["gross_area_m2"] / 1e4, 1))
     console.print(t3)
     for note in meta.get("notes", []):
-        console.print(f"[yellow]note[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]note[/yellow] {escape(str(note))}", highlight=False)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
@@ -206,7 +207,7 @@ def _print_summary(result: Any, top: int) -> None:
     for line in _exclusion_lines(s):
         console.print(line, highlight=False)
     for line in _factor_lines(s):
-        console.print(f"[dim]{line}[/dim]", highlight=False)
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
     if s["unconfirmed_factors"]:
         console.print(f"[yellow]note[/yellow] factors not yet confirmed against the publisher 系数待核实: "
                       f"{', '.join(s['unconfirmed_factors'])}", highlight=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from ..errors import SanxianError
@@ -101,7 +102,7 @@ def screen_command(
     except SanxianError as exc:
         fail(exc)
     for w in caught:
-        err_console.print(f"[yellow]warning[/yellow] {w.message}", highlight=False)
+        err_console.print(f"[yellow]warning[/yellow] {escape(str(w.message))}", highlight=False)
     _print_summary(result, out)
 
 
