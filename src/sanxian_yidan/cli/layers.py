@@ -17,6 +17,12 @@ layers_app = typer.Typer(help="Layer catalog: check and list layers / 图层目�
 app.add_typer(layers_app, name="layers")
 
 
+#: Terminal width [characters] from which `layers check` also shows each layer's source CRS, encoding and
+#: bounding box (on a narrower terminal they would wrap every row into many lines; the details still print
+#: below the table for layers with repairs or warnings).
+_WIDE_TERMINAL = 140
+
+
 @layers_app.command("check")
 def layers_check(catalog: Path = typer.Argument(DEFAULT_CATALOG, help="Catalog TOML (default layers/catalog.toml)."),
                  working_crs: Optional[str] = typer.Option(None, help="Override the working CRS.")) -> None:
@@ -36,16 +42,17 @@ def layers_check(catalog: Path = typer.Argument(DEFAULT_CATALOG, help="Catalog T
             results = cat.check()
     table = DataTable(title=f"{cat.meta.get('title_zh', '')} / {cat.meta.get('title_en', '')}\n"
                         f"working CRS 工作坐标系 {cat.working_crs}", show_lines=False)
-    for col in ("id", "role", "features", "source CRS", "encoding", "repairs", "bbox (working CRS, m)",
-                "synthetic", "status"):
-        table.add_column(col, overflow="fold")
+    wide = console.width >= _WIDE_TERMINAL
+    for col in ("id", "role", "features", *(["source CRS", "encoding"] if wide else []), "repairs",
+                *(["bbox (working CRS, m)"] if wide else []), "synthetic", "status"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("id", "role"))
     for r in results:
         bbox = "" if r.bbox is None else " ".join(f"{v:.0f}" for v in r.bbox)
         status = Text.from_markup("[red]ERROR[/red]" if r.errors else
                                   ("[yellow]warn[/yellow]" if r.warnings else "[green]ok[/green]"))
         repairs = str(sum(rep.count for rep in r.repairs)) if r.repairs else "0"
         table.add_row(r.entry.id, r.entry.role, "" if r.features is None else f"{r.features:,}",
-                      r.source_crs or "", r.encoding or "", repairs, bbox,
+                      *([r.source_crs or "", r.encoding or ""] if wide else []), repairs, *([bbox] if wide else []),
                       Text("SYNTHETIC 合成", style="magenta") if r.entry.synthetic else "real 真实", status)
     console.print(table)
     for r in results:
@@ -71,7 +78,7 @@ def layers_roles() -> None:
 
     table = DataTable(title="Layer roles / 图层角色")
     for col in ("role", "中文", "English", "geometry", "canonical fields"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "role", overflow="fold")  # the role id is never cut
     for role in role_vocabulary().values():
         table.add_row(role.id, role.zh, role.en, "/".join(role.geometry), ", ".join(role.fields))
     console.print(table)
