@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -134,6 +134,23 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
             out[key] = value
     return out
 
+
+
+def resolve_params(params: Any, kind: type, load: Callable[..., Any],
+                   default: Callable[[], Any] | None = None) -> Any:
+    """The parameters an analysis was called with, whatever form the caller chose.
+
+    ``params`` may be ``None`` (the packaged defaults: ``default()`` when given, else ``load()``), an
+    already validated ``kind`` instance (used as is), a mapping of overrides (``load(overrides=params)``)
+    or the path of a user TOML (``load(params)``).
+    """
+    if params is None:
+        return default() if default is not None else load()
+    if isinstance(params, kind):
+        return params
+    if isinstance(params, Mapping):
+        return load(overrides=params)
+    return load(params)
 
 class Problems:
     """Collects every problem of a parameter file so that they are reported together.

@@ -42,7 +42,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .datafiles import deep_merge, load_toml, packaged, packaged_path
+from .datafiles import deep_merge, load_toml, packaged, packaged_path, resolve_params
 from .errors import (
     DataFileError,
     InputFileError,
@@ -232,13 +232,7 @@ def default_params() -> SolarParams:
 
 
 def _resolve_params(params: SolarParams | str | Path | Mapping[str, Any] | None) -> SolarParams:
-    if params is None:
-        return default_params()
-    if isinstance(params, SolarParams):
-        return params
-    if isinstance(params, Mapping):
-        return load_params(overrides=params)
-    return load_params(params)
+    return resolve_params(params, SolarParams, load_params, default_params)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -10,7 +10,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..datafiles import Problems, deep_merge, load_toml, packaged, packaged_path
+from ..datafiles import (
+    Problems,
+    deep_merge,
+    load_toml,
+    packaged,
+    packaged_path,
+    resolve_params,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -220,12 +227,6 @@ def _parse_map(table: Mapping[str, Any], name: str, targets: Mapping[str, Any], 
 
 
 def _resolve_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:
-    if params is None:
-        return load_params()
-    if isinstance(params, RooftopParams):
-        return params
-    if isinstance(params, Mapping):
-        return load_params(overrides=params)
-    return load_params(params)
+    return resolve_params(params, RooftopParams, load_params)
 
 
