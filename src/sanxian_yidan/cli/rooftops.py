@@ -185,13 +185,17 @@ def _print_summary(result: Any, top: int) -> None:
         t1.add_row(*[str(v) if d is None else _fmt(v, d) for v, (_, d) in zip(row, cols)])
     console.print(t1)
 
+    # One row per quantity, one column per county: long bilingual labels and large numbers fit an
+    # 80-column terminal this way round.
     t2 = DataTable(title="按县汇总 / Totals by county")
-    cols2 = [("county", None), ("n_buildings", 0), ("n_included", 0), ("capacity_kwp", 0),
-             ("policy_target_kwp", 0), ("gap_kwp", 0), ("annual_kwh", 0), ("co2_t", 0), ("coal_tce", 0)]
-    for c, _ in cols2:
-        t2.add_column(label(c), overflow="fold")
-    for row in result.counties[[c for c, _ in cols2]].itertuples(index=False):
-        t2.add_row(*[str(v) if d is None else _fmt(v, d) for v, (_, d) in zip(row, cols2)])
+    quantities = ("n_buildings", "n_included", "capacity_kwp", "policy_target_kwp", "gap_kwp", "annual_kwh",
+                  "co2_t", "coal_tce")
+    t2.add_column(label("county"), overflow="fold")
+    counties = result.counties
+    for county in counties["county"]:
+        t2.add_column(str(county), justify="right", overflow="fold")
+    for q in quantities:
+        t2.add_row(label(q), *[_fmt(v, 0) for v in counties[q]])
     console.print(t2)
 
     excluded = ", ".join(f"{k} {v}" for k, v in s["excluded"].items()) or "none"
