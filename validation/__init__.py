@@ -1,0 +1,1 @@
+"""Independent validation of the toolkit's numbers (see ``python -m validation``)."""
