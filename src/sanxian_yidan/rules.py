@@ -41,7 +41,7 @@ not wholly covered by the data is ``outside_coverage`` — never ``notice`` or `
 
 References
 ----------
-.. [1] ``data/rules.toml`` (each rule's ``source``) and ``../shared/docs/RULES_REFERENCE.md``.
+.. [1] ``data/rules.toml``: each rule's ``source`` names its document and clause.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Brownfield PV land: candidate sites, hard exclusions, net area, capacity, yield and a defended ranking.
 
 Serves clause (十二) of Suizhou's pollution-and-carbon synergy plan ("探索利用废弃矿山、采煤沉陷区受损土地、
-已封场垃圾填埋场、污染地块等因地制宜规划建设光伏发电") and issue 5 of the toolkit.
+已封场垃圾填埋场、污染地块等因地制宜规划建设光伏发电").
 
 Steps (:func:`brownfield_ranking`)
 ---------------------------------
@@ -23,7 +23,7 @@ Every number comes from the data file with its source; results carry ``synthetic
 
 References
 ----------
-.. [1] 随州市减污降碳协同增效实施方案, clauses (九) and (十二) (``../shared/docs/suizhou_synergy_plan.txt``).
+.. [1] 随州市减污降碳协同增效实施方案, clauses (九) and (十二).
 .. [2] 自然资源部办公厅 国家林业和草原局办公室 国家能源局综合司《关于支持光伏发电产业发展规范用地管理有关
        工作的通知》自然资办发〔2023〕12号 (2023-03-20).
 .. [3] NREL, reV (Renewable Energy Potential model): default PV power density 36 MW/km² (DC).
