@@ -177,3 +177,62 @@ def test_far_weather_threshold_is_data_with_a_source() -> None:
         solar.load_params(overrides={"weather": {"far_warning_km": -5.0}})
     with pytest.raises(DataFileError, match=r"\[weather\] needs a non-empty 'source'"):
         solar.load_params(overrides={"weather": {"source": ""}})
+
+
+# ------------------------------------------------------------------------------------------------
+# the default climatology's region of validity
+# ------------------------------------------------------------------------------------------------
+LHASA = (91.13, 29.65)      # Lhasa, Tibet: ~2,000 km west of Suizhou, ~3,000 h of sunshine a year
+ANLU = (113.69, 31.26)      # 安陆 (Xiaogan), just south of Suizhou prefecture
+
+
+def test_default_climatology_refuses_a_site_it_does_not_describe() -> None:
+    # Before: Lhasa silently got Suizhou's sunshine and temperature (~1,550 kWh/kWp instead of ~1,900-2,000).
+    with pytest.raises(InputFileError, match=r"describes 随州市 \(Suizhou prefecture\).*only") as err:
+        solar.specific_yield(*LHASA)
+    assert "默认光照气候资料" in str(err.value) and "weather file" in str(err.value)
+    for call in (lambda: solar.annual_ghi(*LHASA), lambda: solar.optimal_tilt(*LHASA),
+                 lambda: solar.annual_poa_irradiation(*LHASA, 30.0, 180.0),
+                 lambda: solar.yield_table(*LHASA, [30.0], [180.0]), lambda: solar.describe_default(*LHASA)):
+        with pytest.raises(InputFileError, match="outside that region"):
+            call()
+
+
+def test_distance_outside_climatology_against_pyproj_geodesic() -> None:
+    from pyproj import Geod
+
+    p = solar.default_params()
+    west, south, east, north = p.validity_bbox
+    assert solar.distance_outside_climatology_km(LON, LAT) == 0.0
+    # Lhasa is west and south of the box: the nearest box point is its south-west corner.
+    expected = Geod(ellps="WGS84").inv(LHASA[0], LHASA[1], west, south)[2] / 1000.0
+    assert solar.distance_outside_climatology_km(*LHASA) == pytest.approx(expected, rel=1e-9)
+    assert 1900.0 < expected < 2200.0
+    # 安陆 lies ~6 km south of the box: inside the 50 km margin, computed without a warning.
+    assert 0.0 < solar.distance_outside_climatology_km(*ANLU) < p.validity_margin_km
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SanxianWarning)
+        assert 900.0 < solar.specific_yield(*ANLU) < 1300.0
+
+
+def test_opting_in_outside_the_region_warns_and_marks_the_result() -> None:
+    opt_in = {"climatology": {"validity": {"outside": "warn"}}}
+    with pytest.warns(SanxianWarning, match="outside the region of the default climatology"):
+        table = solar.yield_table(*LHASA, [30.0], [180.0], params=opt_in)
+    assert table.attrs["sanxian"]["outside_climatology"] is True
+    assert table.attrs["sanxian"]["weather_source"].startswith("OUTSIDE THE CLIMATOLOGY'S REGION")
+    inside = solar.yield_table(LON, LAT, [30.0], [180.0])
+    assert inside.attrs["sanxian"]["outside_climatology"] is False
+
+
+def test_validity_region_is_validated_data_with_a_source() -> None:
+    table = packaged("solar.toml")["climatology"]["validity"]
+    assert table["outside"] == "error" and "112°43'" in table["source"]
+    with pytest.raises(DataFileError, match="'outside' must be one of"):
+        solar.load_params(overrides={"climatology": {"validity": {"outside": "ignore"}}})
+    with pytest.raises(DataFileError, match="west < east"):
+        solar.load_params(overrides={"climatology": {"validity": {"west": 115.0}}})
+    with pytest.raises(DataFileError, match=r"\[climatology.validity\] needs a non-empty 'source'"):
+        solar.load_params(overrides={"climatology": {"validity": {"source": ""}}})

@@ -5,7 +5,10 @@ Two kinds of input:
 * **default, fully offline** — pvlib's Ineichen clear-sky irradiance (with pvlib's bundled Linke
   turbidity climatology) for an hourly reference year, scaled month by month to Suizhou's cited
   sunshine climatology with the sunshine formula ``H = H_clear * (a + b*S)`` (``data/solar.toml``);
-  the scaled global irradiance is split into beam and diffuse with the Erbs model;
+  the scaled global irradiance is split into beam and diffuse with the Erbs model.  The sunshine and
+  temperature are Suizhou's: the default is refused for a site outside the region declared in
+  ``[climatology.validity]`` (Suizhou prefecture plus a margin) — pass a weather file for such a site,
+  or opt in with ``outside = "warn"`` (a :class:`SanxianWarning`, and the weather source is marked);
 * **a user weather file** — EPW, TMY3, PVGIS TMY or a CSV with a ``ghi`` column (plus optionally
   ``dni``, ``dhi``, ``temp_air``, ``wind_speed``), read with :mod:`pvlib.iotools`.
 
@@ -90,6 +93,10 @@ class SolarParams:
     tilt_step_deg: float
     tilt_tolerance_deg: float
     far_weather_km: float
+    validity_place: str = ""
+    validity_bbox: tuple[float, float, float, float] = ()  # type: ignore[assignment]  # west, south, east, north
+    validity_margin_km: float = 0.0
+    validity_outside: str = "error"
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     file: str = field(default="", compare=False)
 
@@ -179,6 +186,7 @@ def _parse_params(doc: Mapping[str, Any], file: str) -> SolarParams:
         tilt_step_deg=get("optimal_tilt", "step_deg", float),
         tilt_tolerance_deg=get("optimal_tilt", "tolerance_deg", float),
         far_weather_km=get("weather", "far_warning_km", float),
+        **_parse_validity(doc, problems),
     )
     for table in ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt", "weather"):
         tab = doc.get(table)
@@ -186,6 +194,9 @@ def _parse_params(doc: Mapping[str, Any], file: str) -> SolarParams:
             problems.append(f"[{table}] needs a non-empty 'source'")
     if isinstance(coeff, Mapping) and not str(coeff.get("source", "")).strip():
         problems.append("[climatology.coefficients] needs a non-empty 'source'")
+    validity = doc.get("climatology", {}).get("validity", {}) if isinstance(doc.get("climatology"), Mapping) else {}
+    if isinstance(validity, Mapping) and not str(validity.get("source", "")).strip():
+        problems.append("[climatology.validity] needs a non-empty 'source'")
     _check_ranges(params, problems)
     if problems:
         raise DataFileError(problem(
@@ -193,8 +204,49 @@ def _parse_params(doc: Mapping[str, Any], file: str) -> SolarParams:
             "The solar settings have problem(s):\n  - " + "\n  - ".join(problems), file=file,
             fix="correct the keys listed; see sanxian_yidan/data/solar.toml for the format and sources"))
     sources = tuple((t, str(doc[t].get("source", ""))) for t in doc if isinstance(doc[t], Mapping))
-    sources += (("climatology.coefficients", str(coeff.get("source", ""))),)
+    sources += (("climatology.coefficients", str(coeff.get("source", ""))),
+                ("climatology.validity", str(validity.get("source", "")) if isinstance(validity, Mapping) else ""))
     return SolarParams(**params, sources=sources, file=file)
+
+
+#: What the default climatology does for a site outside its validity region.
+OUTSIDE_POLICIES = ("error", "warn")
+
+
+def _parse_validity(doc: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``[climatology.validity]``: the region the default climatology describes (see ``data/solar.toml``)."""
+    clim = doc.get("climatology")
+    tab = clim.get("validity") if isinstance(clim, Mapping) else None
+    if not isinstance(tab, Mapping):
+        problems.append("missing table [climatology.validity] (the region the default climatology describes)")
+        return {}
+    out: dict[str, Any] = {}
+    box = []
+    for key in ("west", "south", "east", "north"):
+        value = tab.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value):
+            problems.append(f"[climatology.validity] '{key}' must be a number (degrees), got {value!r}")
+            return {}
+        box.append(float(value))
+    west, south, east, north = box
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        problems.append(f"[climatology.validity] needs -180 <= west < east <= 180 and -90 <= south < north <= 90, "
+                        f"got west={west}, south={south}, east={east}, north={north}")
+    margin = tab.get("margin_km")
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin <= 2000:
+        problems.append(f"[climatology.validity] 'margin_km' must be a number in 0-2,000 km, got {margin!r}")
+        margin = 0.0
+    outside = tab.get("outside", "error")
+    if outside not in OUTSIDE_POLICIES:
+        problems.append(f"[climatology.validity] 'outside' must be one of {OUTSIDE_POLICIES}, got {outside!r}")
+        outside = "error"
+    place = tab.get("place")
+    if not isinstance(place, str) or not place.strip():
+        problems.append("[climatology.validity] 'place' must name the place the climatology describes")
+        place = ""
+    out.update(validity_place=place, validity_bbox=(west, south, east, north), validity_margin_km=float(margin),
+               validity_outside=outside)
+    return out
 
 
 def _check_ranges(p: dict[str, Any], problems: list[str]) -> None:
@@ -380,8 +432,61 @@ def _complete_weather(data: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     return out
 
 
+def distance_outside_climatology_km(lon: float, lat: float,
+                                    params: SolarParams | str | Path | Mapping[str, Any] | None = None) -> float:
+    """Distance from a site to the validity region of the default climatology [km] (0 inside it).
+
+    The region is the ``[climatology.validity]`` box of ``data/solar.toml`` (the place whose
+    sunshine and temperature the default climatology holds); the distance is the WGS84 geodesic
+    distance to the nearest point of the box.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Site in decimal degrees.
+    params : SolarParams, path or mapping, optional
+        Settings overriding ``data/solar.toml``.
+
+    Returns
+    -------
+    float
+        0.0 inside the box, else the distance to it [km].
+    """
+    p = _resolve_params(params)
+    west, south, east, north = p.validity_bbox
+    near_lon = min(max(float(lon), west), east)
+    near_lat = min(max(float(lat), south), north)
+    if near_lon == float(lon) and near_lat == float(lat):
+        return 0.0
+    return _distance_km(float(lon), float(lat), near_lon, near_lat)
+
+
+def _climatology_weather(lon: float, lat: float, params: SolarParams) -> Weather:
+    """The default climatology at a site, refused (or, if the settings opt in, marked) outside its region."""
+    km = distance_outside_climatology_km(lon, lat, params)
+    outside = km > params.validity_margin_km
+    if outside:
+        west, south, east, north = params.validity_bbox
+        where = (f"{params.validity_place} ({west:g}-{east:g} E, {south:g}-{north:g} N, "
+                 f"+{params.validity_margin_km:g} km)")
+        if params.validity_outside == "error":
+            raise InputFileError(problem(
+                f"默认光照气候资料只代表{params.validity_place}；场址 ({lon:.4f}, {lat:.4f}) 在其有效范围外 "
+                f"{km:.0f} km，不能用它计算。",
+                f"The default solar climatology describes {where} only; the site ({lon:.4f}, {lat:.4f}) lies "
+                f"{km:.0f} km outside that region, so its sunshine and temperature would not be the site's.",
+                file=params.file,
+                fix="give a weather file for the site (weather= an EPW, TMY3, PVGIS or CSV file), or a settings "
+                    "TOML with the site's own [climatology] and [climatology.validity]; to compute anyway with "
+                    "this climatology set [climatology.validity] outside = \"warn\" (results are marked)"))
+        warnings.warn(f"site ({lon:.4f}, {lat:.4f}) is {km:.0f} km outside the region of the default climatology, "
+                      f"{where}: the result uses that place's sunshine and temperature (outside = \"warn\") / "
+                      f"场址超出默认气候资料有效范围，结果仅供参考", SanxianWarning, stacklevel=4)
+    return _default_weather(round(float(lon), 4), round(float(lat), 4), params, outside)
+
+
 @lru_cache(maxsize=32)
-def _default_weather(lon: float, lat: float, params: SolarParams) -> Weather:
+def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool = False) -> Weather:
     """Clear-sky reference year scaled to the sunshine climatology (cached per site and settings)."""
     import pvlib
 
@@ -412,8 +517,13 @@ def _default_weather(lon: float, lat: float, params: SolarParams) -> Weather:
     source = (f"default climatology: pvlib {params.clear_sky_model} clear sky scaled monthly by a + b*S "
               f"(a={params.ap_a}, b={params.ap_b}); {params.source('climatology')}; "
               f"coefficients: {params.source('climatology.coefficients')}")
+    if outside:
+        source = (f"OUTSIDE THE CLIMATOLOGY'S REGION 超出气候资料有效范围 ({params.validity_place}): site "
+                  f"({lon}, {lat}); " + source)
     logger.debug("default weather for (%.4f, %.4f): annual GHI %.0f kWh/m2", lon, lat, ghi.sum() / 1000)
-    return Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
+    weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
+    weather.data.attrs["outside_climatology"] = outside
+    return weather
 
 
 def _monthly_factor(clear_ghi: pd.Series, lon: float, lat: float,
@@ -453,7 +563,7 @@ def _weather_for(lon: float, lat: float, weather: Weather | str | Path | pd.Data
                  params: SolarParams) -> Weather:
     _check_site(lon, lat)
     if weather is None:
-        return _default_weather(round(float(lon), 4), round(float(lat), 4), params)
+        return _climatology_weather(lon, lat, params)
     if isinstance(weather, (str, Path)):
         weather = read_weather(weather, timezone=params.timezone)
     elif isinstance(weather, pd.DataFrame):
@@ -498,6 +608,7 @@ class _Sky:
     per_year: float
     source: str
     key: tuple[Any, ...] | None = None  # None: not cacheable (in-memory weather)
+    outside_climatology: bool = False  # default climatology used outside its region (opted in with "warn")
 
 
 _SKY_CACHE: dict[tuple[Any, ...], _Sky] = {}
@@ -531,7 +642,7 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
                dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(times), float),
                airmass=np.asarray(pvlib.atmosphere.get_relative_airmass(zenith), float),
                step_h=step, per_year=1.0 / max(wx.years, 1e-9), source=wx.source,
-               key=key if wx.key else None)
+               key=key if wx.key else None, outside_climatology=bool(data.attrs.get("outside_climatology", False)))
     if wx.key:
         if len(_SKY_CACHE) > 64:
             _SKY_CACHE.clear()
@@ -579,7 +690,9 @@ def annual_ghi(lon: float, lat: float, *, weather: Weather | str | Path | pd.Dat
     lon, lat : float
         Site in decimal degrees (WGS84/CGCS2000).
     weather : Weather, path or DataFrame, optional
-        Weather file or data; default is the offline sunshine-scaled clear-sky climatology.
+        Weather file or data; default is the offline sunshine-scaled clear-sky climatology, which
+        describes one region only (``[climatology.validity]``, Suizhou): a site outside it is refused
+        unless the settings set ``outside = "warn"``.
     params : SolarParams, path, mapping, optional
         Settings overriding ``data/solar.toml``.
 
@@ -592,7 +705,8 @@ def annual_ghi(lon: float, lat: float, *, weather: Weather | str | Path | pd.Dat
     Raises
     ------
     InputFileError, MissingFileError
-        Invalid site, or a weather file that is missing or cannot be read.
+        Invalid site, a site outside the default climatology's region (without a weather file),
+        or a weather file that is missing or cannot be read.
     """
     p = _resolve_params(params)
     sky = _sky(lon, lat, weather, p)
@@ -709,7 +823,8 @@ def specific_yield(lon: float, lat: float, tilt: float | None = None, azimuth: f
     azimuth : float, default 180
         Module azimuth clockwise from north [deg] (180 = south).
     weather : Weather, path or DataFrame, optional
-        Weather file (EPW/TMY3/PVGIS/CSV) or data; default is the offline Suizhou climatology.
+        Weather file (EPW/TMY3/PVGIS/CSV) or data; default is the offline Suizhou climatology,
+        valid only inside its ``[climatology.validity]`` region (see :func:`annual_ghi`).
     params : SolarParams, path or mapping, optional
         Overrides of ``data/solar.toml`` (losses, inverter, temperature model, climatology).
 
@@ -771,7 +886,8 @@ def yield_table(lon: float, lat: float, tilts: Sequence[float] | np.ndarray, azi
         poa_sum.append(float(poa.sum() * sky.step_h / 1000.0 * sky.per_year))
         yields.append(_yield_from_plane(sky, poa, eff, p))
     out = pairs.assign(tilt_deg=used, poa_kwh_m2=poa_sum, specific_yield_kwh_kwp=yields)
-    out.attrs["sanxian"] = {"weather_source": sky.source, "site": (float(lon), float(lat)), "settings": p.file}
+    out.attrs["sanxian"] = {"weather_source": sky.source, "site": (float(lon), float(lat)), "settings": p.file,
+                            "outside_climatology": sky.outside_climatology}
     logger.info("yield table: %d distinct plane classes at (%.3f, %.3f)", len(out), lon, lat)
     return out
 
@@ -786,11 +902,13 @@ def clear_caches() -> None:
 def describe_default(lon: float, lat: float) -> dict[str, Any]:
     """Monthly clear-sky and scaled GHI of the default climatology (for reports) [kWh/m^2]."""
     p = default_params()
-    wx = _default_weather(round(float(lon), 4), round(float(lat), 4), p)
+    _check_site(lon, lat)
+    wx = _climatology_weather(lon, lat, p)
     monthly = wx.data["ghi"].groupby(wx.data.index.month).sum() / 1000.0
     return {"monthly_ghi_kwh_m2": monthly.round(1).tolist(), "annual_ghi_kwh_m2": round(float(monthly.sum()), 1),
             "source": wx.source}
 
 
 __all__ = ["SolarParams", "Weather", "annual_ghi", "annual_poa_irradiation", "clear_caches", "default_params",
-           "describe_default", "load_params", "optimal_tilt", "read_weather", "specific_yield", "yield_table"]
+           "describe_default", "distance_outside_climatology_km", "load_params", "optimal_tilt", "read_weather",
+           "specific_yield", "yield_table"]
