@@ -5,9 +5,14 @@ pollutant reductions together.  This module turns annual PV energy [kWh] into th
 with published factors kept in ``data/benefits.toml`` (each with value, unit, year, publisher,
 source and a ``confirmed`` flag):
 
-* CO2 from the grid emission factor (生态环境部/国家统计局; national or Central China 华中 grid);
-* standard coal saved from the CEC's coal consumption of power supply (gce/kWh);
+* CO2 from the grid-average emission factor (生态环境部/国家统计局; national or Central China 华中 grid),
+  or — named explicitly — the ministry's fossil-power factor (CO2 per kWh of fossil generation);
+* standard coal saved from the CEC's coal consumption of power supply (gce per kWh of thermal power);
 * SO2, NOx and particulate matter from the CEC's emissions per kWh of thermal power.
+
+The factors do not share one basis: the CO2 default is a grid average (all generation, hydro and
+renewables included), the others are per kWh of coal/thermal power.  Every :class:`Factor` states its
+``basis`` and every table that lists factors shows it.
 
 Other modules (rooftop, brownfield PV, studies) call :func:`co_benefits` with their energy.
 
@@ -47,6 +52,9 @@ KINDS: dict[str, tuple[str, str, float]] = {
 _UPPER = {"co2": 1.5, "so2": 20.0, "nox": 20.0, "pm": 20.0, "coal": 500.0}
 #: Output columns in order.
 BENEFIT_COLUMNS = ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
+#: What kWh a factor is counted per (``basis`` of each ``[factors.<id>]``; see ``data/benefits.toml``).
+GRID_AVERAGE = "grid average"
+BASES = (GRID_AVERAGE, "per kWh of fossil power", "per kWh of coal/thermal power")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,9 @@ class Factor:
         False when the value could not be checked against the publisher's own text.
     grid : str or None
         Grid a CO2 factor belongs to (``"national"``, ``"central_china"``).
+    basis : str
+        What kWh the factor is counted per, one of :data:`BASES`: ``"grid average"`` (all
+        generation), ``"per kWh of fossil power"`` or ``"per kWh of coal/thermal power"``.
     """
 
     id: str
@@ -84,6 +95,7 @@ class Factor:
     source: str
     confirmed: bool = True
     grid: str | None = None
+    basis: str = ""
 
 
 def _merged_doc(path: str | Path | None,
@@ -151,7 +163,7 @@ def _parse_factors(table: Mapping[str, Any], file: str) -> dict[str, Factor]:
         if not isinstance(entry, Mapping):
             problems.append(f"{where} must be a table")
             continue
-        missing = [k for k in ("kind", "value", "unit", "year", "publisher", "source") if k not in entry]
+        missing = [k for k in ("kind", "value", "unit", "year", "publisher", "source", "basis") if k not in entry]
         if missing:
             problems.append(f"{where} missing {missing}")
             continue
@@ -177,9 +189,13 @@ def _parse_factors(table: Mapping[str, Any], file: str) -> dict[str, Factor]:
         if kind == "co2" and not isinstance(grid, str):
             problems.append(f"{where} a co2 factor needs grid = \"national\" or a regional grid name")
             continue
+        basis = entry["basis"]
+        if basis not in BASES:
+            problems.append(f"{where} basis {basis!r} must be one of {list(BASES)}")
+            continue
         out[fid] = Factor(id=fid, kind=kind, value=float(value), unit=unit, year=entry["year"],
                           publisher=str(entry["publisher"]), source=str(entry["source"]),
-                          confirmed=confirmed, grid=grid)
+                          confirmed=confirmed, grid=grid, basis=basis)
     if problems:
         raise DataFileError(problem(f"减污降碳系数文件有 {len(problems)} 处错误。",
                                     "The co-benefit factor file has problem(s):\n  - " + "\n  - ".join(problems),
@@ -205,7 +221,8 @@ def select_factors(factors: str | Path | Mapping[str, Factor] | None = None,
         ``kind → Factor`` (``"co2"``, ``"coal"``, ...): those factors for those kinds; a mapping of
         ``id → Factor``: a factor table replacing the packaged one.
     grid : str, default "central_china"
-        Grid of the CO2 factor (the latest year is taken), or the id of a co2 factor.
+        Grid of the CO2 factor (the latest grid-average year is taken), or the id of a co2 factor
+        (e.g. ``"fossil_co2_national_2023"``, CO2 per kWh of fossil power).
     overrides : mapping, optional
         ``{"factors": {...}, "defaults": {...}}`` tables merged over the file(s).
 
@@ -245,13 +262,20 @@ def _check_factor(kind: str, factor: Any) -> Factor:
         raise DataFileError(problem("系数类型或单位不符。",
                                     f"Expected a Factor of kind {kind!r} in {KINDS[kind][0]}, got {factor!r}.",
                                     fix="build factors with load_factors() or sanxian_yidan.benefits.Factor"))
+    if factor.basis not in BASES:
+        raise DataFileError(problem("系数未说明口径。",
+                                    f"Factor {factor.id!r} has basis {factor.basis!r}; it must state one of "
+                                    f"{list(BASES)}.",
+                                    fix="give Factor(..., basis=\"grid average\") or the basis the publisher states"))
     return factor
 
 
 def _grid_factor(table: Mapping[str, Factor], grid: str) -> Factor:
     if grid in table and table[grid].kind == "co2":
         return table[grid]
-    matches = sorted((f for f in table.values() if f.kind == "co2" and f.grid == grid), key=lambda f: f.year)
+    # A grid name picks the grid-average factor; a fossil-power factor only by its id.
+    matches = sorted((f for f in table.values() if f.kind == "co2" and f.grid == grid and f.basis == GRID_AVERAGE),
+                     key=lambda f: f.year)
     if not matches:
         grids = sorted({f.grid for f in table.values() if f.kind == "co2" and f.grid})
         raise DataFileError(problem(f"未知电网 '{grid}'。", f"No CO2 factor for grid {grid!r}; grids known: {grids}.",
@@ -274,8 +298,9 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
     factors : path, mapping or None
         See :func:`select_factors`.
     grid : str, default "central_china"
-        Grid of the CO2 factor: ``"central_china"`` (华中, Suizhou's grid) or ``"national"``,
-        or a co2 factor id.
+        Grid of the CO2 factor: ``"central_china"`` (华中, Suizhou's grid) or ``"national"``
+        (grid averages), or a co2 factor id such as ``"fossil_co2_national_2023"`` (per kWh of
+        fossil power: an upper bound of the CO2 avoided).
 
     Returns
     -------
@@ -326,9 +351,9 @@ def factor_notes(frame: pd.DataFrame) -> list[str]:
         if f is None:
             continue
         flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
-        lines.append(f"{KINDS[kind][1]}: {f.value} {f.unit} ({f.year}, {f.publisher}){flag} — {f.id}")
+        lines.append(f"{KINDS[kind][1]}: {f.value} {f.unit} {f.basis} ({f.year}, {f.publisher}){flag} — {f.id}")
     return lines
 
 
-__all__ = ["BENEFIT_COLUMNS", "Factor", "KINDS", "co_benefits", "factor_notes", "load_defaults", "load_factors",
+__all__ = ["BASES", "BENEFIT_COLUMNS", "Factor", "KINDS", "co_benefits", "factor_notes", "load_defaults", "load_factors",
            "select_factors"]

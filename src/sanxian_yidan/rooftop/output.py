@@ -25,8 +25,8 @@ GPKG_NAME = "rooftops.gpkg"
 CSV_NAME = "rooftops_by_township.csv"
 FACTORS_CSV_NAME = "rooftops_factors.csv"
 #: Columns of ``rooftops_factors.csv`` (declared in ``data/columns/rooftop.toml``).
-FACTOR_COLUMNS = ("quantity", "factor_kind", "factor_id", "factor_value", "factor_unit", "factor_year",
-                  "factor_publisher", "factor_source", "factor_confirmed")
+FACTOR_COLUMNS = ("quantity", "factor_kind", "factor_id", "factor_value", "factor_unit", "factor_basis",
+                  "factor_year", "factor_publisher", "factor_source", "factor_confirmed")
 #: Columns appended to every row of ``rooftops_by_township.csv``: the run's provenance notes.
 NOTE_COLUMNS = ("factor_ids", "unconfirmed_factor_ids", "exclusions_not_applied")
 _NONE = "none"
@@ -38,7 +38,7 @@ def factor_table(result: RooftopResult) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`FACTOR_COLUMNS`: output column, kind, id, value, unit, year, publisher,
+        Columns :data:`FACTOR_COLUMNS`: output column, kind, id, value, unit, basis, year, publisher,
         source and whether the value was confirmed against the publisher's own text.
     """
     factors = result.summary["factors"]
@@ -46,7 +46,8 @@ def factor_table(result: RooftopResult) -> pd.DataFrame:
     for kind, (_, column, _) in benefits_mod.KINDS.items():
         f = factors.get(kind)
         if f is not None:
-            rows.append((column, kind, f.id, f.value, f.unit, f.year, f.publisher, f.source, bool(f.confirmed)))
+            rows.append((column, kind, f.id, f.value, f.unit, f.basis, f.year, f.publisher, f.source,
+                         bool(f.confirmed)))
     return pd.DataFrame(rows, columns=list(FACTOR_COLUMNS))
 
 
