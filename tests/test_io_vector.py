@@ -288,3 +288,20 @@ def test_without_pyarrow_the_classic_reader_is_used(tmp_path: Path, monkeypatch)
     monkeypatch.setattr(vector, "has_pyarrow", lambda: False)
     out = read_vector(path)
     assert out.attrs["sanxian"]["arrow"] is False and out["name"].tolist() == NAMES
+
+
+def test_unprefixed_gk_table_without_crs_is_refused_with_candidates(tmp_path: Path) -> None:
+    # Real Hefei coordinates in their own zone (CGCS2000 CM 117E, EPSG:4548), without the zone prefix: the old
+    # reader put them in the CM 114E zone ("falls in Suizhou"), ~284 km west, with only a warning.
+    from pyproj import Transformer
+    x, y = Transformer.from_crs("EPSG:4490", "EPSG:4548", always_xy=True).transform([117.2272, 117.25],
+                                                                                    [31.8206, 31.84])
+    path = tmp_path / "hefei.csv"
+    pd.DataFrame({"X": x, "Y": y}).to_csv(path, index=False)
+    with pytest.raises(CRSError, match=r"(?s)EPSG:4548.*117\.2\d\d°E.*安徽 Anhui.*--crs EPSG:4547"):
+        read_vector(path)
+    out = read_vector(path, crs="EPSG:4548")
+    lon, lat = Transformer.from_crs("EPSG:4548", "EPSG:4490", always_xy=True).transform(out.geometry.x,
+                                                                                        out.geometry.y)
+    np.testing.assert_allclose(lon, [117.2272, 117.25], atol=1e-7)
+    assert out.attrs["sanxian"]["crs_reason"] == "stated by the caller or the catalog"

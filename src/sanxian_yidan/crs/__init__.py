@@ -36,7 +36,10 @@ from .gauss_kruger import (  # noqa: F401  (every public name, as before the spl
 )
 from .inference import (  # noqa: F401  (every public name, as before the split)
     CRSGuess,
+    Placement,
+    describe_candidates,
     detect_swapped_xy,
+    home_zone_hint,
     infer_crs,
 )
 from .settings import (  # noqa: F401  (every public name, as before the split)
@@ -44,6 +47,7 @@ from .settings import (  # noqa: F401  (every public name, as before the split)
     WORKING_CRS,
     points_in_study_area,
     study_area_bounds,
+    where_is,
 )
 from .webmap import (  # noqa: F401  (every public name, as before the split)
     Coordinate,
@@ -61,4 +65,5 @@ __all__ = [
     "gcj02_to_wgs84", "wgs84_to_gcj02", "bd09_to_wgs84", "wgs84_to_bd09", "gcj02_to_bd09", "bd09_to_gcj02",
     "gk_crs", "zone_from_easting", "strip_zone_prefix", "infer_crs", "detect_swapped_xy",
     "is_legacy_datum", "legacy_datum_warning", "outside_mainland_china",
+    "Placement", "describe_candidates", "where_is", "home_zone_hint",
 ]

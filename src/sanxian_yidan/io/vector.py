@@ -302,6 +302,16 @@ def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str,
                                fix="state the CRS: crs='EPSG:....' in Python, --crs EPSG:.... on the command line, "
                                    "or `crs` in the catalog entry; for a shapefile add the .prj exported by your "
                                    "GIS")) from exc
+    if guess.ambiguous:
+        code = guess.crs.to_string()
+        raise CRSError(problem(
+            "文件没有坐标系信息，且坐标可以有多种解释，分别落在不同地方；不能靠猜测定位数据。",
+            f"The file has no CRS and the coordinates fit {len(guess.candidates)} CRSs that put the data in "
+            "different places (Gauss-Kruger coordinates without the zone prefix in the easting are valid in "
+            f"every zone), so the toolkit refuses to guess:\n{crsmod.describe_candidates(guess)}",
+            file=path, layer=layer,
+            fix=f"state the CRS: --crs {code} on the command line, crs='{code}' in Python, or `crs` in the catalog "
+                f"entry ({crsmod.home_zone_hint()}); or export the file with its .prj"))
     if not guess.certain:
         raise CRSError(problem("文件没有坐标系信息，坐标判断不唯一。",
                                f"The file has no CRS; a guess would be {guess.crs.to_string()} "
