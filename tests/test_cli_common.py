@@ -36,7 +36,8 @@ def test_quiet_prints_no_tables_but_still_writes(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_warnings_are_shown_as_one_clean_line(tmp_path: Path) -> None:
     src = tmp_path / "parcels.shp"
-    gpd.GeoDataFrame({"id": [1]}, geometry=[box(498000, 3505000, 498100, 3505100)]).to_file(src)  # no .prj
+    # no .prj; 8-digit eastings with the zone prefix 38, so the CRS is inferred (with a warning), not refused
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(38498000, 3505000, 38498100, 3505100)]).to_file(src)
     res = runner.invoke(app, ["convert", str(src), str(tmp_path / "out.gpkg")])
     assert res.exit_code == 0, res.output
     assert "警告 / warning" in res.output

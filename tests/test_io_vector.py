@@ -298,7 +298,7 @@ def test_unprefixed_gk_table_without_crs_is_refused_with_candidates(tmp_path: Pa
                                                                                     [31.8206, 31.84])
     path = tmp_path / "hefei.csv"
     pd.DataFrame({"X": x, "Y": y}).to_csv(path, index=False)
-    with pytest.raises(CRSError, match=r"(?s)EPSG:4548.*117\.2\d\d°E.*安徽 Anhui.*--crs EPSG:4547"):
+    with pytest.raises(CRSError, match=r"(?s)EPSG:4548.*117\.2\d°E.*安徽 Anhui.*--crs EPSG:4547.*EPSG:2383"):
         read_vector(path)
     out = read_vector(path, crs="EPSG:4548")
     lon, lat = Transformer.from_crs("EPSG:4548", "EPSG:4490", always_xy=True).transform(out.geometry.x,

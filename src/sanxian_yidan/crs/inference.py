@@ -51,9 +51,10 @@ class Placement:
     def describe(self) -> str:
         """One line: CRS, axis order, where the data would be."""
         code = self.crs.to_string()
+        name = self.crs.name.replace("3-degree Gauss-Kruger", "GK").replace("Gauss-Kruger", "GK 6°")
         axes = ", X/Y swapped" if self.swapped else ""
-        here = "; the Suizhou study area / 随州研究区" if self.in_study_area else ""
-        return f"{code} ({self.crs.name}{axes}) → {self.lon:.3f}°E {self.lat:.3f}°N, in {self.where}{here}"
+        here = " (Suizhou study area / 随州研究区)" if self.in_study_area else ""
+        return f"{code} {name}{axes} → {self.lon:.2f}°E {self.lat:.2f}°N: {self.where}{here}"
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,7 @@ def describe_candidates(guess: CRSGuess) -> str:
     Returns
     -------
     str
-        Lines ``"  - EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E) → 113.370°E 31.690°N, in 湖北 Hubei"``;
+        Lines ``"  - EPSG:4547 CGCS2000 / GK CM 114E → 113.37°E 31.69°N: 湖北 Hubei / 河南 Henan"``;
         empty when there are no candidates.
     """
     return "\n".join(f"  - {p.describe()}" for p in guess.candidates)
