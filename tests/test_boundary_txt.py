@@ -29,8 +29,10 @@ from sanxian_yidan.errors import (
     InputFileError,
     SanxianWarning,
 )
+from sanxian_yidan.io import read_vector
 from sanxian_yidan.io.boundary_txt import (
     PARCEL_COLUMNS,
+    looks_like_boundary_txt,
     read_boundary_txt,
     write_boundary_txt,
 )
@@ -238,12 +240,26 @@ def test_easting_first_is_recognised_by_magnitude(tmp_path):
 
 
 def test_declared_area_far_from_the_coordinates_is_noted(tmp_path):
-    # 29.1 is the 1.94 ha parcel declared in mu (1.94 * 15); 0.2501 is within the 1 m2 rounding tolerance.
-    text = PARCELS.replace("10,1.9400,DK01", "10,29.1,DK01").replace("5,0.2500,DK02", "5,0.2501,DK02")
-    gdf = read_boundary_txt(_write(tmp_path / "area.txt", HEADER.format(datum="CGCS2000", zone=38) + text))
-    assert gdf["area_ha"].tolist() == [29.1, 0.2501]
+    # 3.5 fits the 1.94 ha parcel in no unit (ha 1.94, m2 19400, mu 29.1); 0.2501 is within the 1 m2 tolerance.
+    text = PARCELS.replace("10,1.9400,DK01", "10,3.5,DK01").replace("5,0.2500,DK02", "5,0.2501,DK02")
+    gdf = read_boundary_txt(_write(tmp_path / "area.txt", HEADER.format(datum="CGCS2000", zone=38) + text),
+                            emit_warnings=False)
+    assert gdf["area_ha"].tolist() == [3.5, 0.2501]  # no unit matches: the format's hectares are kept
+    assert gdf["area_unit"].tolist() == ["ha", "ha"]
     warns = gdf.attrs["sanxian"]["warnings"]
-    assert len(warns) == 1 and "'DK01'" in warns[0] and "1.9400 ha" in warns[0]
+    assert len(warns) == 1 and "'DK01'" in warns[0] and "1.9400 ha" in warns[0] and "every unit tried" in warns[0]
+
+
+def test_area_in_mu_or_m2_without_unit_is_recognised_and_converted(tmp_path):
+    # The 1.94 ha parcel declared as 29.1 (mu: 1.94 * 15) and the 0.25 ha one as 2500 (m2).
+    text = PARCELS.replace("10,1.9400,DK01", "10,29.1,DK01").replace("5,0.2500,DK02", "5,2500,DK02")
+    with pytest.warns(SanxianWarning, match=r"matches the coordinates in 亩 \(mu\)"):
+        gdf = read_boundary_txt(_write(tmp_path / "area.txt", HEADER.format(datum="CGCS2000", zone=38) + text))
+    hand_ha = np.array(HAND_AREA_M2) / 1e4
+    np.testing.assert_allclose(gdf["area_ha"], hand_ha, rtol=1e-12)
+    assert gdf["area_unit"].tolist() == ["mu", "m2"]
+    assert gdf["area_declared"].tolist() == [29.1, 2500.0]
+    assert any("平方米 (m2)" in w for w in gdf.attrs["sanxian"]["warnings"])
 
 
 def test_outer_rings_become_parts_and_ring_order_does_not_matter(tmp_path):
@@ -295,9 +311,19 @@ def _variant(old: str, new: str) -> str:
 
 BAD = [
     ("no_section", _variant("[地块坐标]\n", ""), r"has no \[地块坐标\] section"),
-    ("not_closed", SINGLE[:SINGLE.rindex("J1,1")] + "J5,1,3500100.000,38500000.000\n",
-     (r"Ring 1 of parcel 'DK01' is not closed: its first point J1 \(line 9\) differs from its last point J5 "
-      r"\(line 13\)")),
+    ("closing_point_moved", SINGLE[:SINGLE.rindex("J1,1")] + "J1,1,3500100.000,38500000.000\n",
+     (r"Ring 1 of parcel 'DK01' is not closed: its last point J1 \(line 13\) repeats the number of its first "
+      r"point \(line 9\) at other coordinates \(3500100.000, 38500000.000 instead of 3500200.000, "
+      r"38500000.000\)")),
+    ("point_count_unclosed", _variant("5,2.0000,DK01", "6,2.0000,DK01")[:SINGLE.rindex("J1,1") + 1],
+     r"declares 点数=6 but has 4 point lines \(lines 9-12\) \(5 with the closing repeats its 1 unclosed"),
+    ("open_ring_too_short", SINGLE[:SINGLE.index("5,2.0000")] + "2,,DK01,测试地块,面,,,,@\n"
+     "J1,1,3500200.000,38500000.000\nJ2,1,3500200.000,38500100.000\n",
+     r"Ring 1 of parcel 'DK01' \(lines 9-10\) has only 2 point lines; a polygon ring needs 3 corners \(at"),
+    ("bad_area_unit", _variant("5,2.0000,DK01", "5,2.0000平方公里,DK01"),
+     r"面积 \(area\) '2.0000平方公里' on line 8 is not a number with an optional unit"),
+    ("unknown_layout", _variant("5,2.0000,DK01,测试地块,面,,,,@", "5,2.0000,DK01,测试,地块,面,,,,,,@"),
+     r"The parcel header on line 8 has 11 fields before '@'; the known layouts have \[7, 8, 10, 13\]"),
     ("non_numeric", _variant("J3,1,3500000.000", "J3,1,35OO000.000"),
      r"Coordinate '35OO000.000' on line 11 is not a number"),
     ("point_count", _variant("5,2.0000,DK01", "6,2.0000,DK01"),
@@ -509,3 +535,224 @@ def test_every_table_of_the_data_file_has_a_source():
         return missing
 
     assert walk(packaged("boundary_txt.toml"), "boundary_txt.toml") == []
+
+
+# ------------------------------------------------------------------------------------------ real-exporter corpus
+# Files in tests/data/boundary_txt/ (README.md there names the exporter or document each reproduces).  Every
+# expected value is computed here independently of the reader: point lines are picked out of the decoded text
+# with a regular expression, each ring's area by the shoelace formula on the raw numbers (ring 1 adds, higher
+# 圈号 subtract: every fixture has its holes under 圈号 >= 2), and the placement by pyproj from the anchor point.
+CORPUS = Path(__file__).resolve().parent / "data" / "boundary_txt"
+ANCHOR_LON, ANCHOR_LAT = 113.37, 31.69  # the point the fixtures were generated around (make_fixtures.py)
+_POINT_LINE = re.compile(r"^\s*[^,@]*,(\d+),(\d+\.\d+),(\d+\.\d+)\s*$")
+
+
+def _shoelace_areas(text: str) -> list[float]:
+    """Net area [m2] of each parcel of a TXT, from the raw numbers: sum over rings of +-|shoelace|."""
+    parcels: list[dict[int, list[tuple[float, float]]]] = []
+    for line in text.replace("\r", "\n").split("\n"):
+        if line.strip().endswith("@"):
+            parcels.append({})
+            continue
+        m = _POINT_LINE.match(line)
+        if m and parcels:
+            parcels[-1].setdefault(int(m.group(1)), []).append((float(m.group(2)), float(m.group(3))))
+    out = []
+    for rings in parcels:
+        total = 0.0
+        for ring_no, pts in rings.items():
+            xy = np.array(pts)
+            x, y = xy[:, 0] - xy[0, 0], xy[:, 1] - xy[0, 1]  # shifted to the first point: no cancellation
+            area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))  # closed or not: same
+            total += area if ring_no == 1 else -area
+        out.append(total)
+    return out
+
+
+CORPUS_CASES = {
+    # file: (encoding, EPSG, declared area_ha, area_unit, rings closed by the reader)
+    "unclosed_rings_csharp_gbk_crlf.txt": ("gbk", 4526, [1.94, 0.25], ["ha", "ha"], 3),
+    "xian80_arcpy_short_layout_utf8bom.txt": ("utf-8-sig", 2362, [0.96], ["ha"], 0),
+    "provincial_bsbb_utf16_m2.txt": ("utf-16", 4526, [0.010943, np.nan], ["m2", ""], 0),
+    "consolidation_13_fields_beijing54_gbk.txt": ("gbk", 2435, [1.5], ["mu"], 0),
+    "fullwidth_units_mixed_eol_no_suffix": ("utf-8", 4526, [0.1, 0.1, 0.1998], ["ha", "m2", "mu"], 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_CASES))
+def test_corpus_file_reads_with_independent_areas_and_placement(name):
+    path = CORPUS / name
+    encoding, epsg, area_ha, units, closed = CORPUS_CASES[name]
+    before = _sha(path)
+    gdf = read_boundary_txt(path, emit_warnings=False)
+    assert _sha(path) == before
+    meta = gdf.attrs["sanxian"]
+    assert meta["encoding"] == encoding
+    assert gdf.crs.to_epsg() == epsg
+    text = path.read_bytes().decode(encoding)
+    np.testing.assert_allclose(gdf.area.to_numpy(), _shoelace_areas(text), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(gdf["area_ha"].to_numpy(), area_ha, rtol=1e-9)
+    assert gdf["area_unit"].tolist() == units
+    # Declared areas agree with the geometry (in the unit found) wherever one is declared.
+    declared = np.isfinite(gdf["area_ha"].to_numpy())
+    np.testing.assert_allclose(gdf["area_ha"].to_numpy()[declared], gdf.area.to_numpy()[declared] / 1e4,
+                               rtol=1e-6)
+    assert not any("declares 面积" in w for w in meta["warnings"])
+    repairs = meta["repairs"]
+    assert (len(repairs) == 1 and repairs[0].startswith(f"{closed} ring(s)")) if closed else repairs == []
+    # Placement: every parcel's SW corner lies where it was generated, a few hundred metres from the anchor.
+    lon, lat = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True).transform(
+        *gdf.geometry.iloc[0].bounds[:2])
+    west, south = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True).transform(
+        *Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(ANCHOR_LON, ANCHOR_LAT))
+    assert GEOD.inv(lon, lat, west, south)[2] < 0.01  # the first parcel's SW corner is the anchor (mm rounding)
+    assert GEOD.inv(lon, lat, ANCHOR_LON, ANCHOR_LAT)[2] < 0.01
+
+
+def test_corpus_unclosed_rings_are_closed_with_holes_in_place():
+    gdf = read_boundary_txt(CORPUS / "unclosed_rings_csharp_gbk_crlf.txt", emit_warnings=False)
+    first = gdf.geometry.iloc[0]
+    assert first.geom_type == "Polygon" and len(first.interiors) == 1  # ring 2 came first in the file
+    assert first.exterior.is_closed and first.area == pytest.approx(100 * 200 - 20 * 30, abs=1e-6)
+    assert gdf["point_count"].tolist() == [8, 4]  # 点数 counts the points written
+    assert "ring 2 of parcel 'DK01' (lines 8-11)" in gdf.attrs["sanxian"]["repairs"][0]
+
+
+def test_unclosed_ring_warns_and_point_count_may_include_the_missing_repeat(tmp_path):
+    open_ring = SINGLE[:SINGLE.rindex("J1,1")]  # J1..J4 without the closing J1; 点数 still says 5
+    with pytest.warns(SanxianWarning, match=r"1 ring\(s\) written without repeating their first point were closed"):
+        gdf = read_boundary_txt(_write(tmp_path / "open.txt", open_ring))
+    assert gdf.area.iloc[0] == pytest.approx(100.0 * 200.0, abs=1e-9)
+    four = read_boundary_txt(_write(tmp_path / "open4.txt", open_ring.replace("5,2.0000,DK01", "4,2.0000,DK01")),
+                             emit_warnings=False)
+    assert four.area.iloc[0] == pytest.approx(20000.0, abs=1e-9) and four["point_count"].iloc[0] == 4
+
+
+def test_corpus_extra_layout_columns():
+    prov = read_boundary_txt(CORPUS / "provincial_bsbb_utf16_m2.txt", emit_warnings=False)
+    assert prov["township_code"].tolist() == ["421303100", "421303100"]
+    assert prov["district_name"].tolist() == ["淅河镇某某村"] * 2
+    assert prov["parcel_id"].tolist() == ["DK1", "DK2"] and prov["name"].tolist() == ["地块1", "地块2"]
+    assert prov["point_count"].isna().tolist() == [False, True]  # '0,0,...' means not given
+    cons = read_boundary_txt(CORPUS / "consolidation_13_fields_beijing54_gbk.txt", emit_warnings=False)
+    assert cons[["patch_type", "land_class", "grade_before", "grade_after", "remark"]].iloc[0].tolist() == \
+        ["提质", "水田", "9", "7", "整治后"]
+    assert cons["land_class_code"].tolist() == ["0103"]
+    assert any("legacy Beijing 1954 datum" in w for w in cons.attrs["sanxian"]["warnings"])
+
+
+def test_m2_area_no_longer_fills_area_ha_unchanged(tmp_path):
+    # Before: 109.43 (m2) landed in area_ha as 109.43 'ha' for a 0.0109 ha parcel.
+    gdf = read_boundary_txt(CORPUS / "provincial_bsbb_utf16_m2.txt", emit_warnings=False)
+    shoelace_m2 = _shoelace_areas((CORPUS / "provincial_bsbb_utf16_m2.txt").read_bytes().decode("utf-16"))[0]
+    assert gdf["area_ha"].iloc[0] == pytest.approx(shoelace_m2 / 1e4, rel=1e-9)
+    assert gdf["area_ha"].iloc[0] == pytest.approx(109.43 / 1e4, rel=1e-12)
+
+
+def test_declared_unit_is_kept_and_checked(tmp_path):
+    # Written '2.0平方米' for a 2 ha parcel: the written unit is taken, and the mismatch reported in that unit.
+    gdf = read_boundary_txt(_write(tmp_path / "u.txt", _variant("5,2.0000,DK01", "5,2.0平方米,DK01")),
+                            emit_warnings=False)
+    assert gdf["area_unit"].tolist() == ["m2"] and gdf["area_ha"].iloc[0] == pytest.approx(2.0e-4)
+    warns = gdf.attrs["sanxian"]["warnings"]
+    assert len(warns) == 1 and "the unit written (平方米)" in warns[0] and "2.0000 ha" in warns[0]
+
+
+@pytest.mark.parametrize("datum_text, datum", [
+    ("80国家大地坐标系", "Xian 1980"), ("1980西安国家大地坐标系", "Xian 1980"), ("西安80", "Xian 1980"),
+    ("西安1980国家大地坐标系", "Xian 1980"), ("54北京坐标系", "Beijing 1954"), ("北京54", "Beijing 1954"),
+    ("2000国家大地坐标系", None), ("CGCS2000", None), ("国家2000", None), ("CGCS 2000", None),
+    ("中国2000国家大地坐标系", None), ("2000国家大地坐标系（CGCS2000）", None),
+])
+def test_datum_spellings(tmp_path, datum_text, datum):
+    gdf = read_boundary_txt(_write(tmp_path / "d.txt", HEADER.format(datum=datum_text, zone=38) + PARCELS),
+                            emit_warnings=False)
+    warns = gdf.attrs["sanxian"]["warnings"]
+    if datum is None:
+        assert gdf.crs.to_epsg() == 4526 and warns == []
+    else:
+        assert gdf.crs.name == f"{datum} / 3-degree Gauss-Kruger zone 38"
+        assert len(warns) == 1 and f"legacy {datum} datum" in warns[0]
+
+
+@pytest.mark.parametrize("width_line", ["几度分带=3", "分带=3度带", "分带=3度", "几度分带=三度带", "投影分带=3°"])
+def test_zone_width_spellings(tmp_path, width_line):
+    text = HEADER.format(datum="CGCS2000", zone=38).replace("几度分带=3", width_line) + PARCELS
+    assert read_boundary_txt(_write(tmp_path / "w.txt", text), emit_warnings=False).crs.to_epsg() == 4526
+
+
+def test_six_degree_zone_width_written_in_words(tmp_path):
+    # 6-degree zone 19 (CM 111E) prefixed: 19 500 000 m easting.
+    text = SINGLE.replace("带号=38", "带号=19").replace("几度分带=3", "分带=6度带").replace(",38500", ",19500")
+    assert read_boundary_txt(_write(tmp_path / "six.txt", text), emit_warnings=False).crs.name == \
+        "CGCS2000 / Gauss-Kruger zone 19"
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r", "mixed"])
+def test_line_ends(tmp_path, eol):
+    text = HEADER.format(datum="CGCS2000", zone=38) + PARCELS
+    if eol == "mixed":
+        lines = text.split("\n")
+        data = "".join(line + ("\r\n" if i % 2 else "\n") for i, line in enumerate(lines))
+    else:
+        data = text.replace("\n", eol)
+    gdf = read_boundary_txt(_write(tmp_path / "eol.txt", data), emit_warnings=False)
+    np.testing.assert_allclose(gdf.area.to_numpy(), HAND_AREA_M2, rtol=0, atol=1e-6)
+
+
+def test_fullwidth_brackets_and_no_suffix_are_recognised_by_content(tmp_path):
+    path = CORPUS / "fullwidth_units_mixed_eol_no_suffix"
+    assert path.suffix == "" and looks_like_boundary_txt(path)
+    gdf = read_vector(path)
+    assert gdf.attrs["sanxian"]["format"] == "land-boundary TXT"
+    np.testing.assert_allclose(gdf.area.to_numpy(), [1000.0, 1000.0, 1998.0], rtol=0, atol=1e-6)
+    other = tmp_path / "parcels.dat"
+    other.write_bytes(path.read_bytes())
+    assert read_vector(other).attrs["sanxian"]["format"] == "land-boundary TXT"
+
+
+def test_long_preamble_before_the_sections_is_still_recognised(tmp_path):
+    # More than 4 KB before [属性描述] (a long [扩展信息] section): the old sniffer sent this to pandas.
+    preamble = "[扩展信息]\n" + "".join(f"备注{i}=随州市曾都区某某项目补充说明第{i}条\n" for i in range(300))
+    assert len(preamble.encode("gbk")) > 4096
+    path = _write(tmp_path / "long.txt", preamble + HEADER.format(datum="CGCS2000", zone=38) + PARCELS)
+    gdf = read_vector(path)
+    assert gdf.attrs["sanxian"]["format"] == "land-boundary TXT"
+    np.testing.assert_allclose(gdf.area.to_numpy(), HAND_AREA_M2, rtol=0, atol=1e-6)
+    assert gdf.attrs["sanxian"]["warnings"] == []  # [扩展信息] is a known optional section
+
+
+def test_file_that_is_neither_format_gets_the_toolkit_error():
+    path = CORPUS / "neither_format.txt"
+    before = _sha(path)
+    assert not looks_like_boundary_txt(path)
+    with pytest.raises(InputFileError, match=r"neither a land-boundary coordinate TXT .*\[地块坐标\]") as info:
+        read_vector(path)
+    assert "neither_format.txt" in str(info.value)
+    assert _sha(path) == before
+
+
+def test_sniffer_on_encodings_and_non_files(tmp_path):
+    text = "【属性描述】\n坐标系=国家2000\n【地块坐标】\n"
+    for encoding in ("utf-8", "utf-8-sig", "gbk", "utf-16"):
+        assert looks_like_boundary_txt(_write(tmp_path / f"s_{encoding}", text, encoding)), encoding
+    assert not looks_like_boundary_txt(tmp_path)  # a folder
+    assert not looks_like_boundary_txt(tmp_path / "missing.txt")
+    assert not looks_like_boundary_txt(_write(tmp_path / "t.csv", "x,y\n1,[地块坐标]\n", "utf-8"))
+
+
+# ------------------------------------------------------------------------------------------ writer keeps the header
+def test_writer_keeps_producer_version_and_date_of_the_file_read(tmp_path):
+    src = CORPUS / "xian80_arcpy_short_layout_utf8bom.txt"
+    for gdf in (read_boundary_txt(src, emit_warnings=False), read_vector(src)):
+        out = write_boundary_txt(gdf, tmp_path / "kept.txt", datum="Xian1980", overwrite=True)
+        header = read_boundary_txt(out, emit_warnings=False).attrs["sanxian"]["header"]
+        assert (header["格式版本号"], header["数据产生单位"], header["数据产生日期"]) == \
+            ("1.00版本", "某某信息技术有限公司", "2019-03-02")
+    out = write_boundary_txt(gdf, tmp_path / "told.txt", datum="Xian1980", producer="随州市自然资源和规划局",
+                             produced_on=__import__("datetime").date(2025, 1, 2), format_version="")
+    header = read_boundary_txt(out, emit_warnings=False).attrs["sanxian"]["header"]
+    assert (header["格式版本号"], header["数据产生单位"], header["数据产生日期"]) == \
+        ("", "随州市自然资源和规划局", "2025-01-02")
+    with pytest.raises(InputFileError, match="holds a line break"):
+        write_boundary_txt(gdf, tmp_path / "bad.txt", producer="甲\n乙")

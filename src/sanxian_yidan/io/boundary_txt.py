@@ -20,6 +20,13 @@ followed by its point lines ``点号,圈号,X,Y``.  In Chinese surveying notatio
 easting, so the first coordinate is the GIS *y*; the easting carries the zone number in front (8 digits)
 or not (6 digits).  Rings are closed by repeating their first point, and ``点数`` counts those repeats.
 
+Real exporters deviate from this in known ways, all accepted here: rings that never repeat their first point
+(closed, with a recorded repair), other spellings of the datum and of the header keys (``分带=3度带``), an
+empty ``带号`` or one holding the central meridian, parcel lines with 7, 10 (报省部标) or 13 (land
+consolidation) fields, ``面积`` in square metres or mu, with or without a unit, full-width section brackets,
+UTF-8 with or without byte-order mark, UTF-16, GBK, any line ends.  Files are recognised by their content
+(:func:`looks_like_boundary_txt`), not by their suffix.
+
 Because tools label and order the two columns inconsistently, which value is the northing is decided by
 its number of digits (northing 7, easting 6 or 8), never by position alone.  The reader keeps the
 coordinates exactly as written (no reprojection) and gives them the Gauss-Kruger CRS they are in; the
@@ -27,8 +34,10 @@ writer reprojects to a 3-degree zone when needed.
 
 References
 ----------
-.. [1] RULES_REFERENCE.md, section "Coordinates" (layout of the land-boundary TXT).
-.. [2] ``data/boundary_txt.toml`` (accepted spellings, digit rules, tolerances, number formats).
+.. [1] 建设项目用地红线坐标文件内容要求 (附件1): layout of the header and parcel lines, area in hectares.
+.. [2] RULES_REFERENCE.md, section "Coordinates" (layout of the land-boundary TXT).
+.. [3] ``data/boundary_txt.toml`` (accepted spellings, layouts, area units, digit rules, tolerances, formats,
+   each with its source).
 """
 
 from __future__ import annotations
@@ -64,26 +73,37 @@ from ..errors import (
 )
 from .encoding import detect_bytes_encoding
 
-__all__ = ["PARCEL_COLUMNS", "read_boundary_txt", "write_boundary_txt"]
+__all__ = ["PARCEL_COLUMNS", "EXTRA_COLUMNS", "looks_like_boundary_txt", "read_boundary_txt",
+           "write_boundary_txt"]
 
 _DATA_FILE = "boundary_txt.toml"
 
 # Names fixed by the format itself (RULES_REFERENCE.md 'Coordinates'), not settings.
 _ATTRIBUTE_SECTION = "属性描述"
 _COORDINATE_SECTION = "地块坐标"
+_KEY_VERSION = "格式版本号"
+_KEY_PRODUCER = "数据产生单位"
+_KEY_DATE = "数据产生日期"
 _KEY_DATUM = "坐标系"
 _KEY_WIDTH = "几度分带"
 _KEY_PROJECTION = "投影类型"
 _KEY_UNIT = "计量单位"
 _KEY_ZONE = "带号"
-_WRITTEN_HEADER_KEYS = ("格式版本号", "数据产生单位", "数据产生日期", _KEY_DATUM, _KEY_WIDTH, _KEY_PROJECTION,
+_WRITTEN_HEADER_KEYS = (_KEY_VERSION, _KEY_PRODUCER, _KEY_DATE, _KEY_DATUM, _KEY_WIDTH, _KEY_PROJECTION,
                         _KEY_UNIT, _KEY_ZONE, "精度", "转换参数")
 _PARCEL_END = "@"
 _POLYGON, _LINE, _POINT = "面", "线", "点"
 _KINDS = (_POLYGON, _LINE, _POINT)
 
-#: Attribute columns of :func:`read_boundary_txt`, in the order of the parcel header line.
-PARCEL_COLUMNS = ("point_count", "area_ha", "parcel_id", "name", "geom_kind", "sheet", "use", "land_class_code")
+#: Attribute columns of :func:`read_boundary_txt`, in this order, before the geometry.
+PARCEL_COLUMNS = ("point_count", "area_ha", "parcel_id", "name", "geom_kind", "sheet", "use", "land_class_code",
+                  "area_declared", "area_unit")
+#: Further columns, present only when a parcel line of the file has them (报省部标 and land-consolidation layouts).
+EXTRA_COLUMNS = ("township_code", "district_name", "patch_type", "land_class", "grade_before", "grade_after",
+                 "remark", "extra_fields")
+# Header-line fields that become text columns as they are.
+_TEXT_FIELDS = ("parcel_id", "name", "sheet", "use", "land_class_code") + EXTRA_COLUMNS[:-1]
+_LAYOUT_FIELDS = frozenset(("point_count", "area", "geom_kind") + _TEXT_FIELDS)
 # Columns the writer takes from the caller's frame (and the header field each fills).
 _TEXT_COLUMNS = ("parcel_id", "name", "sheet", "use", "land_class_code")
 
@@ -92,14 +112,28 @@ _M2_PER_HA = 10_000.0
 _ZONE_PREFIX_M = 1_000_000.0
 # Minimum number of point lines: a polygon ring needs 3 corners plus the closing repeat, a line 2 points.
 _MIN_POINTS = {_POLYGON: 4, _LINE: 2, _POINT: 1}
+# A ring written without its closing repeat needs its 3 corners.
+_MIN_OPEN_RING = 3
 
-_SECTION_RE = re.compile(r"\[\s*(.*?)\s*\]")
+# Section lines: ASCII, full-width or CJK brackets (【属性描述】, ［地块坐标］).
+_SECTION_RE = re.compile(r"[\[【［]\s*(.*?)\s*[\]】］]")
 _INTEGER_RE = re.compile(r"[+]?\d+")
+_AREA_RE = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
+# How much of a file the content sniffer looks at [bytes].
+_SNIFF_BYTES = 65_536
+_SNIFF_SECTION_RE = re.compile(r"^[ \t\ufeff]*[\[【［][ \t]*(属性描述|地块坐标)[ \t]*[\]】］]", re.MULTILINE)
 
 
 # --------------------------------------------------------------------------------------------------
 # settings
 # --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _AreaUnit:
+    code: str
+    per_hectare: float
+    label: str
+
+
 @dataclass(frozen=True)
 class _Settings:
     datum_aliases: dict[str, str]
@@ -107,8 +141,17 @@ class _Settings:
     default_datum: str
     default_width: int
     widths: tuple[int, ...]
+    width_words: tuple[str, ...]
+    width_numerals: dict[str, int]
+    key_aliases: dict[str, str]
+    optional_sections: frozenset[str]
     projections: frozenset[str]
     units: frozenset[str]
+    layouts: dict[str, tuple[str, ...]]
+    area_units: dict[str, _AreaUnit]
+    area_unit_names: dict[str, str]
+    default_area_unit: str
+    area_inference: tuple[str, ...]
     northing: tuple[float, float]
     easting: tuple[float, float]
     prefixed_easting: tuple[float, float]
@@ -123,8 +166,8 @@ class _Settings:
 
 
 def _norm(text: str) -> str:
-    """Spelling-insensitive form of a header value (case, blanks and separators ignored)."""
-    return re.sub(r"[\s_\-.·]", "", text).casefold()
+    """Spelling-insensitive form of a header value (case, blanks, separators and parentheses ignored)."""
+    return re.sub(r"[\s_\-.·()（）]", "", text).casefold()
 
 
 @lru_cache(maxsize=1)
@@ -137,6 +180,9 @@ def _settings() -> _Settings:
         require(value, "source", str, file=path, where=key if where == "top level" else f"{where}.{key}")
         return value
 
+    def bad(where: str, zh: str, en: str, fix: str) -> DataFileError:
+        return DataFileError(problem(f"{where}: {zh}", f"{where}: {en}", file=path, fix=fix))
+
     def pair(tab: dict[str, Any], key: str, where: str) -> tuple[float, float]:
         value = require(tab, key, list, file=path, where=where)
         if len(value) != 2 or not all(isinstance(v, (int, float)) for v in value) or not value[0] < value[1]:
@@ -145,14 +191,69 @@ def _settings() -> _Settings:
                                         file=path, fix=f"write {key} = [min, max]"))
         return float(value[0]), float(value[1])
 
+    def strings(tab: dict[str, Any], key: str, where: str) -> list[str]:
+        value = require(tab, key, list, file=path, where=where)
+        if not all(isinstance(v, str) and v for v in value):
+            raise bad(f"{where}.{key}", "应为非空字符串列表。", "must be a list of non-empty strings.",
+                      f"write {key} = [\"...\", ...]")
+        return value
+
     datums = table(data, "datums", "top level")
     written = table(datums, "written", "datums")
     aliases: dict[str, str] = {}
     for name in crsmod.DATUMS:
-        for alias in require(datums, name, list, file=path, where="datums"):
-            aliases[_norm(str(alias))] = name
+        for alias in strings(datums, name, "datums"):
+            aliases[_norm(alias)] = name
         require(written, name, str, file=path, where="datums.written")
     header = table(data, "header", "top level")
+    keys = table(header, "keys", "header")
+    key_aliases = {str(k).strip(): str(v).strip() for k, v in keys.items() if k != "source"}
+    if not all(isinstance(v, str) for k, v in keys.items()):
+        raise bad("header.keys", "值应为字符串。", "values must be strings (the key of the format).",
+                  "write \"别名\" = \"几度分带\"")
+    numerals = {k: v for k, v in require(header, "width_numerals", dict, file=path, where="header").items()
+                if k != "source"}
+    if not all(isinstance(v, int) for v in numerals.values()):
+        raise bad("header.width_numerals", "值应为整数。", "values must be whole numbers.", "write \"三\" = 3")
+    layouts_table = table(data, "parcel_layouts", "top level")
+    layouts: dict[str, tuple[str, ...]] = {}
+    for name, fields in layouts_table.items():
+        if name == "source":
+            continue
+        fields = strings(layouts_table, name, "parcel_layouts")
+        unknown = sorted(set(fields) - _LAYOUT_FIELDS)
+        missing = sorted({"point_count", "area", "parcel_id", "name", "geom_kind"} - set(fields))
+        if unknown or missing or len(set(fields)) != len(fields):
+            raise bad(f"parcel_layouts.{name}", "字段无效。",
+                      f"unknown fields {unknown}, missing fields {missing} or a field twice.",
+                      f"use only {sorted(_LAYOUT_FIELDS)}, each once")
+        layouts[name] = tuple(fields)
+    if "standard" not in layouts:
+        raise bad("parcel_layouts", "缺少 standard。", "the 'standard' layout is missing.",
+                  "add standard = [\"point_count\", \"area\", ...]")
+    if len({len(f) for f in layouts.values()}) != len(layouts):
+        raise bad("parcel_layouts", "两个布局字段数相同。", "two layouts have the same number of fields.",
+                  "layouts are told apart by their number of fields; give each a different length")
+    units_table = table(data, "area_units", "top level")
+    area_units: dict[str, _AreaUnit] = {}
+    unit_names: dict[str, str] = {}
+    for code, spec in units_table.items():
+        if not isinstance(spec, dict):
+            continue
+        unit = table(units_table, code, "area_units")
+        per = require(unit, "per_hectare", (int, float), file=path, where=f"area_units.{code}")
+        if not per > 0:
+            raise bad(f"area_units.{code}.per_hectare", "应为正数。", "must be positive.", "write e.g. 15")
+        area_units[code] = _AreaUnit(code, float(per), require(unit, "label", str, file=path,
+                                                               where=f"area_units.{code}"))
+        for name in strings(unit, "names", f"area_units.{code}"):
+            unit_names[_norm(name)] = code
+    default_unit = require(units_table, "default", str, file=path, where="area_units")
+    order = tuple(strings(units_table, "inference_order", "area_units"))
+    if default_unit not in area_units or not set(order) <= set(area_units) or order[:1] != (default_unit,):
+        raise bad("area_units", "default / inference_order 无效。",
+                  f"default {default_unit!r} and inference_order {list(order)} must name units of the table, "
+                  "the default first.", f"use units of {sorted(area_units)}")
     mags = table(data, "magnitudes", "top level")
     area = table(data, "area_check", "top level")
     writer = table(data, "writer", "top level")
@@ -163,9 +264,18 @@ def _settings() -> _Settings:
         default_datum=require(header, "default_datum", str, file=path, where="header"),
         default_width=require(header, "default_zone_width", int, file=path, where="header"),
         widths=tuple(int(w) for w in require(header, "zone_widths", list, file=path, where="header")),
+        width_words=tuple(sorted(strings(header, "width_words", "header"), key=len, reverse=True)),
+        width_numerals={str(k): int(v) for k, v in numerals.items()},
+        key_aliases=key_aliases,
+        optional_sections=frozenset(strings(header, "optional_sections", "header")),
         projections=frozenset(_norm(str(p)) for p in require(header, "projections", list, file=path,
                                                                where="header")),
         units=frozenset(_norm(str(u)) for u in require(header, "units", list, file=path, where="header")),
+        layouts=layouts,
+        area_units=area_units,
+        area_unit_names=unit_names,
+        default_area_unit=default_unit,
+        area_inference=order,
         northing=pair(mags, "northing", "magnitudes"),
         easting=pair(mags, "easting", "magnitudes"),
         prefixed_easting=pair(mags, "prefixed_easting", "magnitudes"),
@@ -178,6 +288,49 @@ def _settings() -> _Settings:
         conversion_parameters=require(writer, "conversion_parameters", str, file=path, where="writer"),
         max_problems=require(reader, "max_reported_problems", int, file=path, where="reader"),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# recognising the format
+# --------------------------------------------------------------------------------------------------
+def _sniff_text(head: bytes) -> str:
+    """Best-effort text of the first bytes of a file, for recognising it (never for reading it)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore")
+    for codec in ("utf-8-sig", "gb18030"):
+        try:
+            return head.decode(codec)
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 4:  # only a character cut at the end of the sample
+                return head[:exc.start].decode(codec, errors="ignore")
+    return head.decode("utf-8", errors="ignore")
+
+
+def looks_like_boundary_txt(path: str | Path) -> bool:
+    """Whether a file is a land-boundary coordinate TXT, judged by its content (not its suffix).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file; only its first 64 KiB are read.
+
+    Returns
+    -------
+    bool
+        True when a line of that sample is a ``[属性描述]`` or ``[地块坐标]``
+        section line (ASCII, full-width or 【】 brackets, leading blanks
+        allowed), in UTF-8, GBK/GB18030 or UTF-16 (with byte-order mark).
+        False for anything else, including folders and unreadable files.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    return bool(_SNIFF_SECTION_RE.search(_sniff_text(head)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -210,13 +363,13 @@ class _Problems:
 class _Parcel:
     line: int
     point_count: int | None
-    area_ha: float
+    area_value: float
+    area_unit: str | None
     parcel_id: str
     name: str
     kind: str
-    sheet: str
-    use: str
-    land_class_code: str
+    layout: str
+    text: dict[str, str]
 
     @property
     def where(self) -> str:
@@ -227,6 +380,7 @@ class _Parcel:
 class _Parsed:
     header: dict[str, str] = field(default_factory=dict)
     header_lines: dict[str, int] = field(default_factory=dict)
+    canonical: dict[str, tuple[str, int]] = field(default_factory=dict)
     has_coordinates: bool = False
     parcels: list[_Parcel] = field(default_factory=list)
     pt_parcel: list[int] = field(default_factory=list)
@@ -236,58 +390,79 @@ class _Parsed:
     pt_values: list[tuple[float, float]] = field(default_factory=list)
     pt_line: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    zero_counts: list[int] = field(default_factory=list)
 
 
-def read_boundary_txt(path: str | Path, *, encoding: str | None = None) -> gpd.GeoDataFrame:
+def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
+                      emit_warnings: bool = True) -> gpd.GeoDataFrame:
     """Read a land-boundary coordinate exchange TXT (界址点坐标交换文件).
 
     Parameters
     ----------
     path : str or Path
-        The ``.txt`` file.  It is only read, never modified.
+        The file, whatever its suffix (``.txt`` or none).  It is only read,
+        never modified.
     encoding : str, optional
-        Text encoding.  By default strict UTF-8 (with or without byte-order
-        mark) is tried first, then GB18030 (a superset of GBK, in which most
-        of these files are written).
+        Text encoding.  By default a UTF-16 byte-order mark is honoured,
+        then strict UTF-8 (with or without byte-order mark) is tried, then
+        GB18030 (a superset of GBK, in which most of these files are written).
+    emit_warnings : bool
+        Also emit every entry of ``attrs["sanxian"]["warnings"]`` as a
+        :class:`~sanxian_yidan.errors.SanxianWarning` (default).
+        :func:`sanxian_yidan.io.read_vector` passes False and emits them itself.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per parcel with the columns ``point_count``, ``area_ha`` (as
-        declared [ha], NaN when blank), ``parcel_id`` (编号), ``name`` (名称),
-        ``geom_kind`` (面/线/点), ``sheet`` (图幅号), ``use`` (用途),
-        ``land_class_code`` (地类编码) and a geometry: Polygon or MultiPolygon
-        for 面 (rings inside another ring are holes, whatever their 圈号 and
-        orientation), LineString or MultiLineString for 线, Point or MultiPoint
-        for 点.  Coordinates are exactly those of the file (x = easting, with
-        the zone prefix if the file has it; y = northing) [m], and the CRS is
-        the Gauss-Kruger CRS they are in: the zone of the 8-digit eastings or
-        of ``带号``, the datum of ``坐标系``.  ``gdf.attrs["sanxian"]`` holds
-        ``source_path``, ``encoding`` (``"utf-8"``, ``"utf-8-sig"``, ``"gbk"``,
+        One row per parcel with the columns of :data:`PARCEL_COLUMNS`:
+        ``point_count`` (点数 as written; NaN when blank or 0),
+        ``area_ha`` (the declared 面积 converted to hectares [ha], NaN when
+        blank or 0), ``parcel_id`` (编号), ``name`` (名称), ``geom_kind``
+        (面/线/点), ``sheet`` (图幅号), ``use`` (用途), ``land_class_code``
+        (地类编码), ``area_declared`` (the number written) and ``area_unit``
+        (``"ha"``, ``"m2"`` or ``"mu"``: the unit written after the number,
+        else the unit whose area matches the coordinates, hectares first;
+        ``""`` when no area is declared); then the columns of
+        :data:`EXTRA_COLUMNS` that the file's parcel lines have (报省部标:
+        ``township_code``, ``district_name``; land consolidation:
+        ``patch_type``, ``land_class``, ``grade_before``, ``grade_after``,
+        ``remark``); and a geometry: Polygon or MultiPolygon for 面 (rings
+        inside another ring are holes, whatever their 圈号 and orientation;
+        rings written without their closing repeat are closed), LineString or
+        MultiLineString for 线, Point or MultiPoint for 点.  Coordinates are
+        exactly those of the file (x = easting, with the zone prefix if the
+        file has it; y = northing) [m], and the CRS is the Gauss-Kruger CRS
+        they are in: the zone of the 8-digit eastings or of ``带号``, the datum
+        of ``坐标系``.  ``gdf.attrs["sanxian"]`` holds ``source_path``,
+        ``encoding`` (``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``, ``"gbk"``,
         ``"gb18030"`` or the one given), ``header`` (every ``[属性描述]`` key
-        and value) and ``warnings`` (legacy datum, declared areas that differ
-        from the coordinates, assumptions made).  The warnings are only
-        recorded here; :func:`sanxian_yidan.io.read_vector` emits them.
+        and value as written), ``repairs`` (rings closed) and ``warnings``
+        (legacy datum, repairs, area units, declared areas that differ from
+        the coordinates, assumptions made).
 
     Raises
     ------
     MissingFileError
         If the file does not exist.
     EncodingDetectionError
-        If the bytes are neither UTF-8 nor GBK/GB18030 (or not the encoding given).
+        If the bytes are neither UTF-8, UTF-16 (with mark) nor GBK/GB18030
+        (or not the encoding given).
     BoundaryTxtError
         For an empty file, a missing ``[地块坐标]`` section, point lines before
-        any parcel header, non-numeric values, a ``点数`` that disagrees with
-        the point lines, rings that are not closed or too short, coordinates
-        that are not Gauss-Kruger northing/easting, an unknown ``坐标系``, or a
-        ``带号`` that disagrees with the zone prefix of the eastings.  All
-        problems of the file are listed together, each with its line number,
-        parcel and fix.
+        any parcel header, non-numeric values, a ``点数`` that fits neither the
+        point lines written nor those with the missing closing repeats, a
+        ring whose last point repeats the first point's number at other
+        coordinates, rings too short, coordinates that are not Gauss-Kruger
+        northing/easting, an unknown ``坐标系``, a parcel line with a field
+        count of no known layout, or a ``带号`` that disagrees with the zone
+        prefix of the eastings.  All problems of the file are listed
+        together, each with its line number, parcel and fix.
 
     References
     ----------
-    .. [1] RULES_REFERENCE.md, "Coordinates" (land-boundary TXT).
-    .. [2] ``data/boundary_txt.toml``.
+    .. [1] 建设项目用地红线坐标文件内容要求 (附件1), layout and hectares.
+    .. [2] RULES_REFERENCE.md, "Coordinates" (land-boundary TXT).
+    .. [3] ``data/boundary_txt.toml`` (spellings, layouts, units, tolerances with their sources).
     """
     path = Path(path)
     if not path.is_file():
@@ -303,8 +478,10 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None) -> gpd.G
     parsed = _parse(lines, problems)
     if not parsed.has_coordinates:
         raise BoundaryTxtError(problem(
-            f"文件中没有 [{_COORDINATE_SECTION}] 节。",
-            f"The file has no [{_COORDINATE_SECTION}] section, so it has no parcel coordinates.",
+            f"文件中没有 [{_COORDINATE_SECTION}] 节，不是界址点坐标交换文件。",
+            f"The file has no [{_COORDINATE_SECTION}] section, so it has no parcel coordinates; a land-boundary "
+            f"coordinate TXT (界址点坐标交换文件) has a [{_ATTRIBUTE_SECTION}] section followed by a "
+            f"[{_COORDINATE_SECTION}] section.",
             file=path,
             fix=f"check that this is a land-boundary coordinate TXT; the parcel lines must follow a line "
                 f"'[{_COORDINATE_SECTION}]'"))
@@ -321,28 +498,41 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None) -> gpd.G
     pt_line = np.asarray(parsed.pt_line, dtype=np.int64)
     northing, easting = _order_axes(values, parsed, problems, notes)
     crs = _header_crs(parsed, easting, pt_line, problems, notes)
-    rings = _check_structure(parsed, kinds, pp, values, pt_line, problems)
+    rings, repairs = _check_structure(parsed, kinds, pp, values, pt_line, problems)
     problems.raise_if_any()
     assert crs is not None  # every path that leaves crs unset records a problem
+    notes.extend(repairs)
 
     xy = np.column_stack([easting, northing])
     geoms = _build_geometries(xy, pp, rings, kinds, len(parsed.parcels))
-    gdf = gpd.GeoDataFrame({
-        "point_count": pd.array([p.point_count for p in parsed.parcels], dtype="Int64"),
-        "area_ha": np.array([p.area_ha for p in parsed.parcels], dtype=float),
-        "parcel_id": [p.parcel_id for p in parsed.parcels],
-        "name": [p.name for p in parsed.parcels],
-        "geom_kind": [p.kind for p in parsed.parcels],
-        "sheet": [p.sheet for p in parsed.parcels],
-        "use": [p.use for p in parsed.parcels],
-        "land_class_code": [p.land_class_code for p in parsed.parcels],
-    }, geometry=geoms, crs=crs)
-    notes.extend(_area_notes(gdf, parsed.parcels))
+    parcels = parsed.parcels
+    computed_m2 = shapely.area(geoms)
+    area_ha, unit_codes, area_notes = _declared_areas(parcels, computed_m2)
+    notes.extend(area_notes)
+    columns: dict[str, Any] = {
+        "point_count": pd.array([p.point_count for p in parcels], dtype="Int64"),
+        "area_ha": area_ha,
+        "parcel_id": [p.parcel_id for p in parcels],
+        "name": [p.name for p in parcels],
+        "geom_kind": [p.kind for p in parcels],
+        "sheet": [p.text.get("sheet", "") for p in parcels],
+        "use": [p.text.get("use", "") for p in parcels],
+        "land_class_code": [p.text.get("land_class_code", "") for p in parcels],
+        "area_declared": np.array([p.area_value for p in parcels], dtype=float),
+        "area_unit": unit_codes,
+    }
+    for column in EXTRA_COLUMNS:
+        if any(column in p.text for p in parcels):
+            columns[column] = [p.text.get(column, "") for p in parcels]
+    gdf = gpd.GeoDataFrame(columns, geometry=geoms, crs=crs)
     legacy = crsmod.legacy_datum_warning(crs)
     if legacy:
         notes.insert(0, legacy)
     gdf.attrs["sanxian"] = {"source_path": str(path), "encoding": used, "header": dict(parsed.header),
-                            "warnings": notes}
+                            "repairs": list(repairs), "warnings": notes}
+    if emit_warnings:
+        for note in notes:
+            warnings.warn(f"{path}: {note}", SanxianWarning, stacklevel=2)
     return gdf
 
 
@@ -360,6 +550,15 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
                 f"The file does not decode as {encoding!r} (invalid byte at offset {exc.start}).",
                 file=path, fix="leave encoding=None to detect UTF-8 or GBK")) from exc
         return text.lstrip("\ufeff"), encoding
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows 'Unicode' text (UTF-16 with byte-order mark), as written by wide-character exporters.
+        try:
+            return data.decode("utf-16").lstrip("\ufeff"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise EncodingDetectionError(problem(
+                "文件以 UTF-16 字节顺序标记开头，但内容不是有效的 UTF-16。",
+                f"The file starts with a UTF-16 byte-order mark but is not valid UTF-16 (offset {exc.start}).",
+                file=path, fix="save the file again as UTF-8 or GBK")) from exc
     guess = detect_bytes_encoding(data, file=path)
     used = guess.encoding
     if used == "gb18030":
@@ -375,11 +574,12 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
 
 def _parse(lines: list[str], problems: _Problems) -> _Parsed:
     """Split the text into header values, parcels and point lines; record syntax problems."""
+    s = _settings()
     out = _Parsed()
     section: str | None = None
     ignored: list[int] = []
     for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
+        line = raw.strip().lstrip("\ufeff")
         if not line:
             continue
         match = _SECTION_RE.fullmatch(line)
@@ -387,31 +587,41 @@ def _parse(lines: list[str], problems: _Problems) -> _Parsed:
             section = match.group(1)
             if section == _COORDINATE_SECTION:
                 out.has_coordinates = True
-            elif section != _ATTRIBUTE_SECTION:
+            elif section != _ATTRIBUTE_SECTION and section not in s.optional_sections:
                 out.notes.append(f"section [{section}] (line {number}) is not part of the format and was "
                                  f"ignored / 第 {number} 行的 [{section}] 节不属于本格式，已忽略")
             continue
         if section == _ATTRIBUTE_SECTION:
-            key, sep, value = line.partition("=")
+            key, sep, value = line.replace("＝", "=").partition("=")
             if sep:
-                out.header[key.strip()] = value.strip()
-                out.header_lines[key.strip()] = number
+                key, value = key.strip(), value.strip()
+                out.header[key] = value
+                out.header_lines[key] = number
+                canonical = s.key_aliases.get(key, key)
+                if canonical not in out.canonical or key == canonical:
+                    out.canonical[canonical] = (value, number)
             else:
                 ignored.append(number)
         elif section == _COORDINATE_SECTION:
             _parse_coordinate_line(line, number, out, problems)
+        elif section in s.optional_sections:
+            continue
         else:
             ignored.append(number)
     if ignored:
         shown = ", ".join(str(n) for n in ignored[:10]) + (" ..." if len(ignored) > 10 else "")
         out.notes.append(f"{len(ignored)} line(s) outside the format were ignored (lines {shown}) / "
                          f"忽略了 {len(ignored)} 行格式之外的内容")
+    if out.zero_counts:
+        shown = ", ".join(str(n) for n in out.zero_counts[:10]) + (" ..." if len(out.zero_counts) > 10 else "")
+        out.notes.append(f"点数=0 on {len(out.zero_counts)} parcel line(s) (lines {shown}) was read as 'not "
+                         f"given' / {len(out.zero_counts)} 个地块的点数为 0，按未填写处理")
     return out
 
 
 def _parse_coordinate_line(line: str, number: int, out: _Parsed, problems: _Problems) -> None:
     fields = [f.strip() for f in line.split(",")]
-    if fields[-1] == _PARCEL_END or len(fields) >= 8:
+    if fields[-1] == _PARCEL_END or len(fields) >= min(len(f) for f in _settings().layouts.values()):
         _parse_parcel_header(fields, number, out, problems)
     elif len(fields) == 4:
         _parse_point_line(fields, number, out, problems)
@@ -423,39 +633,110 @@ def _parse_coordinate_line(line: str, number: int, out: _Parsed, problems: _Prob
                          "'点号,圈号,X,Y'")
 
 
+def _pick_layout(body: list[str]) -> tuple[str, tuple[str, ...]] | None:
+    """The layout of a parcel line's fields: same number of fields and a 面/线/点 where it belongs.
+
+    Trailing empty fields beyond the standard layout are dropped until a layout fits.
+    """
+    layouts = _settings().layouts
+    by_length = {len(f): (name, f) for name, f in layouts.items()}
+
+    def fits(fields: tuple[str, ...], values: list[str]) -> bool:
+        # A blank 图形属性 (read as 面) is only trusted in layouts no longer than the standard one: in a
+        # longer line it cannot tell the layout from a standard line with surplus commas.
+        kind = values[fields.index("geom_kind")]
+        return kind in _KINDS or (kind == "" and len(fields) <= len(layouts["standard"]))
+
+    candidate = by_length.get(len(body))
+    if candidate and fits(candidate[1], body):
+        return candidate
+    trimmed = list(body)
+    while trimmed and trimmed[-1] == "" and len(trimmed) > len(layouts["standard"]):
+        trimmed.pop()
+        candidate = by_length.get(len(trimmed))
+        if candidate and fits(candidate[1], trimmed):
+            return candidate
+    return None
+
+
 def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems: _Problems) -> None:
+    s = _settings()
     body = fields[:-1] if fields[-1] == _PARCEL_END else list(fields)
-    while len(body) > 8 and body[-1] == "":
-        body.pop()
-    parcel_id = body[2] if len(body) > 2 else ""
-    where = f"parcel 编号 '{parcel_id}' (line {number})"
-    if len(body) > 8:
-        problems.add(number, f"第 {number} 行地块信息的字段过多（{len(body)} 个）。",
-                     f"The parcel header on line {number} has {len(body)} fields before '@', not 8.",
-                     feature=where, fix="remove commas from 名称/用途 (a comma separates fields)")
-    body = (body + [""] * 8)[:8]
-    count: int | None = None
-    if body[0]:
-        if _INTEGER_RE.fullmatch(body[0]):
-            count = int(body[0])
+    standard = s.layouts["standard"]
+    picked = _pick_layout(body)
+    extra = ""
+    if picked is None:
+        if len(body) < len(standard):
+            picked = ("standard", standard)
+            body = body + [""] * (len(standard) - len(body))
+        elif body[standard.index("geom_kind")] in _KINDS:
+            # A longer line of no known layout that starts like the standard one: keep the rest as it is.
+            picked = ("standard", standard)
+            extra = ",".join(body[len(standard):]).strip(",")
+            body = body[:len(standard)]
+            out.notes.append(f"the parcel line on line {number} has {len(fields) - 1} fields; the first "
+                             f"{len(standard)} were read as the standard ones and the rest kept in column "
+                             f"'extra_fields' / 第 {number} 行地块信息字段较多，多余字段保存在 extra_fields 列")
         else:
-            problems.add(number, f"第 {number} 行的点数 '{body[0]}' 不是整数。",
-                         f"点数 (point count) {body[0]!r} on line {number} is not a whole number.",
+            parcel_id = body[standard.index("parcel_id")] if len(body) > 2 else ""
+            known = sorted(len(f) for f in s.layouts.values())
+            problems.add(number, f"第 {number} 行地块信息的字段数（{len(body)} 个）不符合任何已知格式。",
+                         f"The parcel header on line {number} has {len(body)} fields before '@'; the known "
+                         f"layouts have {known} fields with 面/线/点 at their 图形属性 position.",
+                         feature=f"parcel 编号 '{parcel_id}' (line {number})",
+                         fix="remove commas from 名称/用途 (a comma separates fields), or write the standard "
+                             "'点数,面积,编号,名称,面,图幅号,用途,地类编码,@'")
+            picked = ("standard", standard)
+            body = (body + [""] * len(standard))[:len(standard)]
+    layout, names = picked
+    values = dict(zip(names, body))
+    parcel_id = values["parcel_id"]
+    where = f"parcel 编号 '{parcel_id}' (line {number})"
+    count: int | None = None
+    raw_count = values["point_count"]
+    if raw_count:
+        if _INTEGER_RE.fullmatch(raw_count):
+            count = int(raw_count)
+            if count == 0:
+                count = None
+                out.zero_counts.append(number)
+        else:
+            problems.add(number, f"第 {number} 行的点数 '{raw_count}' 不是整数。",
+                         f"点数 (point count) {raw_count!r} on line {number} is not a whole number.",
                          feature=where, fix="write the number of point lines of the parcel, closing repeats included")
-    area = np.nan
-    if body[1]:
-        area = _number(body[1])
-        if np.isnan(area):
-            problems.add(number, f"第 {number} 行的面积 '{body[1]}' 不是数字。",
-                         f"面积 (area) {body[1]!r} on line {number} is not a number.",
-                         feature=where, fix="write the area in hectares, e.g. 1.9400, or leave it blank")
-    kind = body[4] or _POLYGON
+    area, unit = _parse_area(values["area"], number, where, problems)
+    kind = values["geom_kind"] or _POLYGON
     if kind not in _KINDS:
         problems.add(number, f"第 {number} 行的图形类型 '{kind}' 无效。",
                      f"Geometry type {kind!r} on line {number} is not 面, 线 or 点.",
                      feature=where, fix="write 面 (polygon), 线 (line) or 点 (point) in the 5th field")
         kind = _POLYGON
-    out.parcels.append(_Parcel(number, count, area, parcel_id, body[3], kind, body[5], body[6], body[7]))
+    text = {k: v for k, v in values.items() if k in _TEXT_FIELDS}
+    if extra:
+        text["extra_fields"] = extra
+    out.parcels.append(_Parcel(number, count, area, unit, parcel_id, values["name"], kind, layout, text))
+
+
+def _parse_area(token: str, number: int, where: str, problems: _Problems) -> tuple[float, str | None]:
+    """Number and unit code of a 面积 field ('1.94', '109.43平方米', '0.7655公顷'); NaN when blank or 0."""
+    if not token:
+        return np.nan, None
+    s = _settings()
+    match = _AREA_RE.fullmatch(token)
+    unit: str | None = None
+    if match is not None and match.group(2):
+        unit = s.area_unit_names.get(_norm(match.group(2)))
+    if match is None or (match.group(2) and unit is None):
+        names = sorted({u.label for u in s.area_units.values()})
+        problems.add(number, f"第 {number} 行的面积 '{token}' 不是数字（可带单位）。",
+                     f"面积 (area) {token!r} on line {number} is not a number with an optional unit "
+                     f"({', '.join(names)}).",
+                     feature=where, fix="write the area in hectares, e.g. 1.9400, or leave it blank")
+        return np.nan, None
+    value = float(match.group(1))
+    if value == 0.0:
+        return np.nan, None
+    return value, unit
 
 
 def _parse_point_line(fields: list[str], number: int, out: _Parsed, problems: _Problems) -> None:
@@ -493,7 +774,8 @@ def _number(token: str) -> float:
     """A finite decimal number, or NaN (Python's float() would also take 'nan', 'inf' and '1_0')."""
     if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", token):
         return np.nan
-    return float(token)
+    value = float(token)
+    return value if np.isfinite(value) else np.nan
 
 
 def _in(values: NDArray[np.float64], bounds: tuple[float, float]) -> NDArray[np.bool_]:
@@ -544,6 +826,21 @@ def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
     return parsed.header.get(key, "").strip(), parsed.header_lines.get(key, 0)
 
 
+def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
+    """Value and line of a header key of the format, under its own name or one of its aliases."""
+    value, line = parsed.canonical.get(key, ("", 0))
+    return value.strip(), line
+
+
+def _width_digits(raw: str) -> str:
+    """'3', '3度', '3度带', '3°', '三度带' -> '3' (anything else is returned without its blanks)."""
+    s = _settings()
+    text = re.sub(r"\s", "", raw)
+    for word in s.width_words:
+        text = text.replace(word, "")
+    return "".join(str(s.width_numerals.get(c, c)) for c in text)
+
+
 def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[np.int64],
                 problems: _Problems, notes: list[str]) -> CRS | None:
     """The Gauss-Kruger CRS of the file from 坐标系, 几度分带, 带号 and the eastings."""
@@ -556,7 +853,8 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
         notes.append(f"no 坐标系 in [{_ATTRIBUTE_SECTION}]: the coordinates were taken as {datum} / "
                      f"未注明坐标系，按 {s.datum_written[datum]} 处理")
     else:
-        datum = s.datum_aliases.get(_norm(raw), "")
+        # '2000国家大地坐标系(CGCS2000)': the name, then the name without what is in parentheses.
+        datum = s.datum_aliases.get(_norm(raw)) or s.datum_aliases.get(_norm(re.sub(r"[（(].*?[）)]", "", raw)), "")
         if not datum:
             ok = False
             problems.add(line, f"无法识别的坐标系 '{raw}'。",
@@ -568,7 +866,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
     raw, line = _header_value(parsed, _KEY_WIDTH)
     width = s.default_width
     if raw:
-        digits = raw.rstrip("度带 ")
+        digits = _width_digits(raw)
         if _INTEGER_RE.fullmatch(digits) and int(digits) in s.widths:
             width = int(digits)
         else:
@@ -678,25 +976,16 @@ class _Rings:
 
 
 def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64], values: NDArray[np.float64],
-                     pt_line: NDArray[np.int64], problems: _Problems) -> _Rings:
-    """Split points into rings; check 点数, closure and ring length."""
+                     pt_line: NDArray[np.int64], problems: _Problems) -> tuple[_Rings, list[str]]:
+    """Split points into rings; check 点数, closure and ring length; list the rings closed as repairs.
+
+    A polygon ring whose last point differs from its first was written without the closing repeat (some
+    exporters never write it): it is closed, and 点数 may count either the points written or those plus the
+    missing repeats.  A last point with the *number* of the first at other coordinates contradicts itself and
+    is refused.
+    """
     n_parcels = len(parsed.parcels)
     counts = np.bincount(pp, minlength=n_parcels)
-    for i, parcel in enumerate(parsed.parcels):
-        if counts[i] == 0:
-            problems.add(parcel.line, f"地块 {parcel.parcel_id} 没有界址点。",
-                         f"Parcel {parcel.parcel_id!r} (line {parcel.line}) has no point lines.",
-                         feature=parcel.where, fix="add its point lines '点号,圈号,X,Y' below the header line")
-        elif parcel.point_count is not None and parcel.point_count != counts[i]:
-            first = int(pt_line[pp == i][0])
-            last = int(pt_line[pp == i][-1])
-            problems.add(parcel.line, f"地块 {parcel.parcel_id} 的点数 {parcel.point_count} 与界址点行数 "
-                         f"{counts[i]} 不符。",
-                         f"Parcel {parcel.parcel_id!r} (line {parcel.line}) declares 点数={parcel.point_count} "
-                         f"but has {counts[i]} point lines (lines {first}-{last}).",
-                         feature=parcel.where,
-                         fix="correct 点数 (it counts every point line, the closing repeats included) or restore "
-                             "the missing point lines")
     n = len(pp)
     ring_no = np.asarray(parsed.pt_ring, dtype=np.int64)
     new_ring = np.ones(n, dtype=bool)
@@ -704,31 +993,67 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
     start = np.flatnonzero(new_ring)
     end = np.append(start[1:], n) - 1
     rings = _Rings(of_point=np.cumsum(new_ring) - 1, parcel=pp[start])
-    if n == 0:
-        return rings
     size = end - start + 1
-    kind = kinds[rings.parcel]
-    need = np.select([kind == k for k in _KINDS], [_MIN_POINTS[k] for k in _KINDS])
+    kind = kinds[rings.parcel] if n else np.array([], dtype=object)
     a, b = values[start], values[end]
-    open_ = (kind == _POLYGON) & np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1) & (a != b).any(axis=1)
-    for r in np.flatnonzero(open_ | (size < need)):
+    finite = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    open_ = (kind == _POLYGON) & finite & (a != b).any(axis=1)
+    names = np.asarray(parsed.pt_name, dtype=object)
+    conflict = open_ & (names[start] == names[end]) & (names[start] != "")
+    repaired = open_ & ~conflict
+    open_per_parcel = np.bincount(rings.parcel[repaired], minlength=n_parcels)
+
+    for i, parcel in enumerate(parsed.parcels):
+        if counts[i] == 0:
+            problems.add(parcel.line, f"地块 {parcel.parcel_id} 没有界址点。",
+                         f"Parcel {parcel.parcel_id!r} (line {parcel.line}) has no point lines.",
+                         feature=parcel.where, fix="add its point lines '点号,圈号,X,Y' below the header line")
+        elif parcel.point_count is not None and parcel.point_count not in (counts[i],
+                                                                           counts[i] + open_per_parcel[i]):
+            first = int(pt_line[pp == i][0])
+            last = int(pt_line[pp == i][-1])
+            also = (f" ({counts[i] + open_per_parcel[i]} with the closing repeats its {open_per_parcel[i]} "
+                    "unclosed ring(s) lack)") if open_per_parcel[i] else ""
+            problems.add(parcel.line, f"地块 {parcel.parcel_id} 的点数 {parcel.point_count} 与界址点行数 "
+                         f"{counts[i]} 不符。",
+                         f"Parcel {parcel.parcel_id!r} (line {parcel.line}) declares 点数={parcel.point_count} "
+                         f"but has {counts[i]} point lines (lines {first}-{last}){also}.",
+                         feature=parcel.where,
+                         fix="correct 点数 (it counts every point line, the closing repeats included) or restore "
+                             "the missing point lines")
+    if n == 0:
+        return rings, []
+    need = np.select([kind == k for k in _KINDS], [_MIN_POINTS[k] for k in _KINDS])
+    need = np.where(repaired, _MIN_OPEN_RING, need)
+    for r in np.flatnonzero(conflict | (size < need)):
         parcel = parsed.parcels[rings.parcel[r]]
         s_line, e_line = int(pt_line[start[r]]), int(pt_line[end[r]])
         ring = ring_no[start[r]]
-        if open_[r]:
-            problems.add(e_line, f"地块 {parcel.parcel_id} 的第 {ring} 圈未闭合。",
-                         f"Ring {ring} of parcel {parcel.parcel_id!r} is not closed: its first point "
-                         f"{parsed.pt_name[start[r]]} (line {s_line}) differs from its last point "
-                         f"{parsed.pt_name[end[r]]} (line {e_line}).",
-                         feature=parcel.where, fix="repeat the ring's first point as its last point line")
+        if conflict[r]:
+            name = parsed.pt_name[end[r]]
+            problems.add(e_line, f"地块 {parcel.parcel_id} 的第 {ring} 圈未闭合：末点 {name} 与首点同号但坐标不同。",
+                         f"Ring {ring} of parcel {parcel.parcel_id!r} is not closed: its last point {name} "
+                         f"(line {e_line}) repeats the number of its first point (line {s_line}) at other "
+                         f"coordinates ({', '.join(parsed.pt_tokens[end[r]])} instead of "
+                         f"{', '.join(parsed.pt_tokens[start[r]])}).",
+                         feature=parcel.where,
+                         fix="correct the coordinates of the closing point (it must repeat the first point)")
         if size[r] < need[r]:
-            what = "a polygon ring needs 3 corners and the closing repeat" if kind[r] == _POLYGON \
-                else "a line needs 2 points"
+            what = ("a polygon ring needs 3 corners" + ("" if repaired[r] else " and the closing repeat")
+                    if kind[r] == _POLYGON else "a line needs 2 points")
             problems.add(s_line, f"地块 {parcel.parcel_id} 的第 {ring} 圈点数不足（{size[r]} 个）。",
                          f"Ring {ring} of parcel {parcel.parcel_id!r} (lines {s_line}-{e_line}) has only "
                          f"{size[r]} point lines; {what} (at least {need[r]}).",
                          feature=parcel.where, fix="restore the missing points or remove the ring")
-    return rings
+    repairs = []
+    closed = np.flatnonzero(repaired & (size >= need))
+    if closed.size:
+        shown = "; ".join(f"ring {ring_no[start[r]]} of parcel {parsed.parcels[rings.parcel[r]].parcel_id!r} "
+                          f"(lines {pt_line[start[r]]}-{pt_line[end[r]]})" for r in closed[:5])
+        more = f" and {closed.size - 5} more" if closed.size > 5 else ""
+        repairs.append(f"{closed.size} ring(s) written without repeating their first point were closed: "
+                       f"{shown}{more} / {closed.size} 个界址圈未重复首点，已自动闭合")
+    return rings, repairs
 
 
 def _build_geometries(xy: NDArray[np.float64], pp: NDArray[np.int64], rings: _Rings, kinds: NDArray[Any],
@@ -796,20 +1121,70 @@ def _collect(parts: NDArray[Any], part_parcel: NDArray[np.int64], out: NDArray[A
         out[parcels] = multi(parts[~single], indices=index)
 
 
-def _area_notes(gdf: gpd.GeoDataFrame, parcels: list[_Parcel]) -> list[str]:
+def _declared_areas(parcels: list[_Parcel], computed_m2: NDArray[np.float64]
+                    ) -> tuple[NDArray[np.float64], list[str], list[str]]:
+    """Declared 面积 in hectares, the unit it is in, and notes on inferred units and mismatches.
+
+    The unit written after the number is used as it is.  A bare number of a polygon parcel is read in the
+    first unit of ``area_units.inference_order`` (hectares, the unit of the format, first) whose area matches
+    the coordinates within ``max(area_check.absolute_ha, area_check.relative * computed)``; when none matches,
+    in hectares, and the mismatch is noted.  Lines and points are never checked.
+
+    Parameters
+    ----------
+    parcels : list of _Parcel
+        Parsed parcel header lines.
+    computed_m2 : ndarray
+        Plane area of each parcel's geometry [m²] (0 for lines and points).
+
+    Returns
+    -------
+    (ndarray, list of str, list of str)
+        ``area_ha`` [ha] (NaN when no area is declared), unit codes (``""`` when none) and notes.
+
+    References
+    ----------
+    .. [1] ``data/boundary_txt.toml`` ``[area_units]`` (1 ha = 10 000 m², 1 亩 = 10000/15 m²) and ``[area_check]``.
+    """
     s = _settings()
-    declared = gdf["area_ha"].to_numpy(dtype=float)
-    computed = shapely.area(np.asarray(gdf.geometry.array, dtype=object)) / _M2_PER_HA
-    check = (gdf["geom_kind"].to_numpy() == _POLYGON) & np.isfinite(declared)
-    tolerance = np.maximum(s.area_abs_ha, s.area_rel * computed)
+    codes = list(s.area_inference)
+    n = len(parcels)
+    value = np.array([p.area_value for p in parcels], dtype=float)
+    polygon = np.array([p.kind == _POLYGON for p in parcels], dtype=bool)
+    written = np.array([codes.index(p.area_unit) if p.area_unit in codes else -1 for p in parcels], dtype=np.int64)
+    m2_per_unit = np.array([_M2_PER_HA / s.area_units[c].per_hectare for c in codes])
+    as_m2 = value[:, None] * m2_per_unit[None, :]
+    tolerance = np.maximum(s.area_abs_ha * _M2_PER_HA, s.area_rel * computed_m2)
+    match = np.abs(as_m2 - computed_m2[:, None]) <= tolerance[:, None]
+    first_match = np.where(match.any(axis=1), match.argmax(axis=1), -1)
+    chosen = np.where(written >= 0, written, np.where(polygon & (first_match >= 0), first_match, 0))
+    declared = np.isfinite(value)
+    area_ha = np.where(declared, as_m2[np.arange(n), chosen] / _M2_PER_HA, np.nan)
+    units = [codes[c] if d else "" for c, d in zip(chosen.tolist(), declared.tolist())]
+
     notes = []
-    for i in np.flatnonzero(check & (np.abs(declared - computed) > tolerance)):
+    inferred = declared & polygon & (written < 0) & (chosen > 0)
+    for c in np.unique(chosen[inferred]):
+        rows = np.flatnonzero(inferred & (chosen == c))
+        unit = s.area_units[codes[c]]
+        ids = ", ".join(repr(parcels[i].parcel_id) for i in rows[:5]) + (" ..." if rows.size > 5 else "")
+        notes.append(f"面积 of {rows.size} parcel(s) ({ids}) is a bare number that matches the coordinates in "
+                     f"{unit.label} ({unit.code}), not in 公顷 as the format requires; area_ha was converted from "
+                     f"{unit.label} / {rows.size} 个地块的面积按{unit.label}填写（格式要求公顷），已换算为公顷")
+    mismatch = declared & polygon & ~match[np.arange(n), chosen]
+    computed_ha = computed_m2 / _M2_PER_HA
+    for i in np.flatnonzero(mismatch):
         p = parcels[i]
-        notes.append(f"parcel {p.parcel_id!r} (line {p.line}) declares 面积={declared[i]:g} ha but its "
-                     f"coordinates enclose {computed[i]:.4f} ha (difference {declared[i] - computed[i]:+.4f} ha, "
-                     f"tolerance {tolerance[i]:.4f} ha); check the unit (公顷, not 亩 or m2) and the rings / "
-                     f"地块 {p.parcel_id} 申报面积 {declared[i]:g} 公顷与坐标计算面积 {computed[i]:.4f} 公顷不符")
-    return notes
+        unit = s.area_units[codes[chosen[i]]]
+        tol_ha = tolerance[i] / _M2_PER_HA
+        tried = (f"the unit written ({unit.label})" if written[i] >= 0
+                 else "every unit tried (" + ", ".join(s.area_units[c].label for c in codes) + ")")
+        notes.append(f"parcel {p.parcel_id!r} (line {p.line}) declares 面积={value[i]:g} {unit.label} = "
+                     f"{area_ha[i]:.4f} ha but its coordinates enclose {computed_ha[i]:.4f} ha (difference "
+                     f"{area_ha[i] - computed_ha[i]:+.4f} ha, tolerance {tol_ha:.4f} ha) in "
+                     f"{tried}; check the area and the rings / 地块 "
+                     f"{p.parcel_id} 申报面积 {value[i]:g}{unit.label} 与坐标计算面积 {computed_ha[i]:.4f} 公顷不符")
+    return area_ha, units, notes
 
 
 # --------------------------------------------------------------------------------------------------
@@ -817,7 +1192,8 @@ def _area_notes(gdf: gpd.GeoDataFrame, parcels: list[_Parcel]) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | None = None,
                        encoding: str = "gbk", prefixed: bool = True, datum: str = "CGCS2000",
-                       overwrite: bool = False) -> Path:
+                       overwrite: bool = False, format_version: str | None = None, producer: str | None = None,
+                       produced_on: str | _dt.date | None = None) -> Path:
     """Write polygons as a land-boundary coordinate exchange TXT (界址点坐标交换文件).
 
     Parameters
@@ -843,6 +1219,13 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
         Datum of the written coordinates and of ``坐标系``.
     overwrite : bool
         Replace an existing file.
+    format_version, producer, produced_on : str, optional
+        ``格式版本号``, ``数据产生单位`` and ``数据产生日期`` (a ``datetime.date``
+        is written as ``YYYY-MM-DD``).  By default those of the file ``gdf``
+        was read from (``gdf.attrs["sanxian"]["header"]``, kept by
+        :func:`read_boundary_txt` and :func:`sanxian_yidan.io.read_vector`);
+        without them blank, blank and today's date.  Pass ``""`` to write a
+        field blank.
 
     Returns
     -------
@@ -922,7 +1305,9 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
     _warn_datum_change(source, target)
     projected = _to_target(geoms, source, target, zone, canonical, prefixed, s.writer_width)
     oriented = _orient_clockwise(projected)
-    text = _format(gdf, oriented, zone, canonical, path)
+    kept = _kept_header(gdf, {_KEY_VERSION: format_version, _KEY_PRODUCER: producer, _KEY_DATE: produced_on},
+                        path)
+    text = _format(gdf, oriented, zone, canonical, path, kept)
     try:
         data = text.encode(encoding)
     except LookupError as exc:
@@ -999,7 +1384,29 @@ def _text_fields(gdf: gpd.GeoDataFrame, path: Path) -> dict[str, list[str]]:
     return fields
 
 
-def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, path: Path) -> str:
+def _kept_header(gdf: gpd.GeoDataFrame, given: dict[str, Any], path: Path) -> dict[str, str]:
+    """格式版本号, 数据产生单位, 数据产生日期 to write: as given, else as read, else blank/blank/today."""
+    meta = gdf.attrs.get("sanxian") if isinstance(gdf.attrs, dict) else None
+    read = meta.get("header") if isinstance(meta, dict) else None
+    read = read if isinstance(read, dict) else {}
+    out = {}
+    for key, value in given.items():
+        if value is None:
+            value = read.get(key)
+        if value is None:
+            value = _dt.date.today().isoformat() if key == _KEY_DATE else ""
+        if isinstance(value, _dt.date):
+            value = value.isoformat()
+        value = str(value).strip()
+        if "\r" in value or "\n" in value:
+            raise InputFileError(problem(f"{key} 含有换行。", f"{key} {value!r} holds a line break.", file=path,
+                                         fix=f"pass {key} on one line"))
+        out[key] = value
+    return out
+
+
+def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, path: Path,
+            kept: dict[str, str]) -> str:
     s = _settings()
     fields = _text_fields(gdf, path)
     polys, poly_parcel = shapely.get_parts(geoms, return_index=True)
@@ -1027,7 +1434,8 @@ def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, p
                    zip(point_number.tolist(), ring_number[coord_ring].tolist(), coords[:, 0].tolist(),
                        coords[:, 1].tolist())]
     header = {key: "" for key in _WRITTEN_HEADER_KEYS}
-    header.update({"数据产生日期": _dt.date.today().isoformat(), _KEY_DATUM: s.datum_written[datum],
+    header.update(kept)
+    header.update({_KEY_DATUM: s.datum_written[datum],
                    _KEY_WIDTH: str(s.writer_width), _KEY_PROJECTION: "高斯克吕格", _KEY_UNIT: "米",
                    _KEY_ZONE: str(zone), "精度": f"{10.0 ** -d:.{d}f}", "转换参数": s.conversion_parameters})
     out = [f"[{_ATTRIBUTE_SECTION}]"] + [f"{k}={v}" for k, v in header.items()] + [f"[{_COORDINATE_SECTION}]"]

@@ -30,6 +30,7 @@ from ..errors import (
     EmptyLayerError,
     InputFileError,
     MissingFileError,
+    SanxianError,
     SanxianWarning,
     problem,
 )
@@ -118,25 +119,35 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
 def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
               use_arrow: bool | None = None) -> gpd.GeoDataFrame:
     suffix = path.suffix.lower()
-    if suffix == ".txt" and _is_boundary_txt(path):
+    if suffix not in _TABLE_SUFFIXES and _is_boundary_txt(path):
+        # Recognised by content, whatever the suffix (.txt, none, .dat ...).
         from .boundary_txt import read_boundary_txt
-        gdf = read_boundary_txt(path, encoding=encoding)
+        gdf = read_boundary_txt(path, encoding=encoding, emit_warnings=False)
         meta = gdf.attrs.get("sanxian", {})
         info.update(encoding=meta.get("encoding"), encoding_reason="land-boundary TXT",
-                    format="land-boundary TXT")
+                    format="land-boundary TXT", header=meta.get("header", {}), repairs=meta.get("repairs", []))
         info["warnings"].extend(meta.get("warnings", []))
         return gdf
     if suffix in _TABLE_SUFFIXES or suffix == ".txt":
-        gdf, used = table_to_points(path, layer=layer, encoding=encoding)
+        try:
+            gdf, used = table_to_points(path, layer=layer, encoding=encoding)
+        except SanxianError:
+            raise
+        except Exception as exc:  # pandas parser errors and the like: not the user's fault to debug
+            raise InputFileError(problem(
+                "无法识别该文件：既不是界址点坐标交换文件，也不是带坐标列的表格。",
+                f"The file is neither a land-boundary coordinate TXT (a [属性描述] and a [地块坐标] section) nor "
+                f"a delimited table with coordinate columns ({type(exc).__name__}: {exc}).", file=path,
+                fix="check the file; a land-boundary TXT needs its '[地块坐标]' line, a table a header row with "
+                    "lon/lat, 经度/纬度 or X/Y columns")) from exc
         info.update(encoding=used, encoding_reason="given" if encoding else "detected", format="table")
         return gdf
     return _read_ogr(path, layer, encoding, info, use_arrow)
 
 
 def _is_boundary_txt(path: Path) -> bool:
-    head = path.read_bytes()[:4096]
-    return "[地块坐标]".encode("gb18030") in head or "[地块坐标]".encode("utf-8") in head \
-        or "[属性描述]".encode("gb18030") in head or "[属性描述]".encode("utf-8") in head
+    from .boundary_txt import looks_like_boundary_txt
+    return looks_like_boundary_txt(path)
 
 
 def _gdal_codec(encoding: str) -> str:
