@@ -9,6 +9,7 @@ never modified.
 from __future__ import annotations
 
 import hashlib
+import warnings
 import re
 from pathlib import Path
 
@@ -756,3 +757,112 @@ def test_writer_keeps_producer_version_and_date_of_the_file_read(tmp_path):
         ("", "随州市自然资源和规划局", "2025-01-02")
     with pytest.raises(InputFileError, match="holds a line break"):
         write_boundary_txt(gdf, tmp_path / "bad.txt", producer="甲\n乙")
+
+
+# ------------------------------------------------------------------------------------------ property tests
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sanxian_yidan.errors import SanxianError  # noqa: E402
+
+_E0, _N0 = 38_520_000_000, 3_510_000_000  # zone-38 easting / northing of Suizhou [mm]
+_GBK_TEXT = st.text(alphabet=st.sampled_from(list("随州曾都广水地块光伏农田甲乙丙丁ABCxyz0123456789-_（）")),
+                    max_size=8)
+
+
+@st.composite
+def _star_polygon(draw, e_mm: int, n_mm: int) -> Polygon:
+    """A simple polygon: vertices at distinct angles around a centre, millimetre coordinates."""
+    k = draw(st.integers(3, 9))
+    angles = sorted(draw(st.lists(st.integers(0, 359), min_size=k, max_size=k, unique=True)))
+    radii = draw(st.lists(st.integers(5_000, 60_000), min_size=k, max_size=k))  # 5-60 m
+    pts = [(e_mm + round(r * np.cos(np.radians(a))), n_mm + round(r * np.sin(np.radians(a))))
+           for a, r in zip(angles, radii)]
+    poly = Polygon([(e / 1000.0, n / 1000.0) for e, n in pts])
+    return poly
+
+
+@st.composite
+def _parcels(draw) -> gpd.GeoDataFrame:
+    n = draw(st.integers(1, 4))
+    geoms = []
+    for i in range(n):
+        parts = [draw(_star_polygon(_E0 + i * 1_000_000 + j * 200_000, _N0 + j * 200_000))
+                 for j in range(draw(st.integers(1, 2)))]
+        parts = [p for p in parts if p.is_valid and p.area > 1.0]
+        if not parts:
+            parts = [box((_E0 + i * 1_000_000) / 1000, _N0 / 1000, (_E0 + i * 1_000_000) / 1000 + 10,
+                         _N0 / 1000 + 10)]
+        geoms.append(parts[0] if len(parts) == 1 else MultiPolygon(parts))
+    frame = {"parcel_id": [f"DK{i + 1}" for i in range(n)],
+             "name": draw(st.lists(_GBK_TEXT, min_size=n, max_size=n)),
+             "use": draw(st.lists(_GBK_TEXT, min_size=n, max_size=n)),
+             "land_class_code": draw(st.lists(st.sampled_from(["", "0101", "0602", "1001"]), min_size=n,
+                                              max_size=n))}
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4526")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(gdf=_parcels(), encoding=st.sampled_from(["gbk", "utf-8"]), prefixed=st.booleans())
+def test_property_written_files_read_back_exactly(tmp_path, gdf, encoding, prefixed):
+    out = write_boundary_txt(gdf, tmp_path / "p.txt", encoding=encoding, prefixed=prefixed, overwrite=True)
+    back = read_boundary_txt(out, emit_warnings=False)
+    assert back.attrs["sanxian"]["warnings"] == [] and back.attrs["sanxian"]["repairs"] == []
+    assert back.crs.to_epsg() == (4526 if prefixed else 4547)
+    for column in ("parcel_id", "name", "use", "land_class_code"):
+        assert back[column].tolist() == [s.strip() for s in gdf[column]]
+    shift = 0.0 if prefixed else 38_000_000.0
+    for got, want in zip(back.geometry, gdf.geometry):
+        got = shapely.transform(got, lambda c: c + [shift, 0.0])
+        # Millimetre coordinates survive '%.3f' and float() exactly: compare with no tolerance at all.
+        assert shapely.equals_exact(shapely.normalize(got), shapely.normalize(want), tolerance=0.0)
+    np.testing.assert_array_equal(back["area_ha"].to_numpy(), np.round(gdf.area.to_numpy() / 1e4, 4))
+    assert set(back["area_unit"]) == {"ha"}
+
+
+_VALID = (HEADER.format(datum="2000国家大地坐标系", zone=38) + PARCELS).split("\n")
+
+
+@st.composite
+def _mangled_file(draw) -> bytes:
+    """A valid file with random line edits, or random bytes."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=400))
+    lines = list(_VALID)
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["delete", "duplicate", "replace", "insert", "truncate", "field"]))
+        i = draw(st.integers(0, len(lines) - 1)) if lines else 0
+        if op == "delete" and lines:
+            del lines[i]
+        elif op == "duplicate" and lines:
+            lines.insert(i, lines[i])
+        elif op == "replace" and lines and lines[i]:
+            j = draw(st.integers(0, len(lines[i]) - 1))
+            lines[i] = lines[i][:j] + draw(st.text(max_size=3)) + lines[i][j + 1:]
+        elif op == "insert":
+            lines.insert(i, draw(st.text(alphabet=st.sampled_from(list("J1,.@面线点0-9[]【】=x ")), max_size=40)))
+        elif op == "truncate" and lines:
+            lines = lines[:i]
+        elif op == "field" and lines and "," in lines[i]:
+            fields = lines[i].split(",")
+            j = draw(st.integers(0, len(fields) - 1))
+            fields[j] = draw(st.sampled_from(["", "0", "1", "2", "线", "点", "面", "@", "-1", "1e308", "nan",
+                                              "0.0001", "31.69", "113.37", "38999999.999", "9999999",
+                                              "3500000.000", "5平方米", "2亩", "J1"]))
+            lines[i] = ",".join(fields)
+    return "\n".join(lines).encode(draw(st.sampled_from(["gb18030", "utf-8", "utf-16"])))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_mangled_file())
+def test_property_garbage_raises_only_toolkit_errors(tmp_path, data):
+    path = tmp_path / "garbage.txt"
+    path.write_bytes(data)
+    for read in (lambda: read_boundary_txt(path, emit_warnings=False), lambda: read_vector(path)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                read()
+        except SanxianError:
+            pass
+    assert path.read_bytes() == data

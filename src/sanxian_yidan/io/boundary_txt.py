@@ -991,10 +991,10 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
     new_ring = np.ones(n, dtype=bool)
     new_ring[1:] = (pp[1:] != pp[:-1]) | (ring_no[1:] != ring_no[:-1])
     start = np.flatnonzero(new_ring)
-    end = np.append(start[1:], n) - 1
+    end = np.append(start[1:], n)[:start.size] - 1
     rings = _Rings(of_point=np.cumsum(new_ring) - 1, parcel=pp[start])
     size = end - start + 1
-    kind = kinds[rings.parcel] if n else np.array([], dtype=object)
+    kind = kinds[rings.parcel]
     a, b = values[start], values[end]
     finite = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
     open_ = (kind == _POLYGON) & finite & (a != b).any(axis=1)
