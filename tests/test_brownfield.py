@@ -25,6 +25,9 @@ from sanxian_yidan.errors import CRSError, DataFileError, InputFileError, Sanxia
 X0, Y0 = 440_000.0, 3_507_000.0
 CRS = "EPSG:4547"
 SAMPLE = Path(__file__).resolve().parents[1] / "layers" / "catalog.toml"
+#: Default power density [MW/ha] (cn_layout of data/brownfield.toml), used for the area x density arithmetic;
+#: its value is checked against a hand calculation in test_default_density_is_the_chinese_row_layout.
+DENSITY = bf.load_params().density.mw_per_ha
 
 
 def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
@@ -204,12 +207,40 @@ def test_missing_exclusion_layer_is_reported_not_skipped_silently(tmp_path):
 def test_capacity_is_net_area_times_density_exactly():
     polys = gpd.GeoSeries([box(0, 0, 60, 100), box(0, 0, 1000, 1000), shapely.MultiPolygon()], crs=CRS)
     cap = sx.ground_capacity_mw(polys)
-    assert cap.tolist() == pytest.approx([0.6 * 0.36, 100 * 0.36, 0.0], rel=1e-12)
-    assert "reV" in cap.attrs["source"]
+    assert cap.tolist() == pytest.approx([0.6 * DENSITY, 100 * DENSITY, 0.0], rel=1e-12)
+    assert "GB 50797" in cap.attrs["source"]
+    rev = bf.ground_capacity_mw(polys, density="nrel_rev")
+    assert rev.iloc[1] == pytest.approx(100 * 0.36, rel=1e-12) and "reV" in rev.attrs["source"]
     epa = bf.ground_capacity_mw(polys, density="epa_repowering")
     # 5 acres per MW: 1 ha = 10,000 / 4,046.8564224 acres
     assert epa.iloc[1] == pytest.approx(100 * 10_000 / 4046.8564224 / 5.0, rel=1e-12)
     assert bf.ground_capacity_mw(polys, mw_per_ha=0.5).iloc[0] == pytest.approx(0.3, rel=1e-12)
+
+
+def test_default_density_is_the_chinese_row_layout():
+    # Before: NREL reV's US figure 0.36 MW/ha, about half of a current Chinese layout.
+    # Hand calculation (Duffie & Beckman eqs. 1.6.5-1.6.6): winter solstice (declination -23.44°), 9:00 true solar
+    # time (hour angle -45°), latitude 31.69° N: sin(altitude) = sin31.69 sin(-23.44) + cos31.69 cos23.44 cos45
+    # = 0.3430, altitude 20.06°; cos(azimuth from south) = (0.3430 sin31.69 + sin23.44) / (cos20.06 cos31.69)
+    # = 0.7232; shadow length per unit height 0.7232 / tan20.06 = 1.980.  Rows at 25°:
+    # GCR = 1 / (cos25 + sin25 x 1.980) = 1 / (0.9063 + 0.8368) = 0.5737; 210 W/m² x 0.5737 x 0.60 = 72.3 W/m².
+    p = bf.load_params()
+    assert p.default_density == "cn_layout"
+    assert p.density.mw_per_ha == pytest.approx(0.7228, rel=1e-3)
+    assert p.density.basis == "DC"
+    assert "GCR 0.574" in p.density.source and "array share 0.6" in p.density.source
+    assert p.densities["nrel_rev"].mw_per_ha == 0.36
+    # the alternatives stay: reV is about half, EPA's 5 acres/MW about two thirds of the default
+    assert 0.45 < p.densities["nrel_rev"].mw_per_ha / p.density.mw_per_ha < 0.55
+
+
+def test_row_layout_inputs_are_validated():
+    with pytest.raises(DataFileError, match="array_share"):
+        bf.load_params({"capacity": {"densities": {"cn_layout": {"array_share": 1.5}}}})
+    with pytest.raises(DataFileError, match="'tilt_source' is required"):
+        bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_source": ""}}}})
+    steeper = bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_deg": 35.0}}}})
+    assert steeper.density.mw_per_ha < bf.load_params().density.mw_per_ha   # steeper rows cast longer shadows
 
 
 def test_capacity_refuses_bad_density_and_geographic_crs():
@@ -395,7 +426,7 @@ def test_fixture_ranking_values(fixture_result):
     s = res.sites.set_index("name")
     assert s.loc["矿A", "net_area_m2"] == pytest.approx(60_000.0)            # 300×300 minus 100×300 red line
     assert s.loc["矿A", "excluded_area_m2"] == pytest.approx(30_000.0)
-    assert s.loc["矿A", "capacity_mw"] == pytest.approx(6.0 * 0.36)
+    assert s.loc["矿A", "capacity_mw"] == pytest.approx(6.0 * DENSITY)
     assert s.loc["矿B", "net_area_m2"] == pytest.approx(40_000.0)
     # 10 % slope facing due south: slope atan(0.1) = 5.71°, aspect 180° → fully south-facing
     assert s.loc["矿B", "slope_mean_deg"] == pytest.approx(math.degrees(math.atan(0.1)), abs=1e-6)
@@ -419,9 +450,9 @@ def test_totals_by_site_type_and_by_exclusion_reason(fixture_result):
     # 300² + 200² + 400² + 300² gross; 矿A loses its 100 × 300 m red-line strip
     assert mine["gross_area_m2"] == pytest.approx(380_000.0)
     assert mine["net_area_m2"] == pytest.approx(350_000.0)
-    assert mine["capacity_mw"] == pytest.approx(35 * 0.36)
+    assert mine["capacity_mw"] == pytest.approx(35 * DENSITY)
     assert fill["sites"] == 1 and fill["gross_area_m2"] == pytest.approx(62_500.0)
-    assert fill["capacity_mw"] == pytest.approx(6.25 * 0.36)
+    assert fill["capacity_mw"] == pytest.approx(6.25 * DENSITY)
     ranked = res.sites[res.sites["rank"].notna()]
     assert by["ranked"].sum() == len(ranked)
     assert mine["ranked"] == (ranked["site_type"] == "mine_site").sum()
@@ -497,7 +528,7 @@ def test_sample_areas_consistent(sample_result):
     per_site = ex.groupby("site_id")["excluded_area_m2"].sum()
     assert s.set_index("site_id")["excluded_area_m2"].reindex(per_site.index).to_numpy() == pytest.approx(
         per_site.to_numpy(), rel=1e-9)
-    assert s["capacity_mw"].to_numpy() == pytest.approx(s["net_area_m2"].to_numpy() / 10_000 * 0.36, rel=1e-12)
+    assert s["capacity_mw"].to_numpy() == pytest.approx(s["net_area_m2"].to_numpy() / 10_000 * DENSITY, rel=1e-12)
     # geometry of each site is its net area
     assert shapely.area(s.geometry.values) == pytest.approx(s["net_area_m2"].to_numpy(), rel=1e-9, abs=1e-6)
 

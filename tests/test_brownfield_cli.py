@@ -12,6 +12,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from sanxian_yidan.brownfield import load_params as bf_params
 from sanxian_yidan.cli import app
 from sanxian_yidan.columns import label
 
@@ -40,7 +41,8 @@ def test_brownfields_writes_gpkg_layers_and_csv(brownfield_out):
     assert (sites["net_area_m2"] <= sites["gross_area_m2"] + 1e-6).all()
     assert sites["gross_area_m2"].sum() == pytest.approx(sites["net_area_m2"].sum() + excluded["excluded_area_m2"].sum(),
                                                          rel=1e-9)
-    assert sites["capacity_mw"].sum() == pytest.approx(sites["net_area_m2"].sum() * 0.36 / 10_000, rel=1e-9)
+    density = bf_params().density.mw_per_ha  # cn_layout default, 0.7228 MW/ha (see test_brownfield)
+    assert sites["capacity_mw"].sum() == pytest.approx(sites["net_area_m2"].sum() * density / 10_000, rel=1e-9)
     assert set(excluded["reason_role"]) <= {"eco_redline", "basic_farmland", "water_source_zone", "nature_reserve",
                                             "heritage_zone"}
     # excluded parts lie inside their sites

@@ -236,3 +236,15 @@ def test_validity_region_is_validated_data_with_a_source() -> None:
         solar.load_params(overrides={"climatology": {"validity": {"west": 115.0}}})
     with pytest.raises(DataFileError, match=r"\[climatology.validity\] needs a non-empty 'source'"):
         solar.load_params(overrides={"climatology": {"validity": {"source": ""}}})
+
+
+def test_shade_free_gcr_against_hand_calculation() -> None:
+    # Winter solstice, 9:00 true solar time, 31.69 N (Duffie & Beckman eqs. 1.6.5-1.6.6): altitude 20.06°,
+    # azimuth 43.67° from south, shadow 1.980 per unit height; rows at 25°: 1 / (cos25 + sin25 x 1.980) = 0.5737.
+    gcr = solar.shade_free_gcr(31.69, 25.0, declination_deg=-23.44, start_hour=9.0, end_hour=15.0)
+    assert gcr == pytest.approx(0.5737, abs=2e-4)
+    # flat modules never shade: GCR 1; the southern hemisphere mirrors the northern one
+    assert solar.shade_free_gcr(31.69, 0.0, declination_deg=-23.44, start_hour=9.0, end_hour=15.0) == 1.0
+    assert solar.shade_free_gcr(-31.69, 25.0, declination_deg=-23.44, start_hour=9.0, end_hour=15.0) == gcr
+    with pytest.raises(InputFileError, match="below the horizon"):
+        solar.shade_free_gcr(65.0, 25.0, declination_deg=-23.44, start_hour=7.0, end_hour=17.0)

@@ -892,6 +892,72 @@ def yield_table(lon: float, lat: float, tilts: Sequence[float] | np.ndarray, azi
     return out
 
 
+def shade_free_gcr(latitude_deg: float, tilt_deg: float, *, declination_deg: float,
+                   start_hour: float, end_hour: float) -> float:
+    """Ground coverage ratio of fixed rows that do not shade each other in a daily window on the winter solstice.
+
+    Rows face the equator at ``tilt_deg``; the row pitch ``D`` (measured along the ground, north-south)
+    is the smallest that keeps the top edge of one row from shading the bottom edge of the next
+    between ``start_hour`` and ``end_hour`` of true solar time on the day of declination
+    ``declination_deg`` (the winter solstice):
+
+    ``D / L = cos(tilt) + sin(tilt) * max_t( cos(gamma_s(t)) / tan(alpha_s(t)) )``,
+
+    with ``L`` the slant length of a row, ``alpha_s`` the sun's altitude and ``gamma_s`` its azimuth
+    from the equator direction; the ratio ``GCR = L / D`` does not depend on ``L``.
+
+    Parameters
+    ----------
+    latitude_deg : float
+        Site latitude [deg] (the southern hemisphere is mirrored).
+    tilt_deg : float
+        Row tilt from horizontal [deg], 0-90.
+    declination_deg : float
+        Solar declination on the design day [deg] (winter solstice: minus the obliquity, -23.44).
+    start_hour, end_hour : float
+        Shade-free window in true (apparent) solar time [h], e.g. 9 and 15.
+
+    Returns
+    -------
+    float
+        Ground coverage ratio (module slant length / row pitch), 0-1.
+
+    Raises
+    ------
+    InputFileError
+        If the sun is below the horizon at some time of the window or an input is out of range.
+
+    References
+    ----------
+    .. [1] GB 50797-2012 光伏发电站设计规范: rows of a fixed array spaced so that they do not shade each other
+       from 9:00 to 15:00 true solar time on the winter solstice.
+    .. [2] Duffie, J.A., Beckman, W.A. (2013) Solar Engineering of Thermal Processes, 4th ed., ch. 1.6
+       (altitude and azimuth from latitude, declination and hour angle) and 1.9 (row shading).
+    """
+    if not (np.isfinite(latitude_deg) and abs(latitude_deg) < 66.0 and np.isfinite(tilt_deg) and 0 <= tilt_deg < 90
+            and 0 <= start_hour < 12 < end_hour <= 24):
+        raise InputFileError(problem(
+            "排间距计算参数无效。",
+            f"Invalid row-spacing inputs: latitude {latitude_deg!r}, tilt {tilt_deg!r}, window {start_hour!r}-"
+            f"{end_hour!r} h.", fix="give |latitude| < 66 deg, tilt 0-90 deg and a window around noon, e.g. 9-15 h"))
+    phi = np.radians(abs(float(latitude_deg)))
+    delta = np.radians(-abs(float(declination_deg)))
+    hours = np.linspace(float(start_hour), float(end_hour), 721)          # every 30 s of the window
+    omega = np.radians(15.0 * (hours - 12.0))
+    sin_alt = np.sin(phi) * np.sin(delta) + np.cos(phi) * np.cos(delta) * np.cos(omega)
+    if sin_alt.min() <= 0:
+        raise InputFileError(problem(
+            "冬至日该时段太阳在地平线以下。",
+            f"The sun is below the horizon during {start_hour}-{end_hour} h on the design day at latitude "
+            f"{latitude_deg}.", fix="shorten the shade-free window"))
+    alt = np.arcsin(sin_alt)
+    # cosine of the sun's azimuth measured from the equator direction (south in the northern hemisphere)
+    cos_az = (sin_alt * np.sin(phi) - np.sin(delta)) / (np.cos(alt) * np.cos(phi))
+    shadow = np.max(np.clip(cos_az, 0.0, 1.0) / np.tan(alt))
+    beta = np.radians(float(tilt_deg))
+    return float(1.0 / (np.cos(beta) + np.sin(beta) * shadow))
+
+
 def clear_caches() -> None:
     """Forget cached weather years and optimal tilts (e.g. after editing a weather file)."""
     _default_weather.cache_clear()
@@ -911,4 +977,4 @@ def describe_default(lon: float, lat: float) -> dict[str, Any]:
 
 __all__ = ["SolarParams", "Weather", "annual_ghi", "annual_poa_irradiation", "clear_caches", "default_params",
            "describe_default", "distance_outside_climatology_km", "load_params", "optimal_tilt", "read_weather",
-           "specific_yield", "yield_table"]
+           "shade_free_gcr", "specific_yield", "yield_table"]

@@ -26,7 +26,8 @@ References
 .. [1] 随州市减污降碳协同增效实施方案, clauses (九) and (十二).
 .. [2] 自然资源部办公厅 国家林业和草原局办公室 国家能源局综合司《关于支持光伏发电产业发展规范用地管理有关
        工作的通知》自然资办发〔2023〕12号 (2023-03-20).
-.. [3] NREL, reV (Renewable Energy Potential model): default PV power density 36 MW/km² (DC).
+.. [3] GB 50797-2012 光伏发电站设计规范 (row spacing; the default density is a shade-free fixed-row layout, 0.72
+       MW/ha DC); NREL reV's 36 MW/km² (DC) remains available as an alternative.
 .. [4] U.S. EPA, RE-Powering America's Land: Pre-Screening (about five acres per megawatt; sites of at
        least five acres of developable area).
 """

@@ -183,6 +183,43 @@ class BrownfieldParams:
         return self.densities[self.default_density]
 
 
+#: Inputs of a ``model = "row_pitch"`` density: key -> (low, high) allowed range; each needs ``<prefix>_source``.
+ROW_PITCH_INPUTS = {"latitude_deg": (-66.0, 66.0), "tilt_deg": (0.0, 89.0), "winter_declination_deg": (-23.5, -23.4),
+                    "shade_free_from_h": (6.0, 12.0), "shade_free_to_h": (12.0, 18.0),
+                    "module_w_per_m2": (50.0, 300.0), "array_share": (0.05, 1.0)}
+_ROW_PITCH_SOURCES = {"latitude_deg": "latitude", "tilt_deg": "tilt", "winter_declination_deg": "winter_declination",
+                      "shade_free_from_h": "shade_free", "shade_free_to_h": "shade_free",
+                      "module_w_per_m2": "module", "array_share": "array_share"}
+
+
+def row_pitch_density(raw: Mapping[str, Any], where: str, probs: Problems) -> tuple[float | None, str]:
+    """Power density [MW/ha] of shade-free fixed rows: ``module_w_per_m2 x GCR x array_share / 100``.
+
+    The ground coverage ratio is :func:`sanxian_yidan.solar.shade_free_gcr` at ``latitude_deg`` and
+    ``tilt_deg`` for the shade-free window on the winter solstice; 1 W/m² = 0.01 MW/ha.
+
+    References
+    ----------
+    .. [1] GB 50797-2012 光伏发电站设计规范 (no mutual shading 9:00-15:00 true solar time on the winter solstice).
+    """
+    values = {key: probs.number(raw, key, where, lo=lo, hi=hi) for key, (lo, hi) in ROW_PITCH_INPUTS.items()}
+    for prefix in sorted(set(_ROW_PITCH_SOURCES.values())):
+        if not str(raw.get(f"{prefix}_source", "")).strip():
+            probs.add(where, f"'{prefix}_source' is required (where the input comes from)")
+    if any(v is None for v in values.values()):
+        return None, ""
+    from ..solar import shade_free_gcr
+
+    v = values
+    gcr = shade_free_gcr(v["latitude_deg"], v["tilt_deg"], declination_deg=v["winter_declination_deg"],
+                         start_hour=v["shade_free_from_h"], end_hour=v["shade_free_to_h"])
+    mw_per_ha = v["module_w_per_m2"] * gcr * v["array_share"] / 100.0
+    note = (f"computed: {v['module_w_per_m2']:g} W/m² modules × GCR {gcr:.3f} (rows at {v['tilt_deg']:g}° tilt, "
+            f"{v['latitude_deg']:g}° latitude, shade-free {v['shade_free_from_h']:g}-{v['shade_free_to_h']:g} h on "
+            f"the winter solstice) × array share {v['array_share']:g} = {mw_per_ha:.3f} MW/ha")
+    return mw_per_ha, note
+
+
 def read_params_document(default_name: str, params: str | Path | Mapping[str, Any] | None
                          ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Packaged data file ``default_name`` merged with a user TOML file or mapping.
@@ -393,20 +430,24 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
     densities = {}
     for name, raw in (cap.get("densities") or {}).items():
         w = f"[capacity.densities.{name}]"
-        if "mw_per_ha" in raw:
+        layout_note = ""
+        if raw.get("model") == "row_pitch":
+            mw_per_ha, layout_note = row_pitch_density(raw, w, probs)
+        elif "mw_per_ha" in raw:
             mw_per_ha = probs.number(raw, "mw_per_ha", w, lo=0.0)
         elif "acres_per_mw" in raw:
             acres = probs.number(raw, "acres_per_mw", w, lo=0.0)
             mw_per_ha = None if not acres else M2_PER_HA / (acres * M2_PER_ACRE)
         else:
-            probs.add(w, "give mw_per_ha or acres_per_mw")
+            probs.add(w, "give mw_per_ha, acres_per_mw or model = \"row_pitch\" with its inputs")
             mw_per_ha = None
         if mw_per_ha is not None and mw_per_ha <= 0:
             probs.add(w, "the power density must be > 0")
             mw_per_ha = None
         src = probs.source(raw, w)
         if mw_per_ha is not None:
-            densities[name] = Density(name, float(mw_per_ha), str(raw.get("basis", "")), src)
+            densities[name] = Density(name, float(mw_per_ha), str(raw.get("basis", "")),
+                                      f"{src}; {layout_note}" if layout_note else src)
     default_density = probs.get(cap, "default", str, "[capacity]")
     if default_density is not None and default_density not in densities:
         probs.add("[capacity]", f"default density '{default_density}' is not among {sorted(densities)}")

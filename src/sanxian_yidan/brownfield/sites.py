@@ -94,7 +94,8 @@ def ground_capacity_mw(polygons: gpd.GeoSeries | gpd.GeoDataFrame, *, mw_per_ha:
     mw_per_ha : float, optional
         Power density [MW/ha]; overrides ``density``.
     density : str, optional
-        Name of a density of ``data/brownfield.toml``: ``"nrel_rev"`` (default, 36 MW/km² DC [1]_)
+        Name of a density of ``data/brownfield.toml``: ``"cn_layout"`` (default, shade-free fixed rows
+        per GB 50797-2012 with current modules, 0.72 MW/ha DC [3]_), ``"nrel_rev"`` (36 MW/km² DC [1]_)
         or ``"epa_repowering"`` (about 5 acres per MW, 0.494 MW/ha [2]_).
 
     Returns
@@ -113,12 +114,13 @@ def ground_capacity_mw(polygons: gpd.GeoSeries | gpd.GeoDataFrame, *, mw_per_ha:
     ----------
     .. [1] NREL reV default PV power density, 36 MW/km² (DC).
     .. [2] U.S. EPA RE-Powering America's Land, Pre-Screening: a five-acre solar site supports up to 1 MW.
+    .. [3] GB 50797-2012 光伏发电站设计规范 (rows shade-free 9:00-15:00 true solar time on the winter solstice).
 
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> float(ground_capacity_mw(gpd.GeoSeries([shapely.box(0, 0, 100, 100)], crs="EPSG:4547")).iloc[0])
-    0.36
+    >>> round(float(ground_capacity_mw(gpd.GeoSeries([shapely.box(0, 0, 100, 100)], crs="EPSG:4547")).iloc[0]), 3)
+    0.723
     """
     _require_projected(polygons, "地块 / The polygons")
     if mw_per_ha is None:
@@ -135,7 +137,7 @@ def ground_capacity_mw(polygons: gpd.GeoSeries | gpd.GeoDataFrame, *, mw_per_ha:
     if isinstance(mw_per_ha, bool) or not np.isfinite(mw_per_ha) or mw_per_ha <= 0:
         raise InputFileError(problem(
             "功率密度必须为正数。", f"mw_per_ha must be a positive finite number, got {mw_per_ha!r}.",
-            fix="give the density in MW per hectare, e.g. 0.36 (NREL reV, 36 MW/km² DC)"))
+            fix="give the density in MW per hectare, e.g. 0.72 (Chinese fixed-row layout, DC)"))
     geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
     area = shapely.area(geoms.values)
     area = np.where(np.isfinite(area), area, 0.0)
