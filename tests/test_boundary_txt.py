@@ -759,6 +759,45 @@ def test_writer_keeps_producer_version_and_date_of_the_file_read(tmp_path):
         write_boundary_txt(gdf, tmp_path / "bad.txt", producer="甲\n乙")
 
 
+def test_two_closed_parts_under_one_ring_number_are_split(tmp_path):
+    # Two 10 m and 20 m squares, both written as 圈号 1, each closed: two parts, 100 + 400 m2 (hand).
+    text = HEADER.format(datum="CGCS2000", zone=38) + """10,0.05,DK9,两块,面,,,,@
+J1,1,3500000.000,38500000.000
+J2,1,3500010.000,38500000.000
+J3,1,3500010.000,38500010.000
+J4,1,3500000.000,38500010.000
+J1,1,3500000.000,38500000.000
+J5,1,3500100.000,38500100.000
+J6,1,3500120.000,38500100.000
+J7,1,3500120.000,38500120.000
+J8,1,3500100.000,38500120.000
+J5,1,3500100.000,38500100.000
+"""
+    gdf = read_boundary_txt(_write(tmp_path / "two.txt", text), emit_warnings=False)
+    geom = gdf.geometry.iloc[0]
+    assert geom.geom_type == "MultiPolygon" and sorted(p.area for p in geom.geoms) == [100.0, 400.0]
+    assert gdf.attrs["sanxian"]["repairs"] == [
+        "1 ring(s) continue under the 圈号 of a ring that had already closed; each closed ring was read as a "
+        "ring of its own: 圈号 1 of parcel 'DK9' (line 19) / 1 个界址圈与前一圈同圈号，已按闭合点分开"]
+    assert gdf["area_ha"].iloc[0] == 0.05 and gdf.attrs["sanxian"]["warnings"][1:] == []
+
+
+def test_closing_point_written_twice_is_one_ring(tmp_path):
+    text = SINGLE.replace("5,2.0000", "6,2.0000") + "J1,1,3500200.000,38500000.000\n"
+    gdf = read_boundary_txt(_write(tmp_path / "dup.txt", text), emit_warnings=False)
+    assert gdf.area.iloc[0] == 20000.0 and gdf.attrs["sanxian"]["repairs"] == []
+    assert gdf.attrs["sanxian"]["warnings"] == []
+
+
+def test_self_crossing_rings_are_read_but_flagged(tmp_path):
+    # A bow-tie (J2 and J3 swapped): the reader keeps the coordinates as written and says they are not valid.
+    text = _variant("J2,1,3500200.000,38500100.000\nJ3,1,3500000.000,38500100.000",
+                    "J2,1,3500000.000,38500100.000\nJ3,1,3500200.000,38500100.000")
+    gdf = read_boundary_txt(_write(tmp_path / "bow.txt", text), emit_warnings=False)
+    assert not gdf.geometry.iloc[0].is_valid
+    assert any("do not form a valid polygon (Self-intersection" in w for w in gdf.attrs["sanxian"]["warnings"])
+
+
 # ------------------------------------------------------------------------------------------ property tests
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

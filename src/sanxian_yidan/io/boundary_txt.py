@@ -506,6 +506,13 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     xy = np.column_stack([easting, northing])
     geoms = _build_geometries(xy, pp, rings, kinds, len(parsed.parcels))
     parcels = parsed.parcels
+    invalid = np.flatnonzero((kinds == _POLYGON) & ~shapely.is_valid(geoms))
+    for i in invalid[:_settings().max_problems]:
+        p = parcels[i]
+        notes.append(f"parcel {p.parcel_id!r} (line {p.line}): its rings do not form a valid polygon "
+                     f"({shapely.is_valid_reason(geoms[i])}); its area is not reliable until repaired (the toolkit's "
+                     f"normalisation repairs it with make_valid); check the 圈号 of its rings and their order / 地块 "
+                     f"{p.parcel_id} 的界址圈不构成有效多边形，请检查圈号与点序")
     computed_m2 = shapely.area(geoms)
     area_ha, unit_codes, area_notes = _declared_areas(parcels, computed_m2)
     notes.extend(area_notes)
@@ -990,6 +997,8 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
     ring_no = np.asarray(parsed.pt_ring, dtype=np.int64)
     new_ring = np.ones(n, dtype=bool)
     new_ring[1:] = (pp[1:] != pp[:-1]) | (ring_no[1:] != ring_no[:-1])
+    split = _split_closed_runs(new_ring, values, kinds[pp] == _POLYGON if n else np.zeros(0, dtype=bool))
+    new_ring = new_ring | split
     start = np.flatnonzero(new_ring)
     end = np.append(start[1:], n)[:start.size] - 1
     rings = _Rings(of_point=np.cumsum(new_ring) - 1, parcel=pp[start])
@@ -1046,6 +1055,12 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
                          f"{size[r]} point lines; {what} (at least {need[r]}).",
                          feature=parcel.where, fix="restore the missing points or remove the ring")
     repairs = []
+    if split.any():
+        where = sorted({f"圈号 {ring_no[i]} of parcel {parsed.parcels[pp[i]].parcel_id!r} (line {pt_line[i]})"
+                        for i in np.flatnonzero(split)})
+        repairs.append(f"{int(split.sum())} ring(s) continue under the 圈号 of a ring that had already closed; "
+                       f"each closed ring was read as a ring of its own: {'; '.join(where[:5])}"
+                       f"{' ...' if len(where) > 5 else ''} / {int(split.sum())} 个界址圈与前一圈同圈号，已按闭合点分开")
     closed = np.flatnonzero(repaired & (size >= need))
     if closed.size:
         shown = "; ".join(f"ring {ring_no[start[r]]} of parcel {parsed.parcels[rings.parcel[r]].parcel_id!r} "
@@ -1054,6 +1069,32 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
         repairs.append(f"{closed.size} ring(s) written without repeating their first point were closed: "
                        f"{shown}{more} / {closed.size} 个界址圈未重复首点，已自动闭合")
     return rings, repairs
+
+
+def _split_closed_runs(new_ring: NDArray[np.bool_], values: NDArray[np.float64],
+                       polygon: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Points that start a further ring inside a run of one 圈号 (polygon parcels only).
+
+    A ring closes where a point repeats the ring's first point; points after it that still carry the same
+    圈号 form another ring (exporters that number every part 1).  Repeated until no ring closes early, each
+    pass splitting at most one further ring per run.
+    """
+    n = len(new_ring)
+    split = np.zeros(n, dtype=bool)
+    if n < 2:
+        return split
+    index = np.arange(n)
+    while True:
+        starts = new_ring | split
+        first = np.flatnonzero(starts)[np.cumsum(starts) - 1]
+        closes = (values == values[first]).all(axis=1) & (index != first) & polygon
+        after = np.zeros(n, dtype=bool)
+        # A closing point written twice (some exporters add the first point to an already closed ring) is
+        # not the start of another ring.
+        after[1:] = closes[:-1] & ~starts[1:] & polygon[1:] & (values[1:] != values[:-1]).any(axis=1)
+        if not after.any():
+            return split
+        split |= after
 
 
 def _build_geometries(xy: NDArray[np.float64], pp: NDArray[np.int64], rings: _Rings, kinds: NDArray[Any],
