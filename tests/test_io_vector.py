@@ -217,7 +217,7 @@ def test_kml_reads_in_wgs84(tmp_path: Path) -> None:
 
 def test_legacy_datum_warns_about_seven_parameters(tmp_path: Path) -> None:
     path = tmp_path / "xian80.gpkg"
-    _gdf().to_crs("EPSG:2385").to_file(path)  # Xian 1980 / 3-degree GK CM 114E
+    _gdf().to_crs("EPSG:2385").to_file(path)  # Xian 1980 / 3-degree GK CM 120E
     with pytest.warns(SanxianWarning, match="7-parameter"):
         read_vector(path)
 

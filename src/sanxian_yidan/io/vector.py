@@ -36,6 +36,7 @@ from ..errors import (
 )
 from .encoding import detect_shapefile_encoding
 from .tabular import table_to_points
+from .text_checks import corrupted_text_warnings
 
 #: Pseudo-CRS names for coordinates copied from Chinese web maps (not EPSG codes).
 WEB_MAP_CRS = {"GCJ02": "gcj02", "GCJ-02": "gcj02", "AMAP": "gcj02", "GAODE": "gcj02",
@@ -110,6 +111,14 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
         raise EmptyLayerError(problem("图层没有要素。", "The layer has no features.", file=path, layer=layer,
                                       fix="check that the right file and layer were exported"))
     gdf = _resolve_crs(gdf, crs, path, layer, info)
+    if info.get("format") in ("kml", "kmz") and crs is None:
+        info["crs_reason"] = "WGS84 by the KML standard (OGC KML 2.2)"
+        info["warnings"].append(
+            "KML coordinates taken as WGS84 (the KML standard); apps drawing on Amap/Tencent base maps (e.g. "
+            "奥维互动地图 on a GCJ-02 map) may export GCJ-02 instead, about 600 m off around Suizhou, and the numbers "
+            "cannot tell: if so, state --crs GCJ-02 (crs='GCJ-02') / KML 坐标按 WGS84 处理；若导出的是火星坐标"
+            "（GCJ-02），请指定 --crs GCJ-02")
+    info["warnings"].extend(corrupted_text_warnings(gdf))
     for message in info["warnings"]:
         warnings.warn(f"{path}: {message}", SanxianWarning, stacklevel=2)
     gdf.attrs["sanxian"] = info
@@ -128,6 +137,19 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
                     format="land-boundary TXT", header=meta.get("header", {}), repairs=meta.get("repairs", []))
         info["warnings"].extend(meta.get("warnings", []))
         return gdf
+    if suffix in (".dxf", ".dwg"):
+        return _read_module(path, layer, info, "dxf")
+    if suffix in (".kml", ".kmz"):
+        return _read_module(path, layer, info, "kml")
+    if suffix in _TABLE_SUFFIXES:
+        from .coord_table import detect_coordinate_table, read_coordinate_table
+        if detect_coordinate_table(path, layer=layer, encoding=encoding) is not None:
+            gdf = read_coordinate_table(path, layer=layer, encoding=encoding)
+            meta = gdf.attrs.get("sanxian", {})
+            info.update({k: v for k, v in meta.items() if k != "warnings"},
+                        encoding_reason="given" if encoding else "detected")
+            info["warnings"].extend(meta.get("warnings", []))
+            return gdf
     if suffix in _TABLE_SUFFIXES or suffix == ".txt":
         try:
             gdf, used = table_to_points(path, layer=layer, encoding=encoding)
@@ -143,6 +165,21 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
         info.update(encoding=used, encoding_reason="given" if encoding else "detected", format="table")
         return gdf
     return _read_ogr(path, layer, encoding, info, use_arrow)
+
+
+def _read_module(path: Path, layer: str | None, info: dict[str, Any], kind: str) -> gpd.GeoDataFrame:
+    """Read a CAD drawing (DXF) or a KML/KMZ with its own reader; keep its notes."""
+    if kind == "dxf":
+        from .dxf import read_dxf
+        gdf = read_dxf(path, layer=layer)
+    else:
+        from .kml import read_kml
+        gdf = read_kml(path, layer=layer)
+    meta = gdf.attrs.get("sanxian", {})
+    info.update({k: v for k, v in meta.items() if k not in ("warnings", "layer")},
+                encoding_reason="format" if kind == "kml" else "DXF version / $DWGCODEPAGE")
+    info["warnings"].extend(meta.get("warnings", []))
+    return gdf
 
 
 def _is_boundary_txt(path: Path) -> bool:

@@ -1,0 +1,54 @@
+"""Text damaged before it reached the toolkit: U+FFFD replacement characters and '锟斤拷' mojibake.
+
+Once a GBK text has been decoded as UTF-8 with replacement (U+FFFD, shown as
+``�``) — and, when that result is saved as GBK again, read back as the
+characters ``锟斤拷`` (the GBK bytes of two U+FFFD: EF BF BD EF BF BD) — the
+original characters are gone.  No encoding choice can bring them back; the
+planner must get a clean export.  This check names the fields and features.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+#: What damaged text looks like: the Unicode replacement character and its GBK round-trip.
+MARKERS = ("\ufffd", "锟斤拷")
+#: How many feature ids a warning lists before it only counts.
+_MAX_IDS = 10
+
+
+def corrupted_text_warnings(gdf: gpd.GeoDataFrame) -> list[str]:
+    """One warning per text field that holds replacement characters or '锟斤拷'.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Layer as read.
+
+    Returns
+    -------
+    list of str
+        E.g. ``"field 'name': text damaged before reading (U+FFFD '�' / '锟斤拷') in 2 feature(s) [rows 0, 3]
+        ..."``; empty when the text is clean.
+    """
+    out = []
+    pattern = "|".join(MARKERS)
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        series = gdf[col]
+        if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+            continue
+        text = series.astype("string")
+        hit = text.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        rows = np.flatnonzero(hit)
+        ids = ", ".join(str(int(r)) for r in rows[:_MAX_IDS]) + (" …" if rows.size > _MAX_IDS else "")
+        out.append(f"field '{col}': text damaged before reading (U+FFFD '\ufffd' / '锟斤拷') in {rows.size} "
+                   f"feature(s) [rows {ids}]; the original characters are lost and no encoding can restore them: "
+                   "ask for a clean export (e.g. a shapefile with its .cpg, or a GeoPackage) / "
+                   f"字段 '{col}' 的文字在读入前已损坏（乱码 '锟斤拷' 或 '\ufffd'），请索取未损坏的数据")
+    return out
