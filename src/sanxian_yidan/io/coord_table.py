@@ -135,7 +135,7 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
     raw, header_row, cols, used = found
     headings = [str(h).strip() for h in raw.iloc[header_row].tolist()]
     body = raw.iloc[header_row + 1:].reset_index(drop=True)
-    blank = body.apply(lambda c: c.astype(str).str.strip().isin(["", "nan", "None"])).all(axis=1)
+    blank = body.apply(_empty).all(axis=1)
     body = body[~blank.to_numpy()].reset_index(drop=True)
     rows_in_file = np.flatnonzero(~blank.to_numpy()) + header_row + 2  # 1-based spreadsheet row numbers
     if body.empty:
@@ -143,7 +143,7 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
                                      layer=layer, fix="add the boundary points below the header"))
     # A point-number cell left empty is a row of notes (e.g. 面积 / 合计 at the bottom): skip it.
     point = body.iloc[:, cols["point"]]
-    notes = point.astype(str).str.strip().isin(["", "nan", "None"]).to_numpy()
+    notes = _empty(point).to_numpy()
     body, rows_in_file = body[~notes].reset_index(drop=True), rows_in_file[~notes]
     a = parse_coordinates(body.iloc[:, cols["x"]].astype(str), column=headings[cols["x"]], file=path)
     b = parse_coordinates(body.iloc[:, cols["y"]].astype(str), column=headings[cols["y"]], file=path)
@@ -155,11 +155,16 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
         "columns": {k: headings[v] for k, v in cols.items()}, "axis_order": order, "warnings": []})
 
 
+def _empty(column: pd.Series) -> pd.Series:
+    """True for empty cells: missing, blank text, or the text 'nan'/'None' of a missing value."""
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    return text.isin(["", "nan", "None"])
+
+
 def _filled(body: pd.DataFrame, col: int | None, default: str) -> np.ndarray:
     if col is None:
         return np.full(len(body), default, dtype=object)
-    values = body.iloc[:, col].astype(object).where(~body.iloc[:, col].astype(str).str.strip().isin(
-        ["", "nan", "None"]))
+    values = body.iloc[:, col].astype(object).where(~_empty(body.iloc[:, col]))
     # merged cells: the number stands in the first row of the parcel only
     filled = values.ffill().fillna(default)
     return filled.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()) \

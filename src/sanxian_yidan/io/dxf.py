@@ -95,7 +95,6 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     .. [2] TD/T 1001-2012 地籍调查规程 (boundary point accuracy behind ``bulge_sagitta_m``).
     """
     import ezdxf
-    from ezdxf import path as ezpath
 
     path = Path(path)
     if is_dwg(path):
@@ -116,13 +115,14 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     open_handles: list[str] = []
     arcs = 0
     for entity in entities:
-        name = str(entity.dxf.layer)
+        name = _decoded(entity.dxf.layer)
         if layer is not None and name != layer:
             continue
-        points = np.array([(v.x, v.y) for v in ezpath.make_path(entity).flattening(settings.bulge_sagitta_m)])
-        if len(points) < 3:
-            continue
-        closed = bool(entity.closed) or float(np.hypot(*(points[0] - points[-1]))) <= settings.closure_tolerance_m
+        xyb = _vertices(entity)
+        flagged = bool(entity.closed if entity.dxftype() == "LWPOLYLINE" else entity.is_closed)
+        closed = len(xyb) >= 3 and (
+            flagged or float(np.hypot(*(xyb[0, :2] - xyb[-1, :2]))) <= settings.closure_tolerance_m)
+        points = flatten_bulges(xyb, closed=flagged, sagitta=settings.bulge_sagitta_m)
         if not closed:
             open_handles.append(str(entity.dxf.handle))
             continue
@@ -130,7 +130,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
         arcs += int(_has_bulge(entity))
         rings.append(points)
         meta.append((name, str(entity.dxf.handle), entity.dxftype()))
-    all_layers = sorted({str(e.dxf.layer) for e in doc.modelspace()})
+    all_layers = sorted({_decoded(e.dxf.layer) for e in doc.modelspace()})
     if layer is not None and layer not in all_layers:
         raise InputFileError(problem(f"DXF 中没有图层 '{layer}'。", f"Layer '{layer}' is not in the drawing; layers: "
                                      f"{all_layers}.", file=path, fix=f"use one of {all_layers}"))
@@ -167,6 +167,71 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
         "bulge_sagitta_m": settings.bulge_sagitta_m, "warnings": warnings,
     }
     return frame
+
+
+def _vertices(entity: Any) -> np.ndarray:
+    """``(x, y, bulge)`` rows of an LWPOLYLINE or 2-D POLYLINE (OCS = WCS for drawings in the XY plane)."""
+    if entity.dxftype() == "LWPOLYLINE":
+        return np.array([(x, y, b) for x, y, b in entity.get_points("xyb")], dtype=float).reshape(-1, 3)
+    return np.array([(v.dxf.location.x, v.dxf.location.y, v.dxf.bulge) for v in entity.vertices],
+                    dtype=float).reshape(-1, 3)
+
+
+def flatten_bulges(xyb: np.ndarray, *, closed: bool, sagitta: float) -> np.ndarray:
+    """Replace the arcs of a polyline by chords on the true circle.
+
+    Parameters
+    ----------
+    xyb : numpy.ndarray
+        ``(n, 3)`` vertices ``x, y, bulge``; the bulge of vertex i belongs
+        to the segment from vertex i to vertex i+1 (to vertex 0 for the
+        closing segment of a closed polyline).
+    closed : bool
+        Whether the polyline has the closing segment.
+    sagitta : float
+        Largest distance allowed between an arc and its chords [drawing units].
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, 2)`` vertices; every inserted vertex lies exactly on the arc,
+        and each arc of radius r and angle θ gets the fewest chords N with
+        ``r * (1 - cos(θ / (2 N))) <= sagitta``.
+
+    References
+    ----------
+    .. [1] Autodesk, AutoCAD DXF Reference, LWPOLYLINE group code 42: bulge = tan(θ/4), negative for
+       a clockwise arc.
+    """
+    n = len(xyb)
+    segments = n if closed else n - 1
+    out: list[np.ndarray] = []
+    for i in range(segments):
+        p0, p1, bulge = xyb[i, :2], xyb[(i + 1) % n, :2], xyb[i, 2]
+        out.append(p0[None, :])
+        chord = float(np.hypot(*(p1 - p0)))
+        if bulge == 0 or chord == 0:
+            continue
+        theta = 4.0 * np.arctan(bulge)  # signed included angle, counter-clockwise positive
+        radius = chord / (2.0 * abs(np.sin(theta / 2.0)))
+        left = np.array([-(p1 - p0)[1], (p1 - p0)[0]]) / chord
+        centre = (p0 + p1) / 2.0 + left * (chord / 2.0) * (1.0 - bulge * bulge) / (2.0 * bulge)
+        step = 2.0 * np.arccos(max(-1.0, 1.0 - sagitta / radius))
+        count = max(1, int(np.ceil(abs(theta) / step))) if step > 0 else 1
+        start = np.arctan2(*(p0 - centre)[::-1])
+        angles = start + theta * np.arange(1, count) / count
+        out.append(centre + radius * np.column_stack([np.cos(angles), np.sin(angles)]))
+    if not closed:
+        out.append(xyb[-1:, :2])
+    return np.vstack(out)
+
+
+def _decoded(name: Any) -> str:
+    """Layer name with AutoCAD's ``\\U+XXXX`` escapes decoded (written for characters outside the code page)."""
+    from ezdxf.lldxf.encoding import decode_dxf_unicode, has_dxf_unicode
+
+    text = str(name)
+    return decode_dxf_unicode(text) if has_dxf_unicode(text) else text
 
 
 def _has_bulge(entity: Any) -> bool:

@@ -19,7 +19,8 @@ def nest_rings(rings: list[np.ndarray]) -> tuple[np.ndarray, list[int], list[int
     simple = shapely.polygons([shapely.linearrings(r) for r in rings])
     simple = shapely.make_valid(simple, method="structure") if not shapely.is_valid(simple).all() else simple
     tree = shapely.STRtree(simple)
-    inner, outer = tree.query(shapely.point_on_surface(simple), predicate="within")
+    # ring i is nested in ring j when the area ring i encloses lies within the area ring j encloses
+    inner, outer = tree.query(simple, predicate="within")
     keep = inner != outer
     inner, outer = inner[keep], outer[keep]
     depth = np.bincount(inner, minlength=len(rings))
