@@ -600,7 +600,11 @@ def test_corpus_file_reads_with_independent_areas_and_placement(name):
                                rtol=1e-6)
     assert not any("declares 面积" in w for w in meta["warnings"])
     repairs = meta["repairs"]
-    assert (len(repairs) == 1 and repairs[0].startswith(f"{closed} ring(s)")) if closed else repairs == []
+    if closed:
+        assert len(repairs) == 1 and repairs[0].kind == "ring_closed"
+        assert repairs[0].detail.startswith(f"{closed} ring(s)") and repairs[0].detail in meta["warnings"]
+    else:
+        assert repairs == []
     # Placement: every parcel's SW corner lies where it was generated, a few hundred metres from the anchor.
     lon, lat = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True).transform(
         *gdf.geometry.iloc[0].bounds[:2])
@@ -616,7 +620,9 @@ def test_corpus_unclosed_rings_are_closed_with_holes_in_place():
     assert first.geom_type == "Polygon" and len(first.interiors) == 1  # ring 2 came first in the file
     assert first.exterior.is_closed and first.area == pytest.approx(100 * 200 - 20 * 30, abs=1e-6)
     assert gdf["point_count"].tolist() == [8, 4]  # 点数 counts the points written
-    assert "ring 2 of parcel 'DK01' (lines 8-11)" in gdf.attrs["sanxian"]["repairs"][0]
+    repair = gdf.attrs["sanxian"]["repairs"][0]
+    assert "ring 2 of parcel 'DK01' (lines 8-11)" in repair.detail
+    assert (repair.kind, repair.count, repair.feature_ids) == ("ring_closed", 2, (0, 1))
 
 
 def test_unclosed_ring_warns_and_point_count_may_include_the_missing_repeat(tmp_path):
@@ -707,6 +713,7 @@ def test_fullwidth_brackets_and_no_suffix_are_recognised_by_content(tmp_path):
     gdf = read_vector(path)
     assert gdf.attrs["sanxian"]["format"] == "land-boundary TXT"
     np.testing.assert_allclose(gdf.area.to_numpy(), [1000.0, 1000.0, 1998.0], rtol=0, atol=1e-6)
+    assert gdf.attrs["sanxian"]["repairs"] == []
     other = tmp_path / "parcels.dat"
     other.write_bytes(path.read_bytes())
     assert read_vector(other).attrs["sanxian"]["format"] == "land-boundary TXT"
@@ -776,9 +783,11 @@ J5,1,3500100.000,38500100.000
     gdf = read_boundary_txt(_write(tmp_path / "two.txt", text), emit_warnings=False)
     geom = gdf.geometry.iloc[0]
     assert geom.geom_type == "MultiPolygon" and sorted(p.area for p in geom.geoms) == [100.0, 400.0]
-    assert gdf.attrs["sanxian"]["repairs"] == [
+    (repair,) = gdf.attrs["sanxian"]["repairs"]
+    assert (repair.kind, repair.count, repair.feature_ids) == ("ring_split", 1, (0,))
+    assert repair.detail == (
         "1 ring(s) continue under the 圈号 of a ring that had already closed; each closed ring was read as a "
-        "ring of its own: 圈号 1 of parcel 'DK9' (line 19) / 1 个界址圈与前一圈同圈号，已按闭合点分开"]
+        "ring of its own: 圈号 1 of parcel 'DK9' (line 19) / 1 个界址圈与前一圈同圈号，已按闭合点分开")
     assert gdf["area_ha"].iloc[0] == 0.05 and gdf.attrs["sanxian"]["warnings"][1:] == []
 
 
@@ -905,3 +914,11 @@ def test_property_garbage_raises_only_toolkit_errors(tmp_path, data):
         except SanxianError:
             pass
     assert path.read_bytes() == data
+
+
+def test_read_vector_and_normalise_carry_the_ring_repairs():
+    from sanxian_yidan.normalize import normalise
+    with pytest.warns(SanxianWarning, match="were closed"):
+        gdf = read_vector(CORPUS / "unclosed_rings_csharp_gbk_crlf.txt")
+    kinds = [r.kind for r in normalise(gdf, "EPSG:4547").attrs["sanxian"]["repairs"]]
+    assert kinds == ["ring_closed", "reprojected"]

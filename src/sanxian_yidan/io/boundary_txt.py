@@ -71,6 +71,7 @@ from ..errors import (
     SanxianWarning,
     problem,
 )
+from ..normalize import MAX_IDS_LISTED, Repair
 from .encoding import detect_bytes_encoding
 
 __all__ = ["PARCEL_COLUMNS", "EXTRA_COLUMNS", "looks_like_boundary_txt", "read_boundary_txt",
@@ -436,7 +437,9 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
         of ``坐标系``.  ``gdf.attrs["sanxian"]`` holds ``source_path``,
         ``encoding`` (``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``, ``"gbk"``,
         ``"gb18030"`` or the one given), ``header`` (every ``[属性描述]`` key
-        and value as written), ``repairs`` (rings closed) and ``warnings``
+        and value as written), ``repairs`` (:class:`sanxian_yidan.normalize.Repair`
+        of kind ``"ring_closed"`` or ``"ring_split"``, feature ids = row
+        numbers) and ``warnings``
         (legacy datum, repairs, area units, declared areas that differ from
         the coordinates, assumptions made).
 
@@ -501,7 +504,7 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     rings, repairs = _check_structure(parsed, kinds, pp, values, pt_line, problems)
     problems.raise_if_any()
     assert crs is not None  # every path that leaves crs unset records a problem
-    notes.extend(repairs)
+    notes.extend(r.detail for r in repairs)
 
     xy = np.column_stack([easting, northing])
     geoms = _build_geometries(xy, pp, rings, kinds, len(parsed.parcels))
@@ -983,7 +986,7 @@ class _Rings:
 
 
 def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64], values: NDArray[np.float64],
-                     pt_line: NDArray[np.int64], problems: _Problems) -> tuple[_Rings, list[str]]:
+                     pt_line: NDArray[np.int64], problems: _Problems) -> tuple[_Rings, list[Repair]]:
     """Split points into rings; check 点数, closure and ring length; list the rings closed as repairs.
 
     A polygon ring whose last point differs from its first was written without the closing repeat (some
@@ -1058,16 +1061,21 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
     if split.any():
         where = sorted({f"圈号 {ring_no[i]} of parcel {parsed.parcels[pp[i]].parcel_id!r} (line {pt_line[i]})"
                         for i in np.flatnonzero(split)})
-        repairs.append(f"{int(split.sum())} ring(s) continue under the 圈号 of a ring that had already closed; "
-                       f"each closed ring was read as a ring of its own: {'; '.join(where[:5])}"
-                       f"{' ...' if len(where) > 5 else ''} / {int(split.sum())} 个界址圈与前一圈同圈号，已按闭合点分开")
+        parcels = np.unique(pp[split])
+        repairs.append(Repair("ring_split", int(parcels.size), tuple(parcels[:MAX_IDS_LISTED].tolist()),
+                              f"{int(split.sum())} ring(s) continue under the 圈号 of a ring that had already "
+                              f"closed; each closed ring was read as a ring of its own: {'; '.join(where[:5])}"
+                              f"{' ...' if len(where) > 5 else ''} / {int(split.sum())} 个界址圈与前一圈同圈号，"
+                              "已按闭合点分开"))
     closed = np.flatnonzero(repaired & (size >= need))
     if closed.size:
         shown = "; ".join(f"ring {ring_no[start[r]]} of parcel {parsed.parcels[rings.parcel[r]].parcel_id!r} "
                           f"(lines {pt_line[start[r]]}-{pt_line[end[r]]})" for r in closed[:5])
         more = f" and {closed.size - 5} more" if closed.size > 5 else ""
-        repairs.append(f"{closed.size} ring(s) written without repeating their first point were closed: "
-                       f"{shown}{more} / {closed.size} 个界址圈未重复首点，已自动闭合")
+        parcels = np.unique(rings.parcel[closed])
+        repairs.append(Repair("ring_closed", int(parcels.size), tuple(parcels[:MAX_IDS_LISTED].tolist()),
+                              f"{closed.size} ring(s) written without repeating their first point were closed: "
+                              f"{shown}{more} / {closed.size} 个界址圈未重复首点，已自动闭合"))
     return rings, repairs
 
 

@@ -42,6 +42,9 @@ from .text_checks import corrupted_text_warnings
 WEB_MAP_CRS = {"GCJ02": "gcj02", "GCJ-02": "gcj02", "AMAP": "gcj02", "GAODE": "gcj02",
                "TENCENT": "gcj02", "BD09": "bd09", "BD-09": "bd09", "BAIDU": "bd09"}
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
+#: Suffixes of formats that are never sniffed for land-boundary TXT content.
+_NOT_BOUNDARY_TXT = _TABLE_SUFFIXES | {".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".kmz", ".gml",
+                                       ".dxf", ".zip", ".gdb", ".sqlite"}
 #: How many vertices are enough to judge the CRS of a layer (speed on big layers).
 _SAMPLE_VERTICES = 2000
 #: Formats whose text is UTF-8 by specification: safe to read through Arrow, which cannot recode.
@@ -128,8 +131,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
 def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
               use_arrow: bool | None = None) -> gpd.GeoDataFrame:
     suffix = path.suffix.lower()
-    if suffix not in _TABLE_SUFFIXES and _is_boundary_txt(path):
-        # Recognised by content, whatever the suffix (.txt, none, .dat ...).
+    if suffix not in _NOT_BOUNDARY_TXT and _is_boundary_txt(path):
+        # Recognised by content, whatever the suffix (.txt, none, .dat ...) except those of other formats.
         from .boundary_txt import read_boundary_txt
         gdf = read_boundary_txt(path, encoding=encoding, emit_warnings=False)
         meta = gdf.attrs.get("sanxian", {})
