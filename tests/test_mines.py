@@ -268,7 +268,7 @@ def test_write_outputs_writes_visibility_tif_on_the_dem_grid(ridge, tmp_path):
     assert np.array_equal(data, res.attrs["sanxian"]["visibility"].visible.astype(np.uint8))   # no nodata cell
     assert tags["SYNTHETIC"].startswith("SYNTHETIC")
     assert tags["MAX_DISTANCE_M"] == "1000" and tags["SPACING_M"] == "100" and tags["EYE_HEIGHT_M"] == "1.2"
-    assert "JTG D20" in tags["EYE_HEIGHT_M_SOURCE"] and "RULES_REFERENCE" in tags["MAX_DISTANCE_M_SOURCE"]
+    assert "JTG D20" in tags["EYE_HEIGHT_M_SOURCE"] and "三区两线" in tags["MAX_DISTANCE_M_SOURCE"]
     assert tags["LINES"] == "roads" and "dem.tif" in tags["DEM"]
 
 

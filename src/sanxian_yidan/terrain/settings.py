@@ -23,6 +23,10 @@ DATA_FILE = "terrain.toml"
 #: Output columns of :func:`zonal_terrain_stats` (declared in ``data/columns/brownfield.toml`` and ``terrain.toml``).
 ZONAL_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m",
                  "dem_coverage", "cell_count")
+#: Line-of-sight methods of :func:`visibility_from_lines` (``[visibility] line_of_sight``).
+LINE_OF_SIGHT_METHODS = ("exact", "sampled")
+
+
 class TerrainError(SanxianError, ValueError):
     """Arrays or parameters given to a terrain function cannot be used."""
 
@@ -47,8 +51,10 @@ class TerrainSettings:
         Observer eye height above the ground [m].
     target_height_m : float
         Height above the ground of the point that must be seen in each cell [m].
+    line_of_sight : str
+        ``"exact"`` (every bilinear patch crossed, at its highest point) or ``"sampled"``.
     sample_step_cells : float
-        Spacing of line-of-sight samples [DEM cells].
+        Spacing of line-of-sight samples of the ``"sampled"`` method [DEM cells].
     earth_radius_m : float
         Earth radius for the curvature correction [m].
     refraction_coefficient : float
@@ -67,6 +73,7 @@ class TerrainSettings:
     spacing_m: float
     eye_height_m: float
     target_height_m: float
+    line_of_sight: str
     sample_step_cells: float
     earth_radius_m: float
     refraction_coefficient: float
@@ -141,6 +148,16 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
             problems.append(f"{where}: '{source_key}' (the source of '{key}') is missing or empty")
         else:
             sources[key] = source
+    vis = base.get("visibility") if isinstance(base.get("visibility"), Mapping) else {}
+    method = vis.get("line_of_sight")
+    if method not in LINE_OF_SIGHT_METHODS:
+        problems.append(f"[visibility]: 'line_of_sight' must be one of {', '.join(LINE_OF_SIGHT_METHODS)}, "
+                        f"got {method!r}")
+    source = vis.get("line_of_sight_source")
+    if not isinstance(source, str) or not source.strip():
+        problems.append("[visibility]: 'line_of_sight_source' (the source of 'line_of_sight') is missing or empty")
+    else:
+        sources["line_of_sight"] = source
     if problems:
         raise DataFileError(problem(f"地形参数文件有 {len(problems)} 处错误。",
                                     f"The terrain settings have {len(problems)} problem(s):\n  - "
@@ -154,7 +171,7 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
         south_range_deg=(values["south_min_deg"], values["south_max_deg"]),
         max_distance_m=values["max_distance_m"], spacing_m=values["spacing_m"],
         eye_height_m=values["eye_height_m"], target_height_m=values["target_height_m"],
-        sample_step_cells=values["sample_step_cells"], earth_radius_m=values["earth_radius_m"],
+        line_of_sight=str(method), sample_step_cells=values["sample_step_cells"], earth_radius_m=values["earth_radius_m"],
         refraction_coefficient=values["refraction_coefficient"], batch_samples=int(values["batch_samples"]),
         sources=sources, file=" + ".join(files))
 
