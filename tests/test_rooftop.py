@@ -2,7 +2,7 @@
 
 Packaged parameters used below (src/sanxian_yidan/data/rooftop.toml): module power density 210 W/m²;
 flat roofs: usable share 0.70, rack rows with ground coverage ratio 0.4 (PVWatts default GCR) ->
-0.21 x 0.4 = 0.084 kWp per m² of usable roof; pitched roofs: usable share 0.40, flush at 25° ->
+0.21 x 0.4 = 0.084 kWp per m² of usable roof; pitched roofs: usable share 0.26 (NREL small buildings), flush at 25° ->
 0.21 / cos(25°) kWp per m²; pilot shares 党政机关 0.5, 公共建筑 0.4, 工商业 0.3, 农村居民 0.2.
 """
 
@@ -82,7 +82,7 @@ def test_hand_computed_capacities(result) -> None:
     assert b1["policy_target_kwp"] == pytest.approx(200 * 0.40 * FLAT)     # 6.72 kWp
     b2 = _row(result, "b2")
     assert (b2["use_category"], b2["roof_type"]) == ("rural_residential", "pitched")
-    assert b2["capacity_kwp"] == pytest.approx(96 * 0.40 * PITCHED)
+    assert b2["capacity_kwp"] == pytest.approx(96 * 0.26 * PITCHED)
     assert b2["policy_target_kwp"] == pytest.approx(96 * 0.20 * PITCHED)
     assert (b2["tilt_deg"], b2["azimuth_deg"]) == (25.0, 180.0)            # ridge E-W: slope faces south
     assert _row(result, "b9")["azimuth_deg"] in (90.0, 270.0)              # ridge N-S: east or west slope
@@ -413,3 +413,15 @@ def test_progress_reports_every_step_from_zero_to_the_total():
     assert [d for _, d, _ in calls] == list(range(ROOFTOP_STEPS + 1))
     assert {t for _, _, t in calls} == {ROOFTOP_STEPS}
     assert calls[0][0] == "prepare" and calls[-1][0] == "done"
+
+
+def test_pitched_usable_share_lies_in_the_published_range() -> None:
+    # Before: 0.40 (one slope x 0.8), 1.5x NREL's measured 26 % for small buildings -> 92.7 W per m² of footprint.
+    from sanxian_yidan.datafiles import packaged
+
+    lo, hi = packaged("rooftop.toml")["reference"]["pitched_usable_share"]["range"]
+    pitched = load_params().roof_types["pitched"]
+    assert (lo, hi) == (0.20, 0.28)
+    assert lo <= pitched.usable_share <= hi
+    # W per m² of pitched footprint: 0.26 x 210 / cos25 = 60.2 (modules lie in the 25° slope)
+    assert pitched.usable_share * load_params().kwp_per_m2(pitched, 25.0) * 1000 == pytest.approx(60.24, abs=0.01)

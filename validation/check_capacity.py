@@ -88,4 +88,39 @@ def checks() -> list[Check]:
                  f"alternative {p.densities['nrel_rev'].mw_per_ha:.2f}, EPA RE-Powering "
                  f"{p.densities['epa_repowering'].mw_per_ha:.3f}",
         passed=d.mw_per_ha <= bolinger))
-    return rows
+    return rows + _rooftop_rows()
+
+
+def _rooftop_rows() -> list[Check]:
+    """Pitched-roof usable share and density against NREL's rooftop studies and the 2021 pilot floor."""
+    from sanxian_yidan.rooftop import load_params as rooftop_params
+
+    rp = rooftop_params()
+    pitched = rp.roof_types["pitched"]
+    ref = packaged("rooftop.toml")["reference"]["pitched_usable_share"]
+    lo, hi = ref["range"]
+    w_per_m2 = pitched.usable_share * float(rp.kwp_per_m2(pitched, pitched.tilt_deg)) * 1000.0
+    # NREL small buildings: 26 % of the roof area suitable, 731 GW on 4,920 km² of suitable area (2016-era modules)
+    nrel_suitable_w_m2 = 731e9 / 4920e6
+    nrel_whole_roof = 0.26 * nrel_suitable_w_m2
+    module_ratio = float(rp.kwp_per_m2(pitched, pitched.tilt_deg)) * 1000.0 / nrel_suitable_w_m2
+    ratio = w_per_m2 / nrel_whole_roof
+    return [
+        Check(quantity="usable share of pitched roofs [-]",
+              oracle=ref["source"],
+              test_set="data/rooftop.toml [roof_types.pitched] usable_share",
+              tolerance=f"within the published range {lo}-{hi}",
+              measured=f"{pitched.usable_share:.2f}",
+              passed=lo <= pitched.usable_share <= hi),
+        Check(quantity="capacity per m² of pitched footprint [W/m²]",
+              oracle="Gagnon et al. 2016 (NREL/TP-6A20-65298) and Phillips et al. 2018, abstracts: small buildings, 26 % "
+                     "of roof area suitable, 731 GW on 4,920 km² of suitable area → "
+                     f"{nrel_whole_roof:.1f} W per m² of roof with 2016-era modules ({nrel_suitable_w_m2:.0f} W/m²)",
+              test_set=f"usable share {pitched.usable_share} × {rp.power_density_w_m2:g} W/m² modules flush at "
+                       f"{pitched.tilt_deg:g}°",
+              tolerance="the ratio to NREL's density may not exceed the ratio of module power per m² of footprint "
+                        f"(current modules in the slope vs NREL's suitable-area density: ×{module_ratio:.2f}) by more "
+                        "than 10 %",
+              measured=f"{w_per_m2:.1f} vs {nrel_whole_roof:.1f} W/m² (×{ratio:.2f}; module ratio ×{module_ratio:.2f})",
+              passed=ratio <= module_ratio * 1.10),
+    ]
