@@ -237,8 +237,8 @@ def test_default_density_is_the_chinese_row_layout():
 def test_row_layout_inputs_are_validated():
     with pytest.raises(DataFileError, match="array_share"):
         bf.load_params({"capacity": {"densities": {"cn_layout": {"array_share": 1.5}}}})
-    with pytest.raises(DataFileError, match="'tilt_source' is required"):
-        bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_source": ""}}}})
+    with pytest.raises(DataFileError, match="'tilt_deg_source' is required"):
+        bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_deg_source": ""}}}})
     steeper = bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_deg": 35.0}}}})
     assert steeper.density.mw_per_ha < bf.load_params().density.mw_per_ha   # steeper rows cast longer shadows
 

@@ -183,13 +183,11 @@ class BrownfieldParams:
         return self.densities[self.default_density]
 
 
-#: Inputs of a ``model = "row_pitch"`` density: key -> (low, high) allowed range; each needs ``<prefix>_source``.
+#: Inputs of a ``model = "row_pitch"`` density: key -> (low, high) allowed range; each key needs ``<key>_source``.
 ROW_PITCH_INPUTS = {"latitude_deg": (-66.0, 66.0), "tilt_deg": (0.0, 89.0), "winter_declination_deg": (-23.5, -23.4),
                     "shade_free_from_h": (6.0, 12.0), "shade_free_to_h": (12.0, 18.0),
                     "module_w_per_m2": (50.0, 300.0), "array_share": (0.05, 1.0)}
-_ROW_PITCH_SOURCES = {"latitude_deg": "latitude", "tilt_deg": "tilt", "winter_declination_deg": "winter_declination",
-                      "shade_free_from_h": "shade_free", "shade_free_to_h": "shade_free",
-                      "module_w_per_m2": "module", "array_share": "array_share"}
+
 
 
 def row_pitch_density(raw: Mapping[str, Any], where: str, probs: Problems) -> tuple[float | None, str]:
@@ -203,9 +201,9 @@ def row_pitch_density(raw: Mapping[str, Any], where: str, probs: Problems) -> tu
     .. [1] GB 50797-2012 光伏发电站设计规范 (no mutual shading 9:00-15:00 true solar time on the winter solstice).
     """
     values = {key: probs.number(raw, key, where, lo=lo, hi=hi) for key, (lo, hi) in ROW_PITCH_INPUTS.items()}
-    for prefix in sorted(set(_ROW_PITCH_SOURCES.values())):
-        if not str(raw.get(f"{prefix}_source", "")).strip():
-            probs.add(where, f"'{prefix}_source' is required (where the input comes from)")
+    for key in ROW_PITCH_INPUTS:
+        if not str(raw.get(f"{key}_source", "")).strip():
+            probs.add(where, f"'{key}_source' is required (where the input comes from)")
     if any(v is None for v in values.values()):
         return None, ""
     from ..solar import shade_free_gcr
