@@ -670,6 +670,8 @@ def test_declared_unit_is_kept_and_checked(tmp_path):
     ("西安1980国家大地坐标系", "Xian 1980"), ("54北京坐标系", "Beijing 1954"), ("北京54", "Beijing 1954"),
     ("2000国家大地坐标系", None), ("CGCS2000", None), ("国家2000", None), ("CGCS 2000", None),
     ("中国2000国家大地坐标系", None), ("2000国家大地坐标系（CGCS2000）", None),
+    ("CGCS2000_3_Degree_GK_Zone_38", None), ("Xian_1980_3_Degree_GK_Zone_38", "Xian 1980"),
+    ("Beijing_1954_3_Degree_GK_CM_114E", "Beijing 1954"),
 ])
 def test_datum_spellings(tmp_path, datum_text, datum):
     gdf = read_boundary_txt(_write(tmp_path / "d.txt", HEADER.format(datum=datum_text, zone=38) + PARCELS),
@@ -680,6 +682,12 @@ def test_datum_spellings(tmp_path, datum_text, datum):
     else:
         assert gdf.crs.name == f"{datum} / 3-degree Gauss-Kruger zone 38"
         assert len(warns) == 1 and f"legacy {datum} datum" in warns[0]
+
+
+@pytest.mark.parametrize("zone_text", ["38", "第38带", "38带", " 38 "])
+def test_zone_number_spellings(tmp_path, zone_text):
+    text = SINGLE.replace("带号=38", f"带号={zone_text}").replace(",38500", ",500")
+    assert read_boundary_txt(_write(tmp_path / "z.txt", text), emit_warnings=False).crs.to_epsg() == 4547
 
 
 @pytest.mark.parametrize("width_line", ["几度分带=3", "分带=3度带", "分带=3度", "几度分带=三度带", "投影分带=3°"])

@@ -119,6 +119,9 @@ _MIN_OPEN_RING = 3
 # Section lines: ASCII, full-width or CJK brackets (【属性描述】, ［地块坐标］).
 _SECTION_RE = re.compile(r"[\[【［]\s*(.*?)\s*[\]】］]")
 _INTEGER_RE = re.compile(r"[+]?\d+")
+# ArcGIS names of the Chinese Gauss-Kruger grids, e.g. CGCS2000_3_Degree_GK_Zone_38, Xian_1980_GK_CM_111E.
+_ESRI_GK_RE = re.compile(r"(CGCS_?2000|Xian_?1980|Beijing_?1954)(?:_[36]_Degree)?_GK_(?:Zone_\d+|CM_\d+E)",
+                         re.IGNORECASE)
 _AREA_RE = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
 # How much of a file the content sniffer looks at [bytes].
 _SNIFF_BYTES = 65_536
@@ -842,6 +845,21 @@ def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
     return value.strip(), line
 
 
+def _datum_of(raw: str) -> str:
+    """Datum name of a 坐标系 value, or "" when it is none of the accepted spellings.
+
+    Tried in turn: the value; the value without what stands in parentheses ('2000国家大地坐标系(CGCS2000)');
+    the datum at the front of an ArcGIS projected-CRS name ('CGCS2000_3_Degree_GK_Zone_38',
+    'Xian_1980_3_Degree_GK_CM_114E'), as arcpy-based exporters write the layer's spatial-reference name.
+    """
+    s = _settings()
+    datum = s.datum_aliases.get(_norm(raw)) or s.datum_aliases.get(_norm(re.sub(r"[（(].*?[）)]", "", raw)))
+    if datum:
+        return datum
+    esri = _ESRI_GK_RE.fullmatch(raw.strip())
+    return s.datum_aliases.get(_norm(esri.group(1)), "") if esri else ""
+
+
 def _width_digits(raw: str) -> str:
     """'3', '3度', '3度带', '3°', '三度带' -> '3' (anything else is returned without its blanks)."""
     s = _settings()
@@ -863,8 +881,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
         notes.append(f"no 坐标系 in [{_ATTRIBUTE_SECTION}]: the coordinates were taken as {datum} / "
                      f"未注明坐标系，按 {s.datum_written[datum]} 处理")
     else:
-        # '2000国家大地坐标系(CGCS2000)': the name, then the name without what is in parentheses.
-        datum = s.datum_aliases.get(_norm(raw)) or s.datum_aliases.get(_norm(re.sub(r"[（(].*?[）)]", "", raw)), "")
+        datum = _datum_of(raw)
         if not datum:
             ok = False
             problems.add(line, f"无法识别的坐标系 '{raw}'。",
@@ -896,14 +913,15 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
     raw, zone_line = _header_value(parsed, _KEY_ZONE)
     header_zone: int | None = None
     if raw:
-        header_zone = _zone_of(raw, width) if _INTEGER_RE.fullmatch(raw) else None
+        digits = re.sub(r"[\s第带号]", "", raw)  # '38', '第38带'
+        header_zone = _zone_of(digits, width) if _INTEGER_RE.fullmatch(digits) else None
         if header_zone is None:
             ok = False
             problems.add(zone_line, f"带号 '{raw}' 无效。",
                          f"带号 (zone) {raw!r} on line {zone_line} is neither a {width}-degree zone number nor "
                          "a central meridian.", fix="write the zone number, e.g. 带号=38 for Suizhou")
-        elif header_zone != int(raw):
-            notes.append(f"带号={raw} was read as the central meridian {raw}E, i.e. zone {header_zone} / "
+        elif header_zone != int(digits):
+            notes.append(f"带号={raw} was read as the central meridian {digits}E, i.e. zone {header_zone} / "
                          f"带号 {raw} 按中央经线理解（第 {header_zone} 带）")
 
     finite = np.isfinite(easting)
