@@ -7,6 +7,7 @@ repairs are made here and recorded: a planner must be able to see that feature
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -14,7 +15,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .errors import InputFileError, problem
+from .crs.area import area_distortion_warning
+from .errors import InputFileError, SanxianWarning, problem
 from .parallel import chunked
 
 GeometryFamily = Literal["polygon", "line", "point"]
@@ -123,7 +125,11 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     if out.crs is not None and not out.crs.equals(target_crs):
         source = out.crs.to_string()
         out = out.to_crs(target_crs)
-        repairs.append(Repair("reprojected", len(out), (), f"{source} → {out.crs.to_string()}"))
+        distortion = area_distortion_warning(out)
+        repairs.append(Repair("reprojected", len(out), (), f"{source} → {out.crs.to_string()}"
+                              + (f"; {distortion}" if distortion else "")))
+        if distortion:
+            warnings.warn(f"{file or 'layer'}: {distortion}", SanxianWarning, stacklevel=2)
     out = out.reset_index(drop=True)
     meta = dict(out.attrs.get("sanxian", {}))
     meta["repairs"] = list(meta.get("repairs", [])) + repairs

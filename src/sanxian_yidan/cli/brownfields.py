@@ -38,6 +38,12 @@ def _div(value: Any, divisor: float) -> Any:
 def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer catalog TOML."),
                 parcels: Optional[Path] = typer.Option(None, "--parcels",
                                                        help="Extra candidate parcels (any supported vector file)."),
+                layer: Optional[str] = typer.Option(None, "--layer",
+                                                    help="Layer of the --parcels file (GeoPackage layer, DXF "
+                                                         "layer such as 红线, KML folder, workbook sheet)."),
+                crs: Optional[str] = typer.Option(None, "--crs",
+                                                  help="CRS of the --parcels file when it has none (e.g. "
+                                                       "EPSG:4547), or GCJ-02 / BD-09."),
                 params: Optional[Path] = typer.Option(None, "--params",
                                                       help="TOML overriding data/brownfield.toml."),
                 out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
@@ -56,6 +62,9 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     started = time.perf_counter()
     try:
         cat = Catalog.load(catalog)
+        if parcels is not None and (layer is not None or crs is not None):
+            from ..io.vector import read_vector
+            parcels = read_vector(parcels, layer=layer, crs=crs)  # type: ignore[assignment]
         with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
             result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
         write_outputs(result, out)

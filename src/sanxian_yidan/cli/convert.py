@@ -15,32 +15,48 @@ coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_i
 app.add_typer(coords_app, name="coords")
 
 
+#: RFC 7946 (GeoJSON): coordinates are WGS84 longitude/latitude.
+GEOJSON_CRS = "EPSG:4326"
+
+
 @app.command("convert")
-def convert(source: Path = typer.Argument(..., help="Any supported input (shp, gpkg, geojson, kml, csv/xlsx, TXT)."),
-            target: Path = typer.Argument(..., help="Output .gpkg, .geojson, .csv or land-boundary .txt."),
-            layer: Optional[str] = typer.Option(None, help="Layer or sheet of the input."),
+def convert(source: Path = typer.Argument(..., help="Any supported input (shp, gpkg, geojson, kml/kmz, dxf, "
+                                                    "csv/xlsx incl. 坐标表, TXT)."),
+            target: Path = typer.Argument(..., help="Output .gpkg, .geojson, .csv (wkt + crs columns) or "
+                                                    "land-boundary .txt."),
+            layer: Optional[str] = typer.Option(None, help="Layer or sheet of the input (DXF layer such as 红线, "
+                                                           "KML folder)."),
             crs: Optional[str] = typer.Option(None, help="CRS of the input if it has none, or GCJ-02 / BD-09."),
             encoding: Optional[str] = typer.Option(None, help="Attribute encoding of the input (default: detect)."),
-            to_crs: str = typer.Option("EPSG:4547", help="CRS of the output (TXT output is always GK)."),
+            to_crs: Optional[str] = typer.Option(
+                None, help="CRS of the output. Default: the input's own CRS (a Gauss-Kruger zone is kept, so areas "
+                           "stay true); GeoJSON in WGS84 (EPSG:4326, RFC 7946). TXT output is always GK."),
             overwrite: bool = typer.Option(False, help="Replace an existing output file.")) -> None:
-    """Read any supported input, repair and reproject it, and write an open format."""
+    """Read any supported input, repair it, and write an open format (in the input's own CRS by default)."""
     from ..io.vector import read_vector
     from ..normalize import normalise
 
     if target.exists() and not overwrite:
         fail(FileExistsError(f"{target} exists; pass --overwrite to replace it / 输出文件已存在"))
+    geojson = target.suffix.lower() in (".geojson", ".json")
     try:
         gdf = read_vector(source, layer=layer, crs=crs, encoding=encoding)
         meta = gdf.attrs.get("sanxian", {})
-        gdf = normalise(gdf, to_crs, file=str(source), layer=layer)
+        out_crs = to_crs or (GEOJSON_CRS if geojson else gdf.crs)
+        gdf = normalise(gdf, out_crs, file=str(source), layer=layer)
         repairs = gdf.attrs["sanxian"]["repairs"]
         _write(gdf.drop(columns=["src_fid"]), target, overwrite)
     except SanxianError as exc:
         fail(exc)
-    console.print(f"read {source} (encoding {meta.get('encoding')}, CRS {meta.get('crs')}: {meta.get('crs_reason')})")
+    console.print(f"read {source} (encoding {meta.get('encoding')}, CRS {meta.get('crs')}: {meta.get('crs_reason')})",
+                  markup=False)
     for rep in repairs:
         console.print(f"  {rep}", markup=False)
-    console.print(f"wrote {len(gdf):,} features to {target}")
+    written = "GK zone of the data (see the TXT header)" if target.suffix.lower() == ".txt" else gdf.crs.to_string()
+    console.print(f"wrote {len(gdf):,} features to {target} (CRS {written})", markup=False)
+    if geojson and to_crs is not None and not gdf.crs.equals(GEOJSON_CRS):
+        console.print(f"  note: GeoJSON in {gdf.crs.to_string()} is not RFC 7946 (which requires WGS84); web tools "
+                      "may misplace it / 非 WGS84 的 GeoJSON 不符合 RFC 7946", markup=False)
 
 
 def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +65,9 @@ def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyp
         from ..io.boundary_txt import write_boundary_txt
         write_boundary_txt(gdf, target, overwrite=overwrite)
     elif suffix == ".csv":
-        frame = gdf.drop(columns=gdf.geometry.name).assign(wkt=gdf.geometry.to_wkt())
+        from ..io.wkt_table import CRS_COLUMN, WKT_COLUMN
+        frame = gdf.drop(columns=gdf.geometry.name).assign(**{WKT_COLUMN: gdf.geometry.to_wkt(),
+                                                              CRS_COLUMN: gdf.crs.to_string()})
         frame.to_csv(target, index=False, encoding="utf-8-sig")  # BOM so Excel shows Chinese correctly
     else:
         driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}.get(suffix)

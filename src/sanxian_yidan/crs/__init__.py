@@ -25,6 +25,11 @@ References
 
 from __future__ import annotations
 
+from .area import (  # noqa: F401
+    area_distortion_warning,
+    areal_scale_range,
+    own_zone,
+)
 from .datums import (  # noqa: F401  (every public name, as before the split)
     is_legacy_datum,
     legacy_datum_warning,
@@ -66,4 +71,5 @@ __all__ = [
     "gk_crs", "zone_from_easting", "strip_zone_prefix", "infer_crs", "detect_swapped_xy",
     "is_legacy_datum", "legacy_datum_warning", "outside_mainland_china",
     "Placement", "describe_candidates", "where_is", "home_zone_hint",
+    "area_distortion_warning", "areal_scale_range", "own_zone",
 ]

@@ -62,6 +62,17 @@ def _provinces(data: dict[str, Any], path: Any) -> tuple[_Province, ...]:
     return tuple(out)
 
 
+def _area_tolerance(data: dict[str, Any], path: Any) -> float:
+    area = require(data, "area", dict, file=path, where="top level")
+    require(area, "distortion_source", str, file=path, where="area")
+    value = float(require(area, "distortion_tolerance", (int, float), file=path, where="area"))
+    if not 0 < value < 1:
+        raise DataFileError(problem("area.distortion_tolerance 必须在 0 与 1 之间。",
+                                    f"area.distortion_tolerance must be a fraction in (0, 1), got {value}.",
+                                    file=path, fix="write e.g. 0.001 for 0.1 %"))
+    return value
+
+
 @dataclass(frozen=True)
 class _Settings:
     working_crs: str
@@ -75,6 +86,7 @@ class _Settings:
     gcj_max_iterations: int
     mainland_bbox: tuple[float, float, float, float]
     provinces: tuple[_Province, ...]
+    area_distortion_tolerance: float
 
 
 def _number(table: dict[str, Any], key: str, where: str) -> float:
@@ -137,6 +149,7 @@ def _settings() -> _Settings:
         gcj_max_iterations=int(_number(gcj, "max_iterations", "gcj02")),
         mainland_bbox=tuple(float(v) for v in box),  # type: ignore[arg-type]
         provinces=_provinces(data, path),
+        area_distortion_tolerance=_area_tolerance(data, path),
     )
 
 

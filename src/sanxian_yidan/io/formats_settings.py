@@ -1,4 +1,4 @@
-"""Settings of the DXF, KML/KMZ and coordinate-table readers and the area-distortion warning (``data/io_formats.toml``)."""
+"""Settings of the DXF, KML/KMZ and coordinate-table readers (``data/io_formats.toml``)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ class FormatSettings:
     parcel_columns: tuple[str, ...]
     x_columns: tuple[str, ...]
     y_columns: tuple[str, ...]
-    area_distortion_tolerance: float
 
 
 def _positive(table: dict[str, Any], key: str, where: str, path: Any) -> float:
@@ -62,8 +61,6 @@ def format_settings() -> FormatSettings:
     require(kml, "max_kml_source", str, file=path, where="kml")
     table = require(data, "coord_table", dict, file=path, where="top level")
     require(table, "source", str, file=path, where="coord_table")
-    area = require(data, "area", dict, file=path, where="top level")
-    require(area, "distortion_source", str, file=path, where="area")
     types = tuple(str(t).upper() for t in require(dxf, "entity_types", list, file=path, where="dxf"))
     if not types:
         raise DataFileError(problem("dxf.entity_types 为空。", "dxf.entity_types is empty.", file=path,
@@ -78,5 +75,4 @@ def format_settings() -> FormatSettings:
         parcel_columns=_names(table, "parcel", "coord_table", path),
         x_columns=_names(table, "x", "coord_table", path),
         y_columns=_names(table, "y", "coord_table", path),
-        area_distortion_tolerance=_positive(area, "distortion_tolerance", "area", path),
     )

@@ -144,6 +144,15 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
         return _read_module(path, layer, info, "dxf")
     if suffix in (".kml", ".kmz"):
         return _read_module(path, layer, info, "kml")
+    if suffix == ".csv":
+        from .wkt_table import has_wkt_column, read_wkt_table
+        if has_wkt_column(path, encoding):
+            gdf, meta = read_wkt_table(path, encoding=encoding)
+            info.update(encoding=meta["encoding"], encoding_reason="given" if encoding else "detected",
+                        format="CSV with WKT geometry")
+            if meta["crs_column"]:
+                info["crs_declared_by"] = "the file's crs column"
+            return gdf
     if suffix in _TABLE_SUFFIXES:
         from .coord_table import detect_coordinate_table, read_coordinate_table
         if detect_coordinate_table(path, layer=layer, encoding=encoding) is not None:
@@ -313,7 +322,7 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, stated: Any, path: Path, layer: str | No
     elif source is None:
         gdf = _infer(gdf, path, layer, info)
     else:
-        info["crs_reason"] = "declared in the file"
+        info["crs_reason"] = f"declared in {info.get('crs_declared_by', 'the file')}"
     gdf = _fix_swapped(gdf, info)
     legacy = crsmod.legacy_datum_warning(gdf.crs)
     if legacy:
@@ -418,4 +427,5 @@ def _from_web_map(gdf: gpd.GeoDataFrame, system: str, path: Path, layer: str | N
     out.geometry = shapely.transform(gdf.geometry.values, convert)
     info["crs_reason"] = f"{system.upper()} web-map coordinates converted to WGS84"
     info["web_map_system"] = system
+    info["crs"] = out.crs.to_string()
     return out
