@@ -120,3 +120,17 @@ def test_convert_names_the_crs_of_gcj02_input(tmp_path: Path) -> None:
                      "--crs", "GCJ-02")
     assert res.exit_code == 0, res.output
     assert "CRS None" not in text and "CRS EPSG:4326: GCJ02 web-map coordinates converted" in text
+
+
+def test_brownfields_reads_red_lines_from_a_dxf_layer(tmp_path: Path) -> None:
+    catalog = Path(__file__).resolve().parents[1] / "layers" / "catalog.toml"
+    dxf = DATA / "dxf" / "red_line_r2000_gbk.dxf"
+    res, text = _run("brownfields", "--catalog", str(catalog), "--parcels", str(dxf), "--out", str(tmp_path))
+    assert res.exit_code == 2 and "--layer" in text  # three layers in the drawing: which one is the red line?
+    res, text = _run("brownfields", "--catalog", str(catalog), "--parcels", str(dxf), "--layer", "红线",
+                     "--crs", "EPSG:4547", "--out", str(tmp_path), "--overwrite")
+    assert res.exit_code == 0, res.output
+    sites = gpd.read_file(tmp_path / "brownfields.gpkg", layer="sites")
+    parcels = sites[sites["site_type"] == "parcel"].sort_values("gross_area_m2")
+    exact = [60 * 40, 200 * 100 + math.pi * 50 ** 2 / 2 - 400]  # the drawn shapes (tests/data/README.md)
+    np.testing.assert_allclose(parcels["gross_area_m2"], exact, atol=2.0)
