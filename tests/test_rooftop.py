@@ -14,14 +14,16 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
 from sanxian_yidan import rooftop_potential, solar
 from sanxian_yidan.catalog import Catalog
+from sanxian_yidan.columns import label
 from sanxian_yidan.errors import DataFileError, EmptyLayerError, InputFileError
-from sanxian_yidan.rooftop import TOTAL, load_params
+from sanxian_yidan.rooftop import TOTAL, load_params, write_outputs
 
 X0, Y0 = 440_000.0, 3_509_000.0  # Suizhou city centre in EPSG:4547 (CGCS2000 GK CM 114E)
 LON, LAT = 113.37, 31.69
@@ -425,3 +427,62 @@ def test_pitched_usable_share_lies_in_the_published_range() -> None:
     assert lo <= pitched.usable_share <= hi
     # W per m² of pitched footprint: 0.26 x 210 / cos25 = 60.2 (modules lie in the 25° slope)
     assert pitched.usable_share * load_params().kwp_per_m2(pitched, 25.0) * 1000 == pytest.approx(60.24, abs=0.01)
+
+
+def _tiny_catalog(tmp_path: Path, *, heritage_synthetic: bool, towns_synthetic: bool) -> Path:
+    gpkg = tmp_path / "layers.gpkg"
+    _heritage().to_file(gpkg, layer="heritage")
+    _townships().to_file(gpkg, layer="townships")
+    path = tmp_path / "catalog.toml"
+    path.write_text(
+        '[catalog]\ntitle_zh = "测试"\ntitle_en = "Test"\nworking_crs = "EPSG:4547"\n'
+        '[[layers]]\nid = "heritage"\nrole = "heritage_zone"\npath = "layers.gpkg"\nlayer = "heritage"\n'
+        f'title_zh = "文保"\ntitle_en = "Heritage"\nsource = "test"\nlicence = "CC0"\n'
+        f'synthetic = {str(heritage_synthetic).lower()}\n'
+        '[[layers]]\nid = "towns"\nrole = "township"\npath = "layers.gpkg"\nlayer = "townships"\n'
+        'title_zh = "乡镇"\ntitle_en = "Townships"\nsource = "test"\nlicence = "CC0"\n'
+        f'synthetic = {str(towns_synthetic).lower()}\n'
+        '[layers.fields]\nname = "name"\ncounty = "county"\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("heritage_syn", "towns_syn", "expected"), [
+    (False, False, []), (True, False, ["heritage"]), (False, True, ["towns"]), (True, True, ["heritage", "towns"])])
+def test_synthetic_context_layers_mark_real_buildings(tmp_path: Path, heritage_syn: bool, towns_syn: bool,
+                                                      expected: list[str]) -> None:
+    # Real footprints (no synthetic flag) with a synthetic exclusion layer or synthetic townships: every
+    # number depends on that layer (which roofs are excluded, which township they count for).
+    buildings = _buildings()
+    assert "synthetic" not in buildings.columns
+    res = rooftop_potential(buildings, catalog=_tiny_catalog(tmp_path, heritage_synthetic=heritage_syn,
+                                                             towns_synthetic=towns_syn), lon=LON, lat=LAT)
+    assert res.summary["synthetic_layers"] == expected
+    assert res.synthetic is bool(expected)
+    assert res.buildings["synthetic"].to_numpy(dtype=bool).tolist() == [bool(expected)] * len(res.buildings)
+    assert res.townships["synthetic"].tolist() == [bool(expected)] * len(res.townships)
+    assert res.counties["synthetic"].tolist() == [bool(expected)] * len(res.counties)
+    paths = write_outputs(res, tmp_path / "out")
+    meta = pyogrio.read_info(paths["gpkg"], layer="rooftops")["layer_metadata"]
+    assert meta["SYNTHETIC"] == ("YES" if expected else "NO")
+    assert meta["SYNTHETIC_LAYERS"] == (";".join(expected) or "none")
+    assert ("SYNTHETIC" in meta["DESCRIPTION"]) is bool(expected)
+    table = pd.read_csv(paths["csv"], encoding="utf-8-sig")
+    assert set(table[label("synthetic_layers")]) == {";".join(expected) or "none"}
+    assert set(table[label("synthetic")]) == {bool(expected)}
+
+
+def test_synthetic_extra_layers_and_flagged_footprints() -> None:
+    heritage = _heritage()
+    heritage.attrs["sanxian"] = {"synthetic": True, "layers": ["sample_heritage"]}
+    res = rooftop_potential(_buildings(), townships=_townships(), exclusions={"heritage_zone": heritage},
+                            lon=LON, lat=LAT)
+    assert res.summary["synthetic_layers"] == ["sample_heritage"]
+    assert res.buildings["synthetic"].all()
+    towns = _townships().assign(synthetic=["是", "否"])   # one township flagged in the data itself
+    res = rooftop_potential(_buildings(), townships=towns, lon=LON, lat=LAT)
+    assert res.summary["synthetic_layers"] == ["townships"] and res.buildings["synthetic"].all()
+    flagged = _buildings().assign(synthetic=[True] + [False] * 9)   # the footprints' own flag stays per row
+    res = rooftop_potential(flagged, townships=_townships(), lon=LON, lat=LAT)
+    assert res.summary["synthetic_layers"] == ["buildings"]
+    assert res.buildings.set_index("bid")["synthetic"].to_dict() == {
+        b: b == "b0" for b in res.buildings["bid"]}

@@ -260,3 +260,24 @@ def test_data_table_shows_brackets_literally_and_keeps_styled_cells() -> None:
     console.print(table)
     text = console.export_text()
     assert "面积 / area [ha]" in text and "乙 [示例] [b]" in text and "ERROR" in text and "[red]" not in text
+
+
+def test_real_footprints_with_sample_catalog_are_marked_synthetic(tmp_path: Path, reference_gpkg: Path) -> None:
+    # Real polygons (OpenStreetMap power-plant outlines, ODbL) as footprints: the file is not synthetic,
+    # but the sample catalog's townships and exclusion layers are, and every figure depends on them.
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["rooftops", str(reference_gpkg), "--layer", "osm_power_plants", "--catalog",
+                              str(SAMPLE_CATALOG), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "SYNTHETIC" in flat
+    expected = "heritage_zones;nature_reserves;scenic_areas;townships"   # the sample's synthetic layers used
+    for layer_id in expected.split(";"):
+        assert layer_id in flat
+    meta = pyogrio.read_info(out / "rooftops.gpkg", layer="rooftops")["layer_metadata"]
+    assert meta["SYNTHETIC"] == "YES" and meta["SYNTHETIC_LAYERS"] == expected
+    layer = pyogrio.read_dataframe(out / "rooftops.gpkg", layer="rooftops")
+    assert len(layer) == 8 and layer["synthetic"].all()
+    table = pd.read_csv(out / "rooftops_by_township.csv", encoding="utf-8-sig")
+    assert table[label("synthetic")].all()
+    assert set(table[label("synthetic_layers")]) == {expected}

@@ -1,4 +1,4 @@
-"""Provenance manifests: which inputs, code versions and parameters produced a set of outputs.
+"""Provenance: manifests of inputs, versions and parameters, and the synthetic layers behind a result.
 
 A planner must be able to show, months later, exactly what a figure in a
 review-meeting report was computed from.  The manifest lists every input
@@ -6,6 +6,10 @@ file with its size and SHA-256, the versions of the toolkit and of the
 libraries that shaped the numbers, the parameters and data files in force,
 and every output with its SHA-256.  Timestamps are kept in one field so that
 two runs can be compared byte for byte apart from it.
+
+:class:`TrackedCatalog` and :func:`synthetic_layers_of` follow every layer that influenced a
+number (exclusion layers, townships, substations, the DEM, ...), not only the main input file,
+so that a result computed on real buildings with synthetic sample zoning is still marked synthetic.
 """
 
 from __future__ import annotations
@@ -89,3 +93,105 @@ def write_manifest(manifest: dict[str, Any], path: str | Path) -> Path:
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
                     encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------------------------------------------------
+# Synthetic-data provenance: which synthetic layers influenced a result
+# ------------------------------------------------------------------------------------------------
+def _truthy_flags(values: Any) -> Any:
+    """Boolean array from a ``synthetic`` column (bool, 0/1 or text such as "true"/"是"), vectorised."""
+    import pandas as pd
+
+    s = pd.Series(values)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return (s.fillna(0).to_numpy() != 0)
+    text = s.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "1.0", "yes", "y", "t", "是"]).fillna(False).to_numpy(dtype=bool)
+
+
+def synthetic_layers_of(frame: Any, name: str) -> list[str]:
+    """Ids of the synthetic layers a frame comes from (empty when it is real data).
+
+    A frame is synthetic when its ``attrs["sanxian"]["synthetic"]`` says so (set by the catalog
+    and by :func:`sanxian_yidan.read_vector` callers) or when any feature has a true ``synthetic``
+    attribute.  The ids are the frame's ``layer_id`` values of the flagged features, else the
+    layers named in its attrs, else ``name``.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame or None
+        A layer used by an analysis (``None`` gives an empty list).
+    name : str
+        What to call the layer when it carries no id (e.g. ``"buildings"``, an exclusion name).
+    """
+    if frame is None:
+        return []
+    meta = frame.attrs.get("sanxian", {}) if hasattr(frame, "attrs") else {}
+    ids: set[str] = set()
+    if "synthetic" in getattr(frame, "columns", ()) and len(frame):
+        flags = _truthy_flags(frame["synthetic"].to_numpy())
+        if flags.any():
+            if "layer_id" in frame.columns:
+                ids |= {str(v) for v in frame["layer_id"].to_numpy()[flags]}
+            else:
+                ids.add(name)
+    if meta.get("synthetic") and not ids:
+        ids |= {str(v) for v in (meta.get("layers") or [name])}
+    return sorted(ids)
+
+
+class TrackedCatalog:
+    """A catalog that records every layer an analysis reads from it (for provenance).
+
+    Delegates everything to the wrapped :class:`~sanxian_yidan.catalog.Catalog`; :meth:`read` and
+    :meth:`raster_path` also note the entries they served, so that the analysis can say which
+    synthetic layers influenced its numbers — not merely whether its main input was synthetic.
+    A layer read counts even when none of its features ended up near a site: "no red line here"
+    is a conclusion drawn from that layer too.
+
+    Examples
+    --------
+    >>> ctx = TrackedCatalog(cat)                    # doctest: +SKIP
+    >>> units = ctx.read("eco_redline")              # doctest: +SKIP
+    >>> ctx.synthetic_layers()                        # doctest: +SKIP
+    ['eco_redline']
+    """
+
+    def __init__(self, catalog: Any) -> None:
+        self._catalog = catalog
+        self._used: dict[str, bool] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+    @property
+    def catalog(self) -> Any:
+        """The wrapped catalog."""
+        return self._catalog
+
+    def _record(self, role_or_id: str, frame: Any = None) -> None:
+        flagged = set(synthetic_layers_of(frame, role_or_id)) if frame is not None else set()
+        for entry in self._catalog.entries_for(role_or_id):
+            self._used[entry.id] = self._used.get(entry.id, False) or bool(entry.synthetic) or entry.id in flagged
+
+    def read(self, role_or_id: str) -> Any:
+        """Read a layer through the catalog and record it (see :meth:`Catalog.read`)."""
+        frame = self._catalog.read(role_or_id)
+        self._record(role_or_id, frame)
+        return frame
+
+    def raster_path(self, role_or_id: str = "dem") -> Any:
+        """Path of a raster layer, recorded as used (see :meth:`Catalog.raster_path`)."""
+        path = self._catalog.raster_path(role_or_id)
+        self._record(role_or_id)
+        return path
+
+    def used_layers(self) -> list[str]:
+        """Ids of every layer read so far, sorted."""
+        return sorted(self._used)
+
+    def synthetic_layers(self) -> list[str]:
+        """Ids of the synthetic layers read so far, sorted."""
+        return sorted(k for k, v in self._used.items() if v)

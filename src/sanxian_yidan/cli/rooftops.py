@@ -170,8 +170,9 @@ def _print_summary(result: Any, top: int) -> None:
 
     s = result.summary
     if result.synthetic:
+        layers = ", ".join(s.get("synthetic_layers", [])) or "?"
         console.print("[bold magenta]⚠ 含合成示例数据，非官方成果，不得用于决策 / includes SYNTHETIC sample data — "
-                      "not for decisions[/bold magenta]")
+                      f"not for decisions[/bold magenta] (合成图层 / synthetic layers: {escape(layers)})", highlight=False)
     b = result.buildings
     ranked = b[b["rank"] > 0].sort_values("rank").head(top)
     zh = dict(zip(result.categories["use_category"], result.categories["category_zh"]))

@@ -21,11 +21,12 @@ Outputs (:func:`write_outputs`):
 * ``rooftops.gpkg`` — layer ``rooftops``, one row per building (stable columns ``capacity_kwp``,
   ``annual_kwh``, ``co2_t``, ``so2_kg``, ``nox_kg``, ``rank``, ...; ``factor_ids`` names the
   co-benefit factors used).  The layer metadata holds the factor provenance (id, value, unit,
-  year, publisher, source, confirmed), the exclusion layers applied or not applied, and the
-  synthetic-data flag;
+  year, publisher, source, confirmed), the exclusion layers applied or not applied, the
+  synthetic-data flag and the synthetic layers behind it (footprints, exclusion layers, townships:
+  a run on real footprints with sample exclusion or township layers is synthetic too);
 * ``rooftops_by_township.csv`` — technical and policy-target capacity per township, county and
   total (UTF-8 with BOM, bilingual headers); the columns ``factor_ids``,
-  ``unconfirmed_factor_ids`` and ``exclusions_not_applied`` repeat the run's provenance notes on
+  ``unconfirmed_factor_ids``, ``exclusions_not_applied`` and ``synthetic_layers`` repeat the run's provenance notes on
   every row so the table cannot travel without them;
 * ``rooftops_factors.csv`` (``factors_csv=True``; always written by ``sanxian rooftops``) — one
   row per co-benefit factor: quantity, id, value, unit, year, publisher, source, confirmed.
@@ -52,6 +53,7 @@ from .. import benefits as benefits_mod
 from .. import solar as solar_mod
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
+from ..provenance import TrackedCatalog, _truthy_flags, synthetic_layers_of
 from .orientation import _orientation
 from .output import (  # noqa: F401  (public names, as before the split)
     CSV_NAME,
@@ -154,6 +156,9 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     """
     p = _resolve_params(params)
     cat = _load_catalog(catalog)
+    # Every catalog layer read below (exclusions, townships) is recorded: its synthetic flag
+    # travels to every building it was applied to, not only the footprints' own flag.
+    ctx = TrackedCatalog(cat) if cat is not None else None
     working_crs = cat.working_crs if cat is not None else _default_crs()
     n_input = len(buildings)
     report_step(progress, "prepare", 0, ROOFTOP_STEPS)
@@ -173,7 +178,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
     report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
-    excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, cat, exclusions)
+    excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, ctx, exclusions)
     report_step(progress, "orientation", 3, ROOFTOP_STEPS)
     tilt_class, azimuth = _orientation(gdf, geoms, roof_codes, p)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
@@ -198,7 +203,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
     cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
     report_step(progress, "areas", 6, ROOFTOP_STEPS)
-    areas = _assign_areas(gdf, geoms, cat, townships, working_crs)
+    areas = _assign_areas(gdf, geoms, ctx, townships, working_crs)
     rank = _rank(annual_kwh, capacity, included)
     benefit_arrays = {c: cob[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS}
     use_defaulted = use.status != _MAPPED
@@ -215,6 +220,11 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "township": _labels(areas.town_codes, areas.town_names),
         "county": _labels(areas.county_codes, areas.county_names),
     })
+    synthetic_layers, context_synthetic = _synthetic_layers(buildings, ctx, exclusions,
+                                                            townships if areas.source == "townships given" else None)
+    own = (_truthy_flags(out["synthetic"].to_numpy()) if "synthetic" in out.columns
+           else np.zeros(len(out), dtype=bool))
+    out["synthetic"] = own | bool(buildings.attrs.get("sanxian", {}).get("synthetic", False)) | bool(context_synthetic)
     report_step(progress, "aggregate", 7, ROOFTOP_STEPS)
     # Aggregation works on the integer codes (categoricals), not on the per-building strings.
     keys = {"county": pd.Categorical.from_codes(areas.county_codes, categories=areas.county_names),
@@ -224,7 +234,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
               "capacity_kwp": capacity, "policy_target_kwp": target, "annual_kwh": annual_kwh, **benefit_arrays,
               "synthetic": out["synthetic"].to_numpy(dtype=bool)}
     towns_table, county_table, category_table = _aggregate(keys, values, p)
-    synthetic = bool(values["synthetic"].any()) or bool(buildings.attrs.get("sanxian", {}).get("synthetic", False))
+    synthetic = bool(values["synthetic"].any()) or bool(synthetic_layers)
     summary = {
         "input_features": n_input, "buildings": len(out), "dropped_empty_or_zero_area": n_dropped,
         "repairs": [r for r in repairs if r.kind != "reprojected"],
@@ -238,7 +248,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "site_lon_lat": site, "weather_source": classes.attrs.get("sanxian", {}).get("weather_source", ""),
         "yield_classes": len(classes), "area_source": areas.source,
         "factors": cob.attrs["sanxian"]["factors"], "unconfirmed_factors": cob.attrs["sanxian"]["unconfirmed"],
-        "params_file": p.file, "synthetic": synthetic,
+        "params_file": p.file, "synthetic": synthetic, "synthetic_layers": synthetic_layers,
         "totals": {k: float(county_table.loc[county_table["county"] == TOTAL, k].iloc[0])
                    for k in ("capacity_kwp", "policy_target_kwp", "gap_kwp", "annual_kwh", "co2_t")},
     }
@@ -248,6 +258,22 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     return RooftopResult(out, towns_table, county_table, category_table, classes, summary)
 
 
+
+def _synthetic_layers(buildings: gpd.GeoDataFrame, ctx: TrackedCatalog | None,
+                      exclusions: Mapping[str, gpd.GeoDataFrame] | None,
+                      townships: gpd.GeoDataFrame | None) -> tuple[list[str], list[str]]:
+    """Synthetic layers behind the run: (all of them, those applied to every building).
+
+    The second list holds the context layers (catalog layers read, extra exclusion layers, the
+    township layer given): each of them decided something for every building (excluded or not,
+    which township), so each building's ``synthetic`` flag includes them.
+    """
+    context = set(ctx.synthetic_layers()) if ctx is not None else set()
+    for name, layer in (exclusions or {}).items():
+        context |= set(synthetic_layers_of(layer, f"exclusion:{name}"))
+    context |= set(synthetic_layers_of(townships, "townships"))
+    own = set(synthetic_layers_of(buildings, "buildings"))
+    return sorted(own | context), sorted(context)
 
 
 __all__ = ["AGGREGATE_SUMS", "ROOFTOP_STEPS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME", "FACTOR_COLUMNS",

@@ -28,7 +28,7 @@ FACTORS_CSV_NAME = "rooftops_factors.csv"
 FACTOR_COLUMNS = ("quantity", "factor_kind", "factor_id", "factor_value", "factor_unit", "factor_basis",
                   "factor_year", "factor_publisher", "factor_source", "factor_confirmed")
 #: Columns appended to every row of ``rooftops_by_township.csv``: the run's provenance notes.
-NOTE_COLUMNS = ("factor_ids", "unconfirmed_factor_ids", "exclusions_not_applied")
+NOTE_COLUMNS = ("factor_ids", "unconfirmed_factor_ids", "exclusions_not_applied", "synthetic_layers")
 _NONE = "none"
 
 
@@ -52,7 +52,8 @@ def factor_table(result: RooftopResult) -> pd.DataFrame:
 
 
 def provenance_notes(result: RooftopResult) -> dict[str, str]:
-    """The run's provenance notes as text: factor ids used, unconfirmed ones, exclusions not applied.
+    """The run's provenance notes as text: factor ids used, unconfirmed ones, exclusions not applied,
+    synthetic layers behind the numbers (footprints, exclusion layers, townships).
 
     Keys are :data:`NOTE_COLUMNS`; a value is ``"none"`` when there is nothing to report.
     """
@@ -63,7 +64,8 @@ def provenance_notes(result: RooftopResult) -> dict[str, str]:
     return {"factor_ids": ids or _NONE,
             "unconfirmed_factor_ids": ";".join(s["unconfirmed_factors"]) or _NONE,
             "exclusions_not_applied": "; ".join(f"{role}: not applied, {why}" for role, why in not_applied.items())
-                                      or _NONE}
+                                      or _NONE,
+            "synthetic_layers": ";".join(s.get("synthetic_layers", [])) or _NONE}
 
 
 def _layer_metadata(result: RooftopResult, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
@@ -77,7 +79,8 @@ def _layer_metadata(result: RooftopResult, dropped: Mapping[str, str], spatial_i
     townships = ("not assigned (no township layer): no township aggregation" if s["area_source"] == "none"
                  else s["area_source"])
     description = ("sanxian_yidan rooftop PV potential (one row per building); "
-                   + ("SYNTHETIC input - not for decisions; " if result.synthetic else "")
+                   + (f"SYNTHETIC input - not for decisions (synthetic layers: {notes['synthetic_layers']}); "
+                      if result.synthetic else "")
                    + ("no spatial index (create one in QGIS if panning is slow); " if not spatial_index else "")
                    + (f"co-benefit factors NOT CONFIRMED against the publisher: {notes['unconfirmed_factor_ids']}; "
                       if s["unconfirmed_factors"] else "")
@@ -92,6 +95,7 @@ def _layer_metadata(result: RooftopResult, dropped: Mapping[str, str], spatial_i
         "EXCLUSIONS": "; ".join(exclusions),
         "TOWNSHIPS": townships,
         "SYNTHETIC": "YES" if result.synthetic else "NO",
+        "SYNTHETIC_LAYERS": notes["synthetic_layers"],
     }
 
 
@@ -128,8 +132,9 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
     Provenance travels with the files: the GeoPackage layer keeps a ``factor_ids`` column and
     its metadata holds ``FACTORS`` (JSON: id, value, unit, year, publisher, source, confirmed
     of each co-benefit factor), ``UNCONFIRMED_FACTORS``, ``EXCLUSIONS`` (applied / not applied
-    and why), ``TOWNSHIPS`` and ``SYNTHETIC``; the township CSV repeats :data:`NOTE_COLUMNS` on
-    every row.
+    and why), ``TOWNSHIPS``, ``SYNTHETIC`` and ``SYNTHETIC_LAYERS`` (every synthetic layer that
+    influenced a number: footprints, exclusion layers, townships); the township CSV repeats
+    :data:`NOTE_COLUMNS` on every row.
 
     Parameters
     ----------

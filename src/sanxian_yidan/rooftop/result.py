@@ -49,7 +49,9 @@ class RooftopResult:
         roof defaulted), ``exclusions_not_applied`` (exclusion role -> why it was not applied, e.g.
         ``"layer missing from the catalog"``), ``area_source`` (``"none"`` = no township
         aggregation), site used for the yield, weather source, factor provenance (``factors``:
-        kind -> :class:`~sanxian_yidan.benefits.Factor`; ``unconfirmed_factors``: ids), synthetic flag.
+        kind -> :class:`~sanxian_yidan.benefits.Factor`; ``unconfirmed_factors``: ids), the
+        synthetic flag and ``synthetic_layers``: ids of every synthetic layer that influenced a
+        number (the footprints, catalog exclusion layers, townships, extra layers given).
     """
 
     buildings: gpd.GeoDataFrame
@@ -61,7 +63,7 @@ class RooftopResult:
 
     @property
     def synthetic(self) -> bool:
-        """True when any input layer was synthetic (reports must say so)."""
+        """True when any layer behind the numbers was synthetic (reports must say so)."""
         return bool(self.summary.get("synthetic"))
 
     def area_table(self) -> pd.DataFrame:
