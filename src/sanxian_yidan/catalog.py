@@ -297,6 +297,29 @@ class Catalog:
         view.region_name = str(region)
         return view
 
+    def unrestricted(self) -> Catalog:
+        """The whole catalog a region view was made from (this catalog itself when it is not a view).
+
+        Shares the read cache.  A county analysis uses it where the region limit must not apply:
+        which county and township a site lies in, and the data coverage beyond the county border.
+        """
+        if self.region is None:
+            return self
+        whole = Catalog(list(self.entries), path=self.path, working_crs=self.working_crs, meta=self.meta)
+        whole._cache = self._cache
+        return whole
+
+    def coverage(self) -> Any:
+        """The area the catalog's data cover: the union of its ``admin_boundary`` features.
+
+        In a region view this is the region (``view.unrestricted().coverage()`` gives the whole
+        catalog's).  ``None`` when the catalog has no admin_boundary layer (coverage unknown).
+        """
+        if not self.has("admin_boundary"):
+            return None
+        bounds = self.read("admin_boundary")
+        return bounds.geometry.union_all() if len(bounds) else None
+
     # -- reading --------------------------------------------------------------------------------
     def read(self, role_or_id: str) -> gpd.GeoDataFrame:
         """Read a layer (or all layers of a role) normalised into the working CRS.

@@ -46,6 +46,7 @@ from .datafiles import Problems
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
 from .progress import Progress, report_step
+from .provenance import TrackedCatalog
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -305,20 +306,7 @@ def township_names(catalog: Any, geoms: np.ndarray) -> np.ndarray:
     Uses ``name_zh`` where the layer has a non-empty one, else ``name``; ``""`` outside every
     township or when the catalog has no township layer.
     """
-    out = np.full(len(geoms), "", dtype=object)
-    if not catalog.has("township"):
-        return out
-    towns = catalog.read("township")
-    names = towns["name"].astype(str).to_numpy() if "name" in towns.columns else np.full(len(towns), "")
-    if "name_zh" in towns.columns:
-        zh = towns["name_zh"].fillna("").astype(str).str.strip().to_numpy()
-        names = np.where(zh != "", zh, names)
-    pts = shapely.point_on_surface(np.asarray(geoms, dtype=object))
-    pi, ti = STRtree(np.asarray(towns.geometry.values, dtype=object)).query(pts, predicate="within")
-    # a point on a shared boundary may fall in two townships: keep the lowest township index
-    first = pd.Series(ti).groupby(pi).min()
-    out[first.index.to_numpy()] = names[first.to_numpy()]
-    return out
+    return bf.area_names(catalog.read("township") if catalog.has("township") else None, geoms)
 
 
 def assign_focus_areas(frame: pd.DataFrame, areas: Sequence[FocusArea]) -> pd.DataFrame:
@@ -588,6 +576,9 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     p = load_params(params)
     bp = bf.load_params(brownfield_params)
     cat = bf.load_catalog(catalog)
+    # The mines are read from `cat` (each keeps its own synthetic flag); every other layer is read
+    # through `ctx`, which records it, so that its synthetic flag reaches every mine it was applied to.
+    ctx = TrackedCatalog(cat)
     crs = cat.working_crs
     notes: list[str] = []
 
@@ -606,23 +597,23 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
         raise EmptyLayerError(problem("矿山图层为空。", "The mine layer has no features.", fix="check the layer"))
     geoms = np.asarray(mines.geometry.values, dtype=object)
     frame = mines.drop(columns="geometry").copy()
-    frame["township"] = township_names(cat, geoms)
+    frame["township"] = township_names(ctx.unrestricted(), geoms)  # a mine across a county line keeps its township
     focus = assign_focus_areas(frame, p.focus_areas)
     frame["focus_area"] = focus["focus_area"].to_numpy()
     frame["focus_basis"] = focus["focus_basis"].to_numpy()
 
     report_step(progress, "地形 / terrain", 1, total)
-    dem_obj = bf.resolve_dem(cat, dem)
+    dem_obj = bf.resolve_dem(ctx, dem)
     terr, terr_notes = bf.terrain_table(geoms, crs, dem_obj, slope_threshold_deg=bp.slope_threshold_deg,
                                         south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
     for c in bf.TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
 
     report_step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
-    zone_cols = _sanqu_and_overlaps(frame, cat, p, geoms, notes)
+    zone_cols = _sanqu_and_overlaps(frame, ctx, p, geoms, notes)
 
     report_step(progress, "两线可视性 / visibility from main lines (三区两线)", 3, total)
-    lines, line_notes = line_features(cat, p.lines)
+    lines, line_notes = line_features(ctx, p.lines)
     notes.extend(line_notes)
     j_line, d_line = nearest_features(geoms, np.asarray(lines.geometry.values, dtype=object))
     frame["dist_line_m"] = d_line
@@ -633,7 +624,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     frame["visible_share"] = share
 
     report_step(progress, "光伏预筛 / PV pre-screen", 4, total)
-    pv, pv_notes = pv_prescreen(mines, cat, bp, dem_obj)
+    pv, pv_notes = pv_prescreen(mines, ctx, bp, dem_obj)
     notes.extend(pv_notes)
     for c in pv.columns:
         frame[c] = pv[c].to_numpy()
@@ -653,12 +644,18 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
         frame[c] = modes[c].to_numpy()
     reasons = _mine_reasons(frame, zone_cols, status_notes, terr_notes)
     frame["reasons"] = reasons
-    frame["synthetic"] = frame["synthetic"].astype(bool) | bool(lines["synthetic"].any() if len(lines) else False)
+    context_synthetic = sorted(set(ctx.synthetic_layers())
+                               | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
+    own_synthetic = frame["synthetic"].astype(bool).to_numpy()
+    frame["synthetic"] = (own_synthetic | bool(lines["synthetic"].any() if len(lines) else False)
+                          | bool(context_synthetic))
+    frame["synthetic_layers"] = [";".join(sorted(({str(lid)} if own else set()) | set(context_synthetic))) or "none"
+                                 for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
 
     frame = frame.drop(columns=[c for c in _NOT_FOR_MINES if c in frame.columns])
     out = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
     out = _sort(out)
-    syn_layers = [e.id for e in cat.synthetic_entries()]
+    syn_layers = sorted(set(frame.loc[own_synthetic, "layer_id"].astype(str)) | set(context_synthetic))
     if syn_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
                      + ", ".join(syn_layers))
@@ -885,7 +882,7 @@ MINE_COLUMNS = (
     "dist_urban_m", "dist_sanqu_m", "in_sanqu", "eco_overlap_share", "protected_share",
     "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
     "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
-    "reasons", "synthetic", "source", "layer_id")
+    "reasons", "synthetic", "synthetic_layers", "source", "layer_id")
 
 
 def focus_headers(top_k: int) -> dict[str, str]:

@@ -188,6 +188,18 @@ class TrackedCatalog:
         self._record(role_or_id)
         return path
 
+    def unrestricted(self) -> TrackedCatalog:
+        """The whole catalog of a region view, recording into the same list (see :meth:`Catalog.unrestricted`)."""
+        whole = TrackedCatalog(self._catalog.unrestricted())
+        whole._used = self._used
+        return whole
+
+    def coverage(self) -> Any:
+        """The catalog's coverage (see :meth:`Catalog.coverage`), its admin_boundary layer recorded as used."""
+        from .catalog import Catalog
+
+        return Catalog.coverage(self)  # type: ignore[arg-type]  # reads through this wrapper, so it is recorded
+
     def used_layers(self) -> list[str]:
         """Ids of every layer read so far, sorted."""
         return sorted(self._used)

@@ -59,6 +59,7 @@ from .params import (  # noqa: F401  (every public name, as before the split)
     read_params_document,
 )
 from .ranking import (  # noqa: F401  (every public name, as before the split)
+    EDGE_DISTANCE_COLUMNS,
     RANKING_STEPS,
     SITE_COLUMNS,
     BrownfieldResult,
@@ -71,19 +72,25 @@ from .ranking import (  # noqa: F401  (every public name, as before the split)
 )
 from .sites import (  # noqa: F401  (every public name, as before the split)
     CARRIED_FIELDS,
+    OUTSIDE_COVERAGE_LABEL,
     TERRAIN_COLUMNS,
+    area_names,
     candidate_sites,
     canonical_order,
     cut_exclusions,
+    edge_table,
     evaluate_condition,
     exclusion_layers,
     ground_capacity_mw,
     grouped_union,
     layer_distance,
+    locate_sites,
+    outside_shares,
     parse_voltage_kv,
     prescreen,
     read_parcels,
     resolve_dem,
+    search_radius_m,
     site_frame,
     site_readiness,
     site_specific_yield,

@@ -14,14 +14,19 @@ import pandas as pd
 import shapely
 
 from ..progress import Progress, report_step
+from ..provenance import TrackedCatalog
 from .params import BrownfieldParams, McdaSpec, load_params
 from .sites import (
+    OUTSIDE_COVERAGE_LABEL,
     TERRAIN_COLUMNS,
+    _pct,
     candidate_sites,
     cut_exclusions,
+    edge_table,
     exclusion_layers,
     ground_capacity_mw,
     layer_distance,
+    locate_sites,
     prescreen,
     resolve_dem,
     site_readiness,
@@ -170,18 +175,29 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     total = RANKING_STEPS
     p = load_params(params)
     cat = load_catalog(catalog)
+    # Candidate layers are read from `cat` (each site keeps its own synthetic flag); every other
+    # layer is read through `ctx`, which records it: those layers decide something for every site
+    # (exclusions, distances, terrain, county and township), so their synthetic flags reach every site.
+    ctx = TrackedCatalog(cat)
     crs = cat.working_crs
     notes: list[str] = []
 
     report_step(progress, "候选地块 / candidate sites", 0, total)
     sites = candidate_sites(cat, p, parcels=parcels)
     ready = site_readiness(sites, p)
+    site_geoms = np.asarray(sites.geometry.values, dtype=object)
+    where, coverage = locate_sites(site_geoms, ctx)
+    if coverage is None:
+        notes.append("图层目录没有行政区界（admin_boundary），数据覆盖范围未知：未检查地块是否超出数据范围 / the "
+                     "catalog has no admin_boundary layer: its data coverage is unknown, so sites were not checked "
+                     "against it and searches reaching beyond the data could not be flagged")
 
     report_step(progress, "硬约束扣除 / cutting hard exclusions", 1, total)
-    ex_layers, ex_notes = exclusion_layers(cat, p.exclusions)
+    ex_layers, ex_notes = exclusion_layers(ctx, p.exclusions)
     notes.extend(ex_notes)
     net, excluded = cut_exclusions(sites, ex_layers)
     frame = sites.drop(columns="geometry").copy()
+    _fill_location(frame, where)
     frame["net_area_m2"] = shapely.area(net)
     frame["excluded_area_m2"] = np.maximum(frame["gross_area_m2"].to_numpy() - frame["net_area_m2"].to_numpy(), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -190,7 +206,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     frame["capacity_mw"] = cap.to_numpy()
 
     report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
-    dem_obj = resolve_dem(cat, dem)
+    dem_obj = resolve_dem(ctx, dem)
     terr, terr_notes = terrain_table(net, crs, dem_obj, slope_threshold_deg=p.slope_threshold_deg,
                                      south_range_deg=p.south_range_deg, min_dem_coverage=p.min_dem_coverage)
     for c in TERRAIN_COLUMNS:
@@ -202,7 +218,19 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     # distances are measured from the net developable area (where the array would stand); a
     # fully excluded site falls back to its outline so that it still shows a distance
     dist_geoms = np.where(shapely.is_empty(net), sites.geometry.values, net)
-    notes.extend(_grid_and_access(frame, cat, p, dist_geoms))
+    notes.extend(_grid_and_access(frame, ctx, p, dist_geoms))
+    # a distance whose layer is missing is unknown anyway (run note above); the others may be edge-limited
+    searched = {"dist_substation_m": ctx.has(p.substation_role),
+                "dist_road_m": any(ctx.has(r) for r in p.road_roles),
+                "dist_setback_m": any(ctx.has(r) for r in p.setback_roles)}
+    edge, edge_notes = edge_table(site_geoms, dist_geoms,
+                                  {c: frame[c].to_numpy() for c in EDGE_DISTANCE_COLUMNS if searched.get(c)},
+                                  p, coverage)
+    frame["edge_limited"] = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else False
+    if frame["edge_limited"].any():
+        notes.append(f"{int(frame['edge_limited'].sum())} 个地块的搜索范围超出数据范围，相关准则部分未知（见 reasons）/ "
+                     f"{int(frame['edge_limited'].sum())} site(s) have a search area reaching beyond the data "
+                     "coverage: the criteria concerned are partly unknown (see reasons, column edge_limited)")
 
     report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
     n_runs, tilt_used = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
@@ -213,7 +241,8 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     ok, failed, pre_notes = prescreen(frame, p.prescreen)
     frame["prescreen_pass"] = ok & frame["eligible"].to_numpy()
     frame["prescreen_failed"] = [";".join(f) for f in failed]
-    rankable = frame["prescreen_pass"].to_numpy()
+    covered = _covered(frame, where, getattr(cat, "region_name", None), notes)
+    rankable = frame["prescreen_pass"].to_numpy() & covered
 
     report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
     scores, weights, score_notes = score_and_rank(frame, p.mcda, rankable, ids=frame["site_id"].to_numpy())
@@ -222,11 +251,19 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
     notes.extend(score_notes)
 
-    reasons = _site_reasons(frame, excluded, ready["status_notes"], pre_notes, terr_notes, rankable)
+    reasons = _site_reasons(frame, excluded, ready["status_notes"], pre_notes, terr_notes, rankable,
+                            coverage_notes=_coverage_notes(frame, where, getattr(cat, "region_name", None)),
+                            edge_notes=edge_notes)
     frame["reasons"] = reasons
     ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
     cut_by_synthetic = frame["site_id"].map(ex_syn).fillna(False).astype(bool).to_numpy()
-    frame["synthetic"] = frame["synthetic"].astype(bool).to_numpy() | cut_by_synthetic
+    context_synthetic = sorted(set(ctx.synthetic_layers())
+                               | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
+    own_synthetic = frame["synthetic"].astype(bool).to_numpy()
+    frame["synthetic"] = own_synthetic | cut_by_synthetic | bool(context_synthetic)
+    # per site: its own layer when that is synthetic, and every synthetic layer that decided something for it
+    frame["synthetic_layers"] = [";".join(sorted(({str(lid)} if own else set()) | set(context_synthetic))) or "none"
+                                 for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
 
     out = gpd.GeoDataFrame(frame, geometry=net, crs=crs)
     out = _sort_result(out)
@@ -234,13 +271,78 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
                             "yield_locations": n_runs, "tilt_deg": tilt_used, "azimuth_deg": p.yield_azimuth_deg,
                             "params_files": list(p.files)}
     excluded = _decorate_excluded(excluded, out)
-    syn_layers = [e.id for e in cat.synthetic_entries()]
+    syn_layers = sorted(set(sites.loc[own_synthetic, "layer_id"].astype(str)) | set(context_synthetic))
     if syn_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
                      + ", ".join(syn_layers))
     report_step(progress, "完成 / done", total, total)
     return BrownfieldResult(sites=out, excluded=excluded, params=p, weights=weights, notes=notes,
                             synthetic_layers=syn_layers)
+
+
+#: Distance columns whose search may reach beyond the data coverage (see :func:`.sites.edge_table`).
+EDGE_DISTANCE_COLUMNS = ("dist_substation_m", "dist_road_m", "dist_setback_m")
+
+
+def _fill_location(frame: pd.DataFrame, where: pd.DataFrame) -> None:
+    """County and township of every site by spatial join; a county given in the data is kept.
+
+    A site whose representative point lies in no county of a catalog with a coverage is labelled
+    :data:`~.sites.OUTSIDE_COVERAGE_LABEL` rather than left blank.
+    """
+    share = where["outside_coverage_share"].to_numpy(dtype=float)
+    outside = np.isfinite(share) & (share > 0)
+    given = (frame["county"].astype(object).where(frame["county"].notna(), "").astype(str).str.strip().to_numpy()
+             if "county" in frame.columns else np.full(len(frame), "", dtype=object))
+    joined = where["county"].to_numpy(dtype=object)
+    county = np.where(given != "", given, joined)
+    frame["county"] = np.where((county == "") & outside, OUTSIDE_COVERAGE_LABEL, county)
+    town = where["township"].to_numpy(dtype=object)
+    frame["township"] = np.where((town == "") & outside & (joined == ""), OUTSIDE_COVERAGE_LABEL, town)
+    frame["outside_coverage_share"] = share
+
+
+def _covered(frame: pd.DataFrame, where: pd.DataFrame, region: str | None, notes: list[str]) -> np.ndarray:
+    """Sites that may be ranked: wholly inside the data coverage and touching the view's region.
+
+    A site (partly) outside the coverage has unknown exclusions and distances there: it is listed in
+    the run notes, a :class:`~sanxian_yidan.errors.SanxianWarning` is issued, and it is not ranked.
+    """
+    import warnings
+
+    from ..errors import SanxianWarning
+
+    share = frame["outside_coverage_share"].to_numpy(dtype=float)
+    outside = np.isfinite(share) & (share > 0)
+    off_region = ~where["in_region"].to_numpy(dtype=bool)
+    ids = frame["site_id"].astype(str).to_numpy()
+    if outside.any():
+        listed = ", ".join(f"{ids[i]} ({_pct(share[i])})" for i in np.flatnonzero(outside))
+        text = (f"{int(outside.sum())} 个地块（部分）超出数据范围，不参与排序 / {int(outside.sum())} site(s) lie wholly or "
+                f"partly outside the data coverage (the catalog's admin_boundary) and are not ranked — share "
+                f"outside: {listed}")
+        notes.append(text)
+        warnings.warn(text, SanxianWarning, stacklevel=3)
+    if off_region.any():
+        listed = ", ".join(ids[off_region])
+        text = (f"{int(off_region.sum())} 个地块不在研究区 {region} 内，不参与排序 / {int(off_region.sum())} site(s) lie "
+                f"outside the study region {region} and are not ranked: {listed}")
+        notes.append(text)
+        warnings.warn(text, SanxianWarning, stacklevel=3)
+    return ~outside & ~off_region
+
+
+def _coverage_notes(frame: pd.DataFrame, where: pd.DataFrame, region: str | None) -> list[list[str]]:
+    share = frame["outside_coverage_share"].to_numpy(dtype=float)
+    in_region = where["in_region"].to_numpy(dtype=bool)
+    notes: list[list[str]] = [[] for _ in range(len(frame))]
+    for i in np.flatnonzero(np.isfinite(share) & (share > 0)):
+        notes[i].append(f"超出数据范围：地块 {_pct(share[i])} 在图层目录的行政区界之外，该部分的约束未知，不参与排序 / outside "
+                        f"coverage: {_pct(share[i])} of the site lies outside the catalog's admin_boundary, where "
+                        "exclusions and distances are unknown — not ranked")
+    for i in np.flatnonzero(~in_region):
+        notes[i].append(f"不在研究区 {region} 内，不参与排序 / outside the study region {region} — not ranked")
+    return notes
 
 
 def _grid_and_access(frame: pd.DataFrame, cat: Any, p: BrownfieldParams, geoms: np.ndarray) -> list[str]:
@@ -283,16 +385,23 @@ def _yield_and_benefits(frame: pd.DataFrame, geoms: np.ndarray, crs: Any, p: Bro
 
 
 def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.Series, pre_notes: list[list[str]],
-                  terr_notes: list[list[str]], rankable: np.ndarray) -> list[str]:
-    """One text per site: exclusions cut away, status notes, pre-screen results, DEM gaps."""
+                  terr_notes: list[list[str]], rankable: np.ndarray, *,
+                  coverage_notes: list[list[str]] | None = None,
+                  edge_notes: list[list[str]] | None = None) -> list[str]:
+    """One text per site: coverage, exclusions cut away, status notes, pre-screen results, DEM gaps,
+    searches reaching beyond the data."""
     ex_by_site: dict[str, list[str]] = {}
     for sid, zh, en, a in excluded[["site_id", "reason_zh", "reason_en", "excluded_area_m2"]].itertuples(index=False):
         ex_by_site.setdefault(sid, []).append(f"扣除 / excluded: {zh} / {en} {a:,.0f} m²")
     no_score = rankable & frame["score"].isna().to_numpy()
     eligible = frame["eligible"].to_numpy()
+    n = len(frame)
+    coverage_notes = coverage_notes or [[] for _ in range(n)]
+    edge_notes = edge_notes or [[] for _ in range(n)]
     reasons = []
     for i, sid in enumerate(frame["site_id"].to_numpy()):
-        parts = ex_by_site.get(sid, []) + list(status_notes.iloc[i]) + pre_notes[i] + terr_notes[i]
+        parts = (coverage_notes[i] + ex_by_site.get(sid, []) + list(status_notes.iloc[i]) + pre_notes[i]
+                 + terr_notes[i] + edge_notes[i])
         if not eligible[i]:
             parts.append("不参与排序（状态）/ not ranked (status)")
         if no_score[i]:
@@ -415,12 +524,12 @@ def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *,
 #: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.
 SITE_COLUMNS = (
     "rank", "site_id", "site_type", "site_type_zh", "name", "status", "remediation_status", "risk_class",
-    "county", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share", "capacity_mw",
-    "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
+    "county", "township", "outside_coverage_share", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share",
+    "capacity_mw", "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
     "slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage",
     "dist_substation_m", "required_kv", "substation_kv", "substation_name", "dist_any_substation_m",
     "dist_road_m", "dist_setback_m", "readiness", "eligible", "prescreen_pass", "prescreen_failed",
-    "score", "p_top_k", "reasons", "synthetic", "source", "layer_id")
+    "score", "p_top_k", "edge_limited", "reasons", "synthetic", "synthetic_layers", "source", "layer_id")
 
 
 def write_outputs(result: BrownfieldResult, out: str | Path) -> dict[str, Path]:
