@@ -35,8 +35,11 @@ def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
     return shapely.box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + h)
 
 
-def write_catalog(tmp: Path, layers: dict[str, tuple[str, gpd.GeoDataFrame]], *, dem: Path | None = None) -> Catalog:
-    """Write layers (id → (role, frame)) to one GeoPackage and a catalog.toml; return the loaded catalog."""
+def write_catalog(tmp: Path, layers: dict[str, tuple[str, gpd.GeoDataFrame]], *, dem: Path | None = None,
+                  real: frozenset[str] = frozenset()) -> Catalog:
+    """Write layers (id → (role, frame)) to one GeoPackage and a catalog.toml; return the loaded catalog.
+
+    Every layer is marked synthetic except the ids in ``real``."""
     gpkg = tmp / "fixture.gpkg"
     lines = ["[catalog]", 'title_zh = "测试"', 'title_en = "test"', f'working_crs = "{CRS}"', ""]
     for lid, (role, gdf) in layers.items():
@@ -44,7 +47,7 @@ def write_catalog(tmp: Path, layers: dict[str, tuple[str, gpd.GeoDataFrame]], *,
         fields = [c for c in gdf.columns if c != "geometry"]
         lines += ["[[layers]]", f'id = "{lid}"', f'role = "{role}"', 'path = "fixture.gpkg"', f'layer = "{lid}"',
                   'title_zh = "测试"', 'title_en = "test"', 'source = "hand-built test fixture"',
-                  'licence = "CC0"', "synthetic = true", "[layers.fields]"]
+                  'licence = "CC0"', f"synthetic = {'false' if lid in real else 'true'}", "[layers.fields]"]
         lines += [f'{c} = "{c}"' for c in fields if c in _canonical()]
         lines.append("")
     if dem is not None:
@@ -623,3 +626,120 @@ def test_real_osm_substations_by_voltage_class(reference_gpkg, sample_result):
     assert (out["substation_kv"] >= 110).all()
     assert (out["dist_substation_m"] >= out["dist_any_substation_m"] - 1e-9).all()
     assert out["dist_substation_m"].between(0, 40_000).all()       # Suizhou is well covered by 110 kV stations
+
+
+# ---------------------------------------------------------------------------------------------
+# Data coverage, county of every site, searches reaching beyond the data, provenance
+# ---------------------------------------------------------------------------------------------
+# Two counties side by side: 甲县 x 0-2000 m, 乙县 x 2000-4000 m (y 0-2000 m); the catalog's data
+# coverage is their union.
+def _counties() -> gpd.GeoDataFrame:
+    return gdf([box(0, 0, 2000, 2000), box(2000, 0, 2000, 2000)], name=["甲县", "乙县"], code=["1", "2"])
+
+
+def _coverage_catalog(tmp: Path, *, real: frozenset[str]) -> Catalog:
+    return write_catalog(tmp, {
+        "counties": ("admin_boundary", _counties()),
+        "redline": ("eco_redline", gdf([box(3000, 1500, 200, 200)], name=["红线"])),
+        "subs": ("substation", gdf([shapely.Point(X0 + 1100, Y0 + 950)], name=["站"], voltage_kv=[110])),
+    }, real=real)
+
+
+def _parcels() -> gpd.GeoDataFrame:
+    return gdf([box(500, 500, 300, 300), box(2500, 500, 300, 300), box(5000, 500, 300, 300),
+                box(3850, 1000, 200, 200), box(100, 900, 100, 100)],
+               name=["甲地块", "乙地块", "境外地块", "跨界地块", "边缘地块"])
+
+
+@pytest.mark.parametrize("redline_real", [False, True])
+def test_parcels_outside_coverage_not_ranked_and_every_parcel_gets_its_county(tmp_path, redline_real):
+    real = frozenset({"counties", "subs"} | ({"redline"} if redline_real else set()))
+    cat = _coverage_catalog(tmp_path, real=real)
+    with pytest.warns(SanxianWarning, match="outside the data coverage"):
+        res = bf.brownfield_ranking(cat, parcels=_parcels())
+    s = res.sites.set_index("name")
+    # share of each parcel outside the two counties, by hand: 0, 0, all, 50 of 200 m, 0
+    assert s["outside_coverage_share"].to_dict() == pytest.approx(
+        {"甲地块": 0.0, "乙地块": 0.0, "境外地块": 1.0, "跨界地块": 0.25, "边缘地块": 0.0}, abs=1e-9)
+    assert s["county"].to_dict() == {"甲地块": "甲县", "乙地块": "乙县", "境外地块": bf.OUTSIDE_COVERAGE_LABEL,
+                                     "跨界地块": "乙县", "边缘地块": "甲县"}
+    # the two parcels inside pass the pre-screen (9 ha, substation within 10 km, no DEM: slope flagged)
+    # (no DEM: slope unknown, so no score; the two are ranked 1 and 2 by id, the others not at all)
+    assert sorted(s.loc[["甲地块", "乙地块"], "rank"].astype(int)) == [1, 2]
+    assert s.loc[["境外地块", "跨界地块"], "rank"].isna().all()
+    assert "outside coverage" in s.loc["境外地块", "reasons"] and "超出数据范围" in s.loc["境外地块", "reasons"]
+    assert "25% of the site lies outside" in s.loc["跨界地块", "reasons"]
+    listed = [n for n in res.notes if "outside the data coverage" in n]
+    assert len(listed) == 1 and "parcel-境外地块 (100%)" in listed[0] and "parcel-跨界地块 (25%)" in listed[0]
+    # provenance: the parcels are real, but the red line (read for every parcel) may be synthetic
+    expected = "none" if redline_real else "redline"
+    assert set(s["synthetic_layers"]) == {expected}
+    assert s["synthetic"].tolist() == [not redline_real] * len(s)
+    assert res.synthetic is (not redline_real)
+    assert res.synthetic_layers == ([] if redline_real else ["redline"])
+
+
+def _disc_share_outside(x0: float, y0: float, x1: float, y1: float, r: float, *, step: float = 2.0) -> float:
+    """Share of {points within r of the box [x0,x1]x[y0,y1]} with x < 0, counted on a grid (independent
+    of shapely's polygonal buffer)."""
+    xs = np.arange(x0 - r, x1 + r, step) + step / 2
+    ys = np.arange(y0 - r, y1 + r, step) + step / 2
+    gx, gy = np.meshgrid(xs, ys)
+    dx = np.maximum(np.maximum(x0 - gx, gx - x1), 0.0)
+    dy = np.maximum(np.maximum(y0 - gy, gy - y1), 0.0)
+    inside = dx ** 2 + dy ** 2 <= r ** 2
+    return float((inside & (gx < 0)).sum() / inside.sum())
+
+
+def test_distance_search_reaching_beyond_the_data_is_edge_limited(tmp_path):
+    cat = _coverage_catalog(tmp_path, real=frozenset({"counties", "subs", "redline"}))
+    with pytest.warns(SanxianWarning):
+        res = bf.brownfield_ranking(cat, parcels=_parcels())
+    s = res.sites.set_index("name")
+    edge = s.loc["边缘地块"]                       # x 100-200, y 900-1000: 100 m from the data's west edge
+    assert edge["dist_substation_m"] == pytest.approx(900.0)        # to (1100, 950)
+    share = _disc_share_outside(100, 900, 200, 1000, 900.0)         # ≈ 0.34 of the 900 m search area
+    assert bool(edge["edge_limited"])
+    note = next(p for p in edge["reasons"].split("; ") if p.startswith("dist_substation_m"))
+    assert "upper bound" in note and "900 m search area" in note
+    assert float(note.split(" / ")[1].split("%")[0].split(": ")[1]) / 100 == pytest.approx(share, abs=0.01)
+    # 甲地块's 335 m search around it stays inside the data: nothing to flag
+    assert not bool(s.loc["甲地块", "edge_limited"]) and "search area" not in s.loc["甲地块", "reasons"]
+    # the site across the outer edge: its exclusions are partly unknown too
+    assert "hard exclusions partly unknown: 25% of the site" in s.loc["跨界地块", "reasons"]
+
+
+def test_outside_shares_matches_a_grid_count():
+    cov = shapely.box(0, 0, 4000, 2000)
+    geoms = np.array([shapely.box(100, 900, 200, 1000), shapely.box(1000, 900, 1100, 1000), None], dtype=object)
+    got = bf.outside_shares(geoms, cov, np.array([900.0, 900.0, 10.0]))
+    assert got[0] == pytest.approx(_disc_share_outside(100, 900, 200, 1000, 900.0), abs=0.01)
+    assert got[1] == 0.0 and np.isnan(got[2])
+    assert np.isnan(bf.outside_shares(geoms[:1], None)).all()          # coverage unknown: nan, not 0
+
+
+def test_county_view_keeps_constraints_across_the_county_line(tmp_path):
+    # A mine in 甲县 50 m from 乙县; the red line (100 m buffer), the substation and the built-up land
+    # all lie in 乙县.  Analysing 甲县 alone must still see them (edge-correct buffers).
+    cat = write_catalog(tmp_path, {
+        "counties": ("admin_boundary", _counties()),
+        "mines": ("mine_site", gdf([box(1700, 900, 250, 250), box(2600, 300, 300, 300)],
+                                   name=["边界矿", "乙县矿"], status=["废弃", "废弃"])),
+        "redline": ("eco_redline", gdf([box(2000, 900, 100, 300)], name=["红线"])),
+        "subs": ("substation", gdf([shapely.Point(X0 + 2300, Y0 + 1000)], name=["站"], voltage_kv=[110])),
+        "town": ("built_up_area", gdf([box(2100, 1300, 200, 200)], name=["镇"])),
+    })
+    params = {"exclusions": [{"role": "eco_redline", "reason_zh": "生态保护红线", "reason_en": "red line",
+                              "buffer_m": 100.0, "source": "test: 100 m buffer"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        whole = bf.brownfield_ranking(cat, params=params).sites.set_index("name")
+        view = bf.brownfield_ranking(cat.restricted_to("甲县"), params=params).sites.set_index("name")
+    assert list(view.index) == ["边界矿"]                      # the view assesses 甲县's mines only
+    for res in (whole, view):
+        m = res.loc["边界矿"]
+        assert m["excluded_area_m2"] == pytest.approx(50.0 * 250.0)   # x 1900-1950 within 100 m of the red line
+        assert m["dist_substation_m"] == pytest.approx(400.0)        # net area x 1700-1900 to x 2300
+        assert m["dist_setback_m"] == pytest.approx(math.hypot(200.0, 150.0))
+        assert m["county"] == "甲县" and m["outside_coverage_share"] == 0.0
+        assert not bool(m["edge_limited"])     # 乙县 is data in the view too: nothing beyond the data here

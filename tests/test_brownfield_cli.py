@@ -73,16 +73,33 @@ def test_brownfields_params_parcels_and_overwrite(brownfield_out, tmp_path):
     params = tmp_path / "epa.toml"
     params.write_text('[capacity]\ndefault = "epa_repowering"\nsource = "test: EPA 5 acres per MW"\n', encoding="utf-8")
     parcels = tmp_path / "parcels.geojson"
-    gpd.GeoDataFrame({"name": ["试验地块A"]}, geometry=[shapely.box(440_000, 3_507_000, 440_300, 3_507_300)],
+    # A in 曾都区, B in 广水市, C outside Suizhou (south-west of the city's boundary)
+    gpd.GeoDataFrame({"name": ["试验地块A", "试验地块B", "市外地块C"]},
+                     geometry=[shapely.box(440_000, 3_507_000, 440_300, 3_507_300),
+                               shapely.box(484_000, 3_512_700, 484_300, 3_513_000),
+                               shapely.box(360_000, 3_440_000, 360_300, 3_440_300)],
                      crs="EPSG:4547").to_crs("EPSG:4326").to_file(parcels, driver="GeoJSON")
     result = runner.invoke(app, ["brownfields", "--catalog", str(SAMPLE), "--params", str(params), "--parcels",
                                  str(parcels), "--out", str(out), "--overwrite"])
     assert result.exit_code == 0, result.output
     sites = gpd.read_file(out / "brownfields.gpkg", layer="sites")
-    assert len(sites) == 83
-    parcel = sites[sites["site_type"] == "parcel"].iloc[0]
-    assert parcel["name"] == "试验地块A"
+    assert len(sites) == 85
+    parcel = sites[sites["name"] == "试验地块A"].iloc[0]
+    assert parcel["site_type"] == "parcel"
     assert parcel["gross_area_m2"] == pytest.approx(90_000.0, rel=1e-4)   # through WGS84 and back
+    # every parcel gets its county by spatial join; the one outside the city is not ranked and is listed
+    by_name = sites[sites["site_type"] == "parcel"].set_index("name")
+    assert by_name["county"].to_dict() == {"试验地块A": "曾都区", "试验地块B": "广水市",
+                                           "市外地块C": "超出数据范围 / outside coverage"}
+    assert by_name.loc["市外地块C", "outside_coverage_share"] == 1.0 and pd.isna(by_name.loc["市外地块C", "rank"])
+    flat = " ".join(result.output.split())
+    assert "outside the data coverage" in flat and "parcel-市外地块C (100%)" in flat
+    # real parcels, synthetic sample zoning and substations: every parcel's numbers rest on synthetic layers
+    assert by_name["synthetic"].all()
+    layers = set(by_name.loc["试验地块A", "synthetic_layers"].split(";"))
+    assert {"eco_redline", "basic_farmland", "substations", "roads", "dem"} <= layers and "mine_sites" not in layers
+    csv = pd.read_csv(out / "brownfields.csv", encoding="utf-8-sig")
+    assert csv.loc[csv[label("name")] == "试验地块B", label("county")].iloc[0] == "广水市"
     mw_per_ha = 10_000 / (5 * 4046.8564224)
     assert sites["capacity_mw"].to_numpy() == pytest.approx(sites["net_area_m2"].to_numpy() / 10_000 * mw_per_ha,
                                                             rel=1e-12)

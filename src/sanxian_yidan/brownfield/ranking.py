@@ -256,7 +256,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
                             edge_notes=edge_notes)
     frame["reasons"] = reasons
     ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
-    cut_by_synthetic = frame["site_id"].map(ex_syn).fillna(False).astype(bool).to_numpy()
+    cut_by_synthetic = frame["site_id"].isin(ex_syn.index[ex_syn.to_numpy(dtype=bool)]).to_numpy()
     context_synthetic = sorted(set(ctx.synthetic_layers())
                                | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
     own_synthetic = frame["synthetic"].astype(bool).to_numpy()
