@@ -280,3 +280,14 @@ def test_text_damaged_upstream_is_named(tmp_path: Path) -> None:
 def test_gk_placement_of_the_fixture_origin_is_in_zengdu() -> None:
     lon, lat = Transformer.from_crs("EPSG:4547", "EPSG:4490", always_xy=True).transform(E0, N0)
     assert 113.2 < lon < 113.5 and 31.6 < lat < 31.8  # the fixtures' documented place (Zengdu, Suizhou)
+
+
+def test_truncated_or_foreign_dxf_is_an_input_error(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.dxf"
+    cut.write_bytes(DXF.read_bytes()[:5000])  # cut inside the TABLES section
+    with pytest.raises(InputFileError, match=r"(?s)Cannot read the DXF.*save it again as DXF"):
+        read_vector(cut, layer="红线", crs="EPSG:4547")
+    text = tmp_path / "notes.dxf"
+    text.write_text("这不是图纸\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="Cannot read the DXF"):
+        read_vector(text, crs="EPSG:4547")
