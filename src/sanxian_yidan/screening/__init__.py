@@ -109,6 +109,7 @@ from .inputs import (
     _prepare_projects,
     _Projects,
 )
+from .coverage import SEARCH_OUTSIDE, Coverage, check_far_outside, coverage_of, coverage_rules, search_outside
 from .overlay import overlay_pieces
 from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
 from .settings import ScreeningSettings, screening_settings
@@ -223,16 +224,25 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     steps = len(present) + len(ruleset) + 2
     report_step(progress, "读取项目 / reading projects", 0, steps)
     proj = _prepare_projects(projects, cat.working_crs, settings, crs=crs, layer=layer, radius_m=radius,
-                             industry=industry, project_type=project_type)
+                             industry=industry, project_type=project_type, sliver_m2=sliver)
     n = len(proj.ids)
     done = 0
-    for role in present:
+    # The coverage layers first: where the data stop is known (and a wrong CRS caught) before the others.
+    cov_roles = {r.role for r in coverage_rules(ruleset)}
+    coverage: Coverage | None = None
+    for role in sorted(present, key=lambda r: r not in cov_roles):
+        if coverage is None and role not in cov_roles:
+            coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver)
+            check_far_outside(coverage, proj, cat.working_crs, settings)
         done += 1
         report_step(progress, f"叠加分析 / overlay: {role}", done, steps)
         lay = _load_layer(cat, role)
         layers[role] = lay
         if lay.polygonal and (role in settings.overlap_roles or role in overlap_rule_roles):
             pieces[role] = _pieces_for(lay, proj, settings, sliver)
+    if coverage is None:
+        coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver)
+        check_far_outside(coverage, proj, cat.working_crs, settings)
 
     # -- rules -----------------------------------------------------------------------------------------
     rows: list[_RowBlock] = []
@@ -240,12 +250,15 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         done += 1
         report_step(progress, f"规则 / rule {rule.id}", done, steps)
         applies, undetermined = proj.applicability(rule)
+        if rule.predicate == "attribute_test":
+            # The rule set is that of the covered region: it says nothing about a project wholly outside.
+            applies, undetermined = applies & ~coverage.nowhere, undetermined & ~coverage.nowhere
         if not (applies | undetermined).any():
             continue
         if rule.predicate != "attribute_test" and rule.role not in layers:
             rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason="layer_missing"))
             continue
-        hits = _evaluate(rule, layers, pieces, proj, sliver, settings, applies | undetermined)
+        hits = _evaluate(rule, layers, pieces, proj, sliver, settings, applies | undetermined, coverage)
         if hits.missing_reason is not None:
             rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason=hits.missing_reason))
             continue
@@ -259,10 +272,18 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
         rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
         rows.append(_rows(rule, hits.note & (applies | undetermined), "note", n, hits=hits))
+        if rule.predicate == "within_distance" and coverage.known:
+            # Nothing found within the distance is only "clear" where the data cover the search area.
+            clear = np.flatnonzero((applies | undetermined) & ~hits.fired)
+            out_area, out_share = search_outside(coverage, proj, clear, float(rule.distance_m), settings, sliver)
+            partly = out_area > 0
+            edge = _Hits(partly, np.zeros(n, bool), area=out_area, share=out_share, names=[""] * n,
+                         synthetic=np.zeros(n, bool))
+            rows.append(_rows(rule, partly, "not_evaluated", n, hits=edge, reason=SEARCH_OUTSIDE))
     findings = _assemble_findings(rows, proj.id_text)
 
     report_step(progress, "汇总 / assembling", steps - 1, steps)
-    projects_out = _project_table(proj, findings, pieces, layers)
+    projects_out = _project_table(proj, findings, pieces, layers, coverage)
     overlaps_out = _overlap_table(proj, layers, pieces)
     slivers_out = _sliver_table(proj, layers, pieces)
     distances_out = _distance_table(proj, layers, settings, ruleset)
@@ -283,10 +304,12 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
 
 
 def _evaluate(rule: Rule, layers: dict[str, _Layer], pieces: dict[str, _Pieces], proj: _Projects,
-              sliver: float, settings: ScreeningSettings, needed: np.ndarray) -> _Hits:
+              sliver: float, settings: ScreeningSettings, needed: np.ndarray, coverage: Coverage) -> _Hits:
     """Test one rule for the projects where ``needed`` is True (those it applies to, or may apply to).
 
-    The values for the other projects are not meaningful: no finding row is made for them.
+    The values for the other projects are not meaningful: no finding row is made for them.  An absence test
+    (``outside_coverage`` predicate of a rule other than the coverage rule) is judged on the covered part of
+    each footprint only (:mod:`.coverage`).
     """
     if rule.predicate == "attribute_test":
         return _eval_attribute(rule, proj)
@@ -302,11 +325,12 @@ def _evaluate(rule: Rule, layers: dict[str, _Layer], pieces: dict[str, _Pieces],
     if rule.role not in pieces:
         pieces[rule.role] = _pieces_for(layer, proj, settings, sliver)
     if rule.predicate == "outside_coverage":
-        return _eval_outside(rule, layer, pieces[rule.role], proj, sliver, settings, needed)
+        base = proj.footprints if rule.is_coverage or not coverage.known else coverage.covered
+        return _eval_outside(rule, layer, pieces[rule.role], proj, sliver, settings, needed, base)
     return _eval_overlap(rule, layer, pieces[rule.role], proj, settings, needed)
 
 
-_FINDING_COLUMNS = ["project_id", "rule_id", "kind", "severity", "severity_zh", "rule_severity", "title_zh",
+_FINDING_COLUMNS = ["project_id", "rule_id", "kind", "reason", "severity", "severity_zh", "rule_severity", "title_zh",
                     "title_en", "role", "predicate", "test", "overlap_area_m2", "overlap_share", "distance_m",
                     "value", "features", "message_zh", "message_en", "rule_source", "assumption",
                     "feature_synthetic"]
@@ -368,7 +392,8 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
         return _RowBlock(pd.DataFrame(), {})
     severity = rule.severity if kind == "finding" else kind
     sev_zh = SEVERITY_ZH.get(severity, {"note": "备注", "not_evaluated": "未评估"}.get(severity, severity))
-    constants = {"rule_id": rule.id, "kind": kind, "severity": severity, "severity_zh": sev_zh,
+    constants = {"rule_id": rule.id, "kind": kind, "reason": _reason_code(reason) if kind == "not_evaluated" else None,
+                 "severity": severity, "severity_zh": sev_zh,
                  "rule_severity": rule.severity, "title_zh": rule.title_zh, "title_en": rule.title_en,
                  "role": rule.role, "predicate": rule.predicate, "test": rule.describe_test(),
                  "rule_source": rule.source, "assumption": rule.assumption}
@@ -380,11 +405,25 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
     synthetic = _flags(hits.synthetic if hits else None, idx)
     message_zh, message_en = _message_columns(rule, kind, reason, area, share, dist, value, names)
     return _RowBlock(pd.DataFrame({
-        "_p": idx, "overlap_area_m2": area if rule.predicate != "within_distance" else [None] * m,
+        "_p": idx,
+        "overlap_area_m2": area if rule.predicate != "within_distance" or reason == SEARCH_OUTSIDE else [None] * m,
         "overlap_share": share, "distance_m": dist,
         "value": [None if v is None else str(v) for v in value], "features": [nm or None for nm in names],
         "message_zh": message_zh, "message_en": message_en, "feature_synthetic": synthetic,
     }), constants)
+
+
+def _reason_code(reason: str | None) -> str | None:
+    """Stable code of why a rule was not evaluated (the ``reason`` of a finding row; the text is in the message)."""
+    if reason is None:
+        return None
+    if reason.startswith("field"):
+        return "field_missing"
+    if reason.startswith("project attribute"):
+        return "attribute_missing"
+    if reason.startswith("layer '"):
+        return "layer_not_polygonal"
+    return reason
 
 
 def _pick(values: Any, idx: np.ndarray) -> list[Any]:

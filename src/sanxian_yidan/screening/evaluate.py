@@ -26,6 +26,9 @@ from .settings import ScreeningSettings
 
 logger = logging.getLogger(__name__)
 
+#: ``reason`` of a not-evaluated row whose search area leaves the coverage (``coverage.SEARCH_OUTSIDE``).
+SEARCH_OUTSIDE = "search_outside_coverage"
+
 #: How many feature names a finding lists before it only counts them.
 _MAX_NAMES = 5
 
@@ -210,13 +213,20 @@ def _eval_distance(rule: Rule, layer: _Layer, projects: _Projects, settings: Scr
 
 
 def _eval_outside(rule: Rule, layer: _Layer, pieces: _Pieces, projects: _Projects, sliver_m2: float,
-                  settings: ScreeningSettings, needed: np.ndarray) -> _Hits:
+                  settings: ScreeningSettings, needed: np.ndarray, base: np.ndarray | None = None) -> _Hits:
+    """Part of each footprint outside the matching features.
+
+    ``base`` replaces the footprints as the area tested (the covered part of each footprint, for rules other
+    than the coverage rule: the absence of a feature is only a finding where the data cover the place).  The
+    pieces are those of the whole footprints; shares are of the whole footprint.
+    """
     n = len(projects.ids)
+    base = projects.footprints if base is None else base
     mask, missing = _where_mask(rule, layer)
     if mask is None:
         return _Hits(np.zeros(n, bool), np.zeros(n, bool), missing_reason=missing)
     sel = mask[pieces.fi] & needed[pieces.pi]
-    uncovered = _uncovered(projects.footprints, pieces.pi[sel], pieces.geoms[sel], pieces.area[sel], projects.area,
+    uncovered = _uncovered(base, pieces.pi[sel], pieces.geoms[sel], pieces.area[sel], projects.area,
                            settings.threads, settings.min_parallel_pairs)
     out_area = shapely.area(uncovered)
     out_area = np.where(out_area < OVERLAY_NOISE_M2, 0.0, out_area)
@@ -297,6 +307,14 @@ def _message_formatter(rule: Rule, kind: str, reason: str | None) -> MessageForm
         return lambda _a, _s, _d, _v, _n: (zh, en)
 
     if kind == "not_evaluated":
+        if reason == SEARCH_OUTSIDE:
+            limit = f"{rule.distance_m:,.0f}"
+            return lambda area, share, _d, _v, _n: (
+                f"部分未评估：{limit} m 搜索范围有 {(share or 0):.1%}（{_fmt_area(area or 0)}）位于分区管控数据覆盖范围之外，"
+                f"那里是否有{rz}未知；覆盖范围内 {limit} m 以内未发现{rz}。",
+                (f"Partly not evaluated: {(share or 0):.1%} ({_fmt_area(area or 0)}) of the {limit} m search area "
+                 f"lies outside the coverage of the zoning data, where it is unknown whether there is a {re_}; "
+                 f"none was found within {limit} m inside the coverage."))
         if reason == "layer_missing":
             return constant(f"未评估：图层目录中没有“{rz}”图层（{rule.role}）；规则未能检验。",
                             f"Not evaluated: layer missing — the catalog has no '{rule.role}' layer ({re_}).")

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from .. import crs as crsmod
 from ..catalog import Catalog, LayerEntry
@@ -38,6 +38,9 @@ from .settings import ScreeningSettings
 
 logger = logging.getLogger(__name__)
 
+#: Longitudes lie within ±180°, latitudes within ±90° (the definition of geographic coordinates).
+LON_LIMIT_DEG, LAT_LIMIT_DEG = 180.0, 90.0
+
 
 # ============================================================================================== projects
 @dataclass
@@ -57,6 +60,7 @@ class _Projects:
     id_text: pd.Series                 # ids as text: taking from it is cheaper than converting ids[...] each time
     group: np.ndarray                  # index of the project's distinct (industry, type) pair
     group_attributes: tuple[list[Any], list[Any], list[Any]]   # industry, type, 两高 of each pair
+    raw_points: gpd.GeoSeries | None = None   # a point on each of the first projects, in the stated CRS
 
     @cached_property
     def attrs(self) -> pd.DataFrame:
@@ -166,7 +170,7 @@ def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoD
 
 def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettings, *, crs: Any,
                       layer: str | None, radius_m: float, industry: str | None,
-                      project_type: str | None) -> _Projects:
+                      project_type: str | None, sliver_m2: float = 0.0) -> _Projects:
     raw, source = _read_projects(projects, crs, layer)
     file = None if source.startswith("<") else source
     if len(raw) == 0:
@@ -182,6 +186,7 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
             f"{len(bad)} project(s) have an empty geometry: {', '.join(bad[:10])}"
             + (" …" if len(bad) > 10 else "") + ".", file=file, layer=layer,
             feature=bad[0], fix="draw the project's location (point, line or polygon) or remove the row"))
+    _check_raw_coordinates(raw, settings, file=file, layer=layer)
     frame = raw.copy()
     frame["_row"] = np.arange(len(frame))
     norm, repairs = _normalise_by_family(frame, working_crs, file=file, layer=layer)
@@ -224,6 +229,8 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     kind = np.where(is_poly, "polygon", np.where(is_point, f"point buffered {radius_m:g} m",
                                                    f"line buffered ±{radius_m:g} m"))
     area = shapely.area(footprints)
+    _check_footprints(footprints, area, is_poly, raw, norm, working_crs, settings, sliver_m2=sliver_m2,
+                      radius_m=radius_m, file=file, layer=layer)
     # -- industry, type, 两高
     ind_col = _find_column(norm, settings.columns["industry"])
     type_col = _find_column(norm, settings.columns["project_type"])
@@ -257,10 +264,172 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
         group_values[g] = resolved[key]
     industries, industry_names, ptypes, two_high = (group_values[group, j].tolist() for j in range(4))
     return _Projects(frame=norm, footprints=footprints, area=area, ids=ids, names=names, industry=industries,
+                     raw_points=_raw_sample(raw, settings.crs_check_sample),
                      industry_name=industry_names, project_type=ptypes, two_high=two_high, footprint_kind=kind,
                      repairs=repairs, source=source, id_text=id_text, group=group,
                      group_attributes=(group_values[:, 0].tolist(), group_values[:, 2].tolist(),
                                        group_values[:, 3].tolist()))
+
+
+def _raw_sample(raw: gpd.GeoDataFrame, n: int) -> gpd.GeoSeries:
+    """A point on each of the first ``n`` project geometries, in the CRS they were stated in (for the
+    wrong-CRS diagnosis of :func:`sanxian_yidan.screening.coverage.check_far_outside`)."""
+    geoms = raw.geometry.values[:n]
+    return gpd.GeoSeries(shapely.point_on_surface(np.asarray(geoms, dtype=object)), crs=raw.crs)
+
+
+def _coordinate_index(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All coordinates of ``geoms`` (n x 2) and the index of the geometry each belongs to."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    return coords, index
+
+
+def _check_raw_coordinates(raw: gpd.GeoDataFrame, settings: ScreeningSettings, *, file: str | None,
+                           layer: str | None) -> None:
+    """Refuse coordinates that are not numbers, and "degrees" that cannot be degrees, before projecting.
+
+    A latitude typed 320.8 for 32.08, or Gauss-Krüger metres in a file whose ``.prj`` says WGS84, would be
+    projected to infinity (an empty or infinite footprint that meets no rule); they are refused here, naming
+    the first feature concerned.
+
+    Raises
+    ------
+    InputFileError
+        A coordinate is NaN or infinite.
+    CRSError
+        The CRS is geographic but a longitude lies outside ±180° or a latitude outside ±90°.
+    """
+    coords, index = _coordinate_index(np.asarray(raw.geometry.values, dtype=object))
+    if len(coords) == 0:
+        return
+    finite = np.isfinite(coords).all(axis=1)
+    if not finite.all():
+        i = int(index[np.flatnonzero(~finite)[0]])
+        label = _feature_labels(raw, settings)[i]
+        raise InputFileError(problem(
+            "项目坐标含有非数值（NaN 或无穷大），无法定位。",
+            f"Project {label} has coordinates that are not finite numbers (NaN or infinity), so it is nowhere "
+            "and cannot be screened.", file=file, layer=layer, feature=label,
+            fix="correct the coordinates of this project (empty cells in a CSV become NaN) or remove the row"))
+    if raw.crs is None or not raw.crs.is_geographic:
+        return
+    x, y = coords[:, 0], coords[:, 1]
+    lon_lim, lat_lim = LON_LIMIT_DEG, LAT_LIMIT_DEG
+    bad = (np.abs(x) > lon_lim) | (np.abs(y) > lat_lim)
+    if not bad.any():
+        return
+    k = int(np.flatnonzero(bad)[0])
+    i = int(index[k])
+    label = _feature_labels(raw, settings)[i]
+    n_bad = len(np.unique(index[bad]))
+    raise CRSError(problem(
+        f"{n_bad} 个项目的坐标不可能是经纬度（经度须在 ±{lon_lim:g}° 内，纬度须在 ±{lat_lim:g}° 内），"
+        f"但坐标系 {raw.crs.to_string()} 是经纬度坐标系。",
+        f"{n_bad} project(s) have coordinates that cannot be degrees, yet the CRS {raw.crs.to_string()} is "
+        f"geographic: {label} has x = {x[k]:.10g}, y = {y[k]:.10g} (longitude must lie within ±{lon_lim:g}°, "
+        f"latitude within ±{lat_lim:g}°).", file=file, layer=layer, feature=label,
+        fix="if the coordinates are metres (e.g. Gauss-Krüger eastings such as 438000 or 38438000), the stated "
+            "CRS is wrong: state the projected CRS (--crs EPSG:4547 / crs='EPSG:4547' for CGCS2000 3-degree "
+            "zone CM 114°E) or correct the file's .prj; if a value was mistyped (e.g. latitude 320.8 for 32.08, "
+            "or longitude and latitude swapped), correct it"))
+
+
+def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndarray, raw: gpd.GeoDataFrame,
+                      norm: gpd.GeoDataFrame, working_crs: str, settings: ScreeningSettings,
+                      *, sliver_m2: float, radius_m: float, file: str | None, layer: str | None) -> None:
+    """Refuse footprints that are nowhere: empty, not finite, off the Earth, or below the sliver tolerance.
+
+    A footprint of (almost) no area meets no rule — not even the coverage rule — and would be reported as
+    ``compliant``; so screening requires every footprint to be a finite polygon of the working CRS whose
+    area is at least the sliver tolerance ``sliver_m2`` and whose mean width (area / half perimeter) is at
+    least ``sliver_width_m`` (``data/screening.toml`` [sliver]).
+
+    Raises
+    ------
+    InputFileError
+        Naming the first project concerned and the likely cause (degrees given a metric CRS, a radius too
+        small, collinear or tiny polygon).
+    """
+    n = len(footprints)
+    coords, index = _coordinate_index(footprints)
+    finite_geom = np.ones(n, dtype=bool)
+    if len(coords):
+        np.logical_and.at(finite_geom, index, np.isfinite(coords).all(axis=1))
+    bounds = shapely.bounds(footprints)
+    # Back to longitude/latitude: a Gauss-Krüger easting of 1e8 or 1e300 has no place on the Earth.
+    to_geo = Transformer.from_crs(working_crs, "EPSG:4326", always_xy=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        lon0, lat0 = to_geo.transform(bounds[:, 0], bounds[:, 1], errcheck=False)
+        lon1, lat1 = to_geo.transform(bounds[:, 2], bounds[:, 3], errcheck=False)
+    on_earth = np.isfinite(np.c_[lon0, lat0, lon1, lat1]).all(axis=1)
+    nowhere = shapely.is_empty(footprints) | ~finite_geom | ~np.isfinite(area) | ~on_earth
+    perim = shapely.length(footprints)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = np.where(perim > 0, area / (perim / 2.0), 0.0)
+    tiny = ~nowhere & ((area <= 0) | (area < sliver_m2) | (width < settings.sliver_width_m))
+    if not (nowhere | tiny).any():
+        return
+    rows = norm["_row"].to_numpy()
+    labels = _feature_labels(raw, settings)
+    bad = np.flatnonzero(nowhere | tiny)
+    names = [labels[int(rows[i])] for i in bad]
+    i = int(bad[0])
+    more = f" (and {len(bad) - 1} more: {', '.join(names[1:10])}{' …' if len(bad) > 10 else ''})" \
+        if len(bad) > 1 else ""
+    if nowhere[i]:
+        fix = ("correct the coordinates; if they are right, the CRS stated for them is wrong (state it with "
+               "--crs / crs=, or correct the file's .prj)")
+        prefixed = _zone_prefix_crs(raw, int(rows[i]))
+        if prefixed:
+            fix = prefixed
+        raise InputFileError(problem(
+            f"{len(bad)} 个项目的位置无法确定（坐标为无穷大、超出地球范围或投影后为空），无法研判。",
+            f"Project {names[0]} is nowhere: in the working CRS {working_crs} its footprint is empty, not finite "
+            f"or off the Earth (bounds {bounds[i].round(3).tolist()}){more}.", file=file, layer=layer,
+            feature=names[0], fix=fix))
+    raw_crs = raw.crs
+    raw_coords = shapely.get_coordinates(raw.geometry.values[int(rows[i]):int(rows[i]) + 1])
+    looks_like_degrees = (raw_crs is not None and not raw_crs.is_geographic and len(raw_coords) > 0
+                          and bool((np.abs(raw_coords[:, 0]) <= LON_LIMIT_DEG).all()
+                                   and (np.abs(raw_coords[:, 1]) <= LAT_LIMIT_DEG).all()))
+    if looks_like_degrees:
+        fix = (f"the coordinates look like longitude/latitude in degrees, but the CRS {raw_crs.to_string()} is "
+               "in metres: state --crs EPSG:4326 (crs='EPSG:4326'), or GCJ-02 / BD-09 for web-map coordinates, "
+               "or correct the file's .prj")
+    elif not is_poly[i]:
+        fix = (f"the footprint is a point or line buffered by {radius_m:g} m: give a realistic radius "
+               "(--radius / radius_m, default from data/screening.toml), or draw the project as a polygon")
+    else:
+        fix = "correct the polygon's coordinates (it is collinear, tiny or a thin strip) or remove the row"
+    raise InputFileError(problem(
+        f"{len(bad)} 个项目的占地面积为零或低于细小碎片容差（{sliver_m2:g} m²，平均宽度 "
+        f"{settings.sliver_width_m:g} m），无法研判。",
+        f"Project {names[0]} has a footprint of {area[i]:.6g} m² (mean width {width[i]:.3g} m), below the "
+        f"sliver tolerance of {sliver_m2:g} m² / {settings.sliver_width_m:g} m: it can meet no rule, not even "
+        f"the coverage rule, so it cannot be screened{more}.", file=file, layer=layer, feature=names[0],
+        fix=fix))
+
+
+#: EPSG code = offset + zone number for the CGCS2000 Gauss-Krüger CRSs whose eastings carry the zone prefix
+#: (EPSG registry: 4513-4533 = 3-degree zones 25-45, 4491-4501 = 6-degree zones 13-23).
+_PREFIXED_ZONES = {"3-degree": (4488, range(25, 46)), "6-degree": (4478, range(13, 24))}
+
+
+def _zone_prefix_crs(raw: gpd.GeoDataFrame, row: int) -> str | None:
+    """Fix text for eastings that carry a Gauss-Krüger zone prefix (e.g. 38541000) given a CRS without one."""
+    if raw.crs is None or raw.crs.is_geographic:
+        return None
+    xy = shapely.get_coordinates(raw.geometry.values[row:row + 1])
+    if len(xy) == 0 or not np.isfinite(xy).all():
+        return None
+    zone = int(abs(xy[0, 0]) // 1_000_000)
+    for kind, (offset, zones) in _PREFIXED_ZONES.items():
+        if zone in zones:
+            code = f"EPSG:{offset + zone}"
+            return (f"the easting {xy[0, 0]:.0f} carries the Gauss-Krüger zone prefix {zone}, but the CRS "
+                    f"{raw.crs.to_string()} has none: state --crs {code} (CGCS2000 {kind} zone {zone}, with the "
+                    "prefix) or correct the file's .prj")
+    return None
 
 
 def _normalise_by_family(frame: gpd.GeoDataFrame, working_crs: str, *, file: str | None,

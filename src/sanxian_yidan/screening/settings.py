@@ -10,6 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pyproj import CRS
+
 from ..catalog import role_vocabulary
 from ..datafiles import load_toml, packaged_path, require
 from ..errors import (
@@ -42,6 +44,15 @@ class ScreeningSettings:
         Nearest features farther than this are not reported [m].
     threads : int
         Threads for the bulk GEOS calls (resolved: >= 1).
+    far_outside_m : float
+        Projects all wholly outside the coverage and at least this far from it trigger the wrong-CRS
+        diagnosis [m].
+    crs_candidates : tuple of str
+        CRSs tried by that diagnosis.
+    candidate_share : float
+        Share (0-1) of the sampled projects a candidate CRS must put inside the coverage to be named.
+    crs_check_sample : int
+        Projects sampled by the diagnosis.
     min_parallel_pairs : int
         Smallest number of pairs worth splitting over threads.
     columns : dict
@@ -62,6 +73,10 @@ class ScreeningSettings:
     sources: Mapping[str, str]
     threads: int = 1
     min_parallel_pairs: int = 5000
+    far_outside_m: float = 20000.0
+    crs_candidates: tuple[str, ...] = ()
+    candidate_share: float = 0.5
+    crs_check_sample: int = 200
 
 
 @lru_cache(maxsize=4)
@@ -82,8 +97,24 @@ def screening_settings(path: str | None = None) -> ScreeningSettings:
         require(value, "source", str, file=file, where=f"[{name}]")
         return value
 
-    foot, sliver, overlap, dist, cols, perf = (table(n) for n in ("footprint", "sliver", "overlap", "distance",
-                                                                  "columns", "performance"))
+    foot, sliver, overlap, dist, cols, perf, cov = (table(n) for n in ("footprint", "sliver", "overlap",
+                                                                       "distance", "columns", "performance",
+                                                                       "coverage"))
+    far = require(cov, "far_outside_m", (int, float), file=file, where="[coverage]")
+    cand_share = require(cov, "candidate_share", (int, float), file=file, where="[coverage]")
+    sample = require(cov, "sample", int, file=file, where="[coverage]")
+    candidates = require(cov, "crs_candidates", list, file=file, where="[coverage]")
+    if not math.isfinite(far) or far <= 0:
+        problems.append(f"coverage.far_outside_m must be a positive number [m], got {far!r}")
+    if not (0 < cand_share <= 1):
+        problems.append(f"coverage.candidate_share must lie in (0, 1], got {cand_share!r}")
+    if sample < 1:
+        problems.append(f"coverage.sample must be >= 1, got {sample}")
+    for c in candidates:
+        try:
+            CRS.from_user_input(c)
+        except Exception:  # noqa: BLE001 - any pyproj failure is an invalid entry
+            problems.append(f"coverage.crs_candidates: '{c}' is not a CRS pyproj knows")
     threads = require(perf, "threads", int, file=file, where="[performance]")
     min_pairs = require(perf, "min_parallel_pairs", int, file=file, where="[performance]")
     if threads < 0 or min_pairs < 1:
@@ -121,7 +152,9 @@ def screening_settings(path: str | None = None) -> ScreeningSettings:
         sliver_m2=float(numbers["sliver.area_m2"]), sliver_width_m=float(numbers["sliver.width_m"]),
         overlap_roles=roles["overlap"], distance_roles=roles["distance"], search_m=float(numbers["distance.search_m"]),
         columns=columns, threads=resolve_threads(threads), min_parallel_pairs=min_pairs,
+        far_outside_m=float(far), crs_candidates=tuple(str(c) for c in candidates),
+        candidate_share=float(cand_share), crs_check_sample=sample,
         sources={n: doc[n]["source"] for n in ("footprint", "sliver", "overlap", "distance", "columns",
-                                              "performance")})
+                                              "performance", "coverage")})
 
 

@@ -15,7 +15,8 @@ from ..rules import (
     VERDICT_ZH,
     RuleSet,
 )
-from .evaluate import _names_per_project, _role_en, _role_zh
+from .coverage import Coverage
+from .evaluate import SEARCH_OUTSIDE, _names_per_project, _role_en, _role_zh
 from .inputs import _Layer, _Pieces, _Projects
 from .result import ACCESS_LIST_FIELDS
 from .settings import ScreeningSettings
@@ -27,11 +28,17 @@ _FEATURE_FIELDS = ("code", "name", "category", "level", "county")
 
 # ============================================================================================ output tables
 def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _Pieces],
-                   layers: dict[str, _Layer]) -> gpd.GeoDataFrame:
+                   layers: dict[str, _Layer], coverage: Coverage) -> gpd.GeoDataFrame:
+    """One row per project: verdict, completeness, share outside the coverage, counties, synthetic flag.
+
+    ``complete`` is false when an applicable rule could not be evaluated, when part of the footprint lies
+    outside the coverage (the coverage rule fired) or when a distance rule's search area leaves it.
+    """
     n = len(proj.ids)
     rank = np.zeros(n, dtype=int)
     n_find = np.zeros(n, dtype=int)
     incomplete = np.zeros(n, dtype=bool)
+    edge = np.zeros(n, dtype=bool)                       # a search area leaves the coverage
     syn = np.zeros(n, dtype=bool)
     if len(findings):
         p = findings["_p"].to_numpy(dtype=int)
@@ -40,7 +47,10 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
         ranks = np.array([VERDICT_RANK.get(s, 0) for s in severities], dtype=int)[codes]
         np.maximum.at(rank, p[hit], ranks[hit])
         n_find = np.bincount(p[hit], minlength=n)
-        incomplete[p[findings["kind"].to_numpy() == "not_evaluated"]] = True
+        not_eval = findings["kind"].to_numpy() == "not_evaluated"
+        at_edge = not_eval & (findings["reason"].to_numpy(dtype=object) == SEARCH_OUTSIDE)
+        incomplete[p[not_eval & ~at_edge]] = True
+        edge[p[at_edge]] = True
         syn[p[findings["feature_synthetic"].to_numpy(dtype=bool)]] = True
     for role, pc in pieces.items():
         syn[pc.pi[layers[role].synthetic[pc.fi]]] = True
@@ -52,9 +62,12 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
         syn |= proj.frame["synthetic"].fillna(False).astype(bool).to_numpy()
     # An applicable rule that could not be evaluated (layer or attribute missing) means the project still
     # needs assessment: an incomplete screening is never reported as compliant or as a mere notice.
+    # A rule left partly unevaluated because its search area leaves the data is, like a footprint outside
+    # the data, at least "outside_coverage".
+    outside_rank = VERDICT_RANK["outside_coverage"]
+    rank = np.where(edge, np.maximum(rank, outside_rank), rank)
     floor = VERDICT_RANK["needs_assessment"]
-    rank = np.where(incomplete & (rank < floor) & (rank != VERDICT_RANK.get("outside_coverage", -1)),
-                    floor, rank)
+    rank = np.where(incomplete & (rank < floor) & (rank != outside_rank), floor, rank)
     by_rank = {r: v for v, r in VERDICT_RANK.items()}
     ranks_seen, at = np.unique(rank, return_inverse=True)
     verdicts_seen = [by_rank.get(r, "compliant") if r > 0 else "compliant" for r in ranks_seen.tolist()]
@@ -69,7 +82,8 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
         "project_id": proj.id_text, "project_name": proj.names, "industry": proj.industry,
         "industry_name": proj.industry_name, "two_high": pd.array(proj.two_high, dtype="boolean"),
         "project_type": proj.project_type, "footprint": proj.footprint_kind, "footprint_area_m2": proj.area,
-        "verdict": verdict, "verdict_zh": verdict_zh, "complete": ~incomplete,
+        "verdict": verdict, "verdict_zh": verdict_zh, "complete": ~(incomplete | edge | coverage.outside),
+        "outside_coverage_share": coverage.outside_share,
         "n_findings": n_find, "counties": counties, "synthetic_data": syn,
     }, geometry=gpd.GeoSeries(proj.footprints, crs=proj.frame.crs), crs=proj.frame.crs)
 
