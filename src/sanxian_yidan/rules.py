@@ -22,7 +22,8 @@ Predicates
     Part of the footprint (more than a sliver) lies outside the union of the matching features.  With the
     ``admin_boundary`` role and severity ``outside_coverage`` this is the data-coverage rule that keeps a
     project outside the zoning data from passing silently; with e.g. ``industrial_park`` it expresses
-    "must be located inside a park".
+    "must be located inside a park" and is tested on the part of the footprint inside the data coverage only
+    (the absence of a park where there are no data is no finding).
 ``attribute_test``
     A test on the project's own attributes (role ``"project"``): its columns plus the derived ``industry``,
     ``project_type``, ``two_high`` and ``area_m2``.  Ops: ``==``, ``!=``, ``in``, ``not_in``, ``<``,

@@ -41,14 +41,20 @@ Decisions on edge cases
   ``sliver_width_m`` is a **sliver**: it is listed under ``notes`` (and as a ``note`` finding for a rule it
   would have triggered), never as an overlap.  Defaults in ``data/screening.toml``.
 * The catalog's coverage is the union of its ``admin_boundary`` layer.  A project partly or wholly outside
-  it gets the ``COV-01`` finding and, unless a more severe finding exists, the verdict
-  ``outside_coverage`` — never a silent pass.
+  it gets the ``COV-01`` finding, ``complete`` false and, unless a more severe finding exists, the verdict
+  ``outside_coverage`` — never a silent pass.  No finding rests on the absence of data: an absence rule
+  ("not inside a park") tests the covered part of the footprint only, attribute rules skip projects wholly
+  outside, and a distance rule whose search area leaves the coverage without finding anything is reported
+  as partly not evaluated (:mod:`.coverage`).
+* Projects all far outside the coverage are probably in the wrong CRS: screening names the candidate CRS
+  that puts them inside (error) or warns.
 * A project crossing county lines lists every county it overlaps (with area and share).
 * A rule whose role the catalog lacks, or whose ``where`` field the layer lacks, is reported for every
   project it applies to as ``not_evaluated`` with the reason ("layer missing"); the project's ``complete``
   flag is then false.  The same holds when a rule's spatial test fires but the project's industry or type
   is unknown, so that it cannot be said whether the rule applies.
-* An empty or degenerate project geometry is an error naming the feature.
+* An empty, degenerate, non-finite or sub-sliver footprint (or "degrees" beyond ±180°/±90°) is an error
+  naming the feature and the likely fix; ``compliant`` needs a footprint of positive area inside the data.
 * Project files without a CRS are refused unless the CRS is stated (``crs=``): the coordinates of a
   Suizhou project could be WGS84, CGCS2000 or GCJ-02 (Amap) — 600 m apart — and a screening verdict must not
   rest on a guess.  ``crs="GCJ-02"`` / ``"BD-09"`` convert web-map coordinates.

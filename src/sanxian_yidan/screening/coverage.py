@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -46,6 +47,10 @@ from .overlay import _chunked, _is_sliver, _uncovered
 from .settings import ScreeningSettings
 
 logger = logging.getLogger(__name__)
+
+#: Vertices per piece of the coverage boundary in its spatial index (a performance setting, not a result:
+#: any value gives the same answers).
+_BOUNDARY_PIECE_VERTICES = 32
 
 
 
@@ -76,6 +81,12 @@ class Coverage:
     outside_area: np.ndarray
     outside: np.ndarray
     nowhere: np.ndarray
+    search_cache: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @cached_property
+    def boundary_tree(self) -> shapely.STRtree:
+        """Spatial index of the coverage boundary cut into short pieces (:func:`search_outside`)."""
+        return shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
 
     @property
     def outside_share(self) -> np.ndarray:
@@ -145,9 +156,11 @@ def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: 
                    settings: ScreeningSettings, sliver_m2: float) -> tuple[np.ndarray, np.ndarray]:
     """Area [m²] and share (0-1) of the search area of a distance rule outside the coverage.
 
-    The search area of a project is its footprint buffered by ``distance_m``.  Only the projects ``idx`` are
-    computed; a search area inside the coverage (one prepared ``covers`` test) or whose outside part is a
-    sliver gives 0.
+    The search area of a project is its footprint buffered by ``distance_m``.  A footprint inside the
+    coverage with no piece of the coverage boundary within ``distance_m`` (one bulk ``dwithin`` query of an
+    index of short boundary pieces) has its whole search area covered; one wholly outside with no boundary
+    near has it wholly outside; only the others (near the edge) are buffered and cut.  An outside part that is
+    a sliver counts as covered.  Results are cached per distance: rules with the same distance share them.
 
     Returns
     -------
@@ -158,24 +171,53 @@ def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: 
     area, share = np.zeros(n), np.zeros(n)
     if not cov.known or len(idx) == 0:
         return area, share
-    search = shapely.buffer(proj.footprints[idx], distance_m, quad_segs=settings.quad_segs)
-    inside = shapely.covers(cov.geom, search)
-    rest = np.flatnonzero(~inside)
-    if len(rest) == 0:
-        return area, share
-    # Clip the coverage to each search area's box first: a difference against the whole coverage would walk
-    # every vertex of the county boundaries for each project.
-    b = shapely.bounds(search[rest])
-    boxes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
-    local = _chunked(shapely.intersection, (np.full(len(rest), cov.geom, dtype=object), boxes), settings.threads,
-                     settings.min_parallel_pairs)
-    out = polygonal_parts(_chunked(shapely.difference, (search[rest], local), settings.threads,
-                                   settings.min_parallel_pairs))
-    a = shapely.area(out)
-    a = np.where(_is_sliver(a, shapely.length(out), sliver_m2, settings.sliver_width_m), 0.0, a)
-    area[idx[rest]] = a
-    share[idx[rest]] = a / shapely.area(search[rest])
+    known_area, known_share, done = cov.search_cache.setdefault(
+        float(distance_m), (np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)))
+    todo = idx[~done[idx]]
+    if len(todo):
+        near = np.zeros(n, dtype=bool)
+        qi, _ = cov.boundary_tree.query(proj.footprints[todo], predicate="dwithin", distance=distance_m)
+        near[todo[qi]] = True
+        far_out = todo[~near[todo] & (cov.outside_area[todo] > 0)]     # wholly outside, boundary far away
+        if len(far_out):
+            whole = shapely.area(shapely.buffer(proj.footprints[far_out], distance_m, quad_segs=settings.quad_segs))
+            known_area[far_out], known_share[far_out] = whole, 1.0
+        edge = todo[near[todo]]
+        if len(edge):
+            search = shapely.buffer(proj.footprints[edge], distance_m, quad_segs=settings.quad_segs)
+            # The coverage clipped to each search area's box first: a difference against the whole coverage
+            # would walk every vertex of the county boundaries for each project.
+            b = shapely.bounds(search)
+            boxes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+            local = _chunked(shapely.intersection, (np.full(len(edge), cov.geom, dtype=object), boxes),
+                             settings.threads, settings.min_parallel_pairs)
+            out = polygonal_parts(_chunked(shapely.difference, (search, local), settings.threads,
+                                           settings.min_parallel_pairs))
+            a = shapely.area(out)
+            a = np.where(_is_sliver(a, shapely.length(out), sliver_m2, settings.sliver_width_m), 0.0, a)
+            known_area[edge], known_share[edge] = a, a / shapely.area(search)
+        done[todo] = True
+    area[idx], share[idx] = known_area[idx], known_share[idx]
     return area, share
+
+
+def _boundary_pieces(geom: Any, vertices: int) -> np.ndarray:
+    """The boundary of ``geom`` cut into linestrings of at most ``vertices`` vertices (for a spatial index:
+    a whole county ring would make every project a candidate of every query)."""
+    rings = shapely.get_parts(shapely.get_parts(shapely.boundary(geom)))
+    pieces = []
+    step = max(vertices - 1, 1)
+    for ring in rings.tolist():
+        xy = shapely.get_coordinates(ring)
+        starts = np.arange(0, max(len(xy) - 1, 1), step)
+        for s0 in starts.tolist():
+            chunk = xy[s0:s0 + vertices]
+            if len(chunk) >= 2:
+                pieces.append(chunk)
+    if not pieces:
+        return np.empty(0, dtype=object)
+    sizes = np.array([len(c) for c in pieces])
+    return shapely.linestrings(np.concatenate(pieces), indices=np.repeat(np.arange(len(pieces)), sizes))
 
 
 def check_far_outside(cov: Coverage, proj: _Projects, working_crs: str, settings: ScreeningSettings) -> None:

@@ -50,7 +50,9 @@ class ScreeningResult:
     projects : geopandas.GeoDataFrame
         One row per project (footprint geometry): ``project_id``, ``project_name``, ``industry``,
         ``industry_name``, ``two_high``, ``project_type``, ``footprint``, ``footprint_area_m2``, ``verdict``,
-        ``verdict_zh``, ``complete``, ``n_findings``, ``counties``, ``synthetic_data``.
+        ``verdict_zh``, ``complete``, ``outside_coverage_share`` (share of the footprint outside the data
+        coverage, 0-1; NaN when the coverage layer is missing), ``n_findings``, ``counties``,
+        ``synthetic_data``.
     overlaps : geopandas.GeoDataFrame
         Overlap pieces (not slivers) with the overlapped feature's attributes: ``project_id``, ``role``,
         ``layer_id``, ``feature_code``, ``feature_name``, ``feature_category``, ``feature_level``,
@@ -125,6 +127,7 @@ class ScreeningResult:
                 "verdict_zh": row.verdict_zh,
                 "verdict_en": VERDICT_EN[row.verdict],
                 "complete": bool(row.complete),
+                "outside_coverage_share": _num(row.outside_coverage_share, 6),
                 "industry": _clean(row.industry),
                 "industry_name_zh": _clean(row.industry_name),
                 "two_high": None if row.two_high is None or pd.isna(row.two_high) else bool(row.two_high),
@@ -163,7 +166,8 @@ class ScreeningResult:
         hits = f[f["kind"] == "finding"]
         rule_ids = hits.groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
         not_eval = f[f["kind"] == "not_evaluated"].groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
-        cols = ["project_id", "project_name", "verdict", "verdict_zh", "complete", "industry", "industry_name",
+        cols = ["project_id", "project_name", "verdict", "verdict_zh", "complete", "outside_coverage_share",
+                "industry", "industry_name",
                 "two_high", "project_type", "footprint", "footprint_area_m2", "counties", "n_findings"]
         out = p[cols].copy()
         rule_ids, not_eval = rule_ids.to_dict(), not_eval.to_dict()
@@ -218,7 +222,8 @@ def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict
 
 def _finding_record(r: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "rule_id": r["rule_id"], "kind": r["kind"], "severity": r["severity"], "severity_zh": r["severity_zh"],
+        "rule_id": r["rule_id"], "kind": r["kind"], "reason": _clean(r.get("reason")), "severity": r["severity"],
+        "severity_zh": r["severity_zh"],
         "rule_severity": r["rule_severity"], "title_zh": r["title_zh"], "title_en": r["title_en"],
         "role": r["role"], "predicate": r["predicate"], "test": r["test"],
         "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6),
