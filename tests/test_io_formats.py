@@ -291,3 +291,35 @@ def test_truncated_or_foreign_dxf_is_an_input_error(tmp_path: Path) -> None:
     text.write_text("这不是图纸\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="Cannot read the DXF"):
         read_vector(text, crs="EPSG:4547")
+
+
+def test_kml_multigeometry_and_workbook_with_several_sheets(tmp_path: Path) -> None:
+    kml = tmp_path / "multi.kml"
+    kml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        "<Placemark><name>两块地</name><MultiGeometry>"
+        "<Polygon><outerBoundaryIs><LinearRing><coordinates>113.30,31.70 113.31,31.70 113.31,31.71 113.30,31.70"
+        "</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+        "<Polygon><outerBoundaryIs><LinearRing><coordinates>113.32,31.70 113.34,31.70 113.34,31.71 113.32,31.70"
+        "</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+        "</MultiGeometry></Placemark></Document></kml>", encoding="utf-8")
+    out = _quiet(kml)
+    assert out.geom_type.tolist() == ["MultiPolygon"]
+    assert out.geometry.iloc[0].area == pytest.approx(0.5 * 0.01 * 0.01 + 0.5 * 0.02 * 0.01, rel=1e-9)
+    book = tmp_path / "two_sheets.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.read_excel(XLSX, header=None).to_excel(writer, sheet_name="一期", header=False, index=False)
+        pd.DataFrame({"说明": ["二期待定"]}).to_excel(writer, sheet_name="二期", index=False)
+    with pytest.warns(SanxianWarning, match=r"2 sheets.*'一期'.*--layer"):
+        first = read_vector(book, crs="EPSG:4547")
+    assert len(first) == 2
+
+
+def test_dxf_with_a_wrong_western_code_page_is_read_by_its_bytes(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong_codepage.dxf"
+    wrong.write_bytes(DXF.read_bytes().replace(b"ANSI_936", b"ANSI_1252"))  # GBK text, header says Western
+    with pytest.warns(SanxianWarning, match="declares code page ANSI_1252 but its text is not UTF-8"):
+        out = read_vector(wrong, layer="红线", crs="EPSG:4547")
+    assert out["layer"].tolist() == ["红线", "红线"]
+    ref = _quiet(DXF, layer="红线", crs="EPSG:4547")
+    assert shapely.equals(out.geometry.values, ref.geometry.values).all()

@@ -150,9 +150,15 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
     east, north, order = _axes(a, b, headings[cols["x"]], headings[cols["y"]], path, layer)
     parcel = _filled(body, cols.get("parcel"), "1")
     ring = _filled(body, cols.get("ring"), "1")
+    notes = []
+    if used == "xlsx" and layer is None:
+        sheets = pd.ExcelFile(path).sheet_names
+        if len(sheets) > 1:
+            notes.append(f"the workbook has {len(sheets)} sheets {sheets}; read the first, '{sheets[0]}': choose "
+                         f"another with --layer <sheet> (layer=) / 工作簿有多个工作表，已读取第一个")
     return _polygons(path, layer, east, north, parcel, ring, rows_in_file, {
         "format": "coordinate table", "encoding": used, "header_row": header_row + 1,
-        "columns": {k: headings[v] for k, v in cols.items()}, "axis_order": order, "warnings": []})
+        "columns": {k: headings[v] for k, v in cols.items()}, "axis_order": order, "warnings": notes})
 
 
 def _empty(column: pd.Series) -> pd.Series:

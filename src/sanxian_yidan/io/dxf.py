@@ -21,6 +21,7 @@ libraries; it is refused with the fix (save as DXF).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 import shapely
 
 from ..errors import EmptyLayerError, InputFileError, problem
+from .encoding import detect_bytes_encoding
 from .formats_settings import format_settings
 from .rings import nest_rings
 
@@ -60,7 +62,7 @@ def is_dwg(path: Path) -> bool:
         return fh.read(4) == _DWG_MAGIC
 
 
-def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read the closed polylines of one DXF layer as polygons (CRS not set).
 
     Parameters
@@ -70,6 +72,11 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     layer : str, optional
         Layer holding the red lines.  Required when closed polylines lie on
         more than one layer (the error lists them with their counts).
+    encoding : str, optional
+        Text encoding of a drawing older than AutoCAD 2007.  By default the
+        ``$DWGCODEPAGE`` of the file; when that names a Western code page
+        (e.g. ANSI_1252, as some converters write) but the text is not
+        ASCII, the bytes decide between UTF-8 and GBK (with a warning).
 
     Returns
     -------
@@ -100,8 +107,11 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     if is_dwg(path):
         refuse_dwg(path)
     settings = format_settings()
+    notes: list[str] = []
+    if encoding is None:
+        encoding = _text_encoding(path, notes)
     try:
-        doc = ezdxf.readfile(path)
+        doc = ezdxf.readfile(path, encoding=encoding) if encoding else ezdxf.readfile(path)
     except (OSError, ezdxf.DXFError) as exc:
         raise InputFileError(problem("无法读取该 DXF 文件（格式错误或文件损坏）。", f"Cannot read the DXF file: {exc}",
                                      file=path, fix="open it in CAD and save it again as DXF (R2000 or later)")) \
@@ -152,7 +162,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame({"layer": [meta[i][0] for i in shells], "handle": [meta[i][1] for i in shells],
                               "dxf_type": [meta[i][2] for i in shells], "holes": holes},
                              geometry=polygons, crs=None)
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     if open_handles:
         shown = ", ".join(open_handles[:10]) + (" …" if len(open_handles) > 10 else "")
         warnings.append(f"{len(open_handles)} open polyline(s) skipped (not closed; handles {shown}) / "
@@ -167,6 +177,30 @@ def read_dxf(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
         "bulge_sagitta_m": settings.bulge_sagitta_m, "warnings": warnings,
     }
     return frame
+
+
+#: Code pages of East Asian text: a drawing that names one is read as it says.
+_CJK_CODEPAGES = {"ANSI_936", "ANSI_950", "ANSI_932", "ANSI_949", "ANSI_1361"}
+_HEADER = re.compile(rb"\$(ACADVER|DWGCODEPAGE)\s*\r?\n\s*\d+\s*\r?\n\s*([^\r\n]*)")
+
+
+def _text_encoding(path: Path, notes: list[str]) -> str | None:
+    """An encoding to override a wrong ``$DWGCODEPAGE`` with, or None to trust the file."""
+    data = path.read_bytes()
+    header = {m.group(1).decode(): m.group(2).strip().decode("ascii", "replace")
+              for m in _HEADER.finditer(data[:20000])}
+    version, codepage = header.get("ACADVER", ""), header.get("DWGCODEPAGE", "").upper()
+    if data.startswith(b"AutoCAD Binary DXF") or version >= "AC1021" or data.isascii() \
+            or codepage in _CJK_CODEPAGES:
+        return None
+    try:
+        guess = detect_bytes_encoding(data, file=path)
+    except InputFileError:
+        return None  # neither UTF-8 nor GBK: leave it to the code page
+    notes.append(f"the drawing declares code page {codepage or '(none)'} but its text is {guess.reason}; read as "
+                 f"{guess.encoding} (pass encoding= to override) / 图纸声明代码页 {codepage or '无'}，但文字为 "
+                 f"{guess.encoding}，已按 {guess.encoding} 读取")
+    return guess.encoding
 
 
 def _vertices(entity: Any) -> np.ndarray:

@@ -69,11 +69,15 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     Parameters
     ----------
     path : str or Path
-        Shapefile, GeoPackage, GeoJSON, KML, CSV/XLSX with coordinate columns
-        (``lon``/``lat``, ``经度``/``纬度``, ``X``/``Y``), or a land-boundary
-        coordinate exchange TXT (``[地块坐标]``).
+        Shapefile, GeoPackage, GeoJSON, CSV/XLSX with coordinate columns
+        (``lon``/``lat``, ``经度``/``纬度``, ``X``/``Y``), a parcel coordinate
+        table (坐标表: 点号/圈号/X/Y, see :mod:`.coord_table`), a CSV with a
+        ``wkt`` column (as ``sanxian convert`` writes), a land-boundary
+        coordinate exchange TXT (``[地块坐标]``), a CAD drawing (DXF, see
+        :mod:`.dxf`; DWG is refused with the fix) or KML/KMZ (see :mod:`.kml`).
     layer : str, optional
-        Layer of a multi-layer file (GeoPackage, KML) or sheet of a workbook.
+        Layer of a multi-layer file (GeoPackage), layer of a DXF drawing
+        (e.g. ``"红线"``), folder of a KML, or sheet of a workbook.
     crs : str, int or pyproj.CRS, optional
         CRS of the data when the file does not say, or to override a wrong
         one.  ``"GCJ-02"`` (Amap, Tencent) and ``"BD-09"`` (Baidu) mark
@@ -141,7 +145,7 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
         info["warnings"].extend(meta.get("warnings", []))
         return gdf
     if suffix in (".dxf", ".dwg"):
-        return _read_module(path, layer, info, "dxf")
+        return _read_module(path, layer, info, "dxf", encoding)
     if suffix in (".kml", ".kmz"):
         return _read_module(path, layer, info, "kml")
     if suffix == ".csv":
@@ -179,11 +183,12 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
     return _read_ogr(path, layer, encoding, info, use_arrow)
 
 
-def _read_module(path: Path, layer: str | None, info: dict[str, Any], kind: str) -> gpd.GeoDataFrame:
+def _read_module(path: Path, layer: str | None, info: dict[str, Any], kind: str,
+                 encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read a CAD drawing (DXF) or a KML/KMZ with its own reader; keep its notes."""
     if kind == "dxf":
         from .dxf import read_dxf
-        gdf = read_dxf(path, layer=layer)
+        gdf = read_dxf(path, layer=layer, encoding=encoding)
     else:
         from .kml import read_kml
         gdf = read_kml(path, layer=layer)
