@@ -323,3 +323,12 @@ def test_dxf_with_a_wrong_western_code_page_is_read_by_its_bytes(tmp_path: Path)
     assert out["layer"].tolist() == ["红线", "红线"]
     ref = _quiet(DXF, layer="红线", crs="EPSG:4547")
     assert shapely.equals(out.geometry.values, ref.geometry.values).all()
+
+
+def test_kml_entity_declarations_are_refused_in_utf16_too(tmp_path: Path) -> None:
+    text = (DATA / "kml" / "entity_attack.kml").read_text(encoding="utf-8").replace('encoding="UTF-8"',
+                                                                                   'encoding="UTF-16"')
+    utf16 = tmp_path / "attack16.kml"
+    utf16.write_bytes(text.encode("utf-16"))
+    with pytest.raises(InputFileError, match="DOCTYPE or ENTITY"):
+        read_vector(utf16)

@@ -34,6 +34,16 @@ from .formats_settings import format_settings
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
+def _as_utf8(data: bytes) -> bytes:
+    """The document re-encoded as UTF-8 when it is UTF-16 (so the DTD check sees its markup), else as is."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            return data
+    return data
+
+
 def _local(tag: str) -> str:
     """Tag name without its namespace (KML 2.0/2.1/2.2 and gx: are all accepted)."""
     return tag.rsplit("}", 1)[-1]
@@ -110,7 +120,7 @@ def read_kml(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     data = read_kml_bytes(path)
-    if _DTD.search(data[:65536]) or _DTD.search(data):
+    if _DTD.search(data) or _DTD.search(_as_utf8(data)):
         raise InputFileError(problem(
             "KML 含有 DOCTYPE/ENTITY 声明，出于安全原因拒绝读取。",
             "The KML contains a DOCTYPE or ENTITY declaration; it is refused because entity expansion can read "
