@@ -10,8 +10,10 @@ decode decides first; GB18030 (a superset of GBK and GB2312) is the fallback.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from pathlib import Path
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 from ..errors import EncodingDetectionError, problem
 
@@ -35,10 +37,14 @@ class EncodingGuess:
         Python codec name to decode with (``"utf-8"``, ``"gb18030"``, ``"ascii"`` ...).
     reason : str
         How it was decided (shown to the user).
+    warning : str or None
+        Set when the decoded text is implausible (rare characters, private-use code
+        points, mixed scripts: see :func:`implausible_text`); names ``--encoding``.
     """
 
     encoding: str
     reason: str
+    warning: str | None = field(default=None, compare=False)
 
 
 def detect_bytes_encoding(data: bytes, *, file: str | Path) -> EncodingGuess:
@@ -61,29 +67,112 @@ def detect_bytes_encoding(data: bytes, *, file: str | Path) -> EncodingGuess:
         If the bytes are neither valid UTF-8 nor valid GB18030.
     """
     if data.startswith(b"\xef\xbb\xbf"):
-        return EncodingGuess("utf-8-sig", "UTF-8 byte-order mark")
+        return _judged(EncodingGuess("utf-8-sig", "UTF-8 byte-order mark"), data, file)
     if data.isascii():
         return EncodingGuess("utf-8", "ASCII only (read as UTF-8)")
     try:
         data.decode("utf-8")
-        return EncodingGuess("utf-8", "valid UTF-8 (non-ASCII text decodes strictly)")
+        return _judged(EncodingGuess("utf-8", "valid UTF-8 (non-ASCII text decodes strictly)"), data, file)
     except UnicodeDecodeError:
         pass
     try:
         data.decode("gb18030")
-        return EncodingGuess("gb18030", "not UTF-8; decodes as GBK/GB18030")
+        return _judged(EncodingGuess("gb18030", "not UTF-8; decodes as GBK/GB18030"), data, file)
     except UnicodeDecodeError as exc:
         raise EncodingDetectionError(problem(
             "无法识别文字编码（既不是 UTF-8 也不是 GBK/GB18030）。",
             f"Cannot determine the text encoding: neither UTF-8 nor GBK/GB18030 "
             f"(invalid byte at offset {exc.start}).",
             file=file,
-            fix="pass encoding='...' (e.g. 'big5', 'latin-1') or re-export the data as UTF-8")) from exc
+            fix="pass --encoding big5 (or latin-1 ...) on the command line, encoding='...' in Python or in the "
+                "catalog entry, or re-export the data as UTF-8")) from exc
 
 
-def _dbf_text_bytes(dbf: Path) -> tuple[bytes, int]:
+#: Encodings tried, in order, when decoded text is implausible (to suggest one that reads better).
+_ALTERNATIVES = ("big5", "gb18030", "utf-8", "shift_jis", "euc_kr")
+
+
+def _suspicious(char: str) -> bool:
+    """A character unlikely in genuine Chinese attribute text (see :func:`implausible_text`)."""
+    o = ord(char)
+    if 0xE000 <= o <= 0xF8FF or o >= 0xF0000 or 0x80 <= o <= 0x9F or o == 0xFFFD:
+        return True  # private use, C1 control characters, replacement character
+    if 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0x20000 <= o <= 0x3FFFF:
+        for common in ("gb2312", "big5"):  # simplified and traditional everyday characters
+            try:
+                char.encode(common)
+                return False
+            except UnicodeEncodeError:
+                pass
+        return True
+    # kana, Greek, Cyrillic, box drawing, bopomofo, Hangul: GB 2312 symbol rows that Big5 bytes fall into
+    return 0x3040 <= o <= 0x30FF or 0x0370 <= o <= 0x04FF or 0x2500 <= o <= 0x257F or 0x3100 <= o <= 0x312F \
+        or 0xAC00 <= o <= 0xD7AF
+
+
+def implausible_text(text: str | Iterable[str], *, max_chars: int = 20000) -> tuple[float, str] | None:
+    """Judge whether decoded text looks like a wrong code page was used.
+
+    Parameters
+    ----------
+    text : str or iterable of str
+        Decoded attribute values (only the first ``max_chars`` non-ASCII characters are judged).
+    max_chars : int
+        Bound on the characters examined (speed on large layers).
+
+    Returns
+    -------
+    (float, str) or None
+        Share of suspicious non-ASCII characters and a short sample of them, when the share
+        exceeds ``max_suspicious_share`` of ``data/input_limits.toml``; ``None`` if the text
+        is plausible or too short to judge.
+    """
+    from .safety import limits
+
+    lim = limits()
+    if not isinstance(text, str):
+        text = " ".join(str(t) for t in text)
+    chars = [c for c in text if ord(c) > 127][:max_chars]
+    if len(chars) < lim.min_characters:
+        return None
+    flags = [_suspicious(c) for c in chars]
+    share = sum(flags) / len(chars)
+    if share <= lim.max_suspicious_share:
+        return None
+    first = flags.index(True)
+    return share, "".join(chars[max(first - 3, 0):first + 9])
+
+
+def _judged(guess: EncodingGuess, data: bytes, file: str | Path) -> EncodingGuess:
+    """Attach a warning to ``guess`` when its decoded text is implausible, suggesting a better codec."""
+    verdict = implausible_text(data.decode(guess.encoding, errors="replace"))
+    if verdict is None:
+        return guess
+    share, sample = verdict
+    better = None
+    for alt in _ALTERNATIVES:
+        if alt == guess.encoding or (alt == "utf-8" and guess.encoding == "utf-8-sig"):
+            continue
+        try:
+            decoded = data.decode(alt)
+        except UnicodeDecodeError:
+            continue
+        if implausible_text(decoded) is None and any(ord(c) > 127 for c in decoded):
+            better = alt
+            break
+    suggestion = better or "big5"
+    warning = (f"text decoded as {guess.encoding} looks wrong ({share:.0%} of its non-ASCII characters are "
+               f"rare, private-use or mixed-script, e.g. '{sample}'); "
+               + (f"it reads plausibly as {better}. " if better else "")
+               + f"If names are garbled, state the encoding: --encoding {suggestion} (sanxian convert), "
+               f"encoding='{suggestion}' in Python or in the catalog entry / 文字解码结果可疑（可能是繁体 Big5 等编码），"
+               f"请用 --encoding 指定编码")
+    return EncodingGuess(guess.encoding, guess.reason, warning)
+
+
+def _dbf_text_bytes(dbf: Path | bytes) -> tuple[bytes, int]:
     """Return the concatenated bytes of all character fields and the LDID byte."""
-    raw = dbf.read_bytes()
+    raw = dbf if isinstance(dbf, bytes) else dbf.read_bytes()
     if len(raw) < 32:
         return b"", 0
     n_records, header_len, record_len = struct.unpack("<IHH", raw[4:12])
@@ -128,23 +217,87 @@ def detect_shapefile_encoding(shp: str | Path) -> EncodingGuess:
     dbf = _sidecar(shp, ".dbf")
     if dbf is None:
         return EncodingGuess("utf-8", "no .dbf attribute table")
-    text, ldid = _dbf_text_bytes(dbf)
     cpg = _sidecar(shp, ".cpg")
+    cpg_text = cpg.read_text(encoding="ascii", errors="replace") if cpg is not None else None
+    return detect_dbf_encoding(dbf.read_bytes(), cpg_text, file=dbf)
+
+
+def detect_dbf_encoding(dbf: bytes, cpg: str | None, *, file: str | Path) -> EncodingGuess:
+    """Detect the encoding of a ``.dbf`` given its bytes and the text of its ``.cpg`` (if any).
+
+    Parameters
+    ----------
+    dbf : bytes
+        The ``.dbf`` file's content.
+    cpg : str or None
+        Content of the ``.cpg`` sidecar, ``None`` when there is none.
+    file : str or Path
+        Name used in messages (the ``.dbf``, or ``archive.zip/name.dbf``).
+
+    Returns
+    -------
+    EncodingGuess
+    """
+    text, ldid = _dbf_text_bytes(dbf)
     if cpg is not None:
-        declared = cpg.read_text(encoding="ascii", errors="replace").strip().lower()
+        declared = cpg.strip().lower()
         codec = _CPG_ALIASES.get(declared)
         if codec is not None:
             try:
                 text.decode(codec)
-                return EncodingGuess(codec, f".cpg file declares {declared!r}")
+                return _judged(EncodingGuess(codec, f".cpg file declares {declared!r}"), text, file)
             except UnicodeDecodeError:
                 pass  # a wrong .cpg is common; fall through to detection
-    guess = detect_bytes_encoding(text, file=dbf)
+    guess = detect_bytes_encoding(text, file=file)
     if guess.encoding == "utf-8" and text.isascii() and ldid in _CHINESE_LDIDS:
         return EncodingGuess(_CHINESE_LDIDS[ldid], f"ASCII only; .dbf language driver 0x{ldid:02X} (code page 936)")
     if cpg is not None:
-        return EncodingGuess(guess.encoding, f".cpg does not match the data; {guess.reason}")
-    return EncodingGuess(guess.encoding, f"no .cpg; {guess.reason}")
+        return EncodingGuess(guess.encoding, f".cpg does not match the data; {guess.reason}", guess.warning)
+    return EncodingGuess(guess.encoding, f"no .cpg; {guess.reason}", guess.warning)
+
+
+def zipped_shapefile_members(archive: str | Path) -> list[str]:
+    """Names of the ``.shp`` members of a zip archive (empty if none or not a zip)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError):
+        return []
+
+
+def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None) -> EncodingGuess | None:
+    """Detect the attribute encoding of a shapefile inside a zip archive.
+
+    The same detection as :func:`detect_shapefile_encoding`, on the ``.dbf`` and
+    ``.cpg`` members next to the ``.shp`` (the one named ``layer`` when the archive
+    holds several).
+
+    Parameters
+    ----------
+    archive : str or Path
+        The ``.zip`` file (already checked by :func:`sanxian_yidan.io.safety.check_zip`).
+    layer : str, optional
+        Layer name (the ``.shp`` member's stem).
+
+    Returns
+    -------
+    EncodingGuess or None
+        ``None`` when the archive holds no shapefile.
+    """
+    shps = zipped_shapefile_members(archive)
+    if layer is not None:
+        shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
+    if not shps:
+        return None
+    stem = str(PurePosixPath(shps[0]).with_suffix(""))
+    with zipfile.ZipFile(archive) as zf:
+        names = {n.lower(): n for n in zf.namelist()}
+        dbf = names.get(stem.lower() + ".dbf")
+        if dbf is None:
+            return EncodingGuess("utf-8", "no .dbf attribute table in the zip")
+        cpg = names.get(stem.lower() + ".cpg")
+        cpg_text = zf.read(cpg).decode("ascii", errors="replace") if cpg is not None else None
+        return detect_dbf_encoding(zf.read(dbf), cpg_text, file=f"{archive}/{dbf}")
 
 
 def _sidecar(shp: Path, suffix: str) -> Path | None:

@@ -34,7 +34,8 @@ from ..errors import (
     SanxianWarning,
     problem,
 )
-from .encoding import detect_shapefile_encoding
+from . import safety
+from .encoding import detect_shapefile_encoding, detect_zip_shapefile_encoding, zipped_shapefile_members
 from .tabular import table_to_points
 from .text_checks import corrupted_text_warnings
 
@@ -108,15 +109,15 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     MissingFileError, EmptyLayerError, EncodingDetectionError, CRSError, InputFileError
         With a message naming the file, the problem and the fix.
     """
-    path = Path(path)
-    if not path.exists():
-        raise MissingFileError(problem("文件不存在。", "File not found.", file=path,
-                                       fix="check the path and the working directory"))
+    # A folder, FIFO, device (/dev/zero behind a symlink) or 0-byte file is refused before it is opened.
+    path = safety.check_input_file(path, what="input layer", dir_suffixes=(".gdb",),
+                                   fix="check the path and the working directory")
     info: dict[str, Any] = {"source_path": str(path), "layer": layer, "warnings": []}
     gdf = _read_any(path, layer, encoding, info, use_arrow)
     if len(gdf) == 0:
         raise EmptyLayerError(problem("图层没有要素。", "The layer has no features.", file=path, layer=layer,
                                       fix="check that the right file and layer were exported"))
+    safety.check_coordinates_finite(gdf, file=path, layer=layer)
     gdf = _resolve_crs(gdf, crs, path, layer, info)
     if info.get("format") in ("kml", "kmz") and crs is None:
         info["crs_reason"] = "WGS84 by the KML standard (OGC KML 2.2)"
@@ -126,6 +127,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
             "cannot tell: if so, state --crs GCJ-02 (crs='GCJ-02') / KML 坐标按 WGS84 处理；若导出的是火星坐标"
             "（GCJ-02），请指定 --crs GCJ-02")
     info["warnings"].extend(corrupted_text_warnings(gdf))
+    safety.check_coordinate_range(gdf, file=path, layer=layer, web_map=info.get("web_map_system"))
     for message in info["warnings"]:
         warnings.warn(f"{path}: {message}", SanxianWarning, stacklevel=2)
     gdf.attrs["sanxian"] = info
@@ -216,6 +218,8 @@ def _gdal_codec(encoding: str) -> str:
 
 def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
               use_arrow: bool | None = None) -> gpd.GeoDataFrame:
+    if path.suffix.lower() in (".zip", ".kmz"):
+        safety.check_zip(path)  # before GDAL unpacks anything: refuse a zip bomb
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
@@ -235,13 +239,19 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
         raise InputFileError(problem(f"找不到图层 '{layer}'。", f"Layer '{layer}' not found; layers: {names}.",
                                      file=path, fix=f"use one of {names}"))
     kwargs: dict[str, Any] = {}
-    if path.suffix.lower() == ".shp":
+    expected = safety.check_shapefile(path) if path.suffix.lower() == ".shp" else None
+    zipped_shp = path.suffix.lower() == ".zip" and bool(zipped_shapefile_members(path))
+    if path.suffix.lower() == ".shp" or zipped_shp:
         if encoding is None:
-            guess = detect_shapefile_encoding(path)
+            guess = detect_shapefile_encoding(path) if not zipped_shp else detect_zip_shapefile_encoding(path, layer)
             encoding, info["encoding_reason"] = guess.encoding, guess.reason
+            if guess.warning:
+                info["warnings"].append(guess.warning)
         else:
             info["encoding_reason"] = "given"
         kwargs["encoding"] = _gdal_codec(encoding)
+        if zipped_shp:  # the zip's own feature count (from its .shx) guards against a short read
+            expected = int(pyogrio.read_info(path, layer=layer)["features"])
     elif encoding is not None:
         kwargs["encoding"] = encoding
         info["encoding_reason"] = "given"
@@ -251,6 +261,13 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
     info["format"] = path.suffix.lower().lstrip(".")
     arrow = _arrow_wanted(use_arrow, path, info["encoding"])
     info["arrow"] = arrow
+    gdf = _read_ogr_frame(path, layer, kwargs, info, use_arrow, arrow)
+    safety.check_row_count(len(gdf), expected, file=path, layer=layer)
+    return gdf
+
+
+def _read_ogr_frame(path: Path, layer: str | None, kwargs: dict[str, Any], info: dict[str, Any],
+                    use_arrow: bool | None, arrow: bool) -> gpd.GeoDataFrame:
     try:
         if arrow:
             try:

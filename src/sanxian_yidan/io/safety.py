@@ -1,0 +1,502 @@
+"""Input safety: refuse files the toolkit cannot read safely, before reading them.
+
+Every place that opens a user's file (vector layers, land-boundary TXT, CSV/XLSX
+tables, TOML data, catalog and rule files, study files) calls
+:func:`check_input_file` first, so that a folder, a named pipe (which would block
+forever), a device such as ``/dev/zero`` behind a symlink (which would fill the
+memory) or an empty file is refused with a message that names the file and the
+fix.  Text is read with :func:`read_bytes_bounded`; zipped layers are checked by
+:func:`check_zip` against a zip bomb; shapefile sidecars are checked against each
+other by :func:`check_shapefile` (a truncated ``.dbf`` made the Arrow reader
+return fewer rows than the file holds), and coordinates by
+:func:`check_coordinates_finite` and :func:`check_coordinate_range`.
+
+All limits live in ``data/input_limits.toml`` with their sources.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import struct
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
+
+DATA_FILE = "input_limits.toml"
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Validated contents of ``data/input_limits.toml`` (see the file for the sources).
+
+    Attributes
+    ----------
+    max_text_bytes, max_toml_bytes : int
+        Largest text / TOML file read whole [bytes].
+    zip_max_uncompressed_bytes : int
+        Largest total uncompressed size of a zipped layer [bytes].
+    zip_max_ratio : float
+        Largest uncompressed/compressed ratio of a zip above ``zip_ratio_applies_above_bytes``.
+    zip_ratio_applies_above_bytes : int
+        Uncompressed size [bytes] above which the ratio limit applies.
+    lon_range, lat_range : tuple of float
+        Valid longitude / latitude [degrees].
+    max_projected_abs : float
+        Largest magnitude of a projected coordinate [m].
+    max_suspicious_share : float
+        Share of suspicious non-ASCII characters above which decoded text is implausible.
+    min_characters : int
+        Non-ASCII characters needed before text is judged.
+    """
+
+    max_text_bytes: int
+    max_toml_bytes: int
+    zip_max_uncompressed_bytes: int
+    zip_max_ratio: float
+    zip_ratio_applies_above_bytes: int
+    lon_range: tuple[float, float]
+    lat_range: tuple[float, float]
+    max_projected_abs: float
+    max_suspicious_share: float
+    min_characters: int
+
+
+@lru_cache(maxsize=1)
+def limits() -> InputLimits:
+    """Load and validate the packaged input limits (once per process).
+
+    Raises
+    ------
+    DataFileError
+        Listing every missing or out-of-range key.
+    """
+    from ..datafiles import Problems, packaged, packaged_path
+
+    doc = packaged(DATA_FILE)
+    p = Problems(str(packaged_path(DATA_FILE)))
+    files, zf, co, tx = (p.table(doc, k) for k in ("files", "zip", "coordinates", "text"))
+    for name, table in (("[files]", files), ("[zip]", zf), ("[coordinates]", co), ("[text]", tx)):
+        p.source(table, name)
+    values = {
+        "max_text_bytes": p.number(files, "max_text_bytes", "[files]", lo=1),
+        "max_toml_bytes": p.number(files, "max_toml_bytes", "[files]", lo=1),
+        "zip_max_uncompressed_bytes": p.number(zf, "max_uncompressed_bytes", "[zip]", lo=1),
+        "zip_max_ratio": p.number(zf, "max_ratio", "[zip]", lo=1),
+        "zip_ratio_applies_above_bytes": p.number(zf, "ratio_applies_above_bytes", "[zip]", lo=0),
+        "lon_min": p.number(co, "lon_min", "[coordinates]", lo=-180, hi=0),
+        "lon_max": p.number(co, "lon_max", "[coordinates]", lo=0, hi=180),
+        "lat_min": p.number(co, "lat_min", "[coordinates]", lo=-90, hi=0),
+        "lat_max": p.number(co, "lat_max", "[coordinates]", lo=0, hi=90),
+        "max_projected_abs": p.number(co, "max_projected_abs", "[coordinates]", lo=1e7),
+        "max_suspicious_share": p.number(tx, "max_suspicious_share", "[text]", lo=0, hi=1),
+        "min_characters": p.number(tx, "min_characters", "[text]", lo=1),
+    }
+    p.raise_if_any("输入安全限值 / input-limits")
+    v: dict[str, Any] = values
+    return InputLimits(
+        max_text_bytes=int(v["max_text_bytes"]), max_toml_bytes=int(v["max_toml_bytes"]),
+        zip_max_uncompressed_bytes=int(v["zip_max_uncompressed_bytes"]), zip_max_ratio=float(v["zip_max_ratio"]),
+        zip_ratio_applies_above_bytes=int(v["zip_ratio_applies_above_bytes"]),
+        lon_range=(v["lon_min"], v["lon_max"]), lat_range=(v["lat_min"], v["lat_max"]),
+        max_projected_abs=float(v["max_projected_abs"]), max_suspicious_share=float(v["max_suspicious_share"]),
+        min_characters=int(v["min_characters"]))
+
+
+# --------------------------------------------------------------------------------------------- files
+
+def _kind(mode: int) -> tuple[str, str]:
+    """Chinese and English name of a non-regular file type."""
+    if stat.S_ISDIR(mode):
+        return "文件夹", "a folder"
+    if stat.S_ISFIFO(mode):
+        return "命名管道", "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "设备文件", "a device"
+    if stat.S_ISSOCK(mode):
+        return "套接字", "a socket"
+    return "特殊文件", "a special file"
+
+
+def check_input_file(path: str | os.PathLike[str], *, what: str = "input file", allow_empty: bool = False,
+                     dir_suffixes: tuple[str, ...] = (), fix: str | None = None) -> Path:
+    """Refuse anything but an existing, non-empty regular file, before it is opened.
+
+    Symlinks are resolved first, so a link named ``projects.csv`` that points at
+    ``/dev/zero`` or at a named pipe is refused like the target itself.  Nothing
+    is opened: a FIFO is never blocked on.
+
+    Parameters
+    ----------
+    path : path-like
+        The user's input.
+    what : str
+        What the file is for (English, e.g. ``"rule file"``), used in messages.
+    allow_empty : bool
+        Accept a 0-byte file (valid for TOML, whose empty document is a valid one).
+    dir_suffixes : tuple of str
+        Folder suffixes that are valid inputs (``(".gdb",)`` for a File Geodatabase).
+    fix : str, optional
+        Fix hint for a missing file (default: check the path).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path` (not resolved: messages keep the user's spelling).
+
+    Raises
+    ------
+    MissingFileError
+        The path (or the target of a symlink) does not exist.
+    InputFileError
+        A folder, named pipe, device or socket.
+    EmptyLayerError
+        A 0-byte file (unless ``allow_empty``).
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)  # follows symlinks
+    except FileNotFoundError as exc:
+        dangling = path.is_symlink()
+        raise MissingFileError(problem(
+            "文件不存在。" if not dangling else "符号链接指向的文件不存在。",
+            f"File not found: the {what} does not exist." if not dangling
+            else f"File not found: the {what} is a symbolic link to '{os.readlink(path)}', which does not exist.",
+            file=path,
+            fix=fix or (f"check the path (a relative path is read from the current folder, {Path.cwd()})"
+                        if not path.is_absolute() else "check the path"))) from exc
+    except (OSError, ValueError) as exc:  # permission denied, name too long, NUL in the name
+        raise InputFileError(problem("无法访问该文件。", f"Cannot access the {what}: {exc}.", file=path,
+                                     fix="check the path and the file's permissions")) from exc
+    mode = st.st_mode
+    if stat.S_ISDIR(mode) and dir_suffixes and path.suffix.lower() in dir_suffixes:
+        return path
+    if not stat.S_ISREG(mode):
+        zh, en = _kind(mode)
+        target = f" (a link to '{path.resolve()}')" if path.is_symlink() else ""
+        hint = ("give the file inside the folder (e.g. folder/name.shp), not the folder" if stat.S_ISDIR(mode)
+                else "save the data to an ordinary file and give its path")
+        raise InputFileError(problem(
+            f"不是普通文件，而是{zh}，无法读取。",
+            f"The {what} is {en}{target}, not an ordinary file; it is not read.",
+            file=path, fix=hint))
+    if st.st_size == 0 and not allow_empty:
+        raise EmptyLayerError(problem(
+            "文件是空的（0 字节）。", f"The {what} is empty (0 bytes).", file=path,
+            fix="the export or copy did not finish: export the data again"))
+    return path
+
+
+def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int | None = None, what: str = "input file",
+                       allow_empty: bool = False) -> bytes:
+    """Read a whole (checked) regular file, refusing one larger than ``limit`` bytes.
+
+    Parameters
+    ----------
+    path : path-like
+        File to read; :func:`check_input_file` is applied first.
+    limit : int, optional
+        Largest size read [bytes]; default ``max_text_bytes`` of the input limits.
+    what : str
+        What the file is for, for messages.
+    allow_empty : bool
+        Accept a 0-byte file.
+
+    Returns
+    -------
+    bytes
+        The file's content.
+
+    Raises
+    ------
+    InputFileError
+        The file is larger than ``limit`` (also when it grows while being read).
+    """
+    path = check_input_file(path, what=what, allow_empty=allow_empty)
+    limit = limits().max_text_bytes if limit is None else limit
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InputFileError(problem(
+            "文件过大，无法作为文本读取。",
+            f"The {what} is larger than {limit:,} bytes, the most read as text.",
+            file=path, fix="split the file, or convert it to GeoPackage (sanxian convert) and give that"))
+    return data
+
+
+def check_zip(path: str | os.PathLike[str]) -> None:
+    """Refuse a zip archive that is damaged or would expand beyond the limits (a zip bomb).
+
+    Only the archive's directory is read (the sizes members declare); nothing is unpacked.
+
+    Raises
+    ------
+    InputFileError
+        Not a zip archive, or total uncompressed size or compression ratio over the limits.
+    """
+    path = Path(path)
+    lim = limits()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputFileError(problem("压缩包已损坏或不是 zip 文件。", f"Not a readable zip archive: {exc}.",
+                                     file=path, fix="zip the files again, or unpack them and give the .shp")) from exc
+    total = sum(i.file_size for i in infos)
+    packed = max(sum(i.compress_size for i in infos), 1)
+    ratio = total / packed
+    if total > lim.zip_max_uncompressed_bytes or (total > lim.zip_ratio_applies_above_bytes
+                                                   and ratio > lim.zip_max_ratio):
+        raise InputFileError(problem(
+            "压缩包解压后过大（疑似“压缩炸弹”），未读取。",
+            f"The zip would expand to {total:,} bytes ({ratio:,.0f} times its packed size); the limits are "
+            f"{lim.zip_max_uncompressed_bytes:,} bytes and a ratio of {lim.zip_max_ratio:g}. It is not read.",
+            file=path, fix="unpack it yourself if you trust it and give the layer file inside, "
+                           "or convert it to GeoPackage"))
+
+
+# ----------------------------------------------------------------------------------------- shapefile
+
+def _sidecar(shp: Path, suffix: str) -> Path | None:
+    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def shx_record_count(size: int) -> int:
+    """Records a ``.shx`` index of ``size`` bytes holds (100-byte header, 8 bytes a record).
+
+    References
+    ----------
+    ESRI Shapefile Technical Description (1998), "Organization of the Index File".
+    """
+    return max(size - 100, 0) // 8
+
+
+def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
+    """Check a shapefile's sidecars before reading; return its feature count from ``.shx``.
+
+    A missing ``.dbf`` would silently drop every attribute (project names, codes) and
+    renumber the features; a ``.dbf`` cut short, or one that disagrees with ``.shx``,
+    makes readers return fewer rows than the file holds.  Both are refused.
+
+    Parameters
+    ----------
+    shp : path-like
+        The ``.shp`` file.
+
+    Returns
+    -------
+    int or None
+        Number of features the ``.shx`` index lists (``None`` without ``.shx``).
+
+    Raises
+    ------
+    InputFileError
+        Missing ``.dbf``, truncated ``.dbf``, or record counts that disagree.
+
+    References
+    ----------
+    ESRI Shapefile Technical Description (1998); dBASE III file header (record count at bytes 4-7).
+    """
+    shp = Path(shp)
+    dbf = _sidecar(shp, ".dbf")
+    copy_fix = (f"copy every file of the layer together ({shp.stem}.shp, .shx, .dbf, .prj, .cpg) "
+                "or re-export it from your GIS")
+    if dbf is None:
+        raise InputFileError(problem(
+            f"缺少属性表 {shp.stem}.dbf（项目名称、代码等全部属性会丢失）。",
+            f"The attribute table {shp.stem}.dbf is missing next to {shp.name}: every attribute (names, codes) "
+            "would be lost and the features renumbered.", file=shp, fix=copy_fix))
+    check_input_file(dbf, what="attribute table (.dbf)")
+    size = dbf.stat().st_size
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+    counts = None
+    if len(head) == 32:
+        declared, header_len, record_len = struct.unpack("<IHH", head[4:12])
+        if header_len >= 32 and record_len >= 1 and size >= header_len:
+            counts = declared, (size - header_len) // record_len
+    if counts is None:
+        raise InputFileError(problem(f"属性表 {dbf.name} 的文件头不完整。",
+                                     f"The header of {dbf.name} is incomplete ({size} bytes).",
+                                     file=dbf, fix=copy_fix))
+    declared, present = counts
+    if present < declared:
+        raise InputFileError(problem(
+            f"属性表 {dbf.name} 被截断：文件头记 {declared} 条记录，实际只有 {present} 条完整记录。",
+            f"{dbf.name} is truncated: its header declares {declared} records but the file holds only "
+            f"{present} whole records (an interrupted copy or download).", file=dbf, fix=copy_fix))
+    shx = _sidecar(shp, ".shx")
+    if shx is None:
+        return None
+    check_input_file(shx, what="shape index (.shx)")
+    n_shx = shx_record_count(shx.stat().st_size)
+    if n_shx != declared:
+        raise InputFileError(problem(
+            f"{shx.name} 与 {dbf.name} 的要素数不一致（{n_shx} 对 {declared}）。",
+            f"{shx.name} lists {n_shx} shapes but {dbf.name} declares {declared} records: the files do not "
+            "belong together or one is damaged.", file=shp, fix=copy_fix))
+    return n_shx
+
+
+def check_row_count(n_read: int, expected: int | None, *, file: Path, layer: str | None) -> None:
+    """Refuse a short (or long) read: the rows read must equal the file's own feature count.
+
+    Parameters
+    ----------
+    n_read : int
+        Rows the reader returned.
+    expected : int or None
+        Feature count the file declares (``None`` or negative: unknown, nothing checked).
+
+    Raises
+    ------
+    InputFileError
+        The counts differ.
+    """
+    if expected is None or expected < 0 or n_read == expected:
+        return
+    raise InputFileError(problem(
+        f"读取不完整：文件记有 {expected} 个要素，只读到 {n_read} 个。",
+        f"Short read: the file declares {expected} features but {n_read} were read; the file is damaged "
+        "or incomplete and is not used.", file=file, layer=layer,
+        fix="re-export or copy the layer again (all of its files) and check it opens in QGIS"))
+
+
+# --------------------------------------------------------------------------------------- coordinates
+
+def _feature_label(gdf: Any, pos: int) -> str:
+    """``'row 3 (name 某项目)'``: the 1-based row and, when present, a name or id value."""
+    label = f"row {pos + 1}"
+    for col in ("name", "名称", "项目名称", "project_id", "id", "编号"):
+        if col in getattr(gdf, "columns", ()):
+            value = gdf[col].iloc[pos]
+            if value is not None and str(value) != "nan":
+                return f"{label} ({col} {value})"
+    return label
+
+
+def _coords(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
+    geoms = np.asarray(gdf.geometry.values)
+    return shapely.get_coordinates(geoms, return_index=True)
+
+
+def check_coordinates_finite(gdf: Any, *, file: Path, layer: str | None = None) -> None:
+    """Refuse NaN, infinite and absurdly large coordinates, whatever the CRS.
+
+    No coordinate on Earth exceeds ``max_projected_abs`` metres (and degrees are smaller
+    still), so such a value is corrupt data, not a CRS question.
+
+    Raises
+    ------
+    InputFileError
+        Naming the first feature concerned and the value.
+    """
+    coords, index = _coords(gdf)
+    if not coords.size:
+        return
+    lim = limits().max_projected_abs
+    with np.errstate(invalid="ignore"):
+        bad_rows = ~np.isfinite(coords).all(axis=1) | (np.abs(coords) > lim).any(axis=1)
+    if not bad_rows.any():
+        return
+    first = int(np.flatnonzero(bad_rows)[0])
+    pos = int(index[first])
+    x, y = coords[first]
+    n_features = int(np.unique(index[bad_rows]).size)
+    nonfinite = not (math.isfinite(x) and math.isfinite(y))
+    raise InputFileError(problem(
+        "坐标无效（非数值、无穷大或超出地球范围）。" if nonfinite else "坐标数值大得离谱，不可能在地球上。",
+        (f"{n_features} feature(s) have coordinates that are not finite numbers, e.g. ({x!r}, {y!r})."
+         if nonfinite else
+         f"{n_features} feature(s) have coordinates beyond {lim:g} m in magnitude, which no place on Earth has, "
+         f"e.g. ({x:.6g}, {y:.6g})."),
+        file=file, layer=layer, feature=_feature_label(gdf, pos),
+        fix="correct the coordinates of the feature(s) named (an export error or a typing slip) and read again"))
+
+
+def _degree_typo(value: float, lo: float, hi: float) -> str:
+    """``' — typo for 32.08?'`` when dividing by a power of ten brings ``value`` into [lo, hi]."""
+    for k in range(1, 4):
+        candidate = value / 10 ** k
+        if lo <= candidate <= hi:
+            return f" — typo for {candidate:.10g}?"
+    return ""
+
+
+def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
+                           web_map: str | None = None) -> None:
+    """Refuse coordinates outside the valid range of the layer's (geographic) CRS.
+
+    Longitude must lie in [-180, 180] and latitude in [-90, 90] degrees.  When most values
+    are far beyond that (metres), the CRS itself is wrong: a ``.prj`` that says WGS84 on a
+    projected file, or ``--crs GCJ-02`` given for projected coordinates.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Layer with its CRS resolved.
+    file, layer : for messages.
+    web_map : str, optional
+        ``"gcj02"``/``"bd09"`` when the coordinates were stated to be web-map degrees.
+
+    Raises
+    ------
+    CRSError
+        Coordinates that cannot be degrees (wrong CRS).
+    InputFileError
+        Some longitudes/latitudes out of range (typing slips), naming the first feature.
+    """
+    from ..errors import CRSError
+
+    crs = gdf.crs
+    if crs is None or not crs.is_geographic:
+        return
+    coords, index = _coords(gdf)
+    if not coords.size:
+        return
+    lim = limits()
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
+    lon, lat = coords[:, 0], coords[:, 1]
+    bad_lon = (lon < lon_lo) | (lon > lon_hi)
+    bad_lat = (lat < lat_lo) | (lat > lat_hi)
+    bad = bad_lon | bad_lat
+    if not bad.any():
+        return
+    stated = {"gcj02": "--crs GCJ-02 (Amap/Tencent)", "bd09": "--crs BD-09 (Baidu)"}.get(web_map or "")
+    if bad.mean() > 0.5:
+        sample = coords[np.flatnonzero(bad)[0]]
+        said = stated or f"the file's CRS {crs.name} ({crs.to_string()})"
+        raise CRSError(problem(
+            "坐标不可能是经纬度（数值超出 ±180/±90 度），坐标系设置有误。",
+            f"Coordinates that cannot be degrees: {said} means longitude/latitude, but values such as "
+            f"({sample[0]:.6g}, {sample[1]:.6g}) are far outside ±180/±90 — they look like projected metres.",
+            file=file, layer=layer,
+            fix=("drop --crs GCJ-02/BD-09 (those are for degrees copied from web maps) and state the projected "
+                 "CRS, e.g. --crs EPSG:4547 (CGCS2000 GK CM 114E) or EPSG:4526 (zone 38 with prefix)" if stated else
+                 "the .prj (or declared CRS) is wrong: state the real projected CRS, e.g. --crs EPSG:4547 "
+                 "(CGCS2000 GK CM 114E), or `crs` in the catalog entry, or replace the .prj from your GIS")))
+    first = int(np.flatnonzero(bad)[0])
+    pos = int(index[first])
+    if bad_lat[first]:
+        value, axis, zh_axis, typo = lat[first], "latitude", "纬度", _degree_typo(lat[first], lat_lo, lat_hi)
+        rng = f"[{lat_lo:g}, {lat_hi:g}]"
+    else:
+        value, axis, zh_axis, typo = lon[first], "longitude", "经度", _degree_typo(lon[first], lon_lo, lon_hi)
+        rng = f"[{lon_lo:g}, {lon_hi:g}]"
+    n_features = int(np.unique(index[bad]).size)
+    raise InputFileError(problem(
+        f"{zh_axis} {value:.10g} 超出有效范围 {rng}。",
+        f"{axis.capitalize()} {value:.10g} is outside {rng}{typo} ({n_features} feature(s) out of range).",
+        file=file, layer=layer, feature=_feature_label(gdf, pos),
+        fix=f"correct the {axis} of the feature(s) named (a misplaced decimal point or swapped digits)"))
