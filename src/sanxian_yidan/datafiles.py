@@ -36,28 +36,78 @@ def packaged_path(name: str) -> Path:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning syntax errors into a :class:`DataFileError`.
+    """Parse a TOML file, turning every reading problem into a :class:`DataFileError`.
+
+    The file is checked before it is opened (no folder, named pipe or device: see
+    :func:`sanxian_yidan.io.safety.check_input_file`) and read bounded in size.  TOML
+    must be UTF-8; files saved by Windows editors are still read: a UTF-8 or UTF-16
+    byte-order mark is honoured, and a file that is not UTF-8 but decodes as GBK/GB18030
+    is read with a :class:`~sanxian_yidan.errors.SanxianWarning` saying how to save it.
 
     Parameters
     ----------
     path : str or Path
-        File to read (UTF-8, as TOML requires).
+        File to read.
+
+    Raises
+    ------
+    DataFileError
+        Missing file, not a regular file, too large, undecodable, a syntax error, or
+        nesting too deep to parse.
     """
+    from .errors import SanxianError
+    from .io.safety import limits, read_bytes_bounded
+
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise DataFileError(
-            problem("文件不存在。", "File not found.", file=path,
-                    fix=(f"check the path (a relative path is read from the current folder, {Path.cwd()})"
-                         if not path.is_absolute() else "check the path"))
-        ) from exc
+        data = read_bytes_bounded(path, limit=limits().max_toml_bytes, what="TOML data file", allow_empty=True)
+    except SanxianError as exc:
+        raise DataFileError(str(exc)) from exc
+    text = _decode_toml(data, path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(
             problem("TOML 语法错误。", f"TOML syntax error: {exc}", file=path,
                     fix="correct the line named above (strings need quotes; tables [name])")
         ) from exc
+    except RecursionError as exc:
+        raise DataFileError(
+            problem("TOML 文件嵌套过深，无法读取。",
+                    "The TOML file nests arrays or tables too deeply to be read (thousands of levels).",
+                    file=path, fix="no rule, catalog or study file needs more than a few levels: "
+                                   "check the file was not generated or damaged by mistake")
+        ) from exc
+
+
+def _decode_toml(data: bytes, path: Path) -> str:
+    """Text of a TOML file: UTF-8 (with or without BOM), UTF-16 with BOM, or GBK with a warning."""
+    import warnings
+
+    from .errors import SanxianWarning
+
+    save_fix = "save it as UTF-8 (Notepad: Save As, Encoding 'UTF-8'; VS Code: 'Save with Encoding', UTF-8)"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataFileError(problem("UTF-16 文件无法解码。", f"The file starts like UTF-16 but cannot be "
+                                        f"decoded as UTF-16: {exc}", file=path, fix=save_fix)) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise DataFileError(problem(
+            "TOML 文件不是 UTF-8 编码，也不是 GBK。",
+            f"The TOML file is not UTF-8 (invalid byte at offset {utf8_error.start}) nor GBK/GB18030.",
+            file=path, fix=save_fix)) from utf8_error
+    warnings.warn(f"{path}: TOML file saved as GBK/GB18030, not UTF-8 as TOML requires; read as GBK. "
+                  f"Fix: {save_fix} / 文件不是 UTF-8 编码，已按 GBK 读取，请另存为 UTF-8",
+                  SanxianWarning, stacklevel=4)
+    return text
 
 
 @lru_cache(maxsize=None)

@@ -79,6 +79,31 @@ def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyp
             gdf.to_file(target, driver=driver)
 
 
+def _check_lonlat(lon: float, lat: float, source: str, target: str) -> None:
+    """Refuse a non-finite or out-of-range longitude/latitude (limits in data/input_limits.toml)."""
+    import math
+
+    from ..errors import InputFileError, problem
+    from ..io.safety import degree_typo, limits
+
+    lim = limits()
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        fail(InputFileError(problem("经纬度必须是有限的数值。", f"Longitude and latitude must be finite numbers, got "
+                                    f"{lon} {lat}.", fix=f"give decimal degrees, e.g. sanxian coords convert 113.37 "
+                                                        f"31.69 --from {source} --to {target}")))
+    for value, lo, hi, axis, zh in ((lon, lon_lo, lon_hi, "longitude", "经度"), (lat, lat_lo, lat_hi, "latitude", "纬度")):
+        if not lo <= value <= hi:
+            shown = f"{value:.10g}"
+            typo = degree_typo(value, lo, hi)
+            fix = (f"check the {axis}{typo}" if typo else "give decimal degrees, longitude first (e.g. 113.37 31.69)")
+            if axis == "latitude" and lon_lo <= lat <= lon_hi and lat_lo <= lon <= lat_hi:
+                fix = f"longitude and latitude look swapped: sanxian coords convert {lat:.10g} {lon:.10g}"
+            raise_fix = (f"{zh} {shown} 超出有效范围 [{lo:g}, {hi:g}]。",
+                         f"{axis.capitalize()} {shown} is outside [{lo:g}, {hi:g}] degrees.")
+            fail(InputFileError(problem(*raise_fix, fix=fix)))
+
+
 @coords_app.command("convert")
 def coords_convert(lon: float = typer.Argument(..., help="Longitude / 经度"),
                    lat: float = typer.Argument(..., help="Latitude / 纬度"),
@@ -93,6 +118,7 @@ def coords_convert(lon: float = typer.Argument(..., help="Longitude / 经度"),
     key = (source.lower().replace("-", ""), target.lower().replace("-", ""))
     if key not in funcs:
         raise typer.BadParameter(f"cannot convert {source} → {target}; use wgs84, gcj02, bd09")
+    _check_lonlat(lon, lat, source, target)
     if crsmod.outside_mainland_china(lon, lat)[0] and not crsmod.outside_mainland_china(lat, lon)[0]:
         # GCJ-02 and BD-09 are defined only over mainland China: a swapped pair would come back unchanged.
         fail(ValueError(f"经纬度顺序可能颠倒：{lon} {lat} 不在中国境内，而 {lat} {lon} 在。 / The point {lon} {lat} "

@@ -73,6 +73,7 @@ from ..errors import (
 )
 from ..normalize import MAX_IDS_LISTED, Repair
 from .encoding import detect_bytes_encoding
+from .safety import read_bytes_bounded
 
 __all__ = ["PARCEL_COLUMNS", "EXTRA_COLUMNS", "looks_like_boundary_txt", "read_boundary_txt",
            "write_boundary_txt"]
@@ -471,10 +472,8 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     .. [3] ``data/boundary_txt.toml`` (spellings, layouts, units, tolerances with their sources).
     """
     path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(problem("文件不存在。", "File not found.", file=path,
-                                       fix="check the path and the working directory"))
-    data = path.read_bytes()
+    # Refuses a missing path, a folder, a FIFO or a device (e.g. /dev/zero behind a symlink) before reading.
+    data = read_bytes_bounded(path, what="land-boundary TXT", allow_empty=True)
     text, used = _decode(data, path, encoding)
     if not text.strip():
         raise BoundaryTxtError(problem("文件为空。", "The file is empty.", file=path,

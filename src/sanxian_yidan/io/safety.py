@@ -79,9 +79,10 @@ def limits() -> InputLimits:
     DataFileError
         Listing every missing or out-of-range key.
     """
-    from ..datafiles import Problems, packaged, packaged_path
+    from ..datafiles import Problems, packaged_path, tomllib
 
-    doc = packaged(DATA_FILE)
+    # Parsed directly (not with load_toml, which itself applies these limits to the files it reads).
+    doc = tomllib.loads(packaged_path(DATA_FILE).read_text(encoding="utf-8"))
     p = Problems(str(packaged_path(DATA_FILE)))
     files, zf, co, tx = (p.table(doc, k) for k in ("files", "zip", "coordinates", "text"))
     for name, table in (("[files]", files), ("[zip]", zf), ("[coordinates]", co), ("[text]", tx)):
@@ -376,8 +377,11 @@ def check_row_count(n_read: int, expected: int | None, *, file: Path, layer: str
 # --------------------------------------------------------------------------------------- coordinates
 
 def _feature_label(gdf: Any, pos: int) -> str:
-    """``'row 3 (name 某项目)'``: the 1-based row and, when present, a name or id value."""
-    label = f"row {pos + 1}"
+    """``'3 (name 某项目)'``: the 1-based feature number and, when present, a name or id value.
+
+    For a table (``attrs["sanxian_table"]``) the spreadsheet line is named too, counting the header as line 1.
+    """
+    label = f"{pos + 1}" + (f" (table line {pos + 2})" if getattr(gdf, "attrs", {}).get("sanxian_table") else "")
     for col in ("name", "名称", "项目名称", "project_id", "id", "编号"):
         if col in getattr(gdf, "columns", ()):
             value = gdf[col].iloc[pos]
@@ -392,10 +396,7 @@ def _coords(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_coordinates_finite(gdf: Any, *, file: Path, layer: str | None = None) -> None:
-    """Refuse NaN, infinite and absurdly large coordinates, whatever the CRS.
-
-    No coordinate on Earth exceeds ``max_projected_abs`` metres (and degrees are smaller
-    still), so such a value is corrupt data, not a CRS question.
+    """Refuse NaN and infinite coordinates, whatever the CRS (before the CRS is resolved).
 
     Raises
     ------
@@ -405,27 +406,55 @@ def check_coordinates_finite(gdf: Any, *, file: Path, layer: str | None = None) 
     coords, index = _coords(gdf)
     if not coords.size:
         return
-    lim = limits().max_projected_abs
-    with np.errstate(invalid="ignore"):
-        bad_rows = ~np.isfinite(coords).all(axis=1) | (np.abs(coords) > lim).any(axis=1)
+    bad_rows = ~np.isfinite(coords).all(axis=1)
     if not bad_rows.any():
+        if gdf.crs is None:
+            _check_degree_outliers(gdf, coords, index, file=file, layer=layer)
         return
     first = int(np.flatnonzero(bad_rows)[0])
-    pos = int(index[first])
     x, y = coords[first]
     n_features = int(np.unique(index[bad_rows]).size)
-    nonfinite = not (math.isfinite(x) and math.isfinite(y))
     raise InputFileError(problem(
-        "坐标无效（非数值、无穷大或超出地球范围）。" if nonfinite else "坐标数值大得离谱，不可能在地球上。",
-        (f"{n_features} feature(s) have coordinates that are not finite numbers, e.g. ({x!r}, {y!r})."
-         if nonfinite else
-         f"{n_features} feature(s) have coordinates beyond {lim:g} m in magnitude, which no place on Earth has, "
-         f"e.g. ({x:.6g}, {y:.6g})."),
-        file=file, layer=layer, feature=_feature_label(gdf, pos),
+        "坐标无效（非数值或无穷大）。",
+        f"{n_features} feature(s) have coordinates that are not finite numbers (NaN or infinity), "
+        f"e.g. ({float(x)}, {float(y)}).",
+        file=file, layer=layer, feature=_feature_label(gdf, int(index[first])),
         fix="correct the coordinates of the feature(s) named (an export error or a typing slip) and read again"))
 
 
-def _degree_typo(value: float, lo: float, hi: float) -> str:
+def _check_degree_outliers(gdf: Any, coords: np.ndarray, index: np.ndarray, *, file: Path,
+                           layer: str | None) -> None:
+    """Without a CRS: when most points are longitude/latitude, the few out of range are typing slips.
+
+    Checked before the CRS is inferred, so that the message names the feature and the likely
+    typo instead of "no CRS can be inferred".
+    """
+    lim = limits()
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
+    ok = ((coords[:, 0] >= lon_lo) & (coords[:, 0] <= lon_hi) & (coords[:, 1] >= lat_lo) & (coords[:, 1] <= lat_hi))
+    if ok.all() or ok.mean() < 0.5:
+        return
+    _raise_out_of_range(gdf, coords, index, ~ok, file=file, layer=layer)
+
+
+def _check_projected(gdf: Any, coords: np.ndarray, index: np.ndarray, *, file: Path, layer: str | None) -> None:
+    """Refuse projected coordinates larger than any place on Earth (e.g. 1e300)."""
+    lim = limits().max_projected_abs
+    bad_rows = (np.abs(coords) > lim).any(axis=1)
+    if not bad_rows.any():
+        return
+    first = int(np.flatnonzero(bad_rows)[0])
+    x, y = coords[first]
+    n_features = int(np.unique(index[bad_rows]).size)
+    raise InputFileError(problem(
+        "坐标数值大得离谱，不可能在地球上。",
+        f"{n_features} feature(s) have coordinates beyond {lim:g} m in magnitude, which no place on Earth has, "
+        f"e.g. ({x:.6g}, {y:.6g}).",
+        file=file, layer=layer, feature=_feature_label(gdf, int(index[first])),
+        fix="correct the coordinates of the feature(s) named (an export error or a typing slip) and read again"))
+
+
+def degree_typo(value: float, lo: float, hi: float) -> str:
     """``' — typo for 32.08?'`` when dividing by a power of ten brings ``value`` into [lo, hi]."""
     for k in range(1, 4):
         candidate = value / 10 ** k
@@ -436,9 +465,10 @@ def _degree_typo(value: float, lo: float, hi: float) -> str:
 
 def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
                            web_map: str | None = None) -> None:
-    """Refuse coordinates outside the valid range of the layer's (geographic) CRS.
+    """Refuse coordinates outside the valid range of the layer's CRS.
 
-    Longitude must lie in [-180, 180] and latitude in [-90, 90] degrees.  When most values
+    Longitude must lie in [-180, 180] and latitude in [-90, 90] degrees; projected
+    coordinates must not exceed ``max_projected_abs`` metres (no place on Earth does).  When most values
     are far beyond that (metres), the CRS itself is wrong: a ``.prj`` that says WGS84 on a
     projected file, or ``--crs GCJ-02`` given for projected coordinates.
 
@@ -455,15 +485,17 @@ def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
     CRSError
         Coordinates that cannot be degrees (wrong CRS).
     InputFileError
-        Some longitudes/latitudes out of range (typing slips), naming the first feature.
+        Some longitudes/latitudes out of range (typing slips), or absurd projected values,
+        naming the first feature.
     """
     from ..errors import CRSError
 
     crs = gdf.crs
-    if crs is None or not crs.is_geographic:
-        return
     coords, index = _coords(gdf)
-    if not coords.size:
+    if crs is None or not coords.size:
+        return
+    if not crs.is_geographic:
+        _check_projected(gdf, coords, index, file=file, layer=layer)
         return
     lim = limits()
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
@@ -486,13 +518,23 @@ def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
                  "CRS, e.g. --crs EPSG:4547 (CGCS2000 GK CM 114E) or EPSG:4526 (zone 38 with prefix)" if stated else
                  "the .prj (or declared CRS) is wrong: state the real projected CRS, e.g. --crs EPSG:4547 "
                  "(CGCS2000 GK CM 114E), or `crs` in the catalog entry, or replace the .prj from your GIS")))
+    _raise_out_of_range(gdf, coords, index, bad, file=file, layer=layer)
+
+
+def _raise_out_of_range(gdf: Any, coords: np.ndarray, index: np.ndarray, bad: np.ndarray, *, file: Path,
+                        layer: str | None) -> None:
+    """Raise for the first longitude/latitude out of range, suggesting the decimal-point typo."""
+    lim = limits()
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
+    lon, lat = coords[:, 0], coords[:, 1]
+    bad_lat = (lat < lat_lo) | (lat > lat_hi)
     first = int(np.flatnonzero(bad)[0])
     pos = int(index[first])
     if bad_lat[first]:
-        value, axis, zh_axis, typo = lat[first], "latitude", "纬度", _degree_typo(lat[first], lat_lo, lat_hi)
+        value, axis, zh_axis, typo = lat[first], "latitude", "纬度", degree_typo(lat[first], lat_lo, lat_hi)
         rng = f"[{lat_lo:g}, {lat_hi:g}]"
     else:
-        value, axis, zh_axis, typo = lon[first], "longitude", "经度", _degree_typo(lon[first], lon_lo, lon_hi)
+        value, axis, zh_axis, typo = lon[first], "longitude", "经度", degree_typo(lon[first], lon_lo, lon_hi)
         rng = f"[{lon_lo:g}, {lon_hi:g}]"
     n_features = int(np.unique(index[bad]).size)
     raise InputFileError(problem(

@@ -8,14 +8,19 @@ decided here: the caller (``read_vector``) infers or checks it.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import EmptyLayerError, InputFileError, problem
+from ..errors import EmptyLayerError, InputFileError, SanxianWarning, problem
+from . import safety
 from .encoding import detect_bytes_encoding
 
 #: Column names recognised for the horizontal and vertical coordinate, in order of preference.
@@ -33,16 +38,85 @@ _DMS = re.compile(
 def read_table(path: Path, *, layer: str | None = None, encoding: str | None = None) -> tuple[pd.DataFrame, str]:
     """Read a CSV or Excel sheet into a DataFrame, detecting the CSV text encoding.
 
+    The file is checked first (:func:`sanxian_yidan.io.safety.check_input_file`: no folder,
+    pipe, device or empty file) and a CSV is read whole, bounded in size, then parsed from
+    memory.  Text that decodes implausibly (e.g. Big5 read as GBK) is reported with a
+    :class:`~sanxian_yidan.errors.SanxianWarning` naming ``--encoding``.
+
     Returns
     -------
     (DataFrame, str)
         The table and the encoding used (``"xlsx"`` for spreadsheets).
+
+    Raises
+    ------
+    InputFileError
+        A workbook that is not one (e.g. a CSV renamed ``.xlsx``), a CSV that cannot be
+        parsed or decoded, or a sheet that does not exist.
+    EmptyLayerError
+        An empty file, or a table without a header.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, sheet_name=layer or 0), "xlsx"
+        return _read_workbook(path, layer), "xlsx"
+    data = safety.read_bytes_bounded(path, what="table")
     if encoding is None:
-        encoding = detect_bytes_encoding(path.read_bytes(), file=path).encoding
-    return pd.read_csv(path, encoding=encoding, dtype=str, keep_default_na=False), encoding
+        guess = detect_bytes_encoding(data, file=path)
+        encoding = guess.encoding
+        if guess.warning:
+            warnings.warn(f"{path}: {guess.warning}", SanxianWarning, stacklevel=3)
+    try:
+        text = data.decode(encoding)
+    except LookupError as exc:
+        raise InputFileError(problem(f"未知的文字编码 '{encoding}'。", f"Unknown text encoding '{encoding}'.",
+                                     file=path, fix="use a Python codec name such as 'gb18030', 'utf-8', "
+                                                    "'big5'")) from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(problem(f"文件不能按 {encoding} 解码。",
+                                     f"The file cannot be decoded as {encoding} (byte {exc.start}).", file=path,
+                                     fix="omit --encoding to detect it, or give the encoding it was saved "
+                                         "in")) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise EmptyLayerError(problem("表格是空的（没有表头和数据）。", "The table is empty: no header, no rows.",
+                                      file=path, fix="export the table again with its header row"))
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        raise InputFileError(problem("CSV 文件无法解析。", f"The CSV cannot be parsed: {exc}", file=path,
+                                     fix="save it from Excel as 'CSV UTF-8 (comma delimited)' and check "
+                                         "quotes and the number of columns per row")) from exc
+    return frame, encoding
+
+
+def _read_workbook(path: Path, layer: str | None) -> pd.DataFrame:
+    """Read one sheet of a workbook, with the toolkit's errors for a file that is not one."""
+    safety.check_input_file(path, what="workbook")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    # .xlsx/.xlsm are zip archives ("PK"); .xls is an OLE2 compound file.
+    is_zip, is_ole = head.startswith(b"PK\x03\x04"), head.startswith(b"\xd0\xcf\x11\xe0")
+    if not (is_zip or is_ole):
+        looks_text = b"," in head or head.isascii()
+        raise InputFileError(problem(
+            "该文件不是 Excel 工作簿。",
+            f"{path.name} is not an Excel workbook" + (" (it looks like CSV/plain text)" if looks_text else "") + ".",
+            file=path, fix="if it is a CSV, rename it to .csv; otherwise open it in Excel and save it as .xlsx"))
+    if is_zip:
+        safety.check_zip(path)
+    try:
+        return pd.read_excel(path, sheet_name=layer or 0)
+    except ImportError as exc:
+        raise InputFileError(problem("缺少读取 Excel 的组件。", f"Cannot read Excel files here: {exc}", file=path,
+                                     fix="save the sheet as CSV (UTF-8) and give that, or pip install "
+                                         "openpyxl")) from exc
+    except (ValueError, KeyError, IndexError, zipfile.BadZipFile, OSError) as exc:
+        missing_sheet = layer is not None and ("not found" in str(exc) or isinstance(exc, (KeyError, IndexError)))
+        raise InputFileError(problem(
+            f"找不到工作表 '{layer}'。" if missing_sheet else "Excel 工作簿无法读取（文件损坏或格式不对）。",
+            f"Sheet '{layer}' not found: {exc}" if missing_sheet else f"The workbook cannot be read: {exc}",
+            file=path, fix="give an existing sheet name with --layer" if missing_sheet
+            else "open it in Excel and save it again as .xlsx, or save the sheet as CSV")) from exc
 
 
 def find_coordinate_columns(columns: list[str], *, file: Path) -> tuple[str, str]:
@@ -114,4 +188,6 @@ def table_to_points(path: Path, *, layer: str | None = None, encoding: str | Non
     xcol, ycol = find_coordinate_columns(list(frame.columns), file=path)
     x = parse_coordinates(frame[xcol], column=str(xcol), file=path)
     y = parse_coordinates(frame[ycol], column=str(ycol), file=path)
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs=None), used
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs=None)
+    gdf.attrs["sanxian_table"] = True  # messages name the spreadsheet line (header = line 1)
+    return gdf, used
