@@ -469,6 +469,10 @@ def _require_file(entry: LayerEntry, catalog_path: Path | None) -> None:
         raise CatalogError(problem(
             f"图层 '{entry.id}' 的数据文件不存在。", f"Data file of layer '{entry.id}' not found.",
             file=entry.path, fix=f"fix `path` in the catalog {catalog_path} (paths are relative to the catalog file)"))
+    from .io.safety import check_input_file
+
+    # A folder, named pipe or device (e.g. a symlink to /dev/zero) is refused before GDAL opens it.
+    check_input_file(entry.path, what=f"data file of layer '{entry.id}'", dir_suffixes=(".gdb",))
 
 
 def _apply_field_mapping(gdf: gpd.GeoDataFrame, entry: LayerEntry) -> gpd.GeoDataFrame:

@@ -344,6 +344,9 @@ def read_weather(path: str | Path, *, timezone: str | None = None) -> Weather:
     if not path.exists():
         raise MissingFileError(problem("气象数据文件不存在。", "Weather file not found.", file=path,
                                        fix="give the path of an EPW, TMY3 or CSV file"))
+    from .io.safety import check_input_file
+
+    check_input_file(path, what="weather file")  # no folder, named pipe, device or empty file
     import pvlib
 
     lat = lon = None

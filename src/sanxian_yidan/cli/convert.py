@@ -79,7 +79,7 @@ def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyp
             gdf.to_file(target, driver=driver)
 
 
-def _check_lonlat(lon: float, lat: float, source: str, target: str) -> None:
+def _check_lonlat(lon: float, lat: float, source: str, target: str, *, finite_only: bool = False) -> None:
     """Refuse a non-finite or out-of-range longitude/latitude (limits in data/input_limits.toml)."""
     import math
 
@@ -92,6 +92,8 @@ def _check_lonlat(lon: float, lat: float, source: str, target: str) -> None:
         fail(InputFileError(problem("经纬度必须是有限的数值。", f"Longitude and latitude must be finite numbers, got "
                                     f"{lon} {lat}.", fix=f"give decimal degrees, e.g. sanxian coords convert 113.37 "
                                                         f"31.69 --from {source} --to {target}")))
+    if finite_only:
+        return
     for value, lo, hi, axis, zh in ((lon, lon_lo, lon_hi, "longitude", "经度"), (lat, lat_lo, lat_hi, "latitude", "纬度")):
         if not lo <= value <= hi:
             shown = f"{value:.10g}"
@@ -118,12 +120,13 @@ def coords_convert(lon: float = typer.Argument(..., help="Longitude / 经度"),
     key = (source.lower().replace("-", ""), target.lower().replace("-", ""))
     if key not in funcs:
         raise typer.BadParameter(f"cannot convert {source} → {target}; use wgs84, gcj02, bd09")
-    _check_lonlat(lon, lat, source, target)
+    _check_lonlat(lon, lat, source, target, finite_only=True)
     if crsmod.outside_mainland_china(lon, lat)[0] and not crsmod.outside_mainland_china(lat, lon)[0]:
         # GCJ-02 and BD-09 are defined only over mainland China: a swapped pair would come back unchanged.
         fail(ValueError(f"经纬度顺序可能颠倒：{lon} {lat} 不在中国境内，而 {lat} {lon} 在。 / The point {lon} {lat} "
                         f"lies outside mainland China but {lat} {lon} lies inside: longitude and latitude look "
                         f"swapped. Fix: give the longitude first, e.g. sanxian coords convert {lat} {lon} "
                         f"--from {source} --to {target}"))
+    _check_lonlat(lon, lat, source, target)
     x, y = funcs[key](lon, lat)
     console.print(f"{x:.7f} {y:.7f}")
