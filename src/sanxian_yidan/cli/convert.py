@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 
 from ..errors import SanxianError
-from ..io.gpkg import write_settings
 from ._common import app, console, fail
 
 coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_is_help=True)
@@ -73,6 +72,8 @@ def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyp
         driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}.get(suffix)
         if driver is None:
             raise typer.BadParameter(f"unsupported output {suffix}; use .gpkg, .geojson, .csv or .txt")
+        from ..io.gpkg import write_settings  # imports pyogrio: kept out of `sanxian --help`
+
         if target.exists():
             target.unlink()
         with write_settings():

@@ -259,7 +259,8 @@ def check_zip(path: str | os.PathLike[str]) -> None:
         raise InputFileError(problem(
             "压缩包解压后过大（疑似“压缩炸弹”），未读取。",
             f"The zip would expand to {total:,} bytes ({ratio:,.0f} times its packed size); the limits are "
-            f"{lim.zip_max_uncompressed_bytes:,} bytes and a ratio of {lim.zip_max_ratio:g}. It is not read.",
+            f"{lim.zip_max_uncompressed_bytes:,} bytes and a ratio of {lim.zip_max_ratio:g}; it looks like a "
+            "zip bomb and is not read.",
             file=path, fix="unpack it yourself if you trust it and give the layer file inside, "
                            "or convert it to GeoPackage"))
 
