@@ -400,7 +400,7 @@ CASES: list[Case] = [
                                                         "EPSG:4326", "--industry", "99999"), 2,
          ("industry code", "2-4 digits")),
     # ---- XML entity expansion (billion laughs) in KML
-    Case("kml_entities", _kml_entities, 2, ("projects.kml",)),
+    Case("kml_entities", _kml_entities, 2, ("DOCTYPE or ENTITY declaration", "projects.kml")),
     # ---- single coordinates
     Case("coords_huge", lambda d, w: ["coords", "convert", "1e300", "1e300", "--from", "gcj02"], 2,
          ("outside [-180, 180]",)),

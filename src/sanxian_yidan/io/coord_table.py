@@ -29,10 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, problem
-from .encoding import detect_bytes_encoding
 from .formats_settings import format_settings
 from .rings import nest_rings
-from .tabular import parse_coordinates
+from .tabular import parse_coordinates, read_table
 
 #: How many rows from the top are searched for the header (title rows above it are common).
 _HEADER_SEARCH_ROWS = 15
@@ -45,11 +44,8 @@ def _key(value: Any) -> str:
 
 
 def _raw(path: Path, layer: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, sheet_name=layer or 0, header=None, dtype=object), "xlsx"
-    if encoding is None:
-        encoding = detect_bytes_encoding(path.read_bytes(), file=path).encoding
-    return pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding=encoding), encoding
+    # The shared table reader refuses special/empty files, non-workbooks named .xlsx and unparsable CSV.
+    return read_table(path, layer=layer, encoding=encoding, header=None)
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:

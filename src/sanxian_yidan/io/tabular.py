@@ -35,13 +35,26 @@ _DMS = re.compile(
 )
 
 
-def read_table(path: Path, *, layer: str | None = None, encoding: str | None = None) -> tuple[pd.DataFrame, str]:
+def read_table(path: Path, *, layer: str | None = None, encoding: str | None = None,
+               header: int | None = 0) -> tuple[pd.DataFrame, str]:
     """Read a CSV or Excel sheet into a DataFrame, detecting the CSV text encoding.
 
     The file is checked first (:func:`sanxian_yidan.io.safety.check_input_file`: no folder,
     pipe, device or empty file) and a CSV is read whole, bounded in size, then parsed from
     memory.  Text that decodes implausibly (e.g. Big5 read as GBK) is reported with a
     :class:`~sanxian_yidan.errors.SanxianWarning` naming ``--encoding``.
+
+    Parameters
+    ----------
+    path : Path
+        ``.csv`` (any other suffix is read as CSV text too), ``.xlsx``, ``.xlsm`` or ``.xls``.
+    layer : str, optional
+        Sheet of a workbook (default: the first).
+    encoding : str, optional
+        Text encoding of a CSV (detected when omitted).
+    header : int or None
+        Header row as in pandas; ``None`` reads every row as data (cells as text/objects),
+        as the parcel coordinate-table reader needs.
 
     Returns
     -------
@@ -57,7 +70,7 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
         An empty file, or a table without a header.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        return _read_workbook(path, layer), "xlsx"
+        return _read_workbook(path, layer, header), "xlsx"
     data = safety.read_bytes_bounded(path, what="table")
     if encoding is None:
         guess = detect_bytes_encoding(data, file=path)
@@ -81,15 +94,22 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
         raise EmptyLayerError(problem("表格是空的（没有表头和数据）。", "The table is empty: no header, no rows.",
                                       file=path, fix="export the table again with its header row"))
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), header=header, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        if path.suffix.lower() != ".csv":  # a .txt that is not a land-boundary TXT either
+            raise InputFileError(problem(
+                "无法识别该文件：既不是界址点坐标交换文件，也不是带坐标列的表格。",
+                f"The file is neither a land-boundary coordinate TXT (a [属性描述] and a [地块坐标] section) nor "
+                f"a delimited table with coordinate columns ({type(exc).__name__}: {exc}).", file=path,
+                fix="check the file; a land-boundary TXT needs its '[地块坐标]' line, a table a header row with "
+                    "lon/lat, 经度/纬度 or X/Y columns")) from exc
         raise InputFileError(problem("CSV 文件无法解析。", f"The CSV cannot be parsed: {exc}", file=path,
                                      fix="save it from Excel as 'CSV UTF-8 (comma delimited)' and check "
                                          "quotes and the number of columns per row")) from exc
     return frame, encoding
 
 
-def _read_workbook(path: Path, layer: str | None) -> pd.DataFrame:
+def _read_workbook(path: Path, layer: str | None, header: int | None = 0) -> pd.DataFrame:
     """Read one sheet of a workbook, with the toolkit's errors for a file that is not one."""
     safety.check_input_file(path, what="workbook")
     with path.open("rb") as fh:
@@ -105,6 +125,8 @@ def _read_workbook(path: Path, layer: str | None) -> pd.DataFrame:
     if is_zip:
         safety.check_zip(path)
     try:
+        if header is None:
+            return pd.read_excel(path, sheet_name=layer or 0, header=None, dtype=object)
         return pd.read_excel(path, sheet_name=layer or 0)
     except ImportError as exc:
         raise InputFileError(problem("缺少读取 Excel 的组件。", f"Cannot read Excel files here: {exc}", file=path,
