@@ -22,7 +22,7 @@ from shapely.geometry import Polygon, box
 from sanxian_yidan import rooftop_potential, solar
 from sanxian_yidan.catalog import Catalog
 from sanxian_yidan.columns import label
-from sanxian_yidan.errors import DataFileError, EmptyLayerError, InputFileError
+from sanxian_yidan.errors import DataFileError, EmptyLayerError, InputFileError, SanxianWarning
 from sanxian_yidan.rooftop import TOTAL, load_params, write_outputs
 
 X0, Y0 = 440_000.0, 3_509_000.0  # Suizhou city centre in EPSG:4547 (CGCS2000 GK CM 114E)
@@ -486,3 +486,25 @@ def test_synthetic_extra_layers_and_flagged_footprints() -> None:
     assert res.summary["synthetic_layers"] == ["buildings"]
     assert res.buildings.set_index("bid")["synthetic"].to_dict() == {
         b: b == "b0" for b in res.buildings["bid"]}
+
+
+def test_buildings_outside_the_catalog_coverage_are_excluded_and_counted(tmp_path: Path) -> None:
+    # Coverage = one county west of x = X0 + 150: b7 (centre X0 + 162.5), b8 (X0 + 605) and b9 (X0 + 204)
+    # lie outside, where no exclusion layer can vouch for them.
+    cat_path = _tiny_catalog(tmp_path, heritage_synthetic=False, towns_synthetic=False)
+    county = gpd.GeoDataFrame({"name": ["曾都区"]}, geometry=[box(X0 - 1000, Y0 - 1000, X0 + 150, Y0 + 1000)],
+                              crs="EPSG:4547")
+    county.to_file(tmp_path / "layers.gpkg", layer="county")
+    with cat_path.open("a", encoding="utf-8") as fh:
+        fh.write('[[layers]]\nid = "county"\nrole = "admin_boundary"\npath = "layers.gpkg"\nlayer = "county"\n'
+                 'title_zh = "县"\ntitle_en = "County"\nsource = "test"\nlicence = "CC0"\nsynthetic = false\n'
+                 '[layers.fields]\nname = "name"\n')
+    with pytest.warns(SanxianWarning, match="3 building\\(s\\) lie outside the catalog's data coverage"):
+        res = rooftop_potential(_buildings(), catalog=cat_path, lon=LON, lat=LAT)
+    reasons = res.buildings.set_index("bid")["excluded_reason"].to_dict()
+    assert {b for b, r in reasons.items() if r == "outside_coverage"} == {"b7", "b8", "b9"}
+    assert res.summary["excluded"]["outside_coverage"] == 3
+    assert res.summary["excluded"]["heritage_zone"] == 0 and res.summary["excluded"]["min_area"] == 0
+    out = res.buildings.set_index("bid")
+    assert (out.loc[["b7", "b8", "b9"], "capacity_kwp"] == 0).all() and (out.loc[["b7", "b8", "b9"], "rank"] == 0).all()
+    assert res.summary["included"] == 6                     # b0-b5 (b6 has no area and is dropped)

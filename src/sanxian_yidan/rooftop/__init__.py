@@ -33,7 +33,8 @@ Outputs (:func:`write_outputs`):
 
 Exclusion roles of ``[exclusions] roles`` that the catalog lacks are not silently skipped: the
 result's ``summary["exclusions_not_applied"]`` names each with the reason, and every output
-repeats it.
+repeats it.  Buildings outside the catalog's data coverage (the union of its ``admin_boundary``
+features) are excluded with reason ``outside_coverage``: no exclusion layer can vouch for them.
 
 Everything is vectorised (shapely 2 arrays, STRtree, numpy, pandas groupby): there is no Python
 loop over buildings.
@@ -74,6 +75,7 @@ from .steps import (  # noqa: F401
     _UNMAPPED,
     NOT_APPLIED_MISSING,
     NOT_APPLIED_NO_CATALOG,
+    OUTSIDE_COVERAGE,
     _aggregate,
     _assemble,
     _assign_areas,
@@ -276,7 +278,7 @@ def _synthetic_layers(buildings: gpd.GeoDataFrame, ctx: TrackedCatalog | None,
     return sorted(own | context), sorted(context)
 
 
-__all__ = ["AGGREGATE_SUMS", "ROOFTOP_STEPS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME", "FACTOR_COLUMNS",
-           "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG", "RoofType", "RooftopParams",
-           "RooftopResult", "TOTAL", "UNASSIGNED", "declared_labels", "factor_table", "load_params", "provenance_notes",
-           "rooftop_potential", "write_outputs"]
+__all__ = ["AGGREGATE_SUMS", "ROOFTOP_STEPS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME",
+           "FACTOR_COLUMNS", "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG",
+           "OUTSIDE_COVERAGE", "RoofType", "RooftopParams", "RooftopResult", "TOTAL", "UNASSIGNED", "declared_labels",
+           "factor_table", "load_params", "provenance_notes", "rooftop_potential", "write_outputs"]

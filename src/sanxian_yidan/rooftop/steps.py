@@ -4,6 +4,7 @@ exclusions, yield classes, township assignment, ranking and aggregation."""
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -14,7 +15,7 @@ import pandas as pd
 import shapely
 
 from .. import solar as solar_mod
-from ..errors import InputFileError, problem
+from ..errors import InputFileError, SanxianWarning, problem
 from ..provenance import _truthy_flags
 
 if TYPE_CHECKING:
@@ -183,6 +184,8 @@ def _arrow_strings() -> bool:
 #: Why an exclusion role of ``[exclusions] roles`` was not applied (``summary["exclusions_not_applied"]``).
 NOT_APPLIED_MISSING = "layer missing from the catalog"
 NOT_APPLIED_NO_CATALOG = "no catalog given"
+#: ``excluded_reason`` of a building outside the catalog's data coverage.
+OUTSIDE_COVERAGE = "outside_coverage"
 
 
 def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
@@ -190,8 +193,11 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
                 ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
     """Reason each building is excluded: codes into the returned names (0 = "" = included).
 
-    The first matching layer wins, then the minimum footprint area.  Also returns the count per
-    reason and, for each exclusion role that could not be applied, why (never silently skipped).
+    A building outside the catalog's data coverage (:func:`_outside_coverage`) is excluded first
+    (``outside_coverage``: its exclusion layers are unknown there, and a
+    :class:`~sanxian_yidan.errors.SanxianWarning` says how many); then the first matching layer
+    wins, then the minimum footprint area.  Also returns the count per reason and, for each
+    exclusion role that could not be applied, why (never silently skipped).
 
     Raises
     ------
@@ -204,6 +210,18 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
         _check_extra_exclusion(name, layer)
     reason = np.zeros(len(gdf), dtype=np.int16)
     names: list[str] = [""]
+    stats: dict[str, int] = {}
+    # A roof outside the catalog's data coverage has unknown exclusions: it is excluded, and counted.
+    outside = _outside_coverage(gdf, geoms, cat)
+    if outside is not None:
+        names.append(OUTSIDE_COVERAGE)
+        reason[outside] = 1
+        stats[OUTSIDE_COVERAGE] = int(outside.sum())
+        if outside.any():
+            msg = (f"{int(outside.sum())} 栋建筑在图层目录的数据范围（行政区界）之外，排除图层无法核查，不计入潜力 / "
+                   f"{int(outside.sum())} building(s) lie outside the catalog's data coverage (its admin_boundary): "
+                   f"their exclusion layers are unknown, so they are excluded (excluded_reason = {OUTSIDE_COVERAGE})")
+            warnings.warn(msg, SanxianWarning, stacklevel=3)
     layers: list[tuple[str, gpd.GeoDataFrame]] = []
     not_applied: dict[str, str] = {}
     for role in p.exclusion_roles:
@@ -215,7 +233,6 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
         logger.warning("exclusion layers not applied: %s", not_applied)
     for name, layer in extra.items():
         layers.append((name, layer))
-    stats: dict[str, int] = {}
 
     def code_of(name: str) -> int:
         if name not in names:
@@ -239,6 +256,27 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
     reason[small] = code_of("min_area")
     stats["min_area"] = int(small.sum())
     return reason, names, stats, not_applied
+
+
+def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any) -> np.ndarray | None:
+    """Buildings whose bounding-box centre lies outside the catalog's data coverage (``None``: unknown).
+
+    The coverage is the union of the whole catalog's admin_boundary features (a county view's
+    zoning layers are whole, so they cover the neighbouring counties too).  One prepared,
+    vectorised point-in-polygon test.
+    """
+    if cat is None or not cat.has("admin_boundary"):
+        return None
+    coverage = cat.unrestricted().coverage()
+    if coverage is None:
+        return None
+    cov = gpd.GeoSeries([coverage], crs=cat.working_crs)
+    if gdf.crs is not None and not cov.crs.equals(gdf.crs):
+        cov = cov.to_crs(gdf.crs)
+    poly = cov.iloc[0]
+    shapely.prepare(poly)
+    bounds = shapely.bounds(geoms)
+    return ~shapely.contains_xy(poly, (bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0)
 
 
 def _check_extra_exclusion(name: str, layer: Any) -> None:
