@@ -94,7 +94,10 @@ def test_chemical_plant_at_henan_stations_is_outside_coverage_not_prohibited(tmp
     assert "超出数据覆盖范围" in csv and "prohibited" not in csv
     layer = gpd.read_file(out / "screening.gpkg", layer="projects")
     assert (layer["verdict"] == "outside_coverage").all() and (layer["outside_coverage_share"] == 1.0).all()
-    assert "超出数据覆盖范围" in (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "超出数据覆盖范围" in html and "100.0% of the project lies outside the coverage" in html
+    assert md.count("研判不完整：项目有 100.0% 位于分区管控数据覆盖范围之外") == 4
 
 
 # ------------------------------------------------------------------------- 2. distance rules at the edge
@@ -201,6 +204,12 @@ def test_cli_refuses_a_mistyped_latitude_and_metres_in_a_degrees_file(world: Pat
                                  str(tmp_path / "o3")])
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "R1" in text and "realistic radius" in text
+    # 1e300 coordinates in a CSV: nowhere on the Earth (was: verdict with an infinite or zero area)
+    big = tmp_path / "big.csv"
+    big.write_text("id,x,y\nB1,1e300,1e300\n", encoding="utf-8")
+    result = runner.invoke(app, ["screen", str(big), "--type", "pv", "--crs", CRS, "--catalog", str(world), "--out",
+                                 str(tmp_path / "o4")])
+    assert result.exit_code == 2 and "B1" in result.output and not (tmp_path / "o4" / "screening.json").exists()
 
 
 # ------------------------------------------------------------------------- 4. the wrong Gauss-Krüger zone

@@ -308,21 +308,36 @@ def _badge_text(verdict: str) -> str:
     return _VERDICT_LINE[verdict]
 
 
+def _incomplete_text(rec: Mapping[str, Any]) -> tuple[str, str]:
+    """Why a project's screening is incomplete: its share outside the data coverage and the rules not evaluated
+    (Chinese, English)."""
+    zh, en = ["研判不完整："], ["Incomplete:"]
+    share = rec.get("outside_coverage_share")
+    if share:
+        zh.append(f"项目有 {share:.1%} 位于分区管控数据覆盖范围之外，该部分无法研判。")
+        en.append(f"{share:.1%} of the project lies outside the coverage of the zoning data; that part cannot be "
+                  "screened.")
+    ids = rec["not_evaluated"]
+    if ids:
+        zh.append(f"{len(ids)} 条规则未能（完全）评估（见“未评估”）：{', '.join(ids)}。")
+        en.append(f"{len(ids)} rule(s) could not be (fully) evaluated (see \"not evaluated\"): {', '.join(ids)}.")
+    return "".join(zh), " ".join(en)
+
+
 def _project_html(rec: Mapping[str, Any]) -> str:
     out = [f'<section id="project-{escape(rec["id"])}">',
            f"<h2>项目 / Project {escape(rec['id'])}{' · ' + escape(rec['name']) if rec['name'] else ''}</h2>",
            f"<p>研判结论 / Verdict: {_badge(rec['verdict'], _VERDICT_LINE[rec['verdict']])}</p>"]
     if not rec["complete"]:
-        out.append(f'<p class="warn">研判不完整：{len(rec["not_evaluated"])} 条规则未能评估（见下表“未评估”）。'
-                   f'<br><span class="en">Incomplete: {len(rec["not_evaluated"])} rule(s) could not be evaluated '
-                   f'(see "not evaluated" below): {escape(", ".join(rec["not_evaluated"]))}</span></p>')
+        zh, en = _incomplete_text(rec)
+        out.append(f'<p class="warn">{escape(zh)}<br><span class="en">{escape(en)}</span></p>')
     if rec["synthetic_data"]:
         out.append('<p class="warn">本项目结论使用了合成示例数据，非官方管控成果。<br><span class="en">This result '
                    "uses synthetic sample data, not official zoning.</span></p>")
     info = [("行业 / Industry", " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 unknown"),
             ("两高 / 两高 project", {True: "是 yes", False: "否 no", None: "未知 unknown"}[rec["two_high"]]),
             ("类型 / Type", rec["project_type"] or "未知 unknown"), ("研判范围 / Footprint", rec["footprint"]),
-            ("面积 / Area [m²]", f"{rec['area_m2']:,.0f}"),
+            ("面积 / Area [m²]", "—" if rec["area_m2"] is None else f"{rec['area_m2']:,.0f}"),
             ("县（市、区）/ Counties", "; ".join(f"{c['name']} ({c['code']}) {c['area_m2']:,.0f} m² "
                                              f"{100 * c['share']:.1f}%" for c in rec["counties"]) or "—")]
     out.append(table_html([{"k": k, "v": v} for k, v in info], [Column("k", "项 / Item"), Column("v", "值 / Value")]))
@@ -400,14 +415,15 @@ def screening_report_markdown(result: ScreeningResult, *, title: str | None = No
         out.append(f"## 项目 / Project {md_escape(rec['id'])}{name}\n")
         out.append(f"**研判结论 / Verdict: {md_escape(_VERDICT_LINE[rec['verdict']])}**\n")
         if not rec["complete"]:
-            out.append(f"> 研判不完整 / Incomplete: {len(rec['not_evaluated'])} 条规则未评估 / rule(s) not evaluated: "
-                       f"{md_escape(', '.join(rec['not_evaluated']))}\n")
+            zh, en = _incomplete_text(rec)
+            out.append(f"> {md_escape(zh)} / {md_escape(en)}\n")
         if rec["synthetic_data"]:
             out.append("> 本项目结论使用了合成示例数据 / this result uses synthetic sample data\n")
         counties = "; ".join(f"{c['name']} ({c['code']}) {100 * c['share']:.1f}%" for c in rec["counties"]) or "—"
         out.append(f"- 行业 / Industry: {md_escape(' '.join(x for x in (rec['industry'], rec['industry_name_zh']) if x) or '未知 unknown')}\n"
                    f"- 类型 / Type: {md_escape(rec['project_type'] or '未知 unknown')}\n"
-                   f"- 研判范围 / Footprint: {md_escape(rec['footprint'])}, {rec['area_m2']:,.0f} m²\n"
+                   f"- 研判范围 / Footprint: {md_escape(rec['footprint'])}, "
+                   f"{'—' if rec['area_m2'] is None else format(rec['area_m2'], ',.0f')} m²\n"
                    f"- 县（市、区）/ Counties: {md_escape(counties)}\n")
         findings = [f for f in rec["findings"] if f["kind"] == "finding"]
         not_eval = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
