@@ -743,3 +743,13 @@ def test_county_view_keeps_constraints_across_the_county_line(tmp_path):
         assert m["dist_setback_m"] == pytest.approx(math.hypot(200.0, 150.0))
         assert m["county"] == "甲县" and m["outside_coverage_share"] == 0.0
         assert not bool(m["edge_limited"])     # 乙县 is data in the view too: nothing beyond the data here
+
+
+def test_parcel_synthetic_flags_written_as_text_are_read_as_written(tmp_path):
+    cat = _coverage_catalog(tmp_path, real=frozenset({"counties", "subs", "redline"}))
+    parcels = _parcels().iloc[:2].assign(synthetic=["否", "true"], layer_id=["survey", "sketch"])
+    res = bf.brownfield_ranking(cat, parcels=parcels)
+    s = res.sites.set_index("name")
+    assert s["synthetic"].to_dict() == {"甲地块": False, "乙地块": True}
+    assert s["synthetic_layers"].to_dict() == {"甲地块": "none", "乙地块": "sketch"}
+    assert res.synthetic_layers == ["sketch"]

@@ -27,6 +27,7 @@ from ..errors import (
     problem,
 )
 from ..geomutil import OVERLAY_NOISE_M2, nearest_features, polygonal_parts
+from ..provenance import _truthy_flags
 from .params import (
     M2_PER_HA,
     BrownfieldParams,
@@ -291,7 +292,8 @@ def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) ->
     data: dict[str, Any] = {"site_id": ids.to_numpy(), "site_type": cand.role, "site_type_zh": cand.zh}
     for col in CARRIED_FIELDS:
         data[col] = gdf[col].to_numpy() if col in gdf.columns else None
-    data["synthetic"] = gdf["synthetic"].astype(bool).to_numpy() if "synthetic" in gdf.columns else False
+    # text flags ("false", "否", "0") are read as what they say, not as non-empty strings
+    data["synthetic"] = _truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns else False
     data["source"] = gdf["source"].astype(str).to_numpy() if "source" in gdf.columns else ""
     data["layer_id"] = gdf["layer_id"].astype(str).to_numpy() if "layer_id" in gdf.columns else cand.role
     geoms = polygonal_parts(gdf.geometry.values)
