@@ -23,6 +23,7 @@ from conftest import SAMPLE_CATALOG
 
 SAMPLE_DEM = SAMPLE_CATALOG.parent / "suizhou_dem.tif"
 from rasterio.features import rasterize
+import shapely
 from shapely.geometry import LineString, Point, box
 
 from sanxian_yidan import terrain
@@ -297,7 +298,7 @@ def test_zonal_elevation_mean_exact_with_overlap_tiny_and_outside_sites():
     rows, cols = np.mgrid[0:10, 0:10]
     dem = grid_dem(rows * 10.0 + cols)           # z = 10 r + c
     with pytest.warns(SanxianWarning, match="outside the DEM") as record:
-        stats = terrain.zonal_terrain_stats(sites(), dem)
+        stats = terrain.zonal_terrain_stats(sites(), dem, weighting="centre")
     messages = [str(w.message) for w in record]
     assert any("1 site(s) lie outside the DEM" in m and m.endswith(": 14") for m in messages)
     assert any("1 site(s) are only partly covered" in m and m.endswith(": 15") for m in messages)
@@ -316,7 +317,7 @@ def test_zonal_slope_statistics_on_a_plane():
     rows, cols = np.mgrid[0:10, 0:10]
     dem = grid_dem(-rows * 2.0)                  # rises 2 m per 10 m northwards: slope atan(0.2), faces south
     with pytest.warns(SanxianWarning, match="outside the DEM"):
-        stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=15.0)
+        stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=15.0, weighting="centre")
     slope = math.degrees(math.atan(0.2))
     assert stats.loc[11, "slope_mean_deg"] == pytest.approx(slope, abs=1e-9)
     assert stats.loc[11, "slope_max_deg"] == pytest.approx(slope, abs=1e-9)
@@ -324,7 +325,8 @@ def test_zonal_slope_statistics_on_a_plane():
     # the edge site has slope only at cell (1, 1): rows/columns 0 are DEM edges
     assert stats.loc[15, "slope_mean_deg"] == pytest.approx(slope, abs=1e-9)
     with pytest.warns(SanxianWarning, match="outside the DEM"):
-        steep = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=10.0, south_range=(315, 45))
+        steep = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=10.0, south_range=(315, 45),
+                                            weighting="centre")
     assert steep.loc[11, "flat_share"] == 0.0 and steep.loc[11, "south_share"] == 0.0
 
 
@@ -335,7 +337,7 @@ def test_zonal_mixed_slopes_exact_shares():
     dem = grid_dem(z)
     slope, aspect = terrain.slope_aspect(dem)
     with pytest.warns(SanxianWarning, match="outside the DEM"):
-        stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=5.0)
+        stats = terrain.zonal_terrain_stats(sites(), dem, slope_threshold_deg=5.0, weighting="centre")
     cells_p2 = [(r, c) for r in (4, 5) for c in (4, 5, 6)]
     values = np.array([slope[r, c] for r, c in cells_p2])
     assert stats.loc[12, "slope_mean_deg"] == pytest.approx(values.mean(), abs=1e-12)
@@ -362,9 +364,89 @@ def test_zonal_reprojects_sites_given_in_lonlat():
     rows, cols = np.mgrid[0:10, 0:10]
     dem = Dem(rows * 10.0 + cols, Affine(10, 0, 500000, 0, -10, 3500100), CRS)
     site = gpd.GeoDataFrame(geometry=[box(500020, 3500050, 500050, 3500080)], crs=CRS)
-    stats = terrain.zonal_terrain_stats(site.to_crs("EPSG:4490"), dem)
+    stats = terrain.zonal_terrain_stats(site.to_crs("EPSG:4490"), dem, weighting="centre")
     assert stats["cell_count"].iloc[0] == 9
     assert stats["elevation_mean_m"].iloc[0] == pytest.approx(33.0, abs=1e-9)
+
+
+def test_coverage_weighted_statistics_exact_on_hand_built_raster():
+    """z = 10 r + c on 10 m cells.  The box x 25-48, y 52-75 covers rows 2, 3, 4 by 5, 10, 8 m of their
+    10 m (weights 0.5, 1, 0.8) and columns 2, 3, 4 by 0.5, 1, 0.8 as well, so the area-weighted mean row
+    and column are (2 x 0.5 + 3 + 4 x 0.8) / 2.3 = 7.2 / 2.3 and the mean elevation 11 x 7.2 / 2.3."""
+    rows, cols = np.mgrid[0:10, 0:10]
+    dem = grid_dem(rows * 10.0 + cols)
+    frame = gpd.GeoDataFrame(geometry=[box(25, 52, 48, 75), box(71, 21, 73, 23), box(-20, 80, 20, 100),
+                                       box(20, 50, 50, 80)], crs=CRS)
+    with pytest.warns(SanxianWarning, match="partly covered"):
+        stats = terrain.zonal_terrain_stats(frame, dem, weighting="coverage")
+    assert stats["elevation_mean_m"].iloc[0] == pytest.approx(11 * 7.2 / 2.3, abs=1e-9)
+    assert stats["cell_count"].tolist() == [9, 1, 8, 9]
+    assert stats["elevation_mean_m"].iloc[1] == 77.0          # 4 % of cell (7, 7)
+    assert stats["dem_coverage"].tolist() == [1.0, 1.0, 0.5, 1.0]
+    assert stats["elevation_mean_m"].iloc[3] == pytest.approx(33.0, abs=1e-12)   # cell-aligned: as centre rule
+    assert stats.attrs["sanxian"]["weighting"] == "coverage"
+    cells = terrain.polygon_cells(frame.iloc[:1], dem, weighting="coverage")
+    weights = {(r, c): w for r, c, w in zip(cells.row, cells.col, cells.weight)}
+    assert weights[(2, 2)] == pytest.approx(0.25) and weights[(4, 4)] == pytest.approx(0.64)
+    assert weights[(3, 3)] == 1.0
+    with pytest.raises(TerrainError, match="contradicts the precomputed cells"):
+        terrain.zonal_terrain_stats(frame, dem, cells=cells, weighting="centre")
+    with pytest.raises(TerrainError, match="Unknown weighting"):
+        terrain.polygon_cells(frame, dem, weighting="all_touched")
+
+
+def test_coverage_weights_equal_geos_intersection_areas_with_holes_and_multipolygons():
+    """Independent check of the edge-integral weights: GEOS intersects each polygon with each cell."""
+    rng = np.random.default_rng(3)
+    dem = Dem(np.zeros((40, 50)), Affine(10, 0, 1000, 0, -10, 5000), CRS)
+    polys = []
+    for (x, y), r in zip(rng.uniform([1050, 4650], [1450, 4950], size=(25, 2)), rng.uniform(5, 60, 25)):
+        shape = Point(x, y).buffer(r, quad_segs=4)
+        if r > 25:
+            shape = shape.difference(Point(x + 3, y - 2).buffer(r / 3, quad_segs=3))        # a hole
+        polys.append(shape)
+    polys.append(polys[0].union(polys[1].buffer(0).difference(polys[0])).union(box(1470, 4610, 1480, 4625)))
+    polys.append(box(1200, 4800, 1230, 4830).union(box(1300, 4700, 1305, 4704)))    # two parts
+    frame = gpd.GeoDataFrame(geometry=polys, crs=CRS)
+    cells = terrain.polygon_cells(frame, dem, weighting="coverage")
+    left = dem.transform.c + cells.col * 10.0
+    top = dem.transform.f - cells.row * 10.0
+    geos = shapely.area(shapely.intersection(np.asarray(polys, dtype=object)[cells.polygon],
+                                             shapely.box(left, top - 10, left + 10, top))) / 100.0
+    np.testing.assert_allclose(cells.weight, geos, rtol=0, atol=1e-9)
+    totals = np.bincount(cells.polygon, weights=cells.weight * 100.0, minlength=len(polys))
+    np.testing.assert_allclose(totals, shapely.area(np.asarray(polys, dtype=object)), rtol=1e-12)
+
+
+def test_default_weighting_is_coverage_and_weights_the_visible_share():
+    assert terrain.default_settings().zonal_weighting == "coverage"
+    dem = grid_dem(np.zeros((10, 10)))
+    visible = np.zeros((10, 10), dtype=bool)
+    visible[:, :3] = True                                     # columns 0-2 (x 0-30) visible
+    site = gpd.GeoDataFrame(geometry=[box(26, 0, 44, 10)], crs=CRS)   # 0.4 of col 2, col 3, 0.4 of col 4
+    # area-weighted: 4 m of 18 m visible; the centre rule sees cell 3 only (centre x = 35) -> 0
+    assert terrain.visible_share(site, visible, dem).iloc[0] == pytest.approx(4 / 18, abs=1e-12)
+    assert terrain.visible_share(site, visible, dem, weighting="centre").iloc[0] == 0.0
+
+
+def test_coverage_weighting_matches_exactextract_on_small_parcels(tmp_path):
+    """Parcels of 0.5-5 ha on the sample DEM (0.81 ha cells): the coverage-weighted mean slope and mean
+    elevation agree with exactextract's coverage-weighted mean to 1e-6 (float64 rasters given to it; only the
+    summation order differs); the maximum slope is the same cell's value."""
+    import exactextract  # the test extra installs it (pyproject.toml)
+
+    from validation.check_zonal import exactextract_means, small_parcels
+
+    dem = terrain.read_dem(SAMPLE_DEM)
+    parcels = small_parcels(dem, 300, seed=7)
+    ours = terrain.zonal_terrain_stats(parcels, dem, weighting="coverage")
+    ref = exactextract_means(dem, parcels, tmp_path)
+    assert exactextract.__version__
+    np.testing.assert_allclose(ours["slope_mean_deg"], ref["slope_mean_deg"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours["elevation_mean_m"], ref["elevation_mean_m"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours["slope_max_deg"], ref["slope_max_deg"], rtol=0, atol=1e-9)
+    centre = terrain.zonal_terrain_stats(parcels, dem, weighting="centre")
+    assert (centre["slope_mean_deg"] - ref["slope_mean_deg"]).abs().max() > 1.0   # the centre rule is off by degrees
 
 
 def test_sites_without_crs_refused():
@@ -380,7 +462,8 @@ def test_cell_rule_matches_gdal_rasterize():
     centres = rng.uniform([50, 50], [750, 550], size=(40, 2))
     polys = [Point(x, y).buffer(r, quad_segs=3) for (x, y), r in zip(centres, rng.uniform(8, 60, 40))]
     frame = gpd.GeoDataFrame(geometry=polys, crs=CRS)
-    cells = terrain.polygon_cells(frame, dem)
+    cells = terrain.polygon_cells(frame, dem, weighting="centre")
+    assert cells.weight is None
     for i, poly in enumerate(polys):
         burnt = rasterize([(poly, 1)], out_shape=dem.shape, transform=dem.transform, fill=0, all_touched=False)
         expected = set(zip(*np.nonzero(burnt)))

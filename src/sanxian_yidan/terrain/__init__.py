@@ -55,6 +55,7 @@ from .dem import (  # noqa: F401  (every public name, as before the split)
 from .settings import (  # noqa: F401  (every public name, as before the split)
     DATA_FILE,
     LINE_OF_SIGHT_METHODS,
+    ZONAL_WEIGHTINGS,
     ZONAL_COLUMNS,
     TerrainError,
     TerrainSettings,

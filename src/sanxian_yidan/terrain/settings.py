@@ -23,6 +23,8 @@ DATA_FILE = "terrain.toml"
 #: Output columns of :func:`zonal_terrain_stats` (declared in ``data/columns/brownfield.toml`` and ``terrain.toml``).
 ZONAL_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m",
                  "dem_coverage", "cell_count")
+#: Cell weightings of the zonal statistics (``[zonal] weighting``).
+ZONAL_WEIGHTINGS = ("coverage", "centre")
 #: Line-of-sight methods of :func:`visibility_from_lines` (``[visibility] line_of_sight``).
 LINE_OF_SIGHT_METHODS = ("exact", "sampled")
 
@@ -43,6 +45,8 @@ class TerrainSettings:
         Slope at or below which a cell counts as flat [deg].
     south_range_deg : tuple of float
         Aspect range counted as south-facing, clockwise from north [deg].
+    zonal_weighting : str
+        ``"coverage"`` (cells weighted by the share of their area inside the polygon) or ``"centre"``.
     max_distance_m : float
         Horizontal reach of the 三区两线 visibility analysis [m].
     spacing_m : float
@@ -69,6 +73,7 @@ class TerrainSettings:
 
     slope_threshold_deg: float
     south_range_deg: tuple[float, float]
+    zonal_weighting: str
     max_distance_m: float
     spacing_m: float
     eye_height_m: float
@@ -148,16 +153,20 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
             problems.append(f"{where}: '{source_key}' (the source of '{key}') is missing or empty")
         else:
             sources[key] = source
-    vis = base.get("visibility") if isinstance(base.get("visibility"), Mapping) else {}
-    method = vis.get("line_of_sight")
-    if method not in LINE_OF_SIGHT_METHODS:
-        problems.append(f"[visibility]: 'line_of_sight' must be one of {', '.join(LINE_OF_SIGHT_METHODS)}, "
-                        f"got {method!r}")
-    source = vis.get("line_of_sight_source")
-    if not isinstance(source, str) or not source.strip():
-        problems.append("[visibility]: 'line_of_sight_source' (the source of 'line_of_sight') is missing or empty")
-    else:
-        sources["line_of_sight"] = source
+    choices: dict[str, str] = {}
+    for table_name, key, allowed, attr in (("visibility", "line_of_sight", LINE_OF_SIGHT_METHODS, "line_of_sight"),
+                                            ("zonal", "weighting", ZONAL_WEIGHTINGS, "zonal_weighting")):
+        table = base.get(table_name) if isinstance(base.get(table_name), Mapping) else {}
+        value = table.get(key)
+        if value not in allowed:
+            problems.append(f"[{table_name}]: '{key}' must be one of {', '.join(allowed)}, got {value!r}")
+        else:
+            choices[attr] = str(value)
+        source = table.get(f"{key}_source")
+        if not isinstance(source, str) or not source.strip():
+            problems.append(f"[{table_name}]: '{key}_source' (the source of '{key}') is missing or empty")
+        else:
+            sources[attr] = source
     if problems:
         raise DataFileError(problem(f"地形参数文件有 {len(problems)} 处错误。",
                                     f"The terrain settings have {len(problems)} problem(s):\n  - "
@@ -169,9 +178,10 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
     return TerrainSettings(
         slope_threshold_deg=values["slope_threshold_deg"],
         south_range_deg=(values["south_min_deg"], values["south_max_deg"]),
+        zonal_weighting=choices["zonal_weighting"],
         max_distance_m=values["max_distance_m"], spacing_m=values["spacing_m"],
         eye_height_m=values["eye_height_m"], target_height_m=values["target_height_m"],
-        line_of_sight=str(method), sample_step_cells=values["sample_step_cells"], earth_radius_m=values["earth_radius_m"],
+        line_of_sight=choices["line_of_sight"], sample_step_cells=values["sample_step_cells"], earth_radius_m=values["earth_radius_m"],
         refraction_coefficient=values["refraction_coefficient"], batch_samples=int(values["batch_samples"]),
         sources=sources, file=" + ".join(files))
 
