@@ -219,7 +219,7 @@ def test_category_legend_follows_palette_order_with_counts_and_unknown_values() 
     m = make_map([MapLayer(_projects(), "项目", "Projects", style=CategoryStyle("verdict"))], boundaries=False)
     entries = m.sanxian["legend"]["项目 / Projects"]
     assert [(e.label, e.colour, e.count) for e in entries] == [
-        ("禁止 / Prohibited", "#d7191c", 1), ("符合 / Compliant", "#1a9641", 2),
+        ("禁止 / Prohibited", "#d55e00", 1), ("符合 / Compliant", "#009e73", 2),
         ("some_new_verdict", "#66c2a5", 1)]  # unknown value: first automatic colour, raw label
     page = render_html(m)
     assert "图例 / Legend" in page and "禁止 / Prohibited" in page and "研判结论 / Verdict" in page
@@ -311,13 +311,33 @@ def test_broken_settings_file_lists_every_problem(tmp_path: Path) -> None:
 
     text = packaged_path("maps.toml").read_text(encoding="utf-8")
     text = text.replace('background = "#f3f1ea"', 'background = "beige!!"')
-    text = re.sub(r'(\[ramps\.priority\]\n(?:.*\n)*?)source = .*\n', r"\1", text, count=1)
+    text = text.replace('font_family = ', 'font_family_typo = ', 1)
     bad = tmp_path / "maps.toml"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(DataFileError, match=r"2 problem\(s\)") as info:
         load_map_settings(bad)
     assert "[map].background = 'beige!!' is not a colour" in str(info.value)
-    assert "[ramps.priority]: missing key 'source'" in str(info.value)
+    assert "[map]: missing key 'font_family'" in str(info.value)
+
+
+def test_broken_style_registry_lists_every_problem(tmp_path: Path) -> None:
+    from sanxian_yidan.datafiles import packaged_path
+    from sanxian_yidan.maps.styles import load_styles
+
+    text = packaged_path("styles.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(\[ramps\.priority\]\n(?:.*\n)*?)source = .*\n', r"\1", text, count=1)
+    text = text.replace('[palettes.verdict.classes.notice]', '[palettes.verdict.classes.notice_typo]', 1)
+    text = text.replace('stroke = "#4a90c2"', 'stroke = "blue!!"', 1)
+    text = text.replace('ramp = "capacity"', 'ramp = "capacty"', 1)
+    bad = tmp_path / "styles.toml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"4 problem\(s\)") as info:
+        load_styles(bad)
+    message = str(info.value)
+    assert "[ramps.priority]: missing key 'source'" in message
+    assert "[palettes.verdict] has no class for ['notice']" in message
+    assert "[layers.river].stroke = 'blue!!' is not a colour" in message
+    assert "[layers.rooftops].ramp = 'capacty' is not a [ramps.*] table" in message
 
 
 def test_empty_layer_is_listed_without_features() -> None:
@@ -355,3 +375,66 @@ def test_features_without_geometry_are_counted_in_a_note_and_synthetic_data_flag
     assert m.sanxian["synthetic"] is True
     plain = make_map([MapLayer(_projects(), "项目", "Projects")])
     assert not any("without geometry" in note for note in plain.sanxian["notes"])
+
+
+# --- style registry ---------------------------------------------------------------------------------
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (D65) of linear sRGB rows (IEC 61966-2-1 matrix, CIE 1976 formulas)."""
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = np.clip(rgb, 0, 1) @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.column_stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])])
+
+
+# Machado, Oliveira & Fernandes (2009), IEEE TVCG 15(6): simulation matrices at severity 1.0.
+_CVD = {
+    "normal": np.eye(3),
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+    "tritanopia": np.array([[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                            [0.004733, 0.691367, 0.303900]]),
+}
+
+
+def _hex_rgb(colours: list[str]) -> np.ndarray:
+    return np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in colours])
+
+
+def test_verdict_palette_is_okabe_ito_and_distinct_under_colour_blindness() -> None:
+    from sanxian_yidan.maps.styles import VERDICT_ORDER, verdict_colours
+
+    colours = verdict_colours()
+    assert tuple(colours) == VERDICT_ORDER
+    # Okabe & Ito (2008) / Wong (2011) RGB triples, typed from the paper's table.
+    okabe_ito = {(213, 94, 0), (230, 159, 0), (240, 228, 66), (86, 180, 233), (0, 158, 115), (153, 153, 153)}
+    assert {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in colours.values()} == okabe_ito
+    linear = _srgb_to_linear(_hex_rgb(list(colours.values())))
+    for name, matrix in _CVD.items():
+        lab = _linear_to_lab(linear @ matrix.T)
+        delta = np.sqrt(((lab[:, None, :] - lab[None, :, :]) ** 2).sum(-1))
+        closest = delta[np.triu_indices(len(lab), 1)].min()
+        # Delta E*ab >= 10: clearly distinguishable side by side (a JND is ~2.3).
+        assert closest >= 10, (name, closest)
+
+
+def test_every_map_uses_one_colour_per_role_and_red_line_differs_from_priority_units() -> None:
+    from sanxian_yidan.maps.styles import layer_style, palette_colours, styles, verdict_colours
+
+    reg = styles()
+    for role in ("basic_farmland", "water_source_zone", "nature_reserve", "eco_redline", "river", "road",
+                 "substation", "viewshed", "hillshade", "overlap_pieces", "excluded_parts", "projects"):
+        assert role in reg.layers and reg.layers[role].source
+    redline = _srgb_to_linear(_hex_rgb([layer_style("eco_redline").fill, palette_colours("control_unit_category")["1"]]))
+    lab = _linear_to_lab(redline)
+    assert np.sqrt(((lab[0] - lab[1]) ** 2).sum()) > 25
+    # No context layer borrows a verdict colour: a verdict colour on the map always means a verdict.
+    verdict = {c.lower() for c in verdict_colours().values()}
+    for lid, st in reg.layers.items():
+        if lid != "projects":
+            assert not ({st.fill.lower(), st.stroke.lower()} & verdict), lid

@@ -227,9 +227,9 @@ def _parse_basemaps(r: _Reader, doc: dict[str, Any]) -> dict[str, Basemap]:
     return out
 
 
-def _parse_palettes(r: _Reader, doc: dict[str, Any]) -> dict[str, Palette]:
+def _parse_palettes(r: _Reader, doc: dict[str, Any], file: str = "maps.toml") -> dict[str, Palette]:
     out = {}
-    for pid, spec in r.get(doc, "palettes", dict, "maps.toml", {}).items():
+    for pid, spec in r.get(doc, "palettes", dict, file, {}).items():
         where = f"[palettes.{pid}]"
         classes = []
         for value, cls in r.get(spec, "classes", dict, where, {}).items():
@@ -240,9 +240,9 @@ def _parse_palettes(r: _Reader, doc: dict[str, Any]) -> dict[str, Palette]:
     return out
 
 
-def _parse_ramps(r: _Reader, doc: dict[str, Any]) -> dict[str, Ramp]:
+def _parse_ramps(r: _Reader, doc: dict[str, Any], file: str = "maps.toml") -> dict[str, Ramp]:
     out = {}
-    for rid, spec in r.get(doc, "ramps", dict, "maps.toml", {}).items():
+    for rid, spec in r.get(doc, "ramps", dict, file, {}).items():
         where = f"[ramps.{rid}]"
         colours = r.colours(spec, "colours", where)
         if len(colours) < 2:
@@ -320,8 +320,9 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         offline_drop=r.strings(off, "drop", "[offline]"),
         offline_drop_reason=r.get(off, "drop_reason", str, "[offline]", ""),
         basemaps=_parse_basemaps(r, doc),
-        palettes=_parse_palettes(r, doc),
-        ramps=_parse_ramps(r, doc),
+        # Colours come from the style registry (data/styles.toml) unless this file brings its own tables.
+        palettes=_parse_palettes(r, doc) if "palettes" in doc else dict(_registry().palettes),
+        ramps=_parse_ramps(r, doc) if "ramps" in doc else dict(_registry().ramps),
         field_labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
     )
     if "SAMPLE DATA" not in settings.banner_text:
@@ -332,6 +333,12 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
             f"The map settings file has {len(r.problems)} problem(s):\n  - " + "\n  - ".join(r.problems),
             file=file, fix="correct each entry listed; compare with the packaged sanxian_yidan/data/maps.toml"))
     return settings
+
+
+def _registry() -> Any:
+    from .styles import styles
+
+    return styles()
 
 
 @lru_cache(maxsize=1)
