@@ -364,3 +364,31 @@ def test_mode_summary_counts_every_mine_once(ridge):
     assert modes["mines"].sum() == len(res) == 2
     assert modes.loc["regreening", "mode_zh"] == "复绿（三区两线）"
     assert modes["gross_area_m2"].sum() == pytest.approx(2 * 180 * 180)
+
+
+def test_mine_whose_sanqu_search_reaches_beyond_the_data_is_edge_limited(tmp_path):
+    # One county x 0-10 km; mine 甲 100 m from its west edge, built-up land 800 m east of it: the 800 m
+    # search around 甲 (urban zone, influence 1,000 m) reaches 700 m past the edge, where a town may lie.
+    cat = write_catalog(tmp_path, {
+        "county": ("admin_boundary", gdf([box(0, -5000, 10_000, 10_000)], name=["县"])),
+        "mines": ("mine_site", gdf([box(100, 0, 300, 300), box(5000, 0, 300, 300)], name=["甲", "乙"],
+                                   status=["废弃", "废弃"])),
+        "town": ("built_up_area", gdf([box(1200, 0, 200, 300), box(5500, 0, 200, 300)], name=["镇", "镇2"])),
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        res = mn.mine_priorities(cat).set_index("name")
+    assert res.loc["甲", "dist_urban_m"] == pytest.approx(800.0) and res.loc["乙", "dist_urban_m"] == pytest.approx(200.0)
+    assert bool(res.loc["甲", "edge_limited"]) and not bool(res.loc["乙", "edge_limited"])
+    # independent: share of the points within 800 m of the mine square with x < 0, counted on a 2 m grid
+    step, r = 2.0, 800.0
+    xs = np.arange(100 - r, 400 + r, step) + step / 2
+    ys = np.arange(0 - r, 300 + r, step) + step / 2
+    gx, gy = np.meshgrid(xs, ys)
+    dx = np.maximum(np.maximum(100 - gx, gx - 400), 0.0)
+    dy = np.maximum(np.maximum(0 - gy, gy - 300), 0.0)
+    near = dx ** 2 + dy ** 2 <= r ** 2
+    expected = (near & (gx < 0)).sum() / near.sum()
+    note = next(p for p in res.loc["甲", "reasons"].split("; ") if p.startswith("dist_urban_m"))
+    assert "800 m search area" in note and "upper bound" in note
+    assert float(note.split(" / ")[1].split("%")[0].split(": ")[1]) / 100 == pytest.approx(expected, abs=0.01)

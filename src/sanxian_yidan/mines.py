@@ -628,6 +628,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     notes.extend(pv_notes)
     for c in pv.columns:
         frame[c] = pv[c].to_numpy()
+    edge_notes = _edge(frame, ctx, p, bp, geoms, zone_cols, lines, notes)
 
     report_step(progress, "优先度评分 / priority scoring", 5, total)
     eligible, status_notes = _status_eligibility(frame, p)
@@ -642,7 +643,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     modes = recommend_mode(frame, p.modes)
     for c in modes.columns:
         frame[c] = modes[c].to_numpy()
-    reasons = _mine_reasons(frame, zone_cols, status_notes, terr_notes)
+    reasons = _mine_reasons(frame, zone_cols, status_notes, terr_notes, edge_notes)
     frame["reasons"] = reasons
     context_synthetic = sorted(set(ctx.synthetic_layers())
                                | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
@@ -726,6 +727,38 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: Any, p: MinesParams, geoms: np
     return zone_cols
 
 
+def _edge(frame: pd.DataFrame, cat: Any, p: MinesParams, bp: bf.BrownfieldParams, geoms: np.ndarray,
+          zone_cols: list[tuple[str, Zone]], lines: gpd.GeoDataFrame, notes: list[str]) -> list[list[str]]:
+    """``edge_limited`` per mine: a 三区, 两线 or substation search reaching beyond the data coverage.
+
+    The 三区 distances are searched to their influence distance (or the criterion's range), the
+    两线 to the viewing distance (a line outside the data within it could see the mine), the
+    substation to the PV pre-screen's range (:func:`sanxian_yidan.brownfield.edge_table`).  Adds
+    the column and a run note; returns the notes per mine for ``reasons``.
+    """
+    coverage = cat.unrestricted().coverage()
+    distances: dict[str, np.ndarray] = {}
+    radii: dict[str, float | None] = {}
+    for col, zone in zone_cols:
+        if any(cat.has(r) for r in zone.roles):   # a zone whose layer is missing is unknown anyway (run note)
+            distances[col] = frame[col].to_numpy(dtype=float)
+            radii[col] = bf.search_radius_m(p, col, zone.influence_m)
+    if len(lines):
+        distances["dist_line_m"] = frame["dist_line_m"].to_numpy(dtype=float)
+        radii["dist_line_m"] = visibility_settings(p)["max_distance_m"][0]
+    if cat.has(bp.substation_role):
+        distances["dist_substation_m"] = frame["dist_substation_m"].to_numpy(dtype=float)
+        radii["dist_substation_m"] = bf.search_radius_m(bp, "dist_substation_m")
+    edge, edge_notes = bf.edge_table(geoms, geoms, distances, radii, coverage)
+    frame["edge_limited"] = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else False
+    if frame["edge_limited"].any():
+        k = int(frame["edge_limited"].sum())
+        notes.append(f"{k} 座矿山的搜索范围超出数据范围，相关准则部分未知（见 reasons）/ {k} mine(s) have a search area "
+                     "reaching beyond the data coverage: the criteria concerned are partly unknown (see reasons, column "
+                     "edge_limited)")
+    return edge_notes
+
+
 def _status_eligibility(frame: pd.DataFrame, p: MinesParams) -> tuple[np.ndarray, list[list[str]]]:
     """Which mines are ranked (public rehabilitation task) and the status notes per mine."""
     eligible = np.ones(len(frame), dtype=bool)
@@ -743,9 +776,10 @@ def _status_eligibility(frame: pd.DataFrame, p: MinesParams) -> tuple[np.ndarray
 
 
 def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status_notes: list[list[str]],
-                  terr_notes: list[list[str]]) -> list[str]:
-    """One text per mine: status, 三区 and 两线 findings, PV pre-screen, data gaps."""
+                  terr_notes: list[list[str]], edge_notes: list[list[str]] | None = None) -> list[str]:
+    """One text per mine: status, 三区 and 两线 findings, PV pre-screen, data gaps, searches beyond the data."""
     reasons = []
+    edge_notes = edge_notes or [[] for _ in range(len(frame))]
     for i in range(len(frame)):
         parts = list(status_notes[i]) + terr_notes[i]
         if frame["in_sanqu"].iat[i]:
@@ -758,6 +792,7 @@ def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status
             parts.append("缺少准则值，无优先度，排在最后 / a criterion value is missing: no priority, ranked last")
         if frame["pv_failed"].iat[i]:
             parts.append(f"光伏预筛未通过 / PV pre-screen failed: {frame['pv_failed'].iat[i]}")
+        parts += edge_notes[i]
         reasons.append("; ".join(dict.fromkeys(parts)))
     return reasons
 
@@ -882,7 +917,7 @@ MINE_COLUMNS = (
     "dist_urban_m", "dist_sanqu_m", "in_sanqu", "eco_overlap_share", "protected_share",
     "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
     "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
-    "reasons", "synthetic", "synthetic_layers", "source", "layer_id")
+    "edge_limited", "reasons", "synthetic", "synthetic_layers", "source", "layer_id")
 
 
 def focus_headers(top_k: int) -> dict[str, str]:

@@ -29,6 +29,7 @@ from .sites import (
     locate_sites,
     prescreen,
     resolve_dem,
+    search_radius_m,
     site_readiness,
     site_specific_yield,
     substation_distances,
@@ -223,9 +224,10 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     searched = {"dist_substation_m": ctx.has(p.substation_role),
                 "dist_road_m": any(ctx.has(r) for r in p.road_roles),
                 "dist_setback_m": any(ctx.has(r) for r in p.setback_roles)}
-    edge, edge_notes = edge_table(site_geoms, dist_geoms,
-                                  {c: frame[c].to_numpy() for c in EDGE_DISTANCE_COLUMNS if searched.get(c)},
-                                  p, coverage)
+    columns = [c for c in EDGE_DISTANCE_COLUMNS if searched.get(c)]
+    edge, edge_notes = edge_table(site_geoms, dist_geoms, {c: frame[c].to_numpy() for c in columns},
+                                  {c: search_radius_m(p, c) for c in columns}, coverage,
+                                  exclusion_buffer_m=max((ex.buffer_m for ex in p.exclusions), default=0.0))
     frame["edge_limited"] = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else False
     if frame["edge_limited"].any():
         notes.append(f"{int(frame['edge_limited'].sum())} 个地块的搜索范围超出数据范围，相关准则部分未知（见 reasons）/ "

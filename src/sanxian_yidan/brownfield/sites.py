@@ -577,20 +577,21 @@ def locate_sites(geoms: np.ndarray, catalog: Any) -> tuple[pd.DataFrame, Any]:
                          "in_region": in_region}), coverage
 
 
-def search_radius_m(params: BrownfieldParams, column: str) -> float | None:
+def search_radius_m(params: BrownfieldParams | Any, column: str, *extra: float) -> float | None:
     """Farthest distance [m] at which a value of ``column`` still changes a result, from the data file.
 
-    The largest numeric bound of the criterion on ``column`` (``lo`` / ``hi`` of its transform) and of
-    the pre-screen tests on it; ``None`` when neither uses the column.  Beyond it a nearer or
-    farther feature no longer changes the score or the pre-screen, so a search to that distance is
-    enough to assess it.
+    The largest numeric bound of the criteria on ``column`` (``lo`` / ``hi`` of their transform,
+    ``params.mcda.criteria``), of the pre-screen tests on it (``params.prescreen`` where the
+    parameters have one) and of ``extra`` (e.g. a 三区 influence distance); ``None`` when none
+    applies.  Beyond it a nearer or farther feature no longer changes the score, the pre-screen or
+    the flag, so a search to that distance is enough to assess it.
     """
-    values: list[float] = []
+    values: list[float] = [float(v) for v in extra]
     for crit in params.mcda.criteria:
         if crit.column == column:
             values += [float(v) for k, v in crit.options.items()
                        if k in ("lo", "hi") and isinstance(v, (int, float)) and not isinstance(v, bool)]
-    for test in params.prescreen:
+    for test in getattr(params, "prescreen", ()):
         if test.column == column and isinstance(test.value, (int, float)) and not isinstance(test.value, bool):
             values.append(float(test.value))
     finite = [v for v in values if np.isfinite(v)]
@@ -598,42 +599,44 @@ def search_radius_m(params: BrownfieldParams, column: str) -> float | None:
 
 
 def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[str, np.ndarray],
-               params: BrownfieldParams, coverage: Any) -> tuple[pd.DataFrame, list[list[str]]]:
+               radii: dict[str, float | None], coverage: Any, *, exclusion_buffer_m: float | None = None
+               ) -> tuple[pd.DataFrame, list[list[str]]]:
     """Share of each criterion's search area outside the data coverage, and a note per affected site.
 
     A feature just outside the data still constrains a site inside it (edge-correct buffers, as in
     GLAES).  The catalog cannot show such features, so where a search reaches beyond the data the
     result for that criterion is partly unknown:
 
-    * a distance ``d`` (to the nearest substation, road, built-up land) is searched within
-      ``min(d, R)``, ``R`` = :func:`search_radius_m`; if part of that disc around the site lies
-      outside the coverage, a nearer feature may exist there: ``d`` is an upper bound, and "nothing
-      within R" cannot be claimed;
-    * the hard exclusions are searched within the largest exclusion buffer (the site itself for a
-      buffer of 0): a part outside the coverage has unknown exclusions.
+    * a distance ``d`` (to the nearest substation, road, built-up land, reserve, ...) is searched
+      within ``min(d, R)``, ``R`` = ``radii[column]`` (:func:`search_radius_m`; ``None``: ``d``); if
+      part of that disc around the site lies outside the coverage, a nearer feature may exist
+      there: ``d`` is an upper bound, and "nothing within R" cannot be claimed;
+    * with ``exclusion_buffer_m`` given, the hard exclusions are searched within that buffer (the
+      site itself for 0): a part outside the coverage has unknown exclusions.
 
     Returns
     -------
     (DataFrame, list of list of str)
-        One ``<criterion>`` share column per criterion (``exclusions`` and each distance column),
-        ``nan`` when the coverage is unknown; notes per site (bilingual).
+        One share column per criterion (``exclusions`` and each distance column); notes per site
+        (bilingual).  No column and no note when ``coverage`` is ``None`` (unknown).
     """
     n = len(site_geoms)
     table = pd.DataFrame(index=range(n))
     notes: list[list[str]] = [[] for _ in range(n)]
     if coverage is None:
         return table, notes
-    buffer_m = max((ex.buffer_m for ex in params.exclusions), default=0.0)
-    table["exclusions"] = outside_shares(site_geoms, coverage, buffer_m)
-    buffer_zh = f"及其 {buffer_m:,.0f} m 缓冲区" if buffer_m > 0 else ""
-    buffer_en = f" and its {buffer_m:,.0f} m buffer" if buffer_m > 0 else ""
-    for i in np.flatnonzero(table["exclusions"].to_numpy() > 0):
-        share = table["exclusions"].iat[i]
-        notes[i].append(f"硬约束部分未知：地块{buffer_zh}有 {_pct(share)} 在数据范围外 / hard exclusions partly unknown: "
-                        f"{_pct(share)} of the site{buffer_en} lies outside the data coverage")
+    if exclusion_buffer_m is not None:
+        buffer_m = float(exclusion_buffer_m)
+        table["exclusions"] = outside_shares(site_geoms, coverage, buffer_m)
+        buffer_zh = f"及其 {buffer_m:,.0f} m 缓冲区" if buffer_m > 0 else ""
+        buffer_en = f" and its {buffer_m:,.0f} m buffer" if buffer_m > 0 else ""
+        for i in np.flatnonzero(table["exclusions"].to_numpy() > 0):
+            share = table["exclusions"].iat[i]
+            notes[i].append(f"硬约束部分未知：地块{buffer_zh}有 {_pct(share)} 在数据范围外 / hard exclusions partly "
+                            f"unknown: {_pct(share)} of the site{buffer_en} lies outside the data coverage")
     for column, d in distances.items():
         d = np.asarray(d, dtype=float)
-        cap = search_radius_m(params, column)
+        cap = radii.get(column)
         radius = np.where(np.isfinite(d), d if cap is None else np.minimum(d, cap), np.nan if cap is None else cap)
         share = outside_shares(dist_geoms, coverage, radius)
         table[column] = share
