@@ -194,7 +194,7 @@ def test_cli_refuses_a_mistyped_latitude_and_metres_in_a_degrees_file(world: Pat
         columns={"project_type": "type"}).to_file(shp)
     result = runner.invoke(app, ["screen", str(shp), "--catalog", str(world), "--out", str(tmp_path / "o2")])
     text = " ".join(result.output.split())            # the terminal wraps long lines
-    assert result.exit_code == 2 and "cannot be degrees" in text and "M1" in text
+    assert result.exit_code == 2 and "cannot be degrees" in text     # refused when read, or by screening
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "--crs EPSG:4547" in text
     # --radius 1e-9: a point footprint of no area
@@ -243,3 +243,20 @@ def test_every_project_far_away_without_a_better_crs_is_warned(world: Path) -> N
         warnings.simplefilter("error", SanxianWarning)
         screen(_frame([("F1", "pv", None, box(700000, 3300000, 701000, 3301000)),
                        ("I1", "pv", None, box(530000, 3500000, 531000, 3501000))]), world)
+
+
+def test_county_view_searches_across_the_county_line_where_the_zoning_data_go_on(world: Path) -> None:
+    from sanxian_yidan.catalog import Catalog
+
+    view = Catalog.load(world).restricted_to("甲县")               # x 500000-530000; the zoning layers stay whole
+    res = screen(_frame([
+        ("LINE", "industrial", "C3360", box(528700, 3500000, 529700, 3501000)),   # 300 m from 乙县
+        ("WEST", "industrial", "C3360", box(500300, 3500000, 501300, 3501000)),   # 300 m from the world's edge
+    ]), view)
+    table = res.projects.set_index("project_id")
+    # across the county line the farmland layer goes on: the 1 km search is fully evaluated
+    assert _rows(res, "LINE", "not_evaluated").empty and table.loc["LINE", "complete"]
+    # across the edge of the whole catalog there are no data: 700 m of the search are outside (as above)
+    row = _rows(res, "WEST", "not_evaluated").set_index("rule_id").loc["BF-04"]
+    outside = 700.0 * 1000.0 + _segment(1000.0, 300.0)
+    assert row["overlap_area_m2"] == pytest.approx(outside, rel=2e-3) and not table.loc["WEST", "complete"]

@@ -235,10 +235,11 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     done = 0
     # The coverage layers first: where the data stop is known (and a wrong CRS caught) before the others.
     cov_roles = {r.role for r in coverage_rules(ruleset)}
+    whole = cat.unrestricted().coverage() if cat.region is not None else None    # a county view's whole data
     coverage: Coverage | None = None
     for role in sorted(present, key=lambda r: r not in cov_roles):
         if coverage is None and role not in cov_roles:
-            coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver)
+            coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver, whole)
             check_far_outside(coverage, proj, cat.working_crs, settings)
         done += 1
         report_step(progress, f"叠加分析 / overlay: {role}", done, steps)
@@ -247,7 +248,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         if lay.polygonal and (role in settings.overlap_roles or role in overlap_rule_roles):
             pieces[role] = _pieces_for(lay, proj, settings, sliver)
     if coverage is None:
-        coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver)
+        coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver, whole)
         check_far_outside(coverage, proj, cat.working_crs, settings)
 
     # -- rules -----------------------------------------------------------------------------------------
@@ -281,7 +282,8 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         if rule.predicate == "within_distance" and coverage.known:
             # Nothing found within the distance is only "clear" where the data cover the search area.
             clear = np.flatnonzero((applies | undetermined) & ~hits.fired)
-            out_area, out_share = search_outside(coverage, proj, clear, float(rule.distance_m), settings, sliver)
+            out_area, out_share = search_outside(coverage, proj, clear, float(rule.distance_m), rule.role, settings,
+                                                 sliver)
             partly = out_area > 0
             edge = _Hits(partly, np.zeros(n, bool), area=out_area, share=out_share, names=[""] * n,
                          synthetic=np.zeros(n, bool))

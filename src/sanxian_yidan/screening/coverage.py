@@ -38,6 +38,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from ..catalog import REGION_ROLES
 from ..errors import CRSError, SanxianWarning, problem
 from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
 from ..rules import Rule, RuleSet
@@ -73,6 +74,8 @@ class Coverage:
         The part outside is more than a sliver (the coverage rule fires).
     nowhere : numpy.ndarray of bool
         The part inside is empty or a sliver: the project lies wholly outside the coverage.
+    whole_geom : shapely geometry or None
+        The whole catalog's coverage when the catalog is a county view (else None).
     """
 
     known: bool
@@ -81,12 +84,20 @@ class Coverage:
     outside_area: np.ndarray
     outside: np.ndarray
     nowhere: np.ndarray
-    search_cache: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    whole_geom: Any = None
+    search_areas: dict[str, _SearchCoverage] = field(default_factory=dict)
 
-    @cached_property
-    def boundary_tree(self) -> shapely.STRtree:
-        """Spatial index of the coverage boundary cut into short pieces (:func:`search_outside`)."""
-        return shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
+    def search_coverage(self, role: str) -> _SearchCoverage:
+        """Where the data of ``role`` exist, for the search areas of distance rules.
+
+        In a county view of a catalog (:meth:`~sanxian_yidan.catalog.Catalog.restricted_to`) the coverage
+        rule tests the county, but the zoning layers stay whole: their data reach over the whole catalog's
+        coverage (``whole_geom``).  The layers a view cuts to the county (``REGION_ROLES``) stop at it.
+        """
+        key = "whole" if self.whole_geom is not None and role not in REGION_ROLES else "region"
+        if key not in self.search_areas:
+            self.search_areas[key] = _SearchCoverage(self.whole_geom if key == "whole" else self.geom)
+        return self.search_areas[key]
 
     @property
     def outside_share(self) -> np.ndarray:
@@ -97,6 +108,22 @@ class Coverage:
         areas = shapely.area(self.covered) + self.outside_area
         with np.errstate(divide="ignore", invalid="ignore"):
             self._share = np.where(areas > 0, self.outside_area / areas, 0.0)
+
+
+@dataclass
+class _SearchCoverage:
+    """A coverage polygon (prepared), an index of its boundary, and search results cached per distance."""
+
+    geom: Any
+    cache: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shapely.prepare(self.geom)
+
+    @cached_property
+    def boundary_tree(self) -> shapely.STRtree:
+        """Spatial index of the coverage boundary cut into short pieces (:func:`search_outside`)."""
+        return shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
 
 
 def coverage_rules(ruleset: RuleSet) -> list[Rule]:
@@ -111,12 +138,14 @@ def unknown_coverage(proj: _Projects) -> Coverage:
 
 
 def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _Pieces], proj: _Projects,
-                settings: ScreeningSettings, sliver_m2: float) -> Coverage:
+                settings: ScreeningSettings, sliver_m2: float, whole_geom: Any = None) -> Coverage:
     """Coverage of the screening: the footprints' parts inside and outside the coverage features.
 
     A place is covered when it lies inside the matching features of every coverage rule whose layer is
     present.  The outside part is computed from the overlap pieces already cut for the coverage role (one
     ``shapely.difference`` round per piece rank, :func:`~sanxian_yidan.screening.overlay._uncovered`).
+    ``whole_geom`` is the whole catalog's coverage when the catalog is a county view (see
+    :meth:`Coverage.search_coverage`).
     """
     n = len(proj.ids)
     uncovered: np.ndarray | None = None
@@ -149,10 +178,10 @@ def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _
     outside = (out_area > 0) & ~_is_sliver(out_area, shapely.length(uncovered), sliver_m2, settings.sliver_width_m)
     in_area = shapely.area(covered)
     nowhere = (in_area <= 0) | _is_sliver(in_area, shapely.length(covered), sliver_m2, settings.sliver_width_m)
-    return Coverage(True, geom, covered, out_area, outside, nowhere)
+    return Coverage(True, geom, covered, out_area, outside, nowhere, whole_geom=whole_geom)
 
 
-def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: float,
+def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: float, role: str,
                    settings: ScreeningSettings, sliver_m2: float) -> tuple[np.ndarray, np.ndarray]:
     """Area [m²] and share (0-1) of the search area of a distance rule outside the coverage.
 
@@ -171,14 +200,16 @@ def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: 
     area, share = np.zeros(n), np.zeros(n)
     if not cov.known or len(idx) == 0:
         return area, share
-    known_area, known_share, done = cov.search_cache.setdefault(
+    sc = cov.search_coverage(role)
+    known_area, known_share, done = sc.cache.setdefault(
         float(distance_m), (np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)))
     todo = idx[~done[idx]]
     if len(todo):
         near = np.zeros(n, dtype=bool)
-        qi, _ = cov.boundary_tree.query(proj.footprints[todo], predicate="dwithin", distance=distance_m)
+        qi, _ = sc.boundary_tree.query(proj.footprints[todo], predicate="dwithin", distance=distance_m)
         near[todo[qi]] = True
-        far_out = todo[~near[todo] & (cov.outside_area[todo] > 0)]     # wholly outside, boundary far away
+        rest = todo[~near[todo]]                 # no boundary within the distance: wholly inside or outside
+        far_out = rest[~shapely.intersects(sc.geom, proj.footprints[rest])]
         if len(far_out):
             whole = shapely.area(shapely.buffer(proj.footprints[far_out], distance_m, quad_segs=settings.quad_segs))
             known_area[far_out], known_share[far_out] = whole, 1.0
@@ -189,7 +220,7 @@ def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: 
             # would walk every vertex of the county boundaries for each project.
             b = shapely.bounds(search)
             boxes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
-            local = _chunked(shapely.intersection, (np.full(len(edge), cov.geom, dtype=object), boxes),
+            local = _chunked(shapely.intersection, (np.full(len(edge), sc.geom, dtype=object), boxes),
                              settings.threads, settings.min_parallel_pairs)
             out = polygonal_parts(_chunked(shapely.difference, (search, local), settings.threads,
                                            settings.min_parallel_pairs))
