@@ -332,3 +332,13 @@ def test_kml_entity_declarations_are_refused_in_utf16_too(tmp_path: Path) -> Non
     utf16.write_bytes(text.encode("utf-16"))
     with pytest.raises(InputFileError, match="DOCTYPE or ENTITY"):
         read_vector(utf16)
+
+
+def test_csv_coordinate_table_with_a_title_row(tmp_path: Path) -> None:
+    csv = tmp_path / "title.csv"
+    lines = ["某某项目红线坐标表（CGCS2000 114°）", "点号,X,Y"]
+    square = [(0, 0), (50, 0), (50, 20), (0, 20)]
+    lines += [f"J{i + 1},{N0 + dy:.3f},{E0 + dx:.3f}" for i, (dx, dy) in enumerate(square)]
+    csv.write_text("\n".join(lines) + "\n", encoding="gbk")
+    out = _quiet(csv, crs="EPSG:4547")
+    assert out.attrs["sanxian"]["header_row"] == 2 and out.area.tolist() == [pytest.approx(1000.0)]

@@ -94,7 +94,11 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
         raise EmptyLayerError(problem("表格是空的（没有表头和数据）。", "The table is empty: no header, no rows.",
                                       file=path, fix="export the table again with its header row"))
     try:
-        frame = pd.read_csv(io.StringIO(text), header=header, dtype=str, keep_default_na=False)
+        # Without a header row (coordinate tables), title rows above the real header are often narrower
+        # than it: name as many columns as the widest line so that pandas pads the short ones.
+        width = {} if header is not None else {"names": range(max((len(r) for r in csv.reader(io.StringIO(text))),
+                                                                   default=1))}
+        frame = pd.read_csv(io.StringIO(text), header=header, dtype=str, keep_default_na=False, **width)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         if path.suffix.lower() != ".csv":  # a .txt that is not a land-boundary TXT either
             raise InputFileError(problem(
