@@ -19,6 +19,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from ..errors import CRSError, InputFileError, problem
 from .encoding import detect_bytes_encoding
+from .tabular import read_table
 
 #: Name of the geometry column (case-insensitive) and of the CRS column.
 WKT_COLUMN = "wkt"
@@ -29,9 +30,13 @@ def has_wkt_column(path: Path, encoding: str | None = None) -> bool:
     """True for a CSV whose header names a ``wkt`` column."""
     if path.suffix.lower() != ".csv":
         return False
-    head = path.read_bytes()[:65536]
-    enc = encoding or detect_bytes_encoding(head, file=path).encoding
-    first = head.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:1]
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    try:
+        enc = encoding or detect_bytes_encoding(head, file=path).encoding
+        first = head.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:1]
+    except (LookupError, InputFileError):
+        return False  # an unknown or undetectable encoding is reported by the table reader, with its fix
     return bool(first) and WKT_COLUMN in [c.strip().strip('"').lower() for c in first[0].split(",")]
 
 
@@ -52,8 +57,7 @@ def read_wkt_table(path: Path, *, encoding: str | None = None) -> tuple[gpd.GeoD
         A cell that is not valid WKT (naming the row), or a ``crs`` column
         with several values.
     """
-    enc = encoding or detect_bytes_encoding(path.read_bytes(), file=path).encoding
-    frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+    frame, enc = read_table(path, encoding=encoding)  # the shared, bounded table reader
     col = next(c for c in frame.columns if str(c).strip().lower() == WKT_COLUMN)
     try:
         geoms = shapely.from_wkt(frame[col].to_numpy(dtype=object), on_invalid="raise")
