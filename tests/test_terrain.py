@@ -591,6 +591,22 @@ def test_exact_method_matches_very_fine_scalar_line_of_sight(seed):
     assert 0 < vis.sum() < (np.hypot(*np.mgrid[-8:9, -9:10]) * 30 <= 240).sum()
 
 
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_exact_method_never_sees_more_than_any_sampling(seed):
+    """The exact search takes the maximum over the whole bilinear profile, so its horizon is at least
+    that of any set of samples of the same profile: every cell it sees, every sampling sees too."""
+    rng = np.random.default_rng(seed)
+    z = random_dem(seed, rows=25, cols=25) * rng.uniform(0.2, 2.0)
+    dem = Dem(z, Affine(30, 0, 0, 0, -30, 25 * 30), CRS)
+    line = gpd.GeoDataFrame(geometry=[LineString([(100, 400), (650, 300)])], crs=CRS)
+    exact = terrain.visibility_from_lines(line, dem, max_distance_m=300, spacing_m=30, line_of_sight="exact")
+    for step in (0.5, 0.2, 0.05):
+        sampled = terrain.visibility_from_lines(line, dem, max_distance_m=300, spacing_m=30,
+                                                line_of_sight="sampled", sample_step_cells=step)
+        assert not (exact & ~sampled).any(), step
+    assert 0 < exact.sum() < exact.size
+
+
 def thin_ridge_dem() -> Dem:
     """9 x 12 cells of 10 m on flat ground (0 m) with a one-cell ridge 1.2 m high in column 5."""
     z = np.zeros((9, 12))
