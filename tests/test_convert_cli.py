@@ -134,3 +134,16 @@ def test_brownfields_reads_red_lines_from_a_dxf_layer(tmp_path: Path) -> None:
     parcels = sites[sites["site_type"] == "parcel"].sort_values("gross_area_m2")
     exact = [60 * 40, 200 * 100 + math.pi * 50 ** 2 / 2 - 400]  # the drawn shapes (tests/data/README.md)
     np.testing.assert_allclose(parcels["gross_area_m2"], exact, atol=2.0)
+
+
+def test_screen_reads_projects_from_a_dxf_layer(tmp_path: Path) -> None:
+    catalog = Path(__file__).resolve().parents[1] / "layers" / "catalog.toml"
+    dxf = DATA / "dxf" / "red_line_r2000_gbk.dxf"
+    res, text = _run("screen", str(dxf), "--type", "pv", "--catalog", str(catalog), "--layer", "红线",
+                     "--out", str(tmp_path))
+    assert res.exit_code == 2 and "refuses to guess" in text and "--crs EPSG:4547" in text
+    res, text = _run("screen", str(dxf), "--type", "pv", "--catalog", str(catalog), "--layer", "红线",
+                     "--crs", "EPSG:4547", "--out", str(tmp_path), "--overwrite")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "screening.csv", encoding="utf-8-sig")
+    assert len(table) == 2  # the two red-line parcels of the drawing

@@ -52,8 +52,8 @@ def write_extra_outputs(result: Any, out: Path, options: dict[str, Any]) -> list
 
 @app.command("screen")
 def screen_command(
-    projects: Path = typer.Argument(..., help="Projects: Shapefile, GPKG, GeoJSON, KML, CSV/XLSX or land-boundary "
-                                              "TXT / 项目文件"),
+    projects: Path = typer.Argument(..., help="Projects: Shapefile, GPKG, GeoJSON, KML/KMZ, DXF red lines, CSV/XLSX "
+                                              "(incl. 坐标表) or land-boundary TXT / 项目文件"),
     industry: Optional[str] = typer.Option(None, "--industry", help="GB/T 4754-2017 industry code for projects "
                                                                      "without one, e.g. C2614 / 行业代码"),
     project_type: Optional[str] = typer.Option(None, "--type", help="Project type for projects without one: pv, wind, "
@@ -65,7 +65,8 @@ def screen_command(
                                                                   "half-width of line projects, in metres (default 100)"),
     crs: Optional[str] = typer.Option(None, "--crs", help="CRS of the project coordinates if the file has none: "
                                                           "EPSG:4326, EPSG:4547, GCJ-02 (Amap), BD-09 (Baidu)"),
-    layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer project file"),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer project file (GPKG layer, "
+                                                              "DXF layer such as 红线, KML folder, sheet)"),
     out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
     map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["read_vector", "read_boundary_txt", "write_boundary_txt"]
+__all__ = ["read_vector", "read_boundary_txt", "write_boundary_txt", "read_dxf", "read_kml",
+           "read_coordinate_table"]
+
+_READERS = {"read_dxf": "dxf", "read_kml": "kml", "read_coordinate_table": "coord_table"}
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +18,7 @@ def __getattr__(name: str) -> Any:
     if name in ("read_boundary_txt", "write_boundary_txt"):
         from . import boundary_txt
         return getattr(boundary_txt, name)
+    if name in _READERS:
+        import importlib
+        return getattr(importlib.import_module(f"{__name__}.{_READERS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
