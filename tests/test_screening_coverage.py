@@ -260,3 +260,16 @@ def test_county_view_searches_across_the_county_line_where_the_zoning_data_go_on
     row = _rows(res, "WEST", "not_evaluated").set_index("rule_id").loc["BF-04"]
     outside = 700.0 * 1000.0 + _segment(1000.0, 300.0)
     assert row["overlap_area_m2"] == pytest.approx(outside, rel=2e-3) and not table.loc["WEST", "complete"]
+
+
+def test_absence_rule_without_a_coverage_layer_is_not_evaluated(world: Path) -> None:
+    catalog = write_world(world.parent / "no_counties", without=("counties",))
+    res = screen(_frame([("IN", "industrial", "C2614", box(545000, 3505000, 546000, 3506000))]), catalog)
+    ne = _rows(res, "IN", "not_evaluated").set_index("rule_id")
+    # neither "prohibited: outside the park" nor silence: the park rule is reported as not evaluated
+    assert "PARK-01" not in _rows(res, "IN", "finding")["rule_id"].tolist()
+    assert ne.loc["PARK-01", "reason"] == "coverage_unknown" and ne.loc["PARK-01", "overlap_area_m2"] == 1e6
+    assert ne.loc["COV-01", "reason"] == "layer_missing"
+    table = res.projects.set_index("project_id")
+    assert not table.loc["IN", "complete"] and np.isnan(table.loc["IN", "outside_coverage_share"])
+    assert table.loc["IN", "verdict"] == "needs_assessment"        # TH-01 (两高); never compliant

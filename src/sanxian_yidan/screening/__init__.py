@@ -115,7 +115,7 @@ from .inputs import (
     _prepare_projects,
     _Projects,
 )
-from .coverage import SEARCH_OUTSIDE, Coverage, check_far_outside, coverage_of, coverage_rules, search_outside
+from .coverage import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, Coverage, check_far_outside, coverage_of, coverage_rules, search_outside
 from .overlay import overlay_pieces
 from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
 from .settings import ScreeningSettings, screening_settings
@@ -275,6 +275,12 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
             rows.append(_rows(rule, unknown & (applies | undetermined), "not_evaluated", n, hits=hits,
                               reason="attribute_unknown"))
             rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
+            continue
+        if rule.predicate == "outside_coverage" and not rule.is_coverage and not coverage.known:
+            # An absence test ("not inside a park") with no coverage layer: whether the data reach the place is
+            # unknown, so the missing feature is no finding.
+            rows.append(_rows(rule, hits.fired & (applies | undetermined), "not_evaluated", n, hits=hits,
+                              reason=COVERAGE_UNKNOWN))
             continue
         rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
         rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))

@@ -42,7 +42,7 @@ from ..catalog import REGION_ROLES
 from ..errors import CRSError, SanxianWarning, problem
 from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
 from ..rules import Rule, RuleSet
-from .evaluate import SEARCH_OUTSIDE, _where_mask  # noqa: F401  (SEARCH_OUTSIDE re-exported)
+from .evaluate import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, _where_mask  # noqa: F401  (reasons re-exported)
 from .inputs import _Layer, _Pieces, _Projects
 from .overlay import _chunked, _is_sliver, _uncovered
 from .settings import ScreeningSettings

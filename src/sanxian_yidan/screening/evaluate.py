@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 #: ``reason`` of a not-evaluated row whose search area leaves the coverage (``coverage.SEARCH_OUTSIDE``).
 SEARCH_OUTSIDE = "search_outside_coverage"
+#: ``reason`` of an absence test that fired while the catalog has no coverage layer.
+COVERAGE_UNKNOWN = "coverage_unknown"
 
 #: How many feature names a finding lists before it only counts them.
 _MAX_NAMES = 5
@@ -315,6 +317,13 @@ def _message_formatter(rule: Rule, kind: str, reason: str | None) -> MessageForm
                 (f"Partly not evaluated: {(share or 0):.1%} ({_fmt_area(area or 0)}) of the {limit} m search area "
                  f"lies outside the coverage of the zoning data, where it is unknown whether there is a {re_}; "
                  f"none was found within {limit} m inside the coverage."))
+        if reason == COVERAGE_UNKNOWN:
+            return lambda area, share, _d, _v, _n: (
+                f"未评估：项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）不在{rz}内，但图层目录没有数据覆盖范围图层"
+                f"（admin_boundary），无法判断那里是确实没有{rz}还是没有数据。",
+                (f"Not evaluated: {_fmt_area(area or 0)} ({(share or 0):.1%}) of the project is outside every "
+                 f"{re_}, but the catalog has no coverage layer (admin_boundary), so it cannot be said whether "
+                 f"there is no {re_} there or no data."))
         if reason == "layer_missing":
             return constant(f"未评估：图层目录中没有“{rz}”图层（{rule.role}）；规则未能检验。",
                             f"Not evaluated: layer missing — the catalog has no '{rule.role}' layer ({re_}).")
