@@ -46,7 +46,7 @@ from .datafiles import Problems
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
 from .progress import Progress, report_step
-from .provenance import TrackedCatalog
+from .provenance import TrackedCatalog, display_path
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -453,7 +453,7 @@ class VisibilityRaster:
                       "(outside the DEM)",
             "SYNTHETIC": ("SYNTHETIC - 合成示例数据，非官方成果，不得用于决策 / synthetic sample data (DEM or lines), "
                           "not official, not for decisions") if self.synthetic else "no",
-            "DEM": f"{self.dem.source}{' (synthetic)' if self.dem.synthetic else ''}",
+            "DEM": f"{display_path(self.dem.source)}{' (synthetic)' if self.dem.synthetic else ''}",
             "LINES": ", ".join(self.lines) or "-",
             "ORIGIN": self.origin,
             "ALGORITHM": "sanxian_yidan.terrain.visibility_from_lines: line of sight over the bare-earth DEM from "

@@ -47,11 +47,40 @@ def package_versions(names: Iterable[str] = TRACKED_PACKAGES) -> dict[str, str]:
     return versions
 
 
+def display_path(path: str | Path | None, relative_to: Path | None = None) -> str:
+    """How a file is named in outputs: never an absolute path of the machine that ran the analysis.
+
+    A packaged data file is shown as ``sanxian_yidan/data/<name>``; a file inside ``relative_to`` (or,
+    without it, the current folder) by its relative path; any other file by its name alone (its
+    SHA-256 in the manifest identifies it).  ``None`` and non-path text are returned as given.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        The file.
+    relative_to : Path, optional
+        Folder the outputs refer to (e.g. the study's folder).
+    """
+    if path is None:
+        return ""
+    text = str(path)
+    p = Path(text)
+    if not p.is_absolute():
+        return text.replace("\\", "/")
+    package = Path(__file__).resolve().parent
+    resolved = p.resolve()
+    for base in (relative_to, Path.cwd()):
+        if base is not None and resolved.is_relative_to(Path(base).resolve()):
+            return resolved.relative_to(Path(base).resolve()).as_posix()
+    if resolved.is_relative_to(package):
+        return "sanxian_yidan/" + resolved.relative_to(package).as_posix()
+    return p.name
+
+
 def file_record(path: str | Path, *, relative_to: Path | None = None) -> dict[str, Any]:
-    """Name, size [bytes] and SHA-256 of one file."""
+    """Name (see :func:`display_path`), size [bytes] and SHA-256 of one file."""
     path = Path(path)
-    name = str(path.relative_to(relative_to)) if relative_to and path.is_relative_to(relative_to) else str(path)
-    return {"path": name.replace("\\", "/"), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return {"path": display_path(path, relative_to), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def build_manifest(*, inputs: Iterable[Path], outputs: Iterable[Path], parameters: dict[str, Any],

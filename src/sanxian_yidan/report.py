@@ -67,6 +67,9 @@ border:4px solid #7f0000}
 .warn{background:#fff3e0;border-left:4px solid #e65100;padding:.5em 1em}
 .en{color:#546e7a}.src{font-size:.85em;color:#455a64}
 .list dt{font-weight:bold;margin-top:.4em}.list dd{margin-left:1em}
+details.appendix{margin-top:2em;border:1px solid #90a4ae;padding:.5em 1em}
+details.appendix>summary{cursor:pointer;font-weight:bold;font-size:1.2em}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #cfd8dc}figcaption{font-size:.85em;color:#455a64}
 """
 
 
@@ -112,8 +115,13 @@ def _cell(value: Any, column: Column) -> str:
             return f"{float(value):,.{column.digits}f}"
         except (TypeError, ValueError):
             return str(value)
-    if isinstance(value, bool):
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
         return "是 yes" if value else "否 no"
+    if isinstance(value, float):
+        if value != value:  # NaN: no value
+            return ""
+        if value.is_integer():  # a rank or a count stored as float (1.0 → 1)
+            return str(int(value))
     return "" if value is None else str(value)
 
 
@@ -262,7 +270,7 @@ def _parameters(result: ScreeningResult) -> list[dict[str, Any]]:
         ("坐标系声明 / Stated CRS", p.get("crs")),
         ("缺少的图层角色 / Roles missing from the catalog", ", ".join(result.missing_roles) or "—"),
     ]
-    return [{"k": k, "v": v} for k, v in rows]
+    return [{"k": k, "v": "— 未指定 / not given" if v in (None, "") else v} for k, v in rows]
 
 
 def screening_report_html(result: ScreeningResult, *, title: str | None = None,

@@ -48,7 +48,9 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
         parts.append(f"<p class='src'>{escape(cfg.notes)}</p>")
     parts += [_summary_section(run), _links_section(run), _skipped_section(run)]
     parts += [section(run) for name, section in _SECTIONS.items() if name in run.results]
-    parts += [_sources_section(run, view), _provenance_section(run)]
+    parts.append("<details class='appendix'><summary>附录：规则、参数、依据与数据溯源（点击展开）/ Appendix: rules, "
+                 "parameters, sources and provenance (click to open)</summary>"
+                 + _sources_section(run, view) + _provenance_section(run) + "</details>")
     return page_html(f"{cfg.title_zh} / {cfg.title_en}", "\n".join(p for p in parts if p))
 
 
@@ -206,18 +208,29 @@ def _sourced_entries(table: Mapping[str, Any], file: str, prefix: str) -> Iterab
     if "source" in scalars:
         values = "; ".join(f"{k} = {_fmt(v)}" for k, v in scalars.items()
                            if k != "source" and not k.endswith("_source"))
-        yield {"file": file, "key": prefix or "(file)", "value": values, "source": str(scalars["source"])}
+        if not values:
+            values = (_NO_VALUE_FILE if not prefix else _NO_VALUE_TABLE)
+        yield {"file": file, "key": prefix or _WHOLE_FILE, "value": values, "source": str(scalars["source"])}
     for key, value in scalars.items():
         if key.endswith("_source") and key != "source":
             name = key[: -len("_source")]
-            yield {"file": file, "key": f"{prefix}.{name}".strip("."), "value": _fmt(table.get(name, "")),
-                   "source": str(value)}
+            named = {k: v for k, v in scalars.items()
+                     if (k == name or k.startswith(name + "_")) and not k.endswith("source")}
+            shown = "; ".join(f"{k} = {_fmt(v)}" for k, v in named.items()) or _NO_VALUE_KEY
+            yield {"file": file, "key": f"{prefix}.{name}".strip("."), "value": shown, "source": str(value)}
     for key, value in table.items():
         if isinstance(value, dict):
             yield from _sourced_entries(value, file, f"{prefix}.{key}".strip("."))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for i, item in enumerate(value):
                 yield from _sourced_entries(item, file, f"{prefix}.{key}[{item.get('id', i)}]".strip("."))
+
+
+#: Shown instead of an empty value cell, with the reason.
+_WHOLE_FILE = "（整个文件）/ (whole file)"
+_NO_VALUE_FILE = "— 文件总体来源，各取值见下列条目 / source of the whole file; values in the rows below"
+_NO_VALUE_TABLE = "— 本组总体来源，各取值见下列条目 / source of this group; values in the rows below"
+_NO_VALUE_KEY = "— 该来源说明的是下列同组取值 / this source covers the values of the same group"
 
 
 def _is_scalar_list(value: Any) -> bool:
@@ -241,7 +254,8 @@ def _provenance_section(run: StudyRun) -> str:
     file_cols = [Column("kind", "类别 / Kind"), Column("path", "文件 / File"),
                  Column("bytes", "大小 / Size [bytes]", numeric=True), Column("sha256", "SHA-256")]
     versions = [{"package": k, "version": v} for k, v in package_versions().items()]
-    params = json.dumps(study_parameters(run), ensure_ascii=False, indent=1, sort_keys=True, default=str)
+    params = json.dumps(_public(study_parameters(run), base), ensure_ascii=False, indent=1, sort_keys=True,
+                        default=str)
     return ("<h2>数据溯源 / Provenance</h2><h3>输入文件 / Inputs</h3>" + table_html(files, file_cols)
             + "<h3>软件版本 / Package versions</h3>"
             + table_html(versions, [Column("package", "软件包 / Package"), Column("version", "版本 / Version")])
@@ -250,6 +264,19 @@ def _provenance_section(run: StudyRun) -> str:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+def _public(value: Any, base: Path) -> Any:
+    """``value`` with every absolute file path replaced by its public name (no machine paths in reports)."""
+    from .provenance import display_path
+
+    if isinstance(value, dict):
+        return {k: _public(v, base) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_public(v, base) for v in value]
+    if isinstance(value, str) and Path(value).is_absolute():
+        return display_path(value, base)
+    return value
+
+
 def _total_row(counties: pd.DataFrame) -> Mapping[str, float]:
     from .rooftop import TOTAL
 

@@ -35,7 +35,7 @@ writer reprojects to a 3-degree zone when needed.
 References
 ----------
 .. [1] 建设项目用地红线坐标文件内容要求 (附件1): layout of the header and parcel lines, area in hectares.
-.. [2] RULES_REFERENCE.md, section "Coordinates" (layout of the land-boundary TXT).
+.. [2] Public sample files of the 界址点坐标交换文件 (northing first; 8-digit eastings carry the zone prefix).
 .. [3] ``data/boundary_txt.toml`` (accepted spellings, layouts, area units, digit rules, tolerances, formats,
    each with its source).
 """
@@ -80,7 +80,7 @@ __all__ = ["PARCEL_COLUMNS", "EXTRA_COLUMNS", "looks_like_boundary_txt", "read_b
 
 _DATA_FILE = "boundary_txt.toml"
 
-# Names fixed by the format itself (RULES_REFERENCE.md 'Coordinates'), not settings.
+# Names fixed by the format itself (建设项目用地红线坐标文件内容要求, 附件1), not settings.
 _ATTRIBUTE_SECTION = "属性描述"
 _COORDINATE_SECTION = "地块坐标"
 _KEY_VERSION = "格式版本号"
@@ -468,7 +468,7 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     References
     ----------
     .. [1] 建设项目用地红线坐标文件内容要求 (附件1), layout and hectares.
-    .. [2] RULES_REFERENCE.md, "Coordinates" (land-boundary TXT).
+    .. [2] Public sample files of the 界址点坐标交换文件.
     .. [3] ``data/boundary_txt.toml`` (spellings, layouts, units, tolerances with their sources).
     """
     path = Path(path)
@@ -1330,7 +1330,7 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
 
     References
     ----------
-    .. [1] RULES_REFERENCE.md, "Coordinates" (land-boundary TXT).
+    .. [1] 建设项目用地红线坐标文件内容要求 (附件1).
     .. [2] ``data/boundary_txt.toml`` ``[writer]``.
     """
     s = _settings()

@@ -89,6 +89,7 @@ from ..errors import (
 )
 from ..parallel import resolve_threads
 from ..progress import Progress, report_step
+from ..provenance import display_path
 from ..rules import (
     PROJECT_ROLE,
     SEVERITY_ZH,
@@ -306,8 +307,8 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
             for role in present for e in cat.entries_for(role)]
     params = {"radius_m": radius, "sliver_m2": sliver, "sliver_width_m": settings.sliver_width_m,
               "search_m": settings.search_m, "industry": industry, "project_type": project_type,
-              "projects": proj.source, "catalog": str(cat.path) if cat.path else None,
-              "working_crs": cat.working_crs, "rules_files": list(ruleset.files), "n_rules": len(ruleset),
+              "projects": display_path(proj.source), "catalog": display_path(cat.path) if cat.path else None,
+              "working_crs": cat.working_crs, "rules_files": [display_path(f) for f in ruleset.files], "n_rules": len(ruleset),
               "crs": None if crs is None else str(crs), "threads": settings.threads,
               "settings_sources": dict(settings.sources)}
     report_step(progress, "完成 / done", steps, steps)

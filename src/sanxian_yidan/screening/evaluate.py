@@ -374,8 +374,53 @@ def _message_formatter(rule: Rule, kind: str, reason: str | None) -> MessageForm
             f"项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）位于{rz}之外。",
             f"{_fmt_area(area or 0)} ({(share or 0):.1%}) of the project lies outside the {re_}.")
     assert rule.test is not None
-    field_, test = rule.test.field, rule.test.describe()
-    return lambda _a, _s, _d, value, _n: (f"项目属性 {field_} = {value!r} 满足条件 {test}。",
-                                          f"Project attribute {field_} = {value!r} meets {test}.")
+    test = rule.test
+    return lambda _a, _s, _d, value, _n: attribute_message(test.field, test.op, test.value, value)
+
+
+#: Plain wording of the attribute-test operators (Chinese, English) for planners.
+_OP_WORDS = {"==": ("为", "is"), "!=": ("不是", "is not"), "in": ("属于", "is one of"),
+             "not_in": ("不属于", "is none of"), "startswith": ("属于以下行业（代码开头）", "falls under"),
+             ">": ("大于", "is above"), ">=": ("不小于", "is at least"), "<": ("小于", "is below"),
+             "<=": ("不大于", "is at most")}
+
+
+def _plain(value: Any, zh: bool) -> str:
+    if isinstance(value, bool):
+        return ("是" if value else "否") if zh else ("yes" if value else "no")
+    if isinstance(value, (list, tuple)):
+        return ("、" if zh else ", ").join(_plain(v, zh) for v in value)
+    return str(value)
+
+
+def attribute_message(field: str, op: str, expected: Any, value: Any) -> tuple[str, str]:
+    """A project-attribute finding in plain Chinese and English, e.g. ``项目属于“两高”行业。``.
+
+    Parameters
+    ----------
+    field : str
+        Project attribute the rule tests (``two_high``, ``industry``, ...).
+    op : str
+        Operator of the test (``==``, ``in``, ``startswith``, ...).
+    expected : Any
+        Value(s) the rule tests against.
+    value : Any
+        The project's value.
+    """
+    if field == "two_high" and op == "==" and expected is True:
+        return ("项目属于“两高”（高耗能、高排放）行业。",
+                "The project belongs to a 两高 (energy-intensive, high-emission) industry.")
+    from ..columns import describe
+
+    col = describe(field)
+    zh_name, en_name = (col.zh, col.en) if col else (field, field)
+    op_zh, op_en = _OP_WORDS.get(op, (op, op))
+    if op == "startswith":
+        return (f"项目{zh_name} {_plain(value, True)} 属于本规则所列行业（代码以 {_plain(expected, True)} 开头）。",
+                f"The project's {en_name.lower()} {_plain(value, False)} falls under the industries this rule "
+                f"lists (codes starting with {_plain(expected, False)}).")
+    return (f"项目{zh_name}为 {_plain(value, True)}，本规则适用于{zh_name}{op_zh} {_plain(expected, True)} 的项目。",
+            f"The project's {en_name} is {_plain(value, False)}; the rule applies where it {op_en} "
+            f"{_plain(expected, False)}.")
 
 
