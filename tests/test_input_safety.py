@@ -330,3 +330,14 @@ def test_random_bytes_as_csv_raise_only_toolkit_errors(tmp_path: Path, data: byt
         table_to_points(path)
     except SanxianError:
         pass
+
+
+def test_normalise_refuses_features_the_projection_cannot_hold() -> None:
+    from sanxian_yidan.normalize import normalise
+
+    # 90° east of the central meridian on the equator: PROJ's transverse Mercator returns infinity.
+    gdf = _frame([Point(LON, LAT), Point(-156.0, 0.0)], "EPSG:4326")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)  # the area-distortion note is not the point here
+        with pytest.raises(InputFileError, match=r"(?s)1 feature\(s\) cannot be transformed.*source rows \[1\]"):
+            normalise(gdf, "EPSG:4547")

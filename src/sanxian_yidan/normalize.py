@@ -125,6 +125,7 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     if out.crs is not None and not out.crs.equals(target_crs):
         source = out.crs.to_string()
         out = out.to_crs(target_crs)
+        _check_reprojected(out, source, file, layer)
         distortion = area_distortion_warning(out)
         repairs.append(Repair("reprojected", len(out), (), f"{source} → {out.crs.to_string()}"
                               + (f"; {distortion}" if distortion else "")))
@@ -135,6 +136,26 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     meta["repairs"] = list(meta.get("repairs", [])) + repairs
     out.attrs["sanxian"] = meta
     return out
+
+
+def _check_reprojected(gdf: gpd.GeoDataFrame, source: str, file: str | None, layer: str | None) -> None:
+    """Refuse features that PROJ could not transform (it returns infinity outside a projection's domain).
+
+    E.g. latitude 90° in Web Mercator: the result would be drawn or measured as if it were a place.
+    """
+    coords, index = shapely.get_coordinates(np.asarray(gdf.geometry.values), return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if not bad.any():
+        return
+    rows = np.unique(index[bad])
+    ids = gdf["src_fid"].to_numpy()[rows][:MAX_IDS_LISTED].tolist()
+    raise InputFileError(problem(
+        f"{rows.size} 个要素无法从 {source} 转换到 {gdf.crs.to_string()}（超出该投影的适用范围）。",
+        f"{rows.size} feature(s) cannot be transformed from {source} to {gdf.crs.to_string()}: the projection gives "
+        f"no finite coordinates there (outside its domain); source rows {ids}.",
+        file=file, layer=layer, feature=f"row {ids[0]}",
+        fix="check those features' coordinates (sign, hemisphere, degrees vs metres) or choose a working CRS "
+            "that covers them"))
 
 
 def _ids(frame: gpd.GeoDataFrame, mask: np.ndarray) -> tuple[Any, ...]:

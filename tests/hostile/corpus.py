@@ -378,6 +378,8 @@ CASES: list[Case] = [
                                    "-o", str(d / "out" / "map.html")], 2, ("no place on Earth",)),
     Case("infinity_map", lambda d, w: ["map", str(geojson(d, f"[Infinity, {LAT}]", "Point")), "--no-boundaries",
                                        "-o", str(d / "out" / "map.html")], 2, ("not finite",)),
+    Case("outside_projection_domain", lambda d, w: screen(csv(d, "name,lon,lat\n甲,-156.0,0.0\n"), w, d, "--crs",
+                                                          "EPSG:4326"), 2, ("cannot be transformed", "EPSG:4547")),
     Case("bowtie_polygon", lambda d, w: screen(gpkg(d, [Polygon([(541000, 3521000), (542000, 3522000),
                                                                  (542000, 3521000), (541000, 3522000)])]), w, d), 0,
          ("1 projects",)),
