@@ -341,3 +341,10 @@ def test_normalise_refuses_features_the_projection_cannot_hold() -> None:
         warnings.simplefilter("ignore", SanxianWarning)  # the area-distortion note is not the point here
         with pytest.raises(InputFileError, match=r"(?s)1 feature\(s\) cannot be transformed.*source rows \[1\]"):
             normalise(gdf, "EPSG:4547")
+
+
+def test_absurd_values_in_a_degree_file_are_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "p.gpkg"
+    _frame([Point(LON, LAT), Point(1e300, LAT)], "EPSG:4326").to_file(path)
+    with pytest.raises(InputFileError, match=r"(?s)no place on Earth.*feature 2"):
+        read_vector(path)

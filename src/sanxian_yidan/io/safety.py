@@ -495,8 +495,9 @@ def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
     coords, index = _coords(gdf)
     if crs is None or not coords.size:
         return
+    # Values beyond any place on Earth are corrupt data whatever the CRS says (e.g. 1e300 in a WGS84 file).
+    _check_projected(gdf, coords, index, file=file, layer=layer)
     if not crs.is_geographic:
-        _check_projected(gdf, coords, index, file=file, layer=layer)
         return
     lim = limits()
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
