@@ -348,3 +348,10 @@ def test_absurd_values_in_a_degree_file_are_named_as_such(tmp_path: Path) -> Non
     _frame([Point(LON, LAT), Point(1e300, LAT)], "EPSG:4326").to_file(path)
     with pytest.raises(InputFileError, match=r"(?s)no place on Earth.*feature 2"):
         read_vector(path)
+
+
+def test_unknown_encoding_name_is_a_toolkit_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(f"name,lon,lat\n甲,{LON},{LAT}\n")
+    with pytest.raises(InputFileError, match="Unknown text encoding 'klingon'"):
+        read_vector(path, encoding="klingon", crs="EPSG:4326")

@@ -386,6 +386,10 @@ CASES: list[Case] = [
     Case("degenerate_polygon", lambda d, w: screen(gpkg(d, [Polygon([(541000, 3521000), (542000, 3521000),
                                                                      (543000, 3521000)])]), w, d), 2,
          ("degenerate",)),
+    Case("tiny_footprint", lambda d, w: screen(gpkg(d, [Point(541500, 3521500).buffer(1e-4)]), w, d), 2,
+         ("sliver tolerance",)),
+    Case("far_outside_coverage", lambda d, w: screen(gpkg(d, [box(100000, 3000000, 101000, 3001000)]), w, d), 0,
+         ("outside the coverage", "check the CRS")),
     Case("empty_geometry", lambda d, w: screen(gpkg(d, [shapely.Polygon()]), w, d), 2, ("empty geometry",)),
     Case("many_vertices", _many_vertices, 0, ("1 projects",), slow=True),
     # ---- land-boundary TXT

@@ -112,6 +112,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     # A folder, FIFO, device (/dev/zero behind a symlink) or 0-byte file is refused before it is opened.
     path = safety.check_input_file(path, what="input layer", dir_suffixes=(".gdb",),
                                    fix="check the path and the working directory")
+    if encoding is not None:
+        _gdal_codec(encoding)  # an unknown codec name is the user's to fix, before any reader sees it
     info: dict[str, Any] = {"source_path": str(path), "layer": layer, "warnings": []}
     gdf = _read_any(path, layer, encoding, info, use_arrow)
     if len(gdf) == 0:

@@ -32,9 +32,10 @@ def has_wkt_column(path: Path, encoding: str | None = None) -> bool:
         return False
     with path.open("rb") as fh:
         head = fh.read(65536)
+    line = head.split(b"\n", 1)[0]  # the header line whole: a character cut at 64 KiB must not fail detection
     try:
-        enc = encoding or detect_bytes_encoding(head, file=path).encoding
-        first = head.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:1]
+        enc = encoding or detect_bytes_encoding(line, file=path).encoding
+        first = line.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:1]
     except (LookupError, InputFileError):
         return False  # an unknown or undetectable encoding is reported by the table reader, with its fix
     return bool(first) and WKT_COLUMN in [c.strip().strip('"').lower() for c in first[0].split(",")]
