@@ -342,3 +342,13 @@ def test_csv_coordinate_table_with_a_title_row(tmp_path: Path) -> None:
     csv.write_text("\n".join(lines) + "\n", encoding="gbk")
     out = _quiet(csv, crs="EPSG:4547")
     assert out.attrs["sanxian"]["header_row"] == 2 and out.area.tolist() == [pytest.approx(1000.0)]
+
+
+def test_coordinate_table_in_degrees(tmp_path: Path) -> None:
+    csv = tmp_path / "gnss.csv"
+    pd.DataFrame({"点号": ["J1", "J2", "J3", "J4"], "经度": ["113°22'00\"", "113.3700", "113.3700", "113.3667"],
+                  "纬度": [31.69, 31.69, 31.70, 31.70]}).to_csv(csv, index=False)
+    out = _quiet(csv)
+    assert out.crs.to_epsg() == 4490 and out.attrs["sanxian"]["axis_order"] == "X=longitude"
+    ring = np.array([[113 + 22 / 60, 31.69], [113.37, 31.69], [113.37, 31.70], [113.3667, 31.70]])
+    assert out.geometry.iloc[0].area == pytest.approx(_shoelace(ring), rel=1e-9)

@@ -56,6 +56,8 @@ def _columns(header: list[str]) -> dict[str, int] | None:
         return next((keys.index(n) for n in names if n in keys), None)
 
     found = {"point": find(s.point_id_columns), "x": find(s.x_columns), "y": find(s.y_columns)}
+    if found["x"] is None or found["y"] is None:  # points in degrees: 经度 is the x, 纬度 the y
+        found["x"], found["y"] = find(s.lon_columns), find(s.lat_columns)
     if any(v is None for v in found.values()) or found["x"] == found["y"]:
         return None
     ring, parcel = find(s.ring_columns), find(s.parcel_columns)

@@ -25,6 +25,8 @@ class FormatSettings:
     parcel_columns: tuple[str, ...]
     x_columns: tuple[str, ...]
     y_columns: tuple[str, ...]
+    lon_columns: tuple[str, ...]
+    lat_columns: tuple[str, ...]
 
 
 def _positive(table: dict[str, Any], key: str, where: str, path: Any) -> float:
@@ -75,4 +77,6 @@ def format_settings() -> FormatSettings:
         parcel_columns=_names(table, "parcel", "coord_table", path),
         x_columns=_names(table, "x", "coord_table", path),
         y_columns=_names(table, "y", "coord_table", path),
+        lon_columns=_names(table, "lon", "coord_table", path),
+        lat_columns=_names(table, "lat", "coord_table", path),
     )
