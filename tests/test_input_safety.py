@@ -355,3 +355,14 @@ def test_unknown_encoding_name_is_a_toolkit_error(tmp_path: Path) -> None:
     path.write_text(f"name,lon,lat\n甲,{LON},{LAT}\n")
     with pytest.raises(InputFileError, match="Unknown text encoding 'klingon'"):
         read_vector(path, encoding="klingon", crs="EPSG:4326")
+
+
+@pytest.mark.parametrize("reader, name", [("read_kml", "p.kml"), ("read_dxf", "p.dxf"),
+                                          ("read_coordinate_table", "p.csv"), ("read_boundary_txt", "p.txt")])
+def test_every_public_reader_refuses_a_fifo(tmp_path: Path, reader: str, name: str) -> None:
+    import sanxian_yidan.io as sio
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    with pytest.raises(InputFileError, match="named pipe"):
+        getattr(sio, reader)(fifo)  # opening a FIFO to sniff its format would block for ever

@@ -32,6 +32,7 @@ import shapely
 from ..errors import EmptyLayerError, InputFileError, problem
 from .encoding import detect_bytes_encoding
 from .formats_settings import format_settings
+from .safety import check_input_file
 from .rings import nest_rings
 
 #: First bytes of a DWG file ("AC10xx" version tag).
@@ -103,7 +104,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
     """
     import ezdxf
 
-    path = Path(path)
+    path = check_input_file(path, what="drawing")  # no folder, pipe, device or empty file
     if is_dwg(path):
         refuse_dwg(path)
     settings = format_settings()

@@ -30,6 +30,7 @@ import shapely
 
 from ..errors import EmptyLayerError, InputFileError, problem
 from .formats_settings import format_settings
+from .safety import check_input_file
 
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
@@ -118,7 +119,7 @@ def read_kml(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     ----------
     .. [1] OGC 07-147r2, OGC KML 2.2 (coordinates are WGS84 lon,lat[,alt]; Folder, Placemark, ExtendedData).
     """
-    path = Path(path)
+    path = check_input_file(path, what="KML/KMZ file")  # no folder, pipe, device or empty file
     data = read_kml_bytes(path)
     if _DTD.search(data) or _DTD.search(_as_utf8(data)):
         raise InputFileError(problem(
