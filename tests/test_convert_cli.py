@@ -147,3 +147,11 @@ def test_screen_reads_projects_from_a_dxf_layer(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "screening.csv", encoding="utf-8-sig")
     assert len(table) == 2  # the two red-line parcels of the drawing
+
+
+def test_points_far_from_the_meridian_are_not_warned_about_areas() -> None:
+    pts = gpd.GeoDataFrame(geometry=shapely.points([[120.17, 30.27], [120.2, 30.3]]), crs="EPSG:4490")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        normalise(pts, "EPSG:4547")
+    assert area_distortion_warning(pts.to_crs("EPSG:4547")) is None

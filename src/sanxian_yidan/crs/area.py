@@ -98,8 +98,11 @@ def area_distortion_warning(gdf: gpd.GeoDataFrame, crs: Any = None) -> str | Non
     -------
     str or None
         A bilingual message naming the distortion, the CRS and the layer's own
-        zone; ``None`` within tolerance or for geographic CRSs.
+        zone; ``None`` within tolerance, for geographic CRSs, or for a layer
+        without polygons.
     """
+    if not np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6, 7)).any():
+        return None  # no polygons: no areas to distort
     scale = areal_scale_range(gdf, crs)
     if scale is None:
         return None
