@@ -95,6 +95,17 @@ def test_dxf_open_polylines_are_skipped_with_a_warning() -> None:
     assert len(out) == 1 and out.geometry.iloc[0].area == pytest.approx(100.0)
 
 
+def test_dxf_layer_names_ignore_case_as_in_cad(tmp_path: Path) -> None:
+    import ezdxf
+    doc = ezdxf.new("R2010")
+    doc.modelspace().add_lwpolyline([(E0, N0), (E0 + 10, N0), (E0 + 10, N0 + 10)], close=True,
+                                    dxfattribs={"layer": "HONGXIAN"})
+    path = tmp_path / "case.dxf"
+    doc.saveas(path)
+    out = _quiet(path, layer="hongxian", crs="EPSG:4547")
+    assert out["layer"].tolist() == ["HONGXIAN"] and out.area.tolist() == [pytest.approx(50.0)]
+
+
 def test_dxf_without_zone_prefix_is_refused_and_with_prefix_inferred(tmp_path: Path) -> None:
     with pytest.raises(CRSError, match=r"(?s)refuses to guess.*EPSG:4547.*Suizhou study area.*--crs EPSG:4547"):
         read_vector(DXF, layer="红线")
@@ -352,3 +363,20 @@ def test_coordinate_table_in_degrees(tmp_path: Path) -> None:
     assert out.crs.to_epsg() == 4490 and out.attrs["sanxian"]["axis_order"] == "X=longitude"
     ring = np.array([[113 + 22 / 60, 31.69], [113.37, 31.69], [113.37, 31.70], [113.3667, 31.70]])
     assert out.geometry.iloc[0].area == pytest.approx(_shoelace(ring), rel=1e-9)
+
+
+def test_dxf_red_lines_inside_block_references(tmp_path: Path) -> None:
+    import ezdxf
+    doc = ezdxf.new("R2010")
+    block = doc.blocks.new("红线块")
+    block.add_lwpolyline([(0, 0), (10, 0), (10, 10), (0, 10)], close=True, dxfattribs={"layer": "0"})
+    msp = doc.modelspace()
+    # placed twice, at two positions and scales, on layer 红线 (entities of layer 0 take the reference's layer)
+    msp.add_blockref("红线块", (E0, N0), dxfattribs={"layer": "红线"})
+    msp.add_blockref("红线块", (E0 + 100, N0), dxfattribs={"layer": "红线", "xscale": 3, "yscale": 3})
+    path = tmp_path / "blocks.dxf"
+    doc.saveas(path)
+    out = _quiet(path, crs="EPSG:4547")
+    assert out["layer"].tolist() == ["红线", "红线"]
+    assert sorted(out.area.round(9)) == [100.0, 900.0]
+    assert out.total_bounds == pytest.approx((E0, N0, E0 + 130, N0 + 30))

@@ -5,7 +5,10 @@ closed LWPOLYLINE or 2-D POLYLINE on a layer such as ``红线`` next to roads,
 labels and frames on other layers; arcs are stored as *bulges*.  This reader
 
 * reads model space with ``ezdxf`` (the text encoding comes from the file:
-  UTF-8 from AutoCAD 2007 on, ``$DWGCODEPAGE`` such as ANSI_936 = GBK before);
+  UTF-8 from AutoCAD 2007 on, ``$DWGCODEPAGE`` such as ANSI_936 = GBK before,
+  overruled by the bytes when it names a Western code page over Chinese text),
+  block references (INSERT) expanded into world coordinates;
+* matches the layer name without regard to case, as CAD does;
 * keeps closed polylines (closed flag, or last vertex on the first within
   ``closure_tolerance_m``) of the chosen layer, replacing each arc by chords
   whose sagitta is at most ``bulge_sagitta_m`` (``data/io_formats.toml``);
@@ -118,7 +121,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
                                      file=path, fix="open it in CAD and save it again as DXF (R2000 or later)")) \
             from exc
     wanted = set(settings.dxf_entity_types)
-    entities = [e for e in doc.modelspace() if e.dxftype() in wanted
+    entities = [e for e in _model_entities(doc.modelspace()) if e.dxftype() in wanted
                 and not (e.dxftype() == "POLYLINE" and not e.is_2d_polyline)]
     by_layer: dict[str, int] = {}
     rings: list[np.ndarray] = []
@@ -127,7 +130,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
     arcs = 0
     for entity in entities:
         name = _decoded(entity.dxf.layer)
-        if layer is not None and name != layer:
+        if layer is not None and name.casefold() != layer.casefold():  # CAD layer names ignore case
             continue
         xyb = _vertices(entity)
         flagged = bool(entity.closed if entity.dxftype() == "LWPOLYLINE" else entity.is_closed)
@@ -135,14 +138,15 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
             flagged or float(np.hypot(*(xyb[0, :2] - xyb[-1, :2]))) <= settings.closure_tolerance_m)
         points = flatten_bulges(xyb, closed=flagged, sagitta=settings.bulge_sagitta_m)
         if not closed:
-            open_handles.append(str(entity.dxf.handle))
+            open_handles.append(str(entity.dxf.get("handle") or getattr(entity, "_insert_handle", "")))
             continue
         by_layer[name] = by_layer.get(name, 0) + 1
         arcs += int(_has_bulge(entity))
         rings.append(points)
-        meta.append((name, str(entity.dxf.handle), entity.dxftype()))
-    all_layers = sorted({_decoded(e.dxf.layer) for e in doc.modelspace()})
-    if layer is not None and layer not in all_layers:
+        meta.append((name, str(entity.dxf.get("handle") or getattr(entity, "_insert_handle", "")),
+                     entity.dxftype()))
+    all_layers = sorted({_decoded(e.dxf.layer) for e in _model_entities(doc.modelspace())})
+    if layer is not None and layer.casefold() not in {n.casefold() for n in all_layers}:
         raise InputFileError(problem(f"DXF 中没有图层 '{layer}'。", f"Layer '{layer}' is not in the drawing; layers: "
                                      f"{all_layers}.", file=path, fix=f"use one of {all_layers}"))
     if layer is None and len(by_layer) > 1:
@@ -202,6 +206,34 @@ def _text_encoding(path: Path, notes: list[str]) -> str | None:
                  f"{guess.encoding} (pass encoding= to override) / 图纸声明代码页 {codepage or '无'}，但文字为 "
                  f"{guess.encoding}，已按 {guess.encoding} 读取")
     return guess.encoding
+
+
+#: Block references nested deeper than this are not expanded (guards against self-referencing blocks).
+_MAX_BLOCK_DEPTH = 8
+
+
+def _model_entities(space: Any, depth: int = 0, insert_layer: str | None = None,
+                    insert_handle: str | None = None) -> Any:
+    """Entities of model space with block references (INSERT) expanded into world coordinates.
+
+    An entity of a block on layer ``0`` takes the layer of the block reference, as AutoCAD draws it.
+    """
+    for entity in space:
+        if insert_layer is not None:
+            if entity.dxf.get("layer", "0") == "0":
+                entity.dxf.layer = insert_layer
+            entity._insert_handle = insert_handle  # virtual entities have no handle of their own
+        if entity.dxftype() == "INSERT":
+            if depth >= _MAX_BLOCK_DEPTH:
+                continue
+            try:
+                children = list(entity.virtual_entities())
+            except Exception:  # noqa: BLE001 - a block ezdxf cannot explode (e.g. non-uniform scale on arcs)
+                continue
+            yield from _model_entities(children, depth + 1, entity.dxf.layer,
+                                       insert_handle or str(entity.dxf.handle))
+        else:
+            yield entity
 
 
 def _vertices(entity: Any) -> np.ndarray:
