@@ -20,6 +20,7 @@ from ..errors import (
     SanxianWarning,
     problem,
 )
+from .horn import slope_aspect_grid
 from .settings import TerrainError
 
 log = logging.getLogger(__name__)
@@ -122,15 +123,41 @@ class Dem:
 
     @cached_property
     def grids(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(slope, aspect)`` of this DEM (computed once, read-only); see :func:`slope_aspect`."""
-        from .surface import (
-            slope_aspect,  # surface works on a Dem: imported here, not at module load
-        )
+        """``(slope, aspect)`` of this DEM (computed once, read-only); see :func:`~sanxian_yidan.terrain.slope_aspect`.
 
-        slope, aspect = slope_aspect(self)
+        Raises
+        ------
+        CRSError
+            If the DEM is not in a projected CRS with metre units (see :func:`require_metric`).
+        """
+        require_metric(self)
+        slope, aspect = slope_aspect_grid(self.elevation, *self.res)
         slope.setflags(write=False)
         aspect.setflags(write=False)
         return slope, aspect
+
+
+def require_metric(dem: Dem) -> None:
+    """Refuse a DEM whose horizontal units are not metres: slopes and distances need them.
+
+    Parameters
+    ----------
+    dem : Dem
+        The DEM to check.
+
+    Raises
+    ------
+    CRSError
+        If ``dem.crs`` is geographic or projected in a unit other than the metre.
+    """
+    import pyproj
+
+    crs = pyproj.CRS.from_user_input(dem.crs)
+    units = {axis.unit_name for axis in crs.axis_info[:2]}
+    if not crs.is_projected or not units <= {"metre", "meter"}:
+        raise CRSError(problem("坡度计算需要以米为单位的投影坐标系。",
+                               f"Slopes need a projected CRS in metres; the DEM is in {crs.name} ({sorted(units)}).",
+                               file=dem.source, fix="reproject the DEM, e.g. gdalwarp -t_srs EPSG:4547 in.tif out.tif"))
 
 
 def read_dem(path: str | Path, *, crs: Any = None, synthetic: bool = False, band: int = 1) -> Dem:

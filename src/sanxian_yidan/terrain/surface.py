@@ -7,11 +7,9 @@ import math
 
 import numpy as np
 
-from ..errors import (
-    CRSError,
-    problem,
-)
-from .dem import Dem
+from ..errors import problem
+from .dem import Dem, require_metric
+from .horn import slope_aspect_grid, window
 from .settings import TerrainError
 
 log = logging.getLogger(__name__)
@@ -20,18 +18,6 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------------------------
 # Slope, aspect, hillshade (gdaldem, Horn)
 # ----------------------------------------------------------------------------------------------
-def _require_metric(dem: Dem) -> None:
-    """Slopes need horizontal metres: refuse geographic or non-metre CRSs."""
-    import pyproj
-
-    crs = pyproj.CRS.from_user_input(dem.crs)
-    units = {axis.unit_name for axis in crs.axis_info[:2]}
-    if not crs.is_projected or not units <= {"metre", "meter"}:
-        raise CRSError(problem("坡度计算需要以米为单位的投影坐标系。",
-                               f"Slopes need a projected CRS in metres; the DEM is in {crs.name} ({sorted(units)}).",
-                               file=dem.source, fix="reproject the DEM, e.g. gdalwarp -t_srs EPSG:4547 in.tif out.tif"))
-
-
 def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] | None
                        ) -> tuple[np.ndarray, float, float]:
     if isinstance(dem, Dem):
@@ -39,7 +25,7 @@ def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] |
             raise TerrainError(problem("Dem 已含分辨率，不能再给 res。",
                                        "res is only for plain arrays; a Dem carries its own cell size.",
                                        file=dem.source, fix="drop res= or pass dem.elevation"))
-        _require_metric(dem)
+        require_metric(dem)
         xres, yres = dem.res
         return dem.elevation, xres, yres
     if res is None:
@@ -53,21 +39,6 @@ def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] |
         raise TerrainError(problem("高程数据必须是二维数组。", f"Elevations must be 2-D, got shape {z.shape}.",
                                    fix="pass one band as a 2-D array"))
     return z, xres, yres
-
-
-def _window(z: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The nine neighbours a..i of every interior cell (gdaldem's afWin[0..8], north row first)."""
-    return (z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:],
-            z[1:-1, :-2], z[1:-1, 1:-1], z[1:-1, 2:],
-            z[2:, :-2], z[2:, 1:-1], z[2:, 2:])
-
-
-def _horn_gradient(z: np.ndarray, xres: float, yres: float) -> tuple[np.ndarray, np.ndarray]:
-    """Horn's gradient of the interior cells: (dz/dx eastwards, dz/dy southwards) [m/m]."""
-    a, b, c, d, _, f, g, h, i = _window(z)
-    dz_east = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * xres)
-    dz_south = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * yres)
-    return dz_east, dz_south
 
 
 def slope_aspect(dem: Dem | np.ndarray, *, res: float | tuple[float, float] | None = None
@@ -112,22 +83,7 @@ def slope_aspect(dem: Dem | np.ndarray, *, res: float | tuple[float, float] | No
     .. [2] GDAL, ``gdaldem`` slope and aspect (Horn algorithm).
     """
     z, xres, yres = _elevation_and_res(dem, res)
-    slope = np.full(z.shape, np.nan)
-    aspect = np.full(z.shape, np.nan)
-    if min(z.shape) < 3:
-        return slope, aspect
-    dz_east, dz_south = _horn_gradient(z, xres, yres)
-    inner = (slice(1, -1), slice(1, -1))
-    slope[inner] = np.degrees(np.arctan(np.hypot(dz_east, dz_south)))
-    with np.errstate(invalid="ignore"):
-        azimuth = np.mod(np.degrees(np.arctan2(-dz_east, dz_south)), 360.0)
-    azimuth[azimuth == 360.0] = 0.0          # rounding of tiny negative angles, as gdaldem does
-    azimuth[(dz_east == 0) & (dz_south == 0)] = np.nan
-    aspect[inner] = azimuth
-    # the window formula does not use the centre cell: a nodata centre is nodata (as gdaldem)
-    slope[np.isnan(z)] = np.nan
-    aspect[np.isnan(z)] = np.nan
-    return slope, aspect
+    return slope_aspect_grid(z, xres, yres)
 
 
 def hillshade(dem: Dem | np.ndarray, *, azimuth: float = 315.0, altitude: float = 45.0, z_factor: float = 1.0,
@@ -170,7 +126,7 @@ def hillshade(dem: Dem | np.ndarray, *, azimuth: float = 315.0, altitude: float 
     out = np.full(z.shape, np.nan)
     if min(z.shape) < 3:
         return out
-    a, b, c, d, _, f, g, h, i = _window(z)
+    a, b, c, d, _, f, g, h, i = window(z)
     x = ((a + 2 * d + g) - (c + 2 * f + i)) / xres
     y = ((g + 2 * h + i) - (a + 2 * b + c)) / -yres
     zf = z_factor / 8.0

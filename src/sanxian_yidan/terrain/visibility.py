@@ -17,9 +17,8 @@ from ..errors import (
     problem,
 )
 from ..progress import Progress
-from .dem import Dem
+from .dem import Dem, require_metric
 from .settings import LINE_OF_SIGHT_METHODS, TerrainError, default_settings
-from .surface import _require_metric
 from .zonal import _geometries_in_crs_of
 
 log = logging.getLogger(__name__)
@@ -305,7 +304,7 @@ def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None 
                                        f"{name} must be finite and >= 0, got {value}.",
                                        fix=f"pass a value in metres, e.g. {name}=1000" if name == "max_distance_m"
                                        else f"pass a value in metres, e.g. {name}=1.2"))
-    _require_metric(dem)
+    require_metric(dem)
     started = time.perf_counter()
     rows, cols = dem.shape
     observers = observer_cells(lines, dem, spacing_m=spacing_m)
