@@ -137,11 +137,17 @@ def test_distance_rule_whose_search_area_leaves_the_data_is_partly_not_evaluated
 
 def test_feature_found_within_the_distance_stands_at_the_edge(world: Path) -> None:
     # 400 m from the river (y = 3530000) and 300 m from the east edge: the river rule fires
-    res = screen(_frame([("NEAR", None, "C2614", Point(559700, 3530400))]), world, radius_m=1.0)
+    res = screen(_frame([("NEAR", None, "C2614", Point(559700, 3530400)),
+                         ("DEEP", None, "C2614", Point(520000, 3530400))]), world, radius_m=1.0)
     found = _rows(res, "NEAR", "finding").set_index("rule_id")
     assert found.loc["YZ-01", "distance_m"] == pytest.approx(399.0, abs=0.01)
     assert "YZ-01" not in _rows(res, "NEAR", "not_evaluated")["rule_id"].tolist()
-    assert res.projects["verdict"].tolist() == ["prohibited"]
+    assert res.projects["verdict"].tolist() == ["prohibited", "prohibited"]
+    # the nearest river is 399 m away, but the data stop 299 m east: a nearer river may lie beyond them
+    river = res.distances[res.distances["role"] == "river"].set_index("project_id")
+    assert river.loc["NEAR", "nearer_beyond_data"] and not river.loc["DEEP", "nearer_beyond_data"]
+    rec = {r["id"]: r for r in res.to_records()}
+    assert [d["nearer_beyond_data"] for d in rec["NEAR"]["distances"] if d["role"] == "river"] == [True]
 
 
 # ------------------------------------------------------------------------- 3. a project that is nowhere

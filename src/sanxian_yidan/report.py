@@ -225,7 +225,8 @@ def _overlap_cols() -> list[Column]:
 def _distance_cols() -> list[Column]:
     return [Column("role_label", "图层 / Layer"), Column("name", "最近要素 / Nearest feature"),
             Column("distance_m", "距离 / Distance [m]", numeric=True, digits=0),
-            Column("synthetic", "合成 / Synthetic")]
+            Column("synthetic", "合成 / Synthetic"),
+            Column("nearer_beyond_data", "数据范围外或有更近者 / Nearer one may lie beyond the data")]
 
 
 def _role_label(role: str) -> str:

@@ -301,7 +301,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     projects_out = _project_table(proj, findings, pieces, layers, coverage)
     overlaps_out = _overlap_table(proj, layers, pieces)
     slivers_out = _sliver_table(proj, layers, pieces)
-    distances_out = _distance_table(proj, layers, settings, ruleset)
+    distances_out = _distance_table(proj, layers, settings, ruleset, coverage)
     findings = findings.drop(columns=["_p"]).reindex(columns=_FINDING_COLUMNS)
     used = [LayerUse(role, e.id, e.title_zh, e.title_en, bool(e.synthetic), e.source)
             for role in present for e in cat.entries_for(role)]

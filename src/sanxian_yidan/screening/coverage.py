@@ -232,6 +232,22 @@ def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: 
     return area, share
 
 
+def nearer_beyond_data(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: np.ndarray,
+                       role: str) -> np.ndarray:
+    """For projects ``idx`` whose nearest ``role`` feature lies ``distance_m`` away: could a nearer one lie
+    outside the data?  True when the coverage boundary is within that distance of the footprint (one bulk
+    ``dwithin`` query of the boundary index) or the footprint lies wholly outside; False when the coverage is
+    unknown (the coverage rule is then reported as not evaluated)."""
+    flag = np.zeros(len(idx), dtype=bool)
+    if not cov.known or len(idx) == 0:
+        return flag
+    sc = cov.search_coverage(role)
+    qi, _ = sc.boundary_tree.query(proj.footprints[idx], predicate="dwithin", distance=np.asarray(distance_m, float))
+    flag[qi] = True
+    flag |= ~shapely.intersects(sc.geom, proj.footprints[idx])
+    return flag
+
+
 def _boundary_pieces(geom: Any, vertices: int) -> np.ndarray:
     """The boundary of ``geom`` cut into linestrings of at most ``vertices`` vertices (for a spatial index:
     a whole county ring would make every project a candidate of every query)."""

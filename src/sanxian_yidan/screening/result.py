@@ -62,7 +62,8 @@ class ScreeningResult:
         One row per finding, note or not-evaluated rule (see ``docs/screening_schema.md``).
     distances : pandas.DataFrame
         Nearest feature per project and reported role: ``project_id``, ``role``, ``feature_name``,
-        ``distance_m``, ``feature_synthetic``.
+        ``distance_m``, ``feature_synthetic``, ``nearer_beyond_data`` (the data stop within that distance of
+        the footprint: a nearer feature may lie outside them).
     slivers : pandas.DataFrame
         Overlap pieces below the sliver tolerance (``notes`` in the JSON).
     layers_used : list of LayerUse
@@ -254,7 +255,7 @@ def _county_record(r: Mapping[str, Any]) -> dict[str, Any]:
 
 def _distance_record(r: Mapping[str, Any]) -> dict[str, Any]:
     return {"role": r["role"], "name": _clean(r["feature_name"]), "distance_m": _num(r["distance_m"], 1),
-            "synthetic": bool(r["feature_synthetic"])}
+            "synthetic": bool(r["feature_synthetic"]), "nearer_beyond_data": bool(r.get("nearer_beyond_data", False))}
 
 
 def _sliver_record(r: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from ..rules import (
     VERDICT_ZH,
     RuleSet,
 )
-from .coverage import Coverage
+from .coverage import Coverage, nearer_beyond_data
 from .evaluate import SEARCH_OUTSIDE, _names_per_project, _role_en, _role_zh
 from .inputs import _Layer, _Pieces, _Projects
 from .result import ACCESS_LIST_FIELDS
@@ -226,7 +226,9 @@ def _sliver_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, 
 
 
 def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: ScreeningSettings,
-                    ruleset: RuleSet) -> pd.DataFrame:
+                    ruleset: RuleSet, coverage: Coverage) -> pd.DataFrame:
+    """Nearest feature per project and reported role within ``search_m``; ``nearer_beyond_data`` is True where
+    the data stop within that distance, so a nearer feature may exist outside them."""
     roles = list(dict.fromkeys([*settings.distance_roles,
                                 *sorted({r.role for r in ruleset if r.predicate == "within_distance"})]))
     frames = []
@@ -239,8 +241,9 @@ def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: Screen
         fi, d = nearest[pi], dist[pi]
         frames.append(pd.DataFrame({"_p": pi, "project_id": proj.ids[pi], "role": role,
                                     "feature_name": lay.labels[fi], "distance_m": d,
-                                    "feature_synthetic": lay.synthetic[fi]}))
-    columns = ["project_id", "role", "feature_name", "distance_m", "feature_synthetic"]
+                                    "feature_synthetic": lay.synthetic[fi],
+                                    "nearer_beyond_data": nearer_beyond_data(coverage, proj, pi, d, role)}))
+    columns = ["project_id", "role", "feature_name", "distance_m", "feature_synthetic", "nearer_beyond_data"]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     out = pd.concat(frames, ignore_index=True).sort_values(["_p"], kind="stable")
