@@ -384,10 +384,11 @@ def home_zone_hint() -> str:
     Returns
     -------
     str
-        E.g. ``"Suizhou's own zone CM 114E without prefix: CGCS2000 EPSG:4547, Xian 1980 EPSG:2383,
-        Beijing 1954 EPSG:2435"``.
+        E.g. ``"the study area's own zone CM 114E without prefix: CGCS2000 EPSG:4547, Xian 1980
+        EPSG:2383, Beijing 1954 EPSG:2435"``.
     """
     cm = _home_cms()[0]
-    codes = ", ".join(f"{d} {gk_crs(cm, datum=d, prefixed=False).to_string()}" for d in ("CGCS2000", "Xian1980",
-                                                                                       "Beijing1954"))
+    codes = ", ".join(f"{label} {gk_crs(cm, datum=d, prefixed=False).to_string()}"
+                      for d, label in (("CGCS2000", "CGCS2000"), ("Xian1980", "Xian 1980"),
+                                       ("Beijing1954", "Beijing 1954")))
     return f"the study area's own zone CM {cm}E without prefix: {codes}"

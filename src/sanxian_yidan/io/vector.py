@@ -394,8 +394,10 @@ def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str,
             "different places (Gauss-Kruger coordinates without the zone prefix in the easting are valid in "
             f"every zone), so the toolkit refuses to guess:\n{crsmod.describe_candidates(guess)}",
             file=path, layer=layer,
-            fix=f"state the CRS: --crs {code} on the command line, crs='{code}' in Python, or `crs` in the catalog "
-                f"entry ({crsmod.home_zone_hint()}); or export the file with its .prj"))
+            fix=f"state the CRS the data was surveyed in: --crs EPSG:.... on the command line, crs='EPSG:....' in "
+                f"Python, or `crs` in the catalog entry — for data in Suizhou --crs {code} "
+                f"({crsmod.home_zone_hint()}); for data elsewhere the code of its place in the list above; or "
+                "export the file with its .prj"))
     if not guess.certain:
         raise CRSError(problem("文件没有坐标系信息，坐标判断不唯一。",
                                f"The file has no CRS; a guess would be {guess.crs.to_string()} "
