@@ -20,13 +20,12 @@ import pytest
 import shapely
 from conftest import SAMPLE_CATALOG
 from fixtures.screening_world import CRS, write_world
-from pyproj import Transformer
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import Point, Polygon, box
 from typer.testing import CliRunner
 
 from sanxian_yidan import screen
 from sanxian_yidan.cli import app
-from sanxian_yidan.errors import CRSError, InputFileError, SanxianError, SanxianWarning
+from sanxian_yidan.errors import CRSError, InputFileError, SanxianWarning
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "suizhou_reference.gpkg"
 runner = CliRunner()

@@ -181,6 +181,11 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
         Threads for the bulk GEOS calls (0 = one per core); default from ``data/screening.toml``.  The
         results do not depend on it.
 
+    Warns
+    -----
+    SanxianWarning
+        Every project lies far outside the coverage and no usual CRS puts them inside.
+
     Returns
     -------
     ScreeningResult
@@ -190,9 +195,13 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     Raises
     ------
     CRSError
-        Project file without a CRS and none stated.
+        Project file without a CRS and none stated; "degrees" beyond ±180°/±90° (metres under a WGS84
+        ``.prj``, a mistyped latitude); every project far outside the coverage while another usual CRS of the
+        region (``data/screening.toml`` [coverage]) puts them inside — the message names it.
     InputFileError
-        Empty project geometry (naming the feature), duplicate ids, bad radius; unknown industry code
+        Empty project geometry (naming the feature); a footprint that is nowhere — non-finite, off the Earth
+        in the working CRS, or below the sliver tolerance (degrees under a metric CRS, ``radius_m=1e-9``,
+        a collinear or tiny polygon); duplicate ids, bad radius; unknown industry code
         (:class:`~sanxian_yidan.industries.UnknownIndustryCodeError`, listing the nearest valid codes);
         unknown project type.
     DataFileError
