@@ -311,12 +311,19 @@ def _message_formatter(rule: Rule, kind: str, reason: str | None) -> MessageForm
     if kind == "not_evaluated":
         if reason == SEARCH_OUTSIDE:
             limit = f"{rule.distance_m:,.0f}"
-            return lambda area, share, _d, _v, _n: (
-                f"部分未评估：{limit} m 搜索范围有 {(share or 0):.1%}（{_fmt_area(area or 0)}）位于分区管控数据覆盖范围之外，"
-                f"那里是否有{rz}未知；覆盖范围内 {limit} m 以内未发现{rz}。",
-                (f"Partly not evaluated: {(share or 0):.1%} ({_fmt_area(area or 0)}) of the {limit} m search area "
-                 f"lies outside the coverage of the zoning data, where it is unknown whether there is a {re_}; "
-                 f"none was found within {limit} m inside the coverage."))
+
+            def edge(area: float | None, share: float | None, _d: Any, _v: Any, _n: str) -> tuple[str, str]:
+                a, pct = _fmt_area(area or 0), f"{(share or 0):.1%}"
+                if pct == "100.0%":
+                    return (f"未评估：{limit} m 搜索范围全部位于分区管控数据覆盖范围之外，那里是否有{rz}未知。",
+                            f"Not evaluated: the whole {limit} m search area lies outside the coverage of the "
+                            f"zoning data, where it is unknown whether there is a {re_}.")
+                return (f"部分未评估：{limit} m 搜索范围有 {pct}（{a}）位于分区管控数据覆盖范围之外，那里是否有{rz}未知；"
+                        f"覆盖范围内 {limit} m 以内未发现{rz}。",
+                        f"Partly not evaluated: {pct} ({a}) of the {limit} m search area lies outside the coverage "
+                        f"of the zoning data, where it is unknown whether there is a {re_}; none was found within "
+                        f"{limit} m inside the coverage.")
+            return edge
         if reason == COVERAGE_UNKNOWN:
             return lambda area, share, _d, _v, _n: (
                 f"未评估：项目有 {_fmt_area(area or 0)}（{(share or 0):.1%}）不在{rz}内，但图层目录没有数据覆盖范围图层"
