@@ -366,3 +366,12 @@ def test_every_public_reader_refuses_a_fifo(tmp_path: Path, reader: str, name: s
     os.mkfifo(fifo)
     with pytest.raises(InputFileError, match="named pipe"):
         getattr(sio, reader)(fifo)  # opening a FIFO to sniff its format would block for ever
+
+
+def test_dem_reader_refuses_a_device(tmp_path: Path) -> None:
+    from sanxian_yidan.terrain.dem import read_dem
+
+    link = tmp_path / "dem.tif"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(InputFileError, match="a device"):
+        read_dem(link)

@@ -203,6 +203,9 @@ def read_dem(path: str | Path, *, crs: Any = None, synthetic: bool = False, band
     if not path.exists():
         raise MissingFileError(problem("DEM 文件不存在。", "DEM file not found.", file=path,
                                        fix="check the path (the catalog's DEM is catalog.raster_path('dem'))"))
+    from ..io.safety import check_input_file
+
+    check_input_file(path, what="DEM raster")  # no folder, named pipe, device or empty file
     try:
         with rasterio.open(path) as src:
             if not 1 <= band <= src.count:
