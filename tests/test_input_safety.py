@@ -375,3 +375,16 @@ def test_dem_reader_refuses_a_device(tmp_path: Path) -> None:
     link.symlink_to("/dev/zero")
     with pytest.raises(InputFileError, match="a device"):
         read_dem(link)
+
+
+def test_big5_csv_with_garbled_header_points_at_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    text = "名稱,經度,緯度\n隨州市曾都區光伏發電項目,114.43,31.81\n廣水市風電場,114.1,31.8\n"
+    path.write_bytes(text.encode("big5"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        with pytest.raises(InputFileError, match=r"(?s)header looks garbled.*--encoding big5"):
+            read_vector(path, crs="EPSG:4326")
+    gdf = read_vector(path, crs="EPSG:4326", encoding="big5")
+    assert gdf["名稱"].tolist() == ["隨州市曾都區光伏發電項目", "廣水市風電場"]
+    assert gdf.geometry.x.tolist() == [114.43, 114.1]

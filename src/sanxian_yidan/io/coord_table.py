@@ -45,7 +45,7 @@ def _key(value: Any) -> str:
 
 def _raw(path: Path, layer: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
     # The shared table reader refuses special/empty files, non-workbooks named .xlsx and unparsable CSV.
-    return read_table(path, layer=layer, encoding=encoding, header=None)
+    return read_table(path, layer=layer, encoding=encoding, header=None, warn=False)  # table_to_points warns
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:

@@ -163,7 +163,7 @@ def _judged(guess: EncodingGuess, data: bytes, file: str | Path) -> EncodingGues
     suggestion = better or "big5"
     warning = (f"text decoded as {guess.encoding} looks wrong ({share:.0%} of its non-ASCII characters are "
                f"rare, private-use or mixed-script, e.g. '{sample}'). "
-               + (f"it reads plausibly as {better}. " if better else "")
+               + (f"It reads plausibly as {better}. " if better else "")
                + f"If names are garbled, state the encoding: --encoding {suggestion} (sanxian convert), "
                f"encoding='{suggestion}' in Python or in the catalog entry / 文字解码结果可疑（可能是繁体 Big5 等编码），"
                f"请用 --encoding 指定编码")

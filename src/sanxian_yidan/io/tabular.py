@@ -24,8 +24,8 @@ from . import safety
 from .encoding import detect_bytes_encoding
 
 #: Column names recognised for the horizontal and vertical coordinate, in order of preference.
-X_COLUMNS = ("lon", "lng", "long", "longitude", "经度", "东经", "x", "x坐标", "easting", "东坐标", "y坐标(东)")
-Y_COLUMNS = ("lat", "latitude", "纬度", "北纬", "y", "y坐标", "northing", "北坐标", "x坐标(北)")
+X_COLUMNS = ("lon", "lng", "long", "longitude", "经度", "东经", "經度", "東經", "x", "x坐标", "easting", "东坐标", "y坐标(东)")
+Y_COLUMNS = ("lat", "latitude", "纬度", "北纬", "緯度", "北緯", "y", "y坐标", "northing", "北坐标", "x坐标(北)")
 
 _DMS = re.compile(
     r"^\s*(?P<deg>-?\d+(?:\.\d+)?)\s*[°度]\s*"
@@ -36,7 +36,7 @@ _DMS = re.compile(
 
 
 def read_table(path: Path, *, layer: str | None = None, encoding: str | None = None,
-               header: int | None = 0) -> tuple[pd.DataFrame, str]:
+               header: int | None = 0, warn: bool = True) -> tuple[pd.DataFrame, str]:
     """Read a CSV or Excel sheet into a DataFrame, detecting the CSV text encoding.
 
     The file is checked first (:func:`sanxian_yidan.io.safety.check_input_file`: no folder,
@@ -55,6 +55,9 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
     header : int or None
         Header row as in pandas; ``None`` reads every row as data (cells as text/objects),
         as the parcel coordinate-table reader needs.
+    warn : bool
+        Warn when the decoded text looks like the wrong code page; either way the warning
+        text is kept in ``frame.attrs["encoding_warning"]``.
 
     Returns
     -------
@@ -74,9 +77,11 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
     data = safety.read_bytes_bounded(path, what="table")
     if encoding is None:
         guess = detect_bytes_encoding(data, file=path)
-        encoding = guess.encoding
-        if guess.warning:
-            warnings.warn(f"{path}: {guess.warning}", SanxianWarning, stacklevel=3)
+        encoding, suspicious = guess.encoding, guess.warning
+        if suspicious and warn:
+            warnings.warn(f"{path}: {suspicious}", SanxianWarning, stacklevel=3)
+    else:
+        suspicious = None
     try:
         text = data.decode(encoding)
     except LookupError as exc:
@@ -110,6 +115,7 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
         raise InputFileError(problem("CSV 文件无法解析。", f"The CSV cannot be parsed: {exc}", file=path,
                                      fix="save it from Excel as 'CSV UTF-8 (comma delimited)' and check "
                                          "quotes and the number of columns per row")) from exc
+    frame.attrs["encoding_warning"] = suspicious
     return frame, encoding
 
 
@@ -208,6 +214,13 @@ def table_to_points(path: Path, *, layer: str | None = None, encoding: str | Non
         Points (CRS still unknown) and the encoding used.
     """
     frame, used = read_table(path, layer=layer, encoding=encoding)
+    garbled = frame.attrs.get("encoding_warning")
+    if garbled and all(str(c).strip().lower() not in X_COLUMNS + Y_COLUMNS for c in frame.columns):
+        # The header itself is unreadable: the encoding, not the column names, is what to fix.
+        raise InputFileError(problem(
+            "表头乱码，找不到坐标列：文件编码可能不对。",
+            f"No coordinate columns found among {list(frame.columns)}: the header looks garbled ({garbled})",
+            file=path, fix="state the file's encoding, e.g. --encoding big5, or save it as UTF-8"))
     if frame.empty:
         raise EmptyLayerError(problem("表格没有数据行。", "The table has no data rows.", file=path,
                                       fix="add at least one row below the header"))
