@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -26,55 +25,23 @@ import numpy as np
 import pandas as pd
 
 from . import crs as crsmod
-from .datafiles import load_toml, packaged
+from .datafiles import load_toml
 from .errors import CatalogError, SanxianError, UnknownLayerError, problem
 from .io.vector import read_vector
 from .normalize import Repair, normalise
+from .roles import (  # noqa: F401  (re-exported: the vocabulary was defined here before roles.py)
+    REGION_ROLES,
+    Role,
+    canonical_fields,
+    role_vocabulary,
+)
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENTRY_KEYS = {"id", "role", "path", "layer", "title_zh", "title_en", "source", "licence", "synthetic",
                "crs", "encoding", "fields", "notes"}
 _CATALOG_KEYS = {"title_zh", "title_en", "region_zh", "region_en", "working_crs", "notes"}
-#: Roles a region view (:meth:`Catalog.restricted_to`) limits to the region: the things a study
-#: assesses.  Zoning, infrastructure and terrain stay whole, because a site near the county line is
-#: still constrained by a red line, or served by a substation, across it.
-REGION_ROLES = frozenset({"admin_boundary", "township", "township_seat", "building", "mine_site", "landfill",
-                          "contaminated_site", "subsidence_area", "project"})
 #: Columns every layer read through the catalog carries (beyond its own).
 PROVENANCE_COLUMNS = ("layer_id", "synthetic", "source", "src_fid")
-
-
-@dataclass(frozen=True)
-class Role:
-    """One entry of the layer-role vocabulary (``data/roles.toml``)."""
-
-    id: str
-    zh: str
-    en: str
-    geometry: tuple[str, ...]
-    fields: tuple[str, ...]
-
-    @property
-    def is_raster(self) -> bool:
-        """True for raster roles (DEM)."""
-        return self.geometry == ("raster",)
-
-
-@lru_cache(maxsize=1)
-def role_vocabulary() -> dict[str, Role]:
-    """Return the fixed role vocabulary, keyed by role id."""
-    table = packaged("roles.toml")["roles"]
-    out = {}
-    for rid, spec in table.items():
-        geometry = spec["geometry"]
-        out[rid] = Role(rid, spec["zh"], spec["en"],
-                        tuple(geometry) if isinstance(geometry, list) else (geometry,), tuple(spec["fields"]))
-    return out
-
-
-def canonical_fields() -> set[str]:
-    """All canonical attribute names any role knows."""
-    return {f for role in role_vocabulary().values() for f in role.fields}
 
 
 @dataclass(frozen=True)

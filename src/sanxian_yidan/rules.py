@@ -61,6 +61,7 @@ import pandas as pd
 from .datafiles import load_toml, packaged_path
 from .errors import DataFileError, problem
 from .industries import expand_prefixes, matches, project_types
+from .roles import role_vocabulary
 
 __all__ = [
     "DEFAULT_RULES",
@@ -589,10 +590,6 @@ def _parse_rule(entry: Mapping[str, Any], file: str, problems: list[str]) -> Rul
     rid = entry["id"]
     where = f"rule '{rid}'"
     before = len(problems)
-    from .catalog import (
-        role_vocabulary,  # local import: catalog imports io, which is heavier
-    )
-
     vocab = role_vocabulary()
     for key in sorted(set(entry) - _RULE_KEYS):
         problems.append(f"{where}: unknown key '{key}' (allowed: {sorted(_RULE_KEYS)})")

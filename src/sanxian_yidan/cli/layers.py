@@ -74,7 +74,7 @@ def layers_check(catalog: Path = typer.Argument(DEFAULT_CATALOG, help="Catalog T
 @layers_app.command("roles")
 def layers_roles() -> None:
     """List the layer-role vocabulary a catalog entry may use."""
-    from ..catalog import role_vocabulary
+    from ..roles import role_vocabulary
 
     table = DataTable(title="Layer roles / 图层角色")
     for col in ("role", "中文", "English", "geometry", "canonical fields"):

@@ -129,7 +129,7 @@ def _parse(doc: Mapping[str, Any], file: str) -> RooftopParams:
         if cat.default_roof_type not in roof_types:
             probs.add(f"[categories.{cat.id}]", f"default_roof_type {cat.default_roof_type!r} is not a roof type "
                                                 f"({sorted(roof_types)})")
-    from ..catalog import role_vocabulary
+    from ..roles import role_vocabulary
     roles = probs.strings(excl, "roles", "[exclusions]")
     unknown_roles = sorted(set(roles) - set(role_vocabulary()))
     if unknown_roles:

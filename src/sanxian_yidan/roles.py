@@ -1,0 +1,124 @@
+"""The layer-role vocabulary: the fixed names a catalog entry uses to say what a layer *is*.
+
+An analysis never asks for a file: it asks for a role ("the ecological red line",
+``eco_redline``) and the catalog (:mod:`sanxian_yidan.catalog`) answers with the
+layer that plays it.  The vocabulary itself (each role's Chinese and English name,
+its geometry and the canonical attribute names an analysis may use) lives in the
+packaged data file ``data/roles.toml``, validated when first read.
+
+This module only reads that vocabulary, so a rule file, a parameter file or a
+command that needs to check a role name imports it without the catalog and its
+readers.
+
+References
+----------
+.. [1] 中共中央办公厅、国务院办公厅《关于加强生态环境分区管控的意见》(2024-03-06):
+   the 三线一单 terms the role names follow (see ``data/roles.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .datafiles import Problems, packaged, packaged_path
+
+#: The file holding the vocabulary (packaged with the toolkit).
+DATA_FILE = "roles.toml"
+#: Geometry kinds a role may declare; ``any`` means the role takes every kind.
+GEOMETRY_KINDS = frozenset({"point", "line", "polygon", "raster", "any"})
+#: Roles a region view (:meth:`Catalog.restricted_to <sanxian_yidan.catalog.Catalog.restricted_to>`) limits
+#: to the region: the things a study assesses.  Zoning, infrastructure and terrain stay whole, because a
+#: site near the county line is still constrained by a red line, or served by a substation, across it.
+REGION_ROLES = frozenset({"admin_boundary", "township", "township_seat", "building", "mine_site", "landfill",
+                          "contaminated_site", "subsidence_area", "project"})
+
+
+@dataclass(frozen=True)
+class Role:
+    """One entry of the layer-role vocabulary (``data/roles.toml``).
+
+    Attributes
+    ----------
+    id : str
+        Role id used in catalogs and rule files, e.g. ``"eco_redline"``.
+    zh, en : str
+        Chinese and English names.
+    geometry : tuple of str
+        Geometry kinds a layer of this role may have (see :data:`GEOMETRY_KINDS`).
+    fields : tuple of str
+        Canonical attribute names an analysis may read from a layer of this role.
+    """
+
+    id: str
+    zh: str
+    en: str
+    geometry: tuple[str, ...]
+    fields: tuple[str, ...]
+
+    @property
+    def is_raster(self) -> bool:
+        """True for raster roles (DEM)."""
+        return self.geometry == ("raster",)
+
+
+def parse_roles(doc: Mapping[str, Any], file: str) -> dict[str, Role]:
+    """Validate a parsed role vocabulary and return it keyed by role id.
+
+    Parameters
+    ----------
+    doc : Mapping
+        The parsed TOML document (a ``source`` and a ``[roles.<id>]`` table per role).
+    file : str
+        The file the document came from, named in the error message.
+
+    Returns
+    -------
+    dict of str to Role
+
+    Raises
+    ------
+    DataFileError
+        Listing every problem of the file at once (missing names, unknown geometry kinds,
+        fields that are not a list of strings, a missing ``source``).
+    """
+    probs = Problems(file)
+    probs.source(doc, "top level")
+    table = probs.table(doc, "roles")
+    out: dict[str, Role] = {}
+    for rid, spec in table.items():
+        where = f"[roles.{rid}]"
+        zh = probs.get(spec, "zh", str, where)
+        en = probs.get(spec, "en", str, where)
+        raw = probs.get(spec, "geometry", (str, list), where)
+        geometry = tuple(raw) if isinstance(raw, list) else (raw,) if raw is not None else ()
+        if raw is not None and (not geometry or not all(isinstance(g, str) and g in GEOMETRY_KINDS
+                                                         for g in geometry)):
+            probs.add(where, f"geometry {raw!r} must be one of {sorted(GEOMETRY_KINDS)} or a list of them")
+        fields = probs.strings(spec, "fields", where)
+        if zh is not None and en is not None and raw is not None:
+            out[rid] = Role(rid, zh, en, geometry, fields)
+    unknown_region = sorted(REGION_ROLES - set(table))
+    if table and unknown_region:
+        probs.add("[roles]", f"roles limited to a region view are missing from the vocabulary: {unknown_region}")
+    probs.raise_if_any("图层角色 / layer-role vocabulary")
+    return out
+
+
+@lru_cache(maxsize=1)
+def role_vocabulary() -> dict[str, Role]:
+    """Return the fixed role vocabulary, keyed by role id (read and validated once).
+
+    Returns
+    -------
+    dict of str to Role
+        In the order of ``data/roles.toml``.
+    """
+    return parse_roles(packaged(DATA_FILE), str(packaged_path(DATA_FILE)))
+
+
+def canonical_fields() -> set[str]:
+    """All canonical attribute names any role knows."""
+    return {f for role in role_vocabulary().values() for f in role.fields}
