@@ -127,8 +127,20 @@ def write_manifest(manifest: dict[str, Any], path: str | Path) -> Path:
 # ------------------------------------------------------------------------------------------------
 # Synthetic-data provenance: which synthetic layers influenced a result
 # ------------------------------------------------------------------------------------------------
-def _truthy_flags(values: Any) -> Any:
-    """Boolean array from a ``synthetic`` column (bool, 0/1 or text such as "true"/"是"), vectorised."""
+def truthy_flags(values: Any) -> Any:
+    """Boolean array from a ``synthetic`` column (bool, 0/1 or text such as "true"/"是"), vectorised.
+
+    Parameters
+    ----------
+    values : array-like
+        The column's values: booleans, numbers (non-zero is true) or text; text is true when it
+        is one of ``true``, ``1``, ``yes``, ``y``, ``t``, ``是`` (any case, surrounding spaces
+        ignored), so ``"否"``, ``"false"`` or ``"0"`` read as false.  Missing values are false.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
     import pandas as pd
 
     s = pd.Series(values)
@@ -138,6 +150,10 @@ def _truthy_flags(values: Any) -> Any:
         return (s.fillna(0).to_numpy() != 0)
     text = s.astype("string").str.strip().str.lower()
     return text.isin(["true", "1", "1.0", "yes", "y", "t", "是"]).fillna(False).to_numpy(dtype=bool)
+
+
+#: The former private name of :func:`truthy_flags`, kept so that code written against it still runs.
+_truthy_flags = truthy_flags
 
 
 def synthetic_layers_of(frame: Any, name: str) -> list[str]:
@@ -160,7 +176,7 @@ def synthetic_layers_of(frame: Any, name: str) -> list[str]:
     meta = frame.attrs.get("sanxian", {}) if hasattr(frame, "attrs") else {}
     ids: set[str] = set()
     if "synthetic" in getattr(frame, "columns", ()) and len(frame):
-        flags = _truthy_flags(frame["synthetic"].to_numpy())
+        flags = truthy_flags(frame["synthetic"].to_numpy())
         if flags.any():
             if "layer_id" in frame.columns:
                 ids |= {str(v) for v in frame["layer_id"].to_numpy()[flags]}

@@ -19,7 +19,6 @@ from .params import BrownfieldParams, McdaSpec, load_params
 from .sites import (
     OUTSIDE_COVERAGE_LABEL,
     TERRAIN_COLUMNS,
-    _pct,
     candidate_sites,
     cut_exclusions,
     edge_table,
@@ -30,6 +29,7 @@ from .sites import (
     prescreen,
     resolve_dem,
     search_radius_m,
+    share_text,
     site_readiness,
     site_specific_yield,
     substation_distances,
@@ -319,7 +319,7 @@ def _covered(frame: pd.DataFrame, where: pd.DataFrame, region: str | None, notes
     off_region = ~where["in_region"].to_numpy(dtype=bool)
     ids = frame["site_id"].astype(str).to_numpy()
     if outside.any():
-        listed = ", ".join(f"{ids[i]} ({_pct(share[i])})" for i in np.flatnonzero(outside))
+        listed = ", ".join(f"{ids[i]} ({share_text(share[i])})" for i in np.flatnonzero(outside))
         text = (f"{int(outside.sum())} 个地块（部分）超出数据范围，不参与排序 / {int(outside.sum())} site(s) lie wholly or "
                 f"partly outside the data coverage (the catalog's admin_boundary) and are not ranked — share "
                 f"outside: {listed}")
@@ -339,8 +339,8 @@ def _coverage_notes(frame: pd.DataFrame, where: pd.DataFrame, region: str | None
     in_region = where["in_region"].to_numpy(dtype=bool)
     notes: list[list[str]] = [[] for _ in range(len(frame))]
     for i in np.flatnonzero(np.isfinite(share) & (share > 0)):
-        notes[i].append(f"超出数据范围：地块 {_pct(share[i])} 在图层目录的行政区界之外，该部分的约束未知，不参与排序 / outside "
-                        f"coverage: {_pct(share[i])} of the site lies outside the catalog's admin_boundary, where "
+        notes[i].append(f"超出数据范围：地块 {share_text(share[i])} 在图层目录的行政区界之外，该部分的约束未知，不参与排序 / outside "
+                        f"coverage: {share_text(share[i])} of the site lies outside the catalog's admin_boundary, where "
                         "exclusions and distances are unknown — not ranked")
     for i in np.flatnonzero(~in_region):
         notes[i].append(f"不在研究区 {region} 内，不参与排序 / outside the study region {region} — not ranked")

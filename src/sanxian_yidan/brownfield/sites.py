@@ -27,7 +27,7 @@ from ..errors import (
     problem,
 )
 from ..geomutil import OVERLAY_NOISE_M2, nearest_features, polygonal_parts
-from ..provenance import _truthy_flags
+from ..provenance import truthy_flags
 from .params import (
     M2_PER_HA,
     BrownfieldParams,
@@ -293,7 +293,7 @@ def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) ->
     for col in CARRIED_FIELDS:
         data[col] = gdf[col].to_numpy() if col in gdf.columns else None
     # text flags ("false", "否", "0") are read as what they say, not as non-empty strings
-    data["synthetic"] = _truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns else False
+    data["synthetic"] = truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns else False
     data["source"] = gdf["source"].astype(str).to_numpy() if "source" in gdf.columns else ""
     data["layer_id"] = gdf["layer_id"].astype(str).to_numpy() if "layer_id" in gdf.columns else cand.role
     geoms = polygonal_parts(gdf.geometry.values)
@@ -543,8 +543,19 @@ def outside_shares(geoms: np.ndarray, coverage: Any, radius_m: Any = 0.0) -> np.
     return out
 
 
-def _pct(share: float) -> str:
-    """A share as a percentage that never rounds a non-zero share to "0%"."""
+def share_text(share: float) -> str:
+    """A share as a percentage for notes, never rounding a non-zero share to "0%".
+
+    Parameters
+    ----------
+    share : float
+        A fraction in [0, 1].
+
+    Returns
+    -------
+    str
+        ``"<1%"`` for a share in (0, 0.005), else the share rounded to a whole percent (``"37%"``).
+    """
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
@@ -632,8 +643,8 @@ def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[s
         buffer_en = f" and its {buffer_m:,.0f} m buffer" if buffer_m > 0 else ""
         for i in np.flatnonzero(table["exclusions"].to_numpy() > 0):
             share = table["exclusions"].iat[i]
-            notes[i].append(f"硬约束部分未知：地块{buffer_zh}有 {_pct(share)} 在数据范围外 / hard exclusions partly "
-                            f"unknown: {_pct(share)} of the site{buffer_en} lies outside the data coverage")
+            notes[i].append(f"硬约束部分未知：地块{buffer_zh}有 {share_text(share)} 在数据范围外 / hard exclusions partly "
+                            f"unknown: {share_text(share)} of the site{buffer_en} lies outside the data coverage")
     for column, d in distances.items():
         d = np.asarray(d, dtype=float)
         cap = radii.get(column)
@@ -642,8 +653,8 @@ def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[s
         table[column] = share
         for i in np.flatnonzero(share > 0):
             notes[i].append(
-                f"{column}：{radius[i]:,.0f} m 搜索范围有 {_pct(share[i])} 在数据范围外，数据外可能有更近的要素（距离为上限）"
-                f" / {column}: {_pct(share[i])} of the {radius[i]:,.0f} m search area lies outside the data coverage, "
+                f"{column}：{radius[i]:,.0f} m 搜索范围有 {share_text(share[i])} 在数据范围外，数据外可能有更近的要素（距离为上限）"
+                f" / {column}: {share_text(share[i])} of the {radius[i]:,.0f} m search area lies outside the data coverage, "
                 f"a nearer feature may lie there (the distance is an upper bound, not 'none within "
                 f"{radius[i]:,.0f} m')")
     return table, notes

@@ -19,7 +19,26 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------------------------
 # Aggregation
 # ----------------------------------------------------------------------------------------------
-def _matrix(values: Any, what: str) -> np.ndarray:
+def criteria_matrix(values: Any, what: str) -> np.ndarray:
+    """A sites × criteria float matrix from an array or DataFrame (a 1-D input is one criterion).
+
+    Parameters
+    ----------
+    values : array-like or pandas.DataFrame
+        One row per site, one numeric column per criterion (``NaN`` kept).
+    what : str
+        What the matrix is, for the error message (e.g. ``"decision matrix"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        2-D float64 array.
+
+    Raises
+    ------
+    McdaError
+        If the values are not numeric or not 1-D/2-D.
+    """
     try:
         m = np.array(values.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(values, pd.DataFrame)
                      else values, dtype=np.float64)
@@ -34,7 +53,25 @@ def _matrix(values: Any, what: str) -> np.ndarray:
     return m
 
 
-def _weights_for(m: np.ndarray, weights: Any) -> np.ndarray:
+def weights_for(m: np.ndarray, weights: Any) -> np.ndarray:
+    """Weights normalised to sum to 1 (:func:`normalise_weights`), one per column of ``m``.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        The sites × criteria matrix (from :func:`criteria_matrix`).
+    weights : array-like
+        Non-negative weights, one per criterion.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    McdaError
+        If the weights are invalid or their number differs from the number of criteria.
+    """
     w = normalise_weights(weights)
     if w.size != m.shape[1]:
         raise McdaError(problem("权重个数与准则个数不一致。",
@@ -62,8 +99,8 @@ def weighted_sum(scores: Any, weights: Any) -> np.ndarray:
     McdaError
         If a score lies outside [0, 1] (raw values passed by mistake) or the shapes disagree.
     """
-    m = _matrix(scores, "score matrix")
-    w = _weights_for(m, weights)
+    m = criteria_matrix(scores, "score matrix")
+    w = weights_for(m, weights)
     finite = m[~np.isnan(m)]
     if finite.size and (finite.min() < -1e-12 or finite.max() > 1 + 1e-12):
         raise McdaError(problem("加权求和的得分必须在 0–1 之间。",
@@ -99,7 +136,25 @@ class TopsisResult:
     distance_anti: np.ndarray
 
 
-def _benefit_mask(benefit: Any, n: int) -> np.ndarray:
+def benefit_mask(benefit: Any, n: int) -> np.ndarray:
+    """One boolean per criterion: True for a benefit (more is better), False for a cost.
+
+    Parameters
+    ----------
+    benefit : bool or array-like of bool
+        One flag for all ``n`` criteria, or one per criterion.
+    n : int
+        Number of criteria.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+
+    Raises
+    ------
+    McdaError
+        If ``benefit`` does not hold exactly ``n`` boolean (or 0/1) values.
+    """
     b = np.asarray(benefit)
     if b.ndim == 0:
         b = np.full(n, bool(b))
@@ -112,9 +167,9 @@ def _benefit_mask(benefit: Any, n: int) -> np.ndarray:
 
 def topsis_details(matrix: Any, weights: Any, benefit: Any) -> TopsisResult:
     """TOPSIS with every intermediate step (see :func:`topsis`)."""
-    x = _matrix(matrix, "decision matrix")
-    w = _weights_for(x, weights)
-    b = _benefit_mask(benefit, x.shape[1])
+    x = criteria_matrix(matrix, "decision matrix")
+    w = weights_for(x, weights)
+    b = benefit_mask(benefit, x.shape[1])
     complete = ~np.isnan(x).any(axis=1)
     norm = np.sqrt((x[complete] ** 2).sum(axis=0))
     r = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import problem
-from .aggregation import _benefit_mask, _matrix, _weights_for, topsis, weighted_sum
+from .aggregation import benefit_mask, criteria_matrix, weights_for, topsis, weighted_sum
 from .settings import default_settings
 from .transforms import McdaError
 
@@ -166,11 +166,11 @@ def weight_sensitivity(scores_or_matrix: Any, weights: Any, *, method: str = "we
     if k < 1 or n < 1 or not (0.0 <= spread < 1.0):
         raise McdaError(problem("敏感性分析参数无效。", f"Need k >= 1, n >= 1 and 0 <= spread < 1; got k={k}, n={n}, "
                                 f"spread={spread}.", fix="e.g. k=5, n=1000, spread=0.1"))
-    x = _matrix(scores_or_matrix, "criteria matrix")
+    x = criteria_matrix(scores_or_matrix, "criteria matrix")
     if ids is None:
         ids = scores_or_matrix.index if isinstance(scores_or_matrix, pd.DataFrame) else np.arange(x.shape[0])
     key = _id_order(ids, x.shape[0])
-    w = _weights_for(x, weights)
+    w = weights_for(x, weights)
     rng = np.random.default_rng(seed)
     draws = _dirichlet_draws(w, n, spread, rng)
     if method == "weighted_sum":
@@ -181,7 +181,7 @@ def weight_sensitivity(scores_or_matrix: Any, weights: Any, *, method: str = "we
         if benefit is None:
             raise McdaError(problem("TOPSIS 需要 benefit。", "method='topsis' needs benefit= (one bool per criterion).",
                                     fix="e.g. benefit=[True, False, True]"))
-        b = _benefit_mask(benefit, x.shape[1])
+        b = benefit_mask(benefit, x.shape[1])
         base = topsis(x, w, b)
         score_draws = _topsis_draws(x, draws, b)
     ranks = _batch_ranks(score_draws, key)

@@ -54,7 +54,7 @@ from .. import benefits as benefits_mod
 from .. import solar as solar_mod
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
-from ..provenance import TrackedCatalog, _truthy_flags, synthetic_layers_of
+from ..provenance import TrackedCatalog, truthy_flags, synthetic_layers_of
 from .orientation import _orientation
 from .output import (  # noqa: F401  (public names, as before the split)
     CSV_NAME,
@@ -224,7 +224,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     })
     synthetic_layers, context_synthetic = _synthetic_layers(buildings, ctx, exclusions,
                                                             townships if areas.source == "townships given" else None)
-    own = (_truthy_flags(out["synthetic"].to_numpy()) if "synthetic" in out.columns
+    own = (truthy_flags(out["synthetic"].to_numpy()) if "synthetic" in out.columns
            else np.zeros(len(out), dtype=bool))
     out["synthetic"] = own | bool(buildings.attrs.get("sanxian", {}).get("synthetic", False)) | bool(context_synthetic)
     report_step(progress, "aggregate", 7, ROOFTOP_STEPS)

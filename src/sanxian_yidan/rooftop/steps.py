@@ -16,7 +16,7 @@ import shapely
 
 from .. import solar as solar_mod
 from ..errors import InputFileError, SanxianWarning, problem
-from ..provenance import _truthy_flags
+from ..provenance import truthy_flags
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -411,7 +411,7 @@ def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) ->
 def _assemble(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
     extra = [c for c in gdf.columns if c not in columns and c != gdf.geometry.name]
     data = {name: columns[name] for name in BUILDING_COLUMNS if name in columns}
-    data["synthetic"] = (_truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns
+    data["synthetic"] = (truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns
                          else np.zeros(len(gdf), dtype=bool))
     # Input attributes keep their own arrays (no round trip through Python objects), and the columns
     # are not consolidated into one block (copy=False, geometry passed by name): a million-row frame

@@ -19,7 +19,7 @@ from ..errors import (
 from ..progress import Progress
 from .dem import Dem, require_metric
 from .settings import LINE_OF_SIGHT_METHODS, TerrainError, default_settings
-from .zonal import _geometries_in_crs_of
+from .zonal import geometries_in_crs_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def observer_cells(lines: Any, dem: Dem, *, spacing_m: float) -> np.ndarray:
     if not spacing_m > 0:
         raise TerrainError(problem("观察点间距必须为正。", f"spacing_m must be > 0, got {spacing_m}.",
                                    fix="pass e.g. spacing_m=100"))
-    geoms = _geometries_in_crs_of(lines, dem, "lines")
+    geoms = geometries_in_crs_of(lines, dem, "lines")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     parts = shapely.get_parts(geoms)
     polygonal = np.isin(shapely.get_type_id(parts), (3, 6))

@@ -105,8 +105,29 @@ class CellMap:
         return out
 
 
-def _geometries_in_crs_of(frame: Any, dem: Dem, what: str) -> np.ndarray:
-    """The geometries of a GeoDataFrame/GeoSeries as a shapely array in the DEM's CRS (never mutates)."""
+def geometries_in_crs_of(frame: Any, dem: Dem, what: str) -> np.ndarray:
+    """The geometries of a GeoDataFrame/GeoSeries as a shapely array in the DEM's CRS (never mutates).
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame or geopandas.GeoSeries
+        The sites or lines to put on the DEM; reprojected when their CRS differs.
+    dem : Dem
+        The DEM whose CRS the geometries are wanted in.
+    what : str
+        What the geometries are (``"polygons"``, ``"lines"``), for the error message.
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries
+
+    Raises
+    ------
+    TerrainError
+        If ``frame`` is not a GeoDataFrame or GeoSeries.
+    CRSError
+        If ``frame`` has no CRS.
+    """
     import geopandas as gpd
     import pyproj
 
@@ -263,7 +284,7 @@ def polygon_cells(polygons: Any, dem: Dem, *, weighting: str | None = None) -> C
     """
     weighting = _weighting(weighting)
     coverage = weighting == "coverage"
-    geoms = _geometries_in_crs_of(polygons, dem, "polygons")
+    geoms = geometries_in_crs_of(polygons, dem, "polygons")
     n = len(geoms)
     rows, cols = dem.shape
     x0, y0 = dem.transform.c, dem.transform.f
