@@ -40,8 +40,6 @@ _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENTRY_KEYS = {"id", "role", "path", "layer", "title_zh", "title_en", "source", "licence", "synthetic",
                "crs", "encoding", "fields", "notes"}
 _CATALOG_KEYS = {"title_zh", "title_en", "region_zh", "region_en", "working_crs", "notes"}
-#: Columns every layer read through the catalog carries (beyond its own).
-PROVENANCE_COLUMNS = ("layer_id", "synthetic", "source", "src_fid")
 
 
 @dataclass(frozen=True)

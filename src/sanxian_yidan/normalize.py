@@ -8,7 +8,7 @@ repairs are made here and recorded: a planner must be able to see that feature
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -62,24 +62,12 @@ class Repair:
     feature_ids: tuple[Any, ...]
     detail: str
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-friendly dict."""
-        d = asdict(self)
-        d["feature_ids"] = [int(i) if isinstance(i, (int, np.integer)) else str(i) for i in self.feature_ids]
-        return d
-
     def __str__(self) -> str:
         if not self.feature_ids:  # a repair of the whole layer (e.g. reprojection) lists no features
             return f"{self.kind}: {self.count} feature(s) — {self.detail}"
         ids = ", ".join(str(i) for i in self.feature_ids)
         more = "" if self.count <= len(self.feature_ids) else f" (+{self.count - len(self.feature_ids)} more)"
         return f"{self.kind}: {self.count} feature(s) [rows {ids}{more}] — {self.detail}"
-
-
-def geometry_family(gdf: gpd.GeoDataFrame) -> set[str]:
-    """Return the geometry families (polygon/line/point) present in a layer."""
-    types = gdf.geometry.geom_type.dropna().unique()
-    return {_FAMILY_OF_TYPE.get(t, "collection") for t in types}
 
 
 def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
