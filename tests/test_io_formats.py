@@ -281,6 +281,10 @@ def test_text_damaged_upstream_is_named(tmp_path: Path) -> None:
                      geometry=[Point(113.3 + i / 100, 31.7) for i in range(4)], crs="EPSG:4326").to_file(path)
     with pytest.warns(SanxianWarning, match=r"field '名称'.*2 feature\(s\) \[rows 1, 3\]"):
         read_vector(path)
+    named = tmp_path / "damaged_name.geojson"
+    gpd.GeoDataFrame({"锟斤拷": ["曾都"]}, geometry=[Point(113.3, 31.7)], crs="EPSG:4326").to_file(named)
+    with pytest.warns(SanxianWarning, match=r"field name\(s\) \['锟斤拷'\] damaged"):
+        read_vector(named)
     clean = tmp_path / "clean.geojson"
     gpd.GeoDataFrame({"名称": ["曾都"]}, geometry=[Point(113.3, 31.7)], crs="EPSG:4326").to_file(clean)
     with warnings.catch_warnings():

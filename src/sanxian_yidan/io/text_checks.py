@@ -35,6 +35,11 @@ def corrupted_text_warnings(gdf: gpd.GeoDataFrame) -> list[str]:
     """
     out = []
     pattern = "|".join(MARKERS)
+    damaged_names = [str(c) for c in gdf.columns if any(m in str(c) for m in MARKERS)]
+    if damaged_names:
+        out.append(f"field name(s) {damaged_names} damaged before reading (U+FFFD '\ufffd' / '锟斤拷'): the "
+                   "original names are lost; map the fields by position or ask for a clean export / "
+                   f"字段名 {damaged_names} 在读入前已损坏")
     for col in gdf.columns:
         if col == gdf.geometry.name:
             continue
