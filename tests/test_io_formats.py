@@ -384,3 +384,30 @@ def test_dxf_red_lines_inside_block_references(tmp_path: Path) -> None:
     assert out["layer"].tolist() == ["红线", "红线"]
     assert sorted(out.area.round(9)) == [100.0, 900.0]
     assert out.total_bounds == pytest.approx((E0, N0, E0 + 130, N0 + 30))
+
+
+@pytest.mark.parametrize("heading, values, unit, warned", [
+    ("面积(平方米)", ["7900", "1800"], "m2", False),
+    ("面积（亩）", [f"{7900 * 15 / 1e4:.2f}", f"{1800 * 15 / 1e4:.2f}"], "mu", False),
+    ("面积", ["0.79", "0.18"], "ha", False),                   # bare numbers: hectares first
+    ("面积(公顷)", ["0.79", "0.30"], "ha", True),               # parcel 2024-02 is 0.18 ha, not 0.30
+])
+def test_declared_parcel_areas_are_checked(tmp_path: Path, heading, values, unit, warned) -> None:
+    raw = _raw_table()
+    first = ~raw["parcel"].duplicated()
+    area = pd.Series([""] * len(raw), dtype=object)
+    area[first.to_numpy()] = values
+    csv = tmp_path / "area.csv"
+    pd.DataFrame({"地块编号": raw["parcel"], "点号": raw["point"], "圈号": raw["ring"], "X": raw["X"], "Y": raw["Y"],
+                  heading: area}).to_csv(csv, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = read_vector(csv, crs="EPSG:4547")
+    mismatch = [str(w.message) for w in caught if "does not match" in str(w.message)]
+    assert bool(mismatch) == warned
+    if warned:
+        assert "parcel 2024-02" in mismatch[0] and "1800.0 m²" in mismatch[0]
+        assert out["area_unit"].iloc[0] == "ha" and pd.isna(out["area_unit"].iloc[1])
+    else:
+        assert out["area_unit"].tolist() == [unit, unit]
+        np.testing.assert_allclose(out["area_declared_m2"], [7900, 1800], rtol=1e-3)  # 亩 rounded to 0.01

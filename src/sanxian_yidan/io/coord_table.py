@@ -21,6 +21,7 @@ as points by :mod:`sanxian_yidan.io.tabular`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,10 @@ def _columns(header: list[str]) -> dict[str, int] | None:
     if any(v is None for v in found.values()) or found["x"] == found["y"]:
         return None
     ring, parcel = find(s.ring_columns), find(s.parcel_columns)
+    area = next((i for i, k in enumerate(keys) if any(k.startswith(n) for n in s.area_columns)), None)
     out = {k: int(v) for k, v in found.items() if v is not None}
+    if area is not None and area not in out.values():
+        out["area"] = area
     if ring is not None:
         out["ring"] = ring
     if parcel is not None and parcel not in out.values():
@@ -148,15 +152,58 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
     east, north, order = _axes(a, b, headings[cols["x"]], headings[cols["y"]], path, layer)
     parcel = _filled(body, cols.get("parcel"), "1")
     ring = _filled(body, cols.get("ring"), "1")
+    declared = body.iloc[:, cols["area"]].astype(object).where(~_empty(body.iloc[:, cols["area"]])).to_numpy() \
+        if "area" in cols else None
     notes = []
     if used == "xlsx" and layer is None:
         sheets = pd.ExcelFile(path).sheet_names
         if len(sheets) > 1:
             notes.append(f"the workbook has {len(sheets)} sheets {sheets}; read the first, '{sheets[0]}': choose "
                          f"another with --layer <sheet> (layer=) / 工作簿有多个工作表，已读取第一个")
-    return _polygons(path, layer, east, north, parcel, ring, rows_in_file, {
+    frame = _polygons(path, layer, east, north, parcel, ring, rows_in_file, {
         "format": "coordinate table", "encoding": used, "header_row": header_row + 1,
         "columns": {k: headings[v] for k, v in cols.items()}, "axis_order": order, "warnings": notes})
+    if declared is not None and order != "X=longitude":
+        _check_declared_areas(frame, parcel, declared, headings[cols["area"]])
+    return frame
+
+
+def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared: np.ndarray, heading: str) -> None:
+    """Compare each parcel's declared area with its plane area (units and tolerance of data/boundary_txt.toml).
+
+    Adds ``area_declared_m2`` (the declared value in m², in the unit the heading names or, without one, the
+    first unit of ``inference_order`` that matches) and ``area_unit``; a parcel whose declared area matches
+    in no admissible unit gets a warning naming it.
+    """
+    from ..datafiles import packaged
+
+    cfg = packaged("boundary_txt.toml")
+    units = {k: v for k, v in cfg["area_units"].items() if isinstance(v, dict)}
+    check = cfg["area_check"]
+    unit_text = re.sub(r"^(" + "|".join(map(re.escape, format_settings().area_columns)) + ")", "", _key(heading))
+    named = next((u for u, v in units.items() if any(n.lower() in unit_text for n in v["names"])), None)
+    order = [named] if named else list(cfg["area_units"]["inference_order"])
+    values, units_used = [], []
+    for pid, geom in zip(frame["parcel"], frame.geometry):
+        cells = [v for v in declared[parcel == pid] if v is not None and str(v).strip()]
+        number = pd.to_numeric(re.sub(r"[^0-9.eE+-]", "", str(cells[0])) if cells else "", errors="coerce")
+        computed = float(geom.area)
+        if not np.isfinite(number):
+            values.append(np.nan)
+            units_used.append(None)
+            continue
+        allowed = max(check["absolute_ha"] * 1e4, check["relative"] * computed)
+        unit = next((u for u in order if abs(number * 1e4 / units[u]["per_hectare"] - computed) <= allowed), None)
+        values.append(number * 1e4 / units[unit or order[0]]["per_hectare"])
+        units_used.append(unit)
+        if unit is None:
+            frame.attrs["sanxian"]["warnings"].append(
+                f"parcel {pid}: declared area {cells[0]} ({heading}) does not match the {computed:.1f} m² "
+                f"({computed / 1e4:.4f} ha, {computed * 15 / 1e4:.2f} 亩) of its coordinates in "
+                f"{' or '.join(units[u]['label'] for u in order)} (tolerance {100 * check['relative']:.1f} %): "
+                f"check the coordinates or the area / 地块 {pid} 的面积与坐标计算的面积不符")
+    frame["area_declared_m2"] = values
+    frame["area_unit"] = units_used
 
 
 def _empty(column: pd.Series) -> pd.Series:

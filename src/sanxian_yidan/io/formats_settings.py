@@ -26,6 +26,7 @@ class FormatSettings:
     x_columns: tuple[str, ...]
     y_columns: tuple[str, ...]
     lon_columns: tuple[str, ...]
+    area_columns: tuple[str, ...]
     lat_columns: tuple[str, ...]
 
 
@@ -78,5 +79,6 @@ def format_settings() -> FormatSettings:
         x_columns=_names(table, "x", "coord_table", path),
         y_columns=_names(table, "y", "coord_table", path),
         lon_columns=_names(table, "lon", "coord_table", path),
+        area_columns=_names(table, "area", "coord_table", path),
         lat_columns=_names(table, "lat", "coord_table", path),
     )
