@@ -411,3 +411,13 @@ def test_declared_parcel_areas_are_checked(tmp_path: Path, heading, values, unit
     else:
         assert out["area_unit"].tolist() == [unit, unit]
         np.testing.assert_allclose(out["area_declared_m2"], [7900, 1800], rtol=1e-3)  # 亩 rounded to 0.01
+
+
+def test_kml_nested_thousands_deep_is_an_input_error(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.kml"
+    depth = 5000
+    deep.write_text('<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + "<Folder><name>f</name>" * depth
+                    + "<Placemark><Point><coordinates>113.3,31.7</coordinates></Point></Placemark>"
+                    + "</Folder>" * depth + "</Document></kml>", encoding="utf-8")
+    with pytest.raises(InputFileError, match="nested too deeply"):
+        read_vector(deep)

@@ -134,7 +134,12 @@ def read_kml(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
                                      fix="export it again; a KML cut off during transfer is incomplete")) from exc
     rows: list[dict[str, Any]] = []
     skipped = [0]
-    _walk(root, [], rows, skipped)
+    try:
+        _walk(root, [], rows, skipped)
+    except RecursionError as exc:
+        raise InputFileError(problem("KML 的文件夹或几何嵌套过深。", "Folders or MultiGeometry are nested too deeply "
+                                     "to be a field-app export (hundreds of levels).", file=path,
+                                     fix="export the data again; flatten the folder structure")) from exc
     folders: dict[str, int] = {}
     for row in rows:
         folders[row["folder"]] = folders.get(row["folder"], 0) + 1
