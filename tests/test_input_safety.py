@@ -388,3 +388,15 @@ def test_big5_csv_with_garbled_header_points_at_the_encoding(tmp_path: Path) -> 
     gdf = read_vector(path, crs="EPSG:4326", encoding="big5")
     assert gdf["名稱"].tolist() == ["隨州市曾都區光伏發電項目", "廣水市風電場"]
     assert gdf.geometry.x.tolist() == [114.43, 114.1]
+
+
+def test_table_wider_than_a_geopackage_is_refused_before_parsing(tmp_path: Path) -> None:
+    limit = safety.limits().max_columns
+    assert limit == 2000
+    path = tmp_path / "wide.csv"
+    header = ",".join(f"c{i}" for i in range(limit - 1)) + ",lon,lat"   # limit + 1 columns
+    path.write_text(header + "\n" + ",".join(["1"] * (limit - 1)) + f",{LON},{LAT}\n")
+    with pytest.raises(InputFileError, match=r"has 2,001 columns; at most 2,000"):
+        read_vector(path, crs="EPSG:4326")
+    path.write_text(",".join(f"c{i}" for i in range(10)) + ",lon,lat\n" + ",".join(["1"] * 10) + f",{LON},{LAT}\n")
+    assert len(read_vector(path, crs="EPSG:4326").columns) == 13  # 12 columns + geometry

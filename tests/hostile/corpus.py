@@ -325,6 +325,9 @@ CASES: list[Case] = [
          ("a device",)),
     Case("devzero_study", lambda d, w: ["study", "run", str(devzero(d / "study.toml"))], 2,
          ("a device",)),
+    Case("csv_100000_columns", lambda d, w: screen(csv(d, ",".join(f"c{i}" for i in range(100_000)) + ",lon,lat\n"
+                                                      + "1," * 100_000 + f"{LON},{LAT}\n"), w, d, "--crs", "EPSG:4326"),
+         2, ("100,002 columns", "keep only the columns")),
     Case("csv_named_xlsx", lambda d, w: screen(csv(d, f"name,lon,lat\n甲,{LON},{LAT}\n", "projects.xlsx"), w, d), 2,
          ("not an Excel workbook", "rename it to .csv")),
     Case("broken_gpkg", lambda d, w: screen(rule_file(d, b"SQLite format 3\0" + b"\x13" * 300, "projects.gpkg"), w, d),

@@ -42,6 +42,8 @@ class InputLimits:
     ----------
     max_text_bytes, max_toml_bytes : int
         Largest text / TOML file read whole [bytes].
+    max_columns : int
+        Most columns a CSV/XLSX table may have.
     zip_max_uncompressed_bytes : int
         Largest total uncompressed size of a zipped layer [bytes].
     zip_max_ratio : float
@@ -60,6 +62,7 @@ class InputLimits:
 
     max_text_bytes: int
     max_toml_bytes: int
+    max_columns: int
     zip_max_uncompressed_bytes: int
     zip_max_ratio: float
     zip_ratio_applies_above_bytes: int
@@ -90,6 +93,7 @@ def limits() -> InputLimits:
     values = {
         "max_text_bytes": p.number(files, "max_text_bytes", "[files]", lo=1),
         "max_toml_bytes": p.number(files, "max_toml_bytes", "[files]", lo=1),
+        "max_columns": p.number(files, "max_columns", "[files]", lo=3),
         "zip_max_uncompressed_bytes": p.number(zf, "max_uncompressed_bytes", "[zip]", lo=1),
         "zip_max_ratio": p.number(zf, "max_ratio", "[zip]", lo=1),
         "zip_ratio_applies_above_bytes": p.number(zf, "ratio_applies_above_bytes", "[zip]", lo=0),
@@ -105,6 +109,7 @@ def limits() -> InputLimits:
     v: dict[str, Any] = values
     return InputLimits(
         max_text_bytes=int(v["max_text_bytes"]), max_toml_bytes=int(v["max_toml_bytes"]),
+        max_columns=int(v["max_columns"]),
         zip_max_uncompressed_bytes=int(v["zip_max_uncompressed_bytes"]), zip_max_ratio=float(v["zip_max_ratio"]),
         zip_ratio_applies_above_bytes=int(v["zip_ratio_applies_above_bytes"]),
         lon_range=(v["lon_min"], v["lon_max"]), lat_range=(v["lat_min"], v["lat_max"]),
@@ -231,6 +236,23 @@ def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int | None = None
             f"The {what} is larger than {limit:,} bytes, the most read as text.",
             file=path, fix="split the file, or convert it to GeoPackage (sanxian convert) and give that"))
     return data
+
+
+def check_column_count(n_columns: int, *, file: Path, what: str = "table") -> None:
+    """Refuse a table wider than ``max_columns`` (no GeoPackage layer can hold it; parsing it is slow).
+
+    Raises
+    ------
+    InputFileError
+        Naming the number of columns and the limit.
+    """
+    limit = limits().max_columns
+    if n_columns > limit:
+        raise InputFileError(problem(
+            f"表格有 {n_columns:,} 列，超过上限 {limit:,} 列。",
+            f"The {what} has {n_columns:,} columns; at most {limit:,} are read (the most a GeoPackage layer "
+            "can hold).", file=file,
+            fix="keep only the columns the analysis needs (name, codes, coordinates) and save the table again"))
 
 
 def check_zip(path: str | os.PathLike[str]) -> None:

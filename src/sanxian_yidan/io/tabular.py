@@ -99,10 +99,15 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
         raise EmptyLayerError(problem("表格是空的（没有表头和数据）。", "The table is empty: no header, no rows.",
                                       file=path, fix="export the table again with its header row"))
     try:
+        rows = csv.reader(io.StringIO(text))
+        n_columns = len(next(rows, [])) if header is not None else max((len(r) for r in rows), default=1)
+    except csv.Error:
+        n_columns = 0  # pandas reports the parse error below, with the fix
+    safety.check_column_count(n_columns, file=path)  # before pandas spends minutes on 100,000 columns
+    try:
         # Without a header row (coordinate tables), title rows above the real header are often narrower
         # than it: name as many columns as the widest line so that pandas pads the short ones.
-        width = {} if header is not None else {"names": range(max((len(r) for r in csv.reader(io.StringIO(text))),
-                                                                   default=1))}
+        width = {} if header is not None else {"names": range(n_columns)}
         frame = pd.read_csv(io.StringIO(text), header=header, dtype=str, keep_default_na=False, **width)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         if path.suffix.lower() != ".csv":  # a .txt that is not a land-boundary TXT either
@@ -136,8 +141,9 @@ def _read_workbook(path: Path, layer: str | None, header: int | None = 0) -> pd.
         safety.check_zip(path)
     try:
         if header is None:
-            return pd.read_excel(path, sheet_name=layer or 0, header=None, dtype=object)
-        return pd.read_excel(path, sheet_name=layer or 0)
+            frame = pd.read_excel(path, sheet_name=layer or 0, header=None, dtype=object)
+        else:
+            frame = pd.read_excel(path, sheet_name=layer or 0)
     except ImportError as exc:
         raise InputFileError(problem("缺少读取 Excel 的组件。", f"Cannot read Excel files here: {exc}", file=path,
                                      fix="save the sheet as CSV (UTF-8) and give that, or pip install "
@@ -149,6 +155,8 @@ def _read_workbook(path: Path, layer: str | None, header: int | None = 0) -> pd.
             f"Sheet '{layer}' not found: {exc}" if missing_sheet else f"The workbook cannot be read: {exc}",
             file=path, fix="give an existing sheet name with --layer" if missing_sheet
             else "open it in Excel and save it again as .xlsx, or save the sheet as CSV")) from exc
+    safety.check_column_count(frame.shape[1], file=path, what="sheet")
+    return frame
 
 
 def find_coordinate_columns(columns: list[str], *, file: Path) -> tuple[str, str]:
