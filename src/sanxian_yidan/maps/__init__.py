@@ -22,7 +22,9 @@ Leaflet, the plugins and their stylesheets are inlined from the assets of the Py
 folium-offline, and :func:`external_references` checks that nothing refers to the network.  Whenever
 a layer used is synthetic a red "示例数据 SAMPLE DATA" banner is shown.
 
-Basemap URLs, colour tables, ramps and layout settings live in ``data/maps.toml``.
+Basemap URLs and layout settings live in ``data/maps.toml``; every colour (verdict palette, ramps, the
+look of each layer role) in the style registry ``data/styles.toml`` (:mod:`sanxian_yidan.maps.styles`),
+shared with the static figures and the QGIS styles written into GeoPackages (:mod:`sanxian_yidan.maps.qgis`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ from .page import (  # noqa: F401  (every public name, as before the split)
     save_map,
     stable_element_ids,
 )
+from .raster import (  # noqa: F401
+    RasterLayer,
+    raster_image,
+    read_raster_layer,
+)
 from .render import (  # noqa: F401  (every public name, as before the split)
     make_map,
     to_gcj02,
@@ -67,7 +74,7 @@ from .settings import (  # noqa: F401  (every public name, as before the split)
 )
 
 __all__ = [
-    "BASEMAPS", "CategoryStyle", "MapError", "MapLayer", "MapSettings", "NumericStyle", "SingleStyle",
+    "RasterLayer", "read_raster_layer", "BASEMAPS", "CategoryStyle", "MapError", "MapLayer", "MapSettings", "NumericStyle", "SingleStyle",
     "external_references", "inline_assets", "load_map_settings", "make_map", "map_files", "popup_content",
     "read_map_layers", "render_html", "save_map", "style_for_column", "to_gcj02",
 ]

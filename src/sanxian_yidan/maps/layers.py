@@ -105,8 +105,22 @@ class MapLayer:
     tooltip : str, optional
         Column shown on hover (default: the first of ``name_zh``, ``name``, ``id``, ``code``,
         ``project_id`` present, else none; ``""`` for none).
-    show : bool
-        Whether the layer is switched on when the map opens.
+    show : bool, optional
+        Whether the layer is switched on when the map opens (default: the ``show`` of its ``look`` in the
+        style registry, else ``True``).
+    look : str, optional
+        Layer id in the style registry (``data/styles.toml``: a catalog role such as
+        ``basic_farmland`` or a result layer such as ``overlap_pieces``): outline, fill, weight, dash
+        and opacity come from there, so every map draws the role the same way.
+    markers : str, optional
+        Column labelling a marker drawn at each feature's representative point while the map is zoomed
+        out (below ``[map].marker_max_zoom``), in the feature's class colour: small footprints stay
+        visible at county zoom.
+    value_labels : mapping, optional
+        Column → {code → label}: codes shown as labels in popups and tooltips (e.g.
+        ``{"mode": {"natural_recovery": "自然恢复 / Natural recovery"}}``).
+    popup_labels : mapping, optional
+        Column → label overriding the registry label of a popup row (e.g. to say what k is in "top k").
     synthetic : bool, optional
         ``True`` marks the layer synthetic.  Without it the layer counts as synthetic when its
         ``synthetic`` column has any true value or ``gdf.attrs["sanxian"]["synthetic"]`` is true;
@@ -119,8 +133,23 @@ class MapLayer:
     style: Style | None = None
     popup: Sequence[str] | None = None
     tooltip: str | None = None
-    show: bool = True
+    show: bool | None = None
     synthetic: bool | None = None
+    look: str | None = None
+    markers: str | None = None
+    value_labels: Mapping[str, Mapping[Any, str]] | None = None
+    popup_labels: Mapping[str, str] | None = None
+
+    @property
+    def visible(self) -> bool:
+        """Switched on when the map opens: ``show``, else the registry's ``show`` of ``look``, else True."""
+        if self.show is not None:
+            return bool(self.show)
+        if self.look:
+            from .styles import layer_style
+
+            return layer_style(self.look).show
+        return True
 
     @property
     def name(self) -> str:
@@ -348,8 +377,26 @@ def _classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) ->
     return _Classes(index, tuple(entries), _column_label(style.column, s))
 
 
+def effective_style(layer: MapLayer) -> Style:
+    """The layer's style; without one, the style of its ``look`` in the style registry (palette or ramp by
+    the look's column when the layer has it, else the look's single colour), else a single colour."""
+    if layer.style is not None:
+        return layer.style
+    if layer.look:
+        from .styles import layer_style
+
+        look = layer_style(layer.look)
+        if look.column and look.column in layer.gdf.columns:
+            if look.palette:
+                return CategoryStyle(look.column, palette=look.palette)
+            if look.ramp:
+                return NumericStyle(look.column, ramp=look.ramp)
+        return SingleStyle(look.fill or look.stroke)
+    return SingleStyle()
+
+
 def _classify(layer: MapLayer, colour_slot: int, s: MapSettings) -> _Classes:
-    style = layer.style or SingleStyle()
+    style = effective_style(layer)
     if isinstance(style, SingleStyle):
         colour = _valid_colour(style.colour, "SingleStyle.colour") if style.colour else \
             s.layer_colours[colour_slot % len(s.layer_colours)]
@@ -416,7 +463,8 @@ def _default_popup_columns(gdf: gpd.GeoDataFrame) -> list[str]:
 
 
 def popup_content(gdf: gpd.GeoDataFrame, columns: Sequence[str] | None = None, *,
-                  settings: MapSettings | None = None) -> tuple[list[str], list[list[PopupValue]]]:
+                  settings: MapSettings | None = None, value_labels: Mapping[str, Mapping[Any, str]] | None = None,
+                  label_overrides: Mapping[str, str] | None = None) -> tuple[list[str], list[list[PopupValue]]]:
     """Labels and per-feature values of a popup table, as plain text.
 
     The map puts them into the page with ``textContent`` (never as HTML), so a value such as
@@ -432,6 +480,10 @@ def popup_content(gdf: gpd.GeoDataFrame, columns: Sequence[str] | None = None, *
         the bare name.
     settings : MapSettings, optional
         Default: the packaged ``maps.toml``.
+    value_labels : mapping, optional
+        Column → {code → label}: codes of that column are shown as their labels.
+    label_overrides : mapping, optional
+        Column → row label replacing the registry label.
 
     Returns
     -------
@@ -445,9 +497,19 @@ def popup_content(gdf: gpd.GeoDataFrame, columns: Sequence[str] | None = None, *
     names = list(columns) if columns is not None else _default_popup_columns(gdf)
     for name in names:
         _require_column(gdf, name, "popup")
-    labels = [_column_label(name, s) for name in names]
-    cells = [gdf[name].map(_format_value).tolist() for name in names]
+    overrides = label_overrides or {}
+    labels = [overrides.get(name) or _column_label(name, s) for name in names]
+    cells = [_coded(gdf[name], (value_labels or {}).get(name)).map(_format_value).tolist() for name in names]
     return labels, [list(row) for row in zip(*cells)] if names else [[] for _ in range(len(gdf))]
+
+
+def _coded(series: pd.Series, labels: Mapping[Any, str] | None) -> pd.Series:
+    """Codes replaced by their labels (matched as text, see :func:`_category_key`); others unchanged."""
+    if not labels:
+        return series
+    by_key = {_category_key(k): v for k, v in labels.items()}
+    keys = _category_keys(series)
+    return pd.Series([by_key.get(k, v) for k, v in zip(keys, series)], index=series.index, dtype=object)
 
 
 def _tooltips(layer: MapLayer) -> list[str] | None:
@@ -460,6 +522,6 @@ def _tooltips(layer: MapLayer) -> list[str] | None:
         if column is None:
             return None  # the popup names the layer; a tooltip repeating it on every feature adds nothing
     _require_column(gdf, column, "tooltip", layer.name)
-    return gdf[column].map(lambda v: "" if _category_key(v) is None else _format_scalar(v)).tolist()
+    return _coded(gdf[column], (layer.value_labels or {}).get(column)).map(lambda v: "" if _category_key(v) is None else _format_scalar(v)).tolist()
 
 

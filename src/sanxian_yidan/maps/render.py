@@ -35,7 +35,6 @@ from .layers import (
 from .settings import (
     BASEMAPS,
     Basemap,
-    BoundaryStyle,
     MapError,
     MapSettings,
     TileSource,
@@ -114,9 +113,8 @@ def _geometry_rank(geoms: np.ndarray) -> int:
 def _kind(geoms: np.ndarray) -> str:
     return {3: "point", 2: "line"}.get(_geometry_rank(geoms), "polygon")
 
-
 # ---------------------------------------------------------------------------------------------------
-# Small HTML/JS elements: overlays appended to the map container, the legend control, the scale bar
+# Small HTML/JS elements
 # ---------------------------------------------------------------------------------------------------
 def _js_json(value: Any) -> str:
     """JSON for a JS literal that is safe inside <script> (keeps Chinese readable in the HTML source)."""
@@ -129,51 +127,26 @@ def _js_string(text: str) -> str:
     return _js_json(text)
 
 
-class _MapOverlay(MacroElement):
-    """A div added inside the map container (stays visible in fullscreen), e.g. title and banner."""
+class _Script(MacroElement):
+    """Raw JavaScript run in the map's script block, in the order elements are added to the map."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        (function () {
-            var div = L.DomUtil.create('div', {{ this.css_class }});
-            div.innerHTML = {{ this.content }};
-            {{ this._parent.get_name() }}.getContainer().appendChild(div);
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-        })();
+        {{ this.code }}
         {% endmacro %}
     """)
 
-    def __init__(self, content_html: str, css_class: str) -> None:
+    def __init__(self, code: str) -> None:
         super().__init__()
-        self._name = "SanxianOverlay"
-        self.content = _js_string(content_html)
-        self.css_class = _js_string(css_class)
+        self._name = "SanxianScript"
+        self.code = code
 
 
-class _LegendControl(MacroElement):
-    """The bilingual legend as a Leaflet control (bottom right)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var legend = L.control({position: 'bottomright'});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create('div', 'sx-legend leaflet-control');
-                div.innerHTML = {{ this.content }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, content_html: str) -> None:
-        super().__init__()
-        self._name = "SanxianLegend"
-        self.content = _js_string(content_html)
+# Panes (z-index): hillshade and other rasters beneath the basemap vectors, basemap vectors beneath the
+# analysis layers (overlayPane 400), boundaries and place names above the analysis fills, verdict
+# markers above everything but popups (Leaflet: markerPane 600, tooltipPane 650, popupPane 700).
+_PANES = (("sxHill", 205), ("sxBase", 220), ("sxRaster", 390), ("sxBounds", 450), ("sxLabels", 460),
+          ("sxMarkers", 620))
 
 
 class _MetricScale(MacroElement):
@@ -195,27 +168,34 @@ class _MetricScale(MacroElement):
 _LAYERS_ICON = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 26 26'%3E"
                 "%3Cpath d='M13 3 2 9l11 6 11-6z' fill='%23555'/%3E%3Cpath d='m2 13 11 6 11-6M2 17l11 6 11-6' "
                 "fill='none' stroke='%23555' stroke-width='2'/%3E%3C/svg%3E")
+_HALO = "0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 1px 1px 0 #fff, -1px -1px 0 #fff"
 
 
 def _css(s: MapSettings) -> str:
     # Selectors are one step more specific than leaflet.css's, which is inserted after this sheet.
+    # The page is a column: the header (title, SAMPLE DATA banner) sits ABOVE the map, never over a popup.
+    control_w = max(s.popup_pad_right_px - 30, 200)
     return f"""<style>
-.folium-map.leaflet-container {{ background: {s.background}; font-family: {s.font_family}; }}
+html, body {{ height: 100%; margin: 0; }}
+body {{ display: flex; flex-direction: column; font-family: {s.font_family}; }}
+.folium-map.leaflet-container {{ flex: 1 1 auto; min-height: 0; height: auto !important; position: relative;
+  background: {s.background}; font-family: {s.font_family}; }}
 .leaflet-control-layers-toggle {{ background-image: url("{_LAYERS_ICON}"); background-size: 26px 26px; }}
-.sx-header {{ position: absolute; top: 10px; left: 50%; transform: translateX(-50%); z-index: 1000;
-  max-width: 44%; text-align: center; pointer-events: none; }}
-.leaflet-control-layers-expanded {{ max-width: 26vw; max-height: 45vh; overflow-y: auto; font-size: 12px; }}
-.sx-title {{ background: rgba(255,255,255,0.92); border-radius: 4px; padding: 4px 12px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.3); display: inline-block; pointer-events: auto; }}
-.sx-title .zh {{ font-size: 17px; font-weight: bold; display: block; }}
-.sx-title .en {{ font-size: 12px; color: #444; display: block; }}
-.sx-banner {{ margin-top: 6px; background: {s.banner_background}; color: {s.banner_colour}; font-weight: bold;
-  font-size: 14px; padding: 5px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.4);
-  pointer-events: auto; }}
-.sx-banner small {{ display: block; font-weight: normal; font-size: 11px; }}
+.sx-header {{ flex: 0 0 auto; display: flex; flex-wrap: wrap; align-items: center; gap: 4px 14px;
+  padding: 4px 10px; background: #fff; border-bottom: 1px solid #ccc; z-index: 1100; }}
+.sx-title .zh {{ font-size: 17px; font-weight: bold; }}
+.sx-title .en {{ font-size: 12px; color: #444; margin-left: 8px; }}
+.sx-banner {{ background: {s.banner_background}; color: {s.banner_colour}; font-weight: bold; font-size: 13px;
+  padding: 3px 10px; border-radius: 4px; }}
+.sx-banner details {{ display: inline-block; margin-left: 10px; font-weight: normal; font-size: 12px; }}
+.sx-banner summary {{ cursor: pointer; }}
+.sx-banner small {{ display: block; font-size: 11px; max-width: 90vw; }}
+.sx-offline-error {{ background: #fff3cd; color: #5a3e00; border: 2px solid #b8860b; padding: 10px 14px;
+  font-size: 14px; }}
+.leaflet-control-layers-expanded {{ max-width: {control_w}px; max-height: 33vh; overflow-y: auto; font-size: 12px; }}
 .sx-legend {{ background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 4px; font-size: 12px;
-  line-height: 1.35; box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-height: 60vh; max-width: 340px;
-  overflow-y: auto; }}
+  line-height: 1.35; box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-height: 42vh; width: {control_w}px;
+  overflow-y: auto; box-sizing: border-box; }}
 .sx-legend h4 {{ margin: 0 0 4px 0; font-size: 13px; }}
 .sx-legend .sx-layer {{ margin-top: 6px; }}
 .sx-legend .sx-layer-name {{ font-weight: bold; }}
@@ -225,21 +205,33 @@ def _css(s: MapSettings) -> str:
 .sx-legend .sx-syn {{ color: {s.banner_background}; font-weight: bold; }}
 .sx-legend .sx-notes {{ margin-top: 6px; color: #555; font-size: 11px; white-space: normal; }}
 .sx-swatch {{ display: inline-block; width: 14px; height: 12px; margin-right: 5px; vertical-align: middle;
-  border: 1px solid rgba(0,0,0,0.35); }}
+  border: 1px solid rgba(0,0,0,0.35); text-indent: 0; }}
 .sx-swatch.line {{ height: 0; border: none; border-top-width: 3px; border-top-style: solid; width: 18px; }}
 .sx-swatch.point {{ border-radius: 50%; width: 11px; height: 11px; }}
 .sx-swatch.outline {{ background: transparent !important; border-width: 2px; }}
-table.sx-popup {{ border-collapse: collapse; font-size: 12px; }}
+.sx-swatch.raster {{ background: linear-gradient(135deg, #555, #eee); }}
+table.sx-popup {{ border-collapse: collapse; font-size: 12px; width: 100%; }}
 table.sx-popup th {{ text-align: left; vertical-align: top; padding: 2px 8px 2px 0; color: #333;
-  white-space: nowrap; }}
-table.sx-popup td {{ padding: 2px 0; vertical-align: top; }}
+  width: 34%; white-space: normal; overflow-wrap: anywhere; }}
+table.sx-popup td {{ padding: 2px 0; vertical-align: top; overflow-wrap: anywhere; word-break: break-word; }}
 table.sx-popup ul {{ margin: 0; padding-left: 16px; }}
-.leaflet-popup-content {{ max-height: {s.popup_max_height_px}px; overflow-y: auto; }}
+.leaflet-popup-content {{ max-height: min({s.popup_max_height_px}px, 50vh); overflow-y: auto; overflow-x: hidden; }}
+.sx-label {{ background: none; border: none; }}
+.sx-label span {{ display: inline-block; transform: translate(-50%, -50%); white-space: nowrap;
+  text-shadow: {_HALO}; pointer-events: none; }}
+.sx-label-county span {{ font-size: 16px; font-weight: bold; color: #1f1f1f; letter-spacing: 2px; }}
+.sx-label-township span {{ font-size: 12px; color: #333; }}
+.leaflet-tooltip.sx-marker-label {{ background: rgba(255,255,255,0.9); border: 1px solid #555; padding: 0 4px;
+  font-size: 12px; font-weight: bold; box-shadow: none; }}
+.leaflet-tooltip.sx-marker-label::before {{ display: none; }}
 </style>"""
 
 
 def _swatch(entry: LegendEntry, kind: str, *, outline: bool = False) -> str:
     border = "dashed" if entry.dash else "solid"
+    if kind == "raster":
+        return '<span class="sx-swatch raster"></span>' if entry.colour == "#808080" else \
+            f'<span class="sx-swatch" style="background: {entry.colour};"></span>'
     if outline:
         return f'<span class="sx-swatch outline" style="border-color: {entry.colour}; border-style: {border};"></span>'
     if kind == "line":
@@ -257,20 +249,24 @@ class _LegendBlock:
     synthetic: bool
     outline: bool = False
     show_counts: bool = True
+    group: int = -1          # index of the layer's group: the block is shown only while the group is on the map
 
 
-def _legend_html(blocks: Sequence[_LegendBlock], notes: Sequence[str]) -> str:
+def _legend_html(blocks: Sequence[_LegendBlock], base: Sequence[_LegendBlock], notes: Sequence[str]) -> str:
     parts = ['<h4>图例 / Legend</h4>']
+
+    def attr(b: _LegendBlock) -> str:
+        return f' data-sx-g="{b.group}"' if b.group >= 0 else ""
+
     for b in blocks:
         syn = ' <span class="sx-syn">合成 synthetic</span>' if b.synthetic else ""
         if b.entries and len(b.entries) == 1 and not b.heading:
-            # One symbol (boundaries, single-colour layers): show it next to the layer name.
             entry = b.entries[0]
             count = f' <span class="sx-count">({entry.count:,})</span>' if b.show_counts else ""
-            parts.append(f'<div class="sx-layer"><div class="sx-item sx-layer-name">'
+            parts.append(f'<div class="sx-layer"{attr(b)}><div class="sx-item sx-layer-name">'
                          f'{_swatch(entry, b.kind, outline=b.outline)}{html.escape(b.name)}{count}{syn}</div></div>')
             continue
-        parts.append(f'<div class="sx-layer"><div class="sx-layer-name">{html.escape(b.name)}{syn}</div>')
+        parts.append(f'<div class="sx-layer"{attr(b)}><div class="sx-layer-name">{html.escape(b.name)}{syn}</div>')
         if b.heading:
             parts.append(f'<div class="sx-heading">{html.escape(b.heading)}</div>')
         for e in b.entries:
@@ -279,6 +275,14 @@ def _legend_html(blocks: Sequence[_LegendBlock], notes: Sequence[str]) -> str:
                          f'{html.escape(e.label)}{count}</div>')
         if not b.entries:
             parts.append('<div class="sx-item sx-count">无要素 / no features</div>')
+        parts.append("</div>")
+    if base:
+        parts.append('<div class="sx-layer" data-sx-g="' + " ".join(str(b.group) for b in base)
+                     + '"><div class="sx-layer-name">底图 / Basemap</div>')
+        for b in base:
+            syn = ' <span class="sx-syn">合成</span>' if b.synthetic else ""
+            parts.append(f'<div class="sx-item"{attr(b)}>{_swatch(b.entries[0], b.kind, outline=b.outline)}'
+                         f'{html.escape(b.name)}{syn}</div>')
         parts.append("</div>")
     if notes:
         parts.append('<div class="sx-notes">' + "<br>".join(html.escape(n) for n in notes) + "</div>")
@@ -291,7 +295,8 @@ def _header_html(title_zh: str, title_en: str, banner: str | None, synthetic_nam
     if banner:
         names = "；".join(synthetic_names)
         out += (f'<div class="sx-banner" role="alert">{html.escape(banner)}'
-                f'<small>合成图层 Synthetic layers: {html.escape(names)}</small></div>')
+                f'<details><summary>合成图层 {len(synthetic_names)} 个 / {len(synthetic_names)} synthetic layer(s)'
+                f'</summary><small>{html.escape(names)}</small></details></div>')
     return out
 
 
@@ -299,6 +304,7 @@ def _header_html(title_zh: str, title_en: str, banner: str | None, synthetic_nam
 # Drawing layers
 # ---------------------------------------------------------------------------------------------------
 # Popup table and tooltip are built with DOM calls and textContent: no feature text is ever parsed as HTML.
+# Empty values are left out of the popup (a row without a value tells nothing).
 _ON_EACH_FEATURE = """function (feature, layer) {
     var labels = %(labels)s;
     var p = feature.properties || {};
@@ -307,12 +313,13 @@ _ON_EACH_FEATURE = """function (feature, layer) {
             var table = document.createElement('table');
             table.className = 'sx-popup';
             for (var i = 0; i < labels.length; i++) {
+                var v = p._p[i];
+                if (v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) { continue; }
                 var row = table.insertRow();
                 var th = document.createElement('th');
                 th.textContent = labels[i];
                 row.appendChild(th);
                 var td = row.insertCell();
-                var v = p._p[i];
                 if (Array.isArray(v)) {
                     var ul = document.createElement('ul');
                     for (var j = 0; j < v.length; j++) {
@@ -322,13 +329,19 @@ _ON_EACH_FEATURE = """function (feature, layer) {
                     }
                     td.appendChild(ul);
                 } else {
-                    td.textContent = (v === null || v === undefined) ? '' : String(v);
+                    td.textContent = String(v);
                 }
             }
             return table;
-        }, {maxWidth: %(width)d});
+        }, {maxWidth: %(width)d, autoPanPaddingTopLeft: [50, 12], autoPanPaddingBottomRight: [%(pad)d, 30]});
     }
-    if (p._t) {
+    if (p._m) {
+        layer.bindTooltip(function () {
+            var span = document.createElement('span');
+            span.textContent = p._m;
+            return span;
+        }, {permanent: true, direction: 'right', offset: [8, 0], className: 'sx-marker-label'});
+    } else if (p._t) {
         layer.bindTooltip(function () {
             var span = document.createElement('span');
             span.textContent = p._t;
@@ -338,55 +351,95 @@ _ON_EACH_FEATURE = """function (feature, layer) {
 }"""
 
 
-def _feature_style(kind: str, colour: str, s: MapSettings, *, outline: bool = False, dash: str = "",
-                   weight: float | None = None) -> dict[str, Any]:
+def _look(layer: MapLayer) -> Any:
+    if not layer.look:
+        return None
+    from .styles import layer_style
+
+    return layer_style(layer.look)
+
+
+def _feature_style(kind: str, colour: str, s: MapSettings, *, look: Any = None, outline: bool = False,
+                   dash: str = "", weight: float | None = None) -> dict[str, Any]:
+    if look is not None:
+        dash = dash or look.dash
+        weight = weight or look.weight
+        outline = outline or (kind == "polygon" and not look.fill)
     if outline:
-        return {"color": colour, "weight": weight or s.polygon_weight, "fill": False, "dashArray": dash or None,
-                "opacity": 0.95}
+        stroke = look.stroke if look is not None and look.stroke else colour
+        return {"color": stroke, "weight": weight or s.polygon_weight, "fill": False, "dashArray": dash or None,
+                "opacity": look.opacity if look is not None else 0.95}
     if kind == "point":
-        return {"color": s.point_stroke, "weight": s.point_weight, "fill": True, "fillColor": colour,
-                "fillOpacity": 0.9, "radius": s.point_radius}
+        return {"color": look.stroke if look is not None else s.point_stroke,
+                "weight": weight or s.point_weight, "fill": True, "fillColor": colour,
+                "fillOpacity": 0.9, "radius": look.radius if look is not None else s.point_radius}
     if kind == "line":
-        return {"color": colour, "weight": weight or s.line_weight, "opacity": 0.9}
-    return {"color": colour, "weight": weight or s.polygon_weight, "fillColor": colour,
-            "fillOpacity": s.fill_opacity, "opacity": 0.9}
+        return {"color": colour, "weight": weight or s.line_weight, "opacity": look.opacity if look is not None else 0.9,
+                "dashArray": dash or None}
+    style = {"color": colour, "weight": weight or s.polygon_weight, "fillColor": colour,
+             "fillOpacity": s.fill_opacity, "opacity": 0.9, "dashArray": dash or None}
+    if look is not None:
+        style.update({"color": look.stroke or colour, "fillOpacity": look.fill_opacity, "opacity": look.opacity})
+    return style
 
 
-def _feature_collection(geoms: np.ndarray, values: Sequence[list[PopupValue]],
-                        tips: Sequence[str] | None) -> dict[str, Any]:
-    """GeoJSON with only what the page needs: geometry, popup values ``_p`` and tooltip ``_t``."""
+def _feature_collection(geoms: np.ndarray, values: Sequence[list[PopupValue]] | None,
+                        tips: Sequence[str] | None, marks: Sequence[str] | None = None) -> dict[str, Any]:
+    """GeoJSON with only what the page needs: geometry, popup values ``_p``, tooltip ``_t``, marker label ``_m``."""
     geometries = shapely.to_geojson(geoms)  # vectorised
     features = []
-    for i, (geometry, row) in enumerate(zip(geometries, values)):
-        props: dict[str, Any] = {"_p": row}
+    for i, geometry in enumerate(geometries):
+        props: dict[str, Any] = {}
+        if values is not None:
+            props["_p"] = values[i]
         if tips is not None and tips[i]:
             props["_t"] = tips[i]
+        if marks is not None and marks[i]:
+            props["_m"] = marks[i]
         features.append({"type": "Feature", "id": str(i), "geometry": json.loads(geometry), "properties": props})
     return {"type": "FeatureCollection", "features": features}
 
 
 def _add_geojson(group: folium.FeatureGroup, geoms: np.ndarray, labels: list[str],
-                 values: Sequence[list[PopupValue]], tips: Sequence[str] | None, style: dict[str, Any], kind: str,
-                 s: MapSettings, *, interactive_highlight: bool) -> None:
-    data = _feature_collection(geoms, values, tips)
+                 values: Sequence[list[PopupValue]] | None, tips: Sequence[str] | None, style: dict[str, Any],
+                 kind: str, s: MapSettings, *, interactive_highlight: bool, pane: str | None = None,
+                 interactive: bool = True, marks: Sequence[str] | None = None) -> None:
+    data = _feature_collection(geoms, values if interactive else None, tips if interactive else None, marks)
     highlight = None
-    if interactive_highlight and style.get("fill") is not False:
+    if interactive and interactive_highlight and style.get("fill") is not False:
         bold = {"weight": float(style.get("weight", 1.0)) * 2.5,
                 "fillOpacity": min(float(style.get("fillOpacity", 0.5)) + 0.2, 0.95)}
         highlight = lambda _feature, bold=bold: bold  # folium wants a callable
+    options: dict[str, Any] = {}
+    if pane:
+        options["pane"] = pane
+    if not interactive:
+        options["interactive"] = False
+    marker = None
+    if kind == "point":
+        marker = folium.CircleMarker(radius=style.get("radius", s.point_radius), **({"pane": pane} if pane else {}))
+        if not interactive:
+            marker.options["interactive"] = False
     folium.GeoJson(
         data, control=False, style_function=lambda _feature, style=style: style,
-        highlight_function=highlight,
-        marker=folium.CircleMarker(radius=s.point_radius) if kind == "point" else None,
-        on_each_feature=folium.JsCode(_ON_EACH_FEATURE % {"labels": _js_json(labels),
-                                                          "width": s.popup_max_width_px}),
+        highlight_function=highlight, marker=marker,
+        on_each_feature=folium.JsCode(_ON_EACH_FEATURE % {"labels": _js_json(labels), "width": s.popup_max_width_px,
+                                                          "pad": s.popup_pad_right_px}) if interactive else None,
+        **options,
     ).add_to(group)
 
 
-def _draw_layer(m: folium.Map, layer: MapLayer, classes: _Classes, geoms: np.ndarray, kind: str,
-                s: MapSettings) -> None:
-    group = folium.FeatureGroup(name=html.escape(layer.name), show=layer.show, overlay=True, control=True)
-    labels, values = popup_content(layer.gdf, layer.popup, settings=s)
+def _popup(layer: MapLayer, s: MapSettings) -> tuple[list[str], list[list[PopupValue]]]:
+    return popup_content(layer.gdf, layer.popup, settings=s, value_labels=layer.value_labels,
+                         label_overrides=layer.popup_labels)
+
+
+def _draw_layer(m: folium.Map, p: _Prepared, s: MapSettings) -> folium.FeatureGroup:
+    layer, classes, geoms, kind = p.layer, p.classes, p.geoms, p.kind
+    assert classes is not None
+    look = _look(layer)
+    group = folium.FeatureGroup(name=html.escape(layer.name), show=layer.visible, overlay=True, control=True)
+    labels, values = _popup(layer, s)
     tips = _tooltips(layer)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     for k, entry in enumerate(classes.entries):
@@ -395,8 +448,116 @@ def _draw_layer(m: folium.Map, layer: MapLayer, classes: _Classes, geoms: np.nda
             continue
         _add_geojson(group, geoms[members], labels, [values[i] for i in members],
                      None if tips is None else [tips[i] for i in members],
-                     _feature_style(kind, entry.colour, s), kind, s, interactive_highlight=True)
+                     _feature_style(kind, entry.colour, s, look=look), kind, s, interactive_highlight=True)
     group.add_to(m)
+    if layer.markers and ok.any():
+        _draw_markers(m, group, p, labels, values, tips, s)
+    return group
+
+
+def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, labels: list[str],
+                  values: list[list[PopupValue]], tips: list[str] | None, s: MapSettings) -> None:
+    """A marker in the class colour with the feature's label at each representative point, shown below
+    ``marker_max_zoom`` (small footprints are specks at county zoom)."""
+    layer, classes, geoms = p.layer, p.classes, p.geoms
+    assert classes is not None and layer.markers is not None
+    from .layers import _category_key, _format_scalar, _require_column
+
+    _require_column(layer.gdf, layer.markers, "markers", layer.name)
+    marks = [("" if _category_key(v) is None else _format_scalar(v)) for v in layer.gdf[layer.markers]]
+    look = _look(layer)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    points = np.full(len(geoms), None, dtype=object)
+    points[ok] = shapely.point_on_surface(geoms[ok])
+    markers = folium.FeatureGroup(name="markers", control=False, show=True)
+    markers.add_to(group)
+    radius = look.radius if look is not None else s.point_radius * 1.5
+    for k, entry in enumerate(classes.entries):
+        members = np.flatnonzero(ok & (classes.index == k))
+        if not len(members):
+            continue
+        style = {"color": "#1a1a1a", "weight": 2.0, "fill": True, "fillColor": entry.colour, "fillOpacity": 1.0,
+                 "radius": radius}
+        _add_geojson(markers, points[members], labels, [values[i] for i in members],
+                     None if tips is None else [tips[i] for i in members], style, "point", s,
+                     interactive_highlight=False, pane="sxMarkers", marks=[marks[i] for i in members])
+    _Script(f"""(function () {{
+    var map = {m.get_name()}, parent = {group.get_name()}, markers = {markers.get_name()};
+    function sync() {{
+        if (map.getZoom() >= {s.marker_max_zoom}) {{ parent.removeLayer(markers); }}
+        else if (!parent.hasLayer(markers)) {{ parent.addLayer(markers); }}
+    }}
+    map.on('zoomend', sync); sync();
+}})();""").add_to(m)
+
+
+def _base_group(m: folium.Map, key: str, groups: dict[str, folium.FeatureGroup]) -> folium.FeatureGroup:
+    """The layer-list switch of a basemap group (``[basemap_groups]`` of the style registry)."""
+    if key not in groups:
+        from .styles import styles
+
+        zh, en = styles().group_name(key)
+        groups[key] = folium.FeatureGroup(name=html.escape(f"底图：{zh} / Basemap: {en}"), show=True, overlay=True,
+                                          control=True)
+        groups[key].add_to(m)
+    return groups[key]
+
+
+def _draw_base(m: folium.Map, p: _Prepared, s: MapSettings, group: folium.FeatureGroup) -> folium.FeatureGroup:
+    """A basemap layer: registry style, its own pane, not interactive (boundaries keep their popups)."""
+    from .basemap import BOUNDARY_ROLES
+
+    layer = p.layer
+    look = _look(layer)
+    boundary = layer.look in BOUNDARY_ROLES
+    ok = np.flatnonzero(~(shapely.is_missing(p.geoms) | shapely.is_empty(p.geoms)))
+    labels, values = _popup(layer, s) if boundary else ([], None)
+    colour = look.fill or look.stroke
+    style = _feature_style(p.kind, colour, s, look=look)
+    if p.kind == "point":
+        style["fillColor"] = look.fill or look.stroke
+    _add_geojson(group, p.geoms[ok], labels, None if values is None else [values[i] for i in ok], None, style,
+                 p.kind, s, interactive_highlight=False, pane="sxBounds" if boundary else "sxBase",
+                 interactive=boundary and bool(labels))
+    return group
+
+
+def _draw_raster(m: folium.Map, p: _Prepared, s: MapSettings,
+                 group: folium.FeatureGroup | None = None) -> folium.FeatureGroup:
+    assert p.image is not None
+    raster = p.raster
+    if group is not None:
+        folium.raster_layers.ImageOverlay(p.image.uri, bounds=[list(p.image.bounds[0]), list(p.image.bounds[1])],
+                                          opacity=raster.alpha, pixelated=False, control=False, pane="sxHill",
+                                          interactive=False).add_to(group)
+        return group
+    group = folium.FeatureGroup(name=html.escape(raster.name), show=raster.visible, overlay=True, control=True)
+    pane = "sxHill" if p.base else "sxRaster"
+    folium.raster_layers.ImageOverlay(p.image.uri, bounds=[list(p.image.bounds[0]), list(p.image.bounds[1])],
+                                      opacity=raster.alpha, pixelated=raster.mode == "classes", control=False,
+                                      pane=pane, interactive=False).add_to(group)
+    group.add_to(m)
+    return group
+
+
+def _draw_labels(m: folium.Map, labels: Any, s: MapSettings, group: folium.FeatureGroup) -> folium.FeatureGroup:
+    """Place names as text markers (not interactive, white halo), shown from ``labels.min_zoom`` on."""
+    data = [[round(float(y), 5), round(float(x), 5), t] for (x, y), t in zip(labels.lonlat, labels.texts)]
+    _Script(f"""(function () {{
+    var map = {m.get_name()}, group = {group.get_name()}, data = {_js_json(data)}, shown = L.layerGroup();
+    data.forEach(function (d) {{
+        var span = document.createElement('span');
+        span.textContent = d[2];
+        L.marker([d[0], d[1]], {{pane: 'sxLabels', interactive: false, keyboard: false,
+            icon: L.divIcon({{className: 'sx-label {labels.css_class}', html: span, iconSize: null}})}}).addTo(shown);
+    }});
+    function sync() {{
+        if (map.getZoom() >= {labels.min_zoom}) {{ if (!group.hasLayer(shown)) {{ group.addLayer(shown); }} }}
+        else {{ group.removeLayer(shown); }}
+    }}
+    map.on('zoomend', sync); sync();
+}})();""").add_to(m)
+    return group
 
 
 def _resolve_catalog(catalog: Any) -> Any:
@@ -409,30 +570,16 @@ def _resolve_catalog(catalog: Any) -> Any:
 
 @dataclass
 class _Prepared:
-    layer: MapLayer
+    layer: Any
     geoms: np.ndarray
     kind: str
     rank: int
     classes: _Classes | None = None
-    boundary: BoundaryStyle | None = None
+    base: bool = False
     synthetic: bool = False
-
-
-def _boundary_layers(cat: Any, s: MapSettings) -> list[tuple[MapLayer, BoundaryStyle]]:
-    out = []
-    for b in s.boundaries:
-        if not cat.has(b.role):
-            logger.info("catalog has no '%s' layer: no %s boundaries drawn", b.role, b.id)
-            continue
-        entries = cat.entries_for(b.role)
-        gdf = cat.read(b.role)
-        synthetic = any(e.synthetic for e in entries)
-        name_zh = "；".join(e.title_zh for e in entries)
-        name_en = "; ".join(e.title_en for e in entries)
-        popup = [c for c in ("name", "name_zh", "name_en", "code", "county", "synthetic", "source")
-                 if c in gdf.columns]
-        out.append((MapLayer(gdf, name_zh, name_en, popup=popup, synthetic=synthetic or None), b))
-    return out
+    raster: Any = None
+    image: Any = None
+    group: int = -1
 
 
 def _tile_url(basemap: Basemap, key: str | None) -> list[TileSource]:
@@ -456,30 +603,35 @@ def _resolve_key(basemap: Basemap, key: str | None) -> str | None:
     return key
 
 
-def make_map(layers: Sequence[MapLayer], *, basemap: str = "none", offline: bool = False,
+
+
+def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = False,
              title_zh: str = "随州市三线一单与光伏选址", title_en: str = "Suizhou zoning screening and PV siting",
              catalog: Any = None, boundaries: bool = True, synthetic: bool | None = None,
              tianditu_key: str | None = None, settings: MapSettings | None = None) -> folium.Map:
-    """Build an interactive map of result layers over boundaries or a tile basemap.
+    """Build an interactive map of result layers over the offline basemap or a tile basemap.
 
     Parameters
     ----------
-    layers : sequence of MapLayer
-        Layers to draw (polygons first, then lines, then points, so small features stay on top).
+    layers : sequence of MapLayer or RasterLayer
+        Layers to draw (rasters, then polygons, lines and points, so small features stay on top).
     basemap : {"none", "osm", "tianditu", "amap"}
-        ``"none"`` draws no tiles (the catalog's boundaries are the background);
+        ``"none"`` draws no tiles: the offline basemap built from the catalog (hillshade of the DEM,
+        built-up areas, water, roads, railways, boundaries and Chinese place names) is the ground;
         ``"tianditu"`` needs a key (``tianditu_key`` or the environment variable ``TIANDITU_KEY``);
-        ``"amap"`` tiles are GCJ-02, so every overlay is shifted into GCJ-02.
+        ``"amap"`` tiles are GCJ-02, so every overlay is shifted into GCJ-02.  Over tiles only the
+        boundaries are drawn from the catalog.
     offline : bool
         Build for a single self-contained file (no tiles: a tile basemap is left out with a
         :class:`~sanxian_yidan.errors.SanxianWarning` and a note in the legend).  Save with
         :func:`save_map`, which inlines every script and stylesheet.
     title_zh, title_en : str
-        Map title (shown at the top and as the page title).
+        Map title (shown above the map and as the page title).
     catalog : Catalog, str or Path, optional
-        Catalog to take the county (``admin_boundary``) and township (``township``) boundaries from.
+        Catalog to build the basemap from.  A region view (``Catalog.restricted_to``) labels only the
+        townships of the region.
     boundaries : bool
-        Draw those boundaries (default True; they are the background when ``basemap="none"``).
+        Draw the basemap (default True).
     synthetic : bool, optional
         ``True`` shows the SAMPLE DATA banner even if no drawn layer is synthetic (e.g. results computed
         from synthetic catalog layers).  The banner is always shown when a drawn layer is synthetic.
@@ -492,7 +644,8 @@ def make_map(layers: Sequence[MapLayer], *, basemap: str = "none", offline: bool
     -------
     folium.Map
         With ``m.sanxian`` = dict of ``offline``, ``basemap``, ``gcj02``, ``synthetic``,
-        ``synthetic_layers``, ``notes`` and the legend entries per layer.
+        ``synthetic_layers``, ``notes``, the legend entries per layer (``legend``) and the layers
+        switched on when the map opens (``shown``).
 
     Raises
     ------
@@ -501,14 +654,17 @@ def make_map(layers: Sequence[MapLayer], *, basemap: str = "none", offline: bool
     CRSError
         A layer without a CRS.
     """
+    from .basemap import BOUNDARY_ROLES, basemap_layers, hillshade_layer, place_labels
+    from .raster import RasterLayer, raster_image
+
     s = settings or _default_settings()
     if basemap not in BASEMAPS:
         raise MapError(problem(f"未知底图 '{basemap}'。", f"Unknown basemap '{basemap}'.",
                                fix=f"use one of {list(BASEMAPS)}"))
     notes: list[str] = []
     if offline and basemap != "none":
-        message = (f"离线地图不能包含底图瓦片（需联网），已省略 {s.basemaps[basemap].zh} / Offline map: basemap "
-                   f"tiles need the network, so {s.basemaps[basemap].en} was left out")
+        message = (f"离线地图不能包含底图瓦片（需联网），已省略 {s.basemaps[basemap].zh}，改用离线底图 / Offline map: "
+                   f"basemap tiles need the network, so {s.basemaps[basemap].en} was left out (offline basemap used)")
         warnings.warn(message, SanxianWarning, stacklevel=2)
         notes.append(message)
         basemap = "none"
@@ -517,76 +673,176 @@ def make_map(layers: Sequence[MapLayer], *, basemap: str = "none", offline: bool
     gcj02 = bool(tile_basemap and tile_basemap.crs == "gcj02")
     cat = _resolve_catalog(catalog) if boundaries else None
 
+    def display(gdf: Any, name: str) -> np.ndarray:
+        return _display_geometries(gdf, gcj02=gcj02, decimals=s.coordinate_decimals, layer=name)
+
     prepared: list[_Prepared] = []
     for i, layer in enumerate(layers):
+        if isinstance(layer, RasterLayer):
+            if gcj02:
+                raise MapError(problem("栅格图层不能叠加在高德（GCJ-02）底图上。",
+                                       f"Raster layer '{layer.name}' cannot be shifted to GCJ-02 for Amap tiles.",
+                                       fix="use basemap='none', 'osm' or 'tianditu'"))
+            prepared.append(_Prepared(layer, np.array([], dtype=object), "raster", -1, raster=layer,
+                                      image=raster_image(layer, s), synthetic=layer.is_synthetic))
+            continue
         if not isinstance(layer, MapLayer):
-            raise MapError(problem("图层必须是 MapLayer。", f"Layer {i} is a {type(layer).__name__}, not a MapLayer.",
+            raise MapError(problem("图层必须是 MapLayer 或 RasterLayer。",
+                                   f"Layer {i} is a {type(layer).__name__}, not a MapLayer.",
                                    fix="wrap each GeoDataFrame: MapLayer(gdf, '名称', 'Name', ...)"))
-        geoms = _display_geometries(layer.gdf, gcj02=gcj02, decimals=s.coordinate_decimals, layer=layer.name)
-        prepared.append(_Prepared(layer, geoms, _kind(geoms), _geometry_rank(geoms),
-                                  synthetic=layer.is_synthetic))
+        geoms = display(layer.gdf, layer.name)
+        prepared.append(_Prepared(layer, geoms, _kind(geoms), _geometry_rank(geoms), synthetic=layer.is_synthetic))
         undrawn = int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())
         if undrawn:  # e.g. brownfield sites cut away entirely by exclusions: say so instead of dropping silently
             notes.append(f"{layer.name_zh}：{undrawn} 个要素无几何（如被硬约束全部扣除），未绘制 / {layer.name_en}: "
                          f"{undrawn} feature(s) without geometry (e.g. wholly excluded) are not drawn")
+    base: list[_Prepared] = []
+    labels: list[Any] = []
     if cat is not None:
-        for layer, bstyle in _boundary_layers(cat, s):
-            geoms = _display_geometries(layer.gdf, gcj02=gcj02, decimals=s.coordinate_decimals, layer=layer.name)
-            prepared.append(_Prepared(layer, geoms, "polygon", 1, boundary=bstyle, synthetic=layer.is_synthetic))
+        if tile_basemap is None:
+            hill = hillshade_layer(cat, s)
+            if hill is not None:
+                base.append(_Prepared(hill, np.array([], dtype=object), "raster", -1, base=True, raster=hill,
+                                      image=raster_image(hill, s), synthetic=False))
+        for layer in basemap_layers(cat, s):
+            if tile_basemap is not None and layer.look not in BOUNDARY_ROLES:
+                continue
+            geoms = display(layer.gdf, layer.name)
+            base.append(_Prepared(layer, geoms, _kind(geoms), 1, base=True, synthetic=layer.is_synthetic))
+
+        def to_display(series: gpd.GeoSeries) -> np.ndarray:
+            return display(gpd.GeoDataFrame(geometry=series), "labels")
+
+        labels = place_labels(cat, s, to_display)
+        missing = sum(lb.missing for lb in labels)
+        if missing:
+            notes.append(f"{missing} 个地名无中文名称，未标注 / {missing} place(s) without a Chinese name are not labelled")
     slot = 0
     for p in prepared:
-        if p.boundary is None:
+        if p.raster is None:
             p.classes = _classify(p.layer, slot, s)
-            slot += isinstance(p.layer.style or SingleStyle(), SingleStyle)
+            slot += isinstance(_effective_style(p.layer), SingleStyle)
 
     m = _new_map(title_zh, title_en, s)
+    _Script("\n".join(f"{m.get_name()}.createPane('{name}').style.zIndex = {z};" for name, z in _PANES)
+            + f"\n{m.get_name()}.getPane('sxLabels').style.pointerEvents = 'none';").add_to(m)
     if tile_basemap:
         _add_tiles(m, tile_basemap, key)
         notes.append(f"底图 Basemap: {tile_basemap.zh} / {tile_basemap.en}"
                      + ("；叠加图层已转换为 GCJ-02 / overlays shifted to GCJ-02" if gcj02 else ""))
-    elif any(p.boundary is not None for p in prepared):
-        notes.append("无底图瓦片：背景为县、乡镇界 / No basemap tiles: county and township boundaries as background")
+    elif base:
+        notes.append("离线底图：由图层目录生成（地形晕渲、水系、道路、建成区、行政界线）/ Offline basemap drawn from "
+                     "the catalog (hillshade, water, roads, built-up areas, boundaries)")
     else:
-        notes.append("无底图瓦片 / No basemap tiles")
-    # Draw order: polygons, boundaries, lines, points (stable within a rank).
-    for p in sorted(prepared, key=lambda p: p.rank):
-        if p.boundary is not None:
-            _draw_boundary(m, p, s)
-        else:
-            assert p.classes is not None
-            _draw_layer(m, p.layer, p.classes, p.geoms, p.kind, s)
+        notes.append("无底图 / No basemap")
+    groups: list[folium.FeatureGroup] = []
 
-    synthetic_layers = [p.layer.name for p in prepared if p.synthetic]
+    def register(p: _Prepared, group: folium.FeatureGroup) -> None:
+        p.group = len(groups)
+        groups.append(group)
+
+    base_groups: dict[str, folium.FeatureGroup] = {}
+    group_index: dict[str, int] = {}
+    for p in base:  # basemap first (its panes keep it beneath the analysis layers anyway)
+        look = _look(p.raster) if p.raster is not None else _look(p.layer)
+        key = (look.group or look.id) if look is not None else "base"
+        group = _base_group(m, key, base_groups)
+        if key not in group_index:
+            group_index[key] = len(groups)
+            groups.append(group)
+        p.group = group_index[key]
+        _draw_raster(m, p, s, group) if p.raster is not None else _draw_base(m, p, s, group)
+    label_groups = [_draw_labels(m, lb, s, _base_group(m, "admin", base_groups)) for lb in labels]
+    for p in sorted(prepared, key=lambda p: p.rank):
+        register(p, _draw_raster(m, p, s) if p.raster is not None else _draw_layer(m, p, s))
+
+    synthetic_layers = [p.layer.name for p in prepared + base if p.synthetic]
     show_banner = bool(synthetic_layers) or bool(synthetic)
     if synthetic and not synthetic_layers:
         synthetic_layers = ["分析所用的图层 / layers used by the analysis"]
-    blocks = [_legend_block(p) for p in prepared if p.boundary is None]
-    blocks += [_legend_block(p) for p in prepared if p.boundary is not None]
+    blocks = [_legend_block(p) for p in prepared]
+    base_blocks = [_legend_block(p) for p in base]
     notes.append("坐标 Coordinates: " + ("GCJ-02（高德）" if gcj02 else "WGS84 / CGCS2000"))
+    _Script(f"""(function () {{
+    var map = {m.get_name()};
+    var c = map.getContainer();
+    var div = document.createElement('div');
+    div.className = 'sx-header';
+    div.innerHTML = {_js_string(_header_html(title_zh, title_en, s.banner_text if show_banner else None,
+                                             synthetic_layers))};
+    c.parentNode.insertBefore(div, c);
+    map.invalidateSize();
+}})();""").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _LegendControl(_legend_html(blocks, notes)).add_to(m)
-    _MapOverlay(_header_html(title_zh, title_en, s.banner_text if show_banner else None, synthetic_layers),
-                "sx-header").add_to(m)
+    group_names = ", ".join(g.get_name() for g in groups)
+    _Script(f"""(function () {{
+    var map = {m.get_name()}, groups = [{group_names}];
+    var legend = L.control({{position: 'bottomright'}}), div;
+    legend.onAdd = function () {{
+        div = L.DomUtil.create('div', 'sx-legend leaflet-control');
+        div.innerHTML = {_js_string(_legend_html(blocks, base_blocks, notes))};
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+    }};
+    legend.addTo(map);
+    // Only the layers switched on are listed: the legend follows the layer control.
+    function sync() {{
+        div.querySelectorAll('[data-sx-g]').forEach(function (el) {{
+            var on = el.getAttribute('data-sx-g').split(' ').some(function (i) {{ return map.hasLayer(groups[+i]); }});
+            el.style.display = on ? '' : 'none';
+        }});
+    }}
+    map.on('overlayadd overlayremove', sync); sync();
+}})();""").add_to(m)
     _MetricScale().add_to(m)
     folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
                                   secondary_length_unit="kilometers", primary_area_unit="sqmeters",
                                   secondary_area_unit="hectares").add_to(m)
-    folium.plugins.Fullscreen(position="topleft", title="全屏 / Full screen",
-                              title_cancel="退出全屏 / Exit full screen").add_to(m)
-    _fit(m, prepared)
+    fullscreen = folium.plugins.Fullscreen(position="topleft", title="全屏 / Full screen",
+                                           title_cancel="退出全屏 / Exit full screen")
+    fullscreen.add_to(m)
+    # Full screen takes the whole page, so the header with the SAMPLE DATA banner stays visible.
+    _Script(f"{fullscreen.get_name()}.options.fullscreenElement = document.body;").add_to(m)
+    _fit(m, prepared + base, s)
+    shown = [p.layer.name for p in prepared if (p.raster or p.layer).visible]
     m.sanxian = {"offline": offline, "basemap": basemap, "gcj02": gcj02, "synthetic": show_banner,
-                 "synthetic_layers": synthetic_layers, "notes": notes,
-                 "legend": {b.name: b.entries for b in blocks}}
+                 "synthetic_layers": synthetic_layers, "notes": notes, "shown": shown,
+                 "legend": {b.name: b.entries for b in blocks + base_blocks},
+                 "base_layers": [b.name for b in base_blocks], "labels": {lb.name: lb.texts for lb in labels},
+                 "label_groups": len(label_groups)}
     return m
 
 
+def _effective_style(layer: MapLayer) -> Any:
+    from .layers import effective_style
+
+    return effective_style(layer)
+
+
 def _legend_block(p: _Prepared) -> _LegendBlock:
-    if p.boundary is not None:
-        entry = LegendEntry(p.layer.name, p.boundary.colour, len(p.layer.gdf), dash=p.boundary.dash)
-        return _LegendBlock(p.layer.name, "", (entry,), "polygon", p.synthetic, outline=True, show_counts=False)
+    if p.raster is not None:
+        assert p.image is not None
+        if p.base:
+            entries = (LegendEntry(p.raster.name, "#808080", 0),)
+            return _LegendBlock(p.raster.name, "", entries, "raster", p.synthetic, show_counts=False, group=p.group)
+        return _LegendBlock(p.raster.name, p.image.heading or "", p.image.entries, "raster", p.synthetic,
+                            show_counts=False, group=p.group)
+    if p.base:
+        look = _look(p.layer)
+        outline = p.kind == "polygon" and not look.fill
+        entry = LegendEntry(p.layer.name, (look.stroke if outline or p.kind == "line" else look.fill) or look.stroke,
+                            len(p.layer.gdf), dash=look.dash)
+        return _LegendBlock(p.layer.name, "", (entry,), p.kind, p.synthetic, outline=outline, show_counts=False,
+                            group=p.group)
     assert p.classes is not None
     entries = tuple(e for e in p.classes.entries if e.count > 0)
-    return _LegendBlock(p.layer.name, p.classes.heading, entries, p.kind, p.synthetic)
+    look = _look(p.layer)
+    outline = look is not None and p.kind == "polygon" and not look.fill
+    if look is not None and len(entries) == 1 and not p.classes.heading:
+        colour = look.fill or look.stroke
+        entries = (LegendEntry(entries[0].label, colour, entries[0].count, dash=look.dash),)
+    return _LegendBlock(p.layer.name, p.classes.heading, entries, p.kind, p.synthetic, outline=outline, group=p.group)
 
 
 def _new_map(title_zh: str, title_en: str, s: MapSettings) -> folium.Map:
@@ -608,32 +864,24 @@ def _add_tiles(m: folium.Map, basemap: Basemap, key: str | None) -> None:
                          control=True, max_zoom=basemap.max_zoom, **options).add_to(m)
 
 
-def _draw_boundary(m: folium.Map, p: _Prepared, s: MapSettings) -> None:
-    assert p.boundary is not None
-    group = folium.FeatureGroup(name=html.escape(p.layer.name), show=True, overlay=True, control=True)
-    labels, values = popup_content(p.layer.gdf, p.layer.popup, settings=s)
-    ok = np.flatnonzero(~(shapely.is_missing(p.geoms) | shapely.is_empty(p.geoms)))
-    tips = _tooltips(p.layer)
-    style = _feature_style("polygon", p.boundary.colour, s, outline=True, dash=p.boundary.dash,
-                           weight=p.boundary.weight)
-    _add_geojson(group, p.geoms[ok], labels, [values[i] for i in ok], None if tips is None else [tips[i] for i in ok],
-                 style, "polygon", s, interactive_highlight=False)
-    group.add_to(m)
-
-
-def _fit(m: folium.Map, prepared: Sequence[_Prepared]) -> None:
-    data = [p.geoms for p in prepared if p.boundary is None and len(p.geoms)]
-    chosen = data or [p.geoms for p in prepared if len(p.geoms)]
-    if not chosen:
+def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings) -> None:
+    data = [p.geoms for p in prepared if not p.base and p.raster is None and len(p.geoms)]
+    chosen = data or [p.geoms for p in prepared if p.raster is None and len(p.geoms)]
+    rasters = [p.image.bounds for p in prepared if p.raster is not None and not p.base]
+    boxes = []
+    if chosen:
+        geoms = np.concatenate(chosen)
+        geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+        if len(geoms):
+            boxes.append(shapely.total_bounds(geoms))
+    for (south, west), (north, east) in rasters:
+        boxes.append(np.array([west, south, east, north]))
+    if not boxes:
         return
-    geoms = np.concatenate(chosen)
-    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    if not len(geoms):
-        return
-    west, south, east, north = shapely.total_bounds(geoms)
-    # Keep the features clear of the title/banner (top) and the legend (right).
+    arr = np.vstack(boxes)
+    west, south, east, north = arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()
+    # Keep the features clear of the layer list and the legend (right).
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=15,
-                 padding_top_left=(20, 120), padding_bottom_right=(320, 20))
+                 padding_top_left=(20, 20), padding_bottom_right=(s.popup_pad_right_px, 20))
     m.location = [float((south + north) / 2), float((west + east) / 2)]
-
 

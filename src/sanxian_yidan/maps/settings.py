@@ -140,6 +140,11 @@ class MapSettings:
     palettes: Mapping[str, Palette]
     ramps: Mapping[str, Ramp]
     field_labels: Mapping[str, str]
+    raster_max_size_px: int = 900
+    hillshade_levels: int = 24
+    marker_max_zoom: float = 13.0
+    label_min_zoom: float = 9.0
+    popup_pad_right_px: int = 330
 
     def palette_for(self, column: str) -> Palette | None:
         """The palette whose ``columns`` list ``column``, if any."""
@@ -280,10 +285,11 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
     ov = r.get(doc, "overlay", dict, "[overlay]", {})
     bn = r.get(doc, "banner", dict, "[banner]", {})
     off = r.get(doc, "offline", dict, "[offline]", {})
-    for table, where in ((mp, "[map]"), (ov, "[overlay]"), (bn, "[banner]"), (off, "[offline]")):
+    rs = r.get(doc, "raster", dict, "[raster]", {})
+    for table, where in ((mp, "[map]"), (ov, "[overlay]"), (bn, "[banner]"), (off, "[offline]"), (rs, "[raster]")):
         r.source(table, where)
     boundaries = []
-    for bid, spec in r.get(doc, "boundaries", dict, "maps.toml", {}).items():
+    for bid, spec in (doc.get("boundaries") or {}).items():  # optional: the style registry draws boundaries
         where = f"[boundaries.{bid}]"
         boundaries.append(BoundaryStyle(bid, r.get(spec, "role", str, where, ""), r.colour(spec, "colour", where),
                                         float(r.get(spec, "weight", (int, float), where, 1.0)),
@@ -324,6 +330,11 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         palettes=_parse_palettes(r, doc) if "palettes" in doc else dict(_registry().palettes),
         ramps=_parse_ramps(r, doc) if "ramps" in doc else dict(_registry().ramps),
         field_labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+        raster_max_size_px=r.get(rs, "max_size_px", int, "[raster]", 900),
+        hillshade_levels=r.get(rs, "hillshade_levels", int, "[raster]", 24),
+        marker_max_zoom=float(r.get(mp, "marker_max_zoom", (int, float), "[map]", 13.0)),
+        label_min_zoom=float(r.get(mp, "label_min_zoom", (int, float), "[map]", 9.0)),
+        popup_pad_right_px=r.get(mp, "popup_pad_right_px", int, "[map]", 330),
     )
     if "SAMPLE DATA" not in settings.banner_text:
         r.problems.append("[banner].text must contain 'SAMPLE DATA' (the banner says the layers are synthetic)")

@@ -66,6 +66,8 @@ class LayerStyle:
         Part of the offline basemap (drawn beneath the analysis layers).
     palette, ramp, column : str
         Classified layers: colour by ``column`` with this palette or ramp (``""`` = single style).
+    group : str
+        Basemap group (``[basemap_groups]``) switched on and off together.
     source : str
     """
 
@@ -85,6 +87,7 @@ class LayerStyle:
     palette: str = ""
     ramp: str = ""
     column: str = ""
+    group: str = ""
     source: str = ""
 
     @property
@@ -106,6 +109,11 @@ class StyleRegistry:
     palettes: Mapping[str, Any]   # id -> settings.Palette
     ramps: Mapping[str, Any]      # id -> settings.Ramp
     layers: Mapping[str, LayerStyle]
+    basemap_groups: Mapping[str, tuple[str, str]] = None  # type: ignore[assignment]  # id -> (zh, en)
+
+    def group_name(self, group: str) -> tuple[str, str]:
+        """(zh, en) name of a basemap group."""
+        return (self.basemap_groups or {}).get(group, (group, group))
 
     def layer(self, name: str) -> LayerStyle:
         """The style of layer ``name``.
@@ -143,7 +151,7 @@ def _parse_layers(r: Any, doc: dict[str, Any], palettes: Mapping[str, Any],
                 if value < 0 or (key.endswith("opacity") and value > 1):
                     r.problems.append(f"{where}.{key} = {value} is out of range")
                 values[key] = value
-        for key in ("dash", "palette", "ramp", "column"):
+        for key in ("dash", "palette", "ramp", "column", "group"):
             if key in spec:
                 values[key] = r.get(spec, key, str, where, "")
         for key in ("show", "basemap"):
@@ -186,7 +194,17 @@ def load_styles(path: str | Path | None = None) -> StyleRegistry:
     r.source(doc, "top level")
     palettes = _parse_palettes(r, doc, "styles.toml")
     ramps = _parse_ramps(r, doc, "styles.toml")
+    groups: dict[str, tuple[str, str]] = {}
+    gdoc = r.get(doc, "basemap_groups", dict, "styles.toml", {})
+    r.source(gdoc, "[basemap_groups]")
+    for gid, spec in gdoc.items():
+        if gid != "source":
+            groups[gid] = (r.get(spec, "zh", str, f"[basemap_groups.{gid}]", gid),
+                           r.get(spec, "en", str, f"[basemap_groups.{gid}]", gid))
     layers = _parse_layers(r, doc, palettes, ramps)
+    for lid, st in layers.items():
+        if st.group and st.group not in groups:
+            r.problems.append(f"[layers.{lid}].group = {st.group!r} is not in [basemap_groups]")
     verdict = palettes.get("verdict")
     missing = [v for v in VERDICT_ORDER if verdict is None or v not in {c.value for c in verdict.classes}]
     if missing:
@@ -196,7 +214,7 @@ def load_styles(path: str | Path | None = None) -> StyleRegistry:
             f"样式表有 {len(r.problems)} 处错误。",
             f"The style registry has {len(r.problems)} problem(s):\n  - " + "\n  - ".join(r.problems),
             file=file, fix="correct each entry listed; compare with the packaged sanxian_yidan/data/styles.toml"))
-    return StyleRegistry(file, palettes, ramps, layers)
+    return StyleRegistry(file, palettes, ramps, layers, groups)
 
 
 @lru_cache(maxsize=1)
