@@ -42,4 +42,5 @@ def write_layers(path: str | Path, layers: Mapping[str, Any]) -> Path:
     with write_settings():
         for name, gdf in layers.items():
             gdf.to_file(path, layer=name, driver="GPKG", promote_to_multi=True)
+    __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(path)  # QGIS styles = the map's look
     return path

@@ -189,3 +189,50 @@ def labels_for(columns: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
     if "role" in columns:
         out["role"] = _role_labels()
     return out
+
+
+#: GeoPackage layer names the toolkit writes → style registry look (and marker column).
+RESULT_FILE_LAYERS = {"projects": ("projects", "project_id"), "overlaps": ("overlap_pieces", None),
+                      "rooftops": ("rooftops", None), "sites": ("brownfield_sites", None),
+                      "excluded": ("excluded_parts", None), "mines": ("mines", None)}
+
+
+def decorate_file_layers(layers: list[Any], column: str | None = None) -> list[Any]:
+    """Give layers read from the toolkit's result files (``sanxian map``) the look, names, markers and
+    code labels they have on the study map; other layers only get code labels.  ``column`` (the user's
+    ``--column``) keeps its own style."""
+    out = []
+    for layer in layers:
+        if not isinstance(layer, MapLayer):
+            out.append(layer)
+            continue
+        columns = list(layer.gdf.columns)
+        layer.value_labels = labels_for(columns)
+        known = RESULT_FILE_LAYERS.get(str(layer.gdf.attrs.get("sanxian_layer", "")))
+        if known is not None:
+            look, marker = known
+            style = layer_style(look)
+            layer.look = look
+            layer.name_zh, layer.name_en = style.zh, style.en
+            if column is None or column not in columns:
+                layer.style = None
+            if marker and marker in columns:
+                layer.markers = marker
+        out.append(layer)
+    return out
+
+
+def style_result_gpkg(path: Any) -> None:
+    """Write the default QGIS style (``layer_styles``) of every result layer of a GeoPackage the toolkit
+    wrote, from the style registry, so it opens in QGIS looking like the meeting map.  Layers that are not
+    result layers (tables, unknown names) are left unstyled."""
+    import sqlite3
+    from contextlib import closing
+
+    from .maps.qgis import write_layer_styles
+
+    with closing(sqlite3.connect(path)) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")]
+    for name in names:
+        if name in RESULT_FILE_LAYERS:
+            write_layer_styles(path, name, RESULT_FILE_LAYERS[name][0])

@@ -15,13 +15,17 @@ from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
 
 @app.command("map")
 def map_command(
-    layer_files: list[Path] = typer.Argument(..., help="Vector files to draw (every layer of a GeoPackage)."),
+    layer_files: list[Path] = typer.Argument(..., help="Files to draw: vector files (every layer of a GeoPackage), "
+                                                      "GeoTIFF rasters (e.g. visibility.tif), CSV tables with a "
+                                                      "WKT or lon/lat columns."),
     column: Optional[str] = typer.Option(None, "--column", "-c",
                                          help="Style by this column (verdict, score, rank, mode, ...)."),
     palette: Optional[str] = typer.Option(None, help="Colour table of data/maps.toml for --column, "
                                                      "e.g. control_unit_category."),
     basemap: str = typer.Option("none", help="none | osm | tianditu | amap (tianditu needs TIANDITU_KEY)."),
-    offline: bool = typer.Option(False, "--offline", help="One self-contained HTML file, no network needed."),
+    offline: Optional[bool] = typer.Option(None, "--offline/--cdn", help="One self-contained HTML file, no network "
+                                           "needed (default); --cdn: smaller file loading Leaflet from the internet "
+                                           "(default with a tile --basemap)."),
     catalog: Optional[Path] = typer.Option(None, help="Catalog for the county/township boundaries "
                                                       "(default layers/catalog.toml if present)."),
     no_boundaries: bool = typer.Option(False, "--no-boundaries", help="Do not draw the catalog boundaries."),
@@ -29,12 +33,16 @@ def map_command(
     out: Path = typer.Option(Path("map.html"), "--out", "-o", help="Output HTML file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
 ) -> None:
-    """Draw vector files on an interactive map with layer control, legend, popups and scale bar.
+    """Draw result files on an interactive map with layer control, legend, popups and scale bar.
 
-    绘制矢量文件（如研判结果 screening.gpkg）为交互式 HTML 地图。
+    Any result file: screening.gpkg, rooftops.gpkg, mines.gpkg, visibility.tif, a CSV with WKT or
+    lon/lat.  The map is one self-contained file unless --cdn.
+    绘制结果文件（研判结果、栅格、带坐标的表格）为交互式 HTML 地图。
     """
     from ..maps import map_files, save_map
+    from ..resultmaps import decorate_file_layers
 
+    offline = (basemap == "none") if offline is None else offline
     guard_output_dir(out.parent, overwrite, [out.name])
     if catalog is None and DEFAULT_CATALOG.exists():
         catalog = DEFAULT_CATALOG
@@ -43,7 +51,8 @@ def map_command(
             warnings.simplefilter("always")
             with console.status("Drawing the map / 正在绘制地图…"):
                 m = map_files(layer_files, column=column, palette=palette, basemap=basemap, offline=offline,
-                              catalog=None if no_boundaries else catalog, title=title)
+                              catalog=None if no_boundaries else catalog, title=title,
+                              decorate=decorate_file_layers)
                 path = save_map(m, out, offline=offline)
     except SanxianError as exc:
         fail(exc)
@@ -51,6 +60,8 @@ def map_command(
         console.print(f"[yellow]warning[/yellow] {escape(str(w.message))}", highlight=False)
     info = m.sanxian
     for name, entries in info["legend"].items():
+        if name in info.get("base_layers", ()):
+            continue
         if len(entries) == 1 and entries[0].label == name:
             console.print(escape(f"  {name}: {entries[0].count} features / 个要素"), highlight=False)
         else:

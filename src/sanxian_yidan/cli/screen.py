@@ -70,8 +70,9 @@ def screen_command(
     out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
     map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),
-    offline: bool = typer.Option(False, "--offline", help="Self-contained map for networks without internet "
-                                                          "(basemap none) / 离线地图"),
+    offline: Optional[bool] = typer.Option(None, "--offline/--cdn", help="Map as one self-contained file (default; "
+                                           "--cdn: smaller file loading Leaflet from the internet, default with a tile "
+                                           "--basemap) / 离线地图"),
     basemap: str = typer.Option("none", "--basemap", help="none | osm | tianditu | amap"),
     tianditu_key: Optional[str] = typer.Option(None, "--tianditu-key", envvar="TIANDITU_KEY",
                                                help="天地图 key for --basemap tianditu (or set TIANDITU_KEY)"),
@@ -84,6 +85,7 @@ def screen_command(
     from ..report import write_screening_reports
     from ..screening import screen
 
+    offline = (basemap == "none") if offline is None else offline
     options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog,
                                "tianditu_key": tianditu_key}
     guard_output_dir(out, overwrite, OUTPUT_NAMES + extra_output_names(options))

@@ -77,8 +77,12 @@ def hillshade_layer(cat: Any, s: MapSettings) -> RasterLayer | None:
     if cat.has("admin_boundary"):  # shade only the land the catalog covers (the DEM is a rectangle)
         from rasterio.features import geometry_mask
 
+        import warnings
+
         area = cat.read("admin_boundary").to_crs(dem.crs).geometry
-        outside = geometry_mask(list(area.values), out_shape=shade.shape, transform=transform)
+        with warnings.catch_warnings():  # rasterio 1.4 warns about affine's '*' on every call
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            outside = geometry_mask(list(area.values), out_shape=shade.shape, transform=transform)
         shade = np.where(outside, np.nan, shade)
     style = styles().layer("hillshade")
     return RasterLayer(shade, transform, dem.crs, style.zh, style.en, mode="grey", look="hillshade",

@@ -228,6 +228,7 @@ class _Classes:
     index: np.ndarray            # class of each feature (into entries)
     entries: tuple[LegendEntry, ...]
     heading: str                 # what the classes are (column label), "" for a single style
+    edges: tuple[float, ...] = ()  # numeric classes: class k spans edges[k]..edges[k + 1]
 
 
 def _category_key(value: Any) -> str | None:
@@ -374,7 +375,7 @@ def _classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) ->
         if mask.any():
             index[mask] = len(entries)
             entries.append(LegendEntry(label, s.no_data_colour, int(mask.sum())))
-    return _Classes(index, tuple(entries), _column_label(style.column, s))
+    return _Classes(index, tuple(entries), _column_label(style.column, s), tuple(float(e) for e in edges))
 
 
 def effective_style(layer: MapLayer) -> Style:

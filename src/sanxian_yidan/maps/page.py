@@ -130,6 +130,35 @@ def _drop_tile_layers(m: folium.Map) -> list[str]:
     return dropped
 
 
+# A CDN page without network is a blank page: say so.  Scripts or stylesheets that fail to load (error
+# events seen in the capture phase) and a Leaflet that never arrived show a message at the top of the page.
+_ASSET_CHECK = """<script>
+(function () {
+  var shown = false;
+  function show(what) {
+    if (shown) { return; } shown = true;
+    var div = document.createElement('div');
+    div.className = 'sx-offline-error'; div.setAttribute('role', 'alert');
+    div.style.cssText = 'background:#fff3cd;color:#5a3e00;border:2px solid #b8860b;padding:10px 14px;' +
+      'font:14px sans-serif;position:relative;z-index:2000';
+    div.textContent = '地图组件未能从网络加载（' + what + '），地图无法显示。请联网后刷新，或用离线方式重新生成' +
+      '（不加 --cdn）。 / Map components could not be loaded from the internet (' + what + '), so the map cannot ' +
+      'be shown. Connect and reload, or rebuild the map offline (without --cdn).';
+    (document.body || document.documentElement).insertBefore(div, document.body ? document.body.firstChild : null);
+  }
+  window.addEventListener('error', function (e) {
+    var t = e.target;
+    if (t && t !== window && (t.src || t.href)) { show(String(t.src || t.href).split('/').pop()); }
+  }, true);
+  window.addEventListener('load', function () { if (typeof L === 'undefined') { show('Leaflet'); } });
+})();
+</script>"""
+
+
+def _with_asset_check(page: str) -> str:
+    return re.sub(r"<head>", lambda _m: "<head>" + _ASSET_CHECK, page, count=1, flags=re.IGNORECASE)
+
+
 def render_html(m: folium.Map, *, offline: bool | None = None) -> str:
     """Render a map to HTML, self-contained when ``offline`` (default: as the map was built).
 
@@ -142,7 +171,7 @@ def render_html(m: folium.Map, *, offline: bool | None = None) -> str:
     info = getattr(m, "sanxian", {})
     offline = info.get("offline", False) if offline is None else offline
     if not offline:
-        return m.get_root().render()
+        return _with_asset_check(m.get_root().render())
     if info.get("gcj02"):
         raise MapError(problem(
             "该地图按高德（GCJ-02）底图偏移了叠加图层，离线保存会使图层偏离约 600 米。",

@@ -123,6 +123,15 @@ class RasterImage:
 
 def _to_web_mercator(layer: RasterLayer, max_px: int, categorical: bool) -> tuple[np.ndarray, Any]:
     """Warp the grid onto a Web Mercator grid of at most ``max_px`` on its longer side (NaN outside)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # rasterio 1.4 builds transforms with affine's '*' operator and warns about it on every call
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return _warp(layer, max_px, categorical)
+
+
+def _warp(layer: RasterLayer, max_px: int, categorical: bool) -> tuple[np.ndarray, Any]:
     from rasterio.crs import CRS
     from rasterio.transform import array_bounds, from_bounds
     from rasterio.warp import Resampling, reproject, transform_bounds
@@ -178,7 +187,6 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
         With legend entries counting cells of the warped image per class.
     """
     from pyproj import Transformer
-    from rasterio.transform import array_bounds
 
     look = layer._look()
     mode = layer.mode
@@ -234,7 +242,8 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
             flat[classes.index == k] = (*_hex(entry.colour), 255)
         rgba[finite] = flat
         entries = [e for e in classes.entries if e.count]
-    west, south, east, north = array_bounds(grid.shape[0], grid.shape[1], transform)
+    t = transform
+    west, south, east, north = t.c, t.f + t.e * grid.shape[0], t.c + t.a * grid.shape[1], t.f
     to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([west, east], [south, north])
     return RasterImage(_png_uri(rgba), ((lat0, lon0), (lat1, lon1)), tuple(entries), heading, grid.shape[1],
@@ -273,7 +282,7 @@ def read_raster_layer(path: Any, *, name_zh: str | None = None, name_en: str | N
         look = "viewshed"
     if look == "viewshed":
         return RasterLayer(data, transform, crs, name_zh or "三区两线可视范围", name_en or "三区两线 viewshed",
-                           mode="classes", look=look, nodata=nodata + (255.0,), synthetic=synthetic)
+                           mode="classes", look=look, nodata=nodata + (255.0,), synthetic=synthetic, show=True)
     finite = data[np.isfinite(data) & ~np.isin(data, nodata)]
     distinct = np.unique(finite[: 2_000_000]) if finite.size else np.array([])
     integer = np.issubdtype(np.dtype(dtype), np.integer)

@@ -860,8 +860,18 @@ def _add_tiles(m: folium.Map, basemap: Basemap, key: str | None) -> None:
     for i, tile in enumerate(_tile_url(basemap, key)):
         name = basemap.zh if i == 0 else f"{basemap.zh} 注记 / labels"
         options: dict[str, Any] = {"subdomains": basemap.subdomains} if basemap.subdomains else {}
-        folium.TileLayer(tiles=tile.url, attr=tile.attribution, name=html.escape(name), overlay=i > 0,
-                         control=True, max_zoom=basemap.max_zoom, **options).add_to(m)
+        layer = folium.TileLayer(tiles=tile.url, attr=tile.attribution, name=html.escape(name), overlay=i > 0,
+                                 control=True, max_zoom=basemap.max_zoom, **options)
+        layer.add_to(m)
+        # Tiles that cannot be fetched (no network, wrong key) leave the ground blank: say so once.
+        _Script(f"""{layer.get_name()}.once('tileerror', function () {{
+    var div = document.createElement('div');
+    div.className = 'sx-offline-error'; div.setAttribute('role', 'alert');
+    div.textContent = {_js_string(f"底图瓦片（{basemap.zh}）无法加载：需联网" + ("并提供有效密钥" if basemap.key_env else "")
+                                  + f"。 / Basemap tiles ({basemap.en}) could not be loaded: they need the internet"
+                                  + (" and a valid key" if basemap.key_env else "") + ".")};
+    var c = {m.get_name()}.getContainer(); c.parentNode.insertBefore(div, c); {m.get_name()}.invalidateSize();
+}});""").add_to(m)
 
 
 def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings) -> None:

@@ -190,6 +190,7 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
         pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG",
                                 layer_metadata=_layer_metadata(result, dropped, spatial_index), use_arrow=use_arrow,
                                 layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
+    __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(gpkg)  # QGIS styles = the map's look
     table.rename(columns=headers).to_csv(csv, index=False, encoding="utf-8-sig", float_format="%.3f")
     paths = {"gpkg": gpkg, "csv": csv}
     if factors is not None:

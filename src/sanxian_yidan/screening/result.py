@@ -192,6 +192,7 @@ class ScreeningResult:
             for name, frame in (("findings", self.findings), ("distances", self.distances),
                                 ("notes", self.slivers)):
                 pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=name, driver="GPKG")
+        __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(path)  # QGIS styles = the map's look
         return path
 
 
