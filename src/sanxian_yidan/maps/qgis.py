@@ -235,13 +235,11 @@ def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyl
         con.execute(_CREATE)
         con.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND styleName = ?", (layer, st.id))
         con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (layer,))
-        # update_time = the layer's own last_change, so identical inputs give identical files
+        # update_time left empty (NULL): identical inputs give identical files (gpkg_contents keeps the time)
         con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                     "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                    "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '', '', "
-                    "(SELECT last_change FROM gpkg_contents WHERE table_name = ?))",
-                    (layer, geom_column, st.id, qml, sld, f"{st.label} — sanxian_yidan style registry (styles.toml)",
-                     layer))
+                    "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '', '', NULL)",
+                    (layer, geom_column, st.id, qml, sld, f"{st.label} — sanxian_yidan style registry (styles.toml)"))
         if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone() is None:
             con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
                         "SELECT 'layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', last_change "
