@@ -400,3 +400,15 @@ def test_table_wider_than_a_geopackage_is_refused_before_parsing(tmp_path: Path)
         read_vector(path, crs="EPSG:4326")
     path.write_text(",".join(f"c{i}" for i in range(10)) + ",lon,lat\n" + ",".join(["1"] * 10) + f",{LON},{LAT}\n")
     assert len(read_vector(path, crs="EPSG:4326").columns) == 13  # 12 columns + geometry
+
+
+def test_records_flagged_deleted_are_not_a_short_read(tmp_path: Path) -> None:
+    shp = _three_points(tmp_path)
+    dbf = shp.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    _, header_len, record_len = struct.unpack("<IHH", data[4:12])
+    data[header_len + record_len] = ord("*")  # the second record deleted, as dBASE/ArcGIS leave it
+    dbf.write_bytes(bytes(data))
+    assert safety.check_shapefile(shp) == 2
+    for use_arrow in (True, False):
+        assert read_vector(shp, use_arrow=use_arrow)["name"].tolist() == ["甲项目", "丙项目"]

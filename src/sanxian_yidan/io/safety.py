@@ -321,7 +321,8 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
     Returns
     -------
     int or None
-        Number of features the ``.shx`` index lists (``None`` without ``.shx``).
+        Number of features a reader must return: the records the ``.shx`` index lists, less
+        those the ``.dbf`` flags as deleted (``None`` without ``.shx``).
 
     Raises
     ------
@@ -370,7 +371,16 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
             f"{shx.name} 与 {dbf.name} 的要素数不一致（{n_shx} 对 {declared}）。",
             f"{shx.name} lists {n_shx} shapes but {dbf.name} declares {declared} records: the files do not "
             "belong together or one is damaged.", file=shp, fix=copy_fix))
-    return n_shx
+    # Records flagged deleted ('*') stay in both files but no reader returns them.
+    return n_shx - _deleted_records(dbf, header_len, record_len, declared)
+
+
+def _deleted_records(dbf: Path, header_len: int, record_len: int, n_records: int) -> int:
+    """Number of ``.dbf`` records whose deletion flag (first byte of the record) is ``'*'`` (0x2A)."""
+    if n_records == 0:
+        return 0
+    flags = np.memmap(dbf, dtype=np.uint8, mode="r", offset=header_len, shape=(n_records, record_len))[:, 0]
+    return int(np.count_nonzero(flags == 0x2A))
 
 
 def check_row_count(n_read: int, expected: int | None, *, file: Path, layer: str | None) -> None:
