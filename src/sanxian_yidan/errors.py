@@ -56,6 +56,15 @@ class DataFileError(SanxianError, ValueError):
     """A packaged or user-supplied TOML data file (rules, factors, settings) is invalid."""
 
 
+class OutputError(SanxianError, OSError):
+    """An output place cannot be written: not writable, a file where a folder is needed (or the reverse),
+    a protected folder (filesystem root, home folder, a folder holding the run's inputs)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The outputs already exist and replacing them was not allowed (``--overwrite`` not given)."""
+
+
 def problem(
     zh: str,
     en: str,

@@ -959,7 +959,7 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
     dict of str to Path
         ``gpkg``, ``csv``, ``focus_csv`` and, when written, ``visibility``.
     """
-    from .outputs import write_layers, write_table_csv
+    from .outputs import write_csv, write_layers, write_table_csv
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -970,8 +970,7 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
     focus = pd.DataFrame(meta["focus_summary"])
     focus_csv = folder / "mines_focus_areas.csv"
     headers = focus_headers(meta["top_k"])
-    focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))).to_csv(
-        focus_csv, index=False, encoding="utf-8-sig")
+    write_csv(focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))), focus_csv)
     paths = {"gpkg": gpkg, "csv": csv, "focus_csv": focus_csv}
     raster = meta.get("visibility")
     tif = folder / "visibility.tif"

@@ -54,19 +54,29 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
 
 
 def guard_output_dir(out: Path, overwrite: bool, names: list[str]) -> None:
-    """Refuse to replace existing outputs unless ``--overwrite`` was given.
+    """Refuse an output folder that cannot be used, before anything is computed (exit code 2).
+
+    Commands write through :func:`sanxian_yidan.outputs.staged_output`, which makes the same checks
+    and writes all or nothing; this is the check alone, for a command that has not been converted.
 
     Parameters
     ----------
     out : Path
-        Output folder (created if missing).
+        Output folder (not created here).
     overwrite : bool
         Whether existing files may be replaced.
     names : list of str
         File names the command is about to write into ``out``.
     """
-    existing = [n for n in names if (out / n).exists()]
-    if existing and not overwrite:
-        fail(FileExistsError(f"输出目录已有同名文件，如需覆盖请加 --overwrite / {out} already holds "
-                             f"{', '.join(existing)}; pass --overwrite to replace them"))
-    out.mkdir(parents=True, exist_ok=True)
+    from ..errors import OutputExistsError, SanxianError, problem
+    from ..outputs import check_output_place
+
+    try:
+        check_output_place(out, kind="dir")
+        existing = [n for n in names if (out / n).exists()]
+        if existing and not overwrite:
+            raise OutputExistsError(problem("输出目录已有同名文件，如需覆盖请加 --overwrite。",
+                                            f"{out} already holds {', '.join(existing)}.", file=out,
+                                            fix="pass --overwrite to replace them, or choose another --out"))
+    except SanxianError as exc:
+        fail(exc)

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 
 OUTPUTS = ["brownfields.gpkg", "brownfields.csv"]
@@ -48,7 +48,8 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                                                       help="TOML overriding data/brownfield.toml."),
                 out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
                 overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-                top: int = typer.Option(15, "--top", help="Rows of the ranking shown on screen.")) -> None:
+                top: int = typer.Option(15, "--top", min=1,
+                                        help="Rows of the ranking shown on screen (at least 1).")) -> None:
     """Rank brownfield land for ground-mounted PV (synergy plan (十二)).
 
     Writes OUT/brownfields.gpkg (layers `sites`: net developable area per site with capacity_mw,
@@ -58,16 +59,19 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     from ..brownfield import RANKING_STEPS, brownfield_ranking, write_outputs
     from ..catalog import Catalog
 
-    guard_output_dir(out, overwrite, OUTPUTS)
+    from ..outputs import staged_output
+
     started = time.perf_counter()
     try:
-        cat = Catalog.load(catalog)
-        if parcels is not None and (layer is not None or crs is not None):
-            from ..io.vector import read_vector
-            parcels = read_vector(parcels, layer=layer, crs=crs)  # type: ignore[assignment]
-        with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
-            result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
-        write_outputs(result, out)
+        with staged_output(out, overwrite=overwrite, names=OUTPUTS,
+                           protect=[p for p in (catalog, parcels, params) if p is not None]) as stage:
+            cat = Catalog.load(catalog)
+            if parcels is not None and (layer is not None or crs is not None):
+                from ..io.vector import read_vector
+                parcels = read_vector(parcels, layer=layer, crs=crs)  # type: ignore[assignment]
+            with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
+                result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
+            write_outputs(result, stage)
     except SanxianError as exc:
         fail(exc)
     elapsed = time.perf_counter() - started

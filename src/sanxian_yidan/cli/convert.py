@@ -34,17 +34,19 @@ def convert(source: Path = typer.Argument(..., help="Any supported input (shp, g
     """Read any supported input, repair it, and write an open format (in the input's own CRS by default)."""
     from ..io.vector import read_vector
     from ..normalize import normalise
+    from ..outputs import staged_output
 
-    if target.exists() and not overwrite:
-        fail(FileExistsError(f"{target} exists; pass --overwrite to replace it / 输出文件已存在"))
+    if target.suffix.lower() not in _SUFFIXES:
+        raise typer.BadParameter(f"unsupported output {target.suffix}; use .gpkg, .geojson, .csv or .txt")
     geojson = target.suffix.lower() in (".geojson", ".json")
     try:
-        gdf = read_vector(source, layer=layer, crs=crs, encoding=encoding)
-        meta = gdf.attrs.get("sanxian", {})
-        out_crs = to_crs or (GEOJSON_CRS if geojson else gdf.crs)
-        gdf = normalise(gdf, out_crs, file=str(source), layer=layer)
-        repairs = gdf.attrs["sanxian"]["repairs"]
-        _write(gdf.drop(columns=["src_fid"]), target, overwrite)
+        with staged_output(target, overwrite=overwrite, kind="file", protect=[source]) as staged:
+            gdf = read_vector(source, layer=layer, crs=crs, encoding=encoding)
+            meta = gdf.attrs.get("sanxian", {})
+            out_crs = to_crs or (GEOJSON_CRS if geojson else gdf.crs)
+            gdf = normalise(gdf, out_crs, file=str(source), layer=layer)
+            repairs = gdf.attrs["sanxian"]["repairs"]
+            _write(gdf.drop(columns=["src_fid"]), staged, overwrite)
     except SanxianError as exc:
         fail(exc)
     console.print(f"read {source} (encoding {meta.get('encoding')}, CRS {meta.get('crs')}: {meta.get('crs_reason')})",
@@ -58,7 +60,14 @@ def convert(source: Path = typer.Argument(..., help="Any supported input (shp, g
                       "may misplace it / 非 WGS84 的 GeoJSON 不符合 RFC 7946", markup=False)
 
 
+#: Output formats by file suffix (None: written by the code below, not a GDAL driver).
+_SUFFIXES = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": None, ".txt": None}
+
+
 def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
+    """Write ``gdf`` to ``target`` (a fresh path inside the staging folder) in the format of its suffix."""
+    from ..outputs import write_csv
+
     suffix = target.suffix.lower()
     if suffix == ".txt":
         from ..io.boundary_txt import write_boundary_txt
@@ -67,15 +76,11 @@ def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyp
         from ..io.wkt_table import CRS_COLUMN, WKT_COLUMN
         frame = gdf.drop(columns=gdf.geometry.name).assign(**{WKT_COLUMN: gdf.geometry.to_wkt(),
                                                               CRS_COLUMN: gdf.crs.to_string()})
-        frame.to_csv(target, index=False, encoding="utf-8-sig")  # BOM so Excel shows Chinese correctly
+        write_csv(frame, target)  # BOM so Excel shows Chinese correctly; formula-like text neutralised
     else:
-        driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}.get(suffix)
-        if driver is None:
-            raise typer.BadParameter(f"unsupported output {suffix}; use .gpkg, .geojson, .csv or .txt")
+        driver = _SUFFIXES[suffix]
         from ..io.gpkg import write_settings  # imports pyogrio: kept out of `sanxian --help`
 
-        if target.exists():
-            target.unlink()
         with write_settings():
             gdf.to_file(target, driver=driver)
 

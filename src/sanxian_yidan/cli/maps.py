@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, app, console, fail
 
 
 @app.command("map")
@@ -40,20 +40,23 @@ def map_command(
     绘制结果文件（研判结果、栅格、带坐标的表格）为交互式 HTML 地图。
     """
     from ..maps import map_files, save_map
+    from ..outputs import staged_output
     from ..resultmaps import decorate_file_layers
 
     offline = (basemap == "none") if offline is None else offline
-    guard_output_dir(out.parent, overwrite, [out.name])
     if catalog is None and DEFAULT_CATALOG.exists():
         catalog = DEFAULT_CATALOG
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with staged_output(out, overwrite=overwrite, kind="file",
+                           protect=[*layer_files, *([catalog] if catalog else [])]) as staged, \
+                warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with console.status("Drawing the map / 正在绘制地图…"):
                 m = map_files(layer_files, column=column, palette=palette, basemap=basemap, offline=offline,
                               catalog=None if no_boundaries else catalog, title=title,
                               decorate=decorate_file_layers)
-                path = save_map(m, out, offline=offline)
+                save_map(m, staged, offline=offline)
+        path = out
     except SanxianError as exc:
         fail(exc)
     for w in caught:

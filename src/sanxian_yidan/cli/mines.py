@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 from .brownfields import _div, _fmt
 
@@ -22,7 +22,8 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
           params: Optional[Path] = typer.Option(None, "--params", help="TOML overriding data/mines.toml."),
           out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
           overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-          top: int = typer.Option(15, "--top", help="Rows of the ranking shown on screen.")) -> None:
+          top: int = typer.Option(15, "--top", min=1, help="Rows of the ranking shown on screen (at least 1).")
+          ) -> None:
     """Mine rehabilitation priorities (三区两线) and recommended mode (synergy plan (九)(十二)).
 
     Writes OUT/mines.gpkg (layer `mines`: priority, rank, p_top_k, visible_share, mode, ...),
@@ -32,13 +33,17 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
     from ..catalog import Catalog
     from ..mines import PRIORITY_STEPS, mine_priorities, write_outputs
 
-    guard_output_dir(out, overwrite, OUTPUTS)
+    from ..outputs import staged_output
+
     started = time.perf_counter()
     try:
-        cat = Catalog.load(catalog)
-        with progress_bar("矿山修复 / mine rehabilitation", PRIORITY_STEPS) as step:
-            result = mine_priorities(cat, params=params, progress=step)
-        paths = write_outputs(result, out)
+        with staged_output(out, overwrite=overwrite, names=OUTPUTS,
+                           protect=[p for p in (catalog, params) if p is not None]) as stage:
+            cat = Catalog.load(catalog)
+            with progress_bar("矿山修复 / mine rehabilitation", PRIORITY_STEPS) as step:
+                result = mine_priorities(cat, params=params, progress=step)
+            staged = write_outputs(result, stage)
+        paths = {k: out / p.name for k, p in staged.items()}
     except SanxianError as exc:
         fail(exc)
     elapsed = time.perf_counter() - started

@@ -30,7 +30,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, DataTable, app, console, fail, guard_output_dir
+from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 
 OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv"]
@@ -125,7 +125,7 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
              weather: Optional[Path] = typer.Option(None, "--weather",
                                                     help="Weather file (EPW/TMY3/CSV) instead of the default "
                                                          "climatology."),
-             top: int = typer.Option(15, "--top", help="Roofs of the ranking shown on screen."),
+             top: int = typer.Option(15, "--top", min=1, help="Roofs of the ranking shown on screen (at least 1)."),
              no_spatial_index: bool = typer.Option(
                  False, "--no-spatial-index",
                  help="Write rooftops.gpkg without its R-tree spatial index: about 2 s faster per million "
@@ -142,16 +142,19 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     row) and OUT/rooftops_factors.csv (one row per co-benefit factor: id, value, unit, year,
     publisher, source, confirmed).
     """
+    from ..outputs import staged_output
     from ..rooftop import ROOFTOP_STEPS, rooftop_potential, write_outputs
 
-    guard_output_dir(out, overwrite, OUTPUTS)
     started = time.perf_counter()
+    inputs = [p for p in (Path(buildings), catalog, params, weather) if p is not None]
     try:
-        cat = load_catalog(catalog, no_catalog)
-        gdf, cat = resolve_buildings(buildings, cat, layer, crs)
-        with progress_bar("屋顶光伏 / rooftop PV", ROOFTOP_STEPS, prefix="屋顶光伏 / rooftop PV: ") as step:
-            result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
-        paths = write_outputs(result, out, spatial_index=not no_spatial_index, factors_csv=True)
+        with staged_output(out, overwrite=overwrite, names=OUTPUTS, protect=inputs) as stage:
+            cat = load_catalog(catalog, no_catalog)
+            gdf, cat = resolve_buildings(buildings, cat, layer, crs)
+            with progress_bar("屋顶光伏 / rooftop PV", ROOFTOP_STEPS, prefix="屋顶光伏 / rooftop PV: ") as step:
+                result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
+            staged = write_outputs(result, stage, spatial_index=not no_spatial_index, factors_csv=True)
+        paths = {k: out / p.name for k, p in staged.items()}
         _print_summary(result, top)
     except SanxianError as exc:
         fail(exc)

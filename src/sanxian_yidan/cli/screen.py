@@ -18,7 +18,6 @@ from ._common import (
     console,
     err_console,
     fail,
-    guard_output_dir,
 )
 from ._progress import progress_bar
 
@@ -85,23 +84,27 @@ def screen_command(
     from ..report import write_screening_reports
     from ..screening import screen
 
+    from ..outputs import staged_output
+
     offline = (basemap == "none") if offline is None else offline
     options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog,
                                "tianditu_key": tianditu_key}
-    guard_output_dir(out, overwrite, OUTPUT_NAMES + extra_output_names(options))
     caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught, \
+        with staged_output(out, overwrite=overwrite, names=OUTPUT_NAMES + extra_output_names(options),
+                           owned=OUTPUT_NAMES + ["map.html"],
+                           protect=[p for p in (projects, catalog, rules) if p is not None]) as stage, \
+                warnings.catch_warnings(record=True) as caught, \
                 progress_bar("研判 / screening", 1, console=err_console) as step:
             warnings.simplefilter("always")
             result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
                             radius_m=radius, progress=step, crs=crs, layer=layer)
             step("写出结果 / writing outputs", 1, 1)
-            result.to_json(out / "screening.json")
-            result.to_gpkg(out / "screening.gpkg")
-            result.to_csv(out / "screening.csv")
-            write_screening_reports(result, out)
-            write_extra_outputs(result, out, options)
+            result.to_json(stage / "screening.json")
+            result.to_gpkg(stage / "screening.gpkg")
+            result.to_csv(stage / "screening.csv")
+            write_screening_reports(result, stage)
+            write_extra_outputs(result, stage, options)
     except SanxianError as exc:
         fail(exc)
     for w in caught:

@@ -162,6 +162,8 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
     """
     import pyogrio
 
+    from ..outputs import write_csv
+
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     gpkg, csv = folder / GPKG_NAME, folder / CSV_NAME
@@ -191,9 +193,8 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
                                 layer_metadata=_layer_metadata(result, dropped, spatial_index), use_arrow=use_arrow,
                                 layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
     __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(gpkg)  # QGIS styles = the map's look
-    table.rename(columns=headers).to_csv(csv, index=False, encoding="utf-8-sig", float_format="%.3f")
+    write_csv(table.rename(columns=headers), csv, float_format="%.3f")
     paths = {"gpkg": gpkg, "csv": csv}
     if factors is not None:
-        paths["factors"] = folder / FACTORS_CSV_NAME
-        factors.rename(columns=factor_headers).to_csv(paths["factors"], index=False, encoding="utf-8-sig")
+        paths["factors"] = write_csv(factors.rename(columns=factor_headers), folder / FACTORS_CSV_NAME)
     return paths

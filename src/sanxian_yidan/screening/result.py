@@ -155,10 +155,11 @@ class ScreeningResult:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the per-project summary as CSV (UTF-8 with BOM for Excel; bilingual headers with units)."""
+        from ..outputs import write_csv
+
         path = Path(path)
         table = self.summary_table()
-        table.rename(columns={c: label(c) for c in table.columns}).to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+        return write_csv(table.rename(columns={c: label(c) for c in table.columns}), path)
 
     def summary_table(self) -> pd.DataFrame:
         """Per-project summary (the CSV content, machine column names)."""
