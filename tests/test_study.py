@@ -13,18 +13,22 @@ import pytest
 from typer.testing import CliRunner
 
 from sanxian_yidan.cli import app
-from sanxian_yidan.study import OutputExistsError, run_study
+from sanxian_yidan.errors import OutputError
+from sanxian_yidan.mcda import McdaError
+from sanxian_yidan.study import OutputExistsError
+from sanxian_yidan.study import run_study as _run_study
 
 REPO = Path(__file__).resolve().parents[1]
 T1 = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
 T2 = datetime(2026, 11, 26, 17, 5, tzinfo=timezone.utc)
 
 
-def _study(tmp_path: Path, *, catalog: Path | None = None, tables: str | None = None) -> Path:
+def _study(tmp_path: Path, *, catalog: Path | None = None, tables: str | None = None,
+           output: Path | None = None) -> Path:
     """A copy of studies/suixian.toml writing into tmp_path (paths made absolute)."""
     text = (REPO / "studies" / "suixian.toml").read_text(encoding="utf-8")
     text = text.replace('catalog = "../layers/catalog.toml"', f'catalog = "{(catalog or REPO / "layers" / "catalog.toml").as_posix()}"')
-    text = text.replace('output = "../maps/suixian"', f'output = "{(tmp_path / "out").as_posix()}"')
+    text = text.replace('output = "../maps/suixian"', f'output = "{(output or tmp_path / "out").as_posix()}"')
     text = text.replace('projects = "suixian_projects.geojson"',
                         f'projects = "{(REPO / "studies" / "suixian_projects.geojson").as_posix()}"')
     if tables is not None:
@@ -32,6 +36,11 @@ def _study(tmp_path: Path, *, catalog: Path | None = None, tables: str | None = 
     path = tmp_path / "study.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def run_study(study, **kwargs):  # noqa: ANN001, ANN003, ANN201 - the test studies read the repository's layers
+    """:func:`run_study` with the repository allowed (the test studies live in tmp_path and name its layers)."""
+    return _run_study(study, allow_paths=[REPO], **kwargs)
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -148,12 +157,120 @@ def test_missing_layer_skips_the_analysis_with_a_reason(tmp_path: Path) -> None:
     assert "Analyses skipped" in report and "building" in report
 
 
-def test_cli_refuses_an_escaping_path_with_safe_paths(tmp_path: Path) -> None:
+def test_cli_refuses_an_escaping_path_by_default(tmp_path: Path) -> None:
     study = _study(tmp_path).read_text(encoding="utf-8")
     folder = tmp_path / "a" / "studies"
     folder.mkdir(parents=True)
     (folder / "s.toml").write_text(re.sub(r'output = ".*"', 'output = "../../../escape"', study), encoding="utf-8")
-    result = CliRunner().invoke(app, ["study", "run", str(folder / "s.toml"), "--safe-paths"])
+    result = CliRunner().invoke(app, ["study", "run", str(folder / "s.toml"), "--allow-path", str(REPO)])
     assert result.exit_code == 2
-    assert "leaves the project folder" in " ".join(result.output.split())
+    assert "output = '../../../escape' lies outside the folders" in " ".join(result.output.split())
     assert not (tmp_path / "escape").exists()
+    old = CliRunner().invoke(app, ["study", "run", str(folder / "s.toml"), "--allow-path", str(REPO), "--safe-paths"])
+    assert old.exit_code == 2 and "deprecated" in old.output and not (tmp_path / "escape").exists()
+
+
+_CRITERIA = ["net_area_m2", "dist_substation_m", "slope_mean_deg", "south_share", "specific_yield_kwh_kwp",
+             "dist_road_m", "dist_setback_m"]
+
+
+def _inconsistent_ahp(tmp_path: Path) -> Path:
+    """Brownfield parameters whose AHP matrix is circular (a > b > c > a): refused with CR >= 0.1."""
+    import tomllib
+
+    doc = tomllib.loads((REPO / "src" / "sanxian_yidan" / "data" / "brownfield.toml").read_text(encoding="utf-8"))
+    order = [c["column"] for c in doc["criteria"]]
+    n = len(order)
+    matrix = [[1.0] * n for _ in range(n)]
+    for i, j, v in ((0, 1, 9.0), (1, 2, 9.0), (0, 2, 1 / 9)):
+        matrix[i][j], matrix[j][i] = v, 1 / v
+    rows = ",\n".join("  [" + ", ".join(repr(v) for v in row) + "]" for row in matrix)
+    path = tmp_path / "bad_ahp.toml"
+    path.write_text(f'[mcda.ahp]\norder = {order!r}\nsource = "test"\nmatrix = [\n{rows}\n]\n'.replace("'", '"'),
+                    encoding="utf-8")
+    return path
+
+
+def _failing_study(tmp_path: Path, output: Path) -> Path:
+    """Screening, rooftops, then brownfields with an inconsistent AHP matrix (the third analysis fails)."""
+    bad = _inconsistent_ahp(tmp_path)
+    projects = (REPO / "studies" / "suixian_projects.geojson").as_posix()
+    study = _study(tmp_path, tables=f'[screening]\nprojects = "{projects}"\n[rooftops]\n'
+                                    f'[brownfields]\nparams = "{bad.as_posix()}"\n')
+    text = study.read_text(encoding="utf-8").replace(f'output = "{(tmp_path / "out").as_posix()}"',
+                                                     f'output = "{output.as_posix()}"')
+    study.write_text(text, encoding="utf-8")
+    return study
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_study_whose_third_analysis_fails_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "fresh" / "out"
+    with pytest.raises(McdaError, match=r"consistency ratio"):
+        run_study(_failing_study(tmp_path, out), generated=T1)
+    assert not out.exists() and not (tmp_path / "fresh").exists()    # no screening/ or rooftops/ left behind
+    assert [p.name for p in tmp_path.iterdir() if "sanxian" in p.name] == []
+
+
+def test_a_failed_overwrite_run_leaves_the_previous_outputs_untouched(suixian_run, tmp_path: Path) -> None:
+    tmp = suixian_run[0]
+    before, first = _entries(tmp / "out"), _digests(tmp / "out")   # (earlier tests may have rerun the study)
+    with pytest.raises(McdaError, match=r"consistency ratio"):
+        run_study(_failing_study(tmp_path, tmp / "out"), generated=T2, overwrite=True, unsafe_paths=True)
+    assert _digests(tmp / "out") == first          # neither a mix of old and new nor a partial manifest
+    assert _entries(tmp / "out") == before          # no temporary folder left
+
+
+def test_an_interrupted_study_leaves_no_trace(suixian_run, tmp_path: Path) -> None:
+    tmp = suixian_run[0]
+    first = _digests(tmp / "out")
+
+    def interrupt(label: str, done: int, total: int) -> None:
+        if label == "map":
+            raise KeyboardInterrupt
+    for out, overwrite in ((tmp / "out", True), (tmp_path / "new", False)):
+        with pytest.raises(KeyboardInterrupt):
+            run_study(_study(tmp_path, tables="[rooftops]\n", output=out), generated=T2, overwrite=overwrite,
+                      progress=interrupt, unsafe_paths=True)
+    assert _digests(tmp / "out") == first and ".sanxian" not in " ".join(_entries(tmp / "out"))
+    assert not (tmp_path / "new").exists() and [p.name for p in tmp_path.iterdir() if "sanxian" in p.name] == []
+
+
+def test_an_overwrite_run_removes_the_results_of_analyses_it_no_longer_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_study(_study(tmp_path, tables="[rooftops]\n[mines]\n"), generated=T1)
+    assert {"rooftops", "mines", "manifest.json"} <= set(_entries(out))
+    (out / "my_notes.txt").write_text("kept", encoding="utf-8")
+    run = run_study(_study(tmp_path, tables="[rooftops]\n"), generated=T2, overwrite=True)
+    assert "mines" not in _entries(out) and (out / "my_notes.txt").read_text(encoding="utf-8") == "kept"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    listed = {o["path"].split("out/", 1)[1] for o in manifest["outputs"]}
+    on_disk = {k for k in _digests(out) if k not in ("manifest.json", "my_notes.txt")}
+    assert listed == on_disk and all(p.is_relative_to(out) and p.exists() for p in run.files)
+
+
+@pytest.mark.parametrize("output", ["/", "{file}", "/dev/null"])
+def test_an_unusable_output_folder_is_a_toolkit_error(tmp_path: Path, output: str) -> None:
+    (tmp_path / "a_file.txt").write_text("x", encoding="utf-8")
+    target = output.format(file=(tmp_path / "a_file.txt").as_posix())
+    study = _study(tmp_path, tables="[rooftops]\n")
+    study.write_text(re.sub(r'output = ".*"', f'output = "{target}"', study.read_text(encoding="utf-8")),
+                     encoding="utf-8")
+    res = CliRunner().invoke(app, ["study", "run", str(study), "--allow-path", str(REPO), "--unsafe-paths",
+                                   "--overwrite"])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    text = " ".join(res.output.split())
+    assert ("filesystem root" if output == "/" else "is a file, not a folder") in text
+    assert (tmp_path / "a_file.txt").read_text(encoding="utf-8") == "x"
+
+
+def test_an_unwritable_output_folder_is_a_toolkit_error(tmp_path: Path) -> None:
+    study = _study(tmp_path, tables="[rooftops]\n")
+    study.write_text(re.sub(r'output = ".*"', 'output = "/sys/sanxian_study_out"', study.read_text(encoding="utf-8")),
+                     encoding="utf-8")
+    with pytest.raises(OutputError, match=r"(?s)cannot be written.*sanxian_study_out.*Fix"):
+        run_study(study, unsafe_paths=True, generated=T1)

@@ -41,7 +41,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 #: Name part of the temporary folders (staging, and the old files while they are being replaced).
 STAGING_MARK = ".sanxian-tmp-"
-_BACKUP_MARK = ".sanxian-old-"
+BACKUP_MARK = ".sanxian-old-"
 #: Written last when a staged folder is moved into place: its presence means the run completed.
 MANIFEST_NAME = "manifest.json"
 
@@ -181,7 +181,7 @@ def output_error(exc: OSError, path: Path, *, what: str = "output") -> OutputErr
     return OutputError(problem(zh, en, file=path, fix=fix))
 
 
-def _is_protected_folder(folder: Path) -> str | None:
+def protected_folder_reason(folder: Path) -> str | None:
     """Why ``folder`` (resolved) must never be an output folder, else ``None``."""
     if folder == Path(folder.anchor):
         return "a filesystem root / 文件系统根目录"
@@ -220,7 +220,7 @@ def check_output_place(target: str | Path, *, kind: Literal["dir", "file"] = "di
     path = Path(target)
     resolved = path.resolve()
     if kind == "dir":
-        why = _is_protected_folder(resolved)
+        why = protected_folder_reason(resolved)
         if why:
             raise OutputError(problem(f"不能把结果写入{why.split(' / ')[1]}。",
                                       f"Refusing to write outputs into {why.split(' / ')[0]}: {path}.",
@@ -305,7 +305,7 @@ def _move_entries(staging: Path, target: Path, overwrite: bool, protect: Sequenc
         if path.resolve() in protect or any(p.is_relative_to(path.resolve()) for p in protect):
             raise OutputError(problem("输出会覆盖输入文件。", f"Removing the old output {path} would remove an "
                                       "input file.", file=path, fix="write outputs into a folder of their own"))
-    backup = Path(tempfile.mkdtemp(prefix=_BACKUP_MARK, dir=target))
+    backup = Path(tempfile.mkdtemp(prefix=BACKUP_MARK, dir=target))
     done: list[tuple[Path, Path | None]] = []   # (dest, backed-up old entry or None)
     try:
         for path in stale:                        # MANIFEST_NAME among them goes first: never a stale manifest

@@ -15,7 +15,11 @@ folder (``maps/<study>/``):
 - ``manifest.json`` — inputs and outputs with SHA-256, package versions, parameters
 
 An analysis whose layers the catalog lacks is reported as skipped, with the
-reason, instead of stopping the study.  Two runs with the same inputs give
+reason, instead of stopping the study.  Any other failure (an inconsistent
+AHP matrix, an unreadable layer, Ctrl-C) stops the study and leaves the output
+folder exactly as it was: everything is written into a temporary folder and
+moved into place only when the whole study has succeeded, the manifest last
+(:func:`sanxian_yidan.outputs.staged_output`).  Two runs with the same inputs give
 identical files apart from the timestamps in ``report.html``, ``report.md`` and
 ``manifest.json`` (folium's random element ids are replaced by stable ones, and
 GeoPackage timestamps are pinned to the run time).
@@ -23,6 +27,7 @@ GeoPackage timestamps are pinned to the run time).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from contextlib import contextmanager
@@ -32,7 +37,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .catalog import Catalog
-from .errors import UnknownLayerError, problem
+from .errors import OutputExistsError, UnknownLayerError, problem
+from .outputs import BACKUP_MARK, MANIFEST_NAME, STAGING_MARK, staged_output
 from .progress import Progress, report_step
 from .studyconfig import StudyConfig, load_study
 
@@ -89,20 +95,23 @@ class StudyRun:
         return sorted({p for paths in self.outputs.values() for p in paths})
 
 
-class OutputExistsError(FileExistsError):
-    """The study's output folder already holds files and replacing them was not allowed."""
+#: Entries of a study's output folder that belong to the study: replaced by a run, or removed when the run
+#: does not write them (an analysis skipped this time must not leave the previous run's results behind).
+STUDY_OUTPUTS = (*ANALYSES, "map.html", "report.html", MANIFEST_NAME)
 
 
-def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, generated: datetime | None = None,
+def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, allow_paths: Any = (),
+              safe_paths: bool | None = None, generated: datetime | None = None,
               progress: Progress | None = None, overwrite: bool = False) -> StudyRun:
-    """Run every analysis of a study and write its outputs.
+    """Run every analysis of a study and write its outputs, all or nothing.
 
     Parameters
     ----------
     study : str, Path or StudyConfig
         Study file (e.g. ``studies/suixian.toml``) or an already loaded config.
-    safe_paths : bool
-        Refuse paths in the study file that leave the project folder.
+    unsafe_paths, allow_paths, safe_paths
+        Where the study's paths may lie (:func:`sanxian_yidan.studyconfig.load_study`): by default in
+        the study's folder, its project folder or the ``allow_paths`` folders.
     generated : datetime, optional
         Run time written into reports and the manifest (UTC now by default); pass a fixed
         value to reproduce a run byte for byte.
@@ -120,34 +129,60 @@ def run_study(study: str | Path | StudyConfig, *, safe_paths: bool = False, gene
     ------
     OutputExistsError
         If the output folder already holds files and ``overwrite`` is false.
+    OutputError
+        The output folder cannot be written (named, with the fix).
+
+    Notes
+    -----
+    Outputs are written into a temporary folder and moved into the output folder only when every
+    step has succeeded (``manifest.json`` last); on any error or interruption the output folder is
+    left as it was.  Entries of :data:`STUDY_OUTPUTS` that this run does not write are removed, so
+    the folder always matches its manifest; other files in the folder are left alone.
     """
-    config = study if isinstance(study, StudyConfig) else load_study(study, safe_paths=safe_paths)
-    existing = sorted(p.name for p in config.output.glob("*")) if config.output.is_dir() else []
+    if isinstance(study, StudyConfig):
+        config = study
+    else:
+        config = load_study(study, unsafe_paths=unsafe_paths, allow_paths=allow_paths,
+                            **({} if safe_paths is None else {"safe_paths": safe_paths}))
+    existing = sorted(p.name for p in config.output.glob("*")
+                      if STAGING_MARK not in p.name and BACKUP_MARK not in p.name) if config.output.is_dir() else []
     if existing and not overwrite:
         raise OutputExistsError(problem("研究输出目录已有文件。",
                                         f"The study's output folder already holds {existing}.",
                                         file=config.output, fix="pass overwrite=True (CLI: --overwrite) to "
                                         "replace them, or set another `output` in the study file"))
-    run = StudyRun(config=config, generated=(generated or datetime.now(timezone.utc)).replace(microsecond=0))
+    generated = (generated or datetime.now(timezone.utc)).replace(microsecond=0)
+    with staged_output(config.output, overwrite=overwrite, owned=STUDY_OUTPUTS, protect=config.inputs) as stage:
+        run = StudyRun(config=dataclasses.replace(config, output=stage), generated=generated)
+        _run_steps(run, progress)
+        run.outputs["manifest"] = [_write_manifest(run, final=config.output)]
+    run.outputs = {k: [config.output / p.relative_to(stage) for p in paths] for k, paths in run.outputs.items()}
+    run.config = config
+    report_step(progress, "done", len(STEPS), len(STEPS))
+    return run
+
+
+#: Progress steps of a study run.
+STEPS = (*ANALYSES, "map", "report")
+
+
+def _run_steps(run: StudyRun, progress: Progress | None) -> None:
+    """Every analysis, the map and the report, written into ``run.config.output`` (the staging folder)."""
+    config = run.config
     catalog = Catalog.load(config.catalog)
     view = catalog if config.region in ("", "all") else catalog.restricted_to(config.region)
     run.synthetic_layers = [e.id for e in catalog.synthetic_entries()]
-    config.output.mkdir(parents=True, exist_ok=True)
-    steps = [name for name in ANALYSES] + ["map", "report"]
     with _pinned_gpkg_time(run.generated):
-        for i, name in enumerate(steps[:-2]):
-            report_step(progress, f"{name}", i, len(steps))
+        for i, name in enumerate(ANALYSES):
+            report_step(progress, f"{name}", i, len(STEPS))
             _run_analysis(name, run, view)
-        report_step(progress, "map", len(steps) - 2, len(steps))
+        report_step(progress, "map", len(STEPS) - 2, len(STEPS))
         _write_map(run, view)
-    report_step(progress, "report", len(steps) - 1, len(steps))
+    report_step(progress, "report", len(STEPS) - 1, len(STEPS))
     from .study_report import write_study_report
 
     run.inputs, run.data_files = _inputs(run, catalog)
     run.outputs["report"] = write_study_report(run, view)
-    run.outputs["manifest"] = [_write_manifest(run)]
-    report_step(progress, "done", len(steps), len(steps))
-    return run
 
 
 
@@ -272,10 +307,15 @@ def study_parameters(run: StudyRun) -> dict[str, Any]:
             "synthetic_layers": run.synthetic_layers}
 
 
-def _write_manifest(run: StudyRun) -> Path:
+def _write_manifest(run: StudyRun, final: Path) -> Path:
+    """Write ``manifest.json`` into the staging folder, listing the outputs where they will be (``final``)."""
     from .provenance import build_manifest, write_manifest
 
+    base = run.config.path.parent.parent
+    stage = run.config.output
     manifest = build_manifest(inputs=run.inputs, outputs=run.files, parameters=study_parameters(run),
-                              data_files=run.data_files, base=run.config.path.parent.parent,
-                              created=run.generated)
-    return write_manifest(manifest, run.config.output / "manifest.json")
+                              data_files=run.data_files, base=base, created=run.generated)
+    for record, staged in zip(manifest["outputs"], sorted({p.resolve() for p in run.files})):
+        where = final / staged.relative_to(stage.resolve())
+        record["path"] = (str(where.relative_to(base)) if where.is_relative_to(base) else str(where)).replace("\\", "/")
+    return write_manifest(manifest, stage / MANIFEST_NAME)

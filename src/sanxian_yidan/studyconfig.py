@@ -7,6 +7,16 @@ file.  Unknown keys are refused with the list of valid ones, because a typo
 in a study file would otherwise silently fall back to a default in a review
 meeting.
 
+A study file is often received from someone else, so its paths are confined
+by default (:func:`load_study`): inputs and the output folder must lie in the
+study file's folder, in the *project folder* around it (the study folder or
+its parent, when that folder holds ``layers/catalog.toml``, as this
+repository does), or in a folder the user allows (``--allow-path DIR``).
+``--unsafe-paths`` lifts that confinement.  Whatever the flags, the output
+folder is never a filesystem root, a home folder, or a folder holding the
+study's inputs (the study file, the catalog and its layers, the projects,
+parameter and rule files) or a folder above one.
+
 Example
 -------
 .. code-block:: toml
@@ -32,12 +42,14 @@ Example
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .datafiles import load_toml
-from .errors import DataFileError, problem
+from .errors import DataFileError, SanxianError, SanxianWarning, problem
 
 #: Valid keys per table of a study file; the values are short descriptions used in error messages.
 STUDY_KEYS: dict[str, dict[str, str]] = {
@@ -61,6 +73,9 @@ STUDY_KEYS: dict[str, dict[str, str]] = {
 _OPTIONAL_ANALYSES = ("screening", "rooftops", "brownfields", "mines")
 _PATH_KEYS = {("study", "catalog"), ("study", "output"), ("study", "rules"), ("screening", "projects"),
               ("rooftops", "params"), ("brownfields", "params"), ("brownfields", "parcels"), ("mines", "params")}
+#: A folder holding this file is a sanxian project folder (inputs and outputs of a study file in it, or in
+#: its ``studies/`` sub-folder, may lie anywhere inside it).
+PROJECT_MARKER = Path("layers") / "catalog.toml"
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,9 @@ class StudyConfig:
         Free text for the report.
     raw : dict
         The parsed file, for the provenance manifest.
+    inputs : tuple of Path
+        Every input file named by the study (study file, catalog and its layer files, projects,
+        parameter and rule files): outputs never replace them.
     """
 
     path: Path
@@ -100,18 +118,52 @@ class StudyConfig:
     map: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[Path, ...] = ()
 
 
-def load_study(path: str | Path, *, safe_paths: bool = False) -> StudyConfig:
+def project_folder(study_folder: Path) -> Path | None:
+    """The sanxian project folder around a study file's folder, if any.
+
+    The study folder itself or its parent, whichever first holds ``layers/catalog.toml``
+    (:data:`PROJECT_MARKER`); ``None`` otherwise (e.g. a study file saved in a downloads folder).
+    """
+    for folder in (study_folder, study_folder.parent):
+        if (folder / PROJECT_MARKER).is_file():
+            return folder
+    return None
+
+
+def allowed_roots(study_path: Path, allow_paths: Iterable[str | Path] = ()) -> list[Path]:
+    """Folders a study's paths may lie in without ``--unsafe-paths``.
+
+    The study file's folder, its project folder (:func:`project_folder`) and each ``allow_paths`` folder.
+    """
+    base = study_path.parent
+    roots = [base]
+    project = project_folder(base)
+    if project is not None and project != base:
+        roots.append(project)
+    roots += [Path(p).expanduser().resolve() for p in allow_paths]
+    return roots
+
+
+def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Iterable[str | Path] = (),
+               safe_paths: bool | None = None) -> StudyConfig:
     """Read and validate a study file.
 
     Parameters
     ----------
     path : str or Path
         Study TOML.
-    safe_paths : bool
-        Refuse any path that leaves the study file's folder or its parent project
-        folder (the folder holding ``studies/``), e.g. ``../../etc/passwd``.
+    unsafe_paths : bool
+        Allow inputs and the output folder anywhere.  By default every path must lie in the study
+        file's folder, its project folder (:func:`project_folder`) or an ``allow_paths`` folder, so
+        that a study file received from someone else cannot read or write elsewhere
+        (e.g. ``../../etc/passwd``).
+    allow_paths : iterable of path
+        Further folders the study's paths may lie in (CLI: ``--allow-path DIR``).
+    safe_paths : bool, optional
+        Deprecated and ignored (confinement is the default); passing it warns.
 
     Returns
     -------
@@ -120,26 +172,38 @@ def load_study(path: str | Path, *, safe_paths: bool = False) -> StudyConfig:
     Raises
     ------
     DataFileError
-        Listing every problem: unknown tables or keys (with the valid ones), missing
-        required keys, wrong types, and with ``safe_paths`` any escaping path.
+        Listing every problem: unknown tables or keys (with the valid ones), missing required keys,
+        wrong types or values (``top`` must be a whole number >= 1), a path outside the allowed
+        folders, and an output folder that is a filesystem root, a home folder, or holds the
+        study's inputs.
     """
+    if safe_paths is not None:
+        warnings.warn("safe_paths / --safe-paths 已弃用：路径限制现为默认行为 / is deprecated and has no effect: "
+                      "paths are confined by default (use unsafe_paths / --unsafe-paths to lift that)",
+                      SanxianWarning, stacklevel=2)
     path = Path(path).resolve()
     data = load_toml(path)
-    problems = _unknown_keys(data) + _missing_keys(data)
+    problems = _unknown_keys(data) + _missing_keys(data) + _bad_values(data)
     base = path.parent
-    root = base.parent
+    roots = allowed_roots(path, allow_paths)
     resolved: dict[tuple[str, str], Path] = {}
     for table, key in sorted(_PATH_KEYS):
-        value = data.get(table, {}).get(key)
+        value = data.get(table, {}).get(key) if isinstance(data.get(table), dict) else None
         if value is None:
             continue
         if not isinstance(value, str):
             problems.append(f"[{table}] {key} must be a path string, got {value!r}")
             continue
-        target = (base / value).resolve()
-        if safe_paths and not target.is_relative_to(root):
-            problems.append(f"[{table}] {key} = {value!r} leaves the project folder {root} (--safe-paths)")
+        target = (base / value).expanduser().resolve()
+        if not unsafe_paths and not any(target.is_relative_to(r) for r in roots):
+            problems.append(f"[{table}] {key} = {value!r} lies outside the folders a study may use "
+                            f"({', '.join(str(r) for r in roots)}): pass --allow-path DIR for a folder you "
+                            "trust, or --unsafe-paths")
         resolved[(table, key)] = target
+    inputs = [path] + [p for (t, k), p in resolved.items() if (t, k) != ("study", "output")]
+    inputs += _catalog_layer_paths(resolved.get(("study", "catalog")))
+    if ("study", "output") in resolved:
+        problems += _output_problems(resolved[("study", "output")], data["study"]["output"], inputs)
     if problems:
         raise DataFileError(problem("研究配置文件有误。", "The study file has problems:\n  - "
                                     + "\n  - ".join(problems), file=path,
@@ -156,7 +220,57 @@ def load_study(path: str | Path, *, safe_paths: bool = False) -> StudyConfig:
                        region=study.get("region", "all"), catalog=resolved[("study", "catalog")],
                        output=resolved[("study", "output")], rules=resolved.get(("study", "rules")),
                        analyses=analyses, map=dict(data.get("map", {})), notes=study.get("notes", ""),
-                       raw=data)
+                       raw=data, inputs=tuple(dict.fromkeys(inputs)))
+
+
+def _catalog_layer_paths(catalog: Path | None) -> list[Path]:
+    """The layer files a catalog names (resolved); none if it cannot be read (its own check reports that)."""
+    if catalog is None or not catalog.is_file():
+        return []
+    try:
+        doc = load_toml(catalog)
+    except SanxianError:
+        return []
+    layers = doc.get("layers", [])
+    paths = [entry.get("path") for entry in layers if isinstance(entry, dict)] if isinstance(layers, list) else []
+    return [(catalog.parent / p).resolve() for p in paths if isinstance(p, str)]
+
+
+def _output_problems(output: Path, value: str, inputs: list[Path]) -> list[str]:
+    """Why ``output`` may not be the study's output folder (whatever the path flags)."""
+    from .outputs import protected_folder_reason
+
+    why = protected_folder_reason(output)
+    if why:
+        return [f"[study] output = {value!r} is {why.split(' / ')[0]}; give a folder of its own, e.g. "
+                f"\"../maps/<study id>\""]
+    held = sorted({str(p) for p in inputs if p.parent.is_relative_to(output)})
+    if held:
+        return [f"[study] output = {value!r} would hold the study's inputs ({', '.join(held[:3])}"
+                f"{', ...' if len(held) > 3 else ''}); give a folder of its own, e.g. \"../maps/<study id>\""]
+    if output.exists() and not output.is_dir():
+        return [f"[study] output = {value!r} is a file, not a folder"]
+    return []
+
+
+def _bad_values(data: dict[str, Any]) -> list[str]:
+    """Values of the right key but an impossible value (counts, radii, switches)."""
+    problems = []
+    for table in ("rooftops", "brownfields", "mines"):
+        content = data.get(table)
+        if isinstance(content, dict) and "top" in content:
+            top = content["top"]
+            if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+                problems.append(f"[{table}] top must be a whole number >= 1 (rows in the report table), got {top!r}")
+    screening = data.get("screening")
+    if isinstance(screening, dict) and "radius_m" in screening:
+        r = screening["radius_m"]
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
+            problems.append(f"[screening] radius_m must be a number > 0 [m], got {r!r}")
+    options = data.get("map")
+    if isinstance(options, dict) and "offline" in options and not isinstance(options["offline"], bool):
+        problems.append(f"[map] offline must be true or false, got {options['offline']!r}")
+    return problems
 
 
 def _unknown_keys(data: dict[str, Any]) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ..errors import SanxianError
-from ._common import DataTable, app, console, fail
+from ._common import DataTable, app, console, err_console, fail
 from ._progress import progress_bar
 
 study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True)
@@ -20,15 +20,27 @@ DEMO_STUDY = Path("studies/suixian.toml")
 
 @study_app.command("run")
 def study_run(study: Path = typer.Argument(..., help="Study file, e.g. studies/suixian.toml."),
-              safe_paths: bool = typer.Option(False, "--safe-paths",
-                                              help="Refuse paths that leave the project folder."),
+              allow_path: list[Path] = typer.Option(
+                  [], "--allow-path", help="A further folder the study's inputs and output may lie in "
+                                           "(repeatable). 允许研究使用的其他文件夹。"),
+              unsafe_paths: bool = typer.Option(
+                  False, "--unsafe-paths", help="Let the study file use paths anywhere (only for a study file "
+                                                "you trust). 不限制研究文件中的路径（仅限可信文件）。"),
+              safe_paths: bool = typer.Option(False, "--safe-paths", hidden=True,
+                                              help="Deprecated: paths are confined by default."),
               overwrite: bool = typer.Option(False, "--overwrite",
                                              help="Replace the outputs of an earlier run.")) -> None:
     """Run a study: screening, rooftop and brownfield ranking, mine priorities, map, report, manifest.
 
-    Outputs go to the study's `output` folder (e.g. maps/suixian/).
+    Outputs go to the study's `output` folder (e.g. maps/suixian/), all or nothing: a run that fails
+    leaves the folder as it was. The study's paths must lie in its folder, its project folder (the
+    folder holding layers/catalog.toml) or a folder given with --allow-path, unless --unsafe-paths.
     """
-    _run(study, safe_paths, overwrite)
+    if safe_paths:
+        err_console.print("[yellow]警告 / warning[/yellow] --safe-paths 已弃用，路径限制现为默认行为 / --safe-paths is "
+                          "deprecated and has no effect: paths are confined by default (--unsafe-paths lifts "
+                          "that, --allow-path DIR allows one more folder)", highlight=False)
+    _run(study, overwrite, unsafe_paths=unsafe_paths, allow_paths=allow_path)
 
 
 @app.command("demo")
@@ -41,17 +53,18 @@ def demo() -> None:
     if not study.exists():
         fail(FileNotFoundError(f"{DEMO_STUDY} not found; run `sanxian demo` from the repository root "
                                "/ 请在仓库根目录运行"))
-    _run(study, True, True)
+    _run(study, True)
 
 
-def _run(study: Path, safe_paths: bool, overwrite: bool) -> None:
-    from ..study import OutputExistsError, run_study
+def _run(study: Path, overwrite: bool, *, unsafe_paths: bool = False, allow_paths: list[Path] | None = None) -> None:
+    from ..study import run_study
 
     started = time.perf_counter()
     try:
         with progress_bar("研究 / study", 6) as step:
-            run = run_study(study, safe_paths=safe_paths, overwrite=overwrite, progress=step)
-    except (SanxianError, OutputExistsError) as exc:
+            run = run_study(study, unsafe_paths=unsafe_paths, allow_paths=allow_paths or [], overwrite=overwrite,
+                            progress=step)
+    except SanxianError as exc:
         fail(exc)
     _print_summary(run, time.perf_counter() - started)
 
