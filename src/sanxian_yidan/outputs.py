@@ -91,7 +91,10 @@ def neutralise_csv(frame: pd.DataFrame) -> pd.DataFrame:
             danger = first.isin(FORMULA_START) & ~text.match(_PLAIN_NUMBER).fillna(False).astype(bool)
             if not danger.any():
                 continue
-            fixed = col.astype(object).where(~danger, "'" + col.astype(object).where(danger, ""))
+            values = col.to_numpy(dtype=object, copy=True)
+            mask = danger.to_numpy(dtype=bool)
+            values[mask] = "'" + values[mask].astype(str)
+            fixed = pd.Series(values, index=col.index, name=name)
         else:
             continue
         if out is frame:
@@ -421,7 +424,12 @@ def staged_output(target: str | Path, *, overwrite: bool = False, kind: Literal[
         raise output_error(exc, target) from exc
     committed = False
     try:
-        yield staging / resolved.name if kind == "file" else staging
+        try:
+            yield staging / resolved.name if kind == "file" else staging
+        except OSError as exc:
+            if _is_output_failure(exc, staging):
+                raise output_error(exc, target) from exc
+            raise
         try:
             if kind == "file":
                 produced = staging / resolved.name
@@ -442,6 +450,18 @@ def staged_output(target: str | Path, *, overwrite: bool = False, kind: Literal[
             shutil.rmtree(staging, ignore_errors=True)
         if not committed:
             _remove_created(created)
+
+
+def _is_output_failure(exc: OSError, staging: Path) -> bool:
+    """Whether an ``OSError`` raised while a command ran came from writing its outputs.
+
+    True for an error on a path inside the staging folder, or a full disk / quota / read-only
+    filesystem; other errors (e.g. reading an input) are left to the caller.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return True
+    return any(isinstance(f, (str, os.PathLike)) and Path(f).resolve().is_relative_to(staging)
+               for f in (exc.filename, exc.filename2) if f)
 
 
 def _remove_created(created: list[Path]) -> None:
