@@ -45,7 +45,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .datafiles import deep_merge, load_toml, packaged, packaged_path, resolve_params
+from .datafiles import deep_merge, load_toml, packaged, packaged_path, reject_unknown_keys, resolve_params
 from .errors import (
     DataFileError,
     InputFileError,
@@ -124,9 +124,12 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     doc = dict(packaged(_DATA_FILE))
     file = str(packaged_path(_DATA_FILE))
     if path is not None:
-        doc = deep_merge(doc, load_toml(path))
+        user = load_toml(path)
+        reject_unknown_keys(user, doc, file=path)
+        doc = deep_merge(doc, user)
         file = f"{file} + {path}"
     if overrides:
+        reject_unknown_keys(overrides, doc, file="<overrides>")
         doc = deep_merge(doc, overrides)
     return _parse_params(doc, file)
 

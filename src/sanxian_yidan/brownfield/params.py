@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import rules
-from ..datafiles import Problems, deep_merge, load_toml, packaged_path
+from ..datafiles import Problems, deep_merge, load_toml, packaged_path, reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
@@ -218,13 +218,20 @@ def row_pitch_density(raw: Mapping[str, Any], where: str, probs: Problems) -> tu
     return mw_per_ha, note
 
 
+#: Keys read although the packaged files do not set them: ``[mcda.ahp]`` (AHP weights) and ``[mcda] spread``
+#: (Dirichlet spread of the weight sensitivity).  Any other key a user file adds is refused as unknown.
+OPTIONAL_KEYS = ("mcda.ahp", "mcda.spread")
+
+
 def read_params_document(default_name: str, params: str | Path | Mapping[str, Any] | None
                          ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Packaged data file ``default_name`` merged with a user TOML file or mapping.
 
     The user document is merged over the packaged one with
     :func:`sanxian_yidan.datafiles.deep_merge` (tables merge, arrays of tables are replaced
-    whole), so keys are required of the merged result.
+    whole), so keys are required of the merged result.  A key of the user document that the packaged
+    one does not have (a misspelling such as ``top_kk``) is an error with a "did you mean"
+    (:func:`sanxian_yidan.datafiles.reject_unknown_keys`).
 
     Returns
     -------
@@ -238,10 +245,13 @@ def read_params_document(default_name: str, params: str | Path | Mapping[str, An
         return doc, tuple(files)
     if isinstance(params, Mapping):
         files.append("<parameters given as a mapping>")
-        return deep_merge(doc, params), tuple(files)
-    user = Path(params)
-    files.append(str(user.resolve()))
-    return deep_merge(doc, load_toml(user)), tuple(files)
+        user_doc: Mapping[str, Any] = params
+    else:
+        user = Path(params)
+        files.append(str(user.resolve()))
+        user_doc = load_toml(user)
+    reject_unknown_keys(user_doc, doc, file=files[-1], optional=OPTIONAL_KEYS)
+    return deep_merge(doc, user_doc), tuple(files)
 
 
 def parse_condition(raw: Any, where: str, probs: Problems, *, prescreen: bool = False) -> Condition | None:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..datafiles import load_toml, packaged_path
+from ..datafiles import load_toml, packaged_path, reject_unknown_keys
 from ..errors import DataFileError, problem
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ def load_settings(path: str | Path | None = None) -> McdaSettings:
     doc = load_toml(packaged_path(DATA_FILE))
     files = [str(packaged_path(DATA_FILE))]
     if path is not None:
-        for table, values in load_toml(path).items():
+        user = load_toml(path)
+        reject_unknown_keys(user, doc, file=path)
+        for table, values in user.items():
             doc[table] = {**doc.get(table, {}), **values} if isinstance(values, Mapping) else values
         files.append(str(path))
     problems: list[str] = []

@@ -55,8 +55,12 @@ def normalise_weights(weights: Any) -> np.ndarray:
     if total <= 0:
         raise McdaError(problem("权重全为零。", "All weights are zero.", fix="give at least one positive weight"))
     if abs(total - 1.0) > 1e-9:
-        warnings.warn(f"weights sum to {total:.6g}, not 1; they were divided by their sum "
-                      f"({', '.join(f'{x:.4g}' for x in w / total)})", SanxianWarning, stacklevel=2)
+        used = ", ".join(f"{n}: {x:.4g}" if isinstance(weights, Mapping) else f"{x:.4g}"
+                         for n, x in zip(names, w / total))
+        warnings.warn(f"权重之和为 {total:.6g}，不等于 1，已按总和归一化 / weights sum to {total:.6g}, not 1; they "
+                      f"were divided by their sum ({used}). Check that this is what you meant (e.g. percentages "
+                      "written as 25 instead of 0.25 give the same ranking; a forgotten criterion does not).",
+                      SanxianWarning, stacklevel=2)
     return w / total
 
 

@@ -16,6 +16,7 @@ from ..datafiles import (
     load_toml,
     packaged,
     packaged_path,
+    reject_unknown_keys,
     resolve_params,
 )
 
@@ -83,6 +84,11 @@ class RooftopParams:
         return density / np.cos(np.radians(tilt_deg))
 
 
+#: Parts of a user file not checked key by key against data/rooftop.toml: ``[solar]`` and ``[factors]`` (checked by
+#: their own loaders) and the value -> category tables, whose keys are attribute values of the user's data.
+_FREE_KEYS = ("solar", "factors", "use.map", "roof.map")
+
+
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> RooftopParams:
     """Load ``data/rooftop.toml``, optionally overridden by a user TOML and/or a dict.
 
@@ -103,9 +109,12 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     doc: dict[str, Any] = dict(packaged(_DATA_FILE))
     file = str(packaged_path(_DATA_FILE))
     if path is not None:
-        doc = deep_merge(doc, load_toml(path))
+        user = load_toml(path)
+        reject_unknown_keys(user, doc, file=path, optional=_FREE_KEYS)
+        doc = deep_merge(doc, user)
         file = f"{file} + {path}"
     if overrides:
+        reject_unknown_keys(overrides, doc, file="<overrides>", optional=_FREE_KEYS)
         doc = deep_merge(doc, overrides)
         file = f"{file} + overrides"
     return _parse(doc, file)

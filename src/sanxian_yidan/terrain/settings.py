@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from ..datafiles import load_toml, packaged_path
+from ..datafiles import load_toml, packaged_path, reject_unknown_keys
 from ..errors import (
     DataFileError,
     SanxianError,
@@ -125,6 +125,7 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
     files = [str(packaged_path(DATA_FILE))]
     if path is not None:
         user = load_toml(path)
+        reject_unknown_keys(user, base, file=path)
         files.append(str(path))
         for table, values in user.items():
             if isinstance(values, Mapping) and isinstance(base.get(table), Mapping):
