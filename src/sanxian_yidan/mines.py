@@ -42,6 +42,7 @@ from shapely import STRtree
 from . import brownfield as bf
 from . import rules
 from .brownfield import Condition, McdaSpec
+from .brownfield import params as bf_params
 from .datafiles import Problems
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
@@ -54,6 +55,9 @@ DATA_FILE = "mines.toml"
 PRIORITY_STEPS = 7
 #: Visibility settings that ``[visibility]`` of data/mines.toml may set (else data/terrain.toml's apply).
 VISIBILITY_KEYS = ("max_distance_m", "spacing_m", "eye_height_m", "target_height_m")
+#: [visibility] of a user mines file may set the viewshed settings of data/terrain.toml (VISIBILITY_KEYS):
+#: accepted by the unknown-key check although data/mines.toml does not set them.
+bf_params.OPTIONAL_KEYS[DATA_FILE] = bf_params.MCDA_OPTIONAL_KEYS + tuple(f"visibility.{k}" for k in VISIBILITY_KEYS)
 #: Cell value of visibility.tif outside the DEM (GeoTIFF nodata; 0 and 1 are data).
 VISIBILITY_NODATA = 255
 

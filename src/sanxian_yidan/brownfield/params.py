@@ -220,7 +220,10 @@ def row_pitch_density(raw: Mapping[str, Any], where: str, probs: Problems) -> tu
 
 #: Keys read although the packaged files do not set them: ``[mcda.ahp]`` (AHP weights) and ``[mcda] spread``
 #: (Dirichlet spread of the weight sensitivity).  Any other key a user file adds is refused as unknown.
-OPTIONAL_KEYS = ("mcda.ahp", "mcda.spread")
+MCDA_OPTIONAL_KEYS = ("mcda.ahp", "mcda.spread")
+#: Optional keys per packaged parameter file read through :func:`read_params_document` (other modules add
+#: theirs, e.g. mines.toml's viewshed settings); a file not listed gets :data:`MCDA_OPTIONAL_KEYS`.
+OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {DATA_FILE: MCDA_OPTIONAL_KEYS}
 
 
 def read_params_document(default_name: str, params: str | Path | Mapping[str, Any] | None
@@ -250,7 +253,8 @@ def read_params_document(default_name: str, params: str | Path | Mapping[str, An
         user = Path(params)
         files.append(str(user.resolve()))
         user_doc = load_toml(user)
-    reject_unknown_keys(user_doc, doc, file=files[-1], optional=OPTIONAL_KEYS)
+    reject_unknown_keys(user_doc, doc, file=files[-1],
+                        optional=OPTIONAL_KEYS.get(default_name, MCDA_OPTIONAL_KEYS))
     return deep_merge(doc, user_doc), tuple(files)
 
 
