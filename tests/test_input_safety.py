@@ -412,3 +412,24 @@ def test_records_flagged_deleted_are_not_a_short_read(tmp_path: Path) -> None:
     assert safety.check_shapefile(shp) == 2
     for use_arrow in (True, False):
         assert read_vector(shp, use_arrow=use_arrow)["name"].tolist() == ["甲项目", "丙项目"]
+
+
+def test_zipped_shapefile_truncated_or_missing_dbf(tmp_path: Path) -> None:
+    shp = _three_points(tmp_path)
+    dbf = shp.with_suffix(".dbf")
+
+    def zipped(name: str, members: dict[str, bytes]) -> Path:
+        archive = tmp_path / name
+        with zipfile.ZipFile(archive, "w") as zf:
+            for member, data in members.items():
+                zf.writestr(member, data)
+        return archive
+
+    files = {f"p.{e}": shp.with_suffix(f".{e}").read_bytes() for e in ("shp", "shx", "dbf", "prj")}
+    assert read_vector(zipped("ok.zip", files))["name"].tolist() == NAMES
+    cut = dict(files, **{"p.dbf": dbf.read_bytes()[:-60]})
+    with pytest.raises(InputFileError, match="declares 3 records but the file holds only 2"):
+        read_vector(zipped("cut.zip", cut))
+    no_dbf = {k: v for k, v in files.items() if k != "p.dbf"}
+    with pytest.raises(InputFileError, match=r"p\.dbf is missing in the zip"):
+        read_vector(zipped("nodbf.zip", no_dbf))

@@ -375,6 +375,61 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
     return n_shx - _deleted_records(dbf, header_len, record_len, declared)
 
 
+def zipped_dbf_rows(archive: str | os.PathLike[str], layer: str | None = None) -> int | None:
+    """Rows a reader must return for the shapefile inside a zip: ``.dbf`` records not flagged deleted.
+
+    Parameters
+    ----------
+    archive : path-like
+        The ``.zip`` (already checked by :func:`check_zip`).
+    layer : str, optional
+        Stem of the ``.shp`` member when the archive holds several.
+
+    Returns
+    -------
+    int or None
+        ``None`` when the archive holds no shapefile.
+
+    Raises
+    ------
+    InputFileError
+        The ``.dbf`` member is missing or truncated.
+    """
+    from pathlib import PurePosixPath
+
+    archive = Path(archive)
+    with zipfile.ZipFile(archive) as zf:
+        names = {n.lower(): n for n in zf.namelist()}
+        shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
+        if layer is not None:
+            shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
+        if not shps:
+            return None
+        stem = str(PurePosixPath(shps[0]).with_suffix(""))
+        dbf = names.get(stem.lower() + ".dbf")
+        copy_fix = f"zip every file of the layer together ({PurePosixPath(stem).name}.shp, .shx, .dbf, .prj, .cpg)"
+        if dbf is None:
+            raise InputFileError(problem(
+                f"压缩包中缺少属性表 {stem}.dbf。",
+                f"The attribute table {stem}.dbf is missing in the zip: every attribute would be lost.",
+                file=archive, fix=copy_fix))
+        data = zf.read(dbf)
+    if len(data) < 32:
+        raise InputFileError(problem(f"属性表 {dbf} 的文件头不完整。", f"The header of {dbf} is incomplete.",
+                                     file=archive, fix=copy_fix))
+    declared, header_len, record_len = struct.unpack("<IHH", data[4:12])
+    present = (len(data) - header_len) // max(record_len, 1) if len(data) >= header_len else 0
+    if present < declared:
+        raise InputFileError(problem(
+            f"属性表 {dbf} 被截断：文件头记 {declared} 条记录，实际只有 {present} 条完整记录。",
+            f"{dbf} is truncated: its header declares {declared} records but the file holds only {present} "
+            "whole records.", file=archive, fix=copy_fix))
+    if declared == 0:
+        return 0
+    flags = np.frombuffer(data, dtype=np.uint8, count=declared * record_len, offset=header_len)
+    return declared - int(np.count_nonzero(flags[::record_len] == 0x2A))
+
+
 def _deleted_records(dbf: Path, header_len: int, record_len: int, n_records: int) -> int:
     """Number of ``.dbf`` records whose deletion flag (first byte of the record) is ``'*'`` (0x2A)."""
     if n_records == 0:

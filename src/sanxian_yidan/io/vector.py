@@ -252,8 +252,8 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
         else:
             info["encoding_reason"] = "given"
         kwargs["encoding"] = _gdal_codec(encoding)
-        if zipped_shp:  # the zip's own feature count (from its .shx) guards against a short read
-            expected = int(pyogrio.read_info(path, layer=layer)["features"])
+        if zipped_shp:  # the zip's own .dbf record count guards against a short read
+            expected = safety.zipped_dbf_rows(path, layer)
     elif encoding is not None:
         kwargs["encoding"] = encoding
         info["encoding_reason"] = "given"
