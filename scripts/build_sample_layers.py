@@ -1555,7 +1555,8 @@ def build(out_dir: Path) -> dict[str, int]:
                       "Digital elevation model (90 m, synthetic detail)",
                       f"Large-scale relief from pvlib data/Altitude.h5 (1/12 deg, Mapzen terrain tiles), cubic "
                       f"resampled to 90 m in EPSG:4547; detail added by {SCRIPT_TAG} with an amplitude growing "
-                      "with the local relief; highest cell inside the city scaled to 1055 m (大洪山; the grid margin outside the city reaches 1196 m)",
+                      "with the local relief; highest cell inside the city scaled to 1055 m "
+                      "(大洪山; the grid margin outside the city reaches 1196 m)",
                       "BSD-3-Clause (pvlib, Altitude.h5); synthetic detail CC0", True, {}, file=DEM_TIF)
     write_catalog(out_dir / "catalog.toml", layers + [dem_layer])
     LOG.info("written (%.1fs)", time.perf_counter() - t0)

@@ -20,8 +20,7 @@ import sanxian_yidan as sx
 from sanxian_yidan import brownfield, mines, rooftop
 from sanxian_yidan.maps import save_map
 from sanxian_yidan.report import write_screening_reports
-from sanxian_yidan.resultmaps import (brownfield_layers, context_layers, mine_layers, rooftop_layers,
-                                     screening_layers)
+from sanxian_yidan.resultmaps import brownfield_layers, context_layers, mine_layers, rooftop_layers, screening_layers
 
 REPO = Path(__file__).resolve().parents[1]
 

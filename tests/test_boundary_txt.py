@@ -9,8 +9,8 @@ never modified.
 from __future__ import annotations
 
 import hashlib
-import warnings
 import re
+import warnings
 from pathlib import Path
 
 import geopandas as gpd

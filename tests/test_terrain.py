@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from affine import Affine
 from conftest import SAMPLE_CATALOG
-
-SAMPLE_DEM = SAMPLE_CATALOG.parent / "suizhou_dem.tif"
 from rasterio.features import rasterize
-import shapely
 from shapely.geometry import LineString, Point, box
 
 from sanxian_yidan import terrain
@@ -35,6 +33,7 @@ from sanxian_yidan.errors import (
 )
 from sanxian_yidan.terrain import Dem, TerrainError
 
+SAMPLE_DEM = SAMPLE_CATALOG.parent / "suizhou_dem.tif"
 CRS = "EPSG:4547"
 
 
@@ -658,8 +657,8 @@ def test_default_viewshed_agrees_with_fine_reference_on_the_sample_dem():
     >= 99.5 % of (observer, target) pairs agree.
     The former 0.5-cell sampling saw about 1.5 % of the pairs as visible where the fine sampling
     finds them hidden."""
-    from validation.los_reference import fine_line_of_sight
     from validation.check_viewshed import observer_sample, toolkit_pairs
+    from validation.los_reference import fine_line_of_sight
 
     dem = terrain.read_dem(SAMPLE_DEM)
     s = terrain.default_settings()

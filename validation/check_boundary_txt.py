@@ -57,7 +57,7 @@ def checks() -> list[Check]:
     declared, design = [], []
     for name, expected in DESIGN_HA.items():
         gdf = read_boundary_txt(CORPUS / name, emit_warnings=False)
-        for geom, area_ha in zip(gdf.geometry, gdf["area_ha"]):
+        for geom in gdf.geometry:
             geodesic, y = _geodesic_m2(geom, gdf.crs)
             ratios.append(geom.area / geodesic)
             bounds.append((1.0 + y**2 / (2.0 * EARTH_RADIUS_M**2)) ** 2)

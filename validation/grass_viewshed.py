@@ -12,8 +12,8 @@ import json
 import os
 import sys
 
-import numpy as np
 import grass.script as gs
+import numpy as np
 from grass.script import array as garray
 
 

@@ -15,7 +15,7 @@ Changed from the first API: ``screen`` and ``rooftop_potential`` called ``progre
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["Progress", "report_step"]
 

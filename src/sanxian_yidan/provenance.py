@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 #: Distributions whose versions can change results; listed in every manifest.
 TRACKED_PACKAGES = ("sanxian_yidan", "geopandas", "shapely", "pyogrio", "pyproj", "rasterio", "numpy",

@@ -127,7 +127,8 @@ def geojson(folder: Path, coordinates_json: str, kind: str = "Polygon", name: st
     """A one-feature GeoJSON whose coordinates are written verbatim (may hold NaN / Infinity)."""
     path = folder / name
     path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-                    '{"name": "坏坐标"}, "geometry": {"type": "%s", "coordinates": %s}}]}' % (kind, coordinates_json),
+                    '{"name": "坏坐标"}, "geometry": {"type": "' + kind + '", "coordinates": '
+                    + coordinates_json + '}}]}',
                     encoding="utf-8")
     return path
 

@@ -339,7 +339,8 @@ def _coverage_notes(frame: pd.DataFrame, where: pd.DataFrame, region: str | None
     in_region = where["in_region"].to_numpy(dtype=bool)
     notes: list[list[str]] = [[] for _ in range(len(frame))]
     for i in np.flatnonzero(np.isfinite(share) & (share > 0)):
-        notes[i].append(f"超出数据范围：地块 {share_text(share[i])} 在图层目录的行政区界之外，该部分的约束未知，不参与排序 / outside "
+        notes[i].append(f"超出数据范围：地块 {share_text(share[i])} 在图层目录的行政区界之外，该部分的约束未知，"
+                        "不参与排序 / outside "
                         f"coverage: {share_text(share[i])} of the site lies outside the catalog's admin_boundary, where "
                         "exclusions and distances are unknown — not ranked")
     for i in np.flatnonzero(~in_region):

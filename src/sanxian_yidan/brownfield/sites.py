@@ -653,7 +653,8 @@ def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[s
         table[column] = share
         for i in np.flatnonzero(share > 0):
             notes[i].append(
-                f"{column}：{radius[i]:,.0f} m 搜索范围有 {share_text(share[i])} 在数据范围外，数据外可能有更近的要素（距离为上限）"
+                f"{column}：{radius[i]:,.0f} m 搜索范围有 {share_text(share[i])} 在数据范围外，"
+                "数据外可能有更近的要素（距离为上限）"
                 f" / {column}: {share_text(share[i])} of the {radius[i]:,.0f} m search area lies outside the data coverage, "
                 f"a nearer feature may lie there (the distance is an upper bound, not 'none within "
                 f"{radius[i]:,.0f} m')")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import problem
-from .aggregation import benefit_mask, criteria_matrix, weights_for, topsis, weighted_sum
+from .aggregation import benefit_mask, criteria_matrix, topsis, weighted_sum, weights_for
 from .settings import default_settings
 from .transforms import McdaError
 

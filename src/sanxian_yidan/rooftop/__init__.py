@@ -43,8 +43,9 @@ loop over buildings.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -54,7 +55,7 @@ from .. import benefits as benefits_mod
 from .. import solar as solar_mod
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
-from ..provenance import TrackedCatalog, truthy_flags, synthetic_layers_of
+from ..provenance import TrackedCatalog, synthetic_layers_of, truthy_flags
 from .orientation import _orientation
 from .output import (  # noqa: F401  (public names, as before the split)
     CSV_NAME,

@@ -4,7 +4,7 @@ minimum-area rectangle (pitched roofs), vectorised over all footprints."""
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np

@@ -60,8 +60,8 @@ from .dem import (  # noqa: F401  (every public name, as before the split)
 from .settings import (  # noqa: F401  (every public name, as before the split)
     DATA_FILE,
     LINE_OF_SIGHT_METHODS,
-    ZONAL_WEIGHTINGS,
     ZONAL_COLUMNS,
+    ZONAL_WEIGHTINGS,
     TerrainError,
     TerrainSettings,
     default_settings,

@@ -114,7 +114,7 @@ def main() -> None:
     write("fullwidth_units_mixed_eol_no_suffix", body, "utf-8", ["\r\n", "\n"])
 
     # 6. A .txt that is neither this format nor a coordinate table (notes with quotes and commas).
-    (HERE / "neither_format.txt").write_bytes('说明,"未闭合的引号\n第二行,1,2,3,4,5\n'.encode("utf-8"))
+    (HERE / "neither_format.txt").write_bytes('说明,"未闭合的引号\n第二行,1,2,3,4,5\n'.encode())
 
 
 if __name__ == "__main__":
