@@ -99,7 +99,7 @@ def test_every_factor_states_its_basis() -> None:
     assert {f.basis for f in factors.values() if f.kind in ("coal", "so2", "nox", "pm")} == \
         {"per kWh of coal/thermal power"}
     notes = factor_notes(co_benefits(1.0))
-    assert notes[0].startswith("co2_t: 0.5271 kgCO2/kWh grid average (2023")
+    assert notes[0].startswith("co2_t: 0.5271 kgCO2/kWh 全电网平均 / grid average (2023")
     assert all("per kWh of coal/thermal power" in line for line in notes[1:])
 
 
@@ -124,3 +124,11 @@ def test_a_factor_without_a_valid_basis_is_refused(tmp_path: Path) -> None:
     no_basis = Factor("mine", "co2", 0.6, "kgCO2/kWh", 2024, "p", "s", grid="x")
     with pytest.raises(DataFileError, match="must state one of"):
         co_benefits(1.0, factors={"co2": no_basis})
+
+
+def test_factor_basis_is_named_in_chinese_and_english() -> None:
+    from sanxian_yidan.benefits import load_factors
+
+    labels = {f.basis_label for f in load_factors().values()}
+    assert "全电网平均 / grid average" in labels
+    assert "按煤电/火电发电量 / per kWh of coal/thermal power" in labels

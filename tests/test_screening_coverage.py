@@ -91,6 +91,7 @@ def test_chemical_plant_at_henan_stations_is_outside_coverage_not_prohibited(tmp
         assert [f["rule_id"] for f in rec["findings"] if f["kind"] == "finding"] == ["COV-01"]
         edge = {f["rule_id"]: f for f in rec["findings"] if f["reason"] == "search_outside_coverage"}
         assert "BF-04" in edge and edge["BF-04"]["share"] == 1.0
+        assert edge["BF-04"]["synthetic"] is True      # "clear inside the coverage" rests on the sample farmland
         assert edge["BF-04"]["message_en"].startswith("Not evaluated: the whole 1,000 m search area")
     csv = (out / "screening.csv").read_text(encoding="utf-8-sig")
     assert "超出数据覆盖范围" in csv and "prohibited" not in csv

@@ -28,6 +28,7 @@ from sanxian_yidan.datafiles import packaged
 from sanxian_yidan.errors import (
     DataFileError,
     InputFileError,
+    OutsideValidityError,
     MissingFileError,
     SanxianWarning,
 )
@@ -188,13 +189,13 @@ ANLU = (113.69, 31.26)      # 安陆 (Xiaogan), just south of Suizhou prefecture
 
 def test_default_climatology_refuses_a_site_it_does_not_describe() -> None:
     # Before: Lhasa silently got Suizhou's sunshine and temperature (~1,550 kWh/kWp instead of ~1,900-2,000).
-    with pytest.raises(InputFileError, match=r"describes 随州市 \(Suizhou prefecture\).*only") as err:
+    with pytest.raises(OutsideValidityError, match=r"describes 随州市 \(Suizhou prefecture\).*only") as err:
         solar.specific_yield(*LHASA)
     assert "默认光照气候资料" in str(err.value) and "weather file" in str(err.value)
     for call in (lambda: solar.annual_ghi(*LHASA), lambda: solar.optimal_tilt(*LHASA),
                  lambda: solar.annual_poa_irradiation(*LHASA, 30.0, 180.0),
                  lambda: solar.yield_table(*LHASA, [30.0], [180.0]), lambda: solar.describe_default(*LHASA)):
-        with pytest.raises(InputFileError, match="outside that region"):
+        with pytest.raises(OutsideValidityError, match="outside that region"):
             call()
 
 

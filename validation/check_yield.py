@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sanxian_yidan import solar
 from sanxian_yidan.datafiles import packaged
-from sanxian_yidan.errors import InputFileError
+from sanxian_yidan.errors import OutsideValidityError
 from validation.common import Check
 
 #: Yields from plants are AC energy to the grid for the first years, usually a planning estimate;
@@ -90,9 +90,9 @@ def _refusal_row() -> Check:
     try:
         value = solar.specific_yield(*lhasa)
         refused, measured = False, f"returned {value:,.0f} kWh/kWp (Suizhou's climate applied to Lhasa)"
-    except InputFileError as exc:
+    except OutsideValidityError as exc:
         refused = "outside that region" in str(exc)
-        measured = "refused with InputFileError ('… lies N km outside that region'; fix: a weather file)"
+        measured = "refused with OutsideValidityError ('… lies N km outside that region'; fix: a weather file)"
     km = solar.distance_outside_climatology_km(*lhasa)
     return Check(
         quantity="default climatology outside its validity region",

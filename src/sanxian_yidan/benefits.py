@@ -56,6 +56,9 @@ BENEFIT_COLUMNS = ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
 #: What kWh a factor is counted per (``basis`` of each ``[factors.<id>]``; see ``data/benefits.toml``).
 GRID_AVERAGE = "grid average"
 BASES = (GRID_AVERAGE, "per kWh of fossil power", "per kWh of coal/thermal power")
+#: How each basis is named in Chinese in tables and reports.
+BASIS_ZH = {GRID_AVERAGE: "全电网平均", "per kWh of fossil power": "按化石能源发电量",
+            "per kWh of coal/thermal power": "按煤电/火电发电量"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,11 @@ class Factor:
     confirmed: bool = True
     grid: str | None = None
     basis: str = ""
+
+    @property
+    def basis_label(self) -> str:
+        """The basis in Chinese and English, e.g. ``"全电网平均 / grid average"``."""
+        return f"{BASIS_ZH.get(self.basis, self.basis)} / {self.basis}"
 
 
 def _merged_doc(path: str | Path | None,
@@ -352,7 +360,7 @@ def factor_notes(frame: pd.DataFrame) -> list[str]:
         if f is None:
             continue
         flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
-        lines.append(f"{KINDS[kind][1]}: {f.value} {f.unit} {f.basis} ({f.year}, {f.publisher}){flag} — {f.id}")
+        lines.append(f"{KINDS[kind][1]}: {f.value} {f.unit} {f.basis_label} ({f.year}, {f.publisher}){flag} — {f.id}")
     return lines
 
 

@@ -52,6 +52,10 @@ class UnknownLayerError(CatalogError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class OutsideValidityError(SanxianError, ValueError):
+    """A place lies outside the region a data set describes (e.g. the default solar climatology)."""
+
+
 class DataFileError(SanxianError, ValueError):
     """A packaged or user-supplied TOML data file (rules, factors, settings) is invalid."""
 

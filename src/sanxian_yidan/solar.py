@@ -49,6 +49,7 @@ from .datafiles import deep_merge, load_toml, packaged, packaged_path, reject_un
 from .errors import (
     DataFileError,
     InputFileError,
+    OutsideValidityError,
     MissingFileError,
     SanxianWarning,
     problem,
@@ -476,12 +477,12 @@ def _climatology_weather(lon: float, lat: float, params: SolarParams) -> Weather
         where = (f"{params.validity_place} ({west:g}-{east:g} E, {south:g}-{north:g} N, "
                  f"+{params.validity_margin_km:g} km)")
         if params.validity_outside == "error":
-            raise InputFileError(problem(
+            raise OutsideValidityError(problem(
                 f"默认光照气候资料只代表{params.validity_place}；场址 ({lon:.4f}, {lat:.4f}) 在其有效范围外 "
                 f"{km:.0f} km，不能用它计算。",
                 f"The default solar climatology describes {where} only; the site ({lon:.4f}, {lat:.4f}) lies "
                 f"{km:.0f} km outside that region, so its sunshine and temperature would not be the site's.",
-                file=params.file,
+                feature=f"site ({lon:.4f}, {lat:.4f})",
                 fix="give a weather file for the site (weather= an EPW, TMY3, PVGIS or CSV file), or a settings "
                     "TOML with the site's own [climatology] and [climatology.validity]; to compute anyway with "
                     "this climatology set [climatology.validity] outside = \"warn\" (results are marked)"))

@@ -245,5 +245,5 @@ def _factor_lines(summary: dict[str, Any]) -> list[str]:
     lines = []
     for kind, f in summary["factors"].items():
         flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
-        lines.append(f"{kind}: {f.value} {f.unit} {f.basis} ({f.year}, {f.publisher}){flag} — {f.id}")
+        lines.append(f"{kind}: {f.value} {f.unit} {f.basis_label} ({f.year}, {f.publisher}){flag} — {f.id}")
     return lines

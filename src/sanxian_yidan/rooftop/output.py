@@ -46,7 +46,7 @@ def factor_table(result: RooftopResult) -> pd.DataFrame:
     for kind, (_, column, _) in benefits_mod.KINDS.items():
         f = factors.get(kind)
         if f is not None:
-            rows.append((column, kind, f.id, f.value, f.unit, f.basis, f.year, f.publisher, f.source,
+            rows.append((column, kind, f.id, f.value, f.unit, f.basis_label, f.year, f.publisher, f.source,
                          bool(f.confirmed)))
     return pd.DataFrame(rows, columns=list(FACTOR_COLUMNS))
 

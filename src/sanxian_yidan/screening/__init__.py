@@ -301,8 +301,9 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
             out_area, out_share = search_outside(coverage, proj, clear, float(rule.distance_m), rule.role, settings,
                                                  sliver)
             partly = out_area > 0
+            # The part inside the coverage was judged clear on the rule's layer: its synthetic flag carries over.
             edge = _Hits(partly, np.zeros(n, bool), area=out_area, share=out_share, names=[""] * n,
-                         synthetic=np.zeros(n, bool))
+                         synthetic=np.full(n, bool(layers[rule.role].synthetic.any())))
             rows.append(_rows(rule, partly, "not_evaluated", n, hits=edge, reason=SEARCH_OUTSIDE))
     findings = _assemble_findings(rows, proj.id_text)
 
