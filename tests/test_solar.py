@@ -28,8 +28,8 @@ from sanxian_yidan.datafiles import packaged
 from sanxian_yidan.errors import (
     DataFileError,
     InputFileError,
-    OutsideValidityError,
     MissingFileError,
+    OutsideValidityError,
     SanxianWarning,
 )
 

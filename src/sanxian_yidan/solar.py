@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,8 +50,8 @@ from .datafiles import deep_merge, load_toml, packaged, packaged_path, reject_un
 from .errors import (
     DataFileError,
     InputFileError,
-    OutsideValidityError,
     MissingFileError,
+    OutsideValidityError,
     SanxianWarning,
     problem,
 )

@@ -98,6 +98,15 @@ from ..rules import (
     RuleSet,
     load_rules,
 )
+from .coverage import (
+    COVERAGE_UNKNOWN,
+    SEARCH_OUTSIDE,
+    Coverage,
+    check_far_outside,
+    coverage_of,
+    coverage_rules,
+    search_outside,
+)
 from .evaluate import (
     MessageFormatter,  # noqa: F401  (public type alias, as before the split)
     _eval_attribute,
@@ -116,7 +125,6 @@ from .inputs import (
     _prepare_projects,
     _Projects,
 )
-from .coverage import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, Coverage, check_far_outside, coverage_of, coverage_rules, search_outside
 from .overlay import overlay_pieces
 from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
 from .settings import ScreeningSettings, screening_settings
