@@ -48,6 +48,31 @@ def _modules() -> dict[str, tuple[Path, list[str]]]:
     return found
 
 
+def _area(module: str) -> str:
+    """The top-level part of the package a module belongs to (``brownfield`` for ``brownfield.sites``)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def private_imports_across_areas() -> list[str]:
+    """``from X import _name`` where X lies in another top-level module or subpackage than the importer."""
+    modules = _modules()
+    found = []
+    for name, (path, package) in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                module = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if not module.startswith(PACKAGE) or _area(module) == _area(name):
+                continue
+            found += [f"{name} imports {module}.{a.name}" for a in node.names
+                      if a.name.startswith("_") and not a.name.startswith("__")]
+    return found
+
+
 def import_graph() -> dict[str, set[str]]:
     """Intra-package import graph: module -> the package modules it imports (anywhere in its body).
 
@@ -148,3 +173,11 @@ def test_maps_import_no_analysis_module(graph):
     offenders = {m: sorted(d for d in graph[m] if d.startswith(ANALYSIS_PREFIXES)) for m in maps}
     offenders = {m: d for m, d in offenders.items() if d}
     assert not offenders, f"map modules importing analysis modules: {offenders}"
+
+
+def test_no_private_name_is_imported_from_another_part_of_the_package():
+    # a helper another part of the package needs is a public name with a docstring (e.g.
+    # provenance.truthy_flags, brownfield.sites for mines); private names stay within their module
+    # or subpackage
+    offenders = private_imports_across_areas()
+    assert not offenders, f"private names used across the package: {offenders}"
