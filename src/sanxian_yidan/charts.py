@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Sequence
 
 import matplotlib
 

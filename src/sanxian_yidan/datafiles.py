@@ -12,7 +12,7 @@ import difflib
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,7 @@ def _decode_toml(data: bytes, path: Path) -> str:
     return text
 
 
-@lru_cache(maxsize=None)
+@cache
 def packaged(name: str) -> dict[str, Any]:
     """Parse a packaged data file once per process (read-only use)."""
     return load_toml(packaged_path(name))

@@ -44,9 +44,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .datafiles import load_toml
 from .errors import DataFileError, SanxianError, SanxianWarning, problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -13,7 +13,7 @@ from ..errors import SanxianWarning, problem
 from .settings import _settings
 
 #: A coordinate value as returned by the conversions: ``float`` for scalar input, array otherwise.
-Coordinate = Union[float, NDArray[np.float64]]
+Coordinate = float | NDArray[np.float64]
 # Parameters of the GCJ-02 obfuscation as reconstructed in the widely circulated public code: the Krasovsky
 # 1940 ellipsoid (semi-major axis [m], first eccentricity squared).  These are constants of the algorithm,
 # not settings: changing them would no longer reproduce what Amap/Tencent serve.

@@ -30,13 +30,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
 
 from ..errors import EmptyLayerError, InputFileError, problem
 from .encoding import detect_bytes_encoding
 from .formats_settings import format_settings
-from .safety import check_input_file
 from .rings import nest_rings
+from .safety import check_input_file
 
 #: First bytes of a DWG file ("AC10xx" version tag).
 _DWG_MAGIC = b"AC10"
@@ -177,7 +176,8 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
                         f"{settings.bulge_sagitta_m} m / 含圆弧的多段线已按弦高不大于 {settings.bulge_sagitta_m} m 折线化")
     frame.attrs["sanxian"] = {
         # from AutoCAD 2007 (AC1021) on, DXF text is UTF-8 whatever $DWGCODEPAGE says
-        "format": "dxf", "encoding": "utf-8" if doc.dxfversion >= "AC1021" else doc.encoding, "layer": layer or next(iter(by_layer)),
+        "format": "dxf", "encoding": "utf-8" if doc.dxfversion >= "AC1021" else doc.encoding,
+        "layer": layer or next(iter(by_layer)),
         "dxf_version": doc.dxfversion, "insunits": int(doc.header.get("$INSUNITS", 0)),
         "bulge_sagitta_m": settings.bulge_sagitta_m, "warnings": warnings,
     }

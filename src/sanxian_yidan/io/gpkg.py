@@ -10,9 +10,9 @@ whatever the user had configured.  The written data are the same; only the time 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
 
 import pyogrio
 

@@ -16,7 +16,6 @@ All limits live in ``data/input_limits.toml`` with their sources.
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 import struct

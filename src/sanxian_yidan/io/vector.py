@@ -29,7 +29,6 @@ from ..errors import (
     CRSError,
     EmptyLayerError,
     InputFileError,
-    MissingFileError,
     SanxianError,
     SanxianWarning,
     problem,

@@ -74,7 +74,8 @@ from .settings import (  # noqa: F401  (every public name, as before the split)
 )
 
 __all__ = [
-    "RasterLayer", "read_raster_layer", "BASEMAPS", "CategoryStyle", "MapError", "MapLayer", "MapSettings", "NumericStyle", "SingleStyle",
+    "RasterLayer", "read_raster_layer", "BASEMAPS", "CategoryStyle", "MapError", "MapLayer", "MapSettings",
+    "NumericStyle", "SingleStyle",
     "external_references", "inline_assets", "load_map_settings", "make_map", "map_files", "popup_content",
     "read_map_layers", "render_html", "save_map", "style_for_column", "to_gcj02",
 ]

@@ -75,9 +75,9 @@ def hillshade_layer(cat: Any, s: MapSettings) -> RasterLayer | None:
     transform = Affine(t.a * step, t.b, t.c, t.d, t.e * step, t.f)
     shade = hillshade(z, res=(abs(transform.a), abs(transform.e)))
     if cat.has("admin_boundary"):  # shade only the land the catalog covers (the DEM is a rectangle)
-        from rasterio.features import geometry_mask
-
         import warnings
+
+        from rasterio.features import geometry_mask
 
         area = cat.read("admin_boundary").to_crs(dem.crs).geometry
         with warnings.catch_warnings():  # rasterio 1.4 warns about affine's '*' on every call

@@ -138,7 +138,6 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
     from ..crs import WORKING_CRS
     from ..io.vector import read_vector
     from ..normalize import normalise
-
     from .raster import read_raster_layer
 
     s = settings or _default_settings()

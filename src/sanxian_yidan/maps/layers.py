@@ -523,6 +523,7 @@ def _tooltips(layer: MapLayer) -> list[str] | None:
         if column is None:
             return None  # the popup names the layer; a tooltip repeating it on every feature adds nothing
     _require_column(gdf, column, "tooltip", layer.name)
-    return _coded(gdf[column], (layer.value_labels or {}).get(column)).map(lambda v: "" if _category_key(v) is None else _format_scalar(v)).tolist()
+    coded = _coded(gdf[column], (layer.value_labels or {}).get(column))
+    return coded.map(lambda v: "" if _category_key(v) is None else _format_scalar(v)).tolist()
 
 

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import numpy as np
-
 from ..errors import problem
 from .settings import MapError
 from .styles import LayerStyle, layer_style, styles
@@ -114,7 +112,8 @@ def style_qml(st: LayerStyle, kind: str, values: Sequence[Any] | None = None) ->
         Values of ``st.column`` (graduated classes need them to set the class edges).
     """
     mode, classes = _classes(st, values)
-    head = '<!DOCTYPE qgis PUBLIC \'http://mrcc.com/qgis.dtd\' \'SYSTEM\'>\n<qgis version="3.28.0" styleCategories="Symbology|Labeling">'
+    head = ('<!DOCTYPE qgis PUBLIC \'http://mrcc.com/qgis.dtd\' \'SYSTEM\'>\n'
+            '<qgis version="3.28.0" styleCategories="Symbology|Labeling">')
     if mode == "categorized":
         cats = "".join(f'<category render="true" symbol="{i}" value={quoteattr(str(v))} label={quoteattr(lbl)}/>'
                        for i, (v, lbl, _c) in enumerate(classes))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -144,7 +144,8 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
         Output folder (created if missing).
     spatial_index : bool, default True
         Build the GeoPackage R-tree spatial index.  ``False`` saves about a quarter of the write
-        time of a large layer (0.9-1.0 s of 3.5 s for a million footprints, ``benchmarks/rooftop.py``); QGIS still opens the file but pans and zooms more slowly on it
+        time of a large layer (0.9-1.0 s of 3.5 s for a million footprints, ``benchmarks/rooftop.py``);
+        QGIS still opens the file but pans and zooms more slowly on it
         (it offers to create the index: Layer Properties > Source > Create Spatial Index).
     factors_csv : bool, default False
         Also write ``rooftops_factors.csv`` (:func:`factor_table`, one row per factor).

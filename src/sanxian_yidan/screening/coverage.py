@@ -147,7 +147,6 @@ def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _
     ``whole_geom`` is the whole catalog's coverage when the catalog is a county view (see
     :meth:`Coverage.search_coverage`).
     """
-    n = len(proj.ids)
     uncovered: np.ndarray | None = None
     geoms = []
     for rule in coverage_rules(ruleset):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 from ..datafiles import load_toml, packaged_path, reject_unknown_keys
 from ..errors import (
@@ -182,7 +182,8 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
         zonal_weighting=choices["zonal_weighting"],
         max_distance_m=values["max_distance_m"], spacing_m=values["spacing_m"],
         eye_height_m=values["eye_height_m"], target_height_m=values["target_height_m"],
-        line_of_sight=choices["line_of_sight"], sample_step_cells=values["sample_step_cells"], earth_radius_m=values["earth_radius_m"],
+        line_of_sight=choices["line_of_sight"], sample_step_cells=values["sample_step_cells"],
+        earth_radius_m=values["earth_radius_m"],
         refraction_coefficient=values["refraction_coefficient"], batch_samples=int(values["batch_samples"]),
         sources=sources, file=" + ".join(files))
 
