@@ -75,3 +75,16 @@ def test_repairs_with_row_lists_are_printed_literally(tmp_path: Path) -> None:
     res = runner.invoke(app, ["convert", str(src), str(tmp_path / "fixed.gpkg")])
     assert res.exit_code == 0, res.output
     assert "invalid_geometry: 1 feature(s) [rows 0]" in res.output.replace("\n", "")
+
+
+def test_an_unforeseen_file_system_refusal_ends_with_a_message_not_a_traceback(monkeypatch, capsys) -> None:
+    import sanxian_yidan.cli as cli
+
+    def refuse() -> None:
+        raise PermissionError(13, "Permission denied", "/srv/shared/out.gpkg")
+    monkeypatch.setattr(cli, "app", refuse)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Permission denied" in err and "/srv/shared/out.gpkg" in err and "Fix" in err

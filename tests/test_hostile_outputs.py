@@ -257,3 +257,11 @@ def test_a_count_below_one_is_refused(tmp_path: Path, command: str, value: str) 
     assert res.exit_code == 2 and "--top" in res.output and "greater than or equal to 1" in _clean(res)
     assert not (tmp_path / "o").exists()
 
+
+
+def test_an_output_folder_below_a_file_is_a_toolkit_error(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_text("x", encoding="utf-8")
+    res = runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path / "report.pdf" / "out")])
+    text = _clean(res)
+    assert res.exit_code == 2 and "is a file, not a folder" in text and "report.pdf" in text, text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]

@@ -42,3 +42,13 @@ def main() -> None:
     except SanxianError as exc:  # pragma: no cover - commands catch their own
         err_console.print(str(exc), markup=False)
         sys.exit(2)
+    except OSError as exc:
+        # A file-system refusal no command anticipated (permissions, a full disk, a vanished file):
+        # a message naming the path, not a traceback.  Output places are checked by
+        # sanxian_yidan.outputs; this is the last net.
+        where = " ".join(str(f) for f in (exc.filename, exc.filename2) if f) or "(no path given)"
+        err_console.print(f"错误 / Error ({type(exc).__name__}): 文件系统拒绝了操作。 / The file system refused an "
+                          f"operation: {exc.strerror or exc}.\n位置 / Where: {where}\n解决办法 / Fix: check the "
+                          "path, its permissions and the free disk space, then run the command again",
+                          markup=False, highlight=False)
+        sys.exit(2)

@@ -1,4 +1,4 @@
-"""Shared pieces of the ``sanxian`` command line: the app, consoles, error exit, output guard."""
+"""Shared pieces of the ``sanxian`` command line: the app, consoles, error exit (output places: ``outputs``)."""
 
 from __future__ import annotations
 
@@ -52,31 +52,3 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
         return
     err_console.print(f"[yellow]警告 / warning[/yellow] {escape(str(message))}", highlight=False)
 
-
-def guard_output_dir(out: Path, overwrite: bool, names: list[str]) -> None:
-    """Refuse an output folder that cannot be used, before anything is computed (exit code 2).
-
-    Commands write through :func:`sanxian_yidan.outputs.staged_output`, which makes the same checks
-    and writes all or nothing; this is the check alone, for a command that has not been converted.
-
-    Parameters
-    ----------
-    out : Path
-        Output folder (not created here).
-    overwrite : bool
-        Whether existing files may be replaced.
-    names : list of str
-        File names the command is about to write into ``out``.
-    """
-    from ..errors import OutputExistsError, SanxianError, problem
-    from ..outputs import check_output_place
-
-    try:
-        check_output_place(out, kind="dir")
-        existing = [n for n in names if (out / n).exists()]
-        if existing and not overwrite:
-            raise OutputExistsError(problem("输出目录已有同名文件，如需覆盖请加 --overwrite。",
-                                            f"{out} already holds {', '.join(existing)}.", file=out,
-                                            fix="pass --overwrite to replace them, or choose another --out"))
-    except SanxianError as exc:
-        fail(exc)

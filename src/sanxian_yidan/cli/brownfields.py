@@ -58,7 +58,6 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     """
     from ..brownfield import RANKING_STEPS, brownfield_ranking, write_outputs
     from ..catalog import Catalog
-
     from ..outputs import staged_output
 
     started = time.perf_counter()

@@ -32,7 +32,6 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
     """
     from ..catalog import Catalog
     from ..mines import PRIORITY_STEPS, mine_priorities, write_outputs
-
     from ..outputs import staged_output
 
     started = time.perf_counter()

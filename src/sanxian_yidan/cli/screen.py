@@ -81,10 +81,9 @@ def screen_command(
     Writes DIR/screening.json, screening.gpkg, screening.csv, report.html and report.md, and with --map
     DIR/map.html (verdict colours, findings and sources in the popups).
     """
+    from ..outputs import staged_output
     from ..report import write_screening_reports
     from ..screening import screen
-
-    from ..outputs import staged_output
 
     offline = (basemap == "none") if offline is None else offline
     options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog,
