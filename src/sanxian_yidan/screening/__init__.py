@@ -82,7 +82,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..catalog import Catalog, role_vocabulary
+from ..catalog import Catalog
 from ..errors import (
     InputFileError,
     problem,
@@ -90,6 +90,7 @@ from ..errors import (
 from ..parallel import resolve_threads
 from ..progress import Progress, report_step
 from ..provenance import display_path
+from ..roles import role_vocabulary
 from ..rules import (
     PROJECT_ROLE,
     SEVERITY_ZH,

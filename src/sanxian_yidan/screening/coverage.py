@@ -38,9 +38,9 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from ..catalog import REGION_ROLES
 from ..errors import CRSError, SanxianWarning, problem
 from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
+from ..roles import REGION_ROLES
 from ..rules import Rule, RuleSet
 from .evaluate import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, _where_mask  # noqa: F401  (reasons re-exported)
 from .inputs import _Layer, _Pieces, _Projects

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..catalog import role_vocabulary
 from ..geomutil import OVERLAY_NOISE_M2
+from ..roles import role_vocabulary
 from ..rules import (
     SEVERITY_EN,
     SEVERITY_ZH,

@@ -12,13 +12,13 @@ from typing import Any
 
 from pyproj import CRS
 
-from ..catalog import role_vocabulary
 from ..datafiles import load_toml, packaged_path, require
 from ..errors import (
     DataFileError,
     problem,
 )
 from ..parallel import resolve_threads
+from ..roles import role_vocabulary
 
 logger = logging.getLogger(__name__)
 
