@@ -433,3 +433,26 @@ def test_zipped_shapefile_truncated_or_missing_dbf(tmp_path: Path) -> None:
     no_dbf = {k: v for k, v in files.items() if k != "p.dbf"}
     with pytest.raises(InputFileError, match=r"p\.dbf is missing in the zip"):
         read_vector(zipped("nodbf.zip", no_dbf))
+
+
+def test_symlink_loop_is_a_toolkit_error(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    with pytest.raises(InputFileError, match="Cannot access the input layer"):
+        read_vector(a)
+
+
+@pytest.mark.filterwarnings("ignore::sanxian_yidan.errors.SanxianWarning")  # GBK fallback warns by design
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=200),
+                      st.text(max_size=80).map(lambda t: t.encode("utf-8")),
+                      st.text(max_size=40).map(lambda t: t.encode("utf-16"))))
+def test_toml_loader_raises_only_data_file_errors(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "x.toml"
+    path.write_bytes(data)
+    try:
+        doc = load_toml(path)
+    except DataFileError:
+        return
+    assert isinstance(doc, dict)
