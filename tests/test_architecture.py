@@ -25,9 +25,6 @@ ALLOWED_CYCLES = {
     # data-file loading reads files through the input-safety guards, and the guards load
     # their own limits (input_limits.toml) with the data-file loader (both lazy imports)
     frozenset({"sanxian_yidan.datafiles", "sanxian_yidan.io.safety"}),
-    # map settings validate their style references against the styles file, and the styles
-    # file is parsed with the settings' readers (both lazy imports)
-    frozenset({"sanxian_yidan.maps.settings", "sanxian_yidan.maps.styles"}),
 }
 
 #: Modules that do analysis; a map only draws what it is given.

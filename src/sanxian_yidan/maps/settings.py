@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,13 +11,28 @@ from typing import Any
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import DataFileError, SanxianError, problem
+from .palettes import (  # noqa: F401  (PaletteClass, Palette, Ramp: public names, as before palettes.py)
+    COLOUR,
+    Palette,
+    PaletteClass,
+    Ramp,
+    SettingsReader,
+    parse_palettes,
+    parse_ramps,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Basemap choices of :func:`make_map` (the tile sources are in ``data/maps.toml``).
 BASEMAPS = ("none", "osm", "tianditu", "amap")
 _SETTINGS_FILE = "maps.toml"
-_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,20})$")
+
+#: Former private names, kept for modules written against them (now public in :mod:`.palettes`).
+_COLOUR = COLOUR
+_Reader = SettingsReader
+_parse_palettes = parse_palettes
+_parse_ramps = parse_ramps
+
 
 class MapError(SanxianError, ValueError):
     """A map cannot be built as asked (unknown basemap, missing column or key, external references)."""
@@ -57,42 +71,6 @@ class Basemap:
     subdomains: str
     key_env: str
     tiles: tuple[TileSource, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class PaletteClass:
-    """One class of a categorical colour table: value (as text), bilingual label, colour."""
-
-    value: str
-    zh: str
-    en: str
-    colour: str
-
-    @property
-    def label(self) -> str:
-        """``"中文 / English"``."""
-        return f"{self.zh} / {self.en}"
-
-
-@dataclass(frozen=True)
-class Palette:
-    """Colour table for a categorical column (``[palettes.<id>]``)."""
-
-    id: str
-    columns: tuple[str, ...]
-    classes: tuple[PaletteClass, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class Ramp:
-    """Colour ramp for a numeric column, low value first (``[ramps.<id>]``)."""
-
-    id: str
-    colours: tuple[str, ...]
-    columns: tuple[str, ...]
-    reverse: bool
     source: str
 
 
@@ -156,60 +134,7 @@ class MapSettings:
         return found or self.ramps["sequential"]
 
 
-class _Reader:
-    """Collects every problem of a settings file so they are reported together."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.problems: list[str] = []
-
-    def get(self, table: Any, key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
-        if not isinstance(table, dict):
-            self.problems.append(f"{where} must be a table")
-            return default
-        if key not in table:
-            self.problems.append(f"{where}: missing key '{key}'")
-            return default
-        value = table[key]
-        if isinstance(value, bool) and kind in (int, float, (int, float)):
-            self.problems.append(f"{where}.{key} must be a number, got {value!r}")
-            return default
-        if not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.problems.append(f"{where}.{key} must be {names}, got {type(value).__name__} {value!r}")
-            return default
-        return value
-
-    def colour(self, table: Any, key: str, where: str) -> str:
-        value = self.get(table, key, str, where, "#000000")
-        if not _COLOUR.match(value):
-            self.problems.append(f"{where}.{key} = {value!r} is not a colour (#rrggbb or a CSS name)")
-            return "#000000"
-        return value
-
-    def colours(self, table: Any, key: str, where: str) -> tuple[str, ...]:
-        values = self.get(table, key, list, where, [])
-        bad = [v for v in values if not (isinstance(v, str) and _COLOUR.match(v))]
-        if bad:
-            self.problems.append(f"{where}.{key}: not colours: {bad}")
-        if not values:
-            self.problems.append(f"{where}.{key} must list at least one colour")
-        return tuple(v for v in values if isinstance(v, str) and _COLOUR.match(v)) or ("#000000",)
-
-    def strings(self, table: Any, key: str, where: str) -> tuple[str, ...]:
-        values = self.get(table, key, list, where, [])
-        if any(not isinstance(v, str) for v in values):
-            self.problems.append(f"{where}.{key} must be a list of strings")
-        return tuple(str(v) for v in values)
-
-    def source(self, table: Any, where: str) -> str:
-        value = self.get(table, "source", str, where, "")
-        if isinstance(table, dict) and "source" in table and not str(value).strip():
-            self.problems.append(f"{where}.source is empty")
-        return value
-
-
-def _parse_basemaps(r: _Reader, doc: dict[str, Any]) -> dict[str, Basemap]:
+def _parse_basemaps(r: SettingsReader, doc: dict[str, Any]) -> dict[str, Basemap]:
     out = {}
     table = r.get(doc, "basemaps", dict, "maps.toml", {})
     for bid in ("osm", "tianditu", "amap"):
@@ -229,33 +154,6 @@ def _parse_basemaps(r: _Reader, doc: dict[str, Any]) -> dict[str, Basemap]:
         out[bid] = Basemap(bid, r.get(spec, "zh", str, where, bid), r.get(spec, "en", str, where, bid), crs,
                            r.get(spec, "max_zoom", int, where, 18), r.get(spec, "subdomains", str, where, ""),
                            r.get(spec, "key_env", str, where, ""), tuple(tiles), r.source(spec, where))
-    return out
-
-
-def _parse_palettes(r: _Reader, doc: dict[str, Any], file: str = "maps.toml") -> dict[str, Palette]:
-    out = {}
-    for pid, spec in r.get(doc, "palettes", dict, file, {}).items():
-        where = f"[palettes.{pid}]"
-        classes = []
-        for value, cls in r.get(spec, "classes", dict, where, {}).items():
-            cwhere = f"{where}.classes.{value}"
-            classes.append(PaletteClass(str(value), r.get(cls, "zh", str, cwhere, value),
-                                        r.get(cls, "en", str, cwhere, value), r.colour(cls, "colour", cwhere)))
-        out[pid] = Palette(pid, r.strings(spec, "columns", where), tuple(classes), r.source(spec, where))
-    return out
-
-
-def _parse_ramps(r: _Reader, doc: dict[str, Any], file: str = "maps.toml") -> dict[str, Ramp]:
-    out = {}
-    for rid, spec in r.get(doc, "ramps", dict, file, {}).items():
-        where = f"[ramps.{rid}]"
-        colours = r.colours(spec, "colours", where)
-        if len(colours) < 2:
-            r.problems.append(f"{where}.colours needs at least two colours to make a ramp")
-        out[rid] = Ramp(rid, colours, r.strings(spec, "columns", where), r.get(spec, "reverse", bool, where, False),
-                        r.source(spec, where))
-    if "sequential" not in out:
-        r.problems.append("[ramps.sequential] is missing (the default ramp for numeric columns)")
     return out
 
 
@@ -279,7 +177,7 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
     """
     file = Path(path) if path is not None else packaged_path(_SETTINGS_FILE)
     doc = load_toml(file)
-    r = _Reader(file)
+    r = SettingsReader(file)
     r.source(doc, "top level")
     mp = r.get(doc, "map", dict, "[map]", {})
     ov = r.get(doc, "overlay", dict, "[overlay]", {})
@@ -327,8 +225,8 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         offline_drop_reason=r.get(off, "drop_reason", str, "[offline]", ""),
         basemaps=_parse_basemaps(r, doc),
         # Colours come from the style registry (data/styles.toml) unless this file brings its own tables.
-        palettes=_parse_palettes(r, doc) if "palettes" in doc else dict(_registry().palettes),
-        ramps=_parse_ramps(r, doc) if "ramps" in doc else dict(_registry().ramps),
+        palettes=parse_palettes(r, doc) if "palettes" in doc else dict(_registry().palettes),
+        ramps=parse_ramps(r, doc) if "ramps" in doc else dict(_registry().ramps),
         field_labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
         raster_max_size_px=r.get(rs, "max_size_px", int, "[raster]", 900),
         hillshade_levels=r.get(rs, "hillshade_levels", int, "[raster]", 24),

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import DataFileError, problem
+from .palettes import SettingsReader, parse_palettes, parse_ramps
 
 STYLES_FILE = "styles.toml"
 #: Geometry kinds a layer style may have.
@@ -186,14 +187,12 @@ def load_styles(path: str | Path | None = None) -> StyleRegistry:
         Listing every problem (missing key, bad colour, unknown palette/ramp, missing ``source``, a
         verdict without a colour).
     """
-    from .settings import _parse_palettes, _parse_ramps, _Reader
-
     file = Path(path) if path is not None else packaged_path(STYLES_FILE)
     doc = load_toml(file)
-    r = _Reader(file)
+    r = SettingsReader(file)
     r.source(doc, "top level")
-    palettes = _parse_palettes(r, doc, "styles.toml")
-    ramps = _parse_ramps(r, doc, "styles.toml")
+    palettes = parse_palettes(r, doc, "styles.toml")
+    ramps = parse_ramps(r, doc, "styles.toml")
     groups: dict[str, tuple[str, str]] = {}
     gdoc = r.get(doc, "basemap_groups", dict, "styles.toml", {})
     r.source(gdoc, "[basemap_groups]")
