@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .datafiles import load_toml, packaged, packaged_path
+from .datafiles import load_toml, packaged, packaged_path, reject_unknown_keys
 from .errors import DataFileError, InputFileError, problem
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def _merged_doc(path: str | Path | None,
     if overrides:
         layers.append((overrides, "overrides"))
     for user, name in layers:
+        reject_unknown_keys(user, packaged(_DATA_FILE), file=name)   # a misspelled key would keep the default
         for key in ("factors", "defaults"):
             if isinstance(user.get(key), dict):
                 base = dict(doc.get(key, {}))
