@@ -3,8 +3,13 @@
 Chromium (Debian package ``chromium``) is driven directly through its command line: ``--dump-dom``
 returns the DOM after the page's scripts ran, ``--screenshot`` a PNG.  A probe script appended to a
 copy of the page writes what it measured (paths drawn, tiles, banner, legend, JS errors, resources
-requested, the text of an opened popup) into the DOM as JSON.  The screenshot is kept in the pytest
-tmp dir; with ``SANXIAN_KEEP_ARTIFACTS`` set it is also copied to ``tests/artifacts/offline_map.png``.
+requested, the text of an opened popup) into the DOM as JSON.  Screenshots are kept in the pytest tmp
+dir and copied to ``tests/artifacts/`` (git-ignored); their paths are printed.
+
+The study-map test opens the map of the Suixian sample study the way a planner does in a review meeting
+(1400 x 1000 window, no network) and checks what a person sees: every project marker in its verdict
+colour on the screenshot, popups inside the window and clear of the legend and layer list, a legend that
+lists only the layers switched on, Chinese glyphs rendered, and no request leaving the page.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from matplotlib.image import imread
 from shapely.geometry import Point
 
 from sanxian_yidan import Catalog
+from sanxian_yidan.maps.styles import layer_style, palette_colours, verdict_colours, verdict_labels
 from sanxian_yidan.maps import (
     CategoryStyle,
     MapLayer,
@@ -76,7 +82,7 @@ window.addEventListener('load', function () { setTimeout(function () {
       out.tooltips.push(l.getTooltip().getElement().textContent);
       l.closeTooltip();
     });
-    out.injected = document.querySelectorAll('.leaflet-pane script, .leaflet-pane img:not(.leaflet-tile)').length;
+    out.injected = document.querySelectorAll('.leaflet-pane script, .leaflet-pane img:not(.leaflet-tile):not(.leaflet-image-layer)').length;
   }
   out.xss = window.__xss === undefined ? null : window.__xss;
   out.errors = window.__sxErrors;
@@ -103,12 +109,12 @@ def _chromium() -> str:
     return found
 
 
-def _run_chromium(url: str, profile: Path, *extra: str) -> str:
+def _run_chromium(url: str, profile: Path, *extra: str, window: str = "1400,900", budget: int = 5000) -> str:
     """Run headless Chromium with every network request sent to a dead proxy (127.0.0.1:9)."""
     command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-               "--virtual-time-budget=5000", "--window-size=1400,900", *extra, url]
+               f"--virtual-time-budget={budget}", f"--window-size={window}", *extra, url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"chromium failed ({done.returncode}): {done.stderr[-2000:]}"
     return done.stdout
@@ -159,6 +165,15 @@ def test_probe_sees_blocked_network_requests(tmp_path: Path) -> None:
     assert '<img id="t"' in loaded  # the page rendered although the image could not be fetched
 
 
+def _keep(shot: Path) -> Path:
+    """Copy a screenshot to tests/artifacts/ (git-ignored) and print both paths."""
+    target = REPO / "tests" / "artifacts" / shot.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, target)
+    print(f"screenshot: {shot} (copy: {target})")
+    return target
+
+
 def test_offline_map_renders_without_network(tmp_path: Path) -> None:
     page, n_features = _sample_map(tmp_path)
     assert external_references(page.read_text(encoding="utf-8")) == []
@@ -166,14 +181,14 @@ def test_offline_map_renders_without_network(tmp_path: Path) -> None:
     assert result["errors"] == []
     assert result["resources"] == []          # nothing was requested, not even a local file
     assert result["tiles"] == 0
-    assert result["paths"] == n_features      # every feature drawn as one SVG path ...
+    assert result["paths"] >= n_features      # every feature drawn as SVG paths (plus the basemap's) ...
     assert result["emptyPaths"] == 0          # ... with real geometry
-    assert {"#1a9850", "#d73027", "#fee08b"} <= set(result["fills"])  # the three unit classes
+    units = palette_colours("control_unit_category")
+    assert set(units.values()) <= set(result["fills"])  # the three unit classes, registry colours
     assert result["banner"].startswith(BANNER)
     assert "优先保护单元 / Priority protection unit" in result["legend"]
     assert "禁止 / Prohibited (1)" in result["legend"]
-    assert result["overlays"] == 4 and result["scale"] == 1 and result["measure"] == 1
-    assert result["fullscreen"] == 1
+    assert result["scale"] == 1 and result["measure"] == 1 and result["fullscreen"] == 1
     # the feature named like a script shows its name as text and runs nothing
     assert len(result["popups"]) == 2
     assert any(SCRIPT_NAME in text for text in result["popups"])
@@ -187,12 +202,172 @@ def test_offline_map_renders_without_network(tmp_path: Path) -> None:
     assert pixels.shape[:2] == (900, 1400)
     settings = load_map_settings()
     banner_red = _near(pixels, _rgb(settings.banner_background))
-    # a priority-protection unit's fill seen over the map background: alpha blending
-    alpha = settings.fill_opacity
-    unit_green = _near(pixels, alpha * _rgb("#1a9850") + (1 - alpha) * _rgb(settings.background))
-    assert banner_red.sum() > 5_000           # the banner is visible (about 600 x 70 px)
-    assert unit_green.sum() > 20_000          # priority-protection units drawn
-    if os.environ.get("SANXIAN_KEEP_ARTIFACTS"):
-        target = REPO / "tests" / "artifacts" / "offline_map.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, target)
+    look = layer_style("control_unit")
+    # a priority-protection unit's fill over the hillshaded ground: its hue dominates (green > red, blue)
+    assert banner_red.sum() > 3_000           # the banner is visible (one line above the map)
+    green = (pixels[..., 1] > pixels[..., 0] + 0.04) & (pixels[..., 1] > pixels[..., 2] + 0.04)
+    assert green.sum() > 20_000, look          # priority-protection units drawn
+    _keep(shot)
+
+
+# --- the study map in a review meeting ---------------------------------------------------------------
+MEETING_PROBE = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var out = {errors: window.__sxErrors, popups: []};
+  var map = null;
+  for (var k in window) { try { if (k.indexOf('map_') === 0 && window[k] instanceof L.Map) { map = window[k]; } }
+                          catch (e) {} }
+  // Headless Chromium's virtual time does not run CSS transitions or animation frames: pans and fades
+  // are made instant so the popups are measured where a person sees them once the animation ends.
+  map._fadeAnimated = false; map.options.fadeAnimation = false;
+  var panBy = map.panBy;
+  map.panBy = function (offset, options) { return panBy.call(this, offset, L.extend({}, options, {animate: false})); };
+  var box = map.getContainer().getBoundingClientRect();
+  out.window = [window.innerWidth, window.innerHeight];
+  out.zoom = map.getZoom();
+  function rect(el) { var r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+  out.controls = Array.prototype.map.call(document.querySelectorAll('.sx-legend, .leaflet-control-layers'), rect);
+  out.header = rect(document.querySelector('.sx-header'));
+  var markers = [];
+  map.eachLayer(function (l) {
+    var p = l.feature && l.feature.properties;
+    if (p && p._m && l.getLatLng) {
+      var pt = map.latLngToContainerPoint(l.getLatLng());
+      markers.push(l);
+      l.__sxAt = [pt.x + box.left, pt.y + box.top];
+    }
+  });
+  out.markers = markers.map(function (l) { return {id: l.feature.properties._m, at: l.__sxAt,
+                                                  fill: l.options.fillColor, radius: l.options.radius}; });
+  // legend: every layer named in it must be a checked entry of the layer list
+  function checked() {
+    var on = [];
+    document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function (lab) {
+      var input = lab.querySelector('input');
+      if (input && input.checked) { on.push(lab.textContent.trim()); }
+    });
+    return on;
+  }
+  function listed() {
+    var names = [];
+    document.querySelectorAll('.sx-legend .sx-layer').forEach(function (el) {
+      if (el.offsetParent === null) { return; }
+      var n = el.querySelector('.sx-layer-name'); var syn = n.querySelector('.sx-syn, .sx-count');
+      var text = n.cloneNode(true); text.querySelectorAll('.sx-syn, .sx-count').forEach(function (x) { x.remove(); });
+      names.push(text.textContent.trim());
+    });
+    return names;
+  }
+  out.checked = checked(); out.listed = listed();
+  // switch farmland on: the legend follows; off again: it is gone
+  var farm = Array.prototype.filter.call(document.querySelectorAll('.leaflet-control-layers-overlays label'),
+                                         function (lab) { return lab.textContent.indexOf('永久基本农田') >= 0; })[0];
+  farm.querySelector('input').click(); out.listedFarmOn = listed(); farm.querySelector('input').click();
+  out.listedFarmOff = listed();
+  // Chinese glyphs: two different characters must not draw the same (missing-glyph boxes are identical)
+  var c = document.createElement('canvas'); c.width = 40; c.height = 40; var g = c.getContext('2d');
+  var font = getComputedStyle(document.querySelector('.sx-title')).fontFamily;
+  function ink(ch) { g.clearRect(0, 0, 40, 40); g.font = '28px ' + font; g.fillText(ch, 2, 30);
+                     return Array.prototype.join.call(g.getImageData(0, 0, 40, 40).data, ''); }
+  out.glyphsDiffer = ink('随') !== ink('县') && ink('随') !== ink('\uFFFF');
+  out.glyphWidth = (function () { g.font = '28px ' + font; return g.measureText('随县').width; })();
+  out.resources = performance.getEntriesByType('resource').map(function (e) { return e.name; });
+  // open each marker's popup in turn, let auto-pan finish, measure it
+  var i = 0;
+  function next() {
+    if (i > 0) {
+      var el = markers[i - 1].getPopup().getElement();
+      var content = el.querySelector('.leaflet-popup-content');
+      out.popups.push({id: markers[i - 1].feature.properties._m, rect: rect(el),
+                       controls: Array.prototype.map.call(document.querySelectorAll('.sx-legend, .leaflet-control-layers'), rect),
+                       hscroll: content.scrollWidth > content.clientWidth + 1, text: content.textContent,
+                       rows: Array.prototype.map.call(content.querySelectorAll('tr'), function (tr) {
+                         return [tr.cells[0].textContent, tr.cells[1].textContent]; })});
+      markers[i - 1].closePopup();
+    }
+    if (i < markers.length) { markers[i].openPopup(); i += 1; setTimeout(next, 700); return; }
+    var pre = document.createElement('pre'); pre.id = 'sx-probe'; pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  }
+  next();
+}, 500); });
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def study_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The Suixian sample study run into a tmp folder (its map.html as `sanxian demo` writes it)."""
+    from sanxian_yidan.study import run_study
+
+    tmp = tmp_path_factory.mktemp("study")
+    text = (REPO / "studies" / "suixian.toml").read_text(encoding="utf-8")
+    text = text.replace('catalog = "../layers/catalog.toml"', f'catalog = "{SAMPLE_CATALOG.as_posix()}"')
+    text = text.replace('output = "../maps/suixian"', f'output = "{(tmp / "out").as_posix()}"')
+    text = text.replace('projects = "suixian_projects.geojson"',
+                        f'projects = "{(REPO / "studies" / "suixian_projects.geojson").as_posix()}"')
+    (tmp / "study.toml").write_text(text, encoding="utf-8")
+    run = run_study(tmp / "study.toml")
+    return tmp / "out" / "map.html", run
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_study_map_in_a_review_meeting(study_map, tmp_path: Path) -> None:
+    page, run = study_map
+    text = page.read_text(encoding="utf-8")
+    assert external_references(text) == []
+    probed = tmp_path / "probe_map.html"
+    probed.write_text(text.replace("<head>", "<head>" + ERROR_HOOK, 1).replace("</html>", MEETING_PROBE + "</html>"),
+                      encoding="utf-8")
+    dom = _run_chromium(probed.as_uri(), tmp_path / "profile", "--dump-dom", window="1400,1000", budget=15000)
+    found = re.search(r'<pre id="sx-probe">(.*?)</pre>', dom, re.DOTALL)
+    assert found, "the probe did not finish: " + dom[-1500:]
+    r = json.loads(html.unescape(found.group(1)))
+    assert r["errors"] == [] and r["resources"] == []   # no script error, no request at all
+    width, height = r["window"]  # headless Chromium's --dump-dom viewport is the window minus its frame
+    assert width == 1400 and height > 800
+
+    # every project has a marker in its verdict colour, at county zoom
+    projects = run.results["screening"].projects
+    colours = verdict_colours()
+    expected = {pid: colours[v] for pid, v in zip(projects["project_id"], projects["verdict"])}
+    assert r["zoom"] < load_map_settings().marker_max_zoom
+    assert {m["id"]: m["fill"] for m in r["markers"]} == expected
+
+    # ... and a person sees it: on the screenshot, one blob of exactly that colour per project marker
+    from scipy import ndimage
+
+    shot = tmp_path / "study_map.png"
+    _run_chromium(page.as_uri(), tmp_path / "profile2", f"--screenshot={shot}", window="1400,1000")
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (1000, 1400)
+    radius = r["markers"][0]["radius"]
+    for colour in set(expected.values()):
+        blobs, n = ndimage.label(_near(pixels, _rgb(colour), tol=6 / 255))
+        sizes = np.bincount(blobs.ravel())[1:]
+        # a marker disc of radius r holds ~pi r^2 pixels; at least a third shows the verdict colour unblended
+        markers_seen = int((sizes >= np.pi * radius ** 2 / 3).sum())
+        wanted = sum(1 for c in expected.values() if c == colour)
+        assert markers_seen >= wanted, (colour, markers_seen, wanted, sorted(sizes)[-8:])
+    _keep(shot)
+
+    # popups: inside the window, clear of the legend and the layer list, no sideways scrolling, no empty rows
+    assert len(r["popups"]) == len(expected)
+    for p in r["popups"]:
+        left, top, right, bottom = p["rect"]
+        assert left >= 0 and top >= r["header"][3] - 1 and right <= width and bottom <= height, p["id"]
+        assert not any(_overlap(p["rect"], c) for c in p["controls"]), p["id"]
+        assert not p["hscroll"], p["id"]
+        assert all(value.strip() for _, value in p["rows"]), p["rows"]
+        assert "研判结论 / Verdict" in dict(p["rows"]), p["rows"]
+        assert dict(p["rows"])["研判结论 / Verdict"] in verdict_labels().values()  # label, not a raw code
+
+    # the legend names only layers that are switched on, and follows the layer list
+    basemap = "底图 / Basemap"
+    assert set(r["listed"]) - {basemap} <= set(r["checked"]), (r["listed"], r["checked"])
+    assert not any("永久基本农田" in name for name in r["listed"])
+    assert any("永久基本农田" in name for name in r["listedFarmOn"])
+    assert r["listedFarmOff"] == r["listed"]
+    assert r["glyphsDiffer"] and r["glyphWidth"] > 40  # two 28 px CJK glyphs, not missing-glyph boxes

@@ -803,7 +803,8 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
                                            title_cancel="退出全屏 / Exit full screen")
     fullscreen.add_to(m)
     # Full screen takes the whole page, so the header with the SAMPLE DATA banner stays visible.
-    _Script(f"{fullscreen.get_name()}.options.fullscreenElement = document.body;").add_to(m)
+    _Script(f"if ({m.get_name()}.fullscreenControl) {{ {m.get_name()}.fullscreenControl.options.fullscreenElement = "
+            "document.body; }").add_to(m)
     _fit(m, prepared + base, s)
     shown = [p.layer.name for p in prepared if (p.raster or p.layer).visible]
     m.sanxian = {"offline": offline, "basemap": basemap, "gcj02": gcj02, "synthetic": show_banner,
