@@ -451,3 +451,137 @@ def test_every_map_uses_one_colour_per_role_and_red_line_differs_from_priority_u
     for lid, st in reg.layers.items():
         if lid != "projects":
             assert not ({st.fill.lower(), st.stroke.lower()} & verdict), lid
+
+
+# --- sanxian map: any result file ----------------------------------------------------------------------
+def test_cli_maps_rasters_with_a_legend_and_offline_by_default(tmp_path: Path) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    vis = tmp_path / "visibility.tif"
+    data = np.zeros((40, 50), dtype="uint8")
+    data[10:20, 10:30] = 1                       # 200 visible cells
+    data[:, 45:] = 255                           # outside the DEM
+    with rasterio.open(vis, "w", driver="GTiff", width=50, height=40, count=1, dtype="uint8", crs="EPSG:4547",
+                       transform=from_origin(480_000, 3_520_000, 90, 90), nodata=255) as dst:
+        dst.write(data, 1)
+    elev = tmp_path / "dem.tif"
+    with rasterio.open(elev, "w", driver="GTiff", width=50, height=40, count=1, dtype="float32", crs="EPSG:4547",
+                       transform=from_origin(480_000, 3_520_000, 90, 90)) as dst:
+        dst.write(np.linspace(50, 900, 2000, dtype="float32").reshape(40, 50), 1)
+    out = tmp_path / "m.html"
+    result = CliRunner().invoke(app, ["map", str(vis), str(elev), "--no-boundaries", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert external_references(page) == [] and "self-contained" in result.output  # offline is the default
+    assert len(re.findall(r"L\.imageOverlay\(\s*\"data:image/png;base64,", page)) == 2
+    assert "三区两线可见 / Visible from 三区两线" in result.output and "不可见" not in result.output
+    # the continuous DEM gets quantile classes along a ramp: 5 classes named by their edges
+    assert result.output.count(" – ") >= 5
+
+
+def test_raster_image_colours_visible_cells_and_keeps_the_rest_transparent() -> None:
+    from io import BytesIO
+    import base64
+
+    from PIL import Image
+    from rasterio.transform import from_origin
+
+    from sanxian_yidan.maps import RasterLayer, raster_image
+    from sanxian_yidan.maps.styles import palette_colours
+
+    data = np.zeros((30, 30))
+    data[:15] = 1
+    layer = RasterLayer(data, from_origin(480_000, 3_520_000, 90, 90), "EPSG:4547", "可视", "Visible",
+                        mode="classes", look="viewshed")
+    image = raster_image(layer, load_map_settings())
+    png = np.asarray(Image.open(BytesIO(base64.b64decode(image.uri.split(",", 1)[1]))))
+    visible = palette_colours("viewshed")["1"]
+    rgb = tuple(int(visible[i:i + 2], 16) for i in (1, 3, 5))
+    opaque = png[..., 3] == 255
+    # half the cells are visible: about half the warped image is opaque, all of it in the visible colour
+    assert abs(opaque.mean() - 0.5) < 0.06
+    assert (png[opaque][:, :3] == rgb).all()
+    (south, west), (north, east) = image.bounds
+    assert 31 < south < north < 33 and 112 < west < east < 115
+
+
+def test_cli_maps_csv_tables_with_wkt_or_lon_lat(tmp_path: Path) -> None:
+    wkt = tmp_path / "sites.csv"
+    wkt.write_text("研判结论 / Verdict,wkt\nprohibited,\"POLYGON ((113.3 31.7, 113.31 31.7, 113.31 31.71, 113.3 31.7))\"\n"
+                   "compliant,\"POINT (113.4 31.8)\"\n", encoding="utf-8-sig")
+    lonlat = tmp_path / "points.csv"
+    lonlat.write_text("name,经度,纬度\n甲,113.35,31.75\n乙,113.45,31.65\n", encoding="utf-8")
+    out = tmp_path / "m.html"
+    result = CliRunner().invoke(app, ["map", str(wkt), str(lonlat), "--no-boundaries", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # the toolkit's bilingual header is read back as the verdict column: verdict colours and labels
+    assert "禁止 / Prohibited (1)" in result.output and "符合 / Compliant (1)" in result.output
+    assert "points: 2 features" in result.output
+    no_geometry = tmp_path / "table.csv"
+    no_geometry.write_text("a,b\n1,2\n", encoding="utf-8")
+    bad = CliRunner().invoke(app, ["map", str(no_geometry), "--no-boundaries", "--out", str(tmp_path / "b.html")])
+    assert bad.exit_code == 2 and "has no geometry" in bad.output and "Traceback" not in bad.output
+
+
+def test_cdn_page_says_when_its_assets_cannot_load() -> None:
+    page = render_html(make_map([MapLayer(_projects(), "项目", "Projects")], boundaries=False), offline=False)
+    assert external_references(page)  # a CDN page
+    head = page[:page.index("</head>")]
+    assert "sx-offline-error" in head and "typeof L === 'undefined'" in head
+    offline = render_html(make_map([MapLayer(_projects(), "项目", "Projects")], boundaries=False, offline=True))
+    assert "typeof L === 'undefined'" not in offline
+
+
+def test_popups_show_labels_for_codes_and_overridden_row_names() -> None:
+    gdf = _projects()
+    labels, values = popup_content(gdf, ["verdict", "score"], value_labels={"verdict": {"prohibited": "禁止 / Prohibited"}},
+                                   label_overrides={"score": "得分（前 5 名）/ Score (top 5)"})
+    assert labels[1] == "得分（前 5 名）/ Score (top 5)"
+    assert [row[0] for row in values] == ["禁止 / Prohibited", "compliant", "compliant", "some_new_verdict"]
+
+
+def test_markers_mark_every_feature_with_its_class_colour() -> None:
+    from sanxian_yidan.maps.styles import verdict_colours
+
+    m = make_map([MapLayer(_projects(), "项目", "Projects", look="projects", markers="id")], boundaries=False)
+    page = render_html(m)
+    colours = verdict_colours()
+    # one marker layer per class present, in the pane above the analysis layers, labelled with the id
+    assert page.count('"pane": "sxMarkers"') == 3
+    for pid in ("P1", "P2", "P3", "P4"):
+        assert f'"_m": "{pid}"' in page
+    assert colours["prohibited"] in page and colours["compliant"] in page
+    assert "getZoom() >= 13.0" in page
+
+
+# --- QGIS styles ----------------------------------------------------------------------------------------
+def test_write_layer_styles_makes_a_default_qgis_style_naming_the_classes(tmp_path: Path) -> None:
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    from sanxian_yidan.maps.qgis import write_layer_styles
+    from sanxian_yidan.maps.styles import verdict_colours, verdict_labels
+
+    gpkg = tmp_path / "r.gpkg"
+    _projects().to_file(gpkg, layer="projects")
+    write_layer_styles(gpkg, "projects", "projects")
+    write_layer_styles(gpkg, "projects", "projects")  # written twice: still one default row
+    with sqlite3.connect(gpkg) as con:
+        rows = con.execute("SELECT f_table_name, f_geometry_column, styleQML, styleSLD, useAsDefault "
+                           "FROM layer_styles").fetchall()
+        registered = con.execute("SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'").fetchone()
+    assert len(rows) == 1 and rows[0][0] == "projects" and rows[0][4] == 1 and registered == ("attributes",)
+    qml = ET.fromstring(rows[0][2].split("\n", 1)[1])
+    renderer = qml.find("renderer-v2")
+    assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "verdict"
+    cats = {c.get("value"): c.get("label") for c in renderer.iter("category")}
+    assert cats == verdict_labels()
+    fills = [next(p.get("v") for p in s.iter("prop") if p.get("k") == "color") for s in renderer.iter("symbol")]
+    first = verdict_colours()["prohibited"]
+    assert fills[0].startswith(",".join(str(int(first[i:i + 2], 16)) for i in (1, 3, 5)))
+    sld = ET.fromstring(rows[0][3])
+    names = [e.text for e in sld.iter("{http://www.opengis.net/se}Name")]
+    assert "禁止 / Prohibited" in names
+    with pytest.raises(MapError, match="not a spatial layer"):
+        write_layer_styles(gpkg, "nothing", "projects")

@@ -51,3 +51,57 @@ def test_screen_refuses_to_replace_a_map_without_overwrite(tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["screen", str(src), "--catalog", str(CATALOG), "--out", str(out), "--map"])
     assert result.exit_code == 2 and "--overwrite" in result.output
     assert (out / "map.html").read_text(encoding="utf-8") == "mine"
+
+
+def test_every_result_geopackage_opens_styled_in_qgis(tmp_path: Path) -> None:
+    """Each result layer the writers produce has a default style whose QML parses and names its classes."""
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    from sanxian_yidan.resultmaps import RESULT_FILE_LAYERS
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["screen", str(REPO / "studies" / "guangshui_projects.geojson"), "--catalog",
+                                      str(CATALOG), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(out / "screening.gpkg") as con:
+        spatial = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
+        styles = {r[0]: r for r in con.execute("SELECT f_table_name, styleName, styleQML, useAsDefault FROM layer_styles")}
+    assert spatial <= set(styles) and spatial <= set(RESULT_FILE_LAYERS)
+    for name, (_, style_name, qml, default) in styles.items():
+        assert default == 1 and style_name == RESULT_FILE_LAYERS[name][0]
+        root = ET.fromstring(qml.split("\n", 1)[1])
+        assert root.find("renderer-v2") is not None
+    projects = ET.fromstring(styles["projects"][2].split("\n", 1)[1])
+    assert {c.get("label") for c in projects.iter("category")} >= {"禁止 / Prohibited", "符合 / Compliant"}
+
+
+def test_brownfield_popup_says_what_k_is_and_mine_modes_are_labelled() -> None:
+    import types
+
+    from sanxian_yidan.resultmaps import brownfield_layers, mine_layers
+
+    sites = gpd.GeoDataFrame({"name": ["甲"], "score": [0.5], "p_top_k": [0.8], "reasons": [""]},
+                             geometry=[Point(500_000, 3_510_000).buffer(100)], crs="EPSG:4547")
+    result = types.SimpleNamespace(sites=sites, excluded=sites.iloc[:0],
+                                   params=types.SimpleNamespace(mcda=types.SimpleNamespace(top_k=7)))
+    layer = brownfield_layers(result)[0]
+    assert "top 7" in layer.popup_labels["p_top_k"] and "前 7 名" in layer.popup_labels["p_top_k"]
+    mines = sites.assign(mode=["natural_recovery"], priority=[0.2])
+    mine = [x for x in mine_layers(mines) if hasattr(x, "value_labels")][0]
+    assert mine.value_labels["mode"]["natural_recovery"] == "自然恢复 / Natural recovery"
+
+
+def test_context_layers_of_a_region_count_only_its_features() -> None:
+    from sanxian_yidan import Catalog
+    from sanxian_yidan.resultmaps import context_layers
+
+    cat = Catalog.load(CATALOG)
+    whole = {layer.look: len(layer.gdf) for layer in context_layers(cat)}
+    county = cat.restricted_to("广水市")
+    region = {layer.look: len(layer.gdf) for layer in context_layers(county)}
+    units = cat.read("control_unit")
+    inside = int(units.intersects(gpd.GeoSeries([county.region], crs=cat.working_crs).to_crs(units.crs).iloc[0]).sum())
+    assert region["control_unit"] == inside < whole["control_unit"]
+    assert {"basic_farmland", "water_source_zone", "nature_reserve", "substation", "eco_redline"} <= set(whole)
+    assert all(not layer.visible for layer in context_layers(cat))  # all switched off when the map opens

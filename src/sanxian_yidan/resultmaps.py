@@ -218,6 +218,10 @@ def decorate_file_layers(layers: list[Any], column: str | None = None) -> list[A
                 layer.style = None
             if marker and marker in columns:
                 layer.markers = marker
+        elif column is None and (found := next((c for c in ("verdict", "severity") if c in columns), None)):
+            from .maps import CategoryStyle
+
+            layer.style = CategoryStyle(found, palette=found)  # any table with verdicts: the verdict colours
         out.append(layer)
     return out
 

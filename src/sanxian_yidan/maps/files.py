@@ -114,7 +114,7 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
 
     Vector files go through :func:`sanxian_yidan.read_vector` and :func:`sanxian_yidan.normalize.normalise`
     (each spatial layer of a GeoPackage becomes one map layer; ``gdf.attrs["sanxian_layer"]`` holds
-    its layer name); rasters become :class:`~sanxian_yidan.maps.RasterLayer`; CSV tables are read by
+    its layer name inside the GeoPackage); rasters become :class:`~sanxian_yidan.maps.RasterLayer`; CSV tables are read by
     :func:`read_table_layer`.
 
     Parameters
@@ -160,7 +160,8 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
         for name in names:
             gdf = table if table is not None else normalise(read_vector(path, layer=name), WORKING_CRS,
                                                             file=str(path), layer=name)
-            gdf.attrs = {**gdf.attrs, "sanxian_layer": name or path.stem}
+            if name is not None:  # the layer name inside a GeoPackage (result files are known by it)
+                gdf.attrs = {**gdf.attrs, "sanxian_layer": name}
             label = path.stem if name is None or len(names) == 1 else f"{path.stem}: {name}"
             columns_seen[label] = [c for c in gdf.columns if c != gdf.geometry.name]
             style = style_for_column(gdf, column, palette=palette, settings=s) \
