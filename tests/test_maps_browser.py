@@ -306,7 +306,7 @@ def study_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     text = text.replace('projects = "suixian_projects.geojson"',
                         f'projects = "{(REPO / "studies" / "suixian_projects.geojson").as_posix()}"')
     (tmp / "study.toml").write_text(text, encoding="utf-8")
-    run = run_study(tmp / "study.toml")
+    run = run_study(tmp / "study.toml", allow_paths=[REPO])  # the study reads the repository's sample layers
     return tmp / "out" / "map.html", run
 
 
