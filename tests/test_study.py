@@ -71,13 +71,15 @@ def test_full_run_writes_every_output_and_marks_sample_data(suixian_run) -> None
                 "screening/screening.csv", "screening/report.html", "screening/report.md",
                 "rooftops/rooftops.gpkg", "rooftops/rooftops_by_township.csv", "rooftops/rooftops_factors.csv", "brownfields/brownfields.gpkg",
                 "brownfields/brownfields.csv", "mines/mines.gpkg", "mines/mines.csv", "mines/mines_focus_areas.csv",
-                "mines/visibility.tif"}
+                "mines/visibility.tif"} | {f"screening/sheets/SX-0{i}.html" for i in range(1, 7)}
     assert set(digests) == expected
     out = tmp / "out"
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "SAMPLE DATA" in report and "示例数据" in report
     assert "SAMPLE DATA" in (out / "map.html").read_text(encoding="utf-8")
-    assert report.count("data:image/png;base64,") == 4  # verdicts, townships, brownfield MW, mine modes
+    # 4 charts (verdicts, townships, brownfield MW, mine modes) + 4 maps (one per analysis)
+    assert report.count("data:image/png;base64,") == 8
+    assert report.count("<figure><img") == 4
     # Every screening rule appears in the sources table with its source text.
     for rule in run.results["screening"].rules.rules:
         assert rule.id in report

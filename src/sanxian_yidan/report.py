@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "SAMPLE_BANNER_EN",
     "SAMPLE_BANNER_ZH",
-    "VERDICT_COLOURS",
+    "text_colour",
+    "verdict_colour",
     "Column",
     "banner_html",
     "banner_markdown",
@@ -50,9 +51,8 @@ logger = logging.getLogger(__name__)
 SAMPLE_BANNER_ZH = "示例数据 — 合成图层，非官方管控成果，不得用于决策"
 SAMPLE_BANNER_EN = "SAMPLE DATA — synthetic layers, not official zoning; not for decisions"
 #: Colours of the verdict badges (colour-blind-safe enough with the text label always shown).
-VERDICT_COLOURS = {"prohibited": "#b71c1c", "restricted": "#e65100", "needs_assessment": "#8d6e00",
-                   "outside_coverage": "#6a1b9a", "notice": "#1565c0", "compliant": "#2e7d32",
-                   "note": "#616161", "not_evaluated": "#616161"}
+#: Badge colour of findings that are not verdicts (notes, rules not evaluated).
+NEUTRAL_COLOUR = "#bdbdbd"
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1100px;
 color:#212121;line-height:1.5;padding:0 1em}
@@ -197,9 +197,34 @@ def page_html(title: str, body: str, *, lang: str = "zh-CN") -> str:
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
+def verdict_colour(verdict: str) -> str:
+    """Colour of a verdict (or finding severity) from the style registry's one verdict palette."""
+    from .maps.styles import verdict_colours
+
+    return verdict_colours().get(verdict, NEUTRAL_COLOUR)
+
+
+def text_colour(background: str) -> str:
+    """Black or white, whichever reads better on ``background`` (WCAG 2 relative luminance, threshold 0.179).
+
+    References
+    ----------
+    .. [1] W3C (2008). Web Content Accessibility Guidelines (WCAG) 2.0, "relative luminance" and
+       "contrast ratio" definitions.
+    """
+    from matplotlib.colors import to_rgb
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in to_rgb(background))
+    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "#ffffff"
+
+
 def _badge(verdict: str, text: str) -> str:
-    colour = VERDICT_COLOURS.get(verdict, "#616161")
-    return f'<span class="badge" style="background:{colour}">{escape(text)}</span>'
+    colour = verdict_colour(verdict)
+    return (f'<span class="badge" style="background:{colour};color:{text_colour(colour)};border:1px solid #1a1a1a">'
+            f'{escape(text)}</span>')
 
 
 # ====================================================================================== screening report
@@ -275,7 +300,7 @@ def _parameters(result: ScreeningResult) -> list[dict[str, Any]]:
 
 
 def screening_report_html(result: ScreeningResult, *, title: str | None = None,
-                          generated: _dt.datetime | None = None) -> str:
+                          generated: _dt.datetime | None = None, sheets: bool = False) -> str:
     """Render a screening result as one self-contained HTML page (Chinese first, English alongside).
 
     Parameters
@@ -286,8 +311,15 @@ def screening_report_html(result: ScreeningResult, *, title: str | None = None,
         Page title (escaped).
     generated : datetime, optional
         Timestamp shown in the header (default now).
+    sheets : bool
+        Link each project to its screening sheet ``sheets/<id>.html``.
     """
     data = _prepare(result)
+    if sheets:
+        from .sheet import sheet_names
+
+        for rec, name in zip(data["records"], sheet_names([r["id"] for r in data["records"]])):
+            rec["sheet"] = f"sheets/{name}.html"
     title = title or "建设项目环境准入研判报告 / Project screening report (三线一单)"
     when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     parts = [f"<h1>{escape(title)}</h1>", banner_html(result.synthetic_layers),
@@ -336,7 +368,9 @@ def _incomplete_text(rec: Mapping[str, Any]) -> tuple[str, str]:
 def _project_html(rec: Mapping[str, Any]) -> str:
     out = [f'<section id="project-{escape(rec["id"])}">',
            f"<h2>项目 / Project {escape(rec['id'])}{' · ' + escape(rec['name']) if rec['name'] else ''}</h2>",
-           f"<p>研判结论 / Verdict: {_badge(rec['verdict'], _VERDICT_LINE[rec['verdict']])}</p>"]
+           f"<p>研判结论 / Verdict: {_badge(rec['verdict'], _VERDICT_LINE[rec['verdict']])}"
+           + (f" · <a href=\"{escape(rec['sheet'])}\">研判单（可打印）/ printable sheet</a>" if rec.get("sheet") else "")
+           + "</p>"]
     if not rec["complete"]:
         zh, en = _incomplete_text(rec)
         out.append(f'<p class="warn">{escape(zh)}<br><span class="en">{escape(en)}</span></p>')
@@ -469,11 +503,21 @@ def screening_report_markdown(result: ScreeningResult, *, title: str | None = No
 
 
 def write_screening_reports(result: ScreeningResult, out_dir: str | Path, *,
-                            generated: _dt.datetime | None = None) -> list[Path]:
-    """Write ``report.html`` and ``report.md`` into ``out_dir``; return their paths."""
+                            generated: _dt.datetime | None = None, sheets: bool = True,
+                            catalog: Any = None, pdf: bool = False) -> list[Path]:
+    """Write ``report.html``, ``report.md`` and (``sheets=True``) one screening sheet per project
+    (``sheets/<id>.html``, with ``pdf=True`` also ``sheets/<id>.pdf``) into ``out_dir``; return the paths.
+
+    ``catalog`` supplies the constraint layers drawn on the sheets' location maps.
+    """
     out = Path(out_dir)
     html_path = out / "report.html"
     md_path = out / "report.md"
-    html_path.write_text(screening_report_html(result, generated=generated), encoding="utf-8")
+    html_path.write_text(screening_report_html(result, generated=generated, sheets=sheets), encoding="utf-8")
     md_path.write_text(screening_report_markdown(result, generated=generated), encoding="utf-8")
-    return [html_path, md_path]
+    paths = [html_path, md_path]
+    if sheets:
+        from .sheet import write_sheets
+
+        paths += write_sheets(result, out, catalog=catalog, pdf=pdf, generated=generated)
+    return paths

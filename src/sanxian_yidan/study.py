@@ -229,7 +229,7 @@ def _screening(view: Catalog, options: dict[str, Any], folder: Path, run: StudyR
     folder.mkdir(parents=True, exist_ok=True)
     paths = [result.to_json(folder / "screening.json"), result.to_gpkg(folder / "screening.gpkg"),
              result.to_csv(folder / "screening.csv")]
-    paths += write_screening_reports(result, folder, generated=run.generated)
+    paths += write_screening_reports(result, folder, generated=run.generated, catalog=view)
     return result, [Path(p) for p in paths]
 
 

@@ -47,7 +47,8 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
     if cfg.notes:
         parts.append(f"<p class='src'>{escape(cfg.notes)}</p>")
     parts += [_summary_section(run), _links_section(run), _skipped_section(run)]
-    parts += [section(run) for name, section in _SECTIONS.items() if name in run.results]
+    figures = _Figures(run, view)
+    parts += [section(run, figures) for name, section in _SECTIONS.items() if name in run.results]
     parts.append("<details class='appendix'><summary>附录：规则、参数、依据与数据溯源（点击展开）/ Appendix: rules, "
                  "parameters, sources and provenance (click to open)</summary>"
                  + _sources_section(run, view) + _provenance_section(run) + "</details>")
@@ -109,20 +110,31 @@ def _skipped_section(run: StudyRun) -> str:
             + "</div>")
 
 
-def _screening_section(run: StudyRun) -> str:
+def _screening_section(run: StudyRun, figures: _Figures) -> str:
     result = run.results["screening"]
     counts = {k: v for k, v in result.verdict_counts().items() if v}
-    chart = _chart(list(counts), list(counts.values()), "研判结论 / Verdicts", "项目数 / projects")
+    from .maps.styles import verdict_labels
+    from .report import verdict_colour
+
+    labels = verdict_labels()
+    chart = _chart([labels.get(v, v) for v in counts], list(counts.values()), "研判结论 / Verdicts",
+                   "项目数 / projects", colours=[verdict_colour(v) for v in counts])
     rows = result.summary_table().to_dict("records")
     cols = [Column.registered("project_id"), Column.registered("project_name"), Column.registered("industry"),
             Column.registered("verdict_zh"), Column.registered("verdict"), Column.registered("n_findings"),
             Column.registered("rule_ids"), Column.registered("counties")]
-    return (f"<h2>{_ANALYSIS_TITLES['screening']}</h2>{chart}" + table_html(rows, cols)
-            + "<p class='src'>每个项目的详细研判（发现、依据、准入清单原文）见 screening/report.html / "
-              "Findings with citations and access-list texts per project: screening/report.html</p>")
+    from .figures import FigureLayer
+
+    figure = figures([FigureLayer(result.projects, "projects", column="verdict", markers=True)],
+                     "拟建项目研判结论 / Screening verdicts of the proposed projects")
+    return (f"<h2>{_ANALYSIS_TITLES['screening']}</h2>{figure}{chart}" + table_html(rows, cols)
+            + "<p class='src'>每个项目的详细研判（发现、依据、准入清单原文）见 <a href='screening/report.html'>"
+              "screening/report.html</a>，可打印的单页研判单见 screening/sheets/ / Findings with citations and "
+              "access-list texts per project: screening/report.html; a printable one-page sheet per project: "
+              "screening/sheets/</p>")
 
 
-def _rooftop_section(run: StudyRun, top: int | None = None) -> str:
+def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -> str:
     result = run.results["rooftops"]
     top = top or int(run.config.analyses["rooftops"].get("top", 20))
     towns = result.townships.sort_values(["capacity_kwp", "township"], ascending=[False, True]).head(top)
@@ -132,12 +144,17 @@ def _rooftop_section(run: StudyRun, top: int | None = None) -> str:
             Column.registered("capacity_kwp", numeric=True), Column.registered("policy_target_kwp", numeric=True),
             Column.registered("gap_kwp", numeric=True), Column.registered("annual_kwh", numeric=True),
             Column.registered("co2_t", numeric=True, digits=1)]
-    return (f"<h2>{_ANALYSIS_TITLES['rooftops']}</h2>{chart}"
+    from .figures import FigureLayer
+
+    figure = figures([FigureLayer(_township_potential(figures.view, result.townships), "rooftops",
+                                  column="capacity_kwp", label="乡镇技术潜力 / township potential [kWp]")],
+                     "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township [kWp]")
+    return (f"<h2>{_ANALYSIS_TITLES['rooftops']}</h2>{figure}{chart}"
             + table_html(towns.to_dict("records"), cols) + "<h3>县级合计 / County totals</h3>"
             + table_html(result.counties.to_dict("records"), cols))
 
 
-def _brownfield_section(run: StudyRun) -> str:
+def _brownfield_section(run: StudyRun, figures: _Figures) -> str:
     result = run.results["brownfields"]
     top = int(run.config.analyses["brownfields"].get("top", 15))
     ranked = result.sites[result.sites["rank"].notna()].head(top)
@@ -148,11 +165,19 @@ def _brownfield_section(run: StudyRun) -> str:
             Column.registered("annual_mwh", numeric=True), Column.registered("co2_t", numeric=True),
             Column.registered("score", numeric=True, digits=3), Column.registered("p_top_k", numeric=True, digits=2)]
     notes = "".join(f"<li>{escape(n)}</li>" for n in result.notes)
-    return (f"<h2>{_ANALYSIS_TITLES['brownfields']}</h2>{chart}" + table_html(ranked.to_dict("records"), cols)
+    from .figures import FigureLayer
+
+    layers = []
+    if len(result.excluded):
+        layers.append(FigureLayer(result.excluded, "excluded_parts"))
+    layers.append(FigureLayer(result.sites[~result.sites.geometry.is_empty], "brownfield_sites", column="score",
+                              label="综合得分 / score", markers=True))
+    figure = figures(layers, "棕地净可开发面积（按综合得分着色）/ Brownfield net areas by score")
+    return (f"<h2>{_ANALYSIS_TITLES['brownfields']}</h2>{figure}{chart}" + table_html(ranked.to_dict("records"), cols)
             + (f"<ul class='src'>{notes}</ul>" if notes else ""))
 
 
-def _mines_section(run: StudyRun) -> str:
+def _mines_section(run: StudyRun, figures: _Figures) -> str:
     mines = run.results["mines"]
     top = int(run.config.analyses["mines"].get("top", 15))
     modes = mines["mode_zh"].value_counts().sort_index()
@@ -162,7 +187,11 @@ def _mines_section(run: StudyRun) -> str:
             Column.registered("priority", numeric=True, digits=3),
             Column.registered("visible_share", numeric=True, digits=2),
             Column.registered("mode_zh"), Column.registered("mode_source")]
-    return f"<h2>{_ANALYSIS_TITLES['mines']}</h2>{chart}" + table_html(ranked.to_dict("records"), cols)
+    from .figures import FigureLayer
+
+    figure = figures([FigureLayer(mines, "mines", column="priority", label="优先度 / priority", markers=True)],
+                     "矿山修复优先度 / Mine rehabilitation priority")
+    return f"<h2>{_ANALYSIS_TITLES['mines']}</h2>{figure}{chart}" + table_html(ranked.to_dict("records"), cols)
 
 
 _SECTIONS = {"screening": _screening_section, "rooftops": _rooftop_section,
@@ -284,9 +313,59 @@ def _total_row(counties: pd.DataFrame) -> Mapping[str, float]:
     return (total.iloc[0] if len(total) else counties.sum(numeric_only=True)).to_dict()
 
 
-def _chart(labels: list[str], values: list[float], title: str, xlabel: str, *, fmt: str = "{:,.0f}") -> str:
+def _township_potential(view: Catalog, townships: pd.DataFrame) -> Any:
+    """Township polygons of the catalog with the rooftop table's ``capacity_kwp`` (joined by county and name)."""
+    import geopandas as gpd
+
+    if not view.has("township"):
+        return gpd.GeoDataFrame(geometry=[])
+    polys = view.read("township")
+    table = townships[townships["township"].notna()][["county", "township", "capacity_kwp"]]
+    keys = ["county"] if "county" in polys.columns else []
+    for name_col in ("name_zh", "name"):
+        if name_col in polys.columns:
+            joined = polys.merge(table if keys else table.drop(columns="county"), left_on=[name_col] + keys,
+                                 right_on=["township"] + keys)
+            if len(joined):
+                return joined
+    return gpd.GeoDataFrame(geometry=[])
+
+
+class _Figures:
+    """Draws the static map figures of the study report: ``layers`` over the study's context layers,
+    extent = the study region; the context layers are read once for all figures."""
+
+    def __init__(self, run: StudyRun, view: Catalog) -> None:
+        self.run, self.view, self.cache = run, view, {}
+
+    def __call__(self, layers: list[Any], title: str) -> str:
+        from .figures import catalog_context, figure_settings, map_png, padded_bounds
+
+        layers = [layer for layer in layers if len(layer.gdf)]
+        if not layers:
+            return ""
+        settings = figure_settings("study")
+        region = None
+        for role in ("township", "admin_boundary"):  # townships are cut to the study region, counties are not
+            if role not in self.cache and self.view.has(role):
+                self.cache[role] = self.view.read(role)
+            if region is None and len(self.cache.get(role, ())):
+                region = self.cache[role]
+        focus = region.geometry if region is not None and len(region) else pd.concat(
+            [layer.gdf.geometry for layer in layers])
+        bounds = padded_bounds(focus, settings)
+        context = catalog_context(self.view, settings.context_roles, bounds, cache=self.cache)
+        note = "含合成示例数据 / includes synthetic sample data" if self.run.synthetic_layers else ""
+        png = map_png(context + layers, bounds, title=title, settings=settings, note=note)
+        data = base64.b64encode(png).decode("ascii")
+        return (f"<figure><img alt='{escape(title)}' src='data:image/png;base64,{data}'><figcaption>"
+                f"{escape(title)}；图式同交互地图 / same styles as the web map (map.html)</figcaption></figure>")
+
+
+def _chart(labels: list[str], values: list[float], title: str, xlabel: str, *, fmt: str = "{:,.0f}",
+           colours: list[str] | None = None) -> str:
     if not labels:
         return ""
-    png = bar_chart(labels, values, title=title, xlabel=xlabel, value_format=fmt)
+    png = bar_chart(labels, values, title=title, xlabel=xlabel, value_format=fmt, colours=colours)
     data = base64.b64encode(png).decode("ascii")
     return f"<p><img alt='{escape(title)}' src='data:image/png;base64,{data}' style='max-width:100%'></p>"

@@ -22,7 +22,7 @@ from ._common import (
 from ._progress import progress_bar
 
 #: Files ``sanxian screen --out DIR`` writes (names scripts rely on).
-OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md"]
+OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md", "sheets"]
 #: Rows of the summary table printed to the terminal (the CSV and the report list every project).
 SUMMARY_ROWS = 50
 _VERDICT_STYLE = {"prohibited": "bold red", "restricted": "dark_orange", "needs_assessment": "yellow",
@@ -69,6 +69,8 @@ def screen_command(
     out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
     map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print each screening sheet to DIR/sheets/ID.pdf (A4) "
+                                                  "with headless Chromium or Chrome / 同时输出 PDF 研判单"),
     offline: Optional[bool] = typer.Option(None, "--offline/--cdn", help="Map as one self-contained file (default; "
                                            "--cdn: smaller file loading Leaflet from the internet, default with a tile "
                                            "--basemap) / 离线地图"),
@@ -78,8 +80,9 @@ def screen_command(
 ) -> None:
     """Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
 
-    Writes DIR/screening.json, screening.gpkg, screening.csv, report.html and report.md, and with --map
-    DIR/map.html (verdict colours, findings and sources in the popups).
+    Writes DIR/screening.json, screening.gpkg, screening.csv, report.html, report.md and one printable
+    screening sheet per project (DIR/sheets/ID.html; with --pdf also ID.pdf), and with --map DIR/map.html
+    (verdict colours, findings and sources in the popups).
     """
     from ..outputs import staged_output
     from ..report import write_screening_reports
@@ -102,13 +105,20 @@ def screen_command(
             result.to_json(stage / "screening.json")
             result.to_gpkg(stage / "screening.gpkg")
             result.to_csv(stage / "screening.csv")
-            write_screening_reports(result, stage)
+            write_screening_reports(result, stage, catalog=_catalog_for_sheets(catalog), pdf=pdf)
             write_extra_outputs(result, stage, options)
     except SanxianError as exc:
         fail(exc)
     for w in caught:
         err_console.print(f"[yellow]warning[/yellow] {escape(str(w.message))}", highlight=False)
     _print_summary(result, out)
+
+
+def _catalog_for_sheets(path: Path) -> Any:
+    """The catalog whose layers the sheets' location maps draw (already validated by the screening)."""
+    from ..catalog import Catalog
+
+    return Catalog.load(path)
 
 
 def _print_summary(result: Any, out: Path) -> None:

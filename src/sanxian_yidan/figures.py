@@ -1,0 +1,334 @@
+"""Static map figures (PNG) for the screening sheet (研判单) and the study report.
+
+Every layer is drawn with the style registry (:mod:`sanxian_yidan.maps.styles`), so a printed figure
+looks like the interactive map: the same verdict colours (Okabe–Ito), the same farmland tint, the same
+dashed red line.  Figures are drawn with matplotlib's Agg backend in the working CRS (metres), with a
+scale bar, a legend and the bundled CJK font; they carry no timestamp, so the same data give the same
+PNG bytes.  Layer lists, margins and sizes live in ``data/figures.toml``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .charts import cjk_font
+from .datafiles import packaged_path, load_toml, require
+from .errors import DataFileError, problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from .catalog import Catalog
+
+__all__ = ["FigureLayer", "FigureSettings", "figure_settings", "map_png", "catalog_context"]
+
+FIGURES_FILE = "figures.toml"
+
+
+@dataclass(frozen=True)
+class FigureSettings:
+    """One ``[sheet]`` / ``[study]`` table of ``figures.toml``.
+
+    Attributes
+    ----------
+    context_roles : tuple of str
+        Catalog roles drawn beneath the results, bottom to top.
+    margin_share, min_margin_m : float
+        Margin around the focus: ``margin_share`` × its larger side [-], at least ``min_margin_m`` [m].
+    width_in, height_in : float
+        Figure size [inch].
+    dpi : int
+        Resolution [dots per inch].
+    """
+
+    context_roles: tuple[str, ...]
+    margin_share: float
+    min_margin_m: float
+    width_in: float
+    height_in: float
+    dpi: int
+
+
+@lru_cache(maxsize=4)
+def figure_settings(kind: str) -> FigureSettings:
+    """The validated ``[kind]`` table (``"sheet"`` or ``"study"``) of the packaged ``figures.toml``.
+
+    Raises
+    ------
+    DataFileError
+        If the table or a key is missing or has the wrong type or range.
+    """
+    path = packaged_path(FIGURES_FILE)
+    doc = load_toml(path)
+    table = require(doc, kind, dict, file=path, where="")
+    where = f"[{kind}]"
+    roles = require(table, "context_roles", list, file=path, where=where)
+    num = (int, float)
+    out = FigureSettings(tuple(str(r) for r in roles),
+                         float(require(table, "margin_share", num, file=path, where=where)),
+                         float(require(table, "min_margin_m", num, file=path, where=where)),
+                         float(require(table, "width_in", num, file=path, where=where)),
+                         float(require(table, "height_in", num, file=path, where=where)),
+                         int(require(table, "dpi", int, file=path, where=where)))
+    if min(out.width_in, out.height_in) <= 0 or out.dpi < 30 or out.margin_share < 0 or out.min_margin_m < 0:
+        raise DataFileError(problem(f"{where} 中的图幅、分辨率或边距不合理。",
+                                    f"{where} has a non-positive size, a dpi below 30 or a negative margin.",
+                                    file=path, fix="use width_in, height_in > 0, dpi >= 30, margins >= 0"))
+    return out
+
+
+@dataclass
+class FigureLayer:
+    """A layer of a figure.
+
+    Attributes
+    ----------
+    gdf : GeoDataFrame
+        Features in the figure's CRS.
+    style : str
+        Layer id in the style registry (``basic_farmland``, ``projects``, ...).
+    column : str, optional
+        Colour by this column with the style's palette or ramp (``None`` = the style's single look).
+    label : str, optional
+        Legend text (default: the style's ``中文 / English`` name).
+    colour : str, optional
+        Override of the fill / line colour (e.g. one verdict colour).
+    legend : bool
+        Whether the layer appears in the legend.
+    markers : bool
+        Also mark each feature with a dot at a representative point, so features too small for the
+        figure's scale stay visible.
+    extra : dict
+        Further keyword arguments of ``GeoDataFrame.plot``.
+    """
+
+    gdf: Any
+    style: str
+    column: str | None = None
+    label: str | None = None
+    colour: str | None = None
+    legend: bool = True
+    markers: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def catalog_context(catalog: Catalog, roles: Sequence[str], bounds: Sequence[float] | None = None,
+                    *, cache: dict[str, Any] | None = None) -> list[FigureLayer]:
+    """Context layers of ``catalog`` for the ``roles`` it has, clipped to ``bounds`` (box in the working CRS).
+
+    ``cache`` (role → frame) avoids reading a layer again for the next figure.
+    """
+    from .maps.styles import styles
+
+    known = styles().layers
+    out = []
+    for role in roles:
+        if role not in known or not catalog.has(role) or any(e.is_raster for e in catalog.entries_for(role)):
+            continue
+        if cache is not None and role in cache:
+            gdf = cache[role]
+        else:
+            gdf = catalog.read(role)
+            if cache is not None:
+                cache[role] = gdf
+        if bounds is not None and len(gdf):
+            gdf = gdf.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
+        if len(gdf):
+            column = known[role].column or None
+            if column and column not in gdf.columns:
+                column = None
+            out.append(FigureLayer(gdf, role, column=column))
+    return out
+
+
+def _ramp_colours(values: Any, ramp_colours: Sequence[str], reverse: bool) -> tuple[list[Any], float, float]:
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+
+    cmap = LinearSegmentedColormap.from_list("ramp", list(ramp_colours)[::-1] if reverse else list(ramp_colours))
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    norm = Normalize(lo, hi if hi > lo else lo + 1)
+    return [cmap(norm(x)) if np.isfinite(x) else (0.8, 0.8, 0.8, 1.0) for x in v], lo, hi
+
+
+def _draw(ax: Any, layer: FigureLayer, handles: list[Any]) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from .maps.styles import mpl_style, palette_colours, palette_labels, styles
+
+    reg = styles()
+    st = reg.layer(layer.style)
+    gdf = layer.gdf[~layer.gdf.geometry.is_empty & layer.gdf.geometry.notna()]
+    if not len(gdf):
+        return
+    label = layer.label or f"{st.zh} / {st.en}"
+    kw = mpl_style(st, colour=layer.colour)
+    column = layer.column if layer.column and layer.column in gdf.columns else None
+    if column and st.palette:
+        colours = palette_colours(st.palette)
+        labels = palette_labels(st.palette)
+        keys = gdf[column].astype(str)
+        present = [k for k in colours if (keys == k).any()]
+        fill = [colours.get(k, st.fill or "#999999") for k in keys]
+        _plot(ax, gdf, st.kind, kw, fill, layer.extra)
+        if layer.markers:
+            _markers(ax, gdf, fill, kw)
+        if layer.legend:
+            handles += [_handle(st.kind, kw, colours[k], f"{labels[k]}" if st.palette == "verdict"
+                                else f"{st.zh} {labels[k]}") for k in present]
+        return
+    if column and st.ramp:
+        ramp = reg.ramps[st.ramp]
+        fill, lo, hi = _ramp_colours(gdf[column], ramp.colours, ramp.reverse)
+        _plot(ax, gdf, st.kind, kw, fill, layer.extra)
+        if layer.markers:
+            _markers(ax, gdf, fill, kw)
+        if layer.legend:
+            handles.append(_handle(st.kind, kw, ramp.colours[0], f"{label}: {_number(lo)}"))
+            handles.append(_handle(st.kind, kw, ramp.colours[-1], f"{label}: {_number(hi)}"))
+        return
+    _plot(ax, gdf, st.kind, kw, None, layer.extra)
+    if layer.markers:
+        _markers(ax, gdf, [kw.get("facecolor", kw.get("color"))] * len(gdf), kw)
+    if layer.legend:
+        handles.append(Line2D([], [], color=kw["color"], linewidth=kw["linewidth"], linestyle=kw["linestyle"],
+                              label=label) if st.kind == "line" else
+                       Patch(facecolor=kw.get("facecolor", kw.get("color")), edgecolor=kw.get("edgecolor"),
+                             linestyle=kw.get("linestyle", "-"), label=label))
+
+
+def _number(value: float) -> str:
+    """A legend number: thousands separated, three significant digits below 100, never scientific."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if abs(value) >= 1e-3 else "0"
+
+
+def _markers(ax: Any, gdf: gpd.GeoDataFrame, colours: list[Any], kw: dict[str, Any]) -> None:
+    from matplotlib.colors import to_rgba
+
+    points = gdf.geometry.representative_point()
+    ax.scatter(points.x, points.y, s=22, c=[to_rgba(c, 1.0) for c in colours], edgecolors="#1a1a1a",
+               linewidths=0.6, zorder=5)
+
+
+def _handle(kind: str, kw: dict[str, Any], colour: str, label: str) -> Any:
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if kind == "line":
+        return Line2D([], [], color=colour, linewidth=kw["linewidth"], label=label)
+    alpha = to_rgba(kw["facecolor"])[3] if kw.get("facecolor") not in (None, "none") else 1.0
+    return Patch(facecolor=to_rgba(colour, alpha), edgecolor=kw.get("edgecolor", colour), label=label)
+
+
+def _plot(ax: Any, gdf: gpd.GeoDataFrame, kind: str, kw: dict[str, Any], colours: list[Any] | None,
+          extra: dict[str, Any]) -> None:
+    from matplotlib.colors import to_rgba
+
+    geom_types = set(gdf.geom_type)
+    if kind == "line" or geom_types <= {"LineString", "MultiLineString"}:
+        color = colours if colours is not None else kw.get("color", kw.get("edgecolor"))
+        gdf.plot(ax=ax, color=color, linewidth=kw["linewidth"], linestyle=kw.get("linestyle", "-"), **extra)
+    elif kind == "point" or geom_types <= {"Point", "MultiPoint"}:
+        color = colours if colours is not None else kw.get("color", kw.get("facecolor"))
+        gdf.plot(ax=ax, color=color, edgecolor=kw.get("edgecolor", "#333333"), markersize=40, **extra)
+    else:
+        face = kw["facecolor"]
+        if colours is not None:
+            alpha = to_rgba(face)[3] if face != "none" else 1.0
+            face = [to_rgba(c, alpha) for c in colours]
+        gdf.plot(ax=ax, facecolor=face, edgecolor=kw["edgecolor"], linewidth=kw["linewidth"],
+                 linestyle=kw["linestyle"], **extra)
+
+
+def _scale_bar(ax: Any, bounds: Sequence[float]) -> None:
+    width = bounds[2] - bounds[0]
+    target = width / 5
+    nice = [1, 2, 5]
+    exp = 10 ** np.floor(np.log10(max(target, 1e-9)))
+    length = max(n * exp for n in nice if n * exp <= target) if target >= exp else exp
+    x0 = bounds[0] + 0.04 * width
+    y0 = bounds[1] + 0.05 * (bounds[3] - bounds[1])
+    ax.plot([x0, x0 + length], [y0, y0], color="#000000", linewidth=3, solid_capstyle="butt")
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(x0 + length / 2, y0 + 0.015 * (bounds[3] - bounds[1]), text, ha="center", va="bottom", fontsize=8)
+
+
+def map_png(layers: Sequence[FigureLayer], bounds: Sequence[float], *, title: str = "",
+            settings: FigureSettings, note: str = "") -> bytes:
+    """Draw ``layers`` (bottom to top) within ``bounds`` and return PNG bytes.
+
+    Parameters
+    ----------
+    layers : sequence of FigureLayer
+        Bottom layer first.
+    bounds : (minx, miny, maxx, maxy)
+        Extent in the layers' CRS [m]; widened to the figure's aspect ratio.
+    title : str
+        Figure title (bilingual recommended).
+    settings : FigureSettings
+        Size and resolution.
+    note : str
+        Small text at the bottom (e.g. "合成示例数据 / synthetic sample data").
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    family = cjk_font()
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
+        fig, ax = plt.subplots(figsize=(settings.width_in, settings.height_in))
+        fig.subplots_adjust(left=0.01, right=0.70, bottom=0.02, top=0.93)  # legend to the right of the map
+        pos = ax.get_position()
+        aspect = (pos.width * settings.width_in) / (pos.height * settings.height_in)
+        w, h = max(maxx - minx, 1.0), max(maxy - miny, 1.0)
+        if w / h < aspect:
+            cx = (minx + maxx) / 2
+            minx, maxx = cx - h * aspect / 2, cx + h * aspect / 2
+        else:
+            cy = (miny + maxy) / 2
+            miny, maxy = cy - w / aspect / 2, cy + w / aspect / 2
+        handles: list[Any] = []
+        for layer in layers:
+            _draw(ax, layer, handles)
+        ax.set_xlim(minx, maxx)
+        ax.set_ylim(miny, maxy)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("#90a4ae")
+        _scale_bar(ax, (minx, miny, maxx, maxy))
+        ax.annotate("N", xy=(0.96, 0.93), xytext=(0.96, 0.83), xycoords="axes fraction", ha="center",
+                    arrowprops={"arrowstyle": "-|>", "color": "#000000"}, fontsize=9)
+        if title:
+            ax.set_title(title, fontsize=10)
+        if handles:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        if note:
+            fig.text(0.01, -0.01, note, fontsize=7, color="#b71c1c", va="top")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=settings.dpi, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        return buffer.getvalue()
+
+
+def padded_bounds(geoms: Any, settings: FigureSettings) -> tuple[float, float, float, float]:
+    """Bounds of ``geoms`` (GeoSeries / GeoDataFrame) plus the settings' margin on every side [m]."""
+    minx, miny, maxx, maxy = (float(v) for v in geoms.total_bounds)
+    margin = max(settings.margin_share * max(maxx - minx, maxy - miny), settings.min_margin_m)
+    return minx - margin, miny - margin, maxx + margin, maxy + margin

@@ -1,0 +1,302 @@
+"""The one-page screening sheet (研判单) per project: HTML with A4 print CSS, optionally PDF.
+
+Each sheet holds the project's id, name, industry (GB/T 4754 code and name), a static location map of
+the footprint over the constraint layers (same styles as the web map), the verdict in large type in the
+verdict colour, every finding as a plain sentence with its legal source, the access-list text of the
+control units it overlaps, and the data caveats (synthetic sample layers, parts outside the data
+coverage, rules not evaluated, assumed distances).  Rendered with a Jinja2 template shipped in the
+package (``templates/sheet.html.j2``) with autoescaping on, so any text from the data shows as text.
+
+PDF: headless Chromium (``--print-to-pdf``) prints the HTML sheet with its A4 CSS when a Chromium or
+Chrome binary is found (``SANXIAN_CHROMIUM``, else ``chromium``, ``chromium-browser``, ``google-chrome``,
+``chrome``, ``msedge`` on the PATH).  Chromium renders the CJK text, the map and the CSS exactly as the
+browser shows them, needs no extra Python package and is on most planners' machines (Chrome, Edge);
+pure-Python HTML→PDF converters either need system libraries (WeasyPrint: Pango) or drop much of the
+CSS and the CJK fonts (xhtml2pdf).  Without a browser no PDF is written and a warning says how to
+get one (print the HTML from any browser, or install Chromium).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .report import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .catalog import Catalog
+    from .screening import ScreeningResult
+
+__all__ = ["find_chromium", "html_to_pdf", "sheet_html", "write_sheets", "SheetPdfWarning"]
+
+log = logging.getLogger(__name__)
+
+#: Browser executables tried for the PDF export, in this order (after ``SANXIAN_CHROMIUM``).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "msedge")
+#: Seconds allowed for Chromium to print one sheet.
+PDF_TIMEOUT_S = 120
+_LIST_FIELDS = (("space", "空间布局约束", "Spatial layout constraints"),
+                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
+                ("risk", "环境风险防控", "Environmental risk prevention"),
+                ("resource", "资源开发效率要求", "Resource-use efficiency"))
+_VERDICT_EN = {"prohibited": "Prohibited", "restricted": "Restricted", "needs_assessment": "Needs assessment",
+               "outside_coverage": "Outside data coverage", "notice": "Notice", "compliant": "No restriction found"}
+_VERDICT_ZH = {"compliant": "未发现限制"}
+
+
+class SheetPdfWarning(UserWarning):
+    """A PDF sheet was asked for but could not be made (no browser, or the browser failed)."""
+
+
+def _ha(area_m2: float) -> str:
+    ha = area_m2 / 1e4
+    return f"{ha:,.2f} 公顷（{area_m2:,.0f} m²）" if ha < 100 else f"{ha:,.1f} 公顷"
+
+
+def _ha_en(area_m2: float) -> str:
+    ha = area_m2 / 1e4
+    return f"{ha:,.2f} ha ({area_m2:,.0f} m²)" if ha < 100 else f"{ha:,.1f} ha"
+
+
+def _sentences(f: Mapping[str, Any], roles: Mapping[str, Any]) -> tuple[str, str]:
+    """A finding as one plain sentence (Chinese, English): what, how much, which feature."""
+    role = roles.get(f.get("role"))
+    zh_role, en_role = (role.zh, role.en) if role else (f.get("role") or "", f.get("role") or "")
+    names = f.get("features") or ""
+    if f.get("predicate") in ("intersects", "overlap_share_above") and f.get("area_m2") is not None:
+        share = f"，占项目 {100 * f['share']:.1f}%" if f.get("share") is not None else ""
+        share_en = f", {100 * f['share']:.1f}% of the project" if f.get("share") is not None else ""
+        return (f"占用{zh_role} {_ha(f['area_m2'])}{share}" + (f"（{names}）" if names else ""),
+                f"Occupies {_ha_en(f['area_m2'])} of {en_role.lower()}{share_en}" + (f" ({names})" if names else ""))
+    return f["message_zh"].rstrip("。"), f["message_en"].rstrip(".")
+
+
+def _caveats(rec: Mapping[str, Any], result: ScreeningResult) -> list[dict[str, Any]]:
+    out = []
+    if rec["synthetic_data"]:
+        out.append({"warn": True, "zh": "本研判使用了合成示例图层（见上方标识），结论仅演示方法，不得用于决策。",
+                    "en": "This result uses synthetic sample layers: it demonstrates the method and must not be "
+                          "used for decisions."})
+    share = rec.get("outside_coverage_share")
+    if share:
+        out.append({"warn": True, "zh": f"项目有 {100 * share:.1f}% 位于分区管控数据覆盖范围之外，该部分无法研判。",
+                    "en": f"{100 * share:.1f}% of the project lies outside the coverage of the zoning data; that "
+                          "part could not be screened."})
+    elif share is None:
+        out.append({"warn": True, "zh": "图层目录没有行政区界图层，数据覆盖范围未知。",
+                    "en": "The catalog has no admin_boundary layer: the data coverage is unknown."})
+    if rec["not_evaluated"]:
+        out.append({"warn": True, "zh": f"以下规则未能评估（缺少图层或属性）：{'、'.join(rec['not_evaluated'])}；结论不完整。",
+                    "en": f"Rules not evaluated (missing layer or attribute): {', '.join(rec['not_evaluated'])}; "
+                          "the result is incomplete."})
+    if result.missing_roles:
+        out.append({"warn": False, "zh": f"图层目录缺少：{'、'.join(result.missing_roles)}；相关规则无法检查。",
+                    "en": f"Roles missing from the catalog: {', '.join(result.missing_roles)}; rules that need "
+                          "them cannot be checked."})
+    if any(f["assumption"] for f in rec["findings"] if f["kind"] == "finding"):
+        out.append({"warn": False, "zh": "标注“含假定值”的规则所用距离无官方出处，须由使用者确认。",
+                    "en": "Rules marked 'assumed value' use a distance with no verified official source: "
+                          "confirm it."})
+    out.append({"warn": False, "zh": "法规条文摘自公开转载文本，引用前请核对正式发布原文；本单为初筛，不替代环境影响评价。",
+                "en": "Clauses are quoted from public reposts; check the published text before citing. This is a "
+                      "first screening, not an environmental impact assessment."})
+    return out
+
+
+def _template() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("sanxian_yidan", "templates"),
+                      autoescape=select_autoescape(("html", "j2", "html.j2"), default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("sheet.html.j2")
+
+
+def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | None = None,
+               generated: _dt.datetime | None = None, record: Mapping[str, Any] | None = None) -> str:
+    """The screening sheet of one project as a self-contained HTML page.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        From :func:`sanxian_yidan.screen`.
+    project_id : str
+        Id of the project (``project_id`` column).
+    map_png : bytes, optional
+        Location map (PNG), e.g. from :func:`location_map_png`.
+    generated : datetime, optional
+        Date shown on the sheet (default now).
+    record : mapping, optional
+        The project's record from ``result.to_records()`` (computed when not given).
+    """
+    from .catalog import role_vocabulary
+    from .maps.styles import verdict_colours
+
+    rec = record or next(r for r in result.to_records() if r["id"] == project_id)
+    colours = verdict_colours()
+    roles = role_vocabulary()
+    verdict = rec["verdict"]
+    vcol = colours.get(verdict, "#999999")
+    findings = []
+    for f in rec["findings"]:
+        if f["kind"] != "finding":
+            continue
+        zh, en = _sentences(f, roles)
+        sev_colour = colours.get(f["severity"], "#999999")
+        findings.append({"severity_zh": f["severity_zh"], "sentence_zh": zh, "sentence_en": en,
+                         "source": f["source"], "assumption": f["assumption"], "colour": sev_colour,
+                         "text": text_colour(sev_colour)})
+    industry = " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 / unknown"
+    if rec["industry"]:
+        industry += "（GB/T 4754-2017）"
+    counties = "；".join(f"{c['name']}（{100 * c['share']:.0f}%）" if c.get("share") is not None and c["share"] < 0.995
+                        else str(c["name"]) for c in rec["counties"])
+    when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    context = {
+        "p": rec, "industry": industry, "counties": counties, "area": _ha(rec["area_m2"] or 0),
+        "generated": f"生成日期 / generated {when}",
+        "verdict": {"zh": _VERDICT_ZH.get(verdict, rec["verdict_zh"]), "en": _VERDICT_EN.get(verdict, verdict),
+                    "colour": vcol, "text": text_colour(vcol)},
+        "synthetic_layers": result.synthetic_layers if rec["synthetic_data"] else [],
+        "banner_zh": SAMPLE_BANNER_ZH, "banner_en": SAMPLE_BANNER_EN,
+        "map_png": base64.b64encode(map_png).decode("ascii") if map_png else "",
+        "findings": findings, "access_lists": rec["access_lists"], "list_fields": _LIST_FIELDS,
+        "caveats": _caveats(rec, result),
+        "rules_files": ", ".join(result.parameters.get("rules_files") or []) or "—",
+    }
+    return _template().render(**context)
+
+
+def location_map_png(result: ScreeningResult, project_id: str, catalog: Catalog | None, *,
+                     cache: dict[str, Any] | None = None) -> bytes:
+    """Static map of one project's footprint (verdict colour) over the constraint layers, PNG bytes."""
+    from .figures import FigureLayer, catalog_context, figure_settings, map_png, padded_bounds
+    from .maps.styles import verdict_colours
+
+    settings = figure_settings("sheet")
+    projects = result.projects
+    mine = projects[projects["project_id"].astype(str) == str(project_id)]
+    bounds = padded_bounds(mine.geometry, settings)
+    layers = catalog_context(catalog, settings.context_roles, bounds, cache=cache) if catalog is not None else []
+    pieces = result.overlaps
+    if len(pieces):
+        pieces = pieces[(pieces["project_id"].astype(str) == str(project_id)) & (pieces["role"] != "admin_boundary")
+                        & (pieces["role"] != "control_unit")]
+        if len(pieces):
+            layers.append(FigureLayer(pieces, "overlap_pieces"))
+    others = projects[projects["project_id"].astype(str) != str(project_id)].cx[bounds[0]:bounds[2],
+                                                                                  bounds[1]:bounds[3]]
+    if len(others):
+        layers.append(FigureLayer(others, "projects", colour="#ffffff", label="其他拟建项目 / other projects"))
+    verdict = str(mine["verdict"].iloc[0])
+    layers.append(FigureLayer(mine, "projects", colour=verdict_colours().get(verdict, "#999999"),
+                              label=f"本项目 / this project ({project_id})"))
+    note = "含合成示例数据 / includes synthetic sample data" if result.synthetic else ""
+    return map_png(layers, bounds, settings=settings, note=note)
+
+
+def _safe_name(project_id: str) -> str:
+    """A file name for a project id: letters, digits, CJK, ``-`` and ``_`` kept, anything else ``_``."""
+    name = re.sub(r"[^\w\-\u4e00-\u9fff]+", "_", str(project_id)).strip("._") or "project"
+    return name[:80]
+
+
+def write_sheets(result: ScreeningResult, out_dir: str | Path, *, catalog: Catalog | None = None,
+                 pdf: bool = False, generated: _dt.datetime | None = None) -> list[Path]:
+    """Write ``sheets/<id>.html`` (and ``sheets/<id>.pdf`` with ``pdf=True``) for every project.
+
+    Returns
+    -------
+    list of Path
+        The files written.  A PDF that could not be made is skipped with a :class:`SheetPdfWarning`.
+    """
+    folder = Path(out_dir) / "sheets"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    cache: dict[str, Any] = {}
+    browser = find_chromium() if pdf else None
+    if pdf and browser is None:
+        warnings.warn(SheetPdfWarning(
+            "未找到 Chromium/Chrome 浏览器，未生成 PDF 研判单；可用任一浏览器打开 sheets/*.html 打印为 PDF（A4），"
+            "或安装 Chromium（Debian/Ubuntu: apt-get install chromium）或设置 SANXIAN_CHROMIUM。 / No Chromium or "
+            "Chrome found, so no PDF sheets were written: open sheets/*.html in any browser and print to PDF (A4), "
+            "or install Chromium (Debian/Ubuntu: apt-get install chromium) or set SANXIAN_CHROMIUM."), stacklevel=2)
+    records = result.to_records()
+    for rec, name in zip(records, sheet_names([r["id"] for r in records])):
+        png = location_map_png(result, rec["id"], catalog, cache=cache)
+        path = folder / f"{name}.html"
+        path.write_text(sheet_html(result, rec["id"], map_png=png, generated=generated, record=rec),
+                        encoding="utf-8")
+        written.append(path)
+        if browser is not None:
+            try:
+                written.append(html_to_pdf(path, path.with_suffix(".pdf"), browser=browser))
+            except RuntimeError as exc:
+                warnings.warn(SheetPdfWarning(str(exc)), stacklevel=2)
+    return written
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium-family browser for the PDF export, or ``None``."""
+    given = os.environ.get("SANXIAN_CHROMIUM")
+    if given:
+        return shutil.which(given)
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, browser: str | None = None) -> Path:
+    """Print an HTML file to PDF (A4, its own print CSS) with headless Chromium.
+
+    Network access is cut (every request goes to a dead proxy): the sheets are self-contained.
+
+    Raises
+    ------
+    RuntimeError
+        If no browser is found, or it fails or writes no PDF (message in Chinese and English).
+    """
+    browser = browser or find_chromium()
+    if browser is None:
+        raise RuntimeError("未找到 Chromium/Chrome，无法生成 PDF / no Chromium or Chrome found to print the PDF")
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+    with tempfile.TemporaryDirectory(prefix="sanxian-pdf-") as profile:
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                   "--no-pdf-header-footer", "--print-to-pdf-no-header",
+                   f"--print-to-pdf={pdf_path.resolve()}", html_path.as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=PDF_TIMEOUT_S, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {html_path.name} to PDF: "
+                               f"{exc}") from exc
+    if done.returncode != 0 or not pdf_path.is_file() or pdf_path.stat().st_size == 0:
+        raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {html_path.name} to PDF "
+                           f"(exit {done.returncode}): {done.stderr.strip()[-300:]}")
+    return pdf_path
+
+
+def sheet_names(ids: Sequence[str]) -> list[str]:
+    """File stems :func:`write_sheets` uses for ``ids`` (same order)."""
+    used: set[str] = set()
+    out = []
+    for pid in ids:
+        name = _safe_name(pid)
+        while name in used:
+            name += "_"
+        used.add(name)
+        out.append(name)
+    return out

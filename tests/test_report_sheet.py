@@ -1,0 +1,95 @@
+"""The one-page screening sheet (研判单): content against the screening result, escaping, PDF export."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from sanxian_yidan.catalog import Catalog
+from sanxian_yidan.maps.styles import verdict_colours
+from sanxian_yidan.report import text_colour
+from sanxian_yidan.screening import screen
+from sanxian_yidan.sheet import SheetPdfWarning, location_map_png, sheet_html, write_sheets
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = REPO / "layers" / "catalog.toml"
+PROJECTS = REPO / "studies" / "suixian_projects.geojson"
+
+
+@pytest.fixture(scope="module")
+def screened():
+    cat = Catalog.load(CATALOG)
+    return cat, screen(PROJECTS, cat)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_sheet_states_verdict_findings_sources_and_access_list(screened) -> None:
+    cat, result = screened
+    png = location_map_png(result, "SX-03", cat)
+    assert png.startswith(b"\x89PNG")
+    html = sheet_html(result, "SX-03", map_png=png)
+    rec = next(r for r in result.to_records() if r["id"] == "SX-03")
+    # Verdict in large type in the registry's verdict colour, text colour readable on it.
+    colour = verdict_colours()["prohibited"]
+    assert f'class="verdict" style="background:{colour};color:{text_colour(colour)}"' in html
+    assert ">禁止<small>Prohibited</small>" in html
+    # The farmland finding as a sentence: hectares from the overlap area of the result (independent read).
+    f = next(x for x in rec["findings"] if x["kind"] == "finding" and x["role"] == "basic_farmland")
+    pieces = result.overlaps[(result.overlaps["project_id"] == "SX-03") & (result.overlaps["role"] == "basic_farmland")]
+    area = float(pieces.geometry.area.sum())
+    assert abs(area - f["area_m2"]) < 1.0  # m², tolerance for rounding in the record
+    text = _text(html)
+    assert f"占用永久基本农田 {area / 1e4:,.2f} 公顷" in text
+    assert "自然资办发〔2023〕12号" in text  # its legal source, next to the finding
+    # The access list of the overlapped control unit, word for word.
+    unit = rec["access_lists"][0]
+    assert unit["space"] and unit["space"] in html
+    # Caveats: the synthetic banner and the reminder that this is a first screening.
+    assert "示例数据" in html and "不替代环境影响评价" in html
+    assert "data:image/png;base64," in html  # the location map
+
+
+def test_yellow_and_grey_verdicts_get_black_text() -> None:
+    colours = verdict_colours()
+    assert text_colour(colours["needs_assessment"]) == "#000000"  # Okabe-Ito yellow
+    assert text_colour("#000000") == "#ffffff"
+
+
+def test_text_from_the_data_is_escaped(screened, tmp_path: Path) -> None:
+    _, result = screened
+    src = gpd.read_file(PROJECTS).iloc[[0]].copy()
+    src["name"] = "<script>alert(1)</script>"
+    path = tmp_path / "p.geojson"
+    src.to_file(path, driver="GeoJSON")
+    bad = screen(path, CATALOG)
+    html = sheet_html(bad, str(bad.projects["project_id"].iloc[0]))
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_write_sheets_one_file_per_project_and_a4_pdf(screened, tmp_path: Path, monkeypatch) -> None:
+    cat, result = screened
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.fail("headless Chromium is needed (scripts/setup_tests.sh installs the Debian package chromium)")
+    paths = write_sheets(result, tmp_path, catalog=cat, pdf=True)
+    names = sorted(p.name for p in paths)
+    ids = list(result.projects["project_id"])
+    assert names == sorted([f"{i}.html" for i in ids] + [f"{i}.pdf" for i in ids])
+    pdf = (tmp_path / "sheets" / "SX-03.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert re.search(rb"/MediaBox \[0 0 59[45]\.\d* 84[12]\.\d*\]", pdf)  # A4 = 595.3 × 841.9 pt
+    assert re.findall(rb"/Count (\d+)", pdf)[0] == b"1"  # SX-03 fits on one page
+
+
+def test_no_browser_gives_a_warning_and_html_only(screened, tmp_path: Path, monkeypatch) -> None:
+    _, result = screened
+    monkeypatch.setenv("SANXIAN_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.warns(SheetPdfWarning, match="print to PDF"):
+        paths = write_sheets(result, tmp_path, catalog=None, pdf=True)
+    assert paths and all(p.suffix == ".html" for p in paths)
