@@ -35,7 +35,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) -> tup
     study = (REPO / "studies" / "suixian.toml").read_text(encoding="utf-8").replace("../maps/suixian", "../out")
     (base / "studies" / "suixian.toml").write_text(study, encoding="utf-8")
     monkeypatch_module.chdir(base)
-    run_study(Path("studies/suixian.toml"), generated=datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc))
+    run_study(Path("studies/suixian.toml"), allow_paths=[REPO], generated=datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc))
     result = CliRunner().invoke(app, ["screen", "studies/suixian_projects.geojson", "--catalog",
                                       "layers/catalog.toml", "--out", "screen_out", "--map"])
     assert result.exit_code == 0, result.output

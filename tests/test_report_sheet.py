@@ -10,8 +10,8 @@ import geopandas as gpd
 import pytest
 
 from sanxian_yidan.catalog import Catalog
+from sanxian_yidan.htmlstyle import text_colour
 from sanxian_yidan.maps.styles import verdict_colours
-from sanxian_yidan.report import text_colour
 from sanxian_yidan.screening import screen
 from sanxian_yidan.sheet import SheetPdfWarning, location_map_png, sheet_html, write_sheets
 

@@ -67,7 +67,8 @@ def run(world: Path, projects_file: Path, tmp_path_factory: pytest.TempPathFacto
 
 def test_screen_writes_every_output(run) -> None:
     out, result = run
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_NAMES)
+    assert sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()) == sorted(OUTPUT_NAMES)
+    assert sorted(p.name for p in (out / "sheets").iterdir()) == ["A.html", "B.html", "C.html"]
     data = json.loads((out / "screening.json").read_text(encoding="utf-8"))
     assert [(d["id"], d["verdict"]) for d in data] == [("A", "prohibited"), ("B", "prohibited"), ("C", "compliant")]
     assert data[0]["findings"][0]["rule_id"] == "ECO-01" and "厅字〔2019〕48号" in data[0]["findings"][0]["source"]

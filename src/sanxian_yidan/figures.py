@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .charts import cjk_font
-from .datafiles import packaged_path, load_toml, require
+from .datafiles import load_toml, packaged_path, require
 from .errors import DataFileError, problem
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .columns import describe
+from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 
 if TYPE_CHECKING:  # pragma: no cover
     from .screening import ScreeningResult
@@ -48,11 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_BANNER_ZH = "示例数据 — 合成图层，非官方管控成果，不得用于决策"
-SAMPLE_BANNER_EN = "SAMPLE DATA — synthetic layers, not official zoning; not for decisions"
 #: Colours of the verdict badges (colour-blind-safe enough with the text label always shown).
-#: Badge colour of findings that are not verdicts (notes, rules not evaluated).
-NEUTRAL_COLOUR = "#bdbdbd"
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1100px;
 color:#212121;line-height:1.5;padding:0 1em}
@@ -195,30 +192,6 @@ def page_html(title: str, body: str, *, lang: str = "zh-CN") -> str:
     return (f'<!DOCTYPE html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
-
-
-def verdict_colour(verdict: str) -> str:
-    """Colour of a verdict (or finding severity) from the style registry's one verdict palette."""
-    from .maps.styles import verdict_colours
-
-    return verdict_colours().get(verdict, NEUTRAL_COLOUR)
-
-
-def text_colour(background: str) -> str:
-    """Black or white, whichever reads better on ``background`` (WCAG 2 relative luminance, threshold 0.179).
-
-    References
-    ----------
-    .. [1] W3C (2008). Web Content Accessibility Guidelines (WCAG) 2.0, "relative luminance" and
-       "contrast ratio" definitions.
-    """
-    from matplotlib.colors import to_rgb
-
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in to_rgb(background))
-    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "#ffffff"
 
 
 def _badge(verdict: str, text: str) -> str:

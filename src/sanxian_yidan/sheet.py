@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .report import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour
+from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog

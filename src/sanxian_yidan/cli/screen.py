@@ -22,7 +22,7 @@ from ._common import (
 from ._progress import progress_bar
 
 #: Files ``sanxian screen --out DIR`` writes (names scripts rely on).
-OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md", "sheets"]
+OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md", "sheets/"]
 #: Rows of the summary table printed to the terminal (the CSV and the report list every project).
 SUMMARY_ROWS = 50
 _VERDICT_STYLE = {"prohibited": "bold red", "restricted": "dark_orange", "needs_assessment": "yellow",
