@@ -456,3 +456,12 @@ def test_toml_loader_raises_only_data_file_errors(tmp_path: Path, data: bytes) -
     except DataFileError:
         return
     assert isinstance(doc, dict)
+
+
+def test_truncated_shp_is_refused_not_read_as_missing_geometry(tmp_path: Path) -> None:
+    path = tmp_path / "p.shp"
+    gpd.GeoDataFrame({"name": NAMES}, geometry=[Point(LON + 0.01 * i, LAT).buffer(0.001) for i in range(3)],
+                     crs="EPSG:4326").to_file(path)
+    path.write_bytes(path.read_bytes()[:-200])  # the third polygon loses its last 200 bytes
+    with pytest.raises(InputFileError, match=r"p\.shp is truncated: 1 of its 3 shapes \(the first is feature 3\)"):
+        read_vector(path)

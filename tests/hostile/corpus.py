@@ -206,6 +206,14 @@ def _truncated_dbf(d: Path, w: World) -> list[str]:
     return screen(shp, w, d)
 
 
+def _truncated_shp(d: Path, w: World) -> list[str]:
+    frame = gpd.GeoDataFrame({"name": ["甲", "乙"]}, geometry=[box(*PARCEL), box(PARCEL[0] + 2000, PARCEL[1],
+                                                                               PARCEL[2] + 2000, PARCEL[3])], crs=CRS)
+    shp = shapefile(d, frame)
+    shp.write_bytes(shp.read_bytes()[:-40])  # the second parcel's last vertices gone
+    return screen(shp, w, d)
+
+
 def _missing_dbf(d: Path, w: World) -> list[str]:
     shp = three_points(d)
     shp.with_suffix(".dbf").unlink()
@@ -338,6 +346,7 @@ CASES: list[Case] = [
     Case("broken_gpkg", lambda d, w: screen(rule_file(d, b"SQLite format 3\0" + b"\x13" * 300, "projects.gpkg"), w, d),
          2, ("Cannot open the file", "check the file is complete")),
     Case("truncated_dbf", _truncated_dbf, 2, ("truncated", "declares 3 records", "copy every file")),
+    Case("truncated_shp", _truncated_shp, 2, ("projects.shp is truncated", "feature 2", "copy every file")),
     Case("missing_dbf", _missing_dbf, 2, ("projects.dbf is missing", "copy every file")),
     Case("shx_dbf_disagree", _shx_dbf_disagree, 2, ("lists 3 shapes", "declares 2 records")),
     Case("zip_bomb", lambda d, w: convert(zip_bomb(d / "projects.zip"), d), 2, ("zip bomb", "unpack it yourself"),

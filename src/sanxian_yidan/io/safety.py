@@ -370,8 +370,34 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
             f"{shx.name} 与 {dbf.name} 的要素数不一致（{n_shx} 对 {declared}）。",
             f"{shx.name} lists {n_shx} shapes but {dbf.name} declares {declared} records: the files do not "
             "belong together or one is damaged.", file=shp, fix=copy_fix))
+    _check_shp_length(shp, shx, n_shx, copy_fix)
     # Records flagged deleted ('*') stay in both files but no reader returns them.
     return n_shx - _deleted_records(dbf, header_len, record_len, declared)
+
+
+def _check_shp_length(shp: Path, shx: Path, n_records: int, copy_fix: str) -> None:
+    """Refuse a ``.shp`` cut short: the last shape the ``.shx`` indexes must end inside the file.
+
+    GDAL returns a shape past the end of the file as a missing geometry, silently.  Each ``.shx``
+    record is a big-endian (offset, content length) pair in 16-bit words; a shape record has an
+    8-byte header before its content.
+
+    References
+    ----------
+    ESRI Shapefile Technical Description (1998), "Organization of the Index File".
+    """
+    if n_records == 0:
+        return
+    index = np.fromfile(shx, dtype=">i4", count=2 * n_records, offset=100).reshape(-1, 2).astype(np.int64)
+    ends = (index[:, 0] + index[:, 1]) * 2 + 8  # bytes
+    size = shp.stat().st_size
+    beyond = np.flatnonzero(ends > size)
+    if beyond.size:
+        raise InputFileError(problem(
+            f"{shp.name} 被截断：{beyond.size} 个图形超出文件末尾。",
+            f"{shp.name} is truncated: {beyond.size} of its {n_records} shapes (the first is feature "
+            f"{int(beyond[0]) + 1}) end beyond its {size:,} bytes; they would be read as missing geometries.",
+            file=shp, fix=copy_fix))
 
 
 def zipped_dbf_rows(archive: str | os.PathLike[str], layer: str | None = None) -> int | None:
