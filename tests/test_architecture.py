@@ -22,9 +22,6 @@ ALLOWED_CYCLES = {
     # the study runner writes its report, and the report reads the run's parameters back
     # (study_parameters) and types its argument with StudyRun (both lazy imports)
     frozenset({"sanxian_yidan.study", "sanxian_yidan.study_report"}),
-    # data-file loading reads files through the input-safety guards, and the guards load
-    # their own limits (input_limits.toml) with the data-file loader (both lazy imports)
-    frozenset({"sanxian_yidan.datafiles", "sanxian_yidan.io.safety"}),
 }
 
 #: Modules that do analysis; a map only draws what it is given.

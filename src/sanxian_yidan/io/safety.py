@@ -81,7 +81,7 @@ def limits() -> InputLimits:
     DataFileError
         Listing every missing or out-of-range key.
     """
-    from ..datafiles import Problems, packaged_path, tomllib
+    from ..datafile_basics import Problems, packaged_path, tomllib
 
     # Parsed directly (not with load_toml, which itself applies these limits to the files it reads).
     doc = tomllib.loads(packaged_path(DATA_FILE).read_text(encoding="utf-8"))
