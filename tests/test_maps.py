@@ -585,3 +585,24 @@ def test_write_layer_styles_makes_a_default_qgis_style_naming_the_classes(tmp_pa
     assert "禁止 / Prohibited" in names
     with pytest.raises(MapError, match="not a spatial layer"):
         write_layer_styles(gpkg, "nothing", "projects")
+
+
+def test_county_map_shows_the_county_ground_and_opens_on_it() -> None:
+    """A county view: basemap clipped to the county, hidden layers (here: a city-wide one) do not widen the view."""
+    from sanxian_yidan import Catalog
+
+    cat = Catalog.load(SAMPLE_CATALOG).restricted_to("广水市")
+    county = gpd.GeoSeries([cat.region], crs=cat.working_crs).to_crs("EPSG:4326")
+    west, south, east, north = county.total_bounds
+    city = Catalog.load(SAMPLE_CATALOG).read("admin_boundary")
+    hidden = MapLayer(city, "全市", "Whole city", show=False)
+    m = make_map([hidden, MapLayer(_projects(), "项目", "Projects")], catalog=cat)
+    page = render_html(m)
+    bounds = json.loads(re.findall(r"fitBounds\(\s*(\[\[.*?\]\])", page)[-1])
+    (s_, w_), (n_, e_) = bounds
+    tol = 0.01  # degrees (~1 km)
+    assert w_ >= west - tol and e_ <= east + tol and s_ >= south - tol and n_ <= north + tol
+    roads = next(b for b in m.sanxian["legend"] if "Roads" in b)
+    whole = Catalog.load(SAMPLE_CATALOG).read("road")
+    assert 0 < m.sanxian["legend"][roads][0].count <= len(whole)
+    assert "随县" not in m.sanxian["labels"]["county"] and "广水市" in m.sanxian["labels"]["county"]

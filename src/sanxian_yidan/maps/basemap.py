@@ -90,13 +90,20 @@ def hillshade_layer(cat: Any, s: MapSettings) -> RasterLayer | None:
 
 
 def basemap_layers(cat: Any, s: MapSettings) -> list[MapLayer]:
-    """Vector layers of the offline basemap present in the catalog, in drawing order, styled by the registry."""
+    """Vector layers of the offline basemap present in the catalog, in drawing order, styled by the registry.
+
+    For a region view (``Catalog.restricted_to``) the layers are clipped to the region, like the hillshade.
+    """
     reg = styles()
     out = []
     for role, style in reg.layers.items():
         if not style.basemap or style.kind == "raster" or not cat.has(role):
             continue
         gdf = cat.read(role)
+        region = getattr(cat, "region", None)
+        if region is not None and len(gdf):  # a county study: the ground of that county only (display only)
+            area = gpd.GeoSeries([region], crs=cat.working_crs).to_crs(gdf.crs).iloc[0]
+            gdf = gdf.clip(area)
         entries = cat.entries_for(role)
         synthetic = any(e.synthetic for e in entries)
         popup = [c for c in ("name", "name_zh", "name_en", "code", "county", "category", "synthetic", "source")

@@ -876,9 +876,14 @@ def _add_tiles(m: folium.Map, basemap: Basemap, key: str | None) -> None:
 
 
 def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings) -> None:
-    data = [p.geoms for p in prepared if not p.base and p.raster is None and len(p.geoms)]
+    # The view opens on what is switched on (hidden context layers may reach far beyond the results).
+    data = [p.geoms for p in prepared if not p.base and p.raster is None and len(p.geoms) and p.layer.visible]
+    data = data or [p.geoms for p in prepared if not p.base and p.raster is None and len(p.geoms)]
     chosen = data or [p.geoms for p in prepared if p.raster is None and len(p.geoms)]
-    rasters = [p.image.bounds for p in prepared if p.raster is not None and not p.base]
+    # ... together with the county (or the catalog's counties): a meeting starts from the county view
+    chosen = chosen + [p.geoms for p in prepared if p.base and p.raster is None and len(p.geoms)
+                       and p.layer.look == "admin_boundary"]
+    rasters = [p.image.bounds for p in prepared if p.raster is not None and not p.base and p.raster.visible]
     boxes = []
     if chosen:
         geoms = np.concatenate(chosen)
