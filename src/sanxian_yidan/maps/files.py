@@ -34,18 +34,10 @@ _WKT = r"^\s*(?:SRID=\d+;)?\s*(?:MULTI)?(?:POINT|LINESTRING|POLYGON)\b|^\s*GEOME
 
 
 def _read_csv(path: Path) -> Any:
-    import pandas as pd
+    """A CSV as text columns, through the toolkit's bounded table reader (encoding detected, parse errors named)."""
+    from ..io.tabular import read_table
 
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return pd.read_csv(path, encoding=encoding, dtype=str, keep_default_na=False)
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise MapError(problem("无法读取 CSV 表格。", f"Cannot read '{path.name}' as a CSV table: {exc}",
-                                   file=str(path), fix="save it as comma-separated UTF-8 text")) from exc
-    raise MapError(problem("CSV 文件编码无法识别。", f"'{path.name}' is neither UTF-8 nor GB18030 text.",
-                           file=str(path), fix="save it as UTF-8 (CSV UTF-8 in Excel)"))
+    return read_table(path)[0]
 
 
 def _canonical_names(columns: Iterable[str]) -> dict[str, str]:
@@ -77,6 +69,7 @@ def read_table_layer(path: str | Path) -> Any:
 
     from ..crs import WORKING_CRS
     from ..errors import SanxianError, SanxianWarning
+    from ..io.safety import check_coordinate_range, check_coordinates_finite
     from ..io.vector import read_vector
 
     path = Path(path)
@@ -92,7 +85,10 @@ def read_table_layer(path: str | Path) -> Any:
                       + ("longitude/latitude (EPSG:4326)" if lonlat else f"projected coordinates ({WORKING_CRS})"),
                       SanxianWarning, stacklevel=2)
         frame = frame.drop(columns=wkt[0]).rename(columns=_canonical_names(frame.columns))
-        return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs).to_crs(WORKING_CRS)
+        gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
+        check_coordinates_finite(gdf, file=path)  # NaN/inf or 1e300 would draw nothing, or draw nonsense
+        check_coordinate_range(gdf, file=path)
+        return gdf.to_crs(WORKING_CRS)
     try:
         gdf = read_vector(path)
     except SanxianError as exc:
@@ -136,6 +132,7 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
     import pyogrio
 
     from ..crs import WORKING_CRS
+    from ..io.safety import check_input_file
     from ..io.vector import read_vector
     from ..normalize import normalise
     from .raster import read_raster_layer
@@ -144,7 +141,8 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
     layers: list[Any] = []
     columns_seen: dict[str, list[str]] = {}
     for raw_path in paths:
-        path = Path(raw_path)
+        # A folder, named pipe (GDAL would block on it), device or empty file is refused before any reader opens it.
+        path = check_input_file(raw_path, what="file to map", dir_suffixes=(".gdb",))
         if path.suffix.lower() in RASTER_SUFFIXES:
             layers.append(read_raster_layer(path))
             continue
