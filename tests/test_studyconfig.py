@@ -90,7 +90,8 @@ def test_a_received_study_in_a_plain_folder_cannot_read_outside_it(tmp_path: Pat
                     + '\n[screening]\nprojects = "../../etc/passwd"\n', encoding="utf-8")
     with pytest.raises(DataFileError, match=r"\[screening\] projects = '../../etc/passwd' lies outside") as info:
         load_study(path)
-    assert "--allow-path" in str(info.value) and "--unsafe-paths" in str(info.value)
+    fix = str(info.value).split("Fix: ", 1)[1]
+    assert "--allow-path DIR" in fix and "--unsafe-paths" in fix
     with pytest.warns(SanxianWarning, match="deprecated"):          # the old flag no longer widens anything
         with pytest.raises(DataFileError, match="lies outside"):
             load_study(path, safe_paths=True)

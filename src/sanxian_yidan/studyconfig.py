@@ -207,9 +207,7 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
         problems += _output_problems(resolved[("study", "output")], data["study"]["output"], inputs)
     if problems:
         raise DataFileError(problem("研究配置文件有误。", "The study file has problems:\n  - "
-                                    + "\n  - ".join(problems), file=path,
-                                    fix="correct the keys named above; valid keys per table: "
-                                        + "; ".join(f"[{t}] {', '.join(sorted(k))}" for t, k in STUDY_KEYS.items())))
+                                    + "\n  - ".join(problems), file=path, fix=_fix_for(problems)))
     study = data["study"]
     analyses = {}
     for name in _OPTIONAL_ANALYSES:
@@ -222,6 +220,21 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
                        output=resolved[("study", "output")], rules=resolved.get(("study", "rules")),
                        analyses=analyses, map=dict(data.get("map", {})), notes=study.get("notes", ""),
                        raw=data, inputs=tuple(dict.fromkeys(inputs)))
+
+
+def _fix_for(problems: list[str]) -> str:
+    """The fix line for a study file's problems: paths, output folder and keys each get their own advice."""
+    fixes = []
+    if any("lies outside the folders" in p for p in problems):
+        fixes.append("keep the study's files in its folder or project folder, or, for a study file you trust, "
+                     "pass --allow-path DIR (one more folder) or --unsafe-paths (API: allow_paths=, unsafe_paths=)")
+    if any(p.startswith("[study] output") and "lies outside" not in p for p in problems):
+        fixes.append("set `output` to a folder of its own, e.g. output = \"../maps/<study id>\"")
+    others = [p for p in problems if "lies outside the folders" not in p and not p.startswith("[study] output")]
+    if others or not fixes:
+        fixes.append("correct the keys named above; valid keys per table: "
+                     + "; ".join(f"[{t}] {', '.join(sorted(k))}" for t, k in STUDY_KEYS.items()))
+    return "; ".join(fixes)
 
 
 def _catalog_layer_paths(catalog: Path | None) -> list[Path]:
