@@ -361,8 +361,9 @@ def staged_output(target: str | Path, *, overwrite: bool = False, kind: Literal[
     kind : {"dir", "file"}
         Folder of outputs, or one file.
     names : sequence of str
-        Names the command will write into a folder target, checked before anything is computed
-        (the entries actually written are checked again before they are moved).
+        Names the command will write into a folder target (a trailing ``/`` marks a sub-folder),
+        checked before anything is computed (the entries actually written are checked again before
+        they are moved).
     owned : sequence of str
         Entries of a folder target that belong to this command (default: ``names``): those this run
         does not write are removed when the outputs are moved in, so that no output of an earlier
@@ -384,7 +385,7 @@ def staged_output(target: str | Path, *, overwrite: bool = False, kind: Literal[
         An output exists and ``overwrite`` is false.
     """
     target = Path(target)
-    owned = list(owned or names)
+    owned = [n.rstrip("/") for n in (owned or names)]     # "sheets/": a folder the command writes
     protected = [Path(p).resolve() for p in protect]
     resolved = check_output_place(target, kind=kind, protect=protected)
     if kind == "file":
