@@ -468,7 +468,7 @@ def test_synthetic_context_layers_mark_real_buildings(tmp_path: Path, heritage_s
     assert ("SYNTHETIC" in meta["DESCRIPTION"]) is bool(expected)
     table = pd.read_csv(paths["csv"], encoding="utf-8-sig")
     assert set(table[label("synthetic_layers")]) == {";".join(expected) or "none"}
-    assert set(table[label("synthetic")]) == {bool(expected)}
+    assert set(table[label("synthetic")]) == {"是" if expected else "否"}  # yes/no written as 是/否 (data/csv_format.toml)
 
 
 def test_synthetic_extra_layers_and_flagged_footprints() -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .datafiles import load_toml, require
 from .errors import DataFileError, problem
@@ -38,6 +39,8 @@ class Column:
         Unit of the values (``""`` for text or dimensionless).
     description : str
         What the value means and how it was computed.
+    digits : int, optional
+        Decimals written to CSV and shown in tables (default: by unit, see ``data/csv_format.toml``).
     """
 
     name: str
@@ -45,6 +48,7 @@ class Column:
     en: str
     unit: str
     description: str
+    digits: int | None = None
 
     @property
     def label(self) -> str:
@@ -74,13 +78,92 @@ def registry() -> dict[str, Column]:
             col = Column(name=name, zh=require(entry, "zh", str, file=path, where=where),
                          en=require(entry, "en", str, file=path, where=where),
                          unit=require(entry, "unit", str, file=path, where=where),
-                         description=require(entry, "description", str, file=path, where=where))
+                         description=require(entry, "description", str, file=path, where=where),
+                         digits=_digits(entry, path, where))
             if name in columns and columns[name] != col:
                 raise DataFileError(problem(f"输出列 '{name}' 重复定义且含义不同。",
                                             f"Column '{name}' is declared twice with different text.",
                                             file=path, fix="declare each column once, or identically"))
             columns[name] = col
     return columns
+
+
+def _digits(entry: dict, path: Path, where: str) -> int | None:
+    if "digits" not in entry:
+        return None
+    value = entry["digits"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+        raise DataFileError(problem(f"{where} 的 digits 必须是 0 到 9 的整数。",
+                                    f"{where}: digits must be a whole number from 0 to 9, not {value!r}.",
+                                    file=path, fix="write e.g. digits = 2, or remove the key (unit default)"))
+    return value
+
+
+@lru_cache(maxsize=1)
+def csv_format() -> dict:
+    """The validated ``data/csv_format.toml``: ``default_digits``, ``true_text``, ``false_text``, ``unit_digits``."""
+    from .datafiles import packaged_path
+
+    path = packaged_path("csv_format.toml")
+    doc = load_toml(path)
+    out = {"default_digits": require(doc, "default_digits", int, file=path, where=""),
+           "true_text": require(doc, "true_text", str, file=path, where=""),
+           "false_text": require(doc, "false_text", str, file=path, where=""),
+           "unit_digits": dict(require(doc, "unit_digits", dict, file=path, where=""))}
+    require(doc, "source", str, file=path, where="")
+    for unit, value in out["unit_digits"].items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+            raise DataFileError(problem(f"[unit_digits] \"{unit}\" 必须是 0 到 9 的整数。",
+                                        f"[unit_digits] \"{unit}\" must be a whole number from 0 to 9.",
+                                        file=path, fix="write e.g. \"m\" = 0"))
+    return out
+
+
+def digits_of(name: str) -> int:
+    """Decimals of column ``name``: its registry ``digits``, else by its unit, else the default."""
+    fmt = csv_format()
+    col = describe(name)
+    if col is not None and col.digits is not None:
+        return col.digits
+    if col is not None and col.unit in fmt["unit_digits"]:
+        return int(fmt["unit_digits"][col.unit])
+    return int(fmt["default_digits"])
+
+
+def format_table(frame: Any) -> Any:
+    """A copy of ``frame`` (machine column names) ready to be written: decimals per column (:func:`digits_of`),
+    whole-number columns as integers (``1`` not ``1.0``, empty cells kept), yes/no as ``是``/``否``.
+
+    Every value that rounds to zero is written as 0, so a float residue such as ``2.9e-11`` m² never
+    appears.  Text columns are left alone.
+    """
+    import numpy as np
+    import pandas as pd
+
+    fmt = csv_format()
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            out[col] = s.map({True: fmt["true_text"], False: fmt["false_text"]}).astype(object)
+        elif s.dtype == object and len(s) and s.map(lambda v: isinstance(v, (bool, np.bool_)) or v is None
+                                                 or (isinstance(v, float) and v != v)).all() \
+                and s.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            out[col] = s.map(lambda v: fmt["true_text"] if v is True or v is np.True_ else
+                             (fmt["false_text"] if v is False or v is np.False_ else v))
+        elif pd.api.types.is_float_dtype(s.dtype):
+            digits = digits_of(str(col))
+            rounded = s.round(digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+            whole = rounded.dropna()
+            if digits == 0 or (len(whole) and (whole == whole.round()).all() and col in _WHOLE_WHEN_INTEGRAL):
+                out[col] = rounded.astype("Int64")
+            else:
+                out[col] = rounded
+    return out
+
+
+#: Float columns written as integers when every value is whole (ranks with gaps are floats).
+_WHOLE_WHEN_INTEGRAL = {"rank", "n_findings", "buildings", "n_buildings", "mines", "count"}
 
 
 def describe(name: str) -> Column | None:

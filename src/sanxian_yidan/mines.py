@@ -963,6 +963,7 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
     dict of str to Path
         ``gpkg``, ``csv``, ``focus_csv`` and, when written, ``visibility``.
     """
+    from .columns import format_table
     from .outputs import write_csv, write_layers, write_table_csv
 
     folder = Path(out)
@@ -974,7 +975,8 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
     focus = pd.DataFrame(meta["focus_summary"])
     focus_csv = folder / "mines_focus_areas.csv"
     headers = focus_headers(meta["top_k"])
-    write_csv(focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))), focus_csv)
+    write_csv(format_table(focus).rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))),
+              focus_csv)
     paths = {"gpkg": gpkg, "csv": csv, "focus_csv": focus_csv}
     raster = meta.get("visibility")
     tif = folder / "visibility.tif"

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from .columns import label
+from .columns import format_table, label
 from .errors import OutputError, OutputExistsError, problem
 from .io.gpkg import write_settings
 
@@ -124,16 +124,12 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
 def write_table_csv(frame: Any, path: str | Path, columns: Sequence[str]) -> Path:
     """Write ``columns`` of ``frame`` (those present) as CSV (:func:`write_csv`).
 
-    Headers are the registry's bilingual labels (``中文 / English [unit]``).
+    Headers are the registry's bilingual labels (``中文 / English [unit]``); values are formatted by
+    :func:`sanxian_yidan.columns.format_table` (decimals per column, integers, 是/否).
     """
     cols = [c for c in columns if c in frame.columns]
-    table = frame[cols].copy()
-    for col in cols:
-        # A rank with gaps (unranked rows) is stored as float; write 1, 2, 3 and an empty cell, not 1.0.
-        if col == "rank" and pd.api.types.is_float_dtype(table[col]):
-            whole = table[col].dropna()
-            if (whole == whole.round()).all():
-                table[col] = table[col].astype("Int64")
+    # Decimals per column from the registry, ranks as integers (1, 2, 3 and an empty cell, not 1.0), 是/否.
+    table = format_table(pd.DataFrame(frame[cols]))
     table.columns = [label(c) for c in cols]
     return write_csv(table, path)
 

@@ -163,6 +163,7 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
     """
     import pyogrio
 
+    from ..columns import format_table
     from ..outputs import write_csv
 
     folder = Path(out)
@@ -194,8 +195,9 @@ def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool
                                 layer_metadata=_layer_metadata(result, dropped, spatial_index), use_arrow=use_arrow,
                                 layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
     __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(gpkg)  # QGIS styles = the map's look
-    write_csv(table.rename(columns=headers), csv, float_format="%.3f")
+    write_csv(format_table(table).rename(columns=headers), csv)
     paths = {"gpkg": gpkg, "csv": csv}
     if factors is not None:
-        paths["factors"] = write_csv(factors.rename(columns=factor_headers), folder / FACTORS_CSV_NAME)
+        paths["factors"] = write_csv(format_table(factors).rename(columns=factor_headers),
+                                     folder / FACTORS_CSV_NAME)
     return paths

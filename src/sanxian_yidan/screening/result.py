@@ -13,7 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ..columns import label
+from ..columns import format_table, label
 from ..io.gpkg import write_settings
 from ..rules import (
     VERDICT_EN,
@@ -159,7 +159,7 @@ class ScreeningResult:
 
         path = Path(path)
         table = self.summary_table()
-        return write_csv(table.rename(columns={c: label(c) for c in table.columns}), path)
+        return write_csv(format_table(table).rename(columns={c: label(c) for c in table.columns}), path)
 
     def summary_table(self) -> pd.DataFrame:
         """Per-project summary (the CSV content, machine column names)."""
