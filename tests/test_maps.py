@@ -481,8 +481,8 @@ def test_cli_maps_rasters_with_a_legend_and_offline_by_default(tmp_path: Path) -
 
 
 def test_raster_image_colours_visible_cells_and_keeps_the_rest_transparent() -> None:
-    from io import BytesIO
     import base64
+    from io import BytesIO
 
     from PIL import Image
     from rasterio.transform import from_origin

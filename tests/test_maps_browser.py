@@ -30,7 +30,6 @@ from matplotlib.image import imread
 from shapely.geometry import Point
 
 from sanxian_yidan import Catalog
-from sanxian_yidan.maps.styles import layer_style, palette_colours, verdict_colours, verdict_labels
 from sanxian_yidan.maps import (
     CategoryStyle,
     MapLayer,
@@ -39,6 +38,7 @@ from sanxian_yidan.maps import (
     make_map,
     save_map,
 )
+from sanxian_yidan.maps.styles import layer_style, palette_colours, verdict_colours, verdict_labels
 
 INSTALL_HINT = ("headless Chromium is required for this test: install the Debian package chromium "
                 "(apt-get install -y chromium chromium-driver), or set SANXIAN_CHROMIUM to a Chromium binary")
@@ -82,7 +82,8 @@ window.addEventListener('load', function () { setTimeout(function () {
       out.tooltips.push(l.getTooltip().getElement().textContent);
       l.closeTooltip();
     });
-    out.injected = document.querySelectorAll('.leaflet-pane script, .leaflet-pane img:not(.leaflet-tile):not(.leaflet-image-layer)').length;
+    out.injected = document.querySelectorAll(
+      '.leaflet-pane script, .leaflet-pane img:not(.leaflet-tile):not(.leaflet-image-layer)').length;
   }
   out.xss = window.__xss === undefined ? null : window.__xss;
   out.errors = window.__sxErrors;

@@ -27,7 +27,8 @@ def _study(tmp_path: Path, *, catalog: Path | None = None, tables: str | None = 
            output: Path | None = None) -> Path:
     """A copy of studies/suixian.toml writing into tmp_path (paths made absolute)."""
     text = (REPO / "studies" / "suixian.toml").read_text(encoding="utf-8")
-    text = text.replace('catalog = "../layers/catalog.toml"', f'catalog = "{(catalog or REPO / "layers" / "catalog.toml").as_posix()}"')
+    catalog_path = (catalog or REPO / "layers" / "catalog.toml").as_posix()
+    text = text.replace('catalog = "../layers/catalog.toml"', f'catalog = "{catalog_path}"')
     text = text.replace('output = "../maps/suixian"', f'output = "{(output or tmp_path / "out").as_posix()}"')
     text = text.replace('projects = "suixian_projects.geojson"',
                         f'projects = "{(REPO / "studies" / "suixian_projects.geojson").as_posix()}"')
@@ -69,7 +70,8 @@ def test_full_run_writes_every_output_and_marks_sample_data(suixian_run) -> None
     assert run.skipped == {}
     expected = {"report.html", "map.html", "manifest.json", "screening/screening.json", "screening/screening.gpkg",
                 "screening/screening.csv", "screening/report.html", "screening/report.md",
-                "rooftops/rooftops.gpkg", "rooftops/rooftops_by_township.csv", "rooftops/rooftops_factors.csv", "brownfields/brownfields.gpkg",
+                "rooftops/rooftops.gpkg", "rooftops/rooftops_by_township.csv", "rooftops/rooftops_factors.csv",
+                "brownfields/brownfields.gpkg",
                 "brownfields/brownfields.csv", "mines/mines.gpkg", "mines/mines.csv", "mines/mines_focus_areas.csv",
                 "mines/visibility.tif"} | {f"screening/sheets/SX-0{i}.html" for i in range(1, 7)}
     assert set(digests) == expected

@@ -436,7 +436,8 @@ def screening_report_markdown(result: ScreeningResult, *, title: str | None = No
         if rec["synthetic_data"]:
             out.append("> 本项目结论使用了合成示例数据 / this result uses synthetic sample data\n")
         counties = "; ".join(f"{c['name']} ({c['code']}) {100 * c['share']:.1f}%" for c in rec["counties"]) or "—"
-        out.append(f"- 行业 / Industry: {md_escape(' '.join(x for x in (rec['industry'], rec['industry_name_zh']) if x) or '未知 unknown')}\n"
+        industry = " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 unknown"
+        out.append(f"- 行业 / Industry: {md_escape(industry)}\n"
                    f"- 类型 / Type: {md_escape(rec['project_type'] or '未知 unknown')}\n"
                    f"- 研判范围 / Footprint: {md_escape(rec['footprint'])}, "
                    f"{'—' if rec['area_m2'] is None else format(rec['area_m2'], ',.0f')} m²\n"

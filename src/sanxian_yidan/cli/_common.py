@@ -21,8 +21,9 @@ class DataTable(Table):
     """A rich table that shows its text headers and cells literally.
 
     Rich reads ``[...]`` as markup, so a unit such as ``[kWp]`` or ``[ha]`` in a bilingual label, or a
-    bracket in a feature name, would silently disappear.  Columns wrap long cells instead of cutting them.  Plain strings are escaped here; a cell that is
-    meant to be styled is passed as a :class:`rich.text.Text` (e.g. ``Text.from_markup("[red]ERROR[/red]")``).
+    bracket in a feature name, would silently disappear.  Columns wrap long cells instead of cutting them.
+    Plain strings are escaped here; a cell that is meant to be styled is passed as a
+    :class:`rich.text.Text` (e.g. ``Text.from_markup("[red]ERROR[/red]")``).
     """
 
     def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:  # noqa: D102

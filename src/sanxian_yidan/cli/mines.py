@@ -59,7 +59,8 @@ def _print_summary(result: Any, top: int) -> None:
     # short headers on screen; the CSV carries the full bilingual labels of the column registry
     cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("township", "乡镇", None, 1),
             ("status", "状态", None, 1), ("gross_area_m2", "面积 ha", 1, 1e4), ("visible_share", "两线可视", 2, 1),
-            ("dist_sanqu_m", "距三区 km", 1, 1e3), ("priority", "优先度", 3, 1), ("p_top_k", f"p_top{meta.get('top_k', 'k')}", 2, 1),
+            ("dist_sanqu_m", "距三区 km", 1, 1e3), ("priority", "优先度", 3, 1),
+            ("p_top_k", f"p_top{meta.get('top_k', 'k')}", 2, 1),
             ("mode_zh", "建议模式", None, 1)]
     for _, head, _, _ in cols:
         table.add_column(head, overflow="fold")
