@@ -533,8 +533,9 @@ def _draw_raster(m: folium.Map, p: _Prepared, s: MapSettings,
         return group
     group = folium.FeatureGroup(name=html.escape(raster.name), show=raster.visible, overlay=True, control=True)
     pane = "sxHill" if p.base else "sxRaster"
+    # not pixelated: folium's 'pixelated' is a page-wide CSS rule that would make the hillshade blocky too
     folium.raster_layers.ImageOverlay(p.image.uri, bounds=[list(p.image.bounds[0]), list(p.image.bounds[1])],
-                                      opacity=raster.alpha, pixelated=raster.mode == "classes", control=False,
+                                      opacity=raster.alpha, pixelated=False, control=False,
                                       pane=pane, interactive=False).add_to(group)
     group.add_to(m)
     return group
