@@ -105,3 +105,27 @@ def test_context_layers_of_a_region_count_only_its_features() -> None:
     assert region["control_unit"] == inside < whole["control_unit"]
     assert {"basic_farmland", "water_source_zone", "nature_reserve", "substation", "eco_redline"} <= set(whole)
     assert all(not layer.visible for layer in context_layers(cat))  # all switched off when the map opens
+
+
+def test_every_layer_a_finding_or_score_depends_on_is_drawable() -> None:
+    """Each role named by the rules and the analysis parameters is a context layer, part of the basemap, or
+    drawn by a result layer (projects, mines, buildings) — and has a style in the registry."""
+    import re
+
+    from sanxian_yidan.datafiles import packaged_path
+    from sanxian_yidan.maps.styles import styles
+    from sanxian_yidan.resultmaps import CONTEXT_ROLES
+
+    reg = styles()
+    roles: set[str] = set()
+    for name in ("rules.toml", "brownfield.toml", "mines.toml", "rooftop.toml", "screening.toml"):
+        text = packaged_path(name).read_text(encoding="utf-8")
+        roles |= set(re.findall(r'\brole\s*=\s*"([a-z_]+)"', text))
+        for listed in re.findall(r'\broles\s*=\s*\[([^\]]*)\]', text):
+            roles |= set(re.findall(r'"([a-z_]+)"', listed))
+    assert len(roles) >= 10  # the parse found the roles
+    basemap = {k for k, v in reg.layers.items() if v.basemap}
+    by_results = {"project": "projects", "mine_site": "mines", "building": "rooftops"}
+    for role in roles:
+        assert role in CONTEXT_ROLES or role in basemap or role in by_results, role
+        assert role in reg.layers or by_results.get(role) in reg.layers, role
