@@ -405,11 +405,12 @@ def _add_geojson(group: folium.FeatureGroup, geoms: np.ndarray, labels: list[str
                  kind: str, s: MapSettings, *, interactive_highlight: bool, pane: str | None = None,
                  interactive: bool = True, marks: Sequence[str] | None = None) -> None:
     data = _feature_collection(geoms, values if interactive else None, tips if interactive else None, marks)
-    highlight = None
+    highlight: Any = None
     if interactive and interactive_highlight and style.get("fill") is not False:
         bold = {"weight": float(style.get("weight", 1.0)) * 2.5,
                 "fillOpacity": min(float(style.get("fillOpacity", 0.5)) + 0.2, 0.95)}
-        highlight = lambda _feature, bold=bold: bold  # folium wants a callable
+        def highlight(_feature: Any, bold: dict[str, float] = bold) -> dict[str, float]:  # folium wants a callable
+            return bold
     options: dict[str, Any] = {}
     if pane:
         options["pane"] = pane
