@@ -52,7 +52,8 @@ def test_brownfields_writes_gpkg_layers_and_csv(brownfield_out):
     csv = pd.read_csv(out / "brownfields.csv", encoding="utf-8-sig")
     assert len(csv) == 82
     assert label("net_area_m2") in csv.columns and label("rank") in csv.columns
-    assert csv[label("net_area_m2")].sum() == pytest.approx(sites["net_area_m2"].sum(), abs=0.5 * len(csv))  # whole m² per row in the CSV
+    # the CSV rounds to whole m² per row
+    assert csv[label("net_area_m2")].sum() == pytest.approx(sites["net_area_m2"].sum(), abs=0.5 * len(csv))
     assert "SYNTHETIC" in text and "Brownfield PV ranking" in text
     # totals by type (BrownfieldResult.by_type): one row per candidate role of the sample (the
     # narrow test terminal cuts the names after three characters)
