@@ -372,3 +372,15 @@ def test_study_map_in_a_review_meeting(study_map, tmp_path: Path) -> None:
     assert any("永久基本农田" in name for name in r["listedFarmOn"])
     assert r["listedFarmOff"] == r["listed"]
     assert r["glyphsDiffer"] and r["glyphWidth"] > 40  # two 28 px CJK glyphs, not missing-glyph boxes
+
+
+def test_cdn_page_without_network_says_so(tmp_path: Path) -> None:
+    """A page that loads Leaflet from the internet, opened without network, is not a blank page."""
+    points = gpd.GeoDataFrame({"id": ["P1"]}, geometry=[Point(113.37, 31.69)], crs="EPSG:4326")
+    m = make_map([MapLayer(points, "点", "Points")], boundaries=False, offline=False)
+    page = save_map(m, tmp_path / "cdn.html")
+    assert external_references(page.read_text(encoding="utf-8"))  # it does need the network
+    dom = _run_chromium(page.as_uri(), tmp_path / "profile", "--dump-dom")
+    message = re.search(r'<div class="sx-offline-error" role="alert"[^>]*>(.*?)</div>', dom, re.DOTALL)
+    assert message, dom[-1500:]
+    assert "地图组件未能从网络加载" in message.group(1) and "without --cdn" in message.group(1)
