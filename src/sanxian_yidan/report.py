@@ -228,7 +228,7 @@ def _distance_cols() -> list[Column]:
 
 
 def _role_label(role: str) -> str:
-    from .catalog import role_vocabulary
+    from .roles import role_vocabulary
 
     vocab = role_vocabulary()
     return f"{vocab[role].zh} / {vocab[role].en}" if role in vocab else role
