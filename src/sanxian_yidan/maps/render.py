@@ -775,7 +775,13 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     c.parentNode.insertBefore(div, c);
     map.invalidateSize();
 }})();""").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # The layer list starts with the layers shown when the map opens, then those to switch on, then the
+    # basemap switches ("底图…"); within each, the drawing order.
+    order = {html.escape(p.layer.name): (0 if (p.raster or p.layer).visible else 1) for p in prepared}
+    folium.LayerControl(collapsed=False, position="topright", sort_layers=True, sort_function=folium.JsCode(
+        f"function (a, b, nameA, nameB) {{ var o = {_js_json(order)}; "
+        "function k(n) { return n in o ? o[n] : 2; } return k(nameA) - k(nameB); }"
+    )).add_to(m)
     group_names = ", ".join(g.get_name() for g in groups)
     _Script(f"""(function () {{
     var map = {m.get_name()}, groups = [{group_names}];
