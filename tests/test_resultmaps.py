@@ -90,6 +90,10 @@ def test_brownfield_popup_says_what_k_is_and_mine_modes_are_labelled() -> None:
     mines = sites.assign(mode=["natural_recovery"], priority=[0.2])
     mine = [x for x in mine_layers(mines) if hasattr(x, "value_labels")][0]
     assert mine.value_labels["mode"]["natural_recovery"] == "自然恢复 / Natural recovery"
+    from sanxian_yidan.resultmaps import rooftop_layers
+
+    roofs = rooftop_layers(types.SimpleNamespace(buildings=sites.assign(use_category=["industrial_commercial"])))[0]
+    assert roofs.value_labels["use_category"]["industrial_commercial"] == "工商业厂房 / Industrial and commercial buildings"
 
 
 def test_context_layers_of_a_region_count_only_its_features() -> None:

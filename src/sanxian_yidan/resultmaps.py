@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from .errors import SanxianError
 from .maps import MapLayer
 from .maps.raster import RasterLayer
 from .maps.styles import layer_style, palette_labels
@@ -109,7 +110,7 @@ def _rooftop_use_labels(result: Any) -> dict[str, str]:
         from .rooftop.params import load_params
 
         return {k: f"{c.zh} / {c.en}" for k, c in load_params().categories.items()}
-    except Exception:  # noqa: BLE001 - labels are a convenience; codes stay readable without them
+    except (SanxianError, AttributeError):  # labels are a convenience: codes stay readable without them
         return {}
 
 
@@ -143,7 +144,7 @@ def _mine_mode_labels() -> dict[str, str]:
         from .datafiles import load_toml, packaged_path
 
         return {m["id"]: f"{m['zh']} / {m['en']}" for m in load_toml(packaged_path("mines.toml")).get("modes", [])}
-    except Exception:  # noqa: BLE001 - labels are a convenience
+    except (SanxianError, KeyError, TypeError):  # labels are a convenience: codes stay readable without them
         return {}
 
 
