@@ -10,7 +10,8 @@ import typer
 from ..errors import SanxianError
 from ._common import app, console, fail
 
-coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_is_help=True)
+coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_is_help=True,
+                         rich_markup_mode="markdown")
 app.add_typer(coords_app, name="coords")
 
 

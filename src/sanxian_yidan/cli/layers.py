@@ -13,7 +13,8 @@ from rich.text import Text
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, DataTable, app, console, err_console, fail
 
-layers_app = typer.Typer(help="Layer catalog: check and list layers / 图层目录", no_args_is_help=True)
+layers_app = typer.Typer(help="Layer catalog: check and list layers / 图层目录", no_args_is_help=True,
+                         rich_markup_mode="markdown")
 app.add_typer(layers_app, name="layers")
 
 

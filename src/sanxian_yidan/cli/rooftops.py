@@ -114,7 +114,7 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
              no_catalog: bool = typer.Option(
                  False, "--no-catalog",
                  help="Run without a catalog: no exclusion layer (heritage, scenic, nature reserve) and no "
-                      "township aggregation are applied, and the summary says so. 不使用图层目录（不做排除和乡镇汇总）。"),
+                      "township aggregation are applied, and the summary says so. 不使用图层目录 （不做排除和乡镇汇总）。"),
              params: Optional[Path] = typer.Option(None, "--params",
                                                    help="TOML overriding data/rooftop.toml (may hold [solar], "
                                                         "[factors])."),

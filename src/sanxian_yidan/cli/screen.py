@@ -64,8 +64,8 @@ def screen_command(
                                                                   "half-width of line projects, in metres (default 100)"),
     crs: Optional[str] = typer.Option(None, "--crs", help="CRS of the project coordinates if the file has none: "
                                                           "EPSG:4326, EPSG:4547, GCJ-02 (Amap), BD-09 (Baidu)"),
-    layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer project file (GPKG layer, "
-                                                              "DXF layer such as 红线, KML folder, sheet)"),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer project file: a GPKG "
+                                                              "layer, KML folder, sheet or DXF layer / 图层（如 红线）"),
     out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
     map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),

@@ -11,7 +11,8 @@ from ..errors import SanxianError
 from ._common import DataTable, app, console, err_console, fail
 from ._progress import progress_bar
 
-study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True)
+study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True,
+                         rich_markup_mode="markdown")
 app.add_typer(study_app, name="study")
 
 #: The study ``sanxian demo`` runs, relative to the repository root.
