@@ -46,8 +46,8 @@ class DataTable(Table):
 
     A number is never split (``19,116`` is not printed as ``19,11`` / ``6``: a numeric cell sets its
     column's minimum width), and a cell is only broken at spaces.  When the terminal is too narrow for
-    that (e.g. 80 columns, the default when output is piped), the table is printed vertically instead: one block per row with
-    ``header: value`` lines.
+    that (e.g. 80 columns, the default when output is piped), the table is printed vertically instead:
+    one block per row with ``header: value`` lines.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
