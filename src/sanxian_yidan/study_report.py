@@ -61,8 +61,10 @@ def _summary_section(run: StudyRun) -> str:
     rows = []
     r = run.results
     if "screening" in r:
-        counts = r["screening"].verdict_counts()
-        text = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        from .maps.styles import verdict_labels
+
+        counts, labels = r["screening"].verdict_counts(), verdict_labels()
+        text = "; ".join(f"{labels.get(k, k)} {v}" for k, v in counts.items() if v)
         rows.append({"item": "拟建项目 / Projects screened", "value": len(r["screening"].projects), "note": text})
     if "rooftops" in r:
         total = _total_row(r["rooftops"].counties)
