@@ -93,3 +93,15 @@ def test_no_browser_gives_a_warning_and_html_only(screened, tmp_path: Path, monk
     with pytest.warns(SheetPdfWarning, match="print to PDF"):
         paths = write_sheets(result, tmp_path, catalog=None, pdf=True)
     assert paths and all(p.suffix == ".html" for p in paths)
+
+
+def test_screen_cli_no_sheets(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sanxian_yidan.cli import app
+
+    result = CliRunner().invoke(app, ["screen", str(PROJECTS), "--catalog", str(CATALOG), "--out",
+                                      str(tmp_path / "o"), "--no-sheets"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o" / "report.html").is_file() and not (tmp_path / "o" / "sheets").exists()
+    assert "sheets/" not in result.output.split("outputs / 输出:")[1]

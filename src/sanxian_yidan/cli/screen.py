@@ -69,6 +69,8 @@ def screen_command(
     out: Path = typer.Option(Path("screening_out"), "--out", help="Output folder / 输出目录"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs / 覆盖已有输出"),
     map_: bool = typer.Option(False, "--map", help="Also write DIR/map.html / 同时输出地图"),
+    sheets: bool = typer.Option(True, "--sheets/--no-sheets", help="Write one printable screening sheet per "
+                                "project to DIR/sheets/ (about 0.5 s per project for its map) / 输出研判单"),
     pdf: bool = typer.Option(False, "--pdf", help="Also print each screening sheet to DIR/sheets/ID.pdf (A4) "
                                                   "with headless Chromium or Chrome / 同时输出 PDF 研判单"),
     offline: Optional[bool] = typer.Option(None, "--offline/--cdn", help="Map as one self-contained file (default; "
@@ -105,7 +107,8 @@ def screen_command(
             result.to_json(stage / "screening.json")
             result.to_gpkg(stage / "screening.gpkg")
             result.to_csv(stage / "screening.csv")
-            write_screening_reports(result, stage, catalog=_catalog_for_sheets(catalog), pdf=pdf)
+            write_screening_reports(result, stage, sheets=sheets or pdf,
+                                    catalog=_catalog_for_sheets(catalog) if sheets or pdf else None, pdf=pdf)
             write_extra_outputs(result, stage, options)
     except SanxianError as exc:
         fail(exc)
@@ -143,5 +146,5 @@ def _print_summary(result: Any, out: Path) -> None:
     if result.synthetic:
         console.print("[magenta]示例数据 SAMPLE DATA — synthetic layers, not official zoning: "
                       f"{', '.join(result.synthetic_layers)}[/magenta]")
-    written = OUTPUT_NAMES + [n for n in ("map.html",) if (out / n).exists()]
+    written = [n for n in OUTPUT_NAMES + ["map.html"] if (out / n).exists()]
     console.print(f"outputs / 输出: {out}/ " + ", ".join(written))
