@@ -31,7 +31,7 @@ def brownfield_out(tmp_path_factory):
 def test_brownfields_writes_gpkg_layers_and_csv(brownfield_out):
     out, text = brownfield_out
     layers = dict(pyogrio.list_layers(out / "brownfields.gpkg"))
-    assert set(layers) == {"sites", "excluded"}
+    assert set(layers) == {"sites", "excluded", "layer_styles"}  # layer_styles: the QGIS styles of the two
     sites = gpd.read_file(out / "brownfields.gpkg", layer="sites")
     excluded = gpd.read_file(out / "brownfields.gpkg", layer="excluded")
     for col in ("net_area_m2", "capacity_mw", "annual_mwh", "co2_t", "score", "rank", "p_top_k", "prescreen_pass",
@@ -119,7 +119,7 @@ def test_brownfields_bad_params_file_is_a_bilingual_error(tmp_path):
 def test_mines_writes_priorities_and_modes(tmp_path):
     result = runner.invoke(app, ["mines", "--catalog", str(SAMPLE), "--out", str(tmp_path), "--top", "5"])
     assert result.exit_code == 0, result.output
-    assert [name for name, _ in pyogrio.list_layers(tmp_path / "mines.gpkg")] == ["mines"]
+    assert [name for name, geom in pyogrio.list_layers(tmp_path / "mines.gpkg") if geom] == ["mines"]
     mines = gpd.read_file(tmp_path / "mines.gpkg", layer="mines")
     for col in ("priority", "rank", "p_top_k", "visible_share", "mode", "mode_zh", "mode_source", "township",
                 "focus_area", "in_sanqu", "reasons"):

@@ -570,8 +570,10 @@ def test_write_layer_styles_makes_a_default_qgis_style_naming_the_classes(tmp_pa
     with sqlite3.connect(gpkg) as con:
         rows = con.execute("SELECT f_table_name, f_geometry_column, styleQML, styleSLD, useAsDefault "
                            "FROM layer_styles").fetchall()
-        registered = con.execute("SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'").fetchone()
-    assert len(rows) == 1 and rows[0][0] == "projects" and rows[0][4] == 1 and registered == ("attributes",)
+    assert len(rows) == 1 and rows[0][0] == "projects" and rows[0][4] == 1
+    import pyogrio
+
+    assert [n for n, geom in pyogrio.list_layers(gpkg) if geom] == ["projects"]
     qml = ET.fromstring(rows[0][2].split("\n", 1)[1])
     renderer = qml.find("renderer-v2")
     assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "verdict"
@@ -606,3 +608,13 @@ def test_county_map_shows_the_county_ground_and_opens_on_it() -> None:
     whole = Catalog.load(SAMPLE_CATALOG).read("road")
     assert 0 < m.sanxian["legend"][roads][0].count <= len(whole)
     assert "随县" not in m.sanxian["labels"]["county"] and "广水市" in m.sanxian["labels"]["county"]
+
+
+def test_a_styled_single_layer_geopackage_still_reads_without_naming_the_layer(tmp_path: Path) -> None:
+    from sanxian_yidan import read_vector
+    from sanxian_yidan.maps.qgis import write_layer_styles
+
+    gpkg = tmp_path / "rooftops.gpkg"
+    _projects().to_file(gpkg, layer="rooftops")
+    write_layer_styles(gpkg, "rooftops", "rooftops")
+    assert len(read_vector(gpkg)) == 4  # the QGIS layer_styles table is not taken for a second layer

@@ -228,7 +228,7 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
                                      f"Cannot open the file as vector data: {exc}", file=path,
                                      fix="check the file is complete; supported: .shp (with .shx/.dbf), "
                                          ".gpkg, .geojson, .kml, .csv/.xlsx, land-boundary .txt")) from exc
-    names = [str(n) for n in layers[:, 0]] if len(layers) else []
+    names = [str(n) for n in layers[:, 0] if str(n) != "layer_styles"] if len(layers) else []  # QGIS styles, not data
     if not names:
         raise EmptyLayerError(problem("文件中没有图层。", "The file contains no layers.", file=path,
                                       fix="re-export the data"))

@@ -210,8 +210,8 @@ def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyl
     Notes
     -----
     Any earlier style of the same name for the layer is replaced; the row is ``useAsDefault = 1``, so
-    QGIS applies it on opening.  The table is registered in ``gpkg_contents`` as attributes, as QGIS
-    does.  Graduated (ramp) styles read the layer's values to set the class edges.
+    QGIS applies it on opening.  The table is not registered in ``gpkg_contents``, so GDAL and scripts
+    listing the layers see only the data layers (QGIS reads ``layer_styles`` by name).  Graduated (ramp) styles read the layer's values to set the class edges.
     """
     st = layer_style(style) if isinstance(style, str) else style
     path = Path(gpkg_path)
@@ -239,8 +239,4 @@ def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyl
                     "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
                     "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '', '', NULL)",
                     (layer, geom_column, st.id, qml, sld, f"{st.label} — sanxian_yidan style registry (styles.toml)"))
-        if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone() is None:
-            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
-                        "SELECT 'layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', last_change "
-                        "FROM gpkg_contents WHERE table_name = ?", (layer,))
         con.commit()
