@@ -210,8 +210,9 @@ def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyl
     Notes
     -----
     Any earlier style of the same name for the layer is replaced; the row is ``useAsDefault = 1``, so
-    QGIS applies it on opening.  The table is not registered in ``gpkg_contents``, so GDAL and scripts
-    listing the layers see only the data layers (QGIS reads ``layer_styles`` by name).  Graduated (ramp) styles read the layer's values to set the class edges.
+    QGIS applies it on opening.  The table is not registered in
+    ``gpkg_contents`` (QGIS reads ``layer_styles`` by name); :func:`sanxian_yidan.read_vector` does not
+    count it as a data layer.  Graduated (ramp) styles read the layer's values to set the class edges.
     """
     st = layer_style(style) if isinstance(style, str) else style
     path = Path(gpkg_path)
