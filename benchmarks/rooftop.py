@@ -12,7 +12,7 @@ Measures, each in a fresh Python process (so that peak memory is per stage):
   then, outside the pipeline total, the same write without the GeoPackage spatial index
   (``--no-spatial-index``), to show what skipping the index saves;
 * floor — what any implementation of the stable output must at least do: the same read, then a
-  GeoPackage holding only the geometry and the six stable columns of the issue (``capacity_kwp``,
+  GeoPackage holding only the geometry and the six stable columns of the output (``capacity_kwp``,
   ``annual_kwh``, ``co2_t``, ``so2_kg``, ``nox_kg``, ``rank``) with its spatial index, written with
   the package's GeoPackage settings and no analysis at all (the values are random placeholders),
 

@@ -7,7 +7,7 @@ baselines measured in the same run:
 (b) one vectorised ``geopandas.overlay(projects, units, how="intersection")``;
 (c) the floor: one ``STRtree.query`` + array ``shapely.intersection`` + ``area`` and nothing else.
 
-Targets (issue 3): >= 100x faster than (a), not slower than (b), within 2x of (c).
+Targets: >= 100x faster than (a), not slower than (b), within 2x of (c).
 
 How it is measured, so that the comparison is fair on a shared machine:
 

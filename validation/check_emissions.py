@@ -76,8 +76,8 @@ def checks() -> list[Check]:
     flagged = [fid for fid in unconfirmed if not factors[fid].confirmed]
     rows.append(Check(
         quantity="SO2 / NOx / PM per kWh of thermal power (CEC annual report) flagged unconfirmed",
-        oracle="中国电力企业联合会《中国电力行业年度发展报告》: the report text could not be read through the project's "
-               "search tool, so no value of it can be checked here",
+        oracle="中国电力企业联合会《中国电力行业年度发展报告》: the report's g/kWh table was not available to "
+               "the project in a citable form, so no value of it can be checked here",
         test_set=", ".join(unconfirmed),
         tolerance="every such factor has confirmed = false (outputs mark it 待核实)",
         measured=f"{len(flagged)} of {len(unconfirmed)} flagged",
