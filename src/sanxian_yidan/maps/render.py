@@ -484,9 +484,26 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
                      interactive_highlight=False, pane="sxMarkers", marks=[marks[i] for i in members])
     _Script(f"""(function () {{
     var map = {m.get_name()}, parent = {group.get_name()}, markers = {markers.get_name()};
+    // Labels of neighbouring markers must not cover each other: a label that would overlap one already
+    // placed is put on the left of its marker instead of the right.
+    function declutter() {{
+        var placed = [];
+        markers.eachLayer(function (geo) {{ (geo.eachLayer ? geo : L.layerGroup([geo])).eachLayer(function (l) {{
+            var t = l.getTooltip && l.getTooltip();
+            if (!t || !t.getElement()) {{ return; }}
+            t.options.direction = 'right'; t.options.offset = [8, 0]; t.update();
+            var r = t.getElement().getBoundingClientRect();
+            var hit = placed.some(function (q) {{
+                return r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom; }});
+            if (hit) {{ t.options.direction = 'left'; t.options.offset = [-8, 0]; t.update();
+                        r = t.getElement().getBoundingClientRect(); }}
+            placed.push(r);
+        }}); }});
+    }}
     function sync() {{
         if (map.getZoom() >= {s.marker_max_zoom}) {{ parent.removeLayer(markers); }}
         else if (!parent.hasLayer(markers)) {{ parent.addLayer(markers); }}
+        if (map.hasLayer(markers)) {{ declutter(); }}
     }}
     map.on('zoomend', sync); sync();
 }})();""").add_to(m)
