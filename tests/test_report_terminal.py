@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -51,6 +52,18 @@ def test_a_table_that_fits_stays_a_table_and_one_that_does_not_turns_vertical() 
     small.add_column("装机 / capacity [kWp]")
     small.add_row("随县", "68,886.2")
     assert "┃" in _render(small, 80)
+
+
+def test_a_table_rich_cannot_fold_to_the_width_is_printed_vertically_not_cut() -> None:
+    # Minimum widths fit 80 columns, but rich drew this table 85 cells wide and cut off "[ha]".
+    table = DataTable(title="建议修复模式 / Recommended modes")
+    for head in ("mode", "模式", "矿山 / mines", "面积 / area [ha]"):
+        table.add_column(head)
+    table.add_row("natural_recovery", "自然恢复", "20", "267.7")
+    table.add_row("restore_while_mining", "边开采边治理（采矿权人）", "19", "265.6")
+    text = _render(table, 80)
+    assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+    assert "面积 / area [ha]" in text and "边开采边治理（采矿权人）" in text and "265.6" in text
 
 
 def test_brackets_in_table_text_are_literal() -> None:

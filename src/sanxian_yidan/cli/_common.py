@@ -10,6 +10,7 @@ import typer
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -85,8 +86,14 @@ class DataTable(Table):
         if not self._raw_rows or sum(words) + edges <= options.max_width:
             for column, width in zip(self.columns, words):
                 column.min_width = width
-            yield from super().__rich_console__(console, options)
-            return
+            segments = list(super().__rich_console__(console, options))
+            # Rich cannot always fold headers down to these minimum widths; then it draws the table wider
+            # than the terminal and the right-hand columns are cut off: print it vertically instead.
+            lines = Segment.split_lines(segments)
+            if not self._raw_rows or max((Segment.get_line_length(line) for line in lines), default=0) \
+                    <= options.max_width:
+                yield from segments
+                return
         if self.title:
             yield Text(str(self.title.plain if isinstance(self.title, Text) else self.title), style="bold")
         for n, cells in enumerate(self._raw_rows):
