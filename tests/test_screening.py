@@ -30,6 +30,7 @@ from sanxian_yidan.errors import CRSError, InputFileError
 from sanxian_yidan.industries import UnknownIndustryCodeError
 from sanxian_yidan.report import screening_report_html, screening_report_markdown
 from sanxian_yidan.rules import VERDICTS
+from sanxian_yidan.screening.settings import screening_settings
 
 # Area of the 64-gon that buffers a point with radius r (quad_segs = 16): (64/2)·r²·sin(2π/64).
 CIRCLE_64 = 32 * math.sin(2 * math.pi / 64)
@@ -351,8 +352,25 @@ def test_duplicate_ids_and_bad_radius(world: Path) -> None:
     rows = [PROJECTS[0], ("P1", "重复", "pv", None, box(541000, 3521000, 542000, 3522000))]
     with pytest.raises(InputFileError, match=r"Project ids must be unique; repeated: \['P1'\]"):
         screen(_projects(rows), world)
-    with pytest.raises(InputFileError, match="radius_m must be a positive number"):
+    with pytest.raises(InputFileError, match=r"radius_m \(--radius\) must be a finite positive number"):
         screen(_projects(PROJECTS[:1]), world, radius_m=0)
+
+
+@pytest.mark.parametrize("radius", [float("inf"), float("nan"), -5.0])
+def test_non_finite_radius_is_named_finite_positive(world: Path, radius: float) -> None:
+    with pytest.raises(InputFileError, match=r"(?s)must be a finite positive number.*Fix: give --radius"):
+        screen(_projects(PROJECTS[:1]), world, radius_m=radius)
+
+
+@pytest.mark.parametrize("radius", [1e300, 1e6, 5000.5])
+def test_radius_above_the_maximum_names_radius_not_the_coordinates(world: Path, radius: float) -> None:
+    # The maximum comes from data/screening.toml; the message blames --radius, not the project's position.
+    limit = screening_settings().max_radius_m
+    assert limit == 5000.0
+    with pytest.raises(InputFileError, match=r"(?s)larger than the maximum of 5000 m.*Fix: give --radius") as e:
+        screen(_projects(PROJECTS[:1]), world, radius_m=radius)
+    assert "nowhere" not in str(e.value)
+    screen(_projects(PROJECTS[:1]), world, radius_m=limit)  # the maximum itself is accepted
 
 
 # ----------------------------------------------------------------------------------------------- outputs

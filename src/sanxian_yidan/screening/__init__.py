@@ -125,6 +125,7 @@ from .inputs import (
     _pieces_for,
     _prepare_projects,
     _Projects,
+    check_radius,
 )
 from .overlay import overlay_pieces
 from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
@@ -231,6 +232,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     cat = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     radius = settings.default_radius_m if radius_m is None else float(radius_m)
+    check_radius(radius, settings)
     sliver = settings.sliver_m2 if sliver_m2 is None else float(sliver_m2)
     if not math.isfinite(sliver) or sliver < 0:
         raise InputFileError(problem("细小碎片容差必须为非负数。", f"sliver_m2 must be >= 0 [m²], got {sliver_m2!r}.",

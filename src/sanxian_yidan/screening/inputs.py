@@ -216,9 +216,7 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     name_col = _find_column(norm, settings.columns["name"])
     names = np.array([_clean(v) for v in norm[name_col].tolist()] if name_col else [None] * len(norm), dtype=object)
     # -- footprints
-    if radius_m is None or not math.isfinite(radius_m) or radius_m <= 0:
-        raise InputFileError(problem("项目占地半径必须为正数。", f"radius_m must be a positive number [m], got "
-                                     f"{radius_m!r}.", fix="pass e.g. radius_m=100 (--radius 100)"))
+    check_radius(radius_m, settings)
     g = norm.geometry.values
     tid = shapely.get_type_id(g)
     is_poly = np.isin(tid, (3, 6))
@@ -269,6 +267,36 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
                      repairs=repairs, source=source, id_text=id_text, group=group,
                      group_attributes=(group_values[:, 0].tolist(), group_values[:, 2].tolist(),
                                        group_values[:, 3].tolist()))
+
+
+def check_radius(radius_m: float | None, settings: ScreeningSettings) -> None:
+    """Refuse a footprint radius / half-width that is not a finite number in (0, ``max_radius_m``] [m].
+
+    Parameters
+    ----------
+    radius_m : float
+        Radius of point projects / half-width of line projects [m] (``--radius``).
+    settings : ScreeningSettings
+        Holds ``max_radius_m`` (``data/screening.toml`` [footprint], with its rationale).
+
+    Raises
+    ------
+    InputFileError
+        Naming the value and ``--radius`` in the fix.
+    """
+    limit = settings.max_radius_m
+    fix = (f"give --radius (radius_m) in metres, e.g. --radius 100, at most {limit:g} m; draw a larger site "
+           "as a polygon or a land-boundary TXT instead")
+    if radius_m is None or not math.isfinite(radius_m) or radius_m <= 0:
+        raise InputFileError(problem(
+            f"项目占地半径（--radius）必须是有限的正数（米），实际为 {radius_m!r}。",
+            f"radius_m (--radius) must be a finite positive number [m], got {radius_m!r}.", fix=fix))
+    if radius_m > limit:
+        raise InputFileError(problem(
+            f"项目占地半径（--radius）{radius_m:g} m 过大，超过上限 {limit:g} m（data/screening.toml）。",
+            f"radius_m (--radius) {radius_m:g} m is larger than the maximum of {limit:g} m "
+            f"(a circle of {math.pi * limit ** 2 / 1e6:.4g} km², data/screening.toml [footprint] max_radius_m): "
+            "no single point project is that large, so it is most likely a typing slip.", fix=fix))
 
 
 def _raw_sample(raw: gpd.GeoDataFrame, n: int) -> gpd.GeoSeries:

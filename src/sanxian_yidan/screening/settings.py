@@ -34,6 +34,8 @@ class ScreeningSettings:
         Footprint radius of point projects and half-width of line projects [m].
     quad_segs : int
         Segments per quarter circle of buffered points.
+    max_radius_m : float
+        Largest footprint radius / half-width accepted [m].
     sliver_m2 : float
         Overlap pieces below this area are slivers [m²].
     sliver_width_m : float
@@ -77,6 +79,7 @@ class ScreeningSettings:
     crs_candidates: tuple[str, ...] = ()
     candidate_share: float = 0.5
     crs_check_sample: int = 200
+    max_radius_m: float = 5000.0
 
 
 @lru_cache(maxsize=4)
@@ -122,6 +125,7 @@ def screening_settings(path: str | None = None) -> ScreeningSettings:
                         f"{threads}, {min_pairs}")
     numbers = {
         "footprint.default_radius_m": require(foot, "default_radius_m", (int, float), file=file, where="[footprint]"),
+        "footprint.max_radius_m": require(foot, "max_radius_m", (int, float), file=file, where="[footprint]"),
         "sliver.area_m2": require(sliver, "area_m2", (int, float), file=file, where="[sliver]"),
         "sliver.width_m": require(sliver, "width_m", (int, float), file=file, where="[sliver]"),
         "distance.search_m": require(dist, "search_m", (int, float), file=file, where="[distance]"),
@@ -129,6 +133,9 @@ def screening_settings(path: str | None = None) -> ScreeningSettings:
     for key, value in numbers.items():
         if not math.isfinite(value) or value < 0 or (key != "sliver.width_m" and key != "sliver.area_m2" and value == 0):
             problems.append(f"{key} must be a positive number, got {value!r}")
+    require(foot, "max_radius_source", str, file=file, where="[footprint]")
+    if numbers["footprint.default_radius_m"] > numbers["footprint.max_radius_m"]:
+        problems.append("footprint.default_radius_m must not exceed footprint.max_radius_m")
     quad = require(foot, "quad_segs", int, file=file, where="[footprint]")
     if quad < 1:
         problems.append(f"footprint.quad_segs must be >= 1, got {quad}")
@@ -152,6 +159,7 @@ def screening_settings(path: str | None = None) -> ScreeningSettings:
         sliver_m2=float(numbers["sliver.area_m2"]), sliver_width_m=float(numbers["sliver.width_m"]),
         overlap_roles=roles["overlap"], distance_roles=roles["distance"], search_m=float(numbers["distance.search_m"]),
         columns=columns, threads=resolve_threads(threads), min_parallel_pairs=min_pairs,
+        max_radius_m=float(numbers["footprint.max_radius_m"]),
         far_outside_m=float(far), crs_candidates=tuple(str(c) for c in candidates),
         candidate_share=float(cand_share), crs_check_sample=sample,
         sources={n: doc[n]["source"] for n in ("footprint", "sliver", "overlap", "distance", "columns",
