@@ -26,3 +26,12 @@ def reference_gpkg() -> Path:
     if not REFERENCE_GPKG.exists():
         pytest.fail(f"shared reference data missing: {REFERENCE_GPKG} (CI must have ../shared beside the repo)")
     return REFERENCE_GPKG
+
+
+@pytest.fixture(scope="session")
+def sample_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The Suixian sample study run once per session into a tmp folder: (output folder, StudyRun)."""
+    from browser_util import run_sample_study
+
+    tmp = tmp_path_factory.mktemp("study")
+    return tmp / "out", run_sample_study(tmp)

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLE_CATALOG
+from browser_util import ERROR_HOOK
+from browser_util import keep as _keep
+from browser_util import near as _near
+from browser_util import rgb as _rgb
+from browser_util import run_chromium as _run_chromium
+from conftest import SAMPLE_CATALOG
 from matplotlib.image import imread
 from shapely.geometry import Point
 
@@ -40,15 +42,10 @@ from sanxian_yidan.maps import (
 )
 from sanxian_yidan.maps.styles import layer_style, palette_colours, verdict_colours, verdict_labels
 
-INSTALL_HINT = ("headless Chromium is required for this test: install the Debian package chromium "
-                "(apt-get install -y chromium chromium-driver), or set SANXIAN_CHROMIUM to a Chromium binary")
 SCRIPT_NAME = "<script>alert(1)</script>"
 IMG_NAME = '<img src=x onerror="window.__xss=1">'
 BANNER = "示例数据 SAMPLE DATA — synthetic layers, not official zoning / 合成图层，非官方管控成果"
 
-# Errors are collected from the first script on; the probe runs after 'load' and writes JSON into the DOM.
-ERROR_HOOK = ("<script>window.__sxErrors = []; window.addEventListener('error', function (e) "
-              "{ window.__sxErrors.push(String(e.message || e)); });</script>")
 PROBE = """<script>
 window.addEventListener('load', function () { setTimeout(function () {
   var out = {};
@@ -91,34 +88,6 @@ window.addEventListener('load', function () { setTimeout(function () {
   document.body.appendChild(pre);
 }, 300); });
 </script>"""
-
-
-def _rgb(colour: str) -> np.ndarray:
-    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
-
-
-def _near(pixels: np.ndarray, rgb: np.ndarray, tol: float = 3 / 255) -> np.ndarray:
-    return np.all(np.abs(pixels - rgb) <= tol, axis=-1)
-
-
-def _chromium() -> str:
-    """Path of the Chromium binary; a missing browser fails the test (CI installs it), never skips it."""
-    given = os.environ.get("SANXIAN_CHROMIUM")
-    found = shutil.which(given) if given else (shutil.which("chromium") or shutil.which("chromium-browser"))
-    if not found:
-        pytest.fail(INSTALL_HINT + (f" (SANXIAN_CHROMIUM={given!r} is not an executable)" if given else ""))
-    return found
-
-
-def _run_chromium(url: str, profile: Path, *extra: str, window: str = "1400,900", budget: int = 5000) -> str:
-    """Run headless Chromium with every network request sent to a dead proxy (127.0.0.1:9)."""
-    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-               f"--virtual-time-budget={budget}", f"--window-size={window}", *extra, url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, f"chromium failed ({done.returncode}): {done.stderr[-2000:]}"
-    return done.stdout
 
 
 def _probe(page: Path, tmp_path: Path) -> dict:
@@ -164,15 +133,6 @@ def test_probe_sees_blocked_network_requests(tmp_path: Path) -> None:
     assert result["resources"] == ["https://tile.openstreetmap.org/1/1/1.png"]
     loaded = _run_chromium(page.as_uri(), tmp_path / "profile", "--dump-dom")
     assert '<img id="t"' in loaded  # the page rendered although the image could not be fetched
-
-
-def _keep(shot: Path) -> Path:
-    """Copy a screenshot to tests/artifacts/ (git-ignored) and print both paths."""
-    target = REPO / "tests" / "artifacts" / shot.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, target)
-    print(f"screenshot: {shot} (copy: {target})")
-    return target
 
 
 def test_offline_map_renders_without_network(tmp_path: Path) -> None:
@@ -296,19 +256,10 @@ window.addEventListener('load', function () { setTimeout(function () {
 
 
 @pytest.fixture(scope="module")
-def study_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    """The Suixian sample study run into a tmp folder (its map.html as `sanxian demo` writes it)."""
-    from sanxian_yidan.study import run_study
-
-    tmp = tmp_path_factory.mktemp("study")
-    text = (REPO / "studies" / "suixian.toml").read_text(encoding="utf-8")
-    text = text.replace('catalog = "../layers/catalog.toml"', f'catalog = "{SAMPLE_CATALOG.as_posix()}"')
-    text = text.replace('output = "../maps/suixian"', f'output = "{(tmp / "out").as_posix()}"')
-    text = text.replace('projects = "suixian_projects.geojson"',
-                        f'projects = "{(REPO / "studies" / "suixian_projects.geojson").as_posix()}"')
-    (tmp / "study.toml").write_text(text, encoding="utf-8")
-    run = run_study(tmp / "study.toml", allow_paths=[REPO])  # the study reads the repository's sample layers
-    return tmp / "out" / "map.html", run
+def study_map(sample_study) -> tuple[Path, object]:
+    """The Suixian sample study's map.html as `sanxian demo` writes it, and the study run."""
+    out, run = sample_study
+    return out / "map.html", run
 
 
 def _overlap(a: list[float], b: list[float]) -> bool:
