@@ -105,3 +105,25 @@ def test_screen_cli_no_sheets(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "o" / "report.html").is_file() and not (tmp_path / "o" / "sheets").exists()
     assert "sheets/" not in result.output.split("outputs / 输出:")[1]
+
+
+def test_one_verdict_palette_for_report_and_sheet(screened, monkeypatch) -> None:
+    """The screening report's badges and the sheet's verdict box and finding badges take their colours
+    from the style registry only: a changed registry palette shows in both, no colour of their own."""
+    from sanxian_yidan import htmlstyle
+    from sanxian_yidan.maps import styles
+    from sanxian_yidan.report import screening_report_html
+
+    _, result = screened
+    fake = {v: f"#{i + 1:02d}{i + 1:02d}{i + 1:02d}" for i, v in enumerate(styles.VERDICT_ORDER)}
+    monkeypatch.setattr(styles, "verdict_colours", lambda: dict(fake))
+    assert htmlstyle.verdict_colour("prohibited") == fake["prohibited"]
+    assert htmlstyle.verdict_colour("no_such_verdict") == htmlstyle.NEUTRAL_COLOUR
+    sheet = sheet_html(result, "SX-03")
+    assert f'class="verdict" style="background:{fake["prohibited"]};' in sheet
+    assert re.findall(r'class="sev" style="background:(#[0-9a-f]{6})', sheet)
+    assert set(re.findall(r'class="sev" style="background:(#[0-9a-f]{6})', sheet)) <= set(fake.values())
+    report = screening_report_html(result, sheets=False)
+    badges = set(re.findall(r'class="badge" style="background:(#[0-9a-fA-F]{6})', report))
+    assert badges and badges <= set(fake.values()), badges
+    assert badges >= {fake[v] for v in set(result.projects["verdict"])}

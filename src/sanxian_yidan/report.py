@@ -49,7 +49,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Colours of the verdict badges (colour-blind-safe enough with the text label always shown).
+#: Page CSS.  Verdict badge colours come from the style registry (``data/styles.toml``, palette ``verdict``)
+#: through :func:`sanxian_yidan.htmlstyle.verdict_colour`, the same palette as the maps and the sheets.
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1100px;
 color:#212121;line-height:1.5;padding:0 1em}

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour
+from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
@@ -140,19 +140,17 @@ def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | Non
         The project's record from ``result.to_records()`` (computed when not given).
     """
     from .catalog import role_vocabulary
-    from .maps.styles import verdict_colours
 
     rec = record or next(r for r in result.to_records() if r["id"] == project_id)
-    colours = verdict_colours()
     roles = role_vocabulary()
     verdict = rec["verdict"]
-    vcol = colours.get(verdict, "#999999")
+    vcol = verdict_colour(verdict)
     findings = []
     for f in rec["findings"]:
         if f["kind"] != "finding":
             continue
         zh, en = _sentences(f, roles)
-        sev_colour = colours.get(f["severity"], "#999999")
+        sev_colour = verdict_colour(f["severity"])
         findings.append({"severity_zh": f["severity_zh"], "sentence_zh": zh, "sentence_en": en,
                          "source": f["source"], "assumption": f["assumption"], "colour": sev_colour,
                          "text": text_colour(sev_colour)})
@@ -181,7 +179,6 @@ def location_map_png(result: ScreeningResult, project_id: str, catalog: Catalog 
                      cache: dict[str, Any] | None = None) -> bytes:
     """Static map of one project's footprint (verdict colour) over the constraint layers, PNG bytes."""
     from .figures import FigureLayer, catalog_context, figure_settings, map_png, padded_bounds
-    from .maps.styles import verdict_colours
 
     settings = figure_settings("sheet")
     projects = result.projects
@@ -199,7 +196,7 @@ def location_map_png(result: ScreeningResult, project_id: str, catalog: Catalog 
     if len(others):
         layers.append(FigureLayer(others, "projects", colour="#ffffff", label="其他拟建项目 / other projects"))
     verdict = str(mine["verdict"].iloc[0])
-    layers.append(FigureLayer(mine, "projects", colour=verdict_colours().get(verdict, "#999999"),
+    layers.append(FigureLayer(mine, "projects", colour=verdict_colour(verdict),
                               label=f"本项目 / this project ({project_id})"))
     note = "含合成示例数据 / includes synthetic sample data" if result.synthetic else ""
     return map_png(layers, bounds, settings=settings, note=note)
