@@ -52,6 +52,18 @@ def test_swapped_longitude_and_latitude_are_refused_with_the_fix() -> None:
     assert ok.exit_code == 0 and ok.output.split()[0].startswith("113.368")
 
 
+def test_both_out_of_range_axes_are_reported_and_typos_only_when_plausible() -> None:
+    res = runner.invoke(app, ["coords", "convert", "200", "95", "--from", "gcj02"])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2
+    assert "Longitude 200 is outside [-180, 180]" in text and "latitude 95 is outside [-90, 90]" in text
+    assert "typo" not in text                       # 20 / 9.5 is no place in China: no suggestion
+    res = runner.invoke(app, ["coords", "convert", "1131", "320.8", "--from", "gcj02"])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2
+    assert "check the longitude: 1131 may be a typo for 113.1; check the latitude: 320.8 may be a typo for 32.08" in text
+
+
 def test_existing_outputs_are_listed_plainly(tmp_path: Path) -> None:
     runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])
     res = runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])

@@ -250,6 +250,23 @@ def test_latitude_typo_names_the_feature_and_the_likely_value(tmp_path: Path) ->
     assert "feature 2 (name 项目1)" in str(err.value)
 
 
+def test_one_row_latitude_typo_is_a_typo_not_metres(tmp_path: Path) -> None:
+    # A single point with a plausible longitude and a latitude slightly out of range is a typing slip; the
+    # "look like projected metres" diagnosis needs both axes out of range.
+    path = tmp_path / "l.csv"
+    path.write_text("id,name,lon,lat,industry\nP1,a,113.10,320.8,4416\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"Latitude 320\.8 is outside \[-90, 90\] — typo for 32\.08\?") as err:
+        read_vector(path, crs="EPSG:4326")
+    assert "feature 1 (table line 2)" in str(err.value) and "metres" not in str(err.value)
+
+
+def test_point_typos_only_suggest_a_place_in_china() -> None:
+    assert safety.point_typos(113.1, 320.8) == ("", " — typo for 32.08?")
+    assert safety.point_typos(1134.5, 31.7) == (" — typo for 113.45?", "")
+    assert safety.point_typos(200.0, 95.0) == ("", "")          # 20 E / 9.5 N: no Chinese province
+    assert safety.point_typos(113.1, 1e300) == ("", "")
+
+
 def test_metres_in_a_wgs84_file_cannot_be_degrees(tmp_path: Path) -> None:
     path = tmp_path / "p.gpkg"
     _frame([box(541000, 3521000, 542000, 3522000)], "EPSG:4326").to_file(path)

@@ -156,8 +156,9 @@ def test_feature_found_within_the_distance_stands_at_the_edge(world: Path) -> No
 # ------------------------------------------------------------------------- 3. a project that is nowhere
 NOWHERE = [
     # (label, geometry, crs, screen kwargs, error type, text in the message)
-    ("latitude 320.8", Point(113.38, 320.8), "EPSG:4326", {}, CRSError, "cannot be degrees"),
-    ("latitude 95", Point(113.38, 95.0), "EPSG:4326", {}, CRSError, "cannot be degrees"),
+    ("latitude 320.8", Point(113.38, 320.8), "EPSG:4326", {}, InputFileError,
+     "latitude 320.8 is outside [-90, 90] — typo for 32.08?"),
+    ("latitude 95", Point(113.38, 95.0), "EPSG:4326", {}, InputFileError, "latitude 95 is outside [-90, 90] ("),
     ("metres stated as degrees", box(530000, 3500000, 531000, 3501000), "EPSG:4326", {}, CRSError,
      "cannot be degrees"),
     ("degrees stated as EPSG:4547", box(114.3, 31.7, 114.31, 31.71), CRS, {}, InputFileError,
@@ -195,7 +196,10 @@ def test_cli_refuses_a_mistyped_latitude_and_metres_in_a_degrees_file(world: Pat
     csv.write_text("id,name,lon,lat\nT1,光伏,114.30,320.8\n", encoding="utf-8")
     result = runner.invoke(app, ["screen", str(csv), "--type", "pv", "--crs", "EPSG:4326", "--catalog",
                                  str(world), "--out", str(tmp_path / "o1")])
-    assert result.exit_code == 2 and "320.8" in result.output and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Latitude 320.8 is outside [-90, 90] — typo for 32.08?" in text and "feature 1" in text
+    assert "metres" not in text
     assert not (tmp_path / "o1" / "screening.json").exists()
     # metres in a shapefile whose .prj says WGS84 degrees (was: TypeError formatting a None area)
     shp = tmp_path / "metres.shp"

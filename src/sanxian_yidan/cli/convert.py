@@ -93,7 +93,7 @@ def _check_lonlat(lon: float, lat: float, source: str, target: str, *, finite_on
     import math
 
     from ..errors import InputFileError, problem
-    from ..io.safety import degree_typo, limits
+    from ..io.safety import limits, point_typos
 
     lim = limits()
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
@@ -103,16 +103,24 @@ def _check_lonlat(lon: float, lat: float, source: str, target: str, *, finite_on
                                                         f"31.69 --from {source} --to {target}")))
     if finite_only:
         return
-    for value, lo, hi, axis, zh in ((lon, lon_lo, lon_hi, "longitude", "经度"), (lat, lat_lo, lat_hi, "latitude", "纬度")):
-        if not lo <= value <= hi:
-            shown = f"{value:.10g}"
-            typo = degree_typo(value, lo, hi)
-            fix = (f"check the {axis}{typo}" if typo else "give decimal degrees, longitude first (e.g. 113.37 31.69)")
-            if axis == "latitude" and lon_lo <= lat <= lon_hi and lat_lo <= lon <= lat_hi:
-                fix = f"longitude and latitude look swapped: sanxian coords convert {lat:.10g} {lon:.10g}"
-            raise_fix = (f"{zh} {shown} 超出有效范围 [{lo:g}, {hi:g}]。",
-                         f"{axis.capitalize()} {shown} is outside [{lo:g}, {hi:g}] degrees.")
-            fail(InputFileError(problem(*raise_fix, fix=fix)))
+    typos = point_typos(lon, lat)
+    out = [(value, lo, hi, axis, zh, typo) for value, lo, hi, axis, zh, typo in
+           ((lon, lon_lo, lon_hi, "longitude", "经度", typos[0]), (lat, lat_lo, lat_hi, "latitude", "纬度", typos[1]))
+           if not lo <= value <= hi]
+    if not out:
+        return
+    zh_text = "；".join(f"{zh} {value:.10g} 超出有效范围 [{lo:g}, {hi:g}]" for value, lo, hi, _, zh, _ in out) + "。"
+    en_text = ("; ".join(f"{axis} {value:.10g} is outside [{lo:g}, {hi:g}] degrees"
+                         for value, lo, hi, axis, _, _ in out) + ".").capitalize()
+    hinted = [f"check the {axis}: {value:.10g} may be a {typo.removeprefix(' — ').rstrip('?')}"
+              for value, _, _, axis, _, typo in out if typo]
+    if lon_lo <= lat <= lon_hi and lat_lo <= lon <= lat_hi and not lat_lo <= lat <= lat_hi:
+        fix = f"longitude and latitude look swapped: sanxian coords convert {lat:.10g} {lon:.10g}"
+    elif hinted:
+        fix = "; ".join(hinted) + " (a misplaced decimal point)"
+    else:
+        fix = "give decimal degrees, longitude first (e.g. 113.37 31.69)"
+    fail(InputFileError(problem(zh_text, en_text, fix=fix)))
 
 
 @coords_app.command("convert")

@@ -576,6 +576,39 @@ def degree_typo(value: float, lo: float, hi: float) -> str:
     return ""
 
 
+def point_typos(lon: float, lat: float) -> tuple[str, str]:
+    """Typo hints (``' — typo for 32.08?'``) for the longitude and the latitude of one point.
+
+    A misplaced decimal point (the value divided by 10, 100 or 1000) is suggested only when the corrected
+    point — with the other coordinate as given, or corrected too — lies inside the box of a Chinese
+    provincial-level division (``data/crs.toml`` ``[provinces]``), where every place this toolkit screens
+    lies: 320.8 with longitude 113.1 becomes 32.08, but 200 with latitude 95 has no plausible reading
+    (20 / 9.5 is off West Africa), so nothing is suggested.
+
+    Returns
+    -------
+    tuple of str
+        Hint for the longitude and for the latitude; ``""`` where the value is in range or no plausible
+        correction exists.
+    """
+    from ..crs.settings import provinces_at
+
+    lim = limits()
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
+
+    def candidates(value: float, lo: float, hi: float) -> list[float]:
+        if lo <= value <= hi:
+            return [value]
+        return [value / 10 ** k for k in range(1, 4)]
+
+    for c_lon in candidates(lon, lon_lo, lon_hi):
+        for c_lat in candidates(lat, lat_lo, lat_hi):
+            if (c_lon, c_lat) != (lon, lat) and bool(provinces_at(c_lon, c_lat).any()):
+                return (f" — typo for {c_lon:.10g}?" if c_lon != lon else "",
+                        f" — typo for {c_lat:.10g}?" if c_lat != lat else "")
+    return "", ""
+
+
 def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
                            web_map: str | None = None) -> None:
     """Refuse coordinates outside the valid range of the layer's CRS.
@@ -620,8 +653,12 @@ def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
     if not bad.any():
         return
     stated = {"gcj02": "--crs GCJ-02 (Amap/Tencent)", "bd09": "--crs BD-09 (Baidu)"}.get(web_map or "")
-    if bad.mean() > 0.5:
-        sample = coords[np.flatnonzero(bad)[0]]
+    # Projected metres (eastings ~1e5-1e7, northings ~1e6) are out of range on BOTH axes; a point with one
+    # plausible degree value and the other out of range is a typing slip (latitude 320.8 for 32.08), even
+    # when it is the only point of the file.
+    metre_like = bad_lon & bad_lat
+    if bad.mean() > 0.5 and metre_like.sum() > 0.5 * bad.sum():
+        sample = coords[np.flatnonzero(metre_like)[0]]
         said = stated or f"the file's CRS {crs.name} ({crs.to_string()})"
         raise CRSError(problem(
             "坐标不可能是经纬度（数值超出 ±180/±90 度），坐标系设置有误。",
@@ -644,11 +681,12 @@ def _raise_out_of_range(gdf: Any, coords: np.ndarray, index: np.ndarray, bad: np
     bad_lat = (lat < lat_lo) | (lat > lat_hi)
     first = int(np.flatnonzero(bad)[0])
     pos = int(index[first])
+    lon_typo, lat_typo = point_typos(float(lon[first]), float(lat[first]))
     if bad_lat[first]:
-        value, axis, zh_axis, typo = lat[first], "latitude", "纬度", degree_typo(lat[first], lat_lo, lat_hi)
+        value, axis, zh_axis, typo = lat[first], "latitude", "纬度", lat_typo
         rng = f"[{lat_lo:g}, {lat_hi:g}]"
     else:
-        value, axis, zh_axis, typo = lon[first], "longitude", "经度", degree_typo(lon[first], lon_lo, lon_hi)
+        value, axis, zh_axis, typo = lon[first], "longitude", "经度", lon_typo
         rng = f"[{lon_lo:g}, {lon_hi:g}]"
     n_features = int(np.unique(index[bad]).size)
     raise InputFileError(problem(

@@ -26,6 +26,7 @@ from ..errors import (
     problem,
 )
 from ..industries import check_project_type, lookup, project_types, type_for_industry
+from ..io.safety import point_typos
 from ..io.vector import WEB_MAP_CRS, read_vector
 from ..normalize import normalise
 from ..rules import (
@@ -350,6 +351,18 @@ def _check_raw_coordinates(raw: gpd.GeoDataFrame, settings: ScreeningSettings, *
     i = int(index[k])
     label = _feature_labels(raw, settings)[i]
     n_bad = len(np.unique(index[bad]))
+    lon_bad, lat_bad = np.abs(x[k]) > lon_lim, np.abs(y[k]) > lat_lim
+    if not (lon_bad and lat_bad):
+        # One coordinate a plausible degree value, the other out of range: a typing slip, not metres.
+        lon_typo, lat_typo = point_typos(float(x[k]), float(y[k]))
+        axis, zh_axis, value, lim, typo = (("latitude", "纬度", y[k], lat_lim, lat_typo) if lat_bad
+                                           else ("longitude", "经度", x[k], lon_lim, lon_typo))
+        raise InputFileError(problem(
+            f"项目 {label} 的{zh_axis} {value:.10g} 超出有效范围 [-{lim:g}, {lim:g}]。",
+            f"Project {label}: {axis} {value:.10g} is outside [-{lim:g}, {lim:g}]{typo} ({n_bad} project(s) "
+            "out of range).", file=file, layer=layer, feature=label,
+            fix=f"correct the {axis} of this project (a misplaced decimal point, swapped digits, or longitude "
+                "and latitude swapped)"))
     raise CRSError(problem(
         f"{n_bad} 个项目的坐标不可能是经纬度（经度须在 ±{lon_lim:g}° 内，纬度须在 ±{lat_lim:g}° 内），"
         f"但坐标系 {raw.crs.to_string()} 是经纬度坐标系。",
