@@ -185,6 +185,20 @@ def test_a_footprint_that_is_nowhere_is_an_error_naming_the_project(world: Path,
     assert text in str(info.value) and "Fix" in str(info.value)
 
 
+def test_zone_prefixed_eastings_under_a_crs_without_prefix_say_so_in_the_headline(world: Path,
+                                                                                  tmp_path: Path) -> None:
+    csv = tmp_path / "zone37.csv"
+    csv.write_text("id,name,x,y\nZ1,光伏,37530000,3500000\n", encoding="utf-8")
+    result = runner.invoke(app, ["screen", str(csv), "--type", "pv", "--crs", "EPSG:4547", "--catalog",
+                                 str(world), "--out", str(tmp_path / "o")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "1 个项目的坐标远在所述坐标系 EPSG:4547 的投影带之外" in text
+    assert "lies far outside the zone of the stated CRS EPSG:4547" in text and "zone prefix 37" in text
+    assert "无穷大" not in text and "is nowhere" not in text
+    assert "state --crs EPSG:4525" in text
+
+
 def test_a_collinear_polygon_is_an_error(world: Path) -> None:
     line = Polygon([(530000, 3500000), (530500, 3500000), (531000, 3500000)])
     with pytest.raises(InputFileError, match="degenerate"):

@@ -422,7 +422,13 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
                "--crs / crs=, or correct the file's .prj)")
         prefixed = _zone_prefix_crs(raw, int(rows[i]))
         if prefixed:
-            fix = prefixed
+            zone, stated = prefixed[1], raw.crs.to_string()
+            raise InputFileError(problem(
+                f"{len(bad)} 个项目的坐标远在所述坐标系 {stated} 的投影带之外：东坐标带有高斯-克吕格第 {zone} 带的"
+                "带号，无法研判。",
+                f"Project {names[0]} lies far outside the zone of the stated CRS {stated}: its easting carries the "
+                f"Gauss-Krüger zone prefix {zone} (bounds {bounds[i].round(3).tolist()}){more}.", file=file,
+                layer=layer, feature=names[0], fix=prefixed[0]))
         raise InputFileError(problem(
             f"{len(bad)} 个项目的位置无法确定（坐标为无穷大、超出地球范围或投影后为空），无法研判。",
             f"Project {names[0]} is nowhere: in the working CRS {working_crs} its footprint is empty, not finite "
@@ -456,8 +462,9 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
 _PREFIXED_ZONES = {"3-degree": (4488, range(25, 46)), "6-degree": (4478, range(13, 24))}
 
 
-def _zone_prefix_crs(raw: gpd.GeoDataFrame, row: int) -> str | None:
-    """Fix text for eastings that carry a Gauss-Krüger zone prefix (e.g. 38541000) given a CRS without one."""
+def _zone_prefix_crs(raw: gpd.GeoDataFrame, row: int) -> tuple[str, int] | None:
+    """Fix text and zone number for eastings that carry a Gauss-Krüger zone prefix (e.g. 38541000) given a
+    CRS without one."""
     if raw.crs is None or raw.crs.is_geographic:
         return None
     xy = shapely.get_coordinates(raw.geometry.values[row:row + 1])
@@ -469,7 +476,7 @@ def _zone_prefix_crs(raw: gpd.GeoDataFrame, row: int) -> str | None:
             code = f"EPSG:{offset + zone}"
             return (f"the easting {xy[0, 0]:.0f} carries the Gauss-Krüger zone prefix {zone}, but the CRS "
                     f"{raw.crs.to_string()} has none: state --crs {code} (CGCS2000 {kind} zone {zone}, with the "
-                    "prefix) or correct the file's .prj")
+                    "prefix) or correct the file's .prj", zone)
     return None
 
 
