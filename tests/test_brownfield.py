@@ -7,6 +7,7 @@ areas and distances can be checked by hand.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -700,11 +701,15 @@ def test_distance_search_reaching_beyond_the_data_is_edge_limited(tmp_path):
     assert edge["dist_substation_m"] == pytest.approx(900.0)        # to (1100, 950)
     share = _disc_share_outside(100, 900, 200, 1000, 900.0)         # ≈ 0.34 of the 900 m search area
     assert bool(edge["edge_limited"])
-    note = next(p for p in edge["reasons"].split("; ") if p.startswith("dist_substation_m"))
-    assert "upper bound" in note and "900 m search area" in note
-    assert float(note.split(" / ")[1].split("%")[0].split(": ")[1]) / 100 == pytest.approx(share, abs=0.01)
+    # phrased for planners: the column's name from the column registry, the distance with its unit
+    note = next(p for p in edge["reasons"].split("; ") if p.startswith("距所需电压等级变电站距离 900 m 仅为上限"))
+    assert "dist_substation_m" not in note
+    found = re.search(r"Distance to substation of the required voltage: 900 m is only an upper bound, (\d+)% of the "
+                      r"area within 900 m lies outside the data coverage", note)
+    assert found, note
+    assert int(found.group(1)) / 100 == pytest.approx(share, abs=0.01)
     # 甲地块's 335 m search around it stays inside the data: nothing to flag
-    assert not bool(s.loc["甲地块", "edge_limited"]) and "search area" not in s.loc["甲地块", "reasons"]
+    assert not bool(s.loc["甲地块", "edge_limited"]) and "upper bound" not in s.loc["甲地块", "reasons"]
     # the site across the outer edge: its exclusions are partly unknown too
     assert "hard exclusions partly unknown: 25% of the site" in s.loc["跨界地块", "reasons"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -389,6 +390,32 @@ def test_mine_whose_sanqu_search_reaches_beyond_the_data_is_edge_limited(tmp_pat
     dy = np.maximum(np.maximum(0 - gy, gy - 300), 0.0)
     near = dx ** 2 + dy ** 2 <= r ** 2
     expected = (near & (gx < 0)).sum() / near.sum()
-    note = next(p for p in res.loc["甲", "reasons"].split("; ") if p.startswith("dist_urban_m"))
-    assert "800 m search area" in note and "upper bound" in note
-    assert float(note.split(" / ")[1].split("%")[0].split(": ")[1]) / 100 == pytest.approx(expected, abs=0.01)
+    note = next(p for p in res.loc["甲", "reasons"].split("; ") if p.startswith("距城镇建成区/居住区距离 800 m 仅为上限"))
+    assert "dist_urban_m" not in note
+    found = re.search(r"Distance to built-up / residential area: 800 m is only an upper bound, (\d+)% of the area "
+                      r"within 800 m lies outside the data coverage", note)
+    assert found, note
+    assert int(found.group(1)) / 100 == pytest.approx(expected, abs=0.01)
+
+
+def test_mine_reasons_are_phrased_for_planners() -> None:
+    """The reasons text names zones, distances with units and the failed pre-screen tests in words,
+    not column names or test ids; the machine-readable columns keep their values."""
+    from sanxian_yidan import brownfield as bf
+
+    assert bf.distance_text(850.0) == "850 m" and bf.distance_text(3217.0) == "3.2 km"
+    assert bf.distance_text(float("nan")) == "—"
+    zone = mn.Zone("urban", ("built_up_area",), "城镇建成区/居住区", "Built-up / residential area", 1000.0, "src")
+    frame = pd.DataFrame({"dist_urban_m": [400.0, 2500.0], "in_sanqu": [True, False], "visible_share": [0.25, 0.0],
+                          "eligible": [True, True], "priority": [0.5, 0.4], "pv_failed": ["min_area;grid_distance", ""]})
+    labels = {t.id: t.label() for t in bf.load_params(None).prescreen}
+    reasons = mn._mine_reasons(frame, [("dist_urban_m", zone)], [[], []], [[], []], prescreen_labels=labels)
+    parts = reasons[0].split("; ")
+    assert "位于三区周边：距城镇建成区/居住区 400 m（影响距离 1.0 km） / around a 三区 zone: 400 m from built-up / " \
+           "residential area (influence distance 1.0 km)" in parts
+    assert "两线可视比例 25% / Share visible from main lines: 25%" in parts
+    assert f"光伏预筛未通过 / PV pre-screen failed: {labels['min_area']}" in parts
+    assert f"光伏预筛未通过 / PV pre-screen failed: {labels['grid_distance']}" in parts
+    assert "10 km" in labels["grid_distance"]            # the test's own words, with its unit
+    assert not re.search(r"\b(dist_\w+_m|min_area|grid_distance)\b", reasons[0])
+    assert reasons[1] == ""

@@ -647,7 +647,8 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
     modes = recommend_mode(frame, p.modes)
     for c in modes.columns:
         frame[c] = modes[c].to_numpy()
-    reasons = _mine_reasons(frame, zone_cols, status_notes, terr_notes, edge_notes)
+    reasons = _mine_reasons(frame, zone_cols, status_notes, terr_notes, edge_notes,
+                            prescreen_labels={t.id: t.label() for t in bp.prescreen})
     frame["reasons"] = reasons
     context_synthetic = sorted(set(ctx.synthetic_layers())
                                | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
@@ -780,22 +781,34 @@ def _status_eligibility(frame: pd.DataFrame, p: MinesParams) -> tuple[np.ndarray
 
 
 def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status_notes: list[list[str]],
-                  terr_notes: list[list[str]], edge_notes: list[list[str]] | None = None) -> list[str]:
-    """One text per mine: status, 三区 and 两线 findings, PV pre-screen, data gaps, searches beyond the data."""
+                  terr_notes: list[list[str]], edge_notes: list[list[str]] | None = None, *,
+                  prescreen_labels: dict[str, str] | None = None) -> list[str]:
+    """One text per mine: status, 三区 and 两线 findings, PV pre-screen, data gaps, searches beyond the data.
+
+    Phrased for planners in Chinese and English with units (``"距城镇建成区/居住区 0.4 km …"``); the
+    machine-readable columns (``dist_*_m``, ``visible_share``, ``pv_failed`` ids) stay as they are.
+    ``prescreen_labels`` maps a pre-screen test id to its bilingual text.
+    """
     reasons = []
     edge_notes = edge_notes or [[] for _ in range(len(frame))]
+    prescreen_labels = prescreen_labels or {}
+    vis_zh, vis_en = bf.column_names("visible_share")
     for i in range(len(frame)):
         parts = list(status_notes[i]) + terr_notes[i]
         if frame["in_sanqu"].iat[i]:
-            near = [z.zh for c, z in zone_cols if frame[c].iat[i] <= z.influence_m]
-            parts.append(f"位于三区周边 / around 三区: {', '.join(near)}")
+            near = [(z, float(frame[c].iat[i])) for c, z in zone_cols if frame[c].iat[i] <= z.influence_m]
+            zh = "，".join(f"距{z.zh} {bf.distance_text(d)}（影响距离 {bf.distance_text(z.influence_m)}）"
+                          for z, d in near)
+            en = ", ".join(f"{bf.distance_text(d)} from {z.en.lower()} (influence distance "
+                           f"{bf.distance_text(z.influence_m)})" for z, d in near)
+            parts.append(f"位于三区周边：{zh} / around a 三区 zone: {en}")
         vs = frame["visible_share"].iat[i]
         if np.isfinite(vs) and vs > 0:
-            parts.append(f"两线可视 / visible from lines: {vs:.0%}")
+            parts.append(f"{vis_zh} {vs:.0%} / {vis_en}: {vs:.0%}")
         if frame["eligible"].iat[i] and np.isnan(frame["priority"].iat[i]):
             parts.append("缺少准则值，无优先度，排在最后 / a criterion value is missing: no priority, ranked last")
-        if frame["pv_failed"].iat[i]:
-            parts.append(f"光伏预筛未通过 / PV pre-screen failed: {frame['pv_failed'].iat[i]}")
+        failed = [t for t in str(frame["pv_failed"].iat[i] or "").split(";") if t]
+        parts += [f"光伏预筛未通过 / PV pre-screen failed: {prescreen_labels.get(t, t)}" for t in failed]
         parts += edge_notes[i]
         reasons.append("; ".join(dict.fromkeys(parts)))
     return reasons

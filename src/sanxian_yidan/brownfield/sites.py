@@ -559,6 +559,31 @@ def share_text(share: float) -> str:
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
+#: Metres in a kilometre (unit conversion for distances shown to planners).
+_M_PER_KM = 1000.0
+
+
+def distance_text(metres: float) -> str:
+    """A distance for planners: whole metres below 1 km (``"850 m"``), else km to 0.1 (``"3.2 km"``).
+
+    Parameters
+    ----------
+    metres : float
+        Distance [m]; not finite gives ``"—"``.
+    """
+    if not np.isfinite(metres):
+        return "—"
+    return f"{metres:,.0f} m" if metres < _M_PER_KM else f"{metres / _M_PER_KM:,.1f} km"
+
+
+def column_names(column: str) -> tuple[str, str]:
+    """Chinese and English name of an output column from the column registry (the bare name if unregistered)."""
+    from ..columns import describe
+
+    col = describe(column)
+    return (col.zh, col.en) if col is not None else (column, column)
+
+
 def locate_sites(geoms: np.ndarray, catalog: Any) -> tuple[pd.DataFrame, Any]:
     """County, township and data coverage of each site, by spatial join on the whole catalog.
 
@@ -651,13 +676,19 @@ def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[s
         radius = np.where(np.isfinite(d), d if cap is None else np.minimum(d, cap), np.nan if cap is None else cap)
         share = outside_shares(dist_geoms, coverage, radius)
         table[column] = share
+        zh, en = column_names(column)
         for i in np.flatnonzero(share > 0):
-            notes[i].append(
-                f"{column}：{radius[i]:,.0f} m 搜索范围有 {share_text(share[i])} 在数据范围外，"
-                "数据外可能有更近的要素（距离为上限）"
-                f" / {column}: {share_text(share[i])} of the {radius[i]:,.0f} m search area lies outside the data coverage, "
-                f"a nearer feature may lie there (the distance is an upper bound, not 'none within "
-                f"{radius[i]:,.0f} m')")
+            pct = share_text(share[i])
+            if np.isfinite(d[i]) and radius[i] == d[i]:   # a feature was found: nearer ones may lie outside
+                dt = distance_text(d[i])
+                notes[i].append(f"{zh} {dt} 仅为上限：周边 {dt} 范围有 {pct} 在数据范围外，那里可能有更近的要素"
+                                f" / {en}: {dt} is only an upper bound, {pct} of the area within {dt} lies outside "
+                                "the data coverage and a nearer feature may lie there")
+            else:                                          # nothing within the search radius inside the data
+                rt = distance_text(radius[i])
+                notes[i].append(f"{zh}：{rt} 搜索范围有 {pct} 在数据范围外，不能断定 {rt} 内没有"
+                                f" / {en}: {pct} of the {rt} search area lies outside the data coverage, so "
+                                f"'none within {rt}' cannot be claimed")
     return table, notes
 
 
