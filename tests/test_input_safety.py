@@ -200,14 +200,38 @@ def test_toml_in_gbk_is_read_with_a_warning(tmp_path: Path) -> None:
         assert load_toml(path) == {"title": "随县光伏选址"}
 
 
-@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-8-sig"])
-def test_toml_with_bom_is_read(tmp_path: Path, codec: str) -> None:
+def test_toml_with_utf8_bom_is_read_silently(tmp_path: Path) -> None:
     path = tmp_path / "catalog.toml"
-    text = 'title = "随州"\n'
-    path.write_bytes(("\ufeff" + text).encode(codec) if codec == "utf-16-be" else text.encode(codec))
+    path.write_bytes('title = "随州"\n'.encode("utf-8-sig"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", SanxianWarning)
         assert load_toml(path) == {"title": "随州"}
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_toml_in_utf16_with_bom_is_read_with_a_warning(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / "study.toml"
+    text = 'title = "随州"\n'
+    path.write_bytes(("\ufeff" + text).encode(codec) if codec == "utf-16-be" else text.encode(codec))
+    with pytest.warns(SanxianWarning, match=r"saved as UTF-16 .*save it as UTF-8"):
+        assert load_toml(path) == {"title": "随州"}
+
+
+@pytest.mark.parametrize("codec, name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")])
+@pytest.mark.parametrize("text", ['title = "随州光伏"\n', 'title = "Suizhou"\n'])
+def test_toml_in_utf16_without_bom_is_refused_naming_utf16(tmp_path: Path, codec: str, name: str,
+                                                           text: str) -> None:
+    path = tmp_path / "study.toml"
+    path.write_bytes(text.encode(codec))
+    with pytest.raises(DataFileError, match=rf"(?s)looks like {name} without a byte-order mark.*save it as UTF-8"):
+        load_toml(path)
+
+
+def test_undecodable_toml_fix_mentions_utf16(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_bytes(b"title = \"\xff\xff\xff\"\n")
+    with pytest.raises(DataFileError, match=r"(?s)not UTF-8.*if it was saved as UTF-16"):
+        load_toml(path)
 
 
 def test_undecodable_toml_says_how_to_save_it(tmp_path: Path) -> None:

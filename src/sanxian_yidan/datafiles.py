@@ -28,8 +28,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     The file is checked before it is opened (no folder, named pipe or device: see
     :func:`sanxian_yidan.io.safety.check_input_file`) and read bounded in size.  TOML
     must be UTF-8; files saved by Windows editors are still read: a UTF-8 or UTF-16
-    byte-order mark is honoured, and a file that is not UTF-8 but decodes as GBK/GB18030
-    is read with a :class:`~sanxian_yidan.errors.SanxianWarning` saying how to save it.
+    byte-order mark is honoured (UTF-16 with a :class:`~sanxian_yidan.errors.SanxianWarning`), and a file
+    that is not UTF-8 but decodes as GBK/GB18030 is read with a warning saying how to save it; UTF-16
+    without a byte-order mark (NUL bytes) is refused, naming UTF-16.
 
     Parameters
     ----------
@@ -68,7 +69,8 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 
 def _decode_toml(data: bytes, path: Path) -> str:
-    """Text of a TOML file: UTF-8 (with or without BOM), UTF-16 with BOM, or GBK with a warning."""
+    """Text of a TOML file: UTF-8 (with or without BOM); UTF-16 with BOM or GBK with a warning; UTF-16
+    without BOM refused."""
     import warnings
 
     from .errors import SanxianWarning
@@ -76,10 +78,22 @@ def _decode_toml(data: bytes, path: Path) -> str:
     save_fix = "save it as UTF-8 (Notepad: Save As, Encoding 'UTF-8'; VS Code: 'Save with Encoding', UTF-8)"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise DataFileError(problem("UTF-16 文件无法解码。", f"The file starts like UTF-16 but cannot be "
                                         f"decoded as UTF-16: {exc}", file=path, fix=save_fix)) from exc
+        warnings.warn(f"{path}: TOML file saved as UTF-16 (Windows 'Unicode'), not UTF-8 as TOML requires; read as "
+                      f"UTF-16. Fix: {save_fix} / 文件是 UTF-16 编码，已按 UTF-16 读取，请另存为 UTF-8",
+                      SanxianWarning, stacklevel=4)
+        return text
+    if b"\x00" in data:
+        # TOML text never holds a NUL byte; UTF-16 without a byte-order mark puts one beside every ASCII letter.
+        odd = data[1::2].count(0) >= data[0::2].count(0)
+        raise DataFileError(problem(
+            "TOML 文件似乎是没有字节顺序标记（BOM）的 UTF-16 编码，无法读取。",
+            f"The TOML file contains NUL bytes: it looks like UTF-16{'LE' if odd else 'BE'} without a byte-order "
+            "mark, which TOML does not allow (TOML is UTF-8).", file=path,
+            fix=f"{save_fix}; it is UTF-16 ('Unicode') now"))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -90,7 +104,8 @@ def _decode_toml(data: bytes, path: Path) -> str:
         raise DataFileError(problem(
             "TOML 文件不是 UTF-8 编码，也不是 GBK。",
             f"The TOML file is not UTF-8 (invalid byte at offset {utf8_error.start}) nor GBK/GB18030.",
-            file=path, fix=save_fix)) from utf8_error
+            file=path, fix=f"{save_fix}; if it was saved as UTF-16 ('Unicode') or another encoding, "
+                           "re-save it as UTF-8")) from utf8_error
     warnings.warn(f"{path}: TOML file saved as GBK/GB18030, not UTF-8 as TOML requires; read as GBK. "
                   f"Fix: {save_fix} / 文件不是 UTF-8 编码，已按 GBK 读取，请另存为 UTF-8",
                   SanxianWarning, stacklevel=4)

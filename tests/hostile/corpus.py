@@ -364,7 +364,7 @@ CASES: list[Case] = [
     # ---- TOML data files
     Case("deep_toml_rules", _deep_toml, 2, ("too deeply", "damaged by mistake")),
     Case("gbk_catalog", _gbk_catalog, 0, ("saved as GBK", "save it as UTF-8")),
-    Case("utf16_catalog", _utf16_catalog, 0, ("control_units",)),
+    Case("utf16_catalog", _utf16_catalog, 0, ("control_units", "saved as UTF-16", "save it as UTF-8")),
     Case("gbk_study", _study_gbk, 2, ("saved as GBK", "study")),
     Case("binary_study", _study_binary, 2, ("not UTF-8", "save it as UTF-8")),
     # ---- CRS mistakes
