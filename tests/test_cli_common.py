@@ -64,6 +64,20 @@ def test_both_out_of_range_axes_are_reported_and_typos_only_when_plausible() -> 
     assert "check the longitude: 1131 may be a typo for 113.1; check the latitude: 320.8 may be a typo for 32.08" in text
 
 
+@pytest.mark.parametrize("source, target, canonical", [("amap", "wgs84", ("gcj02", "wgs84")),
+                                                       ("Gaode", "wgs84", ("gcj02", "wgs84")),
+                                                       ("tencent", "baidu", ("gcj02", "bd09")),
+                                                       ("BAIDU", "wgs84", ("bd09", "wgs84"))])
+def test_web_map_names_are_aliases(source: str, target: str, canonical: tuple[str, str]) -> None:
+    res = runner.invoke(app, ["coords", "convert", "113.3745", "31.688", "--from", source, "--to", target])
+    ref = runner.invoke(app, ["coords", "convert", "113.3745", "31.688", "--from", canonical[0], "--to",
+                              canonical[1]])
+    assert res.exit_code == 0 and ref.exit_code == 0, res.output
+    assert res.output.split()[:2] == ref.output.split()[:2]
+    bad = runner.invoke(app, ["coords", "convert", "113.3745", "31.688", "--from", "google"])
+    assert bad.exit_code == 2 and "cannot convert google" in bad.output and "(baidu)" in bad.output
+
+
 def test_existing_outputs_are_listed_plainly(tmp_path: Path) -> None:
     runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])
     res = runner.invoke(app, ["rooftops", "sample", "--no-catalog", "--out", str(tmp_path)])

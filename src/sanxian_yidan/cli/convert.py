@@ -126,17 +126,26 @@ def _check_lonlat(lon: float, lat: float, source: str, target: str, *, finite_on
 @coords_app.command("convert")
 def coords_convert(lon: float = typer.Argument(..., help="Longitude / 经度"),
                    lat: float = typer.Argument(..., help="Latitude / 纬度"),
-                   source: str = typer.Option(..., "--from", help="wgs84, gcj02 or bd09"),
-                   target: str = typer.Option("wgs84", "--to", help="wgs84, gcj02 or bd09")) -> None:
+                   source: str = typer.Option(..., "--from", help="wgs84, gcj02 (amap, gaode, tencent) or "
+                                                                  "bd09 (baidu)"),
+                   target: str = typer.Option("wgs84", "--to", help="wgs84, gcj02 (amap, gaode, tencent) or "
+                                                                    "bd09 (baidu)")) -> None:
     """Convert one point between WGS84, GCJ-02 (Amap/Tencent) and BD-09 (Baidu)."""
     from .. import crs as crsmod
 
     funcs = {("gcj02", "wgs84"): crsmod.gcj02_to_wgs84, ("wgs84", "gcj02"): crsmod.wgs84_to_gcj02,
              ("bd09", "wgs84"): crsmod.bd09_to_wgs84, ("wgs84", "bd09"): crsmod.wgs84_to_bd09,
              ("gcj02", "bd09"): crsmod.gcj02_to_bd09, ("bd09", "gcj02"): crsmod.bd09_to_gcj02}
-    key = (source.lower().replace("-", ""), target.lower().replace("-", ""))
+    from ..io.vector import WEB_MAP_CRS
+
+    def canonical(name: str) -> str:
+        # Amap/Gaode/Tencent use GCJ-02 and Baidu BD-09: the same aliases as --crs of the file commands.
+        return WEB_MAP_CRS.get(name.strip().upper(), name.strip().lower().replace("-", ""))
+
+    key = (canonical(source), canonical(target))
     if key not in funcs:
-        raise typer.BadParameter(f"cannot convert {source} → {target}; use wgs84, gcj02, bd09")
+        raise typer.BadParameter(f"cannot convert {source} → {target}; use wgs84, gcj02 (amap, gaode, tencent) "
+                                 "or bd09 (baidu)")
     _check_lonlat(lon, lat, source, target, finite_only=True)
     if crsmod.outside_mainland_china(lon, lat)[0] and not crsmod.outside_mainland_china(lat, lon)[0]:
         # GCJ-02 and BD-09 are defined only over mainland China: a swapped pair would come back unchanged.
