@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .catalog import Catalog
 
-__all__ = ["FigureLayer", "FigureSettings", "figure_settings", "map_png", "catalog_context"]
+__all__ = ["FigureLayer", "FigureSettings", "catalog_context", "figure_settings", "map_png", "padded_bounds",
+           "zoomed_bounds"]
 
 FIGURES_FILE = "figures.toml"
 
@@ -45,6 +46,9 @@ class FigureSettings:
         Figure size [inch].
     dpi : int
         Resolution [dots per inch].
+    region_margin_share : float or None
+        Optional outer limit of the extent: the study region plus this share of its larger side [-]
+        (``None``: no limit).
     """
 
     context_roles: tuple[str, ...]
@@ -53,6 +57,7 @@ class FigureSettings:
     width_in: float
     height_in: float
     dpi: int
+    region_margin_share: float | None = None
 
 
 @lru_cache(maxsize=4)
@@ -75,8 +80,11 @@ def figure_settings(kind: str) -> FigureSettings:
                          float(require(table, "min_margin_m", num, file=path, where=where)),
                          float(require(table, "width_in", num, file=path, where=where)),
                          float(require(table, "height_in", num, file=path, where=where)),
-                         int(require(table, "dpi", int, file=path, where=where)))
-    if min(out.width_in, out.height_in) <= 0 or out.dpi < 30 or out.margin_share < 0 or out.min_margin_m < 0:
+                         int(require(table, "dpi", int, file=path, where=where)),
+                         float(require(table, "region_margin_share", num, file=path, where=where))
+                         if "region_margin_share" in table else None)
+    if (min(out.width_in, out.height_in) <= 0 or out.dpi < 30 or out.margin_share < 0 or out.min_margin_m < 0
+            or (out.region_margin_share is not None and out.region_margin_share < 0)):
         raise DataFileError(problem(f"{where} 中的图幅、分辨率或边距不合理。",
                                     f"{where} has a non-positive size, a dpi below 30 or a negative margin.",
                                     file=path, fix="use width_in, height_in > 0, dpi >= 30, margins >= 0"))
@@ -332,3 +340,24 @@ def padded_bounds(geoms: Any, settings: FigureSettings) -> tuple[float, float, f
     minx, miny, maxx, maxy = (float(v) for v in geoms.total_bounds)
     margin = max(settings.margin_share * max(maxx - minx, maxy - miny), settings.min_margin_m)
     return minx - margin, miny - margin, maxx + margin, maxy + margin
+
+
+def zoomed_bounds(results: Any, region: Any, settings: FigureSettings) -> tuple[float, float, float, float]:
+    """Extent of an analysis figure: the results' bounds with the settings' margin, kept within the
+    region's bounds plus ``region_margin_share`` of its larger side [m].
+
+    Parameters
+    ----------
+    results : GeoSeries
+        Geometries of the results drawn (projects, sites, mines) in the working CRS.
+    region : GeoSeries or None
+        The study region (townships or counties); ``None`` or empty: no outer limit.
+    """
+    inner = padded_bounds(results, settings)
+    if region is None or not len(region) or settings.region_margin_share is None:
+        return inner
+    rminx, rminy, rmaxx, rmaxy = (float(v) for v in region.total_bounds)
+    m = settings.region_margin_share * max(rmaxx - rminx, rmaxy - rminy)
+    outer = (rminx - m, rminy - m, rmaxx + m, rmaxy + m)
+    box = (max(inner[0], outer[0]), max(inner[1], outer[1]), min(inner[2], outer[2]), min(inner[3], outer[3]))
+    return box if box[0] < box[2] and box[1] < box[3] else inner

@@ -336,13 +336,14 @@ def _township_potential(view: Catalog, townships: pd.DataFrame) -> Any:
 
 class _Figures:
     """Draws the static map figures of the study report: ``layers`` over the study's context layers,
-    extent = the study region; the context layers are read once for all figures."""
+    extent = the results with a margin, within the study region (:func:`~sanxian_yidan.figures.zoomed_bounds`);
+    the county and township outlines are context; the context layers are read once for all figures."""
 
     def __init__(self, run: StudyRun, view: Catalog) -> None:
         self.run, self.view, self.cache = run, view, {}
 
     def __call__(self, layers: list[Any], title: str) -> str:
-        from .figures import catalog_context, figure_settings, map_png, padded_bounds
+        from .figures import catalog_context, figure_settings, map_png, zoomed_bounds
 
         layers = [layer for layer in layers if len(layer.gdf)]
         if not layers:
@@ -354,9 +355,8 @@ class _Figures:
                 self.cache[role] = self.view.read(role)
             if region is None and len(self.cache.get(role, ())):
                 region = self.cache[role]
-        focus = region.geometry if region is not None and len(region) else pd.concat(
-            [layer.gdf.geometry for layer in layers])
-        bounds = padded_bounds(focus, settings)
+        results = pd.concat([layer.gdf.geometry for layer in layers])
+        bounds = zoomed_bounds(results, region.geometry if region is not None else None, settings)
         context = catalog_context(self.view, settings.context_roles, bounds, cache=self.cache)
         note = "含合成示例数据 / includes synthetic sample data" if self.run.synthetic_layers else ""
         png = map_png(context + layers, bounds, title=title, settings=settings, note=note)
