@@ -227,6 +227,14 @@ def test_toml_in_utf16_without_bom_is_refused_naming_utf16(tmp_path: Path, codec
         load_toml(path)
 
 
+def test_binary_toml_with_nul_bytes_is_not_called_utf16(tmp_path: Path) -> None:
+    path = tmp_path / "study.toml"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DataFileError, match="not UTF-8") as err:
+        load_toml(path)
+    assert "without a byte-order mark" not in str(err.value)
+
+
 def test_undecodable_toml_fix_mentions_utf16(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_bytes(b"title = \"\xff\xff\xff\"\n")

@@ -68,6 +68,26 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         ) from exc
 
 
+def _bomless_utf16(data: bytes) -> str | None:
+    """``"UTF-16LE"``/``"UTF-16BE"`` when ``data`` is text in UTF-16 without a byte-order mark, else None.
+
+    TOML text never holds a NUL byte, while UTF-16 puts one beside every ASCII character; the bytes must
+    also decode strictly to printable text (so binary junk with NUL bytes is not called UTF-16).
+    """
+    if b"\x00" not in data or len(data) % 2:
+        return None
+    odd = data[1::2].count(0) >= data[0::2].count(0)
+    for codec, name in ((("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")) if odd
+                        else (("utf-16-be", "UTF-16BE"), ("utf-16-le", "UTF-16LE"))):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if all(c.isprintable() or c in "\t\r\n" for c in text):
+            return name
+    return None
+
+
 def _decode_toml(data: bytes, path: Path) -> str:
     """Text of a TOML file: UTF-8 (with or without BOM); UTF-16 with BOM or GBK with a warning; UTF-16
     without BOM refused."""
@@ -86,14 +106,12 @@ def _decode_toml(data: bytes, path: Path) -> str:
                       f"UTF-16. Fix: {save_fix} / 文件是 UTF-16 编码，已按 UTF-16 读取，请另存为 UTF-8",
                       SanxianWarning, stacklevel=4)
         return text
-    if b"\x00" in data:
-        # TOML text never holds a NUL byte; UTF-16 without a byte-order mark puts one beside every ASCII letter.
-        odd = data[1::2].count(0) >= data[0::2].count(0)
+    utf16 = _bomless_utf16(data)
+    if utf16:
         raise DataFileError(problem(
             "TOML 文件似乎是没有字节顺序标记（BOM）的 UTF-16 编码，无法读取。",
-            f"The TOML file contains NUL bytes: it looks like UTF-16{'LE' if odd else 'BE'} without a byte-order "
-            "mark, which TOML does not allow (TOML is UTF-8).", file=path,
-            fix=f"{save_fix}; it is UTF-16 ('Unicode') now"))
+            f"The TOML file contains NUL bytes: it looks like {utf16} without a byte-order mark, which TOML "
+            "does not allow (TOML is UTF-8).", file=path, fix=f"{save_fix}; it is UTF-16 ('Unicode') now"))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
