@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from sanxian_yidan import read_vector
+from sanxian_yidan.crs import plausibility
 from sanxian_yidan.datafiles import load_toml
 from sanxian_yidan.errors import (
     CRSError,
@@ -293,10 +294,10 @@ def test_one_row_latitude_typo_is_a_typo_not_metres(tmp_path: Path) -> None:
 
 
 def test_point_typos_only_suggest_a_place_in_china() -> None:
-    assert safety.point_typos(113.1, 320.8) == ("", " — typo for 32.08?")
-    assert safety.point_typos(1134.5, 31.7) == (" — typo for 113.45?", "")
-    assert safety.point_typos(200.0, 95.0) == ("", "")          # 20 E / 9.5 N: no Chinese province
-    assert safety.point_typos(113.1, 1e300) == ("", "")
+    assert plausibility.point_typos(113.1, 320.8) == ("", " — typo for 32.08?")
+    assert plausibility.point_typos(1134.5, 31.7) == (" — typo for 113.45?", "")
+    assert plausibility.point_typos(200.0, 95.0) == ("", "")          # 20 E / 9.5 N: no Chinese province
+    assert plausibility.point_typos(113.1, 1e300) == ("", "")
 
 
 def test_metres_in_a_wgs84_file_cannot_be_degrees(tmp_path: Path) -> None:
@@ -337,9 +338,9 @@ def test_infinite_geojson_coordinate_is_refused(tmp_path: Path) -> None:
 
 
 def test_degree_typo_suggestion() -> None:
-    assert safety.degree_typo(320.8, -90, 90) == " — typo for 32.08?"
-    assert safety.degree_typo(1134.5, -180, 180) == " — typo for 113.45?"
-    assert safety.degree_typo(1e300, -90, 90) == ""
+    assert plausibility.degree_typo(320.8, -90, 90) == " — typo for 32.08?"
+    assert plausibility.degree_typo(1134.5, -180, 180) == " — typo for 113.45?"
+    assert plausibility.degree_typo(1e300, -90, 90) == ""
 
 
 # ----------------------------------------------------------------------- property: CSV coordinate reader

@@ -92,8 +92,9 @@ def _check_lonlat(lon: float, lat: float, source: str, target: str, *, finite_on
     """Refuse a non-finite or out-of-range longitude/latitude (limits in data/input_limits.toml)."""
     import math
 
+    from ..crs.plausibility import point_typos
     from ..errors import InputFileError, problem
-    from ..io.safety import limits, point_typos
+    from ..io.safety import limits
 
     lim = limits()
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range

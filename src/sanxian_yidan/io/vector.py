@@ -25,6 +25,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from .. import crs as crsmod
+from ..crs import plausibility
 from ..errors import (
     CRSError,
     EmptyLayerError,
@@ -118,7 +119,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     if len(gdf) == 0:
         raise EmptyLayerError(problem("图层没有要素。", "The layer has no features.", file=path, layer=layer,
                                       fix="check that the right file and layer were exported"))
-    safety.check_coordinates_finite(gdf, file=path, layer=layer)
+    plausibility.check_coordinates_finite(gdf, file=path, layer=layer)
     gdf = _resolve_crs(gdf, crs, path, layer, info)
     if info.get("format") in ("kml", "kmz") and crs is None:
         info["crs_reason"] = "WGS84 by the KML standard (OGC KML 2.2)"
@@ -128,7 +129,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
             "cannot tell: if so, state --crs GCJ-02 (crs='GCJ-02') / KML 坐标按 WGS84 处理；若导出的是火星坐标"
             "（GCJ-02），请指定 --crs GCJ-02")
     info["warnings"].extend(corrupted_text_warnings(gdf))
-    safety.check_coordinate_range(gdf, file=path, layer=layer, web_map=info.get("web_map_system"))
+    plausibility.check_coordinate_range(gdf, file=path, layer=layer, web_map=info.get("web_map_system"))
     for message in info["warnings"]:
         warnings.warn(f"{path}: {message}", SanxianWarning, stacklevel=2)
     gdf.attrs["sanxian"] = info

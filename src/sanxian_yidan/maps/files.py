@@ -68,8 +68,8 @@ def read_table_layer(path: str | Path) -> Any:
     import shapely
 
     from ..crs import WORKING_CRS
+    from ..crs.plausibility import check_coordinate_range, check_coordinates_finite
     from ..errors import SanxianError, SanxianWarning
-    from ..io.safety import check_coordinate_range, check_coordinates_finite
     from ..io.vector import read_vector
 
     path = Path(path)

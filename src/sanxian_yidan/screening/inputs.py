@@ -19,6 +19,7 @@ from pyproj import CRS, Transformer
 
 from .. import crs as crsmod
 from ..catalog import Catalog, LayerEntry
+from ..crs.plausibility import point_typos
 from ..errors import (
     CRSError,
     EmptyLayerError,
@@ -26,7 +27,6 @@ from ..errors import (
     problem,
 )
 from ..industries import check_project_type, lookup, project_types, type_for_industry
-from ..io.safety import point_typos
 from ..io.vector import WEB_MAP_CRS, read_vector
 from ..normalize import normalise
 from ..rules import (
