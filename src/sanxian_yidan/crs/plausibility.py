@@ -38,6 +38,17 @@ def _coords(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_coordinates(geoms, return_index=True)
 
 
+_COORDINATE_FIX = "correct the coordinates of the feature(s) named (an export error or a typing slip) and read again"
+
+
+def _first_bad(gdf: Any, coords: np.ndarray, index: np.ndarray,
+               bad_rows: np.ndarray) -> tuple[float, float, int, str]:
+    """The first bad vertex, how many features have one, and the label of the first such feature."""
+    first = int(np.flatnonzero(bad_rows)[0])
+    x, y = coords[first]
+    return float(x), float(y), int(np.unique(index[bad_rows]).size), _feature_label(gdf, int(index[first]))
+
+
 def check_coordinates_finite(gdf: Any, *, file: Path, layer: str | None = None) -> None:
     """Refuse NaN and infinite coordinates, whatever the CRS (before the CRS is resolved).
 
@@ -54,15 +65,12 @@ def check_coordinates_finite(gdf: Any, *, file: Path, layer: str | None = None) 
         if gdf.crs is None:
             _check_degree_outliers(gdf, coords, index, file=file, layer=layer)
         return
-    first = int(np.flatnonzero(bad_rows)[0])
-    x, y = coords[first]
-    n_features = int(np.unique(index[bad_rows]).size)
+    x, y, n_features, feature = _first_bad(gdf, coords, index, bad_rows)
     raise InputFileError(problem(
         "坐标无效（非数值或无穷大）。",
         f"{n_features} feature(s) have coordinates that are not finite numbers (NaN or infinity), "
         f"e.g. ({float(x)}, {float(y)}).",
-        file=file, layer=layer, feature=_feature_label(gdf, int(index[first])),
-        fix="correct the coordinates of the feature(s) named (an export error or a typing slip) and read again"))
+        file=file, layer=layer, feature=feature, fix=_COORDINATE_FIX))
 
 
 def _check_degree_outliers(gdf: Any, coords: np.ndarray, index: np.ndarray, *, file: Path,
@@ -86,15 +94,12 @@ def _check_projected(gdf: Any, coords: np.ndarray, index: np.ndarray, *, file: P
     bad_rows = (np.abs(coords) > lim).any(axis=1)
     if not bad_rows.any():
         return
-    first = int(np.flatnonzero(bad_rows)[0])
-    x, y = coords[first]
-    n_features = int(np.unique(index[bad_rows]).size)
+    x, y, n_features, feature = _first_bad(gdf, coords, index, bad_rows)
     raise InputFileError(problem(
         "坐标数值大得离谱，不可能在地球上。",
         f"{n_features} feature(s) have coordinates beyond {lim:g} m in magnitude, which no place on Earth has, "
         f"e.g. ({x:.6g}, {y:.6g}).",
-        file=file, layer=layer, feature=_feature_label(gdf, int(index[first])),
-        fix="correct the coordinates of the feature(s) named (an export error or a typing slip) and read again"))
+        file=file, layer=layer, feature=feature, fix=_COORDINATE_FIX))
 
 
 def degree_typo(value: float, lo: float, hi: float) -> str:

@@ -111,12 +111,7 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
         frame = pd.read_csv(io.StringIO(text), header=header, dtype=str, keep_default_na=False, **width)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         if path.suffix.lower() != ".csv":  # a .txt that is not a land-boundary TXT either
-            raise InputFileError(problem(
-                "无法识别该文件：既不是界址点坐标交换文件，也不是带坐标列的表格。",
-                f"The file is neither a land-boundary coordinate TXT (a [属性描述] and a [地块坐标] section) nor "
-                f"a delimited table with coordinate columns ({type(exc).__name__}: {exc}).", file=path,
-                fix="check the file; a land-boundary TXT needs its '[地块坐标]' line, a table a header row with "
-                    "lon/lat, 经度/纬度 or X/Y columns")) from exc
+            raise neither_txt_nor_table(path, exc) from exc
         raise InputFileError(problem("CSV 文件无法解析。", f"The CSV cannot be parsed: {exc}", file=path,
                                      fix="save it from Excel as 'CSV UTF-8 (comma delimited)' and check "
                                          "quotes and the number of columns per row")) from exc
@@ -238,3 +233,13 @@ def table_to_points(path: Path, *, layer: str | None = None, encoding: str | Non
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs=None)
     gdf.attrs["sanxian_table"] = True  # messages name the spreadsheet line (header = line 1)
     return gdf, used
+
+
+def neither_txt_nor_table(path: Path, exc: Exception) -> InputFileError:
+    """The error for a text file that is neither a land-boundary TXT nor a table with coordinates."""
+    return InputFileError(problem(
+        "无法识别该文件：既不是界址点坐标交换文件，也不是带坐标列的表格。",
+        f"The file is neither a land-boundary coordinate TXT (a [属性描述] and a [地块坐标] section) nor "
+        f"a delimited table with coordinate columns ({type(exc).__name__}: {exc}).", file=path,
+        fix="check the file; a land-boundary TXT needs its '[地块坐标]' line, a table a header row with "
+            "lon/lat, 经度/纬度 or X/Y columns"))

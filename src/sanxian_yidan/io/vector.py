@@ -36,7 +36,7 @@ from ..errors import (
 )
 from . import safety
 from .encoding import detect_shapefile_encoding, detect_zip_shapefile_encoding, zipped_shapefile_members
-from .tabular import table_to_points
+from .tabular import neither_txt_nor_table, table_to_points
 from .text_checks import corrupted_text_warnings
 
 #: Pseudo-CRS names for coordinates copied from Chinese web maps (not EPSG codes).
@@ -176,12 +176,7 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
         except SanxianError:
             raise
         except Exception as exc:  # pandas parser errors and the like: not the user's fault to debug
-            raise InputFileError(problem(
-                "无法识别该文件：既不是界址点坐标交换文件，也不是带坐标列的表格。",
-                f"The file is neither a land-boundary coordinate TXT (a [属性描述] and a [地块坐标] section) nor "
-                f"a delimited table with coordinate columns ({type(exc).__name__}: {exc}).", file=path,
-                fix="check the file; a land-boundary TXT needs its '[地块坐标]' line, a table a header row with "
-                    "lon/lat, 经度/纬度 or X/Y columns")) from exc
+            raise neither_txt_nor_table(path, exc) from exc
         info.update(encoding=used, encoding_reason="given" if encoding else "detected", format="table")
         return gdf
     return _read_ogr(path, layer, encoding, info, use_arrow)
