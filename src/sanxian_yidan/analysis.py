@@ -1,0 +1,245 @@
+"""One contract for every analysis: ``run(...) -> Result`` and a registry of analyses.
+
+Every analysis a planner can run (screening, rooftops, brownfields, mines, and any later one) is
+registered here as an :class:`Analysis` and returns a :class:`Result` with the same surface:
+
+* ``tables`` — named tables (GeoDataFrames or DataFrames), the analysis's real output;
+* ``summary`` — one small table of headline figures (``label_zh``, ``label_en``, ``value``, ``unit``,
+  ``source``);
+* ``notes`` — :class:`Note` objects (information and warnings, bilingual);
+* ``provenance`` — :class:`Provenance`: the layers read (with their synthetic flag and version), the
+  parameters used (with their sources) and the package data files (rules, factors, roles ...) that
+  defined them;
+* ``write(out_dir, overwrite=False)`` — writes the files declared once in ``outputs``;
+* ``map_layers()`` — the layers the analysis contributes to a map.
+
+The CLI, studies, reports, maps, the manifest, the web service and the Dask engine consume only this
+surface; none of them knows an analysis's internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+
+from .errors import SanxianError
+
+__all__ = [
+    "Analysis",
+    "LayerRecord",
+    "Note",
+    "OutputFile",
+    "ParamRecord",
+    "Provenance",
+    "Result",
+    "analyses",
+    "get_analysis",
+    "register",
+    "summary_frame",
+]
+
+SUMMARY_COLUMNS = ("label_zh", "label_en", "value", "unit", "source")
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note or warning attached to a result, shown to planners in both languages."""
+
+    text_zh: str
+    text_en: str
+    level: Literal["info", "warning"] = "info"
+    code: str = ""
+
+    def text(self) -> str:
+        """``中文 / English`` as one line."""
+        return f"{self.text_zh} / {self.text_en}" if self.text_en else self.text_zh
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """A catalog layer an analysis read."""
+
+    layer_id: str
+    role: str
+    synthetic: bool
+    version: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ParamRecord:
+    """A parameter value an analysis used, with its unit and source (document number or dataset)."""
+
+    key: str
+    value: Any
+    unit: str = ""
+    source: str = ""
+
+
+@dataclass
+class Provenance:
+    """What a result was computed from.
+
+    Attributes
+    ----------
+    layers : list of LayerRecord
+        Catalog layers read.
+    parameters : list of ParamRecord
+        Parameter values with units and sources.
+    data_files : dict
+        Package or user data file name -> sha256 of its bytes (rules, factors, roles, CRS settings ...).
+    inputs : list of str
+        User input files (display paths, never absolute paths of the machine that ran it).
+    """
+
+    layers: list[LayerRecord] = field(default_factory=list)
+    parameters: list[ParamRecord] = field(default_factory=list)
+    data_files: dict[str, str] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        """True if any layer read is synthetic (every map and report must say so)."""
+        return any(layer.synthetic for layer in self.layers)
+
+    @property
+    def synthetic_layers(self) -> list[str]:
+        """Ids of the synthetic layers read."""
+        return [layer.layer_id for layer in self.layers if layer.synthetic]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (manifest, API)."""
+        return {
+            "layers": [asdict(layer) for layer in self.layers],
+            "parameters": [asdict(p) for p in self.parameters],
+            "data_files": dict(self.data_files),
+            "inputs": list(self.inputs),
+            "synthetic": self.synthetic,
+        }
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A file a result writes: declared once, used by ``write``, the CLI, studies and the manifest.
+
+    ``tables`` names the result tables that go into the file (several for a GeoPackage with layers).
+    """
+
+    name: str
+    format: Literal["gpkg", "csv", "json", "geojson", "geoparquet", "tif", "html"]
+    tables: tuple[str, ...] = ()
+    description_zh: str = ""
+    description_en: str = ""
+
+
+class Result:
+    """Base of every analysis result.  Subclasses fill the attributes and may override ``write``.
+
+    Attributes
+    ----------
+    analysis : str
+        Registry name of the analysis that produced it.
+    outputs : tuple of OutputFile
+        The files ``write`` produces (class attribute).
+    tables : dict
+        Named tables.
+    summary : pandas.DataFrame
+        Headline figures, columns ``label_zh``, ``label_en``, ``value``, ``unit``, ``source``.
+    notes : list of Note
+    provenance : Provenance
+    """
+
+    analysis: ClassVar[str] = ""
+    outputs: ClassVar[tuple[OutputFile, ...]] = ()
+
+    tables: dict[str, pd.DataFrame]
+    summary: pd.DataFrame
+    notes: list[Note]
+    provenance: Provenance
+
+    @property
+    def synthetic(self) -> bool:
+        """True if any layer read is synthetic."""
+        return self.provenance.synthetic
+
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write ``outputs`` into ``out_dir`` (all or nothing) and return name -> path."""
+        raise NotImplementedError
+
+    def map_layers(self) -> list[Any]:
+        """Map layers (``maps.MapLayer`` / ``maps.RasterLayer``) this result contributes."""
+        return []
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A registered analysis.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, also the study-file section and CLI command (``screening``, ``rooftops`` ...).
+    title_zh, title_en : str
+        Planner-facing names.
+    run : callable
+        ``run(catalog, *inputs, params=None, progress=None) -> Result``.
+    result_type : type
+        The :class:`Result` subclass it returns.
+    """
+
+    name: str
+    title_zh: str
+    title_en: str
+    run: Callable[..., Result]
+    result_type: type[Result] = Result
+
+    @property
+    def outputs(self) -> tuple[OutputFile, ...]:
+        """Files the analysis writes (from its result type)."""
+        return self.result_type.outputs
+
+
+_REGISTRY: dict[str, Analysis] = {}
+_BUILTIN_MODULES = (
+    "sanxian_yidan.screening",
+    "sanxian_yidan.rooftop",
+    "sanxian_yidan.brownfield",
+    "sanxian_yidan.mines",
+)
+
+
+def register(analysis: Analysis) -> Analysis:
+    """Add ``analysis`` to the registry (a later registration under the same name replaces it)."""
+    _REGISTRY[analysis.name] = analysis
+    return analysis
+
+
+def _load_builtins() -> None:
+    from importlib import import_module
+
+    for module in _BUILTIN_MODULES:
+        import_module(module)
+
+
+def analyses() -> dict[str, Analysis]:
+    """All registered analyses, in registration order (built-ins first)."""
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def get_analysis(name: str) -> Analysis:
+    """The registered analysis ``name``; a clear error listing the known names otherwise."""
+    known = analyses()
+    if name not in known:
+        raise SanxianError(f"未知的分析 unknown analysis {name!r}. Known: {', '.join(known) or '—'}")
+    return known[name]
+
+
+def summary_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A summary table with exactly :data:`SUMMARY_COLUMNS` (missing keys become empty strings)."""
+    records = [{c: row.get(c, "") for c in SUMMARY_COLUMNS} for row in rows]
+    return pd.DataFrame(records, columns=list(SUMMARY_COLUMNS))
