@@ -116,8 +116,8 @@ def test_required_accuracy_is_the_issue_requirement():
 def test_non_convergence_is_reported(monkeypatch):
     from sanxian_yidan.crs import webmap
 
-    capped = dataclasses.replace(webmap._settings(), gcj_max_iterations=1)
-    monkeypatch.setattr(webmap, "_settings", lambda: capped)
+    capped = dataclasses.replace(webmap.crs_settings(), gcj_max_iterations=1)
+    monkeypatch.setattr(webmap, "crs_settings", lambda: capped)
     with pytest.warns(SanxianWarning, match=r"did not converge for 2 point\(s\) within 1 iterations"):
         gcj02_to_wgs84([113.0, 114.0], [31.5, 32.0])
 

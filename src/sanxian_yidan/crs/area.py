@@ -18,7 +18,7 @@ import shapely
 from pyproj import CRS, Proj, Transformer
 
 from .gauss_kruger import gk_crs
-from .settings import _settings
+from .settings import crs_settings
 
 #: How many vertices are enough to bound the scale over a layer (speed on big layers).
 _SAMPLE = 2000
@@ -107,7 +107,7 @@ def area_distortion_warning(gdf: gpd.GeoDataFrame, crs: Any = None) -> str | Non
     if scale is None:
         return None
     worst = max(abs(scale[0] - 1.0), abs(scale[1] - 1.0))
-    tolerance = _settings().area_distortion_tolerance
+    tolerance = crs_settings().area_distortion_tolerance
     if worst <= tolerance:
         return None
     target = CRS.from_user_input(crs if crs is not None else gdf.crs)

@@ -6,8 +6,8 @@ from typing import Any
 
 from pyproj import CRS
 
-from .inference import _to_crs
-from .settings import _settings
+from .inference import as_crs
+from .settings import crs_settings
 
 
 # --------------------------------------------------------------------------------------------------
@@ -28,13 +28,13 @@ def _datum_names(crs: CRS) -> list[str]:
 def _legacy_match(crs: Any) -> str | None:
     if crs is None:
         return None
-    target = _to_crs(crs)
+    target = as_crs(crs)
     for name in _datum_names(target):
         # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
         norm = name.lower().replace("_", " ").strip()
         if norm.startswith("d "):
             norm = norm[2:]
-        for legacy in _settings().legacy_datums:
+        for legacy in crs_settings().legacy_datums:
             if norm == legacy.lower():
                 return legacy
     return None
@@ -79,6 +79,6 @@ def legacy_datum_warning(crs: Any) -> str | None:
     legacy = _legacy_match(crs)
     if legacy is None:
         return None
-    s = _settings()
+    s = crs_settings()
     zh = dict(s.legacy_zh).get(legacy, legacy)
-    return s.legacy_message.format(name=_to_crs(crs).name, datum=legacy, datum_zh=zh)
+    return s.legacy_message.format(name=as_crs(crs).name, datum=legacy, datum_zh=zh)

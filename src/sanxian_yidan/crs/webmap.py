@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import SanxianWarning, problem
-from .settings import _settings
+from .settings import crs_settings
 
 #: A coordinate value as returned by the conversions: ``float`` for scalar input, array otherwise.
 Coordinate = float | NDArray[np.float64]
@@ -58,7 +58,7 @@ def outside_mainland_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
 
 
 def _outside_mainland(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
-    west, south, east, north = _settings().mainland_bbox
+    west, south, east, north = crs_settings().mainland_bbox
     return (lon < west) | (lon > east) | (lat < south) | (lat > north)
 
 
@@ -124,7 +124,7 @@ def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
     moved, so ``p <- p - (forward(p) - target)`` gains two to three digits per step (around Suizhou:
     3 m after the first guess, 1 cm after one step, under 1 mm after two).
     """
-    s = _settings()
+    s = crs_settings()
     shape = target_lon.shape
     target_lon = target_lon.ravel()
     target_lat = target_lat.ravel()
