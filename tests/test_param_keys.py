@@ -37,7 +37,7 @@ def _toml(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
      r"\[modules\] unknown key 'power_density_w_m3'; did you mean 'power_density_w_m2'\?"),
     (load_solar, "[performance]\nsystem_loses = 0.1\n", r"\[performance\] unknown key 'system_loses'"),
     (load_terrain, "[zonal]\nslope_threshold_dg = 20\n",
-     r"\[zonal\] unknown key 'slope_threshold_dg'; did you mean 'slope_threshold_deg'\?"),
+     r"zonal.slope_threshold_dg: unknown key \(未知的键\); did you mean 'slope_threshold_deg'\?"),
     (load_mcda, "[consistency]\nmax_ration = 0.2\n", r"\[consistency\] unknown key 'max_ration'"),
     (load_brownfield, "[mcdaa]\ntop_k = 3\n", r"unknown table or key 'mcdaa'; did you mean 'mcda'\?"),
 ])

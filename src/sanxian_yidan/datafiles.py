@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .datafile_basics import (  # noqa: F401  (re-exported: defined here before datafile_basics.py)
     Problems,
@@ -20,6 +20,9 @@ from .datafile_basics import (  # noqa: F401  (re-exported: defined here before 
     tomllib,
 )
 from .errors import DataFileError, problem
+from .params import PACKAGED_PREFIX, DataModel, deep_merge, validate_layers  # noqa: F401  (deep_merge re-exported)
+
+M = TypeVar("M", bound=DataModel)
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -136,6 +139,44 @@ def packaged(name: str) -> dict[str, Any]:
     return load_toml(packaged_path(name))
 
 
+def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] | None = None,
+               overrides: Mapping[str, Any] | None = None, *, fix: str | None = None) -> M:
+    """Load a data file through its model: packaged defaults <- user file <- overrides.
+
+    Parameters
+    ----------
+    model : type of :class:`~sanxian_yidan.params.DataModel`
+        The declared structure of the file.
+    name : str
+        Packaged file name in ``sanxian_yidan/data`` (``"solar.toml"``).
+    user : str, Path or mapping, optional
+        A user TOML file (or its parsed content) whose tables are merged over the defaults.
+    overrides : mapping, optional
+        Same structure, given in Python, applied last.
+    fix : str, optional
+        The fix the error names (default: correct each key, see the packaged file).
+
+    Returns
+    -------
+    DataModel
+        Validated, frozen; ``.files`` names the files merged.
+
+    Raises
+    ------
+    DataFileError
+        Every problem at once (unknown key, missing key, wrong type, out of range, empty source),
+        each as ``file: key.path: what``.
+    """
+    layers: list[tuple[str, Mapping[str, Any]]] = [(PACKAGED_PREFIX + name, packaged(name))]
+    if isinstance(user, Mapping):
+        layers.append(("<user parameters>", user))
+    elif user is not None:
+        layers.append((str(user), load_toml(user)))
+    if overrides:
+        layers.append(("<overrides>", overrides))
+    return validate_layers(model, layers, fix=fix)
+
+
 def require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
             file: str | Path, where: str) -> Any:
     """Return ``table[key]`` checked against ``kind`` or raise a precise error.
@@ -166,43 +207,6 @@ def require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
             file=file, fix=f"write {key} as a {names}"))
     return value
 
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge a user document over a packaged one, table by table.
-
-    Tables (mappings) present in both are merged recursively; any other value in
-    ``override`` (numbers, strings, arrays, arrays of tables) replaces the one in
-    ``base`` whole.  This is how a user TOML overrides the packaged defaults: it
-    can change any key but cannot delete one, so the keys a consumer requires are
-    checked on the merged result.
-
-    Parameters
-    ----------
-    base : mapping
-        Parsed packaged document.
-    override : mapping
-        Parsed user document (or a mapping given in Python).
-
-    Returns
-    -------
-    dict
-        A new document; neither input is modified (nested tables are new dicts,
-        leaf values are shared).
-
-    Examples
-    --------
-    >>> deep_merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [4, 5]})
-    {'a': {'x': 1, 'y': 3}, 'b': [4, 5]}
-    """
-    out: dict[str, Any] = {k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        elif isinstance(value, Mapping):
-            out[key] = deep_merge(value, {})
-        else:
-            out[key] = value
-    return out
 
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar, Literal
 
-from ..datafiles import load_toml, packaged_path, reject_unknown_keys
-from ..errors import (
-    DataFileError,
-    SanxianError,
-    problem,
-)
+from pydantic import Field
+
+from ..datafiles import load_model
+from ..errors import SanxianError
+from ..params import DataModel, Source
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +86,44 @@ class TerrainSettings:
     file: str
 
 
-# key -> (table, source key, minimum, maximum, minimum allowed?)
-_SETTING_SPECS: dict[str, tuple[str, str, float, float, bool]] = {
-    "slope_threshold_deg": ("zonal", "slope_threshold_source", 0.0, 90.0, True),
-    "south_min_deg": ("zonal", "south_source", 0.0, 360.0, True),
-    "south_max_deg": ("zonal", "south_source", 0.0, 360.0, True),
-    "max_distance_m": ("visibility", "max_distance_source", 0.0, math.inf, False),
-    "spacing_m": ("visibility", "spacing_source", 0.0, math.inf, False),
-    "eye_height_m": ("visibility", "eye_height_source", 0.0, math.inf, True),
-    "target_height_m": ("visibility", "target_height_source", 0.0, math.inf, True),
-    "sample_step_cells": ("visibility", "sample_step_source", 0.0, 1.0, False),
-    "earth_radius_m": ("visibility", "earth_radius_source", 0.0, math.inf, False),
-    "refraction_coefficient": ("visibility", "refraction_source", 0.0, 1.0, True),
-    "batch_samples": ("visibility", "batch_source", 1.0, math.inf, True),
-}
+class _Zonal(DataModel):
+    weighting: Literal["coverage", "centre"]
+    weighting_source: Source
+    slope_threshold_deg: float = Field(ge=0, le=90)
+    slope_threshold_source: Source
+    south_min_deg: float = Field(ge=0, le=360)
+    south_max_deg: float = Field(ge=0, le=360)
+    south_source: Source
+
+
+class _Visibility(DataModel):
+    max_distance_m: float = Field(gt=0)
+    max_distance_source: Source
+    spacing_m: float = Field(gt=0)
+    spacing_source: Source
+    eye_height_m: float = Field(ge=0)
+    eye_height_source: Source
+    target_height_m: float = Field(ge=0)
+    target_height_source: Source
+    line_of_sight: Literal["exact", "sampled"]
+    line_of_sight_source: Source
+    sample_step_cells: float = Field(gt=0, le=1)
+    sample_step_source: Source
+    earth_radius_m: float = Field(gt=0)
+    earth_radius_source: Source
+    refraction_coefficient: float = Field(ge=0, le=1)
+    refraction_source: Source
+    batch_samples: int = Field(ge=1)
+    batch_source: Source
+
+
+class TerrainFile(DataModel):
+    """The structure of ``data/terrain.toml``: every value with its ``*_source``."""
+
+    what: ClassVar[str] = "地形 / terrain"
+    source: Source
+    zonal: _Zonal
+    visibility: _Visibility
 
 
 def load_settings(path: str | Path | None = None) -> TerrainSettings:
@@ -119,73 +142,23 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
     Raises
     ------
     DataFileError
-        Listing every missing, mistyped or out-of-range key and every missing source.
+        Listing every unknown, missing, mistyped or out-of-range key and every empty source.
     """
-    base = load_toml(packaged_path(DATA_FILE))
-    files = [str(packaged_path(DATA_FILE))]
-    if path is not None:
-        user = load_toml(path)
-        reject_unknown_keys(user, base, file=path)
-        files.append(str(path))
-        for table, values in user.items():
-            if isinstance(values, Mapping) and isinstance(base.get(table), Mapping):
-                base[table] = {**base[table], **values}
-            else:
-                base[table] = values
-    problems: list[str] = []
-    values: dict[str, float] = {}
-    sources: dict[str, str] = {}
-    for key, (table_name, source_key, lo, hi, lo_ok) in _SETTING_SPECS.items():
-        table = base.get(table_name)
-        where = f"[{table_name}]"
-        if not isinstance(table, Mapping):
-            problems.append(f"{where}: missing table")
-            continue
-        value = table.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"{where}: '{key}' must be a number, got {value!r}")
-        elif not (lo < value or (lo_ok and value == lo)) or value > hi or math.isnan(value):
-            bound = ">=" if lo_ok else ">"
-            problems.append(f"{where}: '{key}' = {value} must be {bound} {lo} and <= {hi}")
-        else:
-            values[key] = float(value)
-        source = table.get(source_key)
-        if not isinstance(source, str) or not source.strip():
-            problems.append(f"{where}: '{source_key}' (the source of '{key}') is missing or empty")
-        else:
-            sources[key] = source
-    choices: dict[str, str] = {}
-    for table_name, key, allowed, attr in (("visibility", "line_of_sight", LINE_OF_SIGHT_METHODS, "line_of_sight"),
-                                            ("zonal", "weighting", ZONAL_WEIGHTINGS, "zonal_weighting")):
-        table = base.get(table_name) if isinstance(base.get(table_name), Mapping) else {}
-        value = table.get(key)
-        if value not in allowed:
-            problems.append(f"[{table_name}]: '{key}' must be one of {', '.join(allowed)}, got {value!r}")
-        else:
-            choices[attr] = str(value)
-        source = table.get(f"{key}_source")
-        if not isinstance(source, str) or not source.strip():
-            problems.append(f"[{table_name}]: '{key}_source' (the source of '{key}') is missing or empty")
-        else:
-            sources[attr] = source
-    if problems:
-        raise DataFileError(problem(f"地形参数文件有 {len(problems)} 处错误。",
-                                    f"The terrain settings have {len(problems)} problem(s):\n  - "
-                                    + "\n  - ".join(problems),
-                                    file=" + ".join(files), fix="correct each key listed (see the packaged "
-                                                                "sanxian_yidan/data/terrain.toml)"))
-    sources["south_range_deg"] = sources.pop("south_min_deg")
-    sources.pop("south_max_deg")
+    doc = load_model(TerrainFile, DATA_FILE, path)
+    z, v = doc.zonal, doc.visibility
+    sources = {"slope_threshold_deg": z.slope_threshold_source, "south_range_deg": z.south_source,
+               "zonal_weighting": z.weighting_source, "line_of_sight": v.line_of_sight_source,
+               "sample_step_cells": v.sample_step_source, "refraction_coefficient": v.refraction_source,
+               "batch_samples": v.batch_source}
+    sources.update({f"{key}_m": getattr(v, f"{key}_source")
+                    for key in ("max_distance", "spacing", "eye_height", "target_height", "earth_radius")})
     return TerrainSettings(
-        slope_threshold_deg=values["slope_threshold_deg"],
-        south_range_deg=(values["south_min_deg"], values["south_max_deg"]),
-        zonal_weighting=choices["zonal_weighting"],
-        max_distance_m=values["max_distance_m"], spacing_m=values["spacing_m"],
-        eye_height_m=values["eye_height_m"], target_height_m=values["target_height_m"],
-        line_of_sight=choices["line_of_sight"], sample_step_cells=values["sample_step_cells"],
-        earth_radius_m=values["earth_radius_m"],
-        refraction_coefficient=values["refraction_coefficient"], batch_samples=int(values["batch_samples"]),
-        sources=sources, file=" + ".join(files))
+        slope_threshold_deg=z.slope_threshold_deg, south_range_deg=(z.south_min_deg, z.south_max_deg),
+        zonal_weighting=z.weighting, max_distance_m=v.max_distance_m, spacing_m=v.spacing_m,
+        eye_height_m=v.eye_height_m, target_height_m=v.target_height_m, line_of_sight=v.line_of_sight,
+        sample_step_cells=v.sample_step_cells, earth_radius_m=v.earth_radius_m,
+        refraction_coefficient=v.refraction_coefficient, batch_samples=v.batch_samples,
+        sources=sources, file=doc.files)
 
 
 @lru_cache(maxsize=1)

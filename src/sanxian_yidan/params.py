@@ -1,0 +1,256 @@
+"""Declarative validation of the TOML data files: one model per file, one merge, one error format.
+
+A data file is described by a :class:`DataModel` (pydantic v2): field types, ranges and choices are
+declared, unknown keys are rejected (``extra="forbid"``) and numbers must be numbers (``strict``:
+``true`` is not 1, ``"5"`` is not 5, NaN and infinity are refused).  Layers are merged table by table
+(:func:`deep_merge`: packaged defaults, then a user file, then overrides given in Python) and the
+merged document is validated once, so every problem is reported in one
+:class:`~sanxian_yidan.errors.DataFileError`, each line naming the file that set the key and the key's
+path, e.g. ``solar.toml: weather.far_warning_km: must be > 0, got -5.0 (必须 > 0)``.
+
+:func:`sanxian_yidan.datafiles.load_model` reads the files; this module holds what needs no file
+reading (so that the input-safety guards, which the reader uses, can validate their own settings).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from functools import reduce
+from typing import Annotated, Any, ClassVar, TypeVar, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, StringConstraints, ValidationError
+
+from .errors import DataFileError, problem
+
+__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "Source", "Sourced", "SourcedValue", "deep_merge",
+           "format_errors", "validate_layers"]
+
+M = TypeVar("M", bound="DataModel")
+
+#: How a packaged data file is named in messages (never an absolute path).
+PACKAGED_PREFIX = "sanxian_yidan/data/"
+
+#: A non-empty source: document and clause, data set, or "assumption (labelled)" with the reasoning.
+Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+#: Reads a TOML array as a tuple (hashable, immutable): ``Annotated[tuple[float, ...], AsTuple]``.
+AsTuple = BeforeValidator(_as_tuple)
+
+
+class DataModel(BaseModel):
+    """Base of every data-file model: unknown keys rejected, strict types, finite numbers, frozen.
+
+    ``what`` names the parameter set in both languages for the error header (``"光伏资源 / solar"``).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+    what: ClassVar[str] = "数据 / data"
+    _files: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def files(self) -> str:
+        """The file(s) the values came from, ``" + "``-joined (packaged first)."""
+        return " + ".join(self._files)
+
+
+class Sourced(DataModel):
+    """A table of values that carries one ``source`` for all of them."""
+
+    source: Source
+
+
+class SourcedValue(DataModel):
+    """One factor: a number, its unit and where it comes from (all three required)."""
+
+    value: float
+    unit: str
+    source: Source
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge a user document over a packaged one, table by table.
+
+    Tables (mappings) present in both are merged recursively; any other value in
+    ``override`` (numbers, strings, arrays, arrays of tables) replaces the one in
+    ``base`` whole.  A user TOML can thus change any key but cannot delete one; the
+    model validates the merged result.
+
+    Parameters
+    ----------
+    base : mapping
+        Parsed packaged document.
+    override : mapping
+        Parsed user document (or a mapping given in Python).
+
+    Returns
+    -------
+    dict
+        A new document; neither input is modified (nested tables are new dicts,
+        leaf values are shared).
+
+    Examples
+    --------
+    >>> deep_merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [4, 5]})
+    {'a': {'x': 1, 'y': 3}, 'b': [4, 5]}
+    """
+    out: dict[str, Any] = {k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        elif isinstance(value, Mapping):
+            out[key] = deep_merge(value, {})
+        else:
+            out[key] = value
+    return out
+
+
+def validate_layers(model: type[M], layers: Sequence[tuple[str, Mapping[str, Any]]], *,
+                    fix: str | None = None) -> M:
+    """Merge ``layers`` (first = packaged defaults, last wins) and validate the result against ``model``.
+
+    Parameters
+    ----------
+    model : type of DataModel
+        The model of the file.
+    layers : sequence of (label, document)
+        Each layer's name in messages (a file, ``"<overrides>"``) and its parsed content.
+    fix : str, optional
+        The fix named in the error; by default "correct each key listed (see <packaged file>)".
+
+    Returns
+    -------
+    DataModel
+        The validated model; ``.files`` names the layers.
+
+    Raises
+    ------
+    DataFileError
+        One error listing every problem, each with the file that set the key and its key path.
+    """
+    doc = reduce(deep_merge, (d for _, d in layers), {})
+    try:
+        obj = model.model_validate(doc)
+    except ValidationError as exc:
+        raise DataFileError(format_errors(exc, model, layers, fix=fix)) from None
+    obj._files = tuple(label for label, _ in layers)
+    return obj
+
+
+# ------------------------------------------------------------------------------------------------
+# error formatting
+# ------------------------------------------------------------------------------------------------
+_KINDS = {"float": "a number / 数字", "int": "a whole number / 整数", "string": "text / 文本",
+          "bool": "true or false / 布尔值", "dict": "a table / 表", "model": "a table / 表",
+          "list": "a list / 数组", "tuple": "a list / 数组", "model_attributes": "a table / 表"}
+_BOUNDS = {"greater_than": (">", "gt"), "greater_than_equal": (">=", "ge"), "less_than": ("<", "lt"),
+           "less_than_equal": ("<=", "le")}
+
+
+def _item_message(err: Mapping[str, Any], valid: Sequence[str]) -> str:
+    """One problem in words (English, then Chinese)."""
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    key = str(err["loc"][-1]) if err["loc"] else ""
+    if kind == "missing":
+        return "missing required key (缺少必填项)"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key (未知的键){hint} (valid keys: {', '.join(valid)})"
+    if kind in _BOUNDS:
+        op, name = _BOUNDS[kind]
+        return f"must be {op} {ctx.get(name)}, got {value!r} (必须 {op} {ctx.get(name)})"
+    if kind == "string_too_short" and (key == "source" or key.endswith("_source")):
+        return ("needs a non-empty source: document and clause, data set, or 'assumption (labelled)' with the "
+                "reasoning (来源不能为空)")
+    if kind.endswith("_type") and kind[: -len("_type")] in _KINDS:
+        return (f"must be {_KINDS[kind[: -len('_type')]]}, got {type(value).__name__} {value!r}")
+    if kind == "finite_number":
+        return f"must be a finite number, got {value!r} (必须是有限数)"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {ctx.get('expected')}, got {value!r} (取值无效)"
+    if kind in ("too_short", "too_long"):
+        return f"{err['msg'].lower()}, got {value!r} (元素个数不对)"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return f"{err['msg']}, got {value!r}"
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The candidate types inside ``Annotated``/``Optional``/``Union``."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin is Union or origin is types.UnionType:
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _valid_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """Field names of the model found at ``loc`` (the table holding an unknown key)."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                if isinstance(part, str) and part in tp.model_fields:
+                    nxt += _unwrap(tp.model_fields[part].annotation)
+            elif typing.get_origin(tp) in (dict, Mapping):
+                nxt += _unwrap(typing.get_args(tp)[1])
+            elif typing.get_origin(tp) in (list, tuple) and isinstance(part, int):
+                nxt += _unwrap(typing.get_args(tp)[0])
+        current = nxt
+    return sorted({k for tp in current if isinstance(tp, type) and issubclass(tp, BaseModel)
+                   for k in tp.model_fields})
+
+
+def _owner(loc: Sequence[Any], layers: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """The layer that set ``loc`` (or its nearest set parent): the last one holding the longest prefix."""
+    best, best_depth = layers[-1][0], -1
+    for label, doc in layers:
+        node: Any = doc
+        depth = 0
+        for part in loc:
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                break
+            depth += 1
+        if depth >= best_depth and (depth > 0 or best_depth < 0):
+            best, best_depth = label, depth
+    return best
+
+
+def _path(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def format_errors(exc: ValidationError, model: type[DataModel], layers: Sequence[tuple[str, Mapping[str, Any]]],
+                  *, fix: str | None = None) -> str:
+    """One bilingual message listing every problem of ``exc`` as ``file: key.path: what``."""
+    items = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        valid = _valid_keys(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
+        items.append(f"{_owner(loc, layers)}: {_path(loc)}: {_item_message({**err, 'loc': loc}, valid)}")
+    zh, _, en = model.what.partition(" / ")
+    packaged = layers[0][0] if layers else "the packaged file"
+    return problem(
+        f"{zh}参数文件有 {len(items)} 处错误。",
+        f"The {en or zh} settings have {len(items)} problem(s):\n  - " + "\n  - ".join(items),
+        file=" + ".join(label for label, _ in layers),
+        fix=fix or f"correct each key listed (see the packaged {packaged} for the format, the allowed values "
+                   "and a source for every value)")
+
