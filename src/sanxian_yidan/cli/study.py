@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from ..errors import SanxianError
 from ._common import DataTable, app, console, err_console, fail
@@ -87,9 +88,10 @@ def _print_summary(run, elapsed: float) -> None:  # type: ignore[no-untyped-def]
     console.print(f"  {len(run.files)} files, {elapsed:.1f} s")
 
 
-def _describe(name: str, run) -> str:  # type: ignore[no-untyped-def]
+def _describe(name: str, run) -> str | Text:  # type: ignore[no-untyped-def]
     if name in run.skipped:
-        return f"[yellow]skipped 未运行[/yellow]: {run.skipped[name]}"
+        # DataTable prints cells literally (a reason may contain brackets): style this one explicitly.
+        return Text.assemble(("skipped 未运行", "yellow"), f": {run.skipped[name]}")
     result = run.results[name]
     if name == "screening":
         return ", ".join(f"{k} {v}" for k, v in result.verdict_counts().items() if v)
