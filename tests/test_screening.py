@@ -31,6 +31,7 @@ from sanxian_yidan.industries import UnknownIndustryCodeError
 from sanxian_yidan.report import screening_report_html, screening_report_markdown
 from sanxian_yidan.rules import VERDICTS
 from sanxian_yidan.screening.settings import screening_settings
+from sanxian_yidan.sheet import sheet_html
 
 # Area of the 64-gon that buffers a point with radius r (quad_segs = 16): (64/2)·r²·sin(2π/64).
 CIRCLE_64 = 32 * math.sin(2 * math.pi / 64)
@@ -184,6 +185,22 @@ def test_outside_coverage_is_never_a_silent_pass(result) -> None:
     # a prohibition found on the covered part stands; the coverage finding is still listed
     assert table.loc["P14", "verdict"] == "prohibited" and "COV-01" in _rule_ids(result, "P14")
 
+
+
+def test_rule_notes_say_what_to_do_in_findings_json_report_and_sheet(result) -> None:
+    # COV-01 carries a note in data/rules.toml; ECO-01 has none
+    cov = _findings(result, "P6").set_index("rule_id").loc["COV-01"]
+    assert cov["note_zh"] == "请补充覆盖该位置的分区管控数据后重新研判。"
+    assert cov["note_en"] == "Add zoning data covering this location and screen again."
+    record = next(r for r in result.to_records() if r["id"] == "P6")
+    cov_rec = next(f for f in record["findings"] if f["rule_id"] == "COV-01")
+    assert (cov_rec["note_zh"], cov_rec["note_en"]) == (cov["note_zh"], cov["note_en"])
+    hits = result.findings[result.findings["rule_id"] == "ECO-01"]
+    assert len(hits) and hits["note_zh"].isna().all()
+    html = screening_report_html(result)
+    assert "建议 / What to do" in html and "请补充覆盖该位置的分区管控数据后重新研判。" in html
+    sheet = sheet_html(result, "P6")
+    assert "请补充覆盖该位置的分区管控数据后重新研判。" in sheet and "Add zoning data covering this location" in sheet
 
 def test_crossing_county_lines_lists_each_county(result) -> None:
     counties = _overlap(result, "P4", "admin_boundary")

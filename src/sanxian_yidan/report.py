@@ -210,7 +210,7 @@ _VERDICT_LINE = {"prohibited": "禁止 prohibited", "restricted": "限制 restri
 def _finding_cols() -> list[Column]:
     return [Column("severity_label", "结论 / Severity"), Column("rule_id", "规则 / Rule"),
             Column("title", "标题 / Title"), Column("message", "说明 / Finding"),
-            Column("source", "依据 / Source")]
+            Column("action", "建议 / What to do"), Column("source", "依据 / Source")]
 
 
 def _overlap_cols() -> list[Column]:
@@ -242,6 +242,7 @@ def _prepare(result: ScreeningResult) -> dict[str, Any]:
             f["severity_label"] = f"{f['severity_zh']} {f['severity']}"
             f["title"] = f"{f['title_zh']} / {f['title_en']}"
             f["message"] = f"{f['message_zh']} / {f['message_en']}"
+            f["action"] = " / ".join(t for t in (f.get("note_zh"), f.get("note_en")) if t) or "—"
         for o in rec["overlaps"] + rec["distances"]:
             o["role_label"] = _role_label(o["role"])
         for o in rec["overlaps"]:

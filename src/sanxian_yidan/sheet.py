@@ -152,6 +152,7 @@ def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | Non
         zh, en = _sentences(f, roles)
         sev_colour = verdict_colour(f["severity"])
         findings.append({"severity_zh": f["severity_zh"], "sentence_zh": zh, "sentence_en": en,
+                         "note_zh": f.get("note_zh"), "note_en": f.get("note_en"),
                          "source": f["source"], "assumption": f["assumption"], "colour": sev_colour,
                          "text": text_colour(sev_colour)})
     industry = " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 / unknown"

@@ -368,8 +368,8 @@ def _evaluate(rule: Rule, layers: dict[str, _Layer], pieces: dict[str, _Pieces],
 
 _FINDING_COLUMNS = ["project_id", "rule_id", "kind", "reason", "severity", "severity_zh", "rule_severity", "title_zh",
                     "title_en", "role", "predicate", "test", "overlap_area_m2", "overlap_share", "distance_m",
-                    "value", "features", "message_zh", "message_en", "rule_source", "assumption",
-                    "feature_synthetic"]
+                    "value", "features", "message_zh", "message_en", "note_zh", "note_en", "rule_source",
+                    "assumption", "feature_synthetic"]
 
 
 def _empty_findings() -> pd.DataFrame:
@@ -432,7 +432,8 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
                  "severity": severity, "severity_zh": sev_zh,
                  "rule_severity": rule.severity, "title_zh": rule.title_zh, "title_en": rule.title_en,
                  "role": rule.role, "predicate": rule.predicate, "test": rule.describe_test(),
-                 "rule_source": rule.source, "assumption": rule.assumption}
+                 "rule_source": rule.source, "assumption": rule.assumption, "note_zh": rule.note_zh or None,
+                 "note_en": rule.note_en or None}
     area = _numbers(hits.area if hits else None, idx)
     share = _numbers(hits.share if hits else None, idx)
     dist = _numbers(hits.distance if hits else None, idx)

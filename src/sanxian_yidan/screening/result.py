@@ -231,7 +231,8 @@ def _finding_record(r: Mapping[str, Any]) -> dict[str, Any]:
         "role": r["role"], "predicate": r["predicate"], "test": r["test"],
         "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6),
         "distance_m": _num(r["distance_m"], 1), "value": _clean(r["value"]), "features": _clean(r["features"]),
-        "message_zh": r["message_zh"], "message_en": r["message_en"], "source": r["rule_source"],
+        "message_zh": r["message_zh"], "message_en": r["message_en"],
+        "note_zh": _clean(r.get("note_zh")), "note_en": _clean(r.get("note_en")), "source": r["rule_source"],
         "assumption": bool(r["assumption"]), "synthetic": bool(r["feature_synthetic"]),
     }
 
