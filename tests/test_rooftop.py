@@ -393,11 +393,12 @@ def test_every_written_column_is_declared(result) -> None:
 
 def test_parameter_merging_and_pyarrow_check_live_in_one_place() -> None:
     from sanxian_yidan import datafiles, rooftop
+    from sanxian_yidan import params as param_layer
     from sanxian_yidan.cli import rooftops as cli_rooftops
     from sanxian_yidan.io import vector
-    from sanxian_yidan.rooftop import output, params
+    from sanxian_yidan.rooftop import output
 
-    assert params.deep_merge is datafiles.deep_merge and solar.deep_merge is datafiles.deep_merge
+    assert datafiles.deep_merge is param_layer.deep_merge      # the one merge (defaults <- file <- overrides)
     assert not hasattr(rooftop, "_deep_merge") and not hasattr(solar, "_deep_merge")
     assert output.has_pyarrow is vector.has_pyarrow
     assert not hasattr(rooftop, "_has_pyarrow") and not hasattr(cli_rooftops, "_has_pyarrow")

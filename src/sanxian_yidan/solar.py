@@ -41,20 +41,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator, model_validator
 
-from .datafiles import deep_merge, load_toml, packaged, packaged_path, reject_unknown_keys, resolve_params
+from .datafiles import load_model, resolve_params
 from .errors import (
-    DataFileError,
     InputFileError,
     MissingFileError,
     OutsideValidityError,
     SanxianWarning,
     problem,
 )
+from .params import AsTuple, DataModel, Source, Sourced
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,135 @@ class SolarParams:
         return dict(self.sources).get(table, "")
 
 
+#: What the default climatology does for a site outside its validity region.
+OUTSIDE_POLICIES = ("error", "warn")
+_Monthly = Annotated[tuple[float, ...], AsTuple]
+
+
+class _Site(Sourced):
+    timezone: str
+    reference_year: int
+
+
+class _ClearSky(Sourced):
+    model: Literal["ineichen", "haurwitz", "simplified_solis"]
+
+
+class _Validity(Sourced):
+    place: str = Field(min_length=1)
+    west: float
+    south: float
+    east: float
+    north: float
+    margin_km: float = Field(ge=0, le=2000)
+    outside: Literal["error", "warn"] = "error"
+
+    @model_validator(mode="after")
+    def _box(self) -> _Validity:
+        if not (-180 <= self.west < self.east <= 180 and -90 <= self.south < self.north <= 90):
+            raise ValueError(f"needs -180 <= west < east <= 180 and -90 <= south < north <= 90, got west={self.west}, "
+                             f"south={self.south}, east={self.east}, north={self.north} (经纬度范围无效)")
+        return self
+
+
+class _Coefficients(Sourced):
+    a: float = Field(ge=0, le=1)
+    b: float
+
+    @model_validator(mode="after")
+    def _sum(self) -> _Coefficients:
+        if not 0 < self.a + self.b <= 1.2:
+            raise ValueError(f"needs 0 < a + b <= 1.2, got a + b = {self.a + self.b} (系数之和无效)")
+        return self
+
+
+class _Climatology(Sourced):
+    annual_sunshine_h: float = Field(gt=0, lt=4500)
+    annual_sunshine_h_range: Annotated[tuple[float, float], AsTuple] | None = None
+    monthly_sunshine_h: Annotated[tuple[Annotated[float, Field(ge=0, le=450)], ...], AsTuple]
+    monthly_ghi_kwh_m2: Annotated[tuple[Annotated[float, Field(ge=0, le=350)], ...], AsTuple]
+    validity: _Validity
+    coefficients: _Coefficients
+
+    @model_validator(mode="after")
+    def _twelve(self) -> _Climatology:
+        for key in ("monthly_sunshine_h", "monthly_ghi_kwh_m2"):
+            if len(getattr(self, key)) not in (0, 12):
+                raise ValueError(f"'{key}' must list 12 monthly values (or none), got {len(getattr(self, key))} "
+                                 "(需要 12 个月的数值)")
+        return self
+
+
+class _AirTemperature(Sourced):
+    monthly_mean_c: _Monthly = Field(min_length=12, max_length=12)
+    wind_speed_m_s: float = Field(ge=0)
+
+
+class _Performance(Sourced):
+    system_losses_pct: float = Field(ge=0, lt=100)
+    inverter_efficiency: float = Field(gt=0, le=1)
+    dc_ac_ratio: float = Field(ge=0.5, le=3)
+    gamma_pdc_per_c: float = Field(gt=-0.02, le=0)
+    albedo: float = Field(ge=0, le=1)
+    transposition_model: Literal["isotropic", "haydavies", "reindl", "klucher"]
+    temperature_model: str
+
+    @field_validator("temperature_model")
+    @classmethod
+    def _sapm(cls, value: str) -> str:
+        from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+
+        if value not in TEMPERATURE_MODEL_PARAMETERS["sapm"]:
+            raise ValueError(f"must be one of {', '.join(TEMPERATURE_MODEL_PARAMETERS['sapm'])}, got {value!r} "
+                             "(温度模型无效)")
+        return value
+
+
+class _OptimalTilt(Sourced):
+    min_deg: float = Field(ge=0)
+    max_deg: float = Field(le=90)
+    step_deg: float = Field(gt=0, le=10)
+    tolerance_deg: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> _OptimalTilt:
+        if not self.min_deg < self.max_deg:
+            raise ValueError(f"needs min_deg < max_deg, got {self.min_deg} and {self.max_deg} (倾角范围无效)")
+        return self
+
+
+class _Weather(Sourced):
+    far_warning_km: float = Field(gt=0, le=20_000)
+
+
+class _Reference(DataModel):
+    """Published figures the tests compare against (not used in any computation)."""
+
+    ghi_kwh_m2: Annotated[tuple[float, float], AsTuple]
+    ghi_place: str
+    ghi_source: Source
+    optimal_tilt_deg: Annotated[tuple[float, float], AsTuple]
+    optimal_tilt_source: Source
+    yield_kwh_kwp: float
+    yield_place: str
+    yield_basis: str
+    yield_source: Source
+
+
+class SolarFile(Sourced):
+    """The structure of ``data/solar.toml``."""
+
+    what: ClassVar[str] = "光伏资源 / solar"
+    site: _Site
+    clear_sky: _ClearSky
+    climatology: _Climatology
+    air_temperature: _AirTemperature
+    performance: _Performance
+    optimal_tilt: _OptimalTilt
+    weather: _Weather
+    reference: _Reference
+
+
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> SolarParams:
     """Load ``data/solar.toml``, optionally overridden by a user TOML and/or a dict.
 
@@ -121,165 +251,25 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     Raises
     ------
     DataFileError
-        Listing every problem found (missing keys, wrong types, out-of-range values).
+        Listing every problem found (unknown or missing keys, wrong types, out-of-range values).
     """
-    doc = dict(packaged(_DATA_FILE))
-    file = str(packaged_path(_DATA_FILE))
-    if path is not None:
-        user = load_toml(path)
-        reject_unknown_keys(user, doc, file=path)
-        doc = deep_merge(doc, user)
-        file = f"{file} + {path}"
-    if overrides:
-        reject_unknown_keys(overrides, doc, file="<overrides>")
-        doc = deep_merge(doc, overrides)
-    return _parse_params(doc, file)
-
-
-def _parse_params(doc: Mapping[str, Any], file: str) -> SolarParams:
-    problems: list[str] = []
-
-    def get(table: str, key: str, kind: type | tuple[type, ...]) -> Any:
-        tab = doc.get(table)
-        if not isinstance(tab, Mapping):
-            problems.append(f"missing table [{table}]")
-            return None
-        if key not in tab:
-            problems.append(f"[{table}] missing key '{key}'")
-            return None
-        value = tab[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            problems.append(f"[{table}] '{key}' must be {getattr(kind, '__name__', kind)}, got {value!r}")
-            return None
-        return value
-
-    def floats(table: str, key: str, allowed_lengths: tuple[int, ...]) -> tuple[float, ...]:
-        value = get(table, key, list)
-        if value is None:
-            return ()
-        if len(value) not in allowed_lengths or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                         for v in value):
-            problems.append(f"[{table}] '{key}' must be a list of {' or '.join(map(str, allowed_lengths))} numbers, "
-                            f"got {value!r}")
-            return ()
-        return tuple(float(v) for v in value)
-
-    coeff = doc.get("climatology", {}).get("coefficients", {}) if isinstance(doc.get("climatology"), Mapping) else {}
-    a, b = coeff.get("a"), coeff.get("b")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
-        problems.append(f"[climatology.coefficients] a and b must be numbers, got a={a!r}, b={b!r}")
-        a = b = 0.0
-    params = dict(
-        timezone=get("site", "timezone", str), reference_year=get("site", "reference_year", int),
-        clear_sky_model=get("clear_sky", "model", str),
-        annual_sunshine_h=get("climatology", "annual_sunshine_h", float),
-        monthly_sunshine_h=floats("climatology", "monthly_sunshine_h", (0, 12)),
-        monthly_ghi_kwh_m2=floats("climatology", "monthly_ghi_kwh_m2", (0, 12)),
-        ap_a=float(a), ap_b=float(b),
-        monthly_air_temp_c=floats("air_temperature", "monthly_mean_c", (12,)),
-        wind_speed_m_s=get("air_temperature", "wind_speed_m_s", float),
-        system_losses_pct=get("performance", "system_losses_pct", float),
-        inverter_efficiency=get("performance", "inverter_efficiency", float),
-        dc_ac_ratio=get("performance", "dc_ac_ratio", float),
-        gamma_pdc_per_c=get("performance", "gamma_pdc_per_c", float),
-        albedo=get("performance", "albedo", float),
-        transposition_model=get("performance", "transposition_model", str),
-        temperature_model=get("performance", "temperature_model", str),
-        tilt_min_deg=get("optimal_tilt", "min_deg", float), tilt_max_deg=get("optimal_tilt", "max_deg", float),
-        tilt_step_deg=get("optimal_tilt", "step_deg", float),
-        tilt_tolerance_deg=get("optimal_tilt", "tolerance_deg", float),
-        far_weather_km=get("weather", "far_warning_km", float),
-        **_parse_validity(doc, problems),
-    )
-    for table in ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt", "weather"):
-        tab = doc.get(table)
-        if isinstance(tab, Mapping) and not str(tab.get("source", "")).strip():
-            problems.append(f"[{table}] needs a non-empty 'source'")
-    if isinstance(coeff, Mapping) and not str(coeff.get("source", "")).strip():
-        problems.append("[climatology.coefficients] needs a non-empty 'source'")
-    validity = doc.get("climatology", {}).get("validity", {}) if isinstance(doc.get("climatology"), Mapping) else {}
-    if isinstance(validity, Mapping) and not str(validity.get("source", "")).strip():
-        problems.append("[climatology.validity] needs a non-empty 'source'")
-    _check_ranges(params, problems)
-    if problems:
-        raise DataFileError(problem(
-            f"光伏资源参数文件有 {len(problems)} 处错误。",
-            "The solar settings have problem(s):\n  - " + "\n  - ".join(problems), file=file,
-            fix="correct the keys listed; see sanxian_yidan/data/solar.toml for the format and sources"))
-    sources = tuple((t, str(doc[t].get("source", ""))) for t in doc if isinstance(doc[t], Mapping))
-    sources += (("climatology.coefficients", str(coeff.get("source", ""))),
-                ("climatology.validity", str(validity.get("source", "")) if isinstance(validity, Mapping) else ""))
-    return SolarParams(**params, sources=sources, file=file)
-
-
-#: What the default climatology does for a site outside its validity region.
-OUTSIDE_POLICIES = ("error", "warn")
-
-
-def _parse_validity(doc: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
-    """``[climatology.validity]``: the region the default climatology describes (see ``data/solar.toml``)."""
-    clim = doc.get("climatology")
-    tab = clim.get("validity") if isinstance(clim, Mapping) else None
-    if not isinstance(tab, Mapping):
-        problems.append("missing table [climatology.validity] (the region the default climatology describes)")
-        return {}
-    out: dict[str, Any] = {}
-    box = []
-    for key in ("west", "south", "east", "north"):
-        value = tab.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value):
-            problems.append(f"[climatology.validity] '{key}' must be a number (degrees), got {value!r}")
-            return {}
-        box.append(float(value))
-    west, south, east, north = box
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        problems.append(f"[climatology.validity] needs -180 <= west < east <= 180 and -90 <= south < north <= 90, "
-                        f"got west={west}, south={south}, east={east}, north={north}")
-    margin = tab.get("margin_km")
-    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin <= 2000:
-        problems.append(f"[climatology.validity] 'margin_km' must be a number in 0-2,000 km, got {margin!r}")
-        margin = 0.0
-    outside = tab.get("outside", "error")
-    if outside not in OUTSIDE_POLICIES:
-        problems.append(f"[climatology.validity] 'outside' must be one of {OUTSIDE_POLICIES}, got {outside!r}")
-        outside = "error"
-    place = tab.get("place")
-    if not isinstance(place, str) or not place.strip():
-        problems.append("[climatology.validity] 'place' must name the place the climatology describes")
-        place = ""
-    out.update(validity_place=place, validity_bbox=(west, south, east, north), validity_margin_km=float(margin),
-               validity_outside=outside)
-    return out
-
-
-def _check_ranges(p: dict[str, Any], problems: list[str]) -> None:
-    def check(name: str, ok: bool, allowed: str) -> None:
-        if p.get(name) is not None and not ok:
-            problems.append(f"'{name}' = {p[name]!r} is out of range ({allowed})")
-
-    if any(v is None for v in p.values()):
-        return
-    check("annual_sunshine_h", 0 < p["annual_sunshine_h"] < 4500, "0-4,500 h")
-    check("ap_a", 0 <= p["ap_a"] <= 1 and 0 < p["ap_a"] + p["ap_b"] <= 1.2, "0 <= a <= 1, 0 < a+b <= 1.2")
-    check("monthly_sunshine_h", all(0 <= v <= 450 for v in p["monthly_sunshine_h"]), "0-450 h per month")
-    check("monthly_ghi_kwh_m2", all(0 <= v <= 350 for v in p["monthly_ghi_kwh_m2"]), "0-350 kWh/m2 per month")
-    check("system_losses_pct", 0 <= p["system_losses_pct"] < 100, "0-100 %")
-    check("inverter_efficiency", 0 < p["inverter_efficiency"] <= 1, "0-1")
-    check("dc_ac_ratio", 0.5 <= p["dc_ac_ratio"] <= 3, "0.5-3")
-    check("gamma_pdc_per_c", -0.02 < p["gamma_pdc_per_c"] <= 0, "-0.02-0 per degC")
-    check("albedo", 0 <= p["albedo"] <= 1, "0-1")
-    check("transposition_model", p["transposition_model"] in {"isotropic", "haydavies", "reindl", "klucher"},
-          "isotropic, haydavies, reindl, klucher")
-    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
-    check("temperature_model", p["temperature_model"] in TEMPERATURE_MODEL_PARAMETERS["sapm"],
-          ", ".join(TEMPERATURE_MODEL_PARAMETERS["sapm"]))
-    check("clear_sky_model", p["clear_sky_model"] in {"ineichen", "haurwitz", "simplified_solis"},
-          "ineichen, haurwitz, simplified_solis")
-    check("tilt_max_deg", 0 <= p["tilt_min_deg"] < p["tilt_max_deg"] <= 90, "0 <= min < max <= 90")
-    check("tilt_step_deg", 0 < p["tilt_step_deg"] <= 10, "0-10 degrees")
-    check("far_weather_km", 0 < p["far_weather_km"] <= 20_000, "0-20,000 km")
+    doc = load_model(SolarFile, _DATA_FILE, path, overrides)
+    clim, perf, tilt, val = doc.climatology, doc.performance, doc.optimal_tilt, doc.climatology.validity
+    tables = ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt", "weather")
+    sources = tuple((t, getattr(doc, t).source) for t in tables) + (
+        ("climatology.coefficients", clim.coefficients.source), ("climatology.validity", val.source))
+    return SolarParams(
+        timezone=doc.site.timezone, reference_year=doc.site.reference_year, clear_sky_model=doc.clear_sky.model,
+        annual_sunshine_h=clim.annual_sunshine_h, monthly_sunshine_h=clim.monthly_sunshine_h,
+        monthly_ghi_kwh_m2=clim.monthly_ghi_kwh_m2, ap_a=clim.coefficients.a, ap_b=clim.coefficients.b,
+        monthly_air_temp_c=doc.air_temperature.monthly_mean_c, wind_speed_m_s=doc.air_temperature.wind_speed_m_s,
+        system_losses_pct=perf.system_losses_pct, inverter_efficiency=perf.inverter_efficiency,
+        dc_ac_ratio=perf.dc_ac_ratio, gamma_pdc_per_c=perf.gamma_pdc_per_c, albedo=perf.albedo,
+        transposition_model=perf.transposition_model, temperature_model=perf.temperature_model,
+        tilt_min_deg=tilt.min_deg, tilt_max_deg=tilt.max_deg, tilt_step_deg=tilt.step_deg,
+        tilt_tolerance_deg=tilt.tolerance_deg, far_weather_km=doc.weather.far_warning_km,
+        validity_place=val.place, validity_bbox=(val.west, val.south, val.east, val.north),
+        validity_margin_km=val.margin_km, validity_outside=val.outside, sources=sources, file=doc.files)
 
 
 @lru_cache(maxsize=1)
