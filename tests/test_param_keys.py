@@ -59,11 +59,11 @@ def test_mapping_overrides_are_checked_too() -> None:
 def test_benefit_factor_overrides_are_checked(tmp_path: Path) -> None:
     from sanxian_yidan.benefits import load_factors
 
-    with pytest.raises(DataFileError, match=r"\[factors.grid_co2_central_china_2023\] unknown key 'valeu'; "
-                                            r"did you mean 'value'\?"):
+    with pytest.raises(DataFileError, match=r"factors.grid_co2_central_china_2023.valeu: unknown key "
+                                            r"\(未知的键\); did you mean 'value'\?"):
         load_factors(overrides={"factors": {"grid_co2_central_china_2023": {"valeu": 0.5}}})
     path = _toml(tmp_path, '[defaults]\ngird = "grid_co2_national_2023"\n')
-    with pytest.raises(DataFileError, match=r"\[defaults\] unknown key 'gird'; did you mean 'grid'\?"):
+    with pytest.raises(DataFileError, match=r"defaults.gird: unknown key \(未知的键\); did you mean 'grid'\?"):
         load_factors(path)
     # A new factor is a new entry of the [factors] collection: accepted.
     new = {"factors": {"my_grid_2024": {k: v for k, v in load_factors()["grid_co2_central_china_2023"].__dict__.items()

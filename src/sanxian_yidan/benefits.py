@@ -27,16 +27,19 @@ Example
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
-from .datafiles import load_toml, packaged, packaged_path, reject_unknown_keys
+from .datafiles import load_model
 from .errors import DataFileError, InputFileError, problem
+from .params import DataModel, Source, Sourced
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,8 @@ _UPPER = {"co2": 1.5, "so2": 20.0, "nox": 20.0, "pm": 20.0, "coal": 500.0}
 BENEFIT_COLUMNS = ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
 #: What kWh a factor is counted per (``basis`` of each ``[factors.<id>]``; see ``data/benefits.toml``).
 GRID_AVERAGE = "grid average"
-BASES = (GRID_AVERAGE, "per kWh of fossil power", "per kWh of coal/thermal power")
+Basis = Literal["grid average", "per kWh of fossil power", "per kWh of coal/thermal power"]
+BASES: tuple[str, ...] = typing.get_args(Basis)
 #: How each basis is named in Chinese in tables and reports.
 BASIS_ZH = {GRID_AVERAGE: "全电网平均", "per kWh of fossil power": "按化石能源发电量",
             "per kWh of coal/thermal power": "按煤电/火电发电量"}
@@ -107,33 +111,65 @@ class Factor:
         return f"{BASIS_ZH.get(self.basis, self.basis)} / {self.basis}"
 
 
-def _merged_doc(path: str | Path | None,
-                overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], str]:
-    doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in packaged(_DATA_FILE).items()}
-    file = str(packaged_path(_DATA_FILE))
-    layers: list[tuple[Mapping[str, Any], str]] = []
-    if path is not None:
-        layers.append((load_toml(path), str(path)))
-    if overrides:
-        layers.append((overrides, "overrides"))
-    for user, name in layers:
-        reject_unknown_keys(user, packaged(_DATA_FILE), file=name)   # a misspelled key would keep the default
-        for key in ("factors", "defaults"):
-            if isinstance(user.get(key), dict):
-                base = dict(doc.get(key, {}))
-                for fid, entry in user[key].items():
-                    if key == "factors" and isinstance(entry, Mapping) and isinstance(base.get(fid), dict):
-                        merged = {**base[fid], **entry}  # a partial table overrides single keys
-                        if "source" not in entry:
-                            # Never leave the packaged source describing a value it no longer holds.
-                            changed = ", ".join(f"{k} = {v!r}" for k, v in entry.items())
-                            merged["source"] = f"{changed} set by {name}; packaged entry: {base[fid]['source']}"
-                        base[fid] = merged
-                    else:
-                        base[fid] = entry
-                doc[key] = base
-        file = f"{file} + {name}"
-    return doc, file
+class _FactorEntry(DataModel):
+    kind: Literal["co2", "so2", "nox", "pm", "coal"]
+    value: float = Field(ge=0)
+    unit: str
+    year: int
+    publisher: str = Field(min_length=1)
+    source: Source
+    confirmed: bool = True
+    grid: str | None = None
+    basis: Basis
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _FactorEntry:
+        unit, problems = KINDS[self.kind][0], []
+        if self.unit != unit:
+            problems.append(f"unit {self.unit!r} must be {unit!r} for kind {self.kind!r} (单位与种类不符)")
+        if self.value > _UPPER[self.kind]:
+            problems.append(f"value {self.value} is implausible: above {_UPPER[self.kind]} {unit} (数值过大)")
+        if self.kind == "co2" and self.grid is None:
+            problems.append('a co2 factor needs grid = "national" or a regional grid name (缺少电网名称)')
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class _Defaults(Sourced):
+    coal: str
+    so2: str
+    nox: str
+    pm: str
+    grid: str
+
+
+class BenefitsFile(Sourced):
+    """The structure of ``data/benefits.toml``: ``[factors.<id>]`` tables and the ``[defaults]``."""
+
+    what: ClassVar[str] = "减污降碳系数 / co-benefit factor"
+    factors: dict[str, _FactorEntry] = Field(min_length=1)
+    defaults: _Defaults
+
+
+def _mark_changed_sources(label: str, layer: Mapping[str, Any], packaged: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A user table changing a packaged factor without a ``source`` gets one naming the change: the packaged
+    source must never describe a value it no longer holds."""
+    factors = layer.get("factors")
+    if not isinstance(factors, Mapping):
+        return layer
+    marked = {}
+    for fid, entry in factors.items():
+        base = packaged.get("factors", {}).get(fid)
+        if isinstance(entry, Mapping) and isinstance(base, Mapping) and "source" not in entry:
+            changed = ", ".join(f"{k} = {v!r}" for k, v in entry.items())
+            entry = {**entry, "source": f"{changed} set by {label}; packaged entry: {base['source']}"}
+        marked[fid] = entry
+    return {**layer, "factors": marked}
+
+
+def _load(path: str | Path | None, overrides: Mapping[str, Any] | None) -> BenefitsFile:
+    return load_model(BenefitsFile, _DATA_FILE, path, overrides, prepare=_mark_changed_sources)
 
 
 def load_factors(path: str | Path | None = None, *,
@@ -156,68 +192,15 @@ def load_factors(path: str | Path | None = None, *,
     Raises
     ------
     DataFileError
-        Listing every problem (missing keys, wrong unit for the kind, implausible value).
+        Listing every problem (unknown or missing keys, wrong unit for the kind, implausible value).
     """
-    doc, file = _merged_doc(path, overrides)
-    return _parse_factors(doc.get("factors", {}), file)
-
-
-def _parse_factors(table: Mapping[str, Any], file: str) -> dict[str, Factor]:
-    problems: list[str] = []
-    out: dict[str, Factor] = {}
-    if not isinstance(table, Mapping) or not table:
-        problems.append("no [factors.<id>] tables")
-        table = {}
-    for fid, entry in table.items():
-        where = f"[factors.{fid}]"
-        if not isinstance(entry, Mapping):
-            problems.append(f"{where} must be a table")
-            continue
-        missing = [k for k in ("kind", "value", "unit", "year", "publisher", "source", "basis") if k not in entry]
-        if missing:
-            problems.append(f"{where} missing {missing}")
-            continue
-        kind, value, unit = entry["kind"], entry["value"], entry["unit"]
-        if kind not in KINDS:
-            problems.append(f"{where} kind {kind!r} is not one of {sorted(KINDS)}")
-            continue
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= _UPPER[kind]:
-            problems.append(f"{where} value {value!r} must be a number in 0-{_UPPER[kind]} {KINDS[kind][0]}")
-            continue
-        if unit != KINDS[kind][0]:
-            problems.append(f"{where} unit {unit!r} must be {KINDS[kind][0]!r} for kind {kind!r}")
-            continue
-        if not isinstance(entry["year"], int) or not str(entry["source"]).strip() \
-                or not str(entry["publisher"]).strip():
-            problems.append(f"{where} needs an integer year and non-empty publisher and source")
-            continue
-        confirmed = entry.get("confirmed", True)
-        if not isinstance(confirmed, bool):
-            problems.append(f"{where} confirmed must be true or false")
-            continue
-        grid = entry.get("grid")
-        if kind == "co2" and not isinstance(grid, str):
-            problems.append(f"{where} a co2 factor needs grid = \"national\" or a regional grid name")
-            continue
-        basis = entry["basis"]
-        if basis not in BASES:
-            problems.append(f"{where} basis {basis!r} must be one of {list(BASES)}")
-            continue
-        out[fid] = Factor(id=fid, kind=kind, value=float(value), unit=unit, year=entry["year"],
-                          publisher=str(entry["publisher"]), source=str(entry["source"]),
-                          confirmed=confirmed, grid=grid, basis=basis)
-    if problems:
-        raise DataFileError(problem(f"减污降碳系数文件有 {len(problems)} 处错误。",
-                                    "The co-benefit factor file has problem(s):\n  - " + "\n  - ".join(problems),
-                                    file=file, fix="correct the tables listed; see sanxian_yidan/data/benefits.toml"))
-    return out
+    return {fid: Factor(id=fid, **entry.model_dump()) for fid, entry in _load(path, overrides).factors.items()}
 
 
 def load_defaults(path: str | Path | None = None, *,
                   overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Default factor id per kind and the default grid (``[defaults]`` of the data file)."""
-    doc, _ = _merged_doc(path, overrides)
-    return {k: str(v) for k, v in doc.get("defaults", {}).items() if k != "source"}
+    return _load(path, overrides).defaults.model_dump(exclude={"source"})
 
 
 def select_factors(factors: str | Path | Mapping[str, Factor] | None = None,

@@ -140,7 +140,8 @@ def packaged(name: str) -> dict[str, Any]:
 
 
 def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] | None = None,
-               overrides: Mapping[str, Any] | None = None, *, fix: str | None = None) -> M:
+               overrides: Mapping[str, Any] | None = None, *, fix: str | None = None,
+               prepare: Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]] | None = None) -> M:
     """Load a data file through its model: packaged defaults <- user file <- overrides.
 
     Parameters
@@ -155,6 +156,9 @@ def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] |
         Same structure, given in Python, applied last.
     fix : str, optional
         The fix the error names (default: correct each key, see the packaged file).
+    prepare : callable, optional
+        ``prepare(label, layer, packaged)`` returns the layer to merge, for files whose user layers
+        need a file-specific adjustment before the merge (e.g. marking a changed factor's source).
 
     Returns
     -------
@@ -174,6 +178,8 @@ def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] |
         layers.append((str(user), load_toml(user)))
     if overrides:
         layers.append(("<overrides>", overrides))
+    if prepare is not None:
+        layers[1:] = [(label, prepare(label, layer, layers[0][1])) for label, layer in layers[1:]]
     return validate_layers(model, layers, fix=fix)
 
 
