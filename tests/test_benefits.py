@@ -119,7 +119,8 @@ def test_a_factor_without_a_valid_basis_is_refused(tmp_path: Path) -> None:
                     'publisher = "p"\nsource = "s"\n', encoding="utf-8")
     with pytest.raises(DataFileError, match=r"factors.my_so2.basis: missing required key"):
         load_factors(user)
-    with pytest.raises(DataFileError, match=r"factors.so2_thermal_cec_2022.basis: must be one of 'grid average', .*got 'average'"):
+    with pytest.raises(DataFileError,
+                       match=r"factors.so2_thermal_cec_2022.basis: must be one of 'grid average', .*got 'average'"):
         load_factors(overrides={"factors": {"so2_thermal_cec_2022": {"basis": "average"}}})
     no_basis = Factor("mine", "co2", 0.6, "kgCO2/kWh", 2024, "p", "s", grid="x")
     with pytest.raises(DataFileError, match="must state one of"):
