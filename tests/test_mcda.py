@@ -293,6 +293,6 @@ def test_dirichlet_draws_centred_on_weights_with_stated_spread():
 def test_settings_validated(tmp_path):
     user = tmp_path / "m.toml"
     user.write_text("[monte_carlo]\nspread = 1.5\n", encoding="utf-8")
-    with pytest.raises(DataFileError, match="'spread' must be a number in"):
+    with pytest.raises(DataFileError, match=r"m.toml: monte_carlo.spread: must be < 1, got 1.5"):
         mcda.load_settings(user)
     assert mcda.default_settings().random_index[2] == 0.58

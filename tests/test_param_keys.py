@@ -38,7 +38,8 @@ def _toml(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
     (load_solar, "[performance]\nsystem_loses = 0.1\n", r"performance.system_loses: unknown key"),
     (load_terrain, "[zonal]\nslope_threshold_dg = 20\n",
      r"zonal.slope_threshold_dg: unknown key \(未知的键\); did you mean 'slope_threshold_deg'\?"),
-    (load_mcda, "[consistency]\nmax_ration = 0.2\n", r"\[consistency\] unknown key 'max_ration'"),
+    (load_mcda, "[consistency]\nmax_ration = 0.2\n",
+     r"consistency.max_ration: unknown key \(未知的键\); did you mean 'max_ratio'\?"),
     (load_brownfield, "[mcdaa]\ntop_k = 3\n", r"unknown table or key 'mcdaa'; did you mean 'mcda'\?"),
 ])
 def test_a_misspelled_key_is_an_error_naming_the_file_and_the_likely_key(tmp_path: Path, load, text: str,

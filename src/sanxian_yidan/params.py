@@ -165,8 +165,9 @@ def _item_message(err: Mapping[str, Any], valid: Sequence[str]) -> str:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"unknown key (未知的键){hint} (valid keys: {', '.join(valid)})"
     if kind in _BOUNDS:
-        op, name = _BOUNDS[kind]
-        return f"must be {op} {ctx.get(name)}, got {value!r} (必须 {op} {ctx.get(name)})"
+        op, bound = _BOUNDS[kind][0], ctx.get(_BOUNDS[kind][1])
+        bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+        return f"must be {op} {bound}, got {value!r} (必须 {op} {bound})"
     if kind == "string_too_short" and (key == "source" or key.endswith("_source")):
         return ("needs a non-empty source: document and clause, data set, or 'assumption (labelled)' with the "
                 "reasoning (来源不能为空)")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, ClassVar
 
-from ..datafiles import load_toml, packaged_path, reject_unknown_keys
-from ..errors import DataFileError, problem
+from pydantic import Field
+
+from ..datafiles import load_model
+from ..params import AsTuple, DataModel, Source, Sourced
 
 log = logging.getLogger(__name__)
 
@@ -55,61 +57,55 @@ class McdaSettings:
     file: str
 
 
+class _MonteCarlo(DataModel):
+    draws: int = Field(ge=1)
+    draws_source: Source
+    spread: float = Field(ge=0, lt=1)
+    spread_source: Source
+    seed: int = Field(ge=0)
+    seed_source: Source
+    top_k: int = Field(ge=1)
+    top_k_source: Source
+
+
+class _RandomIndex(Sourced):
+    values: Annotated[tuple[Annotated[float, Field(ge=0)], ...], AsTuple] = Field(min_length=2)
+
+
+class _Consistency(Sourced):
+    max_ratio: float = Field(gt=0, lt=1)
+
+
+class _Reciprocal(Sourced):
+    tolerance: float = Field(ge=0, lt=0.5)
+
+
+class McdaFile(Sourced):
+    """The structure of ``data/mcda.toml``."""
+
+    what: ClassVar[str] = "多准则决策 / MCDA"
+    random_index: _RandomIndex
+    consistency: _Consistency
+    reciprocal: _Reciprocal
+    monte_carlo: _MonteCarlo
+
+
 def load_settings(path: str | Path | None = None) -> McdaSettings:
     """Load the MCDA settings, optionally overridden table by table by a user TOML file.
 
     Raises
     ------
     DataFileError
-        Listing every missing, mistyped or out-of-range value and every missing source.
+        Listing every unknown, missing, mistyped or out-of-range value and every missing source.
     """
-    doc = load_toml(packaged_path(DATA_FILE))
-    files = [str(packaged_path(DATA_FILE))]
-    if path is not None:
-        user = load_toml(path)
-        reject_unknown_keys(user, doc, file=path)
-        for table, values in user.items():
-            doc[table] = {**doc.get(table, {}), **values} if isinstance(values, Mapping) else values
-        files.append(str(path))
-    problems: list[str] = []
-
-    def get(table: str, key: str, kind: type, source_key: str, ok: Callable[[Any], bool], rule: str) -> Any:
-        raw = doc.get(table)
-        if not isinstance(raw, Mapping):
-            problems.append(f"[{table}]: missing table")
-            return None
-        value = raw.get(key)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) or not ok(value):
-            problems.append(f"[{table}]: '{key}' must be {rule}, got {value!r}")
-            value = None
-        source = raw.get(source_key)
-        if not isinstance(source, str) or not source.strip():
-            problems.append(f"[{table}]: '{source_key}' (the source of '{key}') is missing or empty")
-        else:
-            sources[f"{table}.{key}"] = source
-        return value
-
-    sources: dict[str, str] = {}
-    ri = get("random_index", "values", list, "source",
-             lambda v: len(v) >= 2 and all(isinstance(x, (int, float)) and x >= 0 for x in v),
-             "a list of at least 2 non-negative numbers (RI for n = 1, 2, ...)")
-    max_cr = get("consistency", "max_ratio", float, "source", lambda v: 0 < v < 1, "a number in (0, 1)")
-    tol = get("reciprocal", "tolerance", float, "source", lambda v: 0 <= v < 0.5, "a number in [0, 0.5)")
-    draws = get("monte_carlo", "draws", int, "draws_source", lambda v: v >= 1, "an integer >= 1")
-    spread = get("monte_carlo", "spread", float, "spread_source", lambda v: 0 <= v < 1, "a number in [0, 1)")
-    seed = get("monte_carlo", "seed", int, "seed_source", lambda v: v >= 0, "an integer >= 0")
-    top_k = get("monte_carlo", "top_k", int, "top_k_source", lambda v: v >= 1, "an integer >= 1")
-    if problems:
-        raise DataFileError(problem(f"多准则决策参数文件有 {len(problems)} 处错误。",
-                                    f"The MCDA settings have {len(problems)} problem(s):\n  - "
-                                    + "\n  - ".join(problems),
-                                    file=" + ".join(files), fix="correct each key listed (see the packaged "
-                                                                "sanxian_yidan/data/mcda.toml)"))
-    return McdaSettings(random_index=tuple(float(x) for x in ri), max_consistency_ratio=max_cr,
-                        reciprocal_tolerance=tol, draws=draws, spread=spread, seed=seed, top_k=top_k,
-                        sources=sources, file=" + ".join(files))
+    doc = load_model(McdaFile, DATA_FILE, path)
+    mc = doc.monte_carlo
+    sources = {"random_index.values": doc.random_index.source, "consistency.max_ratio": doc.consistency.source,
+               "reciprocal.tolerance": doc.reciprocal.source}
+    sources.update({f"monte_carlo.{k}": getattr(mc, f"{k}_source") for k in ("draws", "spread", "seed", "top_k")})
+    return McdaSettings(random_index=doc.random_index.values, max_consistency_ratio=doc.consistency.max_ratio,
+                        reciprocal_tolerance=doc.reciprocal.tolerance, draws=mc.draws, spread=mc.spread,
+                        seed=mc.seed, top_k=mc.top_k, sources=sources, file=doc.files)
 
 
 @lru_cache(maxsize=1)
