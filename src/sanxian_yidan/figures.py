@@ -13,13 +13,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from .charts import cjk_font
-from .datafiles import load_toml, packaged_path, require
-from .errors import DataFileError, problem
+from .datafiles import load_model
+from .params import AsTuple, Sourced
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -60,6 +61,24 @@ class FigureSettings:
     region_margin_share: float | None = None
 
 
+class _FigureTable(Sourced):
+    context_roles: Annotated[tuple[str, ...], AsTuple]
+    margin_share: float = Field(ge=0)
+    min_margin_m: float = Field(ge=0)
+    width_in: float = Field(gt=0)
+    height_in: float = Field(gt=0)
+    dpi: int = Field(ge=30)
+    region_margin_share: float | None = Field(default=None, ge=0)
+
+
+class FiguresFile(Sourced):
+    """The structure of ``data/figures.toml``."""
+
+    what: ClassVar[str] = "静态地图 / figure"
+    sheet: _FigureTable
+    study: _FigureTable
+
+
 @lru_cache(maxsize=4)
 def figure_settings(kind: str) -> FigureSettings:
     """The validated ``[kind]`` table (``"sheet"`` or ``"study"``) of the packaged ``figures.toml``.
@@ -67,28 +86,10 @@ def figure_settings(kind: str) -> FigureSettings:
     Raises
     ------
     DataFileError
-        If the table or a key is missing or has the wrong type or range.
+        If a table or a key is missing, unknown, or has the wrong type or range.
     """
-    path = packaged_path(FIGURES_FILE)
-    doc = load_toml(path)
-    table = require(doc, kind, dict, file=path, where="")
-    where = f"[{kind}]"
-    roles = require(table, "context_roles", list, file=path, where=where)
-    num = (int, float)
-    out = FigureSettings(tuple(str(r) for r in roles),
-                         float(require(table, "margin_share", num, file=path, where=where)),
-                         float(require(table, "min_margin_m", num, file=path, where=where)),
-                         float(require(table, "width_in", num, file=path, where=where)),
-                         float(require(table, "height_in", num, file=path, where=where)),
-                         int(require(table, "dpi", int, file=path, where=where)),
-                         float(require(table, "region_margin_share", num, file=path, where=where))
-                         if "region_margin_share" in table else None)
-    if (min(out.width_in, out.height_in) <= 0 or out.dpi < 30 or out.margin_share < 0 or out.min_margin_m < 0
-            or (out.region_margin_share is not None and out.region_margin_share < 0)):
-        raise DataFileError(problem(f"{where} 中的图幅、分辨率或边距不合理。",
-                                    f"{where} has a non-positive size, a dpi below 30 or a negative margin.",
-                                    file=path, fix="use width_in, height_in > 0, dpi >= 30, margins >= 0"))
-    return out
+    table = getattr(load_model(FiguresFile, FIGURES_FILE), kind)
+    return FigureSettings(**table.model_dump(exclude={"source"}))
 
 
 @dataclass
