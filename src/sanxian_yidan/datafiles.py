@@ -163,7 +163,7 @@ def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] |
     Returns
     -------
     DataModel
-        Validated, frozen; ``.files`` names the files merged.
+        Validated, frozen; ``.loaded_from`` names the files merged.
 
     Raises
     ------

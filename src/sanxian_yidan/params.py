@@ -56,7 +56,7 @@ class DataModel(BaseModel):
     _files: tuple[str, ...] = PrivateAttr(default=())
 
     @property
-    def files(self) -> str:
+    def loaded_from(self) -> str:
         """The file(s) the values came from, ``" + "``-joined (packaged first)."""
         return " + ".join(self._files)
 
@@ -128,7 +128,7 @@ def validate_layers(model: type[M], layers: Sequence[tuple[str, Mapping[str, Any
     Returns
     -------
     DataModel
-        The validated model; ``.files`` names the layers.
+        The validated model; ``.loaded_from`` names the layers.
 
     Raises
     ------

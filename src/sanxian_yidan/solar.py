@@ -269,7 +269,7 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
         tilt_min_deg=tilt.min_deg, tilt_max_deg=tilt.max_deg, tilt_step_deg=tilt.step_deg,
         tilt_tolerance_deg=tilt.tolerance_deg, far_weather_km=doc.weather.far_warning_km,
         validity_place=val.place, validity_bbox=(val.west, val.south, val.east, val.north),
-        validity_margin_km=val.margin_km, validity_outside=val.outside, sources=sources, file=doc.files)
+        validity_margin_km=val.margin_km, validity_outside=val.outside, sources=sources, file=doc.loaded_from)
 
 
 @lru_cache(maxsize=1)

@@ -23,11 +23,13 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
+from ..params import PACKAGED_PREFIX, Sourced, validate_layers
 
 DATA_FILE = "input_limits.toml"
 
@@ -71,6 +73,41 @@ class InputLimits:
     min_characters: int
 
 
+class _Files(Sourced):
+    max_text_bytes: int = Field(ge=1)
+    max_toml_bytes: int = Field(ge=1)
+    max_columns: int = Field(ge=3)
+
+
+class _Zip(Sourced):
+    max_uncompressed_bytes: int = Field(ge=1)
+    max_ratio: float = Field(ge=1)
+    ratio_applies_above_bytes: int = Field(ge=0)
+
+
+class _Coordinates(Sourced):
+    lon_min: float = Field(ge=-180, le=0)
+    lon_max: float = Field(ge=0, le=180)
+    lat_min: float = Field(ge=-90, le=0)
+    lat_max: float = Field(ge=0, le=90)
+    max_projected_abs: float = Field(ge=1e7)
+
+
+class _Text(Sourced):
+    max_suspicious_share: float = Field(ge=0, le=1)
+    min_characters: int = Field(ge=1)
+
+
+class InputLimitsFile(Sourced):
+    """The structure of ``data/input_limits.toml``."""
+
+    what: ClassVar[str] = "输入安全限值 / input-limits"
+    files: _Files
+    zip: _Zip
+    coordinates: _Coordinates
+    text: _Text
+
+
 @lru_cache(maxsize=1)
 def limits() -> InputLimits:
     """Load and validate the packaged input limits (once per process).
@@ -78,41 +115,21 @@ def limits() -> InputLimits:
     Raises
     ------
     DataFileError
-        Listing every missing or out-of-range key.
+        Listing every missing, unknown or out-of-range key.
     """
-    from ..datafile_basics import Problems, packaged_path, tomllib
+    from ..datafile_basics import packaged_path, tomllib
 
     # Parsed directly (not with load_toml, which itself applies these limits to the files it reads).
     doc = tomllib.loads(packaged_path(DATA_FILE).read_text(encoding="utf-8"))
-    p = Problems(str(packaged_path(DATA_FILE)))
-    files, zf, co, tx = (p.table(doc, k) for k in ("files", "zip", "coordinates", "text"))
-    for name, table in (("[files]", files), ("[zip]", zf), ("[coordinates]", co), ("[text]", tx)):
-        p.source(table, name)
-    values = {
-        "max_text_bytes": p.number(files, "max_text_bytes", "[files]", lo=1),
-        "max_toml_bytes": p.number(files, "max_toml_bytes", "[files]", lo=1),
-        "max_columns": p.number(files, "max_columns", "[files]", lo=3),
-        "zip_max_uncompressed_bytes": p.number(zf, "max_uncompressed_bytes", "[zip]", lo=1),
-        "zip_max_ratio": p.number(zf, "max_ratio", "[zip]", lo=1),
-        "zip_ratio_applies_above_bytes": p.number(zf, "ratio_applies_above_bytes", "[zip]", lo=0),
-        "lon_min": p.number(co, "lon_min", "[coordinates]", lo=-180, hi=0),
-        "lon_max": p.number(co, "lon_max", "[coordinates]", lo=0, hi=180),
-        "lat_min": p.number(co, "lat_min", "[coordinates]", lo=-90, hi=0),
-        "lat_max": p.number(co, "lat_max", "[coordinates]", lo=0, hi=90),
-        "max_projected_abs": p.number(co, "max_projected_abs", "[coordinates]", lo=1e7),
-        "max_suspicious_share": p.number(tx, "max_suspicious_share", "[text]", lo=0, hi=1),
-        "min_characters": p.number(tx, "min_characters", "[text]", lo=1),
-    }
-    p.raise_if_any("输入安全限值 / input-limits")
-    v: dict[str, Any] = values
+    m = validate_layers(InputLimitsFile, [(PACKAGED_PREFIX + DATA_FILE, doc)])
+    f, z, co, tx = m.files, m.zip, m.coordinates, m.text
     return InputLimits(
-        max_text_bytes=int(v["max_text_bytes"]), max_toml_bytes=int(v["max_toml_bytes"]),
-        max_columns=int(v["max_columns"]),
-        zip_max_uncompressed_bytes=int(v["zip_max_uncompressed_bytes"]), zip_max_ratio=float(v["zip_max_ratio"]),
-        zip_ratio_applies_above_bytes=int(v["zip_ratio_applies_above_bytes"]),
-        lon_range=(v["lon_min"], v["lon_max"]), lat_range=(v["lat_min"], v["lat_max"]),
-        max_projected_abs=float(v["max_projected_abs"]), max_suspicious_share=float(v["max_suspicious_share"]),
-        min_characters=int(v["min_characters"]))
+        max_text_bytes=f.max_text_bytes, max_toml_bytes=f.max_toml_bytes, max_columns=f.max_columns,
+        zip_max_uncompressed_bytes=z.max_uncompressed_bytes, zip_max_ratio=z.max_ratio,
+        zip_ratio_applies_above_bytes=z.ratio_applies_above_bytes,
+        lon_range=(co.lon_min, co.lon_max), lat_range=(co.lat_min, co.lat_max),
+        max_projected_abs=co.max_projected_abs, max_suspicious_share=tx.max_suspicious_share,
+        min_characters=tx.min_characters)
 
 
 # --------------------------------------------------------------------------------------------- files

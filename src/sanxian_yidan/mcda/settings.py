@@ -105,7 +105,7 @@ def load_settings(path: str | Path | None = None) -> McdaSettings:
     sources.update({f"monte_carlo.{k}": getattr(mc, f"{k}_source") for k in ("draws", "spread", "seed", "top_k")})
     return McdaSettings(random_index=doc.random_index.values, max_consistency_ratio=doc.consistency.max_ratio,
                         reciprocal_tolerance=doc.reciprocal.tolerance, draws=mc.draws, spread=mc.spread,
-                        seed=mc.seed, top_k=mc.top_k, sources=sources, file=doc.files)
+                        seed=mc.seed, top_k=mc.top_k, sources=sources, file=doc.loaded_from)
 
 
 @lru_cache(maxsize=1)

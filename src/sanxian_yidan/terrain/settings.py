@@ -158,7 +158,7 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
         eye_height_m=v.eye_height_m, target_height_m=v.target_height_m, line_of_sight=v.line_of_sight,
         sample_step_cells=v.sample_step_cells, earth_radius_m=v.earth_radius_m,
         refraction_coefficient=v.refraction_coefficient, batch_samples=v.batch_samples,
-        sources=sources, file=doc.files)
+        sources=sources, file=doc.loaded_from)
 
 
 @lru_cache(maxsize=1)
