@@ -37,7 +37,11 @@ __all__ = [
     "Provenance",
     "Result",
     "analyses",
+    "common_data_files",
+    "data_file_hashes",
+    "data_file_name",
     "get_analysis",
+    "layer_records",
     "register",
     "summary_frame",
 ]
@@ -130,7 +134,7 @@ class OutputFile:
     """
 
     name: str
-    format: Literal["gpkg", "csv", "json", "geojson", "geoparquet", "tif", "html"]
+    format: Literal["gpkg", "csv", "json", "geojson", "geoparquet", "tif", "html", "md"]
     tables: tuple[str, ...] = ()
     description_zh: str = ""
     description_en: str = ""
@@ -166,9 +170,38 @@ class Result:
         """True if any layer read is synthetic."""
         return self.provenance.synthetic
 
+    @classmethod
+    def output_names(cls) -> list[str]:
+        """File names of ``outputs``, in declaration order (what ``write`` produces)."""
+        return [o.name for o in cls.outputs]
+
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
-        """Write ``outputs`` into ``out_dir`` (all or nothing) and return name -> path."""
-        raise NotImplementedError
+        """Write ``outputs`` into ``out_dir`` all or nothing and return file name -> path.
+
+        The files are written by :meth:`write_into` into a staging folder and moved into ``out_dir``
+        only when every one is written (:func:`sanxian_yidan.outputs.staged_output`); other files in
+        ``out_dir`` are left alone.
+
+        Raises
+        ------
+        OutputExistsError
+            A declared output already exists in ``out_dir`` and ``overwrite`` is false.
+        OutputError
+            ``out_dir`` cannot be written.
+        """
+        from .outputs import staged_output
+
+        out = Path(out_dir)
+        with staged_output(out, overwrite=overwrite, names=self.output_names()) as stage:
+            written = self.write_into(stage)
+        return {name: out / Path(path).relative_to(stage) for name, path in written.items()}
+
+    def write_into(self, folder: Path) -> dict[str, Path]:
+        """Write ``outputs`` into ``folder`` (which exists) without staging; return file name -> path.
+
+        For callers that stage a whole run themselves (the CLI adds a map, a study many analyses).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement write_into")
 
     def map_layers(self) -> list[Any]:
         """Map layers (``maps.MapLayer`` / ``maps.RasterLayer``) this result contributes."""
@@ -186,9 +219,16 @@ class Analysis:
     title_zh, title_en : str
         Planner-facing names.
     run : callable
-        ``run(catalog, *inputs, params=None, progress=None) -> Result``.
+        ``run(catalog, *inputs, params=None, progress=None) -> Result``; inputs are frames, never paths.
     result_type : type
         The :class:`Result` subclass it returns.
+    roles : tuple of str
+        Catalog roles of which the analysis needs at least one: a study whose catalog has none of them
+        reports the analysis as skipped instead of failing.
+    from_options : callable, optional
+        ``from_options(catalog, options, progress=None) -> Result``: the boundary that reads the files a
+        study section (or CLI) names (``projects = "x.geojson"``) and calls ``run``.  Default: ``run(catalog,
+        params=options.get("params"), progress=progress)``.
     """
 
     name: str
@@ -196,6 +236,19 @@ class Analysis:
     title_en: str
     run: Callable[..., Result]
     result_type: type[Result] = Result
+    roles: tuple[str, ...] = ()
+    from_options: Callable[..., Result] | None = None
+
+    @property
+    def title(self) -> str:
+        """``中文 / English``."""
+        return f"{self.title_zh} / {self.title_en}"
+
+    def run_options(self, catalog: Any, options: Mapping[str, Any], progress: Any = None) -> Result:
+        """Run from a study section or CLI options (files named there are read here, at the boundary)."""
+        if self.from_options is not None:
+            return self.from_options(catalog, options, progress=progress)
+        return self.run(catalog, params=options.get("params"), progress=progress)
 
     @property
     def outputs(self) -> tuple[OutputFile, ...]:
@@ -237,6 +290,47 @@ def get_analysis(name: str) -> Analysis:
     if name not in known:
         raise SanxianError(f"未知的分析 unknown analysis {name!r}. Known: {', '.join(known) or '—'}")
     return known[name]
+
+
+#: Package data files every analysis depends on: the role vocabulary (which layer is what), the CRS
+#: settings (normalisation), the map settings and styles (maps, GeoPackage styles) and the column
+#: registry (labels and units of every output column).
+COMMON_DATA_FILES = ("roles.toml", "crs.toml", "maps.toml", "styles.toml")
+
+
+def common_data_files() -> list[Path]:
+    """Paths of :data:`COMMON_DATA_FILES` and of every ``columns/*.toml`` of the package."""
+    from .datafiles import packaged_path
+
+    columns = sorted(packaged_path("columns").glob("*.toml"))
+    return [packaged_path(name) for name in COMMON_DATA_FILES] + columns
+
+
+def data_file_name(path: str | Path) -> str:
+    """How a data file is named in provenance: ``sanxian_yidan/data/<name>`` for a packaged file wherever
+    the package is installed, else :func:`~sanxian_yidan.provenance.display_path` (never an absolute path)."""
+    from .provenance import display_path
+
+    package = Path(__file__).resolve().parent
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(package):
+        return "sanxian_yidan/" + resolved.relative_to(package).as_posix()
+    return display_path(path)
+
+
+def data_file_hashes(paths: Iterable[str | Path]) -> dict[str, str]:
+    """:func:`data_file_name` -> SHA-256 of each existing file, sorted by name."""
+    from .provenance import sha256_file
+
+    found = {data_file_name(p): sha256_file(p) for p in paths if p is not None and Path(p).is_file()}
+    return dict(sorted(found.items()))
+
+
+def layer_records(entries: Iterable[Any], role: str | None = None) -> list[LayerRecord]:
+    """:class:`LayerRecord` of catalog entries (``catalog.LayerEntry``), in the order given."""
+    return [LayerRecord(layer_id=e.id, role=role or e.role, synthetic=bool(e.synthetic),
+                        version=str(getattr(e, "version", "") or ""), source=str(e.source or ""))
+            for e in entries]
 
 
 def summary_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -74,6 +74,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..analysis import Analysis, register
 from ..catalog import Catalog
 from ..errors import (
     InputFileError,
@@ -126,6 +128,7 @@ from .inputs import (
     _prepare_projects,
     _Projects,
     check_radius,
+    read_projects,
 )
 from .overlay import overlay_pieces
 from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
@@ -138,7 +141,10 @@ __all__ = [
     "ProgressCallback",
     "ScreeningResult",
     "ScreeningSettings",
+    "PARAMETER_KEYS",
     "overlay_pieces",
+    "read_projects",
+    "run",
     "screen",
     "screening_settings",
 ]
@@ -223,13 +229,61 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
     >>> result.projects[["project_id", "verdict", "verdict_zh"]]                        # doctest: +SKIP
     >>> result.to_json("out/screening.json")                                            # doctest: +SKIP
     """
+    cat = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
+    if isinstance(projects, (str, Path)):
+        # Path convenience only: the file is read here, at the boundary; the analysis takes a frame.
+        projects, crs = read_projects(projects, crs=crs, layer=layer), None
+    params = {"rules": rules, "industry": industry, "project_type": project_type, "radius_m": radius_m,
+              "sliver_m2": sliver_m2, "crs": crs, "layer": layer, "threads": threads}
+    return run(cat, projects, params, progress)
+
+
+#: Keys of ``run(params=...)`` (the keyword arguments of :func:`screen` other than the inputs).
+PARAMETER_KEYS = ("rules", "industry", "project_type", "radius_m", "sliver_m2", "crs", "layer", "threads")
+
+
+def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] | None = None,
+        progress: ProgressCallback | None = None) -> ScreeningResult:
+    """Screen the projects of a frame against a catalog: the registered ``screening`` analysis.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Layer catalog (its ``admin_boundary`` layer defines the coverage).
+    projects : GeoDataFrame
+        Proposed projects (points, lines, polygons) with a CRS, or with ``params["crs"]`` stating it.
+        Files are read by the caller (:func:`read_projects`, :func:`screen`).
+    params : mapping, optional
+        Any of :data:`PARAMETER_KEYS`, as the keyword arguments of :func:`screen`.
+    progress : callable, optional
+        ``progress(label, steps_done, steps_total)``.
+
+    Returns
+    -------
+    ScreeningResult
+
+    Raises
+    ------
+    InputFileError
+        An unknown parameter key (listing the known ones), and every error :func:`screen` lists.
+    """
+    p = dict(params or {})
+    unknown = sorted(set(p) - set(PARAMETER_KEYS))
+    if unknown:
+        raise InputFileError(problem("未知的研判参数。", f"Unknown screening parameter(s) {unknown}.",
+                                     fix=f"use only {', '.join(PARAMETER_KEYS)}"))
+    rules, industry, project_type = p.get("rules"), p.get("industry"), p.get("project_type")
+    radius_m, sliver_m2, crs, layer, threads = (p.get(k) for k in ("radius_m", "sliver_m2", "crs", "layer",
+                                                                   "threads"))
+    # The CRS stated for a file read at the boundary (read_projects) is recorded with the run's parameters.
+    stated_crs = crs if crs is not None else projects.attrs.get("sanxian", {}).get("crs_stated")
     settings = screening_settings()
     if threads is not None:
         if threads < 0:
             raise InputFileError(problem("线程数不能为负。", f"threads must be >= 0, got {threads}.",
                                          fix="pass threads=0 (one per core) or a positive number"))
         settings = dataclasses.replace(settings, threads=resolve_threads(threads))
-    cat = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
+    cat = catalog
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     radius = settings.default_radius_m if radius_m is None else float(radius_m)
     check_radius(radius, settings)
@@ -330,7 +384,7 @@ def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Pat
               "search_m": settings.search_m, "industry": industry, "project_type": project_type,
               "projects": display_path(proj.source), "catalog": display_path(cat.path) if cat.path else None,
               "working_crs": cat.working_crs, "rules_files": [display_path(f) for f in ruleset.files], "n_rules": len(ruleset),
-              "crs": None if crs is None else str(crs), "threads": settings.threads,
+              "crs": None if stated_crs is None else str(stated_crs), "threads": settings.threads,
               "settings_sources": dict(settings.sources)}
     report_step(progress, "完成 / done", steps, steps)
     return ScreeningResult(projects=projects_out, overlaps=overlaps_out, findings=findings,
@@ -508,3 +562,15 @@ def _f(value: Any) -> float | None:
     return None if math.isnan(v) or math.isinf(v) else v
 
 
+
+
+def _from_options(catalog: Catalog, options: Mapping[str, Any], progress: ProgressCallback | None = None
+                  ) -> ScreeningResult:
+    """Screening from a study section: ``projects`` (a file, read here) and the :data:`PARAMETER_KEYS` given."""
+    frame = read_projects(options["projects"], crs=options.get("crs"), layer=options.get("layer"))
+    params = {k: options[k] for k in PARAMETER_KEYS if options.get(k) is not None and k != "crs"}
+    return run(catalog, frame, params, progress)
+
+
+register(Analysis("screening", "环境准入研判", "Access screening", run=run, result_type=ScreeningResult,
+                  roles=("admin_boundary",), from_options=_from_options))

@@ -134,17 +134,44 @@ def _guessed_crs_problem(meta: Mapping[str, Any], reason: str, path: Any, layer:
                    "so screening refuses to guess.", file=path, layer=layer, fix=fix)
 
 
+def read_projects(path: str | Path, *, crs: Any = None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a project file for screening (any format :func:`~sanxian_yidan.io.read_vector` reads).
+
+    A CRS the reader could only guess is refused: a screening verdict must not rest on a guess.  The
+    frame's ``attrs["sanxian"]`` keep the file (``source_path``, named in later messages) and the CRS stated
+    (``crs_stated``, recorded in the result's parameters).
+
+    Parameters
+    ----------
+    path : str or Path
+        Project file.
+    crs : optional
+        CRS of the coordinates when the file has none (EPSG code, ``"GCJ-02"``, ``"BD-09"``).
+    layer : str, optional
+        Layer of a multi-layer file.
+
+    Raises
+    ------
+    CRSError
+        The file has no CRS and none is stated.
+    """
+    path = Path(path)
+    raw = read_vector(path, layer=layer, crs=crs)
+    meta = raw.attrs.get("sanxian", {})
+    reason = str(meta.get("crs_reason", ""))
+    if reason.startswith("inferred"):
+        raise CRSError(_guessed_crs_problem(meta, reason, path, layer))
+    raw.attrs.setdefault("sanxian", {})["crs_stated"] = None if crs is None else str(crs)
+    return raw
+
+
 def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
     if isinstance(projects, (str, Path)):
-        path = Path(projects)
-        raw = read_vector(path, layer=layer, crs=crs)
-        meta = raw.attrs.get("sanxian", {})
-        reason = str(meta.get("crs_reason", ""))
-        if reason.startswith("inferred"):
-            raise CRSError(_guessed_crs_problem(meta, reason, path, layer))
-        return raw, str(path)
+        return read_projects(projects, crs=crs, layer=layer), str(projects)
     if isinstance(projects, gpd.GeoDataFrame):
         raw = projects
+        # A frame read by read_projects keeps its file's name for the messages below.
+        read_from = str(projects.attrs.get("sanxian", {}).get("source_path") or "<GeoDataFrame>")
         if crs is not None:
             key = str(crs).strip().upper()
             if key in WEB_MAP_CRS:
@@ -164,7 +191,7 @@ def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoD
         elif raw.crs is None:
             raise CRSError(problem("项目数据没有坐标系。", "The projects GeoDataFrame has no CRS.",
                                    fix="set it (gdf.set_crs('EPSG:4547')) or pass crs='EPSG:4326' / 'GCJ-02'"))
-        return raw, "<GeoDataFrame>"
+        return raw, read_from
     raise InputFileError(problem("不支持的项目输入类型。", f"Projects must be a file path or a GeoDataFrame, got "
                                  f"{type(projects).__name__}.", fix="pass a path or a GeoDataFrame"))
 

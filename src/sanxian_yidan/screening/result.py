@@ -1,4 +1,8 @@
-"""The screening result: project verdicts, findings, overlaps and distances, and their JSON/GPKG/CSV forms."""
+"""The screening result: project verdicts, findings, overlaps and distances, and their JSON/GPKG/CSV forms.
+
+:class:`ScreeningResult` is an :class:`~sanxian_yidan.analysis.Result`: the CLI, studies, reports, maps and the
+manifest read its ``tables``, ``summary``, ``notes``, ``provenance``, ``outputs`` and ``map_layers()``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,28 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import pandas as pd
 
+from ..analysis import (
+    LayerRecord,
+    Note,
+    OutputFile,
+    ParamRecord,
+    Provenance,
+    Result,
+    common_data_files,
+    data_file_hashes,
+    data_file_name,
+    summary_frame,
+)
 from ..columns import format_table, label
 from ..io.gpkg import write_settings
 from ..rules import (
     VERDICT_EN,
+    VERDICT_ZH,
     VERDICTS,
     RuleSet,
 )
@@ -41,8 +58,16 @@ class LayerUse:
     source: str
 
 
+#: Package data files a screening run depends on besides its rule files and the common ones.
+SCREENING_DATA_FILES = ("screening.toml", "industries.toml")
+#: Parameters of a run recorded in the provenance: key -> (unit, section of ``screening.toml`` citing its source).
+_PARAMETERS = {"radius_m": ("m", "footprint"), "sliver_m2": ("m²", "sliver"), "sliver_width_m": ("m", "sliver"),
+               "search_m": ("m", "distance"), "threads": ("", "performance"), "industry": ("", ""),
+               "project_type": ("", ""), "crs": ("", ""), "working_crs": ("", "")}
+
+
 @dataclass
-class ScreeningResult:
+class ScreeningResult(Result):
     """Everything a screening run produced.
 
     Attributes
@@ -76,7 +101,20 @@ class ScreeningResult:
         Radius, sliver tolerance, input and catalog paths, defaults for industry and type.
     repairs : list
         Geometry repairs made to the project input (``normalize.Repair``).
+
+    The :class:`~sanxian_yidan.analysis.Result` surface: ``tables`` (``projects``, ``overlaps``, ``findings``,
+    ``distances``, ``slivers``), ``summary`` (projects and findings per verdict), ``notes``, ``provenance``,
+    ``write`` (the files of ``outputs``) and ``map_layers()``.
     """
+
+    analysis: ClassVar[str] = "screening"
+    outputs: ClassVar[tuple[OutputFile, ...]] = (
+        OutputFile("screening.json", "json", ("projects", "findings", "overlaps", "distances", "slivers"),
+                   "每个项目的研判记录", "one record per project (docs/screening_schema.md)"),
+        OutputFile("screening.gpkg", "gpkg", ("projects", "overlaps", "findings", "distances", "slivers"),
+                   "项目、叠加部分与研判发现", "projects, overlap pieces, findings, distances, notes"),
+        OutputFile("screening.csv", "csv", ("projects",), "每个项目一行的汇总", "one summary row per project"),
+    )
 
     projects: gpd.GeoDataFrame
     overlaps: gpd.GeoDataFrame
@@ -88,6 +126,80 @@ class ScreeningResult:
     rules: RuleSet
     parameters: dict[str, Any]
     repairs: list[Any] = field(default_factory=list)
+
+    # -- the Result surface ----------------------------------------------------------------------------
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:  # type: ignore[override]
+        """``projects``, ``overlaps``, ``findings``, ``distances`` and ``slivers``."""
+        return {"projects": self.projects, "overlaps": self.overlaps, "findings": self.findings,
+                "distances": self.distances, "slivers": self.slivers}
+
+    @property
+    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+        """Projects screened, projects per verdict (most severe first), findings and rules not evaluated."""
+        kinds = self.findings["kind"].value_counts() if len(self.findings) else pd.Series(dtype=int)
+        rule_files = _rule_file_names(self.rules)
+        rows = [{"label_zh": "研判项目", "label_en": "projects screened", "value": len(self.projects),
+                 "unit": "个 / projects"}]
+        rows += [{"label_zh": f"结论：{VERDICT_ZH[v]}", "label_en": f"verdict: {VERDICT_EN[v]}", "value": n,
+                  "unit": "个 / projects", "source": rule_files}
+                 for v, n in self.verdict_counts().items()]
+        rows += [{"label_zh": "研判发现", "label_en": "findings", "value": int(kinds.get("finding", 0)),
+                  "unit": "条 / rows", "source": rule_files},
+                 {"label_zh": "未评估的规则", "label_en": "rules not evaluated",
+                  "value": int(kinds.get("not_evaluated", 0)), "unit": "条 / rows", "source": rule_files}]
+        return summary_frame(rows)
+
+    @property
+    def notes(self) -> list[Note]:  # type: ignore[override]
+        """Synthetic layers, roles missing from the catalog and repairs of the project geometries."""
+        notes = []
+        if self.synthetic:
+            notes.append(Note("含合成示例图层（非官方分区）：" + "、".join(self.synthetic_layers),
+                              "synthetic sample layers (not official zoning): " + ", ".join(self.synthetic_layers),
+                              "warning", "synthetic"))
+        if self.missing_roles:
+            notes.append(Note("图层目录缺少以下角色，相关规则未评估：" + "、".join(self.missing_roles),
+                              "roles missing from the catalog (their rules were not evaluated): "
+                              + ", ".join(self.missing_roles), "warning", "roles_missing"))
+        for repair in (r for r in self.repairs if r.kind != "reprojected"):    # reprojecting is no repair
+            notes.append(Note(f"项目几何已修复（{repair.kind}）：{repair.count} 个",
+                              f"project geometries repaired ({repair.kind}): {repair.count}; {repair.detail}",
+                              "info", f"repair:{repair.kind}"))
+        return notes
+
+    @property
+    def provenance(self) -> Provenance:  # type: ignore[override]
+        """Layers read, parameters (the run's settings and every rule, with sources) and data files."""
+        from ..datafiles import packaged_path
+
+        sources = self.parameters.get("settings_sources", {})
+        params = [ParamRecord(key, self.parameters[key], unit, sources.get(section, "") if section else "")
+                  for key, (unit, section) in _PARAMETERS.items() if self.parameters.get(key) is not None]
+        params += [ParamRecord(f"rules.{r.id}", f"{r.severity}: {r.describe_test()}", "", r.source)
+                   for r in self.rules]
+        files = [*self.rules.files, *(packaged_path(n) for n in SCREENING_DATA_FILES), *common_data_files()]
+        return Provenance(
+            layers=[LayerRecord(u.layer_id, u.role, u.synthetic, "", u.source) for u in self.layers_used],
+            parameters=params, data_files=data_file_hashes(files),
+            inputs=[self.parameters["projects"]] if self.parameters.get("projects") else [])
+
+    def write_into(self, folder: Path) -> dict[str, Path]:
+        """Write the files of ``outputs`` into ``folder``: JSON records, GeoPackage and CSV summary.
+
+        The reports (report.html, report.md, one sheet per project) render these results:
+        :func:`sanxian_yidan.report.write_screening_reports` writes them.
+        """
+        folder = Path(folder)
+        paths = [self.to_json(folder / "screening.json"), self.to_gpkg(folder / "screening.gpkg"),
+                 self.to_csv(folder / "screening.csv")]
+        return {p.name: p for p in paths}
+
+    def map_layers(self) -> list[Any]:
+        """Project footprints coloured by verdict, with findings and sources in the popups."""
+        from ..resultmaps import screening_layers
+
+        return screening_layers(self)
 
     # -- summaries ------------------------------------------------------------------------------------
     @property
@@ -195,6 +307,10 @@ class ScreeningResult:
                 pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=name, driver="GPKG")
         __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(path)  # QGIS styles = the map's look
         return path
+
+
+def _rule_file_names(rules: RuleSet) -> str:
+    return ", ".join(data_file_name(f) for f in rules.files)
 
 
 def _clean(value: Any) -> Any:
