@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, ClassVar
 
-from ..datafiles import packaged, packaged_path, require
-from ..errors import DataFileError, problem
+from pydantic import Field
+
+from ..datafiles import load_model
+from ..params import AsTuple, DataModel, Source, Sourced
 
 _DATA_FILE = "io_formats.toml"
 
@@ -30,20 +32,45 @@ class FormatSettings:
     lat_columns: tuple[str, ...]
 
 
-def _positive(table: dict[str, Any], key: str, where: str, path: Any) -> float:
-    value = float(require(table, key, (int, float), file=path, where=where))
-    if not value > 0:
-        raise DataFileError(problem(f"{where}.{key} 必须为正数。", f"{where}.{key} must be positive, got {value}.",
-                                    file=path, fix=f"set {key} to a positive number"))
-    return value
-
-
-def _names(table: dict[str, Any], key: str, where: str, path: Any) -> tuple[str, ...]:
-    values = require(table, key, list, file=path, where=where)
-    if not values or not all(isinstance(v, str) and v for v in values):
-        raise DataFileError(problem(f"{where}.{key} 必须是非空字符串列表。", f"{where}.{key} must be a non-empty list "
-                                    "of names.", file=path, fix=f"list the accepted names in {key}"))
+def _names(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip().lower().replace(" ", "") for v in values)
+
+
+_Names = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], AsTuple, Field(min_length=1)]
+
+
+class _Dxf(DataModel):
+    bulge_sagitta_m: float = Field(gt=0)
+    bulge_source: Source
+    closure_tolerance_m: float = Field(gt=0)
+    closure_source: Source
+    entity_types: _Names
+    entity_source: Source
+
+
+class _Kml(DataModel):
+    max_kml_bytes: int = Field(gt=0)
+    max_kml_source: Source
+
+
+class _CoordTable(Sourced):
+    point_id: _Names
+    ring: _Names
+    parcel: _Names
+    x: _Names
+    y: _Names
+    area: _Names
+    lon: _Names
+    lat: _Names
+
+
+class IoFormatsFile(Sourced):
+    """The structure of ``data/io_formats.toml``."""
+
+    what: ClassVar[str] = "读取格式 / reader-format"
+    dxf: _Dxf
+    kml: _Kml
+    coord_table: _CoordTable
 
 
 @lru_cache(maxsize=1)
@@ -53,32 +80,13 @@ def format_settings() -> FormatSettings:
     Raises
     ------
     DataFileError
-        A missing table, key or source, or a value out of range.
+        A missing or unknown table or key, an empty source, or a value out of range.
     """
-    data = packaged(_DATA_FILE)
-    path = packaged_path(_DATA_FILE)
-    dxf = require(data, "dxf", dict, file=path, where="top level")
-    for key in ("bulge_source", "closure_source", "entity_source"):
-        require(dxf, key, str, file=path, where="dxf")
-    kml = require(data, "kml", dict, file=path, where="top level")
-    require(kml, "max_kml_source", str, file=path, where="kml")
-    table = require(data, "coord_table", dict, file=path, where="top level")
-    require(table, "source", str, file=path, where="coord_table")
-    types = tuple(str(t).upper() for t in require(dxf, "entity_types", list, file=path, where="dxf"))
-    if not types:
-        raise DataFileError(problem("dxf.entity_types 为空。", "dxf.entity_types is empty.", file=path,
-                                    fix='list e.g. ["LWPOLYLINE", "POLYLINE"]'))
+    doc = load_model(IoFormatsFile, _DATA_FILE)
+    t = doc.coord_table
     return FormatSettings(
-        bulge_sagitta_m=_positive(dxf, "bulge_sagitta_m", "dxf", path),
-        closure_tolerance_m=_positive(dxf, "closure_tolerance_m", "dxf", path),
-        dxf_entity_types=types,
-        max_kml_bytes=int(_positive(kml, "max_kml_bytes", "kml", path)),
-        point_id_columns=_names(table, "point_id", "coord_table", path),
-        ring_columns=_names(table, "ring", "coord_table", path),
-        parcel_columns=_names(table, "parcel", "coord_table", path),
-        x_columns=_names(table, "x", "coord_table", path),
-        y_columns=_names(table, "y", "coord_table", path),
-        lon_columns=_names(table, "lon", "coord_table", path),
-        area_columns=_names(table, "area", "coord_table", path),
-        lat_columns=_names(table, "lat", "coord_table", path),
-    )
+        bulge_sagitta_m=doc.dxf.bulge_sagitta_m, closure_tolerance_m=doc.dxf.closure_tolerance_m,
+        dxf_entity_types=tuple(e.upper() for e in doc.dxf.entity_types), max_kml_bytes=doc.kml.max_kml_bytes,
+        point_id_columns=_names(t.point_id), ring_columns=_names(t.ring), parcel_columns=_names(t.parcel),
+        x_columns=_names(t.x), y_columns=_names(t.y), lon_columns=_names(t.lon), area_columns=_names(t.area),
+        lat_columns=_names(t.lat))
