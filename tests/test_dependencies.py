@@ -22,6 +22,7 @@ NOT_IMPORTED = {
     "mplfonts": "its CJK font file is read with importlib.resources, not imported",
     "tomli": "TOML reader on Python < 3.11 only",
     "pillow": "matplotlib's image I/O (and PNG encoding where a module imports PIL)",
+    "python-multipart": "starlette's parser of multipart form uploads (sanxian serve)",
 }
 
 
