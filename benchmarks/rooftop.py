@@ -132,8 +132,8 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     write_outputs(result, out.with_name(out.name + "_noindex"), spatial_index=False, factors_csv=True)
     no_index = time.perf_counter() - t3
     return {"seconds": total, "times": times, "write_no_index": no_index, "rows": len(result.buildings),
-            "yield_classes": result.summary["yield_classes"], "included": result.summary["included"],
-            "capacity_mwp": result.summary["totals"]["capacity_kwp"] / 1000.0}
+            "yield_classes": result.details["yield_classes"], "included": result.details["included"],
+            "capacity_mwp": result.details["totals"]["capacity_kwp"] / 1000.0}
 
 
 def stage_floor(path: Path, out: Path) -> dict:

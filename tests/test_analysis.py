@@ -36,7 +36,7 @@ def results(view: Catalog) -> dict[str, Result]:
 
 
 def test_the_builtin_analyses_are_registered() -> None:
-    assert {"screening"} <= set(analysis.analyses())
+    assert {"screening", "rooftops"} <= set(analysis.analyses())
     with pytest.raises(Exception, match="unknown analysis 'nope'"):
         analysis.get_analysis("nope")
 
@@ -124,3 +124,15 @@ def test_screening_takes_a_frame_and_the_path_wrapper_gives_the_same_result(view
     inputs = by_frame.provenance.inputs
     assert inputs == by_path.provenance.inputs and len(inputs) == 1
     assert inputs[0].endswith("suixian_projects.geojson") and not Path(inputs[0]).is_absolute()
+
+
+def test_rooftop_details_are_still_reachable_through_the_old_summary_dict_with_a_warning(
+        results: dict[str, Result]) -> None:
+    result = results["rooftops"]
+    with pytest.warns(DeprecationWarning, match=r"details\['yield_classes'\]"):
+        old = result.summary["yield_classes"]
+    assert old == result.details["yield_classes"] == len(result.yield_classes)
+    assert result.summary.get("no such key", "absent") == "absent"
+    totals = result.summary.set_index("label_en")["value"]
+    assert totals["technical potential"] == pytest.approx(result.buildings["capacity_kwp"].sum())
+    assert totals["buildings included"] == int((result.buildings["excluded_reason"].astype(str) == "").sum())

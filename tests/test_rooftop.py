@@ -99,12 +99,12 @@ def test_yield_per_orientation_class(result) -> None:
     assert b0["co2_t"] == pytest.approx(b0["annual_kwh"] * 0.5271 / 1000, rel=1e-12)
     # one yield computation per class: flat (optimal, 180), pitched 180, pitched 90 or 270
     classes = result.yield_classes
-    assert len(classes) == 3 == result.summary["yield_classes"]
+    assert len(classes) == 3 == result.details["yield_classes"]
     assert len(result.buildings[["tilt_deg", "azimuth_deg"]].drop_duplicates()) == 3
 
 
 def test_bad_geometries_and_missing_use_are_counted(result) -> None:
-    s = result.summary
+    s = result.details
     assert s["input_features"] == 10
     assert s["dropped_empty_or_zero_area"] == 1                   # b6
     assert "b6" not in set(result.buildings["bid"])
@@ -123,7 +123,7 @@ def test_exclusions(result) -> None:
     b7, b8 = _row(result, "b7"), _row(result, "b8")
     assert b7["excluded_reason"] == "min_area" and b7["capacity_kwp"] == 0 and b7["rank"] == 0
     assert b8["excluded_reason"] == "heritage_zone" and b8["capacity_kwp"] == 0 and b8["policy_target_kwp"] == 0
-    assert result.summary["excluded"] == {"heritage_zone": 1, "min_area": 1}
+    assert result.details["excluded"] == {"heritage_zone": 1, "min_area": 1}
 
 
 def test_ranking(result) -> None:
@@ -160,7 +160,7 @@ def test_input_not_modified_and_english_osm_values() -> None:
     res = rooftop_potential(gdf, lon=LON, lat=LAT)
     pd.testing.assert_frame_equal(gdf, before)
     assert list(res.buildings["use_category"]) == ["public", "industrial_commercial", "residential", "other"]
-    assert res.summary["use_missing"] == 1                       # OSM building=yes means unknown
+    assert res.details["use_missing"] == 1                       # OSM building=yes means unknown
     assert (res.buildings["township"] == res.buildings["county"]).all()   # no township layer: unassigned
 
 
@@ -185,11 +185,11 @@ def test_catalog_supplies_exclusions_and_townships(tmp_path: Path) -> None:
         'title_zh = "乡镇"\ntitle_en = "Townships"\nsource = "test"\nlicence = "CC0"\nsynthetic = true\n'
         '[layers.fields]\nname = "name"\ncounty = "county"\n', encoding="utf-8")
     res = rooftop_potential(_buildings(), catalog=tmp_path / "catalog.toml", lon=LON, lat=LAT)
-    assert res.summary["excluded"]["heritage_zone"] == 1
+    assert res.details["excluded"]["heritage_zone"] == 1
     # the catalog has no scenic_area or nature_reserve layer: recorded, not silently skipped
-    assert res.summary["exclusions_not_applied"] == {"scenic_area": "layer missing from the catalog",
+    assert res.details["exclusions_not_applied"] == {"scenic_area": "layer missing from the catalog",
                                                      "nature_reserve": "layer missing from the catalog"}
-    assert res.summary["area_source"] == "catalog role 'township'"
+    assert res.details["area_source"] == "catalog role 'township'"
     assert set(res.townships["township"]) == {"府河镇", "Hedian"}
 
 
@@ -198,10 +198,10 @@ def test_sample_buildings_end_to_end() -> None:
     sample = cat.read("building").iloc[:3000]
     res = rooftop_potential(sample, catalog=cat)
     assert res.synthetic
-    assert res.summary["use_defaulted"] == 0                     # every sample use is one of the pilot's
+    assert res.details["use_defaulted"] == 0                     # every sample use is one of the pilot's
     assert res.counties.loc[res.counties["county"] == TOTAL, "capacity_kwp"].iloc[0] == pytest.approx(
         res.buildings["capacity_kwp"].sum())
-    assert res.summary["yield_classes"] <= 1 + 360 // 15
+    assert res.details["yield_classes"] <= 1 + 360 // 15
 
 
 def test_bad_input() -> None:
@@ -231,7 +231,7 @@ def test_no_per_building_python_loop_on_many_footprints() -> None:
                             "roof_type": rng.choice(["平屋顶", "坡屋顶"], n)}, geometry=geoms, crs="EPSG:4547")
     res = rooftop_potential(gdf, lon=LON, lat=LAT)
     assert len(res.buildings) == n
-    assert res.summary["yield_classes"] <= 1 + 360 // 15          # classes, not buildings
+    assert res.details["yield_classes"] <= 1 + 360 // 15          # classes, not buildings
 
 
 def test_ridge_bearing_from_numpy_rectangle_matches_hand_angle_and_geos() -> None:
@@ -297,12 +297,12 @@ def test_gpkg_with_and_without_spatial_index(result, tmp_path: Path) -> None:
 
 def test_exclusion_roles_not_applied_are_recorded(result) -> None:
     # no catalog; heritage_zone given as an extra layer stands in for that role
-    assert result.summary["exclusions_not_applied"] == {"scenic_area": "no catalog given",
+    assert result.details["exclusions_not_applied"] == {"scenic_area": "no catalog given",
                                                         "nature_reserve": "no catalog given"}
-    assert result.summary["area_source"] == "townships given"
+    assert result.details["area_source"] == "townships given"
     bare = rooftop_potential(_buildings().iloc[:1], lon=LON, lat=LAT)
-    assert list(bare.summary["exclusions_not_applied"]) == ["heritage_zone", "scenic_area", "nature_reserve"]
-    assert bare.summary["area_source"] == "none"
+    assert list(bare.details["exclusions_not_applied"]) == ["heritage_zone", "scenic_area", "nature_reserve"]
+    assert bare.details["area_source"] == "none"
 
 
 def test_extra_exclusion_layer_without_crs_is_refused() -> None:
@@ -457,7 +457,7 @@ def test_synthetic_context_layers_mark_real_buildings(tmp_path: Path, heritage_s
     assert "synthetic" not in buildings.columns
     res = rooftop_potential(buildings, catalog=_tiny_catalog(tmp_path, heritage_synthetic=heritage_syn,
                                                              towns_synthetic=towns_syn), lon=LON, lat=LAT)
-    assert res.summary["synthetic_layers"] == expected
+    assert res.details["synthetic_layers"] == expected
     assert res.synthetic is bool(expected)
     assert res.buildings["synthetic"].to_numpy(dtype=bool).tolist() == [bool(expected)] * len(res.buildings)
     assert res.townships["synthetic"].tolist() == [bool(expected)] * len(res.townships)
@@ -477,14 +477,14 @@ def test_synthetic_extra_layers_and_flagged_footprints() -> None:
     heritage.attrs["sanxian"] = {"synthetic": True, "layers": ["sample_heritage"]}
     res = rooftop_potential(_buildings(), townships=_townships(), exclusions={"heritage_zone": heritage},
                             lon=LON, lat=LAT)
-    assert res.summary["synthetic_layers"] == ["sample_heritage"]
+    assert res.details["synthetic_layers"] == ["sample_heritage"]
     assert res.buildings["synthetic"].all()
     towns = _townships().assign(synthetic=["是", "否"])   # one township flagged in the data itself
     res = rooftop_potential(_buildings(), townships=towns, lon=LON, lat=LAT)
-    assert res.summary["synthetic_layers"] == ["townships"] and res.buildings["synthetic"].all()
+    assert res.details["synthetic_layers"] == ["townships"] and res.buildings["synthetic"].all()
     flagged = _buildings().assign(synthetic=[True] + [False] * 9)   # the footprints' own flag stays per row
     res = rooftop_potential(flagged, townships=_townships(), lon=LON, lat=LAT)
-    assert res.summary["synthetic_layers"] == ["buildings"]
+    assert res.details["synthetic_layers"] == ["buildings"]
     assert res.buildings.set_index("bid")["synthetic"].to_dict() == {
         b: b == "b0" for b in res.buildings["bid"]}
 
@@ -504,8 +504,8 @@ def test_buildings_outside_the_catalog_coverage_are_excluded_and_counted(tmp_pat
         res = rooftop_potential(_buildings(), catalog=cat_path, lon=LON, lat=LAT)
     reasons = res.buildings.set_index("bid")["excluded_reason"].to_dict()
     assert {b for b, r in reasons.items() if r == "outside_coverage"} == {"b7", "b8", "b9"}
-    assert res.summary["excluded"]["outside_coverage"] == 3
-    assert res.summary["excluded"]["heritage_zone"] == 0 and res.summary["excluded"]["min_area"] == 0
+    assert res.details["excluded"]["outside_coverage"] == 3
+    assert res.details["excluded"]["heritage_zone"] == 0 and res.details["excluded"]["min_area"] == 0
     out = res.buildings.set_index("bid")
     assert (out.loc[["b7", "b8", "b9"], "capacity_kwp"] == 0).all() and (out.loc[["b7", "b8", "b9"], "rank"] == 0).all()
-    assert res.summary["included"] == 6                     # b0-b5 (b6 has no area and is dropped)
+    assert res.details["included"] == 6                     # b0-b5 (b6 has no area and is dropped)

@@ -171,7 +171,7 @@ def _print_summary(result: Any, top: int) -> None:
     def label(name: str) -> str:  # every column shown must be declared (DataFileError otherwise)
         return declared_labels([name])[name]
 
-    s = result.summary
+    s = result.details
     if result.synthetic:
         layers = ", ".join(s.get("synthetic_layers", [])) or "?"
         console.print("[bold magenta]⚠ 含合成示例数据，非官方成果，不得用于决策 / includes SYNTHETIC sample data — "

@@ -32,7 +32,7 @@ Outputs (:func:`write_outputs`):
   row per co-benefit factor: quantity, id, value, unit, year, publisher, source, confirmed.
 
 Exclusion roles of ``[exclusions] roles`` that the catalog lacks are not silently skipped: the
-result's ``summary["exclusions_not_applied"]`` names each with the reason, and every output
+result's ``details["exclusions_not_applied"]`` names each with the reason, and every output
 repeats it.  Buildings outside the catalog's data coverage (the union of its ``admin_boundary``
 features) are excluded with reason ``outside_coverage``: no exclusion layer can vouch for them.
 
@@ -53,6 +53,7 @@ import pandas as pd
 
 from .. import benefits as benefits_mod
 from .. import solar as solar_mod
+from ..analysis import Analysis, LayerRecord, register
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
 from ..provenance import TrackedCatalog, synthetic_layers_of, truthy_flags
@@ -238,7 +239,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
               "synthetic": out["synthetic"].to_numpy(dtype=bool)}
     towns_table, county_table, category_table = _aggregate(keys, values, p)
     synthetic = bool(values["synthetic"].any()) or bool(synthetic_layers)
-    summary = {
+    details = {
         "input_features": n_input, "buildings": len(out), "dropped_empty_or_zero_area": n_dropped,
         "repairs": [r for r in repairs if r.kind != "reprojected"],
         "invalid_repaired": sum(r.count for r in repairs if r.kind == "invalid_geometry"),
@@ -258,7 +259,48 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     report_step(progress, "done", ROOFTOP_STEPS, ROOFTOP_STEPS)
     logger.info("rooftop potential: %d buildings, %d included, %.0f kWp", len(out), int(included.sum()),
                 float(capacity.sum()))
-    return RooftopResult(out, towns_table, county_table, category_table, classes, summary)
+    return RooftopResult(out, towns_table, county_table, category_table, classes, details, params=p,
+                         layers_used=_layers_used(buildings, cat, ctx, synthetic_layers))
+
+
+def _layers_used(buildings: gpd.GeoDataFrame, cat: Catalog | None, ctx: TrackedCatalog | None,
+                 synthetic_layers: list[str]) -> list[LayerRecord]:
+    """The catalog layers behind the run (footprints read from the catalog, exclusions, townships), or the
+    footprints as ``buildings`` when they did not come from the catalog."""
+    entries = {e.id: e for e in cat.entries} if cat is not None else {}
+    own = [str(i) for i in buildings.attrs.get("sanxian", {}).get("layers", []) if i in entries]
+    used = own + [i for i in (ctx.used_layers() if ctx is not None else []) if i not in own]
+    records = [LayerRecord(i, entries[i].role, bool(entries[i].synthetic) or i in synthetic_layers, "",
+                           str(entries[i].source or "")) for i in used if i in entries]
+    if not own:
+        records.insert(0, LayerRecord("buildings", "building", "buildings" in synthetic_layers))
+    return records
+
+
+def run(catalog: Catalog, buildings: gpd.GeoDataFrame | None = None,
+        params: RooftopParams | str | Path | Mapping[str, Any] | None = None,
+        progress: Progress | None = None) -> RooftopResult:
+    """Rooftop PV potential: the registered ``rooftops`` analysis.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Layer catalog (exclusion layers, townships, working CRS).
+    buildings : GeoDataFrame, optional
+        Footprints; default the catalog's ``building`` layer.
+    params : RooftopParams, path or mapping, optional
+        Overrides of ``data/rooftop.toml``.
+    progress : callable, optional
+        ``progress(step, steps_done, ROOFTOP_STEPS)``.
+
+    Returns
+    -------
+    RooftopResult
+        See :func:`rooftop_potential` (which takes more options).
+    """
+    if buildings is None:
+        buildings = catalog.read("building")
+    return rooftop_potential(buildings, catalog=catalog, params=params, progress=progress)
 
 
 
@@ -282,4 +324,6 @@ def _synthetic_layers(buildings: gpd.GeoDataFrame, ctx: TrackedCatalog | None,
 __all__ = ["AGGREGATE_SUMS", "ROOFTOP_STEPS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME",
            "FACTOR_COLUMNS", "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG",
            "OUTSIDE_COVERAGE", "RoofType", "RooftopParams", "RooftopResult", "TOTAL", "UNASSIGNED", "declared_labels",
-           "factor_table", "load_params", "provenance_notes", "rooftop_potential", "write_outputs"]
+           "factor_table", "load_params", "provenance_notes", "rooftop_potential", "run", "write_outputs"]
+
+register(Analysis("rooftops", "屋顶光伏", "Rooftop PV", run=run, result_type=RooftopResult, roles=("building",)))

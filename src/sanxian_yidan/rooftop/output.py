@@ -41,7 +41,7 @@ def factor_table(result: RooftopResult) -> pd.DataFrame:
         Columns :data:`FACTOR_COLUMNS`: output column, kind, id, value, unit, basis, year, publisher,
         source and whether the value was confirmed against the publisher's own text.
     """
-    factors = result.summary["factors"]
+    factors = result.details["factors"]
     rows = []
     for kind, (_, column, _) in benefits_mod.KINDS.items():
         f = factors.get(kind)
@@ -57,7 +57,7 @@ def provenance_notes(result: RooftopResult) -> dict[str, str]:
 
     Keys are :data:`NOTE_COLUMNS`; a value is ``"none"`` when there is nothing to report.
     """
-    s = result.summary
+    s = result.details
     # Same order as co_benefits' factor_ids column (co2, so2, nox, pm, coal).
     ids = ";".join(s["factors"][kind].id for kind in benefits_mod.KINDS if kind in s["factors"])
     not_applied = s.get("exclusions_not_applied", {})
@@ -70,7 +70,7 @@ def provenance_notes(result: RooftopResult) -> dict[str, str]:
 
 def _layer_metadata(result: RooftopResult, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
     """GeoPackage layer metadata: a readable DESCRIPTION plus structured provenance items."""
-    s = result.summary
+    s = result.details
     notes = provenance_notes(result)
     factors = factor_table(result)
     excluded = s["excluded"]
