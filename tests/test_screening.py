@@ -608,7 +608,7 @@ def test_feature_names_per_project_are_distinct_ordered_and_truncated() -> None:
 
 def test_where_filters_give_the_condition_results_for_every_column_type() -> None:
     from sanxian_yidan.rules import Condition
-    from sanxian_yidan.screening.evaluate import _evaluate_on_column
+    from sanxian_yidan.screening.inputs import _evaluate_on_column
 
     columns = [pd.Series([1, 2, 3, 1, 2, 2, 1]),
                pd.Series([1.0, 2.5, np.nan, 1.0, -0.0, 0.0, 2.5]),

@@ -8,6 +8,10 @@ problem is reported at once in one bilingual :class:`~sanxian_yidan.errors.DataF
 
 Predicates
 ----------
+Each predicate is declared once in :mod:`sanxian_yidan.predicates` (its parameters with units, the role it
+needs, its evaluation, description and messages); a rule's ``[params]`` are checked against that declaration.
+The packaged ones:
+
 ``intersects``
     The project footprint shares *area* with a feature of the role (optionally filtered by ``where``).  A
     footprint that only touches a boundary does not intersect.  Overlap pieces smaller than the sliver
@@ -48,19 +52,20 @@ References
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .conditions import OPS, Condition
 from .datafiles import load_toml, packaged_path
 from .errors import DataFileError, problem
 from .industries import expand_prefixes, matches, project_types
+from .predicates import Predicate, predicate, predicates
 from .roles import role_vocabulary
 
 __all__ = [
@@ -98,185 +103,16 @@ VERDICT_RANK = {v: len(VERDICTS) - i for i, v in enumerate(VERDICTS)}
 VERDICT_ZH = {**{k: SEVERITY_ZH[k] for k in SEVERITIES}, "outside_coverage": "超出数据覆盖范围",
               "compliant": "未发现限制"}
 VERDICT_EN = {**SEVERITY_EN, "compliant": "compliant (no restriction found)"}
-PREDICATES: tuple[str, ...] = ("intersects", "overlap_share_above", "within_distance", "outside_coverage",
-                               "attribute_test")
-OPS: tuple[str, ...] = ("==", "!=", "in", "not_in", "<", "<=", ">", ">=", "startswith")
-_LIST_OPS = {"in", "not_in", "startswith"}
-_ORDER_OPS = {"<", "<=", ">", ">="}
+#: The packaged predicates (:mod:`sanxian_yidan.predicates`; ``predicates()`` lists those registered now).
+PREDICATES: tuple[str, ...] = predicates()
 #: The pseudo-role of attribute tests on the project itself.
 PROJECT_ROLE = "project"
 _RULE_KEYS = {"id", "title_zh", "title_en", "role", "predicate", "params", "severity", "source", "applies_to",
               "assumption", "note_zh", "note_en", "enabled"}
 _REQUIRED = ("id", "title_zh", "title_en", "role", "predicate", "severity", "source")
 _APPLIES_KEYS = {"industries", "industries_except", "project_types", "project_types_except", "two_high"}
-_PARAM_KEYS = {
-    "intersects": {"where"},
-    "overlap_share_above": {"share", "where"},
-    "within_distance": {"distance_m", "where"},
-    "outside_coverage": {"where"},
-    "attribute_test": {"field", "op", "value"},
-}
-_REQUIRED_PARAMS = {"overlap_share_above": ("share",), "within_distance": ("distance_m",),
-                    "attribute_test": ("field", "op", "value")}
-_POLYGON_ONLY = {"overlap_share_above", "outside_coverage"}
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 _FILE_KEYS = {"source", "rules", "replace_defaults"}
-
-
-# --------------------------------------------------------------------------------------------- conditions
-def _norm_text(value: Any) -> str:
-    """Text form used for equality tests: None/NaN → '', True → 'true', 1.0 → '1'."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    if value is pd.NA:
-        return ""
-    return str(value).strip()
-
-
-#: How yes/no fields are written in the files planners receive (shapefiles and CSVs have no boolean type).
-_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是"})
-_FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否"})
-
-
-def _as_bool(value: Any) -> bool | None:
-    """``True``/``False`` for a yes/no value (bool, 1/0, true/false, yes/no, 是/否), ``None`` otherwise."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    text = _norm_text(value).lower()
-    if text in _TRUE_WORDS:
-        return True
-    if text in _FALSE_WORDS:
-        return False
-    return None
-
-
-def _numbers_not_booleans(series: pd.Series) -> np.ndarray:
-    """Values as floats (numbers and numeric text); NaN for booleans, which are yes/no, not 1/0."""
-    is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
-    return pd.to_numeric(series.where(~is_bool), errors="coerce").to_numpy(dtype=float)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One attribute test ``field op value`` (used by ``where`` filters and ``attribute_test``).
-
-    Attributes
-    ----------
-    field : str
-        Attribute name (canonical layer field, or project attribute).
-    op : str
-        One of :data:`OPS`.
-    value : scalar or tuple
-        Comparison value; a tuple for ``in``, ``not_in`` and ``startswith``.
-    """
-
-    field: str
-    op: str
-    value: Any
-
-    def evaluate(self, values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
-        """Vectorised test over ``values``; missing values never match (``!=``/``not_in`` included).
-
-        Text is compared after trimming; a numeric target also matches the same number written as text
-        (``15`` matches ``"15.0"``); a boolean target matches yes/no values written as booleans, 1/0,
-        true/false, yes/no or 是/否 (anything else is undetermined, see :meth:`undetermined`).
-
-        Returns
-        -------
-        numpy.ndarray of bool
-        """
-        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
-        if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
-            # factorize would merge True with 1 and False with 0 (equal hashes): test every value.
-            return self._evaluate_distinct(series)
-        # Test each distinct value once (layers repeat a few category/level values many times).
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        if len(uniques) < len(series):
-            unique_result = self._evaluate_distinct(pd.Series(list(uniques), dtype=object))
-            out = np.zeros(len(series), dtype=bool)
-            valid = codes >= 0
-            out[valid] = unique_result[codes[valid]]
-            return out
-        return self._evaluate_distinct(series)
-
-    def _evaluate_distinct(self, series: pd.Series) -> np.ndarray:
-        missing = self.missing(series)
-        if self.op in _ORDER_OPS:
-            numbers = _numbers_not_booleans(series)
-            target = float(self.value)
-            with np.errstate(invalid="ignore"):
-                out = {"<": numbers < target, "<=": numbers <= target, ">": numbers > target,
-                       ">=": numbers >= target}[self.op]
-            return np.asarray(out & ~np.isnan(numbers), dtype=bool)
-        targets = self.targets
-        if self.op == "startswith":
-            prefixes = tuple(_norm_text(t) for t in targets)
-            out = series.map(_norm_text).map(lambda s: s.startswith(prefixes)).to_numpy(dtype=bool)
-            return np.asarray(out & ~missing, dtype=bool)
-        if self._boolean:
-            flags = series.map(_as_bool)
-            hit = flags.isin([bool(t) for t in targets]).to_numpy(dtype=bool)
-            known = flags.notna().to_numpy(dtype=bool)
-        else:
-            hit = series.map(_norm_text).isin([_norm_text(t) for t in targets]).to_numpy(dtype=bool)
-            numbers = [float(t) for t in targets if _is_number(t)]
-            if numbers:  # "15.0" in a text column equals 15; a boolean is not the number 1 or 0
-                hit = hit | np.isin(_numbers_not_booleans(series), numbers)
-            known = ~missing
-        out = hit if self.op in ("==", "in") else ~hit
-        return np.asarray(out & known & ~missing, dtype=bool)
-
-    @property
-    def targets(self) -> tuple[Any, ...]:
-        """The comparison value(s) as a tuple."""
-        return self.value if isinstance(self.value, tuple) else (self.value,)
-
-    @property
-    def _boolean(self) -> bool:
-        """A yes/no test: every target is a boolean (``== true``, ``in [false]``)."""
-        return self.op in ("==", "!=", "in", "not_in") and all(isinstance(t, (bool, np.bool_)) for t in self.targets)
-
-    @staticmethod
-    def missing(values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
-        """True where a value is absent (None, NaN, empty text)."""
-        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        empty = np.array([_norm_text(u) == "" for u in uniques], dtype=bool)
-        out = np.ones(len(series), dtype=bool)
-        valid = codes >= 0
-        out[valid] = empty[codes[valid]]
-        return out
-
-    def undetermined(self, values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
-        """True where the test cannot be decided: the value is absent, not a number for ``<``, ``>``, ..., or
-        not a yes/no value for a test against ``true``/``false``.
-
-        (:meth:`evaluate` is False there.)
-        """
-        absent = self.missing(values)
-        if self.op not in _ORDER_OPS and not self._boolean:
-            return absent
-        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
-        if self._boolean:  # a yes/no test on a value that is neither
-            return absent | series.map(_as_bool).isna().to_numpy(dtype=bool)
-        return absent | np.isnan(_numbers_not_booleans(series))
-
-    def describe(self) -> str:
-        """Readable form, e.g. ``level in [1, '一级']``."""
-        value = list(self.value) if isinstance(self.value, tuple) else self.value
-        return f"{self.field} {self.op} {value!r}"
 
 
 # ------------------------------------------------------------------------------------------ applicability
@@ -404,6 +240,9 @@ class Rule:
         What to do about a hit (may be empty).
     origin : str
         File the rule (last) came from.
+    params : mapping
+        Every parameter as parsed by the predicate (``where``, ``distance_m``, ... and those of predicates
+        registered later).
     """
 
     id: str
@@ -422,6 +261,12 @@ class Rule:
     note_zh: str = ""
     note_en: str = ""
     origin: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def spec(self) -> Predicate:
+        """The rule's predicate (:mod:`sanxian_yidan.predicates`)."""
+        return predicate(self.predicate)
 
     @property
     def severity_zh(self) -> str:
@@ -435,16 +280,7 @@ class Rule:
 
     def describe_test(self) -> str:
         """Readable predicate with parameters, e.g. ``within_distance 1000 m of river``."""
-        if self.predicate == "attribute_test":
-            assert self.test is not None
-            return f"attribute_test: {self.test.describe()}"
-        extra = ""
-        if self.predicate == "within_distance":
-            extra = f" {self.distance_m:g} m of"
-        elif self.predicate == "overlap_share_above":
-            extra = f" {self.share:g} of area in"
-        where = f" where {' and '.join(c.describe() for c in self.where)}" if self.where else ""
-        return f"{self.predicate}{extra} {self.role}{where}"
+        return self.spec.describe(self)
 
 
 @dataclass(frozen=True)
@@ -548,7 +384,7 @@ def load_rules(path: str | Path | None = None, *, defaults: bool = True) -> Rule
             f"The rule file has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems),
             file=where,
             fix="correct each entry listed (see the header of sanxian_yidan/data/rules.toml for the format: "
-                f"predicates {list(PREDICATES)}, severities {list(SEVERITIES)}, ops {list(OPS)})"))
+                f"predicates {list(predicates())}, severities {list(SEVERITIES)}, ops {list(OPS)})"))
     logger.info("loaded %d rules from %s", len(rules), files)
     return RuleSet(tuple(rules), tuple(files), disabled)
 
@@ -605,76 +441,57 @@ def _parse_rule(entry: Mapping[str, Any], file: str, problems: list[str]) -> Rul
     for key in ("note_zh", "note_en"):
         if key in entry and not isinstance(entry[key], str):
             problems.append(f"{where}: '{key}' must be a string")
-    predicate = entry.get("predicate")
-    role = entry.get("role")
-    severity = entry.get("severity")
-    if isinstance(predicate, str) and predicate not in PREDICATES:
-        problems.append(f"{where}: key 'predicate': unknown value '{predicate}'; allowed: {list(PREDICATES)}")
-    allowed_sev = list(SEVERITIES) + ([COVERAGE_SEVERITY] if predicate == "outside_coverage" else [])
+    name, role, severity = entry.get("predicate"), entry.get("role"), entry.get("severity")
+    spec = predicate_of(name) if isinstance(name, str) else None
+    if isinstance(name, str) and spec is None:
+        problems.append(f"{where}: key 'predicate': unknown value '{name}'; allowed: {list(predicates())} "
+                        f"(a new predicate is registered in sanxian_yidan.predicates, see CONTRIBUTING.md)")
+    allowed_sev = list(SEVERITIES) + ([COVERAGE_SEVERITY] if spec is not None and spec.coverage_severity else [])
     if isinstance(severity, str) and severity not in allowed_sev:
         extra = (f" ('{COVERAGE_SEVERITY}' is only allowed with predicate 'outside_coverage')"
                  if severity == COVERAGE_SEVERITY else "")
         problems.append(f"{where}: key 'severity': unknown value '{severity}'; allowed: "
                         f"{[f'{s} ({SEVERITY_ZH[s]})' for s in allowed_sev]}{extra}")
     if isinstance(role, str):
-        if predicate == "attribute_test":
-            if role != PROJECT_ROLE:
-                problems.append(f"{where}: key 'role': attribute_test tests the project itself, so role must be "
-                                f"'{PROJECT_ROLE}', got '{role}'")
-        elif role not in vocab or role == PROJECT_ROLE:
-            problems.append(f"{where}: key 'role': unknown layer role '{role}'; allowed: "
-                            f"{sorted(r for r in vocab if r != PROJECT_ROLE and not vocab[r].is_raster)}")
-        elif vocab[role].is_raster:
-            problems.append(f"{where}: key 'role': '{role}' is a raster role; rules test vector layers")
-        elif predicate in _POLYGON_ONLY and "polygon" not in vocab[role].geometry:
-            problems.append(f"{where}: predicate '{predicate}' needs a polygon role, '{role}' is "
-                            f"{'/'.join(vocab[role].geometry)}")
+        _check_role(role, spec, vocab, where, problems)
     applies = _parse_applies(entry.get("applies_to", {}), where, problems)
     params = entry.get("params", {})
     if not isinstance(params, dict):
         problems.append(f"{where}: [params] must be a table")
         params = {}
-    conditions: tuple[Condition, ...] = ()
-    distance = share = None
-    test = None
-    if isinstance(predicate, str) and predicate in PREDICATES:
-        for key in sorted(set(params) - _PARAM_KEYS[predicate]):
-            problems.append(f"{where}: key 'params.{key}' is not a parameter of '{predicate}' "
-                            f"(allowed: {sorted(_PARAM_KEYS[predicate])})")
-        for key in _REQUIRED_PARAMS.get(predicate, ()):
-            if key not in params:
-                problems.append(f"{where}: predicate '{predicate}' needs 'params.{key}'")
-        if "where" in params:
-            conditions = _parse_where(params["where"], where, problems)
-        if "distance_m" in params:
-            distance = _number(params["distance_m"], f"{where}: key 'params.distance_m'", problems, low=0.0,
-                               low_open=True, unit="m")
-        if "share" in params:
-            share = _number(params["share"], f"{where}: key 'params.share'", problems, low=0.0, high=1.0,
-                            low_open=False, unit="fraction of the project area, 0-1")
-        if predicate == "attribute_test" and all(k in params for k in ("field", "op", "value")):
-            test = _parse_condition(params, f"{where}: params", problems)
+    parsed = spec.parse(params, where, problems) if spec is not None else {}
     if len(problems) > before:
         return None
-    return Rule(id=rid, title_zh=entry["title_zh"], title_en=entry["title_en"], role=role, predicate=predicate,
-                severity=severity, source=entry["source"], applies_to=applies, where=conditions,
-                distance_m=distance, share=share, test=test, assumption=bool(entry.get("assumption", False)),
-                note_zh=entry.get("note_zh", ""), note_en=entry.get("note_en", ""), origin=file)
+    return Rule(id=rid, title_zh=entry["title_zh"], title_en=entry["title_en"], role=role, predicate=name,
+                severity=severity, source=entry["source"], applies_to=applies, where=parsed.get("where", ()),
+                distance_m=parsed.get("distance_m"), share=parsed.get("share"), test=parsed.get("test"),
+                assumption=bool(entry.get("assumption", False)), note_zh=entry.get("note_zh", ""),
+                note_en=entry.get("note_en", ""), origin=file, params=MappingProxyType(parsed))
 
 
-def _number(value: Any, where: str, problems: list[str], *, low: float, high: float | None = None,
-            low_open: bool, unit: str) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        problems.append(f"{where} must be a number [{unit}], got {value!r}")
+def predicate_of(name: str) -> Predicate | None:
+    """The registered predicate ``name``, or None."""
+    try:
+        return predicate(name)
+    except KeyError:
         return None
-    too_low = value <= low if low_open else value < low
-    if too_low or (high is not None and value > high):
-        bound = f"> {low:g}" if low_open else f">= {low:g}"
-        if high is not None:
-            bound += f" and <= {high:g}"
-        problems.append(f"{where} must be {bound} [{unit}], got {value!r}")
-        return None
-    return float(value)
+
+
+def _check_role(role: str, spec: Predicate | None, vocab: Mapping[str, Any], where: str, problems: list[str]) -> None:
+    """The rule's role fits its predicate: ``project`` for tests of the project, else a vector layer role of the
+    geometry the predicate needs."""
+    if spec is not None and spec.target == "project":
+        if role != PROJECT_ROLE:
+            problems.append(f"{where}: key 'role': {spec.name} tests the project itself, so role must be "
+                            f"'{PROJECT_ROLE}', got '{role}'")
+    elif role not in vocab or role == PROJECT_ROLE:
+        problems.append(f"{where}: key 'role': unknown layer role '{role}'; allowed: "
+                        f"{sorted(r for r in vocab if r != PROJECT_ROLE and not vocab[r].is_raster)}")
+    elif vocab[role].is_raster:
+        problems.append(f"{where}: key 'role': '{role}' is a raster role; rules test vector layers")
+    elif spec is not None and any(g not in vocab[role].geometry for g in spec.geometry):
+        problems.append(f"{where}: predicate '{spec.name}' needs a {'/'.join(spec.geometry)} role, '{role}' is "
+                        f"{'/'.join(vocab[role].geometry)}")
 
 
 def _parse_applies(table: Any, where: str, problems: list[str]) -> Applicability:
@@ -709,50 +526,3 @@ def _parse_applies(table: Any, where: str, problems: list[str]) -> Applicability
         else:
             out["two_high"] = table["two_high"]
     return Applicability(**out)
-
-
-def _parse_where(value: Any, where: str, problems: list[str]) -> tuple[Condition, ...]:
-    items = [value] if isinstance(value, dict) else value
-    if not isinstance(items, list) or not items:
-        problems.append(f"{where}: key 'params.where' must be a table or a list of tables "
-                        "{{ field = ..., op = ..., value = ... }}")
-        return ()
-    out = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            problems.append(f"{where}: key 'params.where[{i}]' must be a table {{ field, op, value }}")
-            continue
-        unknown = sorted(set(item) - {"field", "op", "value"})
-        if unknown:
-            problems.append(f"{where}: key 'params.where[{i}]' has unknown key(s) {unknown} (allowed: field, op, value)")
-            continue
-        cond = _parse_condition(item, f"{where}: params.where[{i}]", problems)
-        if cond is not None:
-            out.append(cond)
-    return tuple(out)
-
-
-def _parse_condition(table: Mapping[str, Any], where: str, problems: list[str]) -> Condition | None:
-    fld, op, value = table.get("field"), table.get("op"), table.get("value", None)
-    ok = True
-    if not isinstance(fld, str) or not fld.strip():
-        problems.append(f"{where}: key 'field' must be a non-empty string")
-        ok = False
-    if op not in OPS:
-        problems.append(f"{where}: key 'op': unknown value {op!r}; allowed: {list(OPS)}")
-        return None
-    if "value" not in table:
-        problems.append(f"{where}: key 'value' is required")
-        return None
-    if op in _ORDER_OPS and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        problems.append(f"{where}: key 'value' must be a number for op '{op}', got {value!r}")
-        ok = False
-    if op in _LIST_OPS:
-        value = tuple(value) if isinstance(value, list) else (value,)
-        if not value:
-            problems.append(f"{where}: key 'value' must not be an empty list")
-            ok = False
-    elif isinstance(value, list):
-        problems.append(f"{where}: key 'value' must be a single value for op '{op}' (use 'in' for a list)")
-        ok = False
-    return Condition(fld, op, value) if ok else None

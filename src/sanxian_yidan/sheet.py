@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
+from .predicates import measures_overlap
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
@@ -73,7 +74,7 @@ def _sentences(f: Mapping[str, Any], roles: Mapping[str, Any]) -> tuple[str, str
     role = roles.get(f.get("role"))
     zh_role, en_role = (role.zh, role.en) if role else (f.get("role") or "", f.get("role") or "")
     names = f.get("features") or ""
-    if f.get("predicate") in ("intersects", "overlap_share_above") and f.get("area_m2") is not None:
+    if measures_overlap(f.get("predicate")) and f.get("area_m2") is not None:
         share = f"，占项目 {100 * f['share']:.1f}%" if f.get("share") is not None else ""
         share_en = f", {100 * f['share']:.1f}% of the project" if f.get("share") is not None else ""
         return (f"占用{zh_role} {_ha(f['area_m2'])}{share}" + (f"（{names}）" if names else ""),

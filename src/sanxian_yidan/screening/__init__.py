@@ -102,21 +102,14 @@ from ..rules import (
     load_rules,
 )
 from .coverage import (
-    COVERAGE_UNKNOWN,
-    SEARCH_OUTSIDE,
     Coverage,
     check_far_outside,
     coverage_of,
     coverage_rules,
-    search_outside,
 )
 from .evaluate import (
     MessageFormatter,  # noqa: F401  (public type alias, as before the split)
-    _eval_attribute,
-    _eval_distance,
-    _eval_line_intersects,
-    _eval_outside,
-    _eval_overlap,
+    ScreeningContext,
     _Hits,
     _message_columns,
 )
@@ -126,7 +119,6 @@ from .inputs import (
     _Pieces,
     _pieces_for,
     _prepare_projects,
-    _Projects,
     check_radius,
     read_projects,
 )
@@ -292,9 +284,8 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
         raise InputFileError(problem("细小碎片容差必须为非负数。", f"sliver_m2 must be >= 0 [m²], got {sliver_m2!r}.",
                                      fix="pass e.g. sliver_m2=1.0"))
     vocab = role_vocabulary()
-    overlap_rule_roles = {r.role for r in ruleset if r.predicate in ("intersects", "overlap_share_above",
-                                                                        "outside_coverage")}
-    distance_rule_roles = {r.role for r in ruleset if r.predicate == "within_distance"}
+    overlap_rule_roles = {r.role for r in ruleset if r.spec.uses_overlay}
+    distance_rule_roles = {r.role for r in ruleset if r.spec.uses_distance}
     wanted = (set(settings.overlap_roles) | set(settings.distance_roles) | overlap_rule_roles
               | distance_rule_roles | {"admin_boundary"}) - {PROJECT_ROLE}
     wanted = {r for r in wanted if r in vocab and not vocab[r].is_raster}
@@ -332,44 +323,22 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
         done += 1
         report_step(progress, f"规则 / rule {rule.id}", done, steps)
         applies, undetermined = proj.applicability(rule)
-        if rule.predicate == "attribute_test":
+        spec = rule.spec
+        if spec.target == "project":
             # The rule set is that of the covered region: it says nothing about a project wholly outside.
             applies, undetermined = applies & ~coverage.nowhere, undetermined & ~coverage.nowhere
         if not (applies | undetermined).any():
             continue
-        if rule.predicate != "attribute_test" and rule.role not in layers:
+        if spec.target == "layer" and rule.role not in layers:
             rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason="layer_missing"))
             continue
-        hits = _evaluate(rule, layers, pieces, proj, sliver, settings, applies | undetermined, coverage)
+        ctx = ScreeningContext(proj, layers, pieces, settings, sliver, coverage, applies | undetermined)
+        hits = spec.evaluate(rule, ctx)
         if hits.missing_reason is not None:
             rows.append(_rows(rule, applies | undetermined, "not_evaluated", n, reason=hits.missing_reason))
             continue
-        if rule.predicate == "attribute_test":
-            unknown = hits.note
-            rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
-            rows.append(_rows(rule, unknown & (applies | undetermined), "not_evaluated", n, hits=hits,
-                              reason="attribute_unknown"))
-            rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
-            continue
-        if rule.predicate == "outside_coverage" and not rule.is_coverage and not coverage.known:
-            # An absence test ("not inside a park") with no coverage layer: whether the data reach the place is
-            # unknown, so the missing feature is no finding.
-            rows.append(_rows(rule, hits.fired & (applies | undetermined), "not_evaluated", n, hits=hits,
-                              reason=COVERAGE_UNKNOWN))
-            continue
-        rows.append(_rows(rule, hits.fired & applies, "finding", n, hits=hits))
-        rows.append(_rows(rule, hits.fired & undetermined, "not_evaluated", n, hits=hits, reason="undetermined"))
-        rows.append(_rows(rule, hits.note & (applies | undetermined), "note", n, hits=hits))
-        if rule.predicate == "within_distance" and coverage.known:
-            # Nothing found within the distance is only "clear" where the data cover the search area.
-            clear = np.flatnonzero((applies | undetermined) & ~hits.fired)
-            out_area, out_share = search_outside(coverage, proj, clear, float(rule.distance_m), rule.role, settings,
-                                                 sliver)
-            partly = out_area > 0
-            # The part inside the coverage was judged clear on the rule's layer: its synthetic flag carries over.
-            edge = _Hits(partly, np.zeros(n, bool), area=out_area, share=out_share, names=[""] * n,
-                         synthetic=np.full(n, bool(layers[rule.role].synthetic.any())))
-            rows.append(_rows(rule, partly, "not_evaluated", n, hits=edge, reason=SEARCH_OUTSIDE))
+        rows.extend(_rows(rule, o.mask, o.kind, n, hits=o.hits, reason=o.reason)
+                    for o in spec.outcomes(rule, hits, applies, undetermined, ctx))
     findings = _assemble_findings(rows, proj.id_text)
 
     report_step(progress, "汇总 / assembling", steps - 1, steps)
@@ -391,33 +360,6 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
                            distances=distances_out, slivers=slivers_out, layers_used=used,
                            missing_roles=missing_roles, rules=ruleset, parameters=params,
                            repairs=proj.repairs)
-
-
-def _evaluate(rule: Rule, layers: dict[str, _Layer], pieces: dict[str, _Pieces], proj: _Projects,
-              sliver: float, settings: ScreeningSettings, needed: np.ndarray, coverage: Coverage) -> _Hits:
-    """Test one rule for the projects where ``needed`` is True (those it applies to, or may apply to).
-
-    The values for the other projects are not meaningful: no finding row is made for them.  An absence test
-    (``outside_coverage`` predicate of a rule other than the coverage rule) is judged on the covered part of
-    each footprint only (:mod:`.coverage`).
-    """
-    if rule.predicate == "attribute_test":
-        return _eval_attribute(rule, proj)
-    layer = layers[rule.role]
-    if rule.predicate == "within_distance":
-        return _eval_distance(rule, layer, proj, settings, needed)
-    if not layer.polygonal:
-        if rule.predicate == "intersects":
-            return _eval_line_intersects(rule, layer, proj, needed)
-        n = len(proj.ids)
-        return _Hits(np.zeros(n, bool), np.zeros(n, bool),
-                     missing_reason=f"layer '{rule.role}' is not polygonal; '{rule.predicate}' needs polygons")
-    if rule.role not in pieces:
-        pieces[rule.role] = _pieces_for(layer, proj, settings, sliver)
-    if rule.predicate == "outside_coverage":
-        base = proj.footprints if rule.is_coverage or not coverage.known else coverage.covered
-        return _eval_outside(rule, layer, pieces[rule.role], proj, sliver, settings, needed, base)
-    return _eval_overlap(rule, layer, pieces[rule.role], proj, settings, needed)
 
 
 _FINDING_COLUMNS = ["project_id", "rule_id", "kind", "reason", "severity", "severity_zh", "rule_severity", "title_zh",
@@ -497,7 +439,7 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
     message_zh, message_en = _message_columns(rule, kind, reason, area, share, dist, value, names)
     return _RowBlock(pd.DataFrame({
         "_p": idx,
-        "overlap_area_m2": area if rule.predicate != "within_distance" or reason == SEARCH_OUTSIDE else [None] * m,
+        "overlap_area_m2": area,
         "overlap_share": share, "distance_m": dist,
         "value": [None if v is None else str(v) for v in value], "features": [nm or None for nm in names],
         "message_zh": message_zh, "message_en": message_en, "feature_synthetic": synthetic,

@@ -40,10 +40,10 @@ from pyproj import CRS
 
 from ..errors import CRSError, SanxianWarning, problem
 from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
+from ..predicates import COVERAGE_UNKNOWN, SEARCH_OUTSIDE  # noqa: F401  (reasons re-exported)
 from ..roles import REGION_ROLES
 from ..rules import Rule, RuleSet
-from .evaluate import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, _where_mask  # noqa: F401  (reasons re-exported)
-from .inputs import _Layer, _Pieces, _Projects
+from .inputs import _Layer, _Pieces, _Projects, _where_mask
 from .overlay import _chunked, _is_sliver, _uncovered
 from .settings import ScreeningSettings
 

@@ -230,7 +230,7 @@ def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: Screen
     """Nearest feature per project and reported role within ``search_m``; ``nearer_beyond_data`` is True where
     the data stop within that distance, so a nearer feature may exist outside them."""
     roles = list(dict.fromkeys([*settings.distance_roles,
-                                *sorted({r.role for r in ruleset if r.predicate == "within_distance"})]))
+                                *sorted({r.role for r in ruleset if r.spec.uses_distance})]))
     frames = []
     for role in roles:
         if role not in layers or len(layers[role].geoms) == 0:
