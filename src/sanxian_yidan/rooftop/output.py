@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,7 +15,7 @@ from .. import benefits as benefits_mod
 from ..errors import DataFileError, problem
 from ..io.gpkg import write_settings
 from ..io.vector import has_pyarrow
-from .result import BUILDING_COLUMNS, RooftopResult
+from .names import BUILDING_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ NOTE_COLUMNS = ("factor_ids", "unconfirmed_factor_ids", "exclusions_not_applied"
 _NONE = "none"
 
 
-def factor_table(result: RooftopResult) -> pd.DataFrame:
+def factor_table(result: Any) -> pd.DataFrame:
     """Provenance of the co-benefit factors behind ``co2_t`` ... ``coal_tce`` (one row per factor).
 
     Returns
@@ -51,7 +52,7 @@ def factor_table(result: RooftopResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(FACTOR_COLUMNS))
 
 
-def provenance_notes(result: RooftopResult) -> dict[str, str]:
+def provenance_notes(result: Any) -> dict[str, str]:
     """The run's provenance notes as text: factor ids used, unconfirmed ones, exclusions not applied,
     synthetic layers behind the numbers (footprints, exclusion layers, townships).
 
@@ -68,7 +69,7 @@ def provenance_notes(result: RooftopResult) -> dict[str, str]:
             "synthetic_layers": ";".join(s.get("synthetic_layers", [])) or _NONE}
 
 
-def _layer_metadata(result: RooftopResult, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
+def _layer_metadata(result: Any, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
     """GeoPackage layer metadata: a readable DESCRIPTION plus structured provenance items."""
     s = result.details
     notes = provenance_notes(result)
@@ -119,7 +120,7 @@ def declared_labels(names: Sequence[str]) -> dict[str, str]:
     return {str(n): describe(str(n)).label for n in names}
 
 
-def write_outputs(result: RooftopResult, out: str | Path, *, spatial_index: bool = True,
+def write_outputs(result: Any, out: str | Path, *, spatial_index: bool = True,
                   factors_csv: bool = False) -> dict[str, Path]:
     """Write ``rooftops.gpkg`` (one row per building) and ``rooftops_by_township.csv``.
 

@@ -27,21 +27,12 @@ from ..analysis import (
     data_file_hashes,
     summary_frame,
 )
+from .names import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED
+
+__all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "TOTAL", "UNASSIGNED", "RooftopResult"]
 
 logger = logging.getLogger(__name__)
 
-#: Label used for buildings outside every township polygon.
-UNASSIGNED = "（未落入乡镇）/ unassigned"
-#: Output columns of the per-building layer (in order; input attributes follow).
-BUILDING_COLUMNS = (
-    "rank", "capacity_kwp", "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce", "factor_ids",
-    "policy_target_kwp", "pilot_share", "use_category", "use_value", "use_defaulted", "roof_type",
-    "roof_defaulted", "area_m2", "usable_area_m2", "tilt_deg", "azimuth_deg", "specific_yield_kwh_kwp",
-    "excluded_reason", "township", "county", "synthetic",
-)
-#: Aggregated quantities (sums) of the township / county tables.
-AGGREGATE_SUMS = ("roof_area_m2", "usable_area_m2", "capacity_kwp", "policy_target_kwp", "gap_kwp",
-                  "annual_kwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce")
 
 # ------------------------------------------------------------------------------------------------
 # result
@@ -239,6 +230,5 @@ def _parameters(params: Any, details: dict[str, Any]) -> list[ParamRecord]:
     return records
 
 
-TOTAL = "合计 / total"
 
 
