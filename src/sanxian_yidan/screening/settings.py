@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import Annotated, ClassVar
 
+from pydantic import AfterValidator, Field, model_validator
 from pyproj import CRS
 
-from ..datafiles import load_toml, packaged_path, require
-from ..errors import (
-    DataFileError,
-    problem,
-)
+from ..datafiles import load_model
 from ..parallel import resolve_threads
+from ..params import AsTuple, Source, Sourced
 from ..roles import role_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -82,87 +78,109 @@ class ScreeningSettings:
     max_radius_m: float = 5000.0
 
 
-@lru_cache(maxsize=4)
-def screening_settings(path: str | None = None) -> ScreeningSettings:
-    """Load and validate the screening settings (packaged ``screening.toml`` by default).
+def _known_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    vocab = role_vocabulary()
+    bad = [r for r in roles if r not in vocab]
+    if bad:
+        raise ValueError(f"unknown role(s) {bad} (未知的图层角色); allowed: {sorted(vocab)}")
+    return roles
 
-    Raises
-    ------
-    DataFileError
-        Naming the file and key of any missing or invalid value.
-    """
-    file = Path(path) if path else packaged_path("screening.toml")
-    doc = load_toml(file)
-    problems: list[str] = []
 
-    def table(name: str) -> dict[str, Any]:
-        value = require(doc, name, dict, file=file, where="top level")
-        require(value, "source", str, file=file, where=f"[{name}]")
-        return value
-
-    foot, sliver, overlap, dist, cols, perf, cov = (table(n) for n in ("footprint", "sliver", "overlap",
-                                                                       "distance", "columns", "performance",
-                                                                       "coverage"))
-    far = require(cov, "far_outside_m", (int, float), file=file, where="[coverage]")
-    cand_share = require(cov, "candidate_share", (int, float), file=file, where="[coverage]")
-    sample = require(cov, "sample", int, file=file, where="[coverage]")
-    candidates = require(cov, "crs_candidates", list, file=file, where="[coverage]")
-    if not math.isfinite(far) or far <= 0:
-        problems.append(f"coverage.far_outside_m must be a positive number [m], got {far!r}")
-    if not (0 < cand_share <= 1):
-        problems.append(f"coverage.candidate_share must lie in (0, 1], got {cand_share!r}")
-    if sample < 1:
-        problems.append(f"coverage.sample must be >= 1, got {sample}")
+def _known_crs(candidates: tuple[str, ...]) -> tuple[str, ...]:
+    bad = []
     for c in candidates:
         try:
             CRS.from_user_input(c)
         except Exception:  # noqa: BLE001 - any pyproj failure is an invalid entry
-            problems.append(f"coverage.crs_candidates: '{c}' is not a CRS pyproj knows")
-    threads = require(perf, "threads", int, file=file, where="[performance]")
-    min_pairs = require(perf, "min_parallel_pairs", int, file=file, where="[performance]")
-    if threads < 0 or min_pairs < 1:
-        problems.append(f"performance.threads must be >= 0 (0 = auto) and min_parallel_pairs >= 1, got "
-                        f"{threads}, {min_pairs}")
-    numbers = {
-        "footprint.default_radius_m": require(foot, "default_radius_m", (int, float), file=file, where="[footprint]"),
-        "footprint.max_radius_m": require(foot, "max_radius_m", (int, float), file=file, where="[footprint]"),
-        "sliver.area_m2": require(sliver, "area_m2", (int, float), file=file, where="[sliver]"),
-        "sliver.width_m": require(sliver, "width_m", (int, float), file=file, where="[sliver]"),
-        "distance.search_m": require(dist, "search_m", (int, float), file=file, where="[distance]"),
-    }
-    for key, value in numbers.items():
-        if not math.isfinite(value) or value < 0 or (key != "sliver.width_m" and key != "sliver.area_m2" and value == 0):
-            problems.append(f"{key} must be a positive number, got {value!r}")
-    require(foot, "max_radius_source", str, file=file, where="[footprint]")
-    if numbers["footprint.default_radius_m"] > numbers["footprint.max_radius_m"]:
-        problems.append("footprint.default_radius_m must not exceed footprint.max_radius_m")
-    quad = require(foot, "quad_segs", int, file=file, where="[footprint]")
-    if quad < 1:
-        problems.append(f"footprint.quad_segs must be >= 1, got {quad}")
-    vocab = role_vocabulary()
-    roles = {}
-    for name, tab in (("overlap", overlap), ("distance", dist)):
-        items = require(tab, "report_roles", list, file=file, where=f"[{name}]")
-        bad = [r for r in items if r not in vocab]
-        if bad:
-            problems.append(f"{name}.report_roles: unknown role(s) {bad}; allowed: {sorted(vocab)}")
-        roles[name] = tuple(r for r in items if r in vocab)
-    columns = {}
-    for key in ("id", "name", "industry", "project_type"):
-        items = require(cols, key, list, file=file, where="[columns]")
-        columns[key] = tuple(str(v) for v in items)
-    if problems:
-        raise DataFileError(problem("筛查设置文件有错误。", "Invalid screening settings:\n  - " + "\n  - ".join(problems),
-                                    file=file, fix="correct the values listed"))
+            bad.append(c)
+    if bad:
+        raise ValueError(f"{bad} are not CRSs pyproj knows (无法识别的坐标系)")
+    return candidates
+
+
+_Strings = Annotated[tuple[str, ...], AsTuple]
+_Roles = Annotated[tuple[str, ...], AsTuple, AfterValidator(_known_roles)]
+
+
+class _Footprint(Sourced):
+    default_radius_m: float = Field(gt=0)
+    quad_segs: int = Field(ge=1)
+    quad_segs_source: Source
+    max_radius_m: float = Field(gt=0)
+    max_radius_source: Source
+
+    @model_validator(mode="after")
+    def _order(self) -> _Footprint:
+        if self.default_radius_m > self.max_radius_m:
+            raise ValueError(f"default_radius_m ({self.default_radius_m}) must not exceed max_radius_m "
+                             f"({self.max_radius_m}) (默认半径超过上限)")
+        return self
+
+
+class _Sliver(Sourced):
+    area_m2: float = Field(ge=0)
+    width_m: float = Field(ge=0)
+
+
+class _Overlap(Sourced):
+    report_roles: _Roles
+
+
+class _Distance(Sourced):
+    report_roles: _Roles
+    search_m: float = Field(gt=0)
+
+
+class _Coverage(Sourced):
+    far_outside_m: float = Field(gt=0)
+    crs_candidates: Annotated[tuple[str, ...], AsTuple, AfterValidator(_known_crs)]
+    candidate_share: float = Field(gt=0, le=1)
+    sample: int = Field(ge=1)
+
+
+class _Performance(Sourced):
+    threads: int = Field(ge=0)
+    min_parallel_pairs: int = Field(ge=1)
+
+
+class _Columns(Sourced):
+    id: _Strings
+    name: _Strings
+    industry: _Strings
+    project_type: _Strings
+
+
+class ScreeningFile(Sourced):
+    """The structure of ``data/screening.toml``."""
+
+    what: ClassVar[str] = "筛查设置 / screening"
+    footprint: _Footprint
+    sliver: _Sliver
+    overlap: _Overlap
+    distance: _Distance
+    coverage: _Coverage
+    performance: _Performance
+    columns: _Columns
+
+
+@lru_cache(maxsize=4)
+def screening_settings(path: str | None = None) -> ScreeningSettings:
+    """Load and validate the screening settings: the packaged ``screening.toml``, with the tables and keys of
+    a user file ``path`` (if given) merged over it.
+
+    Raises
+    ------
+    DataFileError
+        Naming the file and key path of every missing, unknown or invalid value.
+    """
+    doc = load_model(ScreeningFile, "screening.toml", path)
+    foot, cov = doc.footprint, doc.coverage
+    tables = ("footprint", "sliver", "overlap", "distance", "columns", "performance", "coverage")
     return ScreeningSettings(
-        default_radius_m=float(numbers["footprint.default_radius_m"]), quad_segs=quad,
-        sliver_m2=float(numbers["sliver.area_m2"]), sliver_width_m=float(numbers["sliver.width_m"]),
-        overlap_roles=roles["overlap"], distance_roles=roles["distance"], search_m=float(numbers["distance.search_m"]),
-        columns=columns, threads=resolve_threads(threads), min_parallel_pairs=min_pairs,
-        max_radius_m=float(numbers["footprint.max_radius_m"]),
-        far_outside_m=float(far), crs_candidates=tuple(str(c) for c in candidates),
-        candidate_share=float(cand_share), crs_check_sample=sample,
-        sources={n: doc[n]["source"] for n in ("footprint", "sliver", "overlap", "distance", "columns",
-                                              "performance", "coverage")})
-
-
+        default_radius_m=foot.default_radius_m, quad_segs=foot.quad_segs, sliver_m2=doc.sliver.area_m2,
+        sliver_width_m=doc.sliver.width_m, overlap_roles=doc.overlap.report_roles,
+        distance_roles=doc.distance.report_roles, search_m=doc.distance.search_m,
+        columns=doc.columns.model_dump(exclude={"source"}), threads=resolve_threads(doc.performance.threads),
+        min_parallel_pairs=doc.performance.min_parallel_pairs, max_radius_m=foot.max_radius_m,
+        far_outside_m=cov.far_outside_m, crs_candidates=cov.crs_candidates, candidate_share=cov.candidate_share,
+        crs_check_sample=cov.sample, sources={n: getattr(doc, n).source for n in tables})
