@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import ConfigDict, Field, model_validator
 
-from ..datafiles import packaged, packaged_path, require
-from ..errors import DataFileError, problem
+from ..datafiles import load_model
+from ..params import AsTuple, DataModel, Source, Sourced
 
 #: Datum names accepted by :func:`gk_crs`.
 DATUMS = ("CGCS2000", "Xian1980", "Beijing1954")
@@ -29,48 +30,110 @@ class GKFamily:
     epsg: tuple[tuple[str, int, int], ...]  # (datum, first prefixed EPSG, first CM EPSG)
 
 
-@dataclass(frozen=True)
-class _Province:
+_Box = Annotated[tuple[float, float, float, float], AsTuple]
+
+
+class _Province(DataModel):
     code: str
     zh: str
     en: str
-    bbox: tuple[float, float, float, float]  # west, south, east, north [deg]
+    bbox: _Box  # west, south, east, north [deg]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Province:
+        w, s, e, n = self.bbox
+        if not (w < e and s < n):
+            raise ValueError(f"bbox must be [west, south, east, north] with west < east and south < north, "
+                             f"got {list(self.bbox)} (范围无效)")
+        return self
 
 
-def _provinces(data: dict[str, Any], path: Any) -> tuple[_Province, ...]:
-    table = require(data, "provinces", dict, file=path, where="top level")
-    require(table, "source", str, file=path, where="provinces")
-    boxes = require(table, "boxes", list, file=path, where="provinces")
-    out = []
-    for i, row in enumerate(boxes):
-        where = f"provinces.boxes[{i}]"
-        if not isinstance(row, dict):
-            raise DataFileError(problem("省级范围表格式错误。", f"{where} must be a table", file=path,
-                                        fix="write { code = ..., zh = ..., en = ..., bbox = [w, s, e, n] }"))
-        box = require(row, "bbox", list, file=path, where=where)
-        if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
-            raise DataFileError(problem("省级范围无效。", f"{where}.bbox must be [west, south, east, north] with "
-                                        f"west<east and south<north, got {box!r}", file=path,
-                                        fix="correct the box"))
-        out.append(_Province(str(require(row, "code", str, file=path, where=where)),
-                             str(require(row, "zh", str, file=path, where=where)),
-                             str(require(row, "en", str, file=path, where=where)),
-                             tuple(float(v) for v in box)))  # type: ignore[arg-type]
-    if not out:
-        raise DataFileError(problem("省级范围表为空。", "provinces.boxes is empty", file=path,
-                                    fix="restore the table of provincial boxes"))
-    return tuple(out)
+class _Working(Sourced):
+    crs: str
 
 
-def _area_tolerance(data: dict[str, Any], path: Any) -> float:
-    area = require(data, "area", dict, file=path, where="top level")
-    require(area, "distortion_source", str, file=path, where="area")
-    value = float(require(area, "distortion_tolerance", (int, float), file=path, where="area"))
-    if not 0 < value < 1:
-        raise DataFileError(problem("area.distortion_tolerance 必须在 0 与 1 之间。",
-                                    f"area.distortion_tolerance must be a fraction in (0, 1), got {value}.",
-                                    file=path, fix="write e.g. 0.001 for 0.1 %"))
-    return value
+class _StudyArea(Sourced):
+    west: float
+    east: float
+    south: float
+    north: float
+    margin_deg: float = Field(ge=0)
+    margin_source: Source
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _StudyArea:
+        if not (self.west < self.east and self.south < self.north):
+            raise ValueError(f"needs west < east and south < north, got {self.west}, {self.east}, {self.south}, "
+                             f"{self.north} (研究区范围无效)")
+        return self
+
+
+class _Epsg(Sourced):
+    first_epsg: int
+    cm_first_epsg: int
+
+
+class _GKWidth(Sourced):
+    first_zone: int
+    last_zone: int
+    first_cm: int
+    last_cm: int
+    CGCS2000: _Epsg
+    Xian1980: _Epsg
+    Beijing1954: _Epsg
+
+
+class _GaussKruger(Sourced):
+    width3: _GKWidth
+    width6: _GKWidth
+
+
+class _ZhNames(Sourced):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str]  # datum name -> Chinese name
+
+
+class _Legacy(Sourced):
+    datums: Annotated[tuple[str, ...], AsTuple]
+    sub_metre_threshold_m: float = Field(gt=0)
+    message: str
+    zh_names: _ZhNames
+
+
+class _Gcj02(Sourced):
+    required_accuracy_m: float = Field(gt=0)
+    iteration_tolerance_m: float = Field(gt=0)
+    max_iterations: int = Field(ge=1)
+    mainland_bbox: _Box
+
+    @model_validator(mode="after")
+    def _tolerance(self) -> _Gcj02:
+        if not self.iteration_tolerance_m < self.required_accuracy_m:
+            raise ValueError(f"iteration_tolerance_m ({self.iteration_tolerance_m}) must be below "
+                             f"required_accuracy_m ({self.required_accuracy_m}) (迭代容差须小于精度要求)")
+        return self
+
+
+class _Provinces(Sourced):
+    boxes: Annotated[tuple[_Province, ...], AsTuple] = Field(min_length=1)
+
+
+class _Area(DataModel):
+    distortion_tolerance: float = Field(gt=0, lt=1)
+    distortion_source: Source
+
+
+class CrsFile(Sourced):
+    """The structure of ``data/crs.toml``."""
+
+    what: ClassVar[str] = "坐标系 / CRS"
+    working: _Working
+    study_area: _StudyArea
+    gauss_kruger: _GaussKruger
+    legacy_datums: _Legacy
+    gcj02: _Gcj02
+    provinces: _Provinces
+    area: _Area
 
 
 @dataclass(frozen=True)
@@ -89,68 +152,22 @@ class CrsSettings:
     area_distortion_tolerance: float
 
 
-def _number(table: dict[str, Any], key: str, where: str) -> float:
-    return float(require(table, key, (int, float), file=packaged_path(_DATA_FILE), where=where))
-
-
 @lru_cache(maxsize=1)
 def crs_settings() -> CrsSettings:
-    data = packaged(_DATA_FILE)
-    path = packaged_path(_DATA_FILE)
-
-    def table(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = require(parent, key, dict, file=path, where=where)
-        require(value, "source", str, file=path, where=f"{where}.{key}" if where != "top level" else key)
-        return value
-
-    working = table(data, "working", "top level")
-    area = table(data, "study_area", "top level")
-    bounds = tuple(_number(area, k, "study_area") for k in ("west", "south", "east", "north"))
-    if not (bounds[0] < bounds[2] and bounds[1] < bounds[3]):
-        raise DataFileError(problem("研究区范围无效。", f"study_area bounds are not west<east, south<north: {bounds}",
-                                    file=path, fix="correct [study_area] west/east/south/north"))
+    doc = load_model(CrsFile, _DATA_FILE)
+    area, legacy, gcj = doc.study_area, doc.legacy_datums, doc.gcj02
     families = []
-    gk = table(data, "gauss_kruger", "top level")
-    for width in (3, 6):
-        fam = table(gk, f"width{width}", "gauss_kruger")
-        where = f"gauss_kruger.width{width}"
-        epsg = []
-        for datum in DATUMS:
-            d = table(fam, datum, where)
-            epsg.append((datum, int(_number(d, "first_epsg", f"{where}.{datum}")),
-                         int(_number(d, "cm_first_epsg", f"{where}.{datum}"))))
-        families.append(GKFamily(width, *(int(_number(fam, k, where))
-                                           for k in ("first_zone", "last_zone", "first_cm", "last_cm")),
-                                  epsg=tuple(epsg)))
-    legacy = table(data, "legacy_datums", "top level")
-    names = require(legacy, "datums", list, file=path, where="legacy_datums")
-    zh = table(legacy, "zh_names", "legacy_datums")
-    gcj = table(data, "gcj02", "top level")
-    box = require(gcj, "mainland_bbox", list, file=path, where="gcj02")
-    if len(box) != 4:
-        raise DataFileError(problem("gcj02.mainland_bbox 应有 4 个数。", f"gcj02.mainland_bbox needs 4 numbers, got {box!r}",
-                                    file=path, fix="write [west, south, east, north]"))
-    tolerance = _number(gcj, "iteration_tolerance_m", "gcj02")
-    required = _number(gcj, "required_accuracy_m", "gcj02")
-    if not 0 < tolerance < required:
-        raise DataFileError(problem(
-            "gcj02.iteration_tolerance_m 必须为正且小于 required_accuracy_m。",
-            f"gcj02.iteration_tolerance_m ({tolerance}) must be positive and below required_accuracy_m ({required}).",
-            file=path, fix="use a tolerance well under the required accuracy, e.g. 0.001"))
+    for width, fam in ((3, doc.gauss_kruger.width3), (6, doc.gauss_kruger.width6)):
+        epsg = tuple((d, getattr(fam, d).first_epsg, getattr(fam, d).cm_first_epsg) for d in DATUMS)
+        families.append(GKFamily(width, fam.first_zone, fam.last_zone, fam.first_cm, fam.last_cm, epsg=epsg))
+    zh = legacy.zh_names.model_extra or {}
     return CrsSettings(
-        working_crs=require(working, "crs", str, file=path, where="working"),
-        bounds=bounds,  # type: ignore[arg-type]
-        margin_deg=_number(area, "margin_deg", "study_area"),
-        gk=tuple(families),
-        legacy_datums=tuple(str(n) for n in names),
-        legacy_zh=tuple((str(n), str(zh.get(n, n))) for n in names),
-        legacy_message=require(legacy, "message", str, file=path, where="legacy_datums"),
-        gcj_tolerance_m=tolerance,
-        gcj_max_iterations=int(_number(gcj, "max_iterations", "gcj02")),
-        mainland_bbox=tuple(float(v) for v in box),  # type: ignore[arg-type]
-        provinces=_provinces(data, path),
-        area_distortion_tolerance=_area_tolerance(data, path),
-    )
+        working_crs=doc.working.crs, bounds=(area.west, area.south, area.east, area.north),
+        margin_deg=area.margin_deg, gk=tuple(families), legacy_datums=legacy.datums,
+        legacy_zh=tuple((n, str(zh.get(n, n))) for n in legacy.datums), legacy_message=legacy.message,
+        gcj_tolerance_m=gcj.iteration_tolerance_m, gcj_max_iterations=gcj.max_iterations,
+        mainland_bbox=gcj.mainland_bbox, provinces=doc.provinces.boxes,
+        area_distortion_tolerance=doc.area.distortion_tolerance)
 
 
 #: The CRS analyses run in (CGCS2000 / 3-degree GK CM 114E for Suizhou), from ``data/crs.toml``.
