@@ -38,8 +38,6 @@ __all__ = [
     "Result",
     "analyses",
     "common_data_files",
-    "data_file_hashes",
-    "data_file_name",
     "get_analysis",
     "layer_records",
     "register",
@@ -304,26 +302,6 @@ def common_data_files() -> list[Path]:
 
     columns = sorted(packaged_path("columns").glob("*.toml"))
     return [packaged_path(name) for name in COMMON_DATA_FILES] + columns
-
-
-def data_file_name(path: str | Path) -> str:
-    """How a data file is named in provenance: ``sanxian_yidan/data/<name>`` for a packaged file wherever
-    the package is installed, else :func:`~sanxian_yidan.provenance.display_path` (never an absolute path)."""
-    from .provenance import display_path
-
-    package = Path(__file__).resolve().parent
-    resolved = Path(path).resolve()
-    if resolved.is_relative_to(package):
-        return "sanxian_yidan/" + resolved.relative_to(package).as_posix()
-    return display_path(path)
-
-
-def data_file_hashes(paths: Iterable[str | Path]) -> dict[str, str]:
-    """:func:`data_file_name` -> SHA-256 of each existing file, sorted by name."""
-    from .provenance import sha256_file
-
-    found = {data_file_name(p): sha256_file(p) for p in paths if p is not None and Path(p).is_file()}
-    return dict(sorted(found.items()))
 
 
 def layer_records(entries: Iterable[Any], role: str | None = None) -> list[LayerRecord]:

@@ -253,3 +253,30 @@ class TrackedCatalog:
     def synthetic_layers(self) -> list[str]:
         """Ids of the synthetic layers read so far, sorted."""
         return sorted(k for k, v in self._used.items() if v)
+
+
+def data_file_name(path: str | Path) -> str:
+    """How a data file is named in provenance: ``sanxian_yidan/data/<name>`` for a packaged file wherever
+    the package is installed, else :func:`display_path` (never an absolute path)."""
+    package_data = Path(__file__).resolve().parent / "data"
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(package_data):
+        return f"sanxian_yidan/data/{resolved.relative_to(package_data).as_posix()}"
+    return display_path(path)
+
+
+def data_file_hashes(paths: Iterable[str | Path]) -> dict[str, str]:
+    """Display name (:func:`data_file_name`) -> SHA-256 of each data file that exists, in the given order.
+
+    Package files may be given by their name under ``sanxian_yidan/data`` (``"brownfield.toml"``,
+    ``"columns/mines.toml"``); user files by their path.
+    """
+    package_data = Path(__file__).resolve().parent / "data"
+    out: dict[str, str] = {}
+    for item in paths:
+        path = Path(item)
+        if not path.is_absolute() and not path.is_file() and (package_data / path).is_file():
+            path = package_data / path
+        if path.is_file():
+            out[data_file_name(path)] = sha256_file(path)
+    return out

@@ -24,9 +24,9 @@ from ..analysis import (
     Provenance,
     Result,
     common_data_files,
-    data_file_hashes,
     summary_frame,
 )
+from ..provenance import data_file_hashes
 from .names import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED
 
 __all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "TOTAL", "UNASSIGNED", "RooftopResult"]

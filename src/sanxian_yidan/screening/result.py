@@ -25,12 +25,11 @@ from ..analysis import (
     Provenance,
     Result,
     common_data_files,
-    data_file_hashes,
-    data_file_name,
     summary_frame,
 )
 from ..columns import format_table, label
 from ..io.gpkg import write_settings
+from ..provenance import data_file_hashes, data_file_name
 from ..rules import (
     VERDICT_EN,
     VERDICT_ZH,
