@@ -118,7 +118,7 @@ def test_every_layer_a_finding_or_score_depends_on_is_drawable() -> None:
 
     from sanxian_yidan.datafiles import packaged_path
     from sanxian_yidan.maps.styles import styles
-    from sanxian_yidan.resultmaps import CONTEXT_ROLES
+    from sanxian_yidan.roles import context_roles
 
     reg = styles()
     roles: set[str] = set()
@@ -131,5 +131,53 @@ def test_every_layer_a_finding_or_score_depends_on_is_drawable() -> None:
     basemap = {k for k, v in reg.layers.items() if v.basemap}
     by_results = {"project": "projects", "mine_site": "mines", "building": "rooftops"}
     for role in roles:
-        assert role in CONTEXT_ROLES or role in basemap or role in by_results, role
+        assert role in context_roles() or role in basemap or role in by_results, role
         assert role in reg.layers or by_results.get(role) in reg.layers, role
+
+
+def test_a_new_role_flagged_as_context_is_on_the_study_map(tmp_path: Path, monkeypatch) -> None:
+    """A role declared in the vocabulary with ``map.context`` appears in the study map's layer list, in the look
+    it names, under its own name, switched off; no map code knows it."""
+    import types
+
+    import tomllib
+    from shapely.geometry import box
+
+    from sanxian_yidan import Catalog, roles
+    from sanxian_yidan.datafiles import packaged_path
+    from sanxian_yidan.maps import make_map
+    from sanxian_yidan.study import study_map_layers
+
+    doc = tomllib.loads(packaged_path("roles.toml").read_text(encoding="utf-8"))
+    doc["roles"]["bird_habitat"] = {"zh": "鸟类栖息地", "en": "Bird habitat", "geometry": "polygon",
+                                    "fields": ["name"], "map": {"context": True, "order": 99,
+                                                                "style": "nature_reserve"}}
+    packaged = roles.packaged
+    monkeypatch.setattr(roles, "packaged", lambda name: doc if name == roles.DATA_FILE else packaged(name))
+    roles.role_vocabulary.cache_clear()
+    try:
+        assert roles.context_roles()[-1] == "bird_habitat"
+        gpkg = tmp_path / "birds.gpkg"
+        gpd.GeoDataFrame({"name": ["白鹭湖"]}, geometry=[box(500000, 3480000, 501000, 3481000)],
+                         crs="EPSG:4547").to_file(gpkg, layer="birds", driver="GPKG")
+        (tmp_path / "catalog.toml").write_text("""[[layers]]
+id = "birds"
+role = "bird_habitat"
+path = "birds.gpkg"
+layer = "birds"
+title_zh = "鸟类栖息地"
+title_en = "Bird habitat"
+source = "test"
+licence = "CC0"
+synthetic = false
+[layers.fields]
+name = "name"
+""", encoding="utf-8")
+        cat = Catalog.load(tmp_path / "catalog.toml")
+        layers = study_map_layers(types.SimpleNamespace(results={}), cat)
+        assert [(la.look, la.name_zh, la.name_en, la.visible, len(la.gdf)) for la in layers] == [
+            ("nature_reserve", "鸟类栖息地", "Bird habitat", False, 1)]
+        html = make_map(layers, offline=True, catalog=cat).get_root().render()
+        assert "鸟类栖息地" in html
+    finally:
+        roles.role_vocabulary.cache_clear()

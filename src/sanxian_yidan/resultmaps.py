@@ -20,12 +20,8 @@ from .errors import SanxianError
 from .maps import MapLayer
 from .maps.raster import RasterLayer
 from .maps.styles import layer_style, palette_labels
+from .roles import MapUse, context_roles, role_vocabulary
 
-#: Catalog roles offered as context layers (switched off when the map opens): every layer a screening
-#: finding, a brownfield exclusion or a mine criterion depends on that is not already part of the basemap.
-CONTEXT_ROLES = ("control_unit", "eco_redline", "basic_farmland", "water_source_zone", "nature_reserve",
-                 "scenic_area", "heritage_zone", "eco_function_area", "forest", "residential_area",
-                 "industrial_park", "substation", "power_line", "landfill", "contaminated_site", "subsidence_area")
 _CONTEXT_POPUP = ("code", "name", "category", "level", "voltage_kv", "capacity_mva", "county", "area_ha",
                   "list_space", "list_pollution", "list_risk", "list_resource", "synthetic", "source")
 
@@ -50,26 +46,45 @@ def _in_region(gdf: gpd.GeoDataFrame, region: Any) -> gpd.GeoDataFrame:
     return gdf.iloc[np.sort(hits)]
 
 
-def context_layers(catalog: Any, roles: Sequence[str] = CONTEXT_ROLES) -> list[MapLayer]:
+def context_layers(catalog: Any, roles: Sequence[str] | None = None) -> list[MapLayer]:
     """Context layers the findings depend on (zoning, farmland, water sources, reserves, grid …), each in
-    its registry style and switched off when the map opens.
+    the look its role declares and switched off when the map opens unless the role says otherwise.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Layers are drawn for the roles it has.
+    roles : sequence of str, optional
+        Roles to draw; default the roles flagged ``map.context`` in ``data/roles.toml``
+        (:func:`sanxian_yidan.roles.context_roles`), in their drawing order.
 
     For a region view (``Catalog.restricted_to``) only the features intersecting the region are drawn
     and counted, so a county's legend shows the county's numbers.
     """
+    vocab = role_vocabulary()
     region = getattr(catalog, "region", None)
     layers = []
-    for role in roles:
+    for role in context_roles() if roles is None else roles:
         if not catalog.has(role):
             continue
+        use = vocab[role].map if role in vocab else MapUse()
         gdf = _in_region(catalog.read(role), region)
         synthetic = any(e.synthetic for e in catalog.entries_for(role)) or None
         popup = [c for c in _CONTEXT_POPUP if c in gdf.columns]
         tooltip = "name" if "name" in gdf.columns else ("code" if "code" in gdf.columns else "")
-        layers.append(_layer(gdf, role, popup, tooltip=tooltip, synthetic=synthetic,
-                             value_labels={"category": palette_labels("control_unit_category")}
-                             if role == "control_unit" else None))
+        # a role drawn in another role's look keeps its own name in the legend
+        names = ({"name_zh": vocab[role].zh, "name_en": vocab[role].en}
+                 if use.style and use.style != role and role in vocab else {})
+        layers.append(_layer(gdf, use.style or role, popup, tooltip=tooltip, synthetic=synthetic, show=use.show,
+                             value_labels={col: palette_labels(pal) for col, pal in use.labels} or None, **names))
     return layers
+
+
+def __getattr__(name: str) -> Any:
+    # CONTEXT_ROLES was a tuple here; the roles now declare it (data/roles.toml)
+    if name == "CONTEXT_ROLES":
+        return context_roles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def finding_lines(result: Any) -> list[list[str]]:

@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +37,31 @@ REGION_ROLES = frozenset({"admin_boundary", "township", "township_seat", "buildi
 
 
 @dataclass(frozen=True)
+class MapUse:
+    """How result maps draw a layer of a role.
+
+    Attributes
+    ----------
+    context : bool
+        Offered as a context layer on result maps (a finding, exclusion or criterion depends on it).
+    order : int
+        Drawing order among the context layers (lowest at the bottom).
+    style : str
+        Look in the style registry (``data/styles.toml``); empty: the role id.
+    show : bool
+        Switched on when the map opens.
+    labels : tuple of (str, str)
+        (column, palette): codes of the column shown as the palette's labels in popups.
+    """
+
+    context: bool = False
+    order: int = 0
+    style: str = ""
+    show: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Role:
     """One entry of the layer-role vocabulary (``data/roles.toml``).
 
@@ -50,6 +75,8 @@ class Role:
         Geometry kinds a layer of this role may have (see :data:`GEOMETRY_KINDS`).
     fields : tuple of str
         Canonical attribute names an analysis may read from a layer of this role.
+    map : MapUse
+        How result maps draw a layer of this role (``map`` in ``data/roles.toml``).
     """
 
     id: str
@@ -57,6 +84,7 @@ class Role:
     en: str
     geometry: tuple[str, ...]
     fields: tuple[str, ...]
+    map: MapUse = field(default_factory=lambda: MapUse())
 
     @property
     def is_raster(self) -> bool:
@@ -98,13 +126,37 @@ def parse_roles(doc: Mapping[str, Any], file: str) -> dict[str, Role]:
                                                          for g in geometry)):
             probs.add(where, f"geometry {raw!r} must be one of {sorted(GEOMETRY_KINDS)} or a list of them")
         fields = probs.strings(spec, "fields", where)
+        use = _map_use(probs.get(spec, "map", dict, where, {}) or {}, f"{where} map", probs)
         if zh is not None and en is not None and raw is not None:
-            out[rid] = Role(rid, zh, en, geometry, fields)
+            out[rid] = Role(rid, zh, en, geometry, fields, use)
     unknown_region = sorted(REGION_ROLES - set(table))
     if table and unknown_region:
         probs.add("[roles]", f"roles limited to a region view are missing from the vocabulary: {unknown_region}")
     probs.raise_if_any("图层角色 / layer-role vocabulary")
     return out
+
+
+_MAP_KEYS = {"context": bool, "order": int, "style": str, "show": bool, "labels": dict}
+
+
+def _map_use(table: Mapping[str, Any], where: str, probs: Problems) -> MapUse:
+    """The ``map`` table of a role: every key optional, unknown keys and wrong types reported."""
+    for key in sorted(set(table) - set(_MAP_KEYS)):
+        probs.add(where, f"unknown key '{key}' (allowed: {sorted(_MAP_KEYS)})")
+    values = {k: probs.get(table, k, kind, where, None, required=False) for k, kind in _MAP_KEYS.items()}
+    labels = values.pop("labels") or {}
+    if not all(isinstance(v, str) for v in labels.values()):
+        probs.add(where, "labels must map a column to a palette name (text)")
+        labels = {}
+    return MapUse(**{k: v for k, v in values.items() if v is not None}, labels=tuple(labels.items()))
+
+
+def context_roles() -> tuple[str, ...]:
+    """Roles whose layers result maps offer as context (``map.context`` in ``data/roles.toml``), in drawing
+    order (lowest first)."""
+    vocab = role_vocabulary()
+    ids = [r for r in vocab if vocab[r].map.context]
+    return tuple(sorted(ids, key=lambda r: vocab[r].map.order))
 
 
 @lru_cache(maxsize=1)
