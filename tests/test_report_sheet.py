@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 from pathlib import Path
@@ -127,3 +128,38 @@ def test_one_verdict_palette_for_report_and_sheet(screened, monkeypatch) -> None
     badges = set(re.findall(r'class="badge" style="background:(#[0-9a-fA-F]{6})', report))
     assert badges and badges <= set(fake.values()), badges
     assert badges >= {fake[v] for v in set(result.projects["verdict"])}
+
+
+def test_long_access_lists_are_cut_with_a_pointer_to_the_full_text(screened, tmp_path: Path) -> None:
+    """An access list far longer than a page: each field cut at the [sheet_text] limit with "…", units past
+    the limit named only, a note pointing to the report and the GeoPackage; the sheet still prints on one page."""
+    from sanxian_yidan.figures import sheet_text_limits
+    from sanxian_yidan.sheet import html_to_pdf
+
+    cat, result = screened
+    limits = sheet_text_limits()
+    rec = copy.deepcopy(next(r for r in result.to_records() if r["id"] == "SX-04"))
+    long_text = "".join(f"第{i}条：禁止新建、扩建高污染项目。" for i in range(1, 80))  # ~1,300 characters
+    unit = dict(rec["access_lists"][0], space=long_text, pollution=long_text, risk=long_text, resource=long_text)
+    rec["access_lists"] = [dict(unit, code=f"ZH4213210{i:04d}", name=f"单元{i}") for i in range(1, 4)]
+    html = sheet_html(result, "SX-04", map_png=location_map_png(result, "SX-04", cat), record=rec)
+    text = _text(html)
+    assert long_text not in text
+    assert text.count(long_text[:limits.access_list_field_chars] + "…") == 4 * limits.access_list_units
+    shown, named = rec["access_lists"][:limits.access_list_units], rec["access_lists"][limits.access_list_units:]
+    assert all(f"{u['code']} {u['name']}" in text for u in shown)
+    assert named and "另涉及管控单元 / also overlaps: " + "；".join(f"{u['code']} {u['name']}" for u in named) in text
+    assert "全文见研判报告（report.html）与 screening.gpkg" in text
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.fail("headless Chromium is needed (scripts/setup_tests.sh installs the Debian package chromium)")
+    page = tmp_path / "long.html"
+    page.write_text(html, encoding="utf-8")
+    pdf = html_to_pdf(page, tmp_path / "long.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 1
+
+
+def test_sheet_without_cut_text_has_no_cut_note(screened) -> None:
+    _, result = screened
+    html = sheet_html(result, "SX-03")
+    assert "…" not in _text(html).replace("部门联审会商机制…", "")
+    assert "全文见研判报告" not in html

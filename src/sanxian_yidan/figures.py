@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .catalog import Catalog
 
-__all__ = ["FigureLayer", "FigureSettings", "catalog_context", "figure_settings", "map_png", "padded_bounds",
-           "zoomed_bounds"]
+__all__ = ["FigureLayer", "FigureSettings", "SheetText", "catalog_context", "figure_settings", "map_png",
+           "padded_bounds", "sheet_text_limits", "zoomed_bounds"]
 
 FIGURES_FILE = "figures.toml"
 
@@ -50,6 +50,11 @@ class FigureSettings:
     region_margin_share : float or None
         Optional outer limit of the extent: the study region plus this share of its larger side [-]
         (``None``: no limit).
+    legend : {"right", "below"}
+        Where the legend goes: right of the map, or below it (a narrow, tall figure that sits beside
+        text on an A4 sheet).
+    legend_font_pt : float
+        Legend font size [pt].
     """
 
     context_roles: tuple[str, ...]
@@ -59,6 +64,8 @@ class FigureSettings:
     height_in: float
     dpi: int
     region_margin_share: float | None = None
+    legend: str = "right"
+    legend_font_pt: float = 7.0
 
 
 class _FigureTable(Sourced):
@@ -69,6 +76,17 @@ class _FigureTable(Sourced):
     height_in: float = Field(gt=0)
     dpi: int = Field(ge=30)
     region_margin_share: float | None = Field(default=None, ge=0)
+    legend: Literal["right", "below"] = "right"
+    legend_font_pt: float = Field(default=7.0, ge=4)
+
+
+class SheetText(Sourced):
+    """``[sheet_text]``: how much long text the one-page screening sheet prints (characters, counts)."""
+
+    access_list_field_chars: int = Field(ge=1)
+    access_list_units: int = Field(ge=1)
+    findings: int = Field(ge=1)
+    finding_source_chars: int = Field(ge=1)
 
 
 class FiguresFile(Sourced):
@@ -77,6 +95,7 @@ class FiguresFile(Sourced):
     what: ClassVar[str] = "静态地图 / figure"
     sheet: _FigureTable
     study: _FigureTable
+    sheet_text: SheetText
 
 
 @lru_cache(maxsize=4)
@@ -90,6 +109,18 @@ def figure_settings(kind: str) -> FigureSettings:
     """
     table = getattr(load_model(FiguresFile, FIGURES_FILE), kind)
     return FigureSettings(**table.model_dump(exclude={"source"}))
+
+
+@lru_cache(maxsize=1)
+def sheet_text_limits() -> SheetText:
+    """The validated ``[sheet_text]`` table of the packaged ``figures.toml`` (text limits of the sheet).
+
+    Raises
+    ------
+    DataFileError
+        If the table or a key is missing, unknown, or not a positive integer.
+    """
+    return load_model(FiguresFile, FIGURES_FILE).sheet_text
 
 
 @dataclass
@@ -299,7 +330,10 @@ def map_png(layers: Sequence[FigureLayer], bounds: Sequence[float], *, title: st
     minx, miny, maxx, maxy = (float(b) for b in bounds)
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
         fig, ax = plt.subplots(figsize=(settings.width_in, settings.height_in))
-        fig.subplots_adjust(left=0.01, right=0.70, bottom=0.02, top=0.93)  # legend to the right of the map
+        if settings.legend == "below":  # the map takes the whole width; bbox_inches="tight" adds the legend
+            fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99 if not title else 0.93)
+        else:
+            fig.subplots_adjust(left=0.01, right=0.70, bottom=0.02, top=0.93)  # legend to the right of the map
         pos = ax.get_position()
         aspect = (pos.width * settings.width_in) / (pos.height * settings.height_in)
         w, h = max(maxx - minx, 1.0), max(maxy - miny, 1.0)
@@ -326,9 +360,17 @@ def map_png(layers: Sequence[FigureLayer], bounds: Sequence[float], *, title: st
                     arrowprops={"arrowstyle": "-|>", "color": "#000000"}, fontsize=9)
         if title:
             ax.set_title(title, fontsize=10)
-        if handles:
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        if note:
+        if handles and settings.legend == "below":
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=1,
+                      fontsize=settings.legend_font_pt, frameon=False, borderaxespad=0.2, handlelength=1.6,
+                      labelspacing=0.25)
+        elif handles:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      fontsize=settings.legend_font_pt, frameon=False)
+        if note and settings.legend == "below":  # inside the frame, top left: the legend is below
+            ax.text(0.01, 0.99, note, transform=ax.transAxes, fontsize=settings.legend_font_pt, color="#b71c1c",
+                    va="top", ha="left", bbox={"facecolor": "#ffffff", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+        elif note:
             fig.text(0.01, -0.01, note, fontsize=7, color="#b71c1c", va="top")
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=settings.dpi, bbox_inches="tight", metadata={"Software": None})

@@ -36,6 +36,7 @@ from .predicates import measures_overlap
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
+    from .figures import SheetText
     from .screening import ScreeningResult
 
 __all__ = ["find_chromium", "html_to_pdf", "sheet_html", "write_sheets", "SheetPdfWarning"]
@@ -114,6 +115,25 @@ def _caveats(rec: Mapping[str, Any], result: ScreeningResult) -> list[dict[str, 
     return out
 
 
+def _cut(text: Any, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut); whether it was cut."""
+    text = "" if text is None else str(text)
+    return (text, False) if len(text) <= limit else (text[:limit].rstrip() + "…", True)
+
+
+def _access_lists(units: Sequence[Mapping[str, Any]], limits: SheetText) -> tuple[list[dict[str, Any]], bool]:
+    """The control units' access lists as printed on the sheet, each field cut to the limit; whether any
+    text was left out (a cut field or an unprinted unit)."""
+    out, cut_any = [], len(units) > limits.access_list_units
+    for unit in units[:limits.access_list_units]:
+        row = dict(unit)
+        for key, _zh, _en in _LIST_FIELDS:
+            row[key], cut = _cut(unit.get(key), limits.access_list_field_chars)
+            cut_any |= cut
+        out.append(row)
+    return out, cut_any
+
+
 def _template() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -141,21 +161,26 @@ def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | Non
         The project's record from ``result.to_records()`` (computed when not given).
     """
     from .catalog import role_vocabulary
+    from .figures import sheet_text_limits
 
     rec = record or next(r for r in result.to_records() if r["id"] == project_id)
     roles = role_vocabulary()
+    limits = sheet_text_limits()
     verdict = rec["verdict"]
     vcol = verdict_colour(verdict)
     findings = []
-    for f in rec["findings"]:
-        if f["kind"] != "finding":
-            continue
+    cut_any = False
+    all_findings = [f for f in rec["findings"] if f["kind"] == "finding"]
+    for f in all_findings[:limits.findings]:
         zh, en = _sentences(f, roles)
         sev_colour = verdict_colour(f["severity"])
+        source, cut = _cut(f["source"], limits.finding_source_chars)
+        cut_any |= cut
         findings.append({"severity_zh": f["severity_zh"], "sentence_zh": zh, "sentence_en": en,
                          "note_zh": f.get("note_zh"), "note_en": f.get("note_en"),
-                         "source": f["source"], "assumption": f["assumption"], "colour": sev_colour,
+                         "source": source, "assumption": f["assumption"], "colour": sev_colour,
                          "text": text_colour(sev_colour)})
+    access_lists, cut = _access_lists(rec["access_lists"] or [], limits)
     industry = " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 / unknown"
     if rec["industry"]:
         industry += "（GB/T 4754-2017）"
@@ -170,7 +195,9 @@ def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | Non
         "synthetic_layers": result.synthetic_layers if rec["synthetic_data"] else [],
         "banner_zh": SAMPLE_BANNER_ZH, "banner_en": SAMPLE_BANNER_EN,
         "map_png": base64.b64encode(map_png).decode("ascii") if map_png else "",
-        "findings": findings, "access_lists": rec["access_lists"], "list_fields": _LIST_FIELDS,
+        "findings": findings, "more_findings": len(all_findings) - len(findings),
+        "access_lists": access_lists, "more_units": rec["access_lists"][limits.access_list_units:],
+        "list_fields": _LIST_FIELDS, "cut": cut_any or cut,
         "caveats": _caveats(rec, result),
         "rules_files": ", ".join(result.parameters.get("rules_files") or []) or "—",
     }
