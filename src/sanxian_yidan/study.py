@@ -212,12 +212,27 @@ def _run_analysis(name: str, run: StudyRun, view: Catalog) -> None:
                              f"/ 图层目录缺少所需图层")
         return
     options = run.config.analyses[name]
+    if _nothing_in_region(name, view, needed, options):
+        run.skipped[name] = (f"no {' / '.join(needed)} features in {run.config.region} "
+                             f"/ 研究区域内无相应要素")
+        return
     folder = run.config.output / name
     try:
         run.results[name], run.outputs[name] = _ANALYSIS_RUNNERS[name](view, options, folder, run)
     except _SKIPPABLE as exc:
         run.skipped[name] = f"layer missing or empty / 图层缺失或为空: {str(exc).splitlines()[0]}"
         log.warning("study %s: %s skipped: %s", run.config.id, name, exc)
+
+
+def _nothing_in_region(name: str, view: Catalog, needed: tuple[str, ...], options: dict[str, Any]) -> bool:
+    """True when the region holds none of the catalog features an analysis would assess.
+
+    Screening assesses the user's projects and a brownfield study may bring its own parcels, so only
+    the catalog's own sites count.  A region without mines is a finding ("nothing to assess"), not an error.
+    """
+    if name == "screening" or options.get("parcels"):
+        return False
+    return all(len(view.read(role)) == 0 for role in needed if view.has(role))
 
 
 def _screening(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
