@@ -34,6 +34,8 @@ from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 
 OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv"]
+#: Written by the Dask engine only (one GeoParquet file per partition); removed by an in-memory run.
+PARQUET_OUTPUT = "rooftops.parquet/"
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -130,7 +132,18 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
                  False, "--no-spatial-index",
                  help="Write rooftops.gpkg without its R-tree spatial index: about 2 s faster per million "
                       "buildings, but QGIS pans/zooms the layer more slowly until you create one (Layer "
-                      "Properties > Source > Create Spatial Index). 不建空间索引（写出更快，QGIS 浏览较慢）。")
+                      "Properties > Source > Create Spatial Index). 不建空间索引（写出更快，QGIS 浏览较慢）。"),
+             engine: str = typer.Option("memory", "--engine",
+                                        help="memory: the whole layer in this process; dask: partitioned on a Dask "
+                                             "cluster (local unless --scheduler), also writes rooftops.parquet/. "
+                                             "计算引擎（dask 用于千万级建筑）。"),
+             scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                     help="Address of a running Dask scheduler (tcp://host:8786); "
+                                                          "default: a local cluster for this run."),
+             workers: Optional[int] = typer.Option(None, "--workers",
+                                                   help="Workers of the local Dask cluster (default: one per core)."),
+             memory_limit: Optional[str] = typer.Option(None, "--memory-limit",
+                                                        help="Memory limit per local Dask worker, e.g. 2GB.")
              ) -> None:
     """Rooftop PV potential per building and per township (synergy plan (三), (七)).
 
@@ -141,19 +154,28 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     UTF-8 with BOM for Excel; factor ids, unconfirmed factors and exclusions not applied on every
     row) and OUT/rooftops_factors.csv (one row per co-benefit factor: id, value, unit, year,
     publisher, source, confirmed).
+
+    With --engine dask the footprints are read by partition (GeoParquet by file / row group, other formats in
+    chunks), sorted along a Hilbert curve and analysed on a Dask cluster; the results are those of the
+    in-memory engine, and OUT/rooftops.parquet/ holds the buildings as partitioned GeoParquet.
     """
+    from ..engine import resolve_engine
     from ..outputs import staged_output
-    from ..rooftop import ROOFTOP_STEPS, rooftop_potential, write_outputs
 
     started = time.perf_counter()
     inputs = [p for p in (Path(buildings), catalog, params, weather) if p is not None]
     try:
-        with staged_output(out, overwrite=overwrite, names=OUTPUTS, protect=inputs) as stage:
+        eng = resolve_engine(engine, scheduler=scheduler, workers=workers, memory_limit=memory_limit)
+        names = OUTPUTS + ([PARQUET_OUTPUT] if eng.kind == "dask" else [])
+        with staged_output(out, overwrite=overwrite, names=names, owned=OUTPUTS + [PARQUET_OUTPUT],
+                           protect=inputs) as stage:
             cat = load_catalog(catalog, no_catalog)
-            gdf, cat = resolve_buildings(buildings, cat, layer, crs)
-            with progress_bar("屋顶光伏 / rooftop PV", ROOFTOP_STEPS, prefix="屋顶光伏 / rooftop PV: ") as step:
-                result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
-            staged = write_outputs(result, stage, spatial_index=not no_spatial_index, factors_csv=True)
+            if eng.kind == "dask":
+                result, staged = _run_dask(buildings, cat, eng, stage, params=params, weather=weather, layer=layer,
+                                           crs=crs, spatial_index=not no_spatial_index, top=top)
+            else:
+                result, staged = _run_memory(buildings, cat, stage, params=params, weather=weather, layer=layer,
+                                             crs=crs, spatial_index=not no_spatial_index)
         paths = {k: out / p.name for k, p in staged.items()}
         _print_summary(result, top)
     except SanxianError as exc:
@@ -163,6 +185,29 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     if no_spatial_index:
         console.print("[yellow]note[/yellow] rooftops.gpkg has no spatial index 无空间索引 (--no-spatial-index): "
                       "create one in QGIS if panning is slow", highlight=False)
+
+
+def _run_memory(buildings: str, cat: Any, stage: Path, *, params: Optional[Path], weather: Optional[Path],
+                layer: Optional[str], crs: Optional[str], spatial_index: bool) -> tuple[Any, dict[str, Path]]:
+    from ..rooftop import ROOFTOP_STEPS, rooftop_potential, write_outputs
+
+    gdf, cat = resolve_buildings(buildings, cat, layer, crs)
+    with progress_bar("屋顶光伏 / rooftop PV", ROOFTOP_STEPS, prefix="屋顶光伏 / rooftop PV: ") as step:
+        result = rooftop_potential(gdf, catalog=cat, params=params, weather=weather, progress=step)
+    return result, write_outputs(result, stage, spatial_index=spatial_index, factors_csv=True)
+
+
+def _run_dask(buildings: str, cat: Any, eng: Any, stage: Path, *, params: Optional[Path], weather: Optional[Path],
+              layer: Optional[str], crs: Optional[str], spatial_index: bool, top: int) -> tuple[Any, dict[str, Path]]:
+    from ..rooftop.distributed import rooftop_potential_dask
+
+    # A file is read by partition on the workers; 'sample' or a catalog layer is small and read here.
+    source: Any = Path(buildings) if Path(buildings).exists() else resolve_buildings(buildings, cat, layer, crs)[0]
+    with progress_bar("屋顶光伏 / rooftop PV (Dask)", 1, prefix="屋顶光伏 / rooftop PV: ") as step:
+        result = rooftop_potential_dask(source, stage, catalog=cat, params=params, weather=weather, engine=eng,
+                                        layer=layer, crs=crs, spatial_index=spatial_index, top=top, progress=step,
+                                        announce=lambda line: console.print(line, highlight=False))
+    return result, result.files
 
 
 def _print_summary(result: Any, top: int) -> None:

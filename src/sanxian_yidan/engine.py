@@ -1,0 +1,355 @@
+"""Where an analysis runs: in this process (``"memory"``) or partitioned on a Dask cluster (``"dask"``).
+
+The Dask engine runs the *same* analysis functions, one partition of the input at a time, on the workers
+of a :mod:`dask.distributed` cluster, and reduces on the client only what needs the whole set: sums of
+partial aggregates, and ranks over all rows.  Without a scheduler address a
+:class:`~distributed.LocalCluster` starts with the command and stops with it; with one
+(``tcp://host:8786``, a cluster started with ``dask scheduler`` / ``dask worker``, dask-jobqueue or
+dask-kubernetes) that cluster is used and left running.
+
+Inputs are read lazily by partition (GeoParquet file or folder: by row group / file; GeoPackage,
+Shapefile and other vector files: in chunks of features) and, by default, spatially sorted along a Hilbert
+curve so that each partition is compact.  Every row carries its position in the input (``_row``), so ties
+are broken as the in-memory engine breaks them.
+
+Dask is an optional dependency: ``pip install "sanxian_yidan[dask]"``.  Settings (rows per partition,
+threads per worker, default memory limit, retries after a worker died) are in ``data/performance.toml``
+``[dask]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+
+from .datafiles import packaged, require
+from .errors import InputFileError, SanxianError, problem
+from .progress import Progress, report_step
+
+__all__ = ["ENGINES", "Engine", "EngineError", "ROW", "dask_client", "global_rows", "partition_lengths",
+           "read_partitions", "resolve_engine", "run_partitions", "spatial_sort"]
+
+logger = logging.getLogger(__name__)
+
+_DATA_FILE = "performance.toml"
+#: Engines an analysis can run on.
+ENGINES = ("memory", "dask")
+#: Column holding each input row's position (partition-major), added by :func:`read_partitions`.
+ROW = "_row"
+# A row id is partition * 2**40 + position in the partition: ordered like the input rows, with room for
+# 2**23 partitions of up to 10^12 rows.
+_ROW_SHIFT = 40
+_PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+
+
+class EngineError(SanxianError, RuntimeError):
+    """The Dask engine cannot run: Dask missing, scheduler unreachable, a worker died too often."""
+
+
+@dataclass(frozen=True)
+class DaskSettings:
+    """``data/performance.toml`` ``[dask]``."""
+
+    partition_rows: int
+    threads_per_worker: int
+    memory_limit: str
+    allowed_failures: int
+    connect_timeout_s: int
+    hilbert_level: int
+
+
+@lru_cache(maxsize=1)
+def settings() -> DaskSettings:
+    """The Dask engine settings from ``data/performance.toml`` ``[dask]``."""
+    table = packaged(_DATA_FILE)["dask"]
+    where = "[dask]"
+
+    def get(key: str, kind: type) -> Any:
+        return require(table, key, kind, file=_DATA_FILE, where=where)
+
+    return DaskSettings(get("partition_rows", int), get("threads_per_worker", int), get("memory_limit", str),
+                        get("allowed_failures", int), get("connect_timeout_s", int), get("hilbert_level", int))
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where and how an analysis runs.
+
+    Attributes
+    ----------
+    kind : {"memory", "dask"}
+        ``"memory"``: the whole input in this process (the default).  ``"dask"``: partitioned on a
+        Dask cluster.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``).  ``None``: a local cluster is
+        started for the run and stopped after it.
+    workers : int, optional
+        Workers of the local cluster (default: one per CPU core).  Ignored with ``scheduler``.
+    memory_limit : str, optional
+        Memory limit of each local worker in Dask's syntax (``"2GB"``; default
+        ``[dask] memory_limit``).  A worker over its limit is restarted and its task re-run.
+    partition_rows : int, optional
+        Input rows per partition (default ``[dask] partition_rows``).
+    spatial_sort : bool
+        Sort the input along a Hilbert curve so that partitions are spatially compact (one extra pass
+        over the input plus a shuffle).  Results do not depend on it.
+    """
+
+    kind: Literal["memory", "dask"] = "memory"
+    scheduler: str | None = None
+    workers: int | None = None
+    memory_limit: str | None = None
+    partition_rows: int | None = None
+    spatial_sort: bool = True
+
+    @property
+    def rows_per_partition(self) -> int:
+        """Rows per partition, resolved from the settings."""
+        return int(self.partition_rows or settings().partition_rows)
+
+
+def resolve_engine(engine: Engine | str | None = None, **options: Any) -> Engine:
+    """An :class:`Engine` from a name (``"memory"`` / ``"dask"``), an Engine, or ``None`` (memory).
+
+    Keyword options (``scheduler``, ``workers``, ``memory_limit``, ``partition_rows``, ``spatial_sort``)
+    replace the engine's; ``None`` values are ignored.
+
+    Raises
+    ------
+    InputFileError
+        An unknown engine name, a worker count below 1, or options for a remote scheduler that only a
+        local cluster takes.
+    """
+    if engine is None:
+        engine = Engine()
+    elif isinstance(engine, str):
+        if engine not in ENGINES:
+            raise InputFileError(problem(f"未知的计算引擎 '{engine}'。", f"Unknown engine '{engine}'.",
+                                         fix=f"use one of: {', '.join(ENGINES)}"))
+        engine = Engine(kind=engine)  # type: ignore[arg-type]
+    given = {k: v for k, v in options.items() if v is not None}
+    engine = replace(engine, **given)
+    if engine.kind == "memory" and (engine.scheduler or engine.workers):
+        raise InputFileError(problem("--scheduler / --workers 仅用于 Dask 引擎。",
+                                     "--scheduler and --workers apply to the Dask engine only.",
+                                     fix="add --engine dask, or drop --scheduler / --workers"))
+    if engine.workers is not None and engine.workers < 1:
+        raise InputFileError(problem("工作进程数须至少为 1。", f"--workers must be at least 1, got {engine.workers}.",
+                                     fix="pass --workers 2 (or leave it out: one per CPU core)"))
+    if engine.partition_rows is not None and engine.partition_rows < 1:
+        raise InputFileError(problem("每个分区的行数须至少为 1。",
+                                     f"partition_rows must be at least 1, got {engine.partition_rows}.",
+                                     fix="leave it out to use data/performance.toml [dask] partition_rows"))
+    return engine
+
+
+def _import_distributed() -> Any:
+    try:
+        import dask_geopandas  # noqa: F401
+        import distributed
+    except ImportError as exc:
+        raise EngineError(problem("未安装 Dask（dask-geopandas 与 dask.distributed），无法使用 --engine dask。",
+                                  f"The Dask engine needs dask-geopandas and dask.distributed ({exc}).",
+                                  fix='pip install "sanxian_yidan[dask]" (or run without --engine dask)')) from exc
+    return distributed
+
+
+@contextmanager
+def dask_client(engine: Engine, *, announce: Callable[[str], None] | None = None) -> Iterator[Any]:
+    """A :class:`distributed.Client` for ``engine``: connected to its scheduler, or to a local cluster
+    started now and stopped when the block ends.
+
+    Parameters
+    ----------
+    engine : Engine
+        ``scheduler`` / ``workers`` / ``memory_limit``.
+    announce : callable, optional
+        Called with one line naming the cluster and its dashboard link (the CLI prints it).
+
+    Raises
+    ------
+    EngineError
+        Dask is not installed, or the scheduler cannot be reached.
+    """
+    distributed = _import_distributed()
+    import dask
+
+    s = settings()
+    # The P2P shuffle of the spatial sort logs every shuffle it starts and ends at WARNING level.
+    shuffle_log = logging.getLogger("distributed.shuffle._scheduler_plugin")
+    shuffle_level = shuffle_log.level
+    shuffle_log.setLevel(logging.ERROR)
+    with dask.config.set({"distributed.scheduler.allowed-failures": s.allowed_failures}):
+        cluster = None
+        if engine.scheduler:
+            try:
+                client = distributed.Client(engine.scheduler, timeout=f"{s.connect_timeout_s}s")
+            except (OSError, TimeoutError) as exc:
+                raise EngineError(problem(f"无法连接 Dask 调度器 {engine.scheduler}。",
+                                          f"Cannot reach the Dask scheduler at {engine.scheduler}: {exc}.",
+                                          fix="start it with `dask scheduler` (and workers with `dask worker "
+                                              "ADDRESS`), check the address and port, or leave out --scheduler "
+                                              "to use a local cluster")) from exc
+            where = f"Dask scheduler {engine.scheduler}"
+        else:
+            workers = engine.workers or max(1, min(4, __import__("os").cpu_count() or 1))
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=s.threads_per_worker,
+                                               memory_limit=engine.memory_limit or s.memory_limit,
+                                               processes=True, dashboard_address=":0")
+            client = distributed.Client(cluster)
+            where = (f"Dask local cluster: {workers} worker(s) x {engine.memory_limit or s.memory_limit}")
+        try:
+            if announce is not None:
+                announce(f"{where}; dashboard 监控面板: {client.dashboard_link}")
+            yield client
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            shuffle_log.setLevel(shuffle_level)
+
+
+def _is_parquet(path: Path) -> bool:
+    if path.is_dir():
+        return any(p.suffix.lower() in _PARQUET_SUFFIXES for p in path.iterdir())
+    return path.suffix.lower() in _PARQUET_SUFFIXES
+
+
+def _with_row_ids(part: gpd.GeoDataFrame, partition_info: dict[str, Any] | None = None) -> gpd.GeoDataFrame:
+    number = int(partition_info["number"]) if partition_info else 0
+    out = part.copy()
+    out[ROW] = (np.int64(number) << _ROW_SHIFT) + np.arange(len(part), dtype=np.int64)
+    return out
+
+
+def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, crs: str | None = None) -> Any:
+    """The input as a lazy, partitioned :class:`dask_geopandas.GeoDataFrame` with a ``_row`` column.
+
+    Parameters
+    ----------
+    source : path or GeoDataFrame
+        GeoParquet file or folder of GeoParquet files (read by row group / file), any vector file
+        pyogrio reads (GeoPackage, Shapefile ...; read in chunks of ``engine.rows_per_partition``
+        features), a GeoDataFrame (split in memory) or a dask-geopandas frame.
+    engine : Engine
+        Rows per partition and whether to sort spatially (Hilbert curve).
+    layer : str, optional
+        Layer of a multi-layer vector file.
+    crs : str, optional
+        CRS of an input that has none.
+
+    Raises
+    ------
+    InputFileError
+        The input has no CRS and ``crs`` is not given, or it cannot be read.
+    """
+    _import_distributed()
+    import dask_geopandas
+
+    rows = engine.rows_per_partition
+    if isinstance(source, dask_geopandas.GeoDataFrame):
+        ddf = source
+    elif isinstance(source, gpd.GeoDataFrame):
+        ddf = dask_geopandas.from_geopandas(source, chunksize=rows, sort=False)
+    else:
+        path = Path(source)
+        try:
+            if _is_parquet(path):
+                ddf = dask_geopandas.read_parquet(str(path))
+            else:
+                ddf = dask_geopandas.read_file(str(path), layer=layer, chunksize=rows)
+        except (OSError, ValueError) as exc:
+            raise InputFileError(problem("无法分区读取输入文件。", f"Cannot read {path.name} by partition: {exc}.",
+                                         file=path, fix="check the file, or convert it to GeoParquet")) from exc
+    if ddf.crs is None:
+        if crs is None:
+            raise InputFileError(problem("输入图层没有坐标系。", "The input layer has no CRS.",
+                                         fix="pass --crs EPSG:.... (the CRS its coordinates are in)"))
+        ddf = ddf.set_crs(crs)
+    return ddf.map_partitions(_with_row_ids)
+
+
+def spatial_sort(ddf: Any, engine: Engine, n_rows: int) -> Any:
+    """``ddf`` shuffled along a Hilbert curve into partitions of about ``engine.rows_per_partition`` rows
+    (unchanged when ``engine.spatial_sort`` is off or one partition suffices)."""
+    target = max(1, math.ceil(n_rows / engine.rows_per_partition))
+    if not engine.spatial_sort or (target == 1 and ddf.npartitions == 1):
+        return ddf
+    return ddf.spatial_shuffle(by="hilbert", level=settings().hilbert_level, npartitions=target)
+
+
+def partition_lengths(ddf: Any) -> np.ndarray:
+    """Rows of each partition of ``ddf`` (computed: reads the partitions once)."""
+    return np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
+
+
+def global_rows(row_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Input positions (0 .. n-1, as the in-memory engine numbers rows) of ``_row`` ids, from the lengths of
+    the partitions as read (before any spatial sort)."""
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    ids = np.asarray(row_ids, dtype=np.int64)
+    return offsets[ids >> _ROW_SHIFT] + (ids & ((np.int64(1) << _ROW_SHIFT) - 1))
+
+
+def run_partitions(client: Any, fn: Callable[..., Any], parts: Sequence[Any], *args: Any,
+                   progress: Progress | None = None, label: str = "partitions", offset: int = 0,
+                   total: int | None = None, per_partition: Sequence[Any] | None = None) -> list[Any]:
+    """``fn(part, index, *args)`` for every partition on the cluster; results in partition order.
+
+    ``parts`` are delayed partitions (``ddf.to_delayed()``) or plain values; ``args`` may hold futures
+    scattered to every worker; ``per_partition[i]``, if given, is passed last to partition ``i``'s call.
+    ``progress(label, done, total)`` is called as partitions finish (``done``
+    counted from ``offset``).  A worker that dies is replaced and its task re-run (``[dask]
+    allowed_failures`` times); if a task still fails, the remaining ones are cancelled and the error is
+    raised: a run never returns partial results.
+
+    Raises
+    ------
+    EngineError
+        A task's worker died too often (e.g. out of memory), with the fix.
+    SanxianError
+        A toolkit error raised inside a task (re-raised as it is).
+    """
+    distributed = _import_distributed()
+    import dask
+
+    extra = [(x,) for x in per_partition] if per_partition is not None else [()] * len(parts)
+    tasks = [dask.delayed(fn)(part, i, *args, *extra[i]) for i, part in enumerate(parts)]
+    futures = client.compute(tasks)
+    index = {f.key: i for i, f in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    steps = total if total is not None else offset + len(futures)
+    done = offset
+    report_step(progress, label, done, steps)
+    try:
+        for future in distributed.as_completed(futures):
+            results[index[future.key]] = future.result()
+            done += 1
+            report_step(progress, label, done, steps)
+    except distributed.client.FutureCancelledError as exc:  # pragma: no cover - cancelled from outside
+        raise EngineError(problem("Dask 任务被取消。", f"A Dask task was cancelled: {exc}.",
+                                  fix="run again; check the dashboard for what stopped it")) from exc
+    except Exception as exc:
+        client.cancel(futures)
+        if isinstance(exc, SanxianError):
+            raise
+        if type(exc).__name__ == "KilledWorker":
+            raise EngineError(problem(
+                "Dask 工作进程多次中止（多为内存不足），运行失败，未写出任何结果。",
+                f"A Dask worker died {settings().allowed_failures} time(s) while running one partition "
+                f"(most often: over its memory limit); nothing was written. {exc}",
+                fix="raise --memory-limit, or make partitions smaller (data/performance.toml [dask] "
+                    "partition_rows), or use more workers")) from exc
+        raise EngineError(problem("Dask 任务失败，未写出任何结果。",
+                                  f"A Dask task failed ({type(exc).__name__}: {exc}); nothing was written.",
+                                  fix="see the error above; the dashboard shows the failed task")) from exc
+    return results

@@ -1,0 +1,284 @@
+"""The Dask engine gives the in-memory engine's results: same rows, values, ranks, aggregates and files.
+
+100,000 generated footprints (rooftops) run through both engines; the Dask run uses small partitions
+(25,000 rows), a Hilbert spatial sort and two worker processes, so every whole-set quantity (global rank
+with ties, township sums, the yield site, summary counts) has to be reduced across partitions to match.
+Failures: a task that raises fails the run with the toolkit's own error and writes nothing; a worker
+that dies is replaced and its task re-run; one that keeps dying fails the run with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import box
+
+pytest.importorskip("dask_geopandas")
+distributed = pytest.importorskip("distributed")
+
+from sanxian_yidan.catalog import Catalog  # noqa: E402
+from sanxian_yidan.engine import Engine, EngineError, resolve_engine, run_partitions  # noqa: E402
+from sanxian_yidan.errors import InputFileError, SanxianWarning  # noqa: E402
+from sanxian_yidan.outputs import staged_output  # noqa: E402
+from sanxian_yidan.rooftop import rooftop_potential, write_outputs  # noqa: E402
+from sanxian_yidan.rooftop.distributed import PARQUET_NAME, rooftop_potential_dask  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = REPO / "layers" / "catalog.toml"
+N = 100_000
+USES = np.array(["住宅", "农村住宅", "工业厂房", "商业", "学校", "党政机关", None, "加油站"], dtype=object)
+
+
+def _footprints(n: int, seed: int = 16) -> gpd.GeoDataFrame:
+    """``n`` rotated rectangles inside the sample townships, plus rows that test the reductions:
+    exact duplicates of earlier footprints (rank ties broken by input position), zero-area and
+    bow-tie polygons (dropped / repaired), and footprints outside the catalog's coverage."""
+    rng = np.random.default_rng(seed)
+    towns = Catalog.load(CATALOG).read("township")
+    x0, y0, x1, y1 = towns.total_bounds
+    union = shapely.union_all(towns.geometry.values)
+    shapely.prepare(union)
+    x = rng.uniform(x0, x1, 3 * n)
+    y = rng.uniform(y0, y1, 3 * n)
+    keep = shapely.contains_xy(union, x, y)
+    x, y = x[keep][:n], y[keep][:n]
+    w = rng.uniform(8.0, 40.0, n)
+    h = w * rng.uniform(0.4, 0.9, n)
+    theta = np.radians(rng.uniform(-45.0, 45.0, n))
+    dx = np.array([-0.5, 0.5, 0.5, -0.5, -0.5])
+    dy = np.array([-0.5, -0.5, 0.5, 0.5, -0.5])
+    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    px = x[:, None] + w[:, None] * dx * c - h[:, None] * dy * s
+    py = y[:, None] + w[:, None] * dx * s + h[:, None] * dy * c
+    geoms = shapely.polygons(np.stack([px, py], axis=-1))
+    use = rng.choice(USES, size=n)
+    roof = rng.choice(np.array(["平屋顶", "坡屋顶", None], dtype=object), size=n)
+    # Last rows: 200 copies of earlier footprints (same energy and capacity: ties), 20 zero-area
+    # slivers, 20 bow-ties, 50 far outside the coverage (east of Suizhou).
+    dup = rng.integers(0, n - 400, 200)
+    geoms[n - 290:n - 90] = geoms[dup]
+    use[n - 290:n - 90], roof[n - 290:n - 90] = use[dup], roof[dup]
+    geoms[n - 90:n - 70] = [shapely.Polygon([(a, b), (a + 5, b), (a + 10, b)])
+                            for a, b in zip(x[n - 90:n - 70], y[n - 90:n - 70])]
+    geoms[n - 70:n - 50] = [shapely.Polygon([(a, b), (a + 12, b + 12), (a + 12, b), (a, b + 12)])
+                            for a, b in zip(x[n - 70:n - 50], y[n - 70:n - 50])]
+    geoms[n - 50:] = [box(a, b, a + 20, b + 15) for a, b in zip(np.full(50, 700_000.0) + np.arange(50) * 30,
+                                                                 np.full(50, 3_500_000.0))]
+    return gpd.GeoDataFrame({"bid": np.arange(n), "use": use, "roof_type": roof,
+                             "floors": rng.integers(1, 20, n)}, geometry=geoms, crs="EPSG:4547")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="2GB", processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def runs(client, tmp_path_factory):
+    """Both engines on the same 100,000 footprints (GeoParquet input for Dask)."""
+    tmp = tmp_path_factory.mktemp("dask")
+    gdf = _footprints(N)
+    source = tmp / "footprints.parquet"
+    gdf.to_parquet(source)
+    cat = Catalog.load(CATALOG)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        memory = rooftop_potential(gdf, catalog=cat)
+    write_outputs(memory, tmp / "memory", factors_csv=True)
+    steps: list[tuple[str, int, int]] = []
+    with pytest.warns(SanxianWarning, match="50 building"):
+        dask = rooftop_potential_dask(source, tmp / "dask", catalog=CATALOG, client=client,
+                                      engine=Engine("dask", partition_rows=25_000),
+                                      progress=lambda *a: steps.append(a))
+    return memory, dask, tmp, steps
+
+
+def _same_values(a: pd.Series, b: pd.Series) -> None:
+    if a.dtype.kind == "f":
+        np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, equal_nan=True, err_msg=a.name)
+    else:
+        na = pd.isna(a).to_numpy()
+        np.testing.assert_array_equal(na, pd.isna(b).to_numpy(), err_msg=str(a.name))
+        np.testing.assert_array_equal(a[~na].astype(str).to_numpy(), b[~na].astype(str).to_numpy(),
+                                      err_msg=str(a.name))
+
+
+def test_every_building_has_the_in_memory_values_and_rank(runs) -> None:
+    memory, dask, tmp, _ = runs
+    assert dask.partitions == 4
+    parts = sorted((tmp / "dask" / PARQUET_NAME).glob("part.*.parquet"))
+    assert len(parts) == 4
+    got = gpd.read_parquet(tmp / "dask" / PARQUET_NAME).sort_values("bid").reset_index(drop=True)
+    want = memory.buildings.sort_values("bid").reset_index(drop=True)
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want) == N - 20  # the 20 zero-area slivers are dropped
+    assert got.geometry.geom_equals_exact(want.geometry, 0.0).all()
+    for column in want.columns.drop("geometry"):
+        _same_values(want[column], got[column])
+    # The rank is global: 1..k over all partitions, ties (the 200 duplicates) broken by input position.
+    ranked = got.loc[got["rank"] > 0, "rank"].sort_values().to_numpy()
+    np.testing.assert_array_equal(ranked, np.arange(1, len(ranked) + 1))
+    assert (want["rank"] > 0).sum() == len(ranked)
+
+
+def test_partitions_are_spatially_compact(runs) -> None:
+    _, _, tmp, _ = runs
+    parts = [gpd.read_parquet(p) for p in sorted((tmp / "dask" / PARQUET_NAME).glob("part.*.parquet"))]
+    whole = shapely.box(*pd.concat(parts).total_bounds).area
+    # A Hilbert-sorted partition covers a fraction of the extent (input order would cover all of it).
+    assert max(shapely.box(*p.total_bounds).area for p in parts[:-1]) < 0.6 * whole
+
+
+def test_tables_and_summary_are_reduced_across_partitions(runs) -> None:
+    memory, dask, _, _ = runs
+    pd.testing.assert_frame_equal(dask.townships, memory.townships, rtol=1e-10)
+    pd.testing.assert_frame_equal(dask.counties, memory.counties, rtol=1e-10)
+    pd.testing.assert_frame_equal(dask.categories, memory.categories, rtol=1e-10)
+    assert len(dask.yield_classes) == len(memory.yield_classes)
+    for key, value in memory.summary.items():
+        got = dask.summary[key]
+        if key == "totals":
+            assert got == pytest.approx(value, rel=1e-12)
+        elif key == "repairs":  # same kinds, counts and listed feature ids (the detail text is a sample)
+            assert [(r.kind, r.count, r.feature_ids) for r in got] == [(r.kind, r.count, r.feature_ids)
+                                                                       for r in value]
+        else:
+            assert got == value, key
+    assert dask.summary["excluded"]["outside_coverage"] == 50
+    assert dask.summary["dropped_empty_or_zero_area"] == 20
+
+
+def test_files_match_the_in_memory_files(runs) -> None:
+    memory, dask, tmp, _ = runs
+    mem_dir, dask_dir = tmp / "memory", tmp / "dask"
+    a = pyogrio.read_info(mem_dir / "rooftops.gpkg", layer="rooftops")
+    b = pyogrio.read_info(dask_dir / "rooftops.gpkg", layer="rooftops")
+    assert b["features"] == a["features"] == N - 20
+    assert list(b["fields"]) == list(a["fields"])
+    assert b["layer_metadata"] == a["layer_metadata"]
+    cols = ["bid", "rank", "annual_kwh"]
+    gm = pyogrio.read_dataframe(mem_dir / "rooftops.gpkg", layer="rooftops", columns=cols).sort_values("bid")
+    gd = pyogrio.read_dataframe(dask_dir / "rooftops.gpkg", layer="rooftops", columns=cols).sort_values("bid")
+    np.testing.assert_array_equal(gd["rank"].to_numpy(), gm["rank"].to_numpy())
+    np.testing.assert_allclose(gd["annual_kwh"].to_numpy(), gm["annual_kwh"].to_numpy(), rtol=1e-12)
+    for name in ("rooftops_by_township.csv", "rooftops_factors.csv"):
+        cm = pd.read_csv(mem_dir / name, encoding="utf-8-sig")
+        cd = pd.read_csv(dask_dir / name, encoding="utf-8-sig")
+        pd.testing.assert_frame_equal(cd, cm, rtol=1e-10)
+    assert sorted(p.name for p in dask_dir.iterdir()) == sorted(
+        ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv", PARQUET_NAME])
+    assert sorted(dask.files) == ["csv", "factors", "gpkg", "parquet"]
+
+
+def test_progress_is_fed_from_zero_to_the_total(runs) -> None:
+    _, _, _, steps = runs
+    total = steps[-1][2]
+    assert steps[-1][1] == total == 2 * 4 + 4
+    done = [d for _, d, t in steps if t == total]
+    assert done == sorted(done) and done[-1] == total
+    assert sum(1 for label, _, _ in steps if label.startswith("partitions")) == 4 + 1  # start + one per partition
+
+
+def test_a_task_that_raises_fails_the_run_and_writes_nothing(client, tmp_path: Path) -> None:
+    source = tmp_path / "f.parquet"
+    _footprints(3000, seed=3).to_parquet(source)
+    out = tmp_path / "out"
+    no_crs = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)])  # raises InputFileError inside every task
+    with pytest.raises(InputFileError, match="has no CRS"):
+        with staged_output(out, names=["rooftops.gpkg", "rooftops.parquet/"]) as stage:
+            rooftop_potential_dask(source, stage, catalog=CATALOG, client=client, exclusions={"flood": no_crs},
+                                   engine=Engine("dask", partition_rows=1000))
+    assert not out.exists() or not any(out.iterdir())
+
+
+def _die_once(value: int, index: int, marker: str) -> int:
+    """Kill this worker process the first time partition 1 runs; return the value otherwise."""
+    if index == 1 and not os.path.exists(marker):
+        Path(marker).write_text("died")
+        os._exit(1)
+    return value * 10
+
+
+def _always_die(value: int, index: int) -> int:
+    os._exit(1)
+
+
+def test_a_dead_worker_is_replaced_and_its_task_rerun(client, tmp_path: Path) -> None:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(__import__(__name__))
+    try:
+        marker = str(tmp_path / "died")
+        assert run_partitions(client, _die_once, [1, 2, 3], marker) == [10, 20, 30]
+        assert Path(marker).read_text() == "died"
+    finally:
+        cloudpickle.unregister_pickle_by_value(__import__(__name__))
+
+
+def test_a_worker_that_keeps_dying_fails_with_a_clear_error(client) -> None:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(__import__(__name__))
+    try:
+        with pytest.raises(EngineError, match="memory-limit"):
+            run_partitions(client, _always_die, [1])
+    finally:
+        cloudpickle.unregister_pickle_by_value(__import__(__name__))
+
+
+def test_engine_options_are_checked() -> None:
+    assert resolve_engine("dask", workers=2, memory_limit="1GB") == Engine("dask", workers=2, memory_limit="1GB")
+    assert resolve_engine(None).kind == "memory"
+    with pytest.raises(InputFileError, match="Unknown engine"):
+        resolve_engine("spark")
+    with pytest.raises(InputFileError, match="--engine dask"):
+        resolve_engine("memory", scheduler="tcp://localhost:8786")
+    with pytest.raises(InputFileError, match="at least 1"):
+        resolve_engine("dask", workers=0)
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    source = tmp_path / "f.parquet"
+    _footprints(1000).to_parquet(source)
+    with pytest.raises(EngineError, match="Cannot reach the Dask scheduler"):
+        rooftop_potential_dask(source, tmp_path / "out", catalog=CATALOG,
+                               engine=Engine("dask", scheduler="tcp://127.0.0.1:9"))
+
+
+def test_cli_engine_dask_reads_a_geopackage_in_chunks_and_writes_the_memory_results(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sanxian_yidan.cli import app
+
+    source = tmp_path / "footprints.gpkg"
+    _footprints(4000, seed=5).to_file(source, layer="buildings", driver="GPKG")
+    runner = CliRunner()
+    args = ["rooftops", str(source), "--catalog", str(CATALOG), "--top", "3"]
+    memory = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
+    assert memory.exit_code == 0, memory.output
+    dask = runner.invoke(app, [*args, "--out", str(tmp_path / "d"), "--engine", "dask", "--workers", "1",
+                               "--memory-limit", "1GB"])
+    assert dask.exit_code == 0, dask.output
+    assert "dashboard" in dask.output and "1 worker(s) x 1GB" in dask.output
+    cols = ["bid", "rank", "capacity_kwp", "township"]
+    m = pyogrio.read_dataframe(tmp_path / "m" / "rooftops.gpkg", layer="rooftops", columns=cols).sort_values("bid")
+    d = pyogrio.read_dataframe(tmp_path / "d" / "rooftops.gpkg", layer="rooftops", columns=cols).sort_values("bid")
+    assert len(d) == len(m) == 4000 - 20
+    np.testing.assert_array_equal(d["rank"].to_numpy(), m["rank"].to_numpy())
+    np.testing.assert_allclose(d["capacity_kwp"].to_numpy(), m["capacity_kwp"].to_numpy(), rtol=1e-12)
+    assert (d["township"].to_numpy() == m["township"].to_numpy()).all()
+    assert (tmp_path / "d" / PARQUET_NAME).is_dir() and not (tmp_path / "m" / PARQUET_NAME).exists()
+    # The same ranking table on screen (its top 3 rows).
+    top_m = memory.output[memory.output.index("Roof ranking"):].split("\n")[:8]
+    top_d = dask.output[dask.output.index("Roof ranking"):].split("\n")[:8]
+    assert top_d == top_m
