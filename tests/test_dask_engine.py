@@ -145,8 +145,8 @@ def test_tables_and_summary_are_reduced_across_partitions(runs) -> None:
     pd.testing.assert_frame_equal(dask.counties, memory.counties, rtol=1e-10)
     pd.testing.assert_frame_equal(dask.categories, memory.categories, rtol=1e-10)
     assert len(dask.yield_classes) == len(memory.yield_classes)
-    for key, value in memory.summary.items():
-        got = dask.summary[key]
+    for key, value in memory.details.items():
+        got = dask.details[key]
         if key == "totals":
             assert got == pytest.approx(value, rel=1e-12)
         elif key == "repairs":  # same kinds, counts and listed feature ids (the detail text is a sample)
@@ -154,8 +154,12 @@ def test_tables_and_summary_are_reduced_across_partitions(runs) -> None:
                                                                        for r in value]
         else:
             assert got == value, key
-    assert dask.summary["excluded"]["outside_coverage"] == 50
-    assert dask.summary["dropped_empty_or_zero_area"] == 20
+    assert dask.details["excluded"]["outside_coverage"] == 50
+    assert dask.details["dropped_empty_or_zero_area"] == 20
+    # The analysis contract's surface: the same summary table, notes and provenance.
+    pd.testing.assert_frame_equal(pd.DataFrame(dask.summary), pd.DataFrame(memory.summary), rtol=1e-12)
+    assert dask.notes == memory.notes
+    assert dask.provenance.as_dict() == memory.provenance.as_dict()
 
 
 def test_files_match_the_in_memory_files(runs) -> None:

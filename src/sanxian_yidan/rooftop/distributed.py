@@ -30,6 +30,7 @@ import shutil
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,36 +67,34 @@ _EXTRA_STEPS = 4
 
 
 @dataclass
-class PartitionedRooftopResult:
-    """Outcome of :func:`rooftop_potential_dask`: the reduced tables and where the buildings are.
+class PartitionedRooftopResult(RooftopResult):
+    """Outcome of :func:`rooftop_potential_dask`: a :class:`~sanxian_yidan.rooftop.RooftopResult` whose
+    tables, details, provenance and notes are those of the in-memory run, but whose ``buildings`` holds
+    only the best-ranked buildings (``top`` of them): all buildings are in ``files["parquet"]`` (one
+    GeoParquet file per partition) and ``files["gpkg"]``, written by the run.
 
-    The per-building layer is not held in memory: it is in ``files["parquet"]`` (and ``files["gpkg"]``).
-    ``townships``, ``counties``, ``categories``, ``yield_classes`` and ``summary`` are those of
-    :class:`~sanxian_yidan.rooftop.RooftopResult`; ``top`` holds the best-ranked buildings (for a report).
+    Attributes
+    ----------
+    files : dict
+        ``gpkg``, ``csv``, ``factors`` and ``parquet`` (folder) paths as written.
+    partitions : int
+        Partitions the input was analysed in.
     """
 
-    townships: pd.DataFrame
-    counties: pd.DataFrame
-    categories: pd.DataFrame
-    yield_classes: pd.DataFrame
-    summary: dict[str, Any]
-    top: gpd.GeoDataFrame
     files: dict[str, Path] = field(default_factory=dict)
     partitions: int = 0
 
-    @property
-    def synthetic(self) -> bool:
-        """True when any layer behind the numbers was synthetic."""
-        return bool(self.summary.get("synthetic"))
-
-    @property
-    def buildings(self) -> gpd.GeoDataFrame:
-        """The best-ranked buildings kept in memory (``top``); all buildings are in the output files."""
-        return self.top
-
-    def area_table(self) -> pd.DataFrame:
-        """Townships then county and total rows (what the township CSV holds)."""
-        return RooftopResult.area_table(self)  # type: ignore[arg-type]  # uses townships / counties only
+    def write_into(self, folder: Path) -> dict[str, Path]:
+        """Copy the files the run wrote into ``folder`` (the buildings are not held in memory)."""
+        out = {}
+        for path in self.files.values():
+            target = Path(folder) / path.name
+            if path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target)
+            out[path.name] = target
+        return out
 
 
 @dataclass(frozen=True)
@@ -149,14 +148,15 @@ def _analyse_partition(part: gpd.GeoDataFrame, index: int, ctx: _Context) -> dic
     path = Path(ctx.stage) / _PASS1 / f"part.{index:05d}.parquet"
     b.to_parquet(path, index=False)
     eligible = b["rank"].to_numpy() > 0
-    summary = dict(res.summary)
-    summary.pop("totals", None)
+    details = dict(res.details)
+    details.pop("totals", None)
     return {"index": index, "path": str(path), "rows": len(b), "n_input": len(part),
             "keys": (b[ROW].to_numpy()[eligible], b["annual_kwh"].to_numpy()[eligible],
                      b["capacity_kwp"].to_numpy()[eligible]),
             "towns": res.townships.drop(columns="rank"),
             "counties": res.counties[res.counties["county"] != TOTAL].drop(columns="rank"),
-            "categories": res.categories, "yield_classes": res.yield_classes, "summary": summary}
+            "categories": res.categories, "yield_classes": res.yield_classes, "details": details,
+            "layers_used": res.layers_used}
 
 
 def _finalise_partition(path: str, index: int, rows: np.ndarray, ranks: np.ndarray, schema: Any,
@@ -253,21 +253,22 @@ def _add_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
-def _reduce_summary(partials: list[dict[str, Any]], used: list[dict[str, Any]], classes: pd.DataFrame,
+def _reduce_details(partials: list[dict[str, Any]], used: list[dict[str, Any]], classes: pd.DataFrame,
                     counties: pd.DataFrame) -> dict[str, Any]:
+    """The run details of the whole input: counts summed, value counts merged, provenance united."""
     from ..normalize import MAX_IDS_LISTED, Repair
 
-    s = dict(used[0]["summary"])
+    s = dict(used[0]["details"])
     n_input = sum(p["n_input"] for p in partials)
     s["input_features"] = n_input
     for key in ("buildings", "invalid_repaired", "included", "use_defaulted", "use_missing", "use_unmapped",
                 "roof_defaulted"):
-        s[key] = sum(int(p["summary"][key]) for p in used)
+        s[key] = sum(int(p["details"][key]) for p in used)
     s["dropped_empty_or_zero_area"] = n_input - s["buildings"]
     excluded: dict[str, int] = {}
     repairs: dict[str, Repair] = {}
     for p in used:
-        ps = p["summary"]
+        ps = p["details"]
         excluded = _add_counts(excluded, ps["excluded"])
         for r in ps["repairs"]:
             old = repairs.get(r.kind)
@@ -279,11 +280,11 @@ def _reduce_summary(partials: list[dict[str, Any]], used: list[dict[str, Any]], 
     for key in ("use_unmapped_values", "roof_unmapped_values"):
         counts: dict[str, int] = {}
         for p in used:
-            counts = _add_counts(counts, p["summary"][key])
+            counts = _add_counts(counts, p["details"][key])
         s[key] = dict(sorted(sorted(counts.items()), key=lambda kv: -kv[1]))  # most frequent first, then by name
     s["yield_classes"] = len(classes)
-    s["synthetic_layers"] = sorted({layer for p in used for layer in p["summary"]["synthetic_layers"]})
-    s["synthetic"] = any(p["summary"]["synthetic"] for p in used)
+    s["synthetic_layers"] = sorted({layer for p in used for layer in p["details"]["synthetic_layers"]})
+    s["synthetic"] = any(p["details"]["synthetic"] for p in used)
     s["totals"] = {k: float(counties.loc[counties["county"] == TOTAL, k].iloc[0])
                    for k in ("capacity_kwp", "policy_target_kwp", "gap_kwp", "annual_kwh", "co2_t")}
     return s
@@ -308,7 +309,7 @@ def _write_gpkg(parts: list[str], reduced: RooftopResult, stage: Path, spatial_i
     from ..io.vector import has_pyarrow
 
     first = gpd.read_parquet(parts[0])
-    paths = write_outputs(replace_buildings(reduced, first), stage, spatial_index=spatial_index, factors_csv=True)
+    paths = write_outputs(dc_replace(reduced, buildings=first), stage, spatial_index=spatial_index, factors_csv=True)
     # write_outputs drops per-layer provenance columns holding few values and use_value; the appended
     # partitions must match its columns.
     written = set(pyogrio.read_info(paths["gpkg"], layer="rooftops")["fields"])
@@ -324,12 +325,6 @@ def _write_gpkg(parts: list[str], reduced: RooftopResult, stage: Path, spatial_i
             pyogrio.write_dataframe(frame, paths["gpkg"], layer="rooftops", driver="GPKG", append=True,
                                     use_arrow=use_arrow)
     return paths
-
-
-def replace_buildings(result: RooftopResult, buildings: gpd.GeoDataFrame) -> RooftopResult:
-    """``result`` with another buildings frame (same tables and summary)."""
-    return RooftopResult(buildings, result.townships, result.counties, result.categories, result.yield_classes,
-                         result.summary)
 
 
 def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog | str | Path | None = None,
@@ -436,21 +431,23 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
                .drop_duplicates(["tilt_class_deg", "azimuth_deg"]).sort_values(["tilt_class_deg", "azimuth_deg"])
                .reset_index(drop=True))
     classes.attrs = used[0]["yield_classes"].attrs
-    summary = _reduce_summary(partials, used, classes, counties)
-    outside = summary["excluded"].get("outside_coverage", 0)
+    details = _reduce_details(partials, used, classes, counties)
+    outside = details["excluded"].get("outside_coverage", 0)
     if outside:
         warnings.warn(f"{outside} 栋建筑在图层目录的数据范围（行政区界）之外，排除图层无法核查，不计入潜力 / "
                       f"{outside} building(s) lie outside the catalog's data coverage (its admin_boundary): their "
                       "exclusion layers are unknown, so they are excluded (excluded_reason = outside_coverage)",
                       SanxianWarning, stacklevel=2)
-    reduced = RooftopResult(gpd.GeoDataFrame(), towns, counties, cats, classes, summary)
+    layers = list(dict.fromkeys(layer for q in used for layer in q["layers_used"]))
+    reduced = RooftopResult(gpd.GeoDataFrame(), towns, counties, cats, classes, details, params=p, layers_used=layers)
     report_step(progress, "gpkg 写出", total - 1, total)
     parts = [f for f in finals if f is not None]
     files = _write_gpkg(parts, reduced, out, spatial_index)
     files["parquet"] = out / PARQUET_NAME
     best = _top(parts, top)
     report_step(progress, "done", total, total)
-    return PartitionedRooftopResult(towns, counties, cats, classes, summary, best, files, n_parts)
+    return PartitionedRooftopResult(best, towns, counties, cats, classes, details, params=p, layers_used=layers,
+                                    files=files, partitions=n_parts)
 
 
 def _finalise_all(client: Any, used: list[dict[str, Any]], ranks: dict[int, tuple[np.ndarray, np.ndarray]],
