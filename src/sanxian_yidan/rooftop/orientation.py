@@ -87,8 +87,9 @@ def _ridge_bearing(geoms: np.ndarray) -> np.ndarray:
     done = np.zeros(n, dtype=bool)
     simple = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0))
     if simple.size:
-        coords, idx = shapely.get_coordinates(geoms[simple], return_index=True)
-        counts = np.bincount(idx, minlength=len(simple))
+        # Counts per footprint instead of return_index: the same layout without a million-entry index array.
+        coords = shapely.get_coordinates(geoms[simple])
+        counts = shapely.get_num_coordinates(geoms[simple])
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         k = counts - 1  # closed rings repeat the first vertex
         for kk in np.unique(k[(k >= 3) & (k <= _MAX_VERTICES_NUMPY)]):  # a dozen vertex counts at most

@@ -21,6 +21,7 @@ from ..provenance import truthy_flags
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+from .locate import first_containing
 from .params import RooftopParams
 from .result import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED
 
@@ -240,16 +241,16 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
             names.append(name)
         return names.index(name)
 
+    applied = [layer for _, layer in layers if layer is not None and len(layer) > 0]
+    first = _first_layer_hit(geoms, [layer.to_crs(gdf.crs) if not layer.crs.equals(gdf.crs) else layer
+                                     for layer in applied])
+    position = -1
     for name, layer in layers:
         if layer is None or len(layer) == 0:
             stats.setdefault(name, 0)
             continue
-        polys = layer.to_crs(gdf.crs) if not layer.crs.equals(gdf.crs) else layer
-        tree = shapely.STRtree(np.asarray(polys.geometry.values))
-        hit_idx = tree.query(geoms, predicate="intersects")[0]
-        hit = np.zeros(len(gdf), dtype=bool)
-        hit[hit_idx] = True
-        new = hit & (reason == 0)
+        position += 1
+        new = (first == position) & (reason == 0)
         reason[new] = code_of(name)
         # A catalog layer and an extra layer may share a name (role): their counts add up.
         stats[name] = stats.get(name, 0) + int(new.sum())
@@ -257,6 +258,25 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
     reason[small] = code_of("min_area")
     stats["min_area"] = int(small.sum())
     return reason, names, stats, not_applied
+
+
+def _first_layer_hit(geoms: np.ndarray, layers: Sequence[gpd.GeoDataFrame]) -> np.ndarray:
+    """Position of the first layer with a polygon intersecting each footprint (``len(layers)``: none).
+
+    All layers share one spatial index, so the footprints are looked up once, not once per layer.
+    """
+    first = np.full(len(geoms), len(layers), dtype=np.int64)
+    if not layers:
+        return first
+    polys = np.concatenate([np.asarray(layer.geometry.array) for layer in layers])
+    position = np.repeat(np.arange(len(layers)), [len(layer) for layer in layers])
+    # Candidates by bounding box, then one intersects test per candidate pair with the layer polygons
+    # prepared: far cheaper than the tree's own predicate, which prepares each footprint instead.
+    building, poly = shapely.STRtree(polys).query(geoms)
+    shapely.prepare(polys)
+    hit = shapely.intersects(polys[poly], geoms[building])
+    np.minimum.at(first, building[hit], position[poly[hit]])
+    return first
 
 
 def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any) -> np.ndarray | None:
@@ -274,10 +294,14 @@ def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any) -> np.
     cov = gpd.GeoSeries([coverage], crs=cat.working_crs)
     if gdf.crs is not None and not cov.crs.equals(gdf.crs):
         cov = cov.to_crs(gdf.crs)
-    poly = cov.iloc[0]
-    shapely.prepare(poly)
+    x, y = _bbox_centres(geoms)
+    return first_containing(np.asarray(cov.geometry.array), x, y) < 0
+
+
+def _bbox_centres(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre of each footprint's bounding box [CRS units]: cheaper than the centroid, inside any compact footprint."""
     bounds = shapely.bounds(geoms)
-    return ~shapely.contains_xy(poly, (bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0)
+    return (bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0
 
 
 def _check_extra_exclusion(name: str, layer: Any) -> None:
@@ -312,7 +336,14 @@ def _yield_classes(site: tuple[float, float], tilt_class: np.ndarray, azimuth: n
     """Distinct (tilt, azimuth) classes, their yield (computed once each) and each building's class."""
     # One 1-D key per (tilt, azimuth) pair (azimuth < 360 < 1000): far faster than a row-wise unique.
     key_tilt = np.where(np.isnan(tilt_class), -1.0, tilt_class)
-    uniq, inverse = np.unique(key_tilt * 1000.0 + azimuth, return_inverse=True)
+    # Hashing (factorize) then sorting the few distinct keys: same classes and order as np.unique, without
+    # sorting a million keys.
+    codes, keys = pd.factorize(key_tilt * 1000.0 + azimuth)
+    sorter = np.argsort(keys)
+    uniq = keys[sorter]
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[sorter] = np.arange(len(keys))
+    inverse = inverse[codes]
     tilt_u = np.floor((uniq + 1000.0) / 1000.0) - 1.0
     az_u = np.round(uniq - tilt_u * 1000.0, 9)
     tilts = np.where(tilt_u < 0, np.nan, tilt_u)
@@ -338,7 +369,7 @@ class _Areas:
 
 def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
                   working_crs: Any) -> _Areas:
-    """Township and county of each building (by its bounding-box centre), vectorised per township.
+    """Township and county of each building (by its bounding-box centre, :func:`.locate.first_containing`).
 
     Names are returned once (sorted, so that grouping on the codes orders rows like grouping on
     the names) with one integer code per building.
@@ -359,21 +390,10 @@ def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships:
                 layer["county"].astype(str).to_numpy(dtype=object) if "county" in layer.columns
                 else np.full(len(layer), UNASSIGNED, dtype=object))
     towns = np.full(len(layer), "", dtype=object) if county_only else names
-    # Bounding-box centre of each footprint (cheaper than the centroid, inside any compact footprint);
-    # one vectorised point-in-polygon test per township, restricted to the points in its bounding box.
-    bounds = shapely.bounds(geoms)
-    x = (bounds[:, 0] + bounds[:, 2]) / 2.0
-    y = (bounds[:, 1] + bounds[:, 3]) / 2.0
-    polys = np.asarray(layer.geometry.array)
-    pbounds = shapely.bounds(polys)
-    first = np.full(n, -1, dtype=np.int64)
-    for i, poly in enumerate(polys):  # one pass per township polygon (tens), vectorised over buildings
-        candidates = np.flatnonzero((x >= pbounds[i, 0]) & (x <= pbounds[i, 2]) & (y >= pbounds[i, 1])
-                                    & (y <= pbounds[i, 3]) & (first < 0))
-        if candidates.size:
-            inside = shapely.contains_xy(poly, x[candidates], y[candidates])
-            # On a shared border the first polygon (lowest index) keeps the building.
-            first[candidates[inside]] = i
+    # One exact point-in-polygon answer per building (bounding-box centre); on a shared border the first
+    # polygon (lowest index) keeps the building.
+    x, y = _bbox_centres(geoms)
+    first = first_containing(np.asarray(layer.geometry.array), x, y)
     # Polygon index -> name code; the extra last slot is "unassigned".
     polygon = np.where(first >= 0, first, len(layer))
     town_codes, town_names = _codes_for(np.append(towns, UNASSIGNED), polygon)
@@ -383,7 +403,7 @@ def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships:
 
 def _codes_for(labels_per_polygon: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Codes into the sorted distinct labels, per building, from each building's polygon index."""
-    used = np.unique(polygon)
+    used = np.flatnonzero(np.bincount(polygon, minlength=len(labels_per_polygon)))
     names = sorted({str(labels_per_polygon[i]) for i in used})
     lookup = {name: j for j, name in enumerate(names)}
     polygon_code = np.array([lookup.get(str(v), -1) for v in labels_per_polygon], dtype=np.int64)  # tens of polygons
@@ -400,9 +420,14 @@ def _area_names(layer: gpd.GeoDataFrame) -> np.ndarray:
 
 def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
     """1 = largest annual energy among included roofs with capacity; 0 for the others."""
-    eligible = included & (capacity > 0)
-    order = np.lexsort((np.arange(len(annual_kwh)), -capacity, -annual_kwh))
-    order = order[eligible[order]]
+    eligible = np.flatnonzero(included & (capacity > 0))
+    energy = annual_kwh[eligible]
+    order = np.argsort(-energy)
+    ranked = energy[order]
+    if (ranked[1:] == ranked[:-1]).any() or np.isnan(ranked).any():
+        # Ties in energy (or NaN): larger capacity first, then input order (a plain sort leaves ties in any order).
+        order = np.lexsort((eligible, -capacity[eligible], -energy))
+    order = eligible[order]
     rank = np.zeros(len(annual_kwh), dtype=np.int64)
     rank[order] = np.arange(1, len(order) + 1)
     return rank
@@ -429,28 +454,24 @@ def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarr
                p: RooftopParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per township, per county (+ total) and per county x category sums.
 
-    Groups on categorical codes; the (small) result tables get plain string keys, sorted by name.
+    Groups on categorical codes (one ``np.bincount`` per quantity, no per-building frame); the (small)
+    result tables get plain string keys, sorted by name.
     """
-    base = pd.DataFrame({**keys, "n_buildings": np.ones(len(values["capacity_kwp"]), dtype=np.int64),
-                         **values}, copy=False)
-    base["gap_kwp"] = base["capacity_kwp"] - base["policy_target_kwp"]
+    columns = {"n_buildings": np.ones(len(values["capacity_kwp"]), dtype=np.int64), **values}
+    columns["gap_kwp"] = columns["capacity_kwp"] - columns["policy_target_kwp"]
     sums = ["n_buildings", "n_included", *AGGREGATE_SUMS]
 
     def group(by: list[str]) -> pd.DataFrame:
-        grouped = base.groupby(by, sort=False, observed=True)
-        agg = grouped[sums].sum()
-        agg["synthetic"] = grouped["synthetic"].any()
-        agg = agg.reset_index()
-        for key in by:
-            agg[key] = agg[key].astype(object).astype(str)
+        agg = _group_sums([keys[k] for k in by], columns, sums)
+        agg.columns = [*by, *sums, "synthetic"]
         return agg.sort_values(by, kind="stable").reset_index(drop=True)
 
     towns = group(["county", "township"])
     towns["rank"] = towns["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
     counties = group(["county"])
     counties["rank"] = counties["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
-    total = pd.DataFrame({"county": [TOTAL], **{c: [base[c].sum()] for c in sums},
-                          "synthetic": [bool(base["synthetic"].any())], "rank": [0]})
+    total = pd.DataFrame({"county": [TOTAL], **{c: [columns[c].sum()] for c in sums},
+                          "synthetic": [bool(columns["synthetic"].any())], "rank": [0]})
     counties = pd.concat([counties, total.astype(counties.dtypes.to_dict())], ignore_index=True)
     cats = group(["county", "use_category"])
     cats["pilot_share"] = cats["use_category"].map({c.id: c.pilot_share for c in p.categories.values()})
@@ -458,3 +479,28 @@ def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarr
     return towns, counties, cats
 
 
+def _group_sums(keys: Sequence[pd.Categorical], columns: Mapping[str, np.ndarray], sums: Sequence[str]
+                ) -> pd.DataFrame:
+    """Sums of ``sums`` and any of ``synthetic`` per observed combination of the categorical keys.
+
+    One row per combination that has at least one building: the key labels (str, one column per key),
+    then the sums (integer columns stay integer), then ``synthetic``.  Every key code must be >= 0.
+    """
+    code = np.zeros(len(columns["n_buildings"]), dtype=np.int64)
+    size = 1
+    for key in keys:
+        code = code * len(key.categories) + key.codes
+        size *= len(key.categories)
+    counts = np.bincount(code, minlength=size)
+    seen = np.flatnonzero(counts)
+    labels, rest = [], seen
+    for key in reversed(keys):  # combination code -> each key's code, last key first
+        rest, own = np.divmod(rest, len(key.categories))
+        labels.insert(0, pd.Series(np.asarray(key.categories, dtype=object)[own]).astype(str))
+    frame: dict[str, Any] = {f"key{j}": label for j, label in enumerate(labels)}
+    for name in sums:
+        column = columns[name]
+        total = counts if name == "n_buildings" else np.bincount(code, weights=column, minlength=size)
+        frame[name] = total[seen].astype(column.dtype) if column.dtype.kind in "iub" else total[seen]
+    frame["synthetic"] = np.bincount(code, weights=columns["synthetic"], minlength=size)[seen] > 0
+    return pd.DataFrame(frame)

@@ -1,0 +1,126 @@
+"""The rooftop analysis's fast paths give the answers of the plain computations they replace.
+
+Each fast path (grid point-in-polygon, one spatial index for all exclusion layers, bincount aggregation,
+sort-based ranking, hashed yield classes) is checked against the straightforward computation on inputs
+built to hit its edge cases: points on shared borders and in overlaps, ties in energy, empty groups.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Polygon, box
+
+from sanxian_yidan.rooftop.locate import first_containing
+from sanxian_yidan.rooftop.steps import _first_layer_hit, _group_sums, _rank
+
+
+def _first_containing_plain(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    first = np.full(len(x), -1, dtype=np.int64)
+    for i in range(len(polygons) - 1, -1, -1):  # lowest index wins: assign it last
+        first[shapely.contains_xy(polygons[i], x, y)] = i
+    return first
+
+
+def _polygons() -> np.ndarray:
+    holed = Polygon([(20, 0), (40, 0), (40, 20), (20, 20)], [[(25, 5), (35, 5), (35, 15), (25, 15)]])
+    wedge = Polygon([(0, 20), (20, 40), (0, 40)])
+    return np.array([box(0, 0, 10, 10), box(10, 0, 20, 10),      # shared border x = 10
+                     box(5, 5, 15, 15),                           # overlaps both: lower index keeps the point
+                     holed, wedge], dtype=object)
+
+
+def test_first_containing_hand_checked_points() -> None:
+    x = np.array([5.0, 10.0, 12.0, 7.0, 30.0, 22.0, 2.0, 50.0, 17.0])
+    y = np.array([5.0, 5.0, 5.0, 12.0, 10.0, 2.0, 35.0, 50.0, 12.0])
+    # (5,5): on square 2's corner, inside square 0 -> 0; (10,5): on the shared border -> none;
+    # (12,5): square 1 and square 2 -> 1; (7,12): only square 2; (30,10): in the hole -> none;
+    # (22,2): ring of the holed polygon -> 3; (2,35): wedge; (50,50): outside; (17,12): none (square 2 ends at 15)
+    assert first_containing(_polygons(), x, y).tolist() == [0, -1, 1, 2, -1, 3, 4, -1, -1]
+
+
+def test_first_containing_matches_per_point_test_on_many_points() -> None:
+    rng = np.random.default_rng(7)
+    polygons = _polygons()
+    # Random points, plus points exactly on every polygon vertex and on grid lines of the polygons.
+    x = np.concatenate([rng.uniform(-5, 45, 30_000), np.repeat(np.arange(0.0, 41.0, 5.0), 9)])
+    y = np.concatenate([rng.uniform(-5, 45, 30_000), np.tile(np.arange(0.0, 41.0, 5.0), 9)])
+    expected = _first_containing_plain(polygons, x, y)
+    got = first_containing(polygons, x, y)
+    np.testing.assert_array_equal(got, expected)
+    assert set(np.unique(got)) == {-1, 0, 1, 2, 3, 4}
+
+
+def test_first_containing_degenerate_inputs() -> None:
+    polygons = _polygons()
+    assert first_containing(polygons, np.array([]), np.array([])).tolist() == []
+    assert first_containing(np.array([], dtype=object), np.array([1.0]), np.array([1.0])).tolist() == [-1]
+    # All points at one place: a grid of one cell
+    assert first_containing(polygons, np.full(100, 3.0), np.full(100, 3.0)).tolist() == [0] * 100
+
+
+def test_first_layer_hit_is_the_first_layer_in_order() -> None:
+    crs = "EPSG:4547"
+    a = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs=crs)
+    b = gpd.GeoDataFrame(geometry=[box(5, 0, 20, 10), box(100, 100, 101, 101)], crs=crs)
+    footprints = np.array([box(1, 1, 2, 2), box(8, 1, 9, 2), box(15, 1, 16, 2), box(10, 20, 11, 21),
+                           box(10, 10, 11, 11)], dtype=object)   # the last touches a's corner: intersects
+    assert _first_layer_hit(footprints, [a, b]).tolist() == [0, 0, 1, 2, 0]
+    assert _first_layer_hit(footprints, [b, a]).tolist() == [1, 0, 0, 2, 0]
+    assert _first_layer_hit(footprints, []).tolist() == [0] * 5
+
+
+def _rank_plain(annual: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
+    eligible = included & (capacity > 0)
+    order = np.lexsort((np.arange(len(annual)), -capacity, -annual))
+    order = order[eligible[order]]
+    rank = np.zeros(len(annual), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
+def test_rank_ties_larger_capacity_then_input_order() -> None:
+    annual = np.array([100.0, 200.0, 100.0, 100.0, 50.0, 300.0])
+    capacity = np.array([1.0, 2.0, 3.0, 1.0, 0.0, 4.0])
+    included = np.array([True, True, True, True, True, False])
+    # 200 first; the three 100s: capacity 3 first, then rows 0 and 3 in input order; row 4 has no capacity
+    assert _rank(annual, capacity, included).tolist() == [3, 1, 2, 4, 0, 0]
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_rank_matches_lexsort(ties: bool) -> None:
+    rng = np.random.default_rng(3)
+    n = 5_000
+    annual = rng.integers(0, 50, n).astype(float) if ties else rng.uniform(0, 1e4, n)
+    capacity = rng.integers(0, 5, n).astype(float)
+    included = rng.random(n) < 0.9
+    np.testing.assert_array_equal(_rank(annual, capacity, included), _rank_plain(annual, capacity, included))
+
+
+def test_group_sums_match_pandas_groupby() -> None:
+    rng = np.random.default_rng(11)
+    n = 20_000
+    county = pd.Categorical.from_codes(rng.integers(0, 3, n), categories=["乙县", "丙县", "甲县"])
+    # Category "unused" never occurs: no row for it (observed groups only)
+    town = pd.Categorical.from_codes(rng.integers(0, 4, n), categories=["a", "b", "c", "unused"])
+    town = pd.Categorical.from_codes(np.where(town.codes == 3, 0, town.codes), categories=town.categories)
+    columns = {"n_buildings": np.ones(n, dtype=np.int64), "n_included": rng.integers(0, 2, n),
+               "capacity_kwp": rng.uniform(0, 100, n), "synthetic": rng.random(n) < 0.001}
+    got = _group_sums([county, town], columns, ["n_buildings", "n_included", "capacity_kwp"])
+    frame = pd.DataFrame({"county": county, "town": town, **columns})
+    grouped = frame.groupby(["county", "town"], observed=True, sort=True)
+    want = grouped[["n_buildings", "n_included", "capacity_kwp"]].sum()
+    want["synthetic"] = grouped["synthetic"].any()
+    want = want.reset_index()
+    assert len(got) == len(want) == 9
+    assert got["key0"].tolist() == want["county"].astype(str).tolist()
+    assert got["key1"].tolist() == want["town"].astype(str).tolist()
+    assert got["n_buildings"].dtype == np.int64 and got["n_included"].dtype == columns["n_included"].dtype
+    np.testing.assert_array_equal(got["n_buildings"], want["n_buildings"])
+    np.testing.assert_array_equal(got["n_included"], want["n_included"])
+    np.testing.assert_allclose(got["capacity_kwp"], want["capacity_kwp"], rtol=1e-12)
+    np.testing.assert_array_equal(got["synthetic"], want["synthetic"])
+    assert got["n_buildings"].sum() == n
