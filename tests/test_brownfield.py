@@ -239,9 +239,9 @@ def test_default_density_is_the_chinese_row_layout():
 
 
 def test_row_layout_inputs_are_validated():
-    with pytest.raises(DataFileError, match="array_share"):
+    with pytest.raises(DataFileError, match=r"capacity.densities.cn_layout.array_share: must be <= 1, got 1.5"):
         bf.load_params({"capacity": {"densities": {"cn_layout": {"array_share": 1.5}}}})
-    with pytest.raises(DataFileError, match="'tilt_deg_source' is required"):
+    with pytest.raises(DataFileError, match="capacity.densities.cn_layout.tilt_deg_source: needs a non-empty source"):
         bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_deg_source": ""}}}})
     steeper = bf.load_params({"capacity": {"densities": {"cn_layout": {"tilt_deg": 35.0}}}})
     assert steeper.density.mw_per_ha < bf.load_params().density.mw_per_ha   # steeper rows cast longer shadows
@@ -340,10 +340,11 @@ def test_negative_weight_refused_and_all_problems_reported_together():
                          "source": "test"},
                         {"column": "slope_mean_deg", "transform": "linear", "lo": 0, "hi": 1, "weight": 0.5}],
            "prescreen": [{"id": "x", "column": "net_area_m2", "op": "=>", "value": 1, "source": "t"}]}
-    with pytest.raises(DataFileError, match="negative") as info:
+    with pytest.raises(DataFileError, match=r"criteria\[0\].weight: -0.2 is negative; weights must be >= 0") as info:
         bf.load_params(bad)
     text = str(info.value)
-    assert "needs a non-empty 'source'" in text and "op '=>'" in text and "3 problem" in text
+    assert "criteria[1].source: missing required key" in text and "prescreen[0].op: must be one of" in text
+    assert "got '=>'" in text and "3 problem" in text
 
 
 def test_user_params_file_overrides_packaged_defaults(tmp_path):
@@ -364,10 +365,12 @@ def test_user_params_file_overrides_packaged_defaults(tmp_path):
 def test_parameters_without_a_value_in_the_data_file_are_refused_not_defaulted(monkeypatch, table, key):
     # a user file merges over the packaged one and cannot delete keys; a packaged file edited to
     # drop one must fail by name, never fall back to a number hidden in the code
-    doc, files = bf.read_params_document(bf.DATA_FILE, None)
+    from sanxian_yidan import datafiles
+
+    doc = datafiles.deep_merge(datafiles.packaged(bf.DATA_FILE), {})
     del doc[table][key]
-    monkeypatch.setattr(bf.params, "read_params_document", lambda name, params: (doc, files))
-    with pytest.raises(DataFileError, match=f"\\[{table}\\]: missing required key '{key}'"):
+    monkeypatch.setattr(datafiles, "packaged", lambda name: doc)
+    with pytest.raises(DataFileError, match=f"brownfield.toml: {table}.{key}: missing required key"):
         bf.load_params()
 
 

@@ -81,9 +81,9 @@ def test_mode_rules_first_match_wins():
 def test_mode_rules_without_default_or_with_bad_operator_are_refused():
     rules = [{"id": "a", "when": [{"column": "visible_share", "op": "~", "value": 1}], "source": "t"},
              {"id": "b", "when": [{"column": "visible_share", "op": ">", "value": 0.5}], "source": "t"}]
-    with pytest.raises(DataFileError, match="last mode rule must have") as info:
+    with pytest.raises(DataFileError, match=r"modes\[1\].when: the last mode rule must have") as info:
         mn.load_params({"modes": rules})
-    assert "op '~'" in str(info.value)
+    assert "modes[0].when[0].op: must be one of" in str(info.value) and "got '~'" in str(info.value)
 
 
 def test_focus_area_by_township_then_name_then_cluster():
@@ -350,12 +350,13 @@ def test_pv_prescreen_notes_tests_on_columns_mines_do_not_have(ridge):
 @pytest.mark.parametrize(("table", "key"), [("visibility", "window_margin_m"), ("mcda", "top_k"),
                                             ("mcda", "n_samples"), ("mcda", "seed")])
 def test_mine_parameters_without_a_value_are_refused_not_defaulted(monkeypatch, table, key):
-    from sanxian_yidan import brownfield as bf
 
-    doc, files = bf.read_params_document(mn.DATA_FILE, None)
+    from sanxian_yidan import datafiles
+
+    doc = datafiles.deep_merge(datafiles.packaged(mn.DATA_FILE), {})
     del doc[table][key]
-    monkeypatch.setattr(bf, "read_params_document", lambda name, params: (doc, files))
-    with pytest.raises(DataFileError, match=f"\\[{table}\\]: missing required key '{key}'"):
+    monkeypatch.setattr(datafiles, "packaged", lambda name: doc)
+    with pytest.raises(DataFileError, match=f"mines.toml: {table}.{key}: missing required key"):
         mn.load_params()
 
 

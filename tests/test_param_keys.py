@@ -30,9 +30,9 @@ def _toml(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
 
 
 @pytest.mark.parametrize(("load", "text", "message"), [
-    (load_brownfield, "[mcda]\ntop_kk = 3\n", r"\[mcda\] unknown key 'top_kk'; did you mean 'top_k'\?"),
+    (load_brownfield, "[mcda]\ntop_kk = 3\n", r"mcda.top_kk: unknown key \(未知的键\); did you mean 'top_k'\?"),
     (mines.load_params, "[visibility]\nwindow_margin = 500\n",
-     r"\[visibility\] unknown key 'window_margin'; did you mean 'window_margin_m'\?"),
+     r"visibility.window_margin: unknown key \(未知的键\); did you mean 'window_margin_m'\?"),
     (load_rooftop, "[modules]\npower_density_w_m3 = 200\n",
      r"\[modules\] unknown key 'power_density_w_m3'; did you mean 'power_density_w_m2'\?"),
     (load_solar, "[performance]\nsystem_loses = 0.1\n", r"performance.system_loses: unknown key"),
@@ -40,7 +40,7 @@ def _toml(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
      r"zonal.slope_threshold_dg: unknown key \(未知的键\); did you mean 'slope_threshold_deg'\?"),
     (load_mcda, "[consistency]\nmax_ration = 0.2\n",
      r"consistency.max_ration: unknown key \(未知的键\); did you mean 'max_ratio'\?"),
-    (load_brownfield, "[mcdaa]\ntop_k = 3\n", r"unknown table or key 'mcdaa'; did you mean 'mcda'\?"),
+    (load_brownfield, "[mcdaa]\ntop_k = 3\n", r"mcdaa: unknown key \(未知的键\); did you mean 'mcda'\?"),
 ])
 def test_a_misspelled_key_is_an_error_naming_the_file_and_the_likely_key(tmp_path: Path, load, text: str,
                                                                           message: str) -> None:
@@ -51,7 +51,7 @@ def test_a_misspelled_key_is_an_error_naming_the_file_and_the_likely_key(tmp_pat
 
 
 def test_mapping_overrides_are_checked_too() -> None:
-    with pytest.raises(DataFileError, match=r"\[mcda\] unknown key 'seeed'; did you mean 'seed'\?"):
+    with pytest.raises(DataFileError, match=r"mcda.seeed: unknown key \(未知的键\); did you mean 'seed'\?"):
         load_brownfield({"mcda": {"seeed": 1}})
     with pytest.raises(DataFileError, match=r"site.azimuth: unknown key"):
         load_solar(overrides={"site": {"azimuth": 10}})

@@ -31,21 +31,22 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pydantic import Field
 from shapely import STRtree
 
 from . import brownfield as bf
 from . import rules
 from .brownfield import Condition, McdaSpec
 from .brownfield import params as bf_params
-from .datafiles import Problems
 from .errors import EmptyLayerError, problem
 from .geomutil import nearest_features, polygonal_parts
+from .params import Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
 
@@ -55,9 +56,6 @@ DATA_FILE = "mines.toml"
 PRIORITY_STEPS = 7
 #: Visibility settings that ``[visibility]`` of data/mines.toml may set (else data/terrain.toml's apply).
 VISIBILITY_KEYS = ("max_distance_m", "spacing_m", "eye_height_m", "target_height_m")
-#: [visibility] of a user mines file may set the viewshed settings of data/terrain.toml (VISIBILITY_KEYS):
-#: accepted by the unknown-key check although data/mines.toml does not set them.
-bf_params.OPTIONAL_KEYS[DATA_FILE] = bf_params.MCDA_OPTIONAL_KEYS + tuple(f"visibility.{k}" for k in VISIBILITY_KEYS)
 #: Cell value of visibility.tif outside the DEM (GeoTIFF nodata; 0 and 1 are data).
 VISIBILITY_NODATA = 255
 
@@ -149,102 +147,100 @@ class MinesParams:
     files: tuple[str, ...] = ()
 
 
+class _Visibility(Sourced):
+    window_margin_m: float = Field(ge=0)
+    # optional: without them the settings of data/terrain.toml [visibility] apply (with their sources)
+    max_distance_m: float | None = Field(default=None, ge=0)
+    spacing_m: float | None = Field(default=None, ge=0)
+    eye_height_m: float | None = Field(default=None, ge=0)
+    target_height_m: float | None = Field(default=None, ge=0)
+
+
+class _Line(Sourced):
+    role: str
+    field: str | None = None
+    values: bf_params.Values = ()
+
+
+class _Zone(Sourced):
+    id: str
+    roles: bf_params.Roles
+    zh: str | None = None
+    en: str | None = None
+    influence_m: float = Field(ge=0)
+
+
+class _Overlap(Sourced):
+    roles: bf_params.Roles
+
+
+class _MineStatus(Sourced):
+    field: str
+    values: bf_params.Values
+    eligible: bool = True
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+class _Mode(Sourced):
+    id: str
+    zh: str | None = None
+    en: str | None = None
+    when: list[bf_params.ConditionEntry] = []
+
+
+class _Focus(Sourced):
+    township: str
+    aliases: bf_params.Values = ()
+
+
+class MinesFile(bf_params.McdaFile):
+    """The structure of ``data/mines.toml``."""
+
+    what: ClassVar[str] = "矿山修复 / mine rehabilitation"
+    visibility: _Visibility
+    lines: list[_Line] = Field(min_length=1)
+    zones: list[_Zone] = []
+    overlaps: dict[str, _Overlap] = {}
+    status: list[_MineStatus] = []
+    modes: list[_Mode] = Field(min_length=1)
+    focus_areas: list[_Focus] = []
+
+    @classmethod
+    def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        modes = doc.get("modes")
+        if isinstance(modes, list) and modes and isinstance(modes[-1], Mapping) and modes[-1].get("when"):
+            return [(("modes", len(modes) - 1, "when"), "the last mode rule must have `when = []` (the default), "
+                                                         "so every mine gets a mode (最后一条须为默认规则)")]
+        return []
+
+
 def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = None) -> MinesParams:
     """Load ``data/mines.toml``, optionally overridden by a user TOML file or mapping.
 
     Raises
     ------
     DataFileError
-        Listing every problem (missing source, unknown operator, negative weight, a required key
-        such as ``[visibility] window_margin_m`` or ``[mcda] top_k`` missing from the merged
+        Listing every problem (unknown key, missing source, unknown operator, negative weight, a required
+        key such as ``[visibility] window_margin_m`` or ``[mcda] top_k`` missing from the merged
         document, …).
     """
     if isinstance(params, MinesParams):
         return params
-    doc, files = bf.read_params_document(DATA_FILE, params)
-    probs = Problems(files[-1])
-
-    vis_raw = doc.get("visibility", {})
-    vis: dict[str, float] = {}
-    # optional: without them the settings of data/terrain.toml [visibility] apply (with their sources)
-    for key in VISIBILITY_KEYS:
-        if isinstance(vis_raw, Mapping) and key in vis_raw:
-            v = probs.number(vis_raw, key, "[visibility]", lo=0.0)
-            if v is not None:
-                vis[key] = v
-    margin = probs.number(vis_raw, "window_margin_m", "[visibility]", lo=0.0)
-    vis_source = probs.source(vis_raw, "[visibility]")
-
-    lines = []
-    for i, raw in enumerate(doc.get("lines", [])):
-        w = f"[[lines]][{i}]"
-        role = probs.get(raw, "role", str, w)
-        fld = probs.get(raw, "field", str, w, None)
-        values = probs.get(raw, "values", list, w, [])
-        src = probs.source(raw, w)
-        if role is not None:
-            lines.append(LineSource(role, fld, tuple(str(v) for v in values or ()), src))
-    if not lines:
-        probs.add("[[lines]]", "at least one line source (两线) is needed")
-
-    zones = []
-    for i, raw in enumerate(doc.get("zones", [])):
-        w = f"[[zones]][{i}]"
-        zid = probs.get(raw, "id", str, w)
-        roles = probs.get(raw, "roles", list, w)
-        infl = probs.number(raw, "influence_m", w, lo=0.0)
-        src = probs.source(raw, w)
-        if zid is not None and roles is not None and infl is not None:
-            zones.append(Zone(zid, tuple(map(str, roles)), str(raw.get("zh", zid)), str(raw.get("en", zid)), infl, src))
-
-    overlaps = []
-    for col, raw in (doc.get("overlaps") or {}).items():
-        w = f"[overlaps.{col}]"
-        roles = probs.get(raw, "roles", list, w)
-        src = probs.source(raw, w)
-        if roles is not None:
-            overlaps.append(Overlap(col, tuple(map(str, roles)), src))
-
-    status = []
-    for i, raw in enumerate(doc.get("status", [])):
-        w = f"[[status]][{i}]"
-        fld = probs.get(raw, "field", str, w)
-        values = probs.get(raw, "values", list, w)
-        eligible = probs.get(raw, "eligible", bool, w, True)
-        src = probs.source(raw, w)
-        if fld is not None and values is not None:
-            status.append(MineStatus(fld, tuple(map(str, values)), bool(eligible), str(raw.get("reason_zh", "")),
-                                     str(raw.get("reason_en", "")), src))
-
-    modes = []
-    for i, raw in enumerate(doc.get("modes", [])):
-        w = f"[[modes]][{i}]"
-        mid = probs.get(raw, "id", str, w)
-        when_raw = probs.get(raw, "when", list, w, [])
-        conds = [bf.parse_condition(c, f"{w}.when[{j}]", probs) for j, c in enumerate(when_raw or [])]
-        src = probs.source(raw, w)
-        if mid is not None:
-            modes.append(ModeRule(mid, str(raw.get("zh", mid)), str(raw.get("en", mid)),
-                                  tuple(c for c in conds if c is not None), src))
-    if not modes:
-        probs.add("[[modes]]", "at least one mode rule is needed")
-    elif modes[-1].when:
-        probs.add("[[modes]]", "the last mode rule must have `when = []` (the default), so every mine gets a mode")
-
-    focus = []
-    for i, raw in enumerate(doc.get("focus_areas", [])):
-        w = f"[[focus_areas]][{i}]"
-        town = probs.get(raw, "township", str, w)
-        aliases = probs.get(raw, "aliases", list, w, [])
-        src = probs.source(raw, w)
-        if town is not None:
-            focus.append(FocusArea(town, tuple(map(str, aliases or ())), src))
-
-    mcda = bf.parse_mcda(doc, probs)
-    probs.raise_if_any("矿山修复 / mine rehabilitation")
-    return MinesParams(lines=tuple(lines), zones=tuple(zones), overlaps=tuple(overlaps), status=tuple(status),
-                       mcda=mcda, modes=tuple(modes), focus_areas=tuple(focus), visibility=vis,
-                       window_margin_m=float(margin), visibility_source=vis_source, files=files)
+    doc = bf_params.load_document(MinesFile, DATA_FILE, params)
+    vis = doc.visibility
+    return MinesParams(
+        lines=tuple(LineSource(x.role, x.field, x.values, x.source) for x in doc.lines),
+        zones=tuple(Zone(z.id, z.roles, z.zh or z.id, z.en or z.id, z.influence_m, z.source) for z in doc.zones),
+        overlaps=tuple(Overlap(col, o.roles, o.source) for col, o in doc.overlaps.items()),
+        status=tuple(MineStatus(x.field, x.values, x.eligible, x.reason_zh, x.reason_en, x.source)
+                     for x in doc.status),
+        mcda=doc.mcda_spec(),
+        modes=tuple(ModeRule(m.id, m.zh or m.id, m.en or m.id, tuple(c.build() for c in m.when), m.source)
+                    for m in doc.modes),
+        focus_areas=tuple(FocusArea(f.township, f.aliases, f.source) for f in doc.focus_areas),
+        visibility={k: getattr(vis, k) for k in VISIBILITY_KEYS if getattr(vis, k) is not None},
+        window_margin_m=vis.window_margin_m, visibility_source=vis.source, files=tuple(doc._files))
 
 
 # =============================================================================================

@@ -55,6 +55,16 @@ class DataModel(BaseModel):
     what: ClassVar[str] = "数据 / data"
     _files: tuple[str, ...] = PrivateAttr(default=())
 
+    @classmethod
+    def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        """Cross-key rules checked on the raw merged document, reported with the field problems.
+
+        Pydantic runs a model's own ``model_validator(mode="after")`` only when all its fields are
+        valid; a rule that must be reported together with them (e.g. "the last mode rule is the
+        default") is written here instead, as ``(key path, message)`` pairs.
+        """
+        return []
+
     @property
     def loaded_from(self) -> str:
         """The file(s) the values came from, ``" + "``-joined (packaged first)."""
@@ -136,10 +146,13 @@ def validate_layers(model: type[M], layers: Sequence[tuple[str, Mapping[str, Any
         One error listing every problem, each with the file that set the key and its key path.
     """
     doc = reduce(deep_merge, (d for _, d in layers), {})
+    extra = model.document_problems(doc)
     try:
         obj = model.model_validate(doc)
     except ValidationError as exc:
-        raise DataFileError(format_errors(exc, model, layers, fix=fix)) from None
+        raise DataFileError(format_errors(exc.errors(include_url=False), model, layers, fix=fix, extra=extra)) from None
+    if extra:
+        raise DataFileError(format_errors([], model, layers, fix=fix, extra=extra))
     obj._files = tuple(label for label, _ in layers)
     return obj
 
@@ -238,11 +251,14 @@ def _path(loc: Sequence[Any]) -> str:
     return out or "(top level)"
 
 
-def format_errors(exc: ValidationError, model: type[DataModel], layers: Sequence[tuple[str, Mapping[str, Any]]],
-                  *, fix: str | None = None) -> str:
-    """One bilingual message listing every problem of ``exc`` as ``file: key.path: what``."""
+def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
+                  layers: Sequence[tuple[str, Mapping[str, Any]]], *, fix: str | None = None,
+                  extra: Sequence[tuple[tuple[Any, ...], str]] = ()) -> str:
+    """One bilingual message listing every problem (pydantic ``errors`` and ``extra`` (key path, message)
+    pairs) as ``file: key.path: what``."""
+    errors = [*errors, *({"type": "value_error", "loc": loc, "msg": msg, "ctx": {"error": msg}} for loc, msg in extra)]
     items = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         valid = _valid_keys(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
         items.append(f"{_owner(loc, layers)}: {_path(loc)}: {_item_message({**err, 'loc': loc}, valid)}")

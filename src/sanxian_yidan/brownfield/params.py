@@ -1,20 +1,25 @@
 """Brownfield parameters: ``data/brownfield.toml`` (and a user's overrides) validated into frozen dataclasses.
 
-All problems of a file are collected by :class:`Problems` and reported together; the mine module reuses
-the same parsers for ``data/mines.toml``.
+The file's structure is declared by :class:`BrownfieldFile` (:mod:`sanxian_yidan.params`), so every problem
+of a file is reported together with its key path; the mine module reuses the shared parts
+(:class:`McdaFile`, :class:`ConditionEntry`) for ``data/mines.toml``.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
 from .. import rules
-from ..datafiles import Problems, deep_merge, load_toml, packaged_path, reject_unknown_keys
+from ..datafiles import Problems, load_model  # noqa: F401  (Problems: re-exported by the package, as before)
+from ..params import AsTuple, DataModel, Source, Sourced
+
+M = TypeVar("M", bound=DataModel)
 
 log = logging.getLogger(__name__)
 
@@ -189,197 +194,267 @@ ROW_PITCH_INPUTS = {"latitude_deg": (-66.0, 66.0), "tilt_deg": (0.0, 89.0), "win
                     "module_w_per_m2": (50.0, 300.0), "array_share": (0.05, 1.0)}
 
 
+# =============================================================================================
+# The structure of the data files (pydantic models; the mine module reuses the shared parts)
+# =============================================================================================
+def _strings(value: Any) -> Any:
+    return tuple(str(v) for v in value) if isinstance(value, list) else value
 
-def row_pitch_density(raw: Mapping[str, Any], where: str, probs: Problems) -> tuple[float | None, str]:
+
+#: A list of values compared as text (``["废弃", "闭坑"]``; numbers are read as their text).
+Values = Annotated[tuple[str, ...], BeforeValidator(_strings)]
+Roles = Annotated[tuple[str, ...], AsTuple]
+
+
+class ConditionEntry(DataModel):
+    """One test ``{column, op, value}`` (pre-screen test or part of a mode rule)."""
+
+    column: str
+    op: Literal[OPERATORS]  # type: ignore[valid-type]
+    value: Any
+    id: str | None = None
+    zh: str = ""
+    en: str = ""
+    on_missing: Literal["fail", "flag", "pass"] = "flag"
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> ConditionEntry:
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"op '{self.op}' needs a list value, got {self.value!r} (需要列表)")
+        if self.op in ("<", "<=", ">", ">=") and (isinstance(self.value, bool)
+                                                  or not isinstance(self.value, (int, float))):
+            raise ValueError(f"op '{self.op}' needs a number, got {self.value!r} (需要数字)")
+        return self
+
+    def build(self) -> Condition:
+        """The validated test as a :class:`Condition`."""
+        value = tuple(self.value) if isinstance(self.value, list) else self.value
+        return Condition(self.column, self.op, value, id=self.id or self.column, zh=self.zh, en=self.en,
+                         on_missing=self.on_missing, source=self.source)
+
+
+class _PrescreenEntry(ConditionEntry):
+    source: Source
+
+
+class _CriterionEntry(Sourced):
+    # transform options (lo, hi, missing, ...) are checked by the mcda module that applies them
+    model_config = ConfigDict(extra="allow")
+    column: str
+    transform: str = "linear"
+    benefit: bool = True
+    weight: float | None = None
+
+    @field_validator("weight")
+    @classmethod
+    def _not_negative(cls, weight: float | None) -> float | None:
+        if weight is not None and weight < 0:
+            raise ValueError(f"{weight} is negative; weights must be >= 0 (a cost criterion is written with "
+                             "benefit = false, not a negative weight) (权重不能为负)")
+        return weight
+
+
+class _Ahp(Sourced):
+    order: Roles
+    matrix: Annotated[tuple[Annotated[tuple[float, ...], AsTuple], ...], AsTuple]
+    force: bool = False
+
+
+class McdaEntry(Sourced):
+    """``[mcda]``: method, top k, Monte-Carlo draws and seed; optional ``[mcda.ahp]`` and ``spread``."""
+
+    method: Literal["weighted_sum", "topsis"]
+    top_k: int = Field(ge=1)
+    n_samples: int = Field(ge=0)
+    seed: int
+    spread: float | None = Field(default=None, ge=0, lt=1)
+    ahp: _Ahp | None = None
+
+
+class McdaFile(Sourced):
+    """A parameter file with ``[mcda]`` and ``[[criteria]]`` (brownfield.toml, mines.toml)."""
+
+    mcda: McdaEntry
+    criteria: list[_CriterionEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weights(self) -> McdaFile:
+        ahp, cols = self.mcda.ahp, [c.column for c in self.criteria]
+        if ahp is None and any(c.weight is None for c in self.criteria):
+            raise ValueError("every [[criteria]] entry needs a 'weight' unless [mcda.ahp] gives the weights "
+                             "(缺少权重)")
+        if ahp is not None and sorted(ahp.order) != sorted(cols):
+            raise ValueError(f"[mcda.ahp] order {list(ahp.order)} must list exactly the criteria columns {cols}")
+        if ahp is not None and (len(ahp.matrix) != len(ahp.order) or any(len(r) != len(ahp.order)
+                                                                         for r in ahp.matrix)):
+            raise ValueError(f"[mcda.ahp] matrix must be {len(ahp.order)}x{len(ahp.order)} (one row and column "
+                             "per criterion in order)")
+        return self
+
+    def mcda_spec(self) -> McdaSpec:
+        """The validated ``[mcda]`` and ``[[criteria]]`` as a :class:`McdaSpec`."""
+        m, ahp = self.mcda, self.mcda.ahp
+        criteria = tuple(CriterionSpec(c.column, c.transform, c.benefit, c.weight, dict(c.model_extra or {}),
+                                       c.source) for c in self.criteria)
+        return McdaSpec(method=m.method, top_k=m.top_k, n_samples=m.n_samples, seed=m.seed, criteria=criteria,
+                        ahp=AhpSpec(ahp.order, ahp.matrix, ahp.force, ahp.source) if ahp else None, source=m.source,
+                        options={} if m.spread is None else {"spread": m.spread})
+
+
+class _Candidate(Sourced):
+    zh: str
+    en: str
+
+
+class _Status(Sourced):
+    role: str
+    field: str
+    values: Values
+    readiness: float = Field(ge=0, le=1)
+    eligible: bool = True
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+class _StatusDefault(Sourced):
+    readiness: float = Field(ge=0, le=1)
+
+
+class _Exclusion(Sourced):
+    role: str
+    reason_zh: str | None = None
+    reason_en: str | None = None
+    buffer_m: float = Field(default=0.0, ge=0)  # 0 m cuts the zone itself (no buffer, not a tuned value)
+    where: dict[str, Annotated[Values, BeforeValidator(lambda v: [v] if isinstance(v, (str, int)) else v)]] = {}
+
+
+_RowPitchInputs = create_model(  # type: ignore[call-overload]
+    "_RowPitchInputs", __base__=Sourced,
+    **{key: (float | None, Field(default=None, ge=lo, le=hi)) for key, (lo, hi) in ROW_PITCH_INPUTS.items()},
+    **{f"{key}_source": (Source | None, None) for key in ROW_PITCH_INPUTS})
+
+
+class _Density(_RowPitchInputs):  # type: ignore[misc, valid-type]
+    basis: str = ""
+    mw_per_ha: float | None = Field(default=None, gt=0)
+    acres_per_mw: float | None = Field(default=None, gt=0)
+    model: Literal["row_pitch"] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> _Density:
+        given = [k for k in ("mw_per_ha", "acres_per_mw", "model") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError('give exactly one of mw_per_ha, acres_per_mw or model = "row_pitch" with its inputs, '
+                             f"got {given or 'none'} (功率密度须且只能给出一种)")
+        missing = [k for k in ROW_PITCH_INPUTS for k in (k, f"{k}_source") if getattr(self, k) is None]
+        if self.model == "row_pitch" and missing:
+            raise ValueError(f'model = "row_pitch" needs {missing} (each input with where it comes from)')
+        return self
+
+
+class _Capacity(Sourced):
+    default: str
+    densities: dict[str, _Density] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_known(self) -> _Capacity:
+        if self.default not in self.densities:
+            raise ValueError(f"default density '{self.default}' is not among {sorted(self.densities)}")
+        return self
+
+
+class _Yield(Sourced):
+    location_round_deg: float = Field(ge=0)
+    azimuth_deg: float = Field(ge=0, le=360)
+    tilt_deg: float | None = Field(default=None, ge=0, le=90)  # none: the optimal fixed tilt (solar.optimal_tilt)
+    grid: str
+
+
+class _GridClass(Sourced):
+    max_capacity_mw: float = Field(ge=0, allow_inf_nan=True)
+    min_voltage_kv: float = Field(ge=0)
+
+
+class _Grid(Sourced):
+    role: str
+    unknown_voltage: Literal["exclude", "include"]
+    classes: list[_GridClass] = Field(min_length=1)
+
+
+class _Access(Sourced):
+    road_roles: Roles
+
+
+class _Setback(Sourced):
+    roles: Roles
+
+
+class _Terrain(Sourced):
+    slope_threshold_deg: float = Field(ge=0, le=90)
+    south_min_deg: float = Field(ge=0, le=360)
+    south_max_deg: float = Field(ge=0, le=360)
+    min_dem_coverage: float = Field(ge=0, le=1)
+
+
+class BrownfieldFile(McdaFile):
+    """The structure of ``data/brownfield.toml``."""
+
+    what: ClassVar[str] = "棕地光伏 / brownfield"
+    candidates: dict[str, _Candidate] = Field(min_length=1)
+    status: list[_Status] = []
+    status_default: _StatusDefault
+    exclusions: list[_Exclusion] = []
+    capacity: _Capacity
+    yield_: _Yield = Field(alias="yield")
+    grid: _Grid
+    access: _Access
+    setback: _Setback
+    terrain: _Terrain
+    prescreen: list[_PrescreenEntry] = []
+
+
+def row_pitch_density(d: Any) -> tuple[float, str]:
     """Power density [MW/ha] of shade-free fixed rows: ``module_w_per_m2 x GCR x array_share / 100``.
 
     The ground coverage ratio is :func:`sanxian_yidan.solar.shade_free_gcr` at ``latitude_deg`` and
     ``tilt_deg`` for the shade-free window on the winter solstice; 1 W/m² = 0.01 MW/ha.
 
+    Parameters
+    ----------
+    d : object
+        A validated ``model = "row_pitch"`` density entry (attributes named as :data:`ROW_PITCH_INPUTS`).
+
     References
     ----------
     .. [1] GB 50797-2012 光伏发电站设计规范 (no mutual shading 9:00-15:00 true solar time on the winter solstice).
     """
-    values = {key: probs.number(raw, key, where, lo=lo, hi=hi) for key, (lo, hi) in ROW_PITCH_INPUTS.items()}
-    for key in ROW_PITCH_INPUTS:
-        if not str(raw.get(f"{key}_source", "")).strip():
-            probs.add(where, f"'{key}_source' is required (where the input comes from)")
-    if any(v is None for v in values.values()):
-        return None, ""
     from ..solar import shade_free_gcr
 
-    v = values
-    gcr = shade_free_gcr(v["latitude_deg"], v["tilt_deg"], declination_deg=v["winter_declination_deg"],
-                         start_hour=v["shade_free_from_h"], end_hour=v["shade_free_to_h"])
-    mw_per_ha = v["module_w_per_m2"] * gcr * v["array_share"] / 100.0
-    note = (f"computed: {v['module_w_per_m2']:g} W/m² modules × GCR {gcr:.3f} (rows at {v['tilt_deg']:g}° tilt, "
-            f"{v['latitude_deg']:g}° latitude, shade-free {v['shade_free_from_h']:g}-{v['shade_free_to_h']:g} h on "
-            f"the winter solstice) × array share {v['array_share']:g} = {mw_per_ha:.3f} MW/ha")
+    gcr = shade_free_gcr(d.latitude_deg, d.tilt_deg, declination_deg=d.winter_declination_deg,
+                         start_hour=d.shade_free_from_h, end_hour=d.shade_free_to_h)
+    mw_per_ha = d.module_w_per_m2 * gcr * d.array_share / 100.0
+    note = (f"computed: {d.module_w_per_m2:g} W/m² modules × GCR {gcr:.3f} (rows at {d.tilt_deg:g}° tilt, "
+            f"{d.latitude_deg:g}° latitude, shade-free {d.shade_free_from_h:g}-{d.shade_free_to_h:g} h on "
+            f"the winter solstice) × array share {d.array_share:g} = {mw_per_ha:.3f} MW/ha")
     return mw_per_ha, note
 
 
-#: Keys read although the packaged files do not set them: ``[mcda.ahp]`` (AHP weights) and ``[mcda] spread``
-#: (Dirichlet spread of the weight sensitivity).  Any other key a user file adds is refused as unknown.
-MCDA_OPTIONAL_KEYS = ("mcda.ahp", "mcda.spread")
-#: Optional keys per packaged parameter file read through :func:`read_params_document` (other modules add
-#: theirs, e.g. mines.toml's viewshed settings); a file not listed gets :data:`MCDA_OPTIONAL_KEYS`.
-OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {DATA_FILE: MCDA_OPTIONAL_KEYS}
+def _density(name: str, d: _Density) -> Density:
+    if d.model == "row_pitch":
+        mw_per_ha, note = row_pitch_density(d)
+        return Density(name, mw_per_ha, d.basis, f"{d.source}; {note}")
+    mw_per_ha = d.mw_per_ha if d.mw_per_ha is not None else M2_PER_HA / (d.acres_per_mw * M2_PER_ACRE)
+    return Density(name, mw_per_ha, d.basis, d.source)
 
 
-def read_params_document(default_name: str, params: str | Path | Mapping[str, Any] | None
-                         ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Packaged data file ``default_name`` merged with a user TOML file or mapping.
+def load_document(model: type[M], name: str, params: str | Path | Mapping[str, Any] | None) -> M:
+    """A parameter file read through its model: packaged ``name`` with a user TOML file or mapping merged over it.
 
-    The user document is merged over the packaged one with
-    :func:`sanxian_yidan.datafiles.deep_merge` (tables merge, arrays of tables are replaced
-    whole), so keys are required of the merged result.  A key of the user document that the packaged
-    one does not have (a misspelling such as ``top_kk``) is an error with a "did you mean"
-    (:func:`sanxian_yidan.datafiles.reject_unknown_keys`).
-
-    Returns
-    -------
-    (dict, tuple of str)
-        The merged document and the files it came from (for provenance).
+    Tables merge key by key; arrays of tables are replaced whole (:func:`sanxian_yidan.datafiles.deep_merge`).
     """
-    base_path = packaged_path(default_name)
-    doc = load_toml(base_path)
-    files = [str(base_path)]
-    if params is None:
-        return doc, tuple(files)
-    if isinstance(params, Mapping):
-        files.append("<parameters given as a mapping>")
-        user_doc: Mapping[str, Any] = params
-    else:
-        user = Path(params)
-        files.append(str(user.resolve()))
-        user_doc = load_toml(user)
-    reject_unknown_keys(user_doc, doc, file=files[-1],
-                        optional=OPTIONAL_KEYS.get(default_name, MCDA_OPTIONAL_KEYS))
-    return deep_merge(doc, user_doc), tuple(files)
-
-
-def parse_condition(raw: Any, where: str, probs: Problems, *, prescreen: bool = False) -> Condition | None:
-    """Validate one ``{column, op, value}`` table (pre-screen test or mode-rule condition)."""
-    if not isinstance(raw, Mapping):
-        probs.add(where, "must be a table with column, op and value")
-        return None
-    column = probs.get(raw, "column", str, where)
-    op = probs.get(raw, "op", str, where)
-    if op is not None and op not in OPERATORS:
-        probs.add(where, f"op '{op}' is not one of {list(OPERATORS)}")
-        op = None
-    if "value" not in raw:
-        probs.add(where, "missing required key 'value'")
-        return None
-    value = raw["value"]
-    if op in ("in", "not_in") and not isinstance(value, list):
-        probs.add(where, f"op '{op}' needs a list value, got {value!r}")
-        return None
-    if op in ("<", "<=", ">", ">=") and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        probs.add(where, f"op '{op}' needs a number, got {value!r}")
-        return None
-    on_missing = raw.get("on_missing", "flag")
-    if on_missing not in ("fail", "flag", "pass"):
-        probs.add(where, f"on_missing must be 'fail', 'flag' or 'pass', got {on_missing!r}")
-    src = probs.source(raw, where) if prescreen else str(raw.get("source", ""))
-    if column is None or op is None:
-        return None
-    return Condition(column=column, op=op, value=tuple(value) if isinstance(value, list) else value,
-                     id=str(raw.get("id", column)), zh=str(raw.get("zh", "")), en=str(raw.get("en", "")),
-                     on_missing=on_missing, source=src)
-
-
-def parse_criteria(raw_list: Any, where: str, probs: Problems) -> tuple[CriterionSpec, ...]:
-    """Validate ``[[criteria]]``: column, transform, benefit, weight (>= 0) and source."""
-    if not isinstance(raw_list, list) or not raw_list:
-        probs.add(where, "at least one [[criteria]] entry is needed")
-        return ()
-    out = []
-    for i, raw in enumerate(raw_list):
-        w = f"{where}[{i}]"
-        if not isinstance(raw, Mapping):
-            probs.add(w, "must be a table")
-            continue
-        column = probs.get(raw, "column", str, w)
-        transform = probs.get(raw, "transform", str, w, "linear")
-        benefit = probs.get(raw, "benefit", bool, w, True)
-        weight = raw.get("weight")
-        if weight is not None:
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or math.isnan(weight):
-                probs.add(w, f"'weight' must be a number, got {weight!r}")
-                weight = None
-            elif weight < 0:
-                probs.add(w, f"'weight' = {weight} is negative; weights must be >= 0 "
-                             "(a cost criterion is written with benefit = false, not a negative weight)")
-                weight = None
-            else:
-                weight = float(weight)
-        src = probs.source(raw, w)
-        options = {k: v for k, v in raw.items() if k not in ("column", "transform", "benefit", "weight", "source")}
-        if column is not None:
-            out.append(CriterionSpec(column, transform or "linear", bool(benefit), weight, options, src))
-    return tuple(out)
-
-
-def parse_mcda(doc: Mapping[str, Any], probs: Problems, *, criteria_key: str = "criteria") -> McdaSpec | None:
-    """Validate ``[mcda]`` (+ optional ``[mcda.ahp]``) and the criteria list.
-
-    ``method``, ``top_k``, ``n_samples``, ``seed`` and ``source`` are required in ``[mcda]`` (the
-    packaged data files give them; a user file only overrides them).
-
-    Returns
-    -------
-    McdaSpec or None
-        ``None`` when a required value is missing or invalid (the problem is recorded in
-        ``probs``, which the caller raises).
-    """
-    raw = doc.get("mcda", {})
-    where = "[mcda]"
-    if not isinstance(raw, Mapping):
-        probs.add(where, "must be a table")
-        raw = {}
-    method = probs.get(raw, "method", str, where)
-    if method is not None and method not in ("weighted_sum", "topsis"):
-        probs.add(where, f"method must be 'weighted_sum' or 'topsis', got {method!r}")
-        method = None
-    top_k = probs.get(raw, "top_k", int, where)
-    n_samples = probs.get(raw, "n_samples", int, where)
-    seed = probs.get(raw, "seed", int, where)
-    if isinstance(top_k, int) and top_k < 1:
-        probs.add(where, f"top_k must be >= 1, got {top_k}")
-        top_k = None
-    if isinstance(n_samples, int) and n_samples < 0:
-        probs.add(where, f"n_samples must be >= 0, got {n_samples}")
-        n_samples = None
-    src = probs.source(raw, where)
-    criteria = parse_criteria(doc.get(criteria_key), f"[[{criteria_key}]]", probs)
-    ahp = None
-    raw_ahp = raw.get("ahp")
-    if raw_ahp is not None:
-        w = "[mcda.ahp]"
-        order = probs.get(raw_ahp, "order", list, w)
-        matrix = probs.get(raw_ahp, "matrix", list, w)
-        force = probs.get(raw_ahp, "force", bool, w, False)
-        asrc = probs.source(raw_ahp, w)
-        if order is not None and matrix is not None:
-            cols = [c.column for c in criteria]
-            if sorted(order) != sorted(cols):
-                probs.add(w, f"order {order} must list exactly the criteria columns {cols}")
-            if len(matrix) != len(order) or any(not isinstance(r, list) or len(r) != len(order) for r in matrix):
-                probs.add(w, f"matrix must be {len(order)}×{len(order)} (one row and column per criterion in order)")
-            else:
-                try:
-                    ahp = AhpSpec(tuple(order), tuple(tuple(float(v) for v in r) for r in matrix), bool(force), asrc)
-                except (TypeError, ValueError):
-                    probs.add(w, "matrix entries must be numbers")
-    elif isinstance(doc.get(criteria_key), list) and any(
-            isinstance(c, Mapping) and "weight" not in c for c in doc[criteria_key]):
-        probs.add(f"[[{criteria_key}]]", "every criterion needs a 'weight' unless [mcda.ahp] gives the weights")
-    options = {k: v for k, v in raw.items() if k not in ("method", "top_k", "n_samples", "seed", "source", "ahp")}
-    if method is None or top_k is None or n_samples is None or seed is None:
-        return None
-    return McdaSpec(method=method, top_k=int(top_k), n_samples=int(n_samples), seed=int(seed), criteria=criteria,
-                    ahp=ahp, source=src, options=options)
+    user = params if params is None or isinstance(params, Mapping) else Path(params).resolve()
+    return load_model(model, name, user)
 
 
 def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None) -> BrownfieldParams:
@@ -398,141 +473,28 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
     Raises
     ------
     DataFileError
-        Listing every problem found (missing ``source``, negative weight, unknown operator, a
-        required key missing from the merged document, …).  Every number the ranking uses is
-        required: the code holds no fallback values (``[status_default] readiness``,
-        ``[yield] location_round_deg`` / ``azimuth_deg`` / ``grid``, ``[terrain]`` thresholds,
-        ``[mcda] method`` / ``top_k`` / ``n_samples`` / ``seed``, …).
+        Listing every problem found (unknown key, missing ``source``, negative weight, unknown operator,
+        a required key missing from the merged document, …).  Every number the ranking uses is
+        required: the code holds no fallback values.
     """
     if isinstance(params, BrownfieldParams):
         return params
-    doc, files = read_params_document(DATA_FILE, params)
-    probs = Problems(files[-1])
-
-    candidates = []
-    for role, raw in (doc.get("candidates") or {}).items():
-        w = f"[candidates.{role}]"
-        if not isinstance(raw, Mapping):
-            probs.add(w, "must be a table")
-            continue
-        candidates.append(CandidateRole(role, str(raw.get("zh", role)), str(raw.get("en", role)), probs.source(raw, w)))
-    if not candidates:
-        probs.add("[candidates]", "at least one candidate role is needed")
-
-    status = []
-    for i, raw in enumerate(doc.get("status", [])):
-        w = f"[[status]][{i}]"
-        role = probs.get(raw, "role", str, w)
-        fld = probs.get(raw, "field", str, w)
-        values = probs.get(raw, "values", list, w)
-        readiness = probs.number(raw, "readiness", w, lo=0.0, hi=1.0)
-        eligible = probs.get(raw, "eligible", bool, w, True)
-        src = probs.source(raw, w)
-        if None not in (role, fld, values, readiness):
-            status.append(StatusRule(role, fld, tuple(str(v) for v in values), readiness, bool(eligible),
-                                     str(raw.get("reason_zh", "")), str(raw.get("reason_en", "")), src))
-    sd = doc.get("status_default", {})
-    default_readiness = probs.number(sd, "readiness", "[status_default]", lo=0.0, hi=1.0)
-    probs.source(sd, "[status_default]")
-
-    exclusions = [parse_exclusion(raw, f"[[exclusions]][{i}]", probs)
-                  for i, raw in enumerate(doc.get("exclusions", []))]
-
-    cap = doc.get("capacity", {})
-    densities = {}
-    for name, raw in (cap.get("densities") or {}).items():
-        w = f"[capacity.densities.{name}]"
-        layout_note = ""
-        if raw.get("model") == "row_pitch":
-            mw_per_ha, layout_note = row_pitch_density(raw, w, probs)
-        elif "mw_per_ha" in raw:
-            mw_per_ha = probs.number(raw, "mw_per_ha", w, lo=0.0)
-        elif "acres_per_mw" in raw:
-            acres = probs.number(raw, "acres_per_mw", w, lo=0.0)
-            mw_per_ha = None if not acres else M2_PER_HA / (acres * M2_PER_ACRE)
-        else:
-            probs.add(w, "give mw_per_ha, acres_per_mw or model = \"row_pitch\" with its inputs")
-            mw_per_ha = None
-        if mw_per_ha is not None and mw_per_ha <= 0:
-            probs.add(w, "the power density must be > 0")
-            mw_per_ha = None
-        src = probs.source(raw, w)
-        if mw_per_ha is not None:
-            densities[name] = Density(name, float(mw_per_ha), str(raw.get("basis", "")),
-                                      f"{src}; {layout_note}" if layout_note else src)
-    default_density = probs.get(cap, "default", str, "[capacity]")
-    if default_density is not None and default_density not in densities:
-        probs.add("[capacity]", f"default density '{default_density}' is not among {sorted(densities)}")
-
-    yl = doc.get("yield", {})
-    round_deg = probs.number(yl, "location_round_deg", "[yield]", lo=0.0)
-    azimuth = probs.number(yl, "azimuth_deg", "[yield]", lo=0.0, hi=360.0)
-    # no tilt_deg means "the optimal fixed tilt" (solar.optimal_tilt), not a hidden number
-    tilt = probs.number(yl, "tilt_deg", "[yield]", lo=0.0, hi=90.0, default=None)
-    grid_region = probs.get(yl, "grid", str, "[yield]")
-
-    grid = doc.get("grid", {})
-    substation_role = probs.get(grid, "role", str, "[grid]")
-    unknown_voltage = probs.get(grid, "unknown_voltage", str, "[grid]")
-    if unknown_voltage is not None and unknown_voltage not in ("exclude", "include"):
-        probs.add("[grid]", f"unknown_voltage must be 'exclude' or 'include', got {unknown_voltage!r}")
-    classes = []
-    for i, raw in enumerate(grid.get("classes", [])):
-        w = f"[[grid.classes]][{i}]"
-        mx = probs.number(raw, "max_capacity_mw", w, lo=0.0, allow_inf=True)
-        kv = probs.number(raw, "min_voltage_kv", w, lo=0.0)
-        src = probs.source(raw, w)
-        if mx is not None and kv is not None:
-            classes.append(GridClass(mx, kv, src))
-    classes.sort(key=lambda c: c.max_capacity_mw)
-    if not classes:
-        probs.add("[grid]", "at least one [[grid.classes]] entry is needed")
-
-    road_roles = probs.get(doc.get("access", {}), "road_roles", list, "[access]")
-    setback_roles = probs.get(doc.get("setback", {}), "roles", list, "[setback]")
-
-    terr = doc.get("terrain", {})
-    slope_thr = probs.number(terr, "slope_threshold_deg", "[terrain]", lo=0.0, hi=90.0)
-    s_min = probs.number(terr, "south_min_deg", "[terrain]", lo=0.0, hi=360.0)
-    s_max = probs.number(terr, "south_max_deg", "[terrain]", lo=0.0, hi=360.0)
-    min_cov = probs.number(terr, "min_dem_coverage", "[terrain]", lo=0.0, hi=1.0)
-
-    prescreen = [parse_condition(raw, f"[[prescreen]][{i}]", probs, prescreen=True)
-                 for i, raw in enumerate(doc.get("prescreen", []))]
-    mcda = parse_mcda(doc, probs)
-    probs.raise_if_any("棕地光伏 / brownfield")
+    doc = load_document(BrownfieldFile, DATA_FILE, params)
+    cap, yl, terr = doc.capacity, doc.yield_, doc.terrain
     return BrownfieldParams(
-        candidates=tuple(candidates), status=tuple(status), status_default_readiness=float(default_readiness),
-        exclusions=tuple(e for e in exclusions if e is not None), densities=densities,
-        default_density=str(default_density), yield_round_deg=float(round_deg), yield_azimuth_deg=float(azimuth),
-        yield_tilt_deg=tilt, grid_region=str(grid_region), substation_role=str(substation_role),
-        unknown_voltage=str(unknown_voltage), grid_classes=tuple(classes),
-        road_roles=tuple(map(str, road_roles)), setback_roles=tuple(map(str, setback_roles)),
-        slope_threshold_deg=float(slope_thr), south_range_deg=(float(s_min), float(s_max)),
-        min_dem_coverage=float(min_cov), prescreen=tuple(c for c in prescreen if c is not None), mcda=mcda,
-        files=files)
-
-
-def parse_exclusion(raw: Any, where: str, probs: Problems) -> Exclusion | None:
-    """Validate one ``[[exclusions]]`` entry."""
-    if not isinstance(raw, Mapping):
-        probs.add(where, "must be a table")
-        return None
-    role = probs.get(raw, "role", str, where)
-    # an exclusion without buffer_m cuts the zone itself (0 m is "no buffer", not a tuned value)
-    buffer_m = probs.number(raw, "buffer_m", where, lo=0.0, default=0.0)
-    src = probs.source(raw, where)
-    where_tbl = raw.get("where", {})
-    filt = []
-    if not isinstance(where_tbl, Mapping):
-        probs.add(where, "'where' must be a table { field = [values] }")
-    else:
-        for fld, vals in where_tbl.items():
-            vals = vals if isinstance(vals, list) else [vals]
-            filt.append((str(fld), tuple(str(v) for v in vals)))
-    if role is None:
-        return None
-    return Exclusion(role=role, reason_zh=str(raw.get("reason_zh", role)), reason_en=str(raw.get("reason_en", role)),
-                     source=src, buffer_m=float(buffer_m or 0.0), where=tuple(filt))
-
-
+        candidates=tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in doc.candidates.items()),
+        status=tuple(StatusRule(s.role, s.field, s.values, s.readiness, s.eligible, s.reason_zh, s.reason_en,
+                                s.source) for s in doc.status),
+        status_default_readiness=doc.status_default.readiness,
+        exclusions=tuple(Exclusion(role=e.role, reason_zh=e.reason_zh or e.role, reason_en=e.reason_en or e.role,
+                                   source=e.source, buffer_m=e.buffer_m, where=tuple(e.where.items()))
+                         for e in doc.exclusions),
+        densities={name: _density(name, d) for name, d in cap.densities.items()}, default_density=cap.default,
+        yield_round_deg=yl.location_round_deg, yield_azimuth_deg=yl.azimuth_deg, yield_tilt_deg=yl.tilt_deg,
+        grid_region=yl.grid, substation_role=doc.grid.role, unknown_voltage=doc.grid.unknown_voltage,
+        grid_classes=tuple(sorted((GridClass(c.max_capacity_mw, c.min_voltage_kv, c.source)
+                                   for c in doc.grid.classes), key=lambda c: c.max_capacity_mw)),
+        road_roles=doc.access.road_roles, setback_roles=doc.setback.roles,
+        slope_threshold_deg=terr.slope_threshold_deg, south_range_deg=(terr.south_min_deg, terr.south_max_deg),
+        min_dem_coverage=terr.min_dem_coverage, prescreen=tuple(c.build() for c in doc.prescreen),
+        mcda=doc.mcda_spec(), files=tuple(doc._files))
