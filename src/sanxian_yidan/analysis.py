@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 
 from .errors import SanxianError
+from .provenance import data_file_hashes, data_file_name  # noqa: F401  (part of the contract's toolbox)
 
 __all__ = [
     "Analysis",
@@ -38,6 +39,8 @@ __all__ = [
     "Result",
     "analyses",
     "common_data_files",
+    "data_file_hashes",
+    "data_file_name",
     "get_analysis",
     "layer_records",
     "register",
