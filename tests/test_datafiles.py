@@ -32,11 +32,11 @@ def test_problems_collects_everything_then_raises_once() -> None:
 def test_huge_integers_and_non_table_maps_are_reported_not_crashed() -> None:
     from sanxian_yidan.rooftop import load_params
 
-    with pytest.raises(DataFileError, match="'gcr' = 1000+ is too large a number"):
+    with pytest.raises(DataFileError, match=r"roof_types.flat.gcr: 1000+\.\.\. is too large a number"):
         load_params(overrides={"roof_types": {"flat": {"gcr": 10**400}}})
-    with pytest.raises(DataFileError, match=r"\[use.map\]: must be a table"):
+    with pytest.raises(DataFileError, match=r"use.map: must be a table / 表, got str 'abc'"):
         load_params(overrides={"use": {"map": "abc"}})
-    with pytest.raises(DataFileError, match=r"'a' -> unknown category \['x'\]"):
+    with pytest.raises(DataFileError, match=r"use.map.a: must be text / 文本, got list \['x'\]"):
         load_params(overrides={"use": {"map": {"a": ["x"]}}})
 
 

@@ -34,7 +34,7 @@ def _toml(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
     (mines.load_params, "[visibility]\nwindow_margin = 500\n",
      r"visibility.window_margin: unknown key \(未知的键\); did you mean 'window_margin_m'\?"),
     (load_rooftop, "[modules]\npower_density_w_m3 = 200\n",
-     r"\[modules\] unknown key 'power_density_w_m3'; did you mean 'power_density_w_m2'\?"),
+     r"modules.power_density_w_m3: unknown key \(未知的键\); did you mean 'power_density_w_m2'\?"),
     (load_solar, "[performance]\nsystem_loses = 0.1\n", r"performance.system_loses: unknown key"),
     (load_terrain, "[zonal]\nslope_threshold_dg = 20\n",
      r"zonal.slope_threshold_dg: unknown key \(未知的键\); did you mean 'slope_threshold_deg'\?"),

@@ -214,9 +214,9 @@ def test_bad_input() -> None:
                                   crs="EPSG:4547")
     with pytest.raises(EmptyLayerError, match="No usable building footprint"):
         rooftop_potential(degenerate, lon=LON, lat=LAT)
-    with pytest.raises(DataFileError, match="unknown category"):
+    with pytest.raises(DataFileError, match=r"use.map: '学校' -> unknown category 'schools'"):
         load_params(overrides={"use": {"map": {"学校": "schools"}}})
-    with pytest.raises(DataFileError, match="pilot_share"):
+    with pytest.raises(DataFileError, match=r"categories.public.pilot_share: must be <= 1, got 1.5"):
         load_params(overrides={"categories": {"public": {"pilot_share": 1.5}}})
 
 

@@ -167,6 +167,12 @@ _BOUNDS = {"greater_than": (">", "gt"), "greater_than_equal": (">=", "ge"), "les
            "less_than_equal": ("<=", "le")}
 
 
+def _short(value: Any, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters (a 400-digit number or a long table is not repeated whole)."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _item_message(err: Mapping[str, Any], valid: Sequence[str]) -> str:
     """One problem in words (English, then Chinese)."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
@@ -180,21 +186,23 @@ def _item_message(err: Mapping[str, Any], valid: Sequence[str]) -> str:
     if kind in _BOUNDS:
         op, bound = _BOUNDS[kind][0], ctx.get(_BOUNDS[kind][1])
         bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
-        return f"must be {op} {bound}, got {value!r} (必须 {op} {bound})"
+        return f"must be {op} {bound}, got {_short(value)} (必须 {op} {bound})"
     if kind == "string_too_short" and (key == "source" or key.endswith("_source")):
         return ("needs a non-empty source: document and clause, data set, or 'assumption (labelled)' with the "
                 "reasoning (来源不能为空)")
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{_short(value)} is too large a number (数值过大)"
     if kind.endswith("_type") and kind[: -len("_type")] in _KINDS:
-        return (f"must be {_KINDS[kind[: -len('_type')]]}, got {type(value).__name__} {value!r}")
+        return f"must be {_KINDS[kind[: -len('_type')]]}, got {type(value).__name__} {_short(value)}"
     if kind == "finite_number":
-        return f"must be a finite number, got {value!r} (必须是有限数)"
+        return f"must be a finite number, got {_short(value)} (必须是有限数)"
     if kind in ("literal_error", "enum"):
-        return f"must be one of {ctx.get('expected')}, got {value!r} (取值无效)"
+        return f"must be one of {ctx.get('expected')}, got {_short(value)} (取值无效)"
     if kind in ("too_short", "too_long"):
-        return f"{err['msg'].lower()}, got {value!r} (元素个数不对)"
+        return f"{err['msg'].lower()}, got {_short(value)} (元素个数不对)"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
-    return f"{err['msg']}, got {value!r}"
+    return f"{err['msg']}, got {_short(value)}"
 
 
 def _unwrap(tp: Any) -> list[Any]:

@@ -7,19 +7,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from ..datafiles import (
-    Problems,
-    deep_merge,
-    load_toml,
-    packaged,
-    packaged_path,
-    reject_unknown_keys,
-    resolve_params,
-)
+from ..datafiles import load_model, resolve_params
+from ..params import AsTuple, Sourced
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +79,97 @@ class RooftopParams:
         return density / np.cos(np.radians(tilt_deg))
 
 
-#: Parts of a user file not checked key by key against data/rooftop.toml: ``[solar]`` and ``[factors]`` (checked by
-#: their own loaders) and the value -> category tables, whose keys are attribute values of the user's data.
-_FREE_KEYS = ("solar", "factors", "use.map", "roof.map")
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Strings = Annotated[tuple[str, ...], AsTuple]
+_Map = Annotated[dict[str, str], AfterValidator(lambda m: {k.strip().lower(): v for k, v in m.items()})]
+
+
+def _layer_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    from ..roles import role_vocabulary
+
+    unknown = sorted(set(roles) - set(role_vocabulary()))
+    if unknown:
+        raise ValueError(f"{unknown} are not layer roles (未知的图层角色)")
+    return roles
+
+
+class _Category(Sourced):
+    zh: _Text
+    en: _Text
+    pilot_share: float = Field(ge=0, le=1)
+    default_roof_type: _Text
+
+
+class _RoofType(Sourced):
+    zh: str | None = None
+    en: str | None = None
+    usable_share: float = Field(ge=0, le=1)
+    mount: Literal["rack", "flush"]  # rows at tilt and gcr, or in the roof plane
+    gcr: float = Field(ge=0.01, le=1)
+    tilt_deg: Literal["optimal"] | Annotated[float, Field(ge=0, lt=90)]
+
+    @model_validator(mode="after")
+    def _flush_tilt(self) -> _RoofType:
+        if self.mount == "flush" and self.tilt_deg == "optimal":
+            raise ValueError("a flush mount needs a numeric tilt_deg (the roof pitch) (平铺安装须给出屋面坡度)")
+        return self
+
+
+class _Use(Sourced):
+    columns: _Strings
+    default_category: str
+    missing_values: _Strings
+    map: _Map = {}
+
+
+class _Roof(Sourced):
+    columns: _Strings
+    azimuth_columns: _Strings
+    azimuth_class_deg: float = Field(ge=1, le=90)
+    map: _Map = {}
+
+
+class _Modules(Sourced):
+    power_density_w_m2: float = Field(ge=50, le=300)
+
+
+class _Exclusions(Sourced):
+    roles: Annotated[tuple[str, ...], AsTuple, AfterValidator(_layer_roles)]
+    min_footprint_area_m2: float = Field(ge=0, le=1e4)
+
+
+class _Reference(Sourced):
+    range: Annotated[tuple[float, float], AsTuple]
+
+
+class RooftopFile(Sourced):
+    """The structure of ``data/rooftop.toml``.  A user file may add ``[solar]`` (tables of ``data/solar.toml``)
+    and ``[factors]`` (of ``data/benefits.toml``), checked by their own loaders when the run uses them."""
+
+    what: ClassVar[str] = "屋顶光伏 / rooftop"
+    categories: dict[str, _Category] = Field(min_length=1)
+    use: _Use
+    roof_types: dict[str, _RoofType] = Field(min_length=1)
+    roof: _Roof
+    modules: _Modules
+    exclusions: _Exclusions
+    reference: dict[str, _Reference] = {}
+    solar: dict[str, Any] = {}
+    factors: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _references(self) -> RooftopFile:
+        problems = [] if self.use.default_category in self.categories else [
+            f"use.default_category {self.use.default_category!r} is not a category ({sorted(self.categories)})"]
+        problems += [f"categories.{cid}.default_roof_type {c.default_roof_type!r} is not a roof type "
+                     f"({sorted(self.roof_types)})" for cid, c in self.categories.items()
+                     if c.default_roof_type not in self.roof_types]
+        for name, mapping, targets in (("use", self.use.map, self.categories), ("roof", self.roof.map, self.roof_types)):
+            problems += [f"{name}.map: '{key}' -> unknown {'category' if name == 'use' else 'roof type'} {target!r} "
+                         f"(known: {sorted(targets)})" for key, target in mapping.items() if target not in targets]
+        if problems:
+            raise ValueError("; ".join(problems) + " (引用了不存在的类别或屋顶类型)")
+        return self
 
 
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> RooftopParams:
@@ -105,135 +187,24 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     Raises
     ------
     DataFileError
-        Listing every problem found.
+        Listing every problem found, each with its key path.
     """
-    doc: dict[str, Any] = dict(packaged(_DATA_FILE))
-    file = str(packaged_path(_DATA_FILE))
-    if path is not None:
-        user = load_toml(path)
-        reject_unknown_keys(user, doc, file=path, optional=_FREE_KEYS)
-        doc = deep_merge(doc, user)
-        file = f"{file} + {path}"
-    if overrides:
-        reject_unknown_keys(overrides, doc, file="<overrides>", optional=_FREE_KEYS)
-        doc = deep_merge(doc, overrides)
-        file = f"{file} + overrides"
-    return _parse(doc, file)
-
-
-_WHAT = "屋顶光伏 / rooftop"
-
-
-def _parse(doc: Mapping[str, Any], file: str) -> RooftopParams:
-    """Validate the merged rooftop document; every problem is reported at once (:class:`Problems`)."""
-    probs = Problems(file)
-    categories = _parse_categories(probs.table(doc, "categories"), probs)
-    roof_types = _parse_roof_types(probs.table(doc, "roof_types"), probs)
-    use, roof, modules, excl = (_sourced_table(doc, name, probs) for name in ("use", "roof", "modules", "exclusions"))
-    use_map = _parse_map(use, "use", categories, "category", probs)
-    roof_map = _parse_map(roof, "roof", roof_types, "roof type", probs)
-    default_category = str(use.get("default_category", ""))
-    if default_category not in categories:
-        probs.add("[use]", f"default_category {default_category!r} is not a category ({sorted(categories)})")
-    for cat in categories.values():
-        if cat.default_roof_type not in roof_types:
-            probs.add(f"[categories.{cat.id}]", f"default_roof_type {cat.default_roof_type!r} is not a roof type "
-                                                f"({sorted(roof_types)})")
-    from ..roles import role_vocabulary
-    roles = probs.strings(excl, "roles", "[exclusions]")
-    unknown_roles = sorted(set(roles) - set(role_vocabulary()))
-    if unknown_roles:
-        probs.add("[exclusions]", f"roles {unknown_roles} are not layer roles")
-    solar_over, factor_over = doc.get("solar", {}), doc.get("factors", {})
-    if not isinstance(solar_over, Mapping) or not isinstance(factor_over, Mapping):
-        probs.add("[solar] / [factors]", "must be tables when given")
-        solar_over, factor_over = {}, {}
-    params = RooftopParams(
-        categories=categories, use_columns=probs.strings(use, "columns", "[use]"), default_category=default_category,
-        missing_values=frozenset(v.strip().lower() for v in probs.strings(use, "missing_values", "[use]")),
-        use_map=use_map, roof_types=roof_types, roof_columns=probs.strings(roof, "columns", "[roof]"),
-        roof_azimuth_columns=probs.strings(roof, "azimuth_columns", "[roof]"), roof_map=roof_map,
-        azimuth_class_deg=_number(probs, roof, "azimuth_class_deg", "[roof]", 1.0, 90.0),
-        power_density_w_m2=_number(probs, modules, "power_density_w_m2", "[modules]", 50.0, 300.0),
-        exclusion_roles=roles,
-        min_footprint_area_m2=_number(probs, excl, "min_footprint_area_m2", "[exclusions]", 0.0, 1e4),
-        solar_overrides=dict(solar_over), factor_overrides={"factors": dict(factor_over)} if factor_over else {},
-        sources={name: str(doc[name].get("source", "")) for name in ("use", "roof", "modules", "exclusions")
-                 if isinstance(doc.get(name), Mapping)},
-        file=file)
-    probs.raise_if_any(_WHAT)
-    return params
-
-
-def _number(probs: Problems, table: Mapping[str, Any], key: str, where: str, lo: float, hi: float) -> float:
-    """A number in ``[lo, hi]``; NaN (with a recorded problem) otherwise, so parsing can go on."""
-    value = probs.number(table, key, where, lo=lo, hi=hi)
-    return float("nan") if value is None else value
-
-
-def _sourced_table(doc: Mapping[str, Any], name: str, probs: Problems) -> Mapping[str, Any]:
-    table = probs.table(doc, name)
-    if isinstance(doc.get(name), Mapping):  # present (even empty): it must say where its values come from
-        probs.source(table, f"[{name}]")
-    return table
-
-
-def _parse_categories(tables: Mapping[str, Any], probs: Problems) -> dict[str, Category]:
-    categories: dict[str, Category] = {}
-    for cid, spec in tables.items():
-        where = f"[categories.{cid}]"
-        if not isinstance(spec, Mapping):
-            probs.add(where, "must be a table")
-            continue
-        texts = {key: spec.get(key) for key in ("zh", "en", "default_roof_type")}
-        for key, value in texts.items():
-            if not isinstance(value, str) or not value.strip():
-                probs.add(where, f"'{key}' is required (non-empty string)")
-                texts[key] = ""
-        categories[cid] = Category(cid, texts["zh"], texts["en"], _number(probs, spec, "pilot_share", where, 0.0, 1.0),
-                                   texts["default_roof_type"], probs.source(spec, where))
-    return categories
-
-
-def _parse_roof_types(tables: Mapping[str, Any], probs: Problems) -> dict[str, RoofType]:
-    roof_types: dict[str, RoofType] = {}
-    for rid, spec in tables.items():
-        where = f"[roof_types.{rid}]"
-        if not isinstance(spec, Mapping):
-            probs.add(where, "must be a table")
-            continue
-        mount = spec.get("mount")
-        if mount not in ("rack", "flush"):
-            probs.add(where, f"mount must be \"rack\" or \"flush\", got {mount!r}")
-        roof_types[rid] = RoofType(rid, str(spec.get("zh", rid)), str(spec.get("en", rid)),
-                                   _number(probs, spec, "usable_share", where, 0.0, 1.0), str(mount),
-                                   _number(probs, spec, "gcr", where, 0.01, 1.0), _roof_tilt(spec, mount, where, probs),
-                                   probs.source(spec, where))
-    return roof_types
-
-
-def _roof_tilt(spec: Mapping[str, Any], mount: Any, where: str, probs: Problems) -> float | None:
-    """The roof's module tilt: ``None`` for "optimal" (rack mounts only), else a number in 0-90 degrees."""
-    tilt = spec.get("tilt_deg")
-    if tilt == "optimal":
-        if mount == "flush":
-            probs.add(where, "a flush mount needs a numeric tilt_deg (the roof pitch)")
-        return None
-    if isinstance(tilt, (int, float)) and not isinstance(tilt, bool) and 0 <= tilt < 90:
-        return float(tilt)
-    probs.add(where, f"tilt_deg must be \"optimal\" or a number from 0 up to (not including) 90, got {tilt!r}")
-    return None
-
-
-def _parse_map(table: Mapping[str, Any], name: str, targets: Mapping[str, Any], kind: str,
-               probs: Problems) -> dict[str, str]:
-    """``[<name>.map]``: attribute value (case-folded, trimmed) -> a known target id."""
-    raw = probs.table(table, "map", f"[{name}.map]") if "map" in table else {}
-    mapping = {str(k).strip().lower(): v for k, v in raw.items()}
-    for key, target in mapping.items():
-        if not isinstance(target, str) or target not in targets:
-            probs.add(f"[{name}.map]", f"'{key}' -> unknown {kind} {target!r} (known: {sorted(targets)})")
-    return mapping
+    doc = load_model(RooftopFile, _DATA_FILE, path, overrides)
+    use, roof = doc.use, doc.roof
+    return RooftopParams(
+        categories={cid: Category(cid, c.zh, c.en, c.pilot_share, c.default_roof_type, c.source)
+                    for cid, c in doc.categories.items()},
+        use_columns=use.columns, default_category=use.default_category,
+        missing_values=frozenset(v.strip().lower() for v in use.missing_values), use_map=use.map,
+        roof_types={rid: RoofType(rid, r.zh or rid, r.en or rid, r.usable_share, r.mount, r.gcr,
+                                  None if r.tilt_deg == "optimal" else r.tilt_deg, r.source)
+                    for rid, r in doc.roof_types.items()},
+        roof_columns=roof.columns, roof_azimuth_columns=roof.azimuth_columns, roof_map=roof.map,
+        azimuth_class_deg=roof.azimuth_class_deg, power_density_w_m2=doc.modules.power_density_w_m2,
+        exclusion_roles=doc.exclusions.roles, min_footprint_area_m2=doc.exclusions.min_footprint_area_m2,
+        solar_overrides=dict(doc.solar), factor_overrides={"factors": dict(doc.factors)} if doc.factors else {},
+        sources={name: getattr(doc, name).source for name in ("use", "roof", "modules", "exclusions")},
+        file=doc.loaded_from)
 
 
 def _resolve_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:
