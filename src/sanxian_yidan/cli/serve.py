@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -41,6 +43,8 @@ def serve_command(
                                                                      "serve.toml (upload limit, time limit ...)"),
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Send the session cookie over HTTPS only "
                                                                         "(behind an HTTPS reverse proxy)"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes, each with the catalog in memory "
+                                                             "(one per CPU core serves more screenings at once)"),
 ) -> None:
     """Start the screening service: upload, draw or paste a boundary, get the verdict, sheet and map.
 
@@ -60,19 +64,29 @@ def serve_command(
 
     from ..errors import SanxianWarning
     from ..serve import create_app
+    from ..serve.app import CONFIG_ENV
 
     # Readers' notes reach each user on the result page (they are kept with the frame); printed on the
     # server's console they would mix the requests of different users.
     warnings.simplefilter("ignore", SanxianWarning)
 
+    options = {"db": str(db), "users": str(users) if users else None, "settings": str(settings) if settings else None,
+               "secure_cookies": secure_cookies}
     try:
         with console.status("读取图层 / loading the catalog …"):
-            application = create_app(catalog, db=db, users=users, settings=settings, secure_cookies=secure_cookies)
+            # Built here even with several workers: a bad catalog, users or settings file fails before serving.
+            application = create_app(catalog, **options)
     except SanxianError as exc:
         fail(exc)
     console.print(f"sanxian serve: http://{host if ':' not in host else f'[{host}]'}:{port}/ "
                   f"(Ctrl-C 停止 / to stop)", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level="warning", server_header=False)
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning", server_header=False)
+        return
+    os.environ[CONFIG_ENV] = json.dumps({"catalog": str(catalog.resolve()), **options})
+    del application  # each worker process builds its own
+    uvicorn.run("sanxian_yidan.serve.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", server_header=False)
 
 
 @serve_app.command("adduser")

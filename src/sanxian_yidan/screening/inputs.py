@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -403,6 +404,13 @@ def _check_raw_coordinates(raw: gpd.GeoDataFrame, settings: ScreeningSettings, *
             "or longitude and latitude swapped), correct it"))
 
 
+@lru_cache(maxsize=8)
+def _to_lonlat(crs: str) -> Transformer:
+    """Transformer from ``crs`` to WGS84 longitude/latitude, built once per CRS (building one searches the PROJ
+    database and costs more than a whole small screening; pyproj >= 3.1 transformers are thread-safe)."""
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
 def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndarray, raw: gpd.GeoDataFrame,
                       norm: gpd.GeoDataFrame, working_crs: str, settings: ScreeningSettings,
                       *, sliver_m2: float, radius_m: float, file: str | None, layer: str | None) -> None:
@@ -426,7 +434,7 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
         np.logical_and.at(finite_geom, index, np.isfinite(coords).all(axis=1))
     bounds = shapely.bounds(footprints)
     # Back to longitude/latitude: a Gauss-Krüger easting of 1e8 or 1e300 has no place on the Earth.
-    to_geo = Transformer.from_crs(working_crs, "EPSG:4326", always_xy=True)
+    to_geo = _to_lonlat(working_crs)
     with np.errstate(invalid="ignore", over="ignore"):
         lon0, lat0 = to_geo.transform(bounds[:, 0], bounds[:, 1], errcheck=False)
         lon1, lat1 = to_geo.transform(bounds[:, 2], bounds[:, 3], errcheck=False)
@@ -630,7 +638,21 @@ def _feature_labels_text(frame: pd.DataFrame) -> pd.Series:
     return name.where(name != "", code.where(code != "", fallback))
 
 
+#: Layers prepared for screening, per catalog object.  A catalog's layers do not change once read (the catalog
+#: keeps them in its own cache), and a prepared layer's caches (labels, ``where`` masks, decoded texts) depend
+#: on the layer alone; so a process screening many requests against one catalog (``sanxian serve``) prepares
+#: each layer once.  Filling a cache twice from two threads gives the same values.
+_PREPARED: weakref.WeakKeyDictionary[Catalog, dict[str, _Layer]] = weakref.WeakKeyDictionary()
+
+
 def _load_layer(catalog: Catalog, role: str) -> _Layer:
+    prepared = _PREPARED.setdefault(catalog, {})
+    if role not in prepared:
+        prepared[role] = _prepare_layer(catalog, role)
+    return prepared[role]
+
+
+def _prepare_layer(catalog: Catalog, role: str) -> _Layer:
     frame = _without_attrs(catalog.read(role))
     geoms = frame.geometry.values
     tid = shapely.get_type_id(np.asarray(geoms))

@@ -7,7 +7,9 @@ JSON API (:mod:`.api`) share one engine (:mod:`.engine`) and one request flow (:
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,10 @@ from .security import BodyLimit, SecurityHeaders
 from .store import Store
 from .users import User, load_users
 
-__all__ = ["ServiceState", "create_app"]
+__all__ = ["CONFIG_ENV", "ServiceState", "app_from_env", "create_app"]
+
+#: Environment variable through which ``sanxian serve --workers N`` hands the options to each worker process.
+CONFIG_ENV = "SANXIAN_SERVE_CONFIG"
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +115,17 @@ def create_app(catalog: str | Path, *, db: str | Path, users: str | Path | None 
                     exception_handlers=pages.exception_handlers())
     app.state.service = state
     return app
+
+
+def app_from_env() -> Starlette:
+    """The application built from the JSON options in :data:`CONFIG_ENV` (uvicorn's factory for workers).
+
+    Every worker process loads the catalog itself; sessions and history are shared through the SQLite file.
+    """
+    import warnings
+
+    from ..errors import SanxianWarning
+
+    warnings.simplefilter("ignore", SanxianWarning)  # readers' notes go to each user's result page instead
+    options = json.loads(os.environ[CONFIG_ENV])
+    return create_app(options.pop("catalog"), **options)

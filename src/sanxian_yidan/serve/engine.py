@@ -1,9 +1,9 @@
 """The one place where the service meets the screening analysis.
 
-Everything the web pages and the JSON API need from a screening goes through :class:`Engine`: run it,
-its records (the JSON schema of ``docs/screening_schema.md``), the GeoPackage, the screening sheet and
-the result map.  When the screening result moves to the common analysis contract
-(:mod:`sanxian_yidan.analysis`), only this module changes.
+Everything the web pages and the JSON API need from a screening goes through :class:`Engine`: run it
+(the registered ``screening`` analysis of :mod:`sanxian_yidan.analysis`), its records (the JSON schema of
+``docs/screening_schema.md``), the GeoPackage, the screening sheet and the result map (the result's own
+``map_layers()`` over the catalog's context layers).  Nothing else in the service knows the result type.
 
 The catalog is loaded once per process: its layers are read into the catalog's own cache by a first
 screening at start-up (:meth:`Engine.warm`), so every later request screens against layers already in
@@ -103,7 +103,10 @@ class Engine:
     """
 
     def __init__(self, catalog: Catalog | str | Path, *, cached_results: int = 32) -> None:
+        from ..rules import load_rules
+
         self.catalog = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
+        self.rules = load_rules()                    # the packaged rules, parsed once
         self.version = catalog_version(self.catalog)
         self._results: OrderedDict[str, Screening] = OrderedDict()
         self._size = cached_results
@@ -140,12 +143,14 @@ class Engine:
             Any screening error (bad geometry, unknown industry ...), with the CLI's bilingual message;
             :class:`ScreeningTimeout` past ``time_limit_s``.
         """
-        from ..screening import screen
+        from ..analysis import get_analysis
 
         start = time.monotonic()
         progress = _deadline_progress(start + time_limit_s, time_limit_s) if time_limit_s else None
-        result = screen(projects, self.catalog, industry=industry, project_type=project_type, radius_m=radius_m,
-                        progress=progress, threads=1)
+        # One thread per screening: the service runs several screenings at once instead.
+        params = {"rules": self.rules, "industry": industry, "project_type": project_type, "radius_m": radius_m,
+                  "threads": 1}
+        result = get_analysis("screening").run(self.catalog, projects, params=params, progress=progress)
         records = result.to_records()
         verdict = max((r["verdict"] for r in records), key=lambda v: VERDICT_RANK.get(v, 0), default="compliant")
         return Screening(records, verdict, result, time.monotonic() - start)
@@ -194,9 +199,9 @@ class Engine:
                 return self._map_cache[key]
         from ..maps import make_map
         from ..maps.page import render_html
-        from ..resultmaps import context_layers, screening_layers
+        from ..resultmaps import context_layers
 
-        m = make_map(context_layers(self.catalog) + screening_layers(screening.result), offline=True,
+        m = make_map(context_layers(self.catalog) + screening.result.map_layers(), offline=True,
                      catalog=self.catalog, title_zh="环境准入研判", title_en="Access screening")
         page = render_html(m)
         with self._lock:
