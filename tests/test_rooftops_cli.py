@@ -281,3 +281,41 @@ def test_real_footprints_with_sample_catalog_are_marked_synthetic(tmp_path: Path
     table = pd.read_csv(out / "rooftops_by_township.csv", encoding="utf-8-sig")
     assert table[label("synthetic")].all()
     assert set(table[label("synthetic_layers")]) == {expected}
+
+
+def test_format_geoparquet_writes_the_same_layer_instead_of_the_gpkg(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    path = _footprints(tmp_path)
+    base = ["rooftops", str(path), "--catalog", str(SAMPLE_CATALOG)]
+    assert runner.invoke(app, [*base, "--out", str(tmp_path / "g")]).exit_code == 0
+    out = tmp_path / "p"
+    res = runner.invoke(app, [*base, "--out", str(out), "--format", "geoparquet"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "rooftops.gpkg").exists() and (out / "rooftops_by_township.csv").exists()
+    part = out / "rooftops.parquet" / "part.00000.parquet"
+    got = gpd.read_parquet(out / "rooftops.parquet")
+    want = pyogrio.read_dataframe(tmp_path / "g" / "rooftops.gpkg", layer="rooftops")
+    assert list(got.columns) == list(want.columns) and got.crs.to_epsg() == 4547
+    assert got["capacity_kwp"].tolist()[:2] == pytest.approx([5.88, 11.76], rel=1e-9)  # flat: 100 / 200 m² x 0.7 x 0.084
+    pd.testing.assert_series_equal(got["capacity_kwp"], want["capacity_kwp"])
+    assert got["rank"].tolist() == want["rank"].tolist() and got["用途"].tolist() == ["厂房", "学校", "农房"]
+    assert got.geometry.geom_equals(want.geometry).all()
+    meta = pq.read_schema(part).metadata
+    assert json.loads(meta[b"geo"])["version"] == "1.1.0"
+    assert meta[b"sanxian:SYNTHETIC"] == b"YES"                       # sample exclusion and township layers
+    assert b"co2" in meta[b"sanxian:FACTORS"]
+    # A later GeoPackage run in the same folder replaces the GeoParquet output (never both from two runs)
+    again = runner.invoke(app, [*base, "--out", str(out), "--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert (out / "rooftops.gpkg").exists() and not (out / "rooftops.parquet").exists()
+
+
+def test_format_unknown_is_an_error(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--catalog", str(SAMPLE_CATALOG),
+                              "--out", str(tmp_path / "o"), "--format", "shp"])
+    assert res.exit_code != 0
+    assert "--format shp" in res.output and "geoparquet" in res.output
+    assert not (tmp_path / "o").exists()

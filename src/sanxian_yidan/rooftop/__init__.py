@@ -62,8 +62,10 @@ from .output import (  # noqa: F401  (public names, as before the split)
     CSV_NAME,
     FACTOR_COLUMNS,
     FACTORS_CSV_NAME,
+    FORMATS,
     GPKG_NAME,
     NOTE_COLUMNS,
+    PARQUET_NAME,
     declared_labels,
     factor_table,
     provenance_notes,
@@ -322,8 +324,9 @@ def _synthetic_layers(buildings: gpd.GeoDataFrame, ctx: TrackedCatalog | None,
 
 
 __all__ = ["AGGREGATE_SUMS", "ROOFTOP_STEPS", "BUILDING_COLUMNS", "CSV_NAME", "Category", "FACTORS_CSV_NAME",
-           "FACTOR_COLUMNS", "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG",
-           "OUTSIDE_COVERAGE", "RoofType", "RooftopParams", "RooftopResult", "TOTAL", "UNASSIGNED", "declared_labels",
-           "factor_table", "load_params", "provenance_notes", "rooftop_potential", "run", "write_outputs"]
+           "FACTOR_COLUMNS", "FORMATS", "GPKG_NAME", "NOTE_COLUMNS", "NOT_APPLIED_MISSING", "NOT_APPLIED_NO_CATALOG",
+           "OUTSIDE_COVERAGE", "PARQUET_NAME", "RoofType", "RooftopParams", "RooftopResult", "TOTAL", "UNASSIGNED",
+           "declared_labels", "factor_table", "load_params", "provenance_notes", "rooftop_potential", "run",
+           "write_outputs"]
 
 register(Analysis("rooftops", "屋顶光伏", "Rooftop PV", run=run, result_type=RooftopResult, roles=("building",)))
