@@ -83,8 +83,9 @@ def keep(shot: Path) -> Path:
     return target
 
 
-def run_sample_study(tmp: Path):
-    """Run the Suixian sample study (``studies/suixian.toml``) into ``tmp / "out"`` as `sanxian demo` does."""
+def run_sample_study(tmp: Path, *, pdf: bool = False):
+    """Run the Suixian sample study (``studies/suixian.toml``) into ``tmp / "out"`` as `sanxian demo` does
+    (``pdf=True``: as `sanxian demo --pdf`, also report.pdf and a PDF per screening sheet)."""
     from sanxian_yidan.study import run_study
 
     text = (REPO / "studies" / "suixian.toml").read_text(encoding="utf-8")
@@ -93,4 +94,4 @@ def run_sample_study(tmp: Path):
     text = text.replace('projects = "suixian_projects.geojson"',
                         f'projects = "{(REPO / "studies" / "suixian_projects.geojson").as_posix()}"')
     (tmp / "study.toml").write_text(text, encoding="utf-8")
-    return run_study(tmp / "study.toml", allow_paths=[REPO])  # the study reads the repository's sample layers
+    return run_study(tmp / "study.toml", allow_paths=[REPO], pdf=pdf)  # the study reads the repository's sample layers

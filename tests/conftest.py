@@ -30,8 +30,9 @@ def reference_gpkg() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    """The Suixian sample study run once per session into a tmp folder: (output folder, StudyRun)."""
+    """The Suixian sample study run once per session into a tmp folder, with the PDF export (report.pdf and
+    one PDF per screening sheet, printed by headless Chromium): (output folder, StudyRun)."""
     from browser_util import run_sample_study
 
     tmp = tmp_path_factory.mktemp("study")
-    return tmp / "out", run_sample_study(tmp)
+    return tmp / "out", run_sample_study(tmp, pdf=True)

@@ -113,18 +113,49 @@ def test_screening_sheet_in_the_browser(sample_study, tmp_path: Path) -> None:
 
 
 
-def test_every_sample_sheet_prints_on_one_a4_page(sample_study, tmp_path: Path) -> None:
-    """研判单 means one page: each sheet of the sample study, printed by Chromium with its own print CSS,
-    is exactly one A4 page (the longest holds five findings with their legal sources and an access list)."""
+def test_every_sample_sheet_prints_on_one_a4_page(sample_study) -> None:
+    """研判单 means one page: the study run with the PDF export printed each sheet of the sample with
+    Chromium and its print CSS; every PDF is exactly one A4 page (the longest holds five findings with their
+    legal sources and an access list)."""
     out, run = sample_study
     ids = list(run.results["screening"].projects["project_id"])
     counts = {}
     for pid, name in zip(ids, sheet_names(ids)):
-        pdf = html_to_pdf(out / "screening" / "sheets" / f"{name}.html", tmp_path / f"{name}.pdf", browser=chromium())
+        pdf = out / "screening" / "sheets" / f"{name}.pdf"
+        assert pdf in run.outputs["screening"] and pdf.read_bytes().startswith(b"%PDF-"), pdf
         pages, boxes = _pdf_pages(pdf)
         assert boxes and all(abs(w - A4_PT[0]) <= 1 and abs(h - A4_PT[1]) <= 1 for w, h in boxes), (pid, boxes)
         counts[pid] = pages
     assert len(counts) == 6 and counts == dict.fromkeys(ids, 1), counts
+
+
+def test_study_report_pdf(sample_study) -> None:
+    """`study run --pdf` / `demo --pdf` print the study report to report.pdf: a valid A4 PDF whose page
+    count is that of the report with its appendix folded (11 pages for the sample: summary, the four analyses
+    with a figure and tables each; fewer than 6 would mean sections are missing, more than 16 that the
+    appendix or a table printed unfolded)."""
+    out, run = sample_study
+    pdf = out / "report.pdf"
+    assert run.outputs["report"] == [out / "report.html", pdf]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    pages, boxes = _pdf_pages(pdf)
+    assert 6 <= pages <= 16, pages
+    assert len(boxes) >= pages and all(abs(w - A4_PT[0]) <= 1 and abs(h - A4_PT[1]) <= 1 for w, h in boxes), boxes
+    assert len(re.findall(rb"/Subtype\s*/Image", data)) >= 4   # the analysis figures and charts are in it
+
+
+def test_pdf_without_a_browser_warns_and_keeps_the_html(tmp_path: Path, monkeypatch) -> None:
+    import pytest
+
+    from sanxian_yidan.sheet import SheetPdfWarning, pdf_beside
+
+    page = tmp_path / "report.html"
+    page.write_text("<html><body>x</body></html>", encoding="utf-8")
+    monkeypatch.setenv("SANXIAN_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.warns(SheetPdfWarning, match="report.pdf was not written: open report.html"):
+        assert pdf_beside(page) == []
+    assert not (tmp_path / "report.pdf").exists() and page.is_file()
 
 
 def test_study_report_in_the_browser(sample_study, tmp_path: Path) -> None:

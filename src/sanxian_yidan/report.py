@@ -68,6 +68,10 @@ border:4px solid #7f0000}
 details.appendix{margin-top:2em;border:1px solid #90a4ae;padding:.5em 1em}
 details.appendix>summary{cursor:pointer;font-weight:bold;font-size:1.2em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #cfd8dc}figcaption{font-size:.85em;color:#455a64}
+.banner,.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+@page{size:A4;margin:12mm}
+@media print{body{margin:0;max-width:none;padding:0;font-size:9.5pt;line-height:1.35}h2{break-after:avoid}
+h3{break-after:avoid}figure,tr{break-inside:avoid}figure img{max-height:200mm}a{color:inherit;text-decoration:none}}
 """
 
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .figures import SheetText
     from .screening import ScreeningResult
 
-__all__ = ["find_chromium", "html_to_pdf", "sheet_html", "write_sheets", "SheetPdfWarning"]
+__all__ = ["find_chromium", "html_to_pdf", "pdf_beside", "sheet_html", "write_sheets", "SheetPdfWarning"]
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +313,32 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, browser: str | N
         raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {html_path.name} to PDF "
                            f"(exit {done.returncode}): {done.stderr.strip()[-300:]}")
     return pdf_path
+
+
+def pdf_beside(page: str | Path) -> list[Path]:
+    """``page`` printed to a PDF beside it (A4, its own print CSS, headless Chromium).
+
+    Returns
+    -------
+    list of Path
+        ``[pdf]``, or ``[]`` with a :class:`SheetPdfWarning` when no browser is found or it fails (the HTML
+        stays; any browser prints it).
+    """
+    page = Path(page)
+    pdf = page.with_suffix(".pdf")
+    browser = find_chromium()
+    if browser is None:
+        warnings.warn(SheetPdfWarning(
+            f"未找到 Chromium/Chrome 浏览器，未生成 {pdf.name}；可用任一浏览器打开 {page.name} 打印为 PDF（A4），"
+            f"或安装 Chromium（Debian/Ubuntu: apt-get install chromium）或设置 SANXIAN_CHROMIUM。 / No Chromium or "
+            f"Chrome found, so {pdf.name} was not written: open {page.name} in any browser and print to PDF (A4), "
+            "or install Chromium (Debian/Ubuntu: apt-get install chromium) or set SANXIAN_CHROMIUM."), stacklevel=2)
+        return []
+    try:
+        return [html_to_pdf(page, pdf, browser=browser)]
+    except RuntimeError as exc:
+        warnings.warn(SheetPdfWarning(str(exc)), stacklevel=2)
+        return []
 
 
 def sheet_names(ids: Sequence[str]) -> list[str]:

@@ -79,6 +79,8 @@ class StudyRun:
         Run time (UTC) written into reports and the manifest.
     inputs, data_files : list of Path
         Input files and the rule/parameter files in force (listed with SHA-256 in report and manifest).
+    pdf : bool
+        Whether the report and the screening sheets are also printed to PDF.
     """
 
     config: StudyConfig
@@ -89,6 +91,7 @@ class StudyRun:
     generated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     inputs: list[Path] = field(default_factory=list)
     data_files: list[Path] = field(default_factory=list)
+    pdf: bool = False
 
     @property
     def files(self) -> list[Path]:
@@ -98,12 +101,12 @@ class StudyRun:
 
 #: Entries of a study's output folder that belong to the study: replaced by a run, or removed when the run
 #: does not write them (an analysis skipped this time must not leave the previous run's results behind).
-STUDY_OUTPUTS = (*ANALYSES, "map.html", "report.html", MANIFEST_NAME)
+STUDY_OUTPUTS = (*ANALYSES, "map.html", "report.html", "report.pdf", MANIFEST_NAME)
 
 
 def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, allow_paths: Any = (),
               safe_paths: bool | None = None, generated: datetime | None = None,
-              progress: Progress | None = None, overwrite: bool = False) -> StudyRun:
+              progress: Progress | None = None, overwrite: bool = False, pdf: bool = False) -> StudyRun:
     """Run every analysis of a study and write its outputs, all or nothing.
 
     Parameters
@@ -121,6 +124,10 @@ def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, al
         with it; :mod:`sanxian_yidan.progress`).
     overwrite : bool
         Replace the outputs of an earlier run in the study's output folder.
+    pdf : bool
+        Also print the report (``report.pdf``) and every screening sheet (``screening/sheets/<id>.pdf``)
+        to A4 PDF with headless Chromium; without a browser a :class:`~sanxian_yidan.sheet.SheetPdfWarning`
+        says so and only the HTML is written.
 
     Returns
     -------
@@ -154,7 +161,7 @@ def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, al
                                         "replace them, or set another `output` in the study file"))
     generated = (generated or datetime.now(timezone.utc)).replace(microsecond=0)
     with staged_output(config.output, overwrite=overwrite, owned=STUDY_OUTPUTS, protect=config.inputs) as stage:
-        run = StudyRun(config=dataclasses.replace(config, output=stage), generated=generated)
+        run = StudyRun(config=dataclasses.replace(config, output=stage), generated=generated, pdf=pdf)
         _run_steps(run, progress)
         run.outputs["manifest"] = [_write_manifest(run, final=config.output)]
     run.outputs = {k: [config.output / p.relative_to(stage) for p in paths] for k, paths in run.outputs.items()}
@@ -184,6 +191,11 @@ def _run_steps(run: StudyRun, progress: Progress | None) -> None:
 
     run.inputs, run.data_files = _inputs(run, catalog)
     run.outputs["report"] = write_study_report(run, view)
+    if run.pdf:
+        from .sheet import pdf_beside
+
+        run.outputs["report"] += pdf_beside(run.outputs["report"][0])
+
 
 
 
@@ -245,7 +257,7 @@ def _screening(view: Catalog, options: dict[str, Any], folder: Path, run: StudyR
     folder.mkdir(parents=True, exist_ok=True)
     paths = [result.to_json(folder / "screening.json"), result.to_gpkg(folder / "screening.gpkg"),
              result.to_csv(folder / "screening.csv")]
-    paths += write_screening_reports(result, folder, generated=run.generated, catalog=view)
+    paths += write_screening_reports(result, folder, generated=run.generated, catalog=view, pdf=run.pdf)
     return result, [Path(p) for p in paths]
 
 

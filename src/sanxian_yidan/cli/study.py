@@ -16,6 +16,9 @@ study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", n
                          rich_markup_mode="markdown")
 app.add_typer(study_app, name="study")
 
+#: Help of the --pdf flag of ``study run`` and ``demo``.
+PDF_HELP = ("Also print report.pdf and each screening sheet to PDF (A4) with headless Chromium or Chrome. "
+            "报告与研判单另存为 PDF（需 Chromium/Chrome）。")
 #: The study ``sanxian demo`` runs, relative to the repository root.
 DEMO_STUDY = Path("studies/suixian.toml")
 
@@ -31,7 +34,8 @@ def study_run(study: Path = typer.Argument(..., help="Study file, e.g. studies/s
               safe_paths: bool = typer.Option(False, "--safe-paths", hidden=True,
                                               help="Deprecated: paths are confined by default."),
               overwrite: bool = typer.Option(False, "--overwrite",
-                                             help="Replace the outputs of an earlier run.")) -> None:
+                                             help="Replace the outputs of an earlier run."),
+              pdf: bool = typer.Option(False, "--pdf", help=PDF_HELP)) -> None:
     """Run a study: screening, rooftop and brownfield ranking, mine priorities, map, report, manifest.
 
     Outputs go to the study's `output` folder (e.g. maps/suixian/), all or nothing: a run that fails
@@ -42,11 +46,11 @@ def study_run(study: Path = typer.Argument(..., help="Study file, e.g. studies/s
         err_console.print("[yellow]警告 / warning[/yellow] --safe-paths 已弃用，路径限制现为默认行为 / --safe-paths is "
                           "deprecated and has no effect: paths are confined by default (--unsafe-paths lifts "
                           "that, --allow-path DIR allows one more folder)", highlight=False)
-    _run(study, overwrite, unsafe_paths=unsafe_paths, allow_paths=allow_path)
+    _run(study, overwrite, unsafe_paths=unsafe_paths, allow_paths=allow_path, pdf=pdf)
 
 
 @app.command("demo")
-def demo() -> None:
+def demo(pdf: bool = typer.Option(False, "--pdf", help=PDF_HELP)) -> None:
     """Run the Suixian study on the embedded sample layers and print where the outputs are.
 
     The demo's own output folder (maps/suixian/) is replaced on every run.
@@ -55,17 +59,18 @@ def demo() -> None:
     if not study.exists():
         fail(FileNotFoundError(f"{DEMO_STUDY} not found; run `sanxian demo` from the repository root "
                                "/ 请在仓库根目录运行"))
-    _run(study, True)
+    _run(study, True, pdf=pdf)
 
 
-def _run(study: Path, overwrite: bool, *, unsafe_paths: bool = False, allow_paths: list[Path] | None = None) -> None:
+def _run(study: Path, overwrite: bool, *, unsafe_paths: bool = False, allow_paths: list[Path] | None = None,
+         pdf: bool = False) -> None:
     from ..study import run_study
 
     started = time.perf_counter()
     try:
         with progress_bar("研究 / study", 6) as step:
             run = run_study(study, unsafe_paths=unsafe_paths, allow_paths=allow_paths or [], overwrite=overwrite,
-                            progress=step)
+                            progress=step, pdf=pdf)
     except SanxianError as exc:
         fail(exc)
     _print_summary(run, time.perf_counter() - started)
