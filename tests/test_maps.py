@@ -618,3 +618,92 @@ def test_a_styled_single_layer_geopackage_still_reads_without_naming_the_layer(t
     _projects().to_file(gpkg, layer="rooftops")
     write_layer_styles(gpkg, "rooftops", "rooftops")
     assert len(read_vector(gpkg)) == 4  # the QGIS layer_styles table is not taken for a second layer
+
+
+def _qml_classes(qml_text: str) -> tuple[str, list[dict]]:
+    """Renderer type and classes of a QML document: value or bounds, label, fill and outline (r,g,b,a 0-255)."""
+    import xml.etree.ElementTree as ET
+
+    renderer = ET.fromstring(qml_text.split("\n", 1)[1]).find("renderer-v2")
+    symbols = {s.get("name"): {p.get("k"): p.get("v") for p in s.iter("prop")} for s in renderer.iter("symbol")}
+    rows = []
+    for c in list(renderer.iter("category")) + list(renderer.iter("range")):
+        sym = symbols[c.get("symbol")]
+        rows.append({"value": c.get("value"), "bounds": (c.get("lower"), c.get("upper")), "label": c.get("label"),
+                     "fill": sym.get("color") if sym.get("style", "solid") != "no" else None,
+                     "line": sym.get("line_color"), "outline": sym.get("outline_color")})
+    return renderer.get("type"), rows
+
+
+def _sld_classes(sld_text: str) -> list[dict]:
+    """Rules of an SLD document: comparison literals, title, fill and stroke as r,g,b,a 0-255."""
+    import xml.etree.ElementTree as ET
+
+    se, ogc = "{http://www.opengis.net/se}", "{http://www.opengis.net/ogc}"
+
+    def rgba(colour, opacity) -> str | None:
+        if colour is None:
+            return None
+        c = colour.lstrip("#")
+        return ",".join(str(int(c[i:i + 2], 16)) for i in (0, 2, 4)) + f",{int(round(float(opacity) * 255))}"
+
+    rows = []
+    for rule in ET.fromstring(sld_text).iter(f"{se}Rule"):
+        params = {}
+        for kind in ("Fill", "Stroke"):
+            el = rule.find(f".//{se}{kind}")
+            params[kind] = {} if el is None else {p.get("name"): p.text for p in el.iter(f"{se}SvgParameter")}
+        filt = rule.find(f"{ogc}Filter")
+        ops = [] if filt is None else [(op.tag.replace(ogc, ""), op.find(f"{ogc}PropertyName").text,
+                                        op.find(f"{ogc}Literal").text)
+                                       for op in filt.iter() if op.find(f"{ogc}Literal") is not None]
+        fill, stroke = params["Fill"], params["Stroke"]
+        rows.append({"ops": ops, "label": rule.find(f"{se}Description/{se}Title").text,
+                     "fill": rgba(fill.get("fill"), fill.get("fill-opacity", 1)),
+                     "stroke": rgba(stroke.get("stroke"), stroke.get("stroke-opacity", 1)),
+                     "width": stroke.get("stroke-width"), "dash": stroke.get("stroke-dasharray")})
+    return rows
+
+
+@pytest.mark.parametrize("style_id", ["projects", "overlap_pieces", "excluded_parts", "brownfield_sites", "rooftops",
+                                      "mines"])
+def test_sld_carries_the_classes_and_colours_of_the_qml(style_id: str) -> None:
+    """Every result layer's SLD, parsed, has the QML's classes one for one: the same category values or range
+    bounds (first range closed below, the others open below, as QGIS's graduated renderer), the same labels,
+    fill colour with its opacity, outline colour, width (px) and dash as the style registry."""
+    from sanxian_yidan.maps.qgis import style_qml, style_sld
+    from sanxian_yidan.maps.styles import layer_style
+
+    st = layer_style(style_id)
+    values = list(np.linspace(0.0, 1.0, 23) * (1000 if style_id == "rooftops" else 1))
+    kind, qml = _qml_classes(style_qml(st, "polygon", values))
+    sld = _sld_classes(style_sld(st, "polygon", style_id, values))
+    assert kind == ("categorizedSymbol" if st.palette else "graduatedSymbol" if st.ramp else "singleSymbol")
+    if kind == "singleSymbol":
+        assert len(sld) == 1 and sld[0]["ops"] == [] and sld[0]["label"] == st.label
+        qml = [{"fill": None if not st.fill else qml_fill, "outline": qml_outline}
+               for qml_fill, qml_outline in [_single_symbol_colours(style_qml(st, "polygon"))]]
+    else:
+        assert len(sld) == len(qml) >= 2
+        for i, (q, s) in enumerate(zip(qml, sld)):
+            assert s["label"] == q["label"]
+            if kind == "categorizedSymbol":
+                assert s["ops"] == [("PropertyIsEqualTo", st.column, q["value"])]
+            else:
+                lower = "PropertyIsGreaterThanOrEqualTo" if i == 0 else "PropertyIsGreaterThan"
+                assert s["ops"] == [(lower, st.column, q["bounds"][0]),
+                                    ("PropertyIsLessThanOrEqualTo", st.column, q["bounds"][1])]
+        # the ranges tile the values: each upper bound is the next lower bound
+        if kind == "graduatedSymbol":
+            assert all(a["ops"][1][2] == b["ops"][0][2] for a, b in zip(sld, sld[1:]))
+    for q, s in zip(qml, sld):
+        assert s["fill"] == q["fill"], (q, s)
+        assert s["stroke"] == q["outline"], (q, s)
+        assert float(s["width"]) == st.weight and s["dash"] == (st.dash or None)
+
+
+def _single_symbol_colours(qml_text: str) -> tuple[str | None, str]:
+    import xml.etree.ElementTree as ET
+
+    sym = {p.get("k"): p.get("v") for p in ET.fromstring(qml_text.split("\n", 1)[1]).iter("prop")}
+    return (sym["color"] if sym.get("style") != "no" else None), sym["outline_color"]

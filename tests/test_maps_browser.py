@@ -198,6 +198,8 @@ window.addEventListener('load', function () { setTimeout(function () {
       l.__sxAt = [pt.x + box.left, pt.y + box.top];
     }
   });
+  out.labels = Array.prototype.map.call(document.querySelectorAll('.leaflet-tooltip.sx-marker-label'),
+                                       function (el) { return {text: el.textContent, rect: rect(el)}; });
   out.markers = markers.map(function (l) { return {id: l.feature.properties._m, at: l.__sxAt,
                                                   fill: l.options.fillColor, radius: l.options.radius}; });
   // legend: every layer named in it must be a checked entry of the layer list
@@ -305,6 +307,13 @@ def test_study_map_in_a_review_meeting(study_map, tmp_path: Path) -> None:
         assert markers_seen >= wanted, (colour, markers_seen, wanted, sorted(sizes)[-8:])
     _keep(shot)
 
+    # the project ids beside the markers: one label per project, inside the map, no two covering each other
+    labels = r["labels"]
+    assert sorted(lab["text"] for lab in labels) == sorted(expected)
+    assert all(lab["rect"][0] >= 0 and lab["rect"][2] <= width and lab["rect"][3] <= height for lab in labels)
+    assert not [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                if _overlap(a["rect"], b["rect"])]
+
     # popups: inside the window, clear of the legend and the layer list, no sideways scrolling, no empty rows
     assert len(r["popups"]) == len(expected)
     for p in r["popups"]:
@@ -323,6 +332,46 @@ def test_study_map_in_a_review_meeting(study_map, tmp_path: Path) -> None:
     assert any("永久基本农田" in name for name in r["listedFarmOn"])
     assert r["listedFarmOff"] == r["listed"]
     assert r["glyphsDiffer"] and r["glyphWidth"] > 40  # two 28 px CJK glyphs, not missing-glyph boxes
+
+
+LABEL_PROBE = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  function rect(el) { var r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+  var out = {errors: window.__sxErrors};
+  out.labels = Array.prototype.map.call(document.querySelectorAll('.leaflet-tooltip.sx-marker-label'),
+                                        function (el) { return {text: el.textContent, rect: rect(el)}; });
+  var pre = document.createElement('pre'); pre.id = 'sx-probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+}, 500); });
+</script>"""
+
+
+def test_marker_labels_of_a_cluster_do_not_cover_each_other(tmp_path: Path) -> None:
+    """Five projects within 40 m of each other (one screen point at county zoom) and two far away: each id
+    label finds a free place (right, left, then a label height up or down), no two labels intersect."""
+    from browser_util import probe_page
+
+    x0, y0 = 500_000.0, 3_510_000.0  # EPSG:4547, inside Suizhou
+    near = [Point(x0 + 10 * i, y0 + 10 * (i % 2)) for i in range(5)]
+    far = [Point(x0 - 20_000, y0 - 15_000), Point(x0 + 20_000, y0 + 15_000)]
+    ids = [f"CL-{i}" for i in range(1, 6)] + ["FAR-1", "FAR-2"]
+    gdf = gpd.GeoDataFrame({"id": ids, "verdict": ["prohibited", "restricted", "notice", "compliant",
+                                                   "prohibited", "notice", "notice"]},
+                           geometry=[p.buffer(5) for p in near + far], crs="EPSG:4547")
+    m = make_map([MapLayer(gdf, "项目", "Projects", look="projects", markers="id")], boundaries=False,
+                 offline=True)
+    page = save_map(m, tmp_path / "cluster.html")
+    r = probe_page(page, tmp_path, LABEL_PROBE, window="1400,1000")
+    assert r["errors"] == []
+    labels = r["labels"]
+    assert sorted(lab["text"] for lab in labels) == sorted(ids)   # the map opens below marker_max_zoom
+    clustered = [lab["rect"] for lab in labels if lab["text"].startswith("CL-")]
+    centre = np.mean([[(a[0] + a[2]) / 2, (a[1] + a[3]) / 2] for a in clustered], axis=0)
+    # the five cluster labels stay near their common marker (within a few label heights) ...
+    assert all(abs((a[1] + a[3]) / 2 - centre[1]) <= 3 * (a[3] - a[1]) for a in clustered), clustered
+    # ... and none covers another
+    assert not [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                if _overlap(a["rect"], b["rect"])], labels
 
 
 def test_cdn_page_without_network_says_so(tmp_path: Path) -> None:

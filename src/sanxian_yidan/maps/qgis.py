@@ -134,48 +134,68 @@ def style_qml(st: LayerStyle, kind: str, values: Sequence[Any] | None = None) ->
     return f"{head}{renderer}<layerGeometryType>{ {'point': 0, 'line': 1}.get(kind, 2) }</layerGeometryType></qgis>"
 
 
+def _svg(name: str, value: Any) -> str:
+    return f'<se:SvgParameter name="{name}">{escape(str(value))}</se:SvgParameter>'
+
+
+def _sld_symbolizer(st: LayerStyle, kind: str, colour: str | None) -> str:
+    """The SE symbolizer of one class, drawn as the QML symbol of :func:`_symbol` is: fill colour and
+    opacity, outline colour, opacity, width and dash (widths in pixels, the SE default unit)."""
+    dash = f"{_svg('stroke-dasharray', st.dash)}" if st.dash else ""
+    if kind == "line":
+        return (f"<se:LineSymbolizer><se:Stroke>{_svg('stroke', colour or st.stroke)}"
+                f"{_svg('stroke-opacity', st.opacity)}{_svg('stroke-width', st.weight)}"
+                f"{_svg('stroke-linejoin', 'round')}{_svg('stroke-linecap', 'round')}{dash}"
+                f"</se:Stroke></se:LineSymbolizer>")
+    stroke = (f"<se:Stroke>{_svg('stroke', st.stroke or '#000000')}{_svg('stroke-opacity', st.opacity)}"
+              f"{_svg('stroke-width', st.weight)}{_svg('stroke-linejoin', 'round')}{dash}</se:Stroke>")
+    if kind == "point":  # an opaque outline, as the QML marker's
+        outline = f"<se:Stroke>{_svg('stroke', st.stroke or '#000000')}{_svg('stroke-width', st.weight)}</se:Stroke>"
+        return (f"<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle</se:WellKnownName>"
+                f"<se:Fill>{_svg('fill', colour or st.fill or st.stroke)}</se:Fill>{outline}</se:Mark>"
+                f"<se:Size>{2 * st.radius}</se:Size></se:Graphic></se:PointSymbolizer>")
+    fill = colour or st.fill
+    fill_xml = f"<se:Fill>{_svg('fill', fill)}{_svg('fill-opacity', st.fill_opacity)}</se:Fill>" if fill else ""
+    return f"<se:PolygonSymbolizer>{fill_xml}{stroke}</se:PolygonSymbolizer>"
+
+
+def _compare(op: str, column: str, value: Any) -> str:
+    return (f"<ogc:{op}><ogc:PropertyName>{escape(column)}</ogc:PropertyName>"
+            f"<ogc:Literal>{escape(str(value))}</ogc:Literal></ogc:{op}>")
+
+
+def _sld_rule(label: str, name: str, condition: str, symbolizer: str) -> str:
+    return (f"<se:Rule><se:Name>{escape(name)}</se:Name><se:Description><se:Title>{escape(label)}</se:Title>"
+            f"</se:Description>{condition}{symbolizer}</se:Rule>")
+
+
 def style_sld(st: LayerStyle, kind: str, layer: str, values: Sequence[Any] | None = None) -> str:
-    """An OGC SLD 1.1 document with one rule per class (categorized) or one rule (single style)."""
+    """An OGC SLD 1.1 document with the classes of :func:`style_qml`: one rule per category or range with
+    the same value or bounds, label (``se:Title``) and colours, or one rule for a single style.
+
+    Ranges follow QGIS's graduated renderer: the first range includes its lower bound, every range its
+    upper bound, so a value on a class edge falls in the lower class as in QGIS.
+    """
     mode, classes = _classes(st, values)
-
-    def symbolizer(colour: str | None) -> str:
-        stroke = (f'<se:Stroke><se:SvgParameter name="stroke">{st.stroke or "#000000"}</se:SvgParameter>'
-                  f'<se:SvgParameter name="stroke-width">{st.weight}</se:SvgParameter>'
-                  + (f'<se:SvgParameter name="stroke-dasharray">{st.dash}</se:SvgParameter>' if st.dash else "")
-                  + "</se:Stroke>")
-        if kind == "line":
-            return (f'<se:LineSymbolizer><se:Stroke><se:SvgParameter name="stroke">{colour or st.stroke}'
-                    f'</se:SvgParameter><se:SvgParameter name="stroke-width">{st.weight}</se:SvgParameter>'
-                    f'</se:Stroke></se:LineSymbolizer>')
-        if kind == "point":
-            return (f'<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle</se:WellKnownName>'
-                    f'<se:Fill><se:SvgParameter name="fill">{colour or st.fill or st.stroke}</se:SvgParameter>'
-                    f'</se:Fill>{stroke}</se:Mark><se:Size>{2 * st.radius}</se:Size></se:Graphic>'
-                    f'</se:PointSymbolizer>')
-        fill = colour or st.fill
-        fill_xml = (f'<se:Fill><se:SvgParameter name="fill">{fill}</se:SvgParameter><se:SvgParameter '
-                    f'name="fill-opacity">{st.fill_opacity}</se:SvgParameter></se:Fill>') if fill else ""
-        return f"<se:PolygonSymbolizer>{fill_xml}{stroke}</se:PolygonSymbolizer>"
-
     rules = []
     if mode == "categorized":
         for value, label, colour in classes:
-            rules.append(f'<se:Rule><se:Name>{escape(label)}</se:Name><ogc:Filter><ogc:PropertyIsEqualTo>'
-                         f'<ogc:PropertyName>{escape(st.column)}</ogc:PropertyName><ogc:Literal>{escape(str(value))}'
-                         f'</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>{symbolizer(colour)}</se:Rule>')
+            rules.append(_sld_rule(label, label, "<ogc:Filter>" + _compare("PropertyIsEqualTo", st.column, value)
+                                   + "</ogc:Filter>", _sld_symbolizer(st, kind, colour)))
     elif mode == "graduated":
-        for (lo, hi), label, colour in classes:
-            rules.append(f'<se:Rule><se:Name>{escape(label)}</se:Name><ogc:Filter><ogc:And>'
-                         f'<ogc:PropertyIsGreaterThanOrEqualTo><ogc:PropertyName>{escape(st.column)}</ogc:PropertyName>'
-                         f'<ogc:Literal>{lo!r}</ogc:Literal></ogc:PropertyIsGreaterThanOrEqualTo>'
-                         f'<ogc:PropertyIsLessThanOrEqualTo><ogc:PropertyName>{escape(st.column)}</ogc:PropertyName>'
-                         f'<ogc:Literal>{hi!r}</ogc:Literal></ogc:PropertyIsLessThanOrEqualTo></ogc:And></ogc:Filter>'
-                         f'{symbolizer(colour)}</se:Rule>')
+        for k, ((lo, hi), label, colour) in enumerate(classes):
+            lower = _compare("PropertyIsGreaterThanOrEqualTo" if k == 0 else "PropertyIsGreaterThan", st.column,
+                             repr(lo))
+            upper = _compare("PropertyIsLessThanOrEqualTo", st.column, repr(hi))
+            rules.append(_sld_rule(label, label, f"<ogc:Filter><ogc:And>{lower}{upper}</ogc:And></ogc:Filter>",
+                                   _sld_symbolizer(st, kind, colour)))
     else:
-        rules.append(f"<se:Rule><se:Name>{escape(st.label)}</se:Name>{symbolizer(None)}</se:Rule>")
+        rules.append(_sld_rule(st.label, st.label, "", _sld_symbolizer(st, kind, None)))
     return ('<?xml version="1.0" encoding="UTF-8"?><StyledLayerDescriptor version="1.1.0" '
             'xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc" '
-            'xmlns:se="http://www.opengis.net/se" xmlns:xlink="http://www.w3.org/1999/xlink">'
+            'xmlns:se="http://www.opengis.net/se" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.opengis.net/sld '
+            'http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd">'
             f'<NamedLayer><se:Name>{escape(layer)}</se:Name><UserStyle><se:Name>{escape(st.label)}</se:Name>'
             f'<se:FeatureTypeStyle>{"".join(rules)}</se:FeatureTypeStyle></UserStyle></NamedLayer>'
             '</StyledLayerDescriptor>')

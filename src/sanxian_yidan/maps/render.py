@@ -484,19 +484,32 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
                      interactive_highlight=False, pane="sxMarkers", marks=[marks[i] for i in members])
     _Script(f"""(function () {{
     var map = {m.get_name()}, parent = {group.get_name()}, markers = {markers.get_name()};
-    // Labels of neighbouring markers must not cover each other: a label that would overlap one already
-    // placed is put on the left of its marker instead of the right.
+    // Labels of neighbouring markers must not cover each other: each label takes the first place, right or
+    // left of its marker and then one, two, ... label heights above or below, that no label already placed
+    // covers; a label with no free place within MAX_STEPS heights stays on the right.
+    var MAX_STEPS = 4;
+    function hits(r, placed) {{
+        return placed.some(function (q) {{
+            return r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom; }});
+    }}
     function declutter() {{
         var placed = [];
         markers.eachLayer(function (geo) {{ (geo.eachLayer ? geo : L.layerGroup([geo])).eachLayer(function (l) {{
             var t = l.getTooltip && l.getTooltip();
             if (!t || !t.getElement()) {{ return; }}
             t.options.direction = 'right'; t.options.offset = [8, 0]; t.update();
-            var r = t.getElement().getBoundingClientRect();
-            var hit = placed.some(function (q) {{
-                return r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom; }});
-            if (hit) {{ t.options.direction = 'left'; t.options.offset = [-8, 0]; t.update();
-                        r = t.getElement().getBoundingClientRect(); }}
+            var r = t.getElement().getBoundingClientRect(), h = r.bottom - r.top, found = !hits(r, placed);
+            for (var step = 0; !found && step <= MAX_STEPS; step++) {{
+                var dys = step === 0 ? [0] : [-step * h, step * h];
+                for (var k = 0; !found && k < dys.length * 2; k++) {{
+                    var left = k % 2 === 1, dy = dys[Math.floor(k / 2)];
+                    t.options.direction = left ? 'left' : 'right'; t.options.offset = [left ? -8 : 8, dy]; t.update();
+                    r = t.getElement().getBoundingClientRect();
+                    found = !hits(r, placed);
+                }}
+            }}
+            if (!found) {{ t.options.direction = 'right'; t.options.offset = [8, 0]; t.update();
+                           r = t.getElement().getBoundingClientRect(); }}
             placed.push(r);
         }}); }});
     }}
