@@ -49,6 +49,7 @@ from .geomutil import nearest_features, polygonal_parts
 from .params import Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
+from .schemas import assemble, schema
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -922,15 +923,11 @@ __all__ = [
 ]
 
 
-#: Columns of mines.gpkg layer `mines` and of mines.csv, in this order.
-MINE_COLUMNS = (
-    "rank", "site_id", "name", "mineral", "status", "county", "cluster", "township", "focus_area", "focus_basis",
-    "gross_area_m2", "slope_mean_deg", "slope_max_deg", "elevation_mean_m", "dem_coverage",
-    "visible_share", "dist_line_m", "nearest_line", "dist_nature_reserve_m", "dist_scenic_area_m",
-    "dist_urban_m", "dist_sanqu_m", "in_sanqu", "eco_overlap_share", "protected_share",
-    "pv_net_area_m2", "pv_capacity_mw", "dist_substation_m", "pv_prescreen_pass", "pv_failed",
-    "eligible", "priority", "p_top_k", "mode", "mode_zh", "mode_en", "mode_rule", "mode_source",
-    "edge_limited", "reasons", "synthetic", "synthetic_layers", "source", "layer_id")
+def __getattr__(name: str) -> Any:
+    # MINE_COLUMNS was a tuple here; data/tables.toml [tables.mines] declares the columns now
+    if name == "MINE_COLUMNS":
+        return tuple(schema("mines").names)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def focus_headers(top_k: int) -> dict[str, str]:
@@ -977,9 +974,9 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    cols = [c for c in MINE_COLUMNS if c in result.columns]
-    gpkg = write_layers(folder / "mines.gpkg", {"mines": result[cols + ["geometry"]]})
-    csv = write_table_csv(result, folder / "mines.csv", MINE_COLUMNS)
+    table = assemble("mines", result)
+    gpkg = write_layers(folder / "mines.gpkg", {"mines": table})
+    csv = write_table_csv(table.drop(columns="geometry"), folder / "mines.csv")
     meta = result.attrs["sanxian"]
     focus = pd.DataFrame(meta["focus_summary"])
     focus_csv = folder / "mines_focus_areas.csv"

@@ -121,13 +121,14 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
     return Path(path)
 
 
-def write_table_csv(frame: Any, path: str | Path, columns: Sequence[str]) -> Path:
-    """Write ``columns`` of ``frame`` (those present) as CSV (:func:`write_csv`).
+def write_table_csv(frame: Any, path: str | Path, columns: Sequence[str] | None = None) -> Path:
+    """Write ``columns`` of ``frame`` (those present; default all, e.g. a table put in shape by
+    :func:`sanxian_yidan.schemas.assemble`) as CSV (:func:`write_csv`).
 
     Headers are the registry's bilingual labels (``中文 / English [unit]``); values are formatted by
     :func:`sanxian_yidan.columns.format_table` (decimals per column, integers, 是/否).
     """
-    cols = [c for c in columns if c in frame.columns]
+    cols = list(frame.columns) if columns is None else [c for c in columns if c in frame.columns]
     # Decimals per column from the registry, ranks as integers (1, 2, 3 and an empty cell, not 1.0), 是/否.
     table = format_table(pd.DataFrame(frame[cols]))
     table.columns = [label(c) for c in cols]

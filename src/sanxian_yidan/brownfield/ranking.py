@@ -15,6 +15,7 @@ import shapely
 
 from ..progress import Progress, report_step
 from ..provenance import TrackedCatalog
+from ..schemas import assemble, schema
 from .params import BrownfieldParams, McdaSpec, load_params
 from .sites import (
     OUTSIDE_COVERAGE_LABEL,
@@ -524,15 +525,11 @@ def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *,
 
 
 
-#: Columns of brownfields.gpkg layer `sites` and of brownfields.csv, in this order.
-SITE_COLUMNS = (
-    "rank", "site_id", "site_type", "site_type_zh", "name", "status", "remediation_status", "risk_class",
-    "county", "township", "outside_coverage_share", "gross_area_m2", "net_area_m2", "excluded_area_m2", "net_share",
-    "capacity_mw", "specific_yield_kwh_kwp", "annual_mwh", "co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce",
-    "slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage",
-    "dist_substation_m", "required_kv", "substation_kv", "substation_name", "dist_any_substation_m",
-    "dist_road_m", "dist_setback_m", "readiness", "eligible", "prescreen_pass", "prescreen_failed",
-    "score", "p_top_k", "edge_limited", "reasons", "synthetic", "synthetic_layers", "source", "layer_id")
+def __getattr__(name: str) -> Any:
+    # SITE_COLUMNS was a tuple here; data/tables.toml [tables.brownfield_sites] declares the columns now
+    if name == "SITE_COLUMNS":
+        return tuple(schema("brownfield_sites").names)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def write_outputs(result: BrownfieldResult, out: str | Path) -> dict[str, Path]:
@@ -544,9 +541,7 @@ def write_outputs(result: BrownfieldResult, out: str | Path) -> dict[str, Path]:
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    sites = result.sites
-    gpkg = write_layers(folder / "brownfields.gpkg",
-                        {"sites": sites[[c for c in SITE_COLUMNS if c in sites.columns] + ["geometry"]],
-                         "excluded": result.excluded})
-    csv = write_table_csv(sites, folder / "brownfields.csv", SITE_COLUMNS)
+    sites = assemble("brownfield_sites", result.sites)
+    gpkg = write_layers(folder / "brownfields.gpkg", {"sites": sites, "excluded": result.excluded})
+    csv = write_table_csv(sites.drop(columns="geometry"), folder / "brownfields.csv")
     return {"gpkg": gpkg, "csv": csv}

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
+from ..schemas import view_rows
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 
@@ -26,12 +27,6 @@ def _fmt(value: Any, digits: int = 0) -> str:
         return f"{float(value):,.{digits}f}"
     except (TypeError, ValueError):
         return str(value)
-
-
-def _div(value: Any, divisor: float) -> Any:
-    import pandas as pd
-
-    return value if value is None or pd.isna(value) else float(value) / divisor
 
 
 @app.command("brownfields")
@@ -86,15 +81,13 @@ def _print_summary(result: Any, top: int) -> None:
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
     table = DataTable(title=f"棕地光伏排序（前 {top}）/ Brownfield PV ranking (top {top})")
-    # short headers on screen; the CSV carries the full bilingual labels of the column registry
-    cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("site_type_zh", "类型", None, 1),
-            ("net_area_m2", "净面积 ha", 1, 1e4), ("capacity_mw", "MW", 2, 1), ("annual_mwh", "MWh/yr", 0, 1),
-            ("co2_t", "CO₂ t/yr", 0, 1), ("dist_substation_m", "变电站 km", 1, 1e3), ("score", "评分", 3, 1),
-            ("p_top_k", f"p_top{result.params.mcda.top_k}", 2, 1)]
-    for _, head, _, _ in cols:
+    # short headers, display units and decimals on screen: data/tables.toml [tables.brownfield_top]
+    heads, rows = view_rows("brownfield_top", sites[sites["rank"].notna()].head(top),
+                            top_k=result.params.mcda.top_k)
+    for head in heads:
         table.add_column(head, overflow="fold")
-    for _, row in sites[sites["rank"].notna()].head(top).iterrows():
-        table.add_row(*[str(row[c]) if d is None else _fmt(_div(row[c], div), d) for c, _, d, div in cols])
+    for cells in rows:
+        table.add_row(*cells)
     console.print(table)
 
     t2 = DataTable(title="按类型汇总 / Totals by site type")

@@ -10,9 +10,10 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
+from ..schemas import view_rows
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
-from .brownfields import _div, _fmt
+from .brownfields import _fmt
 
 OUTPUTS = ["mines.gpkg", "mines.csv", "mines_focus_areas.csv", "visibility.tif"]
 
@@ -56,16 +57,12 @@ def _print_summary(result: Any, top: int) -> None:
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
     table = DataTable(title=f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})")
-    # short headers on screen; the CSV carries the full bilingual labels of the column registry
-    cols = [("rank", "排序", 0, 1), ("name", "名称 / name", None, 1), ("township", "乡镇", None, 1),
-            ("status", "状态", None, 1), ("gross_area_m2", "面积 ha", 1, 1e4), ("visible_share", "两线可视", 2, 1),
-            ("dist_sanqu_m", "距三区 km", 1, 1e3), ("priority", "优先度", 3, 1),
-            ("p_top_k", f"p_top{meta.get('top_k', 'k')}", 2, 1),
-            ("mode_zh", "建议模式", None, 1)]
-    for _, head, _, _ in cols:
+    # short headers, display units and decimals on screen: data/tables.toml [tables.mines_top]
+    heads, rows = view_rows("mines_top", result[result["rank"].notna()].head(top), top_k=meta.get("top_k", "k"))
+    for head in heads:
         table.add_column(head, overflow="fold")
-    for _, row in result[result["rank"].notna()].head(top).iterrows():
-        table.add_row(*[str(row[c]) if d is None else _fmt(_div(row[c], div), d) for c, _, d, div in cols])
+    for cells in rows:
+        table.add_row(*cells)
     console.print(table)
 
     import pandas as pd

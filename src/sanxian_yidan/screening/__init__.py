@@ -101,6 +101,7 @@ from ..rules import (
     RuleSet,
     load_rules,
 )
+from ..schemas import assemble, schema
 from .coverage import (
     Coverage,
     check_far_outside,
@@ -346,7 +347,8 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
     overlaps_out = _overlap_table(proj, layers, pieces)
     slivers_out = _sliver_table(proj, layers, pieces)
     distances_out = _distance_table(proj, layers, settings, ruleset, coverage)
-    findings = findings.drop(columns=["_p"]).reindex(columns=_FINDING_COLUMNS)
+    findings = assemble("screening_findings", findings.drop(columns=["_p"])).reindex(
+        columns=schema("screening_findings").names)
     used = [LayerUse(role, e.id, e.title_zh, e.title_en, bool(e.synthetic), e.source)
             for role in present for e in cat.entries_for(role)]
     params = {"radius_m": radius, "sliver_m2": sliver, "sliver_width_m": settings.sliver_width_m,
@@ -362,14 +364,8 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
                            repairs=proj.repairs)
 
 
-_FINDING_COLUMNS = ["project_id", "rule_id", "kind", "reason", "severity", "severity_zh", "rule_severity", "title_zh",
-                    "title_en", "role", "predicate", "test", "overlap_area_m2", "overlap_share", "distance_m",
-                    "value", "features", "message_zh", "message_en", "note_zh", "note_en", "rule_source",
-                    "assumption", "feature_synthetic"]
-
-
 def _empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in ["_p"] + _FINDING_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ["_p"] + schema("screening_findings").names})
 
 
 #: Order of the kinds of finding rows within a project.

@@ -36,6 +36,7 @@ from ..rules import (
     VERDICTS,
     RuleSet,
 )
+from ..schemas import assemble
 
 logger = logging.getLogger(__name__)
 
@@ -279,15 +280,11 @@ class ScreeningResult(Result):
         hits = f[f["kind"] == "finding"]
         rule_ids = hits.groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
         not_eval = f[f["kind"] == "not_evaluated"].groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
-        cols = ["project_id", "project_name", "verdict", "verdict_zh", "complete", "outside_coverage_share",
-                "industry", "industry_name",
-                "two_high", "project_type", "footprint", "footprint_area_m2", "counties", "n_findings"]
-        out = p[cols].copy()
+        out = p.copy()
         rule_ids, not_eval = rule_ids.to_dict(), not_eval.to_dict()
         out["rule_ids"] = [rule_ids.get(p, "") for p in out["project_id"]]
         out["rules_not_evaluated"] = [not_eval.get(p, "") for p in out["project_id"]]
-        out["synthetic_data"] = p["synthetic_data"].to_numpy()
-        return out
+        return assemble("screening_summary", out)    # columns and order: data/tables.toml
 
     def to_gpkg(self, path: str | Path) -> Path:
         """Write layers ``projects`` and ``overlaps`` (geometries) and ``findings``, ``distances``,
