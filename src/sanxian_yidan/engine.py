@@ -35,8 +35,8 @@ from .datafiles import packaged, require
 from .errors import InputFileError, SanxianError, problem
 from .progress import Progress, report_step
 
-__all__ = ["ENGINES", "Engine", "EngineError", "ROW", "dask_client", "global_rows", "partition_lengths",
-           "read_partitions", "resolve_engine", "run_partitions", "spatial_sort"]
+__all__ = ["ENGINES", "Engine", "EngineError", "ROW", "Scan", "dask_client", "global_rows", "read_partitions",
+           "resolve_engine", "run_partitions", "scan", "spatial_sort"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class DaskSettings:
     allowed_failures: int
     connect_timeout_s: int
     hilbert_level: int
+    sort_sample: int
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +78,8 @@ def settings() -> DaskSettings:
         return require(table, key, kind, file=_DATA_FILE, where=where)
 
     return DaskSettings(get("partition_rows", int), get("threads_per_worker", int), get("memory_limit", str),
-                        get("allowed_failures", int), get("connect_timeout_s", int), get("hilbert_level", int))
+                        get("allowed_failures", int), get("connect_timeout_s", int), get("hilbert_level", int),
+                        get("sort_sample", int))
 
 
 @dataclass(frozen=True)
@@ -278,18 +280,69 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
     return ddf.map_partitions(_with_row_ids)
 
 
-def spatial_sort(ddf: Any, engine: Engine, n_rows: int) -> Any:
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over the input as read tells: rows per partition, total bounds (input CRS), a sample of
+    footprint midpoints (to place the spatial sort's partition boundaries) and per-partition extras."""
+
+    lengths: np.ndarray
+    bounds: np.ndarray
+    sample: np.ndarray
+    extras: np.ndarray
+
+
+def scan(ddf: Any, extra: Callable[[gpd.GeoDataFrame], Sequence[float]] | None = None, n_extra: int = 0) -> Scan:
+    """One pass over ``ddf`` (:class:`Scan`); ``extra(part)`` adds ``n_extra`` numbers per partition."""
+    import pandas as pd
+    import shapely
+
+    sample_size = settings().sort_sample
+
+    def one(part: gpd.GeoDataFrame) -> pd.DataFrame:
+        g = np.asarray(part.geometry.array)
+        g = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
+        b = shapely.bounds(g)
+        mid = np.column_stack([(b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0]) if len(g) else np.empty((0, 2))
+        step = max(1, len(mid) // sample_size)
+        total = shapely.total_bounds(g) if len(g) else np.full(4, np.nan)
+        more = list(extra(part)) if extra is not None else []
+        return pd.DataFrame({"n": [len(part)], "bounds": [total.tolist()], "sample": [mid[::step].tolist()],
+                             "extra": [more]})
+
+    meta = pd.DataFrame({"n": pd.Series(dtype=np.int64), "bounds": pd.Series(dtype=object),
+                         "sample": pd.Series(dtype=object), "extra": pd.Series(dtype=object)})
+    got = ddf.map_partitions(one, meta=meta).compute()
+    bounds = np.array(got["bounds"].tolist(), dtype=float).reshape(-1, 4)
+    with np.errstate(all="ignore"):
+        total = np.array([np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]), np.nanmax(bounds[:, 2]),
+                          np.nanmax(bounds[:, 3])]) if len(bounds) else np.full(4, np.nan)
+    sample = np.array([xy for pts in got["sample"] for xy in pts], dtype=float).reshape(-1, 2)
+    extras = np.array(got["extra"].tolist(), dtype=float).reshape(len(got), n_extra)
+    return Scan(got["n"].to_numpy(dtype=np.int64), total, sample, extras)
+
+
+def spatial_sort(ddf: Any, engine: Engine, found: Scan) -> Any:
     """``ddf`` shuffled along a Hilbert curve into partitions of about ``engine.rows_per_partition`` rows
-    (unchanged when ``engine.spatial_sort`` is off or one partition suffices)."""
+    (unchanged when ``engine.spatial_sort`` is off or one partition suffices).
+
+    The curve spans the input's bounds and the partition boundaries are quantiles of the sampled midpoints'
+    distances (both from :func:`scan`): the data are read once more, for the shuffle itself.
+    """
+    from dask_geopandas.hilbert_distance import _hilbert_distance
+
+    n_rows = int(found.lengths.sum())
     target = max(1, math.ceil(n_rows / engine.rows_per_partition))
-    if not engine.spatial_sort or (target == 1 and ddf.npartitions == 1):
+    if not engine.spatial_sort or target == 1 or not np.isfinite(found.bounds).all() or len(found.sample) == 0:
         return ddf
-    return ddf.spatial_shuffle(by="hilbert", level=settings().hilbert_level, npartitions=target)
-
-
-def partition_lengths(ddf: Any) -> np.ndarray:
-    """Rows of each partition of ``ddf`` (computed: reads the partitions once)."""
-    return np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
+    level = settings().hilbert_level
+    points = gpd.GeoSeries(gpd.points_from_xy(found.sample[:, 0], found.sample[:, 1]))
+    dist = np.sort(np.asarray(_hilbert_distance(gpd.GeoDataFrame(geometry=points), found.bounds, level)))
+    inner = np.quantile(dist, np.linspace(0, 1, target + 1)[1:-1], method="lower").astype(np.int64)
+    divisions = sorted({0, *inner.tolist(), 4 ** level - 1})
+    key = ddf.hilbert_distance(total_bounds=found.bounds, level=level)
+    # The task-based shuffle moves pickled GeoDataFrames; the P2P shuffle goes through Arrow and hands the
+    # geometry back as WKB bytes when the divisions are given.
+    return ddf.set_index(key, sorted=False, divisions=divisions, shuffle_method="tasks")
 
 
 def global_rows(row_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ from ..engine import (
     read_partitions,
     resolve_engine,
     run_partitions,
+    scan,
     spatial_sort,
 )
 from ..errors import EmptyLayerError, SanxianWarning, problem
@@ -178,30 +179,34 @@ def _finalise_partition(path: str, index: int, rows: np.ndarray, ranks: np.ndarr
     return str(target)
 
 
-def _scan(ddf: Any, working_crs: Any) -> tuple[tuple[float, float] | None, np.ndarray]:
-    """One pass over the input as read: the yield site of the whole input (centre of the extent of its
-    footprints with area > 0; ``None`` if there is none) and the rows of each partition."""
-    import shapely
-    from pyproj import Transformer
+def _site_bounds(working_crs: Any) -> Any:
+    """Per partition: bounds in the working CRS of its footprints with area > 0 (for the yield site)."""
 
-    names = ["x0", "y0", "x1", "y1"]
+    def bounds(part: gpd.GeoDataFrame) -> list[float]:
+        import shapely
 
-    def scan(part: gpd.GeoDataFrame) -> pd.DataFrame:
         g = np.asarray(part.geometry.to_crs(working_crs).array) if len(part) else np.empty(0, dtype=object)
         g = g[~shapely.is_missing(g)]
         g = g[shapely.area(g) > 0]
-        b = shapely.total_bounds(g) if len(g) else np.full(4, np.nan)
-        return pd.DataFrame([[*b, len(part)]], columns=[*names, "n"])
+        return shapely.total_bounds(g).tolist() if len(g) else [np.nan] * 4
 
-    meta = pd.DataFrame({**{c: pd.Series(dtype=float) for c in names}, "n": pd.Series(dtype=np.int64)})
-    b = ddf.map_partitions(scan, meta=meta).compute()
-    lengths = b["n"].to_numpy(dtype=np.int64)
-    x0, y0, x1, y1 = b["x0"].min(), b["y0"].min(), b["x1"].max(), b["y1"].max()
+    return bounds
+
+
+def _site(extras: np.ndarray, working_crs: Any) -> tuple[float, float] | None:
+    """The yield site of the whole input: centre of the extent of its footprints with area > 0, as
+    :func:`rooftop_potential` computes it (``None``: no such footprint)."""
+    from pyproj import Transformer
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x0, y0 = np.nanmin(extras[:, 0]), np.nanmin(extras[:, 1])
+        x1, y1 = np.nanmax(extras[:, 2]), np.nanmax(extras[:, 3])
     if not np.isfinite([x0, y0, x1, y1]).all():
-        return None, lengths
+        return None
     to_geo = Transformer.from_crs(working_crs, "EPSG:4326", always_xy=True)
     clon, clat = to_geo.transform((x0 + x1) / 2.0, (y0 + y1) / 2.0)
-    return (round(float(clon), 4), round(float(clat), 4)), lengths
+    return round(float(clon), 4), round(float(clat), 4)
 
 
 def _global_rank(partials: list[dict[str, Any]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -397,9 +402,10 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     (out / PARQUET_NAME).mkdir(parents=True, exist_ok=True)
     report_step(progress, "read", 0, 1)
     ddf = read_partitions(buildings, eng, layer=layer, crs=crs)
-    report_step(progress, "site 范围", 1, 2)
-    site, lengths = _scan(ddf, working_crs)
-    ddf_sorted = spatial_sort(ddf, eng, int(lengths.sum()))
+    report_step(progress, "scan 扫描", 1, 2)
+    found = scan(ddf, _site_bounds(working_crs), 4)
+    site, lengths = _site(found.extras, working_crs), found.lengths
+    ddf_sorted = spatial_sort(ddf, eng, found)
     n_parts = ddf_sorted.npartitions
     total = 2 * n_parts + _EXTRA_STEPS
     if site is None:
