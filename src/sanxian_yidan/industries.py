@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .datafiles import packaged, packaged_path
 from .errors import DataFileError, InputFileError, SanxianWarning, problem
@@ -211,7 +211,7 @@ def two_high_categories() -> dict[str, dict[str, str]]:
 TWO_HIGH_SOURCE: str = _table().two_high_source
 
 
-def _fail(value: object, why: str, *, feature: object | None = None, file: str | Path | None = None) -> None:
+def _fail(value: object, why: str, *, feature: object | None = None, file: str | Path | None = None) -> NoReturn:
     near = nearest_codes(str(value))
     shown = ", ".join(f"{c} {_table().codes[c].zh}" for c in near) or "—"
     raise UnknownIndustryCodeError(problem(

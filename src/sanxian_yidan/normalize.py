@@ -178,7 +178,7 @@ def _check_families(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...] | None, file
     counts = dict(sorted(_family_counts(codes).items()))
     present = list(counts)
     if len(present) > 1:
-        minority = min(counts, key=counts.get)
+        minority = min(counts, key=lambda family: counts[family])
         rows = gdf["src_fid"].to_numpy()[codes == _FAMILIES.index(minority)][:10].tolist()
         raise InputFileError(problem(
             "图层混合了不同的几何类型。",

@@ -315,23 +315,23 @@ def _move_entries(staging: Path, target: Path, overwrite: bool, protect: Sequenc
             done.append((path, old))
         for entry in entries:
             dest = target / entry.name
-            old = None
+            prior: Path | None = None
             if dest.exists() or dest.is_symlink():
-                old = backup / entry.name
-                os.rename(dest, old)
-            done.append((dest, old))
+                prior = backup / entry.name
+                os.rename(dest, prior)
+            done.append((dest, prior))
             os.rename(entry, dest)
     except BaseException:
-        for dest, old in reversed(done):
+        for dest, saved in reversed(done):
             if dest.exists() or dest.is_symlink():
                 if dest.is_dir() and not dest.is_symlink():
                     shutil.rmtree(dest, ignore_errors=True)
                 else:
                     dest.unlink(missing_ok=True)
-            if old is not None and not old.exists() and not old.is_symlink():
+            if saved is not None and not saved.exists() and not saved.is_symlink():
                 continue
-            if old is not None:
-                os.rename(old, dest)
+            if saved is not None:
+                os.rename(saved, dest)
         raise
     finally:
         shutil.rmtree(backup, ignore_errors=True)

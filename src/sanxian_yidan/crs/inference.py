@@ -109,7 +109,8 @@ def _to_lonlat(crs: CRS) -> Transformer:
 
 def _lonlat(x: NDArray[np.float64], y: NDArray[np.float64],
             crs: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    if crs.is_geographic and crs.geodetic_crs is not None and crs.geodetic_crs.datum.name in (
+    datum = crs.geodetic_crs.datum if crs.geodetic_crs is not None else None
+    if crs.is_geographic and datum is not None and datum.name in (
             "China 2000", "World Geodetic System 1984 ensemble", "World Geodetic System 1984"):
         return x, y  # no datum change worth a transformation for a plausibility test
     lon, lat = _to_lonlat(crs).transform(x, y, errcheck=False)

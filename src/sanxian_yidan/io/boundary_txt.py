@@ -806,7 +806,7 @@ def _order_axes(values: NDArray[np.float64], parsed: _Parsed, problems: _Problem
     normal = _in(a, s.northing) & is_easting(b)
     swapped = _in(b, s.northing) & is_easting(a)
     bad = np.isfinite(a) & np.isfinite(b) & ~normal & ~swapped
-    for i in np.flatnonzero(bad):
+    for i in np.flatnonzero(bad).tolist():
         line = parsed.pt_line[i]
         ta, tb = parsed.pt_tokens[i]
         problems.add(line, f"第 {line} 行的坐标不是高斯-克吕格北坐标（7 位）和东坐标（6 位或带带号 8 位）。",
@@ -832,10 +832,6 @@ def _order_axes(values: NDArray[np.float64], parsed: _Parsed, problems: _Problem
     northing = np.where(usable, np.where(swap, b, a), np.nan)
     easting = np.where(usable, np.where(swap, a, b), np.nan)
     return northing, easting
-
-
-def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
-    return parsed.header.get(key, "").strip(), parsed.header_lines.get(key, 0)
 
 
 def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
@@ -1398,9 +1394,14 @@ def _zone_of_longitude(geoms: NDArray[Any], source: CRS, width: int) -> int:
     return int(np.floor(lon / width + 0.5)) if width == 3 else int(np.floor((lon + 3.0) / 6.0 + 0.5))
 
 
+def _datum_name(crs: CRS) -> str | None:
+    datum = crs.geodetic_crs.datum if crs.geodetic_crs is not None else None
+    return datum.name if datum is not None else None
+
+
 def _warn_datum_change(source: CRS, target: CRS) -> None:
-    src = source.geodetic_crs.datum.name if source.geodetic_crs is not None else None
-    dst = target.geodetic_crs.datum.name if target.geodetic_crs is not None else None
+    src = _datum_name(source)
+    dst = _datum_name(target)
     if src == dst:
         return
     message = crsmod.legacy_datum_warning(source) or crsmod.legacy_datum_warning(target)

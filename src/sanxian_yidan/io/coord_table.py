@@ -183,7 +183,8 @@ def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared:
     unit_text = re.sub(r"^(" + "|".join(map(re.escape, format_settings().area_columns)) + ")", "", _key(heading))
     named = next((u for u, v in units.items() if any(n.lower() in unit_text for n in v["names"])), None)
     order = [named] if named else list(cfg["area_units"]["inference_order"])
-    values, units_used = [], []
+    values: list[float] = []
+    units_used: list[str | None] = []
     for pid, geom in zip(frame["parcel"], frame.geometry):
         cells = [v for v in declared[parcel == pid] if v is not None and str(v).strip()]
         number = pd.to_numeric(re.sub(r"[^0-9.eE+-]", "", str(cells[0])) if cells else "", errors="coerce")

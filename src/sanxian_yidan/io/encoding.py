@@ -187,7 +187,7 @@ def _dbf_text_bytes(dbf: Path | bytes) -> tuple[bytes, int]:
             fields.append((offset, flen))
         offset += flen
         pos += 32
-    chunks = []
+    chunks: list[bytes] = []
     for i in range(n_records):
         start = header_len + i * record_len
         rec = raw[start:start + record_len]

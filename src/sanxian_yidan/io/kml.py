@@ -245,7 +245,7 @@ def _find(element: ET.Element, name: str) -> ET.Element | None:
     return next((c for c in element if _local(c.tag) == name), None)
 
 
-def _geometry(element: ET.Element) -> Any:
+def _geometry(element: ET.Element | _Wrap) -> Any:
     for child in element:
         tag = _local(child.tag)
         if tag == "Point":
@@ -276,7 +276,7 @@ def _geometry(element: ET.Element) -> Any:
     return None
 
 
-class _Wrap(list):  # type: ignore[type-arg]
+class _Wrap(list[ET.Element]):
     """Present one geometry element as the only child of a container, for :func:`_geometry`."""
 
     def __init__(self, element: ET.Element) -> None:

@@ -241,6 +241,7 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
     if path.suffix.lower() == ".shp" or zipped_shp:
         if encoding is None:
             guess = detect_shapefile_encoding(path) if not zipped_shp else detect_zip_shapefile_encoding(path, layer)
+            assert guess is not None  # zipped_shp: the archive holds a shapefile
             encoding, info["encoding_reason"] = guess.encoding, guess.reason
             if guess.warning:
                 info["warnings"].append(guess.warning)

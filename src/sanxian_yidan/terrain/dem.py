@@ -100,7 +100,8 @@ class Dem:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, columns) of the grid."""
-        return self.elevation.shape  # type: ignore[return-value]
+        rows, cols = self.elevation.shape
+        return rows, cols
 
     @property
     def res(self) -> tuple[float, float]:

@@ -31,7 +31,7 @@ def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] |
     if res is None:
         raise TerrainError(problem("数组输入需要给出分辨率 res。", "A plain array needs res= (cell size in metres).",
                                    fix="pass res=90.0 or res=(xres, yres), or wrap it in a Dem"))
-    xres, yres = (float(res), float(res)) if np.isscalar(res) else (float(res[0]), float(res[1]))  # type: ignore[index]
+    xres, yres = (float(res), float(res)) if isinstance(res, int | float | np.number) else (float(res[0]), float(res[1]))
     if not (xres > 0 and yres > 0 and math.isfinite(xres) and math.isfinite(yres)):
         raise TerrainError(problem("分辨率必须为正数。", f"res must be positive, got {res!r}.", fix="pass res=90.0"))
     z = np.asarray(dem, dtype=np.float64)

@@ -86,10 +86,10 @@ def _target_cells(dem: Dem, max_distance_m: float) -> tuple[np.ndarray, np.ndarr
     xres, yres = dem.res
     r_max, c_max = int(max_distance_m // yres), int(max_distance_m // xres)
     dr, dc = np.meshgrid(np.arange(-r_max, r_max + 1), np.arange(-c_max, c_max + 1), indexing="ij")
-    dr, dc = dr.ravel(), dc.ravel()
-    dist = np.hypot(dr * yres, dc * xres)
+    rows, cols = dr.ravel(), dc.ravel()
+    dist = np.hypot(rows * yres, cols * xres)
     keep = (dist > 0) & (dist <= max_distance_m)
-    return dr[keep], dc[keep], dist[keep]
+    return rows[keep], cols[keep], dist[keep]
 
 
 @dataclass(frozen=True)

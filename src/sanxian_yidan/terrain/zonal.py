@@ -322,7 +322,7 @@ def polygon_cells(polygons: Any, dem: Dem, *, weighting: str | None = None) -> C
             local = k - starts[p]
             r = r_first[p] + local // n_cols[p]
             c = c_first[p] + local % n_cols[p]
-            if coverage:
+            if edges is not None:
                 weight = _overlap_areas(edges, p, r, c, yres) / cell_area
                 hit = weight > _MIN_COVERAGE
                 parts_w.append(np.minimum(weight[hit], 1.0))
@@ -348,11 +348,9 @@ def polygon_cells(polygons: Any, dem: Dem, *, weighting: str | None = None) -> C
     row = np.concatenate(parts_r) if parts_r else np.empty(0, np.int64)
     col = np.concatenate(parts_c) if parts_c else np.empty(0, np.int64)
     order = np.argsort(poly, kind="stable")
-    weight = None
-    if coverage:
-        weight = (np.concatenate(parts_w) if parts_w else np.empty(0))[order]
+    weights = (np.concatenate(parts_w) if parts_w else np.empty(0))[order] if coverage else None
     return CellMap(poly[order].astype(np.int64), row[order].astype(np.int64), col[order].astype(np.int64),
-                   n, fallback, (rows, cols), weight)
+                   n, fallback, (rows, cols), weights)
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
