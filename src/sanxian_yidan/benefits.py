@@ -39,7 +39,7 @@ from pydantic import Field, model_validator
 
 from .datafiles import load_model
 from .errors import DataFileError, InputFileError, problem
-from .params import DataModel, Source, Sourced
+from .params import Sourced, SourcedValue
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,11 @@ class Factor:
         return f"{BASIS_ZH.get(self.basis, self.basis)} / {self.basis}"
 
 
-class _FactorEntry(DataModel):
+class _FactorEntry(SourcedValue):
     kind: Literal["co2", "so2", "nox", "pm", "coal"]
     value: float = Field(ge=0)
-    unit: str
     year: int
     publisher: str = Field(min_length=1)
-    source: Source
     confirmed: bool = True
     grid: str | None = None
     basis: Basis

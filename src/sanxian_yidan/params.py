@@ -252,6 +252,26 @@ def _owner(loc: Sequence[Any], layers: Sequence[tuple[str, Mapping[str, Any]]]) 
     return best
 
 
+def _key_loc(loc: Sequence[Any], doc: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The key path part of a pydantic location: without validator names (``function-after[...]``) and
+    union branch tags (``literal['optimal']``, ``constrained-float``) that follow the value itself."""
+    out: list[Any] = []
+    node: Any = doc
+    for part in loc:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        if not isinstance(node, (Mapping, list)) and out:
+            break  # past a scalar: what follows names a union branch, not a key
+        out.append(part)
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
 def _path(loc: Sequence[Any]) -> str:
     out = ""
     for part in loc:
@@ -265,11 +285,14 @@ def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
     """One bilingual message listing every problem (pydantic ``errors`` and ``extra`` (key path, message)
     pairs) as ``file: key.path: what``."""
     errors = [*errors, *({"type": "value_error", "loc": loc, "msg": msg, "ctx": {"error": msg}} for loc, msg in extra)]
-    items = []
+    doc = reduce(deep_merge, (d for _, d in layers), {})
+    by_key: dict[tuple[Any, ...], list[str]] = {}
     for err in errors:
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = _key_loc(err["loc"], doc)
         valid = _valid_keys(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
-        items.append(f"{_owner(loc, layers)}: {_path(loc)}: {_item_message({**err, 'loc': loc}, valid)}")
+        by_key.setdefault(loc, []).append(_item_message({**err, "loc": loc}, valid))
+    # a value refused by every branch of a union ("optimal" or a number) is one problem, not one per branch
+    items = [f"{_owner(loc, layers)}: {_path(loc)}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in by_key.items()]
     zh, _, en = model.what.partition(" / ")
     packaged = layers[0][0] if layers else "the packaged file"
     return problem(
