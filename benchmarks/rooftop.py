@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,54 +85,84 @@ def generate(path: Path, n: int, seed: int = 20261124) -> None:
     gdf.to_file(path, layer="buildings", driver="GPKG")
 
 
+def _clock() -> tuple[float, float]:
+    """(CPU seconds of the whole process, all threads; wall seconds)."""
+    return time.process_time(), time.perf_counter()
+
+
+def _since(start: tuple[float, float]) -> list[float]:
+    now = _clock()
+    return [now[0] - start[0], now[1] - start[1]]
+
+
 def stage_baseline(path: Path) -> dict:
+    """The arrow read, then the analysis floor: one GEOS validity check over all the footprints read."""
+    import numpy as np
     import pyogrio
+    import shapely
 
     pyogrio.read_info(path)  # open GDAL and its drivers once before the clock, as the pipeline's catalog reads do
     note = "use_arrow=True"
-    t0 = time.perf_counter()
+    t0 = _clock()
     try:
         df = pyogrio.read_dataframe(path, use_arrow=True)
     except Exception as exc:  # pyarrow missing
         note = f"use_arrow=False (arrow unavailable: {type(exc).__name__}: {str(exc)[:80]})"
-        t0 = time.perf_counter()
+        t0 = _clock()
         df = pyogrio.read_dataframe(path, use_arrow=False)
-    return {"seconds": time.perf_counter() - t0, "rows": len(df), "note": note}
+    read = _since(t0)
+    geoms = np.asarray(df.geometry.array)
+    t1 = _clock()
+    shapely.is_valid(geoms)
+    return {"read": read, "valid": _since(t1), "rows": len(df), "note": note}
 
 
 def stage_pipeline(path: Path, out: Path) -> dict:
+    """What ``sanxian rooftops FILE`` does, then the other outputs of the same result, each timed alone."""
     import warnings
 
     import pvlib  # noqa: F401  imported before the clock, like pyogrio in the baseline
+    import pyogrio
 
+    import sanxian_yidan.resultmaps  # noqa: F401  (QGIS styles of the GeoPackage: an import, not work)
     from sanxian_yidan.catalog import Catalog
+    from sanxian_yidan.io.gpkg import write_settings
     from sanxian_yidan.io.vector import read_vector
     from sanxian_yidan.rooftop import rooftop_potential, write_outputs
+    from sanxian_yidan.rooftop.output import _building_layer
 
     warnings.simplefilter("ignore")
     cat = Catalog.load(CATALOG)
-    for role in ("township", "heritage_zone", "scenic_area", "nature_reserve"):
+    for role in ("township", "heritage_zone", "scenic_area", "nature_reserve", "admin_boundary"):
         cat.read(role)  # catalog layers are small; read them outside the timed part like any cached input
-    times: dict[str, float] = {}
-    t0 = time.perf_counter()
+    times: dict[str, list[float]] = {}
+    t0 = _clock()
     gdf = read_vector(path, layer="buildings")
-    times["read" + (" (arrow)" if gdf.attrs["sanxian"].get("arrow") else " (classic, no arrow)")] = \
-        time.perf_counter() - t0
-    marks: dict[str, float] = {}
-    t1 = time.perf_counter()
-    result = rooftop_potential(gdf, catalog=cat,
-                               progress=lambda step, done, total: marks.setdefault(step, time.perf_counter()))
-    times["analyse"] = time.perf_counter() - t1
+    times["read"] = _since(t0)
+    marks: dict[str, tuple[float, float]] = {}
+    t1 = _clock()
+    result = rooftop_potential(gdf, catalog=cat, progress=lambda step, done, total: marks.setdefault(step, _clock()))
+    times["analyse"] = _since(t1)
     steps = list(marks.items())
-    times.update({f"  {a}": marks[b] - marks[a] for (a, _), (b, _) in zip(steps, steps[1:])})
-    t2 = time.perf_counter()
-    write_outputs(result, out, factors_csv=True)
-    times[WRITE] = time.perf_counter() - t2
-    total = time.perf_counter() - t0
-    t3 = time.perf_counter()
-    write_outputs(result, out.with_name(out.name + "_noindex"), spatial_index=False, factors_csv=True)
-    no_index = time.perf_counter() - t3
-    return {"seconds": total, "times": times, "write_no_index": no_index, "rows": len(result.buildings),
+    steps_times = {a: [marks[b][0] - marks[a][0], marks[b][1] - marks[a][1]] for (a, _), (b, _) in zip(steps, steps[1:])}
+    t2 = _clock()
+    write_outputs(result, out / "gpkg", factors_csv=True)
+    times["write_gpkg"] = _since(t2)
+    t3 = _clock()
+    write_outputs(result, out / "parquet", factors_csv=True, format="geoparquet")
+    times["write_parquet"] = _since(t3)
+    t4 = _clock()
+    write_outputs(result, out / "noindex", spatial_index=False, factors_csv=True)
+    times["write_gpkg_noindex"] = _since(t4)
+    # Floor of the GeoPackage write: the same layer (every column) written by pyogrio with the same settings,
+    # without the QGIS styles, metadata and CSVs.
+    layer, _ = _building_layer(result.buildings)
+    target = out / "full_layer.gpkg"
+    t5 = _clock()
+    with write_settings():
+        pyogrio.write_dataframe(layer, target, layer="rooftops", driver="GPKG", use_arrow=True)
+    times["write_full_layer"] = _since(t5)
+    return {"times": times, "steps": steps_times, "rows": len(result.buildings),
             "yield_classes": result.details["yield_classes"], "included": result.details["included"],
             "capacity_mwp": result.details["totals"]["capacity_kwp"] / 1000.0}
 
@@ -145,25 +176,26 @@ def stage_floor(path: Path, out: Path) -> dict:
     from sanxian_yidan.io.vector import read_vector
 
     pyogrio.read_info(path)
-    t0 = time.perf_counter()
+    t0 = _clock()
     gdf = read_vector(path, layer="buildings")
-    read = time.perf_counter() - t0
+    read = _since(t0)
     n = len(gdf)
     # Random placeholders, not zeros: SQLite stores whole-number REALs in fewer bytes, which would flatter the floor.
     rng = np.random.default_rng(1)
     stable = {c: rng.uniform(0.0, 1e4, n) for c in ("capacity_kwp", "annual_kwh", "co2_t", "so2_kg", "nox_kg")}
     table = gdf[[gdf.geometry.name]].assign(**stable, rank=np.arange(1, n + 1))
-    target = out.with_name(out.name + "_floor.gpkg")
+    target = out / "floor.gpkg"
     if target.exists():
         target.unlink()
-    t1 = time.perf_counter()
+    t1 = _clock()
     with write_settings():
         pyogrio.write_dataframe(table, target, layer="rooftops", driver="GPKG", use_arrow=True)
-    write = time.perf_counter() - t1
-    return {"seconds": read + write, "read": read, "write": write}
+    write = _since(t1)
+    return {"read": read, "write": write}
 
 
 def _run_stage(stage: str, path: Path, out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([sys.executable, __file__, "--stage", stage, "--file", str(path), "--out", str(out)],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -171,25 +203,70 @@ def _run_stage(stage: str, path: Path, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _report(run: int, base: dict, pipe: dict, floor: dict) -> tuple[float, float]:
+def _plus(*parts: list[float]) -> list[float]:
+    return [sum(p[0] for p in parts), sum(p[1] for p in parts)]
+
+
+def _ratios(base: dict, pipe: dict, floor: dict) -> dict[str, tuple[list[float], float]]:
+    """Each target: (ratio as [cpu, wall], limit)."""
+    t = pipe["times"]
+    read = base["read"]
+    e2e_gpkg = _plus(t["read"], t["analyse"], t["write_gpkg"])
+    e2e_parquet = _plus(t["read"], t["analyse"], t["write_parquet"])
+    floor6 = _plus(floor["read"], floor["write"])
+    floor_full = _plus(t["read"], t["write_full_layer"])
+    div = lambda a, b: [a[0] / b[0], a[1] / b[1]]  # noqa: E731
+    return {
+        "analysis / read": (div(t["analyse"], read), 1.0),
+        "analysis floor: GEOS is_valid / read": (div(base["valid"], read), float("nan")),
+        "end to end, GeoParquet / read": (div(e2e_parquet, read), 2.0),
+        "end to end, GeoPackage / floor (read + 6 stable columns)": (div(e2e_gpkg, floor6), 1.3),
+        "end to end, GeoPackage / floor (read + the full layer)": (div(e2e_gpkg, floor_full), 1.2),
+        "write floor: full layer / 6 stable columns": (div(t["write_full_layer"], floor["write"]), float("nan")),
+    }
+
+
+def _fmt(pair: list[float]) -> str:
+    return f"{pair[0]:6.2f} s cpu {pair[1]:6.2f} s wall"
+
+
+def _report(run: int, base: dict, pipe: dict, floor: dict) -> dict[str, tuple[list[float], float]]:
+    t = pipe["times"]
     print(f"run {run}")
-    print(f"  baseline  read only ({base['note']}): {base['seconds']:.2f} s, peak RSS {base['peak_rss_mb']:.0f} MB")
-    print(f"  pipeline  end to end: {pipe['seconds']:.2f} s, peak RSS {pipe['peak_rss_mb']:.0f} MB "
-          f"({pipe['rows']:,} buildings, {pipe['included']:,} included, {pipe['yield_classes']} yield classes, "
-          f"{pipe['capacity_mwp']:,.0f} MWp)")
-    for name, seconds in pipe["times"].items():
-        print(f"      {name:<40} {seconds:7.2f} s")
-    ratio = pipe["seconds"] / base["seconds"]
-    write = pipe["times"][WRITE]
-    ratio_no_index = (pipe["seconds"] - write + pipe["write_no_index"]) / base["seconds"]
-    print(f"  ratio pipeline / read = {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
-    print(f"  floor     read + write geometry and the six stable columns only, with spatial index, no analysis: "
-          f"{floor['seconds']:.2f} s (read {floor['read']:.2f} s, write {floor['write']:.2f} s) = "
-          f"{floor['seconds'] / base['seconds']:.2f}x the read; pipeline / floor = {pipe['seconds'] / floor['seconds']:.2f}x")
-    print(f"  without the GeoPackage spatial index (--no-spatial-index; QGIS can build it later): write "
-          f"{pipe['write_no_index']:.2f} s, ratio {ratio_no_index:.2f}x "
-          f"(target: {'met' if ratio_no_index <= 2 else 'NOT met'})")
-    return ratio, ratio_no_index
+    print(f"  baseline  read only ({base['note']}): {_fmt(base['read'])}, peak RSS {base['peak_rss_mb']:.0f} MB; "
+          f"GEOS is_valid over all footprints {_fmt(base['valid'])}")
+    print(f"  pipeline  ({pipe['rows']:,} buildings, {pipe['included']:,} included, {pipe['yield_classes']} yield "
+          f"classes, {pipe['capacity_mwp']:,.0f} MWp), peak RSS {pipe['peak_rss_mb']:.0f} MB")
+    print(f"      {'read (read_vector, arrow)':<44} {_fmt(t['read'])}")
+    print(f"      {'analyse (rooftop_potential)':<44} {_fmt(t['analyse'])}")
+    for name, pair in pipe["steps"].items():
+        print(f"        {name:<42} {_fmt(pair)}")
+    print(f"      {'write GeoPackage (+ index, styles, CSVs)':<44} {_fmt(t['write_gpkg'])}")
+    print(f"      {'write GeoParquet (+ CSVs)':<44} {_fmt(t['write_parquet'])}")
+    print(f"      {'write GeoPackage without spatial index':<44} {_fmt(t['write_gpkg_noindex'])}")
+    print(f"      {'floor: pyogrio write of the full layer':<44} {_fmt(t['write_full_layer'])}")
+    print(f"  floor     read {_fmt(floor['read'])}; write geometry + 6 stable columns {_fmt(floor['write'])}")
+    ratios = _ratios(base, pipe, floor)
+    for name, (ratio, limit) in ratios.items():
+        verdict = "" if limit != limit else (f"target <= {limit:g}x: cpu {'met' if ratio[0] <= limit else 'NOT met'}, "
+                                              f"wall {'met' if ratio[1] <= limit else 'NOT met'}")
+        print(f"  {name:<58} cpu {ratio[0]:5.2f}x  wall {ratio[1]:5.2f}x  {verdict}")
+    return ratios
+
+
+def _summary(all_ratios: list[dict[str, tuple[list[float], float]]]) -> None:
+    import statistics
+
+    print(f"summary over {len(all_ratios)} run(s): median [min - max]")
+    for name, (_, limit) in all_ratios[0].items():
+        parts = []
+        for k, clock in enumerate(("cpu", "wall")):
+            values = [r[name][0][k] for r in all_ratios]
+            med = statistics.median(values)
+            ok = "" if limit != limit else (" met" if med <= limit else " NOT met")
+            parts.append(f"{clock} {med:5.2f}x [{min(values):.2f} - {max(values):.2f}]{ok}")
+        target = "" if limit != limit else f"(target <= {limit:g}x)"
+        print(f"  {name:<58} {'; '.join(parts)} {target}")
 
 
 def main() -> None:
@@ -200,6 +277,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the generated file in /tmp")
+    parser.add_argument("--footprints", type=Path, help="use this footprint GeoPackage (layer 'buildings', e.g. "
+                                                        "one kept with --keep) instead of generating one")
     args = parser.parse_args()
     if args.stage:  # child process: run one stage, print JSON with its peak memory
         stages = {"baseline": lambda: stage_baseline(args.file), "pipeline": lambda: stage_pipeline(args.file, args.out),
@@ -209,24 +288,24 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False))
         return
     tmp = Path(tempfile.mkdtemp(prefix="sanxian_rooftop_bench_", dir="/tmp"))
-    path = tmp / f"footprints_{args.n}.gpkg"
-    t0 = time.perf_counter()
-    generate(path, args.n)
-    print(f"generated {args.n:,} footprints in {time.perf_counter() - t0:.1f} s -> {path} "
-          f"({path.stat().st_size / 1e6:.0f} MB)")
-    ratios = []
+    if args.footprints:
+        path = args.footprints
+        print(f"footprints {path} ({path.stat().st_size / 1e6:.0f} MB)")
+    else:
+        path = tmp / f"footprints_{args.n}.gpkg"
+        t0 = time.perf_counter()
+        generate(path, args.n)
+        print(f"generated {args.n:,} footprints in {time.perf_counter() - t0:.1f} s -> {path} "
+              f"({path.stat().st_size / 1e6:.0f} MB)")
+    all_ratios = []
     for run in range(1, args.repeat + 1):
         base = _run_stage("baseline", path, tmp / "out")
         pipe = _run_stage("pipeline", path, tmp / "out")
         floor = _run_stage("floor", path, tmp / "out")
-        ratios.append(_report(run, base, pipe, floor))
-    if args.repeat > 1:
-        print(f"ratios with spatial index: {', '.join(f'{r:.2f}x' for r, _ in ratios)}; "
-              f"without: {', '.join(f'{r:.2f}x' for _, r in ratios)}")
+        all_ratios.append(_report(run, base, pipe, floor))
+    _summary(all_ratios)
     if not args.keep:
-        for p in sorted(tmp.rglob("*"), reverse=True):
-            p.unlink() if p.is_file() else p.rmdir()
-        tmp.rmdir()
+        shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

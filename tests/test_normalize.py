@@ -113,3 +113,42 @@ def test_mixed_families_message_counts_and_rows_unchanged() -> None:
     with pytest.raises(InputFileError, match=r"mixes geometry types \{'line': 1, 'point': 3, 'polygon': 2\}; "
                                              r"e\.g\. line features at rows \[3\]"):
         normalise(_frame(geoms), "EPSG:4547", file="x.shp")
+
+
+def test_strictly_convex_polygons_only_vouches_for_valid_rings() -> None:
+    from sanxian_yidan.normalize import strictly_convex_polygons
+
+    star = Polygon([(0, 0), (2, 6), (4, 0), (-1, 4), (5, 4)])             # all turns one way, but twice round
+    shapes = {
+        "square": (box(0, 0, 1, 1), True),
+        "triangle": (Polygon([(0, 0), (1, 0), (0, 1)]), True),
+        "hexagon": (Polygon([(0, 0), (2, 0), (3, 1), (2, 2), (0, 2), (-1, 1)]), True),
+        "pentagram": (star, False),
+        "concave": (Polygon([(0, 0), (2, 0), (1, 1), (2, 2), (0, 2)]), False),
+        "collinear vertex": (Polygon([(0, 0), (1, 0), (2, 0), (1, 1)]), False),
+        "bowtie": (Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), False),
+        "hole": (box(0, 0, 10, 10).difference(box(2, 2, 3, 3)), False),
+        "repeated vertex": (Polygon([(0, 0), (1, 0), (1, 0), (1, 1), (0, 1)]), False),
+        "multipart": (shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]), False),
+        "missing": (None, False),
+    }
+    geoms = np.array([g for g, _ in shapes.values()], dtype=object)
+    got = strictly_convex_polygons(geoms)
+    assert dict(zip(shapes, got.tolist())) == {name: want for name, (_, want) in shapes.items()}
+    assert shapely.is_valid(geoms[got]).all()        # the pentagram and the bowtie are invalid for GEOS too
+    assert not shapely.is_valid(star)
+    # Random convex rings of 3..16 vertices (convex hulls of random points): all vouched for, all valid
+    rng = np.random.default_rng(5)
+    hulls = np.array([shapely.convex_hull(shapely.multipoints(rng.uniform(4e5, 4e5 + 30, (k, 2))))
+                      for k in rng.integers(3, 17, 300)], dtype=object)
+    hulls = hulls[shapely.get_type_id(hulls) == 3]
+    assert strictly_convex_polygons(hulls).all() and shapely.is_valid(hulls).all()
+
+
+def test_normalise_repairs_the_same_features_with_the_convex_fast_path() -> None:
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    gdf = gpd.GeoDataFrame({"i": [0, 1, 2]}, geometry=[box(0, 0, 5, 5), bowtie, box(20, 0, 30, 4)], crs="EPSG:4547")
+    out = normalise(gdf, "EPSG:4547")
+    repairs = {r.kind: r for r in out.attrs["sanxian"]["repairs"]}
+    assert repairs["invalid_geometry"].count == 1 and repairs["invalid_geometry"].feature_ids == (1,)
+    assert out.geometry.is_valid.all() and out.geometry.area.tolist() == [25.0, 50.0, 40.0]

@@ -202,8 +202,14 @@ def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
 
 def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
     geoms = gdf.geometry.values
-    # The validity check is the costliest step of normalising a large layer; GEOS runs it without the GIL.
-    invalid = ~np.asarray(chunked(shapely.is_valid, (np.asarray(geoms),)))
+    # The validity check is the costliest step of normalising a large layer: strictly convex single-ring polygons
+    # (most building footprints) are valid by construction and recognised in numpy; GEOS checks the others,
+    # on threads (it runs without the GIL).
+    arr = np.asarray(geoms)
+    invalid = np.zeros(len(arr), dtype=bool)
+    rest = np.flatnonzero(~strictly_convex_polygons(arr))
+    if rest.size:
+        invalid[rest] = ~np.asarray(chunked(shapely.is_valid, (arr[rest],)))
     if not invalid.any():
         return gdf
     reasons = shapely.is_valid_reason(geoms[invalid])
@@ -225,6 +231,68 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFram
         repairs.append(Repair("collection_parts_dropped", int(dropped.sum()), _ids(gdf, mask),
                               f"parts that are not {family} (collapsed slivers) removed after repair"))
     return gdf
+
+
+#: Largest ring (distinct vertices) :func:`strictly_convex_polygons` checks in numpy; larger rings go to GEOS.
+#: An algorithmic switch, not a planning parameter: the answer is the same either way.
+_MAX_CONVEX_VERTICES = 16
+#: Footprints per vectorised block of :func:`strictly_convex_polygons` (keeps the k x block arrays in cache).
+_CONVEX_BLOCK = 32_768
+#: A turn counts as strict when |sin| of the angle between consecutive edges exceeds this: far above the
+#: rounding of metre coordinates (1e-16 relative), far below any real corner.
+_STRICT_TURN_SIN = 1e-9
+
+
+def strictly_convex_polygons(geoms: np.ndarray) -> np.ndarray:
+    """True for polygons without holes whose ring turns strictly one way once around (valid by construction).
+
+    Such a ring is simple (a closed polyline whose every turn goes the same way and whose turns add up to
+    one full turn cannot cross itself) and encloses a positive area, so GEOS would call the polygon valid;
+    the test is vectorised over all polygons with the same vertex count.  ``False`` means "not known":
+    concave, collinear or repeated vertices, holes, multipart, more than :data:`_MAX_CONVEX_VERTICES`
+    vertices or non-finite coordinates — GEOS decides those.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    known = np.zeros(len(geoms), dtype=bool)
+    candidates = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0))
+    if candidates.size == 0:
+        return known
+    counts = shapely.get_num_coordinates(geoms[candidates])
+    coords = shapely.get_coordinates(geoms[candidates])
+    starts = np.cumsum(counts) - counts
+    k = counts - 1  # closed rings repeat the first vertex
+    for kk in np.unique(k[(k >= 3) & (k <= _MAX_CONVEX_VERTICES)]):  # a dozen vertex counts at most
+        same_k = np.flatnonzero(k == kk)
+        for first in range(0, len(same_k), _CONVEX_BLOCK):
+            pos = same_k[first:first + _CONVEX_BLOCK]
+            take = starts[pos][None, :] + np.arange(kk)[:, None]   # (k, m): vertex j of polygon i
+            known[candidates[pos]] = _strictly_convex_rings(coords[take, 0], coords[take, 1])
+    return known
+
+
+def _strictly_convex_rings(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Rings given as (k, m) vertex coordinates (without the closing vertex): strictly convex, turning once."""
+    nxt = np.r_[1:len(x), 0]
+    ex, ey = x[nxt] - x, y[nxt] - y
+    cross = ex * ey[nxt] - ey * ex[nxt]
+    length2 = ex * ex + ey * ey
+    # Squared form of |cross| > sin_min |e_i| |e_i+1|.  A non-finite coordinate makes this False (NaN or
+    # inf on both sides), so such rings are left to GEOS.
+    strict = (cross * cross > _STRICT_TURN_SIN ** 2 * length2 * length2[nxt]).all(axis=0)
+    ok = strict & ((cross > 0).all(axis=0) | (cross < 0).all(axis=0))
+    if len(x) > 4:
+        # Up to 4 vertices, turns all one way add up to one full turn; from 5 on, a star (pentagram) turns
+        # twice: the turns of a simple ring add up to +-2 pi.
+        dot = ex * ex[nxt] + ey * ey[nxt]
+        ok &= np.abs(np.arctan2(cross, dot).sum(axis=0)) < 3.0 * np.pi
+    return ok
 
 
 def _dominant_family(gdf: gpd.GeoDataFrame) -> str:

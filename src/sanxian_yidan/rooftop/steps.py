@@ -454,17 +454,24 @@ def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarr
                p: RooftopParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per township, per county (+ total) and per county x category sums.
 
-    Groups on categorical codes (one ``np.bincount`` per quantity, no per-building frame); the (small)
-    result tables get plain string keys, sorted by name.
+    One pass over the buildings (``np.bincount`` per quantity on the finest grouping, county x township x
+    use category); the three tables are sums of those few rows.  The (small) result tables get plain string
+    keys, sorted by name.
     """
     columns = {"n_buildings": np.ones(len(values["capacity_kwp"]), dtype=np.int64), **values}
     columns["gap_kwp"] = columns["capacity_kwp"] - columns["policy_target_kwp"]
     sums = ["n_buildings", "n_included", *AGGREGATE_SUMS]
+    sizes = {k: len(key.categories) for k, key in keys.items()}
+    fine = _group_sums({k: keys[k].codes for k in ("county", "township", "use_category")}, sizes, columns,
+                       [*sums, "synthetic"])
 
     def group(by: list[str]) -> pd.DataFrame:
-        agg = _group_sums([keys[k] for k in by], columns, sums)
-        agg.columns = [*by, *sums, "synthetic"]
-        return agg.sort_values(by, kind="stable").reset_index(drop=True)
+        part = _group_sums({k: fine[k] for k in by}, sizes, fine, [*sums, "synthetic"])
+        table = {k: pd.Series(np.asarray(keys[k].categories, dtype=object)[part[k]]).astype(str) for k in by}
+        for name in sums:
+            table[name] = part[name].astype(columns[name].dtype) if columns[name].dtype.kind in "iub" else part[name]
+        table["synthetic"] = part["synthetic"] > 0
+        return pd.DataFrame(table).sort_values(by, kind="stable").reset_index(drop=True)
 
     towns = group(["county", "township"])
     towns["rank"] = towns["capacity_kwp"].rank(ascending=False, method="first").astype(np.int64)
@@ -479,28 +486,23 @@ def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarr
     return towns, counties, cats
 
 
-def _group_sums(keys: Sequence[pd.Categorical], columns: Mapping[str, np.ndarray], sums: Sequence[str]
-                ) -> pd.DataFrame:
-    """Sums of ``sums`` and any of ``synthetic`` per observed combination of the categorical keys.
+def _group_sums(codes: Mapping[str, np.ndarray], sizes: Mapping[str, int], columns: Mapping[str, np.ndarray],
+                sums: Sequence[str]) -> dict[str, np.ndarray]:
+    """Sums of ``sums`` per observed combination of the keys (one ``np.bincount`` per quantity).
 
-    One row per combination that has at least one building: the key labels (str, one column per key),
-    then the sums (integer columns stay integer), then ``synthetic``.  Every key code must be >= 0.
+    ``codes[key]`` holds each row's code of the key (0 <= code < ``sizes[key]``).  Returns, for each
+    combination with ``columns["n_buildings"] > 0`` (in code order: the keys' category order), each
+    key's code under the key's name and the (float) sums under theirs — a result that can itself be
+    summed again over fewer keys.
     """
-    code = np.zeros(len(columns["n_buildings"]), dtype=np.int64)
-    size = 1
-    for key in keys:
-        code = code * len(key.categories) + key.codes
-        size *= len(key.categories)
-    counts = np.bincount(code, minlength=size)
-    seen = np.flatnonzero(counts)
-    labels, rest = [], seen
-    for key in reversed(keys):  # combination code -> each key's code, last key first
-        rest, own = np.divmod(rest, len(key.categories))
-        labels.insert(0, pd.Series(np.asarray(key.categories, dtype=object)[own]).astype(str))
-    frame: dict[str, Any] = {f"key{j}": label for j, label in enumerate(labels)}
-    for name in sums:
-        column = columns[name]
-        total = counts if name == "n_buildings" else np.bincount(code, weights=column, minlength=size)
-        frame[name] = total[seen].astype(column.dtype) if column.dtype.kind in "iub" else total[seen]
-    frame["synthetic"] = np.bincount(code, weights=columns["synthetic"], minlength=size)[seen] > 0
-    return pd.DataFrame(frame)
+    combined = np.zeros(len(columns["n_buildings"]), dtype=np.int64)
+    for key, code in codes.items():
+        combined = combined * sizes[key] + np.asarray(code, dtype=np.int64)
+    total = int(np.prod([sizes[key] for key in codes]))
+    out = {name: np.bincount(combined, weights=columns[name], minlength=total) for name in sums}
+    seen = np.flatnonzero(out["n_buildings"] > 0)
+    out = {name: value[seen] for name, value in out.items()}
+    rest = seen
+    for key in reversed(list(codes)):  # combination -> each key's code, last key first
+        rest, out[key] = np.divmod(rest, sizes[key])
+    return out
