@@ -327,10 +327,11 @@ def test_broken_settings_file_lists_every_problem(tmp_path: Path) -> None:
     text = text.replace('font_family = ', 'font_family_typo = ', 1)
     bad = tmp_path / "maps.toml"
     bad.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError, match=r"2 problem\(s\)") as info:
+    with pytest.raises(DataFileError, match=r"3 problem\(s\)") as info:
         load_map_settings(bad)
-    assert "[map].background = 'beige!!' is not a colour" in str(info.value)
-    assert "[map]: missing key 'font_family'" in str(info.value)
+    assert "maps.toml: map.background: 'beige!!' is not a colour" in str(info.value)
+    assert "maps.toml: map.font_family: missing required key" in str(info.value)
+    assert "map.font_family_typo: unknown key (未知的键); did you mean 'font_family'?" in str(info.value)
 
 
 def test_broken_style_registry_lists_every_problem(tmp_path: Path) -> None:
@@ -347,10 +348,10 @@ def test_broken_style_registry_lists_every_problem(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match=r"4 problem\(s\)") as info:
         load_styles(bad)
     message = str(info.value)
-    assert "[ramps.priority]: missing key 'source'" in message
-    assert "[palettes.verdict] has no class for ['notice']" in message
-    assert "[layers.river].stroke = 'blue!!' is not a colour" in message
-    assert "[layers.rooftops].ramp = 'capacty' is not a [ramps.*] table" in message
+    assert "styles.toml: ramps.priority.source: missing required key" in message
+    assert "styles.toml: palettes.verdict: has no class for ['notice']" in message
+    assert "styles.toml: layers.river.stroke: 'blue!!' is not a colour" in message
+    assert "styles.toml: layers.rooftops.ramp: 'capacty' is not in [ramps.*]" in message
 
 
 def test_empty_layer_is_listed_without_features() -> None:

@@ -25,6 +25,8 @@ from sanxian_yidan.errors import DataFileError
 from sanxian_yidan.figures import FiguresFile
 from sanxian_yidan.io.formats_settings import IoFormatsFile
 from sanxian_yidan.io.safety import InputLimitsFile
+from sanxian_yidan.maps.settings import MapsFile
+from sanxian_yidan.maps.styles import StylesFile
 from sanxian_yidan.mcda.settings import McdaFile
 from sanxian_yidan.mines import MinesFile
 from sanxian_yidan.params import SourcedValue, validate_layers
@@ -40,12 +42,12 @@ MODELS = {
     "benefits.toml": BenefitsFile, "brownfield.toml": BrownfieldFile, "crs.toml": CrsFile,
     "figures.toml": FiguresFile, "input_limits.toml": InputLimitsFile, "io_formats.toml": IoFormatsFile,
     "mcda.toml": McdaFile, "mines.toml": MinesFile, "rooftop.toml": RooftopFile, "screening.toml": ScreeningFile,
-    "solar.toml": SolarFile, "terrain.toml": TerrainFile,
+    "solar.toml": SolarFile, "terrain.toml": TerrainFile, "maps.toml": MapsFile, "styles.toml": StylesFile,
 }
 #: Data files still validated by their own code (each listed with where), so a new file cannot be forgotten.
 NOT_YET_MODELLED = {
-    "rules.toml": "rules.py (the predicate registry)", "roles.toml": "roles.py", "maps.toml": "maps/settings.py",
-    "styles.toml": "maps/styles.py", "csv_format.toml": "columns.py", "boundary_txt.toml": "io/boundary_txt.py",
+    "rules.toml": "rules.py (the predicate registry)", "roles.toml": "roles.py", "csv_format.toml": "columns.py",
+    "boundary_txt.toml": "io/boundary_txt.py", "tables.toml": "schemas.py (output table schemas)",
     "industries.toml": "industries.py", "performance.toml": "parallel.py, io/gpkg.py",
     "sample_text.toml": "tests only", "serve.toml": "serve",
 }
@@ -57,6 +59,7 @@ FREE_TABLES = {
     "mines.toml": {("criteria", "*")},
     "crs.toml": {("legacy_datums", "zh_names")},                                    # datum -> Chinese name
     "rooftop.toml": {("use", "map"), ("roof", "map"), ("solar",), ("factors",)},
+    "maps.toml": {("field_labels", "names")},                                      # column -> label
 }
 
 

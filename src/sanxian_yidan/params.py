@@ -294,7 +294,7 @@ def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
     # a value refused by every branch of a union ("optimal" or a number) is one problem, not one per branch
     items = [f"{_owner(loc, layers)}: {_path(loc)}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in by_key.items()]
     zh, _, en = model.what.partition(" / ")
-    packaged = layers[0][0] if layers else "the packaged file"
+    packaged = layers[0][0] if layers and layers[0][0].startswith(PACKAGED_PREFIX) else "file of the same name"
     return problem(
         f"{zh}参数文件有 {len(items)} 处错误。",
         f"The {en or zh} settings have {len(items)} problem(s):\n  - " + "\n  - ".join(items),

@@ -7,18 +7,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, Field
 
 from ..datafiles import load_toml, packaged_path
-from ..errors import DataFileError, SanxianError, problem
+from ..errors import SanxianError
+from ..params import PACKAGED_PREFIX, AsTuple, DataModel, Sourced, validate_layers
 from .palettes import (  # noqa: F401  (PaletteClass, Palette, Ramp: public names, as before palettes.py)
     COLOUR,
+    Colour,
     Palette,
     PaletteClass,
+    PaletteEntry,
     Ramp,
-    SettingsReader,
-    parse_palettes,
-    parse_ramps,
+    RampEntry,
+    Strings,
+    build_palettes,
+    build_ramps,
+    sequential_ramp_problem,
 )
 
 logger = logging.getLogger(__name__)
@@ -27,11 +34,8 @@ logger = logging.getLogger(__name__)
 BASEMAPS = ("none", "osm", "tianditu", "amap")
 _SETTINGS_FILE = "maps.toml"
 
-#: Former private names, kept for modules written against them (now public in :mod:`.palettes`).
+#: Former private name, kept for modules written against it (now public in :mod:`.palettes`).
 _COLOUR = COLOUR
-_Reader = SettingsReader
-_parse_palettes = parse_palettes
-_parse_ramps = parse_ramps
 
 
 class MapError(SanxianError, ValueError):
@@ -134,27 +138,102 @@ class MapSettings:
         return found or self.ramps["sequential"]
 
 
-def _parse_basemaps(r: SettingsReader, doc: dict[str, Any]) -> dict[str, Basemap]:
-    out = {}
-    table = r.get(doc, "basemaps", dict, "maps.toml", {})
-    for bid in ("osm", "tianditu", "amap"):
-        if bid not in table:
-            r.problems.append(f"[basemaps.{bid}] is missing (make_map offers basemap='{bid}')")
-    for bid, spec in table.items():
-        where = f"[basemaps.{bid}]"
-        tiles = []
-        for i, tile in enumerate(r.get(spec, "tiles", list, where, [])):
-            tiles.append(TileSource(r.get(tile, "url", str, f"{where}.tiles[{i}]", ""),
-                                    r.get(tile, "attribution", str, f"{where}.tiles[{i}]", "")))
-        if not tiles:
-            r.problems.append(f"{where}: needs at least one [[basemaps.{bid}.tiles]] entry")
-        crs = r.get(spec, "crs", str, where, "wgs84")
-        if crs not in ("wgs84", "gcj02"):
-            r.problems.append(f"{where}.crs = {crs!r}; allowed: 'wgs84', 'gcj02'")
-        out[bid] = Basemap(bid, r.get(spec, "zh", str, where, bid), r.get(spec, "en", str, where, bid), crs,
-                           r.get(spec, "max_zoom", int, where, 18), r.get(spec, "subdomains", str, where, ""),
-                           r.get(spec, "key_env", str, where, ""), tuple(tiles), r.source(spec, where))
-    return out
+class _MapTable(Sourced):
+    background: Colour
+    coordinate_decimals: int = Field(ge=0, le=15)
+    popup_max_width_px: int = Field(ge=1)
+    popup_max_height_px: int = Field(ge=1)
+    max_legend_classes: int = Field(ge=1)
+    numeric_classes: int = Field(ge=1)
+    numeric_method: Literal["quantile", "equal"]
+    no_data_colour: Colour
+    marker_max_zoom: float = Field(ge=0)
+    label_min_zoom: float = Field(ge=0)
+    popup_pad_right_px: int = Field(ge=0)
+    font_family: str
+
+
+class _Overlay(Sourced):
+    fill_opacity: float = Field(ge=0, le=1)
+    polygon_weight: float = Field(ge=0)
+    line_weight: float = Field(ge=0)
+    point_radius: float = Field(ge=0)
+    point_stroke: Colour
+    point_weight: float = Field(ge=0)
+    layer_colours: Annotated[tuple[Colour, ...], AsTuple] = Field(min_length=1)
+    category_colours: Annotated[tuple[Colour, ...], AsTuple] = Field(min_length=1)
+
+
+def _sample_banner(text: str) -> str:
+    if "SAMPLE DATA" not in text:
+        raise ValueError("must contain 'SAMPLE DATA' (the banner says the layers are synthetic) (横幅须标明示例数据)")
+    return text
+
+
+class _Banner(Sourced):
+    text: Annotated[str, AfterValidator(_sample_banner)]
+    background: Colour
+    colour: Colour
+
+
+class _Raster(Sourced):
+    max_size_px: int = Field(ge=1)
+    hillshade_levels: int = Field(ge=2)
+
+
+class _Offline(Sourced):
+    drop: Strings
+    drop_reason: str
+
+
+class _Tile(DataModel):
+    url: str
+    attribution: str
+
+
+class _Basemap(Sourced):
+    zh: str
+    en: str
+    crs: Literal["wgs84", "gcj02"]
+    max_zoom: int = Field(ge=0)
+    subdomains: str
+    key_env: str
+    tiles: list[_Tile] = Field(min_length=1)
+
+
+class _Boundary(Sourced):
+    role: str
+    colour: Colour
+    weight: float = Field(ge=0)
+    dash: str
+
+
+class _FieldLabels(Sourced):
+    names: dict[str, str]
+
+
+class MapsFile(Sourced):
+    """The structure of ``data/maps.toml``."""
+
+    what: ClassVar[str] = "地图 / map"
+    map: _MapTable
+    overlay: _Overlay
+    banner: _Banner
+    raster: _Raster
+    offline: _Offline
+    basemaps: dict[str, _Basemap]
+    boundaries: dict[str, _Boundary] = {}   # optional: the style registry draws boundaries
+    field_labels: _FieldLabels
+    # colours come from the style registry (data/styles.toml) unless this file brings its own tables
+    palettes: dict[str, PaletteEntry] | None = None
+    ramps: dict[str, RampEntry] | None = None
+
+    @classmethod
+    def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        basemaps = doc.get("basemaps") if isinstance(doc.get("basemaps"), Mapping) else {}
+        return sequential_ramp_problem(doc) + [
+            (("basemaps", bid), f"is missing (make_map offers basemap='{bid}') (缺少底图)")
+            for bid in BASEMAPS[1:] if bid not in basemaps]
 
 
 def load_map_settings(path: str | Path | None = None) -> MapSettings:
@@ -173,75 +252,33 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
     Raises
     ------
     DataFileError
-        Listing every problem of the file (missing key, wrong type, bad colour, missing ``source``).
+        Listing every problem of the file (unknown or missing key, wrong type, bad colour, missing
+        ``source``), each with its key path.
     """
     file = Path(path) if path is not None else packaged_path(_SETTINGS_FILE)
-    doc = load_toml(file)
-    r = SettingsReader(file)
-    r.source(doc, "top level")
-    mp = r.get(doc, "map", dict, "[map]", {})
-    ov = r.get(doc, "overlay", dict, "[overlay]", {})
-    bn = r.get(doc, "banner", dict, "[banner]", {})
-    off = r.get(doc, "offline", dict, "[offline]", {})
-    rs = r.get(doc, "raster", dict, "[raster]", {})
-    for table, where in ((mp, "[map]"), (ov, "[overlay]"), (bn, "[banner]"), (off, "[offline]"), (rs, "[raster]")):
-        r.source(table, where)
-    boundaries = []
-    for bid, spec in (doc.get("boundaries") or {}).items():  # optional: the style registry draws boundaries
-        where = f"[boundaries.{bid}]"
-        boundaries.append(BoundaryStyle(bid, r.get(spec, "role", str, where, ""), r.colour(spec, "colour", where),
-                                        float(r.get(spec, "weight", (int, float), where, 1.0)),
-                                        r.get(spec, "dash", str, where, ""), r.source(spec, where)))
-    labels_table = r.get(doc, "field_labels", dict, "maps.toml", {})
-    r.source(labels_table, "[field_labels]")
-    labels = r.get(labels_table, "names", dict, "[field_labels]", {})
-    method = r.get(mp, "numeric_method", str, "[map]", "quantile")
-    if method not in ("quantile", "equal"):
-        r.problems.append(f"[map].numeric_method = {method!r}; allowed: 'quantile', 'equal'")
-    settings = MapSettings(
-        path=file,
-        background=r.colour(mp, "background", "[map]"),
-        coordinate_decimals=r.get(mp, "coordinate_decimals", int, "[map]", 6),
-        popup_max_width_px=r.get(mp, "popup_max_width_px", int, "[map]", 440),
-        popup_max_height_px=r.get(mp, "popup_max_height_px", int, "[map]", 320),
-        max_legend_classes=r.get(mp, "max_legend_classes", int, "[map]", 12),
-        numeric_classes=r.get(mp, "numeric_classes", int, "[map]", 5),
-        numeric_method=method,
-        no_data_colour=r.colour(mp, "no_data_colour", "[map]"),
-        font_family=r.get(mp, "font_family", str, "[map]", "sans-serif"),
-        fill_opacity=float(r.get(ov, "fill_opacity", (int, float), "[overlay]", 0.5)),
-        polygon_weight=float(r.get(ov, "polygon_weight", (int, float), "[overlay]", 1.0)),
-        line_weight=float(r.get(ov, "line_weight", (int, float), "[overlay]", 3.0)),
-        point_radius=float(r.get(ov, "point_radius", (int, float), "[overlay]", 6.0)),
-        point_stroke=r.colour(ov, "point_stroke", "[overlay]"),
-        point_weight=float(r.get(ov, "point_weight", (int, float), "[overlay]", 1.0)),
-        layer_colours=r.colours(ov, "layer_colours", "[overlay]"),
-        category_colours=r.colours(ov, "category_colours", "[overlay]"),
-        boundaries=tuple(boundaries),
-        banner_text=r.get(bn, "text", str, "[banner]", ""),
-        banner_background=r.colour(bn, "background", "[banner]"),
-        banner_colour=r.colour(bn, "colour", "[banner]"),
-        offline_drop=r.strings(off, "drop", "[offline]"),
-        offline_drop_reason=r.get(off, "drop_reason", str, "[offline]", ""),
-        basemaps=_parse_basemaps(r, doc),
-        # Colours come from the style registry (data/styles.toml) unless this file brings its own tables.
-        palettes=parse_palettes(r, doc) if "palettes" in doc else dict(_registry().palettes),
-        ramps=parse_ramps(r, doc) if "ramps" in doc else dict(_registry().ramps),
-        field_labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
-        raster_max_size_px=r.get(rs, "max_size_px", int, "[raster]", 900),
-        hillshade_levels=r.get(rs, "hillshade_levels", int, "[raster]", 24),
-        marker_max_zoom=float(r.get(mp, "marker_max_zoom", (int, float), "[map]", 13.0)),
-        label_min_zoom=float(r.get(mp, "label_min_zoom", (int, float), "[map]", 9.0)),
-        popup_pad_right_px=r.get(mp, "popup_pad_right_px", int, "[map]", 330),
-    )
-    if "SAMPLE DATA" not in settings.banner_text:
-        r.problems.append("[banner].text must contain 'SAMPLE DATA' (the banner says the layers are synthetic)")
-    if r.problems:
-        raise DataFileError(problem(
-            f"地图设置文件有 {len(r.problems)} 处错误。",
-            f"The map settings file has {len(r.problems)} problem(s):\n  - " + "\n  - ".join(r.problems),
-            file=file, fix="correct each entry listed; compare with the packaged sanxian_yidan/data/maps.toml"))
-    return settings
+    label = str(path) if path is not None else PACKAGED_PREFIX + _SETTINGS_FILE
+    doc = validate_layers(MapsFile, [(label, load_toml(file))])
+    mp, ov, bn = doc.map, doc.overlay, doc.banner
+    return MapSettings(
+        path=file, background=mp.background, coordinate_decimals=mp.coordinate_decimals,
+        popup_max_width_px=mp.popup_max_width_px, popup_max_height_px=mp.popup_max_height_px,
+        max_legend_classes=mp.max_legend_classes, numeric_classes=mp.numeric_classes,
+        numeric_method=mp.numeric_method, no_data_colour=mp.no_data_colour, font_family=mp.font_family,
+        fill_opacity=ov.fill_opacity, polygon_weight=ov.polygon_weight, line_weight=ov.line_weight,
+        point_radius=ov.point_radius, point_stroke=ov.point_stroke, point_weight=ov.point_weight,
+        layer_colours=ov.layer_colours, category_colours=ov.category_colours,
+        boundaries=tuple(BoundaryStyle(bid, b.role, b.colour, b.weight, b.dash, b.source)
+                         for bid, b in doc.boundaries.items()),
+        banner_text=bn.text, banner_background=bn.background, banner_colour=bn.colour,
+        offline_drop=doc.offline.drop, offline_drop_reason=doc.offline.drop_reason,
+        basemaps={bid: Basemap(bid, b.zh, b.en, b.crs, b.max_zoom, b.subdomains, b.key_env,
+                               tuple(TileSource(t.url, t.attribution) for t in b.tiles), b.source)
+                  for bid, b in doc.basemaps.items()},
+        palettes=build_palettes(doc.palettes) if doc.palettes is not None else dict(_registry().palettes),
+        ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),
+        field_labels=dict(doc.field_labels.names), raster_max_size_px=doc.raster.max_size_px,
+        hillshade_levels=doc.raster.hillshade_levels, marker_max_zoom=mp.marker_max_zoom,
+        label_min_zoom=mp.label_min_zoom, popup_pad_right_px=mp.popup_pad_right_px)
 
 
 def _registry() -> Any:

@@ -27,11 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import DataFileError, problem
-from .palettes import SettingsReader, parse_palettes, parse_ramps
+from ..params import PACKAGED_PREFIX, DataModel, Sourced, validate_layers
+from .palettes import OptionalColour, PaletteEntry, RampEntry, build_palettes, build_ramps, sequential_ramp_problem
 
 STYLES_FILE = "styles.toml"
 #: Geometry kinds a layer style may have.
@@ -131,42 +134,68 @@ class StyleRegistry:
         return self.layers[name]
 
 
-def _parse_layers(r: Any, doc: dict[str, Any], palettes: Mapping[str, Any],
-                  ramps: Mapping[str, Any]) -> dict[str, LayerStyle]:
-    out: dict[str, LayerStyle] = {}
-    for lid, spec in r.get(doc, "layers", dict, "styles.toml", {}).items():
-        where = f"[layers.{lid}]"
-        if not isinstance(spec, dict):
-            r.problems.append(f"{where} must be a table")
-            continue
-        kind = r.get(spec, "kind", str, where, "polygon")
-        if kind not in KINDS:
-            r.problems.append(f"{where}.kind = {kind!r}; allowed: {list(KINDS)}")
-        values: dict[str, Any] = {}
-        for key in ("stroke", "fill"):
-            if key in spec:
-                values[key] = "" if spec[key] == "" else r.colour(spec, key, where)
-        for key in ("weight", "fill_opacity", "opacity", "radius"):
-            if key in spec:
-                value = float(r.get(spec, key, (int, float), where, 0.0))
-                if value < 0 or (key.endswith("opacity") and value > 1):
-                    r.problems.append(f"{where}.{key} = {value} is out of range")
-                values[key] = value
-        for key in ("dash", "palette", "ramp", "column", "group"):
-            if key in spec:
-                values[key] = r.get(spec, key, str, where, "")
-        for key in ("show", "basemap"):
-            if key in spec:
-                values[key] = r.get(spec, key, bool, where, False)
-        if values.get("palette") and values["palette"] not in palettes:
-            r.problems.append(f"{where}.palette = {values['palette']!r} is not a [palettes.*] table")
-        if values.get("ramp") and values["ramp"] not in ramps:
-            r.problems.append(f"{where}.ramp = {values['ramp']!r} is not a [ramps.*] table")
-        if values.get("dash") and not all(p.replace(".", "", 1).isdigit() for p in values["dash"].split()):
-            r.problems.append(f"{where}.dash = {values['dash']!r} must be numbers separated by spaces")
-        out[lid] = LayerStyle(lid, r.get(spec, "zh", str, where, lid), r.get(spec, "en", str, where, lid), kind,
-                              source=r.source(spec, where), **values)
-    return out
+def _dash(value: str) -> str:
+    if value and not all(p.replace(".", "", 1).isdigit() for p in value.split()):
+        raise ValueError(f"{value!r} must be numbers separated by spaces, e.g. \"4 3\" (虚线格式无效)")
+    return value
+
+
+class _LayerEntry(Sourced):
+    zh: str
+    en: str
+    kind: Literal["polygon", "line", "point", "raster"]
+    stroke: OptionalColour = "#333333"
+    fill: OptionalColour = ""
+    weight: float = Field(default=1.0, ge=0)
+    dash: Annotated[str, AfterValidator(_dash)] = ""
+    fill_opacity: float = Field(default=0.5, ge=0, le=1)
+    opacity: float = Field(default=0.9, ge=0, le=1)
+    radius: float = Field(default=5.0, ge=0)
+    show: bool = True
+    basemap: bool = False
+    palette: str = ""
+    ramp: str = ""
+    column: str = ""
+    group: str = ""
+
+
+class _Group(DataModel):
+    zh: str
+    en: str
+
+
+class _Groups(Sourced):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, _Group]  # group id -> bilingual name
+
+
+class StylesFile(Sourced):
+    """The structure of ``data/styles.toml``."""
+
+    what: ClassVar[str] = "样式 / style registry"
+    palettes: dict[str, PaletteEntry]
+    ramps: dict[str, RampEntry]
+    basemap_groups: _Groups
+    layers: dict[str, _LayerEntry]
+
+    @classmethod
+    def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        def table(value: Any) -> Mapping[str, Any]:
+            return value if isinstance(value, Mapping) else {}
+
+        palettes, ramps, groups = (table(doc.get(k)) for k in ("palettes", "ramps", "basemap_groups"))
+        out = sequential_ramp_problem(doc)
+        for lid, spec in table(doc.get("layers")).items():
+            for key, known, what in (("palette", palettes, "[palettes.*]"), ("ramp", ramps, "[ramps.*]"),
+                                     ("group", groups, "[basemap_groups]")):
+                ref = table(spec).get(key)
+                if ref and (ref not in known or ref == "source"):
+                    out.append((("layers", lid, key), f"{ref!r} is not in {what} (引用的表不存在)"))
+        verdict = table(table(palettes.get("verdict")).get("classes"))
+        missing = [v for v in VERDICT_ORDER if v not in verdict]
+        if missing:
+            out.append((("palettes", "verdict"), f"has no class for {missing} (判定配色不完整)"))
+        return out
 
 
 def load_styles(path: str | Path | None = None) -> StyleRegistry:
@@ -184,36 +213,15 @@ def load_styles(path: str | Path | None = None) -> StyleRegistry:
     Raises
     ------
     DataFileError
-        Listing every problem (missing key, bad colour, unknown palette/ramp, missing ``source``, a
-        verdict without a colour).
+        Listing every problem (unknown or missing key, bad colour, unknown palette/ramp/group, missing
+        ``source``, a verdict without a colour), each with its key path.
     """
     file = Path(path) if path is not None else packaged_path(STYLES_FILE)
-    doc = load_toml(file)
-    r = SettingsReader(file)
-    r.source(doc, "top level")
-    palettes = parse_palettes(r, doc, "styles.toml")
-    ramps = parse_ramps(r, doc, "styles.toml")
-    groups: dict[str, tuple[str, str]] = {}
-    gdoc = r.get(doc, "basemap_groups", dict, "styles.toml", {})
-    r.source(gdoc, "[basemap_groups]")
-    for gid, spec in gdoc.items():
-        if gid != "source":
-            groups[gid] = (r.get(spec, "zh", str, f"[basemap_groups.{gid}]", gid),
-                           r.get(spec, "en", str, f"[basemap_groups.{gid}]", gid))
-    layers = _parse_layers(r, doc, palettes, ramps)
-    for lid, st in layers.items():
-        if st.group and st.group not in groups:
-            r.problems.append(f"[layers.{lid}].group = {st.group!r} is not in [basemap_groups]")
-    verdict = palettes.get("verdict")
-    missing = [v for v in VERDICT_ORDER if verdict is None or v not in {c.value for c in verdict.classes}]
-    if missing:
-        r.problems.append(f"[palettes.verdict] has no class for {missing}")
-    if r.problems:
-        raise DataFileError(problem(
-            f"样式表有 {len(r.problems)} 处错误。",
-            f"The style registry has {len(r.problems)} problem(s):\n  - " + "\n  - ".join(r.problems),
-            file=file, fix="correct each entry listed; compare with the packaged sanxian_yidan/data/styles.toml"))
-    return StyleRegistry(file, palettes, ramps, layers, groups)
+    label = str(path) if path is not None else PACKAGED_PREFIX + STYLES_FILE
+    doc = validate_layers(StylesFile, [(label, load_toml(file))])
+    layers = {lid: LayerStyle(lid, **e.model_dump()) for lid, e in doc.layers.items()}
+    groups = {gid: (g.zh, g.en) for gid, g in (doc.basemap_groups.model_extra or {}).items()}
+    return StyleRegistry(file, build_palettes(doc.palettes), build_ramps(doc.ramps), layers, groups)
 
 
 @lru_cache(maxsize=1)
