@@ -114,6 +114,7 @@ def test_a_predicate_registered_in_its_own_module_is_screened_end_to_end(new_pre
     assert row["overlap_share"] == pytest.approx(0.25)
     assert row["message_en"] == "Overlaps the ecological protection red line by 1,000,000 m², at least 500,000 m²."
     assert row["test"] == "overlap_area_at_least 500000 m² of eco_redline"
+    assert row["test_zh"] == "overlap_area_at_least：生态保护红线"
     assert row["note_en"] == "Shrink the site."
     # the role's overlay was prepared for it: the overlap table lists the red-line piece of A
     pieces = result.overlaps[result.overlaps["role"] == "eco_redline"]
@@ -141,3 +142,14 @@ def test_unknown_predicate_names_the_rule_the_file_and_the_fix(tmp_path: Path) -
     text = str(err.value)
     assert "rule 'BIG-01': key 'predicate': unknown value 'overlap_area_at_least'" in text
     assert "sanxian_yidan.predicates" in text and str(rules) in text
+
+
+def test_packaged_predicates_describe_their_rules_in_both_languages() -> None:
+    rules = load_rules()
+    assert rules["ECO-01"].describe_test() == "intersects eco_redline"
+    assert rules["ECO-01"].describe_test_zh() == "与生态保护红线相交"
+    yz = rules["YZ-01"]
+    assert yz.describe_test() == "within_distance 1000 m of river"
+    assert yz.describe_test_zh() == "距河流 1000 m 以内"
+    assert rules["COV-01"].describe_test_zh() == "位于行政区界（县级）之外"
+    assert rules["CU-01"].describe_test_zh().startswith("与环境管控单元相交（要素条件：category in [")

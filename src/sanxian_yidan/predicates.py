@@ -239,7 +239,7 @@ class Predicate:
 
     def describe_zh(self, rule: Any, role_zh: str) -> str:
         """The test in Chinese, for reports and sheets."""
-        return f"{self.name}：{role_zh}{_where_text(rule)}"
+        return f"{self.name}：{role_zh}{_where_text(rule, zh=True)}"
 
     def message(self, rule: Any, kind: str, role_zh: str, role_en: str) -> MessageFormatter:
         """Formatter of the message of a ``finding`` or ``note`` row of ``rule`` (resolved once per rule)."""
@@ -254,8 +254,11 @@ class Predicate:
         return [zh for zh, _ in msgs], [en for _, en in msgs]
 
 
-def _where_text(rule: Any) -> str:
-    return f" where {' and '.join(c.describe() for c in rule.where)}" if rule.where else ""
+def _where_text(rule: Any, *, zh: bool = False) -> str:
+    if not rule.where:
+        return ""
+    conditions = " and ".join(c.describe() for c in rule.where)
+    return f"（要素条件：{conditions}）" if zh else f" where {conditions}"
 
 
 def fmt_area(a: float) -> str:
@@ -281,6 +284,9 @@ class Intersects(Predicate):
         if not ctx.layer(rule.role).polygonal:
             return _line_crossings(rule, ctx)
         return _overlap(rule, ctx, share_above=None)
+
+    def describe_zh(self, rule: Any, role_zh: str) -> str:
+        return f"与{role_zh}相交{_where_text(rule, zh=True)}"
 
     def message(self, rule: Any, kind: str, role_zh: str, role_en: str) -> MessageFormatter:
         if kind == "note":
@@ -330,7 +336,7 @@ class OverlapShareAbove(Intersects):
         return f"{self.name} {rule.share:g} of area in {rule.role}{_where_text(rule)}"
 
     def describe_zh(self, rule: Any, role_zh: str) -> str:
-        return f"与{role_zh}重叠超过项目面积的 {rule.share:.0%}{_where_text(rule)}"
+        return f"与{role_zh}重叠超过项目面积的 {rule.share:.0%}{_where_text(rule, zh=True)}"
 
 
 class WithinDistance(Predicate):
@@ -383,7 +389,7 @@ class WithinDistance(Predicate):
         return f"{self.name} {rule.distance_m:g} m of {rule.role}{_where_text(rule)}"
 
     def describe_zh(self, rule: Any, role_zh: str) -> str:
-        return f"距{role_zh} {rule.distance_m:g} m 以内{_where_text(rule)}"
+        return f"距{role_zh} {rule.distance_m:g} m 以内{_where_text(rule, zh=True)}"
 
     def message(self, rule: Any, kind: str, role_zh: str, role_en: str) -> MessageFormatter:
         limit = f"{rule.distance_m:,.0f}"
@@ -431,7 +437,7 @@ class OutsideCoverage(Predicate):
         return super().outcomes(rule, hits, applies, undetermined, ctx)
 
     def describe_zh(self, rule: Any, role_zh: str) -> str:
-        return f"位于{role_zh}之外{_where_text(rule)}"
+        return f"位于{role_zh}之外{_where_text(rule, zh=True)}"
 
     def message(self, rule: Any, kind: str, role_zh: str, role_en: str) -> MessageFormatter:
         if kind == "note":

@@ -282,6 +282,11 @@ class Rule:
         """Readable predicate with parameters, e.g. ``within_distance 1000 m of river``."""
         return self.spec.describe(self)
 
+    def describe_test_zh(self) -> str:
+        """The test in Chinese, e.g. ``距河流 1000 m 以内``."""
+        vocab = role_vocabulary()
+        return self.spec.describe_zh(self, vocab[self.role].zh if self.role in vocab else self.role)
+
 
 @dataclass(frozen=True)
 class RuleSet:

@@ -424,6 +424,7 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
                  "severity": severity, "severity_zh": sev_zh,
                  "rule_severity": rule.severity, "title_zh": rule.title_zh, "title_en": rule.title_en,
                  "role": rule.role, "predicate": rule.predicate, "test": rule.describe_test(),
+                 "test_zh": rule.describe_test_zh(),
                  "rule_source": rule.source, "assumption": rule.assumption, "note_zh": rule.note_zh or None,
                  "note_en": rule.note_en or None}
     area = _numbers(hits.area if hits else None, idx)

@@ -341,6 +341,7 @@ def _finding_record(r: Mapping[str, Any]) -> dict[str, Any]:
         "severity_zh": r["severity_zh"],
         "rule_severity": r["rule_severity"], "title_zh": r["title_zh"], "title_en": r["title_en"],
         "role": r["role"], "predicate": r["predicate"], "test": r["test"],
+        "test_zh": r.get("test_zh"),
         "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6),
         "distance_m": _num(r["distance_m"], 1), "value": _clean(r["value"]), "features": _clean(r["features"]),
         "message_zh": r["message_zh"], "message_en": r["message_en"],
