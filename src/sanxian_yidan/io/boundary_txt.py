@@ -49,21 +49,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pyproj import CRS, Transformer
 
 from .. import crs as crsmod
-from ..datafiles import packaged, packaged_path, require
+from ..datafiles import load_model
 from ..errors import (
     BoundaryTxtError,
     CRSError,
-    DataFileError,
     EmptyLayerError,
     EncodingDetectionError,
     InputFileError,
@@ -72,6 +72,7 @@ from ..errors import (
     problem,
 )
 from ..normalize import MAX_IDS_LISTED, Repair
+from ..params import AsTuple, Sourced
 from .encoding import detect_bytes_encoding
 from .safety import read_bytes_bounded
 
@@ -175,124 +176,160 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-.·()（）]", "", text).casefold()
 
 
+_Names = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], AsTuple]
+
+
+def _pair(value: tuple[float, float]) -> tuple[float, float]:
+    if not value[0] < value[1]:
+        raise ValueError(f"must be [min, max] with min < max, got {list(value)} (下限须小于上限)")
+    return value
+
+
+_Pair = Annotated[tuple[float, float], AsTuple, AfterValidator(_pair)]
+
+
+class _Written(Sourced):
+    CGCS2000: str
+    Xian1980: str
+    Beijing1954: str
+
+
+class _Datums(Sourced):
+    CGCS2000: _Names
+    Xian1980: _Names
+    Beijing1954: _Names
+    written: _Written
+
+
+class _Numerals(Sourced):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, int]  # Chinese numeral -> zone width
+
+
+class _Keys(Sourced):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str]  # other name -> key of the format
+
+
+class _Header(Sourced):
+    default_datum: str
+    default_zone_width: int
+    zone_widths: Annotated[tuple[int, ...], AsTuple]
+    projections: _Names
+    units: _Names
+    width_words: _Names
+    width_numerals: _Numerals
+    optional_sections: _Names
+    keys: _Keys
+
+
+def _layout(fields: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = sorted(set(fields) - _LAYOUT_FIELDS)
+    missing = sorted({"point_count", "area", "parcel_id", "name", "geom_kind"} - set(fields))
+    if unknown or missing or len(set(fields)) != len(fields):
+        raise ValueError(f"unknown fields {unknown}, missing fields {missing} or a field twice; use only "
+                         f"{sorted(_LAYOUT_FIELDS)}, each once (字段无效)")
+    return fields
+
+
+class _Layouts(Sourced):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Annotated[_Names, AfterValidator(_layout)]]  # layout name -> its fields
+
+    @model_validator(mode="after")
+    def _distinct(self) -> _Layouts:
+        layouts = self.model_extra or {}
+        if "standard" not in layouts:
+            raise ValueError('the \'standard\' layout is missing: add standard = ["point_count", "area", ...]')
+        if len({len(f) for f in layouts.values()}) != len(layouts):
+            raise ValueError("two layouts have the same number of fields; layouts are told apart by their number "
+                             "of fields, give each a different length (两个布局字段数相同)")
+        return self
+
+
+class _AreaUnitEntry(Sourced):
+    per_hectare: float = Field(gt=0)
+    label: str
+    names: _Names
+
+
+class _AreaUnits(Sourced):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, _AreaUnitEntry]  # unit code -> unit
+    default: str
+    inference_order: _Names
+
+    @model_validator(mode="after")
+    def _known(self) -> _AreaUnits:
+        units = self.model_extra or {}
+        if self.default not in units or not set(self.inference_order) <= set(units) \
+                or self.inference_order[:1] != (self.default,):
+            raise ValueError(f"default {self.default!r} and inference_order {list(self.inference_order)} must name "
+                             f"units of the table ({sorted(units)}), the default first")
+        return self
+
+
+class _Magnitudes(Sourced):
+    northing: _Pair
+    easting: _Pair
+    prefixed_easting: _Pair
+
+
+class _AreaCheck(Sourced):
+    absolute_ha: float = Field(ge=0)
+    relative: float = Field(ge=0)
+
+
+class _Writer(Sourced):
+    coordinate_decimals: int = Field(ge=0)
+    area_decimals: int = Field(ge=0)
+    zone_width: int
+    line_ending: str
+    conversion_parameters: str
+
+
+class _ReaderTable(Sourced):
+    max_reported_problems: int = Field(ge=1)
+
+
+class BoundaryTxtFile(Sourced):
+    """The structure of ``data/boundary_txt.toml``."""
+
+    what: ClassVar[str] = "界址点坐标文件格式 / land-boundary TXT format"
+    datums: _Datums
+    header: _Header
+    parcel_layouts: _Layouts
+    area_units: _AreaUnits
+    magnitudes: _Magnitudes
+    area_check: _AreaCheck
+    writer: _Writer
+    reader: _ReaderTable
+
+
 @lru_cache(maxsize=1)
 def _settings() -> _Settings:
-    data = packaged(_DATA_FILE)
-    path = packaged_path(_DATA_FILE)
-
-    def table(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = require(parent, key, dict, file=path, where=where)
-        require(value, "source", str, file=path, where=key if where == "top level" else f"{where}.{key}")
-        return value
-
-    def bad(where: str, zh: str, en: str, fix: str) -> DataFileError:
-        return DataFileError(problem(f"{where}: {zh}", f"{where}: {en}", file=path, fix=fix))
-
-    def pair(tab: dict[str, Any], key: str, where: str) -> tuple[float, float]:
-        value = require(tab, key, list, file=path, where=where)
-        if len(value) != 2 or not all(isinstance(v, (int, float)) for v in value) or not value[0] < value[1]:
-            raise DataFileError(problem(f"{where}.{key} 应为 [下限, 上限]。",
-                                        f"{where}.{key} must be [min, max] with min < max, got {value!r}.",
-                                        file=path, fix=f"write {key} = [min, max]"))
-        return float(value[0]), float(value[1])
-
-    def strings(tab: dict[str, Any], key: str, where: str) -> list[str]:
-        value = require(tab, key, list, file=path, where=where)
-        if not all(isinstance(v, str) and v for v in value):
-            raise bad(f"{where}.{key}", "应为非空字符串列表。", "must be a list of non-empty strings.",
-                      f"write {key} = [\"...\", ...]")
-        return value
-
-    datums = table(data, "datums", "top level")
-    written = table(datums, "written", "datums")
-    aliases: dict[str, str] = {}
-    for name in crsmod.DATUMS:
-        for alias in strings(datums, name, "datums"):
-            aliases[_norm(alias)] = name
-        require(written, name, str, file=path, where="datums.written")
-    header = table(data, "header", "top level")
-    keys = table(header, "keys", "header")
-    key_aliases = {str(k).strip(): str(v).strip() for k, v in keys.items() if k != "source"}
-    if not all(isinstance(v, str) for k, v in keys.items()):
-        raise bad("header.keys", "值应为字符串。", "values must be strings (the key of the format).",
-                  "write \"别名\" = \"几度分带\"")
-    numerals = {k: v for k, v in require(header, "width_numerals", dict, file=path, where="header").items()
-                if k != "source"}
-    if not all(isinstance(v, int) for v in numerals.values()):
-        raise bad("header.width_numerals", "值应为整数。", "values must be whole numbers.", "write \"三\" = 3")
-    layouts_table = table(data, "parcel_layouts", "top level")
-    layouts: dict[str, tuple[str, ...]] = {}
-    for name, fields in layouts_table.items():
-        if name == "source":
-            continue
-        fields = strings(layouts_table, name, "parcel_layouts")
-        unknown = sorted(set(fields) - _LAYOUT_FIELDS)
-        missing = sorted({"point_count", "area", "parcel_id", "name", "geom_kind"} - set(fields))
-        if unknown or missing or len(set(fields)) != len(fields):
-            raise bad(f"parcel_layouts.{name}", "字段无效。",
-                      f"unknown fields {unknown}, missing fields {missing} or a field twice.",
-                      f"use only {sorted(_LAYOUT_FIELDS)}, each once")
-        layouts[name] = tuple(fields)
-    if "standard" not in layouts:
-        raise bad("parcel_layouts", "缺少 standard。", "the 'standard' layout is missing.",
-                  "add standard = [\"point_count\", \"area\", ...]")
-    if len({len(f) for f in layouts.values()}) != len(layouts):
-        raise bad("parcel_layouts", "两个布局字段数相同。", "two layouts have the same number of fields.",
-                  "layouts are told apart by their number of fields; give each a different length")
-    units_table = table(data, "area_units", "top level")
-    area_units: dict[str, _AreaUnit] = {}
-    unit_names: dict[str, str] = {}
-    for code, spec in units_table.items():
-        if not isinstance(spec, dict):
-            continue
-        unit = table(units_table, code, "area_units")
-        per = require(unit, "per_hectare", (int, float), file=path, where=f"area_units.{code}")
-        if not per > 0:
-            raise bad(f"area_units.{code}.per_hectare", "应为正数。", "must be positive.", "write e.g. 15")
-        area_units[code] = _AreaUnit(code, float(per), require(unit, "label", str, file=path,
-                                                               where=f"area_units.{code}"))
-        for name in strings(unit, "names", f"area_units.{code}"):
-            unit_names[_norm(name)] = code
-    default_unit = require(units_table, "default", str, file=path, where="area_units")
-    order = tuple(strings(units_table, "inference_order", "area_units"))
-    if default_unit not in area_units or not set(order) <= set(area_units) or order[:1] != (default_unit,):
-        raise bad("area_units", "default / inference_order 无效。",
-                  f"default {default_unit!r} and inference_order {list(order)} must name units of the table, "
-                  "the default first.", f"use units of {sorted(area_units)}")
-    mags = table(data, "magnitudes", "top level")
-    area = table(data, "area_check", "top level")
-    writer = table(data, "writer", "top level")
-    reader = table(data, "reader", "top level")
+    doc = load_model(BoundaryTxtFile, _DATA_FILE)
+    datums, header, units = doc.datums, doc.header, doc.area_units
+    area_units = {code: _AreaUnit(code, u.per_hectare, u.label) for code, u in (units.model_extra or {}).items()}
     return _Settings(
-        datum_aliases=aliases,
-        datum_written={name: str(written[name]) for name in crsmod.DATUMS},
-        default_datum=require(header, "default_datum", str, file=path, where="header"),
-        default_width=require(header, "default_zone_width", int, file=path, where="header"),
-        widths=tuple(int(w) for w in require(header, "zone_widths", list, file=path, where="header")),
-        width_words=tuple(sorted(strings(header, "width_words", "header"), key=len, reverse=True)),
-        width_numerals={str(k): int(v) for k, v in numerals.items()},
-        key_aliases=key_aliases,
-        optional_sections=frozenset(strings(header, "optional_sections", "header")),
-        projections=frozenset(_norm(str(p)) for p in require(header, "projections", list, file=path,
-                                                               where="header")),
-        units=frozenset(_norm(str(u)) for u in require(header, "units", list, file=path, where="header")),
-        layouts=layouts,
-        area_units=area_units,
-        area_unit_names=unit_names,
-        default_area_unit=default_unit,
-        area_inference=order,
-        northing=pair(mags, "northing", "magnitudes"),
-        easting=pair(mags, "easting", "magnitudes"),
-        prefixed_easting=pair(mags, "prefixed_easting", "magnitudes"),
-        area_abs_ha=float(require(area, "absolute_ha", (int, float), file=path, where="area_check")),
-        area_rel=float(require(area, "relative", (int, float), file=path, where="area_check")),
-        coordinate_decimals=require(writer, "coordinate_decimals", int, file=path, where="writer"),
-        area_decimals=require(writer, "area_decimals", int, file=path, where="writer"),
-        writer_width=require(writer, "zone_width", int, file=path, where="writer"),
-        line_ending=require(writer, "line_ending", str, file=path, where="writer"),
-        conversion_parameters=require(writer, "conversion_parameters", str, file=path, where="writer"),
-        max_problems=require(reader, "max_reported_problems", int, file=path, where="reader"),
-    )
+        datum_aliases={_norm(alias): name for name in crsmod.DATUMS for alias in getattr(datums, name)},
+        datum_written={name: getattr(datums.written, name) for name in crsmod.DATUMS},
+        default_datum=header.default_datum, default_width=header.default_zone_width, widths=header.zone_widths,
+        width_words=tuple(sorted(header.width_words, key=len, reverse=True)),
+        width_numerals=dict(header.width_numerals.model_extra or {}),
+        key_aliases={k.strip(): v.strip() for k, v in (header.keys.model_extra or {}).items()},
+        optional_sections=frozenset(header.optional_sections),
+        projections=frozenset(_norm(p) for p in header.projections),
+        units=frozenset(_norm(u) for u in header.units),
+        layouts=dict(doc.parcel_layouts.model_extra or {}), area_units=area_units,
+        area_unit_names={_norm(n): code for code, u in (units.model_extra or {}).items() for n in u.names},
+        default_area_unit=units.default, area_inference=units.inference_order,
+        northing=doc.magnitudes.northing, easting=doc.magnitudes.easting,
+        prefixed_easting=doc.magnitudes.prefixed_easting, area_abs_ha=doc.area_check.absolute_ha,
+        area_rel=doc.area_check.relative, coordinate_decimals=doc.writer.coordinate_decimals,
+        area_decimals=doc.writer.area_decimals, writer_width=doc.writer.zone_width,
+        line_ending=doc.writer.line_ending, conversion_parameters=doc.writer.conversion_parameters,
+        max_problems=doc.reader.max_reported_problems)
 
 
 # --------------------------------------------------------------------------------------------------
