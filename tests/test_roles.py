@@ -39,10 +39,12 @@ def test_a_broken_vocabulary_lists_every_problem():
     with pytest.raises(DataFileError, match=r"has 4 problem\(s\)") as info:
         roles.parse_roles(doc, "roles.toml")
     text = str(info.value)
-    assert "[roles.a]: geometry 'blob'" in text
-    assert "[roles.b]: missing required key 'zh'" in text
-    assert "[roles.b]: 'fields' must be a list of strings" in text
-    assert "missing from the vocabulary: ['admin_boundary'" in text
+    assert "roles.toml: roles.a.geometry: must be one of 'point', 'line', 'polygon', 'raster' or 'any', got 'blob'" \
+        in text
+    assert "roles.toml: roles.b.zh: missing required key" in text
+    assert "roles.toml: roles.b.fields: must be a list / 数组, got str 'x'" in text
+    assert "roles.toml: roles: roles limited to a region view are missing from the vocabulary: ['admin_boundary'" \
+        in text
 
 
 def test_a_valid_minimal_vocabulary_parses():

@@ -297,7 +297,7 @@ def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
     packaged = layers[0][0] if layers and layers[0][0].startswith(PACKAGED_PREFIX) else "file of the same name"
     return problem(
         f"{zh}参数文件有 {len(items)} 处错误。",
-        f"The {en or zh} settings have {len(items)} problem(s):\n  - " + "\n  - ".join(items),
+        f"The {en or zh} data file has {len(items)} problem(s):\n  - " + "\n  - ".join(items),
         file=" + ".join(label for label, _ in layers),
         fix=fix or f"correct each key listed (see the packaged {packaged} for the format, the allowed values "
                    "and a source for every value)")

@@ -21,9 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from .datafiles import Problems, packaged, packaged_path
+from pydantic import AfterValidator, BeforeValidator
+
+from .datafiles import packaged
+from .params import PACKAGED_PREFIX, AsTuple, DataModel, Sourced, validate_layers
 
 #: The file holding the vocabulary (packaged with the toolkit).
 DATA_FILE = "roles.toml"
@@ -92,6 +95,47 @@ class Role:
         return self.geometry == ("raster",)
 
 
+def _not_empty(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("needs at least one geometry kind (缺少几何类型)")
+    return value
+
+
+def _geometry(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else value
+
+
+class _MapEntry(DataModel):
+    context: bool = False
+    order: int = 0
+    style: str = ""
+    show: bool = False
+    labels: dict[str, str] = {}   # column -> palette whose labels replace its codes in popups
+
+
+class _RoleEntry(DataModel):
+    zh: str
+    en: str
+    geometry: Annotated[tuple[Literal["point", "line", "polygon", "raster", "any"], ...],
+                        BeforeValidator(_geometry), AfterValidator(_not_empty)]
+    fields: Annotated[tuple[str, ...], AsTuple] = ()
+    map: _MapEntry = _MapEntry()
+
+
+class RolesFile(Sourced):
+    """The structure of ``data/roles.toml``."""
+
+    what: ClassVar[str] = "图层角色 / layer-role vocabulary"
+    roles: dict[str, _RoleEntry]
+
+    @classmethod
+    def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        table = doc.get("roles")
+        missing = sorted(REGION_ROLES - set(table)) if isinstance(table, Mapping) and table else []
+        return [(("roles",), f"roles limited to a region view are missing from the vocabulary: {missing}")] \
+            if missing else []
+
+
 def parse_roles(doc: Mapping[str, Any], file: str) -> dict[str, Role]:
     """Validate a parsed role vocabulary and return it keyed by role id.
 
@@ -109,46 +153,13 @@ def parse_roles(doc: Mapping[str, Any], file: str) -> dict[str, Role]:
     Raises
     ------
     DataFileError
-        Listing every problem of the file at once (missing names, unknown geometry kinds,
-        fields that are not a list of strings, a missing ``source``).
+        Listing every problem of the file at once (unknown keys, missing names, unknown geometry kinds,
+        fields that are not a list of strings, a missing ``source``), each with its key path.
     """
-    probs = Problems(file)
-    probs.source(doc, "top level")
-    table = probs.table(doc, "roles")
-    out: dict[str, Role] = {}
-    for rid, spec in table.items():
-        where = f"[roles.{rid}]"
-        zh = probs.get(spec, "zh", str, where)
-        en = probs.get(spec, "en", str, where)
-        raw = probs.get(spec, "geometry", (str, list), where)
-        geometry = tuple(raw) if isinstance(raw, list) else (raw,) if raw is not None else ()
-        if raw is not None and (not geometry or not all(isinstance(g, str) and g in GEOMETRY_KINDS
-                                                         for g in geometry)):
-            probs.add(where, f"geometry {raw!r} must be one of {sorted(GEOMETRY_KINDS)} or a list of them")
-        fields = probs.strings(spec, "fields", where)
-        use = _map_use(probs.get(spec, "map", dict, where, {}) or {}, f"{where} map", probs)
-        if zh is not None and en is not None and raw is not None:
-            out[rid] = Role(rid, zh, en, geometry, fields, use)
-    unknown_region = sorted(REGION_ROLES - set(table))
-    if table and unknown_region:
-        probs.add("[roles]", f"roles limited to a region view are missing from the vocabulary: {unknown_region}")
-    probs.raise_if_any("图层角色 / layer-role vocabulary")
-    return out
-
-
-_MAP_KEYS = {"context": bool, "order": int, "style": str, "show": bool, "labels": dict}
-
-
-def _map_use(table: Mapping[str, Any], where: str, probs: Problems) -> MapUse:
-    """The ``map`` table of a role: every key optional, unknown keys and wrong types reported."""
-    for key in sorted(set(table) - set(_MAP_KEYS)):
-        probs.add(where, f"unknown key '{key}' (allowed: {sorted(_MAP_KEYS)})")
-    values = {k: probs.get(table, k, kind, where, None, required=False) for k, kind in _MAP_KEYS.items()}
-    labels = values.pop("labels") or {}
-    if not all(isinstance(v, str) for v in labels.values()):
-        probs.add(where, "labels must map a column to a palette name (text)")
-        labels = {}
-    return MapUse(**{k: v for k, v in values.items() if v is not None}, labels=tuple(labels.items()))
+    roles = validate_layers(RolesFile, [(file, doc)]).roles
+    return {rid: Role(rid, r.zh, r.en, r.geometry, r.fields,
+                      MapUse(r.map.context, r.map.order, r.map.style, r.map.show, tuple(r.map.labels.items())))
+            for rid, r in roles.items()}
 
 
 def context_roles() -> tuple[str, ...]:
@@ -168,7 +179,7 @@ def role_vocabulary() -> dict[str, Role]:
     dict of str to Role
         In the order of ``data/roles.toml``.
     """
-    return parse_roles(packaged(DATA_FILE), str(packaged_path(DATA_FILE)))
+    return parse_roles(packaged(DATA_FILE), PACKAGED_PREFIX + DATA_FILE)
 
 
 def canonical_fields() -> set[str]:
