@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from sanxian_yidan import mines
 from sanxian_yidan.brownfield import load_params as load_brownfield
 from sanxian_yidan.cli import app
-from sanxian_yidan.datafiles import unknown_keys
 from sanxian_yidan.errors import DataFileError, SanxianWarning
 from sanxian_yidan.mcda import load_settings as load_mcda
 from sanxian_yidan.mcda import normalise_weights
@@ -79,10 +78,11 @@ def test_optional_keys_and_new_collection_entries_are_accepted(tmp_path: Path) -
     assert p.mcda.options["spread"] == 0.2
     assert load_rooftop(overrides={"use": {"map": {"厂房": "industrial_commercial"}}}).use_map["厂房"] \
         == "industrial_commercial"
-    base = {"densities": {"a": {"mw_per_ha": 1.0, "source": "s"}, "b": {"model": "x", "source": "s"}}}
-    assert unknown_keys({"densities": {"mine": {"mw_per_ha": 0.5, "model": "y", "source": "t"}}}, base) == []
-    assert unknown_keys({"densities": {"mine": {"mw_per_h": 0.5}}}, base) == [
-        "[densities.mine] unknown key 'mw_per_h'; did you mean 'mw_per_ha'? (valid keys: model, mw_per_ha, source)"]
+    mine = {"capacity": {"densities": {"mine": {"mw_per_ha": 0.5, "basis": "DC", "source": "t"}}}}
+    assert load_brownfield(mine).densities["mine"].mw_per_ha == 0.5
+    with pytest.raises(DataFileError, match=r"capacity.densities.mine.mw_per_h: unknown key \(未知的键\); "
+                                            r"did you mean 'mw_per_ha'\?"):
+        load_brownfield({"capacity": {"densities": {"mine": {"mw_per_h": 0.5, "source": "t"}}}})
 
 
 def test_brownfields_cli_refuses_a_misspelled_parameter_before_running(tmp_path: Path) -> None:

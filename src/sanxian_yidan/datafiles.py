@@ -1,21 +1,20 @@
 """Loading of the TOML data files shipped in the package or supplied by users.
 
 Rules, thresholds, factors and settings live in TOML files so that planners
-can read and edit them.  This module only finds and parses them; each
-consumer validates the structure it needs and raises
-:class:`~sanxian_yidan.errors.DataFileError` naming the file and key.
+can read and edit them.  This module finds and parses them; :func:`load_model`
+reads a file through its declared model (:mod:`sanxian_yidan.params`):
+packaged defaults <- a user file <- overrides, every problem reported in one
+:class:`~sanxian_yidan.errors.DataFileError` naming the file and key path.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .datafile_basics import (  # noqa: F401  (re-exported: defined here before datafile_basics.py)
-    Problems,
     packaged_path,
     tomllib,
 )
@@ -214,85 +213,6 @@ def require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
     return value
 
 
-
-
-def unknown_keys(user: Mapping[str, Any], base: Mapping[str, Any], *, optional: Sequence[str] = (),
-                 where: str = "") -> list[str]:
-    """Keys of a user document that the packaged document does not know, each with a "did you mean".
-
-    A user parameter file overrides the packaged one key by key (:func:`deep_merge`), so a misspelled
-    key (``top_kk``) would be ignored and the packaged value used without a word.  Tables are compared
-    recursively.  In a table whose entries are all tables (a collection such as
-    ``[capacity.densities.*]`` or ``[candidates.*]``) a new entry may be added; its keys are checked
-    against those of its sibling entries.  Arrays of tables replace the packaged array whole and are
-    validated by their loader.
-
-    Parameters
-    ----------
-    user : mapping
-        The parsed user file (or a mapping of overrides).
-    base : mapping
-        The parsed packaged file.
-    optional : sequence of str
-        Dotted key paths the loader reads although the packaged file lacks them (``"mcda.spread"``);
-        their content is not checked here.
-    where : str
-        Dotted path of ``user`` inside the document (for recursion).
-
-    Returns
-    -------
-    list of str
-        One message per unknown key, e.g. ``"[mcda] unknown key 'top_kk'; did you mean 'top_k'?
-        (valid keys: method, n_samples, seed, source, top_k)"``.
-    """
-    problems: list[str] = []
-    here = [p.rsplit(".", 1)[-1] for p in optional if (p.rsplit(".", 1)[0] if "." in p else "") == where]
-    for key, value in user.items():
-        path = f"{where}.{key}" if where else str(key)
-        if path in optional:
-            continue
-        if key in base:
-            if isinstance(base[key], Mapping) and isinstance(value, Mapping):
-                problems += unknown_keys(value, base[key], optional=optional, where=path)
-            continue
-        if base and all(isinstance(v, Mapping) for v in base.values()) and isinstance(value, Mapping):
-            siblings: dict[str, Any] = {}
-            for entry in base.values():
-                for k, v in entry.items():
-                    siblings.setdefault(k, v)
-            problems += unknown_keys(value, siblings, optional=optional, where=path)
-            continue
-        valid = sorted(map(str, base)) + sorted(here)
-        close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        if where:
-            problems.append(f"[{where}] unknown key '{key}'{hint} (valid keys: {', '.join(valid)})")
-        else:
-            problems.append(f"unknown table or key '{key}'{hint} (valid: {', '.join(valid)})")
-    return problems
-
-
-def reject_unknown_keys(user: Mapping[str, Any], base: Mapping[str, Any], *, file: str | Path,
-                        optional: Sequence[str] = ()) -> None:
-    """Raise a :class:`DataFileError` listing every key of ``user`` unknown to ``base`` (:func:`unknown_keys`).
-
-    Parameters
-    ----------
-    user, base : mapping
-        The user's parameter document and the packaged one it overrides.
-    file : str or Path
-        The user's file (named in the message).
-    optional : sequence of str
-        Dotted key paths allowed although the packaged file lacks them.
-    """
-    found = unknown_keys(user, base, optional=optional)
-    if found:
-        raise DataFileError(problem(
-            f"参数文件中有 {len(found)} 个未知的键（拼写错误会被忽略而沿用默认值）。",
-            f"The parameter file has {len(found)} unknown key(s); a misspelled key would silently keep the "
-            "default:\n  - " + "\n  - ".join(found),
-            file=file, fix="correct the spelling (keys are case-sensitive; see the packaged file for the names) "
-                           "or remove the key"))
 
 
 def resolve_params(params: Any, kind: type, load: Callable[..., Any],

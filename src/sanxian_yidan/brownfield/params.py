@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
 from .. import rules
-from ..datafiles import Problems, load_model  # noqa: F401  (Problems: re-exported by the package, as before)
+from ..datafiles import load_model
 from ..params import AsTuple, DataModel, Source, Sourced
 
 M = TypeVar("M", bound=DataModel)
