@@ -242,10 +242,14 @@ def decorate_file_layers(layers: list[Any], column: str | None = None) -> list[A
     return out
 
 
-def style_result_gpkg(path: Any) -> None:
+def style_result_gpkg(path: Any, tables: Mapping[str, Any] | None = None) -> None:
     """Write the default QGIS style (``layer_styles``) of every result layer of a GeoPackage the toolkit
     wrote, from the style registry, so it opens in QGIS looking like the meeting map.  Layers that are not
-    result layers (tables, unknown names) are left unstyled."""
+    result layers (tables, unknown names) are left unstyled.
+
+    ``tables`` maps a layer name to the table just written as that layer: a graduated style takes its
+    column from there instead of reading it back from the file (the same values).
+    """
     import sqlite3
     from contextlib import closing
 
@@ -255,4 +259,8 @@ def style_result_gpkg(path: Any) -> None:
         names = [r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")]
     for name in names:
         if name in RESULT_FILE_LAYERS:
-            write_layer_styles(path, name, RESULT_FILE_LAYERS[name][0])
+            style = RESULT_FILE_LAYERS[name][0]
+            column = layer_style(style).column
+            table = (tables or {}).get(name)
+            values = table[column].to_numpy() if table is not None and column in getattr(table, "columns", ()) else None
+            write_layer_styles(path, name, style, values=values)

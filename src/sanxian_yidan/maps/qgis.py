@@ -83,12 +83,14 @@ def _classes(st: LayerStyle, values: Sequence[Any] | None) -> tuple[str, list[tu
     if st.palette and st.column:
         return "categorized", [(c.value, c.label, c.colour) for c in reg.palettes[st.palette].classes]
     if st.ramp and st.column and values is not None:
+        import numpy as np
         import pandas as pd
 
         from .layers import NumericStyle, _classify_numeric
         from .settings import _default_settings
 
-        series = pd.to_numeric(pd.Series(list(values)), errors="coerce")
+        series = pd.to_numeric(pd.Series(values if isinstance(values, (np.ndarray, pd.Series)) else list(values)),
+                               errors="coerce")
         if not series.notna().any():
             return "single", []
         classes = _classify_numeric(series, NumericStyle(st.column, ramp=st.ramp), _default_settings())
@@ -210,7 +212,8 @@ def _kind_of(geometry_type: str) -> str:
     return "polygon"
 
 
-def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyle) -> None:
+def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyle,
+                       values: Sequence[Any] | None = None) -> None:
     """Write the default QGIS style of one layer of a GeoPackage into its ``layer_styles`` table.
 
     Parameters
@@ -221,6 +224,9 @@ def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyl
         Table name of a spatial layer in it.
     style : str or LayerStyle
         Layer id in the style registry (``"projects"``, ``"rooftops"`` …) or a style.
+    values : sequence, optional
+        The layer's values of the style's column, when the caller still holds the table it has just
+        written (a graduated style then does not read a million values back from the file).
 
     Raises
     ------
@@ -245,8 +251,7 @@ def write_layer_styles(gpkg_path: str | Path, layer: str, style: str | LayerStyl
                                    file=str(path), fix="write the layer first, then its style"))
         geom_column, geom_type = row
         kind = _kind_of(str(geom_type))
-        values = None
-        if st.ramp and st.column:
+        if values is None and st.ramp and st.column:
             columns = [r[1] for r in con.execute(f'PRAGMA table_info("{layer}")')]
             if st.column in columns:
                 values = [r[0] for r in con.execute(f'SELECT "{st.column}" FROM "{layer}"')]

@@ -232,7 +232,8 @@ def _write_gpkg(layer: Any, gpkg: Path, metadata: dict[str, str], spatial_index:
     with write_settings():
         pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG", layer_metadata=metadata,
                                 use_arrow=use_arrow, layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
-    __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(gpkg)  # QGIS styles = the map's look
+    # QGIS styles = the map's look; the class edges come from the table in memory, not read back from the file.
+    __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(gpkg, {"rooftops": layer})
     return gpkg
 
 
