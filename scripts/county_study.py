@@ -48,22 +48,22 @@ def county_study(county: str, projects: Path, out: Path, *, catalog: Path = REPO
     # 4. Brownfield PV: net developable area after hard exclusions, MCDA score, Monte Carlo p_top_k.
     sites = sx.brownfield_ranking(cat)
     brownfield.write_outputs(sites, out)
-    summary = sites.summary()
+    summary = sites.totals()
     print(f"brownfields: {summary['ranked']} of {summary['sites']} ranked, {summary['ranked_capacity_mw']:,.1f} MW")
 
     # 5. Mine rehabilitation priorities (三区两线 visibility, recommended mode).
-    mine_table = sx.mine_priorities(cat)
-    mines.write_outputs(mine_table, out)
-    print("mine modes:", mine_table["mode_zh"].value_counts().to_dict())
+    mine_result = mines.run_mines(cat)
+    mine_result.write(out, overwrite=True)
+    print("mine modes:", mine_result.mines["mode_zh"].value_counts().to_dict())
 
     # 6. One offline map with every result as a layer.
-    layers = (context_layers(cat) + mine_layers(mine_table) + brownfield_layers(sites) + rooftop_layers(roofs)
+    layers = (context_layers(cat) + mine_layers(mine_result) + brownfield_layers(sites) + rooftop_layers(roofs)
               + screening_layers(screening))
     m = sx.make_map(layers, offline=True, title_zh=f"{county}光伏选址（示例数据）",
                     title_en=f"{county} PV siting (sample data)", catalog=cat)
     save_map(m, out / "map.html")
     print(f"outputs in {out}")
-    return {"screening": screening, "rooftops": roofs, "brownfields": sites, "mines": mine_table}
+    return {"screening": screening, "rooftops": roofs, "brownfields": sites, "mines": mine_result}
 
 
 def main() -> None:

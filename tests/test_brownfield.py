@@ -179,7 +179,7 @@ def test_exclusion_filter_field_missing_excludes_the_whole_layer_with_a_note(tmp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
         res = bf.brownfield_ranking(cat, params=params)
-    assert any("'level'" in n and "whole layer" in n for n in res.notes)
+    assert any("'level'" in n.text() and "whole layer" in n.text() for n in res.notes)
     assert res.sites["net_area_m2"].iloc[0] == pytest.approx(4000.0, rel=1e-12)
 
 
@@ -464,7 +464,7 @@ def test_totals_by_site_type_and_by_exclusion_reason(fixture_result):
     assert by["ranked"].sum() == len(ranked)
     assert mine["ranked"] == (ranked["site_type"] == "mine_site").sum()
     assert by["annual_mwh"].sum() == pytest.approx(res.sites["annual_mwh"].sum())
-    assert by["co2_t"].sum() == pytest.approx(res.summary()["co2_t"])
+    assert by["co2_t"].sum() == pytest.approx(res.totals()["co2_t"])
     ex = res.excluded_by_reason()
     assert list(ex.index) == ["eco_redline"]
     assert ex.loc["eco_redline", "parts"] == 1
@@ -673,7 +673,7 @@ def test_parcels_outside_coverage_not_ranked_and_every_parcel_gets_its_county(tm
     assert s.loc[["境外地块", "跨界地块"], "rank"].isna().all()
     assert "outside coverage" in s.loc["境外地块", "reasons"] and "超出数据范围" in s.loc["境外地块", "reasons"]
     assert "25% of the site lies outside" in s.loc["跨界地块", "reasons"]
-    listed = [n for n in res.notes if "outside the data coverage" in n]
+    listed = [n.text() for n in res.notes if "outside the data coverage" in n.text()]
     assert len(listed) == 1 and "parcel-境外地块 (100%)" in listed[0] and "parcel-跨界地块 (25%)" in listed[0]
     # provenance: the parcels are real, but the red line (read for every parcel) may be synthetic
     expected = "none" if redline_real else "redline"

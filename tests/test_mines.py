@@ -14,7 +14,6 @@ import pytest
 import shapely
 from affine import Affine
 
-import sanxian_yidan as sx
 from sanxian_yidan import mines as mn
 from sanxian_yidan import terrain
 from sanxian_yidan.catalog import Catalog, canonical_fields
@@ -126,20 +125,20 @@ def ridge(tmp_path_factory):
     steps: list[tuple[str, int, int]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        result = mn.mine_priorities(cat, progress=lambda label, done, total: steps.append((label, done, total)))
-    result.attrs["steps_reported"] = steps  # for the progress test
+        result = mn.run_mines(cat, progress=lambda label, done, total: steps.append((label, done, total)))
+    result.steps_reported = steps  # for the progress test
     return cat, result
 
 
 def test_progress_steps_run_from_zero_to_the_announced_total(ridge):
-    steps = ridge[1].attrs["steps_reported"]
+    steps = ridge[1].steps_reported
     assert [d for _, d, _ in steps] == list(range(mn.PRIORITY_STEPS + 1))
     assert {t for _, _, t in steps} == {mn.PRIORITY_STEPS}
 
 
 def test_ridge_hides_the_mine_behind_it(ridge):
     _, res = ridge
-    s = res.set_index("name")
+    s = res.mines.set_index("name")
     assert s.loc["路边矿", "visible_share"] == pytest.approx(1.0)
     assert s.loc["岭后矿", "visible_share"] == pytest.approx(0.0)
     assert s.loc["路边矿", "dist_line_m"] == pytest.approx(60.0)
@@ -176,11 +175,12 @@ def test_without_dem_visibility_and_slope_are_reported_missing(tmp_path):
         "roads": ("road", gdf([shapely.LineString([(X0 - 50, Y0), (X0 - 50, Y0 + 300)])], name=["路"],
                               category=["national"])),
     })
-    res = mn.mine_priorities(cat)
+    result = mn.run_mines(cat)
+    res = result.mines
     assert math.isnan(res["visible_share"].iloc[0])
     assert math.isnan(res["slope_mean_deg"].iloc[0])
     assert "no DEM" in res["reasons"].iloc[0]
-    assert any("no DEM" in n for n in res.attrs["sanxian"]["notes"])
+    assert any("no DEM" in n.text() for n in result.notes)
     assert res["mode"].iloc[0] in {"natural_recovery", "regreening", "pv_restoration"}
 
 
@@ -188,10 +188,15 @@ def test_without_dem_visibility_and_slope_are_reported_missing(tmp_path):
 # Sample catalog: 吴山镇 and 万和镇 (clause (九)) must come out meaningful
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sample():
+def sample_result():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        return sx.mine_priorities(Catalog.load(SAMPLE))
+        return mn.run_mines(Catalog.load(SAMPLE))
+
+
+@pytest.fixture(scope="module")
+def sample(sample_result):
+    return sample_result.mines
 
 
 def test_sample_rows_and_ranges(sample):
@@ -210,8 +215,8 @@ def test_sample_rows_and_ranges(sample):
     assert sample["synthetic"].all()
 
 
-def test_sample_focus_areas_wushan_and_wanhe(sample):
-    focus = pd.DataFrame(sample.attrs["sanxian"]["focus_summary"]).set_index("area")
+def test_sample_focus_areas_wushan_and_wanhe(sample, sample_result):
+    focus = sample_result.tables["focus_summary"].set_index("area")
     # the sample's quarry clusters: 24 around 吴山镇 and 20 around 万和镇 (layers/README.md)
     assert focus.loc["吴山镇", "mines"] == (sample["cluster"] == "吴山镇").sum() == 24
     assert focus.loc["万和镇", "mines"] == (sample["cluster"] == "万和镇").sum() == 20
@@ -238,7 +243,7 @@ def test_visibility_raster_is_kept_and_equals_the_viewshed_of_the_whole_lines(ri
     import copy
 
     cat, res = ridge
-    raster = res.attrs["sanxian"]["visibility"]
+    raster = res.visibility
     assert isinstance(raster, mn.VisibilityRaster)
     dem = terrain.read_dem(cat.raster_path("dem"))
     expected = terrain.visibility_from_lines(cat.read("road"), dem)
@@ -249,8 +254,7 @@ def test_visibility_raster_is_kept_and_equals_the_viewshed_of_the_whole_lines(ri
     assert raster.synthetic and raster.lines == ("roads",)
     assert raster.settings["max_distance_m"][0] == 1000.0 and "terrain.toml" in raster.settings["max_distance_m"][1]
     # copies of the result share the (read-only) raster instead of copying the grid
-    assert copy.deepcopy(res).attrs["sanxian"]["visibility"] is raster
-    assert res[["site_id", "geometry"]].attrs["sanxian"]["visibility"] is raster
+    assert copy.deepcopy(res).visibility is raster
     assert not raster.visible.flags.writeable
 
 
@@ -266,7 +270,7 @@ def test_write_outputs_writes_visibility_tif_on_the_dem_grid(ridge, tmp_path):
         assert src.dtypes[0] == "uint8" and src.nodata == 255
         assert src.crs == dem.crs and src.transform == dem.transform and data.shape == dem.shape
         tags = src.tags()
-    assert np.array_equal(data, res.attrs["sanxian"]["visibility"].visible.astype(np.uint8))   # no nodata cell
+    assert np.array_equal(data, res.visibility.visible.astype(np.uint8))   # no nodata cell
     assert tags["SYNTHETIC"].startswith("SYNTHETIC")
     assert tags["MAX_DISTANCE_M"] == "1000" and tags["SPACING_M"] == "100" and tags["EYE_HEIGHT_M"] == "1.2"
     assert "JTG D20" in tags["EYE_HEIGHT_M_SOURCE"] and "三区两线" in tags["MAX_DISTANCE_M_SOURCE"]
@@ -299,8 +303,8 @@ def test_without_dem_no_raster_is_kept_or_written(tmp_path):
         "roads": ("road", gdf([shapely.LineString([(X0 - 50, Y0), (X0 - 50, Y0 + 300)])], name=["路"],
                               category=["national"])),
     })
-    res = mn.mine_priorities(cat)
-    assert res.attrs["sanxian"]["visibility"] is None
+    res = mn.run_mines(cat)
+    assert res.visibility is None
     out = tmp_path / "out"
     out.mkdir()
     (out / "visibility.tif").write_bytes(b"stale raster of an earlier run")
@@ -315,10 +319,10 @@ def test_focus_summary_and_csv_header_use_the_configured_top_k(ridge, tmp_path):
     cat, res = ridge
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        one = mn.mine_priorities(cat, params={"mcda": {"top_k": 1}})
-    assert one.attrs["sanxian"]["top_k"] == 1
-    assert pd.DataFrame(one.attrs["sanxian"]["focus_summary"])["top_k"].sum() == 1   # ranks 1 and 2, top 1
-    assert pd.DataFrame(res.attrs["sanxian"]["focus_summary"])["top_k"].sum() == 2   # default top 10
+        one = mn.run_mines(cat, params={"mcda": {"top_k": 1}})
+    assert one.top_k == 1
+    assert one.tables["focus_summary"]["top_k"].sum() == 1   # ranks 1 and 2, top 1
+    assert res.tables["focus_summary"]["top_k"].sum() == 2   # default top 10
     mn.write_outputs(one, tmp_path)
     header = pd.read_csv(tmp_path / "mines_focus_areas.csv", encoding="utf-8-sig").columns
     assert "前1名矿山 / Mines in top 1" in header and not any("10" in h for h in header)
@@ -343,8 +347,8 @@ def test_pv_prescreen_notes_tests_on_columns_mines_do_not_have(ridge):
     assert len(frame) == 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        res = mn.mine_priorities(cat, brownfield_params={"prescreen": tests})
-    assert any("'ready'" in n for n in res.attrs["sanxian"]["notes"])
+        res = mn.run_mines(cat, brownfield_params={"prescreen": tests})
+    assert any("'ready'" in n.text() for n in res.notes)
 
 
 @pytest.mark.parametrize(("table", "key"), [("visibility", "window_margin_m"), ("mcda", "top_k"),
@@ -362,8 +366,8 @@ def test_mine_parameters_without_a_value_are_refused_not_defaulted(monkeypatch, 
 
 def test_mode_summary_counts_every_mine_once(ridge):
     _, res = ridge
-    modes = mn.mode_summary(res)
-    assert modes["mines"].sum() == len(res) == 2
+    modes = mn.mode_summary(res.mines)
+    assert modes["mines"].sum() == len(res.mines) == 2
     assert modes.loc["regreening", "mode_zh"] == "复绿（三区两线）"
     assert modes["gross_area_m2"].sum() == pytest.approx(2 * 180 * 180)
 

@@ -76,7 +76,8 @@ def test_synthetic_layers_of_frames() -> None:
 
 @pytest.mark.parametrize("town_real", [True, False])
 def test_mines_on_a_real_mine_layer_are_synthetic_when_a_layer_they_use_is(tmp_path: Path, town_real: bool) -> None:
-    from sanxian_yidan.mines import mine_priorities
+    from sanxian_yidan.catalog import Catalog
+    from sanxian_yidan.mines import run_mines
 
     x0, y0 = 440_000.0, 3_507_000.0
     gpkg = tmp_path / "layers.gpkg"
@@ -106,9 +107,10 @@ def test_mines_on_a_real_mine_layer_are_synthetic_when_a_layer_they_use_is(tmp_p
     from sanxian_yidan.errors import SanxianWarning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SanxianWarning)
-        res = mine_priorities(tmp_path / "catalog.toml")
+        result = run_mines(Catalog.load(tmp_path / "catalog.toml"))
+    res = result.mines
     # real mine and road; the built-up land 1,000 m east decides the distance to urban land (a 三区 criterion)
     assert res["dist_urban_m"].iloc[0] == pytest.approx(1000.0)
     assert res["synthetic"].tolist() == [not town_real]
     assert res["synthetic_layers"].tolist() == ["none" if town_real else "town"]
-    assert res.attrs["sanxian"]["synthetic_layers"] == ([] if town_real else ["town"])
+    assert result.synthetic_layers == ([] if town_real else ["town"])

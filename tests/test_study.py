@@ -106,7 +106,7 @@ def test_rerun_without_overwrite_is_refused_and_changes_nothing(suixian_run) -> 
 def test_results_are_limited_to_the_county(suixian_run) -> None:
     _, run, _ = suixian_run
     assert set(run.results["rooftops"].townships["county"]) == {"随县"}
-    mines = run.results["mines"]
+    mines = run.results["mines"].mines
     assert (mines["county"] == "随县").all() and len(mines) > 0
     verdicts = dict(zip(run.results["screening"].projects["project_id"], run.results["screening"].projects["verdict"]))
     assert verdicts["SX-06"] == "outside_coverage" and verdicts["SX-02"] == "prohibited"

@@ -19,8 +19,9 @@ surface; none of them knows an analysis's internals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -42,9 +43,12 @@ __all__ = [
     "data_file_hashes",
     "data_file_name",
     "get_analysis",
+    "frame_layer_records",
     "layer_records",
+    "merge_layer_records",
     "register",
     "summary_frame",
+    "tracked_layer_records",
 ]
 
 SUMMARY_COLUMNS = ("label_zh", "label_en", "value", "unit", "source")
@@ -62,6 +66,22 @@ class Note:
     def text(self) -> str:
         """``中文 / English`` as one line."""
         return f"{self.text_zh} / {self.text_en}" if self.text_en else self.text_zh
+
+    def __str__(self) -> str:
+        return self.text()
+
+    @classmethod
+    def from_text(cls, text: str, level: Literal["info", "warning"] = "info", code: str = "") -> Note:
+        """A note from a ``中文 / English`` line: split at the first ``/`` that follows Chinese text and
+        precedes English.
+
+        A line without such a separator is kept whole as ``text_zh`` (``text()`` gives it back unchanged).
+        """
+        for m in re.finditer(r" ?/ ", text):
+            left, right = text[:m.start()], text[m.end():]
+            if not left.isascii() and right[:1].isascii() and right[:1].strip():
+                return cls(left, right, level, code)
+        return cls(text, "", level, code)
 
 
 @dataclass(frozen=True)
@@ -312,6 +332,47 @@ def layer_records(entries: Iterable[Any], role: str | None = None) -> list[Layer
     return [LayerRecord(layer_id=e.id, role=role or e.role, synthetic=bool(e.synthetic),
                         version=str(getattr(e, "version", "") or ""), source=str(e.source or ""))
             for e in entries]
+
+
+def tracked_layer_records(tracked: Any) -> list[LayerRecord]:
+    """Records of every layer a :class:`~sanxian_yidan.provenance.TrackedCatalog` served, sorted by id.
+
+    A layer counts as synthetic when its catalog entry says so or when any feature read from it is
+    flagged (what the tracked catalog recorded).
+    """
+    synthetic = set(tracked.synthetic_layers())
+    entries = [e for layer_id in tracked.used_layers() for e in tracked.catalog.entries_for(layer_id)[:1]]
+    return [replace(rec, synthetic=rec.layer_id in synthetic) for rec in layer_records(entries)]
+
+
+def frame_layer_records(frame: Any, role: str = "", *, role_column: str | None = None) -> list[LayerRecord]:
+    """The layers the features of ``frame`` come from (its ``layer_id`` column), one record each, sorted.
+
+    A layer is synthetic when any of its features is (a true ``synthetic`` value); its role is ``role``
+    or the first feature's ``role_column`` value, its source the first feature's ``source``.  For the
+    main input of an analysis (candidate sites, mines, user parcels), which need not be a catalog layer.
+    """
+    if frame is None or len(frame) == 0:
+        return []
+    cols = frame.columns
+    table = pd.DataFrame({
+        "layer_id": frame["layer_id"].astype(str) if "layer_id" in cols else role,
+        "synthetic": frame["synthetic"].fillna(False).astype(bool) if "synthetic" in cols else False,
+        "source": frame["source"].astype(str) if "source" in cols else "",
+        "role": frame[role_column].astype(str) if role_column and role_column in cols else role})
+    grouped = table.groupby("layer_id", sort=True).agg(synthetic=("synthetic", "any"), source=("source", "first"),
+                                                       role=("role", "first"))
+    return [LayerRecord(str(i), r.role, bool(r.synthetic), source=r.source) for i, r in grouped.iterrows()]
+
+
+def merge_layer_records(*groups: Iterable[LayerRecord]) -> list[LayerRecord]:
+    """One record per layer id (sorted), synthetic if any group says so."""
+    merged: dict[str, LayerRecord] = {}
+    for group in groups:
+        for rec in group:
+            old = merged.get(rec.layer_id)
+            merged[rec.layer_id] = rec if old is None else replace(old, synthetic=old.synthetic or rec.synthetic)
+    return [merged[k] for k in sorted(merged)]
 
 
 def summary_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ For each mine site (catalog role ``mine_site``):
 * **两线** — the share of the mine visible from main roads, railways and rivers within the viewing
   distance (DEM line-of-sight, :func:`sanxian_yidan.terrain.visibility_from_lines`, computed once
   for all lines over the whole DEM); the visibility raster itself is kept with the result
-  (:class:`VisibilityRaster`) and written as ``visibility.tif`` by :func:`write_outputs`;
+  (:class:`VisibilityRaster`) and written as ``visibility.tif`` by :meth:`MinesResult.write`;
 * **三区** — distance to nature reserves, scenic areas and built-up / residential areas;
 * overlap with ecological function areas, with the red line / nature reserves; size; slope;
 * the brownfield PV pre-screen (net area after hard exclusions, grid distance, slope);
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,9 +42,26 @@ from shapely import STRtree
 
 from . import brownfield as bf
 from . import rules
+from .analysis import (
+    Analysis,
+    LayerRecord,
+    Note,
+    OutputFile,
+    ParamRecord,
+    Provenance,
+    Result,
+    common_data_files,
+    data_file_hashes,
+    frame_layer_records,
+    merge_layer_records,
+    register,
+    summary_frame,
+    tracked_layer_records,
+)
 from .brownfield import Condition, McdaSpec
 from .brownfield import params as bf_params
-from .errors import EmptyLayerError, problem
+from .datafiles import packaged_path
+from .errors import EmptyLayerError, SanxianError, problem
 from .geomutil import nearest_features, polygonal_parts
 from .params import Sourced
 from .progress import Progress, report_step
@@ -409,9 +426,8 @@ def visibility_settings(params: MinesParams) -> dict[str, tuple[float, str]]:
 class VisibilityRaster:
     """The 三区两线 visibility raster of a run, on the DEM's grid, with its provenance.
 
-    Kept in ``mine_priorities(...).attrs["sanxian"]["visibility"]`` and written as
-    ``visibility.tif`` by :func:`write_outputs`.  Immutable: the array is a read-only copy, and
-    copies of the result frame (pandas deep-copies ``attrs``) share this object instead of
+    Kept as ``MinesResult.visibility`` and written as ``visibility.tif`` by :meth:`MinesResult.write`.
+    Immutable: the array is a read-only copy, and copies of a result share this object instead of
     copying the grid.
 
     Attributes
@@ -542,11 +558,23 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
                     dem: Any = None, visibility: np.ndarray | None = None, progress: Progress | None = None,
                     brownfield_params: str | Path | Mapping[str, Any] | bf.BrownfieldParams | None = None
                     ) -> gpd.GeoDataFrame:
-    """Priority, rank and recommended rehabilitation mode of every mine site.
+    """The mine table of :func:`run_mines` (``catalog`` may be a path): one row per mine.
+
+    The notes, weights, focus-area summary and visibility raster are on the :class:`MinesResult`
+    that :func:`run_mines` returns; this function gives its ``mines`` table only.
+    """
+    return run_mines(bf.load_catalog(catalog), params=params, dem=dem, visibility=visibility, progress=progress,
+                     brownfield_params=brownfield_params).mines
+
+
+def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesParams | None = None,
+              dem: Any = None, visibility: np.ndarray | None = None, progress: Progress | None = None,
+              brownfield_params: str | Path | Mapping[str, Any] | bf.BrownfieldParams | None = None) -> MinesResult:
+    """Priority, rank and recommended rehabilitation mode of every mine site (the ``mines`` analysis).
 
     Parameters
     ----------
-    catalog : Catalog or path
+    catalog : Catalog
         Layer catalog with ``mine_site`` and, where available, roads, railways, rivers, nature
         reserves, scenic areas, built-up areas, ecological function areas, red line, townships,
         substations and the DEM.
@@ -556,7 +584,7 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
         DEM for slope and visibility (default the catalog's ``dem``).
     visibility : ndarray of bool, optional
         A visibility raster on the DEM grid computed earlier (e.g. by a study); skips the viewshed.
-        It becomes the run's raster (``attrs["sanxian"]["visibility"]``), tagged as given by the caller.
+        It becomes the run's raster (``.visibility``), tagged as given by the caller.
     progress : callable, optional
         ``progress(step_label, steps_done, steps_total)``.
     brownfield_params : optional
@@ -564,19 +592,18 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        One row per mine (geometry = mine outline) with ``visible_share``, distances to the 三区,
-        overlaps, ``priority``, ``rank``, ``p_top_k``, ``mode`` (+ ``mode_zh``, ``mode_source``),
-        ``township``, ``focus_area``, ``reasons`` and ``synthetic``; sorted by rank, then priority,
-        then ``site_id``.  ``attrs["sanxian"]`` holds run notes, weights (dict), ``top_k``, the
-        focus-area summary (list of records, see :func:`focus_summary`) and ``visibility``: the
-        :class:`VisibilityRaster` of the 两线 lines over the whole DEM (``None`` without a DEM or
-        without line layers), which :func:`write_outputs` writes as ``visibility.tif``.
+    MinesResult
+        ``.mines``: one row per mine (geometry = mine outline) with ``visible_share``, distances to
+        the 三区, overlaps, ``priority``, ``rank``, ``p_top_k``, ``mode`` (+ ``mode_zh``,
+        ``mode_source``), ``township``, ``focus_area``, ``reasons`` and ``synthetic``; sorted by rank,
+        then priority, then ``site_id``.  ``.visibility``: the :class:`VisibilityRaster` of the 两线
+        lines over the whole DEM (``None`` without a DEM or without line layers), written as
+        ``visibility.tif``.  Notes, weights, the focus-area summary and the provenance with it.
     """
     total = PRIORITY_STEPS
     p = load_params(params)
     bp = bf.load_params(brownfield_params)
-    cat = bf.load_catalog(catalog)
+    cat = catalog
     # The mines are read from `cat` (each keeps its own synthetic flag); every other layer is read
     # through `ctx`, which records it, so that its synthetic flag reaches every mine it was applied to.
     ctx = TrackedCatalog(cat)
@@ -656,20 +683,31 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
                                  for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
 
     frame = frame.drop(columns=[c for c in _NOT_FOR_MINES if c in frame.columns])
-    out = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
-    out = _sort(out)
-    syn_layers = sorted(set(frame.loc[own_synthetic, "layer_id"].astype(str)) | set(context_synthetic))
-    if syn_layers:
+    out = _sort(gpd.GeoDataFrame(frame, geometry=geoms, crs=crs))
+    provenance = Provenance(
+        layers=merge_layer_records(frame_layer_records(mines, "mine_site"), tracked_layer_records(ctx),
+                                   [LayerRecord("dem", "dem", True)] if "dem" in context_synthetic else []),
+        parameters=_param_records(p, weights, vis_raster),
+        data_files=data_file_hashes([*p.files, *bp.files, *map(packaged_path, DATA_FILES), *common_data_files()]),
+        inputs=[display_path(f) for f in (*p.files[1:], *bp.files[1:])])
+    if provenance.synthetic_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
-                     + ", ".join(syn_layers))
-    # attrs hold plain Python values (pandas compares attrs when concatenating frames), and the
-    # immutable VisibilityRaster, which compares by identity and is shared, not copied
-    out.attrs["sanxian"] = {"notes": notes, "weights": {k: float(v) for k, v in weights.items()},
-                            "synthetic_layers": syn_layers, "top_k": p.mcda.top_k,
-                            "focus_summary": focus_summary(out, p).to_dict(orient="records"),
-                            "visibility": vis_raster, "params_files": list(p.files)}
+                     + ", ".join(provenance.synthetic_layers))
     report_step(progress, "完成 / done", total, total)
-    return out
+    return MinesResult(mines=out, params=p, weights=weights, visibility=vis_raster,
+                       notes=[Note.from_text(n, "info" if n.startswith("权重敏感性") else "warning") for n in notes],
+                       provenance=provenance)
+
+
+def _param_records(p: MinesParams, weights: pd.Series, raster: VisibilityRaster | None) -> list[ParamRecord]:
+    """The parameters of a mine run with units and sources (for the provenance)."""
+    settings = raster.settings if raster is not None and raster.settings else visibility_settings(p)
+    recs = [ParamRecord(f"visibility.{k}", v, "m", src) for k, (v, src) in settings.items()]
+    recs += [ParamRecord(f"zones.{z.id}.influence_m", z.influence_m, "m", z.source) for z in p.zones]
+    recs += [ParamRecord(f"lines.{ln.role}", ", ".join(ln.values) or "all", "", ln.source) for ln in p.lines]
+    recs += [ParamRecord(f"modes.{m.id}", "; ".join(c.label() for c in m.when) or "default", "", m.source)
+             for m in p.modes]
+    return recs + bf.mcda_param_records(p.mcda, weights)
 
 
 def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, p: MinesParams,
@@ -896,10 +934,12 @@ def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:
 
 
 __all__ = [
+    "MINES_OUTPUTS",
     "PRIORITY_STEPS",
     "FocusArea",
     "LineSource",
     "MineStatus",
+    "MinesResult",
     "MinesParams",
     "ModeRule",
     "Overlap",
@@ -917,6 +957,7 @@ __all__ = [
     "overlap_share",
     "pv_prescreen",
     "recommend_mode",
+    "run_mines",
     "township_names",
     "visibility_settings",
     "write_outputs",
@@ -953,14 +994,134 @@ def mode_summary(mines: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
-    """Write ``mines.gpkg`` (layer ``mines``), ``mines.csv``, ``mines_focus_areas.csv`` and
-    ``visibility.tif`` into ``out``.
+#: The files a mines result writes, declared once (``write``, the CLI, studies and the manifest use them).
+MINES_OUTPUTS = (
+    OutputFile("mines.gpkg", "gpkg", ("mines",), "矿山修复优先度（图层 mines）", "Mine priorities (layer mines)"),
+    OutputFile("mines.csv", "csv", ("mines",), "矿山修复优先度表", "The mine priority table"),
+    OutputFile("mines_focus_areas.csv", "csv", ("focus_summary",), "重点区域汇总（方案(九)）",
+               "Focus-area summary of clause (九)"),
+    OutputFile("visibility.tif", "tif", (), "三区两线可视范围（1 可见，0 不可见，255 无数据；有 DEM 与两线图层时）",
+               "Area visible from the main lines (1 visible, 0 not, 255 no data; written when the run had a DEM "
+               "and line layers)"),
+)
+#: Package data files a mine run reads besides mines.toml, brownfield.toml and the common ones
+#: (:func:`sanxian_yidan.analysis.common_data_files`), listed in its provenance.
+DATA_FILES = ("terrain.toml", "mcda.toml")
+#: Keys of the mapping :func:`write_outputs` returns, by file name (as before results declared their files).
+_LEGACY_KEYS = {"mines.gpkg": "gpkg", "mines.csv": "csv", "mines_focus_areas.csv": "focus_csv",
+                "visibility.tif": "visibility"}
 
-    ``visibility.tif`` is the 三区两线 visibility raster of the run (:class:`VisibilityRaster`:
-    uint8, 1 visible, 0 not visible, 255 nodata outside the DEM, on the DEM's grid and CRS, with
-    tags giving the SYNTHETIC flag, the settings and their sources); it is written only when the
-    run had one (not without a DEM or without line layers).
+
+@dataclass
+class MinesResult(Result):
+    """Outcome of :func:`run_mines` (the ``mines`` analysis).
+
+    Attributes
+    ----------
+    mines : GeoDataFrame
+        One row per mine (see :func:`run_mines`), sorted by rank, then priority, then ``site_id``.
+    params : MinesParams
+        Parameters in force.
+    weights : pandas.Series
+        Criterion weights used (summing to 1).
+    visibility : VisibilityRaster or None
+        The 三区两线 visibility raster (``None`` without a DEM or without line layers).
+    notes : list of Note
+        Run notes: layers missing, tests not applied, searches beyond the data, synthetic inputs.
+    provenance : Provenance
+        Layers read (with their synthetic flag), parameters with sources, data files with SHA-256.
+    """
+
+    analysis: ClassVar[str] = "mines"
+    outputs: ClassVar[tuple[OutputFile, ...]] = MINES_OUTPUTS
+
+    mines: gpd.GeoDataFrame
+    params: MinesParams
+    weights: pd.Series
+    visibility: VisibilityRaster | None = None
+    notes: list[Note] = field(default_factory=list)
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @property
+    def top_k(self) -> int:
+        """k of ``top_k`` and ``p_top_k`` (``[mcda] top_k`` of the parameters)."""
+        return int(self.params.mcda.top_k)
+
+    @property
+    def synthetic_layers(self) -> list[str]:
+        """Ids of the synthetic layers behind the result, sorted."""
+        return self.provenance.synthetic_layers
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``mines``, ``focus_summary`` (:func:`focus_summary`) and ``mode_summary`` (:func:`mode_summary`)."""
+        return {"mines": self.mines, "focus_summary": focus_summary(self.mines, self.params),
+                "mode_summary": mode_summary(self.mines)}
+
+    @property
+    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+        """Headline figures (:func:`sanxian_yidan.analysis.summary_frame`), with sources."""
+        m = self.mines
+        eligible = m["eligible"].astype(bool)
+        pv = m["pv_prescreen_pass"].astype(bool)
+        vis = self.params.visibility_source or "data/terrain.toml [visibility]"
+        return summary_frame([
+            {"label_zh": "矿山", "label_en": "Mine sites", "value": len(m), "source": "catalog role mine_site"},
+            {"label_zh": "公共修复任务（废弃+闭坑）", "label_en": "Public rehabilitation tasks (abandoned or closed)",
+             "value": int(eligible.sum()), "source": "[[status]] of data/mines.toml"},
+            {"label_zh": "参与排序矿山", "label_en": "Ranked mines", "value": int(m["rank"].notna().sum()),
+             "source": self.params.mcda.source},
+            {"label_zh": "矿山面积", "label_en": "Mine area", "value": float(m["gross_area_m2"].sum()), "unit": "m²"},
+            {"label_zh": "两线可视矿山", "label_en": "Mines visible from the main lines",
+             "value": int((m["visible_share"].fillna(0) > 0).sum()), "source": vis},
+            {"label_zh": "三区周边矿山", "label_en": "Mines around 三区", "value": int(m["in_sanqu"].astype(bool).sum()),
+             "source": "; ".join(f"{z.id}: {z.source}" for z in self.params.zones)},
+            {"label_zh": "通过光伏预筛矿山", "label_en": "Mines passing the PV pre-screen", "value": int(pv.sum()),
+             "source": "[[prescreen]] of data/brownfield.toml"},
+            {"label_zh": "通过光伏预筛矿山装机容量", "label_en": "PV capacity of the mines passing the pre-screen",
+             "value": float(m.loc[pv, "pv_capacity_mw"].sum()), "unit": "MW",
+             "source": "[capacity] density of data/brownfield.toml"},
+        ])
+
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write :data:`MINES_OUTPUTS` into ``out_dir`` (all or nothing); return file name -> path.
+
+        ``visibility.tif`` (:class:`VisibilityRaster`: uint8, 1 visible, 0 not visible, 255 nodata
+        outside the DEM, on the DEM's grid and CRS, with tags giving the SYNTHETIC flag, the settings
+        and their sources) is written only when the run had one; a ``visibility.tif`` of an earlier
+        run in ``out_dir`` is then removed, so that it cannot pass for this run's.
+
+        Raises
+        ------
+        OutputExistsError
+            An output exists and ``overwrite`` is false.
+        """
+        from .columns import format_table
+        from .outputs import staged_output, write_csv, write_layers, write_table_csv
+
+        folder = Path(out_dir)
+        names = [o.name for o in self.outputs]
+        with staged_output(folder, overwrite=overwrite, names=names) as stage:
+            table = assemble("mines", self.mines)
+            write_layers(stage / "mines.gpkg", {"mines": table})
+            write_table_csv(table.drop(columns="geometry"), stage / "mines.csv")
+            headers = focus_headers(self.top_k)
+            focus = format_table(focus_summary(self.mines, self.params))
+            write_csv(focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))),
+                      stage / "mines_focus_areas.csv")
+            if self.visibility is not None:
+                self.visibility.write(stage / "visibility.tif")
+        return {n: folder / n for n in names if n != "visibility.tif" or self.visibility is not None}
+
+    def map_layers(self) -> list[Any]:
+        """The viewshed and the mines by priority (:func:`sanxian_yidan.resultmaps.mine_layers`)."""
+        from .resultmaps import mine_layers
+
+        return mine_layers(self)
+
+
+def write_outputs(result: MinesResult, out: str | Path) -> dict[str, Path]:
+    """Write the files of :data:`MINES_OUTPUTS` into ``out`` (:meth:`MinesResult.write`, replacing them).
 
     Existing files are replaced: callers (the CLI, studies) decide whether that is allowed.
 
@@ -968,26 +1129,20 @@ def write_outputs(result: gpd.GeoDataFrame, out: str | Path) -> dict[str, Path]:
     -------
     dict of str to Path
         ``gpkg``, ``csv``, ``focus_csv`` and, when written, ``visibility``.
-    """
-    from .columns import format_table
-    from .outputs import write_csv, write_layers, write_table_csv
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    table = assemble("mines", result)
-    gpkg = write_layers(folder / "mines.gpkg", {"mines": table})
-    csv = write_table_csv(table.drop(columns="geometry"), folder / "mines.csv")
-    meta = result.attrs["sanxian"]
-    focus = pd.DataFrame(meta["focus_summary"])
-    focus_csv = folder / "mines_focus_areas.csv"
-    headers = focus_headers(meta["top_k"])
-    write_csv(format_table(focus).rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))),
-              focus_csv)
-    paths = {"gpkg": gpkg, "csv": csv, "focus_csv": focus_csv}
-    raster = meta.get("visibility")
-    tif = folder / "visibility.tif"
-    if raster is not None:
-        paths["visibility"] = raster.write(tif)
-    elif tif.exists():
-        tif.unlink()          # a raster of an earlier run must not pass for this run's
-    return paths
+    Raises
+    ------
+    SanxianError
+        ``result`` is a mine table rather than the :class:`MinesResult` of :func:`run_mines`.
+    """
+    if not isinstance(result, MinesResult):
+        raise SanxianError(problem(
+            "write_outputs 需要 run_mines 的结果（MinesResult），而不是矿山表。",
+            f"write_outputs needs the MinesResult of run_mines, got {type(result).__name__}: the mine table "
+            "of mine_priorities carries no focus-area summary or visibility raster.",
+            fix="call run_mines(catalog) and pass its result (or use result.write(out))"))
+    return {_LEGACY_KEYS[name]: path for name, path in result.write(out, overwrite=True).items()}
+
+
+register(Analysis("mines", "矿山生态修复优先级", "Mine rehabilitation priorities", run=run_mines,
+                  result_type=MinesResult, roles=("mine_site",)))

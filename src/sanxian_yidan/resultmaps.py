@@ -163,23 +163,24 @@ def _mine_mode_labels() -> dict[str, str]:
         return {}
 
 
-def mine_layers(mines: gpd.GeoDataFrame) -> list[Any]:
+def mine_layers(result: Any) -> list[Any]:
     """Mine sites by rehabilitation priority, and the 三区两线 viewshed the visibility criterion used
-    (both hidden by default)."""
+    (both hidden by default).  ``result``: a mines result (``.mines``, ``.visibility``) or a mine table."""
     layers: list[Any] = []
-    raster = viewshed_layer(mines)
+    raster = viewshed_layer(result)
     if raster is not None:
         layers.append(raster)
+    mines = getattr(result, "mines", result)
     layers.append(_layer(mines, "mines",
                          ["rank", "name", "township", "priority", "visible_share", "mode", "mode_source", "reasons"],
                          tooltip="name", value_labels={"mode": _mine_mode_labels()}))
     return layers
 
 
-def viewshed_layer(mines: gpd.GeoDataFrame) -> RasterLayer | None:
-    """The visibility raster kept with a mines result (``attrs["sanxian"]["visibility"]``), as an image
-    layer in the registry's ``viewshed`` style; ``None`` if the result carries none."""
-    vis = mines.attrs.get("sanxian", {}).get("visibility") if hasattr(mines, "attrs") else None
+def viewshed_layer(result: Any) -> RasterLayer | None:
+    """The visibility raster kept with a mines result (``.visibility``), as an image layer in the
+    registry's ``viewshed`` style; ``None`` if the result carries none (a bare mine table carries none)."""
+    vis = getattr(result, "visibility", None)
     if vis is None or getattr(vis, "visible", None) is None:
         return None
     data = np.asarray(vis.visible, dtype="float64")

@@ -269,17 +269,17 @@ def _rooftops(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRu
 
 
 def _brownfields(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
-    from .brownfield import brownfield_ranking, write_outputs
+    from .brownfield import brownfield_ranking
 
     result = brownfield_ranking(view, parcels=options.get("parcels"), params=options.get("params"))
-    return result, list(write_outputs(result, folder).values())
+    return result, list(result.write(folder, overwrite=True).values())
 
 
 def _mines(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
-    from .mines import mine_priorities, write_outputs
+    from .mines import run_mines
 
-    result = mine_priorities(view, params=options.get("params"))
-    return result, list(write_outputs(result, folder).values())
+    result = run_mines(view, params=options.get("params"))
+    return result, list(result.write(folder, overwrite=True).values())
 
 
 _ANALYSIS_RUNNERS: dict[str, Callable[[Catalog, dict[str, Any], Path, StudyRun], tuple[Any, list[Path]]]] = {

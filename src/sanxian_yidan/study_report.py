@@ -76,7 +76,7 @@ def _summary_section(run: StudyRun) -> str:
                   "value": total["annual_kwh"] / 1e6, "note": ""},
                  {"item": "屋顶光伏减排 CO₂ / Rooftop avoided CO₂ [t/yr]", "value": total["co2_t"], "note": ""}]
     if "brownfields" in r:
-        s = r["brownfields"].summary()
+        s = r["brownfields"].totals()
         rows += [{"item": "棕地候选 / Brownfield candidates", "value": s["sites"],
                   "note": f"ranked 入围 {s['ranked']}"},
                  {"item": "净可开发面积 / Net developable area [ha]", "value": s["net_area_m2"] / 1e4,
@@ -84,7 +84,7 @@ def _summary_section(run: StudyRun) -> str:
                  {"item": "入围棕地装机 / Ranked brownfield capacity [MW]", "value": s["ranked_capacity_mw"],
                   "note": f"{s['ranked_annual_mwh'] / 1000:,.1f} GWh/yr, {s['ranked_co2_t']:,.0f} t CO₂/yr"}]
     if "mines" in r:
-        mines = r["mines"]
+        mines = r["mines"].mines
         visible = int((mines["visible_share"].fillna(0) > 0).sum()) if "visible_share" in mines else 0
         rows.append({"item": "矿山 / Mine sites", "value": len(mines),
                      "note": f"visible from main lines 两线可视 {visible}"})
@@ -167,7 +167,7 @@ def _brownfield_section(run: StudyRun, figures: _Figures) -> str:
             Column.registered("net_area_m2", numeric=True), Column.registered("capacity_mw", numeric=True, digits=2),
             Column.registered("annual_mwh", numeric=True), Column.registered("co2_t", numeric=True),
             Column.registered("score", numeric=True, digits=3), Column.registered("p_top_k", numeric=True, digits=2)]
-    notes = "".join(f"<li>{escape(n)}</li>" for n in result.notes)
+    notes = "".join(f"<li>{escape(n.text())}</li>" for n in result.notes)
     from .figures import FigureLayer
 
     layers = []
@@ -181,7 +181,7 @@ def _brownfield_section(run: StudyRun, figures: _Figures) -> str:
 
 
 def _mines_section(run: StudyRun, figures: _Figures) -> str:
-    mines = run.results["mines"]
+    mines = run.results["mines"].mines
     top = int(run.config.analyses["mines"].get("top", 15))
     modes = mines["mode_zh"].value_counts().sort_index()
     chart = _chart(list(modes.index), list(modes.values), "推荐修复模式 / Recommended mode", "矿山数 / mines")

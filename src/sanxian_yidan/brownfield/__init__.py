@@ -34,6 +34,7 @@ References
 
 from __future__ import annotations
 
+from ..analysis import Analysis, register
 from ..progress import Progress, report_step  # noqa: F401
 from .params import (  # noqa: F401  (every public name, as before the split)
     DATA_FILE,
@@ -54,6 +55,7 @@ from .params import (  # noqa: F401  (every public name, as before the split)
     load_params,
 )
 from .ranking import (  # noqa: F401  (every public name, as before the split)
+    BROWNFIELD_OUTPUTS,
     EDGE_DISTANCE_COLUMNS,
     RANKING_STEPS,
     SITE_COLUMNS,
@@ -62,6 +64,9 @@ from .ranking import (  # noqa: F401  (every public name, as before the split)
     criterion_objects,
     criterion_weights,
     load_catalog,
+    mcda_param_records,
+    run_brownfields,
+    run_from_options,
     score_and_rank,
     write_outputs,
 )
@@ -95,7 +100,13 @@ from .sites import (  # noqa: F401  (every public name, as before the split)
     terrain_table,
 )
 
+# roles: the catalog candidate roles of data/brownfield.toml (a test keeps the two in step)
+register(Analysis("brownfields", "棕地光伏排序", "Brownfield PV ranking", run=run_brownfields,
+                  result_type=BrownfieldResult, roles=("mine_site", "subsidence_area", "landfill", "contaminated_site"),
+                  from_options=run_from_options))
+
 __all__ = [
+    "BROWNFIELD_OUTPUTS",
     "RANKING_STEPS",
     "BrownfieldParams",
     "BrownfieldResult",
@@ -121,6 +132,7 @@ __all__ = [
     "parse_voltage_kv",
     "prescreen",
     "report_step",
+    "run_brownfields",
     "score_and_rank",
     "site_frame",
     "site_readiness",

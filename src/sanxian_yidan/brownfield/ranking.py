@@ -6,15 +6,30 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from ..analysis import (
+    LayerRecord,
+    Note,
+    OutputFile,
+    ParamRecord,
+    Provenance,
+    Result,
+    common_data_files,
+    data_file_hashes,
+    frame_layer_records,
+    merge_layer_records,
+    summary_frame,
+    tracked_layer_records,
+)
+from ..datafiles import packaged_path
 from ..progress import Progress, report_step
-from ..provenance import TrackedCatalog
+from ..provenance import TrackedCatalog, display_path
 from ..schemas import assemble, schema
 from .params import BrownfieldParams, McdaSpec, load_params
 from .sites import (
@@ -28,6 +43,7 @@ from .sites import (
     layer_distance,
     locate_sites,
     prescreen,
+    read_parcels,
     resolve_dem,
     search_radius_m,
     share_text,
@@ -43,11 +59,40 @@ log = logging.getLogger(__name__)
 RANKING_STEPS = 7
 
 # =============================================================================================
-# Main entry point
+# Result
 # =============================================================================================
+#: The files a brownfield result writes, declared once (``write``, the CLI, studies and the manifest use them).
+BROWNFIELD_OUTPUTS = (
+    OutputFile("brownfields.gpkg", "gpkg", ("sites", "excluded"),
+               "棕地净可开发面积（图层 sites）及扣除部分（图层 excluded）",
+               "Net developable area per site (layer sites) and the parts cut away (layer excluded)"),
+    OutputFile("brownfields.csv", "csv", ("sites",), "棕地光伏排序表", "The brownfield PV ranking table"),
+)
+#: Package data files a brownfield ranking reads besides ``brownfield.toml`` and the common ones
+#: (:func:`sanxian_yidan.analysis.common_data_files`), listed in its provenance.
+DATA_FILES = ("solar.toml", "benefits.toml", "terrain.toml", "mcda.toml")
+
+
+class _SummaryTable(pd.DataFrame):
+    """The summary table; calling it, as the former ``summary()`` method, gives :meth:`BrownfieldResult.totals`."""
+
+    _metadata = ["totals_dict"]
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def __call__(self) -> dict[str, float]:
+        import warnings
+
+        warnings.warn("BrownfieldResult.summary() is deprecated: use .totals() (dict) or .summary (table)",
+                      DeprecationWarning, stacklevel=2)
+        return dict(self.totals_dict)
+
+
 @dataclass
-class BrownfieldResult:
-    """Outcome of :func:`brownfield_ranking`.
+class BrownfieldResult(Result):
+    """Outcome of :func:`run_brownfields` (the ``brownfields`` analysis).
 
     Attributes
     ----------
@@ -60,25 +105,39 @@ class BrownfieldResult:
         Parameters in force (every number with its source).
     weights : pandas.Series
         Criterion weights used (normalised to sum 1), indexed by criterion column.
-    notes : list of str
+    notes : list of Note
         Run-level notes: layers missing, factors unconfirmed, synthetic inputs.
-    synthetic_layers : list of str
-        Catalog layer ids that are synthetic (the report banner lists them).
+    provenance : Provenance
+        Layers read (with their synthetic flag), parameters with sources, data files with SHA-256.
     """
+
+    analysis: ClassVar[str] = "brownfields"
+    outputs: ClassVar[tuple[OutputFile, ...]] = BROWNFIELD_OUTPUTS
 
     sites: gpd.GeoDataFrame
     excluded: gpd.GeoDataFrame
     params: BrownfieldParams
     weights: pd.Series
-    notes: list[str] = field(default_factory=list)
-    synthetic_layers: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def synthetic(self) -> bool:
         """True if any input layer is synthetic (results are then not for decisions)."""
-        return bool(self.synthetic_layers) or bool(self.sites["synthetic"].any())
+        return self.provenance.synthetic or bool(self.sites["synthetic"].any())
 
-    def summary(self) -> dict[str, float]:
+    @property
+    def synthetic_layers(self) -> list[str]:
+        """Ids of the synthetic layers behind the result, sorted (the report banner lists them)."""
+        return self.provenance.synthetic_layers
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``sites``, ``excluded``, ``by_type`` and ``excluded_by_reason``."""
+        return {"sites": self.sites, "excluded": self.excluded, "by_type": self.by_type(),
+                "excluded_by_reason": self.excluded_by_reason()}
+
+    def totals(self) -> dict[str, float]:
         """Totals: sites, ranked sites, gross / net area [m²], capacity [MW], energy [MWh/yr], CO₂ [t/yr]."""
         s = self.sites
         ranked = s["rank"].notna()
@@ -92,6 +151,39 @@ class BrownfieldResult:
             "ranked_annual_mwh": float(s.loc[ranked, "annual_mwh"].sum(skipna=True)),
             "ranked_co2_t": float(s.loc[ranked, "co2_t"].sum(skipna=True)),
         }
+
+    @property
+    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+        """Headline figures (:func:`sanxian_yidan.analysis.summary_frame`) from :meth:`totals`, with sources."""
+        t = self.totals()
+        p = self.params
+        density = f"{p.density.name} {p.density.mw_per_ha:g} MW/ha: {p.density.source}"
+        energy = "pvlib specific yield at each site (data/solar.toml) × capacity"
+        co2 = f"grid emission factor '{p.grid_region}' of data/benefits.toml"
+        table = summary_frame([
+            {"label_zh": "候选地块", "label_en": "Candidate sites", "value": t["sites"],
+             "source": "catalog roles " + ", ".join(c.role for c in p.candidates)},
+            {"label_zh": "参与排序地块", "label_en": "Ranked sites", "value": t["ranked"],
+             "source": "status, pre-screen and data coverage of data/brownfield.toml"},
+            {"label_zh": "总面积", "label_en": "Gross area", "value": t["gross_area_m2"], "unit": "m²"},
+            {"label_zh": "硬约束扣除面积", "label_en": "Area cut away by hard exclusions",
+             "value": t["excluded_area_m2"], "unit": "m²", "source": "[[exclusions]] of data/brownfield.toml"},
+            {"label_zh": "净可开发面积", "label_en": "Net developable area", "value": t["net_area_m2"], "unit": "m²"},
+            {"label_zh": "装机容量", "label_en": "Capacity", "value": t["capacity_mw"], "unit": "MW",
+             "source": density},
+            {"label_zh": "年发电量", "label_en": "Annual energy", "value": t["annual_mwh"], "unit": "MWh/yr",
+             "source": energy},
+            {"label_zh": "CO₂ 减排", "label_en": "Avoided CO₂", "value": t["co2_t"], "unit": "t/yr", "source": co2},
+            {"label_zh": "入围地块装机容量", "label_en": "Capacity of the ranked sites",
+             "value": t["ranked_capacity_mw"], "unit": "MW", "source": density},
+            {"label_zh": "入围地块年发电量", "label_en": "Annual energy of the ranked sites",
+             "value": t["ranked_annual_mwh"], "unit": "MWh/yr", "source": energy},
+            {"label_zh": "入围地块 CO₂ 减排", "label_en": "Avoided CO₂ of the ranked sites",
+             "value": t["ranked_co2_t"], "unit": "t/yr", "source": co2},
+        ])
+        out = _SummaryTable(table)
+        out.totals_dict = t
+        return out
 
     def by_type(self) -> pd.DataFrame:
         """Totals per site type (mine, subsidence land, landfill, contaminated plot, parcel).
@@ -133,6 +225,30 @@ class BrownfieldResult:
         out["parts"] = out["parts"].astype(int)
         return out
 
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write :data:`BROWNFIELD_OUTPUTS` into ``out_dir`` (all or nothing); return file name -> path.
+
+        Raises
+        ------
+        OutputExistsError
+            An output exists and ``overwrite`` is false.
+        """
+        from ..outputs import staged_output, write_layers, write_table_csv
+
+        folder = Path(out_dir)
+        names = [o.name for o in self.outputs]
+        with staged_output(folder, overwrite=overwrite, names=names) as stage:
+            sites = assemble("brownfield_sites", self.sites)
+            write_layers(stage / "brownfields.gpkg", {"sites": sites, "excluded": self.excluded})
+            write_table_csv(sites.drop(columns="geometry"), stage / "brownfields.csv")
+        return {n: folder / n for n in names}
+
+    def map_layers(self) -> list[Any]:
+        """Net developable areas by score and the excluded parts (:func:`sanxian_yidan.resultmaps.brownfield_layers`)."""
+        from ..resultmaps import brownfield_layers
+
+        return brownfield_layers(self)
+
 
 def load_catalog(catalog: Any) -> Any:
     """A :class:`sanxian_yidan.catalog.Catalog`: loaded from ``catalog`` if it is a path, else as given."""
@@ -144,15 +260,30 @@ def load_catalog(catalog: Any) -> Any:
 def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
                        params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
                        dem: Any = None, progress: Progress | None = None) -> BrownfieldResult:
+    """:func:`run_brownfields` for a catalog and parcels given as paths (read here) or as objects."""
+    cat = load_catalog(catalog)
+    if parcels is not None and not isinstance(parcels, gpd.GeoDataFrame):
+        parcels = read_parcels(parcels, cat.working_crs)
+    return run_brownfields(cat, parcels, params=params, dem=dem, progress=progress)
+
+
+def run_from_options(catalog: Any, options: Mapping[str, Any], progress: Progress | None = None) -> BrownfieldResult:
+    """:func:`run_brownfields` from a study section or CLI options (``parcels`` and ``params`` files are read here)."""
+    return brownfield_ranking(catalog, parcels=options.get("parcels"), params=options.get("params"), progress=progress)
+
+
+def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
+                    params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
+                    dem: Any = None, progress: Progress | None = None) -> BrownfieldResult:
     """Rank brownfield land for ground-mounted PV: net area, capacity, yield, co-benefits, score, rank.
 
     Parameters
     ----------
-    catalog : Catalog or path
+    catalog : Catalog
         Layer catalog with the candidate roles (mine_site, subsidence_area, landfill,
         contaminated_site), the exclusion roles and substation / road / built-up layers.
-    parcels : path or GeoDataFrame, optional
-        Extra candidate parcels (any format :func:`sanxian_yidan.read_vector` reads).
+    parcels : GeoDataFrame, optional
+        Extra candidate parcels with a CRS (:func:`brownfield_ranking` reads them from a file).
     params : path, mapping or BrownfieldParams, optional
         Overrides of ``data/brownfield.toml``.
     dem : terrain Dem or path, optional
@@ -176,7 +307,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     """
     total = RANKING_STEPS
     p = load_params(params)
-    cat = load_catalog(catalog)
+    cat = catalog
     # Candidate layers are read from `cat` (each site keeps its own synthetic flag); every other
     # layer is read through `ctx`, which records it: those layers decide something for every site
     # (exclusions, distances, terrain, county and township), so their synthetic flags reach every site.
@@ -236,7 +367,7 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
                      "coverage: the criteria concerned are partly unknown (see reasons, column edge_limited)")
 
     report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
-    n_runs, tilt_used = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
+    n_runs, tilt_used, factors = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
 
     report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
     frame["readiness"] = ready["readiness"].to_numpy()
@@ -268,19 +399,58 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     frame["synthetic_layers"] = [";".join(sorted(({str(lid)} if own else set()) | set(context_synthetic))) or "none"
                                  for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
 
-    out = gpd.GeoDataFrame(frame, geometry=net, crs=crs)
-    out = _sort_result(out)
-    out.attrs["sanxian"] = {"density": p.density.name, "density_source": p.density.source,
-                            "yield_locations": n_runs, "tilt_deg": tilt_used, "azimuth_deg": p.yield_azimuth_deg,
-                            "params_files": list(p.files)}
+    out = _sort_result(gpd.GeoDataFrame(frame, geometry=net, crs=crs))
     excluded = _decorate_excluded(excluded, out)
-    syn_layers = sorted(set(sites.loc[own_synthetic, "layer_id"].astype(str)) | set(context_synthetic))
-    if syn_layers:
+    provenance = Provenance(
+        layers=merge_layer_records(frame_layer_records(sites, role_column="site_type"), tracked_layer_records(ctx),
+                                   [LayerRecord("dem", "dem", True)] if dem is not None and "dem" in context_synthetic
+                                   else []),
+        parameters=_param_records(p, weights, factors, n_runs=n_runs, tilt=tilt_used),
+        data_files=data_file_hashes([*p.files, *map(packaged_path, DATA_FILES), *common_data_files()]),
+        inputs=[display_path(f) for f in p.files[1:]])
+    if provenance.synthetic_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
-                     + ", ".join(syn_layers))
+                     + ", ".join(provenance.synthetic_layers))
     report_step(progress, "完成 / done", total, total)
-    return BrownfieldResult(sites=out, excluded=excluded, params=p, weights=weights, notes=notes,
-                            synthetic_layers=syn_layers)
+    return BrownfieldResult(sites=out, excluded=excluded, params=p, weights=weights,
+                            notes=[Note.from_text(n, _note_level(n)) for n in notes], provenance=provenance)
+
+
+def _note_level(text: str) -> Literal["info", "warning"]:
+    """Notes on factors and weight sensitivity inform; the others (missing layers, coverage, synthetic) warn."""
+    return "info" if text.startswith(("协同效益因子", "权重敏感性")) else "warning"
+
+
+def _param_records(p: BrownfieldParams, weights: pd.Series, factors: Mapping[str, Any], *, n_runs: int,
+                   tilt: float | None) -> list[ParamRecord]:
+    """The parameters of a run with units and sources (for the provenance)."""
+    here = "data/brownfield.toml"
+    recs = [ParamRecord("density.mw_per_ha", p.density.mw_per_ha, "MW/ha", f"{p.density.name}: {p.density.source}"),
+            ParamRecord("yield.tilt_deg", tilt, "deg", here if p.yield_tilt_deg is not None
+                        else "optimal fixed tilt at the median site (sanxian_yidan.solar.optimal_tilt)"),
+            ParamRecord("yield.azimuth_deg", p.yield_azimuth_deg, "deg", here),
+            ParamRecord("yield.locations", n_runs, "", f"sites rounded to {p.yield_round_deg:g}° ({here})"),
+            ParamRecord("slope_threshold_deg", p.slope_threshold_deg, "deg", here),
+            ParamRecord("min_dem_coverage", p.min_dem_coverage, "", here)]
+    recs += [ParamRecord(f"exclusions.{ex.role}.buffer_m", ex.buffer_m, "m", ex.source) for ex in p.exclusions]
+    recs += [ParamRecord(f"grid.{g.min_voltage_kv:g}kv.max_capacity_mw", g.max_capacity_mw, "MW", g.source)
+             for g in p.grid_classes]
+    recs += [ParamRecord(f"prescreen.{t.id}", f"{t.column} {t.op} {t.value}", "", t.source) for t in p.prescreen]
+    recs += [ParamRecord(f"benefits.{kind}", f.value, f.unit, f"{f.publisher} {f.year}: {f.source}")
+             for kind, f in factors.items()]
+    return recs + mcda_param_records(p.mcda, weights)
+
+
+def mcda_param_records(spec: McdaSpec, weights: pd.Series) -> list[ParamRecord]:
+    """Method, top k, Monte-Carlo draws and the weight of each criterion, with sources (for provenance)."""
+    recs = [ParamRecord("mcda.method", spec.method, "", spec.source),
+            ParamRecord("mcda.top_k", spec.top_k, "", spec.source),
+            ParamRecord("mcda.n_samples", spec.n_samples, "", spec.source),
+            ParamRecord("mcda.seed", spec.seed, "", spec.source)]
+    sources = [spec.ahp.source if spec.ahp is not None else c.source for c in spec.criteria]
+    recs += [ParamRecord(f"mcda.weight.{label}", float(w), "", src)
+             for (label, w), src in zip(weights.items(), sources)]
+    return recs
 
 
 #: Distance columns whose search may reach beyond the data coverage (see :func:`.sites.edge_table`).
@@ -372,8 +542,8 @@ def _grid_and_access(frame: pd.DataFrame, cat: Any, p: BrownfieldParams, geoms: 
 
 
 def _yield_and_benefits(frame: pd.DataFrame, geoms: np.ndarray, crs: Any, p: BrownfieldParams,
-                        notes: list[str]) -> tuple[int, float | None]:
-    """Add specific yield, annual energy and co-benefits to ``frame``; return (model runs, tilt)."""
+                        notes: list[str]) -> tuple[int, float | None, Mapping[str, Any]]:
+    """Add specific yield, annual energy and co-benefits to ``frame``; return (model runs, tilt, factors)."""
     from ..benefits import co_benefits, factor_notes
 
     sy, n_runs, tilt = site_specific_yield(geoms, crs, round_deg=p.yield_round_deg, azimuth_deg=p.yield_azimuth_deg,
@@ -385,7 +555,7 @@ def _yield_and_benefits(frame: pd.DataFrame, geoms: np.ndarray, crs: Any, p: Bro
     for c in ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce"):
         frame[c] = np.where(np.isnan(sy), np.nan, cb[c].to_numpy())
     notes.extend(f"协同效益因子 / co-benefit factor: {line}" for line in factor_notes(cb))
-    return n_runs, tilt
+    return n_runs, tilt, cb.attrs["sanxian"]["factors"]
 
 
 def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.Series, pre_notes: list[list[str]],
@@ -535,13 +705,8 @@ def __getattr__(name: str) -> Any:
 def write_outputs(result: BrownfieldResult, out: str | Path) -> dict[str, Path]:
     """Write ``brownfields.gpkg`` (layers ``sites`` and ``excluded``) and ``brownfields.csv`` into ``out``.
 
-    Existing files are replaced: callers (the CLI, studies) decide whether that is allowed.
+    Existing files are replaced (:meth:`BrownfieldResult.write` with ``overwrite=True``): callers decide
+    whether that is allowed.  Returns ``{"gpkg": path, "csv": path}``.
     """
-    from ..outputs import write_layers, write_table_csv
-
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    sites = assemble("brownfield_sites", result.sites)
-    gpkg = write_layers(folder / "brownfields.gpkg", {"sites": sites, "excluded": result.excluded})
-    csv = write_table_csv(sites.drop(columns="geometry"), folder / "brownfields.csv")
-    return {"gpkg": gpkg, "csv": csv}
+    paths = result.write(out, overwrite=True)
+    return {"gpkg": paths["brownfields.gpkg"], "csv": paths["brownfields.csv"]}

@@ -14,8 +14,6 @@ from ..schemas import view_rows
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 
-OUTPUTS = ["brownfields.gpkg", "brownfields.csv"]
-
 
 def _fmt(value: Any, digits: int = 0) -> str:
     """Number with thousands separators and ``digits`` decimals; "–" for missing values."""
@@ -51,13 +49,13 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     annual_mwh, co2_t, score, rank, p_top_k; `excluded`: the parts cut away, with the reason) and
     OUT/brownfields.csv.
     """
-    from ..brownfield import RANKING_STEPS, brownfield_ranking, write_outputs
+    from ..brownfield import BROWNFIELD_OUTPUTS, RANKING_STEPS, brownfield_ranking
     from ..catalog import Catalog
     from ..outputs import staged_output
 
     started = time.perf_counter()
     try:
-        with staged_output(out, overwrite=overwrite, names=OUTPUTS,
+        with staged_output(out, overwrite=overwrite, names=[o.name for o in BROWNFIELD_OUTPUTS],
                            protect=[p for p in (catalog, parcels, params) if p is not None]) as stage:
             cat = Catalog.load(catalog)
             if parcels is not None and (layer is not None or crs is not None):
@@ -65,7 +63,7 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                 parcels = read_vector(parcels, layer=layer, crs=crs)  # type: ignore[assignment]
             with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
                 result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
-            write_outputs(result, stage)
+            result.write(stage, overwrite=True)
     except SanxianError as exc:
         fail(exc)
     elapsed = time.perf_counter() - started
@@ -76,7 +74,7 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
 
 def _print_summary(result: Any, top: int) -> None:
     sites = result.sites
-    s = result.summary()
+    s = result.totals()
     if result.synthetic:
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")

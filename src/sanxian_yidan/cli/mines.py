@@ -15,8 +15,6 @@ from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 from .brownfields import _fmt
 
-OUTPUTS = ["mines.gpkg", "mines.csv", "mines_focus_areas.csv", "visibility.tif"]
-
 
 @app.command("mines")
 def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer catalog TOML."),
@@ -32,17 +30,17 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
     OUT/visibility.tif (三区两线 visibility raster: 1 visible, 0 not, 255 outside the DEM).
     """
     from ..catalog import Catalog
-    from ..mines import PRIORITY_STEPS, mine_priorities, write_outputs
+    from ..mines import MINES_OUTPUTS, PRIORITY_STEPS, run_mines
     from ..outputs import staged_output
 
     started = time.perf_counter()
     try:
-        with staged_output(out, overwrite=overwrite, names=OUTPUTS,
+        with staged_output(out, overwrite=overwrite, names=[o.name for o in MINES_OUTPUTS],
                            protect=[p for p in (catalog, params) if p is not None]) as stage:
             cat = Catalog.load(catalog)
             with progress_bar("矿山修复 / mine rehabilitation", PRIORITY_STEPS) as step:
-                result = mine_priorities(cat, params=params, progress=step)
-            staged = write_outputs(result, stage)
+                result = run_mines(cat, params=params, progress=step)
+            staged = result.write(stage, overwrite=True)
         paths = {k: out / p.name for k, p in staged.items()}
     except SanxianError as exc:
         fail(exc)
@@ -52,29 +50,26 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
 
 
 def _print_summary(result: Any, top: int) -> None:
-    meta = result.attrs.get("sanxian", {})
-    if meta.get("synthetic_layers") or bool(result["synthetic"].any()):
+    mines = result.mines
+    if result.synthetic or bool(mines["synthetic"].any()):
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
     table = DataTable(title=f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})")
     # short headers, display units and decimals on screen: data/tables.toml [tables.mines_top]
-    heads, rows = view_rows("mines_top", result[result["rank"].notna()].head(top), top_k=meta.get("top_k", "k"))
+    heads, rows = view_rows("mines_top", mines[mines["rank"].notna()].head(top), top_k=result.top_k)
     for head in heads:
         table.add_column(head, overflow="fold")
     for cells in rows:
         table.add_row(*cells)
     console.print(table)
 
-    import pandas as pd
-
-    from ..mines import mode_summary
-
-    focus = pd.DataFrame(meta.get("focus_summary") or [])
-    mode_zh = mode_summary(result)["mode_zh"].to_dict()   # mode id -> Chinese name, for the headers
+    tables = result.tables
+    focus = tables["focus_summary"]
+    mode_zh = tables["mode_summary"]["mode_zh"].to_dict()   # mode id -> Chinese name, for the headers
     if len(focus):
         mode_cols = [c for c in focus.columns if c.startswith("mode_")]
         t2 = DataTable(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
-        for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", f"前{meta['top_k']}"] + \
+        for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", f"前{result.top_k}"] + \
                 [mode_zh.get(c.removeprefix("mode_"), c.removeprefix("mode_")) for c in mode_cols]:
             t2.add_column(c, overflow="fold")
         for _, r in focus.iterrows():
@@ -85,8 +80,8 @@ def _print_summary(result: Any, top: int) -> None:
     t3 = DataTable(title="建议修复模式 / Recommended modes")
     for c in ("mode", "模式", "矿山 / mines", "面积 / area [ha]"):
         t3.add_column(c)
-    for mid, r in mode_summary(result).iterrows():
+    for mid, r in tables["mode_summary"].iterrows():
         t3.add_row(str(mid), str(r["mode_zh"]), str(r["mines"]), _fmt(r["gross_area_m2"] / 1e4, 1))
     console.print(t3)
-    for note in meta.get("notes", []):
+    for note in result.notes:
         console.print(f"[yellow]note[/yellow] {escape(str(note))}", highlight=False)
