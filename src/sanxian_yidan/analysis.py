@@ -46,6 +46,7 @@ __all__ = [
     "frame_layer_records",
     "layer_records",
     "merge_layer_records",
+    "parameter_files",
     "register",
     "summary_frame",
     "tracked_layer_records",
@@ -325,6 +326,13 @@ def common_data_files() -> list[Path]:
 
     columns = sorted(packaged_path("columns").glob("*.toml"))
     return [packaged_path(name) for name in COMMON_DATA_FILES] + columns
+
+
+def parameter_files(name: str, params: Any) -> list[Path]:
+    """The packaged parameter file ``name`` and, when ``params`` is a path, the user file merged over it."""
+    from .datafiles import packaged_path
+
+    return [packaged_path(name)] + ([Path(params)] if isinstance(params, (str, Path)) else [])
 
 
 def layer_records(entries: Iterable[Any], role: str | None = None) -> list[LayerRecord]:

@@ -54,6 +54,7 @@ from .analysis import (
     data_file_hashes,
     frame_layer_records,
     merge_layer_records,
+    parameter_files,
     register,
     summary_frame,
     tracked_layer_records,
@@ -684,12 +685,13 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
 
     frame = frame.drop(columns=[c for c in _NOT_FOR_MINES if c in frame.columns])
     out = _sort(gpd.GeoDataFrame(frame, geometry=geoms, crs=crs))
+    files = parameter_files(DATA_FILE, params) + parameter_files("brownfield.toml", brownfield_params)
     provenance = Provenance(
         layers=merge_layer_records(frame_layer_records(mines, "mine_site"), tracked_layer_records(ctx),
                                    [LayerRecord("dem", "dem", True)] if "dem" in context_synthetic else []),
         parameters=_param_records(p, weights, vis_raster),
-        data_files=data_file_hashes([*p.files, *bp.files, *map(packaged_path, DATA_FILES), *common_data_files()]),
-        inputs=[display_path(f) for f in (*p.files[1:], *bp.files[1:])])
+        data_files=data_file_hashes([*files, *map(packaged_path, DATA_FILES), *common_data_files()]),
+        inputs=[display_path(f) for f in files if not f.is_relative_to(packaged_path("."))])
     if provenance.synthetic_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
                      + ", ".join(provenance.synthetic_layers))

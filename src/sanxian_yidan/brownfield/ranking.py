@@ -24,6 +24,7 @@ from ..analysis import (
     data_file_hashes,
     frame_layer_records,
     merge_layer_records,
+    parameter_files,
     summary_frame,
     tracked_layer_records,
 )
@@ -401,13 +402,14 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
 
     out = _sort_result(gpd.GeoDataFrame(frame, geometry=net, crs=crs))
     excluded = _decorate_excluded(excluded, out)
+    files = parameter_files("brownfield.toml", params)
     provenance = Provenance(
         layers=merge_layer_records(frame_layer_records(sites, role_column="site_type"), tracked_layer_records(ctx),
                                    [LayerRecord("dem", "dem", True)] if dem is not None and "dem" in context_synthetic
                                    else []),
         parameters=_param_records(p, weights, factors, n_runs=n_runs, tilt=tilt_used),
-        data_files=data_file_hashes([*p.files, *map(packaged_path, DATA_FILES), *common_data_files()]),
-        inputs=[display_path(f) for f in p.files[1:]])
+        data_files=data_file_hashes([*files, *map(packaged_path, DATA_FILES), *common_data_files()]),
+        inputs=[display_path(f) for f in files[1:]])
     if provenance.synthetic_layers:
         notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
                      + ", ".join(provenance.synthetic_layers))
