@@ -3,7 +3,6 @@ column; view_rows() shows on-screen tables in their display units."""
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from sanxian_yidan.brownfield.ranking import write_outputs
+from sanxian_yidan.brownfield import BrownfieldResult, load_params, write_outputs
 from sanxian_yidan.errors import DataFileError
 from sanxian_yidan.schemas import assemble, schema, table_names, view_rows
 
@@ -62,7 +61,8 @@ def test_a_writer_refuses_a_site_table_with_a_column_nobody_declared(tmp_path: P
                              geometry=[Point(0, 0).buffer(10)], crs="EPSG:4547")
     excluded = gpd.GeoDataFrame({"site_id": []}, geometry=[], crs="EPSG:4547")
     with pytest.raises(DataFileError, match="carbon_price_yuan"):
-        write_outputs(types.SimpleNamespace(sites=sites, excluded=excluded), tmp_path)
+        write_outputs(BrownfieldResult(sites=sites, excluded=excluded, params=load_params(),
+                                       weights=pd.Series(dtype=float)), tmp_path)
     assert not (tmp_path / "brownfields.csv").exists()
 
 
