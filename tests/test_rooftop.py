@@ -136,7 +136,8 @@ def test_ranking(result) -> None:
 
 def test_aggregation_totals_equal_sum_of_parts(result) -> None:
     b, towns, counties = result.buildings, result.townships, result.counties
-    assert set(towns["township"]) == {"府河镇", "Hedian"}         # Chinese name where given, else pinyin
+    # Chinese name where given, else the pinyin marked as having no Chinese source
+    assert set(towns["township"]) == {"府河镇", "Hedian（拼音，无中文来源）"}
     for col in ("capacity_kwp", "policy_target_kwp", "annual_kwh", "co2_t", "so2_kg", "roof_area_m2"):
         src = "area_m2" if col == "roof_area_m2" else col
         assert towns[col].sum() == pytest.approx(b[src].sum(), rel=1e-12)
@@ -190,7 +191,7 @@ def test_catalog_supplies_exclusions_and_townships(tmp_path: Path) -> None:
     assert res.details["exclusions_not_applied"] == {"scenic_area": "layer missing from the catalog",
                                                      "nature_reserve": "layer missing from the catalog"}
     assert res.details["area_source"] == "catalog role 'township'"
-    assert set(res.townships["township"]) == {"府河镇", "Hedian"}
+    assert set(res.townships["township"]) == {"府河镇", "Hedian（拼音，无中文来源）"}
 
 
 def test_sample_buildings_end_to_end() -> None:

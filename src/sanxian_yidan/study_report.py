@@ -324,14 +324,14 @@ def _township_potential(view: Catalog, townships: pd.DataFrame) -> Any:
         return gpd.GeoDataFrame(geometry=[])
     polys = view.read("township")
     table = townships[townships["township"].notna()][["county", "township", "capacity_kwp"]]
+    from .placenames import display_names
+
     keys = ["county"] if "county" in polys.columns else []
-    for name_col in ("name_zh", "name"):
-        if name_col in polys.columns:
-            joined = polys.merge(table if keys else table.drop(columns="county"), left_on=[name_col] + keys,
-                                 right_on=["township"] + keys)
-            if len(joined):
-                return joined
-    return gpd.GeoDataFrame(geometry=[])
+    # the rooftop table names townships as display_names does (Chinese, else pinyin marked as such)
+    polys = polys.assign(_shown=display_names(polys))
+    joined = polys.merge(table if keys else table.drop(columns="county"), left_on=["_shown"] + keys,
+                         right_on=["township"] + keys)
+    return joined.drop(columns="_shown") if len(joined) else gpd.GeoDataFrame(geometry=[])
 
 
 class _Figures:

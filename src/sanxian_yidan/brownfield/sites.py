@@ -27,6 +27,7 @@ from ..errors import (
     problem,
 )
 from ..geomutil import OVERLAY_NOISE_M2, nearest_features, polygonal_parts
+from ..placenames import display_names
 from ..provenance import truthy_flags
 from .params import (
     M2_PER_HA,
@@ -478,17 +479,15 @@ OUTSIDE_COVERAGE_LABEL = "超出数据范围 / outside coverage"
 def area_names(layer: gpd.GeoDataFrame | None, geoms: np.ndarray) -> np.ndarray:
     """Name of the polygon of ``layer`` that holds each geometry's representative point.
 
-    Uses ``name_zh`` where the layer has a non-empty one, else ``name``; ``""`` outside every
-    polygon or when ``layer`` is ``None``.  A point on a shared boundary keeps the polygon of the
+    Names as :func:`sanxian_yidan.placenames.display_names` shows them (``name_zh``, else a Chinese
+    ``name``, else the pinyin ``name`` marked as such); ``""`` outside every polygon or when ``layer`` is
+    ``None``.  A point on a shared boundary keeps the polygon of the
     lowest index.  One bulk STRtree query (no loop over sites).
     """
     out = np.full(len(geoms), "", dtype=object)
     if layer is None or len(layer) == 0 or len(geoms) == 0:
         return out
-    names = layer["name"].astype(str).to_numpy() if "name" in layer.columns else np.full(len(layer), "")
-    if "name_zh" in layer.columns:
-        zh = layer["name_zh"].fillna("").astype(str).str.strip().to_numpy()
-        names = np.where(zh != "", zh, names)
+    names = display_names(layer)
     geoms = np.asarray(geoms, dtype=object)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     pts = np.full(len(geoms), None, dtype=object)

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from ..placenames import display_names
 from .layers import MapLayer
 from .raster import RasterLayer
 from .settings import MapSettings
@@ -115,8 +116,10 @@ def basemap_layers(cat: Any, s: MapSettings) -> list[MapLayer]:
 
 
 def place_labels(cat: Any, s: MapSettings, to_display: Any) -> list[Labels]:
-    """County names (at the county's representative point) and township names (at the seat, else the
-    township's representative point), in Chinese only; features without a Chinese name are counted."""
+    """County names (at the county's representative point), in Chinese only (features without a Chinese
+    name are counted), and township names (at the seat, else the township's representative point) as
+    every table shows them (:func:`sanxian_yidan.placenames.display_names`: a town known only in pinyin
+    is labelled ``Fujia（拼音，无中文来源）``)."""
     out = []
     if cat.has("admin_boundary"):
         counties = cat.read("admin_boundary")
@@ -132,7 +135,7 @@ def place_labels(cat: Any, s: MapSettings, to_display: Any) -> list[Labels]:
         if getattr(cat, "region", None) is not None:
             towns = towns[towns.intersects(gpd.GeoSeries([cat.region], crs=cat.working_crs).to_crs(towns.crs)
                                            .iloc[0])]
-        names = _chinese(towns)
+        names = display_names(towns)
         geoms = np.asarray(towns.geometry.values)
         pts = to_display(gpd.GeoSeries(shapely.point_on_surface(geoms), crs=towns.crs))
         keep = names != ""

@@ -411,11 +411,9 @@ def _codes_for(labels_per_polygon: np.ndarray, polygon: np.ndarray) -> tuple[np.
 
 
 def _area_names(layer: gpd.GeoDataFrame) -> np.ndarray:
-    name = layer["name"].astype(str) if "name" in layer.columns else pd.Series([""] * len(layer), index=layer.index)
-    if "name_zh" in layer.columns:
-        zh = layer["name_zh"].astype("string").fillna("").str.strip()
-        name = zh.where(zh != "", name).astype(str)
-    return name.to_numpy(dtype=object)
+    from ..placenames import display_names
+
+    return display_names(layer)
 
 
 def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
