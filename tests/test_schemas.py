@@ -78,3 +78,14 @@ def test_view_rows_show_display_units_and_decimals() -> None:
     assert cells[1][3] == "0.5" and cells[1][4] == "–"
     with pytest.raises(DataFileError, match="name"):
         view_rows("brownfield_top", rows.drop(columns="name"))
+
+
+def test_rooftop_buildings_refuse_a_computed_column_nobody_declared() -> None:
+    from sanxian_yidan.rooftop.steps import _assemble
+
+    gdf = gpd.GeoDataFrame({"height": [12.0]}, geometry=[Point(0, 0).buffer(5)], crs="EPSG:4547")
+    out = _assemble(gdf, {"capacity_kwp": np.array([3.0]), "rank": np.array([1])})
+    # declared columns in schema order, input attributes after them
+    assert list(out.columns) == ["rank", "capacity_kwp", "synthetic", "height", "geometry"]
+    with pytest.raises(DataFileError, match=r"rooftop_buildings.*\['battery_kwh'\]"):
+        _assemble(gdf, {"capacity_kwp": np.array([3.0]), "battery_kwh": np.array([1.0])})

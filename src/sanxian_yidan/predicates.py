@@ -273,7 +273,8 @@ def _named(text: str, names: str, sep: str = "：") -> str:
 class Intersects(Predicate):
     """The footprint shares *area* with a matching feature (lines and points: crosses the footprint's interior).
 
-    Overlap pieces below the sliver tolerance are notes, not findings.
+    A footprint that only touches a boundary does not intersect.  Overlap pieces below the sliver tolerance
+    (``data/screening.toml``) are notes, not findings.
     """
 
     name = "intersects"
@@ -456,7 +457,11 @@ class OutsideCoverage(Predicate):
 
 
 class AttributeTest(Predicate):
-    """A test on the project's own attributes (role ``"project"``): ``field op value``."""
+    """A test on the project's own attributes (role ``"project"``): ``field op value``.
+
+    Fields: the project's columns plus the derived ``industry``, ``project_type``, ``two_high`` and
+    ``area_m2``; ops: :data:`sanxian_yidan.conditions.OPS`.
+    """
 
     name = "attribute_test"
     params = (Param("field", required=True), Param("op", required=True), Param("value", required=True))

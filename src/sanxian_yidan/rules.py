@@ -10,28 +10,8 @@ Predicates
 ----------
 Each predicate is declared once in :mod:`sanxian_yidan.predicates` (its parameters with units, the role it
 needs, its evaluation, description and messages); a rule's ``[params]`` are checked against that declaration.
-The packaged ones:
-
-``intersects``
-    The project footprint shares *area* with a feature of the role (optionally filtered by ``where``).  A
-    footprint that only touches a boundary does not intersect.  Overlap pieces smaller than the sliver
-    tolerance (see ``data/screening.toml``) do not trigger the rule; they are reported as notes.  For line
-    and point roles, any crossing of the footprint's interior counts.
-``overlap_share_above``
-    Like ``intersects``, but only when the union of matching features covers more than ``share`` (0-1) of
-    the project's area.
-``within_distance``
-    The nearest matching feature is at most ``distance_m`` metres from the footprint (overlap = 0 m).
-``outside_coverage``
-    Part of the footprint (more than a sliver) lies outside the union of the matching features.  With the
-    ``admin_boundary`` role and severity ``outside_coverage`` this is the data-coverage rule that keeps a
-    project outside the zoning data from passing silently; with e.g. ``industrial_park`` it expresses
-    "must be located inside a park" and is tested on the part of the footprint inside the data coverage only
-    (the absence of a park where there are no data is no finding).
-``attribute_test``
-    A test on the project's own attributes (role ``"project"``): its columns plus the derived ``industry``,
-    ``project_type``, ``two_high`` and ``area_m2``.  Ops: ``==``, ``!=``, ``in``, ``not_in``, ``<``,
-    ``<=``, ``>``, ``>=``, ``startswith``.
+The packaged ones are ``intersects``, ``overlap_share_above``, ``within_distance``, ``outside_coverage``
+(also the data-coverage rule) and ``attribute_test`` (role ``"project"``).
 
 ``where`` filters use the same ops on the layer's (canonical) attribute names.  Values are compared as text
 for equality ops (so ``1``, ``1.0`` and ``"1"`` are equal) and as numbers for ordering ops.

@@ -12,7 +12,7 @@ its table here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -24,7 +24,7 @@ from .datafiles import PACKAGED_PREFIX, load_model
 from .errors import DataFileError, problem
 from .params import DataModel, Sourced
 
-__all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "schema", "table_names", "view_rows"]
+__all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "order", "schema", "table_names", "view_rows"]
 
 TABLES_FILE = "tables.toml"
 
@@ -167,6 +167,29 @@ def _dtype_ok(series: pd.Series, dtype: str) -> bool:
     return bool(kinds.all())
 
 
+def order(table: str, names: Iterable[str]) -> list[str]:
+    """The written columns among ``names``, in the order of ``table``.
+
+    Raises
+    ------
+    DataFileError
+        A name the schema neither writes nor lists as internal (it would be dropped silently).
+    """
+    spec = schema(table)
+    given = list(names)
+    undeclared = [c for c in given if c not in spec.names and c not in spec.internal]
+    if undeclared:
+        raise _undeclared(table, undeclared)
+    return [c for c in spec.names if c in given]
+
+
+def _undeclared(table: str, columns: list[str]) -> DataFileError:
+    return _fail(table, f"列 {columns} 未在表结构中声明（会被静默丢弃）。",
+                 f"column(s) {columns} are not declared in the schema (they would be dropped silently).",
+                 f"add each to [tables.{table}] columns (written) or internal (not written) in "
+                 f"sanxian_yidan/data/tables.toml, and to the column registry (data/columns/*.toml)")
+
+
 def assemble(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the columns of ``table`` in their declared order (and its geometry, if any, last).
 
@@ -195,10 +218,7 @@ def assemble(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     declared = set(spec.names) | set(spec.internal)
     undeclared = [c for c in frame.columns if c not in declared and c != geometry]
     if undeclared and not spec.view:
-        raise _fail(table, f"列 {undeclared} 未在表结构中声明（会被静默丢弃）。",
-                    f"column(s) {undeclared} are not declared in the schema (they would be dropped silently).",
-                    f"add each to [tables.{table}] columns (written) or internal (not written) in "
-                    f"sanxian_yidan/data/tables.toml, and to the column registry (data/columns/*.toml)")
+        raise _undeclared(table, undeclared)
     missing = [c.name for c in spec.columns if (c.required or spec.view) and c.name not in frame.columns]
     if missing:
         raise _fail(table, f"缺少必需列 {missing}。", f"required column(s) {missing} are missing.",

@@ -18,12 +18,13 @@ import shapely
 from .. import solar as solar_mod
 from ..errors import InputFileError, SanxianWarning, problem
 from ..provenance import truthy_flags
+from ..schemas import order
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
 from .locate import first_containing
 from .params import RooftopParams
-from .result import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED
+from .result import AGGREGATE_SUMS, TOTAL, UNASSIGNED
 
 logger = logging.getLogger(__name__)
 
@@ -434,7 +435,7 @@ def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) ->
 
 def _assemble(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
     extra = [c for c in gdf.columns if c not in columns and c != gdf.geometry.name]
-    data = {name: columns[name] for name in BUILDING_COLUMNS if name in columns}
+    data = {name: columns[name] for name in order("rooftop_buildings", columns)}   # data/tables.toml
     data["synthetic"] = (truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns
                          else np.zeros(len(gdf), dtype=bool))
     # Input attributes keep their own arrays (no round trip through Python objects), and the columns
