@@ -31,8 +31,8 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 
-from .datafiles import packaged, require
 from .errors import InputFileError, SanxianError, problem
+from .parallel import performance_settings
 from .progress import Progress, report_step
 
 __all__ = ["ENGINES", "Engine", "EngineError", "ROW", "Scan", "dask_client", "global_rows", "read_partitions",
@@ -40,7 +40,6 @@ __all__ = ["ENGINES", "Engine", "EngineError", "ROW", "Scan", "dask_client", "gl
 
 logger = logging.getLogger(__name__)
 
-_DATA_FILE = "performance.toml"
 #: Engines an analysis can run on.
 ENGINES = ("memory", "dask")
 #: Column holding each input row's position (partition-major), added by :func:`read_partitions`.
@@ -70,16 +69,8 @@ class DaskSettings:
 
 @lru_cache(maxsize=1)
 def settings() -> DaskSettings:
-    """The Dask engine settings from ``data/performance.toml`` ``[dask]``."""
-    table = packaged(_DATA_FILE)["dask"]
-    where = "[dask]"
-
-    def get(key: str, kind: type) -> Any:
-        return require(table, key, kind, file=_DATA_FILE, where=where)
-
-    return DaskSettings(get("partition_rows", int), get("threads_per_worker", int), get("memory_limit", str),
-                        get("allowed_failures", int), get("connect_timeout_s", int), get("hilbert_level", int),
-                        get("sort_sample", int))
+    """The Dask engine settings from ``data/performance.toml`` ``[dask]`` (validated with the whole file)."""
+    return DaskSettings(**performance_settings().dask.model_dump(exclude={"source"}))
 
 
 @dataclass(frozen=True)

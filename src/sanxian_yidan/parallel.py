@@ -12,24 +12,58 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
-from .datafiles import packaged, require
+from .datafiles import load_model
+from .params import Sourced
 
-__all__ = ["chunk_bounds", "chunked", "default_threads", "resolve_threads"]
+__all__ = ["PerformanceFile", "chunk_bounds", "chunked", "default_threads", "performance_settings", "resolve_threads"]
 
 _DATA_FILE = "performance.toml"
 
 
+class _Threads(Sourced):
+    threads: int = Field(ge=0)  # 0: one per CPU core
+    max_threads: int = Field(ge=1)
+    min_parallel_features: int = Field(ge=1)
+
+
+class _GpkgWrite(Sourced):
+    sqlite_cache_mb: int = Field(ge=1)
+    page_size_bytes: int = Field(ge=512, le=65536)
+
+
+class _Dask(Sourced):
+    partition_rows: int = Field(ge=1)
+    threads_per_worker: int = Field(ge=1)
+    memory_limit: str
+    allowed_failures: int = Field(ge=0)
+    connect_timeout_s: int = Field(ge=1)
+    hilbert_level: int = Field(ge=1, le=31)
+    sort_sample: int = Field(ge=1)
+
+
+class PerformanceFile(Sourced):
+    """The structure of ``data/performance.toml`` (threads, GeoPackage writing, the Dask engine)."""
+
+    what: ClassVar[str] = "性能 / performance"
+    threads: _Threads
+    gpkg_write: _GpkgWrite
+    dask: _Dask
+
+
 @lru_cache(maxsize=1)
+def performance_settings() -> PerformanceFile:
+    """The validated ``data/performance.toml`` (read once)."""
+    return load_model(PerformanceFile, _DATA_FILE)
+
+
 def _settings() -> tuple[int, int, int]:
-    table = packaged(_DATA_FILE)["threads"]
-    where = "[threads]"
-    return (require(table, "threads", int, file=_DATA_FILE, where=where),
-            require(table, "max_threads", int, file=_DATA_FILE, where=where),
-            require(table, "min_parallel_features", int, file=_DATA_FILE, where=where))
+    t = performance_settings().threads
+    return t.threads, t.max_threads, t.min_parallel_features
 
 
 def resolve_threads(value: int) -> int:

@@ -16,19 +16,16 @@ from functools import lru_cache
 
 import pyogrio
 
-from ..datafiles import packaged, require
+from ..parallel import performance_settings
 
 __all__ = ["write_settings"]
 
-_DATA_FILE = "performance.toml"
 
 
 @lru_cache(maxsize=1)
 def _options() -> dict[str, str]:
-    table = packaged(_DATA_FILE)["gpkg_write"]
-    cache = require(table, "sqlite_cache_mb", int, file=_DATA_FILE, where="[gpkg_write]")
-    page = require(table, "page_size_bytes", int, file=_DATA_FILE, where="[gpkg_write]")
-    return {"OGR_SQLITE_CACHE": str(cache), "OGR_SQLITE_PRAGMA": f"page_size={page}"}
+    table = performance_settings().gpkg_write
+    return {"OGR_SQLITE_CACHE": str(table.sqlite_cache_mb), "OGR_SQLITE_PRAGMA": f"page_size={table.page_size_bytes}"}
 
 
 # GDAL configuration options belong to the whole process: nested or concurrent blocks (threads) share
