@@ -304,7 +304,9 @@ def test_format_geoparquet_writes_the_same_layer_instead_of_the_gpkg(tmp_path: P
     assert got["rank"].tolist() == want["rank"].tolist() and got["用途"].tolist() == ["厂房", "学校", "农房"]
     assert got.geometry.geom_equals(want.geometry).all()
     meta = pq.read_schema(part).metadata
-    assert json.loads(meta[b"geo"])["version"] == "1.1.0"
+    geo = json.loads(meta[b"geo"])
+    assert geo["version"] == "1.1.0" and geo["columns"]["geometry"]["geometry_types"] == ["Polygon"]
+    assert geo["columns"]["geometry"]["bbox"] == pytest.approx([X0, Y0, X0 + 62, Y0 + 10])
     assert meta[b"sanxian:SYNTHETIC"] == b"YES"                       # sample exclusion and township layers
     assert b"co2" in meta[b"sanxian:FACTORS"]
     # A later GeoPackage run in the same folder replaces the GeoParquet output (never both from two runs)

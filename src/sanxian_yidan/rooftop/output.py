@@ -246,12 +246,37 @@ def _write_geoparquet(layer: Any, folder: Path, metadata: dict[str, str]) -> Pat
     if folder.exists():
         shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
     folder.mkdir(parents=True)
-    # geopandas' own GeoParquet conversion (``geo`` metadata included; what to_parquet writes), so that the
-    # provenance can be added to the same schema metadata before the one write.
-    from geopandas.io.arrow import _geopandas_to_arrow
-
-    table = _geopandas_to_arrow(layer, index=False, geometry_encoding="WKB", schema_version=GEOPARQUET_VERSION)
+    table = _geoparquet_table(layer)
     extra = {f"sanxian:{key}".encode(): value.encode("utf-8") for key, value in metadata.items()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
     pq.write_table(table, folder / PARQUET_PART)
     return folder
+
+
+#: GeoParquet geometry type names of shapely type ids (GeoParquet 1.1 ``geometry_types``).
+_GEOPARQUET_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                     6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+def _geoparquet_table(layer: Any) -> Any:
+    """The layer as an Arrow table with GeoParquet 1.1 ``geo`` metadata (WKB geometry column).
+
+    Built directly rather than through ``GeoDataFrame.to_parquet``, whose metadata step lists the
+    geometry type of every feature as a string (a second pass as long as the WKB encoding itself).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    name = layer.geometry.name
+    geoms = np.asarray(layer.geometry.array)
+    attributes = pa.Table.from_pandas(pd.DataFrame(layer.drop(columns=name)), preserve_index=False)
+    table = attributes.append_column(name, pa.array(shapely.to_wkb(geoms), type=pa.binary()))
+    type_ids = np.unique(shapely.get_type_id(geoms))
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    column = {"encoding": "WKB", "geometry_types": sorted(_GEOPARQUET_TYPES[int(t)] for t in type_ids
+                                                          if int(t) in _GEOPARQUET_TYPES),
+              "crs": layer.crs.to_json_dict() if layer.crs is not None else None,
+              "bbox": [float(v) for v in shapely.total_bounds(geoms[present])] if present.any() else []}
+    geo = {"version": GEOPARQUET_VERSION, "primary_column": name, "columns": {name: column}}
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
