@@ -45,6 +45,8 @@ class ServeSettings:
         Screenings per history page.
     cached_results : int
         Screening results kept in memory for downloads.
+    cached_maps : int
+        Result maps kept rendered in memory.
     """
 
     max_upload_bytes: int
@@ -60,6 +62,7 @@ class ServeSettings:
     min_password_length: int
     page_size: int
     cached_results: int
+    cached_maps: int
 
 
 #: (table, key, attribute, type) of every setting.
@@ -77,6 +80,7 @@ _FIELDS = (
     ("password", "min_length", "min_password_length", int),
     ("history", "page_size", "page_size", int),
     ("history", "cached_results", "cached_results", int),
+    ("history", "cached_maps", "cached_maps", int),
 )
 
 

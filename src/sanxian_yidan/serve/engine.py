@@ -100,9 +100,11 @@ class Engine:
         The layer catalog (e.g. ``layers/catalog.toml``).
     cached_results : int
         Finished results kept for downloads and maps (least recently used dropped first).
+    cached_maps : int
+        Rendered result maps kept.
     """
 
-    def __init__(self, catalog: Catalog | str | Path, *, cached_results: int = 32) -> None:
+    def __init__(self, catalog: Catalog | str | Path, *, cached_results: int = 32, cached_maps: int = 4) -> None:
         from ..rules import load_rules
 
         self.catalog = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
@@ -112,6 +114,7 @@ class Engine:
         self._size = cached_results
         self._lock = threading.Lock()
         self._map_cache: OrderedDict[str, str] = OrderedDict()
+        self._maps = cached_maps
 
     @property
     def synthetic(self) -> bool:
@@ -206,7 +209,7 @@ class Engine:
         page = render_html(m)
         with self._lock:
             self._map_cache[key] = page
-            while len(self._map_cache) > 4:  # a map page is ~2 MB
+            while len(self._map_cache) > self._maps:
                 self._map_cache.popitem(last=False)
         return page
 

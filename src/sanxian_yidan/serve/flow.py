@@ -97,7 +97,8 @@ def _work(state: Any, user: str, inputs: Inputs, payload: bytes | None, text: st
 def _reader_notes(projects: gpd.GeoDataFrame, folder: Path, shown: str) -> list[str]:
     """What the reader assumed or repaired (CRS taken, legacy datum, encoding ...), with the user's file name."""
     notes = projects.attrs.get("sanxian", {}).get("warnings", [])
-    return [str(n).replace(str(folder) + "/input", shown).replace(str(folder), ".") for n in notes]
+    cleaned = [str(n).replace(str(folder) + "/input", shown).replace(str(folder), ".") for n in notes]
+    return list(dict.fromkeys(cleaned))              # a reader may note the same thing twice
 
 
 async def run_request(state: Any, user: str, inputs: Inputs, *, payload: bytes | None = None,

@@ -251,7 +251,8 @@ async def sheet(request: Request) -> Response:
 async def history(request: Request) -> Response:
     state = service(request)
     session: Session = request.state.session
-    page = max(1, int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1)
+    asked = request.query_params.get("page", "1")
+    page = max(1, int(asked)) if asked.isdigit() else 1
     size = state.settings.page_size
     rows = state.store.history(None if session.admin else session.user, limit=size + 1, offset=(page - 1) * size)
     return render(request, "history.html.j2", rows=views.history_views(rows[:size]), page=page,

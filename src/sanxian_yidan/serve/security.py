@@ -31,8 +31,9 @@ access_log = logging.getLogger("sanxian_yidan.serve.access")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
 #: The offline result map is one self-contained page of inline scripts and styles (folium): it may run
-#: them, but load nothing and send nothing; it is framed with ``sandbox="allow-scripts"`` (no cookies).
-MAP_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+#: them (its measuring tool, leaflet-measure, compiles its templates with ``new Function``: 'unsafe-eval'),
+#: but load nothing and send nothing; it is framed with ``sandbox="allow-scripts"`` (no cookies, no origin).
+MAP_CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; "
            "font-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 #: Downloaded sheets: styles and embedded images only.
 SHEET_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"

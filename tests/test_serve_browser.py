@@ -1,0 +1,139 @@
+"""The screening service in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+A real uvicorn server runs on 127.0.0.1 in a thread; every request of the browser to another address is
+refused (and fails the test), so the pages must work without internet.  The test logs in, uploads a land-boundary TXT, reads
+the verdict (compared with the library's own screening of the file), opens a popup on the result map,
+downloads the screening sheet (HTML and PDF) and keeps screenshots in ``tests/artifacts/``.  Any
+Content-Security-Policy violation or script error on the way fails it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import warnings
+
+import pytest
+from conftest import REPO, SAMPLE_CATALOG
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+TXT = REPO / "tests" / "data" / "boundary_txt" / "xian80_arcpy_short_layout_utf8bom.txt"
+ARTIFACTS = REPO / "tests" / "artifacts"
+PASSWORD = "browser-test-pass"
+
+
+def _chromium() -> str:
+    given = os.environ.get("SANXIAN_CHROMIUM")
+    found = shutil.which(given) if given else (shutil.which("chromium") or shutil.which("chromium-browser"))
+    if not found:
+        pytest.fail("headless Chromium is required: apt-get install -y chromium (scripts/setup_tests.sh), "
+                    "or set SANXIAN_CHROMIUM")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    import uvicorn
+
+    from sanxian_yidan.serve import create_app
+    from sanxian_yidan.serve.users import add_user
+
+    tmp = tmp_path_factory.mktemp("serve_browser")
+    users = add_user(tmp / "users.toml", "planner", PASSWORD)
+    app = create_app(SAMPLE_CATALOG, db=tmp / "serve.sqlite", users=users, warm=False)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def expected():
+    import sanxian_yidan as sx
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sx.screen(sx.read_vector(TXT), sx.Catalog.load(SAMPLE_CATALOG), industry="C2614").to_records()
+
+
+def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900},
+                                      locale="zh-CN")
+        outside: list[str] = []
+
+        def offline(route):                          # no internet: anything but the server is refused
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", offline)
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+
+        page.goto(server + "/")
+        assert page.url.endswith("/login")
+        page.fill("input[name=username]", "planner")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(server + "/")
+        page.wait_for_function("document.querySelectorAll('#draw-map path').length > 0")  # outlines drawn
+        page.screenshot(path=str(ARTIFACTS / "serve_new_screening.png"), full_page=True)
+
+        page.set_input_files("#file", str(TXT))
+        page.fill("#upload-form input[name=industry]", "C2614")
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_url("**/screenings/*", timeout=120_000)
+        verdict = page.inner_text("#verdict")
+        assert verdict.split()[0] == expected[0]["verdict_zh"]
+        for finding in (f for f in expected[0]["findings"] if f["kind"] == "finding"):
+            assert finding["rule_id"] in page.inner_text("table.findings")
+
+        frame = page.frame_locator("#result-map")
+        # The map opens on the county (the maps' rule), where a parcel is a speck: click it by event.
+        footprint = frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first
+        footprint.wait_for(state="attached", timeout=120_000)
+        footprint.dispatch_event("click")
+        popup = frame.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=30_000)
+        assert expected[0]["id"] in popup.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "serve_result.png"), full_page=False)
+
+        with page.expect_download(timeout=120_000) as html_download:
+            page.click("a.sheet-html")
+        sheet = tmp_path / "sheet.html"
+        html_download.value.save_as(sheet)
+        text = sheet.read_text(encoding="utf-8")
+        assert expected[0]["verdict_zh"] in text or "禁止" in text
+        with page.expect_download(timeout=180_000) as pdf_download:
+            page.click("a.sheet-pdf")
+        pdf = tmp_path / "sheet.pdf"
+        pdf_download.value.save_as(pdf)
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+        shutil.copy(pdf, ARTIFACTS / "serve_sheet.pdf")
+        browser.close()
+    assert not problems, f"browser errors (CSP violations or scripts): {problems}"
+    assert not outside, f"pages asked for the network: {outside}"
