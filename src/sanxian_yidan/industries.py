@@ -28,10 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, ClassVar, NoReturn
 
-from .datafiles import packaged, packaged_path
-from .errors import DataFileError, InputFileError, SanxianWarning, problem
+from pydantic import model_validator
+
+from .datafiles import load_model
+from .errors import InputFileError, SanxianWarning, problem
+from .params import AsTuple, DataModel, Sourced
 
 __all__ = [
     "TWO_HIGH_SOURCE",
@@ -145,46 +148,88 @@ def _section_of(division: int, sections: dict[str, tuple[int, int]]) -> str | No
     return None
 
 
+class _Section(DataModel):
+    zh: str
+    en: str
+    divisions: Annotated[tuple[int, int], AsTuple]
+
+
+class _Code(DataModel):
+    zh: str
+    en: str
+    two_high: str | None = None
+
+
+class _Category(DataModel):
+    zh: str
+    en: str
+    caveat: str
+
+
+class _TwoHigh(Sourced):
+    categories: dict[str, _Category]
+
+
+class _Group(Sourced):
+    zh: str
+    en: str
+    codes: Annotated[tuple[str, ...], AsTuple]
+
+
+class _ProjectType(Sourced):
+    zh: str
+    en: str
+    industry: str | None = None
+    industries: Annotated[tuple[str, ...], AsTuple] = ()
+
+
+class IndustriesFile(Sourced):
+    """The structure of ``data/industries.toml``."""
+
+    what: ClassVar[str] = "行业分类 / industry table"
+    sections: dict[str, _Section]
+    codes: dict[str, _Code]
+    two_high: _TwoHigh
+    groups: dict[str, _Group]
+    project_types: dict[str, _ProjectType]
+
+    @model_validator(mode="after")
+    def _codes_consistent(self) -> IndustriesFile:
+        sections = {k: v.divisions for k, v in self.sections.items()}
+        problems = []
+        for code, spec in self.codes.items():
+            m = _CODE.match(code)
+            if not m or not m.group(1) or not m.group(2):
+                problems.append(f"codes.{code}: not a letter + 2-4 digits code")
+            elif _section_of(int(m.group(2)[:2]), sections) != m.group(1):
+                problems.append(f"codes.{code}: division {m.group(2)[:2]} is not in section {m.group(1)}")
+            if spec.two_high is not None and spec.two_high not in self.two_high.categories:
+                problems.append(f"codes.{code}: unknown two_high category '{spec.two_high}' "
+                                f"(allowed: {sorted(self.two_high.categories)})")
+        known = set(self.codes) | set(self.sections)
+        problems += [f"groups.{gid}: code '{c}' is not in [codes]" for gid, g in self.groups.items()
+                     for c in g.codes if c not in known]
+        problems += [f"project_types.{tid}: code '{c}' is not in [codes]" for tid, t in self.project_types.items()
+                     for c in (*t.industries, *([t.industry] if t.industry else [])) if c not in known]
+        if problems:
+            raise ValueError("; ".join(problems) + " (行业代码表不一致)")
+        return self
+
+
 @lru_cache(maxsize=1)
 def _table() -> _Table:
-    path = packaged_path(_DATA)
-    doc = packaged(_DATA)
-    problems: list[str] = []
-    sections: dict[str, tuple[int, int]] = {}
-    codes: dict[str, Industry] = {}
-    for letter, spec in doc.get("sections", {}).items():
-        lo, hi = spec["divisions"]
-        sections[letter] = (int(lo), int(hi))
-        codes[letter] = Industry(letter, "section", spec["zh"], spec["en"])
-    categories = doc["two_high"]["categories"]
-    for code, spec in doc.get("codes", {}).items():
-        m = _CODE.match(code)
-        if not m or not m.group(1) or not m.group(2):
-            problems.append(f"[codes] {code}: not a letter + 2-4 digits code")
-            continue
-        digits = m.group(2)
-        if _section_of(int(digits[:2]), sections) != m.group(1):
-            problems.append(f"[codes] {code}: division {digits[:2]} is not in section {m.group(1)}")
-        category = spec.get("two_high")
-        if category is not None and category not in categories:
-            problems.append(f"[codes] {code}: unknown two_high category '{category}' (allowed: {sorted(categories)})")
-        level = {2: "division", 3: "group", 4: "class"}[len(digits)]
-        codes[code] = Industry(code, level, spec["zh"], spec["en"], category)
-    groups = {gid: IndustryGroup(gid, g["zh"], g["en"], tuple(g["codes"]), g["source"])
-              for gid, g in doc.get("groups", {}).items()}
-    types = {tid: ProjectType(tid, t["zh"], t["en"], t.get("industry"), tuple(t.get("industries", ())), t["source"])
-             for tid, t in doc.get("project_types", {}).items()}
-    for gid, group in groups.items():
-        problems += [f"[groups.{gid}] code '{c}' is not in [codes]" for c in group.codes if c not in codes]
-    for tid, ptype in types.items():
-        problems += [f"[project_types.{tid}] code '{c}' is not in [codes]"
-                     for c in (*ptype.industries, *([ptype.industry] if ptype.industry else [])) if c not in codes]
-    if problems:
-        raise DataFileError(problem("行业分类数据文件有错误。", "The industry table is invalid:\n  - " + "\n  - ".join(problems),
-                                    file=path, fix="correct the entries listed"))
+    doc = load_model(IndustriesFile, _DATA)
+    sections = {letter: sec.divisions for letter, sec in doc.sections.items()}
+    codes = {letter: Industry(letter, "section", sec.zh, sec.en) for letter, sec in doc.sections.items()}
+    for code, spec in doc.codes.items():
+        level = {2: "division", 3: "group", 4: "class"}[len(code) - 1]
+        codes[code] = Industry(code, level, spec.zh, spec.en, spec.two_high)
+    groups = {gid: IndustryGroup(gid, g.zh, g.en, g.codes, g.source) for gid, g in doc.groups.items()}
+    types = {tid: ProjectType(tid, t.zh, t.en, t.industry, t.industries, t.source)
+             for tid, t in doc.project_types.items()}
     names = {ind.zh: ind.code for ind in codes.values()}
-    return _Table(codes, sections, {k: dict(v) for k, v in categories.items()}, doc["two_high"]["source"],
-                  groups, types, names)
+    return _Table(codes, sections, {k: c.model_dump() for k, c in doc.two_high.categories.items()},
+                  doc.two_high.source, groups, types, names)
 
 
 def industry_table() -> dict[str, Industry]:
