@@ -108,8 +108,10 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     allowed = (expected,) if isinstance(expected, str) else expected
     _check_families(out, allowed, file, layer)
     out = _drop_z(out, repairs)
-    out = _make_valid(out, repairs)
-    out = _drop_empty(out, repairs, after_repair=True)
+    repaired = _make_valid(out, repairs)
+    if repaired is not out:  # only a repair can leave a geometry empty
+        repaired = _drop_empty(repaired, repairs, after_repair=True)
+    out = repaired
     if out.crs is not None and not out.crs.equals(target_crs):
         source = out.crs.to_string()
         out = out.to_crs(target_crs)

@@ -83,6 +83,7 @@ from .steps import (  # noqa: F401
     _aggregate,
     _assemble,
     _assign_areas,
+    _bbox_centres,
     _classify,
     _default_crs,
     _exclusions,
@@ -184,7 +185,8 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
     report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
-    excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, ctx, exclusions)
+    centres = _bbox_centres(geoms)  # where each building is located (coverage, township): computed once
+    excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, ctx, exclusions, centres)
     report_step(progress, "orientation", 3, ROOFTOP_STEPS)
     tilt_class, azimuth = _orientation(gdf, geoms, roof_codes, p)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
@@ -209,7 +211,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
     cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
     report_step(progress, "areas", 6, ROOFTOP_STEPS)
-    areas = _assign_areas(gdf, geoms, ctx, townships, working_crs)
+    areas = _assign_areas(gdf, geoms, ctx, townships, working_crs, centres)
     rank = _rank(annual_kwh, capacity, included)
     benefit_arrays = {c: cob[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS}
     use_defaulted = use.status != _MAPPED

@@ -192,7 +192,7 @@ OUTSIDE_COVERAGE = "outside_coverage"
 
 
 def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
-                extra: Mapping[str, gpd.GeoDataFrame] | None
+                extra: Mapping[str, gpd.GeoDataFrame] | None, centres: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
     """Reason each building is excluded: codes into the returned names (0 = "" = included).
 
@@ -215,7 +215,7 @@ def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: R
     names: list[str] = [""]
     stats: dict[str, int] = {}
     # A roof outside the catalog's data coverage has unknown exclusions: it is excluded, and counted.
-    outside = _outside_coverage(gdf, geoms, cat)
+    outside = _outside_coverage(gdf, geoms, cat, centres)
     if outside is not None:
         names.append(OUTSIDE_COVERAGE)
         reason[outside] = 1
@@ -280,7 +280,8 @@ def _first_layer_hit(geoms: np.ndarray, layers: Sequence[gpd.GeoDataFrame]) -> n
     return first
 
 
-def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any) -> np.ndarray | None:
+def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any,
+                      centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """Buildings whose bounding-box centre lies outside the catalog's data coverage (``None``: unknown).
 
     The coverage is the union of the whole catalog's admin_boundary features (a county view's
@@ -295,7 +296,7 @@ def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any) -> np.
     cov = gpd.GeoSeries([coverage], crs=cat.working_crs)
     if gdf.crs is not None and not cov.crs.equals(gdf.crs):
         cov = cov.to_crs(gdf.crs)
-    x, y = _bbox_centres(geoms)
+    x, y = centres if centres is not None else _bbox_centres(geoms)
     return first_containing(np.asarray(cov.geometry.array), x, y) < 0
 
 
@@ -369,7 +370,7 @@ class _Areas:
 
 
 def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
-                  working_crs: Any) -> _Areas:
+                  working_crs: Any, centres: tuple[np.ndarray, np.ndarray] | None = None) -> _Areas:
     """Township and county of each building (by its bounding-box centre, :func:`.locate.first_containing`).
 
     Names are returned once (sorted, so that grouping on the codes orders rows like grouping on
@@ -393,7 +394,7 @@ def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships:
     towns = np.full(len(layer), "", dtype=object) if county_only else names
     # One exact point-in-polygon answer per building (bounding-box centre); on a shared border the first
     # polygon (lowest index) keeps the building.
-    x, y = _bbox_centres(geoms)
+    x, y = centres if centres is not None else _bbox_centres(geoms)
     first = first_containing(np.asarray(layer.geometry.array), x, y)
     # Polygon index -> name code; the extra last slot is "unassigned".
     polygon = np.where(first >= 0, first, len(layer))
