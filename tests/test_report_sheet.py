@@ -163,3 +163,21 @@ def test_sheet_without_cut_text_has_no_cut_note(screened) -> None:
     html = sheet_html(result, "SX-03")
     assert "…" not in _text(html).replace("部门联审会商机制…", "")
     assert "全文见研判报告" not in html
+
+
+def test_screening_report_template_escapes_text_and_attributes(tmp_path: Path) -> None:
+    """The screening report is rendered by an autoescaped Jinja2 template: a project id that tries to leave
+    its attribute and a name with a script tag show as text, in the section id and in the tables."""
+    from sanxian_yidan.report import screening_report_html
+
+    src = gpd.read_file(PROJECTS).iloc[[0]].copy()
+    id_col = next(c for c in ("project_id", "id") if c in src.columns)
+    src[id_col] = 'X" onmouseover="alert(1)'
+    src["name"] = "<script>alert(1)</script>"
+    path = tmp_path / "p.geojson"
+    src.to_file(path, driver="GeoJSON")
+    html = screening_report_html(screen(path, CATALOG), sheets=True)
+    assert "<script>alert(1)</script>" not in html and 'onmouseover="alert' not in html
+    assert '<section id="project-X&#34; onmouseover=&#34;alert(1)">' in html
+    assert "项目 / Project X&#34; onmouseover=&#34;alert(1) · &lt;script&gt;alert(1)&lt;/script&gt;</h2>" in html
+    assert html.count("<section ") == 1 and html.rstrip().endswith("</body></html>")

@@ -5,10 +5,12 @@ four-part access list (准入清单) of every overlapped control unit, distances
 section (every rule cited and every layer used) and, whenever any layer used is synthetic, a prominent
 "示例数据 SAMPLE DATA" banner.
 
-The generic helpers (:func:`escape`, :func:`md_escape`, :func:`banner_html`, :func:`table_html`,
-:func:`md_table`, :func:`sources_html`, :func:`page_html`) are meant to be reused by other report types
-of this module.  **Every piece of user-supplied or data-supplied text goes through** :func:`escape` (HTML) or
-:func:`md_escape` (Markdown): a project named ``<script>alert(1)</script>`` renders as text.
+The HTML is rendered with Jinja2 templates shipped in the package (``templates/screening_report.html.j2``
+and the building blocks of ``templates/report_parts.html.j2``) with autoescaping on, so **every piece of
+user-supplied or data-supplied text is escaped**: a project named ``<script>alert(1)</script>`` renders as
+text.  The generic helpers (:func:`banner_html`, :func:`table_html`, :func:`sources_html`,
+:func:`page_html`, and :func:`escape` for markup built elsewhere) render those blocks for other report
+types; the Markdown report escapes with :func:`md_escape`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import html
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,21 +130,28 @@ def _cell(value: Any, column: Column) -> str:
     return "" if value is None else str(value)
 
 
-_NUM = ' class="num"'
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    """The Jinja2 environment of the HTML reports: the package's ``templates/``, autoescaping on (every value
+    from the data is escaped; only markup these templates rendered is passed on as safe)."""
+    from jinja2 import Environment, PackageLoader
+    from markupsafe import Markup
+
+    env = Environment(loader=PackageLoader("sanxian_yidan", "templates"), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True)
+    env.globals.update(cell=_cell, verdict_colour=verdict_colour, text_colour=text_colour,
+                       banner_zh=SAMPLE_BANNER_ZH, banner_en=SAMPLE_BANNER_EN, css=Markup(_CSS))
+    return env
+
+
+def _parts() -> Any:
+    """The macros of ``report_parts.html.j2`` (table, banner, badge, sources, page)."""
+    return _environment().get_template("report_parts.html.j2").module
 
 
 def table_html(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, empty: str = "—") -> str:
-    """An HTML table; every cell escaped.  ``empty`` is shown when there are no rows."""
-    rows = list(rows)
-    if not rows:
-        return f"<p>{escape(empty)}</p>"
-    head = "".join(f"<th>{escape(c.header)}</th>" for c in columns)
-    body = []
-    for row in rows:
-        cells = "".join(f"<td{_NUM if c.numeric else ''}>{escape(_cell(row.get(c.key), c))}</td>"
-                        for c in columns)
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    """An HTML table (template ``report_parts.html.j2``, autoescaped).  ``empty`` is shown when there are no rows."""
+    return str(_parts().table(list(rows), list(columns), empty))
 
 
 def md_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, empty: str = "—") -> str:
@@ -158,11 +168,7 @@ def md_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, em
 
 def banner_html(synthetic_layers: Sequence[str]) -> str:
     """The SAMPLE DATA banner (empty string when no synthetic layer was used)."""
-    if not synthetic_layers:
-        return ""
-    layers = ", ".join(synthetic_layers)
-    return (f'<div class="banner" role="alert">⚠ {escape(SAMPLE_BANNER_ZH)}<br>{escape(SAMPLE_BANNER_EN)}'
-            f'<small>合成图层 / synthetic layers: {escape(layers)}</small></div>')
+    return str(_parts().banner(list(synthetic_layers or [])))
 
 
 def banner_markdown(synthetic_layers: Sequence[str]) -> str:
@@ -181,8 +187,7 @@ _LAYER_COLS = (Column("layer_id", "图层 / Layer"), Column("role", "角色 / Ro
 
 def sources_html(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
     """Sources section: rules cited (id, title, source) and layers used (id, role, synthetic, source)."""
-    return ("<h2>依据与数据来源 / Sources</h2><h3>引用的规则 / Rules cited</h3>" + table_html(rules, _RULE_COLS)
-            + "<h3>使用的图层 / Layers used</h3>" + table_html(layers, _LAYER_COLS))
+    return str(_parts().sources(list(rules), list(layers), _RULE_COLS, _LAYER_COLS))
 
 
 def sources_markdown(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
@@ -193,16 +198,10 @@ def sources_markdown(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mappin
 
 def page_html(title: str, body: str, *, lang: str = "zh-CN") -> str:
     """A complete, self-contained HTML page (inline CSS, no external requests).  ``title`` is escaped;
-    ``body`` must already be safe HTML built with these helpers."""
-    return (f'<!DOCTYPE html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+    ``body`` must already be safe HTML, rendered by these helpers or the package's autoescaped templates."""
+    from markupsafe import Markup
 
-
-def _badge(verdict: str, text: str) -> str:
-    colour = verdict_colour(verdict)
-    return (f'<span class="badge" style="background:{colour};color:{text_colour(colour)};border:1px solid #1a1a1a">'
-            f'{escape(text)}</span>')
+    return str(_parts().page(title, Markup(body), lang))
 
 
 # ====================================================================================== screening report
@@ -301,27 +300,25 @@ def screening_report_html(result: ScreeningResult, *, title: str | None = None,
             rec["sheet"] = f"sheets/{name}.html"
     title = title or "建设项目环境准入研判报告 / Project screening report (三线一单)"
     when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    parts = [f"<h1>{escape(title)}</h1>", banner_html(result.synthetic_layers),
-             f"<p class=\"src\">生成时间 / generated {escape(when)} · sanxian_yidan</p>"]
-    counts = result.verdict_counts()
-    parts.append("<h2>汇总 / Summary</h2>")
-    parts.append(table_html([{"v": _badge_text(v), "n": n} for v, n in counts.items()],
-                            [Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)]))
-    parts.append(table_html(
-        [{"id": r["id"], "name": r["name"], "verdict": _VERDICT_LINE[r["verdict"]],
-          "complete": r["complete"], "counties": "; ".join(c["name"] or "" for c in r["counties"]),
-          "industry": " ".join(x for x in (r["industry"], r["industry_name_zh"]) if x),
-          "type": r["project_type"]} for r in data["records"]],
-        [Column("id", "编号 / Id"), Column("name", "名称 / Name"), Column("verdict", "结论 / Verdict"),
-         Column("complete", "完整 / Complete"), Column("counties", "县（市、区）/ Counties"),
-         Column("industry", "行业 / Industry"), Column("type", "类型 / Type")]))
-    parts.append("<h3>参数 / Parameters</h3>")
-    parts.append(table_html(_parameters(result), [Column("k", "项 / Item"), Column("v", "值 / Value")]))
     for rec in data["records"]:
-        parts.append(_project_html(rec))
-    parts.append(sources_html(data["cited"], data["layers"]))
-    parts.append(_method_html(result))
-    return page_html(title, "\n".join(p for p in parts if p))
+        _project_rows(rec)
+    p = result.parameters
+    body = _environment().get_template("screening_report.html.j2").render(
+        title=title, when=when, synthetic_layers=list(result.synthetic_layers or []),
+        counts=[{"v": _badge_text(v), "n": n} for v, n in result.verdict_counts().items()],
+        count_cols=[Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)],
+        projects=[{"id": r["id"], "name": r["name"], "verdict": _VERDICT_LINE[r["verdict"]],
+                   "complete": r["complete"], "counties": "; ".join(c["name"] or "" for c in r["counties"]),
+                   "industry": " ".join(x for x in (r["industry"], r["industry_name_zh"]) if x),
+                   "type": r["project_type"]} for r in data["records"]],
+        project_cols=[Column("id", "编号 / Id"), Column("name", "名称 / Name"), Column("verdict", "结论 / Verdict"),
+                      Column("complete", "完整 / Complete"), Column("counties", "县（市、区）/ Counties"),
+                      Column("industry", "行业 / Industry"), Column("type", "类型 / Type")],
+        parameters=_parameters(result), kv_cols=_KV_COLS, records=data["records"], verdict_line=_VERDICT_LINE,
+        finding_cols=_finding_cols(), overlap_cols=_overlap_cols(), distance_cols=_distance_cols(),
+        list_fields=_LIST_FIELDS, cited=data["cited"], layers=data["layers"], rule_cols=_RULE_COLS,
+        layer_cols=_LAYER_COLS, sliver_m2=p.get("sliver_m2"), sliver_width_m=p.get("sliver_width_m"))
+    return page_html(title, body)
 
 
 def _badge_text(verdict: str) -> str:
@@ -344,79 +341,26 @@ def _incomplete_text(rec: Mapping[str, Any]) -> tuple[str, str]:
     return "".join(zh), " ".join(en)
 
 
-def _project_html(rec: Mapping[str, Any]) -> str:
-    out = [f'<section id="project-{escape(rec["id"])}">',
-           f"<h2>项目 / Project {escape(rec['id'])}{' · ' + escape(rec['name']) if rec['name'] else ''}</h2>",
-           f"<p>研判结论 / Verdict: {_badge(rec['verdict'], _VERDICT_LINE[rec['verdict']])}"
-           + (f" · <a href=\"{escape(rec['sheet'])}\">研判单（可打印）/ printable sheet</a>" if rec.get("sheet") else "")
-           + "</p>"]
-    if not rec["complete"]:
-        zh, en = _incomplete_text(rec)
-        out.append(f'<p class="warn">{escape(zh)}<br><span class="en">{escape(en)}</span></p>')
-    if rec["synthetic_data"]:
-        out.append('<p class="warn">本项目结论使用了合成示例数据，非官方管控成果。<br><span class="en">This result '
-                   "uses synthetic sample data, not official zoning.</span></p>")
+_KV_COLS = (Column("k", "项 / Item"), Column("v", "值 / Value"))
+_LIST_FIELDS = (("space", "空间布局约束", "Spatial layout constraints"),
+                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
+                ("risk", "环境风险防控", "Environmental risk prevention"),
+                ("resource", "资源开发效率要求", "Resource-use efficiency"))
+
+
+def _project_rows(rec: dict[str, Any]) -> None:
+    """Add to a project record the rows its report section shows (info table, findings by kind, why incomplete)."""
     info = [("行业 / Industry", " ".join(x for x in (rec["industry"], rec["industry_name_zh"]) if x) or "未知 unknown"),
             ("两高 / 两高 project", {True: "是 yes", False: "否 no", None: "未知 unknown"}[rec["two_high"]]),
             ("类型 / Type", rec["project_type"] or "未知 unknown"), ("研判范围 / Footprint", rec["footprint"]),
             ("面积 / Area [m²]", "—" if rec["area_m2"] is None else f"{rec['area_m2']:,.0f}"),
             ("县（市、区）/ Counties", "; ".join(f"{c['name']} ({c['code']}) {c['area_m2']:,.0f} m² "
                                              f"{100 * c['share']:.1f}%" for c in rec["counties"]) or "—")]
-    out.append(table_html([{"k": k, "v": v} for k, v in info], [Column("k", "项 / Item"), Column("v", "值 / Value")]))
-    findings = [f for f in rec["findings"] if f["kind"] == "finding"]
-    not_eval = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
-    notes = [f for f in rec["findings"] if f["kind"] == "note"]
-    out.append("<h3>研判发现 / Findings</h3>")
-    out.append(table_html(findings, _finding_cols(), empty="未发现适用规则的限制 / no rule finding"))
-    if not_eval:
-        out.append("<h3>未评估的规则 / Rules not evaluated</h3>")
-        out.append(table_html(not_eval, _finding_cols()))
-    out.append("<h3>叠加分析 / Overlaps</h3>")
-    out.append(table_html(rec["overlaps"], _overlap_cols(), empty="无重叠 / no overlap"))
-    out.append("<h3>环境管控单元准入清单 / Access lists of the control units</h3>")
-    if rec["access_lists"]:
-        for unit in rec["access_lists"]:
-            syn = " （合成示例 / synthetic sample）" if unit["synthetic"] else ""
-            out.append(f"<h4>{escape(unit['code'])} {escape(unit['name'])}{escape(syn)}</h4><dl class=\"list\">")
-            for key, zh, en in (("space", "空间布局约束", "Spatial layout constraints"),
-                                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
-                                ("risk", "环境风险防控", "Environmental risk prevention"),
-                                ("resource", "资源开发效率要求", "Resource-use efficiency")):
-                out.append(f"<dt>{zh} / {en}</dt><dd>{escape(unit.get(key) or '—')}</dd>")
-            out.append("</dl>")
-    else:
-        out.append("<p>—</p>")
-    out.append("<h3>距离 / Distances</h3>")
-    out.append(table_html(rec["distances"], _distance_cols(), empty="5 km 内无 / none within the search radius"))
-    if notes or rec["notes"]:
-        out.append("<h3>备注 / Notes</h3><ul>")
-        for f in notes:
-            out.append(f"<li>{escape(f['rule_id'])}: {escape(f['message_zh'])} / {escape(f['message_en'])}</li>")
-        for nte in rec["notes"]:
-            out.append(f"<li>{escape(nte['message_zh'])} / {escape(nte['message_en'])} "
-                       f"({escape(nte['code'] or nte['name'] or '')})</li>")
-        out.append("</ul>")
-    out.append("</section>")
-    return "\n".join(out)
-
-
-def _method_html(result: ScreeningResult) -> str:
-    p = result.parameters
-    return ("<h2>方法说明 / Method</h2><ul>"
-            "<li>结论取最严重的发现：禁止 &gt; 限制 &gt; 需论证 &gt; 超出数据覆盖范围 &gt; 提示 &gt; 未发现限制。"
-            "<br><span class=\"en\">The verdict is the most severe finding: prohibited &gt; restricted &gt; needs "
-            "assessment &gt; outside coverage &gt; notice &gt; compliant.</span></li>"
-            "<li>仅接触边界（重叠面积为零）不算重叠；面积小于 "
-            f"{escape(p.get('sliver_m2'))} m² 或平均宽度小于 {escape(p.get('sliver_width_m'))} m 的细小碎片记为备注。"
-            "<br><span class=\"en\">Touching a boundary (zero area) is not an overlap; pieces below "
-            f"{escape(p.get('sliver_m2'))} m² or {escape(p.get('sliver_width_m'))} m mean width are notes.</span></li>"
-            "<li>数据覆盖范围为图层目录中行政区界图层的并集；范围外部分不作“未发现限制”结论。<br><span class=\"en\">"
-            "Coverage is the union of the catalog's admin_boundary layer; nothing outside it is called compliant."
-            "</span></li>"
-            "<li>面积与距离在 CGCS2000 高斯-克吕格 114°E 投影下计算（与椭球面面积相差 &lt; 0.04 %）。<br><span "
-            "class=\"en\">Areas and distances are planar in CGCS2000 GK CM 114E (within 0.04 % of geodesic).</span>"
-            "</li><li>标注“含假定值”的规则中的距离无官方出处，须由使用者确认。<br><span class=\"en\">Distances of "
-            "rules marked 'assumption' have no verified official source; confirm them.</span></li></ul>")
+    rec["info"] = [{"k": k, "v": v} for k, v in info]
+    rec["finding_rows"] = [f for f in rec["findings"] if f["kind"] == "finding"]
+    rec["not_evaluated_rows"] = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
+    rec["note_rows"] = [f for f in rec["findings"] if f["kind"] == "note"]
+    rec["incomplete"] = None if rec["complete"] else _incomplete_text(rec)
 
 
 # ------------------------------------------------------------------------------------------- markdown
