@@ -286,3 +286,72 @@ def test_cli_engine_dask_reads_a_geopackage_in_chunks_and_writes_the_memory_resu
     top_m = memory.output[memory.output.index("Roof ranking"):].split("\n")[:8]
     top_d = dask.output[dask.output.index("Roof ranking"):].split("\n")[:8]
     assert top_d == top_m
+
+
+# ------------------------------------------------------------------------------------------------ screening
+def _projects(n: int, seed: int = 7) -> gpd.GeoDataFrame:
+    """Rectangles and points over the sample townships (mixed project types, 5 % without an id), plus 30
+    far outside the coverage."""
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = Catalog.load(CATALOG).read("township").total_bounds
+    cx, cy = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+    w, h = rng.uniform(100, 800, n), rng.uniform(100, 800, n)
+    geoms = shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    points = rng.random(n) < 0.2
+    geoms[points] = shapely.points(cx[points], cy[points])
+    far = np.arange(n - 30, n)
+    geoms[far] = shapely.box(cx[far] + 400_000, cy[far], cx[far] + 400_300, cy[far] + 300)
+    ids = np.array([f"X{i}" for i in range(n)], dtype=object)
+    ids[rng.random(n) < 0.05] = None
+    kinds = rng.choice(np.array(["pv", "industrial", "wind", None], dtype=object), size=n)
+    return gpd.GeoDataFrame({"id": ids, "project_type": kinds}, geometry=geoms, crs="EPSG:4547")
+
+
+def test_screening_10000_projects_gives_the_in_memory_tables(client, tmp_path: Path) -> None:
+    from sanxian_yidan.screening import screen
+    from sanxian_yidan.screening.distributed import screen_dask
+
+    gdf = _projects(10_000)
+    source = tmp_path / "projects.parquet"
+    gdf.to_parquet(source)
+    memory = screen(gdf, CATALOG)
+    steps: list[tuple[str, int, int]] = []
+    dask = screen_dask(source, CATALOG, client=client, engine=Engine("dask", partition_rows=2_500),
+                       progress=lambda *a: steps.append(a))
+    assert steps[-1][1] == steps[-1][2] == 4 + 2
+    for name in ("projects", "overlaps", "findings", "distances", "slivers"):
+        pd.testing.assert_frame_equal(pd.DataFrame(getattr(dask, name)), pd.DataFrame(getattr(memory, name)),
+                                      rtol=1e-10, check_dtype=False, obj=name)
+    assert (dask.projects["project_id"] == "P18").any() == (memory.projects["project_id"] == "P18").any()
+    assert dask.verdict_counts() == memory.verdict_counts()
+    assert (memory.projects["verdict"] == "outside_coverage").sum() >= 30
+    assert dask.parameters["projects"] == "projects.parquet"
+    assert dask.missing_roles == memory.missing_roles
+    assert [(r.kind, r.count) for r in dask.repairs] == [(r.kind, r.count) for r in memory.repairs]
+
+
+def test_screening_refuses_ids_repeated_across_partitions(client, tmp_path: Path) -> None:
+    from sanxian_yidan.screening.distributed import screen_dask
+
+    gdf = _projects(2_000, seed=2)
+    gdf.loc[[3, 1_990], "id"] = "SAME"   # far apart: in different spatial partitions
+    with pytest.raises(InputFileError, match="repeated: \\['SAME'\\]"):
+        screen_dask(gdf, CATALOG, client=client, engine=Engine("dask", partition_rows=500))
+
+
+def test_cli_screen_engine_dask_writes_the_memory_csv(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sanxian_yidan.cli import app
+
+    source = tmp_path / "projects.gpkg"
+    _projects(300, seed=4).to_file(source, driver="GPKG")
+    runner = CliRunner()
+    args = ["screen", str(source), "--catalog", str(CATALOG), "--no-sheets"]
+    memory = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
+    assert memory.exit_code == 0, memory.output
+    dask = runner.invoke(app, [*args, "--out", str(tmp_path / "d"), "--engine", "dask", "--workers", "1"])
+    assert dask.exit_code == 0, dask.output
+    a = pd.read_csv(tmp_path / "m" / "screening.csv", encoding="utf-8-sig")
+    b = pd.read_csv(tmp_path / "d" / "screening.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(b, a)

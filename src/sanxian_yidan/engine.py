@@ -35,8 +35,8 @@ from .errors import InputFileError, SanxianError, problem
 from .parallel import performance_settings
 from .progress import Progress, report_step
 
-__all__ = ["ENGINES", "Engine", "EngineError", "ROW", "Scan", "dask_client", "global_rows", "read_partitions",
-           "resolve_engine", "run_partitions", "scan", "spatial_sort"]
+__all__ = ["ENGINES", "Engine", "EngineError", "ROW", "Scan", "dask_client", "global_rows", "is_geoparquet",
+           "merge_repairs", "read_partitions", "resolve_engine", "run_partitions", "scan", "spatial_sort"]
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,11 @@ def dask_client(engine: Engine, *, announce: Callable[[str], None] | None = None
             shuffle_log.setLevel(shuffle_level)
 
 
+def is_geoparquet(path: str | Path) -> bool:
+    """True for a GeoParquet file or a folder of them (read lazily by partition)."""
+    return _is_parquet(Path(path))
+
+
 def _is_parquet(path: Path) -> bool:
     if path.is_dir():
         return any(p.suffix.lower() in _PARQUET_SUFFIXES for p in path.iterdir())
@@ -224,7 +229,8 @@ def _with_row_ids(part: gpd.GeoDataFrame, partition_info: dict[str, Any] | None 
     return out
 
 
-def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, crs: str | None = None) -> Any:
+def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, crs: str | None = None,
+                    require_crs: bool = True) -> Any:
     """The input as a lazy, partitioned :class:`dask_geopandas.GeoDataFrame` with a ``_row`` column.
 
     Parameters
@@ -239,6 +245,9 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
         Layer of a multi-layer vector file.
     crs : str, optional
         CRS of an input that has none.
+    require_crs : bool
+        Refuse an input without a CRS when ``crs`` is not given (``False``: the analysis resolves it, as
+        screening does for web-map coordinates).
 
     Raises
     ------
@@ -263,7 +272,7 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
         except (OSError, ValueError) as exc:
             raise InputFileError(problem("无法分区读取输入文件。", f"Cannot read {path.name} by partition: {exc}.",
                                          file=path, fix="check the file, or convert it to GeoParquet")) from exc
-    if ddf.crs is None:
+    if ddf.crs is None and (require_crs or crs is not None):
         if crs is None:
             raise InputFileError(problem("输入图层没有坐标系。", "The input layer has no CRS.",
                                          fix="pass --crs EPSG:.... (the CRS its coordinates are in)"))
@@ -334,6 +343,21 @@ def spatial_sort(ddf: Any, engine: Engine, found: Scan) -> Any:
     # The task-based shuffle moves pickled GeoDataFrames; the P2P shuffle goes through Arrow and hands the
     # geometry back as WKB bytes when the divisions are given.
     return ddf.set_index(key, sorted=False, divisions=divisions, shuffle_method="tasks")
+
+
+def merge_repairs(lists: Sequence[Sequence[Any]]) -> list[Any]:
+    """Geometry repairs of several partitions as one list, one entry per kind, as one frame would give: counts
+    summed, the lowest feature ids listed (partitions list their lowest), the first partition's detail text."""
+    from .normalize import MAX_IDS_LISTED, Repair
+
+    merged: dict[str, Any] = {}
+    for repairs in lists:
+        for r in repairs:
+            old = merged.get(r.kind)
+            merged[r.kind] = r if old is None else Repair(
+                r.kind, old.count + r.count, tuple(sorted(old.feature_ids + r.feature_ids))[:MAX_IDS_LISTED],
+                old.detail)
+    return list(merged.values())
 
 
 def global_rows(row_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -79,13 +79,24 @@ def screen_command(
     basemap: str = typer.Option("none", "--basemap", help="none | osm | tianditu | amap"),
     tianditu_key: Optional[str] = typer.Option(None, "--tianditu-key", envvar="TIANDITU_KEY",
                                                help="天地图 key for --basemap tianditu (or set TIANDITU_KEY)"),
+    engine: str = typer.Option("memory", "--engine", help="memory: all projects in this process; dask: partitioned "
+                                                          "on a Dask cluster (local unless --scheduler) / 计算引擎"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler "
+                                                                      "(tcp://host:8786)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Workers of the local Dask cluster"),
+    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="Memory limit per local Dask worker, "
+                                                                            "e.g. 2GB"),
 ) -> None:
     """Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
 
     Writes DIR/screening.json, screening.gpkg, screening.csv, report.html, report.md and one printable
     screening sheet per project (DIR/sheets/ID.html; with --pdf also ID.pdf), and with --map DIR/map.html
     (verdict colours, findings and sources in the popups).
+
+    With --engine dask the projects are screened partition by partition on a Dask cluster (a GeoParquet
+    file or folder is read lazily; other formats are read here first); the results are the in-memory ones.
     """
+    from ..engine import resolve_engine
     from ..outputs import staged_output
     from ..report import write_screening_reports
     from ..screening import screen
@@ -95,14 +106,19 @@ def screen_command(
                                "tianditu_key": tianditu_key}
     caught: list[warnings.WarningMessage] = []
     try:
+        eng = resolve_engine(engine, scheduler=scheduler, workers=workers, memory_limit=memory_limit)
         with staged_output(out, overwrite=overwrite, names=OUTPUT_NAMES + extra_output_names(options),
                            owned=OUTPUT_NAMES + ["map.html"],
                            protect=[p for p in (projects, catalog, rules) if p is not None]) as stage, \
                 warnings.catch_warnings(record=True) as caught, \
                 progress_bar("研判 / screening", 1, console=err_console) as step:
             warnings.simplefilter("always")
-            result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
-                            radius_m=radius, progress=step, crs=crs, layer=layer)
+            if eng.kind == "dask":
+                result = _screen_dask(projects, catalog, rules, eng, industry=industry, project_type=project_type,
+                                      radius_m=radius, progress=step, crs=crs, layer=layer)
+            else:
+                result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
+                                radius_m=radius, progress=step, crs=crs, layer=layer)
             step("写出结果 / writing outputs", 1, 1)
             result.to_json(stage / "screening.json")
             result.to_gpkg(stage / "screening.gpkg")
@@ -115,6 +131,20 @@ def screen_command(
     for w in caught:
         err_console.print(f"[yellow]warning[/yellow] {escape(str(w.message))}", highlight=False)
     _print_summary(result, out)
+
+
+def _screen_dask(projects: Path, catalog: Path, rules: Optional[Path], eng: Any, *, crs: Optional[str],
+                 layer: Optional[str], **options: Any) -> Any:
+    """Screening on the Dask engine: GeoParquet read by partition on the workers, other formats read here."""
+    from ..engine import is_geoparquet
+    from ..screening import read_projects
+    from ..screening.distributed import screen_dask
+
+    source: Any = projects
+    if not is_geoparquet(projects):
+        source, crs = read_projects(projects, crs=crs, layer=layer), None
+    return screen_dask(source, catalog, rules, crs=crs, layer=layer, engine=eng,
+                       announce=lambda line: err_console.print(line, highlight=False), **options)
 
 
 def _catalog_for_sheets(path: Path) -> Any:

@@ -43,6 +43,7 @@ from ..engine import (
     Engine,
     dask_client,
     global_rows,
+    merge_repairs,
     read_partitions,
     resolve_engine,
     run_partitions,
@@ -261,8 +262,6 @@ def _add_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
 def _reduce_details(partials: list[dict[str, Any]], used: list[dict[str, Any]], classes: pd.DataFrame,
                     counties: pd.DataFrame) -> dict[str, Any]:
     """The run details of the whole input: counts summed, value counts merged, provenance united."""
-    from ..normalize import MAX_IDS_LISTED, Repair
-
     s = dict(used[0]["details"])
     n_input = sum(p["n_input"] for p in partials)
     s["input_features"] = n_input
@@ -271,17 +270,10 @@ def _reduce_details(partials: list[dict[str, Any]], used: list[dict[str, Any]], 
         s[key] = sum(int(p["details"][key]) for p in used)
     s["dropped_empty_or_zero_area"] = n_input - s["buildings"]
     excluded: dict[str, int] = {}
-    repairs: dict[str, Repair] = {}
     for p in used:
-        ps = p["details"]
-        excluded = _add_counts(excluded, ps["excluded"])
-        for r in ps["repairs"]:
-            old = repairs.get(r.kind)
-            # The ids listed are the lowest of all partitions; the detail text is the first partition's.
-            repairs[r.kind] = r if old is None else Repair(
-                r.kind, old.count + r.count, tuple(sorted(old.feature_ids + r.feature_ids))[:MAX_IDS_LISTED],
-                old.detail)
-    s["excluded"], s["repairs"] = excluded, list(repairs.values())
+        excluded = _add_counts(excluded, p["details"]["excluded"])
+    # The ids listed are the lowest of all partitions; the detail text is the first partition's.
+    s["excluded"], s["repairs"] = excluded, merge_repairs([p["details"]["repairs"] for p in used])
     for key in ("use_unmapped_values", "roof_unmapped_values"):
         counts: dict[str, int] = {}
         for p in used:
