@@ -94,10 +94,11 @@ colour = "blue"
     with pytest.raises(CatalogError, match="unknown role 'red_line'") as info:
         Catalog.load(tmp_path / "catalog.toml")
     msg = str(info.value)
-    assert "unknown role 'red_line'" in msg and "eco_redline" in msg
-    assert "'synthetic' is required and must be true or false" in msg
-    assert "unknown key 'colour'" in msg
-    assert "3 problem(s)" in msg
+    assert "layers[0].role: unknown role 'red_line'" in msg and "eco_redline" in msg
+    assert "layers[0].synthetic: must be true or false / 布尔值, got str 'yes'" in msg
+    assert "layers[1].colour: unknown key" in msg
+    assert "layers[1].id: duplicate id 'a'" in msg
+    assert "4 problem(s)" in msg
 
 
 def test_unknown_role_lookup(tmp_path: Path) -> None:

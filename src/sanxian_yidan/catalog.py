@@ -19,17 +19,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, Field, StringConstraints
 
 from . import crs as crsmod
 from .datafiles import load_toml
 from .errors import CatalogError, SanxianError, UnknownLayerError, problem
 from .io.vector import read_vector
 from .normalize import Repair, normalise
+from .params import DataModel, validate_layers
 from .roles import (  # noqa: F401  (re-exported: the vocabulary was defined here before roles.py)
     REGION_ROLES,
     Role,
@@ -38,9 +40,6 @@ from .roles import (  # noqa: F401  (re-exported: the vocabulary was defined her
 )
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-_ENTRY_KEYS = {"id", "role", "path", "layer", "title_zh", "title_en", "source", "licence", "synthetic",
-               "crs", "encoding", "fields", "notes"}
-_CATALOG_KEYS = {"title_zh", "title_en", "region_zh", "region_en", "working_crs", "notes"}
 
 
 @dataclass(frozen=True)
@@ -140,41 +139,16 @@ class Catalog:
         if not path.exists():
             raise CatalogError(problem("图层目录文件不存在。", "Catalog file not found.", file=path,
                                        fix="give the path of a catalog.toml (the sample is layers/catalog.toml)"))
-        doc = load_toml(path)
-        problems: list[str] = []
-        meta = doc.get("catalog", {})
-        for key in sorted(set(meta) - _CATALOG_KEYS):
-            problems.append(f"[catalog]: unknown key '{key}' (allowed: {sorted(_CATALOG_KEYS)})")
-        for key in sorted(set(doc) - {"catalog", "layers"}):
-            problems.append(f"unknown top-level table '{key}' (allowed: [catalog], [[layers]])")
-        raw_layers = doc.get("layers", [])
-        if not isinstance(raw_layers, list) or not raw_layers:
-            problems.append("no [[layers]] entries")
-            raw_layers = []
-        entries = []
-        seen: set[str] = set()
-        for i, raw in enumerate(raw_layers):
-            entry = _parse_entry(raw, i, path.parent, problems)
-            if entry is None:
-                continue
-            if entry.id in seen:
-                problems.append(f"layers[{i}] ({entry.id}): duplicate id '{entry.id}'")
-            seen.add(entry.id)
-            entries.append(entry)
-        wcrs = working_crs or meta.get("working_crs")
-        if wcrs is not None:
-            try:
-                from pyproj import CRS
-                if CRS.from_user_input(wcrs).is_geographic:
-                    problems.append(f"[catalog] working_crs {wcrs} is geographic; areas and distances need a "
-                                    "projected CRS (e.g. EPSG:4547)")
-            except Exception as exc:  # pyproj raises its own CRSError
-                problems.append(f"[catalog] working_crs {wcrs!r} is not a valid CRS: {exc}")
-        if problems:
-            raise CatalogError(problem(
-                f"图层目录有 {len(problems)} 处错误。",
-                f"The catalog has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems),
-                file=path, fix="correct each entry listed; see layers/README.md for the format"))
+        layers = [(str(path), load_toml(path))]
+        if working_crs is not None:
+            layers.append(("<working_crs argument>", {"catalog": {"working_crs": working_crs}}))
+        doc = validate_layers(CatalogFile, layers, fix="correct each entry listed; see layers/README.md for the format")
+        meta = doc.catalog.model_dump(exclude_none=True)
+        wcrs = doc.catalog.working_crs
+        entries = [LayerEntry(id=e.id, role=e.role, path=(path.parent / e.path).resolve(), layer=e.layer,
+                              title_zh=e.title_zh, title_en=e.title_en, source=e.source, licence=e.licence,
+                              synthetic=e.synthetic, crs=e.crs, encoding=e.encoding, fields=dict(e.fields))
+                   for e in doc.layers]
         return cls(entries, path=path, working_crs=wcrs, meta=meta)
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -389,45 +363,79 @@ class Catalog:
         return result
 
 
-def _parse_entry(raw: Any, i: int, base: Path, problems: list[str]) -> LayerEntry | None:
-    where = f"layers[{i}]"
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: must be a table")
-        return None
-    if isinstance(raw.get("id"), str):
-        where = f"layers[{i}] ({raw['id']})"
-    before = len(problems)
-    for key in sorted(set(raw) - _ENTRY_KEYS):
-        problems.append(f"{where}: unknown key '{key}' (allowed: {sorted(_ENTRY_KEYS)})")
-    for key in ("id", "role", "path", "title_zh", "title_en", "source", "licence"):
-        value = raw.get(key)
-        if not isinstance(value, str) or not value.strip():
-            problems.append(f"{where}: '{key}' is required and must be a non-empty string")
-    if not isinstance(raw.get("synthetic"), bool):
-        problems.append(f"{where}: 'synthetic' is required and must be true or false "
-                        "(sample data must say whether it is real)")
-    for key in ("layer", "crs", "encoding"):
-        if key in raw and not isinstance(raw[key], str):
-            problems.append(f"{where}: '{key}' must be a string")
-    if isinstance(raw.get("id"), str) and not _ID_PATTERN.match(raw["id"]):
-        problems.append(f"{where}: id '{raw['id']}' must be lower-case letters, digits and '_'")
-    vocab = role_vocabulary()
-    role = raw.get("role")
-    if isinstance(role, str) and role not in vocab:
-        problems.append(f"{where}: unknown role '{role}'; allowed roles: {sorted(vocab)}")
-    fields = raw.get("fields", {})
-    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
-        problems.append(f"{where}: [fields] must map canonical names to column names (strings)")
-        fields = {}
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _layer_id(value: str) -> str:
+    if not _ID_PATTERN.match(value):
+        raise ValueError(f"id {value!r} must be lower-case letters, digits and '_' (编号格式无效)")
+    return value
+
+
+def _known_role(value: str) -> str:
+    if value not in role_vocabulary():
+        raise ValueError(f"unknown role {value!r}; allowed roles: {sorted(role_vocabulary())} (未知的图层角色)")
+    return value
+
+
+def _canonical(fields: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(fields) - canonical_fields())
     if unknown:
-        problems.append(f"{where}: unknown canonical field(s) {unknown}; allowed: {sorted(canonical_fields())}")
-    if len(problems) > before:
-        return None
-    return LayerEntry(id=raw["id"], role=role, path=(base / raw["path"]).resolve(), layer=raw.get("layer"),
-                      title_zh=raw["title_zh"], title_en=raw["title_en"], source=raw["source"],
-                      licence=raw["licence"], synthetic=raw["synthetic"], crs=raw.get("crs"),
-                      encoding=raw.get("encoding"), fields=dict(fields))
+        raise ValueError(f"unknown canonical field(s) {unknown}; allowed: {sorted(canonical_fields())}")
+    return fields
+
+
+def _working_crs(value: str | None) -> str | None:
+    from pyproj import CRS
+
+    try:
+        geographic = value is not None and CRS.from_user_input(value).is_geographic
+    except Exception as exc:  # noqa: BLE001 - pyproj raises its own CRSError
+        raise ValueError(f"{value!r} is not a valid CRS: {exc}") from None
+    if geographic:
+        raise ValueError(f"{value} is geographic; areas and distances need a projected CRS (e.g. EPSG:4547)")
+    return value
+
+
+class _Entry(DataModel):
+    id: Annotated[_Text, AfterValidator(_layer_id)]
+    role: Annotated[_Text, AfterValidator(_known_role)]
+    path: _Text
+    layer: str | None = None
+    title_zh: _Text
+    title_en: _Text
+    source: _Text
+    licence: _Text
+    synthetic: bool  # sample data must say whether it is real
+    crs: str | None = None
+    encoding: str | None = None
+    fields: Annotated[dict[str, str], AfterValidator(_canonical)] = {}  # canonical name -> column in the file
+    notes: str | None = None
+
+
+class _Meta(DataModel):
+    title_zh: str | None = None
+    title_en: str | None = None
+    region_zh: str | None = None
+    region_en: str | None = None
+    working_crs: Annotated[str | None, AfterValidator(_working_crs)] = None
+    notes: str | None = None
+
+
+class CatalogFile(DataModel):
+    """The structure of a catalog TOML (``layers/catalog.toml``): ``[catalog]`` and ``[[layers]]``."""
+
+    what: ClassVar[str] = "图层目录 / catalog"
+    error: ClassVar[type[Exception]] = CatalogError
+    catalog: _Meta = _Meta()
+    layers: list[_Entry] = Field(min_length=1)
+
+    @classmethod
+    def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        layers = doc.get("layers") if isinstance(doc.get("layers"), list) else []
+        ids = [raw.get("id") if isinstance(raw, Mapping) else None for raw in layers]
+        return [(("layers", i, "id"), f"duplicate id '{lid}' (编号重复)") for i, lid in enumerate(ids)
+                if lid is not None and lid in ids[:i]]
 
 
 def _require_file(entry: LayerEntry, catalog_path: Path | None) -> None:

@@ -53,6 +53,8 @@ class DataModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
     what: ClassVar[str] = "数据 / data"
+    #: The error raised for a file of this model (a :class:`DataFileError` unless the file is, e.g., a catalog).
+    error: ClassVar[type[Exception]] = DataFileError
     _files: tuple[str, ...] = PrivateAttr(default=())
 
     @classmethod
@@ -150,9 +152,9 @@ def validate_layers(model: type[M], layers: Sequence[tuple[str, Mapping[str, Any
     try:
         obj = model.model_validate(doc)
     except ValidationError as exc:
-        raise DataFileError(format_errors(exc.errors(include_url=False), model, layers, fix=fix, extra=extra)) from None
+        raise model.error(format_errors(exc.errors(include_url=False), model, layers, fix=fix, extra=extra)) from None
     if extra:
-        raise DataFileError(format_errors([], model, layers, fix=fix, extra=extra))
+        raise model.error(format_errors([], model, layers, fix=fix, extra=extra))
     obj._files = tuple(label for label, _ in layers)
     return obj
 
@@ -296,7 +298,7 @@ def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
     zh, _, en = model.what.partition(" / ")
     packaged = layers[0][0] if layers and layers[0][0].startswith(PACKAGED_PREFIX) else "file of the same name"
     return problem(
-        f"{zh}参数文件有 {len(items)} 处错误。",
+        f"{zh}数据文件有 {len(items)} 处错误。",
         f"The {en or zh} data file has {len(items)} problem(s):\n  - " + "\n  - ".join(items),
         file=" + ".join(label for label, _ in layers),
         fix=fix or f"correct each key listed (see the packaged {packaged} for the format, the allowed values "
