@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
 from shapely.geometry import Polygon, box
 
 from sanxian_yidan.rooftop.locate import first_containing
@@ -125,3 +126,28 @@ def test_group_sums_match_pandas_groupby() -> None:
     by_county = frame.groupby("county", observed=True, sort=True)[names].sum()
     np.testing.assert_allclose(again["capacity_kwp"], by_county["capacity_kwp"], rtol=1e-12)
     np.testing.assert_array_equal(again["n_included"], by_county["n_included"])
+
+
+@pytest.mark.parametrize("share", [0.1, 0.9])
+def test_ridge_bearing_of_some_rows_equals_that_of_those_footprints(share: float) -> None:
+    from sanxian_yidan.rooftop.orientation import _ridge_bearing
+
+    rng = np.random.default_rng(2)
+    n = 400
+    x0, y0 = rng.uniform(4e5, 4.1e5, n), rng.uniform(3.5e6, 3.51e6, n)
+    theta = rng.uniform(0, np.pi, n)
+    w, h = rng.uniform(8, 30, n), rng.uniform(5, 12, n)
+    rects = [shapely.affinity.rotate(box(x - a / 2, y - b / 2, x + a / 2, y + b / 2), t, use_radians=True)
+             for x, y, a, b, t in zip(x0, y0, w, h, theta)]
+    rects[3] = box(0, 0, 10, 10).difference(box(2, 2, 3, 3))      # holed: the GEOS path
+    rects[5] = Polygon([(0, 0), (20, 0), (20, 6), (6, 6), (6, 15), (0, 15)])   # concave: the GEOS path
+    geoms = np.array(rects, dtype=object)
+    rows = np.flatnonzero(rng.random(n) < share)
+    rows = np.union1d(rows, [3, 5])
+    np.testing.assert_array_equal(_ridge_bearing(geoms, rows), _ridge_bearing(geoms[rows]))
+    # the long side of each rotated rectangle: its rotation, or 90 degrees off it when h > w
+    plain = np.setdiff1d(rows, [3, 5])
+    want = np.degrees(np.where(w >= h, theta, theta + np.pi / 2))[plain]
+    got = _ridge_bearing(geoms, plain)
+    diff = np.abs((90 - got) % 180 - want % 180)                       # bearing from north vs angle from east
+    assert np.minimum(diff, 180 - diff).max() < 1e-6

@@ -29,7 +29,7 @@ def _orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.ndarra
         if roof.mount == "flush":
             flush |= mask
     if flush.any():
-        az = _slope_azimuth(geoms[flush])
+        az = _slope_azimuth(geoms, np.flatnonzero(flush))
         given = _given_azimuth(gdf, p.roof_azimuth_columns)
         if given is not None:
             g = given[flush]
@@ -46,14 +46,14 @@ def _given_azimuth(gdf: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | No
     return None
 
 
-def _slope_azimuth(geoms: np.ndarray) -> np.ndarray:
+def _slope_azimuth(geoms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Azimuth [deg, clockwise from grid north] of the roof slope facing nearest to south.
 
     The ridge is taken along the long side of the footprint's minimum-area bounding rectangle (a
     gable roof); its two slopes face the ridge direction ± 90 degrees.  Grid north of the working
     CRS differs from true north by the meridian convergence (under 1 degree across Suizhou).
     """
-    ridge = _ridge_bearing(geoms)
+    ridge = _ridge_bearing(geoms, rows)
     face_a = (ridge + 90.0) % 360.0
     face_b = (ridge + 270.0) % 360.0
     dist_a = np.abs(((face_a - 180.0) + 180.0) % 360.0 - 180.0)
@@ -71,10 +71,11 @@ _MAX_VERTICES_NUMPY = 16
 _BLOCK = 16_384
 
 
-def _ridge_bearing(geoms: np.ndarray) -> np.ndarray:
+def _ridge_bearing(geoms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Bearing [deg, 0-180) of the long side of each footprint's minimum-area bounding rectangle.
 
-    NaN where the footprint has no rectangle (degenerate).  The minimum-area rectangle has one side
+    For ``geoms[rows]`` (all footprints when ``rows`` is None).  NaN where the footprint has no
+    rectangle (degenerate).  The minimum-area rectangle has one side
     on an edge of the convex hull; for a convex polygon the hull is the polygon itself, so the
     rectangle is found by projecting the k vertices on each of the k edge directions, vectorised
     over all footprints with the same k.  Other footprints (concave, with holes, multipart, more
@@ -82,15 +83,12 @@ def _ridge_bearing(geoms: np.ndarray) -> np.ndarray:
     rectangle up to rounding but costs about five times more per footprint.  When two
     orientations tie (a square footprint) the ridge direction is undefined and either may be taken.
     """
-    n = len(geoms)
+    rows = np.arange(len(geoms)) if rows is None else np.asarray(rows)
+    n = len(rows)
     bearing = np.full(n, np.nan)
     done = np.zeros(n, dtype=bool)
-    simple = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0))
+    coords, starts, counts, simple = _simple_rings(geoms, rows)
     if simple.size:
-        # Counts per footprint instead of return_index: the same layout without a million-entry index array.
-        coords = shapely.get_coordinates(geoms[simple])
-        counts = shapely.get_num_coordinates(geoms[simple])
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         k = counts - 1  # closed rings repeat the first vertex
         for kk in np.unique(k[(k >= 3) & (k <= _MAX_VERTICES_NUMPY)]):  # a dozen vertex counts at most
             same_k = np.flatnonzero(k == kk)
@@ -103,8 +101,39 @@ def _ridge_bearing(geoms: np.ndarray) -> np.ndarray:
                 done[simple[pos[ok]]] = True
     rest = np.flatnonzero(~done)
     if rest.size:
-        bearing[rest] = _ridge_bearing_geos(geoms[rest])
+        bearing[rest] = _ridge_bearing_geos(geoms[rows[rest]])
     return bearing
+
+
+#: Share of the layer above which the footprints' vertices are read for the whole layer at once (in
+#: storage order, about twice as fast per vertex as reading a scattered subset).  Not a planning parameter.
+_WHOLE_LAYER_SHARE = 0.3
+
+
+def _simple_rings(geoms: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices of the single-ring polygons among ``geoms[rows]``.
+
+    Returns the vertex array, each simple polygon's first vertex in it and its vertex count, and the
+    positions (into ``rows``) of the simple polygons.
+    """
+    whole = len(rows) > _WHOLE_LAYER_SHARE * len(geoms)
+    subset = geoms if whole else geoms[rows]
+    at = rows if whole else np.arange(len(rows))
+    is_simple = ((shapely.get_type_id(subset) == 3) & (shapely.get_num_interior_rings(subset) == 0))[at]
+    simple = np.flatnonzero(is_simple)
+    if simple.size == 0:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), simple
+    if whole:
+        all_counts = shapely.get_num_coordinates(geoms)
+        coords = shapely.get_coordinates(geoms)
+        counts = all_counts[rows[simple]]
+        starts = (np.cumsum(all_counts) - all_counts)[rows[simple]]
+    else:
+        # Counts per footprint instead of return_index: the same layout without a million-entry index array.
+        coords = shapely.get_coordinates(subset[simple])
+        counts = shapely.get_num_coordinates(subset[simple])
+        starts = np.cumsum(counts) - counts
+    return coords, starts, counts, simple
 
 
 def _rectangle_axis(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
