@@ -500,3 +500,91 @@ def test_worker_processes_build_the_same_app_from_the_environment(monkeypatch: p
     r = client.post("/login", data={"csrf": token, "username": "wang", "password": PASSWORDS["wang"]},
                     follow_redirects=False)
     assert "Secure" in r.headers["set-cookie"]
+
+
+# -- every format the toolkit reads ----------------------------------------------------------------------
+DATA = REPO / "tests" / "data"
+
+
+def _built(tmp: Path, kind: str) -> Path:
+    """A small project file written here: zipped shapefile, GeoPackage or CSV around the city centre."""
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"id": ["S1", "S2"], "name": ["甲", "乙"]},
+                             geometry=[shapely.box(113.370, 31.690, 113.373, 31.692),
+                                       shapely.Point(113.3745, 31.6880)], crs="EPSG:4326")
+    if kind == "gpkg":
+        frame.to_file(tmp / "p.gpkg", driver="GPKG")
+        return tmp / "p.gpkg"
+    if kind == "csv":
+        path = tmp / "p.csv"
+        path.write_text("id,name,lon,lat\nC1,甲,113.3745,31.6880\nC2,乙,113.3600,31.7000\n", encoding="utf-8")
+        return path
+    folder = tmp / "shp"
+    folder.mkdir()
+    frame.iloc[:1].to_file(folder / "红线.shp", encoding="utf-8")
+    path = tmp / "p.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for part in sorted(folder.iterdir()):
+            zf.write(part, part.name)
+    return path
+
+
+def _kmz(tmp: Path) -> Path:
+    path = tmp / "p.kmz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(DATA / "kml" / "ovi_folders.kml", "doc.kml")
+    return path
+
+
+@pytest.mark.parametrize("kind, sent_as, fields", [
+    ("dxf", "redline.dxf", {"layer": "红线", "crs": "EPSG:4547"}),
+    ("kml", "redline.txt", {}),                       # a wrong name: the type comes from the content
+    ("kmz", "redline.kmz", {}),
+    ("xlsx", "坐标表.xlsx", {"crs": "EPSG:4547"}),
+    ("shp", "红线.zip", {}),
+    ("gpkg", "projects.gpkg", {}),
+    ("csv", "projects.csv", {"crs": "EPSG:4326"}),
+])
+def test_every_format_the_toolkit_reads(app, tmp_path: Path, kind: str, sent_as: str, fields: dict):
+    import sanxian_yidan as sx
+
+    path = {"dxf": DATA / "dxf" / "red_line_r2000_gbk.dxf", "kml": DATA / "kml" / "ovi_folders.kml",
+            "xlsx": DATA / "xlsx" / "parcels_cm114.xlsx", "kmz": None}.get(kind)
+    path = _kmz(tmp_path) if kind == "kmz" else (path or _built(tmp_path, kind))
+    client = login(app, "wang")
+    r = upload(client, path.read_bytes(), name=sent_as, industry="D4416", **fields)
+    assert r.status_code == 303, r.text[:2000]
+    records = client.get(r.headers["location"] + "/screening.json").json()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = sx.read_vector(path, crs=fields.get("crs"), layer=fields.get("layer"))
+        expected = sx.screen(frame, sx.Catalog.load(SAMPLE_CATALOG), industry="D4416").to_records()
+    assert [(p["id"], p["verdict"], p["area_m2"]) for p in records] == \
+        [(p["id"], p["verdict"], p["area_m2"]) for p in expected]
+
+
+def test_multi_layer_drawing_without_a_layer_names_the_layer_field(app):
+    client = login(app, "wang")
+    r = upload(client, (DATA / "dxf" / "red_line_r2000_gbk.dxf").read_bytes(), name="red.dxf", crs="EPSG:4547")
+    assert r.status_code == 422
+    assert "红线" in r.text and "图层 / layer field" in r.text
+
+
+def test_repeated_failed_logins_lock_the_name_for_the_window(tmp_path: Path, users_file: Path):
+    strict = create_app(SAMPLE_CATALOG, db=tmp_path / "s.sqlite", users=users_file, warm=False,
+                        settings=_settings(tmp_path, login__max_failures=3))
+    client = TestClient(strict)
+    token = _csrf(client.get("/login").text)
+    for _ in range(3):
+        r = client.post("/login", data={"csrf": token, "username": "wang", "password": "guess-guess"})
+        assert r.status_code == 401
+    right = client.post("/login", data={"csrf": token, "username": "wang", "password": PASSWORDS["wang"]})
+    assert right.status_code == 429 and "15 分钟后再试" in right.text and "15 minutes" in right.text
+    api = client.post("/api/login", json={"username": "wang", "password": PASSWORDS["wang"]})
+    assert api.status_code == 429
+    # another name is not affected; a success clears that name's count
+    assert client.post("/login", data={"csrf": token, "username": "li", "password": PASSWORDS["li"]},
+                       follow_redirects=False).status_code == 303
+    assert strict.state.service.store.failures("li", 900) == 0 and strict.state.service.store.failures("wang", 900) == 3

@@ -21,10 +21,9 @@ from ..errors import SanxianError
 from . import views
 from .flow import Inputs, clean_options, run_request
 from .openapi import openapi_document
-from .security import BodyTooLarge, check_csrf, new_session, session_of
+from .security import BodyTooLarge, attempt_login, check_csrf, new_session, session_of
 from .store import Session
 from .uploads import too_large
-from .users import verify_password
 
 __all__ = ["health", "routes"]
 
@@ -72,10 +71,12 @@ async def api_login(request: Request) -> Response:
         return body
     if state.local:
         return JSONResponse({"token": None, "user": "local", "note": "local server: no login needed"})
-    user = verify_password(state.users, str(body.get("username", "")), str(body.get("password", "")))
+    name = str(body.get("username", ""))
+    user, status, refusal = attempt_login(state.store, state.settings, state.users, name,
+                                          str(body.get("password", "")))
     if user is None:
-        request.state.user = f"failed:{str(body.get('username', ''))[:64]}"
-        return views.api_error(401, views.LOGIN_ERROR)
+        request.state.user = f"failed:{name[:64]}"
+        return views.api_error(status, refusal)
     token, session = new_session(state.store, user.name, user.role, state.settings.session_lifetime_s)
     request.state.user = user.name
     return JSONResponse({"token": token, "user": user.name, "role": user.role, "expires": session.expires})
@@ -91,7 +92,8 @@ async def api_screen(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     try:
-        options = clean_options(body.get("industry"), body.get("project_type"), body.get("radius_m"), body.get("crs"))
+        options = clean_options(body.get("industry"), body.get("project_type"), body.get("radius_m"), body.get("crs"),
+                                body.get("layer"))
         inputs = Inputs("api", str(body.get("name") or "API")[:200], **options)
         if body.get("geojson") is not None:
             geojson = json.dumps(body["geojson"]) if not isinstance(body["geojson"], str) else body["geojson"]

@@ -39,6 +39,10 @@ class ServeSettings:
         Lifetime of a login [s].
     cookie : str
         Session cookie name.
+    max_failures : int
+        Failed logins per user name within ``failure_window_s`` before that name is refused.
+    failure_window_s : int
+        Window of the failed-login count [s].
     min_password_length : int
         Shortest password ``sanxian serve adduser`` accepts [characters].
     page_size : int
@@ -59,6 +63,8 @@ class ServeSettings:
     concurrent: int
     session_lifetime_s: int
     cookie: str
+    max_failures: int
+    failure_window_s: int
     min_password_length: int
     page_size: int
     cached_results: int
@@ -77,6 +83,8 @@ _FIELDS = (
     ("screening", "concurrent", "concurrent", int),
     ("session", "lifetime_s", "session_lifetime_s", int),
     ("session", "cookie", "cookie", str),
+    ("login", "max_failures", "max_failures", int),
+    ("login", "window_s", "failure_window_s", int),
     ("password", "min_length", "min_password_length", int),
     ("history", "page_size", "page_size", int),
     ("history", "cached_results", "cached_results", int),

@@ -35,9 +35,10 @@ class Inputs:
     industry: str | None = None
     project_type: str | None = None
     radius_m: float | None = None
+    layer: str | None = None   # layer of a multi-layer file: GeoPackage layer, DXF layer, KML folder, sheet
 
 
-def clean_options(industry: Any, project_type: Any, radius: Any, crs: Any) -> dict[str, Any]:
+def clean_options(industry: Any, project_type: Any, radius: Any, crs: Any, layer: Any = None) -> dict[str, Any]:
     """Form or JSON options as screening arguments: empty strings are None, the radius a number."""
     def text(value: Any) -> str | None:
         value = "" if value is None else str(value).strip()
@@ -53,7 +54,8 @@ def clean_options(industry: Any, project_type: Any, radius: Any, crs: Any) -> di
         except ValueError:
             raise InputFileError(problem("半径必须是数字（米）。", f"The radius must be a number of metres, got {r!r}.",
                                          fix="enter e.g. 100, or leave it empty for the default")) from None
-    return {"industry": code, "project_type": text(project_type), "radius_m": r, "crs": text(crs)}
+    return {"industry": code, "project_type": text(project_type), "radius_m": r, "crs": text(crs),
+            "layer": text(layer)}
 
 
 def _read(folder: Path, payload: bytes | None, text: str | None, geojson: str | None, inputs: Inputs,
@@ -61,7 +63,7 @@ def _read(folder: Path, payload: bytes | None, text: str | None, geojson: str | 
     if payload is not None:                      # an uploaded file, already size-checked
         path = folder / "upload.bin"
         path.write_bytes(payload)
-        return read_projects(path, state.settings, shown=inputs.name, crs=inputs.crs)
+        return read_projects(path, state.settings, shown=inputs.name, crs=inputs.crs, layer=inputs.layer)
     if text is not None:                         # pasted coordinates or a pasted file
         bare = parse_coordinates_text(text)
         path = folder / "pasted.bin"

@@ -24,6 +24,7 @@ _SCREEN_REQUEST = {
         "industry": {"type": "string", "description": "GB/T 4754-2017 code, e.g. C2614"},
         "project_type": {"type": "string", "examples": ["pv", "industrial", "mining"]},
         "radius_m": {"type": "number", "description": "Footprint radius of points / half-width of lines [m]"},
+        "layer": {"type": "string", "description": "Layer of a multi-layer input (pasted tables: sheet)"},
         "name": {"type": "string", "description": "Label kept in the history"},
     },
 }
@@ -59,7 +60,7 @@ def openapi_document() -> dict[str, Any]:
                     "username": {"type": "string"}, "password": {"type": "string"}}}),
                 "responses": {"200": {"description": "token", **_json({"type": "object", "properties": {
                     "token": {"type": "string"}, "user": {"type": "string"}, "role": {"type": "string"},
-                    "expires": {"type": "number"}}})}, **_errors(400, 401, 415)}}},
+                    "expires": {"type": "number"}}})}, **_errors(400, 401, 415, 429)}}},
             "/api/screen": {"post": {
                 "summary": "Screen one or more projects against the 三线一单 zoning", "security": bearer,
                 "requestBody": _json(_SCREEN_REQUEST),

@@ -15,11 +15,19 @@ from starlette.routing import Mount, Route
 from ..errors import SanxianError
 from . import views
 from .flow import Inputs, clean_options, rerun, run_request
-from .security import MAP_CSP, SHEET_CSP, BodyTooLarge, check_csrf, cookie_kwargs, new_session, session_of
+from .security import (
+    MAP_CSP,
+    SHEET_CSP,
+    BodyTooLarge,
+    attempt_login,
+    check_csrf,
+    cookie_kwargs,
+    new_session,
+    session_of,
+)
 from .static import static_app
 from .store import HistoryEntry, Session
 from .uploads import UploadTooLarge, too_large
-from .users import verify_password
 
 __all__ = ["exception_handlers", "routes"]
 
@@ -83,10 +91,12 @@ async def login(request: Request) -> Response:
     token = request.cookies.get(_LOGIN_CSRF)
     if not check_csrf(token, form.get("csrf")):
         return render(request, "login.html.j2", 403, csrf=token or "", error=views.CSRF_ERROR)
-    user = verify_password(state.users, str(form.get("username", "")), str(form.get("password", "")))
+    name = str(form.get("username", ""))
+    user, status, refusal = attempt_login(state.store, state.settings, state.users, name,
+                                          str(form.get("password", "")))
     if user is None:
-        request.state.user = f"failed:{str(form.get('username', ''))[:64]}"
-        return render(request, "login.html.j2", 401, csrf=token, error=views.LOGIN_ERROR)
+        request.state.user = f"failed:{name[:64]}"
+        return render(request, "login.html.j2", status, csrf=token, error=refusal)
     session_token, _ = new_session(state.store, user.name, user.role, state.settings.session_lifetime_s)
     request.state.user = user.name
     response = RedirectResponse("/", status_code=303)
@@ -129,7 +139,7 @@ async def screen(request: Request) -> Response:
             if not check_csrf(session.csrf, form.get("csrf")):
                 raise HTTPException(403, views.CSRF_ERROR)
             options = clean_options(form.get("industry"), form.get("project_type"), form.get("radius"),
-                                    form.get("crs"))
+                                    form.get("crs"), form.get("layer"))
             key, screening = await _screen_form(request, form, options)
     except BodyTooLarge:
         return render(request, "index.html.j2", 413, **views.form_context(), values=values,

@@ -134,6 +134,27 @@ def new_session(store: Store, user: str, role: str, lifetime_s: int) -> tuple[st
     return token, session
 
 
+def attempt_login(store: Store, settings: Any, users: Any, name: str, password: str) -> tuple[Any, int, str]:
+    """Check a login: ``(user, 200, "")`` on success, ``(None, HTTP status, bilingual reason)`` on failure.
+
+    A name with ``[login] max_failures`` failures within ``window_s`` is refused without checking the
+    password, so guessing is slowed for everyone alike.
+    """
+    from .users import verify_password
+    from .views import LOGIN_ERROR
+
+    if store.failures(name, settings.failure_window_s) >= settings.max_failures:
+        minutes = max(1, round(settings.failure_window_s / 60))
+        return None, 429, (f"该用户登录失败次数过多，请 {minutes} 分钟后再试。 / Too many failed logins for this user: "
+                           f"try again in {minutes} minutes.")
+    user = verify_password(users, name, password)
+    if user is None:
+        store.add_failure(name)
+        return None, 401, LOGIN_ERROR
+    store.clear_failures(name)
+    return user, 200, ""
+
+
 def check_csrf(expected: str | None, given: Any) -> bool:
     """True if the form's (or header's) token equals the session's, in constant time."""
     return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode())

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS screenings (
     n_projects INTEGER NOT NULL, verdict TEXT NOT NULL, input_geojson TEXT NOT NULL, records_json TEXT NOT NULL,
     notes_json TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS screenings_user ON screenings (user, created);
+CREATE TABLE IF NOT EXISTS login_failures (name TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
     at REAL NOT NULL, user TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
     verdict TEXT, ms REAL NOT NULL);
@@ -112,6 +113,23 @@ class Store:
     def drop_session(self, token: str) -> None:
         """Log out: forget the session."""
         self._db().execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_hash(token),))
+
+    # -- failed logins -----------------------------------------------------------------------------
+    def add_failure(self, name: str) -> None:
+        """Count a failed login for ``name``."""
+        self._db().execute("INSERT INTO login_failures VALUES (?, ?)", (name[:64], time.time()))
+
+    def failures(self, name: str, window_s: float) -> int:
+        """Failed logins for ``name`` within the last ``window_s`` seconds (older ones are dropped)."""
+        db = self._db()
+        since = time.time() - window_s
+        db.execute("DELETE FROM login_failures WHERE at < ?", (since,))
+        return db.execute("SELECT COUNT(*) FROM login_failures WHERE name = ? AND at >= ?",
+                          (name[:64], since)).fetchone()[0]
+
+    def clear_failures(self, name: str) -> None:
+        """Forget the failed logins of ``name`` (after a successful login)."""
+        self._db().execute("DELETE FROM login_failures WHERE name = ?", (name[:64],))
 
     # -- history -----------------------------------------------------------------------------------
     def add_screening(self, entry: HistoryEntry) -> None:

@@ -172,10 +172,12 @@ def _unknown(shown: str, what: str) -> InputFileError:
                                   fix="upload one of: " + "; ".join(FORMATS)))
 
 
-def read_projects(path: Path, settings: ServeSettings, *, shown: str, crs: str | None = None) -> gpd.GeoDataFrame:
+def read_projects(path: Path, settings: ServeSettings, *, shown: str, crs: str | None = None,
+                  layer: str | None = None) -> gpd.GeoDataFrame:
     """Read projects from a file in a request folder: type by content, then the toolkit's reader.
 
-    ``shown`` is the name the user gave (for messages only).  Returns a GeoDataFrame with a CRS.
+    ``shown`` is the name the user gave (for messages only); ``layer`` names the layer of a multi-layer
+    file (GeoPackage layer, DXF layer, KML folder, workbook sheet).  Returns a GeoDataFrame with a CRS.
     """
     from ..io import read_vector
 
@@ -183,7 +185,7 @@ def read_projects(path: Path, settings: ServeSettings, *, shown: str, crs: str |
     typed = path.with_name("input" + suffix)
     path.rename(typed)
     try:
-        gdf = read_vector(typed, crs=crs or None)
+        gdf = read_vector(typed, crs=crs or None, layer=layer or None)
     except InputFileError as exc:
         raise type(exc)(_renamed(str(exc), typed, shown)) from exc
     if len(gdf) > settings.max_projects:
@@ -196,7 +198,10 @@ def read_projects(path: Path, settings: ServeSettings, *, shown: str, crs: str |
 
 def _renamed(message: str, typed: Path, shown: str) -> str:
     """A reader's message with the temporary path replaced by the name the user knows."""
-    return message.replace(str(typed), shown).replace(str(typed.parent), ".")
+    message = message.replace(str(typed), shown).replace(str(typed.parent), ".")
+    # The readers' fixes speak of the command line; on the page the same choice is the layer field.
+    return message.replace("--layer <name> on the command line", "the 图层 / layer field of the form (--layer <name> "
+                                                                 "on the command line)")
 
 
 def parse_coordinates_text(text: str) -> str | None:
