@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from .datafiles import load_toml, require
+from pydantic import ConfigDict, Field
+
+from .datafiles import load_model, load_toml
 from .errors import DataFileError, problem
+from .params import DataModel, Sourced, validate_layers
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,35 @@ def _column_files() -> list[Path]:
     return sorted(folder.glob("*.toml"))
 
 
+_Digits = Annotated[int, Field(ge=0, le=9)]  # decimals written to CSV and shown in tables
+
+
+class _ColumnEntry(DataModel):
+    zh: str
+    en: str
+    unit: str
+    description: str
+    digits: _Digits | None = None  # none: by unit (data/csv_format.toml)
+
+
+class ColumnsFile(DataModel):
+    """The structure of a ``data/columns/*.toml`` file: one ``[<column name>]`` table per output column."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, _ColumnEntry]
+    what: ClassVar[str] = "输出列 / output-column registry"
+
+
+class CsvFormatFile(Sourced):
+    """The structure of ``data/csv_format.toml``."""
+
+    what: ClassVar[str] = "表格格式 / CSV format"
+    default_digits: _Digits
+    true_text: str
+    false_text: str
+    unit_digits: dict[str, _Digits]
+
+
 @lru_cache(maxsize=1)
 def registry() -> dict[str, Column]:
     """All declared output columns by name (loaded once, validated).
@@ -69,17 +101,13 @@ def registry() -> dict[str, Column]:
     Raises
     ------
     DataFileError
-        If an entry lacks a key or a column is declared twice with different meaning.
+        If an entry lacks a key or has an unknown one, or a column is declared twice with different meaning.
     """
     columns: dict[str, Column] = {}
     for path in _column_files():
-        for name, entry in load_toml(path).items():
-            where = f"[{name}]"
-            col = Column(name=name, zh=require(entry, "zh", str, file=path, where=where),
-                         en=require(entry, "en", str, file=path, where=where),
-                         unit=require(entry, "unit", str, file=path, where=where),
-                         description=require(entry, "description", str, file=path, where=where),
-                         digits=_digits(entry, path, where))
+        entries = validate_layers(ColumnsFile, [(str(path), load_toml(path))]).model_extra or {}
+        for name, entry in entries.items():
+            col = Column(name=name, **entry.model_dump())
             if name in columns and columns[name] != col:
                 raise DataFileError(problem(f"输出列 '{name}' 重复定义且含义不同。",
                                             f"Column '{name}' is declared twice with different text.",
@@ -88,35 +116,10 @@ def registry() -> dict[str, Column]:
     return columns
 
 
-def _digits(entry: dict, path: Path, where: str) -> int | None:
-    if "digits" not in entry:
-        return None
-    value = entry["digits"]
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        raise DataFileError(problem(f"{where} 的 digits 必须是 0 到 9 的整数。",
-                                    f"{where}: digits must be a whole number from 0 to 9, not {value!r}.",
-                                    file=path, fix="write e.g. digits = 2, or remove the key (unit default)"))
-    return value
-
-
 @lru_cache(maxsize=1)
 def csv_format() -> dict:
     """The validated ``data/csv_format.toml``: ``default_digits``, ``true_text``, ``false_text``, ``unit_digits``."""
-    from .datafiles import packaged_path
-
-    path = packaged_path("csv_format.toml")
-    doc = load_toml(path)
-    out = {"default_digits": require(doc, "default_digits", int, file=path, where=""),
-           "true_text": require(doc, "true_text", str, file=path, where=""),
-           "false_text": require(doc, "false_text", str, file=path, where=""),
-           "unit_digits": dict(require(doc, "unit_digits", dict, file=path, where=""))}
-    require(doc, "source", str, file=path, where="")
-    for unit, value in out["unit_digits"].items():
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-            raise DataFileError(problem(f"[unit_digits] \"{unit}\" 必须是 0 到 9 的整数。",
-                                        f"[unit_digits] \"{unit}\" must be a whole number from 0 to 9.",
-                                        file=path, fix="write e.g. \"m\" = 0"))
-    return out
+    return load_model(CsvFormatFile, "csv_format.toml").model_dump(exclude={"source"})
 
 
 def digits_of(name: str) -> int:

@@ -182,39 +182,6 @@ def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] |
     return validate_layers(model, layers, fix=fix)
 
 
-def require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
-            file: str | Path, where: str) -> Any:
-    """Return ``table[key]`` checked against ``kind`` or raise a precise error.
-
-    Parameters
-    ----------
-    table : dict
-        Parsed TOML table.
-    key : str
-        Required key.
-    kind : type or tuple of types
-        Allowed Python types of the value.
-    file : str or Path
-        File the table came from (for the message).
-    where : str
-        Dotted location of the table inside the file, e.g. ``"layer[3]"``.
-    """
-    if key not in table:
-        raise DataFileError(problem(
-            f"缺少必填项 '{key}'。", f"Missing required key '{key}' in {where}.",
-            file=file, fix=f"add `{key} = ...` to {where}"))
-    value = table[key]
-    if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise DataFileError(problem(
-            f"'{key}' 的类型错误。",
-            f"Key '{key}' in {where} must be {names}, got {type(value).__name__} {value!r}.",
-            file=file, fix=f"write {key} as a {names}"))
-    return value
-
-
-
-
 def resolve_params(params: Any, kind: type, load: Callable[..., Any],
                    default: Callable[[], Any] | None = None) -> Any:
     """The parameters an analysis was called with, whatever form the caller chose.

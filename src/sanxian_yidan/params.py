@@ -217,6 +217,14 @@ def _unwrap(tp: Any) -> list[Any]:
     return [tp]
 
 
+def _extra_type(model: type[BaseModel]) -> Any:
+    """The declared type of a model's extra keys (``__pydantic_extra__: dict[str, X]``), if any."""
+    try:
+        return typing.get_type_hints(model).get("__pydantic_extra__")
+    except (NameError, TypeError):
+        return None
+
+
 def _valid_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
     """Field names of the model found at ``loc`` (the table holding an unknown key)."""
     current: list[Any] = [model]
@@ -226,6 +234,8 @@ def _valid_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
             if isinstance(tp, type) and issubclass(tp, BaseModel):
                 if isinstance(part, str) and part in tp.model_fields:
                     nxt += _unwrap(tp.model_fields[part].annotation)
+                elif typing.get_origin(extra := _extra_type(tp)) is dict:  # typed extra keys (a collection)
+                    nxt += _unwrap(typing.get_args(extra)[1])
             elif typing.get_origin(tp) in (dict, Mapping):
                 nxt += _unwrap(typing.get_args(tp)[1])
             elif typing.get_origin(tp) in (list, tuple) and isinstance(part, int):
