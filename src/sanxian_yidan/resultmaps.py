@@ -21,6 +21,7 @@ from .maps import MapLayer
 from .maps.raster import RasterLayer
 from .maps.styles import layer_style, palette_labels
 from .roles import MapUse, context_roles, role_vocabulary
+from .schemas import view_columns
 
 _CONTEXT_POPUP = ("code", "name", "category", "level", "voltage_kv", "capacity_mva", "county", "area_ha",
                   "list_space", "list_pollution", "list_risk", "list_resource", "synthetic", "source")
@@ -103,8 +104,7 @@ def screening_layers(result: Any) -> list[MapLayer]:
     zoom (popups list every finding with its source), and the overlap pieces (hidden)."""
     projects = result.projects.assign(findings=finding_lines(result))
     layers = [_layer(projects, "projects",
-                     ["project_id", "project_name", "industry", "industry_name", "project_type", "verdict",
-                      "counties", "complete", "findings"],
+                     view_columns("popup_projects", projects),
                      tooltip="project_name", markers="project_id",
                      value_labels={"verdict": palette_labels("verdict")})]
     if len(result.overlaps):
@@ -133,7 +133,7 @@ def rooftop_layers(result: Any) -> list[MapLayer]:
     """Buildings by installable capacity (hidden by default: many features)."""
     labels = _rooftop_use_labels(result)
     return [_layer(result.buildings, "rooftops",
-                   ["rank", "use_category", "capacity_kwp", "annual_kwh", "co2_t", "excluded_reason"],
+                   view_columns("popup_rooftops", result.buildings),
                    tooltip="use_category", value_labels={"use_category": labels})]
 
 
@@ -145,11 +145,11 @@ def brownfield_layers(result: Any) -> list[MapLayer]:
     labels = {"p_top_k": f"权重扰动下保持前 {k} 名的概率 / Probability of staying in the top {k} when the weights "
                          f"vary"} if k else None
     layers = [_layer(sites, "brownfield_sites",
-                     ["rank", "name", "site_type_zh", "net_area_m2", "capacity_mw", "annual_mwh", "co2_t", "score",
-                      "p_top_k", "reasons"], tooltip="name", markers=None, popup_labels=labels)]
+                     view_columns("popup_brownfield_sites", sites), tooltip="name", markers=None,
+                     popup_labels=labels)]
     if len(result.excluded):
         layers.insert(0, _layer(result.excluded, "excluded_parts",
-                                ["site_id", "reason_zh", "reason_en", "excluded_area_m2", "rule_source"],
+                                view_columns("popup_excluded_parts", result.excluded),
                                 tooltip="reason_zh"))
     return layers
 
@@ -172,7 +172,7 @@ def mine_layers(result: Any) -> list[Any]:
         layers.append(raster)
     mines = getattr(result, "mines", result)
     layers.append(_layer(mines, "mines",
-                         ["rank", "name", "township", "priority", "visible_share", "mode", "mode_source", "reasons"],
+                         view_columns("popup_mines", mines),
                          tooltip="name", value_labels={"mode": _mine_mode_labels()}))
     return layers
 

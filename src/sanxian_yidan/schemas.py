@@ -24,7 +24,8 @@ from .datafiles import PACKAGED_PREFIX, load_model
 from .errors import DataFileError, problem
 from .params import DataModel, Sourced
 
-__all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "order", "schema", "table_names", "view_rows"]
+__all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "order", "schema", "table_names", "view_columns",
+           "view_rows"]
 
 TABLES_FILE = "tables.toml"
 
@@ -49,6 +50,8 @@ class TableColumn(DataModel):
         Column name (declared in the column registry).
     required : bool
         :func:`assemble` fails when the frame lacks it.
+    optional : bool
+        In a view: may be absent (every other view column must be present).
     dtype : {"text", "number", "bool"} or None
         Checked by :func:`assemble` when given.
     display : str or None
@@ -61,6 +64,7 @@ class TableColumn(DataModel):
 
     name: str
     required: bool = False
+    optional: bool = False
     dtype: Literal["text", "number", "bool"] | None = None
     display: str | None = None
     digits: int | None = Field(default=None, ge=0, le=9)
@@ -75,6 +79,8 @@ class TableSchema(DataModel):
     columns: Annotated[tuple[TableColumn, ...], BeforeValidator(_entries)]
     internal: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = ()
     view: bool = False
+    #: A view whose columns may each be absent (a map popup shows what the layer has).
+    partial: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -219,7 +225,8 @@ def assemble(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     undeclared = [c for c in frame.columns if c not in declared and c != geometry]
     if undeclared and not spec.view:
         raise _undeclared(table, undeclared)
-    missing = [c.name for c in spec.columns if (c.required or spec.view) and c.name not in frame.columns]
+    missing = [c.name for c in spec.columns
+               if (c.required or (spec.view and not (c.optional or spec.partial))) and c.name not in frame.columns]
     if missing:
         raise _fail(table, f"缺少必需列 {missing}。", f"required column(s) {missing} are missing.",
                     "the analysis must compute them, or the schema must not require them")
@@ -230,6 +237,18 @@ def assemble(table: str, frame: pd.DataFrame) -> pd.DataFrame:
                         f"convert the column, or correct its dtype in [tables.{table}]")
     keep = [c for c in spec.names if c in frame.columns] + ([geometry] if geometry else [])
     return frame[keep]
+
+
+def view_columns(table: str, frame: pd.DataFrame) -> list[str]:
+    """The columns of the view ``table`` that ``frame`` has, in order (e.g. a map popup).
+
+    Raises
+    ------
+    DataFileError
+        A view column not marked ``optional`` is missing.
+    """
+    assemble(table, frame)
+    return [c for c in schema(table).names if c in frame.columns]
 
 
 def _cell(value: Any, digits: int | None, per: float) -> str:
