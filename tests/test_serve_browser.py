@@ -9,6 +9,7 @@ Content-Security-Policy violation or script error on the way fails it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -137,3 +138,68 @@ def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
         browser.close()
     assert not problems, f"browser errors (CSP violations or scripts): {problems}"
     assert not outside, f"pages asked for the network: {outside}"
+
+
+def _browser(pw):
+    return pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+
+
+def _login(page, server: str) -> None:
+    page.goto(server + "/login")
+    page.fill("input[name=username]", "planner")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(server + "/")
+
+
+def test_draw_a_polygon_on_the_offline_map_and_screen_it(server):
+    problems: list[str] = []
+    with playwright_api.sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        _login(page, server)
+        page.wait_for_function("document.querySelectorAll('#draw-map path').length > 0")
+        box = page.locator("#draw-map").bounding_box()
+        page.click("[data-draw=Polygon]")
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        for dx, dy in ((0, 0), (40, 0), (40, 30), (0, 30)):
+            page.mouse.click(cx + dx, cy + dy)
+        page.click("[data-action=finish]")
+        drawn = page.input_value("#draw-geojson")
+        shape = json.loads(drawn)["features"][0]["geometry"]
+        assert shape["type"] == "Polygon" and len(shape["coordinates"][0]) == 5     # 4 clicks + closing vertex
+        page.select_option("#draw-form select[name=project_type]", "pv")
+        page.click("#draw-form button[type=submit]")
+        page.wait_for_url("**/screenings/*", timeout=120_000)
+        assert page.inner_text("#verdict").strip()
+        browser.close()
+    assert not problems, problems
+
+
+def test_text_from_an_upload_is_shown_as_text_in_the_map_popup(server):
+    evil = "<img src=x onerror=alert(2)><script>alert(1)</script>"
+    with playwright_api.sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        _login(page, server)
+        token = page.evaluate("document.querySelector('input[name=csrf]').value")
+        body = {"geojson": {"type": "Feature", "properties": {"id": "X1", "name": evil},
+                            "geometry": {"type": "Point", "coordinates": [113.3745, 31.688]}}, "industry": "C2614"}
+        response = page.request.post(server + "/api/screen", data=json.dumps(body),
+                                     headers={"content-type": "application/json", "x-csrf-token": token})
+        assert response.status == 200, response.text()
+        key = response.json()["id"]
+        page.goto(f"{server}/screenings/{key}/map")
+        footprint = page.locator(".leaflet-overlay-pane path.leaflet-interactive").first
+        footprint.wait_for(state="attached", timeout=120_000)
+        footprint.dispatch_event("click")
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=30_000)
+        assert evil in popup.inner_text()                       # shown literally, not run
+        page.goto(f"{server}/screenings/{key}")
+        assert evil in page.inner_text("main")
+        browser.close()
+    assert not dialogs, f"text from the upload ran as script: {dialogs}"
