@@ -20,7 +20,7 @@ from shapely.geometry import box
 from sanxian_yidan import screen
 from sanxian_yidan.errors import DataFileError
 from sanxian_yidan.predicates import predicate, predicates, unregister
-from sanxian_yidan.rules import load_rules
+from sanxian_yidan.rules import VERDICTS, load_rules
 
 MODULE = '''
 import numpy as np
@@ -153,3 +153,17 @@ def test_packaged_predicates_describe_their_rules_in_both_languages() -> None:
     assert yz.describe_test_zh() == "距河流 1000 m 以内"
     assert rules["COV-01"].describe_test_zh() == "位于行政区界（县级）之外"
     assert rules["CU-01"].describe_test_zh().startswith("与环境管控单元相交（要素条件：category in [")
+
+
+def test_no_module_switches_on_a_predicate_name() -> None:
+    """Only the registry knows the predicates: no ``rule.predicate == "..."`` or predicate-name literal elsewhere."""
+    import re
+
+    src = Path(__file__).resolve().parents[1] / "src" / "sanxian_yidan"
+    # "outside_coverage" is also a severity and a verdict: only the other names are looked for as literals
+    names = "|".join(n for n in predicates() if n not in VERDICTS)
+    pattern = re.compile(rf"\.predicate\s*(==|!=|\bin\b)|[\"'](?:{names})[\"']")
+    offenders = [f"{path.relative_to(src)}:{i}" for path in src.rglob("*.py") if path.name != "predicates.py"
+                 for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.search(line) and 'predicate="intersects"' not in line]   # shapely's STRtree argument
+    assert not offenders, offenders
