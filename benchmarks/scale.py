@@ -21,7 +21,7 @@ from run to run; the ratios printed are between runs of the same invocation.
 Usage::
 
     python benchmarks/scale.py                                     # everything, default sizes
-    python benchmarks/scale.py --buildings 2000000 --skip-screening
+    python benchmarks/scale.py --buildings 2000000 --memory-buildings 0 --scaling-buildings 0 --skip-screening
     python benchmarks/scale.py --buildings 200000 --memory-buildings 200000 --scaling-buildings 100000 \
         --projects 20000 --units 10000                             # a quick look
 """
@@ -281,16 +281,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sanxian_scale_") as tmp:
         t = Path(tmp)
         if not args.skip_rooftops:
-            big = generate_buildings(t / "big", args.buildings)
-            mem = generate_buildings(t / "mem", args.memory_buildings)
-            scl = generate_buildings(t / "scl", args.scaling_buildings)
             print(f"rooftops (footprints; {args.workers} worker(s) x {args.memory_limit}):", flush=True)
-            r_mem = run_stage("rooftops_memory", mem, t / "out_mem")
-            print(_line(f"in-memory, {args.memory_buildings:,}", r_mem), flush=True)
-            r_1 = run_stage("rooftops_dask", scl, t / "out_s1", 1, args.memory_limit)
-            print(_line(f"dask 1 worker, {args.scaling_buildings:,}", r_1, limit), flush=True)
-            r_2 = run_stage("rooftops_dask", scl, t / "out_s2", 2, args.memory_limit)
-            print(_line(f"dask 2 workers, {args.scaling_buildings:,}", r_2, limit), flush=True)
+            skipped = {"error": "skipped (size 0)"}
+            r_mem, r_1, r_2 = skipped, skipped, skipped
+            if args.memory_buildings:
+                r_mem = run_stage("rooftops_memory", generate_buildings(t / "mem", args.memory_buildings), t / "out_mem")
+                print(_line(f"in-memory, {args.memory_buildings:,}", r_mem), flush=True)
+            if args.scaling_buildings:
+                scl = generate_buildings(t / "scl", args.scaling_buildings)
+                r_1 = run_stage("rooftops_dask", scl, t / "out_s1", 1, args.memory_limit)
+                print(_line(f"dask 1 worker, {args.scaling_buildings:,}", r_1, limit), flush=True)
+                r_2 = run_stage("rooftops_dask", scl, t / "out_s2", 2, args.memory_limit)
+                print(_line(f"dask 2 workers, {args.scaling_buildings:,}", r_2, limit), flush=True)
+            big = generate_buildings(t / "big", args.buildings)
             r_big = run_stage("rooftops_dask", big, t / "out_big", args.workers, args.memory_limit)
             print(_line(f"dask {args.workers} workers, {args.buildings:,}", r_big, limit), flush=True)
             if "error" not in r_1 and "error" not in r_2:
@@ -307,8 +310,9 @@ def main() -> None:
             (t / "so_2").mkdir()
             s_mem = run_stage("screening_memory", source, catalog, rules, t / "so_m")
             print(_line("in-memory", s_mem), flush=True)
-            s_1 = run_stage("screening_dask", source, catalog, rules, t / "so_1", 1, args.memory_limit)
-            print(_line("dask 1 worker", s_1, limit), flush=True)
+            if args.workers > 1:
+                s_1 = run_stage("screening_dask", source, catalog, rules, t / "so_1", 1, args.memory_limit)
+                print(_line("dask 1 worker", s_1, limit), flush=True)
             s_2 = run_stage("screening_dask", source, catalog, rules, t / "so_2", args.workers, args.memory_limit)
             print(_line(f"dask {args.workers} workers", s_2, limit), flush=True)
 

@@ -48,6 +48,7 @@ ROW = "_row"
 # 2**23 partitions of up to 10^12 rows.
 _ROW_SHIFT = 40
 _PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+_SORT_KEY = "_hilbert"
 
 
 class EngineError(SanxianError, RuntimeError):
@@ -328,6 +329,8 @@ def spatial_sort(ddf: Any, engine: Engine, found: Scan) -> Any:
     The curve spans the input's bounds and the partition boundaries are quantiles of the sampled midpoints'
     distances (both from :func:`scan`): the data are read once more, for the shuffle itself.
     """
+    import pandas as pd
+    import shapely
     from dask_geopandas.hilbert_distance import _hilbert_distance
 
     n_rows = int(found.lengths.sum())
@@ -339,10 +342,28 @@ def spatial_sort(ddf: Any, engine: Engine, found: Scan) -> Any:
     dist = np.sort(np.asarray(_hilbert_distance(gpd.GeoDataFrame(geometry=points), found.bounds, level)))
     inner = np.quantile(dist, np.linspace(0, 1, target + 1)[1:-1], method="lower").astype(np.int64)
     divisions = sorted({0, *inner.tolist(), 4 ** level - 1})
-    key = ddf.hilbert_distance(total_bounds=found.bounds, level=level)
-    # The task-based shuffle moves pickled GeoDataFrames; the P2P shuffle goes through Arrow and hands the
-    # geometry back as WKB bytes when the divisions are given.
-    return ddf.set_index(key, sorted=False, divisions=divisions, shuffle_method="tasks")
+    bounds, crs, name = found.bounds, ddf.crs, ddf.geometry.name
+    meta = ddf._meta
+
+    def to_plain(part: gpd.GeoDataFrame) -> Any:
+        # Dask's P2P shuffle (disk-backed, bounded memory) moves Arrow tables: the geometry travels as WKB.
+        key = _hilbert_distance(part, bounds, level) if len(part) else np.empty(0, dtype=np.int64)
+        plain = pd.DataFrame(part.drop(columns=name))
+        plain[name] = shapely.to_wkb(np.asarray(part.geometry.array))
+        plain[_SORT_KEY] = np.asarray(key, dtype=np.int64)
+        return plain
+
+    def to_geo(part: Any) -> gpd.GeoDataFrame:
+        geoms = shapely.from_wkb(part[name].to_numpy()) if len(part) else np.empty(0, dtype=object)
+        out = gpd.GeoDataFrame(part.drop(columns=name), geometry=gpd.GeoSeries(geoms, index=part.index), crs=crs)
+        return out[list(meta.columns)]
+
+    plain_meta = pd.DataFrame(meta.drop(columns=name))
+    plain_meta[name] = pd.Series(dtype=object)
+    plain_meta[_SORT_KEY] = pd.Series(dtype=np.int64)
+    plain = ddf.map_partitions(to_plain, meta=plain_meta)
+    shuffled = plain.set_index(_SORT_KEY, sorted=False, divisions=divisions, shuffle_method="p2p")
+    return shuffled.map_partitions(to_geo, meta=meta.set_index(pd.Index([], dtype=np.int64, name=_SORT_KEY)))
 
 
 def merge_repairs(lists: Sequence[Sequence[Any]]) -> list[Any]:
