@@ -25,7 +25,8 @@ ALLOWED_CYCLES = {
 }
 
 #: Modules that do analysis; a map only draws what it is given.
-ANALYSIS_PREFIXES = (f"{PACKAGE}.screening", f"{PACKAGE}.rooftop", f"{PACKAGE}.brownfield", f"{PACKAGE}.mines")
+ANALYSIS_PREFIXES = (f"{PACKAGE}.screening", f"{PACKAGE}.rooftop", f"{PACKAGE}.brownfield", f"{PACKAGE}.mines",
+                     f"{PACKAGE}.siteengine")
 
 
 def _modules() -> dict[str, tuple[Path, list[str]]]:
@@ -171,7 +172,31 @@ def test_maps_import_no_analysis_module(graph):
 
 def test_no_private_name_is_imported_from_another_part_of_the_package():
     # a helper another part of the package needs is a public name with a docstring (e.g.
-    # provenance.truthy_flags, brownfield.sites for mines); private names stay within their module
+    # provenance.truthy_flags, siteengine for brownfields and mines); private names stay within their module
     # or subpackage
     offenders = private_imports_across_areas()
     assert not offenders, f"private names used across the package: {offenders}"
+
+
+def _runtime_imports(path: Path) -> list[ast.ImportFrom]:
+    """``from ... import`` statements outside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and getattr(block.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(block)}
+    return [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and id(n) not in typing_only]
+
+
+def test_the_site_engine_stands_below_the_analyses_that_share_it():
+    # brownfields and mines share the site engine; the engine imports neither at run time (it reads
+    # their parameter records by attribute), and mines use only public names of brownfield
+    import sanxian_yidan.brownfield as bf
+
+    for path in sorted((SRC / PACKAGE / "siteengine").glob("*.py")):
+        modules = [n.module or "" for n in _runtime_imports(path)]
+        assert not [m for m in modules if m.startswith(("brownfield", "mines"))], path.name
+    tree = ast.parse((SRC / PACKAGE / "mines.py").read_text(encoding="utf-8"))
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and getattr(n.value, "id", "") == "bf"}
+    imported = {a.name for n in _runtime_imports(SRC / PACKAGE / "mines.py") if n.module == "brownfield"
+                for a in n.names}
+    assert used and (used | imported) - {"params"} <= set(bf.__all__)
+    assert "siteengine" in {n.module for n in _runtime_imports(SRC / PACKAGE / "mines.py")}

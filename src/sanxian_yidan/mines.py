@@ -68,6 +68,28 @@ from .params import Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
 from .schemas import assemble, schema
+from .siteengine import (
+    TERRAIN_COLUMNS,
+    area_names,
+    canonical_order,
+    column_names,
+    cut_exclusions,
+    distance_text,
+    edge_table,
+    evaluate_condition,
+    exclusion_layers,
+    grouped_union,
+    layer_distance,
+    mcda_param_records,
+    prescreen,
+    resolve_dem,
+    score_and_rank,
+    search_radius_m,
+    site_frame,
+    sort_by_rank,
+    substation_distances,
+    terrain_table,
+)
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -279,7 +301,7 @@ def overlap_share(geoms: np.ndarray, targets: np.ndarray) -> np.ndarray:
     if len(si) == 0:
         return out
     pieces = polygonal_parts(shapely.intersection(geoms[si], targets[ti]))
-    ids, unions = bf.grouped_union(pieces, si)
+    ids, unions = grouped_union(pieces, si)
     area = shapely.area(geoms)
     with np.errstate(invalid="ignore", divide="ignore"):
         out[ids] = np.where(area[ids] > 0, shapely.area(unions) / area[ids], 0.0)
@@ -325,7 +347,7 @@ def township_names(catalog: Any, geoms: np.ndarray) -> np.ndarray:
     Uses ``name_zh`` where the layer has a non-empty one, else ``name``; ``""`` outside every
     township or when the catalog has no township layer.
     """
-    return bf.area_names(catalog.read("township") if catalog.has("township") else None, geoms)
+    return area_names(catalog.read("township") if catalog.has("township") else None, geoms)
 
 
 def assign_focus_areas(frame: pd.DataFrame, areas: Sequence[FocusArea]) -> pd.DataFrame:
@@ -542,7 +564,7 @@ def recommend_mode(frame: pd.DataFrame, rules: Sequence[ModeRule]) -> pd.DataFra
     for k, rule in enumerate(rules):
         hold = np.ones(n, dtype=bool)
         for cond in rule.when:
-            res, _ = bf.evaluate_condition(frame, cond)
+            res, _ = evaluate_condition(frame, cond)
             hold &= res
         chosen = np.where((chosen < 0) & hold, k, chosen)
     chosen = np.where(chosen < 0, len(rules) - 1, chosen)
@@ -618,10 +640,10 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
     raw = cat.read("mine_site")
     cand = next((c for c in bp.candidates if c.role == "mine_site"),
                 bf.CandidateRole("mine_site", "矿山", "Mine", "catalog"))
-    mines = bf.site_frame(raw, cand, ids=raw["layer_id"].astype(str) + "-" + raw["src_fid"].astype(str))
+    mines = site_frame(raw, cand, ids=raw["layer_id"].astype(str) + "-" + raw["src_fid"].astype(str))
     if "cluster" in raw.columns:
         mines["cluster"] = raw["cluster"].to_numpy()
-    mines = mines.iloc[bf.canonical_order(mines, ["site_id"])].reset_index(drop=True)
+    mines = mines.iloc[canonical_order(mines, ["site_id"])].reset_index(drop=True)
     if len(mines) == 0:
         raise EmptyLayerError(problem("矿山图层为空。", "The mine layer has no features.", fix="check the layer"))
     geoms = np.asarray(mines.geometry.values, dtype=object)
@@ -632,10 +654,10 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
     frame["focus_basis"] = focus["focus_basis"].to_numpy()
 
     report_step(progress, "地形 / terrain", 1, total)
-    dem_obj = bf.resolve_dem(ctx, dem)
-    terr, terr_notes = bf.terrain_table(geoms, crs, dem_obj, slope_threshold_deg=bp.slope_threshold_deg,
+    dem_obj = resolve_dem(ctx, dem)
+    terr, terr_notes = terrain_table(geoms, crs, dem_obj, slope_threshold_deg=bp.slope_threshold_deg,
                                         south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
-    for c in bf.TERRAIN_COLUMNS:
+    for c in TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
 
     report_step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
@@ -662,7 +684,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
     report_step(progress, "优先度评分 / priority scoring", 5, total)
     eligible, status_notes = _status_eligibility(frame, p)
     frame["eligible"] = eligible
-    scores, weights, score_notes = bf.score_and_rank(frame, p.mcda, eligible, ids=frame["site_id"].to_numpy())
+    scores, weights, score_notes = score_and_rank(frame, p.mcda, eligible, ids=frame["site_id"].to_numpy())
     frame["priority"] = scores["score"].to_numpy()
     frame["rank"] = scores["rank"].astype("Int64").to_numpy()
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
@@ -684,7 +706,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
                                  for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
 
     frame = frame.drop(columns=[c for c in _NOT_FOR_MINES if c in frame.columns])
-    out = _sort(gpd.GeoDataFrame(frame, geometry=geoms, crs=crs))
+    out = sort_by_rank(gpd.GeoDataFrame(frame, geometry=geoms, crs=crs), "priority")
     files = parameter_files(DATA_FILE, params) + parameter_files("brownfield.toml", brownfield_params)
     provenance = Provenance(
         layers=merge_layer_records(frame_layer_records(mines, "mine_site"), tracked_layer_records(ctx),
@@ -709,7 +731,7 @@ def _param_records(p: MinesParams, weights: pd.Series, raster: VisibilityRaster 
     recs += [ParamRecord(f"lines.{ln.role}", ", ".join(ln.values) or "all", "", ln.source) for ln in p.lines]
     recs += [ParamRecord(f"modes.{m.id}", "; ".join(c.label() for c in m.when) or "default", "", m.source)
              for m in p.modes]
-    return recs + bf.mcda_param_records(p.mcda, weights)
+    return recs + mcda_param_records(p.mcda, weights)
 
 
 def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, p: MinesParams,
@@ -743,7 +765,7 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: Any, p: MinesParams, geoms: np
     """Add the 三区 distances, ``in_sanqu``, ``dist_sanqu_m`` and the overlap shares to ``frame``."""
     zone_cols = []
     for zone in p.zones:
-        d, used, _ = bf.layer_distance(cat, zone.roles, geoms)
+        d, used, _ = layer_distance(cat, zone.roles, geoms)
         col = f"dist_{zone.id}_m"
         frame[col] = d
         zone_cols.append((col, zone))
@@ -775,7 +797,7 @@ def _edge(frame: pd.DataFrame, cat: Any, p: MinesParams, bp: bf.BrownfieldParams
 
     The 三区 distances are searched to their influence distance (or the criterion's range), the
     两线 to the viewing distance (a line outside the data within it could see the mine), the
-    substation to the PV pre-screen's range (:func:`sanxian_yidan.brownfield.edge_table`).  Adds
+    substation to the PV pre-screen's range (:func:`sanxian_yidan.siteengine.edge_table`).  Adds
     the column and a run note; returns the notes per mine for ``reasons``.
     """
     coverage = cat.unrestricted().coverage()
@@ -784,14 +806,14 @@ def _edge(frame: pd.DataFrame, cat: Any, p: MinesParams, bp: bf.BrownfieldParams
     for col, zone in zone_cols:
         if any(cat.has(r) for r in zone.roles):   # a zone whose layer is missing is unknown anyway (run note)
             distances[col] = frame[col].to_numpy(dtype=float)
-            radii[col] = bf.search_radius_m(p, col, zone.influence_m)
+            radii[col] = search_radius_m(p, col, zone.influence_m)
     if len(lines):
         distances["dist_line_m"] = frame["dist_line_m"].to_numpy(dtype=float)
         radii["dist_line_m"] = visibility_settings(p)["max_distance_m"][0]
     if cat.has(bp.substation_role):
         distances["dist_substation_m"] = frame["dist_substation_m"].to_numpy(dtype=float)
-        radii["dist_substation_m"] = bf.search_radius_m(bp, "dist_substation_m")
-    edge, edge_notes = bf.edge_table(geoms, geoms, distances, radii, coverage)
+        radii["dist_substation_m"] = search_radius_m(bp, "dist_substation_m")
+    edge, edge_notes = edge_table(geoms, geoms, distances, radii, coverage)
     frame["edge_limited"] = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else False
     if frame["edge_limited"].any():
         k = int(frame["edge_limited"].sum())
@@ -829,15 +851,15 @@ def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status
     reasons = []
     edge_notes = edge_notes or [[] for _ in range(len(frame))]
     prescreen_labels = prescreen_labels or {}
-    vis_zh, vis_en = bf.column_names("visible_share")
+    vis_zh, vis_en = column_names("visible_share")
     for i in range(len(frame)):
         parts = list(status_notes[i]) + terr_notes[i]
         if frame["in_sanqu"].iat[i]:
             near = [(z, float(frame[c].iat[i])) for c, z in zone_cols if frame[c].iat[i] <= z.influence_m]
-            zh = "，".join(f"距{z.zh} {bf.distance_text(d)}（影响距离 {bf.distance_text(z.influence_m)}）"
+            zh = "，".join(f"距{z.zh} {distance_text(d)}（影响距离 {distance_text(z.influence_m)}）"
                           for z, d in near)
-            en = ", ".join(f"{bf.distance_text(d)} from {z.en.lower()} (influence distance "
-                           f"{bf.distance_text(z.influence_m)})" for z, d in near)
+            en = ", ".join(f"{distance_text(d)} from {z.en.lower()} (influence distance "
+                           f"{distance_text(z.influence_m)})" for z, d in near)
             parts.append(f"位于三区周边：{zh} / around a 三区 zone: {en}")
         vs = frame["visible_share"].iat[i]
         if np.isfinite(vs) and vs > 0:
@@ -867,21 +889,21 @@ def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams,
         ``pv_failed`` (ids of failed tests); and notes (tests not applied, exclusion layers
         missing or applied whole).
     """
-    ex_layers, ex_notes = bf.exclusion_layers(catalog, bp.exclusions)
+    ex_layers, ex_notes = exclusion_layers(catalog, bp.exclusions)
     notes = [f"光伏预筛 / PV pre-screen: {n}" for n in ex_notes]
-    net, _ = bf.cut_exclusions(mines, ex_layers)
+    net, _ = cut_exclusions(mines, ex_layers)
     crs = catalog.working_crs
     frame = pd.DataFrame(index=range(len(mines)))
     frame["net_area_m2"] = shapely.area(net)
     frame["capacity_mw"] = bf.ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=bp.density.mw_per_ha).to_numpy()
     geoms = np.where(shapely.is_empty(net), mines.geometry.values, net)
     if catalog.has(bp.substation_role):
-        sd = bf.substation_distances(geoms, catalog.read(bp.substation_role), bp.grid_classes,
+        sd = substation_distances(geoms, catalog.read(bp.substation_role), bp.grid_classes,
                                      frame["capacity_mw"].to_numpy(), unknown_voltage=bp.unknown_voltage)
         frame["dist_substation_m"] = sd["dist_substation_m"].to_numpy()
     else:
         frame["dist_substation_m"] = np.nan
-    terr, _ = bf.terrain_table(net, crs, dem, slope_threshold_deg=bp.slope_threshold_deg,
+    terr, _ = terrain_table(net, crs, dem, slope_threshold_deg=bp.slope_threshold_deg,
                                south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
     frame["slope_mean_deg"] = terr["slope_mean_deg"].to_numpy()
     tests = [t for t in bp.prescreen if t.column in frame.columns]
@@ -890,18 +912,11 @@ def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams,
             notes.append(f"光伏预筛条件 '{t.id}'（列 {t.column}）不适用于矿山，未采用 / PV pre-screen test '{t.id}' "
                          f"on column '{t.column}' is not computed for mines and was not applied "
                          f"(mines compute {', '.join(frame.columns)})")
-    ok, failed, _ = bf.prescreen(frame, tests)
+    ok, failed, _ = prescreen(frame, tests)
     return pd.DataFrame({"pv_net_area_m2": frame["net_area_m2"].to_numpy(),
                          "pv_capacity_mw": frame["capacity_mw"].to_numpy(),
                          "dist_substation_m": frame["dist_substation_m"].to_numpy(),
                          "pv_prescreen_pass": ok, "pv_failed": [";".join(f) for f in failed]}), notes
-
-
-def _sort(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    r = gdf["rank"].astype("float").fillna(np.inf).to_numpy()
-    s = -gdf["priority"].fillna(-np.inf).to_numpy()
-    order = np.lexsort([gdf["site_id"].astype(str).to_numpy(), s, r])
-    return gdf.iloc[order].reset_index(drop=True)
 
 
 def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Brownfield ranking: the pipeline :func:`brownfield_ranking`, MCDA scoring and the outputs."""
+"""Brownfield ranking: the pipeline :func:`run_brownfields` (on the shared :mod:`sanxian_yidan.siteengine`) and its result."""
 
 from __future__ import annotations
 
@@ -32,27 +32,29 @@ from ..datafiles import packaged_path
 from ..progress import Progress, report_step
 from ..provenance import TrackedCatalog, display_path
 from ..schemas import assemble, schema
-from .params import BrownfieldParams, McdaSpec, load_params
-from .sites import (
+from ..siteengine import (
     OUTSIDE_COVERAGE_LABEL,
     TERRAIN_COLUMNS,
-    candidate_sites,
+    criterion_objects,  # noqa: F401  (importable from here as before)
+    criterion_weights,  # noqa: F401
     cut_exclusions,
     edge_table,
     exclusion_layers,
-    ground_capacity_mw,
     layer_distance,
     locate_sites,
+    mcda_param_records,
     prescreen,
-    read_parcels,
     resolve_dem,
+    score_and_rank,
     search_radius_m,
     share_text,
-    site_readiness,
     site_specific_yield,
+    sort_by_rank,
     substation_distances,
     terrain_table,
 )
+from .params import BrownfieldParams, load_params
+from .sites import candidate_sites, ground_capacity_mw, read_parcels, site_readiness
 
 log = logging.getLogger(__name__)
 
@@ -400,7 +402,7 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     frame["synthetic_layers"] = [";".join(sorted(({str(lid)} if own else set()) | set(context_synthetic))) or "none"
                                  for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
 
-    out = _sort_result(gpd.GeoDataFrame(frame, geometry=net, crs=crs))
+    out = sort_by_rank(gpd.GeoDataFrame(frame, geometry=net, crs=crs))
     excluded = _decorate_excluded(excluded, out)
     files = parameter_files("brownfield.toml", params)
     provenance = Provenance(
@@ -443,19 +445,7 @@ def _param_records(p: BrownfieldParams, weights: pd.Series, factors: Mapping[str
     return recs + mcda_param_records(p.mcda, weights)
 
 
-def mcda_param_records(spec: McdaSpec, weights: pd.Series) -> list[ParamRecord]:
-    """Method, top k, Monte-Carlo draws and the weight of each criterion, with sources (for provenance)."""
-    recs = [ParamRecord("mcda.method", spec.method, "", spec.source),
-            ParamRecord("mcda.top_k", spec.top_k, "", spec.source),
-            ParamRecord("mcda.n_samples", spec.n_samples, "", spec.source),
-            ParamRecord("mcda.seed", spec.seed, "", spec.source)]
-    sources = [spec.ahp.source if spec.ahp is not None else c.source for c in spec.criteria]
-    recs += [ParamRecord(f"mcda.weight.{label}", float(w), "", src)
-             for (label, w), src in zip(weights.items(), sources)]
-    return recs
-
-
-#: Distance columns whose search may reach beyond the data coverage (see :func:`.sites.edge_table`).
+#: Distance columns whose search may reach beyond the data coverage (see :func:`sanxian_yidan.siteengine.edge_table`).
 EDGE_DISTANCE_COLUMNS = ("dist_substation_m", "dist_road_m", "dist_setback_m")
 
 
@@ -463,7 +453,7 @@ def _fill_location(frame: pd.DataFrame, where: pd.DataFrame) -> None:
     """County and township of every site by spatial join; a county given in the data is kept.
 
     A site whose representative point lies in no county of a catalog with a coverage is labelled
-    :data:`~.sites.OUTSIDE_COVERAGE_LABEL` rather than left blank.
+    :data:`~sanxian_yidan.siteengine.OUTSIDE_COVERAGE_LABEL` rather than left blank.
     """
     share = where["outside_coverage_share"].to_numpy(dtype=float)
     outside = np.isfinite(share) & (share > 0)
@@ -586,13 +576,6 @@ def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.
     return reasons
 
 
-def _sort_result(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    key = pd.DataFrame({"r": gdf["rank"].astype("float").fillna(np.inf).to_numpy(),
-                        "s": -gdf["score"].fillna(-np.inf).to_numpy(), "id": gdf["site_id"].astype(str).to_numpy()})
-    order = np.lexsort([key["id"].to_numpy(), key["s"].to_numpy(), key["r"].to_numpy()])
-    return gdf.iloc[order].reset_index(drop=True)
-
-
 def _decorate_excluded(excluded: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     info = sites.set_index("site_id")[["site_type", "name"]]
     out = excluded.join(info, on="site_id")
@@ -601,100 +584,6 @@ def _decorate_excluded(excluded: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> g
     out = out[cols]
     order = np.lexsort([out["reason_role"].astype(str).to_numpy(), out["site_id"].astype(str).to_numpy()])
     return gpd.GeoDataFrame(out.iloc[order].reset_index(drop=True), geometry="geometry", crs=excluded.crs)
-
-
-def criterion_objects(spec: McdaSpec) -> list[Any]:
-    """The data-file criteria as :class:`sanxian_yidan.mcda.Criterion` objects."""
-    from .. import mcda
-
-    out = []
-    for c in spec.criteria:
-        params = {k: v for k, v in c.options.items() if k not in ("missing", "name")}
-        out.append(mcda.Criterion(column=c.column, transform=c.transform, weight=c.weight, benefit=c.benefit,
-                                  params=params, name=c.options.get("name"), source=c.source,
-                                  missing=c.options.get("missing")))
-    return out
-
-
-def criterion_weights(spec: McdaSpec) -> pd.Series:
-    """Weights per criterion column, summing to 1: direct (normalised with a warning) or from AHP.
-
-    Raises
-    ------
-    McdaError
-        Negative weights, an AHP matrix that is not reciprocal, or CR >= 0.1 without ``force``.
-    """
-    from .. import mcda
-
-    labels = [c.options.get("name") or c.column for c in spec.criteria]
-    if spec.ahp is not None:
-        w, cr = mcda.ahp_weights(np.array(spec.ahp.matrix))
-        mcda.check_consistency(cr, spec.ahp.force, matrix=np.array(spec.ahp.matrix), names=list(spec.ahp.order))
-        by_name = dict(zip(spec.ahp.order, w))
-        out = pd.Series([by_name[c.column] for c in spec.criteria], index=labels, name="weight")
-        out.attrs["consistency_ratio"] = float(cr)
-        return out
-    return pd.Series(mcda.normalise_weights([c.weight for c in spec.criteria]), index=labels, name="weight")
-
-
-def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *, ids: np.ndarray
-                   ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """Score every row, rank the ``rankable`` ones, and estimate ``p_top_k`` by Monte Carlo.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Raw criterion values (columns named by the criteria).
-    spec : McdaSpec
-        Method, criteria, weights, top_k, n_samples, seed (and optional ``spread`` in ``[mcda]``).
-    rankable : ndarray of bool
-        Rows that take part in the ranking (others get a score for information but no rank).
-    ids : ndarray
-        Unique row ids; ties are broken by id, so the result does not depend on row order.
-
-    Returns
-    -------
-    (DataFrame, Series, list of str)
-        ``score``, ``rank`` (float, NaN if not ranked) and ``p_top_k`` per row; the weights used
-        (summing to 1, by criterion); notes for the report.
-    """
-    from .. import mcda
-
-    n = len(frame)
-    weights = criterion_weights(spec)
-    crit = criterion_objects(spec)
-    notes = []
-    out = pd.DataFrame({"score": np.full(n, np.nan), "rank": np.full(n, np.nan), "p_top_k": np.full(n, np.nan)},
-                       index=frame.index)
-    idx = np.flatnonzero(rankable)
-    if spec.method == "weighted_sum":
-        scores = mcda.apply_criteria(frame, crit)
-        out["score"] = mcda.weighted_sum(scores, weights.to_numpy())
-        matrix = scores.iloc[idx]
-        benefit = None
-    else:
-        matrix = frame[[c.column for c in spec.criteria]].iloc[idx].astype(float)
-        benefit = np.array([c.benefit for c in spec.criteria])
-        if len(idx):
-            out.iloc[idx, out.columns.get_loc("score")] = mcda.topsis(matrix, weights.to_numpy(), benefit)
-    if len(idx):
-        sub_ids = np.asarray(ids)[idx]
-        out.iloc[idx, out.columns.get_loc("rank")] = mcda.rank_scores(out["score"].to_numpy()[idx], sub_ids)
-        if spec.n_samples > 0:
-            spread = spec.options.get("spread")
-            sens = mcda.weight_sensitivity(matrix, weights.to_numpy(), method=spec.method, k=spec.top_k,
-                                           n=spec.n_samples, seed=spec.seed, ids=sub_ids, benefit=benefit,
-                                           spread=None if spread is None else float(spread))
-            out.iloc[idx, out.columns.get_loc("p_top_k")] = sens["p_top_k"].to_numpy()
-            notes.append(f"权重敏感性 / weight sensitivity: {spec.n_samples} Dirichlet draws (spread "
-                         f"{sens.attrs['sanxian']['spread']}, seed {spec.seed}), p_top_k = share of draws in the "
-                         f"top {spec.top_k}")
-    missing = out["score"].isna().to_numpy() & rankable
-    if missing.any():
-        notes.append(f"{int(missing.sum())} ranked row(s) lack a criterion value and rank last (score empty)")
-    return out, weights, notes
-
-
 
 
 def __getattr__(name: str) -> Any:
