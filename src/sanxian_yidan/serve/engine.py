@@ -137,8 +137,12 @@ class Engine:
         return time.monotonic() - start
 
     def screen(self, projects: gpd.GeoDataFrame, *, industry: str | None = None, project_type: str | None = None,
-               radius_m: float | None = None, time_limit_s: float | None = None) -> Screening:
+               radius_m: float | None = None, time_limit_s: float | None = None,
+               limit_s: float | None = None) -> Screening:
         """Screen ``projects`` (a GeoDataFrame with a CRS) and return the records and the verdict.
+
+        ``time_limit_s`` is the time left for this screening [s]; ``limit_s`` the whole limit named in the
+        message (default ``time_limit_s``).
 
         Raises
         ------
@@ -149,7 +153,7 @@ class Engine:
         from ..analysis import get_analysis
 
         start = time.monotonic()
-        progress = _deadline_progress(start + time_limit_s, time_limit_s) if time_limit_s else None
+        progress = _deadline_progress(start + time_limit_s, limit_s or time_limit_s) if time_limit_s else None
         # One thread per screening: the service runs several screenings at once instead.
         params = {"rules": self.rules, "industry": industry, "project_type": project_type, "radius_m": radius_m,
                   "threads": 1}

@@ -81,10 +81,14 @@ def _work(state: Any, user: str, inputs: Inputs, payload: bytes | None, text: st
           geojson: str | None) -> tuple[str, Screening]:
     engine: Engine = state.engine
     store: Store = state.store
+    start = time.monotonic()
     with request_folder() as folder:
         projects = _read(folder, payload, text, geojson, inputs, state)
+        # The time limit covers reading too: the screening gets what is left of it.
+        left = state.settings.time_limit_s - (time.monotonic() - start)
         screening = engine.screen(projects, industry=inputs.industry, project_type=inputs.project_type,
-                                  radius_m=inputs.radius_m, time_limit_s=state.settings.time_limit_s)
+                                  radius_m=inputs.radius_m, time_limit_s=max(left, 1e-9),
+                                  limit_s=state.settings.time_limit_s)
         key = secrets.token_hex(8)
         store.add_screening(HistoryEntry(
             id=key, user=user, created=time.time(), catalog_version=engine.version, source=inputs.source,
