@@ -291,11 +291,10 @@ def _path(loc: Sequence[Any]) -> str:
     return out or "(top level)"
 
 
-def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
-                  layers: Sequence[tuple[str, Mapping[str, Any]]], *, fix: str | None = None,
-                  extra: Sequence[tuple[tuple[Any, ...], str]] = ()) -> str:
-    """One bilingual message listing every problem (pydantic ``errors`` and ``extra`` (key path, message)
-    pairs) as ``file: key.path: what``."""
+def problem_lines(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
+                  layers: Sequence[tuple[str, Mapping[str, Any]]], *,
+                  extra: Sequence[tuple[tuple[Any, ...], str]] = ()) -> list[str]:
+    """Every problem (pydantic ``errors`` and ``extra`` (key path, message) pairs) as ``file: key.path: what``."""
     errors = [*errors, *({"type": "value_error", "loc": loc, "msg": msg, "ctx": {"error": msg}} for loc, msg in extra)]
     doc = reduce(deep_merge, (d for _, d in layers), {})
     by_key: dict[tuple[Any, ...], list[str]] = {}
@@ -304,7 +303,15 @@ def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
         valid = _valid_keys(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
         by_key.setdefault(loc, []).append(_item_message({**err, "loc": loc}, valid))
     # a value refused by every branch of a union ("optimal" or a number) is one problem, not one per branch
-    items = [f"{_owner(loc, layers)}: {_path(loc)}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in by_key.items()]
+    return [f"{_owner(loc, layers)}: {_path(loc)}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in by_key.items()]
+
+
+def format_errors(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
+                  layers: Sequence[tuple[str, Mapping[str, Any]]], *, fix: str | None = None,
+                  extra: Sequence[tuple[tuple[Any, ...], str]] = ()) -> str:
+    """One bilingual message listing every problem (pydantic ``errors`` and ``extra`` (key path, message)
+    pairs) as ``file: key.path: what``."""
+    items = problem_lines(errors, model, layers, extra=extra)
     zh, _, en = model.what.partition(" / ")
     packaged = layers[0][0] if layers and layers[0][0].startswith(PACKAGED_PREFIX) else "file of the same name"
     return problem(

@@ -42,35 +42,71 @@ Example
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationError
 
 from .datafiles import load_toml
 from .errors import DataFileError, SanxianError, SanxianWarning, problem
+from .params import DataModel, problem_lines
 
-#: Valid keys per table of a study file; the values are short descriptions used in error messages.
-STUDY_KEYS: dict[str, dict[str, str]] = {
-    "study": {"id": "short name, used for the output folder",
-              "title_zh": "Chinese title", "title_en": "English title",
-              "region": "county name (admin_boundary 'name') or 'all'",
-              "catalog": "layer catalog TOML", "output": "output folder",
-              "rules": "rule-set TOML (default: packaged rules)",
-              "notes": "free text shown in the report"},
-    "screening": {"projects": "vector file or land-boundary TXT of proposed projects",
-                  "layer": "layer inside the projects file", "crs": "CRS of the projects if they have none",
-                  "industry": "default GB/T 4754-2017 code", "project_type": "default project type",
-                  "radius_m": "footprint radius for point projects [m]"},
-    "rooftops": {"params": "rooftop parameter TOML overriding the defaults", "top": "rows in the report table"},
-    "brownfields": {"params": "brownfield parameter TOML overriding the defaults",
-                    "parcels": "extra candidate parcels (vector file)", "top": "rows in the report table"},
-    "mines": {"params": "mine-priority parameter TOML overriding the defaults", "top": "rows in the report table"},
-    "map": {"basemap": "none | osm | tianditu | amap", "offline": "self-contained HTML (true/false)",
-            "tianditu_key": "天地图 key (default: environment variable TIANDITU_KEY)"},
-}
+
+class _Study(DataModel):
+    id: str                       # short name, used for the output folder
+    title_zh: str
+    title_en: str
+    region: str = "all"           # county name (admin_boundary 'name') or 'all'
+    catalog: str                  # layer catalog TOML
+    output: str                   # output folder
+    rules: str | None = None      # rule-set TOML (default: packaged rules)
+    notes: str = ""               # free text shown in the report
+
+
+class _Screening(DataModel):
+    projects: str                 # vector file or land-boundary TXT of proposed projects
+    layer: str | None = None
+    crs: str | None = None        # CRS of the projects if they have none
+    industry: str | None = None   # default GB/T 4754-2017 code
+    project_type: str | None = None
+    radius_m: float | None = Field(default=None, gt=0)   # footprint radius for point projects [m]
+
+
+class _Analysis(DataModel):
+    params: str | None = None     # parameter TOML overriding the defaults
+    top: int | None = Field(default=None, ge=1)          # rows in the report table
+
+
+class _Brownfields(_Analysis):
+    parcels: str | None = None    # extra candidate parcels (vector file)
+
+
+class _Map(DataModel):
+    basemap: Literal["none", "osm", "tianditu", "amap"] | None = None
+    offline: bool | None = None   # self-contained HTML
+    tianditu_key: str | None = None   # default: environment variable TIANDITU_KEY
+
+
+class StudyFile(DataModel):
+    """The structure of a study file."""
+
+    what: ClassVar[str] = "研究配置 / study"
+    study: _Study
+    screening: _Screening | None = None
+    rooftops: _Analysis | None = None
+    brownfields: _Brownfields | None = None
+    mines: _Analysis | None = None
+    map: _Map | None = None
+
+
+#: Valid keys per table of a study file.
+STUDY_KEYS: dict[str, tuple[str, ...]] = {
+    name: tuple(model.model_fields) for name, model in (("study", _Study), ("screening", _Screening),
+                                                         ("rooftops", _Analysis), ("brownfields", _Brownfields),
+                                                         ("mines", _Analysis), ("map", _Map))}
 _OPTIONAL_ANALYSES = ("screening", "rooftops", "brownfields", "mines")
 _PATH_KEYS = {("study", "catalog"), ("study", "output"), ("study", "rules"), ("screening", "projects"),
               ("rooftops", "params"), ("brownfields", "params"), ("brownfields", "parcels"), ("mines", "params")}
@@ -184,7 +220,11 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
                       SanxianWarning, stacklevel=2)
     path = Path(path).resolve()
     data = load_toml(path)
-    problems = _unknown_keys(data) + _missing_keys(data) + _bad_values(data)
+    try:
+        StudyFile.model_validate(data)
+        problems = []
+    except ValidationError as exc:
+        problems = problem_lines(exc.errors(include_url=False), StudyFile, [(path.name, data)])
     base = path.parent
     roots = allowed_roots(path, allow_paths)
     resolved: dict[tuple[str, str], Path] = {}
@@ -193,8 +233,7 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
         if value is None:
             continue
         if not isinstance(value, str):
-            problems.append(f"[{table}] {key} must be a path string, got {value!r}")
-            continue
+            continue  # reported by the model
         target = (base / value).expanduser().resolve()
         if not unsafe_paths and not any(target.is_relative_to(r) for r in roots):
             problems.append(f"[{table}] {key} = {value!r} lies outside the folders a study may use "
@@ -233,7 +272,7 @@ def _fix_for(problems: list[str]) -> str:
     others = [p for p in problems if "lies outside the folders" not in p and not p.startswith("[study] output")]
     if others or not fixes:
         fixes.append("correct the keys named above; valid keys per table: "
-                     + "; ".join(f"[{t}] {', '.join(sorted(k))}" for t, k in STUDY_KEYS.items()))
+                     + "; ".join(f"[{t}] {', '.join(k)}" for t, k in STUDY_KEYS.items()))
     return "; ".join(fixes)
 
 
@@ -265,52 +304,3 @@ def _output_problems(output: Path, value: str, inputs: list[Path]) -> list[str]:
     if output.exists() and not output.is_dir():
         return [f"[study] output = {value!r} is a file, not a folder"]
     return []
-
-
-def _bad_values(data: dict[str, Any]) -> list[str]:
-    """Values of the right key but an impossible value (counts, radii, switches)."""
-    problems = []
-    for table in ("rooftops", "brownfields", "mines"):
-        content = data.get(table)
-        if isinstance(content, dict) and "top" in content:
-            top = content["top"]
-            if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-                problems.append(f"[{table}] top must be a whole number >= 1 (rows in the report table), got {top!r}")
-    screening = data.get("screening")
-    if isinstance(screening, dict) and "radius_m" in screening:
-        r = screening["radius_m"]
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
-            problems.append(f"[screening] radius_m must be a number > 0 [m], got {r!r}")
-    options = data.get("map")
-    if isinstance(options, dict) and "offline" in options and not isinstance(options["offline"], bool):
-        problems.append(f"[map] offline must be true or false, got {options['offline']!r}")
-    return problems
-
-
-def _unknown_keys(data: dict[str, Any]) -> list[str]:
-    problems = []
-    for table, content in data.items():
-        if table not in STUDY_KEYS:
-            problems.append(f"unknown table [{table}]; valid tables: {', '.join(STUDY_KEYS)}")
-            continue
-        if not isinstance(content, dict):
-            problems.append(f"[{table}] must be a table")
-            continue
-        for key in content:
-            if key not in STUDY_KEYS[table]:
-                valid = ", ".join(f"{k} ({d})" for k, d in STUDY_KEYS[table].items())
-                problems.append(f"unknown key '{key}' in [{table}]; valid keys: {valid}")
-    return problems
-
-
-def _missing_keys(data: dict[str, Any]) -> list[str]:
-    study = data.get("study")
-    if not isinstance(study, dict):
-        return ["missing table [study]"]
-    problems = [f"[study] needs '{k}'" for k in ("id", "title_zh", "title_en", "catalog", "output")
-                if k not in study]
-    problems += [f"[study] {k} must be a string" for k in ("id", "title_zh", "title_en", "region")
-                 if k in study and not isinstance(study[k], str)]
-    if "screening" in data and isinstance(data["screening"], dict) and "projects" not in data["screening"]:
-        problems.append("[screening] needs 'projects'")
-    return problems
