@@ -305,3 +305,25 @@ def test_unprefixed_gk_table_without_crs_is_refused_with_candidates(tmp_path: Pa
                                                                                         out.geometry.y)
     np.testing.assert_allclose(lon, [117.2272, 117.25], atol=1e-7)
     assert out.attrs["sanxian"]["crs_reason"] == "stated by the caller or the catalog"
+
+
+def test_crs_sample_is_every_step_th_vertex_of_the_layer() -> None:
+    """read_vector's coordinate sample (CRS inference, swapped axes) unpacks only the geometries it needs;
+    it must be exactly every step-th vertex of the whole layer, in order, with missing geometries skipped."""
+    from sanxian_yidan.io.vector import _SAMPLE_VERTICES, _sample_xy
+
+    rng = np.random.default_rng(4)
+    geoms = []
+    for _ in range(3_000):
+        r = rng.random()
+        geoms.append(None if r < 0.05 else shapely.Point(rng.random(2)) if r < 0.3 else
+                     shapely.convex_hull(shapely.multipoints(rng.random((int(rng.integers(3, 25)), 2)))))
+    gdf = gpd.GeoDataFrame(geometry=geoms)
+    coords = shapely.get_coordinates(np.array([g for g in geoms if g is not None], dtype=object))
+    assert len(coords) > _SAMPLE_VERTICES
+    want = coords[:: len(coords) // _SAMPLE_VERTICES]
+    x, y = _sample_xy(gdf)
+    np.testing.assert_array_equal(np.column_stack([x, y]), want)
+    small = gdf.iloc[:20]
+    x, y = _sample_xy(small)
+    np.testing.assert_array_equal(np.column_stack([x, y]), shapely.get_coordinates(small.geometry.dropna().values))
