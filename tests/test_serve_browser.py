@@ -102,6 +102,7 @@ def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
         page.click("form[action='/login'] button[type=submit]")
         page.wait_for_url(server + "/")
         page.wait_for_function("document.querySelectorAll('#draw-map path').length > 0")  # outlines drawn
+        page.wait_for_timeout(1000)                                   # let the view settle for the screenshot
         page.screenshot(path=str(ARTIFACTS / "serve_new_screening.png"), full_page=True)
 
         page.set_input_files("#file", str(TXT))
