@@ -59,6 +59,8 @@ def test_first_containing_degenerate_inputs() -> None:
     polygons = _polygons()
     assert first_containing(polygons, np.array([]), np.array([])).tolist() == []
     assert first_containing(np.array([], dtype=object), np.array([1.0]), np.array([1.0])).tolist() == [-1]
+    x = np.array([5.0, np.nan, 12.0, np.inf])
+    assert first_containing(polygons, x, np.array([5.0, 5.0, np.nan, 5.0])).tolist() == [0, -1, -1, -1]
     # All points at one place: a grid of one cell
     assert first_containing(polygons, np.full(100, 3.0), np.full(100, 3.0)).tolist() == [0] * 100
 

@@ -28,7 +28,7 @@ def first_containing(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.n
         Polygons in priority order: a point in several gets the lowest index.  They are prepared
         (``shapely.prepare``) in place.
     x, y : numpy.ndarray of float
-        Point coordinates [CRS units of the polygons], finite.
+        Point coordinates [CRS units of the polygons]; a non-finite point is in no polygon.
 
     Returns
     -------
@@ -36,9 +36,12 @@ def first_containing(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.n
         Per point, the index into ``polygons`` or -1.  A point on a polygon's boundary is not contained
         (as with ``contains_xy``).
     """
-    n = len(x)
-    first = np.full(n, -1, dtype=np.int64)
-    if n == 0 or len(polygons) == 0:
+    first = np.full(len(x), -1, dtype=np.int64)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.all():  # e.g. the centre of an empty geometry: contained nowhere, and kept off the grid
+        first[finite] = first_containing(polygons, x[finite], y[finite])
+        return first
+    if len(x) == 0 or len(polygons) == 0:
         return first
     polygons = np.asarray(polygons)
     shapely.prepare(polygons)  # for the cell tests and the remaining point tests (same answers, faster)
