@@ -47,6 +47,7 @@ __all__ = [
     "sources_html",
     "sources_markdown",
     "table_html",
+    "template_environment",
     "write_screening_reports",
 ]
 
@@ -131,7 +132,7 @@ def _cell(value: Any, column: Column) -> str:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Any:
+def template_environment() -> Any:
     """The Jinja2 environment of the HTML reports: the package's ``templates/``, autoescaping on (every value
     from the data is escaped; only markup these templates rendered is passed on as safe)."""
     from jinja2 import Environment, PackageLoader
@@ -146,7 +147,7 @@ def _environment() -> Any:
 
 def _parts() -> Any:
     """The macros of ``report_parts.html.j2`` (table, banner, badge, sources, page)."""
-    return _environment().get_template("report_parts.html.j2").module
+    return template_environment().get_template("report_parts.html.j2").module
 
 
 def table_html(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, empty: str = "—") -> str:
@@ -303,7 +304,7 @@ def screening_report_html(result: ScreeningResult, *, title: str | None = None,
     for rec in data["records"]:
         _project_rows(rec)
     p = result.parameters
-    body = _environment().get_template("screening_report.html.j2").render(
+    body = template_environment().get_template("screening_report.html.j2").render(
         title=title, when=when, synthetic_layers=list(result.synthetic_layers or []),
         counts=[{"v": _badge_text(v), "n": n} for v, n in result.verdict_counts().items()],
         count_cols=[Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)],

@@ -1,7 +1,8 @@
 """The study report: summary figures, charts, tables, every rule and factor with its source, provenance.
 
-Built from a :class:`~sanxian_yidan.study.StudyRun` with the generic helpers of
-:mod:`sanxian_yidan.report` (every data-supplied text is escaped).  Charts are
+Built from a :class:`~sanxian_yidan.study.StudyRun`: this module gathers the rows, figures and charts, the
+template ``templates/study_report.html.j2`` lays them out with the building blocks of the screening report
+(``report_parts.html.j2``), autoescaped, so every data-supplied text is escaped.  Charts are
 PNG images embedded as data URIs, so ``report.html`` is one self-contained file
 that opens on an intranet machine without network.
 """
@@ -17,7 +18,7 @@ import pandas as pd
 
 from .charts import bar_chart
 from .datafiles import load_toml, packaged_path
-from .report import Column, banner_html, escape, page_html, table_html
+from .report import Column, page_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
@@ -38,26 +39,38 @@ def write_study_report(run: StudyRun, view: Catalog) -> list[Path]:
 
 
 def study_report_html(run: StudyRun, view: Catalog) -> str:
-    """The whole study report as one HTML page."""
+    """The whole study report as one HTML page (template ``templates/study_report.html.j2``, autoescaped)."""
+    from .report import template_environment
+
     cfg = run.config
-    parts = [f"<h1>{escape(cfg.title_zh)}<br><span class='en'>{escape(cfg.title_en)}</span></h1>",
-             banner_html(run.synthetic_layers),
-             f"<p>区域 / Region: <b>{escape(cfg.region)}</b> · 生成时间 / Generated: "
-             f"{escape(run.generated.isoformat(timespec='seconds'))} · 研究文件 / Study file: "
-             f"{escape(cfg.path.name)}</p>"]
-    if cfg.notes:
-        parts.append(f"<p class='src'>{escape(cfg.notes)}</p>")
-    parts += [_summary_section(run), _links_section(run), _skipped_section(run)]
     figures = _Figures(run, view)
-    parts += [section(run, figures) for name, section in _SECTIONS.items() if name in run.results]
-    parts.append("<details class='appendix'><summary>附录：规则、参数、依据与数据溯源（点击展开）/ Appendix: rules, "
-                 "parameters, sources and provenance (click to open)</summary>"
-                 + _sources_section(run, view) + _provenance_section(run) + "</details>")
-    return page_html(f"{cfg.title_zh} / {cfg.title_en}", "\n".join(p for p in parts if p))
+    summary_rows, summary_cols = _summary_rows(run)
+    files, file_cols, versions, version_cols, params = _provenance(run)
+    body = template_environment().get_template("study_report.html.j2").render(
+        title_zh=cfg.title_zh, title_en=cfg.title_en, synthetic_layers=list(run.synthetic_layers or []),
+        region=cfg.region, generated=run.generated.isoformat(timespec="seconds"), study_file=cfg.path.name,
+        notes=cfg.notes, summary_rows=summary_rows, summary_cols=summary_cols, links=_links(run),
+        skipped_rows=[{"analysis": _ANALYSIS_TITLES.get(k, k), "reason": v} for k, v in run.skipped.items()],
+        skipped_cols=[Column("analysis", "分析 / Analysis"), Column("reason", "原因 / Reason")],
+        sections=[section(run, figures) for name, section in _SECTIONS.items() if name in run.results],
+        source_tables=_source_tables(run, view), files=files, file_cols=file_cols, versions=versions,
+        version_cols=version_cols, params=params)
+    return page_html(f"{cfg.title_zh} / {cfg.title_en}", body)
+
+
+def _section(name: str, figure: dict[str, str] | None, chart: dict[str, str] | None, *tables: dict[str, Any],
+             notes: Iterable[str] = (), screening_link: bool = False) -> dict[str, Any]:
+    """One analysis section as the template draws it: title, map figure, chart, tables, notes."""
+    return {"title": _ANALYSIS_TITLES[name], "figure": figure, "chart": chart, "tables": list(tables),
+            "notes": list(notes), "screening_link": screening_link}
+
+
+def _table(rows: Iterable[Mapping[str, Any]], cols: list[Column], heading: str | None = None) -> dict[str, Any]:
+    return {"heading": heading, "rows": list(rows), "cols": cols}
 
 
 # ------------------------------------------------------------------------------------------ sections
-def _summary_section(run: StudyRun) -> str:
+def _summary_rows(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column]]:
     rows = []
     r = run.results
     if "screening" in r:
@@ -93,27 +106,17 @@ def _summary_section(run: StudyRun) -> str:
         row["value"] = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
     cols = [Column("item", "指标 / Figure"), Column("value", "数值 / Value", numeric=True),
             Column("note", "说明 / Note")]
-    return "<h2>摘要 / Summary</h2>" + table_html(rows, cols)
+    return rows, cols
 
 
-def _links_section(run: StudyRun) -> str:
+def _links(run: StudyRun) -> list[str]:
+    """The output files the report links to, relative to the study's output folder."""
     base = run.config.output
-    links = [p for key in ("map", "screening", "rooftops", "brownfields", "mines") for p in run.outputs.get(key, [])]
-    items = "".join(f"<li><a href='{escape(p.relative_to(base).as_posix())}'>"
-                    f"{escape(p.relative_to(base).as_posix())}</a></li>" for p in links)
-    return f"<h2>地图与输出文件 / Map and output files</h2><ul>{items}</ul>"
+    return [p.relative_to(base).as_posix()
+            for key in ("map", "screening", "rooftops", "brownfields", "mines") for p in run.outputs.get(key, [])]
 
 
-def _skipped_section(run: StudyRun) -> str:
-    if not run.skipped:
-        return ""
-    rows = [{"analysis": _ANALYSIS_TITLES.get(k, k), "reason": v} for k, v in run.skipped.items()]
-    return ("<h2>未运行的分析 / Analyses skipped</h2><div class='warn'>"
-            + table_html(rows, [Column("analysis", "分析 / Analysis"), Column("reason", "原因 / Reason")])
-            + "</div>")
-
-
-def _screening_section(run: StudyRun, figures: _Figures) -> str:
+def _screening_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
     result = run.results["screening"]
     counts = {k: v for k, v in result.verdict_counts().items() if v}
     from .maps.styles import verdict_labels
@@ -130,14 +133,10 @@ def _screening_section(run: StudyRun, figures: _Figures) -> str:
 
     figure = figures([FigureLayer(result.projects, "projects", column="verdict", markers=True)],
                      "拟建项目研判结论 / Screening verdicts of the proposed projects")
-    return (f"<h2>{_ANALYSIS_TITLES['screening']}</h2>{figure}{chart}" + table_html(rows, cols)
-            + "<p class='src'>每个项目的详细研判（发现、依据、准入清单原文）见 <a href='screening/report.html'>"
-              "screening/report.html</a>，可打印的单页研判单见 screening/sheets/ / Findings with citations and "
-              "access-list texts per project: screening/report.html; a printable one-page sheet per project: "
-              "screening/sheets/</p>")
+    return _section("screening", figure, chart, _table(rows, cols), screening_link=True)
 
 
-def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -> str:
+def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -> dict[str, Any]:
     result = run.results["rooftops"]
     top = top or int(run.config.analyses["rooftops"].get("top", 20))
     towns = result.townships.sort_values(["capacity_kwp", "township"], ascending=[False, True]).head(top)
@@ -152,12 +151,11 @@ def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -
     figure = figures([FigureLayer(_township_potential(figures.view, result.townships), "rooftops",
                                   column="capacity_kwp", label="乡镇技术潜力 / township potential [kWp]")],
                      "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township [kWp]")
-    return (f"<h2>{_ANALYSIS_TITLES['rooftops']}</h2>{figure}{chart}"
-            + table_html(towns.to_dict("records"), cols) + "<h3>县级合计 / County totals</h3>"
-            + table_html(result.counties.to_dict("records"), cols))
+    return _section("rooftops", figure, chart, _table(towns.to_dict("records"), cols),
+                    _table(result.counties.to_dict("records"), cols, "县级合计 / County totals"))
 
 
-def _brownfield_section(run: StudyRun, figures: _Figures) -> str:
+def _brownfield_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
     result = run.results["brownfields"]
     top = int(run.config.analyses["brownfields"].get("top", 15))
     ranked = result.sites[result.sites["rank"].notna()].head(top)
@@ -167,7 +165,7 @@ def _brownfield_section(run: StudyRun, figures: _Figures) -> str:
             Column.registered("net_area_m2", numeric=True), Column.registered("capacity_mw", numeric=True, digits=2),
             Column.registered("annual_mwh", numeric=True), Column.registered("co2_t", numeric=True),
             Column.registered("score", numeric=True, digits=3), Column.registered("p_top_k", numeric=True, digits=2)]
-    notes = "".join(f"<li>{escape(n.text())}</li>" for n in result.notes)
+    notes = [n.text() for n in result.notes]
     from .figures import FigureLayer
 
     layers = []
@@ -176,11 +174,10 @@ def _brownfield_section(run: StudyRun, figures: _Figures) -> str:
     layers.append(FigureLayer(result.sites[~result.sites.geometry.is_empty], "brownfield_sites", column="score",
                               label="综合得分 / score", markers=True))
     figure = figures(layers, "棕地净可开发面积（按综合得分着色）/ Brownfield net areas by score")
-    return (f"<h2>{_ANALYSIS_TITLES['brownfields']}</h2>{figure}{chart}" + table_html(ranked.to_dict("records"), cols)
-            + (f"<ul class='src'>{notes}</ul>" if notes else ""))
+    return _section("brownfields", figure, chart, _table(ranked.to_dict("records"), cols), notes=notes)
 
 
-def _mines_section(run: StudyRun, figures: _Figures) -> str:
+def _mines_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
     mines = run.results["mines"].mines
     top = int(run.config.analyses["mines"].get("top", 15))
     modes = mines["mode_zh"].value_counts().sort_index()
@@ -194,32 +191,33 @@ def _mines_section(run: StudyRun, figures: _Figures) -> str:
 
     figure = figures([FigureLayer(mines, "mines", column="priority", label="优先度 / priority", markers=True)],
                      "矿山修复优先度 / Mine rehabilitation priority")
-    return f"<h2>{_ANALYSIS_TITLES['mines']}</h2>{figure}{chart}" + table_html(ranked.to_dict("records"), cols)
+    return _section("mines", figure, chart, _table(ranked.to_dict("records"), cols))
 
 
 _SECTIONS = {"screening": _screening_section, "rooftops": _rooftop_section,
              "brownfields": _brownfield_section, "mines": _mines_section}
 
 
-def _sources_section(run: StudyRun, view: Catalog) -> str:
-    parts = ["<h2>规则、参数与依据 / Rules, parameters and their sources</h2>"]
+def _source_tables(run: StudyRun, view: Catalog) -> list[dict[str, Any]]:
+    """The appendix tables: screening rules, sourced parameters and factors, layers (each with its source)."""
+    parts = []
     if "screening" in run.results:
         rules = [{"id": r.id, "title": f"{r.title_zh} / {r.title_en}", "severity": r.severity, "source": r.source}
                  for r in run.results["screening"].rules.rules]
-        parts.append("<h3>准入规则 / Screening rules</h3>" + table_html(rules, [
+        parts.append(_table(rules, [
             Column("id", "规则 / Rule"), Column("title", "标题 / Title"), Column("severity", "等级 / Severity"),
-            Column("source", "依据 / Source")]))
+            Column("source", "依据 / Source")], "准入规则 / Screening rules"))
     rows = list(parameter_sources(run))
-    parts.append("<h3>参数与系数 / Parameters and factors</h3>" + table_html(rows, [
+    parts.append(_table(rows, [
         Column("file", "文件 / File"), Column("key", "参数 / Key"), Column("value", "取值 / Value"),
-        Column("source", "依据 / Source")]))
+        Column("source", "依据 / Source")], "参数与系数 / Parameters and factors"))
     layers = [{"id": e.id, "role": e.role, "title": f"{e.title_zh} / {e.title_en}",
                "synthetic": e.synthetic, "source": e.source, "licence": e.licence} for e in view.entries]
-    parts.append("<h3>图层 / Layers</h3>" + table_html(layers, [
+    parts.append(_table(layers, [
         Column("id", "图层 / Layer"), Column("role", "角色 / Role"), Column("title", "名称 / Title"),
         Column("synthetic", "合成 / Synthetic"), Column("source", "来源 / Source"),
-        Column("licence", "许可 / Licence")]))
-    return "\n".join(parts)
+        Column("licence", "许可 / Licence")], "图层 / Layers"))
+    return parts
 
 
 def parameter_sources(run: StudyRun) -> Iterable[dict[str, str]]:
@@ -274,7 +272,8 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def _provenance_section(run: StudyRun) -> str:
+def _provenance(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column], list[dict[str, str]], list[Column], str]:
+    """Provenance of the appendix: input and rule files (size, SHA-256), package versions, the parameters (JSON)."""
     import json
 
     from .provenance import file_record, package_versions
@@ -288,11 +287,8 @@ def _provenance_section(run: StudyRun) -> str:
     versions = [{"package": k, "version": v} for k, v in package_versions().items()]
     params = json.dumps(_public(study_parameters(run), base), ensure_ascii=False, indent=1, sort_keys=True,
                         default=str)
-    return ("<h2>数据溯源 / Provenance</h2><h3>输入文件 / Inputs</h3>" + table_html(files, file_cols)
-            + "<h3>软件版本 / Package versions</h3>"
-            + table_html(versions, [Column("package", "软件包 / Package"), Column("version", "版本 / Version")])
-            + f"<h3>参数 / Parameters</h3><pre>{escape(params)}</pre>"
-            + "<p>输出文件的 SHA-256 见 / SHA-256 of every output: <a href='manifest.json'>manifest.json</a></p>")
+    version_cols = [Column("package", "软件包 / Package"), Column("version", "版本 / Version")]
+    return files, file_cols, versions, version_cols, params
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -342,12 +338,12 @@ class _Figures:
     def __init__(self, run: StudyRun, view: Catalog) -> None:
         self.run, self.view, self.cache = run, view, {}
 
-    def __call__(self, layers: list[Any], title: str) -> str:
+    def __call__(self, layers: list[Any], title: str) -> dict[str, str] | None:
         from .figures import catalog_context, figure_settings, map_png, zoomed_bounds
 
         layers = [layer for layer in layers if len(layer.gdf)]
         if not layers:
-            return ""
+            return None
         settings = figure_settings("study")
         region = None
         for role in ("township", "admin_boundary"):  # townships are cut to the study region, counties are not
@@ -360,15 +356,13 @@ class _Figures:
         context = catalog_context(self.view, settings.context_roles, bounds, cache=self.cache)
         note = "含合成示例数据 / includes synthetic sample data" if self.run.synthetic_layers else ""
         png = map_png(context + layers, bounds, title=title, settings=settings, note=note)
-        data = base64.b64encode(png).decode("ascii")
-        return (f"<figure><img alt='{escape(title)}' src='data:image/png;base64,{data}'><figcaption>"
-                f"{escape(title)}；图式同交互地图 / same styles as the web map (map.html)</figcaption></figure>")
+        return {"title": title, "png": base64.b64encode(png).decode("ascii")}
 
 
 def _chart(labels: list[str], values: list[float], title: str, xlabel: str, *, fmt: str = "{:,.0f}",
-           colours: list[str] | None = None) -> str:
+           colours: list[str] | None = None) -> dict[str, str] | None:
+    """A bar chart (PNG, base64) for the template, or ``None`` without bars."""
     if not labels:
-        return ""
+        return None
     png = bar_chart(labels, values, title=title, xlabel=xlabel, value_format=fmt, colours=colours)
-    data = base64.b64encode(png).decode("ascii")
-    return f"<p><img alt='{escape(title)}' src='data:image/png;base64,{data}' style='max-width:100%'></p>"
+    return {"title": title, "png": base64.b64encode(png).decode("ascii")}
