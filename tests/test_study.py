@@ -278,3 +278,25 @@ def test_an_unwritable_output_folder_is_a_toolkit_error(tmp_path: Path) -> None:
                      encoding="utf-8")
     with pytest.raises(OutputError, match=r"(?s)cannot be written.*sanxian_study_out.*Fix"):
         run_study(study, unsafe_paths=True, generated=T1)
+
+
+def test_manifest_records_every_data_file_and_each_analysis_provenance(suixian_run) -> None:
+    from sanxian_yidan.datafiles import packaged_path
+    from sanxian_yidan.provenance import sha256_file
+
+    tmp, run, _ = suixian_run
+    manifest = json.loads((tmp / "out" / "manifest.json").read_text(encoding="utf-8"))
+    files = {f["path"]: f["sha256"] for f in manifest["data_files"]}
+    for name in ("roles.toml", "crs.toml", "maps.toml", "rules.toml", "rooftop.toml", "columns/screening.toml",
+                 "columns/rooftop.toml"):
+        assert files[f"sanxian_yidan/data/{name}"] == sha256_file(packaged_path(name)), name
+    # one provenance record per analysis that ran: its layers with the catalog's synthetic flags
+    assert set(manifest["analyses"]) == set(run.results)
+    from sanxian_yidan.catalog import Catalog
+
+    catalog = {e.id: e.synthetic for e in Catalog.load(REPO / "layers" / "catalog.toml").entries}
+    for name, record in manifest["analyses"].items():
+        assert record["layers"] and record["synthetic"] is True, name
+        known = [layer for layer in record["layers"] if layer["layer_id"] in catalog]
+        assert known and all(layer["synthetic"] == catalog[layer["layer_id"]] for layer in known), name
+        assert all(p["key"] for p in record["parameters"]), name

@@ -386,4 +386,7 @@ def merge_layer_records(*groups: Iterable[LayerRecord]) -> list[LayerRecord]:
 def summary_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A summary table with exactly :data:`SUMMARY_COLUMNS` (missing keys become empty strings)."""
     records = [{c: row.get(c, "") for c in SUMMARY_COLUMNS} for row in rows]
-    return pd.DataFrame(records, columns=list(SUMMARY_COLUMNS))
+    frame = pd.DataFrame(records, columns=list(SUMMARY_COLUMNS))
+    # Object values: a count stays an integer beside a float figure (no "12.0 projects").
+    frame["value"] = pd.Series([r["value"] for r in records], index=frame.index, dtype=object)
+    return frame

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -85,7 +85,8 @@ def file_record(path: str | Path, *, relative_to: Path | None = None) -> dict[st
 
 
 def build_manifest(*, inputs: Iterable[Path], outputs: Iterable[Path], parameters: dict[str, Any],
-                   data_files: Iterable[Path] = (), base: Path | None = None,
+                   data_files: Iterable[Path] = (), data_records: Mapping[str, str] | None = None,
+                   provenance: Mapping[str, Any] | None = None, base: Path | None = None,
                    created: datetime | None = None) -> dict[str, Any]:
     """Assemble a provenance manifest.
 
@@ -98,7 +99,12 @@ def build_manifest(*, inputs: Iterable[Path], outputs: Iterable[Path], parameter
     parameters : dict
         Parameters in force (JSON-serialisable).
     data_files : iterable of Path
-        Rule, factor and parameter files used (packaged or the user's).
+        Rule, factor and parameter files used (packaged or the user's), recorded with size and SHA-256.
+    data_records : mapping, optional
+        More data files as name -> SHA-256 (``Provenance.data_files`` of the results), recorded by name and hash.
+    provenance : mapping, optional
+        :class:`~sanxian_yidan.analysis.Provenance` per analysis: its layers (with their synthetic flag),
+        parameters with sources and data files go under ``analyses``.
     base : Path, optional
         Paths are shown relative to this folder where possible.
     created : datetime, optional
@@ -106,15 +112,21 @@ def build_manifest(*, inputs: Iterable[Path], outputs: Iterable[Path], parameter
     """
     created = created or datetime.now(timezone.utc)
     unique = lambda paths: sorted({Path(p).resolve() for p in paths})  # noqa: E731 - local helper
-    return {
+    files = [file_record(p, relative_to=base) for p in unique(data_files)]
+    listed = {f["path"] for f in files}
+    files += [{"path": name, "sha256": sha} for name, sha in sorted((data_records or {}).items()) if name not in listed]
+    manifest = {
         "created_utc": created.isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "packages": package_versions(),
         "parameters": parameters,
         "inputs": [file_record(p, relative_to=base) for p in unique(inputs)],
-        "data_files": [file_record(p, relative_to=base) for p in unique(data_files)],
+        "data_files": sorted(files, key=lambda f: f["path"]),
         "outputs": [file_record(p, relative_to=base) for p in unique(outputs)],
     }
+    if provenance:
+        manifest["analyses"] = {name: record.as_dict() for name, record in provenance.items()}
+    return manifest
 
 
 def write_manifest(manifest: dict[str, Any], path: str | Path) -> Path:

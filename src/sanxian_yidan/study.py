@@ -2,9 +2,10 @@
 
 A study file (see :mod:`sanxian_yidan.studyconfig`) names a county, a layer
 catalog and the analyses to run.  :func:`run_study` restricts the catalog to
-the county, runs each analysis through the same public functions the CLI
-uses, and writes everything a review meeting needs under the study's output
-folder (``maps/<study>/``):
+the county, runs each registered analysis (:func:`sanxian_yidan.analysis.analyses`)
+from its section of the study file, writes each result with its own ``write``, and
+writes everything a review meeting needs under the study's output folder
+(``maps/<study>/``):
 
 - ``screening/`` — screening.json, .gpkg, .csv, report.html, report.md
 - ``rooftops/`` — rooftops.gpkg, rooftops_by_township.csv, rooftops_factors.csv
@@ -30,78 +31,39 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .analysis import Analysis, analyses
 from .catalog import Catalog
 from .errors import OutputExistsError, UnknownLayerError, problem
 from .outputs import BACKUP_MARK, MANIFEST_NAME, STAGING_MARK, staged_output
 from .progress import Progress, report_step
 from .studyconfig import StudyConfig, load_study
+from .studyrun import StudyRun, study_parameters
+
+__all__ = ["StudyRun", "run_study", "study_map_layers", "study_outputs", "study_parameters", "study_steps"]
 
 log = logging.getLogger(__name__)
 
-#: Analyses in run order, with the roles each needs at least one of.
-ANALYSES: dict[str, tuple[str, ...]] = {
-    "screening": ("admin_boundary",),
-    "rooftops": ("building",),
-    "brownfields": ("mine_site", "landfill", "contaminated_site", "subsidence_area"),
-    "mines": ("mine_site",),
-}
 #: A role the catalog lacks means "this analysis cannot run here": reported as skipped, not raised.
 #: Broken or empty inputs are errors, never a skip.
 _SKIPPABLE = (UnknownLayerError,)
 
 
-
-@dataclass
-class StudyRun:
-    """What a study run produced.
-
-    Attributes
-    ----------
-    config : StudyConfig
-        The validated study file.
-    results : dict
-        Result object per analysis that ran (``ScreeningResult``, ``RooftopResult``,
-        ``BrownfieldResult``, mine GeoDataFrame).
-    outputs : dict
-        Output files per analysis (``{"screening": [paths], ...}``) plus ``map``, ``report``, ``manifest``.
-    skipped : dict
-        Reason per analysis that did not run.
-    synthetic_layers : list of str
-        Catalog layer ids that are synthetic (the banner lists them).
-    generated : datetime
-        Run time (UTC) written into reports and the manifest.
-    inputs, data_files : list of Path
-        Input files and the rule/parameter files in force (listed with SHA-256 in report and manifest).
-    pdf : bool
-        Whether the report and the screening sheets are also printed to PDF.
-    """
-
-    config: StudyConfig
-    results: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, list[Path]] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    synthetic_layers: list[str] = field(default_factory=list)
-    generated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    inputs: list[Path] = field(default_factory=list)
-    data_files: list[Path] = field(default_factory=list)
-    pdf: bool = False
-
-    @property
-    def files(self) -> list[Path]:
-        """Every file written, sorted."""
-        return sorted({p for paths in self.outputs.values() for p in paths})
+def study_outputs() -> tuple[str, ...]:
+    """Entries of a study's output folder that belong to the study: one folder per registered analysis, the
+    map, the report and the manifest.  A run replaces them, or removes those it does not write (an analysis
+    skipped this time must not leave the previous run's results behind)."""
+    return (*analyses(), "map.html", "report.html", "report.pdf", MANIFEST_NAME)
 
 
-#: Entries of a study's output folder that belong to the study: replaced by a run, or removed when the run
-#: does not write them (an analysis skipped this time must not leave the previous run's results behind).
-STUDY_OUTPUTS = (*ANALYSES, "map.html", "report.html", "report.pdf", MANIFEST_NAME)
+def study_steps() -> tuple[str, ...]:
+    """Progress steps of a study run: each registered analysis, the map, the report."""
+    return (*analyses(), "map", "report")
 
 
 def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, allow_paths: Any = (),
@@ -144,7 +106,7 @@ def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, al
     -----
     Outputs are written into a temporary folder and moved into the output folder only when every
     step has succeeded (``manifest.json`` last); on any error or interruption the output folder is
-    left as it was.  Entries of :data:`STUDY_OUTPUTS` that this run does not write are removed, so
+    left as it was.  Entries of :func:`study_outputs` that this run does not write are removed, so
     the folder always matches its manifest; other files in the folder are left alone.
     """
     if isinstance(study, StudyConfig):
@@ -160,18 +122,15 @@ def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, al
                                         file=config.output, fix="pass overwrite=True (CLI: --overwrite) to "
                                         "replace them, or set another `output` in the study file"))
     generated = (generated or datetime.now(timezone.utc)).replace(microsecond=0)
-    with staged_output(config.output, overwrite=overwrite, owned=STUDY_OUTPUTS, protect=config.inputs) as stage:
+    with staged_output(config.output, overwrite=overwrite, owned=study_outputs(), protect=config.inputs) as stage:
         run = StudyRun(config=dataclasses.replace(config, output=stage), generated=generated, pdf=pdf)
         _run_steps(run, progress)
         run.outputs["manifest"] = [_write_manifest(run, final=config.output)]
     run.outputs = {k: [config.output / p.relative_to(stage) for p in paths] for k, paths in run.outputs.items()}
     run.config = config
-    report_step(progress, "done", len(STEPS), len(STEPS))
+    steps = len(study_steps())
+    report_step(progress, "done", steps, steps)
     return run
-
-
-#: Progress steps of a study run.
-STEPS = (*ANALYSES, "map", "report")
 
 
 def _run_steps(run: StudyRun, progress: Progress | None) -> None:
@@ -180,13 +139,14 @@ def _run_steps(run: StudyRun, progress: Progress | None) -> None:
     catalog = Catalog.load(config.catalog)
     view = catalog if config.region in ("", "all") else catalog.restricted_to(config.region)
     run.synthetic_layers = [e.id for e in catalog.synthetic_entries()]
+    steps = study_steps()
     with _pinned_gpkg_time(run.generated):
-        for i, name in enumerate(ANALYSES):
-            report_step(progress, f"{name}", i, len(STEPS))
-            _run_analysis(name, run, view)
-        report_step(progress, "map", len(STEPS) - 2, len(STEPS))
+        for i, analysis in enumerate(analyses().values()):
+            report_step(progress, analysis.name, i, len(steps))
+            _run_analysis(analysis, run, view)
+        report_step(progress, "map", len(steps) - 2, len(steps))
         _write_map(run, view)
-    report_step(progress, "report", len(STEPS) - 1, len(STEPS))
+    report_step(progress, "report", len(steps) - 1, len(steps))
     from .study_report import write_study_report
 
     run.inputs, run.data_files = _inputs(run, catalog)
@@ -195,8 +155,6 @@ def _run_steps(run: StudyRun, progress: Progress | None) -> None:
         from .sheet import pdf_beside
 
         run.outputs["report"] += pdf_beside(run.outputs["report"][0])
-
-
 
 
 
@@ -214,89 +172,59 @@ def _pinned_gpkg_time(when: datetime) -> Iterator[None]:
             os.environ["OGR_CURRENT_DATE"] = previous
 
 
-def _run_analysis(name: str, run: StudyRun, view: Catalog) -> None:
+def _run_analysis(analysis: Analysis, run: StudyRun, view: Catalog) -> None:
+    """Run one registered analysis from its study section and write its outputs into its folder."""
+    name = analysis.name
     if name not in run.config.analyses:
         run.skipped[name] = "not requested in the study file / 研究配置未要求"
         return
-    needed = ANALYSES[name]
-    if not any(view.has(role) for role in needed):
-        run.skipped[name] = (f"catalog has no layer with role {' / '.join(needed)} "
+    if analysis.roles and not any(view.has(role) for role in analysis.roles):
+        run.skipped[name] = (f"catalog has no layer with role {' / '.join(analysis.roles)} "
                              f"/ 图层目录缺少所需图层")
         return
-    options = run.config.analyses[name]
-    if _nothing_in_region(name, view, needed, options):
-        run.skipped[name] = (f"no {' / '.join(needed)} features in {run.config.region} "
+    # The study's own rule file is a study-wide option; the section's options come on top of it.
+    options = {**({"rules": run.config.rules} if run.config.rules else {}), **run.config.analyses[name]}
+    if _nothing_in_region(analysis, view, options):
+        run.skipped[name] = (f"no {' / '.join(analysis.roles)} features in {run.config.region} "
                              f"/ 研究区域内无相应要素")
         return
-    folder = run.config.output / name
     try:
-        run.results[name], run.outputs[name] = _ANALYSIS_RUNNERS[name](view, options, folder, run)
+        result = analysis.run_options(view, options)
     except _SKIPPABLE as exc:
         run.skipped[name] = f"layer missing or empty / 图层缺失或为空: {str(exc).splitlines()[0]}"
         log.warning("study %s: %s skipped: %s", run.config.id, name, exc)
+        return
+    folder = run.config.output / name
+    run.results[name] = result
+    run.outputs[name] = list(result.write(folder).values())
+    if name == "screening":
+        # The screening reports and sheets render the result for planners (drawn on the study's catalog).
+        from .report import write_screening_reports
+
+        run.outputs[name] += write_screening_reports(result, folder, generated=run.generated, catalog=view,
+                                                     pdf=run.pdf)
 
 
-def _nothing_in_region(name: str, view: Catalog, needed: tuple[str, ...], options: dict[str, Any]) -> bool:
+def _nothing_in_region(analysis: Analysis, view: Catalog, options: dict[str, Any]) -> bool:
     """True when the region holds none of the catalog features an analysis would assess.
 
-    Screening assesses the user's projects and a brownfield study may bring its own parcels, so only
-    the catalog's own sites count.  A region without mines is a finding ("nothing to assess"), not an error.
+    An analysis given its own inputs in the study file (projects to screen, extra parcels) has something
+    to assess wherever it runs.  A region without mines is a finding ("nothing to assess"), not an error.
     """
-    if name == "screening" or options.get("parcels"):
+    if any(isinstance(v, Path) for k, v in options.items() if k not in ("params", "rules")):
         return False
-    return all(len(view.read(role)) == 0 for role in needed if view.has(role))
-
-
-def _screening(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
-    from .report import write_screening_reports
-    from .screening import screen
-
-    result = screen(options["projects"], view, rules=run.config.rules, industry=options.get("industry"),
-                    project_type=options.get("project_type"), radius_m=options.get("radius_m"),
-                    crs=options.get("crs"), layer=options.get("layer"))
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [result.to_json(folder / "screening.json"), result.to_gpkg(folder / "screening.gpkg"),
-             result.to_csv(folder / "screening.csv")]
-    paths += write_screening_reports(result, folder, generated=run.generated, catalog=view, pdf=run.pdf)
-    return result, [Path(p) for p in paths]
-
-
-def _rooftops(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
-    from .rooftop import rooftop_potential, write_outputs
-
-    result = rooftop_potential(view.read("building"), catalog=view, params=options.get("params"))
-    return result, list(write_outputs(result, folder, factors_csv=True).values())
-
-
-def _brownfields(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
-    from .brownfield import brownfield_ranking
-
-    result = brownfield_ranking(view, parcels=options.get("parcels"), params=options.get("params"))
-    return result, list(result.write(folder, overwrite=True).values())
-
-
-def _mines(view: Catalog, options: dict[str, Any], folder: Path, run: StudyRun) -> tuple[Any, list[Path]]:
-    from .mines import run_mines
-
-    result = run_mines(view, params=options.get("params"))
-    return result, list(result.write(folder, overwrite=True).values())
-
-
-_ANALYSIS_RUNNERS: dict[str, Callable[[Catalog, dict[str, Any], Path, StudyRun], tuple[Any, list[Path]]]] = {
-    "screening": _screening, "rooftops": _rooftops, "brownfields": _brownfields, "mines": _mines,
-}
+    return all(len(view.read(role)) == 0 for role in analysis.roles if view.has(role))
 
 
 def study_map_layers(run: StudyRun, view: Catalog) -> list[Any]:
-    """The map layers of a study: context zoning first, then each result (styled by verdict or score)."""
+    """The map layers of a study: context zoning first, then each result's layers, the first registered
+    analysis (screening) on top."""
     from . import resultmaps
 
     layers = resultmaps.context_layers(view)
-    builders = [("mines", resultmaps.mine_layers), ("brownfields", resultmaps.brownfield_layers),
-                ("rooftops", resultmaps.rooftop_layers), ("screening", resultmaps.screening_layers)]
-    for name, build in builders:
+    for name in reversed(list(analyses())):
         if name in run.results:
-            layers += build(run.results[name])
+            layers += run.results[name].map_layers()
     return layers
 
 
@@ -313,26 +241,17 @@ def _write_map(run: StudyRun, view: Catalog) -> None:
     run.outputs["map"] = [path]
 
 
-def _inputs(run: StudyRun, catalog: Catalog) -> tuple[list[Path], list[Path]]:
-    """Input files (study, catalog, layers, projects, parameter files) and the data files in force."""
-    from .datafiles import packaged_path
+def _inputs(run: StudyRun, catalog: Catalog) -> tuple[list[Path], dict[str, str]]:
+    """Input files (study, catalog, layers, files named in the study) and the data files behind the results."""
+    from .provenance import data_file_hashes
 
     cfg = run.config
     inputs = [cfg.path, cfg.catalog] + [e.path for e in catalog.entries]
     inputs += [v for opts in cfg.analyses.values() for v in opts.values() if isinstance(v, Path)]
-    data_files = [packaged_path(n) for n in ("rules.toml", "industries.toml", "screening.toml", "solar.toml",
-                                             "benefits.toml", "rooftop.toml", "brownfield.toml", "mines.toml",
-                                             "terrain.toml", "mcda.toml")]
-    if cfg.rules:
-        data_files.append(cfg.rules)
-    keep = lambda paths: sorted({Path(p).resolve() for p in paths if Path(p).is_file()})  # noqa: E731
-    return keep(inputs), keep(data_files)
-
-
-def study_parameters(run: StudyRun) -> dict[str, Any]:
-    """The parameters of a run as recorded in the manifest and the report."""
-    return {"study": run.config.raw, "region": run.config.region, "skipped": run.skipped,
-            "synthetic_layers": run.synthetic_layers}
+    data_files = data_file_hashes([cfg.rules] if cfg.rules else [])
+    for provenance in run.provenance.values():
+        data_files.update(provenance.data_files)
+    return sorted({Path(p).resolve() for p in inputs if Path(p).is_file()}), dict(sorted(data_files.items()))
 
 
 def _write_manifest(run: StudyRun, final: Path) -> Path:
@@ -342,7 +261,8 @@ def _write_manifest(run: StudyRun, final: Path) -> Path:
     base = run.config.path.parent.parent
     stage = run.config.output
     manifest = build_manifest(inputs=run.inputs, outputs=run.files, parameters=study_parameters(run),
-                              data_files=run.data_files, base=base, created=run.generated)
+                              data_records=run.data_files, provenance=run.provenance, base=base,
+                              created=run.generated)
     for record, staged in zip(manifest["outputs"], sorted({p.resolve() for p in run.files})):
         where = final / staged.relative_to(stage.resolve())
         record["path"] = (str(where.relative_to(base)) if where.is_relative_to(base) else str(where)).replace("\\", "/")

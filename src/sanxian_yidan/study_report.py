@@ -22,13 +22,19 @@ from .report import Column, page_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
-    from .study import StudyRun
+    from .studyrun import StudyRun
 
 #: Data files whose sourced entries the report lists (packaged defaults; a user override is listed too).
 PARAMETER_FILES = ("benefits.toml", "solar.toml", "rooftop.toml", "brownfield.toml", "mines.toml",
                    "terrain.toml", "mcda.toml", "screening.toml")
-_ANALYSIS_TITLES = {"screening": "环境准入研判 / Access screening", "rooftops": "屋顶光伏 / Rooftop PV",
-                    "brownfields": "棕地光伏 / Brownfield PV", "mines": "矿山生态修复 / Mine rehabilitation"}
+
+
+def _title(name: str) -> str:
+    """``中文 / English`` title of a registered analysis (its name when it is not registered)."""
+    from .analysis import analyses
+
+    found = analyses().get(name)
+    return found.title if found is not None else name
 
 
 def write_study_report(run: StudyRun, view: Catalog) -> list[Path]:
@@ -50,7 +56,7 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
         title_zh=cfg.title_zh, title_en=cfg.title_en, synthetic_layers=list(run.synthetic_layers or []),
         region=cfg.region, generated=run.generated.isoformat(timespec="seconds"), study_file=cfg.path.name,
         notes=cfg.notes, summary_rows=summary_rows, summary_cols=summary_cols, links=_links(run),
-        skipped_rows=[{"analysis": _ANALYSIS_TITLES.get(k, k), "reason": v} for k, v in run.skipped.items()],
+        skipped_rows=[{"analysis": _title(k), "reason": v} for k, v in run.skipped.items()],
         skipped_cols=[Column("analysis", "分析 / Analysis"), Column("reason", "原因 / Reason")],
         sections=[section(run, figures) for name, section in _SECTIONS.items() if name in run.results],
         source_tables=_source_tables(run, view), files=files, file_cols=file_cols, versions=versions,
@@ -61,7 +67,7 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
 def _section(name: str, figure: dict[str, str] | None, chart: dict[str, str] | None, *tables: dict[str, Any],
              notes: Iterable[str] = (), screening_link: bool = False) -> dict[str, Any]:
     """One analysis section as the template draws it: title, map figure, chart, tables, notes."""
-    return {"title": _ANALYSIS_TITLES[name], "figure": figure, "chart": chart, "tables": list(tables),
+    return {"title": _title(name), "figure": figure, "chart": chart, "tables": list(tables),
             "notes": list(notes), "screening_link": screening_link}
 
 
@@ -71,49 +77,30 @@ def _table(rows: Iterable[Mapping[str, Any]], cols: list[Column], heading: str |
 
 # ------------------------------------------------------------------------------------------ sections
 def _summary_rows(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column]]:
-    rows = []
-    r = run.results
-    if "screening" in r:
-        from .maps.styles import verdict_labels
-
-        counts, labels = r["screening"].verdict_counts(), verdict_labels()
-        text = "; ".join(f"{labels.get(k, k)} {v}" for k, v in counts.items() if v)
-        rows.append({"item": "拟建项目 / Projects screened", "value": len(r["screening"].projects), "note": text})
-    if "rooftops" in r:
-        total = _total_row(r["rooftops"].counties)
-        rows += [{"item": "屋顶光伏技术潜力 / Rooftop technical potential [MWp]",
-                  "value": total["capacity_kwp"] / 1000, "note": "全部可用屋顶 / all usable roofs"},
-                 {"item": "整县推进政策目标容量 / Pilot policy-target capacity [MWp]",
-                  "value": total["policy_target_kwp"] / 1000, "note": "2021 pilot minimum shares"},
-                 {"item": "屋顶光伏年发电量 / Rooftop annual generation [GWh]",
-                  "value": total["annual_kwh"] / 1e6, "note": ""},
-                 {"item": "屋顶光伏减排 CO₂ / Rooftop avoided CO₂ [t/yr]", "value": total["co2_t"], "note": ""}]
-    if "brownfields" in r:
-        s = r["brownfields"].totals()
-        rows += [{"item": "棕地候选 / Brownfield candidates", "value": s["sites"],
-                  "note": f"ranked 入围 {s['ranked']}"},
-                 {"item": "净可开发面积 / Net developable area [ha]", "value": s["net_area_m2"] / 1e4,
-                  "note": f"excluded 扣除 {s['excluded_area_m2'] / 1e4:,.1f} ha"},
-                 {"item": "入围棕地装机 / Ranked brownfield capacity [MW]", "value": s["ranked_capacity_mw"],
-                  "note": f"{s['ranked_annual_mwh'] / 1000:,.1f} GWh/yr, {s['ranked_co2_t']:,.0f} t CO₂/yr"}]
-    if "mines" in r:
-        mines = r["mines"].mines
-        visible = int((mines["visible_share"].fillna(0) > 0).sum()) if "visible_share" in mines else 0
-        rows.append({"item": "矿山 / Mine sites", "value": len(mines),
-                     "note": f"visible from main lines 两线可视 {visible}"})
-    for row in rows:
-        value = row["value"]
-        row["value"] = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-    cols = [Column("item", "指标 / Figure"), Column("value", "数值 / Value", numeric=True),
-            Column("note", "说明 / Note")]
+    """The headline figures of every result (its ``summary`` table), analysis by analysis."""
+    rows = [{"analysis": _title(name), "item": f"{row['label_zh']} / {row['label_en']}",
+             "value": _figure(row["value"]), "unit": row["unit"]}
+            for name, result in run.results.items() for row in result.summary.to_dict("records")]
+    cols = [Column("analysis", "分析 / Analysis"), Column("item", "指标 / Figure"),
+            Column("value", "数值 / Value", numeric=True), Column("unit", "单位 / Unit")]
     return rows, cols
+
+
+def _figure(value: Any) -> str:
+    """A headline figure as read aloud: counts as integers, other numbers to one decimal, with separators."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
+        return str(value)
+    number = float(value)
+    return f"{int(number):,}" if number.is_integer() else f"{number:,.1f}"
 
 
 def _links(run: StudyRun) -> list[str]:
     """The output files the report links to, relative to the study's output folder."""
     base = run.config.output
     return [p.relative_to(base).as_posix()
-            for key in ("map", "screening", "rooftops", "brownfields", "mines") for p in run.outputs.get(key, [])]
+            for key in ("map", *run.results) for p in run.outputs.get(key, [])]
 
 
 def _screening_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
@@ -277,11 +264,12 @@ def _provenance(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column], list
     import json
 
     from .provenance import file_record, package_versions
-    from .study import study_parameters
+    from .studyrun import study_parameters
 
     base = run.config.path.parent.parent
     files = [dict(file_record(p, relative_to=base), kind="input 输入") for p in run.inputs]
-    files += [dict(file_record(p, relative_to=base), kind="rules/parameters 规则参数") for p in run.data_files]
+    files += [{"kind": "rules/parameters 规则参数", "path": name, "bytes": None, "sha256": sha}
+              for name, sha in run.data_files.items()]
     file_cols = [Column("kind", "类别 / Kind"), Column("path", "文件 / File"),
                  Column("bytes", "大小 / Size [bytes]", numeric=True), Column("sha256", "SHA-256")]
     versions = [{"package": k, "version": v} for k, v in package_versions().items()]
@@ -303,13 +291,6 @@ def _public(value: Any, base: Path) -> Any:
     if isinstance(value, str) and Path(value).is_absolute():
         return display_path(value, base)
     return value
-
-
-def _total_row(counties: pd.DataFrame) -> Mapping[str, float]:
-    from .rooftop import TOTAL
-
-    total = counties[counties["county"] == TOTAL]
-    return (total.iloc[0] if len(total) else counties.sum(numeric_only=True)).to_dict()
 
 
 def _township_potential(view: Catalog, townships: pd.DataFrame) -> Any:

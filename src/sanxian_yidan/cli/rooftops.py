@@ -33,7 +33,6 @@ from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
 from ._progress import progress_bar
 
-OUTPUTS = ["rooftops.gpkg", "rooftops_by_township.csv", "rooftops_factors.csv"]
 #: Written by the Dask engine only (one GeoParquet file per partition); removed by an in-memory run.
 PARQUET_OUTPUT = "rooftops.parquet/"
 
@@ -166,6 +165,7 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
     """
     from ..engine import resolve_engine
     from ..outputs import staged_output
+    from ..rooftop.result import RooftopResult
 
     started = time.perf_counter()
     inputs = [p for p in (Path(buildings), catalog, params, weather) if p is not None]
@@ -180,9 +180,10 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
                                          f"--format {output_format} is not an output format.",
                                          fix=f"use --format {' or --format '.join(FORMATS)}"))
         parquet_only = eng.kind != "dask" and output_format == "geoparquet"
-        names = ([PARQUET_OUTPUT] + OUTPUTS[1:] if parquet_only
-                 else OUTPUTS + ([PARQUET_OUTPUT] if eng.kind == "dask" else []))
-        with staged_output(out, overwrite=overwrite, names=names, owned=OUTPUTS + [PARQUET_OUTPUT],
+        declared = RooftopResult.output_names()
+        names = ([PARQUET_OUTPUT] + declared[1:] if parquet_only   # GeoParquet instead of the GeoPackage
+                 else declared + ([PARQUET_OUTPUT] if eng.kind == "dask" else []))
+        with staged_output(out, overwrite=overwrite, names=names, owned=declared + [PARQUET_OUTPUT],
                            protect=inputs) as stage:
             cat = load_catalog(catalog, no_catalog)
             if eng.kind == "dask":

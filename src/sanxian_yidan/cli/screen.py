@@ -21,12 +21,27 @@ from ._common import (
 )
 from ._progress import progress_bar
 
-#: Files ``sanxian screen --out DIR`` writes (names scripts rely on).
-OUTPUT_NAMES = ["screening.json", "screening.gpkg", "screening.csv", "report.html", "report.md", "sheets/"]
+#: Reports and sheets ``sanxian screen`` writes beside the result's own files (``ScreeningResult.outputs``).
+REPORT_NAMES = ["report.html", "report.md", "sheets/"]
 #: Rows of the summary table printed to the terminal (the CSV and the report list every project).
 SUMMARY_ROWS = 50
 _VERDICT_STYLE = {"prohibited": "bold red", "restricted": "dark_orange", "needs_assessment": "yellow",
                   "outside_coverage": "magenta", "notice": "blue", "compliant": "green"}
+
+
+def output_names() -> list[str]:
+    """Files ``sanxian screen --out DIR`` writes (names scripts rely on): the result's declared outputs, the
+    reports and the sheets folder."""
+    from ..screening import ScreeningResult
+
+    return ScreeningResult.output_names() + REPORT_NAMES
+
+
+def __getattr__(name: str) -> Any:
+    # OUTPUT_NAMES, the former constant, stays readable without importing the screening engine at start-up.
+    if name == "OUTPUT_NAMES":
+        return output_names()
+    raise AttributeError(name)
 
 
 def extra_output_names(options: dict[str, Any]) -> list[str]:
@@ -40,10 +55,10 @@ def write_extra_outputs(result: Any, out: Path, options: dict[str, Any]) -> list
         return []
     from ..catalog import Catalog
     from ..maps import make_map, save_map
-    from ..resultmaps import context_layers, screening_layers
+    from ..resultmaps import context_layers
 
     cat = Catalog.load(options["catalog"])
-    m = make_map(context_layers(cat) + screening_layers(result), basemap=options["basemap"],
+    m = make_map(context_layers(cat) + result.map_layers(), basemap=options["basemap"],
                  offline=options["offline"], title_zh="环境准入研判", title_en="Access screening", catalog=cat,
                  tianditu_key=options.get("tianditu_key"))
     return [save_map(m, out / "map.html")]
@@ -105,10 +120,11 @@ def screen_command(
     options: dict[str, Any] = {"map": map_, "offline": offline, "basemap": basemap, "catalog": catalog,
                                "tianditu_key": tianditu_key}
     caught: list[warnings.WarningMessage] = []
+    names = output_names()
     try:
         eng = resolve_engine(engine, scheduler=scheduler, workers=workers, memory_limit=memory_limit)
-        with staged_output(out, overwrite=overwrite, names=OUTPUT_NAMES + extra_output_names(options),
-                           owned=OUTPUT_NAMES + ["map.html"],
+        with staged_output(out, overwrite=overwrite, names=names + extra_output_names(options),
+                           owned=names + ["map.html"],
                            protect=[p for p in (projects, catalog, rules) if p is not None]) as stage, \
                 warnings.catch_warnings(record=True) as caught, \
                 progress_bar("研判 / screening", 1, console=err_console) as step:
@@ -120,9 +136,7 @@ def screen_command(
                 result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
                                 radius_m=radius, progress=step, crs=crs, layer=layer)
             step("写出结果 / writing outputs", 1, 1)
-            result.to_json(stage / "screening.json")
-            result.to_gpkg(stage / "screening.gpkg")
-            result.to_csv(stage / "screening.csv")
+            result.write(stage, overwrite=True)
             write_screening_reports(result, stage, sheets=sheets or pdf,
                                     catalog=_catalog_for_sheets(catalog) if sheets or pdf else None, pdf=pdf)
             write_extra_outputs(result, stage, options)
@@ -176,5 +190,5 @@ def _print_summary(result: Any, out: Path) -> None:
     if result.synthetic:
         console.print("[magenta]示例数据 SAMPLE DATA — synthetic layers, not official zoning: "
                       f"{', '.join(result.synthetic_layers)}[/magenta]")
-    written = [n for n in OUTPUT_NAMES + ["map.html"] if (out / n).exists()]
+    written = [n for n in output_names() + ["map.html"] if (out / n.rstrip("/")).exists()]
     console.print(f"outputs / 输出: {out}/ " + ", ".join(written))
