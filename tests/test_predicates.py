@@ -127,10 +127,10 @@ def test_parameters_are_checked_against_the_declaration(new_predicate, tmp_path:
     with pytest.raises(DataFileError) as err:
         load_rules(rules)
     text = str(err.value)
-    assert "rule 'BIG-01': key 'params.area_m2' must be > 0 [m²], got -3" in text
-    assert "rule 'BIG-01': key 'params.radius' is not a parameter of 'overlap_area_at_least' " \
+    assert "rules.toml: rules.BIG-01.params.area_m2: must be > 0 [m²], got -3" in text
+    assert "rules.toml: rules.BIG-01.params.radius: is not a parameter of 'overlap_area_at_least' " \
            "(allowed: ['area_m2', 'where'])" in text
-    assert "rules.toml" in text and "规则文件" in text
+    assert "规则数据文件" in text and "Fix: correct each entry listed" in text
 
 
 def test_unknown_predicate_names_the_rule_the_file_and_the_fix(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_unknown_predicate_names_the_rule_the_file_and_the_fix(tmp_path: Path) -
     with pytest.raises(DataFileError) as err:
         load_rules(rules)
     text = str(err.value)
-    assert "rule 'BIG-01': key 'predicate': unknown value 'overlap_area_at_least'" in text
+    assert "rules.toml: rules.BIG-01.predicate: unknown value 'overlap_area_at_least'" in text
     assert "sanxian_yidan.predicates" in text and str(rules) in text
 
 

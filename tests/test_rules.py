@@ -192,37 +192,37 @@ severity = "outside_coverage"
 source = "v"
 """
     path = _write(tmp_path, text)
-    with pytest.raises(DataFileError, match="规则文件有") as info:
+    with pytest.raises(DataFileError, match="规则数据文件有") as info:
         load_rules(path)
     msg = str(info.value)
-    assert "规则文件有" in msg and str(path) in msg and "Fix" in msg
+    assert "规则数据文件有" in msg and str(path) in msg and "Fix" in msg and "rules.toml for the format" in msg
     expected = [
-        "top level: unknown key 'colour'",
-        "rule 'B1': unknown key 'wrong_key'",
-        "rule 'B1': key 'predicate': unknown value 'overlaps_a_lot'; allowed: ['intersects', 'overlap_share_above'",
-        "rule 'B1': key 'severity': unknown value 'forbidden'; allowed: ['prohibited (禁止)'",
-        "rule 'B2': 'source' is required",
-        "rule 'B2': key 'role': unknown layer role 'red_line'; allowed: [",
-        "rule 'B3': key 'applies_to.industries': unknown industry code 'C2O14' (nearest valid codes: C2614",
-        "rule 'B3': key 'applies_to.industries': unknown industry group '@nope'",
-        "rule 'B3': key 'applies_to.project_types': unknown project type(s) ['solar']",
-        "rule 'B3': key 'params.distance_m' must be > 0 [m], got -5",
-        "rule 'B4': key 'role': attribute_test tests the project itself, so role must be 'project'",
-        "rule 'B4': params: key 'op': unknown value 'is'; allowed:",
-        "rule 'B5': predicate 'outside_coverage' needs a polygon role, 'river' is line",
-        "rule 'B5': key 'params.share' is not a parameter of 'outside_coverage'",
-        "rule 'B5': params.where[0]: key 'value' must be a single value for op '=='",
-        "rule 'B6': key 'severity': unknown value 'outside_coverage'",
+        f"{path}: colour: unknown key",
+        "rules.toml: rules.B1.wrong_key: unknown key",
+        "rules.B1.predicate: unknown value 'overlaps_a_lot'; allowed: ['intersects', 'overlap_share_above'",
+        "rules.B1.severity: unknown value 'forbidden'; allowed: ['prohibited (禁止)'",
+        "rules.B2.source: missing required key",
+        "rules.B2.role: unknown layer role 'red_line'; allowed: [",
+        "rules.B3.applies_to.industries: unknown industry code 'C2O14' (nearest valid codes: C2614",
+        "unknown industry group '@nope'",   # same key, same line
+        "rules.B3.applies_to.project_types: unknown project type(s) ['solar']",
+        "rules.B3.params.distance_m: must be > 0 [m], got -5",
+        "rules.B4.role: attribute_test tests the project itself, so role must be 'project'",
+        "rules.B4.params: key 'op': unknown value 'is'; allowed:",
+        "rules.B5.role: predicate 'outside_coverage' needs a polygon role, 'river' is line",
+        "rules.B5.params.share: is not a parameter of 'outside_coverage'",
+        "rules.B5.params.where[0]: key 'value' must be a single value for op '=='",
+        "rules.B6.severity: unknown value 'outside_coverage'",
         "only allowed with predicate 'outside_coverage'",
     ]
     for text_ in expected:
         assert text_ in msg, text_
-    assert "problem(s)" in msg and msg.count("\n  - ") == 16
+    assert "problem(s)" in msg and msg.count("\n  - ") == 15
 
 
 def test_duplicate_ids_and_syntax_errors(tmp_path: Path) -> None:
     dup = RULE.format(id="D", role="eco_redline", predicate="intersects", severity="notice") * 2
-    with pytest.raises(DataFileError, match=r"rule 'D': duplicate id in rules.toml"):
+    with pytest.raises(DataFileError, match=r"rules.toml: rules.D: duplicate id in rules.toml"):
         load_rules(_write(tmp_path, dup))
     with pytest.raises(DataFileError, match="TOML syntax error"):
         load_rules(_write(tmp_path, "[[rules]\nid = 1", "broken.toml"))

@@ -3,8 +3,9 @@
 A rule says *which projects* (industry, 两高 flag, project type) it applies to, *which layer role* it tests,
 *how* (the predicate and its parameters), *how severe* a hit is and *where it comes from* (document number
 and clause).  The default set ships as ``data/rules.toml``; a planner can pass a TOML file of their own that
-adds rules or amends/replaces/disables packaged ones by id.  Everything is validated on load and every
-problem is reported at once in one bilingual :class:`~sanxian_yidan.errors.DataFileError`.
+adds rules or amends/replaces/disables packaged ones by id.  The files' ``[[rules]]`` are merged by id and
+validated once through :class:`RulesFile` (:mod:`sanxian_yidan.params`): every problem is reported at once, with
+its file and key path (``rules.<id>.params.distance_m``), in one bilingual :class:`~sanxian_yidan.errors.DataFileError`.
 
 Predicates
 ----------
@@ -35,16 +36,27 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
+from pydantic import (
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .conditions import OPS, Condition
-from .datafiles import load_toml, packaged_path
-from .errors import DataFileError, problem
+from .datafiles import load_toml, packaged, packaged_path
+from .errors import DataFileError
 from .industries import expand_prefixes, matches, project_types
+from .params import PACKAGED_PREFIX, AsTuple, DataModel, Source, deep_merge, format_errors
 from .predicates import Predicate, predicate, predicates
 from .roles import role_vocabulary
 
@@ -61,7 +73,9 @@ __all__ = [
     "Applicability",
     "Condition",
     "Rule",
+    "RuleEntry",
     "RuleSet",
+    "RulesFile",
     "load_rules",
 ]
 
@@ -87,12 +101,6 @@ VERDICT_EN = {**SEVERITY_EN, "compliant": "compliant (no restriction found)"}
 PREDICATES: tuple[str, ...] = predicates()
 #: The pseudo-role of attribute tests on the project itself.
 PROJECT_ROLE = "project"
-_RULE_KEYS = {"id", "title_zh", "title_en", "role", "predicate", "params", "severity", "source", "applies_to",
-              "assumption", "note_zh", "note_en", "enabled"}
-_REQUIRED = ("id", "title_zh", "title_en", "role", "predicate", "severity", "source")
-_APPLIES_KEYS = {"industries", "industries_except", "project_types", "project_types_except", "two_high"}
-_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
-_FILE_KEYS = {"source", "rules", "replace_defaults"}
 
 
 # ------------------------------------------------------------------------------------------ applicability
@@ -304,6 +312,161 @@ class RuleSet:
         return {r.role for r in self.rules if r.role != PROJECT_ROLE}
 
 
+# ------------------------------------------------------------------------------------------------ models
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Codes = Annotated[tuple[str | int, ...], AsTuple]
+Names = Annotated[tuple[str, ...], AsTuple]
+
+
+class AppliesTo(DataModel):
+    """A rule's ``[applies_to]`` table (see :class:`Applicability`)."""
+
+    industries: Codes = ()
+    industries_except: Codes = ()
+    project_types: Names = ()
+    project_types_except: Names = ()
+    two_high: bool | None = None
+
+    @field_validator("industries", "industries_except")
+    @classmethod
+    def _known_codes(cls, items: tuple[str | int, ...]) -> tuple[str | int, ...]:
+        problems: list[str] = []
+        expand_prefixes([str(v) for v in items], problems=problems)
+        if problems:
+            raise ValueError("; ".join(p.removeprefix(": ") for p in problems))
+        return items
+
+    @field_validator("project_types", "project_types_except")
+    @classmethod
+    def _known_types(cls, items: tuple[str, ...]) -> tuple[str, ...]:
+        types = project_types()
+        if bad := [v for v in items if v not in types]:
+            raise ValueError(f"unknown project type(s) {bad}; allowed: {sorted(types)}")
+        return items
+
+    def applicability(self) -> Applicability:
+        """The validated table with industry groups expanded to code prefixes."""
+        return Applicability(expand_prefixes(map(str, self.industries)), expand_prefixes(map(str, self.industries_except)),
+                             self.project_types, self.project_types_except, self.two_high,
+                             tuple(str(v) for v in self.industries))
+
+
+class RuleEntry(DataModel):
+    """One ``[[rules]]`` entry; its role, severity and ``[params]`` are checked against its predicate's declaration
+    (:mod:`sanxian_yidan.predicates`) and reported with the field problems."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+    title_zh: Text
+    title_en: Text
+    role: Text
+    predicate: Text
+    severity: Text
+    source: Source
+    applies_to: AppliesTo = AppliesTo()
+    params: dict[str, Any] = {}
+    assumption: bool = False
+    note_zh: str = ""
+    note_en: str = ""
+    enabled: bool = True
+    _parsed: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fits_predicate(cls, data: Any, handler: ModelWrapValidatorHandler[RuleEntry]) -> RuleEntry:
+        errors: list[Any] = []
+        try:
+            entry = handler(data)
+        except ValidationError as exc:
+            errors = [{k: e[k] for k in ("type", "loc", "input", "ctx") if k in e} for e in exc.errors()]
+        parsed: dict[str, Any] = {}
+        cross = _predicate_problems(data, parsed) if isinstance(data, Mapping) else []
+        errors += [InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": msg}), loc=loc,
+                                    input=data.get(loc[0])) for loc, msg in cross]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        entry._parsed = parsed
+        return entry
+
+    def rule(self, origin: str) -> Rule:
+        """The :class:`Rule` of this entry, read from ``origin``."""
+        p = self._parsed
+        return Rule(id=self.id, title_zh=self.title_zh, title_en=self.title_en, role=self.role,
+                    predicate=self.predicate, severity=self.severity, source=self.source,
+                    applies_to=self.applies_to.applicability(), where=p.get("where", ()),
+                    distance_m=p.get("distance_m"), share=p.get("share"), test=p.get("test"),
+                    assumption=self.assumption, note_zh=self.note_zh, note_en=self.note_en, origin=origin,
+                    params=MappingProxyType(p))
+
+
+class RulesFile(DataModel):
+    """A rule file: ``source``, ``replace_defaults`` and the enabled rules by id (``[[rules]]`` keyed by ``id``)."""
+
+    what: ClassVar[str] = "规则 / rule"
+    source: str | None = None
+    replace_defaults: bool = False
+    rules: dict[str, RuleEntry] = {}
+
+    @model_validator(mode="after")
+    def _has_coverage_rule(self) -> RulesFile:
+        if not any(r.severity == COVERAGE_SEVERITY for r in self.rules.values()):
+            raise ValueError("the rule set has no enabled coverage rule (predicate = 'outside_coverage', severity = "
+                             "'outside_coverage'); without it a project outside the zoning data would pass silently "
+                             "(没有启用的数据覆盖规则)")
+        return self
+
+
+def _predicate_problems(entry: Mapping[str, Any], parsed: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """(key path, message) of what does not fit the entry's predicate; its parsed ``params`` go into ``parsed``."""
+    name, role, severity, params = (entry.get(k) for k in ("predicate", "role", "severity", "params"))
+    spec = predicate_of(name) if isinstance(name, str) else None
+    out: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(name, str) and spec is None:
+        out.append((("predicate",), f"unknown value '{name}'; allowed: {list(predicates())} (a new predicate is "
+                                    "registered in sanxian_yidan.predicates, see CONTRIBUTING.md)"))
+    allowed = list(SEVERITIES) + ([COVERAGE_SEVERITY] if spec is not None and spec.coverage_severity else [])
+    if isinstance(severity, str) and severity not in allowed:
+        extra = (f" ('{COVERAGE_SEVERITY}' is only allowed with predicate 'outside_coverage')"
+                 if severity == COVERAGE_SEVERITY else "")
+        out.append((("severity",), f"unknown value '{severity}'; allowed: "
+                                   f"{[f'{s} ({SEVERITY_ZH[s]})' for s in allowed]}{extra}"))
+    if isinstance(role, str) and (msg := _role_problem(role, spec)):
+        out.append((("role",), msg))
+    if spec is not None and isinstance(params, Mapping):
+        problems: list[str] = []
+        parsed.update(spec.parse(params, "", problems))
+        for text in (p.removeprefix(": ") for p in problems):
+            key = re.search(r"params\.(\w+)(?:\[(\d+)\])?", text)
+            loc = ("params",) if key is None else ("params", key[1], *(() if key[2] is None else (int(key[2]),)))
+            out.append((loc, re.sub(r"^(params(\.\w+(\[\d+\])?)?: |key 'params\.\w+(\[\d+\])?' )", "", text)))
+    return out
+
+
+def predicate_of(name: str) -> Predicate | None:
+    """The registered predicate ``name``, or None."""
+    try:
+        return predicate(name)
+    except KeyError:
+        return None
+
+
+def _role_problem(role: str, spec: Predicate | None) -> str | None:
+    """Why ``role`` does not fit the predicate (``project`` for tests of the project, else a vector layer role of
+    the geometry the predicate needs), or None."""
+    vocab = role_vocabulary()
+    if spec is not None and spec.target == "project":
+        return None if role == PROJECT_ROLE else (f"{spec.name} tests the project itself, so role must be "
+                                                  f"'{PROJECT_ROLE}', got '{role}'")
+    if role not in vocab or role == PROJECT_ROLE:
+        return (f"unknown layer role '{role}'; allowed: "
+                f"{sorted(r for r in vocab if r != PROJECT_ROLE and not vocab[r].is_raster)}")
+    if vocab[role].is_raster:
+        return f"'{role}' is a raster role; rules test vector layers"
+    if spec is not None and any(g not in vocab[role].geometry for g in spec.geometry):
+        return (f"predicate '{spec.name}' needs a {'/'.join(spec.geometry)} role, '{role}' is "
+                f"{'/'.join(vocab[role].geometry)}")
+    return None
+
+
 # ----------------------------------------------------------------------------------------------- loading
 def load_rules(path: str | Path | None = None, *, defaults: bool = True) -> RuleSet:
     """Load the packaged rule set, optionally extended or amended by a user file.
@@ -312,8 +475,8 @@ def load_rules(path: str | Path | None = None, *, defaults: bool = True) -> Rule
     ----------
     path : str or Path, optional
         A user rule file.  Its ``[[rules]]`` entries with a new id are added; entries with the id of a
-        packaged rule amend it (top-level keys replace, ``params`` and ``applies_to`` are merged key by
-        key; ``enabled = false`` disables it).  With ``replace_defaults = true`` at the top of the file,
+        packaged rule amend it (keys replace, ``params`` and ``applies_to`` are merged key by key;
+        ``enabled = false`` disables it).  With ``replace_defaults = true`` at the top of the file,
         or ``defaults=False``, only the user's rules are used.
     defaults : bool
         Start from the packaged rules (``data/rules.toml``).
@@ -325,189 +488,53 @@ def load_rules(path: str | Path | None = None, *, defaults: bool = True) -> Rule
     Raises
     ------
     DataFileError
-        Listing every problem: unknown keys, missing keys, wrong types, unknown roles, predicates,
-        severities, ops, industry codes (with the nearest valid codes) or project types, parameters that
-        do not fit the predicate, duplicate ids, or a rule set without a coverage rule.
+        Listing every problem with its file and key path (``rules.<id>.params.distance_m``): unknown keys,
+        missing keys, wrong types, unknown roles, predicates, severities, ops, industry codes (with the
+        nearest valid codes) or project types, parameters that do not fit the predicate, duplicate ids, or a
+        rule set without a coverage rule.
     """
-    files: list[str] = []
-    raw: dict[str, dict[str, Any]] = {}
-    origin: dict[str, str] = {}
-    order: list[str] = []
-    problems: list[str] = []
-    user_doc: dict[str, Any] | None = None
+    sources: list[tuple[str, Path, Mapping[str, Any]]] = []  # label in messages, file, content
+    user = load_toml(path) if path is not None else {}
+    if defaults and user.get("replace_defaults") is not True:
+        sources.append((PACKAGED_PREFIX + DEFAULT_RULES, packaged_path(DEFAULT_RULES), packaged(DEFAULT_RULES)))
     if path is not None:
-        user_path = Path(path)
-        user_doc = load_toml(user_path)
-        for key in sorted(set(user_doc) - _FILE_KEYS):
-            problems.append(f"top level: unknown key '{key}' (allowed: {sorted(_FILE_KEYS)})")
-        if "replace_defaults" in user_doc and not isinstance(user_doc["replace_defaults"], bool):
-            problems.append("top level: 'replace_defaults' must be true or false")
-        if user_doc.get("replace_defaults") is True:
-            defaults = False
-    if defaults:
-        default_path = packaged_path(DEFAULT_RULES)
-        _collect(load_toml(default_path), str(default_path), raw, origin, order, problems, amend=False)
-        files.append(str(default_path))
-    if user_doc is not None:
-        _collect(user_doc, str(path), raw, origin, order, problems, amend=True)
-        files.append(str(path))
-    disabled = tuple(rid for rid in order if raw[rid].get("enabled") is False)
-    rules = []
-    for rid in order:
-        if rid in disabled:
-            continue
-        rule = _parse_rule(raw[rid], origin[rid], problems)
-        if rule is not None:
-            rules.append(rule)
-    if not problems and not any(r.is_coverage for r in rules):
-        problems.append("the rule set has no enabled coverage rule (predicate = 'outside_coverage', severity = "
-                        "'outside_coverage'); without it a project outside the zoning data would pass silently")
-    if problems:
-        where = str(path) if path is not None else str(packaged_path(DEFAULT_RULES))
-        raise DataFileError(problem(
-            f"规则文件有 {len(problems)} 处错误。",
-            f"The rule file has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems),
-            file=where,
-            fix="correct each entry listed (see the header of sanxian_yidan/data/rules.toml for the format: "
-                f"predicates {list(predicates())}, severities {list(SEVERITIES)}, ops {list(OPS)})"))
-    logger.info("loaded %d rules from %s", len(rules), files)
-    return RuleSet(tuple(rules), tuple(files), disabled)
+        sources.append((str(path), Path(path), user))
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    layers = [(label, _by_id(file.name, content, problems)) for label, file, content in sources]
+    doc = reduce(deep_merge, (d for _, d in layers), {})
+    disabled = tuple(rid for rid, e in doc["rules"].items() if isinstance(e, Mapping) and e.get("enabled") is False)
+    doc["rules"] = {rid: e for rid, e in doc["rules"].items() if rid not in disabled}
+    errors: list[Any] = []
+    try:
+        model = RulesFile.model_validate(doc)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    if errors or problems:
+        raise DataFileError(format_errors(errors, RulesFile, layers, extra=problems, fix=(
+            "correct each entry listed (see the header of sanxian_yidan/data/rules.toml for the format: "
+            f"predicates {list(predicates())}, severities {list(SEVERITIES)}, ops {list(OPS)})")))
+    origin = {rid: str(file) for (_, file, _), (_, layer) in zip(sources, layers) for rid in layer["rules"]}
+    rules = tuple(entry.rule(origin[rid]) for rid, entry in model.rules.items())
+    logger.info("loaded %d rules from %s", len(rules), [label for label, _ in layers])
+    return RuleSet(rules, tuple(str(file) for _, file, _ in sources), disabled)
 
 
-def _collect(doc: Mapping[str, Any], file: str, raw: dict[str, dict[str, Any]], origin: dict[str, str],
-             order: list[str], problems: list[str], *, amend: bool) -> None:
+def _by_id(name: str, doc: Mapping[str, Any], problems: list[tuple[tuple[Any, ...], str]]) -> dict[str, Any]:
+    """``doc`` with its ``[[rules]]`` keyed by id, so that layers merge rule by rule; malformed entries and
+    duplicate ids go to ``problems``."""
     entries = doc.get("rules", [])
     if not isinstance(entries, list):
-        problems.append(f"{file}: 'rules' must be an array of tables ([[rules]])")
-        return
-    seen: set[str] = set()
+        problems.append((("rules",), "must be an array of tables ([[rules]])"))
+        entries = []
+    rules: dict[str, Any] = {}
     for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            problems.append(f"rules[{i}]: must be a table")
-            continue
-        rid = entry.get("id")
-        if not isinstance(rid, str) or not rid.strip():
-            problems.append(f"rules[{i}]: 'id' is required and must be a non-empty string")
-            continue
-        if rid in seen:
-            problems.append(f"rule '{rid}': duplicate id in {Path(file).name}")
-            continue
-        seen.add(rid)
-        if amend and rid in raw:
-            merged = dict(raw[rid])
-            for key, value in entry.items():
-                if key in ("params", "applies_to") and isinstance(value, dict) and isinstance(merged.get(key), dict):
-                    merged[key] = {**merged[key], **value}
-                else:
-                    merged[key] = value
-            raw[rid] = merged
+        rid = entry.get("id") if isinstance(entry, Mapping) else None
+        if not isinstance(entry, Mapping):
+            problems.append((("rules", i), "must be a table"))
+        elif not isinstance(rid, str) or not rid.strip():
+            problems.append((("rules", i, "id"), "'id' is required and must be a non-empty string"))
+        elif rid in rules:
+            problems.append((("rules", rid), f"duplicate id in {name} (编号重复)"))
         else:
-            raw[rid] = dict(entry)
-            order.append(rid)
-        origin[rid] = file
-
-
-def _parse_rule(entry: Mapping[str, Any], file: str, problems: list[str]) -> Rule | None:
-    rid = entry["id"]
-    where = f"rule '{rid}'"
-    before = len(problems)
-    vocab = role_vocabulary()
-    for key in sorted(set(entry) - _RULE_KEYS):
-        problems.append(f"{where}: unknown key '{key}' (allowed: {sorted(_RULE_KEYS)})")
-    for key in _REQUIRED:
-        value = entry.get(key)
-        if not isinstance(value, str) or not value.strip():
-            problems.append(f"{where}: '{key}' is required and must be a non-empty string")
-    if not _ID.match(rid):
-        problems.append(f"{where}: id must start with a letter and use letters, digits, '-' and '_'")
-    for key in ("assumption", "enabled"):
-        if key in entry and not isinstance(entry[key], bool):
-            problems.append(f"{where}: '{key}' must be true or false, got {entry[key]!r}")
-    for key in ("note_zh", "note_en"):
-        if key in entry and not isinstance(entry[key], str):
-            problems.append(f"{where}: '{key}' must be a string")
-    name, role, severity = entry.get("predicate"), entry.get("role"), entry.get("severity")
-    spec = predicate_of(name) if isinstance(name, str) else None
-    if isinstance(name, str) and spec is None:
-        problems.append(f"{where}: key 'predicate': unknown value '{name}'; allowed: {list(predicates())} "
-                        f"(a new predicate is registered in sanxian_yidan.predicates, see CONTRIBUTING.md)")
-    allowed_sev = list(SEVERITIES) + ([COVERAGE_SEVERITY] if spec is not None and spec.coverage_severity else [])
-    if isinstance(severity, str) and severity not in allowed_sev:
-        extra = (f" ('{COVERAGE_SEVERITY}' is only allowed with predicate 'outside_coverage')"
-                 if severity == COVERAGE_SEVERITY else "")
-        problems.append(f"{where}: key 'severity': unknown value '{severity}'; allowed: "
-                        f"{[f'{s} ({SEVERITY_ZH[s]})' for s in allowed_sev]}{extra}")
-    if isinstance(role, str):
-        _check_role(role, spec, vocab, where, problems)
-    applies = _parse_applies(entry.get("applies_to", {}), where, problems)
-    params = entry.get("params", {})
-    if not isinstance(params, dict):
-        problems.append(f"{where}: [params] must be a table")
-        params = {}
-    parsed = spec.parse(params, where, problems) if spec is not None else {}
-    if len(problems) > before:
-        return None
-    return Rule(id=rid, title_zh=entry["title_zh"], title_en=entry["title_en"], role=role, predicate=name,
-                severity=severity, source=entry["source"], applies_to=applies, where=parsed.get("where", ()),
-                distance_m=parsed.get("distance_m"), share=parsed.get("share"), test=parsed.get("test"),
-                assumption=bool(entry.get("assumption", False)), note_zh=entry.get("note_zh", ""),
-                note_en=entry.get("note_en", ""), origin=file, params=MappingProxyType(parsed))
-
-
-def predicate_of(name: str) -> Predicate | None:
-    """The registered predicate ``name``, or None."""
-    try:
-        return predicate(name)
-    except KeyError:
-        return None
-
-
-def _check_role(role: str, spec: Predicate | None, vocab: Mapping[str, Any], where: str, problems: list[str]) -> None:
-    """The rule's role fits its predicate: ``project`` for tests of the project, else a vector layer role of the
-    geometry the predicate needs."""
-    if spec is not None and spec.target == "project":
-        if role != PROJECT_ROLE:
-            problems.append(f"{where}: key 'role': {spec.name} tests the project itself, so role must be "
-                            f"'{PROJECT_ROLE}', got '{role}'")
-    elif role not in vocab or role == PROJECT_ROLE:
-        problems.append(f"{where}: key 'role': unknown layer role '{role}'; allowed: "
-                        f"{sorted(r for r in vocab if r != PROJECT_ROLE and not vocab[r].is_raster)}")
-    elif vocab[role].is_raster:
-        problems.append(f"{where}: key 'role': '{role}' is a raster role; rules test vector layers")
-    elif spec is not None and any(g not in vocab[role].geometry for g in spec.geometry):
-        problems.append(f"{where}: predicate '{spec.name}' needs a {'/'.join(spec.geometry)} role, '{role}' is "
-                        f"{'/'.join(vocab[role].geometry)}")
-
-
-def _parse_applies(table: Any, where: str, problems: list[str]) -> Applicability:
-    if not isinstance(table, dict):
-        problems.append(f"{where}: [applies_to] must be a table")
-        return Applicability()
-    for key in sorted(set(table) - _APPLIES_KEYS):
-        problems.append(f"{where}: key 'applies_to.{key}' is unknown (allowed: {sorted(_APPLIES_KEYS)})")
-    types = project_types()
-    out: dict[str, Any] = {}
-    for key in ("industries", "industries_except"):
-        items = table.get(key, [])
-        if not isinstance(items, list) or not all(isinstance(v, (str, int)) for v in items):
-            problems.append(f"{where}: key 'applies_to.{key}' must be a list of GB/T 4754 codes or '@group' names")
-            continue
-        out[key] = expand_prefixes([str(v) for v in items], where=f"{where}: key 'applies_to.{key}'",
-                                   problems=problems)
-        if key == "industries":
-            out["industry_labels"] = tuple(str(v) for v in items)
-    for key in ("project_types", "project_types_except"):
-        items = table.get(key, [])
-        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            problems.append(f"{where}: key 'applies_to.{key}' must be a list of project types")
-            continue
-        bad = [v for v in items if v not in types]
-        if bad:
-            problems.append(f"{where}: key 'applies_to.{key}': unknown project type(s) {bad}; allowed: {sorted(types)}")
-        out[key] = tuple(v for v in items if v in types)
-    if "two_high" in table:
-        if not isinstance(table["two_high"], bool):
-            problems.append(f"{where}: key 'applies_to.two_high' must be true or false, got {table['two_high']!r}")
-        else:
-            out["two_high"] = table["two_high"]
-    return Applicability(**out)
+            rules[rid] = entry
+    return {**doc, "rules": rules}
