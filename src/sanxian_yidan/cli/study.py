@@ -109,5 +109,6 @@ def _describe(name: str, run) -> str | Text:  # type: ignore[no-untyped-def]
     if name == "brownfields":
         s = result.summary()
         return f"{s['ranked']} of {s['sites']} sites ranked, {s['ranked_capacity_mw']:,.1f} MW"
-    return f"{len(result)} mines, modes: " + ", ".join(f"{k} {v}" for k, v in
-                                                    result["mode_zh"].value_counts().sort_index().items())
+    mines = getattr(result, "mines", result)  # MinesResult (its mines table), or a bare table
+    return f"{len(mines)} mines, modes: " + ", ".join(f"{k} {v}" for k, v in
+                                                   mines["mode_zh"].value_counts().sort_index().items())
