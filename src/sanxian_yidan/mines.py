@@ -75,6 +75,7 @@ from .siteengine import (
     column_names,
     cut_exclusions,
     distance_text,
+    edge_limited,
     edge_table,
     evaluate_condition,
     exclusion_layers,
@@ -86,8 +87,10 @@ from .siteengine import (
     score_and_rank,
     search_radius_m,
     site_frame,
+    site_synthetic_layers,
     sort_by_rank,
     substation_distances,
+    synthetic_note,
     terrain_table,
 )
 
@@ -702,8 +705,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
     own_synthetic = frame["synthetic"].astype(bool).to_numpy()
     frame["synthetic"] = (own_synthetic | bool(lines["synthetic"].any() if len(lines) else False)
                           | bool(context_synthetic))
-    frame["synthetic_layers"] = [";".join(sorted(({str(lid)} if own else set()) | set(context_synthetic))) or "none"
-                                 for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
+    frame["synthetic_layers"] = site_synthetic_layers(frame["layer_id"].to_numpy(), own_synthetic, context_synthetic)
 
     frame = frame.drop(columns=[c for c in _NOT_FOR_MINES if c in frame.columns])
     out = sort_by_rank(gpd.GeoDataFrame(frame, geometry=geoms, crs=crs), "priority")
@@ -714,9 +716,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
         parameters=_param_records(p, weights, vis_raster),
         data_files=data_file_hashes([*files, *map(packaged_path, DATA_FILES), *common_data_files()]),
         inputs=[display_path(f) for f in files if not f.is_relative_to(packaged_path("."))])
-    if provenance.synthetic_layers:
-        notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
-                     + ", ".join(provenance.synthetic_layers))
+    notes.extend(synthetic_note(provenance.synthetic_layers))
     report_step(progress, "完成 / done", total, total)
     return MinesResult(mines=out, params=p, weights=weights, visibility=vis_raster,
                        notes=[Note.from_text(n, "info" if n.startswith("权重敏感性") else "warning") for n in notes],
@@ -814,12 +814,8 @@ def _edge(frame: pd.DataFrame, cat: Any, p: MinesParams, bp: bf.BrownfieldParams
         distances["dist_substation_m"] = frame["dist_substation_m"].to_numpy(dtype=float)
         radii["dist_substation_m"] = search_radius_m(bp, "dist_substation_m")
     edge, edge_notes = edge_table(geoms, geoms, distances, radii, coverage)
-    frame["edge_limited"] = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else False
-    if frame["edge_limited"].any():
-        k = int(frame["edge_limited"].sum())
-        notes.append(f"{k} 座矿山的搜索范围超出数据范围，相关准则部分未知（见 reasons）/ {k} mine(s) have a search area "
-                     "reaching beyond the data coverage: the criteria concerned are partly unknown (see reasons, column "
-                     "edge_limited)")
+    frame["edge_limited"], edge_run_notes = edge_limited(edge, "座矿山", "mine(s)")
+    notes.extend(edge_run_notes)
     return edge_notes
 
 

@@ -38,6 +38,7 @@ from ..siteengine import (
     criterion_objects,  # noqa: F401  (importable from here as before)
     criterion_weights,  # noqa: F401
     cut_exclusions,
+    edge_limited,
     edge_table,
     exclusion_layers,
     layer_distance,
@@ -49,8 +50,10 @@ from ..siteengine import (
     search_radius_m,
     share_text,
     site_specific_yield,
+    site_synthetic_layers,
     sort_by_rank,
     substation_distances,
+    synthetic_note,
     terrain_table,
 )
 from .params import BrownfieldParams, load_params
@@ -363,11 +366,8 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     edge, edge_notes = edge_table(site_geoms, dist_geoms, {c: frame[c].to_numpy() for c in columns},
                                   {c: search_radius_m(p, c) for c in columns}, coverage,
                                   exclusion_buffer_m=max((ex.buffer_m for ex in p.exclusions), default=0.0))
-    frame["edge_limited"] = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else False
-    if frame["edge_limited"].any():
-        notes.append(f"{int(frame['edge_limited'].sum())} 个地块的搜索范围超出数据范围，相关准则部分未知（见 reasons）/ "
-                     f"{int(frame['edge_limited'].sum())} site(s) have a search area reaching beyond the data "
-                     "coverage: the criteria concerned are partly unknown (see reasons, column edge_limited)")
+    frame["edge_limited"], edge_run_notes = edge_limited(edge, "个地块", "site(s)")
+    notes.extend(edge_run_notes)
 
     report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
     n_runs, tilt_used, factors = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
@@ -399,8 +399,7 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     own_synthetic = frame["synthetic"].astype(bool).to_numpy()
     frame["synthetic"] = own_synthetic | cut_by_synthetic | bool(context_synthetic)
     # per site: its own layer when that is synthetic, and every synthetic layer that decided something for it
-    frame["synthetic_layers"] = [";".join(sorted(({str(lid)} if own else set()) | set(context_synthetic))) or "none"
-                                 for lid, own in zip(frame["layer_id"].to_numpy(), own_synthetic)]
+    frame["synthetic_layers"] = site_synthetic_layers(frame["layer_id"].to_numpy(), own_synthetic, context_synthetic)
 
     out = sort_by_rank(gpd.GeoDataFrame(frame, geometry=net, crs=crs))
     excluded = _decorate_excluded(excluded, out)
@@ -412,9 +411,7 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
         parameters=_param_records(p, weights, factors, n_runs=n_runs, tilt=tilt_used),
         data_files=data_file_hashes([*files, *map(packaged_path, DATA_FILES), *common_data_files()]),
         inputs=[display_path(f) for f in files[1:]])
-    if provenance.synthetic_layers:
-        notes.append("合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
-                     + ", ".join(provenance.synthetic_layers))
+    notes.extend(synthetic_note(provenance.synthetic_layers))
     report_step(progress, "完成 / done", total, total)
     return BrownfieldResult(sites=out, excluded=excluded, params=p, weights=weights,
                             notes=[Note.from_text(n, _note_level(n)) for n in notes], provenance=provenance)

@@ -29,12 +29,15 @@ from .geometry import (
     grouped_union,
     require_projected,
     site_frame,
+    site_synthetic_layers,
+    synthetic_note,
 )
 from .location import (
     OUTSIDE_COVERAGE_LABEL,
     area_names,
     column_names,
     distance_text,
+    edge_limited,
     edge_table,
     locate_sites,
     outside_shares,
@@ -71,6 +74,7 @@ __all__ = [
     "criterion_weights",
     "cut_exclusions",
     "distance_text",
+    "edge_limited",
     "edge_table",
     "evaluate_condition",
     "exclusion_layers",
@@ -88,7 +92,9 @@ __all__ = [
     "share_text",
     "site_frame",
     "site_specific_yield",
+    "site_synthetic_layers",
     "sort_by_rank",
     "substation_distances",
+    "synthetic_note",
     "terrain_table",
 ]

@@ -238,3 +238,16 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
                                      "rule_source": [], "excluded_area_m2": [], "synthetic": []},
                                     geometry=[], crs=sites.crs)
     return net, excluded
+
+
+def site_synthetic_layers(layer_ids: Iterable[Any], own: Iterable[bool], context: Iterable[str]) -> list[str]:
+    """Per site, the synthetic layers behind it, ``;``-joined (``"none"`` for none): its own layer when its
+    feature is synthetic, and every synthetic layer that decided something for all sites (``context``)."""
+    shared = set(context)
+    return [";".join(sorted(({str(lid)} if o else set()) | shared)) or "none" for lid, o in zip(layer_ids, own)]
+
+
+def synthetic_note(layer_ids: Sequence[str]) -> list[str]:
+    """The run note naming the synthetic layers behind a result (none when there are none)."""
+    return ["合成数据，非官方管控成果，不得用于决策 / synthetic sample layers, not official zoning: "
+            + ", ".join(layer_ids)] if layer_ids else []

@@ -233,3 +233,13 @@ def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[s
                                 f" / {en}: {pct} of the {rt} search area lies outside the data coverage, so "
                                 f"'none within {rt}' cannot be claimed")
     return table, notes
+
+
+def edge_limited(edge: pd.DataFrame, what_zh: str, what_en: str) -> tuple[np.ndarray, list[str]]:
+    """Sites with a search reaching beyond the data coverage (a share > 0 in :func:`edge_table`'s table),
+    and the run note counting them (``what_zh`` / ``what_en`` name the sites, e.g. ``"座矿山"`` / ``"mine(s)"``)."""
+    flags = (edge.fillna(0.0).to_numpy() > 0).any(axis=1) if len(edge.columns) else np.zeros(len(edge), dtype=bool)
+    k = int(flags.sum())
+    return flags, [f"{k} {what_zh}的搜索范围超出数据范围，相关准则部分未知（见 reasons）/ {k} {what_en} have a search "
+                   "area reaching beyond the data coverage: the criteria concerned are partly unknown (see reasons, "
+                   "column edge_limited)"] if k else []
