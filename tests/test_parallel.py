@@ -50,7 +50,10 @@ def test_resolve_threads() -> None:
 
 
 def test_normalise_repairs_the_same_features_whatever_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    squares = [shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(200)]
+    # L-shapes, not boxes: convex single rings are accepted without GEOS, and the test needs every
+    # feature to go through the thread splitter.
+    squares = [shapely.Polygon([(i * 10, 0), (i * 10 + 5, 0), (i * 10 + 5, 2), (i * 10 + 2, 2), (i * 10 + 2, 5),
+                                (i * 10, 5)]) for i in range(200)]
     squares[17] = shapely.Polygon([(170, 0), (175, 5), (175, 0), (170, 5), (170, 0)])
     squares[140] = shapely.Polygon([(1400, 0), (1405, 5), (1405, 0), (1400, 5), (1400, 0)])
     gdf = gpd.GeoDataFrame({"id": range(200)}, geometry=squares, crs="EPSG:4547")
