@@ -47,7 +47,9 @@ _EXPORTS = {
     "topsis": "sanxian_yidan.mcda",
     "ground_capacity_mw": "sanxian_yidan.brownfield",
     "brownfield_ranking": "sanxian_yidan.brownfield",
+    "run_brownfields": "sanxian_yidan.brownfield",
     "mine_priorities": "sanxian_yidan.mines",
+    "run_mines": "sanxian_yidan.mines",
     # maps, reports, studies
     "make_map": "sanxian_yidan.maps",
     "run_study": "sanxian_yidan.study",
