@@ -424,3 +424,20 @@ def test_mine_reasons_are_phrased_for_planners() -> None:
     assert "10 km" in labels["grid_distance"]            # the test's own words, with its unit
     assert not re.search(r"\b(dist_\w+_m|min_area|grid_distance)\b", reasons[0])
     assert reasons[1] == ""
+
+
+def test_a_user_parameter_file_is_named_and_hashed_in_the_provenance(tmp_path, monkeypatch):
+    import hashlib
+
+    cat = write_catalog(tmp_path, {"mines": ("mine_site", gdf([box(0, 0, 200, 200)], name=["矿"], status=["废弃"]))})
+    user = tmp_path / "my_mines.toml"
+    user.write_text("[mcda]\ntop_k = 1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)      # outputs name files relative to the working folder, never absolutely
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        res = mn.run_mines(cat, params=user)
+    assert res.top_k == 1 and res.provenance.inputs == ["my_mines.toml"]
+    files = res.provenance.data_files
+    assert files["my_mines.toml"] == hashlib.sha256(user.read_bytes()).hexdigest()
+    assert {"sanxian_yidan/data/mines.toml", "sanxian_yidan/data/brownfield.toml"} <= set(files)
+    assert res.provenance.synthetic_layers == ["mines"] and res.synthetic
