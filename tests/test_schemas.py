@@ -80,6 +80,32 @@ def test_view_rows_show_display_units_and_decimals() -> None:
         view_rows("brownfield_top", rows.drop(columns="name"))
 
 
+def test_summary_views_convert_areas_to_hectares() -> None:
+    from sanxian_yidan.mines import focus_headers
+
+    by_type = pd.DataFrame({"site_type_zh": ["废弃矿山", "合计 / total"], "sites": [3, 12], "ranked": [2, 9],
+                            "gross_area_m2": [250000.0, 1234567.0], "net_area_m2": [149999.0, 5.0e5],
+                            "capacity_mw": [10.84, 36.0], "annual_mwh": [12345.6, 40000.0], "co2_t": [6500.4, 1.0]})
+    heads, cells = view_rows("brownfield_by_type", by_type)
+    assert heads[3:5] == ["总面积 / gross [ha]", "净面积 / net [ha]"]
+    # 250,000 m² = 25 ha; 149,999 m² = 14.9999 ha -> 15.0; 1,234,567 m² -> 123.5 ha; counts as written
+    assert cells == [["废弃矿山", "3", "2", "25.0", "15.0", "10.8", "12,346", "6,500"],
+                     ["合计 / total", "12", "9", "123.5", "50.0", "36.0", "40,000", "1"]]
+    ex = pd.DataFrame({"reason_zh": ["生态保护红线"], "parts": [4], "excluded_area_m2": [31250.0]})
+    assert view_rows("brownfield_exclusions", ex)[1] == [["生态保护红线", "4", "3.1"]]
+    modes = pd.DataFrame({"mode": ["pv"], "mode_zh": ["光伏复合"], "mines": [5], "gross_area_m2": [86000.0]})
+    assert view_rows("mines_modes", modes) == (["mode", "模式", "矿山 / mines", "面积 / area [ha]"],
+                                               [["pv", "光伏复合", "5", "8.6"]])
+    focus = pd.DataFrame({"area": ["吴山镇"], "mines": [7], "abandoned_or_closed": [6], "gross_area_m2": [45000.0],
+                          "visible_mines": [2], "in_sanqu": [1], "mean_priority": [0.51234], "top_k": [3]})
+    heads, cells = view_rows("mines_focus", focus, top_k=5)
+    assert heads[-1] == "前5" and cells == [["吴山镇", "7", "6", "4.5", "2", "1", "0.512", "3"]]
+    # the CSV keeps m² and names the same columns with long bilingual headers
+    headers = focus_headers(5)
+    assert list(headers)[:-1] == list(focus.columns) and headers["gross_area_m2"] == "矿山面积 / Mine area [m²]"
+    assert headers["top_k"] == "前5名矿山 / Mines in top 5" and headers["source"] == "依据 / Source"
+
+
 def test_rooftop_buildings_refuse_a_computed_column_nobody_declared() -> None:
     from sanxian_yidan.rooftop.steps import _assemble
 

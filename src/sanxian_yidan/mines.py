@@ -985,11 +985,9 @@ def __getattr__(name: str) -> Any:
 
 
 def focus_headers(top_k: int) -> dict[str, str]:
-    """Headers of mines_focus_areas.csv (the focus-area summary of clause (九)) for a given top k."""
-    return {"area": "区域 / Area", "mines": "矿山数 / Mines", "abandoned_or_closed": "废弃+闭坑 / Abandoned or closed",
-            "gross_area_m2": "矿山面积 / Mine area [m²]", "visible_mines": "两线可视矿山 / Mines visible from lines",
-            "in_sanqu": "三区周边矿山 / Mines around 三区", "mean_priority": "平均优先度 / Mean priority",
-            "top_k": f"前{top_k}名矿山 / Mines in top {top_k}", "source": "依据 / Source"}
+    """Headers of mines_focus_areas.csv (the focus-area summary of clause (九)) for a given top k
+    (data/tables.toml [tables.mines_focus_areas])."""
+    return {c.name: (c.head or c.name).format(top_k=top_k) for c in schema("mines_focus_areas").columns}
 
 
 def mode_summary(mines: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from ..schemas import view_rows
+
 # Help texts are Markdown: paragraphs are reflowed to the terminal width and brackets such as [solar] or
 # [factors] (TOML tables named in the help) stay literal instead of being read as Rich style tags.
 app = typer.Typer(help="三线一单 screening and PV siting toolkit for Suizhou / 随州三线一单与光伏选址工具",
@@ -125,3 +127,18 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
         return
     err_console.print(f"[yellow]警告 / warning[/yellow] {escape(str(message))}", highlight=False)
 
+
+def print_view(title: str, view: str, frame: Any, *, fold: bool = True, extra: Any = None, **fields: Any) -> None:
+    """Print ``frame`` as the on-screen table ``view`` of data/tables.toml (headers, display units, decimals).
+
+    ``fold`` wraps long cells instead of cutting them; ``extra`` is an optional pair (headers, rows of cells)
+    appended to the view's columns (columns that vary with the data, e.g. one per mode)."""
+    table = DataTable(title=title)
+    heads, rows = view_rows(view, frame, **fields)
+    if extra is not None:
+        heads, rows = heads + extra[0], [cells + more for cells, more in zip(rows, extra[1])]
+    for head in heads:
+        table.add_column(head, overflow="fold") if fold else table.add_column(head)
+    for cells in rows:
+        table.add_row(*cells)
+    console.print(table)

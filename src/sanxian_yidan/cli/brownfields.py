@@ -10,21 +10,8 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ..schemas import view_rows
-from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
+from ._common import DEFAULT_CATALOG, app, console, fail, print_view
 from ._progress import progress_bar
-
-
-def _fmt(value: Any, digits: int = 0) -> str:
-    """Number with thousands separators and ``digits`` decimals; "–" for missing values."""
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    try:
-        return f"{float(value):,.{digits}f}"
-    except (TypeError, ValueError):
-        return str(value)
 
 
 @app.command("brownfields")
@@ -78,36 +65,15 @@ def _print_summary(result: Any, top: int) -> None:
     if result.synthetic:
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
-    table = DataTable(title=f"棕地光伏排序（前 {top}）/ Brownfield PV ranking (top {top})")
-    # short headers, display units and decimals on screen: data/tables.toml [tables.brownfield_top]
-    heads, rows = view_rows("brownfield_top", sites[sites["rank"].notna()].head(top),
-                            top_k=result.params.mcda.top_k)
-    for head in heads:
-        table.add_column(head, overflow="fold")
-    for cells in rows:
-        table.add_row(*cells)
-    console.print(table)
+    import pandas as pd
 
-    t2 = DataTable(title="按类型汇总 / Totals by site type")
-    for c in ("类型 / type", "地块 / sites", "参与排序 / ranked", "总面积 / gross [ha]", "净面积 / net [ha]",
-              "容量 / MW", "年发电 / MWh", "CO₂ t/yr"):
-        t2.add_column(c)
-    for _, r in result.by_type().iterrows():
-        t2.add_row(str(r["site_type_zh"]), str(r["sites"]), str(r["ranked"]), _fmt(r["gross_area_m2"] / 1e4, 1),
-                   _fmt(r["net_area_m2"] / 1e4, 1), _fmt(r["capacity_mw"], 1), _fmt(r["annual_mwh"], 0),
-                   _fmt(r["co2_t"], 0))
-    t2.add_row("合计 / total", str(s["sites"]), str(s["ranked"]), _fmt(s["gross_area_m2"] / 1e4, 1),
-               _fmt(s["net_area_m2"] / 1e4, 1), _fmt(s["capacity_mw"], 1), _fmt(s["annual_mwh"], 0),
-               _fmt(s["co2_t"], 0))
-    console.print(t2)
-    ex = result.excluded_by_reason()
-    if len(ex):
-        t3 = DataTable(title="硬约束扣除 / Hard exclusions cut away")
-        for c in ("原因 / reason", "地块部分 / parts", "面积 / area [ha]"):
-            t3.add_column(c)
-        for _, r in ex.iterrows():
-            t3.add_row(str(r["reason_zh"]), str(r["parts"]), _fmt(r["excluded_area_m2"] / 1e4, 1))
-        console.print(t3)
+    # short headers, display units and decimals on screen: data/tables.toml [tables.brownfield_top], ...
+    by_type = pd.concat([result.by_type(), pd.DataFrame([{**s, "site_type_zh": "合计 / total"}])])
+    print_view(f"棕地光伏排序（前 {top}）/ Brownfield PV ranking (top {top})", "brownfield_top",
+                sites[sites["rank"].notna()].head(top), top_k=result.params.mcda.top_k)
+    print_view("按类型汇总 / Totals by site type", "brownfield_by_type", by_type, fold=False)
+    if len(ex := result.excluded_by_reason()):
+        print_view("硬约束扣除 / Hard exclusions cut away", "brownfield_exclusions", ex, fold=False)
     console.print(f"ranked sites 参与排序: {s['ranked']} — {s['ranked_capacity_mw']:,.1f} MW, "
                   f"{s['ranked_annual_mwh']:,.0f} MWh/yr, {s['ranked_co2_t']:,.0f} t CO₂/yr; "
                   f"density {result.params.density.name} ({result.params.density.mw_per_ha:g} MW/ha)")

@@ -10,10 +10,8 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ..schemas import view_rows
-from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
+from ._common import DEFAULT_CATALOG, app, console, fail, print_view
 from ._progress import progress_bar
-from .brownfields import _fmt
 
 
 @app.command("mines")
@@ -54,34 +52,16 @@ def _print_summary(result: Any, top: int) -> None:
     if result.synthetic or bool(mines["synthetic"].any()):
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "
                       "not official zoning, not for decisions[/bold magenta]")
-    table = DataTable(title=f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})")
-    # short headers, display units and decimals on screen: data/tables.toml [tables.mines_top]
-    heads, rows = view_rows("mines_top", mines[mines["rank"].notna()].head(top), top_k=result.top_k)
-    for head in heads:
-        table.add_column(head, overflow="fold")
-    for cells in rows:
-        table.add_row(*cells)
-    console.print(table)
-
-    tables = result.tables
-    focus = tables["focus_summary"]
-    mode_zh = tables["mode_summary"]["mode_zh"].to_dict()   # mode id -> Chinese name, for the headers
+    # short headers, display units and decimals on screen: data/tables.toml [tables.mines_top], ...
+    print_view(f"矿山修复优先序（前 {top}）/ Mine rehabilitation priority (top {top})", "mines_top",
+                mines[mines["rank"].notna()].head(top), top_k=result.top_k)
+    focus, modes = result.tables["focus_summary"], result.tables["mode_summary"]
     if len(focus):
-        mode_cols = [c for c in focus.columns if c.startswith("mode_")]
-        t2 = DataTable(title="重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)")
-        for c in ["区域", "矿山", "废弃+闭坑", "面积 ha", "两线可视", "三区周边", "平均优先度", f"前{result.top_k}"] + \
-                [mode_zh.get(c.removeprefix("mode_"), c.removeprefix("mode_")) for c in mode_cols]:
-            t2.add_column(c, overflow="fold")
-        for _, r in focus.iterrows():
-            t2.add_row(str(r["area"]), str(r["mines"]), str(r["abandoned_or_closed"]), _fmt(r["gross_area_m2"] / 1e4, 1),
-                       str(r["visible_mines"]), str(r["in_sanqu"]), _fmt(r["mean_priority"], 3), str(r["top_k"]),
-                       *[str(r[c]) for c in mode_cols])
-        console.print(t2)
-    t3 = DataTable(title="建议修复模式 / Recommended modes")
-    for c in ("mode", "模式", "矿山 / mines", "面积 / area [ha]"):
-        t3.add_column(c)
-    for mid, r in tables["mode_summary"].iterrows():
-        t3.add_row(str(mid), str(r["mode_zh"]), str(r["mines"]), _fmt(r["gross_area_m2"] / 1e4, 1))
-    console.print(t3)
+        mode_cols = [c for c in focus.columns if c.startswith("mode_")]   # one count per mode, named in Chinese
+        per_mode = ([modes["mode_zh"].get(c.removeprefix("mode_"), c.removeprefix("mode_")) for c in mode_cols],
+                    focus[mode_cols].astype(str).to_numpy().tolist())
+        print_view("重点区域（方案(九)：随县吴山镇、万和镇石材矿山）/ Focus areas of clause (九)", "mines_focus",
+                    focus, extra=per_mode, top_k=result.top_k)
+    print_view("建议修复模式 / Recommended modes", "mines_modes", modes.reset_index(), fold=False)
     for note in result.notes:
         console.print(f"[yellow]note[/yellow] {escape(str(note))}", highlight=False)
