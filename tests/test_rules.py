@@ -119,6 +119,8 @@ def test_a_rule_set_without_coverage_rule_is_refused(tmp_path: Path) -> None:
                                                        severity="prohibited")
     with pytest.raises(DataFileError, match="no enabled coverage rule"):
         load_rules(_write(tmp_path, text))
+    with pytest.raises(DataFileError, match=r"<no rule file>: \(top level\): the rule set has no enabled coverage"):
+        load_rules(defaults=False)
 
 
 def test_every_problem_of_a_malformed_file_is_reported_at_once(tmp_path: Path) -> None:
