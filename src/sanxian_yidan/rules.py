@@ -333,7 +333,7 @@ class AppliesTo(DataModel):
         problems: list[str] = []
         expand_prefixes([str(v) for v in items], problems=problems)
         if problems:
-            raise ValueError("; ".join(p.removeprefix(": ") for p in problems))
+            raise ValueError("; ".join(p.removeprefix(": ") for p in problems) + " (行业代码无效)")
         return items
 
     @field_validator("project_types", "project_types_except")
@@ -341,7 +341,7 @@ class AppliesTo(DataModel):
     def _known_types(cls, items: tuple[str, ...]) -> tuple[str, ...]:
         types = project_types()
         if bad := [v for v in items if v not in types]:
-            raise ValueError(f"unknown project type(s) {bad}; allowed: {sorted(types)}")
+            raise ValueError(f"unknown project type(s) {bad}; allowed: {sorted(types)} (项目类型无效)")
         return items
 
     def applicability(self) -> Applicability:
@@ -422,22 +422,23 @@ def _predicate_problems(entry: Mapping[str, Any], parsed: dict[str, Any]) -> lis
     out: list[tuple[tuple[Any, ...], str]] = []
     if isinstance(name, str) and spec is None:
         out.append((("predicate",), f"unknown value '{name}'; allowed: {list(predicates())} (a new predicate is "
-                                    "registered in sanxian_yidan.predicates, see CONTRIBUTING.md)"))
+                                    "registered in sanxian_yidan.predicates, see CONTRIBUTING.md) (未知的检验方式)"))
     allowed = list(SEVERITIES) + ([COVERAGE_SEVERITY] if spec is not None and spec.coverage_severity else [])
     if isinstance(severity, str) and severity not in allowed:
         extra = (f" ('{COVERAGE_SEVERITY}' is only allowed with predicate 'outside_coverage')"
                  if severity == COVERAGE_SEVERITY else "")
         out.append((("severity",), f"unknown value '{severity}'; allowed: "
-                                   f"{[f'{s} ({SEVERITY_ZH[s]})' for s in allowed]}{extra}"))
+                                   f"{[f'{s} ({SEVERITY_ZH[s]})' for s in allowed]}{extra} (严重程度无效)"))
     if isinstance(role, str) and (msg := _role_problem(role, spec)):
-        out.append((("role",), msg))
+        out.append((("role",), f"{msg} (图层角色与检验方式不符)"))
     if spec is not None and isinstance(params, Mapping):
         problems: list[str] = []
         parsed.update(spec.parse(params, "", problems))
         for text in (p.removeprefix(": ") for p in problems):
             key = re.search(r"params\.(\w+)(?:\[(\d+)\])?", text)
             loc = ("params",) if key is None else ("params", key[1], *(() if key[2] is None else (int(key[2]),)))
-            out.append((loc, re.sub(r"^(params(\.\w+(\[\d+\])?)?: |key 'params\.\w+(\[\d+\])?' )", "", text)))
+            text = re.sub(r"^(params(\.\w+(\[\d+\])?)?: |key 'params\.\w+(\[\d+\])?' )", "", text)
+            out.append((loc, f"{text} (参数错误)"))
     return out
 
 
