@@ -305,24 +305,26 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False))
         return
     tmp = Path(tempfile.mkdtemp(prefix="sanxian_rooftop_bench_", dir="/tmp"))
-    if args.footprints:
-        path = args.footprints
-        print(f"footprints {path} ({path.stat().st_size / 1e6:.0f} MB)")
-    else:
-        path = tmp / f"footprints_{args.n}.gpkg"
-        t0 = time.perf_counter()
-        generate(path, args.n)
-        print(f"generated {args.n:,} footprints in {time.perf_counter() - t0:.1f} s -> {path} "
-              f"({path.stat().st_size / 1e6:.0f} MB)")
-    all_ratios = []
-    for run in range(1, args.repeat + 1):
-        base = _run_stage("baseline", path, tmp / "out")
-        pipe = _run_stage("pipeline", path, tmp / "out")
-        floor = _run_stage("floor", path, tmp / "out")
-        all_ratios.append(_report(run, base, pipe, floor))
-    _summary(all_ratios)
-    if not args.keep:
-        shutil.rmtree(tmp)
+    try:
+        if args.footprints:
+            path = args.footprints
+            print(f"footprints {path} ({path.stat().st_size / 1e6:.0f} MB)")
+        else:
+            path = tmp / f"footprints_{args.n}.gpkg"
+            t0 = time.perf_counter()
+            generate(path, args.n)
+            print(f"generated {args.n:,} footprints in {time.perf_counter() - t0:.1f} s -> {path} "
+                  f"({path.stat().st_size / 1e6:.0f} MB)")
+        all_ratios = []
+        for run in range(1, args.repeat + 1):
+            base = _run_stage("baseline", path, tmp / "out")
+            pipe = _run_stage("pipeline", path, tmp / "out")
+            floor = _run_stage("floor", path, tmp / "out")
+            all_ratios.append(_report(run, base, pipe, floor))
+        _summary(all_ratios)
+    finally:  # also when a stage fails: nothing is left in /tmp unless --keep
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
