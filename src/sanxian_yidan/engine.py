@@ -267,7 +267,9 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
         path = Path(source)
         try:
             if _is_parquet(path):
-                ddf = dask_geopandas.read_parquet(str(path))
+                # One partition per row group: a file written with large row groups still reads in pieces
+                # a worker can hold next to its running partitions.
+                ddf = dask_geopandas.read_parquet(str(path), split_row_groups=True)
             else:
                 ddf = dask_geopandas.read_file(str(path), layer=layer, chunksize=rows)
         except (OSError, ValueError) as exc:
