@@ -574,6 +574,8 @@ class _Layer:
     entries: list[LayerEntry]
     masks: dict[Any, tuple[np.ndarray | None, str | None]] = field(default_factory=dict)
     decoded: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Per set of joined roles, the text columns joining them turns into objects (tables._joined_object_texts).
+    joined: dict[tuple[str, ...], dict[str, set[str]]] = field(default_factory=dict)
 
     def objects_at(self, name: str, fi: np.ndarray) -> np.ndarray:
         """Values of text column ``name`` at rows ``fi`` as Python objects (NaN where missing).

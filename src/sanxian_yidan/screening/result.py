@@ -221,15 +221,16 @@ class ScreeningResult(Result):
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per project, in input order (schema: ``docs/screening_schema.md``)."""
         findings = _group_records(self.findings, _finding_record)
-        overlaps = _group_records(pd.DataFrame(self.overlaps.drop(columns="geometry")), _overlap_record)
-        access = _group_records(pd.DataFrame(self.overlaps.drop(columns="geometry"))
-                                .query("role == 'control_unit'"), _access_record) if len(self.overlaps) else {}
+        # The overlap rows are converted once and split by role in Python: per-role pandas queries on the
+        # few rows of a single project cost more than the records themselves.
+        overlap_rows = _plain(self.overlaps).to_dict("records") if len(self.overlaps) else []
+        overlaps = _group_rows(overlap_rows, _overlap_record)
+        access = _group_rows([r for r in overlap_rows if r["role"] == "control_unit"], _access_record)
+        counties = _group_rows([r for r in overlap_rows if r["role"] == "admin_boundary"], _county_record)
         distances = _group_records(self.distances, _distance_record)
         notes = _group_records(self.slivers, _sliver_record)
-        counties = _group_records(pd.DataFrame(self.overlaps.drop(columns="geometry"))
-                                  .query("role == 'admin_boundary'"), _county_record) if len(self.overlaps) else {}
         out = []
-        for row in self.projects.drop(columns="geometry").itertuples(index=False):
+        for row in _plain(self.projects).itertuples(index=False):
             pid = row.project_id
             f = findings.get(pid, [])
             out.append({
@@ -326,11 +327,22 @@ def _num(value: Any, digits: int = 2) -> float | None:
     return round(float(value), digits)
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its geometry column, as a plain DataFrame (dropping a column of a GeoDataFrame
+    re-checks the geometry, which dominates on the few rows of one project)."""
+    plain = pd.DataFrame(frame)
+    return plain.drop(columns="geometry") if "geometry" in plain.columns else plain
+
+
 def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
-    out: dict[str, list] = {}
     if frame is None or len(frame) == 0:
-        return out
-    for rec in frame.to_dict("records"):
+        return {}
+    return _group_rows(frame.to_dict("records"), make)
+
+
+def _group_rows(rows: list[dict[str, Any]], make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for rec in rows:
         out.setdefault(rec["project_id"], []).append(make(rec))
     return out
 

@@ -184,6 +184,16 @@ def _joined_object_texts(layers: list[_Layer]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {lay.role: set() for lay in layers}
     if len(layers) < 2:
         return out
+    # It depends only on the layers' dtypes: computed once per catalog and set of roles, kept on the first
+    # layer (layers are prepared once per catalog, see inputs._load_layer).
+    key = tuple(lay.role for lay in layers)
+    if key not in layers[0].joined:
+        layers[0].joined[key] = _object_texts(layers, out)
+    return layers[0].joined[key]
+
+
+def _object_texts(layers: list[_Layer], out: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Fill ``out`` (role -> set) for :func:`_joined_object_texts` by joining the layers' first rows."""
     for name in _OVERLAP_TEXTS:
         heads = [lay.frame[name].iloc[:1].reset_index(drop=True) if name in lay.frame.columns
                  else pd.Series([lay.role] if name == "layer_id" else np.full(1, None, dtype=object))
