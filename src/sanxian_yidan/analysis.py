@@ -182,10 +182,18 @@ class Result:
     analysis: ClassVar[str] = ""
     outputs: ClassVar[tuple[OutputFile, ...]] = ()
 
-    tables: dict[str, pd.DataFrame]
-    summary: pd.DataFrame
     notes: list[Note]
     provenance: Provenance
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Named tables (GeoDataFrames or DataFrames), the analysis's real output."""
+        raise NotImplementedError
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Headline figures with the :data:`SUMMARY_COLUMNS`."""
+        raise NotImplementedError
 
     @property
     def synthetic(self) -> bool:

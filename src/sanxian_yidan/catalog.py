@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +30,7 @@ from . import crs as crsmod
 from .datafiles import load_toml
 from .errors import CatalogError, SanxianError, UnknownLayerError, problem
 from .io.vector import read_vector
-from .normalize import Repair, normalise
+from .normalize import GeometryFamily, Repair, normalise
 from .params import DataModel, validate_layers
 from .roles import (  # noqa: F401  (re-exported: the vocabulary was defined here before roles.py)
     REGION_ROLES,
@@ -318,7 +318,7 @@ class Catalog:
         gdf = _apply_field_mapping(raw, entry)
         gdf = _attach_provenance(gdf, entry)
         role = role_vocabulary()[entry.role]
-        allowed = None if "any" in role.geometry else role.geometry
+        allowed = None if "any" in role.geometry else cast("tuple[GeometryFamily, ...]", role.geometry)
         gdf = normalise(gdf, self.working_crs, expected=allowed, file=str(entry.path), layer=entry.layer)
         meta = gdf.attrs["sanxian"]
         meta.update(read=read_meta, layers=[entry.id], synthetic=bool(entry.synthetic or gdf["synthetic"].any()))
@@ -350,7 +350,9 @@ class Catalog:
         result.encoding = read_meta.get("encoding")
         result.repairs = [r for r in meta["repairs"] if r.kind != "reprojected"]
         result.warnings = list(read_meta.get("warnings", []))
-        result.bbox = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else None
+        if len(gdf):
+            x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+            result.bbox = (x0, y0, x1, y1)
         flagged = gdf["synthetic"].to_numpy(dtype=bool)
         if not entry.synthetic and flagged.any():
             result.errors.append(problem(
@@ -432,7 +434,8 @@ class CatalogFile(DataModel):
 
     @classmethod
     def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
-        layers = doc.get("layers") if isinstance(doc.get("layers"), list) else []
+        raw_layers = doc.get("layers")
+        layers = raw_layers if isinstance(raw_layers, list) else []
         ids = [raw.get("id") if isinstance(raw, Mapping) else None for raw in layers]
         return [(("layers", i, "id"), f"duplicate id '{lid}' (编号重复)") for i, lid in enumerate(ids)
                 if lid is not None and lid in ids[:i]]

@@ -130,9 +130,9 @@ class Condition:
             known = flags.notna().to_numpy(dtype=bool)
         else:
             hit = series.map(_norm_text).isin([_norm_text(t) for t in targets]).to_numpy(dtype=bool)
-            numbers = [float(t) for t in targets if _is_number(t)]
-            if numbers:  # "15.0" in a text column equals 15; a boolean is not the number 1 or 0
-                hit = hit | np.isin(_numbers_not_booleans(series), numbers)
+            wanted = [float(t) for t in targets if _is_number(t)]
+            if wanted:  # "15.0" in a text column equals 15; a boolean is not the number 1 or 0
+                hit = hit | np.isin(_numbers_not_booleans(series), wanted)
             known = ~missing
         out = hit if self.op in ("==", "in") else ~hit
         return np.asarray(out & known & ~missing, dtype=bool)
@@ -237,4 +237,4 @@ def parse_condition(table: Mapping[str, Any], where: str, problems: list[str]) -
     elif isinstance(value, list):
         problems.append(f"{where}: key 'value' must be a single value for op '{op}' (use 'in' for a list)")
         ok = False
-    return Condition(fld, op, value) if ok else None
+    return Condition(str(fld), str(op), value) if ok else None

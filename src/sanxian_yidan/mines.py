@@ -418,7 +418,7 @@ def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, 
         win_lines = gpd.GeoDataFrame(lines[keep].drop(columns="geometry"), geometry=clipped[keep], crs=lines.crs)
         if len(win_lines) == 0:
             return np.zeros(len(geoms)), notes
-        kwargs = {k: v for k, (v, _) in visibility_settings(params).items()}
+        kwargs: dict[str, Any] = {k: v for k, (v, _) in visibility_settings(params).items()}
         visibility = terrain.visibility_from_lines(win_lines, dem, **kwargs)
     share = terrain.visible_share(gpd.GeoSeries(geoms, crs=mines.crs), visibility, dem)
     return np.asarray(share, dtype=float), notes
@@ -546,7 +546,8 @@ def lines_visibility(lines: gpd.GeoDataFrame, dem: Any, params: MinesParams) -> 
     from . import terrain
 
     settings = visibility_settings(params)
-    visible = terrain.visibility_from_lines(lines, dem, **{k: v for k, (v, _) in settings.items()})
+    kwargs: dict[str, Any] = {k: v for k, (v, _) in settings.items()}
+    visible = terrain.visibility_from_lines(lines, dem, **kwargs)
     syn_lines = bool(lines["synthetic"].astype(bool).any()) if "synthetic" in lines.columns else False
     ids = tuple(dict.fromkeys(lines["layer_id"].astype(str))) if "layer_id" in lines.columns else ()
     return VisibilityRaster(visible, dem, settings, ids, bool(dem.synthetic) or syn_lines,
@@ -1070,7 +1071,7 @@ class MinesResult(Result):
                 "mode_summary": mode_summary(self.mines)}
 
     @property
-    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+    def summary(self) -> pd.DataFrame:
         """Headline figures (:func:`sanxian_yidan.analysis.summary_frame`), with sources."""
         m = self.mines
         eligible = m["eligible"].astype(bool)

@@ -147,7 +147,7 @@ def validate_layers(model: type[M], layers: Sequence[tuple[str, Mapping[str, Any
     DataFileError
         One error listing every problem, each with the file that set the key and its key path.
     """
-    doc = reduce(deep_merge, (d for _, d in layers), {})
+    doc: dict[str, Any] = reduce(deep_merge, (d for _, d in layers), {})
     extra = model.document_problems(doc)
     try:
         obj = model.model_validate(doc)
@@ -296,7 +296,7 @@ def problem_lines(errors: Sequence[Mapping[str, Any]], model: type[DataModel],
                   extra: Sequence[tuple[tuple[Any, ...], str]] = ()) -> list[str]:
     """Every problem (pydantic ``errors`` and ``extra`` (key path, message) pairs) as ``file: key.path: what``."""
     errors = [*errors, *({"type": "value_error", "loc": loc, "msg": msg, "ctx": {"error": msg}} for loc, msg in extra)]
-    doc = reduce(deep_merge, (d for _, d in layers), {})
+    doc: dict[str, Any] = reduce(deep_merge, (d for _, d in layers), {})
     by_key: dict[tuple[Any, ...], list[str]] = {}
     for err in errors:
         loc = _key_loc(err["loc"], doc)

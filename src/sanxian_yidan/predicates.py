@@ -310,7 +310,7 @@ class Intersects(Predicate):
         # the common case (overlap findings with area and share) column-wise: thousands of rows, one f-string each
         if kind != "finding" or None in area or None in share:
             return super().messages(rule, kind, role_zh, role_en, area, share, dist, value, names)
-        a_txt = [fmt_area(a) for a in area]
+        a_txt = [fmt_area(a) for a in area if a is not None]   # None excluded above: all kept
         pct = [f"{s:.1%}" for s in share]
         zh = [f"与{role_zh}重叠 {a}（占项目 {p}）：{nm}" if nm else f"与{role_zh}重叠 {a}（占项目 {p}）"
               for a, p, nm in zip(a_txt, pct, names)]

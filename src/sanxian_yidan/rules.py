@@ -503,7 +503,7 @@ def load_rules(path: str | Path | None = None, *, defaults: bool = True) -> Rule
     problems: list[tuple[tuple[Any, ...], str]] = []
     layers = [(label, _by_id(file.name, content, problems)) for label, file, content in sources] or [
         ("<no rule file>", {"rules": {}})]
-    doc = reduce(deep_merge, (d for _, d in layers), {})
+    doc: dict[str, Any] = reduce(deep_merge, (d for _, d in layers), {})
     disabled = tuple(rid for rid, e in doc["rules"].items() if isinstance(e, Mapping) and e.get("enabled") is False)
     doc["rules"] = {rid: e for rid, e in doc["rules"].items() if rid not in disabled}
     errors: list[Any] = []

@@ -116,7 +116,8 @@ def _tables() -> TablesFile:
             if col.display is None:
                 continue
             unit = doc.units.get(col.display)
-            stored = describe(col.name).unit if describe(col.name) else None
+            declared = describe(col.name)
+            stored = declared.unit if declared else None
             if unit is None:
                 problems.append(f"[tables.{tname}]: column '{col.name}': display unit '{col.display}' is not "
                                 f"declared in [units] ({sorted(doc.units)})")

@@ -72,7 +72,7 @@ def _ha_en(area_m2: float) -> str:
 
 def _sentences(f: Mapping[str, Any], roles: Mapping[str, Any]) -> tuple[str, str]:
     """A finding as one plain sentence (Chinese, English): what, how much, which feature."""
-    role = roles.get(f.get("role"))
+    role = roles.get(str(f.get("role") or ""))
     zh_role, en_role = (role.zh, role.en) if role else (f.get("role") or "", f.get("role") or "")
     names = f.get("features") or ""
     if measures_overlap(f.get("predicate")) and f.get("area_m2") is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -22,6 +22,7 @@ from .report import Column, page_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
+    from .screening.result import ScreeningResult
     from .studyrun import StudyRun
 
 #: Data files whose sourced entries the report lists (packaged defaults; a user override is listed too).
@@ -104,7 +105,7 @@ def _links(run: StudyRun) -> list[str]:
 
 
 def _screening_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
-    result = run.results["screening"]
+    result = cast("ScreeningResult", run.results["screening"])
     counts = {k: v for k, v in result.verdict_counts().items() if v}
     from .maps.styles import verdict_labels
     from .report import verdict_colour
@@ -118,15 +119,15 @@ def _screening_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
             Column.registered("rule_ids"), Column.registered("counties")]
     from .figures import FigureLayer
 
-    figure = figures([FigureLayer(result.projects, "projects", column="verdict", markers=True)],
+    figure = figures([FigureLayer(result.tables["projects"], "projects", column="verdict", markers=True)],
                      "拟建项目研判结论 / Screening verdicts of the proposed projects")
     return _section("screening", figure, chart, _table(rows, cols), screening_link=True)
 
 
 def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -> dict[str, Any]:
-    result = run.results["rooftops"]
+    tables = run.results["rooftops"].tables
     top = top or int(run.config.analyses["rooftops"].get("top", 20))
-    towns = result.townships.sort_values(["capacity_kwp", "township"], ascending=[False, True]).head(top)
+    towns = tables["townships"].sort_values(["capacity_kwp", "township"], ascending=[False, True]).head(top)
     chart = _chart([str(t) for t in towns["township"]], list(towns["capacity_kwp"] / 1000),
                    "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township", "MWp")
     cols = [Column.registered("county"), Column.registered("township"),
@@ -135,17 +136,18 @@ def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -
             Column.registered("co2_t", numeric=True, digits=1)]
     from .figures import FigureLayer
 
-    figure = figures([FigureLayer(_township_potential(figures.view, result.townships), "rooftops",
+    figure = figures([FigureLayer(_township_potential(figures.view, tables["townships"]), "rooftops",
                                   column="capacity_kwp", label="乡镇技术潜力 / township potential [kWp]")],
                      "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township [kWp]")
     return _section("rooftops", figure, chart, _table(towns.to_dict("records"), cols),
-                    _table(result.counties.to_dict("records"), cols, "县级合计 / County totals"))
+                    _table(tables["counties"].to_dict("records"), cols, "县级合计 / County totals"))
 
 
 def _brownfield_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
     result = run.results["brownfields"]
+    sites, excluded = result.tables["sites"], result.tables["excluded"]
     top = int(run.config.analyses["brownfields"].get("top", 15))
-    ranked = result.sites[result.sites["rank"].notna()].head(top)
+    ranked = sites[sites["rank"].notna()].head(top)
     chart = _chart([f"{int(r)}. {n}" for r, n in zip(ranked["rank"], ranked["name"])], list(ranked["capacity_mw"]),
                    "入围棕地装机容量 / Capacity of the ranked brownfield sites", "MW", fmt="{:,.1f}")
     cols = [Column.registered("rank"), Column.registered("name"), Column.registered("site_type_zh"),
@@ -156,16 +158,16 @@ def _brownfield_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
     from .figures import FigureLayer
 
     layers = []
-    if len(result.excluded):
-        layers.append(FigureLayer(result.excluded, "excluded_parts"))
-    layers.append(FigureLayer(result.sites[~result.sites.geometry.is_empty], "brownfield_sites", column="score",
+    if len(excluded):
+        layers.append(FigureLayer(excluded, "excluded_parts"))
+    layers.append(FigureLayer(sites[~sites.geometry.is_empty], "brownfield_sites", column="score",
                               label="综合得分 / score", markers=True))
     figure = figures(layers, "棕地净可开发面积（按综合得分着色）/ Brownfield net areas by score")
     return _section("brownfields", figure, chart, _table(ranked.to_dict("records"), cols), notes=notes)
 
 
 def _mines_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
-    mines = run.results["mines"].mines
+    mines = run.results["mines"].tables["mines"]
     top = int(run.config.analyses["mines"].get("top", 15))
     modes = mines["mode_zh"].value_counts().sort_index()
     chart = _chart(list(modes.index), list(modes.values), "推荐修复模式 / Recommended mode", "矿山数 / mines")
@@ -190,7 +192,7 @@ def _source_tables(run: StudyRun, view: Catalog) -> list[dict[str, Any]]:
     parts = []
     if "screening" in run.results:
         rules = [{"id": r.id, "title": f"{r.title_zh} / {r.title_en}", "severity": r.severity, "source": r.source}
-                 for r in run.results["screening"].rules.rules]
+                 for r in cast("ScreeningResult", run.results["screening"]).rules.rules]
         parts.append(_table(rules, [
             Column("id", "规则 / Rule"), Column("title", "标题 / Title"), Column("severity", "等级 / Severity"),
             Column("source", "依据 / Source")], "准入规则 / Screening rules"))
@@ -317,7 +319,8 @@ class _Figures:
     the county and township outlines are context; the context layers are read once for all figures."""
 
     def __init__(self, run: StudyRun, view: Catalog) -> None:
-        self.run, self.view, self.cache = run, view, {}
+        self.run, self.view = run, view
+        self.cache: dict[str, Any] = {}
 
     def __call__(self, layers: list[Any], title: str) -> dict[str, str] | None:
         from .figures import catalog_context, figure_settings, map_png, zoomed_bounds

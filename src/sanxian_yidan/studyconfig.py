@@ -248,12 +248,12 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
         raise DataFileError(problem("研究配置文件有误。", "The study file has problems:\n  - "
                                     + "\n  - ".join(problems), file=path, fix=_fix_for(problems)))
     study = data["study"]
-    analyses = {}
+    analyses: dict[str, dict[str, Any]] = {}
     for name in _OPTIONAL_ANALYSES:
         if name in data:
-            table = dict(data[name])
-            table.update({k: v for (t, k), v in resolved.items() if t == name})
-            analyses[name] = table
+            options = dict(data[name])
+            options.update({k: v for (t, k), v in resolved.items() if t == name})
+            analyses[name] = options
     return StudyConfig(path=path, id=study["id"], title_zh=study["title_zh"], title_en=study["title_en"],
                        region=study.get("region", "all"), catalog=resolved[("study", "catalog")],
                        output=resolved[("study", "output")], rules=resolved.get(("study", "rules")),

@@ -444,7 +444,10 @@ def _density(name: str, d: _Density) -> Density:
     if d.model == "row_pitch":
         mw_per_ha, note = row_pitch_density(d)
         return Density(name, mw_per_ha, d.basis, f"{d.source}; {note}")
-    mw_per_ha = d.mw_per_ha if d.mw_per_ha is not None else M2_PER_HA / (d.acres_per_mw * M2_PER_ACRE)
+    if d.mw_per_ha is not None:
+        return Density(name, d.mw_per_ha, d.basis, d.source)
+    assert d.acres_per_mw is not None  # the model requires one of the two
+    mw_per_ha = M2_PER_HA / (d.acres_per_mw * M2_PER_ACRE)
     return Density(name, mw_per_ha, d.basis, d.source)
 
 

@@ -159,7 +159,7 @@ class BrownfieldResult(Result):
         }
 
     @property
-    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+    def summary(self) -> pd.DataFrame:
         """Headline figures (:func:`sanxian_yidan.analysis.summary_frame`) from :meth:`totals`, with sources."""
         t = self.totals()
         p = self.params

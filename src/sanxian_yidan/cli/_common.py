@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 from rich.cells import cell_len
@@ -91,7 +91,7 @@ class DataTable(Table):
             segments = list(super().__rich_console__(console, options))
             # Rich cannot always fold headers down to these minimum widths; then it draws the table wider
             # than the terminal and the right-hand columns are cut off: print it vertically instead.
-            lines = Segment.split_lines(segments)
+            lines = Segment.split_lines(cast("list[Segment]", segments))  # a table renders to Segments
             if not self._raw_rows or max((Segment.get_line_length(line) for line in lines), default=0) \
                     <= options.max_width:
                 yield from segments

@@ -47,7 +47,7 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
             cat = Catalog.load(catalog)
             if parcels is not None and (layer is not None or crs is not None):
                 from ..io.vector import read_vector
-                parcels = read_vector(parcels, layer=layer, crs=crs)  # type: ignore[assignment]
+                parcels = read_vector(parcels, layer=layer, crs=crs)
             with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
                 result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
             result.write(stage, overwrite=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from ..errors import SanxianError
 from ._common import app, console, fail
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
 
 coords_app = typer.Typer(help="Coordinate conversions / 坐标转换", no_args_is_help=True,
                          rich_markup_mode="markdown")
@@ -65,7 +68,7 @@ def convert(source: Path = typer.Argument(..., help="Any supported input (shp, g
 _SUFFIXES = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": None, ".txt": None}
 
 
-def _write(gdf, target: Path, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
+def _write(gdf: gpd.GeoDataFrame, target: Path, overwrite: bool) -> None:
     """Write ``gdf`` to ``target`` (a fresh path inside the staging folder) in the format of its suffix."""
     from ..outputs import write_csv
 

@@ -61,7 +61,7 @@ def map_command(
         fail(exc)
     for w in caught:
         console.print(f"[yellow]warning[/yellow] {escape(str(w.message))}", highlight=False)
-    info = m.sanxian
+    info = m.sanxian  # type: ignore[attr-defined]  # the toolkit's record attached to the folium map
     for name, entries in info["legend"].items():
         if name in info.get("base_layers", ()):
             continue

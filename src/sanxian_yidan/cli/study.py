@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
@@ -11,6 +12,9 @@ from rich.text import Text
 from ..errors import SanxianError
 from ._common import DataTable, app, console, err_console, fail
 from ._progress import progress_bar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..studyrun import StudyRun
 
 study_app = typer.Typer(help="Siting studies (studies/*.toml) / 选址研究", no_args_is_help=True,
                          rich_markup_mode="markdown")
@@ -76,7 +80,7 @@ def _run(study: Path, overwrite: bool, *, unsafe_paths: bool = False, allow_path
     _print_summary(run, time.perf_counter() - started)
 
 
-def _print_summary(run, elapsed: float) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(run: StudyRun, elapsed: float) -> None:
     cfg = run.config
     table = DataTable(title=f"{cfg.title_zh}\n{cfg.title_en}")
     table.add_column("分析 / analysis")
@@ -93,7 +97,7 @@ def _print_summary(run, elapsed: float) -> None:  # type: ignore[no-untyped-def]
     console.print(f"  {len(run.files)} files, {elapsed:.1f} s")
 
 
-def _describe(name: str, run) -> str | Text:  # type: ignore[no-untyped-def]
+def _describe(name: str, run: StudyRun) -> str | Text:
     if name in run.skipped:
         # DataTable prints cells literally (a reason may contain brackets): style this one explicitly.
         return Text.assemble(("skipped 未运行", "yellow"), f": {run.skipped[name]}")

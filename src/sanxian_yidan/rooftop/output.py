@@ -125,7 +125,7 @@ def declared_labels(names: Sequence[str]) -> dict[str, str]:
                                     f"Output column(s) {missing} are not declared in the column registry.",
                                     file="sanxian_yidan/data/columns/rooftop.toml",
                                     fix="declare each as [name] with zh, en, unit and description"))
-    return {str(n): describe(str(n)).label for n in names}
+    return {str(n): declared.label for n in names if (declared := describe(str(n))) is not None}
 
 
 def write_outputs(result: Any, out: str | Path, *, spatial_index: bool = True,

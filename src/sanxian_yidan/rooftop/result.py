@@ -121,13 +121,13 @@ class RooftopResult(Result):
 
     # -- the Result surface ----------------------------------------------------------------------------
     @property
-    def tables(self) -> dict[str, pd.DataFrame]:  # type: ignore[override]
+    def tables(self) -> dict[str, pd.DataFrame]:
         """``buildings``, ``townships``, ``counties``, ``categories`` and ``yield_classes``."""
         return {"buildings": self.buildings, "townships": self.townships, "counties": self.counties,
                 "categories": self.categories, "yield_classes": self.yield_classes}
 
     @property
-    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+    def summary(self) -> pd.DataFrame:
         """Buildings read and included, technical and policy-target capacity, generation and avoided CO₂."""
         d = self.details
         totals = d.get("totals", {})

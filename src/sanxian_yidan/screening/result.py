@@ -129,13 +129,13 @@ class ScreeningResult(Result):
 
     # -- the Result surface ----------------------------------------------------------------------------
     @property
-    def tables(self) -> dict[str, pd.DataFrame]:  # type: ignore[override]
+    def tables(self) -> dict[str, pd.DataFrame]:
         """``projects``, ``overlaps``, ``findings``, ``distances`` and ``slivers``."""
         return {"projects": self.projects, "overlaps": self.overlaps, "findings": self.findings,
                 "distances": self.distances, "slivers": self.slivers}
 
     @property
-    def summary(self) -> pd.DataFrame:  # type: ignore[override]
+    def summary(self) -> pd.DataFrame:
         """Projects screened, projects per verdict (most severe first), findings and rules not evaluated."""
         kinds = self.findings["kind"].value_counts() if len(self.findings) else pd.Series(dtype=int)
         rule_files = _rule_file_names(self.rules)
@@ -178,7 +178,7 @@ class ScreeningResult(Result):
                   for key, (unit, section) in _PARAMETERS.items() if self.parameters.get(key) is not None]
         params += [ParamRecord(f"rules.{r.id}", f"{r.severity}: {r.describe_test()}", "", r.source)
                    for r in self.rules]
-        files = [*self.rules.files, *(packaged_path(n) for n in SCREENING_DATA_FILES), *common_data_files()]
+        files: list[Any] = [*self.rules.files, *(packaged_path(n) for n in SCREENING_DATA_FILES), *common_data_files()]
         return Provenance(
             layers=[LayerRecord(u.layer_id, u.role, u.synthetic, "", u.source) for u in self.layers_used],
             parameters=params, data_files=data_file_hashes(files),
