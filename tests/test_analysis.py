@@ -136,3 +136,17 @@ def test_rooftop_details_are_still_reachable_through_the_old_summary_dict_with_a
     totals = result.summary.set_index("label_en")["value"]
     assert totals["technical potential"] == pytest.approx(result.buildings["capacity_kwp"].sum())
     assert totals["buildings included"] == int((result.buildings["excluded_reason"].astype(str) == "").sum())
+
+
+def test_the_default_headline_is_the_first_summary_rows() -> None:
+    from sanxian_yidan.analysis import Result, summary_frame
+
+    class Counted(Result):
+        @property
+        def summary(self):  # noqa: ANN202 - a minimal result for the contract's default
+            return summary_frame([{"label_en": "sites", "value": 12, "unit": ""},
+                                  {"label_en": "area", "value": 1234.5, "unit": "m²"},
+                                  {"label_en": "share", "value": 0.256, "unit": ""},
+                                  {"label_en": "not shown", "value": 1, "unit": ""}])
+
+    assert Counted().headline() == "sites 12, area 1,234 m², share 0.26"

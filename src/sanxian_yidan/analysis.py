@@ -237,6 +237,11 @@ class Result:
         """Map layers (``maps.MapLayer`` / ``maps.RasterLayer``) this result contributes."""
         return []
 
+    def headline(self) -> str:
+        """One line for a terminal summary (``sanxian study run``): by default the first summary rows."""
+        rows = self.summary.head(3).to_dict("records")
+        return ", ".join(f"{r['label_en']} {_short_number(r['value'])} {r['unit']}".strip() for r in rows)
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -389,6 +394,12 @@ def merge_layer_records(*groups: Iterable[LayerRecord]) -> list[LayerRecord]:
             old = merged.get(rec.layer_id)
             merged[rec.layer_id] = rec if old is None else replace(old, synthetic=old.synthetic or rec.synthetic)
     return [merged[k] for k in sorted(merged)]
+
+
+def _short_number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
 
 
 def summary_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -1125,6 +1125,11 @@ class MinesResult(Result):
                 self.visibility.write(stage / "visibility.tif")
         return {n: folder / n for n in names if n != "visibility.tif" or self.visibility is not None}
 
+    def headline(self) -> str:
+        """Mines assessed and how many each recommended mode got."""
+        modes = self.mines["mode_zh"].value_counts().sort_index()
+        return f"{len(self.mines)} mines, modes: " + ", ".join(f"{k} {v}" for k, v in modes.items())
+
     def map_layers(self) -> list[Any]:
         """The viewshed and the mines by priority (:func:`sanxian_yidan.resultmaps.mine_layers`)."""
         from .resultmaps import mine_layers

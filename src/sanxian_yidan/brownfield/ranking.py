@@ -249,6 +249,11 @@ class BrownfieldResult(Result):
             write_table_csv(sites.drop(columns="geometry"), stage / "brownfields.csv")
         return {n: folder / n for n in names}
 
+    def headline(self) -> str:
+        """Sites ranked of the candidates and their capacity."""
+        t = self.totals()
+        return f"{t['ranked']} of {t['sites']} sites ranked, {t['ranked_capacity_mw']:,.1f} MW"
+
     def map_layers(self) -> list[Any]:
         """Net developable areas by score and the excluded parts (:func:`sanxian_yidan.resultmaps.brownfield_layers`)."""
         from ..resultmaps import brownfield_layers

@@ -85,8 +85,10 @@ def _print_summary(run: StudyRun, elapsed: float) -> None:
     table = DataTable(title=f"{cfg.title_zh}\n{cfg.title_en}")
     table.add_column("分析 / analysis")
     table.add_column("结果 / result")
-    for name in ("screening", "rooftops", "brownfields", "mines"):
-        table.add_row(name, _describe(name, run))
+    from ..analysis import analyses
+
+    for name, analysis in analyses().items():
+        table.add_row(analysis.title, _describe(name, run))
     console.print(table)
     if run.synthetic_layers:
         console.print("[bold white on red] 示例数据 SAMPLE DATA — synthetic layers, not official zoning [/]")
@@ -101,18 +103,4 @@ def _describe(name: str, run: StudyRun) -> str | Text:
     if name in run.skipped:
         # DataTable prints cells literally (a reason may contain brackets): style this one explicitly.
         return Text.assemble(("skipped 未运行", "yellow"), f": {run.skipped[name]}")
-    result = run.results[name]
-    if name == "screening":
-        return ", ".join(f"{k} {v}" for k, v in result.verdict_counts().items() if v)
-    if name == "rooftops":
-        from ..rooftop import TOTAL
-
-        total = result.counties.set_index("county").loc[TOTAL]
-        return (f"{total['capacity_kwp'] / 1000:,.1f} MWp technical, "
-                f"{total['policy_target_kwp'] / 1000:,.1f} MWp policy target")
-    if name == "brownfields":
-        s = result.summary()
-        return f"{s['ranked']} of {s['sites']} sites ranked, {s['ranked_capacity_mw']:,.1f} MW"
-    mines = getattr(result, "mines", result)  # MinesResult (its mines table), or a bare table
-    return f"{len(mines)} mines, modes: " + ", ".join(f"{k} {v}" for k, v in
-                                                   mines["mode_zh"].value_counts().sort_index().items())
+    return run.results[name].headline()

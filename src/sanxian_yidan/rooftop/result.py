@@ -193,6 +193,12 @@ class RooftopResult(Result):
 
         return {p.name: p for p in write_outputs(self, folder, factors_csv=True).values()}
 
+    def headline(self) -> str:
+        """Technical potential and policy target of the whole area, in MWp."""
+        total = self.counties.set_index("county").loc[TOTAL]
+        return (f"{total['capacity_kwp'] / 1000:,.1f} MWp technical, "
+                f"{total['policy_target_kwp'] / 1000:,.1f} MWp policy target")
+
     def map_layers(self) -> list[Any]:
         """Buildings by installable capacity."""
         from ..resultmaps import rooftop_layers

@@ -195,6 +195,10 @@ class ScreeningResult(Result):
                  self.to_csv(folder / "screening.csv")]
         return {p.name: p for p in paths}
 
+    def headline(self) -> str:
+        """Projects per verdict, e.g. ``prohibited 1, compliant 4``."""
+        return ", ".join(f"{k} {v}" for k, v in self.verdict_counts().items() if v)
+
     def map_layers(self) -> list[Any]:
         """Project footprints coloured by verdict, with findings and sources in the popups."""
         from ..resultmaps import screening_layers
