@@ -236,12 +236,12 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
     else:
         values = pd.Series(grid[finite])
         ramp = layer.ramp if layer.ramp is not None else (look.ramp if look is not None and look.ramp else None)
-        classes = _classify_numeric(values, NumericStyle("value", ramp=ramp), s)
+        ramp_classes = _classify_numeric(values, NumericStyle("value", ramp=ramp), s)
         flat = np.zeros((len(values), 4), dtype=np.uint8)
-        for k, entry in enumerate(classes.entries):
-            flat[classes.index == k] = (*_hex(entry.colour), 255)
+        for k, entry in enumerate(ramp_classes.entries):
+            flat[ramp_classes.index == k] = (*_hex(entry.colour), 255)
         rgba[finite] = flat
-        entries = [e for e in classes.entries if e.count]
+        entries = [e for e in ramp_classes.entries if e.count]
     t = transform
     west, south, east, north = t.c, t.f + t.e * grid.shape[0], t.c + t.a * grid.shape[1], t.f
     to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)

@@ -230,7 +230,8 @@ class MapsFile(Sourced):
 
     @classmethod
     def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
-        basemaps = doc.get("basemaps") if isinstance(doc.get("basemaps"), Mapping) else {}
+        raw = doc.get("basemaps")
+        basemaps = raw if isinstance(raw, Mapping) else {}
         return sequential_ramp_problem(doc) + [
             (("basemaps", bid), f"is missing (make_map offers basemap='{bid}') (缺少底图)")
             for bid in BASEMAPS[1:] if bid not in basemaps]

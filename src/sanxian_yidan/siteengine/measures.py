@@ -202,13 +202,13 @@ def terrain_table(geoms: np.ndarray, crs: Any, dem: Any, *, slope_threshold_deg:
             # coverage gaps are reported per site in `reasons` below, not as a global warning
             warnings.filterwarnings("ignore", message=r".*covered by the DEM|.*outside the DEM", category=SanxianWarning)
             stats = terrain.zonal_terrain_stats(polys, dem, slope_threshold_deg=slope_threshold_deg,
-                                                south_range=tuple(south_range_deg))
+                                                south_range=(float(south_range_deg[0]), float(south_range_deg[1])))
         for c in TERRAIN_COLUMNS:
             if c in stats.columns:
                 table.loc[ok, c] = pd.to_numeric(stats[c], errors="coerce").to_numpy(dtype=float)
     cov = table["dem_coverage"].to_numpy()
     short = ok & ~(cov >= min_dem_coverage)
-    for i in np.flatnonzero(short):
+    for i in np.flatnonzero(short).tolist():
         c = cov[i]
         notes[i].append(f"DEM 未覆盖地块（覆盖率 {0 if np.isnan(c) else c:.0%}），坡度/朝向未评价 / DEM does not "
                         f"cover the site ({0 if np.isnan(c) else c:.0%} covered): slope and aspect not assessed")
