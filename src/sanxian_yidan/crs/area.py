@@ -10,6 +10,7 @@ word the warning; the tolerance is ``data/crs.toml`` ``[area]``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -24,14 +25,27 @@ from .settings import crs_settings
 _SAMPLE = 2000
 
 
+@lru_cache(maxsize=16)
+def _to_lonlat(crs: CRS) -> Transformer:
+    """Transformer from ``crs`` to WGS84 longitude/latitude, built once per CRS: building one searches the PROJ
+    database and costs more than the rest of a single-project screening (pyproj >= 3.1 transformers are
+    thread-safe)."""
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
+@lru_cache(maxsize=16)
+def _proj(crs: CRS) -> Proj:
+    """The projection of ``crs`` (for its scale factors), built once per CRS."""
+    return Proj(crs)
+
+
 def _lonlat_vertices(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     coords = shapely.get_coordinates(gdf.geometry.values[~gdf.geometry.isna().to_numpy()])
     if len(coords) > _SAMPLE:
         coords = coords[:: len(coords) // _SAMPLE]
     if len(coords) == 0:
         return np.empty(0), np.empty(0)
-    to_ll = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(coords[:, 0], coords[:, 1], errcheck=False)
+    lon, lat = _to_lonlat(CRS.from_user_input(gdf.crs)).transform(coords[:, 0], coords[:, 1], errcheck=False)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     keep = np.isfinite(lon) & np.isfinite(lat)
     return lon[keep], lat[keep]
@@ -63,7 +77,7 @@ def areal_scale_range(gdf: gpd.GeoDataFrame, crs: Any = None) -> tuple[float, fl
     lon, lat = _lonlat_vertices(gdf)
     if lon.size == 0:
         return None
-    scale = np.asarray(Proj(target).get_factors(lon, lat, errcheck=False).areal_scale, dtype=float)
+    scale = np.asarray(_proj(target).get_factors(lon, lat, errcheck=False).areal_scale, dtype=float)
     scale = scale[np.isfinite(scale)]
     if scale.size == 0:
         return None
