@@ -196,8 +196,8 @@ class ScreeningResult(Result):
         return {p.name: p for p in paths}
 
     def headline(self) -> str:
-        """Projects per verdict, e.g. ``prohibited 1, compliant 4``."""
-        return ", ".join(f"{k} {v}" for k, v in self.verdict_counts().items() if v)
+        """Projects per verdict, e.g. ``禁止 prohibited 1, 符合 compliant 4``."""
+        return ", ".join(f"{VERDICT_ZH[k]} {VERDICT_EN[k]} {n}" for k, n in self.verdict_counts().items() if n)
 
     def map_layers(self) -> list[Any]:
         """Project footprints coloured by verdict, with findings and sources in the popups."""
