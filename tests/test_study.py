@@ -300,3 +300,14 @@ def test_manifest_records_every_data_file_and_each_analysis_provenance(suixian_r
         known = [layer for layer in record["layers"] if layer["layer_id"] in catalog]
         assert known and all(layer["synthetic"] == catalog[layer["layer_id"]] for layer in known), name
         assert all(p["key"] for p in record["parameters"]), name
+
+
+def test_the_report_summary_shows_the_source_of_each_headline_figure(suixian_run) -> None:
+    tmp, run, _ = suixian_run
+    html = (tmp / "out" / "report.html").read_text(encoding="utf-8")
+    start = html.index("摘要 / Summary")
+    summary = html[start: html.index("<h2", start)]
+    assert "依据 / Source" in summary
+    # the avoided CO2 of the rooftops cites the ministry's 2023 grid emission factor announcement
+    co2 = run.results["rooftops"].summary.set_index("label_en").loc["avoided CO₂", "source"]
+    assert "2023年电力二氧化碳排放因子" in co2 and co2.split("(")[0] in summary

@@ -80,10 +80,11 @@ def _table(rows: Iterable[Mapping[str, Any]], cols: list[Column], heading: str |
 def _summary_rows(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column]]:
     """The headline figures of every result (its ``summary`` table), analysis by analysis."""
     rows = [{"analysis": _title(name), "item": f"{row['label_zh']} / {row['label_en']}",
-             "value": _figure(row["value"]), "unit": row["unit"]}
+             "value": _figure(row["value"]), "unit": row["unit"], "source": row["source"] or "—"}
             for name, result in run.results.items() for row in result.summary.to_dict("records")]
     cols = [Column("analysis", "分析 / Analysis"), Column("item", "指标 / Figure"),
-            Column("value", "数值 / Value", numeric=True), Column("unit", "单位 / Unit")]
+            Column("value", "数值 / Value", numeric=True), Column("unit", "单位 / Unit"),
+            Column("source", "依据 / Source")]
     return rows, cols
 
 
