@@ -115,9 +115,12 @@ def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
             assert finding["rule_id"] in page.inner_text("table.findings")
 
         frame = page.frame_locator("#result-map")
-        # The map opens on the county (the maps' rule), where a parcel is a speck: click it by event.
         footprint = frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first
         footprint.wait_for(state="attached", timeout=120_000)
+        page.wait_for_timeout(1000)                                   # let the view settle
+        page.locator("#result-map").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "serve_result_map.png"), full_page=False)
+        _assert_opens_on_the_project(page, frame, expected[0])
         footprint.dispatch_event("click")
         popup = frame.locator(".leaflet-popup-content")
         popup.wait_for(timeout=30_000)
@@ -139,6 +142,45 @@ def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
         browser.close()
     assert not problems, f"browser errors (CSP violations or scripts): {problems}"
     assert not outside, f"pages asked for the network: {outside}"
+
+
+def _map_frame(page):
+    return next(f for f in page.frames if f.url.endswith("/map"))
+
+
+def _assert_opens_on_the_project(page, frame, record) -> None:
+    """The result map opens on the screened parcel, not on the county: the footprint, in its verdict colour,
+    lies inside the map and is tens of pixels wide (a ~1 ha parcel is narrower than the map view at any zoom up
+    to the cap, so the cap ``result_max_zoom`` decides the zoom); its id is written beside it, and below
+    ``marker_max_zoom`` the verdict-coloured marker disc carries that id."""
+    from sanxian_yidan.maps import load_map_settings
+    from sanxian_yidan.maps.styles import verdict_colours
+
+    settings, colour = load_map_settings(), verdict_colours()[record["verdict"]]
+    inner = _map_frame(page)
+    zoom = "(() => { const k = Object.keys(window).find(n => /^map_[0-9a-f]+$/.test(n)); return window[k].getZoom(); })()"
+    assert inner.evaluate(zoom) == settings.result_max_zoom
+    view = frame.locator(".leaflet-container").bounding_box()
+    footprint = frame.locator(f".leaflet-overlay-pane path.leaflet-interactive[fill='{colour}']:not([aria-describedby])")
+    assert footprint.count() == 1
+    box = footprint.bounding_box()
+    assert view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"]
+    assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
+    assert box["width"] >= 20 and box["height"] >= 20, box            # a parcel, not a speck
+    label = frame.locator(".leaflet-tooltip.sx-marker-label")
+    assert label.count() == 1 and label.inner_text().strip() == record["id"]
+    marker = frame.locator(f"path[aria-describedby='{label.get_attribute('id')}']")
+    assert marker.get_attribute("fill") == colour
+    # zoomed out to county level the disc shows again, in the verdict colour, with the id
+    inner.evaluate("(() => { const k = Object.keys(window).find(n => /^map_[0-9a-f]+$/.test(n)); "
+                   f"window[k].setZoom({settings.marker_max_zoom - 3}, {{animate: false}}); }})()")
+    page.wait_for_timeout(500)
+    assert float(marker.get_attribute("fill-opacity")) == 1.0
+    assert label.inner_text().strip() == record["id"]
+    page.screenshot(path=str(ARTIFACTS / "serve_result_map_zoomed_out.png"), full_page=False)
+    inner.evaluate("(() => { const k = Object.keys(window).find(n => /^map_[0-9a-f]+$/.test(n)); "
+                   f"window[k].setZoom({settings.result_max_zoom}, {{animate: false}}); }})()")
+    page.wait_for_timeout(500)
 
 
 def _browser(pw):

@@ -60,7 +60,7 @@ def write_extra_outputs(result: Any, out: Path, options: dict[str, Any]) -> list
     cat = Catalog.load(options["catalog"])
     m = make_map(context_layers(cat) + result.map_layers(), basemap=options["basemap"],
                  offline=options["offline"], title_zh="环境准入研判", title_en="Access screening", catalog=cat,
-                 tianditu_key=options.get("tianditu_key"))
+                 tianditu_key=options.get("tianditu_key"), view="results")
     return [save_map(m, out / "map.html")]
 
 

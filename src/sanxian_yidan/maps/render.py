@@ -10,7 +10,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import folium
 import folium.plugins
@@ -459,7 +459,7 @@ def _draw_layer(m: folium.Map, p: _Prepared, s: MapSettings) -> folium.FeatureGr
 def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, labels: list[str],
                   values: list[list[PopupValue]], tips: list[str] | None, s: MapSettings) -> None:
     """A marker in the class colour with the feature's label at each representative point, shown below
-    ``marker_max_zoom`` (small footprints are specks at county zoom)."""
+    ``marker_max_zoom`` (small footprints are specks at county zoom); from there on only the label stays."""
     layer, classes, geoms = p.layer, p.classes, p.geoms
     assert classes is not None and layer.markers is not None
     from .layers import _category_key, _format_scalar, _require_column
@@ -513,9 +513,17 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
             placed.push(r);
         }}); }});
     }}
+    // Zoomed in, the footprint is large enough to see and click: the disc is hidden (and lets clicks
+    // through to the footprint) while the feature's label stays, so every project keeps its id at every zoom.
     function sync() {{
-        if (map.getZoom() >= {s.marker_max_zoom}) {{ parent.removeLayer(markers); }}
-        else if (!parent.hasLayer(markers)) {{ parent.addLayer(markers); }}
+        var high = map.getZoom() >= {s.marker_max_zoom};
+        markers.eachLayer(function (geo) {{ (geo.eachLayer ? geo : L.layerGroup([geo])).eachLayer(function (l) {{
+            if (!l.setStyle) {{ return; }}
+            if (!l.__sxLook) {{ l.__sxLook = {{opacity: l.options.opacity, fillOpacity: l.options.fillOpacity}}; }}
+            l.setStyle(high ? {{opacity: 0, fillOpacity: 0}} : l.__sxLook);
+            var el = l.getElement && l.getElement();
+            if (el) {{ el.style.pointerEvents = high ? 'none' : ''; }}
+        }}); }});
         if (map.hasLayer(markers)) {{ declutter(); }}
     }}
     map.on('zoomend', sync); sync();
@@ -640,7 +648,8 @@ def _resolve_key(basemap: Basemap, key: str | None) -> str | None:
 def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = False,
              title_zh: str = "随州市三线一单与光伏选址", title_en: str = "Suizhou zoning screening and PV siting",
              catalog: Any = None, boundaries: bool = True, synthetic: bool | None = None,
-             tianditu_key: str | None = None, settings: MapSettings | None = None) -> folium.Map:
+             tianditu_key: str | None = None, settings: MapSettings | None = None,
+             view: Literal["county", "results"] = "county") -> folium.Map:
     """Build an interactive map of result layers over the offline basemap or a tile basemap.
 
     Parameters
@@ -671,6 +680,11 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
         Tianditu browser key (``tk``); default: the environment variable ``TIANDITU_KEY``.
     settings : MapSettings, optional
         Map settings (default: the packaged ``data/maps.toml``).
+    view : {"county", "results"}
+        What the map opens on: ``"county"`` (default, a study map) the layers switched on together with
+        the county; ``"results"`` (a screening's map) only the layers switched on, zoomed in at most to
+        ``[map].result_max_zoom`` with ``[map].result_padding_px`` around them, so a screened parcel
+        fills the view instead of being a speck on the county.
 
     Returns
     -------
@@ -843,7 +857,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     # Full screen takes the whole page, so the header with the SAMPLE DATA banner stays visible.
     _Script(f"if ({m.get_name()}.fullscreenControl) {{ {m.get_name()}.fullscreenControl.options.fullscreenElement = "
             "document.body; }").add_to(m)
-    _fit(m, prepared + base, s)
+    _fit(m, prepared + base, s, view)
     shown = [p.layer.name for p in prepared if (p.raster or p.layer).visible]
     m.sanxian = {"offline": offline, "basemap": basemap, "gcj02": gcj02, "synthetic": show_banner,
                  "synthetic_layers": synthetic_layers, "notes": notes, "shown": shown,
@@ -913,11 +927,14 @@ def _add_tiles(m: folium.Map, basemap: Basemap, key: str | None) -> None:
 }});""").add_to(m)
 
 
-def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings) -> None:
+def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings, view: str = "county") -> None:
     # The view opens on what is switched on (hidden context layers may reach far beyond the results).
     data = [p.geoms for p in prepared if not p.base and p.raster is None and len(p.geoms) and p.layer.visible]
     data = data or [p.geoms for p in prepared if not p.base and p.raster is None and len(p.geoms)]
     chosen = data or [p.geoms for p in prepared if p.raster is None and len(p.geoms)]
+    if view == "results" and data:
+        # a screening is read on its parcels: the county around them is one zoom-out away
+        return _fit_box(m, _box(data), s.result_max_zoom, s.result_padding_px, s)
     # ... together with the county (or the catalog's counties): a meeting starts from the county view
     chosen = chosen + [p.geoms for p in prepared if p.base and p.raster is None and len(p.geoms)
                        and p.layer.look == "admin_boundary"]
@@ -933,9 +950,23 @@ def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings) -> None:
     if not boxes:
         return
     arr = np.vstack(boxes)
-    west, south, east, north = arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()
-    # Keep the features clear of the layer list and the legend (right).
-    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=15,
-                 padding_top_left=(20, 20), padding_bottom_right=(s.popup_pad_right_px, 20))
-    m.location = [float((south + north) / 2), float((west + east) / 2)]
+    _fit_box(m, (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()), 15, 20, s)
+
+
+def _box(chosen: Sequence[np.ndarray]) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the non-empty geometries of ``chosen`` (display coordinates)."""
+    geoms = np.concatenate(chosen)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    return tuple(float(v) for v in shapely.total_bounds(geoms)) if len(geoms) else None  # type: ignore[return-value]
+
+
+def _fit_box(m: folium.Map, box: Sequence[float] | None, max_zoom: float, pad: int, s: MapSettings) -> None:
+    """Open the map on ``box`` (west, south, east, north), zoomed in at most to ``max_zoom``, ``pad`` px clear
+    of the edges and the layer list and legend (right)."""
+    if box is None:
+        return
+    west, south, east, north = (float(v) for v in box)
+    m.fit_bounds([[south, west], [north, east]], max_zoom=max_zoom,
+                 padding_top_left=(pad, pad), padding_bottom_right=(max(s.popup_pad_right_px, pad), pad))
+    m.location = [(south + north) / 2, (west + east) / 2]
 

@@ -127,6 +127,8 @@ class MapSettings:
     marker_max_zoom: float = 13.0
     label_min_zoom: float = 9.0
     popup_pad_right_px: int = 330
+    result_max_zoom: float = 16.0
+    result_padding_px: int = 60
 
     def palette_for(self, column: str) -> Palette | None:
         """The palette whose ``columns`` list ``column``, if any."""
@@ -150,6 +152,8 @@ class _MapTable(Sourced):
     marker_max_zoom: float = Field(ge=0)
     label_min_zoom: float = Field(ge=0)
     popup_pad_right_px: int = Field(ge=0)
+    result_max_zoom: float = Field(16.0, ge=0)
+    result_padding_px: int = Field(60, ge=0)
     font_family: str
 
 
@@ -279,7 +283,8 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),
         field_labels=dict(doc.field_labels.names), raster_max_size_px=doc.raster.max_size_px,
         hillshade_levels=doc.raster.hillshade_levels, marker_max_zoom=mp.marker_max_zoom,
-        label_min_zoom=mp.label_min_zoom, popup_pad_right_px=mp.popup_pad_right_px)
+        label_min_zoom=mp.label_min_zoom, popup_pad_right_px=mp.popup_pad_right_px,
+        result_max_zoom=mp.result_max_zoom, result_padding_px=mp.result_padding_px)
 
 
 def _registry() -> Any:

@@ -209,7 +209,7 @@ class Engine:
         from ..resultmaps import context_layers
 
         m = make_map(context_layers(self.catalog) + screening.result.map_layers(), offline=True,
-                     catalog=self.catalog, title_zh="环境准入研判", title_en="Access screening")
+                     catalog=self.catalog, title_zh="环境准入研判", title_en="Access screening", view="results")
         page = render_html(m)
         with self._lock:
             self._map_cache[key] = page
