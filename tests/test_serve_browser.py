@@ -181,6 +181,7 @@ def _assert_opens_on_the_project(page, frame, record) -> None:
     inner.evaluate("(() => { const k = Object.keys(window).find(n => /^map_[0-9a-f]+$/.test(n)); "
                    f"window[k].setZoom({settings.result_max_zoom}, {{animate: false}}); }})()")
     page.wait_for_timeout(500)
+    page.evaluate("window.scrollTo(0, 0)")   # back where the test found the page (the downloads are clicked next)
 
 
 def _browser(pw):
