@@ -40,6 +40,16 @@ def test_screen_map_is_offline_escaped_and_coloured_by_verdict(tmp_path: Path) -
     colours = {c.value: c.colour for c in load_map_settings().palettes["verdict"].classes}
     for verdict in verdicts:
         assert colours[verdict].lower() in page.lower()
+    # The map opens on the screened projects (their footprints' bounds), not on the county, zoomed in at most
+    # to [map].result_max_zoom.
+    import re
+
+    fit = re.search(r"map_[0-9a-f]+\.fitBounds\(\s*(\[\[.*?\]\]),\s*(\{.*?\})\s*\)", page, re.DOTALL)
+    assert fit, "the map sets no opening view"
+    (south, west), (north, east) = json.loads(fit.group(1))
+    footprints = gpd.read_file(out / "screening.gpkg", layer="projects").to_crs("EPSG:4326")
+    assert [west, south, east, north] == [round(float(v), 6) for v in footprints.total_bounds]
+    assert json.loads(fit.group(2))["maxZoom"] == load_map_settings().result_max_zoom
 
 
 def test_screen_refuses_to_replace_a_map_without_overwrite(tmp_path: Path) -> None:
