@@ -69,7 +69,8 @@ class _Projects:
     def attrs(self) -> pd.DataFrame:
         """Project attributes for ``attribute_test`` rules: the input columns plus the resolved ``industry``,
         ``project_type``, ``two_high`` and ``area_m2`` (built on first use: most rule sets test none)."""
-        attrs = pd.DataFrame(self.frame.drop(columns=[self.frame.geometry.name, "_row"]))
+        # Dropped from a plain frame: dropping from the GeoDataFrame re-checks its geometry first.
+        attrs = pd.DataFrame(self.frame).drop(columns=[self.frame.geometry.name, "_row"])
         attrs["industry"] = self.industry
         attrs["project_type"] = self.project_type
         attrs["two_high"] = self.two_high
