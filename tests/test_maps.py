@@ -551,7 +551,8 @@ def test_markers_mark_every_feature_with_its_class_colour() -> None:
     page = render_html(m)
     colours = verdict_colours()
     # one marker layer per class present, in the pane above the analysis layers, labelled with the id
-    assert page.count('"pane": "sxMarkers"') == 3
+    # (each of the 3 layers names the pane twice: for the layer and in the options of its circle markers)
+    assert page.count('"pane": "sxMarkers"') == 2 * 3
     for pid in ("P1", "P2", "P3", "P4"):
         assert f'"_m": "{pid}"' in page
     assert colours["prohibited"] in page and colours["compliant"] in page

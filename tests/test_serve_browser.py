@@ -169,8 +169,8 @@ def _assert_opens_on_the_project(page, frame, record) -> None:
     assert box["width"] >= 20 and box["height"] >= 20, box            # a parcel, not a speck
     label = frame.locator(".leaflet-tooltip.sx-marker-label")
     assert label.count() == 1 and label.inner_text().strip() == record["id"]
-    marker = frame.locator(f"path[aria-describedby='{label.get_attribute('id')}']")
-    assert marker.get_attribute("fill") == colour
+    marker = frame.locator(f".leaflet-sxMarkers-pane path[aria-describedby='{label.get_attribute('id')}']")
+    assert marker.count() == 1 and marker.get_attribute("fill") == colour   # above the layers, in its own pane
     # zoomed out to county level the disc shows again, in the verdict colour, with the id
     inner.evaluate("(() => { const k = Object.keys(window).find(n => /^map_[0-9a-f]+$/.test(n)); "
                    f"window[k].setZoom({settings.marker_max_zoom - 3}, {{animate: false}}); }})()")

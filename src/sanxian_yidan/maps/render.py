@@ -418,7 +418,9 @@ def _add_geojson(group: folium.FeatureGroup, geoms: np.ndarray, labels: list[str
         options["interactive"] = False
     marker = None
     if kind == "point":
-        marker = folium.CircleMarker(radius=style.get("radius", s.point_radius), **({"pane": pane} if pane else {}))
+        marker = folium.CircleMarker(radius=style.get("radius", s.point_radius))
+        if pane:  # folium 0.20 leaves a CircleMarker's pane out of its options: points fell into the overlay pane
+            marker.options["pane"] = pane
         if not interactive:
             marker.options["interactive"] = False
     folium.GeoJson(
