@@ -21,7 +21,9 @@ def test_error_text_with_square_brackets_is_printed_literally(tmp_path: Path) ->
     study.write_text('[study]\nid = "x"\n[mapp]\nzoom = 3\n', encoding="utf-8")
     res = runner.invoke(app, ["study", "run", str(study)])
     assert res.exit_code == 2
-    assert "[mapp]" in res.output            # the unknown TOML table is named, not eaten as markup
+    text = " ".join(res.output.split())
+    assert "mapp: unknown key" in text       # the unknown TOML table is named
+    assert "[study] id" in text and "[map] basemap" in text   # table names in the fix, not eaten as markup
 
 
 def test_quiet_prints_no_tables_but_still_writes(tmp_path: Path) -> None:
