@@ -35,8 +35,9 @@ from .errors import InputFileError, SanxianError, problem
 from .parallel import performance_settings
 from .progress import Progress, report_step
 
-__all__ = ["ENGINES", "Engine", "EngineError", "ROW", "Scan", "dask_client", "global_rows", "is_geoparquet",
-           "merge_repairs", "read_partitions", "resolve_engine", "run_partitions", "scan", "spatial_sort"]
+__all__ = ["ENGINES", "ROW", "Engine", "EngineError", "Scan", "bucket_sort", "dask_client", "global_rows",
+           "is_geoparquet", "merge_repairs", "read_partitions", "resolve_engine", "run_partitions", "scan",
+           "spatial_sort"]
 
 logger = logging.getLogger(__name__)
 
@@ -324,27 +325,63 @@ def scan(ddf: Any, extra: Callable[[gpd.GeoDataFrame], Sequence[float]] | None =
     return Scan(got["n"].to_numpy(dtype=np.int64), total, sample, extras)
 
 
-def spatial_sort(ddf: Any, engine: Engine, found: Scan) -> Any:
+def spatial_sort(ddf: Any, engine: Engine, found: Scan, *, stage: str | Path | None = None, client: Any = None,
+                 progress: Progress | None = None) -> Any:
     """``ddf`` shuffled along a Hilbert curve into partitions of about ``engine.rows_per_partition`` rows
     (unchanged when ``engine.spatial_sort`` is off or one partition suffices).
 
     The curve spans the input's bounds and the partition boundaries are quantiles of the sampled midpoints'
     distances (both from :func:`scan`): the data are read once more, for the shuffle itself.
-    """
-    import pandas as pd
-    import shapely
-    from dask_geopandas.hilbert_distance import _hilbert_distance
 
+    Parameters
+    ----------
+    ddf : dask_geopandas.GeoDataFrame
+        The input as read (:func:`read_partitions`).
+    engine : Engine
+        Rows per partition; ``spatial_sort`` off returns ``ddf`` as it is.
+    found : Scan
+        The input's bounds and sampled midpoints.
+    stage : str or Path, optional
+        A folder of the run the workers can all reach (the output folder on a shared file system, or a
+        temporary folder of a local cluster).  Given, the sort is an explicit disk-bucket shuffle run now
+        on ``client`` (:func:`bucket_sort`): memory per task is one partition, whatever the input size.
+        The caller removes the folder once the sorted partitions are computed.  Not given: Dask's P2P
+        shuffle (lazy; enough for inputs of a few hundred thousand rows, see ``data/performance.toml``
+        ``[dask]``).
+    client : distributed.Client, optional
+        The client the bucket shuffle runs on (default: the current one).
+    progress : callable, optional
+        ``progress(label, done, total)`` for the bucket shuffle's writing tasks.
+    """
     n_rows = int(found.lengths.sum())
     target = max(1, math.ceil(n_rows / engine.rows_per_partition))
     if not engine.spatial_sort or target == 1 or not np.isfinite(found.bounds).all() or len(found.sample) == 0:
         return ddf
+    divisions = _hilbert_divisions(found, target)
+    if stage is not None:
+        return bucket_sort(ddf, found.bounds, divisions, stage, client=client, progress=progress)
+    return _p2p_sort(ddf, found.bounds, divisions)
+
+
+def _hilbert_divisions(found: Scan, target: int) -> list[int]:
+    """Boundaries of ``target`` Hilbert-distance ranges holding about equal shares of the sampled midpoints."""
+    from dask_geopandas.hilbert_distance import _hilbert_distance
+
     level = settings().hilbert_level
     points = gpd.GeoSeries(gpd.points_from_xy(found.sample[:, 0], found.sample[:, 1]))
     dist = np.sort(np.asarray(_hilbert_distance(gpd.GeoDataFrame(geometry=points), found.bounds, level)))
     inner = np.quantile(dist, np.linspace(0, 1, target + 1)[1:-1], method="lower").astype(np.int64)
-    divisions = sorted({0, *inner.tolist(), 4 ** level - 1})
-    bounds, crs, name = found.bounds, ddf.crs, ddf.geometry.name
+    return sorted({0, *inner.tolist(), 4 ** level - 1})
+
+
+def _p2p_sort(ddf: Any, bounds: np.ndarray, divisions: list[int]) -> Any:
+    """The lazy sort by Dask's P2P shuffle (used without a staging folder)."""
+    import pandas as pd
+    import shapely
+    from dask_geopandas.hilbert_distance import _hilbert_distance
+
+    level = settings().hilbert_level
+    crs, name = ddf.crs, ddf.geometry.name
     meta = ddf._meta
 
     def to_plain(part: gpd.GeoDataFrame) -> Any:
@@ -366,6 +403,124 @@ def spatial_sort(ddf: Any, engine: Engine, found: Scan) -> Any:
     plain = ddf.map_partitions(to_plain, meta=plain_meta)
     shuffled = plain.set_index(_SORT_KEY, sorted=False, divisions=divisions, shuffle_method="p2p")
     return shuffled.map_partitions(to_geo, meta=meta.set_index(pd.Index([], dtype=np.int64, name=_SORT_KEY)))
+
+
+def _bucket_dir(stage: Path, bucket: int) -> Path:
+    return stage / f"bucket.{bucket:05d}"
+
+
+def _write_buckets(part: gpd.GeoDataFrame, index: int, bounds: np.ndarray, divisions: np.ndarray,
+                   stage: str) -> np.ndarray:
+    """Shuffle step 1 (one input partition): its rows split by Hilbert range, one small Parquet file per
+    range it reaches (geometry as WKB, the sort key added); returns the rows written per range.
+
+    A file is written under a temporary name and renamed, so a task re-run after its worker died
+    overwrites whole files and a reader never sees half of one."""
+    import os
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+    from dask_geopandas.hilbert_distance import _hilbert_distance
+
+    n_buckets = len(divisions) - 1
+    counts = np.zeros(n_buckets, dtype=np.int64)
+    if len(part) == 0:
+        return counts
+    name = part.geometry.name
+    key = np.asarray(_hilbert_distance(part, bounds, settings().hilbert_level), dtype=np.int64)
+    # Range j holds divisions[j] <= key < divisions[j + 1], the last range also its upper end (as set_index).
+    bucket = np.clip(np.searchsorted(divisions, key, side="right") - 1, 0, n_buckets - 1)
+    plain = pd.DataFrame(part.drop(columns=name))
+    plain[name] = shapely.to_wkb(np.asarray(part.geometry.array))
+    plain[_SORT_KEY] = key
+    order = np.argsort(bucket, kind="stable")
+    plain, bucket = plain.take(order), bucket[order]
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], len(bucket)]
+    for a, b in zip(starts, ends):
+        j = int(bucket[a])
+        folder = _bucket_dir(Path(stage), j)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"from.{index:05d}.parquet"
+        partial = folder / f".from.{index:05d}.{os.getpid()}.tmp"
+        pq.write_table(pa.Table.from_pandas(plain.iloc[a:b], preserve_index=False), partial)
+        os.replace(partial, target)
+        counts[j] = b - a
+    return counts
+
+
+def _read_bucket(folder: str, sources: Sequence[int], meta: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Shuffle step 2 (one output partition): the range's files read, rows sorted by Hilbert distance (then
+    input position), the GeoDataFrame rebuilt with the sort key as index (as the P2P sort gives)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    import shapely
+
+    name = meta.geometry.name
+    tables = [pq.read_table(Path(folder) / f"from.{i:05d}.parquet") for i in sources]
+    plain = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
+    plain = plain.take(np.lexsort((plain[ROW].to_numpy(), plain[_SORT_KEY].to_numpy())))
+    index = pd.Index(plain[_SORT_KEY].to_numpy(dtype=np.int64), name=_SORT_KEY)
+    geoms = shapely.from_wkb(plain[name].to_numpy())
+    out = gpd.GeoDataFrame(plain.drop(columns=[name, _SORT_KEY]).set_index(index),
+                           geometry=gpd.GeoSeries(geoms, index=index), crs=meta.crs)
+    return out[list(meta.columns)]
+
+
+def bucket_sort(ddf: Any, bounds: np.ndarray, divisions: Sequence[int], stage: str | Path, *, client: Any = None,
+                progress: Progress | None = None) -> Any:
+    """``ddf`` sorted by Hilbert distance into the ranges ``divisions`` through files in ``stage``.
+
+    One task per input partition computes the sort key of its rows and writes them, split by range, as small
+    Parquet files (run now, on the cluster, with :func:`run_partitions`'s retries and errors); the result is
+    a lazy frame of one partition per non-empty range, whose task reads that range's files and sorts them.
+    Memory per task is one partition (Dask's generic shuffles hold far more at millions of rows).  The files
+    stay in ``stage`` until the caller removes it, after computing the partitions.
+
+    Parameters
+    ----------
+    ddf : dask_geopandas.GeoDataFrame
+        The input as read.
+    bounds : ndarray
+        ``(minx, miny, maxx, maxy)`` the Hilbert curve spans (the input's total bounds).
+    divisions : sequence of int
+        Range boundaries (ascending Hilbert distances; the last range includes its upper end).
+    stage : str or Path
+        Folder every worker reaches under this path.
+    client : distributed.Client, optional
+        Default: the current client.
+    progress : callable, optional
+        ``progress(label, done, total)`` as the writing tasks finish.
+
+    Raises
+    ------
+    EngineError
+        A writing task failed or its worker died too often: nothing is returned.
+    """
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    distributed = _import_distributed()
+    client = client if client is not None else distributed.get_client()
+    stage = Path(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    div = np.asarray(divisions, dtype=np.int64)
+    counts = run_partitions(client, _write_buckets, ddf.to_delayed(), np.asarray(bounds, dtype=float), div,
+                            str(stage), progress=progress, label="sort 空间排序")
+    written = np.vstack(counts) if counts else np.zeros((0, len(div) - 1), dtype=np.int64)
+    meta = ddf._meta.set_index(pd.Index([], dtype=np.int64, name=_SORT_KEY))
+    parts = []
+    for j in range(len(div) - 1):
+        sources = np.flatnonzero(written[:, j] > 0).tolist()
+        if sources:
+            parts.append(dask.delayed(_read_bucket, pure=True)(str(_bucket_dir(stage, j)), sources, meta))
+    if not parts:
+        return ddf
+    # Sorted ranges, but the divisions are not declared: the last key of a range is not known here.
+    return dd.from_delayed(parts, meta=meta, verify_meta=False)
 
 
 def merge_repairs(lists: Sequence[Sequence[Any]]) -> list[Any]:

@@ -21,10 +21,14 @@ every project does).  With a wrong CRS this fails the run early, as the in-memor
 from __future__ import annotations
 
 import logging
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import geopandas as gpd
 import numpy as np
@@ -187,16 +191,16 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
     report_step(progress, "读取项目 / reading projects", 0, 2)
     ddf = read_partitions(projects, eng, layer=layer, crs=None, require_crs=False)
     found = scan(ddf)
-    parts = spatial_sort(ddf, eng, found)
-    meta = parts._meta
     from .inputs import _find_column
 
-    id_column = _find_column(meta, screening_settings().columns["id"])
+    id_column = _find_column(ddf._meta, screening_settings().columns["id"])
     ctx = _Context(cat, params, found.lengths, id_column)
-    [shared] = client.scatter([ctx], broadcast=True)
-    total = parts.npartitions + 2
-    partials = run_partitions(client, _screen_partition, parts.to_delayed(), shared, progress=progress,
-                              label="研判分区 / screening partitions", offset=1, total=total)
+    with _sort_stage(client) as stage:
+        parts = spatial_sort(ddf, eng, found, stage=stage, client=client)
+        [shared] = client.scatter([ctx], broadcast=True)
+        total = parts.npartitions + 2
+        partials = run_partitions(client, _screen_partition, parts.to_delayed(), shared, progress=progress,
+                                  label="研判分区 / screening partitions", offset=1, total=total)
     report_step(progress, "汇总 / assembling", total - 1, total)
     done = [q for q in partials if q["result"] is not None]
     results: list[ScreeningResult] = [q["result"] for q in done]
@@ -225,6 +229,20 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
     report_step(progress, "完成 / done", total, total)
     return replace(first, projects=projects_out, parameters=parameters,
                    repairs=merge_repairs([res.repairs for res in results]), **tables)
+
+
+@contextmanager
+def _sort_stage(client: Any) -> Iterator[Path | None]:
+    """A temporary folder for the spatial sort's bucket files when every worker runs on this machine (removed
+    at the end, also on failure); ``None`` on a remote cluster, which shares no folder with this process
+    (Dask's own shuffle is used there)."""
+    addresses = [urlparse(address) for address in client.scheduler_info()["workers"]]
+    local = [a.scheme == "inproc" or a.hostname in ("127.0.0.1", "localhost", "::1") for a in addresses]
+    if not addresses or not all(local):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="sanxian_sort_") as folder:
+        yield Path(folder)
 
 
 def _repeat_warnings(partials: list[dict[str, Any]]) -> None:
