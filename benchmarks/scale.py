@@ -24,12 +24,16 @@ Usage::
     python benchmarks/scale.py --buildings 2000000 --memory-buildings 0 --scaling-buildings 0 --skip-screening
     python benchmarks/scale.py --buildings 200000 --memory-buildings 200000 --scaling-buildings 100000 \
         --projects 20000 --units 10000                             # a quick look
+    python benchmarks/scale.py --buildings 0 --memory-buildings 0 --skip-screening   # 1 vs 2 workers only
+
+A size of 0 skips that run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -238,8 +242,9 @@ def run_stage(name: str, *args: object) -> dict:
 
 # ------------------------------------------------------------------------------------------------ report
 def _line(label: str, r: dict, limit_mb: float | None = None) -> str:
+    load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     if "error" in r:
-        return f"{label:<44} FAILED: {r['error']}"
+        return f"{label:<44} FAILED ({load}): {r['error']}"
     text = (f"{label:<44} {r['seconds']:8.1f} s  {r['rows'] / r['seconds']:10,.0f} rows/s  "
             f"client peak {r['client_peak_mb']:7,.0f} MB")
     if "worker_peak_mb" in r:
@@ -247,7 +252,7 @@ def _line(label: str, r: dict, limit_mb: float | None = None) -> str:
         ok = "" if limit_mb is None else (" (under the limit)" if max(r["worker_peak_mb"]) < limit_mb
                                           and not r["restarted"] else " (OVER THE LIMIT / restarted)")
         text += f"  worker peaks [{peaks}] MB{ok}"
-    return text
+    return f"{text}  ({load} at the end)"
 
 
 def _mb(limit: str) -> float:
@@ -269,6 +274,8 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="2GB")
     ap.add_argument("--skip-rooftops", action="store_true")
     ap.add_argument("--skip-screening", action="store_true")
+    ap.add_argument("--skip-screening-memory", action="store_true", help="screening: no in-memory run")
+    ap.add_argument("--skip-screening-1-worker", action="store_true", help="screening: no 1-worker Dask run")
     ap.add_argument("--stage", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.stage:
@@ -293,9 +300,11 @@ def main() -> None:
                 print(_line(f"dask 1 worker, {args.scaling_buildings:,}", r_1, limit), flush=True)
                 r_2 = run_stage("rooftops_dask", scl, t / "out_s2", 2, args.memory_limit)
                 print(_line(f"dask 2 workers, {args.scaling_buildings:,}", r_2, limit), flush=True)
-            big = generate_buildings(t / "big", args.buildings)
-            r_big = run_stage("rooftops_dask", big, t / "out_big", args.workers, args.memory_limit)
-            print(_line(f"dask {args.workers} workers, {args.buildings:,}", r_big, limit), flush=True)
+            r_big = skipped
+            if args.buildings:
+                big = generate_buildings(t / "big", args.buildings)
+                r_big = run_stage("rooftops_dask", big, t / "out_big", args.workers, args.memory_limit)
+                print(_line(f"dask {args.workers} workers, {args.buildings:,}", r_big, limit), flush=True)
             if "error" not in r_1 and "error" not in r_2:
                 print(f"  scaling 1 -> 2 workers: {r_1['seconds'] / r_2['seconds']:.2f}x faster")
             if "error" not in r_big and "error" not in r_mem:
@@ -308,9 +317,10 @@ def main() -> None:
             (t / "so_m").mkdir()
             (t / "so_1").mkdir()
             (t / "so_2").mkdir()
-            s_mem = run_stage("screening_memory", source, catalog, rules, t / "so_m")
-            print(_line("in-memory", s_mem), flush=True)
-            if args.workers > 1:
+            if not args.skip_screening_memory:
+                s_mem = run_stage("screening_memory", source, catalog, rules, t / "so_m")
+                print(_line("in-memory", s_mem), flush=True)
+            if args.workers > 1 and not args.skip_screening_1_worker:
                 s_1 = run_stage("screening_dask", source, catalog, rules, t / "so_1", 1, args.memory_limit)
                 print(_line("dask 1 worker", s_1, limit), flush=True)
             s_2 = run_stage("screening_dask", source, catalog, rules, t / "so_2", args.workers, args.memory_limit)

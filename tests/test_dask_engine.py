@@ -205,6 +205,31 @@ def test_a_task_that_raises_fails_the_run_and_writes_nothing(client, tmp_path: P
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_the_bucket_sort_gives_the_partitions_of_the_p2p_shuffle(client, tmp_path: Path) -> None:
+    from sanxian_yidan.engine import read_partitions, scan, spatial_sort
+
+    engine = Engine("dask", partition_rows=4_000)
+    ddf = read_partitions(_footprints(20_000, seed=5), engine)
+    found = scan(ddf)
+    stage = tmp_path / "sort"
+    by_files = spatial_sort(ddf, engine, found, stage=stage, client=client)
+    files = [p for p in client.compute(by_files.to_delayed(), sync=True)]
+    shuffled = [p for p in client.compute(spatial_sort(ddf, engine, found).to_delayed(), sync=True) if len(p)]
+    assert len(files) == len(shuffled) == 5
+    assert sum(len(p) for p in files) == 20_000
+    for got, want in zip(files, shuffled):
+        # Same rows in each Hilbert range, ascending along the curve, same columns, types and geometries.
+        assert got.index.is_monotonic_increasing
+        want = want.sort_values("_row")
+        got = got.sort_values("_row")
+        np.testing.assert_array_equal(got["_row"].to_numpy(), want["_row"].to_numpy())
+        np.testing.assert_array_equal(got.index.to_numpy(), want.index.to_numpy())
+        assert got.dtypes.to_dict() == want.dtypes.to_dict() and got.crs == want.crs
+        assert shapely.equals_exact(got.geometry.values, want.geometry.values).all()
+    # One file per (input partition, range) reached, in one folder per range.
+    assert len(list(stage.glob("bucket.*"))) == 5 and not list(stage.rglob("*.tmp"))
+
+
 def _die_once(value: int, index: int, marker: str) -> int:
     """Kill this worker process the first time partition 1 runs; return the value otherwise."""
     if index == 1 and not os.path.exists(marker):

@@ -411,7 +411,7 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     # The spatial sort's bucket files live in the output folder (reachable by every worker) until pass 1 has
     # read them; removed then, and on any failure.
     try:
-        ddf_sorted = spatial_sort(ddf, eng, found, stage=out / _SORT_STAGE, client=client)
+        ddf_sorted = spatial_sort(ddf, eng, found, stage=out / _SORT_STAGE, client=client, progress=progress)
         n_parts = ddf_sorted.npartitions
         total = 2 * n_parts + _EXTRA_STEPS
         [shared] = client.scatter([ctx], broadcast=True)

@@ -13,6 +13,10 @@ the client:
 * warnings are repeated once; the "every project far outside the coverage" warning only when every
   partition gave it (it is about the whole set).
 
+The projects are spatially sorted first (:func:`~sanxian_yidan.engine.spatial_sort`): on a local cluster
+through bucket files in a temporary folder, removed when the partitions are screened (also on failure); on
+a remote cluster, which shares no folder with this process, by Dask's P2P shuffle.
+
 One difference remains: the check for a wrong CRS runs per partition, so a spatially sorted partition whose
 projects *all* lie far outside the coverage is checked on its own (the in-memory engine checks it only when
 every project does).  With a wrong CRS this fails the run early, as the in-memory engine would.
@@ -196,7 +200,7 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
     id_column = _find_column(ddf._meta, screening_settings().columns["id"])
     ctx = _Context(cat, params, found.lengths, id_column)
     with _sort_stage(client) as stage:
-        parts = spatial_sort(ddf, eng, found, stage=stage, client=client)
+        parts = spatial_sort(ddf, eng, found, stage=stage, client=client, progress=progress)
         [shared] = client.scatter([ctx], broadcast=True)
         total = parts.npartitions + 2
         partials = run_partitions(client, _screen_partition, parts.to_delayed(), shared, progress=progress,
