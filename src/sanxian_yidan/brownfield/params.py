@@ -33,8 +33,6 @@ OPERATORS = tuple(op for op in rules.OPS if op != "startswith")
 DATA_FILE = "brownfield.toml"
 
 
-
-
 # =============================================================================================
 # Parameters (data file → frozen dataclasses)
 # =============================================================================================

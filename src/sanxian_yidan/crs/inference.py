@@ -360,8 +360,6 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
             "for CGCS2000 GK CM 114E, EPSG:4490 for CGCS2000 longitude/latitude), or `crs` in the catalog entry"))
 
 
-
-
 def describe_candidates(guess: CRSGuess) -> str:
     """List where each plausible interpretation would put the data, one per line.
 

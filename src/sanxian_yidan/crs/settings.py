@@ -215,8 +215,6 @@ def points_in_study_area(lon: ArrayLike, lat: ArrayLike, *, margin_deg: float | 
     return ((lon_a >= west - m) & (lon_a <= east + m) & (lat_a >= south - m) & (lat_a <= north + m))
 
 
-
-
 def provinces_at(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     """Tell which provincial boxes contain each point (coarse: the boxes overlap).
 

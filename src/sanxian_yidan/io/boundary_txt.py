@@ -156,7 +156,6 @@ class _Settings:
     layouts: dict[str, tuple[str, ...]]
     area_units: dict[str, _AreaUnit]
     area_unit_names: dict[str, str]
-    default_area_unit: str
     area_inference: tuple[str, ...]
     northing: tuple[float, float]
     easting: tuple[float, float]
@@ -323,7 +322,7 @@ def _settings() -> _Settings:
         units=frozenset(_norm(u) for u in header.units),
         layouts=dict(doc.parcel_layouts.model_extra or {}), area_units=area_units,
         area_unit_names={_norm(n): code for code, u in (units.model_extra or {}).items() for n in u.names},
-        default_area_unit=units.default, area_inference=units.inference_order,
+        area_inference=units.inference_order,
         northing=doc.magnitudes.northing, easting=doc.magnitudes.easting,
         prefixed_easting=doc.magnitudes.prefixed_easting, area_abs_ha=doc.area_check.absolute_ha,
         area_rel=doc.area_check.relative, coordinate_decimals=doc.writer.coordinate_decimals,
@@ -961,7 +960,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
         return None
     east = easting[finite]
     lines = pt_line[finite]
-    prefixed = _in(east, _settings().prefixed_easting)
+    prefixed = _in(east, s.prefixed_easting)
     if prefixed.all():
         prefixes = np.floor(east / _ZONE_PREFIX_M)
         differs = np.flatnonzero(prefixes != prefixes[0])

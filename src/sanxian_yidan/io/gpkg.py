@@ -21,7 +21,6 @@ from ..parallel import performance_settings
 __all__ = ["write_settings"]
 
 
-
 @lru_cache(maxsize=1)
 def _options() -> dict[str, str]:
     table = performance_settings().gpkg_write
