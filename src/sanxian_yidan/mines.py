@@ -108,16 +108,6 @@ VISIBILITY_NODATA = 255
 # Parameters
 # =============================================================================================
 @dataclass(frozen=True)
-class LineSource:
-    """Line features (两线) of ``role``, optionally only those whose ``field`` is in ``values``."""
-
-    role: str
-    field: str | None
-    values: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
 class Zone:
     """A 三区 zone: features of ``roles``; a mine within ``influence_m`` is "around" it."""
 
@@ -139,18 +129,6 @@ class Overlap:
 
 
 @dataclass(frozen=True)
-class MineStatus:
-    """Eligibility (public rehabilitation task, ranked) of mines whose ``field`` is in ``values``."""
-
-    field: str
-    values: tuple[str, ...]
-    eligible: bool
-    reason_zh: str
-    reason_en: str
-    source: str
-
-
-@dataclass(frozen=True)
 class ModeRule:
     """Recommended mode ``id`` when every condition of ``when`` holds (first matching rule wins)."""
 
@@ -159,19 +137,6 @@ class ModeRule:
     en: str
     when: tuple[Condition, ...]
     source: str
-
-
-@dataclass(frozen=True)
-class FocusArea:
-    """A township reported separately (e.g. 吴山镇, 万和镇 of clause (九))."""
-
-    township: str
-    aliases: tuple[str, ...]
-    source: str
-
-    def matches(self, name: str) -> bool:
-        """True if ``name`` is this township or one of its aliases."""
-        return name.strip() in {self.township, *self.aliases}
 
 
 @dataclass(frozen=True)
@@ -200,7 +165,9 @@ class _Visibility(Sourced):
     target_height_m: float | None = Field(default=None, ge=0)
 
 
-class _Line(Sourced):
+class LineSource(Sourced):
+    """``[[lines]]``: line features (两线) of ``role``, optionally only those whose ``field`` is in ``values``."""
+
     role: str
     field: str | None = None
     values: bf_params.Values = ()
@@ -218,7 +185,9 @@ class _Overlap(Sourced):
     roles: bf_params.Roles
 
 
-class _MineStatus(Sourced):
+class MineStatus(Sourced):
+    """``[[status]]``: eligibility (public rehabilitation task, ranked) of mines whose ``field`` is in ``values``."""
+
     field: str
     values: bf_params.Values
     eligible: bool = True
@@ -233,9 +202,15 @@ class _Mode(Sourced):
     when: list[bf_params.ConditionEntry] = []
 
 
-class _Focus(Sourced):
+class FocusArea(Sourced):
+    """``[[focus_areas]]``: a township reported separately (e.g. 吴山镇, 万和镇 of clause (九))."""
+
     township: str
     aliases: bf_params.Values = ()
+
+    def matches(self, name: str) -> bool:
+        """True if ``name`` is this township or one of its aliases."""
+        return name.strip() in {self.township, *self.aliases}
 
 
 class MinesFile(bf_params.McdaFile):
@@ -243,12 +218,12 @@ class MinesFile(bf_params.McdaFile):
 
     what: ClassVar[str] = "矿山修复 / mine rehabilitation"
     visibility: _Visibility
-    lines: list[_Line] = Field(min_length=1)
+    lines: list[LineSource] = Field(min_length=1)
     zones: list[_Zone] = []
     overlaps: dict[str, _Overlap] = {}
-    status: list[_MineStatus] = []
+    status: list[MineStatus] = []
     modes: list[_Mode] = Field(min_length=1)
-    focus_areas: list[_Focus] = []
+    focus_areas: list[FocusArea] = []
 
     @classmethod
     def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
@@ -274,15 +249,14 @@ def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = No
     doc = bf_params.load_document(MinesFile, DATA_FILE, params)
     vis = doc.visibility
     return MinesParams(
-        lines=tuple(LineSource(x.role, x.field, x.values, x.source) for x in doc.lines),
+        lines=tuple(doc.lines),
         zones=tuple(Zone(z.id, z.roles, z.zh or z.id, z.en or z.id, z.influence_m, z.source) for z in doc.zones),
         overlaps=tuple(Overlap(col, o.roles, o.source) for col, o in doc.overlaps.items()),
-        status=tuple(MineStatus(x.field, x.values, x.eligible, x.reason_zh, x.reason_en, x.source)
-                     for x in doc.status),
+        status=tuple(doc.status),
         mcda=doc.mcda_spec(),
         modes=tuple(ModeRule(m.id, m.zh or m.id, m.en or m.id, tuple(c.build() for c in m.when), m.source)
                     for m in doc.modes),
-        focus_areas=tuple(FocusArea(f.township, f.aliases, f.source) for f in doc.focus_areas),
+        focus_areas=tuple(doc.focus_areas),
         visibility={k: getattr(vis, k) for k in VISIBILITY_KEYS if getattr(vis, k) is not None},
         window_margin_m=vis.window_margin_m, visibility_source=vis.source, files=tuple(doc._files))
 

@@ -1,8 +1,9 @@
-"""Brownfield parameters: ``data/brownfield.toml`` (and a user's overrides) validated into frozen dataclasses.
+"""Brownfield parameters: ``data/brownfield.toml`` (and a user's overrides) validated into frozen records.
 
 The file's structure is declared by :class:`BrownfieldFile` (:mod:`sanxian_yidan.params`), so every problem
-of a file is reported together with its key path; the mine module reuses the shared parts
-(:class:`McdaFile`, :class:`ConditionEntry`) for ``data/mines.toml``.
+of a file is reported together with its key path.  A table the code reads as written (``StatusRule``,
+``GridClass``, ``AhpSpec``) is its own validated model; the others are assembled into frozen dataclasses.
+The mine module reuses the shared parts (:class:`McdaFile`, :class:`ConditionEntry`) for ``data/mines.toml``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DATA_FILE = "brownfield.toml"
 
 
 # =============================================================================================
-# Parameters (data file → frozen dataclasses)
+# Parameters assembled from the data file (frozen dataclasses)
 # =============================================================================================
 @dataclass(frozen=True)
 class CandidateRole:
@@ -43,20 +44,6 @@ class CandidateRole:
     role: str
     zh: str
     en: str
-    source: str
-
-
-@dataclass(frozen=True)
-class StatusRule:
-    """Readiness [0-1] and eligibility of sites of ``role`` whose ``field`` is in ``values``."""
-
-    role: str
-    field: str
-    values: tuple[str, ...]
-    readiness: float
-    eligible: bool
-    reason_zh: str
-    reason_en: str
     source: str
 
 
@@ -79,15 +66,6 @@ class Density:
     name: str
     mw_per_ha: float
     basis: str
-    source: str
-
-
-@dataclass(frozen=True)
-class GridClass:
-    """Plants up to ``max_capacity_mw`` connect to a substation of at least ``min_voltage_kv``."""
-
-    max_capacity_mw: float
-    min_voltage_kv: float
     source: str
 
 
@@ -124,16 +102,6 @@ class CriterionSpec:
     benefit: bool
     weight: float | None
     options: Mapping[str, Any]
-    source: str
-
-
-@dataclass(frozen=True)
-class AhpSpec:
-    """Weights from an AHP pairwise-comparison matrix over ``order`` (criterion columns)."""
-
-    order: tuple[str, ...]
-    matrix: tuple[tuple[float, ...], ...]
-    force: bool
     source: str
 
 
@@ -253,7 +221,9 @@ class _CriterionEntry(Sourced):
         return weight
 
 
-class _Ahp(Sourced):
+class AhpSpec(Sourced):
+    """``[mcda.ahp]``: weights from an AHP pairwise-comparison matrix over ``order`` (criterion columns)."""
+
     order: Roles
     matrix: Annotated[tuple[Annotated[tuple[float, ...], AsTuple], ...], AsTuple]
     force: bool = False
@@ -267,7 +237,7 @@ class McdaEntry(Sourced):
     n_samples: int = Field(ge=0)
     seed: int
     spread: float | None = Field(default=None, ge=0, lt=1)
-    ahp: _Ahp | None = None
+    ahp: AhpSpec | None = None
 
 
 class McdaFile(Sourced):
@@ -296,7 +266,7 @@ class McdaFile(Sourced):
         criteria = tuple(CriterionSpec(c.column, c.transform, c.benefit, c.weight, dict(c.model_extra or {}),
                                        c.source) for c in self.criteria)
         return McdaSpec(method=m.method, top_k=m.top_k, n_samples=m.n_samples, seed=m.seed, criteria=criteria,
-                        ahp=AhpSpec(ahp.order, ahp.matrix, ahp.force, ahp.source) if ahp else None, source=m.source,
+                        ahp=ahp, source=m.source,
                         options={} if m.spread is None else {"spread": m.spread})
 
 
@@ -305,7 +275,9 @@ class _Candidate(Sourced):
     en: str
 
 
-class _Status(Sourced):
+class StatusRule(Sourced):
+    """``[[status]]``: readiness [0-1] and eligibility of sites of ``role`` whose ``field`` is in ``values``."""
+
     role: str
     field: str
     values: Values
@@ -369,7 +341,9 @@ class _Yield(Sourced):
     grid: str
 
 
-class _GridClass(Sourced):
+class GridClass(Sourced):
+    """Plants up to ``max_capacity_mw`` connect to a substation of at least ``min_voltage_kv``."""
+
     max_capacity_mw: float = Field(ge=0, allow_inf_nan=True)
     min_voltage_kv: float = Field(ge=0)
 
@@ -377,7 +351,7 @@ class _GridClass(Sourced):
 class _Grid(Sourced):
     role: str
     unknown_voltage: Literal["exclude", "include"]
-    classes: list[_GridClass] = Field(min_length=1)
+    classes: list[GridClass] = Field(min_length=1)
 
 
 class _Access(Sourced):
@@ -400,7 +374,7 @@ class BrownfieldFile(McdaFile):
 
     what: ClassVar[str] = "棕地光伏 / brownfield"
     candidates: dict[str, _Candidate] = Field(min_length=1)
-    status: list[_Status] = []
+    status: list[StatusRule] = []
     status_default: _StatusDefault
     exclusions: list[_Exclusion] = []
     capacity: _Capacity
@@ -484,8 +458,7 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
     cap, yl, terr = doc.capacity, doc.yield_, doc.terrain
     return BrownfieldParams(
         candidates=tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in doc.candidates.items()),
-        status=tuple(StatusRule(s.role, s.field, s.values, s.readiness, s.eligible, s.reason_zh, s.reason_en,
-                                s.source) for s in doc.status),
+        status=tuple(doc.status),
         status_default_readiness=doc.status_default.readiness,
         exclusions=tuple(Exclusion(role=e.role, reason_zh=e.reason_zh or e.role, reason_en=e.reason_en or e.role,
                                    source=e.source, buffer_m=e.buffer_m, where=tuple(e.where.items()))
@@ -493,8 +466,7 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
         densities={name: _density(name, d) for name, d in cap.densities.items()}, default_density=cap.default,
         yield_round_deg=yl.location_round_deg, yield_azimuth_deg=yl.azimuth_deg, yield_tilt_deg=yl.tilt_deg,
         grid_region=yl.grid, substation_role=doc.grid.role, unknown_voltage=doc.grid.unknown_voltage,
-        grid_classes=tuple(sorted((GridClass(c.max_capacity_mw, c.min_voltage_kv, c.source)
-                                   for c in doc.grid.classes), key=lambda c: c.max_capacity_mw)),
+        grid_classes=tuple(sorted(doc.grid.classes, key=lambda c: c.max_capacity_mw)),
         road_roles=doc.access.road_roles, setback_roles=doc.setback.roles,
         slope_threshold_deg=terr.slope_threshold_deg, south_range_deg=(terr.south_min_deg, terr.south_max_deg),
         min_dem_coverage=terr.min_dem_coverage, prescreen=tuple(c.build() for c in doc.prescreen),
