@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -651,8 +651,10 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
 # ------------------------------------------------------------------------------------------------
 # plane-of-array and yield
 # ------------------------------------------------------------------------------------------------
-def _plane(sky: _Sky, tilt: float, azimuth: float, params: SolarParams) -> tuple[np.ndarray, np.ndarray]:
-    """Hourly POA global and effective (IAM-corrected) irradiance [W/m^2] on one plane."""
+def _plane(sky: _Sky, tilt: float | np.ndarray, azimuth: float,
+           params: SolarParams) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly POA global and effective (IAM-corrected) irradiance [W/m^2] on one plane (or, for a column of
+    tilts, one row per plane)."""
     import pvlib
 
     poa = pvlib.irradiance.get_total_irradiance(
@@ -792,18 +794,41 @@ def _optimal_tilt_cached(sky: _Sky, azimuth: float, params: SolarParams) -> floa
     from scipy.optimize import minimize_scalar
 
     grid = np.arange(params.tilt_min_deg, params.tilt_max_deg + 1e-9, params.tilt_step_deg)
-    values = np.array([_yield_at(sky, float(t), azimuth, params) for t in grid])
-    best = int(np.argmax(values))
+    best = int(np.argmax(_grid_yields(sky, grid, azimuth, params)))
+    best_value = _yield_at(sky, float(grid[best]), azimuth, params)  # the best step, evaluated as before
     lo = max(params.tilt_min_deg, grid[best] - params.tilt_step_deg)
     hi = min(params.tilt_max_deg, grid[best] + params.tilt_step_deg)
     res = minimize_scalar(lambda t: -_yield_at(sky, float(t), azimuth, params), bounds=(lo, hi), method="bounded",
                           options={"xatol": params.tilt_tolerance_deg})
-    tilt = float(res.x) if -res.fun >= values[best] else float(grid[best])
+    tilt = float(res.x) if -res.fun >= best_value else float(grid[best])
     if sky.key is not None:
         if len(_TILT_CACHE) > 256:
             _TILT_CACHE.clear()
         _TILT_CACHE[key] = tilt
     return tilt
+
+
+def _grid_yields(sky: _Sky, tilts: np.ndarray, azimuth: float, params: SolarParams) -> np.ndarray:
+    """Specific yield [kWh/kWp/yr] at each tilt of a grid, all planes in one array pass.
+
+    Only the hours with any irradiance are computed: the others give exactly 0 W on every plane.  The sums
+    may differ from :func:`_yield_at` in the last bits (another summation order), so they serve to pick the
+    best grid step, which is then evaluated exactly.
+    """
+    import pvlib
+
+    lit = (sky.ghi > 0) | (sky.dni > 0) | (sky.dhi > 0)
+    day = replace(sky, times=sky.times[lit], ghi=sky.ghi[lit], dni=sky.dni[lit], dhi=sky.dhi[lit],
+                  temp_air=sky.temp_air[lit], wind=sky.wind[lit], zenith=sky.zenith[lit], azimuth=sky.azimuth[lit],
+                  dni_extra=sky.dni_extra[lit], airmass=sky.airmass[lit], key=None)
+    poa, eff = _plane(day, np.asarray(tilts, dtype=float)[:, None], azimuth, params)  # (tilts, hours)
+    t_params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][params.temperature_model]
+    t_cell = pvlib.temperature.sapm_cell(poa, day.temp_air, day.wind, **t_params)
+    pdc = pvlib.pvsystem.pvwatts_dc(eff, t_cell, pdc0=1000.0, gamma_pdc=params.gamma_pdc_per_c)
+    pdc = np.asarray(pdc, float) * (1.0 - params.system_losses_pct / 100.0)
+    inverter_dc_limit = 1000.0 / params.dc_ac_ratio / params.inverter_efficiency
+    pac = np.asarray(pvlib.inverter.pvwatts(pdc, inverter_dc_limit, eta_inv_nom=params.inverter_efficiency), float)
+    return np.clip(pac, 0.0, None).sum(axis=1) * sky.step_h / 1000.0 * sky.per_year
 
 
 def specific_yield(lon: float, lat: float, tilt: float | None = None, azimuth: float = 180.0, *,

@@ -263,6 +263,7 @@ def _geoparquet_table(layer: Any) -> Any:
 
     Built directly rather than through ``GeoDataFrame.to_parquet``, whose metadata step lists the
     geometry type of every feature as a string (a second pass as long as the WKB encoding itself).
+    The attribute columns are handed to Arrow one by one (no consolidated copy of the frame first).
     """
     import numpy as np
     import pyarrow as pa
@@ -270,8 +271,9 @@ def _geoparquet_table(layer: Any) -> Any:
 
     name = layer.geometry.name
     geoms = np.asarray(layer.geometry.array)
-    attributes = pa.Table.from_pandas(pd.DataFrame(layer.drop(columns=name)), preserve_index=False)
-    table = attributes.append_column(name, pa.array(shapely.to_wkb(geoms), type=pa.binary()))
+    attributes = pa.Table.from_pandas(pd.DataFrame({c: layer[c] for c in layer.columns if c != name}, copy=False),
+                                      preserve_index=False)
+    table = attributes.append_column(name, wkb_array(geoms))
     type_ids = np.unique(shapely.get_type_id(geoms))
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     column = {"encoding": "WKB", "geometry_types": sorted(_GEOPARQUET_TYPES[int(t)] for t in type_ids
@@ -280,3 +282,78 @@ def _geoparquet_table(layer: Any) -> Any:
               "bbox": [float(v) for v in shapely.total_bounds(geoms[present])] if present.any() else []}
     geo = {"version": GEOPARQUET_VERSION, "primary_column": name, "columns": {name: column}}
     return table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
+
+
+#: Rows per block of :func:`wkb_array`'s vectorised encoding (bounds its temporary arrays).  Not a planning
+#: parameter: the bytes are the same for any block size.
+_WKB_BLOCK = 262_144
+#: Offsets of an Arrow ``binary`` array are 32-bit: beyond this many bytes the encoding is left to shapely/Arrow.
+_BINARY_LIMIT = 2**31 - 1
+
+
+def wkb_array(geoms: Any) -> Any:
+    """Well-known binary of each geometry as an Arrow ``binary`` array, byte for byte what ``shapely.to_wkb`` writes.
+
+    Single-ring 2-D polygons (building footprints) are encoded in numpy from their coordinates, grouped by
+    vertex count, without a Python ``bytes`` object per feature (about three times faster for a million
+    footprints); every other geometry (holes, multipart, empty, Z/M, missing = null) goes through
+    ``shapely.to_wkb``.  Little-endian, as shapely writes on this byte order; on a big-endian machine
+    everything goes through shapely.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries (or None)
+
+    Returns
+    -------
+    pyarrow.Array
+        ``binary``, one value per geometry (null for a missing one).
+    """
+    import sys
+
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0) & ~shapely.has_z(geoms)
+    if hasattr(shapely, "has_m"):  # shapely >= 2.1 keeps M values (2.0 drops them on reading)
+        simple &= ~shapely.has_m(geoms)
+    rows = np.flatnonzero(simple)
+    counts = shapely.get_num_coordinates(geoms[rows])
+    keep = counts >= 4  # a ring has at least 4 coordinates; an empty polygon has none
+    rows, counts = rows[keep], counts[keep]
+    size = int((13 + 16 * counts).sum())
+    if sys.byteorder != "little" or rows.size == 0 or size > _BINARY_LIMIT:
+        return pa.array(shapely.to_wkb(geoms), type=pa.binary())
+    coords = shapely.get_coordinates(geoms[rows])
+    vertex_bytes = np.ascontiguousarray(coords, dtype="<f8").view(np.uint8).reshape(-1, 16)
+    starts = np.cumsum(counts) - counts
+    chunks, order = [], []
+    for k in np.unique(counts):  # a dozen vertex counts at most
+        same_k = np.flatnonzero(counts == k)
+        # Fixed-size record: byte order 1, type 3 (Polygon), 1 ring, k points, then k (x, y) float64 pairs.
+        header = np.frombuffer(b"\x01" + np.array([3, 1, k], dtype="<u4").tobytes(), dtype=np.uint8)
+        record = 13 + 16 * int(k)
+        for first in range(0, len(same_k), _WKB_BLOCK):
+            pos = same_k[first:first + _WKB_BLOCK]
+            body = np.empty((len(pos), record), dtype=np.uint8)
+            body[:, :13] = header
+            body[:, 13:] = vertex_bytes[starts[pos][:, None] + np.arange(k)].reshape(len(pos), -1)
+            offsets = np.arange(len(pos) + 1, dtype=np.int32) * np.int32(record)
+            chunks.append(pa.Array.from_buffers(pa.binary(), len(pos), [None, pa.py_buffer(offsets),
+                                                                         pa.py_buffer(body)]))
+            order.append(rows[pos])
+    other = np.ones(n, dtype=bool)
+    other[rows] = False
+    if other.any():
+        chunks.append(pa.array(shapely.to_wkb(geoms[other]), type=pa.binary()))
+        order.append(np.flatnonzero(other))
+    joined = pa.concat_arrays(chunks)
+    at = np.concatenate(order)
+    if np.array_equal(at, np.arange(n)):
+        return joined
+    position = np.empty(n, dtype=np.int64)
+    position[at] = np.arange(n)
+    return joined.take(pa.array(position))
