@@ -153,3 +153,43 @@ def test_ridge_bearing_of_some_rows_equals_that_of_those_footprints(share: float
     got = _ridge_bearing(geoms, plain)
     diff = np.abs((90 - got) % 180 - want % 180)                       # bearing from north vs angle from east
     assert np.minimum(diff, 180 - diff).max() < 1e-6
+
+
+def _mixed_geometries() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    rects = [shapely.affinity.rotate(box(x, y, x + w, y + 0.6 * w), a, origin="centroid")
+             for x, y, w, a in zip(rng.uniform(0, 1e5, 300), rng.uniform(3e6, 3.1e6, 300), rng.uniform(5, 40, 300),
+                                   rng.uniform(-45, 45, 300))]
+    odd = shapely.from_wkt([
+        "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 3 2, 3 3, 2 2))",   # a hole
+        "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)))", "POLYGON EMPTY", "POLYGON Z ((0 0 1, 1 0 1, 1 1 1, 0 0 1))",
+        "POINT (1 2)", "POLYGON ((0 0, 1 0, 1 1, 0 1, 0.5 0.5, 0 0))"])
+    # Several vertex counts interleaved (buffered rectangles), odd ones and a missing geometry in between.
+    return np.array([*rects[:100], *odd, None, *shapely.buffer(np.array(rects[100:150], dtype=object), 1.5),
+                     *rects[150:]], dtype=object)
+
+
+@pytest.mark.parametrize("which", ["footprints", "mixed", "odd only", "missing only"])
+def test_wkb_array_is_byte_for_byte_shapely_to_wkb(which: str) -> None:
+    import pyarrow as pa
+
+    from sanxian_yidan.rooftop.output import wkb_array
+
+    geoms = _mixed_geometries()
+    geoms = {"footprints": geoms[:100], "mixed": geoms, "odd only": geoms[100:106],
+             "missing only": np.array([None, None], dtype=object)}[which]
+    expected = pa.array(shapely.to_wkb(geoms), type=pa.binary())
+    assert wkb_array(geoms).equals(expected)
+
+
+def test_geoparquet_bbox_and_types_match_geos() -> None:
+    import json
+
+    from sanxian_yidan.rooftop.output import _geoparquet_table
+
+    geoms = _mixed_geometries()
+    layer = gpd.GeoDataFrame({"n": np.arange(len(geoms))}, geometry=gpd.GeoSeries(geoms), crs="EPSG:4547")
+    column = json.loads(_geoparquet_table(layer).schema.metadata[b"geo"])["columns"]["geometry"]
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    assert column["bbox"] == [float(v) for v in shapely.total_bounds(geoms[present])]
+    assert column["geometry_types"] == ["MultiPolygon", "Point", "Polygon"]

@@ -249,3 +249,15 @@ def test_shade_free_gcr_against_hand_calculation() -> None:
     assert solar.shade_free_gcr(-31.69, 25.0, declination_deg=-23.44, start_hour=9.0, end_hour=15.0) == gcr
     with pytest.raises(InputFileError, match="below the horizon"):
         solar.shade_free_gcr(65.0, 25.0, declination_deg=-23.44, start_hour=7.0, end_hour=17.0)
+
+
+@pytest.mark.parametrize("azimuth", [180.0, 90.0, 225.0, 0.0])
+def test_grid_yields_match_one_plane_at_a_time(azimuth: float) -> None:
+    """The optimal-tilt grid, computed for all tilts at once over the lit hours, gives each plane's own yield."""
+    p = solar.default_params()
+    sky = solar._sky(LON, LAT, None, p)
+    grid = np.arange(p.tilt_min_deg, p.tilt_max_deg + 1e-9, p.tilt_step_deg)
+    one_by_one = np.array([solar._yield_at(sky, float(t), azimuth, p) for t in grid])
+    together = solar._grid_yields(sky, grid, azimuth, p)
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-12, atol=0.0)
+    assert int(np.argmax(together)) == int(np.argmax(one_by_one))

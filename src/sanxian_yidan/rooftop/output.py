@@ -263,7 +263,8 @@ def _geoparquet_table(layer: Any) -> Any:
 
     Built directly rather than through ``GeoDataFrame.to_parquet``, whose metadata step lists the
     geometry type of every feature as a string (a second pass as long as the WKB encoding itself).
-    The attribute columns are handed to Arrow one by one (no consolidated copy of the frame first).
+    The attribute columns are handed to Arrow one by one (no consolidated copy of the frame first), and the
+    geometry types, WKB and bounding box come from one set of passes over the geometries.
     """
     import numpy as np
     import pyarrow as pa
@@ -273,13 +274,18 @@ def _geoparquet_table(layer: Any) -> Any:
     geoms = np.asarray(layer.geometry.array)
     attributes = pa.Table.from_pandas(pd.DataFrame({c: layer[c] for c in layer.columns if c != name}, copy=False),
                                       preserve_index=False)
-    table = attributes.append_column(name, wkb_array(geoms))
-    type_ids = np.unique(shapely.get_type_id(geoms))
-    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    column = {"encoding": "WKB", "geometry_types": sorted(_GEOPARQUET_TYPES[int(t)] for t in type_ids
+    type_ids = shapely.get_type_id(geoms)
+    wkb, simple_bbox, simple = _encode_wkb(geoms, type_ids)
+    table = attributes.append_column(name, wkb)
+    # Bounding box of the non-empty geometries: the simple polygons' from their vertices, the others' from GEOS.
+    rest = np.flatnonzero(~simple & (type_ids >= 0))
+    rest = rest[~shapely.is_empty(geoms[rest])]
+    boxes = ([simple_bbox] if simple_bbox is not None else []) + ([shapely.total_bounds(geoms[rest])] if rest.size else [])
+    bbox = ([float(min(b[0] for b in boxes)), float(min(b[1] for b in boxes)), float(max(b[2] for b in boxes)),
+             float(max(b[3] for b in boxes))] if boxes else [])
+    column = {"encoding": "WKB", "geometry_types": sorted(_GEOPARQUET_TYPES[int(t)] for t in np.unique(type_ids)
                                                           if int(t) in _GEOPARQUET_TYPES),
-              "crs": layer.crs.to_json_dict() if layer.crs is not None else None,
-              "bbox": [float(v) for v in shapely.total_bounds(geoms[present])] if present.any() else []}
+              "crs": layer.crs.to_json_dict() if layer.crs is not None else None, "bbox": bbox}
     geo = {"version": GEOPARQUET_VERSION, "primary_column": name, "columns": {name: column}}
     return table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
 
@@ -295,10 +301,9 @@ def wkb_array(geoms: Any) -> Any:
     """Well-known binary of each geometry as an Arrow ``binary`` array, byte for byte what ``shapely.to_wkb`` writes.
 
     Single-ring 2-D polygons (building footprints) are encoded in numpy from their coordinates, grouped by
-    vertex count, without a Python ``bytes`` object per feature (about three times faster for a million
-    footprints); every other geometry (holes, multipart, empty, Z/M, missing = null) goes through
-    ``shapely.to_wkb``.  Little-endian, as shapely writes on this byte order; on a big-endian machine
-    everything goes through shapely.
+    vertex count, without a Python ``bytes`` object per feature; every other geometry (holes, multipart,
+    empty, Z/M, missing = null) goes through ``shapely.to_wkb``.  Little-endian, as shapely writes on this
+    byte order; on a big-endian machine everything goes through shapely.
 
     Parameters
     ----------
@@ -309,26 +314,37 @@ def wkb_array(geoms: Any) -> Any:
     pyarrow.Array
         ``binary``, one value per geometry (null for a missing one).
     """
+    import numpy as np
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    return _encode_wkb(geoms, shapely.get_type_id(geoms))[0]
+
+
+def _encode_wkb(geoms: Any, type_ids: Any) -> tuple[Any, Any, Any]:
+    """:func:`wkb_array` given the type ids; also the bounding box of the simple polygons (None: none)
+    and which rows they are."""
     import sys
 
     import numpy as np
     import pyarrow as pa
     import shapely
 
-    geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
-    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0) & ~shapely.has_z(geoms)
-    if hasattr(shapely, "has_m"):  # shapely >= 2.1 keeps M values (2.0 drops them on reading)
-        simple &= ~shapely.has_m(geoms)
-    rows = np.flatnonzero(simple)
-    counts = shapely.get_num_coordinates(geoms[rows])
-    keep = counts >= 4  # a ring has at least 4 coordinates; an empty polygon has none
-    rows, counts = rows[keep], counts[keep]
-    size = int((13 + 16 * counts).sum())
-    if sys.byteorder != "little" or rows.size == 0 or size > _BINARY_LIMIT:
-        return pa.array(shapely.to_wkb(geoms), type=pa.binary())
-    coords = shapely.get_coordinates(geoms[rows])
-    vertex_bytes = np.ascontiguousarray(coords, dtype="<f8").view(np.uint8).reshape(-1, 16)
+    simple = type_ids == 3
+    candidates = np.flatnonzero(simple)
+    sub = geoms if candidates.size == n else geoms[candidates]  # footprints: all polygons, no copy
+    ok = (shapely.get_num_interior_rings(sub) == 0) & (shapely.get_coordinate_dimension(sub) == 2)
+    counts = shapely.get_num_coordinates(sub)
+    ok &= counts >= 4  # a ring has at least 4 coordinates; an empty polygon has none
+    rows, counts = candidates[ok], counts[ok]
+    simple[:] = False
+    simple[rows] = True
+    if sys.byteorder != "little" or rows.size == 0 or int((13 + 16 * counts).sum()) > _BINARY_LIMIT:
+        return pa.array(shapely.to_wkb(geoms), type=pa.binary()), None, np.zeros(n, dtype=bool)
+    coords = np.ascontiguousarray(shapely.get_coordinates(geoms if rows.size == n else geoms[rows]), dtype="<f8")
+    bbox = (coords[:, 0].min(), coords[:, 1].min(), coords[:, 0].max(), coords[:, 1].max())
+    vertices = coords.view(np.complex128).ravel()  # one 16-byte item per vertex: gathered whole
     starts = np.cumsum(counts) - counts
     chunks, order = [], []
     for k in np.unique(counts):  # a dozen vertex counts at most
@@ -340,20 +356,22 @@ def wkb_array(geoms: Any) -> Any:
             pos = same_k[first:first + _WKB_BLOCK]
             body = np.empty((len(pos), record), dtype=np.uint8)
             body[:, :13] = header
-            body[:, 13:] = vertex_bytes[starts[pos][:, None] + np.arange(k)].reshape(len(pos), -1)
+            if len(same_k) == len(rows):  # one vertex count: the vertices are already in order
+                block = vertices[starts[pos[0]]:starts[pos[0]] + len(pos) * int(k)]
+            else:
+                block = vertices[(starts[pos][:, None] + np.arange(k)).ravel()]
+            body[:, 13:] = block.view(np.uint8).reshape(len(pos), -1)
             offsets = np.arange(len(pos) + 1, dtype=np.int32) * np.int32(record)
             chunks.append(pa.Array.from_buffers(pa.binary(), len(pos), [None, pa.py_buffer(offsets),
                                                                          pa.py_buffer(body)]))
             order.append(rows[pos])
-    other = np.ones(n, dtype=bool)
-    other[rows] = False
-    if other.any():
-        chunks.append(pa.array(shapely.to_wkb(geoms[other]), type=pa.binary()))
-        order.append(np.flatnonzero(other))
+    if not simple.all():
+        chunks.append(pa.array(shapely.to_wkb(geoms[~simple]), type=pa.binary()))
+        order.append(np.flatnonzero(~simple))
     joined = pa.concat_arrays(chunks)
     at = np.concatenate(order)
     if np.array_equal(at, np.arange(n)):
-        return joined
+        return joined, bbox, simple
     position = np.empty(n, dtype=np.int64)
     position[at] = np.arange(n)
-    return joined.take(pa.array(position))
+    return joined.take(pa.array(position)), bbox, simple
