@@ -2,8 +2,9 @@
 
 The file's structure is declared by :class:`BrownfieldFile` (:mod:`sanxian_yidan.params`), so every problem
 of a file is reported together with its key path.  A table the code reads as written (``StatusRule``,
-``GridClass``, ``AhpSpec``) is its own validated model; the others are assembled into frozen dataclasses.
-The mine module reuses the shared parts (:class:`McdaFile`, :class:`ConditionEntry`) for ``data/mines.toml``.
+``GridClass``, ``AhpSpec``, ``CriterionSpec``) is its own validated model; the others are assembled into
+frozen dataclasses.  The mine module reuses the shared parts (:class:`McdaFile`, :class:`ConditionEntry`)
+for ``data/mines.toml``.
 """
 
 from __future__ import annotations
@@ -91,18 +92,6 @@ class Condition:
     def test(self) -> rules.Condition:
         """The same test in the screening rules' engine, which evaluates it (one set of semantics)."""
         return rules.Condition(self.column, self.op, self.value)
-
-
-@dataclass(frozen=True)
-class CriterionSpec:
-    """A decision criterion as written in the data file (converted to an mcda criterion later)."""
-
-    column: str
-    transform: str
-    benefit: bool
-    weight: float | None
-    options: Mapping[str, Any]
-    source: str
 
 
 @dataclass(frozen=True)
@@ -204,7 +193,9 @@ class _PrescreenEntry(ConditionEntry):
     source: Source
 
 
-class _CriterionEntry(Sourced):
+class CriterionSpec(Sourced):
+    """``[[criteria]]``: a decision criterion as written in the data file (converted to an mcda criterion later)."""
+
     # transform options (lo, hi, missing, ...) are checked by the mcda module that applies them
     model_config = ConfigDict(extra="allow")
     column: str
@@ -219,6 +210,11 @@ class _CriterionEntry(Sourced):
             raise ValueError(f"{weight} is negative; weights must be >= 0 (a cost criterion is written with "
                              "benefit = false, not a negative weight) (权重不能为负)")
         return weight
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The transform options: every key of the entry besides the declared ones."""
+        return dict(self.model_extra or {})
 
 
 class AhpSpec(Sourced):
@@ -244,7 +240,7 @@ class McdaFile(Sourced):
     """A parameter file with ``[mcda]`` and ``[[criteria]]`` (brownfield.toml, mines.toml)."""
 
     mcda: McdaEntry
-    criteria: list[_CriterionEntry] = Field(min_length=1)
+    criteria: list[CriterionSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _weights(self) -> McdaFile:
@@ -262,11 +258,9 @@ class McdaFile(Sourced):
 
     def mcda_spec(self) -> McdaSpec:
         """The validated ``[mcda]`` and ``[[criteria]]`` as a :class:`McdaSpec`."""
-        m, ahp = self.mcda, self.mcda.ahp
-        criteria = tuple(CriterionSpec(c.column, c.transform, c.benefit, c.weight, dict(c.model_extra or {}),
-                                       c.source) for c in self.criteria)
-        return McdaSpec(method=m.method, top_k=m.top_k, n_samples=m.n_samples, seed=m.seed, criteria=criteria,
-                        ahp=ahp, source=m.source,
+        m = self.mcda
+        return McdaSpec(method=m.method, top_k=m.top_k, n_samples=m.n_samples, seed=m.seed,
+                        criteria=tuple(self.criteria), ahp=m.ahp, source=m.source,
                         options={} if m.spread is None else {"spread": m.spread})
 
 
