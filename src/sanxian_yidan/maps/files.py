@@ -19,7 +19,7 @@ import folium.plugins
 from ..errors import problem
 from .layers import MapLayer, SingleStyle, style_for_column
 from .render import make_map
-from .settings import MapError, MapSettings, _default_settings
+from .settings import MapError, MapSettings, default_settings
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
     from ..normalize import normalise
     from .raster import read_raster_layer
 
-    s = settings or _default_settings()
+    s = settings or default_settings()
     layers: list[Any] = []
     columns_seen: dict[str, list[str]] = {}
     for raw_path in paths:

@@ -15,7 +15,8 @@ import pandas as pd
 
 from .. import columns as columns_registry
 from ..errors import problem
-from .settings import _COLOUR, MapError, MapSettings, PaletteClass, _default_settings
+from .palettes import COLOUR
+from .settings import MapError, MapSettings, PaletteClass, default_settings
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class MapLayer:
         for column in ("synthetic", "synthetic_data"):
             if column in self.gdf.columns:
                 # read from a file the flag may be text ("true", "1", "是"); compare as text, not truthiness
-                keys = {_category_key(v) for v in self.gdf[column].unique()}
+                keys = {category_key(v) for v in self.gdf[column].unique()}
                 if keys & {"true", "True", "TRUE", "1", "yes", "是"}:
                     return True
         return bool(self.gdf.attrs.get("sanxian", {}).get("synthetic", False))
@@ -191,10 +192,10 @@ def style_for_column(gdf: gpd.GeoDataFrame, column: str | None, *, palette: str 
     MapError
         If ``column`` is not a column of ``gdf``.
     """
-    settings = settings or _default_settings()
+    settings = settings or default_settings()
     if column is None:
         return SingleStyle()
-    _require_column(gdf, column, "style")
+    require_column(gdf, column, "style")
     series = gdf[column]
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if palette is not None or settings.palette_for(column) is not None or not numeric:
@@ -202,7 +203,8 @@ def style_for_column(gdf: gpd.GeoDataFrame, column: str | None, *, palette: str 
     return NumericStyle(column)
 
 
-def _require_column(gdf: gpd.GeoDataFrame, column: str, what: str, layer: str | None = None) -> None:
+def require_column(gdf: gpd.GeoDataFrame, column: str, what: str, layer: str | None = None) -> None:
+    """Raise a bilingual :class:`MapError` naming the layer and the available columns when ``column`` is missing."""
     if column not in gdf.columns:
         available = [c for c in gdf.columns if c != gdf.geometry.name]
         raise MapError(problem(f"图层中没有 {what} 所需的列 '{column}'。",
@@ -224,14 +226,16 @@ class LegendEntry:
 
 
 @dataclass(frozen=True)
-class _Classes:
+class LayerClasses:
+    """The classes of a layer's features: each feature's class, the legend entries and what they classify."""
+
     index: np.ndarray            # class of each feature (into entries)
     entries: tuple[LegendEntry, ...]
     heading: str                 # what the classes are (column label), "" for a single style
     edges: tuple[float, ...] = ()  # numeric classes: class k spans edges[k]..edges[k + 1]
 
 
-def _category_key(value: Any) -> str | None:
+def category_key(value: Any) -> str | None:
     """Text key of a category value: 1, 1.0 and "1" match; True → "true"; missing → None."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
@@ -244,20 +248,20 @@ def _category_key(value: Any) -> str | None:
 
 
 def _category_keys(series: pd.Series) -> pd.Series:
-    """:func:`_category_key` of every value, computed once per distinct value."""
+    """:func:`category_key` of every value, computed once per distinct value."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.array([_category_key(v) for v in uniques] + [None], dtype=object)  # code -1 → None
+    mapped = np.array([category_key(v) for v in uniques] + [None], dtype=object)  # code -1 → None
     return pd.Series(mapped[codes], index=series.index, dtype=object)
 
 
 def _valid_colour(colour: str, where: str) -> str:
-    if not isinstance(colour, str) or not _COLOUR.match(colour):
+    if not isinstance(colour, str) or not COLOUR.match(colour):
         raise MapError(problem("颜色无效。", f"{where}: {colour!r} is not a colour.",
                                fix="give colours as #rrggbb (or a CSS colour name)"))
     return colour
 
 
-def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) -> _Classes:
+def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) -> LayerClasses:
     keys = _category_keys(series)
     known: list[PaletteClass] = []
     if isinstance(style.palette, str):
@@ -266,11 +270,11 @@ def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) 
                                    file=s.path, fix=f"use one of {sorted(s.palettes)}"))
         known = list(s.palettes[style.palette].classes)
     elif isinstance(style.palette, Mapping):
-        known = [PaletteClass(_category_key(v) or "", str(v), str(v), _valid_colour(c, f"palette[{v!r}]"))
+        known = [PaletteClass(category_key(v) or "", str(v), str(v), _valid_colour(c, f"palette[{v!r}]"))
                  for v, c in style.palette.items()]
     elif (p := s.palette_for(style.column)) is not None:
         known = list(p.classes)
-    labels = {(_category_key(k) or ""): str(v) for k, v in (style.labels or {}).items()}
+    labels = {(category_key(k) or ""): str(v) for k, v in (style.labels or {}).items()}
     counts = keys.value_counts(dropna=True)
     by_value = {c.value: c for c in known}
     # Legend order: the palette's order, then other values from the most frequent.
@@ -299,7 +303,7 @@ def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) 
     for mask, entry in extra:
         index[mask] = len(entries)
         entries.append(entry)
-    return _Classes(index.astype(int), tuple(entries), _column_label(style.column, s))
+    return LayerClasses(index.astype(int), tuple(entries), _column_label(style.column, s))
 
 
 def _ramp_colours(colours: Sequence[str], n: int) -> list[str]:
@@ -325,7 +329,8 @@ def _format_number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) -> _Classes:
+def classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) -> LayerClasses:
+    """Class of each value of ``series`` by the breaks of ``style`` (quantile, equal or given), with legend entries."""
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     finite = np.isfinite(values)
     ramp = s.ramp_for(style.column)
@@ -375,7 +380,7 @@ def _classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) ->
         if mask.any():
             index[mask] = len(entries)
             entries.append(LegendEntry(label, s.no_data_colour, int(mask.sum())))
-    return _Classes(index, tuple(entries), _column_label(style.column, s), tuple(float(e) for e in edges))
+    return LayerClasses(index, tuple(entries), _column_label(style.column, s), tuple(float(e) for e in edges))
 
 
 def effective_style(layer: MapLayer) -> Style:
@@ -396,17 +401,18 @@ def effective_style(layer: MapLayer) -> Style:
     return SingleStyle()
 
 
-def _classify(layer: MapLayer, colour_slot: int, s: MapSettings) -> _Classes:
+def classify_layer(layer: MapLayer, colour_slot: int, s: MapSettings) -> LayerClasses:
+    """Class and legend entry of each feature of ``layer`` by its effective style (single, categorical or numeric)."""
     style = effective_style(layer)
     if isinstance(style, SingleStyle):
         colour = _valid_colour(style.colour, "SingleStyle.colour") if style.colour else \
             s.layer_colours[colour_slot % len(s.layer_colours)]
-        return _Classes(np.zeros(len(layer.gdf), dtype=int), (LegendEntry(layer.name, colour, len(layer.gdf)),), "")
-    _require_column(layer.gdf, style.column, "style", layer.name)
+        return LayerClasses(np.zeros(len(layer.gdf), dtype=int), (LegendEntry(layer.name, colour, len(layer.gdf)),), "")
+    require_column(layer.gdf, style.column, "style", layer.name)
     if isinstance(style, CategoryStyle):
         return _classify_category(layer.gdf[style.column], style, s)
     if isinstance(style, NumericStyle):
-        return _classify_numeric(layer.gdf[style.column], style, s)
+        return classify_numeric(layer.gdf[style.column], style, s)
     raise MapError(problem("未知的样式类型。", f"Unknown style {style!r}.",
                            fix="use CategoryStyle, NumericStyle or SingleStyle"))
 
@@ -424,7 +430,8 @@ def _column_label(name: str, s: MapSettings) -> str:
 PopupValue = str | list[str]
 
 
-def _format_scalar(value: Any) -> str:
+def format_scalar(value: Any) -> str:
+    """A cell value as popup text: numbers with separators, yes/no for flags, missing values as ""."""
     if isinstance(value, str):
         return value
     if value is None or value is pd.NA or value is pd.NaT:
@@ -436,9 +443,9 @@ def _format_scalar(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return _format_number(float(value))
     if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_format_scalar(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {format_scalar(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple, np.ndarray)):
-        return ", ".join(_format_scalar(v) for v in value)
+        return ", ".join(format_scalar(v) for v in value)
     return str(value)
 
 
@@ -454,8 +461,8 @@ def _format_value(value: Any) -> PopupValue:
         else:
             return value
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_format_scalar(v) for v in value]
-    return _format_scalar(value)
+        return [format_scalar(v) for v in value]
+    return format_scalar(value)
 
 
 def _default_popup_columns(gdf: gpd.GeoDataFrame) -> list[str]:
@@ -494,10 +501,10 @@ def popup_content(gdf: gpd.GeoDataFrame, columns: Sequence[str] | None = None, *
         Per feature, one text per column; lists (e.g. ``findings``, also given as JSON text) are lists
         of lines, a dict item as ``"key: value; ..."``.
     """
-    s = settings or _default_settings()
+    s = settings or default_settings()
     names = list(columns) if columns is not None else _default_popup_columns(gdf)
     for name in names:
-        _require_column(gdf, name, "popup")
+        require_column(gdf, name, "popup")
     overrides = label_overrides or {}
     labels = [overrides.get(name) or _column_label(name, s) for name in names]
     cells = [_coded(gdf[name], (value_labels or {}).get(name)).map(_format_value).tolist() for name in names]
@@ -505,15 +512,16 @@ def popup_content(gdf: gpd.GeoDataFrame, columns: Sequence[str] | None = None, *
 
 
 def _coded(series: pd.Series, labels: Mapping[Any, str] | None) -> pd.Series:
-    """Codes replaced by their labels (matched as text, see :func:`_category_key`); others unchanged."""
+    """Codes replaced by their labels (matched as text, see :func:`category_key`); others unchanged."""
     if not labels:
         return series
-    by_key = {_category_key(k): v for k, v in labels.items()}
+    by_key = {category_key(k): v for k, v in labels.items()}
     keys = _category_keys(series)
     return pd.Series([by_key.get(k, v) for k, v in zip(keys, series)], index=series.index, dtype=object)
 
 
-def _tooltips(layer: MapLayer) -> list[str] | None:
+def tooltip_texts(layer: MapLayer) -> list[str] | None:
+    """Plain-text tooltip of each feature (``layer.tooltip`` column, coded values as labels), or ``None``."""
     gdf = layer.gdf
     column = layer.tooltip
     if column == "":
@@ -522,8 +530,8 @@ def _tooltips(layer: MapLayer) -> list[str] | None:
         column = next((c for c in _TOOLTIP_CANDIDATES if c in gdf.columns), None)
         if column is None:
             return None  # the popup names the layer; a tooltip repeating it on every feature adds nothing
-    _require_column(gdf, column, "tooltip", layer.name)
+    require_column(gdf, column, "tooltip", layer.name)
     coded = _coded(gdf[column], (layer.value_labels or {}).get(column))
-    return coded.map(lambda v: "" if _category_key(v) is None else _format_scalar(v)).tolist()
+    return coded.map(lambda v: "" if category_key(v) is None else format_scalar(v)).tolist()
 
 

@@ -14,7 +14,7 @@ import folium
 import folium.plugins
 
 from ..errors import SanxianWarning, problem
-from .settings import MapError, MapSettings, _default_settings
+from .settings import MapError, MapSettings, default_settings
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def inline_assets(page: str, *, settings: MapSettings | None = None) -> tuple[st
     notes : list of str
         One line per resource left out (and why).
     """
-    s = settings or _default_settings()
+    s = settings or default_settings()
     assets = _offline_assets()
     notes: list[str] = []
 

@@ -86,14 +86,14 @@ def _classes(st: LayerStyle, values: Sequence[Any] | None) -> tuple[str, list[tu
         import numpy as np
         import pandas as pd
 
-        from .layers import NumericStyle, _classify_numeric
-        from .settings import _default_settings
+        from .layers import NumericStyle, classify_numeric
+        from .settings import default_settings
 
         series = pd.to_numeric(pd.Series(values if isinstance(values, (np.ndarray, pd.Series)) else list(values)),
                                errors="coerce")
         if not series.notna().any():
             return "single", []
-        classes = _classify_numeric(series, NumericStyle(st.column, ramp=st.ramp), _default_settings())
+        classes = classify_numeric(series, NumericStyle(st.column, ramp=st.ramp), default_settings())
         edges = classes.edges
         out = [((edges[k], edges[k + 1]), entry.label, entry.colour)
                for k, entry in enumerate(classes.entries[:max(len(edges) - 1, 0)])]

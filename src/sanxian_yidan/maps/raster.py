@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import problem
-from .layers import LegendEntry, NumericStyle, _category_key, _classify_numeric
+from .layers import LegendEntry, NumericStyle, category_key, classify_numeric
 from .settings import MapError, MapSettings
 
 logger = logging.getLogger(__name__)
@@ -216,13 +216,13 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
                                        fix=f"use one of {sorted(reg.palettes)}"))
             classes = [(c.value, c.label, c.colour) for c in reg.palettes[palette].classes]
         elif isinstance(palette, Mapping):
-            classes = [(_category_key(k) or "", str(k), str(v)) for k, v in palette.items()]
+            classes = [(category_key(k) or "", str(k), str(v)) for k, v in palette.items()]
         else:
             values = np.unique(grid[finite])[: s.max_legend_classes]
             auto = s.category_colours
-            classes = [(_category_key(v) or "", _category_key(v) or "", auto[i % len(auto)])
+            classes = [(category_key(v) or "", category_key(v) or "", auto[i % len(auto)])
                        for i, v in enumerate(values)]
-        keys = pd.Series(grid[finite]).map(_category_key).to_numpy(dtype=object)
+        keys = pd.Series(grid[finite]).map(category_key).to_numpy(dtype=object)
         flat = np.zeros((int(finite.sum()), 4), dtype=np.uint8)
         for value, label, colour in classes:
             member = keys == value
@@ -236,7 +236,7 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
     else:
         values = pd.Series(grid[finite])
         ramp = layer.ramp if layer.ramp is not None else (look.ramp if look is not None and look.ramp else None)
-        ramp_classes = _classify_numeric(values, NumericStyle("value", ramp=ramp), s)
+        ramp_classes = classify_numeric(values, NumericStyle("value", ramp=ramp), s)
         flat = np.zeros((len(values), 4), dtype=np.uint8)
         for k, entry in enumerate(ramp_classes.entries):
             flat[ramp_classes.index == k] = (*_hex(entry.colour), 255)

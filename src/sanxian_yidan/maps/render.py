@@ -10,27 +10,27 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import folium
 import folium.plugins
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from ..crs import wgs84_to_gcj02
 from ..errors import CRSError, SanxianWarning, problem
 from .layers import (
+    LayerClasses,
     LegendEntry,
     MapLayer,
     PopupValue,
     SingleStyle,
-    _Classes,
-    _classify,
-    _tooltips,
+    classify_layer,
     popup_content,
+    tooltip_texts,
 )
 from .settings import (
     BASEMAPS,
@@ -38,7 +38,7 @@ from .settings import (
     MapError,
     MapSettings,
     TileSource,
-    _default_settings,
+    default_settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -443,7 +443,7 @@ def _draw_layer(m: folium.Map, p: _Prepared, s: MapSettings) -> folium.FeatureGr
     look = _look(layer)
     group = folium.FeatureGroup(name=html.escape(layer.name), show=layer.visible, overlay=True, control=True)
     labels, values = _popup(layer, s)
-    tips = _tooltips(layer)
+    tips = tooltip_texts(layer)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     for k, entry in enumerate(classes.entries):
         members = np.flatnonzero(ok & (classes.index == k))
@@ -464,10 +464,10 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
     ``marker_max_zoom`` (small footprints are specks at county zoom); from there on only the label stays."""
     layer, classes, geoms = p.layer, p.classes, p.geoms
     assert classes is not None and layer.markers is not None
-    from .layers import _category_key, _format_scalar, _require_column
+    from .layers import category_key, format_scalar, require_column
 
-    _require_column(layer.gdf, layer.markers, "markers", layer.name)
-    marks = [("" if _category_key(v) is None else _format_scalar(v)) for v in layer.gdf[layer.markers]]
+    require_column(layer.gdf, layer.markers, "markers", layer.name)
+    marks = [("" if category_key(v) is None else format_scalar(v)) for v in layer.gdf[layer.markers]]
     look = _look(layer)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     points = np.full(len(geoms), None, dtype=object)
@@ -616,7 +616,7 @@ class _Prepared:
     geoms: np.ndarray
     kind: str
     rank: int
-    classes: _Classes | None = None
+    classes: LayerClasses | None = None
     base: bool = False
     synthetic: bool = False
     raster: Any = None
@@ -705,7 +705,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     from .basemap import BOUNDARY_ROLES, basemap_layers, hillshade_layer, place_labels
     from .raster import RasterLayer, raster_image
 
-    s = settings or _default_settings()
+    s = settings or default_settings()
     if basemap not in BASEMAPS:
         raise MapError(problem(f"未知底图 '{basemap}'。", f"Unknown basemap '{basemap}'.",
                                fix=f"use one of {list(BASEMAPS)}"))
@@ -768,7 +768,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     slot = 0
     for p in prepared:
         if p.raster is None:
-            p.classes = _classify(p.layer, slot, s)
+            p.classes = classify_layer(p.layer, slot, s)
             slot += isinstance(_effective_style(p.layer), SingleStyle)
 
     m = _new_map(title_zh, title_en, s)
@@ -824,10 +824,11 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     # The layer list starts with the layers shown when the map opens, then those to switch on, then the
     # basemap switches ("底图…"); within each, the drawing order.
     order = {html.escape(p.layer.name): (0 if (p.raster or p.layer).visible else 1) for p in prepared}
+    # folium renders a JsCode option as code; its annotation lists only JSON-like values
     folium.LayerControl(collapsed=False, position="topright", sort_layers=True, sort_function=folium.JsCode(
         f"function (a, b, nameA, nameB) {{ var o = {_js_json(order)}; "
         "function k(n) { return n in o ? o[n] : 2; } return k(nameA) - k(nameB); }"
-    )).add_to(m)
+    )).add_to(m)  # type: ignore[arg-type]
     group_names = ", ".join(g.get_name() for g in groups)
     _Script(f"""(function () {{
     var map = {m.get_name()}, groups = [{group_names}];
@@ -861,7 +862,9 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
             "document.body; }").add_to(m)
     _fit(m, prepared + base, s, view)
     shown = [p.layer.name for p in prepared if (p.raster or p.layer).visible]
-    m.sanxian = {"offline": offline, "basemap": basemap, "gcj02": gcj02, "synthetic": show_banner,
+    # what was drawn, for tests and callers (folium.Map has no such attribute of its own)
+    m.sanxian = {  # type: ignore[attr-defined]
+                 "offline": offline, "basemap": basemap, "gcj02": gcj02, "synthetic": show_banner,
                  "synthetic_layers": synthetic_layers, "notes": notes, "shown": shown,
                  "legend": {b.name: b.entries for b in blocks + base_blocks},
                  "base_layers": [b.name for b in base_blocks], "labels": {lb.name: lb.texts for lb in labels},
@@ -879,7 +882,7 @@ def _legend_block(p: _Prepared) -> _LegendBlock:
     if p.raster is not None:
         assert p.image is not None
         if p.base:
-            entries = (LegendEntry(p.raster.name, "#808080", 0),)
+            entries: tuple[LegendEntry, ...] = (LegendEntry(p.raster.name, "#808080", 0),)
             return _LegendBlock(p.raster.name, "", entries, "raster", p.synthetic, show_counts=False, group=p.group)
         return _LegendBlock(p.raster.name, p.image.heading or "", p.image.entries, "raster", p.synthetic,
                             show_counts=False, group=p.group)
@@ -904,7 +907,7 @@ def _new_map(title_zh: str, title_en: str, s: MapSettings) -> folium.Map:
     # Fractional zoom lets the county extent fill the window (Leaflet options zoomSnap / zoomDelta).
     m = folium.Map(location=[31.69, 113.37], zoom_start=9, tiles=None, control_scale=False, zoom_snap=0.25,
                    zoom_delta=0.5)
-    root = m.get_root()
+    root = cast(Figure, m.get_root())
     root.title = html.escape(f"{title_zh} / {title_en}")
     root.header.add_child(Element('<meta charset="utf-8" />'), name="sx_meta_charset")
     root.header.add_child(Element(_css(s)), name="sx_css")
@@ -968,7 +971,8 @@ def _fit_box(m: folium.Map, box: Sequence[float] | None, max_zoom: float, pad: i
     if box is None:
         return
     west, south, east, north = (float(v) for v in box)
-    m.fit_bounds([[south, west], [north, east]], max_zoom=max_zoom,
+    # fractional zoom (zoom_snap) takes a fractional cap; folium annotates max_zoom as int
+    m.fit_bounds([[south, west], [north, east]], max_zoom=max_zoom,  # type: ignore[arg-type]
                  padding_top_left=(pad, pad), padding_bottom_right=(max(s.popup_pad_right_px, pad), pad))
     m.location = [(south + north) / 2, (west + east) / 2]
 

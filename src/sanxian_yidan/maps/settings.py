@@ -34,9 +34,6 @@ logger = logging.getLogger(__name__)
 BASEMAPS = ("none", "osm", "tianditu", "amap")
 _SETTINGS_FILE = "maps.toml"
 
-#: Former private name, kept for modules written against it (now public in :mod:`.palettes`).
-_COLOUR = COLOUR
-
 
 class MapError(SanxianError, ValueError):
     """A map cannot be built as asked (unknown basemap, missing column or key, external references)."""
@@ -294,7 +291,8 @@ def _registry() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _default_settings() -> MapSettings:
+def default_settings() -> MapSettings:
+    """The packaged map settings (``data/maps.toml``, read once): the default of every ``settings`` argument."""
     return load_map_settings()
 
 
