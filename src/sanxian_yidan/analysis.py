@@ -11,7 +11,11 @@ registered here as an :class:`Analysis` and returns a :class:`Result` with the s
   parameters used (with their sources) and the package data files (rules, factors, roles ...) that
   defined them;
 * ``write(out_dir, overwrite=False)`` — writes the files declared once in ``outputs``;
-* ``map_layers()`` — the layers the analysis contributes to a map.
+* ``map_layers()`` — the layers the analysis contributes to a map;
+* ``report_section(options, catalog)`` — its section of the study report (:class:`ReportSection`: map figure,
+  chart, tables, notes, appendix tables), drawn by one loop for every analysis;
+* ``write_extras(folder, ...)`` — files a study writes beside ``outputs`` (e.g. the screening reports and
+  printable sheets).
 
 The CLI, studies, reports, maps, the manifest, the web service and the Dask engine consume only this
 surface; none of them knows an analysis's internals.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -37,6 +42,10 @@ __all__ = [
     "OutputFile",
     "ParamRecord",
     "Provenance",
+    "ReportChart",
+    "ReportColumn",
+    "ReportSection",
+    "ReportTable",
     "Result",
     "analyses",
     "common_data_files",
@@ -162,6 +171,67 @@ class OutputFile:
     description_en: str = ""
 
 
+@dataclass(frozen=True)
+class ReportColumn:
+    """A column of a report table: a row key, by default headed with its column-registry label and unit."""
+
+    key: str
+    numeric: bool = False
+    digits: int = 0
+    header: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table of a report section: rows (mappings) and the columns shown, with an optional heading."""
+
+    rows: list[Mapping[str, Any]]
+    columns: tuple[ReportColumn, ...]
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportChart:
+    """A bar chart of a report section: one bar per label; ``fmt`` formats the value written on each bar."""
+
+    labels: list[str]
+    values: list[float]
+    title: str
+    xlabel: str
+    fmt: str = "{:,.0f}"
+    colours: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """What an analysis shows in the study report; the report draws every section the same way.
+
+    Attributes
+    ----------
+    figure_title : str
+        Title of the static map figure.
+    figure_layers : tuple
+        ``figures.FigureLayer`` objects drawn over the study's context layers (none: no figure).
+    chart : ReportChart, optional
+    tables : tuple of ReportTable
+    notes : tuple of str
+        Bilingual notes listed under the tables.
+    see_also : (str, str, str), optional
+        A pointer to further outputs: text before the link, the link (relative to the analysis's output
+        folder), text after it.
+    appendix : tuple of ReportTable
+        Tables for the report's appendix of rules and sources (e.g. the screening rules).
+    """
+
+    figure_title: str = ""
+    figure_layers: tuple[Any, ...] = ()
+    chart: ReportChart | None = None
+    tables: tuple[ReportTable, ...] = ()
+    notes: tuple[str, ...] = ()
+    see_also: tuple[str, str, str] | None = None
+    appendix: tuple[ReportTable, ...] = ()
+
+
 class Result:
     """Base of every analysis result.  Subclasses fill the attributes and may override ``write``.
 
@@ -235,6 +305,27 @@ class Result:
 
     def map_layers(self) -> list[Any]:
         """Map layers (``maps.MapLayer`` / ``maps.RasterLayer``) this result contributes."""
+        return []
+
+    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection | None:
+        """This result's section of the study report (``None``: the report shows only its summary rows).
+
+        Parameters
+        ----------
+        options : mapping
+            The analysis's section of the study file (e.g. ``top``, how many rows the tables show).
+        catalog : Catalog
+            The study's catalog view (restricted to its region), for context such as township polygons.
+        """
+        return None
+
+    def write_extras(self, folder: Path, *, generated: datetime | None = None, catalog: Any = None,
+                     pdf: bool = False) -> list[Path]:
+        """Write the files a study adds beside ``outputs`` into ``folder`` (which exists); return their paths.
+
+        ``generated`` is the run time printed on them, ``catalog`` the study's catalog view, ``pdf`` asks for
+        PDF copies.  By default there are none.
+        """
         return []
 
     def headline(self) -> str:

@@ -49,6 +49,10 @@ from .analysis import (
     OutputFile,
     ParamRecord,
     Provenance,
+    ReportChart,
+    ReportColumn,
+    ReportSection,
+    ReportTable,
     Result,
     common_data_files,
     data_file_hashes,
@@ -1043,6 +1047,24 @@ class MinesResult(Result):
         """``mines``, ``focus_summary`` (:func:`focus_summary`) and ``mode_summary`` (:func:`mode_summary`)."""
         return {"mines": self.mines, "focus_summary": focus_summary(self.mines, self.params),
                 "mode_summary": mode_summary(self.mines)}
+
+    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+        """Recommended modes as a chart, priorities on a map, the ``top`` ranked mines (default 15) as a table."""
+        from .figures import FigureLayer
+
+        modes = self.mines["mode_zh"].value_counts().sort_index()
+        ranked = self.mines[self.mines["rank"].notna()].sort_values("rank").head(int(options.get("top", 15)))
+        cols = (ReportColumn("rank"), ReportColumn("name"), ReportColumn("township"),
+                ReportColumn("priority", numeric=True, digits=3),
+                ReportColumn("visible_share", numeric=True, digits=2), ReportColumn("mode_zh"),
+                ReportColumn("mode_source"))
+        return ReportSection(
+            figure_title="矿山修复优先度 / Mine rehabilitation priority",
+            figure_layers=(FigureLayer(self.mines, "mines", column="priority", label="优先度 / priority",
+                                       markers=True),),
+            chart=ReportChart(list(modes.index), list(modes.values), "推荐修复模式 / Recommended mode",
+                              "矿山数 / mines"),
+            tables=(ReportTable(ranked.to_dict("records"), cols),))
 
     @property
     def summary(self) -> pd.DataFrame:

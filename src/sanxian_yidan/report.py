@@ -28,7 +28,7 @@ from .columns import describe
 from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .screening import ScreeningResult
+    from .sheet import ScreenedProjects
 
 __all__ = [
     "SAMPLE_BANNER_EN",
@@ -239,7 +239,7 @@ def _role_label(role: str) -> str:
     return f"{vocab[role].zh} / {vocab[role].en}" if role in vocab else role
 
 
-def _prepare(result: ScreeningResult) -> dict[str, Any]:
+def _prepare(result: ScreenedProjects) -> dict[str, Any]:
     records = result.to_records()
     for rec in records:
         for f in rec["findings"]:
@@ -263,7 +263,7 @@ def _prepare(result: ScreeningResult) -> dict[str, Any]:
     return {"records": records, "cited": list(cited.values()), "layers": layers}
 
 
-def _parameters(result: ScreeningResult) -> list[dict[str, Any]]:
+def _parameters(result: ScreenedProjects) -> list[dict[str, Any]]:
     p = result.parameters
     rows = [
         ("项目文件 / Projects", p.get("projects")), ("图层目录 / Catalog", p.get("catalog")),
@@ -278,7 +278,7 @@ def _parameters(result: ScreeningResult) -> list[dict[str, Any]]:
     return [{"k": k, "v": "— 未指定 / not given" if v in (None, "") else v} for k, v in rows]
 
 
-def screening_report_html(result: ScreeningResult, *, title: str | None = None,
+def screening_report_html(result: ScreenedProjects, *, title: str | None = None,
                           generated: _dt.datetime | None = None, sheets: bool = False) -> str:
     """Render a screening result as one self-contained HTML page (Chinese first, English alongside).
 
@@ -365,7 +365,7 @@ def _project_rows(rec: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------- markdown
-def screening_report_markdown(result: ScreeningResult, *, title: str | None = None,
+def screening_report_markdown(result: ScreenedProjects, *, title: str | None = None,
                               generated: _dt.datetime | None = None) -> str:
     """Render a screening result as Markdown (same content as the HTML report)."""
     data = _prepare(result)
@@ -427,7 +427,7 @@ def screening_report_markdown(result: ScreeningResult, *, title: str | None = No
     return "\n".join(x for x in out if x is not None) + "\n"
 
 
-def write_screening_reports(result: ScreeningResult, out_dir: str | Path, *,
+def write_screening_reports(result: ScreenedProjects, out_dir: str | Path, *,
                             generated: _dt.datetime | None = None, sheets: bool = True,
                             catalog: Any = None, pdf: bool = False) -> list[Path]:
     """Write ``report.html``, ``report.md`` and (``sheets=True``) one screening sheet per project

@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 from .predicates import measures_overlap
@@ -37,7 +37,6 @@ from .predicates import measures_overlap
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
     from .figures import SheetText
-    from .screening import ScreeningResult
 
 __all__ = ["find_chromium", "html_to_pdf", "pdf_beside", "sheet_html", "write_sheets", "SheetPdfWarning"]
 
@@ -54,6 +53,29 @@ _LIST_FIELDS = (("space", "空间布局约束", "Spatial layout constraints"),
 _VERDICT_EN = {"prohibited": "Prohibited", "restricted": "Restricted", "needs_assessment": "Needs assessment",
                "outside_coverage": "Outside data coverage", "notice": "Notice", "compliant": "No restriction found"}
 _VERDICT_ZH = {"compliant": "未发现限制"}
+
+
+class ScreenedProjects(Protocol):
+    """What the screening report and sheets read of a screening result
+    (:class:`~sanxian_yidan.screening.ScreeningResult`); naming the protocol, not the class, keeps the
+    presentation modules out of the screening package's imports (the result writes its reports with them)."""
+
+    @property
+    def projects(self) -> Any: ...
+    @property
+    def overlaps(self) -> Any: ...
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+    @property
+    def layers_used(self) -> list[Any]: ...
+    @property
+    def missing_roles(self) -> list[str]: ...
+    @property
+    def synthetic(self) -> bool: ...
+    @property
+    def synthetic_layers(self) -> list[str]: ...
+    def to_records(self) -> list[dict[str, Any]]: ...
+    def verdict_counts(self) -> dict[str, int]: ...
 
 
 class SheetPdfWarning(UserWarning):
@@ -83,7 +105,7 @@ def _sentences(f: Mapping[str, Any], roles: Mapping[str, Any]) -> tuple[str, str
     return f["message_zh"].rstrip("。"), f["message_en"].rstrip(".")
 
 
-def _caveats(rec: Mapping[str, Any], result: ScreeningResult) -> list[dict[str, Any]]:
+def _caveats(rec: Mapping[str, Any], result: ScreenedProjects) -> list[dict[str, Any]]:
     out = []
     if rec["synthetic_data"]:
         out.append({"warn": True, "zh": "本研判使用了合成示例图层（见上方标识），结论仅演示方法，不得用于决策。",
@@ -143,7 +165,7 @@ def _template() -> Any:
     return env.get_template("sheet.html.j2")
 
 
-def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | None = None,
+def sheet_html(result: ScreenedProjects, project_id: str, *, map_png: bytes | None = None,
                generated: _dt.datetime | None = None, record: Mapping[str, Any] | None = None) -> str:
     """The screening sheet of one project as a self-contained HTML page.
 
@@ -204,7 +226,7 @@ def sheet_html(result: ScreeningResult, project_id: str, *, map_png: bytes | Non
     return _template().render(**context)
 
 
-def location_map_png(result: ScreeningResult, project_id: str, catalog: Catalog | None, *,
+def location_map_png(result: ScreenedProjects, project_id: str, catalog: Catalog | None, *,
                      cache: dict[str, Any] | None = None) -> bytes:
     """Static map of one project's footprint (verdict colour) over the constraint layers, PNG bytes."""
     from .figures import FigureLayer, catalog_context, figure_settings, map_png, padded_bounds
@@ -237,7 +259,7 @@ def _safe_name(project_id: str) -> str:
     return name[:80]
 
 
-def write_sheets(result: ScreeningResult, out_dir: str | Path, *, catalog: Catalog | None = None,
+def write_sheets(result: ScreenedProjects, out_dir: str | Path, *, catalog: Catalog | None = None,
                  pdf: bool = False, generated: _dt.datetime | None = None) -> list[Path]:
     """Write ``sheets/<id>.html`` (and ``sheets/<id>.pdf`` with ``pdf=True``) for every project.
 

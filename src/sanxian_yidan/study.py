@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from .analysis import Analysis, analyses
 from .catalog import Catalog
@@ -44,9 +44,6 @@ from .outputs import BACKUP_MARK, MANIFEST_NAME, STAGING_MARK, staged_output
 from .progress import Progress, report_step
 from .studyconfig import StudyConfig, load_study
 from .studyrun import StudyRun, study_parameters
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .screening.result import ScreeningResult
 
 __all__ = ["StudyRun", "run_study", "study_map_layers", "study_outputs", "study_parameters", "study_steps"]
 
@@ -200,13 +197,8 @@ def _run_analysis(analysis: Analysis, run: StudyRun, view: Catalog) -> None:
     folder = run.config.output / name
     run.results[name] = result
     run.outputs[name] = list(result.write(folder).values())
-    if name == "screening":
-        # The screening reports and sheets render the result for planners (drawn on the study's catalog).
-        from .report import write_screening_reports
-
-        run.outputs[name] += write_screening_reports(cast("ScreeningResult", result), folder,
-                                                     generated=run.generated, catalog=view,
-                                                     pdf=run.pdf)
+    # files the result adds for planners (e.g. screening reports and sheets), drawn on the study's catalog
+    run.outputs[name] += result.write_extras(folder, generated=run.generated, catalog=view, pdf=run.pdf)
 
 
 def _nothing_in_region(analysis: Analysis, view: Catalog, options: dict[str, Any]) -> bool:

@@ -12,17 +12,17 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .analysis import ReportColumn, ReportSection, ReportTable
 from .charts import bar_chart
 from .datafiles import load_toml, packaged_path
 from .report import Column, page_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
-    from .screening.result import ScreeningResult
     from .studyrun import StudyRun
 
 #: Data files whose sourced entries the report lists (packaged defaults; a user override is listed too).
@@ -51,6 +51,8 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
 
     cfg = run.config
     figures = _Figures(run, view)
+    found = {name: result.report_section(cfg.analyses.get(name, {}), view) for name, result in run.results.items()}
+    sections = {name: section for name, section in found.items() if section is not None}
     summary_rows, summary_cols = _summary_rows(run)
     files, file_cols, versions, version_cols, params = _provenance(run)
     body = template_environment().get_template("study_report.html.j2").render(
@@ -59,21 +61,27 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
         notes=cfg.notes, summary_rows=summary_rows, summary_cols=summary_cols, links=_links(run),
         skipped_rows=[{"analysis": _title(k), "reason": v} for k, v in run.skipped.items()],
         skipped_cols=[Column("analysis", "分析 / Analysis"), Column("reason", "原因 / Reason")],
-        sections=[section(run, figures) for name, section in _SECTIONS.items() if name in run.results],
-        source_tables=_source_tables(run, view), files=files, file_cols=file_cols, versions=versions,
+        sections=[_section(name, section, figures) for name, section in sections.items()],
+        source_tables=[_table(t) for s in sections.values() for t in s.appendix] + _source_tables(run, view),
+        files=files, file_cols=file_cols, versions=versions,
         version_cols=version_cols, params=params)
     return page_html(f"{cfg.title_zh} / {cfg.title_en}", body)
 
 
-def _section(name: str, figure: dict[str, str] | None, chart: dict[str, str] | None, *tables: dict[str, Any],
-             notes: Iterable[str] = (), screening_link: bool = False) -> dict[str, Any]:
-    """One analysis section as the template draws it: title, map figure, chart, tables, notes."""
-    return {"title": _title(name), "figure": figure, "chart": chart, "tables": list(tables),
-            "notes": list(notes), "screening_link": screening_link}
+def _section(name: str, section: ReportSection, figures: _Figures) -> dict[str, Any]:
+    """One analysis section as the template draws it: title, map figure, chart, tables, notes, pointer."""
+    chart = section.chart
+    return {"title": _title(name), "figure": figures(list(section.figure_layers), section.figure_title),
+            "chart": chart and _chart(chart.labels, chart.values, chart.title, chart.xlabel, fmt=chart.fmt,
+                                      colours=chart.colours),
+            "tables": [_table(t) for t in section.tables], "notes": list(section.notes),
+            "see_also": section.see_also and (section.see_also[0], f"{name}/{section.see_also[1]}",
+                                              section.see_also[2])}
 
 
-def _table(rows: Iterable[Mapping[str, Any]], cols: list[Column], heading: str | None = None) -> dict[str, Any]:
-    return {"heading": heading, "rows": list(rows), "cols": cols}
+def _table(table: ReportTable) -> dict[str, Any]:
+    cols = [Column.registered(c.key, numeric=c.numeric, digits=c.digits, header=c.header) for c in table.columns]
+    return {"heading": table.heading, "rows": list(table.rows), "cols": cols}
 
 
 # ------------------------------------------------------------------------------------------ sections
@@ -105,109 +113,21 @@ def _links(run: StudyRun) -> list[str]:
             for key in ("map", *run.results) for p in run.outputs.get(key, [])]
 
 
-def _screening_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
-    result = cast("ScreeningResult", run.results["screening"])
-    counts = {k: v for k, v in result.verdict_counts().items() if v}
-    from .maps.styles import verdict_labels
-    from .report import verdict_colour
-
-    labels = verdict_labels()
-    chart = _chart([labels.get(v, v) for v in counts], list(counts.values()), "研判结论 / Verdicts",
-                   "项目数 / projects", colours=[verdict_colour(v) for v in counts])
-    rows = result.summary_table().to_dict("records")
-    cols = [Column.registered("project_id"), Column.registered("project_name"), Column.registered("industry"),
-            Column.registered("verdict_zh"), Column.registered("verdict"), Column.registered("n_findings"),
-            Column.registered("rule_ids"), Column.registered("counties")]
-    from .figures import FigureLayer
-
-    figure = figures([FigureLayer(result.tables["projects"], "projects", column="verdict", markers=True)],
-                     "拟建项目研判结论 / Screening verdicts of the proposed projects")
-    return _section("screening", figure, chart, _table(rows, cols), screening_link=True)
-
-
-def _rooftop_section(run: StudyRun, figures: _Figures, top: int | None = None) -> dict[str, Any]:
-    tables = run.results["rooftops"].tables
-    top = top or int(run.config.analyses["rooftops"].get("top", 20))
-    towns = tables["townships"].sort_values(["capacity_kwp", "township"], ascending=[False, True]).head(top)
-    chart = _chart([str(t) for t in towns["township"]], list(towns["capacity_kwp"] / 1000),
-                   "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township", "MWp")
-    cols = [Column.registered("county"), Column.registered("township"),
-            Column.registered("capacity_kwp", numeric=True), Column.registered("policy_target_kwp", numeric=True),
-            Column.registered("gap_kwp", numeric=True), Column.registered("annual_kwh", numeric=True),
-            Column.registered("co2_t", numeric=True, digits=1)]
-    from .figures import FigureLayer
-
-    figure = figures([FigureLayer(_township_potential(figures.view, tables["townships"]), "rooftops",
-                                  column="capacity_kwp", label="乡镇技术潜力 / township potential [kWp]")],
-                     "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township [kWp]")
-    return _section("rooftops", figure, chart, _table(towns.to_dict("records"), cols),
-                    _table(tables["counties"].to_dict("records"), cols, "县级合计 / County totals"))
-
-
-def _brownfield_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
-    result = run.results["brownfields"]
-    sites, excluded = result.tables["sites"], result.tables["excluded"]
-    top = int(run.config.analyses["brownfields"].get("top", 15))
-    ranked = sites[sites["rank"].notna()].head(top)
-    chart = _chart([f"{int(r)}. {n}" for r, n in zip(ranked["rank"], ranked["name"])], list(ranked["capacity_mw"]),
-                   "入围棕地装机容量 / Capacity of the ranked brownfield sites", "MW", fmt="{:,.1f}")
-    cols = [Column.registered("rank"), Column.registered("name"), Column.registered("site_type_zh"),
-            Column.registered("net_area_m2", numeric=True), Column.registered("capacity_mw", numeric=True, digits=2),
-            Column.registered("annual_mwh", numeric=True), Column.registered("co2_t", numeric=True),
-            Column.registered("score", numeric=True, digits=3), Column.registered("p_top_k", numeric=True, digits=2)]
-    notes = [n.text() for n in result.notes]
-    from .figures import FigureLayer
-
-    layers = []
-    if len(excluded):
-        layers.append(FigureLayer(excluded, "excluded_parts"))
-    layers.append(FigureLayer(sites[~sites.geometry.is_empty], "brownfield_sites", column="score",
-                              label="综合得分 / score", markers=True))
-    figure = figures(layers, "棕地净可开发面积（按综合得分着色）/ Brownfield net areas by score")
-    return _section("brownfields", figure, chart, _table(ranked.to_dict("records"), cols), notes=notes)
-
-
-def _mines_section(run: StudyRun, figures: _Figures) -> dict[str, Any]:
-    mines = run.results["mines"].tables["mines"]
-    top = int(run.config.analyses["mines"].get("top", 15))
-    modes = mines["mode_zh"].value_counts().sort_index()
-    chart = _chart(list(modes.index), list(modes.values), "推荐修复模式 / Recommended mode", "矿山数 / mines")
-    ranked = mines[mines["rank"].notna()].sort_values("rank").head(top)
-    cols = [Column.registered("rank"), Column.registered("name"), Column.registered("township"),
-            Column.registered("priority", numeric=True, digits=3),
-            Column.registered("visible_share", numeric=True, digits=2),
-            Column.registered("mode_zh"), Column.registered("mode_source")]
-    from .figures import FigureLayer
-
-    figure = figures([FigureLayer(mines, "mines", column="priority", label="优先度 / priority", markers=True)],
-                     "矿山修复优先度 / Mine rehabilitation priority")
-    return _section("mines", figure, chart, _table(ranked.to_dict("records"), cols))
-
-
-_SECTIONS = {"screening": _screening_section, "rooftops": _rooftop_section,
-             "brownfields": _brownfield_section, "mines": _mines_section}
-
-
 def _source_tables(run: StudyRun, view: Catalog) -> list[dict[str, Any]]:
-    """The appendix tables: screening rules, sourced parameters and factors, layers (each with its source)."""
-    parts = []
-    if "screening" in run.results:
-        rules = [{"id": r.id, "title": f"{r.title_zh} / {r.title_en}", "severity": r.severity, "source": r.source}
-                 for r in cast("ScreeningResult", run.results["screening"]).rules.rules]
-        parts.append(_table(rules, [
-            Column("id", "规则 / Rule"), Column("title", "标题 / Title"), Column("severity", "等级 / Severity"),
-            Column("source", "依据 / Source")], "准入规则 / Screening rules"))
-    rows = list(parameter_sources(run))
-    parts.append(_table(rows, [
-        Column("file", "文件 / File"), Column("key", "参数 / Key"), Column("value", "取值 / Value"),
-        Column("source", "依据 / Source")], "参数与系数 / Parameters and factors"))
-    layers = [{"id": e.id, "role": e.role, "title": f"{e.title_zh} / {e.title_en}",
-               "synthetic": e.synthetic, "source": e.source, "licence": e.licence} for e in view.entries]
-    parts.append(_table(layers, [
-        Column("id", "图层 / Layer"), Column("role", "角色 / Role"), Column("title", "名称 / Title"),
-        Column("synthetic", "合成 / Synthetic"), Column("source", "来源 / Source"),
-        Column("licence", "许可 / Licence")], "图层 / Layers"))
-    return parts
+    """The appendix tables after the analyses' own (e.g. rules): sourced parameters and factors, layers."""
+    params = ReportTable(list(parameter_sources(run)), _headed(
+        ("file", "文件 / File"), ("key", "参数 / Key"), ("value", "取值 / Value"), ("source", "依据 / Source")),
+        "参数与系数 / Parameters and factors")
+    layers = ReportTable([{"id": e.id, "role": e.role, "title": f"{e.title_zh} / {e.title_en}",
+                           "synthetic": e.synthetic, "source": e.source, "licence": e.licence} for e in view.entries],
+                         _headed(("id", "图层 / Layer"), ("role", "角色 / Role"), ("title", "名称 / Title"),
+                                 ("synthetic", "合成 / Synthetic"), ("source", "来源 / Source"),
+                                 ("licence", "许可 / Licence")), "图层 / Layers")
+    return [_table(params), _table(layers)]
+
+
+def _headed(*columns: tuple[str, str]) -> tuple[ReportColumn, ...]:
+    return tuple(ReportColumn(key, header=header) for key, header in columns)
 
 
 def parameter_sources(run: StudyRun) -> Iterable[dict[str, str]]:
@@ -294,24 +214,6 @@ def _public(value: Any, base: Path) -> Any:
     if isinstance(value, str) and Path(value).is_absolute():
         return display_path(value, base)
     return value
-
-
-def _township_potential(view: Catalog, townships: pd.DataFrame) -> Any:
-    """Township polygons of the catalog with the rooftop table's ``capacity_kwp`` (joined by county and name)."""
-    import geopandas as gpd
-
-    if not view.has("township"):
-        return gpd.GeoDataFrame(geometry=[])
-    polys = view.read("township")
-    table = townships[townships["township"].notna()][["county", "township", "capacity_kwp"]]
-    from .placenames import display_names
-
-    keys = ["county"] if "county" in polys.columns else []
-    # the rooftop table names townships as display_names does (Chinese, else pinyin marked as such)
-    polys = polys.assign(_shown=display_names(polys))
-    joined = polys.merge(table if keys else table.drop(columns="county"), left_on=["_shown"] + keys,
-                         right_on=["township"] + keys)
-    return joined.drop(columns="_shown") if len(joined) else gpd.GeoDataFrame(geometry=[])
 
 
 class _Figures:

@@ -19,6 +19,10 @@ from ..analysis import (
     OutputFile,
     ParamRecord,
     Provenance,
+    ReportChart,
+    ReportColumn,
+    ReportSection,
+    ReportTable,
     Result,
     common_data_files,
     data_file_hashes,
@@ -142,6 +146,26 @@ class BrownfieldResult(Result):
         """``sites``, ``excluded``, ``by_type`` and ``excluded_by_reason``."""
         return {"sites": self.sites, "excluded": self.excluded, "by_type": self.by_type(),
                 "excluded_by_reason": self.excluded_by_reason()}
+
+    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+        """Capacity of the ``top`` ranked sites (default 15) as chart and table, net areas by score on a map."""
+        from ..figures import FigureLayer
+
+        ranked = self.sites[self.sites["rank"].notna()].head(int(options.get("top", 15)))
+        layers = [FigureLayer(self.excluded, "excluded_parts")] if len(self.excluded) else []
+        layers.append(FigureLayer(self.sites[~self.sites.geometry.is_empty], "brownfield_sites", column="score",
+                                  label="综合得分 / score", markers=True))
+        cols = (ReportColumn("rank"), ReportColumn("name"), ReportColumn("site_type_zh"),
+                ReportColumn("net_area_m2", numeric=True), ReportColumn("capacity_mw", numeric=True, digits=2),
+                ReportColumn("annual_mwh", numeric=True), ReportColumn("co2_t", numeric=True),
+                ReportColumn("score", numeric=True, digits=3), ReportColumn("p_top_k", numeric=True, digits=2))
+        return ReportSection(
+            figure_title="棕地净可开发面积（按综合得分着色）/ Brownfield net areas by score",
+            figure_layers=tuple(layers),
+            chart=ReportChart([f"{int(r)}. {n}" for r, n in zip(ranked["rank"], ranked["name"])],
+                              list(ranked["capacity_mw"]), "入围棕地装机容量 / Capacity of the ranked brownfield sites",
+                              "MW", fmt="{:,.1f}"),
+            tables=(ReportTable(ranked.to_dict("records"), cols),), notes=tuple(n.text() for n in self.notes))
 
     def totals(self) -> dict[str, float]:
         """Totals: sites, ranked sites, gross / net area [m²], capacity [MW], energy [MWh/yr], CO₂ [t/yr]."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +23,10 @@ from ..analysis import (
     OutputFile,
     ParamRecord,
     Provenance,
+    ReportChart,
+    ReportColumn,
+    ReportSection,
+    ReportTable,
     Result,
     common_data_files,
     summary_frame,
@@ -205,6 +210,24 @@ class RooftopResult(Result):
 
         return rooftop_layers(self)
 
+    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+        """Technical potential of the ``top`` townships (default 20) as chart, map and table; county totals."""
+        from ..figures import FigureLayer
+
+        towns = self.townships.sort_values(["capacity_kwp", "township"], ascending=[False, True])
+        towns = towns.head(int(options.get("top", 20)))
+        cols = (ReportColumn("county"), ReportColumn("township"), ReportColumn("capacity_kwp", numeric=True),
+                ReportColumn("policy_target_kwp", numeric=True), ReportColumn("gap_kwp", numeric=True),
+                ReportColumn("annual_kwh", numeric=True), ReportColumn("co2_t", numeric=True, digits=1))
+        return ReportSection(
+            figure_title="乡镇屋顶光伏技术潜力 / Rooftop technical potential by township [kWp]",
+            figure_layers=(FigureLayer(township_potential(catalog, self.townships), "rooftops",
+                                       column="capacity_kwp", label="乡镇技术潜力 / township potential [kWp]"),),
+            chart=ReportChart([str(t) for t in towns["township"]], list(towns["capacity_kwp"] / 1000),
+                              "乡镇屋顶光伏技术潜力 / Rooftop technical potential by township", "MWp"),
+            tables=(ReportTable(towns.to_dict("records"), cols),
+                    ReportTable(self.counties.to_dict("records"), cols, "县级合计 / County totals")))
+
     def area_table(self) -> pd.DataFrame:
         """Townships then county and total rows, with a ``level`` column (what the CSV holds)."""
         towns = self.townships.assign(level="township")
@@ -236,5 +259,17 @@ def _parameters(params: Any, details: dict[str, Any]) -> list[ParamRecord]:
     return records
 
 
+def township_potential(view: Any, townships: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Township polygons of the catalog ``view`` with the rooftop table's ``capacity_kwp`` (joined by county and name)."""
+    if not view.has("township"):
+        return gpd.GeoDataFrame(geometry=[])
+    polys = view.read("township")
+    table = townships[townships["township"].notna()][["county", "township", "capacity_kwp"]]
+    from ..placenames import display_names
 
-
+    keys = ["county"] if "county" in polys.columns else []
+    # the rooftop table names townships as display_names does (Chinese, else pinyin marked as such)
+    polys = polys.assign(_shown=display_names(polys))
+    joined = polys.merge(table if keys else table.drop(columns="county"), left_on=["_shown"] + keys,
+                         right_on=["township"] + keys)
+    return joined.drop(columns="_shown") if len(joined) else gpd.GeoDataFrame(geometry=[])

@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +24,10 @@ from ..analysis import (
     OutputFile,
     ParamRecord,
     Provenance,
+    ReportChart,
+    ReportColumn,
+    ReportSection,
+    ReportTable,
     Result,
     common_data_files,
     summary_frame,
@@ -204,6 +209,41 @@ class ScreeningResult(Result):
         from ..resultmaps import screening_layers
 
         return screening_layers(self)
+
+    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+        """Verdict chart, the footprints by verdict, one row per project; the rules go to the appendix."""
+        from ..figures import FigureLayer
+        from ..htmlstyle import verdict_colour
+        from ..maps.styles import verdict_labels
+
+        counts = {k: v for k, v in self.verdict_counts().items() if v}
+        labels = verdict_labels()
+        rules = [{"id": r.id, "title": f"{r.title_zh} / {r.title_en}", "severity": r.severity, "source": r.source}
+                 for r in self.rules.rules]
+        return ReportSection(
+            figure_title="拟建项目研判结论 / Screening verdicts of the proposed projects",
+            figure_layers=(FigureLayer(self.projects, "projects", column="verdict", markers=True),),
+            chart=ReportChart([labels.get(v, v) for v in counts], list(counts.values()), "研判结论 / Verdicts",
+                              "项目数 / projects", colours=[verdict_colour(v) for v in counts]),
+            tables=(ReportTable(self.summary_table().to_dict("records"), tuple(map(ReportColumn, (
+                "project_id", "project_name", "industry", "verdict_zh", "verdict", "n_findings", "rule_ids",
+                "counties")))),),
+            see_also=("每个项目的详细研判（发现、依据、准入清单原文）见 ", "report.html",
+                      "，可打印的单页研判单见 screening/sheets/ / Findings with citations and access-list texts per "
+                      "project: screening/report.html; a printable one-page sheet per project: screening/sheets/"),
+            appendix=(ReportTable(rules, (ReportColumn("id", header="规则 / Rule"),
+                                          ReportColumn("title", header="标题 / Title"),
+                                          ReportColumn("severity", header="等级 / Severity"),
+                                          ReportColumn("source", header="依据 / Source")),
+                                  "准入规则 / Screening rules"),))
+
+    def write_extras(self, folder: Path, *, generated: datetime | None = None, catalog: Any = None,
+                     pdf: bool = False) -> list[Path]:
+        """The screening report (``report.html``, ``report.md``) and one printable sheet per project
+        (``sheets/<id>.html``, with ``pdf`` also ``.pdf``), drawn over ``catalog``'s constraint layers."""
+        from ..report import write_screening_reports
+
+        return write_screening_reports(self, folder, generated=generated, catalog=catalog, pdf=pdf)
 
     # -- summaries ------------------------------------------------------------------------------------
     @property
