@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ._deprecated import Problems  # noqa: F401  (deprecated: removed in the next release)
 from .datafile_basics import (  # noqa: F401  (re-exported: defined here before datafile_basics.py)
     packaged_path,
     tomllib,

@@ -65,6 +65,13 @@ from ..siteengine import (  # noqa: F401  (the shared site engine's names, impor
     substation_distances,
     terrain_table,
 )
+from ._deprecated import (  # noqa: F401  (deprecated: removed in the next release)
+    parse_condition,
+    parse_criteria,
+    parse_exclusion,
+    parse_mcda,
+    read_params_document,
+)
 from .params import (  # noqa: F401  (every public name, as before the split)
     DATA_FILE,
     M2_PER_ACRE,

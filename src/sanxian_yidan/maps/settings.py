@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field
 from ..datafiles import load_toml, packaged_path
 from ..errors import SanxianError
 from ..params import PACKAGED_PREFIX, AsTuple, DataModel, Sourced, validate_layers
+from ._deprecated import parse_palettes, parse_ramps  # noqa: F401  (deprecated: removed in the next release)
 from .palettes import (  # noqa: F401  (PaletteClass, Palette, Ramp: public names, as before palettes.py)
     COLOUR,
     Colour,

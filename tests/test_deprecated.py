@@ -1,0 +1,106 @@
+"""Names removed by the move to data-file models stay importable for one release: each warns and still works."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from sanxian_yidan import brownfield as bf
+from sanxian_yidan.datafiles import Problems, load_toml, packaged_path
+from sanxian_yidan.errors import DataFileError
+from sanxian_yidan.maps import load_map_settings
+from sanxian_yidan.maps.settings import parse_palettes, parse_ramps
+
+WARNS = pytest.warns(DeprecationWarning, match="removed in the next release; use ")
+
+
+class _Collector:
+    """The former problem collector's interface: ``add(where, text)``."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, text: str) -> None:
+        self.items.append(f"{where}: {text}")
+
+
+def test_problems_collects_and_raises_every_problem_at_once():
+    with pytest.warns(DeprecationWarning, match="datafiles.Problems .*use datafiles.load_model"):
+        probs = Problems("user.toml")
+    assert probs.get({"a": 2}, "a", float, "[t]") == 2.0 and isinstance(probs.get({"a": 2}, "a", float, "[t]"), float)
+    assert probs.get({}, "b", int, "[t]") is None
+    assert probs.get({}, "b", int, "[t]", 7) == 7
+    assert probs.number({"n": -1}, "n", "[t]", lo=0) is None
+    assert probs.source({"source": " "}, "[t]") == ""
+    assert probs.source({"source": "GB 1"}, "[t]") == "GB 1"
+    assert [p.split(":")[0] for p in probs.items] == ["[t]"] * 3
+    with pytest.raises(DataFileError, match=r"3 problem\(s\)") as err:
+        probs.raise_if_any("棕地 / brownfield")
+    assert "user.toml" in str(err.value) and "missing required key 'b'" in str(err.value)
+
+
+def test_parse_condition_builds_the_condition_or_records_the_problem():
+    probs = _Collector()
+    raw = {"column": "slope_mean_deg", "op": "<=", "value": 15, "source": "GB 50797-2012"}
+    with WARNS:
+        cond = bf.parse_condition(raw, "[[prescreen]][0]", probs, prescreen=True)
+    assert (cond.column, cond.op, cond.value, cond.id, cond.on_missing, cond.source) == (
+        "slope_mean_deg", "<=", 15, "slope_mean_deg", "flag", "GB 50797-2012")
+    with WARNS:
+        assert bf.parse_condition({"column": "status", "op": "in", "value": "x"}, "[w]", probs) is None
+    with WARNS:  # a pre-screen test needs a source
+        assert bf.parse_condition({"column": "a", "op": "<", "value": 1}, "[p]", probs, prescreen=True) is None
+    assert len(probs.items) == 2 and probs.items[0].startswith("[w]") and "list" in probs.items[0]
+    assert probs.items[1].startswith("[p].source")
+
+
+def test_parse_mcda_criteria_and_exclusions_give_what_load_params_gives():
+    doc = load_toml(packaged_path("brownfield.toml"))
+    params = bf.load_params()
+    probs = _Collector()
+    with WARNS:
+        assert bf.parse_mcda(doc, probs) == params.mcda
+    with WARNS:
+        assert bf.parse_criteria(doc["criteria"], "[[criteria]]", probs) == params.mcda.criteria
+    for i, raw in enumerate(doc["exclusions"]):
+        with WARNS:
+            assert bf.parse_exclusion(raw, f"[[exclusions]][{i}]", probs) == params.exclusions[i]
+    assert probs.items == []
+    bad = dict(doc, mcda={**doc["mcda"], "top_k": 0})
+    with WARNS:
+        assert bf.parse_mcda(bad, probs) is None
+    with WARNS:
+        assert bf.parse_criteria([], "[[criteria]]", probs) == ()
+    with WARNS:
+        assert bf.parse_exclusion({"role": "x", "buffer_m": -5, "source": "s"}, "[[exclusions]][9]", probs) is None
+    assert [p.split(":")[0] for p in probs.items] == ["mcda.top_k", "[[criteria]]", "[[exclusions]][9].buffer_m"]
+
+
+def test_read_params_document_merges_the_user_values_over_the_packaged_file(tmp_path):
+    packaged = load_toml(packaged_path("brownfield.toml"))
+    with WARNS:
+        doc, files = bf.read_params_document("brownfield.toml", {"mcda": {"top_k": 3}})
+    assert doc["mcda"]["top_k"] == 3 and doc["mcda"]["method"] == packaged["mcda"]["method"]
+    assert files[0].endswith("brownfield.toml") and len(files) == 2
+    user = tmp_path / "mine.toml"
+    user.write_text("[mcda]\nseed = 11\n", encoding="utf-8")
+    with WARNS:
+        doc, files = bf.read_params_document("brownfield.toml", user)
+    assert doc["mcda"]["seed"] == 11 and doc["criteria"] == packaged["criteria"] and files[1] == str(user.resolve())
+
+
+def test_parse_palettes_and_ramps_give_the_settings_palettes_and_ramps():
+    doc = load_toml(packaged_path("styles.toml"))
+    settings = load_map_settings()
+    reader = types.SimpleNamespace(problems=[])
+    with WARNS:
+        assert parse_palettes(reader, doc) == dict(settings.palettes)
+    with WARNS:
+        assert parse_ramps(reader, doc) == dict(settings.ramps)
+    assert reader.problems == []
+    with WARNS:
+        assert parse_ramps(reader, {"ramps": {"hot": {"colours": ["#fff"], "columns": [], "reverse": False,
+                                                       "source": "s"}}}) == {}
+    assert any("[ramps.sequential] is missing" in p for p in reader.problems)
+    assert any(p.startswith("[ramps.hot.colours]") for p in reader.problems)
