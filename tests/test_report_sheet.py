@@ -181,3 +181,17 @@ def test_screening_report_template_escapes_text_and_attributes(tmp_path: Path) -
     assert '<section id="project-X&#34; onmouseover=&#34;alert(1)">' in html
     assert "项目 / Project X&#34; onmouseover=&#34;alert(1) · &lt;script&gt;alert(1)&lt;/script&gt;</h2>" in html
     assert html.count("<section ") == 1 and html.rstrip().endswith("</body></html>")
+
+
+def test_sheet_areas_follow_the_display_unit_and_digits_of_the_schemas(monkeypatch):
+    # the hectare of data/tables.toml and the decimals of data/csv_format.toml, not numbers of the sheet's own
+    from sanxian_yidan import columns, schemas
+    from sanxian_yidan.sheet import _area
+
+    assert _area(12_345.0) == ("1.23 公顷（12,345 m²）", "1.23 ha (12,345 m²)")
+    assert _area(2_500_000.0) == ("250.0 公顷", "250.0 ha")
+    ha = schemas.display_unit("ha")
+    monkeypatch.setattr(schemas, "display_unit", lambda name: ha.model_copy(update={"per": 1000.0}))
+    fmt = columns.csv_format()
+    monkeypatch.setattr(columns, "csv_format", lambda: {**fmt, "unit_digits": {**fmt["unit_digits"], "ha": 3}})
+    assert _area(12_345.0) == ("12.345 公顷（12,345 m²）", "12.345 ha (12,345 m²)")

@@ -311,3 +311,56 @@ def test_the_report_summary_shows_the_source_of_each_headline_figure(suixian_run
     # the avoided CO2 of the rooftops cites the ministry's 2023 grid emission factor announcement
     co2 = run.results["rooftops"].summary.set_index("label_en").loc["avoided CO₂", "source"]
     assert "2023年电力二氧化碳排放因子" in co2 and co2.split("(")[0] in summary
+
+
+def test_a_registered_analysis_is_run_reported_and_written_through_the_contract_alone(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    # nothing in study.py or study_report.py names an analysis: a new one brings its section and extra files
+    import dataclasses
+
+    import pandas as pd
+
+    from sanxian_yidan import analysis as an
+    from sanxian_yidan.studyconfig import load_study
+
+    class ToyResult(an.Result):
+        analysis = "toy"
+        outputs = (an.OutputFile("toy.csv", "csv", ("counties",)),)
+
+        def __init__(self, counties: pd.DataFrame) -> None:
+            self.counties, self.notes, self.provenance = counties, [], an.Provenance()
+
+        tables = property(lambda self: {"counties": self.counties})
+        summary = property(lambda self: an.summary_frame([{"label_zh": "县数", "label_en": "Counties",
+                                                             "value": len(self.counties), "unit": ""}]))
+
+        def write_into(self, folder: Path) -> dict[str, Path]:
+            self.counties.to_csv(folder / "toy.csv", index=False)
+            return {"toy.csv": folder / "toy.csv"}
+
+        def report_section(self, options, catalog) -> an.ReportSection:  # noqa: ANN001
+            table = an.ReportTable(self.counties.to_dict("records"), (an.ReportColumn("name", header="县 / County"),),
+                                   "玩具表 / Toy table")
+            return an.ReportSection(tables=(table,), notes=(f"玩具注 / toy note top={options['top']}",),
+                                    see_also=("见 ", "toy_extra.md", " / see it"),
+                                    appendix=(dataclasses.replace(table, heading="玩具依据 / Toy sources"),))
+
+        def write_extras(self, folder: Path, *, generated=None, catalog=None, pdf=False) -> list[Path]:  # noqa: ANN001
+            (folder / "toy_extra.md").write_text(f"generated {generated.isoformat()}", encoding="utf-8")
+            return [folder / "toy_extra.md"]
+
+    an.analyses()  # the built-ins first, as in every run
+    monkeypatch.setitem(an._REGISTRY, "toy", an.Analysis(
+        "toy", "玩具", "Toy", lambda catalog, params=None, progress=None: ToyResult(pd.DataFrame({"name": ["甲县"]})),
+        ToyResult, roles=("admin_boundary",)))
+    config = load_study(_study(tmp_path, tables=""), allow_paths=[REPO])
+    run = run_study(dataclasses.replace(config, analyses={"toy": {"top": 3}}), generated=T1)
+    out = tmp_path / "out"
+    assert run.outputs["toy"] == [out / "toy" / "toy.csv", out / "toy" / "toy_extra.md"]
+    assert (out / "toy" / "toy_extra.md").read_text(encoding="utf-8") == f"generated {T1.isoformat()}"
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for text in ("<h2>玩具 / Toy</h2>", "<h3>玩具表 / Toy table</h3>", "<td>甲县</td>", "玩具注 / toy note top=3",
+                 "<a href='toy/toy_extra.md'>toy/toy_extra.md</a> / see it", "<h3>玩具依据 / Toy sources</h3>"):
+        assert text in report, text
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"toy/toy.csv", "toy/toy_extra.md"} <= {o["path"].split("out/", 1)[1] for o in manifest["outputs"]}

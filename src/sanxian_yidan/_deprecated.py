@@ -58,8 +58,8 @@ class Problems:
                hi: float | None = None, default: Any = ...) -> float | None:
         """A finite number in ``[lo, hi]``, else a recorded problem and ``None``."""
         value = self.get(table, key, (int, float), where, default)
-        if value is None or value is ...:
-            return value
+        if value is None:
+            return None
         if math.isnan(value) or math.isinf(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
             self.add(where, f"'{key}' = {value} must be a finite number in [{lo}, {hi}]")
             return None

@@ -24,7 +24,7 @@ surface; none of them knows an analysis's internals.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -185,7 +185,7 @@ class ReportColumn:
 class ReportTable:
     """A table of a report section: rows (mappings) and the columns shown, with an optional heading."""
 
-    rows: list[Mapping[str, Any]]
+    rows: Sequence[Mapping[str, Any]]
     columns: tuple[ReportColumn, ...]
     heading: str | None = None
 

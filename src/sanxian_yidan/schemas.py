@@ -24,8 +24,8 @@ from .datafiles import PACKAGED_PREFIX, load_model
 from .errors import DataFileError, problem
 from .params import DataModel, Sourced
 
-__all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "order", "schema", "table_names", "view_columns",
-           "view_rows"]
+__all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "display_unit", "order", "schema", "table_names",
+           "view_columns", "view_rows"]
 
 TABLES_FILE = "tables.toml"
 
@@ -130,6 +130,11 @@ def _tables() -> TablesFile:
                                     + "\n  - ".join(problems),
                                     file=PACKAGED_PREFIX + TABLES_FILE, fix="correct each entry listed"))
     return doc
+
+
+def display_unit(name: str) -> DisplayUnit:
+    """The display unit ``name`` of ``[units]`` in ``data/tables.toml`` (e.g. ``ha``: ``per`` = 10,000 m²)."""
+    return _tables().units[name]
 
 
 def table_names() -> tuple[str, ...]:

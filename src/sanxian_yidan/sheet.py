@@ -82,14 +82,21 @@ class SheetPdfWarning(UserWarning):
     """A PDF sheet was asked for but could not be made (no browser, or the browser failed)."""
 
 
-def _ha(area_m2: float) -> str:
-    ha = area_m2 / 1e4
-    return f"{ha:,.2f} 公顷（{area_m2:,.0f} m²）" if ha < 100 else f"{ha:,.1f} 公顷"
+def _area(area_m2: float) -> tuple[str, str]:
+    """An overlap area as the sheet says it (Chinese, English): in hectares, a small one with its m² beside.
 
+    The hectare (``[units.ha]`` of ``data/tables.toml``) and the decimals of hectares and of the overlap area's
+    own unit (``data/csv_format.toml``, the column registry) are those of every other output; above 100 ha
+    one decimal less is said.
+    """
+    from .columns import csv_format, digits_of
+    from .schemas import display_unit
 
-def _ha_en(area_m2: float) -> str:
-    ha = area_m2 / 1e4
-    return f"{ha:,.2f} ha ({area_m2:,.0f} m²)" if ha < 100 else f"{ha:,.1f} ha"
+    ha, digits = area_m2 / display_unit("ha").per, int(csv_format()["unit_digits"]["ha"])
+    if ha >= 100:
+        return f"{ha:,.{digits - 1}f} 公顷", f"{ha:,.{digits - 1}f} ha"
+    m2 = f"{area_m2:,.{digits_of('overlap_area_m2')}f} m²"
+    return f"{ha:,.{digits}f} 公顷（{m2}）", f"{ha:,.{digits}f} ha ({m2})"
 
 
 def _sentences(f: Mapping[str, Any], roles: Mapping[str, Any]) -> tuple[str, str]:
@@ -100,8 +107,9 @@ def _sentences(f: Mapping[str, Any], roles: Mapping[str, Any]) -> tuple[str, str
     if measures_overlap(f.get("predicate")) and f.get("area_m2") is not None:
         share = f"，占项目 {100 * f['share']:.1f}%" if f.get("share") is not None else ""
         share_en = f", {100 * f['share']:.1f}% of the project" if f.get("share") is not None else ""
-        return (f"占用{zh_role} {_ha(f['area_m2'])}{share}" + (f"（{names}）" if names else ""),
-                f"Occupies {_ha_en(f['area_m2'])} of {en_role.lower()}{share_en}" + (f" ({names})" if names else ""))
+        area_zh, area_en = _area(f["area_m2"])
+        return (f"占用{zh_role} {area_zh}{share}" + (f"（{names}）" if names else ""),
+                f"Occupies {area_en} of {en_role.lower()}{share_en}" + (f" ({names})" if names else ""))
     return f["message_zh"].rstrip("。"), f["message_en"].rstrip(".")
 
 

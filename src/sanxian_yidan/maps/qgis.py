@@ -24,7 +24,8 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import problem
-from .settings import MapError
+from .layers import NumericStyle, classify_numeric
+from .settings import MapError, default_settings
 from .styles import LayerStyle, layer_style, styles
 
 #: 1 CSS px in millimetres (QGIS symbol units): 96 px per inch, 25.4 mm per inch.
@@ -85,9 +86,6 @@ def _classes(st: LayerStyle, values: Sequence[Any] | None) -> tuple[str, list[tu
     if st.ramp and st.column and values is not None:
         import numpy as np
         import pandas as pd
-
-        from .layers import NumericStyle, classify_numeric
-        from .settings import default_settings
 
         series = pd.to_numeric(pd.Series(values if isinstance(values, (np.ndarray, pd.Series)) else list(values)),
                                errors="coerce")

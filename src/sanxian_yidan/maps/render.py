@@ -28,8 +28,12 @@ from .layers import (
     MapLayer,
     PopupValue,
     SingleStyle,
+    category_key,
     classify_layer,
+    effective_style,
+    format_scalar,
     popup_content,
+    require_column,
     tooltip_texts,
 )
 from .settings import (
@@ -464,7 +468,6 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
     ``marker_max_zoom`` (small footprints are specks at county zoom); from there on only the label stays."""
     layer, classes, geoms = p.layer, p.classes, p.geoms
     assert classes is not None and layer.markers is not None
-    from .layers import category_key, format_scalar, require_column
 
     require_column(layer.gdf, layer.markers, "markers", layer.name)
     marks = [("" if category_key(v) is None else format_scalar(v)) for v in layer.gdf[layer.markers]]
@@ -769,7 +772,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     for p in prepared:
         if p.raster is None:
             p.classes = classify_layer(p.layer, slot, s)
-            slot += isinstance(_effective_style(p.layer), SingleStyle)
+            slot += isinstance(effective_style(p.layer), SingleStyle)
 
     m = _new_map(title_zh, title_en, s)
     _Script("\n".join(f"{m.get_name()}.createPane('{name}').style.zIndex = {z};" for name, z in _PANES)
@@ -870,12 +873,6 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
                  "base_layers": [b.name for b in base_blocks], "labels": {lb.name: lb.texts for lb in labels},
                  "label_groups": len(label_groups)}
     return m
-
-
-def _effective_style(layer: MapLayer) -> Any:
-    from .layers import effective_style
-
-    return effective_style(layer)
 
 
 def _legend_block(p: _Prepared) -> _LegendBlock:
