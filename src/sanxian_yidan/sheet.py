@@ -218,7 +218,7 @@ def sheet_html(result: ScreenedProjects, project_id: str, *, map_png: bytes | No
                         else str(c["name"]) for c in rec["counties"])
     when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     context = {
-        "p": rec, "industry": industry, "counties": counties, "area": _ha(rec["area_m2"] or 0),
+        "p": rec, "industry": industry, "counties": counties, "area": _area(rec["area_m2"] or 0)[0],
         "generated": f"生成日期 / generated {when}",
         "verdict": {"zh": _VERDICT_ZH.get(verdict, rec["verdict_zh"]), "en": _VERDICT_EN.get(verdict, verdict),
                     "colour": vcol, "text": text_colour(vcol)},
