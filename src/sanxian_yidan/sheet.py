@@ -60,16 +60,12 @@ class ScreenedProjects(Protocol):
     (:class:`~sanxian_yidan.screening.ScreeningResult`); naming the protocol, not the class, keeps the
     presentation modules out of the screening package's imports (the result writes its reports with them)."""
 
-    @property
-    def projects(self) -> Any: ...
-    @property
-    def overlaps(self) -> Any: ...
-    @property
-    def parameters(self) -> dict[str, Any]: ...
-    @property
-    def layers_used(self) -> list[Any]: ...
-    @property
-    def missing_roles(self) -> list[str]: ...
+    projects: Any
+    overlaps: Any
+    parameters: dict[str, Any]
+    layers_used: list[Any]
+    missing_roles: list[str]
+
     @property
     def synthetic(self) -> bool: ...
     @property

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .analysis import ReportColumn, ReportSection, ReportTable
+from .analysis import ReportColumn, ReportSection, ReportTable, analyses
 from .charts import bar_chart
 from .datafiles import load_toml, packaged_path
 from .report import Column, page_html
@@ -32,8 +32,6 @@ PARAMETER_FILES = ("benefits.toml", "solar.toml", "rooftop.toml", "brownfield.to
 
 def _title(name: str) -> str:
     """``中文 / English`` title of a registered analysis (its name when it is not registered)."""
-    from .analysis import analyses
-
     found = analyses().get(name)
     return found.title if found is not None else name
 
