@@ -21,7 +21,6 @@ from .params import (
     Exclusion,
     McdaFile,
     McdaSpec,
-    _CriterionEntry,
     _Exclusion,
     _PrescreenEntry,
 )
@@ -41,14 +40,13 @@ def parse_criteria(raw_list: Any, where: str, probs: Any) -> tuple[CriterionSpec
     """Deprecated: the ``[[criteria]]`` entries as :class:`CriterionSpec` (``()`` and problems if invalid)."""
     deprecated("brownfield.parse_criteria", "brownfield.params.McdaFile (its mcda_spec().criteria)")
     try:
-        entries = TypeAdapter(list[_CriterionEntry]).validate_python(raw_list)
+        entries = TypeAdapter(list[CriterionSpec]).validate_python(raw_list)
     except ValidationError as exc:
         record_problems(exc, where, probs)
         return ()
     if not entries:
         probs.add(where, "at least one [[criteria]] entry is needed")
-    return tuple(CriterionSpec(c.column, c.transform, c.benefit, c.weight, dict(c.model_extra or {}), c.source)
-                 for c in entries)
+    return tuple(entries)
 
 
 def parse_mcda(doc: Mapping[str, Any], probs: Any, *, criteria_key: str = "criteria") -> McdaSpec | None:
