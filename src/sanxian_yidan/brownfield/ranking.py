@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -53,12 +53,14 @@ from ..siteengine import (
     score_and_rank,
     search_radius_m,
     share_text,
-    site_specific_yield,
     site_synthetic_layers,
     sort_by_rank,
     substation_distances,
     synthetic_note,
     terrain_table,
+    yield_locations,
+    yield_tilt,
+    yields_at,
 )
 from .params import BrownfieldParams, load_params
 from .sites import candidate_sites, ground_capacity_mw, read_parcels, site_readiness
@@ -342,17 +344,109 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     """
     total = RANKING_STEPS
     p = load_params(params)
-    cat = catalog
-    # Candidate layers are read from `cat` (each site keeps its own synthetic flag); every other
+    # Candidate layers are read from `catalog` (each site keeps its own synthetic flag); every other
     # layer is read through `ctx`, which records it: those layers decide something for every site
     # (exclusions, distances, terrain, county and township), so their synthetic flags reach every site.
-    ctx = TrackedCatalog(cat)
-    crs = cat.working_crs
-    notes: list[str] = []
-
+    ctx = TrackedCatalog(catalog)
     report_step(progress, "候选地块 / candidate sites", 0, total)
-    sites = candidate_sites(cat, p, parcels=parcels)
-    ready = site_readiness(sites, p)
+    sites = candidate_sites(catalog, p, parcels=parcels)
+    shared = shared_layers(ctx, p, dem)
+    ev = evaluate_sites(sites, ctx, p, shared, progress=progress)
+    report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
+    locations = distinct_locations([ev.locations])
+    tilt = yield_tilt(locations, azimuth_deg=p.yield_azimuth_deg, tilt_deg=p.yield_tilt_deg) if len(locations) \
+        else p.yield_tilt_deg
+    factors = finish_measures(ev, p, locations, tilt)
+    report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
+    return rank_sites(ev, ctx, p, shared, n_runs=len(locations), tilt=tilt, factors=factors, params_file=params,
+                      progress=progress)
+
+
+@dataclass(frozen=True)
+class SharedLayers:
+    """What every part of a ranking reads the same: the buffered hard exclusions (and their notes) and the DEM."""
+
+    exclusions: gpd.GeoDataFrame
+    exclusion_notes: list[str]
+    dem: Any
+    dem_given: bool
+
+
+def shared_layers(ctx: Any, p: BrownfieldParams, dem: Any = None) -> SharedLayers:
+    """Read the exclusion layers and the DEM once, through ``ctx`` (which records them)."""
+    ex_layers, ex_notes = exclusion_layers(ctx, p.exclusions)
+    return SharedLayers(ex_layers, ex_notes, resolve_dem(ctx, dem), dem is not None)
+
+
+@dataclass
+class SiteEvaluation:
+    """The row-local part of a ranking for a set of sites (all of them in memory; one partition on Dask).
+
+    Every value here depends on the site and the catalog only; what depends on the whole site set
+    (the yield tilt, the pre-screen notes' totals, the score normalisation, rank and ``p_top_k``, the run
+    notes counting sites) is left to :func:`finish_measures` (given the tilt) and :func:`rank_sites`.
+    """
+
+    frame: pd.DataFrame
+    outline: np.ndarray
+    net: np.ndarray
+    dist_geoms: np.ndarray
+    excluded: gpd.GeoDataFrame
+    where: pd.DataFrame
+    edge: pd.DataFrame
+    readiness: pd.DataFrame
+    status_notes: list[list[str]]
+    terr_notes: list[list[str]]
+    edge_notes: list[list[str]]
+    notes: list[str]
+    locations: pd.DataFrame
+    has_location: np.ndarray
+    coverage_known: bool
+    region: str | None
+    crs: Any
+    site_records: list[LayerRecord] = field(default_factory=list)
+    pre_notes: list[list[str]] = field(default_factory=list)
+    run_notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def concat(cls, parts: list[SiteEvaluation]) -> SiteEvaluation:
+        """The evaluations of several partitions as one (rows in partition order; run notes of the first)."""
+        first = parts[0]
+        lists = ("status_notes", "terr_notes", "edge_notes", "pre_notes")
+        arrays = ("outline", "net", "dist_geoms", "has_location")
+        frames = ("frame", "where", "edge", "readiness", "locations")
+        return replace(
+            first, **{k: [x for q in parts for x in getattr(q, k)] for k in lists},
+            **{k: np.concatenate([getattr(q, k) for q in parts]) for k in arrays},
+            **{k: pd.concat([getattr(q, k) for q in parts], ignore_index=True) for k in frames},
+            excluded=gpd.GeoDataFrame(pd.concat([q.excluded for q in parts], ignore_index=True),
+                                      geometry="geometry", crs=first.excluded.crs),
+            site_records=merge_layer_records(*(q.site_records for q in parts)))
+
+    def take(self, order: np.ndarray) -> SiteEvaluation:
+        """The rows in ``order`` (positions)."""
+        loc = order[self.has_location[order]]
+        rank = np.cumsum(self.has_location) - 1
+        return replace(
+            self, frame=self.frame.iloc[order].reset_index(drop=True), outline=self.outline[order],
+            net=self.net[order], dist_geoms=self.dist_geoms[order], where=self.where.iloc[order].reset_index(drop=True),
+            edge=self.edge.iloc[order].reset_index(drop=True),
+            readiness=self.readiness.iloc[order].reset_index(drop=True), has_location=self.has_location[order],
+            locations=self.locations.iloc[rank[loc]].reset_index(drop=True),
+            **{k: [getattr(self, k)[i] for i in order] for k in ("status_notes", "terr_notes", "edge_notes",
+                                                                   "pre_notes") if getattr(self, k)})
+
+
+def evaluate_sites(sites: gpd.GeoDataFrame, ctx: Any, p: BrownfieldParams, shared: SharedLayers, *,
+                   progress: Progress | None = None) -> SiteEvaluation:
+    """Location, net area after the hard exclusions, capacity, terrain, distances and search edges of ``sites``.
+
+    Row-local: the same for a site whichever other sites are evaluated with it (the Dask engine runs it
+    per partition).  ``progress`` gets the steps 1-3 of :data:`RANKING_STEPS`.
+    """
+    total = RANKING_STEPS
+    crs = ctx.working_crs
+    notes: list[str] = []
     site_geoms = np.asarray(sites.geometry.values, dtype=object)
     where, coverage = locate_sites(site_geoms, ctx)
     if coverage is None:
@@ -361,9 +455,9 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
                      "against it and searches reaching beyond the data could not be flagged")
 
     report_step(progress, "硬约束扣除 / cutting hard exclusions", 1, total)
-    ex_layers, ex_notes = exclusion_layers(ctx, p.exclusions)
-    notes.extend(ex_notes)
-    net, excluded = cut_exclusions(sites, ex_layers)
+    notes.extend(shared.exclusion_notes)
+    net, excluded = cut_exclusions(sites, shared.exclusions)
+    ready = site_readiness(sites, p)
     frame = sites.drop(columns="geometry").copy()
     _fill_location(frame, where)
     frame["net_area_m2"] = shapely.area(net)
@@ -374,18 +468,17 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     frame["capacity_mw"] = cap.to_numpy()
 
     report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
-    dem_obj = resolve_dem(ctx, dem)
-    terr, terr_notes = terrain_table(net, crs, dem_obj, slope_threshold_deg=p.slope_threshold_deg,
+    terr, terr_notes = terrain_table(net, crs, shared.dem, slope_threshold_deg=p.slope_threshold_deg,
                                      south_range_deg=p.south_range_deg, min_dem_coverage=p.min_dem_coverage)
     for c in TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
-    if dem_obj is None:
+    if shared.dem is None:
         notes.append("无 DEM / no DEM: slope and aspect not assessed")
 
     report_step(progress, "电网与道路距离 / grid, road and setback distances", 3, total)
     # distances are measured from the net developable area (where the array would stand); a
     # fully excluded site falls back to its outline so that it still shows a distance
-    dist_geoms = np.where(shapely.is_empty(net), sites.geometry.values, net)
+    dist_geoms = np.where(shapely.is_empty(net), site_geoms, net)
     notes.extend(_grid_and_access(frame, ctx, p, dist_geoms))
     # a distance whose layer is missing is unknown anyway (run note above); the others may be edge-limited
     searched = {"dist_substation_m": ctx.has(p.substation_role),
@@ -395,19 +488,64 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     edge, edge_notes = edge_table(site_geoms, dist_geoms, {c: frame[c].to_numpy() for c in columns},
                                   {c: search_radius_m(p, c) for c in columns}, coverage,
                                   exclusion_buffer_m=max((ex.buffer_m for ex in p.exclusions), default=0.0))
-    frame["edge_limited"], edge_run_notes = edge_limited(edge, "个地块", "site(s)")
-    notes.extend(edge_run_notes)
+    frame["edge_limited"], _ = edge_limited(edge, "个地块", "site(s)")
+    has_location, locations = yield_locations(dist_geoms, crs, round_deg=p.yield_round_deg)
+    return SiteEvaluation(frame=frame, outline=site_geoms, net=np.asarray(net, dtype=object), dist_geoms=dist_geoms,
+                          excluded=excluded, where=where, edge=edge, status_notes=list(ready["status_notes"]),
+                          readiness=ready[["readiness", "eligible"]].reset_index(drop=True),
+                          terr_notes=terr_notes, edge_notes=edge_notes, notes=notes, locations=locations,
+                          has_location=has_location, coverage_known=coverage is not None,
+                          region=getattr(ctx, "region_name", None), crs=crs,
+                          site_records=frame_layer_records(sites, role_column="site_type"))
 
-    report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
-    n_runs, tilt_used, factors = _yield_and_benefits(frame, dist_geoms, crs, p, notes)
 
-    report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
-    frame["readiness"] = ready["readiness"].to_numpy()
-    frame["eligible"] = ready["eligible"].to_numpy()
-    ok, failed, pre_notes = prescreen(frame, p.prescreen)
+def distinct_locations(locations: list[pd.DataFrame]) -> pd.DataFrame:
+    """The distinct yield locations of all sites (``lon`` / ``lat``), sorted: one model run each."""
+    both = pd.concat(locations, ignore_index=True) if locations else pd.DataFrame({"lon": [], "lat": []})
+    return both.drop_duplicates().sort_values(["lon", "lat"]).reset_index(drop=True)
+
+
+def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, locations: pd.DataFrame,
+                    tilt: float | None) -> Mapping[str, Any]:
+    """Add yield, energy and co-benefits (at the run's ``tilt``), then the pre-screen; return the benefit factors.
+
+    Row-local once ``tilt`` is fixed from every site's location (:func:`distinct_locations`).
+    """
+    from ..benefits import co_benefits, factor_notes
+
+    frame = ev.frame
+    sy = np.full(len(frame), np.nan)
+    if ev.has_location.any() and tilt is not None:
+        sy[ev.has_location] = yields_at(ev.locations, locations, tilt_deg=tilt, azimuth_deg=p.yield_azimuth_deg)
+    log.info("specific yield at %d distinct locations for %d sites (tilt %s°)", len(locations), len(frame), tilt)
+    frame["specific_yield_kwh_kwp"] = sy
+    frame["annual_mwh"] = frame["capacity_mw"].to_numpy() * sy  # MW × kWh/kWp = MWh
+    cb = co_benefits(np.nan_to_num(frame["annual_mwh"].to_numpy(), nan=0.0) * 1000.0, grid=p.grid_region)
+    for c in ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce"):
+        frame[c] = np.where(np.isnan(sy), np.nan, cb[c].to_numpy())
+    ev.run_notes = [f"协同效益因子 / co-benefit factor: {line}" for line in factor_notes(cb)]
+    frame["readiness"] = ev.readiness["readiness"].to_numpy()
+    frame["eligible"] = ev.readiness["eligible"].to_numpy()
+    ok, failed, ev.pre_notes = prescreen(frame, p.prescreen)
     frame["prescreen_pass"] = ok & frame["eligible"].to_numpy()
     frame["prescreen_failed"] = [";".join(f) for f in failed]
-    covered = _covered(frame, where, getattr(cat, "region_name", None), notes)
+    factors: Mapping[str, Any] = cb.attrs["sanxian"]["factors"]
+    return factors
+
+
+def rank_sites(ev: SiteEvaluation, ctx: Any, p: BrownfieldParams, shared: SharedLayers, *, n_runs: int,
+               tilt: float | None, factors: Mapping[str, Any], params_file: Any = None,
+               progress: Progress | None = None) -> BrownfieldResult:
+    """What needs every site: coverage notes, the MCDA score, rank and ``p_top_k``, reasons, order, provenance.
+
+    ``ev`` holds all sites (concatenated partitions on Dask) with :func:`finish_measures` applied;
+    ``params_file`` is the ``params`` argument of the run (a path is listed in the provenance).
+    """
+    total = RANKING_STEPS
+    frame, crs = ev.frame, ev.crs
+    _, edge_run_notes = edge_limited(ev.edge, "个地块", "site(s)")
+    notes = [*ev.notes, *edge_run_notes, *ev.run_notes]
+    covered = _covered(frame, ev.where, ev.region, notes)
     rankable = frame["prescreen_pass"].to_numpy() & covered
 
     report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
@@ -417,27 +555,28 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
     notes.extend(score_notes)
 
-    reasons = _site_reasons(frame, excluded, ready["status_notes"], pre_notes, terr_notes, rankable,
-                            coverage_notes=_coverage_notes(frame, where, getattr(cat, "region_name", None)),
-                            edge_notes=edge_notes)
-    frame["reasons"] = reasons
+    excluded = ev.excluded
+    frame["reasons"] = _site_reasons(frame, excluded, pd.Series(ev.status_notes, dtype=object), ev.pre_notes,
+                                     ev.terr_notes, rankable,
+                                     coverage_notes=_coverage_notes(frame, ev.where, ev.region),
+                                     edge_notes=ev.edge_notes)
     ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
     cut_by_synthetic = frame["site_id"].isin(ex_syn.index[ex_syn.to_numpy(dtype=bool)]).to_numpy()
-    context_synthetic = sorted(set(ctx.synthetic_layers())
-                               | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
+    dem_synthetic = shared.dem_given and getattr(shared.dem, "synthetic", False)
+    context_synthetic = sorted(set(ctx.synthetic_layers()) | ({"dem"} if dem_synthetic else set()))
     own_synthetic = frame["synthetic"].astype(bool).to_numpy()
     frame["synthetic"] = own_synthetic | cut_by_synthetic | bool(context_synthetic)
     # per site: its own layer when that is synthetic, and every synthetic layer that decided something for it
     frame["synthetic_layers"] = site_synthetic_layers(frame["layer_id"].to_numpy(), own_synthetic, context_synthetic)
 
-    out = sort_by_rank(gpd.GeoDataFrame(frame, geometry=net, crs=crs))
+    out = sort_by_rank(gpd.GeoDataFrame(frame, geometry=ev.net, crs=crs))
     excluded = _decorate_excluded(excluded, out)
-    files = parameter_files("brownfield.toml", params)
+    files = parameter_files("brownfield.toml", params_file)
     provenance = Provenance(
-        layers=merge_layer_records(frame_layer_records(sites, role_column="site_type"), tracked_layer_records(ctx),
-                                   [LayerRecord("dem", "dem", True)] if dem is not None and "dem" in context_synthetic
+        layers=merge_layer_records(ev.site_records, tracked_layer_records(ctx),
+                                   [LayerRecord("dem", "dem", True)] if shared.dem_given and "dem" in context_synthetic
                                    else []),
-        parameters=_param_records(p, weights, factors, n_runs=n_runs, tilt=tilt_used),
+        parameters=_param_records(p, weights, factors, n_runs=n_runs, tilt=tilt),
         data_files=data_file_hashes([*files, *map(packaged_path, DATA_FILES), *common_data_files()]),
         inputs=[display_path(f) for f in files[1:]])
     notes.extend(synthetic_note(provenance.synthetic_layers))
@@ -557,23 +696,6 @@ def _grid_and_access(frame: pd.DataFrame, cat: Any, p: BrownfieldParams, geoms: 
     if not used_setback:
         notes.append(f"无建成区/居住区图层 / no layer of {', '.join(p.setback_roles)}: setback unknown")
     return notes
-
-
-def _yield_and_benefits(frame: pd.DataFrame, geoms: np.ndarray, crs: Any, p: BrownfieldParams,
-                        notes: list[str]) -> tuple[int, float | None, Mapping[str, Any]]:
-    """Add specific yield, annual energy and co-benefits to ``frame``; return (model runs, tilt, factors)."""
-    from ..benefits import co_benefits, factor_notes
-
-    sy, n_runs, tilt = site_specific_yield(geoms, crs, round_deg=p.yield_round_deg, azimuth_deg=p.yield_azimuth_deg,
-                                           tilt_deg=p.yield_tilt_deg)
-    log.info("specific yield computed at %d distinct locations for %d sites (tilt %s°)", n_runs, len(frame), tilt)
-    frame["specific_yield_kwh_kwp"] = sy
-    frame["annual_mwh"] = frame["capacity_mw"].to_numpy() * sy  # MW × kWh/kWp = MWh
-    cb = co_benefits(np.nan_to_num(frame["annual_mwh"].to_numpy(), nan=0.0) * 1000.0, grid=p.grid_region)
-    for c in ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce"):
-        frame[c] = np.where(np.isnan(sy), np.nan, cb[c].to_numpy())
-    notes.extend(f"协同效益因子 / co-benefit factor: {line}" for line in factor_notes(cb))
-    return n_runs, tilt, cb.attrs["sanxian"]["factors"]
 
 
 def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.Series, pre_notes: list[list[str]],

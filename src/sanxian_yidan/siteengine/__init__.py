@@ -52,6 +52,9 @@ from .measures import (
     site_specific_yield,
     substation_distances,
     terrain_table,
+    yield_locations,
+    yield_tilt,
+    yields_at,
 )
 from .scoring import (
     criterion_objects,
@@ -97,4 +100,7 @@ __all__ = [
     "substation_distances",
     "synthetic_note",
     "terrain_table",
+    "yield_locations",
+    "yield_tilt",
+    "yields_at",
 ]

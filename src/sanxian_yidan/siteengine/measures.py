@@ -131,32 +131,61 @@ def site_specific_yield(geoms: np.ndarray, crs: Any, *, round_deg: float, azimut
         Specific yield per site (``nan`` for empty geometries), the number of model runs and the
         tilt used [deg] (``None`` if there was no site).
     """
-    from pyproj import Transformer
-
-    from .. import solar
-
     geoms = np.asarray(geoms, dtype=object)
     out = np.full(len(geoms), np.nan)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok, keys = yield_locations(geoms, crs, round_deg=round_deg)
     if not ok.any():
         return out, 0, tilt_deg
+    uniq = keys.drop_duplicates().sort_values(["lon", "lat"]).reset_index(drop=True)
+    tilt = yield_tilt(uniq, azimuth_deg=azimuth_deg, tilt_deg=tilt_deg)
+    out[ok] = yields_at(keys, uniq, tilt_deg=tilt, azimuth_deg=azimuth_deg)
+    return out, len(uniq), tilt
+
+
+def yield_locations(geoms: np.ndarray, crs: Any, *, round_deg: float) -> tuple[np.ndarray, pd.DataFrame]:
+    """Where the yield model runs for each site: its centroid in WGS84, rounded to ``round_deg`` [deg].
+
+    Returns
+    -------
+    (ndarray of bool, DataFrame)
+        Sites with a geometry, and ``lon`` / ``lat`` [deg] of those sites (in their order).
+    """
+    from pyproj import Transformer
+
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.any():
+        return ok, pd.DataFrame({"lon": np.empty(0), "lat": np.empty(0)})
     cent = shapely.centroid(geoms[ok])
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(shapely.get_x(cent), shapely.get_y(cent))
     if round_deg > 0:
         lon = np.round(np.asarray(lon) / round_deg) * round_deg
         lat = np.round(np.asarray(lat) / round_deg) * round_deg
-    keys = pd.DataFrame({"lon": np.round(lon, 6), "lat": np.round(lat, 6)})
-    uniq = keys.drop_duplicates().sort_values(["lon", "lat"]).reset_index(drop=True)
-    if tilt_deg is None:
-        # the optimal fixed tilt changes by a fraction of a degree across a city: search it once,
-        # at the middle of the sites, instead of at every location (halves the run time)
-        tilt_deg = solar.optimal_tilt(float(np.median(uniq["lon"])), float(np.median(uniq["lat"])),
-                                      azimuth=azimuth_deg)
-    values = np.array([solar.specific_yield(float(x), float(y), tilt_deg, azimuth_deg)
-                       for x, y in zip(uniq["lon"], uniq["lat"])], dtype=float)
-    uniq["sy"] = values
-    out[ok] = keys.merge(uniq, on=["lon", "lat"], how="left")["sy"].to_numpy()
-    return out, len(uniq), float(tilt_deg)
+    return ok, pd.DataFrame({"lon": np.round(lon, 6), "lat": np.round(lat, 6)})
+
+
+def yield_tilt(locations: pd.DataFrame, *, azimuth_deg: float, tilt_deg: float | None = None) -> float:
+    """The array tilt [deg]: ``tilt_deg`` when given, else the optimal fixed tilt at the median of the distinct
+    ``locations`` (all sites' locations, each once: a statistic of the whole site set)."""
+    from .. import solar
+
+    if tilt_deg is not None:
+        return float(tilt_deg)
+    # the optimal fixed tilt changes by a fraction of a degree across a city: search it once,
+    # at the middle of the sites, instead of at every location (halves the run time)
+    return float(solar.optimal_tilt(float(np.median(locations["lon"])), float(np.median(locations["lat"])),
+                                    azimuth=azimuth_deg))
+
+
+def yields_at(keys: pd.DataFrame, locations: pd.DataFrame, *, tilt_deg: float, azimuth_deg: float) -> np.ndarray:
+    """Specific yield [kWh/kWp/yr] of each row of ``keys`` (``lon`` / ``lat``), run once per distinct location
+    of ``locations`` that ``keys`` uses."""
+    from .. import solar
+
+    uniq = locations.merge(keys.drop_duplicates(), on=["lon", "lat"], how="inner")
+    uniq["sy"] = np.array([solar.specific_yield(float(x), float(y), tilt_deg, azimuth_deg)
+                           for x, y in zip(uniq["lon"], uniq["lat"])], dtype=float)
+    return keys.merge(uniq, on=["lon", "lat"], how="left")["sy"].to_numpy()
 
 
 TERRAIN_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage")
