@@ -47,6 +47,7 @@ from ..siteengine import (
     exclusion_layers,
     layer_distance,
     locate_sites,
+    location_yields,
     mcda_param_records,
     prescreen,
     resolve_dem,
@@ -60,7 +61,6 @@ from ..siteengine import (
     terrain_table,
     yield_locations,
     yield_tilt,
-    yields_at,
 )
 from .params import BrownfieldParams, load_params
 from .sites import candidate_sites, ground_capacity_mw, read_parcels, site_readiness
@@ -356,7 +356,9 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
     locations = distinct_locations([ev.locations])
     tilt = yield_tilt(locations, azimuth_deg=p.yield_azimuth_deg, tilt_deg=p.yield_tilt_deg) if len(locations) \
         else p.yield_tilt_deg
-    factors = finish_measures(ev, p, locations, tilt)
+    yields = location_yields(locations, tilt_deg=tilt, azimuth_deg=p.yield_azimuth_deg) if tilt is not None \
+        else locations.assign(sy=np.nan)
+    factors = finish_measures(ev, p, yields, tilt)
     report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
     return rank_sites(ev, ctx, p, shared, n_runs=len(locations), tilt=tilt, factors=factors, params_file=params,
                       progress=progress)
@@ -505,19 +507,20 @@ def distinct_locations(locations: list[pd.DataFrame]) -> pd.DataFrame:
     return both.drop_duplicates().sort_values(["lon", "lat"]).reset_index(drop=True)
 
 
-def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, locations: pd.DataFrame,
+def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, yields: pd.DataFrame,
                     tilt: float | None) -> Mapping[str, Any]:
-    """Add yield, energy and co-benefits (at the run's ``tilt``), then the pre-screen; return the benefit factors.
+    """Add yield, energy and co-benefits, then the pre-screen; return the benefit factors.
 
-    Row-local once ``tilt`` is fixed from every site's location (:func:`distinct_locations`).
+    ``yields`` holds the specific yield ``sy`` [kWh/kWp/yr] at every distinct location (``lon`` / ``lat``,
+    :func:`distinct_locations`) at the run's ``tilt`` [deg], which is fixed from all sites' locations.
     """
     from ..benefits import co_benefits, factor_notes
 
     frame = ev.frame
     sy = np.full(len(frame), np.nan)
-    if ev.has_location.any() and tilt is not None:
-        sy[ev.has_location] = yields_at(ev.locations, locations, tilt_deg=tilt, azimuth_deg=p.yield_azimuth_deg)
-    log.info("specific yield at %d distinct locations for %d sites (tilt %s°)", len(locations), len(frame), tilt)
+    if ev.has_location.any():
+        sy[ev.has_location] = ev.locations.merge(yields, on=["lon", "lat"], how="left")["sy"].to_numpy()
+    log.info("specific yield at %d distinct locations for %d sites (tilt %s°)", len(yields), len(frame), tilt)
     frame["specific_yield_kwh_kwp"] = sy
     frame["annual_mwh"] = frame["capacity_mw"].to_numpy() * sy  # MW × kWh/kWp = MWh
     cb = co_benefits(np.nan_to_num(frame["annual_mwh"].to_numpy(), nan=0.0) * 1000.0, grid=p.grid_region)

@@ -170,6 +170,29 @@ def candidate_sites(catalog: Any, params: BrownfieldParams, *,
         ``site_type``, ``site_type_zh``, carried attributes, ``gross_area_m2``, ``synthetic``,
         ``source``, ``layer_id``.
     """
+    frames = catalog_candidates(catalog, params)
+    if parcels is not None:
+        gdf = read_parcels(parcels, catalog.working_crs)
+        ident = parcel_id_column({c: gdf[c] for c in PARCEL_ID_COLUMNS if c in gdf.columns})
+        if ident is not None:
+            ids = "parcel-" + gdf[ident].astype(str)
+        else:
+            order = canonical_order(gdf, [])
+            rank = np.empty(len(gdf), dtype=int)
+            rank[order] = np.arange(len(gdf))
+            ids = parcel_ids(rank, gdf.index)
+        frames.append(parcel_sites(gdf, parcel_role(params), ids))
+    if not frames:
+        raise no_candidates(catalog, params)
+    return combine_sites(frames)
+
+
+#: Parcel columns that name a parcel, in order of preference (the first filled and unique one gives the ids).
+PARCEL_ID_COLUMNS = ("id", "parcel_id", "code", "name")
+
+
+def catalog_candidates(catalog: Any, params: BrownfieldParams) -> list[gpd.GeoDataFrame]:
+    """The site tables of the catalog's candidate roles (one per role with features)."""
     frames = []
     for cand in params.candidates:
         if cand.role == "parcel":
@@ -181,39 +204,60 @@ def candidate_sites(catalog: Any, params: BrownfieldParams, *,
         if len(gdf) == 0:
             continue
         frames.append(site_frame(gdf, cand, ids=gdf["layer_id"].astype(str) + "-" + gdf["src_fid"].astype(str)))
-    if parcels is not None:
-        cand = next((c for c in params.candidates if c.role == "parcel"),
-                    CandidateRole("parcel", "用户提供地块", "User parcel", "user input"))
-        gdf = read_parcels(parcels, catalog.working_crs)
-        for col, default in (("synthetic", False), ("source", "user parcels"), ("layer_id", "parcels")):
-            if col not in gdf.columns:
-                gdf[col] = default
-        if "name" not in gdf.columns:
-            gdf["name"] = ""
-        # ids from the parcel's own name or id when unique, else from its content (never from row order)
-        ident = next((c for c in ("id", "parcel_id", "code", "name") if c in gdf.columns
-                      and gdf[c].astype(str).str.len().gt(0).all() and gdf[c].astype(str).is_unique), None)
-        if ident is not None:
-            ids = "parcel-" + gdf[ident].astype(str)
-        else:
-            order = canonical_order(gdf, [])
-            rank = np.empty(len(gdf), dtype=int)
-            rank[order] = np.arange(len(gdf))
-            ids = pd.Series([f"parcel-{r:04d}" for r in rank], index=gdf.index)
-        frames.append(site_frame(gdf, cand, ids=ids))
-    if not frames:
-        raise EmptyLayerError(problem(
-            "没有候选地块：图层目录中没有矿山、沉陷区、填埋场或污染地块图层，也未提供地块。",
-            "No candidate sites: the catalog has none of the roles "
-            f"{[c.role for c in params.candidates if c.role != 'parcel']} and no parcels were given.",
-            file=getattr(catalog, "path", None), fix="add such layers to the catalog or pass --parcels FILE"))
+    return frames
+
+
+def parcel_role(params: BrownfieldParams) -> CandidateRole:
+    """The candidate role of user parcels (``[candidates.parcel]``, or its default)."""
+    return next((c for c in params.candidates if c.role == "parcel"),
+                CandidateRole("parcel", "用户提供地块", "User parcel", "user input"))
+
+
+def parcel_id_column(columns: dict[str, pd.Series]) -> str | None:
+    """The first of :data:`PARCEL_ID_COLUMNS` whose values (of *all* parcels) are all filled and unique."""
+    return next((c for c in PARCEL_ID_COLUMNS if c in columns and columns[c].astype(str).str.len().gt(0).all()
+                 and columns[c].astype(str).is_unique), None)
+
+
+def parcel_ids(rank: np.ndarray, index: pd.Index) -> pd.Series:
+    """Ids of parcels without a usable id column, from their rank in the content order of all parcels."""
+    return pd.Series([f"parcel-{r:04d}" for r in rank], index=index)
+
+
+def parcel_sites(gdf: gpd.GeoDataFrame, cand: CandidateRole, ids: pd.Series) -> gpd.GeoDataFrame:
+    """Normalised user parcels as the common site table (default ``synthetic``, ``source``, ``layer_id``)."""
+    gdf = gdf.copy()
+    for col, default in (("synthetic", False), ("source", "user parcels"), ("layer_id", "parcels")):
+        if col not in gdf.columns:
+            gdf[col] = default
+    if "name" not in gdf.columns:
+        gdf["name"] = ""
+    return site_frame(gdf, cand, ids=ids)
+
+
+def no_candidates(catalog: Any, params: BrownfieldParams) -> EmptyLayerError:
+    """The error of a run without any candidate site."""
+    return EmptyLayerError(problem(
+        "没有候选地块：图层目录中没有矿山、沉陷区、填埋场或污染地块图层，也未提供地块。",
+        "No candidate sites: the catalog has none of the roles "
+        f"{[c.role for c in params.candidates if c.role != 'parcel']} and no parcels were given.",
+        file=getattr(catalog, "path", None), fix="add such layers to the catalog or pass --parcels FILE"))
+
+
+def combine_sites(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Site tables as one, in canonical order; repeated site ids are refused."""
     sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
-    if not sites["site_id"].is_unique:
-        dup = sites.loc[sites["site_id"].duplicated(), "site_id"].tolist()[:5]
-        raise InputFileError(problem("地块编号重复。", f"Duplicate site ids {dup}.",
-                                     fix="give each parcel a unique 'id' or 'name'"))
+    check_unique_sites(sites["site_id"])
     order = canonical_order(sites, ["site_type", "site_id"])
     return sites.iloc[order].reset_index(drop=True)
+
+
+def check_unique_sites(ids: pd.Series) -> None:
+    """Refuse repeated site ids (two parcels with one id, or a parcel id equal to a catalog site's)."""
+    if not ids.is_unique:
+        dup = ids[ids.duplicated()].tolist()[:5]
+        raise InputFileError(problem("地块编号重复。", f"Duplicate site ids {dup}.",
+                                     fix="give each parcel a unique 'id' or 'name'"))
 
 
 def site_readiness(sites: pd.DataFrame, params: BrownfieldParams) -> pd.DataFrame:

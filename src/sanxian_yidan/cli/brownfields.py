@@ -29,27 +29,48 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                 out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
                 overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
                 top: int = typer.Option(15, "--top", min=1,
-                                        help="Rows of the ranking shown on screen (at least 1).")) -> None:
+                                        help="Rows of the ranking shown on screen (at least 1)."),
+                engine: str = typer.Option("memory", "--engine",
+                                           help="memory: every candidate in this process; dask: candidates "
+                                                "evaluated by partition on a Dask cluster (local unless --scheduler), "
+                                                "same ranking. 计算引擎（dask 用于大量候选地块）。"),
+                scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                        help="Address of a running Dask scheduler (tcp://host:8786); "
+                                                             "default: a local cluster for this run."),
+                workers: Optional[int] = typer.Option(None, "--workers",
+                                                      help="Workers of the local Dask cluster (default: one per core)."),
+                memory_limit: Optional[str] = typer.Option(None, "--memory-limit",
+                                                           help="Memory limit per local Dask worker, e.g. 2GB.")
+                ) -> None:
     """Rank brownfield land for ground-mounted PV (synergy plan (十二)).
 
     Writes OUT/brownfields.gpkg (layers `sites`: net developable area per site with capacity_mw,
     annual_mwh, co2_t, score, rank, p_top_k; `excluded`: the parts cut away, with the reason) and
     OUT/brownfields.csv.
+
+    With --engine dask the candidates are evaluated partition by partition on a Dask cluster (a GeoParquet
+    --parcels file or folder is read lazily; other formats are read here first); scores, ranks and
+    totals are computed over all candidates, so the outputs are the in-memory ones.
     """
     from ..brownfield import BROWNFIELD_OUTPUTS, RANKING_STEPS, brownfield_ranking
     from ..catalog import Catalog
+    from ..engine import resolve_engine
     from ..outputs import staged_output
 
     started = time.perf_counter()
     try:
+        eng = resolve_engine(engine, scheduler=scheduler, workers=workers, memory_limit=memory_limit)
         with staged_output(out, overwrite=overwrite, names=[o.name for o in BROWNFIELD_OUTPUTS],
                            protect=[p for p in (catalog, parcels, params) if p is not None]) as stage:
             cat = Catalog.load(catalog)
-            if parcels is not None and (layer is not None or crs is not None):
-                from ..io.vector import read_vector
-                parcels = read_vector(parcels, layer=layer, crs=crs)
-            with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
-                result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
+            if eng.kind == "dask":
+                result = _run_dask(cat, eng, parcels=parcels, params=params, layer=layer, crs=crs)
+            else:
+                if parcels is not None and (layer is not None or crs is not None):
+                    from ..io.vector import read_vector
+                    parcels = read_vector(parcels, layer=layer, crs=crs)
+                with progress_bar("棕地光伏 / brownfield PV", RANKING_STEPS) as step:
+                    result = brownfield_ranking(cat, parcels=parcels, params=params, progress=step)
             result.write(stage, overwrite=True)
     except SanxianError as exc:
         fail(exc)
@@ -57,6 +78,16 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
     _print_summary(result, top)
     console.print(f"wrote {out / 'brownfields.gpkg'} (layers sites, excluded) and {out / 'brownfields.csv'} "
                   f"in {elapsed:.1f} s")
+
+
+def _run_dask(cat: Any, eng: Any, *, parcels: Optional[Path], params: Optional[Path], layer: Optional[str],
+              crs: Optional[str]) -> Any:
+    """The ranking on the Dask engine (a GeoParquet --parcels file is read by partition on the workers)."""
+    from ..brownfield.distributed import brownfield_ranking_dask
+
+    with progress_bar("棕地光伏 / brownfield PV (Dask)", 1) as step:
+        return brownfield_ranking_dask(cat, parcels=parcels, params=params, layer=layer, crs=crs, engine=eng,
+                                       progress=step, announce=lambda line: console.print(line, highlight=False))
 
 
 def _print_summary(result: Any, top: int) -> None:

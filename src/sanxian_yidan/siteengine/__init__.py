@@ -47,6 +47,7 @@ from .location import (
 from .measures import (
     TERRAIN_COLUMNS,
     layer_distance,
+    location_yields,
     parse_voltage_kv,
     resolve_dem,
     site_specific_yield,
@@ -54,7 +55,6 @@ from .measures import (
     terrain_table,
     yield_locations,
     yield_tilt,
-    yields_at,
 )
 from .scoring import (
     criterion_objects,
@@ -83,6 +83,7 @@ __all__ = [
     "exclusion_layers",
     "grouped_union",
     "layer_distance",
+    "location_yields",
     "locate_sites",
     "mcda_param_records",
     "outside_shares",
@@ -102,5 +103,4 @@ __all__ = [
     "terrain_table",
     "yield_locations",
     "yield_tilt",
-    "yields_at",
 ]

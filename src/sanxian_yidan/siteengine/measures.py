@@ -138,7 +138,8 @@ def site_specific_yield(geoms: np.ndarray, crs: Any, *, round_deg: float, azimut
         return out, 0, tilt_deg
     uniq = keys.drop_duplicates().sort_values(["lon", "lat"]).reset_index(drop=True)
     tilt = yield_tilt(uniq, azimuth_deg=azimuth_deg, tilt_deg=tilt_deg)
-    out[ok] = yields_at(keys, uniq, tilt_deg=tilt, azimuth_deg=azimuth_deg)
+    sy = location_yields(uniq, tilt_deg=tilt, azimuth_deg=azimuth_deg)
+    out[ok] = keys.merge(sy, on=["lon", "lat"], how="left")["sy"].to_numpy()
     return out, len(uniq), tilt
 
 
@@ -177,15 +178,20 @@ def yield_tilt(locations: pd.DataFrame, *, azimuth_deg: float, tilt_deg: float |
                                     azimuth=azimuth_deg))
 
 
-def yields_at(keys: pd.DataFrame, locations: pd.DataFrame, *, tilt_deg: float, azimuth_deg: float) -> np.ndarray:
-    """Specific yield [kWh/kWp/yr] of each row of ``keys`` (``lon`` / ``lat``), run once per distinct location
-    of ``locations`` that ``keys`` uses."""
+def location_yields(locations: pd.DataFrame, *, tilt_deg: float, azimuth_deg: float) -> pd.DataFrame:
+    """``locations`` (``lon`` / ``lat`` [deg]) with ``sy``, the specific yield there [kWh/kWp/yr]: one model run
+    per row."""
+    out = locations[["lon", "lat"]].reset_index(drop=True)
+    out["sy"] = np.array([solar_yield(float(x), float(y), tilt_deg, azimuth_deg)
+                          for x, y in zip(out["lon"], out["lat"])], dtype=float)
+    return out
+
+
+def solar_yield(lon: float, lat: float, tilt_deg: float, azimuth_deg: float) -> float:
+    """:func:`sanxian_yidan.solar.specific_yield` at one location [kWh/kWp/yr]."""
     from .. import solar
 
-    uniq = locations.merge(keys.drop_duplicates(), on=["lon", "lat"], how="inner")
-    uniq["sy"] = np.array([solar.specific_yield(float(x), float(y), tilt_deg, azimuth_deg)
-                           for x, y in zip(uniq["lon"], uniq["lat"])], dtype=float)
-    return keys.merge(uniq, on=["lon", "lat"], how="left")["sy"].to_numpy()
+    return float(solar.specific_yield(lon, lat, tilt_deg, azimuth_deg))
 
 
 TERRAIN_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage")
