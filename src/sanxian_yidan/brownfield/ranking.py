@@ -414,29 +414,29 @@ class SiteEvaluation:
     def concat(cls, parts: list[SiteEvaluation]) -> SiteEvaluation:
         """The evaluations of several partitions as one (rows in partition order; run notes of the first)."""
         first = parts[0]
-        lists = ("status_notes", "terr_notes", "edge_notes", "pre_notes")
-        arrays = ("outline", "net", "dist_geoms", "has_location")
-        frames = ("frame", "where", "edge", "readiness", "locations")
-        return replace(
-            first, **{k: [x for q in parts for x in getattr(q, k)] for k in lists},
-            **{k: np.concatenate([getattr(q, k) for q in parts]) for k in arrays},
-            **{k: pd.concat([getattr(q, k) for q in parts], ignore_index=True) for k in frames},
-            excluded=gpd.GeoDataFrame(pd.concat([q.excluded for q in parts], ignore_index=True),
-                                      geometry="geometry", crs=first.excluded.crs),
-            site_records=merge_layer_records(*(q.site_records for q in parts)))
+        changes: dict[str, Any] = {k: [x for q in parts for x in getattr(q, k)] for k in _ROW_LISTS}
+        changes |= {k: np.concatenate([getattr(q, k) for q in parts]) for k in _ROW_ARRAYS}
+        changes |= {k: pd.concat([getattr(q, k) for q in parts], ignore_index=True) for k in _ROW_FRAMES}
+        changes["excluded"] = gpd.GeoDataFrame(pd.concat([q.excluded for q in parts], ignore_index=True),
+                                               geometry="geometry", crs=first.excluded.crs)
+        changes["site_records"] = merge_layer_records(*(q.site_records for q in parts))
+        return replace(first, **changes)
 
     def take(self, order: np.ndarray) -> SiteEvaluation:
         """The rows in ``order`` (positions)."""
-        loc = order[self.has_location[order]]
-        rank = np.cumsum(self.has_location) - 1
-        return replace(
-            self, frame=self.frame.iloc[order].reset_index(drop=True), outline=self.outline[order],
-            net=self.net[order], dist_geoms=self.dist_geoms[order], where=self.where.iloc[order].reset_index(drop=True),
-            edge=self.edge.iloc[order].reset_index(drop=True),
-            readiness=self.readiness.iloc[order].reset_index(drop=True), has_location=self.has_location[order],
-            locations=self.locations.iloc[rank[loc]].reset_index(drop=True),
-            **{k: [getattr(self, k)[i] for i in order] for k in ("status_notes", "terr_notes", "edge_notes",
-                                                                   "pre_notes") if getattr(self, k)})
+        changes: dict[str, Any] = {k: [getattr(self, k)[i] for i in order] for k in _ROW_LISTS if getattr(self, k)}
+        changes |= {k: getattr(self, k)[order] for k in _ROW_ARRAYS}
+        changes |= {k: getattr(self, k).iloc[order].reset_index(drop=True) for k in _ROW_FRAMES if k != "locations"}
+        # one location per site that has one, in the sites' order
+        position = np.cumsum(self.has_location) - 1
+        changes["locations"] = self.locations.iloc[position[order[self.has_location[order]]]].reset_index(drop=True)
+        return replace(self, **changes)
+
+
+#: Per-site fields of a :class:`SiteEvaluation` (lists, arrays, frames of one row per site).
+_ROW_LISTS = ("status_notes", "terr_notes", "edge_notes", "pre_notes")
+_ROW_ARRAYS = ("outline", "net", "dist_geoms", "has_location")
+_ROW_FRAMES = ("frame", "where", "edge", "readiness", "locations")
 
 
 def evaluate_sites(sites: gpd.GeoDataFrame, ctx: Any, p: BrownfieldParams, shared: SharedLayers, *,
