@@ -195,3 +195,12 @@ def test_memory_engine_refuses_dask_options() -> None:
     out = CliRunner().invoke(app, ["brownfields", "--catalog", str(CATALOG), "--workers", "2"])
     assert out.exit_code != 0
     assert "--engine dask" in out.output
+
+
+def test_parcels_without_a_crs_are_refused_as_in_memory(client, tmp_path: Path) -> None:
+    from sanxian_yidan.errors import CRSError
+
+    source = tmp_path / "no_crs.parquet"
+    _parcels(50).set_crs(None, allow_override=True).to_parquet(source)
+    with pytest.raises(CRSError, match="no CRS"):
+        brownfield_ranking_dask(CATALOG, parcels=source, client=client, engine=Engine("dask", partition_rows=20))
