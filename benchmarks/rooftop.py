@@ -136,7 +136,7 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     from sanxian_yidan.io.gpkg import write_settings
     from sanxian_yidan.io.vector import read_vector
     from sanxian_yidan.rooftop import rooftop_potential, write_outputs
-    from sanxian_yidan.rooftop.output import _building_layer
+    from sanxian_yidan.rooftop.output import building_layer
 
     warnings.simplefilter("ignore")
     cat = Catalog.load(CATALOG)
@@ -163,7 +163,7 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     times["write_gpkg_noindex"] = _since(t4)
     # Floor of the GeoPackage write: the same layer (every column) written by pyogrio with the same settings,
     # without the QGIS styles, metadata and CSVs.
-    layer, _ = _building_layer(result.buildings)
+    layer, _ = building_layer(result.buildings)
     target = out / "full_layer.gpkg"
     t5 = _clock()
     with write_settings():
@@ -172,10 +172,10 @@ def stage_pipeline(path: Path, out: Path) -> dict:
     # Floor of the GeoParquet write: WKB encoding and the Parquet file of the same layer, no metadata or CSVs.
     import pyarrow.parquet as pq
 
-    from sanxian_yidan.rooftop.output import _geoparquet_table
+    from sanxian_yidan.rooftop.output import geoparquet_table
 
     t6 = _clock()
-    pq.write_table(_geoparquet_table(layer), out / "full_layer.parquet")
+    pq.write_table(geoparquet_table(layer), out / "full_layer.parquet")
     times["write_full_parquet"] = _since(t6)
     return {"times": times, "steps": steps_times, "rows": len(result.buildings),
             "yield_classes": result.details["yield_classes"], "included": result.details["included"],

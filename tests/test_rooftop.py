@@ -320,15 +320,15 @@ def test_extra_exclusion_layer_without_crs_is_refused() -> None:
 
 def test_catalog_argument_types() -> None:
     from sanxian_yidan.errors import CatalogError
-    from sanxian_yidan.rooftop import _load_catalog
+    from sanxian_yidan.rooftop import load_catalog
 
     cat = Catalog.load(Path(__file__).resolve().parents[1] / "layers" / "catalog.toml")
-    assert _load_catalog(None) is None and _load_catalog(cat) is cat
-    assert _load_catalog(str(cat.path)).path == cat.path
+    assert load_catalog(None) is None and load_catalog(cat) is cat
+    assert load_catalog(str(cat.path)).path == cat.path
     with pytest.raises(CatalogError, match="Catalog file not found"):
-        _load_catalog(Path("/nonexistent/catalog.toml"))
+        load_catalog(Path("/nonexistent/catalog.toml"))
     with pytest.raises(InputFileError, match="catalog must be a Catalog, a path or None"):
-        _load_catalog(42)
+        load_catalog(42)
 
 
 def test_factor_ids_column_and_provenance_in_outputs(result, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import shapely.affinity
 from shapely.geometry import Polygon, box
 
 from sanxian_yidan.rooftop.locate import first_containing
-from sanxian_yidan.rooftop.steps import _first_layer_hit, _group_sums, _rank
+from sanxian_yidan.rooftop.steps import _first_layer_hit, _group_sums, rank_by_energy
 
 
 def _first_containing_plain(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ def test_rank_ties_larger_capacity_then_input_order() -> None:
     capacity = np.array([1.0, 2.0, 3.0, 1.0, 0.0, 4.0])
     included = np.array([True, True, True, True, True, False])
     # 200 first; the three 100s: capacity 3 first, then rows 0 and 3 in input order; row 4 has no capacity
-    assert _rank(annual, capacity, included).tolist() == [3, 1, 2, 4, 0, 0]
+    assert rank_by_energy(annual, capacity, included).tolist() == [3, 1, 2, 4, 0, 0]
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -100,7 +100,7 @@ def test_rank_matches_lexsort(ties: bool) -> None:
     annual = rng.integers(0, 50, n).astype(float) if ties else rng.uniform(0, 1e4, n)
     capacity = rng.integers(0, 5, n).astype(float)
     included = rng.random(n) < 0.9
-    np.testing.assert_array_equal(_rank(annual, capacity, included), _rank_plain(annual, capacity, included))
+    np.testing.assert_array_equal(rank_by_energy(annual, capacity, included), _rank_plain(annual, capacity, included))
 
 
 def test_group_sums_match_pandas_groupby() -> None:
@@ -185,11 +185,11 @@ def test_wkb_array_is_byte_for_byte_shapely_to_wkb(which: str) -> None:
 def test_geoparquet_bbox_and_types_match_geos() -> None:
     import json
 
-    from sanxian_yidan.rooftop.output import _geoparquet_table
+    from sanxian_yidan.rooftop.output import geoparquet_table
 
     geoms = _mixed_geometries()
     layer = gpd.GeoDataFrame({"n": np.arange(len(geoms))}, geometry=gpd.GeoSeries(geoms), crs="EPSG:4547")
-    column = json.loads(_geoparquet_table(layer).schema.metadata[b"geo"])["columns"]["geometry"]
+    column = json.loads(geoparquet_table(layer).schema.metadata[b"geo"])["columns"]["geometry"]
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     assert column["bbox"] == [float(v) for v in shapely.total_bounds(geoms[present])]
     assert column["geometry_types"] == ["MultiPolygon", "Point", "Polygon"]

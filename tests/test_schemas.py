@@ -107,11 +107,11 @@ def test_summary_views_convert_areas_to_hectares() -> None:
 
 
 def test_rooftop_buildings_refuse_a_computed_column_nobody_declared() -> None:
-    from sanxian_yidan.rooftop.steps import _assemble
+    from sanxian_yidan.rooftop.steps import assemble_buildings
 
     gdf = gpd.GeoDataFrame({"height": [12.0]}, geometry=[Point(0, 0).buffer(5)], crs="EPSG:4547")
-    out = _assemble(gdf, {"capacity_kwp": np.array([3.0]), "rank": np.array([1])})
+    out = assemble_buildings(gdf, {"capacity_kwp": np.array([3.0]), "rank": np.array([1])})
     # declared columns in schema order, input attributes after them
     assert list(out.columns) == ["rank", "capacity_kwp", "synthetic", "height", "geometry"]
     with pytest.raises(DataFileError, match=r"rooftop_buildings.*\['battery_kwh'\]"):
-        _assemble(gdf, {"capacity_kwp": np.array([3.0]), "battery_kwh": np.array([1.0])})
+        assemble_buildings(gdf, {"capacity_kwp": np.array([3.0]), "battery_kwh": np.array([1.0])})

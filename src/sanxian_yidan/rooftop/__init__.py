@@ -57,7 +57,7 @@ from ..analysis import Analysis, LayerRecord, register
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
 from ..provenance import TrackedCatalog, synthetic_layers_of, truthy_flags
-from .orientation import _orientation
+from .orientation import roof_orientation
 from .output import (  # noqa: F401  (public names, as before the split)
     CSV_NAME,
     FACTOR_COLUMNS,
@@ -71,28 +71,28 @@ from .output import (  # noqa: F401  (public names, as before the split)
     provenance_notes,
     write_outputs,
 )
-from .params import Category, RooftopParams, RoofType, _resolve_params, load_params  # noqa: F401
+from .params import Category, RooftopParams, RoofType, load_params, resolve_rooftop_params  # noqa: F401
 from .result import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED, RooftopResult  # noqa: F401
 from .steps import (  # noqa: F401
-    _MAPPED,
-    _MISSING,
-    _UNMAPPED,
     NOT_APPLIED_MISSING,
     NOT_APPLIED_NO_CATALOG,
     OUTSIDE_COVERAGE,
-    _aggregate,
-    _assemble,
-    _assign_areas,
-    _bbox_centres,
-    _classify,
-    _default_crs,
-    _exclusions,
-    _labels,
-    _load_catalog,
-    _prepare,
-    _rank,
-    _site,
-    _yield_classes,
+    STATUS_MAPPED,
+    STATUS_MISSING,
+    STATUS_UNMAPPED,
+    aggregate_tables,
+    assemble_buildings,
+    assign_areas,
+    bbox_centres,
+    classify_attribute,
+    code_labels,
+    default_working_crs,
+    exclusion_reasons,
+    load_catalog,
+    prepare_footprints,
+    rank_by_energy,
+    yield_class_table,
+    yield_site,
 )
 
 if TYPE_CHECKING:
@@ -161,15 +161,15 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     .. [1] 国家能源局综合司 (2021-06-20) 关于报送整县（市、区）屋顶分布式光伏开发试点方案的通知.
     .. [2] 随州市减污降碳协同增效实施方案, clauses (三) and (七).
     """
-    p = _resolve_params(params)
-    cat = _load_catalog(catalog)
+    p = resolve_rooftop_params(params)
+    cat = load_catalog(catalog)
     # Every catalog layer read below (exclusions, townships) is recorded: its synthetic flag
     # travels to every building it was applied to, not only the footprints' own flag.
     ctx = TrackedCatalog(cat) if cat is not None else None
-    working_crs = cat.working_crs if cat is not None else _default_crs()
+    working_crs = cat.working_crs if cat is not None else default_working_crs()
     n_input = len(buildings)
     report_step(progress, "prepare", 0, ROOFTOP_STEPS)
-    gdf, area, repairs, n_dropped = _prepare(buildings, working_crs)
+    gdf, area, repairs, n_dropped = prepare_footprints(buildings, working_crs)
     if len(gdf) == 0:
         raise EmptyLayerError(problem("没有可用的建筑轮廓。",
                                       f"No usable building footprint among {n_input} feature(s) "
@@ -177,22 +177,22 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
                                       fix="check the footprint layer (polygons with area > 0)"))
     geoms = np.asarray(gdf.geometry.array)
     report_step(progress, "attributes", 1, ROOFTOP_STEPS)
-    use = _classify(gdf, p.use_columns, p.use_map, p.missing_values, list(p.categories), p.default_category)
+    use = classify_attribute(gdf, p.use_columns, p.use_map, p.missing_values, list(p.categories), p.default_category)
     use_codes = use.codes
     cat_ids = list(p.categories)
     cat_default_roof = np.array([list(p.roof_types).index(p.categories[c].default_roof_type) for c in cat_ids])
-    roof = _classify(gdf, p.roof_columns, p.roof_map, p.missing_values, list(p.roof_types), None)
+    roof = classify_attribute(gdf, p.roof_columns, p.roof_map, p.missing_values, list(p.roof_types), None)
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
     report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
-    centres = _bbox_centres(geoms)  # where each building is located (coverage, township): computed once
-    excl_codes, excl_names, excl_stats, not_applied = _exclusions(gdf, geoms, area, p, ctx, exclusions, centres)
+    centres = bbox_centres(geoms)  # where each building is located (coverage, township): computed once
+    excl_codes, excl_names, excl_stats, not_applied = exclusion_reasons(gdf, geoms, area, p, ctx, exclusions, centres)
     report_step(progress, "orientation", 3, ROOFTOP_STEPS)
-    tilt_class, azimuth = _orientation(gdf, geoms, roof_codes, p)
+    tilt_class, azimuth = roof_orientation(gdf, geoms, roof_codes, p)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
-    site = _site(gdf, lon, lat)
+    site = yield_site(gdf, lon, lat)
     solar_params = solar_mod.load_params(overrides=p.solar_overrides) if p.solar_overrides else None
-    classes, class_index = _yield_classes(site, tilt_class, azimuth, solar_params, weather)
+    classes, class_index = yield_class_table(site, tilt_class, azimuth, solar_params, weather)
     tilt_used = classes["tilt_deg"].to_numpy()[class_index]
     spec_yield = classes["specific_yield_kwh_kwp"].to_numpy()[class_index]
     report_step(progress, "capacity", 5, ROOFTOP_STEPS)
@@ -211,22 +211,22 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
     cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
     report_step(progress, "areas", 6, ROOFTOP_STEPS)
-    areas = _assign_areas(gdf, geoms, ctx, townships, working_crs, centres)
-    rank = _rank(annual_kwh, capacity, included)
+    areas = assign_areas(gdf, geoms, ctx, townships, working_crs, centres)
+    rank = rank_by_energy(annual_kwh, capacity, included)
     benefit_arrays = {c: cob[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS}
-    use_defaulted = use.status != _MAPPED
-    out = _assemble(gdf, {
+    use_defaulted = use.status != STATUS_MAPPED
+    out = assemble_buildings(gdf, {
         "rank": rank, "capacity_kwp": capacity, "annual_kwh": annual_kwh, **benefit_arrays,
         "factor_ids": cob["factor_ids"].array,  # one category: integer codes, no per-building strings
         "policy_target_kwp": target, "pilot_share": pilot_share,
         "use_category": pd.Categorical.from_codes(use_codes, categories=cat_ids),
-        "use_value": _labels(use.raw_codes, use.raw_values), "use_defaulted": use_defaulted,
+        "use_value": code_labels(use.raw_codes, use.raw_values), "use_defaulted": use_defaulted,
         "roof_type": pd.Categorical.from_codes(roof_codes, categories=list(p.roof_types)),
         "roof_defaulted": roof_defaulted, "area_m2": area, "usable_area_m2": usable_area,
         "tilt_deg": tilt_used, "azimuth_deg": azimuth, "specific_yield_kwh_kwp": spec_yield,
-        "excluded_reason": _labels(excl_codes, excl_names),
-        "township": _labels(areas.town_codes, areas.town_names),
-        "county": _labels(areas.county_codes, areas.county_names),
+        "excluded_reason": code_labels(excl_codes, excl_names),
+        "township": code_labels(areas.town_codes, areas.town_names),
+        "county": code_labels(areas.county_codes, areas.county_names),
     })
     synthetic_layers, context_synthetic = _synthetic_layers(buildings, ctx, exclusions,
                                                             townships if areas.source == "townships given" else None)
@@ -241,7 +241,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     values = {"n_included": included.astype(np.int64), "roof_area_m2": area, "usable_area_m2": usable_area,
               "capacity_kwp": capacity, "policy_target_kwp": target, "annual_kwh": annual_kwh, **benefit_arrays,
               "synthetic": out["synthetic"].to_numpy(dtype=bool)}
-    towns_table, county_table, category_table = _aggregate(keys, values, p)
+    towns_table, county_table, category_table = aggregate_tables(keys, values, p)
     synthetic = bool(values["synthetic"].any()) or bool(synthetic_layers)
     details = {
         "input_features": n_input, "buildings": len(out), "dropped_empty_or_zero_area": n_dropped,
@@ -249,7 +249,8 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "invalid_repaired": sum(r.count for r in repairs if r.kind == "invalid_geometry"),
         "excluded": excl_stats, "exclusions_not_applied": not_applied, "included": int(included.sum()),
         "use_columns": use.columns, "use_defaulted": int(use_defaulted.sum()),
-        "use_missing": int((use.status == _MISSING).sum()), "use_unmapped": int((use.status == _UNMAPPED).sum()),
+        "use_missing": int((use.status == STATUS_MISSING).sum()),
+        "use_unmapped": int((use.status == STATUS_UNMAPPED).sum()),
         "use_unmapped_values": use.unmapped_values, "default_category": p.default_category,
         "roof_columns": roof.columns, "roof_defaulted": int(roof_defaulted.sum()),
         "roof_unmapped_values": roof.unmapped_values,

@@ -375,8 +375,9 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     EngineError
         Dask missing, scheduler unreachable, a worker died too often: nothing is returned.
     """
-    from . import _load_catalog, _resolve_params
-    from .steps import _default_crs
+    from . import load_catalog as _load_catalog
+    from . import resolve_rooftop_params as _resolve_params
+    from .steps import default_working_crs as _default_crs
 
     eng = resolve_engine(engine)
     if client is None:

@@ -15,7 +15,7 @@ from .params import RooftopParams
 
 logger = logging.getLogger(__name__)
 
-def _orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.ndarray,
+def roof_orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.ndarray,
                  p: RooftopParams) -> tuple[np.ndarray, np.ndarray]:
     """Tilt class (NaN = optimal) and azimuth [deg] of each building's modules."""
     n = len(gdf)

@@ -195,7 +195,7 @@ def write_outputs(result: Any, out: str | Path, *, spatial_index: bool = True,
     declared_labels([c for c in BUILDING_COLUMNS if c in result.buildings.columns])
     factors = factor_table(result) if factors_csv else None
     factor_headers = declared_labels(FACTOR_COLUMNS) if factors_csv else {}
-    layer, dropped = _building_layer(result.buildings)
+    layer, dropped = building_layer(result.buildings)
     metadata = _layer_metadata(result, dropped, spatial_index or format == "geoparquet")
     if format == "geoparquet":
         paths = {"parquet": _write_geoparquet(layer, folder / PARQUET_NAME, metadata)}
@@ -208,7 +208,7 @@ def write_outputs(result: Any, out: str | Path, *, spatial_index: bool = True,
     return paths
 
 
-def _building_layer(buildings: Any) -> tuple[Any, dict[str, str]]:
+def building_layer(buildings: Any) -> tuple[Any, dict[str, str]]:
     """The per-building table as written, and the per-layer strings moved to the metadata."""
     # Per-layer provenance strings (source, layer_id) are the same on every row: they go to the layer
     # metadata instead of one copy per building (they dominate the write time of large layers).
@@ -246,7 +246,7 @@ def _write_geoparquet(layer: Any, folder: Path, metadata: dict[str, str]) -> Pat
     if folder.exists():
         shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
     folder.mkdir(parents=True)
-    table = _geoparquet_table(layer)
+    table = geoparquet_table(layer)
     extra = {f"sanxian:{key}".encode(): value.encode("utf-8") for key, value in metadata.items()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
     pq.write_table(table, folder / PARQUET_PART)
@@ -258,7 +258,7 @@ _GEOPARQUET_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint",
                      6: "MultiPolygon", 7: "GeometryCollection"}
 
 
-def _geoparquet_table(layer: Any) -> Any:
+def geoparquet_table(layer: Any) -> Any:
     """The layer as an Arrow table with GeoParquet 1.1 ``geo`` metadata (WKB geometry column).
 
     Built directly rather than through ``GeoDataFrame.to_parquet``, whose metadata step lists the
@@ -280,7 +280,9 @@ def _geoparquet_table(layer: Any) -> Any:
     # Bounding box of the non-empty geometries: the simple polygons' from their vertices, the others' from GEOS.
     rest = np.flatnonzero(~simple & (type_ids >= 0))
     rest = rest[~shapely.is_empty(geoms[rest])]
-    boxes = ([simple_bbox] if simple_bbox is not None else []) + ([shapely.total_bounds(geoms[rest])] if rest.size else [])
+    boxes = [simple_bbox] if simple_bbox is not None else []
+    if rest.size:
+        boxes.append(shapely.total_bounds(geoms[rest]))
     bbox = ([float(min(b[0] for b in boxes)), float(min(b[1] for b in boxes)), float(max(b[2] for b in boxes)),
              float(max(b[3] for b in boxes))] if boxes else [])
     column = {"encoding": "WKB", "geometry_types": sorted(_GEOPARQUET_TYPES[int(t)] for t in np.unique(type_ids)

@@ -207,7 +207,7 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
         file=doc.loaded_from)
 
 
-def _resolve_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:
+def resolve_rooftop_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:
     return resolve_params(params, RooftopParams, load_params)
 
 

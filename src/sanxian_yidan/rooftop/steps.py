@@ -31,13 +31,13 @@ logger = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------------------
 # steps
 # ------------------------------------------------------------------------------------------------
-def _default_crs() -> str:
+def default_working_crs() -> str:
     from .. import crs as crsmod
 
     return crsmod.WORKING_CRS
 
 
-def _load_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
+def load_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
     """The catalog to use: a :class:`Catalog` as given, a path loaded, ``None`` kept (no catalog).
 
     Raises
@@ -58,7 +58,7 @@ def _load_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
                                  fix="pass Catalog.load('layers/catalog.toml') or its path"))
 
 
-def _prepare(buildings: gpd.GeoDataFrame,
+def prepare_footprints(buildings: gpd.GeoDataFrame,
              working_crs: Any) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Any], int]:
     """Normalise (reproject, repair) and drop footprints that are empty or of zero area.
 
@@ -90,16 +90,16 @@ def _normalise_text(values: np.ndarray) -> np.ndarray:
     return np.array([str(v).strip().lower() for v in values], dtype=object)
 
 
-# Status of a building's attribute after :func:`_classify` (int8 codes, not per-row strings).
-_MISSING, _UNMAPPED, _MAPPED = 0, 1, 2
+# Status of a building's attribute after :func:`classify_attribute` (int8 codes, not per-row strings).
+STATUS_MISSING, STATUS_UNMAPPED, STATUS_MAPPED = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class _Classified:
-    """Result of :func:`_classify`.
+    """Result of :func:`classify_attribute`.
 
     ``codes`` index the targets (-1 = none and no default); ``raw_codes`` index ``raw_values``
-    (the original attribute value used, -1 = none); ``status`` holds _MISSING/_UNMAPPED/_MAPPED.
+    (the original attribute value used, -1 = none); ``status`` holds STATUS_MISSING/STATUS_UNMAPPED/STATUS_MAPPED.
     """
 
     codes: np.ndarray
@@ -110,7 +110,7 @@ class _Classified:
     unmapped_values: dict[str, int]
 
 
-def _classify(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, str], missing: frozenset[str],
+def classify_attribute(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, str], missing: frozenset[str],
               targets: list[str], default: str | None) -> _Classified:
     """Map attribute values of the first present columns to category codes (vectorised by unique value).
 
@@ -124,7 +124,7 @@ def _classify(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, s
     codes = np.full(n, -1, dtype=np.int64)
     raw_codes = np.full(n, -1, dtype=np.int64)
     raw_lookup: dict[Any, int] = {}
-    status = np.full(n, _MISSING, dtype=np.int8)
+    status = np.full(n, STATUS_MISSING, dtype=np.int8)
     for col in present:
         values, uniques = pd.factorize(gdf[col], use_na_sentinel=True)
         if len(uniques) == 0:
@@ -140,14 +140,14 @@ def _classify(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, s
         row_missing = ~has | u_missing[safe]
         take = (codes < 0) & (row_code >= 0)
         codes[take] = row_code[take]
-        status[take] = _MAPPED
+        status[take] = STATUS_MAPPED
         keep_raw = ((raw_codes < 0) & ~row_missing) | take
         raw_codes[keep_raw] = u_raw[values[keep_raw]]
-        status[(status != _MAPPED) & ~row_missing & (row_code < 0)] = _UNMAPPED
+        status[(status != STATUS_MAPPED) & ~row_missing & (row_code < 0)] = STATUS_UNMAPPED
     raw_values = list(raw_lookup)
     # A value unmapped in one column but mapped in a later one counts as mapped.
     unmapped: dict[str, int] = {}
-    is_unmapped = status == _UNMAPPED
+    is_unmapped = status == STATUS_UNMAPPED
     if is_unmapped.any():
         counts = np.bincount(raw_codes[is_unmapped], minlength=len(raw_values))
         for value, count in zip(raw_values, counts):
@@ -159,7 +159,7 @@ def _classify(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, s
     return _Classified(codes, raw_codes, raw_values, status, present, by_count)
 
 
-def _labels(codes: np.ndarray, names: Sequence[Any]) -> Any:
+def code_labels(codes: np.ndarray, names: Sequence[Any]) -> Any:
     """``names[codes]`` per row (-1 = missing) as an array pandas stores without re-parsing strings.
 
     With pyarrow (pandas' default string storage) the strings are gathered by ``pyarrow.take``,
@@ -191,7 +191,7 @@ NOT_APPLIED_NO_CATALOG = "no catalog given"
 OUTSIDE_COVERAGE = "outside_coverage"
 
 
-def _exclusions(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
+def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
                 extra: Mapping[str, gpd.GeoDataFrame] | None, centres: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
     """Reason each building is excluded: codes into the returned names (0 = "" = included).
@@ -296,11 +296,11 @@ def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any,
     cov = gpd.GeoSeries([coverage], crs=cat.working_crs)
     if gdf.crs is not None and not cov.crs.equals(gdf.crs):
         cov = cov.to_crs(gdf.crs)
-    x, y = centres if centres is not None else _bbox_centres(geoms)
+    x, y = centres if centres is not None else bbox_centres(geoms)
     return first_containing(np.asarray(cov.geometry.array), x, y) < 0
 
 
-def _bbox_centres(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bbox_centres(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre of each footprint's bounding box [CRS units]: cheaper than the centroid, inside any compact footprint."""
     bounds = shapely.bounds(geoms)
     return (bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0
@@ -322,7 +322,7 @@ def _check_extra_exclusion(name: str, layer: Any) -> None:
                                                      "read_vector(path, crs='EPSG:....')"))
 
 
-def _site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None) -> tuple[float, float]:
+def yield_site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None) -> tuple[float, float]:
     if lon is not None and lat is not None:
         return float(lon), float(lat)
     from pyproj import Transformer
@@ -333,7 +333,7 @@ def _site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None) -> tuple[
     return round(float(clon), 4), round(float(clat), 4)
 
 
-def _yield_classes(site: tuple[float, float], tilt_class: np.ndarray, azimuth: np.ndarray,
+def yield_class_table(site: tuple[float, float], tilt_class: np.ndarray, azimuth: np.ndarray,
                    solar_params: Any, weather: Any) -> tuple[pd.DataFrame, np.ndarray]:
     """Distinct (tilt, azimuth) classes, their yield (computed once each) and each building's class."""
     # One 1-D key per (tilt, azimuth) pair (azimuth < 360 < 1000): far faster than a row-wise unique.
@@ -360,7 +360,7 @@ def _yield_classes(site: tuple[float, float], tilt_class: np.ndarray, azimuth: n
 
 @dataclass(frozen=True)
 class _Areas:
-    """Township and county of each building as codes into sorted name lists (:func:`_assign_areas`)."""
+    """Township and county of each building as codes into sorted name lists (:func:`assign_areas`)."""
 
     town_codes: np.ndarray
     town_names: list[str]
@@ -369,7 +369,7 @@ class _Areas:
     source: str
 
 
-def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
+def assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
                   working_crs: Any, centres: tuple[np.ndarray, np.ndarray] | None = None) -> _Areas:
     """Township and county of each building (by its bounding-box centre, :func:`.locate.first_containing`).
 
@@ -394,7 +394,7 @@ def _assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships:
     towns = np.full(len(layer), "", dtype=object) if county_only else names
     # One exact point-in-polygon answer per building (bounding-box centre); on a shared border the first
     # polygon (lowest index) keeps the building.
-    x, y = centres if centres is not None else _bbox_centres(geoms)
+    x, y = centres if centres is not None else bbox_centres(geoms)
     first = first_containing(np.asarray(layer.geometry.array), x, y)
     # Polygon index -> name code; the extra last slot is "unassigned".
     polygon = np.where(first >= 0, first, len(layer))
@@ -418,7 +418,7 @@ def _area_names(layer: gpd.GeoDataFrame) -> np.ndarray:
     return display_names(layer)
 
 
-def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
+def rank_by_energy(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
     """1 = largest annual energy among included roofs with capacity; 0 for the others."""
     eligible = np.flatnonzero(included & (capacity > 0))
     energy = annual_kwh[eligible]
@@ -434,7 +434,7 @@ def _rank(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) ->
 
 
 
-def _assemble(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
+def assemble_buildings(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
     extra = [c for c in gdf.columns if c not in columns and c != gdf.geometry.name]
     data = {name: columns[name] for name in order("rooftop_buildings", columns)}   # data/tables.toml
     data["synthetic"] = (truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns
@@ -450,7 +450,7 @@ def _assemble(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFram
     return out
 
 
-def _aggregate(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarray],
+def aggregate_tables(keys: Mapping[str, pd.Categorical], values: Mapping[str, np.ndarray],
                p: RooftopParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per township, per county (+ total) and per county x category sums.
 
