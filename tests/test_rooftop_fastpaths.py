@@ -182,6 +182,18 @@ def test_wkb_array_is_byte_for_byte_shapely_to_wkb(which: str) -> None:
     assert wkb_array(geoms).equals(expected)
 
 
+@pytest.mark.parametrize("which", ["footprints", "mixed"])
+def test_wkb_array_in_several_blocks(which: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    from sanxian_yidan.rooftop import output
+
+    monkeypatch.setattr(output, "_WKB_BLOCK", 7)  # many blocks per vertex count, a short last one
+    geoms = _mixed_geometries()
+    geoms = geoms[:100] if which == "footprints" else geoms
+    assert output.wkb_array(geoms).equals(pa.array(shapely.to_wkb(geoms), type=pa.binary()))
+
+
 def test_geoparquet_bbox_and_types_match_geos() -> None:
     import json
 
