@@ -324,6 +324,8 @@ def test_crs_sample_is_every_step_th_vertex_of_the_layer() -> None:
     want = coords[:: len(coords) // _SAMPLE_VERTICES]
     x, y = _sample_xy(gdf)
     np.testing.assert_array_equal(np.column_stack([x, y]), want)
+    x, y = _sample_xy(gdf, coords)  # the vertices read_vector extracted once for its checks
+    np.testing.assert_array_equal(np.column_stack([x, y]), want)
     small = gdf.iloc[:20]
     x, y = _sample_xy(small)
     np.testing.assert_array_equal(np.column_stack([x, y]), shapely.get_coordinates(small.geometry.dropna().values))

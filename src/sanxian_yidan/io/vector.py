@@ -37,7 +37,7 @@ from ..errors import (
 from . import safety
 from .encoding import detect_shapefile_encoding, detect_zip_shapefile_encoding, zipped_shapefile_members
 from .tabular import neither_txt_nor_table, table_to_points
-from .text_checks import corrupted_text_warnings
+from .text_checks import MARKERS, corrupted_text_warnings
 
 #: Pseudo-CRS names for coordinates copied from Chinese web maps (not EPSG codes).
 WEB_MAP_CRS = {"GCJ02": "gcj02", "GCJ-02": "gcj02", "AMAP": "gcj02", "GAODE": "gcj02",
@@ -119,8 +119,12 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     if len(gdf) == 0:
         raise EmptyLayerError(problem("图层没有要素。", "The layer has no features.", file=path, layer=layer,
                                       fix="check that the right file and layer were exported"))
-    plausibility.check_coordinates_finite(gdf, file=path, layer=layer)
-    gdf = _resolve_crs(gdf, crs, path, layer, info)
+    # One pass over the vertices serves the finiteness and range checks and the CRS sample; the checks'
+    # own (slower, message-building) passes run only where this one finds something to report.
+    coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    if gdf.crs is None or not _finite(coords):  # without a CRS the check also looks for degree typos
+        plausibility.check_coordinates_finite(gdf, file=path, layer=layer)
+    gdf = _resolve_crs(gdf, crs, path, layer, info, coords)
     if info.get("format") in ("kml", "kmz") and crs is None:
         info["crs_reason"] = "WGS84 by the KML standard (OGC KML 2.2)"
         info["warnings"].append(
@@ -128,12 +132,58 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
             "奥维互动地图 on a GCJ-02 map) may export GCJ-02 instead, about 600 m off around Suizhou, and the numbers "
             "cannot tell: if so, state --crs GCJ-02 (crs='GCJ-02') / KML 坐标按 WGS84 处理；若导出的是火星坐标"
             "（GCJ-02），请指定 --crs GCJ-02")
-    info["warnings"].extend(corrupted_text_warnings(gdf))
-    plausibility.check_coordinate_range(gdf, file=path, layer=layer, web_map=info.get("web_map_system"))
+    if _may_hold_damaged_text(gdf):
+        info["warnings"].extend(corrupted_text_warnings(gdf))
+    # The vertices checked above are still the layer's unless the CRS step swapped or converted them.
+    unchanged = info.get("swapped_xy") is False and "web_map_system" not in info
+    if not (unchanged and _in_range(coords, gdf.crs)):
+        plausibility.check_coordinate_range(gdf, file=path, layer=layer, web_map=info.get("web_map_system"))
     for message in info["warnings"]:
         warnings.warn(f"{path}: {message}", SanxianWarning, stacklevel=2)
     gdf.attrs["sanxian"] = info
     return gdf
+
+
+def _finite(coords: np.ndarray) -> bool:
+    """Whether every coordinate is a finite number (two reductions: NaN propagates, infinity stays infinite)."""
+    return not coords.size or bool(np.isfinite(coords.min()) and np.isfinite(coords.max()))
+
+
+def _in_range(coords: np.ndarray, crs: CRS | None) -> bool:
+    """Whether :func:`~sanxian_yidan.crs.plausibility.check_coordinate_range` would find nothing to report.
+
+    Projected metres within ``max_projected_abs``; degrees also within the longitude and latitude ranges
+    (``data/input_limits.toml``).  Finite coordinates are assumed (checked before).
+    """
+    if crs is None or not coords.size:
+        return True
+    lim = safety.limits()
+    if coords.min() < -lim.max_projected_abs or coords.max() > lim.max_projected_abs:
+        return False
+    if not crs.is_geographic:
+        return True
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
+    lon, lat = coords[:, 0], coords[:, 1]
+    return bool(lon.min() >= lon_lo and lon.max() <= lon_hi and lat.min() >= lat_lo and lat.max() <= lat_hi)
+
+
+def _may_hold_damaged_text(gdf: gpd.GeoDataFrame) -> bool:
+    """Whether a field name or text value holds a marker of damaged text (literal substring search).
+
+    A fast screen for :func:`corrupted_text_warnings`, which then names the fields and features.
+    """
+    if any(m in str(c) for c in gdf.columns for m in MARKERS):
+        return True
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        series = gdf[col]
+        if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+            continue
+        text = series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
+        if any(bool(text.str.contains(m, regex=False, na=False).any()) for m in MARKERS):
+            return True
+    return False
 
 
 def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
@@ -327,7 +377,7 @@ def _like_classic(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _resolve_crs(gdf: gpd.GeoDataFrame, stated: Any, path: Path, layer: str | None,
-                 info: dict[str, Any]) -> gpd.GeoDataFrame:
+                 info: dict[str, Any], coords: np.ndarray | None = None) -> gpd.GeoDataFrame:
     source = gdf.crs
     info["source_crs"] = source.to_string() if source is not None else None
     if stated is not None and str(stated).strip().upper() in WEB_MAP_CRS:
@@ -340,10 +390,10 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, stated: Any, path: Path, layer: str | No
         gdf = gdf.set_crs(stated_crs, allow_override=True)
         info["crs_reason"] = "stated by the caller or the catalog"
     elif source is None:
-        gdf = _infer(gdf, path, layer, info)
+        gdf = _infer(gdf, path, layer, info, coords)
     else:
         info["crs_reason"] = f"declared in {info.get('crs_declared_by', 'the file')}"
-    gdf = _fix_swapped(gdf, info)
+    gdf = _fix_swapped(gdf, info, coords)
     legacy = crsmod.legacy_datum_warning(gdf.crs)
     if legacy:
         info["warnings"].append(legacy)
@@ -360,31 +410,21 @@ def _parse_crs(value: Any, path: Path) -> CRS:
                                    "'EPSG:4326', or 'GCJ-02' / 'BD-09' for web-map coordinates")) from exc
 
 
-def _sample_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _sample_xy(gdf: gpd.GeoDataFrame, coords: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every step-th vertex of the layer (at most about ``_SAMPLE_VERTICES``), in vertex order.
 
-    Only the geometries that hold a sampled vertex are unpacked: the same sample as taking every step-th
-    row of ``get_coordinates`` over the whole layer, without extracting millions of vertices.
+    ``coords``: the layer's vertices (``shapely.get_coordinates``, missing geometries hold none), when
+    :func:`read_vector` has them already; extracted here otherwise.
     """
-    geoms = np.asarray(gdf.geometry.values[~gdf.geometry.isna().to_numpy()])
-    counts = shapely.get_num_coordinates(geoms)
-    total = int(counts.sum())
-    if total <= _SAMPLE_VERTICES:
-        coords = shapely.get_coordinates(geoms)
-        return coords[:, 0], coords[:, 1]
-    wanted = np.arange(0, total, total // _SAMPLE_VERTICES)
-    ends = np.cumsum(counts)
-    owner = np.searchsorted(ends, wanted, side="right")             # geometry holding each sampled vertex
-    used = np.unique(owner)
-    coords = shapely.get_coordinates(geoms[used])
-    starts_in_sub = np.concatenate([[0], np.cumsum(counts[used])[:-1]])
-    offset = wanted - (ends[owner] - counts[owner])                  # position of the vertex in its geometry
-    rows = starts_in_sub[np.searchsorted(used, owner)] + offset
-    return coords[rows, 0], coords[rows, 1]
+    if coords is None:
+        coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    step = len(coords) // _SAMPLE_VERTICES if len(coords) > _SAMPLE_VERTICES else 1
+    return coords[::step, 0], coords[::step, 1]
 
 
-def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str, Any]) -> gpd.GeoDataFrame:
-    x, y = _sample_xy(gdf)
+def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str, Any],
+           coords: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    x, y = _sample_xy(gdf, coords)
     if x.size == 0:
         raise EmptyLayerError(problem("图层没有坐标。", "The layer has no coordinates (all geometries empty).",
                                       file=path, layer=layer, fix="re-export the data with geometries"))
@@ -427,10 +467,10 @@ def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str,
     return gdf
 
 
-def _fix_swapped(gdf: gpd.GeoDataFrame, info: dict[str, Any]) -> gpd.GeoDataFrame:
+def _fix_swapped(gdf: gpd.GeoDataFrame, info: dict[str, Any], coords: np.ndarray | None = None) -> gpd.GeoDataFrame:
     if info.get("swapped_xy"):
         return gdf
-    x, y = _sample_xy(gdf)
+    x, y = _sample_xy(gdf, coords)
     if x.size and crsmod.detect_swapped_xy(x, y, gdf.crs):
         info["warnings"].append("X and Y are swapped for the declared CRS (they only land in Suizhou the other "
                                 "way round); swapped back / 坐标 X、Y 颠倒，已纠正")
