@@ -152,3 +152,23 @@ def test_normalise_repairs_the_same_features_with_the_convex_fast_path() -> None
     repairs = {r.kind: r for r in out.attrs["sanxian"]["repairs"]}
     assert repairs["invalid_geometry"].count == 1 and repairs["invalid_geometry"].feature_ids == (1,)
     assert out.geometry.is_valid.all() and out.geometry.area.tolist() == [25.0, 50.0, 40.0]
+
+
+def test_rings_are_handed_on_only_while_the_geometries_are_those_extracted() -> None:
+    """normalise_with_rings: the vertices of the single-ring polygons, row for row; none after a repair or a
+    reprojection (the vertices would no longer be the frame's)."""
+    from sanxian_yidan.normalize import normalise_with_rings
+
+    holed = box(0, 0, 10, 10).difference(box(2, 2, 3, 3))
+    geoms = [box(0, 0, 2, 1), None, holed, Polygon([(5, 5), (9, 5), (7, 8)])]
+    out, rings = normalise_with_rings(_frame(geoms), "EPSG:4547", expected="polygon")
+    assert rings is not None and len(out) == 3                            # the missing one dropped
+    np.testing.assert_array_equal(rings.simple, [True, False, True])
+    np.testing.assert_array_equal(rings.counts, [5, 0, 4])
+    for row in (0, 2):
+        start, count = rings.starts[row], rings.counts[row]
+        np.testing.assert_array_equal(rings.coords[start:start + count],
+                                      shapely.get_coordinates(out.geometry.iloc[row]))
+    assert normalise_with_rings(_frame([box(0, 0, 1, 1), BOWTIE]), "EPSG:4547")[1] is None     # repaired
+    assert normalise_with_rings(_frame([box(113.3, 31.7, 113.301, 31.701)], crs="EPSG:4326"),
+                                "EPSG:4547")[1] is None                                       # reprojected

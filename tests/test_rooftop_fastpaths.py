@@ -153,6 +153,17 @@ def test_ridge_bearing_of_some_rows_equals_that_of_those_footprints(share: float
     got = _ridge_bearing(geoms, plain)
     diff = np.abs((90 - got) % 180 - want % 180)                       # bearing from north vs angle from east
     assert np.minimum(diff, 180 - diff).max() < 1e-6
+    # The vertices normalising extracted (shared instead of a second pass) give the same bearings.
+    from sanxian_yidan.normalize import polygon_rings
+
+    rings = polygon_rings(geoms)
+    np.testing.assert_array_equal(rings.simple, [g.geom_type == "Polygon" and not g.interiors for g in rects])
+    np.testing.assert_array_equal(_ridge_bearing(geoms, rows, rings), _ridge_bearing(geoms, rows))
+    kept = np.ones(n, dtype=bool)
+    kept[[0, 7]] = False                                                # e.g. zero-area footprints dropped
+    sub = np.flatnonzero(rng.random(n - 2) < share)
+    np.testing.assert_array_equal(_ridge_bearing(geoms[kept], sub, rings.take(kept)),
+                                  _ridge_bearing(geoms[kept], sub))
 
 
 def _mixed_geometries() -> np.ndarray:

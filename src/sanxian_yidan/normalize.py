@@ -99,6 +99,22 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     InputFileError
         Mixed geometry families, or a family other than ``expected``.
     """
+    return normalise_with_rings(gdf, target_crs, expected=expected, file=file, layer=layer)[0]
+
+
+def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
+                         expected: GeometryFamily | tuple[GeometryFamily, ...] | None = None,
+                         file: str | None = None,
+                         layer: str | None = None) -> tuple[gpd.GeoDataFrame, PolygonRings | None]:
+    """:func:`normalise`, also handing on the vertices its validity check extracted.
+
+    Returns
+    -------
+    tuple
+        The normalised frame and its :class:`PolygonRings` (row for row), or ``None`` when a repair or a
+        reprojection changed geometries after they were extracted.  Later steps that need the vertices of
+        the footprints (e.g. the roof orientation) use them instead of a second pass over the layer.
+    """
     out = gdf.copy()
     out.attrs = {k: (dict(v) if isinstance(v, dict) else v) for k, v in gdf.attrs.items()}
     if "src_fid" not in out.columns:
@@ -108,11 +124,14 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     allowed = (expected,) if isinstance(expected, str) else expected
     _check_families(out, allowed, file, layer)
     out = _drop_z(out, repairs)
-    repaired = _make_valid(out, repairs)
+    repaired, extracted = _make_valid(out, repairs)
+    rings: PolygonRings | None = extracted
     if repaired is not out:  # only a repair can leave a geometry empty
         repaired = _drop_empty(repaired, repairs, after_repair=True)
+        rings = None
     out = repaired
     if out.crs is not None and not out.crs.equals(target_crs):
+        rings = None  # the vertices move
         source = out.crs.to_string()
         out = out.to_crs(target_crs)
         _check_reprojected(out, source, file, layer)
@@ -125,7 +144,7 @@ def normalise(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     meta = dict(out.attrs.get("sanxian", {}))
     meta["repairs"] = list(meta.get("repairs", [])) + repairs
     out.attrs["sanxian"] = meta
-    return out
+    return out, rings
 
 
 def _check_reprojected(gdf: gpd.GeoDataFrame, source: str, file: str | None, layer: str | None) -> None:
@@ -202,18 +221,20 @@ def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
+def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> tuple[gpd.GeoDataFrame, PolygonRings]:
+    """The frame with invalid geometries repaired (the same frame when none is), and the rings of the input."""
     geoms = gdf.geometry.values
     # The validity check is the costliest step of normalising a large layer: strictly convex single-ring polygons
     # (most building footprints) are valid by construction and recognised in numpy; GEOS checks the others,
     # on threads (it runs without the GIL).
     arr = np.asarray(geoms)
+    rings = polygon_rings(arr)
     invalid = np.zeros(len(arr), dtype=bool)
-    rest = np.flatnonzero(~strictly_convex_polygons(arr))
+    rest = np.flatnonzero(~strictly_convex_polygons(arr, rings))
     if rest.size:
         invalid[rest] = ~np.asarray(chunked(shapely.is_valid, (arr[rest],)))
     if not invalid.any():
-        return gdf
+        return gdf, rings
     reasons = shapely.is_valid_reason(geoms[invalid])
     sample = "; ".join(sorted(set(str(r) for r in reasons[:MAX_IDS_LISTED])))
     fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
@@ -232,7 +253,7 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFram
         mask[where] = True
         repairs.append(Repair("collection_parts_dropped", int(dropped.sum()), _ids(gdf, mask),
                               f"parts that are not {family} (collapsed slivers) removed after repair"))
-    return gdf
+    return gdf, rings
 
 
 #: Largest ring (distinct vertices) :func:`strictly_convex_polygons` checks in numpy; larger rings go to GEOS.
@@ -245,7 +266,56 @@ _CONVEX_BLOCK = 32_768
 _STRICT_TURN_SIN = 1e-9
 
 
-def strictly_convex_polygons(geoms: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class PolygonRings:
+    """The single-ring polygons (``Polygon`` without holes) of a geometry array and their vertices.
+
+    Extracted once (one GEOS pass over the layer) and shared by the steps that work on footprint vertices.
+
+    Attributes
+    ----------
+    simple : numpy.ndarray of bool
+        Per geometry: a polygon without holes.
+    coords : numpy.ndarray of float, shape (v, 2)
+        The vertices of the simple polygons, one after the other, each ring closed [CRS units].
+    starts, counts : numpy.ndarray of int64
+        Per geometry: its first vertex in ``coords`` and its vertex count (0 where not simple).
+    """
+
+    simple: np.ndarray
+    coords: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+
+    def take(self, rows: np.ndarray) -> PolygonRings:
+        """The rings of the geometries ``rows`` (positions or a boolean mask), sharing the vertex array."""
+        return PolygonRings(self.simple[rows], self.coords, self.starts[rows], self.counts[rows])
+
+
+def polygon_rings(geoms: np.ndarray) -> PolygonRings:
+    """:class:`PolygonRings` of a geometry array (vectorised shapely).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries
+
+    Returns
+    -------
+    PolygonRings
+    """
+    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    candidates = np.flatnonzero(simple)
+    starts = np.zeros(len(geoms), dtype=np.int64)
+    counts = np.zeros(len(geoms), dtype=np.int64)
+    if candidates.size == 0:
+        return PolygonRings(simple, np.empty((0, 2)), starts, counts)
+    sub = geoms[candidates]
+    counts[candidates] = shapely.get_num_coordinates(sub)
+    starts[candidates] = np.cumsum(counts[candidates]) - counts[candidates]
+    return PolygonRings(simple, shapely.get_coordinates(sub), starts, counts)
+
+
+def strictly_convex_polygons(geoms: np.ndarray, rings: PolygonRings | None = None) -> np.ndarray:
     """True for polygons without holes whose ring turns strictly one way once around (valid by construction).
 
     Such a ring is simple (a closed polyline whose every turn goes the same way and whose turns add up to
@@ -257,18 +327,21 @@ def strictly_convex_polygons(geoms: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     geoms : numpy.ndarray of shapely geometries
+    rings : PolygonRings, optional
+        ``polygon_rings(geoms)`` when already extracted.
 
     Returns
     -------
     numpy.ndarray of bool
     """
     known = np.zeros(len(geoms), dtype=bool)
-    candidates = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0))
+    rings = polygon_rings(geoms) if rings is None else rings
+    candidates = np.flatnonzero(rings.simple)
     if candidates.size == 0:
         return known
-    counts = shapely.get_num_coordinates(geoms[candidates])
-    coords = shapely.get_coordinates(geoms[candidates])
-    starts = np.cumsum(counts) - counts
+    counts = rings.counts[candidates]
+    coords = rings.coords
+    starts = rings.starts[candidates]
     k = counts - 1  # closed rings repeat the first vertex
     for kk in np.unique(k[(k >= 3) & (k <= _MAX_CONVEX_VERTICES)]):  # a dozen vertex counts at most
         same_k = np.flatnonzero(k == kk)

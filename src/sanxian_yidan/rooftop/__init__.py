@@ -90,6 +90,7 @@ from .steps import (  # noqa: F401
     exclusion_reasons,
     load_catalog,
     prepare_footprints,
+    prepare_footprints_and_rings,
     rank_by_energy,
     yield_class_table,
     yield_site,
@@ -169,7 +170,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     working_crs = cat.working_crs if cat is not None else default_working_crs()
     n_input = len(buildings)
     report_step(progress, "prepare", 0, ROOFTOP_STEPS)
-    gdf, area, repairs, n_dropped = prepare_footprints(buildings, working_crs)
+    gdf, area, repairs, n_dropped, rings = prepare_footprints_and_rings(buildings, working_crs)
     if len(gdf) == 0:
         raise EmptyLayerError(problem("没有可用的建筑轮廓。",
                                       f"No usable building footprint among {n_input} feature(s) "
@@ -188,7 +189,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     centres = bbox_centres(geoms)  # where each building is located (coverage, township): computed once
     excl_codes, excl_names, excl_stats, not_applied = exclusion_reasons(gdf, geoms, area, p, ctx, exclusions, centres)
     report_step(progress, "orientation", 3, ROOFTOP_STEPS)
-    tilt_class, azimuth = roof_orientation(gdf, geoms, roof_codes, p)
+    tilt_class, azimuth = roof_orientation(gdf, geoms, roof_codes, p, rings)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
     site = yield_site(gdf, lon, lat)
     solar_params = solar_mod.load_params(overrides=p.solar_overrides) if p.solar_overrides else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -13,11 +14,18 @@ import shapely
 
 from .params import RooftopParams
 
+if TYPE_CHECKING:
+    from ..normalize import PolygonRings
+
 logger = logging.getLogger(__name__)
 
 def roof_orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.ndarray,
-                 p: RooftopParams) -> tuple[np.ndarray, np.ndarray]:
-    """Tilt class (NaN = optimal) and azimuth [deg] of each building's modules."""
+                     p: RooftopParams, rings: PolygonRings | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tilt class (NaN = optimal) and azimuth [deg] of each building's modules.
+
+    ``rings``: the footprints' :class:`~sanxian_yidan.normalize.PolygonRings` (row for row with ``geoms``)
+    when normalising extracted them; otherwise extracted here.
+    """
     n = len(gdf)
     roofs = list(p.roof_types.values())
     tilt = np.full(n, np.nan)
@@ -29,7 +37,7 @@ def roof_orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.nd
         if roof.mount == "flush":
             flush |= mask
     if flush.any():
-        az = _slope_azimuth(geoms, np.flatnonzero(flush))
+        az = _slope_azimuth(geoms, np.flatnonzero(flush), rings)
         given = _given_azimuth(gdf, p.roof_azimuth_columns)
         if given is not None:
             g = given[flush]
@@ -46,14 +54,15 @@ def _given_azimuth(gdf: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | No
     return None
 
 
-def _slope_azimuth(geoms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def _slope_azimuth(geoms: np.ndarray, rows: np.ndarray | None = None,
+                   rings: PolygonRings | None = None) -> np.ndarray:
     """Azimuth [deg, clockwise from grid north] of the roof slope facing nearest to south.
 
     The ridge is taken along the long side of the footprint's minimum-area bounding rectangle (a
     gable roof); its two slopes face the ridge direction ± 90 degrees.  Grid north of the working
     CRS differs from true north by the meridian convergence (under 1 degree across Suizhou).
     """
-    ridge = _ridge_bearing(geoms, rows)
+    ridge = _ridge_bearing(geoms, rows, rings)
     face_a = (ridge + 90.0) % 360.0
     face_b = (ridge + 270.0) % 360.0
     dist_a = np.abs(((face_a - 180.0) + 180.0) % 360.0 - 180.0)
@@ -71,7 +80,8 @@ _MAX_VERTICES_NUMPY = 16
 _BLOCK = 16_384
 
 
-def _ridge_bearing(geoms: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def _ridge_bearing(geoms: np.ndarray, rows: np.ndarray | None = None,
+                   rings: PolygonRings | None = None) -> np.ndarray:
     """Bearing [deg, 0-180) of the long side of each footprint's minimum-area bounding rectangle.
 
     For ``geoms[rows]`` (all footprints when ``rows`` is None).  NaN where the footprint has no
@@ -87,7 +97,7 @@ def _ridge_bearing(geoms: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
     n = len(rows)
     bearing = np.full(n, np.nan)
     done = np.zeros(n, dtype=bool)
-    coords, starts, counts, simple = _simple_rings(geoms, rows)
+    coords, starts, counts, simple = _simple_rings(geoms, rows, rings)
     if simple.size:
         k = counts - 1  # closed rings repeat the first vertex
         for kk in np.unique(k[(k >= 3) & (k <= _MAX_VERTICES_NUMPY)]):  # a dozen vertex counts at most
@@ -110,12 +120,16 @@ def _ridge_bearing(geoms: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
 _WHOLE_LAYER_SHARE = 0.3
 
 
-def _simple_rings(geoms: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _simple_rings(geoms: np.ndarray, rows: np.ndarray,
+                  rings: PolygonRings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vertices of the single-ring polygons among ``geoms[rows]``.
 
     Returns the vertex array, each simple polygon's first vertex in it and its vertex count, and the
-    positions (into ``rows``) of the simple polygons.
+    positions (into ``rows``) of the simple polygons.  ``rings`` (of all ``geoms``): taken from there.
     """
+    if rings is not None:
+        simple = np.flatnonzero(rings.simple[rows])
+        return rings.coords, rings.starts[rows[simple]], rings.counts[rows[simple]], simple
     whole = len(rows) > _WHOLE_LAYER_SHARE * len(geoms)
     subset = geoms if whole else geoms[rows]
     at = rows if whole else np.arange(len(rows))

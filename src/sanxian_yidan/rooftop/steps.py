@@ -23,6 +23,7 @@ from ..schemas import order
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..normalize import PolygonRings
 from .locate import first_containing
 from .params import RooftopParams
 from .result import AGGREGATE_SUMS, TOTAL, UNASSIGNED
@@ -60,13 +61,23 @@ def load_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
 
 
 def prepare_footprints(buildings: gpd.GeoDataFrame,
-             working_crs: Any) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Any], int]:
+                       working_crs: Any) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Any], int]:
     """Normalise (reproject, repair) and drop footprints that are empty or of zero area.
 
     Returns the kept footprints, their area [m^2] (computed once, reused by every later step),
     the repairs made and the number of features dropped.
     """
-    from ..normalize import normalise
+    return prepare_footprints_and_rings(buildings, working_crs)[:4]
+
+
+def prepare_footprints_and_rings(buildings: gpd.GeoDataFrame, working_crs: Any
+                                 ) -> tuple[gpd.GeoDataFrame, np.ndarray, list[Any], int, PolygonRings | None]:
+    """:func:`prepare_footprints`, also handing on the footprints' vertices that normalising extracted.
+
+    The fifth value is the kept footprints' :class:`~sanxian_yidan.normalize.PolygonRings` (row for row),
+    or ``None`` when a repair or a reprojection changed geometries after they were extracted.
+    """
+    from ..normalize import normalise_with_rings
 
     if not isinstance(buildings, gpd.GeoDataFrame):
         raise InputFileError(problem("建筑轮廓须为 GeoDataFrame。",
@@ -76,15 +87,16 @@ def prepare_footprints(buildings: gpd.GeoDataFrame,
         raise InputFileError(problem("建筑轮廓没有坐标系。", "The building layer has no CRS.",
                                      fix="read it with read_vector(path, crs='EPSG:....')"))
     meta = buildings.attrs.get("sanxian", {})
-    norm = normalise(buildings, working_crs, expected="polygon", file=meta.get("source_path"),
-                     layer=meta.get("layer"))
+    norm, rings = normalise_with_rings(buildings, working_crs, expected="polygon", file=meta.get("source_path"),
+                                       layer=meta.get("layer"))
     repairs = list(norm.attrs["sanxian"]["repairs"])
     area = shapely.area(np.asarray(norm.geometry.array))
     zero = area <= 0.0
     if zero.any():
         norm = norm[~zero].reset_index(drop=True)
         area = area[~zero]
-    return norm, area, repairs, len(buildings) - len(norm)
+        rings = rings.take(~zero) if rings is not None else None
+    return norm, area, repairs, len(buildings) - len(norm), rings
 
 
 def _normalise_text(values: np.ndarray) -> np.ndarray:
