@@ -102,6 +102,7 @@ from ..rules import (
     load_rules,
 )
 from ..schemas import assemble, schema
+from . import columns
 from .coverage import (
     Coverage,
     check_far_outside,
@@ -365,7 +366,7 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
 
 
 def _empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in ["_p"] + schema("screening_findings").names})
+    return columns.empty(["_p", *schema("screening_findings").names])
 
 
 #: Order of the kinds of finding rows within a project.
@@ -376,34 +377,42 @@ def _assemble_findings(blocks: list[_RowBlock], ids: pd.Series) -> pd.DataFrame:
     """Join the per-rule rows and sort them: by project, findings before not-evaluated rules before notes,
     most severe first; ties keep the rule order.
 
-    The sort keys and the rule's own columns are constant within a block, so they are repeated per block
-    rather than looked up per row, and the constant columns are built once, already in sorted order.
+    The table is built once from the blocks' column parts (:mod:`.columns`, the dtypes of a frame per block
+    joined with ``pd.concat``).  The sort keys and the rule's own columns are constant within a block, so they
+    are repeated per block rather than looked up per row.
     """
-    blocks = [b for b in blocks if len(b.frame)]
+    blocks = [b for b in blocks if b.size]
     if not blocks:
         findings = _empty_findings()
         findings["project_id"] = []
         return findings
-    findings = pd.concat([b.frame for b in blocks], ignore_index=True)
-    sizes = [len(b.frame) for b in blocks]
+    sizes = [b.size for b in blocks]
     kind_key = np.repeat([_KIND_ORDER[b.constants["kind"]] for b in blocks], sizes)
     severity_key = np.repeat([-VERDICT_RANK.get(b.constants["severity"], 0) for b in blocks], sizes)
-    p = findings["_p"].to_numpy(dtype=int)
+    p = np.concatenate([b.p for b in blocks])
     order = np.lexsort((severity_key, kind_key, p))          # stable: ties keep the rule order
-    findings = findings.take(order).reset_index(drop=True)
     block_of_row = np.repeat(np.arange(len(blocks)), sizes)[order]
+    cols: dict[str, Any] = {"_p": p[order]}
+    for name in blocks[0].parts:
+        cols[name] = columns.take(columns.join([b.parts[name] for b in blocks]), order)
     for name in blocks[0].constants:
-        findings[name] = pd.Series([b.constants[name] for b in blocks]).take(block_of_row).reset_index(drop=True)
-    findings["project_id"] = ids.take(p[order]).reset_index(drop=True)
-    return findings
+        cols[name] = columns.take(columns.infer([b.constants[name] for b in blocks]), block_of_row)
+    cols["project_id"] = ids.array.take(p[order])
+    return columns.frame(cols)
 
 
 @dataclass
 class _RowBlock:
-    """Finding rows of one rule and one kind: the per-row columns, and the columns constant in the block."""
+    """Finding rows of one rule and one kind: the rows' projects, their per-row column parts, and the columns
+    constant in the block."""
 
-    frame: pd.DataFrame
+    p: np.ndarray
+    parts: dict[str, columns.Part]
     constants: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        return len(self.p)
 
 
 def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None = None,
@@ -417,7 +426,7 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
     idx = np.flatnonzero(mask)
     m = len(idx)
     if m == 0:
-        return _RowBlock(pd.DataFrame(), {})
+        return _RowBlock(idx, {}, {})
     severity = rule.severity if kind == "finding" else kind
     sev_zh = SEVERITY_ZH.get(severity, {"note": "备注", "not_evaluated": "未评估"}.get(severity, severity))
     constants = {"rule_id": rule.id, "kind": kind, "reason": _reason_code(reason) if kind == "not_evaluated" else None,
@@ -434,13 +443,12 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
     names = [nm or "" for nm in _pick(hits.names if hits else None, idx)]
     synthetic = _flags(hits.synthetic if hits else None, idx)
     message_zh, message_en = _message_columns(rule, kind, reason, area, share, dist, value, names)
-    return _RowBlock(pd.DataFrame({
-        "_p": idx,
-        "overlap_area_m2": area,
-        "overlap_share": share, "distance_m": dist,
-        "value": [None if v is None else str(v) for v in value], "features": [nm or None for nm in names],
-        "message_zh": message_zh, "message_en": message_en, "feature_synthetic": synthetic,
-    }), constants)
+    infer = columns.infer
+    return _RowBlock(idx, {
+        "overlap_area_m2": infer(area), "overlap_share": infer(share), "distance_m": infer(dist),
+        "value": infer([None if v is None else str(v) for v in value]), "features": infer([nm or None for nm in names]),
+        "message_zh": infer(message_zh), "message_en": infer(message_en), "feature_synthetic": infer(synthetic),
+    }, constants)
 
 
 def _reason_code(reason: str | None) -> str | None:

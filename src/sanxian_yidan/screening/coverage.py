@@ -161,7 +161,7 @@ def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _
         out = _uncovered(proj.footprints, pc.pi[sel], pc.geoms[sel], pc.area[sel], proj.area, settings.threads,
                          settings.min_parallel_pairs)
         uncovered = out if uncovered is None else polygonal_parts(shapely.union(uncovered, out))
-        geoms.append(shapely.union_all(layer.geoms[mask]))
+        geoms.append(layer.union(rule.where, mask))
     if uncovered is None:
         return unknown_coverage(proj)
     geom = geoms[0] if len(geoms) == 1 else shapely.intersection_all(geoms)

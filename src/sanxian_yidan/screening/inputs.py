@@ -89,7 +89,8 @@ class _Projects:
 
 
 def _find_column(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
-    lower = {str(c).lower(): c for c in frame.columns if c != frame.geometry.name}
+    geometry = getattr(frame, "active_geometry_name", None)      # without building the geometry column
+    lower = {str(c).lower(): c for c in frame.columns if c != geometry}
     for name in names:
         if name.lower() in lower:
             return lower[name.lower()]
@@ -575,8 +576,22 @@ class _Layer:
     entries: list[LayerEntry]
     masks: dict[Any, tuple[np.ndarray | None, str | None]] = field(default_factory=dict)
     decoded: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    #: Per set of joined roles, the text columns joining them turns into objects (tables._joined_object_texts).
-    joined: dict[tuple[str, ...], dict[str, set[str]]] = field(default_factory=dict)
+    #: Per set of joined roles, the dtypes joining them gives the overlap table's layer columns (tables._joined_dtypes).
+    joined: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+    unions: dict[Any, shapely.Geometry] = field(default_factory=dict)
+
+    def union(self, key: Any, mask: np.ndarray) -> shapely.Geometry:
+        """Union of the features where ``mask`` is True (the mask of a rule's ``where``, ``key``), prepared.
+
+        Computed once per layer and ``where``: the union of a few detailed county outlines costs more than the
+        rest of a single project's coverage test.  It is prepared before it is kept, so that screenings on
+        several threads only read it.
+        """
+        if key not in self.unions:
+            geom = shapely.union_all(self.geoms[mask])
+            shapely.prepare(geom)
+            self.unions[key] = geom
+        return self.unions[key]
 
     def objects_at(self, name: str, fi: np.ndarray) -> np.ndarray:
         """Values of text column ``name`` at rows ``fi`` as Python objects (NaN where missing).

@@ -267,14 +267,14 @@ class ScreeningResult(Result):
         findings = _group_records(self.findings, _finding_record)
         # The overlap rows are converted once and split by role in Python: per-role pandas queries on the
         # few rows of a single project cost more than the records themselves.
-        overlap_rows = _plain(self.overlaps).to_dict("records") if len(self.overlaps) else []
+        overlap_rows = _row_dicts(self.overlaps)
         overlaps = _group_rows(overlap_rows, _overlap_record)
         access = _group_rows([r for r in overlap_rows if r["role"] == "control_unit"], _access_record)
         counties = _group_rows([r for r in overlap_rows if r["role"] == "admin_boundary"], _county_record)
         distances = _group_records(self.distances, _distance_record)
         notes = _group_records(self.slivers, _sliver_record)
         out = []
-        for row in _plain(self.projects).itertuples(index=False):
+        for row in map(_Row, _row_dicts(self.projects)):
             pid = row.project_id
             f = findings.get(pid, [])
             out.append({
@@ -371,17 +371,39 @@ def _num(value: Any, digits: int = 2) -> float | None:
     return round(float(value), digits)
 
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` without its geometry column, as a plain DataFrame (dropping a column of a GeoDataFrame
-    re-checks the geometry, which dominates on the few rows of one project)."""
-    plain = pd.DataFrame(frame)
-    return plain.drop(columns="geometry") if "geometry" in plain.columns else plain
+def _row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` (without its geometry) as dicts of Python values, like ``to_dict("records")``.
+
+    Converted column by column (``Series.tolist`` gives the same Python values): on the few rows of one
+    project, ``to_dict`` and dropping the geometry first cost more than the records themselves.
+    """
+    if frame is None or len(frame) == 0:
+        return []
+    names, values = [], []
+    for name, series in frame.items():
+        if name != "geometry":
+            names.append(name)
+            values.append(series.tolist())
+    return [dict(zip(names, row)) for row in zip(*values)]
+
+
+class _Row:
+    """Attribute access to a row dict (``row.verdict``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
-    if frame is None or len(frame) == 0:
-        return {}
-    return _group_rows(frame.to_dict("records"), make)
+    return _group_rows(_row_dicts(frame), make)
 
 
 def _group_rows(rows: list[dict[str, Any]], make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:

@@ -15,6 +15,7 @@ from ..rules import (
     VERDICT_ZH,
     RuleSet,
 )
+from . import columns
 from .coverage import Coverage, nearer_beyond_data
 from .evaluate import SEARCH_OUTSIDE, _names_per_project, _role_en, _role_zh
 from .inputs import _Layer, _Pieces, _Projects
@@ -78,67 +79,57 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
         pc = pieces["admin_boundary"]
         real = ~pc.sliver
         counties = _names_per_project(n, pc.pi[real], pc.fi[real], layers["admin_boundary"])
-    return gpd.GeoDataFrame({
+    return columns.geoframe({
         "project_id": proj.id_text, "project_name": proj.names, "industry": proj.industry,
         "industry_name": proj.industry_name, "two_high": pd.array(proj.two_high, dtype="boolean"),
         "project_type": proj.project_type, "footprint": proj.footprint_kind, "footprint_area_m2": proj.area,
         "verdict": verdict, "verdict_zh": verdict_zh, "complete": ~(incomplete | edge | coverage.outside),
         "outside_coverage_share": coverage.outside_share,
         "n_findings": n_find, "counties": counties, "synthetic_data": syn,
-    }, geometry=gpd.GeoSeries(proj.footprints, crs=proj.frame.crs), crs=proj.frame.crs)
-
-
-def _take(frame: pd.DataFrame, name: str, fi: np.ndarray) -> pd.Series | np.ndarray:
-    """Values of column ``name`` at rows ``fi``, keeping the column's dtype (None where the layer lacks it).
-
-    Taking before converting keeps string columns in their (Arrow) storage: converting whole text columns to
-    Python objects would cost more than the overlay itself on large layers.
-    """
-    if name not in frame.columns:
-        return np.full(len(fi), None, dtype=object)
-    return frame[name].take(fi).reset_index(drop=True)
-
-
-def _feature_columns(frame: pd.DataFrame, fi: np.ndarray) -> dict[str, np.ndarray]:
-    return {f"feature_{name}": _take(frame, name, fi) for name in _FEATURE_FIELDS}
+    }, proj.footprints, proj.frame.crs)
 
 
 def _overlap_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, _Pieces]) -> gpd.GeoDataFrame:
     """Overlap pieces (slivers excluded) with the overlapped features' attributes.
 
     Order: role (alphabetical), then project (input order), then largest piece first; equal areas (to the
-    mm²) in layer order, so outputs are deterministic.  Sorting uses numeric keys only and text columns are
-    taken once, in their (Arrow) storage.  A text column that joining the roles turns into Python objects
-    anyway (e.g. the access lists, which only control units have) is decoded from the layer's distinct texts
-    instead (:meth:`_Layer.objects_at`): the same values, without converting each one.
+    mm²) in layer order, so outputs are deterministic.  Sorting uses numeric keys only.  The table is built
+    once, column by column, with the dtypes a frame per role joined by ``pd.concat`` would have
+    (:func:`_joined_dtypes`): a layer column taken in its own dtype where the roles agree on it — text stays
+    in its (Arrow) storage — and decoded from the layer's distinct values (:meth:`_Layer.objects_at`) where
+    joining the roles turns it into Python objects.
     """
     roles = [role for role in sorted(pieces) if not pieces[role].sliver.all()]
-    columns = ["project_id", "role", "layer_id", *[f"feature_{f}" for f in _FEATURE_FIELDS], "overlap_area_m2",
-               "overlap_share", "feature_synthetic", "feature_source", *ACCESS_LIST_FIELDS, "geometry"]
+    names = ["project_id", "role", "layer_id", *[f"feature_{f}" for f in _FEATURE_FIELDS], "overlap_area_m2",
+             "overlap_share", "feature_synthetic", "feature_source", *ACCESS_LIST_FIELDS, "geometry"]
     if not roles:
-        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns[:-1]},
+        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in names[:-1]},
                                 geometry=gpd.GeoSeries([], crs=proj.frame.crs), crs=proj.frame.crs)
-    as_objects = _joined_object_texts([layers[role] for role in roles])
-    frames = []
+    lays = [layers[role] for role in roles]
+    dtypes = _joined_dtypes(lays)
+    orders = []
     for role in roles:
         pc = pieces[role]
         real = np.flatnonzero(~pc.sliver)
-        order = real[_piece_order(pc.pi[real], pc.area[real], pc.fi[real])]
-        lay, objects = layers[role], as_objects[role]
-        fi, pi, area = pc.fi[order], pc.pi[order], pc.area[order]
-        cols: dict[str, Any] = {"_p": pi, "project_id": proj.id_text.take(pi).reset_index(drop=True),
-                                "role": role, "layer_id": _text_at(lay, "layer_id", fi, objects)
-                                if "layer_id" in lay.frame.columns else role}
-        cols.update({f"feature_{name}": _text_at(lay, name, fi, objects) for name in _FEATURE_FIELDS})
-        cols["overlap_area_m2"] = area
-        cols["overlap_share"] = area / proj.area[pi]
-        cols["feature_synthetic"] = lay.synthetic[fi]
-        cols["feature_source"] = _text_at(lay, "source", fi, objects)
-        for name in ACCESS_LIST_FIELDS:
-            cols[name] = _text_at(lay, name, fi, objects)
-        frames.append(gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(pc.geoms[order], crs=proj.frame.crs)))
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return gpd.GeoDataFrame(out[columns], geometry="geometry", crs=proj.frame.crs)
+        orders.append(real[_piece_order(pc.pi[real], pc.area[real], pc.fi[real])])
+    fis = [pieces[role].fi[o] for role, o in zip(roles, orders)]
+    pi = np.concatenate([pieces[role].pi[o] for role, o in zip(roles, orders)])
+    area = np.concatenate([pieces[role].area[o] for role, o in zip(roles, orders)])
+    sizes = [len(o) for o in orders]
+    cols: dict[str, Any] = {
+        "project_id": proj.id_text.array.take(pi),
+        "role": pd.array(np.repeat(np.array(roles, dtype=object), sizes), dtype=columns.TEXT_DTYPE),
+        "layer_id": _joined_texts(lays, fis, "layer_id", dtypes["layer_id"]),
+    }
+    cols.update({f"feature_{name}": _joined_texts(lays, fis, name, dtypes[name]) for name in _FEATURE_FIELDS})
+    cols["overlap_area_m2"] = area
+    cols["overlap_share"] = area / proj.area[pi]
+    cols["feature_synthetic"] = np.concatenate([lay.synthetic[fi] for lay, fi in zip(lays, fis)])
+    cols["feature_source"] = _joined_texts(lays, fis, "source", dtypes["source"])
+    for name in ACCESS_LIST_FIELDS:
+        cols[name] = _joined_texts(lays, fis, name, dtypes[name])
+    geoms = np.concatenate([pieces[role].geoms[o] for role, o in zip(roles, orders)])
+    return columns.geoframe(cols, geoms, proj.frame.crs)
 
 
 def _piece_order(pi: np.ndarray, area: np.ndarray, fi: np.ndarray) -> np.ndarray:
@@ -161,87 +152,127 @@ def _piece_order(pi: np.ndarray, area: np.ndarray, fi: np.ndarray) -> np.ndarray
     return np.argsort((pi.astype(np.int64) * n_rank + dense) * n_feat + fi)
 
 
-def _text_at(layer: _Layer, name: str, fi: np.ndarray, as_objects: set[str]) -> pd.Series | np.ndarray:
-    """Column ``name`` of ``layer`` at rows ``fi``: decoded to Python objects if it is in ``as_objects``,
-    else taken in its own dtype (:func:`_take`)."""
-    if name in as_objects:
-        return pd.Series(layer.objects_at(name, fi), dtype=object)
-    return _take(layer.frame, name, fi)
-
-
 #: Layer columns behind the text columns of the overlap table.
 _OVERLAP_TEXTS = ("layer_id", "source", *_FEATURE_FIELDS, *ACCESS_LIST_FIELDS)
 
 
-def _joined_object_texts(layers: list[_Layer]) -> dict[str, set[str]]:
-    """Per role, the text columns (of Arrow string dtype) that ``pd.concat`` of the roles' overlap rows turns
-    into Python objects.
+def _head(layer: _Layer, name: str) -> pd.Series:
+    """The first value of a layer's column for the overlap table, in its dtype: the column's, or the role's
+    name for a missing ``layer_id``, or None for another missing column."""
+    if name in layer.frame.columns:
+        return layer.frame[name].iloc[:1].reset_index(drop=True)
+    return pd.Series([layer.role] if name == "layer_id" else np.full(1, None, dtype=object))
 
-    The joined dtype is that of the concatenated first rows (it does not depend on the length), built as
-    :func:`_overlap_table` builds its columns: the layer's column, or None where the layer lacks it (the
-    role's name for a missing ``layer_id``).
+
+def _joined_dtypes(layers: list[_Layer]) -> dict[str, Any]:
+    """Per layer column of the overlap table, the dtype ``pd.concat`` gives it when joining these roles.
+
+    It depends only on the layers' dtypes, not on the rows, so it is found once by joining the layers' first
+    values, and kept per catalog and set of roles on the first layer (layers are prepared once per catalog,
+    see inputs._load_layer).
     """
-    out: dict[str, set[str]] = {lay.role: set() for lay in layers}
-    if len(layers) < 2:
-        return out
-    # It depends only on the layers' dtypes: computed once per catalog and set of roles, kept on the first
-    # layer (layers are prepared once per catalog, see inputs._load_layer).
     key = tuple(lay.role for lay in layers)
     if key not in layers[0].joined:
-        layers[0].joined[key] = _object_texts(layers, out)
+        layers[0].joined[key] = {name: _joined_dtype([_head(lay, name) for lay in layers]) for name in _OVERLAP_TEXTS}
     return layers[0].joined[key]
 
 
-def _object_texts(layers: list[_Layer], out: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Fill ``out`` (role -> set) for :func:`_joined_object_texts` by joining the layers' first rows."""
-    for name in _OVERLAP_TEXTS:
-        heads = [lay.frame[name].iloc[:1].reset_index(drop=True) if name in lay.frame.columns
-                 else pd.Series([lay.role] if name == "layer_id" else np.full(1, None, dtype=object))
-                 for lay in layers]
-        texts = [pd.api.types.is_string_dtype(h.dtype) and h.dtype != object for h in heads]
-        if not any(texts) or len({h.dtype for h in heads}) == 1:
-            continue
-        if pd.concat(heads, ignore_index=True).dtype == object:
-            for lay, is_text in zip(layers, texts):
-                if is_text:
-                    out[lay.role].add(name)
-    return out
+#: Joined dtype per sequence of distinct dtypes (:func:`_joined_dtype`).
+_JOINED: dict[tuple[Any, ...], Any] = {}
+
+
+def _joined_dtype(heads: list[pd.Series]) -> Any:
+    """The dtype ``pd.concat`` gives ``heads``; found once per sequence of distinct dtypes (few)."""
+    key = tuple(dict.fromkeys(h.dtype for h in heads))
+    if key not in _JOINED:
+        _JOINED[key] = pd.concat(heads, ignore_index=True).dtype
+    return _JOINED[key]
+
+
+def _joined_texts(layers: list[_Layer], fis: list[np.ndarray], name: str, dtype: Any) -> Any:
+    """Column ``name`` of each layer at its rows ``fis``, one layer after the other, as a column of ``dtype``
+    (:func:`_joined_dtypes`).
+
+    A layer whose column has that dtype gives its values as they are stored (an Arrow text column stays
+    Arrow); where the joined dtype is ``object``, values come from the layer's distinct values
+    (:meth:`_Layer.objects_at`), as ``astype(object)`` would give them.
+    """
+    parts = []
+    for lay, fi in zip(layers, fis):
+        if name in lay.frame.columns:
+            col = lay.frame[name]
+            if col.dtype == dtype:
+                parts.append(col.array.take(fi))
+            elif dtype == object:
+                parts.append(lay.objects_at(name, fi))
+            else:                                            # e.g. integers joined with floats: pandas converts
+                return pd.concat([pd.Series(_layer_values(la, name, f)) for la, f in zip(layers, fis)],
+                                 ignore_index=True).array
+        else:
+            missing = np.full(len(fi), lay.role if name == "layer_id" else None, dtype=object)
+            parts.append(missing if dtype == object else pd.array(missing, dtype=dtype))
+    if dtype == object:
+        joined = np.concatenate([np.asarray(p, dtype=object) for p in parts])
+        return pd.Series(joined, dtype=object, copy=False)
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return type(parts[0])._concat_same_type(parts)
+
+
+def _layer_values(layer: _Layer, name: str, fi: np.ndarray) -> Any:
+    """Column ``name`` of ``layer`` at rows ``fi`` in its own dtype (the role / None where it lacks it)."""
+    if name in layer.frame.columns:
+        return layer.frame[name].array.take(fi)
+    return np.full(len(fi), layer.role if name == "layer_id" else None, dtype=object)
 
 
 def _sliver_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, _Pieces]) -> pd.DataFrame:
-    frames = []
-    for role, pc in pieces.items():
-        if not pc.sliver.any():
-            continue
-        lay = layers[role]
-        fi = pc.fi[pc.sliver]
-        area = pc.area[pc.sliver]
-        width = pc.width[pc.sliver]
-        feat = _feature_columns(lay.frame, fi)
-        frames.append(pd.DataFrame({
-            "_p": pc.pi[pc.sliver], "project_id": proj.ids[pc.pi[pc.sliver]], "role": role,
-            "feature_code": feat["feature_code"], "feature_name": feat["feature_name"],
-            "overlap_area_m2": area, "mean_width_m": width,
-            "message_zh": [f"与{_role_zh(role)}的细小碎片重叠 {a:.3f} m²（平均宽度 {w:.3f} m），低于容差，不计为重叠"
-                           for a, w in zip(area, width)],
-            "message_en": [f"Sliver overlap with the {_role_en(role).lower()}: {a:.3f} m² (mean width {w:.3f} m), "
-                           "below the tolerance, not counted as an overlap" for a, w in zip(area, width)],
-        }))
-    columns = ["project_id", "role", "feature_code", "feature_name", "overlap_area_m2", "mean_width_m",
-               "message_zh", "message_en"]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    out = pd.concat(frames, ignore_index=True).sort_values(["_p", "role"], kind="stable")
-    return out[columns].reset_index(drop=True)
+    """Sliver overlaps (listed as notes), by project and role."""
+    names = ["project_id", "role", "feature_code", "feature_name", "overlap_area_m2", "mean_width_m",
+             "message_zh", "message_en"]
+    roles = [role for role, pc in pieces.items() if pc.sliver.any()]
+    if not roles:
+        return columns.empty(names)
+    lays = [layers[role] for role in roles]
+    dtypes = _joined_dtypes(lays)
+    fis = [pieces[role].fi[pieces[role].sliver] for role in roles]
+    pi = np.concatenate([pieces[role].pi[pieces[role].sliver] for role in roles])
+    area = np.concatenate([pieces[role].area[pieces[role].sliver] for role in roles])
+    width = np.concatenate([pieces[role].width[pieces[role].sliver] for role in roles])
+    role_of_row = np.repeat(np.array(roles, dtype=object), [len(fi) for fi in fis])
+    order = np.lexsort((role_of_row.astype(str), pi))                # by project, then role (stable)
+    zh = [f"与{_role_zh(role)}的细小碎片重叠 {a:.3f} m²（平均宽度 {w:.3f} m），低于容差，不计为重叠"
+          for role, a, w in zip(role_of_row.tolist(), area.tolist(), width.tolist())]
+    en = [f"Sliver overlap with the {_role_en(role).lower()}: {a:.3f} m² (mean width {w:.3f} m), "
+          "below the tolerance, not counted as an overlap"
+          for role, a, w in zip(role_of_row.tolist(), area.tolist(), width.tolist())]
+    code = pd.Series(_joined_texts(lays, fis, "code", dtypes["code"]))
+    name = pd.Series(_joined_texts(lays, fis, "name", dtypes["name"]))
+    return columns.frame({
+        "project_id": columns.take(columns.infer(proj.ids[pi]), order),
+        "role": columns.Part("text", role_of_row[order]),
+        "feature_code": code.take(order).reset_index(drop=True),
+        "feature_name": name.take(order).reset_index(drop=True),
+        "overlap_area_m2": area[order], "mean_width_m": width[order],
+        "message_zh": columns.take(columns.infer(zh), order), "message_en": columns.take(columns.infer(en), order),
+    })
 
 
 def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: ScreeningSettings,
                     ruleset: RuleSet, coverage: Coverage) -> pd.DataFrame:
     """Nearest feature per project and reported role within ``search_m``; ``nearer_beyond_data`` is True where
-    the data stop within that distance, so a nearer feature may exist outside them."""
+    the data stop within that distance, so a nearer feature may exist outside them.
+
+    Built once from the roles' arrays, with the dtypes a frame per role joined by ``pd.concat`` would have
+    (:mod:`.columns`: e.g. project ids are text unless some role found nothing near any project).
+    """
     roles = list(dict.fromkeys([*settings.distance_roles,
                                 *sorted({r.role for r in ruleset if r.spec.uses_distance})]))
-    frames = []
+    parts: dict[str, list[columns.Part]] = {c: [] for c in ("_p", "project_id", "role", "feature_name",
+                                                            "distance_m", "feature_synthetic",
+                                                            "nearer_beyond_data")}
     for role in roles:
         if role not in layers or len(layers[role].geoms) == 0:
             continue
@@ -249,12 +280,17 @@ def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: Screen
         nearest, dist = nearest_features(proj.footprints, lay.geoms, max_distance=settings.search_m)
         pi = np.flatnonzero(nearest >= 0)
         fi, d = nearest[pi], dist[pi]
-        frames.append(pd.DataFrame({"_p": pi, "project_id": proj.ids[pi], "role": role,
-                                    "feature_name": lay.labels[fi], "distance_m": d,
-                                    "feature_synthetic": lay.synthetic[fi],
-                                    "nearer_beyond_data": nearer_beyond_data(coverage, proj, pi, d, role)}))
-    columns = ["project_id", "role", "feature_name", "distance_m", "feature_synthetic", "nearer_beyond_data"]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    out = pd.concat(frames, ignore_index=True).sort_values(["_p"], kind="stable")
-    return out[columns].reset_index(drop=True)
+        parts["_p"].append(columns.Part("int", pi))
+        parts["project_id"].append(columns.infer(proj.ids[pi]))
+        parts["role"].append(columns.Part("text", np.full(len(pi), role, dtype=object)))
+        parts["feature_name"].append(columns.infer(lay.labels[fi]))
+        parts["distance_m"].append(columns.part_of(np.asarray(d, dtype=float)))
+        parts["feature_synthetic"].append(columns.part_of(lay.synthetic[fi]))
+        parts["nearer_beyond_data"].append(columns.part_of(np.asarray(nearer_beyond_data(coverage, proj, pi, d,
+                                                                                        role))))
+    names = ["project_id", "role", "feature_name", "distance_m", "feature_synthetic", "nearer_beyond_data"]
+    if not parts["_p"]:
+        return columns.empty(names)
+    joined = {c: columns.join(p) for c, p in parts.items()}
+    order = np.argsort(joined["_p"].values, kind="stable")
+    return columns.frame({c: columns.take(joined[c], order) for c in names})
