@@ -69,13 +69,13 @@ class _Projects:
     def attrs(self) -> pd.DataFrame:
         """Project attributes for ``attribute_test`` rules: the input columns plus the resolved ``industry``,
         ``project_type``, ``two_high`` and ``area_m2`` (built on first use: most rule sets test none)."""
-        # Dropped from a plain frame: dropping from the GeoDataFrame re-checks its geometry first.
-        attrs = pd.DataFrame(self.frame).drop(columns=[self.frame.geometry.name, "_row"])
-        attrs["industry"] = self.industry
-        attrs["project_type"] = self.project_type
-        attrs["two_high"] = self.two_high
-        attrs["area_m2"] = self.area
-        return attrs.reset_index(drop=True)
+        # Built from one dict: dropping columns from the GeoDataFrame re-checks its geometry, and setting
+        # columns one by one copies the frame each time.
+        skip = {self.frame.active_geometry_name, "_row"}
+        data: dict[str, Any] = {name: col.array for name, col in pd.DataFrame(self.frame).items() if name not in skip}
+        data.update({"industry": self.industry, "project_type": self.project_type, "two_high": self.two_high,
+                     "area_m2": self.area})
+        return pd.DataFrame(data)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
