@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -122,8 +123,21 @@ class _SearchCoverage:
 
     @cached_property
     def boundary_tree(self) -> shapely.STRtree:
-        """Spatial index of the coverage boundary cut into short pieces (:func:`search_outside`)."""
-        return shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
+        """Spatial index of the coverage boundary cut into short pieces (:func:`search_outside`).
+
+        Kept per coverage polygon (:data:`_BOUNDARY_TREES`): the coverage of a catalog is the same polygon for
+        every screening against it (the union is cached with the layer), and cutting a county outline into
+        pieces costs more than a single project's distance tests.
+        """
+        tree = _BOUNDARY_TREES.get(self.geom)
+        if tree is None:
+            tree = shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
+            _BOUNDARY_TREES[self.geom] = tree
+        return tree
+
+
+#: Boundary index per coverage polygon, dropped with the polygon (STRtree queries only read it).
+_BOUNDARY_TREES: weakref.WeakKeyDictionary[Any, shapely.STRtree] = weakref.WeakKeyDictionary()
 
 
 def coverage_rules(ruleset: RuleSet) -> list[Rule]:

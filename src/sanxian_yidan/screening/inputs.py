@@ -530,10 +530,10 @@ def _normalise_by_family(frame: gpd.GeoDataFrame, working_crs: str, *, file: str
         part = normalise(sub, working_crs, expected=fam, file=file, layer=layer)
         repairs.extend(part.attrs.get("sanxian", {}).get("repairs", []))
         parts.append(part)
-    out = pd.concat(parts) if len(parts) > 1 else parts[0]
-    out = gpd.GeoDataFrame(out, geometry=parts[0].geometry.name, crs=parts[0].crs)
-    if not out["_row"].is_monotonic_increasing:          # one family keeps the input order
-        out = out.sort_values("_row", kind="stable")
+    if len(parts) == 1:                                   # one family: normalise kept the order and index
+        return parts[0], repairs
+    out = gpd.GeoDataFrame(pd.concat(parts), geometry=parts[0].geometry.name, crs=parts[0].crs)
+    out = out.sort_values("_row", kind="stable")
     return out.reset_index(drop=True), repairs
 
 
