@@ -142,12 +142,24 @@ class Context(Protocol):
         The catalog has a coverage layer (``admin_boundary``).
     """
 
-    n: int
-    needed: np.ndarray
-    footprints: np.ndarray
-    area: np.ndarray
-    attributes: pd.DataFrame
-    coverage_known: bool
+    # Read-only: a predicate reads them, and an implementation may compute them (properties).
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def needed(self) -> np.ndarray: ...
+
+    @property
+    def footprints(self) -> np.ndarray: ...
+
+    @property
+    def area(self) -> np.ndarray: ...
+
+    @property
+    def attributes(self) -> pd.DataFrame: ...
+
+    @property
+    def coverage_known(self) -> bool: ...
 
     def layer(self, role: str) -> Any:
         """The role's layer: ``geoms``, ``synthetic`` (bool per feature), ``polygonal``, ``labels``."""

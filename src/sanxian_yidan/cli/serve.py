@@ -7,7 +7,7 @@ import ipaddress
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -70,8 +70,8 @@ def serve_command(
     # server's console they would mix the requests of different users.
     warnings.simplefilter("ignore", SanxianWarning)
 
-    options = {"db": str(db), "users": str(users) if users else None, "settings": str(settings) if settings else None,
-               "secure_cookies": secure_cookies}
+    options: dict[str, Any] = {"db": str(db), "users": str(users) if users else None,
+                               "settings": str(settings) if settings else None, "secure_cookies": secure_cookies}
     try:
         with console.status("读取图层 / loading the catalog …"):
             # Built here even with several workers: a bad catalog, users or settings file fails before serving.

@@ -60,9 +60,7 @@ def infer(values: Sequence[Any] | np.ndarray) -> Part:
     n = len(values)
     if n and types <= {str, type(None)} and str in types:
         arr = np.empty(n, dtype=object)
-        arr[:] = values
-        if type(None) in types:
-            arr[np.equal(arr, None)] = np.nan
+        arr[:] = [np.nan if v is None else v for v in values] if type(None) in types else values
         return Part("text", arr)
     if not types or types == {type(None)}:
         arr = np.empty(n, dtype=object)

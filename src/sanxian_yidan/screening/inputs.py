@@ -30,7 +30,7 @@ from ..errors import (
 )
 from ..industries import check_project_type, lookup, project_types, type_for_industry
 from ..io.vector import WEB_MAP_CRS, read_vector
-from ..normalize import normalise
+from ..normalize import GeometryFamily, normalise
 from ..rules import (
     Rule,
 )
@@ -518,12 +518,16 @@ def _zone_prefix_crs(raw: gpd.GeoDataFrame, row: int) -> tuple[str, int] | None:
     return None
 
 
+#: Geometry families normalised separately, in the order the projects of a mixed list are normalised.
+_FAMILIES: tuple[GeometryFamily, ...] = ("polygon", "line", "point")
+
+
 def _normalise_by_family(frame: gpd.GeoDataFrame, working_crs: str, *, file: str | None,
                          layer: str | None) -> tuple[gpd.GeoDataFrame, list[Any]]:
     """Normalise points, lines and polygons separately (a project list may mix them; a layer may not)."""
     tid = shapely.get_type_id(frame.geometry.values)
     family = np.where(np.isin(tid, (0, 4)), "point", np.where(np.isin(tid, (1, 2, 5)), "line", "polygon"))
-    families = [fam for fam in ("polygon", "line", "point") if (family == fam).any()]
+    families = [fam for fam in _FAMILIES if (family == fam).any()]
     parts, repairs = [], []
     for fam in families:
         sub = frame if len(families) == 1 else frame[family == fam]

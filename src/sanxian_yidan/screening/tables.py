@@ -74,7 +74,7 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
     verdicts_seen = [by_rank.get(r, "compliant") if r > 0 else "compliant" for r in ranks_seen.tolist()]
     verdict = np.array(verdicts_seen, dtype=object)[at.reshape(-1)]
     verdict_zh = np.array([VERDICT_ZH[v] for v in verdicts_seen], dtype=object)[at.reshape(-1)]
-    counties = [""] * n
+    counties: list[str] | np.ndarray = [""] * n
     if "admin_boundary" in pieces:
         pc = pieces["admin_boundary"]
         real = ~pc.sliver
@@ -177,6 +177,9 @@ def _joined_dtypes(layers: list[_Layer]) -> dict[str, Any]:
     return layers[0].joined[key]
 
 
+#: The dtype of Python objects (joined columns of different dtypes).
+_OBJECT = np.dtype(object)
+
 #: Joined dtype per sequence of distinct dtypes (:func:`_joined_dtype`).
 _JOINED: dict[tuple[Any, ...], Any] = {}
 
@@ -203,15 +206,15 @@ def _joined_texts(layers: list[_Layer], fis: list[np.ndarray], name: str, dtype:
             col = lay.frame[name]
             if col.dtype == dtype:
                 parts.append(col.array.take(fi))
-            elif dtype == object:
+            elif dtype == _OBJECT:
                 parts.append(lay.objects_at(name, fi))
             else:                                            # e.g. integers joined with floats: pandas converts
                 return pd.concat([pd.Series(_layer_values(la, name, f)) for la, f in zip(layers, fis)],
                                  ignore_index=True).array
         else:
             missing = np.full(len(fi), lay.role if name == "layer_id" else None, dtype=object)
-            parts.append(missing if dtype == object else pd.array(missing, dtype=dtype))
-    if dtype == object:
+            parts.append(missing if dtype == _OBJECT else pd.array(missing, dtype=dtype))
+    if dtype == _OBJECT:
         joined = np.concatenate([np.asarray(p, dtype=object) for p in parts])
         return pd.Series(joined, dtype=object, copy=False)
     if len(parts) == 1:

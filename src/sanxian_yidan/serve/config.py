@@ -115,7 +115,7 @@ def load_serve_settings(path: str | Path | None = None) -> ServeSettings:
         ok = isinstance(value, str) if kind is str else (isinstance(value, (int, float)) and not isinstance(value, bool)
                                                           and (kind is float or float(value).is_integer())
                                                           and value > 0)
-        if not ok:
+        if not ok or value is None:
             problems.append(f"[{table}] {key} = {value!r}: expected a positive {kind.__name__}")
             continue
         values[attr] = kind(value)

@@ -157,7 +157,8 @@ class Engine:
         # One thread per screening: the service runs several screenings at once instead.
         params = {"rules": self.rules, "industry": industry, "project_type": project_type, "radius_m": radius_m,
                   "threads": 1}
-        result = get_analysis("screening").run(self.catalog, projects, params=params, progress=progress)
+        # The registered analysis returns a ScreeningResult (typed as any Result by the registry).
+        result: Any = get_analysis("screening").run(self.catalog, projects, params=params, progress=progress)
         records = result.to_records()
         verdict = max((r["verdict"] for r in records), key=lambda v: VERDICT_RANK.get(v, 0), default="compliant")
         return Screening(records, verdict, result, time.monotonic() - start)

@@ -48,13 +48,14 @@ def clean_options(industry: Any, project_type: Any, radius: Any, crs: Any, layer
     if code is not None:
         code = code.split()[0]  # the list shows "C2614 有机化学原料制造"; the code is the first word
     r = text(radius)
+    radius_m: float | None = None
     if r is not None:
         try:
-            r = float(r)
+            radius_m = float(r)
         except ValueError:
             raise InputFileError(problem("半径必须是数字（米）。", f"The radius must be a number of metres, got {r!r}.",
                                          fix="enter e.g. 100, or leave it empty for the default")) from None
-    return {"industry": code, "project_type": text(project_type), "radius_m": r, "crs": text(crs),
+    return {"industry": code, "project_type": text(project_type), "radius_m": radius_m, "crs": text(crs),
             "layer": text(layer)}
 
 

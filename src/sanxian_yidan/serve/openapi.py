@@ -48,7 +48,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the service's JSON API."""
-    bearer = [{"bearer": []}]
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
         "info": {"title": "sanxian serve — 环境准入研判 / access screening API", "version": "1"},

@@ -206,7 +206,7 @@ async def _result(request: Request, entry: HistoryEntry) -> Any:
 @authenticated
 async def result_page(request: Request) -> Response:
     entry = _entry(request)
-    return render(request, "result.html.j2", entry=entry, projects=views.project_views(entry.records),
+    return render(request, "result.html.j2", entry=entry, projects=views.project_views(entry.records or []),
                   created=_dt.datetime.fromtimestamp(entry.created).strftime("%Y-%m-%d %H:%M"),
                   current=entry.catalog_version == service(request).engine.version)
 
@@ -245,7 +245,7 @@ async def sheet(request: Request) -> Response:
     entry = _entry(request)
     state = service(request)
     pid, fmt = request.path_params["pid"], request.path_params["fmt"]
-    if fmt not in ("html", "pdf") or not any(str(r["id"]) == pid for r in entry.records):
+    if fmt not in ("html", "pdf") or not any(str(r["id"]) == pid for r in entry.records or []):
         raise HTTPException(404, views.NOT_FOUND)
     screening = await _result(request, entry)
     page = await anyio.to_thread.run_sync(lambda: state.engine.sheet_html(screening, pid), limiter=state.limiter)

@@ -7,6 +7,7 @@ as their sha256 only, so the file does not hold a usable login; passwords are ne
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -160,7 +161,7 @@ class Store:
             (screening_id,)).fetchone()
         if row is None:
             return None
-        return HistoryEntry(*row[:13], records=json.loads(row[13]), notes=json.loads(row[14]))
+        return dataclasses.replace(HistoryEntry(*row[:13]), records=json.loads(row[13]), notes=json.loads(row[14]))
 
     # -- request log -------------------------------------------------------------------------------
     def log_request(self, *, user: str | None, method: str, path: str, status: int, verdict: str | None,
