@@ -572,7 +572,7 @@ def test_both_query_directions_give_the_same_pairs_in_the_same_order(monkeypatch
     pi_ref, fi_ref = tree.query(footprints, predicate="intersects")
     inside_ref = shapely.within(footprints[pi_ref], features[fi_ref])
     for share in (0.0, 1.0):                 # 0: features' tree queried by footprints; 1: the reverse
-        monkeypatch.setattr(scr_overlay, "_FEW_FEATURES", share)
+        monkeypatch.setattr(scr_overlay, "FEW_FEATURES", share)
         pi, fi, inside = scr_overlay._intersecting_pairs(footprints, features, 1, 5000)
         assert pi.tolist() == pi_ref.tolist() and fi.tolist() == fi_ref.tolist()
         assert inside.tolist() == inside_ref.tolist() and inside.sum() > 50
@@ -595,14 +595,14 @@ def test_feature_names_per_project_are_distinct_ordered_and_truncated() -> None:
 
     names = ["甲", "乙", "甲", "丙", "丁", "戊", "己", "庚"]
     frame = gpd.GeoDataFrame({"name": names}, geometry=[box(i, 0, i + 1, 1) for i in range(8)], crs=CRS)
-    layer = scr_inputs._Layer("eco_redline", frame, np.asarray(frame.geometry.values, dtype=object), True,
+    layer = scr_inputs.Layer("eco_redline", frame, np.asarray(frame.geometry.values, dtype=object), True,
                        np.zeros(8, bool), [])
     # project 0: 甲 乙 甲 (a name twice); project 1: eight pieces, seven distinct names, first five listed;
     # project 2: one piece; project 3: pieces but not reported
     pi = np.array([1, 0, 1, 0, 1, 1, 0, 1, 2, 1, 1, 1, 3])
     fi = np.array([0, 0, 1, 1, 3, 2, 2, 4, 7, 5, 6, 7, 3])
     only = np.array([True, True, True, False])
-    out = scr_evaluate._names_per_project(4, pi, fi, layer, only=only)
+    out = scr_evaluate.names_per_project(4, pi, fi, layer, only=only)
     assert out.tolist() == ["甲; 乙", "甲; 乙; 丙; 丁; 戊; … (+2)", "庚", ""]
 
 

@@ -90,6 +90,7 @@ from ..errors import (
     problem,
 )
 from ..parallel import resolve_threads
+from ..predicates import Hits
 from ..progress import Progress, report_step
 from ..provenance import display_path
 from ..roles import role_vocabulary
@@ -112,22 +113,21 @@ from .coverage import (
 from .evaluate import (
     MessageFormatter,  # noqa: F401  (public type alias, as before the split)
     ScreeningContext,
-    _Hits,
-    _message_columns,
+    message_columns,
 )
 from .inputs import (
-    _Layer,
-    _load_layer,
-    _Pieces,
-    _pieces_for,
-    _prepare_projects,
+    Layer,
+    Pieces,
     check_radius,
+    load_layer,
+    pieces_for,
+    prepare_projects,
     read_projects,
 )
 from .overlay import overlay_pieces
 from .result import ACCESS_LIST_FIELDS, SCHEMA_VERSION, LayerUse, ScreeningResult
 from .settings import ScreeningSettings, screening_settings
-from .tables import _distance_table, _overlap_table, _project_table, _sliver_table
+from .tables import distance_table, overlap_table, project_table, sliver_table
 
 __all__ = [
     "ACCESS_LIST_FIELDS",
@@ -293,12 +293,12 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
     wanted = {r for r in wanted if r in vocab and not vocab[r].is_raster}
     present = sorted(r for r in wanted if cat.has(r))
     missing_roles = sorted(wanted - set(present))
-    layers: dict[str, _Layer] = {}
-    pieces: dict[str, _Pieces] = {}
+    layers: dict[str, Layer] = {}
+    pieces: dict[str, Pieces] = {}
     steps = len(present) + len(ruleset) + 2
     report_step(progress, "读取项目 / reading projects", 0, steps)
-    proj = _prepare_projects(projects, cat.working_crs, settings, crs=crs, layer=layer, radius_m=radius,
-                             industry=industry, project_type=project_type, sliver_m2=sliver)
+    proj = prepare_projects(projects, cat.working_crs, settings, crs=crs, layer=layer, radius_m=radius,
+                            industry=industry, project_type=project_type, sliver_m2=sliver)
     n = len(proj.ids)
     done = 0
     # The coverage layers first: where the data stop is known (and a wrong CRS caught) before the others.
@@ -311,10 +311,10 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
             check_far_outside(coverage, proj, cat.working_crs, settings)
         done += 1
         report_step(progress, f"叠加分析 / overlay: {role}", done, steps)
-        lay = _load_layer(cat, role)
+        lay = load_layer(cat, role)
         layers[role] = lay
         if lay.polygonal and (role in settings.overlap_roles or role in overlap_rule_roles):
-            pieces[role] = _pieces_for(lay, proj, settings, sliver)
+            pieces[role] = pieces_for(lay, proj, settings, sliver)
     if coverage is None:
         coverage = coverage_of(ruleset, layers, pieces, proj, settings, sliver, whole)
         check_far_outside(coverage, proj, cat.working_crs, settings)
@@ -344,10 +344,10 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
     findings = _assemble_findings(rows, proj.id_text)
 
     report_step(progress, "汇总 / assembling", steps - 1, steps)
-    projects_out = _project_table(proj, findings, pieces, layers, coverage)
-    overlaps_out = _overlap_table(proj, layers, pieces)
-    slivers_out = _sliver_table(proj, layers, pieces)
-    distances_out = _distance_table(proj, layers, settings, ruleset, coverage)
+    projects_out = project_table(proj, findings, pieces, layers, coverage)
+    overlaps_out = overlap_table(proj, layers, pieces)
+    slivers_out = sliver_table(proj, layers, pieces)
+    distances_out = distance_table(proj, layers, settings, ruleset, coverage)
     findings = assemble("screening_findings", findings.drop(columns=["_p"])).reindex(
         columns=schema("screening_findings").names)
     used = [LayerUse(role, e.id, e.title_zh, e.title_en, bool(e.synthetic), e.source)
@@ -415,7 +415,7 @@ class _RowBlock:
         return len(self.p)
 
 
-def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None = None,
+def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: Hits | None = None,
           reason: str | None = None) -> _RowBlock:
     """Finding rows of one rule and kind for the projects where ``mask`` is True.
 
@@ -442,7 +442,7 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: _Hits | None
     value = _pick(hits.value if hits else None, idx)
     names = [nm or "" for nm in _pick(hits.names if hits else None, idx)]
     synthetic = _flags(hits.synthetic if hits else None, idx)
-    message_zh, message_en = _message_columns(rule, kind, reason, area, share, dist, value, names)
+    message_zh, message_en = message_columns(rule, kind, reason, area, share, dist, value, names)
     infer = columns.infer
     return _RowBlock(idx, {
         "overlap_area_m2": infer(area), "overlap_share": infer(share), "distance_m": infer(dist),

@@ -44,8 +44,8 @@ from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
 from ..predicates import COVERAGE_UNKNOWN, SEARCH_OUTSIDE  # noqa: F401  (reasons re-exported)
 from ..roles import REGION_ROLES
 from ..rules import Rule, RuleSet
-from .inputs import _Layer, _Pieces, _Projects, _where_mask
-from .overlay import _chunked, _is_sliver, _uncovered
+from .inputs import Layer, Pieces, Projects, where_mask
+from .overlay import chunked_call, is_sliver, uncovered_parts
 from .settings import ScreeningSettings
 
 logger = logging.getLogger(__name__)
@@ -145,19 +145,19 @@ def coverage_rules(ruleset: RuleSet) -> list[Rule]:
     return [r for r in ruleset if r.is_coverage]
 
 
-def unknown_coverage(proj: _Projects) -> Coverage:
+def unknown_coverage(proj: Projects) -> Coverage:
     n = len(proj.ids)
     return Coverage(False, None, np.array(proj.footprints, dtype=object), np.zeros(n), np.zeros(n, bool),
                     np.zeros(n, bool))
 
 
-def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _Pieces], proj: _Projects,
+def coverage_of(ruleset: RuleSet, layers: dict[str, Layer], pieces: dict[str, Pieces], proj: Projects,
                 settings: ScreeningSettings, sliver_m2: float, whole_geom: Any = None) -> Coverage:
     """Coverage of the screening: the footprints' parts inside and outside the coverage features.
 
     A place is covered when it lies inside the matching features of every coverage rule whose layer is
     present.  The outside part is computed from the overlap pieces already cut for the coverage role (one
-    ``shapely.difference`` round per piece rank, :func:`~sanxian_yidan.screening.overlay._uncovered`).
+    ``shapely.difference`` round per piece rank, :func:`~sanxian_yidan.screening.overlay.uncovered_parts`).
     ``whole_geom`` is the whole catalog's coverage when the catalog is a county view (see
     :meth:`Coverage.search_coverage`).
     """
@@ -167,13 +167,13 @@ def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _
         layer = layers.get(rule.role)
         if layer is None or not layer.polygonal or rule.role not in pieces:
             continue
-        mask, missing = _where_mask(rule, layer)
+        mask, missing = where_mask(rule, layer)
         if mask is None:
             continue
         pc = pieces[rule.role]
         sel = mask[pc.fi]
-        out = _uncovered(proj.footprints, pc.pi[sel], pc.geoms[sel], pc.area[sel], proj.area, settings.threads,
-                         settings.min_parallel_pairs)
+        out = uncovered_parts(proj.footprints, pc.pi[sel], pc.geoms[sel], pc.area[sel], proj.area, settings.threads,
+                              settings.min_parallel_pairs)
         uncovered = out if uncovered is None else polygonal_parts(shapely.union(uncovered, out))
         geoms.append(layer.union(rule.where, mask))
     if uncovered is None:
@@ -186,15 +186,15 @@ def coverage_of(ruleset: RuleSet, layers: dict[str, _Layer], pieces: dict[str, _
     covered = np.array(proj.footprints, dtype=object)
     part = ~clean
     if part.any():
-        covered[part] = polygonal_parts(_chunked(shapely.difference, (covered[part], uncovered[part]),
-                                                 settings.threads, settings.min_parallel_pairs))
-    outside = (out_area > 0) & ~_is_sliver(out_area, shapely.length(uncovered), sliver_m2, settings.sliver_width_m)
+        covered[part] = polygonal_parts(chunked_call(shapely.difference, (covered[part], uncovered[part]),
+                                                     settings.threads, settings.min_parallel_pairs))
+    outside = (out_area > 0) & ~is_sliver(out_area, shapely.length(uncovered), sliver_m2, settings.sliver_width_m)
     in_area = shapely.area(covered)
-    nowhere = (in_area <= 0) | _is_sliver(in_area, shapely.length(covered), sliver_m2, settings.sliver_width_m)
+    nowhere = (in_area <= 0) | is_sliver(in_area, shapely.length(covered), sliver_m2, settings.sliver_width_m)
     return Coverage(True, geom, covered, out_area, outside, nowhere, whole_geom=whole_geom)
 
 
-def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: float, role: str,
+def search_outside(cov: Coverage, proj: Projects, idx: np.ndarray, distance_m: float, role: str,
                    settings: ScreeningSettings, sliver_m2: float) -> tuple[np.ndarray, np.ndarray]:
     """Area [m²] and share (0-1) of the search area of a distance rule outside the coverage.
 
@@ -233,19 +233,19 @@ def search_outside(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: 
             # would walk every vertex of the county boundaries for each project.
             b = shapely.bounds(search)
             boxes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
-            local = _chunked(shapely.intersection, (np.full(len(edge), sc.geom, dtype=object), boxes),
-                             settings.threads, settings.min_parallel_pairs)
-            out = polygonal_parts(_chunked(shapely.difference, (search, local), settings.threads,
-                                           settings.min_parallel_pairs))
+            local = chunked_call(shapely.intersection, (np.full(len(edge), sc.geom, dtype=object), boxes),
+                                 settings.threads, settings.min_parallel_pairs)
+            out = polygonal_parts(chunked_call(shapely.difference, (search, local), settings.threads,
+                                               settings.min_parallel_pairs))
             a = shapely.area(out)
-            a = np.where(_is_sliver(a, shapely.length(out), sliver_m2, settings.sliver_width_m), 0.0, a)
+            a = np.where(is_sliver(a, shapely.length(out), sliver_m2, settings.sliver_width_m), 0.0, a)
             known_area[edge], known_share[edge] = a, a / shapely.area(search)
         done[todo] = True
     area[idx], share[idx] = known_area[idx], known_share[idx]
     return area, share
 
 
-def nearer_beyond_data(cov: Coverage, proj: _Projects, idx: np.ndarray, distance_m: np.ndarray,
+def nearer_beyond_data(cov: Coverage, proj: Projects, idx: np.ndarray, distance_m: np.ndarray,
                        role: str) -> np.ndarray:
     """For projects ``idx`` whose nearest ``role`` feature lies ``distance_m`` away: could a nearer one lie
     outside the data?  True when the coverage boundary is within that distance of the footprint (one bulk
@@ -280,7 +280,7 @@ def _boundary_pieces(geom: Any, vertices: int) -> np.ndarray:
     return shapely.linestrings(np.concatenate(pieces), indices=np.repeat(np.arange(len(pieces)), sizes))
 
 
-def check_far_outside(cov: Coverage, proj: _Projects, working_crs: str, settings: ScreeningSettings) -> None:
+def check_far_outside(cov: Coverage, proj: Projects, working_crs: str, settings: ScreeningSettings) -> None:
     """Stop (or warn) when every project lies wholly outside the coverage and far from it.
 
     Such a project set is almost always stated in the wrong CRS: a Gauss-Krüger zone other than the data's

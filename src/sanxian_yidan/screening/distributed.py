@@ -195,9 +195,9 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
     report_step(progress, "读取项目 / reading projects", 0, 2)
     ddf = read_partitions(projects, eng, layer=layer, crs=None, require_crs=False)
     found = scan(ddf)
-    from .inputs import _find_column
+    from .inputs import find_column
 
-    id_column = _find_column(ddf._meta, screening_settings().columns["id"])
+    id_column = find_column(ddf._meta, screening_settings().columns["id"])
     ctx = _Context(cat, params, found.lengths, id_column)
     with _sort_stage(client) as stage:
         parts = spatial_sort(ddf, eng, found, stage=stage, client=client, progress=progress)

@@ -10,26 +10,25 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..predicates import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, Hits, MessageFormatter, fmt_area
+from ..predicates import COVERAGE_UNKNOWN, SEARCH_OUTSIDE, MessageFormatter, fmt_area
 from ..roles import role_vocabulary
 from ..rules import SEVERITY_EN, SEVERITY_ZH, Rule
 from . import coverage as coverage_mod
-from .inputs import _Layer, _Pieces, _pieces_for, _Projects, _where_mask
-from .overlay import _chunked, _is_sliver, _query, _uncovered
+from .inputs import Layer, Pieces, Projects, pieces_for, where_mask
+from .overlay import chunked_call, is_sliver, query_pairs, uncovered_parts
 from .settings import ScreeningSettings
 
-__all__ = ["COVERAGE_UNKNOWN", "SEARCH_OUTSIDE", "MessageFormatter", "ScreeningContext"]
+__all__ = ["COVERAGE_UNKNOWN", "SEARCH_OUTSIDE", "MessageFormatter", "ScreeningContext", "message_columns",
+           "names_per_project", "role_en", "role_zh"]
 
 logger = logging.getLogger(__name__)
 
-#: Per-project outcome of one rule's test (:class:`sanxian_yidan.predicates.Hits`).
-_Hits = Hits
 
 #: How many feature names a finding lists before it only counts them.
 _MAX_NAMES = 5
 
-def _names_per_project(n: int, pi: np.ndarray, fi: np.ndarray, layer: _Layer,
-                       only: np.ndarray | None = None) -> np.ndarray:
+def names_per_project(n: int, pi: np.ndarray, fi: np.ndarray, layer: Layer,
+                      only: np.ndarray | None = None) -> np.ndarray:
     """Distinct labels of the features ``fi`` per project ``pi``, joined with '; ' (for projects where
     ``only`` is True).
 
@@ -80,9 +79,9 @@ class ScreeningContext:
     use), and the run's threads, sliver tolerance and data coverage.
     """
 
-    projects: _Projects
-    layers: dict[str, _Layer]
-    pieces_by_role: dict[str, _Pieces]
+    projects: Projects
+    layers: dict[str, Layer]
+    pieces_by_role: dict[str, Pieces]
     settings: ScreeningSettings
     sliver_m2: float
     coverage: Any
@@ -108,38 +107,38 @@ class ScreeningContext:
     def coverage_known(self) -> bool:
         return bool(self.coverage.known)
 
-    def layer(self, role: str) -> _Layer:
+    def layer(self, role: str) -> Layer:
         return self.layers[role]
 
-    def pieces(self, role: str) -> _Pieces:
+    def pieces(self, role: str) -> Pieces:
         if role not in self.pieces_by_role:
-            self.pieces_by_role[role] = _pieces_for(self.layers[role], self.projects, self.settings, self.sliver_m2)
+            self.pieces_by_role[role] = pieces_for(self.layers[role], self.projects, self.settings, self.sliver_m2)
         return self.pieces_by_role[role]
 
     def where_mask(self, rule: Rule) -> tuple[np.ndarray | None, str | None]:
-        return _where_mask(rule, self.layers[rule.role])
+        return where_mask(rule, self.layers[rule.role])
 
     def names(self, pi: np.ndarray, fi: np.ndarray, role: str, only: np.ndarray | None = None) -> np.ndarray:
-        return _names_per_project(self.n, pi, fi, self.layers[role], only=only)
+        return names_per_project(self.n, pi, fi, self.layers[role], only=only)
 
     def uncovered(self, base: np.ndarray, pi: np.ndarray, geoms: np.ndarray, area: np.ndarray) -> np.ndarray:
-        return _uncovered(base, pi, geoms, area, self.projects.area, self.settings.threads,
-                          self.settings.min_parallel_pairs)
+        return uncovered_parts(base, pi, geoms, area, self.projects.area, self.settings.threads,
+                               self.settings.min_parallel_pairs)
 
     def within(self, features: np.ndarray, distance_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = self.settings
         at = np.flatnonzero(self.needed)
-        pi, fi = _query(shapely.STRtree(features), self.footprints[at], s.threads, s.min_parallel_pairs,
-                        predicate="dwithin", distance=distance_m)
+        pi, fi = query_pairs(shapely.STRtree(features), self.footprints[at], s.threads, s.min_parallel_pairs,
+                             predicate="dwithin", distance=distance_m)
         pi = at[pi]
         if not len(pi):
             return pi, fi, np.zeros(0)
-        d = _chunked(shapely.distance, (self.footprints[pi], features[fi]), s.threads, s.min_parallel_pairs,
-                     groups=pi)
+        d = chunked_call(shapely.distance, (self.footprints[pi], features[fi]), s.threads, s.min_parallel_pairs,
+                         groups=pi)
         return pi, fi, d
 
     def is_sliver(self, area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
-        return _is_sliver(area, perimeter, self.sliver_m2, self.settings.sliver_width_m)
+        return is_sliver(area, perimeter, self.sliver_m2, self.settings.sliver_width_m)
 
     def covered(self, rule: Rule) -> np.ndarray:
         # an absence test is judged where the data are; the coverage rule itself on the whole footprint
@@ -154,23 +153,23 @@ class ScreeningContext:
 
 
 # ============================================================================================ messages
-def _role_zh(role: str) -> str:
+def role_zh(role: str) -> str:
     vocab = role_vocabulary()
     return vocab[role].zh if role in vocab else role
 
 
-def _role_en(role: str) -> str:
+def role_en(role: str) -> str:
     vocab = role_vocabulary()
     return vocab[role].en if role in vocab else role
 
 
-def _message_columns(rule: Rule, kind: str, reason: str | None, area: list[float | None],
-                     share: list[float | None], dist: list[float | None], value: list[Any],
-                     names: list[str]) -> tuple[list[str], list[str]]:
+def message_columns(rule: Rule, kind: str, reason: str | None, area: list[float | None],
+                    share: list[float | None], dist: list[float | None], value: list[Any],
+                    names: list[str]) -> tuple[list[str], list[str]]:
     """Chinese and English message of each row: the predicate words findings and notes
     (:meth:`~sanxian_yidan.predicates.Predicate.messages`); rules not evaluated are worded here."""
     if kind != "not_evaluated":
-        return rule.spec.messages(rule, kind, _role_zh(rule.role), _role_en(rule.role).lower(), area, share, dist,
+        return rule.spec.messages(rule, kind, role_zh(rule.role), role_en(rule.role).lower(), area, share, dist,
                                   value, names)
     fmt = _message_formatter(rule, kind, reason)
     msgs = [fmt(a, s, d, v, nm) for a, s, d, v, nm in zip(area, share, dist, value, names)]
@@ -183,7 +182,7 @@ def _message_formatter(rule: Rule, kind: str, reason: str | None) -> MessageForm
     Everything that does not depend on the project (role names, severity, thresholds, the branch taken) is
     resolved once here, so that formatting thousands of rows costs one call and one f-string per row.
     """
-    rz, re_ = _role_zh(rule.role), _role_en(rule.role).lower()
+    rz, re_ = role_zh(rule.role), role_en(rule.role).lower()
     sev_zh, sev_en = SEVERITY_ZH[rule.severity], SEVERITY_EN[rule.severity]
 
     def constant(zh: str, en: str) -> MessageFormatter:

@@ -36,8 +36,11 @@ from ..rules import (
 )
 from . import overlay
 from .overlay import overlay_pieces
-from .result import _clean
+from .result import clean_value
 from .settings import ScreeningSettings
+
+__all__ = ["LAT_LIMIT_DEG", "LON_LIMIT_DEG", "Layer", "Pieces", "Projects", "check_radius", "find_column", "load_layer",
+           "pieces_for", "prepare_projects", "read_projects", "where_mask"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ LON_LIMIT_DEG, LAT_LIMIT_DEG = 180.0, 90.0
 
 # ============================================================================================== projects
 @dataclass
-class _Projects:
+class Projects:
     frame: gpd.GeoDataFrame            # normalised input (working CRS), original geometry
     footprints: np.ndarray             # polygons
     area: np.ndarray                   # [m²]
@@ -88,7 +91,7 @@ class _Projects:
         return applies[self.group], undetermined[self.group]
 
 
-def _find_column(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
+def find_column(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
     geometry = getattr(frame, "active_geometry_name", None)      # without building the geometry column
     lower = {str(c).lower(): c for c in frame.columns if c != geometry}
     for name in names:
@@ -98,7 +101,7 @@ def _find_column(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
 
 
 def _feature_labels(frame: pd.DataFrame, settings: ScreeningSettings) -> list[str]:
-    col = _find_column(frame, settings.columns["id"])
+    col = find_column(frame, settings.columns["id"])
     if col is not None:
         return [f"{col}={v!r} (row {i + 1})" for i, v in enumerate(frame[col].tolist())]
     return [f"row {i + 1}" for i in range(len(frame))]
@@ -200,9 +203,9 @@ def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoD
                                  f"{type(projects).__name__}.", fix="pass a path or a GeoDataFrame"))
 
 
-def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettings, *, crs: Any,
-                      layer: str | None, radius_m: float, industry: str | None,
-                      project_type: str | None, sliver_m2: float = 0.0) -> _Projects:
+def prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettings, *, crs: Any,
+                     layer: str | None, radius_m: float, industry: str | None,
+                     project_type: str | None, sliver_m2: float = 0.0) -> Projects:
     raw, source = _read_projects(projects, crs, layer)
     file = None if source.startswith("<") else source
     if len(raw) == 0:
@@ -233,7 +236,7 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
             f"when repaired: {', '.join(bad[:10])}.", file=file, layer=layer, feature=bad[0],
             fix="correct the coordinates of these projects"))
     # -- ids and names
-    id_col = _find_column(norm, settings.columns["id"])
+    id_col = find_column(norm, settings.columns["id"])
     if id_col is not None:
         ids = np.array([v or f"P{r + 1}" for v, r in zip(_stripped_texts(norm[id_col]), norm["_row"].tolist())],
                        dtype=object)
@@ -245,8 +248,9 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
         raise InputFileError(problem(
             "项目编号重复。", f"Project ids must be unique; repeated: {sorted(set(ids[dup].tolist()))[:10]}.",
             file=file, layer=layer, fix=f"give each project its own id (column '{id_col}')"))
-    name_col = _find_column(norm, settings.columns["name"])
-    names = np.array([_clean(v) for v in norm[name_col].tolist()] if name_col else [None] * len(norm), dtype=object)
+    name_col = find_column(norm, settings.columns["name"])
+    names = np.array([clean_value(v) for v in norm[name_col].tolist()] if name_col else [None] * len(norm),
+                     dtype=object)
     # -- footprints
     check_radius(radius_m, settings)
     g = norm.geometry.values
@@ -262,8 +266,8 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
     _check_footprints(footprints, area, is_poly, raw, norm, working_crs, settings, sliver_m2=sliver_m2,
                       radius_m=radius_m, file=file, layer=layer)
     # -- industry, type, 两高
-    ind_col = _find_column(norm, settings.columns["industry"])
-    type_col = _find_column(norm, settings.columns["project_type"])
+    ind_col = find_column(norm, settings.columns["industry"])
+    type_col = find_column(norm, settings.columns["project_type"])
     ind_vals = norm[ind_col].tolist() if ind_col else [None] * len(norm)
     type_vals = norm[type_col].tolist() if type_col else [None] * len(norm)
     ind_keys, ind_codes = _attribute_keys(norm[ind_col] if ind_col else None, len(norm))
@@ -293,11 +297,11 @@ def _prepare_projects(projects: Any, working_crs: str, settings: ScreeningSettin
                              ind.is_two_high if ind else None)
         group_values[g] = resolved[key]
     industries, industry_names, ptypes, two_high = (group_values[group, j].tolist() for j in range(4))
-    return _Projects(frame=norm, footprints=footprints, area=area, ids=ids, names=names, industry=industries,
-                     raw_points=_raw_sample(raw, settings.crs_check_sample),
-                     industry_name=industry_names, project_type=ptypes, two_high=two_high, footprint_kind=kind,
-                     repairs=repairs, source=source, id_text=id_text, group=group,
-                     group_attributes=(group_values[:, 0].tolist(), group_values[:, 2].tolist(),
+    return Projects(frame=norm, footprints=footprints, area=area, ids=ids, names=names, industry=industries,
+                    raw_points=_raw_sample(raw, settings.crs_check_sample),
+                    industry_name=industry_names, project_type=ptypes, two_high=two_high, footprint_kind=kind,
+                    repairs=repairs, source=source, id_text=id_text, group=group,
+                    group_attributes=(group_values[:, 0].tolist(), group_values[:, 2].tolist(),
                                        group_values[:, 3].tolist()))
 
 
@@ -558,20 +562,20 @@ def _attribute_keys(values: pd.Series | None, n: int) -> tuple[list[str], np.nda
 
 
 def _stripped_texts(values: pd.Series) -> list[str]:
-    """``str(v).strip()`` of each value, '' where absent (text columns without a per-value ``_clean``)."""
+    """``str(v).strip()`` of each value, '' where absent (text columns without a per-value ``clean_value``)."""
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
         return [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
-    return [str(v).strip() if _clean(v) is not None else "" for v in values.tolist()]
+    return [str(v).strip() if clean_value(v) is not None else "" for v in values.tolist()]
 
 
 def _present(value: Any) -> bool:
-    value = _clean(value)
+    value = clean_value(value)
     return value is not None and str(value).strip() != ""
 
 
 # =============================================================================================== layers
 @dataclass
-class _Layer:
+class Layer:
     role: str
     frame: gpd.GeoDataFrame
     geoms: np.ndarray
@@ -664,17 +668,17 @@ def _feature_labels_text(frame: pd.DataFrame) -> pd.Series:
 #: keeps them in its own cache), and a prepared layer's caches (labels, ``where`` masks, decoded texts) depend
 #: on the layer alone; so a process screening many requests against one catalog (``sanxian serve``) prepares
 #: each layer once.  Filling a cache twice from two threads gives the same values.
-_PREPARED: weakref.WeakKeyDictionary[Catalog, dict[str, _Layer]] = weakref.WeakKeyDictionary()
+_PREPARED: weakref.WeakKeyDictionary[Catalog, dict[str, Layer]] = weakref.WeakKeyDictionary()
 
 
-def _load_layer(catalog: Catalog, role: str) -> _Layer:
+def load_layer(catalog: Catalog, role: str) -> Layer:
     prepared = _PREPARED.setdefault(catalog, {})
     if role not in prepared:
         prepared[role] = _prepare_layer(catalog, role)
     return prepared[role]
 
 
-def _prepare_layer(catalog: Catalog, role: str) -> _Layer:
+def _prepare_layer(catalog: Catalog, role: str) -> Layer:
     frame = _without_attrs(catalog.read(role))
     geoms = frame.geometry.values
     tid = shapely.get_type_id(np.asarray(geoms))
@@ -682,11 +686,11 @@ def _prepare_layer(catalog: Catalog, role: str) -> _Layer:
     entries = catalog.entries_for(role)
     synthetic = frame["synthetic"].to_numpy(dtype=bool) if "synthetic" in frame.columns \
         else np.full(len(frame), any(e.synthetic for e in entries))
-    return _Layer(role, frame, np.asarray(geoms, dtype=object), polygonal, synthetic, entries)
+    return Layer(role, frame, np.asarray(geoms, dtype=object), polygonal, synthetic, entries)
 
 
 @dataclass
-class _Pieces:
+class Pieces:
     pi: np.ndarray
     fi: np.ndarray
     geoms: np.ndarray
@@ -695,19 +699,19 @@ class _Pieces:
     width: np.ndarray
 
 
-def _pieces_for(layer: _Layer, projects: _Projects, settings: ScreeningSettings, sliver_m2: float) -> _Pieces:
-    few = len(layer.geoms) <= overlay._FEW_FEATURES * len(projects.footprints)     # then the footprints' tree is used
+def pieces_for(layer: Layer, projects: Projects, settings: ScreeningSettings, sliver_m2: float) -> Pieces:
+    few = len(layer.geoms) <= overlay.FEW_FEATURES * len(projects.footprints)     # then the footprints' tree is used
     pi, fi, geoms, area = overlay_pieces(projects.footprints, layer.geoms, threads=settings.threads,
                                          footprint_tree=projects.tree if few else None,
                                          min_parallel_pairs=settings.min_parallel_pairs)
     perim = shapely.length(geoms) if len(geoms) else np.empty(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.where(perim > 0, area / (perim / 2.0), 0.0)
-    sliver = (area < sliver_m2) | (width < settings.sliver_width_m)        # as _is_sliver, width computed once
-    return _Pieces(pi, fi, geoms, area, sliver, width)
+    sliver = (area < sliver_m2) | (width < settings.sliver_width_m)        # as is_sliver, width computed once
+    return Pieces(pi, fi, geoms, area, sliver, width)
 
 
-def _where_mask(rule: Rule, layer: _Layer) -> tuple[np.ndarray | None, str | None]:
+def where_mask(rule: Rule, layer: Layer) -> tuple[np.ndarray | None, str | None]:
     key = rule.where
     if key in layer.masks:
         return layer.masks[key]

@@ -13,18 +13,20 @@ import shapely
 from ..geomutil import polygonal_parts
 from ..parallel import chunk_bounds, chunked
 
+__all__ = ["FEW_FEATURES", "chunked_call", "is_sliver", "overlay_pieces", "query_pairs", "uncovered_parts"]
+
 logger = logging.getLogger(__name__)
 
 
 # ============================================================================================ geometry core
-def _chunked(fn: Callable[..., np.ndarray], arrays: tuple[np.ndarray, ...], threads: int, min_pairs: int,
-             groups: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
+def chunked_call(fn: Callable[..., np.ndarray], arrays: tuple[np.ndarray, ...], threads: int, min_pairs: int,
+                 groups: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
     """Run a vectorised shapely function over chunks of its input arrays on threads (GEOS releases the GIL)."""
     return chunked(fn, arrays, threads=threads, min_items=min_pairs, groups=groups, **kwargs)
 
 
-def _query(tree: shapely.STRtree, geoms: np.ndarray, threads: int, min_pairs: int,
-           **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+def query_pairs(tree: shapely.STRtree, geoms: np.ndarray, threads: int, min_pairs: int,
+                **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
     """Bulk ``tree.query(geoms, ...)`` split by query geometry over threads; pairs sorted by query index."""
     # A query tests every candidate pair: split once there are enough query geometries to matter.
     bounds = chunk_bounds(len(geoms), threads, max(1, min_pairs // 4))
@@ -72,15 +74,15 @@ def overlay_pieces(footprints: np.ndarray, features: np.ndarray, *, threads: int
     pieces[inside] = a[inside]
     rest = ~inside
     if rest.any():
-        pieces[rest] = polygonal_parts(_chunked(shapely.intersection, (a[rest], features[fi[rest]]), threads,
-                                                min_parallel_pairs, groups=pi[rest]))
+        pieces[rest] = polygonal_parts(chunked_call(shapely.intersection, (a[rest], features[fi[rest]]), threads,
+                                                    min_parallel_pairs, groups=pi[rest]))
     area = shapely.area(pieces)
     keep = area > 0
     return pi[keep], fi[keep], pieces[keep], area[keep]
 
 
 #: A layer with at most this share of features per footprint is queried feature by feature (see below).
-_FEW_FEATURES = 0.25
+FEW_FEATURES = 0.25
 
 
 def _intersecting_pairs(footprints: np.ndarray, features: np.ndarray, threads: int, min_pairs: int,
@@ -98,14 +100,14 @@ def _intersecting_pairs(footprints: np.ndarray, features: np.ndarray, threads: i
       (``contains`` of a prepared county is far cheaper than ``within`` against the raw county).
     """
     tree = shapely.STRtree(features)
-    if len(features) > _FEW_FEATURES * len(footprints):
-        pi, fi = _query(tree, footprints, threads, min_pairs, predicate="intersects")
+    if len(features) > FEW_FEATURES * len(footprints):
+        pi, fi = query_pairs(tree, footprints, threads, min_pairs, predicate="intersects")
         inside = np.zeros(len(pi), dtype=bool)
         if len(pi):
             fb, pb = shapely.bounds(features), shapely.bounds(footprints)
             maybe = np.flatnonzero(np.all(fb[fi, :2] <= pb[pi, :2], axis=1) & np.all(pb[pi, 2:] <= fb[fi, 2:], axis=1))
-            inside[maybe] = _chunked(shapely.within, (footprints[pi[maybe]], features[fi[maybe]]), threads,
-                                     min_pairs, groups=pi[maybe])
+            inside[maybe] = chunked_call(shapely.within, (footprints[pi[maybe]], features[fi[maybe]]), threads,
+                                         min_pairs, groups=pi[maybe])
         return pi, fi, inside
     fp_tree = footprint_tree if footprint_tree is not None else shapely.STRtree(footprints)
     fj, pj = fp_tree.query(features, predicate="intersects")
@@ -131,8 +133,8 @@ def _visit_rank(tree: shapely.STRtree, geoms: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _uncovered(footprints: np.ndarray, pi: np.ndarray, pieces: np.ndarray, areas: np.ndarray,
-               fp_area: np.ndarray, threads: int = 1, min_pairs: int = 5000) -> np.ndarray:
+def uncovered_parts(footprints: np.ndarray, pi: np.ndarray, pieces: np.ndarray, areas: np.ndarray,
+                    fp_area: np.ndarray, threads: int = 1, min_pairs: int = 5000) -> np.ndarray:
     """Part of each footprint not covered by its pieces (vectorised by rounds of ``shapely.difference``).
 
     Round *r* subtracts the *r*-th piece of every project at once, so the number of Python iterations is
@@ -160,12 +162,12 @@ def _uncovered(footprints: np.ndarray, pi: np.ndarray, pieces: np.ndarray, areas
     for r in range(int(rank.max()) + 1):
         at = rank == r
         idx = pi_s[at]
-        remaining[idx] = polygonal_parts(_chunked(shapely.difference, (remaining[idx], pieces_s[at]), threads,
-                                                  min_pairs))
+        remaining[idx] = polygonal_parts(chunked_call(shapely.difference, (remaining[idx], pieces_s[at]), threads,
+                                                      min_pairs))
     return remaining
 
 
-def _is_sliver(area: np.ndarray, perimeter: np.ndarray, settings_m2: float, width_m: float) -> np.ndarray:
+def is_sliver(area: np.ndarray, perimeter: np.ndarray, settings_m2: float, width_m: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.where(perimeter > 0, area / (perimeter / 2.0), 0.0)
     return (area < settings_m2) | (width < width_m)

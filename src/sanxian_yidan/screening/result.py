@@ -43,6 +43,8 @@ from ..rules import (
 )
 from ..schemas import assemble
 
+__all__ = ["ACCESS_LIST_FIELDS", "SCHEMA_VERSION", "SCREENING_DATA_FILES", "LayerUse", "ScreeningResult", "clean_value"]
+
 logger = logging.getLogger(__name__)
 
 #: Version of the JSON output schema (docs/screening_schema.md).
@@ -280,16 +282,16 @@ class ScreeningResult(Result):
             out.append({
                 "schema_version": SCHEMA_VERSION,
                 "id": pid,
-                "name": _clean(row.project_name),
+                "name": clean_value(row.project_name),
                 "verdict": row.verdict,
                 "verdict_zh": row.verdict_zh,
                 "verdict_en": VERDICT_EN[row.verdict],
                 "complete": bool(row.complete),
                 "outside_coverage_share": _num(row.outside_coverage_share, 6),
-                "industry": _clean(row.industry),
-                "industry_name_zh": _clean(row.industry_name),
+                "industry": clean_value(row.industry),
+                "industry_name_zh": clean_value(row.industry_name),
                 "two_high": None if row.two_high is None or pd.isna(row.two_high) else bool(row.two_high),
-                "project_type": _clean(row.project_type),
+                "project_type": clean_value(row.project_type),
                 "footprint": row.footprint,
                 "area_m2": _num(row.footprint_area_m2),
                 "counties": counties.get(pid, []),
@@ -354,7 +356,7 @@ def _rule_file_names(rules: RuleSet) -> str:
     return ", ".join(data_file_name(f) for f in rules.files)
 
 
-def _clean(value: Any) -> Any:
+def clean_value(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -365,7 +367,7 @@ def _clean(value: Any) -> Any:
 
 
 def _num(value: Any, digits: int = 2) -> float | None:
-    value = _clean(value)
+    value = clean_value(value)
     if value is None:
         return None
     return round(float(value), digits)
@@ -415,45 +417,46 @@ def _group_rows(rows: list[dict[str, Any]], make: Callable[[Mapping[str, Any]], 
 
 def _finding_record(r: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "rule_id": r["rule_id"], "kind": r["kind"], "reason": _clean(r.get("reason")), "severity": r["severity"],
+        "rule_id": r["rule_id"], "kind": r["kind"], "reason": clean_value(r.get("reason")), "severity": r["severity"],
         "severity_zh": r["severity_zh"],
         "rule_severity": r["rule_severity"], "title_zh": r["title_zh"], "title_en": r["title_en"],
         "role": r["role"], "predicate": r["predicate"], "test": r["test"],
         "test_zh": r.get("test_zh"),
         "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6),
-        "distance_m": _num(r["distance_m"], 1), "value": _clean(r["value"]), "features": _clean(r["features"]),
+        "distance_m": _num(r["distance_m"], 1), "value": clean_value(r["value"]),
+        "features": clean_value(r["features"]),
         "message_zh": r["message_zh"], "message_en": r["message_en"],
-        "note_zh": _clean(r.get("note_zh")), "note_en": _clean(r.get("note_en")), "source": r["rule_source"],
+        "note_zh": clean_value(r.get("note_zh")), "note_en": clean_value(r.get("note_en")), "source": r["rule_source"],
         "assumption": bool(r["assumption"]), "synthetic": bool(r["feature_synthetic"]),
     }
 
 
 def _overlap_record(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"role": r["role"], "layer_id": r["layer_id"], "code": _clean(r["feature_code"]),
-            "name": _clean(r["feature_name"]), "category": _clean(r["feature_category"]),
-            "level": _clean(r["feature_level"]), "area_m2": _num(r["overlap_area_m2"]),
+    return {"role": r["role"], "layer_id": r["layer_id"], "code": clean_value(r["feature_code"]),
+            "name": clean_value(r["feature_name"]), "category": clean_value(r["feature_category"]),
+            "level": clean_value(r["feature_level"]), "area_m2": _num(r["overlap_area_m2"]),
             "share": _num(r["overlap_share"], 6), "synthetic": bool(r["feature_synthetic"])}
 
 
 def _access_record(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"code": _clean(r["feature_code"]), "name": _clean(r["feature_name"]),
-            "category": _clean(r["feature_category"]),
-            **{k.removeprefix("list_"): _clean(r.get(k)) for k in ACCESS_LIST_FIELDS},
+    return {"code": clean_value(r["feature_code"]), "name": clean_value(r["feature_name"]),
+            "category": clean_value(r["feature_category"]),
+            **{k.removeprefix("list_"): clean_value(r.get(k)) for k in ACCESS_LIST_FIELDS},
             "synthetic": bool(r["feature_synthetic"])}
 
 
 def _county_record(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"code": _clean(r["feature_code"]), "name": _clean(r["feature_name"]),
+    return {"code": clean_value(r["feature_code"]), "name": clean_value(r["feature_name"]),
             "area_m2": _num(r["overlap_area_m2"]), "share": _num(r["overlap_share"], 6)}
 
 
 def _distance_record(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"role": r["role"], "name": _clean(r["feature_name"]), "distance_m": _num(r["distance_m"], 1),
+    return {"role": r["role"], "name": clean_value(r["feature_name"]), "distance_m": _num(r["distance_m"], 1),
             "synthetic": bool(r["feature_synthetic"]), "nearer_beyond_data": bool(r.get("nearer_beyond_data", False))}
 
 
 def _sliver_record(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"role": r["role"], "code": _clean(r["feature_code"]), "name": _clean(r["feature_name"]),
+    return {"role": r["role"], "code": clean_value(r["feature_code"]), "name": clean_value(r["feature_name"]),
             "area_m2": _num(r["overlap_area_m2"], 4), "mean_width_m": _num(r["mean_width_m"], 4),
             "message_zh": r["message_zh"], "message_en": r["message_en"]}
 

@@ -17,10 +17,12 @@ from ..rules import (
 )
 from . import columns
 from .coverage import Coverage, nearer_beyond_data
-from .evaluate import SEARCH_OUTSIDE, _names_per_project, _role_en, _role_zh
-from .inputs import _Layer, _Pieces, _Projects
+from .evaluate import SEARCH_OUTSIDE, names_per_project, role_en, role_zh
+from .inputs import Layer, Pieces, Projects
 from .result import ACCESS_LIST_FIELDS
 from .settings import ScreeningSettings
+
+__all__ = ["distance_table", "overlap_table", "project_table", "sliver_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +30,8 @@ logger = logging.getLogger(__name__)
 _FEATURE_FIELDS = ("code", "name", "category", "level", "county")
 
 # ============================================================================================ output tables
-def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _Pieces],
-                   layers: dict[str, _Layer], coverage: Coverage) -> gpd.GeoDataFrame:
+def project_table(proj: Projects, findings: pd.DataFrame, pieces: dict[str, Pieces],
+                  layers: dict[str, Layer], coverage: Coverage) -> gpd.GeoDataFrame:
     """One row per project: verdict, completeness, share outside the coverage, counties, synthetic flag.
 
     ``complete`` is false when an applicable rule could not be evaluated, when part of the footprint lies
@@ -78,7 +80,7 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
     if "admin_boundary" in pieces:
         pc = pieces["admin_boundary"]
         real = ~pc.sliver
-        counties = _names_per_project(n, pc.pi[real], pc.fi[real], layers["admin_boundary"])
+        counties = names_per_project(n, pc.pi[real], pc.fi[real], layers["admin_boundary"])
     return columns.geoframe({
         "project_id": proj.id_text, "project_name": proj.names, "industry": proj.industry,
         "industry_name": proj.industry_name, "two_high": pd.array(proj.two_high, dtype="boolean"),
@@ -89,14 +91,14 @@ def _project_table(proj: _Projects, findings: pd.DataFrame, pieces: dict[str, _P
     }, proj.footprints, proj.frame.crs)
 
 
-def _overlap_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, _Pieces]) -> gpd.GeoDataFrame:
+def overlap_table(proj: Projects, layers: dict[str, Layer], pieces: dict[str, Pieces]) -> gpd.GeoDataFrame:
     """Overlap pieces (slivers excluded) with the overlapped features' attributes.
 
     Order: role (alphabetical), then project (input order), then largest piece first; equal areas (to the
     mm²) in layer order, so outputs are deterministic.  Sorting uses numeric keys only.  The table is built
     once, column by column, with the dtypes a frame per role joined by ``pd.concat`` would have
     (:func:`_joined_dtypes`): a layer column taken in its own dtype where the roles agree on it — text stays
-    in its (Arrow) storage — and decoded from the layer's distinct values (:meth:`_Layer.objects_at`) where
+    in its (Arrow) storage — and decoded from the layer's distinct values (:meth:`Layer.objects_at`) where
     joining the roles turns it into Python objects.
     """
     roles = [role for role in sorted(pieces) if not pieces[role].sliver.all()]
@@ -156,7 +158,7 @@ def _piece_order(pi: np.ndarray, area: np.ndarray, fi: np.ndarray) -> np.ndarray
 _OVERLAP_TEXTS = ("layer_id", "source", *_FEATURE_FIELDS, *ACCESS_LIST_FIELDS)
 
 
-def _head(layer: _Layer, name: str) -> pd.Series:
+def _head(layer: Layer, name: str) -> pd.Series:
     """The first value of a layer's column for the overlap table, in its dtype: the column's, or the role's
     name for a missing ``layer_id``, or None for another missing column."""
     if name in layer.frame.columns:
@@ -164,12 +166,12 @@ def _head(layer: _Layer, name: str) -> pd.Series:
     return pd.Series([layer.role] if name == "layer_id" else np.full(1, None, dtype=object))
 
 
-def _joined_dtypes(layers: list[_Layer]) -> dict[str, Any]:
+def _joined_dtypes(layers: list[Layer]) -> dict[str, Any]:
     """Per layer column of the overlap table, the dtype ``pd.concat`` gives it when joining these roles.
 
     It depends only on the layers' dtypes, not on the rows, so it is found once by joining the layers' first
     values, and kept per catalog and set of roles on the first layer (layers are prepared once per catalog,
-    see inputs._load_layer).
+    see inputs.load_layer).
     """
     key = tuple(lay.role for lay in layers)
     if key not in layers[0].joined:
@@ -192,13 +194,13 @@ def _joined_dtype(heads: list[pd.Series]) -> Any:
     return _JOINED[key]
 
 
-def _joined_texts(layers: list[_Layer], fis: list[np.ndarray], name: str, dtype: Any) -> Any:
+def _joined_texts(layers: list[Layer], fis: list[np.ndarray], name: str, dtype: Any) -> Any:
     """Column ``name`` of each layer at its rows ``fis``, one layer after the other, as a column of ``dtype``
     (:func:`_joined_dtypes`).
 
     A layer whose column has that dtype gives its values as they are stored (an Arrow text column stays
     Arrow); where the joined dtype is ``object``, values come from the layer's distinct values
-    (:meth:`_Layer.objects_at`), as ``astype(object)`` would give them.
+    (:meth:`Layer.objects_at`), as ``astype(object)`` would give them.
     """
     parts = []
     for lay, fi in zip(layers, fis):
@@ -224,14 +226,14 @@ def _joined_texts(layers: list[_Layer], fis: list[np.ndarray], name: str, dtype:
     return type(parts[0])._concat_same_type(parts)
 
 
-def _layer_values(layer: _Layer, name: str, fi: np.ndarray) -> Any:
+def _layer_values(layer: Layer, name: str, fi: np.ndarray) -> Any:
     """Column ``name`` of ``layer`` at rows ``fi`` in its own dtype (the role / None where it lacks it)."""
     if name in layer.frame.columns:
         return layer.frame[name].array.take(fi)
     return np.full(len(fi), layer.role if name == "layer_id" else None, dtype=object)
 
 
-def _sliver_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, _Pieces]) -> pd.DataFrame:
+def sliver_table(proj: Projects, layers: dict[str, Layer], pieces: dict[str, Pieces]) -> pd.DataFrame:
     """Sliver overlaps (listed as notes), by project and role."""
     names = ["project_id", "role", "feature_code", "feature_name", "overlap_area_m2", "mean_width_m",
              "message_zh", "message_en"]
@@ -246,9 +248,9 @@ def _sliver_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, 
     width = np.concatenate([pieces[role].width[pieces[role].sliver] for role in roles])
     role_of_row = np.repeat(np.array(roles, dtype=object), [len(fi) for fi in fis])
     order = np.lexsort((role_of_row.astype(str), pi))                # by project, then role (stable)
-    zh = [f"与{_role_zh(role)}的细小碎片重叠 {a:.3f} m²（平均宽度 {w:.3f} m），低于容差，不计为重叠"
+    zh = [f"与{role_zh(role)}的细小碎片重叠 {a:.3f} m²（平均宽度 {w:.3f} m），低于容差，不计为重叠"
           for role, a, w in zip(role_of_row.tolist(), area.tolist(), width.tolist())]
-    en = [f"Sliver overlap with the {_role_en(role).lower()}: {a:.3f} m² (mean width {w:.3f} m), "
+    en = [f"Sliver overlap with the {role_en(role).lower()}: {a:.3f} m² (mean width {w:.3f} m), "
           "below the tolerance, not counted as an overlap"
           for role, a, w in zip(role_of_row.tolist(), area.tolist(), width.tolist())]
     code = pd.Series(_joined_texts(lays, fis, "code", dtypes["code"]))
@@ -263,8 +265,8 @@ def _sliver_table(proj: _Projects, layers: dict[str, _Layer], pieces: dict[str, 
     })
 
 
-def _distance_table(proj: _Projects, layers: dict[str, _Layer], settings: ScreeningSettings,
-                    ruleset: RuleSet, coverage: Coverage) -> pd.DataFrame:
+def distance_table(proj: Projects, layers: dict[str, Layer], settings: ScreeningSettings,
+                   ruleset: RuleSet, coverage: Coverage) -> pd.DataFrame:
     """Nearest feature per project and reported role within ``search_m``; ``nearer_beyond_data`` is True where
     the data stop within that distance, so a nearer feature may exist outside them.
 
