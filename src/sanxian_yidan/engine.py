@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import geopandas as gpd
 import numpy as np
@@ -35,9 +39,9 @@ from .errors import InputFileError, SanxianError, problem
 from .parallel import performance_settings
 from .progress import Progress, report_step
 
-__all__ = ["ENGINES", "ROW", "Engine", "EngineError", "Scan", "bucket_sort", "dask_client", "global_rows",
+__all__ = ["ENGINES", "ROW", "SORT_STAGE", "Engine", "EngineError", "Scan", "bucket_sort", "dask_client", "global_rows",
            "is_geoparquet", "merge_repairs", "read_partitions", "resolve_engine", "run_partitions", "scan",
-           "spatial_sort"]
+           "cluster_is_local", "sort_stage", "spatial_sort"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ ROW = "_row"
 _ROW_SHIFT = 40
 _PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
 _SORT_KEY = "_hilbert"
+#: Folder of the spatial sort's bucket files inside a folder the workers see (:func:`sort_stage`).
+SORT_STAGE = "_sort"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class EngineError(SanxianError, RuntimeError):
@@ -67,6 +74,8 @@ class DaskSettings:
     connect_timeout_s: int
     hilbert_level: int
     sort_sample: int
+    cancel_wait_s: int
+    yield_chunks_per_worker: int
 
 
 @lru_cache(maxsize=1)
@@ -441,8 +450,9 @@ def _write_buckets(part: gpd.GeoDataFrame, index: int, bounds: np.ndarray, divis
     ends = np.r_[starts[1:], len(bucket)]
     for a, b in zip(starts, ends):
         j = int(bucket[a])
+        # The client made the folder (bucket_sort): a task still running after a failed run was cancelled and
+        # its stage removed fails here instead of recreating the folder with a partial file.
         folder = _bucket_dir(Path(stage), j)
-        folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"from.{index:05d}.parquet"
         partial = folder / f".from.{index:05d}.{os.getpid()}.tmp"
         pq.write_table(pa.Table.from_pandas(plain.iloc[a:b], preserve_index=False), partial)
@@ -506,8 +516,10 @@ def bucket_sort(ddf: Any, bounds: np.ndarray, divisions: Sequence[int], stage: s
     distributed = _import_distributed()
     client = client if client is not None else distributed.get_client()
     stage = Path(stage)
-    stage.mkdir(parents=True, exist_ok=True)
     div = np.asarray(divisions, dtype=np.int64)
+    stage.mkdir(parents=True, exist_ok=True)
+    for j in range(len(div) - 1):
+        _bucket_dir(stage, j).mkdir(exist_ok=True)
     counts = run_partitions(client, _write_buckets, ddf.to_delayed(), np.asarray(bounds, dtype=float), div,
                             str(stage), progress=progress, label="sort 空间排序")
     written = np.vstack(counts) if counts else np.zeros((0, len(div) - 1), dtype=np.int64)
@@ -586,6 +598,7 @@ def run_partitions(client: Any, fn: Callable[..., Any], parts: Sequence[Any], *a
                                   fix="run again; check the dashboard for what stopped it")) from exc
     except Exception as exc:
         client.cancel(futures)
+        _wait_stopped(client, [f.key for f in futures])
         if isinstance(exc, SanxianError):
             raise
         if type(exc).__name__ == "KilledWorker":
@@ -599,3 +612,70 @@ def run_partitions(client: Any, fn: Callable[..., Any], parts: Sequence[Any], *a
                                   f"A Dask task failed ({type(exc).__name__}: {exc}); nothing was written.",
                                   fix="see the error above; the dashboard shows the failed task")) from exc
     return results
+
+
+def _running_keys(keys: set[Any], dask_worker: Any = None) -> list[Any]:
+    """On a worker: which of ``keys`` its threads still run (a cancelled task runs on until it returns)."""
+    state = dask_worker.state
+    return [ts.key for ts in (*state.executing, *state.long_running) if ts.key in keys]
+
+
+def _wait_stopped(client: Any, keys: Sequence[Any]) -> None:
+    """Wait (up to ``[dask] cancel_wait_s``) until no worker still runs one of ``keys``.
+
+    ``client.cancel`` forgets the tasks but does not stop one already running: without this wait, a task
+    writing into a staging folder could go on writing after the caller removed the folder."""
+    deadline = time.monotonic() + settings().cancel_wait_s
+    wanted = set(keys)
+    while time.monotonic() < deadline:
+        try:
+            busy = client.run(_running_keys, wanted)
+        except Exception:  # noqa: BLE001 - a cluster going away has no task left to wait for
+            return
+        if not any(busy.values()):
+            return
+        time.sleep(0.05)
+    logger.warning("Dask tasks still running %s s after the run was cancelled", settings().cancel_wait_s)
+
+
+def cluster_is_local(client: Any) -> bool:
+    """True when the scheduler and every worker of ``client`` run on this machine (loopback or in-process
+    addresses): only then is a temporary folder of this process one the workers see."""
+    info = client.scheduler_info()
+    addresses = [urlparse(a) for a in [info.get("address", ""), *info.get("workers", {})]]
+    return len(addresses) > 1 and all(a.scheme == "inproc" or a.hostname in _LOOPBACK for a in addresses)
+
+
+@contextmanager
+def sort_stage(client: Any, under: str | Path | None = None) -> Iterator[Path | None]:
+    """The staging folder of :func:`spatial_sort`'s bucket files for a run on ``client``; removed when the
+    block ends, also on failure (after the run's tasks have stopped, see :func:`run_partitions`).
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client the sort runs on.
+    under : str or Path, optional
+        A folder every worker sees under the same path (the run's output folder, as the README requires
+        for a cluster): the files go in its ``_sort`` sub-folder, created here by the client.
+
+    Yields
+    ------
+    Path or None
+        ``under/_sort``; without ``under``, a new temporary folder when the scheduler and every worker run
+        on this machine; otherwise ``None`` (no folder is shared: :func:`spatial_sort` uses Dask's P2P
+        shuffle).
+    """
+    if under is not None:
+        folder = Path(under) / SORT_STAGE
+        shutil.rmtree(folder, ignore_errors=True)  # left by a run that was killed
+        folder.mkdir(parents=True)
+    elif cluster_is_local(client):
+        folder = Path(tempfile.mkdtemp(prefix="sanxian_sort_"))
+    else:
+        yield None
+        return
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -44,6 +44,8 @@ class _Dask(Sourced):
     connect_timeout_s: int = Field(ge=1)
     hilbert_level: int = Field(ge=1, le=31)
     sort_sample: int = Field(ge=1)
+    cancel_wait_s: int = Field(ge=0)
+    yield_chunks_per_worker: int = Field(ge=1)
 
 
 class PerformanceFile(Sourced):

@@ -258,6 +258,17 @@ class TrackedCatalog:
 
         return Catalog.coverage(self)  # type: ignore[arg-type]  # reads through this wrapper, so it is recorded
 
+    @property
+    def used(self) -> dict[str, bool]:
+        """The layers read so far: ``{layer id: synthetic}`` (a copy)."""
+        return dict(self._used)
+
+    def merge_used(self, used: dict[str, bool]) -> None:
+        """Add the layers another tracker read (e.g. on a Dask worker, its :attr:`used`): a layer is
+        synthetic when either tracker saw it synthetic."""
+        for layer_id, synthetic in used.items():
+            self._used[layer_id] = self._used.get(layer_id, False) or bool(synthetic)
+
     def used_layers(self) -> list[str]:
         """Ids of every layer read so far, sorted."""
         return sorted(self._used)

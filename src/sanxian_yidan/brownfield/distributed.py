@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ from ..engine import (
     resolve_engine,
     run_partitions,
     scan,
+    settings,
+    sort_stage,
     spatial_sort,
 )
 from ..errors import CRSError, EmptyLayerError, problem
@@ -133,7 +136,7 @@ def _evaluate_partition(part: gpd.GeoDataFrame, index: int, ctx: _Context, kind:
             return None
         tracked = TrackedCatalog(ctx.catalog)
         ev = evaluate_sites(sites, tracked, ctx.params, ctx.shared)
-    return {"ev": ev, "used": dict(tracked._used), "warnings": [(w.category, str(w.message)) for w in caught]}
+    return {"ev": ev, "used": tracked.used, "warnings": [(w.category, str(w.message)) for w in caught]}
 
 
 def _yields_task(chunk: pd.DataFrame, index: int, tilt: float, azimuth: float) -> pd.DataFrame:
@@ -206,7 +209,8 @@ def _preload(ctx: TrackedCatalog, p: BrownfieldParams) -> None:
 def brownfield_ranking_dask(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
                             params: Any = None, dem: Any = None, layer: str | None = None, crs: str | None = None,
                             engine: Engine | str | None = "dask", client: Any = None,
-                            progress: Progress | None = None, announce: Any = None) -> BrownfieldResult:
+                            progress: Progress | None = None, announce: Any = None,
+                            staging: str | Path | None = None) -> BrownfieldResult:
     """Rank a large set of brownfield candidates partitioned on a Dask cluster; same result as
     :func:`~sanxian_yidan.brownfield.brownfield_ranking`.
 
@@ -229,6 +233,11 @@ def brownfield_ranking_dask(catalog: Any, *, parcels: str | Path | gpd.GeoDataFr
         ``progress(label, done, total)``: candidates, parcel ids, one step per partition, yield, ranking.
     announce : callable, optional
         Called with the cluster and its dashboard link.
+    staging : str or Path, optional
+        A folder every worker sees under the same path (e.g. the output folder): the parcels' spatial sort
+        writes its bucket files in its ``_sort`` sub-folder, removed at the end.  Without it: a temporary
+        folder when the scheduler and every worker run on this machine, else Dask's P2P shuffle
+        (:func:`~sanxian_yidan.engine.sort_stage`).
 
     Returns
     -------
@@ -247,7 +256,7 @@ def brownfield_ranking_dask(catalog: Any, *, parcels: str | Path | gpd.GeoDataFr
     if client is None:
         with dask_client(eng, announce=announce) as own:
             return brownfield_ranking_dask(catalog, parcels=parcels, params=params, dem=dem, layer=layer, crs=crs,
-                                           engine=eng, client=own, progress=progress)
+                                           engine=eng, client=own, progress=progress, staging=staging)
     cat = load_catalog(catalog)
     p = load_params(params)
     report_step(progress, "候选地块 / candidate sites", 0, _EXTRA_STEPS)
@@ -259,27 +268,29 @@ def brownfield_ranking_dask(catalog: Any, *, parcels: str | Path | gpd.GeoDataFr
     _preload(ctx, p)
     kinds = ["sites"] * len(pieces)
     base = _Context(cat, p, shared, None, None, None, "")
-    if parcels is not None:
-        ddf, name = _read_parcels(parcels, eng, cat.working_crs, layer, crs)
-        found = scan(ddf)
-        base = _Context(cat, p, shared, found.lengths, None, None, name)
-        report_step(progress, "地块编号 / parcel ids", 1, _EXTRA_STEPS)
-        base = _name_parcels(client, ddf, found, base)
-        parts = spatial_sort(ddf, eng, found).to_delayed()
-        pieces += parts
-        kinds += ["parcels"] * len(parts)
-    total = len(pieces) + _EXTRA_STEPS
-    [shared_ctx] = client.scatter([base], broadcast=True)
-    partials = run_partitions(client, _evaluate_partition, pieces, shared_ctx, progress=progress,
-                              label="评价分区 / evaluating partitions", offset=2, total=total, per_partition=kinds)
+    # The parcels' bucket files stay in the staging folder until the partitions are evaluated (also on failure).
+    with sort_stage(client, staging) if parcels is not None else nullcontext() as stage:
+        if parcels is not None:
+            ddf, name = _read_parcels(parcels, eng, cat.working_crs, layer, crs)
+            found = scan(ddf)
+            base = _Context(cat, p, shared, found.lengths, None, None, name)
+            report_step(progress, "地块编号 / parcel ids", 1, _EXTRA_STEPS)
+            base = _name_parcels(client, ddf, found, base)
+            parts = spatial_sort(ddf, eng, found, stage=stage, client=client).to_delayed()
+            pieces += parts
+            kinds += ["parcels"] * len(parts)
+        total = len(pieces) + _EXTRA_STEPS
+        [shared_ctx] = client.scatter([base], broadcast=True)
+        partials = run_partitions(client, _evaluate_partition, pieces, shared_ctx, progress=progress,
+                                  label="评价分区 / evaluating partitions", offset=2, total=total,
+                                  per_partition=kinds)
     done = [q for q in partials if q is not None]
     ev = SiteEvaluation.concat([q["ev"] for q in done])
     check_unique_sites(ev.frame["site_id"].astype(str))
     # The in-memory order (canonical_order by site type, then site id: the ids are unique).
     ev = ev.take(np.lexsort((ev.frame["site_id"].astype(str).to_numpy(), ev.frame["site_type"].astype(str).to_numpy())))
     for q in done:
-        for layer_id, synthetic in q["used"].items():
-            ctx._used[layer_id] = ctx._used.get(layer_id, False) or synthetic
+        ctx.merge_used(q["used"])
     _repeat_warnings(done)
 
     report_step(progress, "发电量 / yield", total - 3, total)
@@ -300,7 +311,8 @@ def _yields(client: Any, ev: SiteEvaluation, p: BrownfieldParams) -> tuple[pd.Da
         return locations.assign(sy=np.nan), p.yield_tilt_deg
     tilt = yield_tilt(locations, azimuth_deg=p.yield_azimuth_deg, tilt_deg=p.yield_tilt_deg)
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    bounds = np.linspace(0, len(locations), min(len(locations), 2 * n_workers) + 1).astype(int)
+    chunks_wanted = settings().yield_chunks_per_worker * n_workers  # data/performance.toml [dask]
+    bounds = np.linspace(0, len(locations), min(len(locations), chunks_wanted) + 1).astype(int)
     chunks = [locations.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     got = run_partitions(client, _yields_task, chunks, tilt, p.yield_azimuth_deg, label="yield")
     return pd.concat(got, ignore_index=True), tilt

@@ -64,7 +64,7 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                            protect=[p for p in (catalog, parcels, params) if p is not None]) as stage:
             cat = Catalog.load(catalog)
             if eng.kind == "dask":
-                result = _run_dask(cat, eng, parcels=parcels, params=params, layer=layer, crs=crs)
+                result = _run_dask(cat, eng, parcels=parcels, params=params, layer=layer, crs=crs, staging=stage)
             else:
                 if parcels is not None and (layer is not None or crs is not None):
                     from ..io.vector import read_vector
@@ -81,13 +81,14 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
 
 
 def _run_dask(cat: Any, eng: Any, *, parcels: Optional[Path], params: Optional[Path], layer: Optional[str],
-              crs: Optional[str]) -> Any:
-    """The ranking on the Dask engine (a GeoParquet --parcels file is read by partition on the workers)."""
+              crs: Optional[str], staging: Path) -> Any:
+    """The ranking on the Dask engine (a GeoParquet --parcels file is read by partition on the workers; the
+    spatial sort's files go in the output staging folder, which a cluster's workers see)."""
     from ..brownfield.distributed import brownfield_ranking_dask
 
     with progress_bar("棕地光伏 / brownfield PV (Dask)", 1) as step:
         return brownfield_ranking_dask(cat, parcels=parcels, params=params, layer=layer, crs=crs, engine=eng,
-                                       progress=step, announce=lambda line: console.print(line, highlight=False))
+                                       staging=staging, progress=step, announce=lambda line: console.print(line, highlight=False))
 
 
 def _print_summary(result: Any, top: int) -> None:

@@ -131,7 +131,7 @@ def screen_command(
             warnings.simplefilter("always")
             if eng.kind == "dask":
                 result = _screen_dask(projects, catalog, rules, eng, industry=industry, project_type=project_type,
-                                      radius_m=radius, progress=step, crs=crs, layer=layer)
+                                      radius_m=radius, progress=step, crs=crs, layer=layer, staging=stage)
             else:
                 result = screen(projects, catalog, rules, industry=industry, project_type=project_type,
                                 radius_m=radius, progress=step, crs=crs, layer=layer)

@@ -13,9 +13,11 @@ the client:
 * warnings are repeated once; the "every project far outside the coverage" warning only when every
   partition gave it (it is about the whole set).
 
-The projects are spatially sorted first (:func:`~sanxian_yidan.engine.spatial_sort`): on a local cluster
-through bucket files in a temporary folder, removed when the partitions are screened (also on failure); on
-a remote cluster, which shares no folder with this process, by Dask's P2P shuffle.
+The projects are spatially sorted first (:func:`~sanxian_yidan.engine.spatial_sort`) through bucket files in
+the staging folder of :func:`~sanxian_yidan.engine.sort_stage`: inside ``staging`` (the CLI passes its output
+folder, which a cluster's workers see) or, without it, a temporary folder when the scheduler and every worker
+run on this machine; removed when the partitions are screened (also on failure).  On a remote cluster
+without ``staging`` no folder is shared and Dask's P2P shuffle is used.
 
 One difference remains: the check for a wrong CRS runs per partition, so a spatially sorted partition whose
 projects *all* lie far outside the coverage is checked on its own (the in-memory engine checks it only when
@@ -25,14 +27,10 @@ every project does).  With a wrong CRS this fails the run early, as the in-memor
 from __future__ import annotations
 
 import logging
-import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import geopandas as gpd
 import numpy as np
@@ -48,6 +46,7 @@ from ..engine import (
     resolve_engine,
     run_partitions,
     scan,
+    sort_stage,
     spatial_sort,
 )
 from ..errors import InputFileError, problem
@@ -138,7 +137,8 @@ def _check_unique(ids: pd.Series, source: str) -> None:
 def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str | None = None,
                 project_type: str | None = None, radius_m: float | None = None, sliver_m2: float | None = None,
                 crs: Any = None, layer: str | None = None, engine: Engine | str | None = "dask",
-                client: Any = None, progress: Progress | None = None, announce: Any = None) -> ScreeningResult:
+                client: Any = None, progress: Progress | None = None, announce: Any = None,
+                staging: str | Path | None = None) -> ScreeningResult:
     """Screen a large project set partitioned on a Dask cluster; same result as :func:`~sanxian_yidan.screen`.
 
     Parameters
@@ -159,6 +159,9 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
         ``progress(label, done, total)``: reading, one step per partition, assembling.
     announce : callable, optional
         Called with the cluster and its dashboard link.
+    staging : str or Path, optional
+        A folder every worker sees under the same path (e.g. the output folder): the spatial sort's files
+        go in its ``_sort`` sub-folder, removed at the end (:func:`~sanxian_yidan.engine.sort_stage`).
 
     Returns
     -------
@@ -181,7 +184,7 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
         with dask_client(eng, announce=announce) as own:
             return screen_dask(projects, catalog, rules, industry=industry, project_type=project_type,
                                radius_m=radius_m, sliver_m2=sliver_m2, crs=crs, layer=layer, engine=eng,
-                               client=own, progress=progress)
+                               client=own, progress=progress, staging=staging)
     cat = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
     vocab = role_vocabulary()
     for role in sorted(cat.roles):
@@ -199,7 +202,7 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
 
     id_column = find_column(ddf._meta, screening_settings().columns["id"])
     ctx = _Context(cat, params, found.lengths, id_column)
-    with _sort_stage(client) as stage:
+    with sort_stage(client, staging) as stage:
         parts = spatial_sort(ddf, eng, found, stage=stage, client=client, progress=progress)
         [shared] = client.scatter([ctx], broadcast=True)
         total = parts.npartitions + 2
@@ -233,20 +236,6 @@ def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str
     report_step(progress, "完成 / done", total, total)
     return replace(first, projects=projects_out, parameters=parameters,
                    repairs=merge_repairs([res.repairs for res in results]), **tables)
-
-
-@contextmanager
-def _sort_stage(client: Any) -> Iterator[Path | None]:
-    """A temporary folder for the spatial sort's bucket files when every worker runs on this machine (removed
-    at the end, also on failure); ``None`` on a remote cluster, which shares no folder with this process
-    (Dask's own shuffle is used there)."""
-    addresses = [urlparse(address) for address in client.scheduler_info()["workers"]]
-    local = [a.scheme == "inproc" or a.hostname in ("127.0.0.1", "localhost", "::1") for a in addresses]
-    if not addresses or not all(local):
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="sanxian_sort_") as folder:
-        yield Path(folder)
 
 
 def _repeat_warnings(partials: list[dict[str, Any]]) -> None:
