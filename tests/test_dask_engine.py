@@ -380,3 +380,73 @@ def test_cli_screen_engine_dask_writes_the_memory_csv(tmp_path: Path) -> None:
     a = pd.read_csv(tmp_path / "m" / "screening.csv", encoding="utf-8-sig")
     b = pd.read_csv(tmp_path / "d" / "screening.csv", encoding="utf-8-sig")
     pd.testing.assert_frame_equal(b, a)
+
+
+def _fail_fast_or_write_late(part, index: int, bounds, divisions, stage: str):
+    """Partition 0 fails at once; the others write their bucket files a second later (still running when the
+    run has failed and its staging folder is removed, unless the run waits for them)."""
+    import time
+
+    from sanxian_yidan.engine import _write_buckets
+
+    if index == 0:
+        raise ValueError("partition 0 fails")
+    time.sleep(1.0)
+    return _write_buckets(part, index, bounds, divisions, stage)
+
+
+def test_a_failed_sort_leaves_no_staging_folder_behind(client, tmp_path: Path) -> None:
+    # A task still running when another fails must not write into (or recreate) the removed staging folder.
+    import time
+
+    import cloudpickle
+
+    from sanxian_yidan.engine import SORT_STAGE, bucket_sort, read_partitions, sort_stage
+
+    engine = Engine("dask", partition_rows=500)
+    ddf = read_partitions(_footprints(1500, seed=9), engine)
+    bounds = np.array([0.0, 0.0, 1e7, 1e7])
+    cloudpickle.register_pickle_by_value(__import__(__name__))
+    try:
+        with pytest.raises(EngineError, match="partition 0 fails"):
+            with sort_stage(client, tmp_path) as stage:
+                assert stage == tmp_path / SORT_STAGE
+                run_partitions(client, _fail_fast_or_write_late, ddf.to_delayed(), bounds,
+                               np.array([0, 4 ** 16 - 1]), str(stage))
+        time.sleep(2.5)  # longer than the late writes take: nothing may appear after the removal
+        assert not (tmp_path / SORT_STAGE).exists()
+    finally:
+        cloudpickle.unregister_pickle_by_value(__import__(__name__))
+    # The client makes every bucket folder before the writing tasks run (the tasks make none).
+    stage = tmp_path / "made"
+    bucket_sort(ddf, bounds, [0, 4 ** 15, 4 ** 16 - 1], stage, client=client)
+    assert sorted(p.name for p in stage.iterdir()) == ["bucket.00000", "bucket.00001"]
+
+
+class _FakeClient:
+    def __init__(self, scheduler: str, workers: list[str]) -> None:
+        self.info = {"address": scheduler, "workers": {w: {} for w in workers}}
+
+    def scheduler_info(self) -> dict:
+        return self.info
+
+
+def test_the_sort_stage_is_local_only_when_scheduler_and_workers_are(tmp_path: Path) -> None:
+    from sanxian_yidan.engine import cluster_is_local, sort_stage
+
+    local = _FakeClient("tcp://127.0.0.1:8786", ["tcp://127.0.0.1:40001", "tcp://127.0.0.1:40002"])
+    # Workers on the loopback of a scheduler on another machine are that machine's workers.
+    remote = _FakeClient("tcp://10.2.3.4:8786", ["tcp://127.0.0.1:40001"])
+    assert cluster_is_local(local) and not cluster_is_local(remote)
+    assert not cluster_is_local(_FakeClient("tcp://127.0.0.1:8786", []))
+    with sort_stage(local) as folder:
+        assert folder is not None and folder.is_dir() and folder.name.startswith("sanxian_sort_")
+    assert not folder.exists()
+    with sort_stage(remote) as none:
+        assert none is None
+    # With a folder the workers see (the output folder), its _sort sub-folder, also for a remote cluster.
+    (tmp_path / "_sort").mkdir()
+    (tmp_path / "_sort" / "stale.parquet").write_text("left by a killed run")
+    with sort_stage(remote, tmp_path) as shared:
+        assert shared == tmp_path / "_sort" and list(shared.iterdir()) == []
+    assert not shared.exists() and tmp_path.exists()
