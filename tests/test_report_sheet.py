@@ -195,3 +195,18 @@ def test_sheet_areas_follow_the_display_unit_and_digits_of_the_schemas(monkeypat
     fmt = columns.csv_format()
     monkeypatch.setattr(columns, "csv_format", lambda: {**fmt, "unit_digits": {**fmt["unit_digits"], "ha": 3}})
     assert _area(12_345.0) == ("12.345 公顷（12,345 m²）", "12.345 ha (12,345 m²)")
+
+
+def test_sheet_large_areas_follow_the_csv_format_file_also_with_whole_hectares(monkeypatch):
+    # hectares written without decimals: a large area is said with none (not "missing precision")
+    from sanxian_yidan import columns
+    from sanxian_yidan.sheet import _area
+
+    fmt = columns.csv_format()
+    assert fmt["sheet"]["large_area_ha"] == 100
+    monkeypatch.setattr(columns, "csv_format", lambda: {**fmt, "unit_digits": {**fmt["unit_digits"], "ha": 0}})
+    assert _area(2_500_000.0) == ("250 公顷", "250 ha")
+    assert _area(12_345.0) == ("1 公顷（12,345 m²）", "1 ha (12,345 m²)")
+    # the switch is the file's: at 500 ha, 250 ha keeps its m²
+    monkeypatch.setattr(columns, "csv_format", lambda: {**fmt, "sheet": {**fmt["sheet"], "large_area_ha": 500}})
+    assert _area(2_500_000.0) == ("250.00 公顷（2,500,000 m²）", "250.00 ha (2,500,000 m²)")

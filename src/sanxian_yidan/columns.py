@@ -84,6 +84,10 @@ class ColumnsFile(DataModel):
     what: ClassVar[str] = "输出列 / output-column registry"
 
 
+class _Sheet(Sourced):
+    large_area_ha: float = Field(gt=0)
+
+
 class CsvFormatFile(Sourced):
     """The structure of ``data/csv_format.toml``."""
 
@@ -92,6 +96,7 @@ class CsvFormatFile(Sourced):
     true_text: str
     false_text: str
     unit_digits: dict[str, _Digits]
+    sheet: _Sheet
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +123,8 @@ def registry() -> dict[str, Column]:
 
 @lru_cache(maxsize=1)
 def csv_format() -> dict:
-    """The validated ``data/csv_format.toml``: ``default_digits``, ``true_text``, ``false_text``, ``unit_digits``."""
+    """The validated ``data/csv_format.toml``: ``default_digits``, ``true_text``, ``false_text``, ``unit_digits``,
+    ``sheet``."""
     return load_model(CsvFormatFile, "csv_format.toml").model_dump(exclude={"source"})
 
 

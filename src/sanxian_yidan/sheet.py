@@ -82,15 +82,17 @@ def _area(area_m2: float) -> tuple[str, str]:
     """An overlap area as the sheet says it (Chinese, English): in hectares, a small one with its m² beside.
 
     The hectare (``[units.ha]`` of ``data/tables.toml``) and the decimals of hectares and of the overlap area's
-    own unit (``data/csv_format.toml``, the column registry) are those of every other output; above 100 ha
-    one decimal less is said.
+    own unit (``data/csv_format.toml``, the column registry) are those of every other output; from
+    ``[sheet] large_area_ha`` of the same file on, one decimal less (never below none) and no m² are said.
     """
     from .columns import csv_format, digits_of
     from .schemas import display_unit
 
-    ha, digits = area_m2 / display_unit("ha").per, int(csv_format()["unit_digits"]["ha"])
-    if ha >= 100:
-        return f"{ha:,.{digits - 1}f} 公顷", f"{ha:,.{digits - 1}f} ha"
+    fmt = csv_format()
+    ha, digits = area_m2 / display_unit("ha").per, int(fmt["unit_digits"]["ha"])
+    if ha >= float(fmt["sheet"]["large_area_ha"]):
+        fewer = max(digits - 1, 0)
+        return f"{ha:,.{fewer}f} 公顷", f"{ha:,.{fewer}f} ha"
     m2 = f"{area_m2:,.{digits_of('overlap_area_m2')}f} m²"
     return f"{ha:,.{digits}f} 公顷（{m2}）", f"{ha:,.{digits}f} ha ({m2})"
 
