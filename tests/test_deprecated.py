@@ -104,3 +104,52 @@ def test_parse_palettes_and_ramps_give_the_settings_palettes_and_ramps():
                                                        "source": "s"}}}) == {}
     assert any("[ramps.sequential] is missing" in p for p in reader.problems)
     assert any(p.startswith("[ramps.hot.colours]") for p in reader.problems)
+
+
+# The parameter classes that were frozen dataclasses: the former positional order, each field's value.
+_POSITIONAL = [
+    ("sanxian_yidan.brownfield.params", "GridClass", (110.0, 50.0, "GB/T 50293 表 4.1")),
+    ("sanxian_yidan.brownfield.params", "StatusRule",
+     ("landfill", "status", ("closed",), 0.4, False, "封场未满五年", "closed less than five years ago", "assumption")),
+    ("sanxian_yidan.brownfield.params", "AhpSpec", (("slope", "dist"), ((1.0, 3.0), (1 / 3, 1.0)), True, "expert panel")),
+    ("sanxian_yidan.mines", "LineSource", ("road", "level", ("国道", "省道"), "GB 5768")),
+    ("sanxian_yidan.mines", "MineStatus", ("state", ("closed",), True, "已闭坑", "closed", "mine register")),
+    ("sanxian_yidan.mines", "FocusArea", ("吴山镇", ("吴山",), "clause (九)")),
+]
+POSITIONAL_WARNING = "positional arguments are deprecated; use keywords"
+
+
+@pytest.mark.parametrize(("module", "name", "args"), _POSITIONAL, ids=[n for _, n, _ in _POSITIONAL])
+def test_former_dataclass_positional_order_still_builds_the_same_model(module, name, args):
+    import importlib
+
+    cls = getattr(importlib.import_module(module), name)
+    with pytest.warns(DeprecationWarning, match=POSITIONAL_WARNING) as caught:
+        old = cls(*args)
+    assert "位置参数已弃用" in str(caught[0].message) and caught[0].filename == __file__
+    new = cls(**dict(zip(cls.positional, args)))
+    assert old == new and old.model_dump() == new.model_dump()
+    assert [getattr(old, f) for f in cls.positional] == list(args)
+    # dataclasses.replace is now obj.replace (validated): one field changed, the others kept.
+    field = cls.positional[0]
+    changed = old.replace(**{field: args[0]}, source="other")
+    assert changed.source == "other" and getattr(changed, field) == args[0] and changed != old
+    with pytest.raises(TypeError, match="multiple values"):
+        cls(*args[:1], **{cls.positional[0]: args[0]})
+    with pytest.raises(TypeError, match="at most"):
+        cls(*args, "one too many")
+
+
+def test_criterion_spec_positional_options_become_transform_keys():
+    from sanxian_yidan.brownfield.params import CriterionSpec
+
+    with pytest.warns(DeprecationWarning, match=POSITIONAL_WARNING):
+        old = CriterionSpec("slope_deg", "linear", False, 0.3, {"lo": 0.0, "hi": 15.0}, "GB 50797")
+    new = CriterionSpec(column="slope_deg", transform="linear", benefit=False, weight=0.3, lo=0.0, hi=15.0,
+                        source="GB 50797")
+    assert old == new and old.options == {"lo": 0.0, "hi": 15.0}
+    # The former keyword call with options= works too (without a warning: only positions are deprecated).
+    assert CriterionSpec(column="slope_deg", transform="linear", benefit=False, weight=0.3,
+                         options={"lo": 0.0, "hi": 15.0}, source="GB 50797") == new
+    with pytest.raises(ValueError, match="negative"):
+        old.replace(weight=-1.0)

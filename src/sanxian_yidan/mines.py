@@ -68,7 +68,7 @@ from .brownfield import params as bf_params
 from .datafiles import packaged_path
 from .errors import EmptyLayerError, SanxianError, problem
 from .geomutil import nearest_features, polygonal_parts
-from .params import Sourced
+from .params import PositionalFields, Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
 from .schemas import assemble, schema
@@ -169,8 +169,11 @@ class _Visibility(Sourced):
     target_height_m: float | None = Field(default=None, ge=0)
 
 
-class LineSource(Sourced):
+class LineSource(PositionalFields, Sourced):
     """``[[lines]]``: line features (两线) of ``role``, optionally only those whose ``field`` is in ``values``."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("role", "field", "values", "source")
 
     role: str
     field: str | None = None
@@ -189,8 +192,11 @@ class _Overlap(Sourced):
     roles: bf_params.Roles
 
 
-class MineStatus(Sourced):
+class MineStatus(PositionalFields, Sourced):
     """``[[status]]``: eligibility (public rehabilitation task, ranked) of mines whose ``field`` is in ``values``."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("field", "values", "eligible", "reason_zh", "reason_en", "source")
 
     field: str
     values: bf_params.Values
@@ -206,8 +212,11 @@ class _Mode(Sourced):
     when: list[bf_params.ConditionEntry] = []
 
 
-class FocusArea(Sourced):
+class FocusArea(PositionalFields, Sourced):
     """``[[focus_areas]]``: a township reported separately (e.g. 吴山镇, 万和镇 of clause (九))."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("township", "aliases", "source")
 
     township: str
     aliases: bf_params.Values = ()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import reduce
 from typing import Annotated, Any, ClassVar, TypeVar, Union
@@ -25,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, String
 
 from .errors import DataFileError, problem
 
-__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "Source", "Sourced", "SourcedValue", "deep_merge",
+__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "PositionalFields", "Source", "Sourced", "SourcedValue", "deep_merge",
            "format_errors", "validate_layers"]
 
 M = TypeVar("M", bound="DataModel")
@@ -77,6 +78,41 @@ class Sourced(DataModel):
     """A table of values that carries one ``source`` for all of them."""
 
     source: Source
+
+
+class PositionalFields:
+    """Mixin of a parameter model that was a frozen dataclass: its former positional order still works.
+
+    ``GridClass(110.0, 50.0, "GB ...")`` (the dataclass' field order, ``positional``) gives the same object as
+    the keywords, with a :class:`DeprecationWarning`; keywords are the way from now on.  A field listed in
+    ``spread`` (e.g. ``CriterionSpec``'s former ``options`` mapping) is unpacked into keys of the model.
+    ``dataclasses.replace(obj, x=1)`` becomes ``obj.replace(x=1)`` (validated, unlike
+    ``obj.model_copy(update={"x": 1})``); ``dataclasses.asdict(obj)`` becomes ``obj.model_dump()``.
+    """
+
+    positional: ClassVar[tuple[str, ...]] = ()
+    spread: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(self.positional):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self.positional)} positional arguments "
+                            f"({', '.join(self.positional)}), got {len(args)}")
+        for name, value in zip(self.positional, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__} got multiple values for argument '{name}'")
+            kwargs[name] = value
+        if args:
+            warnings.warn(f"{type(self).__name__}: 位置参数已弃用，请使用关键字参数 / positional arguments are "
+                          f"deprecated; use keywords ({', '.join(self.positional[:len(args)])}=...)",
+                          DeprecationWarning, stacklevel=2)
+        for name in self.spread:
+            if isinstance(kwargs.get(name), Mapping):
+                kwargs = {**kwargs.pop(name), **kwargs}
+        super().__init__(**kwargs)
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with ``changes`` applied and validated again (what ``dataclasses.replace`` did)."""
+        return type(self).model_validate({**self.model_dump(), **changes})  # type: ignore[attr-defined]
 
 
 class SourcedValue(DataModel):

@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_val
 
 from .. import rules
 from ..datafiles import load_model
-from ..params import AsTuple, DataModel, Source, Sourced
+from ..params import AsTuple, DataModel, PositionalFields, Source, Sourced
 
 M = TypeVar("M", bound=DataModel)
 
@@ -193,8 +193,12 @@ class _PrescreenEntry(ConditionEntry):
     source: Source
 
 
-class CriterionSpec(Sourced):
+class CriterionSpec(PositionalFields, Sourced):
     """``[[criteria]]``: a decision criterion as written in the data file (converted to an mcda criterion later)."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("column", "transform", "benefit", "weight", "options", "source")
+    spread: ClassVar[tuple[str, ...]] = ("options",)
 
     # transform options (lo, hi, missing, ...) are checked by the mcda module that applies them
     model_config = ConfigDict(extra="allow")
@@ -217,8 +221,11 @@ class CriterionSpec(Sourced):
         return dict(self.model_extra or {})
 
 
-class AhpSpec(Sourced):
+class AhpSpec(PositionalFields, Sourced):
     """``[mcda.ahp]``: weights from an AHP pairwise-comparison matrix over ``order`` (criterion columns)."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("order", "matrix", "force", "source")
 
     order: Roles
     matrix: Annotated[tuple[Annotated[tuple[float, ...], AsTuple], ...], AsTuple]
@@ -269,8 +276,12 @@ class _Candidate(Sourced):
     en: str
 
 
-class StatusRule(Sourced):
+class StatusRule(PositionalFields, Sourced):
     """``[[status]]``: readiness [0-1] and eligibility of sites of ``role`` whose ``field`` is in ``values``."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("role", "field", "values", "readiness", "eligible", "reason_zh",
+                                             "reason_en", "source")
 
     role: str
     field: str
@@ -335,8 +346,11 @@ class _Yield(Sourced):
     grid: str
 
 
-class GridClass(Sourced):
+class GridClass(PositionalFields, Sourced):
     """Plants up to ``max_capacity_mw`` connect to a substation of at least ``min_voltage_kv``."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("max_capacity_mw", "min_voltage_kv", "source")
 
     max_capacity_mw: float = Field(ge=0, allow_inf_nan=True)
     min_voltage_kv: float = Field(ge=0)
