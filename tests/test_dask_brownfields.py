@@ -176,6 +176,8 @@ def test_cli_engine_dask_writes_the_memory_ranking(tmp_path: Path, monkeypatch) 
                                "--memory-limit", "1GB"])
     assert dask.exit_code == 0, dask.output
     assert "dashboard" in dask.output and "1 worker(s) x 1GB" in dask.output
+    # the spatial sort's files went into the output staging folder and were removed with it
+    assert not list((tmp_path / "d").rglob("_sort")) and not list((tmp_path / "d").rglob("bucket.*"))
     m = pd.read_csv(tmp_path / "m" / "brownfields.csv")
     d = pd.read_csv(tmp_path / "d" / "brownfields.csv")
     assert len(d) == len(m) > 1_500
@@ -204,3 +206,38 @@ def test_parcels_without_a_crs_are_refused_as_in_memory(client, tmp_path: Path) 
     _parcels(50).set_crs(None, allow_override=True).to_parquet(source)
     with pytest.raises(CRSError, match="no CRS"):
         brownfield_ranking_dask(CATALOG, parcels=source, client=client, engine=Engine("dask", partition_rows=20))
+
+
+def _both_engines(client, tmp_path: Path, parcels: gpd.GeoDataFrame) -> tuple:
+    """In memory on the frame, Dask on the same parcels as GeoParquet in two row groups (two partitions)."""
+    source = tmp_path / "parcels.parquet"
+    parcels.to_parquet(source, row_group_size=len(parcels) // 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanxianWarning)
+        memory = brownfield_ranking(Catalog.load(CATALOG), parcels=parcels, params=PARAMS)
+        dask = brownfield_ranking_dask(CATALOG, parcels=source, params=PARAMS, client=client,
+                                       engine=Engine("dask", partition_rows=len(parcels) // 2))
+    return memory, dask
+
+
+def test_geoparquet_ids_repeated_across_row_groups_are_not_taken_as_ids(client, tmp_path: Path) -> None:
+    # Each row group's ids are unique, the whole set's are not: as in memory, the id column is not used
+    # (the parcels are numbered in content order), which a check per partition would miss.
+    parcels = _parcels(2_000, seed=21).assign(id=[f"Q{i % 1_000}" for i in range(2_000)])
+    assert parcels["id"].iloc[:1_000].is_unique and parcels["id"].iloc[1_000:].is_unique
+    memory, dask = _both_engines(client, tmp_path, parcels)
+    ids = dask.sites["site_id"]
+    assert not ids.str.startswith("parcel-Q").any() and ids.str.startswith("parcel-").sum() == 2_000
+    assert ids.tolist() == memory.sites["site_id"].tolist()
+
+
+def test_geoparquet_with_an_id_column_gives_the_in_memory_ranking(client, tmp_path: Path) -> None:
+    parcels = _parcels(2_000, seed=22).assign(id=[f"Q{i}" for i in range(2_000)])
+    memory, dask = _both_engines(client, tmp_path, parcels)
+    m, d = memory.sites, dask.sites
+    assert d["site_id"].str.startswith("parcel-Q").sum() == 2_000
+    assert d["site_id"].tolist() == m["site_id"].tolist()
+    for col in m.columns:
+        if col != m.geometry.name:
+            _same_values(m[col], d[col])
+    assert dask.provenance == memory.provenance
