@@ -329,3 +329,24 @@ def test_crs_sample_is_every_step_th_vertex_of_the_layer() -> None:
     small = gdf.iloc[:20]
     x, y = _sample_xy(small)
     np.testing.assert_array_equal(np.column_stack([x, y]), shapely.get_coordinates(small.geometry.dropna().values))
+
+
+def test_one_bad_vertex_inside_a_large_layer_is_still_refused(tmp_path: Path) -> None:
+    """read_vector screens the layer's vertices in one pass; a single NaN or out-of-range vertex in the
+    middle of a ring, of a feature other than the first, must still reach the full check and its message."""
+    from sanxian_yidan.errors import InputFileError
+
+    ok = [shapely.box(541000 + 50 * i, 3521000, 541020 + 50 * i, 3521020) for i in range(300)]
+    with warnings.catch_warnings():  # shapely notes the NaN it is asked to store
+        warnings.simplefilter("ignore", RuntimeWarning)
+        bad = shapely.Polygon([(541000, 3522000), (541020, 3522000), (np.nan, 3522020), (541000, 3522020)])
+    path = tmp_path / "nan.gpkg"
+    gpd.GeoDataFrame(geometry=[*ok[:150], bad, *ok[150:]], crs="EPSG:4547").to_file(path)
+    with pytest.raises(InputFileError, match=r"(?s)not finite.*feature 151"):
+        read_vector(path)
+    lonlat = [shapely.box(113.3 + 0.001 * i, 31.7, 113.3005 + 0.001 * i, 31.7005) for i in range(300)]
+    slip = shapely.Polygon([(113.4, 31.8), (113.401, 31.8), (113.401, 318.01), (113.4, 31.801)])  # 318.01 for 31.801
+    path = tmp_path / "typo.gpkg"
+    gpd.GeoDataFrame(geometry=[*lonlat[:70], slip, *lonlat[70:]], crs="EPSG:4326").to_file(path)
+    with pytest.raises(InputFileError, match=r"(?s)Latitude 318.01.*typo for 31\.801.*feature 71"):
+        read_vector(path)
