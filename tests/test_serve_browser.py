@@ -125,6 +125,8 @@ def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
         popup = frame.locator(".leaflet-popup-content")
         popup.wait_for(timeout=30_000)
         assert expected[0]["id"] in popup.inner_text()
+        page.wait_for_timeout(500)                                    # the map pans the popup into view
+        _assert_popup_inside_the_frame(page, frame)
         page.screenshot(path=str(ARTIFACTS / "serve_result.png"), full_page=False)
 
         with page.expect_download(timeout=120_000) as html_download:
@@ -142,6 +144,23 @@ def test_login_upload_verdict_popup_and_sheet(server, expected, tmp_path):
         browser.close()
     assert not problems, f"browser errors (CSP violations or scripts): {problems}"
     assert not outside, f"pages asked for the network: {outside}"
+
+
+def _assert_popup_inside_the_frame(page, frame) -> None:
+    """The whole popup shows inside the result-map frame, and its tip points into the clicked footprint's
+    box (the click carries no position, which Leaflet would anchor at the frame's corner)."""
+    outer = page.locator("#result-map").bounding_box()
+    box = frame.locator(".leaflet-popup").bounding_box()
+    assert outer is not None and box is not None
+    assert box["x"] >= outer["x"] and box["y"] >= outer["y"], (box, outer)
+    assert box["x"] + box["width"] <= outer["x"] + outer["width"], (box, outer)
+    assert box["y"] + box["height"] <= outer["y"] + outer["height"], (box, outer)
+    tip = frame.locator(".leaflet-popup-tip-container").bounding_box()
+    footprint = frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first.bounding_box()
+    assert tip is not None and footprint is not None
+    centre_x = tip["x"] + tip["width"] / 2
+    assert footprint["x"] - 1 <= centre_x <= footprint["x"] + footprint["width"] + 1, (tip, footprint)
+    assert footprint["y"] - 1 <= tip["y"] + tip["height"] <= footprint["y"] + footprint["height"] + 1, (tip, footprint)
 
 
 def _map_frame(page):

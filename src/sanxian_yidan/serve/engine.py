@@ -91,6 +91,54 @@ def _deadline_progress(deadline: float, limit_s: float) -> Callable[[str, int, i
     return progress
 
 
+#: Script of the result map (its Leaflet map is ``%(map)s``): a popup opens on the clicked footprint and
+#: wholly inside the frame.  Leaflet anchors a footprint's popup where the click was; a click without a
+#: position (the keyboard, a script) anchors it at the frame's corner, and its own pan runs before the popup's
+#: content is laid out, so a tall popup could stay partly outside the small frame of the result page.
+_POPUP_IN_VIEW_JS = """
+(function (map) {
+    var PAD = {left: 50, top: 12, right: 12, bottom: 30};     // clear of the zoom buttons and the frame edge
+    function clamp(bounds, view) {
+        return L.latLngBounds([Math.max(bounds.getSouth(), view.getSouth()), Math.max(bounds.getWest(), view.getWest())],
+                              [Math.min(bounds.getNorth(), view.getNorth()), Math.min(bounds.getEast(), view.getEast())]);
+    }
+    function fit(popup) {
+        var el = popup.getElement();
+        if (!el || !map.hasLayer(popup)) { return; }
+        var box = el.getBoundingClientRect(), frame = map.getContainer().getBoundingClientRect();
+        var dx = 0, dy = 0;
+        if (box.left - PAD.left < frame.left) { dx = box.left - PAD.left - frame.left; }
+        else if (box.right + PAD.right > frame.right) {
+            dx = Math.min(box.right + PAD.right - frame.right, box.left - PAD.left - frame.left);
+        }
+        if (box.top - PAD.top < frame.top) { dy = box.top - PAD.top - frame.top; }
+        else if (box.bottom + PAD.bottom > frame.bottom) {
+            dy = Math.min(box.bottom + PAD.bottom - frame.bottom, box.top - PAD.top - frame.top);
+        }
+        if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
+    }
+    map.on('popupopen', function (e) {
+        var popup = e.popup, source = popup._source;
+        if (source && source.getBounds) {
+            var bounds = source.getBounds(), view = map.getBounds(), at = popup.getLatLng();
+            if (!bounds.contains(at) || !view.contains(at)) {
+                var seen = clamp(bounds, view);
+                popup.setLatLng(seen.isValid() ? seen.getCenter() : bounds.getCenter());
+            }
+        }
+        window.requestAnimationFrame(function () { fit(popup); });
+    });
+})(%(map)s);
+"""
+
+
+def _with_popups_in_view(page: str, map_name: str) -> str:
+    """The map page with :data:`_POPUP_IN_VIEW_JS` run after the page's own scripts (which build the map)."""
+    script = "<script>" + _POPUP_IN_VIEW_JS % {"map": map_name} + "</script>\n"
+    end = page.rfind("</html>")
+    return page[:end] + script + page[end:] if end >= 0 else page + script
+
+
 class Engine:
     """Screening against one catalog kept in memory.
 
@@ -211,7 +259,7 @@ class Engine:
 
         m = make_map(context_layers(self.catalog) + screening.result.map_layers(), offline=True,
                      catalog=self.catalog, title_zh="环境准入研判", title_en="Access screening", view="results")
-        page = render_html(m)
+        page = _with_popups_in_view(render_html(m), m.get_name())
         with self._lock:
             self._map_cache[key] = page
             while len(self._map_cache) > self._maps:
