@@ -366,7 +366,19 @@ def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
 
 @dataclass(frozen=True)
 class SharedLayers:
-    """What every part of a ranking reads the same: the buffered hard exclusions (and their notes) and the DEM."""
+    """What every part of a ranking reads the same: the buffered hard exclusions (and their notes) and the DEM.
+
+    Attributes
+    ----------
+    exclusions : GeoDataFrame
+        The hard-exclusion zones in the working CRS, each buffered by its ``buffer_m`` [m].
+    exclusion_notes : list of str
+        Bilingual run notes of the exclusion layers (missing layers, filters).
+    dem : object or None
+        The DEM raster the terrain measures read (``None``: slope and aspect not assessed).
+    dem_given : bool
+        The DEM was passed by the caller (not taken from the catalog): listed in the provenance.
+    """
 
     exclusions: gpd.GeoDataFrame
     exclusion_notes: list[str]
@@ -375,7 +387,22 @@ class SharedLayers:
 
 
 def shared_layers(ctx: Any, p: BrownfieldParams, dem: Any = None) -> SharedLayers:
-    """Read the exclusion layers and the DEM once, through ``ctx`` (which records them)."""
+    """Read the exclusion layers and the DEM once, through ``ctx`` (which records them).
+
+    Parameters
+    ----------
+    ctx : TrackedCatalog
+        The catalog the layers are read from (recording them for the provenance).
+    p : BrownfieldParams
+        ``[[exclusions]]`` (roles, filters, buffers [m]).
+    dem : path or raster, optional
+        A DEM to use instead of the catalog's ``dem`` layer.
+
+    Returns
+    -------
+    SharedLayers
+        The buffered exclusion zones, their notes and the DEM.
+    """
     ex_layers, ex_notes = exclusion_layers(ctx, p.exclusions)
     return SharedLayers(ex_layers, ex_notes, resolve_dem(ctx, dem), dem is not None)
 
@@ -387,6 +414,41 @@ class SiteEvaluation:
     Every value here depends on the site and the catalog only; what depends on the whole site set
     (the yield tilt, the pre-screen notes' totals, the score normalisation, rank and ``p_top_k``, the run
     notes counting sites) is left to :func:`finish_measures` (given the tilt) and :func:`rank_sites`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per site: the site table's columns plus ``county``, ``township``, ``outside_coverage_share``
+        [0-1], ``net_area_m2`` and ``excluded_area_m2`` [m²], ``net_share`` [0-1], ``capacity_mw`` [MW],
+        ``slope_mean_deg`` / ``slope_max_deg`` [deg], ``flat_share`` / ``south_share`` / ``dem_coverage``
+        [0-1], ``elevation_mean_m`` [m], ``dist_substation_m`` / ``dist_any_substation_m`` / ``dist_road_m``
+        / ``dist_setback_m`` [m], ``required_kv`` / ``substation_kv`` [kV], ``substation_name`` and
+        ``edge_limited`` (a search reached the data's edge).  :func:`finish_measures` and
+        :func:`rank_sites` add their columns to it.
+    outline, net, dist_geoms : ndarray of shapely geometries
+        Per site: its outline, its net area after the hard exclusions, and the geometry distances are
+        measured from (the net area, or the outline when nothing is left), in the working CRS [m].
+    excluded : GeoDataFrame
+        The parts cut away, one row per site and exclusion zone.
+    where, edge, readiness : DataFrame
+        Per site: county / township and outside-coverage share; the search-edge table; ``readiness`` [0-1]
+        and ``eligible`` from the ``[[status]]`` rules.
+    status_notes, terr_notes, edge_notes, pre_notes : list of list of str
+        Per site: the notes of its status, terrain, search edges and pre-screen.
+    notes, run_notes : list of str
+        Run notes (missing layers, no DEM ...) and those :func:`finish_measures` adds (co-benefit factors).
+    locations : DataFrame
+        ``lon`` / ``lat`` [deg, WGS 84] of each site that has one, rounded to ``[yield] location_round_deg``.
+    has_location : ndarray of bool
+        Per site: it has a yield location.
+    coverage_known : bool
+        The catalog has an ``admin_boundary`` (data coverage known).
+    region : str or None
+        The catalog's region view, if any.
+    crs : CRS
+        The working CRS (metres).
+    site_records : list of LayerRecord
+        The site layers, for the provenance.
     """
 
     frame: pd.DataFrame
@@ -444,7 +506,26 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: Any, p: BrownfieldParams, share
     """Location, net area after the hard exclusions, capacity, terrain, distances and search edges of ``sites``.
 
     Row-local: the same for a site whichever other sites are evaluated with it (the Dask engine runs it
-    per partition).  ``progress`` gets the steps 1-3 of :data:`RANKING_STEPS`.
+    per partition).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        The site table (catalog candidates and / or parcels as :func:`~sanxian_yidan.siteengine.geometry.site_frame`
+        builds it: ``site_id``, ``site_type``, ``gross_area_m2`` [m²] ...), in the working CRS [m].
+    ctx : TrackedCatalog
+        The catalog (substations, roads, setbacks, admin boundaries), recording the layers read.
+    p : BrownfieldParams
+        Density [MW/ha], terrain thresholds [deg, 0-1], grid classes [MW, kV], search radii [m], status rules.
+    shared : SharedLayers
+        The buffered exclusions and the DEM (:func:`shared_layers`).
+    progress : callable, optional
+        ``progress(label, done, total)``: the steps 1-3 of :data:`RANKING_STEPS`.
+
+    Returns
+    -------
+    SiteEvaluation
+        One row per site in ``sites``' order (see :class:`SiteEvaluation` for the columns and units).
     """
     total = RANKING_STEPS
     crs = ctx.working_crs
@@ -502,7 +583,18 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: Any, p: BrownfieldParams, share
 
 
 def distinct_locations(locations: list[pd.DataFrame]) -> pd.DataFrame:
-    """The distinct yield locations of all sites (``lon`` / ``lat``), sorted: one model run each."""
+    """The distinct yield locations of all sites (``lon`` / ``lat`` [deg]), sorted: one model run each.
+
+    Parameters
+    ----------
+    locations : list of DataFrame
+        ``SiteEvaluation.locations`` of each part.
+
+    Returns
+    -------
+    DataFrame
+        ``lon`` / ``lat`` [deg], each pair once, sorted by ``lon`` then ``lat``.
+    """
     both = pd.concat(locations, ignore_index=True) if locations else pd.DataFrame({"lon": [], "lat": []})
     return both.drop_duplicates().sort_values(["lon", "lat"]).reset_index(drop=True)
 
@@ -511,8 +603,25 @@ def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, yields: pd.DataFram
                     tilt: float | None) -> Mapping[str, Any]:
     """Add yield, energy and co-benefits, then the pre-screen; return the benefit factors.
 
-    ``yields`` holds the specific yield ``sy`` [kWh/kWp/yr] at every distinct location (``lon`` / ``lat``,
-    :func:`distinct_locations`) at the run's ``tilt`` [deg], which is fixed from all sites' locations.
+    Parameters
+    ----------
+    ev : SiteEvaluation
+        All sites (concatenated partitions on Dask); its ``frame`` gains ``specific_yield_kwh_kwp``
+        [kWh/kWp/yr], ``annual_mwh`` [MWh/yr], ``co2_t`` [t/yr], ``so2_kg`` / ``nox_kg`` / ``pm_kg`` [kg/yr],
+        ``coal_tce`` [tce/yr], ``readiness`` [0-1], ``eligible``, ``prescreen_pass`` and ``prescreen_failed``
+        (``;``-joined test ids); ``run_notes`` and ``pre_notes`` are set.
+    p : BrownfieldParams
+        Grid region of the co-benefit factors and the ``[[prescreen]]`` tests.
+    yields : DataFrame
+        The specific yield ``sy`` [kWh/kWp/yr] at every distinct location (``lon`` / ``lat`` [deg],
+        :func:`distinct_locations`).
+    tilt : float or None
+        The run's module tilt [deg], fixed from all sites' locations (for the log).
+
+    Returns
+    -------
+    Mapping
+        The co-benefit factors used (per MWh, with their sources), for the provenance.
     """
     from ..benefits import co_benefits, factor_notes
 
@@ -541,8 +650,33 @@ def rank_sites(ev: SiteEvaluation, ctx: Any, p: BrownfieldParams, shared: Shared
                progress: Progress | None = None) -> BrownfieldResult:
     """What needs every site: coverage notes, the MCDA score, rank and ``p_top_k``, reasons, order, provenance.
 
-    ``ev`` holds all sites (concatenated partitions on Dask) with :func:`finish_measures` applied;
-    ``params_file`` is the ``params`` argument of the run (a path is listed in the provenance).
+    Parameters
+    ----------
+    ev : SiteEvaluation
+        All sites (concatenated partitions on Dask) with :func:`finish_measures` applied.
+    ctx : TrackedCatalog
+        The catalog with every layer the run read recorded (on Dask: the workers' records merged).
+    p : BrownfieldParams
+        The MCDA (method, criteria, weights, top k, draws).
+    shared : SharedLayers
+        The DEM (listed in the provenance when given).
+    n_runs : int
+        Yield model runs (distinct locations), for the provenance.
+    tilt : float or None
+        The run's module tilt [deg].
+    factors : Mapping
+        The co-benefit factors (:func:`finish_measures`).
+    params_file : path or mapping, optional
+        The ``params`` argument of the run (a path is listed in the provenance).
+    progress : callable, optional
+        ``progress(label, done, total)``: the last steps of :data:`RANKING_STEPS`.
+
+    Returns
+    -------
+    BrownfieldResult
+        The sites in rank order with ``score`` [0-1], ``rank`` (1 = best; empty when not ranked),
+        ``p_top_k`` [0-1] (share of weight draws placing the site in the top k), ``reasons``, ``synthetic``
+        and ``synthetic_layers``; the excluded parts, weights, notes and provenance.
     """
     total = RANKING_STEPS
     frame, crs = ev.frame, ev.crs
