@@ -48,6 +48,7 @@ from ..engine import (
     resolve_engine,
     run_partitions,
     scan,
+    sort_stage,
     spatial_sort,
 )
 from ..errors import EmptyLayerError, SanxianWarning, problem
@@ -63,7 +64,6 @@ logger = logging.getLogger(__name__)
 #: Folder of the per-building GeoParquet output (one file per partition).
 PARQUET_NAME = "rooftops.parquet"
 _PASS1 = "_pass1"
-_SORT_STAGE = "_sort"
 _SUMS = ("n_buildings", "n_included", *AGGREGATE_SUMS)
 #: Steps reported besides one per partition and pass: reading, site, rank, GeoPackage, done.
 _EXTRA_STEPS = 4
@@ -411,15 +411,13 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     ctx = _Context(cat, p, exclusions, townships, float(lon), float(lat), weather, attrs, str(out), lengths)
     # The spatial sort's bucket files live in the output folder (reachable by every worker) until pass 1 has
     # read them; removed then, and on any failure.
-    try:
-        ddf_sorted = spatial_sort(ddf, eng, found, stage=out / _SORT_STAGE, client=client, progress=progress)
+    with sort_stage(client, out) as stage:
+        ddf_sorted = spatial_sort(ddf, eng, found, stage=stage, client=client, progress=progress)
         n_parts = ddf_sorted.npartitions
         total = 2 * n_parts + _EXTRA_STEPS
         [shared] = client.scatter([ctx], broadcast=True)
         partials = run_partitions(client, _analyse_partition, ddf_sorted.to_delayed(), shared, progress=progress,
                                   label="partitions 分区分析", offset=2, total=total)
-    finally:
-        shutil.rmtree(out / _SORT_STAGE, ignore_errors=True)
     used = [q for q in partials if q["path"] is not None]
     if not used:
         raise EmptyLayerError(problem("没有可用的建筑轮廓。",
