@@ -351,10 +351,11 @@ def spatial_sort(ddf: Any, engine: Engine, found: Scan, *, stage: str | Path | N
     found : Scan
         The input's bounds and sampled midpoints.
     stage : str or Path, optional
-        A folder of the run the workers can all reach (the output folder on a shared file system, or a
-        temporary folder of a local cluster).  Given, the sort is an explicit disk-bucket shuffle run now
-        on ``client`` (:func:`bucket_sort`): memory per task is one partition, whatever the input size.
-        The caller removes the folder once the sorted partitions are computed.  Not given: Dask's P2P
+        A folder of the run the workers can all reach (:func:`sort_stage`: inside the output folder on a
+        shared file system, or a temporary folder of a local cluster).  Given, the sort is an explicit
+        disk-bucket shuffle run now on ``client`` (:func:`bucket_sort`): memory per task is one partition,
+        whatever the input size.  The caller removes the folder once the sorted partitions are computed
+        (:func:`sort_stage` does).  Not given: Dask's P2P
         shuffle (lazy; enough for inputs of a few hundred thousand rows, see ``data/performance.toml``
         ``[dask]``).
     client : distributed.Client, optional
@@ -498,7 +499,9 @@ def bucket_sort(ddf: Any, bounds: np.ndarray, divisions: Sequence[int], stage: s
     divisions : sequence of int
         Range boundaries (ascending Hilbert distances; the last range includes its upper end).
     stage : str or Path
-        Folder every worker reaches under this path.
+        Folder every worker reaches under this path.  It and its range folders are made here, on the
+        client; the tasks only write files into them (a task still running after a failed run cannot
+        recreate a folder the caller removed).
     client : distributed.Client, optional
         Default: the current client.
     progress : callable, optional
