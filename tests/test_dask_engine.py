@@ -411,6 +411,7 @@ def test_a_failed_sort_leaves_no_staging_folder_behind(client, tmp_path: Path) -
         with pytest.raises(EngineError, match="partition 0 fails"):
             with sort_stage(client, tmp_path) as stage:
                 assert stage == tmp_path / SORT_STAGE
+                (stage / "bucket.00000").mkdir()  # as bucket_sort makes its range folders before the tasks run
                 run_partitions(client, _fail_fast_or_write_late, ddf.to_delayed(), bounds,
                                np.array([0, 4 ** 16 - 1]), str(stage))
         time.sleep(2.5)  # longer than the late writes take: nothing may appear after the removal
