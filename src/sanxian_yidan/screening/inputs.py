@@ -439,6 +439,11 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
     if len(coords):
         np.logical_and.at(finite_geom, index, np.isfinite(coords).all(axis=1))
     bounds = shapely.bounds(footprints)
+    # The drawn geometry too: buffering a line with a vertex at 1e300 overflows into an invalid polygon whose
+    # bounds look ordinary, while the line itself lies off the Earth.
+    drawn = shapely.bounds(np.asarray(norm.geometry.values, dtype=object))
+    with np.errstate(invalid="ignore"):
+        bounds = np.c_[np.fmin(bounds[:, :2], drawn[:, :2]), np.fmax(bounds[:, 2:], drawn[:, 2:])]
     # Back to longitude/latitude: a Gauss-Krüger easting of 1e8 or 1e300 has no place on the Earth.
     to_geo = _to_lonlat(working_crs)
     with np.errstate(invalid="ignore", over="ignore"):
