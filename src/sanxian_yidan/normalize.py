@@ -120,11 +120,17 @@ def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     if "src_fid" not in out.columns:
         out["src_fid"] = np.arange(len(out))
     repairs: list[Repair] = []
-    out = _drop_empty(out, repairs)
+    # One pass each for the vertex counts (0: missing or empty) and the geometry types, shared by the empty
+    # check, the family check and the vertex extraction of the validity check.
+    num_coords = shapely.get_num_coordinates(np.asarray(out.geometry.values))
+    out = _drop_empty(out, repairs, bad=num_coords == 0)
+    if len(out) < len(num_coords):
+        num_coords = num_coords[num_coords > 0]
+    type_ids = shapely.get_type_id(np.asarray(out.geometry.values))
     allowed = (expected,) if isinstance(expected, str) else expected
-    _check_families(out, allowed, file, layer)
-    out = _drop_z(out, repairs)
-    repaired, extracted = _make_valid(out, repairs)
+    _check_families(out, allowed, file, layer, type_ids)
+    out = _drop_z(out, repairs)  # keeps each geometry's type and vertex count
+    repaired, extracted = _make_valid(out, repairs, type_ids, num_coords)
     rings: PolygonRings | None = extracted
     if repaired is not out:  # only a repair can leave a geometry empty
         repaired = _drop_empty(repaired, repairs, after_repair=True)
@@ -171,9 +177,12 @@ def _ids(frame: gpd.GeoDataFrame, mask: np.ndarray) -> tuple[Any, ...]:
     return tuple(frame["src_fid"].to_numpy()[mask][:MAX_IDS_LISTED].tolist())
 
 
-def _drop_empty(gdf: gpd.GeoDataFrame, repairs: list[Repair], *, after_repair: bool = False) -> gpd.GeoDataFrame:
-    geoms = gdf.geometry.values
-    bad = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+def _drop_empty(gdf: gpd.GeoDataFrame, repairs: list[Repair], *, after_repair: bool = False,
+                bad: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Drop missing and empty geometries (``bad``: that mask when already known), recording the repair."""
+    if bad is None:
+        geoms = gdf.geometry.values
+        bad = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if bad.any():
         detail = ("geometry became empty after repair (degenerate); feature dropped" if after_repair
                   else "null or empty geometry; feature dropped")
@@ -182,9 +191,11 @@ def _drop_empty(gdf: gpd.GeoDataFrame, repairs: list[Repair], *, after_repair: b
     return gdf
 
 
-def _family_codes(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    """Index into :data:`_FAMILIES` of each feature (vectorised ``shapely.get_type_id``)."""
-    return _FAMILY_CODE_OF_TYPE_ID[shapely.get_type_id(np.asarray(gdf.geometry.values)) + 1]
+def _family_codes(gdf: gpd.GeoDataFrame, type_ids: np.ndarray | None = None) -> np.ndarray:
+    """Index into :data:`_FAMILIES` of each feature (vectorised ``shapely.get_type_id``, or ``type_ids`` given)."""
+    if type_ids is None:
+        type_ids = shapely.get_type_id(np.asarray(gdf.geometry.values))
+    return _FAMILY_CODE_OF_TYPE_ID[type_ids + 1]
 
 
 def _family_counts(codes: np.ndarray) -> dict[str, int]:
@@ -194,8 +205,8 @@ def _family_counts(codes: np.ndarray) -> dict[str, int]:
 
 
 def _check_families(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...] | None, file: str | None,
-                    layer: str | None) -> None:
-    codes = _family_codes(gdf)
+                    layer: str | None, type_ids: np.ndarray | None = None) -> None:
+    codes = _family_codes(gdf, type_ids)
     counts = dict(sorted(_family_counts(codes).items()))
     present = list(counts)
     if len(present) > 1:
@@ -221,14 +232,19 @@ def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> tuple[gpd.GeoDataFrame, PolygonRings]:
-    """The frame with invalid geometries repaired (the same frame when none is), and the rings of the input."""
+def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarray | None = None,
+                num_coords: np.ndarray | None = None) -> tuple[gpd.GeoDataFrame, PolygonRings]:
+    """The frame with invalid geometries repaired (the same frame when none is), and the rings of the input.
+
+    ``type_ids`` and ``num_coords`` are the geometries' ``shapely.get_type_id`` / ``get_num_coordinates`` when
+    already computed.
+    """
     geoms = gdf.geometry.values
     # The validity check is the costliest step of normalising a large layer: strictly convex single-ring polygons
     # (most building footprints) are valid by construction and recognised in numpy; GEOS checks the others,
     # on threads (it runs without the GIL).
     arr = np.asarray(geoms)
-    rings = polygon_rings(arr)
+    rings = polygon_rings(arr, type_ids, num_coords)
     invalid = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~strictly_convex_polygons(arr, rings))
     if rest.size:
@@ -292,25 +308,32 @@ class PolygonRings:
         return PolygonRings(self.simple[rows], self.coords, self.starts[rows], self.counts[rows])
 
 
-def polygon_rings(geoms: np.ndarray) -> PolygonRings:
+def polygon_rings(geoms: np.ndarray, type_ids: np.ndarray | None = None,
+                  num_coords: np.ndarray | None = None) -> PolygonRings:
     """:class:`PolygonRings` of a geometry array (vectorised shapely).
 
     Parameters
     ----------
     geoms : numpy.ndarray of shapely geometries
+    type_ids, num_coords : numpy.ndarray of int, optional
+        ``shapely.get_type_id(geoms)`` and ``shapely.get_num_coordinates(geoms)`` when already computed
+        (each is a pass over the layer).
 
     Returns
     -------
     PolygonRings
     """
-    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    if type_ids is None:
+        type_ids = shapely.get_type_id(geoms)
+    simple = (type_ids == 3) & (shapely.get_num_interior_rings(geoms) == 0)
     candidates = np.flatnonzero(simple)
     starts = np.zeros(len(geoms), dtype=np.int64)
     counts = np.zeros(len(geoms), dtype=np.int64)
     if candidates.size == 0:
         return PolygonRings(simple, np.empty((0, 2)), starts, counts)
-    sub = geoms[candidates]
-    counts[candidates] = shapely.get_num_coordinates(sub)
+    # Every geometry a simple polygon (a footprint layer): no gathered copy of the array.
+    sub = geoms if candidates.size == len(geoms) else geoms[candidates]
+    counts[candidates] = shapely.get_num_coordinates(sub) if num_coords is None else num_coords[candidates]
     starts[candidates] = np.cumsum(counts[candidates]) - counts[candidates]
     return PolygonRings(simple, shapely.get_coordinates(sub), starts, counts)
 

@@ -84,6 +84,7 @@ from .steps import (  # noqa: F401
     assemble_buildings,
     assign_areas,
     bbox_centres,
+    centres_and_extent,
     classify_attribute,
     code_labels,
     default_working_crs,
@@ -186,12 +187,13 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
     report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
-    centres = bbox_centres(geoms)  # where each building is located (coverage, township): computed once
+    # Where each building is located (coverage, township) and the layer's extent (yield site): one bounds pass.
+    centres, extent = centres_and_extent(geoms)
     excl_codes, excl_names, excl_stats, not_applied = exclusion_reasons(gdf, geoms, area, p, ctx, exclusions, centres)
     report_step(progress, "orientation", 3, ROOFTOP_STEPS)
     tilt_class, azimuth = roof_orientation(gdf, geoms, roof_codes, p, rings)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
-    site = yield_site(gdf, lon, lat)
+    site = yield_site(gdf, lon, lat, extent)
     solar_params = solar_mod.load_params(overrides=p.solar_overrides) if p.solar_overrides else None
     classes, class_index = yield_class_table(site, tilt_class, azimuth, solar_params, weather)
     tilt_used = classes["tilt_deg"].to_numpy()[class_index]

@@ -315,8 +315,25 @@ def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any,
 
 def bbox_centres(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre of each footprint's bounding box [CRS units]: cheaper than the centroid, inside any compact footprint."""
+    return centres_and_extent(geoms)[0]
+
+
+def centres_and_extent(geoms: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """:func:`bbox_centres` and the layer's extent (``total_bounds``: xmin, ymin, xmax, ymax) from one bounds pass.
+
+    The extent places the yield site (:func:`yield_site`); computing it from the same per-footprint bounds
+    spares a second GEOS pass over the layer.  Missing geometries have NaN bounds and are skipped, as in
+    ``GeoSeries.total_bounds``.
+    """
     bounds = shapely.bounds(geoms)
-    return (bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0
+    centres = ((bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0)
+    if len(bounds) == 0:
+        return centres, np.full(4, np.nan)
+    with warnings.catch_warnings():  # all-NaN columns (no geometry): NaN, without numpy's warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        extent = np.array([np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]),
+                           np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])])
+    return centres, extent
 
 
 def _check_extra_exclusion(name: str, layer: Any) -> None:
@@ -335,10 +352,15 @@ def _check_extra_exclusion(name: str, layer: Any) -> None:
                                                      "read_vector(path, crs='EPSG:....')"))
 
 
-def yield_site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None) -> tuple[float, float]:
+def yield_site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None,
+               extent: np.ndarray | None = None) -> tuple[float, float]:
+    """Site of the yield computation (lon, lat [deg], 4 decimals): as given, else the centre of the extent.
+
+    ``extent`` is ``gdf.total_bounds`` when already computed (:func:`centres_and_extent`).
+    """
     if lon is not None and lat is not None:
         return float(lon), float(lat)
-    x0, y0, x1, y1 = gdf.total_bounds
+    x0, y0, x1, y1 = gdf.total_bounds if extent is None else extent
     clon, clat = _to_lonlat(gdf.crs.to_wkt()).transform((x0 + x1) / 2.0, (y0 + y1) / 2.0)
     return round(float(clon), 4), round(float(clat), 4)
 
