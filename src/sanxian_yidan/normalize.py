@@ -224,7 +224,8 @@ def _check_families(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...] | None, file
 
 
 def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
-    has_z = np.asarray(shapely.has_z(gdf.geometry.values))
+    # On the plain object array: a GeometryArray would go through pandas' extension-array ufunc dispatch.
+    has_z = np.asarray(shapely.has_z(np.asarray(gdf.geometry.values)))
     if has_z.any():
         repairs.append(Repair("z_dropped", int(has_z.sum()), _ids(gdf, has_z), "Z coordinates removed (2-D analysis)"))
         gdf = gdf.copy()
