@@ -216,3 +216,60 @@ def test_geoparquet_bbox_and_types_match_geos() -> None:
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     assert column["bbox"] == [float(v) for v in shapely.total_bounds(geoms[present])]
     assert column["geometry_types"] == ["MultiPolygon", "Point", "Polygon"]
+
+
+def test_centres_and_extent_from_one_bounds_pass() -> None:
+    """The bounding-box centres and the layer extent (yield site) equal bbox_centres and GeoSeries.total_bounds,
+    also with a missing geometry (NaN bounds, skipped) and for an empty layer."""
+    from sanxian_yidan.rooftop.steps import bbox_centres, centres_and_extent, yield_site
+
+    geoms = np.array([box(10, 20, 14, 30), None, box(-5, 2, 1, 3), Polygon([(0, 0), (8, 0), (3, 9)])], dtype=object)
+    (x, y), extent = centres_and_extent(geoms)
+    np.testing.assert_array_equal(x, [12.0, np.nan, -2.0, 4.0])           # (xmin + xmax) / 2, by hand
+    np.testing.assert_array_equal(y, [25.0, np.nan, 2.5, 4.5])
+    np.testing.assert_array_equal(extent, [-5.0, 0.0, 14.0, 30.0])
+    np.testing.assert_array_equal(extent, gpd.GeoSeries(geoms).total_bounds)
+    for got, want in zip((x, y), bbox_centres(geoms)):
+        np.testing.assert_array_equal(got, want)
+    assert np.isnan(centres_and_extent(np.array([], dtype=object))[1]).all()
+    gdf = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs="EPSG:4547"))
+    assert yield_site(gdf, None, None, extent) == yield_site(gdf, None, None)
+
+
+def test_polygon_rings_with_counts_and_types_given_match_its_own_passes() -> None:
+    """normalising hands its vertex counts and geometry types to polygon_rings: the same rings either way."""
+    from sanxian_yidan.normalize import polygon_rings
+
+    geoms = _mixed_geometries()
+    own = polygon_rings(geoms)
+    given = polygon_rings(geoms, shapely.get_type_id(geoms), shapely.get_num_coordinates(geoms))
+    for name in ("simple", "coords", "starts", "counts"):
+        np.testing.assert_array_equal(getattr(given, name), getattr(own, name))
+    rects = np.array([box(0, 0, 2, 1), box(5, 5, 6, 8)], dtype=object)      # every geometry simple: no gather
+    rings = polygon_rings(rects, np.array([3, 3]), np.array([5, 5]))
+    np.testing.assert_array_equal(rings.starts, [0, 5])
+    np.testing.assert_array_equal(rings.coords[5:7], [[6, 5], [6, 8]])
+
+
+def test_classify_attribute_first_column_tables_match_the_row_by_row_path() -> None:
+    """The first column present is classified from per-value tables; hand-checked codes, originals and status,
+    and the same answer through the row-by-row path (the same values behind an all-missing first column)."""
+    from sanxian_yidan.rooftop.steps import STATUS_MAPPED, STATUS_MISSING, STATUS_UNMAPPED, classify_attribute
+
+    mapping = {"住宅": "res", "factory": "ind"}
+    values = ["住宅", " Factory", "无", None, "barn", "住宅", "barn"]
+    frame = pd.DataFrame({"use": values, "first": ["factory"] + [None] * (len(values) - 1)})
+    got = classify_attribute(frame, ["use"], mapping, frozenset({"无"}), ["res", "ind"], None)
+    np.testing.assert_array_equal(got.codes, [0, 1, -1, -1, -1, 0, -1])
+    assert [None if c < 0 else got.raw_values[c] for c in got.raw_codes] == ["住宅", " Factory", None, None, "barn",
+                                                                             "住宅", "barn"]
+    np.testing.assert_array_equal(got.status, [STATUS_MAPPED, STATUS_MAPPED, STATUS_MISSING, STATUS_MISSING,
+                                               STATUS_UNMAPPED, STATUS_MAPPED, STATUS_UNMAPPED])
+    assert got.unmapped_values == {"barn": 2} and got.status.dtype == np.int8 and got.codes.dtype == np.int64
+    # Row 0 decided by the first column ("factory"): the other rows take the row-by-row path through "use".
+    general = classify_attribute(frame, ["first", "use"], mapping, frozenset({"无"}), ["res", "ind"], "res")
+    np.testing.assert_array_equal(general.codes, [1, 1, 0, 0, 0, 0, 0])                 # default "res" filled in
+    assert [None if c < 0 else general.raw_values[c] for c in general.raw_codes] == [
+        "factory", " Factory", None, None, "barn", "住宅", "barn"]
+    np.testing.assert_array_equal(general.status, got.status)
+    assert general.unmapped_values == {"barn": 2}
