@@ -350,3 +350,24 @@ def test_one_bad_vertex_inside_a_large_layer_is_still_refused(tmp_path: Path) ->
     gpd.GeoDataFrame(geometry=[*lonlat[:70], slip, *lonlat[70:]], crs="EPSG:4326").to_file(path)
     with pytest.raises(InputFileError, match=r"(?s)Latitude 318.01.*typo for 31\.801.*feature 71"):
         read_vector(path)
+
+
+def test_geoparquet_read_in_memory_like_the_geopackage(tmp_path: Path) -> None:
+    """GeoParquet (what ``--format geoparquet`` writes) reads without Dask: same rows, values and CRS."""
+    src = _gdf("EPSG:4490")
+    src.to_parquet(tmp_path / "a.parquet")
+    src.to_file(tmp_path / "a.gpkg")
+    got = read_vector(tmp_path / "a.parquet")
+    ref = read_vector(tmp_path / "a.gpkg")
+    assert got.crs == ref.crs == src.crs
+    assert got["name"].tolist() == NAMES
+    assert shapely.equals_exact(got.geometry.values, ref.geometry.values, tolerance=0).all()
+    assert got.attrs["sanxian"]["format"] == "GeoParquet"
+
+
+def test_geoparquet_damaged_names_the_file_and_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "cut.parquet"
+    _gdf().to_parquet(tmp_path / "whole.parquet")
+    bad.write_bytes((tmp_path / "whole.parquet").read_bytes()[:200])
+    with pytest.raises(InputFileError, match="cut.parquet.*GeoParquet|GeoParquet.*cut.parquet"):
+        read_vector(bad)

@@ -210,3 +210,21 @@ def test_sheet_large_areas_follow_the_csv_format_file_also_with_whole_hectares(m
     # the switch is the file's: at 500 ha, 250 ha keeps its m²
     monkeypatch.setattr(columns, "csv_format", lambda: {**fmt, "sheet": {**fmt["sheet"], "large_area_ha": 500}})
     assert _area(2_500_000.0) == ("250.00 公顷（2,500,000 m²）", "250.00 ha (2,500,000 m²)")
+
+
+def test_pdf_keeps_no_link_to_this_machines_files(tmp_path: Path) -> None:
+    """A page linking to files beside it prints to a PDF with no file:// address (they name this machine's
+    folders and break once the outputs move); web links stay links; the page itself is left as it was."""
+    from sanxian_yidan.sheet import html_to_pdf
+
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.fail("headless Chromium is needed (scripts/setup_tests.sh installs the Debian package chromium)")
+    html = ('<html><body><p><a href="brownfields/brownfields.csv">brownfields.csv</a> '
+            "<a href='map.html#x'>map</a> <a href=\"https://www.mee.gov.cn/\">MEE</a></p></body></html>")
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    pdf = html_to_pdf(page, tmp_path / "report.pdf").read_bytes()
+    assert b"file://" not in pdf
+    assert b"https://www.mee.gov.cn/" in pdf
+    assert page.read_text(encoding="utf-8") == html
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]

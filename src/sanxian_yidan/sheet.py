@@ -315,7 +315,9 @@ def find_chromium() -> str | None:
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, browser: str | None = None) -> Path:
     """Print an HTML file to PDF (A4, its own print CSS) with headless Chromium.
 
-    Network access is cut (every request goes to a dead proxy): the sheets are self-contained.
+    Network access is cut (every request goes to a dead proxy): the sheets are self-contained. Links to
+    files beside the page are printed as plain text: a PDF holds them as absolute ``file://`` addresses of
+    this machine, which break once the outputs move.
 
     Raises
     ------
@@ -326,6 +328,22 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, browser: str | N
     if browser is None:
         raise RuntimeError("未找到 Chromium/Chrome，无法生成 PDF / no Chromium or Chrome found to print the PDF")
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+    # Chromium writes a link to a file beside the page as an absolute file:// URI: it would carry this
+    # machine's folders into the PDF and break once the outputs are moved, so the printed copy, written
+    # beside the page for its relative images, keeps such links as plain text.
+    printed = html_path.with_name(f".print-{html_path.name}")
+    printed.write_text(_LOCAL_HREF.sub("", html_path.read_text(encoding="utf-8")), encoding="utf-8")
+    try:
+        return _print(browser, printed, pdf_path, html_path.name)
+    finally:
+        printed.unlink(missing_ok=True)
+
+
+#: An ``href`` to a file next to the page (not a web address, an anchor or an e-mail address).
+_LOCAL_HREF = re.compile(r"""\shref=(["'])(?!https?:|#|mailto:)[^"']*\1""", re.IGNORECASE)
+
+
+def _print(browser: str, html_path: Path, pdf_path: Path, name: str) -> Path:
     with tempfile.TemporaryDirectory(prefix="sanxian-pdf-") as profile:
         command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -335,10 +353,10 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, browser: str | N
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=PDF_TIMEOUT_S, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {html_path.name} to PDF: "
+            raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {name} to PDF: "
                                f"{exc}") from exc
     if done.returncode != 0 or not pdf_path.is_file() or pdf_path.stat().st_size == 0:
-        raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {html_path.name} to PDF "
+        raise RuntimeError(f"浏览器打印 PDF 失败 / the browser could not print {name} to PDF "
                            f"(exit {done.returncode}): {done.stderr.strip()[-300:]}")
     return pdf_path
 

@@ -45,7 +45,9 @@ WEB_MAP_CRS = {"GCJ02": "gcj02", "GCJ-02": "gcj02", "AMAP": "gcj02", "GAODE": "g
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
 #: Suffixes of formats that are never sniffed for land-boundary TXT content.
 _NOT_BOUNDARY_TXT = _TABLE_SUFFIXES | {".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".kmz", ".gml",
-                                       ".dxf", ".zip", ".gdb", ".sqlite"}
+                                       ".dxf", ".zip", ".gdb", ".sqlite", ".parquet", ".geoparquet", ".pq"}
+#: GeoParquet files, read with pyarrow (the GDAL in pyogrio's wheels may lack a working Parquet driver).
+_PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 #: How many vertices are enough to judge the CRS of a layer (speed on big layers).
 _SAMPLE_VERTICES = 2000
 #: Formats whose text is UTF-8 by specification: safe to read through Arrow, which cannot recode.
@@ -198,6 +200,8 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
                     format="land-boundary TXT", header=meta.get("header", {}), repairs=meta.get("repairs", []))
         info["warnings"].extend(meta.get("warnings", []))
         return gdf
+    if suffix in _PARQUET_SUFFIXES:
+        return _read_geoparquet(path, info)
     if suffix in (".dxf", ".dwg"):
         return _read_module(path, layer, info, "dxf", encoding)
     if suffix in (".kml", ".kmz"):
@@ -230,6 +234,19 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
         info.update(encoding=used, encoding_reason="given" if encoding else "detected", format="table")
         return gdf
     return _read_ogr(path, layer, encoding, info, use_arrow)
+
+
+def _read_geoparquet(path: Path, info: dict[str, Any]) -> gpd.GeoDataFrame:
+    """A GeoParquet file (as ``sanxian rooftops --format geoparquet`` writes) read through pyarrow."""
+    try:
+        gdf = gpd.read_parquet(path)
+    except Exception as exc:  # pyarrow / geopandas raise several types for damaged or non-geo files
+        raise InputFileError(problem("无法读取 GeoParquet 文件（文件损坏或缺少几何列元数据）。",
+                                     f"Cannot read the file as GeoParquet: {exc}", file=path,
+                                     fix="check the file is complete and was written as GeoParquet "
+                                         "(geopandas to_parquet, GDAL ogr2ogr -f Parquet)")) from exc
+    info.update(format="GeoParquet", arrow=True, encoding="utf-8", encoding_reason="format")
+    return gdf
 
 
 def _read_module(path: Path, layer: str | None, info: dict[str, Any], kind: str,
