@@ -228,3 +228,39 @@ def test_pdf_keeps_no_link_to_this_machines_files(tmp_path: Path) -> None:
     assert b"https://www.mee.gov.cn/" in pdf
     assert page.read_text(encoding="utf-8") == html
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
+
+
+def test_sheet_map_draws_and_lists_the_layer_of_every_finding(screened) -> None:
+    """SX-01's only finding is an overlap with a mine site, a role that is not a default sheet layer: the map
+    still draws the mine sites in view (clipped to the map's extent) and the sheet names that layer."""
+    from shapely import box
+
+    from sanxian_yidan.figures import figure_settings
+    from sanxian_yidan.maps.styles import styles
+    from sanxian_yidan.sheet import location_map_layers
+
+    cat, result = screened
+    rec = next(r for r in result.to_records() if r["id"] == "SX-01")
+    finding_roles = {f["role"] for f in rec["findings"] if f["kind"] == "finding"}
+    assert finding_roles == {"mine_site"}  # the case under test: no default layer carries the finding
+    defaults = figure_settings("sheet").context_roles
+    assert "mine_site" not in defaults
+    layers, bounds = location_map_layers(result, "SX-01", cat, record=rec)
+    drawn = [layer.style for layer in layers]
+    assert "mine_site" in drawn
+    assert drawn.index("mine_site") < drawn.index("projects")  # beneath the footprint
+    assert [s for s in drawn if s in defaults] == [r for r in defaults if r in drawn]  # defaults keep their order
+    # Clipped as the other context layers: every mine site crossing the extent, none beyond its box.
+    mines = cat.read("mine_site")
+    frame = box(*bounds)
+    drawn_mines = next(layer.gdf for layer in layers if layer.style == "mine_site")
+    assert set(mines.index[mines.geometry.intersects(frame)]) <= set(drawn_mines.index)
+    assert drawn_mines.geometry.envelope.intersects(frame).all()
+    overlapped = next(f for f in rec["findings"] if f["kind"] == "finding")["features"]
+    assert overlapped and overlapped in set(drawn_mines["name"].astype(str))
+    # The sheet names the layer (its style name, as in the map's legend) beside the map.
+    mine_style = styles().layers["mine_site"]
+    png = location_map_png(result, "SX-01", cat, record=rec)
+    html = sheet_html(result, "SX-01", map_png=png, record=rec)
+    listed = re.search(r'class="finding-layers">([^<]*)<', html)
+    assert listed and listed.group(1) == f"{mine_style.zh} / {mine_style.en}"

@@ -36,9 +36,10 @@ from .predicates import measures_overlap
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
-    from .figures import SheetText
+    from .figures import FigureLayer, SheetText
 
-__all__ = ["find_chromium", "html_to_pdf", "pdf_beside", "sheet_html", "write_sheets", "SheetPdfWarning"]
+__all__ = ["find_chromium", "html_to_pdf", "location_map_layers", "location_map_png", "map_roles", "pdf_beside",
+           "sheet_html", "write_sheets", "SheetPdfWarning"]
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,14 @@ def _caveats(rec: Mapping[str, Any], result: ScreenedProjects) -> list[dict[str,
     return out
 
 
+def _finding_layer_names(record: Mapping[str, Any]) -> list[str]:
+    """The ``中文 / English`` style names of the layers the project's findings rest on (drawn on its map)."""
+    from .maps.styles import styles
+
+    known = styles().layers
+    return [f"{known[r].zh} / {known[r].en}" for r in map_roles(record, ()) if r in known]
+
+
 def _cut(text: Any, limit: int) -> tuple[str, bool]:
     """``text`` cut to ``limit`` characters (an ellipsis marks the cut); whether it was cut."""
     text = "" if text is None else str(text)
@@ -216,6 +225,7 @@ def sheet_html(result: ScreenedProjects, project_id: str, *, map_png: bytes | No
                         else str(c["name"]) for c in rec["counties"])
     when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     context = {
+        "finding_layers": _finding_layer_names(rec),
         "p": rec, "industry": industry, "counties": counties, "area": _area(rec["area_m2"] or 0)[0],
         "generated": f"生成日期 / generated {when}",
         "verdict": {"zh": _VERDICT_ZH.get(verdict, rec["verdict_zh"]), "en": _VERDICT_EN.get(verdict, verdict),
@@ -232,16 +242,40 @@ def sheet_html(result: ScreenedProjects, project_id: str, *, map_png: bytes | No
     return _template().render(**context)
 
 
-def location_map_png(result: ScreenedProjects, project_id: str, catalog: Catalog | None, *,
-                     cache: dict[str, Any] | None = None) -> bytes:
-    """Static map of one project's footprint (verdict colour) over the constraint layers, PNG bytes."""
-    from .figures import FigureLayer, catalog_context, figure_settings, map_png, padded_bounds
+def map_roles(record: Mapping[str, Any], context_roles: Sequence[str]) -> list[str]:
+    """Roles drawn on a project's location map, bottom to top: the sheet's context roles, then the role of
+    every finding of the project that is not among them (in the order of the findings).
+
+    A planner reads every finding against the map, so each layer a finding rests on is drawn (and in the
+    legend) even when it is not a default context layer (e.g. mine sites).
+    """
+    roles = list(context_roles)
+    for f in record["findings"]:
+        role = str(f.get("role") or "")
+        if f["kind"] == "finding" and role and role not in roles:
+            roles.append(role)
+    return roles
+
+
+def location_map_layers(result: ScreenedProjects, project_id: str, catalog: Catalog | None, *,
+                        cache: dict[str, Any] | None = None,
+                        record: Mapping[str, Any] | None = None) -> tuple[list[FigureLayer], tuple[float, ...]]:
+    """The layers of one project's location map (bottom to top) and its extent (working CRS, m).
+
+    Context layers are the ``[sheet] context_roles`` of ``figures.toml`` plus the layers of the project's
+    findings (:func:`map_roles`), each clipped to the map's extent; then the overlap pieces, the other
+    projects in view and the project's footprint in its verdict colour.
+    """
+    from .figures import FigureLayer, catalog_context, figure_settings, padded_bounds
 
     settings = figure_settings("sheet")
     projects = result.projects
     mine = projects[projects["project_id"].astype(str) == str(project_id)]
     bounds = padded_bounds(mine.geometry, settings)
-    layers = catalog_context(catalog, settings.context_roles, bounds, cache=cache) if catalog is not None else []
+    layers: list[FigureLayer] = []
+    if catalog is not None:
+        rec = record or next(r for r in result.to_records() if str(r["id"]) == str(project_id))
+        layers = catalog_context(catalog, map_roles(rec, settings.context_roles), bounds, cache=cache)
     pieces = result.overlaps
     if len(pieces):
         pieces = pieces[(pieces["project_id"].astype(str) == str(project_id)) & (pieces["role"] != "admin_boundary")
@@ -255,8 +289,18 @@ def location_map_png(result: ScreenedProjects, project_id: str, catalog: Catalog
     verdict = str(mine["verdict"].iloc[0])
     layers.append(FigureLayer(mine, "projects", colour=verdict_colour(verdict),
                               label=f"本项目 / this project ({project_id})"))
+    return layers, bounds
+
+
+def location_map_png(result: ScreenedProjects, project_id: str, catalog: Catalog | None, *,
+                     cache: dict[str, Any] | None = None, record: Mapping[str, Any] | None = None) -> bytes:
+    """Static map of one project's footprint (verdict colour) over the constraint layers and the layers
+    of its findings (:func:`location_map_layers`), PNG bytes."""
+    from .figures import figure_settings, map_png
+
+    layers, bounds = location_map_layers(result, project_id, catalog, cache=cache, record=record)
     note = "含合成示例数据 / includes synthetic sample data" if result.synthetic else ""
-    return map_png(layers, bounds, settings=settings, note=note)
+    return map_png(layers, bounds, settings=figure_settings("sheet"), note=note)
 
 
 def _safe_name(project_id: str) -> str:
@@ -287,7 +331,7 @@ def write_sheets(result: ScreenedProjects, out_dir: str | Path, *, catalog: Cata
             "or install Chromium (Debian/Ubuntu: apt-get install chromium) or set SANXIAN_CHROMIUM."), stacklevel=2)
     records = result.to_records()
     for rec, name in zip(records, sheet_names([r["id"] for r in records])):
-        png = location_map_png(result, rec["id"], catalog, cache=cache)
+        png = location_map_png(result, rec["id"], catalog, cache=cache, record=rec)
         path = folder / f"{name}.html"
         path.write_text(sheet_html(result, rec["id"], map_png=png, generated=generated, record=rec),
                         encoding="utf-8")
