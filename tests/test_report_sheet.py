@@ -258,9 +258,10 @@ def test_sheet_map_draws_and_lists_the_layer_of_every_finding(screened) -> None:
     assert drawn_mines.geometry.envelope.intersects(frame).all()
     overlapped = next(f for f in rec["findings"] if f["kind"] == "finding")["features"]
     assert overlapped and overlapped in set(drawn_mines["name"].astype(str))
-    # The sheet names the layer (its style name, as in the map's legend) beside the map.
+    # In the legend (the style's name) and named in the map's text alternative on the sheet.
+    assert next(layer for layer in layers if layer.style == "mine_site").legend
     mine_style = styles().layers["mine_site"]
     png = location_map_png(result, "SX-01", cat, record=rec)
     html = sheet_html(result, "SX-01", map_png=png, record=rec)
-    listed = re.search(r'class="finding-layers">([^<]*)<', html)
-    assert listed and listed.group(1) == f"{mine_style.zh} / {mine_style.en}"
+    alt = re.search(r'<img alt="([^"]*)"', html)
+    assert alt and alt.group(1).endswith(f"layers of the findings: {mine_style.zh} / {mine_style.en}")
