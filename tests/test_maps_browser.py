@@ -374,6 +374,51 @@ def test_marker_labels_of_a_cluster_do_not_cover_each_other(tmp_path: Path) -> N
                 if _overlap(a["rect"], b["rect"])], labels
 
 
+ZOOM_PROBE = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var map = null;
+  for (var k in window) { try { if (k.indexOf('map_') === 0 && window[k] instanceof L.Map) { map = window[k]; } }
+                          catch (e) {} }
+  function shown() {  // every label a person can see: project ids and place names not hidden
+    return Array.prototype.filter.call(document.querySelectorAll('.leaflet-tooltip.sx-marker-label, .sx-label'),
+      function (el) { return getComputedStyle(el).visibility !== 'hidden'; }).map(function (el) {
+        var r = (el.classList.contains('sx-label') ? el.firstChild : el).getBoundingClientRect();
+        return {text: el.textContent, rect: [r.left, r.top, r.right, r.bottom]}; });
+  }
+  var out = {errors: window.__sxErrors, steps: [{zoom: map.getZoom(), labels: shown()}]};
+  function step(dz, then) {
+    map.once('zoomend', function () { setTimeout(function () {
+      out.steps.push({zoom: map.getZoom(), labels: shown()}); then(); }, 100); });
+    map.setZoom(map.getZoom() + dz, {animate: false});
+  }
+  step(1, function () { step(-1, function () {
+    var pre = document.createElement('pre'); pre.id = 'sx-probe'; pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre); }); });
+}, 500); });
+</script>"""
+
+
+def test_study_map_labels_never_cover_each_other(study_map, tmp_path: Path) -> None:
+    """Township names give way to the project ids and to each other: at the zoom the map opens at, one
+    zoom in and back out, no two visible labels intersect, every project id stays, and place names stay."""
+    from browser_util import probe_page
+
+    page, run = study_map
+    r = probe_page(page, tmp_path, ZOOM_PROBE, window="1400,1000", budget=15000)
+    assert r["errors"] == []
+    ids = sorted(run.results["screening"].projects["project_id"])
+    zooms = [s["zoom"] for s in r["steps"]]
+    assert zooms[1] == zooms[0] + 1 and zooms[2] == zooms[0], zooms
+    for s in r["steps"]:
+        labels = s["labels"]
+        assert sorted(lab["text"] for lab in labels if lab["text"] in ids) == ids, s["zoom"]
+        assert len(labels) - len(ids) >= 10, s  # most of the 24 townships keep their name
+        assert not [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                    if _overlap(a["rect"], b["rect"])], s["zoom"]
+    # zoomed in, names hidden at the opening zoom have room again
+    assert len(r["steps"][1]["labels"]) > len(r["steps"][0]["labels"])
+
+
 def test_cdn_page_without_network_says_so(tmp_path: Path) -> None:
     """A page that loads Leaflet from the internet, opened without network, is not a blank page."""
     points = gpd.GeoDataFrame({"id": ["P1"]}, geometry=[Point(113.37, 31.69)], crs="EPSG:4326")

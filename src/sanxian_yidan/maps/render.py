@@ -220,7 +220,8 @@ table.sx-popup th {{ text-align: left; vertical-align: top; padding: 2px 8px 2px
 table.sx-popup td {{ padding: 2px 0; vertical-align: top; overflow-wrap: anywhere; word-break: break-word; }}
 table.sx-popup ul {{ margin: 0; padding-left: 16px; }}
 .leaflet-popup-content {{ max-height: min({s.popup_max_height_px}px, 50vh); overflow-y: auto; overflow-x: hidden; }}
-.sx-label {{ background: none; border: none; }}
+/* no zoom transition on place names: their boxes are measured at zoomend to keep them apart */
+.leaflet-marker-icon.sx-label {{ background: none; border: none; transition: none; }}
 .sx-label span {{ display: inline-block; transform: translate(-50%, -50%); white-space: nowrap;
   text-shadow: {_HALO}; pointer-events: none; }}
 .sx-label-county span {{ font-size: 16px; font-weight: bold; color: #1f1f1f; letter-spacing: 2px; }}
@@ -605,6 +606,40 @@ def _draw_labels(m: folium.Map, labels: Any, s: MapSettings, group: folium.Featu
     return group
 
 
+def _declutter_place_names(m: folium.Map, s: MapSettings) -> None:
+    """Hide, at each zoom, every place name that would cover a project id or another place name.
+
+    Runs in the browser on the rendered boxes (text width depends on the fonts there) after the project ids
+    found their places: the script is added after the layers, so its ``zoomend`` handler runs last.
+    """
+    _Script(f"""(function () {{
+    var map = {m.get_name()}, GAP = {s.label_gap_px};
+    // Project ids win (a planner reads them first), then county names, then township names with the
+    // narrower first, so that as many names as possible stay; a name that would come within GAP pixels
+    // of one already written is hidden until a zoom where it fits.
+    function hits(r, placed) {{
+        return placed.some(function (q) {{
+            return r.left - GAP < q.right && q.left < r.right + GAP && r.top - GAP < q.bottom && q.top < r.bottom + GAP;
+        }});
+    }}
+    function declutter() {{
+        var c = map.getContainer();
+        var placed = Array.prototype.map.call(c.querySelectorAll('.leaflet-tooltip.sx-marker-label'),
+                                              function (el) {{ return el.getBoundingClientRect(); }});
+        var names = Array.prototype.map.call(c.querySelectorAll('.sx-label'), function (el) {{
+            el.style.visibility = '';
+            var r = (el.firstChild || el).getBoundingClientRect();
+            return {{el: el, r: r, rank: el.classList.contains('sx-label-county') ? 0 : 1, w: r.right - r.left}};
+        }});
+        names.sort(function (a, b) {{ return a.rank - b.rank || a.w - b.w; }});
+        names.forEach(function (n) {{
+            if (hits(n.r, placed)) {{ n.el.style.visibility = 'hidden'; }} else {{ placed.push(n.r); }}
+        }});
+    }}
+    map.on('zoomend overlayadd overlayremove', declutter); declutter();
+}})();""").add_to(m)
+
+
 def _resolve_catalog(catalog: Any) -> Any:
     if catalog is None:
         return None
@@ -806,6 +841,8 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     label_groups = [_draw_labels(m, lb, s, _base_group(m, "admin", base_groups)) for lb in labels]
     for p in sorted(prepared, key=lambda p: p.rank):
         register(p, _draw_raster(m, p, s) if p.raster is not None else _draw_layer(m, p, s))
+    if labels:
+        _declutter_place_names(m, s)
 
     synthetic_layers = [p.layer.name for p in prepared + base if p.synthetic]
     show_banner = bool(synthetic_layers) or bool(synthetic)

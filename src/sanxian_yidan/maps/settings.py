@@ -124,6 +124,7 @@ class MapSettings:
     hillshade_levels: int = 24
     marker_max_zoom: float = 13.0
     label_min_zoom: float = 9.0
+    label_gap_px: float = 2.0
     popup_pad_right_px: int = 330
     result_max_zoom: float = 16.0
     result_padding_px: int = 60
@@ -149,6 +150,7 @@ class _MapTable(Sourced):
     no_data_colour: Colour
     marker_max_zoom: float = Field(ge=0)
     label_min_zoom: float = Field(ge=0)
+    label_gap_px: float = Field(2.0, ge=0)
     popup_pad_right_px: int = Field(ge=0)
     result_max_zoom: float = Field(16.0, ge=0)
     result_padding_px: int = Field(60, ge=0)
@@ -281,7 +283,7 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),
         field_labels=dict(doc.field_labels.names), raster_max_size_px=doc.raster.max_size_px,
         hillshade_levels=doc.raster.hillshade_levels, marker_max_zoom=mp.marker_max_zoom,
-        label_min_zoom=mp.label_min_zoom, popup_pad_right_px=mp.popup_pad_right_px,
+        label_min_zoom=mp.label_min_zoom, label_gap_px=mp.label_gap_px, popup_pad_right_px=mp.popup_pad_right_px,
         result_max_zoom=mp.result_max_zoom, result_padding_px=mp.result_padding_px)
 
 
