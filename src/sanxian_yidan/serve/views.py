@@ -17,6 +17,7 @@ from urllib.parse import quote
 from starlette.responses import JSONResponse, Response
 
 from ..errors import InputFileError, problem
+from ..schemas import display_unit
 from .store import HistoryEntry
 
 CSRF_ERROR = ("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。 / The form has expired or did not come from "
@@ -94,7 +95,7 @@ def project_views(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         out.append({"id": rec["id"], "name": rec.get("name"), "verdict": rec["verdict"],
                     "verdict_zh": rec["verdict_zh"], "verdict_en": rec["verdict_en"], "complete": rec["complete"],
                     "industry": rec.get("industry"), "industry_name": rec.get("industry_name_zh"),
-                    "project_type": rec.get("project_type"), "area_ha": (rec.get("area_m2") or 0) / 1e4,
+                    "project_type": rec.get("project_type"), "area_ha": (rec.get("area_m2") or 0) / display_unit("ha").per,
                     "counties": rec.get("counties", []), "findings": findings, "others": others,
                     "overlaps": rec.get("overlaps", []), "access": [_access(a) for a in rec.get("access_lists", [])],
                     "distances": rec.get("distances", []), "synthetic": rec.get("synthetic_data"),
