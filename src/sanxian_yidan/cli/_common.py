@@ -35,6 +35,11 @@ console = Console()
 err_console = Console(stderr=True)
 DEFAULT_CATALOG = Path("layers/catalog.toml")
 
+#: The Dask engine's options, the same on every command that takes ``--engine dask``.
+SCHEDULER_HELP = "Address of a running Dask scheduler (tcp://host:8786); default: a local cluster for this run."
+WORKERS_HELP = "Workers of the local Dask cluster (default: one per core)."
+MEMORY_LIMIT_HELP = "Memory limit per local Dask worker, e.g. 2GB."
+
 
 #: A cell that is a number (optionally with thousands separators, a sign, a decimal part, a unit or %).
 _NUMBER = re.compile(r"^\s*[-+−]?[\d,]+(\.\d+)?(\s*(%|[a-zA-Z²³/°]+))?\s*$")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, app, console, fail, print_view
+from ._common import DEFAULT_CATALOG, MEMORY_LIMIT_HELP, SCHEDULER_HELP, WORKERS_HELP, app, console, fail, print_view
 from ._progress import progress_bar
 
 
@@ -34,13 +34,9 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                                            help="memory: every candidate in this process; dask: candidates "
                                                 "evaluated by partition on a Dask cluster (local unless --scheduler), "
                                                 "same ranking. 计算引擎（dask 用于大量候选地块）。"),
-                scheduler: Optional[str] = typer.Option(None, "--scheduler",
-                                                        help="Address of a running Dask scheduler (tcp://host:8786); "
-                                                             "default: a local cluster for this run."),
-                workers: Optional[int] = typer.Option(None, "--workers",
-                                                      help="Workers of the local Dask cluster (default: one per core)."),
-                memory_limit: Optional[str] = typer.Option(None, "--memory-limit",
-                                                           help="Memory limit per local Dask worker, e.g. 2GB.")
+                scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+                workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
+                memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help=MEMORY_LIMIT_HELP)
                 ) -> None:
     """Rank brownfield land for ground-mounted PV (synergy plan (十二)).
 

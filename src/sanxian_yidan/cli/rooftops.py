@@ -30,7 +30,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import SanxianError
-from ._common import DEFAULT_CATALOG, DataTable, app, console, fail
+from ._common import DEFAULT_CATALOG, MEMORY_LIMIT_HELP, SCHEDULER_HELP, WORKERS_HELP, DataTable, app, console, fail
 from ._progress import progress_bar
 
 #: Written by the Dask engine only (one GeoParquet file per partition); removed by an in-memory run.
@@ -136,13 +136,9 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
                                         help="memory: the whole layer in this process; dask: partitioned on a Dask "
                                              "cluster (local unless --scheduler), also writes rooftops.parquet/. "
                                              "计算引擎（dask 用于千万级建筑）。"),
-             scheduler: Optional[str] = typer.Option(None, "--scheduler",
-                                                     help="Address of a running Dask scheduler (tcp://host:8786); "
-                                                          "default: a local cluster for this run."),
-             workers: Optional[int] = typer.Option(None, "--workers",
-                                                   help="Workers of the local Dask cluster (default: one per core)."),
-             memory_limit: Optional[str] = typer.Option(None, "--memory-limit",
-                                                        help="Memory limit per local Dask worker, e.g. 2GB."),
+             scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+             workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
+             memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help=MEMORY_LIMIT_HELP),
              output_format: str = typer.Option(
                  "gpkg", "--format",
                  help="gpkg: rooftops.gpkg (QGIS styles included); geoparquet: rooftops.parquet/ (GeoParquet, "

@@ -13,6 +13,9 @@ from rich.text import Text
 from ..errors import SanxianError
 from ._common import (
     DEFAULT_CATALOG,
+    MEMORY_LIMIT_HELP,
+    SCHEDULER_HELP,
+    WORKERS_HELP,
     DataTable,
     app,
     console,
@@ -96,11 +99,9 @@ def screen_command(
                                                help="天地图 key for --basemap tianditu (or set TIANDITU_KEY)"),
     engine: str = typer.Option("memory", "--engine", help="memory: all projects in this process; dask: partitioned "
                                                           "on a Dask cluster (local unless --scheduler) / 计算引擎"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler "
-                                                                      "(tcp://host:8786)"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Workers of the local Dask cluster"),
-    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="Memory limit per local Dask worker, "
-                                                                            "e.g. 2GB"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
+    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help=MEMORY_LIMIT_HELP),
 ) -> None:
     """Screen proposed projects against the "three lines, one list" zoning (环境准入研判).
 

@@ -46,10 +46,11 @@ def corrupted_text_warnings(gdf: gpd.GeoDataFrame) -> list[str]:
         series = gdf[col]
         if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
             continue
-        text = series.astype("string")
-        hit = text.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
-        if not hit.any():
+        text = series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
+        # A literal search screens clean columns (every column of most layers) at about half a regex's cost.
+        if not any(bool(text.str.contains(m, regex=False, na=False).any()) for m in MARKERS):
             continue
+        hit = text.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
         rows = np.flatnonzero(hit)
         ids = ", ".join(str(int(r)) for r in rows[:_MAX_IDS]) + (" …" if rows.size > _MAX_IDS else "")
         out.append(f"field '{col}': text damaged before reading (U+FFFD '\ufffd' / '锟斤拷') in {rows.size} "

@@ -37,7 +37,7 @@ from ..errors import (
 from . import safety
 from .encoding import detect_shapefile_encoding, detect_zip_shapefile_encoding, zipped_shapefile_members
 from .tabular import neither_txt_nor_table, table_to_points
-from .text_checks import MARKERS, corrupted_text_warnings
+from .text_checks import corrupted_text_warnings
 
 #: Pseudo-CRS names for coordinates copied from Chinese web maps (not EPSG codes).
 WEB_MAP_CRS = {"GCJ02": "gcj02", "GCJ-02": "gcj02", "AMAP": "gcj02", "GAODE": "gcj02",
@@ -134,8 +134,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
             "奥维互动地图 on a GCJ-02 map) may export GCJ-02 instead, about 600 m off around Suizhou, and the numbers "
             "cannot tell: if so, state --crs GCJ-02 (crs='GCJ-02') / KML 坐标按 WGS84 处理；若导出的是火星坐标"
             "（GCJ-02），请指定 --crs GCJ-02")
-    if _may_hold_damaged_text(gdf):
-        info["warnings"].extend(corrupted_text_warnings(gdf))
+    info["warnings"].extend(corrupted_text_warnings(gdf))
     # The vertices checked above are still the layer's unless the CRS step swapped or converted them.
     unchanged = info.get("swapped_xy") is False and "web_map_system" not in info
     if not (unchanged and _in_range(coords, gdf.crs)):
@@ -167,25 +166,6 @@ def _in_range(coords: np.ndarray, crs: CRS | None) -> bool:
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
     lon, lat = coords[:, 0], coords[:, 1]
     return bool(lon.min() >= lon_lo and lon.max() <= lon_hi and lat.min() >= lat_lo and lat.max() <= lat_hi)
-
-
-def _may_hold_damaged_text(gdf: gpd.GeoDataFrame) -> bool:
-    """Whether a field name or text value holds a marker of damaged text (literal substring search).
-
-    A fast screen for :func:`corrupted_text_warnings`, which then names the fields and features.
-    """
-    if any(m in str(c) for c in gdf.columns for m in MARKERS):
-        return True
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
-        series = gdf[col]
-        if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
-            continue
-        text = series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
-        if any(bool(text.str.contains(m, regex=False, na=False).any()) for m in MARKERS):
-            return True
-    return False
 
 
 def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
