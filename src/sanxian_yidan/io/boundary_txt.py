@@ -47,7 +47,7 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -133,43 +133,6 @@ _SNIFF_SECTION_RE = re.compile(r"^[ \t\ufeff]*[\[【［][ \t]*(属性描述|地�
 # --------------------------------------------------------------------------------------------------
 # settings
 # --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _AreaUnit:
-    code: str
-    per_hectare: float
-    label: str
-
-
-@dataclass(frozen=True)
-class _Settings:
-    datum_aliases: dict[str, str]
-    datum_written: dict[str, str]
-    default_datum: str
-    default_width: int
-    widths: tuple[int, ...]
-    width_words: tuple[str, ...]
-    width_numerals: dict[str, int]
-    key_aliases: dict[str, str]
-    optional_sections: frozenset[str]
-    projections: frozenset[str]
-    units: frozenset[str]
-    layouts: dict[str, tuple[str, ...]]
-    area_units: dict[str, _AreaUnit]
-    area_unit_names: dict[str, str]
-    area_inference: tuple[str, ...]
-    northing: tuple[float, float]
-    easting: tuple[float, float]
-    prefixed_easting: tuple[float, float]
-    area_abs_ha: float
-    area_rel: float
-    coordinate_decimals: int
-    area_decimals: int
-    writer_width: int
-    line_ending: str
-    conversion_parameters: str
-    max_problems: int
-
-
 def _norm(text: str) -> str:
     """Spelling-insensitive form of a header value (case, blanks, separators and parentheses ignored)."""
     return re.sub(r"[\s_\-.·()（）]", "", text).casefold()
@@ -187,6 +150,16 @@ def _pair(value: tuple[float, float]) -> tuple[float, float]:
 _Pair = Annotated[tuple[float, float], AsTuple, AfterValidator(_pair)]
 
 
+class _Table(Sourced):
+    """A table whose keys besides ``source`` are its entries."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @property
+    def entries(self) -> dict[str, Any]:
+        return self.model_extra or {}
+
+
 class _Written(Sourced):
     CGCS2000: str
     Xian1980: str
@@ -199,15 +172,22 @@ class _Datums(Sourced):
     Beijing1954: _Names
     written: _Written
 
+    @cached_property
+    def by_alias(self) -> dict[str, str]:
+        """Datum of each accepted spelling (in :func:`_norm` form)."""
+        return {_norm(alias): name for name in crsmod.DATUMS for alias in getattr(self, name)}
 
-class _Numerals(Sourced):
-    model_config = ConfigDict(extra="allow")
+
+class _Numerals(_Table):
     __pydantic_extra__: dict[str, int]  # Chinese numeral -> zone width
 
 
-class _Keys(Sourced):
-    model_config = ConfigDict(extra="allow")
+class _Keys(_Table):
     __pydantic_extra__: dict[str, str]  # other name -> key of the format
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        return {k.strip(): v.strip() for k, v in self.entries.items()}
 
 
 class _Header(Sourced):
@@ -231,13 +211,12 @@ def _layout(fields: tuple[str, ...]) -> tuple[str, ...]:
     return fields
 
 
-class _Layouts(Sourced):
-    model_config = ConfigDict(extra="allow")
+class _Layouts(_Table):
     __pydantic_extra__: dict[str, Annotated[_Names, AfterValidator(_layout)]]  # layout name -> its fields
 
     @model_validator(mode="after")
     def _distinct(self) -> _Layouts:
-        layouts = self.model_extra or {}
+        layouts = self.entries
         if "standard" not in layouts:
             raise ValueError('the \'standard\' layout is missing: add standard = ["point_count", "area", ...]')
         if len({len(f) for f in layouts.values()}) != len(layouts):
@@ -252,20 +231,24 @@ class _AreaUnitEntry(Sourced):
     names: _Names
 
 
-class _AreaUnits(Sourced):
-    model_config = ConfigDict(extra="allow")
+class _AreaUnits(_Table):
     __pydantic_extra__: dict[str, _AreaUnitEntry]  # unit code -> unit
     default: str
     inference_order: _Names
 
     @model_validator(mode="after")
     def _known(self) -> _AreaUnits:
-        units = self.model_extra or {}
+        units = self.entries
         if self.default not in units or not set(self.inference_order) <= set(units) \
                 or self.inference_order[:1] != (self.default,):
             raise ValueError(f"default {self.default!r} and inference_order {list(self.inference_order)} must name "
                              f"units of the table ({sorted(units)}), the default first")
         return self
+
+    @cached_property
+    def by_name(self) -> dict[str, str]:
+        """Unit code of each accepted unit name (in :func:`_norm` form)."""
+        return {_norm(n): code for code, unit in self.entries.items() for n in unit.names}
 
 
 class _Magnitudes(Sourced):
@@ -306,29 +289,8 @@ class BoundaryTxtFile(Sourced):
 
 
 @lru_cache(maxsize=1)
-def _settings() -> _Settings:
-    doc = load_model(BoundaryTxtFile, _DATA_FILE)
-    datums, header, units = doc.datums, doc.header, doc.area_units
-    area_units = {code: _AreaUnit(code, u.per_hectare, u.label) for code, u in (units.model_extra or {}).items()}
-    return _Settings(
-        datum_aliases={_norm(alias): name for name in crsmod.DATUMS for alias in getattr(datums, name)},
-        datum_written={name: getattr(datums.written, name) for name in crsmod.DATUMS},
-        default_datum=header.default_datum, default_width=header.default_zone_width, widths=header.zone_widths,
-        width_words=tuple(sorted(header.width_words, key=len, reverse=True)),
-        width_numerals=dict(header.width_numerals.model_extra or {}),
-        key_aliases={k.strip(): v.strip() for k, v in (header.keys.model_extra or {}).items()},
-        optional_sections=frozenset(header.optional_sections),
-        projections=frozenset(_norm(p) for p in header.projections),
-        units=frozenset(_norm(u) for u in header.units),
-        layouts=dict(doc.parcel_layouts.model_extra or {}), area_units=area_units,
-        area_unit_names={_norm(n): code for code, u in (units.model_extra or {}).items() for n in u.names},
-        area_inference=units.inference_order,
-        northing=doc.magnitudes.northing, easting=doc.magnitudes.easting,
-        prefixed_easting=doc.magnitudes.prefixed_easting, area_abs_ha=doc.area_check.absolute_ha,
-        area_rel=doc.area_check.relative, coordinate_decimals=doc.writer.coordinate_decimals,
-        area_decimals=doc.writer.area_decimals, writer_width=doc.writer.zone_width,
-        line_ending=doc.writer.line_ending, conversion_parameters=doc.writer.conversion_parameters,
-        max_problems=doc.reader.max_reported_problems)
+def _settings() -> BoundaryTxtFile:
+    return load_model(BoundaryTxtFile, _DATA_FILE)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -393,7 +355,7 @@ class _Problems:
         items = sorted(self.items, key=lambda item: item[0])
         if len(items) == 1:
             raise BoundaryTxtError(items[0][1])
-        limit = _settings().max_problems
+        limit = _settings().reader.max_reported_problems
         head = f"界址点坐标文件中有 {len(items)} 处问题。 / The land-boundary TXT has {len(items)} problems"
         if len(items) > limit:
             head += f" (the first {limit} are listed)"
@@ -548,7 +510,7 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     geoms = _build_geometries(xy, pp, rings, kinds, len(parsed.parcels))
     parcels = parsed.parcels
     invalid = np.flatnonzero((kinds == _POLYGON) & ~shapely.is_valid(geoms))
-    for i in invalid[:_settings().max_problems]:
+    for i in invalid[:_settings().reader.max_reported_problems]:
         p = parcels[i]
         notes.append(f"parcel {p.parcel_id!r} (line {p.line}): its rings do not form a valid polygon "
                      f"({shapely.is_valid_reason(geoms[i])}); its area is not reliable until repaired (the toolkit's "
@@ -635,7 +597,7 @@ def _parse(lines: list[str], problems: _Problems) -> _Parsed:
             section = match.group(1)
             if section == _COORDINATE_SECTION:
                 out.has_coordinates = True
-            elif section != _ATTRIBUTE_SECTION and section not in s.optional_sections:
+            elif section != _ATTRIBUTE_SECTION and section not in s.header.optional_sections:
                 out.notes.append(f"section [{section}] (line {number}) is not part of the format and was "
                                  f"ignored / 第 {number} 行的 [{section}] 节不属于本格式，已忽略")
             continue
@@ -645,14 +607,14 @@ def _parse(lines: list[str], problems: _Problems) -> _Parsed:
                 key, value = key.strip(), value.strip()
                 out.header[key] = value
                 out.header_lines[key] = number
-                canonical = s.key_aliases.get(key, key)
+                canonical = s.header.keys.aliases.get(key, key)
                 if canonical not in out.canonical or key == canonical:
                     out.canonical[canonical] = (value, number)
             else:
                 ignored.append(number)
         elif section == _COORDINATE_SECTION:
             _parse_coordinate_line(line, number, out, problems)
-        elif section in s.optional_sections:
+        elif section in s.header.optional_sections:
             continue
         else:
             ignored.append(number)
@@ -669,7 +631,7 @@ def _parse(lines: list[str], problems: _Problems) -> _Parsed:
 
 def _parse_coordinate_line(line: str, number: int, out: _Parsed, problems: _Problems) -> None:
     fields = [f.strip() for f in line.split(",")]
-    if fields[-1] == _PARCEL_END or len(fields) >= min(len(f) for f in _settings().layouts.values()):
+    if fields[-1] == _PARCEL_END or len(fields) >= min(len(f) for f in _settings().parcel_layouts.entries.values()):
         _parse_parcel_header(fields, number, out, problems)
     elif len(fields) == 4:
         _parse_point_line(fields, number, out, problems)
@@ -686,7 +648,7 @@ def _pick_layout(body: list[str]) -> tuple[str, tuple[str, ...]] | None:
 
     Trailing empty fields beyond the standard layout are dropped until a layout fits.
     """
-    layouts = _settings().layouts
+    layouts = _settings().parcel_layouts.entries
     by_length = {len(f): (name, f) for name, f in layouts.items()}
 
     def fits(fields: tuple[str, ...], values: list[str]) -> bool:
@@ -710,7 +672,7 @@ def _pick_layout(body: list[str]) -> tuple[str, tuple[str, ...]] | None:
 def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems: _Problems) -> None:
     s = _settings()
     body = fields[:-1] if fields[-1] == _PARCEL_END else list(fields)
-    standard = s.layouts["standard"]
+    standard = s.parcel_layouts.entries["standard"]
     picked = _pick_layout(body)
     extra = ""
     if picked is None:
@@ -727,7 +689,7 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
                              f"'extra_fields' / 第 {number} 行地块信息字段较多，多余字段保存在 extra_fields 列")
         else:
             parcel_id = body[standard.index("parcel_id")] if len(body) > 2 else ""
-            known = sorted(len(f) for f in s.layouts.values())
+            known = sorted(len(f) for f in s.parcel_layouts.entries.values())
             problems.add(number, f"第 {number} 行地块信息的字段数（{len(body)} 个）不符合任何已知格式。",
                          f"The parcel header on line {number} has {len(body)} fields before '@'; the known "
                          f"layouts have {known} fields with 面/线/点 at their 图形属性 position.",
@@ -773,9 +735,9 @@ def _parse_area(token: str, number: int, where: str, problems: _Problems) -> tup
     match = _AREA_RE.fullmatch(token)
     unit: str | None = None
     if match is not None and match.group(2):
-        unit = s.area_unit_names.get(_norm(match.group(2)))
+        unit = s.area_units.by_name.get(_norm(match.group(2)))
     if match is None or (match.group(2) and unit is None):
-        names = sorted({u.label for u in s.area_units.values()})
+        names = sorted({u.label for u in s.area_units.entries.values()})
         problems.add(number, f"第 {number} 行的面积 '{token}' 不是数字（可带单位）。",
                      f"面积 (area) {token!r} on line {number} is not a number with an optional unit "
                      f"({', '.join(names)}).",
@@ -833,14 +795,14 @@ def _in(values: NDArray[np.float64], bounds: tuple[float, float]) -> NDArray[np.
 def _order_axes(values: NDArray[np.float64], parsed: _Parsed, problems: _Problems,
                 notes: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Tell northing from easting by their digits; return (northing, easting), NaN where unusable."""
-    s = _settings()
+    m = _settings().magnitudes
     a, b = values[:, 0], values[:, 1]
 
     def is_easting(v: NDArray[np.float64]) -> NDArray[np.bool_]:
-        return _in(v, s.easting) | _in(v, s.prefixed_easting)
+        return _in(v, m.easting) | _in(v, m.prefixed_easting)
 
-    normal = _in(a, s.northing) & is_easting(b)
-    swapped = _in(b, s.northing) & is_easting(a)
+    normal = _in(a, m.northing) & is_easting(b)
+    swapped = _in(b, m.northing) & is_easting(a)
     bad = np.isfinite(a) & np.isfinite(b) & ~normal & ~swapped
     for i in np.flatnonzero(bad).tolist():
         line = parsed.pt_line[i]
@@ -883,34 +845,35 @@ def _datum_of(raw: str) -> str:
     the datum at the front of an ArcGIS projected-CRS name ('CGCS2000_3_Degree_GK_Zone_38',
     'Xian_1980_3_Degree_GK_CM_114E'), as arcpy-based exporters write the layer's spatial-reference name.
     """
-    s = _settings()
-    datum = s.datum_aliases.get(_norm(raw)) or s.datum_aliases.get(_norm(re.sub(r"[（(].*?[）)]", "", raw)))
+    aliases = _settings().datums.by_alias
+    datum = aliases.get(_norm(raw)) or aliases.get(_norm(re.sub(r"[（(].*?[）)]", "", raw)))
     if datum:
         return datum
     esri = _ESRI_GK_RE.fullmatch(raw.strip())
-    return s.datum_aliases.get(_norm(esri.group(1)), "") if esri else ""
+    return aliases.get(_norm(esri.group(1)), "") if esri else ""
 
 
 def _width_digits(raw: str) -> str:
     """'3', '3度', '3度带', '3°', '三度带' -> '3' (anything else is returned without its blanks)."""
-    s = _settings()
+    header = _settings().header
     text = re.sub(r"\s", "", raw)
-    for word in s.width_words:
+    for word in sorted(header.width_words, key=len, reverse=True):
         text = text.replace(word, "")
-    return "".join(str(s.width_numerals.get(c, c)) for c in text)
+    return "".join(str(header.width_numerals.entries.get(c, c)) for c in text)
 
 
 def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[np.int64],
                 problems: _Problems, notes: list[str]) -> CRS | None:
     """The Gauss-Kruger CRS of the file from 坐标系, 几度分带, 带号 and the eastings."""
     s = _settings()
+    h = s.header
     ok = True
 
     raw, line = _header_value(parsed, _KEY_DATUM)
     if not raw:
-        datum = s.default_datum
+        datum = h.default_datum
         notes.append(f"no 坐标系 in [{_ATTRIBUTE_SECTION}]: the coordinates were taken as {datum} / "
-                     f"未注明坐标系，按 {s.datum_written[datum]} 处理")
+                     f"未注明坐标系，按 {getattr(s.datums.written, datum)} 处理")
     else:
         datum = _datum_of(raw)
         if not datum:
@@ -922,20 +885,20 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
                              "WGS84 coordinates must be converted first")
 
     raw, line = _header_value(parsed, _KEY_WIDTH)
-    width = s.default_width
+    width = h.default_zone_width
     if raw:
         digits = _width_digits(raw)
-        if _INTEGER_RE.fullmatch(digits) and int(digits) in s.widths:
+        if _INTEGER_RE.fullmatch(digits) and int(digits) in h.zone_widths:
             width = int(digits)
         else:
             ok = False
             problems.add(line, f"几度分带 '{raw}' 无效。",
-                         f"几度分带 (zone width) {raw!r} on line {line} is not one of {list(s.widths)}.",
+                         f"几度分带 (zone width) {raw!r} on line {line} is not one of {list(h.zone_widths)}.",
                          fix="write 几度分带=3 (or 6)")
 
-    for key, accepted, example in ((_KEY_PROJECTION, s.projections, "高斯克吕格"), (_KEY_UNIT, s.units, "米")):
+    for key, accepted, example in ((_KEY_PROJECTION, h.projections, "高斯克吕格"), (_KEY_UNIT, h.units, "米")):
         raw, line = _header_value(parsed, key)
-        if raw and _norm(raw) not in accepted:
+        if raw and _norm(raw) not in map(_norm, accepted):
             ok = False
             problems.add(line, f"不支持的{key} '{raw}'。",
                          f"{key} {raw!r} on line {line} is not supported: the format holds Gauss-Kruger "
@@ -960,7 +923,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
         return None
     east = easting[finite]
     lines = pt_line[finite]
-    prefixed = _in(east, s.prefixed_easting)
+    prefixed = _in(east, s.magnitudes.prefixed_easting)
     if prefixed.all():
         prefixes = np.floor(east / _ZONE_PREFIX_M)
         differs = np.flatnonzero(prefixes != prefixes[0])
@@ -1245,14 +1208,15 @@ def _declared_areas(parcels: list[_Parcel], computed_m2: NDArray[np.float64]
     .. [1] ``data/boundary_txt.toml`` ``[area_units]`` (1 ha = 10 000 m², 1 亩 = 10000/15 m²) and ``[area_check]``.
     """
     s = _settings()
-    codes = list(s.area_inference)
+    table = s.area_units.entries
+    codes = list(s.area_units.inference_order)
     n = len(parcels)
     value = np.array([p.area_value for p in parcels], dtype=float)
     polygon = np.array([p.kind == _POLYGON for p in parcels], dtype=bool)
     written = np.array([codes.index(p.area_unit) if p.area_unit in codes else -1 for p in parcels], dtype=np.int64)
-    m2_per_unit = np.array([_M2_PER_HA / s.area_units[c].per_hectare for c in codes])
+    m2_per_unit = np.array([_M2_PER_HA / table[c].per_hectare for c in codes])
     as_m2 = value[:, None] * m2_per_unit[None, :]
-    tolerance = np.maximum(s.area_abs_ha * _M2_PER_HA, s.area_rel * computed_m2)
+    tolerance = np.maximum(s.area_check.absolute_ha * _M2_PER_HA, s.area_check.relative * computed_m2)
     match = np.abs(as_m2 - computed_m2[:, None]) <= tolerance[:, None]
     first_match = np.where(match.any(axis=1), match.argmax(axis=1), -1)
     chosen = np.where(written >= 0, written, np.where(polygon & (first_match >= 0), first_match, 0))
@@ -1264,19 +1228,19 @@ def _declared_areas(parcels: list[_Parcel], computed_m2: NDArray[np.float64]
     inferred = declared & polygon & (written < 0) & (chosen > 0)
     for c in np.unique(chosen[inferred]):
         rows = np.flatnonzero(inferred & (chosen == c))
-        unit = s.area_units[codes[c]]
+        unit = table[codes[c]]
         ids = ", ".join(repr(parcels[i].parcel_id) for i in rows[:5]) + (" ..." if rows.size > 5 else "")
         notes.append(f"面积 of {rows.size} parcel(s) ({ids}) is a bare number that matches the coordinates in "
-                     f"{unit.label} ({unit.code}), not in 公顷 as the format requires; area_ha was converted from "
+                     f"{unit.label} ({codes[c]}), not in 公顷 as the format requires; area_ha was converted from "
                      f"{unit.label} / {rows.size} 个地块的面积按{unit.label}填写（格式要求公顷），已换算为公顷")
     mismatch = declared & polygon & ~match[np.arange(n), chosen]
     computed_ha = computed_m2 / _M2_PER_HA
     for i in np.flatnonzero(mismatch):
         p = parcels[i]
-        unit = s.area_units[codes[chosen[i]]]
+        unit = table[codes[chosen[i]]]
         tol_ha = tolerance[i] / _M2_PER_HA
         tried = (f"the unit written ({unit.label})" if written[i] >= 0
-                 else "every unit tried (" + ", ".join(s.area_units[c].label for c in codes) + ")")
+                 else "every unit tried (" + ", ".join(table[c].label for c in codes) + ")")
         notes.append(f"parcel {p.parcel_id!r} (line {p.line}) declares 面积={value[i]:g} {unit.label} = "
                      f"{area_ha[i]:.4f} ha but its coordinates enclose {computed_ha[i]:.4f} ha (difference "
                      f"{area_ha[i] - computed_ha[i]:+.4f} ha, tolerance {tol_ha:.4f} ha) in "
@@ -1392,16 +1356,16 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
     if gdf.crs is None:
         raise CRSError(problem("数据没有坐标系。", "The GeoDataFrame has no CRS, so it cannot be placed in a "
                                "Gauss-Kruger zone.", file=path, fix="set it first, e.g. gdf.set_crs('EPSG:4547')"))
-    canonical = s.datum_aliases.get(_norm(str(datum)))
+    canonical = s.datums.by_alias.get(_norm(str(datum)))
     if canonical is None:
         raise CRSError(problem(f"未知的坐标系 {datum!r}。", f"Unknown datum {datum!r}.", file=path,
                                fix=f"use one of {list(crsmod.DATUMS)}"))
     source = CRS.from_user_input(gdf.crs)
     if zone is None:
-        zone = _zone_of_longitude(geoms, source, s.writer_width)
-    target = _gk(zone, canonical, prefixed=prefixed, width=s.writer_width)
+        zone = _zone_of_longitude(geoms, source, s.writer.zone_width)
+    target = _gk(zone, canonical, prefixed=prefixed, width=s.writer.zone_width)
     _warn_datum_change(source, target)
-    projected = _to_target(geoms, source, target, zone, canonical, prefixed, s.writer_width)
+    projected = _to_target(geoms, source, target, zone, canonical, prefixed, s.writer.zone_width)
     oriented = _orient_clockwise(projected)
     kept = _kept_header(gdf, {_KEY_VERSION: format_version, _KEY_PRODUCER: producer, _KEY_DATE: produced_on},
                         path)
@@ -1510,7 +1474,7 @@ def _kept_header(gdf: gpd.GeoDataFrame, given: dict[str, Any], path: Path) -> di
 
 def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, path: Path,
             kept: dict[str, str]) -> str:
-    s = _settings()
+    s = _settings().writer
     fields = _text_fields(gdf, path)
     polys, poly_parcel = shapely.get_parts(geoms, return_index=True)
     rings, ring_poly = shapely.get_rings(polys, return_index=True)
@@ -1538,8 +1502,8 @@ def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, p
                        coords[:, 1].tolist())]
     header = {key: "" for key in _WRITTEN_HEADER_KEYS}
     header.update(kept)
-    header.update({_KEY_DATUM: s.datum_written[datum],
-                   _KEY_WIDTH: str(s.writer_width), _KEY_PROJECTION: "高斯克吕格", _KEY_UNIT: "米",
+    header.update({_KEY_DATUM: getattr(_settings().datums.written, datum),
+                   _KEY_WIDTH: str(s.zone_width), _KEY_PROJECTION: "高斯克吕格", _KEY_UNIT: "米",
                    _KEY_ZONE: str(zone), "精度": f"{10.0 ** -d:.{d}f}", "转换参数": s.conversion_parameters})
     out = [f"[{_ATTRIBUTE_SECTION}]"] + [f"{k}={v}" for k, v in header.items()] + [f"[{_COORDINATE_SECTION}]"]
     starts = np.cumsum(counts) - counts

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, problem
+from ..schemas import display_unit
 from .formats_settings import format_settings
 from .rings import nest_rings
 from .tabular import parse_coordinates, read_table
@@ -175,14 +176,13 @@ def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared:
     first unit of ``inference_order`` that matches) and ``area_unit``; a parcel whose declared area matches
     in no admissible unit gets a warning naming it.
     """
-    from ..datafiles import packaged
+    from .boundary_txt import _settings as boundary_txt_settings
 
-    cfg = packaged("boundary_txt.toml")
-    units = {k: v for k, v in cfg["area_units"].items() if isinstance(v, dict)}
-    check = cfg["area_check"]
+    cfg = boundary_txt_settings()
+    units, check, ha = cfg.area_units.entries, cfg.area_check, display_unit("ha").per
     unit_text = re.sub(r"^(" + "|".join(map(re.escape, format_settings().area_columns)) + ")", "", _key(heading))
-    named = next((u for u, v in units.items() if any(n.lower() in unit_text for n in v["names"])), None)
-    order = [named] if named else list(cfg["area_units"]["inference_order"])
+    named = next((u for u, v in units.items() if any(n.lower() in unit_text for n in v.names)), None)
+    order = [named] if named else list(cfg.area_units.inference_order)
     values: list[float] = []
     units_used: list[str | None] = []
     for pid, geom in zip(frame["parcel"], frame.geometry):
@@ -193,15 +193,15 @@ def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared:
             values.append(np.nan)
             units_used.append(None)
             continue
-        allowed = max(check["absolute_ha"] * 1e4, check["relative"] * computed)
-        unit = next((u for u in order if abs(number * 1e4 / units[u]["per_hectare"] - computed) <= allowed), None)
-        values.append(number * 1e4 / units[unit or order[0]]["per_hectare"])
+        allowed = max(check.absolute_ha * ha, check.relative * computed)
+        unit = next((u for u in order if abs(number * ha / units[u].per_hectare - computed) <= allowed), None)
+        values.append(number * ha / units[unit or order[0]].per_hectare)
         units_used.append(unit)
         if unit is None:
             frame.attrs["sanxian"]["warnings"].append(
                 f"parcel {pid}: declared area {cells[0]} ({heading}) does not match the {computed:.1f} m² "
-                f"({computed / 1e4:.4f} ha, {computed * 15 / 1e4:.2f} 亩) of its coordinates in "
-                f"{' or '.join(units[u]['label'] for u in order)} (tolerance {100 * check['relative']:.1f} %): "
+                f"({computed / ha:.4f} ha, {computed / ha * units['mu'].per_hectare:.2f} 亩) of its coordinates in "
+                f"{' or '.join(units[u].label for u in order)} (tolerance {100 * check.relative:.1f} %): "
                 f"check the coordinates or the area / 地块 {pid} 的面积与坐标计算的面积不符")
     frame["area_declared_m2"] = values
     frame["area_unit"] = units_used
