@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
@@ -12,7 +10,8 @@ from sanxian_yidan.figures import figure_settings, zoomed_bounds
 
 
 def test_study_figure_zooms_to_the_results_within_the_region() -> None:
-    settings = replace(figure_settings("study"), margin_share=0.08, min_margin_m=2000.0, region_margin_share=0.03)
+    settings = figure_settings("study").model_copy(
+        update={"margin_share": 0.08, "min_margin_m": 2000.0, "region_margin_share": 0.03})
     region = gpd.GeoSeries([box(-10_000, -10_000, 10_000, 1_000)])
     # two small sites 1 km apart: margin max(0.08 × 1000, 2000) = 2000 m; the region + 600 m caps the top
     results = gpd.GeoSeries([Point(0, 0), Point(1_000, 500)])

@@ -33,9 +33,8 @@ __all__ = ["FigureLayer", "FigureSettings", "SheetText", "catalog_context", "fig
 FIGURES_FILE = "figures.toml"
 
 
-@dataclass(frozen=True)
-class FigureSettings:
-    """One ``[sheet]`` / ``[study]`` table of ``figures.toml``.
+class FigureSettings(Sourced):
+    """One ``[sheet]`` / ``[study]`` table of ``figures.toml`` (validated: types, ranges, legend place).
 
     Attributes
     ----------
@@ -55,20 +54,10 @@ class FigureSettings:
         text on an A4 sheet).
     legend_font_pt : float
         Legend font size [pt].
+    source : str
+        Where the sizes and margins come from.
     """
 
-    context_roles: tuple[str, ...]
-    margin_share: float
-    min_margin_m: float
-    width_in: float
-    height_in: float
-    dpi: int
-    region_margin_share: float | None = None
-    legend: str = "right"
-    legend_font_pt: float = 7.0
-
-
-class _FigureTable(Sourced):
     context_roles: Annotated[tuple[str, ...], AsTuple]
     margin_share: float = Field(ge=0)
     min_margin_m: float = Field(ge=0)
@@ -93,8 +82,8 @@ class FiguresFile(Sourced):
     """The structure of ``data/figures.toml``."""
 
     what: ClassVar[str] = "静态地图 / figure"
-    sheet: _FigureTable
-    study: _FigureTable
+    sheet: FigureSettings
+    study: FigureSettings
     sheet_text: SheetText
 
 
@@ -107,8 +96,7 @@ def figure_settings(kind: str) -> FigureSettings:
     DataFileError
         If a table or a key is missing, unknown, or has the wrong type or range.
     """
-    table = getattr(load_model(FiguresFile, FIGURES_FILE), kind)
-    return FigureSettings(**table.model_dump(exclude={"source"}))
+    return getattr(load_model(FiguresFile, FIGURES_FILE), kind)
 
 
 @lru_cache(maxsize=1)

@@ -6,12 +6,18 @@ has the same colour in the reports, the sheets, the maps and the figures.
 
 from __future__ import annotations
 
-__all__ = ["NEUTRAL_COLOUR", "SAMPLE_BANNER_EN", "SAMPLE_BANNER_ZH", "text_colour", "verdict_colour"]
+__all__ = ["ACCESS_LIST_HEADINGS", "NEUTRAL_COLOUR", "SAMPLE_BANNER_EN", "SAMPLE_BANNER_ZH", "text_colour",
+           "verdict_colour"]
 
 SAMPLE_BANNER_ZH = "示例数据 — 合成图层，非官方管控成果，不得用于决策"
 SAMPLE_BANNER_EN = "SAMPLE DATA — synthetic layers, not official zoning; not for decisions"
 #: Badge colour of findings that are not verdicts (notes, rules not evaluated).
 NEUTRAL_COLOUR = "#bdbdbd"
+#: The four parts of a control unit's access list (准入清单): record key, Chinese and English heading.
+ACCESS_LIST_HEADINGS = (("space", "空间布局约束", "Spatial layout constraints"),
+                        ("pollution", "污染物排放管控", "Pollutant discharge controls"),
+                        ("risk", "环境风险防控", "Environmental risk prevention"),
+                        ("resource", "资源开发效率要求", "Resource-use efficiency"))
 
 
 def verdict_colour(verdict: str) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .columns import describe
-from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
+from .htmlstyle import ACCESS_LIST_HEADINGS, SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sheet import ScreenedProjects
@@ -211,25 +211,20 @@ _VERDICT_LINE = {"prohibited": "禁止 prohibited", "restricted": "限制 restri
                  "notice": "提示 notice", "compliant": "未发现限制 compliant (no restriction found)"}
 
 
-def _finding_cols() -> list[Column]:
-    return [Column("severity_label", "结论 / Severity"), Column("rule_id", "规则 / Rule"),
-            Column("title", "标题 / Title"), Column("message", "说明 / Finding"),
-            Column("action", "建议 / What to do"), Column("source", "依据 / Source")]
-
-
-def _overlap_cols() -> list[Column]:
-    return [Column("role_label", "图层 / Layer"), Column("code", "编码 / Code"), Column("name", "名称 / Name"),
-            Column("class", "类别或级别 / Category or level"),
-            Column("area_m2", "重叠面积 / Overlap [m²]", numeric=True, digits=0),
-            Column("share_pct", "占项目 / Share [%]", numeric=True, digits=1),
-            Column("synthetic", "合成 / Synthetic")]
-
-
-def _distance_cols() -> list[Column]:
-    return [Column("role_label", "图层 / Layer"), Column("name", "最近要素 / Nearest feature"),
-            Column("distance_m", "距离 / Distance [m]", numeric=True, digits=0),
-            Column("synthetic", "合成 / Synthetic"),
-            Column("nearer_beyond_data", "数据范围外或有更近者 / Nearer one may lie beyond the data")]
+_FINDING_COLS = (Column("severity_label", "结论 / Severity"), Column("rule_id", "规则 / Rule"),
+                 Column("title", "标题 / Title"), Column("message", "说明 / Finding"),
+                 Column("action", "建议 / What to do"), Column("source", "依据 / Source"))
+_OVERLAP_COLS = (Column("role_label", "图层 / Layer"), Column("code", "编码 / Code"), Column("name", "名称 / Name"),
+                 Column("class", "类别或级别 / Category or level"),
+                 Column("area_m2", "重叠面积 / Overlap [m²]", numeric=True, digits=0),
+                 Column("share_pct", "占项目 / Share [%]", numeric=True, digits=1),
+                 Column("synthetic", "合成 / Synthetic"))
+_DISTANCE_COLS = (Column("role_label", "图层 / Layer"), Column("name", "最近要素 / Nearest feature"),
+                  Column("distance_m", "距离 / Distance [m]", numeric=True, digits=0),
+                  Column("synthetic", "合成 / Synthetic"),
+                  Column("nearer_beyond_data", "数据范围外或有更近者 / Nearer one may lie beyond the data"))
+_COUNT_COLS = (Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True))
+_KV_COLS = (Column("k", "项 / Item"), Column("v", "值 / Value"))
 
 
 def _role_label(role: str) -> str:
@@ -252,6 +247,7 @@ def _prepare(result: ScreenedProjects) -> dict[str, Any]:
         for o in rec["overlaps"]:
             o["class"] = " ".join(str(v) for v in (o.get("category"), o.get("level")) if v not in (None, ""))
             o["share_pct"] = None if o["share"] is None else 100 * o["share"]
+        _project_rows(rec)
     cited = {}
     for rec in records:
         for f in rec["findings"]:
@@ -278,6 +274,16 @@ def _parameters(result: ScreenedProjects) -> list[dict[str, Any]]:
     return [{"k": k, "v": "— 未指定 / not given" if v in (None, "") else v} for k, v in rows]
 
 
+def _counts(result: ScreenedProjects) -> list[dict[str, Any]]:
+    return [{"v": _VERDICT_LINE[v], "n": n} for v, n in result.verdict_counts().items()]
+
+
+def _title_and_time(title: str | None, generated: _dt.datetime | None) -> tuple[str, str]:
+    """The report's title (default: the screening report's) and its generation time as printed."""
+    return (title or "建设项目环境准入研判报告 / Project screening report (三线一单)",
+            (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M"))
+
+
 def screening_report_html(result: ScreenedProjects, *, title: str | None = None,
                           generated: _dt.datetime | None = None, sheets: bool = False) -> str:
     """Render a screening result as one self-contained HTML page (Chinese first, English alongside).
@@ -299,15 +305,11 @@ def screening_report_html(result: ScreenedProjects, *, title: str | None = None,
 
         for rec, name in zip(data["records"], sheet_names([r["id"] for r in data["records"]])):
             rec["sheet"] = f"sheets/{name}.html"
-    title = title or "建设项目环境准入研判报告 / Project screening report (三线一单)"
-    when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    for rec in data["records"]:
-        _project_rows(rec)
+    title, when = _title_and_time(title, generated)
     p = result.parameters
     body = template_environment().get_template("screening_report.html.j2").render(
         title=title, when=when, synthetic_layers=list(result.synthetic_layers or []),
-        counts=[{"v": _badge_text(v), "n": n} for v, n in result.verdict_counts().items()],
-        count_cols=[Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)],
+        counts=_counts(result), count_cols=_COUNT_COLS,
         projects=[{"id": r["id"], "name": r["name"], "verdict": _VERDICT_LINE[r["verdict"]],
                    "complete": r["complete"], "counties": "; ".join(c["name"] or "" for c in r["counties"]),
                    "industry": " ".join(x for x in (r["industry"], r["industry_name_zh"]) if x),
@@ -316,14 +318,10 @@ def screening_report_html(result: ScreenedProjects, *, title: str | None = None,
                       Column("complete", "完整 / Complete"), Column("counties", "县（市、区）/ Counties"),
                       Column("industry", "行业 / Industry"), Column("type", "类型 / Type")],
         parameters=_parameters(result), kv_cols=_KV_COLS, records=data["records"], verdict_line=_VERDICT_LINE,
-        finding_cols=_finding_cols(), overlap_cols=_overlap_cols(), distance_cols=_distance_cols(),
-        list_fields=_LIST_FIELDS, cited=data["cited"], layers=data["layers"], rule_cols=_RULE_COLS,
+        finding_cols=_FINDING_COLS, overlap_cols=_OVERLAP_COLS, distance_cols=_DISTANCE_COLS,
+        list_fields=ACCESS_LIST_HEADINGS, cited=data["cited"], layers=data["layers"], rule_cols=_RULE_COLS,
         layer_cols=_LAYER_COLS, sliver_m2=p.get("sliver_m2"), sliver_width_m=p.get("sliver_width_m"))
     return page_html(title, body)
-
-
-def _badge_text(verdict: str) -> str:
-    return _VERDICT_LINE[verdict]
 
 
 def _incomplete_text(rec: Mapping[str, Any]) -> tuple[str, str]:
@@ -340,13 +338,6 @@ def _incomplete_text(rec: Mapping[str, Any]) -> tuple[str, str]:
         zh.append(f"{len(ids)} 条规则未能（完全）评估（见“未评估”）：{', '.join(ids)}。")
         en.append(f"{len(ids)} rule(s) could not be (fully) evaluated (see \"not evaluated\"): {', '.join(ids)}.")
     return "".join(zh), " ".join(en)
-
-
-_KV_COLS = (Column("k", "项 / Item"), Column("v", "值 / Value"))
-_LIST_FIELDS = (("space", "空间布局约束", "Spatial layout constraints"),
-                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
-                ("risk", "环境风险防控", "Environmental risk prevention"),
-                ("resource", "资源开发效率要求", "Resource-use efficiency"))
 
 
 def _project_rows(rec: dict[str, Any]) -> None:
@@ -369,20 +360,18 @@ def screening_report_markdown(result: ScreenedProjects, *, title: str | None = N
                               generated: _dt.datetime | None = None) -> str:
     """Render a screening result as Markdown (same content as the HTML report)."""
     data = _prepare(result)
-    title = title or "建设项目环境准入研判报告 / Project screening report (三线一单)"
-    when = (generated or _dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    title, when = _title_and_time(title, generated)
     out = [f"# {md_escape(title)}\n", banner_markdown(result.synthetic_layers),
            f"生成时间 / generated {when} · sanxian_yidan\n", "## 汇总 / Summary\n"]
-    out.append(md_table([{"v": _badge_text(v), "n": n} for v, n in result.verdict_counts().items()],
-                        [Column("v", "结论 / Verdict"), Column("n", "项目数 / Projects", numeric=True)]) + "\n")
+    out.append(md_table(_counts(result), _COUNT_COLS) + "\n")
     out.append("### 参数 / Parameters\n")
-    out.append(md_table(_parameters(result), [Column("k", "项 / Item"), Column("v", "值 / Value")]) + "\n")
+    out.append(md_table(_parameters(result), _KV_COLS) + "\n")
     for rec in data["records"]:
         name = f" · {md_escape(rec['name'])}" if rec["name"] else ""
         out.append(f"## 项目 / Project {md_escape(rec['id'])}{name}\n")
         out.append(f"**研判结论 / Verdict: {md_escape(_VERDICT_LINE[rec['verdict']])}**\n")
         if not rec["complete"]:
-            zh, en = _incomplete_text(rec)
+            zh, en = rec["incomplete"]
             out.append(f"> {md_escape(zh)} / {md_escape(en)}\n")
         if rec["synthetic_data"]:
             out.append("> 本项目结论使用了合成示例数据 / this result uses synthetic sample data\n")
@@ -393,34 +382,28 @@ def screening_report_markdown(result: ScreenedProjects, *, title: str | None = N
                    f"- 研判范围 / Footprint: {md_escape(rec['footprint'])}, "
                    f"{'—' if rec['area_m2'] is None else format(rec['area_m2'], ',.0f')} m²\n"
                    f"- 县（市、区）/ Counties: {md_escape(counties)}\n")
-        findings = [f for f in rec["findings"] if f["kind"] == "finding"]
-        not_eval = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
         out.append("### 研判发现 / Findings\n")
-        out.append(md_table(findings, _finding_cols(), empty="未发现适用规则的限制 / no rule finding") + "\n")
-        if not_eval:
+        out.append(md_table(rec["finding_rows"], _FINDING_COLS, empty="未发现适用规则的限制 / no rule finding") + "\n")
+        if rec["not_evaluated_rows"]:
             out.append("### 未评估的规则 / Rules not evaluated\n")
-            out.append(md_table(not_eval, _finding_cols()) + "\n")
+            out.append(md_table(rec["not_evaluated_rows"], _FINDING_COLS) + "\n")
         out.append("### 叠加分析 / Overlaps\n")
-        out.append(md_table(rec["overlaps"], _overlap_cols(), empty="无重叠 / no overlap") + "\n")
+        out.append(md_table(rec["overlaps"], _OVERLAP_COLS, empty="无重叠 / no overlap") + "\n")
         out.append("### 环境管控单元准入清单 / Access lists of the control units\n")
         for unit in rec["access_lists"] or []:
             syn = "（合成示例 / synthetic sample）" if unit["synthetic"] else ""
             out.append(f"**{md_escape(unit['code'])} {md_escape(unit['name'])}{md_escape(syn)}**\n")
-            for key, zh, en in (("space", "空间布局约束", "Spatial layout constraints"),
-                                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
-                                ("risk", "环境风险防控", "Environmental risk prevention"),
-                                ("resource", "资源开发效率要求", "Resource-use efficiency")):
+            for key, zh, en in ACCESS_LIST_HEADINGS:
                 out.append(f"- {zh} / {en}: {md_escape(unit.get(key) or '—')}")
             out.append("")
         if not rec["access_lists"]:
             out.append("—\n")
         out.append("### 距离 / Distances\n")
-        out.append(md_table(rec["distances"], _distance_cols(), empty="5 km 内无 / none within the search radius") + "\n")
-        notes = [f for f in rec["findings"] if f["kind"] == "note"]
-        if notes or rec["notes"]:
+        out.append(md_table(rec["distances"], _DISTANCE_COLS, empty="5 km 内无 / none within the search radius") + "\n")
+        if rec["note_rows"] or rec["notes"]:
             out.append("### 备注 / Notes\n")
             out.extend(f"- {md_escape(f['rule_id'])}: {md_escape(f['message_zh'])} / {md_escape(f['message_en'])}"
-                       for f in notes)
+                       for f in rec["note_rows"])
             out.extend(f"- {md_escape(n['message_zh'])} / {md_escape(n['message_en'])}" for n in rec["notes"])
             out.append("")
     out.append(sources_markdown(data["cited"], data["layers"]))

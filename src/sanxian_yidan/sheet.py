@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .htmlstyle import SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
+from .htmlstyle import ACCESS_LIST_HEADINGS, SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 from .predicates import measures_overlap
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,10 +47,6 @@ log = logging.getLogger(__name__)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "msedge")
 #: Seconds allowed for Chromium to print one sheet.
 PDF_TIMEOUT_S = 120
-_LIST_FIELDS = (("space", "空间布局约束", "Spatial layout constraints"),
-                ("pollution", "污染物排放管控", "Pollutant discharge controls"),
-                ("risk", "环境风险防控", "Environmental risk prevention"),
-                ("resource", "资源开发效率要求", "Resource-use efficiency"))
 _VERDICT_EN = {"prohibited": "Prohibited", "restricted": "Restricted", "needs_assessment": "Needs assessment",
                "outside_coverage": "Outside data coverage", "notice": "Notice", "compliant": "No restriction found"}
 _VERDICT_ZH = {"compliant": "未发现限制"}
@@ -164,7 +160,7 @@ def _access_lists(units: Sequence[Mapping[str, Any]], limits: SheetText) -> tupl
     out, cut_any = [], len(units) > limits.access_list_units
     for unit in units[:limits.access_list_units]:
         row = dict(unit)
-        for key, _zh, _en in _LIST_FIELDS:
+        for key, _zh, _en in ACCESS_LIST_HEADINGS:
             row[key], cut = _cut(unit.get(key), limits.access_list_field_chars)
             cut_any |= cut
         out.append(row)
@@ -235,7 +231,7 @@ def sheet_html(result: ScreenedProjects, project_id: str, *, map_png: bytes | No
         "map_png": base64.b64encode(map_png).decode("ascii") if map_png else "",
         "findings": findings, "more_findings": len(all_findings) - len(findings),
         "access_lists": access_lists, "more_units": rec["access_lists"][limits.access_list_units:],
-        "list_fields": _LIST_FIELDS, "cut": cut_any or cut,
+        "list_fields": ACCESS_LIST_HEADINGS, "cut": cut_any or cut,
         "caveats": _caveats(rec, result),
         "rules_files": ", ".join(result.parameters.get("rules_files") or []) or "—",
     }
@@ -324,11 +320,7 @@ def write_sheets(result: ScreenedProjects, out_dir: str | Path, *, catalog: Cata
     cache: dict[str, Any] = {}
     browser = find_chromium() if pdf else None
     if pdf and browser is None:
-        warnings.warn(SheetPdfWarning(
-            "未找到 Chromium/Chrome 浏览器，未生成 PDF 研判单；可用任一浏览器打开 sheets/*.html 打印为 PDF（A4），"
-            "或安装 Chromium（Debian/Ubuntu: apt-get install chromium）或设置 SANXIAN_CHROMIUM。 / No Chromium or "
-            "Chrome found, so no PDF sheets were written: open sheets/*.html in any browser and print to PDF (A4), "
-            "or install Chromium (Debian/Ubuntu: apt-get install chromium) or set SANXIAN_CHROMIUM."), stacklevel=2)
+        _warn_no_browser("PDF 研判单", "no PDF sheets were written", "sheets/*.html")
     records = result.to_records()
     for rec, name in zip(records, sheet_names([r["id"] for r in records])):
         png = location_map_png(result, rec["id"], catalog, cache=cache, record=rec)
@@ -344,16 +336,22 @@ def write_sheets(result: ScreenedProjects, out_dir: str | Path, *, catalog: Cata
     return written
 
 
+def _warn_no_browser(missing_zh: str, missing_en: str, page: str) -> None:
+    """Warn (:class:`SheetPdfWarning`, at the caller's caller) that no browser printed ``missing``, and how to
+    print ``page`` instead."""
+    warnings.warn(SheetPdfWarning(
+        f"未找到 Chromium/Chrome 浏览器，未生成 {missing_zh}；可用任一浏览器打开 {page} 打印为 PDF（A4），"
+        f"或安装 Chromium（Debian/Ubuntu: apt-get install chromium）或设置 SANXIAN_CHROMIUM。 / No Chromium or "
+        f"Chrome found, so {missing_en}: open {page} in any browser and print to PDF (A4), "
+        "or install Chromium (Debian/Ubuntu: apt-get install chromium) or set SANXIAN_CHROMIUM."), stacklevel=3)
+
+
 def find_chromium() -> str | None:
     """Path of a Chromium-family browser for the PDF export, or ``None``."""
     given = os.environ.get("SANXIAN_CHROMIUM")
     if given:
         return shutil.which(given)
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, browser: str | None = None) -> Path:
@@ -418,11 +416,7 @@ def pdf_beside(page: str | Path) -> list[Path]:
     pdf = page.with_suffix(".pdf")
     browser = find_chromium()
     if browser is None:
-        warnings.warn(SheetPdfWarning(
-            f"未找到 Chromium/Chrome 浏览器，未生成 {pdf.name}；可用任一浏览器打开 {page.name} 打印为 PDF（A4），"
-            f"或安装 Chromium（Debian/Ubuntu: apt-get install chromium）或设置 SANXIAN_CHROMIUM。 / No Chromium or "
-            f"Chrome found, so {pdf.name} was not written: open {page.name} in any browser and print to PDF (A4), "
-            "or install Chromium (Debian/Ubuntu: apt-get install chromium) or set SANXIAN_CHROMIUM."), stacklevel=2)
+        _warn_no_browser(pdf.name, f"{pdf.name} was not written", page.name)
         return []
     try:
         return [html_to_pdf(page, pdf, browser=browser)]
