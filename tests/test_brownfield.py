@@ -303,32 +303,32 @@ def test_substation_distance_uses_voltage_class_of_capacity():
 
 def test_condition_on_unknown_column_is_refused():
     with pytest.raises(DataFileError, match="column 'slope_deg'"):
-        bf.evaluate_condition(pd.DataFrame({"a": [1]}), bf.Condition("slope_deg", "<=", 15.0))
+        bf.evaluate_condition(pd.DataFrame({"a": [1]}), bf.Condition(column="slope_deg", op="<=", value=15.0))
 
 
 def test_conditions_hand_checked_values_and_undetermined_rows():
     frame = pd.DataFrame({"slope": [3.0, 15.0, 16.0, None, "steep"],
                           "status": [" 在采", "闭坑", None, "在采", "停产"],
                           "flag": [True, False, None, np.True_, False]})
-    res, undecided = bf.evaluate_condition(frame, bf.Condition("slope", "<=", 15))
+    res, undecided = bf.evaluate_condition(frame, bf.Condition(column="slope", op="<=", value=15))
     assert res.tolist() == [True, True, False, False, False]
     assert undecided.tolist() == [False, False, False, True, True]      # missing and non-numeric
-    res, undecided = bf.evaluate_condition(frame, bf.Condition("status", "not_in", ("在采",)))
+    res, undecided = bf.evaluate_condition(frame, bf.Condition(column="status", op="not_in", value=("在采",)))
     assert res.tolist() == [False, True, False, False, True]            # trimmed text; missing never matches
     assert undecided.tolist() == [False, False, True, False, False]
-    res, undecided = bf.evaluate_condition(frame, bf.Condition("flag", "==", True))
+    res, undecided = bf.evaluate_condition(frame, bf.Condition(column="flag", op="==", value=True))
     assert res.tolist() == [True, False, False, True, False]
     assert undecided.tolist() == [False, False, True, False, False]
     # yes/no fields as shapefiles and CSVs write them (no boolean type there)
     coded = pd.DataFrame({"flag": [1, 0, "是", "否", "T", "maybe"], "code": ["15.0", "15", 15, " 16 ", "x", None]})
-    res, undecided = bf.evaluate_condition(coded, bf.Condition("flag", "==", True))
+    res, undecided = bf.evaluate_condition(coded, bf.Condition(column="flag", op="==", value=True))
     assert res.tolist() == [True, False, True, False, True, False]
     assert undecided.tolist() == [False, False, False, False, False, True]
-    res, undecided = bf.evaluate_condition(coded, bf.Condition("flag", "!=", True))
+    res, undecided = bf.evaluate_condition(coded, bf.Condition(column="flag", op="!=", value=True))
     assert res.tolist() == [False, True, False, True, False, False]   # "maybe" is undecided, not "not true"
-    res, _ = bf.evaluate_condition(coded, bf.Condition("code", "==", 15))
+    res, _ = bf.evaluate_condition(coded, bf.Condition(column="code", op="==", value=15))
     assert res.tolist() == [True, True, True, False, False, False]
-    res, _ = bf.evaluate_condition(coded, bf.Condition("code", "not_in", (15, 16)))
+    res, _ = bf.evaluate_condition(coded, bf.Condition(column="code", op="not_in", value=(15, 16)))
     assert res.tolist() == [False, False, False, False, True, False]
 
 

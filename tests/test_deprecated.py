@@ -7,6 +7,7 @@ import types
 import pytest
 
 from sanxian_yidan import brownfield as bf
+from sanxian_yidan.brownfield.params import Condition
 from sanxian_yidan.datafiles import Problems, load_toml, packaged_path
 from sanxian_yidan.errors import DataFileError
 from sanxian_yidan.maps import load_map_settings
@@ -115,6 +116,13 @@ _POSITIONAL = [
     ("sanxian_yidan.mines", "LineSource", ("road", "level", ("国道", "省道"), "GB 5768")),
     ("sanxian_yidan.mines", "MineStatus", ("state", ("closed",), True, "已闭坑", "closed", "mine register")),
     ("sanxian_yidan.mines", "FocusArea", ("吴山镇", ("吴山",), "clause (九)")),
+    ("sanxian_yidan.brownfield.params", "Condition",
+     ("slope_mean_deg", "<=", 15.0, "slope", "坡度", "slope", "fail", "GB 50797-2012")),
+    ("sanxian_yidan.brownfield.params", "Exclusion",
+     ("water_source", "一级水源保护区", "level-1 water source zone", "HJ 338-2018", 50.0, {"level": ("一级",)})),
+    ("sanxian_yidan.mines", "Zone", ("urban", ("built_up_area",), "城镇", "built-up area", 1000.0, "GB 50180")),
+    ("sanxian_yidan.mines", "ModeRule", ("pv", "光伏+修复", "PV with restoration",
+                                         (Condition(column="pv_pass", op="==", value=True),), "clause (十二)")),
 ]
 POSITIONAL_WARNING = "positional arguments are deprecated; use keywords"
 
@@ -138,6 +146,22 @@ def test_former_dataclass_positional_order_still_builds_the_same_model(module, n
         cls(*args[:1], **{cls.positional[0]: args[0]})
     with pytest.raises(TypeError, match="at most"):
         cls(*args, "one too many")
+
+
+def test_former_dataclass_defaults_and_shapes_still_hold():
+    from sanxian_yidan.brownfield.params import Exclusion
+    from sanxian_yidan.mines import ModeRule, Zone
+
+    # a label left out (or empty) takes the key it names, as the assembled records did
+    assert Condition(column="slope", op="<=", value=15).id == "slope"
+    assert Condition(column="level", op="in", value=[1, "一级"]).value == (1, "一级")
+    zone = Zone(id="urban", roles=["built_up_area"], zh="", influence_m=500.0, source="s")
+    assert (zone.zh, zone.en, zone.roles) == ("urban", "urban", ("built_up_area",))
+    assert (ModeRule(id="natural", source="s").zh, ModeRule(id="natural", source="s").when) == ("natural", ())
+    ex = Exclusion(role="red_line", source="s", where=(("level", ("一级",)),))  # the former (field, values) pairs
+    assert (ex.reason_zh, ex.reason_en, ex.where, ex.buffer_m) == ("red_line", "red_line", {"level": ("一级",)}, 0.0)
+    with pytest.raises(ValueError, match="needs a list value"):
+        Condition(column="level", op="in", value="一级")
 
 
 def test_criterion_spec_positional_options_become_transform_keys():

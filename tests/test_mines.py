@@ -410,7 +410,8 @@ def test_mine_reasons_are_phrased_for_planners() -> None:
 
     assert bf.distance_text(850.0) == "850 m" and bf.distance_text(3217.0) == "3.2 km"
     assert bf.distance_text(float("nan")) == "—"
-    zone = mn.Zone("urban", ("built_up_area",), "城镇建成区/居住区", "Built-up / residential area", 1000.0, "src")
+    zone = mn.Zone(id="urban", roles=("built_up_area",), zh="城镇建成区/居住区", en="Built-up / residential area",
+                   influence_m=1000.0, source="src")
     frame = pd.DataFrame({"dist_urban_m": [400.0, 2500.0], "in_sanqu": [True, False], "visible_share": [0.25, 0.0],
                           "eligible": [True, True], "priority": [0.5, 0.4], "pv_failed": ["min_area;grid_distance", ""]})
     labels = {t.id: t.label() for t in bf.load_params(None).prescreen}

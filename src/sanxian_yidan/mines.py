@@ -31,7 +31,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -68,7 +68,7 @@ from .brownfield import params as bf_params
 from .datafiles import packaged_path
 from .errors import EmptyLayerError, SanxianError, problem
 from .geomutil import nearest_features, polygonal_parts
-from .params import PositionalFields, Sourced
+from .params import AsTuple, PositionalFields, Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
 from .schemas import assemble, schema
@@ -112,34 +112,11 @@ VISIBILITY_NODATA = 255
 # Parameters
 # =============================================================================================
 @dataclass(frozen=True)
-class Zone:
-    """A 三区 zone: features of ``roles``; a mine within ``influence_m`` is "around" it."""
-
-    id: str
-    roles: tuple[str, ...]
-    zh: str
-    en: str
-    influence_m: float
-    source: str
-
-
-@dataclass(frozen=True)
 class Overlap:
     """Share of each mine's area inside the union of ``roles`` → column ``column``."""
 
     column: str
     roles: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class ModeRule:
-    """Recommended mode ``id`` when every condition of ``when`` holds (first matching rule wins)."""
-
-    id: str
-    zh: str
-    en: str
-    when: tuple[Condition, ...]
     source: str
 
 
@@ -180,11 +157,17 @@ class LineSource(PositionalFields, Sourced):
     values: bf_params.Values = ()
 
 
-class _Zone(Sourced):
+class Zone(PositionalFields, bf_params.DefaultLabels, Sourced):
+    """``[[zones]]``: a 三区 zone, features of ``roles``; a mine within ``influence_m`` is "around" it."""
+
+    # The former dataclass' field order (PositionalFields); the names default to the id.
+    positional: ClassVar[tuple[str, ...]] = ("id", "roles", "zh", "en", "influence_m", "source")
+    defaults: ClassVar[dict[str, str]] = {"zh": "id", "en": "id"}
+
     id: str
     roles: bf_params.Roles
-    zh: str | None = None
-    en: str | None = None
+    zh: str = ""
+    en: str = ""
     influence_m: float = Field(ge=0)
 
 
@@ -205,11 +188,17 @@ class MineStatus(PositionalFields, Sourced):
     reason_en: str = ""
 
 
-class _Mode(Sourced):
+class ModeRule(PositionalFields, bf_params.DefaultLabels, Sourced):
+    """``[[modes]]``: recommended mode ``id`` when every condition of ``when`` holds (first matching rule wins)."""
+
+    # The former dataclass' field order (PositionalFields); the names default to the id.
+    positional: ClassVar[tuple[str, ...]] = ("id", "zh", "en", "when", "source")
+    defaults: ClassVar[dict[str, str]] = {"zh": "id", "en": "id"}
+
     id: str
-    zh: str | None = None
-    en: str | None = None
-    when: list[bf_params.ConditionEntry] = []
+    zh: str = ""
+    en: str = ""
+    when: Annotated[tuple[Condition, ...], AsTuple] = ()
 
 
 class FocusArea(PositionalFields, Sourced):
@@ -232,10 +221,10 @@ class MinesFile(bf_params.McdaFile):
     what: ClassVar[str] = "矿山修复 / mine rehabilitation"
     visibility: _Visibility
     lines: list[LineSource] = Field(min_length=1)
-    zones: list[_Zone] = []
+    zones: list[Zone] = []
     overlaps: dict[str, _Overlap] = {}
     status: list[MineStatus] = []
-    modes: list[_Mode] = Field(min_length=1)
+    modes: list[ModeRule] = Field(min_length=1)
     focus_areas: list[FocusArea] = []
 
     @classmethod
@@ -263,12 +252,11 @@ def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = No
     vis = doc.visibility
     return MinesParams(
         lines=tuple(doc.lines),
-        zones=tuple(Zone(z.id, z.roles, z.zh or z.id, z.en or z.id, z.influence_m, z.source) for z in doc.zones),
+        zones=tuple(doc.zones),
         overlaps=tuple(Overlap(col, o.roles, o.source) for col, o in doc.overlaps.items()),
         status=tuple(doc.status),
         mcda=doc.mcda_spec(),
-        modes=tuple(ModeRule(m.id, m.zh or m.id, m.en or m.id, tuple(c.build() for c in m.when), m.source)
-                    for m in doc.modes),
+        modes=tuple(doc.modes),
         focus_areas=tuple(doc.focus_areas),
         visibility={k: getattr(vis, k) for k in VISIBILITY_KEYS if getattr(vis, k) is not None},
         window_margin_m=vis.window_margin_m, visibility_source=vis.source, files=tuple(doc._files))

@@ -16,21 +16,19 @@ from .._deprecated import deprecated, record_problems
 from ..datafiles import deep_merge, load_toml, packaged_path
 from .params import (
     Condition,
-    ConditionEntry,
     CriterionSpec,
     Exclusion,
     McdaFile,
     McdaSpec,
-    _Exclusion,
     _PrescreenEntry,
 )
 
 
 def parse_condition(raw: Any, where: str, probs: Any, *, prescreen: bool = False) -> Condition | None:
     """Deprecated: one ``{column, op, value}`` test as a :class:`Condition` (``None`` and a problem if invalid)."""
-    deprecated("brownfield.parse_condition", "brownfield.params.ConditionEntry.model_validate(raw).build()")
+    deprecated("brownfield.parse_condition", "brownfield.params.Condition.model_validate(raw)")
     try:
-        return (_PrescreenEntry if prescreen else ConditionEntry).model_validate(raw).build()
+        return (_PrescreenEntry if prescreen else Condition).model_validate(raw)
     except ValidationError as exc:
         record_problems(exc, where, probs)
         return None
@@ -64,12 +62,10 @@ def parse_exclusion(raw: Any, where: str, probs: Any) -> Exclusion | None:
     """Deprecated: one ``[[exclusions]]`` entry as an :class:`Exclusion` (``None`` and a problem if invalid)."""
     deprecated("brownfield.parse_exclusion", "brownfield.load_params(...).exclusions")
     try:
-        e = _Exclusion.model_validate(raw)
+        return Exclusion.model_validate(raw)
     except ValidationError as exc:
         record_problems(exc, where, probs)
         return None
-    return Exclusion(role=e.role, reason_zh=e.reason_zh or e.role, reason_en=e.reason_en or e.role, source=e.source,
-                     buffer_m=e.buffer_m, where=tuple(e.where.items()))
 
 
 def read_params_document(default_name: str, params: str | Path | Mapping[str, Any] | None

@@ -2,9 +2,9 @@
 
 The file's structure is declared by :class:`BrownfieldFile` (:mod:`sanxian_yidan.params`), so every problem
 of a file is reported together with its key path.  A table the code reads as written (``StatusRule``,
-``GridClass``, ``AhpSpec``, ``CriterionSpec``) is its own validated model; the others are assembled into
-frozen dataclasses.  The mine module reuses the shared parts (:class:`McdaFile`, :class:`ConditionEntry`)
-for ``data/mines.toml``.
+``GridClass``, ``AhpSpec``, ``CriterionSpec``, ``Condition``, ``Exclusion``) is its own validated model; the
+others are assembled into frozen dataclasses.  The mine module reuses the shared parts (:class:`McdaFile`,
+:class:`Condition`, :class:`DefaultLabels`) for ``data/mines.toml``.
 """
 
 from __future__ import annotations
@@ -49,18 +49,6 @@ class CandidateRole:
 
 
 @dataclass(frozen=True)
-class Exclusion:
-    """A hard-exclusion layer: features of ``role`` (optionally filtered) cut away from sites."""
-
-    role: str
-    reason_zh: str
-    reason_en: str
-    source: str
-    buffer_m: float = 0.0
-    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
 class Density:
     """A PV power density for ground-mounted arrays."""
 
@@ -68,30 +56,6 @@ class Density:
     mw_per_ha: float
     basis: str
     source: str
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One test ``column op value`` (pre-screen test or part of a mode rule)."""
-
-    column: str
-    op: str
-    value: Any
-    id: str = ""
-    zh: str = ""
-    en: str = ""
-    on_missing: str = "flag"
-    source: str = ""
-
-    def label(self) -> str:
-        """Short bilingual text of the test (for reasons and reports)."""
-        text = " / ".join(t for t in (self.zh, self.en) if t)
-        return text or f"{self.column} {self.op} {self.value!r}"
-
-    @property
-    def test(self) -> rules.Condition:
-        """The same test in the screening rules' engine, which evaluates it (one set of semantics)."""
-        return rules.Condition(self.column, self.op, self.value)
 
 
 @dataclass(frozen=True)
@@ -161,35 +125,64 @@ Values = Annotated[tuple[str, ...], BeforeValidator(_strings)]
 Roles = Annotated[tuple[str, ...], AsTuple]
 
 
-class ConditionEntry(DataModel):
-    """One test ``{column, op, value}`` (pre-screen test or part of a mode rule)."""
+class DefaultLabels(DataModel):
+    """A table whose labels, left out or empty, take the value of another of its keys (``defaults``).
+
+    E.g. a zone's ``zh`` and ``en`` default to its ``id``: the data file need not repeat a name twice.
+    """
+
+    #: label key -> the key whose value it takes when left out or empty
+    defaults: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_labels(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        return {**data, **{k: data[key] for k, key in cls.defaults.items() if not data.get(k) and key in data}}
+
+
+class Condition(PositionalFields, DefaultLabels):
+    """One test ``column op value`` (pre-screen test or part of a mode rule); ``id`` defaults to the column."""
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("column", "op", "value", "id", "zh", "en", "on_missing", "source")
+    defaults: ClassVar[dict[str, str]] = {"id": "column"}
 
     column: str
     op: Literal[OPERATORS]  # type: ignore[valid-type]
-    value: Any
-    id: str | None = None
+    value: Annotated[Any, AsTuple]  # a list is kept as a tuple (hashable, like the rest of the record)
+    id: str = ""
     zh: str = ""
     en: str = ""
     on_missing: Literal["fail", "flag", "pass"] = "flag"
     source: str = ""
 
     @model_validator(mode="after")
-    def _value_fits_op(self) -> ConditionEntry:
-        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+    def _value_fits_op(self) -> Condition:
+        if self.op in ("in", "not_in") and not isinstance(self.value, tuple):
             raise ValueError(f"op '{self.op}' needs a list value, got {self.value!r} (需要列表)")
         if self.op in ("<", "<=", ">", ">=") and (isinstance(self.value, bool)
                                                   or not isinstance(self.value, (int, float))):
             raise ValueError(f"op '{self.op}' needs a number, got {self.value!r} (需要数字)")
         return self
 
-    def build(self) -> Condition:
-        """The validated test as a :class:`Condition`."""
-        value = tuple(self.value) if isinstance(self.value, list) else self.value
-        return Condition(self.column, self.op, value, id=self.id or self.column, zh=self.zh, en=self.en,
-                         on_missing=self.on_missing, source=self.source)
+    def label(self) -> str:
+        """Short bilingual text of the test (for reasons and reports)."""
+        text = " / ".join(t for t in (self.zh, self.en) if t)
+        return text or f"{self.column} {self.op} {self.value!r}"
+
+    @property
+    def test(self) -> rules.Condition:
+        """The same test in the screening rules' engine, which evaluates it (one set of semantics)."""
+        return rules.Condition(self.column, self.op, self.value)
 
 
-class _PrescreenEntry(ConditionEntry):
+#: The former name of the ``{column, op, value}`` table's model (now the condition itself).
+ConditionEntry = Condition
+
+
+class _PrescreenEntry(Condition):
     source: Source
 
 
@@ -296,12 +289,27 @@ class _StatusDefault(Sourced):
     readiness: float = Field(ge=0, le=1)
 
 
-class _Exclusion(Sourced):
+def _where(value: Any) -> Any:
+    return dict(value) if isinstance(value, tuple) else value  # the former record's (field, values) pairs
+
+
+class Exclusion(PositionalFields, DefaultLabels, Sourced):
+    """A hard-exclusion layer: features of ``role`` (optionally filtered) cut away from sites.
+
+    ``where`` maps a field to the values selecting the features (``{level = ["一级"]}``); the reasons
+    default to the role.
+    """
+
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("role", "reason_zh", "reason_en", "source", "buffer_m", "where")
+    defaults: ClassVar[dict[str, str]] = {"reason_zh": "role", "reason_en": "role"}
+
     role: str
-    reason_zh: str | None = None
-    reason_en: str | None = None
+    reason_zh: str = ""
+    reason_en: str = ""
     buffer_m: float = Field(default=0.0, ge=0)  # 0 m cuts the zone itself (no buffer, not a tuned value)
-    where: dict[str, Annotated[Values, BeforeValidator(lambda v: [v] if isinstance(v, (str, int)) else v)]] = {}
+    where: Annotated[dict[str, Annotated[Values, BeforeValidator(lambda v: [v] if isinstance(v, (str, int)) else v)]],
+                     BeforeValidator(_where)] = {}
 
 
 _RowPitchInputs = create_model(  # type: ignore[call-overload]
@@ -384,7 +392,7 @@ class BrownfieldFile(McdaFile):
     candidates: dict[str, _Candidate] = Field(min_length=1)
     status: list[StatusRule] = []
     status_default: _StatusDefault
-    exclusions: list[_Exclusion] = []
+    exclusions: list[Exclusion] = []
     capacity: _Capacity
     yield_: _Yield = Field(alias="yield")
     grid: _Grid
@@ -468,14 +476,12 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
         candidates=tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in doc.candidates.items()),
         status=tuple(doc.status),
         status_default_readiness=doc.status_default.readiness,
-        exclusions=tuple(Exclusion(role=e.role, reason_zh=e.reason_zh or e.role, reason_en=e.reason_en or e.role,
-                                   source=e.source, buffer_m=e.buffer_m, where=tuple(e.where.items()))
-                         for e in doc.exclusions),
+        exclusions=tuple(doc.exclusions),
         densities={name: _density(name, d) for name, d in cap.densities.items()}, default_density=cap.default,
         yield_round_deg=yl.location_round_deg, yield_azimuth_deg=yl.azimuth_deg, yield_tilt_deg=yl.tilt_deg,
         grid_region=yl.grid, substation_role=doc.grid.role, unknown_voltage=doc.grid.unknown_voltage,
         grid_classes=tuple(sorted(doc.grid.classes, key=lambda c: c.max_capacity_mw)),
         road_roles=doc.access.road_roles, setback_roles=doc.setback.roles,
         slope_threshold_deg=terr.slope_threshold_deg, south_range_deg=(terr.south_min_deg, terr.south_max_deg),
-        min_dem_coverage=terr.min_dem_coverage, prescreen=tuple(c.build() for c in doc.prescreen),
+        min_dem_coverage=terr.min_dem_coverage, prescreen=tuple(doc.prescreen),
         mcda=doc.mcda_spec(), files=tuple(doc._files))

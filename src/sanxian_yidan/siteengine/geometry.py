@@ -141,7 +141,7 @@ def exclusion_layers(catalog: Any, exclusions: Iterable[Exclusion]) -> tuple[gpd
             continue
         gdf = catalog.read(ex.role)
         reason_zh, reason_en = ex.reason_zh, ex.reason_en
-        for fld, values in ex.where:
+        for fld, values in ex.where.items():
             if fld not in gdf.columns:
                 layers = ", ".join(sorted(set(gdf["layer_id"].astype(str)))) if "layer_id" in gdf.columns else ex.role
                 notes.append(
