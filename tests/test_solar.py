@@ -163,7 +163,7 @@ def test_far_weather_threshold_is_data_with_a_source() -> None:
 
     table = packaged("solar.toml")["weather"]
     assert table["far_warning_km"] == 50.0 and "assumption" in table["source"]
-    assert solar.default_params().far_weather_km == 50.0
+    assert solar.default_params().weather.far_warning_km == 50.0
     _, meta = pvlib.iotools.read_tmy3(TMY3, map_variables=True)
     lon, lat = meta["longitude"] + 0.3, meta["latitude"]           # ~28 km east of the TMY3 station
     km = Geod(ellps="WGS84").inv(lon, lat, meta["longitude"], meta["latitude"])[2] / 1000.0
@@ -202,15 +202,14 @@ def test_default_climatology_refuses_a_site_it_does_not_describe() -> None:
 def test_distance_outside_climatology_against_pyproj_geodesic() -> None:
     from pyproj import Geod
 
-    p = solar.default_params()
-    west, south, east, north = p.validity_bbox
+    v = solar.default_params().climatology.validity
     assert solar.distance_outside_climatology_km(LON, LAT) == 0.0
     # Lhasa is west and south of the box: the nearest box point is its south-west corner.
-    expected = Geod(ellps="WGS84").inv(LHASA[0], LHASA[1], west, south)[2] / 1000.0
+    expected = Geod(ellps="WGS84").inv(LHASA[0], LHASA[1], v.west, v.south)[2] / 1000.0
     assert solar.distance_outside_climatology_km(*LHASA) == pytest.approx(expected, rel=1e-9)
     assert 1900.0 < expected < 2200.0
     # 安陆 lies ~6 km south of the box: inside the 50 km margin, computed without a warning.
-    assert 0.0 < solar.distance_outside_climatology_km(*ANLU) < p.validity_margin_km
+    assert 0.0 < solar.distance_outside_climatology_km(*ANLU) < v.margin_km
     import warnings
 
     with warnings.catch_warnings():
@@ -256,7 +255,8 @@ def test_grid_yields_match_one_plane_at_a_time(azimuth: float) -> None:
     """The optimal-tilt grid, computed for all tilts at once over the lit hours, gives each plane's own yield."""
     p = solar.default_params()
     sky = solar._sky(LON, LAT, None, p)
-    grid = np.arange(p.tilt_min_deg, p.tilt_max_deg + 1e-9, p.tilt_step_deg)
+    o = p.optimal_tilt
+    grid = np.arange(o.min_deg, o.max_deg + 1e-9, o.step_deg)
     one_by_one = np.array([solar._yield_at(sky, float(t), azimuth, p) for t in grid])
     together = solar._grid_yields(sky, grid, azimuth, p)
     np.testing.assert_allclose(together, one_by_one, rtol=1e-12, atol=0.0)

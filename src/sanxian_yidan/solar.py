@@ -66,48 +66,6 @@ _WEATHER_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 # ------------------------------------------------------------------------------------------------
 # parameters
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SolarParams:
-    """Validated settings of ``data/solar.toml`` (see that file for every source).
-
-    Frozen and hashable, so that the expensive clear-sky year is computed once per
-    (site, parameters) and cached.
-    """
-
-    timezone: str
-    reference_year: int
-    clear_sky_model: str
-    annual_sunshine_h: float
-    monthly_sunshine_h: tuple[float, ...]
-    monthly_ghi_kwh_m2: tuple[float, ...]
-    ap_a: float
-    ap_b: float
-    monthly_air_temp_c: tuple[float, ...]
-    wind_speed_m_s: float
-    system_losses_pct: float
-    inverter_efficiency: float
-    dc_ac_ratio: float
-    gamma_pdc_per_c: float
-    albedo: float
-    transposition_model: str
-    temperature_model: str
-    tilt_min_deg: float
-    tilt_max_deg: float
-    tilt_step_deg: float
-    tilt_tolerance_deg: float
-    far_weather_km: float
-    validity_place: str = ""
-    validity_bbox: tuple[float, float, float, float] = ()  # type: ignore[assignment]  # west, south, east, north
-    validity_margin_km: float = 0.0
-    validity_outside: str = "error"
-    sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
-    file: str = field(default="", compare=False)
-
-    def source(self, table: str) -> str:
-        """Source string of a table of the data file (e.g. ``"climatology"``)."""
-        return dict(self.sources).get(table, "")
-
-
 #: What the default climatology does for a site outside its validity region.
 OUTSIDE_POLICIES = ("error", "warn")
 _Monthly = Annotated[tuple[float, ...], AsTuple]
@@ -224,7 +182,11 @@ class _Reference(DataModel):
 
 
 class SolarFile(Sourced):
-    """The structure of ``data/solar.toml``."""
+    """The structure of ``data/solar.toml``: the validated settings (see that file for every source).
+
+    Frozen and hashable, so that the expensive clear-sky year is computed once per
+    (site, parameters) and cached.
+    """
 
     what: ClassVar[str] = "光伏资源 / solar"
     site: _Site
@@ -235,6 +197,10 @@ class SolarFile(Sourced):
     optimal_tilt: _OptimalTilt
     weather: _Weather
     reference: _Reference
+
+
+#: The settings of ``data/solar.toml`` under the name the analyses take them by.
+SolarParams = SolarFile
 
 
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> SolarParams:
@@ -253,23 +219,7 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     DataFileError
         Listing every problem found (unknown or missing keys, wrong types, out-of-range values).
     """
-    doc = load_model(SolarFile, _DATA_FILE, path, overrides)
-    clim, perf, tilt, val = doc.climatology, doc.performance, doc.optimal_tilt, doc.climatology.validity
-    tables = ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt", "weather")
-    sources = tuple((t, getattr(doc, t).source) for t in tables) + (
-        ("climatology.coefficients", clim.coefficients.source), ("climatology.validity", val.source))
-    return SolarParams(
-        timezone=doc.site.timezone, reference_year=doc.site.reference_year, clear_sky_model=doc.clear_sky.model,
-        annual_sunshine_h=clim.annual_sunshine_h, monthly_sunshine_h=clim.monthly_sunshine_h,
-        monthly_ghi_kwh_m2=clim.monthly_ghi_kwh_m2, ap_a=clim.coefficients.a, ap_b=clim.coefficients.b,
-        monthly_air_temp_c=doc.air_temperature.monthly_mean_c, wind_speed_m_s=doc.air_temperature.wind_speed_m_s,
-        system_losses_pct=perf.system_losses_pct, inverter_efficiency=perf.inverter_efficiency,
-        dc_ac_ratio=perf.dc_ac_ratio, gamma_pdc_per_c=perf.gamma_pdc_per_c, albedo=perf.albedo,
-        transposition_model=perf.transposition_model, temperature_model=perf.temperature_model,
-        tilt_min_deg=tilt.min_deg, tilt_max_deg=tilt.max_deg, tilt_step_deg=tilt.step_deg,
-        tilt_tolerance_deg=tilt.tolerance_deg, far_weather_km=doc.weather.far_warning_km,
-        validity_place=val.place, validity_bbox=(val.west, val.south, val.east, val.north),
-        validity_margin_km=val.margin_km, validity_outside=val.outside, sources=sources, file=doc.loaded_from)
+    return load_model(SolarFile, _DATA_FILE, path, overrides)
 
 
 @lru_cache(maxsize=1)
@@ -357,11 +307,11 @@ def read_weather(path: str | Path, *, timezone: str | None = None) -> Weather:
             loc = inputs.get("location", inputs) if isinstance(inputs, dict) else {}
             lat, lon = loc.get("latitude"), loc.get("longitude")
         elif suffix == ".csv" and _looks_like_tmy3(path):
-            data, meta = pvlib.iotools.read_tmy3(path, coerce_year=default_params().reference_year,
+            data, meta = pvlib.iotools.read_tmy3(path, coerce_year=default_params().site.reference_year,
                                                  map_variables=True)
             lat, lon = meta.get("latitude"), meta.get("longitude")
         else:
-            data = _read_plain_csv(path, timezone or default_params().timezone)
+            data = _read_plain_csv(path, timezone or default_params().site.timezone)
     except (InputFileError, MissingFileError):
         raise
     except Exception as exc:  # pvlib raises ValueError/KeyError/IndexError on malformed files
@@ -450,8 +400,8 @@ def distance_outside_climatology_km(lon: float, lat: float,
     float
         0.0 inside the box, else the distance to it [km].
     """
-    p = _resolve_params(params)
-    west, south, east, north = p.validity_bbox
+    v = _resolve_params(params).climatology.validity
+    west, south, east, north = v.west, v.south, v.east, v.north
     near_lon = min(max(float(lon), west), east)
     near_lat = min(max(float(lat), south), north)
     if near_lon == float(lon) and near_lat == float(lat):
@@ -462,14 +412,13 @@ def distance_outside_climatology_km(lon: float, lat: float,
 def _climatology_weather(lon: float, lat: float, params: SolarParams) -> Weather:
     """The default climatology at a site, refused (or, if the settings opt in, marked) outside its region."""
     km = distance_outside_climatology_km(lon, lat, params)
-    outside = km > params.validity_margin_km
+    v = params.climatology.validity
+    outside = km > v.margin_km
     if outside:
-        west, south, east, north = params.validity_bbox
-        where = (f"{params.validity_place} ({west:g}-{east:g} E, {south:g}-{north:g} N, "
-                 f"+{params.validity_margin_km:g} km)")
-        if params.validity_outside == "error":
+        where = f"{v.place} ({v.west:g}-{v.east:g} E, {v.south:g}-{v.north:g} N, +{v.margin_km:g} km)"
+        if v.outside == "error":
             raise OutsideValidityError(problem(
-                f"默认光照气候资料只代表{params.validity_place}；场址 ({lon:.4f}, {lat:.4f}) 在其有效范围外 "
+                f"默认光照气候资料只代表{v.place}；场址 ({lon:.4f}, {lat:.4f}) 在其有效范围外 "
                 f"{km:.0f} km，不能用它计算。",
                 f"The default solar climatology describes {where} only; the site ({lon:.4f}, {lat:.4f}) lies "
                 f"{km:.0f} km outside that region, so its sunshine and temperature would not be the site's.",
@@ -488,11 +437,12 @@ def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool 
     """Clear-sky reference year scaled to the sunshine climatology (cached per site and settings)."""
     import pvlib
 
-    times = pd.date_range(f"{params.reference_year}-01-01 00:30", periods=8760, freq="h", tz=params.timezone)
+    site, clim = params.site, params.climatology
+    times = pd.date_range(f"{site.reference_year}-01-01 00:30", periods=8760, freq="h", tz=site.timezone)
     altitude = float(pvlib.location.lookup_altitude(lat, lon))
-    loc = pvlib.location.Location(lat, lon, tz=params.timezone, altitude=altitude)
+    loc = pvlib.location.Location(lat, lon, tz=site.timezone, altitude=altitude)
     solpos = loc.get_solarposition(times)
-    clear = loc.get_clearsky(times, model=params.clear_sky_model, solar_position=solpos)
+    clear = loc.get_clearsky(times, model=params.clear_sky.model, solar_position=solpos)
     month = times.month.to_numpy() - 1
     zenith = solpos["apparent_zenith"].to_numpy()
     factor, sunshine = _monthly_factor(clear["ghi"], lon, lat, params)
@@ -510,13 +460,13 @@ def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool 
         split = pvlib.irradiance.erbs(ghi, zenith, times.day_of_year.to_numpy())
         dni, dhi = np.asarray(split["dni"], float), np.asarray(split["dhi"], float)
     data = pd.DataFrame({"ghi": ghi, "dni": dni, "dhi": dhi,
-                         "temp_air": np.asarray(params.monthly_air_temp_c)[month],
-                         "wind_speed": params.wind_speed_m_s}, index=times)
-    source = (f"default climatology: pvlib {params.clear_sky_model} clear sky scaled monthly by a + b*S "
-              f"(a={params.ap_a}, b={params.ap_b}); {params.source('climatology')}; "
-              f"coefficients: {params.source('climatology.coefficients')}")
+                         "temp_air": np.asarray(params.air_temperature.monthly_mean_c)[month],
+                         "wind_speed": params.air_temperature.wind_speed_m_s}, index=times)
+    source = (f"default climatology: pvlib {params.clear_sky.model} clear sky scaled monthly by a + b*S "
+              f"(a={clim.coefficients.a}, b={clim.coefficients.b}); {clim.source}; "
+              f"coefficients: {clim.coefficients.source}")
     if outside:
-        source = (f"OUTSIDE THE CLIMATOLOGY'S REGION 超出气候资料有效范围 ({params.validity_place}): site "
+        source = (f"OUTSIDE THE CLIMATOLOGY'S REGION 超出气候资料有效范围 ({clim.validity.place}): site "
                   f"({lon}, {lat}); " + source)
     logger.debug("default weather for (%.4f, %.4f): annual GHI %.0f kWh/m2", lon, lat, ghi.sum() / 1000)
     weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
@@ -535,23 +485,25 @@ def _monthly_factor(clear_ghi: pd.Series, lon: float, lat: float,
     sunshine : ndarray, shape (12,), or None
         Relative sunshine duration S (None when the climatology is given as monthly GHI).
     """
+    clim = params.climatology
     clear_month = clear_ghi.groupby(clear_ghi.index.month).sum().to_numpy() / 1000.0  # kWh/m2
-    if params.monthly_ghi_kwh_m2:
-        return np.asarray(params.monthly_ghi_kwh_m2) / clear_month, None
+    if clim.monthly_ghi_kwh_m2:
+        return np.asarray(clim.monthly_ghi_kwh_m2) / clear_month, None
     possible = _possible_sunshine_hours(lon, lat, params)
-    if params.monthly_sunshine_h:
-        relative = np.asarray(params.monthly_sunshine_h) / possible
+    if clim.monthly_sunshine_h:
+        relative = np.asarray(clim.monthly_sunshine_h) / possible
     else:
-        relative = np.full(12, params.annual_sunshine_h / possible.sum())
+        relative = np.full(12, clim.annual_sunshine_h / possible.sum())
     relative = np.clip(relative, 0.0, 1.0)
-    return params.ap_a + params.ap_b * relative, relative
+    return clim.coefficients.a + clim.coefficients.b * relative, relative
 
 
 def _possible_sunshine_hours(lon: float, lat: float, params: SolarParams) -> np.ndarray:
     """Astronomically possible sunshine hours per month (sunrise to sunset, SPA) [h]."""
     import pvlib
 
-    days = pd.date_range(f"{params.reference_year}-01-01", periods=365, freq="D", tz=params.timezone)
+    site = params.site
+    days = pd.date_range(f"{site.reference_year}-01-01", periods=365, freq="D", tz=site.timezone)
     rst = pvlib.solarposition.sun_rise_set_transit_spa(days, lat, lon)
     hours = (rst["sunset"] - rst["sunrise"]).dt.total_seconds().to_numpy() / 3600.0
     return pd.Series(hours, index=days).groupby(days.month).sum().to_numpy()
@@ -563,14 +515,14 @@ def _weather_for(lon: float, lat: float, weather: Weather | str | Path | pd.Data
     if weather is None:
         return _climatology_weather(lon, lat, params)
     if isinstance(weather, (str, Path)):
-        weather = read_weather(weather, timezone=params.timezone)
+        weather = read_weather(weather, timezone=params.site.timezone)
     elif isinstance(weather, pd.DataFrame):
         # No cache key: an in-memory frame may change between calls.
         weather = Weather(data=_complete_weather(weather, "<DataFrame>"), lat=None, lon=None,
                           source="weather DataFrame", key="")
     if weather.lat is not None and weather.lon is not None:
         km = _distance_km(lon, lat, weather.lon, weather.lat)
-        if km > params.far_weather_km:
+        if km > params.weather.far_warning_km:
             warnings.warn(f"{weather.source} is for ({weather.lon:.2f}, {weather.lat:.2f}), {km:.0f} km from the "
                           f"site ({lon:.2f}, {lat:.2f}) / 气象数据地点距场址较远", SanxianWarning, stacklevel=3)
     return weather
@@ -631,9 +583,9 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
         dni, dhi = data["dni"].to_numpy(float), data["dhi"].to_numpy(float)
     month = times.month.to_numpy() - 1
     temp = data["temp_air"].to_numpy(float)
-    temp = np.where(np.isnan(temp), np.asarray(params.monthly_air_temp_c)[month], temp)
+    temp = np.where(np.isnan(temp), np.asarray(params.air_temperature.monthly_mean_c)[month], temp)
     wind = data["wind_speed"].to_numpy(float)
-    wind = np.where(np.isnan(wind), params.wind_speed_m_s, wind)
+    wind = np.where(np.isnan(wind), params.air_temperature.wind_speed_m_s, wind)
     step = wx.step_hours
     sky = _Sky(times=times, ghi=ghi, dni=np.nan_to_num(dni), dhi=np.nan_to_num(dhi), temp_air=temp, wind=wind,
                zenith=zenith, azimuth=solpos["azimuth"].to_numpy(),
@@ -659,7 +611,8 @@ def _plane(sky: _Sky, tilt: float | np.ndarray, azimuth: float,
 
     poa = pvlib.irradiance.get_total_irradiance(
         tilt, azimuth, sky.zenith, sky.azimuth, sky.dni, sky.ghi, sky.dhi, dni_extra=sky.dni_extra,
-        airmass=sky.airmass, albedo=params.albedo, model=params.transposition_model)
+        airmass=sky.airmass, albedo=params.performance.albedo,
+        model=params.performance.transposition_model)
     direct = np.nan_to_num(np.asarray(poa["poa_direct"], float))
     diffuse = np.nan_to_num(np.asarray(poa["poa_diffuse"], float))
     aoi = pvlib.irradiance.aoi(tilt, azimuth, sky.zenith, sky.azimuth)
@@ -668,17 +621,24 @@ def _plane(sky: _Sky, tilt: float | np.ndarray, azimuth: float,
     return direct + diffuse, direct * iam + diffuse
 
 
-def _yield_from_plane(sky: _Sky, poa_global: np.ndarray, poa_eff: np.ndarray, params: SolarParams) -> float:
-    """Annual AC energy per kWp DC [kWh/kWp/yr] for one plane (PVWatts v5 chain)."""
+def _ac_power(sky: _Sky, poa_global: np.ndarray, poa_eff: np.ndarray, params: SolarParams) -> np.ndarray:
+    """AC power per kWp DC [W/kWp] at each time step of the plane(s) (PVWatts v5 chain: SAPM cell temperature,
+    ``pvwatts_dc`` with the loss stack, PVWatts inverter)."""
     import pvlib
 
-    t_params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][params.temperature_model]
+    perf = params.performance
+    t_params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][perf.temperature_model]
     t_cell = pvlib.temperature.sapm_cell(poa_global, sky.temp_air, sky.wind, **t_params)
-    pdc = pvlib.pvsystem.pvwatts_dc(poa_eff, t_cell, pdc0=1000.0, gamma_pdc=params.gamma_pdc_per_c)
-    pdc = np.asarray(pdc, float) * (1.0 - params.system_losses_pct / 100.0)
-    inverter_dc_limit = 1000.0 / params.dc_ac_ratio / params.inverter_efficiency
-    pac = np.asarray(pvlib.inverter.pvwatts(pdc, inverter_dc_limit, eta_inv_nom=params.inverter_efficiency), float)
-    return float(np.clip(pac, 0.0, None).sum() * sky.step_h / 1000.0 * sky.per_year)
+    pdc = pvlib.pvsystem.pvwatts_dc(poa_eff, t_cell, pdc0=1000.0, gamma_pdc=perf.gamma_pdc_per_c)
+    pdc = np.asarray(pdc, float) * (1.0 - perf.system_losses_pct / 100.0)
+    inverter_dc_limit = 1000.0 / perf.dc_ac_ratio / perf.inverter_efficiency
+    pac = np.asarray(pvlib.inverter.pvwatts(pdc, inverter_dc_limit, eta_inv_nom=perf.inverter_efficiency), float)
+    return np.clip(pac, 0.0, None)
+
+
+def _yield_from_plane(sky: _Sky, poa_global: np.ndarray, poa_eff: np.ndarray, params: SolarParams) -> float:
+    """Annual AC energy per kWp DC [kWh/kWp/yr] for one plane."""
+    return float(_ac_power(sky, poa_global, poa_eff, params).sum() * sky.step_h / 1000.0 * sky.per_year)
 
 
 def annual_ghi(lon: float, lat: float, *, weather: Weather | str | Path | pd.DataFrame | None = None,
@@ -793,13 +753,14 @@ def _optimal_tilt_cached(sky: _Sky, azimuth: float, params: SolarParams) -> floa
         return _TILT_CACHE[key]
     from scipy.optimize import minimize_scalar
 
-    grid = np.arange(params.tilt_min_deg, params.tilt_max_deg + 1e-9, params.tilt_step_deg)
+    o = params.optimal_tilt
+    grid = np.arange(o.min_deg, o.max_deg + 1e-9, o.step_deg)
     best = int(np.argmax(_grid_yields(sky, grid, azimuth, params)))
     best_value = _yield_at(sky, float(grid[best]), azimuth, params)  # the best step, evaluated as before
-    lo = max(params.tilt_min_deg, grid[best] - params.tilt_step_deg)
-    hi = min(params.tilt_max_deg, grid[best] + params.tilt_step_deg)
+    lo = max(o.min_deg, grid[best] - o.step_deg)
+    hi = min(o.max_deg, grid[best] + o.step_deg)
     res = minimize_scalar(lambda t: -_yield_at(sky, float(t), azimuth, params), bounds=(lo, hi), method="bounded",
-                          options={"xatol": params.tilt_tolerance_deg})
+                          options={"xatol": o.tolerance_deg})
     tilt = float(res.x) if -res.fun >= best_value else float(grid[best])
     if sky.key is not None:
         if len(_TILT_CACHE) > 256:
@@ -815,20 +776,12 @@ def _grid_yields(sky: _Sky, tilts: np.ndarray, azimuth: float, params: SolarPara
     may differ from :func:`_yield_at` in the last bits (another summation order), so they serve to pick the
     best grid step, which is then evaluated exactly.
     """
-    import pvlib
-
     lit = (sky.ghi > 0) | (sky.dni > 0) | (sky.dhi > 0)
     day = replace(sky, times=sky.times[lit], ghi=sky.ghi[lit], dni=sky.dni[lit], dhi=sky.dhi[lit],
                   temp_air=sky.temp_air[lit], wind=sky.wind[lit], zenith=sky.zenith[lit], azimuth=sky.azimuth[lit],
                   dni_extra=sky.dni_extra[lit], airmass=sky.airmass[lit], key=None)
     poa, eff = _plane(day, np.asarray(tilts, dtype=float)[:, None], azimuth, params)  # (tilts, hours)
-    t_params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][params.temperature_model]
-    t_cell = pvlib.temperature.sapm_cell(poa, day.temp_air, day.wind, **t_params)
-    pdc = pvlib.pvsystem.pvwatts_dc(eff, t_cell, pdc0=1000.0, gamma_pdc=params.gamma_pdc_per_c)
-    pdc = np.asarray(pdc, float) * (1.0 - params.system_losses_pct / 100.0)
-    inverter_dc_limit = 1000.0 / params.dc_ac_ratio / params.inverter_efficiency
-    pac = np.asarray(pvlib.inverter.pvwatts(pdc, inverter_dc_limit, eta_inv_nom=params.inverter_efficiency), float)
-    return np.clip(pac, 0.0, None).sum(axis=1) * sky.step_h / 1000.0 * sky.per_year
+    return _ac_power(day, poa, eff, params).sum(axis=1) * sky.step_h / 1000.0 * sky.per_year
 
 
 def specific_yield(lon: float, lat: float, tilt: float | None = None, azimuth: float = 180.0, *,
@@ -909,7 +862,7 @@ def yield_table(lon: float, lat: float, tilts: Sequence[float] | np.ndarray, azi
         poa_sum.append(float(poa.sum() * sky.step_h / 1000.0 * sky.per_year))
         yields.append(_yield_from_plane(sky, poa, eff, p))
     out = pairs.assign(tilt_deg=used, poa_kwh_m2=poa_sum, specific_yield_kwh_kwp=yields)
-    out.attrs["sanxian"] = {"weather_source": sky.source, "site": (float(lon), float(lat)), "settings": p.file,
+    out.attrs["sanxian"] = {"weather_source": sky.source, "site": (float(lon), float(lat)), "settings": p.loaded_from,
                             "outside_climatology": sky.outside_climatology}
     logger.info("yield table: %d distinct plane classes at (%.3f, %.3f)", len(out), lon, lat)
     return out
