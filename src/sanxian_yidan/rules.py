@@ -35,11 +35,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
-from types import MappingProxyType
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
 from pydantic import (
@@ -103,10 +102,17 @@ PREDICATES: tuple[str, ...] = predicates()
 PROJECT_ROLE = "project"
 
 
-# ------------------------------------------------------------------------------------------ applicability
-@dataclass(frozen=True)
-class Applicability:
-    """Which projects a rule applies to.  Empty criteria match every project.
+# ------------------------------------------------------------------------------------------------ models
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+if TYPE_CHECKING:  # codes are read as written (text or numbers) and kept as canonical prefixes (text)
+    Codes = tuple[str, ...]
+else:
+    Codes = Annotated[tuple[str | int, ...], AsTuple]
+Names = Annotated[tuple[str, ...], AsTuple]
+
+
+class AppliesTo(DataModel):
+    """Which projects a rule applies to (a rule's ``[applies_to]`` table).  Empty criteria match every project.
 
     All given criteria must hold.  When a project lacks the attribute an *inclusion* criterion needs
     (no industry code for ``industries`` or ``two_high``, no type for ``project_types``) the rule is
@@ -125,12 +131,43 @@ class Applicability:
         The entries as written (``"@chemical"``), for reports.
     """
 
-    industries: tuple[str, ...] = ()
-    industries_except: tuple[str, ...] = ()
-    project_types: tuple[str, ...] = ()
-    project_types_except: tuple[str, ...] = ()
+    industries: Codes = ()
+    industries_except: Codes = ()
+    project_types: Names = ()
+    project_types_except: Names = ()
     two_high: bool | None = None
-    industry_labels: tuple[str, ...] = ()
+    _labels: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("industries", "industries_except")
+    @classmethod
+    def _known_codes(cls, items: tuple[str | int, ...]) -> tuple[str, ...]:
+        # groups are expanded here, so that every rule is checked against canonical code prefixes
+        problems: list[str] = []
+        prefixes = expand_prefixes([str(v) for v in items], problems=problems)
+        if problems:
+            raise ValueError("; ".join(p.removeprefix(": ") for p in problems) + " (行业代码无效)")
+        return prefixes
+
+    @field_validator("project_types", "project_types_except")
+    @classmethod
+    def _known_types(cls, items: tuple[str, ...]) -> tuple[str, ...]:
+        types = project_types()
+        if bad := [v for v in items if v not in types]:
+            raise ValueError(f"unknown project type(s) {bad}; allowed: {sorted(types)} (项目类型无效)")
+        return items
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_labels(cls, data: Any, handler: ModelWrapValidatorHandler[AppliesTo]) -> AppliesTo:
+        applies = handler(data)
+        if isinstance(data, Mapping):
+            applies._labels = tuple(str(v) for v in data.get("industries", ()))
+        return applies
+
+    @property
+    def industry_labels(self) -> tuple[str, ...]:
+        """The ``industries`` entries as written (``"@chemical"``), for reports."""
+        return self._labels
 
     @property
     def is_universal(self) -> bool:
@@ -195,10 +232,15 @@ class Applicability:
         return "; ".join(parts) or "all projects"
 
 
-# ------------------------------------------------------------------------------------------------- rules
-@dataclass(frozen=True)
-class Rule:
-    """One screening rule (see the module docstring for the predicates).
+#: Former name of :class:`AppliesTo`.
+Applicability = AppliesTo
+
+
+class RuleEntry(DataModel):
+    """One screening rule, a ``[[rules]]`` entry (see the module docstring for the predicates).
+
+    Its role, severity and ``[params]`` are checked against its predicate's declaration
+    (:mod:`sanxian_yidan.predicates`) and reported with the field problems.
 
     Attributes
     ----------
@@ -212,7 +254,7 @@ class Rule:
         One of :data:`SEVERITIES`, or ``"outside_coverage"`` (coverage rules only).
     source : str
         Document, number and clause.
-    applies_to : Applicability
+    applies_to : AppliesTo
         Which projects the rule concerns.
     where : tuple of Condition
         Filter on the layer's features (all must hold).
@@ -233,23 +275,63 @@ class Rule:
         registered later).
     """
 
-    id: str
-    title_zh: str
-    title_en: str
-    role: str
-    predicate: str
-    severity: str
-    source: str
-    applies_to: Applicability = field(default_factory=Applicability)
-    where: tuple[Condition, ...] = ()
-    distance_m: float | None = None
-    share: float | None = None
-    test: Condition | None = None
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+    title_zh: Text
+    title_en: Text
+    role: Text
+    predicate: Text
+    severity: Text
+    source: Source
+    applies_to: AppliesTo = AppliesTo()
+    params: Mapping[str, Any] = {}
     assumption: bool = False
     note_zh: str = ""
     note_en: str = ""
-    origin: str = ""
-    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    enabled: bool = True
+    _origin: str = PrivateAttr(default="")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fits_predicate(cls, data: Any, handler: ModelWrapValidatorHandler[RuleEntry]) -> RuleEntry:
+        errors: list[Any] = []
+        parsed: dict[str, Any] = {}
+        cross = _predicate_problems(data, parsed) if isinstance(data, Mapping) else []
+        if not cross and isinstance(data, Mapping) and isinstance(data.get("params", {}), Mapping):
+            data = {**data, "params": parsed}  # the rule keeps its parameters as its predicate parsed them
+        try:
+            entry = handler(data)
+        except ValidationError as exc:
+            errors = [{k: e[k] for k in ("type", "loc", "input", "ctx") if k in e} for e in exc.errors()]
+        errors += [InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": msg}), loc=loc,
+                                    input=data.get(loc[0])) for loc, msg in cross]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return entry
+
+    @property
+    def origin(self) -> str:
+        """File the rule (last) came from."""
+        return self._origin
+
+    @property
+    def where(self) -> tuple[Condition, ...]:
+        """Filter on the layer's features (all must hold)."""
+        return self.params.get("where", ())
+
+    @property
+    def distance_m(self) -> float | None:
+        """``within_distance`` threshold [m]."""
+        return self.params.get("distance_m")
+
+    @property
+    def share(self) -> float | None:
+        """``overlap_share_above`` threshold [-] (0-1)."""
+        return self.params.get("share")
+
+    @property
+    def test(self) -> Condition | None:
+        """``attribute_test`` condition."""
+        return self.params.get("test")
 
     @property
     def spec(self) -> Predicate:
@@ -274,6 +356,10 @@ class Rule:
         """The test in Chinese, e.g. ``距河流 1000 m 以内``."""
         vocab = role_vocabulary()
         return self.spec.describe_zh(self, vocab[self.role].zh if self.role in vocab else self.role)
+
+
+#: A loaded rule is its validated entry.
+Rule = RuleEntry
 
 
 @dataclass(frozen=True)
@@ -310,92 +396,6 @@ class RuleSet:
     def roles(self) -> set[str]:
         """Layer roles the rules test (without the ``project`` pseudo-role)."""
         return {r.role for r in self.rules if r.role != PROJECT_ROLE}
-
-
-# ------------------------------------------------------------------------------------------------ models
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Codes = Annotated[tuple[str | int, ...], AsTuple]
-Names = Annotated[tuple[str, ...], AsTuple]
-
-
-class AppliesTo(DataModel):
-    """A rule's ``[applies_to]`` table (see :class:`Applicability`)."""
-
-    industries: Codes = ()
-    industries_except: Codes = ()
-    project_types: Names = ()
-    project_types_except: Names = ()
-    two_high: bool | None = None
-
-    @field_validator("industries", "industries_except")
-    @classmethod
-    def _known_codes(cls, items: tuple[str | int, ...]) -> tuple[str | int, ...]:
-        problems: list[str] = []
-        expand_prefixes([str(v) for v in items], problems=problems)
-        if problems:
-            raise ValueError("; ".join(p.removeprefix(": ") for p in problems) + " (行业代码无效)")
-        return items
-
-    @field_validator("project_types", "project_types_except")
-    @classmethod
-    def _known_types(cls, items: tuple[str, ...]) -> tuple[str, ...]:
-        types = project_types()
-        if bad := [v for v in items if v not in types]:
-            raise ValueError(f"unknown project type(s) {bad}; allowed: {sorted(types)} (项目类型无效)")
-        return items
-
-    def applicability(self) -> Applicability:
-        """The validated table with industry groups expanded to code prefixes."""
-        return Applicability(expand_prefixes(map(str, self.industries)), expand_prefixes(map(str, self.industries_except)),
-                             self.project_types, self.project_types_except, self.two_high,
-                             tuple(str(v) for v in self.industries))
-
-
-class RuleEntry(DataModel):
-    """One ``[[rules]]`` entry; its role, severity and ``[params]`` are checked against its predicate's declaration
-    (:mod:`sanxian_yidan.predicates`) and reported with the field problems."""
-
-    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
-    title_zh: Text
-    title_en: Text
-    role: Text
-    predicate: Text
-    severity: Text
-    source: Source
-    applies_to: AppliesTo = AppliesTo()
-    params: dict[str, Any] = {}
-    assumption: bool = False
-    note_zh: str = ""
-    note_en: str = ""
-    enabled: bool = True
-    _parsed: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _fits_predicate(cls, data: Any, handler: ModelWrapValidatorHandler[RuleEntry]) -> RuleEntry:
-        errors: list[Any] = []
-        try:
-            entry = handler(data)
-        except ValidationError as exc:
-            errors = [{k: e[k] for k in ("type", "loc", "input", "ctx") if k in e} for e in exc.errors()]
-        parsed: dict[str, Any] = {}
-        cross = _predicate_problems(data, parsed) if isinstance(data, Mapping) else []
-        errors += [InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": msg}), loc=loc,
-                                    input=data.get(loc[0])) for loc, msg in cross]
-        if errors:
-            raise ValidationError.from_exception_data(cls.__name__, errors)
-        entry._parsed = parsed
-        return entry
-
-    def rule(self, origin: str) -> Rule:
-        """The :class:`Rule` of this entry, read from ``origin``."""
-        p = self._parsed
-        return Rule(id=self.id, title_zh=self.title_zh, title_en=self.title_en, role=self.role,
-                    predicate=self.predicate, severity=self.severity, source=self.source,
-                    applies_to=self.applies_to.applicability(), where=p.get("where", ()),
-                    distance_m=p.get("distance_m"), share=p.get("share"), test=p.get("test"),
-                    assumption=self.assumption, note_zh=self.note_zh, note_en=self.note_en, origin=origin,
-                    params=MappingProxyType(p))
 
 
 class RulesFile(DataModel):
@@ -516,7 +516,9 @@ def load_rules(path: str | Path | None = None, *, defaults: bool = True) -> Rule
             "correct each entry listed (see the header of sanxian_yidan/data/rules.toml for the format: "
             f"predicates {list(predicates())}, severities {list(SEVERITIES)}, ops {list(OPS)})")))
     origin = {rid: str(file) for (_, file, _), (_, layer) in zip(sources, layers) for rid in layer["rules"]}
-    rules = tuple(entry.rule(origin[rid]) for rid, entry in model.rules.items())
+    for rid, entry in model.rules.items():
+        entry._origin = origin[rid]
+    rules = tuple(model.rules.values())
     logger.info("loaded %d rules from %s", len(rules), [label for label, _ in layers])
     return RuleSet(rules, tuple(str(file) for _, file, _ in sources), disabled)
 
