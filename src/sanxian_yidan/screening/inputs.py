@@ -22,20 +22,13 @@ from .. import crs as crsmod
 from ..catalog import Catalog, LayerEntry
 from ..conditions import Condition
 from ..crs.plausibility import point_typos
-from ..errors import (
-    CRSError,
-    EmptyLayerError,
-    InputFileError,
-    problem,
-)
+from ..errors import CRSError, EmptyLayerError, InputFileError, problem
 from ..industries import check_project_type, lookup, project_types, type_for_industry
 from ..io.vector import WEB_MAP_CRS, read_vector
 from ..normalize import GeometryFamily, normalise
-from ..rules import (
-    Rule,
-)
+from ..rules import Rule
 from . import overlay
-from .overlay import overlay_pieces
+from .overlay import mean_width, overlay_pieces
 from .result import clean_value
 from .settings import ScreeningSettings
 
@@ -94,10 +87,7 @@ class Projects:
 def find_column(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
     geometry = getattr(frame, "active_geometry_name", None)      # without building the geometry column
     lower = {str(c).lower(): c for c in frame.columns if c != geometry}
-    for name in names:
-        if name.lower() in lower:
-            return lower[name.lower()]
-    return None
+    return next((lower[name.lower()] for name in names if name.lower() in lower), None)
 
 
 def _feature_labels(frame: pd.DataFrame, settings: ScreeningSettings) -> list[str]:
@@ -189,12 +179,10 @@ def _read_projects(projects: Any, crs: Any, layer: str | None) -> tuple[gpd.GeoD
                 raw = _web_map_to_wgs84(raw, WEB_MAP_CRS[key])
             elif raw.crs is None:
                 raw = raw.set_crs(crs)
-            else:
-                from pyproj import CRS as _CRS
-                if not raw.crs.equals(_CRS.from_user_input(crs)):
-                    warnings.warn(f"projects declare {raw.crs.to_string()} but crs={crs!r} was stated; using the "
-                                  "stated CRS", stacklevel=3)
-                    raw = raw.set_crs(crs, allow_override=True)
+            elif not raw.crs.equals(CRS.from_user_input(crs)):
+                warnings.warn(f"projects declare {raw.crs.to_string()} but crs={crs!r} was stated; using the "
+                              "stated CRS", stacklevel=3)
+                raw = raw.set_crs(crs, allow_override=True)
         elif raw.crs is None:
             raise CRSError(problem("项目数据没有坐标系。", "The projects GeoDataFrame has no CRS.",
                                    fix="set it (gdf.set_crs('EPSG:4547')) or pass crs='EPSG:4326' / 'GCJ-02'"))
@@ -342,12 +330,6 @@ def _raw_sample(raw: gpd.GeoDataFrame, n: int) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapely.point_on_surface(np.asarray(geoms, dtype=object)), crs=raw.crs)
 
 
-def _coordinate_index(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All coordinates of ``geoms`` (n x 2) and the index of the geometry each belongs to."""
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    return coords, index
-
-
 def _check_raw_coordinates(raw: gpd.GeoDataFrame, settings: ScreeningSettings, *, file: str | None,
                            layer: str | None) -> None:
     """Refuse coordinates that are not numbers, and "degrees" that cannot be degrees, before projecting.
@@ -363,7 +345,7 @@ def _check_raw_coordinates(raw: gpd.GeoDataFrame, settings: ScreeningSettings, *
     CRSError
         The CRS is geographic but a longitude lies outside ±180° or a latitude outside ±90°.
     """
-    coords, index = _coordinate_index(np.asarray(raw.geometry.values, dtype=object))
+    coords, index = shapely.get_coordinates(np.asarray(raw.geometry.values, dtype=object), return_index=True)
     if len(coords) == 0:
         return
     finite = np.isfinite(coords).all(axis=1)
@@ -434,7 +416,7 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
         small, collinear or tiny polygon).
     """
     n = len(footprints)
-    coords, index = _coordinate_index(footprints)
+    coords, index = shapely.get_coordinates(footprints, return_index=True)
     finite_geom = np.ones(n, dtype=bool)
     if len(coords):
         np.logical_and.at(finite_geom, index, np.isfinite(coords).all(axis=1))
@@ -451,9 +433,7 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
         lon1, lat1 = to_geo.transform(bounds[:, 2], bounds[:, 3], errcheck=False)
     on_earth = np.isfinite(np.c_[lon0, lat0, lon1, lat1]).all(axis=1)
     nowhere = shapely.is_empty(footprints) | ~finite_geom | ~np.isfinite(area) | ~on_earth
-    perim = shapely.length(footprints)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        width = np.where(perim > 0, area / (perim / 2.0), 0.0)
+    width = mean_width(area, shapely.length(footprints))
     tiny = ~nowhere & ((area <= 0) | (area < sliver_m2) | (width < settings.sliver_width_m))
     if not (nowhere | tiny).any():
         return
@@ -709,9 +689,7 @@ def pieces_for(layer: Layer, projects: Projects, settings: ScreeningSettings, sl
     pi, fi, geoms, area = overlay_pieces(projects.footprints, layer.geoms, threads=settings.threads,
                                          footprint_tree=projects.tree if few else None,
                                          min_parallel_pairs=settings.min_parallel_pairs)
-    perim = shapely.length(geoms) if len(geoms) else np.empty(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        width = np.where(perim > 0, area / (perim / 2.0), 0.0)
+    width = mean_width(area, shapely.length(geoms) if len(geoms) else np.empty(0))
     sliver = (area < sliver_m2) | (width < settings.sliver_width_m)        # as is_sliver, width computed once
     return Pieces(pi, fi, geoms, area, sliver, width)
 

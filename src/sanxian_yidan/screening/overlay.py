@@ -13,7 +13,7 @@ import shapely
 from ..geomutil import polygonal_parts
 from ..parallel import chunk_bounds, chunked
 
-__all__ = ["FEW_FEATURES", "chunked_call", "is_sliver", "overlay_pieces", "query_pairs", "uncovered_parts"]
+__all__ = ["FEW_FEATURES", "chunked_call", "is_sliver", "mean_width", "overlay_pieces", "query_pairs", "uncovered_parts"]
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +167,13 @@ def uncovered_parts(footprints: np.ndarray, pi: np.ndarray, pieces: np.ndarray, 
     return remaining
 
 
-def is_sliver(area: np.ndarray, perimeter: np.ndarray, settings_m2: float, width_m: float) -> np.ndarray:
+def mean_width(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
+    """Mean width of polygons, area / half perimeter [m] (0 without perimeter)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        width = np.where(perimeter > 0, area / (perimeter / 2.0), 0.0)
-    return (area < settings_m2) | (width < width_m)
+        return np.where(perimeter > 0, area / (perimeter / 2.0), 0.0)
+
+
+def is_sliver(area: np.ndarray, perimeter: np.ndarray, settings_m2: float, width_m: float) -> np.ndarray:
+    return (area < settings_m2) | (mean_width(area, perimeter) < width_m)
 
 
