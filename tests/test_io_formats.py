@@ -34,7 +34,7 @@ from make_format_fixtures import E0, N0, red_line_dxf  # noqa: E402
 DXF = DATA / "dxf" / "red_line_r2000_gbk.dxf"
 KML = DATA / "kml" / "ovi_folders.kml"
 XLSX = DATA / "xlsx" / "parcels_cm114.xlsx"
-SAGITTA = format_settings().bulge_sagitta_m
+SAGITTA = format_settings().dxf.bulge_sagitta_m
 
 
 def _shoelace(xy: np.ndarray) -> float:

@@ -51,19 +51,19 @@ def _raw(path: Path, layer: str | None, encoding: str | None) -> tuple[pd.DataFr
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:
-    s = format_settings()
+    s = format_settings().coord_table
     keys = [_key(h) for h in header]
 
     def find(names: tuple[str, ...]) -> int | None:
         return next((keys.index(n) for n in names if n in keys), None)
 
-    found = {"point": find(s.point_id_columns), "x": find(s.x_columns), "y": find(s.y_columns)}
+    found = {"point": find(s.point_id), "x": find(s.x), "y": find(s.y)}
     if found["x"] is None or found["y"] is None:  # points in degrees: 经度 is the x, 纬度 the y
-        found["x"], found["y"] = find(s.lon_columns), find(s.lat_columns)
+        found["x"], found["y"] = find(s.lon), find(s.lat)
     if any(v is None for v in found.values()) or found["x"] == found["y"]:
         return None
-    ring, parcel = find(s.ring_columns), find(s.parcel_columns)
-    area = next((i for i, k in enumerate(keys) if any(k.startswith(n) for n in s.area_columns)), None)
+    ring, parcel = find(s.ring), find(s.parcel)
+    area = next((i for i, k in enumerate(keys) if any(k.startswith(n) for n in s.area)), None)
     out = {k: int(v) for k, v in found.items() if v is not None}
     if area is not None and area not in out.values():
         out["area"] = area
@@ -129,12 +129,12 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
     path = Path(path)
     found = detect_coordinate_table(path, layer=layer, encoding=encoding)
     if found is None:
-        s = format_settings()
+        s = format_settings().coord_table
         raise InputFileError(problem("不是坐标表：找不到点号、X、Y 列。",
                                      "Not a coordinate table: no header row with point-number, X and Y columns.",
                                      file=path, layer=layer,
-                                     fix=f"name the columns e.g. 点号, 圈号, X, Y (accepted: {s.point_id_columns}, "
-                                         f"{s.x_columns}, {s.y_columns})"))
+                                     fix=f"name the columns e.g. 点号, 圈号, X, Y (accepted: {s.point_id}, "
+                                         f"{s.x}, {s.y})"))
     raw, header_row, cols, used = found
     headings = [str(h).strip() for h in raw.iloc[header_row].tolist()]
     body = raw.iloc[header_row + 1:].reset_index(drop=True)
@@ -180,7 +180,7 @@ def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared:
 
     cfg = boundary_txt_settings()
     units, check, ha = cfg.area_units.entries, cfg.area_check, display_unit("ha").per
-    unit_text = re.sub(r"^(" + "|".join(map(re.escape, format_settings().area_columns)) + ")", "", _key(heading))
+    unit_text = re.sub(r"^(" + "|".join(map(re.escape, format_settings().coord_table.area)) + ")", "", _key(heading))
     named = next((u for u, v in units.items() if any(n.lower() in unit_text for n in v.names)), None)
     order = [named] if named else list(cfg.area_units.inference_order)
     values: list[float] = []

@@ -109,7 +109,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
     path = check_input_file(path, what="drawing")  # no folder, pipe, device or empty file
     if is_dwg(path):
         refuse_dwg(path)
-    settings = format_settings()
+    settings = format_settings().dxf
     notes: list[str] = []
     if encoding is None:
         encoding = _text_encoding(path, notes)
@@ -119,7 +119,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
         raise InputFileError(problem("无法读取该 DXF 文件（格式错误或文件损坏）。", f"Cannot read the DXF file: {exc}",
                                      file=path, fix="open it in CAD and save it again as DXF (R2000 or later)")) \
             from exc
-    wanted = set(settings.dxf_entity_types)
+    wanted = set(settings.entity_types)
     entities = [e for e in _model_entities(doc.modelspace()) if e.dxftype() in wanted
                 and not (e.dxftype() == "POLYLINE" and not e.is_2d_polyline)]
     by_layer: dict[str, int] = {}

@@ -58,7 +58,7 @@ def read_kml_bytes(path: Path) -> bytes:
     InputFileError
         A damaged archive, no KML inside, or a member larger than ``kml.max_kml_bytes``.
     """
-    limit = format_settings().max_kml_bytes
+    limit = format_settings().kml.max_kml_bytes
     if not zipfile.is_zipfile(path):
         if path.stat().st_size > limit:
             raise InputFileError(problem("KML 文件过大。", f"The KML file is larger than {limit} bytes.", file=path,
