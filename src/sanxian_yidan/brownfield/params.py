@@ -123,6 +123,10 @@ def _strings(value: Any) -> Any:
 #: A list of values compared as text (``["废弃", "闭坑"]``; numbers are read as their text).
 Values = Annotated[tuple[str, ...], BeforeValidator(_strings)]
 Roles = Annotated[tuple[str, ...], AsTuple]
+#: ``{field = [values]}`` selecting features (a single value may stand alone; the former record's
+#: ``(field, values)`` pairs are read too).
+Where = Annotated[dict[str, Annotated[Values, BeforeValidator(lambda v: [v] if isinstance(v, (str, int)) else v)]],
+                  BeforeValidator(lambda v: dict(v) if isinstance(v, tuple) else v)]
 
 
 class DefaultLabels(DataModel):
@@ -289,10 +293,6 @@ class _StatusDefault(Sourced):
     readiness: float = Field(ge=0, le=1)
 
 
-def _where(value: Any) -> Any:
-    return dict(value) if isinstance(value, tuple) else value  # the former record's (field, values) pairs
-
-
 class Exclusion(PositionalFields, DefaultLabels, Sourced):
     """A hard-exclusion layer: features of ``role`` (optionally filtered) cut away from sites.
 
@@ -308,8 +308,7 @@ class Exclusion(PositionalFields, DefaultLabels, Sourced):
     reason_zh: str = ""
     reason_en: str = ""
     buffer_m: float = Field(default=0.0, ge=0)  # 0 m cuts the zone itself (no buffer, not a tuned value)
-    where: Annotated[dict[str, Annotated[Values, BeforeValidator(lambda v: [v] if isinstance(v, (str, int)) else v)]],
-                     BeforeValidator(_where)] = {}
+    where: Where = {}
 
 
 _RowPitchInputs = create_model(  # type: ignore[call-overload]
