@@ -65,25 +65,18 @@ def substation_distances(geoms: np.ndarray, substations: gpd.GeoDataFrame, class
     out = pd.DataFrame(index=range(n))
     _, d_any = nearest_features(geoms, sub_geoms)
     out["dist_any_substation_m"] = d_any
-    per_class = {}
-    for cls in classes:
-        ok = (kv >= cls.min_voltage_kv) | (np.isnan(kv) & (unknown_voltage == "include"))
-        sel = np.flatnonzero(ok)
-        j, d = nearest_features(geoms, sub_geoms[sel])
-        j_full = np.where(j >= 0, sel[np.maximum(j, 0)] if len(sel) else -1, -1)
-        per_class[cls.min_voltage_kv] = (d, j_full)
-        out[f"dist_substation_{cls.min_voltage_kv:g}kv_m"] = d
     cap = np.nan_to_num(np.asarray(capacity_mw, dtype=float), nan=0.0)
-    maxes = np.array([c.max_capacity_mw for c in classes])
-    which = np.minimum(np.searchsorted(maxes, cap, side="left"), len(classes) - 1)
-    req = np.array([classes[w].min_voltage_kv for w in which])
+    which = np.minimum(np.searchsorted([c.max_capacity_mw for c in classes], cap, side="left"), len(classes) - 1)
     dist = np.full(n, np.nan)
     j_sel = np.full(n, -1)
     for k, cls in enumerate(classes):
-        m = which == k
-        d, j = per_class[cls.min_voltage_kv]
-        dist[m], j_sel[m] = d[m], j[m]
-    out["required_kv"] = req
+        sel = np.flatnonzero((kv >= cls.min_voltage_kv) | (np.isnan(kv) & (unknown_voltage == "include")))
+        j, d = nearest_features(geoms, sub_geoms[sel])
+        out[f"dist_substation_{cls.min_voltage_kv:g}kv_m"] = d
+        m = which == k  # the sites whose plant needs this class
+        dist[m] = d[m]
+        j_sel[m] = np.where(j[m] >= 0, sel[np.maximum(j[m], 0)] if len(sel) else -1, -1)
+    out["required_kv"] = np.array([classes[w].min_voltage_kv for w in which])
     out["dist_substation_m"] = dist
     has = j_sel >= 0
     out["substation_kv"] = np.where(has, kv[np.maximum(j_sel, 0)] if len(kv) else np.nan, np.nan)
@@ -100,8 +93,8 @@ def layer_distance(catalog: Any, roles: Iterable[str], geoms: np.ndarray) -> tup
         Distances (``nan`` when no such layer exists), the roles used, and whether any feature
         used is synthetic.
     """
-    frames = [catalog.read(r) for r in roles if catalog.has(r)]
     used = [r for r in roles if catalog.has(r)]
+    frames = [catalog.read(r) for r in used]
     if not frames:
         return np.full(len(geoms), np.nan), used, False
     targets = np.concatenate([np.asarray(f.geometry.values, dtype=object) for f in frames])
@@ -225,11 +218,9 @@ def terrain_table(geoms: np.ndarray, crs: Any, dem: Any, *, slope_threshold_deg:
 
     n = len(geoms)
     table = pd.DataFrame({c: np.full(n, np.nan) for c in TERRAIN_COLUMNS})
-    notes: list[list[str]] = [[] for _ in range(n)]
     if dem is None:
-        for i in range(n):
-            notes[i].append("无 DEM，坡度/朝向未评价 / no DEM: slope and aspect not assessed")
-        return table, notes
+        return table, [["无 DEM，坡度/朝向未评价 / no DEM: slope and aspect not assessed"] for _ in range(n)]
+    notes: list[list[str]] = [[] for _ in range(n)]
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if ok.any():
         polys = gpd.GeoSeries(geoms[ok], crs=crs)

@@ -165,10 +165,8 @@ def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *,
 
 def mcda_param_records(spec: McdaSpec, weights: pd.Series) -> list[ParamRecord]:
     """Method, top k, Monte-Carlo draws and the weight of each criterion, with sources (for provenance)."""
-    recs = [ParamRecord("mcda.method", spec.method, "", spec.source),
-            ParamRecord("mcda.top_k", spec.top_k, "", spec.source),
-            ParamRecord("mcda.n_samples", spec.n_samples, "", spec.source),
-            ParamRecord("mcda.seed", spec.seed, "", spec.source)]
+    recs = [ParamRecord(f"mcda.{key}", getattr(spec, key), "", spec.source)
+            for key in ("method", "top_k", "n_samples", "seed")]
     sources = [spec.ahp.source if spec.ahp is not None else c.source for c in spec.criteria]
     recs += [ParamRecord(f"mcda.weight.{label}", float(w), "", src)
              for (label, w), src in zip(weights.items(), sources)]
