@@ -7,7 +7,6 @@ coordinates and CRS names from pyproj/the EPSG registry, GCJ-02/BD-09 sample pai
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import geopandas as gpd
@@ -116,7 +115,8 @@ def test_required_accuracy_is_the_issue_requirement():
 def test_non_convergence_is_reported(monkeypatch):
     from sanxian_yidan.crs import webmap
 
-    capped = dataclasses.replace(webmap.crs_settings(), gcj_max_iterations=1)
+    s = webmap.crs_settings()
+    capped = s.model_copy(update={"gcj02": s.gcj02.model_copy(update={"max_iterations": 1})})
     monkeypatch.setattr(webmap, "crs_settings", lambda: capped)
     with pytest.warns(SanxianWarning, match=r"did not converge for 2 point\(s\) within 1 iterations"):
         gcj02_to_wgs84([113.0, 114.0], [31.5, 32.0])

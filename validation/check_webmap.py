@@ -59,7 +59,7 @@ def _grid(west: float, south: float, east: float, north: float, n: int) -> tuple
 
 
 def checks() -> list[Check]:
-    tol_iter = crs_settings().gcj_tolerance_m
+    tol_iter = crs_settings().gcj02.iteration_tolerance_m
     tol_one = 1.01 * tol_iter            # one inverse (see the module docstring)
     tol_two = 2 * tol_one                # BD-09 -> GCJ-02 -> WGS84
     one = f"|Δ| ≤ {tol_one * 1000:g} mm (the iteration stops at a {tol_iter * 1000:g} mm residual, +1 %)"

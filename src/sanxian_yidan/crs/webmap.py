@@ -58,7 +58,7 @@ def outside_mainland_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
 
 
 def _outside_mainland(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
-    west, south, east, north = crs_settings().mainland_bbox
+    west, south, east, north = crs_settings().gcj02.mainland_bbox
     return (lon < west) | (lon > east) | (lat < south) | (lat > north)
 
 
@@ -124,7 +124,7 @@ def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
     moved, so ``p <- p - (forward(p) - target)`` gains two to three digits per step (around Suizhou:
     3 m after the first guess, 1 cm after one step, under 1 mm after two).
     """
-    s = crs_settings()
+    s = crs_settings().gcj02
     shape = target_lon.shape
     target_lon = target_lon.ravel()
     target_lat = target_lat.ravel()
@@ -132,7 +132,7 @@ def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
     lat = lat.ravel().copy()
     active = np.isfinite(target_lon) & np.isfinite(target_lat)
     worst = 0.0
-    for _ in range(s.gcj_max_iterations):
+    for _ in range(s.max_iterations):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -140,7 +140,7 @@ def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
         rlon = flon - target_lon[idx]
         rlat = flat - target_lat[idx]
         err = _residual_m(rlon, rlat, lat[idx])
-        open_ = err > s.gcj_tolerance_m
+        open_ = err > s.iteration_tolerance_m
         active[idx[~open_]] = False
         move = idx[open_]
         lon[move] -= rlon[open_]
@@ -150,7 +150,7 @@ def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
         warnings.warn(problem(
             f"{what} 反算未收敛。",
             f"The {what} inverse did not converge for {int(active.sum())} point(s) within "
-            f"{s.gcj_max_iterations} iterations (last residual {worst:.3g} m); such points usually lie at the edge "
+            f"{s.max_iterations} iterations (last residual {worst:.3g} m); such points usually lie at the edge "
             "of the mainland-China box, where the offset switches on and off.",
             fix="check that the points are really web-map coordinates inside mainland China"), SanxianWarning,
             stacklevel=4)
