@@ -648,6 +648,22 @@ def test_corpus_extra_layout_columns():
     assert any("legacy Beijing 1954 datum" in w for w in cons.attrs["sanxian"]["warnings"])
 
 
+def test_parcel_lines_of_no_known_layout_are_read_as_the_standard_one(tmp_path):
+    # Shorter than the standard 8 fields: padded with blanks.
+    standard = "5,2.0000,DK01,测试地块,面,,,,@"
+    short = read_boundary_txt(_write(tmp_path / "s.txt", _variant(standard, "5,2.0000,DK01,测试地块,面,@")),
+                              emit_warnings=False)
+    assert short[["parcel_id", "name", "geom_kind", "use"]].iloc[0].tolist() == ["DK01", "测试地块", "面", ""]
+    assert "extra_fields" not in short.columns
+    # Longer than every layout (15 fields) and starting like the standard one: the rest kept in extra_fields.
+    long_line = "5,2.0000,DK01,测试地块,面,,建设用地,0602,a1,a2,b,c,d,e,f,@"
+    long = read_boundary_txt(_write(tmp_path / "l.txt", _variant(standard, long_line)),
+                             emit_warnings=False)
+    assert long[["use", "land_class_code", "extra_fields"]].iloc[0].tolist() == ["建设用地", "0602", "a1,a2,b,c,d,e,f"]
+    assert any("has 15 fields; the first 8 were read as the standard ones" in w
+               for w in long.attrs["sanxian"]["warnings"])
+
+
 def test_m2_area_no_longer_fills_area_ha_unchanged(tmp_path):
     # Before: 109.43 (m2) landed in area_ha as 109.43 'ha' for a 0.0109 ha parcel.
     gdf = read_boundary_txt(CORPUS / "provincial_bsbb_utf16_m2.txt", emit_warnings=False)

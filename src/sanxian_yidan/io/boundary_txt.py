@@ -371,7 +371,6 @@ class _Parcel:
     parcel_id: str
     name: str
     kind: str
-    layout: str
     text: dict[str, str]
 
     @property
@@ -382,7 +381,6 @@ class _Parcel:
 @dataclass
 class _Parsed:
     header: dict[str, str] = field(default_factory=dict)
-    header_lines: dict[str, int] = field(default_factory=dict)
     canonical: dict[str, tuple[str, int]] = field(default_factory=dict)
     has_coordinates: bool = False
     parcels: list[_Parcel] = field(default_factory=list)
@@ -606,7 +604,6 @@ def _parse(lines: list[str], problems: _Problems) -> _Parsed:
             if sep:
                 key, value = key.strip(), value.strip()
                 out.header[key] = value
-                out.header_lines[key] = number
                 canonical = s.header.keys.aliases.get(key, key)
                 if canonical not in out.canonical or key == canonical:
                     out.canonical[canonical] = (value, number)
@@ -643,13 +640,13 @@ def _parse_coordinate_line(line: str, number: int, out: _Parsed, problems: _Prob
                          "'点号,圈号,X,Y'")
 
 
-def _pick_layout(body: list[str]) -> tuple[str, tuple[str, ...]] | None:
+def _pick_layout(body: list[str]) -> tuple[str, ...] | None:
     """The layout of a parcel line's fields: same number of fields and a 面/线/点 where it belongs.
 
     Trailing empty fields beyond the standard layout are dropped until a layout fits.
     """
     layouts = _settings().parcel_layouts.entries
-    by_length = {len(f): (name, f) for name, f in layouts.items()}
+    by_length = {len(f): f for f in layouts.values()}
 
     def fits(fields: tuple[str, ...], values: list[str]) -> bool:
         # A blank 图形属性 (read as 面) is only trusted in layouts no longer than the standard one: in a
@@ -658,13 +655,13 @@ def _pick_layout(body: list[str]) -> tuple[str, tuple[str, ...]] | None:
         return kind in _KINDS or (kind == "" and len(fields) <= len(layouts["standard"]))
 
     candidate = by_length.get(len(body))
-    if candidate and fits(candidate[1], body):
+    if candidate and fits(candidate, body):
         return candidate
     trimmed = list(body)
     while trimmed and trimmed[-1] == "" and len(trimmed) > len(layouts["standard"]):
         trimmed.pop()
         candidate = by_length.get(len(trimmed))
-        if candidate and fits(candidate[1], trimmed):
+        if candidate and fits(candidate, trimmed):
             return candidate
     return None
 
@@ -673,22 +670,19 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
     s = _settings()
     body = fields[:-1] if fields[-1] == _PARCEL_END else list(fields)
     standard = s.parcel_layouts.entries["standard"]
-    picked = _pick_layout(body)
+    names = _pick_layout(body)
     extra = ""
-    if picked is None:
-        if len(body) < len(standard):
-            picked = ("standard", standard)
-            body = body + [""] * (len(standard) - len(body))
-        elif body[standard.index("geom_kind")] in _KINDS:
+    if names is None:
+        # Read as the standard layout: a shorter line padded with blanks, a longer one cut.
+        names = standard
+        if len(body) >= len(standard) and body[standard.index("geom_kind")] in _KINDS:
             # A longer line of no known layout that starts like the standard one: keep the rest as it is.
-            picked = ("standard", standard)
             extra = ",".join(body[len(standard):]).strip(",")
-            body = body[:len(standard)]
             out.notes.append(f"the parcel line on line {number} has {len(fields) - 1} fields; the first "
                              f"{len(standard)} were read as the standard ones and the rest kept in column "
                              f"'extra_fields' / 第 {number} 行地块信息字段较多，多余字段保存在 extra_fields 列")
-        else:
-            parcel_id = body[standard.index("parcel_id")] if len(body) > 2 else ""
+        elif len(body) >= len(standard):
+            parcel_id = body[standard.index("parcel_id")]
             known = sorted(len(f) for f in s.parcel_layouts.entries.values())
             problems.add(number, f"第 {number} 行地块信息的字段数（{len(body)} 个）不符合任何已知格式。",
                          f"The parcel header on line {number} has {len(body)} fields before '@'; the known "
@@ -696,9 +690,7 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
                          feature=f"parcel 编号 '{parcel_id}' (line {number})",
                          fix="remove commas from 名称/用途 (a comma separates fields), or write the standard "
                              "'点数,面积,编号,名称,面,图幅号,用途,地类编码,@'")
-            picked = ("standard", standard)
-            body = (body + [""] * len(standard))[:len(standard)]
-    layout, names = picked
+        body = (body + [""] * len(standard))[:len(standard)]
     values = dict(zip(names, body))
     parcel_id = values["parcel_id"]
     where = f"parcel 编号 '{parcel_id}' (line {number})"
@@ -724,7 +716,7 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
     text = {k: v for k, v in values.items() if k in _TEXT_FIELDS}
     if extra:
         text["extra_fields"] = extra
-    out.parcels.append(_Parcel(number, count, area, unit, parcel_id, values["name"], kind, layout, text))
+    out.parcels.append(_Parcel(number, count, area, unit, parcel_id, values["name"], kind, text))
 
 
 def _parse_area(token: str, number: int, where: str, problems: _Problems) -> tuple[float, str | None]:
