@@ -67,6 +67,9 @@ def test_dxf_red_line_areas_match_the_drawn_shapes() -> None:
     east_of_chord = ring[ring[:, 0] > E0 + 200 + 1e-9]
     np.testing.assert_allclose(np.hypot(east_of_chord[:, 0] - (E0 + 200), east_of_chord[:, 1] - (N0 + 50)), 50,
                                atol=1e-6)
+    # only parcel A has an arc (its LWPOLYLINE's bulge); the warning counts it once
+    assert any(w.startswith(f"1 polyline(s) contain arcs (bulges), replaced by chords with sagitta at most {SAGITTA} m")
+               for w in out.attrs["sanxian"]["warnings"])
 
 
 def test_dxf_chinese_layer_names_in_gbk_and_in_autocad_escapes(tmp_path: Path) -> None:

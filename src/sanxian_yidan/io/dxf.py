@@ -135,15 +135,14 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
         flagged = bool(entity.closed if entity.dxftype() == "LWPOLYLINE" else entity.is_closed)
         closed = len(xyb) >= 3 and (
             flagged or float(np.hypot(*(xyb[0, :2] - xyb[-1, :2]))) <= settings.closure_tolerance_m)
-        points = flatten_bulges(xyb, closed=flagged, sagitta=settings.bulge_sagitta_m)
+        handle = str(entity.dxf.get("handle") or getattr(entity, "_insert_handle", ""))
         if not closed:
-            open_handles.append(str(entity.dxf.get("handle") or getattr(entity, "_insert_handle", "")))
+            open_handles.append(handle)
             continue
         by_layer[name] = by_layer.get(name, 0) + 1
-        arcs += int(_has_bulge(entity))
-        rings.append(points)
-        meta.append((name, str(entity.dxf.get("handle") or getattr(entity, "_insert_handle", "")),
-                     entity.dxftype()))
+        arcs += int(xyb[:, 2].any())
+        rings.append(flatten_bulges(xyb, closed=flagged, sagitta=settings.bulge_sagitta_m))
+        meta.append((name, handle, entity.dxftype()))
     all_layers = sorted({_decoded(e.dxf.layer) for e in _model_entities(doc.modelspace())})
     if layer is not None and layer.casefold() not in {n.casefold() for n in all_layers}:
         raise InputFileError(problem(f"DXF 中没有图层 '{layer}'。", f"Layer '{layer}' is not in the drawing; layers: "
@@ -299,9 +298,3 @@ def _decoded(name: Any) -> str:
 
     text = str(name)
     return decode_dxf_unicode(text) if has_dxf_unicode(text) else text
-
-
-def _has_bulge(entity: Any) -> bool:
-    if entity.dxftype() == "LWPOLYLINE":
-        return bool(entity.has_arc)
-    return any(getattr(v.dxf, "bulge", 0) for v in entity.vertices)
