@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -140,9 +141,7 @@ def read_kml(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
         raise InputFileError(problem("KML 的文件夹或几何嵌套过深。", "Folders or MultiGeometry are nested too deeply "
                                      "to be a field-app export (hundreds of levels).", file=path,
                                      fix="export the data again; flatten the folder structure")) from exc
-    folders: dict[str, int] = {}
-    for row in rows:
-        folders[row["folder"]] = folders.get(row["folder"], 0) + 1
+    folders = dict(Counter(row["folder"] for row in rows))
     if layer is not None:
         chosen = [r for r in rows if _in_folder(r["folder"], layer)] or [r for r in rows if r["_doc"] == layer]
         if not chosen:
@@ -170,6 +169,9 @@ def read_kml(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     return frame
 
 
+# The multi-part type of parts that are all of one simple type (anything else: a GeometryCollection).
+_MULTI: dict[str, Any] = {"Polygon": shapely.MultiPolygon, "LineString": shapely.MultiLineString,
+                          "Point": shapely.MultiPoint}
 _FAMILY = {0: "point", 1: "line", 2: "line", 3: "polygon", 4: "point", 5: "line", 6: "polygon", 7: "collection"}
 
 
@@ -180,10 +182,8 @@ def _in_folder(folder: str, wanted: str) -> bool:
 
 
 def _text(element: ET.Element, name: str) -> str | None:
-    for child in element:
-        if _local(child.tag) == name:
-            return (child.text or "").strip()
-    return None
+    child = _find(element, name)
+    return None if child is None else (child.text or "").strip()
 
 
 def _walk(element: ET.Element, folders: list[str], rows: list[dict[str, Any]], skipped: list[int],
@@ -265,14 +265,8 @@ def _geometry(element: ET.Element | _Wrap) -> Any:
             parts = [g for g in (_geometry(_Wrap(c)) for c in child) if g is not None]
             if not parts:
                 return None
-            kinds = {p.geom_type for p in parts}
-            if kinds == {"Polygon"}:
-                return shapely.MultiPolygon(parts)
-            if kinds == {"LineString"}:
-                return shapely.MultiLineString(parts)
-            if kinds == {"Point"}:
-                return shapely.MultiPoint(parts)
-            return shapely.GeometryCollection(parts)
+            kind = parts[0].geom_type if len({p.geom_type for p in parts}) == 1 else ""
+            return _MULTI.get(kind, shapely.GeometryCollection)(parts)
     return None
 
 
