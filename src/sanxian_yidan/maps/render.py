@@ -36,14 +36,7 @@ from .layers import (
     require_column,
     tooltip_texts,
 )
-from .settings import (
-    BASEMAPS,
-    Basemap,
-    MapError,
-    MapSettings,
-    TileSource,
-    default_settings,
-)
+from .settings import BASEMAPS, Basemap, MapError, MapSettings, default_settings
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +97,11 @@ def _display_geometries(gdf: gpd.GeoDataFrame, *, gcj02: bool, decimals: int, la
     return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
 
 
+def _drawn(geoms: np.ndarray) -> np.ndarray:
+    """Mask of the geometries that can be drawn (neither missing nor empty)."""
+    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
 def _geometry_rank(geoms: np.ndarray) -> int:
     """Draw order: polygons 0, lines 2, points 3 (boundaries are 1), so small things stay on top."""
     types = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
@@ -124,11 +122,6 @@ def _js_json(value: Any) -> str:
     """JSON for a JS literal that is safe inside <script> (keeps Chinese readable in the HTML source)."""
     return (json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _js_string(text: str) -> str:
-    """A JS string literal safe inside <script>."""
-    return _js_json(text)
 
 
 class _Script(MacroElement):
@@ -449,7 +442,7 @@ def _draw_layer(m: folium.Map, p: _Prepared, s: MapSettings) -> folium.FeatureGr
     group = folium.FeatureGroup(name=html.escape(layer.name), show=layer.visible, overlay=True, control=True)
     labels, values = _popup(layer, s)
     tips = tooltip_texts(layer)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok = _drawn(geoms)
     for k, entry in enumerate(classes.entries):
         members = np.flatnonzero(ok & (classes.index == k))
         if not len(members):
@@ -473,7 +466,7 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
     require_column(layer.gdf, layer.markers, "markers", layer.name)
     marks = [("" if category_key(v) is None else format_scalar(v)) for v in layer.gdf[layer.markers]]
     look = _look(layer)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok = _drawn(geoms)
     points = np.full(len(geoms), None, dtype=object)
     points[ok] = shapely.point_on_surface(geoms[ok])
     markers = folium.FeatureGroup(name="markers", control=False, show=True)
@@ -555,7 +548,7 @@ def _draw_base(m: folium.Map, p: _Prepared, s: MapSettings, group: folium.Featur
     layer = p.layer
     look = _look(layer)
     boundary = layer.look in BOUNDARY_ROLES
-    ok = np.flatnonzero(~(shapely.is_missing(p.geoms) | shapely.is_empty(p.geoms)))
+    ok = np.flatnonzero(_drawn(p.geoms))
     labels, values = _popup(layer, s) if boundary else ([], None)
     colour = look.fill or look.stroke
     style = _feature_style(p.kind, colour, s, look=look)
@@ -569,20 +562,19 @@ def _draw_base(m: folium.Map, p: _Prepared, s: MapSettings, group: folium.Featur
 
 def _draw_raster(m: folium.Map, p: _Prepared, s: MapSettings,
                  group: folium.FeatureGroup | None = None) -> folium.FeatureGroup:
+    """A raster image in its own layer-list switch, or (a basemap raster) in the basemap ``group``."""
     assert p.image is not None
     raster = p.raster
-    if group is not None:
-        folium.raster_layers.ImageOverlay(p.image.uri, bounds=[list(p.image.bounds[0]), list(p.image.bounds[1])],
-                                          opacity=raster.alpha, pixelated=False, control=False, pane="sxHill",
-                                          interactive=False).add_to(group)
-        return group
-    group = folium.FeatureGroup(name=html.escape(raster.name), show=raster.visible, overlay=True, control=True)
-    pane = "sxHill" if p.base else "sxRaster"
+    own = group is None
+    if group is None:
+        group = folium.FeatureGroup(name=html.escape(raster.name), show=raster.visible, overlay=True, control=True)
     # not pixelated: folium's 'pixelated' is a page-wide CSS rule that would make the hillshade blocky too
     folium.raster_layers.ImageOverlay(p.image.uri, bounds=[list(p.image.bounds[0]), list(p.image.bounds[1])],
                                       opacity=raster.alpha, pixelated=False, control=False,
-                                      pane=pane, interactive=False).add_to(group)
-    group.add_to(m)
+                                      pane="sxHill" if p.base or not own else "sxRaster",
+                                      interactive=False).add_to(group)
+    if own:
+        group.add_to(m)
     return group
 
 
@@ -660,10 +652,6 @@ class _Prepared:
     raster: Any = None
     image: Any = None
     group: int = -1
-
-
-def _tile_url(basemap: Basemap, key: str | None) -> list[TileSource]:
-    return [TileSource(t.url.replace("{tk}", key or ""), t.attribution) for t in basemap.tiles]
 
 
 def _resolve_key(basemap: Basemap, key: str | None) -> str | None:
@@ -778,7 +766,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
                                    fix="wrap each GeoDataFrame: MapLayer(gdf, '名称', 'Name', ...)"))
         geoms = display(layer.gdf, layer.name)
         prepared.append(_Prepared(layer, geoms, _kind(geoms), _geometry_rank(geoms), synthetic=layer.is_synthetic))
-        undrawn = int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())
+        undrawn = int((~_drawn(geoms)).sum())
         if undrawn:  # e.g. brownfield sites cut away entirely by exclusions: say so instead of dropping silently
             notes.append(f"{layer.name_zh}：{undrawn} 个要素无几何（如被硬约束全部扣除），未绘制 / {layer.name_en}: "
                          f"{undrawn} feature(s) without geometry (e.g. wholly excluded) are not drawn")
@@ -822,15 +810,10 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     else:
         notes.append("无底图 / No basemap")
     groups: list[folium.FeatureGroup] = []
-
-    def register(p: _Prepared, group: folium.FeatureGroup) -> None:
-        p.group = len(groups)
-        groups.append(group)
-
     base_groups: dict[str, folium.FeatureGroup] = {}
     group_index: dict[str, int] = {}
     for p in base:  # basemap first (its panes keep it beneath the analysis layers anyway)
-        look = _look(p.raster) if p.raster is not None else _look(p.layer)
+        look = _look(p.raster or p.layer)
         key = (look.group or look.id) if look is not None else "base"
         group = _base_group(m, key, base_groups)
         if key not in group_index:
@@ -840,7 +823,8 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
         _draw_raster(m, p, s, group) if p.raster is not None else _draw_base(m, p, s, group)
     label_groups = [_draw_labels(m, lb, s, _base_group(m, "admin", base_groups)) for lb in labels]
     for p in sorted(prepared, key=lambda p: p.rank):
-        register(p, _draw_raster(m, p, s) if p.raster is not None else _draw_layer(m, p, s))
+        p.group = len(groups)
+        groups.append(_draw_raster(m, p, s) if p.raster is not None else _draw_layer(m, p, s))
     if labels:
         _declutter_place_names(m, s)
 
@@ -856,7 +840,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     var c = map.getContainer();
     var div = document.createElement('div');
     div.className = 'sx-header';
-    div.innerHTML = {_js_string(_header_html(title_zh, title_en, s.banner_text if show_banner else None,
+    div.innerHTML = {_js_json(_header_html(title_zh, title_en, s.banner_text if show_banner else None,
                                              synthetic_layers))};
     c.parentNode.insertBefore(div, c);
     map.invalidateSize();
@@ -875,7 +859,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     var legend = L.control({{position: 'bottomright'}}), div;
     legend.onAdd = function () {{
         div = L.DomUtil.create('div', 'sx-legend leaflet-control');
-        div.innerHTML = {_js_string(_legend_html(blocks, base_blocks, notes))};
+        div.innerHTML = {_js_json(_legend_html(blocks, base_blocks, notes))};
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         return div;
@@ -949,17 +933,18 @@ def _new_map(title_zh: str, title_en: str, s: MapSettings) -> folium.Map:
 
 
 def _add_tiles(m: folium.Map, basemap: Basemap, key: str | None) -> None:
-    for i, tile in enumerate(_tile_url(basemap, key)):
+    for i, tile in enumerate(basemap.tiles):
         name = basemap.zh if i == 0 else f"{basemap.zh} 注记 / labels"
         options: dict[str, Any] = {"subdomains": basemap.subdomains} if basemap.subdomains else {}
-        layer = folium.TileLayer(tiles=tile.url, attr=tile.attribution, name=html.escape(name), overlay=i > 0,
-                                 control=True, max_zoom=basemap.max_zoom, **options)
+        layer = folium.TileLayer(tiles=tile.url.replace("{tk}", key or ""), attr=tile.attribution,
+                                 name=html.escape(name), overlay=i > 0, control=True, max_zoom=basemap.max_zoom,
+                                 **options)
         layer.add_to(m)
         # Tiles that cannot be fetched (no network, wrong key) leave the ground blank: say so once.
         _Script(f"""{layer.get_name()}.once('tileerror', function () {{
     var div = document.createElement('div');
     div.className = 'sx-offline-error'; div.setAttribute('role', 'alert');
-    div.textContent = {_js_string(f"底图瓦片（{basemap.zh}）无法加载：需联网" + ("并提供有效密钥" if basemap.key_env else "")
+    div.textContent = {_js_json(f"底图瓦片（{basemap.zh}）无法加载：需联网" + ("并提供有效密钥" if basemap.key_env else "")
                                   + f"。 / Basemap tiles ({basemap.en}) could not be loaded: they need the internet"
                                   + (" and a valid key" if basemap.key_env else "") + ".")};
     var c = {m.get_name()}.getContainer(); c.parentNode.insertBefore(div, c); {m.get_name()}.invalidateSize();
@@ -978,24 +963,18 @@ def _fit(m: folium.Map, prepared: Sequence[_Prepared], s: MapSettings, view: str
     chosen = chosen + [p.geoms for p in prepared if p.base and p.raster is None and len(p.geoms)
                        and p.layer.look == "admin_boundary"]
     rasters = [p.image.bounds for p in prepared if p.raster is not None and not p.base and p.raster.visible]
-    boxes = []
-    if chosen:
-        geoms = np.concatenate(chosen)
-        geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-        if len(geoms):
-            boxes.append(shapely.total_bounds(geoms))
-    for (south, west), (north, east) in rasters:
-        boxes.append(np.array([west, south, east, north]))
+    boxes = [box] if chosen and (box := _box(chosen)) is not None else []
+    boxes += [(west, south, east, north) for (south, west), (north, east) in rasters]
     if not boxes:
         return
-    arr = np.vstack(boxes)
+    arr = np.array(boxes, dtype=float)
     _fit_box(m, (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()), 15, 20, s)
 
 
 def _box(chosen: Sequence[np.ndarray]) -> tuple[float, float, float, float] | None:
     """(west, south, east, north) of the non-empty geometries of ``chosen`` (display coordinates)."""
     geoms = np.concatenate(chosen)
-    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    geoms = geoms[_drawn(geoms)]
     return tuple(float(v) for v in shapely.total_bounds(geoms)) if len(geoms) else None  # type: ignore[return-value]
 
 
