@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .analysis import ReportColumn, ReportSection, ReportTable, analyses
+from .analysis import ReportChart, ReportColumn, ReportSection, ReportTable, analyses
 from .charts import bar_chart
 from .datafiles import load_toml, packaged_path
 from .report import Column, page_html
@@ -49,29 +49,25 @@ def study_report_html(run: StudyRun, view: Catalog) -> str:
 
     cfg = run.config
     figures = _Figures(run, view)
-    found = {name: result.report_section(cfg.analyses.get(name, {}), view) for name, result in run.results.items()}
-    sections = {name: section for name, section in found.items() if section is not None}
-    summary_rows, summary_cols = _summary_rows(run)
-    files, file_cols, versions, version_cols, params = _provenance(run)
+    sections = {name: section for name, result in run.results.items()
+                if (section := result.report_section(cfg.analyses.get(name, {}), view)) is not None}
+    files, versions, params = _provenance(run)
     body = template_environment().get_template("study_report.html.j2").render(
         title_zh=cfg.title_zh, title_en=cfg.title_en, synthetic_layers=list(run.synthetic_layers or []),
         region=cfg.region, generated=run.generated.isoformat(timespec="seconds"), study_file=cfg.path.name,
-        notes=cfg.notes, summary_rows=summary_rows, summary_cols=summary_cols, links=_links(run),
-        skipped_rows=[{"analysis": _title(k), "reason": v} for k, v in run.skipped.items()],
-        skipped_cols=[Column("analysis", "分析 / Analysis"), Column("reason", "原因 / Reason")],
+        notes=cfg.notes, summary=_table(_summary(run)), links=_links(run),
+        skipped=_table(ReportTable([{"analysis": _title(k), "reason": v} for k, v in run.skipped.items()],
+                                   _headed(("analysis", "分析 / Analysis"), ("reason", "原因 / Reason")))),
         sections=[_section(name, section, figures) for name, section in sections.items()],
         source_tables=[_table(t) for s in sections.values() for t in s.appendix] + _source_tables(run, view),
-        files=files, file_cols=file_cols, versions=versions,
-        version_cols=version_cols, params=params)
+        files=files, versions=versions, params=params)
     return page_html(f"{cfg.title_zh} / {cfg.title_en}", body)
 
 
 def _section(name: str, section: ReportSection, figures: _Figures) -> dict[str, Any]:
     """One analysis section as the template draws it: title, map figure, chart, tables, notes, pointer."""
-    chart = section.chart
     return {"title": _title(name), "figure": figures(list(section.figure_layers), section.figure_title),
-            "chart": chart and _chart(chart.labels, chart.values, chart.title, chart.xlabel, fmt=chart.fmt,
-                                      colours=chart.colours),
+            "chart": section.chart and _chart(section.chart),
             "tables": [_table(t) for t in section.tables], "notes": list(section.notes),
             "see_also": section.see_also and (section.see_also[0], f"{name}/{section.see_also[1]}",
                                               section.see_also[2])}
@@ -83,15 +79,14 @@ def _table(table: ReportTable) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ sections
-def _summary_rows(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column]]:
+def _summary(run: StudyRun) -> ReportTable:
     """The headline figures of every result (its ``summary`` table), analysis by analysis."""
     rows = [{"analysis": _title(name), "item": f"{row['label_zh']} / {row['label_en']}",
              "value": _figure(row["value"]), "unit": row["unit"], "source": row["source"] or "—"}
             for name, result in run.results.items() for row in result.summary.to_dict("records")]
-    cols = [Column("analysis", "分析 / Analysis"), Column("item", "指标 / Figure"),
-            Column("value", "数值 / Value", numeric=True), Column("unit", "单位 / Unit"),
-            Column("source", "依据 / Source")]
-    return rows, cols
+    return ReportTable(rows, (*_headed(("analysis", "分析 / Analysis"), ("item", "指标 / Figure")),
+                              ReportColumn("value", numeric=True, header="数值 / Value"),
+                              *_headed(("unit", "单位 / Unit"), ("source", "依据 / Source"))))
 
 
 def _figure(value: Any) -> str:
@@ -180,7 +175,7 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def _provenance(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column], list[dict[str, str]], list[Column], str]:
+def _provenance(run: StudyRun) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Provenance of the appendix: input and rule files (size, SHA-256), package versions, the parameters (JSON)."""
     import json
 
@@ -191,13 +186,13 @@ def _provenance(run: StudyRun) -> tuple[list[dict[str, Any]], list[Column], list
     files = [dict(file_record(p, relative_to=base), kind="input 输入") for p in run.inputs]
     files += [{"kind": "rules/parameters 规则参数", "path": name, "bytes": None, "sha256": sha}
               for name, sha in run.data_files.items()]
-    file_cols = [Column("kind", "类别 / Kind"), Column("path", "文件 / File"),
-                 Column("bytes", "大小 / Size [bytes]", numeric=True), Column("sha256", "SHA-256")]
+    file_cols = (*_headed(("kind", "类别 / Kind"), ("path", "文件 / File")),
+                 ReportColumn("bytes", numeric=True, header="大小 / Size [bytes]"), *_headed(("sha256", "SHA-256")))
     versions = [{"package": k, "version": v} for k, v in package_versions().items()]
     params = json.dumps(_public(study_parameters(run), base), ensure_ascii=False, indent=1, sort_keys=True,
                         default=str)
-    version_cols = [Column("package", "软件包 / Package"), Column("version", "版本 / Version")]
-    return files, file_cols, versions, version_cols, params
+    return (_table(ReportTable(files, file_cols)), _table(ReportTable(versions, _headed(
+        ("package", "软件包 / Package"), ("version", "版本 / Version")))), params)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -244,10 +239,10 @@ class _Figures:
         return {"title": title, "png": base64.b64encode(png).decode("ascii")}
 
 
-def _chart(labels: list[str], values: list[float], title: str, xlabel: str, *, fmt: str = "{:,.0f}",
-           colours: list[str] | None = None) -> dict[str, str] | None:
-    """A bar chart (PNG, base64) for the template, or ``None`` without bars."""
-    if not labels:
+def _chart(chart: ReportChart) -> dict[str, str] | None:
+    """A section's bar chart (PNG, base64) for the template, or ``None`` without bars."""
+    if not chart.labels:
         return None
-    png = bar_chart(labels, values, title=title, xlabel=xlabel, value_format=fmt, colours=colours)
-    return {"title": title, "png": base64.b64encode(png).decode("ascii")}
+    png = bar_chart(chart.labels, chart.values, title=chart.title, xlabel=chart.xlabel, value_format=chart.fmt,
+                    colours=chart.colours)
+    return {"title": chart.title, "png": base64.b64encode(png).decode("ascii")}
