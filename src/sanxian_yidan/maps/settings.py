@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import SanxianError
-from ..params import PACKAGED_PREFIX, AsTuple, DataModel, Sourced, validate_layers
+from ..params import PACKAGED_PREFIX, AsTuple, DataModel, PositionalFields, Sourced, validate_layers
 from ._deprecated import parse_palettes, parse_ramps  # noqa: F401  (deprecated: removed in the next release)
 from .palettes import (  # noqa: F401  (PaletteClass, Palette, Ramp: public names, as before palettes.py)
     COLOUR,
@@ -43,10 +43,10 @@ class MapError(SanxianError, ValueError):
 # ---------------------------------------------------------------------------------------------------
 # Settings (data/maps.toml)
 # ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TileSource:
+class TileSource(PositionalFields, DataModel):
     """One tile layer of a basemap: Leaflet URL template and HTML attribution."""
 
+    positional: ClassVar[tuple[str, ...]] = ("url", "attribution")
     url: str
     attribution: str
 
@@ -190,11 +190,6 @@ class _Offline(Sourced):
     drop_reason: str
 
 
-class _Tile(DataModel):
-    url: str
-    attribution: str
-
-
 class _Basemap(Sourced):
     zh: str
     en: str
@@ -202,7 +197,7 @@ class _Basemap(Sourced):
     max_zoom: int = Field(ge=0)
     subdomains: str
     key_env: str
-    tiles: list[_Tile] = Field(min_length=1)
+    tiles: list[TileSource] = Field(min_length=1)
 
 
 class _Boundary(Sourced):
@@ -276,8 +271,7 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
                          for bid, b in doc.boundaries.items()),
         banner_text=bn.text, banner_background=bn.background, banner_colour=bn.colour,
         offline_drop=doc.offline.drop, offline_drop_reason=doc.offline.drop_reason,
-        basemaps={bid: Basemap(bid, b.zh, b.en, b.crs, b.max_zoom, b.subdomains, b.key_env,
-                               tuple(TileSource(t.url, t.attribution) for t in b.tiles), b.source)
+        basemaps={bid: Basemap(bid, b.zh, b.en, b.crs, b.max_zoom, b.subdomains, b.key_env, tuple(b.tiles), b.source)
                   for bid, b in doc.basemaps.items()},
         palettes=build_palettes(doc.palettes) if doc.palettes is not None else dict(_registry().palettes),
         ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),

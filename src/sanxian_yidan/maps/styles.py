@@ -33,7 +33,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import DataFileError, problem
-from ..params import PACKAGED_PREFIX, DataModel, Sourced, validate_layers
+from ..params import PACKAGED_PREFIX, DataModel, PositionalFields, Sourced, validate_layers
 from .palettes import OptionalColour, PaletteEntry, RampEntry, build_palettes, build_ramps, sequential_ramp_problem
 
 STYLES_FILE = "styles.toml"
@@ -41,68 +41,6 @@ STYLES_FILE = "styles.toml"
 KINDS = ("polygon", "line", "point", "raster")
 #: Verdict values in severity order (most severe first), as in the screening output.
 VERDICT_ORDER = ("prohibited", "restricted", "needs_assessment", "outside_coverage", "notice", "compliant")
-
-
-@dataclass(frozen=True)
-class LayerStyle:
-    """How one layer is drawn (``[layers.<id>]`` of ``styles.toml``).
-
-    Attributes
-    ----------
-    id : str
-        Catalog role (``river``) or result layer name (``projects``).
-    zh, en : str
-        Bilingual layer name.
-    kind : {"polygon", "line", "point", "raster"}
-    stroke, fill : str
-        Outline / line colour and fill colour (``""`` = none), CSS hex.
-    weight : float
-        Line width [CSS px].
-    dash : str
-        SVG dash pattern, e.g. ``"4 3"`` (``""`` = solid).
-    fill_opacity, opacity : float
-        0–1.
-    radius : float
-        Point marker radius [px].
-    show : bool
-        Switched on when the map opens.
-    basemap : bool
-        Part of the offline basemap (drawn beneath the analysis layers).
-    palette, ramp, column : str
-        Classified layers: colour by ``column`` with this palette or ramp (``""`` = single style).
-    group : str
-        Basemap group (``[basemap_groups]``) switched on and off together.
-    source : str
-    """
-
-    id: str
-    zh: str
-    en: str
-    kind: str
-    stroke: str = "#333333"
-    fill: str = ""
-    weight: float = 1.0
-    dash: str = ""
-    fill_opacity: float = 0.5
-    opacity: float = 0.9
-    radius: float = 5.0
-    show: bool = True
-    basemap: bool = False
-    palette: str = ""
-    ramp: str = ""
-    column: str = ""
-    group: str = ""
-    source: str = ""
-
-    @property
-    def label(self) -> str:
-        """``"中文 / English"``."""
-        return f"{self.zh} / {self.en}"
-
-    @property
-    def colour(self) -> str:
-        """The characteristic colour: the fill, else the stroke."""
-        return self.fill or self.stroke
 
 
 @dataclass(frozen=True)
@@ -157,6 +95,53 @@ class _LayerEntry(Sourced):
     ramp: str = ""
     column: str = ""
     group: str = ""
+
+
+class LayerStyle(PositionalFields, _LayerEntry):
+    """How one layer is drawn (``[layers.<id>]`` of ``styles.toml``).
+
+    Attributes
+    ----------
+    id : str
+        Catalog role (``river``) or result layer name (``projects``).
+    zh, en : str
+        Bilingual layer name.
+    kind : {"polygon", "line", "point", "raster"}
+    stroke, fill : str
+        Outline / line colour and fill colour (``""`` = none), CSS hex.
+    weight : float
+        Line width [CSS px].
+    dash : str
+        SVG dash pattern, e.g. ``"4 3"`` (``""`` = solid).
+    fill_opacity, opacity : float
+        0–1.
+    radius : float
+        Point marker radius [px].
+    show : bool
+        Switched on when the map opens.
+    basemap : bool
+        Part of the offline basemap (drawn beneath the analysis layers).
+    palette, ramp, column : str
+        Classified layers: colour by ``column`` with this palette or ramp (``""`` = single style).
+    group : str
+        Basemap group (``[basemap_groups]``) switched on and off together.
+    source : str
+    """
+
+    # The former dataclass' field order (PositionalFields); ``source`` was optional there.
+    positional: ClassVar[tuple[str, ...]] = ("id", *(f for f in _LayerEntry.model_fields if f != "source"), "source")
+    id: str
+    source: str = ""
+
+    @property
+    def label(self) -> str:
+        """``"中文 / English"``."""
+        return f"{self.zh} / {self.en}"
+
+    @property
+    def colour(self) -> str:
+        """The characteristic colour: the fill, else the stroke."""
+        return self.fill or self.stroke
 
 
 class _Group(DataModel):
@@ -219,7 +204,7 @@ def load_styles(path: str | Path | None = None) -> StyleRegistry:
     file = Path(path) if path is not None else packaged_path(STYLES_FILE)
     label = str(path) if path is not None else PACKAGED_PREFIX + STYLES_FILE
     doc = validate_layers(StylesFile, [(label, load_toml(file))])
-    layers = {lid: LayerStyle(lid, **e.model_dump()) for lid, e in doc.layers.items()}
+    layers = {lid: LayerStyle(id=lid, **e.model_dump()) for lid, e in doc.layers.items()}
     groups = {gid: (g.zh, g.en) for gid, g in (doc.basemap_groups.model_extra or {}).items()}
     return StyleRegistry(file, build_palettes(doc.palettes), build_ramps(doc.ramps), layers, groups)
 
