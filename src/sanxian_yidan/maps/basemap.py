@@ -105,13 +105,11 @@ def basemap_layers(cat: Any, s: MapSettings) -> list[MapLayer]:
         if region is not None and len(gdf):  # a county study: the ground of that county only (display only)
             area = gpd.GeoSeries([region], crs=cat.working_crs).to_crs(gdf.crs).iloc[0]
             gdf = gdf.clip(area)
-        entries = cat.entries_for(role)
-        synthetic = any(e.synthetic for e in entries)
+        synthetic = any(e.synthetic for e in cat.entries_for(role))
         popup = [c for c in ("name", "name_zh", "name_en", "code", "county", "category", "synthetic", "source")
                  if c in gdf.columns] if role in BOUNDARY_ROLES else []
         out.append(MapLayer(gdf, f"底图：{style.zh}", f"Basemap: {style.en}", popup=popup, tooltip="",
-                            look=role, synthetic=synthetic or None, show=style.show,
-                            value_labels=None, popup_labels=None))
+                            look=role, synthetic=synthetic or None, show=style.show))
     return out
 
 

@@ -292,18 +292,19 @@ def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) 
         code_of[value] = len(entries)
         entries.append(LegendEntry(label, colour, int(counts[value])))
     index = keys.map(code_of).to_numpy(dtype=object)
-    extra: list[tuple[np.ndarray, LegendEntry]] = []
-    if other:
-        mask = keys.isin(other).to_numpy()
-        extra.append((mask, LegendEntry(f"其他（{len(other)} 类）/ Other ({len(other)} classes)",
-                                        s.no_data_colour, int(mask.sum()))))
-    missing = keys.isna().to_numpy()
-    if missing.any():
-        extra.append((missing, LegendEntry("无数据 / No data", s.no_data_colour, int(missing.sum()))))
-    for mask, entry in extra:
-        index[mask] = len(entries)
-        entries.append(entry)
+    _grey_classes(index, entries, s, [
+        (keys.isin(other).to_numpy(), f"其他（{len(other)} 类）/ Other ({len(other)} classes)"),
+        (keys.isna().to_numpy(), "无数据 / No data")])
     return LayerClasses(index.astype(int), tuple(entries), _column_label(style.column, s))
+
+
+def _grey_classes(index: np.ndarray, entries: list[LegendEntry], s: MapSettings,
+                  extra: Sequence[tuple[np.ndarray, str]]) -> None:
+    """Append a class in the no-data colour for each (mask, label) of ``extra`` that has members."""
+    for mask, label in extra:
+        if mask.any():
+            index[mask] = len(entries)
+            entries.append(LegendEntry(label, s.no_data_colour, int(mask.sum())))
 
 
 def _ramp_colours(colours: Sequence[str], n: int) -> list[str]:
@@ -375,11 +376,8 @@ def classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) -> 
                  else f"{_format_number(edges[k])} – {_format_number(edges[k + 1])}")
         entries.append(LegendEntry(label, palette[k], int(members.sum())))
     index = index.astype(int)
-    extra = [(finite & outside, "超出分级范围 / Outside the class breaks"), (~finite, "无数据 / No data")]
-    for mask, label in extra:
-        if mask.any():
-            index[mask] = len(entries)
-            entries.append(LegendEntry(label, s.no_data_colour, int(mask.sum())))
+    _grey_classes(index, entries, s, [(finite & outside, "超出分级范围 / Outside the class breaks"),
+                                      (~finite, "无数据 / No data")])
     return LayerClasses(index, tuple(entries), _column_label(style.column, s), tuple(float(e) for e in edges))
 
 

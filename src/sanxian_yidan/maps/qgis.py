@@ -53,28 +53,27 @@ def _symbol(name: str, kind: str, st: LayerStyle, fill: str | None) -> str:
     """One QGIS symbol (fill / line / marker) drawn like the web map."""
     dash = st.dash.split()
     width_mm = round(st.weight * PX_MM, 3)
+    colour = fill or st.fill
+    symbol, layer_class = {"line": ("line", "SimpleLine"), "point": ("marker", "SimpleMarker")}.get(
+        kind, ("fill", "SimpleFill"))
     if kind == "line":
         props = [_prop("line_color", _rgba(fill or st.stroke, st.opacity)), _prop("line_width", width_mm),
                  _prop("line_width_unit", "MM"), _prop("line_style", "dash" if dash else "solid"),
                  _prop("use_custom_dash", 1 if dash else 0),
                  _prop("customdash", ";".join(str(round(float(d) * PX_MM, 3)) for d in dash) or "5;2"),
                  _prop("capstyle", "round"), _prop("joinstyle", "round")]
-        return (f'<symbol type="line" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
-                f'<layer class="SimpleLine" enabled="1" locked="0" pass="0">{"".join(props)}</layer></symbol>')
-    if kind == "point":
-        props = [_prop("color", _rgba(fill or st.fill or st.stroke)), _prop("outline_color", _rgba(st.stroke)),
+    elif kind == "point":
+        props = [_prop("color", _rgba(colour or st.stroke)), _prop("outline_color", _rgba(st.stroke)),
                  _prop("outline_width", width_mm), _prop("size", round(2 * st.radius * PX_MM, 3)),
                  _prop("size_unit", "MM"), _prop("name", "circle")]
-        return (f'<symbol type="marker" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
-                f'<layer class="SimpleMarker" enabled="1" locked="0" pass="0">{"".join(props)}</layer></symbol>')
-    colour = fill or st.fill
-    props = [_prop("color", _rgba(colour or "#000000", st.fill_opacity if colour else 0.0)),
-             _prop("style", "solid" if colour else "no"), _prop("outline_color", _rgba(st.stroke or "#000000",
-                                                                                        st.opacity)),
-             _prop("outline_width", width_mm), _prop("outline_width_unit", "MM"),
-             _prop("outline_style", "dash" if dash else "solid"), _prop("joinstyle", "round")]
-    return (f'<symbol type="fill" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
-            f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">{"".join(props)}</layer></symbol>')
+    else:
+        props = [_prop("color", _rgba(colour or "#000000", st.fill_opacity if colour else 0.0)),
+                 _prop("style", "solid" if colour else "no"),
+                 _prop("outline_color", _rgba(st.stroke or "#000000", st.opacity)),
+                 _prop("outline_width", width_mm), _prop("outline_width_unit", "MM"),
+                 _prop("outline_style", "dash" if dash else "solid"), _prop("joinstyle", "round")]
+    return (f'<symbol type="{symbol}" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
+            f'<layer class="{layer_class}" enabled="1" locked="0" pass="0">{"".join(props)}</layer></symbol>')
 
 
 def _classes(st: LayerStyle, values: Sequence[Any] | None) -> tuple[str, list[tuple[Any, str, str]]]:
