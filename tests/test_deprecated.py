@@ -123,6 +123,8 @@ _POSITIONAL = [
     ("sanxian_yidan.mines", "Zone", ("urban", ("built_up_area",), "城镇", "built-up area", 1000.0, "GB 50180")),
     ("sanxian_yidan.mines", "ModeRule", ("pv", "光伏+修复", "PV with restoration",
                                          (Condition(column="pv_pass", op="==", value=True),), "clause (十二)")),
+    ("sanxian_yidan.maps.styles", "LayerStyle", ("river", "河流", "River", "line", "#1f78b4", "", 1.5, "4 3", 0.5,
+                                                 0.8, 4.0, False, True, "", "", "", "water", "cartographic choice")),
 ]
 POSITIONAL_WARNING = "positional arguments are deprecated; use keywords"
 
@@ -177,3 +179,32 @@ def test_criterion_spec_positional_options_become_transform_keys():
                          options={"lo": 0.0, "hi": 15.0}, source="GB 50797") == new
     with pytest.raises(ValueError, match="negative"):
         old.replace(weight=-1.0)
+
+
+def test_tile_source_positional_order_still_builds_the_same_model():
+    from sanxian_yidan.maps import TileSource
+
+    with pytest.warns(DeprecationWarning, match=POSITIONAL_WARNING):
+        old = TileSource("https://tile.example/{z}/{x}/{y}.png", "© example")
+    assert old == TileSource(url="https://tile.example/{z}/{x}/{y}.png", attribution="© example")
+    assert (old.url, old.attribution) == ("https://tile.example/{z}/{x}/{y}.png", "© example")
+
+
+def test_report_block_helpers_warn_and_render_the_template_blocks():
+    from sanxian_yidan import report
+    from sanxian_yidan.report import Column
+
+    parts = report.template_environment().get_template("report_parts.html.j2").module
+    rows, cols = [{"a": "<b>x</b>", "n": 1234.4}], [Column("a", "A"), Column("n", "N", numeric=True)]
+    with pytest.warns(DeprecationWarning, match="report.table_html .*use the table macro"):
+        table = report.table_html(rows, cols)
+    assert table == str(parts.table(rows, cols, "—"))
+    assert "&lt;b&gt;x&lt;/b&gt;" in table and '<td class="num">1,234</td>' in table  # escaped; digits=0
+    with pytest.warns(DeprecationWarning, match="report.banner_html .*use the banner macro"):
+        assert "synthetic layers: farm, river" in report.banner_html(["farm", "river"])
+    with pytest.warns(DeprecationWarning, match="report.banner_html"):
+        assert report.banner_html([]) == ""
+    rules = [{"rule_id": "R1", "title": "t", "source": "GB 1", "assumption": False}]
+    with pytest.warns(DeprecationWarning, match="report.sources_html .*use the sources macro"):
+        sources = report.sources_html(rules, [])
+    assert "<h2>依据与数据来源 / Sources</h2>" in sources and "<td>R1</td>" in sources and "<td>否 no</td>" in sources

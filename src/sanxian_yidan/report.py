@@ -8,9 +8,10 @@ section (every rule cited and every layer used) and, whenever any layer used is 
 The HTML is rendered with Jinja2 templates shipped in the package (``templates/screening_report.html.j2``
 and the building blocks of ``templates/report_parts.html.j2``) with autoescaping on, so **every piece of
 user-supplied or data-supplied text is escaped**: a project named ``<script>alert(1)</script>`` renders as
-text.  The generic helpers (:func:`banner_html`, :func:`table_html`, :func:`sources_html`,
-:func:`page_html`, and :func:`escape` for markup built elsewhere) render those blocks for other report
-types; the Markdown report escapes with :func:`md_escape`.
+text.  Other HTML reports (the study report) use those building blocks in their own templates
+(:func:`template_environment`) and :func:`page_html` for the page; :func:`escape` serves markup built
+elsewhere.  :func:`banner_html`, :func:`table_html` and :func:`sources_html`, the blocks as Python calls, are
+deprecated.  The Markdown report escapes with :func:`md_escape`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._deprecated import deprecated
 from .columns import describe
 from .htmlstyle import ACCESS_LIST_HEADINGS, SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 
@@ -150,8 +152,14 @@ def _parts() -> Any:
     return template_environment().get_template("report_parts.html.j2").module
 
 
+#: What replaces the deprecated Python calls of the template's blocks.
+_MACRO = "the {} macro of templates/report_parts.html.j2 in a template of report.template_environment()"
+
+
 def table_html(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, empty: str = "—") -> str:
-    """An HTML table (template ``report_parts.html.j2``, autoescaped).  ``empty`` is shown when there are no rows."""
+    """Deprecated: an HTML table (template ``report_parts.html.j2``, autoescaped).  ``empty`` is shown when there
+    are no rows."""
+    deprecated("report.table_html", _MACRO.format("table"))
     return str(_parts().table(list(rows), list(columns), empty))
 
 
@@ -168,7 +176,8 @@ def md_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, em
 
 
 def banner_html(synthetic_layers: Sequence[str]) -> str:
-    """The SAMPLE DATA banner (empty string when no synthetic layer was used)."""
+    """Deprecated: the SAMPLE DATA banner (empty string when no synthetic layer was used)."""
+    deprecated("report.banner_html", _MACRO.format("banner"))
     return str(_parts().banner(list(synthetic_layers or [])))
 
 
@@ -187,7 +196,8 @@ _LAYER_COLS = (Column("layer_id", "图层 / Layer"), Column("role", "角色 / Ro
 
 
 def sources_html(rules: Iterable[Mapping[str, Any]], layers: Iterable[Mapping[str, Any]]) -> str:
-    """Sources section: rules cited (id, title, source) and layers used (id, role, synthetic, source)."""
+    """Deprecated: sources section: rules cited (id, title, source) and layers used (id, role, synthetic, source)."""
+    deprecated("report.sources_html", _MACRO.format("sources"))
     return str(_parts().sources(list(rules), list(layers), _RULE_COLS, _LAYER_COLS))
 
 
