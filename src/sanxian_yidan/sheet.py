@@ -274,8 +274,8 @@ def location_map_layers(result: ScreenedProjects, project_id: str, catalog: Cata
         layers = catalog_context(catalog, map_roles(rec, settings.context_roles), bounds, cache=cache)
     pieces = result.overlaps
     if len(pieces):
-        pieces = pieces[(pieces["project_id"].astype(str) == str(project_id)) & (pieces["role"] != "admin_boundary")
-                        & (pieces["role"] != "control_unit")]
+        pieces = pieces[(pieces["project_id"].astype(str) == str(project_id))
+                        & ~pieces["role"].isin(("admin_boundary", "control_unit"))]
         if len(pieces):
             layers.append(FigureLayer(pieces, "overlap_pieces"))
     others = projects[projects["project_id"].astype(str) != str(project_id)].cx[bounds[0]:bounds[2],

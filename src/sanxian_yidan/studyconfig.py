@@ -230,10 +230,8 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
     resolved: dict[tuple[str, str], Path] = {}
     for table, key in sorted(_PATH_KEYS):
         value = data.get(table, {}).get(key) if isinstance(data.get(table), dict) else None
-        if value is None:
-            continue
         if not isinstance(value, str):
-            continue  # reported by the model
+            continue  # not given, or of a wrong type the model reports
         target = (base / value).expanduser().resolve()
         if not unsafe_paths and not any(target.is_relative_to(r) for r in roots):
             problems.append(f"[{table}] {key} = {value!r} lies outside the folders a study may use "
@@ -248,12 +246,8 @@ def load_study(path: str | Path, *, unsafe_paths: bool = False, allow_paths: Ite
         raise DataFileError(problem("研究配置文件有误。", "The study file has problems:\n  - "
                                     + "\n  - ".join(problems), file=path, fix=_fix_for(problems)))
     study = data["study"]
-    analyses: dict[str, dict[str, Any]] = {}
-    for name in _OPTIONAL_ANALYSES:
-        if name in data:
-            options = dict(data[name])
-            options.update({k: v for (t, k), v in resolved.items() if t == name})
-            analyses[name] = options
+    analyses = {name: {**data[name], **{k: v for (t, k), v in resolved.items() if t == name}}
+                for name in _OPTIONAL_ANALYSES if name in data}
     return StudyConfig(path=path, id=study["id"], title_zh=study["title_zh"], title_en=study["title_en"],
                        region=study.get("region", "all"), catalog=resolved[("study", "catalog")],
                        output=resolved[("study", "output")], rules=resolved.get(("study", "rules")),

@@ -83,9 +83,7 @@ def _write(gdf: gpd.GeoDataFrame, target: Path, overwrite: bool) -> None:
         write_csv(frame, target)  # BOM so Excel shows Chinese correctly; formula-like text neutralised
     else:
         driver = _SUFFIXES[suffix]
-        from ..io.gpkg import (
-            write_settings,  # imports pyogrio: kept out of `sanxian --help`
-        )
+        from ..io.gpkg import write_settings  # imports pyogrio: kept out of `sanxian --help`
 
         with write_settings():
             gdf.to_file(target, driver=driver)

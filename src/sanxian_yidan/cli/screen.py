@@ -112,6 +112,7 @@ def screen_command(
     With --engine dask the projects are screened partition by partition on a Dask cluster (a GeoParquet
     file or folder is read lazily; other formats are read here first); the results are the in-memory ones.
     """
+    from ..catalog import Catalog
     from ..engine import resolve_engine
     from ..outputs import staged_output
     from ..report import write_screening_reports
@@ -138,8 +139,9 @@ def screen_command(
                                 radius_m=radius, progress=step, crs=crs, layer=layer)
             step("写出结果 / writing outputs", 1, 1)
             result.write(stage, overwrite=True)
+            # the sheets' location maps draw the catalog's layers (already validated by the screening)
             write_screening_reports(result, stage, sheets=sheets or pdf,
-                                    catalog=_catalog_for_sheets(catalog) if sheets or pdf else None, pdf=pdf)
+                                    catalog=Catalog.load(catalog) if sheets or pdf else None, pdf=pdf)
             write_extra_outputs(result, stage, options)
     except SanxianError as exc:
         fail(exc)
@@ -160,13 +162,6 @@ def _screen_dask(projects: Path, catalog: Path, rules: Optional[Path], eng: Any,
         source, crs = read_projects(projects, crs=crs, layer=layer), None
     return screen_dask(source, catalog, rules, crs=crs, layer=layer, engine=eng,
                        announce=lambda line: err_console.print(line, highlight=False), **options)
-
-
-def _catalog_for_sheets(path: Path) -> Any:
-    """The catalog whose layers the sheets' location maps draw (already validated by the screening)."""
-    from ..catalog import Catalog
-
-    return Catalog.load(path)
 
 
 def _print_summary(result: Any, out: Path) -> None:
