@@ -120,7 +120,7 @@ def _role_labels() -> dict[str, str]:
     return {k: v.label for k, v in styles().layers.items()}
 
 
-def _rooftop_use_labels(result: Any) -> dict[str, str]:
+def _rooftop_use_labels() -> dict[str, str]:
     try:
         from .rooftop.params import load_params
 
@@ -131,10 +131,9 @@ def _rooftop_use_labels(result: Any) -> dict[str, str]:
 
 def rooftop_layers(result: Any) -> list[MapLayer]:
     """Buildings by installable capacity (hidden by default: many features)."""
-    labels = _rooftop_use_labels(result)
     return [_layer(result.buildings, "rooftops",
                    view_columns("popup_rooftops", result.buildings),
-                   tooltip="use_category", value_labels={"use_category": labels})]
+                   tooltip="use_category", value_labels={"use_category": _rooftop_use_labels()})]
 
 
 def brownfield_layers(result: Any) -> list[MapLayer]:
@@ -194,18 +193,9 @@ def viewshed_layer(result: Any) -> RasterLayer | None:
 
 def labels_for(columns: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
     """Code → label tables for result columns found in ``columns`` (used by ``sanxian map`` for files)."""
-    out: dict[str, Mapping[str, str]] = {}
-    if "verdict" in columns:
-        out["verdict"] = palette_labels("verdict")
-    if "severity" in columns:
-        out["severity"] = palette_labels("severity")
-    if "mode" in columns:
-        out["mode"] = _mine_mode_labels()
-    if "use_category" in columns:
-        out["use_category"] = _rooftop_use_labels(None)
-    if "role" in columns:
-        out["role"] = _role_labels()
-    return out
+    tables = {"verdict": lambda: palette_labels("verdict"), "severity": lambda: palette_labels("severity"),
+              "mode": _mine_mode_labels, "use_category": _rooftop_use_labels, "role": _role_labels}
+    return {column: labels() for column, labels in tables.items() if column in columns}
 
 
 #: GeoPackage layer names the toolkit writes → style registry look (and marker column).

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from ..placenames import display_names
+from ..placenames import display_names, has_chinese
 from .layers import MapLayer
 from .raster import RasterLayer
 from .settings import MapSettings
@@ -47,8 +47,7 @@ def _chinese(gdf: gpd.GeoDataFrame) -> np.ndarray:
     for column in ("name", "name_zh"):
         if column in gdf.columns:
             values = gdf[column].fillna("").astype(str).str.strip()
-            is_cjk = values.str.contains(r"[\u4e00-\u9fff]", regex=True)
-            out = np.where(is_cjk.to_numpy(), values.to_numpy(dtype=object), out)
+            out = np.where(has_chinese(values), values.to_numpy(dtype=object), out)
     return out
 
 
