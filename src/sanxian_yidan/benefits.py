@@ -324,7 +324,8 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
         _, column, divisor = KINDS[kind]
         data[column] = kwh * factor.value / divisor
     ids = ";".join(chosen[k].id for k in ("co2", "so2", "nox", "pm", "coal"))
-    out = pd.DataFrame({c: data[c] for c in BENEFIT_COLUMNS}, index=index)
+    # One block per column (copy=False): stacking them into one block would copy every value once more.
+    out = pd.DataFrame({c: data[c] for c in BENEFIT_COLUMNS}, index=index, copy=False)
     # One category, integer codes: no list of a million identical strings.
     out["factor_ids"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[ids])
     out.attrs["sanxian"] = {"factors": dict(chosen),

@@ -276,8 +276,8 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarr
 #: Largest ring (distinct vertices) :func:`strictly_convex_polygons` checks in numpy; larger rings go to GEOS.
 #: An algorithmic switch, not a planning parameter: the answer is the same either way.
 _MAX_CONVEX_VERTICES = 16
-#: Footprints per vectorised block of :func:`strictly_convex_polygons` (keeps the k x block arrays in cache).
-_CONVEX_BLOCK = 32_768
+#: Footprints per vectorised block of :func:`strictly_convex_polygons` (keeps the k x block arrays in the L2 cache).
+_CONVEX_BLOCK = 4_096
 #: A turn counts as strict when |sin| of the angle between consecutive edges exceeds this: far above the
 #: rounding of metre coordinates (1e-16 relative), far below any real corner.
 _STRICT_TURN_SIN = 1e-9

@@ -471,6 +471,9 @@ def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool 
     logger.debug("default weather for (%.4f, %.4f): annual GHI %.0f kWh/m2", lon, lat, ghi.sum() / 1000)
     weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
     weather.data.attrs["outside_climatology"] = outside
+    # The sky over the site (:func:`_sky`) needs the same sun positions: computed once (SPA is the costliest
+    # part of a yield computation at a new site).
+    weather.data.attrs["solar_position"] = solpos[["apparent_zenith", "azimuth"]]
     return weather
 
 
@@ -573,7 +576,9 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
 
     data = wx.data
     times = pd.DatetimeIndex(data.index)
-    solpos = pvlib.solarposition.get_solarposition(times, lat, lon)
+    solpos = data.attrs.get("solar_position")
+    if solpos is None or not solpos.index.equals(times):
+        solpos = pvlib.solarposition.get_solarposition(times, lat, lon)
     zenith = solpos["apparent_zenith"].to_numpy()
     ghi = data["ghi"].to_numpy(float)
     if data.attrs.get("needs_split") or "dni" not in data or "dhi" not in data:

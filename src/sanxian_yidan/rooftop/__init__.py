@@ -57,6 +57,7 @@ from ..analysis import Analysis, LayerRecord, register
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
 from ..provenance import TrackedCatalog, synthetic_layers_of, truthy_flags
+from .locate import PointGrid
 from .orientation import roof_orientation
 from .output import (  # noqa: F401  (public names, as before the split)
     CSV_NAME,
@@ -189,7 +190,8 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
     # Where each building is located (coverage, township) and the layer's extent (yield site): one bounds pass.
     centres, extent = centres_and_extent(geoms)
-    excl_codes, excl_names, excl_stats, not_applied = exclusion_reasons(gdf, geoms, area, p, ctx, exclusions, centres)
+    grid = PointGrid(*centres)  # the coverage and township lookups share the centres' grid
+    excl_codes, excl_names, excl_stats, not_applied = exclusion_reasons(gdf, geoms, area, p, ctx, exclusions, grid)
     report_step(progress, "orientation", 3, ROOFTOP_STEPS)
     tilt_class, azimuth = roof_orientation(gdf, geoms, roof_codes, p, rings)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
@@ -214,7 +216,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
     cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
     report_step(progress, "areas", 6, ROOFTOP_STEPS)
-    areas = assign_areas(gdf, geoms, ctx, townships, working_crs, centres)
+    areas = assign_areas(gdf, geoms, ctx, townships, working_crs, grid)
     rank = rank_by_energy(annual_kwh, capacity, included)
     benefit_arrays = {c: cob[c].to_numpy() for c in benefits_mod.BENEFIT_COLUMNS}
     use_defaulted = use.status != STATUS_MAPPED

@@ -36,29 +36,59 @@ def first_containing(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.n
         Per point, the index into ``polygons`` or -1.  A point on a polygon's boundary is not contained
         (as with ``contains_xy``).
     """
-    first = np.full(len(x), -1, dtype=np.int64)
-    finite = np.isfinite(x) & np.isfinite(y)
-    if not finite.all():  # e.g. the centre of an empty geometry: contained nowhere, and kept off the grid
-        first[finite] = first_containing(polygons, x[finite], y[finite])
+    return PointGrid(x, y).first_containing(polygons)
+
+
+class PointGrid:
+    """Points sorted into grid cells once, for several :meth:`first_containing` lookups (e.g. the data
+    coverage, then the townships, of the same footprint centres).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray of float
+        Point coordinates [CRS units]; non-finite points are kept off the grid and contained nowhere.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        finite = np.isfinite(self.x) & np.isfinite(self.y)
+        # e.g. the centre of an empty geometry: contained nowhere, and kept off the grid
+        self._on_grid = None if finite.all() else np.flatnonzero(finite)
+        gx, gy = (self.x, self.y) if self._on_grid is None else (self.x[finite], self.y[finite])
+        self._gx, self._gy = gx, gy
+        self._cell, self._tree = None, None
+        if len(gx):
+            self._cell, boxes = _grid(gx, gy)
+            self._tree = shapely.STRtree(boxes)
+
+    def first_containing(self, polygons: np.ndarray) -> np.ndarray:
+        """:func:`first_containing` of these points: index of the first polygon holding each, -1 for none."""
+        first = np.full(len(self.x), -1, dtype=np.int64)
+        if self._tree is None or len(polygons) == 0:
+            return first
+        on_grid = self._first_on_grid(np.asarray(polygons))
+        if self._on_grid is None:
+            return on_grid
+        first[self._on_grid] = on_grid
         return first
-    if len(x) == 0 or len(polygons) == 0:
+
+    def _first_on_grid(self, polygons: np.ndarray) -> np.ndarray:
+        assert self._tree is not None and self._cell is not None
+        shapely.prepare(polygons)  # for the cell tests and the remaining point tests (same answers, faster)
+        cell, n_cells = self._cell, len(self._tree.geometries)
+        meet_poly, meet_cell = self._tree.query(polygons, predicate="intersects")
+        in_poly, in_cell = self._tree.query(polygons, predicate="contains_properly")
+        n_meets = np.bincount(meet_cell, minlength=n_cells)
+        # Per cell: the polygon holding all of it when it is the only one the cell meets, -1 when it meets none.
+        holder = np.full(n_cells, -1, dtype=np.int64)
+        holder[in_cell] = in_poly
+        decided = (n_meets == 0) | ((n_meets == 1) & (holder >= 0))
+        first = np.where(decided, holder, -1)[cell]
+        rest = np.flatnonzero(~decided[cell])
+        if rest.size:
+            first[rest] = _first_containing_exact(polygons, self._gx[rest], self._gy[rest], cell[rest],
+                                                  meet_cell, meet_poly)
         return first
-    polygons = np.asarray(polygons)
-    shapely.prepare(polygons)  # for the cell tests and the remaining point tests (same answers, faster)
-    cell, boxes = _grid(x, y)
-    tree = shapely.STRtree(boxes)
-    meet_poly, meet_cell = tree.query(polygons, predicate="intersects")
-    in_poly, in_cell = tree.query(polygons, predicate="contains_properly")
-    n_meets = np.bincount(meet_cell, minlength=len(boxes))
-    # Per cell: the polygon holding all of it when it is the only one the cell meets, -1 when it meets none.
-    holder = np.full(len(boxes), -1, dtype=np.int64)
-    holder[in_cell] = in_poly
-    decided = (n_meets == 0) | ((n_meets == 1) & (holder >= 0))
-    first[:] = np.where(decided, holder, -1)[cell]
-    rest = np.flatnonzero(~decided[cell])
-    if rest.size:
-        first[rest] = _first_containing_exact(polygons, x[rest], y[rest], cell[rest], meet_cell, meet_poly)
-    return first
 
 
 def _grid(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from ..schemas import order
 if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..normalize import PolygonRings
-from .locate import first_containing
+from .locate import PointGrid
 from .params import RooftopParams
 from .result import AGGREGATE_SUMS, TOTAL, UNASSIGNED
 
@@ -218,7 +218,7 @@ OUTSIDE_COVERAGE = "outside_coverage"
 
 
 def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
-                extra: Mapping[str, gpd.GeoDataFrame] | None, centres: tuple[np.ndarray, np.ndarray] | None = None
+                extra: Mapping[str, gpd.GeoDataFrame] | None, centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
     """Reason each building is excluded: codes into the returned names (0 = "" = included).
 
@@ -307,7 +307,7 @@ def _first_layer_hit(geoms: np.ndarray, layers: Sequence[gpd.GeoDataFrame]) -> n
 
 
 def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any,
-                      centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+                      centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """Buildings whose bounding-box centre lies outside the catalog's data coverage (``None``: unknown).
 
     The coverage is the union of the whole catalog's admin_boundary features (a county view's
@@ -322,8 +322,14 @@ def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any,
     cov = gpd.GeoSeries([coverage], crs=cat.working_crs)
     if gdf.crs is not None and not cov.crs.equals(gdf.crs):
         cov = cov.to_crs(gdf.crs)
-    x, y = centres if centres is not None else bbox_centres(geoms)
-    return first_containing(np.asarray(cov.geometry.array), x, y) < 0
+    return _point_grid(centres, geoms).first_containing(np.asarray(cov.geometry.array)) < 0
+
+
+def _point_grid(centres: PointGrid | tuple[np.ndarray, np.ndarray] | None, geoms: np.ndarray) -> PointGrid:
+    """The footprints' bounding-box centres on a lookup grid (built once when the caller shares it)."""
+    if isinstance(centres, PointGrid):
+        return centres
+    return PointGrid(*(centres if centres is not None else bbox_centres(geoms)))
 
 
 def bbox_centres(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -380,12 +386,17 @@ def yield_site(gdf: gpd.GeoDataFrame, lon: float | None, lat: float | None,
 
 @lru_cache(maxsize=8)
 def _to_lonlat(crs_wkt: str) -> Any:
-    """Transformer from the CRS (WKT) to WGS84 longitude/latitude, built once per CRS: building one searches
-    the PROJ database (about 0.08 s, more than the yield step's own arithmetic); pyproj >= 3.1 transformers
-    are thread-safe."""
-    from pyproj import Transformer
+    """Transformer from the CRS (WKT) to longitude/latitude on the CRS's own datum, built once per CRS.
 
-    return Transformer.from_crs(crs_wkt, "EPSG:4326", always_xy=True)
+    The yield site only places the sun: a datum shift (CGCS2000, WGS84, Xi'an 1980 and Beijing 1954 differ
+    by at most a few hundred metres) does not change it, while a transformer to WGS84 searches the PROJ
+    database for the best operation (about 0.1 s, more than the yield step's own arithmetic).  pyproj >= 3.1
+    transformers are thread-safe.
+    """
+    from pyproj import CRS, Transformer
+
+    crs = CRS.from_wkt(crs_wkt)
+    return Transformer.from_crs(crs, crs.geodetic_crs or "EPSG:4326", always_xy=True)
 
 
 def yield_class_table(site: tuple[float, float], tilt_class: np.ndarray, azimuth: np.ndarray,
@@ -425,7 +436,7 @@ class _Areas:
 
 
 def assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
-                  working_crs: Any, centres: tuple[np.ndarray, np.ndarray] | None = None) -> _Areas:
+                  working_crs: Any, centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None) -> _Areas:
     """Township and county of each building (by its bounding-box centre, :func:`.locate.first_containing`).
 
     Names are returned once (sorted, so that grouping on the codes orders rows like grouping on
@@ -449,8 +460,7 @@ def assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: 
     towns = np.full(len(layer), "", dtype=object) if county_only else names
     # One exact point-in-polygon answer per building (bounding-box centre); on a shared border the first
     # polygon (lowest index) keeps the building.
-    x, y = centres if centres is not None else bbox_centres(geoms)
-    first = first_containing(np.asarray(layer.geometry.array), x, y)
+    first = _point_grid(centres, geoms).first_containing(np.asarray(layer.geometry.array))
     # Polygon index -> name code; the extra last slot is "unassigned".
     polygon = np.where(first >= 0, first, len(layer))
     town_codes, town_names = _codes_for(np.append(towns, UNASSIGNED), polygon)
