@@ -246,3 +246,28 @@ def test_several_problems_are_reported_together_each_with_its_file_and_path(name
     lines = {line.split(": ")[1]: line for line in text.splitlines() if line.startswith("  - user.toml: ")}
     for path in chosen:
         assert "must be a number" in lines[_dotted(path)]
+
+
+def test_keyed_entries_take_their_key_as_id_and_refuse_an_id_key():
+    from typing import Annotated
+
+    from sanxian_yidan.params import DataModel, Keyed, KeyedTable
+
+    class Entry(Keyed):
+        zh: str
+
+    class File(DataModel):
+        entries: Annotated[dict[str, Entry], KeyedTable]
+
+    doc = File.model_validate({"entries": {"pv": {"zh": "光伏"}, "wind": {"zh": "风电"}}})
+    assert [(e.id, e.zh) for e in doc.entries.values()] == [("pv", "光伏"), ("wind", "风电")]
+    with pytest.raises(DataFileError, match=r"entries\.pv\.id: unknown key"):
+        validate_layers(File, [("f.toml", {"entries": {"pv": {"zh": "光伏", "id": "x"}}})])
+
+
+def test_packaged_project_types_and_groups_carry_their_keys():
+    from sanxian_yidan.industries import industry_groups, project_types
+
+    assert all(t.id == key for key, t in project_types().items()) and "pv" in project_types()
+    assert project_types()["pv"].industry == "D4416"
+    assert all(g.id == key for key, g in industry_groups().items()) and "chemical" in industry_groups()

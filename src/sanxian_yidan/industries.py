@@ -34,7 +34,7 @@ from pydantic import model_validator
 
 from .datafiles import load_model
 from .errors import InputFileError, SanxianWarning, problem
-from .params import AsTuple, DataModel, Sourced
+from .params import AsTuple, DataModel, Keyed, KeyedTable, Sourced
 
 __all__ = [
     "TWO_HIGH_SOURCE",
@@ -108,29 +108,6 @@ class Industry:
 
 
 @dataclass(frozen=True)
-class ProjectType:
-    """A project type of the screening vocabulary (``pv``, ``wind``, ``industrial``, ...)."""
-
-    id: str
-    zh: str
-    en: str
-    industry: str | None
-    industries: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class IndustryGroup:
-    """A named list of code prefixes used by rules as ``"@name"``."""
-
-    id: str
-    zh: str
-    en: str
-    codes: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
 class _Table:
     codes: dict[str, Industry]
     sections: dict[str, tuple[int, int]]
@@ -170,13 +147,18 @@ class _TwoHigh(Sourced):
     categories: dict[str, _Category]
 
 
-class _Group(Sourced):
+class IndustryGroup(Keyed, Sourced):
+    """A named list of code prefixes used by rules as ``"@name"`` (``id``, ``zh``, ``en``, ``codes``, ``source``)."""
+
     zh: str
     en: str
     codes: Annotated[tuple[str, ...], AsTuple]
 
 
-class _ProjectType(Sourced):
+class ProjectType(Keyed, Sourced):
+    """A project type of the screening vocabulary (``pv``, ``wind``, ``industrial``, ...): ``id``, ``zh``, ``en``,
+    the default ``industry`` code, the ``industries`` prefixes it is derived from, ``source``."""
+
     zh: str
     en: str
     industry: str | None = None
@@ -190,8 +172,8 @@ class IndustriesFile(Sourced):
     sections: dict[str, _Section]
     codes: dict[str, _Code]
     two_high: _TwoHigh
-    groups: dict[str, _Group]
-    project_types: dict[str, _ProjectType]
+    groups: Annotated[dict[str, IndustryGroup], KeyedTable]
+    project_types: Annotated[dict[str, ProjectType], KeyedTable]
 
     @model_validator(mode="after")
     def _codes_consistent(self) -> IndustriesFile:
@@ -224,12 +206,9 @@ def _table() -> _Table:
     for code, spec in doc.codes.items():
         level = {2: "division", 3: "group", 4: "class"}[len(code) - 1]
         codes[code] = Industry(code, level, spec.zh, spec.en, spec.two_high)
-    groups = {gid: IndustryGroup(gid, g.zh, g.en, g.codes, g.source) for gid, g in doc.groups.items()}
-    types = {tid: ProjectType(tid, t.zh, t.en, t.industry, t.industries, t.source)
-             for tid, t in doc.project_types.items()}
     names = {ind.zh: ind.code for ind in codes.values()}
     return _Table(codes, sections, {k: c.model_dump() for k, c in doc.two_high.categories.items()},
-                  doc.two_high.source, groups, types, names)
+                  doc.two_high.source, doc.groups, doc.project_types, names)
 
 
 def industry_table() -> dict[str, Industry]:

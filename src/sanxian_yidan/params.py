@@ -23,11 +23,12 @@ from functools import reduce
 from typing import Annotated, Any, ClassVar, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, StringConstraints, ValidationError
+from pydantic.functional_validators import AfterValidator
 
 from .errors import DataFileError, problem
 
-__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "PositionalFields", "Source", "Sourced", "SourcedValue", "deep_merge",
-           "format_errors", "validate_layers"]
+__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "Keyed", "KeyedTable", "PositionalFields", "Source", "Sourced",
+           "SourcedValue", "deep_merge", "format_errors", "validate_layers"]
 
 M = TypeVar("M", bound="DataModel")
 
@@ -78,6 +79,31 @@ class Sourced(DataModel):
     """A table of values that carries one ``source`` for all of them."""
 
     source: Source
+
+
+class Keyed(DataModel):
+    """An entry of a table keyed by id (``[project_types.pv]``): its ``id`` is its key, not a key of its own.
+
+    A table of them is declared ``Annotated[dict[str, Entry], KeyedTable]``; validating it gives each entry
+    its key.
+    """
+
+    _id: str = PrivateAttr(default="")
+
+    @property
+    def id(self) -> str:
+        """The entry's key in its table."""
+        return self._id
+
+
+def _with_ids(entries: Any) -> Any:
+    for key, entry in entries.items():
+        entry._id = key
+    return entries
+
+
+#: Gives each :class:`Keyed` entry of a validated ``dict[str, Entry]`` its key as ``id``.
+KeyedTable = AfterValidator(_with_ids)
 
 
 class PositionalFields:
