@@ -22,7 +22,7 @@ from pydantic import BeforeValidator, Field
 from .columns import describe
 from .datafiles import PACKAGED_PREFIX, load_model
 from .errors import DataFileError, problem
-from .params import DataModel, Sourced
+from .params import AsTuple, DataModel, Sourced
 
 __all__ = ["DisplayUnit", "TableColumn", "TableSchema", "assemble", "display_unit", "order", "schema", "table_names",
            "view_columns", "view_rows"]
@@ -35,10 +35,6 @@ def _entries(value: Any) -> Any:
     if isinstance(value, list):
         return tuple({"name": v} if isinstance(v, str) else v for v in value)
     return value
-
-
-def _as_tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
 
 
 class TableColumn(DataModel):
@@ -77,7 +73,7 @@ class TableSchema(DataModel):
     zh: str
     en: str
     columns: Annotated[tuple[TableColumn, ...], BeforeValidator(_entries)]
-    internal: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = ()
+    internal: Annotated[tuple[str, ...], AsTuple] = ()
     view: bool = False
     #: A view whose columns may each be absent (a map popup shows what the layer has).
     partial: bool = False

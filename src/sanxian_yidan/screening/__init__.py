@@ -266,9 +266,7 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
     if unknown:
         raise InputFileError(problem("未知的研判参数。", f"Unknown screening parameter(s) {unknown}.",
                                      fix=f"use only {', '.join(PARAMETER_KEYS)}"))
-    rules, industry, project_type = p.get("rules"), p.get("industry"), p.get("project_type")
-    radius_m, sliver_m2, crs, layer, threads = (p.get(k) for k in ("radius_m", "sliver_m2", "crs", "layer",
-                                                                   "threads"))
+    rules, industry, project_type, radius_m, sliver_m2, crs, layer, threads = (p.get(k) for k in PARAMETER_KEYS)
     # The CRS stated for a file read at the boundary (read_projects) is recorded with the run's parameters.
     stated_crs = crs if crs is not None else projects.attrs.get("sanxian", {}).get("crs_stated")
     settings = screening_settings()
@@ -365,10 +363,6 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
                            repairs=proj.repairs)
 
 
-def _empty_findings() -> pd.DataFrame:
-    return columns.empty(["_p", *schema("screening_findings").names])
-
-
 #: Order of the kinds of finding rows within a project.
 _KIND_ORDER = {"finding": 0, "not_evaluated": 1, "note": 2}
 
@@ -383,7 +377,7 @@ def _assemble_findings(blocks: list[_RowBlock], ids: pd.Series) -> pd.DataFrame:
     """
     blocks = [b for b in blocks if b.size]
     if not blocks:
-        findings = _empty_findings()
+        findings = columns.empty(["_p", *schema("screening_findings").names])
         findings["project_id"] = []
         return findings
     sizes = [b.size for b in blocks]
@@ -507,8 +501,6 @@ def _f(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(v) or math.isinf(v) else v
-
-
 
 
 def _from_options(catalog: Catalog, options: Mapping[str, Any], progress: ProgressCallback | None = None

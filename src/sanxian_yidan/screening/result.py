@@ -322,13 +322,10 @@ class ScreeningResult(Result):
 
     def summary_table(self) -> pd.DataFrame:
         """Per-project summary (the CSV content, machine column names)."""
-        p = pd.DataFrame(self.projects.drop(columns="geometry"))
+        out = pd.DataFrame(self.projects.drop(columns="geometry"))
         f = self.findings
-        hits = f[f["kind"] == "finding"]
-        rule_ids = hits.groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
-        not_eval = f[f["kind"] == "not_evaluated"].groupby("project_id")["rule_id"].agg(lambda s: "; ".join(s))
-        out = p.copy()
-        rule_ids, not_eval = rule_ids.to_dict(), not_eval.to_dict()
+        rule_ids = f[f["kind"] == "finding"].groupby("project_id")["rule_id"].agg("; ".join).to_dict()
+        not_eval = f[f["kind"] == "not_evaluated"].groupby("project_id")["rule_id"].agg("; ".join).to_dict()
         out["rule_ids"] = [rule_ids.get(p, "") for p in out["project_id"]]
         out["rules_not_evaluated"] = [not_eval.get(p, "") for p in out["project_id"]]
         return assemble("screening_summary", out)    # columns and order: data/tables.toml
@@ -357,20 +354,13 @@ def _rule_file_names(rules: RuleSet) -> str:
 
 
 def clean_value(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA:
-        return None
-    return value
+    """``value``, or None where it is missing (None, NaN, ``pd.NA``)."""
+    return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _num(value: Any, digits: int = 2) -> float | None:
     value = clean_value(value)
-    if value is None:
-        return None
-    return round(float(value), digits)
+    return None if value is None else round(float(value), digits)
 
 
 def _row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import datetime as _dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -144,10 +145,9 @@ async def screen(request: Request) -> Response:
     except BodyTooLarge:
         return render(request, "index.html.j2", 413, **views.form_context(), values=values,
                       error=str(too_large(state.settings.max_upload_bytes + 1, state.settings, "upload")))
-    except UploadTooLarge as exc:
-        return render(request, "index.html.j2", 413, **views.form_context(), values=values, error=str(exc))
-    except SanxianError as exc:
-        return render(request, "index.html.j2", 422, **views.form_context(), values=values, error=str(exc))
+    except SanxianError as exc:                        # an upload too large is 413, any other input error 422
+        return render(request, "index.html.j2", 413 if isinstance(exc, UploadTooLarge) else 422,
+                      **views.form_context(), values=values, error=str(exc))
     request.state.verdict = screening.verdict
     return RedirectResponse(f"/screenings/{key}", status_code=303)
 
@@ -190,8 +190,6 @@ def _entry(request: Request) -> HistoryEntry:
 
 async def _result(request: Request, entry: HistoryEntry) -> Any:
     """The analysis result of a stored screening: from memory, else screened again from its input."""
-    import anyio
-
     state = service(request)
     found = state.engine.kept(entry.id)
     if found is not None:
@@ -213,8 +211,6 @@ async def result_page(request: Request) -> Response:
 
 @authenticated
 async def result_map(request: Request) -> Response:
-    import anyio
-
     entry = _entry(request)
     screening = await _result(request, entry)
     state = service(request)
@@ -224,8 +220,6 @@ async def result_map(request: Request) -> Response:
 
 @authenticated
 async def download(request: Request) -> Response:
-    import anyio
-
     entry = _entry(request)
     what = request.path_params["what"]
     state = service(request)
@@ -240,8 +234,6 @@ async def download(request: Request) -> Response:
 
 @authenticated
 async def sheet(request: Request) -> Response:
-    import anyio
-
     entry = _entry(request)
     state = service(request)
     pid, fmt = request.path_params["pid"], request.path_params["fmt"]
