@@ -15,22 +15,22 @@ column reads the same everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from .datafiles import load_model, load_toml
 from .errors import DataFileError, problem
 from .params import DataModel, Sourced, validate_layers
 
+_Digits = Annotated[int, Field(ge=0, le=9)]  # decimals written to CSV and shown in tables
 
-@dataclass(frozen=True)
-class Column:
-    """One output column.
+
+class Column(DataModel):
+    """One output column (a ``[<name>]`` table of ``data/columns/<module>.toml``).
 
     Attributes
     ----------
@@ -46,12 +46,17 @@ class Column:
         Decimals written to CSV and shown in tables (default: by unit, see ``data/csv_format.toml``).
     """
 
-    name: str
     zh: str
     en: str
     unit: str
     description: str
-    digits: int | None = None
+    digits: _Digits | None = None  # none: by unit (data/csv_format.toml)
+    _name: str = PrivateAttr(default="")
+
+    @property
+    def name(self) -> str:
+        """Column name as written to files (its key in the registry)."""
+        return self._name
 
     @property
     def label(self) -> str:
@@ -65,22 +70,11 @@ def _column_files() -> list[Path]:
     return sorted(folder.glob("*.toml"))
 
 
-_Digits = Annotated[int, Field(ge=0, le=9)]  # decimals written to CSV and shown in tables
-
-
-class _ColumnEntry(DataModel):
-    zh: str
-    en: str
-    unit: str
-    description: str
-    digits: _Digits | None = None  # none: by unit (data/csv_format.toml)
-
-
 class ColumnsFile(DataModel):
     """The structure of a ``data/columns/*.toml`` file: one ``[<column name>]`` table per output column."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, _ColumnEntry]
+    __pydantic_extra__: dict[str, Column]
     what: ClassVar[str] = "输出列 / output-column registry"
 
 
@@ -111,8 +105,8 @@ def registry() -> dict[str, Column]:
     columns: dict[str, Column] = {}
     for path in _column_files():
         entries = validate_layers(ColumnsFile, [(str(path), load_toml(path))]).model_extra or {}
-        for name, entry in entries.items():
-            col = Column(name=name, **entry.model_dump())
+        for name, col in entries.items():
+            col._name = name
             if name in columns and columns[name] != col:
                 raise DataFileError(problem(f"输出列 '{name}' 重复定义且含义不同。",
                                             f"Column '{name}' is declared twice with different text.",
