@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -40,47 +40,6 @@ from .roles import (  # noqa: F401  (re-exported: the vocabulary was defined her
 )
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class LayerEntry:
-    """A validated catalog entry.
-
-    Attributes
-    ----------
-    id, role : str
-        Unique id and role from the vocabulary.
-    path : Path
-        Absolute path of the data file.
-    layer : str or None
-        Layer inside the file.
-    title_zh, title_en, source, licence : str
-        Description and provenance (shown in every report).
-    synthetic : bool
-        True when the data are not real (sample data).  Maps and reports say so.
-    crs, encoding : str or None
-        Overrides when the file lacks a CRS or its encoding is misdetected.
-    fields : Mapping[str, str]
-        Canonical field name → column in the file.
-    """
-
-    id: str
-    role: str
-    path: Path
-    layer: str | None
-    title_zh: str
-    title_en: str
-    source: str
-    licence: str
-    synthetic: bool
-    crs: str | None = None
-    encoding: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def is_raster(self) -> bool:
-        """True for raster layers (DEM)."""
-        return role_vocabulary()[self.role].is_raster
 
 
 @dataclass
@@ -145,10 +104,7 @@ class Catalog:
         doc = validate_layers(CatalogFile, layers, fix="correct each entry listed; see layers/README.md for the format")
         meta = doc.catalog.model_dump(exclude_none=True)
         wcrs = doc.catalog.working_crs
-        entries = [LayerEntry(id=e.id, role=e.role, path=(path.parent / e.path).resolve(), layer=e.layer,
-                              title_zh=e.title_zh, title_en=e.title_en, source=e.source, licence=e.licence,
-                              synthetic=e.synthetic, crs=e.crs, encoding=e.encoding, fields=dict(e.fields))
-                   for e in doc.layers]
+        entries = [e.model_copy(update={"path": (path.parent / e.path).resolve()}) for e in doc.layers]
         return cls(entries, path=path, working_crs=wcrs, meta=meta)
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -399,10 +355,38 @@ def _working_crs(value: str | None) -> str | None:
     return value
 
 
-class _Entry(DataModel):
+if TYPE_CHECKING:  # read as text, kept as a path (made absolute by Catalog.load)
+    _FilePath = Path
+else:
+    _FilePath = Annotated[_Text, AfterValidator(lambda text: Path(text))]
+
+
+class LayerEntry(DataModel):
+    """A validated catalog entry (a ``[[layers]]`` table).
+
+    Attributes
+    ----------
+    id, role : str
+        Unique id and role from the vocabulary.
+    path : Path
+        Absolute path of the data file (written relative to the catalog file).
+    layer : str or None
+        Layer inside the file.
+    title_zh, title_en, source, licence : str
+        Description and provenance (shown in every report).
+    synthetic : bool
+        True when the data are not real (sample data).  Maps and reports say so.
+    crs, encoding : str or None
+        Overrides when the file lacks a CRS or its encoding is misdetected.
+    fields : Mapping[str, str]
+        Canonical field name → column in the file.
+    notes : str or None
+        Free text of the catalog's author.
+    """
+
     id: Annotated[_Text, AfterValidator(_layer_id)]
     role: Annotated[_Text, AfterValidator(_known_role)]
-    path: _Text
+    path: _FilePath
     layer: str | None = None
     title_zh: _Text
     title_en: _Text
@@ -413,6 +397,11 @@ class _Entry(DataModel):
     encoding: str | None = None
     fields: Annotated[dict[str, str], AfterValidator(_canonical)] = {}  # canonical name -> column in the file
     notes: str | None = None
+
+    @property
+    def is_raster(self) -> bool:
+        """True for raster layers (DEM)."""
+        return role_vocabulary()[self.role].is_raster
 
 
 class _Meta(DataModel):
@@ -430,7 +419,7 @@ class CatalogFile(DataModel):
     what: ClassVar[str] = "图层目录 / catalog"
     error: ClassVar[type[Exception]] = CatalogError
     catalog: _Meta = _Meta()
-    layers: list[_Entry] = Field(min_length=1)
+    layers: list[LayerEntry] = Field(min_length=1)
 
     @classmethod
     def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
