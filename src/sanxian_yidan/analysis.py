@@ -28,12 +28,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pandas as pd
 
 from .errors import SanxianError
 from .provenance import data_file_hashes, data_file_name  # noqa: F401  (part of the contract's toolbox)
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, LayerEntry
+    from .provenance import TrackedCatalog
 
 __all__ = [
     "Analysis",
@@ -307,7 +311,7 @@ class Result:
         """Map layers (``maps.MapLayer`` / ``maps.RasterLayer``) this result contributes."""
         return []
 
-    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection | None:
+    def report_section(self, options: Mapping[str, Any], catalog: Catalog) -> ReportSection | None:
         """This result's section of the study report (``None``: the report shows only its summary rows).
 
         Parameters
@@ -319,7 +323,7 @@ class Result:
         """
         return None
 
-    def write_extras(self, folder: Path, *, generated: datetime | None = None, catalog: Any = None,
+    def write_extras(self, folder: Path, *, generated: datetime | None = None, catalog: Catalog | None = None,
                      pdf: bool = False) -> list[Path]:
         """Write the files a study adds beside ``outputs`` into ``folder`` (which exists); return their paths.
 
@@ -370,7 +374,7 @@ class Analysis:
         """``中文 / English``."""
         return f"{self.title_zh} / {self.title_en}"
 
-    def run_options(self, catalog: Any, options: Mapping[str, Any], progress: Any = None) -> Result:
+    def run_options(self, catalog: Catalog, options: Mapping[str, Any], progress: Any = None) -> Result:
         """Run from a study section or CLI options (files named there are read here, at the boundary)."""
         if self.from_options is not None:
             return self.from_options(catalog, options, progress=progress)
@@ -432,21 +436,21 @@ def common_data_files() -> list[Path]:
     return [packaged_path(name) for name in COMMON_DATA_FILES] + columns
 
 
-def parameter_files(name: str, params: Any) -> list[Path]:
+def parameter_files(name: str, params: object) -> list[Path]:
     """The packaged parameter file ``name`` and, when ``params`` is a path, the user file merged over it."""
     from .datafiles import packaged_path
 
     return [packaged_path(name)] + ([Path(params)] if isinstance(params, (str, Path)) else [])
 
 
-def layer_records(entries: Iterable[Any], role: str | None = None) -> list[LayerRecord]:
+def layer_records(entries: Iterable[LayerEntry], role: str | None = None) -> list[LayerRecord]:
     """:class:`LayerRecord` of catalog entries (``catalog.LayerEntry``), in the order given."""
     return [LayerRecord(layer_id=e.id, role=role or e.role, synthetic=bool(e.synthetic),
                         version=str(getattr(e, "version", "") or ""), source=str(e.source or ""))
             for e in entries]
 
 
-def tracked_layer_records(tracked: Any) -> list[LayerRecord]:
+def tracked_layer_records(tracked: TrackedCatalog) -> list[LayerRecord]:
     """Records of every layer a :class:`~sanxian_yidan.provenance.TrackedCatalog` served, sorted by id.
 
     A layer counts as synthetic when its catalog entry says so or when any feature read from it is

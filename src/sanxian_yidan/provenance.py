@@ -21,7 +21,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 #: Distributions whose versions can change results; listed in every manifest.
 TRACKED_PACKAGES = ("sanxian_yidan", "geopandas", "shapely", "pyogrio", "pyproj", "rasterio", "numpy",
@@ -217,7 +220,7 @@ class TrackedCatalog:
     ['eco_redline']
     """
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
         self._used: dict[str, bool] = {}
 
@@ -225,7 +228,7 @@ class TrackedCatalog:
         return getattr(self._catalog, name)
 
     @property
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         """The wrapped catalog."""
         return self._catalog
 
@@ -276,6 +279,12 @@ class TrackedCatalog:
     def synthetic_layers(self) -> list[str]:
         """Ids of the synthetic layers read so far, sorted."""
         return sorted(k for k, v in self._used.items() if v)
+
+
+#: What an analysis step reads layers from: a :class:`~sanxian_yidan.catalog.Catalog`, or the
+#: :class:`TrackedCatalog` that records the layers it serves (for annotations; both answer ``read``,
+#: ``raster_path``, ``entries_for``, ``coverage``, ...).
+CatalogLike: TypeAlias = "Catalog | TrackedCatalog"
 
 
 def data_file_name(path: str | Path) -> str:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -73,6 +74,10 @@ from .sites import (
     parcel_sites,
 )
 
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..terrain import Dem
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["brownfield_ranking_dask"]
@@ -86,7 +91,7 @@ class _Context:
     """What every partition task gets (broadcast once): the catalog with its layers read, the parameters,
     the shared layers, and how parcels are named."""
 
-    catalog: Any
+    catalog: Catalog
     params: BrownfieldParams
     shared: SharedLayers
     lengths: np.ndarray | None
@@ -186,7 +191,7 @@ def _name_parcels(client: Any, ddf: Any, found: Any, base: _Context) -> _Context
     return replace(base, rank_by_row=rank_by_row)
 
 
-def _catalog_parts(cat: Any, p: BrownfieldParams, rows: int) -> list[gpd.GeoDataFrame]:
+def _catalog_parts(cat: Catalog, p: BrownfieldParams, rows: int) -> list[gpd.GeoDataFrame]:
     """The catalog's candidate sites (read here, as in memory) in pieces of ``rows`` sites."""
     frames = catalog_candidates(cat, p)
     if not frames:
@@ -206,8 +211,9 @@ def _preload(ctx: TrackedCatalog, p: BrownfieldParams) -> None:
             ctx.read(role)
 
 
-def brownfield_ranking_dask(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
-                            params: Any = None, dem: Any = None, layer: str | None = None, crs: str | None = None,
+def brownfield_ranking_dask(catalog: Catalog | str | Path, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
+                            params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
+                            dem: Dem | str | Path | None = None, layer: str | None = None, crs: str | None = None,
                             engine: Engine | str | None = "dask", client: Any = None,
                             progress: Progress | None = None, announce: Any = None,
                             staging: str | Path | None = None) -> BrownfieldResult:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -64,6 +64,11 @@ from ..siteengine import (
 )
 from .params import BrownfieldParams, load_params
 from .sites import candidate_sites, ground_capacity_mw, read_parcels, site_readiness
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..provenance import CatalogLike
+    from ..terrain import Dem
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +154,7 @@ class BrownfieldResult(Result):
         return {"sites": self.sites, "excluded": self.excluded, "by_type": self.by_type(),
                 "excluded_by_reason": self.excluded_by_reason()}
 
-    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+    def report_section(self, options: Mapping[str, Any], catalog: Catalog) -> ReportSection:
         """Capacity of the ``top`` ranked sites (default 15) as chart and table, net areas by score on a map."""
         from ..figures import FigureLayer
 
@@ -287,16 +292,16 @@ class BrownfieldResult(Result):
         return brownfield_layers(self)
 
 
-def load_catalog(catalog: Any) -> Any:
+def load_catalog(catalog: Catalog | str | Path) -> Catalog:
     """A :class:`sanxian_yidan.catalog.Catalog`: loaded from ``catalog`` if it is a path, else as given."""
     from ..catalog import Catalog
 
     return Catalog.load(catalog) if isinstance(catalog, (str, Path)) else catalog
 
 
-def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
+def brownfield_ranking(catalog: Catalog | str | Path, *, parcels: str | Path | gpd.GeoDataFrame | None = None,
                        params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
-                       dem: Any = None, progress: Progress | None = None) -> BrownfieldResult:
+                       dem: Dem | str | Path | None = None, progress: Progress | None = None) -> BrownfieldResult:
     """:func:`run_brownfields` for a catalog and parcels given as paths (read here) or as objects."""
     cat = load_catalog(catalog)
     if parcels is not None and not isinstance(parcels, gpd.GeoDataFrame):
@@ -304,14 +309,14 @@ def brownfield_ranking(catalog: Any, *, parcels: str | Path | gpd.GeoDataFrame |
     return run_brownfields(cat, parcels, params=params, dem=dem, progress=progress)
 
 
-def run_from_options(catalog: Any, options: Mapping[str, Any], progress: Progress | None = None) -> BrownfieldResult:
+def run_from_options(catalog: Catalog, options: Mapping[str, Any], progress: Progress | None = None) -> BrownfieldResult:
     """:func:`run_brownfields` from a study section or CLI options (``parcels`` and ``params`` files are read here)."""
     return brownfield_ranking(catalog, parcels=options.get("parcels"), params=options.get("params"), progress=progress)
 
 
-def run_brownfields(catalog: Any, parcels: gpd.GeoDataFrame | None = None, *,
+def run_brownfields(catalog: Catalog, parcels: gpd.GeoDataFrame | None = None, *,
                     params: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
-                    dem: Any = None, progress: Progress | None = None) -> BrownfieldResult:
+                    dem: Dem | str | Path | None = None, progress: Progress | None = None) -> BrownfieldResult:
     """Rank brownfield land for ground-mounted PV: net area, capacity, yield, co-benefits, score, rank.
 
     Parameters
@@ -386,7 +391,7 @@ class SharedLayers:
     dem_given: bool
 
 
-def shared_layers(ctx: Any, p: BrownfieldParams, dem: Any = None) -> SharedLayers:
+def shared_layers(ctx: TrackedCatalog, p: BrownfieldParams, dem: Dem | str | Path | None = None) -> SharedLayers:
     """Read the exclusion layers and the DEM once, through ``ctx`` (which records them).
 
     Parameters
@@ -501,7 +506,7 @@ _ROW_ARRAYS = ("outline", "net", "dist_geoms", "has_location")
 _ROW_FRAMES = ("frame", "where", "edge", "readiness", "locations")
 
 
-def evaluate_sites(sites: gpd.GeoDataFrame, ctx: Any, p: BrownfieldParams, shared: SharedLayers, *,
+def evaluate_sites(sites: gpd.GeoDataFrame, ctx: TrackedCatalog, p: BrownfieldParams, shared: SharedLayers, *,
                    progress: Progress | None = None) -> SiteEvaluation:
     """Location, net area after the hard exclusions, capacity, terrain, distances and search edges of ``sites``.
 
@@ -645,7 +650,7 @@ def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, yields: pd.DataFram
     return factors
 
 
-def rank_sites(ev: SiteEvaluation, ctx: Any, p: BrownfieldParams, shared: SharedLayers, *, n_runs: int,
+def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, shared: SharedLayers, *, n_runs: int,
                tilt: float | None, factors: Mapping[str, Any], params_file: Any = None,
                progress: Progress | None = None) -> BrownfieldResult:
     """What needs every site: coverage notes, the MCDA score, rank and ``p_top_k``, reasons, order, provenance.
@@ -813,7 +818,7 @@ def _coverage_notes(frame: pd.DataFrame, where: pd.DataFrame, region: str | None
     return notes
 
 
-def _grid_and_access(frame: pd.DataFrame, cat: Any, p: BrownfieldParams, geoms: np.ndarray) -> list[str]:
+def _grid_and_access(frame: pd.DataFrame, cat: CatalogLike, p: BrownfieldParams, geoms: np.ndarray) -> list[str]:
     """Add grid (by voltage class), road and setback distances to ``frame``; return notes."""
     notes = []
     if cat.has(p.substation_role):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -47,6 +47,9 @@ from ..siteengine import (  # noqa: F401  (the engine's names, importable from h
     terrain_table,
 )
 from .params import M2_PER_HA, BrownfieldParams, CandidateRole, load_params
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +154,7 @@ def read_parcels(parcels: str | Path | gpd.GeoDataFrame, working_crs: str) -> gp
     return gdf
 
 
-def candidate_sites(catalog: Any, params: BrownfieldParams, *,
+def candidate_sites(catalog: Catalog, params: BrownfieldParams, *,
                     parcels: str | Path | gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Collect the candidate sites of every candidate role in the catalog (and user parcels).
 
@@ -191,7 +194,7 @@ def candidate_sites(catalog: Any, params: BrownfieldParams, *,
 PARCEL_ID_COLUMNS = ("id", "parcel_id", "code", "name")
 
 
-def catalog_candidates(catalog: Any, params: BrownfieldParams) -> list[gpd.GeoDataFrame]:
+def catalog_candidates(catalog: Catalog, params: BrownfieldParams) -> list[gpd.GeoDataFrame]:
     """The site tables of the catalog's candidate roles (one per role with features)."""
     frames = []
     for cand in params.candidates:
@@ -235,7 +238,7 @@ def parcel_sites(gdf: gpd.GeoDataFrame, cand: CandidateRole, ids: pd.Series) -> 
     return site_frame(gdf, cand, ids=ids)
 
 
-def no_candidates(catalog: Any, params: BrownfieldParams) -> EmptyLayerError:
+def no_candidates(catalog: Catalog, params: BrownfieldParams) -> EmptyLayerError:
     """The error of a run without any candidate site."""
     return EmptyLayerError(problem(
         "没有候选地块：图层目录中没有矿山、沉陷区、填埋场或污染地块图层，也未提供地块。",

@@ -17,6 +17,7 @@ from ..provenance import truthy_flags
 
 if TYPE_CHECKING:  # parameter records of data/brownfield.toml, read by attribute only
     from ..brownfield.params import CandidateRole, Exclusion
+    from ..provenance import CatalogLike
 
 
 def grouped_union(geoms: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +117,7 @@ def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) ->
     return out
 
 
-def exclusion_layers(catalog: Any, exclusions: Iterable[Exclusion]) -> tuple[gpd.GeoDataFrame, list[str]]:
+def exclusion_layers(catalog: CatalogLike, exclusions: Iterable[Exclusion]) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read, filter and buffer the exclusion layers of the catalog.
 
     Returns

@@ -5,7 +5,7 @@ Also the planner-facing texts of shares and distances used in the per-site notes
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +15,18 @@ from shapely import STRtree
 
 from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
 from ..placenames import display_names
+
+if TYPE_CHECKING:  # parameter records of data/brownfield.toml, read by attribute only
+    from ..brownfield.params import McdaSpec
+    from ..provenance import CatalogLike
+
+
+class McdaParams(Protocol):
+    """Parameters ranked by MCDA criteria (brownfield or mine parameters), as :func:`search_radius_m` reads them."""
+
+    @property
+    def mcda(self) -> McdaSpec: ...
+
 
 #: County / township label of a site outside the catalog's data coverage.
 OUTSIDE_COVERAGE_LABEL = "超出数据范围 / outside coverage"
@@ -127,7 +139,7 @@ def column_names(column: str) -> tuple[str, str]:
     return (col.zh, col.en) if col is not None else (column, column)
 
 
-def locate_sites(geoms: np.ndarray, catalog: Any) -> tuple[pd.DataFrame, Any]:
+def locate_sites(geoms: np.ndarray, catalog: CatalogLike) -> tuple[pd.DataFrame, Any]:
     """County, township and data coverage of each site, by spatial join on the whole catalog.
 
     In a region view (:meth:`~sanxian_yidan.catalog.Catalog.restricted_to`) the names and the data
@@ -156,7 +168,7 @@ def locate_sites(geoms: np.ndarray, catalog: Any) -> tuple[pd.DataFrame, Any]:
                          "in_region": in_region}), coverage
 
 
-def search_radius_m(params: Any, column: str, *extra: float) -> float | None:
+def search_radius_m(params: McdaParams, column: str, *extra: float) -> float | None:
     """Farthest distance [m] at which a value of ``column`` still changes a result, from the data file.
 
     The largest numeric bound of the criteria on ``column`` (``lo`` / ``hi`` of their transform,

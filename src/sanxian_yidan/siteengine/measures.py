@@ -17,6 +17,7 @@ from ..geomutil import nearest_features
 
 if TYPE_CHECKING:  # parameter records of data/brownfield.toml, read by attribute only
     from ..brownfield.params import GridClass
+    from ..provenance import CatalogLike
 
 
 def parse_voltage_kv(values: pd.Series | Sequence[Any]) -> np.ndarray:
@@ -84,7 +85,7 @@ def substation_distances(geoms: np.ndarray, substations: gpd.GeoDataFrame, class
     return out
 
 
-def layer_distance(catalog: Any, roles: Iterable[str], geoms: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
+def layer_distance(catalog: CatalogLike, roles: Iterable[str], geoms: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
     """Distance [m] to the nearest feature of any of ``roles`` present in the catalog.
 
     Returns
@@ -190,7 +191,7 @@ def solar_yield(lon: float, lat: float, tilt_deg: float, azimuth_deg: float) -> 
 TERRAIN_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage")
 
 
-def resolve_dem(catalog: Any, dem: Any) -> Any:
+def resolve_dem(catalog: CatalogLike | None, dem: Any) -> Any:
     """The DEM to use: ``dem`` as given (a terrain ``Dem`` or a path), else the catalog's ``dem`` role.
 
     Returns ``None`` when there is no DEM at all (terrain criteria are then left empty and said so).
