@@ -67,7 +67,8 @@ FREE_TABLES = {
     "crs.toml": {("legacy_datums", "zh_names")},                                    # datum -> Chinese name
     "rooftop.toml": {("use", "map"), ("roof", "map"), ("solar",), ("factors",)},
     "maps.toml": {("field_labels", "names")},                                      # column -> label
-    "boundary_txt.toml": {("header", "width_numerals")},                           # numeral -> number
+    "boundary_txt.toml": {("header", "width_numerals"),                            # numeral -> number
+                          ("header", "keys")},                                      # other name -> key
     "roles.toml": {("roles", "*", "map", "labels")},                               # column -> palette
     "csv_format.toml": {("unit_digits",)},                                         # unit -> decimals
 }
