@@ -77,7 +77,7 @@ def test_both_analyses_are_registered_with_their_outputs():
     assert (reg["mines"].title_zh, reg["brownfields"].title_en) == ("矿山生态修复优先级", "Brownfield PV ranking")
     from sanxian_yidan.brownfield import load_params
 
-    candidates = [c.role for c in load_params().candidates if c.role != "parcel"]
+    candidates = [c.role for c in load_params().candidate_roles if c.role != "parcel"]
     assert reg["brownfields"].roles == tuple(candidates) and reg["mines"].roles == ("mine_site",)
 
 

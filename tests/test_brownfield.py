@@ -229,7 +229,7 @@ def test_default_density_is_the_chinese_row_layout():
     # = 0.7232; shadow length per unit height 0.7232 / tan20.06 = 1.980.  Rows at 25°:
     # GCR = 1 / (cos25 + sin25 x 1.980) = 1 / (0.9063 + 0.8368) = 0.5737; 210 W/m² x 0.5737 x 0.60 = 72.3 W/m².
     p = bf.load_params()
-    assert p.default_density == "cn_layout"
+    assert p.capacity.default == "cn_layout"
     assert p.density.mw_per_ha == pytest.approx(0.7228, rel=1e-3)
     assert p.density.basis == "DC"
     assert "GCR 0.574" in p.density.source and "array share 0.6" in p.density.source
@@ -293,7 +293,7 @@ def test_substation_distance_uses_voltage_class_of_capacity():
     site = np.array([box(0, 0, 100, 100)] * 2, dtype=object)
     subs = gdf([shapely.Point(X0 + 1100, Y0 + 50), shapely.Point(X0 + 100, Y0 + 3050), shapely.Point(X0 + 600, Y0 + 50)],
                name=["A110", "B220", "C35"], voltage_kv=[110, 220, 35])
-    classes = bf.load_params().grid_classes
+    classes = bf.load_params().grid.classes
     out = bf.substation_distances(site, subs, classes, np.array([5.0, 150.0]))
     assert out["required_kv"].tolist() == [110.0, 220.0]
     assert out["dist_substation_m"].tolist() == pytest.approx([1000.0, 2950.0])
@@ -353,7 +353,7 @@ def test_user_params_file_overrides_packaged_defaults(tmp_path):
     p = bf.load_params(user)
     assert p.density.name == "epa_repowering"
     assert p.density.mw_per_ha == pytest.approx(10_000 / (5 * 4046.8564224))
-    assert str(user.resolve()) in p.files
+    assert str(user.resolve()) in p.loaded_from
     assert len(p.exclusions) == 5   # untouched tables stay
 
 
@@ -509,7 +509,7 @@ def test_ranking_stable_under_permutation_of_input_order(tmp_path, fixture_resul
 def test_weights_not_summing_to_one_are_normalised_with_warning(tmp_path, fixture_result):
     cat, res = fixture_result
     doubled = [{"column": c.column, "transform": c.transform, "benefit": c.benefit, "weight": 2 * c.weight,
-                "source": c.source, **dict(c.options)} for c in res.params.mcda.criteria]
+                "source": c.source, **dict(c.options)} for c in res.params.criteria]
     with pytest.warns(SanxianWarning, match="sum"):
         again = bf.brownfield_ranking(cat, params={"criteria": doubled})
     assert again.weights.sum() == pytest.approx(1.0)
@@ -584,7 +584,7 @@ def test_ahp_weights_from_data_file(fixture_result):
     shuffled = {"criteria": _THREE, "mcda": {"ahp": {"order": ["slope_mean_deg", "net_area_m2", "dist_substation_m"],
                                                      "matrix": [[1, 1 / 5, 1 / 3], [5, 1, 3], [3, 1 / 3, 1]],
                                                      "source": "test"}}}
-    assert bf.criterion_weights(bf.load_params(shuffled).mcda).to_numpy() == pytest.approx(w, abs=1e-9)
+    assert bf.criterion_weights(bf.load_params(shuffled).mcda_spec()).to_numpy() == pytest.approx(w, abs=1e-9)
 
 
 def test_ahp_inconsistent_or_not_reciprocal_is_refused():
@@ -594,16 +594,16 @@ def test_ahp_inconsistent_or_not_reciprocal_is_refused():
     bad = bf.load_params({"criteria": _THREE, "mcda": {"ahp": {"order": order, "source": "t",
                                                                "matrix": [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]}}})
     with pytest.raises(McdaError, match="inconsistent"):
-        bf.criterion_weights(bad.mcda)
+        bf.criterion_weights(bad.mcda_spec())
     forced = bf.load_params({"criteria": _THREE, "mcda": {"ahp": {"order": order, "source": "t", "force": True,
                                                                   "matrix": [[1, 9, 1 / 9], [1 / 9, 1, 9],
                                                                              [9, 1 / 9, 1]]}}})
     with pytest.warns(SanxianWarning, match="force"):
-        bf.criterion_weights(forced.mcda)
+        bf.criterion_weights(forced.mcda_spec())
     not_reciprocal = bf.load_params({"criteria": _THREE, "mcda": {"ahp": {"order": order, "source": "t",
                                                                           "matrix": [[1, 3, 5], [3, 1, 3], [1 / 5, 1 / 3, 1]]}}})
     with pytest.raises(McdaError, match="recipro"):
-        bf.criterion_weights(not_reciprocal.mcda)
+        bf.criterion_weights(not_reciprocal.mcda_spec())
 
 
 def test_topsis_method_ranks_the_same_sites(fixture_result):
@@ -626,7 +626,7 @@ def test_real_osm_substations_by_voltage_class(reference_gpkg, sample_result):
     has_net = ~shapely.is_empty(sites.geometry.values)
     geoms = sites.geometry.values[has_net]
     cap = sites.loc[has_net, "capacity_mw"].to_numpy()
-    out = bf.substation_distances(geoms, subs, bf.load_params().grid_classes, cap)
+    out = bf.substation_distances(geoms, subs, bf.load_params().grid.classes, cap)
     assert (out["substation_kv"] >= 110).all()
     assert (out["dist_substation_m"] >= out["dist_any_substation_m"] - 1e-9).all()
     assert out["dist_substation_m"].between(0, 40_000).all()       # Suizhou is well covered by 110 kV stations

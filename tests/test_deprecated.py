@@ -61,9 +61,9 @@ def test_parse_mcda_criteria_and_exclusions_give_what_load_params_gives():
     params = bf.load_params()
     probs = _Collector()
     with WARNS:
-        assert bf.parse_mcda(doc, probs) == params.mcda
+        assert bf.parse_mcda(doc, probs) == params.mcda_spec()
     with WARNS:
-        assert bf.parse_criteria(doc["criteria"], "[[criteria]]", probs) == params.mcda.criteria
+        assert bf.parse_criteria(doc["criteria"], "[[criteria]]", probs) == tuple(params.criteria)
     for i, raw in enumerate(doc["exclusions"]):
         with WARNS:
             assert bf.parse_exclusion(raw, f"[[exclusions]][{i}]", probs) == params.exclusions[i]

@@ -42,7 +42,7 @@ def checks() -> list[Check]:
     """GCR against pvlib SPA; default density against cited plant densities."""
     p = load_params()
     d = p.density
-    layout = packaged("brownfield.toml")["capacity"]["densities"][p.default_density]
+    layout = packaged("brownfield.toml")["capacity"]["densities"][p.capacity.default]
     lat, tilt = float(layout["latitude_deg"]), float(layout["tilt_deg"])
     start, end = float(layout["shade_free_from_h"]), float(layout["shade_free_to_h"])
     toolkit = shade_free_gcr(lat, tilt, declination_deg=float(layout["winter_declination_deg"]),
@@ -70,7 +70,7 @@ def checks() -> list[Check]:
         rows.append(Check(
             quantity=f"default power density vs {name} [MW/ha]",
             oracle=f"{source} → {mw:g} MW / {ha:,.0f} ha",
-            test_set=f"data/brownfield.toml [capacity] default = {p.default_density}",
+            test_set=f"data/brownfield.toml [capacity] default = {p.capacity.default}",
             tolerance="lower bound: default ≥ the plant (2015 modules of lower efficiency, hilly land, or raised "
                       "agri-PV rows with wide spacing need more land per MW)",
             measured=f"default {d.mw_per_ha:.3f} vs plant {density:.3f} MW/ha (×{d.mw_per_ha / density:.2f})",
@@ -81,7 +81,7 @@ def checks() -> list[Check]:
         oracle="Bolinger, M. and Bolinger, G. (2022) Land Requirements for Utility-Scale PV: An Empirical Update on "
                "Power and Energy Density, IEEE Journal of Photovoltaics: fixed-tilt median 0.35 MWdc/acre "
                "(0.87 MWdc/ha) for plants built in 2019 (as summarised by pv-magazine-usa.com, 2022-01-20)",
-        test_set=f"data/brownfield.toml [capacity] default = {p.default_density}",
+        test_set=f"data/brownfield.toml [capacity] default = {p.capacity.default}",
         tolerance="upper reference: default ≤ 0.87 (large, mostly flat US sites at 33-40° N need no terrain "
                   "or irregular-parcel allowance)",
         measured=f"default {d.mw_per_ha:.3f} vs {bolinger} MW/ha (×{d.mw_per_ha / bolinger:.2f}); NREL reV "

@@ -63,7 +63,7 @@ from .analysis import (
     summary_frame,
     tracked_layer_records,
 )
-from .brownfield import Condition, McdaSpec
+from .brownfield import Condition
 from .brownfield import params as bf_params
 from .datafiles import packaged_path
 from .errors import EmptyLayerError, SanxianError, problem
@@ -111,32 +111,6 @@ VISIBILITY_NODATA = 255
 # =============================================================================================
 # Parameters
 # =============================================================================================
-@dataclass(frozen=True)
-class Overlap:
-    """Share of each mine's area inside the union of ``roles`` → column ``column``."""
-
-    column: str
-    roles: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class MinesParams:
-    """All parameters of the mine ranking (fields mirror ``data/mines.toml``)."""
-
-    lines: tuple[LineSource, ...]
-    zones: tuple[Zone, ...]
-    overlaps: tuple[Overlap, ...]
-    status: tuple[MineStatus, ...]
-    mcda: McdaSpec
-    modes: tuple[ModeRule, ...]
-    focus_areas: tuple[FocusArea, ...]
-    visibility: Mapping[str, float]
-    window_margin_m: float
-    visibility_source: str = ""
-    files: tuple[str, ...] = ()
-
-
 class _Visibility(Sourced):
     window_margin_m: float = Field(ge=0)
     # optional: without them the settings of data/terrain.toml [visibility] apply (with their sources)
@@ -171,7 +145,9 @@ class Zone(PositionalFields, bf_params.DefaultLabels, Sourced):
     influence_m: float = Field(ge=0)
 
 
-class _Overlap(Sourced):
+class Overlap(Sourced):
+    """``[overlaps.<column>]``: the share of each mine's area inside the union of ``roles`` fills ``column``."""
+
     roles: bf_params.Roles
 
 
@@ -216,13 +192,13 @@ class FocusArea(PositionalFields, Sourced):
 
 
 class MinesFile(bf_params.McdaFile):
-    """The structure of ``data/mines.toml``."""
+    """All parameters of the mine ranking: ``data/mines.toml`` validated (build with :func:`load_params`)."""
 
     what: ClassVar[str] = "矿山修复 / mine rehabilitation"
     visibility: _Visibility
     lines: list[LineSource] = Field(min_length=1)
     zones: list[Zone] = []
-    overlaps: dict[str, _Overlap] = {}
+    overlaps: dict[str, Overlap] = {}
     status: list[MineStatus] = []
     modes: list[ModeRule] = Field(min_length=1)
     focus_areas: list[FocusArea] = []
@@ -234,6 +210,10 @@ class MinesFile(bf_params.McdaFile):
             return [(("modes", len(modes) - 1, "when"), "the last mode rule must have `when = []` (the default), "
                                                          "so every mine gets a mode (最后一条须为默认规则)")]
         return []
+
+
+#: The mine parameters under the name the analysis takes them by.
+MinesParams = MinesFile
 
 
 def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = None) -> MinesParams:
@@ -248,18 +228,7 @@ def load_params(params: str | Path | Mapping[str, Any] | MinesParams | None = No
     """
     if isinstance(params, MinesParams):
         return params
-    doc = bf_params.load_document(MinesFile, DATA_FILE, params)
-    vis = doc.visibility
-    return MinesParams(
-        lines=tuple(doc.lines),
-        zones=tuple(doc.zones),
-        overlaps=tuple(Overlap(col, o.roles, o.source) for col, o in doc.overlaps.items()),
-        status=tuple(doc.status),
-        mcda=doc.mcda_spec(),
-        modes=tuple(doc.modes),
-        focus_areas=tuple(doc.focus_areas),
-        visibility={k: getattr(vis, k) for k in VISIBILITY_KEYS if getattr(vis, k) is not None},
-        window_margin_m=vis.window_margin_m, visibility_source=vis.source, files=tuple(doc._files))
+    return bf_params.load_document(MinesFile, DATA_FILE, params)
 
 
 # =============================================================================================
@@ -387,7 +356,7 @@ def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, 
             return np.zeros(len(geoms)), ["无两线图层，可视比例按 0 计 / no line layers: visible share set to 0"]
         # only observers within the margin of some mine can see it: clip the lines to the mines
         # grown by the margin, so the viewshed costs in proportion to the lines near mines
-        window = shapely.union_all(shapely.buffer(geoms, params.window_margin_m))
+        window = shapely.union_all(shapely.buffer(geoms, params.visibility.window_margin_m))
         clipped = shapely.intersection(np.asarray(lines.geometry.values, dtype=object), window)
         keep = ~shapely.is_empty(clipped)
         win_lines = gpd.GeoDataFrame(lines[keep].drop(columns="geometry"), geometry=clipped[keep], crs=lines.crs)
@@ -416,8 +385,8 @@ def visibility_settings(params: MinesParams) -> dict[str, tuple[float, str]]:
     ts = terrain.default_settings()
     out: dict[str, tuple[float, str]] = {}
     for key in VISIBILITY_KEYS:
-        if key in params.visibility:
-            out[key] = (float(params.visibility[key]), f"data/mines.toml [visibility]: {params.visibility_source}")
+        if (value := getattr(params.visibility, key)) is not None:
+            out[key] = (float(value), f"data/mines.toml [visibility]: {params.visibility.source}")
         else:
             out[key] = (float(getattr(ts, key)), f"data/terrain.toml [visibility]: {ts.sources[key]}")
     return out
@@ -617,7 +586,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
         raise EmptyLayerError(problem("图层目录中没有矿山图层。", "The catalog has no layer with role 'mine_site'.",
                                       file=getattr(cat, "path", None), fix="add the mine layer to the catalog"))
     raw = cat.read("mine_site")
-    cand = next((c for c in bp.candidates if c.role == "mine_site"),
+    cand = next((c for c in bp.candidate_roles if c.role == "mine_site"),
                 bf.CandidateRole("mine_site", "矿山", "Mine", "catalog"))
     mines = site_frame(raw, cand, ids=raw["layer_id"].astype(str) + "-" + raw["src_fid"].astype(str))
     if "cluster" in raw.columns:
@@ -634,8 +603,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
 
     report_step(progress, "地形 / terrain", 1, total)
     dem_obj = resolve_dem(ctx, dem)
-    terr, terr_notes = terrain_table(geoms, crs, dem_obj, slope_threshold_deg=bp.slope_threshold_deg,
-                                        south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
+    terr, terr_notes = terrain_table(geoms, crs, dem_obj, **bp.terrain.thresholds())
     for c in TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
 
@@ -663,7 +631,7 @@ def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesPar
     report_step(progress, "优先度评分 / priority scoring", 5, total)
     eligible, status_notes = _status_eligibility(frame, p)
     frame["eligible"] = eligible
-    scores, weights, score_notes = score_and_rank(frame, p.mcda, eligible, ids=frame["site_id"].to_numpy())
+    scores, weights, score_notes = score_and_rank(frame, p.mcda_spec(), eligible, ids=frame["site_id"].to_numpy())
     frame["priority"] = scores["score"].to_numpy()
     frame["rank"] = scores["rank"].astype("Int64").to_numpy()
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
@@ -707,7 +675,7 @@ def _param_records(p: MinesParams, weights: pd.Series, raster: VisibilityRaster 
     recs += [ParamRecord(f"lines.{ln.role}", ", ".join(ln.values) or "all", "", ln.source) for ln in p.lines]
     recs += [ParamRecord(f"modes.{m.id}", "; ".join(c.label() for c in m.when) or "default", "", m.source)
              for m in p.modes]
-    return recs + mcda_param_records(p.mcda, weights)
+    return recs + mcda_param_records(p.mcda_spec(), weights)
 
 
 def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, p: MinesParams,
@@ -757,13 +725,13 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: Any, p: MinesParams, geoms: np
     else:
         frame["in_sanqu"] = False
         frame["dist_sanqu_m"] = np.nan
-    for ov in p.overlaps:
+    for column, ov in p.overlaps.items():
         targets = _read_roles(cat, ov.roles)
         if targets is None:
-            frame[ov.column] = 0.0
-            notes.append(f"缺少图层 / no layer of {', '.join(ov.roles)}: {ov.column} set to 0")
+            frame[column] = 0.0
+            notes.append(f"缺少图层 / no layer of {', '.join(ov.roles)}: {column} set to 0")
         else:
-            frame[ov.column] = overlap_share(geoms, np.asarray(targets.geometry.values, dtype=object))
+            frame[column] = overlap_share(geoms, np.asarray(targets.geometry.values, dtype=object))
     return zone_cols
 
 
@@ -786,7 +754,7 @@ def _edge(frame: pd.DataFrame, cat: Any, p: MinesParams, bp: bf.BrownfieldParams
     if len(lines):
         distances["dist_line_m"] = frame["dist_line_m"].to_numpy(dtype=float)
         radii["dist_line_m"] = visibility_settings(p)["max_distance_m"][0]
-    if cat.has(bp.substation_role):
+    if cat.has(bp.grid.role):
         distances["dist_substation_m"] = frame["dist_substation_m"].to_numpy(dtype=float)
         radii["dist_substation_m"] = search_radius_m(bp, "dist_substation_m")
     edge, edge_notes = edge_table(geoms, geoms, distances, radii, coverage)
@@ -869,14 +837,13 @@ def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams,
     frame["net_area_m2"] = shapely.area(net)
     frame["capacity_mw"] = bf.ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=bp.density.mw_per_ha).to_numpy()
     geoms = np.where(shapely.is_empty(net), mines.geometry.values, net)
-    if catalog.has(bp.substation_role):
-        sd = substation_distances(geoms, catalog.read(bp.substation_role), bp.grid_classes,
-                                     frame["capacity_mw"].to_numpy(), unknown_voltage=bp.unknown_voltage)
+    if catalog.has(bp.grid.role):
+        sd = substation_distances(geoms, catalog.read(bp.grid.role), bp.grid.classes,
+                                     frame["capacity_mw"].to_numpy(), unknown_voltage=bp.grid.unknown_voltage)
         frame["dist_substation_m"] = sd["dist_substation_m"].to_numpy()
     else:
         frame["dist_substation_m"] = np.nan
-    terr, _ = terrain_table(net, crs, dem, slope_threshold_deg=bp.slope_threshold_deg,
-                               south_range_deg=bp.south_range_deg, min_dem_coverage=bp.min_dem_coverage)
+    terr, _ = terrain_table(net, crs, dem, **bp.terrain.thresholds())
     frame["slope_mean_deg"] = terr["slope_mean_deg"].to_numpy()
     tests = [t for t in bp.prescreen if t.column in frame.columns]
     for t in bp.prescreen:
@@ -1069,7 +1036,6 @@ class MinesResult(Result):
         m = self.mines
         eligible = m["eligible"].astype(bool)
         pv = m["pv_prescreen_pass"].astype(bool)
-        vis = self.params.visibility_source or "data/terrain.toml [visibility]"
         return summary_frame([
             {"label_zh": "矿山", "label_en": "Mine sites", "value": len(m), "source": "catalog role mine_site"},
             {"label_zh": "公共修复任务（废弃+闭坑）", "label_en": "Public rehabilitation tasks (abandoned or closed)",
@@ -1078,7 +1044,7 @@ class MinesResult(Result):
              "source": self.params.mcda.source},
             {"label_zh": "矿山面积", "label_en": "Mine area", "value": float(m["gross_area_m2"].sum()), "unit": "m²"},
             {"label_zh": "两线可视矿山", "label_en": "Mines visible from the main lines",
-             "value": int((m["visible_share"].fillna(0) > 0).sum()), "source": vis},
+             "value": int((m["visible_share"].fillna(0) > 0).sum()), "source": self.params.visibility.source},
             {"label_zh": "三区周边矿山", "label_en": "Mines around 三区", "value": int(m["in_sanqu"].astype(bool).sum()),
              "source": "; ".join(f"{z.id}: {z.source}" for z in self.params.zones)},
             {"label_zh": "通过光伏预筛矿山", "label_en": "Mines passing the PV pre-screen", "value": int(pv.sum()),

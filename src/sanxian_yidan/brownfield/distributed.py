@@ -206,7 +206,7 @@ def _preload(ctx: TrackedCatalog, p: BrownfieldParams) -> None:
     for role in ("admin_boundary", "township"):
         if whole.has(role):
             whole.read(role)
-    for role in (p.substation_role, *p.road_roles, *p.setback_roles):
+    for role in (p.grid.role, *p.access.road_roles, *p.setback.roles):
         if ctx.has(role):
             ctx.read(role)
 
@@ -314,13 +314,13 @@ def _yields(client: Any, ev: SiteEvaluation, p: BrownfieldParams) -> tuple[pd.Da
 
     locations = distinct_locations([ev.locations])
     if not len(locations):
-        return locations.assign(sy=np.nan), p.yield_tilt_deg
-    tilt = yield_tilt(locations, azimuth_deg=p.yield_azimuth_deg, tilt_deg=p.yield_tilt_deg)
+        return locations.assign(sy=np.nan), p.yield_.tilt_deg
+    tilt = yield_tilt(locations, azimuth_deg=p.yield_.azimuth_deg, tilt_deg=p.yield_.tilt_deg)
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     chunks_wanted = settings().yield_chunks_per_worker * n_workers  # data/performance.toml [dask]
     bounds = np.linspace(0, len(locations), min(len(locations), chunks_wanted) + 1).astype(int)
     chunks = [locations.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    got = run_partitions(client, _yields_task, chunks, tilt, p.yield_azimuth_deg, label="yield")
+    got = run_partitions(client, _yields_task, chunks, tilt, p.yield_.azimuth_deg, label="yield")
     return pd.concat(got, ignore_index=True), tilt
 
 

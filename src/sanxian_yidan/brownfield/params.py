@@ -1,10 +1,11 @@
 """Brownfield parameters: ``data/brownfield.toml`` (and a user's overrides) validated into frozen records.
 
 The file's structure is declared by :class:`BrownfieldFile` (:mod:`sanxian_yidan.params`), so every problem
-of a file is reported together with its key path.  A table the code reads as written (``StatusRule``,
-``GridClass``, ``AhpSpec``, ``CriterionSpec``, ``Condition``, ``Exclusion``) is its own validated model; the
-others are assembled into frozen dataclasses.  The mine module reuses the shared parts (:class:`McdaFile`,
-:class:`Condition`, :class:`DefaultLabels`) for ``data/mines.toml``.
+of a file is reported together with its key path.  The validated file is the parameter record
+(:data:`BrownfieldParams`), its tables are read at their paths (``p.grid.classes``, ``p.terrain``); only what
+is derived from several keys is a frozen dataclass (:class:`CandidateRole`, :class:`Density`,
+:class:`McdaSpec`).  The mine module reuses the shared parts (:class:`McdaFile`, :class:`Condition`,
+:class:`DefaultLabels`) for ``data/mines.toml``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ DATA_FILE = "brownfield.toml"
 
 
 # =============================================================================================
-# Parameters assembled from the data file (frozen dataclasses)
+# Records derived from the data file (frozen dataclasses)
 # =============================================================================================
 @dataclass(frozen=True)
 class CandidateRole:
@@ -70,41 +71,6 @@ class McdaSpec:
     ahp: AhpSpec | None
     source: str
     options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class BrownfieldParams:
-    """All parameters of the brownfield ranking, each traceable to its source.
-
-    Build with :func:`load_params`; fields mirror the tables of ``data/brownfield.toml``.
-    """
-
-    candidates: tuple[CandidateRole, ...]
-    status: tuple[StatusRule, ...]
-    status_default_readiness: float
-    exclusions: tuple[Exclusion, ...]
-    densities: Mapping[str, Density]
-    default_density: str
-    yield_round_deg: float
-    yield_azimuth_deg: float
-    yield_tilt_deg: float | None
-    grid_region: str
-    substation_role: str
-    unknown_voltage: str
-    grid_classes: tuple[GridClass, ...]
-    road_roles: tuple[str, ...]
-    setback_roles: tuple[str, ...]
-    slope_threshold_deg: float
-    south_range_deg: tuple[float, float]
-    min_dem_coverage: float
-    prescreen: tuple[Condition, ...]
-    mcda: McdaSpec
-    files: tuple[str, ...] = ()
-
-    @property
-    def density(self) -> Density:
-        """The power density in force."""
-        return self.densities[self.default_density]
 
 
 #: Inputs of a ``model = "row_pitch"`` density: key -> (low, high) allowed range; each key needs ``<key>_source``.
@@ -368,6 +334,11 @@ class _Grid(Sourced):
     unknown_voltage: Literal["exclude", "include"]
     classes: list[GridClass] = Field(min_length=1)
 
+    @field_validator("classes")
+    @classmethod
+    def _by_capacity(cls, classes: list[GridClass]) -> list[GridClass]:
+        return sorted(classes, key=lambda c: c.max_capacity_mw)  # a plant takes the first class that holds it
+
 
 class _Access(Sourced):
     road_roles: Roles
@@ -383,9 +354,18 @@ class _Terrain(Sourced):
     south_max_deg: float = Field(ge=0, le=360)
     min_dem_coverage: float = Field(ge=0, le=1)
 
+    def thresholds(self) -> dict[str, Any]:
+        """The settings of :func:`sanxian_yidan.siteengine.terrain_table`: the flat-slope threshold [deg], the
+        south-facing aspect range [deg] and the DEM coverage [0-1] below which terrain is not assessed."""
+        return {"slope_threshold_deg": self.slope_threshold_deg, "min_dem_coverage": self.min_dem_coverage,
+                "south_range_deg": (self.south_min_deg, self.south_max_deg)}
+
 
 class BrownfieldFile(McdaFile):
-    """The structure of ``data/brownfield.toml``."""
+    """All parameters of the brownfield ranking, each traceable to its source: ``data/brownfield.toml`` validated.
+
+    Build with :func:`load_params`; the tables of the file are its attributes (``yield_`` is ``[yield]``).
+    """
 
     what: ClassVar[str] = "棕地光伏 / brownfield"
     candidates: dict[str, _Candidate] = Field(min_length=1)
@@ -399,6 +379,25 @@ class BrownfieldFile(McdaFile):
     setback: _Setback
     terrain: _Terrain
     prescreen: list[_PrescreenEntry] = []
+
+    @property
+    def candidate_roles(self) -> tuple[CandidateRole, ...]:
+        """The catalog roles of ``[candidates]`` whose features are candidate sites, in file order."""
+        return tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in self.candidates.items())
+
+    @property
+    def densities(self) -> dict[str, Density]:
+        """The power densities of ``[capacity.densities]``, each resolved to MW/ha."""
+        return {name: _density(name, d) for name, d in self.capacity.densities.items()}
+
+    @property
+    def density(self) -> Density:
+        """The power density in force (``[capacity] default``)."""
+        return self.densities[self.capacity.default]
+
+
+#: The brownfield parameters under the name the analyses take them by.
+BrownfieldParams = BrownfieldFile
 
 
 def row_pitch_density(d: Any) -> tuple[float, str]:
@@ -469,18 +468,4 @@ def load_params(params: str | Path | Mapping[str, Any] | BrownfieldParams | None
     """
     if isinstance(params, BrownfieldParams):
         return params
-    doc = load_document(BrownfieldFile, DATA_FILE, params)
-    cap, yl, terr = doc.capacity, doc.yield_, doc.terrain
-    return BrownfieldParams(
-        candidates=tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in doc.candidates.items()),
-        status=tuple(doc.status),
-        status_default_readiness=doc.status_default.readiness,
-        exclusions=tuple(doc.exclusions),
-        densities={name: _density(name, d) for name, d in cap.densities.items()}, default_density=cap.default,
-        yield_round_deg=yl.location_round_deg, yield_azimuth_deg=yl.azimuth_deg, yield_tilt_deg=yl.tilt_deg,
-        grid_region=yl.grid, substation_role=doc.grid.role, unknown_voltage=doc.grid.unknown_voltage,
-        grid_classes=tuple(sorted(doc.grid.classes, key=lambda c: c.max_capacity_mw)),
-        road_roles=doc.access.road_roles, setback_roles=doc.setback.roles,
-        slope_threshold_deg=terr.slope_threshold_deg, south_range_deg=(terr.south_min_deg, terr.south_max_deg),
-        min_dem_coverage=terr.min_dem_coverage, prescreen=tuple(doc.prescreen),
-        mcda=doc.mcda_spec(), files=tuple(doc._files))
+    return load_document(BrownfieldFile, DATA_FILE, params)

@@ -196,10 +196,10 @@ class BrownfieldResult(Result):
         p = self.params
         density = f"{p.density.name} {p.density.mw_per_ha:g} MW/ha: {p.density.source}"
         energy = "pvlib specific yield at each site (data/solar.toml) × capacity"
-        co2 = f"grid emission factor '{p.grid_region}' of data/benefits.toml"
+        co2 = f"grid emission factor '{p.yield_.grid}' of data/benefits.toml"
         table = summary_frame([
             {"label_zh": "候选地块", "label_en": "Candidate sites", "value": t["sites"],
-             "source": "catalog roles " + ", ".join(c.role for c in p.candidates)},
+             "source": "catalog roles " + ", ".join(c.role for c in p.candidate_roles)},
             {"label_zh": "参与排序地块", "label_en": "Ranked sites", "value": t["ranked"],
              "source": "status, pre-screen and data coverage of data/brownfield.toml"},
             {"label_zh": "总面积", "label_en": "Gross area", "value": t["gross_area_m2"], "unit": "m²"},
@@ -240,7 +240,7 @@ class BrownfieldResult(Result):
             capacity_mw=("capacity_mw", "sum"), annual_mwh=("annual_mwh", "sum"), co2_t=("co2_t", "sum"))
         grouped["sites"] = grouped["sites"].astype(int)
         grouped["ranked"] = grouped["ranked"].astype(int)
-        order = [c.role for c in self.params.candidates if c.role in grouped.index]
+        order = [c.role for c in self.params.candidate_roles if c.role in grouped.index]
         return grouped.loc[order + [t for t in grouped.index if t not in order]]
 
     def excluded_by_reason(self) -> pd.DataFrame:
@@ -359,9 +359,9 @@ def run_brownfields(catalog: Catalog, parcels: gpd.GeoDataFrame | None = None, *
     ev = evaluate_sites(sites, ctx, p, shared, progress=progress)
     report_step(progress, "发电量与协同效益 / yield and co-benefits", 4, total)
     locations = distinct_locations([ev.locations])
-    tilt = yield_tilt(locations, azimuth_deg=p.yield_azimuth_deg, tilt_deg=p.yield_tilt_deg) if len(locations) \
-        else p.yield_tilt_deg
-    yields = location_yields(locations, tilt_deg=tilt, azimuth_deg=p.yield_azimuth_deg) if tilt is not None \
+    tilt = yield_tilt(locations, azimuth_deg=p.yield_.azimuth_deg, tilt_deg=p.yield_.tilt_deg) if len(locations) \
+        else p.yield_.tilt_deg
+    yields = location_yields(locations, tilt_deg=tilt, azimuth_deg=p.yield_.azimuth_deg) if tilt is not None \
         else locations.assign(sy=np.nan)
     factors = finish_measures(ev, p, yields, tilt)
     report_step(progress, "预筛与评分 / pre-screen and scoring", 5, total)
@@ -556,8 +556,7 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: TrackedCatalog, p: BrownfieldPa
     frame["capacity_mw"] = cap.to_numpy()
 
     report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
-    terr, terr_notes = terrain_table(net, crs, shared.dem, slope_threshold_deg=p.slope_threshold_deg,
-                                     south_range_deg=p.south_range_deg, min_dem_coverage=p.min_dem_coverage)
+    terr, terr_notes = terrain_table(net, crs, shared.dem, **p.terrain.thresholds())
     for c in TERRAIN_COLUMNS:
         frame[c] = terr[c].to_numpy()
     if shared.dem is None:
@@ -569,15 +568,15 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: TrackedCatalog, p: BrownfieldPa
     dist_geoms = np.where(shapely.is_empty(net), site_geoms, net)
     notes.extend(_grid_and_access(frame, ctx, p, dist_geoms))
     # a distance whose layer is missing is unknown anyway (run note above); the others may be edge-limited
-    searched = {"dist_substation_m": ctx.has(p.substation_role),
-                "dist_road_m": any(ctx.has(r) for r in p.road_roles),
-                "dist_setback_m": any(ctx.has(r) for r in p.setback_roles)}
+    searched = {"dist_substation_m": ctx.has(p.grid.role),
+                "dist_road_m": any(ctx.has(r) for r in p.access.road_roles),
+                "dist_setback_m": any(ctx.has(r) for r in p.setback.roles)}
     columns = [c for c in EDGE_DISTANCE_COLUMNS if searched.get(c)]
     edge, edge_notes = edge_table(site_geoms, dist_geoms, {c: frame[c].to_numpy() for c in columns},
                                   {c: search_radius_m(p, c) for c in columns}, coverage,
                                   exclusion_buffer_m=max((ex.buffer_m for ex in p.exclusions), default=0.0))
     frame["edge_limited"], _ = edge_limited(edge, "个地块", "site(s)")
-    has_location, locations = yield_locations(dist_geoms, crs, round_deg=p.yield_round_deg)
+    has_location, locations = yield_locations(dist_geoms, crs, round_deg=p.yield_.location_round_deg)
     return SiteEvaluation(frame=frame, outline=site_geoms, net=np.asarray(net, dtype=object), dist_geoms=dist_geoms,
                           excluded=excluded, where=where, edge=edge, status_notes=list(ready["status_notes"]),
                           readiness=ready[["readiness", "eligible"]].reset_index(drop=True),
@@ -637,7 +636,7 @@ def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, yields: pd.DataFram
     log.info("specific yield at %d distinct locations for %d sites (tilt %s°)", len(yields), len(frame), tilt)
     frame["specific_yield_kwh_kwp"] = sy
     frame["annual_mwh"] = frame["capacity_mw"].to_numpy() * sy  # MW × kWh/kWp = MWh
-    cb = co_benefits(np.nan_to_num(frame["annual_mwh"].to_numpy(), nan=0.0) * 1000.0, grid=p.grid_region)
+    cb = co_benefits(np.nan_to_num(frame["annual_mwh"].to_numpy(), nan=0.0) * 1000.0, grid=p.yield_.grid)
     for c in ("co2_t", "so2_kg", "nox_kg", "pm_kg", "coal_tce"):
         frame[c] = np.where(np.isnan(sy), np.nan, cb[c].to_numpy())
     ev.run_notes = [f"协同效益因子 / co-benefit factor: {line}" for line in factor_notes(cb)]
@@ -691,7 +690,7 @@ def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, sha
     rankable = frame["prescreen_pass"].to_numpy() & covered
 
     report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
-    scores, weights, score_notes = score_and_rank(frame, p.mcda, rankable, ids=frame["site_id"].to_numpy())
+    scores, weights, score_notes = score_and_rank(frame, p.mcda_spec(), rankable, ids=frame["site_id"].to_numpy())
     frame["score"] = scores["score"].to_numpy()
     frame["rank"] = scores["rank"].astype("Int64").to_numpy()
     frame["p_top_k"] = scores["p_top_k"].to_numpy()
@@ -737,19 +736,19 @@ def _param_records(p: BrownfieldParams, weights: pd.Series, factors: Mapping[str
     """The parameters of a run with units and sources (for the provenance)."""
     here = "data/brownfield.toml"
     recs = [ParamRecord("density.mw_per_ha", p.density.mw_per_ha, "MW/ha", f"{p.density.name}: {p.density.source}"),
-            ParamRecord("yield.tilt_deg", tilt, "deg", here if p.yield_tilt_deg is not None
+            ParamRecord("yield.tilt_deg", tilt, "deg", here if p.yield_.tilt_deg is not None
                         else "optimal fixed tilt at the median site (sanxian_yidan.solar.optimal_tilt)"),
-            ParamRecord("yield.azimuth_deg", p.yield_azimuth_deg, "deg", here),
-            ParamRecord("yield.locations", n_runs, "", f"sites rounded to {p.yield_round_deg:g}° ({here})"),
-            ParamRecord("slope_threshold_deg", p.slope_threshold_deg, "deg", here),
-            ParamRecord("min_dem_coverage", p.min_dem_coverage, "", here)]
+            ParamRecord("yield.azimuth_deg", p.yield_.azimuth_deg, "deg", here),
+            ParamRecord("yield.locations", n_runs, "", f"sites rounded to {p.yield_.location_round_deg:g}° ({here})"),
+            ParamRecord("slope_threshold_deg", p.terrain.slope_threshold_deg, "deg", here),
+            ParamRecord("min_dem_coverage", p.terrain.min_dem_coverage, "", here)]
     recs += [ParamRecord(f"exclusions.{ex.role}.buffer_m", ex.buffer_m, "m", ex.source) for ex in p.exclusions]
     recs += [ParamRecord(f"grid.{g.min_voltage_kv:g}kv.max_capacity_mw", g.max_capacity_mw, "MW", g.source)
-             for g in p.grid_classes]
+             for g in p.grid.classes]
     recs += [ParamRecord(f"prescreen.{t.id}", f"{t.column} {t.op} {t.value}", "", t.source) for t in p.prescreen]
     recs += [ParamRecord(f"benefits.{kind}", f.value, f.unit, f"{f.publisher} {f.year}: {f.source}")
              for kind, f in factors.items()]
-    return recs + mcda_param_records(p.mcda, weights)
+    return recs + mcda_param_records(p.mcda_spec(), weights)
 
 
 #: Distance columns whose search may reach beyond the data coverage (see :func:`sanxian_yidan.siteengine.edge_table`).
@@ -821,22 +820,22 @@ def _coverage_notes(frame: pd.DataFrame, where: pd.DataFrame, region: str | None
 def _grid_and_access(frame: pd.DataFrame, cat: CatalogLike, p: BrownfieldParams, geoms: np.ndarray) -> list[str]:
     """Add grid (by voltage class), road and setback distances to ``frame``; return notes."""
     notes = []
-    if cat.has(p.substation_role):
-        sd = substation_distances(geoms, cat.read(p.substation_role), p.grid_classes, frame["capacity_mw"].to_numpy(),
-                                  unknown_voltage=p.unknown_voltage)
+    if cat.has(p.grid.role):
+        sd = substation_distances(geoms, cat.read(p.grid.role), p.grid.classes, frame["capacity_mw"].to_numpy(),
+                                  unknown_voltage=p.grid.unknown_voltage)
         for c in sd.columns:
             frame[c] = sd[c].to_numpy()
     else:
-        notes.append(f"无变电站图层 / no '{p.substation_role}' layer: grid distance unknown")
+        notes.append(f"无变电站图层 / no '{p.grid.role}' layer: grid distance unknown")
         for c in ("dist_substation_m", "dist_any_substation_m", "required_kv", "substation_kv"):
             frame[c] = np.nan
         frame["substation_name"] = ""
-    frame["dist_road_m"], used_roads, _ = layer_distance(cat, p.road_roles, geoms)
+    frame["dist_road_m"], used_roads, _ = layer_distance(cat, p.access.road_roles, geoms)
     if not used_roads:
-        notes.append(f"无道路图层 / no road layer ({', '.join(p.road_roles)}): road distance unknown")
-    frame["dist_setback_m"], used_setback, _ = layer_distance(cat, p.setback_roles, geoms)
+        notes.append(f"无道路图层 / no road layer ({', '.join(p.access.road_roles)}): road distance unknown")
+    frame["dist_setback_m"], used_setback, _ = layer_distance(cat, p.setback.roles, geoms)
     if not used_setback:
-        notes.append(f"无建成区/居住区图层 / no layer of {', '.join(p.setback_roles)}: setback unknown")
+        notes.append(f"无建成区/居住区图层 / no layer of {', '.join(p.setback.roles)}: setback unknown")
     return notes
 
 

@@ -101,7 +101,7 @@ def ground_capacity_mw(polygons: gpd.GeoSeries | gpd.GeoDataFrame, *, mw_per_ha:
     require_projected(polygons, "地块 / The polygons")
     if mw_per_ha is None:
         params = load_params()
-        name = density or params.default_density
+        name = density or params.capacity.default
         if name not in params.densities:
             raise DataFileError(problem(
                 f"未知的功率密度 '{name}'。", f"Unknown power density '{name}'.",
@@ -197,7 +197,7 @@ PARCEL_ID_COLUMNS = ("id", "parcel_id", "code", "name")
 def catalog_candidates(catalog: Catalog, params: BrownfieldParams) -> list[gpd.GeoDataFrame]:
     """The site tables of the catalog's candidate roles (one per role with features)."""
     frames = []
-    for cand in params.candidates:
+    for cand in params.candidate_roles:
         if cand.role == "parcel":
             continue
         if not catalog.has(cand.role):
@@ -212,7 +212,7 @@ def catalog_candidates(catalog: Catalog, params: BrownfieldParams) -> list[gpd.G
 
 def parcel_role(params: BrownfieldParams) -> CandidateRole:
     """The candidate role of user parcels (``[candidates.parcel]``, or its default)."""
-    return next((c for c in params.candidates if c.role == "parcel"),
+    return next((c for c in params.candidate_roles if c.role == "parcel"),
                 CandidateRole("parcel", "用户提供地块", "User parcel", "user input"))
 
 
@@ -243,7 +243,7 @@ def no_candidates(catalog: Catalog, params: BrownfieldParams) -> EmptyLayerError
     return EmptyLayerError(problem(
         "没有候选地块：图层目录中没有矿山、沉陷区、填埋场或污染地块图层，也未提供地块。",
         "No candidate sites: the catalog has none of the roles "
-        f"{[c.role for c in params.candidates if c.role != 'parcel']} and no parcels were given.",
+        f"{[c.role for c in params.candidate_roles if c.role != 'parcel']} and no parcels were given.",
         file=getattr(catalog, "path", None), fix="add such layers to the catalog or pass --parcels FILE"))
 
 
@@ -296,7 +296,7 @@ def site_readiness(sites: pd.DataFrame, params: BrownfieldParams) -> pd.DataFram
             text = f"{rule.reason_zh} / {rule.reason_en}".strip(" /")
             for i in np.flatnonzero(hit):
                 notes[i].append(text)
-    readiness[~matched] = params.status_default_readiness
+    readiness[~matched] = params.status_default.readiness
     for i in np.flatnonzero(~matched):
         notes[i].append("状态未知 / status unknown")
     return pd.DataFrame({"readiness": readiness, "eligible": eligible, "status_notes": notes}, index=sites.index)

@@ -172,13 +172,13 @@ def search_radius_m(params: McdaParams, column: str, *extra: float) -> float | N
     """Farthest distance [m] at which a value of ``column`` still changes a result, from the data file.
 
     The largest numeric bound of the criteria on ``column`` (``lo`` / ``hi`` of their transform,
-    ``params.mcda.criteria``), of the pre-screen tests on it (``params.prescreen`` where the
+    ``params.criteria``), of the pre-screen tests on it (``params.prescreen`` where the
     parameters have one) and of ``extra`` (e.g. a 三区 influence distance); ``None`` when none
     applies.  Beyond it a nearer or farther feature no longer changes the score, the pre-screen or
     the flag, so a search to that distance is enough to assess it.
     """
     values: list[float] = [float(v) for v in extra]
-    for crit in params.mcda.criteria:
+    for crit in params.criteria:
         if crit.column == column:
             values += [float(v) for k, v in crit.options.items()
                        if k in ("lo", "hi") and isinstance(v, (int, float)) and not isinstance(v, bool)]
