@@ -31,7 +31,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -97,6 +97,11 @@ from .siteengine import (
     synthetic_note,
     terrain_table,
 )
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .provenance import CatalogLike
+    from .terrain import Dem
 
 log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
@@ -255,14 +260,14 @@ def overlap_share(geoms: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _read_roles(catalog: Any, roles: Sequence[str]) -> gpd.GeoDataFrame | None:
+def _read_roles(catalog: CatalogLike, roles: Sequence[str]) -> gpd.GeoDataFrame | None:
     frames = [catalog.read(r) for r in roles if catalog.has(r)]
     if not frames:
         return None
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
-def line_features(catalog: Any, sources: Sequence[LineSource]) -> tuple[gpd.GeoDataFrame, list[str]]:
+def line_features(catalog: CatalogLike, sources: Sequence[LineSource]) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The 两线 lines (filtered by category) as one frame with ``line_role``, ``name``, ``synthetic``
     and ``layer_id``, and notes on line layers missing from the catalog."""
     frames, notes = [], []
@@ -288,7 +293,7 @@ def line_features(catalog: Any, sources: Sequence[LineSource]) -> tuple[gpd.GeoD
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=catalog.working_crs), notes
 
 
-def township_names(catalog: Any, geoms: np.ndarray) -> np.ndarray:
+def township_names(catalog: CatalogLike, geoms: np.ndarray) -> np.ndarray:
     """Township (乡镇) of each geometry: the township polygon holding its representative point.
 
     Uses ``name_zh`` where the layer has a non-empty one, else ``name``; ``""`` outside every
@@ -329,7 +334,7 @@ def assign_focus_areas(frame: pd.DataFrame, areas: Sequence[FocusArea]) -> pd.Da
     return pd.DataFrame({"focus_area": area, "focus_basis": basis}, index=frame.index)
 
 
-def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, params: MinesParams,
+def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Dem | None, params: MinesParams,
                     visibility: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """Share of each mine visible from the 两线 lines (one viewshed for all lines), shares only.
 
@@ -473,7 +478,7 @@ class VisibilityRaster:
         return path
 
 
-def lines_visibility(lines: gpd.GeoDataFrame, dem: Any, params: MinesParams) -> VisibilityRaster:
+def lines_visibility(lines: gpd.GeoDataFrame, dem: Dem, params: MinesParams) -> VisibilityRaster:
     """Viewshed of all the 两线 lines over the whole DEM (:func:`sanxian_yidan.terrain.visibility_from_lines`).
 
     Unlike :func:`mine_visibility` the lines are not clipped to a window around the mines, so the
@@ -525,8 +530,8 @@ def recommend_mode(frame: pd.DataFrame, rules: Sequence[ModeRule]) -> pd.DataFra
 # =============================================================================================
 # Main entry point
 # =============================================================================================
-def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesParams | None = None,
-                    dem: Any = None, visibility: np.ndarray | None = None, progress: Progress | None = None,
+def mine_priorities(catalog: Catalog | str | Path, *, params: str | Path | Mapping[str, Any] | MinesParams | None = None,
+                    dem: Dem | str | Path | None = None, visibility: np.ndarray | None = None, progress: Progress | None = None,
                     brownfield_params: str | Path | Mapping[str, Any] | bf.BrownfieldParams | None = None
                     ) -> gpd.GeoDataFrame:
     """The mine table of :func:`run_mines` (``catalog`` may be a path): one row per mine.
@@ -538,8 +543,8 @@ def mine_priorities(catalog: Any, *, params: str | Path | Mapping[str, Any] | Mi
                      brownfield_params=brownfield_params).mines
 
 
-def run_mines(catalog: Any, *, params: str | Path | Mapping[str, Any] | MinesParams | None = None,
-              dem: Any = None, visibility: np.ndarray | None = None, progress: Progress | None = None,
+def run_mines(catalog: Catalog, *, params: str | Path | Mapping[str, Any] | MinesParams | None = None,
+              dem: Dem | str | Path | None = None, visibility: np.ndarray | None = None, progress: Progress | None = None,
               brownfield_params: str | Path | Mapping[str, Any] | bf.BrownfieldParams | None = None) -> MinesResult:
     """Priority, rank and recommended rehabilitation mode of every mine site (the ``mines`` analysis).
 
@@ -678,7 +683,7 @@ def _param_records(p: MinesParams, weights: pd.Series, raster: VisibilityRaster 
     return recs + mcda_param_records(p.mcda_spec(), weights)
 
 
-def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, p: MinesParams,
+def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Dem | None, p: MinesParams,
                 given: np.ndarray | None) -> tuple[np.ndarray, VisibilityRaster | None, list[str]]:
     """Visible share per mine and the raster it came from (given by the caller or computed)."""
     from . import terrain
@@ -704,7 +709,7 @@ def _visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Any, p: M
 _NOT_FOR_MINES = ("site_type", "site_type_zh", "remediation_status", "risk_class", "closed_year")
 
 
-def _sanqu_and_overlaps(frame: pd.DataFrame, cat: Any, p: MinesParams, geoms: np.ndarray,
+def _sanqu_and_overlaps(frame: pd.DataFrame, cat: CatalogLike, p: MinesParams, geoms: np.ndarray,
                         notes: list[str]) -> list[tuple[str, Zone]]:
     """Add the 三区 distances, ``in_sanqu``, ``dist_sanqu_m`` and the overlap shares to ``frame``."""
     zone_cols = []
@@ -735,7 +740,7 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: Any, p: MinesParams, geoms: np
     return zone_cols
 
 
-def _edge(frame: pd.DataFrame, cat: Any, p: MinesParams, bp: bf.BrownfieldParams, geoms: np.ndarray,
+def _edge(frame: pd.DataFrame, cat: CatalogLike, p: MinesParams, bp: bf.BrownfieldParams, geoms: np.ndarray,
           zone_cols: list[tuple[str, Zone]], lines: gpd.GeoDataFrame, notes: list[str]) -> list[list[str]]:
     """``edge_limited`` per mine: a 三区, 两线 or substation search reaching beyond the data coverage.
 
@@ -813,7 +818,7 @@ def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status
     return reasons
 
 
-def pv_prescreen(mines: gpd.GeoDataFrame, catalog: Any, bp: bf.BrownfieldParams, dem: Any
+def pv_prescreen(mines: gpd.GeoDataFrame, catalog: CatalogLike, bp: bf.BrownfieldParams, dem: Dem | None
                  ) -> tuple[pd.DataFrame, list[str]]:
     """The brownfield PV pre-screen applied to the mines (net area, capacity, grid distance, slope).
 
@@ -1012,7 +1017,7 @@ class MinesResult(Result):
         return {"mines": self.mines, "focus_summary": focus_summary(self.mines, self.params),
                 "mode_summary": mode_summary(self.mines)}
 
-    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+    def report_section(self, options: Mapping[str, Any], catalog: Catalog) -> ReportSection:
         """Recommended modes as a chart, priorities on a map, the ``top`` ranked mines (default 15) as a table."""
         from .figures import FigureLayer
 

@@ -18,6 +18,7 @@ from ..geomutil import nearest_features
 if TYPE_CHECKING:  # parameter records of data/brownfield.toml, read by attribute only
     from ..brownfield.params import GridClass
     from ..provenance import CatalogLike
+    from ..terrain import Dem
 
 
 def parse_voltage_kv(values: pd.Series | Sequence[Any]) -> np.ndarray:
@@ -191,7 +192,7 @@ def solar_yield(lon: float, lat: float, tilt_deg: float, azimuth_deg: float) -> 
 TERRAIN_COLUMNS = ("slope_mean_deg", "slope_max_deg", "flat_share", "south_share", "elevation_mean_m", "dem_coverage")
 
 
-def resolve_dem(catalog: CatalogLike | None, dem: Any) -> Any:
+def resolve_dem(catalog: CatalogLike | None, dem: Dem | str | Path | None) -> Dem | None:
     """The DEM to use: ``dem`` as given (a terrain ``Dem`` or a path), else the catalog's ``dem`` role.
 
     Returns ``None`` when there is no DEM at all (terrain criteria are then left empty and said so).
@@ -207,7 +208,7 @@ def resolve_dem(catalog: CatalogLike | None, dem: Any) -> Any:
     return dem
 
 
-def terrain_table(geoms: np.ndarray, crs: Any, dem: Any, *, slope_threshold_deg: float,
+def terrain_table(geoms: np.ndarray, crs: Any, dem: Dem | None, *, slope_threshold_deg: float,
                   south_range_deg: tuple[float, float], min_dem_coverage: float
                   ) -> tuple[pd.DataFrame, list[list[str]]]:
     """Zonal slope / aspect / elevation per geometry, with per-site notes where the DEM falls short.
