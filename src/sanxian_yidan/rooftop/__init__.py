@@ -100,6 +100,7 @@ from .steps import (  # noqa: F401
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..solar import Weather
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
                       params: RooftopParams | str | Path | Mapping[str, Any] | None = None,
                       exclusions: Mapping[str, gpd.GeoDataFrame] | None = None,
                       townships: gpd.GeoDataFrame | None = None, lon: float | None = None,
-                      lat: float | None = None, weather: Any = None,
+                      lat: float | None = None, weather: Weather | str | Path | pd.DataFrame | None = None,
                       progress: Progress | None = None) -> RooftopResult:
     """Rooftop PV technical potential, policy target and ranking for building footprints.
 

@@ -58,6 +58,8 @@ from .result import AGGREGATE_SUMS, TOTAL, RooftopResult
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..solar import Weather
+    from .params import RooftopParams
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +106,13 @@ class PartitionedRooftopResult(RooftopResult):
 class _Context:
     """What every partition needs, broadcast to every worker once."""
 
-    catalog: Any
-    params: Any
+    catalog: Catalog | None
+    params: RooftopParams
     exclusions: Mapping[str, gpd.GeoDataFrame] | None
     townships: gpd.GeoDataFrame | None
     lon: float
     lat: float
-    weather: Any
+    weather: Weather | str | Path | pd.DataFrame | None
     attrs: dict[str, Any]
     stage: str
     lengths: np.ndarray
@@ -326,9 +328,11 @@ def _write_gpkg(parts: list[str], reduced: RooftopResult, stage: Path, spatial_i
 
 
 def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog | str | Path | None = None,
-                           params: Any = None, exclusions: Mapping[str, gpd.GeoDataFrame] | None = None,
+                           params: RooftopParams | str | Path | Mapping[str, Any] | None = None,
+                           exclusions: Mapping[str, gpd.GeoDataFrame] | None = None,
                            townships: gpd.GeoDataFrame | None = None, lon: float | None = None,
-                           lat: float | None = None, weather: Any = None, engine: Engine | str | None = "dask",
+                           lat: float | None = None, weather: Weather | str | Path | pd.DataFrame | None = None,
+                           engine: Engine | str | None = "dask",
                            layer: str | None = None, crs: str | None = None, spatial_index: bool = True,
                            top: int = 100, client: Any = None, progress: Progress | None = None,
                            announce: Any = None) -> PartitionedRooftopResult:
@@ -475,7 +479,7 @@ def _top(parts: list[str], n: int) -> gpd.GeoDataFrame:
     return pd.concat(frames, ignore_index=True).sort_values("rank").reset_index(drop=True)
 
 
-def _preload(cat: Any, p: Any) -> None:
+def _preload(cat: Catalog, p: RooftopParams) -> None:
     """Read the catalog layers every partition uses now, so that they travel (cached) with the catalog."""
     for role in (*p.exclusion_roles, "township", "admin_boundary"):
         if cat.has(role):

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -17,7 +17,24 @@ from ..io.gpkg import write_settings
 from ..io.vector import has_pyarrow
 from .names import BUILDING_COLUMNS
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 logger = logging.getLogger(__name__)
+
+
+class RooftopTables(Protocol):
+    """What the writers read from a :class:`~sanxian_yidan.rooftop.result.RooftopResult` (named by its
+    members: the result module imports this one)."""
+
+    @property
+    def buildings(self) -> gpd.GeoDataFrame: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+    @property
+    def synthetic(self) -> bool: ...
+    def area_table(self) -> pd.DataFrame: ...
+
 
 # ------------------------------------------------------------------------------------------------
 # output
@@ -41,7 +58,7 @@ NOTE_COLUMNS = ("factor_ids", "unconfirmed_factor_ids", "exclusions_not_applied"
 _NONE = "none"
 
 
-def factor_table(result: Any) -> pd.DataFrame:
+def factor_table(result: RooftopTables) -> pd.DataFrame:
     """Provenance of the co-benefit factors behind ``co2_t`` ... ``coal_tce`` (one row per factor).
 
     Returns
@@ -60,7 +77,7 @@ def factor_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(FACTOR_COLUMNS))
 
 
-def provenance_notes(result: Any) -> dict[str, str]:
+def provenance_notes(result: RooftopTables) -> dict[str, str]:
     """The run's provenance notes as text: factor ids used, unconfirmed ones, exclusions not applied,
     synthetic layers behind the numbers (footprints, exclusion layers, townships).
 
@@ -77,7 +94,7 @@ def provenance_notes(result: Any) -> dict[str, str]:
             "synthetic_layers": ";".join(s.get("synthetic_layers", [])) or _NONE}
 
 
-def _layer_metadata(result: Any, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
+def _layer_metadata(result: RooftopTables, dropped: Mapping[str, str], spatial_index: bool) -> dict[str, str]:
     """GeoPackage layer metadata: a readable DESCRIPTION plus structured provenance items."""
     s = result.details
     notes = provenance_notes(result)
@@ -128,7 +145,7 @@ def declared_labels(names: Sequence[str]) -> dict[str, str]:
     return {str(n): declared.label for n in names if (declared := describe(str(n))) is not None}
 
 
-def write_outputs(result: Any, out: str | Path, *, spatial_index: bool = True,
+def write_outputs(result: RooftopTables, out: str | Path, *, spatial_index: bool = True,
                   factors_csv: bool = False, format: str = "gpkg") -> dict[str, Path]:
     """Write the per-building layer (``rooftops.gpkg`` or GeoParquet) and ``rooftops_by_township.csv``.
 

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +33,10 @@ from ..analysis import (
 )
 from ..provenance import data_file_hashes
 from .names import AGGREGATE_SUMS, BUILDING_COLUMNS, TOTAL, UNASSIGNED
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from .params import RooftopParams
 
 __all__ = ["AGGREGATE_SUMS", "BUILDING_COLUMNS", "TOTAL", "UNASSIGNED", "RooftopResult"]
 
@@ -116,7 +120,7 @@ class RooftopResult(Result):
     categories: pd.DataFrame
     yield_classes: pd.DataFrame
     details: dict[str, Any]
-    params: Any = None
+    params: RooftopParams | None = None
     layers_used: list[LayerRecord] = field(default_factory=list)
 
     @property
@@ -210,7 +214,7 @@ class RooftopResult(Result):
 
         return rooftop_layers(self)
 
-    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+    def report_section(self, options: Mapping[str, Any], catalog: Catalog) -> ReportSection:
         """Technical potential of the ``top`` townships (default 20) as chart, map and table; county totals."""
         from ..figures import FigureLayer
 
@@ -238,7 +242,7 @@ class RooftopResult(Result):
         return pd.concat([towns[cols], counties.reindex(columns=cols)], ignore_index=True)
 
 
-def _parameters(params: Any, details: dict[str, Any]) -> list[ParamRecord]:
+def _parameters(params: RooftopParams | None, details: dict[str, Any]) -> list[ParamRecord]:
     """The run's parameters with their sources: module density, exclusions, shares per use and roof type,
     and the co-benefit factors."""
     records = []
@@ -259,7 +263,7 @@ def _parameters(params: Any, details: dict[str, Any]) -> list[ParamRecord]:
     return records
 
 
-def township_potential(view: Any, townships: pd.DataFrame) -> gpd.GeoDataFrame:
+def township_potential(view: Catalog, townships: pd.DataFrame) -> gpd.GeoDataFrame:
     """Township polygons of the catalog ``view`` with the rooftop table's ``capacity_kwp`` (joined by county and name)."""
     if not view.has("township"):
         return gpd.GeoDataFrame(geometry=[])

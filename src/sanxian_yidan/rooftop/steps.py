@@ -24,6 +24,7 @@ from ..schemas import order
 if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..normalize import PolygonRings
+    from ..provenance import CatalogLike
 from .locate import PointGrid
 from .params import RooftopParams
 from .result import AGGREGATE_SUMS, TOTAL, UNASSIGNED
@@ -217,9 +218,10 @@ NOT_APPLIED_NO_CATALOG = "no catalog given"
 OUTSIDE_COVERAGE = "outside_coverage"
 
 
-def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams, cat: Any,
-                extra: Mapping[str, gpd.GeoDataFrame] | None, centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None
-                ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
+def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray, p: RooftopParams,
+                      cat: CatalogLike | None, extra: Mapping[str, gpd.GeoDataFrame] | None,
+                      centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[np.ndarray, list[str], dict[str, int], dict[str, str]]:
     """Reason each building is excluded: codes into the returned names (0 = "" = included).
 
     A building outside the catalog's data coverage (:func:`_outside_coverage`) is excluded first
@@ -306,7 +308,7 @@ def _first_layer_hit(geoms: np.ndarray, layers: Sequence[gpd.GeoDataFrame]) -> n
     return first
 
 
-def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any,
+def _outside_coverage(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: CatalogLike | None,
                       centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """Buildings whose bounding-box centre lies outside the catalog's data coverage (``None``: unknown).
 
@@ -400,7 +402,8 @@ def _to_lonlat(crs_wkt: str) -> Any:
 
 
 def yield_class_table(site: tuple[float, float], tilt_class: np.ndarray, azimuth: np.ndarray,
-                   solar_params: Any, weather: Any) -> tuple[pd.DataFrame, np.ndarray]:
+                   solar_params: solar_mod.SolarParams | None,
+                   weather: solar_mod.Weather | str | Path | pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
     """Distinct (tilt, azimuth) classes, their yield (computed once each) and each building's class."""
     # One 1-D key per (tilt, azimuth) pair (azimuth < 360 < 1000): far faster than a row-wise unique.
     key_tilt = np.where(np.isnan(tilt_class), -1.0, tilt_class)
@@ -435,7 +438,7 @@ class _Areas:
     source: str
 
 
-def assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: Any, townships: gpd.GeoDataFrame | None,
+def assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: CatalogLike | None, townships: gpd.GeoDataFrame | None,
                   working_crs: Any, centres: PointGrid | tuple[np.ndarray, np.ndarray] | None = None) -> _Areas:
     """Township and county of each building (by its bounding-box centre, :func:`.locate.first_containing`).
 
