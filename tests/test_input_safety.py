@@ -182,8 +182,8 @@ def test_bounded_read_refuses_a_larger_file(tmp_path: Path) -> None:
 
 def test_zip_bomb_is_refused_from_its_directory(tmp_path: Path) -> None:
     path = tmp_path / "bomb.zip"
-    lim = safety.limits()
-    size = lim.zip_ratio_applies_above_bytes + (1 << 20)  # just above the floor of the ratio rule
+    lim = safety.limits().zip
+    size = lim.ratio_applies_above_bytes + (1 << 20)  # just above the floor of the ratio rule
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         with zf.open("bomb.shp", "w", force_zip64=True) as fh:
             for _ in range(size >> 20):
@@ -441,7 +441,7 @@ def test_big5_csv_with_garbled_header_points_at_the_encoding(tmp_path: Path) -> 
 
 
 def test_table_wider_than_a_geopackage_is_refused_before_parsing(tmp_path: Path) -> None:
-    limit = safety.limits().max_columns
+    limit = safety.limits().files.max_columns
     assert limit == 2000
     path = tmp_path / "wide.csv"
     header = ",".join(f"c{i}" for i in range(limit - 1)) + ",lon,lat"   # limit + 1 columns

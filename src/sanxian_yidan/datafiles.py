@@ -51,7 +51,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
     path = Path(path)
     try:
-        data = read_bytes_bounded(path, limit=limits().max_toml_bytes, what="TOML data file", allow_empty=True)
+        data = read_bytes_bounded(path, limit=limits().files.max_toml_bytes, what="TOML data file", allow_empty=True)
     except SanxianError as exc:
         raise DataFileError(str(exc)) from exc
     text = _decode_toml(data, path)

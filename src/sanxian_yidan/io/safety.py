@@ -20,7 +20,6 @@ import os
 import stat
 import struct
 import zipfile
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -32,45 +31,6 @@ from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
 from ..params import PACKAGED_PREFIX, Sourced, validate_layers
 
 DATA_FILE = "input_limits.toml"
-
-
-@dataclass(frozen=True)
-class InputLimits:
-    """Validated contents of ``data/input_limits.toml`` (see the file for the sources).
-
-    Attributes
-    ----------
-    max_text_bytes, max_toml_bytes : int
-        Largest text / TOML file read whole [bytes].
-    max_columns : int
-        Most columns a CSV/XLSX table may have.
-    zip_max_uncompressed_bytes : int
-        Largest total uncompressed size of a zipped layer [bytes].
-    zip_max_ratio : float
-        Largest uncompressed/compressed ratio of a zip above ``zip_ratio_applies_above_bytes``.
-    zip_ratio_applies_above_bytes : int
-        Uncompressed size [bytes] above which the ratio limit applies.
-    lon_range, lat_range : tuple of float
-        Valid longitude / latitude [degrees].
-    max_projected_abs : float
-        Largest magnitude of a projected coordinate [m].
-    max_suspicious_share : float
-        Share of suspicious non-ASCII characters above which decoded text is implausible.
-    min_characters : int
-        Non-ASCII characters needed before text is judged.
-    """
-
-    max_text_bytes: int
-    max_toml_bytes: int
-    max_columns: int
-    zip_max_uncompressed_bytes: int
-    zip_max_ratio: float
-    zip_ratio_applies_above_bytes: int
-    lon_range: tuple[float, float]
-    lat_range: tuple[float, float]
-    max_projected_abs: float
-    max_suspicious_share: float
-    min_characters: int
 
 
 class _Files(Sourced):
@@ -99,13 +59,59 @@ class _Text(Sourced):
 
 
 class InputLimitsFile(Sourced):
-    """The structure of ``data/input_limits.toml``."""
+    """Validated contents of ``data/input_limits.toml`` (see the file for the sources).
+
+    Attributes
+    ----------
+    files : model
+        ``max_text_bytes``, ``max_toml_bytes``: largest text / TOML file read whole [bytes];
+        ``max_columns``: most columns a CSV/XLSX table may have.
+    zip : model
+        ``max_uncompressed_bytes``: largest total uncompressed size of a zipped layer [bytes];
+        ``max_ratio``: largest uncompressed/compressed ratio above ``ratio_applies_above_bytes`` [bytes].
+    coordinates : model
+        ``lon_min`` ... ``lat_max``: valid longitude / latitude [degrees]; ``max_projected_abs``:
+        largest magnitude of a projected coordinate [m].
+    text : model
+        ``max_suspicious_share``: share of suspicious non-ASCII characters above which decoded text is
+        implausible; ``min_characters``: non-ASCII characters needed before text is judged.
+    """
 
     what: ClassVar[str] = "输入安全限值 / input-limits"
     files: _Files
     zip: _Zip
     coordinates: _Coordinates
     text: _Text
+
+    @property
+    def lon_range(self) -> tuple[float, float]:
+        """Valid longitude ``(min, max)`` [degrees]."""
+        return self.coordinates.lon_min, self.coordinates.lon_max
+
+    @property
+    def lat_range(self) -> tuple[float, float]:
+        """Valid latitude ``(min, max)`` [degrees]."""
+        return self.coordinates.lat_min, self.coordinates.lat_max
+
+    # The three limits below keep their former flat names: the coordinate and text-encoding checks read them so.
+    @property
+    def max_projected_abs(self) -> float:
+        """Largest magnitude of a projected coordinate [m]."""
+        return self.coordinates.max_projected_abs
+
+    @property
+    def max_suspicious_share(self) -> float:
+        """Share of suspicious non-ASCII characters above which decoded text is implausible."""
+        return self.text.max_suspicious_share
+
+    @property
+    def min_characters(self) -> int:
+        """Non-ASCII characters needed before text is judged."""
+        return self.text.min_characters
+
+
+#: The validated contents of ``data/input_limits.toml``.
+InputLimits = InputLimitsFile
 
 
 @lru_cache(maxsize=1)
@@ -121,15 +127,7 @@ def limits() -> InputLimits:
 
     # Parsed directly (not with load_toml, which itself applies these limits to the files it reads).
     doc = tomllib.loads(packaged_path(DATA_FILE).read_text(encoding="utf-8"))
-    m = validate_layers(InputLimitsFile, [(PACKAGED_PREFIX + DATA_FILE, doc)])
-    f, z, co, tx = m.files, m.zip, m.coordinates, m.text
-    return InputLimits(
-        max_text_bytes=f.max_text_bytes, max_toml_bytes=f.max_toml_bytes, max_columns=f.max_columns,
-        zip_max_uncompressed_bytes=z.max_uncompressed_bytes, zip_max_ratio=z.max_ratio,
-        zip_ratio_applies_above_bytes=z.ratio_applies_above_bytes,
-        lon_range=(co.lon_min, co.lon_max), lat_range=(co.lat_min, co.lat_max),
-        max_projected_abs=co.max_projected_abs, max_suspicious_share=tx.max_suspicious_share,
-        min_characters=tx.min_characters)
+    return validate_layers(InputLimitsFile, [(PACKAGED_PREFIX + DATA_FILE, doc)])
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -242,7 +240,7 @@ def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int | None = None
         The file is larger than ``limit`` (also when it grows while being read).
     """
     path = check_input_file(path, what=what, allow_empty=allow_empty)
-    limit = limits().max_text_bytes if limit is None else limit
+    limit = limits().files.max_text_bytes if limit is None else limit
     with open(path, "rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
@@ -261,7 +259,7 @@ def check_column_count(n_columns: int, *, file: Path, what: str = "table") -> No
     InputFileError
         Naming the number of columns and the limit.
     """
-    limit = limits().max_columns
+    limit = limits().files.max_columns
     if n_columns > limit:
         raise InputFileError(problem(
             f"表格有 {n_columns:,} 列，超过上限 {limit:,} 列。",
@@ -281,7 +279,7 @@ def check_zip(path: str | os.PathLike[str]) -> None:
         Not a zip archive, or total uncompressed size or compression ratio over the limits.
     """
     path = Path(path)
-    lim = limits()
+    lim = limits().zip
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -291,12 +289,12 @@ def check_zip(path: str | os.PathLike[str]) -> None:
     total = sum(i.file_size for i in infos)
     packed = max(sum(i.compress_size for i in infos), 1)
     ratio = total / packed
-    if total > lim.zip_max_uncompressed_bytes or (total > lim.zip_ratio_applies_above_bytes
-                                                   and ratio > lim.zip_max_ratio):
+    if total > lim.max_uncompressed_bytes or (total > lim.ratio_applies_above_bytes
+                                                   and ratio > lim.max_ratio):
         raise InputFileError(problem(
             "压缩包解压后过大（疑似“压缩炸弹”），未读取。",
             f"The zip would expand to {total:,} bytes ({ratio:,.0f} times its packed size); the limits are "
-            f"{lim.zip_max_uncompressed_bytes:,} bytes and a ratio of {lim.zip_max_ratio:g}; it looks like a "
+            f"{lim.max_uncompressed_bytes:,} bytes and a ratio of {lim.max_ratio:g}; it looks like a "
             "zip bomb and is not read.",
             file=path, fix="unpack it yourself if you trust it and give the layer file inside, "
                            "or convert it to GeoPackage"))
