@@ -418,7 +418,7 @@ def test_coverage_weights_equal_geos_intersection_areas_with_holes_and_multipoly
 
 
 def test_default_weighting_is_coverage_and_weights_the_visible_share():
-    assert terrain.default_settings().zonal_weighting == "coverage"
+    assert terrain.default_settings().zonal.weighting == "coverage"
     dem = grid_dem(np.zeros((10, 10)))
     visible = np.zeros((10, 10), dtype=bool)
     visible[:, :3] = True                                     # columns 0-2 (x 0-30) visible
@@ -566,7 +566,7 @@ def test_sampled_method_matches_scalar_line_of_sight_on_random_terrain():
     dem = Dem(z, Affine(30, 0, 0, 0, -30, 17 * 30), CRS)
     # observer in cell (8, 9): centre (285, 255)
     line = gpd.GeoDataFrame(geometry=[Point(285, 255)], crs=CRS)
-    s = terrain.default_settings()
+    s = terrain.default_settings().visibility
     vis = terrain.visibility_from_lines(line, dem, max_distance_m=200, spacing_m=50, eye_height_m=1.5,
                                         target_height_m=0.5, line_of_sight="sampled", sample_step_cells=0.5)
     expected = scalar_viewshed(z, 30.0, (8, 9), 1.5, 0.5, 200.0, 0.5, s.refraction_coefficient, s.earth_radius_m)
@@ -581,7 +581,7 @@ def test_exact_method_matches_very_fine_scalar_line_of_sight(seed):
     z = random_dem(seed, rows=17, cols=19) * 0.5
     dem = Dem(z, Affine(30, 0, 0, 0, -30, 17 * 30), CRS)
     line = gpd.GeoDataFrame(geometry=[Point(285, 255)], crs=CRS)
-    s = terrain.default_settings()
+    s = terrain.default_settings().visibility
     vis = terrain.visibility_from_lines(line, dem, max_distance_m=240, spacing_m=50, eye_height_m=1.5,
                                         target_height_m=0.5, line_of_sight="exact")
     fine = scalar_viewshed(z, 30.0, (8, 9), 1.5, 0.5, 240.0, 0.01, s.refraction_coefficient, s.earth_radius_m)
@@ -661,7 +661,7 @@ def test_default_viewshed_agrees_with_fine_reference_on_the_sample_dem():
     from validation.los_reference import fine_line_of_sight
 
     dem = terrain.read_dem(SAMPLE_DEM)
-    s = terrain.default_settings()
+    s = terrain.default_settings().visibility
     observers = observer_sample(dem, 150)
     ref = fine_line_of_sight(dem.elevation, dem.res[0], observers, eye=s.eye_height_m, target=s.target_height_m,
                              max_distance=s.max_distance_m, step_cells=0.05, k=s.refraction_coefficient,
@@ -720,5 +720,5 @@ def test_settings_file_needs_sources(tmp_path):
     with pytest.raises(DataFileError, match="max_distance_source"):
         terrain.load_settings(user)
     user.write_text('[visibility]\nmax_distance_m = 500.0\nmax_distance_source = "local rule"\n', encoding="utf-8")
-    assert terrain.load_settings(user).max_distance_m == 500.0
-    assert terrain.default_settings().max_distance_m == 1000.0
+    assert terrain.load_settings(user).visibility.max_distance_m == 500.0
+    assert terrain.default_settings().visibility.max_distance_m == 1000.0

@@ -50,7 +50,7 @@ CLEAR_MARGIN_M = 1.0
 
 def half_window(dem: terrain.Dem) -> int:
     """Cells around an observer that hold every target and every patch its sight lines touch."""
-    return int(terrain.default_settings().max_distance_m // dem.res[0]) + 2
+    return int(terrain.default_settings().visibility.max_distance_m // dem.res[0]) + 2
 
 
 @lru_cache(maxsize=2)
@@ -58,7 +58,7 @@ def _line_observers(dem_source: str, shape: tuple[int, int]) -> np.ndarray:
     dem = terrain.read_dem(dem_source)
     catalog = Catalog.load(SAMPLE_CATALOG)
     lines, _ = mines.line_features(catalog, mines.load_params().lines)
-    flat = terrain.observer_cells(lines, dem, spacing_m=terrain.default_settings().spacing_m)
+    flat = terrain.observer_cells(lines, dem, spacing_m=terrain.default_settings().visibility.spacing_m)
     return np.stack([flat // shape[1], flat % shape[1]], axis=1)
 
 
@@ -115,7 +115,7 @@ def grass_version() -> str | None:
 
 def grass_pairs(dem: terrain.Dem, observers: np.ndarray, ref: PairResult) -> np.ndarray:
     """GRASS r.viewshed's visibility of every pair in ``ref`` (temporary location, deleted afterwards)."""
-    s = terrain.default_settings()
+    s = terrain.default_settings().visibility
     w = half_window(dem)
     epsg = dem.crs.to_epsg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +131,7 @@ def grass_pairs(dem: terrain.Dem, observers: np.ndarray, ref: PairResult) -> np.
 
 
 def checks() -> list[Check]:
-    s = terrain.default_settings()
+    s = terrain.default_settings().visibility
     dem = terrain.read_dem(SAMPLE_DEM)
     observers = observer_sample(dem)
     ref = fine_line_of_sight(dem.elevation, dem.res[0], observers, eye=s.eye_height_m, target=s.target_height_m,

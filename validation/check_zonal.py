@@ -66,7 +66,7 @@ def exactextract_means(dem: terrain.Dem, parcels: gpd.GeoDataFrame, tmp: Path) -
     """exactextract's coverage-weighted statistics of the toolkit's terrain grids, per parcel."""
     from exactextract import exact_extract
 
-    settings = terrain.default_settings()
+    settings = terrain.default_settings().zonal
     slope, aspect = dem.grids
     has = ~np.isnan(slope)
     lo, hi = settings.south_range_deg

@@ -387,13 +387,14 @@ def visibility_settings(params: MinesParams) -> dict[str, tuple[float, str]]:
     """
     from . import terrain
 
-    ts = terrain.default_settings()
+    ts = terrain.default_settings().visibility
     out: dict[str, tuple[float, str]] = {}
     for key in VISIBILITY_KEYS:
         if (value := getattr(params.visibility, key)) is not None:
             out[key] = (float(value), f"data/mines.toml [visibility]: {params.visibility.source}")
         else:
-            out[key] = (float(getattr(ts, key)), f"data/terrain.toml [visibility]: {ts.sources[key]}")
+            source = getattr(ts, key.removesuffix("_m") + "_source")
+            out[key] = (float(getattr(ts, key)), f"data/terrain.toml [visibility]: {source}")
     return out
 
 

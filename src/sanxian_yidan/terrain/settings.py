@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -34,58 +32,6 @@ class TerrainError(SanxianError, ValueError):
 # ----------------------------------------------------------------------------------------------
 # Settings (data/terrain.toml)
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TerrainSettings:
-    """Defaults of the terrain analyses, each with its source (``data/terrain.toml``).
-
-    Attributes
-    ----------
-    slope_threshold_deg : float
-        Slope at or below which a cell counts as flat [deg].
-    south_range_deg : tuple of float
-        Aspect range counted as south-facing, clockwise from north [deg].
-    zonal_weighting : str
-        ``"coverage"`` (cells weighted by the share of their area inside the polygon) or ``"centre"``.
-    max_distance_m : float
-        Horizontal reach of the 三区两线 visibility analysis [m].
-    spacing_m : float
-        Spacing of observers along the lines [m].
-    eye_height_m : float
-        Observer eye height above the ground [m].
-    target_height_m : float
-        Height above the ground of the point that must be seen in each cell [m].
-    line_of_sight : str
-        ``"exact"`` (every bilinear patch crossed, at its highest point) or ``"sampled"``.
-    sample_step_cells : float
-        Spacing of line-of-sight samples of the ``"sampled"`` method [DEM cells].
-    earth_radius_m : float
-        Earth radius for the curvature correction [m].
-    refraction_coefficient : float
-        Atmospheric refraction coefficient k [-].
-    batch_samples : int
-        Line-of-sight samples processed per vectorised batch (bounds memory).
-    sources : mapping of str to str
-        Source or rationale of every value, keyed by attribute name.
-    file : str
-        The data file(s) the values came from.
-    """
-
-    slope_threshold_deg: float
-    south_range_deg: tuple[float, float]
-    zonal_weighting: str
-    max_distance_m: float
-    spacing_m: float
-    eye_height_m: float
-    target_height_m: float
-    line_of_sight: str
-    sample_step_cells: float
-    earth_radius_m: float
-    refraction_coefficient: float
-    batch_samples: int
-    sources: Mapping[str, str]
-    file: str
-
-
 class _Zonal(DataModel):
     weighting: Literal["coverage", "centre"]
     weighting_source: Source
@@ -94,6 +40,11 @@ class _Zonal(DataModel):
     south_min_deg: float = Field(ge=0, le=360)
     south_max_deg: float = Field(ge=0, le=360)
     south_source: Source
+
+    @property
+    def south_range_deg(self) -> tuple[float, float]:
+        """Aspect range counted as south-facing, clockwise from north [deg]."""
+        return self.south_min_deg, self.south_max_deg
 
 
 class _Visibility(DataModel):
@@ -118,12 +69,34 @@ class _Visibility(DataModel):
 
 
 class TerrainFile(DataModel):
-    """The structure of ``data/terrain.toml``: every value with its ``*_source``."""
+    """Defaults of the terrain analyses (``data/terrain.toml``), every value with its ``*_source``.
+
+    Attributes
+    ----------
+    zonal : model
+        ``slope_threshold_deg``: slope at or below which a cell counts as flat [deg];
+        ``south_min_deg``, ``south_max_deg`` (``south_range_deg``): aspect range counted as
+        south-facing, clockwise from north [deg]; ``weighting``: ``"coverage"`` (cells weighted by
+        the share of their area inside the polygon) or ``"centre"``.
+    visibility : model
+        ``max_distance_m``: horizontal reach of the 三区两线 visibility analysis [m]; ``spacing_m``:
+        spacing of observers along the lines [m]; ``eye_height_m``: observer eye height above the
+        ground [m]; ``target_height_m``: height above the ground of the point that must be seen in
+        each cell [m]; ``line_of_sight``: ``"exact"`` (every bilinear patch crossed, at its highest
+        point) or ``"sampled"``; ``sample_step_cells``: spacing of line-of-sight samples of the
+        ``"sampled"`` method [DEM cells]; ``earth_radius_m``: Earth radius for the curvature
+        correction [m]; ``refraction_coefficient``: atmospheric refraction coefficient k [-];
+        ``batch_samples``: line-of-sight samples processed per vectorised batch (bounds memory).
+    """
 
     what: ClassVar[str] = "地形 / terrain"
     source: Source
     zonal: _Zonal
     visibility: _Visibility
+
+
+#: The validated contents of ``data/terrain.toml`` (with a user file's overrides).
+TerrainSettings = TerrainFile
 
 
 def load_settings(path: str | Path | None = None) -> TerrainSettings:
@@ -144,21 +117,8 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
     DataFileError
         Listing every unknown, missing, mistyped or out-of-range key and every empty source.
     """
-    doc = load_model(TerrainFile, DATA_FILE, path)
-    z, v = doc.zonal, doc.visibility
-    sources = {"slope_threshold_deg": z.slope_threshold_source, "south_range_deg": z.south_source,
-               "zonal_weighting": z.weighting_source, "line_of_sight": v.line_of_sight_source,
-               "sample_step_cells": v.sample_step_source, "refraction_coefficient": v.refraction_source,
-               "batch_samples": v.batch_source}
-    sources.update({f"{key}_m": getattr(v, f"{key}_source")
-                    for key in ("max_distance", "spacing", "eye_height", "target_height", "earth_radius")})
-    return TerrainSettings(
-        slope_threshold_deg=z.slope_threshold_deg, south_range_deg=(z.south_min_deg, z.south_max_deg),
-        zonal_weighting=z.weighting, max_distance_m=v.max_distance_m, spacing_m=v.spacing_m,
-        eye_height_m=v.eye_height_m, target_height_m=v.target_height_m, line_of_sight=v.line_of_sight,
-        sample_step_cells=v.sample_step_cells, earth_radius_m=v.earth_radius_m,
-        refraction_coefficient=v.refraction_coefficient, batch_samples=v.batch_samples,
-        sources=sources, file=doc.loaded_from)
+    return load_model(TerrainFile, DATA_FILE, path)
+
 
 
 @lru_cache(maxsize=1)

@@ -283,7 +283,7 @@ def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None 
     ----------
     .. [1] Franklin and Ray (1994); see the module references.
     """
-    settings = default_settings()
+    settings = default_settings().visibility
     max_distance_m = settings.max_distance_m if max_distance_m is None else float(max_distance_m)
     spacing_m = settings.spacing_m if spacing_m is None else float(spacing_m)
     eye_height_m = settings.eye_height_m if eye_height_m is None else float(eye_height_m)

@@ -238,7 +238,7 @@ def _overlap_areas(edges: _Edges, p: np.ndarray, r: np.ndarray, c: np.ndarray, y
 
 def _weighting(weighting: str | None) -> str:
     """The cell weighting asked for, or the default from ``data/terrain.toml`` (validated)."""
-    chosen = default_settings().zonal_weighting if weighting is None else weighting
+    chosen = default_settings().zonal.weighting if weighting is None else weighting
     if chosen not in ZONAL_WEIGHTINGS:
         raise TerrainError(problem(f"未知的像元计权方式 {chosen!r}。", f"Unknown weighting {chosen!r}.",
                                    fix=f"pass weighting= one of {', '.join(ZONAL_WEIGHTINGS)}"))
@@ -435,7 +435,7 @@ def zonal_terrain_stats(polygons: Any, dem: Dem, *, slope_threshold_deg: float |
     Cells on the DEM's outer rows/columns have elevation but no slope (see
     :func:`slope_aspect`); the slope statistics use the cells that have one.
     """
-    settings = default_settings()
+    settings = default_settings().zonal
     threshold = settings.slope_threshold_deg if slope_threshold_deg is None else float(slope_threshold_deg)
     lo, hi = settings.south_range_deg if south_range is None else (float(south_range[0]), float(south_range[1]))
     if not (0.0 <= threshold <= 90.0):
@@ -480,17 +480,17 @@ def zonal_terrain_stats(polygons: Any, dem: Dem, *, slope_threshold_deg: float |
         "dem_source": dem.source, "synthetic": bool(dem.synthetic),
         "slope_method": "Horn (1981) 3x3, as gdaldem; edges and cells next to nodata have no slope",
         "slope_threshold_deg": threshold,
-        "slope_threshold_source": settings.sources["slope_threshold_deg"] if slope_threshold_deg is None
+        "slope_threshold_source": settings.slope_threshold_source if slope_threshold_deg is None
         else "given by the caller",
         "south_range_deg": (lo, hi),
-        "south_range_source": settings.sources["south_range_deg"] if south_range is None else "given by the caller",
+        "south_range_source": settings.south_source if south_range is None else "given by the caller",
         "cell_rule": ("coverage-weighted: every cell the polygon overlaps, weighted by the share of the cell it "
                       "covers (as exactextract); representative-point cell for polygons without area"
                       if cells.weight is not None else
                       "cell centre inside or on the polygon; representative-point cell for polygons smaller "
                       "than a cell"),
         "weighting": "coverage" if cells.weight is not None else "centre",
-        "weighting_source": settings.sources["zonal_weighting"] if from_settings else "given by the caller",
+        "weighting_source": settings.weighting_source if from_settings else "given by the caller",
     }
     return out
 
