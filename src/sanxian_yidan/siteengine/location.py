@@ -5,7 +5,7 @@ Also the planner-facing texts of shares and distances used in the per-site notes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,15 +17,8 @@ from ..geomutil import OVERLAY_NOISE_M2, polygonal_parts
 from ..placenames import display_names
 
 if TYPE_CHECKING:  # parameter records of data/brownfield.toml, read by attribute only
-    from ..brownfield.params import McdaSpec
+    from ..brownfield.params import McdaFile
     from ..provenance import CatalogLike
-
-
-class McdaParams(Protocol):
-    """Parameters ranked by MCDA criteria (brownfield or mine parameters), as :func:`search_radius_m` reads them."""
-
-    @property
-    def mcda(self) -> McdaSpec: ...
 
 
 #: County / township label of a site outside the catalog's data coverage.
@@ -168,7 +161,7 @@ def locate_sites(geoms: np.ndarray, catalog: CatalogLike) -> tuple[pd.DataFrame,
                          "in_region": in_region}), coverage
 
 
-def search_radius_m(params: McdaParams, column: str, *extra: float) -> float | None:
+def search_radius_m(params: McdaFile, column: str, *extra: float) -> float | None:
     """Farthest distance [m] at which a value of ``column`` still changes a result, from the data file.
 
     The largest numeric bound of the criteria on ``column`` (``lo`` / ``hi`` of their transform,
