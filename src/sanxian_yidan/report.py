@@ -30,6 +30,7 @@ from .columns import describe
 from .htmlstyle import ACCESS_LIST_HEADINGS, SAMPLE_BANNER_EN, SAMPLE_BANNER_ZH, text_colour, verdict_colour
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .catalog import Catalog
     from .sheet import ScreenedProjects
 
 __all__ = [
@@ -422,7 +423,7 @@ def screening_report_markdown(result: ScreenedProjects, *, title: str | None = N
 
 def write_screening_reports(result: ScreenedProjects, out_dir: str | Path, *,
                             generated: _dt.datetime | None = None, sheets: bool = True,
-                            catalog: Any = None, pdf: bool = False) -> list[Path]:
+                            catalog: Catalog | None = None, pdf: bool = False) -> list[Path]:
     """Write ``report.html``, ``report.md`` and (``sheets=True``) one screening sheet per project
     (``sheets/<id>.html``, with ``pdf=True`` also ``sheets/<id>.pdf``) into ``out_dir``; return the paths.
 

@@ -11,7 +11,7 @@ so a layer looks the same on every map.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -23,8 +23,41 @@ from .maps.styles import layer_style, palette_labels
 from .roles import MapUse, context_roles, role_vocabulary
 from .schemas import view_columns
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .catalog import Catalog
+
 _CONTEXT_POPUP = ("code", "name", "category", "level", "voltage_kv", "capacity_mva", "county", "area_ha",
                   "list_space", "list_pollution", "list_risk", "list_resource", "synthetic", "source")
+
+
+# What the layer builders read from each result (named by their members: the result modules import this one).
+class ScreeningTables(Protocol):
+    """A :class:`~sanxian_yidan.screening.ScreeningResult`: the projects, their findings and overlap pieces."""
+
+    @property
+    def projects(self) -> gpd.GeoDataFrame: ...
+    @property
+    def findings(self) -> pd.DataFrame: ...
+    @property
+    def overlaps(self) -> gpd.GeoDataFrame: ...
+
+
+class BuildingTable(Protocol):
+    """A :class:`~sanxian_yidan.rooftop.RooftopResult`: one row per building."""
+
+    @property
+    def buildings(self) -> gpd.GeoDataFrame: ...
+
+
+class SiteTables(Protocol):
+    """A :class:`~sanxian_yidan.brownfield.BrownfieldResult`: the net sites and the excluded parts."""
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame: ...
+    @property
+    def excluded(self) -> gpd.GeoDataFrame: ...
 
 
 def _layer(gdf: gpd.GeoDataFrame, look: str, popup: Sequence[str], **kw: Any) -> MapLayer:
@@ -47,7 +80,7 @@ def _in_region(gdf: gpd.GeoDataFrame, region: Any) -> gpd.GeoDataFrame:
     return gdf.iloc[np.sort(hits)]
 
 
-def context_layers(catalog: Any, roles: Sequence[str] | None = None) -> list[MapLayer]:
+def context_layers(catalog: Catalog, roles: Sequence[str] | None = None) -> list[MapLayer]:
     """Context layers the findings depend on (zoning, farmland, water sources, reserves, grid …), each in
     the look its role declares and switched off when the map opens unless the role says otherwise.
 
@@ -88,7 +121,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def finding_lines(result: Any) -> list[list[str]]:
+def finding_lines(result: ScreeningTables) -> list[list[str]]:
     """Per project (in ``result.projects`` order), one line per finding: rule, severity, message, source."""
     f = result.findings
     f = f[f["kind"] != "note"] if "kind" in f.columns else f
@@ -99,7 +132,7 @@ def finding_lines(result: Any) -> list[list[str]]:
     return [grouped.get(pid, []) for pid in result.projects["project_id"]]
 
 
-def screening_layers(result: Any) -> list[MapLayer]:
+def screening_layers(result: ScreeningTables) -> list[MapLayer]:
     """Project footprints coloured by verdict, with a verdict-coloured marker and the project id at county
     zoom (popups list every finding with its source), and the overlap pieces (hidden)."""
     projects = result.projects.assign(findings=finding_lines(result))
@@ -129,14 +162,14 @@ def _rooftop_use_labels() -> dict[str, str]:
         return {}
 
 
-def rooftop_layers(result: Any) -> list[MapLayer]:
+def rooftop_layers(result: BuildingTable) -> list[MapLayer]:
     """Buildings by installable capacity (hidden by default: many features)."""
     return [_layer(result.buildings, "rooftops",
                    view_columns("popup_rooftops", result.buildings),
                    tooltip="use_category", value_labels={"use_category": _rooftop_use_labels()})]
 
 
-def brownfield_layers(result: Any) -> list[MapLayer]:
+def brownfield_layers(result: SiteTables) -> list[MapLayer]:
     """Net developable areas by score, and the excluded parts (hidden).  The popup says what k of
     "top k" is (``[mcda] top_k`` of the brownfield parameters)."""
     sites = result.sites[~result.sites.geometry.is_empty]
@@ -162,7 +195,7 @@ def _mine_mode_labels() -> dict[str, str]:
         return {}
 
 
-def mine_layers(result: Any) -> list[Any]:
+def mine_layers(result: object) -> list[Any]:
     """Mine sites by rehabilitation priority, and the 三区两线 viewshed the visibility criterion used
     (both hidden by default).  ``result``: a mines result (``.mines``, ``.visibility``) or a mine table."""
     layers: list[Any] = []
@@ -176,7 +209,7 @@ def mine_layers(result: Any) -> list[Any]:
     return layers
 
 
-def viewshed_layer(result: Any) -> RasterLayer | None:
+def viewshed_layer(result: object) -> RasterLayer | None:
     """The visibility raster kept with a mines result (``.visibility``), as an image layer in the
     registry's ``viewshed`` style; ``None`` if the result carries none (a bare mine table carries none)."""
     vis = getattr(result, "visibility", None)

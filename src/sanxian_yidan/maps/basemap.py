@@ -10,8 +10,9 @@ roles belong to it and how each is drawn is said by the style registry (``basema
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +23,9 @@ from .layers import MapLayer
 from .raster import RasterLayer
 from .settings import MapSettings
 from .styles import styles
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ def _chinese(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
-def hillshade_layer(cat: Any, s: MapSettings) -> RasterLayer | None:
+def hillshade_layer(cat: Catalog, s: MapSettings) -> RasterLayer | None:
     """Hillshade of the catalog DEM, decimated to about ``[raster].max_size_px`` before shading, inside
     the catalog's administrative boundaries only.
 
@@ -89,7 +93,7 @@ def hillshade_layer(cat: Any, s: MapSettings) -> RasterLayer | None:
                        synthetic=bool(entry.synthetic))
 
 
-def basemap_layers(cat: Any, s: MapSettings) -> list[MapLayer]:
+def basemap_layers(cat: Catalog, s: MapSettings) -> list[MapLayer]:
     """Vector layers of the offline basemap present in the catalog, in drawing order, styled by the registry.
 
     For a region view (``Catalog.restricted_to``) the layers are clipped to the region, like the hillshade.
@@ -112,7 +116,7 @@ def basemap_layers(cat: Any, s: MapSettings) -> list[MapLayer]:
     return out
 
 
-def place_labels(cat: Any, s: MapSettings, to_display: Any) -> list[Labels]:
+def place_labels(cat: Catalog, s: MapSettings, to_display: Callable[[gpd.GeoSeries], np.ndarray]) -> list[Labels]:
     """County names (at the county's representative point), in Chinese only (features without a Chinese
     name are counted), and township names (at the seat, else the township's representative point) as
     every table shows them (:func:`sanxian_yidan.placenames.display_names`: a town known only in pinyin

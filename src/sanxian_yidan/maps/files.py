@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 import folium.plugins
@@ -20,6 +20,9 @@ from ..errors import problem
 from .layers import MapLayer, SingleStyle, style_for_column
 from .render import make_map
 from .settings import MapError, MapSettings, default_settings
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +176,8 @@ def read_map_layers(paths: Iterable[str | Path], *, column: str | None = None, p
 
 
 def map_files(paths: Iterable[str | Path], *, column: str | None = None, palette: str | None = None,
-              basemap: str = "none", offline: bool = True, catalog: Any = None, title: str | None = None,
-              tianditu_key: str | None = None, settings: MapSettings | None = None,
+              basemap: str = "none", offline: bool = True, catalog: Catalog | str | Path | None = None,
+              title: str | None = None, tianditu_key: str | None = None, settings: MapSettings | None = None,
               decorate: Callable[[list[Any], str | None], list[Any]] | None = None) -> folium.Map:
     """Map files (the ``sanxian map`` command): :func:`read_map_layers` then :func:`make_map`.
 

@@ -10,7 +10,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import folium
 import folium.plugins
@@ -37,6 +37,11 @@ from .layers import (
     tooltip_texts,
 )
 from .settings import BASEMAPS, Basemap, MapError, MapSettings, default_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -632,7 +637,7 @@ def _declutter_place_names(m: folium.Map, s: MapSettings) -> None:
 }})();""").add_to(m)
 
 
-def _resolve_catalog(catalog: Any) -> Any:
+def _resolve_catalog(catalog: Catalog | str | Path | None) -> Catalog | None:
     if catalog is None:
         return None
     from ..catalog import Catalog
@@ -675,7 +680,7 @@ def _resolve_key(basemap: Basemap, key: str | None) -> str | None:
 
 def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = False,
              title_zh: str = "随州市三线一单与光伏选址", title_en: str = "Suizhou zoning screening and PV siting",
-             catalog: Any = None, boundaries: bool = True, synthetic: bool | None = None,
+             catalog: Catalog | str | Path | None = None, boundaries: bool = True, synthetic: bool | None = None,
              tianditu_key: str | None = None, settings: MapSettings | None = None,
              view: Literal["county", "results"] = "county") -> folium.Map:
     """Build an interactive map of result layers over the offline basemap or a tile basemap.
