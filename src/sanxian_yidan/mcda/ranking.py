@@ -155,11 +155,11 @@ def weight_sensitivity(scores_or_matrix: Any, weights: Any, *, method: str = "we
     broadcasting for TOPSIS) and ranked with one stable ``argsort`` along the site
     axis (ties broken by id, as in :func:`rank_scores`).
     """
-    settings = default_settings()
-    k = settings.top_k if k is None else int(k)
-    n = settings.draws if n is None else int(n)
-    spread = settings.spread if spread is None else float(spread)
-    seed = settings.seed if seed is None else int(seed)
+    mc = default_settings().monte_carlo
+    k = mc.top_k if k is None else int(k)
+    n = mc.draws if n is None else int(n)
+    spread = mc.spread if spread is None else float(spread)
+    seed = mc.seed if seed is None else int(seed)
     if method not in ("weighted_sum", "topsis"):
         raise McdaError(problem("未知的方法。", f"method must be 'weighted_sum' or 'topsis', got {method!r}.",
                                 fix="pass method='weighted_sum' or method='topsis'"))
@@ -196,6 +196,6 @@ def weight_sensitivity(scores_or_matrix: Any, weights: Any, *, method: str = "we
     out.attrs["sanxian"] = {"method": method, "k": k, "n": n, "spread": spread, "seed": seed,
                             "weights": [float(v) for v in w],
                             "perturbation": "Dirichlet(concentration = 1/spread^2 - 1) around the weights",
-                            "spread_source": settings.sources["monte_carlo.spread"] if spread == settings.spread
+                            "spread_source": mc.spread_source if spread == mc.spread
                             else "given by the caller"}
     return out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, ClassVar
@@ -24,39 +22,6 @@ SENSITIVITY_COLUMNS = ("score", "rank", "p_top_k", "rank_p05", "rank_median", "r
 # ----------------------------------------------------------------------------------------------
 # Settings (data/mcda.toml)
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class McdaSettings:
-    """MCDA defaults, each with its source (``data/mcda.toml``).
-
-    Attributes
-    ----------
-    random_index : tuple of float
-        Saaty's random index for n = 1, 2, ... (index 0 is n = 1).
-    max_consistency_ratio : float
-        Consistency ratios at or above this are refused unless forced.
-    reciprocal_tolerance : float
-        Allowed ``|a_ij * a_ji - 1|``.
-    draws, seed, top_k : int
-        Monte-Carlo defaults of :func:`weight_sensitivity`.
-    spread : float
-        Default weight spread of :func:`weight_sensitivity`.
-    sources : mapping of str to str
-        Source or rationale of each value.
-    file : str
-        Data file(s) the values came from.
-    """
-
-    random_index: tuple[float, ...]
-    max_consistency_ratio: float
-    reciprocal_tolerance: float
-    draws: int
-    spread: float
-    seed: int
-    top_k: int
-    sources: Mapping[str, str]
-    file: str
-
-
 class _MonteCarlo(DataModel):
     draws: int = Field(ge=1)
     draws_source: Source
@@ -81,13 +46,23 @@ class _Reciprocal(Sourced):
 
 
 class McdaFile(Sourced):
-    """The structure of ``data/mcda.toml``."""
+    """MCDA defaults, each with its source: ``data/mcda.toml`` validated.
+
+    ``random_index.values``: Saaty's random index for n = 1, 2, ... (index 0 is n = 1);
+    ``consistency.max_ratio``: consistency ratios at or above it are refused unless forced;
+    ``reciprocal.tolerance``: the allowed ``|a_ij * a_ji - 1|``; ``monte_carlo``: the draws, spread, seed and
+    top k of :func:`weight_sensitivity`, each with its ``<key>_source``.
+    """
 
     what: ClassVar[str] = "多准则决策 / MCDA"
     random_index: _RandomIndex
     consistency: _Consistency
     reciprocal: _Reciprocal
     monte_carlo: _MonteCarlo
+
+
+#: The MCDA settings under the name the decision functions take them by.
+McdaSettings = McdaFile
 
 
 def load_settings(path: str | Path | None = None) -> McdaSettings:
@@ -98,14 +73,7 @@ def load_settings(path: str | Path | None = None) -> McdaSettings:
     DataFileError
         Listing every unknown, missing, mistyped or out-of-range value and every missing source.
     """
-    doc = load_model(McdaFile, DATA_FILE, path)
-    mc = doc.monte_carlo
-    sources = {"random_index.values": doc.random_index.source, "consistency.max_ratio": doc.consistency.source,
-               "reciprocal.tolerance": doc.reciprocal.source}
-    sources.update({f"monte_carlo.{k}": getattr(mc, f"{k}_source") for k in ("draws", "spread", "seed", "top_k")})
-    return McdaSettings(random_index=doc.random_index.values, max_consistency_ratio=doc.consistency.max_ratio,
-                        reciprocal_tolerance=doc.reciprocal.tolerance, draws=mc.draws, spread=mc.spread,
-                        seed=mc.seed, top_k=mc.top_k, sources=sources, file=doc.loaded_from)
+    return load_model(McdaFile, DATA_FILE, path)
 
 
 @lru_cache(maxsize=1)
