@@ -183,8 +183,12 @@ def load_model(model: type[M], name: str, user: str | Path | Mapping[str, Any] |
     return validate_layers(model, layers, fix=fix)
 
 
-def resolve_params(params: Any, kind: type, load: Callable[..., Any],
-                   default: Callable[[], Any] | None = None) -> Any:
+#: A validated parameter record (``RooftopParams``, ``SolarParams``, ...), for :func:`resolve_params`.
+P = TypeVar("P")
+
+
+def resolve_params(params: P | str | Path | Mapping[str, Any] | None, kind: type[P], load: Callable[..., P],
+                   default: Callable[[], P] | None = None) -> P:
     """The parameters an analysis was called with, whatever form the caller chose.
 
     ``params`` may be ``None`` (the packaged defaults: ``default()`` when given, else ``load()``), an

@@ -30,7 +30,7 @@ import logging
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -54,6 +54,10 @@ from ..progress import Progress, report_step
 from . import run, screening_settings
 from .result import ScreeningResult
 
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..rules import RuleSet
+
 logger = logging.getLogger(__name__)
 
 #: Text of the coverage warning that concerns the whole project set (see module notes).
@@ -63,7 +67,7 @@ _TABLES = ("overlaps", "findings", "distances", "slivers")
 
 @dataclass(frozen=True)
 class _Context:
-    catalog: Any
+    catalog: Catalog
     params: dict[str, Any]
     lengths: np.ndarray
     id_column: str | None
@@ -134,11 +138,11 @@ def _check_unique(ids: pd.Series, source: str) -> None:
                                      fix="give every project its own id (or leave the id empty: P<row> is used)"))
 
 
-def screen_dask(projects: Any, catalog: Any, rules: Any = None, *, industry: str | None = None,
-                project_type: str | None = None, radius_m: float | None = None, sliver_m2: float | None = None,
-                crs: Any = None, layer: str | None = None, engine: Engine | str | None = "dask",
-                client: Any = None, progress: Progress | None = None, announce: Any = None,
-                staging: str | Path | None = None) -> ScreeningResult:
+def screen_dask(projects: Any, catalog: Catalog | str | Path, rules: RuleSet | str | Path | None = None, *,
+                industry: str | None = None, project_type: str | None = None, radius_m: float | None = None,
+                sliver_m2: float | None = None, crs: Any = None, layer: str | None = None,
+                engine: Engine | str | None = "dask", client: Any = None, progress: Progress | None = None,
+                announce: Any = None, staging: str | Path | None = None) -> ScreeningResult:
     """Screen a large project set partitioned on a Dask cluster; same result as :func:`~sanxian_yidan.screen`.
 
     Parameters

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import pandas as pd
@@ -42,6 +42,9 @@ from ..rules import (
     RuleSet,
 )
 from ..schemas import assemble
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 __all__ = ["ACCESS_LIST_FIELDS", "SCHEMA_VERSION", "SCREENING_DATA_FILES", "LayerUse", "ScreeningResult", "clean_value"]
 
@@ -212,7 +215,7 @@ class ScreeningResult(Result):
 
         return screening_layers(self)
 
-    def report_section(self, options: Mapping[str, Any], catalog: Any) -> ReportSection:
+    def report_section(self, options: Mapping[str, Any], catalog: Catalog) -> ReportSection:
         """Verdict chart, the footprints by verdict, one row per project; the rules go to the appendix."""
         from ..figures import FigureLayer
         from ..htmlstyle import verdict_colour
@@ -239,7 +242,7 @@ class ScreeningResult(Result):
                                           ReportColumn("source", header="依据 / Source")),
                                   "准入规则 / Screening rules"),))
 
-    def write_extras(self, folder: Path, *, generated: datetime | None = None, catalog: Any = None,
+    def write_extras(self, folder: Path, *, generated: datetime | None = None, catalog: Catalog | None = None,
                      pdf: bool = False) -> list[Path]:
         """The screening report (``report.html``, ``report.md``) and one printable sheet per project
         (``sheets/<id>.html``, with ``pdf`` also ``.pdf``), drawn over ``catalog``'s constraint layers."""
