@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import shapely
@@ -29,6 +29,9 @@ import shapely
 from ..catalog import Catalog
 from ..errors import SanxianError, problem
 from ..rules import VERDICT_RANK
+
+if TYPE_CHECKING:
+    from ..screening.result import ScreeningResult
 
 __all__ = ["Engine", "Screening", "ScreeningTimeout", "catalog_version"]
 
@@ -58,7 +61,7 @@ class Screening:
 
     records: list[dict[str, Any]]
     verdict: str
-    result: Any
+    result: ScreeningResult
     seconds: float
 
 
@@ -206,7 +209,8 @@ class Engine:
         params = {"rules": self.rules, "industry": industry, "project_type": project_type, "radius_m": radius_m,
                   "threads": 1}
         # The registered analysis returns a ScreeningResult (typed as any Result by the registry).
-        result: Any = get_analysis("screening").run(self.catalog, projects, params=params, progress=progress)
+        result = cast("ScreeningResult", get_analysis("screening").run(self.catalog, projects, params=params,
+                                                                       progress=progress))
         records = result.to_records()
         verdict = max((r["verdict"] for r in records), key=lambda v: VERDICT_RANK.get(v, 0), default="compliant")
         return Screening(records, verdict, result, time.monotonic() - start)
