@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,11 @@ from rich.markup import escape
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, MEMORY_LIMIT_HELP, SCHEDULER_HELP, WORKERS_HELP, app, console, fail, print_view
 from ._progress import progress_bar
+
+if TYPE_CHECKING:
+    from ..brownfield import BrownfieldResult
+    from ..catalog import Catalog
+    from ..engine import Engine
 
 
 @app.command("brownfields")
@@ -76,8 +81,8 @@ def brownfields(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help=
                   f"in {elapsed:.1f} s")
 
 
-def _run_dask(cat: Any, eng: Any, *, parcels: Optional[Path], params: Optional[Path], layer: Optional[str],
-              crs: Optional[str], staging: Path) -> Any:
+def _run_dask(cat: Catalog, eng: Engine, *, parcels: Optional[Path], params: Optional[Path], layer: Optional[str],
+              crs: Optional[str], staging: Path) -> BrownfieldResult:
     """The ranking on the Dask engine (a GeoParquet --parcels file is read by partition on the workers; the
     spatial sort's files go in the output staging folder, which a cluster's workers see)."""
     from ..brownfield.distributed import brownfield_ranking_dask
@@ -87,7 +92,7 @@ def _run_dask(cat: Any, eng: Any, *, parcels: Optional[Path], params: Optional[P
                                        staging=staging, progress=step, announce=lambda line: console.print(line, highlight=False))
 
 
-def _print_summary(result: Any, top: int) -> None:
+def _print_summary(result: BrownfieldResult, top: int) -> None:
     sites = result.sites
     s = result.totals()
     if result.synthetic:

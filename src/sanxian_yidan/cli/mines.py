@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.markup import escape
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, app, console, fail, print_view
 from ._progress import progress_bar
+
+if TYPE_CHECKING:
+    from ..mines import MinesResult
 
 
 @app.command("mines")
@@ -47,7 +50,7 @@ def mines(catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="Layer
     console.print(f"wrote {', '.join(str(p) for p in paths.values())} in {elapsed:.1f} s")
 
 
-def _print_summary(result: Any, top: int) -> None:
+def _print_summary(result: MinesResult, top: int) -> None:
     mines = result.mines
     if result.synthetic or bool(mines["synthetic"].any()):
         console.print("[bold magenta]⚠ 合成示例数据，非官方管控成果，不得用于决策 / SYNTHETIC sample data — "

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -32,6 +32,13 @@ from rich.markup import escape
 from ..errors import SanxianError
 from ._common import DEFAULT_CATALOG, MEMORY_LIMIT_HELP, SCHEDULER_HELP, WORKERS_HELP, DataTable, app, console, fail
 from ._progress import progress_bar
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from ..catalog import Catalog
+    from ..engine import Engine
+    from ..rooftop import RooftopResult
 
 #: Written by the Dask engine only (one GeoParquet file per partition); removed by an in-memory run.
 PARQUET_OUTPUT = "rooftops.parquet/"
@@ -79,7 +86,8 @@ def load_catalog(catalog: Optional[Path], no_catalog: bool) -> Any:
     return Catalog.load(path)
 
 
-def resolve_buildings(spec: str, cat: Any, layer: Optional[str], crs: Optional[str]) -> tuple[Any, Any]:
+def resolve_buildings(spec: str, cat: Catalog | None, layer: Optional[str], crs: Optional[str]
+                      ) -> tuple[gpd.GeoDataFrame, Catalog | None]:
     """Return (buildings GeoDataFrame, catalog or None) for the BUILDINGS argument (see module doc)."""
     from ..catalog import Catalog
     from ..errors import MissingFileError, UnknownLayerError, problem
@@ -199,9 +207,9 @@ def rooftops(buildings: str = typer.Argument(..., help="Footprint file, 'sample'
                       "create one in QGIS if panning is slow", highlight=False)
 
 
-def _run_memory(buildings: str, cat: Any, stage: Path, *, params: Optional[Path], weather: Optional[Path],
+def _run_memory(buildings: str, cat: Catalog | None, stage: Path, *, params: Optional[Path], weather: Optional[Path],
                 layer: Optional[str], crs: Optional[str], spatial_index: bool,
-                output_format: str = "gpkg") -> tuple[Any, dict[str, Path]]:
+                output_format: str = "gpkg") -> tuple[RooftopResult, dict[str, Path]]:
     from ..rooftop import ROOFTOP_STEPS, rooftop_potential, write_outputs
 
     gdf, cat = resolve_buildings(buildings, cat, layer, crs)
@@ -210,8 +218,8 @@ def _run_memory(buildings: str, cat: Any, stage: Path, *, params: Optional[Path]
     return result, write_outputs(result, stage, spatial_index=spatial_index, factors_csv=True, format=output_format)
 
 
-def _run_dask(buildings: str, cat: Any, eng: Any, stage: Path, *, params: Optional[Path], weather: Optional[Path],
-              layer: Optional[str], crs: Optional[str], spatial_index: bool, top: int) -> tuple[Any, dict[str, Path]]:
+def _run_dask(buildings: str, cat: Catalog | None, eng: Engine, stage: Path, *, params: Optional[Path], weather: Optional[Path],
+              layer: Optional[str], crs: Optional[str], spatial_index: bool, top: int) -> tuple[RooftopResult, dict[str, Path]]:
     from ..rooftop.distributed import rooftop_potential_dask
 
     # A file is read by partition on the workers; 'sample' or a catalog layer is small and read here.
@@ -223,7 +231,7 @@ def _run_dask(buildings: str, cat: Any, eng: Any, stage: Path, *, params: Option
     return result, result.files
 
 
-def _print_summary(result: Any, top: int) -> None:
+def _print_summary(result: RooftopResult, top: int) -> None:
     from ..rooftop import declared_labels
 
     def label(name: str) -> str:  # every column shown must be declared (DataFileError otherwise)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -23,6 +23,10 @@ from ._common import (
     fail,
 )
 from ._progress import progress_bar
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..screening import ScreeningResult
 
 #: Reports and sheets ``sanxian screen`` writes beside the result's own files (``ScreeningResult.outputs``).
 REPORT_NAMES = ["report.html", "report.md", "sheets/"]
@@ -52,7 +56,7 @@ def extra_output_names(options: dict[str, Any]) -> list[str]:
     return ["map.html"] if options.get("map") else []
 
 
-def write_extra_outputs(result: Any, out: Path, options: dict[str, Any]) -> list[Path]:
+def write_extra_outputs(result: ScreeningResult, out: Path, options: dict[str, Any]) -> list[Path]:
     """Write the outputs named by :func:`extra_output_names`; return their paths."""
     if not options.get("map"):
         return []
@@ -150,8 +154,8 @@ def screen_command(
     _print_summary(result, out)
 
 
-def _screen_dask(projects: Path, catalog: Path, rules: Optional[Path], eng: Any, *, crs: Optional[str],
-                 layer: Optional[str], **options: Any) -> Any:
+def _screen_dask(projects: Path, catalog: Path, rules: Optional[Path], eng: Engine, *, crs: Optional[str],
+                 layer: Optional[str], **options: Any) -> ScreeningResult:
     """Screening on the Dask engine: GeoParquet read by partition on the workers, other formats read here."""
     from ..engine import is_geoparquet
     from ..screening import read_projects
@@ -164,7 +168,7 @@ def _screen_dask(projects: Path, catalog: Path, rules: Optional[Path], eng: Any,
                        announce=lambda line: err_console.print(line, highlight=False), **options)
 
 
-def _print_summary(result: Any, out: Path) -> None:
+def _print_summary(result: ScreeningResult, out: Path) -> None:
     table = DataTable(title="环境准入研判 / Screening", show_lines=False)
     for col in ("编号 id", "名称 name", "结论 verdict", "规则 rules", "县 counties", "完整 complete"):
         table.add_column(col, overflow="fold")
