@@ -366,14 +366,15 @@ def map_png(layers: Sequence[FigureLayer], bounds: Sequence[float], *, title: st
         return buffer.getvalue()
 
 
-def padded_bounds(geoms: Any, settings: FigureSettings) -> tuple[float, float, float, float]:
+def padded_bounds(geoms: gpd.GeoSeries | gpd.GeoDataFrame, settings: FigureSettings) -> tuple[float, float, float, float]:
     """Bounds of ``geoms`` (GeoSeries / GeoDataFrame) plus the settings' margin on every side [m]."""
     minx, miny, maxx, maxy = (float(v) for v in geoms.total_bounds)
     margin = max(settings.margin_share * max(maxx - minx, maxy - miny), settings.min_margin_m)
     return minx - margin, miny - margin, maxx + margin, maxy + margin
 
 
-def zoomed_bounds(results: Any, region: Any, settings: FigureSettings) -> tuple[float, float, float, float]:
+def zoomed_bounds(results: gpd.GeoSeries, region: gpd.GeoSeries | None, settings: FigureSettings
+                  ) -> tuple[float, float, float, float]:
     """Extent of an analysis figure: the results' bounds with the settings' margin, kept within the
     region's bounds plus ``region_margin_share`` of its larger side [m].
 

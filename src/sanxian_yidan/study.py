@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,7 +66,7 @@ def study_steps() -> tuple[str, ...]:
     return (*analyses(), "map", "report")
 
 
-def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, allow_paths: Any = (),
+def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, allow_paths: Iterable[str | Path] = (),
               safe_paths: bool | None = None, generated: datetime | None = None,
               progress: Progress | None = None, overwrite: bool = False, pdf: bool = False) -> StudyRun:
     """Run every analysis of a study and write its outputs, all or nothing.

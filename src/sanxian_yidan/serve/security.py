@@ -17,12 +17,16 @@ import hmac
 import logging
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .store import Session, Store
+
+if TYPE_CHECKING:
+    from .config import ServeSettings
+    from .users import User
 
 __all__ = ["CSP", "MAP_CSP", "BodyLimit", "SecurityHeaders", "check_csrf", "new_session", "session_of"]
 
@@ -134,7 +138,8 @@ def new_session(store: Store, user: str, role: str, lifetime_s: int) -> tuple[st
     return token, session
 
 
-def attempt_login(store: Store, settings: Any, users: Any, name: str, password: str) -> tuple[Any, int, str]:
+def attempt_login(store: Store, settings: ServeSettings, users: dict[str, User], name: str, password: str
+                  ) -> tuple[User | None, int, str]:
     """Check a login: ``(user, 200, "")`` on success, ``(None, HTTP status, bilingual reason)`` on failure.
 
     A name with ``[login] max_failures`` failures within ``window_s`` is refused without checking the
