@@ -200,37 +200,28 @@ def _draw(ax: Any, layer: FigureLayer, handles: list[Any]) -> None:
     label = layer.label or f"{st.zh} / {st.en}"
     kw = mpl_style(st, colour=layer.colour)
     column = layer.column if layer.column and layer.column in gdf.columns else None
+    fill: list[Any] | None = None
     if column and st.palette:
-        colours = palette_colours(st.palette)
-        labels = palette_labels(st.palette)
+        colours, labels = palette_colours(st.palette), palette_labels(st.palette)
         keys = gdf[column].astype(str)
-        present = [k for k in colours if (keys == k).any()]
         fill = [colours.get(k, st.fill or "#999999") for k in keys]
-        _plot(ax, gdf, st.kind, kw, fill, layer.extra)
-        if layer.markers:
-            _markers(ax, gdf, fill, kw)
-        if layer.legend:
-            handles += [_handle(st.kind, kw, colours[k], f"{labels[k]}" if st.palette == "verdict"
-                                else f"{st.zh} {labels[k]}") for k in present]
-        return
-    if column and st.ramp:
+        legend = [_handle(st.kind, kw, colours[k], labels[k] if st.palette == "verdict" else f"{st.zh} {labels[k]}")
+                  for k in colours if (keys == k).any()]
+    elif column and st.ramp:
         ramp = reg.ramps[st.ramp]
         fill, lo, hi = _ramp_colours(gdf[column], ramp.colours, ramp.reverse)
-        _plot(ax, gdf, st.kind, kw, fill, layer.extra)
-        if layer.markers:
-            _markers(ax, gdf, fill, kw)
-        if layer.legend:
-            handles.append(_handle(st.kind, kw, ramp.colours[0], f"{label}: {_number(lo)}"))
-            handles.append(_handle(st.kind, kw, ramp.colours[-1], f"{label}: {_number(hi)}"))
-        return
-    _plot(ax, gdf, st.kind, kw, None, layer.extra)
+        legend = [_handle(st.kind, kw, ramp.colours[0], f"{label}: {_number(lo)}"),
+                  _handle(st.kind, kw, ramp.colours[-1], f"{label}: {_number(hi)}")]
+    else:
+        legend = [Line2D([], [], color=kw["color"], linewidth=kw["linewidth"], linestyle=kw["linestyle"], label=label)
+                  if st.kind == "line" else Patch(facecolor=kw.get("facecolor", kw.get("color")),
+                                                  edgecolor=kw.get("edgecolor"), linestyle=kw.get("linestyle", "-"),
+                                                  label=label)]
+    _plot(ax, gdf, st.kind, kw, fill, layer.extra)
     if layer.markers:
-        _markers(ax, gdf, [kw.get("facecolor", kw.get("color"))] * len(gdf), kw)
+        _markers(ax, gdf, fill or [kw.get("facecolor", kw.get("color"))] * len(gdf), kw)
     if layer.legend:
-        handles.append(Line2D([], [], color=kw["color"], linewidth=kw["linewidth"], linestyle=kw["linestyle"],
-                              label=label) if st.kind == "line" else
-                       Patch(facecolor=kw.get("facecolor", kw.get("color")), edgecolor=kw.get("edgecolor"),
-                             linestyle=kw.get("linestyle", "-"), label=label))
+        handles += legend
 
 
 def _number(value: float) -> str:
