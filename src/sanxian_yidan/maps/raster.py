@@ -125,13 +125,6 @@ def _to_web_mercator(layer: RasterLayer, max_px: int, categorical: bool) -> tupl
     """Warp the grid onto a Web Mercator grid of at most ``max_px`` on its longer side (NaN outside)."""
     import warnings
 
-    with warnings.catch_warnings():
-        # rasterio 1.4 builds transforms with affine's '*' operator and warns about it on every call
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        return _warp(layer, max_px, categorical)
-
-
-def _warp(layer: RasterLayer, max_px: int, categorical: bool) -> tuple[np.ndarray, Any]:
     from rasterio.crs import CRS
     from rasterio.transform import array_bounds, from_bounds
     from rasterio.warp import Resampling, reproject, transform_bounds
@@ -145,16 +138,19 @@ def _warp(layer: RasterLayer, max_px: int, categorical: bool) -> tuple[np.ndarra
         data[data == value] = np.nan
     src_crs = CRS.from_user_input(layer.crs)
     h, w = data.shape
-    west, south, east, north = transform_bounds(src_crs, "EPSG:3857", *array_bounds(h, w, layer.transform),
-                                                densify_pts=21)
-    scale = max(east - west, north - south) / max_px
-    width = max(int(np.ceil((east - west) / scale)), 1)
-    height = max(int(np.ceil((north - south) / scale)), 1)
-    dst_transform = from_bounds(west, south, east, north, width, height)
-    out = np.full((height, width), np.nan)
-    reproject(data, out, src_transform=layer.transform, src_crs=src_crs, dst_transform=dst_transform,
-              dst_crs="EPSG:3857", src_nodata=np.nan, dst_nodata=np.nan,
-              resampling=Resampling.nearest if categorical else Resampling.bilinear)
+    with warnings.catch_warnings():
+        # rasterio 1.4 builds transforms with affine's '*' operator and warns about it on every call
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        west, south, east, north = transform_bounds(src_crs, "EPSG:3857", *array_bounds(h, w, layer.transform),
+                                                    densify_pts=21)
+        scale = max(east - west, north - south) / max_px
+        width = max(int(np.ceil((east - west) / scale)), 1)
+        height = max(int(np.ceil((north - south) / scale)), 1)
+        dst_transform = from_bounds(west, south, east, north, width, height)
+        out = np.full((height, width), np.nan)
+        reproject(data, out, src_transform=layer.transform, src_crs=src_crs, dst_transform=dst_transform,
+                  dst_crs="EPSG:3857", src_nodata=np.nan, dst_nodata=np.nan,
+                  resampling=Resampling.nearest if categorical else Resampling.bilinear)
     return out, dst_transform
 
 
