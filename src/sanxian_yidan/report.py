@@ -247,24 +247,20 @@ def _role_label(role: str) -> str:
 
 def _prepare(result: ScreenedProjects) -> dict[str, Any]:
     records = result.to_records()
+    cited: dict[str, dict[str, Any]] = {}  # rules cited: the first finding of each (its id, title, source)
     for rec in records:
         for f in rec["findings"]:
             f["severity_label"] = f"{f['severity_zh']} {f['severity']}"
             f["title"] = f"{f['title_zh']} / {f['title_en']}"
             f["message"] = f"{f['message_zh']} / {f['message_en']}"
             f["action"] = " / ".join(t for t in (f.get("note_zh"), f.get("note_en")) if t) or "—"
+            cited.setdefault(f["rule_id"], f)
         for o in rec["overlaps"] + rec["distances"]:
             o["role_label"] = _role_label(o["role"])
         for o in rec["overlaps"]:
             o["class"] = " ".join(str(v) for v in (o.get("category"), o.get("level")) if v not in (None, ""))
             o["share_pct"] = None if o["share"] is None else 100 * o["share"]
         _project_rows(rec)
-    cited = {}
-    for rec in records:
-        for f in rec["findings"]:
-            if f["rule_id"] not in cited:
-                cited[f["rule_id"]] = {"rule_id": f["rule_id"], "title": f"{f['title_zh']} / {f['title_en']}",
-                                       "source": f["source"], "assumption": f["assumption"]}
     layers = [{"layer_id": u.layer_id, "role": u.role, "title": f"{u.title_zh} / {u.title_en}",
                "synthetic": u.synthetic, "source": u.source} for u in result.layers_used]
     return {"records": records, "cited": list(cited.values()), "layers": layers}
