@@ -258,15 +258,10 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
     file = Path(path) if path is not None else packaged_path(_SETTINGS_FILE)
     label = str(path) if path is not None else PACKAGED_PREFIX + _SETTINGS_FILE
     doc = validate_layers(MapsFile, [(label, load_toml(file))])
-    mp, ov, bn = doc.map, doc.overlay, doc.banner
+    bn = doc.banner
+    # [map] and [overlay] keys are MapSettings fields of the same names
     return MapSettings(
-        path=file, background=mp.background, coordinate_decimals=mp.coordinate_decimals,
-        popup_max_width_px=mp.popup_max_width_px, popup_max_height_px=mp.popup_max_height_px,
-        max_legend_classes=mp.max_legend_classes, numeric_classes=mp.numeric_classes,
-        numeric_method=mp.numeric_method, no_data_colour=mp.no_data_colour, font_family=mp.font_family,
-        fill_opacity=ov.fill_opacity, polygon_weight=ov.polygon_weight, line_weight=ov.line_weight,
-        point_radius=ov.point_radius, point_stroke=ov.point_stroke, point_weight=ov.point_weight,
-        layer_colours=ov.layer_colours, category_colours=ov.category_colours,
+        path=file, **doc.map.model_dump(exclude={"source"}), **doc.overlay.model_dump(exclude={"source"}),
         boundaries=tuple(BoundaryStyle(bid, b.role, b.colour, b.weight, b.dash, b.source)
                          for bid, b in doc.boundaries.items()),
         banner_text=bn.text, banner_background=bn.background, banner_colour=bn.colour,
@@ -276,9 +271,7 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         palettes=build_palettes(doc.palettes) if doc.palettes is not None else dict(_registry().palettes),
         ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),
         field_labels=dict(doc.field_labels.names), raster_max_size_px=doc.raster.max_size_px,
-        hillshade_levels=doc.raster.hillshade_levels, marker_max_zoom=mp.marker_max_zoom,
-        label_min_zoom=mp.label_min_zoom, label_gap_px=mp.label_gap_px, popup_pad_right_px=mp.popup_pad_right_px,
-        result_max_zoom=mp.result_max_zoom, result_padding_px=mp.result_padding_px)
+        hillshade_levels=doc.raster.hillshade_levels)
 
 
 def _registry() -> Any:
