@@ -155,23 +155,19 @@ def catalog_context(catalog: Catalog, roles: Sequence[str], bounds: Sequence[flo
     from .maps.styles import styles
 
     known = styles().layers
+    cache = {} if cache is None else cache
     out = []
     for role in roles:
         if role not in known or not catalog.has(role) or any(e.is_raster for e in catalog.entries_for(role)):
             continue
-        if cache is not None and role in cache:
-            gdf = cache[role]
-        else:
-            gdf = catalog.read(role)
-            if cache is not None:
-                cache[role] = gdf
+        if role not in cache:
+            cache[role] = catalog.read(role)
+        gdf = cache[role]
         if bounds is not None and len(gdf):
             gdf = gdf.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
         if len(gdf):
-            column = known[role].column or None
-            if column and column not in gdf.columns:
-                column = None
-            out.append(FigureLayer(gdf, role, column=column))
+            column = known[role].column
+            out.append(FigureLayer(gdf, role, column=column if column and column in gdf.columns else None))
     return out
 
 
