@@ -56,7 +56,6 @@ def map_command(
                               catalog=None if no_boundaries else catalog, title=title,
                               decorate=decorate_file_layers)
                 save_map(m, staged, offline=offline)
-        path = out
     except SanxianError as exc:
         fail(exc)
     for w in caught:
@@ -73,6 +72,5 @@ def map_command(
     if info["synthetic"]:
         console.print("[magenta]示例数据 SAMPLE DATA[/magenta] — synthetic layers / 合成图层: "
                       + "; ".join(info["synthetic_layers"]), highlight=False)
-    size_kb = path.stat().st_size / 1024
-    console.print(f"Map written / 地图已写出: {path} ({size_kb:,.0f} kB"
+    console.print(f"Map written / 地图已写出: {out} ({out.stat().st_size / 1024:,.0f} kB"
                   + (", self-contained / 离线单文件" if offline else "") + ")", highlight=False)
