@@ -36,13 +36,6 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc")
 _WKT = r"^\s*(?:SRID=\d+;)?\s*(?:MULTI)?(?:POINT|LINESTRING|POLYGON)\b|^\s*GEOMETRYCOLLECTION\b"
 
 
-def _read_csv(path: Path) -> Any:
-    """A CSV as text columns, through the toolkit's bounded table reader (encoding detected, parse errors named)."""
-    from ..io.tabular import read_table
-
-    return read_table(path)[0]
-
-
 def _canonical_names(columns: Iterable[str]) -> dict[str, str]:
     """Bilingual CSV headers written by the toolkit ("研判结论 / Verdict") → canonical column names."""
     from .. import columns as registry
@@ -73,10 +66,11 @@ def read_table_layer(path: str | Path) -> Any:
     from ..crs import WORKING_CRS
     from ..crs.plausibility import check_coordinate_range, check_coordinates_finite
     from ..errors import SanxianError, SanxianWarning
+    from ..io.tabular import read_table
     from ..io.vector import read_vector
 
     path = Path(path)
-    frame = _read_csv(path)
+    frame = read_table(path)[0]  # text columns, read bounded (encoding detected, parse errors named)
     wkt = [c for c in frame.columns if len(frame) and frame[c].str.contains(_WKT, case=False, regex=True).all()]
     if wkt:
         geoms = shapely.from_wkt(frame[wkt[0]].str.replace(r"^\s*SRID=\d+;", "", regex=True).to_numpy(),

@@ -155,10 +155,6 @@ _ASSET_CHECK = """<script>
 </script>"""
 
 
-def _with_asset_check(page: str) -> str:
-    return re.sub(r"<head>", lambda _m: "<head>" + _ASSET_CHECK, page, count=1, flags=re.IGNORECASE)
-
-
 def render_html(m: folium.Map, *, offline: bool | None = None) -> str:
     """Render a map to HTML, self-contained when ``offline`` (default: as the map was built).
 
@@ -171,7 +167,8 @@ def render_html(m: folium.Map, *, offline: bool | None = None) -> str:
     info = getattr(m, "sanxian", {})
     offline = info.get("offline", False) if offline is None else offline
     if not offline:
-        return _with_asset_check(m.get_root().render())
+        return re.sub(r"<head>", lambda _m: "<head>" + _ASSET_CHECK, m.get_root().render(), count=1,
+                      flags=re.IGNORECASE)
     if info.get("gcj02"):
         raise MapError(problem(
             "该地图按高德（GCJ-02）底图偏移了叠加图层，离线保存会使图层偏离约 600 米。",
