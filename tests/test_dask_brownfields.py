@@ -153,15 +153,13 @@ def test_notes_tables_and_provenance_are_the_in_memory_ones(runs) -> None:
 
 
 def test_cli_engine_dask_writes_the_memory_ranking(tmp_path: Path, monkeypatch) -> None:
-    from dataclasses import replace
-
     from typer.testing import CliRunner
 
     from sanxian_yidan import engine
     from sanxian_yidan.cli import app
 
     # three partitions of the 1,500 parcels
-    small = replace(engine.settings(), partition_rows=500)
+    small = engine.settings().model_copy(update={"partition_rows": 500})
     monkeypatch.setattr(engine, "settings", lambda: small)
     parcels = _parcels(1_500, seed=11).assign(id=[f"Q{i}" for i in range(1_500)])
     source = tmp_path / "parcels.gpkg"

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -36,7 +35,7 @@ import geopandas as gpd
 import numpy as np
 
 from .errors import InputFileError, SanxianError, problem
-from .parallel import performance_settings
+from .parallel import DaskFile, performance_settings
 from .progress import Progress, report_step
 
 __all__ = ["ENGINES", "ROW", "SORT_STAGE", "Engine", "EngineError", "Scan", "bucket_sort", "dask_client", "global_rows",
@@ -63,25 +62,13 @@ class EngineError(SanxianError, RuntimeError):
     """The Dask engine cannot run: Dask missing, scheduler unreachable, a worker died too often."""
 
 
-@dataclass(frozen=True)
-class DaskSettings:
-    """``data/performance.toml`` ``[dask]``."""
-
-    partition_rows: int
-    threads_per_worker: int
-    memory_limit: str
-    allowed_failures: int
-    connect_timeout_s: int
-    hilbert_level: int
-    sort_sample: int
-    cancel_wait_s: int
-    yield_chunks_per_worker: int
+#: ``data/performance.toml`` ``[dask]``, validated.
+DaskSettings = DaskFile
 
 
-@lru_cache(maxsize=1)
 def settings() -> DaskSettings:
     """The Dask engine settings from ``data/performance.toml`` ``[dask]`` (validated with the whole file)."""
-    return DaskSettings(**performance_settings().dask.model_dump(exclude={"source"}))
+    return performance_settings().dask
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ class _GpkgWrite(Sourced):
     page_size_bytes: int = Field(ge=512, le=65536)
 
 
-class _Dask(Sourced):
+class DaskFile(Sourced):
+    """``[dask]`` of ``data/performance.toml``: the Dask engine's settings (see the file for each one)."""
+
     partition_rows: int = Field(ge=1)
     threads_per_worker: int = Field(ge=1)
     memory_limit: str
@@ -54,7 +56,7 @@ class PerformanceFile(Sourced):
     what: ClassVar[str] = "性能 / performance"
     threads: _Threads
     gpkg_write: _GpkgWrite
-    dask: _Dask
+    dask: DaskFile
 
 
 @lru_cache(maxsize=1)
