@@ -308,8 +308,5 @@ def _exclusion_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def _factor_lines(summary: dict[str, Any]) -> list[str]:
-    lines = []
-    for kind, f in summary["factors"].items():
-        flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
-        lines.append(f"{kind}: {f.value} {f.unit} {f.basis_label} ({f.year}, {f.publisher}){flag} — {f.id}")
-    return lines
+    return [f"{kind}: {f.value} {f.unit} {f.basis_label} ({f.year}, {f.publisher})"
+            f"{'' if f.confirmed else ' [UNCONFIRMED 待核实]'} — {f.id}" for kind, f in summary["factors"].items()]

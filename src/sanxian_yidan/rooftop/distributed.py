@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import shutil
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
@@ -53,7 +54,7 @@ from ..engine import (
 )
 from ..errors import EmptyLayerError, SanxianWarning, problem
 from ..progress import Progress, report_step
-from .output import write_outputs
+from .output import for_pyogrio, write_outputs
 from .result import AGGREGATE_SUMS, TOTAL, RooftopResult
 
 if TYPE_CHECKING:
@@ -164,11 +165,14 @@ def _analyse_partition(part: gpd.GeoDataFrame, index: int, ctx: _Context) -> dic
             "layers_used": res.layers_used}
 
 
-def _finalise_partition(path: str, index: int, rows: np.ndarray, ranks: np.ndarray, schema: Any,
-                        out_dir: str) -> str:
+def _finalise_partition(item: tuple[str, int], position: int, schema: Any, out_dir: str,
+                        ranked: tuple[np.ndarray, np.ndarray]) -> str:
     """Pass 2: set the global rank of one partition's buildings and write its final GeoParquet file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    (path, index), (rows, ranks) = item, ranked
+    del position  # the partition's own index (item) names its file
 
     table = pq.read_table(path)
     row_ids = table.column(ROW).to_numpy()
@@ -213,18 +217,21 @@ def _site(extras: np.ndarray, working_crs: Any) -> tuple[float, float] | None:
     return round(float(clon), 4), round(float(clat), 4)
 
 
-def _global_rank(partials: list[dict[str, Any]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _global_rank(used: list[dict[str, Any]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Rank over all partitions, as :func:`rooftop_potential` ranks one frame: annual energy, then capacity
     (both descending), then input position; returns partition index -> (row ids, ranks)."""
-    used = [p for p in partials if p["path"] is not None]
-    rows = np.concatenate([p["keys"][0] for p in used]) if used else np.empty(0, dtype=np.int64)
-    kwh = np.concatenate([p["keys"][1] for p in used]) if used else np.empty(0)
-    cap = np.concatenate([p["keys"][2] for p in used]) if used else np.empty(0)
-    owner = np.concatenate([np.full(len(p["keys"][0]), p["index"]) for p in used]) if used else np.empty(0, int)
+    rows, kwh, cap = (np.concatenate([p["keys"][k] for p in used]) for k in range(3))
+    owner = np.repeat([p["index"] for p in used], [len(p["keys"][0]) for p in used])
     order = np.lexsort((rows, -cap, -kwh))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(1, len(order) + 1)
     return {p["index"]: (rows[owner == p["index"]], rank[owner == p["index"]]) for p in used}
+
+
+def _no_footprint(n_features: int) -> EmptyLayerError:
+    return EmptyLayerError(problem("没有可用的建筑轮廓。",
+                                   f"No usable building footprint among {n_features} feature(s) (all empty or "
+                                   "zero-area).", fix="check the footprint layer (polygons with area > 0)"))
 
 
 def _reduce_group(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
@@ -255,11 +262,12 @@ def _reduce_tables(used: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
     return towns, counties, cats[list(first.columns)]
 
 
-def _add_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = out.get(k, 0) + int(v)
-    return out
+def _sum_counts(maps: list[Mapping[str, int]]) -> dict[str, int]:
+    """Counts of several partitions added key by key (keys in order of first appearance, zeros kept)."""
+    out: Counter[str] = Counter()
+    for counts in maps:
+        out.update(counts)
+    return {k: int(v) for k, v in out.items()}
 
 
 def _reduce_details(partials: list[dict[str, Any]], used: list[dict[str, Any]], classes: pd.DataFrame,
@@ -272,15 +280,11 @@ def _reduce_details(partials: list[dict[str, Any]], used: list[dict[str, Any]], 
                 "roof_defaulted"):
         s[key] = sum(int(p["details"][key]) for p in used)
     s["dropped_empty_or_zero_area"] = n_input - s["buildings"]
-    excluded: dict[str, int] = {}
-    for p in used:
-        excluded = _add_counts(excluded, p["details"]["excluded"])
     # The ids listed are the lowest of all partitions; the detail text is the first partition's.
-    s["excluded"], s["repairs"] = excluded, merge_repairs([p["details"]["repairs"] for p in used])
+    s["excluded"] = _sum_counts([p["details"]["excluded"] for p in used])
+    s["repairs"] = merge_repairs([p["details"]["repairs"] for p in used])
     for key in ("use_unmapped_values", "roof_unmapped_values"):
-        counts: dict[str, int] = {}
-        for p in used:
-            counts = _add_counts(counts, p["details"][key])
+        counts = _sum_counts([p["details"][key] for p in used])
         s[key] = dict(sorted(sorted(counts.items()), key=lambda kv: -kv[1]))  # most frequent first, then by name
     s["yield_classes"] = len(classes)
     s["synthetic_layers"] = sorted({layer for p in used for layer in p["details"]["synthetic_layers"]})
@@ -318,10 +322,7 @@ def _write_gpkg(parts: list[str], reduced: RooftopResult, stage: Path, spatial_i
         for path in parts[1:]:
             frame = gpd.read_parquet(path)
             frame = frame[[c for c in frame.columns if c in written or c == frame.geometry.name]]
-            if not use_arrow:
-                for col in frame.columns:
-                    if isinstance(frame[col].dtype, pd.CategoricalDtype):
-                        frame[col] = frame[col].astype(str)
+            frame = for_pyogrio(frame, use_arrow)
             pyogrio.write_dataframe(frame, paths["gpkg"], layer="rooftops", driver="GPKG", append=True,
                                     use_arrow=use_arrow)
     return paths
@@ -404,10 +405,7 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     found = scan(ddf, _site_bounds(working_crs), 4)
     site, lengths = _site(found.extras, working_crs), found.lengths
     if site is None:
-        raise EmptyLayerError(problem("没有可用的建筑轮廓。",
-                                      f"No usable building footprint among {int(lengths.sum())} feature(s) "
-                                      "(all empty or zero-area).",
-                                      fix="check the footprint layer (polygons with area > 0)"))
+        raise _no_footprint(int(lengths.sum()))
     if lon is None or lat is None:
         lon, lat = site
     attrs = dict(getattr(buildings, "attrs", {}).get("sanxian", {})) if isinstance(buildings, gpd.GeoDataFrame) \
@@ -424,14 +422,11 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
                                   label="partitions 分区分析", offset=2, total=total)
     used = [q for q in partials if q["path"] is not None]
     if not used:
-        raise EmptyLayerError(problem("没有可用的建筑轮廓。",
-                                      f"No usable building footprint among {sum(q['n_input'] for q in partials)} "
-                                      "feature(s) (all empty or zero-area).",
-                                      fix="check the footprint layer (polygons with area > 0)"))
+        raise _no_footprint(sum(q["n_input"] for q in partials))
     report_step(progress, "rank 全局排序", 2 + n_parts, total)
-    ranks = _global_rank(partials)
+    ranks = _global_rank(used)
     schema = _unified_schema([q["path"] for q in used])
-    finals = _finalise_all(client, used, ranks, schema, str(out / PARQUET_NAME), progress, 3 + n_parts, total)
+    parts = _finalise_all(client, used, ranks, schema, str(out / PARQUET_NAME), progress, 3 + n_parts, total)
     shutil.rmtree(out / _PASS1, ignore_errors=True)
     towns, counties, cats = _reduce_tables(used)
     classes = (pd.concat([q["yield_classes"] for q in used], ignore_index=True)
@@ -448,7 +443,6 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     layers = list(dict.fromkeys(layer for q in used for layer in q["layers_used"]))
     reduced = RooftopResult(gpd.GeoDataFrame(), towns, counties, cats, classes, details, params=p, layers_used=layers)
     report_step(progress, "gpkg 写出", total - 1, total)
-    parts = [f for f in finals if f is not None]
     files = _write_gpkg(parts, reduced, out, spatial_index)
     files["parquet"] = out / PARQUET_NAME
     best = _top(parts, top)
@@ -458,19 +452,12 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
 
 
 def _finalise_all(client: Any, used: list[dict[str, Any]], ranks: dict[int, tuple[np.ndarray, np.ndarray]],
-                  schema: Any, out_dir: str, progress: Progress | None, offset: int, total: int) -> list[str | None]:
+                  schema: Any, out_dir: str, progress: Progress | None, offset: int, total: int) -> list[str]:
     """Pass 2 on the cluster: one task per partition with its own row ids and ranks."""
     parts = [(q["path"], q["index"]) for q in used]
-    return run_partitions(client, _finalise_task, parts, schema, out_dir, progress=progress,
+    return run_partitions(client, _finalise_partition, parts, schema, out_dir, progress=progress,
                           label="rank 写排序", offset=offset, total=total,
                           per_partition=[ranks[q["index"]] for q in used])
-
-
-def _finalise_task(item: tuple[str, int], position: int, schema: Any, out_dir: str,
-                   ranked: tuple[np.ndarray, np.ndarray]) -> str | None:
-    path, index = item
-    del position  # the partition's own index (item) names its file
-    return _finalise_partition(path, index, ranked[0], ranked[1], schema, out_dir)
 
 
 def _top(parts: list[str], n: int) -> gpd.GeoDataFrame:

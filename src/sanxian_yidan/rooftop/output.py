@@ -241,17 +241,20 @@ def _write_gpkg(layer: Any, gpkg: Path, metadata: dict[str, str], spatial_index:
     if gpkg.exists():
         gpkg.unlink()
     use_arrow = has_pyarrow()
-    if not use_arrow:
-        # Without Arrow, pyogrio needs plain strings; with it, categoricals are written as TEXT fields.
-        for col in layer.columns:
-            if isinstance(layer[col].dtype, pd.CategoricalDtype):
-                layer[col] = layer[col].astype(str)
+    layer = for_pyogrio(layer, use_arrow)
     with write_settings():
         pyogrio.write_dataframe(layer, gpkg, layer="rooftops", driver="GPKG", layer_metadata=metadata,
                                 use_arrow=use_arrow, layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
     # QGIS styles = the map's look; the class edges come from the table in memory, not read back from the file.
     __import__("sanxian_yidan.resultmaps").resultmaps.style_result_gpkg(gpkg, {"rooftops": layer})
     return gpkg
+
+
+def for_pyogrio(frame: Any, use_arrow: bool) -> Any:
+    """``frame`` as pyogrio writes it: categorical columns as plain strings unless written through Arrow."""
+    # Without Arrow, pyogrio needs plain strings; with it, categoricals are written as TEXT fields.
+    categorical = {c: str for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    return frame.astype(categorical) if categorical and not use_arrow else frame
 
 
 def _write_geoparquet(layer: Any, folder: Path, metadata: dict[str, str]) -> Path:
