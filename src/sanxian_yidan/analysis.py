@@ -461,7 +461,7 @@ def tracked_layer_records(tracked: TrackedCatalog) -> list[LayerRecord]:
     return [replace(rec, synthetic=rec.layer_id in synthetic) for rec in layer_records(entries)]
 
 
-def frame_layer_records(frame: Any, role: str = "", *, role_column: str | None = None) -> list[LayerRecord]:
+def frame_layer_records(frame: pd.DataFrame | None, role: str = "", *, role_column: str | None = None) -> list[LayerRecord]:
     """The layers the features of ``frame`` come from (its ``layer_id`` column), one record each, sorted.
 
     A layer is synthetic when any of its features is (a true ``synthetic`` value); its role is ``role``

@@ -121,7 +121,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
     return Path(path)
 
 
-def write_table_csv(frame: Any, path: str | Path, columns: Sequence[str] | None = None) -> Path:
+def write_table_csv(frame: pd.DataFrame, path: str | Path, columns: Sequence[str] | None = None) -> Path:
     """Write ``columns`` of ``frame`` (those present; default all, e.g. a table put in shape by
     :func:`sanxian_yidan.schemas.assemble`) as CSV (:func:`write_csv`).
 

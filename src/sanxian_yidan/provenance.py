@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .catalog import Catalog
 
 #: Distributions whose versions can change results; listed in every manifest.
@@ -172,7 +174,7 @@ def truthy_flags(values: Any) -> Any:
 _truthy_flags = truthy_flags
 
 
-def synthetic_layers_of(frame: Any, name: str) -> list[str]:
+def synthetic_layers_of(frame: pd.DataFrame | None, name: str) -> list[str]:
     """Ids of the synthetic layers a frame comes from (empty when it is real data).
 
     A frame is synthetic when its ``attrs["sanxian"]["synthetic"]`` says so (set by the catalog

@@ -650,7 +650,8 @@ def finish_measures(ev: SiteEvaluation, p: BrownfieldParams, yields: pd.DataFram
 
 
 def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, shared: SharedLayers, *, n_runs: int,
-               tilt: float | None, factors: Mapping[str, Any], params_file: Any = None,
+               tilt: float | None, factors: Mapping[str, Any],
+               params_file: str | Path | Mapping[str, Any] | BrownfieldParams | None = None,
                progress: Progress | None = None) -> BrownfieldResult:
     """What needs every site: coverage notes, the MCDA score, rank and ``p_top_k``, reasons, order, provenance.
 

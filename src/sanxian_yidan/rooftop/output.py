@@ -225,7 +225,7 @@ def write_outputs(result: RooftopTables, out: str | Path, *, spatial_index: bool
     return paths
 
 
-def building_layer(buildings: Any) -> tuple[Any, dict[str, str]]:
+def building_layer(buildings: gpd.GeoDataFrame) -> tuple[Any, dict[str, str]]:
     """The per-building table as written, and the per-layer strings moved to the metadata."""
     # Per-layer provenance strings (source, layer_id) are the same on every row: they go to the layer
     # metadata instead of one copy per building (they dominate the write time of large layers).
