@@ -335,19 +335,8 @@ def _arrow_wanted(use_arrow: bool | None, path: Path, encoding: str) -> bool:
     """Whether to read through Arrow (see ``use_arrow`` of :func:`read_vector`)."""
     if use_arrow is not None:
         return bool(use_arrow)
-    if not has_pyarrow():
-        return False
-    suffix = path.suffix.lower()
-    utf8 = _codec_name(encoding) == "utf-8"
-    return utf8 and (suffix in _UTF8_SUFFIXES or suffix == ".shp")
-
-
-def _codec_name(encoding: str) -> str:
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        return encoding.lower()
-    return "utf-8" if name == "utf-8-sig" else name
+    # A known codec by now: a given one was checked by read_vector, a shapefile's by _read_ogr before this.
+    return has_pyarrow() and _gdal_codec(encoding) == "utf-8" and path.suffix.lower() in _UTF8_SUFFIXES | {".shp"}
 
 
 def _like_classic(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
