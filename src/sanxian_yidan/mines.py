@@ -68,7 +68,7 @@ from .brownfield import params as bf_params
 from .datafiles import packaged_path
 from .errors import EmptyLayerError, SanxianError, problem
 from .geomutil import nearest_features, polygonal_parts
-from .params import AsTuple, PositionalFields, Sourced
+from .params import AsTuple, Former, FormerAttributes, PositionalFields, Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
 from .schemas import assemble, schema
@@ -196,10 +196,16 @@ class FocusArea(PositionalFields, Sourced):
         return name.strip() in {self.township, *self.aliases}
 
 
-class MinesFile(bf_params.McdaFile):
+class MinesFile(FormerAttributes, bf_params.McdaFile):
     """All parameters of the mine ranking: ``data/mines.toml`` validated (build with :func:`load_params`)."""
 
     what: ClassVar[str] = "矿山修复 / mine rehabilitation"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "window_margin_m": "visibility.window_margin_m",
+        "visibility_source": "visibility.source",
+        "files": ("loaded_from", lambda p: tuple(p._files)),
+    }
     visibility: _Visibility
     lines: list[LineSource] = Field(min_length=1)
     zones: list[Zone] = []

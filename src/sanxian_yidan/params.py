@@ -15,10 +15,11 @@ reading (so that the input-safety guards, which the reader uses, can validate th
 from __future__ import annotations
 
 import difflib
+import operator
 import types
 import typing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
 from typing import Annotated, Any, ClassVar, TypeVar, Union
 
@@ -27,8 +28,8 @@ from pydantic.functional_validators import AfterValidator
 
 from .errors import DataFileError, problem
 
-__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "Keyed", "KeyedTable", "PositionalFields", "Source", "Sourced",
-           "SourcedValue", "deep_merge", "format_errors", "validate_layers"]
+__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "FormerAttributes", "Keyed", "KeyedTable", "PositionalFields",
+           "Source", "Sourced", "SourcedValue", "deep_merge", "format_errors", "validate_layers"]
 
 M = TypeVar("M", bound="DataModel")
 
@@ -139,6 +140,34 @@ class PositionalFields:
     def replace(self, **changes: Any) -> Any:
         """A copy with ``changes`` applied and validated again (what ``dataclasses.replace`` did)."""
         return type(self).model_validate({**self.model_dump(), **changes})  # type: ignore[attr-defined]
+
+
+#: Where a former attribute is now: its path on the model (read as written), or the path as text and how to read it.
+Former = str | tuple[str, Callable[[Any], Any]]
+
+
+class FormerAttributes:
+    """Mixin of a parameter model that replaced a frozen dataclass: the dataclass' flat attributes still read.
+
+    ``former`` maps each former attribute name to where it is now: a path on the model
+    (``"yield_.tilt_deg"``), or ``(text, read)`` when the old value is derived (``read`` takes the model, e.g.
+    ``("grid.classes", lambda p: tuple(p.grid.classes))`` to keep the former tuple).  Reading a former name
+    gives the value it gave before, with a :class:`DeprecationWarning` naming the new path; they are removed in
+    the next release.  Any other name is looked up as pydantic does (private attributes, extra keys), so an
+    unknown name still raises :class:`AttributeError`.
+    """
+
+    former: ClassVar[Mapping[str, Former]] = {}
+
+    if not typing.TYPE_CHECKING:  # hidden from mypy, which thus still reports the former names (and typos)
+        def __getattr__(self, name: str) -> Any:
+            where = type(self).former.get(name)
+            if where is None:
+                return super().__getattr__(name)
+            path, read = (where, operator.attrgetter(where)) if isinstance(where, str) else where
+            warnings.warn(f"{type(self).__name__}.{name}: 已弃用，请读取 .{path} / is deprecated and will be "
+                          f"removed in the next release; read .{path}", DeprecationWarning, stacklevel=2)
+            return read(self)
 
 
 class SourcedValue(DataModel):

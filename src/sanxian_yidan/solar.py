@@ -36,6 +36,7 @@ References
 from __future__ import annotations
 
 import logging
+import operator
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ from .errors import (
     SanxianWarning,
     problem,
 )
-from .params import AsTuple, DataModel, Source, Sourced
+from .params import AsTuple, DataModel, Former, FormerAttributes, Source, Sourced
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,12 @@ class _Reference(DataModel):
     yield_source: Source
 
 
-class SolarFile(Sourced):
+#: The tables whose sources the former ``SolarParams.sources`` listed, in its order.
+_SOURCED_TABLES = ("site", "clear_sky", "climatology", "air_temperature", "performance", "optimal_tilt", "weather",
+                   "climatology.coefficients", "climatology.validity")
+
+
+class SolarFile(FormerAttributes, Sourced):
     """The structure of ``data/solar.toml``: the validated settings (see that file for every source).
 
     Frozen and hashable, so that the expensive clear-sky year is computed once per
@@ -189,6 +195,38 @@ class SolarFile(Sourced):
     """
 
     what: ClassVar[str] = "光伏资源 / solar"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "timezone": "site.timezone",
+        "reference_year": "site.reference_year",
+        "clear_sky_model": "clear_sky.model",
+        "annual_sunshine_h": "climatology.annual_sunshine_h",
+        "monthly_sunshine_h": "climatology.monthly_sunshine_h",
+        "monthly_ghi_kwh_m2": "climatology.monthly_ghi_kwh_m2",
+        "ap_a": "climatology.coefficients.a",
+        "ap_b": "climatology.coefficients.b",
+        "monthly_air_temp_c": "air_temperature.monthly_mean_c",
+        "wind_speed_m_s": "air_temperature.wind_speed_m_s",
+        "system_losses_pct": "performance.system_losses_pct",
+        "inverter_efficiency": "performance.inverter_efficiency",
+        "dc_ac_ratio": "performance.dc_ac_ratio",
+        "gamma_pdc_per_c": "performance.gamma_pdc_per_c",
+        "albedo": "performance.albedo",
+        "transposition_model": "performance.transposition_model",
+        "temperature_model": "performance.temperature_model",
+        "tilt_min_deg": "optimal_tilt.min_deg",
+        "tilt_max_deg": "optimal_tilt.max_deg",
+        "tilt_step_deg": "optimal_tilt.step_deg",
+        "tilt_tolerance_deg": "optimal_tilt.tolerance_deg",
+        "far_weather_km": "weather.far_warning_km",
+        "validity_place": "climatology.validity.place",
+        "validity_bbox": ("climatology.validity.west/.south/.east/.north",
+                          lambda p: tuple(getattr(p.climatology.validity, k) for k in ("west", "south", "east", "north"))),
+        "validity_margin_km": "climatology.validity.margin_km",
+        "validity_outside": "climatology.validity.outside",
+        "sources": ("<table>.source", lambda p: tuple((t, operator.attrgetter(t)(p).source) for t in _SOURCED_TABLES)),
+        "file": "loaded_from",
+    }
     site: _Site
     clear_sky: _ClearSky
     climatology: _Climatology

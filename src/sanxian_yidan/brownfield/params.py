@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_val
 
 from .. import rules
 from ..datafiles import load_model
-from ..params import AsTuple, DataModel, PositionalFields, Source, Sourced
+from ..params import AsTuple, DataModel, Former, FormerAttributes, PositionalFields, Source, Sourced
 
 M = TypeVar("M", bound=DataModel)
 
@@ -361,13 +361,31 @@ class _Terrain(Sourced):
                 "south_range_deg": (self.south_min_deg, self.south_max_deg)}
 
 
-class BrownfieldFile(McdaFile):
+class BrownfieldFile(FormerAttributes, McdaFile):
     """All parameters of the brownfield ranking, each traceable to its source: ``data/brownfield.toml`` validated.
 
     Build with :func:`load_params`; the tables of the file are its attributes (``yield_`` is ``[yield]``).
     """
 
     what: ClassVar[str] = "棕地光伏 / brownfield"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "status_default_readiness": "status_default.readiness",
+        "default_density": "capacity.default",
+        "yield_round_deg": "yield_.location_round_deg",
+        "yield_azimuth_deg": "yield_.azimuth_deg",
+        "yield_tilt_deg": "yield_.tilt_deg",
+        "grid_region": "yield_.grid",
+        "substation_role": "grid.role",
+        "unknown_voltage": "grid.unknown_voltage",
+        "grid_classes": ("grid.classes", lambda p: tuple(p.grid.classes)),
+        "road_roles": "access.road_roles",
+        "setback_roles": "setback.roles",
+        "slope_threshold_deg": "terrain.slope_threshold_deg",
+        "south_range_deg": ("terrain.thresholds()['south_range_deg']", lambda p: p.terrain.thresholds()["south_range_deg"]),
+        "min_dem_coverage": "terrain.min_dem_coverage",
+        "files": ("loaded_from", lambda p: tuple(p._files)),
+    }
     candidates: dict[str, _Candidate] = Field(min_length=1)
     status: list[StatusRule] = []
     status_default: _StatusDefault

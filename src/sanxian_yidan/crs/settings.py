@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar
@@ -11,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import ConfigDict, Field, model_validator
 
 from ..datafiles import load_model
-from ..params import AsTuple, DataModel, Source, Sourced
+from ..params import AsTuple, DataModel, Former, FormerAttributes, Source, Sourced
 
 #: Datum names accepted by :func:`gk_crs`.
 DATUMS = ("CGCS2000", "Xian1980", "Beijing1954")
@@ -123,10 +124,27 @@ class _Area(DataModel):
     distortion_source: Source
 
 
-class CrsFile(Sourced):
+def _legacy_zh(legacy: _Legacy) -> tuple[tuple[str, str], ...]:
+    """``(datum, Chinese name)`` of each legacy datum (the former ``CrsSettings.legacy_zh``)."""
+    zh = legacy.zh_names.model_extra or {}
+    return tuple((n, str(zh.get(n, n))) for n in legacy.datums)
+
+
+class CrsFile(FormerAttributes, Sourced):
     """The structure of ``data/crs.toml``."""
 
     what: ClassVar[str] = "坐标系 / CRS"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "working_crs": "working.crs",
+        "margin_deg": "study_area.margin_deg",
+        "legacy_zh": ("legacy_datums.zh_names", lambda p: _legacy_zh(p.legacy_datums)),
+        "legacy_message": "legacy_datums.message",
+        "gcj_tolerance_m": "gcj02.iteration_tolerance_m",
+        "gcj_max_iterations": "gcj02.max_iterations",
+        "mainland_bbox": "gcj02.mainland_bbox",
+        "area_distortion_tolerance": "area.distortion_tolerance",
+    }
     working: _Working
     study_area: _StudyArea
     gauss_kruger: _GaussKruger

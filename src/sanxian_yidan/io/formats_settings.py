@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field
 
 from ..datafiles import load_model
-from ..params import AsTuple, DataModel, Source, Sourced
+from ..params import AsTuple, DataModel, Former, FormerAttributes, Source, Sourced
 
 _DATA_FILE = "io_formats.toml"
 
@@ -44,10 +45,25 @@ class _CoordTable(Sourced):
     lat: _Headings
 
 
-class IoFormatsFile(Sourced):
+class IoFormatsFile(FormerAttributes, Sourced):
     """The structure of ``data/io_formats.toml``."""
 
     what: ClassVar[str] = "读取格式 / reader-format"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "bulge_sagitta_m": "dxf.bulge_sagitta_m",
+        "closure_tolerance_m": "dxf.closure_tolerance_m",
+        "dxf_entity_types": "dxf.entity_types",
+        "max_kml_bytes": "kml.max_kml_bytes",
+        "point_id_columns": "coord_table.point_id",
+        "ring_columns": "coord_table.ring",
+        "parcel_columns": "coord_table.parcel",
+        "x_columns": "coord_table.x",
+        "y_columns": "coord_table.y",
+        "lon_columns": "coord_table.lon",
+        "area_columns": "coord_table.area",
+        "lat_columns": "coord_table.lat",
+    }
     dxf: _Dxf
     kml: _Kml
     coord_table: _CoordTable

@@ -20,6 +20,7 @@ import os
 import stat
 import struct
 import zipfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -28,7 +29,7 @@ import numpy as np
 from pydantic import Field
 
 from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
-from ..params import PACKAGED_PREFIX, Sourced, validate_layers
+from ..params import PACKAGED_PREFIX, Former, FormerAttributes, Sourced, validate_layers
 
 DATA_FILE = "input_limits.toml"
 
@@ -58,7 +59,7 @@ class _Text(Sourced):
     min_characters: int = Field(ge=1)
 
 
-class InputLimitsFile(Sourced):
+class InputLimitsFile(FormerAttributes, Sourced):
     """Validated contents of ``data/input_limits.toml`` (see the file for the sources).
 
     Attributes
@@ -78,6 +79,15 @@ class InputLimitsFile(Sourced):
     """
 
     what: ClassVar[str] = "输入安全限值 / input-limits"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "max_text_bytes": "files.max_text_bytes",
+        "max_toml_bytes": "files.max_toml_bytes",
+        "max_columns": "files.max_columns",
+        "zip_max_uncompressed_bytes": "zip.max_uncompressed_bytes",
+        "zip_max_ratio": "zip.max_ratio",
+        "zip_ratio_applies_above_bytes": "zip.ratio_applies_above_bytes",
+    }
     files: _Files
     zip: _Zip
     coordinates: _Coordinates

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
 from ..datafiles import load_model
-from ..params import AsTuple, DataModel, Source, Sourced
+from ..params import AsTuple, DataModel, Former, FormerAttributes, Source, Sourced
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,15 @@ class _Reciprocal(Sourced):
     tolerance: float = Field(ge=0, lt=0.5)
 
 
-class McdaFile(Sourced):
+def _sources(doc: Any) -> dict[str, str]:
+    """The source of each value by its key path (the former ``McdaSettings.sources``)."""
+    mc = doc.monte_carlo
+    return {"random_index.values": doc.random_index.source, "consistency.max_ratio": doc.consistency.source,
+            "reciprocal.tolerance": doc.reciprocal.source,
+            **{f"monte_carlo.{k}": getattr(mc, f"{k}_source") for k in ("draws", "spread", "seed", "top_k")}}
+
+
+class McdaFile(FormerAttributes, Sourced):
     """MCDA defaults, each with its source: ``data/mcda.toml`` validated.
 
     ``random_index.values``: Saaty's random index for n = 1, 2, ... (index 0 is n = 1);
@@ -55,6 +64,17 @@ class McdaFile(Sourced):
     """
 
     what: ClassVar[str] = "多准则决策 / MCDA"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "max_consistency_ratio": "consistency.max_ratio",
+        "reciprocal_tolerance": "reciprocal.tolerance",
+        "draws": "monte_carlo.draws",
+        "spread": "monte_carlo.spread",
+        "seed": "monte_carlo.seed",
+        "top_k": "monte_carlo.top_k",
+        "sources": ("<table>.source and monte_carlo.<key>_source", _sources),
+        "file": "loaded_from",
+    }
     random_index: _RandomIndex
     consistency: _Consistency
     reciprocal: _Reciprocal

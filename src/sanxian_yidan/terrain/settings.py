@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ..datafiles import load_model
 from ..errors import SanxianError
-from ..params import DataModel, Source
+from ..params import DataModel, Former, FormerAttributes, Source
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,18 @@ class _Visibility(DataModel):
     batch_source: Source
 
 
-class TerrainFile(DataModel):
+def _sources(doc: Any) -> dict[str, str]:
+    """The source of each value keyed by its former flat name (the former ``TerrainSettings.sources``)."""
+    z, v = doc.zonal, doc.visibility
+    return {"slope_threshold_deg": z.slope_threshold_source, "south_range_deg": z.south_source,
+            "zonal_weighting": z.weighting_source, "line_of_sight": v.line_of_sight_source,
+            "sample_step_cells": v.sample_step_source, "refraction_coefficient": v.refraction_source,
+            "batch_samples": v.batch_source,
+            **{f"{key}_m": getattr(v, f"{key}_source")
+               for key in ("max_distance", "spacing", "eye_height", "target_height", "earth_radius")}}
+
+
+class TerrainFile(FormerAttributes, DataModel):
     """Defaults of the terrain analyses (``data/terrain.toml``), every value with its ``*_source``.
 
     Attributes
@@ -90,6 +102,23 @@ class TerrainFile(DataModel):
     """
 
     what: ClassVar[str] = "地形 / terrain"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "slope_threshold_deg": "zonal.slope_threshold_deg",
+        "south_range_deg": "zonal.south_range_deg",
+        "zonal_weighting": "zonal.weighting",
+        "max_distance_m": "visibility.max_distance_m",
+        "spacing_m": "visibility.spacing_m",
+        "eye_height_m": "visibility.eye_height_m",
+        "target_height_m": "visibility.target_height_m",
+        "line_of_sight": "visibility.line_of_sight",
+        "sample_step_cells": "visibility.sample_step_cells",
+        "earth_radius_m": "visibility.earth_radius_m",
+        "refraction_coefficient": "visibility.refraction_coefficient",
+        "batch_samples": "visibility.batch_samples",
+        "sources": ("zonal.<key>_source and visibility.<key>_source", _sources),
+        "file": "loaded_from",
+    }
     source: Source
     zonal: _Zonal
     visibility: _Visibility
