@@ -430,7 +430,7 @@ class VisibilityRaster:
     """
 
     visible: np.ndarray
-    dem: Any
+    dem: Dem
     settings: Mapping[str, tuple[float, str]]
     lines: tuple[str, ...]
     synthetic: bool

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     import pandas as pd
 
     from .catalog import Catalog
@@ -234,18 +235,18 @@ class TrackedCatalog:
         """The wrapped catalog."""
         return self._catalog
 
-    def _record(self, role_or_id: str, frame: Any = None) -> None:
+    def _record(self, role_or_id: str, frame: pd.DataFrame | None = None) -> None:
         flagged = set(synthetic_layers_of(frame, role_or_id)) if frame is not None else set()
         for entry in self._catalog.entries_for(role_or_id):
             self._used[entry.id] = self._used.get(entry.id, False) or bool(entry.synthetic) or entry.id in flagged
 
-    def read(self, role_or_id: str) -> Any:
+    def read(self, role_or_id: str) -> gpd.GeoDataFrame:
         """Read a layer through the catalog and record it (see :meth:`Catalog.read`)."""
         frame = self._catalog.read(role_or_id)
         self._record(role_or_id, frame)
         return frame
 
-    def raster_path(self, role_or_id: str = "dem") -> Any:
+    def raster_path(self, role_or_id: str = "dem") -> Path:
         """Path of a raster layer, recorded as used (see :meth:`Catalog.raster_path`)."""
         path = self._catalog.raster_path(role_or_id)
         self._record(role_or_id)

@@ -387,7 +387,7 @@ class SharedLayers:
 
     exclusions: gpd.GeoDataFrame
     exclusion_notes: list[str]
-    dem: Any
+    dem: Dem | None
     dem_given: bool
 
 

@@ -114,7 +114,7 @@ def _ordered(frames: list[pd.DataFrame], order_of: dict[str, int], role_rank: di
     return out
 
 
-def _role_order(table: str, ruleset: Any) -> dict[str, int] | None:
+def _role_order(table: str, ruleset: RuleSet) -> dict[str, int] | None:
     """How the in-memory tables order roles: overlaps alphabetically, slivers with the coverage roles first
     (the order the layers are read in); findings and distances by project only."""
     from ..roles import role_vocabulary

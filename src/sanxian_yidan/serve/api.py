@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -24,6 +24,9 @@ from .openapi import openapi_document
 from .security import BodyTooLarge, attempt_login, check_csrf, new_session, session_of
 from .store import Session
 from .uploads import too_large
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 __all__ = ["health", "routes"]
 
@@ -142,7 +145,7 @@ async def basemap(request: Request) -> Response:
 
 
 @lru_cache(maxsize=4)
-def _basemap_geojson(engine: Any) -> str:
+def _basemap_geojson(engine: Engine) -> str:
     return engine.outline_geojson()
 
 

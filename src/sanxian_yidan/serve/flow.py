@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import geopandas as gpd
@@ -22,7 +22,20 @@ from .engine import Engine, Screening
 from .store import HistoryEntry, Store
 from .uploads import parse_coordinates_text, read_projects, request_folder
 
+if TYPE_CHECKING:
+    from .config import ServeSettings
+
 __all__ = ["Inputs", "run_request"]
+
+
+class ServiceParts(Protocol):
+    """What a screening request uses of :class:`~sanxian_yidan.serve.app.ServiceState` (named by its members:
+    the app imports the pages, which import this module)."""
+
+    engine: Engine
+    store: Store
+    settings: ServeSettings
+    limiter: anyio.CapacityLimiter
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ def clean_options(industry: Any, project_type: Any, radius: Any, crs: Any, layer
 
 
 def _read(folder: Path, payload: bytes | None, text: str | None, geojson: str | None, inputs: Inputs,
-          state: Any) -> gpd.GeoDataFrame:
+          state: ServiceParts) -> gpd.GeoDataFrame:
     if payload is not None:                      # an uploaded file, already size-checked
         path = folder / "upload.bin"
         path.write_bytes(payload)
@@ -78,7 +91,7 @@ def _read(folder: Path, payload: bytes | None, text: str | None, geojson: str | 
                                  fix="upload a file, draw on the map or paste coordinates"))
 
 
-def _work(state: Any, user: str, inputs: Inputs, payload: bytes | None, text: str | None,
+def _work(state: ServiceParts, user: str, inputs: Inputs, payload: bytes | None, text: str | None,
           geojson: str | None) -> tuple[str, Screening]:
     engine: Engine = state.engine
     store: Store = state.store
@@ -108,7 +121,7 @@ def _reader_notes(projects: gpd.GeoDataFrame, folder: Path, shown: str) -> list[
     return list(dict.fromkeys(cleaned))              # a reader may note the same thing twice
 
 
-async def run_request(state: Any, user: str, inputs: Inputs, *, payload: bytes | None = None,
+async def run_request(state: ServiceParts, user: str, inputs: Inputs, *, payload: bytes | None = None,
                       text: str | None = None, geojson: str | None = None) -> tuple[str, Screening]:
     """Read, screen and store one request on a worker thread; returns the history id and the screening.
 
@@ -121,7 +134,7 @@ async def run_request(state: Any, user: str, inputs: Inputs, *, payload: bytes |
     return await anyio.to_thread.run_sync(work, limiter=state.limiter)
 
 
-def rerun(state: Any, entry: HistoryEntry) -> Screening:
+def rerun(state: ServiceParts, entry: HistoryEntry) -> Screening:
     """Screen a stored input again (for downloads after its result left the memory cache)."""
     from ..io import read_vector
 
