@@ -426,11 +426,9 @@ def write_screening_reports(result: ScreenedProjects, out_dir: str | Path, *,
     ``catalog`` supplies the constraint layers drawn on the sheets' location maps.
     """
     out = Path(out_dir)
-    html_path = out / "report.html"
-    md_path = out / "report.md"
-    html_path.write_text(screening_report_html(result, generated=generated, sheets=sheets), encoding="utf-8")
-    md_path.write_text(screening_report_markdown(result, generated=generated), encoding="utf-8")
-    paths = [html_path, md_path]
+    paths = [out / "report.html", out / "report.md"]
+    paths[0].write_text(screening_report_html(result, generated=generated, sheets=sheets), encoding="utf-8")
+    paths[1].write_text(screening_report_markdown(result, generated=generated), encoding="utf-8")
     if sheets:
         from .sheet import write_sheets
 
