@@ -76,7 +76,7 @@ def test_optional_keys_and_new_collection_entries_are_accepted(tmp_path: Path) -
     # model or candidate role is a new entry of a collection; attribute values in [use.map] are free.
     p = load_brownfield({"mcda": {"spread": 0.2}})
     assert p.mcda.spread == 0.2 and p.mcda_spec().options["spread"] == 0.2
-    assert load_rooftop(overrides={"use": {"map": {"厂房": "industrial_commercial"}}}).use_map["厂房"] \
+    assert load_rooftop(overrides={"use": {"map": {"厂房": "industrial_commercial"}}}).use.map["厂房"] \
         == "industrial_commercial"
     mine = {"capacity": {"densities": {"mine": {"mw_per_ha": 0.5, "basis": "DC", "source": "t"}}}}
     assert load_brownfield(mine).densities["mine"].mw_per_ha == 0.5

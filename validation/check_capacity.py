@@ -116,7 +116,7 @@ def _rooftop_rows() -> list[Check]:
               oracle="Gagnon et al. 2016 (NREL/TP-6A20-65298) and Phillips et al. 2018, abstracts: small buildings, 26 % "
                      "of roof area suitable, 731 GW on 4,920 km² of suitable area → "
                      f"{nrel_whole_roof:.1f} W per m² of roof with 2016-era modules ({nrel_suitable_w_m2:.0f} W/m²)",
-              test_set=f"usable share {pitched.usable_share} × {rp.power_density_w_m2:g} W/m² modules flush at "
+              test_set=f"usable share {pitched.usable_share} × {rp.modules.power_density_w_m2:g} W/m² modules flush at "
                        f"{pitched.tilt_deg:g}°",
               tolerance="the ratio to NREL's density may not exceed the ratio of module power per m² of footprint "
                         f"(current modules in the slope vs NREL's suitable-area density: ×{module_ratio:.2f}) by more "

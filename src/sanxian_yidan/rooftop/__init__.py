@@ -181,11 +181,11 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
                                       fix="check the footprint layer (polygons with area > 0)"))
     geoms = np.asarray(gdf.geometry.array)
     report_step(progress, "attributes", 1, ROOFTOP_STEPS)
-    use = classify_attribute(gdf, p.use_columns, p.use_map, p.missing_values, list(p.categories), p.default_category)
+    use = classify_attribute(gdf, p.use.columns, p.use.map, p.use.missing, list(p.categories), p.use.default_category)
     use_codes = use.codes
     cat_ids = list(p.categories)
     cat_default_roof = np.array([list(p.roof_types).index(p.categories[c].default_roof_type) for c in cat_ids])
-    roof = classify_attribute(gdf, p.roof_columns, p.roof_map, p.missing_values, list(p.roof_types), None)
+    roof = classify_attribute(gdf, p.roof.columns, p.roof.map, p.use.missing, list(p.roof_types), None)
     roof_defaulted = roof.codes < 0
     roof_codes = np.where(roof_defaulted, cat_default_roof[use_codes], roof.codes)
     report_step(progress, "exclusions", 2, ROOFTOP_STEPS)
@@ -197,7 +197,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     tilt_class, azimuth = roof_orientation(gdf, geoms, roof_codes, p, rings)
     report_step(progress, "yield", 4, ROOFTOP_STEPS)
     site = yield_site(gdf, lon, lat, extent)
-    solar_params = solar_mod.load_params(overrides=p.solar_overrides) if p.solar_overrides else None
+    solar_params = solar_mod.load_params(overrides=p.solar) if p.solar else None
     classes, class_index = yield_class_table(site, tilt_class, azimuth, solar_params, weather)
     tilt_used = classes["tilt_deg"].to_numpy()[class_index]
     spec_yield = classes["specific_yield_kwh_kwp"].to_numpy()[class_index]
@@ -214,7 +214,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     pilot_share = np.array([p.categories[c].pilot_share for c in cat_ids])[use_codes]
     target = np.where(included, area * pilot_share * kwp_per_m2, 0.0)
     annual_kwh = capacity * spec_yield
-    factors = benefits_mod.select_factors(overrides=p.factor_overrides or None)
+    factors = benefits_mod.select_factors(overrides={"factors": p.factors} if p.factors else None)
     cob = benefits_mod.co_benefits(annual_kwh, factors=factors)
     report_step(progress, "areas", 6, ROOFTOP_STEPS)
     areas = assign_areas(gdf, geoms, ctx, townships, working_crs, grid)
@@ -257,13 +257,13 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "use_columns": use.columns, "use_defaulted": int(use_defaulted.sum()),
         "use_missing": int((use.status == STATUS_MISSING).sum()),
         "use_unmapped": int((use.status == STATUS_UNMAPPED).sum()),
-        "use_unmapped_values": use.unmapped_values, "default_category": p.default_category,
+        "use_unmapped_values": use.unmapped_values, "default_category": p.use.default_category,
         "roof_columns": roof.columns, "roof_defaulted": int(roof_defaulted.sum()),
         "roof_unmapped_values": roof.unmapped_values,
         "site_lon_lat": site, "weather_source": classes.attrs.get("sanxian", {}).get("weather_source", ""),
         "yield_classes": len(classes), "area_source": areas.source,
         "factors": cob.attrs["sanxian"]["factors"], "unconfirmed_factors": cob.attrs["sanxian"]["unconfirmed"],
-        "params_file": p.file, "synthetic": synthetic, "synthetic_layers": synthetic_layers,
+        "params_file": p.loaded_from, "synthetic": synthetic, "synthetic_layers": synthetic_layers,
         "totals": {k: float(county_table.loc[county_table["county"] == TOTAL, k].iloc[0])
                    for k in ("capacity_kwp", "policy_target_kwp", "gap_kwp", "annual_kwh", "co2_t")},
     }

@@ -468,7 +468,7 @@ def _top(parts: list[str], n: int) -> gpd.GeoDataFrame:
 
 def _preload(cat: Catalog, p: RooftopParams) -> None:
     """Read the catalog layers every partition uses now, so that they travel (cached) with the catalog."""
-    for role in (*p.exclusion_roles, "township", "admin_boundary"):
+    for role in (*p.exclusions.roles, "township", "admin_boundary"):
         if cat.has(role):
             cat.read(role)
     if cat.has("admin_boundary"):

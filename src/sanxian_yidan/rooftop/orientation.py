@@ -33,16 +33,16 @@ def roof_orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.nd
     flush = np.zeros(n, dtype=bool)
     for i, roof in enumerate(roofs):
         mask = roof_codes == i
-        tilt[mask] = np.nan if roof.tilt_deg is None else roof.tilt_deg
+        tilt[mask] = np.nan if roof.tilt_deg == "optimal" else roof.tilt_deg
         if roof.mount == "flush":
             flush |= mask
     if flush.any():
         az = _slope_azimuth(geoms, np.flatnonzero(flush), rings)
-        given = _given_azimuth(gdf, p.roof_azimuth_columns)
+        given = _given_azimuth(gdf, p.roof.azimuth_columns)
         if given is not None:
             g = given[flush]
             az = np.where(np.isfinite(g), g % 360.0, az)
-        step = p.azimuth_class_deg
+        step = p.roof.azimuth_class_deg
         azimuth[flush] = (np.round(az / step) * step) % 360.0
     return tilt, azimuth
 

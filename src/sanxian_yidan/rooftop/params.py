@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from ..datafiles import load_model, resolve_params
-from ..params import AsTuple, Sourced
+from ..params import AsTuple, Keyed, KeyedTable, Sourced
 
 logger = logging.getLogger(__name__)
 
@@ -22,63 +22,6 @@ _DATA_FILE = "rooftop.toml"
 # ------------------------------------------------------------------------------------------------
 # parameters
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Category:
-    """A use category with its 2021 pilot minimum share (see ``data/rooftop.toml``)."""
-
-    id: str
-    zh: str
-    en: str
-    pilot_share: float
-    default_roof_type: str
-    source: str
-
-
-@dataclass(frozen=True)
-class RoofType:
-    """A roof type: usable share of the footprint and how modules are mounted."""
-
-    id: str
-    zh: str
-    en: str
-    usable_share: float
-    mount: str          # "rack" (rows at tilt, gcr) or "flush" (in the roof plane)
-    gcr: float
-    tilt_deg: float | None  # None = the site's optimal fixed tilt
-    source: str
-
-
-@dataclass(frozen=True)
-class RooftopParams:
-    """Validated rooftop parameters (``data/rooftop.toml`` merged with user overrides)."""
-
-    categories: Mapping[str, Category]
-    use_columns: tuple[str, ...]
-    default_category: str
-    missing_values: frozenset[str]
-    use_map: Mapping[str, str]
-    roof_types: Mapping[str, RoofType]
-    roof_columns: tuple[str, ...]
-    roof_azimuth_columns: tuple[str, ...]
-    roof_map: Mapping[str, str]
-    azimuth_class_deg: float
-    power_density_w_m2: float
-    exclusion_roles: tuple[str, ...]
-    min_footprint_area_m2: float
-    solar_overrides: Mapping[str, Any] = field(default_factory=dict)
-    factor_overrides: Mapping[str, Any] = field(default_factory=dict)
-    sources: Mapping[str, str] = field(default_factory=dict)
-    file: str = ""
-
-    def kwp_per_m2(self, roof: RoofType, tilt_deg: float | np.ndarray) -> float | np.ndarray:
-        """DC capacity per m^2 of usable roof (footprint) area [kWp/m^2]."""
-        density = self.power_density_w_m2 / 1000.0
-        if roof.mount == "rack":
-            return density * roof.gcr
-        # Flush modules lie in the slope: the slope area is the footprint area / cos(tilt).
-        return density / np.cos(np.radians(tilt_deg))
-
-
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Strings = Annotated[tuple[str, ...], AsTuple]
 _Map = Annotated[dict[str, str], AfterValidator(lambda m: {k.strip().lower(): v for k, v in m.items()})]
@@ -93,23 +36,27 @@ def _layer_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
     return roles
 
 
-class _Category(Sourced):
+class Category(Keyed, Sourced):
+    """A use category with its 2021 pilot minimum share (see ``data/rooftop.toml``); ``id`` is its key."""
+
     zh: _Text
     en: _Text
     pilot_share: float = Field(ge=0, le=1)
     default_roof_type: _Text
 
 
-class _RoofType(Sourced):
+class RoofType(Keyed, Sourced):
+    """A roof type: usable share of the footprint and how modules are mounted; ``id`` is its key."""
+
     zh: str | None = None
     en: str | None = None
     usable_share: float = Field(ge=0, le=1)
     mount: Literal["rack", "flush"]  # rows at tilt and gcr, or in the roof plane
     gcr: float = Field(ge=0.01, le=1)
-    tilt_deg: Literal["optimal"] | Annotated[float, Field(ge=0, lt=90)]
+    tilt_deg: Literal["optimal"] | Annotated[float, Field(ge=0, lt=90)]  # "optimal": the site's optimal fixed tilt
 
     @model_validator(mode="after")
-    def _flush_tilt(self) -> _RoofType:
+    def _flush_tilt(self) -> RoofType:
         if self.mount == "flush" and self.tilt_deg == "optimal":
             raise ValueError("a flush mount needs a numeric tilt_deg (the roof pitch) (平铺安装须给出屋面坡度)")
         return self
@@ -120,6 +67,11 @@ class _Use(Sourced):
     default_category: str
     missing_values: _Strings
     map: _Map = {}
+
+    @cached_property
+    def missing(self) -> frozenset[str]:
+        """``missing_values`` as compared with the normalised (stripped, lower-case) attribute values."""
+        return frozenset(v.strip().lower() for v in self.missing_values)
 
 
 class _Roof(Sourced):
@@ -143,13 +95,14 @@ class _Reference(Sourced):
 
 
 class RooftopFile(Sourced):
-    """The structure of ``data/rooftop.toml``.  A user file may add ``[solar]`` (tables of ``data/solar.toml``)
-    and ``[factors]`` (of ``data/benefits.toml``), checked by their own loaders when the run uses them."""
+    """Validated rooftop parameters: ``data/rooftop.toml`` merged with user overrides.  A user file may add
+    ``[solar]`` (tables of ``data/solar.toml``) and ``[factors]`` (of ``data/benefits.toml``), checked by their
+    own loaders when the run uses them."""
 
     what: ClassVar[str] = "屋顶光伏 / rooftop"
-    categories: dict[str, _Category] = Field(min_length=1)
+    categories: Annotated[dict[str, Category], KeyedTable, Field(min_length=1)]
     use: _Use
-    roof_types: dict[str, _RoofType] = Field(min_length=1)
+    roof_types: Annotated[dict[str, RoofType], KeyedTable, Field(min_length=1)]
     roof: _Roof
     modules: _Modules
     exclusions: _Exclusions
@@ -171,6 +124,18 @@ class RooftopFile(Sourced):
             raise ValueError("; ".join(problems) + " (引用了不存在的类别或屋顶类型)")
         return self
 
+    def kwp_per_m2(self, roof: RoofType, tilt_deg: float | np.ndarray) -> float | np.ndarray:
+        """DC capacity per m^2 of usable roof (footprint) area [kWp/m^2]."""
+        density = self.modules.power_density_w_m2 / 1000.0
+        if roof.mount == "rack":
+            return density * roof.gcr
+        # Flush modules lie in the slope: the slope area is the footprint area / cos(tilt).
+        return density / np.cos(np.radians(tilt_deg))
+
+
+#: Validated rooftop parameters (``data/rooftop.toml`` merged with user overrides).
+RooftopParams = RooftopFile
+
 
 def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> RooftopParams:
     """Load ``data/rooftop.toml``, optionally overridden by a user TOML and/or a dict.
@@ -189,22 +154,7 @@ def load_params(path: str | Path | None = None, *, overrides: Mapping[str, Any] 
     DataFileError
         Listing every problem found, each with its key path.
     """
-    doc = load_model(RooftopFile, _DATA_FILE, path, overrides)
-    use, roof = doc.use, doc.roof
-    return RooftopParams(
-        categories={cid: Category(cid, c.zh, c.en, c.pilot_share, c.default_roof_type, c.source)
-                    for cid, c in doc.categories.items()},
-        use_columns=use.columns, default_category=use.default_category,
-        missing_values=frozenset(v.strip().lower() for v in use.missing_values), use_map=use.map,
-        roof_types={rid: RoofType(rid, r.zh or rid, r.en or rid, r.usable_share, r.mount, r.gcr,
-                                  None if r.tilt_deg == "optimal" else r.tilt_deg, r.source)
-                    for rid, r in doc.roof_types.items()},
-        roof_columns=roof.columns, roof_azimuth_columns=roof.azimuth_columns, roof_map=roof.map,
-        azimuth_class_deg=roof.azimuth_class_deg, power_density_w_m2=doc.modules.power_density_w_m2,
-        exclusion_roles=doc.exclusions.roles, min_footprint_area_m2=doc.exclusions.min_footprint_area_m2,
-        solar_overrides=dict(doc.solar), factor_overrides={"factors": dict(doc.factors)} if doc.factors else {},
-        sources={name: getattr(doc, name).source for name in ("use", "roof", "modules", "exclusions")},
-        file=doc.loaded_from)
+    return load_model(RooftopFile, _DATA_FILE, path, overrides)
 
 
 def resolve_rooftop_params(params: RooftopParams | str | Path | Mapping[str, Any] | None) -> RooftopParams:

@@ -247,13 +247,11 @@ def _parameters(params: RooftopParams | None, details: dict[str, Any]) -> list[P
     and the co-benefit factors."""
     records = []
     if params is not None:
-        src = params.sources
-        records += [ParamRecord("modules.power_density_w_m2", params.power_density_w_m2, "W/m²",
-                                src.get("modules", "")),
-                    ParamRecord("exclusions.min_footprint_area_m2", params.min_footprint_area_m2, "m²",
-                                src.get("exclusions", "")),
-                    ParamRecord("exclusions.roles", list(params.exclusion_roles), "", src.get("exclusions", "")),
-                    ParamRecord("roof.azimuth_class_deg", params.azimuth_class_deg, "°", src.get("roof", ""))]
+        mod, excl, roof = params.modules, params.exclusions, params.roof
+        records += [ParamRecord("modules.power_density_w_m2", mod.power_density_w_m2, "W/m²", mod.source),
+                    ParamRecord("exclusions.min_footprint_area_m2", excl.min_footprint_area_m2, "m²", excl.source),
+                    ParamRecord("exclusions.roles", list(excl.roles), "", excl.source),
+                    ParamRecord("roof.azimuth_class_deg", roof.azimuth_class_deg, "°", roof.source)]
         records += [ParamRecord(f"categories.{c.id}.pilot_share", c.pilot_share, "", c.source)
                     for c in params.categories.values()]
         records += [ParamRecord(f"roof_types.{r.id}.usable_share", r.usable_share, "", r.source)

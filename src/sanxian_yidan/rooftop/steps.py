@@ -255,7 +255,7 @@ def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray
             warnings.warn(msg, SanxianWarning, stacklevel=3)
     layers: list[tuple[str, gpd.GeoDataFrame]] = []
     not_applied: dict[str, str] = {}
-    for role in p.exclusion_roles:
+    for role in p.exclusions.roles:
         if cat is not None and cat.has(role):
             layers.append((role, cat.read(role)))
         elif role not in extra:
@@ -283,7 +283,7 @@ def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray
         reason[new] = code_of(name)
         # A catalog layer and an extra layer may share a name (role): their counts add up.
         stats[name] = stats.get(name, 0) + int(new.sum())
-    small = (area < p.min_footprint_area_m2) & (reason == 0)
+    small = (area < p.exclusions.min_footprint_area_m2) & (reason == 0)
     reason[small] = code_of("min_area")
     stats["min_area"] = int(small.sum())
     return reason, names, stats, not_applied
