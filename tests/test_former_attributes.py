@@ -21,6 +21,7 @@ from sanxian_yidan.crs.settings import crs_settings
 from sanxian_yidan.io.formats_settings import format_settings
 from sanxian_yidan.io.safety import limits
 from sanxian_yidan.mcda.settings import default_settings as mcda_settings
+from sanxian_yidan.rooftop.params import load_params as rooftop_params
 from sanxian_yidan.terrain.settings import default_settings as terrain_settings
 
 
@@ -120,6 +121,20 @@ def _terrain(s: Any) -> dict[str, Any]:
     }
 
 
+def _rooftop(p: Any) -> dict[str, Any]:
+    return {
+        "use_columns": p.use.columns, "default_category": p.use.default_category,
+        "missing_values": frozenset(v.strip().lower() for v in p.use.missing_values), "use_map": p.use.map,
+        "roof_columns": p.roof.columns, "roof_azimuth_columns": p.roof.azimuth_columns, "roof_map": p.roof.map,
+        "azimuth_class_deg": p.roof.azimuth_class_deg, "power_density_w_m2": p.modules.power_density_w_m2,
+        "exclusion_roles": p.exclusions.roles, "min_footprint_area_m2": p.exclusions.min_footprint_area_m2,
+        "solar_overrides": {}, "factor_overrides": {},
+        "sources": {"use": p.use.source, "roof": p.roof.source, "modules": p.modules.source,
+                    "exclusions": p.exclusions.source},
+        "file": "sanxian_yidan/data/rooftop.toml",
+    }
+
+
 #: class name -> (loader of the packaged parameters, former name -> value at its new path)
 CASES: dict[str, tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]] = {
     "BrownfieldParams": (bf.load_params, _brownfield),
@@ -130,6 +145,7 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]] = {
     "InputLimits": (limits, _limits),
     "FormatSettings": (format_settings, _formats),
     "TerrainSettings": (terrain_settings, _terrain),
+    "RooftopParams": (rooftop_params, _rooftop),
 }
 
 

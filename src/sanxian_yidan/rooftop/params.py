@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from ..datafiles import load_model, resolve_params
-from ..params import AsTuple, Keyed, KeyedTable, Sourced
+from ..params import AsTuple, Former, FormerAttributes, Keyed, KeyedTable, Sourced
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +94,24 @@ class _Reference(Sourced):
     range: Annotated[tuple[float, float], AsTuple]
 
 
-class RooftopFile(Sourced):
+class RooftopFile(FormerAttributes, Sourced):
     """Validated rooftop parameters: ``data/rooftop.toml`` merged with user overrides.  A user file may add
     ``[solar]`` (tables of ``data/solar.toml``) and ``[factors]`` (of ``data/benefits.toml``), checked by their
     own loaders when the run uses them."""
 
     what: ClassVar[str] = "屋顶光伏 / rooftop"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "use_columns": "use.columns", "default_category": "use.default_category", "missing_values": "use.missing",
+        "use_map": "use.map", "roof_columns": "roof.columns", "roof_azimuth_columns": "roof.azimuth_columns",
+        "roof_map": "roof.map", "azimuth_class_deg": "roof.azimuth_class_deg",
+        "power_density_w_m2": "modules.power_density_w_m2", "exclusion_roles": "exclusions.roles",
+        "min_footprint_area_m2": "exclusions.min_footprint_area_m2", "solar_overrides": ("solar", lambda p: dict(p.solar)),
+        "factor_overrides": ("factors", lambda p: {"factors": dict(p.factors)} if p.factors else {}),
+        "sources": ("use.source, roof.source, modules.source, exclusions.source",
+                    lambda p: {n: getattr(p, n).source for n in ("use", "roof", "modules", "exclusions")}),
+        "file": "loaded_from",
+    }
     categories: Annotated[dict[str, Category], KeyedTable, Field(min_length=1)]
     use: _Use
     roof_types: Annotated[dict[str, RoofType], KeyedTable, Field(min_length=1)]
