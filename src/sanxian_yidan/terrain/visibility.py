@@ -7,7 +7,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -21,6 +21,9 @@ from .dem import Dem, require_metric
 from .settings import LINE_OF_SIGHT_METHODS, TerrainError, default_settings
 from .zonal import geometries_in_crs_of
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 log = logging.getLogger(__name__)
 
 #: Step label :func:`visibility_from_lines` passes to its ``progress`` callback.
@@ -29,7 +32,7 @@ VISIBILITY_LABEL = "视域 / visibility"
 # ----------------------------------------------------------------------------------------------
 # Visibility from lines (三区两线)
 # ----------------------------------------------------------------------------------------------
-def observer_cells(lines: Any, dem: Dem, *, spacing_m: float) -> np.ndarray:
+def observer_cells(lines: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, *, spacing_m: float) -> np.ndarray:
     """DEM cells of observers placed every ``spacing_m`` along lines (deduplicated).
 
     Parameters
@@ -207,7 +210,7 @@ def _piece_horizon(template: _LosTemplate, elev_flat: np.ndarray, base: np.ndarr
     return angle
 
 
-def visibility_from_lines(lines: Any, dem: Dem, *, max_distance_m: float | None = None,
+def visibility_from_lines(lines: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, *, max_distance_m: float | None = None,
                           spacing_m: float | None = None, eye_height_m: float | None = None,
                           target_height_m: float | None = None, line_of_sight: str | None = None,
                           sample_step_cells: float | None = None,

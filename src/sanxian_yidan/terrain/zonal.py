@@ -6,7 +6,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from ..errors import (
 )
 from .dem import Dem
 from .settings import ZONAL_WEIGHTINGS, TerrainError, default_settings
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ class CellMap:
         return out
 
 
-def geometries_in_crs_of(frame: Any, dem: Dem, what: str) -> np.ndarray:
+def geometries_in_crs_of(frame: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, what: str) -> np.ndarray:
     """The geometries of a GeoDataFrame/GeoSeries as a shapely array in the DEM's CRS (never mutates).
 
     Parameters
@@ -245,7 +248,7 @@ def _weighting(weighting: str | None) -> str:
     return chosen
 
 
-def polygon_cells(polygons: Any, dem: Dem, *, weighting: str | None = None) -> CellMap:
+def polygon_cells(polygons: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, *, weighting: str | None = None) -> CellMap:
     """Map every polygon to its DEM cells (vectorised, overlaps allowed).
 
     Parameters
@@ -380,9 +383,9 @@ def _warn_coverage(index: pd.Index, coverage: np.ndarray, source: str) -> None:
                       f"(see dem_coverage): {ids}{' …' if partial.size > 20 else ''}", SanxianWarning, stacklevel=3)
 
 
-def zonal_terrain_stats(polygons: Any, dem: Dem, *, slope_threshold_deg: float | None = None,
-                        south_range: tuple[float, float] | None = None, cells: CellMap | None = None,
-                        weighting: str | None = None) -> pd.DataFrame:
+def zonal_terrain_stats(polygons: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, *,
+                        slope_threshold_deg: float | None = None, south_range: tuple[float, float] | None = None,
+                        cells: CellMap | None = None, weighting: str | None = None) -> pd.DataFrame:
     """Slope, aspect and elevation statistics of every polygon, in one vectorised pass.
 
     Parameters
@@ -495,8 +498,8 @@ def zonal_terrain_stats(polygons: Any, dem: Dem, *, slope_threshold_deg: float |
     return out
 
 
-def visible_share(polygons: Any, visible: np.ndarray, dem: Dem, *, cells: CellMap | None = None,
-                  weighting: str | None = None) -> pd.Series:
+def visible_share(polygons: gpd.GeoDataFrame | gpd.GeoSeries, visible: np.ndarray, dem: Dem, *,
+                  cells: CellMap | None = None, weighting: str | None = None) -> pd.Series:
     """Share of each polygon's cells (with elevation data) that are visible (weighted as in :func:`polygon_cells`).
 
     Parameters
