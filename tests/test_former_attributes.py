@@ -187,3 +187,29 @@ def test_records_still_copy_and_pickle() -> None:
         with pytest.deprecated_call():
             assert other.files == ("sanxian_yidan/data/brownfield.toml",)
         assert other._files == p._files                     # a private attribute is read through pydantic as before
+
+
+def test_names_that_kept_their_former_records() -> None:
+    # candidates, mcda and overlaps are the former records again (not deprecated); the tables are *_table
+    p, m = bf.load_params(), mines.load_params()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        roles = tuple(bf.CandidateRole(role, c.zh, c.en, c.source) for role, c in p.candidate_table.items())
+        assert p.candidates == roles and p.candidate_roles == roles and roles[0].role == "mine_site"
+        for params in (p, m):
+            t = params.mcda_table
+            assert params.mcda == bf.McdaSpec(method=t.method, top_k=t.top_k, n_samples=t.n_samples, seed=t.seed,
+                                              criteria=tuple(params.criteria), ahp=t.ahp, source=t.source)
+        assert isinstance(m.overlaps, tuple)
+        assert [(o.column, o.roles) for o in m.overlaps] == [(k, o.roles) for k, o in m.overlap_table.items()]
+        assert {o.column for o in m.overlaps} == {"eco_overlap_share", "protected_share"}
+
+
+def test_unknown_key_lists_the_keys_as_the_file_spells_them() -> None:
+    from sanxian_yidan.errors import DataFileError
+
+    with pytest.raises(DataFileError) as err:
+        bf.load_params({"mcda": {"topk": 3}, "yeild": {}})
+    text = str(err.value)
+    assert "mcda.topk: unknown key" in text and "did you mean 'top_k'?" in text
+    assert "did you mean 'yield'?" in text and "candidates, capacity" in text and "mcda_table" not in text

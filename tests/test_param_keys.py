@@ -75,7 +75,7 @@ def test_optional_keys_and_new_collection_entries_are_accepted(tmp_path: Path) -
     # [mcda] spread and [mcda.ahp] are read although the packaged file does not set them; a new density
     # model or candidate role is a new entry of a collection; attribute values in [use.map] are free.
     p = load_brownfield({"mcda": {"spread": 0.2}})
-    assert p.mcda.spread == 0.2 and p.mcda_spec().options["spread"] == 0.2
+    assert p.mcda_table.spread == 0.2 and p.mcda.options["spread"] == 0.2 and p.mcda == p.mcda_spec()
     assert load_rooftop(overrides={"use": {"map": {"厂房": "industrial_commercial"}}}).use.map["厂房"] \
         == "industrial_commercial"
     mine = {"capacity": {"densities": {"mine": {"mw_per_ha": 0.5, "basis": "DC", "source": "t"}}}}

@@ -68,7 +68,7 @@ from .brownfield import params as bf_params
 from .datafiles import packaged_path
 from .errors import EmptyLayerError, SanxianError, problem
 from .geomutil import nearest_features, polygonal_parts
-from .params import AsTuple, Former, FormerAttributes, PositionalFields, Sourced
+from .params import AsTuple, Former, FormerAttributes, Keyed, KeyedTable, PositionalFields, Sourced
 from .progress import Progress, report_step
 from .provenance import TrackedCatalog, display_path
 from .schemas import assemble, schema
@@ -150,10 +150,15 @@ class Zone(PositionalFields, bf_params.DefaultLabels, Sourced):
     influence_m: float = Field(ge=0)
 
 
-class Overlap(Sourced):
+class Overlap(Keyed, Sourced):
     """``[overlaps.<column>]``: the share of each mine's area inside the union of ``roles`` fills ``column``."""
 
     roles: bf_params.Roles
+
+    @property
+    def column(self) -> str:
+        """The result column the share fills: the entry's key in ``[overlaps]``."""
+        return self.id
 
 
 class MineStatus(PositionalFields, Sourced):
@@ -197,7 +202,11 @@ class FocusArea(PositionalFields, Sourced):
 
 
 class MinesFile(FormerAttributes, bf_params.McdaFile):
-    """All parameters of the mine ranking: ``data/mines.toml`` validated (build with :func:`load_params`)."""
+    """All parameters of the mine ranking: ``data/mines.toml`` validated (build with :func:`load_params`).
+
+    ``overlap_table`` is ``[overlaps]`` and ``mcda_table`` is ``[mcda]``; ``overlaps`` and ``mcda`` keep their
+    former records (the :class:`Overlap` entries with their column, the :class:`~sanxian_yidan.brownfield.McdaSpec`).
+    """
 
     what: ClassVar[str] = "矿山修复 / mine rehabilitation"
     # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
@@ -209,7 +218,7 @@ class MinesFile(FormerAttributes, bf_params.McdaFile):
     visibility: _Visibility
     lines: list[LineSource] = Field(min_length=1)
     zones: list[Zone] = []
-    overlaps: dict[str, Overlap] = {}
+    overlap_table: Annotated[dict[str, Overlap], KeyedTable] = Field(default={}, alias="overlaps")
     status: list[MineStatus] = []
     modes: list[ModeRule] = Field(min_length=1)
     focus_areas: list[FocusArea] = []
@@ -221,6 +230,11 @@ class MinesFile(FormerAttributes, bf_params.McdaFile):
             return [(("modes", len(modes) - 1, "when"), "the last mode rule must have `when = []` (the default), "
                                                          "so every mine gets a mode (最后一条须为默认规则)")]
         return []
+
+    @property
+    def overlaps(self) -> tuple[Overlap, ...]:
+        """The overlap shares of ``[overlaps]`` (``overlap_table``, keyed by column), each with its ``column``."""
+        return tuple(self.overlap_table.values())
 
 
 #: The mine parameters under the name the analysis takes them by.
@@ -737,13 +751,13 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: CatalogLike, p: MinesParams, g
     else:
         frame["in_sanqu"] = False
         frame["dist_sanqu_m"] = np.nan
-    for column, ov in p.overlaps.items():
+    for ov in p.overlaps:
         targets = _read_roles(cat, ov.roles)
         if targets is None:
-            frame[column] = 0.0
-            notes.append(f"缺少图层 / no layer of {', '.join(ov.roles)}: {column} set to 0")
+            frame[ov.column] = 0.0
+            notes.append(f"缺少图层 / no layer of {', '.join(ov.roles)}: {ov.column} set to 0")
         else:
-            frame[column] = overlap_share(geoms, np.asarray(targets.geometry.values, dtype=object))
+            frame[ov.column] = overlap_share(geoms, np.asarray(targets.geometry.values, dtype=object))
     return zone_cols
 
 

@@ -316,15 +316,20 @@ def _extra_type(model: type[BaseModel]) -> Any:
         return None
 
 
+def _file_keys(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's fields by the key the file gives them (the alias of ``yield_`` is ``yield``)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
 def _valid_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """Field names of the model found at ``loc`` (the table holding an unknown key)."""
+    """Keys of the model found at ``loc`` (the table holding an unknown key), as the file spells them."""
     current: list[Any] = [model]
     for part in loc:
         nxt: list[Any] = []
         for tp in current:
             if isinstance(tp, type) and issubclass(tp, BaseModel):
-                if isinstance(part, str) and part in tp.model_fields:
-                    nxt += _unwrap(tp.model_fields[part].annotation)
+                if isinstance(part, str) and part in (keys := _file_keys(tp)):
+                    nxt += _unwrap(keys[part].annotation)
                 elif typing.get_origin(extra := _extra_type(tp)) is dict:  # typed extra keys (a collection)
                     nxt += _unwrap(typing.get_args(extra)[1])
             elif typing.get_origin(tp) in (dict, Mapping):
@@ -333,7 +338,7 @@ def _valid_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
                 nxt += _unwrap(typing.get_args(tp)[0])
         current = nxt
     return sorted({k for tp in current if isinstance(tp, type) and issubclass(tp, BaseModel)
-                   for k in tp.model_fields})
+                   for k in _file_keys(tp)})
 
 
 def _owner(loc: Sequence[Any], layers: Sequence[tuple[str, Mapping[str, Any]]]) -> str:

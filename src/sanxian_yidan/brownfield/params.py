@@ -207,14 +207,18 @@ class McdaEntry(Sourced):
 
 
 class McdaFile(Sourced):
-    """A parameter file with ``[mcda]`` and ``[[criteria]]`` (brownfield.toml, mines.toml)."""
+    """A parameter file with ``[mcda]`` and ``[[criteria]]`` (brownfield.toml, mines.toml).
 
-    mcda: McdaEntry
+    The ``[mcda]`` table is ``mcda_table``; ``mcda`` is the record of the whole decision (:meth:`mcda_spec`), as
+    before the file became its model.
+    """
+
+    mcda_table: McdaEntry = Field(alias="mcda")
     criteria: list[CriterionSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _weights(self) -> McdaFile:
-        ahp, cols = self.mcda.ahp, [c.column for c in self.criteria]
+        ahp, cols = self.mcda_table.ahp, [c.column for c in self.criteria]
         if ahp is None and any(c.weight is None for c in self.criteria):
             raise ValueError("every [[criteria]] entry needs a 'weight' unless [mcda.ahp] gives the weights "
                              "(缺少权重)")
@@ -228,10 +232,15 @@ class McdaFile(Sourced):
 
     def mcda_spec(self) -> McdaSpec:
         """The validated ``[mcda]`` and ``[[criteria]]`` as a :class:`McdaSpec`."""
-        m = self.mcda
+        m = self.mcda_table
         return McdaSpec(method=m.method, top_k=m.top_k, n_samples=m.n_samples, seed=m.seed,
                         criteria=tuple(self.criteria), ahp=m.ahp, source=m.source,
                         options={} if m.spread is None else {"spread": m.spread})
+
+    @property
+    def mcda(self) -> McdaSpec:
+        """Method, criteria, weights and Monte-Carlo settings (:meth:`mcda_spec`)."""
+        return self.mcda_spec()
 
 
 class _Candidate(Sourced):
@@ -364,7 +373,9 @@ class _Terrain(Sourced):
 class BrownfieldFile(FormerAttributes, McdaFile):
     """All parameters of the brownfield ranking, each traceable to its source: ``data/brownfield.toml`` validated.
 
-    Build with :func:`load_params`; the tables of the file are its attributes (``yield_`` is ``[yield]``).
+    Build with :func:`load_params`; the tables of the file are its attributes (``yield_`` is ``[yield]``,
+    ``candidate_table`` is ``[candidates]`` and ``mcda_table`` is ``[mcda]``: ``candidates`` and ``mcda`` keep
+    their former records, the candidate roles and the :class:`McdaSpec`).
     """
 
     what: ClassVar[str] = "棕地光伏 / brownfield"
@@ -386,7 +397,7 @@ class BrownfieldFile(FormerAttributes, McdaFile):
         "min_dem_coverage": "terrain.min_dem_coverage",
         "files": ("loaded_from", lambda p: tuple(p._files)),
     }
-    candidates: dict[str, _Candidate] = Field(min_length=1)
+    candidate_table: dict[str, _Candidate] = Field(alias="candidates", min_length=1)
     status: list[StatusRule] = []
     status_default: _StatusDefault
     exclusions: list[Exclusion] = []
@@ -399,9 +410,15 @@ class BrownfieldFile(FormerAttributes, McdaFile):
     prescreen: list[_PrescreenEntry] = []
 
     @property
+    def candidates(self) -> tuple[CandidateRole, ...]:
+        """The catalog roles of ``[candidates]`` (``candidate_table``) whose features are candidate sites, in file
+        order."""
+        return tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in self.candidate_table.items())
+
+    @property
     def candidate_roles(self) -> tuple[CandidateRole, ...]:
-        """The catalog roles of ``[candidates]`` whose features are candidate sites, in file order."""
-        return tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in self.candidates.items())
+        """The same as :attr:`candidates`."""
+        return self.candidates
 
     @property
     def densities(self) -> dict[str, Density]:
