@@ -149,7 +149,7 @@ def main() -> None:
     # --- visibility --------------------------------------------------------------------------------
     roads = cat.read("road")
     main_roads = roads[roads["category"].isin(MAIN_ROAD_CLASSES)]
-    settings = terrain.default_settings()
+    settings = terrain.default_settings().visibility
     print(f"\nvisibility (三区两线): {len(main_roads)} main roads ({', '.join(MAIN_ROAD_CLASSES)}), "
           f"{main_roads.length.sum() / 1000:.0f} km; max distance {settings.max_distance_m:g} m, "
           f"observers every {settings.spacing_m:g} m, eye {settings.eye_height_m:g} m")
