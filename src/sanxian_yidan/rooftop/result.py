@@ -158,7 +158,7 @@ class RooftopResult(Result):
         return table
 
     def _source(self, section: str) -> str:
-        return str(getattr(self.params, "sources", {}).get(section, "")) if self.params is not None else ""
+        return str(getattr(self.params, section).source) if self.params is not None else ""
 
     @property
     def notes(self) -> list[Note]:  # type: ignore[override]
