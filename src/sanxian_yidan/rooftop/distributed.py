@@ -204,17 +204,14 @@ def _site_bounds(working_crs: Any) -> Any:
 def _site(extras: np.ndarray, working_crs: Any) -> tuple[float, float] | None:
     """The yield site of the whole input: centre of the extent of its footprints with area > 0, as
     :func:`rooftop_potential` computes it (``None``: no such footprint)."""
-    from pyproj import Transformer
+    from .steps import yield_site
 
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        x0, y0 = np.nanmin(extras[:, 0]), np.nanmin(extras[:, 1])
-        x1, y1 = np.nanmax(extras[:, 2]), np.nanmax(extras[:, 3])
-    if not np.isfinite([x0, y0, x1, y1]).all():
+        extent = np.r_[np.nanmin(extras[:, :2], axis=0), np.nanmax(extras[:, 2:], axis=0)]
+    if not np.isfinite(extent).all():
         return None
-    to_geo = Transformer.from_crs(working_crs, "EPSG:4326", always_xy=True)
-    clon, clat = to_geo.transform((x0 + x1) / 2.0, (y0 + y1) / 2.0)
-    return round(float(clon), 4), round(float(clat), 4)
+    return yield_site(gpd.GeoDataFrame(geometry=[], crs=working_crs), None, None, extent)
 
 
 def _global_rank(used: list[dict[str, Any]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
