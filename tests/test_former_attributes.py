@@ -39,7 +39,7 @@ def _brownfield(p: Any) -> dict[str, Any]:
 
 
 def _mines(p: Any) -> dict[str, Any]:
-    return {"window_margin_m": p.visibility.window_margin_m, "visibility_source": p.visibility.source,
+    return {"window_margin_m": p.visibility_table.window_margin_m, "visibility_source": p.visibility_table.source,
             "files": ("sanxian_yidan/data/mines.toml",)}
 
 
@@ -70,7 +70,7 @@ def _mcda(s: Any) -> dict[str, Any]:
     return {
         "max_consistency_ratio": s.consistency.max_ratio, "reciprocal_tolerance": s.reciprocal.tolerance,
         "draws": mc.draws, "spread": mc.spread, "seed": mc.seed, "top_k": mc.top_k,
-        "sources": {"random_index.values": s.random_index.source, "consistency.max_ratio": s.consistency.source,
+        "sources": {"random_index.values": s.random_index_table.source, "consistency.max_ratio": s.consistency.source,
                     "reciprocal.tolerance": s.reciprocal.source, "monte_carlo.draws": mc.draws_source,
                     "monte_carlo.spread": mc.spread_source, "monte_carlo.seed": mc.seed_source,
                     "monte_carlo.top_k": mc.top_k_source},
@@ -79,11 +79,11 @@ def _mcda(s: Any) -> dict[str, Any]:
 
 
 def _crs(s: Any) -> dict[str, Any]:
-    zh = s.legacy_datums.zh_names.model_extra
+    zh = s.legacy_datums_table.zh_names.model_extra
     return {
         "working_crs": s.working.crs, "margin_deg": s.study_area.margin_deg,
-        "legacy_zh": tuple((d, zh.get(d, d)) for d in s.legacy_datums.datums),
-        "legacy_message": s.legacy_datums.message, "gcj_tolerance_m": s.gcj02.iteration_tolerance_m,
+        "legacy_zh": tuple((d, zh.get(d, d)) for d in s.legacy_datums_table.datums),
+        "legacy_message": s.legacy_datums_table.message, "gcj_tolerance_m": s.gcj02.iteration_tolerance_m,
         "gcj_max_iterations": s.gcj02.max_iterations, "mainland_bbox": s.gcj02.mainland_bbox,
         "area_distortion_tolerance": s.area.distortion_tolerance,
     }
@@ -190,7 +190,7 @@ def test_records_still_copy_and_pickle() -> None:
 
 
 def test_names_that_kept_their_former_records() -> None:
-    # candidates, mcda and overlaps are the former records again (not deprecated); the tables are *_table
+    # names that hold their former records again (not deprecated); the file's tables are <name>_table
     p, m = bf.load_params(), mines.load_params()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -203,6 +203,13 @@ def test_names_that_kept_their_former_records() -> None:
         assert isinstance(m.overlaps, tuple)
         assert [(o.column, o.roles) for o in m.overlaps] == [(k, o.roles) for k, o in m.overlap_table.items()]
         assert {o.column for o in m.overlaps} == {"eco_overlap_share", "protected_share"}
+        local = mines.load_params({"visibility": {"max_distance_m": 500.0, "source": "test"}})
+        assert m.visibility == {} and local.visibility == {"max_distance_m": 500.0}   # only the keys set
+        s = mcda_settings()
+        assert s.random_index == s.random_index_table.values and s.random_index[2] == 0.58
+        c = crs_settings()
+        assert c.legacy_datums == c.legacy_datums_table.datums and "Xian 1980" in c.legacy_datums
+        assert c.provinces == c.provinces_table.boxes and isinstance(c.provinces, tuple)
 
 
 def test_unknown_key_lists_the_keys_as_the_file_spells_them() -> None:

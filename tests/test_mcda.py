@@ -295,4 +295,4 @@ def test_settings_validated(tmp_path):
     user.write_text("[monte_carlo]\nspread = 1.5\n", encoding="utf-8")
     with pytest.raises(DataFileError, match=r"m.toml: monte_carlo.spread: must be < 1, got 1.5"):
         mcda.load_settings(user)
-    assert mcda.default_settings().random_index.values[2] == 0.58
+    assert mcda.default_settings().random_index[2] == 0.58

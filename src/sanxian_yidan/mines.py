@@ -204,18 +204,19 @@ class FocusArea(PositionalFields, Sourced):
 class MinesFile(FormerAttributes, bf_params.McdaFile):
     """All parameters of the mine ranking: ``data/mines.toml`` validated (build with :func:`load_params`).
 
-    ``overlap_table`` is ``[overlaps]`` and ``mcda_table`` is ``[mcda]``; ``overlaps`` and ``mcda`` keep their
-    former records (the :class:`Overlap` entries with their column, the :class:`~sanxian_yidan.brownfield.McdaSpec`).
+    ``visibility_table``, ``overlap_table`` and ``mcda_table`` are ``[visibility]``, ``[overlaps]`` and
+    ``[mcda]``; ``visibility``, ``overlaps`` and ``mcda`` keep their former records (the visibility settings
+    given, the :class:`Overlap` entries with their column, the :class:`~sanxian_yidan.brownfield.McdaSpec`).
     """
 
     what: ClassVar[str] = "矿山修复 / mine rehabilitation"
     # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
     former: ClassVar[Mapping[str, Former]] = {
-        "window_margin_m": "visibility.window_margin_m",
-        "visibility_source": "visibility.source",
+        "window_margin_m": "visibility_table.window_margin_m",
+        "visibility_source": "visibility_table.source",
         "files": ("loaded_from", lambda p: tuple(p._files)),
     }
-    visibility: _Visibility
+    visibility_table: _Visibility = Field(alias="visibility")
     lines: list[LineSource] = Field(min_length=1)
     zones: list[Zone] = []
     overlap_table: Annotated[dict[str, Overlap], KeyedTable] = Field(default={}, alias="overlaps")
@@ -230,6 +231,11 @@ class MinesFile(FormerAttributes, bf_params.McdaFile):
             return [(("modes", len(modes) - 1, "when"), "the last mode rule must have `when = []` (the default), "
                                                          "so every mine gets a mode (最后一条须为默认规则)")]
         return []
+
+    @property
+    def visibility(self) -> dict[str, float]:
+        """The visibility settings ``[visibility]`` (``visibility_table``) sets among :data:`VISIBILITY_KEYS`."""
+        return {k: v for k in VISIBILITY_KEYS if (v := getattr(self.visibility_table, k)) is not None}
 
     @property
     def overlaps(self) -> tuple[Overlap, ...]:
@@ -381,7 +387,7 @@ def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Dem |
             return np.zeros(len(geoms)), ["无两线图层，可视比例按 0 计 / no line layers: visible share set to 0"]
         # only observers within the margin of some mine can see it: clip the lines to the mines
         # grown by the margin, so the viewshed costs in proportion to the lines near mines
-        window = shapely.union_all(shapely.buffer(geoms, params.visibility.window_margin_m))
+        window = shapely.union_all(shapely.buffer(geoms, params.visibility_table.window_margin_m))
         clipped = shapely.intersection(np.asarray(lines.geometry.values, dtype=object), window)
         keep = ~shapely.is_empty(clipped)
         win_lines = gpd.GeoDataFrame(lines[keep].drop(columns="geometry"), geometry=clipped[keep], crs=lines.crs)
@@ -410,8 +416,8 @@ def visibility_settings(params: MinesParams) -> dict[str, tuple[float, str]]:
     ts = terrain.default_settings().visibility
     out: dict[str, tuple[float, str]] = {}
     for key in VISIBILITY_KEYS:
-        if (value := getattr(params.visibility, key)) is not None:
-            out[key] = (float(value), f"data/mines.toml [visibility]: {params.visibility.source}")
+        if key in params.visibility:
+            out[key] = (float(params.visibility[key]), f"data/mines.toml [visibility]: {params.visibility_table.source}")
         else:
             source = getattr(ts, key.removesuffix("_m") + "_source")
             out[key] = (float(getattr(ts, key)), f"data/terrain.toml [visibility]: {source}")
@@ -1070,7 +1076,7 @@ class MinesResult(Result):
              "source": self.params.mcda.source},
             {"label_zh": "矿山面积", "label_en": "Mine area", "value": float(m["gross_area_m2"].sum()), "unit": "m²"},
             {"label_zh": "两线可视矿山", "label_en": "Mines visible from the main lines",
-             "value": int((m["visible_share"].fillna(0) > 0).sum()), "source": self.params.visibility.source},
+             "value": int((m["visible_share"].fillna(0) > 0).sum()), "source": self.params.visibility_table.source},
             {"label_zh": "三区周边矿山", "label_en": "Mines around 三区", "value": int(m["in_sanqu"].astype(bool).sum()),
              "source": "; ".join(f"{z.id}: {z.source}" for z in self.params.zones)},
             {"label_zh": "通过光伏预筛矿山", "label_en": "Mines passing the PV pre-screen", "value": int(pv.sum()),

@@ -34,7 +34,7 @@ def _legacy_match(crs: Any) -> str | None:
         norm = name.lower().replace("_", " ").strip()
         if norm.startswith("d "):
             norm = norm[2:]
-        for legacy in crs_settings().legacy_datums.datums:
+        for legacy in crs_settings().legacy_datums:
             if norm == legacy.lower():
                 return legacy
     return None
@@ -79,6 +79,6 @@ def legacy_datum_warning(crs: Any) -> str | None:
     legacy = _legacy_match(crs)
     if legacy is None:
         return None
-    s = crs_settings().legacy_datums
+    s = crs_settings().legacy_datums_table
     zh = (s.zh_names.model_extra or {}).get(legacy, legacy)
     return s.message.format(name=as_crs(crs).name, datum=legacy, datum_zh=zh)

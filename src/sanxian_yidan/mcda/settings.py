@@ -49,7 +49,7 @@ class _Reciprocal(Sourced):
 def _sources(doc: Any) -> dict[str, str]:
     """The source of each value by its key path (the former ``McdaSettings.sources``)."""
     mc = doc.monte_carlo
-    return {"random_index.values": doc.random_index.source, "consistency.max_ratio": doc.consistency.source,
+    return {"random_index.values": doc.random_index_table.source, "consistency.max_ratio": doc.consistency.source,
             "reciprocal.tolerance": doc.reciprocal.source,
             **{f"monte_carlo.{k}": getattr(mc, f"{k}_source") for k in ("draws", "spread", "seed", "top_k")}}
 
@@ -57,7 +57,8 @@ def _sources(doc: Any) -> dict[str, str]:
 class McdaFile(FormerAttributes, Sourced):
     """MCDA defaults, each with its source: ``data/mcda.toml`` validated.
 
-    ``random_index.values``: Saaty's random index for n = 1, 2, ... (index 0 is n = 1);
+    ``random_index`` (``[random_index] values``; the table is ``random_index_table``): Saaty's random index for
+    n = 1, 2, ... (index 0 is n = 1);
     ``consistency.max_ratio``: consistency ratios at or above it are refused unless forced;
     ``reciprocal.tolerance``: the allowed ``|a_ij * a_ji - 1|``; ``monte_carlo``: the draws, spread, seed and
     top k of :func:`weight_sensitivity`, each with its ``<key>_source``.
@@ -75,11 +76,16 @@ class McdaFile(FormerAttributes, Sourced):
         "sources": ("<table>.source and monte_carlo.<key>_source", _sources),
         "file": "loaded_from",
     }
-    random_index: _RandomIndex
+    random_index_table: _RandomIndex = Field(alias="random_index")
     consistency: _Consistency
     reciprocal: _Reciprocal
     monte_carlo: _MonteCarlo
 
+
+    @property
+    def random_index(self) -> tuple[float, ...]:
+        """Saaty's random index for n = 1, 2, ... (index 0 is n = 1), as before the file became its model."""
+        return self.random_index_table.values
 
 #: The MCDA settings under the name the decision functions take them by.
 McdaSettings = McdaFile

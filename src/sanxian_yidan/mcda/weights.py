@@ -143,16 +143,16 @@ def ahp(matrix: Any) -> AhpResult:
     settings = default_settings()
     a = _pairwise(matrix, settings.reciprocal.tolerance)
     n = a.shape[0]
-    if n > len(settings.random_index.values):
-        raise McdaError(problem(f"准则过多（{n} 个）：随机一致性指标表只到 {len(settings.random_index.values)}。",
-                                f"{n} criteria exceed the random-index table (n <= {len(settings.random_index.values)}).",
+    if n > len(settings.random_index):
+        raise McdaError(problem(f"准则过多（{n} 个）：随机一致性指标表只到 {len(settings.random_index)}。",
+                                f"{n} criteria exceed the random-index table (n <= {len(settings.random_index)}).",
                                 fix="group the criteria into a hierarchy of at most 9 per matrix (Saaty's 7 ± 2)"))
     eigenvalues, vectors = np.linalg.eig(a)
     k = int(np.argmax(eigenvalues.real))
     lam = float(eigenvalues[k].real)
     w = np.abs(vectors[:, k].real)
     w = w / w.sum()
-    ri = settings.random_index.values[n - 1]
+    ri = settings.random_index[n - 1]
     ci = max((lam - n) / (n - 1), 0.0) if n > 2 else 0.0
     cr = ci / ri if ri > 0 else 0.0
     return AhpResult(weights=w, lambda_max=lam, consistency_index=ci, random_index=ri, consistency_ratio=cr)
