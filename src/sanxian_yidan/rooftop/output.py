@@ -68,12 +68,8 @@ def factor_table(result: RooftopTables) -> pd.DataFrame:
         source and whether the value was confirmed against the publisher's own text.
     """
     factors = result.details["factors"]
-    rows = []
-    for kind, (_, column, _) in benefits_mod.KINDS.items():
-        f = factors.get(kind)
-        if f is not None:
-            rows.append((column, kind, f.id, f.value, f.unit, f.basis_label, f.year, f.publisher, f.source,
-                         bool(f.confirmed)))
+    rows = [(column, kind, f.id, f.value, f.unit, f.basis_label, f.year, f.publisher, f.source, bool(f.confirmed))
+            for kind, (_, column, _) in benefits_mod.KINDS.items() if (f := factors.get(kind)) is not None]
     return pd.DataFrame(rows, columns=list(FACTOR_COLUMNS))
 
 
