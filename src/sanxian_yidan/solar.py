@@ -286,9 +286,6 @@ class Weather:
         Location stated by the file (None if it has none).
     source : str
         Where the data came from (file name, or the default climatology and its sources).
-    solar_position : pandas.DataFrame or None
-        ``apparent_zenith`` and ``azimuth`` [deg] at the data's times when already computed (the default
-        climatology computes them to build the clear sky; the plane-of-array step reuses them).
     """
 
     data: pd.DataFrame = field(compare=False)
@@ -296,7 +293,6 @@ class Weather:
     lon: float | None
     source: str
     key: str = ""
-    solar_position: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def step_hours(self) -> float:
@@ -511,10 +507,7 @@ def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool 
         source = (f"OUTSIDE THE CLIMATOLOGY'S REGION 超出气候资料有效范围 ({clim.validity.place}): site "
                   f"({lon}, {lat}); " + source)
     logger.debug("default weather for (%.4f, %.4f): annual GHI %.0f kWh/m2", lon, lat, ghi.sum() / 1000)
-    # The sky over the site (:func:`_sky`) needs the same sun positions: computed once (SPA is the costliest
-    # part of a yield computation at a new site).
-    weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}",
-                      solar_position=solpos[["apparent_zenith", "azimuth"]])
+    weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
     weather.data.attrs["outside_climatology"] = outside
     return weather
 
@@ -618,9 +611,7 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
 
     data = wx.data
     times = pd.DatetimeIndex(data.index)
-    solpos = wx.solar_position
-    if solpos is None or not solpos.index.equals(times):
-        solpos = pvlib.solarposition.get_solarposition(times, lat, lon)
+    solpos = pvlib.solarposition.get_solarposition(times, lat, lon)
     zenith = solpos["apparent_zenith"].to_numpy()
     ghi = data["ghi"].to_numpy(float)
     if data.attrs.get("needs_split") or "dni" not in data or "dhi" not in data:
