@@ -510,3 +510,16 @@ def test_buildings_outside_the_catalog_coverage_are_excluded_and_counted(tmp_pat
     out = res.buildings.set_index("bid")
     assert (out.loc[["b7", "b8", "b9"], "capacity_kwp"] == 0).all() and (out.loc[["b7", "b8", "b9"], "rank"] == 0).all()
     assert res.details["included"] == 6                     # b0-b5 (b6 has no area and is dropped)
+
+
+def test_roof_type_optimal_tilt_is_none_and_labels_default_to_the_id() -> None:
+    """``tilt_deg = "optimal"`` reads as None (the site's optimal tilt) and labels left out read as the id."""
+    from sanxian_yidan.rooftop.params import load_params
+
+    packaged = load_params()
+    assert packaged.roof_types["flat"].tilt_deg is None                     # "optimal" in data/rooftop.toml
+    assert packaged.roof_types["pitched"].tilt_deg == pytest.approx(25.0)
+    user = load_params({"roof_types": {"shed": {"usable_share": 0.5, "mount": "rack", "gcr": 0.4,
+                                                "tilt_deg": "optimal", "source": "test"}}})
+    shed = user.roof_types["shed"]
+    assert (shed.id, shed.zh, shed.en, shed.tilt_deg) == ("shed", "shed", "shed", None)

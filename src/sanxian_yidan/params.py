@@ -100,6 +100,10 @@ class Keyed(DataModel):
 def _with_ids(entries: Any) -> Any:
     for key, entry in entries.items():
         entry._id = key
+        # Labels the file may leave out read as the key (object.__setattr__: the validated model is frozen).
+        for name in getattr(entry, "labels_from_id", ()):
+            if getattr(entry, name) is None:
+                object.__setattr__(entry, name, key)
     return entries
 
 

@@ -33,7 +33,7 @@ def roof_orientation(gdf: gpd.GeoDataFrame, geoms: np.ndarray, roof_codes: np.nd
     flush = np.zeros(n, dtype=bool)
     for i, roof in enumerate(roofs):
         mask = roof_codes == i
-        tilt[mask] = np.nan if roof.tilt_deg == "optimal" else roof.tilt_deg
+        tilt[mask] = np.nan if roof.tilt_deg is None else roof.tilt_deg
         if roof.mount == "flush":
             flush |= mask
     if flush.any():

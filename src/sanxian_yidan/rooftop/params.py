@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, model_validator
 
 from ..datafiles import load_model, resolve_params
 from ..params import AsTuple, Former, FormerAttributes, Keyed, KeyedTable, Sourced
@@ -45,19 +45,28 @@ class Category(Keyed, Sourced):
     default_roof_type: _Text
 
 
-class RoofType(Keyed, Sourced):
-    """A roof type: usable share of the footprint and how modules are mounted; ``id`` is its key."""
+def _optimal_as_none(value: Any) -> Any:
+    return None if value == "optimal" else value
 
+
+class RoofType(Keyed, Sourced):
+    """A roof type: usable share of the footprint and how modules are mounted; ``id`` is its key.
+
+    ``tilt_deg`` is ``None`` for the site's optimal fixed tilt (``tilt_deg = "optimal"`` in the file); ``zh`` and
+    ``en`` default to the id.
+    """
+
+    labels_from_id: ClassVar[tuple[str, ...]] = ("zh", "en")
     zh: str | None = None
     en: str | None = None
     usable_share: float = Field(ge=0, le=1)
     mount: Literal["rack", "flush"]  # rows at tilt and gcr, or in the roof plane
     gcr: float = Field(ge=0.01, le=1)
-    tilt_deg: Literal["optimal"] | Annotated[float, Field(ge=0, lt=90)]  # "optimal": the site's optimal fixed tilt
+    tilt_deg: Annotated[Annotated[float, Field(ge=0, lt=90)] | None, BeforeValidator(_optimal_as_none)]
 
     @model_validator(mode="after")
     def _flush_tilt(self) -> RoofType:
-        if self.mount == "flush" and self.tilt_deg == "optimal":
+        if self.mount == "flush" and self.tilt_deg is None:
             raise ValueError("a flush mount needs a numeric tilt_deg (the roof pitch) (平铺安装须给出屋面坡度)")
         return self
 
