@@ -203,6 +203,9 @@ def test_names_that_kept_their_former_records() -> None:
         assert isinstance(m.overlaps, tuple)
         assert [(o.column, o.roles) for o in m.overlaps] == [(k, o.roles) for k, o in m.overlap_table.items()]
         assert {o.column for o in m.overlaps} == {"eco_overlap_share", "protected_share"}
+        for params, names in ((p, ("status", "exclusions", "prescreen")),
+                              (m, ("lines", "zones", "status", "modes", "focus_areas"))):
+            assert all(type(getattr(params, n)) is tuple and getattr(params, n) for n in names)   # arrays of tables
         local = mines.load_params({"visibility": {"max_distance_m": 500.0, "source": "test"}})
         assert m.visibility == {} and local.visibility == {"max_distance_m": 500.0}   # only the keys set
         s = mcda_settings()
@@ -220,3 +223,11 @@ def test_unknown_key_lists_the_keys_as_the_file_spells_them() -> None:
     text = str(err.value)
     assert "mcda.topk: unknown key" in text and "did you mean 'top_k'?" in text
     assert "did you mean 'yield'?" in text and "candidates, capacity" in text and "mcda_table" not in text
+
+
+def test_arrays_read_as_tuples_are_reported_as_lists() -> None:
+    from sanxian_yidan.errors import DataFileError
+
+    with pytest.raises(DataFileError, match=r"lines: list should have at least 1 item after validation, not 0, "
+                                            r"got \[\] \(元素个数不对\)"):
+        mines.load_params({"lines": []})

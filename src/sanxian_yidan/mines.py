@@ -217,12 +217,12 @@ class MinesFile(FormerAttributes, bf_params.McdaFile):
         "files": ("loaded_from", lambda p: tuple(p._files)),
     }
     visibility_table: _Visibility = Field(alias="visibility")
-    lines: list[LineSource] = Field(min_length=1)
-    zones: list[Zone] = []
+    lines: Annotated[tuple[LineSource, ...], AsTuple] = Field(min_length=1)
+    zones: Annotated[tuple[Zone, ...], AsTuple] = ()
     overlap_table: Annotated[dict[str, Overlap], KeyedTable] = Field(default={}, alias="overlaps")
-    status: list[MineStatus] = []
-    modes: list[ModeRule] = Field(min_length=1)
-    focus_areas: list[FocusArea] = []
+    status: Annotated[tuple[MineStatus, ...], AsTuple] = ()
+    modes: Annotated[tuple[ModeRule, ...], AsTuple] = Field(min_length=1)
+    focus_areas: Annotated[tuple[FocusArea, ...], AsTuple] = ()
 
     @classmethod
     def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:

@@ -295,8 +295,9 @@ def _item_message(err: Mapping[str, Any], valid: Sequence[str]) -> str:
         return f"must be a finite number, got {_short(value)} (必须是有限数)"
     if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected')}, got {_short(value)} (取值无效)"
-    if kind in ("too_short", "too_long"):
-        return f"{err['msg'].lower()}, got {_short(value)} (元素个数不对)"
+    if kind in ("too_short", "too_long"):  # an array read as a tuple (AsTuple) is still an array of the file
+        shown = list(value) if isinstance(value, tuple) else value
+        return f"{err['msg'].lower().replace('tuple', 'list')}, got {_short(shown)} (元素个数不对)"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg']}, got {_short(value)}"

@@ -398,16 +398,16 @@ class BrownfieldFile(FormerAttributes, McdaFile):
         "files": ("loaded_from", lambda p: tuple(p._files)),
     }
     candidate_table: dict[str, _Candidate] = Field(alias="candidates", min_length=1)
-    status: list[StatusRule] = []
+    status: Annotated[tuple[StatusRule, ...], AsTuple] = ()
     status_default: _StatusDefault
-    exclusions: list[Exclusion] = []
+    exclusions: Annotated[tuple[Exclusion, ...], AsTuple] = ()
     capacity: _Capacity
     yield_: _Yield = Field(alias="yield")
     grid: _Grid
     access: _Access
     setback: _Setback
     terrain: _Terrain
-    prescreen: list[_PrescreenEntry] = []
+    prescreen: Annotated[tuple[_PrescreenEntry, ...], AsTuple] = ()
 
     @property
     def candidates(self) -> tuple[CandidateRole, ...]:
