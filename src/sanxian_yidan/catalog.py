@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,14 +25,14 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, cast
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from . import crs as crsmod
 from .datafiles import load_toml
 from .errors import CatalogError, SanxianError, UnknownLayerError, problem
 from .io.vector import read_vector
 from .normalize import GeometryFamily, Repair, normalise
-from .params import DataModel, validate_layers
+from .params import DataModel, PositionalFields, validate_layers
 from .roles import (  # noqa: F401  (re-exported: the vocabulary was defined here before roles.py)
     REGION_ROLES,
     Role,
@@ -355,13 +356,23 @@ def _working_crs(value: str | None) -> str | None:
     return value
 
 
-if TYPE_CHECKING:  # read as text, kept as a path (made absolute by Catalog.load)
+def _fspath(value: Any) -> Any:
+    # a path given in Python (pathlib.Path, os.PathLike) is the text a file would give
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def _plain_dict(value: Any) -> Any:
+    # any mapping given in Python (the former dataclass took one, e.g. a MappingProxyType) is a table
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+if TYPE_CHECKING:  # read as text (or a path given in Python), kept as a path (made absolute by Catalog.load)
     _FilePath = Path
 else:
-    _FilePath = Annotated[_Text, AfterValidator(lambda text: Path(text))]
+    _FilePath = Annotated[_Text, BeforeValidator(_fspath), AfterValidator(lambda text: Path(text))]
 
 
-class LayerEntry(DataModel):
+class LayerEntry(PositionalFields, DataModel):
     """A validated catalog entry (a ``[[layers]]`` table).
 
     Attributes
@@ -384,6 +395,9 @@ class LayerEntry(DataModel):
         Free text of the catalog's author.
     """
 
+    # The former dataclass' field order (PositionalFields).
+    positional: ClassVar[tuple[str, ...]] = ("id", "role", "path", "layer", "title_zh", "title_en", "source",
+                                             "licence", "synthetic", "crs", "encoding", "fields")
     id: Annotated[_Text, AfterValidator(_layer_id)]
     role: Annotated[_Text, AfterValidator(_known_role)]
     path: _FilePath
@@ -395,7 +409,8 @@ class LayerEntry(DataModel):
     synthetic: bool  # sample data must say whether it is real
     crs: str | None = None
     encoding: str | None = None
-    fields: Annotated[dict[str, str], AfterValidator(_canonical)] = {}  # canonical name -> column in the file
+    # canonical name -> column in the file
+    fields: Annotated[dict[str, str], BeforeValidator(_plain_dict), AfterValidator(_canonical)] = {}
     notes: str | None = None
 
     @property

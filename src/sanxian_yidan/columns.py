@@ -15,6 +15,7 @@ column reads the same everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -24,12 +25,12 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from .datafiles import load_model, load_toml
 from .errors import DataFileError, problem
-from .params import DataModel, Sourced, validate_layers
+from .params import DataModel, FormerKeyword, FormerKeywords, PositionalFields, Sourced, validate_layers
 
 _Digits = Annotated[int, Field(ge=0, le=9)]  # decimals written to CSV and shown in tables
 
 
-class Column(DataModel):
+class Column(PositionalFields, FormerKeywords, DataModel):
     """One output column (a ``[<name>]`` table of ``data/columns/<module>.toml``).
 
     Attributes
@@ -46,6 +47,9 @@ class Column(DataModel):
         Decimals written to CSV and shown in tables (default: by unit, see ``data/csv_format.toml``).
     """
 
+    # The former dataclass: its field order, and its name, now the column's key in the registry's file.
+    positional: ClassVar[tuple[str, ...]] = ("name", "zh", "en", "unit", "description", "digits")
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {"name": "_name"}
     zh: str
     en: str
     unit: str

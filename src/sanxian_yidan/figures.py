@@ -10,6 +10,7 @@ PNG bytes.  Layer lists, margins and sizes live in ``data/figures.toml``.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,7 +21,7 @@ from pydantic import Field
 
 from .charts import cjk_font
 from .datafiles import load_model
-from .params import AsTuple, Sourced
+from .params import AsTuple, PositionalFields, Sourced, python_only
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -33,7 +34,11 @@ __all__ = ["FigureLayer", "FigureSettings", "SheetText", "catalog_context", "fig
 FIGURES_FILE = "figures.toml"
 
 
-class FigureSettings(Sourced):
+#: The source of a :class:`FigureSettings` built the former way, without one (the dataclass had no ``source``).
+FORMER_SOURCE = "not given (settings built in Python without a source) / 未注明来源"
+
+
+class FigureSettings(PositionalFields, Sourced):
     """One ``[sheet]`` / ``[study]`` table of ``figures.toml`` (validated: types, ranges, legend place).
 
     Attributes
@@ -58,6 +63,9 @@ class FigureSettings(Sourced):
         Where the sizes and margins come from.
     """
 
+    # The former dataclass' field order (PositionalFields); it had no ``source`` (see ``__init__``).
+    positional: ClassVar[tuple[str, ...]] = ("context_roles", "margin_share", "min_margin_m", "width_in", "height_in",
+                                             "dpi", "region_margin_share", "legend", "legend_font_pt", "source")
     context_roles: Annotated[tuple[str, ...], AsTuple]
     margin_share: float = Field(ge=0)
     min_margin_m: float = Field(ge=0)
@@ -67,6 +75,15 @@ class FigureSettings(Sourced):
     region_margin_share: float | None = Field(default=None, ge=0)
     legend: Literal["right", "below"] = "right"
     legend_font_pt: float = Field(default=7.0, ge=4)
+
+    @python_only  # a table of the file without a source stays an error
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if "source" not in kwargs and len(args) < len(self.positional):
+            warnings.warn(f"FigureSettings: 缺少来源已弃用 / settings without source= are deprecated and will be "
+                          f"refused in the next release; give source= (where the sizes and margins come from); "
+                          f"source is {FORMER_SOURCE!r} until then", DeprecationWarning, stacklevel=2)
+            kwargs["source"] = FORMER_SOURCE
+        super().__init__(*args, **kwargs)
 
 
 class SheetText(Sourced):

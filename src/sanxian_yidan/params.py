@@ -28,8 +28,9 @@ from pydantic.functional_validators import AfterValidator
 
 from .errors import DataFileError, problem
 
-__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "FormerAttributes", "Keyed", "KeyedTable", "PositionalFields",
-           "Source", "Sourced", "SourcedValue", "deep_merge", "format_errors", "validate_layers"]
+__all__ = ["PACKAGED_PREFIX", "AsTuple", "DataModel", "FormerAttributes", "FormerKeyword", "FormerKeywords", "Keyed",
+           "KeyedTable", "PositionalFields", "python_only", "Source", "Sourced", "SourcedValue", "deep_merge", "format_errors",
+           "validate_layers"]
 
 M = TypeVar("M", bound="DataModel")
 
@@ -144,6 +145,88 @@ class PositionalFields:
     def replace(self, **changes: Any) -> Any:
         """A copy with ``changes`` applied and validated again (what ``dataclasses.replace`` did)."""
         return type(self).model_validate({**self.model_dump(), **changes})  # type: ignore[attr-defined]
+
+
+#: Where a former keyword goes: a field (``"name"``), a key of a mapping field (``"params.where"``), a private
+#: attribute set after validation (``"_origin"``), or the new form in words and a function of the value giving
+#: the new keywords (``{}`` when the value says nothing, e.g. a former default).
+FormerKeyword = str | tuple[str, Callable[[Any], Mapping[str, Any]]]
+
+
+class FormerKeywords:
+    """Mixin of a parameter model that was a frozen dataclass: its former keyword names still construct it.
+
+    ``former_keywords`` maps each former keyword to where its value goes now (:data:`FormerKeyword`).  A former
+    keyword gives the same object as the new form, with a :class:`DeprecationWarning` naming the new form; a value
+    given the new way wins over one given the former way.  Only construction in Python (``Model(...)``) reads
+    them (the model's ``__init__`` is :func:`python_only`): in a data file a former name stays an unknown key.
+    Listed after :class:`PositionalFields` in the bases, so that former positional arguments reach it by their
+    former names.
+    """
+
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            python_only(vars(cls)["__init__"])
+            return
+
+        def __init__(self: Any, *args: Any, **kw: Any) -> None:  # the inherited one, marked on this class only
+            super(cls, self).__init__(*args, **kw)
+        cls.__init__ = python_only(__init__)  # type: ignore[method-assign]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        used = [name for name in self.former_keywords if name in kwargs]
+        moved: dict[str, Any] = {}
+        private: dict[str, Any] = {}
+        for name in used:
+            value, where = kwargs.pop(name), self.former_keywords[name]
+            if not isinstance(where, str):
+                moved = deep_merge(moved, where[1](value))
+            elif where.startswith("_"):
+                private[where] = value
+            else:
+                head, _, key = where.partition(".")
+                moved = deep_merge(moved, {head: {key: value} if key else value})
+        if used:
+            advice = "; ".join(f"{name}= -> {_new_form(self.former_keywords[name])}" for name in used)
+            warnings.warn(f"{type(self).__name__}: 旧参数名已弃用 / keywords {', '.join(f'{n}=' for n in used)} are "
+                          f"deprecated and will be removed in the next release; {advice}",
+                          DeprecationWarning, stacklevel=2 + _init_frames(type(self), FormerKeywords))
+        super().__init__(*args, **(deep_merge(moved, kwargs) if moved else kwargs))
+        for name, value in private.items():
+            setattr(self, name, value)
+
+
+InitT = TypeVar("InitT", bound=Callable[..., None])
+
+
+def python_only(init: InitT) -> InitT:
+    """Mark a model's ``__init__`` as run only when Python code builds the model, never while a file is validated.
+
+    Pydantic calls a model's own ``__init__`` also for each nested table it validates; a former form accepted there
+    would let a data file use a former name (with a warning nobody reads) instead of failing as an unknown key.
+    Marked as pydantic's base ``__init__``, it runs only for ``Model(...)``.
+    """
+    init.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+    return init
+
+
+def _init_frames(cls: type, mixin: type) -> int:
+    """How many ``__init__`` of ``cls``'s bases run before ``mixin``'s (so that a warning names the caller's line)."""
+    mro = cls.__mro__
+    return sum("__init__" in vars(c) for c in mro[:mro.index(mixin)])
+
+
+def _new_form(where: FormerKeyword) -> str:
+    """The new form of a former keyword, in words (for the warning)."""
+    if not isinstance(where, str):
+        return where[0]
+    if where.startswith("_"):
+        return f"{where[1:]} is set when the record is loaded from its file"
+    head, _, key = where.partition(".")
+    return f'{head}={{"{key}": ...}}' if key else f"{head}=..."
 
 
 #: Where a former attribute is now: its path on the model (read as written), or the path as text and how to read it.

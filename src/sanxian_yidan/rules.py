@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import reduce
@@ -55,7 +56,17 @@ from .conditions import OPS, Condition
 from .datafiles import load_toml, packaged, packaged_path
 from .errors import DataFileError
 from .industries import expand_prefixes, matches, project_types
-from .params import PACKAGED_PREFIX, AsTuple, DataModel, Source, deep_merge, format_errors
+from .params import (
+    PACKAGED_PREFIX,
+    AsTuple,
+    DataModel,
+    FormerKeyword,
+    FormerKeywords,
+    PositionalFields,
+    Source,
+    deep_merge,
+    format_errors,
+)
 from .predicates import Predicate, predicate, predicates
 from .roles import role_vocabulary
 
@@ -111,7 +122,7 @@ else:
 Names = Annotated[tuple[str, ...], AsTuple]
 
 
-class AppliesTo(DataModel):
+class AppliesTo(PositionalFields, FormerKeywords, DataModel):
     """Which projects a rule applies to (a rule's ``[applies_to]`` table).  Empty criteria match every project.
 
     All given criteria must hold.  When a project lacks the attribute an *inclusion* criterion needs
@@ -131,6 +142,10 @@ class AppliesTo(DataModel):
         The entries as written (``"@chemical"``), for reports.
     """
 
+    # The former dataclass (``Applicability``): its field order, and its labels now kept from ``industries``.
+    positional: ClassVar[tuple[str, ...]] = ("industries", "industries_except", "project_types",
+                                             "project_types_except", "two_high", "industry_labels")
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {"industry_labels": "_labels"}
     industries: Codes = ()
     industries_except: Codes = ()
     project_types: Names = ()
@@ -236,7 +251,7 @@ class AppliesTo(DataModel):
 Applicability = AppliesTo
 
 
-class RuleEntry(DataModel):
+class RuleEntry(PositionalFields, FormerKeywords, DataModel):
     """One screening rule, a ``[[rules]]`` entry (see the module docstring for the predicates).
 
     Its role, severity and ``[params]`` are checked against its predicate's declaration
@@ -273,8 +288,24 @@ class RuleEntry(DataModel):
     params : mapping
         Every parameter as parsed by the predicate (``where``, ``distance_m``, ... and those of predicates
         registered later).
+
+    Notes
+    -----
+    A rule hashes by its fields other than ``params`` (equal rules hash alike; ``params`` may hold lists).
     """
 
+    # The former dataclass (``Rule``): its field order, and its keywords now read from ``params`` (given as the
+    # file writes them) or set when loaded (``origin``); a former default (None, ``()``) says nothing.
+    positional: ClassVar[tuple[str, ...]] = ("id", "title_zh", "title_en", "role", "predicate", "severity", "source",
+                                             "applies_to", "where", "distance_m", "share", "test", "assumption",
+                                             "note_zh", "note_en", "origin", "params")
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {
+        "where": ('params={"where": [{"field": ..., "op": ..., "value": ...}, ...]}',
+                  lambda v: {"params": {"where": _tables(v)}} if v else {}),
+        "distance_m": ('params={"distance_m": ...}', lambda v: {} if v is None else {"params": {"distance_m": v}}),
+        "share": ('params={"share": ...}', lambda v: {} if v is None else {"params": {"share": v}}),
+        "test": ('params={"field": ..., "op": ..., "value": ...}', lambda v: {} if v is None else {"params": _table(v)}),
+        "origin": "_origin"}
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
     title_zh: Text
     title_en: Text
@@ -307,6 +338,19 @@ class RuleEntry(DataModel):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return entry
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        params = kwargs.get("params")
+        if isinstance(params, Mapping) and any(_is_parsed(v) for v in params.values()):
+            warnings.warn("Rule: 已解析的参数已弃用 / params holding parsed Condition objects are deprecated and will be "
+                          "removed in the next release; give params as the file writes them "
+                          '({"where": [{"field": ..., "op": ..., "value": ...}]})', DeprecationWarning, stacklevel=2)
+            kwargs["params"] = {k: _raw(v) for k, v in params.items() if k != "test" and v != ()} | (
+                _table(params["test"]) if params.get("test") is not None else {})
+        super().__init__(*args, **kwargs)
+
+    def __hash__(self) -> int:
+        return hash(tuple(v for k, v in self.__dict__.items() if k != "params"))
 
     @property
     def origin(self) -> str:
@@ -360,6 +404,26 @@ class RuleEntry(DataModel):
 
 #: A loaded rule is its validated entry.
 Rule = RuleEntry
+
+
+def _table(cond: Condition) -> dict[str, Any]:
+    """A parsed condition as the file writes it (``{field, op, value}``, a list for list ops)."""
+    return {"field": cond.field, "op": cond.op, "value": list(cond.value) if isinstance(cond.value, tuple) else cond.value}
+
+
+def _tables(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
+    return [_table(c) for c in conditions]
+
+
+def _is_parsed(value: Any) -> bool:
+    return isinstance(value, Condition) or (isinstance(value, tuple) and any(isinstance(v, Condition) for v in value))
+
+
+def _raw(value: Any) -> Any:
+    """A parameter as the file writes it (parsed conditions become tables)."""
+    if isinstance(value, tuple) and all(isinstance(v, Condition) for v in value):
+        return _tables(value)
+    return _table(value) if isinstance(value, Condition) else value
 
 
 @dataclass(frozen=True)
