@@ -136,7 +136,7 @@ class PositionalFields:
         if args:
             warnings.warn(f"{type(self).__name__}: 位置参数已弃用，请使用关键字参数 / positional arguments are "
                           f"deprecated; use keywords ({', '.join(self.positional[:len(args)])}=...)",
-                          DeprecationWarning, stacklevel=2)
+                          DeprecationWarning, stacklevel=2 + _init_frames(type(self), PositionalFields))
         for name in self.spread:
             if isinstance(kwargs.get(name), Mapping):
                 kwargs = {**kwargs.pop(name), **kwargs}

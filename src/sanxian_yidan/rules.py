@@ -340,13 +340,15 @@ class RuleEntry(PositionalFields, FormerKeywords, DataModel):
         return entry
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        params = kwargs.get("params")
+        at = self.positional.index("params")  # the former dataclass' last field
+        params = args[at] if len(args) > at else kwargs.get("params")
         if isinstance(params, Mapping) and any(_is_parsed(v) for v in params.values()):
             warnings.warn("Rule: 已解析的参数已弃用 / params holding parsed Condition objects are deprecated and will be "
                           "removed in the next release; give params as the file writes them "
                           '({"where": [{"field": ..., "op": ..., "value": ...}]})', DeprecationWarning, stacklevel=2)
-            kwargs["params"] = {k: _raw(v) for k, v in params.items() if k != "test" and v != ()} | (
+            raw = {k: _raw(v) for k, v in params.items() if k != "test" and v != ()} | (
                 _table(params["test"]) if params.get("test") is not None else {})
+            args, kwargs = (args[:at] + (raw,) + args[at + 1:], kwargs) if len(args) > at else (args, {**kwargs, "params": raw})
         super().__init__(*args, **kwargs)
 
     def __hash__(self) -> int:
