@@ -451,3 +451,16 @@ def test_the_sort_stage_is_local_only_when_scheduler_and_workers_are(tmp_path: P
     with sort_stage(remote, tmp_path) as shared:
         assert shared == tmp_path / "_sort" and list(shared.iterdir()) == []
     assert not shared.exists() and tmp_path.exists()
+
+
+@pytest.mark.parametrize("name", ["projects.parquet", "buildings.gpkg"])
+def test_a_missing_input_is_refused_as_missing_before_dask_reads_it(tmp_path: Path, name: str) -> None:
+    from sanxian_yidan.engine import read_partitions
+    from sanxian_yidan.errors import MissingFileError
+
+    with pytest.raises(MissingFileError, match="not found"):
+        read_partitions(tmp_path / name, Engine("dask", partition_rows=1000))
+    empty = tmp_path / f"empty_{name}"
+    empty.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty|0 bytes"):
+        read_partitions(empty, Engine("dask", partition_rows=1000))

@@ -35,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 
 from .errors import InputFileError, SanxianError, problem
+from .io import safety
 from .parallel import DaskFile, performance_settings
 from .progress import Progress, report_step
 
@@ -262,6 +263,10 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
         ddf = dask_geopandas.from_geopandas(source, chunksize=rows, sort=False)
     else:
         path = Path(source)
+        if not (path.is_dir() and _is_parquet(path)):  # a folder of GeoParquet parts is one input too
+            # The same refusals as the in-memory reader's (missing, empty, FIFO, device), before Dask opens it.
+            safety.check_input_file(path, what="input layer", dir_suffixes=(".gdb",),
+                                    fix="check the path and the working directory")
         try:
             if _is_parquet(path):
                 # One partition per row group: a file written with large row groups still reads in pieces
