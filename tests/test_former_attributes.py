@@ -231,3 +231,11 @@ def test_arrays_read_as_tuples_are_reported_as_lists() -> None:
     with pytest.raises(DataFileError, match=r"lines: list should have at least 1 item after validation, not 0, "
                                             r"got \[\] \(元素个数不对\)"):
         mines.load_params({"lines": []})
+
+
+def test_the_warning_names_the_class_by_the_name_users_know() -> None:
+    """``BrownfieldParams`` (the former record's name, bound to the model) rather than the model's own name."""
+    from sanxian_yidan.brownfield.params import load_params
+
+    with pytest.warns(DeprecationWarning, match=r"^BrownfieldParams\.yield_tilt_deg: .*read \.yield_\.tilt_deg"):
+        assert load_params().yield_tilt_deg is None or load_params().yield_tilt_deg >= 0

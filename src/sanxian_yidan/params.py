@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import operator
+import sys
 import types
 import typing
 import warnings
@@ -252,9 +253,16 @@ class FormerAttributes:
             if where is None:
                 return super().__getattr__(name)
             path, read = (where, operator.attrgetter(where)) if isinstance(where, str) else where
-            warnings.warn(f"{type(self).__name__}.{name}: 已弃用，请读取 .{path} / is deprecated and will be "
+            warnings.warn(f"{_public_name(type(self))}.{name}: 已弃用，请读取 .{path} / is deprecated and will be "
                           f"removed in the next release; read .{path}", DeprecationWarning, stacklevel=2)
             return read(self)
+
+
+def _public_name(cls: type) -> str:
+    """The name users know a model by: the former record's name its module binds to it
+    (``BrownfieldParams = BrownfieldFile``), else the class' own."""
+    names = [k for k, v in vars(sys.modules[cls.__module__]).items() if v is cls and k != cls.__name__]
+    return names[0] if names else cls.__name__
 
 
 class SourcedValue(DataModel):
