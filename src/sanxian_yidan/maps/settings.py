@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import SanxianError
-from ..params import PACKAGED_PREFIX, AsTuple, DataModel, PositionalFields, Sourced, validate_layers
+from ..params import PACKAGED_PREFIX, AsTuple, DataModel, Keyed, KeyedTable, PositionalFields, Sourced, validate_layers
 from ._deprecated import parse_palettes, parse_ramps  # noqa: F401  (deprecated: removed in the next release)
 from .palettes import (  # noqa: F401  (PaletteClass, Palette, Ramp: public names, as before palettes.py)
     COLOUR,
@@ -51,9 +51,8 @@ class TileSource(PositionalFields, DataModel):
     attribution: str
 
 
-@dataclass(frozen=True)
-class Basemap:
-    """A tile basemap (``[basemaps.<id>]`` in ``maps.toml``).
+class Basemap(Keyed, Sourced):
+    """A tile basemap (``[basemaps.<id>]`` in ``maps.toml``; ``id`` is its key).
 
     Attributes
     ----------
@@ -65,27 +64,22 @@ class Basemap:
         First = base layer, further = overlays (e.g. Tianditu labels).
     """
 
-    id: str
     zh: str
     en: str
-    crs: str
-    max_zoom: int
+    crs: Literal["wgs84", "gcj02"]
+    max_zoom: int = Field(ge=0)
     subdomains: str
     key_env: str
-    tiles: tuple[TileSource, ...]
-    source: str
+    tiles: Annotated[tuple[TileSource, ...], AsTuple] = Field(min_length=1)
 
 
-@dataclass(frozen=True)
-class BoundaryStyle:
-    """How the catalog's boundary layer of one role is drawn (``[boundaries.<id>]``)."""
+class BoundaryStyle(Keyed, Sourced):
+    """How the catalog's boundary layer of one role is drawn (``[boundaries.<id>]``; ``id`` is its key)."""
 
-    id: str
     role: str
-    colour: str
-    weight: float
+    colour: Colour
+    weight: float = Field(ge=0)
     dash: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -190,23 +184,6 @@ class _Offline(Sourced):
     drop_reason: str
 
 
-class _Basemap(Sourced):
-    zh: str
-    en: str
-    crs: Literal["wgs84", "gcj02"]
-    max_zoom: int = Field(ge=0)
-    subdomains: str
-    key_env: str
-    tiles: list[TileSource] = Field(min_length=1)
-
-
-class _Boundary(Sourced):
-    role: str
-    colour: Colour
-    weight: float = Field(ge=0)
-    dash: str
-
-
 class _FieldLabels(Sourced):
     names: dict[str, str]
 
@@ -220,8 +197,8 @@ class MapsFile(Sourced):
     banner: _Banner
     raster: _Raster
     offline: _Offline
-    basemaps: dict[str, _Basemap]
-    boundaries: dict[str, _Boundary] = {}   # optional: the style registry draws boundaries
+    basemaps: Annotated[dict[str, Basemap], KeyedTable]
+    boundaries: Annotated[dict[str, BoundaryStyle], KeyedTable] = {}   # optional: the style registry draws boundaries
     field_labels: _FieldLabels
     # colours come from the style registry (data/styles.toml) unless this file brings its own tables
     palettes: dict[str, PaletteEntry] | None = None
@@ -262,12 +239,10 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
     # [map] and [overlay] keys are MapSettings fields of the same names
     return MapSettings(
         path=file, **doc.map.model_dump(exclude={"source"}), **doc.overlay.model_dump(exclude={"source"}),
-        boundaries=tuple(BoundaryStyle(bid, b.role, b.colour, b.weight, b.dash, b.source)
-                         for bid, b in doc.boundaries.items()),
+        boundaries=tuple(doc.boundaries.values()),
         banner_text=bn.text, banner_background=bn.background, banner_colour=bn.colour,
         offline_drop=doc.offline.drop, offline_drop_reason=doc.offline.drop_reason,
-        basemaps={bid: Basemap(bid, b.zh, b.en, b.crs, b.max_zoom, b.subdomains, b.key_env, tuple(b.tiles), b.source)
-                  for bid, b in doc.basemaps.items()},
+        basemaps=dict(doc.basemaps),
         palettes=build_palettes(doc.palettes) if doc.palettes is not None else dict(_registry().palettes),
         ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),
         field_labels=dict(doc.field_labels.names), raster_max_size_px=doc.raster.max_size_px,
