@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -149,20 +149,6 @@ class _Script(MacroElement):
 # markers above everything but popups (Leaflet: markerPane 600, tooltipPane 650, popupPane 700).
 _PANES = (("sxHill", 205), ("sxBase", 220), ("sxRaster", 390), ("sxBounds", 450), ("sxLabels", 460),
           ("sxMarkers", 620))
-
-
-class _MetricScale(MacroElement):
-    """Scale bar in metres/kilometres only (planners in China work in metric units)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        L.control.scale({metric: true, imperial: false, position: 'bottomleft'}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "SanxianScale"
 
 
 # A small "stacked layers" icon for a collapsed layer control; Leaflet's own icon is a PNG next to
@@ -389,17 +375,10 @@ def _feature_style(kind: str, colour: str, s: MapSettings, *, look: Any = None, 
 def _feature_collection(geoms: np.ndarray, values: Sequence[list[PopupValue]] | None,
                         tips: Sequence[str] | None, marks: Sequence[str] | None = None) -> dict[str, Any]:
     """GeoJSON with only what the page needs: geometry, popup values ``_p``, tooltip ``_t``, marker label ``_m``."""
-    geometries = shapely.to_geojson(geoms)  # vectorised
-    features = []
-    for i, geometry in enumerate(geometries):
-        props: dict[str, Any] = {}
-        if values is not None:
-            props["_p"] = values[i]
-        if tips is not None and tips[i]:
-            props["_t"] = tips[i]
-        if marks is not None and marks[i]:
-            props["_m"] = marks[i]
-        features.append({"type": "Feature", "id": str(i), "geometry": json.loads(geometry), "properties": props})
+    columns = {"_p": values, "_t": tips, "_m": marks}   # popup values are kept even when empty
+    features = [{"type": "Feature", "id": str(i), "geometry": json.loads(geometry),
+                 "properties": {k: v[i] for k, v in columns.items() if v is not None and (k == "_p" or v[i])}}
+                for i, geometry in enumerate(shapely.to_geojson(geoms))]  # to_geojson: vectorised
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -414,18 +393,12 @@ def _add_geojson(group: folium.FeatureGroup, geoms: np.ndarray, labels: list[str
                 "fillOpacity": min(float(style.get("fillOpacity", 0.5)) + 0.2, 0.95)}
         def highlight(_feature: Any, bold: dict[str, float] = bold) -> dict[str, float]:  # folium wants a callable
             return bold
-    options: dict[str, Any] = {}
-    if pane:
-        options["pane"] = pane
-    if not interactive:
-        options["interactive"] = False
+    options: dict[str, Any] = {**({"pane": pane} if pane else {}), **({} if interactive else {"interactive": False})}
     marker = None
     if kind == "point":
         marker = folium.CircleMarker(radius=style.get("radius", s.point_radius))
-        if pane:  # folium 0.20 leaves a CircleMarker's pane out of its options: points fell into the overlay pane
-            marker.options["pane"] = pane
-        if not interactive:
-            marker.options["interactive"] = False
+        # folium 0.20 leaves a CircleMarker's pane out of its options: points fell into the overlay pane
+        marker.options.update(options)
     folium.GeoJson(
         data, control=False, style_function=lambda _feature, style=style: style,
         highlight_function=highlight, marker=marker,
@@ -440,6 +413,18 @@ def _popup(layer: MapLayer, s: MapSettings) -> tuple[list[str], list[list[PopupV
                          label_overrides=layer.popup_labels)
 
 
+def _class_members(classes: LayerClasses, ok: np.ndarray) -> Iterator[tuple[LegendEntry, np.ndarray]]:
+    """Each class with drawable features: its legend entry and the indices of those features."""
+    for k, entry in enumerate(classes.entries):
+        members = np.flatnonzero(ok & (classes.index == k))
+        if len(members):
+            yield entry, members
+
+
+def _pick(items: Sequence[Any] | None, members: np.ndarray) -> list[Any] | None:
+    return None if items is None else [items[i] for i in members]
+
+
 def _draw_layer(m: folium.Map, p: _Prepared, s: MapSettings) -> folium.FeatureGroup:
     layer, classes, geoms, kind = p.layer, p.classes, p.geoms, p.kind
     assert classes is not None
@@ -448,12 +433,8 @@ def _draw_layer(m: folium.Map, p: _Prepared, s: MapSettings) -> folium.FeatureGr
     labels, values = _popup(layer, s)
     tips = tooltip_texts(layer)
     ok = _drawn(geoms)
-    for k, entry in enumerate(classes.entries):
-        members = np.flatnonzero(ok & (classes.index == k))
-        if not len(members):
-            continue
-        _add_geojson(group, geoms[members], labels, [values[i] for i in members],
-                     None if tips is None else [tips[i] for i in members],
+    for entry, members in _class_members(classes, ok):
+        _add_geojson(group, geoms[members], labels, _pick(values, members), _pick(tips, members),
                      _feature_style(kind, entry.colour, s, look=look), kind, s, interactive_highlight=True)
     group.add_to(m)
     if layer.markers and ok.any():
@@ -477,15 +458,11 @@ def _draw_markers(m: folium.Map, group: folium.FeatureGroup, p: _Prepared, label
     markers = folium.FeatureGroup(name="markers", control=False, show=True)
     markers.add_to(group)
     radius = look.radius if look is not None else s.point_radius * 1.5
-    for k, entry in enumerate(classes.entries):
-        members = np.flatnonzero(ok & (classes.index == k))
-        if not len(members):
-            continue
+    for entry, members in _class_members(classes, ok):
         style = {"color": "#1a1a1a", "weight": 2.0, "fill": True, "fillColor": entry.colour, "fillOpacity": 1.0,
                  "radius": radius}
-        _add_geojson(markers, points[members], labels, [values[i] for i in members],
-                     None if tips is None else [tips[i] for i in members], style, "point", s,
-                     interactive_highlight=False, pane="sxMarkers", marks=[marks[i] for i in members])
+        _add_geojson(markers, points[members], labels, _pick(values, members), _pick(tips, members), style,
+                     "point", s, interactive_highlight=False, pane="sxMarkers", marks=_pick(marks, members))
     _Script(f"""(function () {{
     var map = {m.get_name()}, parent = {group.get_name()}, markers = {markers.get_name()};
     // Labels of neighbouring markers must not cover each other: each label takes the first place, right or
@@ -555,8 +532,7 @@ def _draw_base(m: folium.Map, p: _Prepared, s: MapSettings, group: folium.Featur
     boundary = layer.look in BOUNDARY_ROLES
     ok = np.flatnonzero(_drawn(p.geoms))
     labels, values = _popup(layer, s) if boundary else ([], None)
-    colour = look.fill or look.stroke
-    style = _feature_style(p.kind, colour, s, look=look)
+    style = _feature_style(p.kind, look.fill or look.stroke, s, look=look)
     if p.kind == "point":
         style["fillColor"] = look.fill or look.stroke
     _add_geojson(group, p.geoms[ok], labels, None if values is None else [values[i] for i in ok], None, style,
@@ -674,8 +650,6 @@ def _resolve_key(basemap: Basemap, key: str | None) -> str | None:
         raise MapError(problem("天地图密钥格式不正确。", "The Tianditu key must be letters and digits only.",
                                fix=f"check the value of {basemap.key_env}"))
     return key
-
-
 
 
 def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = False,
@@ -875,7 +849,9 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
     }}
     map.on('overlayadd overlayremove', sync); sync();
 }})();""").add_to(m)
-    _MetricScale().add_to(m)
+    # Scale bar in metres/kilometres only (planners in China work in metric units).
+    _Script(f"L.control.scale({{metric: true, imperial: false, position: 'bottomleft'}}).addTo({m.get_name()});"
+            ).add_to(m)
     folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
                                   secondary_length_unit="kilometers", primary_area_unit="sqmeters",
                                   secondary_area_unit="hectares").add_to(m)
@@ -900,11 +876,9 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
 def _legend_block(p: _Prepared) -> _LegendBlock:
     if p.raster is not None:
         assert p.image is not None
-        if p.base:
-            entries: tuple[LegendEntry, ...] = (LegendEntry(p.raster.name, "#808080", 0),)
-            return _LegendBlock(p.raster.name, "", entries, "raster", p.synthetic, show_counts=False, group=p.group)
-        return _LegendBlock(p.raster.name, p.image.heading or "", p.image.entries, "raster", p.synthetic,
-                            show_counts=False, group=p.group)
+        heading, entries = ("", (LegendEntry(p.raster.name, "#808080", 0),)) if p.base else \
+            (p.image.heading or "", p.image.entries)
+        return _LegendBlock(p.raster.name, heading, entries, "raster", p.synthetic, show_counts=False, group=p.group)
     if p.base:
         look = _look(p.layer)
         outline = p.kind == "polygon" and not look.fill
