@@ -517,21 +517,13 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     computed_m2 = shapely.area(geoms)
     area_ha, unit_codes, area_notes = _declared_areas(parcels, computed_m2)
     notes.extend(area_notes)
-    columns: dict[str, Any] = {
-        "point_count": pd.array([p.point_count for p in parcels], dtype="Int64"),
-        "area_ha": area_ha,
-        "parcel_id": [p.parcel_id for p in parcels],
-        "name": [p.name for p in parcels],
-        "geom_kind": [p.kind for p in parcels],
-        "sheet": [p.text.get("sheet", "") for p in parcels],
-        "use": [p.text.get("use", "") for p in parcels],
-        "land_class_code": [p.text.get("land_class_code", "") for p in parcels],
-        "area_declared": np.array([p.area_value for p in parcels], dtype=float),
-        "area_unit": unit_codes,
-    }
-    for column in EXTRA_COLUMNS:
-        if any(column in p.text for p in parcels):
-            columns[column] = [p.text.get(column, "") for p in parcels]
+    # The text columns as written (blank where the parcel line's layout lacks the field); the extra columns
+    # only when some parcel line has them.
+    computed = {"point_count": pd.array([p.point_count for p in parcels], dtype="Int64"), "area_ha": area_ha,
+                "geom_kind": [p.kind for p in parcels], "area_unit": unit_codes,
+                "area_declared": np.array([p.area_value for p in parcels], dtype=float)}
+    columns = {c: computed[c] if c in computed else [p.text.get(c, "") for p in parcels]
+               for c in PARCEL_COLUMNS + EXTRA_COLUMNS if c in PARCEL_COLUMNS or any(c in p.text for p in parcels)}
     gdf = gpd.GeoDataFrame(columns, geometry=geoms, crs=crs)
     legacy = crsmod.legacy_datum_warning(crs)
     if legacy:
@@ -654,16 +646,14 @@ def _pick_layout(body: list[str]) -> tuple[str, ...] | None:
         kind = values[fields.index("geom_kind")]
         return kind in _KINDS or (kind == "" and len(fields) <= len(layouts["standard"]))
 
-    candidate = by_length.get(len(body))
-    if candidate and fits(candidate, body):
-        return candidate
     trimmed = list(body)
-    while trimmed and trimmed[-1] == "" and len(trimmed) > len(layouts["standard"]):
-        trimmed.pop()
+    while True:
         candidate = by_length.get(len(trimmed))
         if candidate and fits(candidate, trimmed):
             return candidate
-    return None
+        if not (trimmed and trimmed[-1] == "" and len(trimmed) > len(layouts["standard"])):
+            return None
+        trimmed.pop()
 
 
 def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems: _Problems) -> None:
@@ -1392,9 +1382,7 @@ def _datum_name(crs: CRS) -> str | None:
 
 
 def _warn_datum_change(source: CRS, target: CRS) -> None:
-    src = _datum_name(source)
-    dst = _datum_name(target)
-    if src == dst:
+    if _datum_name(source) == _datum_name(target):
         return
     message = crsmod.legacy_datum_warning(source) or crsmod.legacy_datum_warning(target)
     if message:
@@ -1426,10 +1414,7 @@ def _text_fields(gdf: gpd.GeoDataFrame, path: Path) -> dict[str, list[str]]:
     n = len(gdf)
     fields: dict[str, list[str]] = {}
     for column in _TEXT_COLUMNS:
-        if column in gdf.columns:
-            values = ["" if pd.isna(v) else str(v).strip() for v in gdf[column]]
-        else:
-            values = [f"DK{i + 1}" for i in range(n)] if column == "parcel_id" else [""] * n
+        values = ["" if pd.isna(v) else str(v).strip() for v in gdf[column]] if column in gdf.columns else [""] * n
         if column == "parcel_id":
             values = [v or f"DK{i + 1}" for i, v in enumerate(values)]
         bad = [i for i, v in enumerate(values) if any(c in v for c in ",\r\n")]
@@ -1445,18 +1430,14 @@ def _text_fields(gdf: gpd.GeoDataFrame, path: Path) -> dict[str, list[str]]:
 
 def _kept_header(gdf: gpd.GeoDataFrame, given: dict[str, Any], path: Path) -> dict[str, str]:
     """格式版本号, 数据产生单位, 数据产生日期 to write: as given, else as read, else blank/blank/today."""
-    meta = gdf.attrs.get("sanxian") if isinstance(gdf.attrs, dict) else None
+    meta = gdf.attrs.get("sanxian")
     read = meta.get("header") if isinstance(meta, dict) else None
     read = read if isinstance(read, dict) else {}
     out = {}
     for key, value in given.items():
-        if value is None:
-            value = read.get(key)
-        if value is None:
-            value = _dt.date.today().isoformat() if key == _KEY_DATE else ""
-        if isinstance(value, _dt.date):
-            value = value.isoformat()
-        value = str(value).strip()
+        value = next((v for v in (value, read.get(key)) if v is not None),
+                     _dt.date.today() if key == _KEY_DATE else "")
+        value = (value.isoformat() if isinstance(value, _dt.date) else str(value)).strip()
         if "\r" in value or "\n" in value:
             raise InputFileError(problem(f"{key} 含有换行。", f"{key} {value!r} holds a line break.", file=path,
                                          fix=f"pass {key} on one line"))
