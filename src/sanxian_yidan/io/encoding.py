@@ -214,10 +214,10 @@ def detect_shapefile_encoding(shp: str | Path) -> EncodingGuess:
     EncodingGuess
     """
     shp = Path(shp)
-    dbf = _sidecar(shp, ".dbf")
+    dbf = sidecar(shp, ".dbf")
     if dbf is None:
         return EncodingGuess("utf-8", "no .dbf attribute table")
-    cpg = _sidecar(shp, ".cpg")
+    cpg = sidecar(shp, ".cpg")
     cpg_text = cpg.read_text(encoding="ascii", errors="replace") if cpg is not None else None
     return detect_dbf_encoding(dbf.read_bytes(), cpg_text, file=dbf)
 
@@ -265,6 +265,14 @@ def zipped_shapefile_members(archive: str | Path) -> list[str]:
         return []
 
 
+def zipped_shapefile_stem(archive: str | Path, layer: str | None = None) -> str | None:
+    """Member name without ``.shp`` of the shapefile in a zip (the one named ``layer`` if several), or None."""
+    shps = zipped_shapefile_members(archive)
+    if layer is not None:
+        shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
+    return str(PurePosixPath(shps[0]).with_suffix("")) if shps else None
+
+
 def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None) -> EncodingGuess | None:
     """Detect the attribute encoding of a shapefile inside a zip archive.
 
@@ -284,12 +292,9 @@ def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None)
     EncodingGuess or None
         ``None`` when the archive holds no shapefile.
     """
-    shps = zipped_shapefile_members(archive)
-    if layer is not None:
-        shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
-    if not shps:
+    stem = zipped_shapefile_stem(archive, layer)
+    if stem is None:
         return None
-    stem = str(PurePosixPath(shps[0]).with_suffix(""))
     with zipfile.ZipFile(archive) as zf:
         names = {n.lower(): n for n in zf.namelist()}
         dbf = names.get(stem.lower() + ".dbf")
@@ -300,7 +305,8 @@ def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None)
         return detect_dbf_encoding(zf.read(dbf), cpg_text, file=f"{archive}/{dbf}")
 
 
-def _sidecar(shp: Path, suffix: str) -> Path | None:
+def sidecar(shp: Path, suffix: str) -> Path | None:
+    """The file next to ``shp`` with ``suffix`` (lower or upper case), or None when there is none."""
     for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
         if candidate.exists():
             return candidate

@@ -22,7 +22,7 @@ import struct
 import zipfile
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 import numpy as np
@@ -30,6 +30,7 @@ from pydantic import Field
 
 from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
 from ..params import PACKAGED_PREFIX, Former, FormerAttributes, Sourced, validate_layers
+from .encoding import sidecar, zipped_shapefile_stem
 
 DATA_FILE = "input_limits.toml"
 
@@ -312,13 +313,6 @@ def check_zip(path: str | os.PathLike[str]) -> None:
 
 # ----------------------------------------------------------------------------------------- shapefile
 
-def _sidecar(shp: Path, suffix: str) -> Path | None:
-    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def shx_record_count(size: int) -> int:
     """Records a ``.shx`` index of ``size`` bytes holds (100-byte header, 8 bytes a record).
 
@@ -357,7 +351,7 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
     ESRI Shapefile Technical Description (1998); dBASE III file header (record count at bytes 4-7).
     """
     shp = Path(shp)
-    dbf = _sidecar(shp, ".dbf")
+    dbf = sidecar(shp, ".dbf")
     copy_fix = (f"copy every file of the layer together ({shp.stem}.shp, .shx, .dbf, .prj, .cpg) "
                 "or re-export it from your GIS")
     if dbf is None:
@@ -384,7 +378,7 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
             f"属性表 {dbf.name} 被截断：文件头记 {declared} 条记录，实际只有 {present} 条完整记录。",
             f"{dbf.name} is truncated: its header declares {declared} records but the file holds only "
             f"{present} whole records (an interrupted copy or download).", file=dbf, fix=copy_fix))
-    shx = _sidecar(shp, ".shx")
+    shx = sidecar(shp, ".shx")
     if shx is None:
         return None
     check_input_file(shx, what="shape index (.shx)")
@@ -444,19 +438,13 @@ def zipped_dbf_rows(archive: str | os.PathLike[str], layer: str | None = None) -
     InputFileError
         The ``.dbf`` member is missing or truncated.
     """
-    from pathlib import PurePosixPath
-
     archive = Path(archive)
+    stem = zipped_shapefile_stem(archive, layer)
+    if stem is None:
+        return None
+    copy_fix = f"zip every file of the layer together ({PurePosixPath(stem).name}.shp, .shx, .dbf, .prj, .cpg)"
     with zipfile.ZipFile(archive) as zf:
-        names = {n.lower(): n for n in zf.namelist()}
-        shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
-        if layer is not None:
-            shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
-        if not shps:
-            return None
-        stem = str(PurePosixPath(shps[0]).with_suffix(""))
-        dbf = names.get(stem.lower() + ".dbf")
-        copy_fix = f"zip every file of the layer together ({PurePosixPath(stem).name}.shp, .shx, .dbf, .prj, .cpg)"
+        dbf = {n.lower(): n for n in zf.namelist()}.get(stem.lower() + ".dbf")
         if dbf is None:
             raise InputFileError(problem(
                 f"压缩包中缺少属性表 {stem}.dbf。",
