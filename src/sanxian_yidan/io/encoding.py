@@ -13,9 +13,10 @@ import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import EncodingDetectionError, problem
+from .safety import limits, sidecar, zipped_shapefile_members, zipped_shapefile_stem  # noqa: F401  (re-exported)
 
 #: dBASE language-driver ids (header byte 29) that name a Chinese code page.
 #: Source: dBASE/ESRI LDID table (0x4D = code page 936 GBK, 0x7A = 936 PRC GBK).
@@ -127,8 +128,6 @@ def implausible_text(text: str | Iterable[str], *, max_chars: int = 20000) -> tu
         exceeds ``max_suspicious_share`` of ``data/input_limits.toml``; ``None`` if the text
         is plausible or too short to judge.
     """
-    from .safety import limits
-
     lim = limits()
     if not isinstance(text, str):
         text = " ".join(str(t) for t in text)
@@ -256,23 +255,6 @@ def detect_dbf_encoding(dbf: bytes, cpg: str | None, *, file: str | Path) -> Enc
     return EncodingGuess(guess.encoding, f"no .cpg; {guess.reason}", guess.warning)
 
 
-def zipped_shapefile_members(archive: str | Path) -> list[str]:
-    """Names of the ``.shp`` members of a zip archive (empty if none or not a zip)."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            return [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
-    except (zipfile.BadZipFile, OSError):
-        return []
-
-
-def zipped_shapefile_stem(archive: str | Path, layer: str | None = None) -> str | None:
-    """Member name without ``.shp`` of the shapefile in a zip (the one named ``layer`` if several), or None."""
-    shps = zipped_shapefile_members(archive)
-    if layer is not None:
-        shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
-    return str(PurePosixPath(shps[0]).with_suffix("")) if shps else None
-
-
 def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None) -> EncodingGuess | None:
     """Detect the attribute encoding of a shapefile inside a zip archive.
 
@@ -304,10 +286,3 @@ def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None)
         cpg_text = zf.read(cpg).decode("ascii", errors="replace") if cpg is not None else None
         return detect_dbf_encoding(zf.read(dbf), cpg_text, file=f"{archive}/{dbf}")
 
-
-def sidecar(shp: Path, suffix: str) -> Path | None:
-    """The file next to ``shp`` with ``suffix`` (lower or upper case), or None when there is none."""
-    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
-        if candidate.exists():
-            return candidate
-    return None

@@ -30,7 +30,6 @@ from pydantic import Field
 
 from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
 from ..params import PACKAGED_PREFIX, Former, FormerAttributes, Sourced, validate_layers
-from .encoding import sidecar, zipped_shapefile_stem
 
 DATA_FILE = "input_limits.toml"
 
@@ -312,6 +311,31 @@ def check_zip(path: str | os.PathLike[str]) -> None:
 
 
 # ----------------------------------------------------------------------------------------- shapefile
+
+def sidecar(shp: Path, suffix: str) -> Path | None:
+    """The file next to ``shp`` with ``suffix`` (lower or upper case), or None when there is none."""
+    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def zipped_shapefile_members(archive: str | Path) -> list[str]:
+    """Names of the ``.shp`` members of a zip archive (empty if none or not a zip)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError):
+        return []
+
+
+def zipped_shapefile_stem(archive: str | Path, layer: str | None = None) -> str | None:
+    """Member name without ``.shp`` of the shapefile in a zip (the one named ``layer`` if several), or None."""
+    shps = zipped_shapefile_members(archive)
+    if layer is not None:
+        shps = [n for n in shps if PurePosixPath(n).stem == layer] or shps
+    return str(PurePosixPath(shps[0]).with_suffix("")) if shps else None
+
 
 def shx_record_count(size: int) -> int:
     """Records a ``.shx`` index of ``size`` bytes holds (100-byte header, 8 bytes a record).
