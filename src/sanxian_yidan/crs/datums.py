@@ -14,15 +14,8 @@ from .settings import crs_settings
 # legacy datums
 # --------------------------------------------------------------------------------------------------
 def _datum_names(crs: CRS) -> list[str]:
-    parts = [crs]
-    if crs.is_compound:
-        parts = list(crs.sub_crs_list)
-    names = []
-    for part in parts:
-        geodetic = part.geodetic_crs
-        if geodetic is not None and geodetic.datum is not None:
-            names.append(geodetic.datum.name)
-    return names
+    parts = crs.sub_crs_list if crs.is_compound else [crs]
+    return [p.geodetic_crs.datum.name for p in parts if p.geodetic_crs is not None and p.geodetic_crs.datum is not None]
 
 
 def _legacy_match(crs: Any) -> str | None:
@@ -31,12 +24,10 @@ def _legacy_match(crs: Any) -> str | None:
     target = as_crs(crs)
     for name in _datum_names(target):
         # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
-        norm = name.lower().replace("_", " ").strip()
-        if norm.startswith("d "):
-            norm = norm[2:]
-        for legacy in crs_settings().legacy_datums:
-            if norm == legacy.lower():
-                return legacy
+        norm = name.lower().replace("_", " ").strip().removeprefix("d ")
+        legacy = next((d for d in crs_settings().legacy_datums if norm == d.lower()), None)
+        if legacy is not None:
+            return legacy
     return None
 
 

@@ -25,21 +25,22 @@ _BD_DLON = 0.0065
 _BD_DLAT = 0.006
 # Radius used only to express a residual in degrees as metres for the stopping test; 0.5 % is plenty there.
 _EARTH_RADIUS_M = 6378137.0
+# One conversion step: longitude/latitude arrays [deg] in, converted arrays out.
+_Step = Callable[[NDArray[np.float64], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]]
 
 # --------------------------------------------------------------------------------------------------
 # GCJ-02 / BD-09
 # --------------------------------------------------------------------------------------------------
-def _inputs(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
-    scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
-    lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+def _convert(lon: ArrayLike, lat: ArrayLike, *steps: _Step) -> tuple[Coordinate, Coordinate]:
+    """Apply the conversion ``steps`` in turn to the broadcast inputs; floats for scalar input, arrays otherwise."""
     # broadcast_arrays returns read-only views of the caller's data; copy so no later step can write back.
-    return np.array(lon_a, dtype=float), np.array(lat_a, dtype=float), scalar
-
-
-def _outputs(lon: NDArray[np.float64], lat: NDArray[np.float64], scalar: bool) -> tuple[Coordinate, Coordinate]:
-    if scalar:
-        return float(lon), float(lat)
-    return lon, lat
+    lon_a, lat_a = (np.array(a, dtype=float) for a in np.broadcast_arrays(np.asarray(lon, dtype=float),
+                                                                           np.asarray(lat, dtype=float)))
+    for step in steps:
+        lon_a, lat_a = step(lon_a, lat_a)
+    if np.ndim(lon) == 0 and np.ndim(lat) == 0:
+        return float(lon_a), float(lat_a)
+    return lon_a, lat_a
 
 
 def outside_mainland_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
@@ -113,9 +114,7 @@ def _residual_m(dlon: NDArray[np.float64], dlat: NDArray[np.float64], lat: NDArr
     return np.hypot(dlon * k * np.cos(np.radians(lat)), dlat * k)
 
 
-def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
-                              tuple[NDArray[np.float64], NDArray[np.float64]]],
-            target_lon: NDArray[np.float64], target_lat: NDArray[np.float64],
+def _invert(forward: _Step, target_lon: NDArray[np.float64], target_lat: NDArray[np.float64],
             lon: NDArray[np.float64], lat: NDArray[np.float64], what: str
             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Solve ``forward(lon, lat) == target`` by fixed-point iteration from the given start.
@@ -153,7 +152,7 @@ def _invert(forward: Callable[[NDArray[np.float64], NDArray[np.float64]],
             f"{s.max_iterations} iterations (last residual {worst:.3g} m); such points usually lie at the edge "
             "of the mainland-China box, where the offset switches on and off.",
             fix="check that the points are really web-map coordinates inside mainland China"), SanxianWarning,
-            stacklevel=4)
+            stacklevel=5)  # _invert, the inverse, _convert, the public conversion, its caller
     return lon.reshape(shape), lat.reshape(shape)
 
 
@@ -198,8 +197,7 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordina
     .. [2] Measured with pyproj.Geod over the Suizhou study area (tests/test_crs.py): 590-630 m around the
        city, 575-632 m over the whole box.
     """
-    lon_a, lat_a, scalar = _inputs(lon, lat)
-    return _outputs(*_wgs_to_gcj(lon_a, lat_a), scalar)
+    return _convert(lon, lat, _wgs_to_gcj)
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinate]:
@@ -230,8 +228,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordina
     ----------
     .. [1] ``data/crs.toml`` ``[gcj02]``; see :func:`wgs84_to_gcj02`.
     """
-    lon_a, lat_a, scalar = _inputs(lon, lat)
-    return _outputs(*_gcj_inverse(lon_a, lat_a), scalar)
+    return _convert(lon, lat, _gcj_inverse)
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinate]:
@@ -259,8 +256,7 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinat
        (``x_pi = pi * 3000 / 180``), as reproduced e.g. by the public-domain
        ``prcoords`` library.
     """
-    lon_a, lat_a, scalar = _inputs(lon, lat)
-    return _outputs(*_gcj_to_bd(lon_a, lat_a), scalar)
+    return _convert(lon, lat, _gcj_to_bd)
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinate]:
@@ -285,8 +281,7 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinat
     ----------
     .. [1] See :func:`gcj02_to_bd09`.
     """
-    lon_a, lat_a, scalar = _inputs(lon, lat)
-    return _outputs(*_bd_inverse(lon_a, lat_a), scalar)
+    return _convert(lon, lat, _bd_inverse)
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinate]:
@@ -309,8 +304,7 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinat
     .. [1] Measured with pyproj.Geod over the Suizhou study area (tests/test_crs.py): 1.24-1.29 km around
        the city, 1.21-1.30 km over the whole box.
     """
-    lon_a, lat_a, scalar = _inputs(lon, lat)
-    return _outputs(*_gcj_to_bd(*_wgs_to_gcj(lon_a, lat_a)), scalar)
+    return _convert(lon, lat, _wgs_to_gcj, _gcj_to_bd)
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinate]:
@@ -331,7 +325,6 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinat
     ----------
     .. [1] See :func:`bd09_to_gcj02` and :func:`gcj02_to_wgs84`.
     """
-    lon_a, lat_a, scalar = _inputs(lon, lat)
-    return _outputs(*_gcj_inverse(*_bd_inverse(lon_a, lat_a)), scalar)
+    return _convert(lon, lat, _bd_inverse, _gcj_inverse)
 
 
