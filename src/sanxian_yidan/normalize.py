@@ -265,9 +265,8 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarr
     repairs.append(Repair("invalid_geometry", int(invalid.sum()), _ids(gdf, invalid),
                           f"repaired with GEOS make_valid (structure method); reasons: {sample}"))
     if dropped.any():
-        where = np.flatnonzero(invalid)[dropped]
-        mask = np.zeros(len(gdf), dtype=bool)
-        mask[where] = True
+        mask = invalid.copy()
+        mask[invalid] = dropped
         repairs.append(Repair("collection_parts_dropped", int(dropped.sum()), _ids(gdf, mask),
                               f"parts that are not {family} (collapsed slivers) removed after repair"))
     return gdf, rings

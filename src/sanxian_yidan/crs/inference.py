@@ -332,25 +332,20 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
     placed = [(r, *_place(r)) for r in readings]
     plausible = [(r, p) for r, p, in_china in placed if in_china]
     candidates = tuple(p for _, p in plausible)
-    if len(plausible) == 1:
-        reading, place = plausible[0]
+    if plausible or placed:
+        # One reading in China: certain if it lands in the study area.  Several: name the one that lands in
+        # the study area (if any) as the guess, but never as certain -- the numbers alone do not say where
+        # the data is.  None in China: the first reading, only as a guess.
+        reading, place = (next(((r, p) for r, p in plausible if p.in_study_area), plausible[0]) if plausible
+                          else placed[0][:2])
+        en, zh = reading.en, reading.zh
+        if len(plausible) > 1:
+            en += (f"; but {len(plausible)} interpretations put the coordinates in different places in China, so "
+                   "the coordinates alone cannot tell which is meant")
+            zh += f"；但共有 {len(plausible)} 种解释分别把数据放在中国的不同位置，无法仅凭坐标判断"
         return CRSGuess(reading.crs, reading.swapped,
-                        _reason(reading.en, reading.zh, lands=place.in_study_area, swapped=reading.swapped),
-                        place.in_study_area, candidates)
-    if plausible:
-        # Several readings put the data in China: name the one that lands in the study area (if any) as the
-        # guess, but never as certain -- the numbers alone do not say where the data is.
-        reading, place = next(((r, p) for r, p in plausible if p.in_study_area), plausible[0])
-        en = (f"{reading.en}; but {len(plausible)} interpretations put the coordinates in different places in "
-              "China, so the coordinates alone cannot tell which is meant")
-        zh = f"{reading.zh}；但共有 {len(plausible)} 种解释分别把数据放在中国的不同位置，无法仅凭坐标判断"
-        return CRSGuess(reading.crs, reading.swapped,
-                        _reason(en, zh, lands=place.in_study_area, swapped=reading.swapped), False, candidates)
-    if placed:
-        reading, place, _ = placed[0]
-        return CRSGuess(reading.crs, reading.swapped,
-                        _reason(reading.en, reading.zh, lands=place.in_study_area, swapped=reading.swapped),
-                        False, ())
+                        _reason(en, zh, lands=place.in_study_area, swapped=reading.swapped),
+                        len(plausible) == 1 and place.in_study_area, candidates)
     raise CRSError(problem(
         "无法根据坐标判断坐标系。",
         f"The coordinates fit no known CRS: x from {x_a.min():.6g} to {x_a.max():.6g}, y from {y_a.min():.6g} to "

@@ -93,8 +93,7 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
                                      f"The file cannot be decoded as {encoding} (byte {exc.start}).", file=path,
                                      fix="omit --encoding to detect it, or give the encoding it was saved "
                                          "in")) from exc
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise EmptyLayerError(problem("表格是空的（没有表头和数据）。", "The table is empty: no header, no rows.",
                                       file=path, fix="export the table again with its header row"))
@@ -135,10 +134,8 @@ def _read_workbook(path: Path, layer: str | None, header: int | None = 0) -> pd.
     if is_zip:
         safety.check_zip(path)
     try:
-        if header is None:
-            frame = pd.read_excel(path, sheet_name=layer or 0, header=None, dtype=object)
-        else:
-            frame = pd.read_excel(path, sheet_name=layer or 0)
+        # Without a header row (coordinate tables) every cell is kept as written (objects).
+        frame = pd.read_excel(path, sheet_name=layer or 0, header=header, dtype=object if header is None else None)
     except ImportError as exc:
         raise InputFileError(problem("缺少读取 Excel 的组件。", f"Cannot read Excel files here: {exc}", file=path,
                                      fix="save the sheet as CSV (UTF-8) and give that, or pip install "

@@ -171,9 +171,10 @@ def _in_range(coords: np.ndarray, crs: CRS | None) -> bool:
 def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
               use_arrow: bool | None = None) -> gpd.GeoDataFrame:
     suffix = path.suffix.lower()
-    if suffix not in _NOT_BOUNDARY_TXT and _is_boundary_txt(path):
+    from .boundary_txt import looks_like_boundary_txt, read_boundary_txt
+
+    if suffix not in _NOT_BOUNDARY_TXT and looks_like_boundary_txt(path):
         # Recognised by content, whatever the suffix (.txt, none, .dat ...) except those of other formats.
-        from .boundary_txt import read_boundary_txt
         gdf = read_boundary_txt(path, encoding=encoding, emit_warnings=False)
         meta = gdf.attrs.get("sanxian", {})
         info.update(encoding=meta.get("encoding"), encoding_reason="land-boundary TXT",
@@ -243,11 +244,6 @@ def _read_module(path: Path, layer: str | None, info: dict[str, Any], kind: str,
                 encoding_reason="format" if kind == "kml" else "DXF version / $DWGCODEPAGE")
     info["warnings"].extend(meta.get("warnings", []))
     return gdf
-
-
-def _is_boundary_txt(path: Path) -> bool:
-    from .boundary_txt import looks_like_boundary_txt
-    return looks_like_boundary_txt(path)
 
 
 def _gdal_codec(encoding: str) -> str:
