@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from . import vertices
 from .crs.area import area_distortion_warning
 from .errors import InputFileError, SanxianWarning, problem
 from .parallel import chunked
@@ -245,7 +246,9 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarr
     # (most building footprints) are valid by construction and recognised in numpy; GEOS checks the others,
     # on threads (it runs without the GIL).
     arr = np.asarray(geoms)
-    rings = polygon_rings(arr, type_ids, num_coords)
+    rings = vertices.recall(arr)  # the reader's, when it extracted them from these very geometries
+    if rings is None:
+        rings = polygon_rings(arr, type_ids, num_coords)
     invalid = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~strictly_convex_polygons(arr, rings))
     if rest.size:

@@ -25,6 +25,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from .. import crs as crsmod
+from .. import vertices
 from ..crs import plausibility
 from ..errors import (
     CRSError,
@@ -34,6 +35,7 @@ from ..errors import (
     SanxianWarning,
     problem,
 )
+from ..normalize import PolygonRings, polygon_rings
 from . import safety
 from .encoding import detect_shapefile_encoding, detect_zip_shapefile_encoding, zipped_shapefile_members
 from .tabular import neither_txt_nor_table, table_to_points
@@ -123,7 +125,9 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
                                       fix="check that the right file and layer were exported"))
     # One pass over the vertices serves the finiteness and range checks and the CRS sample; the checks'
     # own (slower, message-building) passes run only where this one finds something to report.
-    coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    geoms = np.asarray(gdf.geometry.values)
+    rings = _polygon_rings(geoms)
+    coords = rings.coords if rings is not None and rings.simple.all() else shapely.get_coordinates(geoms)
     if gdf.crs is None or not _finite(coords):  # without a CRS the check also looks for degree typos
         plausibility.check_coordinates_finite(gdf, file=path, layer=layer)
     gdf = _resolve_crs(gdf, crs, path, layer, info, coords)
@@ -139,10 +143,18 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     unchanged = info.get("swapped_xy") is False and "web_map_system" not in info
     if not (unchanged and _in_range(coords, gdf.crs)):
         plausibility.check_coordinate_range(gdf, file=path, layer=layer, web_map=info.get("web_map_system"))
+    if rings is not None and unchanged:  # the analysis that normalises this layer takes them back
+        vertices.remember(gdf.geometry.values, geoms, rings)
     for message in info["warnings"]:
         warnings.warn(f"{path}: {message}", SanxianWarning, stacklevel=2)
     gdf.attrs["sanxian"] = info
     return gdf
+
+
+def _polygon_rings(geoms: np.ndarray) -> PolygonRings | None:
+    """The vertices of a polygon layer (:func:`~sanxian_yidan.normalize.polygon_rings`), ``None`` for other layers."""
+    type_ids = shapely.get_type_id(geoms)
+    return polygon_rings(geoms, type_ids) if (type_ids == 3).all() else None
 
 
 def _finite(coords: np.ndarray) -> bool:
