@@ -19,14 +19,13 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
 from .datafiles import packaged
-from .params import PACKAGED_PREFIX, AsTuple, DataModel, Sourced, validate_layers
+from .params import PACKAGED_PREFIX, AsTuple, DataModel, Keyed, KeyedTable, Sourced, validate_layers
 
 #: The file holding the vocabulary (packaged with the toolkit).
 DATA_FILE = "roles.toml"
@@ -39,8 +38,12 @@ REGION_ROLES = frozenset({"admin_boundary", "township", "township_seat", "buildi
                           "contaminated_site", "subsidence_area", "project"})
 
 
-@dataclass(frozen=True)
-class MapUse:
+def _pairs(value: Any) -> Any:
+    # the file writes a table (column -> palette); the role keeps its (column, palette) pairs
+    return tuple(value.items()) if isinstance(value, Mapping) else value
+
+
+class MapUse(DataModel):
     """How result maps draw a layer of a role.
 
     Attributes
@@ -61,11 +64,20 @@ class MapUse:
     order: int = 0
     style: str = ""
     show: bool = False
-    labels: tuple[tuple[str, str], ...] = ()
+    labels: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_pairs)] = ()
 
 
-@dataclass(frozen=True)
-class Role:
+def _not_empty(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("needs at least one geometry kind (缺少几何类型)")
+    return value
+
+
+def _geometry(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else value
+
+
+class Role(Keyed):
     """One entry of the layer-role vocabulary (``data/roles.toml``).
 
     Attributes
@@ -82,12 +94,12 @@ class Role:
         How result maps draw a layer of this role (``map`` in ``data/roles.toml``).
     """
 
-    id: str
     zh: str
     en: str
-    geometry: tuple[str, ...]
-    fields: tuple[str, ...]
-    map: MapUse = field(default_factory=lambda: MapUse())
+    geometry: Annotated[tuple[Literal["point", "line", "polygon", "raster", "any"], ...],
+                        BeforeValidator(_geometry), AfterValidator(_not_empty)]
+    fields: Annotated[tuple[str, ...], AsTuple] = ()
+    map: MapUse = MapUse()
 
     @property
     def is_raster(self) -> bool:
@@ -95,38 +107,11 @@ class Role:
         return self.geometry == ("raster",)
 
 
-def _not_empty(value: tuple[str, ...]) -> tuple[str, ...]:
-    if not value:
-        raise ValueError("needs at least one geometry kind (缺少几何类型)")
-    return value
-
-
-def _geometry(value: Any) -> Any:
-    return (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else value
-
-
-class _MapEntry(DataModel):
-    context: bool = False
-    order: int = 0
-    style: str = ""
-    show: bool = False
-    labels: dict[str, str] = {}   # column -> palette whose labels replace its codes in popups
-
-
-class _RoleEntry(DataModel):
-    zh: str
-    en: str
-    geometry: Annotated[tuple[Literal["point", "line", "polygon", "raster", "any"], ...],
-                        BeforeValidator(_geometry), AfterValidator(_not_empty)]
-    fields: Annotated[tuple[str, ...], AsTuple] = ()
-    map: _MapEntry = _MapEntry()
-
-
 class RolesFile(Sourced):
     """The structure of ``data/roles.toml``."""
 
     what: ClassVar[str] = "图层角色 / layer-role vocabulary"
-    roles: dict[str, _RoleEntry]
+    roles: Annotated[dict[str, Role], KeyedTable]
 
     @classmethod
     def document_problems(cls, doc: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
@@ -156,10 +141,7 @@ def parse_roles(doc: Mapping[str, Any], file: str) -> dict[str, Role]:
         Listing every problem of the file at once (unknown keys, missing names, unknown geometry kinds,
         fields that are not a list of strings, a missing ``source``), each with its key path.
     """
-    roles = validate_layers(RolesFile, [(file, doc)]).roles
-    return {rid: Role(rid, r.zh, r.en, r.geometry, r.fields,
-                      MapUse(r.map.context, r.map.order, r.map.style, r.map.show, tuple(r.map.labels.items())))
-            for rid, r in roles.items()}
+    return dict(validate_layers(RolesFile, [(file, doc)]).roles)
 
 
 def context_roles() -> tuple[str, ...]:
