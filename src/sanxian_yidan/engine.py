@@ -212,10 +212,7 @@ def dask_client(engine: Engine, *, announce: Callable[[str], None] | None = None
 
 def is_geoparquet(path: str | Path) -> bool:
     """True for a GeoParquet file or a folder of them (read lazily by partition)."""
-    return _is_parquet(Path(path))
-
-
-def _is_parquet(path: Path) -> bool:
+    path = Path(path)
     if path.is_dir():
         return any(p.suffix.lower() in _PARQUET_SUFFIXES for p in path.iterdir())
     return path.suffix.lower() in _PARQUET_SUFFIXES
@@ -263,12 +260,12 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
         ddf = dask_geopandas.from_geopandas(source, chunksize=rows, sort=False)
     else:
         path = Path(source)
-        if not (path.is_dir() and _is_parquet(path)):  # a folder of GeoParquet parts is one input too
+        if not (path.is_dir() and is_geoparquet(path)):  # a folder of GeoParquet parts is one input too
             # The same refusals as the in-memory reader's (missing, empty, FIFO, device), before Dask opens it.
             safety.check_input_file(path, what="input layer", dir_suffixes=(".gdb",),
                                     fix="check the path and the working directory")
         try:
-            if _is_parquet(path):
+            if is_geoparquet(path):
                 # One partition per row group: a file written with large row groups still reads in pieces
                 # a worker can hold next to its running partitions.
                 ddf = dask_geopandas.read_parquet(str(path), split_row_groups=True)

@@ -98,18 +98,9 @@ def problem(
     str
         A multi-line message.
     """
-    where = []
-    if file is not None:
-        where.append(f"file '{file}'")
-    if layer is not None:
-        where.append(f"layer '{layer}'")
-    if feature is not None:
-        where.append(f"feature {feature}")
-    lines = [f"{zh}", f"{en}"]
-    if where:
-        lines.append("位置 / Where: " + ", ".join(where))
-    if fix:
-        lines.append("解决办法 / Fix: " + fix)
+    where = ", ".join(text for text, value in ((f"file '{file}'", file), (f"layer '{layer}'", layer),
+                                                 (f"feature {feature}", feature)) if value is not None)
+    lines = [zh, en] + (["位置 / Where: " + where] if where else []) + (["解决办法 / Fix: " + fix] if fix else [])
     return "\n".join(lines)
 
 

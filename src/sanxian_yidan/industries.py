@@ -335,10 +335,8 @@ def nearest_codes(value: str, n: int = _NEAREST) -> list[str]:
     text = str(value).strip().upper()
     candidates = [c for c in table if len(c) > 1]
     # Compare against both spellings ("C2614" and "2614") so a code typed without its letter finds its kin.
-    scored = {}
-    for c in candidates:
-        ratio = max(difflib.SequenceMatcher(None, text, c).ratio(), difflib.SequenceMatcher(None, text, c[1:]).ratio())
-        scored[c] = ratio
+    scored = {c: max(difflib.SequenceMatcher(None, text, c).ratio(), difflib.SequenceMatcher(None, text, c[1:]).ratio())
+              for c in candidates}
     best = sorted(scored, key=lambda c: (-scored[c], c))
     close = set(difflib.get_close_matches(text, candidates, n=n, cutoff=0.5))
     ordered = [c for c in best if c in close] + [c for c in best if c not in close]
@@ -384,21 +382,15 @@ def expand_prefixes(items: Iterable[str], *, where: str = "", problems: list[str
 
 def matches(code: str | None, prefixes: Iterable[str]) -> bool:
     """True if canonical ``code`` starts with any canonical prefix (``"C2614"`` matches ``"C26"``)."""
-    if code is None:
-        return False
-    return any(code.startswith(p) for p in prefixes)
+    return code is not None and code.startswith(tuple(prefixes))
 
 
 def type_for_industry(code: str | None) -> str | None:
     """Project type implied by an industry code (longest matching prefix), or None."""
-    if code is None:
-        return None
-    best: tuple[int, str | None] = (0, None)
-    for ptype in _table().types.values():
-        for prefix in ptype.industries:
-            if code.startswith(prefix) and len(prefix) > best[0]:
-                best = (len(prefix), ptype.id)
-    return best[1]
+    found = [(len(prefix), ptype.id) for ptype in _table().types.values() for prefix in ptype.industries
+             if code is not None and code.startswith(prefix)]
+    # the longest prefix wins; among equally long ones the first type declared (max keeps the first)
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def check_project_type(value: object, *, feature: object | None = None, file: str | Path | None = None) -> str:
@@ -413,9 +405,8 @@ def check_project_type(value: object, *, feature: object | None = None, file: st
     text = str(value).strip()
     if text.lower() in types:
         return text.lower()
-    for ptype in types.values():
-        if text == ptype.zh:
-            return ptype.id
+    if by_name := [t.id for t in types.values() if text == t.zh]:
+        return by_name[0]
     near = difflib.get_close_matches(text.lower(), list(types), n=3, cutoff=0.6)
     allowed = ", ".join(f"{t.id} ({t.zh})" for t in types.values())
     raise UnknownProjectTypeError(problem(

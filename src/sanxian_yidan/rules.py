@@ -203,33 +203,25 @@ class AppliesTo(PositionalFields, FormerKeywords, DataModel):
         two_high : iterable of bool or None
             两高 flag per project (None = unknown).
         """
-        ind = list(industry)
-        typ = list(project_type)
-        th = list(two_high)
-        n = len(ind)
-        applies = np.ones(n, dtype=bool)
-        unknown = np.zeros(n, dtype=bool)
-        ind_known = np.array([c is not None for c in ind], dtype=bool)
-        typ_known = np.array([t is not None for t in typ], dtype=bool)
+        ind, typ, th = list(industry), np.array(list(project_type), dtype=object), list(two_high)
+        applies, unknown = np.ones(len(ind), dtype=bool), np.zeros(len(ind), dtype=bool)
         if self.industries:
-            hit = np.array([matches(c, self.industries) for c in ind], dtype=bool)
-            applies &= hit | ~ind_known
-            unknown |= ~ind_known
+            ind_unknown = np.array([c is None for c in ind], dtype=bool)
+            applies &= np.array([matches(c, self.industries) for c in ind], dtype=bool) | ind_unknown
+            unknown |= ind_unknown
         if self.industries_except:
             applies &= ~np.array([matches(c, self.industries_except) for c in ind], dtype=bool)
         if self.project_types:
-            hit = np.isin(np.array(typ, dtype=object), list(self.project_types))
-            applies &= hit | ~typ_known
-            unknown |= ~typ_known
+            typ_unknown = np.array([t is None for t in typ], dtype=bool)
+            applies &= np.isin(typ, list(self.project_types)) | typ_unknown
+            unknown |= typ_unknown
         if self.project_types_except:
-            applies &= ~np.isin(np.array(typ, dtype=object), list(self.project_types_except))
+            applies &= ~np.isin(typ, list(self.project_types_except))
         if self.two_high is not None:
-            known = np.array([v is not None for v in th], dtype=bool)
-            hit = np.array([bool(v) == self.two_high if v is not None else False for v in th], dtype=bool)
-            applies &= hit | ~known
-            unknown |= ~known
-        undetermined = applies & unknown
-        return applies & ~unknown, undetermined
+            th_unknown = np.array([v is None for v in th], dtype=bool)
+            applies &= np.array([v is not None and bool(v) == self.two_high for v in th], dtype=bool) | th_unknown
+            unknown |= th_unknown
+        return applies & ~unknown, applies & unknown
 
     def describe(self) -> str:
         """Readable summary (English, codes as written)."""
