@@ -401,16 +401,12 @@ def register(analysis: Analysis) -> Analysis:
     return analysis
 
 
-def _load_builtins() -> None:
+def analyses() -> dict[str, Analysis]:
+    """All registered analyses, in registration order (built-ins first)."""
     from importlib import import_module
 
     for module in _BUILTIN_MODULES:
         import_module(module)
-
-
-def analyses() -> dict[str, Analysis]:
-    """All registered analyses, in registration order (built-ins first)."""
-    _load_builtins()
     return dict(_REGISTRY)
 
 

@@ -117,12 +117,9 @@ class Catalog:
         UnknownLayerError
             If neither an id nor a role of this catalog matches.
         """
-        by_id = [e for e in self.entries if e.id == role_or_id]
-        if by_id:
-            return by_id
-        by_role = [e for e in self.entries if e.role == role_or_id]
-        if by_role:
-            return by_role
+        found = [e for e in self.entries if e.id == role_or_id] or [e for e in self.entries if e.role == role_or_id]
+        if found:
+            return found
         known_role = role_or_id in role_vocabulary()
         raise UnknownLayerError(problem(
             f"图层目录中没有 '{role_or_id}'。",
@@ -188,8 +185,7 @@ class Catalog:
             raise UnknownLayerError(problem(f"行政区 '{region}' 不在图层目录的行政区界中。",
                                             f"Region '{region}' is not a feature of the admin_boundary layer.",
                                             file=self.path, fix=f"use one of {known}"))
-        view = Catalog(list(self.entries), path=self.path, working_crs=self.working_crs, meta=self.meta)
-        view._cache = self._cache  # the files are read once, whichever view asks first
+        view = self._view()
         view.region = bounds.geometry[match].union_all()
         view.region_name = str(region)
         return view
@@ -200,11 +196,12 @@ class Catalog:
         Shares the read cache.  A county analysis uses it where the region limit must not apply:
         which county and township a site lies in, and the data coverage beyond the county border.
         """
-        if self.region is None:
-            return self
-        whole = Catalog(list(self.entries), path=self.path, working_crs=self.working_crs, meta=self.meta)
-        whole._cache = self._cache
-        return whole
+        return self if self.region is None else self._view()
+
+    def _view(self) -> Catalog:
+        view = Catalog(list(self.entries), path=self.path, working_crs=self.working_crs, meta=self.meta)
+        view._cache = self._cache  # the files are read once, whichever view asks first
+        return view
 
     def coverage(self) -> Any:
         """The area the catalog's data cover: the union of its ``admin_boundary`` features.

@@ -301,10 +301,8 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     """
     out: dict[str, Any] = {k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        elif isinstance(value, Mapping):
-            out[key] = deep_merge(value, {})
+        if isinstance(value, Mapping):
+            out[key] = deep_merge(out[key] if isinstance(out.get(key), Mapping) else {}, value)
         else:
             out[key] = value
     return out

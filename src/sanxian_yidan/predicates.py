@@ -579,9 +579,7 @@ def _line_crossings(rule: Any, ctx: Context) -> Hits:
 
 def _clean(value: Any) -> Any:
     """None for missing values (None, NaN, pd.NA), else the value."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return value
+    return None if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else value
 
 
 #: Plain wording of the attribute-test operators (Chinese, English) for planners.

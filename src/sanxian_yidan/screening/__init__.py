@@ -445,17 +445,14 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: Hits | None 
     }, constants)
 
 
+#: Stable code of a reason text (by its start) why a rule was not evaluated; other reasons are codes already.
+_REASON_CODES = {"field": "field_missing", "project attribute": "attribute_missing", "layer '": "layer_not_polygonal"}
+
+
 def _reason_code(reason: str | None) -> str | None:
     """Stable code of why a rule was not evaluated (the ``reason`` of a finding row; the text is in the message)."""
-    if reason is None:
-        return None
-    if reason.startswith("field"):
-        return "field_missing"
-    if reason.startswith("project attribute"):
-        return "attribute_missing"
-    if reason.startswith("layer '"):
-        return "layer_not_polygonal"
-    return reason
+    return next((code for start, code in _REASON_CODES.items() if reason.startswith(start)), reason) if reason \
+        else reason
 
 
 def _pick(values: Any, idx: np.ndarray) -> list[Any]:

@@ -104,8 +104,7 @@ def _web_map_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
         lon, lat = to_wgs(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
 
-    out = gdf.copy()
-    out = out.set_crs("EPSG:4326", allow_override=True)
+    out = gdf.set_crs("EPSG:4326", allow_override=True)    # a copy
     out.geometry = shapely.transform(gdf.geometry.values, convert)
     return out
 
@@ -225,11 +224,8 @@ def prepare_projects(projects: Any, working_crs: str, settings: ScreeningSetting
             fix="correct the coordinates of these projects"))
     # -- ids and names
     id_col = find_column(norm, settings.columns["id"])
-    if id_col is not None:
-        ids = np.array([v or f"P{r + 1}" for v, r in zip(_stripped_texts(norm[id_col]), norm["_row"].tolist())],
-                       dtype=object)
-    else:
-        ids = np.array([f"P{r + 1}" for r in norm["_row"].tolist()], dtype=object)
+    texts = _stripped_texts(norm[id_col]) if id_col is not None else [""] * len(norm)
+    ids = np.array([v or f"P{r + 1}" for v, r in zip(texts, norm["_row"].tolist())], dtype=object)
     id_text = pd.Series(ids)
     dup = id_text.duplicated(keep=False).to_numpy()
     if dup.any():

@@ -148,7 +148,7 @@ class ScreeningResult(Result):
     def summary(self) -> pd.DataFrame:
         """Projects screened, projects per verdict (most severe first), findings and rules not evaluated."""
         kinds = self.findings["kind"].value_counts() if len(self.findings) else pd.Series(dtype=int)
-        rule_files = _rule_file_names(self.rules)
+        rule_files = ", ".join(data_file_name(f) for f in self.rules.files)
         rows = [{"label_zh": "研判项目", "label_en": "projects screened", "value": len(self.projects),
                  "unit": "个 / projects"}]
         rows += [{"label_zh": f"结论：{VERDICT_ZH[v]}", "label_en": f"verdict: {VERDICT_EN[v]}", "value": n,
@@ -279,24 +279,24 @@ class ScreeningResult(Result):
         distances = _group_records(self.distances, _distance_record)
         notes = _group_records(self.slivers, _sliver_record)
         out = []
-        for row in map(_Row, _row_dicts(self.projects)):
-            pid = row.project_id
+        for row in _row_dicts(self.projects):
+            pid, two_high = row["project_id"], clean_value(row["two_high"])
             f = findings.get(pid, [])
             out.append({
                 "schema_version": SCHEMA_VERSION,
                 "id": pid,
-                "name": clean_value(row.project_name),
-                "verdict": row.verdict,
-                "verdict_zh": row.verdict_zh,
-                "verdict_en": VERDICT_EN[row.verdict],
-                "complete": bool(row.complete),
-                "outside_coverage_share": _num(row.outside_coverage_share, 6),
-                "industry": clean_value(row.industry),
-                "industry_name_zh": clean_value(row.industry_name),
-                "two_high": None if row.two_high is None or pd.isna(row.two_high) else bool(row.two_high),
-                "project_type": clean_value(row.project_type),
-                "footprint": row.footprint,
-                "area_m2": _num(row.footprint_area_m2),
+                "name": clean_value(row["project_name"]),
+                "verdict": row["verdict"],
+                "verdict_zh": row["verdict_zh"],
+                "verdict_en": VERDICT_EN[row["verdict"]],
+                "complete": bool(row["complete"]),
+                "outside_coverage_share": _num(row["outside_coverage_share"], 6),
+                "industry": clean_value(row["industry"]),
+                "industry_name_zh": clean_value(row["industry_name"]),
+                "two_high": None if two_high is None else bool(two_high),
+                "project_type": clean_value(row["project_type"]),
+                "footprint": row["footprint"],
+                "area_m2": _num(row["footprint_area_m2"]),
                 "counties": counties.get(pid, []),
                 "findings": f,
                 "not_evaluated": [x["rule_id"] for x in f if x["kind"] == "not_evaluated"],
@@ -304,7 +304,7 @@ class ScreeningResult(Result):
                 "access_lists": access.get(pid, []),
                 "distances": distances.get(pid, []),
                 "notes": notes.get(pid, []),
-                "synthetic_data": bool(row.synthetic_data),
+                "synthetic_data": bool(row["synthetic_data"]),
             })
         return out
 
@@ -352,10 +352,6 @@ class ScreeningResult(Result):
         return path
 
 
-def _rule_file_names(rules: RuleSet) -> str:
-    return ", ".join(data_file_name(f) for f in rules.files)
-
-
 def clean_value(value: Any) -> Any:
     """``value``, or None where it is missing (None, NaN, ``pd.NA``)."""
     return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
@@ -380,21 +376,6 @@ def _row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
             names.append(name)
             values.append(series.tolist())
     return [dict(zip(names, row)) for row in zip(*values)]
-
-
-class _Row:
-    """Attribute access to a row dict (``row.verdict``)."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
