@@ -415,7 +415,7 @@ def test_mine_reasons_are_phrased_for_planners() -> None:
     frame = pd.DataFrame({"dist_urban_m": [400.0, 2500.0], "in_sanqu": [True, False], "visible_share": [0.25, 0.0],
                           "eligible": [True, True], "priority": [0.5, 0.4], "pv_failed": ["min_area;grid_distance", ""]})
     labels = {t.id: t.label() for t in bf.load_params(None).prescreen}
-    reasons = mn._mine_reasons(frame, [("dist_urban_m", zone)], [[], []], [[], []], prescreen_labels=labels)
+    reasons = mn._mine_reasons(frame, [("dist_urban_m", zone)], [[], []], [[], []], [[], []], labels)
     parts = reasons[0].split("; ")
     assert "位于三区周边：距城镇建成区/居住区 400 m（影响距离 1.0 km） / around a 三区 zone: 400 m from built-up / " \
            "residential area (influence distance 1.0 km)" in parts

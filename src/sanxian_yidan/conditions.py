@@ -9,7 +9,7 @@ match a boolean target.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,22 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def _objects(values: pd.Series | np.ndarray | list[Any]) -> pd.Series:
+    return pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+
+
+def _per_distinct(series: pd.Series, test: Callable[[pd.Series], np.ndarray], missing: bool) -> np.ndarray:
+    """``test`` run once per distinct value of ``series`` and spread back to its rows; ``missing`` for None/NaN.
+
+    Layers repeat a few category/level values many times, so each is tested once.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    out = np.full(len(series), missing, dtype=bool)
+    valid = codes >= 0
+    out[valid] = test(pd.Series(list(uniques), dtype=object))[codes[valid]]
+    return out
+
+
 @dataclass(frozen=True)
 class Condition:
     """One attribute test ``field op value`` (used by ``where`` filters and ``attribute_test``).
@@ -96,19 +112,11 @@ class Condition:
         -------
         numpy.ndarray of bool
         """
-        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+        series = _objects(values)
         if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
             # factorize would merge True with 1 and False with 0 (equal hashes): test every value.
             return self._evaluate_distinct(series)
-        # Test each distinct value once (layers repeat a few category/level values many times).
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        if len(uniques) < len(series):
-            unique_result = self._evaluate_distinct(pd.Series(list(uniques), dtype=object))
-            out = np.zeros(len(series), dtype=bool)
-            valid = codes >= 0
-            out[valid] = unique_result[codes[valid]]
-            return out
-        return self._evaluate_distinct(series)
+        return _per_distinct(series, self._evaluate_distinct, False)
 
     def _evaluate_distinct(self, series: pd.Series) -> np.ndarray:
         missing = self.missing(series)
@@ -150,13 +158,7 @@ class Condition:
     @staticmethod
     def missing(values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
         """True where a value is absent (None, NaN, empty text)."""
-        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        empty = np.array([_norm_text(u) == "" for u in uniques], dtype=bool)
-        out = np.ones(len(series), dtype=bool)
-        valid = codes >= 0
-        out[valid] = empty[codes[valid]]
-        return out
+        return _per_distinct(_objects(values), lambda u: u.map(_norm_text).eq("").to_numpy(dtype=bool), True)
 
     def undetermined(self, values: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
         """True where the test cannot be decided: the value is absent, not a number for ``<``, ``>``, ..., or
@@ -167,7 +169,7 @@ class Condition:
         absent = self.missing(values)
         if self.op not in _ORDER_OPS and not self._boolean:
             return absent
-        series = pd.Series(list(values) if not isinstance(values, pd.Series) else values.tolist(), dtype=object)
+        series = _objects(values)
         if self._boolean:  # a yes/no test on a value that is neither
             return absent | series.map(_as_bool).isna().to_numpy(dtype=bool)
         return absent | np.isnan(_numbers_not_booleans(series))

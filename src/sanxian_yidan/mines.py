@@ -286,13 +286,6 @@ def overlap_share(geoms: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _read_roles(catalog: CatalogLike, roles: Sequence[str]) -> gpd.GeoDataFrame | None:
-    frames = [catalog.read(r) for r in roles if catalog.has(r)]
-    if not frames:
-        return None
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-
-
 def line_features(catalog: CatalogLike, sources: Sequence[LineSource]) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The 两线 lines (filtered by category) as one frame with ``line_role``, ``name``, ``synthetic``
     and ``layer_id``, and notes on line layers missing from the catalog."""
@@ -378,25 +371,22 @@ def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Dem |
     """
     from . import terrain
 
-    notes: list[str] = []
+    if dem is None or (visibility is None and len(lines) == 0):
+        share, _, notes = _visibility(mines, lines, dem, params, None)
+        return share, notes
     geoms = np.asarray(mines.geometry.values, dtype=object)
-    if dem is None:
-        return np.full(len(geoms), np.nan), ["无 DEM，两线可视性未评价 / no DEM: visibility not assessed"]
     if visibility is None:
-        if len(lines) == 0:
-            return np.zeros(len(geoms)), ["无两线图层，可视比例按 0 计 / no line layers: visible share set to 0"]
         # only observers within the margin of some mine can see it: clip the lines to the mines
         # grown by the margin, so the viewshed costs in proportion to the lines near mines
         window = shapely.union_all(shapely.buffer(geoms, params.visibility_table.window_margin_m))
         clipped = shapely.intersection(np.asarray(lines.geometry.values, dtype=object), window)
         keep = ~shapely.is_empty(clipped)
+        if not keep.any():
+            return np.zeros(len(geoms)), []
         win_lines = gpd.GeoDataFrame(lines[keep].drop(columns="geometry"), geometry=clipped[keep], crs=lines.crs)
-        if len(win_lines) == 0:
-            return np.zeros(len(geoms)), notes
         kwargs: dict[str, Any] = {k: v for k, (v, _) in visibility_settings(params).items()}
         visibility = terrain.visibility_from_lines(win_lines, dem, **kwargs)
-    share = terrain.visible_share(gpd.GeoSeries(geoms, crs=mines.crs), visibility, dem)
-    return np.asarray(share, dtype=float), notes
+    return terrain.visible_share(gpd.GeoSeries(geoms, crs=mines.crs), visibility, dem).to_numpy(dtype=float), []
 
 
 def visibility_settings(params: MinesParams) -> dict[str, tuple[float, str]]:
@@ -606,18 +596,17 @@ def run_mines(catalog: Catalog, *, params: str | Path | Mapping[str, Any] | Mine
     total = PRIORITY_STEPS
     p = load_params(params)
     bp = bf.load_params(brownfield_params)
-    cat = catalog
-    # The mines are read from `cat` (each keeps its own synthetic flag); every other layer is read
+    # The mines are read from `catalog` (each keeps its own synthetic flag); every other layer is read
     # through `ctx`, which records it, so that its synthetic flag reaches every mine it was applied to.
-    ctx = TrackedCatalog(cat)
-    crs = cat.working_crs
+    ctx = TrackedCatalog(catalog)
+    crs = catalog.working_crs
     notes: list[str] = []
 
     report_step(progress, "矿山 / mine sites", 0, total)
-    if not cat.has("mine_site"):
+    if not catalog.has("mine_site"):
         raise EmptyLayerError(problem("图层目录中没有矿山图层。", "The catalog has no layer with role 'mine_site'.",
-                                      file=getattr(cat, "path", None), fix="add the mine layer to the catalog"))
-    raw = cat.read("mine_site")
+                                      file=getattr(catalog, "path", None), fix="add the mine layer to the catalog"))
+    raw = catalog.read("mine_site")
     cand = next((c for c in bp.candidate_roles if c.role == "mine_site"),
                 bf.CandidateRole("mine_site", "矿山", "Mine", "catalog"))
     mines = site_frame(raw, cand, ids=raw["layer_id"].astype(str) + "-" + raw["src_fid"].astype(str))
@@ -629,15 +618,12 @@ def run_mines(catalog: Catalog, *, params: str | Path | Mapping[str, Any] | Mine
     geoms = np.asarray(mines.geometry.values, dtype=object)
     frame = mines.drop(columns="geometry").copy()
     frame["township"] = township_names(ctx.unrestricted(), geoms)  # a mine across a county line keeps its township
-    focus = assign_focus_areas(frame, p.focus_areas)
-    frame["focus_area"] = focus["focus_area"].to_numpy()
-    frame["focus_basis"] = focus["focus_basis"].to_numpy()
+    frame = frame.join(assign_focus_areas(frame, p.focus_areas))
 
     report_step(progress, "地形 / terrain", 1, total)
     dem_obj = resolve_dem(ctx, dem)
     terr, terr_notes = terrain_table(geoms, crs, dem_obj, **bp.terrain.thresholds())
-    for c in TERRAIN_COLUMNS:
-        frame[c] = terr[c].to_numpy()
+    frame = frame.join(terr[list(TERRAIN_COLUMNS)])
 
     report_step(progress, "三区距离与重叠 / 三区 distances and overlaps", 2, total)
     zone_cols = _sanqu_and_overlaps(frame, ctx, p, geoms, notes)
@@ -656,26 +642,20 @@ def run_mines(catalog: Catalog, *, params: str | Path | Mapping[str, Any] | Mine
     report_step(progress, "光伏预筛 / PV pre-screen", 4, total)
     pv, pv_notes = pv_prescreen(mines, ctx, bp, dem_obj)
     notes.extend(pv_notes)
-    for c in pv.columns:
-        frame[c] = pv[c].to_numpy()
+    frame = frame.join(pv)
     edge_notes = _edge(frame, ctx, p, bp, geoms, zone_cols, lines, notes)
 
     report_step(progress, "优先度评分 / priority scoring", 5, total)
     eligible, status_notes = _status_eligibility(frame, p)
     frame["eligible"] = eligible
     scores, weights, score_notes = score_and_rank(frame, p.mcda_spec(), eligible, ids=frame["site_id"].to_numpy())
-    frame["priority"] = scores["score"].to_numpy()
-    frame["rank"] = scores["rank"].astype("Int64").to_numpy()
-    frame["p_top_k"] = scores["p_top_k"].to_numpy()
+    frame = frame.join(scores.rename(columns={"score": "priority"}).astype({"rank": "Int64"}))
     notes.extend(score_notes)
 
     report_step(progress, "修复模式 / recommended mode", 6, total)
-    modes = recommend_mode(frame, p.modes)
-    for c in modes.columns:
-        frame[c] = modes[c].to_numpy()
-    reasons = _mine_reasons(frame, zone_cols, status_notes, terr_notes, edge_notes,
-                            prescreen_labels={t.id: t.label() for t in bp.prescreen})
-    frame["reasons"] = reasons
+    frame = frame.join(recommend_mode(frame, p.modes))
+    frame["reasons"] = _mine_reasons(frame, zone_cols, status_notes, terr_notes, edge_notes,
+                                     {t.id: t.label() for t in bp.prescreen})
     context_synthetic = sorted(set(ctx.synthetic_layers())
                                | ({"dem"} if dem is not None and getattr(dem_obj, "synthetic", False) else set()))
     own_synthetic = frame["synthetic"].astype(bool).to_numpy()
@@ -758,12 +738,10 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: CatalogLike, p: MinesParams, g
         frame["in_sanqu"] = False
         frame["dist_sanqu_m"] = np.nan
     for ov in p.overlaps:
-        targets = _read_roles(cat, ov.roles)
-        if targets is None:
-            frame[ov.column] = 0.0
+        targets = [np.asarray(cat.read(r).geometry.values, dtype=object) for r in ov.roles if cat.has(r)]
+        frame[ov.column] = overlap_share(geoms, np.concatenate(targets)) if targets else 0.0
+        if not targets:
             notes.append(f"缺少图层 / no layer of {', '.join(ov.roles)}: {ov.column} set to 0")
-        else:
-            frame[ov.column] = overlap_share(geoms, np.asarray(targets.geometry.values, dtype=object))
     return zone_cols
 
 
@@ -812,8 +790,8 @@ def _status_eligibility(frame: pd.DataFrame, p: MinesParams) -> tuple[np.ndarray
 
 
 def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status_notes: list[list[str]],
-                  terr_notes: list[list[str]], edge_notes: list[list[str]] | None = None, *,
-                  prescreen_labels: dict[str, str] | None = None) -> list[str]:
+                  terr_notes: list[list[str]], edge_notes: list[list[str]], prescreen_labels: dict[str, str]
+                  ) -> list[str]:
     """One text per mine: status, 三区 and 两线 findings, PV pre-screen, data gaps, searches beyond the data.
 
     Phrased for planners in Chinese and English with units (``"距城镇建成区/居住区 0.4 km …"``); the
@@ -821,8 +799,6 @@ def _mine_reasons(frame: pd.DataFrame, zone_cols: list[tuple[str, Zone]], status
     ``prescreen_labels`` maps a pre-screen test id to its bilingual text.
     """
     reasons = []
-    edge_notes = edge_notes or [[] for _ in range(len(frame))]
-    prescreen_labels = prescreen_labels or {}
     vis_zh, vis_en = column_names("visible_share")
     for i in range(len(frame)):
         parts = list(status_notes[i]) + terr_notes[i]
@@ -869,12 +845,9 @@ def pv_prescreen(mines: gpd.GeoDataFrame, catalog: CatalogLike, bp: bf.Brownfiel
     frame["net_area_m2"] = shapely.area(net)
     frame["capacity_mw"] = bf.ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=bp.density.mw_per_ha).to_numpy()
     geoms = np.where(shapely.is_empty(net), mines.geometry.values, net)
-    if catalog.has(bp.grid.role):
-        sd = substation_distances(geoms, catalog.read(bp.grid.role), bp.grid.classes,
-                                     frame["capacity_mw"].to_numpy(), unknown_voltage=bp.grid.unknown_voltage)
-        frame["dist_substation_m"] = sd["dist_substation_m"].to_numpy()
-    else:
-        frame["dist_substation_m"] = np.nan
+    frame["dist_substation_m"] = substation_distances(
+        geoms, catalog.read(bp.grid.role), bp.grid.classes, frame["capacity_mw"].to_numpy(),
+        unknown_voltage=bp.grid.unknown_voltage)["dist_substation_m"].to_numpy() if catalog.has(bp.grid.role) else np.nan
     terr, _ = terrain_table(net, crs, dem, **bp.terrain.thresholds())
     frame["slope_mean_deg"] = terr["slope_mean_deg"].to_numpy()
     tests = [t for t in bp.prescreen if t.column in frame.columns]

@@ -692,16 +692,12 @@ def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, sha
 
     report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
     scores, weights, score_notes = score_and_rank(frame, p.mcda_spec(), rankable, ids=frame["site_id"].to_numpy())
-    frame["score"] = scores["score"].to_numpy()
-    frame["rank"] = scores["rank"].astype("Int64").to_numpy()
-    frame["p_top_k"] = scores["p_top_k"].to_numpy()
+    frame = frame.join(scores.astype({"rank": "Int64"}))
     notes.extend(score_notes)
 
     excluded = ev.excluded
-    frame["reasons"] = _site_reasons(frame, excluded, pd.Series(ev.status_notes, dtype=object), ev.pre_notes,
-                                     ev.terr_notes, rankable,
-                                     coverage_notes=_coverage_notes(frame, ev.where, ev.region),
-                                     edge_notes=ev.edge_notes)
+    frame["reasons"] = _site_reasons(frame, excluded, ev.status_notes, ev.pre_notes, ev.terr_notes, rankable,
+                                     _coverage_notes(frame, ev.where, ev.region), ev.edge_notes)
     ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
     cut_by_synthetic = frame["site_id"].isin(ex_syn.index[ex_syn.to_numpy(dtype=bool)]).to_numpy()
     dem_synthetic = shared.dem_given and getattr(shared.dem, "synthetic", False)
@@ -840,10 +836,9 @@ def _grid_and_access(frame: pd.DataFrame, cat: CatalogLike, p: BrownfieldParams,
     return notes
 
 
-def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.Series, pre_notes: list[list[str]],
-                  terr_notes: list[list[str]], rankable: np.ndarray, *,
-                  coverage_notes: list[list[str]] | None = None,
-                  edge_notes: list[list[str]] | None = None) -> list[str]:
+def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: list[list[str]],
+                  pre_notes: list[list[str]], terr_notes: list[list[str]], rankable: np.ndarray,
+                  coverage_notes: list[list[str]], edge_notes: list[list[str]]) -> list[str]:
     """One text per site: coverage, exclusions cut away, status notes, pre-screen results, DEM gaps,
     searches reaching beyond the data."""
     ex_by_site: dict[str, list[str]] = {}
@@ -851,12 +846,9 @@ def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: pd.
         ex_by_site.setdefault(sid, []).append(f"扣除 / excluded: {zh} / {en} {a:,.0f} m²")
     no_score = rankable & frame["score"].isna().to_numpy()
     eligible = frame["eligible"].to_numpy()
-    n = len(frame)
-    coverage_notes = coverage_notes or [[] for _ in range(n)]
-    edge_notes = edge_notes or [[] for _ in range(n)]
     reasons = []
     for i, sid in enumerate(frame["site_id"].to_numpy()):
-        parts = (coverage_notes[i] + ex_by_site.get(sid, []) + list(status_notes.iloc[i]) + pre_notes[i]
+        parts = (coverage_notes[i] + ex_by_site.get(sid, []) + list(status_notes[i]) + pre_notes[i]
                  + terr_notes[i] + edge_notes[i])
         if not eligible[i]:
             parts.append("不参与排序（状态）/ not ranked (status)")

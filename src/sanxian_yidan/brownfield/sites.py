@@ -114,8 +114,7 @@ def ground_capacity_mw(polygons: gpd.GeoSeries | gpd.GeoDataFrame, *, mw_per_ha:
         raise InputFileError(problem(
             "功率密度必须为正数。", f"mw_per_ha must be a positive finite number, got {mw_per_ha!r}.",
             fix="give the density in MW per hectare, e.g. 0.72 (Chinese fixed-row layout, DC)"))
-    geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
-    area = shapely.area(geoms.values)
+    area = shapely.area(polygons.geometry.values)
     area = np.where(np.isfinite(area), area, 0.0)
     out = pd.Series(area / M2_PER_HA * float(mw_per_ha), index=polygons.index, name="capacity_mw")
     out.attrs["source"] = source
@@ -230,11 +229,9 @@ def parcel_ids(rank: np.ndarray, index: pd.Index) -> pd.Series:
 def parcel_sites(gdf: gpd.GeoDataFrame, cand: CandidateRole, ids: pd.Series) -> gpd.GeoDataFrame:
     """Normalised user parcels as the common site table (default ``synthetic``, ``source``, ``layer_id``)."""
     gdf = gdf.copy()
-    for col, default in (("synthetic", False), ("source", "user parcels"), ("layer_id", "parcels")):
+    for col, default in (("synthetic", False), ("source", "user parcels"), ("layer_id", "parcels"), ("name", "")):
         if col not in gdf.columns:
             gdf[col] = default
-    if "name" not in gdf.columns:
-        gdf["name"] = ""
     return site_frame(gdf, cand, ids=ids)
 
 

@@ -30,16 +30,23 @@ def _values(values: Any) -> np.ndarray:
                                 fix="convert the column to numbers (empty cells become NaN)")) from exc
 
 
-def _finite_params(**params: float) -> dict[str, float]:
+def _floats(**params: Any) -> dict[str, float]:
+    """Each parameter as a float (``nan`` when it is not a number)."""
     out = {}
     for name, value in params.items():
         try:
             out[name] = float(value)
         except (TypeError, ValueError):
             out[name] = math.nan
-        if math.isnan(out[name]):
-            raise McdaError(problem(f"参数 {name} 必须是数字。", f"Parameter {name} must be a number, got {value!r}.",
-                                    fix=f"give {name} as a number"))
+    return out
+
+
+def _finite_params(**params: float) -> dict[str, float]:
+    out = _floats(**params)
+    for name, value in out.items():
+        if math.isnan(value):
+            raise McdaError(problem(f"参数 {name} 必须是数字。", f"Parameter {name} must be a number, "
+                                    f"got {params[name]!r}.", fix=f"give {name} as a number"))
     return out
 
 
@@ -129,12 +136,7 @@ def fuzzy(values: Any, a: float, b: float, c: float, d: float) -> np.ndarray:
     numpy.ndarray
         Membership in [0, 1]; a vertical edge (``a == b`` or ``c == d``) belongs to the plateau.
     """
-    p = {}
-    for name, value in (("a", a), ("b", b), ("c", c), ("d", d)):
-        try:
-            p[name] = float(value)
-        except (TypeError, ValueError):
-            p[name] = math.nan
+    p = _floats(a=a, b=b, c=c, d=d)
     if any(math.isnan(x) for x in p.values()) or not (p["a"] <= p["b"] <= p["c"] <= p["d"]) \
             or not (math.isfinite(p["b"]) or math.isfinite(p["c"])):
         raise McdaError(problem("fuzzy 变换要求 a ≤ b ≤ c ≤ d。",

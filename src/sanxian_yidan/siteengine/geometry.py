@@ -80,9 +80,7 @@ def canonical_order(gdf: gpd.GeoDataFrame, keys: Sequence[str]) -> np.ndarray:
         Positions (for ``gdf.iloc``) in canonical order.
     """
     wkb = shapely.to_wkb(shapely.normalize(gdf.geometry.values), hex=True)
-    frame = pd.DataFrame({k: gdf[k].astype(str).to_numpy() for k in keys})
-    frame["__wkb"] = wkb
-    return np.lexsort([frame[c].to_numpy() for c in reversed(list(frame.columns))])
+    return np.lexsort([wkb, *(gdf[k].astype(str).to_numpy() for k in reversed(keys))])
 
 
 def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) -> gpd.GeoDataFrame:
@@ -200,13 +198,11 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
     rows: list[pd.DataFrame] = []
     part_geoms: list[np.ndarray] = []
     if len(exclusions):
-        reasons = pd.unique(exclusions["reason_role"].to_numpy())
         ex_geoms_all = np.asarray(exclusions.geometry.values, dtype=object)
-        for reason in reasons:
+        for reason in pd.unique(exclusions["reason_role"].to_numpy()):
             sel = np.flatnonzero(exclusions["reason_role"].to_numpy() == reason)
             ex_geoms = ex_geoms_all[sel]
-            tree = STRtree(ex_geoms)
-            si, ei = tree.query(site_geoms, predicate="intersects")
+            si, ei = STRtree(ex_geoms).query(site_geoms, predicate="intersects")
             if len(si) == 0:
                 continue
             pieces = polygonal_parts(shapely.intersection(site_geoms[si], ex_geoms[ei]))

@@ -38,9 +38,8 @@ def evaluate_condition(frame: pd.DataFrame, cond: Condition) -> tuple[np.ndarray
             f"规则引用了不存在的列 '{cond.column}'。",
             f"A rule refers to column '{cond.column}', which the result does not have.",
             fix=f"use one of {sorted(map(str, frame.columns))}"))
-    col = frame[cond.column]
     test = cond.test
-    return test.evaluate(col), test.undetermined(col)
+    return test.evaluate(frame[cond.column]), test.undetermined(frame[cond.column])
 
 
 def prescreen(frame: pd.DataFrame, tests: Sequence[Condition]) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:
@@ -75,13 +74,10 @@ def criterion_objects(spec: McdaSpec) -> list[Any]:
     """The data-file criteria as :class:`sanxian_yidan.mcda.Criterion` objects."""
     from .. import mcda
 
-    out = []
-    for c in spec.criteria:
-        params = {k: v for k, v in c.options.items() if k not in ("missing", "name")}
-        out.append(mcda.Criterion(column=c.column, transform=c.transform, weight=c.weight, benefit=c.benefit,
-                                  params=params, name=c.options.get("name"), source=c.source,
-                                  missing=c.options.get("missing")))
-    return out
+    return [mcda.Criterion(column=c.column, transform=c.transform, weight=c.weight, benefit=c.benefit,
+                           params={k: v for k, v in c.options.items() if k not in ("missing", "name")},
+                           name=c.options.get("name"), source=c.source, missing=c.options.get("missing"))
+            for c in spec.criteria]
 
 
 def criterion_weights(spec: McdaSpec) -> pd.Series:
