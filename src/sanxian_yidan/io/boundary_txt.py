@@ -684,18 +684,14 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
     values = dict(zip(names, body))
     parcel_id = values["parcel_id"]
     where = f"parcel 编号 '{parcel_id}' (line {number})"
-    count: int | None = None
     raw_count = values["point_count"]
-    if raw_count:
-        if _INTEGER_RE.fullmatch(raw_count):
-            count = int(raw_count)
-            if count == 0:
-                count = None
-                out.zero_counts.append(number)
-        else:
-            problems.add(number, f"第 {number} 行的点数 '{raw_count}' 不是整数。",
-                         f"点数 (point count) {raw_count!r} on line {number} is not a whole number.",
-                         feature=where, fix="write the number of point lines of the parcel, closing repeats included")
+    count = int(raw_count) if _INTEGER_RE.fullmatch(raw_count) else None
+    if count == 0:
+        out.zero_counts.append(number)
+    elif raw_count and count is None:
+        problems.add(number, f"第 {number} 行的点数 '{raw_count}' 不是整数。",
+                     f"点数 (point count) {raw_count!r} on line {number} is not a whole number.",
+                     feature=where, fix="write the number of point lines of the parcel, closing repeats included")
     area, unit = _parse_area(values["area"], number, where, problems)
     kind = values["geom_kind"] or _POLYGON
     if kind not in _KINDS:
@@ -706,7 +702,7 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
     text = {k: v for k, v in values.items() if k in _TEXT_FIELDS}
     if extra:
         text["extra_fields"] = extra
-    out.parcels.append(_Parcel(number, count, area, unit, parcel_id, values["name"], kind, text))
+    out.parcels.append(_Parcel(number, count or None, area, unit, parcel_id, values["name"], kind, text))
 
 
 def _parse_area(token: str, number: int, where: str, problems: _Problems) -> tuple[float, str | None]:
@@ -849,7 +845,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
     """The Gauss-Kruger CRS of the file from 坐标系, 几度分带, 带号 and the eastings."""
     s = _settings()
     h = s.header
-    ok = True
+    known = len(problems.items)  # the header's own problems leave the CRS undecided
 
     raw, line = _header_value(parsed, _KEY_DATUM)
     if not raw:
@@ -859,7 +855,6 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
     else:
         datum = _datum_of(raw)
         if not datum:
-            ok = False
             problems.add(line, f"无法识别的坐标系 '{raw}'。",
                          f"Unknown 坐标系 {raw!r} on line {line}: only the CGCS2000, Xian 1980 and Beijing 1954 "
                          "Gauss-Kruger grids are defined for this format.",
@@ -873,7 +868,6 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
         if _INTEGER_RE.fullmatch(digits) and int(digits) in h.zone_widths:
             width = int(digits)
         else:
-            ok = False
             problems.add(line, f"几度分带 '{raw}' 无效。",
                          f"几度分带 (zone width) {raw!r} on line {line} is not one of {list(h.zone_widths)}.",
                          fix="write 几度分带=3 (or 6)")
@@ -881,7 +875,6 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
     for key, accepted, example in ((_KEY_PROJECTION, h.projections, "高斯克吕格"), (_KEY_UNIT, h.units, "米")):
         raw, line = _header_value(parsed, key)
         if raw and _norm(raw) not in map(_norm, accepted):
-            ok = False
             problems.add(line, f"不支持的{key} '{raw}'。",
                          f"{key} {raw!r} on line {line} is not supported: the format holds Gauss-Kruger "
                          "coordinates in metres.", fix=f"write {key}={example} (convert the coordinates first)")
@@ -892,7 +885,6 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
         digits = re.sub(r"[\s第带号]", "", raw)  # '38', '第38带'
         header_zone = _zone_of(digits, width) if _INTEGER_RE.fullmatch(digits) else None
         if header_zone is None:
-            ok = False
             problems.add(zone_line, f"带号 '{raw}' 无效。",
                          f"带号 (zone) {raw!r} on line {zone_line} is neither a {width}-degree zone number nor "
                          "a central meridian.", fix="write the zone number, e.g. 带号=38 for Suizhou")
@@ -901,7 +893,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
                          f"带号 {raw} 按中央经线理解（第 {header_zone} 带）")
 
     finite = np.isfinite(easting)
-    if not finite.any() or not ok:
+    if not finite.any() or len(problems.items) > known:
         return None
     east = easting[finite]
     lines = pt_line[finite]
