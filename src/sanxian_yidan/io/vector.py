@@ -187,12 +187,9 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
 
     if suffix not in _NOT_BOUNDARY_TXT and looks_like_boundary_txt(path):
         # Recognised by content, whatever the suffix (.txt, none, .dat ...) except those of other formats.
-        gdf = read_boundary_txt(path, encoding=encoding, emit_warnings=False)
-        meta = gdf.attrs.get("sanxian", {})
-        info.update(encoding=meta.get("encoding"), encoding_reason="land-boundary TXT",
-                    format="land-boundary TXT", header=meta.get("header", {}), repairs=meta.get("repairs", []))
-        info["warnings"].extend(meta.get("warnings", []))
-        return gdf
+        # Its notes: encoding, header (kept for writing the file again) and repairs.
+        return _adopt(read_boundary_txt(path, encoding=encoding, emit_warnings=False), info,
+                      encoding_reason="land-boundary TXT", format="land-boundary TXT")
     if suffix in _PARQUET_SUFFIXES:
         return _read_geoparquet(path, info)
     if suffix in (".dxf", ".dwg"):
@@ -211,12 +208,8 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
     if suffix in _TABLE_SUFFIXES:
         from .coord_table import detect_coordinate_table, read_coordinate_table
         if detect_coordinate_table(path, layer=layer, encoding=encoding) is not None:
-            gdf = read_coordinate_table(path, layer=layer, encoding=encoding)
-            meta = gdf.attrs.get("sanxian", {})
-            info.update({k: v for k, v in meta.items() if k != "warnings"},
-                        encoding_reason="given" if encoding else "detected")
-            info["warnings"].extend(meta.get("warnings", []))
-            return gdf
+            return _adopt(read_coordinate_table(path, layer=layer, encoding=encoding), info,
+                          encoding_reason="given" if encoding else "detected")
     if suffix in _TABLE_SUFFIXES or suffix == ".txt":
         try:
             gdf, used = table_to_points(path, layer=layer, encoding=encoding)
@@ -251,9 +244,13 @@ def _read_module(path: Path, layer: str | None, info: dict[str, Any], kind: str,
     else:
         from .kml import read_kml
         gdf = read_kml(path, layer=layer)
+    return _adopt(gdf, info, encoding_reason="format" if kind == "kml" else "DXF version / $DWGCODEPAGE")
+
+
+def _adopt(gdf: gpd.GeoDataFrame, info: dict[str, Any], **extra: Any) -> gpd.GeoDataFrame:
+    """Take over a format reader's notes (``attrs["sanxian"]``): its warnings are added, its layer is not kept."""
     meta = gdf.attrs.get("sanxian", {})
-    info.update({k: v for k, v in meta.items() if k not in ("warnings", "layer")},
-                encoding_reason="format" if kind == "kml" else "DXF version / $DWGCODEPAGE")
+    info.update({k: v for k, v in meta.items() if k not in ("warnings", "layer")}, **extra)
     info["warnings"].extend(meta.get("warnings", []))
     return gdf
 
