@@ -267,7 +267,8 @@ def _gdal_codec(encoding: str) -> str:
 
 def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[str, Any],
               use_arrow: bool | None = None) -> gpd.GeoDataFrame:
-    if path.suffix.lower() in (".zip", ".kmz"):
+    suffix = path.suffix.lower()
+    if suffix in (".zip", ".kmz"):
         safety.check_zip(path)  # before GDAL unpacks anything: refuse a zip bomb
     try:
         layers = pyogrio.list_layers(path)
@@ -287,28 +288,21 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
     if layer is not None and layer not in names:
         raise InputFileError(problem(f"找不到图层 '{layer}'。", f"Layer '{layer}' not found; layers: {names}.",
                                      file=path, fix=f"use one of {names}"))
-    kwargs: dict[str, Any] = {}
-    expected = safety.check_shapefile(path) if path.suffix.lower() == ".shp" else None
-    zipped_shp = path.suffix.lower() == ".zip" and bool(zipped_shapefile_members(path))
-    if path.suffix.lower() == ".shp" or zipped_shp:
-        if encoding is None:
-            guess = detect_shapefile_encoding(path) if not zipped_shp else detect_zip_shapefile_encoding(path, layer)
-            assert guess is not None  # zipped_shp: the archive holds a shapefile
-            encoding, info["encoding_reason"] = guess.encoding, guess.reason
-            if guess.warning:
-                info["warnings"].append(guess.warning)
-        else:
-            info["encoding_reason"] = "given"
-        kwargs["encoding"] = _gdal_codec(encoding)
-        if zipped_shp:  # the zip's own .dbf record count guards against a short read
-            expected = safety.zipped_dbf_rows(path, layer)
-    elif encoding is not None:
-        kwargs["encoding"] = encoding
-        info["encoding_reason"] = "given"
-    else:
-        info["encoding_reason"] = "format is UTF-8 by specification"
+    expected = safety.check_shapefile(path) if suffix == ".shp" else None
+    shapefile = suffix == ".shp" or (suffix == ".zip" and bool(zipped_shapefile_members(path)))
+    info["encoding_reason"] = "given" if encoding is not None else "format is UTF-8 by specification"
+    if shapefile and encoding is None:
+        guess = detect_shapefile_encoding(path) if suffix == ".shp" else detect_zip_shapefile_encoding(path, layer)
+        assert guess is not None  # a zipped shapefile: the archive holds one
+        encoding, info["encoding_reason"] = guess.encoding, guess.reason
+        if guess.warning:
+            info["warnings"].append(guess.warning)
+    # A shapefile's codec is spelled the way GDAL's iconv accepts it.
+    kwargs: dict[str, Any] = {} if encoding is None else {"encoding": _gdal_codec(encoding) if shapefile else encoding}
+    if shapefile and suffix == ".zip":  # the zip's own .dbf record count guards against a short read
+        expected = safety.zipped_dbf_rows(path, layer)
     info["encoding"] = encoding or "utf-8"
-    info["format"] = path.suffix.lower().lstrip(".")
+    info["format"] = suffix.lstrip(".")
     arrow = _arrow_wanted(use_arrow, path, info["encoding"])
     info["arrow"] = arrow
     gdf = _read_ogr_frame(path, layer, kwargs, info, use_arrow, arrow)
