@@ -266,7 +266,10 @@ def test_folder_as_toml_is_a_data_file_error(tmp_path: Path) -> None:
 def test_input_limits_are_validated() -> None:
     lim = safety.limits()
     assert lim.lon_range == (-180.0, 180.0) and lim.lat_range == (-90.0, 90.0)
-    assert lim.max_projected_abs == 1.0e8 and 0 < lim.max_suspicious_share < 1
+    assert lim.coordinates.max_projected_abs == 1.0e8 and 0 < lim.text.max_suspicious_share < 1
+    # The former flat names still read, with a warning naming the new place.
+    with pytest.warns(DeprecationWarning, match="coordinates.max_projected_abs"):
+        assert getattr(lim, "max_projected_abs") == 1.0e8  # noqa: B009  (a name mypy no longer knows)
 
 
 # ------------------------------------------------------------------------------------- coordinates

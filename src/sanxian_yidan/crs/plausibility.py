@@ -92,7 +92,7 @@ def _check_degree_outliers(gdf: Any, coords: np.ndarray, index: np.ndarray, *, f
 
 def _check_projected(gdf: Any, coords: np.ndarray, index: np.ndarray, *, file: Path, layer: str | None) -> None:
     """Refuse projected coordinates larger than any place on Earth (e.g. 1e300)."""
-    lim = limits().max_projected_abs
+    lim = limits().coordinates.max_projected_abs
     if coords.min() >= -lim and coords.max() <= lim:  # two reductions instead of a 2 x n temporary
         return
     bad_rows = (np.abs(coords) > lim).any(axis=1)

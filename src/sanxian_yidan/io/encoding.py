@@ -128,7 +128,7 @@ def implausible_text(text: str | Iterable[str], *, max_chars: int = 20000) -> tu
         exceeds ``max_suspicious_share`` of ``data/input_limits.toml``; ``None`` if the text
         is plausible or too short to judge.
     """
-    lim = limits()
+    lim = limits().text
     if not isinstance(text, str):
         text = " ".join(str(t) for t in text)
     chars = [c for c in text if ord(c) > 127][:max_chars]

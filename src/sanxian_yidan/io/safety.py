@@ -87,6 +87,9 @@ class InputLimitsFile(FormerAttributes, Sourced):
         "zip_max_uncompressed_bytes": "zip.max_uncompressed_bytes",
         "zip_max_ratio": "zip.max_ratio",
         "zip_ratio_applies_above_bytes": "zip.ratio_applies_above_bytes",
+        "max_projected_abs": "coordinates.max_projected_abs",
+        "max_suspicious_share": "text.max_suspicious_share",
+        "min_characters": "text.min_characters",
     }
     files: _Files
     zip: _Zip
@@ -102,22 +105,6 @@ class InputLimitsFile(FormerAttributes, Sourced):
     def lat_range(self) -> tuple[float, float]:
         """Valid latitude ``(min, max)`` [degrees]."""
         return self.coordinates.lat_min, self.coordinates.lat_max
-
-    # The three limits below keep their former flat names: the coordinate and text-encoding checks read them so.
-    @property
-    def max_projected_abs(self) -> float:
-        """Largest magnitude of a projected coordinate [m]."""
-        return self.coordinates.max_projected_abs
-
-    @property
-    def max_suspicious_share(self) -> float:
-        """Share of suspicious non-ASCII characters above which decoded text is implausible."""
-        return self.text.max_suspicious_share
-
-    @property
-    def min_characters(self) -> int:
-        """Non-ASCII characters needed before text is judged."""
-        return self.text.min_characters
 
 
 #: The validated contents of ``data/input_limits.toml``.

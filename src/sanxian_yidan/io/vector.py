@@ -171,7 +171,7 @@ def _in_range(coords: np.ndarray, crs: CRS | None) -> bool:
     if crs is None or not coords.size:
         return True
     lim = safety.limits()
-    if coords.min() < -lim.max_projected_abs or coords.max() > lim.max_projected_abs:
+    if coords.min() < -lim.coordinates.max_projected_abs or coords.max() > lim.coordinates.max_projected_abs:
         return False
     if not crs.is_geographic:
         return True
