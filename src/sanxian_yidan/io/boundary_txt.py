@@ -1465,11 +1465,10 @@ def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, p
     point_lines = [f"J{p},{r},{north:.{d}f},{east:.{d}f}" for p, r, east, north in
                    zip(point_number.tolist(), ring_number[coord_ring].tolist(), coords[:, 0].tolist(),
                        coords[:, 1].tolist())]
-    header = {key: "" for key in _WRITTEN_HEADER_KEYS}
-    header.update(kept)
-    header.update({_KEY_DATUM: getattr(_settings().datums.written, datum),
-                   _KEY_WIDTH: str(s.zone_width), _KEY_PROJECTION: "高斯克吕格", _KEY_UNIT: "米",
-                   _KEY_ZONE: str(zone), "精度": f"{10.0 ** -d:.{d}f}", "转换参数": s.conversion_parameters})
+    header = dict.fromkeys(_WRITTEN_HEADER_KEYS, "") | kept | {
+        _KEY_DATUM: getattr(_settings().datums.written, datum), _KEY_WIDTH: str(s.zone_width),
+        _KEY_PROJECTION: "高斯克吕格", _KEY_UNIT: "米", _KEY_ZONE: str(zone), "精度": f"{10.0 ** -d:.{d}f}",
+        "转换参数": s.conversion_parameters}
     out = [f"[{_ATTRIBUTE_SECTION}]"] + [f"{k}={v}" for k, v in header.items()] + [f"[{_COORDINATE_SECTION}]"]
     starts = np.cumsum(counts) - counts
     for i in range(len(geoms)):

@@ -45,11 +45,6 @@ def _key(value: Any) -> str:
     return str(value).strip().lower().replace(" ", "").replace("（", "(").replace("）", ")")
 
 
-def _raw(path: Path, layer: str | None, encoding: str | None) -> tuple[pd.DataFrame, str]:
-    # The shared table reader refuses special/empty files, non-workbooks named .xlsx and unparsable CSV.
-    return read_table(path, layer=layer, encoding=encoding, header=None, warn=False)  # table_to_points warns
-
-
 def _columns(header: list[str]) -> dict[str, int] | None:
     s = format_settings().coord_table
     keys = [_key(h) for h in header]
@@ -84,7 +79,8 @@ def detect_coordinate_table(path: Path, *, layer: str | None = None,
         ``None`` when no row among the first ones names a point-number column
         and X and Y columns.
     """
-    raw, used = _raw(path, layer, encoding)
+    # The shared table reader refuses special/empty files, non-workbooks named .xlsx and unparsable CSV.
+    raw, used = read_table(path, layer=layer, encoding=encoding, header=None, warn=False)  # table_to_points warns
     for row in range(min(_HEADER_SEARCH_ROWS, len(raw))):
         cols = _columns(raw.iloc[row].tolist())
         if cols is not None:
@@ -250,15 +246,13 @@ def _axes(x: np.ndarray, y: np.ndarray, xname: str, yname: str, path: Path,
 
 def _polygons(path: Path, layer: str | None, east: np.ndarray, north: np.ndarray, parcel: np.ndarray,
               ring: np.ndarray, rows: np.ndarray, info: dict[str, Any]) -> gpd.GeoDataFrame:
-    keys = pd.DataFrame({"parcel": parcel, "ring": ring})
-    order = pd.unique(parcel)
     records: list[dict[str, Any]] = []
     geoms = []
-    for pid in order:
+    for pid in pd.unique(parcel):
         at = np.flatnonzero(parcel == pid)
         rings = []
-        for rid in pd.unique(keys["ring"].to_numpy()[at]):
-            idx = at[keys["ring"].to_numpy()[at] == rid]
+        for rid in pd.unique(ring[at]):
+            idx = at[ring[at] == rid]
             xy = np.column_stack([east[idx], north[idx]])
             if len(xy) > 1 and np.array_equal(xy[0], xy[-1]):
                 xy = xy[:-1]  # the closing point repeats the first
@@ -270,8 +264,7 @@ def _polygons(path: Path, layer: str | None, east: np.ndarray, north: np.ndarray
                     fix="check the point rows of that ring (a parcel number or 圈号 typed wrong splits a ring)"))
             rings.append(xy)
         polys, shells, holes = nest_rings(rings)
-        geom = polys[0] if len(polys) == 1 else gpd.GeoSeries(list(polys)).union_all()
-        geoms.append(geom)
+        geoms.append(polys[0] if len(polys) == 1 else gpd.GeoSeries(list(polys)).union_all())
         records.append({"parcel": pid, "points": int(len(at)), "rings": len(rings), "holes": int(sum(holes))})
     frame = gpd.GeoDataFrame(records, geometry=geoms, crs=None)
     frame.attrs["sanxian"] = info

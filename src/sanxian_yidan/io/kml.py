@@ -160,8 +160,7 @@ def read_kml(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     if skipped[0]:
         warnings.append(f"{skipped[0]} placemark(s) without a supported geometry skipped (e.g. tracks, models) / "
                         f"{skipped[0]} 个无几何的地标已忽略")
-    families = sorted(set(shapely.get_type_id(frame.geometry.values).tolist()))
-    if len({_FAMILY[t] for t in families}) > 1 and layer is None:
+    if len({_FAMILY[t] for t in shapely.get_type_id(frame.geometry.values).tolist()}) > 1 and layer is None:
         warnings.append(f"the file mixes points, lines and areas; choose one folder with layer= (--layer); "
                         f"folders: {sorted(folders)} / 文件混有点、线、面，可用 --layer 选择文件夹")
     frame.attrs["sanxian"] = {"format": "kmz" if zipfile.is_zipfile(path) else "kml", "folders": folders,
