@@ -21,6 +21,7 @@ import io
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -244,7 +245,8 @@ def _find(element: ET.Element, name: str) -> ET.Element | None:
     return next((c for c in element if _local(c.tag) == name), None)
 
 
-def _geometry(element: ET.Element | _Wrap) -> Any:
+def _geometry(element: Iterable[ET.Element]) -> Any:
+    """The geometry among the children of ``element`` (a placemark, or ``[part]`` for one MultiGeometry part)."""
     for child in element:
         tag = _local(child.tag)
         if tag == "Point":
@@ -261,16 +263,9 @@ def _geometry(element: ET.Element | _Wrap) -> Any:
                      if h is not None and len(h) >= 3]
             return shapely.Polygon(outer, holes)
         if tag == "MultiGeometry":
-            parts = [g for g in (_geometry(_Wrap(c)) for c in child) if g is not None]
+            parts = [g for g in (_geometry([c]) for c in child) if g is not None]
             if not parts:
                 return None
             kind = parts[0].geom_type if len({p.geom_type for p in parts}) == 1 else ""
             return _MULTI.get(kind, shapely.GeometryCollection)(parts)
     return None
-
-
-class _Wrap(list[ET.Element]):
-    """Present one geometry element as the only child of a container, for :func:`_geometry`."""
-
-    def __init__(self, element: ET.Element) -> None:
-        super().__init__([element])
