@@ -132,11 +132,9 @@ def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     _check_families(out, allowed, file, layer, type_ids)
     out = _drop_z(out, repairs)  # keeps each geometry's type and vertex count
     repaired, extracted = _make_valid(out, repairs, type_ids, num_coords)
-    rings: PolygonRings | None = extracted
+    rings: PolygonRings | None = extracted if repaired is out else None
     if repaired is not out:  # only a repair can leave a geometry empty
-        repaired = _drop_empty(repaired, repairs, after_repair=True)
-        rings = None
-    out = repaired
+        out = _drop_empty(repaired, repairs, after_repair=True)
     if out.crs is not None and not out.crs.equals(target_crs):
         rings = None  # the vertices move
         source = out.crs.to_string()
@@ -148,9 +146,8 @@ def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
         if distortion:
             warnings.warn(f"{file or 'layer'}: {distortion}", SanxianWarning, stacklevel=2)
     out = out.reset_index(drop=True)
-    meta = dict(out.attrs.get("sanxian", {}))
-    meta["repairs"] = list(meta.get("repairs", [])) + repairs
-    out.attrs["sanxian"] = meta
+    meta = out.attrs.get("sanxian", {})
+    out.attrs["sanxian"] = {**meta, "repairs": list(meta.get("repairs", [])) + repairs}
     return out, rings
 
 
