@@ -341,10 +341,7 @@ def map_png(layers: Sequence[FigureLayer], bounds: Sequence[float], *, title: st
         ax.set_xlim(minx, maxx)
         ax.set_ylim(miny, maxy)
         ax.set_aspect("equal", adjustable="box")
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xlabel="", ylabel="", xticks=[], yticks=[])
         for spine in ax.spines.values():
             spine.set_color("#90a4ae")
         _scale_bar(ax, (minx, miny, maxx, maxy))

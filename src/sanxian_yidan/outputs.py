@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -270,14 +271,10 @@ def _check_dest(entry: Path, dest: Path, overwrite: bool, protect: Sequence[Path
 
 def _make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return those created (outermost first)."""
-    missing = []
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        missing.append(probe)
-        probe = probe.parent
-    for p in reversed(missing):
+    missing = list(takewhile(lambda p: not p.exists(), (folder, *folder.parents)))[::-1]
+    for p in missing:
         p.mkdir()
-    return list(reversed(missing))
+    return missing
 
 
 def _umask_mode() -> int:

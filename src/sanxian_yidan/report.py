@@ -369,14 +369,13 @@ def screening_report_markdown(result: ScreenedProjects, *, title: str | None = N
     data = _prepare(result)
     title, when = _title_and_time(title, generated)
     out = [f"# {md_escape(title)}\n", banner_markdown(result.synthetic_layers),
-           f"生成时间 / generated {when} · sanxian_yidan\n", "## 汇总 / Summary\n"]
-    out.append(md_table(_counts(result), _COUNT_COLS) + "\n")
-    out.append("### 参数 / Parameters\n")
-    out.append(md_table(_parameters(result), _KV_COLS) + "\n")
+           f"生成时间 / generated {when} · sanxian_yidan\n", "## 汇总 / Summary\n",
+           md_table(_counts(result), _COUNT_COLS) + "\n", "### 参数 / Parameters\n",
+           md_table(_parameters(result), _KV_COLS) + "\n"]
     for rec in data["records"]:
         name = f" · {md_escape(rec['name'])}" if rec["name"] else ""
-        out.append(f"## 项目 / Project {md_escape(rec['id'])}{name}\n")
-        out.append(f"**研判结论 / Verdict: {md_escape(_VERDICT_LINE[rec['verdict']])}**\n")
+        out += [f"## 项目 / Project {md_escape(rec['id'])}{name}\n",
+                f"**研判结论 / Verdict: {md_escape(_VERDICT_LINE[rec['verdict']])}**\n"]
         if not rec["complete"]:
             zh, en = rec["incomplete"]
             out.append(f"> {md_escape(zh)} / {md_escape(en)}\n")
@@ -389,14 +388,12 @@ def screening_report_markdown(result: ScreenedProjects, *, title: str | None = N
                    f"- 研判范围 / Footprint: {md_escape(rec['footprint'])}, "
                    f"{'—' if rec['area_m2'] is None else format(rec['area_m2'], ',.0f')} m²\n"
                    f"- 县（市、区）/ Counties: {md_escape(counties)}\n")
-        out.append("### 研判发现 / Findings\n")
-        out.append(md_table(rec["finding_rows"], _FINDING_COLS, empty="未发现适用规则的限制 / no rule finding") + "\n")
+        out += ["### 研判发现 / Findings\n",
+                md_table(rec["finding_rows"], _FINDING_COLS, empty="未发现适用规则的限制 / no rule finding") + "\n"]
         if rec["not_evaluated_rows"]:
-            out.append("### 未评估的规则 / Rules not evaluated\n")
-            out.append(md_table(rec["not_evaluated_rows"], _FINDING_COLS) + "\n")
-        out.append("### 叠加分析 / Overlaps\n")
-        out.append(md_table(rec["overlaps"], _OVERLAP_COLS, empty="无重叠 / no overlap") + "\n")
-        out.append("### 环境管控单元准入清单 / Access lists of the control units\n")
+            out += ["### 未评估的规则 / Rules not evaluated\n", md_table(rec["not_evaluated_rows"], _FINDING_COLS) + "\n"]
+        out += ["### 叠加分析 / Overlaps\n", md_table(rec["overlaps"], _OVERLAP_COLS, empty="无重叠 / no overlap") + "\n",
+                "### 环境管控单元准入清单 / Access lists of the control units\n"]
         for unit in rec["access_lists"] or []:
             syn = "（合成示例 / synthetic sample）" if unit["synthetic"] else ""
             out.append(f"**{md_escape(unit['code'])} {md_escape(unit['name'])}{md_escape(syn)}**\n")
@@ -405,8 +402,8 @@ def screening_report_markdown(result: ScreenedProjects, *, title: str | None = N
             out.append("")
         if not rec["access_lists"]:
             out.append("—\n")
-        out.append("### 距离 / Distances\n")
-        out.append(md_table(rec["distances"], _DISTANCE_COLS, empty="5 km 内无 / none within the search radius") + "\n")
+        out += ["### 距离 / Distances\n",
+                md_table(rec["distances"], _DISTANCE_COLS, empty="5 km 内无 / none within the search radius") + "\n"]
         if rec["note_rows"] or rec["notes"]:
             out.append("### 备注 / Notes\n")
             out.extend(f"- {md_escape(f['rule_id'])}: {md_escape(f['message_zh'])} / {md_escape(f['message_en'])}"

@@ -64,9 +64,8 @@ def _layer(gdf: gpd.GeoDataFrame, look: str, popup: Sequence[str], **kw: Any) ->
     """A result layer named and drawn as its ``look`` in the style registry; popup columns it lacks are
     left out (optional ones such as rule_ids may be absent)."""
     style = layer_style(look)
-    zh = kw.pop("name_zh", style.zh)
-    en = kw.pop("name_en", style.en)
-    return MapLayer(gdf, zh, en, popup=[c for c in popup if c in gdf.columns], look=look, **kw)
+    return MapLayer(gdf, kw.pop("name_zh", style.zh), kw.pop("name_en", style.en),
+                    popup=[c for c in popup if c in gdf.columns], look=look, **kw)
 
 
 def _in_region(gdf: gpd.GeoDataFrame, region: Any) -> gpd.GeoDataFrame:
@@ -136,10 +135,8 @@ def screening_layers(result: ScreeningTables) -> list[MapLayer]:
     """Project footprints coloured by verdict, with a verdict-coloured marker and the project id at county
     zoom (popups list every finding with its source), and the overlap pieces (hidden)."""
     projects = result.projects.assign(findings=finding_lines(result))
-    layers = [_layer(projects, "projects",
-                     view_columns("popup_projects", projects),
-                     tooltip="project_name", markers="project_id",
-                     value_labels={"verdict": palette_labels("verdict")})]
+    layers = [_layer(projects, "projects", view_columns("popup_projects", projects), tooltip="project_name",
+                     markers="project_id", value_labels={"verdict": palette_labels("verdict")})]
     if len(result.overlaps):
         layers.insert(0, _layer(result.overlaps, "overlap_pieces",
                                 ["project_id", "role", "feature_code", "feature_name", "overlap_area_m2",
@@ -164,8 +161,7 @@ def _rooftop_use_labels() -> dict[str, str]:
 
 def rooftop_layers(result: BuildingTable) -> list[MapLayer]:
     """Buildings by installable capacity (hidden by default: many features)."""
-    return [_layer(result.buildings, "rooftops",
-                   view_columns("popup_rooftops", result.buildings),
+    return [_layer(result.buildings, "rooftops", view_columns("popup_rooftops", result.buildings),
                    tooltip="use_category", value_labels={"use_category": _rooftop_use_labels()})]
 
 
@@ -176,12 +172,10 @@ def brownfield_layers(result: SiteTables) -> list[MapLayer]:
     k = getattr(getattr(getattr(result, "params", None), "mcda", None), "top_k", None)
     labels = {"p_top_k": f"权重扰动下保持前 {k} 名的概率 / Probability of staying in the top {k} when the weights "
                          f"vary"} if k else None
-    layers = [_layer(sites, "brownfield_sites",
-                     view_columns("popup_brownfield_sites", sites), tooltip="name", markers=None,
-                     popup_labels=labels)]
+    layers = [_layer(sites, "brownfield_sites", view_columns("popup_brownfield_sites", sites), tooltip="name",
+                     markers=None, popup_labels=labels)]
     if len(result.excluded):
-        layers.insert(0, _layer(result.excluded, "excluded_parts",
-                                view_columns("popup_excluded_parts", result.excluded),
+        layers.insert(0, _layer(result.excluded, "excluded_parts", view_columns("popup_excluded_parts", result.excluded),
                                 tooltip="reason_zh"))
     return layers
 
@@ -198,15 +192,10 @@ def _mine_mode_labels() -> dict[str, str]:
 def mine_layers(result: object) -> list[Any]:
     """Mine sites by rehabilitation priority, and the 三区两线 viewshed the visibility criterion used
     (both hidden by default).  ``result``: a mines result (``.mines``, ``.visibility``) or a mine table."""
-    layers: list[Any] = []
     raster = viewshed_layer(result)
-    if raster is not None:
-        layers.append(raster)
     mines = getattr(result, "mines", result)
-    layers.append(_layer(mines, "mines",
-                         view_columns("popup_mines", mines),
-                         tooltip="name", value_labels={"mode": _mine_mode_labels()}))
-    return layers
+    return ([] if raster is None else [raster]) + [_layer(mines, "mines", view_columns("popup_mines", mines),
+                                                          tooltip="name", value_labels={"mode": _mine_mode_labels()})]
 
 
 def viewshed_layer(result: object) -> RasterLayer | None:

@@ -109,11 +109,9 @@ def run_study(study: str | Path | StudyConfig, *, unsafe_paths: bool = False, al
     left as it was.  Entries of :func:`study_outputs` that this run does not write are removed, so
     the folder always matches its manifest; other files in the folder are left alone.
     """
-    if isinstance(study, StudyConfig):
-        config = study
-    else:
-        config = load_study(study, unsafe_paths=unsafe_paths, allow_paths=allow_paths,
-                            **({} if safe_paths is None else {"safe_paths": safe_paths}))
+    config = study if isinstance(study, StudyConfig) else load_study(
+        study, unsafe_paths=unsafe_paths, allow_paths=allow_paths,
+        **({} if safe_paths is None else {"safe_paths": safe_paths}))
     existing = sorted(p.name for p in config.output.glob("*")
                       if STAGING_MARK not in p.name and BACKUP_MARK not in p.name) if config.output.is_dir() else []
     if existing and not overwrite:
@@ -155,7 +153,6 @@ def _run_steps(run: StudyRun, progress: Progress | None) -> None:
         from .sheet import pdf_beside
 
         run.outputs["report"] += pdf_beside(run.outputs["report"][0])
-
 
 
 @contextmanager
