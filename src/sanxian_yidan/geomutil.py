@@ -17,14 +17,11 @@ References
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
 import shapely
 from shapely import GeometryType
-
-log = logging.getLogger(__name__)
 
 __all__ = ["OVERLAY_NOISE_M2", "nearest_features", "polygonal_parts"]
 
