@@ -129,17 +129,15 @@ def limits() -> InputLimits:
 
 # --------------------------------------------------------------------------------------------- files
 
+# Chinese and English name of each non-regular file type.
+_KINDS = ((stat.S_ISDIR, "文件夹", "a folder"), (stat.S_ISFIFO, "命名管道", "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "设备文件", "a device"), (stat.S_ISBLK, "设备文件", "a device"),
+          (stat.S_ISSOCK, "套接字", "a socket"))
+
+
 def _kind(mode: int) -> tuple[str, str]:
     """Chinese and English name of a non-regular file type."""
-    if stat.S_ISDIR(mode):
-        return "文件夹", "a folder"
-    if stat.S_ISFIFO(mode):
-        return "命名管道", "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "设备文件", "a device"
-    if stat.S_ISSOCK(mode):
-        return "套接字", "a socket"
-    return "特殊文件", "a special file"
+    return next(((zh, en) for test, zh, en in _KINDS if test(mode)), ("特殊文件", "a special file"))
 
 
 def check_input_file(path: str | os.PathLike[str], *, what: str = "input file", allow_empty: bool = False,
@@ -374,16 +372,12 @@ def check_shapefile(shp: str | os.PathLike[str]) -> int | None:
     size = dbf.stat().st_size
     with open(dbf, "rb") as fh:
         head = fh.read(32)
-    counts = None
-    if len(head) == 32:
-        declared, header_len, record_len = struct.unpack("<IHH", head[4:12])
-        if header_len >= 32 and record_len >= 1 and size >= header_len:
-            counts = declared, (size - header_len) // record_len
-    if counts is None:
+    declared, header_len, record_len = struct.unpack("<IHH", head[4:12]) if len(head) == 32 else (0, 0, 0)
+    if not (header_len >= 32 and record_len >= 1 and size >= header_len):
         raise InputFileError(problem(f"属性表 {dbf.name} 的文件头不完整。",
                                      f"The header of {dbf.name} is incomplete ({size} bytes).",
                                      file=dbf, fix=copy_fix))
-    declared, present = counts
+    present = (size - header_len) // record_len
     if present < declared:
         raise InputFileError(problem(
             f"属性表 {dbf.name} 被截断：文件头记 {declared} 条记录，实际只有 {present} 条完整记录。",
