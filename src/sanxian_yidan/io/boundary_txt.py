@@ -73,7 +73,7 @@ from ..errors import (
 )
 from ..normalize import MAX_IDS_LISTED, Repair
 from ..params import AsTuple, Sourced
-from .encoding import detect_bytes_encoding
+from .encoding import decode_or_none, detect_bytes_encoding
 from .safety import read_bytes_bounded
 
 __all__ = ["PARCEL_COLUMNS", "EXTRA_COLUMNS", "looks_like_boundary_txt", "read_boundary_txt",
@@ -560,16 +560,10 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
                 f"The file starts with a UTF-16 byte-order mark but is not valid UTF-16 (offset {exc.start}).",
                 file=path, fix="save the file again as UTF-8 or GBK")) from exc
     guess = detect_bytes_encoding(data, file=path)
-    used = guess.encoding
-    if used == "gb18030":
-        # GB18030 decodes every GBK file identically; report the narrower name when it fits, since that is
-        # what the exporting software (code page 936) wrote.
-        try:
-            data.decode("gbk")
-            used = "gbk"
-        except UnicodeDecodeError:
-            pass
-    return data.decode(guess.encoding).lstrip("\ufeff"), used
+    # GB18030 decodes every GBK file identically; report the narrower name when it fits, since that is what
+    # the exporting software (code page 936) wrote.
+    gbk = guess.encoding == "gb18030" and decode_or_none(data, "gbk") is not None
+    return data.decode(guess.encoding).lstrip("\ufeff"), "gbk" if gbk else guess.encoding
 
 
 def _parse(lines: list[str], problems: _Problems) -> _Parsed:

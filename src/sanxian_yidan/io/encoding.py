@@ -71,11 +71,8 @@ def detect_bytes_encoding(data: bytes, *, file: str | Path) -> EncodingGuess:
         return _judged(EncodingGuess("utf-8-sig", "UTF-8 byte-order mark"), data, file)
     if data.isascii():
         return EncodingGuess("utf-8", "ASCII only (read as UTF-8)")
-    try:
-        data.decode("utf-8")
+    if decode_or_none(data, "utf-8") is not None:
         return _judged(EncodingGuess("utf-8", "valid UTF-8 (non-ASCII text decodes strictly)"), data, file)
-    except UnicodeDecodeError:
-        pass
     try:
         data.decode("gb18030")
         return _judged(EncodingGuess("gb18030", "not UTF-8; decodes as GBK/GB18030"), data, file)
@@ -142,23 +139,24 @@ def implausible_text(text: str | Iterable[str], *, max_chars: int = 20000) -> tu
     return share, "".join(chars[max(first - 3, 0):first + 9])
 
 
+def decode_or_none(data: bytes, codec: str) -> str | None:
+    """``data`` decoded strictly with ``codec``, or None when it does not decode."""
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+
+
 def _judged(guess: EncodingGuess, data: bytes, file: str | Path) -> EncodingGuess:
     """Attach a warning to ``guess`` when its decoded text is implausible, suggesting a better codec."""
     verdict = implausible_text(data.decode(guess.encoding, errors="replace"))
     if verdict is None:
         return guess
     share, sample = verdict
-    better = None
-    for alt in _ALTERNATIVES:
-        if alt == guess.encoding or (alt == "utf-8" and guess.encoding == "utf-8-sig"):
-            continue
-        try:
-            decoded = data.decode(alt)
-        except UnicodeDecodeError:
-            continue
-        if implausible_text(decoded) is None and any(ord(c) > 127 for c in decoded):
-            better = alt
-            break
+    others = (alt for alt in _ALTERNATIVES
+              if alt != guess.encoding and not (alt == "utf-8" and guess.encoding == "utf-8-sig"))
+    better = next((alt for alt in others if (text := decode_or_none(data, alt)) is not None
+                   and implausible_text(text) is None and any(ord(c) > 127 for c in text)), None)
     suggestion = better or "big5"
     warning = (f"text decoded as {guess.encoding} looks wrong ({share:.0%} of its non-ASCII characters are "
                f"rare, private-use or mixed-script, e.g. '{sample}'). "
@@ -238,21 +236,15 @@ def detect_dbf_encoding(dbf: bytes, cpg: str | None, *, file: str | Path) -> Enc
     EncodingGuess
     """
     text, ldid = _dbf_text_bytes(dbf)
-    if cpg is not None:
-        declared = cpg.strip().lower()
-        codec = _CPG_ALIASES.get(declared)
-        if codec is not None:
-            try:
-                text.decode(codec)
-                return _judged(EncodingGuess(codec, f".cpg file declares {declared!r}"), text, file)
-            except UnicodeDecodeError:
-                pass  # a wrong .cpg is common; fall through to detection
+    declared = cpg.strip().lower() if cpg is not None else ""
+    codec = _CPG_ALIASES.get(declared)
+    if codec is not None and decode_or_none(text, codec) is not None:  # a wrong .cpg is common: detect then
+        return _judged(EncodingGuess(codec, f".cpg file declares {declared!r}"), text, file)
     guess = detect_bytes_encoding(text, file=file)
     if guess.encoding == "utf-8" and text.isascii() and ldid in _CHINESE_LDIDS:
         return EncodingGuess(_CHINESE_LDIDS[ldid], f"ASCII only; .dbf language driver 0x{ldid:02X} (code page 936)")
-    if cpg is not None:
-        return EncodingGuess(guess.encoding, f".cpg does not match the data; {guess.reason}", guess.warning)
-    return EncodingGuess(guess.encoding, f"no .cpg; {guess.reason}", guess.warning)
+    why = ".cpg does not match the data" if cpg is not None else "no .cpg"
+    return EncodingGuess(guess.encoding, f"{why}; {guess.reason}", guess.warning)
 
 
 def detect_zip_shapefile_encoding(archive: str | Path, layer: str | None = None) -> EncodingGuess | None:
