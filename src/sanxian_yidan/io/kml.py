@@ -31,6 +31,7 @@ import numpy as np
 import shapely
 
 from ..errors import EmptyLayerError, InputFileError, problem
+from .encoding import decode_or_none
 from .formats_settings import format_settings
 from .safety import check_input_file
 
@@ -39,12 +40,9 @@ _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 def _as_utf8(data: bytes) -> bytes:
     """The document re-encoded as UTF-8 when it is UTF-16 (so the DTD check sees its markup), else as is."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        try:
-            return data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            return data
-    return data
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?")
+    text = decode_or_none(data, "utf-16") if utf16 else None
+    return data if text is None else text.encode("utf-8")
 
 
 def _local(tag: str) -> str:
