@@ -58,7 +58,9 @@ def test_normalise_repairs_the_same_features_whatever_the_thread_count(monkeypat
     squares[140] = shapely.Polygon([(1400, 0), (1405, 5), (1405, 0), (1400, 5), (1400, 0)])
     gdf = gpd.GeoDataFrame({"id": range(200)}, geometry=squares, crs="EPSG:4547")
     serial = normalise(gdf, "EPSG:4547")
-    monkeypatch.setattr(parallel, "_settings", lambda: (4, 8, 1))  # force 4 chunks of 50
+    base = parallel.performance_settings()          # force 4 chunks of 50
+    forced = base.threads.model_copy(update={"threads": 4, "max_threads": 8, "min_parallel_features": 1})
+    monkeypatch.setattr(parallel, "performance_settings", lambda: base.model_copy(update={"threads": forced}))
     import sanxian_yidan.normalize as norm_mod
 
     chunks: list[int] = []

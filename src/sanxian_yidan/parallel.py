@@ -65,20 +65,15 @@ def performance_settings() -> PerformanceFile:
     return load_model(PerformanceFile, _DATA_FILE)
 
 
-def _settings() -> tuple[int, int, int]:
-    t = performance_settings().threads
-    return t.threads, t.max_threads, t.min_parallel_features
-
-
 def resolve_threads(value: int) -> int:
     """Threads to use for a setting: ``0`` means one per CPU core (at most ``max_threads``)."""
-    cap = _settings()[1]
+    cap = performance_settings().threads.max_threads
     return max(1, min(os.cpu_count() or 1, cap)) if value == 0 else max(1, int(value))
 
 
 def default_threads() -> int:
     """Threads from ``data/performance.toml`` ``[threads] threads``, resolved."""
-    return resolve_threads(_settings()[0])
+    return resolve_threads(performance_settings().threads.threads)
 
 
 def chunk_bounds(n: int, threads: int, min_items: int | None = None,
@@ -97,7 +92,7 @@ def chunk_bounds(n: int, threads: int, min_items: int | None = None,
         Sorted group label of each item; a group is never split across chunks (so that no geometry
         is used by two threads at once).
     """
-    floor = _settings()[2] if min_items is None else min_items
+    floor = performance_settings().threads.min_parallel_features if min_items is None else min_items
     if threads <= 1 or n < floor:
         return [(0, n)]
     cuts = np.linspace(0, n, threads + 1).astype(int)
