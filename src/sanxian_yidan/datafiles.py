@@ -80,10 +80,9 @@ def _bomless_utf16(data: bytes) -> str | None:
     if b"\x00" not in data or len(data) % 2:
         return None
     odd = data[1::2].count(0) >= data[0::2].count(0)
-    for codec, name in ((("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")) if odd
-                        else (("utf-16-be", "UTF-16BE"), ("utf-16-le", "UTF-16LE"))):
+    for name in ("UTF-16LE", "UTF-16BE") if odd else ("UTF-16BE", "UTF-16LE"):
         try:
-            text = data.decode(codec)
+            text = data.decode(name)
         except UnicodeDecodeError:
             continue
         if all(c.isprintable() or c in "\t\r\n" for c in text):

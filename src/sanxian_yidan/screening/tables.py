@@ -118,18 +118,14 @@ def overlap_table(proj: Projects, layers: dict[str, Layer], pieces: dict[str, Pi
     pi = np.concatenate([pieces[role].pi[o] for role, o in zip(roles, orders)])
     area = np.concatenate([pieces[role].area[o] for role, o in zip(roles, orders)])
     sizes = [len(o) for o in orders]
+    texts = {name: _joined_texts(lays, fis, name, dtypes[name]) for name in _OVERLAP_TEXTS}
     cols: dict[str, Any] = {
         "project_id": proj.id_text.array.take(pi),
         "role": pd.array(np.repeat(np.array(roles, dtype=object), sizes), dtype=columns.TEXT_DTYPE),
-        "layer_id": _joined_texts(lays, fis, "layer_id", dtypes["layer_id"]),
-    }
-    cols.update({f"feature_{name}": _joined_texts(lays, fis, name, dtypes[name]) for name in _FEATURE_FIELDS})
-    cols["overlap_area_m2"] = area
-    cols["overlap_share"] = area / proj.area[pi]
-    cols["feature_synthetic"] = np.concatenate([lay.synthetic[fi] for lay, fi in zip(lays, fis)])
-    cols["feature_source"] = _joined_texts(lays, fis, "source", dtypes["source"])
-    for name in ACCESS_LIST_FIELDS:
-        cols[name] = _joined_texts(lays, fis, name, dtypes[name])
+        "layer_id": texts["layer_id"], **{f"feature_{name}": texts[name] for name in _FEATURE_FIELDS},
+        "overlap_area_m2": area, "overlap_share": area / proj.area[pi],
+        "feature_synthetic": np.concatenate([lay.synthetic[fi] for lay, fi in zip(lays, fis)]),
+        "feature_source": texts["source"], **{name: texts[name] for name in ACCESS_LIST_FIELDS}}
     geoms = np.concatenate([pieces[role].geoms[o] for role, o in zip(roles, orders)])
     return columns.geoframe(cols, geoms, proj.frame.crs)
 
@@ -275,9 +271,8 @@ def distance_table(proj: Projects, layers: dict[str, Layer], settings: Screening
     """
     roles = list(dict.fromkeys([*settings.distance_roles,
                                 *sorted({r.role for r in ruleset if r.spec.uses_distance})]))
-    parts: dict[str, list[columns.Part]] = {c: [] for c in ("_p", "project_id", "role", "feature_name",
-                                                            "distance_m", "feature_synthetic",
-                                                            "nearer_beyond_data")}
+    names = ["project_id", "role", "feature_name", "distance_m", "feature_synthetic", "nearer_beyond_data"]
+    parts: dict[str, list[columns.Part]] = {c: [] for c in ("_p", *names)}
     for role in roles:
         if role not in layers or len(layers[role].geoms) == 0:
             continue
@@ -293,7 +288,6 @@ def distance_table(proj: Projects, layers: dict[str, Layer], settings: Screening
         parts["feature_synthetic"].append(columns.part_of(lay.synthetic[fi]))
         parts["nearer_beyond_data"].append(columns.part_of(np.asarray(nearer_beyond_data(coverage, proj, pi, d,
                                                                                         role))))
-    names = ["project_id", "role", "feature_name", "distance_m", "feature_synthetic", "nearer_beyond_data"]
     if not parts["_p"]:
         return columns.empty(names)
     joined = {c: columns.join(p) for c, p in parts.items()}
