@@ -25,6 +25,7 @@ libraries; it is refused with the fix (save as DXF).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,6 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
     wanted = set(settings.entity_types)
     entities = [e for e in _model_entities(doc.modelspace()) if e.dxftype() in wanted
                 and not (e.dxftype() == "POLYLINE" and not e.is_2d_polyline)]
-    by_layer: dict[str, int] = {}
     rings: list[np.ndarray] = []
     meta: list[tuple[str, str, str]] = []
     open_handles: list[str] = []
@@ -139,10 +139,10 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
         if not closed:
             open_handles.append(handle)
             continue
-        by_layer[name] = by_layer.get(name, 0) + 1
         arcs += int(xyb[:, 2].any())
         rings.append(flatten_bulges(xyb, closed=flagged, sagitta=settings.bulge_sagitta_m))
         meta.append((name, handle, entity.dxftype()))
+    by_layer = Counter(m[0] for m in meta)  # closed polylines per layer, in drawing order
     all_layers = sorted({_decoded(e.dxf.layer) for e in _model_entities(doc.modelspace())})
     if layer is not None and layer.casefold() not in {n.casefold() for n in all_layers}:
         raise InputFileError(problem(f"DXF 中没有图层 '{layer}'。", f"Layer '{layer}' is not in the drawing; layers: "
@@ -165,20 +165,19 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
     frame = gpd.GeoDataFrame({"layer": [meta[i][0] for i in shells], "handle": [meta[i][1] for i in shells],
                               "dxf_type": [meta[i][2] for i in shells], "holes": holes},
                              geometry=polygons, crs=None)
-    warnings: list[str] = list(notes)
     if open_handles:
         shown = ", ".join(open_handles[:10]) + (" …" if len(open_handles) > 10 else "")
-        warnings.append(f"{len(open_handles)} open polyline(s) skipped (not closed; handles {shown}) / "
-                        f"{len(open_handles)} 条未闭合多段线已忽略")
+        notes.append(f"{len(open_handles)} open polyline(s) skipped (not closed; handles {shown}) / "
+                     f"{len(open_handles)} 条未闭合多段线已忽略")
     if arcs:
-        warnings.append(f"{arcs} polyline(s) contain arcs (bulges), replaced by chords with sagitta at most "
-                        f"{settings.bulge_sagitta_m} m / 含圆弧的多段线已按弦高不大于 {settings.bulge_sagitta_m} m 折线化")
+        notes.append(f"{arcs} polyline(s) contain arcs (bulges), replaced by chords with sagitta at most "
+                     f"{settings.bulge_sagitta_m} m / 含圆弧的多段线已按弦高不大于 {settings.bulge_sagitta_m} m 折线化")
     frame.attrs["sanxian"] = {
         # from AutoCAD 2007 (AC1021) on, DXF text is UTF-8 whatever $DWGCODEPAGE says
         "format": "dxf", "encoding": "utf-8" if doc.dxfversion >= "AC1021" else doc.encoding,
         "layer": layer or next(iter(by_layer)),
         "dxf_version": doc.dxfversion, "insunits": int(doc.header.get("$INSUNITS", 0)),
-        "bulge_sagitta_m": settings.bulge_sagitta_m, "warnings": warnings,
+        "bulge_sagitta_m": settings.bulge_sagitta_m, "warnings": notes,
     }
     return frame
 

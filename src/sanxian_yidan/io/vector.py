@@ -480,13 +480,8 @@ def _from_web_map(gdf: gpd.GeoDataFrame, system: str, path: Path, layer: str | N
                                f"{source.to_string()}.", file=path, layer=layer,
                                fix="omit crs= or state the file's projected CRS"))
     to_wgs = crsmod.gcj02_to_wgs84 if system == "gcj02" else crsmod.bd09_to_wgs84
-
-    def convert(coords: np.ndarray) -> np.ndarray:
-        lon, lat = to_wgs(coords[:, 0], coords[:, 1])
-        return np.column_stack([lon, lat])
-
     out = gdf.set_crs("EPSG:4326", allow_override=True)
-    out.geometry = shapely.transform(gdf.geometry.values, convert)
+    out.geometry = shapely.transform(gdf.geometry.values, lambda c: np.column_stack(to_wgs(c[:, 0], c[:, 1])))
     info["crs_reason"] = f"{system.upper()} web-map coordinates converted to WGS84"
     info["web_map_system"] = system
     info["crs"] = out.crs.to_string()
