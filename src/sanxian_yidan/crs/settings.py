@@ -275,13 +275,11 @@ def where_is(lon: float, lat: float) -> str:
     inside = provinces_at(lon, lat)[0]
     if not inside.any():
         return "outside China / 中国境外"
-    provs = crs_settings().provinces
     idx = np.flatnonzero(inside)
-    centre = np.array([[(provs[i].bbox[0] + provs[i].bbox[2]) / 2, (provs[i].bbox[1] + provs[i].bbox[3]) / 2]
-                       for i in idx])
-    order = idx[np.argsort(np.hypot(centre[:, 0] - lon, centre[:, 1] - lat))]
+    boxes = np.array([p.bbox for p in crs_settings().provinces])[idx]
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
     names = province_names()
-    return " / ".join(names[i] for i in order)
+    return " / ".join(names[i] for i in idx[np.argsort(np.hypot(centre[:, 0] - lon, centre[:, 1] - lat))])
 
 
 def province_names() -> tuple[str, ...]:

@@ -666,12 +666,11 @@ def _parse_parcel_header(fields: list[str], number: int, out: _Parsed, problems:
                              f"{len(standard)} were read as the standard ones and the rest kept in column "
                              f"'extra_fields' / 第 {number} 行地块信息字段较多，多余字段保存在 extra_fields 列")
         elif len(body) >= len(standard):
-            parcel_id = body[standard.index("parcel_id")]
             known = sorted(len(f) for f in s.parcel_layouts.entries.values())
             problems.add(number, f"第 {number} 行地块信息的字段数（{len(body)} 个）不符合任何已知格式。",
                          f"The parcel header on line {number} has {len(body)} fields before '@'; the known "
                          f"layouts have {known} fields with 面/线/点 at their 图形属性 position.",
-                         feature=f"parcel 编号 '{parcel_id}' (line {number})",
+                         feature=f"parcel 编号 '{body[standard.index('parcel_id')]}' (line {number})",
                          fix="remove commas from 名称/用途 (a comma separates fields), or write the standard "
                              "'点数,面积,编号,名称,面,图幅号,用途,地类编码,@'")
         body = (body + [""] * len(standard))[:len(standard)]
@@ -799,9 +798,8 @@ def _order_axes(values: NDArray[np.float64], parsed: _Parsed, problems: _Problem
         notes.append("the file lists the easting before the northing; the order was decided by the number of "
                      "digits / 文件中东坐标在前，已按位数识别")
     usable = normal | swapped
-    northing = np.where(usable, np.where(swap, b, a), np.nan)
-    easting = np.where(usable, np.where(swap, a, b), np.nan)
-    return northing, easting
+    northing, easting = (b, a) if swap else (a, b)
+    return np.where(usable, northing, np.nan), np.where(usable, easting, np.nan)
 
 
 def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
