@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import EmptyLayerError, InputFileError, SanxianWarning, problem
 from . import safety
-from .encoding import detect_bytes_encoding
+from .encoding import EncodingGuess, detect_bytes_encoding
 
 #: Column names recognised for the horizontal and vertical coordinate, in order of preference.
 X_COLUMNS = ("lon", "lng", "long", "longitude", "经度", "东经", "經度", "東經", "x", "x坐标", "easting", "东坐标", "y坐标(东)")
@@ -75,15 +75,12 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         return _read_workbook(path, layer, header), "xlsx"
     data = safety.read_bytes_bounded(path, what="table")
-    if encoding is None:
-        guess = detect_bytes_encoding(data, file=path)
-        encoding, suspicious = guess.encoding, guess.warning
-        if suspicious and warn:
-            warnings.warn(f"{path}: {suspicious}", SanxianWarning, stacklevel=3)
-    else:
-        suspicious = None
+    guess = detect_bytes_encoding(data, file=path) if encoding is None else EncodingGuess(encoding, "given")
+    encoding, suspicious = guess.encoding, guess.warning
+    if suspicious and warn:
+        warnings.warn(f"{path}: {suspicious}", SanxianWarning, stacklevel=3)
     try:
-        text = data.decode(encoding)
+        text = data.decode(encoding).removeprefix("\ufeff")
     except LookupError as exc:
         raise InputFileError(problem(f"未知的文字编码 '{encoding}'。", f"Unknown text encoding '{encoding}'.",
                                      file=path, fix="use a Python codec name such as 'gb18030', 'utf-8', "
@@ -93,7 +90,6 @@ def read_table(path: Path, *, layer: str | None = None, encoding: str | None = N
                                      f"The file cannot be decoded as {encoding} (byte {exc.start}).", file=path,
                                      fix="omit --encoding to detect it, or give the encoding it was saved "
                                          "in")) from exc
-    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise EmptyLayerError(problem("表格是空的（没有表头和数据）。", "The table is empty: no header, no rows.",
                                       file=path, fix="export the table again with its header row"))
