@@ -27,7 +27,6 @@ References
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +102,6 @@ if TYPE_CHECKING:
     from .provenance import CatalogLike
     from .terrain import Dem
 
-log = logging.getLogger(__name__)
 DATA_FILE = "mines.toml"
 #: Number of progress steps :func:`mine_priorities` reports (for progress bars).
 PRIORITY_STEPS = 7

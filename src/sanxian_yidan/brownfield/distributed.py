@@ -21,7 +21,6 @@ The result is the in-memory one: same sites, values (sums to float tolerance), r
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -78,7 +77,6 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..terrain import Dem
 
-logger = logging.getLogger(__name__)
 
 __all__ = ["brownfield_ranking_dask"]
 

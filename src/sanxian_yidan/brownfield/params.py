@@ -10,7 +10,6 @@ is derived from several keys is a frozen dataclass (:class:`CandidateRole`, :cla
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,6 @@ from ..datafiles import load_model
 from ..params import AsTuple, DataModel, Former, FormerAttributes, PositionalFields, Source, Sourced
 
 M = TypeVar("M", bound=DataModel)
-
-log = logging.getLogger(__name__)
 
 
 #: Square metres per international acre (definition: 1 acre = 4,046.8564224 m²).

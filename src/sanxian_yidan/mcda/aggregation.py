@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +12,7 @@ from ..errors import problem
 from .transforms import McdaError
 from .weights import normalise_weights
 
-log = logging.getLogger(__name__)
 
-
-# ----------------------------------------------------------------------------------------------
-# Aggregation
-# ----------------------------------------------------------------------------------------------
 def criteria_matrix(values: Any, what: str) -> np.ndarray:
     """A sites × criteria float matrix from an array or DataFrame (a 1-D input is one criterion).
 

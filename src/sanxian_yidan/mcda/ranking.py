@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -13,14 +12,10 @@ from .aggregation import benefit_mask, criteria_matrix, topsis, weighted_sum, we
 from .settings import default_settings
 from .transforms import McdaError
 
-log = logging.getLogger(__name__)
-
 # Largest number of (draw x site x criterion) values held at once by the TOPSIS sensitivity.
 _TOPSIS_BLOCK = 8_000_000
 
-# ----------------------------------------------------------------------------------------------
-# Ranking and sensitivity
-# ----------------------------------------------------------------------------------------------
+
 def _id_order(ids: Any, n: int) -> np.ndarray:
     """Position of each id in sorted id order (ties impossible: ids must be unique)."""
     index = pd.Index(ids)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -13,16 +12,12 @@ from pydantic import Field
 from ..datafiles import load_model
 from ..params import AsTuple, DataModel, Former, FormerAttributes, Source, Sourced
 
-log = logging.getLogger(__name__)
-
 #: Packaged settings file (``sanxian_yidan/data/mcda.toml``).
 DATA_FILE = "mcda.toml"
 #: Columns of :func:`weight_sensitivity` (declared in ``data/columns/mcda.toml``).
 SENSITIVITY_COLUMNS = ("score", "rank", "p_top_k", "rank_p05", "rank_median", "rank_p95")
 
-# ----------------------------------------------------------------------------------------------
-# Settings (data/mcda.toml)
-# ----------------------------------------------------------------------------------------------
+
 class _MonteCarlo(DataModel):
     draws: int = Field(ge=1)
     draws_source: Source
@@ -80,7 +75,6 @@ class McdaFile(FormerAttributes, Sourced):
     consistency: _Consistency
     reciprocal: _Reciprocal
     monte_carlo: _MonteCarlo
-
 
     @property
     def random_index(self) -> tuple[float, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,14 +13,11 @@ import pandas as pd
 
 from ..errors import DataFileError, SanxianError, problem
 
-log = logging.getLogger(__name__)
 
 class McdaError(SanxianError, ValueError):
     """Scores, weights or a pairwise matrix given to a decision function cannot be used."""
 
-# ----------------------------------------------------------------------------------------------
-# Criterion transforms: raw values -> scores in [0, 1]
-# ----------------------------------------------------------------------------------------------
+
 def _values(values: Any) -> np.ndarray:
     try:
         return np.asarray(values, dtype=np.float64)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,12 +13,7 @@ from ..errors import SanxianWarning, problem
 from .settings import default_settings
 from .transforms import McdaError
 
-log = logging.getLogger(__name__)
 
-
-# ----------------------------------------------------------------------------------------------
-# Weights
-# ----------------------------------------------------------------------------------------------
 def normalise_weights(weights: Any) -> np.ndarray:
     """Weights as a float array summing to 1.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,12 +22,7 @@ from ..errors import (
 from .horn import slope_aspect_grid
 from .settings import TerrainError
 
-log = logging.getLogger(__name__)
 
-
-# ----------------------------------------------------------------------------------------------
-# The DEM
-# ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Dem:
     """A digital elevation model in memory.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -13,8 +12,6 @@ from pydantic import Field
 from ..datafiles import load_model
 from ..errors import SanxianError
 from ..params import DataModel, Former, FormerAttributes, Source
-
-log = logging.getLogger(__name__)
 
 #: Packaged settings file (``sanxian_yidan/data/terrain.toml``).
 DATA_FILE = "terrain.toml"
@@ -30,9 +27,7 @@ LINE_OF_SIGHT_METHODS = ("exact", "sampled")
 class TerrainError(SanxianError, ValueError):
     """Arrays or parameters given to a terrain function cannot be used."""
 
-# ----------------------------------------------------------------------------------------------
-# Settings (data/terrain.toml)
-# ----------------------------------------------------------------------------------------------
+
 class _Zonal(DataModel):
     weighting: Literal["coverage", "centre"]
     weighting_source: Source
@@ -147,7 +142,6 @@ def load_settings(path: str | Path | None = None) -> TerrainSettings:
         Listing every unknown, missing, mistyped or out-of-range key and every empty source.
     """
     return load_model(TerrainFile, DATA_FILE, path)
-
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 
 import numpy as np
@@ -12,12 +11,7 @@ from .dem import Dem, require_metric
 from .horn import slope_aspect_grid, window
 from .settings import TerrainError
 
-log = logging.getLogger(__name__)
 
-
-# ----------------------------------------------------------------------------------------------
-# Slope, aspect, hillshade (gdaldem, Horn)
-# ----------------------------------------------------------------------------------------------
 def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] | None
                        ) -> tuple[np.ndarray, float, float]:
     if isinstance(dem, Dem):

@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 #: Step label :func:`visibility_from_lines` passes to its ``progress`` callback.
 VISIBILITY_LABEL = "视域 / visibility"
 
-# ----------------------------------------------------------------------------------------------
-# Visibility from lines (三区两线)
-# ----------------------------------------------------------------------------------------------
+
 def observer_cells(lines: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, *, spacing_m: float) -> np.ndarray:
     """DEM cells of observers placed every ``spacing_m`` along lines (deduplicated).
 

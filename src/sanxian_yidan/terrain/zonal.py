@@ -30,9 +30,7 @@ _PAIRS_PER_CHUNK = 4_000_000
 # Coverage weights at or below this share of a cell are rounding noise (a boundary along a cell edge).
 _MIN_COVERAGE = 1e-9
 
-# ----------------------------------------------------------------------------------------------
-# Cells of polygons (vectorised, overlaps allowed)
-# ----------------------------------------------------------------------------------------------
+
 @dataclass(frozen=True, eq=False)
 class CellMap:
     """Which DEM cells belong to which polygon: one row per (polygon, cell) pair.
