@@ -761,3 +761,18 @@ def test_parcel_synthetic_flags_written_as_text_are_read_as_written(tmp_path):
     assert s["synthetic"].to_dict() == {"甲地块": False, "乙地块": True}
     assert s["synthetic_layers"].to_dict() == {"甲地块": "none", "乙地块": "sketch"}
     assert res.synthetic_layers == ["sketch"]
+
+
+def test_engine_names_stay_importable_from_brownfield_sites_with_a_deprecation_warning() -> None:
+    """brownfield.sites no longer re-exports the site engine: its former names still resolve, to the engine's
+    own objects, with a DeprecationWarning naming the new place; an unknown name is still an AttributeError."""
+    from sanxian_yidan import siteengine
+    from sanxian_yidan.brownfield import sites
+
+    moved = r"brownfield\.sites\.terrain_table is deprecated.*use sanxian_yidan\.siteengine\.terrain_table"
+    with pytest.warns(DeprecationWarning, match=moved):
+        assert sites.terrain_table is siteengine.terrain_table
+    with pytest.warns(DeprecationWarning):
+        assert sites.OUTSIDE_COVERAGE_LABEL == siteengine.OUTSIDE_COVERAGE_LABEL
+    with pytest.raises(AttributeError, match="no_such_name"):
+        sites.no_such_name  # noqa: B018

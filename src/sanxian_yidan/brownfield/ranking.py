@@ -687,7 +687,7 @@ def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, sha
     frame, crs = ev.frame, ev.crs
     _, edge_run_notes = edge_limited(ev.edge, "个地块", "site(s)")
     notes = [*ev.notes, *edge_run_notes, *ev.run_notes]
-    covered = _covered(frame, ev.where, ev.region, notes)
+    covered, coverage_notes = _covered(frame, ev.where, ev.region, notes)
     rankable = frame["prescreen_pass"].to_numpy() & covered
 
     report_step(progress, "排序与权重敏感性 / ranking and weight sensitivity", 6, total)
@@ -697,7 +697,7 @@ def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, sha
 
     excluded = ev.excluded
     frame["reasons"] = _site_reasons(frame, excluded, ev.status_notes, ev.pre_notes, ev.terr_notes, rankable,
-                                     _coverage_notes(frame, ev.where, ev.region), ev.edge_notes)
+                                     coverage_notes, ev.edge_notes)
     ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
     cut_by_synthetic = frame["site_id"].isin(ex_syn.index[ex_syn.to_numpy(dtype=bool)]).to_numpy()
     dem_synthetic = shared.dem_given and getattr(shared.dem, "synthetic", False)
@@ -770,8 +770,10 @@ def _fill_location(frame: pd.DataFrame, where: pd.DataFrame) -> None:
     frame["outside_coverage_share"] = share
 
 
-def _covered(frame: pd.DataFrame, where: pd.DataFrame, region: str | None, notes: list[str]) -> np.ndarray:
-    """Sites that may be ranked: wholly inside the data coverage and touching the view's region.
+def _covered(frame: pd.DataFrame, where: pd.DataFrame, region: str | None, notes: list[str]
+             ) -> tuple[np.ndarray, list[list[str]]]:
+    """Sites that may be ranked: wholly inside the data coverage and touching the view's region; and the
+    note of each site that may not.
 
     A site (partly) outside the coverage has unknown exclusions and distances there: it is listed in
     the run notes, a :class:`~sanxian_yidan.errors.SanxianWarning` is issued, and it is not ranked.
@@ -797,21 +799,15 @@ def _covered(frame: pd.DataFrame, where: pd.DataFrame, region: str | None, notes
                 f"outside the study region {region} and are not ranked: {listed}")
         notes.append(text)
         warnings.warn(text, SanxianWarning, stacklevel=3)
-    return ~outside & ~off_region
-
-
-def _coverage_notes(frame: pd.DataFrame, where: pd.DataFrame, region: str | None) -> list[list[str]]:
-    share = frame["outside_coverage_share"].to_numpy(dtype=float)
-    in_region = where["in_region"].to_numpy(dtype=bool)
-    notes: list[list[str]] = [[] for _ in range(len(frame))]
-    for i in np.flatnonzero(np.isfinite(share) & (share > 0)):
-        notes[i].append(f"超出数据范围：地块 {share_text(share[i])} 在图层目录的行政区界之外，该部分的约束未知，"
-                        "不参与排序 / outside "
-                        f"coverage: {share_text(share[i])} of the site lies outside the catalog's admin_boundary, where "
-                        "exclusions and distances are unknown — not ranked")
-    for i in np.flatnonzero(~in_region):
-        notes[i].append(f"不在研究区 {region} 内，不参与排序 / outside the study region {region} — not ranked")
-    return notes
+    site_notes: list[list[str]] = [[] for _ in range(len(frame))]
+    for i in np.flatnonzero(outside):
+        site_notes[i].append(f"超出数据范围：地块 {share_text(share[i])} 在图层目录的行政区界之外，该部分的约束未知，"
+                             "不参与排序 / outside "
+                             f"coverage: {share_text(share[i])} of the site lies outside the catalog's admin_boundary, "
+                             "where exclusions and distances are unknown — not ranked")
+    for i in np.flatnonzero(off_region):
+        site_notes[i].append(f"不在研究区 {region} 内，不参与排序 / outside the study region {region} — not ranked")
+    return ~outside & ~off_region, site_notes
 
 
 def _grid_and_access(frame: pd.DataFrame, cat: CatalogLike, p: BrownfieldParams, geoms: np.ndarray) -> list[str]:

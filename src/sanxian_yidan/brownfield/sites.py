@@ -3,49 +3,24 @@ their status, and the ground-mounted PV capacity of an area.
 
 The steps brownfields share with the mine analysis (exclusions, location and coverage, distances,
 terrain, conditions, scoring) live in :mod:`sanxian_yidan.siteengine`; their names stay importable
-from here.
+from here with a DeprecationWarning.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from .. import rules
+from .. import rules, siteengine
+from .._deprecated import deprecated
 from ..errors import CRSError, DataFileError, EmptyLayerError, InputFileError, problem
-from ..siteengine import (  # noqa: F401  (the engine's names, importable from here as before)
-    CARRIED_FIELDS,
-    OUTSIDE_COVERAGE_LABEL,
-    TERRAIN_COLUMNS,
-    area_names,
-    canonical_order,
-    column_names,
-    cut_exclusions,
-    distance_text,
-    edge_table,
-    evaluate_condition,
-    exclusion_layers,
-    grouped_union,
-    layer_distance,
-    locate_sites,
-    outside_shares,
-    parse_voltage_kv,
-    prescreen,
-    require_projected,
-    resolve_dem,
-    search_radius_m,
-    share_text,
-    site_frame,
-    site_specific_yield,
-    substation_distances,
-    terrain_table,
-)
+from ..siteengine import canonical_order, require_projected, site_frame
 from .params import M2_PER_HA, BrownfieldParams, CandidateRole, load_params
 
 if TYPE_CHECKING:
@@ -297,3 +272,11 @@ def site_readiness(sites: pd.DataFrame, params: BrownfieldParams) -> pd.DataFram
     for i in np.flatnonzero(~matched):
         notes[i].append("状态未知 / status unknown")
     return pd.DataFrame({"readiness": readiness, "eligible": eligible, "status_notes": notes}, index=sites.index)
+
+
+def __getattr__(name: str) -> Any:
+    # the site engine's names were importable from here before they moved to sanxian_yidan.siteengine
+    if name in siteengine.__all__:
+        deprecated(f"brownfield.sites.{name}", f"sanxian_yidan.siteengine.{name}")
+        return getattr(siteengine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
