@@ -46,9 +46,10 @@ def cjk_font() -> str:
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def _png(fig: plt.Figure) -> bytes:
+def png_bytes(fig: plt.Figure, dpi: int = 110) -> bytes:
+    """``fig`` as PNG bytes at ``dpi`` [dots per inch], without a timestamp (same figure, same bytes); closes it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
 
@@ -79,8 +80,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, xla
         ax.set_yticks(list(positions), labels=list(labels))
         for y, v in zip(positions, values):
             ax.text(v, y, " " + value_format.format(v), va="center", fontsize=8)
-        ax.set_title(title)
-        ax.set_xlabel(xlabel)
+        ax.set(title=title, xlabel=xlabel)
         ax.spines[["top", "right"]].set_visible(False)
         ax.margins(x=0.15)
-        return _png(fig)
+        return png_bytes(fig)

@@ -9,7 +9,6 @@ PNG bytes.  Layer lists, margins and sizes live in ``data/figures.toml``.
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from .charts import cjk_font
+from .charts import cjk_font, png_bytes
 from .datafiles import load_model
 from .params import AsTuple, PositionalFields, Sourced, python_only
 
@@ -286,9 +285,8 @@ def _plot(ax: Any, gdf: gpd.GeoDataFrame, kind: str, kw: dict[str, Any], colours
 def _scale_bar(ax: Any, bounds: Sequence[float]) -> None:
     width = bounds[2] - bounds[0]
     target = width / 5
-    nice = [1, 2, 5]
     exp = 10 ** np.floor(np.log10(max(target, 1e-9)))
-    length = max(n * exp for n in nice if n * exp <= target) if target >= exp else exp
+    length = max(n * exp for n in (1, 2, 5) if n * exp <= target) if target >= exp else exp
     x0 = bounds[0] + 0.04 * width
     y0 = bounds[1] + 0.05 * (bounds[3] - bounds[1])
     ax.plot([x0, x0 + length], [y0, y0], color="#000000", linewidth=3, solid_capstyle="butt")
@@ -361,10 +359,7 @@ def map_png(layers: Sequence[FigureLayer], bounds: Sequence[float], *, title: st
                     va="top", ha="left", bbox={"facecolor": "#ffffff", "edgecolor": "none", "alpha": 0.8, "pad": 1})
         elif note:
             fig.text(0.01, -0.01, note, fontsize=7, color="#b71c1c", va="top")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=settings.dpi, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
-        return buffer.getvalue()
+        return png_bytes(fig, settings.dpi)
 
 
 def padded_bounds(geoms: gpd.GeoSeries | gpd.GeoDataFrame, settings: FigureSettings) -> tuple[float, float, float, float]:

@@ -114,8 +114,7 @@ class Column:
     def registered(cls, key: str, *, numeric: bool = False, digits: int = 0, header: str | None = None) -> Column:
         """Column whose header comes from the column registry (``中文 / English [unit]``)."""
         col = describe(key)
-        text = header or (col.label if col else key)
-        return cls(key, text, numeric, digits)
+        return cls(key, header or (col.label if col else key), numeric, digits)
 
 
 def _cell(value: Any, column: Column) -> str:

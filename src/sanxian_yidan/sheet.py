@@ -348,8 +348,7 @@ def _warn_no_browser(missing_zh: str, missing_en: str, page: str) -> None:
 
 def find_chromium() -> str | None:
     """Path of a Chromium-family browser for the PDF export, or ``None``."""
-    given = os.environ.get("SANXIAN_CHROMIUM")
-    if given:
+    if given := os.environ.get("SANXIAN_CHROMIUM"):
         return shutil.which(given)
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 

@@ -140,9 +140,7 @@ def _sourced_entries(table: Mapping[str, Any], file: str, prefix: str) -> Iterab
     scalars = {k: v for k, v in table.items() if not isinstance(v, (dict, list)) or _is_scalar_list(v)}
     if "source" in scalars:
         values = "; ".join(f"{k} = {_fmt(v)}" for k, v in scalars.items()
-                           if k != "source" and not k.endswith("_source"))
-        if not values:
-            values = (_NO_VALUE_FILE if not prefix else _NO_VALUE_TABLE)
+                           if k != "source" and not k.endswith("_source")) or (_NO_VALUE_TABLE if prefix else _NO_VALUE_FILE)
         yield {"file": file, "key": prefix or _WHOLE_FILE, "value": values, "source": str(scalars["source"])}
     for key, value in scalars.items():
         if key.endswith("_source") and key != "source":

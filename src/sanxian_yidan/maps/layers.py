@@ -420,9 +420,7 @@ def classify_layer(layer: MapLayer, colour_slot: int, s: MapSettings) -> LayerCl
 # ---------------------------------------------------------------------------------------------------
 def _column_label(name: str, s: MapSettings) -> str:
     registered = columns_registry.label(name)
-    if registered != name:
-        return registered
-    return s.field_labels.get(name, name)
+    return registered if registered != name else s.field_labels.get(name, name)
 
 
 PopupValue = str | list[str]
@@ -451,12 +449,11 @@ def _format_value(value: Any) -> PopupValue:
     """Text of one attribute value; a list (e.g. findings, also as JSON text) becomes a list of lines."""
     if isinstance(value, str):
         text = value.strip()
-        if text[:1] == "[" and text[-1:] == "]":
-            try:
-                value = json.loads(text)
-            except ValueError:
-                return value
-        else:
+        if text[:1] != "[" or text[-1:] != "]":
+            return value
+        try:
+            value = json.loads(text)
+        except ValueError:
             return value
     if isinstance(value, (list, tuple, np.ndarray)):
         return [format_scalar(v) for v in value]
@@ -522,12 +519,10 @@ def tooltip_texts(layer: MapLayer) -> list[str] | None:
     """Plain-text tooltip of each feature (``layer.tooltip`` column, coded values as labels), or ``None``."""
     gdf = layer.gdf
     column = layer.tooltip
-    if column == "":
-        return None
     if column is None:
-        column = next((c for c in _TOOLTIP_CANDIDATES if c in gdf.columns), None)
-        if column is None:
-            return None  # the popup names the layer; a tooltip repeating it on every feature adds nothing
+        column = next((c for c in _TOOLTIP_CANDIDATES if c in gdf.columns), "")
+    if not column:  # none named, or none found: the popup names the layer; a tooltip repeating it adds nothing
+        return None
     require_column(gdf, column, "tooltip", layer.name)
     coded = _coded(gdf[column], (layer.value_labels or {}).get(column))
     return coded.map(lambda v: "" if category_key(v) is None else format_scalar(v)).tolist()

@@ -145,12 +145,9 @@ class Store:
     def history(self, user: str | None, *, limit: int, offset: int = 0) -> list[HistoryEntry]:
         """Newest first: ``user``'s screenings, or everyone's when ``user`` is None (admin)."""
         cols = "id, user, created, catalog_version, source, name, n_projects, verdict"
-        if user is None:
-            rows = self._db().execute(f"SELECT {cols} FROM screenings ORDER BY created DESC LIMIT ? OFFSET ?",
-                                      (limit, offset)).fetchall()
-        else:
-            rows = self._db().execute(f"SELECT {cols} FROM screenings WHERE user = ? ORDER BY created DESC "
-                                      "LIMIT ? OFFSET ?", (user, limit, offset)).fetchall()
+        where, args = ("", ()) if user is None else ("WHERE user = ? ", (user,))
+        rows = self._db().execute(f"SELECT {cols} FROM screenings {where}ORDER BY created DESC LIMIT ? OFFSET ?",
+                                  (*args, limit, offset)).fetchall()
         return [HistoryEntry(*row) for row in rows]
 
     def screening(self, screening_id: str) -> HistoryEntry | None:
