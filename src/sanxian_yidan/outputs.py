@@ -325,9 +325,7 @@ def _move_entries(staging: Path, target: Path, overwrite: bool, protect: Sequenc
                     shutil.rmtree(dest, ignore_errors=True)
                 else:
                     dest.unlink(missing_ok=True)
-            if saved is not None and not saved.exists() and not saved.is_symlink():
-                continue
-            if saved is not None:
+            if saved is not None and (saved.exists() or saved.is_symlink()):
                 os.rename(saved, dest)
         raise
     finally:
@@ -431,13 +429,10 @@ def staged_output(target: str | Path, *, overwrite: bool = False, kind: Literal[
                 produced = staging / resolved.name
                 if produced.exists():
                     os.replace(produced, resolved)
-            elif not inside:
-                if resolved.exists():         # created meanwhile: merge entry by entry
-                    _move_entries(staging, resolved, overwrite, protected, owned)
-                else:
-                    os.rename(staging, resolved)
-            else:
+            elif inside or resolved.exists():   # an output folder (perhaps created meanwhile): entry by entry
                 _move_entries(staging, resolved, overwrite, protected, owned)
+            else:
+                os.rename(staging, resolved)
         except OSError as exc:
             raise output_error(exc, target) from exc
         committed = True

@@ -24,9 +24,7 @@ app = typer.Typer(help="三线一单 screening and PV siting toolkit for Suizhou
 
 def _flag_type(self: Any, ctx: Any) -> str | None:
     """No type column for an on/off flag (``--overwrite``), which takes no value (Typer shows ``<bool>``)."""
-    if getattr(self, "is_flag", False):
-        return None
-    return _display_type_rich(self, ctx)
+    return None if getattr(self, "is_flag", False) else _display_type_rich(self, ctx)
 
 
 _display_type_rich = typer.core.TyperOption.display_type_rich

@@ -64,11 +64,9 @@ def map_command(
     for name, entries in info["legend"].items():
         if name in info.get("base_layers", ()):
             continue
-        if len(entries) == 1 and entries[0].label == name:
-            console.print(escape(f"  {name}: {entries[0].count} features / 个要素"), highlight=False)
-        else:
-            console.print(escape(f"  {name}: " + ", ".join(f"{e.label} ({e.count})" for e in entries)),
-                          highlight=False)
+        counts = (f"{entries[0].count} features / 个要素" if len(entries) == 1 and entries[0].label == name
+                  else ", ".join(f"{e.label} ({e.count})" for e in entries))
+        console.print(escape(f"  {name}: {counts}"), highlight=False)
     if info["synthetic"]:
         console.print("[magenta]示例数据 SAMPLE DATA[/magenta] — synthetic layers / 合成图层: "
                       + "; ".join(info["synthetic_layers"]), highlight=False)

@@ -193,7 +193,6 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
     finite = np.isfinite(grid)
     rgba = np.zeros(grid.shape + (4,), dtype=np.uint8)
     entries: list[LegendEntry] = []
-    heading = layer.heading
     if mode == "grey":
         levels = max(s.hillshade_levels, 2)
         step = 256 / levels
@@ -242,7 +241,7 @@ def raster_image(layer: RasterLayer, s: MapSettings) -> RasterImage:
     west, south, east, north = t.c, t.f + t.e * grid.shape[0], t.c + t.a * grid.shape[1], t.f
     to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([west, east], [south, north])
-    return RasterImage(_png_uri(rgba), ((lat0, lon0), (lat1, lon1)), tuple(entries), heading, grid.shape[1],
+    return RasterImage(_png_uri(rgba), ((lat0, lon0), (lat1, lon1)), tuple(entries), layer.heading, grid.shape[1],
                        grid.shape[0])
 
 

@@ -15,7 +15,6 @@ import codecs
 import contextlib
 import json
 import re
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -44,11 +43,8 @@ class UploadTooLarge(InputFileError):
 @contextlib.contextmanager
 def request_folder() -> Iterator[Path]:
     """A private temporary folder for one request, removed on exit whatever happened."""
-    folder = Path(tempfile.mkdtemp(prefix="sanxian-serve-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="sanxian-serve-", ignore_cleanup_errors=True) as folder:
+        yield Path(folder)
 
 
 def too_large(size: int, settings: ServeSettings, what: str) -> UploadTooLarge:
