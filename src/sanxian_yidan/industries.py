@@ -21,7 +21,6 @@ References
 from __future__ import annotations
 
 import difflib
-import logging
 import re
 import warnings
 from collections.abc import Iterable
@@ -56,7 +55,6 @@ __all__ = [
     "type_for_industry",
 ]
 
-logger = logging.getLogger(__name__)
 _DATA = "industries.toml"
 _CODE = re.compile(r"^([A-T])?(\d{2}|\d{3}|\d{4})?$")
 #: How many near matches an unknown-code error lists.

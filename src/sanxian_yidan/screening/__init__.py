@@ -72,7 +72,6 @@ References
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -142,8 +141,6 @@ __all__ = [
     "screen",
     "screening_settings",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: The callback type of ``screen(progress=...)``: an alias of :data:`sanxian_yidan.progress.Progress`.
 #: Changed in this version: it receives ``(label, steps_done, steps_total)``, no longer ``(label, fraction)``.
@@ -375,12 +372,12 @@ def _assemble_findings(blocks: list[_RowBlock], ids: pd.Series) -> pd.DataFrame:
     joined with ``pd.concat``).  The sort keys and the rule's own columns are constant within a block, so they
     are repeated per block rather than looked up per row.
     """
-    blocks = [b for b in blocks if b.size]
+    blocks = [b for b in blocks if len(b.p)]
     if not blocks:
         findings = columns.empty(["_p", *schema("screening_findings").names])
         findings["project_id"] = []
         return findings
-    sizes = [b.size for b in blocks]
+    sizes = [len(b.p) for b in blocks]
     kind_key = np.repeat([_KIND_ORDER[b.constants["kind"]] for b in blocks], sizes)
     severity_key = np.repeat([-VERDICT_RANK.get(b.constants["severity"], 0) for b in blocks], sizes)
     p = np.concatenate([b.p for b in blocks])
@@ -404,10 +401,6 @@ class _RowBlock:
     parts: dict[str, columns.Part]
     constants: dict[str, Any]
 
-    @property
-    def size(self) -> int:
-        return len(self.p)
-
 
 def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: Hits | None = None,
           reason: str | None = None) -> _RowBlock:
@@ -418,8 +411,7 @@ def _rows(rule: Rule, mask: np.ndarray, kind: str, n: int, *, hits: Hits | None 
     and spread over the rows by :func:`_assemble_findings`, after sorting.
     """
     idx = np.flatnonzero(mask)
-    m = len(idx)
-    if m == 0:
+    if len(idx) == 0:
         return _RowBlock(idx, {}, {})
     severity = rule.severity if kind == "finding" else kind
     sev_zh = SEVERITY_ZH.get(severity, {"note": "备注", "not_evaluated": "未评估"}.get(severity, severity))

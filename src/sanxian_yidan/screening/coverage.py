@@ -27,7 +27,6 @@ References
 
 from __future__ import annotations
 
-import logging
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -47,8 +46,6 @@ from ..rules import Rule, RuleSet
 from .inputs import Layer, Pieces, Projects, where_mask
 from .overlay import chunked_call, is_sliver, uncovered_parts
 from .settings import ScreeningSettings
-
-logger = logging.getLogger(__name__)
 
 #: Vertices per piece of the coverage boundary in its spatial index (a performance setting, not a result:
 #: any value gives the same answers).

@@ -26,7 +26,6 @@ every project does).  With a wrong CRS this fails the run early, as the in-memor
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,8 +56,6 @@ from .result import ScreeningResult
 if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..rules import RuleSet
-
-logger = logging.getLogger(__name__)
 
 #: Text of the coverage warning that concerns the whole project set (see module notes).
 _FAR_OUTSIDE = "Every project lies outside the coverage"

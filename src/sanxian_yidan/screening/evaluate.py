@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +19,6 @@ from .settings import ScreeningSettings
 
 __all__ = ["COVERAGE_UNKNOWN", "SEARCH_OUTSIDE", "MessageFormatter", "ScreeningContext", "message_columns",
            "names_per_project", "role_en", "role_zh"]
-
-logger = logging.getLogger(__name__)
 
 
 #: How many feature names a finding lists before it only counts them.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 import weakref
@@ -34,8 +33,6 @@ from .settings import ScreeningSettings
 
 __all__ = ["LAT_LIMIT_DEG", "LON_LIMIT_DEG", "Layer", "Pieces", "Projects", "check_radius", "find_column", "load_layer",
            "pieces_for", "prepare_projects", "read_projects", "where_mask"]
-
-logger = logging.getLogger(__name__)
 
 #: Longitudes lie within ±180°, latitudes within ±90° (the definition of geographic coordinates).
 LON_LIMIT_DEG, LAT_LIMIT_DEG = 180.0, 90.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,8 +13,6 @@ from ..geomutil import polygonal_parts
 from ..parallel import chunk_bounds, chunked
 
 __all__ = ["FEW_FEATURES", "chunked_call", "is_sliver", "mean_width", "overlay_pieces", "query_pairs", "uncovered_parts"]
-
-logger = logging.getLogger(__name__)
 
 
 # ============================================================================================ geometry core

@@ -7,7 +7,6 @@ manifest read its ``tables``, ``summary``, ``notes``, ``provenance``, ``outputs`
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
 
 __all__ = ["ACCESS_LIST_FIELDS", "SCHEMA_VERSION", "SCREENING_DATA_FILES", "LayerUse", "ScreeningResult", "clean_value"]
-
-logger = logging.getLogger(__name__)
 
 #: Version of the JSON output schema (docs/screening_schema.md).
 SCHEMA_VERSION = 1

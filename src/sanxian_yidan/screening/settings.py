@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,8 +14,6 @@ from ..datafiles import load_model
 from ..parallel import resolve_threads
 from ..params import AsTuple, Source, Sourced
 from ..roles import role_vocabulary
-
-logger = logging.getLogger(__name__)
 
 
 # ================================================================================================ settings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import geopandas as gpd
@@ -23,8 +22,6 @@ from .result import ACCESS_LIST_FIELDS
 from .settings import ScreeningSettings
 
 __all__ = ["distance_table", "overlap_table", "project_table", "sliver_table"]
-
-logger = logging.getLogger(__name__)
 
 #: Attributes copied from overlapped features into the overlap table (when the layer has them).
 _FEATURE_FIELDS = ("code", "name", "category", "level", "county")
