@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __all__ = ["read_vector", "read_boundary_txt", "write_boundary_txt", "read_dxf", "read_kml",
            "read_coordinate_table"]
 
-_READERS = {"read_dxf": "dxf", "read_kml": "kml", "read_coordinate_table": "coord_table"}
+# The module of each public name.
+_READERS = {"read_vector": "vector", "read_boundary_txt": "boundary_txt", "write_boundary_txt": "boundary_txt",
+            "read_dxf": "dxf", "read_kml": "kml", "read_coordinate_table": "coord_table"}
 
 
 def __getattr__(name: str) -> Any:
     # Lazy so that importing one reader does not import every format's dependencies.
-    if name == "read_vector":
-        from .vector import read_vector
-        return read_vector
-    if name in ("read_boundary_txt", "write_boundary_txt"):
-        from . import boundary_txt
-        return getattr(boundary_txt, name)
     if name in _READERS:
-        import importlib
         return getattr(importlib.import_module(f"{__name__}.{_READERS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
