@@ -191,8 +191,7 @@ def _drop_empty(gdf: gpd.GeoDataFrame, repairs: list[Repair], *, after_repair: b
 
 def _family_codes(gdf: gpd.GeoDataFrame, type_ids: np.ndarray | None = None) -> np.ndarray:
     """Index into :data:`_FAMILIES` of each feature (vectorised ``shapely.get_type_id``, or ``type_ids`` given)."""
-    if type_ids is None:
-        type_ids = shapely.get_type_id(np.asarray(gdf.geometry.values))
+    type_ids = shapely.get_type_id(np.asarray(gdf.geometry.values)) if type_ids is None else type_ids
     return _FAMILY_CODE_OF_TYPE_ID[type_ids + 1]
 
 
@@ -244,8 +243,7 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarr
     # on threads (it runs without the GIL).
     arr = np.asarray(geoms)
     rings = vertices.recall(arr)  # the reader's, when it extracted them from these very geometries
-    if rings is None:
-        rings = polygon_rings(arr, type_ids, num_coords)
+    rings = polygon_rings(arr, type_ids, num_coords) if rings is None else rings
     invalid = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~strictly_convex_polygons(arr, rings))
     if rest.size:
@@ -323,8 +321,7 @@ def polygon_rings(geoms: np.ndarray, type_ids: np.ndarray | None = None,
     -------
     PolygonRings
     """
-    if type_ids is None:
-        type_ids = shapely.get_type_id(geoms)
+    type_ids = shapely.get_type_id(geoms) if type_ids is None else type_ids
     simple = (type_ids == 3) & (shapely.get_num_interior_rings(geoms) == 0)
     candidates = np.flatnonzero(simple)
     starts = np.zeros(len(geoms), dtype=np.int64)

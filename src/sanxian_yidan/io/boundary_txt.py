@@ -1327,8 +1327,7 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
         raise CRSError(problem(f"未知的坐标系 {datum!r}。", f"Unknown datum {datum!r}.", file=path,
                                fix=f"use one of {list(crsmod.DATUMS)}"))
     source = CRS.from_user_input(gdf.crs)
-    if zone is None:
-        zone = _zone_of_longitude(geoms, source, s.writer.zone_width)
+    zone = _zone_of_longitude(geoms, source, s.writer.zone_width) if zone is None else zone
     target = _gk(zone, canonical, prefixed=prefixed, width=s.writer.zone_width)
     _warn_datum_change(source, target)
     projected = _to_target(geoms, source, target, zone, canonical, prefixed, s.writer.zone_width)

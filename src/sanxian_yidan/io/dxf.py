@@ -112,8 +112,7 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
         refuse_dwg(path)
     settings = format_settings().dxf
     notes: list[str] = []
-    if encoding is None:
-        encoding = _text_encoding(path, notes)
+    encoding = _text_encoding(path, notes) if encoding is None else encoding
     try:
         doc = ezdxf.readfile(path, encoding=encoding) if encoding else ezdxf.readfile(path)
     except (OSError, ezdxf.DXFError) as exc:

@@ -401,8 +401,7 @@ def _sample_xy(gdf: gpd.GeoDataFrame, coords: np.ndarray | None = None) -> tuple
     ``coords``: the layer's vertices (``shapely.get_coordinates``, missing geometries hold none), when
     :func:`read_vector` has them already; extracted here otherwise.
     """
-    if coords is None:
-        coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    coords = shapely.get_coordinates(np.asarray(gdf.geometry.values)) if coords is None else coords
     step = len(coords) // _SAMPLE_VERTICES if len(coords) > _SAMPLE_VERTICES else 1
     return coords[::step, 0], coords[::step, 1]
 
