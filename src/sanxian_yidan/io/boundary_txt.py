@@ -381,6 +381,7 @@ class _Parcel:
 @dataclass
 class _Parsed:
     header: dict[str, str] = field(default_factory=dict)
+    # Value (stripped) and line of each header key of the format, found under its own name or an alias.
     canonical: dict[str, tuple[str, int]] = field(default_factory=dict)
     has_coordinates: bool = False
     parcels: list[_Parcel] = field(default_factory=list)
@@ -802,12 +803,6 @@ def _order_axes(values: NDArray[np.float64], parsed: _Parsed, problems: _Problem
     return np.where(usable, northing, np.nan), np.where(usable, easting, np.nan)
 
 
-def _header_value(parsed: _Parsed, key: str) -> tuple[str, int]:
-    """Value and line of a header key of the format, under its own name or one of its aliases."""
-    value, line = parsed.canonical.get(key, ("", 0))
-    return value.strip(), line
-
-
 def _datum_of(raw: str) -> str:
     """Datum name of a 坐标系 value, or "" when it is none of the accepted spellings.
 
@@ -839,7 +834,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
     h = s.header
     known = len(problems.items)  # the header's own problems leave the CRS undecided
 
-    raw, line = _header_value(parsed, _KEY_DATUM)
+    raw, line = parsed.canonical.get(_KEY_DATUM, ("", 0))
     if not raw:
         datum = h.default_datum
         notes.append(f"no 坐标系 in [{_ATTRIBUTE_SECTION}]: the coordinates were taken as {datum} / "
@@ -853,7 +848,7 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
                          fix="write 坐标系=2000国家大地坐标系 (or 1980西安坐标系 / 1954北京坐标系); local or "
                              "WGS84 coordinates must be converted first")
 
-    raw, line = _header_value(parsed, _KEY_WIDTH)
+    raw, line = parsed.canonical.get(_KEY_WIDTH, ("", 0))
     width = h.default_zone_width
     if raw:
         digits = _width_digits(raw)
@@ -865,13 +860,13 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
                          fix="write 几度分带=3 (or 6)")
 
     for key, accepted, example in ((_KEY_PROJECTION, h.projections, "高斯克吕格"), (_KEY_UNIT, h.units, "米")):
-        raw, line = _header_value(parsed, key)
+        raw, line = parsed.canonical.get(key, ("", 0))
         if raw and _norm(raw) not in map(_norm, accepted):
             problems.add(line, f"不支持的{key} '{raw}'。",
                          f"{key} {raw!r} on line {line} is not supported: the format holds Gauss-Kruger "
                          "coordinates in metres.", fix=f"write {key}={example} (convert the coordinates first)")
 
-    raw, zone_line = _header_value(parsed, _KEY_ZONE)
+    raw, zone_line = parsed.canonical.get(_KEY_ZONE, ("", 0))
     header_zone: int | None = None
     if raw:
         digits = re.sub(r"[\s第带号]", "", raw)  # '38', '第38带'
