@@ -25,7 +25,7 @@ _ORDER_OPS = {"<", "<=", ">", ">="}
 
 def _norm_text(value: Any) -> str:
     """Text form used for equality tests: None/NaN → '', True → 'true', 1.0 → '1'."""
-    if value is None:
+    if value is None or value is pd.NA:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
@@ -35,8 +35,6 @@ def _norm_text(value: Any) -> str:
         if math.isnan(value):
             return ""
         return str(int(value)) if float(value).is_integer() else repr(float(value))
-    if value is pd.NA:
-        return ""
     return str(value).strip()
 
 

@@ -945,10 +945,8 @@ def mode_summary(mines: pd.DataFrame) -> pd.DataFrame:
         Indexed by ``mode`` (order of first appearance in ``mines``), with ``mode_zh``, ``mines``
         and ``gross_area_m2`` [m²].
     """
-    out = mines.groupby("mode", sort=False).agg(mode_zh=("mode_zh", "first"), mines=("site_id", "size"),
-                                                gross_area_m2=("gross_area_m2", "sum"))
-    out["mines"] = out["mines"].astype(int)
-    return out
+    return mines.groupby("mode", sort=False).agg(mode_zh=("mode_zh", "first"), mines=("site_id", "size"),
+                                                 gross_area_m2=("gross_area_m2", "sum"))
 
 
 #: The files a mines result writes, declared once (``write``, the CLI, studies and the manifest use them).

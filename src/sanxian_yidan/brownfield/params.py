@@ -465,8 +465,7 @@ def _density(name: str, d: _Density) -> Density:
     if d.mw_per_ha is not None:
         return Density(name, d.mw_per_ha, d.basis, d.source)
     assert d.acres_per_mw is not None  # the model requires one of the two
-    mw_per_ha = M2_PER_HA / (d.acres_per_mw * M2_PER_ACRE)
-    return Density(name, mw_per_ha, d.basis, d.source)
+    return Density(name, M2_PER_HA / (d.acres_per_mw * M2_PER_ACRE), d.basis, d.source)
 
 
 def load_document(model: type[M], name: str, params: str | Path | Mapping[str, Any] | None) -> M:

@@ -238,8 +238,6 @@ class BrownfieldResult(Result):
             site_type_zh=("site_type_zh", "first"), sites=("site_id", "size"), ranked=("ranked", "sum"),
             gross_area_m2=("gross_area_m2", "sum"), net_area_m2=("net_area_m2", "sum"),
             capacity_mw=("capacity_mw", "sum"), annual_mwh=("annual_mwh", "sum"), co2_t=("co2_t", "sum"))
-        grouped["sites"] = grouped["sites"].astype(int)
-        grouped["ranked"] = grouped["ranked"].astype(int)
         order = [c.role for c in self.params.candidate_roles if c.role in grouped.index]
         return grouped.loc[order + [t for t in grouped.index if t not in order]]
 
@@ -256,11 +254,9 @@ class BrownfieldResult(Result):
         if len(ex) == 0:
             return pd.DataFrame({"reason_zh": [], "reason_en": [], "parts": [], "excluded_area_m2": []},
                                 index=pd.Index([], name="reason_role"))
-        out = ex.groupby("reason_role", sort=False).agg(
+        return ex.groupby("reason_role", sort=False).agg(
             reason_zh=("reason_zh", "first"), reason_en=("reason_en", "first"), parts=("site_id", "size"),
             excluded_area_m2=("excluded_area_m2", "sum"))
-        out["parts"] = out["parts"].astype(int)
-        return out
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
         """Write :data:`BROWNFIELD_OUTPUTS` into ``out_dir`` (all or nothing); return file name -> path.

@@ -154,10 +154,8 @@ def candidate_sites(catalog: Catalog, params: BrownfieldParams, *,
         if ident is not None:
             ids = "parcel-" + gdf[ident].astype(str)
         else:
-            order = canonical_order(gdf, [])
-            rank = np.empty(len(gdf), dtype=int)
-            rank[order] = np.arange(len(gdf))
-            ids = parcel_ids(rank, gdf.index)
+            # each parcel's position in the content order (the inverse of that permutation)
+            ids = parcel_ids(np.argsort(canonical_order(gdf, [])), gdf.index)
         frames.append(parcel_sites(gdf, parcel_role(params), ids))
     if not frames:
         raise no_candidates(catalog, params)
