@@ -414,6 +414,5 @@ def _keep_family(geoms: np.ndarray, family: str) -> tuple[np.ndarray, np.ndarray
     if keep.any():
         make_multi[family](parts[keep], indices=index[keep], out=result)
     out[coll_positions] = result
-    dropped_groups = np.unique(index[~keep])
-    dropped[coll_positions[dropped_groups]] = True
+    dropped[coll_positions[np.unique(index[~keep])]] = True
     return out, dropped

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from pyproj import CRS
 
 from ..errors import CRSError, problem
@@ -95,11 +95,6 @@ def gk_crs(zone_or_cm: int, *, datum: str = "CGCS2000", prefixed: bool, width: i
     return CRS.from_epsg(cm_first_epsg + offset // width)
 
 
-def _finite(values: ArrayLike) -> NDArray[np.float64]:
-    arr = np.asarray(values, dtype=float).ravel()
-    return arr[np.isfinite(arr)]
-
-
 def zone_from_easting(easting: ArrayLike, *, width: int = 3) -> int | None:
     """Read the zone number from GK eastings that carry it.
 
@@ -125,7 +120,8 @@ def zone_from_easting(easting: ArrayLike, *, width: int = 3) -> int | None:
         when their prefixes differ, or when the prefix is outside the zone range.
     """
     fam = gk_family(width)
-    values = _finite(easting)
+    values = np.asarray(easting, dtype=float).ravel()
+    values = values[np.isfinite(values)]
     if values.size == 0:
         raise CRSError(problem("没有有效的东坐标。", "No finite easting values were given.",
                                fix="pass the easting column (Y in Chinese surveying notation)"))

@@ -125,10 +125,7 @@ def _invert(forward: _Step, target_lon: NDArray[np.float64], target_lat: NDArray
     """
     s = crs_settings().gcj02
     shape = target_lon.shape
-    target_lon = target_lon.ravel()
-    target_lat = target_lat.ravel()
-    lon = lon.ravel().copy()
-    lat = lat.ravel().copy()
+    target_lon, target_lat, lon, lat = (np.array(a, dtype=float).ravel() for a in (target_lon, target_lat, lon, lat))
     active = np.isfinite(target_lon) & np.isfinite(target_lat)
     worst = 0.0
     for _ in range(s.max_iterations):
