@@ -347,10 +347,7 @@ def _like_classic(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ``float64`` (1.0/0.0/NaN) classically but ``object`` (True/False/None) through Arrow.
     The checks are vectorised per column (a handful of columns, no per-row Python).
     """
-    geometry = gdf.geometry.name
-    for col in gdf.columns:
-        if col == geometry:
-            continue
+    for col in gdf.columns.drop(gdf.geometry.name):
         series = gdf[col]
         if isinstance(series.dtype, pd.StringDtype):
             if len(series) and series.isna().all():
