@@ -41,9 +41,7 @@ def corrupted_text_warnings(gdf: gpd.GeoDataFrame) -> list[str]:
         out.append(f"field name(s) {damaged_names} damaged before reading (U+FFFD '\ufffd' / '锟斤拷'): the "
                    "original names are lost; map the fields by position or ask for a clean export / "
                    f"字段名 {damaged_names} 在读入前已损坏")
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
+    for col in gdf.columns.drop(gdf.geometry.name):
         series = gdf[col]
         if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
             continue
