@@ -27,6 +27,7 @@ References
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,23 +333,19 @@ def assign_focus_areas(frame: pd.DataFrame, areas: Sequence[FocusArea]) -> pd.Da
         ``focus_area`` (township name or ``""``) and ``focus_basis`` (``township``, ``name``,
         ``cluster`` or ``""``) aligned with ``frame``.
     """
-    n = len(frame)
-    area = np.full(n, "", dtype=object)
-    basis = np.full(n, "", dtype=object)
-    town = frame["township"].astype(str).to_numpy() if "township" in frame.columns else np.full(n, "")
-    name = frame["name"].fillna("").astype(str).to_numpy() if "name" in frame.columns else np.full(n, "")
-    cluster = frame["cluster"].fillna("").astype(str).to_numpy() if "cluster" in frame.columns else np.full(n, "")
+    blank = pd.Series("", index=frame.index)
+    town, name, cluster = (frame[c].fillna("").astype(str) if c in frame.columns else blank
+                           for c in ("township", "name", "cluster"))
+    out = pd.DataFrame({"focus_area": blank, "focus_basis": blank})
     for f in areas:
+        names = {f.township, *f.aliases}
         # Chinese names only for text search: pinyin aliases would match unrelated words
-        words = [w for w in (f.township, *f.aliases) if w and not w.isascii()]
-        by_town = np.array([f.matches(t) for t in town], dtype=bool)
-        by_name = np.array([any(w in x for w in words) for x in name], dtype=bool)
-        by_cluster = np.array([f.matches(c) if c else False for c in cluster], dtype=bool)
-        for mask, label in ((by_town, "township"), (by_name, "name"), (by_cluster, "cluster")):
-            pick = mask & (area == "")
-            area[pick] = f.township
-            basis[pick] = label
-    return pd.DataFrame({"focus_area": area, "focus_basis": basis}, index=frame.index)
+        words = "|".join(re.escape(w) for w in names if w and not w.isascii())
+        by_name = name.str.contains(words) if words else False
+        by_cluster = cluster.str.strip().isin(names) & (cluster != "")
+        for mask, label in ((town.str.strip().isin(names), "township"), (by_name, "name"), (by_cluster, "cluster")):
+            out.loc[mask & (out["focus_area"] == ""), ["focus_area", "focus_basis"]] = (f.township, label)
+    return out
 
 
 def mine_visibility(mines: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, dem: Dem | None, params: MinesParams,
@@ -530,10 +527,7 @@ def recommend_mode(frame: pd.DataFrame, rules: Sequence[ModeRule]) -> pd.DataFra
     n = len(frame)
     chosen = np.full(n, -1)
     for k, rule in enumerate(rules):
-        hold = np.ones(n, dtype=bool)
-        for cond in rule.when:
-            res, _ = evaluate_condition(frame, cond)
-            hold &= res
+        hold = np.all([evaluate_condition(frame, cond)[0] for cond in rule.when], axis=0)  # True without conditions
         chosen = np.where((chosen < 0) & hold, k, chosen)
     chosen = np.where(chosen < 0, len(rules) - 1, chosen)
     return pd.DataFrame({
@@ -855,10 +849,9 @@ def pv_prescreen(mines: gpd.GeoDataFrame, catalog: CatalogLike, bp: bf.Brownfiel
                          f"on column '{t.column}' is not computed for mines and was not applied "
                          f"(mines compute {', '.join(frame.columns)})")
     ok, failed, _ = prescreen(frame, tests)
-    return pd.DataFrame({"pv_net_area_m2": frame["net_area_m2"].to_numpy(),
-                         "pv_capacity_mw": frame["capacity_mw"].to_numpy(),
-                         "dist_substation_m": frame["dist_substation_m"].to_numpy(),
-                         "pv_prescreen_pass": ok, "pv_failed": [";".join(f) for f in failed]}), notes
+    out = frame.drop(columns="slope_mean_deg").rename(columns={"net_area_m2": "pv_net_area_m2",
+                                                               "capacity_mw": "pv_capacity_mw"})
+    return out.assign(pv_prescreen_pass=ok, pv_failed=[";".join(f) for f in failed]), notes
 
 
 def focus_summary(mines: pd.DataFrame, params: MinesParams) -> pd.DataFrame:

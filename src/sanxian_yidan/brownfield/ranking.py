@@ -694,8 +694,7 @@ def rank_sites(ev: SiteEvaluation, ctx: TrackedCatalog, p: BrownfieldParams, sha
     excluded = ev.excluded
     frame["reasons"] = _site_reasons(frame, excluded, ev.status_notes, ev.pre_notes, ev.terr_notes, rankable,
                                      coverage_notes, ev.edge_notes)
-    ex_syn = excluded.groupby("site_id")["synthetic"].any() if len(excluded) else pd.Series(dtype=bool)
-    cut_by_synthetic = frame["site_id"].isin(ex_syn.index[ex_syn.to_numpy(dtype=bool)]).to_numpy()
+    cut_by_synthetic = frame["site_id"].isin(excluded.loc[excluded["synthetic"].astype(bool), "site_id"]).to_numpy()
     dem_synthetic = shared.dem_given and getattr(shared.dem, "synthetic", False)
     context_synthetic = sorted(set(ctx.synthetic_layers()) | ({"dem"} if dem_synthetic else set()))
     own_synthetic = frame["synthetic"].astype(bool).to_numpy()

@@ -180,13 +180,12 @@ def weight_sensitivity(scores_or_matrix: Any, weights: Any, *, method: str = "we
         base = topsis(x, w, b)
         score_draws = _topsis_draws(x, draws, b)
     ranks = _batch_ranks(score_draws, key)
+    p05, median, p95 = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="inverted_cdf").astype(np.int64)
     out = pd.DataFrame({
         "score": base,
         "rank": rank_scores(base, ids),
         "p_top_k": (ranks <= k).mean(axis=0),
-        "rank_p05": np.quantile(ranks, 0.05, axis=0, method="inverted_cdf").astype(np.int64),
-        "rank_median": np.quantile(ranks, 0.5, axis=0, method="inverted_cdf").astype(np.int64),
-        "rank_p95": np.quantile(ranks, 0.95, axis=0, method="inverted_cdf").astype(np.int64),
+        "rank_p05": p05, "rank_median": median, "rank_p95": p95,
     }, index=pd.Index(ids, name=getattr(ids, "name", None) or "id"))
     out.attrs["sanxian"] = {"method": method, "k": k, "n": n, "spread": spread, "seed": seed,
                             "weights": [float(v) for v in w],
