@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -186,22 +187,19 @@ class _Reading:
     lonlat: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
 
-def _geographic_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
-    out = []
+def _geographic_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> Iterator[_Reading]:
     crs = CRS.from_epsg(4490)
     for swapped, (lon, lat) in ((False, (x, y)), (True, (y, x))):
         if np.all(np.abs(lon) <= 180.0) and np.all(np.abs(lat) <= 90.0):
-            out.append(_Reading(
+            yield _Reading(
                 crs, swapped, lon, lat,
                 "longitude/latitude in degrees, taken as CGCS2000 (EPSG:4490); pyproj treats CGCS2000 and WGS84 as "
                 "identical and they agree to about a metre. Coordinates copied from Amap/Tencent (GCJ-02) or Baidu "
                 "(BD-09) look the same but are 0.6-1.3 km off: state crs='GCJ-02' or 'BD-09' for those",
-                "经纬度坐标，按 CGCS2000（EPSG:4490）处理；高德/百度坐标（GCJ-02/BD-09）无法从数值区分，需另行指定"))
-    return out
+                "经纬度坐标，按 CGCS2000（EPSG:4490）处理；高德/百度坐标（GCJ-02/BD-09）无法从数值区分，需另行指定")
 
 
-def _prefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
-    out = []
+def _prefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> Iterator[_Reading]:
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
         if not (_within(east, PREFIXED_RANGE) and _within(north, (0.0, _NORTHING_RANGE[1]))):
             continue
@@ -213,14 +211,13 @@ def _prefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_
         if fam is None:
             continue
         crs = gk_crs(zone, prefixed=True, width=fam.width)
-        out.append(_Reading(
+        yield _Reading(
             crs, swapped, east, north,
             f"8-digit eastings with zone prefix {zone}: CGCS2000 {fam.width}-degree Gauss-Kruger zone {zone} "
             f"({crs.to_string()}); Xian 1980 / Beijing 1954 grids have the same digits and differ by tens of "
             "metres: state their EPSG code if the data is in one of them",
             f"8 位带号东坐标，按 CGCS2000 {fam.width} 度带第 {zone} 带（{crs.to_string()}）处理；"
-            "若为1980西安或1954北京坐标请指定其 EPSG 代码"))
-    return out
+            "若为1980西安或1954北京坐标请指定其 EPSG 代码")
 
 
 def _home_cms(width: int = 3) -> list[int]:
@@ -232,9 +229,8 @@ def _home_cms(width: int = 3) -> list[int]:
     return sorted(cms, key=lambda cm: abs(cm - (west + east) / 2.0))
 
 
-def _unprefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
+def _unprefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> Iterator[_Reading]:
     """One reading per 3-degree central meridian: without the prefix every zone fits the numbers."""
-    out = []
     home = _home_cms()[0]
     fam = gk_family(3)
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
@@ -245,27 +241,24 @@ def _unprefixed_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list
         # for meridian cm are those for the home meridian shifted by (cm - home), so one transform serves all.
         for cm in range(fam.first_cm, fam.last_cm + 1, 3):
             crs = gk_crs(cm, prefixed=False)
-            out.append(_Reading(
+            yield _Reading(
                 crs, swapped, east, north,
                 f"6-digit eastings and 7-digit northings (Gauss-Kruger without zone prefix): CGCS2000 3-degree CM "
                 f"{cm}E ({crs.to_string()}); without the zone prefix the same numbers are valid in every zone; "
                 "Xian 1980 / Beijing 1954 grids have the same digits and differ by tens of metres",
                 f"无带号高斯-克吕格坐标，按 CGCS2000 3 度带中央经线 {cm}°（{crs.to_string()}）处理；"
                 "无带号时同一组数值在每个投影带中都有效",
-                (lon + (cm - home), lat)))
-    return out
+                (lon + (cm - home), lat))
 
 
-def _web_mercator_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> list[_Reading]:
-    out = []
+def _web_mercator_readings(x: NDArray[np.float64], y: NDArray[np.float64]) -> Iterator[_Reading]:
     crs = CRS.from_epsg(3857)
     for swapped, (east, north) in ((False, (x, y)), (True, (y, x))):
         if not (np.all(np.abs(east) <= _WEB_MERCATOR_LIMIT) and np.all(np.abs(north) <= _WEB_MERCATOR_LIMIT)):
             continue
-        out.append(_Reading(crs, swapped, east, north,
-                            "Web Mercator metres (EPSG:3857, e.g. Tianditu '_w' tiles or web-map exports)",
-                            "Web 墨卡托坐标（EPSG:3857）"))
-    return out
+        yield _Reading(crs, swapped, east, north,
+                       "Web Mercator metres (EPSG:3857, e.g. Tianditu '_w' tiles or web-map exports)",
+                       "Web 墨卡托坐标（EPSG:3857）")
 
 
 def _place(reading: _Reading) -> tuple[Placement, bool]:
