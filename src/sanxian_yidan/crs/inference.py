@@ -145,9 +145,7 @@ def detect_swapped_xy(x: ArrayLike, y: ArrayLike, crs: Any) -> bool:
     if x_a.size == 0:
         return False
     target = as_crs(crs)
-    if _lands(x_a, y_a, target):
-        return False
-    return _lands(y_a, x_a, target)
+    return not _lands(x_a, y_a, target) and _lands(y_a, x_a, target)
 
 
 def _finite_pairs(x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
