@@ -598,9 +598,7 @@ def _parse(lines: list[str], problems: _Problems) -> _Parsed:
                 ignored.append(number)
         elif section == _COORDINATE_SECTION:
             _parse_coordinate_line(line, number, out, problems)
-        elif section in s.header.optional_sections:
-            continue
-        else:
+        elif section not in s.header.optional_sections:
             ignored.append(number)
     if ignored:
         shown = ", ".join(str(n) for n in ignored[:10]) + (" ..." if len(ignored) > 10 else "")
@@ -728,10 +726,8 @@ def _parse_point_line(fields: list[str], number: int, out: _Parsed, problems: _P
                      fix="put the parcel header '点数,面积,编号,名称,面,图幅号,用途,地类编码,@' above its points")
         return
     parcel = out.parcels[-1]
-    ring = -1
-    if _INTEGER_RE.fullmatch(fields[1]) and int(fields[1]) >= 1:
-        ring = int(fields[1])
-    else:
+    ring = int(fields[1]) if _INTEGER_RE.fullmatch(fields[1]) and int(fields[1]) >= 1 else -1
+    if ring == -1:
         problems.add(number, f"第 {number} 行的圈号 '{fields[1]}' 不是正整数。",
                      f"圈号 (ring number) {fields[1]!r} on line {number} is not a positive whole number.",
                      feature=parcel.where, fix="use 1 for the outer ring and 2, 3 ... for further rings")
