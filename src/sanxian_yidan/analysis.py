@@ -152,13 +152,7 @@ class Provenance:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (manifest, API)."""
-        return {
-            "layers": [asdict(layer) for layer in self.layers],
-            "parameters": [asdict(p) for p in self.parameters],
-            "data_files": dict(self.data_files),
-            "inputs": list(self.inputs),
-            "synthetic": self.synthetic,
-        }
+        return {**asdict(self), "synthetic": self.synthetic}   # asdict copies the lists and records too
 
 
 @dataclass(frozen=True)

@@ -103,10 +103,9 @@ class Catalog:
         if working_crs is not None:
             layers.append(("<working_crs argument>", {"catalog": {"working_crs": working_crs}}))
         doc = validate_layers(CatalogFile, layers, fix="correct each entry listed; see layers/README.md for the format")
-        meta = doc.catalog.model_dump(exclude_none=True)
-        wcrs = doc.catalog.working_crs
         entries = [e.model_copy(update={"path": (path.parent / e.path).resolve()}) for e in doc.layers]
-        return cls(entries, path=path, working_crs=wcrs, meta=meta)
+        return cls(entries, path=path, working_crs=doc.catalog.working_crs,
+                   meta=doc.catalog.model_dump(exclude_none=True))
 
     # -- lookup ---------------------------------------------------------------------------------
     def entries_for(self, role_or_id: str) -> list[LayerEntry]:
@@ -269,8 +268,7 @@ class Catalog:
         _require_file(entry, self.path)
         raw = read_vector(entry.path, layer=entry.layer, crs=entry.crs, encoding=entry.encoding)
         read_meta = raw.attrs.get("sanxian", {})
-        gdf = _apply_field_mapping(raw, entry)
-        gdf = _attach_provenance(gdf, entry)
+        gdf = _attach_provenance(_apply_field_mapping(raw, entry), entry)
         role = role_vocabulary()[entry.role]
         allowed = None if "any" in role.geometry else cast("tuple[GeometryFamily, ...]", role.geometry)
         gdf = normalise(gdf, self.working_crs, expected=allowed, file=str(entry.path), layer=entry.layer)

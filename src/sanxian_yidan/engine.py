@@ -128,8 +128,7 @@ def resolve_engine(engine: Engine | str | None = None, **options: Any) -> Engine
             raise InputFileError(problem(f"未知的计算引擎 '{engine}'。", f"Unknown engine '{engine}'.",
                                          fix=f"use one of: {', '.join(ENGINES)}"))
         engine = Engine(kind=engine)  # type: ignore[arg-type]
-    given = {k: v for k, v in options.items() if v is not None}
-    engine = replace(engine, **given)
+    engine = replace(engine, **{k: v for k, v in options.items() if v is not None})
     if engine.kind == "memory" and (engine.scheduler or engine.workers):
         raise InputFileError(problem("--scheduler / --workers 仅用于 Dask 引擎。",
                                      "--scheduler and --workers apply to the Dask engine only.",

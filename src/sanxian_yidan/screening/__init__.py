@@ -476,10 +476,7 @@ def _flags(values: Any, idx: np.ndarray) -> list[bool]:
     """``values[idx]`` as bools (False where absent)."""
     if values is None:
         return [False] * len(idx)
-    arr = np.asarray(values)
-    if arr.dtype == bool:
-        return arr[idx].tolist()
-    return [bool(s) if s is not None else False for s in arr[idx].tolist()]
+    return np.asarray(values)[idx].astype(bool).tolist()     # objects by their truth value: None is False
 
 
 def _f(value: Any) -> float | None:

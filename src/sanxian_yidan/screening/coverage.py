@@ -266,11 +266,7 @@ def _boundary_pieces(geom: Any, vertices: int) -> np.ndarray:
     step = max(vertices - 1, 1)
     for ring in rings.tolist():
         xy = shapely.get_coordinates(ring)
-        starts = np.arange(0, max(len(xy) - 1, 1), step)
-        for s0 in starts.tolist():
-            chunk = xy[s0:s0 + vertices]
-            if len(chunk) >= 2:
-                pieces.append(chunk)
+        pieces += [xy[s0:s0 + vertices] for s0 in range(0, len(xy) - 1, step)]   # each of >= 2 vertices
     if not pieces:
         return np.empty(0, dtype=object)
     sizes = np.array([len(c) for c in pieces])
@@ -314,8 +310,7 @@ def check_far_outside(cov: Coverage, proj: Projects, working_crs: str, settings:
                     moved = base.set_crs(cand, allow_override=True).to_crs(working_crs).values
             except Exception:  # noqa: BLE001 - a candidate that cannot transform these numbers is not the one
                 continue
-            finite = np.isfinite(shapely.get_coordinates(moved)).all() if len(moved) else False
-            if not finite:
+            if not len(moved) or not np.isfinite(shapely.get_coordinates(moved)).all():
                 continue
             share = float(np.mean(shapely.intersects(cov.geom, moved)))
             if share > best[0]:

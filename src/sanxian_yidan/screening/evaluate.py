@@ -128,11 +128,8 @@ class ScreeningContext:
         pi, fi = query_pairs(shapely.STRtree(features), self.footprints[at], s.threads, s.min_parallel_pairs,
                              predicate="dwithin", distance=distance_m)
         pi = at[pi]
-        if not len(pi):
-            return pi, fi, np.zeros(0)
-        d = chunked_call(shapely.distance, (self.footprints[pi], features[fi]), s.threads, s.min_parallel_pairs,
-                         groups=pi)
-        return pi, fi, d
+        return pi, fi, chunked_call(shapely.distance, (self.footprints[pi], features[fi]), s.threads,
+                                    s.min_parallel_pairs, groups=pi)
 
     def is_sliver(self, area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
         return is_sliver(area, perimeter, self.sliver_m2, self.settings.sliver_width_m)
