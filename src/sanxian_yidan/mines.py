@@ -480,8 +480,7 @@ class VisibilityRaster:
         data = self.visible.astype(np.uint8)
         data[np.isnan(self.dem.elevation)] = VISIBILITY_NODATA
         rows, cols = self.dem.shape
-        if path.exists():
-            path.unlink()
+        path.unlink(missing_ok=True)
         with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="uint8",
                            crs=self.dem.crs, transform=self.dem.transform, nodata=VISIBILITY_NODATA,
                            compress="deflate") as dst:
@@ -719,16 +718,11 @@ def _sanqu_and_overlaps(frame: pd.DataFrame, cat: CatalogLike, p: MinesParams, g
         zone_cols.append((col, zone))
         if not used:
             notes.append(f"缺少三区图层 / no layer of {', '.join(zone.roles)}: {zone.en} not assessed")
-    if zone_cols:
-        dmat = np.column_stack([frame[c].to_numpy() for c, _ in zone_cols])
-        infl = np.array([z.influence_m for _, z in zone_cols])
-        with np.errstate(invalid="ignore"):
-            frame["in_sanqu"] = np.any(dmat <= infl, axis=1)
-        known = ~np.all(np.isnan(dmat), axis=1)
-        frame["dist_sanqu_m"] = np.where(known, np.min(np.where(np.isnan(dmat), np.inf, dmat), axis=1), np.nan)
-    else:
-        frame["in_sanqu"] = False
-        frame["dist_sanqu_m"] = np.nan
+    # without zones: one unknown distance, so no mine is around a zone and its nearest zone is unknown
+    dmat = np.column_stack([frame[c].to_numpy(dtype=float) for c, _ in zone_cols] or [np.full(len(frame), np.nan)])
+    with np.errstate(invalid="ignore"):
+        frame["in_sanqu"] = np.any(dmat <= np.array([z.influence_m for _, z in zone_cols] or [np.nan]), axis=1)
+    frame["dist_sanqu_m"] = np.fmin.reduce(dmat, axis=1)  # the nearest known zone; nan when none is known
     for ov in p.overlaps:
         targets = [np.asarray(cat.read(r).geometry.values, dtype=object) for r in ov.roles if cat.has(r)]
         frame[ov.column] = overlap_share(geoms, np.concatenate(targets)) if targets else 0.0

@@ -815,8 +815,7 @@ def _grid_and_access(frame: pd.DataFrame, cat: CatalogLike, p: BrownfieldParams,
             frame[c] = sd[c].to_numpy()
     else:
         notes.append(f"无变电站图层 / no '{p.grid.role}' layer: grid distance unknown")
-        for c in ("dist_substation_m", "dist_any_substation_m", "required_kv", "substation_kv"):
-            frame[c] = np.nan
+        frame[["dist_substation_m", "dist_any_substation_m", "required_kv", "substation_kv"]] = np.nan
         frame["substation_name"] = ""
     frame["dist_road_m"], used_roads, _ = layer_distance(cat, p.access.road_roles, geoms)
     if not used_roads:
