@@ -282,16 +282,10 @@ def _classify_category(series: pd.Series, style: CategoryStyle, s: MapSettings) 
     ordered += [v for v in counts.index if v not in by_value]
     limit = max(s.max_legend_classes, 1)
     shown, other = ordered[:limit], ordered[limit:]
-    entries: list[LegendEntry] = []
-    auto = iter(s.category_colours * (limit // len(s.category_colours) + 1))
-    code_of: dict[str, int] = {}
-    for value in shown:
-        cls = by_value.get(value)
-        colour = cls.colour if cls else next(auto)
-        label = labels.get(value) or (cls.label if cls else value)
-        code_of[value] = len(entries)
-        entries.append(LegendEntry(label, colour, int(counts[value])))
-    index = keys.map(code_of).to_numpy(dtype=object)
+    auto = iter(s.category_colours * (limit // len(s.category_colours) + 1))  # for values no palette lists
+    entries = [LegendEntry(labels.get(v) or (by_value[v].label if v in by_value else v),
+                           by_value[v].colour if v in by_value else next(auto), int(counts[v])) for v in shown]
+    index = keys.map({v: k for k, v in enumerate(shown)}).to_numpy(dtype=object)
     _grey_classes(index, entries, s, [
         (keys.isin(other).to_numpy(), f"其他（{len(other)} 类）/ Other ({len(other)} classes)"),
         (keys.isna().to_numpy(), "无数据 / No data")])

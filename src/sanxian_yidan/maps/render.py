@@ -786,15 +786,12 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
         notes.append("无底图 / No basemap")
     groups: list[folium.FeatureGroup] = []
     base_groups: dict[str, folium.FeatureGroup] = {}
-    group_index: dict[str, int] = {}
     for p in base:  # basemap first (its panes keep it beneath the analysis layers anyway)
         look = _look(p.raster or p.layer)
-        key = (look.group or look.id) if look is not None else "base"
-        group = _base_group(m, key, base_groups)
-        if key not in group_index:
-            group_index[key] = len(groups)
+        group = _base_group(m, (look.group or look.id) if look is not None else "base", base_groups)
+        if group not in groups:
             groups.append(group)
-        p.group = group_index[key]
+        p.group = groups.index(group)
         _draw_raster(m, p, s, group) if p.raster is not None else _draw_base(m, p, s, group)
     label_groups = [_draw_labels(m, lb, s, _base_group(m, "admin", base_groups)) for lb in labels]
     for p in sorted(prepared, key=lambda p: p.rank):

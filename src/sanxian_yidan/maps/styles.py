@@ -248,9 +248,7 @@ def verdict_labels() -> dict[str, str]:
 def mpl_dashes(dash: str, weight: float = 1.0) -> Any:
     """An SVG dash pattern in px (``"4 3"``) as a matplotlib linestyle (``"-"`` when solid)."""
     parts = [float(p) for p in dash.split()]
-    if not parts:
-        return "-"
-    return (0, tuple(p / max(weight, 1e-9) for p in parts))
+    return (0, tuple(p / max(weight, 1e-9) for p in parts)) if parts else "-"
 
 
 def mpl_style(name: str | LayerStyle, *, colour: str | None = None) -> dict[str, Any]:

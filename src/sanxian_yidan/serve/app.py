@@ -73,10 +73,9 @@ class ServiceState:
 
 def templates() -> Environment:
     """The page templates (``serve/templates``), autoescaped."""
-    env = Environment(loader=PackageLoader("sanxian_yidan", "serve/templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      trim_blocks=True, lstrip_blocks=True)
-    return env
+    return Environment(loader=PackageLoader("sanxian_yidan", "serve/templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       trim_blocks=True, lstrip_blocks=True)
 
 
 def create_app(catalog: str | Path, *, db: str | Path, users: str | Path | None = None,

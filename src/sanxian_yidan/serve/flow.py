@@ -58,8 +58,7 @@ def clean_options(industry: Any, project_type: Any, radius: Any, crs: Any, layer
         return value or None
 
     code = text(industry)
-    if code is not None:
-        code = code.split()[0]  # the list shows "C2614 有机化学原料制造"; the code is the first word
+    code = code and code.split()[0]  # the list shows "C2614 有机化学原料制造"; the code is the first word
     r = text(radius)
     radius_m: float | None = None
     if r is not None:
