@@ -92,9 +92,8 @@ def _classes(st: LayerStyle, values: Sequence[Any] | None) -> tuple[str, list[tu
             return "single", []
         classes = classify_numeric(series, NumericStyle(st.column, ramp=st.ramp), default_settings())
         edges = classes.edges
-        out = [((edges[k], edges[k + 1]), entry.label, entry.colour)
-               for k, entry in enumerate(classes.entries[:max(len(edges) - 1, 0)])]
-        return "graduated", out
+        return "graduated", [((edges[k], edges[k + 1]), entry.label, entry.colour)
+                             for k, entry in enumerate(classes.entries[:max(len(edges) - 1, 0)])]
     return "single", []
 
 

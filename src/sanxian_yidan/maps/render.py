@@ -523,7 +523,7 @@ def _base_group(m: folium.Map, key: str, groups: dict[str, folium.FeatureGroup])
     return groups[key]
 
 
-def _draw_base(m: folium.Map, p: _Prepared, s: MapSettings, group: folium.FeatureGroup) -> folium.FeatureGroup:
+def _draw_base(p: _Prepared, s: MapSettings, group: folium.FeatureGroup) -> None:
     """A basemap layer: registry style, its own pane, not interactive (boundaries keep their popups)."""
     from .basemap import BOUNDARY_ROLES
 
@@ -535,10 +535,8 @@ def _draw_base(m: folium.Map, p: _Prepared, s: MapSettings, group: folium.Featur
     style = _feature_style(p.kind, look.fill or look.stroke, s, look=look)
     if p.kind == "point":
         style["fillColor"] = look.fill or look.stroke
-    _add_geojson(group, p.geoms[ok], labels, None if values is None else [values[i] for i in ok], None, style,
-                 p.kind, s, interactive_highlight=False, pane="sxBounds" if boundary else "sxBase",
-                 interactive=boundary and bool(labels))
-    return group
+    _add_geojson(group, p.geoms[ok], labels, _pick(values, ok), None, style, p.kind, s, interactive_highlight=False,
+                 pane="sxBounds" if boundary else "sxBase", interactive=boundary and bool(labels))
 
 
 def _draw_raster(m: folium.Map, p: _Prepared, s: MapSettings,
@@ -792,7 +790,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
         if group not in groups:
             groups.append(group)
         p.group = groups.index(group)
-        _draw_raster(m, p, s, group) if p.raster is not None else _draw_base(m, p, s, group)
+        _draw_raster(m, p, s, group) if p.raster is not None else _draw_base(p, s, group)
     label_groups = [_draw_labels(m, lb, s, _base_group(m, "admin", base_groups)) for lb in labels]
     for p in sorted(prepared, key=lambda p: p.rank):
         p.group = len(groups)

@@ -232,6 +232,8 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
         Listing every problem of the file (unknown or missing key, wrong type, bad colour, missing
         ``source``), each with its key path.
     """
+    from .styles import styles  # the registry's colours, unless this file brings its own tables
+
     file = Path(path) if path is not None else packaged_path(_SETTINGS_FILE)
     label = str(path) if path is not None else PACKAGED_PREFIX + _SETTINGS_FILE
     doc = validate_layers(MapsFile, [(label, load_toml(file))])
@@ -239,20 +241,13 @@ def load_map_settings(path: str | Path | None = None) -> MapSettings:
     # [map] and [overlay] keys are MapSettings fields of the same names
     return MapSettings(
         path=file, **doc.map.model_dump(exclude={"source"}), **doc.overlay.model_dump(exclude={"source"}),
-        boundaries=tuple(doc.boundaries.values()),
+        boundaries=tuple(doc.boundaries.values()), basemaps=dict(doc.basemaps),
         banner_text=bn.text, banner_background=bn.background, banner_colour=bn.colour,
         offline_drop=doc.offline.drop, offline_drop_reason=doc.offline.drop_reason,
-        basemaps=dict(doc.basemaps),
-        palettes=build_palettes(doc.palettes) if doc.palettes is not None else dict(_registry().palettes),
-        ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(_registry().ramps),
+        palettes=build_palettes(doc.palettes) if doc.palettes is not None else dict(styles().palettes),
+        ramps=build_ramps(doc.ramps) if doc.ramps is not None else dict(styles().ramps),
         field_labels=dict(doc.field_labels.names), raster_max_size_px=doc.raster.max_size_px,
         hillshade_levels=doc.raster.hillshade_levels)
-
-
-def _registry() -> Any:
-    from .styles import styles
-
-    return styles()
 
 
 @lru_cache(maxsize=1)
