@@ -31,40 +31,41 @@ def _same(a: object, b: object) -> bool:
 def test_a_copy_of_the_frame_read_finds_the_readers_vertices(tmp_path: Path) -> None:
     gdf = read_vector(_footprints(tmp_path), layer="buildings")
     copy = gdf.copy()
-    found = vertices.recall(np.asarray(copy.geometry.values))
+    found = vertices.take(np.asarray(copy.geometry.values))
     assert found is not None
     assert _same(found, polygon_rings(np.asarray(gdf.geometry.values)))  # independent extraction
     assert found.coords.shape == (50 * 5, 2)                             # five vertices a closed box
+    assert vertices.take(np.asarray(gdf.geometry.values)) is None         # taken once, no longer held
 
 
 def test_replaced_reordered_or_filtered_geometries_extract_anew(tmp_path: Path) -> None:
     gdf = read_vector(_footprints(tmp_path), layer="buildings")
     edited = gdf.copy()
     edited.loc[3, "geometry"] = shapely.box(0, 0, 1, 1)
-    assert vertices.recall(np.asarray(edited.geometry.values)) is None
-    assert vertices.recall(np.asarray(gdf.geometry.values)[::-1]) is None
-    assert vertices.recall(np.asarray(gdf.geometry.values)[1:]) is None
+    assert vertices.take(np.asarray(edited.geometry.values)) is None
+    assert vertices.take(np.asarray(gdf.geometry.values)[::-1]) is None
+    assert vertices.take(np.asarray(gdf.geometry.values)[1:]) is None
     gdf.geometry.values[0] = shapely.box(0, 0, 2, 2)                     # edited in place
-    assert vertices.recall(np.asarray(gdf.geometry.values)) is None
+    assert vertices.take(np.asarray(gdf.geometry.values)) is None
 
 
 def test_normalising_gives_the_same_rings_with_or_without_the_readers(tmp_path: Path) -> None:
     gdf = read_vector(_footprints(tmp_path), layer="buildings")
     _, handed = normalise_with_rings(gdf, "EPSG:4547", expected="polygon")
+    assert vertices.take(np.asarray(gdf.geometry.values)) is None         # normalising took them
     plain = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=shapely.from_wkb(shapely.to_wkb(gdf.geometry.values)),
                              crs=gdf.crs)
-    assert vertices.recall(np.asarray(plain.geometry.values)) is None
+    assert vertices.take(np.asarray(plain.geometry.values)) is None
     _, extracted = normalise_with_rings(plain, "EPSG:4547", expected="polygon")
     assert handed is not None and extracted is not None and _same(handed, extracted)
 
 
 def test_nothing_is_held_once_the_frame_is_gone(tmp_path: Path) -> None:
     gdf = read_vector(_footprints(tmp_path), layer="buildings")
-    geoms = np.asarray(gdf.geometry.values).copy()
-    assert vertices.recall(geoms) is not None
+    geoms = np.asarray(gdf.geometry.values).copy()                       # the same geometry objects
     del gdf
     gc.collect()
-    assert vertices.recall(geoms) is None
+    assert vertices.take(geoms) is None
 
 
 def test_point_layers_hand_nothing_on(tmp_path: Path) -> None:
@@ -72,4 +73,4 @@ def test_point_layers_hand_nothing_on(tmp_path: Path) -> None:
     gpd.GeoDataFrame({"a": [1, 2]}, geometry=shapely.points([[500_000, 3_500_000], [500_100, 3_500_100]]),
                      crs="EPSG:4547").to_file(path)
     gdf = read_vector(path)
-    assert vertices.recall(np.asarray(gdf.geometry.values)) is None
+    assert vertices.take(np.asarray(gdf.geometry.values)) is None

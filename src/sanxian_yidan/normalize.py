@@ -242,7 +242,7 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarr
     # (most building footprints) are valid by construction and recognised in numpy; GEOS checks the others,
     # on threads (it runs without the GIL).
     arr = np.asarray(geoms)
-    rings = vertices.recall(arr)  # the reader's, when it extracted them from these very geometries
+    rings = vertices.take(arr)  # the reader's, when it extracted them from these very geometries
     rings = polygon_rings(arr, type_ids, num_coords) if rings is None else rings
     invalid = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~strictly_convex_polygons(arr, rings))

@@ -4,7 +4,8 @@ Reading a footprint layer (:func:`~sanxian_yidan.io.vector.read_vector`) extract
 that the coordinates are finite and plausible; normalising it for an analysis
 (:func:`~sanxian_yidan.normalize.normalise_with_rings`) needs the same vertices for its validity check and
 the roof orientation.  On a million footprints one extraction costs about a third of a second, so the reader
-leaves its :class:`~sanxian_yidan.normalize.PolygonRings` here and the analysis takes them back.
+leaves its :class:`~sanxian_yidan.normalize.PolygonRings` here and the analysis takes them back (once: what
+is taken is no longer held here, so the vertices live no longer than they did when each step extracted its own).
 
 What is handed on is tied to the geometry objects themselves, not to a frame: a copy of the frame (which
 shares the geometries) finds them, while a frame whose geometries were replaced, reordered, filtered or
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["recall", "remember"]
+__all__ = ["remember", "take"]
 
 #: id of the owning geometry array -> (the geometries, their identities, their rings).  The rings are a
 #: :class:`~sanxian_yidan.normalize.PolygonRings`, typed ``Any`` here because normalize imports this module.
@@ -57,8 +58,8 @@ def remember(owner: Any, geoms: np.ndarray, rings: Any) -> None:
     weakref.finalize(owner, _remembered.pop, key, None)
 
 
-def recall(geoms: np.ndarray) -> Any:
-    """The rings remembered for exactly these geometry objects, in this order, or ``None``.
+def take(geoms: np.ndarray) -> Any:
+    """The rings remembered for exactly these geometry objects, in this order (forgotten here), or ``None``.
 
     Parameters
     ----------
@@ -71,11 +72,12 @@ def recall(geoms: np.ndarray) -> Any:
     if not _remembered:
         return None
     identities = None
-    for snapshot, known, rings in list(_remembered.values()):
+    for key, (snapshot, known, rings) in list(_remembered.items()):
         if len(snapshot) != len(geoms):
             continue
         if identities is None:
             identities = _identities(geoms)
         if np.array_equal(known, identities):
+            del _remembered[key]
             return rings
     return None
