@@ -250,8 +250,7 @@ def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarr
         invalid[rest] = ~np.asarray(chunked(shapely.is_valid, (arr[rest],)))
     if not invalid.any():
         return gdf, rings
-    reasons = shapely.is_valid_reason(geoms[invalid])
-    sample = "; ".join(sorted(set(str(r) for r in reasons[:MAX_IDS_LISTED])))
+    sample = "; ".join(sorted(set(str(r) for r in shapely.is_valid_reason(geoms[invalid])[:MAX_IDS_LISTED])))
     fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
     # Repair keeps the layer's own family: a polygon collapsing to a line is a sliver, not data.
     family = _dominant_family(gdf)

@@ -94,8 +94,7 @@ def own_zone(gdf: gpd.GeoDataFrame) -> CRS:
     """
     lon, _ = _lonlat_vertices(gdf)
     centre = (float(lon.min()) + float(lon.max())) / 2.0
-    cm = int(3 * round(centre / 3.0))
-    return gk_crs(cm, prefixed=False)
+    return gk_crs(int(3 * round(centre / 3.0)), prefixed=False)
 
 
 def area_distortion_warning(gdf: gpd.GeoDataFrame, crs: Any = None) -> str | None:

@@ -21,8 +21,7 @@ def _datum_names(crs: CRS) -> list[str]:
 def _legacy_match(crs: Any) -> str | None:
     if crs is None:
         return None
-    target = as_crs(crs)
-    for name in _datum_names(target):
+    for name in _datum_names(as_crs(crs)):
         # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
         norm = name.lower().replace("_", " ").strip().removeprefix("d ")
         legacy = next((d for d in crs_settings().legacy_datums if norm == d.lower()), None)

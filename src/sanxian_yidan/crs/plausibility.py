@@ -226,9 +226,9 @@ def _raise_out_of_range(gdf: Any, coords: np.ndarray, index: np.ndarray, bad: np
     else:
         value, axis, zh_axis, typo = lon[first], "longitude", "经度", lon_typo
         rng = f"[{lon_lo:g}, {lon_hi:g}]"
-    n_features = int(np.unique(index[bad]).size)
     raise InputFileError(problem(
         f"{zh_axis} {value:.10g} 超出有效范围 {rng}。",
-        f"{axis.capitalize()} {value:.10g} is outside {rng}{typo} ({n_features} feature(s) out of range).",
+        f"{axis.capitalize()} {value:.10g} is outside {rng}{typo} ({np.unique(index[bad]).size} feature(s) out of "
+        "range).",
         file=file, layer=layer, feature=_feature_label(gdf, pos),
         fix=f"correct the {axis} of the feature(s) named (a misplaced decimal point or swapped digits)"))

@@ -505,8 +505,7 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
     assert crs is not None  # every path that leaves crs unset records a problem
     notes.extend(r.detail for r in repairs)
 
-    xy = np.column_stack([easting, northing])
-    geoms = _build_geometries(xy, pp, rings, kinds, len(parsed.parcels))
+    geoms = _build_geometries(np.column_stack([easting, northing]), pp, rings, kinds, len(parsed.parcels))
     parcels = parsed.parcels
     invalid = np.flatnonzero((kinds == _POLYGON) & ~shapely.is_valid(geoms))
     for i in invalid[:_settings().reader.max_reported_problems]:
@@ -515,8 +514,7 @@ def read_boundary_txt(path: str | Path, *, encoding: str | None = None,
                      f"({shapely.is_valid_reason(geoms[i])}); its area is not reliable until repaired (the toolkit's "
                      f"normalisation repairs it with make_valid); check the 圈号 of its rings and their order / 地块 "
                      f"{p.parcel_id} 的界址圈不构成有效多边形，请检查圈号与点序")
-    computed_m2 = shapely.area(geoms)
-    area_ha, unit_codes, area_notes = _declared_areas(parcels, computed_m2)
+    area_ha, unit_codes, area_notes = _declared_areas(parcels, shapely.area(geoms))
     notes.extend(area_notes)
     # The text columns as written (blank where the parcel line's layout lacks the field); the extra columns
     # only when some parcel line has them.
@@ -928,8 +926,7 @@ def _gk(zone: int, datum: str, *, prefixed: bool, width: int) -> CRS:
     if prefixed:
         return crsmod.gk_crs(zone, datum=datum, prefixed=True, width=width)
     # 3-degree zone n has its central meridian at 3n E, 6-degree zone n at 6n-3 E.
-    cm = 3 * zone if width == 3 else 6 * zone - 3
-    return crsmod.gk_crs(cm, datum=datum, prefixed=False, width=width)
+    return crsmod.gk_crs(3 * zone if width == 3 else 6 * zone - 3, datum=datum, prefixed=False, width=width)
 
 
 def _zone_of(raw: str, width: int) -> int | None:
@@ -1124,8 +1121,7 @@ def _nest_rings(rings: NDArray[Any], parcel: NDArray[np.int64]) -> tuple[NDArray
     hole = owner != np.arange(n)
     order = np.lexsort((np.arange(n), hole, owner))
     owners, part_index = np.unique(owner[order], return_inverse=True)
-    parts = shapely.polygons(rings[order], indices=part_index)
-    return parts, parcel[owners]
+    return shapely.polygons(rings[order], indices=part_index), parcel[owners]
 
 
 def _collect(parts: NDArray[Any], part_parcel: NDArray[np.int64], out: NDArray[Any],
@@ -1298,8 +1294,7 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
         raise EmptyLayerError(problem("没有要写出的地块。", "The GeoDataFrame has no rows to write.", file=path,
                                       fix="pass at least one polygon"))
     geoms = np.asarray(gdf.geometry.array, dtype=object)
-    type_ids = shapely.get_type_id(geoms)
-    bad = ~np.isin(type_ids, (3, 6)) | shapely.is_empty(geoms)  # 3 Polygon, 6 MultiPolygon
+    bad = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | shapely.is_empty(geoms)  # 3 Polygon, 6 MultiPolygon
     if bad.any():
         rows = list(gdf.index[bad][:5])
         kinds = sorted({"missing" if g is None else g.geom_type + (" (empty)" if g.is_empty else "")
@@ -1321,8 +1316,7 @@ def write_boundary_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | N
     zone = _zone_of_longitude(geoms, source, s.writer.zone_width) if zone is None else zone
     target = _gk(zone, canonical, prefixed=prefixed, width=s.writer.zone_width)
     _warn_datum_change(source, target)
-    projected = _to_target(geoms, source, target, zone, canonical, prefixed, s.writer.zone_width)
-    oriented = _orient_clockwise(projected)
+    oriented = _orient_clockwise(_to_target(geoms, source, target, zone, canonical, prefixed, s.writer.zone_width))
     kept = _kept_header(gdf, {_KEY_VERSION: format_version, _KEY_PRODUCER: producer, _KEY_DATE: produced_on},
                         path)
     text = _format(gdf, oriented, zone, canonical, path, kept)
@@ -1439,8 +1433,7 @@ def _format(gdf: gpd.GeoDataFrame, geoms: NDArray[Any], zone: int, datum: str, p
     position = np.arange(len(coords)) - ring_first_coord[coord_ring]
     closing = position == ring_len[coord_ring] - 1
     point_number = ring_offset[coord_ring] + np.where(closing, 0, position) + 1
-    coord_parcel = ring_parcel[coord_ring]
-    counts = np.bincount(coord_parcel, minlength=len(geoms))
+    counts = np.bincount(ring_parcel[coord_ring], minlength=len(geoms))
     areas = shapely.area(geoms) / _M2_PER_HA
 
     d = s.coordinate_decimals

@@ -141,8 +141,7 @@ def read_coordinate_table(path: str | Path, *, layer: str | None = None,
         raise InputFileError(problem("坐标表没有数据行。", "The coordinate table has no point rows.", file=path,
                                      layer=layer, fix="add the boundary points below the header"))
     # A point-number cell left empty is a row of notes (e.g. 面积 / 合计 at the bottom): skip it.
-    point = body.iloc[:, cols["point"]]
-    notes = _empty(point).to_numpy()
+    notes = _empty(body.iloc[:, cols["point"]]).to_numpy()
     body, rows_in_file = body[~notes].reset_index(drop=True), rows_in_file[~notes]
     a = parse_coordinates(body.iloc[:, cols["x"]].astype(str), column=headings[cols["x"]], file=path)
     b = parse_coordinates(body.iloc[:, cols["y"]].astype(str), column=headings[cols["y"]], file=path)
@@ -205,8 +204,7 @@ def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared:
 
 def _empty(column: pd.Series) -> pd.Series:
     """True for empty cells: missing, blank text, or the text 'nan'/'None' of a missing value."""
-    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
-    return text.isin(["", "nan", "None"])
+    return column.astype(object).where(column.notna(), "").astype(str).str.strip().isin(["", "nan", "None"])
 
 
 def _filled(body: pd.DataFrame, col: int | None, default: str) -> np.ndarray:

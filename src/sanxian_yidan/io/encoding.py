@@ -215,8 +215,8 @@ def detect_shapefile_encoding(shp: str | Path) -> EncodingGuess:
     if dbf is None:
         return EncodingGuess("utf-8", "no .dbf attribute table")
     cpg = sidecar(shp, ".cpg")
-    cpg_text = cpg.read_text(encoding="ascii", errors="replace") if cpg is not None else None
-    return detect_dbf_encoding(dbf.read_bytes(), cpg_text, file=dbf)
+    return detect_dbf_encoding(dbf.read_bytes(), cpg.read_text(encoding="ascii", errors="replace") if cpg else None,
+                               file=dbf)
 
 
 def detect_dbf_encoding(dbf: bytes, cpg: str | None, *, file: str | Path) -> EncodingGuess:

@@ -175,8 +175,7 @@ _FAMILY = {0: "point", 1: "line", 2: "line", 3: "polygon", 4: "point", 5: "line"
 
 def _in_folder(folder: str, wanted: str) -> bool:
     wanted = wanted.strip("/")
-    parts = folder.split("/") if folder else []
-    return folder == wanted or folder.startswith(wanted + "/") or wanted in parts
+    return folder == wanted or folder.startswith(wanted + "/") or wanted in (folder.split("/") if folder else [])
 
 
 def _text(element: ET.Element, name: str) -> str | None:

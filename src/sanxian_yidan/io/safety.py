@@ -282,8 +282,7 @@ def check_zip(path: str | os.PathLike[str]) -> None:
         raise InputFileError(problem("压缩包已损坏或不是 zip 文件。", f"Not a readable zip archive: {exc}.",
                                      file=path, fix="zip the files again, or unpack them and give the .shp")) from exc
     total = sum(i.file_size for i in infos)
-    packed = max(sum(i.compress_size for i in infos), 1)
-    ratio = total / packed
+    ratio = total / max(sum(i.compress_size for i in infos), 1)
     if total > lim.max_uncompressed_bytes or (total > lim.ratio_applies_above_bytes
                                                    and ratio > lim.max_ratio):
         raise InputFileError(problem(

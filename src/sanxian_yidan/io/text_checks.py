@@ -48,8 +48,7 @@ def corrupted_text_warnings(gdf: gpd.GeoDataFrame) -> list[str]:
         text = series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
         if not _may_hold_markers(text):
             continue
-        hit = text.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
-        rows = np.flatnonzero(hit)
+        rows = np.flatnonzero(text.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool))
         if not rows.size:  # the screen's false alarm
             continue
         ids = ", ".join(str(int(r)) for r in rows[:_MAX_IDS]) + (" …" if rows.size > _MAX_IDS else "")

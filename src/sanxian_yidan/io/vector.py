@@ -419,7 +419,6 @@ def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str,
                                    "or `crs` in the catalog entry; for a shapefile add the .prj exported by your "
                                    "GIS")) from exc
     if guess.ambiguous:
-        code = guess.crs.to_string()
         raise CRSError(problem(
             "文件没有坐标系信息，且坐标可以有多种解释，分别落在不同地方；不能靠猜测定位数据。",
             f"The file has no CRS and the coordinates fit {len(guess.candidates)} CRSs that put the data in "
@@ -427,7 +426,7 @@ def _infer(gdf: gpd.GeoDataFrame, path: Path, layer: str | None, info: dict[str,
             f"every zone), so the toolkit refuses to guess:\n{crsmod.describe_candidates(guess)}",
             file=path, layer=layer,
             fix=f"state the CRS the data was surveyed in: --crs EPSG:.... on the command line, crs='EPSG:....' in "
-                f"Python, or `crs` in the catalog entry — for data in Suizhou --crs {code} "
+                f"Python, or `crs` in the catalog entry — for data in Suizhou --crs {guess.crs.to_string()} "
                 f"({crsmod.home_zone_hint()}); for data elsewhere the code of its place in the list above; or "
                 "export the file with its .prj"))
     if not guess.certain:
