@@ -225,15 +225,9 @@ class AppliesTo(PositionalFields, FormerKeywords, DataModel):
 
     def describe(self) -> str:
         """Readable summary (English, codes as written)."""
-        parts = []
-        if self.industry_labels:
-            parts.append("industries " + ", ".join(self.industry_labels))
-        if self.industries_except:
-            parts.append("except industries " + ", ".join(self.industries_except))
-        if self.project_types:
-            parts.append("types " + ", ".join(self.project_types))
-        if self.project_types_except:
-            parts.append("all types except " + ", ".join(self.project_types_except))
+        lists = (("industries ", self.industry_labels), ("except industries ", self.industries_except),
+                 ("types ", self.project_types), ("all types except ", self.project_types_except))
+        parts = [label + ", ".join(items) for label, items in lists if items]
         if self.two_high is not None:
             parts.append("两高 only" if self.two_high else "non-两高 only")
         return "; ".join(parts) or "all projects"

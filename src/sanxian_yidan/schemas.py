@@ -108,12 +108,9 @@ def _tables() -> TablesFile:
             if describe(name) is None:
                 problems.append(f"[tables.{tname}]: column '{name}' is not in the column registry "
                                 "(declare it in sanxian_yidan/data/columns/<module>.toml)")
-        for col in table.columns:
-            if col.display is None:
-                continue
+        for col in (c for c in table.columns if c.display is not None):
             unit = doc.units.get(col.display)
-            declared = describe(col.name)
-            stored = declared.unit if declared else None
+            stored = getattr(describe(col.name), "unit", None)
             if unit is None:
                 problems.append(f"[tables.{tname}]: column '{col.name}': display unit '{col.display}' is not "
                                 f"declared in [units] ({sorted(doc.units)})")

@@ -367,12 +367,8 @@ def _row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """
     if frame is None or len(frame) == 0:
         return []
-    names, values = [], []
-    for name, series in frame.items():
-        if name != "geometry":
-            names.append(name)
-            values.append(series.tolist())
-    return [dict(zip(names, row)) for row in zip(*values)]
+    columns = {name: series.tolist() for name, series in frame.items() if name != "geometry"}
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
 
 
 def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
