@@ -108,7 +108,9 @@ def _tables() -> TablesFile:
             if describe(name) is None:
                 problems.append(f"[tables.{tname}]: column '{name}' is not in the column registry "
                                 "(declare it in sanxian_yidan/data/columns/<module>.toml)")
-        for col in (c for c in table.columns if c.display is not None):
+        for col in table.columns:
+            if col.display is None:
+                continue
             unit = doc.units.get(col.display)
             stored = getattr(describe(col.name), "unit", None)
             if unit is None:
