@@ -178,28 +178,24 @@ def _check_declared_areas(frame: gpd.GeoDataFrame, parcel: np.ndarray, declared:
     unit_text = re.sub(r"^(" + "|".join(map(re.escape, format_settings().coord_table.area)) + ")", "", _key(heading))
     named = next((u for u, v in units.items() if any(n.lower() in unit_text for n in v.names)), None)
     order = [named] if named else list(cfg.area_units.inference_order)
-    values: list[float] = []
-    units_used: list[str | None] = []
+    declared_m2: list[tuple[float, str | None]] = []  # per parcel: the declared area [m²] and its unit
     for pid, geom in zip(frame["parcel"], frame.geometry):
         cells = [v for v in declared[parcel == pid] if v is not None and str(v).strip()]
         number = pd.to_numeric(re.sub(r"[^0-9.eE+-]", "", str(cells[0])) if cells else "", errors="coerce")
         computed = float(geom.area)
         if not np.isfinite(number):
-            values.append(np.nan)
-            units_used.append(None)
+            declared_m2.append((np.nan, None))
             continue
         allowed = max(check.absolute_ha * ha, check.relative * computed)
         unit = next((u for u in order if abs(number * ha / units[u].per_hectare - computed) <= allowed), None)
-        values.append(number * ha / units[unit or order[0]].per_hectare)
-        units_used.append(unit)
+        declared_m2.append((number * ha / units[unit or order[0]].per_hectare, unit))
         if unit is None:
             frame.attrs["sanxian"]["warnings"].append(
                 f"parcel {pid}: declared area {cells[0]} ({heading}) does not match the {computed:.1f} m² "
                 f"({computed / ha:.4f} ha, {computed / ha * units['mu'].per_hectare:.2f} 亩) of its coordinates in "
                 f"{' or '.join(units[u].label for u in order)} (tolerance {100 * check.relative:.1f} %): "
                 f"check the coordinates or the area / 地块 {pid} 的面积与坐标计算的面积不符")
-    frame["area_declared_m2"] = values
-    frame["area_unit"] = units_used
+    frame["area_declared_m2"], frame["area_unit"] = ([row[i] for row in declared_m2] for i in (0, 1))
 
 
 def _empty(column: pd.Series) -> pd.Series:
