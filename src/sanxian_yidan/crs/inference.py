@@ -318,9 +318,8 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CRSGuess:
     if x_a.size == 0:
         raise CRSError(problem("没有有效坐标。", "No finite coordinates to infer a CRS from.",
                                fix="check the geometry or coordinate columns; state the CRS with crs='EPSG:....'"))
-    readings = [r for family in (_geographic_readings, _prefixed_readings, _unprefixed_readings,
-                                 _web_mercator_readings) for r in family(x_a, y_a)]
-    placed = [(r, *_place(r)) for r in readings]
+    placed = [(r, *_place(r)) for family in (_geographic_readings, _prefixed_readings, _unprefixed_readings,
+                                             _web_mercator_readings) for r in family(x_a, y_a)]
     plausible = [(r, p) for r, p, in_china in placed if in_china]
     candidates = tuple(p for _, p in plausible)
     if plausible or placed:

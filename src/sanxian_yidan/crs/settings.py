@@ -160,10 +160,9 @@ class CrsFile(FormerAttributes, Sourced):
     @cached_property
     def gk(self) -> tuple[GKFamily, ...]:
         """The 3- and 6-degree Gauss-Kruger families."""
-        families = ((3, self.gauss_kruger.width3), (6, self.gauss_kruger.width6))
         return tuple(GKFamily(w, f.first_zone, f.last_zone, f.first_cm, f.last_cm,
                               epsg=tuple((d, getattr(f, d).first_epsg, getattr(f, d).cm_first_epsg) for d in DATUMS))
-                     for w, f in families)
+                     for w, f in ((3, self.gauss_kruger.width3), (6, self.gauss_kruger.width6)))
 
     @property
     def legacy_datums(self) -> tuple[str, ...]:

@@ -303,17 +303,16 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
         expected = safety.zipped_dbf_rows(path, layer)
     info["encoding"] = encoding or "utf-8"
     info["format"] = suffix.lstrip(".")
-    arrow = _arrow_wanted(use_arrow, path, info["encoding"])
-    info["arrow"] = arrow
-    gdf = _read_ogr_frame(path, layer, kwargs, info, use_arrow, arrow)
+    info["arrow"] = _arrow_wanted(use_arrow, path, info["encoding"])
+    gdf = _read_ogr_frame(path, layer, kwargs, info, use_arrow)
     safety.check_row_count(len(gdf), expected, file=path, layer=layer)
     return gdf
 
 
 def _read_ogr_frame(path: Path, layer: str | None, kwargs: dict[str, Any], info: dict[str, Any],
-                    use_arrow: bool | None, arrow: bool) -> gpd.GeoDataFrame:
+                    use_arrow: bool | None) -> gpd.GeoDataFrame:
     try:
-        if arrow:
+        if info["arrow"]:
             try:
                 return _like_classic(pyogrio.read_dataframe(
                     path, layer=layer, use_arrow=True,
