@@ -46,6 +46,7 @@ import datetime as _dt
 import re
 import warnings
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -932,11 +933,9 @@ def _gk(zone: int, datum: str, *, prefixed: bool, width: int) -> CRS:
 def _zone_of(raw: str, width: int) -> int | None:
     """Zone number of a 带号 value, which some tools fill with the central meridian instead."""
     value = int(raw)
-    try:
+    with suppress(CRSError):
         crsmod.gk_crs(value, prefixed=True, width=width)
         return value
-    except CRSError:
-        pass
     try:
         crsmod.gk_crs(value, prefixed=False, width=width)
     except CRSError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 import zipfile
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,11 +98,9 @@ def _suspicious(char: str) -> bool:
         return True  # private use, C1 control characters, replacement character
     if 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0x20000 <= o <= 0x3FFFF:
         for common in ("gb2312", "big5"):  # simplified and traditional everyday characters
-            try:
+            with suppress(UnicodeEncodeError):
                 char.encode(common)
                 return False
-            except UnicodeEncodeError:
-                pass
         return True
     # kana, Greek, Cyrillic, box drawing, bopomofo, Hangul: GB 2312 symbol rows that Big5 bytes fall into
     return 0x3040 <= o <= 0x30FF or 0x0370 <= o <= 0x04FF or 0x2500 <= o <= 0x257F or 0x3100 <= o <= 0x312F \
