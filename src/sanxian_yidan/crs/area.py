@@ -79,9 +79,7 @@ def areal_scale_range(gdf: gpd.GeoDataFrame, crs: Any = None) -> tuple[float, fl
         return None
     scale = np.asarray(_proj(target).get_factors(lon, lat, errcheck=False).areal_scale, dtype=float)
     scale = scale[np.isfinite(scale)]
-    if scale.size == 0:
-        return None
-    return float(scale.min()), float(scale.max())
+    return (float(scale.min()), float(scale.max())) if scale.size else None
 
 
 def own_zone(gdf: gpd.GeoDataFrame) -> CRS:
@@ -117,11 +115,8 @@ def area_distortion_warning(gdf: gpd.GeoDataFrame, crs: Any = None) -> str | Non
     if not np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6, 7)).any():
         return None  # no polygons: no areas to distort
     scale = areal_scale_range(gdf, crs)
-    if scale is None:
-        return None
-    worst = max(abs(scale[0] - 1.0), abs(scale[1] - 1.0))
     tolerance = crs_settings().area.distortion_tolerance
-    if worst <= tolerance:
+    if scale is None or max(abs(scale[0] - 1.0), abs(scale[1] - 1.0)) <= tolerance:
         return None
     target = CRS.from_user_input(crs if crs is not None else gdf.crs)
     own = own_zone(gdf)

@@ -119,8 +119,7 @@ def _lonlat(x: NDArray[np.float64], y: NDArray[np.float64],
 
 
 def _lands(x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS) -> bool:
-    lon, lat = _lonlat(x, y, crs)
-    return bool(np.all(points_in_study_area(lon, lat)))
+    return bool(np.all(points_in_study_area(*_lonlat(x, y, crs))))
 
 
 def detect_swapped_xy(x: ArrayLike, y: ArrayLike, crs: Any) -> bool:

@@ -987,8 +987,7 @@ def _check_structure(parsed: _Parsed, kinds: NDArray[Any], pp: NDArray[np.int64]
                          feature=parcel.where, fix="add its point lines '点号,圈号,X,Y' below the header line")
         elif parcel.point_count is not None and parcel.point_count not in (counts[i],
                                                                            counts[i] + open_per_parcel[i]):
-            first = int(pt_line[pp == i][0])
-            last = int(pt_line[pp == i][-1])
+            first, last = pt_line[pp == i][[0, -1]].tolist()
             also = (f" ({counts[i] + open_per_parcel[i]} with the closing repeats its {open_per_parcel[i]} "
                     "unclosed ring(s) lack)") if open_per_parcel[i] else ""
             problems.add(parcel.line, f"地块 {parcel.parcel_id} 的点数 {parcel.point_count} 与界址点行数 "
@@ -1166,8 +1165,7 @@ def _declared_areas(parcels: list[_Parcel], computed_m2: NDArray[np.float64]
     value = np.array([p.area_value for p in parcels], dtype=float)
     polygon = np.array([p.kind == _POLYGON for p in parcels], dtype=bool)
     written = np.array([codes.index(p.area_unit) if p.area_unit in codes else -1 for p in parcels], dtype=np.int64)
-    m2_per_unit = np.array([_M2_PER_HA / table[c].per_hectare for c in codes])
-    as_m2 = value[:, None] * m2_per_unit[None, :]
+    as_m2 = value[:, None] * np.array([_M2_PER_HA / table[c].per_hectare for c in codes])[None, :]
     tolerance = np.maximum(s.area_check.absolute_ha * _M2_PER_HA, s.area_check.relative * computed_m2)
     match = np.abs(as_m2 - computed_m2[:, None]) <= tolerance[:, None]
     first_match = np.where(match.any(axis=1), match.argmax(axis=1), -1)
