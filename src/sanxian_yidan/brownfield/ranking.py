@@ -426,9 +426,9 @@ class SiteEvaluation:
         / ``dist_setback_m`` [m], ``required_kv`` / ``substation_kv`` [kV], ``substation_name`` and
         ``edge_limited`` (a search reached the data's edge).  :func:`finish_measures` and
         :func:`rank_sites` add their columns to it.
-    outline, net, dist_geoms : ndarray of shapely geometries
-        Per site: its outline, its net area after the hard exclusions, and the geometry distances are
-        measured from (the net area, or the outline when nothing is left), in the working CRS [m].
+    net, dist_geoms : ndarray of shapely geometries
+        Per site: its net area after the hard exclusions, and the geometry distances are measured from
+        (the net area, or the site's outline when nothing is left), in the working CRS [m].
     excluded : GeoDataFrame
         The parts cut away, one row per site and exclusion zone.
     where, edge, readiness : DataFrame
@@ -442,8 +442,6 @@ class SiteEvaluation:
         ``lon`` / ``lat`` [deg, WGS 84] of each site that has one, rounded to ``[yield] location_round_deg``.
     has_location : ndarray of bool
         Per site: it has a yield location.
-    coverage_known : bool
-        The catalog has an ``admin_boundary`` (data coverage known).
     region : str or None
         The catalog's region view, if any.
     crs : CRS
@@ -453,7 +451,6 @@ class SiteEvaluation:
     """
 
     frame: pd.DataFrame
-    outline: np.ndarray
     net: np.ndarray
     dist_geoms: np.ndarray
     excluded: gpd.GeoDataFrame
@@ -466,7 +463,6 @@ class SiteEvaluation:
     notes: list[str]
     locations: pd.DataFrame
     has_location: np.ndarray
-    coverage_known: bool
     region: str | None
     crs: Any
     site_records: list[LayerRecord] = field(default_factory=list)
@@ -498,7 +494,7 @@ class SiteEvaluation:
 
 #: Per-site fields of a :class:`SiteEvaluation` (lists, arrays, frames of one row per site).
 _ROW_LISTS = ("status_notes", "terr_notes", "edge_notes", "pre_notes")
-_ROW_ARRAYS = ("outline", "net", "dist_geoms", "has_location")
+_ROW_ARRAYS = ("net", "dist_geoms", "has_location")
 _ROW_FRAMES = ("frame", "where", "edge", "readiness", "locations")
 
 
@@ -548,8 +544,7 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: TrackedCatalog, p: BrownfieldPa
     frame["excluded_area_m2"] = np.maximum(frame["gross_area_m2"].to_numpy() - frame["net_area_m2"].to_numpy(), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["net_share"] = np.where(frame["gross_area_m2"] > 0, frame["net_area_m2"] / frame["gross_area_m2"], 0.0)
-    cap = ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=p.density.mw_per_ha)
-    frame["capacity_mw"] = cap.to_numpy()
+    frame["capacity_mw"] = ground_capacity_mw(gpd.GeoSeries(net, crs=crs), mw_per_ha=p.density.mw_per_ha).to_numpy()
 
     report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
     terr, terr_notes = terrain_table(net, crs, shared.dem, **p.terrain.thresholds())
@@ -573,12 +568,11 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: TrackedCatalog, p: BrownfieldPa
                                   exclusion_buffer_m=max((ex.buffer_m for ex in p.exclusions), default=0.0))
     frame["edge_limited"], _ = edge_limited(edge, "个地块", "site(s)")
     has_location, locations = yield_locations(dist_geoms, crs, round_deg=p.yield_.location_round_deg)
-    return SiteEvaluation(frame=frame, outline=site_geoms, net=np.asarray(net, dtype=object), dist_geoms=dist_geoms,
+    return SiteEvaluation(frame=frame, net=np.asarray(net, dtype=object), dist_geoms=dist_geoms,
                           excluded=excluded, where=where, edge=edge, status_notes=list(ready["status_notes"]),
                           readiness=ready[["readiness", "eligible"]].reset_index(drop=True),
                           terr_notes=terr_notes, edge_notes=edge_notes, notes=notes, locations=locations,
-                          has_location=has_location, coverage_known=coverage is not None,
-                          region=getattr(ctx, "region_name", None), crs=crs,
+                          has_location=has_location, region=getattr(ctx, "region_name", None), crs=crs,
                           site_records=frame_layer_records(sites, role_column="site_type"))
 
 

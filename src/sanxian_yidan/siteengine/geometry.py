@@ -103,8 +103,7 @@ def site_frame(gdf: gpd.GeoDataFrame, cand: CandidateRole, *, ids: pd.Series) ->
         polygonal part of each geometry.
     """
     data: dict[str, Any] = {"site_id": ids.to_numpy(), "site_type": cand.role, "site_type_zh": cand.zh}
-    for col in CARRIED_FIELDS:
-        data[col] = gdf[col].to_numpy() if col in gdf.columns else None
+    data |= {col: gdf[col].to_numpy() if col in gdf.columns else None for col in CARRIED_FIELDS}
     # text flags ("false", "否", "0") are read as what they say, not as non-empty strings
     data["synthetic"] = truthy_flags(gdf["synthetic"].to_numpy()) if "synthetic" in gdf.columns else False
     data["source"] = gdf["source"].astype(str).to_numpy() if "source" in gdf.columns else ""

@@ -149,16 +149,13 @@ def locate_sites(geoms: np.ndarray, catalog: CatalogLike) -> tuple[pd.DataFrame,
         (bool); and the data coverage itself (``None`` when unknown).
     """
     whole = catalog.unrestricted()
-    n = len(geoms)
-    county = area_names(whole.read("admin_boundary") if whole.has("admin_boundary") else None, geoms)
-    township = area_names(whole.read("township") if whole.has("township") else None, geoms)
+    names = {column: area_names(whole.read(role) if whole.has(role) else None, geoms)
+             for column, role in (("county", "admin_boundary"), ("township", "township"))}
     coverage = whole.coverage()
-    share = outside_shares(geoms, coverage)
     region = getattr(catalog, "region", None)
-    in_region = (shapely.intersects(np.asarray(geoms, dtype=object), region) if region is not None
-                 else np.ones(n, dtype=bool))
-    return pd.DataFrame({"county": county, "township": township, "outside_coverage_share": share,
-                         "in_region": in_region}), coverage
+    in_region = shapely.intersects(np.asarray(geoms, dtype=object), region) if region is not None else True
+    return pd.DataFrame({**names, "outside_coverage_share": outside_shares(geoms, coverage),
+                         "in_region": in_region}, index=range(len(geoms))), coverage
 
 
 def search_radius_m(params: McdaFile, column: str, *extra: float) -> float | None:

@@ -368,17 +368,14 @@ def _in_aspect_range(aspect: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def _warn_coverage(index: pd.Index, coverage: np.ndarray, source: str) -> None:
-    outside = np.flatnonzero(coverage == 0)
-    partial = np.flatnonzero((coverage > 0) & (coverage < 1))
-    if outside.size:
-        ids = ", ".join(str(v) for v in index[outside[:20]])
-        warnings.warn(f"{outside.size} site(s) lie outside the DEM {source} or have an empty geometry "
-                      f"(dem_coverage = 0, terrain values NaN): "
-                      f"{ids}{' …' if outside.size > 20 else ''}", SanxianWarning, stacklevel=3)
-    if partial.size:
-        ids = ", ".join(str(v) for v in index[partial[:20]])
-        warnings.warn(f"{partial.size} site(s) are only partly covered by the DEM {source} "
-                      f"(see dem_coverage): {ids}{' …' if partial.size > 20 else ''}", SanxianWarning, stacklevel=3)
+    for mask, what in ((coverage == 0, f"lie outside the DEM {source} or have an empty geometry (dem_coverage = 0, "
+                                       "terrain values NaN)"),
+                       ((coverage > 0) & (coverage < 1), f"are only partly covered by the DEM {source} (see dem_coverage)")):
+        sites = np.flatnonzero(mask)
+        if sites.size:
+            ids = ", ".join(str(v) for v in index[sites[:20]])
+            warnings.warn(f"{sites.size} site(s) {what}: {ids}{' …' if sites.size > 20 else ''}", SanxianWarning,
+                          stacklevel=3)
 
 
 def zonal_terrain_stats(polygons: gpd.GeoDataFrame | gpd.GeoSeries, dem: Dem, *,
