@@ -57,6 +57,8 @@ __all__ = [
 
 _DATA = "industries.toml"
 _CODE = re.compile(r"^([A-T])?(\d{2}|\d{3}|\d{4})?$")
+#: Level of a canonical code by its length (section letter + 2, 3 or 4 digits).
+_LEVELS = {1: "section", 3: "division", 4: "group", 5: "class"}
 #: How many near matches an unknown-code error lists.
 _NEAREST = 5
 
@@ -201,9 +203,8 @@ def _table() -> _Table:
     doc = load_model(IndustriesFile, _DATA)
     sections = {letter: sec.divisions for letter, sec in doc.sections.items()}
     codes = {letter: Industry(letter, "section", sec.zh, sec.en) for letter, sec in doc.sections.items()}
-    for code, spec in doc.codes.items():
-        level = {2: "division", 3: "group", 4: "class"}[len(code) - 1]
-        codes[code] = Industry(code, level, spec.zh, spec.en, spec.two_high)
+    codes.update({code: Industry(code, _LEVELS[len(code)], spec.zh, spec.en, spec.two_high)
+                  for code, spec in doc.codes.items()})
     names = {ind.zh: ind.code for ind in codes.values()}
     return _Table(codes, sections, {k: c.model_dump() for k, c in doc.two_high.categories.items()},
                   doc.two_high.source, doc.groups, doc.project_types, names)
@@ -303,8 +304,7 @@ def lookup(value: object, *, feature: object | None = None, file: str | Path | N
         warnings.warn(f"industry code {code} is not in sanxian_yidan's subset of GB/T 4754-2017; treated as "
                       f"{parent} {table[parent].zh} / 行业代码 {code} 不在内置子集中，按 {parent} 处理",
                       SanxianWarning, stacklevel=2)
-    level = {1: "section", 3: "division", 4: "group", 5: "class"}[len(code)]
-    return Industry(code, level, f"{table[parent].zh}（{code}）", f"{table[parent].en} ({code})",
+    return Industry(code, _LEVELS[len(code)], f"{table[parent].zh}（{code}）", f"{table[parent].en} ({code})",
                     _two_high_of(code), False)
 
 

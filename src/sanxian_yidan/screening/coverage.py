@@ -126,11 +126,9 @@ class _SearchCoverage:
         every screening against it (the union is cached with the layer), and cutting a county outline into
         pieces costs more than a single project's distance tests.
         """
-        tree = _BOUNDARY_TREES.get(self.geom)
-        if tree is None:
-            tree = shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
-            _BOUNDARY_TREES[self.geom] = tree
-        return tree
+        if self.geom not in _BOUNDARY_TREES:
+            _BOUNDARY_TREES[self.geom] = shapely.STRtree(_boundary_pieces(self.geom, _BOUNDARY_PIECE_VERTICES))
+        return _BOUNDARY_TREES[self.geom]
 
 
 #: Boundary index per coverage polygon, dropped with the polygon (STRtree queries only read it).
