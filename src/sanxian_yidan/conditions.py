@@ -9,6 +9,7 @@ match a boolean target.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ __all__ = ["OPS", "Condition", "parse_condition", "parse_number", "parse_where"]
 
 OPS: tuple[str, ...] = ("==", "!=", "in", "not_in", "<", "<=", ">", ">=", "startswith")
 _LIST_OPS = {"in", "not_in", "startswith"}
-_ORDER_OPS = {"<", "<=", ">", ">="}
+_ORDER_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _norm_text(value: Any) -> str:
@@ -120,10 +121,8 @@ class Condition:
         missing = self.missing(series)
         if self.op in _ORDER_OPS:
             numbers = _numbers_not_booleans(series)
-            target = float(self.value)
             with np.errstate(invalid="ignore"):
-                out = {"<": numbers < target, "<=": numbers <= target, ">": numbers > target,
-                       ">=": numbers >= target}[self.op]
+                out = _ORDER_OPS[self.op](numbers, float(self.value))
             return np.asarray(out & ~np.isnan(numbers), dtype=bool)
         targets = self.targets
         if self.op == "startswith":

@@ -30,9 +30,7 @@ def _id_order(ids: Any, n: int) -> np.ndarray:
         order = index.argsort()
     except TypeError:                       # mixed types: compare as text
         order = index.astype(str).argsort()
-    key = np.empty(n, dtype=np.int64)
-    key[order] = np.arange(n)
-    return key
+    return np.argsort(order).astype(np.int64)  # the inverse permutation: each id's position in the order
 
 
 def rank_scores(scores: Any, ids: Any) -> np.ndarray:
@@ -55,9 +53,7 @@ def rank_scores(scores: Any, ids: Any) -> np.ndarray:
     key = _id_order(ids, s.size)
     missing = np.isnan(s)
     order = np.lexsort((key, -np.where(missing, 0.0, s), missing))
-    ranks = np.empty(s.size, dtype=np.int64)
-    ranks[order] = np.arange(1, s.size + 1)
-    return ranks
+    return np.argsort(order).astype(np.int64) + 1  # each site's place in the order, from 1
 
 
 def _dirichlet_draws(w: np.ndarray, n: int, spread: float, rng: np.random.Generator) -> np.ndarray:

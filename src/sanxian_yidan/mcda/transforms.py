@@ -206,10 +206,9 @@ class Criterion:
 
     def problems(self) -> list[str]:
         """Every problem with this definition (empty if valid)."""
-        out = []
         if self.transform not in TRANSFORMS:
-            out.append(f"transform '{self.transform}' is not one of {sorted(TRANSFORMS)}")
-            return out
+            return [f"transform '{self.transform}' is not one of {sorted(TRANSFORMS)}"]
+        out = []
         needed = _TRANSFORM_PARAMS[self.transform]
         missing = [p for p in needed if p not in self.params]
         unknown = [p for p in self.params if p not in needed]

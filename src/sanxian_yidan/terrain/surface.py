@@ -20,8 +20,7 @@ def _elevation_and_res(dem: Dem | np.ndarray, res: float | tuple[float, float] |
                                        "res is only for plain arrays; a Dem carries its own cell size.",
                                        file=dem.source, fix="drop res= or pass dem.elevation"))
         require_metric(dem)
-        xres, yres = dem.res
-        return dem.elevation, xres, yres
+        return (dem.elevation, *dem.res)
     if res is None:
         raise TerrainError(problem("数组输入需要给出分辨率 res。", "A plain array needs res= (cell size in metres).",
                                    fix="pass res=90.0 or res=(xres, yres), or wrap it in a Dem"))
