@@ -23,9 +23,9 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, NoReturn
 
@@ -107,20 +107,9 @@ class Industry:
         return self.code[0]
 
 
-@dataclass(frozen=True)
-class _Table:
-    codes: dict[str, Industry]
-    sections: dict[str, tuple[int, int]]
-    two_high: dict[str, dict[str, str]]
-    two_high_source: str
-    groups: dict[str, IndustryGroup]
-    types: dict[str, ProjectType]
-    names: dict[str, str]
-
-
-def _section_of(division: int, sections: dict[str, tuple[int, int]]) -> str | None:
-    for letter, (lo, hi) in sections.items():
-        if lo <= division <= hi:
+def _section_of(division: int, sections: Mapping[str, _Section]) -> str | None:
+    for letter, section in sections.items():
+        if section.divisions[0] <= division <= section.divisions[1]:
             return letter
     return None
 
@@ -177,13 +166,12 @@ class IndustriesFile(Sourced):
 
     @model_validator(mode="after")
     def _codes_consistent(self) -> IndustriesFile:
-        sections = {k: v.divisions for k, v in self.sections.items()}
         problems = []
         for code, spec in self.codes.items():
             m = _CODE.match(code)
             if not m or not m.group(1) or not m.group(2):
                 problems.append(f"codes.{code}: not a letter + 2-4 digits code")
-            elif _section_of(int(m.group(2)[:2]), sections) != m.group(1):
+            elif _section_of(int(m.group(2)[:2]), self.sections) != m.group(1):
                 problems.append(f"codes.{code}: division {m.group(2)[:2]} is not in section {m.group(1)}")
             if spec.two_high is not None and spec.two_high not in self.two_high.categories:
                 problems.append(f"codes.{code}: unknown two_high category '{spec.two_high}' "
@@ -197,27 +185,33 @@ class IndustriesFile(Sourced):
             raise ValueError("; ".join(problems) + " (行业代码表不一致)")
         return self
 
+    @cached_property
+    def industries(self) -> dict[str, Industry]:
+        """Every listed code (sections, divisions, groups, classes) by canonical code."""
+        codes = {letter: Industry(letter, "section", sec.zh, sec.en) for letter, sec in self.sections.items()}
+        codes.update({code: Industry(code, _LEVELS[len(code)], spec.zh, spec.en, spec.two_high)
+                      for code, spec in self.codes.items()})
+        return codes
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Canonical code by Chinese name."""
+        return {ind.zh: ind.code for ind in self.industries.values()}
+
 
 @lru_cache(maxsize=1)
-def _table() -> _Table:
-    doc = load_model(IndustriesFile, _DATA)
-    sections = {letter: sec.divisions for letter, sec in doc.sections.items()}
-    codes = {letter: Industry(letter, "section", sec.zh, sec.en) for letter, sec in doc.sections.items()}
-    codes.update({code: Industry(code, _LEVELS[len(code)], spec.zh, spec.en, spec.two_high)
-                  for code, spec in doc.codes.items()})
-    names = {ind.zh: ind.code for ind in codes.values()}
-    return _Table(codes, sections, {k: c.model_dump() for k, c in doc.two_high.categories.items()},
-                  doc.two_high.source, doc.groups, doc.project_types, names)
+def _table() -> IndustriesFile:
+    return load_model(IndustriesFile, _DATA)
 
 
 def industry_table() -> dict[str, Industry]:
     """All listed codes (sections, divisions, groups, classes) by canonical code."""
-    return dict(_table().codes)
+    return dict(_table().industries)
 
 
 def project_types() -> dict[str, ProjectType]:
     """The project-type vocabulary by id."""
-    return dict(_table().types)
+    return dict(_table().project_types)
 
 
 def industry_groups() -> dict[str, IndustryGroup]:
@@ -227,16 +221,16 @@ def industry_groups() -> dict[str, IndustryGroup]:
 
 def two_high_categories() -> dict[str, dict[str, str]]:
     """两高 categories (``zh``, ``en``, ``caveat``) by id."""
-    return {k: dict(v) for k, v in _table().two_high.items()}
+    return {k: c.model_dump() for k, c in _table().two_high.categories.items()}
 
 
 #: Source of the 两高 flag (环环评〔2021〕45号), as given in the data file.
-TWO_HIGH_SOURCE: str = _table().two_high_source
+TWO_HIGH_SOURCE: str = _table().two_high.source
 
 
 def _fail(value: object, why: str, *, feature: object | None = None, file: str | Path | None = None) -> NoReturn:
     near = nearest_codes(str(value))
-    shown = ", ".join(f"{c} {_table().codes[c].zh}" for c in near) or "—"
+    shown = ", ".join(f"{c} {_table().industries[c].zh}" for c in near) or "—"
     raise UnknownIndustryCodeError(problem(
         f"未知的国民经济行业代码 {value!r}（GB/T 4754-2017）。最接近的有效代码：{shown}",
         f"Unknown GB/T 4754-2017 industry code {value!r}: {why}. Nearest valid codes: {shown}.",
@@ -295,7 +289,7 @@ def lookup(value: object, *, feature: object | None = None, file: str | Path | N
         If the code is malformed or its division does not exist.
     """
     code = normalise_code(value, feature=feature, file=file)
-    table = _table().codes
+    table = _table().industries
     if code in table:
         ind = table[code]
         return Industry(ind.code, ind.level, ind.zh, ind.en, _two_high_of(code), True)
@@ -314,7 +308,7 @@ def resolve(value: object, **kwargs: Any) -> Industry:
 
 
 def _two_high_of(code: str) -> str | None:
-    table = _table().codes
+    table = _table().industries
     for n in range(len(code), 0, -1):
         ind = table.get(code[:n])
         if ind is not None and ind.two_high is not None:
@@ -329,7 +323,7 @@ def is_two_high(value: object) -> bool:
 
 def nearest_codes(value: str, n: int = _NEAREST) -> list[str]:
     """The ``n`` listed codes closest to ``value`` (difflib ratio on the canonical spelling)."""
-    table = _table().codes
+    table = _table().industries
     text = str(value).strip().upper()
     candidates = [c for c in table if len(c) > 1]
     # Compare against both spellings ("C2614" and "2614") so a code typed without its letter finds its kin.
@@ -385,7 +379,7 @@ def matches(code: str | None, prefixes: Iterable[str]) -> bool:
 
 def type_for_industry(code: str | None) -> str | None:
     """Project type implied by an industry code (longest matching prefix), or None."""
-    found = [(len(prefix), ptype.id) for ptype in _table().types.values() for prefix in ptype.industries
+    found = [(len(prefix), ptype.id) for ptype in _table().project_types.values() for prefix in ptype.industries
              if code is not None and code.startswith(prefix)]
     # the longest prefix wins; among equally long ones the first type declared (max keeps the first)
     return max(found, key=lambda f: f[0])[1] if found else None
@@ -399,7 +393,7 @@ def check_project_type(value: object, *, feature: object | None = None, file: st
     UnknownProjectTypeError
         Listing the allowed types.
     """
-    types = _table().types
+    types = _table().project_types
     text = str(value).strip()
     if text.lower() in types:
         return text.lower()
