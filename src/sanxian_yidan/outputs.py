@@ -89,8 +89,7 @@ def neutralise_csv(frame: pd.DataFrame) -> pd.DataFrame:
                 continue
         elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
             text = col.str
-            first = text[:1]
-            danger = first.isin(FORMULA_START) & ~text.match(_PLAIN_NUMBER).fillna(False).astype(bool)
+            danger = text[:1].isin(FORMULA_START) & ~text.match(_PLAIN_NUMBER).fillna(False).astype(bool)
             if not danger.any():
                 continue
             values = col.to_numpy(dtype=object, copy=True)
@@ -222,8 +221,7 @@ def check_output_place(target: str | Path, *, kind: Literal["dir", "file"] = "di
     path = Path(target)
     resolved = path.resolve()
     if kind == "dir":
-        why = protected_folder_reason(resolved)
-        if why:
+        if why := protected_folder_reason(resolved):
             raise OutputError(problem(f"不能把结果写入{why.split(' / ')[1]}。",
                                       f"Refusing to write outputs into {why.split(' / ')[0]}: {path}.",
                                       file=path, fix="give a dedicated output folder, e.g. --out maps/run1"))

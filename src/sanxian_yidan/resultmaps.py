@@ -103,12 +103,11 @@ def context_layers(catalog: Catalog, roles: Sequence[str] | None = None) -> list
         use = vocab[role].map if role in vocab else MapUse()
         gdf = _in_region(catalog.read(role), region)
         synthetic = any(e.synthetic for e in catalog.entries_for(role)) or None
-        popup = [c for c in _CONTEXT_POPUP if c in gdf.columns]
         tooltip = "name" if "name" in gdf.columns else ("code" if "code" in gdf.columns else "")
         # a role drawn in another role's look keeps its own name in the legend
         names = ({"name_zh": vocab[role].zh, "name_en": vocab[role].en}
                  if use.style and use.style != role and role in vocab else {})
-        layers.append(_layer(gdf, use.style or role, popup, tooltip=tooltip, synthetic=synthetic, show=use.show,
+        layers.append(_layer(gdf, use.style or role, _CONTEXT_POPUP, tooltip=tooltip, synthetic=synthetic, show=use.show,
                              value_labels={col: palette_labels(pal) for col, pal in use.labels} or None, **names))
     return layers
 

@@ -287,12 +287,10 @@ def _output_problems(output: Path, value: str, inputs: list[Path]) -> list[str]:
     """Why ``output`` may not be the study's output folder (whatever the path flags)."""
     from .outputs import protected_folder_reason
 
-    why = protected_folder_reason(output)
-    if why:
+    if why := protected_folder_reason(output):
         return [f"[study] output = {value!r} is {why.split(' / ')[0]}; give a folder of its own, e.g. "
                 f"\"../maps/<study id>\""]
-    held = sorted({str(p) for p in inputs if p.parent.is_relative_to(output)})
-    if held:
+    if held := sorted({str(p) for p in inputs if p.parent.is_relative_to(output)}):
         return [f"[study] output = {value!r} would hold the study's inputs ({', '.join(held[:3])}"
                 f"{', ...' if len(held) > 3 else ''}); give a folder of its own, e.g. \"../maps/<study id>\""]
     if output.exists() and not output.is_dir():

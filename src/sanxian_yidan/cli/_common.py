@@ -126,9 +126,8 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
 
     Silent under ``-q`` (which quiets :data:`console`).
     """
-    if console.quiet:
-        return
-    err_console.print(f"[yellow]警告 / warning[/yellow] {escape(str(message))}", highlight=False)
+    if not console.quiet:
+        err_console.print(f"[yellow]警告 / warning[/yellow] {escape(str(message))}", highlight=False)
 
 
 def print_view(title: str, view: str, frame: Any, *, fold: bool = True, extra: Any = None, **fields: Any) -> None:

@@ -122,12 +122,10 @@ def inline_assets(page: str, *, settings: MapSettings | None = None) -> tuple[st
 
 
 def _drop_tile_layers(m: folium.Map) -> list[str]:
-    dropped = []
-    for key, child in list(m._children.items()):  # folium keeps its children there
-        if isinstance(child, folium.TileLayer):
-            dropped.append(child.tile_name)
-            del m._children[key]
-    return dropped
+    tiles = {k: c for k, c in m._children.items() if isinstance(c, folium.TileLayer)}  # folium keeps its children there
+    for key in tiles:
+        del m._children[key]
+    return [tile.tile_name for tile in tiles.values()]
 
 
 # A CDN page without network is a blank page: say so.  Scripts or stylesheets that fail to load (error
@@ -174,15 +172,13 @@ def render_html(m: folium.Map, *, offline: bool | None = None) -> str:
             "该地图按高德（GCJ-02）底图偏移了叠加图层，离线保存会使图层偏离约 600 米。",
             "This map's overlays were shifted to GCJ-02 for Amap tiles; offline (without tiles) they would be "
             "~600 m off.", fix="build it with make_map(..., offline=True) or basemap='none'"))
-    dropped = _drop_tile_layers(m)
-    if dropped:
+    if dropped := _drop_tile_layers(m):
         warnings.warn(f"offline map: tile layers {dropped} left out (they need the network)", SanxianWarning,
                       stacklevel=2)
     page, notes = inline_assets(m.get_root().render())
     for note in notes:
         logger.info("offline map: %s", note)
-    remaining = external_references(page)
-    if remaining:
+    if remaining := external_references(page):
         raise MapError(problem("离线地图仍引用网络资源。",
                                f"The offline page still refers to the network: {sorted(set(remaining))}",
                                fix="remove elements that load remote resources (icons, tiles, remote GeoJSON)"))

@@ -761,8 +761,7 @@ def make_map(layers: Sequence[Any], *, basemap: str = "none", offline: bool = Fa
             geoms = display(layer.gdf, layer.name)
             base.append(_Prepared(layer, geoms, _kind(geoms), 1, base=True, synthetic=layer.is_synthetic))
         labels = place_labels(cat, s, lambda series: display(gpd.GeoDataFrame(geometry=series), "labels"))
-        missing = sum(lb.missing for lb in labels)
-        if missing:
+        if missing := sum(lb.missing for lb in labels):
             notes.append(f"{missing} 个地名无中文名称，未标注 / {missing} place(s) without a Chinese name are not labelled")
     slot = 0
     for p in prepared:

@@ -177,8 +177,7 @@ class StylesFile(Sourced):
                 if ref and (ref not in known or ref == "source"):
                     out.append((("layers", lid, key), f"{ref!r} is not in {what} (引用的表不存在)"))
         verdict = table(table(palettes.get("verdict")).get("classes"))
-        missing = [v for v in VERDICT_ORDER if v not in verdict]
-        if missing:
+        if missing := [v for v in VERDICT_ORDER if v not in verdict]:
             out.append((("palettes", "verdict"), f"has no class for {missing} (判定配色不完整)"))
         return out
 
