@@ -85,9 +85,7 @@ h3{break-after:avoid}figure,tr{break-inside:avoid}figure img{max-height:200mm}a{
 # ================================================================================================ helpers
 def escape(value: Any) -> str:
     """HTML-escape any value (None → empty string); quotes are escaped too, so it is safe in attributes."""
-    if value is None:
-        return ""
-    return html.escape(str(value), quote=True)
+    return "" if value is None else html.escape(str(value), quote=True)
 
 
 def md_escape(value: Any) -> str:
@@ -170,8 +168,7 @@ def md_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, em
         return md_escape(empty)
     lines = ["| " + " | ".join(md_escape(c.header) for c in columns) + " |",
              "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
-    for row in rows:
-        lines.append("| " + " | ".join(md_escape(_cell(row.get(c.key), c)) for c in columns) + " |")
+    lines += ["| " + " | ".join(md_escape(_cell(row.get(c.key), c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -301,8 +301,7 @@ def location_map_png(result: ScreenedProjects, project_id: str, catalog: Catalog
 
 def _safe_name(project_id: str) -> str:
     """A file name for a project id: letters, digits, CJK, ``-`` and ``_`` kept, anything else ``_``."""
-    name = re.sub(r"[^\w\-\u4e00-\u9fff]+", "_", str(project_id)).strip("._") or "project"
-    return name[:80]
+    return (re.sub(r"[^\w\-\u4e00-\u9fff]+", "_", str(project_id)).strip("._") or "project")[:80]
 
 
 def write_sheets(result: ScreenedProjects, out_dir: str | Path, *, catalog: Catalog | None = None,

@@ -164,10 +164,7 @@ def project_folder(study_folder: Path) -> Path | None:
     The study folder itself or its parent, whichever first holds ``layers/catalog.toml``
     (:data:`PROJECT_MARKER`); ``None`` otherwise (e.g. a study file saved in a downloads folder).
     """
-    for folder in (study_folder, study_folder.parent):
-        if (folder / PROJECT_MARKER).is_file():
-            return folder
-    return None
+    return next((f for f in (study_folder, study_folder.parent) if (f / PROJECT_MARKER).is_file()), None)
 
 
 def allowed_roots(study_path: Path, allow_paths: Iterable[str | Path] = ()) -> list[Path]:

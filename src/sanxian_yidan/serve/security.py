@@ -162,9 +162,7 @@ def attempt_login(store: Store, settings: ServeSettings, users: dict[str, User],
 
 def check_csrf(expected: str | None, given: Any) -> bool:
     """True if the form's (or header's) token equals the session's, in constant time."""
-    if not expected or not isinstance(given, str):
-        return False
-    return hmac.compare_digest(expected.encode(), given.encode())
+    return bool(expected and isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode()))
 
 
 def cookie_kwargs(secure: bool, max_age: int) -> dict[str, Any]:

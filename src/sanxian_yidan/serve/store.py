@@ -107,9 +107,7 @@ class Store:
         """The live session of ``token``, or None (unknown or expired)."""
         row = self._db().execute("SELECT user, role, csrf, expires FROM sessions WHERE token_sha256 = ?",
                                  (token_hash(token),)).fetchone()
-        if row is None or row[3] < time.time():
-            return None
-        return Session(*row)
+        return None if row is None or row[3] < time.time() else Session(*row)
 
     def drop_session(self, token: str) -> None:
         """Log out: forget the session."""
@@ -156,9 +154,8 @@ class Store:
             "SELECT id, user, created, catalog_version, source, name, n_projects, verdict, crs, industry, "
             "project_type, radius_m, input_geojson, records_json, notes_json FROM screenings WHERE id = ?",
             (screening_id,)).fetchone()
-        if row is None:
-            return None
-        return dataclasses.replace(HistoryEntry(*row[:13]), records=json.loads(row[13]), notes=json.loads(row[14]))
+        return None if row is None else dataclasses.replace(HistoryEntry(*row[:13]), records=json.loads(row[13]),
+                                                            notes=json.loads(row[14]))
 
     # -- request log -------------------------------------------------------------------------------
     def log_request(self, *, user: str | None, method: str, path: str, status: int, verdict: str | None,
