@@ -108,11 +108,8 @@ def _check_projected(gdf: Any, coords: np.ndarray, index: np.ndarray, *, file: P
 
 def degree_typo(value: float, lo: float, hi: float) -> str:
     """``' — typo for 32.08?'`` when dividing by a power of ten brings ``value`` into [lo, hi]."""
-    for k in range(1, 4):
-        candidate = value / 10 ** k
-        if lo <= candidate <= hi:
-            return f" — typo for {candidate:.10g}?"
-    return ""
+    fixed = next((c for c in (value / 10 ** k for k in range(1, 4)) if lo <= c <= hi), None)
+    return "" if fixed is None else f" — typo for {fixed:.10g}?"
 
 
 def point_typos(lon: float, lat: float) -> tuple[str, str]:
@@ -135,9 +132,7 @@ def point_typos(lon: float, lat: float) -> tuple[str, str]:
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
 
     def candidates(value: float, lo: float, hi: float) -> list[float]:
-        if lo <= value <= hi:
-            return [value]
-        return [value / 10 ** k for k in range(1, 4)]
+        return [value] if lo <= value <= hi else [value / 10 ** k for k in range(1, 4)]
 
     for c_lon in candidates(lon, lon_lo, lon_hi):
         for c_lat in candidates(lat, lat_lo, lat_hi):
@@ -218,7 +213,6 @@ def _raise_out_of_range(gdf: Any, coords: np.ndarray, index: np.ndarray, bad: np
     lon, lat = coords[:, 0], coords[:, 1]
     bad_lat = (lat < lat_lo) | (lat > lat_hi)
     first = int(np.flatnonzero(bad)[0])
-    pos = int(index[first])
     lon_typo, lat_typo = point_typos(float(lon[first]), float(lat[first]))
     if bad_lat[first]:
         value, axis, zh_axis, typo = lat[first], "latitude", "纬度", lat_typo
@@ -230,5 +224,5 @@ def _raise_out_of_range(gdf: Any, coords: np.ndarray, index: np.ndarray, bad: np
         f"{zh_axis} {value:.10g} 超出有效范围 {rng}。",
         f"{axis.capitalize()} {value:.10g} is outside {rng}{typo} ({np.unique(index[bad]).size} feature(s) out of "
         "range).",
-        file=file, layer=layer, feature=_feature_label(gdf, pos),
+        file=file, layer=layer, feature=_feature_label(gdf, int(index[first])),
         fix=f"correct the {axis} of the feature(s) named (a misplaced decimal point or swapped digits)"))

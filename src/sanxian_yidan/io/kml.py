@@ -219,9 +219,7 @@ def _extended(placemark: ET.Element) -> dict[str, Any]:
                 out[str(item.get("name"))] = _text(item, "value")
             elif tag == "SimpleData" and item.get("name"):
                 out[str(item.get("name"))] = (item.text or "").strip()
-    for reserved in ("Name", "Description", "folder", "geometry", "_doc"):
-        out.pop(reserved, None)
-    return out
+    return {k: v for k, v in out.items() if k not in ("Name", "Description", "folder", "geometry", "_doc")}
 
 
 def _coords(element: ET.Element | None) -> np.ndarray | None:

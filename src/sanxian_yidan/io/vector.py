@@ -450,13 +450,12 @@ def _fix_swapped(gdf: gpd.GeoDataFrame, info: dict[str, Any], coords: np.ndarray
     if info.get("swapped_xy"):
         return gdf
     x, y = _sample_xy(gdf, coords)
-    if x.size and crsmod.detect_swapped_xy(x, y, gdf.crs):
-        info["warnings"].append("X and Y are swapped for the declared CRS (they only land in Suizhou the other "
-                                "way round); swapped back / 坐标 X、Y 颠倒，已纠正")
-        info["swapped_xy"] = True
-        return _swap(gdf)
-    info["swapped_xy"] = False
-    return gdf
+    info["swapped_xy"] = bool(x.size) and crsmod.detect_swapped_xy(x, y, gdf.crs)
+    if not info["swapped_xy"]:
+        return gdf
+    info["warnings"].append("X and Y are swapped for the declared CRS (they only land in Suizhou the other "
+                            "way round); swapped back / 坐标 X、Y 颠倒，已纠正")
+    return _swap(gdf)
 
 
 def _swap(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
