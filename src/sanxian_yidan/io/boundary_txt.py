@@ -924,10 +924,9 @@ def _header_crs(parsed: _Parsed, easting: NDArray[np.float64], pt_line: NDArray[
 
 def _gk(zone: int, datum: str, *, prefixed: bool, width: int) -> CRS:
     """Gauss-Kruger CRS of a zone number, with or without the zone prefix on the easting."""
-    if prefixed:
-        return crsmod.gk_crs(zone, datum=datum, prefixed=True, width=width)
-    # 3-degree zone n has its central meridian at 3n E, 6-degree zone n at 6n-3 E.
-    return crsmod.gk_crs(3 * zone if width == 3 else 6 * zone - 3, datum=datum, prefixed=False, width=width)
+    # Without the prefix gk_crs takes the central meridian: 3n E for 3-degree zone n, 6n-3 E for 6-degree zone n.
+    value = zone if prefixed else 3 * zone if width == 3 else 6 * zone - 3
+    return crsmod.gk_crs(value, datum=datum, prefixed=prefixed, width=width)
 
 
 def _zone_of(raw: str, width: int) -> int | None:

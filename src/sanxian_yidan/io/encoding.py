@@ -172,24 +172,18 @@ def _dbf_text_bytes(dbf: Path | bytes) -> tuple[bytes, int]:
     if len(raw) < 32:
         return b"", 0
     n_records, header_len, record_len = struct.unpack("<IHH", raw[4:12])
-    ldid = raw[29]
     fields = []
     offset = 1  # each record starts with a deletion flag
-    pos = 32
-    while pos + 32 <= header_len and raw[pos] != 0x0D:
-        ftype = chr(raw[pos + 11])
-        flen = raw[pos + 16]
-        if ftype in "CM":
-            fields.append((offset, flen))
-        offset += flen
-        pos += 32
-    chunks: list[bytes] = []
-    for i in range(n_records):
-        start = header_len + i * record_len
-        rec = raw[start:start + record_len]
-        chunks.extend(rec[o:o + n] for o, n in fields)
+    for pos in range(32, header_len - 31, 32):  # 32-byte field descriptors, ended by 0x0D
+        if raw[pos] == 0x0D:
+            break
+        if chr(raw[pos + 11]) in "CM":
+            fields.append((offset, raw[pos + 16]))
+        offset += raw[pos + 16]
+    records = range(header_len, header_len + n_records * record_len, record_len)
+    chunks = [raw[start:start + record_len][o:o + n] for start in records for o, n in fields]
     # Joining with a space keeps a multi-byte character from straddling two fields.
-    return b" ".join(chunks), ldid
+    return b" ".join(chunks), raw[29]  # byte 29: the language-driver id
 
 
 def detect_shapefile_encoding(shp: str | Path) -> EncodingGuess:
