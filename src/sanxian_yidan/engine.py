@@ -515,11 +515,8 @@ def bucket_sort(ddf: Any, bounds: np.ndarray, divisions: Sequence[int], stage: s
                             str(stage), progress=progress, label="sort 空间排序")
     written = np.vstack(counts) if counts else np.zeros((0, len(div) - 1), dtype=np.int64)
     meta = ddf._meta.set_index(pd.Index([], dtype=np.int64, name=_SORT_KEY))
-    parts = []
-    for j in range(len(div) - 1):
-        sources = np.flatnonzero(written[:, j] > 0).tolist()
-        if sources:
-            parts.append(dask.delayed(_read_bucket, pure=True)(str(_bucket_dir(stage, j)), sources, meta))
+    parts = [dask.delayed(_read_bucket, pure=True)(str(_bucket_dir(stage, j)), sources, meta)
+             for j in range(len(div) - 1) if (sources := np.flatnonzero(written[:, j] > 0).tolist())]
     if not parts:
         return ddf
     # Sorted ranges, but the divisions are not declared: the last key of a range is not known here.

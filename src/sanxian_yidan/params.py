@@ -442,13 +442,10 @@ def _owner(loc: Sequence[Any], layers: Sequence[tuple[str, Mapping[str, Any]]]) 
         node: Any = doc
         depth = 0
         for part in loc:
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
+            if not ((isinstance(node, Mapping) and part in node)
+                    or (isinstance(node, list) and isinstance(part, int) and part < len(node))):
                 break
-            depth += 1
+            node, depth = node[part], depth + 1
         if depth >= best_depth and (depth > 0 or best_depth < 0):
             best, best_depth = label, depth
     return best

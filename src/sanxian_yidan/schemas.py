@@ -104,10 +104,9 @@ def _tables() -> TablesFile:
     doc = load_model(TablesFile, TABLES_FILE)
     problems = []
     for tname, table in doc.tables.items():
-        for name in table.names + list(table.internal):
-            if describe(name) is None:
-                problems.append(f"[tables.{tname}]: column '{name}' is not in the column registry "
-                                "(declare it in sanxian_yidan/data/columns/<module>.toml)")
+        problems += [f"[tables.{tname}]: column '{name}' is not in the column registry (declare it in "
+                     "sanxian_yidan/data/columns/<module>.toml)" for name in (*table.names, *table.internal)
+                     if describe(name) is None]
         for col in table.columns:
             if col.display is None:
                 continue
