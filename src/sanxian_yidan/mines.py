@@ -272,10 +272,8 @@ def overlap_share(geoms: np.ndarray, targets: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     out = np.zeros(len(geoms))
     targets = np.asarray(targets, dtype=object)
-    if len(targets) == 0 or len(geoms) == 0:
-        return out
     si, ti = STRtree(targets).query(geoms, predicate="intersects")
-    if len(si) == 0:
+    if len(si) == 0:  # also without geometries or targets
         return out
     pieces = polygonal_parts(shapely.intersection(geoms[si], targets[ti]))
     ids, unions = grouped_union(pieces, si)

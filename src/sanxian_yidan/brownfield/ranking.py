@@ -843,11 +843,9 @@ def _site_reasons(frame: pd.DataFrame, excluded: pd.DataFrame, status_notes: lis
 
 
 def _decorate_excluded(excluded: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    info = sites.set_index("site_id")[["site_type", "name"]]
-    out = excluded.join(info, on="site_id")
-    cols = ["site_id", "site_type", "name", "reason_role", "reason_zh", "reason_en", "excluded_area_m2",
-            "rule_source", "synthetic", "geometry"]
-    out = out[cols]
+    out = excluded.join(sites.set_index("site_id")[["site_type", "name"]], on="site_id")[[
+        "site_id", "site_type", "name", "reason_role", "reason_zh", "reason_en", "excluded_area_m2", "rule_source",
+        "synthetic", "geometry"]]
     order = np.lexsort([out["reason_role"].astype(str).to_numpy(), out["site_id"].astype(str).to_numpy()])
     return gpd.GeoDataFrame(out.iloc[order].reset_index(drop=True), geometry="geometry", crs=excluded.crs)
 

@@ -194,8 +194,7 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
     site_geoms = np.asarray(sites.geometry.values, dtype=object)
     n = len(site_geoms)
     covered = np.array([shapely.MultiPolygon()] * n, dtype=object)
-    rows: list[pd.DataFrame] = []
-    part_geoms: list[np.ndarray] = []
+    parts: list[gpd.GeoDataFrame] = []
     if len(exclusions):
         ex_geoms_all = np.asarray(exclusions.geometry.values, dtype=object)
         for reason in pd.unique(exclusions["reason_role"].to_numpy()):
@@ -219,16 +218,14 @@ def cut_exclusions(sites: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame, *, id_
             first = exclusions.iloc[sel[0]]
             syn = exclusions["synthetic"].to_numpy()[sel][ei[keep]]
             syn_by_site = pd.Series(syn).groupby(si[keep]).any()
-            rows.append(pd.DataFrame({
+            parts.append(gpd.GeoDataFrame({
                 id_column: sites[id_column].to_numpy()[ids[ok]],
                 "reason_role": reason, "reason_zh": first["reason_zh"], "reason_en": first["reason_en"],
                 "rule_source": first["rule_source"], "excluded_area_m2": area[ok],
-                "synthetic": syn_by_site.reindex(ids[ok]).to_numpy(dtype=bool)}))
-            part_geoms.append(new_part[ok])
+                "synthetic": syn_by_site.reindex(ids[ok]).to_numpy(dtype=bool)}, geometry=new_part[ok], crs=sites.crs))
     net = polygonal_parts(shapely.difference(site_geoms, covered)) if n else site_geoms
-    if rows:
-        excluded = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True),
-                                    geometry=np.concatenate(part_geoms), crs=sites.crs)
+    if parts:
+        excluded = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=sites.crs)
     else:
         excluded = gpd.GeoDataFrame({id_column: [], "reason_role": [], "reason_zh": [], "reason_en": [],
                                      "rule_source": [], "excluded_area_m2": [], "synthetic": []},
