@@ -358,16 +358,14 @@ def strictly_convex_polygons(geoms: np.ndarray, rings: PolygonRings | None = Non
     candidates = np.flatnonzero(rings.simple)
     if candidates.size == 0:
         return known
-    counts = rings.counts[candidates]
-    coords = rings.coords
     starts = rings.starts[candidates]
-    k = counts - 1  # closed rings repeat the first vertex
+    k = rings.counts[candidates] - 1  # closed rings repeat the first vertex
     for kk in np.unique(k[(k >= 3) & (k <= _MAX_CONVEX_VERTICES)]):  # a dozen vertex counts at most
         same_k = np.flatnonzero(k == kk)
         for first in range(0, len(same_k), _CONVEX_BLOCK):
             pos = same_k[first:first + _CONVEX_BLOCK]
             take = starts[pos][None, :] + np.arange(kk)[:, None]   # (k, m): vertex j of polygon i
-            known[candidates[pos]] = _strictly_convex_rings(coords[take, 0], coords[take, 1])
+            known[candidates[pos]] = _strictly_convex_rings(rings.coords[take, 0], rings.coords[take, 1])
     return known
 
 
@@ -392,9 +390,7 @@ def _strictly_convex_rings(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _dominant_family(gdf: gpd.GeoDataFrame) -> str:
     """The most frequent family (polygon when there is none; ties: polygon, line, point)."""
     counts = _family_counts(_family_codes(gdf))
-    if not counts:
-        return "polygon"
-    return max(counts, key=lambda f: (counts[f], -_FAMILIES.index(f)))
+    return max(counts, key=lambda f: (counts[f], -_FAMILIES.index(f)), default="polygon")
 
 
 def _keep_family(geoms: np.ndarray, family: str) -> tuple[np.ndarray, np.ndarray]:
