@@ -1346,10 +1346,8 @@ def _datum_name(crs: CRS) -> str | None:
 
 
 def _warn_datum_change(source: CRS, target: CRS) -> None:
-    if _datum_name(source) == _datum_name(target):
-        return
     message = crsmod.legacy_datum_warning(source) or crsmod.legacy_datum_warning(target)
-    if message:
+    if message and _datum_name(source) != _datum_name(target):
         warnings.warn(f"converting {source.name} to {target.name}: {message}", SanxianWarning, stacklevel=3)
 
 

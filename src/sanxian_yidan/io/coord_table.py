@@ -206,9 +206,8 @@ def _empty(column: pd.Series) -> pd.Series:
 def _filled(body: pd.DataFrame, col: int | None, default: str) -> np.ndarray:
     if col is None:
         return np.full(len(body), default, dtype=object)
-    values = body.iloc[:, col].astype(object).where(~_empty(body.iloc[:, col]))
     # merged cells: the number stands in the first row of the parcel only
-    filled = values.ffill().fillna(default)
+    filled = body.iloc[:, col].astype(object).where(~_empty(body.iloc[:, col])).ffill().fillna(default)
     return filled.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()) \
         .to_numpy(dtype=object)
 
