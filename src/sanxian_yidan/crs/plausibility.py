@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..errors import InputFileError, problem
+from ..errors import CRSError, InputFileError, problem
 from ..io.safety import limits
 from .settings import provinces_at
 
@@ -167,8 +167,6 @@ def check_coordinate_range(gdf: Any, *, file: Path, layer: str | None = None,
         Some longitudes/latitudes out of range (typing slips), or absurd projected values,
         naming the first feature.
     """
-    from ..errors import CRSError
-
     crs = gdf.crs
     coords, index = _coords(gdf)
     if crs is None or not coords.size:

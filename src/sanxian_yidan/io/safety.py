@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
+from ..datafile_basics import packaged_path, tomllib
 from ..errors import EmptyLayerError, InputFileError, MissingFileError, problem
 from ..params import PACKAGED_PREFIX, Former, FormerAttributes, Sourced, validate_layers
 
@@ -120,8 +121,6 @@ def limits() -> InputLimits:
     DataFileError
         Listing every missing, unknown or out-of-range key.
     """
-    from ..datafile_basics import packaged_path, tomllib
-
     # Parsed directly (not with load_toml, which itself applies these limits to the files it reads).
     doc = tomllib.loads(packaged_path(DATA_FILE).read_text(encoding="utf-8"))
     return validate_layers(InputLimitsFile, [(PACKAGED_PREFIX + DATA_FILE, doc)])
