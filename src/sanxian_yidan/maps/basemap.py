@@ -137,8 +137,7 @@ def place_labels(cat: Catalog, s: MapSettings, to_display: Callable[[gpd.GeoSeri
             towns = towns[towns.intersects(gpd.GeoSeries([cat.region], crs=cat.working_crs).to_crs(towns.crs)
                                            .iloc[0])]
         names = display_names(towns)
-        geoms = np.asarray(towns.geometry.values)
-        pts = to_display(gpd.GeoSeries(shapely.point_on_surface(geoms), crs=towns.crs))
+        pts = to_display(gpd.GeoSeries(shapely.point_on_surface(np.asarray(towns.geometry.values)), crs=towns.crs))
         keep = names != ""
         out.append(Labels("township", shapely.get_coordinates(pts)[keep], list(names[keep]),
                           "sx-label-township", s.label_min_zoom, int((~keep).sum())))

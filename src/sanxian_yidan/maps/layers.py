@@ -363,12 +363,9 @@ def classify_numeric(series: pd.Series, style: NumericStyle, s: MapSettings) -> 
     # Right-closed classes except the first, which includes its lower edge: [e0, e1], (e1, e2], ...
     index = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, n_classes - 1)
     outside = finite & ((values < edges[0]) | (values > edges[-1]))
-    entries = []
-    for k in range(n_classes):
-        members = finite & ~outside & (index == k)
-        label = (_format_number(edges[k]) if edges[k] == edges[k + 1] or len(edges) == 1
-                 else f"{_format_number(edges[k])} – {_format_number(edges[k + 1])}")
-        entries.append(LegendEntry(label, palette[k], int(members.sum())))
+    entries = [LegendEntry(_format_number(edges[k]) if edges[k] == edges[k + 1] or len(edges) == 1
+                           else f"{_format_number(edges[k])} – {_format_number(edges[k + 1])}",
+                           palette[k], int((finite & ~outside & (index == k)).sum())) for k in range(n_classes)]
     index = index.astype(int)
     _grey_classes(index, entries, s, [(finite & outside, "超出分级范围 / Outside the class breaks"),
                                       (~finite, "无数据 / No data")])
