@@ -548,8 +548,7 @@ def evaluate_sites(sites: gpd.GeoDataFrame, ctx: TrackedCatalog, p: BrownfieldPa
 
     report_step(progress, "地形 / terrain (slope, aspect)", 2, total)
     terr, terr_notes = terrain_table(net, crs, shared.dem, **p.terrain.thresholds())
-    for c in TERRAIN_COLUMNS:
-        frame[c] = terr[c].to_numpy()
+    frame[list(TERRAIN_COLUMNS)] = terr[list(TERRAIN_COLUMNS)].to_numpy(dtype=float)
     if shared.dem is None:
         notes.append("无 DEM / no DEM: slope and aspect not assessed")
 

@@ -124,12 +124,10 @@ def score_and_rank(frame: pd.DataFrame, spec: McdaSpec, rankable: np.ndarray, *,
     """
     from .. import mcda
 
-    n = len(frame)
     weights = criterion_weights(spec)
     crit = criterion_objects(spec)
     notes = []
-    out = pd.DataFrame({"score": np.full(n, np.nan), "rank": np.full(n, np.nan), "p_top_k": np.full(n, np.nan)},
-                       index=frame.index)
+    out = pd.DataFrame(np.nan, index=frame.index, columns=["score", "rank", "p_top_k"])
     idx = np.flatnonzero(rankable)
     if spec.method == "weighted_sum":
         scores = mcda.apply_criteria(frame, crit)
