@@ -386,8 +386,7 @@ class RuleEntry(PositionalFields, FormerKeywords, DataModel):
 
     def describe_test_zh(self) -> str:
         """The test in Chinese, e.g. ``距河流 1000 m 以内``."""
-        vocab = role_vocabulary()
-        return self.spec.describe_zh(self, vocab[self.role].zh if self.role in vocab else self.role)
+        return self.spec.describe_zh(self, getattr(role_vocabulary().get(self.role), "zh", self.role))
 
 
 #: A loaded rule is its validated entry.

@@ -148,13 +148,11 @@ class ScreeningContext:
 
 # ============================================================================================ messages
 def role_zh(role: str) -> str:
-    vocab = role_vocabulary()
-    return vocab[role].zh if role in vocab else role
+    return getattr(role_vocabulary().get(role), "zh", role)    # a role outside the vocabulary: its id
 
 
 def role_en(role: str) -> str:
-    vocab = role_vocabulary()
-    return vocab[role].en if role in vocab else role
+    return getattr(role_vocabulary().get(role), "en", role)
 
 
 def message_columns(rule: Rule, kind: str, reason: str | None, area: list[float | None],

@@ -519,8 +519,7 @@ def _normalise_by_family(frame: gpd.GeoDataFrame, working_crs: str, *, file: str
     if len(parts) == 1:                                   # one family: normalise kept the order and index
         return parts[0], repairs
     out = gpd.GeoDataFrame(pd.concat(parts), geometry=parts[0].geometry.name, crs=parts[0].crs)
-    out = out.sort_values("_row", kind="stable")
-    return out.reset_index(drop=True), repairs
+    return out.sort_values("_row", kind="stable").reset_index(drop=True), repairs
 
 
 def _attribute_keys(values: pd.Series | None, n: int) -> tuple[list[str], np.ndarray]:
