@@ -82,10 +82,9 @@ def _gcj_offset(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDA
     w2 = 1.0 - _GCJ_EE * np.sin(phi) ** 2
     meridian_radius = _GCJ_A * (1.0 - _GCJ_EE) / (w2 * np.sqrt(w2))
     parallel_radius = _GCJ_A / np.sqrt(w2) * np.cos(phi)
-    dlat = np.degrees(north_m / meridian_radius)
-    dlon = np.degrees(east_m / parallel_radius)
     outside = _outside_mainland(lon, lat)
-    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
+    return (np.where(outside, 0.0, np.degrees(east_m / parallel_radius)),
+            np.where(outside, 0.0, np.degrees(north_m / meridian_radius)))
 
 
 def _wgs_to_gcj(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

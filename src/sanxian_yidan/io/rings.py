@@ -18,9 +18,8 @@ def nest_rings(rings: list[np.ndarray]) -> tuple[np.ndarray, list[int], list[int
     """
     simple = shapely.polygons([shapely.linearrings(r) for r in rings])
     simple = shapely.make_valid(simple, method="structure") if not shapely.is_valid(simple).all() else simple
-    tree = shapely.STRtree(simple)
     # ring i is nested in ring j when the area ring i encloses lies within the area ring j encloses
-    inner, outer = tree.query(simple, predicate="within")
+    inner, outer = shapely.STRtree(simple).query(simple, predicate="within")
     keep = inner != outer
     inner, outer = inner[keep], outer[keep]
     depth = np.bincount(inner, minlength=len(rings))
