@@ -352,9 +352,8 @@ def _project_rows(rec: dict[str, Any]) -> None:
             ("县（市、区）/ Counties", "; ".join(f"{c['name']} ({c['code']}) {c['area_m2']:,.0f} m² "
                                              f"{100 * c['share']:.1f}%" for c in rec["counties"]) or "—")]
     rec["info"] = [{"k": k, "v": v} for k, v in info]
-    rec["finding_rows"] = [f for f in rec["findings"] if f["kind"] == "finding"]
-    rec["not_evaluated_rows"] = [f for f in rec["findings"] if f["kind"] == "not_evaluated"]
-    rec["note_rows"] = [f for f in rec["findings"] if f["kind"] == "note"]
+    for kind in ("finding", "not_evaluated", "note"):
+        rec[f"{kind}_rows"] = [f for f in rec["findings"] if f["kind"] == kind]
     rec["incomplete"] = None if rec["complete"] else _incomplete_text(rec)
 
 

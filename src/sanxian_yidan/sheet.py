@@ -282,8 +282,7 @@ def location_map_layers(result: ScreenedProjects, project_id: str, catalog: Cata
                                                                                   bounds[1]:bounds[3]]
     if len(others):
         layers.append(FigureLayer(others, "projects", colour="#ffffff", label="其他拟建项目 / other projects"))
-    verdict = str(mine["verdict"].iloc[0])
-    layers.append(FigureLayer(mine, "projects", colour=verdict_colour(verdict),
+    layers.append(FigureLayer(mine, "projects", colour=verdict_colour(str(mine["verdict"].iloc[0])),
                               label=f"本项目 / this project ({project_id})"))
     return layers, bounds
 
