@@ -22,6 +22,7 @@ from sanxian_yidan.io.formats_settings import format_settings
 from sanxian_yidan.io.safety import limits
 from sanxian_yidan.mcda.settings import default_settings as mcda_settings
 from sanxian_yidan.rooftop.params import load_params as rooftop_params
+from sanxian_yidan.serve.config import load_serve_settings
 from sanxian_yidan.terrain.settings import default_settings as terrain_settings
 
 
@@ -92,7 +93,9 @@ def _crs(s: Any) -> dict[str, Any]:
 def _limits(s: Any) -> dict[str, Any]:
     return {"max_text_bytes": s.files.max_text_bytes, "max_toml_bytes": s.files.max_toml_bytes,
             "max_columns": s.files.max_columns, "zip_max_uncompressed_bytes": s.zip.max_uncompressed_bytes,
-            "zip_max_ratio": s.zip.max_ratio, "zip_ratio_applies_above_bytes": s.zip.ratio_applies_above_bytes}
+            "zip_max_ratio": s.zip.max_ratio, "zip_ratio_applies_above_bytes": s.zip.ratio_applies_above_bytes,
+            "max_projected_abs": s.coordinates.max_projected_abs, "max_suspicious_share": s.text.max_suspicious_share,
+            "min_characters": s.text.min_characters}
 
 
 def _formats(s: Any) -> dict[str, Any]:
@@ -135,6 +138,17 @@ def _rooftop(p: Any) -> dict[str, Any]:
     }
 
 
+def _serve(s: Any) -> dict[str, Any]:
+    u, h = s.upload, s.history
+    return {"max_upload_bytes": u.max_bytes, "max_expanded_bytes": u.max_expanded_bytes, "max_ratio": u.max_ratio,
+            "ratio_applies_above_bytes": u.ratio_applies_above_bytes, "max_members": u.max_members,
+            "max_projects": u.max_projects, "time_limit_s": s.screening.time_limit_s,
+            "concurrent": s.screening.concurrent, "session_lifetime_s": s.session.lifetime_s,
+            "cookie": s.session.cookie, "max_failures": s.login.max_failures, "failure_window_s": s.login.window_s,
+            "min_password_length": s.password.min_length, "page_size": h.page_size,
+            "cached_results": h.cached_results, "cached_maps": h.cached_maps}
+
+
 #: class name -> (loader of the packaged parameters, former name -> value at its new path)
 CASES: dict[str, tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]] = {
     "BrownfieldParams": (bf.load_params, _brownfield),
@@ -146,6 +160,7 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[Any], dict[str, Any]]]] = {
     "FormatSettings": (format_settings, _formats),
     "TerrainSettings": (terrain_settings, _terrain),
     "RooftopParams": (rooftop_params, _rooftop),
+    "ServeSettings": (load_serve_settings, _serve),
 }
 
 

@@ -38,6 +38,7 @@ from sanxian_yidan.roles import RolesFile
 from sanxian_yidan.rooftop.params import RooftopFile
 from sanxian_yidan.schemas import TablesFile
 from sanxian_yidan.screening.settings import ScreeningFile
+from sanxian_yidan.serve.config import ServeSettings
 from sanxian_yidan.solar import SolarFile
 from sanxian_yidan.terrain.settings import TerrainFile
 
@@ -51,12 +52,12 @@ MODELS = {
     "solar.toml": SolarFile, "terrain.toml": TerrainFile, "maps.toml": MapsFile, "styles.toml": StylesFile,
     "boundary_txt.toml": BoundaryTxtFile, "roles.toml": RolesFile, "performance.toml": PerformanceFile,
     "industries.toml": IndustriesFile, "csv_format.toml": CsvFormatFile,
-    "tables.toml": TablesFile,
+    "tables.toml": TablesFile, "serve.toml": ServeSettings,
 }
 #: Data files still validated by their own code (each listed with where), so a new file cannot be forgotten.
 NOT_YET_MODELLED = {
     "rules.toml": "rules.RulesFile, validated after its [[rules]] are merged by id (rules.load_rules)",
-    "sample_text.toml": "tests only", "serve.toml": "serve",
+    "sample_text.toml": "tests only",
 }
 #: Tables whose keys are free by design (checked elsewhere or values of the user's data), as key paths with
 #: ``*`` for any collection entry or list index.

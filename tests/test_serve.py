@@ -140,7 +140,7 @@ def test_login_rules(app):
 def test_expired_session_goes_back_to_login(app):
     state = app.state.service
     state.store.add_session("expired-token", Session("wang", "user", "csrf", 1.0))
-    client = TestClient(app, cookies={state.settings.cookie: "expired-token"})
+    client = TestClient(app, cookies={state.settings.session.cookie: "expired-token"})
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
     client = TestClient(app, headers={"authorization": "Bearer expired-token"})
     assert client.post("/api/screen", json={"coordinates": "113.37,31.69"}).status_code == 401
@@ -312,7 +312,7 @@ def test_request_log_has_who_what_verdict_and_no_secret(app):
     dump = sqlite3.connect(app.state.service.store.path).iterdump()
     text = "\n".join(dump)
     assert all(p not in text for p in PASSWORDS.values())
-    token = client.cookies.get(app.state.service.settings.cookie)
+    token = client.cookies.get(app.state.service.settings.session.cookie)
     assert token and token not in text
 
 

@@ -111,7 +111,7 @@ def adduser_command(
             fail(SanxianError(problem("两次输入的密码不一致。", "The passwords differ.", fix="run the command again")))
     try:
         path = add_user(file, name, password, role="admin" if admin else "user",
-                        min_length=serve_settings().min_password_length)
+                        min_length=serve_settings().password.min_length)
     except SanxianError as exc:
         fail(exc)
     console.print(f"{name} ({'admin' if admin else 'user'}) → {path}", highlight=False)

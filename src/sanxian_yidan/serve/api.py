@@ -38,7 +38,7 @@ def _state(request: Request) -> Any:
 def _caller(request: Request) -> Session | None:
     """The API caller's session: bearer token, or cookie (plus the CSRF header for a POST), or the local user."""
     state = _state(request)
-    session, _ = session_of(request, state.store, state.settings.cookie)
+    session, _ = session_of(request, state.store, state.settings.session.cookie)
     if session is not None:
         bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
         reading = request.method in ("GET", "HEAD")          # only a request that changes something needs CSRF
@@ -59,7 +59,7 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
             raise BodyTooLarge()
         body = json.loads(await request.body())
     except BodyTooLarge:
-        return views.api_error(413, str(too_large(state.settings.max_upload_bytes + 1, state.settings, "request")))
+        return views.api_error(413, str(too_large(state.settings.upload.max_bytes + 1, state.settings, "request")))
     except (ValueError, UnicodeDecodeError) as exc:
         return views.api_error(400, f"请求体不是有效的 JSON。 / The body is not valid JSON: {exc}")
     if not isinstance(body, dict):
@@ -80,7 +80,7 @@ async def api_login(request: Request) -> Response:
     if user is None:
         request.state.user = f"failed:{name[:64]}"
         return views.api_error(status, refusal)
-    token, session = new_session(state.store, user.name, user.role, state.settings.session_lifetime_s)
+    token, session = new_session(state.store, user.name, user.role, state.settings.session.lifetime_s)
     request.state.user = user.name
     return JSONResponse({"token": token, "user": user.name, "role": user.role, "expires": session.expires})
 

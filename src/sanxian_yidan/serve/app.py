@@ -102,17 +102,17 @@ def create_app(catalog: str | Path, *, db: str | Path, users: str | Path | None 
     from . import api, pages
 
     conf = load_serve_settings(settings) if settings is not None else serve_settings()
-    engine = Engine(catalog, cached_results=conf.cached_results, cached_maps=conf.cached_maps)
+    engine = Engine(catalog, cached_results=conf.history.cached_results, cached_maps=conf.history.cached_maps)
     if warm:
         log.info("catalog %s read into memory in %.1f s", engine.version, engine.warm())
     store = Store(db)
     state = ServiceState(engine=engine, store=store, settings=conf,
                          users=load_users(users) if users is not None else None, templates=templates(),
-                         limiter=anyio.CapacityLimiter(conf.concurrent), secure_cookies=secure_cookies)
+                         limiter=anyio.CapacityLimiter(conf.screening.concurrent), secure_cookies=secure_cookies)
     routes: list[Any] = [*pages.routes(), *api.routes(), Route("/healthz", api.health),
                          Route("/favicon.ico", lambda request: Response(status_code=204))]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, store=store),
-                                               Middleware(BodyLimit, limit=conf.max_upload_bytes)],
+                                               Middleware(BodyLimit, limit=conf.upload.max_bytes)],
                     exception_handlers=pages.exception_handlers())
     app.state.service = state
     return app

@@ -2,127 +2,102 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from ..datafiles import load_toml, packaged_path
-from ..errors import DataFileError, problem
+from pydantic import Field
+
+from ..datafiles import load_model
+from ..params import Former, FormerAttributes, Sourced
 
 DATA_FILE = "serve.toml"
 
+#: A count or size that must be positive (bytes, projects, seconds, entries).
+_Positive = Annotated[int, Field(gt=0)]
 
-@dataclass(frozen=True)
-class ServeSettings:
-    """Validated contents of ``data/serve.toml`` (see the file for the sources).
 
-    Attributes
-    ----------
-    max_upload_bytes : int
-        Largest upload, pasted text or drawn geometry [bytes].
-    max_expanded_bytes : int
-        Largest total uncompressed size of a zipped upload [bytes].
-    max_ratio : float
-        Largest uncompressed/compressed ratio of a zipped upload above ``ratio_applies_above_bytes``.
-    ratio_applies_above_bytes : int
-        Uncompressed size [bytes] above which the ratio limit applies.
-    max_members : int
-        Most members of a zipped upload.
-    max_projects : int
-        Most projects one screening may hold.
-    time_limit_s : float
-        Time limit of one screening [s].
-    concurrent : int
-        Screenings run at once in one server process.
-    session_lifetime_s : int
-        Lifetime of a login [s].
-    cookie : str
-        Session cookie name.
-    max_failures : int
-        Failed logins per user name within ``failure_window_s`` before that name is refused.
-    failure_window_s : int
-        Window of the failed-login count [s].
-    min_password_length : int
-        Shortest password ``sanxian serve adduser`` accepts [characters].
-    page_size : int
-        Screenings per history page.
-    cached_results : int
-        Screening results kept in memory for downloads.
-    cached_maps : int
-        Result maps kept rendered in memory.
+class _Upload(Sourced):
+    """What one request may send: sizes [bytes], expansion ratio of a zipped upload, members, projects."""
+
+    max_bytes: _Positive
+    max_expanded_bytes: _Positive
+    max_ratio: float = Field(gt=0)
+    ratio_applies_above_bytes: _Positive
+    max_members: _Positive
+    max_projects: _Positive
+
+
+class _Screening(Sourced):
+    time_limit_s: float = Field(gt=0)
+    concurrent: _Positive
+
+
+class _Session(Sourced):
+    lifetime_s: _Positive
+    cookie: str = Field(min_length=1)
+
+
+class _Login(Sourced):
+    max_failures: _Positive
+    window_s: _Positive
+
+
+class _Password(Sourced):
+    min_length: _Positive
+
+
+class _History(Sourced):
+    page_size: _Positive
+    cached_results: _Positive
+    cached_maps: _Positive
+
+
+class ServeSettings(FormerAttributes, Sourced):
+    """Validated contents of ``data/serve.toml`` (see the file for the meaning and source of every value).
+
+    Tables ``upload`` (``max_bytes``, ``max_expanded_bytes``, ``max_ratio``, ``ratio_applies_above_bytes``,
+    ``max_members``, ``max_projects``), ``screening`` (``time_limit_s``, ``concurrent``), ``session``
+    (``lifetime_s``, ``cookie``), ``login`` (``max_failures``, ``window_s``), ``password`` (``min_length``) and
+    ``history`` (``page_size``, ``cached_results``, ``cached_maps``); sizes in bytes, times in seconds.
     """
 
-    max_upload_bytes: int
-    max_expanded_bytes: int
-    max_ratio: float
-    ratio_applies_above_bytes: int
-    max_members: int
-    max_projects: int
-    time_limit_s: float
-    concurrent: int
-    session_lifetime_s: int
-    cookie: str
-    max_failures: int
-    failure_window_s: int
-    min_password_length: int
-    page_size: int
-    cached_results: int
-    cached_maps: int
+    what: ClassVar[str] = "服务配置 / service settings"
+    # The former dataclass' flat attributes and where each is now (FormerAttributes: deprecated, still read).
+    former: ClassVar[Mapping[str, Former]] = {
+        "max_upload_bytes": "upload.max_bytes", "max_expanded_bytes": "upload.max_expanded_bytes",
+        "max_ratio": "upload.max_ratio", "ratio_applies_above_bytes": "upload.ratio_applies_above_bytes",
+        "max_members": "upload.max_members", "max_projects": "upload.max_projects",
+        "time_limit_s": "screening.time_limit_s", "concurrent": "screening.concurrent",
+        "session_lifetime_s": "session.lifetime_s", "cookie": "session.cookie",
+        "max_failures": "login.max_failures", "failure_window_s": "login.window_s",
+        "min_password_length": "password.min_length", "page_size": "history.page_size",
+        "cached_results": "history.cached_results", "cached_maps": "history.cached_maps",
+    }
+    upload: _Upload
+    screening: _Screening
+    session: _Session
+    login: _Login
+    password: _Password
+    history: _History
 
 
-#: (table, key, attribute, type) of every setting.
-_FIELDS = (
-    ("upload", "max_bytes", "max_upload_bytes", int),
-    ("upload", "max_expanded_bytes", "max_expanded_bytes", int),
-    ("upload", "max_ratio", "max_ratio", float),
-    ("upload", "ratio_applies_above_bytes", "ratio_applies_above_bytes", int),
-    ("upload", "max_members", "max_members", int),
-    ("upload", "max_projects", "max_projects", int),
-    ("screening", "time_limit_s", "time_limit_s", float),
-    ("screening", "concurrent", "concurrent", int),
-    ("session", "lifetime_s", "session_lifetime_s", int),
-    ("session", "cookie", "cookie", str),
-    ("login", "max_failures", "max_failures", int),
-    ("login", "window_s", "failure_window_s", int),
-    ("password", "min_length", "min_password_length", int),
-    ("history", "page_size", "page_size", int),
-    ("history", "cached_results", "cached_results", int),
-    ("history", "cached_maps", "cached_maps", int),
-)
+def load_serve_settings(path: str | Path | Mapping[str, Any] | None = None) -> ServeSettings:
+    """Read and check the service settings: the packaged ``data/serve.toml``, with a user file merged over it.
 
-
-def load_serve_settings(path: str | Path | None = None) -> ServeSettings:
-    """Read and check the service settings (default: the packaged ``data/serve.toml``).
-
-    Every problem is reported at once, with its key.
+    Parameters
+    ----------
+    path : str, Path or mapping, optional
+        A TOML file (or its parsed content) with the tables and keys to change.
 
     Raises
     ------
     DataFileError
-        A table without a ``source``, a missing key, a value of the wrong type or not positive.
+        Every problem at once (unknown or missing key, wrong type, a value not positive, a table without
+        ``source``), each named by its file and key path.
     """
-    file = Path(path) if path is not None else packaged_path(DATA_FILE)
-    doc = load_toml(file)
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    for table, key, attr, kind in _FIELDS:
-        section = doc.get(table)
-        if not isinstance(section, dict) or not isinstance(section.get("source"), str):
-            problems.append(f"[{table}] needs a table with a 'source' string")
-            continue
-        value = section.get(key)
-        ok = isinstance(value, str) if kind is str else (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                                          and (kind is float or float(value).is_integer())
-                                                          and value > 0)
-        if not ok or value is None:
-            problems.append(f"[{table}] {key} = {value!r}: expected a positive {kind.__name__}")
-            continue
-        values[attr] = kind(value)
-    if problems:
-        raise DataFileError(problem("服务配置文件有误。", "The service settings file is invalid: " + "; ".join(problems),
-                                    file=file.name, fix="correct the keys named above (see the packaged serve.toml)"))
-    return ServeSettings(**values)
+    return load_model(ServeSettings, DATA_FILE, path)
 
 
 @lru_cache(maxsize=1)

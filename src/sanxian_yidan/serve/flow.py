@@ -98,10 +98,10 @@ def _work(state: ServiceParts, user: str, inputs: Inputs, payload: bytes | None,
     with request_folder() as folder:
         projects = _read(folder, payload, text, geojson, inputs, state)
         # The time limit covers reading too: the screening gets what is left of it.
-        left = state.settings.time_limit_s - (time.monotonic() - start)
+        left = state.settings.screening.time_limit_s - (time.monotonic() - start)
         screening = engine.screen(projects, industry=inputs.industry, project_type=inputs.project_type,
                                   radius_m=inputs.radius_m, time_limit_s=max(left, 1e-9),
-                                  limit_s=state.settings.time_limit_s)
+                                  limit_s=state.settings.screening.time_limit_s)
         key = secrets.token_hex(8)
         store.add_screening(HistoryEntry(
             id=key, user=user, created=time.time(), catalog_version=engine.version, source=inputs.source,
@@ -142,4 +142,4 @@ def rerun(state: ServiceParts, entry: HistoryEntry) -> Screening:
         path.write_text(entry.input_geojson, encoding="utf-8")
         projects = read_vector(path)
         return state.engine.screen(projects, industry=entry.industry, project_type=entry.project_type,
-                                   radius_m=entry.radius_m, time_limit_s=state.settings.time_limit_s)
+                                   radius_m=entry.radius_m, time_limit_s=state.settings.screening.time_limit_s)

@@ -56,18 +56,18 @@ def authenticated(handler: Handler) -> Handler:
 
     async def wrapped(request: Request) -> Response:
         state = service(request)
-        session, _ = session_of(request, state.store, state.settings.cookie)
+        session, _ = session_of(request, state.store, state.settings.session.cookie)
         fresh: str | None = None
         if session is None and state.local:
-            fresh, session = new_session(state.store, "local", "admin", state.settings.session_lifetime_s)
+            fresh, session = new_session(state.store, "local", "admin", state.settings.session.lifetime_s)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         request.state.session = session
         request.state.user = session.user
         response = await handler(request)
         if fresh is not None:
-            response.set_cookie(state.settings.cookie, fresh,
-                                **cookie_kwargs(state.secure_cookies, state.settings.session_lifetime_s))
+            response.set_cookie(state.settings.session.cookie, fresh,
+                                **cookie_kwargs(state.secure_cookies, state.settings.session.lifetime_s))
         return response
 
     return wrapped
@@ -98,11 +98,11 @@ async def login(request: Request) -> Response:
     if user is None:
         request.state.user = f"failed:{name[:64]}"
         return render(request, "login.html.j2", status, csrf=token, error=refusal)
-    session_token, _ = new_session(state.store, user.name, user.role, state.settings.session_lifetime_s)
+    session_token, _ = new_session(state.store, user.name, user.role, state.settings.session.lifetime_s)
     request.state.user = user.name
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(state.settings.cookie, session_token,
-                        **cookie_kwargs(state.secure_cookies, state.settings.session_lifetime_s))
+    response.set_cookie(state.settings.session.cookie, session_token,
+                        **cookie_kwargs(state.secure_cookies, state.settings.session.lifetime_s))
     response.delete_cookie(_LOGIN_CSRF, path="/")
     return response
 
@@ -113,11 +113,11 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     if not check_csrf(request.state.session.csrf, form.get("csrf")):
         raise HTTPException(403, views.CSRF_ERROR)
-    _, token = session_of(request, state.store, state.settings.cookie)
+    _, token = session_of(request, state.store, state.settings.session.cookie)
     if token:
         state.store.drop_session(token)
     response = RedirectResponse("/login" if not state.local else "/", status_code=303)
-    response.delete_cookie(state.settings.cookie, path="/")
+    response.delete_cookie(state.settings.session.cookie, path="/")
     return response
 
 
@@ -135,7 +135,7 @@ async def screen(request: Request) -> Response:
     try:
         if getattr(request.state, "body_too_large", None):
             raise too_large(request.state.body_too_large, state.settings, "upload")
-        async with request.form(max_files=1, max_fields=20, max_part_size=state.settings.max_upload_bytes) as form:
+        async with request.form(max_files=1, max_fields=20, max_part_size=state.settings.upload.max_bytes) as form:
             values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
             if not check_csrf(session.csrf, form.get("csrf")):
                 raise HTTPException(403, views.CSRF_ERROR)
@@ -144,7 +144,7 @@ async def screen(request: Request) -> Response:
             key, screening = await _screen_form(request, form, options)
     except BodyTooLarge:
         return render(request, "index.html.j2", 413, **views.form_context(), values=values,
-                      error=str(too_large(state.settings.max_upload_bytes + 1, state.settings, "upload")))
+                      error=str(too_large(state.settings.upload.max_bytes + 1, state.settings, "upload")))
     except SanxianError as exc:                        # an upload too large is 413, any other input error 422
         return render(request, "index.html.j2", 413 if isinstance(exc, UploadTooLarge) else 422,
                       **views.form_context(), values=values, error=str(exc))
@@ -160,8 +160,8 @@ async def _screen_form(request: Request, form: Any, options: dict[str, Any]) -> 
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise views.no_input()
-        payload = await upload.read(state.settings.max_upload_bytes + 1)
-        if len(payload) > state.settings.max_upload_bytes:
+        payload = await upload.read(state.settings.upload.max_bytes + 1)
+        if len(payload) > state.settings.upload.max_bytes:
             raise too_large(len(payload), state.settings, "upload")
         name = views.display_name(upload.filename)
         return await run_request(state, user, Inputs("upload", name, **options), payload=payload)
@@ -255,7 +255,7 @@ async def history(request: Request) -> Response:
     session: Session = request.state.session
     asked = request.query_params.get("page", "1")
     page = max(1, int(asked)) if asked.isdigit() else 1
-    size = state.settings.page_size
+    size = state.settings.history.page_size
     rows = state.store.history(None if session.admin else session.user, limit=size + 1, offset=(page - 1) * size)
     return render(request, "history.html.j2", rows=views.history_views(rows[:size]), page=page,
                   more=len(rows) > size)

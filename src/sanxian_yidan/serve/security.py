@@ -148,8 +148,8 @@ def attempt_login(store: Store, settings: ServeSettings, users: dict[str, User],
     from .users import verify_password
     from .views import LOGIN_ERROR
 
-    if store.failures(name, settings.failure_window_s) >= settings.max_failures:
-        minutes = max(1, round(settings.failure_window_s / 60))
+    if store.failures(name, settings.login.window_s) >= settings.login.max_failures:
+        minutes = max(1, round(settings.login.window_s / 60))
         return None, 429, (f"该用户登录失败次数过多，请 {minutes} 分钟后再试。 / Too many failed logins for this user: "
                            f"try again in {minutes} minutes.")
     user = verify_password(users, name, password)

@@ -49,7 +49,7 @@ def request_folder() -> Iterator[Path]:
 
 def too_large(size: int, settings: ServeSettings, what: str) -> UploadTooLarge:
     """The bilingual error for an upload over the size limit."""
-    limit_mb = settings.max_upload_bytes / 2**20
+    limit_mb = settings.upload.max_bytes / 2**20
     return UploadTooLarge(problem(
         f"上传内容超过 {limit_mb:g} MB 上限，未处理。",
         f"The {what} is larger than the limit of {limit_mb:g} MB ({size:,}+ bytes) and was not processed.",
@@ -63,7 +63,7 @@ def write_limited(chunks: Iterator[bytes], dest: Path, settings: ServeSettings, 
     with open(dest, "wb") as fh:
         for chunk in chunks:
             size += len(chunk)
-            if size > settings.max_upload_bytes:
+            if size > settings.upload.max_bytes:
                 raise too_large(size, settings, what)
             fh.write(chunk)
     return size
@@ -77,9 +77,9 @@ def _check_archive(path: Path, settings: ServeSettings, shown: str) -> list[str]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputFileError(problem("压缩包已损坏或不是 zip 文件。", f"Not a readable zip archive: {exc}.",
                                      file=shown, fix="zip the files again")) from exc
-    if len(infos) > settings.max_members:
+    if len(infos) > settings.upload.max_members:
         raise InputFileError(problem("压缩包内文件过多。", f"The archive holds {len(infos):,} members; at most "
-                                     f"{settings.max_members:,} are accepted.", file=shown,
+                                     f"{settings.upload.max_members:,} are accepted.", file=shown,
                                      fix="zip only the layer's files (.shp, .shx, .dbf, .prj, .cpg)"))
     for info in infos:
         name = info.filename.replace("\\", "/")
@@ -92,13 +92,13 @@ def _check_archive(path: Path, settings: ServeSettings, shown: str) -> list[str]
                 fix="zip the layer's files from inside their folder (no absolute paths)"))
     total = sum(i.file_size for i in infos)
     ratio = total / max(sum(i.compress_size for i in infos), 1)
-    if total > settings.max_expanded_bytes or (total > settings.ratio_applies_above_bytes
-                                               and ratio > settings.max_ratio):
+    if total > settings.upload.max_expanded_bytes or (total > settings.upload.ratio_applies_above_bytes
+                                               and ratio > settings.upload.max_ratio):
         raise InputFileError(problem(
             "压缩包解压后过大（疑似“压缩炸弹”），未读取。",
             f"The archive would expand to {total:,} bytes ({ratio:,.0f} times its packed size); the service "
-            f"accepts {settings.max_expanded_bytes:,} bytes and a ratio of {settings.max_ratio:g}; it looks like a zip "
-            "bomb and was not read.", file=shown,
+            f"accepts {settings.upload.max_expanded_bytes:,} bytes and a ratio of {settings.upload.max_ratio:g}; it "
+            "looks like a zip bomb and was not read.", file=shown,
             fix="send only the project boundary's files"))
     return [i.filename for i in infos if not i.is_dir()]
 
@@ -184,10 +184,10 @@ def read_projects(path: Path, settings: ServeSettings, *, shown: str, crs: str |
         gdf = read_vector(typed, crs=crs or None, layer=layer or None)
     except InputFileError as exc:
         raise type(exc)(_renamed(str(exc), typed, shown)) from exc
-    if len(gdf) > settings.max_projects:
-        raise InputFileError(problem(f"一次最多研判 {settings.max_projects} 个项目。",
+    if len(gdf) > settings.upload.max_projects:
+        raise InputFileError(problem(f"一次最多研判 {settings.upload.max_projects} 个项目。",
                                      f"The file holds {len(gdf):,} features; one screening takes at most "
-                                     f"{settings.max_projects:,} projects.", file=shown,
+                                     f"{settings.upload.max_projects:,} projects.", file=shown,
                                      fix="split the file, or use the command line (sanxian screen) for long lists"))
     return gdf
 
