@@ -97,15 +97,14 @@ class Coverage:
             self.search_areas[key] = _SearchCoverage(self.whole_geom if key == "whole" else self.geom)
         return self.search_areas[key]
 
-    @property
+    @cached_property
     def outside_share(self) -> np.ndarray:
         """Share (0-1) of each footprint outside the coverage; NaN when the coverage is unknown."""
-        return self._share if self.known else np.full(len(self.covered), np.nan)
-
-    def __post_init__(self) -> None:
+        if not self.known:
+            return np.full(len(self.covered), np.nan)
         areas = shapely.area(self.covered) + self.outside_area
         with np.errstate(divide="ignore", invalid="ignore"):
-            self._share = np.where(areas > 0, self.outside_area / areas, 0.0)
+            return np.where(areas > 0, self.outside_area / areas, 0.0)
 
 
 @dataclass
