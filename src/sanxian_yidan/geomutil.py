@@ -75,8 +75,7 @@ def polygonal_parts(geoms: Any) -> np.ndarray:
     """
     geoms = np.asarray(geoms, dtype=object).reshape(-1)
     out = geoms.copy()
-    types = shapely.get_type_id(geoms)
-    todo = np.flatnonzero((types != GeometryType.POLYGON) & (types != GeometryType.MULTIPOLYGON))
+    todo = np.flatnonzero(~np.isin(shapely.get_type_id(geoms), (GeometryType.POLYGON, GeometryType.MULTIPOLYGON)))
     if len(todo) == 0:
         return out
     out[todo] = shapely.MultiPolygon()

@@ -161,9 +161,8 @@ def read_dxf(path: str | Path, *, layer: str | None = None, encoding: str | None
             fix="close the red line in CAD (PEDIT → Close, or the Closed property) and save again; "
                 f"layers in the drawing: {all_layers}"))
     polygons, shells, holes = nest_rings(rings)
-    frame = gpd.GeoDataFrame({"layer": [meta[i][0] for i in shells], "handle": [meta[i][1] for i in shells],
-                              "dxf_type": [meta[i][2] for i in shells], "holes": holes},
-                             geometry=polygons, crs=None)
+    frame = gpd.GeoDataFrame([(*meta[i], n) for i, n in zip(shells, holes)],
+                             columns=["layer", "handle", "dxf_type", "holes"], geometry=polygons, crs=None)
     if open_handles:
         shown = ", ".join(open_handles[:10]) + (" …" if len(open_handles) > 10 else "")
         notes.append(f"{len(open_handles)} open polyline(s) skipped (not closed; handles {shown}) / "
