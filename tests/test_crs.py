@@ -463,14 +463,3 @@ def test_module_exports_what_the_package_promises():
     for name in ("gcj02_to_wgs84", "wgs84_to_gcj02", "bd09_to_wgs84", "wgs84_to_bd09", "gcj02_to_bd09",
                  "bd09_to_gcj02", "infer_crs"):
         assert getattr(sanxian_yidan, name) is getattr(crsmod, name)
-
-
-def test_former_crs_settings_names_still_read_with_a_warning() -> None:
-    from sanxian_yidan.crs.settings import crs_settings
-
-    s = crs_settings()
-    with pytest.warns(DeprecationWarning, match="legacy_datums_table.datums"):
-        assert s.legacy_datums == s.legacy_datums_table.datums == ("Xian 1980", "Beijing 1954",
-                                                                              "New Beijing")
-    with pytest.warns(DeprecationWarning, match="provinces_table.boxes"):
-        assert s.provinces == s.provinces_table.boxes

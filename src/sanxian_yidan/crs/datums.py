@@ -24,7 +24,7 @@ def _legacy_match(crs: Any) -> str | None:
     for name in _datum_names(as_crs(crs)):
         # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
         norm = name.lower().replace("_", " ").strip().removeprefix("d ")
-        legacy = next((d for d in crs_settings().legacy_datums_table.datums if norm == d.lower()), None)
+        legacy = next((d for d in crs_settings().legacy_datums if norm == d.lower()), None)
         if legacy is not None:
             return legacy
     return None

