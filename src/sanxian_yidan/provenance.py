@@ -236,9 +236,8 @@ class TrackedCatalog:
         return self._catalog
 
     def _record(self, role_or_id: str, frame: pd.DataFrame | None = None) -> None:
-        flagged = set(synthetic_layers_of(frame, role_or_id)) if frame is not None else set()
-        for entry in self._catalog.entries_for(role_or_id):
-            self._used[entry.id] = self._used.get(entry.id, False) or bool(entry.synthetic) or entry.id in flagged
+        flagged = set(synthetic_layers_of(frame, role_or_id))        # none without a frame
+        self.merge_used({e.id: bool(e.synthetic) or e.id in flagged for e in self._catalog.entries_for(role_or_id)})
 
     def read(self, role_or_id: str) -> gpd.GeoDataFrame:
         """Read a layer through the catalog and record it (see :meth:`Catalog.read`)."""

@@ -336,8 +336,7 @@ class ScreeningResult(Result):
         import pyogrio
 
         path = Path(path)
-        if path.exists():
-            path.unlink()
+        path.unlink(missing_ok=True)
         with write_settings():
             pyogrio.write_dataframe(self.projects, path, layer="projects", driver="GPKG", promote_to_multi=True)
             pyogrio.write_dataframe(self.overlaps, path, layer="overlaps", driver="GPKG", promote_to_multi=True,
