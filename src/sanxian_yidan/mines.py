@@ -738,20 +738,16 @@ def _edge(frame: pd.DataFrame, cat: CatalogLike, p: MinesParams, bp: bf.Brownfie
     substation to the PV pre-screen's range (:func:`sanxian_yidan.siteengine.edge_table`).  Adds
     the column and a run note; returns the notes per mine for ``reasons``.
     """
-    coverage = cat.unrestricted().coverage()
-    distances: dict[str, np.ndarray] = {}
-    radii: dict[str, float | None] = {}
+    radii: dict[str, float | None] = {}   # by distance column searched
     for col, zone in zone_cols:
         if any(cat.has(r) for r in zone.roles):   # a zone whose layer is missing is unknown anyway (run note)
-            distances[col] = frame[col].to_numpy(dtype=float)
             radii[col] = search_radius_m(p, col, zone.influence_m)
     if len(lines):
-        distances["dist_line_m"] = frame["dist_line_m"].to_numpy(dtype=float)
         radii["dist_line_m"] = visibility_settings(p)["max_distance_m"][0]
     if cat.has(bp.grid.role):
-        distances["dist_substation_m"] = frame["dist_substation_m"].to_numpy(dtype=float)
         radii["dist_substation_m"] = search_radius_m(bp, "dist_substation_m")
-    edge, edge_notes = edge_table(geoms, geoms, distances, radii, coverage)
+    distances = {col: frame[col].to_numpy(dtype=float) for col in radii}
+    edge, edge_notes = edge_table(geoms, geoms, distances, radii, cat.unrestricted().coverage())
     frame["edge_limited"], edge_run_notes = edge_limited(edge, "座矿山", "mine(s)")
     notes.extend(edge_run_notes)
     return edge_notes
@@ -1040,35 +1036,27 @@ class MinesResult(Result):
              "source": "[capacity] density of data/brownfield.toml"},
         ])
 
-    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
-        """Write :data:`MINES_OUTPUTS` into ``out_dir`` (all or nothing); return file name -> path.
+    def write_into(self, folder: Path) -> dict[str, Path]:
+        """Write :data:`MINES_OUTPUTS` into ``folder`` (which exists); return file name -> path.
 
         ``visibility.tif`` (:class:`VisibilityRaster`: uint8, 1 visible, 0 not visible, 255 nodata
         outside the DEM, on the DEM's grid and CRS, with tags giving the SYNTHETIC flag, the settings
-        and their sources) is written only when the run had one; a ``visibility.tif`` of an earlier
-        run in ``out_dir`` is then removed, so that it cannot pass for this run's.
-
-        Raises
-        ------
-        OutputExistsError
-            An output exists and ``overwrite`` is false.
+        and their sources) is written only when the run had one; :meth:`write` (all or nothing) then
+        removes a ``visibility.tif`` of an earlier run in its folder, so that it cannot pass for this run's.
         """
         from .columns import format_table
-        from .outputs import staged_output, write_csv, write_layers, write_table_csv
+        from .outputs import write_csv, write_layers, write_table_csv
 
-        folder = Path(out_dir)
-        names = [o.name for o in self.outputs]
-        with staged_output(folder, overwrite=overwrite, names=names) as stage:
-            table = assemble("mines", self.mines)
-            write_layers(stage / "mines.gpkg", {"mines": table})
-            write_table_csv(table.drop(columns="geometry"), stage / "mines.csv")
-            headers = focus_headers(self.top_k)
-            focus = format_table(focus_summary(self.mines, self.params))
-            write_csv(focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))),
-                      stage / "mines_focus_areas.csv")
-            if self.visibility is not None:
-                self.visibility.write(stage / "visibility.tif")
-        return {n: folder / n for n in names if n != "visibility.tif" or self.visibility is not None}
+        table = assemble("mines", self.mines)
+        write_layers(folder / "mines.gpkg", {"mines": table})
+        write_table_csv(table.drop(columns="geometry"), folder / "mines.csv")
+        headers = focus_headers(self.top_k)
+        focus = format_table(focus_summary(self.mines, self.params))
+        write_csv(focus.rename(columns=lambda c: headers.get(c, c.replace("mode_", "模式 / mode: "))),
+                  folder / "mines_focus_areas.csv")
+        if self.visibility is not None:
+            self.visibility.write(folder / "visibility.tif")
+        return {n: folder / n for n in self.output_names() if n != "visibility.tif" or self.visibility is not None}
 
     def headline(self) -> str:
         """Mines assessed and how many each recommended mode got."""

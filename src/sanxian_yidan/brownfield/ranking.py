@@ -258,23 +258,14 @@ class BrownfieldResult(Result):
             reason_zh=("reason_zh", "first"), reason_en=("reason_en", "first"), parts=("site_id", "size"),
             excluded_area_m2=("excluded_area_m2", "sum"))
 
-    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
-        """Write :data:`BROWNFIELD_OUTPUTS` into ``out_dir`` (all or nothing); return file name -> path.
+    def write_into(self, folder: Path) -> dict[str, Path]:
+        """Write :data:`BROWNFIELD_OUTPUTS` into ``folder`` (which exists); return file name -> path."""
+        from ..outputs import write_layers, write_table_csv
 
-        Raises
-        ------
-        OutputExistsError
-            An output exists and ``overwrite`` is false.
-        """
-        from ..outputs import staged_output, write_layers, write_table_csv
-
-        folder = Path(out_dir)
-        names = [o.name for o in self.outputs]
-        with staged_output(folder, overwrite=overwrite, names=names) as stage:
-            sites = assemble("brownfield_sites", self.sites)
-            write_layers(stage / "brownfields.gpkg", {"sites": sites, "excluded": self.excluded})
-            write_table_csv(sites.drop(columns="geometry"), stage / "brownfields.csv")
-        return {n: folder / n for n in names}
+        sites = assemble("brownfield_sites", self.sites)
+        write_layers(folder / "brownfields.gpkg", {"sites": sites, "excluded": self.excluded})
+        write_table_csv(sites.drop(columns="geometry"), folder / "brownfields.csv")
+        return {n: folder / n for n in self.output_names()}
 
     def headline(self) -> str:
         """Sites ranked of the candidates and their capacity."""

@@ -175,8 +175,7 @@ def search_radius_m(params: McdaFile, column: str, *extra: float) -> float | Non
     for test in getattr(params, "prescreen", ()):
         if test.column == column and isinstance(test.value, (int, float)) and not isinstance(test.value, bool):
             values.append(float(test.value))
-    finite = [v for v in values if np.isfinite(v)]
-    return max(finite) if finite else None
+    return max((v for v in values if np.isfinite(v)), default=None)
 
 
 def edge_table(site_geoms: np.ndarray, dist_geoms: np.ndarray, distances: dict[str, np.ndarray],
