@@ -412,10 +412,8 @@ class BrownfieldFile(FormerAttributes, McdaFile):
         order."""
         return tuple(CandidateRole(role, c.zh, c.en, c.source) for role, c in self.candidate_table.items())
 
-    @property
-    def candidate_roles(self) -> tuple[CandidateRole, ...]:
-        """The same as :attr:`candidates`."""
-        return self.candidates
+    #: The same as :attr:`candidates`.
+    candidate_roles = candidates
 
     @property
     def densities(self) -> dict[str, Density]:
