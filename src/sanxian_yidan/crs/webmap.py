@@ -158,8 +158,7 @@ def _gcj_inverse(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[ND
 
 
 def _bd_inverse(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    glon, glat = _bd_to_gcj_first_guess(lon, lat)
-    return _invert(_gcj_to_bd, lon, lat, glon, glat, "BD-09")
+    return _invert(_gcj_to_bd, lon, lat, *_bd_to_gcj_first_guess(lon, lat), "BD-09")
 
 
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coordinate, Coordinate]:
