@@ -464,3 +464,19 @@ def test_a_missing_input_is_refused_as_missing_before_dask_reads_it(tmp_path: Pa
     empty.write_bytes(b"")
     with pytest.raises(InputFileError, match="empty|0 bytes"):
         read_partitions(empty, Engine("dask", partition_rows=1000))
+
+
+def test_cli_dask_run_prints_no_scheduler_log_lines(tmp_path: Path) -> None:
+    """Without -v the command line shows warnings and errors only, also from Dask's own loggers (INFO)."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "projects.gpkg"
+    _projects(60, seed=5).to_file(source, driver="GPKG")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    run = subprocess.run([sys.executable, "-m", "sanxian_yidan", "screen", str(source), "--catalog", str(CATALOG),
+                          "--no-sheets", "--out", str(tmp_path / "d"), "--engine", "dask", "--workers", "1"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "dashboard" in run.stdout + run.stderr                 # the run still names its dashboard
+    assert "INFO" not in run.stderr and "distributed." not in run.stderr, run.stderr

@@ -26,7 +26,11 @@ __all__ = ["app", "main"]
 def _main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv for debug)."),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors.")) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The level is the handler's too: libraries that set their own loggers' level (Dask's scheduler logs at INFO)
+    # would otherwise print through it whatever the level asked for.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     console.quiet = quiet  # -q: tables, notes and warnings are not printed; errors (on stderr) still are
     warnings.showwarning = show_warning
 
