@@ -161,9 +161,8 @@ def exclusion_layers(catalog: CatalogLike, exclusions: Iterable[Exclusion]) -> t
             "synthetic": gdf["synthetic"].astype(bool).to_numpy() if "synthetic" in gdf.columns else False,
         }, geometry=geoms, crs=catalog.working_crs))
     if not frames:
-        empty = gpd.GeoDataFrame({"reason_role": [], "reason_zh": [], "reason_en": [], "rule_source": [],
-                                  "synthetic": []}, geometry=[], crs=catalog.working_crs)
-        return empty, notes
+        return gpd.GeoDataFrame({"reason_role": [], "reason_zh": [], "reason_en": [], "rule_source": [],
+                                 "synthetic": []}, geometry=[], crs=catalog.working_crs), notes
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=catalog.working_crs), notes
 
 

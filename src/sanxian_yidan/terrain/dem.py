@@ -265,9 +265,8 @@ def write_raster(array: np.ndarray, dem: Dem, path: str | Path, *, overwrite: bo
         data, dtype, nodata = array.astype(np.uint8), "uint8", None
     else:
         data, dtype, nodata = array.astype(np.float32), "float32", float("nan")
-    profile = dict(driver="GTiff", width=dem.shape[1], height=dem.shape[0], count=1, dtype=dtype,
-                   crs=dem.crs, transform=dem.transform, nodata=nodata, compress="deflate")
-    with rasterio.open(path, "w", **profile) as dst:
+    with rasterio.open(path, "w", driver="GTiff", width=dem.shape[1], height=dem.shape[0], count=1, dtype=dtype,
+                       crs=dem.crs, transform=dem.transform, nodata=nodata, compress="deflate") as dst:
         dst.write(data, 1)
     return path
 
