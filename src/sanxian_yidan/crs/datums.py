@@ -21,13 +21,9 @@ def _datum_names(crs: CRS) -> list[str]:
 def _legacy_match(crs: Any) -> str | None:
     if crs is None:
         return None
-    for name in _datum_names(as_crs(crs)):
-        # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
-        norm = name.lower().replace("_", " ").strip().removeprefix("d ")
-        legacy = next((d for d in crs_settings().legacy_datums if norm == d.lower()), None)
-        if legacy is not None:
-            return legacy
-    return None
+    # ESRI .prj files spell datums 'D_Xian_1980'; pyproj keeps that spelling when it cannot map it.
+    names = [name.lower().replace("_", " ").strip().removeprefix("d ") for name in _datum_names(as_crs(crs))]
+    return next((d for name in names for d in crs_settings().legacy_datums if name == d.lower()), None)
 
 
 def is_legacy_datum(crs: Any) -> bool:

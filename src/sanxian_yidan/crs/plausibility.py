@@ -208,15 +208,14 @@ def _raise_out_of_range(gdf: Any, coords: np.ndarray, index: np.ndarray, bad: np
     """Raise for the first longitude/latitude out of range, suggesting the decimal-point typo."""
     lim = limits()
     (lon_lo, lon_hi), (lat_lo, lat_hi) = lim.lon_range, lim.lat_range
-    lon, lat = coords[:, 0], coords[:, 1]
-    bad_lat = (lat < lat_lo) | (lat > lat_hi)
     first = int(np.flatnonzero(bad)[0])
-    lon_typo, lat_typo = point_typos(float(lon[first]), float(lat[first]))
-    if bad_lat[first]:
-        value, axis, zh_axis, typo = lat[first], "latitude", "纬度", lat_typo
+    lon, lat = float(coords[first, 0]), float(coords[first, 1])
+    lon_typo, lat_typo = point_typos(lon, lat)
+    if lat < lat_lo or lat > lat_hi:
+        value, axis, zh_axis, typo = lat, "latitude", "纬度", lat_typo
         rng = f"[{lat_lo:g}, {lat_hi:g}]"
     else:
-        value, axis, zh_axis, typo = lon[first], "longitude", "经度", lon_typo
+        value, axis, zh_axis, typo = lon, "longitude", "经度", lon_typo
         rng = f"[{lon_lo:g}, {lon_hi:g}]"
     raise InputFileError(problem(
         f"{zh_axis} {value:.10g} 超出有效范围 {rng}。",

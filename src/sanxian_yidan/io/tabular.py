@@ -197,8 +197,7 @@ def _parse_dms(text: object) -> float:
         return float("nan")
     deg = float(match["deg"])
     value = abs(deg) + float(match["min"] or 0) / 60 + float(match["sec"] or 0) / 3600
-    negative = deg < 0 or (match["hemi"] or "") in "SW南西" and match["hemi"] is not None
-    return -value if negative else value
+    return -value if deg < 0 or match["hemi"] in tuple("SW南西") else value
 
 
 def table_to_points(path: Path, *, layer: str | None = None, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
