@@ -309,9 +309,7 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
         An invalid factor file or an unknown grid.
     """
     index = annual_kwh.index if isinstance(annual_kwh, pd.Series) else None
-    kwh = np.atleast_1d(np.asarray(annual_kwh, dtype=float))
-    if kwh.ndim != 1:
-        kwh = kwh.ravel()
+    kwh = np.asarray(annual_kwh, dtype=float).ravel()
     negative = np.flatnonzero(kwh < 0)
     if negative.size:
         raise InputFileError(problem("发电量不能为负。",
@@ -319,13 +317,10 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
                                      f"{kwh[negative[0]]!r} at position {int(negative[0])}.",
                                      feature=int(negative[0]), fix="pass annual PV energy in kWh/yr"))
     chosen = select_factors(factors, grid)
-    data: dict[str, Any] = {}
-    for kind, factor in chosen.items():
-        _, column, divisor = KINDS[kind]
-        data[column] = kwh * factor.value / divisor
-    ids = ";".join(chosen[k].id for k in ("co2", "so2", "nox", "pm", "coal"))
+    ids = ";".join(chosen[k].id for k in KINDS)
     # One block per column (copy=False): stacking them into one block would copy every value once more.
-    out = pd.DataFrame({c: data[c] for c in BENEFIT_COLUMNS}, index=index, copy=False)
+    out = pd.DataFrame({column: kwh * chosen[kind].value / divisor for kind, (_, column, divisor) in KINDS.items()},
+                       index=index, copy=False)
     # One category, integer codes: no list of a million identical strings.
     out["factor_ids"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[ids])
     out.attrs["sanxian"] = {"factors": dict(chosen),
@@ -337,14 +332,9 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
 def factor_notes(frame: pd.DataFrame) -> list[str]:
     """Human-readable provenance lines for the factors behind a :func:`co_benefits` result."""
     factors: Mapping[str, Factor] = frame.attrs.get("sanxian", {}).get("factors", {})
-    lines = []
-    for kind in ("co2", "so2", "nox", "pm", "coal"):
-        f = factors.get(kind)
-        if f is None:
-            continue
-        flag = "" if f.confirmed else " [UNCONFIRMED 待核实]"
-        lines.append(f"{KINDS[kind][1]}: {f.value} {f.unit} {f.basis_label} ({f.year}, {f.publisher}){flag} — {f.id}")
-    return lines
+    return [f"{column}: {f.value} {f.unit} {f.basis_label} ({f.year}, {f.publisher})"
+            f"{'' if f.confirmed else ' [UNCONFIRMED 待核实]'} — {f.id}"
+            for kind, (_, column, _) in KINDS.items() if (f := factors.get(kind)) is not None]
 
 
 __all__ = ["BASES", "BENEFIT_COLUMNS", "Factor", "KINDS", "co_benefits", "factor_notes", "load_defaults", "load_factors",

@@ -39,7 +39,7 @@ import logging
 import operator
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -332,24 +332,22 @@ def read_weather(path: str | Path, *, timezone: str | None = None) -> Weather:
     check_input_file(path, what="weather file")  # no folder, named pipe, device or empty file
     import pvlib
 
-    lat = lon = None
+    meta: Any = {}  # the file's metadata, where it states the station's latitude and longitude
     suffix = path.suffix.lower()
     try:
         if suffix == ".epw":
             data, meta = pvlib.iotools.read_epw(path)
-            lat, lon = meta.get("latitude"), meta.get("longitude")
         elif suffix == ".json" or _looks_like_pvgis(path):
             out = pvlib.iotools.read_pvgis_tmy(path, map_variables=True)
             data, meta = out[0], out[-1]
             inputs = meta.get("inputs", meta) if isinstance(meta, dict) else {}
-            loc = inputs.get("location", inputs) if isinstance(inputs, dict) else {}
-            lat, lon = loc.get("latitude"), loc.get("longitude")
+            meta = inputs.get("location", inputs) if isinstance(inputs, dict) else {}
         elif suffix == ".csv" and _looks_like_tmy3(path):
             data, meta = pvlib.iotools.read_tmy3(path, coerce_year=default_params().site.reference_year,
                                                  map_variables=True)
-            lat, lon = meta.get("latitude"), meta.get("longitude")
         else:
             data = _read_plain_csv(path, timezone or default_params().site.timezone)
+        lat, lon = meta.get("latitude"), meta.get("longitude")
     except (InputFileError, MissingFileError):
         raise
     except Exception as exc:  # pvlib raises ValueError/KeyError/IndexError on malformed files
@@ -411,10 +409,9 @@ def _complete_weather(data: pd.DataFrame, path: Path | str) -> pd.DataFrame:
         # GHI only: beam and diffuse are derived later with the Erbs correlation at the site (see _sky).
         out.attrs["needs_split"] = True
     out.attrs["source_columns"] = [c for c in _WEATHER_COLUMNS if c in data.columns]
-    if "temp_air" not in out:
-        out["temp_air"] = np.nan
-    if "wind_speed" not in out:
-        out["wind_speed"] = np.nan
+    for col in ("temp_air", "wind_speed"):
+        if col not in out:
+            out[col] = np.nan
     return out
 
 
@@ -439,9 +436,8 @@ def distance_outside_climatology_km(lon: float, lat: float,
         0.0 inside the box, else the distance to it [km].
     """
     v = _resolve_params(params).climatology.validity
-    west, south, east, north = v.west, v.south, v.east, v.north
-    near_lon = min(max(float(lon), west), east)
-    near_lat = min(max(float(lat), south), north)
+    near_lon = min(max(float(lon), v.west), v.east)
+    near_lat = min(max(float(lat), v.south), v.north)
     if near_lon == float(lon) and near_lat == float(lat):
         return 0.0
     return _distance_km(float(lon), float(lat), near_lon, near_lat)
@@ -815,9 +811,9 @@ def _grid_yields(sky: _Sky, tilts: np.ndarray, azimuth: float, params: SolarPara
     best grid step, which is then evaluated exactly.
     """
     lit = (sky.ghi > 0) | (sky.dni > 0) | (sky.dhi > 0)
-    day = replace(sky, times=sky.times[lit], ghi=sky.ghi[lit], dni=sky.dni[lit], dhi=sky.dhi[lit],
-                  temp_air=sky.temp_air[lit], wind=sky.wind[lit], zenith=sky.zenith[lit], azimuth=sky.azimuth[lit],
-                  dni_extra=sky.dni_extra[lit], airmass=sky.airmass[lit], key=None)
+    hourly: dict[str, Any] = {f.name: v[lit] for f in fields(sky)
+                              if isinstance(v := getattr(sky, f.name), (np.ndarray, pd.Index))}
+    day = replace(sky, key=None, **hourly)
     poa, eff = _plane(day, np.asarray(tilts, dtype=float)[:, None], azimuth, params)  # (tilts, hours)
     return _ac_power(day, poa, eff, params).sum(axis=1) * sky.step_h / 1000.0 * sky.per_year
 
