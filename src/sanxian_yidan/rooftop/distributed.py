@@ -251,12 +251,11 @@ def _reduce_tables(used: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
     total = pd.DataFrame({"county": [TOTAL], **{c: [counties[c].sum()] for c in _SUMS},
                           "synthetic": [bool(counties["synthetic"].any())], "rank": [0]})
     counties = pd.concat([counties, total.astype(counties.dtypes.to_dict())], ignore_index=True)
-    first = used[0]["categories"]
     cats = _reduce_group([p["categories"] for p in used], ["county", "use_category"])
     labels = pd.concat([p["categories"] for p in used]).drop_duplicates("use_category").set_index("use_category")
     cats["pilot_share"] = cats["use_category"].map(labels["pilot_share"])
     cats["category_zh"] = cats["use_category"].map(labels["category_zh"])
-    return towns, counties, cats[list(first.columns)]
+    return towns, counties, cats[list(used[0]["categories"].columns)]
 
 
 def _sum_counts(maps: list[Mapping[str, int]]) -> dict[str, int]:
@@ -423,7 +422,10 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     report_step(progress, "rank 全局排序", 2 + n_parts, total)
     ranks = _global_rank(used)
     schema = _unified_schema([q["path"] for q in used])
-    parts = _finalise_all(client, used, ranks, schema, str(out / PARQUET_NAME), progress, 3 + n_parts, total)
+    # Pass 2 on the cluster: one task per partition with its own row ids and ranks.
+    parts = run_partitions(client, _finalise_partition, [(q["path"], q["index"]) for q in used], schema,
+                           str(out / PARQUET_NAME), progress=progress, label="rank 写排序", offset=3 + n_parts,
+                           total=total, per_partition=[ranks[q["index"]] for q in used])
     shutil.rmtree(out / _PASS1, ignore_errors=True)
     towns, counties, cats = _reduce_tables(used)
     classes = (pd.concat([q["yield_classes"] for q in used], ignore_index=True)
@@ -446,15 +448,6 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
     report_step(progress, "done", total, total)
     return PartitionedRooftopResult(best, towns, counties, cats, classes, details, params=p, layers_used=layers,
                                     files=files, partitions=n_parts)
-
-
-def _finalise_all(client: Any, used: list[dict[str, Any]], ranks: dict[int, tuple[np.ndarray, np.ndarray]],
-                  schema: Any, out_dir: str, progress: Progress | None, offset: int, total: int) -> list[str]:
-    """Pass 2 on the cluster: one task per partition with its own row ids and ranks."""
-    parts = [(q["path"], q["index"]) for q in used]
-    return run_partitions(client, _finalise_partition, parts, schema, out_dir, progress=progress,
-                          label="rank 写排序", offset=offset, total=total,
-                          per_partition=[ranks[q["index"]] for q in used])
 
 
 def _top(parts: list[str], n: int) -> gpd.GeoDataFrame:

@@ -141,19 +141,15 @@ class RooftopResult(Result):
         d = self.details
         totals = d.get("totals", {})
         co2 = d.get("factors", {}).get("co2")
-        rows = [{"label_zh": "读取建筑", "label_en": "buildings read", "value": d.get("input_features"),
-                 "unit": "栋 / buildings"},
-                {"label_zh": "纳入计算的建筑", "label_en": "buildings included", "value": d.get("included"),
-                 "unit": "栋 / buildings"},
-                {"label_zh": "技术可装机容量", "label_en": "technical potential", "value": totals.get("capacity_kwp"),
-                 "unit": "kWp", "source": self._source("modules")},
-                {"label_zh": "整县推进政策目标容量", "label_en": "pilot policy-target capacity",
-                 "value": totals.get("policy_target_kwp"), "unit": "kWp", "source": self._source("use")},
-                {"label_zh": "年发电量", "label_en": "annual generation", "value": totals.get("annual_kwh"),
-                 "unit": "kWh/yr"},
-                {"label_zh": "减排二氧化碳", "label_en": "avoided CO₂", "value": totals.get("co2_t"), "unit": "t/yr",
-                 "source": co2.source if co2 is not None else ""}]
-        table = _SummaryTable(summary_frame(rows))
+        rows = (("读取建筑", "buildings read", d.get("input_features"), "栋 / buildings", ""),
+                ("纳入计算的建筑", "buildings included", d.get("included"), "栋 / buildings", ""),
+                ("技术可装机容量", "technical potential", totals.get("capacity_kwp"), "kWp", self._source("modules")),
+                ("整县推进政策目标容量", "pilot policy-target capacity", totals.get("policy_target_kwp"), "kWp",
+                 self._source("use")),
+                ("年发电量", "annual generation", totals.get("annual_kwh"), "kWh/yr", ""),
+                ("减排二氧化碳", "avoided CO₂", totals.get("co2_t"), "t/yr", co2.source if co2 is not None else ""))
+        keys = ("label_zh", "label_en", "value", "unit", "source")
+        table = _SummaryTable(summary_frame(dict(zip(keys, row)) for row in rows))
         table._details = d
         return table
 

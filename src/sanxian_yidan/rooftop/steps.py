@@ -262,8 +262,7 @@ def exclusion_reasons(gdf: gpd.GeoDataFrame, geoms: np.ndarray, area: np.ndarray
             not_applied[role] = NOT_APPLIED_MISSING if cat is not None else NOT_APPLIED_NO_CATALOG
     if not_applied:
         logger.warning("exclusion layers not applied: %s", not_applied)
-    for name, layer in extra.items():
-        layers.append((name, layer))
+    layers += extra.items()
 
     def code_of(name: str) -> int:
         if name not in names:
@@ -456,7 +455,9 @@ def assign_areas(gdf: gpd.GeoDataFrame, geoms: np.ndarray, cat: CatalogLike | No
         return _Areas(np.zeros(n, dtype=np.int64), [UNASSIGNED], np.zeros(n, dtype=np.int64), [UNASSIGNED], "none")
     if layer.crs is not None and not layer.crs.equals(gdf.crs):
         layer = layer.to_crs(gdf.crs)
-    names = _area_names(layer)
+    from ..placenames import display_names
+
+    names = display_names(layer)
     counties = (names if county_only else
                 layer["county"].astype(str).to_numpy(dtype=object) if "county" in layer.columns
                 else np.full(len(layer), UNASSIGNED, dtype=object))
@@ -478,12 +479,6 @@ def _codes_for(labels_per_polygon: np.ndarray, polygon: np.ndarray) -> tuple[np.
     lookup = {name: j for j, name in enumerate(names)}
     polygon_code = np.array([lookup.get(str(v), -1) for v in labels_per_polygon], dtype=np.int64)  # tens of polygons
     return polygon_code[polygon], names
-
-
-def _area_names(layer: gpd.GeoDataFrame) -> np.ndarray:
-    from ..placenames import display_names
-
-    return display_names(layer)
 
 
 def rank_by_energy(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.ndarray) -> np.ndarray:
