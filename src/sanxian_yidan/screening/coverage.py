@@ -217,9 +217,8 @@ def search_outside(cov: Coverage, proj: Projects, idx: np.ndarray, distance_m: f
         near[todo[qi]] = True
         rest = todo[~near[todo]]                 # no boundary within the distance: wholly inside or outside
         far_out = rest[~shapely.intersects(sc.geom, proj.footprints[rest])]
-        if len(far_out):
-            whole = shapely.area(shapely.buffer(proj.footprints[far_out], distance_m, quad_segs=settings.quad_segs))
-            known_area[far_out], known_share[far_out] = whole, 1.0
+        whole = shapely.area(shapely.buffer(proj.footprints[far_out], distance_m, quad_segs=settings.quad_segs))
+        known_area[far_out], known_share[far_out] = whole, 1.0
         edge = todo[near[todo]]
         if len(edge):
             search = shapely.buffer(proj.footprints[edge], distance_m, quad_segs=settings.quad_segs)

@@ -239,8 +239,7 @@ def prepare_projects(projects: Any, working_crs: str, settings: ScreeningSetting
     is_poly = np.isin(tid, (3, 6))
     is_point = np.isin(tid, (0, 4))
     footprints = np.array(g, dtype=object)
-    if (~is_poly).any():
-        footprints[~is_poly] = shapely.buffer(g[~is_poly], radius_m, quad_segs=settings.quad_segs)
+    footprints[~is_poly] = shapely.buffer(g[~is_poly], radius_m, quad_segs=settings.quad_segs)
     kind = np.where(is_poly, "polygon", np.where(is_point, f"point buffered {radius_m:g} m",
                                                    f"line buffered ±{radius_m:g} m"))
     area = shapely.area(footprints)
@@ -411,8 +410,7 @@ def _check_footprints(footprints: np.ndarray, area: np.ndarray, is_poly: np.ndar
     n = len(footprints)
     coords, index = shapely.get_coordinates(footprints, return_index=True)
     finite_geom = np.ones(n, dtype=bool)
-    if len(coords):
-        np.logical_and.at(finite_geom, index, np.isfinite(coords).all(axis=1))
+    np.logical_and.at(finite_geom, index, np.isfinite(coords).all(axis=1))
     bounds = shapely.bounds(footprints)
     # The drawn geometry too: buffering a line with a vertex at 1e300 overflows into an invalid polygon whose
     # bounds look ordinary, while the line itself lies off the Earth.
