@@ -618,14 +618,12 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
     month = times.month.to_numpy() - 1
     temp = data["temp_air"].to_numpy(float)
     temp = np.where(np.isnan(temp), np.asarray(params.air_temperature.monthly_mean_c)[month], temp)
-    wind = data["wind_speed"].to_numpy(float)
-    wind = np.where(np.isnan(wind), params.air_temperature.wind_speed_m_s, wind)
-    step = wx.step_hours
+    wind = data["wind_speed"].fillna(params.air_temperature.wind_speed_m_s).to_numpy(float)
     sky = _Sky(times=times, ghi=ghi, dni=np.nan_to_num(dni), dhi=np.nan_to_num(dhi), temp_air=temp, wind=wind,
                zenith=zenith, azimuth=solpos["azimuth"].to_numpy(),
                dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(times), float),
                airmass=np.asarray(pvlib.atmosphere.get_relative_airmass(zenith), float),
-               step_h=step, per_year=1.0 / max(wx.years, 1e-9), source=wx.source,
+               step_h=wx.step_hours, per_year=1.0 / max(wx.years, 1e-9), source=wx.source,
                key=key if wx.key else None, outside_climatology=bool(data.attrs.get("outside_climatology", False)))
     if wx.key:
         if len(_SKY_CACHE) > 64:

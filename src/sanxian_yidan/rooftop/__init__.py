@@ -56,7 +56,7 @@ from .. import solar as solar_mod
 from ..analysis import Analysis, LayerRecord, register
 from ..errors import EmptyLayerError, problem
 from ..progress import Progress, report_step
-from ..provenance import TrackedCatalog, synthetic_layers_of, truthy_flags
+from ..provenance import TrackedCatalog, synthetic_layers_of
 from .locate import PointGrid
 from .orientation import roof_orientation
 from .output import (  # noqa: F401  (public names, as before the split)
@@ -236,8 +236,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
     })
     synthetic_layers, context_synthetic = _synthetic_layers(buildings, ctx, exclusions,
                                                             townships if areas.source == "townships given" else None)
-    own = (truthy_flags(out["synthetic"].to_numpy()) if "synthetic" in out.columns
-           else np.zeros(len(out), dtype=bool))
+    own = out["synthetic"].to_numpy(dtype=bool)  # the footprints' own flags, read by assemble_buildings
     out["synthetic"] = own | bool(buildings.attrs.get("sanxian", {}).get("synthetic", False)) | bool(context_synthetic)
     report_step(progress, "aggregate", 7, ROOFTOP_STEPS)
     # Aggregation works on the integer codes (categoricals), not on the per-building strings.

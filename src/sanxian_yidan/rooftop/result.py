@@ -233,8 +233,7 @@ class RooftopResult(Result):
         towns = self.townships.assign(level="township")
         counties = self.counties.assign(level=np.where(self.counties["county"] == TOTAL, "total", "county"),
                                         township="")
-        cols = ["level", "county", "township"] + [c for c in towns.columns if c not in ("level", "county",
-                                                                                         "township")]
+        cols = ["level", "county", "township", *towns.columns.drop(["level", "county", "township"])]
         return pd.concat([towns[cols], counties.reindex(columns=cols)], ignore_index=True)
 
 
