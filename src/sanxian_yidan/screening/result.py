@@ -266,15 +266,15 @@ class ScreeningResult(Result):
     # -- records ---------------------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per project, in input order (schema: ``docs/screening_schema.md``)."""
-        findings = _group_records(self.findings, _finding_record)
+        findings = _group_rows(_row_dicts(self.findings), _finding_record)
         # The overlap rows are converted once and split by role in Python: per-role pandas queries on the
         # few rows of a single project cost more than the records themselves.
         overlap_rows = _row_dicts(self.overlaps)
         overlaps = _group_rows(overlap_rows, _overlap_record)
         access = _group_rows([r for r in overlap_rows if r["role"] == "control_unit"], _access_record)
         counties = _group_rows([r for r in overlap_rows if r["role"] == "admin_boundary"], _county_record)
-        distances = _group_records(self.distances, _distance_record)
-        notes = _group_records(self.slivers, _sliver_record)
+        distances = _group_rows(_row_dicts(self.distances), _distance_record)
+        notes = _group_rows(_row_dicts(self.slivers), _sliver_record)
         out = []
         for row in _row_dicts(self.projects):
             pid, two_high = row["project_id"], clean_value(row["two_high"])
@@ -368,10 +368,6 @@ def _row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     columns = {name: series.tolist() for name, series in frame.items() if name != "geometry"}
     return [dict(zip(columns, row)) for row in zip(*columns.values())]
-
-
-def _group_records(frame: pd.DataFrame, make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
-    return _group_rows(_row_dicts(frame), make)
 
 
 def _group_rows(rows: list[dict[str, Any]], make: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, list]:
