@@ -375,8 +375,7 @@ def _looks_like_pvgis(path: Path) -> bool:
 def _read_plain_csv(path: Path, timezone: str) -> pd.DataFrame:
     from .io.encoding import detect_bytes_encoding
 
-    enc = detect_bytes_encoding(path.read_bytes()[:200_000], file=path).encoding
-    frame = pd.read_csv(path, encoding=enc)
+    frame = pd.read_csv(path, encoding=detect_bytes_encoding(path.read_bytes()[:200_000], file=path).encoding)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     time_col = next((c for c in ("time", "timestamp", "datetime", "date", "时间") if c in frame.columns), None)
     if time_col is None or "ghi" not in frame.columns:
@@ -473,8 +472,7 @@ def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool 
 
     site, clim = params.site, params.climatology
     times = pd.date_range(f"{site.reference_year}-01-01 00:30", periods=8760, freq="h", tz=site.timezone)
-    altitude = float(pvlib.location.lookup_altitude(lat, lon))
-    loc = pvlib.location.Location(lat, lon, tz=site.timezone, altitude=altitude)
+    loc = pvlib.location.Location(lat, lon, tz=site.timezone, altitude=float(pvlib.location.lookup_altitude(lat, lon)))
     solpos = loc.get_solarposition(times)
     clear = loc.get_clearsky(times, model=params.clear_sky.model, solar_position=solpos)
     month = times.month.to_numpy() - 1

@@ -136,9 +136,8 @@ def _analyse_partition(part: gpd.GeoDataFrame, index: int, ctx: _Context) -> dic
     # Within a partition rows keep their input order (the partition itself is spatially compact): its
     # lists of feature ids (repairs) start, as the in-memory engine's, with the lowest.
     part = part.sort_values(ROW, kind="stable").reset_index(drop=True)
-    position = part[ROW].to_numpy()
     if "src_fid" not in part.columns:
-        part["src_fid"] = position
+        part["src_fid"] = part[ROW].to_numpy()
     part.attrs = {"sanxian": dict(ctx.attrs)}
     try:
         with warnings.catch_warnings():
@@ -233,8 +232,7 @@ def _no_footprint(n_features: int) -> EmptyLayerError:
 
 def _reduce_group(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
     """Sum partial group tables (``_SUMS``; ``synthetic`` = any), keys sorted as the in-memory tables."""
-    both = pd.concat(frames, ignore_index=True)
-    grouped = both.groupby(by, sort=False)
+    grouped = pd.concat(frames, ignore_index=True).groupby(by, sort=False)
     agg = grouped[list(_SUMS)].sum()
     agg["synthetic"] = grouped["synthetic"].any()
     agg = agg.reset_index()
@@ -295,8 +293,7 @@ def _unified_schema(paths: list[str]) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schemas = [pq.read_schema(p) for p in paths]
-    unified = pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive")
+    unified = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths], promote_options="permissive")
     return unified.remove(unified.get_field_index(ROW))
 
 

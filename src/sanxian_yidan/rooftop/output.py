@@ -95,8 +95,7 @@ def _layer_metadata(result: RooftopTables, dropped: Mapping[str, str], spatial_i
     s = result.details
     notes = provenance_notes(result)
     factors = factor_table(result)
-    excluded = s["excluded"]
-    applied = [f"{name}: applied, {n} building(s) excluded" for name, n in excluded.items()]
+    applied = [f"{name}: applied, {n} building(s) excluded" for name, n in s["excluded"].items()]
     exclusions = applied + [f"{role}: not applied, {why}" for role, why in s.get("exclusions_not_applied", {}).items()]
     townships = ("not assigned (no township layer): no township aggregation" if s["area_source"] == "none"
                  else s["area_source"])
@@ -201,7 +200,6 @@ def write_outputs(result: RooftopTables, out: str | Path, *, spatial_index: bool
                                      fix=f"use one of {', '.join(FORMATS)}"))
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    csv = folder / CSV_NAME
     table = result.area_table().assign(**provenance_notes(result))
     # Labels first: an undeclared or clashing column fails before any file is touched.
     headers = declared_labels(table.columns)
@@ -214,7 +212,7 @@ def write_outputs(result: RooftopTables, out: str | Path, *, spatial_index: bool
         paths = {"parquet": _write_geoparquet(layer, folder / PARQUET_NAME, metadata)}
     else:
         paths = {"gpkg": _write_gpkg(layer, folder / GPKG_NAME, metadata, spatial_index)}
-    paths["csv"] = write_csv(format_table(table).rename(columns=headers), csv)
+    paths["csv"] = write_csv(format_table(table).rename(columns=headers), folder / CSV_NAME)
     if factors is not None:
         paths["factors"] = write_csv(format_table(factors).rename(columns=factor_headers),
                                      folder / FACTORS_CSV_NAME)
