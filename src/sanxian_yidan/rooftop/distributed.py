@@ -54,7 +54,7 @@ from ..engine import (
 )
 from ..errors import EmptyLayerError, SanxianWarning, problem
 from ..progress import Progress, report_step
-from .output import for_pyogrio, write_outputs
+from .output import PARQUET_NAME, for_pyogrio, write_outputs
 from .result import AGGREGATE_SUMS, TOTAL, RooftopResult
 
 if TYPE_CHECKING:
@@ -64,8 +64,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Folder of the per-building GeoParquet output (one file per partition).
-PARQUET_NAME = "rooftops.parquet"
 _PASS1 = "_pass1"
 _SUMS = ("n_buildings", "n_included", *AGGREGATE_SUMS)
 #: Steps reported besides one per partition and pass: reading, site, rank, GeoPackage, done.
