@@ -313,7 +313,6 @@ def run(catalog: Catalog, buildings: gpd.GeoDataFrame | None = None,
     return rooftop_potential(buildings, catalog=catalog, params=params, progress=progress)
 
 
-
 def _synthetic_layers(buildings: gpd.GeoDataFrame, ctx: TrackedCatalog | None,
                       exclusions: Mapping[str, gpd.GeoDataFrame] | None,
                       townships: gpd.GeoDataFrame | None) -> tuple[list[str], list[str]]:

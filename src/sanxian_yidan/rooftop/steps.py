@@ -425,7 +425,6 @@ def yield_class_table(site: tuple[float, float], tilt_class: np.ndarray, azimuth
     return merged, inverse.ravel()
 
 
-
 @dataclass(frozen=True)
 class _Areas:
     """Township and county of each building as codes into sorted name lists (:func:`assign_areas`)."""
@@ -494,7 +493,6 @@ def rank_by_energy(annual_kwh: np.ndarray, capacity: np.ndarray, included: np.nd
     rank = np.zeros(len(annual_kwh), dtype=np.int64)
     rank[order] = np.arange(1, len(order) + 1)
     return rank
-
 
 
 def assemble_buildings(gdf: gpd.GeoDataFrame, columns: dict[str, Any]) -> gpd.GeoDataFrame:
