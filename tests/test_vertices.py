@@ -74,3 +74,16 @@ def test_point_layers_hand_nothing_on(tmp_path: Path) -> None:
                      crs="EPSG:4547").to_file(path)
     gdf = read_vector(path)
     assert vertices.take(np.asarray(gdf.geometry.values)) is None
+
+
+def test_handed_vertices_follow_dropped_empty_and_z_dropped_rows(tmp_path: Path) -> None:
+    boxes = shapely.box([500_000, 500_050, 500_100], 3_500_000, [500_020, 500_070, 500_120], 3_500_020)
+    with_z = shapely.force_3d(boxes, 12.0)
+    geoms = np.array([with_z[0], shapely.Polygon(), with_z[1], with_z[2]], dtype=object)
+    path = tmp_path / "z.gpkg"
+    gpd.GeoDataFrame({"bid": [1, 2, 3, 4]}, geometry=geoms, crs="EPSG:4547").to_file(path)
+    gdf = read_vector(path)
+    out, rings = normalise_with_rings(gdf, "EPSG:4547", expected="polygon")
+    assert list(out["bid"]) == [1, 3, 4]                                  # the empty one dropped
+    assert not shapely.has_z(np.asarray(out.geometry.values)).any()
+    assert rings is not None and _same(rings, polygon_rings(np.asarray(out.geometry.values)))

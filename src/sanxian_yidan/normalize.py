@@ -121,17 +121,24 @@ def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     if "src_fid" not in out.columns:
         out["src_fid"] = np.arange(len(out))
     repairs: list[Repair] = []
+    # The vertices read_vector extracted from these very geometries, if it did (None: extracted below).
+    handed = vertices.take(np.asarray(out.geometry.values))
+    simple = handed is not None and bool(handed.simple.all())
     # One pass each for the vertex counts (0: missing or empty) and the geometry types, shared by the empty
-    # check, the family check and the vertex extraction of the validity check.
-    num_coords = shapely.get_num_coordinates(np.asarray(out.geometry.values))
-    out = _drop_empty(out, repairs, bad=num_coords == 0)
-    if len(out) < len(num_coords):
-        num_coords = num_coords[num_coords > 0]
-    type_ids = shapely.get_type_id(np.asarray(out.geometry.values))
+    # check, the family check and the vertex extraction of the validity check; a layer of polygons without
+    # holes has both in the reader's vertices.
+    num_coords = handed.counts if simple else shapely.get_num_coordinates(np.asarray(out.geometry.values))
+    bad = num_coords == 0
+    out = _drop_empty(out, repairs, bad=bad)
+    if bad.any():
+        num_coords = num_coords[~bad]
+        handed = handed.take(~bad) if handed is not None else None
+    type_ids = (np.full(len(out), 3, dtype=np.int32) if simple  # 3: GEOS' type id of a polygon
+                else shapely.get_type_id(np.asarray(out.geometry.values)))
     allowed = (expected,) if isinstance(expected, str) else expected
     _check_families(out, allowed, file, layer, type_ids)
-    out = _drop_z(out, repairs)  # keeps each geometry's type and vertex count
-    repaired, extracted = _make_valid(out, repairs, type_ids, num_coords)
+    out = _drop_z(out, repairs)  # keeps each geometry's type, vertex count and x/y
+    repaired, extracted = _make_valid(out, repairs, type_ids, num_coords, handed)
     rings: PolygonRings | None = extracted if repaired is out else None
     if repaired is not out:  # only a repair can leave a geometry empty
         out = _drop_empty(repaired, repairs, after_repair=True)
@@ -231,18 +238,18 @@ def _drop_z(gdf: gpd.GeoDataFrame, repairs: list[Repair]) -> gpd.GeoDataFrame:
 
 
 def _make_valid(gdf: gpd.GeoDataFrame, repairs: list[Repair], type_ids: np.ndarray | None = None,
-                num_coords: np.ndarray | None = None) -> tuple[gpd.GeoDataFrame, PolygonRings]:
+                num_coords: np.ndarray | None = None,
+                rings: PolygonRings | None = None) -> tuple[gpd.GeoDataFrame, PolygonRings]:
     """The frame with invalid geometries repaired (the same frame when none is), and the rings of the input.
 
-    ``type_ids`` and ``num_coords`` are the geometries' ``shapely.get_type_id`` / ``get_num_coordinates`` when
-    already computed.
+    ``type_ids``, ``num_coords`` and ``rings`` are the geometries' ``shapely.get_type_id`` /
+    ``get_num_coordinates`` / :func:`polygon_rings` when already computed.
     """
     geoms = gdf.geometry.values
     # The validity check is the costliest step of normalising a large layer: strictly convex single-ring polygons
     # (most building footprints) are valid by construction and recognised in numpy; GEOS checks the others,
     # on threads (it runs without the GIL).
     arr = np.asarray(geoms)
-    rings = vertices.take(arr)  # the reader's, when it extracted them from these very geometries
     rings = polygon_rings(arr, type_ids, num_coords) if rings is None else rings
     invalid = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(~strictly_convex_polygons(arr, rings))
