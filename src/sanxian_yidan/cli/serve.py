@@ -39,7 +39,7 @@ def serve_command(
                                                                "a --host other than localhost / 用户文件"),
     db: Path = typer.Option(Path("sanxian-serve.sqlite"), "--db", help="SQLite file for history, sessions and the "
                                                                        "request log / 历史记录数据库"),
-    settings: Optional[Path] = typer.Option(None, "--settings", help="Service settings instead of the packaged "
+    settings: Optional[Path] = typer.Option(None, "--settings", help="Service settings merged over the packaged "
                                                                      "serve.toml (upload limit, time limit ...)"),
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Send the session cookie over HTTPS only "
                                                                         "(behind an HTTPS reverse proxy)"),

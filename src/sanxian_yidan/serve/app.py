@@ -93,7 +93,7 @@ def create_app(catalog: str | Path, *, db: str | Path, users: str | Path | None 
         Users file (``sanxian serve adduser``); without it the service has one local user and must only
         listen on localhost (the command line enforces this).
     settings : path, optional
-        Service settings instead of the packaged ``data/serve.toml``.
+        Service settings merged over the packaged ``data/serve.toml`` (only the keys to change).
     secure_cookies : bool
         Send cookies only over HTTPS (when an HTTPS reverse proxy is in front).
     warm : bool
