@@ -90,6 +90,20 @@ def test_short_read_check() -> None:
 
 # ---------------------------------------------------------------------------------------- encodings
 
+def test_dbf_with_a_zero_record_length_is_judged_by_its_language_driver() -> None:
+    """A damaged .dbf header (record length 0) holds no text: detection falls back on the LDID, no crash."""
+    from sanxian_yidan.io.encoding import detect_dbf_encoding
+
+    header = bytearray(32)
+    header[0] = 3
+    header[4:12] = struct.pack("<IHH", 2, 65, 0)  # 2 records, 65-byte header, 0-byte records
+    header[29] = 0x4D  # code page 936
+    name = bytearray(32)
+    name[:4], name[11], name[16] = b"NAME", ord("C"), 10
+    guess = detect_dbf_encoding(bytes(header + name) + b"\x0d" + b" " * 20, None, file="p.dbf")
+    assert guess.encoding == "gb18030" and "language driver 0x4D" in guess.reason
+
+
 def test_zipped_gbk_shapefile_without_cpg_is_detected(tmp_path: Path) -> None:
     shp = _three_points(tmp_path, encoding="gbk")
     shp.with_suffix(".cpg").unlink(missing_ok=True)

@@ -180,7 +180,8 @@ def _dbf_text_bytes(dbf: Path | bytes) -> tuple[bytes, int]:
         if chr(raw[pos + 11]) in "CM":
             fields.append((offset, raw[pos + 16]))
         offset += raw[pos + 16]
-    records = range(header_len, header_len + n_records * record_len, record_len)
+    # A damaged header's record length of 0 leaves no record bytes to read (range() refuses a step of 0).
+    records = range(header_len, header_len + n_records * record_len, record_len) if record_len else range(0)
     chunks = [raw[start:start + record_len][o:o + n] for start in records for o, n in fields]
     # Joining with a space keeps a multi-byte character from straddling two fields.
     return b" ".join(chunks), raw[29]  # byte 29: the language-driver id
