@@ -94,6 +94,15 @@ def test_focus_area_by_township_then_name_then_cluster():
     assert out["focus_basis"].tolist() == ["township", "name", "township", "cluster", ""]
 
 
+
+def test_focus_area_reads_a_categorical_township_column_with_gaps():
+    """A township column given as a pandas Categorical (with a missing value) is matched like text."""
+    frame = pd.DataFrame({"township": pd.Categorical(["吴山镇", None, "Fujia"]),
+                          "name": ["矿1", "万和镇采石场", "矿3"]})
+    out = mn.assign_focus_areas(frame, mn.load_params().focus_areas)
+    assert out["focus_area"].tolist() == ["吴山镇", "万和镇", ""]
+    assert out["focus_basis"].tolist() == ["township", "name", ""]
+
 # ---------------------------------------------------------------------------------------------
 # Visibility on a synthetic ridge
 # ---------------------------------------------------------------------------------------------

@@ -332,7 +332,8 @@ def assign_focus_areas(frame: pd.DataFrame, areas: Sequence[FocusArea]) -> pd.Da
         ``cluster`` or ``""``) aligned with ``frame``.
     """
     blank = pd.Series("", index=frame.index)
-    town, name, cluster = (frame[c].fillna("").astype(str) if c in frame.columns else blank
+    # as objects first: a Categorical column cannot take the "" of its gaps
+    town, name, cluster = (frame[c].astype(object).fillna("").astype(str) if c in frame.columns else blank
                            for c in ("township", "name", "cluster"))
     out = pd.DataFrame({"focus_area": blank, "focus_basis": blank})
     for f in areas:
