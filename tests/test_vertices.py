@@ -87,3 +87,25 @@ def test_handed_vertices_follow_dropped_empty_and_z_dropped_rows(tmp_path: Path)
     assert list(out["bid"]) == [1, 3, 4]                                  # the empty one dropped
     assert not shapely.has_z(np.asarray(out.geometry.values)).any()
     assert rings is not None and _same(rings, polygon_rings(np.asarray(out.geometry.values)))
+
+
+def test_a_frame_collected_while_its_copy_is_being_matched_does_not_break_the_hand_over(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    """The garbage collector may finalize the frame read (forgetting its entry) in the middle of ``take``
+    for a copy that shares its geometries: the copy still gets the vertices, and nothing raises."""
+    gdf = read_vector(_footprints(tmp_path), layer="buildings")
+    copy = gdf.copy()
+    expected = polygon_rings(np.asarray(copy.geometry.values))
+    original = vertices._identities
+    state = {"frame": gdf}
+    del gdf
+
+    def identities_after_collecting_the_frame(geoms: np.ndarray) -> np.ndarray:
+        state.pop("frame", None)  # the last reference to the frame read: its finalizer runs here
+        gc.collect()
+        return original(geoms)
+
+    monkeypatch.setattr(vertices, "_identities", identities_after_collecting_the_frame)
+    found = vertices.take(np.asarray(copy.geometry.values))
+    assert found is not None and _same(found, expected)
+    assert vertices.take(np.asarray(copy.geometry.values)) is None  # taken once

@@ -78,6 +78,7 @@ def take(geoms: np.ndarray) -> Any:
         if identities is None:
             identities = _identities(geoms)
         if np.array_equal(known, identities):
-            del _remembered[key]
+            # pop: the owner's finalizer may have forgotten the entry meanwhile (a collected original frame)
+            _remembered.pop(key, None)
             return rings
     return None
