@@ -413,6 +413,10 @@ def test_api_login_screen_and_fetch(app, expected_txt):
                        ).status_code == 400
     err = client.post("/api/screen", json={"geojson": {"type": "Point", "coordinates": [POINT[0], 320.8]}}, headers=auth)
     assert err.status_code == 422 and "320.8" in err.json()["error"]["message"]
+    for empty in ({}, {"coordinates": "  \n"}, {"geojson": None, "industry": "C2614"}):
+        message = client.post("/api/screen", json=empty, headers=auth).json()["error"]["message"]
+        assert "没有项目边界" in message and "No project boundary" in message and "/api/screen" in message
+        assert "'geojson'" in message and "file type" not in message
 
 
 def test_api_from_a_browser_session_needs_the_csrf_header(app):

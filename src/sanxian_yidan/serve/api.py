@@ -102,7 +102,10 @@ async def api_screen(request: Request) -> Response:
             geojson = json.dumps(body["geojson"]) if not isinstance(body["geojson"], str) else body["geojson"]
             key, screening = await run_request(state, caller.user, inputs, geojson=geojson)
         else:
-            key, screening = await run_request(state, caller.user, inputs, text=str(body.get("coordinates") or ""))
+            text = str(body.get("coordinates") or "")
+            if not text.strip():        # else the empty text reaches the file sniffer: "binary content"
+                raise views.no_api_input()
+            key, screening = await run_request(state, caller.user, inputs, text=text)
     except SanxianError as exc:
         return views.api_error(422, str(exc))
     request.state.verdict = screening.verdict

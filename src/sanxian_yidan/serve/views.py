@@ -45,6 +45,15 @@ def no_input() -> InputFileError:
                                   fix="choose a file, draw on the map, or paste coordinates, then press 研判 / Screen"))
 
 
+def no_api_input() -> InputFileError:
+    """The error for an API request without ``geojson`` or ``coordinates``."""
+    return InputFileError(problem("请求中没有项目边界（geojson 或 coordinates 字段为空）。",
+                                  "No project boundary was sent: the request has no 'geojson' and no 'coordinates'.",
+                                  file="POST /api/screen",
+                                  fix="send 'geojson' (a GeoJSON FeatureCollection, Feature or geometry) or "
+                                      "'coordinates' (pasted text, e.g. '113.37,31.69'); see /api/openapi.json"))
+
+
 def version_changed(stored: str, current: str) -> str:
     """Why a stored screening cannot be recomputed."""
     return (f"该研判基于图层版本 {stored}，服务器现用版本 {current}，无法复现下载文件；JSON 记录仍可下载。 / This "
