@@ -407,6 +407,13 @@ def test_api_login_screen_and_fetch(app, expected_txt):
     assert body["catalog_version"] == app.state.service.engine.version
     again = client.get(f"/api/screenings/{body['id']}", headers=auth).json()
     assert again["projects"] == body["projects"] and again["user"] == "wang"
+    assert any("Xian 1980" in n for n in body["notes"]) and again["notes"] == body["notes"]   # the TXT's datum
+    straight, swapped = (client.post("/api/screen", json={"coordinates": f"{x},{y}", "crs": "EPSG:4326",
+                                                          "industry": "C2614"}, headers=auth).json()
+                         for x, y in (POINT, POINT[::-1]))
+    assert not any("swapped" in n for n in straight["notes"])
+    assert any("swapped back" in n and "颠倒" in n for n in swapped["notes"])       # the caller learns of the repair
+    assert swapped["projects"][0]["verdict"] == straight["projects"][0]["verdict"]
     assert client.post("/api/screen", content=b"x=1", headers={**auth, "content-type": "application/x-www-form-urlencoded"}
                        ).status_code == 415
     assert client.post("/api/screen", content=b"{not json", headers={**auth, "content-type": "application/json"}

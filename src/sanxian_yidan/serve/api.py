@@ -109,9 +109,10 @@ async def api_screen(request: Request) -> Response:
     except SanxianError as exc:
         return views.api_error(422, str(exc))
     request.state.verdict = screening.verdict
+    stored = state.store.screening(key)
     return JSONResponse({"id": key, "catalog_version": state.engine.version, "verdict": screening.verdict,
                          "seconds": round(screening.seconds, 3), "projects": screening.records,
-                         "links": _links(key, screening.records)})
+                         "notes": (stored.notes if stored else None) or [], "links": _links(key, screening.records)})
 
 
 def _links(key: str, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -132,7 +133,8 @@ async def api_screening(request: Request) -> Response:
     request.state.verdict = entry.verdict
     return JSONResponse({"id": entry.id, "user": entry.user, "created": entry.created,
                          "catalog_version": entry.catalog_version, "verdict": entry.verdict,
-                         "projects": entry.records, "links": _links(entry.id, entry.records or [])})
+                         "projects": entry.records, "notes": entry.notes or [],
+                         "links": _links(entry.id, entry.records or [])})
 
 
 async def openapi(request: Request) -> Response:

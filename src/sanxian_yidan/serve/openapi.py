@@ -35,6 +35,9 @@ _SCREEN_RESPONSE = {"type": "object", "properties": {
                                           "notice", "compliant"]},
     "seconds": {"type": "number"},
     "projects": {"type": "array", "items": {"type": "object", "description": "docs/screening_schema.md record"}},
+    "notes": {"type": "array", "items": {"type": "string"},
+              "description": "What reading the input assumed or repaired (CRS taken, X/Y swapped back, datum, encoding); "
+                             "the result page shows the same list"},
     "links": {"type": "object"}}}
 
 
