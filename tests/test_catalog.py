@@ -195,3 +195,17 @@ def test_region_view_keeps_features_touching_the_county_and_only_its_boundary() 
     assert cat.restricted_to("421321").region.equals(view.region)
     with pytest.raises(UnknownLayerError, match=r"Region '枣阳市' is not a feature"):
         cat.restricted_to("枣阳市")
+
+
+def test_a_missing_catalog_says_where_it_was_looked_for_and_how_to_name_another(tmp_path: Path, monkeypatch) -> None:
+    # a newcomer running `sanxian screen` outside the repository gets the default's resolved path and the option
+    monkeypatch.chdir(tmp_path)
+    projects = tmp_path / "p.geojson"
+    projects.write_text('{"type": "Point", "coordinates": [113.37, 31.69]}', encoding="utf-8")
+    res = CliRunner().invoke(app, ["screen", str(projects), "--crs", "EPSG:4326", "--out", str(tmp_path / "out")])
+    text = "".join(res.output.split())              # the terminal wraps long lines, also inside the path
+    assert res.exit_code == 2 and "图层目录文件不存在" in text and "Catalogfilenotfound" in text
+    assert "".join(str(tmp_path / "layers" / "catalog.toml").split()) in text
+    assert "runfromtherepositoryfolder" in text and "--catalogFILE" in text
+    with pytest.raises(CatalogError, match=r"Catalog\.load\(FILE\)"):
+        Catalog.load(tmp_path / "nowhere.toml")

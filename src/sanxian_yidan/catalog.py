@@ -98,7 +98,9 @@ class Catalog:
         path = Path(path).resolve()
         if not path.exists():
             raise CatalogError(problem("图层目录文件不存在。", "Catalog file not found.", file=path,
-                                       fix="give the path of a catalog.toml (the sample is layers/catalog.toml)"))
+                                       fix="run from the repository folder (the default is its layers/catalog.toml) "
+                                           "or give the path of a catalog.toml: --catalog FILE on the command "
+                                           "line, Catalog.load(FILE) in Python"))
         layers = [(str(path), load_toml(path))]
         if working_crs is not None:
             layers.append(("<working_crs argument>", {"catalog": {"working_crs": working_crs}}))
