@@ -136,3 +136,28 @@ def test_a_figure_table_without_source_is_still_an_error():
            "sheet_text": figures.sheet_text_limits().model_dump()}
     with pytest.raises(DataFileError, match=r"sheet\.source: missing required key"):
         validate_layers(figures.FiguresFile, [("figures.toml", doc)])
+
+
+def test_role_and_map_records_build_the_former_dataclass_way():
+    from sanxian_yidan import roles
+    from sanxian_yidan.maps import settings as maps_settings
+
+    packaged = roles.role_vocabulary()["eco_redline"]
+    with pytest.deprecated_call() as caught:
+        old_map = roles.MapUse(packaged.map.context, packaged.map.order, packaged.map.style, packaged.map.show,
+                               packaged.map.labels)
+        old = roles.Role("eco_redline", packaged.zh, packaged.en, packaged.geometry, packaged.fields, old_map)
+    assert any("positional arguments are deprecated" in str(w.message) for w in caught)
+    assert any("id=" in str(w.message) for w in caught)                   # id is the key in the file now
+    assert old == packaged and old.id == "eco_redline" and old.map == packaged.map
+    assert old.replace(zh="生态红线").zh == "生态红线"                     # dataclasses.replace's successor
+    with pytest.deprecated_call():
+        tiles = (maps_settings.TileSource("https://t/{z}/{x}/{y}.png", "© t"),)
+        base = maps_settings.Basemap("osm", "街道", "Streets", "wgs84", 18, "abc", "", tiles, "OSM tiles")
+        line = maps_settings.BoundaryStyle("county", "admin_boundary", "#333333", 1.5, "4 2", "GB/T 20257")
+    assert (base.id, base.max_zoom, base.tiles[0].attribution, base.source) == ("osm", 18, "© t", "OSM tiles")
+    assert (line.id, line.role, line.weight, line.dash) == ("county", "admin_boundary", 1.5, "4 2")
+    with _former("id="):
+        keyword = maps_settings.BoundaryStyle(id="county", role="admin_boundary", colour="#333333", weight=1.5,
+                                              dash="4 2", source="GB/T 20257")
+    assert keyword == line and keyword.id == "county"

@@ -25,7 +25,18 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator
 
 from .datafiles import packaged
-from .params import PACKAGED_PREFIX, AsTuple, DataModel, Keyed, KeyedTable, Sourced, validate_layers
+from .params import (
+    PACKAGED_PREFIX,
+    AsTuple,
+    DataModel,
+    FormerKeyword,
+    FormerKeywords,
+    Keyed,
+    KeyedTable,
+    PositionalFields,
+    Sourced,
+    validate_layers,
+)
 
 #: The file holding the vocabulary (packaged with the toolkit).
 DATA_FILE = "roles.toml"
@@ -43,7 +54,7 @@ def _pairs(value: Any) -> Any:
     return tuple(value.items()) if isinstance(value, Mapping) else value
 
 
-class MapUse(DataModel):
+class MapUse(PositionalFields, DataModel):
     """How result maps draw a layer of a role.
 
     Attributes
@@ -60,6 +71,8 @@ class MapUse(DataModel):
         (column, palette): codes of the column shown as the palette's labels in popups.
     """
 
+    # The former dataclass' field order (PositionalFields: deprecated, still built).
+    positional: ClassVar[tuple[str, ...]] = ("context", "order", "style", "show", "labels")
     context: bool = False
     order: int = 0
     style: str = ""
@@ -77,7 +90,7 @@ def _geometry(value: Any) -> Any:
     return (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else value
 
 
-class Role(Keyed):
+class Role(PositionalFields, FormerKeywords, Keyed):
     """One entry of the layer-role vocabulary (``data/roles.toml``).
 
     Attributes
@@ -94,6 +107,9 @@ class Role(Keyed):
         How result maps draw a layer of this role (``map`` in ``data/roles.toml``).
     """
 
+    # The former dataclass' field order and its ``id=`` (now the key in the file), deprecated, still built.
+    positional: ClassVar[tuple[str, ...]] = ("id", "zh", "en", "geometry", "fields", "map")
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {"id": "_id"}
     zh: str
     en: str
     geometry: Annotated[tuple[Literal["point", "line", "polygon", "raster", "any"], ...],

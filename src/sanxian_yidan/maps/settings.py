@@ -13,7 +13,18 @@ from pydantic import AfterValidator, Field
 
 from ..datafiles import load_toml, packaged_path
 from ..errors import SanxianError
-from ..params import PACKAGED_PREFIX, AsTuple, DataModel, Keyed, KeyedTable, PositionalFields, Sourced, validate_layers
+from ..params import (
+    PACKAGED_PREFIX,
+    AsTuple,
+    DataModel,
+    FormerKeyword,
+    FormerKeywords,
+    Keyed,
+    KeyedTable,
+    PositionalFields,
+    Sourced,
+    validate_layers,
+)
 from ._deprecated import parse_palettes, parse_ramps  # noqa: F401  (deprecated: removed in the next release)
 from .palettes import (  # noqa: F401  (PaletteClass, Palette, Ramp: public names, as before palettes.py)
     COLOUR,
@@ -51,7 +62,7 @@ class TileSource(PositionalFields, DataModel):
     attribution: str
 
 
-class Basemap(Keyed, Sourced):
+class Basemap(PositionalFields, FormerKeywords, Keyed, Sourced):
     """A tile basemap (``[basemaps.<id>]`` in ``maps.toml``; ``id`` is its key).
 
     Attributes
@@ -64,6 +75,10 @@ class Basemap(Keyed, Sourced):
         First = base layer, further = overlays (e.g. Tianditu labels).
     """
 
+    # The former dataclass' field order and its ``id=`` (now the key in the file), deprecated, still built.
+    positional: ClassVar[tuple[str, ...]] = ("id", "zh", "en", "crs", "max_zoom", "subdomains", "key_env", "tiles",
+                                             "source")
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {"id": "_id"}
     zh: str
     en: str
     crs: Literal["wgs84", "gcj02"]
@@ -73,8 +88,11 @@ class Basemap(Keyed, Sourced):
     tiles: Annotated[tuple[TileSource, ...], AsTuple] = Field(min_length=1)
 
 
-class BoundaryStyle(Keyed, Sourced):
+class BoundaryStyle(PositionalFields, FormerKeywords, Keyed, Sourced):
     """How the catalog's boundary layer of one role is drawn (``[boundaries.<id>]``; ``id`` is its key)."""
+
+    positional: ClassVar[tuple[str, ...]] = ("id", "role", "colour", "weight", "dash", "source")
+    former_keywords: ClassVar[Mapping[str, FormerKeyword]] = {"id": "_id"}
 
     role: str
     colour: Colour
