@@ -5,7 +5,8 @@ that the coordinates are finite and plausible; normalising it for an analysis
 (:func:`~sanxian_yidan.normalize.normalise_with_rings`) needs the same vertices for its validity check and
 the roof orientation.  On a million footprints one extraction costs about a third of a second, so the reader
 leaves its :class:`~sanxian_yidan.normalize.PolygonRings` here and the analysis takes them back (once: what
-is taken is no longer held here, so the vertices live no longer than they did when each step extracted its own).
+is taken is no longer held here).  The cost: a polygon layer that is read but never normalised keeps its
+vertices (16 bytes a vertex, about 80 MB for a million footprints) for as long as its frame lives.
 
 What is handed on is tied to the geometry objects themselves, not to a frame: a copy of the frame (which
 shares the geometries) finds them, while a frame whose geometries were replaced, reordered, filtered or
