@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sanxian_yidan.cli import app
+from sanxian_yidan.errors import SanxianWarning
 from sanxian_yidan.study import run_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,3 +95,21 @@ def test_attribute_findings_are_sentences_not_code(outputs) -> None:
     text = (base / "out" / "screening" / "report.html").read_text(encoding="utf-8")
     assert "项目属于“两高”（高耗能、高排放）行业。" in text
     assert "two_high ==" not in text and "meets" not in text
+
+
+def test_report_says_the_project_coordinates_were_swapped_back(tmp_path: Path) -> None:
+    """A planner reading the report (not the terminal) learns that the reader repaired the project file."""
+    from sanxian_yidan import screen
+    from sanxian_yidan.catalog import Catalog
+    from sanxian_yidan.report import screening_report_html, screening_report_markdown
+    from sanxian_yidan.screening.inputs import read_projects
+
+    source = tmp_path / "swapped.csv"
+    source.write_text("id,name,lat,lon\nP1,a,113.38,31.70\n", encoding="utf-8")   # lon in the lat column
+    with pytest.warns(SanxianWarning, match="swapped back"):
+        projects = read_projects(source, crs="EPSG:4326")
+    result = screen(projects, catalog=Catalog.load(REPO / "layers" / "catalog.toml"))
+    assert [n.code for n in result.notes if n.code == "input"] == ["input"]
+    assert "swapped back" in result.parameters["input_notes"][0]
+    assert "颠倒，已纠正" in screening_report_html(result)
+    assert "读取项目文件 / Reading the project file" in screening_report_markdown(result)

@@ -273,6 +273,7 @@ def _parameters(result: ScreenedProjects) -> list[dict[str, Any]]:
         ("默认行业 / Default industry", p.get("industry")), ("默认类型 / Default type", p.get("project_type")),
         ("坐标系声明 / Stated CRS", p.get("crs")),
         ("缺少的图层角色 / Roles missing from the catalog", ", ".join(result.missing_roles) or "—"),
+        ("读取项目文件 / Reading the project file", "; ".join(p.get("input_notes") or []) or "—"),
     ]
     return [{"k": k, "v": "— 未指定 / not given" if v in (None, "") else v} for k, v in rows]
 

@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,14 @@ __all__ = [
 ProgressCallback = Progress
 
 # ================================================================================================ screen
+def _input_notes(projects: gpd.GeoDataFrame) -> list[str]:
+    """What reading the project file assumed or repaired (CRS taken, X/Y swapped back, datum, encoding), each
+    note in both languages, with the file's folder left out (reports name no absolute path)."""
+    meta = projects.attrs.get("sanxian", {})
+    folder = str(Path(meta["source_path"]).parent) + os.sep if meta.get("source_path") else None
+    return [str(w).replace(folder, "") if folder else str(w) for w in meta.get("warnings", [])]
+
+
 def screen(projects: gpd.GeoDataFrame | str | Path, catalog: Catalog | str | Path,
            rules: RuleSet | str | Path | None = None, *, industry: str | None = None,
            project_type: str | None = None, radius_m: float | None = None, sliver_m2: float | None = None,
@@ -352,7 +361,8 @@ def run(catalog: Catalog, projects: gpd.GeoDataFrame, params: Mapping[str, Any] 
               "projects": display_path(proj.source), "catalog": display_path(cat.path) if cat.path else None,
               "working_crs": cat.working_crs, "rules_files": [display_path(f) for f in ruleset.files], "n_rules": len(ruleset),
               "crs": None if stated_crs is None else str(stated_crs), "threads": settings.threads,
-              "settings_sources": dict(settings.sources)}
+              "settings_sources": dict(settings.sources),
+              "input_notes": _input_notes(projects)}
     report_step(progress, "完成 / done", steps, steps)
     return ScreeningResult(projects=projects_out, overlaps=overlaps_out, findings=findings,
                            distances=distances_out, slivers=slivers_out, layers_used=used,

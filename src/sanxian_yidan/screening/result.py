@@ -159,7 +159,8 @@ class ScreeningResult(Result):
 
     @property
     def notes(self) -> list[Note]:  # type: ignore[override]
-        """Synthetic layers, roles missing from the catalog and repairs of the project geometries."""
+        """Synthetic layers, roles missing from the catalog, what reading the project file assumed or repaired
+        (each note of the reader is already in both languages) and repairs of the project geometries."""
         notes = []
         if self.synthetic:
             notes.append(Note("含合成示例图层（非官方分区）：" + "、".join(self.synthetic_layers),
@@ -169,6 +170,7 @@ class ScreeningResult(Result):
             notes.append(Note("图层目录缺少以下角色，相关规则未评估：" + "、".join(self.missing_roles),
                               "roles missing from the catalog (their rules were not evaluated): "
                               + ", ".join(self.missing_roles), "warning", "roles_missing"))
+        notes.extend(Note(text, "", "warning", "input") for text in self.parameters.get("input_notes", []))
         for repair in (r for r in self.repairs if r.kind != "reprojected"):    # reprojecting is no repair
             notes.append(Note(f"项目几何已修复（{repair.kind}）：{repair.count} 个",
                               f"project geometries repaired ({repair.kind}): {repair.count}; {repair.detail}",
