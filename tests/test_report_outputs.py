@@ -113,3 +113,7 @@ def test_report_says_the_project_coordinates_were_swapped_back(tmp_path: Path) -
     assert "swapped back" in result.parameters["input_notes"][0]
     assert "颠倒，已纠正" in screening_report_html(result)
     assert "读取项目文件 / Reading the project file" in screening_report_markdown(result)
+    from sanxian_yidan.sheet import sheet_html
+
+    sheet = sheet_html(result, "P1")
+    assert "读取项目文件时的处理" in sheet and "颠倒，已纠正" in sheet       # the one-page sheet says it too

@@ -126,6 +126,8 @@ def _caveats(rec: Mapping[str, Any], result: ScreenedProjects) -> list[dict[str,
         out.append({"warn": True, "zh": f"以下规则未能评估（缺少图层或属性）：{'、'.join(rec['not_evaluated'])}；结论不完整。",
                     "en": f"Rules not evaluated (missing layer or attribute): {', '.join(rec['not_evaluated'])}; "
                           "the result is incomplete."})
+    out.extend({"warn": True, "zh": "读取项目文件时的处理，请核对坐标：", "en": note}    # each note in both languages
+               for note in result.parameters.get("input_notes") or [])
     if result.missing_roles:
         out.append({"warn": False, "zh": f"图层目录缺少：{'、'.join(result.missing_roles)}；相关规则无法检查。",
                     "en": f"Roles missing from the catalog: {', '.join(result.missing_roles)}; rules that need "
@@ -135,8 +137,8 @@ def _caveats(rec: Mapping[str, Any], result: ScreenedProjects) -> list[dict[str,
                     "en": "Rules marked 'assumed value' use a distance with no verified official source: "
                           "confirm it."})
     out.append({"warn": False, "zh": "法规条文摘自公开转载文本，引用前请核对正式发布原文；本单为初筛，不替代环境影响评价。",
-                "en": "Clauses are quoted from public reposts; check the published text before citing. This is a "
-                      "first screening, not an environmental impact assessment."})
+                "en": "Clauses are quoted from copies published online; check the officially published text before "
+                      "citing. This is a first screening, not an environmental impact assessment."})
     return out
 
 
