@@ -481,3 +481,27 @@ def test_cli_dask_run_prints_no_scheduler_log_lines(tmp_path: Path) -> None:
     assert "dashboard" in run.stdout + run.stderr                 # the run still names its dashboard
     # Warnings still show (a worker slow to stop on a loaded machine says so); the INFO chatter does not.
     assert not [line for line in run.stderr.splitlines() if line.startswith("INFO")], run.stderr
+
+
+def test_a_mistyped_path_or_catalog_is_reported_before_a_cluster_starts(tmp_path: Path, monkeypatch) -> None:
+    """Starting a cluster takes seconds: the input file and the catalog are checked first."""
+    from sanxian_yidan import engine as engine_mod
+    from sanxian_yidan.brownfield import distributed as bf_dist
+    from sanxian_yidan.errors import CatalogError, MissingFileError
+    from sanxian_yidan.rooftop import distributed as rt_dist
+    from sanxian_yidan.screening import distributed as sc_dist
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started before the inputs were checked")
+
+    for module in (engine_mod, rt_dist, sc_dist, bf_dist):
+        monkeypatch.setattr(module, "dask_client", no_cluster)
+    missing = tmp_path / "buildngs.gpkg"
+    with pytest.raises(MissingFileError, match="buildngs.gpkg"):
+        rt_dist.rooftop_potential_dask(missing, tmp_path / "out", catalog=CATALOG)
+    with pytest.raises(MissingFileError, match="buildngs.gpkg"):
+        sc_dist.screen_dask(missing, CATALOG)
+    with pytest.raises(MissingFileError, match="buildngs.gpkg"):
+        bf_dist.brownfield_ranking_dask(CATALOG, parcels=missing)
+    with pytest.raises(CatalogError):
+        sc_dist.screen_dask(REPO / "layers" / "suizhou_sample.gpkg", tmp_path / "catalg.toml")

@@ -39,8 +39,8 @@ from .io import safety
 from .parallel import DaskFile, performance_settings
 from .progress import Progress, report_step
 
-__all__ = ["ENGINES", "ROW", "SORT_STAGE", "Engine", "EngineError", "Scan", "bucket_sort", "dask_client", "global_rows",
-           "is_geoparquet", "merge_repairs", "read_partitions", "resolve_engine", "run_partitions", "scan",
+__all__ = ["ENGINES", "ROW", "SORT_STAGE", "Engine", "EngineError", "Scan", "bucket_sort", "check_source", "dask_client",
+           "global_rows", "is_geoparquet", "merge_repairs", "read_partitions", "resolve_engine", "run_partitions", "scan",
            "cluster_is_local", "sort_stage", "spatial_sort"]
 
 logger = logging.getLogger(__name__)
@@ -209,6 +209,24 @@ def dask_client(engine: Engine, *, announce: Callable[[str], None] | None = None
             shuffle_log.setLevel(shuffle_level)
 
 
+def check_source(source: Any) -> None:
+    """The in-memory reader's refusals of an input file (missing, empty, FIFO, device), before any Dask work.
+
+    Called before a cluster starts, so that a mistyped path is reported at once; frames pass unchecked.
+
+    Raises
+    ------
+    MissingFileError, InputFileError
+        With the file named and the fix.
+    """
+    if not isinstance(source, (str, Path)):
+        return
+    path = Path(source)
+    if not (path.is_dir() and is_geoparquet(path)):  # a folder of GeoParquet parts is one input too
+        safety.check_input_file(path, what="input layer", dir_suffixes=(".gdb",),
+                                fix="check the path and the working directory")
+
+
 def is_geoparquet(path: str | Path) -> bool:
     """True for a GeoParquet file or a folder of them (read lazily by partition)."""
     path = Path(path)
@@ -259,10 +277,7 @@ def read_partitions(source: Any, engine: Engine, *, layer: str | None = None, cr
         ddf = dask_geopandas.from_geopandas(source, chunksize=rows, sort=False)
     else:
         path = Path(source)
-        if not (path.is_dir() and is_geoparquet(path)):  # a folder of GeoParquet parts is one input too
-            # The same refusals as the in-memory reader's (missing, empty, FIFO, device), before Dask opens it.
-            safety.check_input_file(path, what="input layer", dir_suffixes=(".gdb",),
-                                    fix="check the path and the working directory")
+        check_source(path)
         try:
             if is_geoparquet(path):
                 # One partition per row group: a file written with large row groups still reads in pieces

@@ -36,6 +36,7 @@ import shapely
 from ..engine import (
     ROW,
     Engine,
+    check_source,
     dask_client,
     global_rows,
     is_geoparquet,
@@ -258,6 +259,8 @@ def brownfield_ranking_dask(catalog: Catalog | str | Path, *, parcels: str | Pat
     """
     eng = resolve_engine(engine)
     if client is None:
+        check_source(parcels)  # a mistyped path or catalog is reported before a cluster starts
+        catalog = load_catalog(catalog)
         with dask_client(eng, announce=announce) as own:
             return brownfield_ranking_dask(catalog, parcels=parcels, params=params, dem=dem, layer=layer, crs=crs,
                                            engine=eng, client=own, progress=progress, staging=staging)

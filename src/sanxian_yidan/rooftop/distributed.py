@@ -42,6 +42,7 @@ import pandas as pd
 from ..engine import (
     ROW,
     Engine,
+    check_source,
     dask_client,
     global_rows,
     merge_repairs,
@@ -377,6 +378,8 @@ def rooftop_potential_dask(buildings: Any, out: str | Path, *, catalog: Catalog 
 
     eng = resolve_engine(engine)
     if client is None:
+        check_source(buildings)  # a mistyped path or catalog is reported before a cluster starts
+        catalog = _load_catalog(catalog)
         with dask_client(eng, announce=announce) as own:
             return rooftop_potential_dask(buildings, out, catalog=catalog, params=params, exclusions=exclusions,
                                           townships=townships, lon=lon, lat=lat, weather=weather, engine=eng,

@@ -38,6 +38,7 @@ import pandas as pd
 from ..engine import (
     ROW,
     Engine,
+    check_source,
     dask_client,
     global_rows,
     merge_repairs,
@@ -182,6 +183,8 @@ def screen_dask(projects: Any, catalog: Catalog | str | Path, rules: RuleSet | s
 
     eng = resolve_engine(engine)
     if client is None:
+        check_source(projects)  # a mistyped path or catalog is reported before a cluster starts
+        catalog = catalog if isinstance(catalog, Catalog) else Catalog.load(catalog)
         with dask_client(eng, announce=announce) as own:
             return screen_dask(projects, catalog, rules, industry=industry, project_type=project_type,
                                radius_m=radius_m, sliver_m2=sliver_m2, crs=crs, layer=layer, engine=eng,
