@@ -152,7 +152,8 @@ def _input_notes(projects: gpd.GeoDataFrame) -> list[str]:
     """What reading the project file assumed or repaired (CRS taken, X/Y swapped back, datum, encoding), each
     note in both languages, with the file's folder left out (reports name no absolute path)."""
     meta = projects.attrs.get("sanxian", {})
-    folder = str(Path(meta["source_path"]).parent) + os.sep if meta.get("source_path") else None
+    parent = Path(meta["source_path"]).parent if meta.get("source_path") else None
+    folder = str(parent) + os.sep if parent is not None and parent.is_absolute() else None
     return [str(w).replace(folder, "") if folder else str(w) for w in meta.get("warnings", [])]
 
 
