@@ -66,12 +66,9 @@ def _may_hold_markers(text: pd.Series) -> bool:
     takes milliseconds); a byte found outside the values (a sliced array) only costs the exact search.
     Other text is searched literally, at about half a regex's cost.
     """
-    try:
-        chunks = pa.chunked_array(pa.array(text.array)).chunks
-    except (TypeError, pa.ArrowException):
-        chunks = None
-    if chunks is None or not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in chunks):
+    if getattr(text.dtype, "storage", None) != "pyarrow":
         return any(bool(text.str.contains(m, regex=False, na=False).any()) for m in MARKERS)
     needles = [m.encode("utf-8") for m in MARKERS]
-    data = [c.buffers()[2] for c in chunks]
-    return any(n in buf.to_pybytes() for buf in data if buf is not None for n in needles)
+    data = [c.buffers()[2] for c in pa.chunked_array(pa.array(text.array)).chunks]
+    raw = [buf.to_pybytes() for buf in data if buf is not None]
+    return any(n in b for b in raw for n in needles)
