@@ -261,17 +261,19 @@ def test_gbk_shapefile_is_not_read_through_arrow(tmp_path: Path, monkeypatch) ->
 
 def test_arrow_refusal_falls_back_silently_unless_arrow_was_required(tmp_path: Path, monkeypatch) -> None:
     import pyogrio
+    import pyogrio.raw
 
     path = tmp_path / "pts.gpkg"
     _gdf().to_file(path)
     real = pyogrio.read_dataframe
 
     def refuse_arrow(*args, **kwargs):
-        if kwargs.get("use_arrow"):
+        if kwargs.get("use_arrow") or kwargs.get("use_pyarrow"):
             raise pyogrio.errors.DataSourceError("The file being read is not encoded in UTF-8; please use_arrow=False")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pyogrio, "read_dataframe", refuse_arrow)
+    monkeypatch.setattr(pyogrio.raw, "open_arrow", refuse_arrow)  # the reader's own Arrow path
     with warnings.catch_warnings():
         warnings.simplefilter("error")                     # silently: no warning either
         out = read_vector(path)

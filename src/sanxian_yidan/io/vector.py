@@ -126,7 +126,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: Any = None,
     # One pass over the vertices serves the finiteness and range checks and the CRS sample; the checks'
     # own (slower, message-building) passes run only where this one finds something to report.
     geoms = np.asarray(gdf.geometry.values)
-    rings = _polygon_rings(geoms)
+    rings = vertices.take(geoms) or _polygon_rings(geoms)
     coords = rings.coords if rings is not None and rings.simple.all() else shapely.get_coordinates(geoms)
     if gdf.crs is None or not _finite(coords):  # without a CRS the check also looks for degree typos
         plausibility.check_coordinates_finite(gdf, file=path, layer=layer)
@@ -314,10 +314,7 @@ def _read_ogr_frame(path: Path, layer: str | None, kwargs: dict[str, Any], info:
     try:
         if info["arrow"]:
             try:
-                return _like_classic(pyogrio.read_dataframe(
-                    path, layer=layer, use_arrow=True,
-                    arrow_to_pandas_kwargs={"date_as_object": False},  # dates as datetime64, like the classic reader
-                    **kwargs))
+                return _like_classic(_read_arrow_frame(path, layer, kwargs))
             except Exception:
                 if use_arrow:  # Arrow was required
                     raise
@@ -327,6 +324,54 @@ def _read_ogr_frame(path: Path, layer: str | None, kwargs: dict[str, Any], info:
     except Exception as exc:
         raise InputFileError(problem("读取图层失败。", f"Reading failed: {exc}", file=path, layer=layer,
                                      fix="open the file in QGIS to check it; re-export if it is damaged")) from exc
+
+
+#: OGR field types and subtypes whose Arrow columns pandas converts as they are (no parsing afterwards).
+_PLAIN_FIELD_TYPES = {"OFTInteger", "OFTInteger64", "OFTReal", "OFTString"}
+_PLAIN_FIELD_SUBTYPES = {"OFSTNone", "OFSTBoolean", "OFSTInt16", "OFSTFloat32"}
+
+
+def _read_arrow_frame(path: Path, layer: str | None, kwargs: dict[str, Any]) -> gpd.GeoDataFrame:
+    """pyogrio's Arrow read, the footprints' geometries decoded by :func:`.wkb.decode` (their vertices kept).
+
+    The frame is the one ``pyogrio.read_dataframe(use_arrow=True)`` returns (same columns, dtypes and
+    geometries); a layer with date, time or JSON fields, which pyogrio parses after the read, or without a
+    geometry column is read by pyogrio itself (the file is opened a second time).
+    """
+    from pyogrio.raw import open_arrow
+
+    from . import wkb
+
+    with open_arrow(path, layer=layer, use_pyarrow=True, **kwargs) as (meta, reader):
+        name = meta["geometry_name"] or "wkb_geometry"
+        plain = (set(meta["ogr_types"]) <= _PLAIN_FIELD_TYPES and set(meta["ogr_subtypes"]) <= _PLAIN_FIELD_SUBTYPES
+                 and name in reader.schema.names)
+        table = reader.read_all() if plain else None
+    if table is None:
+        return pyogrio.read_dataframe(path, layer=layer, use_arrow=True,
+                                      arrow_to_pandas_kwargs={"date_as_object": False}, **kwargs)
+    geometry = table.column(name)
+    attributes = table.drop_columns([name])
+    del table  # converted without a copy kept (self_destruct), as pyogrio does
+    frame = attributes.to_pandas(self_destruct=True, date_as_object=False, **_string_mapping())
+    del attributes
+    geoms, rings = wkb.decode(geometry)
+    del geometry
+    frame["geometry"] = geoms
+    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
+    if rings is not None:  # read_vector checks these vertices, then leaves them for the analysis
+        vertices.remember(gdf.geometry.values, geoms, rings)
+    return gdf
+
+
+def _string_mapping() -> dict[str, Any]:
+    """pyogrio's text conversion for pandas 3 with a pyarrow older than 19 (newer ones do it themselves)."""
+    import pyarrow as pa
+
+    if int(pd.__version__.split(".")[0]) < 3 or int(pa.__version__.split(".")[0]) >= 19:
+        return {}
+    text = pd.StringDtype(na_value=np.nan)
+    return {"types_mapper": {pa.string(): text, pa.large_string(): text}.get}
 
 
 def _arrow_wanted(use_arrow: bool | None, path: Path, encoding: str) -> bool:
