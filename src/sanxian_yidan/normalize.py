@@ -18,6 +18,7 @@ import shapely
 from . import vertices
 from .crs.area import area_distortion_warning
 from .errors import InputFileError, SanxianWarning, problem
+from .gcpause import collector_paused
 from .parallel import chunked
 
 GeometryFamily = Literal["polygon", "line", "point"]
@@ -145,7 +146,8 @@ def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
     if out.crs is not None and not out.crs.equals(target_crs):
         rings = None  # the vertices move
         source = out.crs.to_string()
-        out = out.to_crs(target_crs)
+        with collector_paused():  # a new geometry object per feature: see sanxian_yidan.gcpause
+            out = out.to_crs(target_crs)
         _check_reprojected(out, source, file, layer)
         distortion = area_distortion_warning(out)
         repairs.append(Repair("reprojected", len(out), (), f"{source} → {out.crs.to_string()}"

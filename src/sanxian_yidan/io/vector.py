@@ -35,6 +35,7 @@ from ..errors import (
     SanxianWarning,
     problem,
 )
+from ..gcpause import collector_paused
 from ..normalize import PolygonRings, polygon_rings
 from . import safety
 from .encoding import detect_shapefile_encoding, detect_zip_shapefile_encoding, zipped_shapefile_members
@@ -225,7 +226,8 @@ def _read_any(path: Path, layer: str | None, encoding: str | None, info: dict[st
 def _read_geoparquet(path: Path, info: dict[str, Any]) -> gpd.GeoDataFrame:
     """A GeoParquet file (as ``sanxian rooftops --format geoparquet`` writes) read through pyarrow."""
     try:
-        gdf = gpd.read_parquet(path)
+        with collector_paused():  # a geometry object per row: see sanxian_yidan.gcpause
+            gdf = gpd.read_parquet(path)
     except Exception as exc:  # pyarrow / geopandas raise several types for damaged or non-geo files
         raise InputFileError(problem("无法读取 GeoParquet 文件（文件损坏或缺少几何列元数据）。",
                                      f"Cannot read the file as GeoParquet: {exc}", file=path,
@@ -311,6 +313,12 @@ def _read_ogr(path: Path, layer: str | None, encoding: str | None, info: dict[st
 
 def _read_ogr_frame(path: Path, layer: str | None, kwargs: dict[str, Any], info: dict[str, Any],
                     use_arrow: bool | None) -> gpd.GeoDataFrame:
+    with collector_paused():  # a geometry object per feature: see sanxian_yidan.gcpause
+        return _read_ogr_frame_now(path, layer, kwargs, info, use_arrow)
+
+
+def _read_ogr_frame_now(path: Path, layer: str | None, kwargs: dict[str, Any], info: dict[str, Any],
+                        use_arrow: bool | None) -> gpd.GeoDataFrame:
     try:
         if info["arrow"]:
             try:
