@@ -53,3 +53,20 @@ def test_overlapping_blocks_in_threads_end_with_the_collector_on() -> None:
     release.set()
     worker.join(5)
     assert gc.isenabled()
+
+
+def test_a_bulk_block_ends_with_one_full_collection(monkeypatch) -> None:
+    from sanxian_yidan.parallel import performance_settings
+
+    threshold = performance_settings().collector.full_collection_after_objects
+    gc.enable()
+    gc.collect()
+    full_before = gc.get_stats()[2]["collections"]
+    with collector_paused():
+        kept = [[] for _ in range(threshold + 10)]     # tracked objects, as geometries are
+    assert gc.get_stats()[2]["collections"] == full_before + 1
+    assert gc.get_count()[0] < threshold               # examined once, moved to the oldest generation
+    with collector_paused():
+        few = [[] for _ in range(10)]
+    assert gc.get_stats()[2]["collections"] == full_before + 1  # a small block costs no collection
+    assert len(kept) and len(few)

@@ -6,9 +6,11 @@ objects already made at every step where their number has grown by a quarter): a
 second per million footprints on this project's test machine, a quarter of the whole read
 (``benchmarks/rooftop.py``).  A shapely geometry holds no reference to another Python object (its classes
 have empty ``__slots__``), so none can be part of a reference cycle; :func:`collector_paused` switches the
-collector off for the duration of such bulk creation and back on afterwards, when it examines the new
-objects once.  Objects without cycles are freed by reference counting meanwhile, as always; only cyclic
-garbage made inside the block waits for the next collection.
+collector off for the duration of such bulk creation and back on afterwards; a block that created many
+objects (``data/performance.toml`` ``[collector]``) ends with one full collection, which moves them all to
+the oldest generation in one pass instead of the several the collector would make by itself later.
+Objects without cycles are freed by reference counting meanwhile, as always; only cyclic garbage made
+inside the block waits for the next collection.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from .parallel import performance_settings
 
 __all__ = ["collector_paused"]
 
@@ -31,8 +35,9 @@ _was_enabled = True
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while the ``with`` block creates geometries in bulk.
 
-    A collector the caller had switched off stays off.  Results are the same either way; only the time
-    changes.
+    A collector the caller had switched off stays off.  When the last open block ends having created at
+    least ``[collector] full_collection_after_objects`` tracked objects (``data/performance.toml``), one full
+    collection runs.  Results are the same either way; only the time changes.
 
     References
     ----------
@@ -50,5 +55,9 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _lock:
             _users -= 1
-            if _users == 0 and _was_enabled:
+            resumed = _users == 0 and _was_enabled
+            if resumed:
                 gc.enable()
+        # Outside the lock: finalisers run by the collection may open a block themselves.
+        if resumed and gc.get_count()[0] >= performance_settings().collector.full_collection_after_objects:
+            gc.collect()

@@ -36,6 +36,10 @@ class _GpkgWrite(Sourced):
     page_size_bytes: int = Field(ge=512, le=65536)
 
 
+class _Collector(Sourced):
+    full_collection_after_objects: int = Field(ge=1)
+
+
 class DaskFile(Sourced):
     """``[dask]`` of ``data/performance.toml``: the Dask engine's settings (see the file for each one)."""
 
@@ -51,11 +55,13 @@ class DaskFile(Sourced):
 
 
 class PerformanceFile(Sourced):
-    """The structure of ``data/performance.toml`` (threads, GeoPackage writing, the Dask engine)."""
+    """The structure of ``data/performance.toml`` (threads, GeoPackage writing, the garbage collector during
+    bulk geometry creation, the Dask engine)."""
 
     what: ClassVar[str] = "性能 / performance"
     threads: _Threads
     gpkg_write: _GpkgWrite
+    collector: _Collector
     dask: DaskFile
 
 
