@@ -2,8 +2,8 @@
 
 Every shapely geometry is an object the cyclic garbage collector tracks.  While a reader creates a
 million of them, the collector runs thousands of times (once per 700 new objects, and over all the
-objects already made at every step where their number has grown by a quarter): about a third of a
-second per million footprints on this project's test machine, a quarter of the whole read
+objects already made at every step where their number has grown by a quarter): 0.4-0.9 s per million
+footprints on this project's test machine, a quarter to a third of the whole read
 (``benchmarks/rooftop.py``).  A shapely geometry holds no reference to another Python object (its classes
 have empty ``__slots__``), so none can be part of a reference cycle; :func:`collector_paused` switches the
 collector off for the duration of such bulk creation and back on afterwards; a block that created many
