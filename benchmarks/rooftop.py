@@ -23,7 +23,9 @@ GeoPackage <= 1.3x the six-column floor.  A target gives way to <= 1.2x a floor 
 operation the result cannot do without measured alone, already costs more than the target allows: the
 analysis floor (vertices + validity + area + bounds) against 1x the read; the GeoParquet floor (read +
 analysis floor + WKB + Parquet write) against 2x the read; the full-layer GeoPackage floor (read + analysis
-floor + every column written) against 1.3x the six-column floor.  Each line says whether its target
+floor + every column written) against 1.3x the six-column floor.  In the last two, "read + analysis floor" is
+the cheaper of the plain read with the whole analysis floor and ``read_vector`` (which yields the vertices)
+with the rest of it.  Each line says whether its target
 applies.  With ``--repeat`` the summary gives the median and the range of each ratio.  Module imports
 happen before the clocks start.  The footprints are generated into /tmp (never into the repository), seeded, inside the sample's
 townships; peak memory is ``resource.getrusage(...).ru_maxrss``.
@@ -104,7 +106,7 @@ def _since(start: tuple[float, float]) -> list[float]:
 
 
 def stage_baseline(path: Path) -> dict:
-    """The arrow read, then the analysis floor: one GEOS validity check over all the footprints read."""
+    """The arrow read; one GEOS validity check over all the footprints read; the analysis floor."""
     import numpy as np
     import pyogrio
     import shapely
@@ -123,17 +125,20 @@ def stage_baseline(path: Path) -> dict:
     t1 = _clock()
     shapely.is_valid(geoms)
     valid = _since(t1)
-    return {"read": read, "valid": valid, "passes": _geometry_passes(geoms), "rows": len(df), "note": note}
+    vertices, checks = _geometry_passes(geoms)
+    return {"read": read, "valid": valid, "passes": _plus(vertices, checks), "vertices": vertices,
+            "checks": checks, "rows": len(df), "note": note}
 
 
-def _geometry_passes(geoms) -> list[float]:
+def _geometry_passes(geoms) -> tuple[list[float], list[float]]:
     """The geometry passes no rooftop result can skip, each once, done the cheapest way the package knows.
 
     The footprints' vertices (types, holes, vertex counts and coordinates: the orientation needs them), the
     validity check on those vertices (numpy screen of strictly convex rings, GEOS ``is_valid`` for the rest),
     the areas (capacity) and the bounding boxes (location, yield site).  The analysis floor: the rest of the
     analysis (exclusion and township lookups, classification, yield model, ranking, tables, the building frame)
-    is counted against it.
+    is counted against it.  Returns the time of the vertices and of the rest (validity, areas, bounds) apart:
+    ``read_vector`` yields the vertices with the geometries, so an end-to-end floor built on it adds the rest only.
     """
     import numpy as np
     import shapely
@@ -142,12 +147,14 @@ def _geometry_passes(geoms) -> list[float]:
 
     t0 = _clock()
     rings = polygon_rings(geoms)
+    vertices = _since(t0)
+    t1 = _clock()
     rest = np.flatnonzero(~strictly_convex_polygons(geoms, rings))
     if rest.size:
         shapely.is_valid(geoms[rest])
     shapely.area(geoms)
     shapely.bounds(geoms)
-    return _since(t0)
+    return vertices, _since(t1)
 
 
 def stage_pipeline(path: Path, out: Path) -> dict:
@@ -263,9 +270,12 @@ def _ratios(base: dict, pipe: dict, floor: dict) -> dict[str, tuple[list[float],
     floor_full = _plus(t["read"], t["write_full_layer"])
     floor_parquet = _plus(read, t["write_full_parquet"])
     # No result skips the analysis floor either (the footprints' vertices, validity, areas, bounding boxes):
-    # read + analysis floor + write is the least any implementation of a run costs.
-    floor_parquet_passes = _plus(floor_parquet, base["passes"])
-    floor_full_passes = _plus(floor_full, base["passes"])
+    # the read with the vertices, the rest of the analysis floor and the write are the least any implementation
+    # of a run costs.  The read with the vertices is the cheaper of the plain read followed by the vertex
+    # extraction and read_vector, which yields them with the geometries (on each clock).
+    read_vertices = [min(a + b, c) for a, b, c in zip(read, base["vertices"], t["read"])]
+    floor_parquet_passes = _plus(read_vertices, base["checks"], t["write_full_parquet"])
+    floor_full_passes = _plus(read_vertices, base["checks"], t["write_full_layer"])
     div = lambda a, b: [a[0] / b[0], a[1] / b[1]]  # noqa: E731
     nan = float("nan")
 
@@ -286,14 +296,14 @@ def _ratios(base: dict, pipe: dict, floor: dict) -> dict[str, tuple[list[float],
         "GeoParquet floor (read + WKB + Parquet write) / read": (div(floor_parquet, read), nan),
         "end to end, GeoParquet / its floor": (div(e2e_parquet, floor_parquet), nan),
         "GeoParquet floor + analysis floor / read": (div(floor_parquet_passes, read), nan),
-        "end to end, GeoParquet / (its floor + analysis floor)": (div(e2e_parquet, floor_parquet_passes),
-                                                                  parquet_floor),
+        "end to end, GeoParquet / (read + analysis floor + Parquet write)": (div(e2e_parquet, floor_parquet_passes),
+                                                                             parquet_floor),
         "end to end, GeoPackage / floor (read + 6 stable columns)": (div(e2e_gpkg, floor6), gpkg_six),
         "GeoPackage floors: read + full layer / read + 6 columns": (div(floor_full, floor6), nan),
         "GeoPackage floors: read + analysis floor + full layer / read + 6 columns": (div(floor_full_passes, floor6),
                                                                                     nan),
-        "end to end, GeoPackage / floor (read + analysis floor + full layer)": (div(e2e_gpkg, floor_full_passes),
-                                                                               gpkg_full),
+        "end to end, GeoPackage / (read + analysis floor + full layer)": (div(e2e_gpkg, floor_full_passes),
+                                                                          gpkg_full),
         "write floor: full layer / 6 stable columns": (div(t["write_full_layer"], floor["write"]), nan),
     }
 

@@ -36,22 +36,24 @@ def test_a_collector_switched_off_by_the_caller_stays_off() -> None:
     assert not gc.isenabled()
 
 
-def test_overlapping_blocks_in_threads_end_with_the_collector_on() -> None:
+def test_other_threads_leave_the_collector_running() -> None:
+    """A server's or a Dask worker's threads reading side by side could otherwise keep it off for good."""
     gc.enable()
-    inside, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
 
     def other() -> None:
         with collector_paused():
-            inside.set()
-            release.wait(5)
+            seen.append(gc.isenabled())
 
     worker = threading.Thread(target=other)
-    with collector_paused():
-        worker.start()
-        assert inside.wait(5)
-    assert not gc.isenabled()                          # the other thread's block is still open
-    release.set()
+    worker.start()
     worker.join(5)
+    assert seen == [True] and gc.isenabled()
+    with collector_paused():                           # the main thread's block, around another thread's
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join(5)
+        assert not gc.isenabled()                      # the other thread's block did not end the pause
     assert gc.isenabled()
 
 

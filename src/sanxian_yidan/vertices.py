@@ -6,8 +6,8 @@ that the coordinates are finite and plausible — through Arrow, decoded with th
 (:func:`~sanxian_yidan.normalize.normalise_with_rings`) needs the same vertices for its validity check and
 the roof orientation.  On a million footprints one extraction costs about a third of a second, so the reader
 leaves its :class:`~sanxian_yidan.normalize.PolygonRings` here and the analysis takes them back (once: what
-is taken is no longer held here).  The vertex array may be read-only (a view of the Arrow buffer it was
-decoded from): it is never written to.  The cost: a polygon layer that is read but never normalised keeps its
+is taken is no longer held here).  The vertex array may be a view of an Arrow buffer it was decoded into
+(read-only or not): it is never written to.  The cost: a polygon layer that is read but never normalised keeps its
 vertices (16 bytes a vertex, about 80 MB for a million footprints) for as long as its frame lives.
 
 What is handed on is tied to the geometry objects themselves, not to a frame: a copy of the frame (which

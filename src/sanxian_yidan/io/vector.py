@@ -361,7 +361,11 @@ def _read_arrow_frame(path: Path, layer: str | None, kwargs: dict[str, Any]) -> 
     geometry = table.column(name)
     attributes = table.drop_columns([name])
     del table  # converted without a copy kept (self_destruct), as pyogrio does
-    frame = attributes.to_pandas(self_destruct=True, date_as_object=False, **_string_mapping())
+    try:
+        frame = attributes.to_pandas(self_destruct=True, date_as_object=False, **_string_mapping())
+    except UnicodeDecodeError as exc:  # pyogrio's own message, which the callers' fallback relies on
+        raise pyogrio.errors.DataSourceError(
+            "The file being read is not encoded in UTF-8; please use_arrow=False") from exc
     del attributes
     geoms, rings = wkb.decode(geometry)
     del geometry

@@ -28,7 +28,7 @@ __all__ = ["decode"]
 _HEADER = 13
 #: Bytes of one 2-D vertex (two float64).
 _VERTEX = 16
-#: A closed ring has at least four vertices (GEOS refuses fewer).
+#: A closed, non-empty ring has at least four vertices (GEOS refuses one to three).
 _MIN_RING = 4
 #: WKB geometry type of a 2-D Polygon; byte-order mark of little-endian (NDR) records.
 _POLYGON, _NDR = 3, 1
@@ -48,8 +48,9 @@ def decode(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, PolygonRings
     geoms : numpy.ndarray of shapely geometries (``None`` where missing)
         Equal, coordinate for coordinate, to ``shapely.from_wkb`` of the same values.
     rings : PolygonRings or None
-        The vertices of every row, when every row is a 2-D polygon without holes (a footprint layer);
-        ``None`` otherwise (the caller extracts what it needs from ``geoms``).
+        The vertices of every row, when every row was decoded here (a little-endian 2-D polygon with one
+        closed ring: a footprint layer); ``None`` otherwise (the caller extracts what it needs from
+        ``geoms``).
 
     Raises
     ------
