@@ -107,18 +107,25 @@ def test_no_spatial_index_option(tmp_path: Path) -> None:
 def test_footprints_are_read_through_arrow_by_read_vector_not_an_env_switch(tmp_path: Path, monkeypatch) -> None:
     import os
 
-    calls: list[object] = []
-    real = pyogrio.read_dataframe
+    import pyogrio.raw
 
-    def spy(*args, **kwargs):
-        calls.append(kwargs.get("use_arrow"))
-        return real(*args, **kwargs)
+    calls: list[tuple[str, object]] = []
+    real_frame, real_arrow = pyogrio.read_dataframe, pyogrio.raw.open_arrow
 
-    monkeypatch.setattr(pyogrio, "read_dataframe", spy)
+    def spy_frame(*args, **kwargs):
+        calls.append(("read_dataframe", kwargs.get("use_arrow")))
+        return real_frame(*args, **kwargs)
+
+    def spy_arrow(*args, **kwargs):
+        calls.append(("open_arrow", kwargs.get("use_pyarrow")))
+        return real_arrow(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "read_dataframe", spy_frame)
+    monkeypatch.setattr(pyogrio.raw, "open_arrow", spy_arrow)
     monkeypatch.delenv("PYOGRIO_USE_ARROW", raising=False)
     res = runner.invoke(app, ["rooftops", str(_footprints(tmp_path)), "--no-catalog", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert calls == [True]                                     # the footprints, through Arrow, asked explicitly
+    assert calls == [("open_arrow", True)]                     # the footprints, through Arrow, asked explicitly
     assert "PYOGRIO_USE_ARROW" not in os.environ
     layer = pyogrio.read_dataframe(tmp_path / "o" / "rooftops.gpkg")
     assert list(layer["用途"]) == ["厂房", "学校", "农房"]
