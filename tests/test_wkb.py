@@ -135,3 +135,26 @@ def test_layers_with_dates_are_read_by_pyogrio_alike(tmp_path: Path) -> None:
     want = pyogrio.read_dataframe(path, use_arrow=True, arrow_to_pandas_kwargs={"date_as_object": False})
     pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")), pd.DataFrame(want.drop(columns="geometry")))
     assert got["surveyed"].dt.year.tolist() == [2023, 2024]
+
+
+def test_a_pyogrio_that_does_not_describe_field_types_reads_the_layer_itself(tmp_path: Path, monkeypatch) -> None:
+    import contextlib
+
+    import pyogrio.raw
+
+    path = tmp_path / "buildings.gpkg"
+    gpd.GeoDataFrame({"use": ["住宅", "工业"]}, geometry=list(_footprints(2)), crs="EPSG:4547").to_file(path)
+    real_open, calls = pyogrio.raw.open_arrow, []
+
+    @contextlib.contextmanager
+    def older_open_arrow(*args, **kwargs):
+        # pyogrio's own read_arrow (behind read_dataframe) passes batch_size and gets the real description.
+        with real_open(*args, **kwargs) as (meta, reader):
+            yield ({k: v for k, v in meta.items() if k not in ("ogr_types", "ogr_subtypes")}
+                   if "batch_size" not in kwargs else meta), reader
+
+    real_frame = pyogrio.read_dataframe
+    monkeypatch.setattr(pyogrio.raw, "open_arrow", older_open_arrow)
+    monkeypatch.setattr(pyogrio, "read_dataframe", lambda *a, **k: calls.append(k.get("use_arrow")) or real_frame(*a, **k))
+    got = read_vector(path, use_arrow=True)
+    assert calls == [True] and got["use"].tolist() == ["住宅", "工业"]

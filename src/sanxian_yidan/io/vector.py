@@ -352,8 +352,9 @@ def _read_arrow_frame(path: Path, layer: str | None, kwargs: dict[str, Any]) -> 
 
     with open_arrow(path, layer=layer, use_pyarrow=True, **kwargs) as (meta, reader):
         name = meta["geometry_name"] or "wkb_geometry"
-        plain = (set(meta["ogr_types"]) <= _PLAIN_FIELD_TYPES and set(meta["ogr_subtypes"]) <= _PLAIN_FIELD_SUBTYPES
-                 and name in reader.schema.names)
+        # A pyogrio too old to describe the field types reads the layer itself.
+        plain = (set(meta.get("ogr_types", ["?"])) <= _PLAIN_FIELD_TYPES
+                 and set(meta.get("ogr_subtypes", ["?"])) <= _PLAIN_FIELD_SUBTYPES and name in reader.schema.names)
         table = reader.read_all() if plain else None
     if table is None:
         return pyogrio.read_dataframe(path, layer=layer, use_arrow=True,
