@@ -273,3 +273,52 @@ def test_classify_attribute_first_column_tables_match_the_row_by_row_path() -> N
         "factory", " Factory", None, None, "barn", "住宅", "barn"]
     np.testing.assert_array_equal(general.status, got.status)
     assert general.unmapped_values == {"barn": 2}
+
+
+@pytest.mark.parametrize("values, shared", [
+    (["住宅", "barn", None, "住宅"], True),     # one column, no "missing" word: its own array is the answer
+    (["住宅", "无", None, "barn"], False),      # "无" is a missing word: it becomes NaN, so the labels are gathered
+])
+def test_raw_value_labels_share_the_column_only_when_it_is_the_answer(values: list, shared: bool) -> None:
+    """``use_value`` equals the labels gathered from the codes, shares the input's Arrow buffers when it can,
+    and never aliases the input column (editing one leaves the other as it was)."""
+    from sanxian_yidan.rooftop.steps import classify_attribute, code_labels, raw_value_labels
+
+    frame = pd.DataFrame({"use": pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))})
+    got = classify_attribute(frame, ["use"], {"住宅": "res"}, frozenset({"无"}), ["res"], "res")
+    labels = raw_value_labels(frame, got)
+    expected = code_labels(got.raw_codes, got.raw_values)
+    pd.testing.assert_extension_array_equal(labels, expected)
+    assert (labels._pa_array is frame["use"].array._pa_array) is shared
+    assert labels is not frame["use"].array
+    if shared:
+        labels[0] = "edited"
+        assert frame["use"].iloc[0] == "住宅"
+    two = pd.DataFrame({"use": frame["use"], "用途": frame["use"]})
+    assert classify_attribute(two, ["use", "用途"], {"住宅": "res"}, frozenset({"无"}), ["res"], "res").raw_column is None
+
+
+def test_decoded_footprints_skip_the_z_check_and_others_keep_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Footprints decoded from 2-D WKB are known to have no Z (no pass over them); a layer with Z is still
+    flattened and the repair recorded."""
+    import pyarrow as pa
+
+    from sanxian_yidan import normalize, vertices
+    from sanxian_yidan.io.wkb import decode
+
+    flat = [box(0, 0, 10, 5), box(20, 0, 26, 9)]
+    geoms, rings = decode(pa.array(shapely.to_wkb(np.array(flat, dtype=object))))
+    assert rings is not None and rings.planar
+    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=list(geoms), crs="EPSG:4547")
+    vertices.remember(frame.geometry.values, np.asarray(frame.geometry.values), rings)
+    calls: list[int] = []
+    real = normalize._drop_z
+    monkeypatch.setattr(normalize, "_drop_z", lambda gdf, repairs: calls.append(len(gdf)) or real(gdf, repairs))
+    out, kept = normalize.normalise_with_rings(frame, "EPSG:4547", expected="polygon")
+    assert calls == [] and kept is not None and kept.planar
+    assert shapely.equals(np.asarray(out.geometry.values), np.asarray(flat, dtype=object)).all()
+    with_z = gpd.GeoDataFrame({"n": [1]}, geometry=[Polygon([(0, 0, 3), (4, 0, 3), (4, 4, 3), (0, 0, 3)])],
+                              crs="EPSG:4547")
+    flattened = normalize.normalise(with_z, "EPSG:4547", expected="polygon")
+    assert calls == [1] and not shapely.has_z(flattened.geometry.values).any()
+    assert [r.kind for r in flattened.attrs["sanxian"]["repairs"]] == ["z_dropped"]

@@ -261,3 +261,25 @@ def test_grid_yields_match_one_plane_at_a_time(azimuth: float) -> None:
     together = solar._grid_yields(sky, grid, azimuth, p)
     np.testing.assert_allclose(together, one_by_one, rtol=1e-12, atol=0.0)
     assert int(np.argmax(together)) == int(np.argmax(one_by_one))
+
+
+def test_default_sky_uses_the_sun_of_its_own_reference_year() -> None:
+    """The planes at the default climatology's site see the sun the reference year was built with (SPA at the
+    site's altitude, pressure from it), the same values pvlib gives for that location; another site, or a
+    weather file, gets its own sun."""
+    params = solar.default_params()
+    lon, lat = 113.3826, 31.6902
+    solar.clear_caches()
+    sky = solar._sky(lon, lat, None, params)
+    times = sky.times
+    site = pvlib.location.Location(lat, lon, tz=params.site.timezone,
+                                   altitude=float(pvlib.location.lookup_altitude(lat, lon)))
+    expected = site.get_solarposition(times)
+    np.testing.assert_allclose(sky.zenith, expected["apparent_zenith"].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sky.azimuth, expected["azimuth"].to_numpy(), rtol=0, atol=1e-9)
+    wx = solar._weather_for(lon, lat, None, params)
+    assert solar._solar_position(wx, times, lat, lon) is wx.solar_position
+    elsewhere = solar._solar_position(wx, times, lat + 0.01, lon)
+    sea_level = pvlib.solarposition.get_solarposition(times, lat + 0.01, lon)
+    np.testing.assert_allclose(elsewhere["apparent_zenith"], sea_level["apparent_zenith"], rtol=0, atol=1e-9)
+    assert not np.allclose(elsewhere["apparent_zenith"], wx.solar_position["apparent_zenith"], rtol=0, atol=1e-6)

@@ -319,13 +319,20 @@ def co_benefits(annual_kwh: float | np.ndarray | pd.Series | list[float], *,
     chosen = select_factors(factors, grid)
     ids = ";".join(chosen[k].id for k in KINDS)
     # One block per column (copy=False): stacking them into one block would copy every value once more.
-    out = pd.DataFrame({column: kwh * chosen[kind].value / divisor for kind, (_, column, divisor) in KINDS.items()},
+    out = pd.DataFrame({column: _scaled(kwh, chosen[kind].value, divisor) for kind, (_, column, divisor) in KINDS.items()},
                        index=index, copy=False)
     # One category, integer codes: no list of a million identical strings.
     out["factor_ids"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[ids])
     out.attrs["sanxian"] = {"factors": dict(chosen),
                             "unconfirmed": [f.id for f in chosen.values() if not f.confirmed],
                             "grid": grid}
+    return out
+
+
+def _scaled(kwh: np.ndarray, value: float, divisor: float) -> np.ndarray:
+    """``kwh * value / divisor`` (the same operations in the same order) in one new array, without a temporary."""
+    out = np.multiply(kwh, value)
+    np.divide(out, divisor, out=out)
     return out
 
 

@@ -138,7 +138,8 @@ def normalise_with_rings(gdf: gpd.GeoDataFrame, target_crs: Any, *,
                 else shapely.get_type_id(np.asarray(out.geometry.values)))
     allowed = (expected,) if isinstance(expected, str) else expected
     _check_families(out, allowed, file, layer, type_ids)
-    out = _drop_z(out, repairs)  # keeps each geometry's type, vertex count and x/y
+    if not (handed is not None and handed.planar):  # geometries decoded from 2-D WKB have no Z to drop
+        out = _drop_z(out, repairs)  # keeps each geometry's type, vertex count and x/y
     repaired, extracted = _make_valid(out, repairs, type_ids, num_coords, handed)
     rings: PolygonRings | None = extracted if repaired is out else None
     if repaired is not out:  # only a repair can leave a geometry empty
@@ -302,16 +303,19 @@ class PolygonRings:
         The vertices of the simple polygons, one after the other, each ring closed [CRS units].
     starts, counts : numpy.ndarray of int64
         Per geometry: its first vertex in ``coords`` and its vertex count (0 where not simple).
+    planar : bool
+        True when every geometry is known to be 2-D (decoded from 2-D WKB); False: not known.
     """
 
     simple: np.ndarray
     coords: np.ndarray
     starts: np.ndarray
     counts: np.ndarray
+    planar: bool = False
 
     def take(self, rows: np.ndarray) -> PolygonRings:
         """The rings of the geometries ``rows`` (positions or a boolean mask), sharing the vertex array."""
-        return PolygonRings(self.simple[rows], self.coords, self.starts[rows], self.counts[rows])
+        return PolygonRings(self.simple[rows], self.coords, self.starts[rows], self.counts[rows], self.planar)
 
 
 def polygon_rings(geoms: np.ndarray, type_ids: np.ndarray | None = None,

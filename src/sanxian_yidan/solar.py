@@ -12,6 +12,8 @@ Two kinds of input:
 * **a user weather file** — EPW, TMY3, PVGIS TMY or a CSV with a ``ghi`` column (plus optionally
   ``dni``, ``dhi``, ``temp_air``, ``wind_speed``), read with :mod:`pvlib.iotools`.
 
+The sun's position is NREL's SPA (pvlib), at the site's altitude for the default reference year (the
+clear sky and the planes see the same sun) and at sea-level pressure for a weather file.
 The PV chain is PVWatts v5: Hay-Davies transposition, physical IAM on beam, SAPM cell temperature,
 ``pvwatts_dc`` with the 14.08 % loss stack, PVWatts inverter.  Every factor lives in
 ``data/solar.toml`` with its source; a user TOML (or a dict) overrides any of them.
@@ -286,6 +288,10 @@ class Weather:
         Location stated by the file (None if it has none).
     source : str
         Where the data came from (file name, or the default climatology and its sources).
+    solar_position : pandas.DataFrame or None
+        The sun's ``apparent_zenith`` and ``azimuth`` [deg] at ``lat``/``lon`` for every time step, when the
+        data were built from them (the default climatology, at the site's altitude): the plane computations
+        at that site use the same sun instead of computing it again.
     """
 
     data: pd.DataFrame = field(compare=False)
@@ -293,6 +299,7 @@ class Weather:
     lon: float | None
     source: str
     key: str = ""
+    solar_position: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def step_hours(self) -> float:
@@ -501,7 +508,8 @@ def _default_weather(lon: float, lat: float, params: SolarParams, outside: bool 
         source = (f"OUTSIDE THE CLIMATOLOGY'S REGION 超出气候资料有效范围 ({clim.validity.place}): site "
                   f"({lon}, {lat}); " + source)
     logger.debug("default weather for (%.4f, %.4f): annual GHI %.0f kWh/m2", lon, lat, ghi.sum() / 1000)
-    weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}")
+    weather = Weather(data=data, lat=lat, lon=lon, source=source, key=f"default:{lon}:{lat}:{hash(params)}",
+                      solar_position=solpos[["apparent_zenith", "azimuth"]])
     weather.data.attrs["outside_climatology"] = outside
     return weather
 
@@ -605,7 +613,7 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
 
     data = wx.data
     times = pd.DatetimeIndex(data.index)
-    solpos = pvlib.solarposition.get_solarposition(times, lat, lon)
+    solpos = _solar_position(wx, times, lat, lon)
     zenith = solpos["apparent_zenith"].to_numpy()
     ghi = data["ghi"].to_numpy(float)
     if data.attrs.get("needs_split") or "dni" not in data or "dhi" not in data:
@@ -628,6 +636,18 @@ def _sky(lon: float, lat: float, weather: Any, params: SolarParams) -> _Sky:
             _SKY_CACHE.clear()
         _SKY_CACHE[key] = sky
     return sky
+
+
+def _solar_position(wx: Weather, times: pd.DatetimeIndex, lat: float, lon: float) -> pd.DataFrame:
+    """The sun's apparent zenith and azimuth [deg] at the site: the weather's own when it was built from them at
+    this very site and time steps (the sky and the planes then see one sun), else computed (SPA, sea-level
+    pressure)."""
+    import pvlib
+
+    own = wx.solar_position
+    if own is not None and wx.lat == lat and wx.lon == lon and own.index.equals(times):
+        return own
+    return pvlib.solarposition.get_solarposition(times, lat, lon)
 
 
 # ------------------------------------------------------------------------------------------------

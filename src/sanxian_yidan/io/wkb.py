@@ -70,7 +70,7 @@ def decode(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, PolygonRings
     counts = np.concatenate([n for _, n in vertex_sets]) if vertex_sets else np.empty(0, dtype=np.int64)
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
-    return geoms, PolygonRings(np.ones(len(counts), dtype=bool), coords, starts, counts)
+    return geoms, PolygonRings(np.ones(len(counts), dtype=bool), coords, starts, counts, planar=True)
 
 
 #: 32-bit Arrow offsets address at most this many bytes: chunks beyond it are decoded one by one.

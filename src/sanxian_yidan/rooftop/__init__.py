@@ -94,6 +94,7 @@ from .steps import (  # noqa: F401
     prepare_footprints,
     prepare_footprints_and_rings,
     rank_by_energy,
+    raw_value_labels,
     yield_class_table,
     yield_site,
 )
@@ -226,7 +227,7 @@ def rooftop_potential(buildings: gpd.GeoDataFrame, *, catalog: Catalog | str | P
         "factor_ids": cob["factor_ids"].array,  # one category: integer codes, no per-building strings
         "policy_target_kwp": target, "pilot_share": pilot_share,
         "use_category": pd.Categorical.from_codes(use_codes, categories=cat_ids),
-        "use_value": code_labels(use.raw_codes, use.raw_values), "use_defaulted": use_defaulted,
+        "use_value": raw_value_labels(gdf, use), "use_defaulted": use_defaulted,
         "roof_type": pd.Categorical.from_codes(roof_codes, categories=list(p.roof_types)),
         "roof_defaulted": roof_defaulted, "area_m2": area, "usable_area_m2": usable_area,
         "tilt_deg": tilt_used, "azimuth_deg": azimuth, "specific_yield_kwh_kwp": spec_yield,

@@ -116,9 +116,11 @@ def _first_containing_exact(polygons: np.ndarray, x: np.ndarray, y: np.ndarray, 
                             meet_cell: np.ndarray, meet_poly: np.ndarray) -> np.ndarray:
     """Point-in-polygon test of each point against each polygon its cell meets (one vectorised call)."""
     order = np.argsort(meet_cell, kind="stable")
-    cells_sorted, polys_sorted = meet_cell[order], meet_poly[order]
-    start = np.searchsorted(cells_sorted, cell, side="left")
-    count = np.searchsorted(cells_sorted, cell, side="right") - start
+    polys_sorted = meet_poly[order]
+    # Each cell's run of (cell, polygon) pairs in that order, looked up per point (cell ids are small integers).
+    per_cell = np.bincount(meet_cell, minlength=int(cell.max()) + 1)
+    first_pair = np.cumsum(per_cell) - per_cell
+    start, count = first_pair[cell], per_cell[cell]
     point = np.repeat(np.arange(len(x)), count)
     # Position of each pair within its point's run of candidate polygons.
     within = np.arange(len(point)) - np.repeat(np.cumsum(count) - count, count)

@@ -166,16 +166,13 @@ def _rectangle_axis(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     valid_edge = length > 0
     safe = np.where(valid_edge, length, 1.0)
     ux, uy = ex / safe, ey / safe
-    along_lo, along_hi = np.full((k, m), np.inf), np.full((k, m), -np.inf)
-    across_lo, across_hi = np.full((k, m), np.inf), np.full((k, m), -np.inf)
-    for j in range(k):  # vertex position (k <= 16), vectorised over all edges and footprints
-        along = ux * x[j] + uy * y[j]
-        across = ux * y[j] - uy * x[j]
-        np.minimum(along_lo, along, out=along_lo)
-        np.maximum(along_hi, along, out=along_hi)
-        np.minimum(across_lo, across, out=across_lo)
-        np.maximum(across_hi, across, out=across_hi)
-    len_along, len_across = along_hi - along_lo, across_hi - across_lo
+    # Every vertex (axis 1) projected on every edge direction (axis 0) and its normal, for all footprints at once.
+    along = ux[:, None, :] * x[None, :, :]
+    along += uy[:, None, :] * y[None, :, :]
+    across = ux[:, None, :] * y[None, :, :]
+    across -= uy[:, None, :] * x[None, :, :]
+    len_along = along.max(axis=1) - along.min(axis=1)
+    len_across = across.max(axis=1) - across.min(axis=1)
     rect_area = np.where(valid_edge, len_along * len_across, np.inf)
     best = np.argmin(rect_area, axis=0)
     cols = np.arange(m)

@@ -114,6 +114,8 @@ class _Classified:
 
     ``codes`` index the targets (-1 = none and no default); ``raw_codes`` index ``raw_values``
     (the original attribute value used, -1 = none); ``status`` holds STATUS_MISSING/STATUS_UNMAPPED/STATUS_MAPPED.
+    ``raw_column`` names the column whose values are the original values row for row (one column present
+    and none of its values a "missing" word), else ``None``.
     """
 
     codes: np.ndarray
@@ -122,6 +124,7 @@ class _Classified:
     status: np.ndarray
     columns: list[str]
     unmapped_values: dict[str, int]
+    raw_column: str | None = None
 
 
 def classify_attribute(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mapping[str, str], missing: frozenset[str],
@@ -139,6 +142,7 @@ def classify_attribute(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mappi
     raw_codes = np.full(n, -1, dtype=np.int64)
     raw_lookup: dict[Any, int] = {}
     status = np.full(n, STATUS_MISSING, dtype=np.int8)
+    raw_column = None
     for col in present:
         values, uniques = pd.factorize(gdf[col], use_na_sentinel=True)
         if len(uniques) == 0:
@@ -156,6 +160,7 @@ def classify_attribute(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mappi
             codes = np.append(u_code, -1)[values]
             raw_codes = np.append(np.where(u_missing & (u_code < 0), -1, u_raw), -1)[values]
             status = np.append(u_status, STATUS_MISSING).astype(np.int8)[values]
+            raw_column = col if len(present) == 1 and not (u_missing & (u_code < 0)).any() else None
             continue
         has = values >= 0
         safe = np.where(has, values, 0)
@@ -179,7 +184,23 @@ def classify_attribute(gdf: pd.DataFrame, columns: Sequence[str], mapping: Mappi
     if default is not None:
         codes[codes < 0] = target_index[default]
     by_count = dict(sorted(sorted(unmapped.items()), key=lambda kv: -kv[1]))  # most frequent first, then by name
-    return _Classified(codes, raw_codes, raw_values, status, present, by_count)
+    return _Classified(codes, raw_codes, raw_values, status, present, by_count, raw_column)
+
+
+def raw_value_labels(gdf: pd.DataFrame, classified: _Classified) -> Any:
+    """The original attribute value of each row (:func:`classify_attribute`), as :func:`code_labels` gives it.
+
+    When one column holds them row for row and is already stored as :func:`code_labels` would store them
+    (pandas' pyarrow strings), its array is shared instead of gathered anew: Arrow strings are immutable, and a
+    million gathered labels cost tens of milliseconds and megabytes of fresh memory.
+    """
+    column = classified.raw_column
+    if column is not None and _arrow_strings():
+        array = gdf[column].array
+        dtype = array.dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is np.nan:
+            return array.copy()  # a new array object over the same (immutable) Arrow buffers
+    return code_labels(classified.raw_codes, classified.raw_values)
 
 
 def code_labels(codes: np.ndarray, names: Sequence[Any]) -> Any:
@@ -192,12 +213,16 @@ def code_labels(codes: np.ndarray, names: Sequence[Any]) -> Any:
     codes = np.asarray(codes, dtype=np.int64)
     if all(isinstance(v, str) for v in names) and _arrow_strings():
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         missing = codes < 0
         # 32-bit indices when they fit: arrow's take runs about twice as fast on them as on 64-bit ones.
         index = codes.astype(np.int32) if len(names) < 2**31 else codes
-        taken = pa.array(list(names), type=pa.large_string()).take(
-            pa.array(index, mask=missing) if missing.any() else pa.array(index))
+        # From the system allocator: it reuses the memory the analysis has just freed, where Arrow's own pool
+        # (mimalloc) takes fresh pages from the kernel, whose first touch costs more than the gather itself.
+        taken = pc.take(pa.array(list(names), type=pa.large_string()),
+                        pa.array(index, mask=missing) if missing.any() else pa.array(index),
+                        memory_pool=pa.system_memory_pool())
         return pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     lookup = np.empty(len(names) + 1, dtype=object)
     lookup[:-1] = list(names)
