@@ -280,7 +280,7 @@ OPERATIONS = {
     "exclusions": "exclusion overlay: GEOS STRtree query, predicate intersects",
     "location": "township and coverage of each centre: GEOS STRtree of the points, predicate contains",
     "orientation": "min-area rectangle of the pitched roofs: GEOS oriented_envelope",
-    "ranking": "ranking: numpy argsort of the energies",
+    "ranking": "ranking: numpy argsort of the energies (the package: rank_by_energy)",
 }
 
 
@@ -298,7 +298,7 @@ def _operation_floors(result, footprints, cat) -> dict[str, list[float]]:
     from sanxian_yidan.normalize import polygon_rings
     from sanxian_yidan.rooftop.locate import PointGrid
     from sanxian_yidan.rooftop.orientation import _ridge_bearing
-    from sanxian_yidan.rooftop.steps import _first_layer_hit, bbox_centres
+    from sanxian_yidan.rooftop.steps import _first_layer_hit, bbox_centres, rank_by_energy
 
     geoms = np.asarray(footprints.geometry.array)
     p = result.params
@@ -310,7 +310,10 @@ def _operation_floors(result, footprints, cat) -> dict[str, list[float]]:
     flush = [i for i, roof in enumerate(p.roof_types.values()) if roof.mount == "flush"]
     rows = np.flatnonzero(np.isin(result.buildings["roof_type"].cat.codes.to_numpy(), flush))
     rings = polygon_rings(geoms)
-    kwh = result.buildings["annual_kwh"].to_numpy()[result.buildings["rank"].to_numpy() > 0]
+    frame = result.buildings
+    energy, capacity = frame["annual_kwh"].to_numpy(), frame["capacity_kwp"].to_numpy()
+    included = (frame["excluded_reason"].fillna("") == "").to_numpy()
+    kwh = energy[frame["rank"].to_numpy() > 0]
     ways = {
         "exclusions": (lambda: shapely.STRtree(polys).query(geoms, predicate="intersects"),
                        lambda: _first_layer_hit(geoms, layers)),
@@ -318,7 +321,7 @@ def _operation_floors(result, footprints, cat) -> dict[str, list[float]]:
                               for tree in [shapely.STRtree(shapely.points(cx, cy))] for target in (towns, coverage)],
                      lambda: [PointGrid(cx, cy).first_containing(target) for target in (towns, coverage)]),
         "orientation": (lambda: shapely.oriented_envelope(geoms[rows]), lambda: _ridge_bearing(geoms, rows, rings)),
-        "ranking": (lambda: np.argsort(-kwh), lambda: np.argsort(-kwh)),
+        "ranking": (lambda: np.argsort(-kwh), lambda: rank_by_energy(energy, capacity, included)),
     }
     times: dict[str, list[float]] = {}
     for name, (library, package) in ways.items():
@@ -388,7 +391,7 @@ def _ratios(base: dict, pipe: dict, floor: dict) -> dict[str, tuple[list[float],
     # of a run costs.  The read with the vertices is the cheaper of the plain read followed by the vertex
     # extraction and read_vector, which yields them with the geometries (on each clock).
     read_vertices = [min(a + b, c) for a, b, c in zip(read, base["vertices"], t["read"])]
-    # The yield model of the result's classes and the result's columns in memory (_result_floors) complete it.
+    # The yield model, the result's columns in memory and the per-footprint operations (stage_operations) complete it.
     operations = [[min(t[f"{name}_library"][k], t[f"{name}_package"][k]) for k in range(2)] for name in OPERATIONS]
     result_floor = _plus(t["yield_model"], t["result_memory"], *operations)
     analysis_floor = _plus(base["passes"], result_floor)
